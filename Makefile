@@ -1,0 +1,52 @@
+# Gridwise: `make run` starts the app on a demo district; `make test` runs every test.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PORT   ?= 8501
+STAMP  := $(VENV)/.installed
+APT_PACKAGES := chromium fonts-wqy-microhei libatomic1
+
+.PHONY: run test install browser-deps migrate seed-demo scheduler bench lint clean
+
+install: $(STAMP)
+
+# Reinstall when the dependency list changes. pip compiles bytecode on install, which keeps
+# `import streamlit` fast on machines that set PYTHONDONTWRITEBYTECODE.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+migrate: install
+	$(BIN)/gridwise migrate
+
+seed-demo: migrate
+	$(BIN)/gridwise seed-demo --if-empty
+
+run: seed-demo
+	$(BIN)/python -m streamlit run app.py --server.port $(PORT) --server.address 0.0.0.0
+
+scheduler: migrate
+	GRIDWISE_SCHEDULER_ENABLED=false $(BIN)/gridwise scheduler
+
+# Debian's Chromium and a CJK font for the browser tests, installed only when missing.
+browser-deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+test: install browser-deps
+	$(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python bench/run_all.py
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) var .pytest_cache test-results

@@ -1,0 +1,105 @@
+"""Password hashing (argon2id) and sign-in with failed-attempt lockout."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from core import clock
+from core.models import User
+from core.settings import get_settings
+
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+class SignInError(str, enum.Enum):
+    EMPTY = "empty"  # username or password not given
+    BAD_CREDENTIALS = "bad_credentials"  # unknown user or wrong password: deliberately one message
+    LOCKED = "locked"
+    INACTIVE = "inactive"
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    user: User | None = None
+    error: SignInError | None = None
+    locked_until: datetime | None = None
+    attempts_left: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.user is not None
+
+
+# A fixed hash verified when the user does not exist, so that "unknown user" takes as long as
+# "wrong password" and the timing does not reveal which usernames exist.
+_DUMMY_HASH = _hasher.hash("gridwise-timing-equaliser")
+
+
+def sign_in(session: Session, username: str, password: str, *, now: datetime | None = None) -> SignInResult:
+    """Check a username and password; count failures and lock after the configured number.
+
+    Commits the failure counter or the successful sign-in itself, so a caller cannot forget it.
+    """
+    settings = get_settings()
+    now = now or clock.now()
+    username = (username or "").strip()
+    if not username or not password:
+        return SignInResult(error=SignInError.EMPTY)
+    user = session.exec(select(User).where(func.lower(User.username) == username.lower())).first()
+    if user is None:
+        verify_password(password, _DUMMY_HASH)
+        return SignInResult(error=SignInError.BAD_CREDENTIALS)
+    if user.locked_until and user.locked_until > now:
+        return SignInResult(error=SignInError.LOCKED, locked_until=user.locked_until)
+    if not verify_password(password, user.password_hash):
+        user.failed_logins = (user.failed_logins or 0) + 1
+        if user.failed_logins >= settings.lockout_threshold:
+            user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
+            user.failed_logins = 0
+            session.add(user)
+            session.commit()
+            return SignInResult(error=SignInError.LOCKED, locked_until=user.locked_until)
+        session.add(user)
+        session.commit()
+        return SignInResult(
+            error=SignInError.BAD_CREDENTIALS,
+            attempts_left=settings.lockout_threshold - user.failed_logins,
+        )
+    if not user.is_active:
+        return SignInResult(error=SignInError.INACTIVE)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    session.add(user)
+    session.commit()
+    session.refresh(user)
+    return SignInResult(user=user)
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    """Set a new password (checked against the minimum length) and clear any lockout."""
+    min_len = get_settings().min_password_length
+    if len(password) < min_len:
+        raise ValueError(f"password must be at least {min_len} characters")
+    user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    session.add(user)

@@ -1,0 +1,139 @@
+"""The ``gridwise`` command: the same domain functions the pages use, for scripts and operators.
+
+Areas add their own subcommands through ``CLI_EXTENSIONS`` (``module:register`` taking the
+argparse sub-parsers), imported lazily so that core does not depend on them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import importlib
+import json
+import sys
+from collections.abc import Callable, Sequence
+
+from sqlmodel import select
+
+from core.db import get_engine, session_scope
+from core.models import Role, User
+
+CLI_EXTENSIONS: tuple[str, ...] = (
+    "courses.cli:register",
+    "evaluation.cli:register",
+)
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from core.migrate import upgrade
+
+    upgrade(revision=args.revision)
+    _log("database is at the latest schema")
+    return 0
+
+
+def cmd_seed_demo(args: argparse.Namespace) -> int:
+    from core.demo import demo_accounts, seed_demo
+    from core.models import Worker
+
+    with session_scope() as session:
+        if session.exec(select(Worker.id).limit(1)).first() is not None:
+            if args.if_empty:
+                _log("the database already holds data; not seeding")
+                if args.json:
+                    print(json.dumps(demo_accounts(session), ensure_ascii=False, indent=2))
+                return 0
+            _log("error: the database already holds workers; seed-demo only fills an empty database")
+            return 2
+        accounts = seed_demo(session, seed=args.seed, scale=args.scale, log=_log)
+    if args.json:
+        print(json.dumps(accounts, ensure_ascii=False, indent=2))
+    else:
+        _log(f"demo district seeded; {len(accounts)} demo accounts listed on the sign-in page")
+    return 0
+
+
+def cmd_create_admin(args: argparse.Namespace) -> int:
+    """Bootstrap the first administrator of a real (non-demo) installation."""
+    from core.auth import set_password
+
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("password: ")
+    with session_scope() as session:
+        if session.exec(select(User).where(User.username == args.username)).first():
+            _log(f"error: user {args.username!r} exists")
+            return 2
+        user = User(username=args.username, display_name=args.name or args.username,
+                    password_hash="", role=Role.ADMIN.value)
+        try:
+            set_password(session, user, password)
+        except ValueError as exc:
+            _log(f"error: {exc}")
+            return 2
+        session.add(user)
+    _log(f"administrator {args.username!r} created")
+    return 0
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    from core.scheduler import run_forever
+
+    return run_forever()
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gridwise", description="Gridwise 网格员学习考评平台")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("migrate", help="apply database migrations (Alembic)")
+    p.add_argument("--revision", default="head")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("seed-demo", help="fill an empty database with the demo district")
+    p.add_argument("--seed", type=int, default=2020, help="random seed (deterministic output)")
+    p.add_argument("--scale", type=float, default=1.0,
+                   help="fraction of the article's field-data volumes (1.0 = full)")
+    p.add_argument("--json", action="store_true", help="print the demo accounts as JSON")
+    p.add_argument("--if-empty", action="store_true", help="do nothing (exit 0) when data exists")
+    p.set_defaults(func=cmd_seed_demo)
+
+    p = sub.add_parser("create-admin", help="create an administrator account")
+    p.add_argument("username")
+    p.add_argument("--name")
+    p.add_argument("--password-stdin", action="store_true")
+    p.set_defaults(func=cmd_create_admin)
+
+    p = sub.add_parser("scheduler", help="run the job scheduler as its own process")
+    p.set_defaults(func=cmd_scheduler)
+
+    for spec in CLI_EXTENSIONS:
+        register = _load(spec)
+        if register is not None:
+            register(sub)
+    return parser
+
+
+def _load(spec: str) -> Callable[[argparse._SubParsersAction], None] | None:
+    module_name, func_name = spec.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            return None
+        raise
+    return getattr(module, func_name)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    finally:
+        get_engine().dispose()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""Org tree, workers and user accounts.
+
+The org tree is one table (district → subdistrict → community → grid). Workers carry their grid and,
+denormalised, its community and subdistrict, so that every scope filter and every roll-up by
+community is a plain indexed column in SQL rather than a walk up the tree.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+
+from core.clock import LocalDateTime, now
+
+from sqlalchemy import Column, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class OrgLevel(str, enum.Enum):
+    DISTRICT = "district"  # 新区
+    SUBDISTRICT = "subdistrict"  # 办事处 / 街道
+    COMMUNITY = "community"  # 社区
+    GRID = "grid"  # 基础网格
+
+
+class Role(str, enum.Enum):
+    WORKER = "worker"  # 网格员
+    MANAGER = "manager"  # 网格管理中心 / 社区 / 办事处
+    ADMIN = "admin"
+
+
+class WorkerStatus(str, enum.Enum):
+    ACTIVE = "active"  # 在岗
+    ON_LEAVE = "on_leave"  # 请假
+    LEFT = "left"  # 离职
+
+
+def _enum_col(enum_cls: type[enum.Enum], **kw) -> Column:  # noqa: ANN003
+    # Store enums as their string values (portable across SQLite and PostgreSQL, readable in SQL).
+    return Column(String(16), **kw)
+
+
+class OrgUnit(SQLModel, table=True):
+    """A node of the org tree. ``path`` is the chain of ids ("/1/4/17/") for subtree filters."""
+
+    __tablename__ = "org_unit"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True, index=True)
+    name_zh: str = Field(max_length=100)
+    name_en: str = Field(max_length=100)
+    level: str = Field(sa_column=_enum_col(OrgLevel, nullable=False, index=True))
+    parent_id: int | None = Field(default=None, foreign_key="org_unit.id", index=True)
+    path: str = Field(default="", max_length=200, index=True)
+    # Grid geometry and size: the centre is used for distances in dispatch, households for
+    # per-100-household normalisation in scorecards.
+    lat: float | None = None
+    lon: float | None = None
+    households: int | None = None
+    is_active: bool = True
+
+
+class WorkerBase(SQLModel):
+    employee_no: str = Field(max_length=32, unique=True, index=True)
+    name: str = Field(max_length=64)
+    grid_id: int = Field(foreign_key="org_unit.id", index=True)
+    party_member: bool = False
+    hire_date: date | None = None
+    status: str = Field(default=WorkerStatus.ACTIVE.value, max_length=16)
+    phone: str | None = Field(default=None, max_length=20)
+    gender: str | None = Field(default=None, max_length=8)
+
+
+class Worker(WorkerBase, table=True):
+    """A grid worker (网格员). community_id / subdistrict_id are derived from grid_id on write."""
+
+    __tablename__ = "worker"
+
+    id: int | None = Field(default=None, primary_key=True)
+    community_id: int = Field(foreign_key="org_unit.id", index=True)
+    subdistrict_id: int = Field(foreign_key="org_unit.id", index=True)
+    created_at: LocalDateTime = Field(default_factory=now)
+    updated_at: LocalDateTime = Field(default_factory=now)
+
+
+class WorkerCreate(WorkerBase):
+    """Input for creating or updating a worker (by employee number)."""
+
+
+class User(SQLModel, table=True):
+    """A sign-in account. Scope: an org unit (None = the whole district)."""
+
+    __tablename__ = "app_user"
+    __table_args__ = (UniqueConstraint("worker_id", name="uq_app_user_worker"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, unique=True, index=True)
+    display_name: str = Field(max_length=64)
+    password_hash: str = Field(max_length=255)
+    role: str = Field(max_length=16, index=True)
+    scope_unit_id: int | None = Field(default=None, foreign_key="org_unit.id")
+    worker_id: int | None = Field(default=None, foreign_key="worker.id")
+    is_active: bool = True
+    failed_logins: int = 0
+    locked_until: LocalDateTime | None = None
+    last_login_at: LocalDateTime | None = None
+    must_change_password: bool = False
+    is_demo: bool = False
+    created_at: LocalDateTime = Field(default_factory=now)
+
+
+class AppSetting(SQLModel, table=True):
+    """Small key/value facts about this installation (e.g. that it holds demo data)."""
+
+    __tablename__ = "app_setting"
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(default="", sa_column=Column(String(2000), nullable=False))

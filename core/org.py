@@ -1,0 +1,205 @@
+"""Org tree and worker data functions. Every read takes the viewer and filters in SQL."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+from sqlalchemy import case, func
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, select
+
+from core import clock
+from core.models import OrgLevel, OrgUnit, Role, Worker, WorkerCreate, WorkerStatus
+from core.scope import ScopeError, Viewer, unit_scope_clause, worker_scope_clause
+
+
+def mask_phone(phone: str | None) -> str:
+    """138****5678: enough to recognise a number, not enough to use it."""
+    if not phone:
+        return ""
+    digits = phone.strip()
+    if len(digits) < 7:
+        return "*" * len(digits)
+    return f"{digits[:3]}****{digits[-4:]}"
+
+
+def add_unit(
+    session: Session,
+    *,
+    code: str,
+    name_zh: str,
+    name_en: str,
+    level: OrgLevel,
+    parent: OrgUnit | None = None,
+    lat: float | None = None,
+    lon: float | None = None,
+    households: int | None = None,
+) -> OrgUnit:
+    """Insert an org unit under ``parent`` and fill its id path."""
+    unit = OrgUnit(
+        code=code, name_zh=name_zh, name_en=name_en, level=level.value,
+        parent_id=parent.id if parent else None, lat=lat, lon=lon, households=households,
+    )
+    session.add(unit)
+    session.flush()
+    unit.path = f"{parent.path if parent else '/'}{unit.id}/"
+    session.add(unit)
+    return unit
+
+
+def units_frame(session: Session, viewer: Viewer, level: OrgLevel | None = None) -> pd.DataFrame:
+    """Org units in the viewer's scope with their parent's name, ordered by path."""
+    parent = aliased(OrgUnit)
+    stmt = (
+        select(
+            OrgUnit.id, OrgUnit.code, OrgUnit.name_zh, OrgUnit.name_en, OrgUnit.level,
+            OrgUnit.parent_id, parent.name_zh.label("parent_zh"), parent.name_en.label("parent_en"),
+            OrgUnit.households, OrgUnit.lat, OrgUnit.lon, OrgUnit.path,
+        )
+        .join(parent, parent.id == OrgUnit.parent_id, isouter=True)
+        .where(unit_scope_clause(viewer))
+        .order_by(OrgUnit.code)
+    )
+    if level is not None:
+        stmt = stmt.where(OrgUnit.level == level.value)
+    rows = session.exec(stmt).all()
+    return pd.DataFrame(rows, columns=[
+        "id", "code", "name_zh", "name_en", "level", "parent_id", "parent_zh", "parent_en",
+        "households", "lat", "lon", "path",
+    ])
+
+
+def grids_in_scope(session: Session, viewer: Viewer) -> list[OrgUnit]:
+    stmt = (select(OrgUnit).where(OrgUnit.level == OrgLevel.GRID.value, unit_scope_clause(viewer))
+            .order_by(OrgUnit.code))
+    return list(session.exec(stmt).all())
+
+
+def workers_frame(
+    session: Session,
+    viewer: Viewer,
+    *,
+    community_id: int | None = None,
+    status: str | None = None,
+    search: str | None = None,
+) -> pd.DataFrame:
+    """Workers in scope with grid / community / subdistrict names; phone masked."""
+    grid, comm, sub = aliased(OrgUnit), aliased(OrgUnit), aliased(OrgUnit)
+    stmt = (
+        select(
+            Worker.id, Worker.employee_no, Worker.name, Worker.gender, Worker.party_member,
+            Worker.hire_date, Worker.status, Worker.phone,
+            grid.code.label("grid_code"), grid.name_zh.label("grid_zh"),
+            comm.id.label("community_id"), comm.name_zh.label("community_zh"),
+            comm.name_en.label("community_en"),
+            sub.id.label("subdistrict_id"), sub.name_zh.label("subdistrict_zh"),
+            sub.name_en.label("subdistrict_en"),
+        )
+        .join(grid, grid.id == Worker.grid_id)
+        .join(comm, comm.id == Worker.community_id)
+        .join(sub, sub.id == Worker.subdistrict_id)
+        .where(worker_scope_clause(viewer))
+        .order_by(Worker.employee_no)
+    )
+    if community_id is not None:
+        stmt = stmt.where(Worker.community_id == community_id)
+    if status:
+        stmt = stmt.where(Worker.status == status)
+    if search:
+        like = f"%{search.strip()}%"
+        stmt = stmt.where(Worker.name.like(like) | Worker.employee_no.like(like))
+    df = pd.DataFrame(session.exec(stmt).all(), columns=[
+        "id", "employee_no", "name", "gender", "party_member", "hire_date", "status", "phone",
+        "grid_code", "grid_zh", "community_id", "community_zh", "community_en",
+        "subdistrict_id", "subdistrict_zh", "subdistrict_en",
+    ])
+    df["phone"] = df["phone"].map(mask_phone)
+    return df
+
+
+def headcount(session: Session, viewer: Viewer) -> pd.DataFrame:
+    """Active workers and party members per subdistrict and community, in scope."""
+    comm, sub = aliased(OrgUnit), aliased(OrgUnit)
+    party = func.sum(case((Worker.party_member, 1), else_=0))
+    stmt = (
+        select(
+            sub.name_zh, sub.name_en, comm.name_zh, comm.name_en,
+            func.count(Worker.id), party,
+        )
+        .join(comm, comm.id == Worker.community_id)
+        .join(sub, sub.id == Worker.subdistrict_id)
+        .where(worker_scope_clause(viewer), Worker.status != WorkerStatus.LEFT.value)
+        .group_by(sub.name_zh, sub.name_en, comm.name_zh, comm.name_en)
+        .order_by(sub.name_zh, comm.name_zh)
+    )
+    df = pd.DataFrame(session.exec(stmt).all(), columns=[
+        "subdistrict_zh", "subdistrict_en", "community_zh", "community_en", "workers", "party_members",
+    ])
+    df["party_members"] = df["party_members"].fillna(0).astype(int)
+    return df
+
+
+def _grid_chain(session: Session, grid_id: int) -> tuple[OrgUnit, OrgUnit, OrgUnit]:
+    grid = session.get(OrgUnit, grid_id)
+    if grid is None or grid.level != OrgLevel.GRID.value:
+        raise ValueError(f"grid {grid_id} does not exist")
+    comm = session.get(OrgUnit, grid.parent_id)
+    sub = session.get(OrgUnit, comm.parent_id) if comm else None
+    if comm is None or sub is None:
+        raise ValueError(f"grid {grid.code} is not under a community and subdistrict")
+    return grid, comm, sub
+
+
+def ensure_manages_grid(session: Session, viewer: Viewer, grid_id: int) -> None:
+    if viewer.role == Role.WORKER:
+        raise ScopeError("workers cannot change worker records")
+    grid, comm, sub = _grid_chain(session, grid_id)
+    if viewer.scope_unit_id not in (None, sub.id, comm.id, grid.id):
+        raise ScopeError(f"grid {grid.code} is outside your scope")
+
+
+def save_worker(session: Session, viewer: Viewer, data: WorkerCreate) -> Worker:
+    """Create a worker or update the one with the same employee number (idempotent)."""
+    ensure_manages_grid(session, viewer, data.grid_id)
+    grid, comm, sub = _grid_chain(session, data.grid_id)
+    worker = session.exec(select(Worker).where(Worker.employee_no == data.employee_no)).first()
+    if worker is None:
+        worker = Worker(**data.model_dump(), community_id=comm.id, subdistrict_id=sub.id)
+    else:
+        ensure_manages_grid(session, viewer, worker.grid_id)
+        for key, value in data.model_dump().items():
+            setattr(worker, key, value)
+        worker.community_id, worker.subdistrict_id = comm.id, sub.id
+        worker.updated_at = clock.now()
+    session.add(worker)
+    session.flush()
+    return worker
+
+
+def set_worker_status(session: Session, viewer: Viewer, worker_id: int, status: WorkerStatus) -> Worker:
+    worker = session.get(Worker, worker_id)
+    if worker is None:
+        raise ValueError(f"worker {worker_id} does not exist")
+    ensure_manages_grid(session, viewer, worker.grid_id)
+    worker.status = status.value
+    worker.updated_at = clock.now()
+    session.add(worker)
+    return worker
+
+
+def worker_home(session: Session, worker_id: int) -> dict[str, object]:
+    """What a worker's home page shows about their place in the org."""
+    worker = session.get(Worker, worker_id)
+    if worker is None:
+        raise ValueError(f"worker {worker_id} does not exist")
+    grid, comm, sub = _grid_chain(session, worker.grid_id)
+    colleagues = session.exec(
+        select(func.count(Worker.id)).where(
+            Worker.community_id == comm.id, Worker.status != WorkerStatus.LEFT.value)
+    ).one()
+    return {
+        "worker": worker, "grid": grid, "community": comm, "subdistrict": sub,
+        "community_workers": int(colleagues),
+        "years_of_service": (date.today().year - worker.hire_date.year) if worker.hire_date else None,
+    }

@@ -1,0 +1,163 @@
+"""APScheduler 3.x with its job store in the app's database, one scheduler per database.
+
+Areas list their jobs in ``JOB_PROVIDERS`` (``module:ATTRIBUTE`` naming a sequence of ``JobSpec``).
+Job functions are module-level, take an optional ``now`` and work out what is due from the database,
+so a late, missed or repeated run does the right thing.
+
+Exactly one scheduler runs per database: whoever holds the lock (a file lock beside an SQLite file,
+a session-level advisory lock on PostgreSQL) runs it; another process stands by and retries, so a
+second app server on the same database never runs a job twice, and takes over if the first stops.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from filelock import FileLock, Timeout
+from sqlalchemy import text
+from sqlalchemy.engine import Engine, make_url
+
+from core.clock import TZ
+from core.db import get_engine, is_sqlite
+
+log = logging.getLogger(__name__)
+
+JOB_PROVIDERS: tuple[str, ...] = (
+    "courses.jobs:JOBS",
+    "evaluation.jobs:JOBS",
+)
+ADVISORY_LOCK_KEY = 0x6772_6964  # "grid"
+MISFIRE_GRACE_SECONDS = 15 * 60
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A recurring job: ``func`` is "package.module:function"; ``trigger`` is APScheduler kwargs."""
+
+    id: str
+    func: str
+    trigger: dict[str, Any] = field(default_factory=lambda: {"trigger": "interval", "minutes": 5})
+    description: str = ""
+
+
+def job_specs() -> list[JobSpec]:
+    specs: list[JobSpec] = []
+    for provider in JOB_PROVIDERS:
+        module_name, attr = provider.split(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name == module_name:
+                continue
+            raise
+        specs.extend(getattr(module, attr))
+    return specs
+
+
+class SchedulerLock:
+    """Held for the life of the process that runs the scheduler."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._file: FileLock | None = None
+        self._conn = None
+
+    def try_acquire(self) -> bool:
+        if is_sqlite(self.engine):
+            db = make_url(str(self.engine.url)).database or "memory"
+            self._file = FileLock(f"{db}.scheduler.lock")
+            try:
+                self._file.acquire(timeout=0)
+                return True
+            except Timeout:
+                return False
+        self._conn = self.engine.connect()
+        got = self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY}).scalar()
+        self._conn.commit()
+        if not got:
+            self._conn.close()
+            self._conn = None
+        return bool(got)
+
+    def release(self) -> None:
+        if self._file is not None and self._file.is_locked:
+            self._file.release()
+        if self._conn is not None:
+            self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY})
+            self._conn.close()
+            self._conn = None
+
+
+def build_scheduler(engine: Engine, scheduler_cls: type = BackgroundScheduler):
+    scheduler = scheduler_cls(
+        jobstores={"default": SQLAlchemyJobStore(engine=engine)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS},
+        timezone=TZ,
+    )
+    for spec in job_specs():
+        scheduler.add_job(spec.func, id=spec.id, name=spec.description or spec.id,
+                          replace_existing=True, **spec.trigger)
+    return scheduler
+
+
+class SchedulerService:
+    """Runs the scheduler if this process wins the lock; otherwise retries in the background."""
+
+    def __init__(self, engine: Engine | None = None, retry_seconds: float = 60.0) -> None:
+        self.engine = engine or get_engine()
+        self.lock = SchedulerLock(self.engine)
+        self.scheduler = None
+        self.retry_seconds = retry_seconds
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.scheduler is not None and self.scheduler.running
+
+    def start(self) -> SchedulerService:
+        if not self._try_start():
+            self._thread = threading.Thread(target=self._standby, name="gridwise-scheduler-standby",
+                                            daemon=True)
+            self._thread.start()
+        return self
+
+    def _try_start(self) -> bool:
+        if not self.lock.try_acquire():
+            return False
+        self.scheduler = build_scheduler(self.engine)
+        self.scheduler.start()
+        log.info("scheduler started with %d jobs", len(self.scheduler.get_jobs()))
+        return True
+
+    def _standby(self) -> None:
+        while not self._stop.wait(self.retry_seconds):
+            if self._try_start():
+                return
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        self.lock.release()
+
+
+def run_forever() -> int:
+    """``gridwise scheduler``: run the jobs in this process until interrupted."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    service = SchedulerService(retry_seconds=30).start()
+    if not service.running:
+        log.info("another process holds the scheduler lock for this database; standing by")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        service.stop()
+    return 0

@@ -1,0 +1,93 @@
+"""Who is looking: the viewer every domain query takes, and the SQL filter for their scope.
+
+Managers see their org unit's subtree (a community or a subdistrict, or the whole district when
+unscoped); a worker sees only their own records. Pages never filter after the fact: domain
+functions add ``worker_scope_clause`` to their SQL.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, false, true
+from sqlmodel import Session
+
+from core.models import OrgLevel, OrgUnit, Role, User, Worker
+
+
+class ScopeError(PermissionError):
+    """Raised when a viewer asks for something outside their scope."""
+
+
+@dataclass(frozen=True)
+class Viewer:
+    user_id: int
+    role: Role
+    scope_level: OrgLevel  # DISTRICT when the user is unscoped
+    scope_unit_id: int | None
+    worker_id: int | None = None
+    display_name: str = ""
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role in (Role.MANAGER, Role.ADMIN)
+
+
+def viewer_for(session: Session, user: User) -> Viewer:
+    level = OrgLevel.DISTRICT
+    if user.scope_unit_id is not None:
+        unit = session.get(OrgUnit, user.scope_unit_id)
+        if unit is not None:
+            level = OrgLevel(unit.level)
+    return Viewer(
+        user_id=user.id or 0,
+        role=Role(user.role),
+        scope_level=level,
+        scope_unit_id=user.scope_unit_id if level != OrgLevel.DISTRICT else None,
+        worker_id=user.worker_id,
+        display_name=user.display_name,
+    )
+
+
+def worker_scope_clause(viewer: Viewer, worker_cls: type = Worker) -> ColumnElement[bool]:
+    """SQL condition on the Worker table limiting rows to what ``viewer`` may see."""
+    if viewer.role == Role.WORKER:
+        if viewer.worker_id is None:
+            return false()
+        return worker_cls.id == viewer.worker_id
+    if viewer.scope_level == OrgLevel.DISTRICT or viewer.scope_unit_id is None:
+        return true()
+    if viewer.scope_level == OrgLevel.SUBDISTRICT:
+        return worker_cls.subdistrict_id == viewer.scope_unit_id
+    if viewer.scope_level == OrgLevel.COMMUNITY:
+        return worker_cls.community_id == viewer.scope_unit_id
+    return worker_cls.grid_id == viewer.scope_unit_id
+
+
+def unit_scope_clause(viewer: Viewer) -> ColumnElement[bool]:
+    """SQL condition on OrgUnit limiting the tree to the viewer's subtree (and its ancestors' ids
+    are not included: a manager sees their own unit and below)."""
+    if viewer.role == Role.WORKER:
+        return false()
+    if viewer.scope_unit_id is None:
+        return true()
+    return OrgUnit.path.contains(f"/{viewer.scope_unit_id}/")
+
+
+def can_see_worker(viewer: Viewer, worker: Worker) -> bool:
+    """The same rule as ``worker_scope_clause`` for one loaded row."""
+    if viewer.role == Role.WORKER:
+        return viewer.worker_id == worker.id
+    if viewer.scope_unit_id is None:
+        return True
+    return viewer.scope_unit_id in (worker.subdistrict_id, worker.community_id, worker.grid_id)
+
+
+def ensure_can_see_worker(viewer: Viewer, worker: Worker | None) -> Worker:
+    if worker is None or not can_see_worker(viewer, worker):
+        raise ScopeError("worker is outside your scope")
+    return worker

@@ -1,0 +1,40 @@
+"""Process-wide settings, read once from the environment (prefix ``GRIDWISE_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The repository root: migrations/, data/ and the default database live relative to it.
+ROOT = Path(__file__).resolve().parents[1]
+DATA_DIR = ROOT / "data"
+VAR_DIR = ROOT / "var"
+
+
+class Settings(BaseSettings):
+    """Everything an operator may configure. Each field maps to ``GRIDWISE_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDWISE_", extra="ignore")
+
+    # SQLite file outside git by default; PostgreSQL in production, e.g.
+    # postgresql+psycopg://user@host:5432/gridwise
+    database_url: str = f"sqlite:///{VAR_DIR / 'gridwise.db'}"
+    # Run APScheduler inside the Streamlit server. Turn off when `gridwise scheduler` runs
+    # as its own process (multi-process deployments) and in tests.
+    scheduler_enabled: bool = True
+    timezone: str = "Asia/Shanghai"
+    # Failed-sign-in lockout: this many failures in a row lock the account for lockout_minutes.
+    lockout_threshold: int = 5
+    lockout_minutes: int = 15
+    # A signed-in browser session that sees no activity for this long is signed out.
+    session_idle_minutes: int = 120
+    min_password_length: int = 8
+    default_language: str = "zh"
+    sqlite_busy_timeout_ms: int = 5000
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

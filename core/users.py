@@ -1,0 +1,96 @@
+"""User accounts: create, edit, deactivate, reset password. Admin-only writes."""
+
+from __future__ import annotations
+
+import secrets
+
+import pandas as pd
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, select
+
+from core.auth import hash_password, set_password
+from core.models import OrgUnit, Role, User, Worker
+from core.scope import ScopeError, Viewer
+
+
+def _require_admin(viewer: Viewer) -> None:
+    if viewer.role != Role.ADMIN:
+        raise ScopeError("only an administrator may manage user accounts")
+
+
+def users_frame(session: Session, viewer: Viewer) -> pd.DataFrame:
+    _require_admin(viewer)
+    scope = aliased(OrgUnit)
+    stmt = (
+        select(User.id, User.username, User.display_name, User.role, scope.name_zh, scope.name_en,
+               User.worker_id, Worker.employee_no, User.is_active, User.last_login_at, User.locked_until)
+        .join(scope, scope.id == User.scope_unit_id, isouter=True)
+        .join(Worker, Worker.id == User.worker_id, isouter=True)
+        .order_by(User.role, User.username)
+    )
+    return pd.DataFrame(session.exec(stmt).all(), columns=[
+        "id", "username", "display_name", "role", "scope_zh", "scope_en", "worker_id", "employee_no",
+        "is_active", "last_login_at", "locked_until",
+    ])
+
+
+def create_user(
+    session: Session,
+    viewer: Viewer,
+    *,
+    username: str,
+    display_name: str,
+    role: Role,
+    password: str,
+    scope_unit_id: int | None = None,
+    worker_id: int | None = None,
+) -> User:
+    _require_admin(viewer)
+    username = username.strip()
+    if not username:
+        raise ValueError("username is required")
+    if session.exec(select(User).where(User.username == username)).first():
+        raise ValueError(f"username {username!r} is taken")
+    if role == Role.WORKER and worker_id is None:
+        raise ValueError("a worker account must be linked to a worker record")
+    user = User(username=username, display_name=display_name.strip() or username, role=role.value,
+                password_hash="", scope_unit_id=scope_unit_id, worker_id=worker_id)
+    set_password(session, user, password)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def update_user(
+    session: Session, viewer: Viewer, user_id: int, *, display_name: str | None = None,
+    role: Role | None = None, scope_unit_id: int | None = None, is_active: bool | None = None,
+) -> User:
+    _require_admin(viewer)
+    user = session.get(User, user_id)
+    if user is None:
+        raise ValueError(f"user {user_id} does not exist")
+    if user.id == viewer.user_id and (is_active is False or (role and role != Role.ADMIN)):
+        raise ValueError("you cannot deactivate or demote your own account")
+    if display_name is not None:
+        user.display_name = display_name
+    if role is not None:
+        user.role = role.value
+    if scope_unit_id is not None or role is not None:
+        user.scope_unit_id = scope_unit_id
+    if is_active is not None:
+        user.is_active = is_active
+    session.add(user)
+    return user
+
+
+def reset_password(session: Session, viewer: Viewer, user_id: int) -> str:
+    """Give the user a new random password, returned once; they must change it at next sign-in."""
+    _require_admin(viewer)
+    user = session.get(User, user_id)
+    if user is None:
+        raise ValueError(f"user {user_id} does not exist")
+    new_password = secrets.token_urlsafe(9)
+    user.password_hash = hash_password(new_password)
+    user.failed_logins, user.locked_until, user.must_change_password = 0, None, True
+    session.add(user)
+    return new_password

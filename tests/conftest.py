@@ -1,0 +1,108 @@
+"""Shared fixtures: a database per backend (SQLite always, PostgreSQL when configured) and a
+seeded demo database built once per test run through the real migrations."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine as sa_create_engine
+from sqlalchemy import text
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session, SQLModel
+
+from core.db import make_engine
+from core.migrate import import_all_models
+
+ROOT = Path(__file__).resolve().parents[1]
+PG_URL = os.environ.get("GRIDWISE_TEST_POSTGRES_URL")
+BACKENDS = ["sqlite"] + (["postgres"] if PG_URL else [])
+DEMO_SCALE = 0.02  # the test demo: the whole org, 2% of the article's field volumes
+
+
+def _pg_admin() -> Engine:
+    return sa_create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+
+
+def create_pg_database(prefix: str) -> str:
+    """A fresh PostgreSQL database for this test process; returns its URL."""
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    admin = _pg_admin()
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_pg_database(url: str) -> None:
+    name = make_url(url).database
+    admin = _pg_admin()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """An empty schema (create_all) on each backend, shared by the tests of this process."""
+    metadata = import_all_models()
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'unit.db'}"
+    else:
+        url = create_pg_database("gw_unit")
+    eng = make_engine(url)
+    metadata.create_all(eng)
+    yield eng
+    eng.dispose()
+    if request.param == "postgres":
+        drop_pg_database(url)
+
+
+def _wipe(eng: Engine) -> None:
+    tables = [t for t in SQLModel.metadata.sorted_tables]
+    with eng.begin() as conn:
+        if eng.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in reversed(tables):
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session on an empty database; every table is emptied afterwards."""
+    with Session(engine, expire_on_commit=False) as s:
+        yield s
+    _wipe(engine)
+
+
+@pytest.fixture(scope="session")
+def demo_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An SQLite file migrated with Alembic and seeded with the (small) demo district."""
+    from core.db import session_scope
+    from core.demo import seed_demo
+    from core.migrate import upgrade
+
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    eng = make_engine(url)
+    with session_scope(eng) as s:
+        seed_demo(s, seed=2020, scale=DEMO_SCALE, log=lambda _m: None)
+    with eng.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    eng.dispose()
+    return path
+
+
+@pytest.fixture
+def demo_db_url(demo_db_template: Path, tmp_path: Path) -> str:
+    """A private copy of the seeded demo database for one test."""
+    target = tmp_path / "demo.db"
+    shutil.copy(demo_db_template, target)
+    return f"sqlite:///{target}"

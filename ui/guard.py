@@ -1,0 +1,98 @@
+"""The access guard every page calls first, the sign-in form it draws, and the role menu.
+
+Streamlit may run ``pages/x.py`` without app.py having run (see ARCHITECTURE.md, the ``pages/``
+hazard), so each page begins with ``viewer = require(__file__)``: nobody signed in → the sign-in form
+and stop; signed in with a role the page does not admit → a refusal and stop.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from sqlmodel import Session
+
+from core.auth import SignInError, sign_in
+from core.demo import demo_accounts
+from core.scope import Viewer, viewer_for
+from ui import resources
+from ui.pages import PAGES, pages_for, spec_for
+from ui.state import current_viewer, lang, language_switch, sign_in_as, sign_out, tr
+
+
+def require(file: str) -> Viewer:
+    """Gate a page: return the signed-in viewer allowed on it, or draw what they need and stop."""
+    spec = spec_for(file)
+    st.set_page_config(page_title=f"{tr(spec.label)} · Gridwise", page_icon="🧭", layout="wide")
+    resources.scheduler()
+    viewer = current_viewer()
+    if viewer is None:
+        sign_in_page()
+        st.stop()
+    sidebar(viewer)
+    if viewer.role not in spec.roles:
+        st.error(tr("guard.forbidden"), icon=":material/block:")
+        st.page_link("app.py", label=tr("menu.home"), icon=":material/home:")
+        st.stop()
+    return viewer
+
+
+def sign_in_page() -> None:
+    left, right = st.columns([3, 1])
+    with left:
+        st.title(tr("signin.title"))
+        st.caption(tr("signin.subtitle"))
+    with right:
+        language_switch("signin")
+    if st.session_state.pop("signed_out_idle", False):
+        st.info(tr("signin.idle_signed_out"))
+    with st.form("signin", border=True):
+        username = st.text_input(tr("signin.username"), key="signin_username")
+        password = st.text_input(tr("signin.password"), type="password", key="signin_password")
+        submitted = st.form_submit_button(tr("signin.submit"), type="primary", width="stretch")
+    if submitted:
+        with Session(resources.engine()) as session:
+            result = sign_in(session, username, password)
+            if result.ok:
+                sign_in_as(viewer_for(session, result.user))
+                st.rerun()
+        if result.error == SignInError.EMPTY:
+            st.warning(tr("signin.error.empty"))
+        elif result.error == SignInError.LOCKED:
+            st.error(tr("signin.error.locked", until=result.locked_until.strftime("%H:%M")))
+        elif result.error == SignInError.INACTIVE:
+            st.error(tr("signin.error.inactive"))
+        elif result.attempts_left is not None:
+            st.error(tr("signin.error.bad_credentials_left", left=result.attempts_left))
+        else:
+            st.error(tr("signin.error.bad_credentials"))
+    with Session(resources.engine()) as session:
+        accounts = demo_accounts(session)
+    if accounts:
+        with st.expander(tr("signin.demo_accounts"), expanded=True):
+            st.caption(tr("signin.demo_note"))
+            st.dataframe(
+                [{tr("signin.username"): a["username"], tr("users.role"): tr(f"role.{a['role']}"),
+                  tr("users.display_name"): a["name"], tr("signin.password"): a["password"]}
+                 for a in accounts],
+                hide_index=True, width="stretch",
+            )
+
+
+def sidebar(viewer: Viewer) -> None:
+    with st.sidebar:
+        st.markdown(f"**{viewer.display_name}**  \n{tr('role.' + viewer.role.value)}")
+        section = None
+        for page in pages_for(viewer.role):
+            if not page.in_menu:
+                continue
+            if page.section != section:
+                section = page.section
+                st.caption(tr(section))
+            st.page_link(page.path, label=tr(page.label), icon=page.icon)
+        st.divider()
+        language_switch("sidebar")
+        if st.button(tr("signin.sign_out"), icon=":material/logout:", width="stretch"):
+            sign_out()
+            st.switch_page("app.py")
+
+
+__all__ = ["PAGES", "require", "lang", "tr"]
