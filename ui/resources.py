@@ -1,4 +1,4 @@
-"""Process-wide resources for the Streamlit server, created once per process."""
+"""Process-wide resources for the Streamlit server, created once per process (per database URL)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,22 @@ from core.settings import get_settings
 
 
 @st.cache_resource(show_spinner=False)
+def _engine(url: str) -> Engine:
+    return get_engine(url)
+
+
 def engine() -> Engine:
-    return get_engine()
+    return _engine(get_settings().database_url)
 
 
 @st.cache_resource(show_spinner=False)
+def _scheduler(url: str) -> SchedulerService:
+    return SchedulerService(_engine(url)).start()
+
+
 def scheduler() -> SchedulerService | None:
     """Start the in-process scheduler once per server (if enabled); the lock keeps it one per DB."""
-    if not get_settings().scheduler_enabled:
+    settings = get_settings()
+    if not settings.scheduler_enabled:
         return None
-    return SchedulerService(engine()).start()
+    return _scheduler(settings.database_url)

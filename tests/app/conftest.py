@@ -1,0 +1,58 @@
+"""AppTest fixtures: the real pages, run in-process against a private copy of the demo database."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from sqlmodel import Session, select
+from streamlit.testing.v1 import AppTest
+
+from core.db import get_engine
+from core.models import User
+from core.scope import Viewer, viewer_for
+from core.settings import ROOT, get_settings
+
+# AppTest runs scripts in this process; all of its tests share one xdist worker so that Streamlit's
+# process-wide caches never see two databases at once.
+pytestmark = pytest.mark.xdist_group("apptest")
+
+
+@pytest.fixture
+def app_db(demo_db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setenv("GRIDWISE_DATABASE_URL", demo_db_url)
+    monkeypatch.setenv("GRIDWISE_SCHEDULER_ENABLED", "false")
+    get_settings.cache_clear()
+    yield demo_db_url
+    get_engine(demo_db_url).dispose()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
+def viewer_of(app_db: str) -> Callable[[str], Viewer]:
+    """The Viewer for a demo username (admin, manager, xiasha, dp0001, …)."""
+
+    def _viewer(username: str) -> Viewer:
+        with Session(get_engine(app_db)) as s:
+            user = s.exec(select(User).where(User.username == username)).one()
+            return viewer_for(s, user)
+
+    return _viewer
+
+
+@pytest.fixture
+def open_page(app_db: str) -> Callable[..., AppTest]:
+    """Run app.py signed in as ``viewer`` (or nobody), then switch to ``page`` if given."""
+
+    def _open(page: str | None = None, viewer: Viewer | None = None, lang: str = "zh") -> AppTest:
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        at.session_state["lang"] = lang
+        if viewer is not None:
+            at.session_state["viewer"] = viewer
+        at.run()
+        if page is not None and page != "app.py":
+            at.switch_page(page).run()
+        return at
+
+    return _open
+

@@ -1,0 +1,16 @@
+"""Helpers for reading what an AppTest run drew."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+
+def texts(at: AppTest) -> str:
+    """Every piece of text the run drew (markdown, headings, captions, metrics, alerts)."""
+    parts: list[str] = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error",
+                 "success", "metric"):
+        for el in getattr(at, kind):
+            parts.append(str(getattr(el, "value", "")))
+            parts.append(str(getattr(el, "label", "")))
+    return "\n".join(parts)

@@ -1,0 +1,134 @@
+"""Browser tests: the real Streamlit server (`streamlit run`) driven by Debian's Chromium.
+
+Each server gets its own copy of the demo database and a free loopback port, with the scheduler
+off; it logs to a file, is ready when /_stcore/health answers "ok", and its log is printed when
+startup fails.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from core.settings import ROOT
+
+ARTIFACTS = ROOT / "test-results" / "screenshots"
+DEMO_PASSWORD = "Demo@2020"
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Use Debian's Chromium (Playwright cannot download its own browser here)."""
+    exe = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+    args = [*browser_type_launch_args.get("args", []), "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-gpu"]
+    out = {**browser_type_launch_args, "args": args}
+    return {**out, "executable_path": exe} if exe else out
+
+
+@pytest.fixture
+def browser_context_args(browser_context_args):
+    return {**browser_context_args, "viewport": {"width": 1366, "height": 900}, "locale": "zh-CN"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    db_url: str
+    process: subprocess.Popen
+    log_path: Path
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_server(db_path: Path, log_dir: Path) -> Server:
+    port = _free_port()
+    log_path = log_dir / f"streamlit-{port}.log"
+    env = {**os.environ, "GRIDWISE_DATABASE_URL": f"sqlite:///{db_path}", "GRIDWISE_SCHEDULER_ENABLED": "false"}
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+           "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
+           "--browser.gatherUsageStats", "false"]
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            break
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.read().decode().strip() == "ok":
+                    return Server(url, env["GRIDWISE_DATABASE_URL"], proc, log_path)
+        except OSError:
+            time.sleep(0.25)
+    proc.kill()
+    raise RuntimeError(f"streamlit did not start:\n{log_path.read_text(errors='replace')}")
+
+
+@pytest.fixture(scope="session")
+def server(demo_db_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server on a copy of the demo database, shared by the browser tests of this process."""
+    tmp = tmp_path_factory.mktemp("e2e")
+    db = tmp / "demo.db"
+    shutil.copy(demo_db_template, db)
+    srv = start_server(db, tmp)
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def fresh_server(demo_db_template: Path, tmp_path: Path) -> Iterator[Server]:
+    """A server nobody has loaded yet (for the pages/ hazard test)."""
+    db = tmp_path / "demo.db"
+    shutil.copy(demo_db_template, db)
+    srv = start_server(db, tmp_path)
+    yield srv
+    srv.stop()
+
+
+def wait_for_run(page: Page) -> None:
+    """Wait until the script run triggered by the last action has finished."""
+    page.wait_for_timeout(150)
+    page.locator("[data-testid=stApp][data-test-script-state=notRunning]").wait_for(state="attached",
+                                                                                     timeout=30_000)
+
+
+def sign_in(page: Page, server: Server, username: str, password: str = DEMO_PASSWORD, path: str = "") -> None:
+    page.goto(f"{server.url}/{path}")
+    wait_for_run(page)
+    page.get_by_role("textbox", name=re.compile("^(用户名|Username)$")).fill(username)
+    page.get_by_role("textbox", name=re.compile("^(密码|Password)$")).fill(password)
+    page.get_by_role("button", name="登录").or_(page.get_by_role("button", name="Sign in")).click()
+    wait_for_run(page)
+    expect(page.get_by_test_id("stSidebar")).to_be_visible()
+
+
+def screenshot(page: Page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
