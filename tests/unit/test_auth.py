@@ -1,0 +1,66 @@
+"""Password hashing and sign-in with lockout."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from core.auth import SignInError, hash_password, set_password, sign_in, verify_password
+from core.models import Role
+from tests.factories import make_user
+
+NOW = datetime(2020, 6, 1, 9, 0)
+
+
+def test_password_hash_is_argon2_and_verifies():
+    """Test that hashes are salted argon2id and only the right password verifies."""
+    h1, h2 = hash_password("s3cret-pass"), hash_password("s3cret-pass")
+    assert h1.startswith("$argon2id$") and h1 != h2
+    assert verify_password("s3cret-pass", h1)
+    assert not verify_password("wrong", h1)
+    assert not verify_password("s3cret-pass", "not-a-hash")
+
+
+def test_sign_in_succeeds_and_resets_failures(session):
+    """Test that a right password signs in, records the time and clears the failure count."""
+    user = make_user(session, "lee", hash_password("right-password"), failed_logins=3)
+    result = sign_in(session, "LEE ", "right-password", now=NOW)
+    assert result.ok and result.user.id == user.id
+    session.refresh(user)
+    assert user.failed_logins == 0 and user.last_login_at == NOW
+
+
+def test_unknown_user_and_wrong_password_get_the_same_error(session):
+    """Test that the error does not reveal whether a username exists."""
+    make_user(session, "lee", hash_password("right-password"))
+    assert sign_in(session, "nobody", "x", now=NOW).error == SignInError.BAD_CREDENTIALS
+    wrong = sign_in(session, "lee", "x", now=NOW)
+    assert wrong.error == SignInError.BAD_CREDENTIALS and wrong.attempts_left == 4
+
+
+def test_five_failures_lock_for_fifteen_minutes(session):
+    """Test that the fifth failure locks the account, even for the right password, until it expires."""
+    make_user(session, "lee", hash_password("right-password"))
+    for _ in range(4):
+        assert sign_in(session, "lee", "bad", now=NOW).error == SignInError.BAD_CREDENTIALS
+    fifth = sign_in(session, "lee", "bad", now=NOW)
+    assert fifth.error == SignInError.LOCKED and fifth.locked_until == NOW + timedelta(minutes=15)
+    assert sign_in(session, "lee", "right-password", now=NOW + timedelta(minutes=14)).error == SignInError.LOCKED
+    assert sign_in(session, "lee", "right-password", now=NOW + timedelta(minutes=16)).ok
+
+
+def test_empty_form_and_inactive_account(session):
+    """Test the empty-form and deactivated-account answers."""
+    make_user(session, "gone", hash_password("right-password"), is_active=False, role=Role.WORKER)
+    assert sign_in(session, "", "", now=NOW).error == SignInError.EMPTY
+    assert sign_in(session, "gone", "right-password", now=NOW).error == SignInError.INACTIVE
+
+
+def test_minimum_password_length(session):
+    """Test that a short password is refused."""
+    user = make_user(session, "lee", hash_password("right-password"))
+    try:
+        set_password(session, user, "short")
+    except ValueError as exc:
+        assert "at least" in str(exc)
+    else:
+        raise AssertionError("a short password was accepted")
