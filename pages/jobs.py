@@ -1,0 +1,50 @@
+"""Admin: the scheduled jobs, when each runs next, and running one now."""
+
+import importlib
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy import inspect, text
+from sqlmodel import Session
+
+from core.scheduler import job_specs
+from ui import resources
+from ui.guard import require
+from ui.state import tr
+
+viewer = require(__file__)
+
+st.title(tr("jobs.title"))
+service = resources.scheduler()
+if service is None:
+    st.info(tr("jobs.disabled"))
+elif service.running:
+    st.success(tr("jobs.running_here"))
+else:
+    st.warning(tr("jobs.standby"))
+
+specs = job_specs()
+next_runs: dict[str, object] = {}
+engine = resources.engine()
+if inspect(engine).has_table("apscheduler_jobs"):
+    with Session(engine) as session:
+        for job_id, ts in session.exec(text("SELECT id, next_run_time FROM apscheduler_jobs")).all():
+            next_runs[job_id] = pd.to_datetime(ts, unit="s", utc=True).tz_convert("Asia/Shanghai") if ts else None
+if not specs:
+    st.info(tr("jobs.none"))
+else:
+    st.dataframe(pd.DataFrame({
+        tr("jobs.id"): [s.id for s in specs],
+        tr("jobs.description"): [s.description for s in specs],
+        tr("jobs.trigger"): [", ".join(f"{k}={v}" for k, v in s.trigger.items()) for s in specs],
+        tr("jobs.next_run"): [next_runs.get(s.id) for s in specs],
+    }), hide_index=True)
+    job_id = st.selectbox(tr("jobs.pick"), [s.id for s in specs])
+    if st.button(tr("jobs.run_now"), type="primary", icon=":material/play_arrow:"):
+        spec = next(s for s in specs if s.id == job_id)
+        module_name, func_name = spec.func.split(":")
+        with st.status(tr("jobs.running", id=job_id)) as status:
+            result = getattr(importlib.import_module(module_name), func_name)()
+            status.update(label=tr("jobs.done", id=job_id), state="complete")
+        if result is not None:
+            st.write(result)
