@@ -1,0 +1,276 @@
+"""The closed loop of an event (网格事件闭环, DOMAIN.md §4.2) as a pure, table-driven state machine,
+plus the database side: apply an action with its timestamp, history, overdue detection, escalation.
+
+Deadlines: dispatch sets the sign deadline (sign limit) and a provisional handling deadline; signing
+resets the handling deadline to signed + handle limit (data/sla.json: the sign limit runs from
+dispatch, the handle limit from signing). An event is overdue when it sits in a handling state past
+its deadline, or is still unsigned past the sign deadline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import and_, insert, or_, update
+from sqlmodel import Session, select
+
+from core.clock import now as clock_now
+from core.models import OrgUnit, Role, Worker
+from core.scope import ScopeError, Viewer, unit_scope_clause
+from evaluation.field.models import Event, EventState, EventTransition
+from evaluation.field.registry import sla_levels
+
+S = EventState
+MANAGER_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
+ANY_ROLE = frozenset({Role.WORKER, Role.MANAGER, Role.ADMIN})
+
+
+class IllegalTransition(ValueError):
+    """The action is not allowed from the event's current state (or by this person)."""
+
+
+@dataclass(frozen=True)
+class Step:
+    to: EventState
+    roles: frozenset[Role]
+    stamp: str | None = None  # Event column set to the action's time
+    needs_note: bool = False
+
+
+# (state, action) → step. The one place the closed loop is defined; everything else reads it.
+TRANSITIONS: Mapping[tuple[EventState, str], Step] = {
+    (S.DRAFT, "submit"): Step(S.REPORTED, ANY_ROLE, "reported_at"),
+    (S.REPORTED, "accept"): Step(S.ACCEPTED, MANAGER_ROLES, "accepted_at"),
+    (S.REPORTED, "reject"): Step(S.VOIDED, MANAGER_ROLES, "voided_at", needs_note=True),
+    (S.ACCEPTED, "self_resolve"): Step(S.SELF_RESOLVED, ANY_ROLE, "feedback_at", needs_note=True),
+    (S.ACCEPTED, "register"): Step(S.REGISTERED, MANAGER_ROLES),
+    (S.REGISTERED, "dispatch"): Step(S.DISPATCHED, MANAGER_ROLES, "dispatched_at"),
+    (S.DISPATCHED, "sign"): Step(S.SIGNED, ANY_ROLE, "signed_at"),
+    (S.DISPATCHED, "return"): Step(S.REGISTERED, ANY_ROLE, needs_note=True),
+    (S.SIGNED, "start"): Step(S.HANDLING, ANY_ROLE, "started_at"),
+    (S.REOPENED, "start"): Step(S.HANDLING, ANY_ROLE, "started_at"),
+    (S.HANDLING, "request_postpone"): Step(S.POSTPONE_PENDING, ANY_ROLE, needs_note=True),
+    (S.POSTPONE_PENDING, "approve_postpone"): Step(S.HANDLING, MANAGER_ROLES),
+    (S.POSTPONE_PENDING, "deny_postpone"): Step(S.HANDLING, MANAGER_ROLES),
+    (S.HANDLING, "feedback"): Step(S.FEEDBACK, ANY_ROLE, "feedback_at", needs_note=True),
+    (S.FEEDBACK, "check_pass"): Step(S.CLOSED, MANAGER_ROLES, "closed_at"),
+    (S.SELF_RESOLVED, "check_pass"): Step(S.CLOSED, MANAGER_ROLES, "closed_at"),
+    (S.FEEDBACK, "check_fail"): Step(S.HANDLING, MANAGER_ROLES, needs_note=True),
+    (S.SELF_RESOLVED, "check_fail"): Step(S.HANDLING, MANAGER_ROLES, needs_note=True),
+    (S.CLOSED, "rate"): Step(S.EVALUATED, MANAGER_ROLES, "evaluated_at"),  # or REOPENED, see next_state
+}
+WORKER_ACTIONS = frozenset({"sign", "return", "start", "request_postpone", "feedback", "self_resolve"})
+OPEN_STATES = frozenset({S.REPORTED, S.ACCEPTED, S.SELF_RESOLVED, S.REGISTERED, S.DISPATCHED, S.SIGNED,
+                         S.HANDLING, S.POSTPONE_PENDING, S.FEEDBACK, S.REOPENED})
+# States in which the assignee holds the event and the handling deadline runs.
+HANDLING_STATES = frozenset({S.SIGNED, S.HANDLING, S.POSTPONE_PENDING, S.REOPENED})
+SATISFIED = ("satisfied", "basic")
+SATISFACTION = ("satisfied", "basic", "unsatisfied")
+
+
+def allowed_actions(state: EventState | str, role: Role | None = None) -> list[str]:
+    state = EventState(state)
+    return [a for (s, a), step in TRANSITIONS.items() if s == state and (role is None or role in step.roles)]
+
+
+def next_state(state: EventState | str, action: str, *, role: Role = Role.MANAGER,
+               satisfaction: str | None = None, note: str | None = None) -> EventState:
+    """Where ``action`` takes an event in ``state``; IllegalTransition (with the reason) otherwise."""
+    state = EventState(state)
+    step = TRANSITIONS.get((state, action))
+    if step is None:
+        legal = ", ".join(allowed_actions(state)) or "none"
+        raise IllegalTransition(f"cannot {action} an event that is {state.value}; allowed: {legal}")
+    if role not in step.roles:
+        raise IllegalTransition(f"a {role.value} may not {action} an event")
+    if step.needs_note and not (note or "").strip():
+        raise IllegalTransition(f"{action} needs a note saying why or what was done")
+    if action == "rate":
+        if satisfaction not in SATISFACTION:
+            raise IllegalTransition("rate needs satisfaction: satisfied, basic or unsatisfied")
+        return S.EVALUATED if satisfaction in SATISFIED else S.REOPENED
+    return step.to
+
+
+def is_overdue(state: str, due_at: datetime | None, sign_due_at: datetime | None, now: datetime) -> bool:
+    state = EventState(state)
+    if state == S.DISPATCHED:
+        return sign_due_at is not None and now > sign_due_at
+    return state in HANDLING_STATES and due_at is not None and now > due_at
+
+
+def _ensure_may_act(viewer: Viewer, session: Session, event: Event, action: str) -> None:
+    if viewer.role == Role.WORKER:
+        if action not in WORKER_ACTIONS or event.assignee_id is None or event.assignee_id != viewer.worker_id:
+            raise ScopeError("this task is not assigned to you")
+        return
+    grid = session.get(OrgUnit, event.grid_id)
+    if viewer.scope_unit_id is not None and (grid is None or f"/{viewer.scope_unit_id}/" not in grid.path):
+        raise ScopeError("event is outside your scope")
+
+
+def transition(session: Session, viewer: Viewer, *, event_id: int, action: str, note: str | None = None,
+               satisfaction: str | None = None, extend_hours: float | None = None,
+               assignee_id: int | None = None, now: datetime | None = None) -> Event:
+    """Apply ``action`` to an event, stamping its time and recording it in the history."""
+    at = now or clock_now()
+    event = session.get(Event, event_id)
+    if event is None:
+        raise ValueError(f"no event {event_id}")
+    _ensure_may_act(viewer, session, event, action)
+    before = EventState(event.state)
+    after = next_state(before, action, role=viewer.role, satisfaction=satisfaction, note=note)
+    step = TRANSITIONS[(before, action)]
+    limits = sla_levels(session)[event.priority]
+    if step.stamp:
+        setattr(event, step.stamp, at)
+    if action == "dispatch":
+        if assignee_id is None and event.assignee_id is None:
+            raise IllegalTransition("dispatch needs a worker to assign")
+        if assignee_id is not None:
+            event.assignee_id = assignee_id
+        event.sign_due_at = at + timedelta(hours=limits.sign_limit_hours)
+        event.due_at = event.sign_due_at + timedelta(hours=limits.handle_limit_hours)
+        event.escalation, event.urged_at, event.supervised_at = 0, None, None
+    elif action == "sign":
+        event.due_at = at + timedelta(hours=limits.handle_limit_hours)
+    elif action == "return":
+        event.return_count += 1
+        event.assignee_id = None
+        event.sign_due_at = event.due_at = None
+    elif action == "self_resolve":
+        event.assignee_id = event.assignee_id or event.reporter_id
+        event.due_at = event.due_at or at
+    elif action == "approve_postpone":
+        from evaluation.field.registry import shipped_sla
+
+        hours = float(extend_hours or limits.handle_limit_hours)
+        cap = (event.reported_at or at) + timedelta(hours=float(shipped_sla()["hard_cap_hours"]))
+        event.due_at = min(max(event.due_at or at, at) + timedelta(hours=hours), cap)
+        event.escalation, event.urged_at, event.supervised_at = 0, None, None
+    elif action == "check_fail":
+        event.rework_count += 1
+    elif action == "rate":
+        event.satisfaction = satisfaction
+        if after == S.REOPENED:
+            event.reopen_count += 1
+            event.closed_at = None
+            event.due_at = at + timedelta(hours=limits.handle_limit_hours)
+    if action in ("feedback", "self_resolve") and note:
+        event.result = note[:500]
+    event.state = after.value
+    event.updated_at = at
+    session.add(event)
+    session.add(EventTransition(event_id=event.id, action=action, from_state=before.value, to_state=after.value,
+                                at=at, actor_user_id=viewer.user_id, note=note))
+    session.flush()
+    return event
+
+
+_STAMP_STEPS = [("reported_at", "submit", S.REPORTED), ("accepted_at", "accept", S.ACCEPTED),
+                ("voided_at", "reject", S.VOIDED), ("dispatched_at", "dispatch", S.DISPATCHED),
+                ("signed_at", "sign", S.SIGNED), ("started_at", "start", S.HANDLING),
+                ("feedback_at", "feedback", S.FEEDBACK), ("closed_at", "check_pass", S.CLOSED),
+                ("evaluated_at", "rate", S.EVALUATED)]
+
+
+def event_history(session: Session, event_id: int) -> pd.DataFrame:
+    """Recorded transitions; for imported events (no recorded steps) the steps implied by their
+    timestamps, marked ``recorded=False``."""
+    rows = session.exec(select(EventTransition).where(EventTransition.event_id == event_id)
+                        .order_by(EventTransition.at, EventTransition.id)).all()
+    cols = ["at", "action", "from_state", "to_state", "note", "recorded"]
+    if rows:
+        return pd.DataFrame([{**r.model_dump(), "recorded": True} for r in rows])[cols]
+    event = session.get(Event, event_id)
+    if event is None:
+        return pd.DataFrame(columns=cols)
+    out, prev = [], None
+    for col, action, state in _STAMP_STEPS:
+        at = getattr(event, col)
+        if at is not None:
+            out.append({"at": at, "action": action, "from_state": prev, "to_state": state.value,
+                        "note": event.result if action == "feedback" else None, "recorded": False})
+            prev = state.value
+    return pd.DataFrame(out, columns=cols).sort_values("at", kind="stable")
+
+
+def _overdue_clause(at: datetime):
+    return or_(
+        and_(Event.state == S.DISPATCHED.value, Event.sign_due_at < at),
+        and_(Event.state.in_([s.value for s in HANDLING_STATES]), Event.due_at < at),
+    )
+
+
+def escalate_overdue(session: Session, *, now: datetime | None = None) -> dict[str, int]:
+    """催办 every overdue event not yet reminded, then 督办 those still overdue ``supervise_after_hours``
+    after the reminder. Idempotent: the escalation level on the event decides, so a repeated or late
+    run does the right thing."""
+    at = now or clock_now()
+    limits = {code: lvl.supervise_after_hours for code, lvl in sla_levels(session).items()}
+    due = session.exec(select(Event.id, Event.state, Event.escalation, Event.urged_at, Event.priority)
+                       .where(_overdue_clause(at), Event.escalation < 2)).all()
+    frame = pd.DataFrame(due, columns=["id", "state", "escalation", "urged_at", "priority"])
+    if frame.empty:
+        return {"urged": 0, "supervised": 0}
+    wait = pd.to_timedelta(frame["priority"].map(limits).fillna(24), unit="h")
+    urge = frame[frame["escalation"] == 0]
+    supervise = frame[(frame["escalation"] == 1) & (pd.to_datetime(frame["urged_at"]) + wait <= at)]
+    conn = session.connection()
+    for ids, level, col, action in ((urge, 1, "urged_at", "urge"), (supervise, 2, "supervised_at", "supervise")):
+        if ids.empty:
+            continue
+        id_list = ids["id"].astype(int).tolist()
+        conn.execute(update(Event).where(Event.id.in_(id_list), Event.escalation < level)
+                     .values({"escalation": level, col: at, "updated_at": at}))
+        conn.execute(insert(EventTransition), [
+            {"event_id": i, "action": action, "from_state": s, "to_state": s, "at": at, "actor_user_id": None,
+             "note": None} for i, s in zip(id_list, ids["state"], strict=True)])
+    return {"urged": len(urge), "supervised": len(supervise)}
+
+
+def event_queue(session: Session, viewer: Viewer, *, states: list[str] | None = None, now: datetime | None = None,
+                limit: int = 2000) -> pd.DataFrame:
+    """Events in scope, overdue first then by deadline, with the assignee's name."""
+    at = now or clock_now()
+    stmt = (select(Event.id, Event.event_no, Event.item_code, Event.category_code, Event.priority, Event.state,
+                   Event.grid_id, Event.community_id, Event.location, Event.lat, Event.lon, Event.reported_at,
+                   Event.sign_due_at, Event.due_at, Event.assignee_id, Worker.name.label("assignee"),
+                   Event.escalation, Event.rework_count, Event.reopen_count)
+            .join(Worker, Worker.id == Event.assignee_id, isouter=True)
+            .where(Event.grid_id.in_(select(OrgUnit.id).where(unit_scope_clause(viewer)))))
+    if viewer.role == Role.WORKER:
+        stmt = stmt.where(Event.assignee_id == viewer.worker_id)
+    if states:
+        stmt = stmt.where(Event.state.in_(states))
+    stmt = stmt.order_by(_overdue_clause(at).desc(), Event.due_at.is_(None), Event.due_at).limit(limit)
+    frame = pd.DataFrame(session.exec(stmt).all(), columns=[
+        "id", "event_no", "item_code", "category_code", "priority", "state", "grid_id", "community_id",
+        "location", "lat", "lon", "reported_at", "sign_due_at", "due_at", "assignee_id", "assignee",
+        "escalation", "rework_count", "reopen_count"])
+    frame["overdue"] = _overdue_mask(frame, at)
+    return frame
+
+
+def _overdue_mask(frame: pd.DataFrame, at: datetime) -> pd.Series:
+    if frame.empty:
+        return pd.Series([], dtype=bool)
+    sign_due = pd.to_datetime(frame["sign_due_at"])
+    due = pd.to_datetime(frame["due_at"])
+    handling = frame["state"].isin([s.value for s in HANDLING_STATES])
+    return ((frame["state"] == S.DISPATCHED.value) & (sign_due < at)) | (handling & (due < at))
+
+
+def state_counts(session: Session, viewer: Viewer, *, now: datetime | None = None) -> pd.DataFrame:
+    """Open events per state in scope, with how many are overdue."""
+    from sqlalchemy import case, func
+
+    at = now or clock_now()
+    stmt = (select(Event.state, func.count().label("events"),
+                   func.sum(case((_overdue_clause(at), 1), else_=0)).label("overdue"))
+            .where(Event.grid_id.in_(select(OrgUnit.id).where(unit_scope_clause(viewer))))
+            .group_by(Event.state))
+    return pd.DataFrame(session.exec(stmt).all(), columns=["state", "events", "overdue"])

@@ -1,0 +1,302 @@
+"""Field-data tables: the metric registry, the worker × month × metric summary, events and their
+history, rental buildings and patrols, and the raw facts the data-quality checks read.
+
+Natural keys decide every repeatable write: (worker, period, metric) for a figure, the event number for
+an event, (kind, ref_key) for a verification task, (building, visited_at) for a patrol.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+
+from sqlalchemy import Column, Index, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from core.clock import LocalDateTime, now
+
+
+class Direction(str, enum.Enum):
+    HIGHER = "higher"  # 越高越好
+    LOWER = "lower"  # 越低越好
+
+
+class Aggregation(str, enum.Enum):
+    RATIO = "ratio"  # Σ numerator ÷ Σ denominator over workers and months (never a mean of ratios)
+    SUM = "sum"  # a count: Σ numerator
+
+
+class FigureSource(str, enum.Enum):
+    IMPORT = "import"
+    EVENTS = "events"
+
+
+class MetricDef(SQLModel, table=True):
+    """One metric of the registry (指标库), seeded from data/metrics.json and editable by an admin."""
+
+    __tablename__ = "field_metric"
+
+    code: str = Field(primary_key=True, max_length=48)
+    name_zh: str = Field(max_length=100)
+    name_en: str = Field(max_length=100)
+    unit: str = Field(max_length=16)  # "%" or "count"
+    direction: str = Field(max_length=8)  # Direction
+    kind: str = Field(max_length=8)  # "ratio" | "count"
+    aggregation: str = Field(max_length=8)  # Aggregation
+    from_events: bool = False  # computed from events, never imported as a figure
+    numerator_zh: str | None = Field(default=None, sa_column=Column(Text))
+    numerator_en: str | None = Field(default=None, sa_column=Column(Text))
+    denominator_zh: str | None = Field(default=None, sa_column=Column(Text))
+    denominator_en: str | None = Field(default=None, sa_column=Column(Text))
+    source_zh: str | None = Field(default=None, sa_column=Column(Text))
+    source_en: str | None = Field(default=None, sa_column=Column(Text))
+    note_zh: str | None = Field(default=None, sa_column=Column(Text))
+    note_en: str | None = Field(default=None, sa_column=Column(Text))
+    target: float | None = None
+    sort_order: int = 0
+    is_active: bool = True
+    updated_at: LocalDateTime = Field(default_factory=now)
+
+
+class MetricValue(SQLModel, table=True):
+    """Worker × month × metric summary (numerator, denominator): what scorecards read.
+
+    Imported figures and event-derived figures live side by side; ``source`` says which. A metric is
+    either imported or derived from events (MetricDef.from_events), so the natural key is
+    (worker, period, metric).
+    """
+
+    __tablename__ = "field_metric_value"
+    __table_args__ = (
+        UniqueConstraint("worker_id", "period", "metric", name="uq_field_metric_value"),
+        Index("ix_field_metric_value_period_metric", "period", "metric"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    worker_id: int = Field(foreign_key="worker.id", index=True)
+    period: str = Field(max_length=7)  # "YYYY-MM"
+    metric: str = Field(max_length=48, foreign_key="field_metric.code")
+    numerator: float
+    denominator: float | None = None  # None for counts
+    source: str = Field(max_length=8)  # FigureSource
+    updated_at: LocalDateTime = Field(default_factory=now)
+
+
+class EventState(str, enum.Enum):
+    """DOMAIN.md §4.2."""
+
+    DRAFT = "draft"
+    REPORTED = "reported"  # 已上报
+    ACCEPTED = "accepted"  # 已受理
+    VOIDED = "voided"  # 作废/不予立案
+    SELF_RESOLVED = "self_resolved"  # 首接即办, awaiting 核查
+    REGISTERED = "registered"  # 已立案
+    DISPATCHED = "dispatched"  # 已分拨/待签收
+    SIGNED = "signed"  # 已签收
+    HANDLING = "handling"  # 处置中
+    POSTPONE_PENDING = "postpone_pending"  # 延期/缓办申请
+    FEEDBACK = "feedback"  # 已反馈, awaiting 核查
+    CLOSED = "closed"  # 已结案
+    EVALUATED = "evaluated"  # 已评价
+    REOPENED = "reopened"  # 不满意重办
+
+
+class Event(SQLModel, table=True):
+    """A field event / hazard (实有事件) over the 6-category / 43-item taxonomy."""
+
+    __tablename__ = "field_event"
+    __table_args__ = (
+        Index("ix_field_event_state_due", "state", "due_at"),
+        Index("ix_field_event_reported", "reported_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_no: str = Field(max_length=40, unique=True)
+    item_code: str = Field(max_length=8, index=True)
+    category_code: str = Field(max_length=16)
+    grid_id: int = Field(foreign_key="org_unit.id", index=True)
+    community_id: int = Field(foreign_key="org_unit.id", index=True)
+    building_code: str | None = Field(default=None, max_length=40, index=True)
+    location: str | None = Field(default=None, max_length=200)
+    lat: float | None = None
+    lon: float | None = None
+    priority: str = Field(max_length=8)  # urgent | normal | complex
+    state: str = Field(max_length=16)
+    reporter_id: int | None = Field(default=None, foreign_key="worker.id", index=True)
+    assignee_id: int | None = Field(default=None, foreign_key="worker.id", index=True)
+    discovered_at: LocalDateTime | None = None
+    reported_at: LocalDateTime | None = None
+    accepted_at: LocalDateTime | None = None
+    voided_at: LocalDateTime | None = None
+    dispatched_at: LocalDateTime | None = None
+    signed_at: LocalDateTime | None = None
+    started_at: LocalDateTime | None = None
+    feedback_at: LocalDateTime | None = None
+    closed_at: LocalDateTime | None = None
+    evaluated_at: LocalDateTime | None = None
+    sign_due_at: LocalDateTime | None = None
+    due_at: LocalDateTime | None = None  # handling deadline (办结时限)
+    result: str | None = Field(default=None, max_length=500)
+    satisfaction: str | None = Field(default=None, max_length=12)  # satisfied | basic | unsatisfied
+    postponed: bool = False  # 缓办: left out of 应办结 (DOMAIN.md §1.2, 金华)
+    rework_count: int = 0  # 返工: failed 核查
+    reopen_count: int = 0  # 不满意重办
+    return_count: int = 0  # 回退 after dispatch
+    escalation: int = 0  # 0 none, 1 催办, 2 督办
+    urged_at: LocalDateTime | None = None
+    supervised_at: LocalDateTime | None = None
+    assign_reason_zh: str | None = Field(default=None, max_length=500)
+    assign_reason_en: str | None = Field(default=None, max_length=500)
+    assigned_by: int | None = None  # user id
+    override_reason: str | None = Field(default=None, max_length=500)
+    note: str | None = Field(default=None, max_length=1000)
+    source: str = Field(default="app", max_length=8)  # app | import | demo
+    updated_at: LocalDateTime = Field(default_factory=now)
+
+
+class EventTransition(SQLModel, table=True):
+    """One step of an event's history, with its time (and escalations, which keep the state)."""
+
+    __tablename__ = "field_event_transition"
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="field_event.id", index=True)
+    action: str = Field(max_length=24)
+    from_state: str | None = Field(default=None, max_length=16)
+    to_state: str = Field(max_length=16)
+    at: LocalDateTime
+    actor_user_id: int | None = None
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class SlaLevel(SQLModel, table=True):
+    """Time limits per priority (seeded from data/sla.json, editable)."""
+
+    __tablename__ = "field_sla"
+
+    code: str = Field(primary_key=True, max_length=8)
+    name_zh: str = Field(max_length=40)
+    name_en: str = Field(max_length=40)
+    report_limit_hours: float
+    sign_limit_hours: float
+    handle_limit_hours: float
+    supervise_after_hours: float = 24  # 催办 → 督办 when still overdue this long after the reminder
+
+
+class RentalBuilding(SQLModel, table=True):
+    """A rental building (出租屋楼栋) with its grade; the grade sets the patrol interval."""
+
+    __tablename__ = "field_rental_building"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=40, unique=True)  # 标准建筑物编码
+    address: str = Field(max_length=200)
+    grid_id: int = Field(foreign_key="org_unit.id", index=True)
+    community_id: int = Field(foreign_key="org_unit.id", index=True)
+    lat: float | None = None
+    lon: float | None = None
+    units: int = 1  # rooms let
+    grade: str | None = Field(default=None, max_length=8)  # green | yellow | orange | red
+    score: float | None = None
+    scores_json: str | None = Field(default=None, sa_column=Column(Text))  # {"HW1": 6, ...}
+    veto_json: str | None = Field(default=None, sa_column=Column(String(200)))  # ["V1"]
+    graded_at: LocalDateTime | None = None
+    graded_by: int | None = None
+    last_patrol_at: LocalDateTime | None = None
+    patrol_assignee_id: int | None = Field(default=None, foreign_key="worker.id")
+    patrol_reason_zh: str | None = Field(default=None, max_length=500)
+    patrol_reason_en: str | None = Field(default=None, max_length=500)
+
+
+class RentalGrading(SQLModel, table=True):
+    """Every grading of a building, with the breakdown (history for the re-grade view)."""
+
+    __tablename__ = "field_rental_grading"
+
+    id: int | None = Field(default=None, primary_key=True)
+    building_id: int = Field(foreign_key="field_rental_building.id", index=True)
+    graded_at: LocalDateTime
+    grade: str = Field(max_length=8)
+    score: float
+    scores_json: str = Field(sa_column=Column(Text, nullable=False))
+    veto_json: str | None = Field(default=None, sa_column=Column(String(200)))
+    graded_by: int | None = None
+
+
+class RentalPatrol(SQLModel, table=True):
+    """One patrol visit to a rental building."""
+
+    __tablename__ = "field_rental_patrol"
+    __table_args__ = (UniqueConstraint("building_id", "visited_at", name="uq_field_rental_patrol"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    building_id: int = Field(foreign_key="field_rental_building.id", index=True)
+    worker_id: int | None = Field(default=None, foreign_key="worker.id", index=True)
+    visited_at: LocalDateTime
+
+
+class HouseRecord(SQLModel, table=True):
+    """A house (房屋) record: standard address and house code (标准地址 ↔ 房屋编码)."""
+
+    __tablename__ = "field_house_record"
+
+    id: int | None = Field(default=None, primary_key=True)
+    house_code: str = Field(max_length=40, unique=True)
+    standard_address: str = Field(max_length=200, index=True)
+    grid_id: int = Field(foreign_key="org_unit.id", index=True)
+    community_id: int = Field(foreign_key="org_unit.id", index=True)
+    worker_id: int | None = Field(default=None, foreign_key="worker.id")
+
+
+class VisitDay(SQLModel, table=True):
+    """House visits (走访房屋间次) one worker logged on one day."""
+
+    __tablename__ = "field_visit_day"
+    __table_args__ = (UniqueConstraint("worker_id", "day", name="uq_field_visit_day"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    worker_id: int = Field(foreign_key="worker.id", index=True)
+    day: date
+    visits: int
+
+
+class Deregistration(SQLModel, table=True):
+    """A population record deregistered (注销), and when it was reversed (恢复) if it was."""
+
+    __tablename__ = "field_deregistration"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_ref: str = Field(max_length=40, unique=True)
+    worker_id: int | None = Field(default=None, foreign_key="worker.id", index=True)
+    community_id: int = Field(foreign_key="org_unit.id", index=True)
+    grid_id: int = Field(foreign_key="org_unit.id")
+    reason: str = Field(max_length=40)  # moved_out | died | moved_away | duplicate
+    deregistered_at: LocalDateTime
+    reversed_at: LocalDateTime | None = None
+
+
+class VerificationTask(SQLModel, table=True):
+    """A 核查 task raised from a data-quality flag; one per (kind, ref_key)."""
+
+    __tablename__ = "field_verification_task"
+    __table_args__ = (UniqueConstraint("kind", "ref_key", name="uq_field_verification_task"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=24)  # address_codes | visit_overflow | duplicate_event | reversed_dereg
+    ref_key: str = Field(max_length=200)
+    community_id: int = Field(foreign_key="org_unit.id", index=True)
+    grid_id: int | None = Field(default=None, foreign_key="org_unit.id")
+    lat: float | None = None
+    lon: float | None = None
+    title_zh: str = Field(max_length=300)
+    title_en: str = Field(max_length=300)
+    state: str = Field(default="open", max_length=8)  # open | done
+    created_at: LocalDateTime = Field(default_factory=now)
+    due_at: LocalDateTime | None = None
+    assignee_id: int | None = Field(default=None, foreign_key="worker.id", index=True)
+    assign_reason_zh: str | None = Field(default=None, max_length=500)
+    assign_reason_en: str | None = Field(default=None, max_length=500)
+    assigned_by: int | None = None
+    override_reason: str | None = Field(default=None, max_length=500)
+    done_at: LocalDateTime | None = None
+    note: str | None = Field(default=None, max_length=1000)

@@ -1,0 +1,143 @@
+"""Shipped reference data (taxonomy, metric registry, SLA) and its editable copies in the database."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+import pandas as pd
+from sqlmodel import Session, select
+
+from core.clock import now as clock_now
+from core.settings import DATA_DIR
+from evaluation.field.models import Aggregation, Direction, MetricDef, SlaLevel
+
+PRIORITIES = ("urgent", "normal", "complex")
+REGISTRY_COLUMNS = [
+    "code", "name_zh", "name_en", "unit", "direction", "kind", "aggregation", "from_events",
+    "numerator_zh", "numerator_en", "denominator_zh", "denominator_en", "source_zh", "source_en",
+    "note_zh", "note_en", "target", "sort_order", "is_active",
+]
+EDITABLE = ("name_zh", "name_en", "unit", "direction", "target", "is_active", "note_zh", "note_en",
+            "source_zh", "source_en")
+
+
+@lru_cache(maxsize=1)
+def load_taxonomy() -> dict[str, Any]:
+    return json.loads((DATA_DIR / "taxonomy.json").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def items_frame() -> pd.DataFrame:
+    """One row per taxonomy item: item_code, category_code, names, default priority, handler."""
+    rows = []
+    for cat in load_taxonomy()["categories"]:
+        for item in cat["items"]:
+            rows.append({
+                "item_code": item["code"], "category_code": cat["code"],
+                "item_zh": item["name_zh"], "item_en": item["name_en"],
+                "category_zh": cat["name_zh"], "category_en": cat["name_en"],
+                "default_priority": item["default_priority"], "handler": item["handler"],
+                "qualification_course": item.get("qualification_course"),
+            })
+    return pd.DataFrame(rows)
+
+
+def item_lookup() -> dict[str, dict[str, Any]]:
+    return items_frame().set_index("item_code").to_dict("index")
+
+
+@lru_cache(maxsize=1)
+def shipped_metrics() -> list[dict[str, Any]]:
+    return json.loads((DATA_DIR / "metrics.json").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def shipped_sla() -> dict[str, Any]:
+    return json.loads((DATA_DIR / "sla.json").read_text(encoding="utf-8"))
+
+
+def ensure_reference_data(session: Session) -> None:
+    """Seed the registry and SLA tables from data/ when empty (never overwrites an admin's edits)."""
+    have = set(session.exec(select(MetricDef.code)).all())
+    for order, m in enumerate(shipped_metrics()):
+        if m["code"] in have:
+            continue
+        session.add(MetricDef(
+            code=m["code"], name_zh=m["name_zh"], name_en=m["name_en"], unit=m["unit"],
+            direction=m["direction"], kind=m["kind"],
+            aggregation=(Aggregation.RATIO if m["kind"] == "ratio" else Aggregation.SUM).value,
+            from_events=bool(m.get("from_events")), numerator_zh=m.get("numerator_zh"),
+            numerator_en=m.get("numerator_en"), denominator_zh=m.get("denominator_zh"),
+            denominator_en=m.get("denominator_en"), source_zh=m.get("source_zh"),
+            source_en=m.get("source_en"), note_zh=m.get("note_zh"), note_en=m.get("note_en"),
+            target=m.get("target"), sort_order=order,
+        ))
+    have_sla = set(session.exec(select(SlaLevel.code)).all())
+    for p in shipped_sla()["priorities"]:
+        if p["code"] not in have_sla:
+            session.add(SlaLevel(
+                code=p["code"], name_zh=p["name_zh"], name_en=p["name_en"],
+                report_limit_hours=p["report_limit_hours"], sign_limit_hours=p["sign_limit_hours"],
+                handle_limit_hours=p["handle_limit_hours"],
+                supervise_after_hours=p.get("supervise_after_hours", 24),
+            ))
+    session.flush()
+
+
+def metric_registry(session: Session) -> pd.DataFrame:
+    """The registry as a frame ordered as shipped (seeded on first use)."""
+    ensure_reference_data(session)
+    rows = session.exec(select(MetricDef).order_by(MetricDef.sort_order, MetricDef.code)).all()
+    return pd.DataFrame([r.model_dump() for r in rows], columns=REGISTRY_COLUMNS + ["updated_at"])
+
+
+def update_metric(session: Session, viewer, *, code: str, changes: dict[str, Any]) -> MetricDef:  # noqa: ANN001
+    """Edit a registry entry (admin). Formulas (kind, aggregation, from_events) are not editable:
+    they decide how stored figures are read."""
+    if not viewer.is_admin:
+        from core.scope import ScopeError
+
+        raise ScopeError("only an administrator may edit the metric registry")
+    metric = session.get(MetricDef, code)
+    if metric is None:
+        raise ValueError(f"unknown metric {code!r}")
+    bad = set(changes) - set(EDITABLE)
+    if bad:
+        raise ValueError(f"these fields cannot be edited: {', '.join(sorted(bad))}")
+    if "direction" in changes and changes["direction"] not in {d.value for d in Direction}:
+        raise ValueError("direction must be 'higher' or 'lower'")
+    for key, value in changes.items():
+        if key == "target" and value is not None and pd.isna(value):
+            value = None
+        setattr(metric, key, value)
+    metric.updated_at = clock_now()
+    session.add(metric)
+    session.flush()
+    return metric
+
+
+def sla_levels(session: Session) -> dict[str, SlaLevel]:
+    ensure_reference_data(session)
+    return {s.code: s for s in session.exec(select(SlaLevel)).all()}
+
+
+def update_sla(session: Session, viewer, *, code: str, **limits: float) -> SlaLevel:  # noqa: ANN001
+    if not viewer.is_admin:
+        from core.scope import ScopeError
+
+        raise ScopeError("only an administrator may edit time limits")
+    level = sla_levels(session).get(code)
+    if level is None:
+        raise ValueError(f"unknown priority {code!r}")
+    cap = float(shipped_sla()["hard_cap_hours"])
+    for key, value in limits.items():
+        if key not in {"report_limit_hours", "sign_limit_hours", "handle_limit_hours", "supervise_after_hours"}:
+            raise ValueError(f"unknown limit {key!r}")
+        if value is None or not (0 < float(value) <= cap):
+            raise ValueError(f"{key} must be between 0 and {cap:g} hours")
+        setattr(level, key, float(value))
+    session.add(level)
+    session.flush()
+    return level

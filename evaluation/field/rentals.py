@@ -1,0 +1,175 @@
+"""Rental buildings (出租屋分类分级, DOMAIN.md §5): grading from the quantified standard in
+data/rental_grading.json, the patrol interval each grade sets, overdue patrols, and patrol coverage.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from core.clock import now as clock_now
+from core.models import OrgUnit
+from core.scope import ScopeError, Viewer, unit_scope_clause
+from core.settings import DATA_DIR
+from evaluation.field.models import RentalBuilding, RentalGrading, RentalPatrol
+
+GRADES = ("green", "yellow", "orange", "red")
+
+
+@lru_cache(maxsize=1)
+def grading_standard() -> dict[str, Any]:
+    return json.loads((DATA_DIR / "rental_grading.json").read_text(encoding="utf-8"))
+
+
+def criteria() -> pd.DataFrame:
+    """One row per criterion: dimension, code, names, max."""
+    rows = []
+    for dim in grading_standard()["dimensions"]:
+        for c in dim["criteria"]:
+            rows.append({"dimension": dim["code"], "dimension_zh": dim["name_zh"], "dimension_en": dim["name_en"],
+                         "code": c["code"], "name_zh": c["name_zh"], "name_en": c["name_en"], "max": c["max"],
+                         "scoring_zh": c["scoring_zh"], "scoring_en": c["scoring_en"]})
+    return pd.DataFrame(rows)
+
+
+def patrol_interval_days() -> dict[str, int]:
+    return {g["code"]: int(g["patrol_interval_days"]) for g in grading_standard()["grades"]}
+
+
+def grade_for(scores: dict[str, float], veto: list[str] | tuple[str, ...] = ()) -> tuple[str, float]:
+    """(grade, total) for criterion scores; any veto item forces red. Scores outside 0..max are refused."""
+    crit = criteria().set_index("code")["max"]
+    unknown = set(scores) - set(crit.index)
+    if unknown:
+        raise ValueError(f"unknown criteria: {', '.join(sorted(unknown))}")
+    missing = set(crit.index) - set(scores)
+    if missing:
+        raise ValueError(f"scores missing for: {', '.join(sorted(missing))}")
+    for code, value in scores.items():
+        if value is None or not (0 <= float(value) <= float(crit[code])):
+            raise ValueError(f"{code} must be between 0 and {crit[code]}")
+    vetoes = {v["code"] for v in grading_standard()["veto"]}
+    if set(veto) - vetoes:
+        raise ValueError(f"unknown veto items: {', '.join(sorted(set(veto) - vetoes))}")
+    total = float(sum(float(v) for v in scores.values()))
+    if veto:
+        return "red", total
+    for g in grading_standard()["grades"]:
+        if total >= g["min_score"] and (g["below"] is None or total < g["below"]):
+            return g["code"], total
+    return "red", total
+
+
+def grade_building(session: Session, viewer: Viewer, *, building_id: int, scores: dict[str, float],
+                   veto: list[str] | tuple[str, ...] = (), now: datetime | None = None) -> RentalBuilding:
+    """Grade or re-grade a building; the breakdown is kept in the grading history."""
+    if not viewer.is_manager:
+        raise ScopeError("only a manager may grade buildings")
+    at = now or clock_now()
+    building = session.get(RentalBuilding, building_id)
+    if building is None:
+        raise ValueError(f"no building {building_id}")
+    unit = session.get(OrgUnit, building.grid_id)
+    if viewer.scope_unit_id is not None and (unit is None or f"/{viewer.scope_unit_id}/" not in unit.path):
+        raise ScopeError("building is outside your scope")
+    grade, total = grade_for(scores, veto)
+    payload = json.dumps({k: float(v) for k, v in scores.items()})
+    veto_json = json.dumps(list(veto)) if veto else None
+    building.grade, building.score, building.scores_json, building.veto_json = grade, total, payload, veto_json
+    building.graded_at, building.graded_by = at, viewer.user_id
+    session.add(building)
+    session.add(RentalGrading(building_id=building.id, graded_at=at, grade=grade, score=total, scores_json=payload,
+                              veto_json=veto_json, graded_by=viewer.user_id))
+    session.flush()
+    return building
+
+
+def buildings_frame(session: Session, viewer: Viewer, *, now: datetime | None = None) -> pd.DataFrame:
+    """Buildings in scope with grade, interval, next patrol due and whether it is overdue."""
+    at = now or clock_now()
+    stmt = (select(RentalBuilding.id, RentalBuilding.code, RentalBuilding.address, RentalBuilding.grid_id,
+                   RentalBuilding.community_id, OrgUnit.name_zh.label("community_zh"),
+                   OrgUnit.name_en.label("community_en"), RentalBuilding.lat, RentalBuilding.lon,
+                   RentalBuilding.units, RentalBuilding.grade, RentalBuilding.score, RentalBuilding.graded_at,
+                   RentalBuilding.last_patrol_at, RentalBuilding.patrol_assignee_id)
+            .join(OrgUnit, OrgUnit.id == RentalBuilding.community_id)
+            .where(RentalBuilding.grid_id.in_(select(OrgUnit.id).where(unit_scope_clause(viewer))))
+            .order_by(RentalBuilding.code))
+    frame = pd.DataFrame(session.exec(stmt).all(), columns=[
+        "id", "code", "address", "grid_id", "community_id", "community_zh", "community_en", "lat", "lon", "units",
+        "grade", "score", "graded_at", "last_patrol_at", "patrol_assignee_id"])
+    return with_patrol_due(frame, at)
+
+
+def with_patrol_due(frame: pd.DataFrame, at: datetime) -> pd.DataFrame:
+    interval = frame["grade"].map(patrol_interval_days())
+    frame["interval_days"] = interval
+    last = pd.to_datetime(frame["last_patrol_at"])
+    # Never patrolled: due from the grading date (or now, if not graded either).
+    base = last.fillna(pd.to_datetime(frame["graded_at"])).fillna(pd.Timestamp(at))
+    frame["next_due"] = base + pd.to_timedelta(interval.fillna(0), unit="D")
+    frame["patrol_overdue"] = interval.notna() & (frame["next_due"] <= pd.Timestamp(at))
+    return frame
+
+
+def record_patrol(session: Session, viewer: Viewer, *, building_id: int, worker_id: int | None = None,
+                  visited_at: datetime | None = None) -> RentalPatrol:
+    """Log a patrol visit (idempotent on building + time)."""
+    at = visited_at or clock_now()
+    building = session.get(RentalBuilding, building_id)
+    if building is None:
+        raise ValueError(f"no building {building_id}")
+    wid = worker_id if worker_id is not None else viewer.worker_id
+    if viewer.role.value == "worker" and wid != viewer.worker_id:
+        raise ScopeError("a worker records only their own patrols")
+    existing = session.exec(select(RentalPatrol).where(RentalPatrol.building_id == building_id,
+                                                       RentalPatrol.visited_at == at)).first()
+    if existing:
+        return existing
+    patrol = RentalPatrol(building_id=building_id, worker_id=wid, visited_at=at)
+    session.add(patrol)
+    if building.last_patrol_at is None or at > building.last_patrol_at:
+        building.last_patrol_at = at
+        session.add(building)
+    session.flush()
+    return patrol
+
+
+def patrol_coverage(session: Session, viewer: Viewer, *, start: datetime, end: datetime) -> pd.DataFrame:
+    """Per community: patrols due in [start, end) from each building's grade, patrols made (each building
+    capped at what it was due, so repeat visits cannot hide missed ones) and the coverage rate."""
+    b = buildings_frame(session, viewer, now=end)
+    if b.empty:
+        return pd.DataFrame(columns=["community_id", "community_zh", "community_en", "due", "made", "rate"])
+    days = (end - start).total_seconds() / 86400
+    b["due"] = np.ceil(days / b["interval_days"]).fillna(0)
+    made = pd.DataFrame(session.exec(
+        select(RentalPatrol.building_id, func.count()).where(RentalPatrol.visited_at >= start,
+                                                             RentalPatrol.visited_at < end)
+        .group_by(RentalPatrol.building_id)).all(), columns=["id", "made"])
+    b = b.merge(made, on="id", how="left").fillna({"made": 0})
+    b["made"] = np.minimum(b["made"], b["due"])
+    out = b.groupby(["community_id", "community_zh", "community_en"], as_index=False)[["due", "made"]].sum()
+    out["rate"] = np.where(out["due"] > 0, out["made"] / out["due"] * 100, np.nan)
+    return out
+
+
+def overdue_patrols(session: Session, viewer: Viewer, *, now: datetime | None = None) -> pd.DataFrame:
+    at = now or clock_now()
+    frame = buildings_frame(session, viewer, now=at)
+    return frame[frame["patrol_overdue"]].reset_index(drop=True)
+
+
+def grading_history(session: Session, building_id: int) -> pd.DataFrame:
+    rows = session.exec(select(RentalGrading).where(RentalGrading.building_id == building_id)
+                        .order_by(RentalGrading.graded_at.desc())).all()
+    return pd.DataFrame([r.model_dump() for r in rows],
+                        columns=["id", "building_id", "graded_at", "grade", "score", "scores_json", "veto_json",
+                                 "graded_by"])

@@ -1,0 +1,174 @@
+"""The worker × month × metric summary (numerator, denominator) and how figures aggregate.
+
+Event-derived figures are recomputed from the event table by SQL GROUP BY (never a loop over rows)
+and replace the previous event-derived rows for the recomputed months in one statement each.
+
+Who a figure belongs to and which month it falls in:
+- reporter, month reported: 隐患上报数, 事件上报及时率, 有效上报率, 按时核实率
+- assignee, month of the handling deadline: 按时办结率, 办结率 (应办结 = deadline passed or closed,
+  minus 缓办; the denominator is never "events closed", DOMAIN.md §1.2)
+- assignee, month of the first feedback: 返工率 = reworks ÷ feedbacks submitted (1 + reworks each)
+- assignee, month rated: 满意率
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import ColumnElement, and_, case, delete, func, insert, literal, or_, union_all
+from sqlmodel import Session, select
+
+from core.clock import now as clock_now
+from core.models import Worker
+from core.scope import Viewer, worker_scope_clause
+from evaluation.field.models import Event, EventState, FigureSource, MetricDef, MetricValue, SlaLevel
+from evaluation.field.registry import ensure_reference_data, shipped_sla
+
+VALUE_COLUMNS = ["worker_id", "period", "metric", "numerator", "denominator"]
+
+
+def _period(col, dialect: str) -> ColumnElement:  # noqa: ANN001
+    if dialect == "postgresql":
+        return func.to_char(col, "YYYY-MM")
+    return func.strftime("%Y-%m", col)
+
+
+def _hours(start, end, dialect: str) -> ColumnElement:  # noqa: ANN001
+    if dialect == "postgresql":
+        return func.extract("epoch", end - start) / 3600.0
+    return (func.julianday(end) - func.julianday(start)) * 24.0
+
+
+def _sum_if(cond) -> ColumnElement:  # noqa: ANN001
+    return func.sum(case((cond, 1), else_=0))
+
+
+def event_figures_query(dialect: str, *, now: datetime, periods: tuple[str, str] | None = None):
+    """One SELECT (UNION ALL) yielding worker_id, period, metric, numerator, denominator."""
+    verify_h = float(shipped_sla()["verify_limit_hours"])
+    sla = select(SlaLevel.code, SlaLevel.report_limit_hours).subquery()
+    voided = EventState.VOIDED.value
+    decided_at = func.coalesce(Event.accepted_at, Event.voided_at)
+
+    def part(worker_col, when_col, metric: str, num, den, *where):  # noqa: ANN001, ANN202
+        period = _period(when_col, dialect)
+        conds = [worker_col.is_not(None), when_col.is_not(None), *where]
+        if periods:
+            conds.append(period.between(*periods))
+        return (select(worker_col.label("worker_id"), period.label("period"), literal(metric).label("metric"),
+                       num.label("numerator"), den.label("denominator"))
+                .select_from(Event.__table__.join(sla, sla.c.code == Event.priority, isouter=True))
+                .where(*conds).group_by(worker_col, period))
+
+    rep, rep_at = Event.reporter_id, Event.reported_at
+    report_h = _hours(Event.discovered_at, Event.reported_at, dialect)
+    verify = _hours(Event.reported_at, decided_at, dialect)
+    due_passed = or_(Event.due_at <= now, Event.closed_at.is_not(None))
+    closed = Event.closed_at.is_not(None)
+    parts = [
+        part(rep, rep_at, "hazards_reported", func.count(), literal(None)),
+        part(rep, rep_at, "timely_report_rate", _sum_if(report_h <= sla.c.report_limit_hours),
+             func.count(Event.discovered_at)),
+        part(rep, rep_at, "valid_report_rate", _sum_if(and_(Event.accepted_at.is_not(None), Event.state != voided)),
+             _sum_if(decided_at.is_not(None))),
+        part(rep, rep_at, "ontime_verify_rate", _sum_if(verify <= verify_h), _sum_if(decided_at.is_not(None))),
+        part(Event.assignee_id, Event.due_at, "ontime_closure_rate",
+             _sum_if(and_(closed, Event.closed_at <= Event.due_at)), func.count(),
+             due_passed, Event.postponed.is_(False)),
+        part(Event.assignee_id, Event.due_at, "closure_rate", _sum_if(closed), func.count(),
+             due_passed, Event.postponed.is_(False)),
+        part(Event.assignee_id, Event.feedback_at, "rework_rate", func.sum(Event.rework_count),
+             func.sum(Event.rework_count + 1)),
+        part(Event.assignee_id, Event.evaluated_at, "satisfaction_rate",
+             _sum_if(Event.satisfaction.in_(["satisfied", "basic"])), func.count(Event.satisfaction),
+             Event.satisfaction.is_not(None)),
+    ]
+    return union_all(*parts)
+
+
+EVENT_METRICS = ("hazards_reported", "timely_report_rate", "valid_report_rate", "ontime_verify_rate",
+                 "ontime_closure_rate", "closure_rate", "rework_rate", "satisfaction_rate")
+
+
+def recompute_event_metrics(session: Session, *, now: datetime | None = None,
+                            periods: tuple[str, str] | None = None) -> int:
+    """Rebuild the event-derived rows of the summary (for ``periods`` = (first, last) "YYYY-MM", or all).
+
+    Returns the number of summary rows written. Safe to repeat: the result depends only on the events.
+    """
+    at = now or clock_now()
+    ensure_reference_data(session)
+    dialect = session.get_bind().dialect.name
+    rows = session.execute(event_figures_query(dialect, now=at, periods=periods)).all()
+    frame = pd.DataFrame(rows, columns=VALUE_COLUMNS)
+    wipe = delete(MetricValue).where(MetricValue.source == FigureSource.EVENTS.value,
+                                     MetricValue.metric.in_(EVENT_METRICS))
+    if periods:
+        wipe = wipe.where(MetricValue.period.between(*periods))
+    session.execute(wipe)
+    if frame.empty:
+        return 0
+    frame["numerator"] = frame["numerator"].astype(float)
+    frame["denominator"] = frame["denominator"].astype(float)
+    records = frame.assign(source=FigureSource.EVENTS.value, updated_at=at)
+    records = records.astype(object).where(records.notna(), None).to_dict("records")
+    session.execute(insert(MetricValue), records)
+    session.flush()
+    return len(records)
+
+
+def metric_values(session: Session, viewer: Viewer, *, start_period: str, end_period: str,
+                  metrics: Iterable[str] | None = None) -> pd.DataFrame:
+    """Summary rows of the workers in scope for ``start_period``..``end_period`` (inclusive)."""
+    stmt = (select(MetricValue.worker_id, MetricValue.period, MetricValue.metric, MetricValue.numerator,
+                   MetricValue.denominator, MetricValue.source)
+            .join(Worker, Worker.id == MetricValue.worker_id)
+            .where(worker_scope_clause(viewer), MetricValue.period.between(start_period, end_period)))
+    if metrics is not None:
+        stmt = stmt.where(MetricValue.metric.in_(list(metrics)))
+    frame = pd.DataFrame(session.exec(stmt).all(), columns=VALUE_COLUMNS + ["source"])
+    frame["numerator"] = frame["numerator"].astype(float)
+    frame["denominator"] = frame["denominator"].astype(float)
+    return frame
+
+
+def aggregate(values: pd.DataFrame, by: list[str], registry: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Aggregate summary rows over ``by`` (which must include "metric").
+
+    Ratio metrics: Σnumerator ÷ Σdenominator (never a mean of ratios), as a percentage; counts: Σnumerator.
+    A zero or missing denominator gives NaN (no figure), never 0%.
+    """
+    if "metric" not in by:
+        raise ValueError("aggregate by must include 'metric'")
+    if values.empty:
+        return pd.DataFrame(columns=[*by, "numerator", "denominator", "value"])
+    sums = values.groupby(by, as_index=False, dropna=False).agg(
+        numerator=("numerator", "sum"), denominator=("denominator", lambda s: s.sum(min_count=1)))
+    if registry is None:
+        ratio = sums["denominator"].notna()
+    else:
+        kinds = registry.set_index("code")["aggregation"]
+        ratio = sums["metric"].map(kinds).eq("ratio")
+    den = sums["denominator"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.where(den > 0, sums["numerator"].to_numpy(dtype=float) / den * 100.0, np.nan)
+    sums["value"] = np.where(ratio, pct, sums["numerator"])
+    return sums
+
+
+def ratio(numerator: float, denominator: float | None) -> float | None:
+    """One figure as a percentage; None when the denominator is zero or missing."""
+    if denominator is None or pd.isna(denominator) or denominator == 0:
+        return None
+    return numerator / denominator * 100.0
+
+
+def worker_figures(session: Session, viewer: Viewer, *, start_period: str, end_period: str) -> pd.DataFrame:
+    """Per worker × metric over the periods, with name, party membership and community (for pages)."""
+    values = metric_values(session, viewer, start_period=start_period, end_period=end_period)
+    reg = pd.DataFrame(session.exec(select(MetricDef.code, MetricDef.aggregation)).all(),
+                       columns=["code", "aggregation"])
+    return aggregate(values, ["worker_id", "metric"], reg)

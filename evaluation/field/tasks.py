@@ -1,0 +1,222 @@
+"""Tasks other areas act on: open events, verification tasks and overdue patrols as one table, and
+assignment (which records the reason shown to the worker).
+
+A task id is a string "<kind>:<id>" (event:12, verification:3, patrol:45 for a building) so the three
+kinds never collide.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from core.clock import now as clock_now
+from core.models import OrgLevel, OrgUnit, Role, Worker, WorkerStatus
+from core.scope import ScopeError, Viewer, ensure_can_see_worker, unit_scope_clause
+from evaluation.field import events as ev
+from evaluation.field.models import Event, EventState, RentalBuilding, VerificationTask
+from evaluation.field.registry import item_lookup
+from evaluation.field.rentals import buildings_frame
+
+TASK_COLUMNS = ["task_id", "kind", "item_code", "category_code", "priority", "grid_id", "community_id", "lat",
+                "lon", "due_at", "assignee_id", "title_zh", "title_en"]
+# Events still to be handled by a worker (registered and waiting, or held by one).
+TASK_EVENT_STATES = [s.value for s in (EventState.REGISTERED, EventState.DISPATCHED, EventState.SIGNED,
+                                       EventState.HANDLING, EventState.POSTPONE_PENDING, EventState.REOPENED)]
+PATROL_PRIORITY = {"red": "urgent", "orange": "normal", "yellow": "normal", "green": "normal"}
+
+
+def parse_task_id(task_id: str) -> tuple[str, int]:
+    kind, _, raw = str(task_id).partition(":")
+    if kind not in ("event", "verification", "patrol") or not raw.isdigit():
+        raise ValueError(f"task id {task_id!r} is not 'event:N', 'verification:N' or 'patrol:N'")
+    return kind, int(raw)
+
+
+def _in_scope(viewer: Viewer, grid_col):  # noqa: ANN001, ANN202
+    return grid_col.in_(select(OrgUnit.id).where(unit_scope_clause(viewer)))
+
+
+def open_tasks(session: Session, viewer: Viewer, *, now: datetime | None = None) -> pd.DataFrame:
+    """Open events, open verification tasks and overdue patrols in the viewer's scope (a worker: their own)."""
+    at = now or clock_now()
+    worker_only = viewer.role == Role.WORKER
+    frames = []
+
+    stmt = select(Event.id, Event.item_code, Event.category_code, Event.priority, Event.grid_id,
+                  Event.community_id, Event.lat, Event.lon, Event.due_at, Event.assignee_id, Event.location,
+                  Event.event_no).where(Event.state.in_(TASK_EVENT_STATES))
+    stmt = stmt.where(Event.assignee_id == viewer.worker_id) if worker_only else stmt.where(_in_scope(viewer, Event.grid_id))
+    e = pd.DataFrame(session.exec(stmt).all(), columns=["id", "item_code", "category_code", "priority", "grid_id",
+                                                        "community_id", "lat", "lon", "due_at", "assignee_id",
+                                                        "location", "event_no"])
+    if not e.empty:
+        items = item_lookup()
+        e["task_id"] = "event:" + e["id"].astype(str)
+        e["kind"] = "event"
+        e["title_zh"] = e["item_code"].map(lambda c: items.get(c, {}).get("item_zh", c)) + " · " + e["location"].fillna("")
+        e["title_en"] = e["item_code"].map(lambda c: items.get(c, {}).get("item_en", c)) + " · " + e["location"].fillna("")
+        frames.append(e[TASK_COLUMNS])
+
+    stmt = select(VerificationTask.id, VerificationTask.grid_id, VerificationTask.community_id, VerificationTask.lat,
+                  VerificationTask.lon, VerificationTask.due_at, VerificationTask.assignee_id,
+                  VerificationTask.title_zh, VerificationTask.title_en, VerificationTask.kind.label("vkind")
+                  ).where(VerificationTask.state == "open")
+    if worker_only:
+        stmt = stmt.where(VerificationTask.assignee_id == viewer.worker_id)
+    else:
+        stmt = stmt.where(VerificationTask.community_id.in_(select(OrgUnit.id).where(unit_scope_clause(viewer))))
+    v = pd.DataFrame(session.exec(stmt).all(), columns=["id", "grid_id", "community_id", "lat", "lon", "due_at",
+                                                        "assignee_id", "title_zh", "title_en", "vkind"])
+    if not v.empty:
+        v = v.assign(task_id="verification:" + v["id"].astype(str), kind="verification", item_code=None,
+                     category_code="verification", priority="normal")
+        frames.append(v[TASK_COLUMNS])
+
+    b = buildings_frame(session, viewer if not worker_only else _district(viewer), now=at)
+    b = b[b["patrol_overdue"]]
+    if worker_only:
+        b = b[b["patrol_assignee_id"] == viewer.worker_id]
+    if not b.empty:
+        p = pd.DataFrame({
+            "task_id": "patrol:" + b["id"].astype(str), "kind": "patrol", "item_code": None,
+            "category_code": "rental", "priority": b["grade"].map(PATROL_PRIORITY), "grid_id": b["grid_id"],
+            "community_id": b["community_id"], "lat": b["lat"], "lon": b["lon"], "due_at": b["next_due"],
+            "assignee_id": b["patrol_assignee_id"],
+            "title_zh": "出租屋巡查 · " + b["address"], "title_en": "Rental patrol · " + b["code"],
+        })
+        frames.append(p[TASK_COLUMNS])
+    frames = [f for f in frames if not f.empty]
+    if not frames:
+        return pd.DataFrame(columns=TASK_COLUMNS)
+    out = pd.concat(frames, ignore_index=True)
+    out["due_at"] = pd.to_datetime(out["due_at"])
+    out["assignee_id"] = out["assignee_id"].astype("Int64")
+    return out.sort_values(["due_at", "task_id"], na_position="last", kind="stable").reset_index(drop=True)
+
+
+def _district(viewer: Viewer) -> Viewer:
+    from dataclasses import replace
+
+    return replace(viewer, role=Role.MANAGER, scope_level=OrgLevel.DISTRICT, scope_unit_id=None)
+
+
+def assign_task(session: Session, viewer: Viewer, *, task_id: str, worker_id: int, reason_zh: str, reason_en: str,
+                assigned_by: int, override_reason: str | None = None, now: datetime | None = None) -> None:
+    """Assign a task and record why (shown to the worker). An event moves to DISPATCHED with its deadlines."""
+    if not viewer.is_manager:
+        raise ScopeError("only a manager may assign tasks")
+    at = now or clock_now()
+    worker = ensure_can_see_worker(viewer, session.get(Worker, worker_id))
+    if worker.status != WorkerStatus.ACTIVE.value:
+        raise ValueError(f"{worker.name} is not on duty ({worker.status})")
+    kind, key = parse_task_id(task_id)
+    reasons = {"assign_reason_zh": reason_zh[:500], "assign_reason_en": reason_en[:500]}
+    if kind == "event":
+        event = session.get(Event, key)
+        if event is None:
+            raise ValueError(f"no event {key}")
+        if event.state == EventState.DISPATCHED.value:
+            ev._ensure_may_act(viewer, session, event, "dispatch")
+            event.assignee_id = worker_id  # re-assignment before signing: the deadlines stand
+        else:
+            ev.transition(session, viewer, event_id=key, action="dispatch", assignee_id=worker_id, now=at,
+                          note=override_reason)
+        for k, v in reasons.items():
+            setattr(event, k, v)
+        event.assigned_by, event.override_reason = assigned_by, override_reason
+        session.add(event)
+    elif kind == "verification":
+        task = session.get(VerificationTask, key)
+        if task is None or task.state != "open":
+            raise ValueError(f"no open verification task {key}")
+        task.assignee_id, task.assigned_by, task.override_reason = worker_id, assigned_by, override_reason
+        task.assign_reason_zh, task.assign_reason_en = reasons["assign_reason_zh"], reasons["assign_reason_en"]
+        session.add(task)
+    else:
+        building = session.get(RentalBuilding, key)
+        if building is None:
+            raise ValueError(f"no rental building {key}")
+        building.patrol_assignee_id = worker_id
+        building.patrol_reason_zh, building.patrol_reason_en = reasons["assign_reason_zh"], reasons["assign_reason_en"]
+        session.add(building)
+    session.flush()
+
+
+def category_performance(session: Session, *, since: date) -> pd.DataFrame:
+    """Per worker × category since ``since`` (events whose first feedback came then): handled, on time,
+    reworks, satisfied and rated — the raw counts behind perf_cat in dispatch (DOMAIN.md §7)."""
+    from sqlalchemy import case
+
+    start = datetime.combine(since, datetime.min.time())
+    stmt = (select(Event.assignee_id, Event.category_code, func.count(),
+                   func.sum(case(((Event.closed_at.is_not(None)) & (Event.closed_at <= Event.due_at), 1), else_=0)),
+                   func.sum(Event.rework_count),
+                   func.sum(case((Event.satisfaction.in_(["satisfied", "basic"]), 1), else_=0)),
+                   func.count(Event.satisfaction))
+            .where(Event.assignee_id.is_not(None), Event.feedback_at >= start)
+            .group_by(Event.assignee_id, Event.category_code))
+    cols = ["worker_id", "category_code", "handled", "ontime", "rework", "satisfied", "rated"]
+    frame = pd.DataFrame(session.exec(stmt).all(), columns=cols)
+    for c in cols[2:]:
+        frame[c] = frame[c].fillna(0).astype(int)
+    return frame
+
+
+def worker_load(session: Session, *, now: datetime | None = None) -> pd.DataFrame:
+    """Every active worker: tasks open now and tasks given in the last 30 days."""
+    at = now or clock_now()
+    since = at - timedelta(days=30)
+    workers = pd.DataFrame(session.exec(select(Worker.id).where(Worker.status == WorkerStatus.ACTIVE.value)).all(),
+                           columns=["worker_id"])
+    held = [s.value for s in (EventState.DISPATCHED, EventState.SIGNED, EventState.HANDLING,
+                              EventState.POSTPONE_PENDING, EventState.REOPENED)]
+    ev_open = session.exec(select(Event.assignee_id, func.count()).where(Event.state.in_(held))
+                           .group_by(Event.assignee_id)).all()
+    ev_recent = session.exec(select(Event.assignee_id, func.count()).where(Event.dispatched_at >= since)
+                             .group_by(Event.assignee_id)).all()
+    v_open = session.exec(select(VerificationTask.assignee_id, func.count()).where(VerificationTask.state == "open")
+                          .group_by(VerificationTask.assignee_id)).all()
+    v_recent = session.exec(select(VerificationTask.assignee_id, func.count())
+                            .where(VerificationTask.created_at >= since).group_by(VerificationTask.assignee_id)).all()
+    patrols = buildings_frame(session, _district(Viewer(0, Role.ADMIN, OrgLevel.DISTRICT, None)), now=at)
+    p_open = patrols[patrols["patrol_overdue"]].groupby("patrol_assignee_id").size()
+
+    def series(rows) -> pd.Series:  # noqa: ANN001
+        return pd.Series({k: v for k, v in rows if k is not None}, dtype=float)
+
+    open_ = series(ev_open).add(series(v_open), fill_value=0).add(p_open.astype(float), fill_value=0)
+    recent = series(ev_recent).add(series(v_recent), fill_value=0)
+    workers["open_tasks"] = workers["worker_id"].map(open_).fillna(0).astype(int)
+    workers["tasks_last_30d"] = workers["worker_id"].map(recent).fillna(0).astype(int)
+    return workers
+
+
+def my_tasks(session: Session, viewer: Viewer, *, now: datetime | None = None) -> pd.DataFrame:
+    """A worker's events (open ones first) with the reason they were assigned and the allowed actions."""
+    at = now or clock_now()
+    if viewer.worker_id is None:
+        return pd.DataFrame()
+    stmt = (select(Event.id, Event.event_no, Event.item_code, Event.priority, Event.state, Event.location,
+                   Event.due_at, Event.sign_due_at, Event.assign_reason_zh, Event.assign_reason_en, Event.result,
+                   Event.escalation)
+            .where(Event.assignee_id == viewer.worker_id,
+                   Event.state.in_([s.value for s in ev.OPEN_STATES]))
+            .order_by(Event.due_at))
+    frame = pd.DataFrame(session.exec(stmt).all(), columns=[
+        "id", "event_no", "item_code", "priority", "state", "location", "due_at", "sign_due_at",
+        "assign_reason_zh", "assign_reason_en", "result", "escalation"])
+    if frame.empty:
+        frame["overdue"] = pd.Series(dtype=bool)
+        frame["actions"] = pd.Series(dtype=object)
+        return frame
+    frame["overdue"] = ev._overdue_mask(frame, at)
+    frame["actions"] = frame["state"].map(
+        lambda s: [a for a in ev.allowed_actions(s, Role.WORKER) if a in ev.WORKER_ACTIONS])
+    frame = frame.sort_values(["overdue", "due_at"], ascending=[False, True], na_position="last")
+    return frame.reset_index(drop=True)
+
+
