@@ -1,0 +1,547 @@
+"""Who should take a task, and why (智能派单 scoring, DOMAIN.md §7).
+
+Everything here is pure and vectorised over (task, worker) pairs: the DB loader (service.py) hands
+in frames shaped like the courses and field-data contracts (docs/CONVENTIONS.md) and gets frames
+back. ``score_pairs`` does the work for any number of tasks; ``rank_candidates`` is its one-task
+view, ``explain`` turns the numbers into sentences a manager can read.
+
+Hard rules, in the order they are reported (a worker excluded by several shows the first):
+  inactive       status is not ``active`` (on leave, left)
+  in_training    enrolled in a training session during the task's response window
+  not_qualified  the item's qualification course (taxonomy ``qualification_course``) is not held:
+                 a valid certificate, or a pass of a course that issued no certificate. A pass whose
+                 certificate has expired does not count, so expiry means something.
+  at_cap         already holds ``open_task_cap`` open tasks
+  farther_tier   属地 fallback: candidates come from the task's own grid, widened to the ``k`` nearest
+                 grids of the community, then to the whole community, only until at least
+                 ``min_candidates`` workers pass the rules above. Workers of other communities are
+                 out of scope and not listed.
+
+Preferences, in points (the preset's weights; routine = DOMAIN.md §7's suggested weights × 100):
+  grid         own grid 100 %, adjacent grid 50 %, elsewhere in the community 0
+  distance     1 − d / distance_scale_km (haversine from the worker's grid centre), floored at 0
+  skill        0.7 · best quiz score of the item's course + 0.3 · valid certificate
+  performance  on-time × (1 − rework) × satisfaction in the item's category, each rate smoothed
+               towards the category's pooled rate with ``PRIOR_STRENGTH`` pseudo-tasks, so a worker
+               with no history scores the average rather than zero
+  load         penalty: − weight · open_tasks / cap
+  fairness     penalty: − weight · min(1, tasks in the last 30 days / (2 · community mean)): someone at
+               the community average loses half the weight, at twice the average all of it
+Load and fairness are penalties so a sentence can say "本周已有 4 件任务 −8"; the score differs from
+§7's formula by the constant w_load + w_fair, which changes no ranking.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from core import clock
+from core.i18n import pick, t
+from core.settings import DATA_DIR
+
+COMPONENTS = ("grid", "distance", "skill", "performance", "load", "fairness")
+RULES = ("inactive", "in_training", "not_qualified", "at_cap", "farther_tier")
+PRIORITY_RANK = {"urgent": 1, "normal": 2, "complex": 3}  # by sign limit in data/sla.json: 0.5 h, 4 h, 24 h
+PRIOR_STRENGTH = 5.0  # pseudo-tasks of the category average mixed into each worker's rates
+K_ADJACENT = 3  # adjacent grids = the 3 nearest grid centres of the same community
+ADJACENT_SHARE = 0.5  # share of the grid weight an adjacent grid earns
+SKILL_SCORE_SHARE, SKILL_CERT_SHARE = 0.7, 0.3
+EARTH_RADIUS_KM = 6371.0088
+
+WORKER_COLUMNS = ("worker_id", "name", "grid_id", "community_id", "status", "lat", "lon")
+TASK_COLUMNS = ("task_id", "item_code", "priority", "grid_id", "community_id", "lat", "lon")
+
+
+# ---------------------------------------------------------------------------------------------
+# Presets and shipped content
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A dispatch policy: weights in points plus the rule parameters that go with them."""
+
+    code: str
+    name_zh: str = ""
+    name_en: str = ""
+    note_zh: str = ""
+    note_en: str = ""
+    weights: Mapping[str, float] = field(default_factory=dict)
+    open_task_cap: int = 8
+    min_candidates: int = 3
+    distance_scale_km: float = 5.0
+
+    def tuned(self, **weights: float) -> Preset:
+        """The same preset with some weights changed (the page's sliders)."""
+        unknown = set(weights) - set(COMPONENTS)
+        if unknown:
+            raise ValueError(f"unknown weight(s) {sorted(unknown)}; expected {COMPONENTS}")
+        return replace(self, weights={**self.weights, **weights})
+
+    def weight(self, component: str) -> float:
+        return float(self.weights.get(component, 0.0))
+
+
+@lru_cache(maxsize=1)
+def _presets_file() -> dict[str, Any]:
+    return json.loads((DATA_DIR / "assignment_presets.json").read_text(encoding="utf-8"))
+
+
+def load_presets() -> dict[str, Preset]:
+    """The shipped presets (data/assignment_presets.json) by code, in file order."""
+    out = {}
+    for raw in _presets_file()["presets"]:
+        weights = {c: float(raw["weights"].get(c, 0.0)) for c in COMPONENTS}
+        out[raw["code"]] = Preset(
+            code=raw["code"], name_zh=raw["name_zh"], name_en=raw["name_en"], note_zh=raw["note_zh"],
+            note_en=raw["note_en"], weights=weights, open_task_cap=int(raw["open_task_cap"]),
+            min_candidates=int(raw["min_candidates"]), distance_scale_km=float(raw["distance_scale_km"]),
+        )
+    return out
+
+
+def preset_for_priority(priority: object) -> Preset:
+    """The default preset for a task's priority (urgent → emergency, otherwise routine)."""
+    mapping = _presets_file()["default_by_priority"]
+    code = mapping.get(str(priority), "routine")
+    if isinstance(priority, (int, np.integer)):
+        code = "emergency" if int(priority) == 1 else "routine"
+    return load_presets()[code]
+
+
+def as_preset(weights: Preset | Mapping[str, float] | str) -> Preset:
+    if isinstance(weights, Preset):
+        return weights
+    if isinstance(weights, str):
+        return load_presets()[weights]
+    return load_presets()["routine"].tuned(**{k: float(v) for k, v in weights.items()})
+
+
+@lru_cache(maxsize=1)
+def _taxonomy() -> dict[str, Any]:
+    return json.loads((DATA_DIR / "taxonomy.json").read_text(encoding="utf-8"))
+
+
+def item_courses(taxonomy: Mapping[str, Any] | None = None) -> pd.DataFrame:
+    """One row per taxonomy item: its category, the course that qualifies for it (or None) and the
+    course whose results measure skill in it (the qualification course, else the category's)."""
+    tax = taxonomy if taxonomy is not None else _taxonomy()
+    rows = [
+        {
+            "item_code": item["code"], "category_code": cat["code"],
+            "item_zh": item["name_zh"], "item_en": item["name_en"],
+            "category_zh": cat["name_zh"], "category_en": cat["name_en"],
+            "qualification_course": item.get("qualification_course"),
+            "skill_course": item.get("qualification_course") or cat.get("course"),
+        }
+        for cat in tax["categories"] for item in cat["items"]
+    ]
+    return pd.DataFrame(rows)
+
+
+@lru_cache(maxsize=1)
+def course_titles() -> pd.DataFrame:
+    """code, title_zh, title_en of the shipped courses (data/courses/*.json)."""
+    rows = []
+    for path in sorted((DATA_DIR / "courses").glob("*.json")):
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        rows.append({"code": raw["code"], "title_zh": raw["title_zh"], "title_en": raw["title_en"]})
+    return pd.DataFrame(rows, columns=["code", "title_zh", "title_en"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Geometry
+
+
+def haversine_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> np.ndarray:
+    """Great-circle distance in km, elementwise (NaN where a coordinate is missing)."""
+    p1, p2 = np.radians(np.asarray(lat1, dtype=float)), np.radians(np.asarray(lat2, dtype=float))
+    dphi = p2 - p1
+    dlmb = np.radians(np.asarray(lon2, dtype=float) - np.asarray(lon1, dtype=float))
+    a = np.sin(dphi / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dlmb / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
+
+
+def grid_neighbours(grids: pd.DataFrame, k: int = K_ADJACENT) -> pd.DataFrame:
+    """``grid_id, neighbour_id``: for each grid, the ``k`` nearest other grid centres of its community.
+
+    ``grids`` has grid_id, community_id, lat, lon. Ties are broken by grid id so the result is stable.
+    """
+    g = grids[["grid_id", "community_id", "lat", "lon"]].dropna().drop_duplicates("grid_id")
+    pairs = g.merge(g, on="community_id", suffixes=("", "_n"))
+    pairs = pairs[pairs["grid_id"] != pairs["grid_id_n"]]
+    pairs = pairs.assign(d=haversine_km(pairs["lat"], pairs["lon"], pairs["lat_n"], pairs["lon_n"]))
+    pairs = pairs.sort_values(["grid_id", "d", "grid_id_n"])
+    pairs = pairs[pairs.groupby("grid_id").cumcount() < k]
+    return pairs.rename(columns={"grid_id_n": "neighbour_id"})[["grid_id", "neighbour_id"]].reset_index(
+        drop=True)
+
+
+def grids_from_workers(workers: pd.DataFrame) -> pd.DataFrame:
+    """Grid centres as seen through the workers frame (when no grid table is given)."""
+    return workers[["grid_id", "community_id", "lat", "lon"]].drop_duplicates("grid_id")
+
+
+# ---------------------------------------------------------------------------------------------
+# Scoring
+
+
+def _priority_rank(values: pd.Series) -> pd.Series:
+    mapped = values.map(lambda v: PRIORITY_RANK.get(v, v) if isinstance(v, str) else v)
+    return pd.to_numeric(mapped, errors="coerce").fillna(2).astype(int)
+
+
+def _busy_pairs(busy: Iterable[Hashable] | pd.DataFrame | None, pairs: pd.DataFrame) -> np.ndarray:
+    """Boolean per pair: the worker is in a training session at the task's time."""
+    if busy is None:
+        return np.zeros(len(pairs), dtype=bool)
+    if isinstance(busy, pd.DataFrame):
+        if "task_id" in busy.columns:
+            key = pd.MultiIndex.from_frame(busy[["task_id", "worker_id"]])
+            return pd.MultiIndex.from_frame(pairs[["task_id", "worker_id"]]).isin(key)
+        return pairs["worker_id"].isin(set(busy["worker_id"])).to_numpy()
+    return pairs["worker_id"].isin(set(busy)).to_numpy()
+
+
+PERF_COUNTS = ("handled", "ontime", "rework", "satisfied", "rated")
+
+
+def _numeric_perf(perf: pd.DataFrame) -> pd.DataFrame:
+    p = perf.reindex(columns=["worker_id", "category_code", *PERF_COUNTS]).copy()
+    for c in PERF_COUNTS:
+        p[c] = pd.to_numeric(p[c], errors="coerce").fillna(0.0).astype(float)
+    return p
+
+
+def _performance(perf: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Smoothed per (worker, category): handled, raw rates and the combined performance in [0, 1]."""
+    p = _numeric_perf(perf)
+    cols = list(p.columns)
+    pooled = p.groupby("category_code")[cols[2:]].sum()
+    prior = pd.DataFrame({
+        "p_ontime": pooled["ontime"] / pooled["handled"].where(pooled["handled"] > 0),
+        "p_rework": pooled["rework"] / pooled["handled"].where(pooled["handled"] > 0),
+        "p_sat": pooled["satisfied"] / pooled["rated"].where(pooled["rated"] > 0),
+    })
+    total = p[cols[2:]].sum()
+    fallback = {
+        "p_ontime": total["ontime"] / total["handled"] if total["handled"] > 0 else 0.9,
+        "p_rework": total["rework"] / total["handled"] if total["handled"] > 0 else 0.05,
+        "p_sat": total["satisfied"] / total["rated"] if total["rated"] > 0 else 0.9,
+    }
+    return prior.fillna(fallback).clip(0, 1).reset_index(), fallback
+
+
+def score_pairs(
+    tasks: pd.DataFrame,
+    workers: pd.DataFrame,
+    quals: pd.DataFrame,
+    perf: pd.DataFrame,
+    load: pd.DataFrame,
+    busy: Iterable[Hashable] | pd.DataFrame | None,
+    weights: Preset | Mapping[str, float] | str,
+    *,
+    now: datetime | None = None,
+    grids: pd.DataFrame | None = None,
+    items: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Every (task, worker of the task's community) pair with its rules, points and score.
+
+    ``tasks``: task_id, item_code, priority, grid_id, community_id, lat, lon (category_code optional).
+    ``workers``: worker_id, name, grid_id, community_id, status, lat, lon (the grid centre).
+    ``quals``: worker_id, course_code, passed, certificate_valid_until, best_score (courses contract).
+    ``perf``: worker_id, category_code, handled, ontime, rework, satisfied, rated (field contract).
+    ``load``: worker_id, open_tasks, tasks_last_30d (field contract).
+    ``busy``: worker ids in training during the task (a set for all tasks, or task_id, worker_id rows).
+
+    Returns one row per pair with ``rule`` (None when eligible, else the first hard rule that
+    excludes the worker), ``eligible``, ``tier`` (0 own grid, 1 adjacent, 2 community), the inputs
+    behind each preference, ``pts_<component>`` and ``score``.
+    """
+    preset = as_preset(weights)
+    now = now or clock.now()
+    items = items if items is not None else item_courses()
+    cap = max(int(preset.open_task_cap), 1)
+
+    task_cols = [c for c in ("task_id", "kind", "item_code", "priority", "grid_id", "community_id", "lat", "lon")
+                 if c in tasks.columns]
+    tk = tasks[task_cols].rename(columns={"grid_id": "task_grid_id", "lat": "task_lat", "lon": "task_lon"})
+    tk = tk.merge(items[["item_code", "category_code", "qualification_course", "skill_course"]],
+                  on="item_code", how="left")
+    if "category_code" in tasks.columns:  # the task's own category wins over the taxonomy lookup
+        tk["category_code"] = tasks["category_code"].to_numpy()
+        tk["category_code"] = tk["category_code"].fillna(tk["item_code"].map(
+            items.drop_duplicates("item_code").set_index("item_code")["category_code"]))
+    tk["priority_rank"] = _priority_rank(tk["priority"]) if "priority" in tk else 2
+
+    wk = workers.reindex(columns=list(WORKER_COLUMNS))
+    pairs = tk.merge(wk, on="community_id", how="inner")
+    if pairs.empty:
+        return _empty_pairs(pairs)
+
+    # 属地 tier: own grid, one of the k nearest grids of the community, or elsewhere in it.
+    grid_table = grids if grids is not None else grids_from_workers(workers)
+    neighbours = grid_neighbours(grid_table)
+    adj_key = pd.MultiIndex.from_frame(neighbours[["grid_id", "neighbour_id"]])
+    is_adjacent = pd.MultiIndex.from_arrays([pairs["task_grid_id"], pairs["grid_id"]]).isin(adj_key)
+    own = (pairs["grid_id"] == pairs["task_grid_id"]).to_numpy()
+    pairs["tier"] = np.where(own, 0, np.where(is_adjacent, 1, 2))
+
+    # Distance from the worker's grid centre to the task's point (its grid centre if it has none).
+    centre = grid_table.drop_duplicates("grid_id").set_index("grid_id")
+    tlat = pairs["task_lat"].fillna(pairs["task_grid_id"].map(centre["lat"]))
+    tlon = pairs["task_lon"].fillna(pairs["task_grid_id"].map(centre["lon"]))
+    pairs["distance_km"] = haversine_km(pairs["lat"], pairs["lon"], tlat, tlon)
+
+    # Qualification and skill from the courses contract.
+    q = quals.reindex(columns=["worker_id", "course_code", "passed", "certificate_valid_until", "best_score"])
+    q = q.assign(
+        passed=q["passed"].fillna(False).astype(bool),
+        certificate_valid_until=pd.to_datetime(q["certificate_valid_until"], errors="coerce"),
+        best_score=pd.to_numeric(q["best_score"], errors="coerce"),
+    ).drop_duplicates(["worker_id", "course_code"], keep="last")
+    need = q.rename(columns={"course_code": "qualification_course", "passed": "q_passed",
+                             "certificate_valid_until": "q_cert_until", "best_score": "q_best"})
+    pairs = pairs.merge(need, on=["worker_id", "qualification_course"], how="left")
+    skill = q.rename(columns={"course_code": "skill_course", "passed": "s_passed",
+                              "certificate_valid_until": "s_cert_until", "best_score": "s_best"})
+    pairs = pairs.merge(skill, on=["worker_id", "skill_course"], how="left")
+    ts_now = pd.Timestamp(now)
+    cert_valid = pairs["q_cert_until"].notna() & (pairs["q_cert_until"] >= ts_now)
+    cert_expired = pairs["q_cert_until"].notna() & (pairs["q_cert_until"] < ts_now)
+    passed_no_cert = pairs["q_passed"].fillna(False).astype(bool) & pairs["q_cert_until"].isna()
+    needs_course = pairs["qualification_course"].notna()
+    pairs["qualified"] = ~needs_course | cert_valid | passed_no_cert
+    pairs["qual_status"] = np.select(
+        [~needs_course, cert_valid, passed_no_cert, cert_expired, pairs["q_best"].notna()],
+        ["not_required", "certificate", "passed", "expired", "failed"], default="untrained")
+    pairs["s_cert_valid"] = pairs["s_cert_until"].notna() & (pairs["s_cert_until"] >= ts_now)
+    pairs["skill"] = (SKILL_SCORE_SHARE * pairs["s_best"].fillna(0).clip(0, 100) / 100
+                      + SKILL_CERT_SHARE * pairs["s_cert_valid"])
+
+    # Past performance in the task's category, smoothed towards the category's pooled rates.
+    prior, fallback = _performance(perf)
+    pf = _numeric_perf(perf).groupby(["worker_id", "category_code"], as_index=False).sum()
+    pairs = pairs.merge(pf, on=["worker_id", "category_code"], how="left")
+    pairs = pairs.merge(prior, on="category_code", how="left")
+    for c, v in fallback.items():
+        pairs[c] = pairs[c].fillna(v)
+    for c in ("handled", "ontime", "rework", "satisfied", "rated"):
+        pairs[c] = pd.to_numeric(pairs[c], errors="coerce").fillna(0.0)
+    m = PRIOR_STRENGTH
+    pairs["ontime_rate"] = ((pairs["ontime"] + m * pairs["p_ontime"]) / (pairs["handled"] + m)).clip(0, 1)
+    pairs["rework_rate"] = ((pairs["rework"] + m * pairs["p_rework"]) / (pairs["handled"] + m)).clip(0, 1)
+    pairs["satisfaction_rate"] = ((pairs["satisfied"] + m * pairs["p_sat"]) / (pairs["rated"] + m)).clip(0, 1)
+    pairs["performance"] = pairs["ontime_rate"] * (1 - pairs["rework_rate"]) * pairs["satisfaction_rate"]
+
+    # Load and fairness from the field contract; the fairness reference is the community mean.
+    ld = load.reindex(columns=["worker_id", "open_tasks", "tasks_last_30d"]).drop_duplicates("worker_id")
+    pairs = pairs.merge(ld, on="worker_id", how="left")
+    pairs["open_tasks"] = pd.to_numeric(pairs["open_tasks"], errors="coerce").fillna(0).astype(int)
+    pairs["tasks_last_30d"] = pd.to_numeric(pairs["tasks_last_30d"], errors="coerce").fillna(0).astype(int)
+    comm = wk.merge(ld, on="worker_id", how="left")
+    comm = comm[comm["status"] == "active"]
+    community_mean = comm.groupby("community_id")["tasks_last_30d"].apply(lambda s: s.fillna(0).mean())
+    pairs["community_mean_30d"] = pairs["community_id"].map(community_mean).fillna(0.0)
+
+    # Hard rules, first failing one reported.
+    pairs["open_task_cap"] = cap
+    active = (pairs["status"] == "active").to_numpy()
+    in_training = _busy_pairs(busy, pairs)
+    at_cap = (pairs["open_tasks"] >= cap).to_numpy()
+    pairs["rule"] = np.select(
+        [~active, in_training, ~pairs["qualified"].to_numpy(), at_cap],
+        ["inactive", "in_training", "not_qualified", "at_cap"], default="")
+    # 属地 fallback: the narrowest tier level with at least min_candidates workers passing the rules.
+    passing = pairs["rule"] == ""
+    level_counts = pd.DataFrame({
+        "task_id": pairs["task_id"],
+        **{f"n{lvl}": passing & (pairs["tier"] <= lvl) for lvl in (0, 1)},
+    }).groupby("task_id").sum()
+    need_n = max(int(preset.min_candidates), 1)
+    task_level = pd.Series(np.where(level_counts["n0"] >= need_n, 0,
+                                    np.where(level_counts["n1"] >= need_n, 1, 2)), index=level_counts.index)
+    pairs["tier_level"] = pairs["task_id"].map(task_level).astype(int)
+    farther = passing & (pairs["tier"] > pairs["tier_level"])
+    pairs.loc[farther, "rule"] = "farther_tier"
+    pairs["rule"] = pairs["rule"].replace("", None)
+    pairs["eligible"] = pairs["rule"].isna()
+
+    # Points.
+    w = {c: preset.weight(c) for c in COMPONENTS}
+    scale = max(float(preset.distance_scale_km), 1e-6)
+    pairs["pts_grid"] = w["grid"] * np.select([pairs["tier"] == 0, pairs["tier"] == 1], [1.0, ADJACENT_SHARE], 0.0)
+    pairs["pts_distance"] = w["distance"] * (1 - pairs["distance_km"].fillna(scale) / scale).clip(0, 1)
+    pairs["pts_skill"] = w["skill"] * pairs["skill"]
+    pairs["pts_performance"] = w["performance"] * pairs["performance"]
+    pairs["pts_load"] = -w["load"] * (pairs["open_tasks"] / cap).clip(0, 1)
+    fair_ref = 2 * pairs["community_mean_30d"]
+    pairs["pts_fairness"] = -w["fairness"] * np.where(
+        fair_ref > 0, (pairs["tasks_last_30d"] / fair_ref.where(fair_ref > 0, 1)).clip(0, 1), 0.0)
+    pts = [f"pts_{c}" for c in COMPONENTS]
+    pairs[pts] = pairs[pts].round(1)
+    pairs["score"] = pairs[pts].sum(axis=1).round(1)
+    pairs["max_score"] = sum(max(w[c], 0) for c in ("grid", "distance", "skill", "performance"))
+    pairs["preset"] = preset.code
+    return pairs.sort_values(["task_id", "eligible", "score", "distance_km", "worker_id"],
+                             ascending=[True, False, False, True, True]).reset_index(drop=True)
+
+
+def _empty_pairs(pairs: pd.DataFrame) -> pd.DataFrame:
+    extra = ["tier", "distance_km", "qualified", "qual_status", "skill", "performance", "open_tasks",
+             "tasks_last_30d", "rule", "eligible", *[f"pts_{c}" for c in COMPONENTS], "score", "preset"]
+    return pairs.reindex(columns=[*pairs.columns, *[c for c in extra if c not in pairs.columns]])
+
+
+def rank_candidates(
+    task: Mapping[str, Any] | pd.Series,
+    workers: pd.DataFrame,
+    quals: pd.DataFrame,
+    perf: pd.DataFrame,
+    load: pd.DataFrame,
+    busy: Iterable[Hashable] | pd.DataFrame | None,
+    weights: Preset | Mapping[str, float] | str,
+    *,
+    now: datetime | None = None,
+    grids: pd.DataFrame | None = None,
+    items: pd.DataFrame | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(ranked, excluded)`` for one task: the eligible workers best first with ``rank``, score and
+    points per preference; the workers of the task's community that a hard rule excluded, with the
+    ``rule``. ``explain`` turns either frame into sentences."""
+    row = dict(task)
+    tasks = pd.DataFrame([{c: row.get(c) for c in {*TASK_COLUMNS, *row}}])
+    pairs = score_pairs(tasks, workers, quals, perf, load, busy, weights, now=now, grids=grids, items=items)
+    if pairs.empty:
+        return pairs.assign(rank=pd.Series(dtype=int)), pairs.copy()
+    ranked = pairs[pairs["eligible"]].reset_index(drop=True)
+    ranked.insert(0, "rank", np.arange(1, len(ranked) + 1))
+    excluded = pairs[~pairs["eligible"]].copy()
+    excluded["rule_order"] = excluded["rule"].map({r: i for i, r in enumerate(RULES)})
+    excluded = excluded.sort_values(["rule_order", "tier", "distance_km", "worker_id"]).drop(columns="rule_order")
+    return ranked, excluded.reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Explanations
+
+
+def signed_points(value: float) -> str:
+    """+30, −8, +0 (a real minus sign; one decimal only when it matters)."""
+    v = round(float(value), 1)
+    text = f"{abs(v):.0f}" if abs(v - round(v)) < 0.05 else f"{abs(v):.1f}"
+    return ("−" if v < 0 and text not in ("0", "0.0") else "+") + text
+
+
+def _course_name(codes: pd.Series, lang: str) -> list[str]:
+    titles = course_titles().set_index("code")
+    zh, en = codes.map(titles["title_zh"]), codes.map(titles["title_en"])
+    return [pick(lang, z if isinstance(z, str) else None, e if isinstance(e, str) else None) or (c or "")
+            for z, e, c in zip(zh, en, codes, strict=True)]
+
+
+def _category_name(frame: pd.DataFrame, lang: str) -> list[str]:
+    cats = item_courses().drop_duplicates("category_code").set_index("category_code")
+    zh = frame["category_code"].map(cats["category_zh"])
+    en = frame["category_code"].map(cats["category_en"])
+    return [pick(lang, z if isinstance(z, str) else None, e if isinstance(e, str) else None) or str(c)
+            for z, e, c in zip(zh, en, frame["category_code"], strict=True)]
+
+
+def _pct(x: float) -> str:
+    return f"{x:.0%}"
+
+
+def reason_sentences(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """One sentence per preference (columns ``why_<component>``) with its signed points."""
+    out = pd.DataFrame(index=frame.index)
+    if frame.empty:
+        for c in COMPONENTS:
+            out[f"why_{c}"] = pd.Series(dtype=str)
+        return out
+    pts = {c: [signed_points(v) for v in frame[f"pts_{c}"]] for c in COMPONENTS}
+    tier_key = {0: "assign.why.grid_own", 1: "assign.why.grid_adjacent", 2: "assign.why.grid_community"}
+    out["why_grid"] = [t(tier_key[int(tr_)], lang, pts=p) for tr_, p in zip(frame["tier"], pts["grid"], strict=True)]
+    out["why_distance"] = [
+        t("assign.why.distance", lang, km=f"{d:.1f}", pts=p) if pd.notna(d) else t("assign.why.distance_unknown",
+                                                                                    lang, pts=p)
+        for d, p in zip(frame["distance_km"], pts["distance"], strict=True)]
+    course = _course_name(frame["skill_course"], lang)
+    skill = []
+    for name, best, cert, until, passed, p, code in zip(
+            course, frame["s_best"], frame["s_cert_valid"], frame["s_cert_until"], frame["s_passed"],
+            pts["skill"], frame["skill_course"], strict=True):
+        if not isinstance(code, str):
+            skill.append(t("assign.why.skill_no_course", lang, pts=p))
+        elif cert:
+            skill.append(t("assign.why.skill_cert", lang, course=name, until=f"{until:%Y-%m-%d}",
+                           score=f"{best:.0f}" if pd.notna(best) else "—", pts=p))
+        elif pd.notna(best) and bool(passed):
+            skill.append(t("assign.why.skill_passed", lang, course=name, score=f"{best:.0f}", pts=p))
+        elif pd.notna(best):
+            skill.append(t("assign.why.skill_failed", lang, course=name, score=f"{best:.0f}", pts=p))
+        else:
+            skill.append(t("assign.why.skill_none", lang, course=name, pts=p))
+    out["why_skill"] = skill
+    cat = _category_name(frame, lang)
+    out["why_performance"] = [
+        t("assign.why.perf_history", lang, category=c, n=int(n), ontime=_pct(o), rework=_pct(r),
+          satisfied=_pct(s), pts=p) if n > 0 else t("assign.why.perf_new", lang, category=c, pts=p)
+        for c, n, o, r, s, p in zip(cat, frame["handled"], frame["ontime_rate"], frame["rework_rate"],
+                                    frame["satisfaction_rate"], pts["performance"], strict=True)]
+    out["why_load"] = [t("assign.why.load", lang, n=int(n), cap=int(c), pts=p)
+                       for n, c, p in zip(frame["open_tasks"], frame["open_task_cap"], pts["load"], strict=True)]
+    out["why_fairness"] = [t("assign.why.fairness", lang, n=int(n), avg=f"{a:.1f}", pts=p)
+                           for n, a, p in zip(frame["tasks_last_30d"], frame["community_mean_30d"],
+                                              pts["fairness"], strict=True)]
+    return out
+
+
+def explain(frame: pd.DataFrame, lang: str, *, top: int | None = None) -> pd.Series:
+    """The reasons of each candidate as one line, strongest first: "同一网格 +30；距离 0.4 公里 +14；…".
+
+    ``top`` keeps the strongest few (by absolute points), as shown to the worker in My tasks.
+    """
+    if frame.empty:
+        return pd.Series(dtype=str, index=frame.index)
+    sentences = reason_sentences(frame, lang)
+    points = frame[[f"pts_{c}" for c in COMPONENTS]].abs().to_numpy()
+    order = np.argsort(-points, axis=1, kind="stable")
+    whys = sentences[[f"why_{c}" for c in COMPONENTS]].to_numpy()
+    sep = "；" if lang == "zh" else "; "
+    n = top or len(COMPONENTS)
+    return pd.Series([sep.join(whys[i, order[i, :n]]) for i in range(len(frame))], index=frame.index)
+
+
+def exclusion_reasons(frame: pd.DataFrame, lang: str) -> pd.Series:
+    """For each excluded pair, the rule that excluded the worker as a sentence."""
+    if frame.empty:
+        return pd.Series(dtype=str, index=frame.index)
+    course = _course_name(frame["qualification_course"], lang)
+    out = []
+    for rule, status, name, until, best, n, cap, level, wstatus in zip(
+            frame["rule"], frame["qual_status"], course, frame["q_cert_until"], frame["q_best"],
+            frame["open_tasks"], frame["open_task_cap"], frame["tier_level"], frame["status"], strict=True):
+        if rule == "inactive":
+            out.append(t("assign.rule.inactive", lang, status=t(f"assign.status.{wstatus}", lang)
+                         if wstatus in ("on_leave", "left") else str(wstatus)))
+        elif rule == "in_training":
+            out.append(t("assign.rule.in_training", lang))
+        elif rule == "not_qualified" and status == "expired":
+            out.append(t("assign.rule.cert_expired", lang, course=name, until=f"{until:%Y-%m-%d}"))
+        elif rule == "not_qualified" and status == "failed":
+            out.append(t("assign.rule.quiz_failed", lang, course=name, score=f"{best:.0f}"))
+        elif rule == "not_qualified":
+            out.append(t("assign.rule.untrained", lang, course=name))
+        elif rule == "at_cap":
+            out.append(t("assign.rule.at_cap", lang, n=int(n), cap=int(cap)))
+        else:
+            out.append(t("assign.rule.farther_tier_0" if level == 0 else "assign.rule.farther_tier_1", lang))
+    return pd.Series(out, index=frame.index)
