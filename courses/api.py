@@ -1,0 +1,163 @@
+"""What other areas may call (docs/CONVENTIONS.md, "Contracts between areas"). Evaluation codes against
+these signatures; keep them stable."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+
+import pandas as pd
+from sqlalchemy import and_, case, extract, func
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, select
+
+from core.models import Worker
+from core.scope import Viewer, worker_scope_clause
+from core.settings import DATA_DIR
+
+from courses._sql import frame
+from courses.enrollment import enroll_by_code
+from courses.models import (Attendance, AttemptStatus, Certificate, Course, QuizAttempt, SessionStatus,
+                            TrainingSession)
+
+__all__ = ["enroll_workers", "training_figures", "qualifications", "busy_workers", "courses_for_skill"]
+
+FIGURE_COLUMNS = ["worker_id", "period", "sessions_due", "sessions_attended", "attendance_points",
+                  "attendance_points_max", "quiz_attempts", "quiz_score_avg", "certificates_valid"]
+
+
+def enroll_workers(session: Session, viewer: Viewer, *, course_code: str, worker_ids: list[int], reason: str) -> int:
+    """Enroll these workers in the course (idempotent); return how many were newly enrolled.
+
+    Raises ``courses.catalog.CourseError`` (a ValueError) for an unknown course and ``ScopeError`` when a
+    worker is outside the viewer's scope (then nobody is enrolled). Commits.
+    """
+    return enroll_by_code(session, viewer, course_code=course_code, worker_ids=worker_ids, reason=reason)
+
+
+def _months(start: date, end: date) -> list[str]:
+    out, y, m = [], start.year, start.month
+    while (y, m) <= (end.year, end.month):
+        out.append(f"{y:04d}-{m:02d}")
+        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+    return out
+
+
+def _period(df: pd.DataFrame) -> pd.Series:
+    return df["y"].astype(int).astype(str).str.zfill(4) + "-" + df["m"].astype(int).astype(str).str.zfill(2)
+
+
+def training_figures(session: Session, viewer: Viewer, *, start: date, end: date) -> pd.DataFrame:
+    """One row per worker in scope × month from ``start`` to ``end`` (inclusive months).
+
+    sessions_due: seats at held (closed) sessions that month, excused ones not counted;
+    sessions_attended: present or late; attendance_points / _max: points earned / the present points of
+    the sessions due; quiz_attempts, quiz_score_avg (0–100, NaN without attempts) of attempts submitted that
+    month; certificates_valid: certificates valid at the month's end.
+    """
+    periods = _months(start, end)
+    lo = datetime.combine(date.fromisoformat(periods[0] + "-01"), time())
+    hi = datetime.combine(end, time()) + timedelta(days=1)
+    workers = session.exec(select(Worker.id).where(worker_scope_clause(viewer))).all()
+    grid = pd.MultiIndex.from_product([sorted(workers), periods], names=["worker_id", "period"])
+    base = pd.DataFrame(index=grid).reset_index()
+    if base.empty:
+        return pd.DataFrame(columns=FIGURE_COLUMNS)
+
+    held = and_(TrainingSession.status == SessionStatus.CLOSED.value, Attendance.status != "excused")
+    y, m = extract("year", TrainingSession.start_at), extract("month", TrainingSession.start_at)
+    att = frame(session, sa_select(
+        Attendance.worker_id, y.label("y"), m.label("m"),
+        func.sum(case((held, 1), else_=0)).label("sessions_due"),
+        func.sum(case((and_(held, Attendance.status.in_(["present", "late"])), 1), else_=0)).label("sessions_attended"),
+        func.sum(case((held, func.coalesce(Attendance.points, 0)), else_=0)).label("attendance_points"),
+        func.sum(case((held, Course.points_present), else_=0)).label("attendance_points_max"))
+        .select_from(Attendance)
+        .join(TrainingSession, TrainingSession.id == Attendance.session_id)
+        .join(Course, Course.id == TrainingSession.course_id)
+        .join(Worker, Worker.id == Attendance.worker_id)
+        .where(worker_scope_clause(viewer), TrainingSession.start_at >= lo, TrainingSession.start_at < hi)
+        .group_by(Attendance.worker_id, y, m))
+    qy, qm = extract("year", QuizAttempt.submitted_at), extract("month", QuizAttempt.submitted_at)
+    quiz = frame(session, sa_select(
+        QuizAttempt.worker_id, qy.label("y"), qm.label("m"), func.count().label("quiz_attempts"),
+        func.avg(QuizAttempt.score).label("quiz_score_avg"))
+        .join(Worker, Worker.id == QuizAttempt.worker_id)
+        .where(worker_scope_clause(viewer), QuizAttempt.status != AttemptStatus.IN_PROGRESS.value,
+               QuizAttempt.submitted_at >= lo, QuizAttempt.submitted_at < hi)
+        .group_by(QuizAttempt.worker_id, qy, qm))
+    certs = frame(session, sa_select(Certificate.worker_id, Certificate.issued_at, Certificate.valid_until)
+                  .join(Worker, Worker.id == Certificate.worker_id)
+                  .where(worker_scope_clause(viewer), Certificate.issued_at < hi))
+
+    out = base
+    for part in (att, quiz):
+        if not part.empty:
+            part = part.assign(period=_period(part)).drop(columns=["y", "m"])
+            out = out.merge(part, on=["worker_id", "period"], how="left")
+    for col in FIGURE_COLUMNS[2:]:
+        if col not in out:
+            out[col] = float("nan") if col == "quiz_score_avg" else 0
+    if not certs.empty:
+        month_end = {p: pd.Timestamp(p + "-01") + pd.offsets.MonthBegin(1) for p in periods}
+        ends = pd.DataFrame({"period": periods, "month_end": [month_end[p] for p in periods]})
+        pairs = certs.merge(ends, how="cross")
+        pairs = pairs[(pairs["issued_at"] < pairs["month_end"]) & (pairs["valid_until"] >= pairs["month_end"])]
+        counts = pairs.groupby(["worker_id", "period"]).size().rename("certificates_valid").reset_index()
+        out = out.drop(columns="certificates_valid").merge(counts, on=["worker_id", "period"], how="left")
+    for col in ("sessions_due", "sessions_attended", "attendance_points", "attendance_points_max",
+                "quiz_attempts", "certificates_valid"):
+        out[col] = out[col].fillna(0).astype(int)
+    out["quiz_score_avg"] = out["quiz_score_avg"].astype(float)
+    return out[FIGURE_COLUMNS].sort_values(["worker_id", "period"]).reset_index(drop=True)
+
+
+def qualifications(session: Session, *, at: datetime) -> pd.DataFrame:
+    """One row per worker × course the worker has attempted or been certified in (the whole district).
+
+    passed: a certificate issued at or before ``at`` (even if since expired); certificate_valid_until: the
+    latest such certificate's expiry (NaT without one; compare with ``at`` for validity); best_score: the
+    best submitted attempt score up to ``at`` (NaN without attempts).
+    """
+    best = frame(session, sa_select(QuizAttempt.worker_id, Course.code.label("course_code"),
+                                    func.max(QuizAttempt.score).label("best_score"))
+                 .join(Course, Course.id == QuizAttempt.course_id)
+                 .where(QuizAttempt.status != AttemptStatus.IN_PROGRESS.value, QuizAttempt.submitted_at <= at)
+                 .group_by(QuizAttempt.worker_id, Course.code))
+    cert = frame(session, sa_select(Certificate.worker_id, Course.code.label("course_code"),
+                                    func.max(Certificate.valid_until).label("certificate_valid_until"))
+                 .join(Course, Course.id == Certificate.course_id)
+                 .where(Certificate.issued_at <= at)
+                 .group_by(Certificate.worker_id, Course.code))
+    out = best.merge(cert, on=["worker_id", "course_code"], how="outer")
+    out["certificate_valid_until"] = pd.to_datetime(out["certificate_valid_until"])
+    out["passed"] = out["certificate_valid_until"].notna()
+    out["best_score"] = out["best_score"].astype(float)
+    return out[["worker_id", "course_code", "passed", "certificate_valid_until", "best_score"]].sort_values(
+        ["worker_id", "course_code"]).reset_index(drop=True)
+
+
+def busy_workers(session: Session, *, start: datetime, end: datetime) -> set[int]:
+    """Workers seated at a non-cancelled training session overlapping [start, end)."""
+    rows = session.exec(select(Attendance.worker_id).join(TrainingSession,
+                                                          TrainingSession.id == Attendance.session_id)
+                        .where(TrainingSession.status != SessionStatus.CANCELLED.value,
+                               TrainingSession.start_at < end, TrainingSession.end_at > start,
+                               Attendance.status.is_distinct_from("excused")).distinct()).all()
+    return set(rows)
+
+
+@lru_cache(maxsize=1)
+def _item_categories() -> dict[str, str]:
+    taxonomy = json.loads((DATA_DIR / "taxonomy.json").read_text(encoding="utf-8"))
+    return {i["code"]: c["code"] for c in taxonomy["categories"] for i in c["items"]}
+
+
+def courses_for_skill(session: Session, *, skill_area: str) -> list[dict]:
+    """Active courses for a skill area or taxonomy category (an item code such as "F03" maps to its
+    category): ``[{"code", "title_zh", "title_en", "skill_area"}]``."""
+    area = _item_categories().get(skill_area, skill_area)
+    rows = session.exec(select(Course.code, Course.title_zh, Course.title_en, Course.skill_area)
+                        .where(Course.skill_area == area, Course.is_active).order_by(Course.code)).all()
+    return [{"code": c, "title_zh": z, "title_en": e, "skill_area": s} for c, z, e, s in rows]

@@ -1,0 +1,313 @@
+"""Attendance: self check-in (rotating code or link), the register, excuses, platform import, closing.
+
+Check-in and every mark are conditional UPDATEs of the worker's seat (unique per session and worker),
+so a double tap, a retry or two servers at once leave exactly one record with one status.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import and_, case, func, update
+from sqlmodel import Session, select
+
+from core import clock
+from core.models import OrgUnit, Worker
+from core.scope import ScopeError, Viewer, worker_scope_clause
+
+from courses._sql import frame, require_manager
+from courses.models import (Attendance, AttendanceStatus, Course, ExcuseRequest, ExcuseStatus, SessionStatus,
+                            TrainingSession)
+
+CHECKIN_OPENS_MINUTES = 15  # self check-in opens this long before the start and closes at the end
+CODE_STEP_SECONDS = 60  # the host's six-digit code changes every minute; the previous one is still accepted
+ATTENDED = (AttendanceStatus.PRESENT.value, AttendanceStatus.LATE.value)
+
+
+class CheckInError(ValueError):
+    """A check-in that cannot be recorded (the message says why)."""
+
+
+# --- codes and links --------------------------------------------------------------------------------------
+
+
+def _hmac(secret: str, message: str) -> bytes:
+    return hmac.new(bytes.fromhex(secret), message.encode(), hashlib.sha256).digest()
+
+
+def checkin_code(secret: str, at: datetime, step: int = CODE_STEP_SECONDS) -> str:
+    """The six-digit code for the time step containing ``at`` (HOTP-style dynamic truncation, RFC 4226)."""
+    counter = int(at.timestamp()) // step
+    digest = _hmac(secret, f"code:{counter}")
+    offset = digest[-1] & 0x0F
+    value = int.from_bytes(digest[offset:offset + 4], "big") & 0x7FFF_FFFF
+    return f"{value % 1_000_000:06d}"
+
+
+def code_matches(secret: str, code: str, at: datetime) -> bool:
+    """True for the current step's code or the previous one (a code read out just before it changed)."""
+    code = (code or "").strip()
+    return any(hmac.compare_digest(checkin_code(secret, at - timedelta(seconds=back)), code)
+               for back in (0, CODE_STEP_SECONDS))
+
+
+def link_token(secret: str, session_id: int) -> str:
+    return _hmac(secret, f"link:{session_id}").hex()[:24]
+
+
+def checkin_url(base_url: str, ts: TrainingSession) -> str:
+    return f"{base_url.rstrip('/')}/checkin?session={ts.id}&token={link_token(ts.secret, ts.id)}"
+
+
+def window(ts: TrainingSession) -> tuple[datetime, datetime]:
+    return ts.start_at - timedelta(minutes=CHECKIN_OPENS_MINUTES), ts.end_at
+
+
+def _points(course: Course, status: str | None) -> int | None:
+    return None if status is None else int(getattr(course, f"points_{status}"))
+
+
+@dataclass(frozen=True)
+class CheckInResult:
+    status: str  # present | late
+    checked_in_at: datetime
+    already: bool  # True when this worker had already checked in (nothing new was recorded)
+
+
+def check_in(session: Session, viewer: Viewer, *, session_id: int, code: str | None = None,
+             token: str | None = None, now: datetime | None = None) -> CheckInResult:
+    """Record the signed-in worker's own check-in by the host's code or the session's link token."""
+    now = now or clock.now()
+    if viewer.worker_id is None:
+        raise CheckInError("only a grid worker's account can check in")
+    ts = session.get(TrainingSession, session_id)
+    if ts is None:
+        raise CheckInError("this session does not exist")
+    if ts.status == SessionStatus.CANCELLED.value:
+        raise CheckInError("this session was cancelled")
+    seat = session.exec(select(Attendance).where(Attendance.session_id == session_id,
+                                                 Attendance.worker_id == viewer.worker_id)).first()
+    if seat is None:
+        raise CheckInError("you are not enrolled in this session")
+    if seat.checked_in_at is not None:
+        return CheckInResult(seat.status or "", seat.checked_in_at, already=True)
+    opens, closes = window(ts)
+    if now < opens:
+        raise CheckInError(f"check-in opens at {opens:%H:%M} on {opens:%m-%d}")
+    if now > closes or ts.status == SessionStatus.CLOSED.value:
+        raise CheckInError("this session has ended; ask the host to mark your attendance")
+    if token is not None:
+        if not hmac.compare_digest(link_token(ts.secret, ts.id), token.strip()):
+            raise CheckInError("this check-in link is not valid for this session")
+        source = "link"
+    elif code is not None:
+        if not code_matches(ts.secret, code, now):
+            raise CheckInError("that code is wrong or has expired; enter the code the host shows now")
+        source = "code"
+    else:
+        raise CheckInError("enter the code the host shows")
+    course = session.get(Course, ts.course_id)
+    late = now > ts.start_at + timedelta(minutes=course.late_after_minutes)
+    status = AttendanceStatus.LATE.value if late else AttendanceStatus.PRESENT.value
+    # Only an unmarked (or pre-excused-but-came) seat without a check-in changes: one winner per seat.
+    result = session.execute(
+        update(Attendance)
+        .where(Attendance.id == seat.id, Attendance.checked_in_at.is_(None))
+        .values(status=status, points=_points(course, status), source=source, checked_in_at=now, marked_at=now)
+    )
+    session.commit()
+    if result.rowcount == 0:
+        session.refresh(seat)
+        return CheckInResult(seat.status or "", seat.checked_in_at, already=True)
+    return CheckInResult(status, now, already=False)
+
+
+# --- the register -----------------------------------------------------------------------------------------
+
+
+def register(session: Session, viewer: Viewer, session_id: int) -> pd.DataFrame:
+    """The seats of one session in the viewer's scope, with status, points and any excuse request."""
+    require_manager(viewer)
+    stmt = (select(Attendance.id.label("attendance_id"), Attendance.worker_id, Worker.employee_no, Worker.name,
+                   OrgUnit.name_zh.label("community_zh"), OrgUnit.name_en.label("community_en"),
+                   Attendance.status, Attendance.points, Attendance.source, Attendance.checked_in_at,
+                   Attendance.minutes_attended, ExcuseRequest.id.label("excuse_id"),
+                   ExcuseRequest.status.label("excuse_status"), ExcuseRequest.reason.label("excuse_reason"))
+            .join(Worker, Worker.id == Attendance.worker_id)
+            .join(OrgUnit, OrgUnit.id == Worker.community_id)
+            .join(ExcuseRequest, and_(ExcuseRequest.session_id == Attendance.session_id,
+                                      ExcuseRequest.worker_id == Attendance.worker_id), isouter=True)
+            .where(Attendance.session_id == session_id, worker_scope_clause(viewer))
+            .order_by(Worker.employee_no))
+    return frame(session, stmt)
+
+
+def mark(session: Session, viewer: Viewer, *, session_id: int, worker_ids: list[int], status: AttendanceStatus,
+         source: str = "manual", now: datetime | None = None) -> int:
+    """Set the status (and the course's points for it) of these workers' seats; return rows changed."""
+    require_manager(viewer)
+    now = now or clock.now()
+    ts = session.get(TrainingSession, session_id)
+    if ts is None:
+        raise ValueError("that session no longer exists")
+    if ts.status == SessionStatus.CANCELLED.value:
+        raise ValueError("a cancelled session has no attendance")
+    ids = sorted({int(w) for w in worker_ids})
+    if not ids:
+        return 0
+    visible = set(session.exec(select(Worker.id).where(Worker.id.in_(ids), worker_scope_clause(viewer))).all())
+    if len(visible) != len(ids):
+        raise ScopeError("some of these workers are outside your scope")
+    course = session.get(Course, ts.course_id)
+    result = session.execute(
+        update(Attendance).where(Attendance.session_id == session_id, Attendance.worker_id.in_(ids))
+        .values(status=status.value, points=_points(course, status.value), source=source,
+                marked_by=viewer.user_id, marked_at=now))
+    session.commit()
+    return result.rowcount or 0
+
+
+def close_session(session: Session, ts: TrainingSession, *, now: datetime) -> int:
+    """Mark the unmarked absent and close the session (idempotent); return how many were set absent."""
+    course = session.get(Course, ts.course_id)
+    n = session.execute(
+        update(Attendance).where(Attendance.session_id == ts.id, Attendance.status.is_(None))
+        .values(status=AttendanceStatus.ABSENT.value, points=course.points_absent, source="auto", marked_at=now)
+    ).rowcount or 0
+    session.execute(update(TrainingSession).where(TrainingSession.id == ts.id,
+                                                  TrainingSession.status == SessionStatus.SCHEDULED.value)
+                    .values(status=SessionStatus.CLOSED.value, closed_at=now))
+    return n
+
+
+def close_ended_sessions(session: Session, *, now: datetime | None = None) -> int:
+    """Close every scheduled session that has ended; return how many seats were set absent."""
+    now = now or clock.now()
+    ended = session.exec(select(TrainingSession).where(TrainingSession.status == SessionStatus.SCHEDULED.value,
+                                                       TrainingSession.end_at <= now)).all()
+    n = sum(close_session(session, ts, now=now) for ts in ended)
+    session.commit()
+    return n
+
+
+# --- excuses ----------------------------------------------------------------------------------------------
+
+
+def request_excuse(session: Session, viewer: Viewer, *, session_id: int, reason: str,
+                   now: datetime | None = None) -> ExcuseRequest:
+    """A worker asks, before the session starts, to be excused (one request per session)."""
+    from courses.notifications import notify_excuse_request
+
+    now = now or clock.now()
+    if viewer.worker_id is None:
+        raise ValueError("only a grid worker's account can ask to be excused")
+    if not reason.strip():
+        raise ValueError("say why you cannot attend")
+    ts = session.get(TrainingSession, session_id)
+    seat = session.exec(select(Attendance).where(Attendance.session_id == session_id,
+                                                 Attendance.worker_id == viewer.worker_id)).first()
+    if ts is None or seat is None:
+        raise ValueError("you are not enrolled in this session")
+    if now >= ts.start_at:
+        raise ValueError("excuses must be asked for before the session starts")
+    existing = session.exec(select(ExcuseRequest).where(ExcuseRequest.session_id == session_id,
+                                                        ExcuseRequest.worker_id == viewer.worker_id)).first()
+    if existing is not None:
+        return existing
+    req = ExcuseRequest(session_id=session_id, worker_id=viewer.worker_id, reason=reason.strip()[:300],
+                        requested_at=now)
+    session.add(req)
+    session.flush()
+    notify_excuse_request(session, req, ts, now=now)
+    session.commit()
+    return req
+
+
+def decide_excuse(session: Session, viewer: Viewer, *, excuse_id: int, approve: bool,
+                  now: datetime | None = None) -> ExcuseRequest:
+    require_manager(viewer)
+    now = now or clock.now()
+    req = session.get(ExcuseRequest, excuse_id)
+    if req is None:
+        raise ValueError("that request no longer exists")
+    worker = session.exec(select(Worker).where(Worker.id == req.worker_id, worker_scope_clause(viewer))).first()
+    if worker is None:
+        raise ScopeError("that worker is outside your scope")
+    if req.status != ExcuseStatus.PENDING.value:
+        return req
+    req.status = (ExcuseStatus.APPROVED if approve else ExcuseStatus.REJECTED).value
+    req.decided_by, req.decided_at = viewer.user_id, now
+    session.add(req)
+    if approve:
+        ts = session.get(TrainingSession, req.session_id)
+        course = session.get(Course, ts.course_id)
+        session.execute(update(Attendance).where(Attendance.session_id == req.session_id,
+                                                 Attendance.worker_id == req.worker_id,
+                                                 Attendance.checked_in_at.is_(None))
+                        .values(status=AttendanceStatus.EXCUSED.value, points=course.points_excused,
+                                source="excuse", marked_by=viewer.user_id, marked_at=now))
+    session.commit()
+    return req
+
+
+def pending_excuses(session: Session, viewer: Viewer) -> pd.DataFrame:
+    require_manager(viewer)
+    stmt = (select(ExcuseRequest.id, ExcuseRequest.session_id, Worker.employee_no, Worker.name,
+                   Course.title_zh.label("course_zh"), Course.title_en.label("course_en"),
+                   TrainingSession.start_at, ExcuseRequest.reason, ExcuseRequest.requested_at)
+            .join(Worker, Worker.id == ExcuseRequest.worker_id)
+            .join(TrainingSession, TrainingSession.id == ExcuseRequest.session_id)
+            .join(Course, Course.id == TrainingSession.course_id)
+            .where(ExcuseRequest.status == ExcuseStatus.PENDING.value, worker_scope_clause(viewer))
+            .order_by(TrainingSession.start_at))
+    return frame(session, stmt)
+
+
+# --- rates and warnings ----------------------------------------------------------------------------------
+
+
+def worker_attendance(session: Session, viewer: Viewer, *, now: datetime | None = None) -> pd.DataFrame:
+    """Per worker in scope, across all courses: sessions held (closed), attended, excused, absent, points,
+    and the seats still to come. rate = attended / (held − excused)."""
+    now = now or clock.now()
+    held = TrainingSession.status == SessionStatus.CLOSED.value
+    upcoming = and_(TrainingSession.status == SessionStatus.SCHEDULED.value, TrainingSession.end_at > now)
+    stmt = (select(Worker.id.label("worker_id"), Worker.employee_no, Worker.name, Worker.party_member,
+                   OrgUnit.name_zh.label("community_zh"), OrgUnit.name_en.label("community_en"),
+                   func.sum(case((held, 1), else_=0)).label("held"),
+                   func.sum(case((and_(held, Attendance.status.in_(ATTENDED)), 1), else_=0)).label("attended"),
+                   func.sum(case((and_(held, Attendance.status == "late"), 1), else_=0)).label("late"),
+                   func.sum(case((and_(held, Attendance.status == "excused"), 1), else_=0)).label("excused"),
+                   func.sum(case((and_(held, Attendance.status == "absent"), 1), else_=0)).label("absent"),
+                   func.coalesce(func.sum(case((held, Attendance.points), else_=0)), 0).label("points"),
+                   func.sum(case((upcoming, 1), else_=0)).label("remaining"))
+            .select_from(Attendance)
+            .join(TrainingSession, TrainingSession.id == Attendance.session_id)
+            .join(Worker, Worker.id == Attendance.worker_id)
+            .join(OrgUnit, OrgUnit.id == Worker.community_id)
+            .where(worker_scope_clause(viewer), TrainingSession.status != SessionStatus.CANCELLED.value)
+            .group_by(Worker.id, Worker.employee_no, Worker.name, Worker.party_member, OrgUnit.name_zh,
+                      OrgUnit.name_en)
+            .order_by(Worker.employee_no))
+    df = frame(session, stmt)
+    for col in ("held", "attended", "late", "excused", "absent", "points", "remaining"):
+        df[col] = df[col].fillna(0).astype(int)
+    counted = df["held"] - df["excused"]
+    df["rate"] = (df["attended"] / counted.where(counted > 0)).astype(float)
+    return df
+
+
+def attendance_warnings(frame_: pd.DataFrame, *, min_rate: float = 0.8, min_sessions: int = 3) -> pd.DataFrame:
+    """Workers under ``min_rate`` after at least ``min_sessions`` counted sessions, and whether they can
+    still reach it if they attend every remaining seat: best = (attended + remaining) / (counted + remaining)."""
+    df = frame_.copy()
+    counted = df["held"] - df["excused"]
+    best = (df["attended"] + df["remaining"]) / (counted + df["remaining"]).where(counted + df["remaining"] > 0)
+    df["best_possible_rate"] = best.astype(float)
+    df["can_recover"] = df["best_possible_rate"] >= min_rate
+    flagged = ((counted >= min_sessions) & (df["rate"] < min_rate)) | ((counted > 0) & ~df["can_recover"])
+    return df[flagged].sort_values(["can_recover", "rate"]).reset_index(drop=True)

@@ -1,0 +1,176 @@
+"""The course catalog: shipped courses, editing, attached files and the question bank."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from core import clock
+from core.scope import Viewer
+from core.settings import DATA_DIR
+
+from courses._sql import frame, require_district
+from courses.models import Course, CourseBase, CourseFile, Question, QuestionOption
+
+COURSES_DIR = DATA_DIR / "courses"
+# Skill areas beyond the taxonomy's six categories (fire, security, work_safety, city, health, dispute).
+EXTRA_SKILL_AREAS = {
+    "info_collection": ("信息采集", "Information collection"),
+    "residence_registration": ("居住登记", "Residence registration"),
+    "house_coding": ("房屋编码", "House coding"),
+}
+MAX_FILE_BYTES = 10 * 1024 * 1024
+
+
+class CourseError(ValueError):
+    """A course action that cannot be done as asked (the message says why)."""
+
+
+def skill_areas() -> dict[str, tuple[str, str]]:
+    """code → (zh, en) for every skill area a course can belong to."""
+    taxonomy = json.loads((DATA_DIR / "taxonomy.json").read_text(encoding="utf-8"))
+    areas = {c["code"]: (c["name_zh"], c["name_en"]) for c in taxonomy["categories"]}
+    return {**areas, **EXTRA_SKILL_AREAS}
+
+
+def load_course_file(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def shipped_courses() -> list[dict]:
+    return [load_course_file(p) for p in sorted(COURSES_DIR.glob("*.json"))]
+
+
+def import_course(session: Session, data: dict) -> Course:
+    """Insert (or update by code) a course and its question bank from the shipped JSON format."""
+    course = session.exec(select(Course).where(Course.code == data["code"])).first()
+    fields = {k: v for k, v in data.items() if k in CourseBase.model_fields}
+    if course is None:
+        course = Course(**fields)
+    else:
+        for key, value in fields.items():
+            setattr(course, key, value)
+        course.updated_at = clock.now()
+    session.add(course)
+    session.flush()
+    existing = {q.code: q for q in session.exec(select(Question).where(Question.course_id == course.id))}
+    for q in data.get("questions", []):
+        question = existing.get(q["code"])
+        if question is not None:
+            continue  # answered questions are never rewritten under the attempts that saw them
+        question = Question(course_id=course.id, code=q["code"], kind=q["kind"], text_zh=q["text_zh"],
+                            text_en=q.get("text_en", ""), explanation_zh=q.get("explanation_zh", ""),
+                            explanation_en=q.get("explanation_en", ""))
+        session.add(question)
+        session.flush()
+        session.add_all([QuestionOption(question_id=question.id, code=o["code"], text_zh=o["text_zh"],
+                                        text_en=o.get("text_en", ""), correct=bool(o["correct"]))
+                         for o in q["options"]])
+    session.flush()
+    return course
+
+
+def load_shipped_courses(session: Session) -> list[Course]:
+    return [import_course(session, data) for data in shipped_courses()]
+
+
+def course_by_code(session: Session, code: str) -> Course:
+    course = session.exec(select(Course).where(Course.code == code)).first()
+    if course is None:
+        raise CourseError(f"no course with code {code!r}")
+    return course
+
+
+def catalog_frame(session: Session, *, active_only: bool = False) -> pd.DataFrame:
+    """One row per course with its question-bank size (the catalog is shared by the whole district)."""
+    n_questions = (select(Question.course_id, func.count().label("questions"))
+                   .where(Question.is_active).group_by(Question.course_id).subquery())
+    stmt = (select(Course.id, Course.code, Course.title_zh, Course.title_en, Course.skill_area,
+                   Course.pass_mark, Course.validity_months, Course.quiz_questions, Course.time_limit_minutes,
+                   Course.max_attempts, Course.grading_method, Course.is_active,
+                   func.coalesce(n_questions.c.questions, 0).label("questions"))
+            .join(n_questions, n_questions.c.course_id == Course.id, isouter=True)
+            .order_by(Course.code))
+    if active_only:
+        stmt = stmt.where(Course.is_active)
+    return frame(session, stmt)
+
+
+def validate_course(data: CourseBase) -> None:
+    if not data.code.strip() or not data.title_zh.strip():
+        raise CourseError("a course needs a code and a Chinese title")
+    if not 0 < data.pass_mark <= 100:
+        raise CourseError("the pass mark is a percentage between 1 and 100")
+    if data.validity_months < 1:
+        raise CourseError("certificates must be valid for at least one month")
+    if data.quiz_questions < 1 or data.max_attempts < 1 or data.time_limit_minutes < 1:
+        raise CourseError("questions per quiz, attempts and time limit must each be at least 1")
+    if not 0 <= data.late_min_pct <= data.present_min_pct <= 100:
+        raise CourseError("attendance thresholds must satisfy 0 ≤ late ≤ present ≤ 100 (%)")
+    if data.skill_area not in skill_areas():
+        raise CourseError(f"unknown skill area {data.skill_area!r}")
+
+
+def save_course(session: Session, viewer: Viewer, data: CourseBase, course_id: int | None = None) -> Course:
+    """Create a course or update one (by id); the code stays unique."""
+    require_district(viewer)
+    validate_course(data)
+    clash = session.exec(select(Course.id).where(Course.code == data.code.strip())).first()
+    if clash is not None and clash != course_id:
+        raise CourseError(f"another course already uses the code {data.code!r}")
+    course = session.get(Course, course_id) if course_id else Course(code=data.code, title_zh=data.title_zh,
+                                                                      skill_area=data.skill_area)
+    if course is None:
+        raise CourseError("that course no longer exists")
+    for key, value in data.model_dump().items():
+        setattr(course, key, value.strip() if isinstance(value, str) and key in ("code", "title_zh") else value)
+    course.updated_at = clock.now()
+    session.add(course)
+    session.commit()
+    session.refresh(course)
+    return course
+
+
+def attach_file(session: Session, viewer: Viewer, *, course_id: int, filename: str, data: bytes,
+                content_type: str | None = None) -> CourseFile:
+    require_district(viewer)
+    if len(data) > MAX_FILE_BYTES:
+        raise CourseError(f"{filename} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+    if session.get(Course, course_id) is None:
+        raise CourseError("that course no longer exists")
+    row = CourseFile(course_id=course_id, filename=filename[:200], data=data,
+                     content_type=content_type or "application/octet-stream")
+    session.add(row)
+    session.commit()
+    session.refresh(row)
+    return row
+
+
+def course_files(session: Session, course_id: int) -> list[CourseFile]:
+    return list(session.exec(select(CourseFile).where(CourseFile.course_id == course_id)
+                             .order_by(CourseFile.filename)))
+
+
+def parse_links(text: str) -> list[tuple[str, str]]:
+    """"label | url" lines → [(label, url)]; a bare URL is its own label."""
+    out = []
+    for line in (text or "").splitlines():
+        if not line.strip():
+            continue
+        label, _, url = line.partition("|")
+        url = url.strip() or label.strip()
+        out.append((label.strip() if _ else url, url))
+    return out
+
+
+def question_bank(session: Session, course_id: int) -> pd.DataFrame:
+    stmt = (select(Question.id, Question.code, Question.kind, Question.text_zh, Question.text_en,
+                   Question.is_active, func.count(QuestionOption.id).label("options"))
+            .join(QuestionOption, QuestionOption.question_id == Question.id, isouter=True)
+            .where(Question.course_id == course_id)
+            .group_by(Question.id).order_by(Question.code))
+    return frame(session, stmt)

@@ -1,0 +1,218 @@
+"""Enrollment by hand, by rule and through the API, and seating the enrolled at sessions.
+
+A worker enrolled in a course gets a seat (an Attendance row with no status yet) at every scheduled,
+future session of the course whose audience includes them, up to the session's capacity. Seats are
+what check-in, the register, reminders, ``busy_workers`` and ``training_figures`` work from.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import and_, false, func, or_, select as sa_select
+from sqlmodel import Session, select
+
+from core import clock
+from core.models import OrgUnit, Worker, WorkerStatus
+from core.scope import ScopeError, Viewer, worker_scope_clause
+
+from courses._sql import can_manage_unit, frame, insert_ignore, require_manager
+from courses.catalog import CourseError, course_by_code
+from courses.models import (Attendance, Certificate, Course, Enrollment, EnrollmentRule, RuleKind, SessionStatus,
+                            TrainingSession)
+
+
+def _in_unit(unit_id: int | None):  # noqa: ANN202
+    if unit_id is None:
+        return Worker.id.is_not(None)
+    return or_(Worker.subdistrict_id == unit_id, Worker.community_id == unit_id, Worker.grid_id == unit_id)
+
+
+def enroll(session: Session, viewer: Viewer, *, course_id: int, worker_ids: list[int], source: str = "manual",
+           reason: str = "", rule_id: int | None = None, quiz_due_at: datetime | None = None,
+           now: datetime | None = None, commit: bool = True) -> int:
+    """Enroll workers (idempotent: the unique key skips those already in); return how many are new.
+
+    Every id must be a worker in the viewer's scope; otherwise nothing is enrolled.
+    """
+    now = now or clock.now()
+    ids = sorted({int(w) for w in worker_ids})
+    if not ids:
+        return 0
+    if session.get(Course, course_id) is None:
+        raise CourseError("that course does not exist")
+    visible = set(session.exec(select(Worker.id).where(Worker.id.in_(ids), worker_scope_clause(viewer))).all())
+    outside = [w for w in ids if w not in visible]
+    if outside:
+        raise ScopeError(f"{len(outside)} of these workers are outside your scope (e.g. id {outside[0]})")
+    new = insert_ignore(session, Enrollment, [
+        {"course_id": course_id, "worker_id": w, "source": source, "reason": reason[:300], "rule_id": rule_id,
+         "quiz_due_at": quiz_due_at, "enrolled_at": now} for w in ids], conflict=["course_id", "worker_id"])
+    seat_enrolled(session, course_ids=[course_id], worker_ids=ids, now=now)
+    if commit:
+        session.commit()
+    return new
+
+
+def enroll_by_code(session: Session, viewer: Viewer, *, course_code: str, worker_ids: list[int], reason: str,
+                   now: datetime | None = None) -> int:
+    course = course_by_code(session, course_code)
+    return enroll(session, viewer, course_id=course.id, worker_ids=worker_ids, source="api", reason=reason, now=now)
+
+
+def unenroll(session: Session, viewer: Viewer, *, course_id: int, worker_id: int,
+             now: datetime | None = None) -> None:
+    """Remove a worker from a course and their unmarked seats at future sessions."""
+    require_manager(viewer)
+    now = now or clock.now()
+    worker = session.get(Worker, worker_id)
+    if worker is None or worker_id not in session.exec(
+            select(Worker.id).where(Worker.id == worker_id, worker_scope_clause(viewer))).all():
+        raise ScopeError("that worker is outside your scope")
+    future = select(TrainingSession.id).where(TrainingSession.course_id == course_id,
+                                              TrainingSession.start_at > now)
+    session.execute(Attendance.__table__.delete().where(
+        Attendance.worker_id == worker_id, Attendance.status.is_(None), Attendance.session_id.in_(future)))
+    session.execute(Enrollment.__table__.delete().where(Enrollment.course_id == course_id,
+                                                        Enrollment.worker_id == worker_id))
+    session.commit()
+
+
+def seat_enrolled(session: Session, *, session_ids: list[int] | None = None, course_ids: list[int] | None = None,
+                  worker_ids: list[int] | None = None, now: datetime | None = None) -> int:
+    """Give enrolled, active workers seats at future scheduled sessions of their courses, within each
+    session's audience and capacity (first enrolled, first seated). Returns the seats added."""
+    now = now or clock.now()
+    stmt = (sa_select(TrainingSession.id.label("session_id"), Enrollment.worker_id, Enrollment.enrolled_at,
+                      TrainingSession.capacity)
+            .select_from(TrainingSession)
+            .join(Enrollment, Enrollment.course_id == TrainingSession.course_id)
+            .join(Worker, Worker.id == Enrollment.worker_id)
+            .join(Attendance, and_(Attendance.session_id == TrainingSession.id,
+                                   Attendance.worker_id == Enrollment.worker_id), isouter=True)
+            .where(TrainingSession.status == SessionStatus.SCHEDULED.value, TrainingSession.end_at > now,
+                   Worker.status != WorkerStatus.LEFT.value, Attendance.id.is_(None),
+                   or_(TrainingSession.unit_id.is_(None), Worker.subdistrict_id == TrainingSession.unit_id,
+                       Worker.community_id == TrainingSession.unit_id, Worker.grid_id == TrainingSession.unit_id)))
+    if session_ids is not None:
+        stmt = stmt.where(TrainingSession.id.in_(session_ids) if session_ids else false())
+    if course_ids is not None:
+        stmt = stmt.where(TrainingSession.course_id.in_(course_ids) if course_ids else false())
+    if worker_ids is not None:
+        stmt = stmt.where(Enrollment.worker_id.in_(worker_ids) if worker_ids else false())
+    cand = frame(session, stmt)
+    if cand.empty:
+        return 0
+    limited = cand[cand["capacity"].notna()]
+    if not limited.empty:
+        taken = frame(session, sa_select(Attendance.session_id, func.count().label("taken"))
+                      .where(Attendance.session_id.in_(limited["session_id"].unique().tolist()))
+                      .group_by(Attendance.session_id))
+        limited = limited.merge(taken, on="session_id", how="left").fillna({"taken": 0})
+        limited = limited.sort_values(["session_id", "enrolled_at", "worker_id"])
+        limited["rank"] = limited.groupby("session_id").cumcount() + 1
+        limited = limited[limited["rank"] <= limited["capacity"] - limited["taken"]]
+        cand = pd.concat([cand[cand["capacity"].isna()], limited[cand.columns]])
+    rows = [{"session_id": int(s), "worker_id": int(w)} for s, w in zip(cand["session_id"], cand["worker_id"])]
+    return insert_ignore(session, Attendance, rows, conflict=["session_id", "worker_id"])
+
+
+def seat_one(session: Session, viewer: Viewer, *, session_id: int, worker_id: int) -> None:
+    """Seat a worker by hand (a manager adding someone to one session, enrolling them in the course)."""
+    require_manager(viewer)
+    ts = session.get(TrainingSession, session_id)
+    if ts is None:
+        raise CourseError("that session no longer exists")
+    enroll(session, viewer, course_id=ts.course_id, worker_ids=[worker_id], commit=False)
+    insert_ignore(session, Attendance, [{"session_id": session_id, "worker_id": worker_id}],
+                  conflict=["session_id", "worker_id"])
+    session.commit()
+
+
+# --- rules ----------------------------------------------------------------------------------------------
+
+
+def add_rule(session: Session, viewer: Viewer, *, course_id: int, kind: RuleKind, unit_id: int | None = None,
+             cert_course_id: int | None = None, now: datetime | None = None) -> tuple[EnrollmentRule, int]:
+    """Add a standing enrollment rule and apply it now; return the rule and how many were enrolled."""
+    require_manager(viewer)
+    unit_id = unit_id if unit_id is not None else viewer.scope_unit_id
+    if not can_manage_unit(session, viewer, unit_id):
+        raise ScopeError("you can only add rules for your own scope")
+    if kind == RuleKind.UNIT and unit_id is None:
+        raise CourseError("choose the community or subdistrict whose workers to enroll")
+    rule = EnrollmentRule(course_id=course_id, kind=kind.value, unit_id=unit_id,
+                          cert_course_id=cert_course_id if kind == RuleKind.LACKING_CERT else None,
+                          created_by=viewer.user_id, created_at=now or clock.now())
+    session.add(rule)
+    session.flush()
+    n = apply_rules(session, rule_ids=[rule.id], now=now)
+    session.commit()
+    return rule, n
+
+
+def rule_matches(session: Session, rule: EnrollmentRule, *, now: datetime) -> list[int]:
+    """Ids of the active workers a rule covers right now."""
+    stmt = select(Worker.id).where(Worker.status != WorkerStatus.LEFT.value, _in_unit(rule.unit_id))
+    if rule.kind == RuleKind.PARTY.value:
+        stmt = stmt.where(Worker.party_member)
+    elif rule.kind == RuleKind.LACKING_CERT.value:
+        valid = select(Certificate.worker_id).where(Certificate.course_id == (rule.cert_course_id or rule.course_id),
+                                                    Certificate.valid_until > now)
+        stmt = stmt.where(Worker.id.not_in(valid))
+    return list(session.exec(stmt).all())
+
+
+def apply_rules(session: Session, *, rule_ids: list[int] | None = None, now: datetime | None = None) -> int:
+    """Enroll everyone the active rules cover who is not enrolled yet (workers who joined since, too)."""
+    now = now or clock.now()
+    stmt = select(EnrollmentRule).where(EnrollmentRule.is_active)
+    if rule_ids is not None:
+        stmt = stmt.where(EnrollmentRule.id.in_(rule_ids))
+    added = 0
+    for rule in session.exec(stmt).all():  # a handful of rules; each is one set-based insert
+        ids = rule_matches(session, rule, now=now)
+        added += insert_ignore(session, Enrollment, [
+            {"course_id": rule.course_id, "worker_id": w, "source": "rule", "reason": f"rule {rule.id}",
+             "rule_id": rule.id, "enrolled_at": now} for w in ids], conflict=["course_id", "worker_id"])
+        seat_enrolled(session, course_ids=[rule.course_id], worker_ids=ids, now=now)
+    return added
+
+
+def rules_frame(session: Session, viewer: Viewer, course_id: int | None = None) -> pd.DataFrame:
+    require_manager(viewer)
+    stmt = (select(EnrollmentRule.id, EnrollmentRule.course_id, Course.code.label("course_code"),
+                   EnrollmentRule.kind, EnrollmentRule.unit_id, OrgUnit.name_zh.label("unit_zh"),
+                   OrgUnit.name_en.label("unit_en"), EnrollmentRule.cert_course_id, EnrollmentRule.is_active,
+                   EnrollmentRule.created_at)
+            .join(Course, Course.id == EnrollmentRule.course_id)
+            .join(OrgUnit, OrgUnit.id == EnrollmentRule.unit_id, isouter=True)
+            .order_by(EnrollmentRule.id))
+    if viewer.scope_unit_id is not None:
+        stmt = stmt.where(OrgUnit.path.contains(f"/{viewer.scope_unit_id}/"))
+    if course_id is not None:
+        stmt = stmt.where(EnrollmentRule.course_id == course_id)
+    return frame(session, stmt)
+
+
+def deactivate_rule(session: Session, viewer: Viewer, rule_id: int) -> None:
+    rule = session.get(EnrollmentRule, rule_id)
+    if rule is None or not can_manage_unit(session, viewer, rule.unit_id):
+        raise ScopeError("that rule is outside your scope")
+    rule.is_active = False
+    session.add(rule)
+    session.commit()
+
+
+def enrolled_frame(session: Session, viewer: Viewer, course_id: int) -> pd.DataFrame:
+    """Enrolled workers of a course in the viewer's scope."""
+    require_manager(viewer)
+    stmt = (select(Enrollment.worker_id, Worker.employee_no, Worker.name, Worker.party_member,
+                   OrgUnit.name_zh.label("community_zh"), OrgUnit.name_en.label("community_en"),
+                   Enrollment.source, Enrollment.reason, Enrollment.enrolled_at)
+            .join(Worker, Worker.id == Enrollment.worker_id)
+            .join(OrgUnit, OrgUnit.id == Worker.community_id)
+            .where(Enrollment.course_id == course_id, worker_scope_clause(viewer))
+            .order_by(Worker.employee_no))
+    return frame(session, stmt)

@@ -1,0 +1,307 @@
+"""Quizzes: random draws from the bank, shuffled options, a server-side time limit, limited attempts,
+grading (highest / last / average), review, and the certificate a pass earns.
+
+Time is the server's: an attempt's deadline is fixed when it starts, answers saved after it are refused,
+and a late submit is scored with what had been saved by the deadline (as if submitted then).
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from core import clock
+from core.scope import Viewer
+
+from courses._sql import insert_ignore
+from courses.models import (AttemptAnswer, AttemptStatus, Certificate, Course, Enrollment, GradingMethod, Question,
+                            QuestionOption, QuizAttempt, ReviewPolicy)
+
+RENEWAL_WINDOW_DAYS = 30  # a certificate holder may sit the quiz again this close to expiry
+
+
+class QuizError(ValueError):
+    """A quiz action refused (the message says why)."""
+
+
+def add_months(at: datetime, months: int) -> datetime:
+    """Same day ``months`` later, clamped to the month's last day (31 Jan + 1 → 28/29 Feb)."""
+    total = at.month - 1 + months
+    year, month = at.year + total // 12, total % 12 + 1
+    return at.replace(year=year, month=month, day=min(at.day, calendar.monthrange(year, month)[1]))
+
+
+def grade(scores: list[float], method: str) -> float | None:
+    """The course grade from the attempts' scores (in the order taken)."""
+    if not scores:
+        return None
+    if method == GradingMethod.LAST.value:
+        return float(scores[-1])
+    if method == GradingMethod.AVERAGE.value:
+        return float(round(sum(scores) / len(scores), 2))
+    return float(max(scores))
+
+
+def score_answers(chosen: list[set[int]], correct: list[set[int]]) -> tuple[int, float]:
+    """All-or-nothing per question (a multiple-choice answer counts only when exactly the right options
+    are chosen); returns (questions right, score 0–100 rounded to 0.1)."""
+    right = sum(1 for c, k in zip(chosen, correct) if c and c == k)
+    return right, round(100.0 * right / len(correct), 1) if correct else 0.0
+
+
+def _ids(text: str | None) -> set[int]:
+    return {int(x) for x in text.split(",") if x} if text else set()
+
+
+def _csv(ids: set[int] | list[int]) -> str:
+    return ",".join(str(i) for i in sorted(ids))
+
+
+# --- state of one worker in one course -----------------------------------------------------------------
+
+
+@dataclass
+class CourseStanding:
+    course_id: int
+    cycle_start: datetime | None  # attempts since the last certificate count toward the next one
+    attempts_used: int
+    attempts_left: int
+    grade: float | None
+    certificate: Certificate | None  # the latest certificate, valid or not
+    in_progress: QuizAttempt | None
+    scores: list[float] = field(default_factory=list)
+
+    def certificate_valid(self, at: datetime) -> bool:
+        return self.certificate is not None and self.certificate.valid_until > at
+
+
+def standing(session: Session, *, course: Course, worker_id: int, now: datetime) -> CourseStanding:
+    cert = session.exec(select(Certificate).where(Certificate.course_id == course.id,
+                                                  Certificate.worker_id == worker_id)
+                        .order_by(Certificate.issued_at.desc())).first()
+    cycle_start = cert.issued_at if cert else None
+    stmt = select(QuizAttempt).where(QuizAttempt.course_id == course.id, QuizAttempt.worker_id == worker_id)
+    if cycle_start is not None:
+        stmt = stmt.where(QuizAttempt.started_at > cycle_start)
+    attempts = list(session.exec(stmt.order_by(QuizAttempt.number)).all())
+    scores = [a.score for a in attempts if a.status != AttemptStatus.IN_PROGRESS.value and a.score is not None]
+    current = next((a for a in attempts if a.status == AttemptStatus.IN_PROGRESS.value), None)
+    return CourseStanding(course.id, cycle_start, len(attempts), max(0, course.max_attempts - len(attempts)),
+                          grade(scores, course.grading_method), cert, current, scores)
+
+
+# --- taking a quiz ---------------------------------------------------------------------------------------
+
+
+def start_attempt(session: Session, viewer: Viewer, *, course_id: int, now: datetime | None = None,
+                  rng: np.random.Generator | None = None) -> QuizAttempt:
+    """Start (or resume) the worker's attempt: draw the questions and shuffle each one's options."""
+    now = now or clock.now()
+    worker_id = viewer.worker_id
+    if worker_id is None:
+        raise QuizError("only a grid worker's account can take a quiz")
+    course = session.get(Course, course_id)
+    if course is None or not course.is_active:
+        raise QuizError("this course is not available")
+    if session.exec(select(Enrollment.id).where(Enrollment.course_id == course_id,
+                                                Enrollment.worker_id == worker_id)).first() is None:
+        raise QuizError("you are not enrolled in this course")
+    st = standing(session, course=course, worker_id=worker_id, now=now)
+    if st.in_progress is not None:
+        if st.in_progress.deadline_at > now:
+            return st.in_progress
+        finalize(session, st.in_progress, now=now)
+        st = standing(session, course=course, worker_id=worker_id, now=now)
+    if st.certificate_valid(now) and st.certificate.valid_until > now + timedelta(days=RENEWAL_WINDOW_DAYS):
+        raise QuizError(f"you already hold a valid certificate (until {st.certificate.valid_until:%Y-%m-%d})")
+    if st.attempts_left <= 0:
+        raise QuizError(f"all {course.max_attempts} attempts have been used")
+    rng = rng or np.random.default_rng()
+    bank = session.exec(select(Question.id).where(Question.course_id == course_id, Question.is_active)
+                        .order_by(Question.id)).all()
+    if not bank:
+        raise QuizError("this course has no questions yet")
+    drawn = rng.permutation(np.array(bank))[:min(course.quiz_questions, len(bank))].tolist()
+    options = pd.DataFrame(session.exec(select(QuestionOption.question_id, QuestionOption.id)
+                                        .where(QuestionOption.question_id.in_(drawn))).all(),
+                           columns=["question_id", "id"])
+    by_q = options.groupby("question_id")["id"].apply(list).to_dict()
+    last = session.exec(select(func.max(QuizAttempt.number)).where(QuizAttempt.course_id == course_id,
+                                                                   QuizAttempt.worker_id == worker_id)).one()
+    attempt = QuizAttempt(course_id=course_id, worker_id=worker_id, number=(last or 0) + 1, started_at=now,
+                          deadline_at=now + timedelta(minutes=course.time_limit_minutes),
+                          question_count=len(drawn))
+    session.add(attempt)
+    try:
+        session.flush()
+    except IntegrityError:  # a double tap started the same attempt number: resume that one
+        session.rollback()
+        existing = standing(session, course=course, worker_id=worker_id, now=now).in_progress
+        if existing is None:
+            raise QuizError("could not start the quiz; try again") from None
+        return existing
+    session.add_all([AttemptAnswer(attempt_id=attempt.id, question_id=q, position=i,
+                                   option_order=",".join(str(o) for o in rng.permutation(by_q[q]).tolist()))
+                     for i, q in enumerate(drawn)])
+    session.commit()
+    session.refresh(attempt)
+    return attempt
+
+
+def attempt_questions(session: Session, viewer: Viewer, attempt_id: int) -> tuple[QuizAttempt, list[dict]]:
+    """The attempt and its questions in drawn order, each with options in shown order (no answers)."""
+    attempt = _own_attempt(session, viewer, attempt_id)
+    answers = session.exec(select(AttemptAnswer, Question).join(Question, Question.id == AttemptAnswer.question_id)
+                           .where(AttemptAnswer.attempt_id == attempt_id).order_by(AttemptAnswer.position)).all()
+    q_ids = [a.question_id for a, _ in answers]
+    opts = {o.id: o for o in session.exec(select(QuestionOption).where(QuestionOption.question_id.in_(q_ids)))}
+    out = []
+    for ans, q in answers:
+        out.append({"question_id": q.id, "code": q.code, "kind": q.kind, "text_zh": q.text_zh, "text_en": q.text_en,
+                    "explanation_zh": q.explanation_zh, "explanation_en": q.explanation_en,
+                    "chosen": _ids(ans.chosen), "correct": ans.correct,
+                    "options": [{"id": o, "text_zh": opts[o].text_zh, "text_en": opts[o].text_en,
+                                 "correct": opts[o].correct} for o in (int(x) for x in ans.option_order.split(","))]})
+    return attempt, out
+
+
+def _own_attempt(session: Session, viewer: Viewer, attempt_id: int) -> QuizAttempt:
+    attempt = session.get(QuizAttempt, attempt_id)
+    if attempt is None or (not viewer.is_manager and attempt.worker_id != viewer.worker_id):
+        raise QuizError("this attempt is not yours")
+    return attempt
+
+
+def _validate(session: Session, attempt_id: int, answers: dict[int, list[int]]) -> dict[int, set[int]]:
+    """Refuse questions not drawn for this attempt and option ids that are not that question's."""
+    drawn = dict(session.exec(select(AttemptAnswer.question_id, AttemptAnswer.option_order)
+                              .where(AttemptAnswer.attempt_id == attempt_id)).all())
+    clean: dict[int, set[int]] = {}
+    for q, chosen in answers.items():
+        q = int(q)
+        if q not in drawn:
+            raise QuizError("an answer refers to a question that is not part of this attempt")
+        allowed = _ids(drawn[q])
+        ids = {int(c) for c in chosen}
+        if not ids <= allowed:
+            raise QuizError("an answer contains an option that does not belong to its question")
+        clean[q] = ids
+    return clean
+
+
+def save_answer(session: Session, viewer: Viewer, *, attempt_id: int, question_id: int, option_ids: list[int],
+                now: datetime | None = None) -> None:
+    """Save one answer while the attempt is open (refused after the deadline)."""
+    now = now or clock.now()
+    attempt = _own_attempt(session, viewer, attempt_id)
+    if attempt.status != AttemptStatus.IN_PROGRESS.value:
+        raise QuizError("this attempt has already been submitted")
+    if now > attempt.deadline_at:
+        raise QuizError("time is up: answers after the deadline are not saved")
+    clean = _validate(session, attempt_id, {question_id: option_ids})
+    session.execute(update(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt_id,
+                                                AttemptAnswer.question_id == question_id)
+                    .values(chosen=_csv(clean[question_id]), answered_at=now))
+    session.commit()
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    attempt: QuizAttempt
+    already: bool  # it had been submitted before: nothing changed
+    late: bool  # submitted after the deadline: scored with what was saved by then
+    passed: bool
+    grade: float | None
+    certificate: Certificate | None
+
+
+def submit_attempt(session: Session, viewer: Viewer, *, attempt_id: int, answers: dict[int, list[int]],
+                   now: datetime | None = None) -> SubmitResult:
+    """Submit an attempt once. Answers given after the deadline are ignored and the attempt is scored as it
+    stood at the deadline; a second submit returns the first result unchanged."""
+    now = now or clock.now()
+    attempt = _own_attempt(session, viewer, attempt_id)
+    clean = _validate(session, attempt_id, answers)
+    late = now > attempt.deadline_at
+    if attempt.status != AttemptStatus.IN_PROGRESS.value:
+        return _result(session, attempt, already=True, late=False, now=now)
+    claimed = finalize(session, attempt, now=now, answers=None if late else clean)
+    session.refresh(attempt)
+    return _result(session, attempt, already=not claimed, late=late and claimed, now=now)
+
+
+def finalize(session: Session, attempt: QuizAttempt, *, now: datetime,
+             answers: dict[int, set[int]] | None = None, auto: bool = False) -> bool:
+    """Close an open attempt exactly once (a conditional UPDATE claims it), store ``answers`` (only when on
+    time), score it and issue a certificate if the grade now passes. Returns False if it was already closed."""
+    at = min(now, attempt.deadline_at)
+    status = AttemptStatus.AUTO_SUBMITTED if auto or now > attempt.deadline_at else AttemptStatus.SUBMITTED
+    claimed = session.execute(update(QuizAttempt).where(QuizAttempt.id == attempt.id,
+                                                        QuizAttempt.status == AttemptStatus.IN_PROGRESS.value)
+                              .values(status=status.value, submitted_at=at)).rowcount
+    if not claimed:
+        session.rollback()
+        return False
+    for q, ids in (answers or {}).items():
+        session.execute(update(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt.id,
+                                                    AttemptAnswer.question_id == q)
+                        .values(chosen=_csv(ids), answered_at=at))
+    rows = session.exec(select(AttemptAnswer.id, AttemptAnswer.question_id, AttemptAnswer.chosen)
+                        .where(AttemptAnswer.attempt_id == attempt.id).order_by(AttemptAnswer.position)).all()
+    q_ids = [r[1] for r in rows]
+    correct_opts = pd.DataFrame(session.exec(select(QuestionOption.question_id, QuestionOption.id)
+                                             .where(QuestionOption.question_id.in_(q_ids), QuestionOption.correct))
+                                .all(), columns=["question_id", "id"])
+    key = correct_opts.groupby("question_id")["id"].apply(set).to_dict()
+    chosen = [_ids(r[2]) for r in rows]
+    correct = [key.get(q, set()) for q in q_ids]
+    right, score = score_answers(chosen, correct)
+    for (ans_id, _q, _c), c, k in zip(rows, chosen, correct):
+        session.execute(update(AttemptAnswer).where(AttemptAnswer.id == ans_id).values(correct=bool(c) and c == k))
+    session.execute(update(QuizAttempt).where(QuizAttempt.id == attempt.id)
+                    .values(score=score, correct_count=right))
+    course = session.get(Course, attempt.course_id)
+    st = standing(session, course=course, worker_id=attempt.worker_id, now=at)
+    if st.grade is not None and st.grade >= course.pass_mark and not (
+            st.certificate is not None and st.certificate.issued_at >= attempt.started_at):
+        insert_ignore(session, Certificate, [{
+            "course_id": course.id, "worker_id": attempt.worker_id, "attempt_id": attempt.id, "score": st.grade,
+            "issued_at": at, "valid_until": add_months(at, course.validity_months)}], conflict=["attempt_id"])
+    session.commit()
+    return True
+
+
+def auto_submit_expired(session: Session, *, now: datetime | None = None) -> int:
+    """Close every open attempt whose deadline has passed, scored as at the deadline."""
+    now = now or clock.now()
+    expired = session.exec(select(QuizAttempt).where(QuizAttempt.status == AttemptStatus.IN_PROGRESS.value,
+                                                     QuizAttempt.deadline_at < now)).all()
+    return sum(finalize(session, a, now=now, auto=True) for a in expired)
+
+
+def _result(session: Session, attempt: QuizAttempt, *, already: bool, late: bool, now: datetime) -> SubmitResult:
+    course = session.get(Course, attempt.course_id)
+    cert = session.exec(select(Certificate).where(Certificate.attempt_id == attempt.id)).first()
+    st = standing(session, course=course, worker_id=attempt.worker_id, now=now)
+    g = grade(st.scores, course.grading_method) if cert is None else cert.score
+    return SubmitResult(attempt, already, late, passed=(attempt.score or 0) >= course.pass_mark, grade=g,
+                        certificate=cert)
+
+
+def review_allowed(session: Session, attempt: QuizAttempt, *, now: datetime | None = None) -> bool:
+    course = session.get(Course, attempt.course_id)
+    if attempt.status == AttemptStatus.IN_PROGRESS.value:
+        return False
+    if course.review_policy == ReviewPolicy.NEVER.value:
+        return False
+    if course.review_policy == ReviewPolicy.AFTER_PASS.value:
+        return session.exec(select(Certificate.id).where(Certificate.course_id == course.id,
+                                                         Certificate.worker_id == attempt.worker_id)).first() is not None
+    return True

@@ -1,0 +1,265 @@
+"""Scheduling: one-off and weekly recurring sessions, edits and cancellations, the week calendar."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+import altair as alt
+import pandas as pd
+from sqlalchemy import and_, case, func, or_
+from sqlmodel import Session, select
+
+from core import clock
+from core.models import OrgUnit, Role, Worker
+from core.scope import ScopeError, Viewer, worker_scope_clause
+
+from courses._sql import can_manage_unit, frame, require_manager, session_scope_clause, unit_path
+from courses.models import Attendance, Course, SessionStatus, TrainingSession
+
+MAX_OCCURRENCES = 200
+
+
+class ScheduleError(ValueError):
+    """A schedule that cannot be made as asked."""
+
+
+@dataclass(frozen=True)
+class SessionPlan:
+    """What a manager fills in to schedule one session or a weekly series."""
+
+    course_id: int
+    first_day: date
+    start: time
+    end: time
+    weekdays: tuple[int, ...] = ()  # 0 = Monday; empty = a one-off session
+    until: date | None = None
+    meeting_url: str = ""
+    capacity: int | None = None
+    unit_id: int | None = None  # audience: enrolled workers in this unit (None = all enrolled)
+    title_zh: str = ""
+    title_en: str = ""
+
+
+def occurrences(first_day: date, start: time, end: time, weekdays: tuple[int, ...] = (),
+                until: date | None = None) -> list[tuple[datetime, datetime]]:
+    """Start and end of every occurrence: ``first_day`` alone, or each listed weekday from ``first_day``
+    to ``until`` inclusive (wall-clock Asia/Shanghai, so a series keeps its local hour)."""
+    if end <= start:
+        raise ScheduleError("a session must end after it starts")
+    if not weekdays:
+        return [(datetime.combine(first_day, start), datetime.combine(first_day, end))]
+    if until is None or until < first_day:
+        raise ScheduleError("a weekly series needs an end date on or after its first day")
+    if any(not 0 <= d <= 6 for d in weekdays):
+        raise ScheduleError("weekdays are 0 (Monday) to 6 (Sunday)")
+    out = []
+    day = first_day
+    while day <= until:
+        if day.weekday() in weekdays:
+            out.append((datetime.combine(day, start), datetime.combine(day, end)))
+            if len(out) > MAX_OCCURRENCES:
+                raise ScheduleError(f"a series may have at most {MAX_OCCURRENCES} sessions")
+        day += timedelta(days=1)
+    if not out:
+        raise ScheduleError("no listed weekday falls between the first day and the end date")
+    return out
+
+
+def _editable(session: Session, viewer: Viewer, ts: TrainingSession) -> None:
+    if not can_manage_unit(session, viewer, ts.unit_id):
+        raise ScopeError("this session belongs to a unit outside your scope")
+
+
+def schedule(session: Session, viewer: Viewer, plan: SessionPlan, *, now: datetime | None = None
+             ) -> list[TrainingSession]:
+    """Create the session(s) of ``plan`` and seat the enrolled workers of its audience."""
+    from courses.enrollment import seat_enrolled
+
+    require_manager(viewer)
+    now = now or clock.now()
+    unit_id = plan.unit_id if plan.unit_id is not None else viewer.scope_unit_id
+    if not can_manage_unit(session, viewer, unit_id):
+        raise ScopeError("you can only schedule sessions for your own scope")
+    course = session.get(Course, plan.course_id)
+    if course is None or not course.is_active:
+        raise ScheduleError("choose an active course")
+    if plan.capacity is not None and plan.capacity < 1:
+        raise ScheduleError("capacity must be at least 1 (leave it empty for no limit)")
+    slots = occurrences(plan.first_day, plan.start, plan.end, plan.weekdays, plan.until)
+    if slots[0][0] < now - timedelta(minutes=1) and viewer.role != Role.ADMIN:
+        raise ScheduleError("the first session would start in the past")
+    series = uuid.uuid4().hex[:12] if len(slots) > 1 else None
+    created = [TrainingSession(course_id=course.id, series=series, title_zh=plan.title_zh, title_en=plan.title_en,
+                               start_at=s, end_at=e, meeting_url=plan.meeting_url.strip(), capacity=plan.capacity,
+                               unit_id=unit_id, secret=secrets.token_hex(16), host_user_id=viewer.user_id,
+                               created_by=viewer.user_id, created_at=now, updated_at=now)
+               for s, e in slots]
+    session.add_all(created)
+    session.flush()
+    seat_enrolled(session, session_ids=[s.id for s in created], now=now)
+    session.commit()
+    return created
+
+
+def update_session(session: Session, viewer: Viewer, session_id: int, *, start_at: datetime, end_at: datetime,
+                   meeting_url: str, capacity: int | None, now: datetime | None = None) -> TrainingSession:
+    """Change a scheduled session's time, link or capacity; the seated are told (one notice per edit)."""
+    from courses.notifications import notify_session_change
+
+    require_manager(viewer)
+    now = now or clock.now()
+    ts = session.get(TrainingSession, session_id)
+    if ts is None:
+        raise ScheduleError("that session no longer exists")
+    _editable(session, viewer, ts)
+    if ts.status != SessionStatus.SCHEDULED.value:
+        raise ScheduleError("only a scheduled session can be changed")
+    if end_at <= start_at:
+        raise ScheduleError("a session must end after it starts")
+    changed = (ts.start_at, ts.end_at, ts.meeting_url, ts.capacity) != (start_at, end_at, meeting_url.strip(),
+                                                                       capacity)
+    if not changed:
+        return ts
+    ts.start_at, ts.end_at, ts.meeting_url, ts.capacity = start_at, end_at, meeting_url.strip(), capacity
+    ts.version += 1
+    ts.updated_at = now
+    session.add(ts)
+    session.flush()
+    notify_session_change(session, ts, cancelled=False, now=now)
+    session.commit()
+    return ts
+
+
+def cancel_session(session: Session, viewer: Viewer, session_id: int, *, now: datetime | None = None
+                   ) -> TrainingSession:
+    from courses.notifications import notify_session_change
+
+    require_manager(viewer)
+    now = now or clock.now()
+    ts = session.get(TrainingSession, session_id)
+    if ts is None:
+        raise ScheduleError("that session no longer exists")
+    _editable(session, viewer, ts)
+    if ts.status != SessionStatus.SCHEDULED.value:
+        raise ScheduleError("only a scheduled session can be cancelled")
+    ts.status = SessionStatus.CANCELLED.value
+    ts.version += 1
+    ts.updated_at = now
+    session.add(ts)
+    session.flush()
+    notify_session_change(session, ts, cancelled=True, now=now)
+    session.commit()
+    return ts
+
+
+def sessions_frame(session: Session, viewer: Viewer, *, start: datetime | None = None,
+                   end: datetime | None = None, course_id: int | None = None) -> pd.DataFrame:
+    """Sessions a manager may see, with their course, audience and seat counts in the viewer's scope."""
+    require_manager(viewer)
+    seats = (select(Attendance.session_id, func.count().label("seated"),
+                    func.sum(case((Attendance.status.in_(["present", "late"]), 1), else_=0))
+                    .label("attended"))
+             .join(Worker, Worker.id == Attendance.worker_id)
+             .where(worker_scope_clause(viewer)).group_by(Attendance.session_id).subquery())
+    stmt = (select(TrainingSession.id, TrainingSession.course_id, Course.code.label("course_code"),
+                   Course.title_zh.label("course_zh"), Course.title_en.label("course_en"),
+                   TrainingSession.title_zh, TrainingSession.title_en, TrainingSession.series,
+                   TrainingSession.start_at, TrainingSession.end_at, TrainingSession.meeting_url,
+                   TrainingSession.capacity, TrainingSession.status, TrainingSession.unit_id,
+                   OrgUnit.name_zh.label("unit_zh"), OrgUnit.name_en.label("unit_en"),
+                   func.coalesce(seats.c.seated, 0).label("seated"),
+                   func.coalesce(seats.c.attended, 0).label("attended"))
+            .join(Course, Course.id == TrainingSession.course_id)
+            .join(OrgUnit, OrgUnit.id == TrainingSession.unit_id, isouter=True)
+            .join(seats, seats.c.session_id == TrainingSession.id, isouter=True)
+            .where(session_scope_clause(viewer, unit_path(session, viewer.scope_unit_id)))
+            .order_by(TrainingSession.start_at))
+    if start is not None:
+        stmt = stmt.where(TrainingSession.end_at > start)
+    if end is not None:
+        stmt = stmt.where(TrainingSession.start_at < end)
+    if course_id is not None:
+        stmt = stmt.where(TrainingSession.course_id == course_id)
+    return frame(session, stmt)
+
+
+def session_in_scope(session: Session, viewer: Viewer, session_id: int) -> TrainingSession:
+    """The session, if the manager may see it."""
+    require_manager(viewer)
+    stmt = (select(TrainingSession).join(OrgUnit, OrgUnit.id == TrainingSession.unit_id, isouter=True)
+            .where(TrainingSession.id == session_id,
+                   session_scope_clause(viewer, unit_path(session, viewer.scope_unit_id))))
+    ts = session.exec(stmt).first()
+    if ts is None:
+        raise ScopeError("that session is outside your scope")
+    return ts
+
+
+def week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def calendar_chart(sessions: pd.DataFrame, *, week_of: date, lang: str, labels: dict[str, str]) -> alt.Chart:
+    """A week calendar: one column per day, sessions as blocks from start to end time, coloured by course.
+
+    ``labels`` gives the axis titles and status names in the page's language.
+    """
+    monday = week_start(week_of)
+    days = [monday + timedelta(days=i) for i in range(7)]
+    if sessions.empty:
+        data = pd.DataFrame(columns=["day", "start", "end", "course", "status", "seated"])
+    else:
+        data = sessions[(sessions["start_at"] >= pd.Timestamp(monday))
+                        & (sessions["start_at"] < pd.Timestamp(monday + timedelta(days=7)))].copy()
+        # Times on one reference day, so the y axis reads as hours of any day.
+        ref = pd.Timestamp("2000-01-01")
+        data = pd.DataFrame({
+            "day": data["start_at"].dt.strftime("%m-%d %a"),
+            "start": ref + (data["start_at"] - data["start_at"].dt.normalize()),
+            "end": ref + (data["end_at"] - data["end_at"].dt.normalize()),
+            "course": data[f"course_{lang}"].where(data[f"course_{lang}"].astype(bool), data["course_zh"]),
+            "status": data["status"].map(lambda s: labels.get(f"status.{s}", s)),
+            "seated": data["seated"],
+        })
+    day_labels = [d.strftime("%m-%d %a") for d in days]
+    return (
+        alt.Chart(data)
+        .mark_bar(cornerRadius=3, opacity=0.85)
+        .encode(
+            x=alt.X("day:O", sort=day_labels, scale=alt.Scale(domain=day_labels), title=None,
+                    axis=alt.Axis(labelAngle=0, orient="top")),
+            y=alt.Y("start:T", title=labels.get("time", "time"), axis=alt.Axis(format="%H:%M"),
+                    scale=alt.Scale(domain=["2000-01-01T07:00:00", "2000-01-01T22:00:00"], reverse=False)),
+            y2="end:T",
+            color=alt.Color("course:N", title=labels.get("course", "course"), legend=alt.Legend(orient="bottom")),
+            strokeDash=alt.condition(alt.datum.status == labels.get("status.cancelled", "cancelled"),
+                                     alt.value([4, 3]), alt.value([1, 0])),
+            tooltip=[alt.Tooltip("course:N", title=labels.get("course", "course")),
+                     alt.Tooltip("day:O", title=labels.get("day", "day")),
+                     alt.Tooltip("start:T", format="%H:%M", title=labels.get("start", "start")),
+                     alt.Tooltip("end:T", format="%H:%M", title=labels.get("end", "end")),
+                     alt.Tooltip("status:N", title=labels.get("status", "status")),
+                     alt.Tooltip("seated:Q", title=labels.get("seated", "seated"))],
+        )
+        .properties(height=420)
+    )
+
+
+def upcoming_for_worker(session: Session, worker_id: int, *, now: datetime | None = None,
+                        days: int = 30) -> pd.DataFrame:
+    """A worker's seats in sessions that have not ended (and those starting within ``days``)."""
+    now = now or clock.now()
+    stmt = (select(TrainingSession.id, TrainingSession.course_id, Course.code.label("course_code"),
+                   Course.title_zh.label("course_zh"), Course.title_en.label("course_en"),
+                   TrainingSession.start_at, TrainingSession.end_at, TrainingSession.meeting_url,
+                   TrainingSession.status, Attendance.status.label("attendance"), Attendance.checked_in_at)
+            .join(Attendance, and_(Attendance.session_id == TrainingSession.id, Attendance.worker_id == worker_id))
+            .join(Course, Course.id == TrainingSession.course_id)
+            .where(TrainingSession.end_at > now, TrainingSession.start_at < now + timedelta(days=days),
+                   or_(TrainingSession.status != SessionStatus.CANCELLED.value,
+                       TrainingSession.start_at > now))
+            .order_by(TrainingSession.start_at))
+    return frame(session, stmt)
