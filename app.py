@@ -69,7 +69,7 @@ else:
             alt.Chart(frame)
             .mark_bar()
             .encode(
-                y=alt.Y("community:N", sort="-x", title=None),
+                y=alt.Y("community:N", sort="-x", title=None, axis=alt.Axis(labelLimit=220)),
                 x=alt.X("workers:Q", title=tr("col.workers")),
                 color=alt.Color("subdistrict:N", title=tr("col.subdistrict"),
                                 legend=alt.Legend(orient="bottom")),

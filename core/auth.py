@@ -103,3 +103,15 @@ def set_password(session: Session, user: User, password: str) -> None:
     user.failed_logins = 0
     user.locked_until = None
     session.add(user)
+
+
+def change_own_password(session: Session, user_id: int, old_password: str, new_password: str) -> None:
+    """A signed-in user replaces their password (after an admin reset, for instance)."""
+    user = session.get(User, user_id)
+    if user is None or not verify_password(old_password, user.password_hash):
+        raise ValueError("the current password is wrong")
+    if old_password == new_password:
+        raise ValueError("the new password must differ from the current one")
+    set_password(session, user, new_password)
+    user.must_change_password = False
+    session.add(user)

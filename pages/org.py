@@ -46,7 +46,7 @@ with tree_tab:
     st.altair_chart(
         alt.Chart(comm_frame).mark_bar().encode(
             x=alt.X("grids:Q", title=tr("col.grid")),
-            y=alt.Y("name:N", sort="-x", title=None),
+            y=alt.Y("name:N", sort="-x", title=None, axis=alt.Axis(labelLimit=220)),
             color=alt.Color("parent:N", title=tr("col.subdistrict"), legend=alt.Legend(orient="bottom")),
             tooltip=["name:N", "parent:N", "grids:Q", "households:Q"],
         ).properties(height=max(160, 18 * len(comm_frame))),

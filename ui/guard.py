@@ -10,12 +10,14 @@ from __future__ import annotations
 import streamlit as st
 from sqlmodel import Session
 
-from core.auth import SignInError, sign_in
+from core.auth import SignInError, change_own_password, sign_in
 from core.demo import demo_accounts
 from core.scope import Viewer, viewer_for
 from ui import resources
 from ui.pages import PAGES, pages_for, spec_for
 from ui.state import current_viewer, lang, language_switch, sign_in_as, sign_out, tr
+
+MUST_CHANGE_KEY = "must_change_password"
 
 
 def require(file: str) -> Viewer:
@@ -28,6 +30,9 @@ def require(file: str) -> Viewer:
         sign_in_page()
         st.stop()
     sidebar(viewer)
+    if st.session_state.get(MUST_CHANGE_KEY):
+        change_password_form(viewer)
+        st.stop()
     if viewer.role not in spec.roles:
         st.error(tr("guard.forbidden"), icon=":material/block:")
         st.page_link("app.py", label=tr("menu.home"), icon=":material/home:")
@@ -53,6 +58,7 @@ def sign_in_page() -> None:
             result = sign_in(session, username, password)
             if result.ok:
                 sign_in_as(viewer_for(session, result.user))
+                st.session_state[MUST_CHANGE_KEY] = result.user.must_change_password
                 st.rerun()
         if result.error == SignInError.EMPTY:
             st.warning(tr("signin.error.empty"))
@@ -75,6 +81,30 @@ def sign_in_page() -> None:
                  for a in accounts],
                 hide_index=True, width="stretch",
             )
+
+
+def change_password_form(viewer: Viewer) -> None:
+    """Shown instead of any page until a user whose password was reset chooses a new one."""
+    st.title(tr("signin.change_title"))
+    st.info(tr("signin.change_required"))
+    with st.form("change_password"):
+        old = st.text_input(tr("signin.current_password"), type="password")
+        new = st.text_input(tr("signin.new_password"), type="password")
+        again = st.text_input(tr("signin.repeat_password"), type="password")
+        submitted = st.form_submit_button(tr("common.save"), type="primary")
+    if submitted:
+        if new != again:
+            st.error(tr("signin.error.mismatch"))
+            return
+        try:
+            with Session(resources.engine()) as session:
+                change_own_password(session, viewer.user_id, old, new)
+                session.commit()
+        except ValueError as exc:
+            st.error(tr("signin.error.change_failed", reason=str(exc)))
+            return
+        st.session_state[MUST_CHANGE_KEY] = False
+        st.rerun()
 
 
 def sidebar(viewer: Viewer) -> None:

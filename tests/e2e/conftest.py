@@ -24,7 +24,7 @@ from playwright.sync_api import Page, expect
 
 from core.settings import ROOT
 
-ARTIFACTS = ROOT / "test-results" / "screenshots"
+ARTIFACTS = ROOT / "artifacts" / "screenshots"  # not test-results/: pytest-playwright empties that
 DEMO_PASSWORD = "Demo@2020"
 pytestmark = pytest.mark.e2e
 
@@ -130,5 +130,6 @@ def sign_in(page: Page, server: Server, username: str, password: str = DEMO_PASS
 def screenshot(page: Page, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
+    page.wait_for_timeout(400)  # charts (vega) draw after the script run has finished
     page.screenshot(path=str(path), full_page=True)
     return path

@@ -64,3 +64,27 @@ def test_minimum_password_length(session):
         assert "at least" in str(exc)
     else:
         raise AssertionError("a short password was accepted")
+
+
+def test_admin_reset_then_user_changes_password(session):
+    """Test that a reset password works once, forces a change, and the change clears the flag."""
+    from core.users import reset_password
+    from tests.factories import viewer
+
+    user = make_user(session, "lee", hash_password("right-password"))
+    temp = reset_password(session, viewer(Role.ADMIN), user.id)
+    session.commit()
+    assert temp != "right-password" and user.must_change_password
+    signed = sign_in(session, "lee", temp, now=NOW)
+    assert signed.ok and signed.user.must_change_password
+    from core.auth import change_own_password
+
+    try:
+        change_own_password(session, user.id, "wrong", "new-password-1")
+    except ValueError:
+        pass
+    else:
+        raise AssertionError("a wrong current password was accepted")
+    change_own_password(session, user.id, temp, "new-password-1")
+    session.commit()
+    assert not user.must_change_password and sign_in(session, "lee", "new-password-1", now=NOW).ok
