@@ -1,0 +1,172 @@
+"""Turning the other areas' contracts into ``ScoringInputs``: pure transforms first, then the DB loader.
+
+Training figures (courses.api.training_figures) become three metrics in the same long shape as the
+field metrics, so the scorer treats every component the same way:
+- training_attendance_rate = Σ attendance points ÷ Σ attendance points possible (%)
+- training_quiz_avg        = Σ (quiz average × attempts) ÷ Σ attempts (points out of 100)
+- training_certificates    = Σ valid certificates at each month end ÷ months (mean held)
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+
+from evaluation.scoring.compute import ADJ_COLS, VALUE_COLS, ScoringInputs, empty_values
+
+TRAINING_REGISTRY = pd.DataFrame([
+    {"code": "training_attendance_rate", "name_zh": "云课程出勤率", "name_en": "Course attendance rate",
+     "unit": "%", "direction": "higher", "kind": "ratio"},
+    {"code": "training_quiz_avg", "name_zh": "测验平均分", "name_en": "Quiz average", "unit": "分",
+     "direction": "higher", "kind": "mean"},
+    {"code": "training_certificates", "name_zh": "有效证书数", "name_en": "Certificates held", "unit": "个",
+     "direction": "higher", "kind": "mean"},
+])
+TRAINING_COLS = ["worker_id", "period", "sessions_due", "sessions_attended", "attendance_points",
+                 "attendance_points_max", "quiz_attempts", "quiz_score_avg", "certificates_valid"]
+
+
+def training_values(figures: pd.DataFrame) -> pd.DataFrame:
+    """courses.api.training_figures rows → worker_id, period, metric, numerator, denominator."""
+    if figures is None or figures.empty:
+        return empty_values()
+    f = figures
+    attempts = f["quiz_attempts"].fillna(0).astype(float)
+    quiz_num = f["quiz_score_avg"].astype(float) * attempts
+    parts = [
+        pd.DataFrame({"worker_id": f["worker_id"], "period": f["period"], "metric": "training_attendance_rate",
+                      "numerator": f["attendance_points"].astype(float),
+                      "denominator": f["attendance_points_max"].astype(float)}),
+        pd.DataFrame({"worker_id": f["worker_id"], "period": f["period"], "metric": "training_quiz_avg",
+                      "numerator": quiz_num.where(attempts > 0), "denominator": attempts.where(attempts > 0)}),
+        pd.DataFrame({"worker_id": f["worker_id"], "period": f["period"], "metric": "training_certificates",
+                      "numerator": f["certificates_valid"].astype(float), "denominator": 1.0}),
+    ]
+    out = pd.concat(parts, ignore_index=True)
+    # A month with nothing due (no sessions, no quiz) is "no data", not a zero.
+    out = out[out["denominator"].fillna(0) > 0]
+    return out[VALUE_COLS].reset_index(drop=True)
+
+
+def scoring_registry(field_registry: pd.DataFrame) -> pd.DataFrame:
+    """The field metric registry plus the training figures, one row per metric code."""
+    cols = ["code", "name_zh", "name_en", "unit", "direction", "kind"]
+    reg = field_registry[[c for c in cols if c in field_registry.columns]]
+    return pd.concat([reg, TRAINING_REGISTRY[cols]], ignore_index=True).drop_duplicates("code")
+
+
+# ---------------------------------------------------------------------------------------------
+# database loader
+
+
+def load_inputs(session, viewer, *, start_period: str, end_period: str, now=None) -> ScoringInputs:  # noqa: ANN001
+    """Everything the scorer needs for months start_period..end_period, for the whole district.
+
+    Scores do not depend on who looks: percentiles, the 优秀 share cap and ranks are computed over
+    the district, and pages then show the viewer's scope (``restrict_to_scope``). ``viewer`` is only
+    checked to be a manager/admin or the worker reading their own card.
+    """
+    from core.models import Role
+    from core.scope import Viewer
+    from evaluation.scoring.periods import parse_period
+
+    system = Viewer(user_id=viewer.user_id, role=Role.ADMIN, scope_level=_district_level(),
+                    scope_unit_id=None, display_name="scoring")
+    start = parse_period(start_period).start
+    end = parse_period(end_period).end
+    workers = workers_for_scoring(session)
+    values, registry = _field_values(session, system, start_period, end_period)
+    training = _training(session, system, start, end)
+    adjustments = adjustments_frame(session, start_period=start_period, end_period=end_period)
+    all_values = pd.concat([v for v in (values, training) if len(v)], ignore_index=True) \
+        if len(values) or len(training) else empty_values()
+    return ScoringInputs(workers=workers, values=all_values, registry=scoring_registry(registry),
+                         adjustments=adjustments)
+
+
+def _district_level():  # noqa: ANN202
+    from core.models import OrgLevel
+
+    return OrgLevel.DISTRICT
+
+
+def workers_for_scoring(session) -> pd.DataFrame:  # noqa: ANN001
+    """Every worker not marked as left, with grid households and org names (one SQL query)."""
+    from sqlalchemy.orm import aliased
+    from sqlmodel import select
+
+    from core.models import OrgUnit, Worker, WorkerStatus
+
+    grid, comm, sub = aliased(OrgUnit), aliased(OrgUnit), aliased(OrgUnit)
+    stmt = (
+        select(Worker.id, Worker.employee_no, Worker.name, Worker.party_member, Worker.hire_date,
+               Worker.grid_id, Worker.community_id, Worker.subdistrict_id, grid.households,
+               grid.name_zh, comm.name_zh, comm.name_en, sub.name_zh, sub.name_en)
+        .join(grid, grid.id == Worker.grid_id)
+        .join(comm, comm.id == Worker.community_id)
+        .join(sub, sub.id == Worker.subdistrict_id)
+        .where(Worker.status != WorkerStatus.LEFT.value)
+        .order_by(Worker.id)
+    )
+    df = pd.DataFrame(session.exec(stmt).all(), columns=[
+        "worker_id", "employee_no", "name", "party_member", "hire_date", "grid_id", "community_id",
+        "subdistrict_id", "households", "grid_zh", "community_zh", "community_en", "subdistrict_zh",
+        "subdistrict_en"])
+    df["party_member"] = df["party_member"].astype(bool)
+    return df
+
+
+def _field_values(session, viewer, start_period: str, end_period: str) -> tuple[pd.DataFrame, pd.DataFrame]:  # noqa: ANN001
+    try:
+        from evaluation.field import api as field_api
+    except ModuleNotFoundError as exc:  # the field area has not landed yet
+        if exc.name and exc.name.startswith("evaluation.field"):
+            return empty_values(), registry_from_file()
+        raise
+    reg = field_api.metric_registry(session)
+    values = field_api.metric_values(session, viewer, start_period=start_period, end_period=end_period)
+    values = values[VALUE_COLS] if len(values) else empty_values()
+    return values, reg
+
+
+def registry_from_file() -> pd.DataFrame:
+    import json
+
+    from core.settings import DATA_DIR
+
+    return pd.DataFrame(json.loads((DATA_DIR / "metrics.json").read_text(encoding="utf-8")))
+
+
+def _training(session, viewer, start: date, end: date) -> pd.DataFrame:  # noqa: ANN001
+    try:
+        from courses import api as courses_api
+    except ModuleNotFoundError as exc:
+        if exc.name and exc.name.startswith("courses.api"):
+            return empty_values()
+        raise
+    return training_values(courses_api.training_figures(session, viewer, start=start, end=end))
+
+
+def adjustments_frame(session, *, start_period: str, end_period: str) -> pd.DataFrame:  # noqa: ANN001
+    from sqlmodel import select
+
+    from evaluation.scoring.models_scoring import ScoreAdjustment
+
+    rows = session.exec(select(ScoreAdjustment.worker_id, ScoreAdjustment.period, ScoreAdjustment.code,
+                               ScoreAdjustment.cases)
+                        .where(ScoreAdjustment.period >= start_period, ScoreAdjustment.period <= end_period)).all()
+    return pd.DataFrame(rows, columns=ADJ_COLS)
+
+
+def restrict_to_scope(session, viewer, frame: pd.DataFrame) -> pd.DataFrame:  # noqa: ANN001
+    """Keep the rows of workers the viewer may see (the same rule as core.scope, in SQL)."""
+    from sqlmodel import select
+
+    from core.models import Worker
+    from core.scope import worker_scope_clause
+
+    ids = set(session.exec(select(Worker.id).where(worker_scope_clause(viewer))).all())
+    return frame[frame["worker_id"].isin(ids)]
+
+
