@@ -151,6 +151,7 @@ class Event(SQLModel, table=True):
     override_reason: str | None = Field(default=None, max_length=500)
     note: str | None = Field(default=None, max_length=1000)
     source: str = Field(default="app", max_length=8)  # app | import | demo
+    import_hash: str | None = Field(default=None, max_length=16)  # fingerprint of the imported row
     updated_at: LocalDateTime = Field(default_factory=now)
 
 

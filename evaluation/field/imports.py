@@ -1,0 +1,460 @@
+"""Imports of field data as offices export it (CSV/Excel through core.tabular): per-worker monthly
+figures and event lists.
+
+One pass over the file, in chunks: each chunk is checked (tabular errors, then lookups: worker, grid,
+metric, chronology), diffed against the database by natural key (worker + period + metric; event number)
+and, when committing and nothing was refused so far, written with Core executemany. Any refused row
+anywhere rolls the whole transaction back, so the database is unchanged; a clean file is committed at
+once, and event-derived figures are recomputed for the months it touched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import bindparam, insert, update
+from sqlmodel import Session, select
+
+from core.clock import now as clock_now
+from core.models import OrgLevel, OrgUnit, Worker
+from core.scope import Viewer, unit_scope_clause, worker_scope_clause
+from core.tabular import Column, RowError, Schema, iter_table
+from evaluation.field.models import Event, EventState, FigureSource, MetricValue
+from evaluation.field.registry import ensure_reference_data, item_lookup, load_taxonomy, shipped_metrics, sla_levels
+from evaluation.field.summary import recompute_event_metrics
+
+Kind = Literal["metrics", "events"]
+Progress = Callable[[int, float | None], None]
+IN_BATCH = 5000  # bound parameters per IN (…) lookup, well under SQLite's limit
+
+
+def _metric_choices() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for m in shipped_metrics():
+        for spelling in (m["code"], m["name_zh"], m["name_en"]):
+            out[spelling] = m["code"]
+    return out
+
+
+def _item_choices() -> dict[str, str]:
+    out: dict[str, str] = {}
+    for cat in load_taxonomy()["categories"]:
+        for item in cat["items"]:
+            for spelling in (item["code"], item["name_zh"], item["name_en"]):
+                out[spelling] = item["code"]
+    return out
+
+
+PRIORITY_CHOICES = {"紧急": "urgent", "urgent": "urgent", "一般": "normal", "普通": "normal", "normal": "normal",
+                    "复杂": "complex", "重点难点": "complex", "复杂/重点难点": "complex", "complex": "complex"}
+SATISFACTION_CHOICES = {"满意": "satisfied", "satisfied": "satisfied", "基本满意": "basic", "basic": "basic",
+                        "mostly satisfied": "basic", "不满意": "unsatisfied", "unsatisfied": "unsatisfied"}
+VOID_RESULT = re.compile(r"作废|不予立案|无效|^void", re.IGNORECASE)
+
+METRICS_SCHEMA = Schema(
+    name="metrics",
+    columns=[
+        Column("employee_no", ["工号", "网格员工号", "员工编号", "employee no", "employee_no"], required=True,
+               max_length=32, label_en="employee no", example="DP0001"),
+        Column("period", ["统计月份", "月份", "期间", "统计期", "period", "month"], required=True, max_length=20,
+               label_en="period", example="2020-06"),
+        Column("metric", ["指标", "指标名称", "指标代码", "metric"], kind="enum", required=True,
+               choices=_metric_choices(), example="采集率"),
+        Column("numerator", ["分子", "numerator"], kind="float", required=True, min=0, example=412),
+        Column("denominator", ["分母", "denominator"], kind="float", min=0, example=436),
+    ],
+    key=["employee_no", "period", "metric"],
+)
+
+EVENTS_SCHEMA = Schema(
+    name="events",
+    columns=[
+        Column("event_no", ["事件编号", "案卷号", "工单号", "event no", "event_no"], required=True, max_length=40,
+               label_en="event no", example="DP2020060100001"),
+        Column("item", ["事项", "事项名称", "事项代码", "小类", "item"], kind="enum", required=True,
+               choices=_item_choices(), example="F02"),
+        Column("grid_code", ["网格编码", "网格编号", "所属网格", "grid code", "grid"], required=True, max_length=32,
+               label_en="grid code", example="440307002007001"),
+        Column("location", ["地点", "位置", "地址", "事发地址", "location", "address"], max_length=200,
+               example="下沙村三巷12号"),
+        Column("building_code", ["楼栋编码", "建筑物编码", "building code"], max_length=40, label_en="building code"),
+        Column("lat", ["纬度", "lat", "latitude"], kind="float", min=-90, max=90),
+        Column("lon", ["经度", "lon", "lng", "longitude"], kind="float", min=-180, max=180),
+        Column("priority", ["紧急程度", "等级", "优先级", "priority"], kind="enum", choices=PRIORITY_CHOICES,
+               example="紧急"),
+        Column("reporter_no", ["上报人工号", "上报人", "reporter", "reporter no"], max_length=32,
+               label_en="reporter no", example="DP0001"),
+        Column("assignee_no", ["处置人工号", "处置人", "承办人", "assignee", "assignee no"], max_length=32,
+               label_en="assignee no", example="DP0001"),
+        Column("discovered_at", ["发现时间", "discovered at", "discovered"], kind="datetime",
+               label_en="discovered at", example=datetime(2020, 6, 1, 8, 30)),
+        Column("reported_at", ["上报时间", "reported at", "reported"], kind="datetime", required=True,
+               label_en="reported at", example=datetime(2020, 6, 1, 9, 0)),
+        Column("accepted_at", ["受理时间", "立案时间", "accepted at", "accepted"], kind="datetime",
+               label_en="accepted at", example=datetime(2020, 6, 1, 9, 40)),
+        Column("dispatched_at", ["派遣时间", "分拨时间", "dispatched at", "dispatched"], kind="datetime",
+               label_en="dispatched at", example=datetime(2020, 6, 1, 10, 0)),
+        Column("signed_at", ["签收时间", "signed at", "signed"], kind="datetime", label_en="signed at",
+               example=datetime(2020, 6, 1, 10, 20)),
+        Column("feedback_at", ["反馈时间", "处置反馈时间", "feedback at", "feedback"], kind="datetime",
+               label_en="feedback at", example=datetime(2020, 6, 1, 15, 0)),
+        Column("closed_at", ["办结时间", "结案时间", "closed at", "closed"], kind="datetime", label_en="closed at",
+               example=datetime(2020, 6, 1, 17, 0)),
+        Column("result", ["处置结果", "办理结果", "result"], max_length=500, example="已清理楼道电动车"),
+        Column("satisfaction", ["满意度", "回访结果", "satisfaction"], kind="enum", choices=SATISFACTION_CHOICES,
+               example="满意"),
+        Column("rework_count", ["返工次数", "rework count", "reworks"], kind="int", min=0, max=99,
+               label_en="rework count"),
+        Column("postponed", ["是否缓办", "缓办", "postponed"], kind="bool"),
+    ],
+    key=["event_no"],
+)
+SCHEMAS: dict[str, Schema] = {"metrics": METRICS_SCHEMA, "events": EVENTS_SCHEMA}
+STAGES = ["discovered_at", "reported_at", "accepted_at", "dispatched_at", "signed_at", "feedback_at", "closed_at"]
+EVENT_FIELDS = ["item_code", "category_code", "grid_id", "community_id", "location", "building_code", "lat", "lon",
+                "priority", "reporter_id", "assignee_id", *STAGES, "voided_at", "started_at", "evaluated_at",
+                "sign_due_at", "due_at", "result", "satisfaction", "rework_count", "postponed", "state"]
+
+
+@dataclass
+class ImportReport:
+    """What an import found (and did): counts, every refused row, and a sample of what changes."""
+
+    kind: str
+    filename: str
+    rows_read: int = 0
+    added: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    error_count: int = 0
+    warnings: list[RowError] = field(default_factory=list)
+    encoding: str | None = None
+    file_type: str | None = None
+    committed: bool = False
+    periods: tuple[str, str] | None = None
+    sample: pd.DataFrame = field(default_factory=pd.DataFrame)  # up to 200 added/changed rows, with status
+
+    @property
+    def ok(self) -> bool:
+        return self.error_count == 0
+
+    def to_dict(self, lang: str = "zh") -> dict[str, Any]:
+        return {
+            "kind": self.kind, "file": self.filename, "rows_read": self.rows_read, "added": self.added,
+            "changed": self.changed, "unchanged": self.unchanged, "refused": self.error_count,
+            "committed": self.committed, "encoding": self.encoding, "file_type": self.file_type,
+            "errors": [{"row": e.row, "column": e.column, "value": e.value, "code": e.code,
+                        "message": e.message(lang)} for e in self.errors],
+            "warnings": [w.message(lang) for w in self.warnings],
+        }
+
+    def errors_frame(self, lang: str = "zh") -> pd.DataFrame:
+        return pd.DataFrame([{"row": e.row, "column": e.column, "value": e.value, "message": e.message(lang)}
+                             for e in self.errors], columns=["row", "column", "value", "message"])
+
+
+def _err(rows: pd.Series, column: Column, values: pd.Series, code: str, zh: str, en: str) -> list[RowError]:
+    """RowErrors for the rows of a mask (already filtered), with the row number and column label."""
+    return [RowError(int(r), column.key, None if pd.isna(v) else str(v), code,
+                     f"第 {int(r)} 行「{column.label_zh}」列的值“{v}”{zh}",
+                     f'Row {int(r)}, column "{column.label_en}": "{v}" {en}')
+            for r, v in zip(rows, values, strict=True)]
+
+
+def _in_batches(session: Session, stmt_for: Callable[[list], Any], keys: list, columns: list[str]) -> pd.DataFrame:
+    parts = [pd.DataFrame(session.exec(stmt_for(keys[i:i + IN_BATCH])).all(), columns=columns)
+             for i in range(0, len(keys), IN_BATCH)]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
+
+
+class _Lookups:
+    """Workers and grids the viewer may import for, loaded once per file."""
+
+    def __init__(self, session: Session, viewer: Viewer) -> None:
+        self.workers = pd.DataFrame(
+            session.exec(select(Worker.employee_no, Worker.id).where(worker_scope_clause(viewer))).all(),
+            columns=["employee_no", "worker_id"]).set_index("employee_no")["worker_id"]
+        grids = pd.DataFrame(session.exec(
+            select(OrgUnit.code, OrgUnit.id, OrgUnit.parent_id, OrgUnit.lat, OrgUnit.lon)
+            .where(OrgUnit.level == OrgLevel.GRID.value, unit_scope_clause(viewer))).all(),
+            columns=["grid_code", "grid_id", "community_id", "grid_lat", "grid_lon"])
+        self.grids = grids.set_index("grid_code")
+
+
+_PERIOD = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})(?:\s*月)?(?:[-/.]\d{1,2}(?:日)?)?(?:\s+.*)?$")
+
+
+def normalise_period(values: pd.Series) -> pd.Series:
+    """"2020-06", "2020/6", "2020年6月", "2020-06-01" (an Excel date cell) → "2020-06"; NaN if not a month."""
+    parts = values.astype("string").str.extract(_PERIOD)
+    month = pd.to_numeric(parts[1], errors="coerce")
+    ok = parts[0].notna() & month.between(1, 12)
+    out = parts[0] + "-" + month.astype("Int64").astype("string").str.zfill(2)
+    return out.where(ok)
+
+
+def _metrics_chunk(session: Session, rows: pd.DataFrame, look: _Lookups, from_events: set[str],
+                   kinds: dict[str, str]) -> tuple[pd.DataFrame, list[RowError]]:
+    sch = METRICS_SCHEMA
+    errors: list[RowError] = []
+    rows = rows.assign(worker_id=rows["employee_no"].map(look.workers), period_norm=normalise_period(rows["period"]))
+    bad = rows["worker_id"].isna()
+    errors += _err(rows.loc[bad, "_row"], sch.column("employee_no"), rows.loc[bad, "employee_no"], "unknown_worker",
+                   "不是您管理范围内的网格员工号", "is not a worker in your scope")
+    badp = ~bad & rows["period_norm"].isna()
+    errors += _err(rows.loc[badp, "_row"], sch.column("period"), rows.loc[badp, "period"], "bad_period",
+                   "不是有效的统计月份(如 2020-06)", "is not a month such as 2020-06")
+    ev = ~bad & ~badp & rows["metric"].isin(from_events)
+    errors += _err(rows.loc[ev, "_row"], sch.column("metric"), rows.loc[ev, "metric"], "metric_from_events",
+                   "由事件记录自动计算,请导入事件清单而不是数值", "is computed from events; import the event list instead")
+    kind = rows["metric"].map(kinds)
+    ok = ~bad & ~badp & ~ev
+    no_den = ok & kind.eq("ratio") & rows["denominator"].isna()
+    errors += _err(rows.loc[no_den, "_row"], sch.column("denominator"), rows.loc[no_den, "denominator"],
+                   "required", "为空:比率类指标必须填写分母", "is empty: a ratio metric needs a denominator")
+    over = ok & ~no_den & kind.eq("ratio") & (rows["numerator"] > rows["denominator"])
+    errors += _err(rows.loc[over, "_row"], sch.column("numerator"), rows.loc[over, "numerator"], "numerator_over",
+                   "大于分母", "is larger than the denominator")
+    good = rows[ok & ~no_den & ~over].copy()
+    good["denominator"] = good["denominator"].where(good["metric"].map(kinds).eq("ratio"))
+    good = good.assign(period=good["period_norm"], worker_id=good["worker_id"].astype(int))
+    return good[["_row", "worker_id", "employee_no", "period", "metric", "numerator", "denominator"]], errors
+
+
+def _diff_metrics(session: Session, good: pd.DataFrame) -> pd.DataFrame:
+    if good.empty:
+        return good.assign(status=pd.Series(dtype=str), id=pd.Series(dtype="Int64"))
+    existing = _in_batches(
+        session,
+        lambda ids: select(MetricValue.id, MetricValue.worker_id, MetricValue.period, MetricValue.metric,
+                           MetricValue.numerator, MetricValue.denominator)
+        .where(MetricValue.worker_id.in_(ids), MetricValue.period.between(good["period"].min(), good["period"].max())),
+        sorted(good["worker_id"].unique().tolist()), ["id", "worker_id", "period", "metric", "old_num", "old_den"])
+    merged = good.merge(existing, on=["worker_id", "period", "metric"], how="left")
+    same = np.isclose(merged["numerator"], merged["old_num"].astype(float)) & (
+        np.isclose(merged["denominator"].astype(float), merged["old_den"].astype(float))
+        | (merged["denominator"].isna() & merged["old_den"].isna()))
+    merged["status"] = np.where(merged["id"].isna(), "added", np.where(same, "unchanged", "changed"))
+    return merged
+
+
+def _write_metrics(session: Session, diff: pd.DataFrame, at: datetime) -> None:
+    conn = session.connection()
+    new = diff[diff["status"] == "added"]
+    if len(new):
+        recs = new[["worker_id", "period", "metric", "numerator", "denominator"]].astype(object)
+        recs = recs.where(recs.notna(), None).assign(source=FigureSource.IMPORT.value, updated_at=at)
+        conn.execute(insert(MetricValue), recs.to_dict("records"))
+    chg = diff[diff["status"] == "changed"]
+    if len(chg):
+        recs = chg[["id", "numerator", "denominator"]].astype(object)
+        recs = recs.where(recs.notna(), None).rename(columns={"id": "_id", "numerator": "num", "denominator": "den"})
+        conn.execute(update(MetricValue).where(MetricValue.id == bindparam("_id"))
+                     .values(numerator=bindparam("num"), denominator=bindparam("den"), updated_at=at,
+                             source=FigureSource.IMPORT.value), recs.to_dict("records"))
+
+
+def _events_chunk(rows: pd.DataFrame, look: _Lookups, items: dict[str, dict], limits: dict[str, Any]
+                  ) -> tuple[pd.DataFrame, list[RowError]]:
+    sch = EVENTS_SCHEMA
+    errors: list[RowError] = []
+    rows = rows.join(look.grids, on="grid_code")
+    bad = rows["grid_id"].isna()
+    errors += _err(rows.loc[bad, "_row"], sch.column("grid_code"), rows.loc[bad, "grid_code"], "unknown_grid",
+                   "不是您管理范围内的网格编码", "is not a grid in your scope")
+    for col, out in (("reporter_no", "reporter_id"), ("assignee_no", "assignee_id")):
+        rows[out] = rows[col].map(look.workers)
+        unknown = rows[col].notna() & rows[out].isna()
+        errors += _err(rows.loc[unknown, "_row"], sch.column(col), rows.loc[unknown, col], "unknown_worker",
+                       "不是您管理范围内的网格员工号", "is not a worker in your scope")
+        bad |= unknown
+    # Chronology: each stage at or after the latest earlier stage present.
+    latest = pd.Series(pd.NaT, index=rows.index, dtype="datetime64[us]")
+    for col in STAGES:
+        before = rows[col].notna() & latest.notna() & (rows[col] < latest)
+        errors += _err(rows.loc[before & ~bad, "_row"], sch.column(col), rows.loc[before & ~bad, col].astype(str),
+                       "out_of_order", "早于前一环节的时间", "is earlier than the previous stage")
+        bad |= before
+        latest = latest.where(rows[col].isna() | (latest > rows[col]), rows[col])
+    rows = rows[~bad].copy()
+    if rows.empty:
+        return rows, errors
+    meta = pd.DataFrame.from_dict(items, orient="index")
+    rows["item_code"] = rows["item"]
+    rows["category_code"] = rows["item"].map(meta["category_code"])
+    rows["priority"] = rows["priority"].fillna(rows["item"].map(meta["default_priority"]))
+    rows["lat"] = rows["lat"].fillna(rows["grid_lat"])
+    rows["lon"] = rows["lon"].fillna(rows["grid_lon"])
+    sign_h = pd.to_timedelta(rows["priority"].map({k: v.sign_limit_hours for k, v in limits.items()}), unit="h")
+    handle_h = pd.to_timedelta(rows["priority"].map({k: v.handle_limit_hours for k, v in limits.items()}), unit="h")
+    voided = rows["result"].fillna("").str.contains(VOID_RESULT)
+    self_handled = rows["dispatched_at"].isna() & rows["feedback_at"].notna()
+    rows["assignee_id"] = rows["assignee_id"].where(rows["assignee_id"].notna() | ~self_handled, rows["reporter_id"])
+    rows["sign_due_at"] = rows["dispatched_at"] + sign_h
+    start = rows["signed_at"].fillna(rows["sign_due_at"]).fillna(rows["accepted_at"]).fillna(rows["reported_at"])
+    rows["due_at"] = (start + handle_h).where(~voided)
+    rows["voided_at"] = rows["accepted_at"].fillna(rows["reported_at"]).where(voided)
+    rows["accepted_at"] = rows["accepted_at"].where(~voided)
+    rows["started_at"] = rows["signed_at"]
+    rows["evaluated_at"] = rows["closed_at"].where(rows["satisfaction"].notna())
+    rows["rework_count"] = rows["rework_count"].fillna(0).astype(int)
+    rows["postponed"] = rows["postponed"].fillna(False).astype(bool)
+    S = EventState
+    rows["state"] = np.select(
+        [voided, rows["closed_at"].notna() & rows["satisfaction"].notna(), rows["closed_at"].notna(),
+         rows["feedback_at"].notna() & self_handled, rows["feedback_at"].notna(), rows["signed_at"].notna(),
+         rows["dispatched_at"].notna(), rows["accepted_at"].notna()],
+        [S.VOIDED.value, S.EVALUATED.value, S.CLOSED.value, S.SELF_RESOLVED.value, S.FEEDBACK.value,
+         S.HANDLING.value, S.DISPATCHED.value, S.REGISTERED.value], default=S.REPORTED.value)
+    for col in ("grid_id", "community_id"):
+        rows[col] = rows[col].astype(int)
+    for col in ("reporter_id", "assignee_id"):
+        rows[col] = rows[col].astype("Int64")
+    rows["import_hash"] = _row_hash(rows)
+    return rows, errors
+
+
+def _row_hash(rows: pd.DataFrame) -> pd.Series:
+    """A fingerprint of what the file says about an event: equal hash ⇒ re-import changes nothing."""
+    cols = ["item_code", "grid_id", "location", "building_code", "lat", "lon", "priority", "reporter_id",
+            "assignee_id", *STAGES, "result", "satisfaction", "rework_count", "postponed"]
+    h = pd.util.hash_pandas_object(rows[cols], index=False).to_numpy()
+    return pd.Series(h.astype(np.uint64), index=rows.index).map(lambda v: f"{v:016x}")
+
+
+def _diff_events(session: Session, rows: pd.DataFrame) -> pd.DataFrame:
+    existing = _in_batches(session, lambda nos: select(Event.event_no, Event.id, Event.import_hash)
+                           .where(Event.event_no.in_(nos)), rows["event_no"].tolist(), ["event_no", "id", "old_hash"])
+    merged = rows.merge(existing, on="event_no", how="left")
+    merged["status"] = np.where(merged["id"].isna(), "added",
+                                np.where(merged["old_hash"] == merged["import_hash"], "unchanged", "changed"))
+    return merged
+
+
+def _event_records(frame: pd.DataFrame, at: datetime) -> list[dict[str, Any]]:
+    cols = [*EVENT_FIELDS, "import_hash"]
+    out = {}
+    for c in cols:
+        s = frame[c]
+        if pd.api.types.is_datetime64_any_dtype(s):
+            out[c] = pd.Series(s.dt.to_pydatetime(), index=s.index, dtype=object).where(s.notna(), None)
+        else:
+            out[c] = s.astype(object).where(s.notna(), None)
+    recs = pd.DataFrame(out)
+    recs["updated_at"] = at
+    return recs.to_dict("records")
+
+
+def _write_events(session: Session, diff: pd.DataFrame, at: datetime) -> None:
+    conn = session.connection()
+    new = diff[diff["status"] == "added"]
+    if len(new):
+        recs = _event_records(new.assign(event_no=new["event_no"]), at)
+        for r, no in zip(recs, new["event_no"], strict=True):
+            r["event_no"] = no
+            r["source"] = "import"
+        conn.execute(insert(Event), recs)
+    chg = diff[diff["status"] == "changed"]
+    if len(chg):
+        recs = _event_records(chg, at)
+        for r, i in zip(recs, chg["id"], strict=True):
+            r["_id"] = int(i)
+        conn.execute(update(Event).where(Event.id == bindparam("_id"))
+                     .values({c: bindparam(c) for c in [*EVENT_FIELDS, "import_hash", "updated_at"]}), recs)
+
+
+def _months(frame: pd.DataFrame, cols: list[str]) -> tuple[str, str] | None:
+    stamps = pd.concat([frame[c] for c in cols if c in frame], ignore_index=True).dropna()
+    if stamps.empty:
+        return None
+    return stamps.min().strftime("%Y-%m"), stamps.max().strftime("%Y-%m")
+
+
+def _merge_span(a: tuple[str, str] | None, b: tuple[str, str] | None) -> tuple[str, str] | None:
+    if a is None or b is None:
+        return a or b
+    return min(a[0], b[0]), max(a[1], b[1])
+
+
+def run_import(session: Session, viewer: Viewer, kind: Kind, data: bytes, filename: str, *, commit: bool,
+               progress: Progress | None = None, chunk_rows: int = 100_000, now: datetime | None = None,
+               sample_rows: int = 200) -> ImportReport:
+    """Check (and, with ``commit``, write) one file. All or nothing: a refused row anywhere leaves the
+    database as it was. Commits the session itself when the file is clean and ``commit`` is set."""
+    if not viewer.is_manager:
+        from core.scope import ScopeError
+
+        raise ScopeError("only a manager may import field data")
+    if kind not in SCHEMAS:
+        raise ValueError(f"unknown import kind {kind!r}; use metrics or events")
+    at = now or clock_now()
+    ensure_reference_data(session)
+    look = _Lookups(session, viewer)
+    report = ImportReport(kind=kind, filename=filename)
+    total = data.count(b"\n") if not data.startswith(b"PK") else None
+    from evaluation.field.models import MetricDef
+
+    regs = session.exec(select(MetricDef.code, MetricDef.from_events, MetricDef.kind)).all()
+    from_events = {c for c, fe, _ in regs if fe}
+    kinds = {c: k for c, _, k in regs}
+    items, limits = item_lookup(), sla_levels(session)
+    samples: list[pd.DataFrame] = []
+    writing = commit
+    for chunk in iter_table(data, filename, SCHEMAS[kind], chunk_rows=chunk_rows):
+        report.encoding = report.encoding or chunk.encoding
+        report.file_type = report.file_type or chunk.file_type
+        report.warnings += chunk.warnings
+        report.rows_read += chunk.rows_read
+        errors = list(chunk.errors)
+        report.error_count += chunk.error_count
+        if len(chunk.rows):
+            if kind == "metrics":
+                good, more = _metrics_chunk(session, chunk.rows, look, from_events, kinds)
+                diff = _diff_metrics(session, good)
+                span = (diff["period"].min(), diff["period"].max()) if len(diff) else None
+            else:
+                good, more = _events_chunk(chunk.rows, look, items, limits)
+                diff = _diff_events(session, good) if len(good) else good.assign(status=[])
+                span = _months(diff, ["reported_at", "due_at", "feedback_at", "evaluated_at"]) if len(diff) else None
+            errors += more
+            report.error_count += len(more)
+            counts = diff["status"].value_counts() if len(diff) else {}
+            report.added += int(counts.get("added", 0))
+            report.changed += int(counts.get("changed", 0))
+            report.unchanged += int(counts.get("unchanged", 0))
+            report.periods = _merge_span(report.periods, span)
+            if report.error_count:
+                writing = False
+            if writing:
+                (_write_metrics if kind == "metrics" else _write_events)(session, diff, at)
+            have = sum(len(s) for s in samples)
+            if have < sample_rows and len(diff):
+                samples.append(diff[diff["status"] != "unchanged"].head(sample_rows - have))
+        report.errors += errors[: max(0, 1000 - len(report.errors))]
+        if progress is not None:
+            progress(report.rows_read, min(1.0, report.rows_read / total) if total else None)
+    report.errors.sort(key=lambda e: (e.row or 0))
+    if samples:
+        report.sample = pd.concat(samples, ignore_index=True)
+    if commit and report.ok and (report.added or report.changed):
+        if kind == "events":
+            recompute_event_metrics(session, now=at, periods=report.periods)
+        session.commit()
+        report.committed = True
+    elif commit:
+        session.rollback()
+    return report
+
+
+def template(kind: Kind, fmt: Literal["csv", "xlsx"] = "xlsx", lang: str = "zh") -> bytes:
+    from core.tabular import template_bytes
+
+    return template_bytes(SCHEMAS[kind], fmt, lang)
