@@ -1,0 +1,121 @@
+"""Quiz results for managers: attempts, answers per question, item analysis and the Excel export.
+
+Item analysis (classical test theory, as Moodle's quiz statistics report):
+- facility index F = share of attempts answering the item right (0–1; very high or very low says little);
+- discrimination index D = F(upper group) − F(lower group), the groups being the top and bottom 27%
+  (Kelley) of the attempts that saw the item, ranked by the attempt's total score. D < 0.2 means the item
+  hardly separates those who know from those who do not; D < 0 usually means a wrong key or a trap.
+Questions are drawn at random, so each item is analysed over the attempts that included it.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import select as sa_select
+from sqlmodel import Session
+
+from core.models import OrgUnit, Worker
+from core.scope import Viewer, worker_scope_clause
+
+from courses._sql import frame, require_manager
+from courses.models import AttemptAnswer, AttemptStatus, Course, Question, QuizAttempt
+
+GROUP_SHARE = 0.27
+MIN_ATTEMPTS_FOR_D = 4  # below this the upper and lower groups are one attempt each: not worth showing
+WEAK_DISCRIMINATION = 0.2
+
+
+def attempts_frame(session: Session, viewer: Viewer, *, course_id: int, since: datetime | None = None,
+                   until: datetime | None = None) -> pd.DataFrame:
+    """One row per submitted attempt of workers in scope."""
+    require_manager(viewer)
+    stmt = (sa_select(QuizAttempt.id.label("attempt_id"), QuizAttempt.worker_id, Worker.employee_no, Worker.name,
+                      OrgUnit.name_zh.label("community_zh"), OrgUnit.name_en.label("community_en"),
+                      QuizAttempt.number, QuizAttempt.status, QuizAttempt.started_at, QuizAttempt.submitted_at,
+                      QuizAttempt.correct_count, QuizAttempt.question_count, QuizAttempt.score,
+                      Course.pass_mark)
+            .join(Worker, Worker.id == QuizAttempt.worker_id)
+            .join(OrgUnit, OrgUnit.id == Worker.community_id)
+            .join(Course, Course.id == QuizAttempt.course_id)
+            .where(QuizAttempt.course_id == course_id, worker_scope_clause(viewer),
+                   QuizAttempt.status != AttemptStatus.IN_PROGRESS.value)
+            .order_by(QuizAttempt.submitted_at.desc(), QuizAttempt.id.desc()))
+    if since is not None:
+        stmt = stmt.where(QuizAttempt.submitted_at >= since)
+    if until is not None:
+        stmt = stmt.where(QuizAttempt.submitted_at < until)
+    df = frame(session, stmt)
+    df["passed"] = df["score"] >= df["pass_mark"]
+    return df
+
+
+def answers_frame(session: Session, viewer: Viewer, *, course_id: int, since: datetime | None = None,
+                  until: datetime | None = None) -> pd.DataFrame:
+    """One row per answered item of a submitted attempt in scope: attempt_id, score, question, correct."""
+    require_manager(viewer)
+    stmt = (sa_select(AttemptAnswer.attempt_id, QuizAttempt.score, AttemptAnswer.question_id, Question.code,
+                      Question.kind, Question.text_zh, Question.text_en, AttemptAnswer.correct)
+            .join(QuizAttempt, QuizAttempt.id == AttemptAnswer.attempt_id)
+            .join(Question, Question.id == AttemptAnswer.question_id)
+            .join(Worker, Worker.id == QuizAttempt.worker_id)
+            .where(QuizAttempt.course_id == course_id, worker_scope_clause(viewer),
+                   QuizAttempt.status != AttemptStatus.IN_PROGRESS.value))
+    if since is not None:
+        stmt = stmt.where(QuizAttempt.submitted_at >= since)
+    if until is not None:
+        stmt = stmt.where(QuizAttempt.submitted_at < until)
+    df = frame(session, stmt)
+    df["correct"] = df["correct"].fillna(False).astype(bool)
+    return df
+
+
+def item_analysis(answers: pd.DataFrame) -> pd.DataFrame:
+    """Facility and discrimination per question from ``answers`` (attempt_id, score, question_id, correct,
+    and any descriptive columns such as code/text), worst first: lowest discrimination, then the facility
+    furthest from 0.5. Columns added: n, facility, discrimination, group_size, needs_review."""
+    cols = ["question_id", "n", "facility", "discrimination", "group_size", "needs_review"]
+    if answers.empty:
+        return pd.DataFrame(columns=cols)
+    df = answers.sort_values(["question_id", "score", "attempt_id"], ascending=[True, False, True]).copy()
+    df["correct"] = df["correct"].astype(float)
+    g = df.groupby("question_id", sort=False)
+    df["n"] = g["correct"].transform("size")
+    df["rank"] = g.cumcount()  # 0 = the best attempt that saw this item
+    df["k"] = (df["n"] * GROUP_SHARE).apply(lambda x: max(1, math.floor(x + 0.5)))
+    upper = df[df["rank"] < df["k"]].groupby("question_id")["correct"].mean()
+    lower = df[df["rank"] >= df["n"] - df["k"]].groupby("question_id")["correct"].mean()
+    out = g.agg(n=("correct", "size"), facility=("correct", "mean"), group_size=("k", "first"))
+    out["discrimination"] = (upper - lower).reindex(out.index)
+    out.loc[out["n"] < MIN_ATTEMPTS_FOR_D, "discrimination"] = float("nan")
+    out["needs_review"] = (out["discrimination"] < WEAK_DISCRIMINATION) | (out["facility"] < 0.2) | (
+        out["facility"] > 0.95)
+    desc = [c for c in answers.columns if c not in ("attempt_id", "score", "correct") and c != "question_id"]
+    info = answers.drop_duplicates("question_id").set_index("question_id")[desc]
+    out = out.join(info).reset_index()
+    out["_d"] = out["discrimination"].fillna(float("inf"))
+    out["_f"] = (out["facility"] - 0.5).abs()
+    out = out.sort_values(["_d", "_f"], ascending=[True, False]).drop(columns=["_d", "_f"])
+    return out[cols + desc].reset_index(drop=True)
+
+
+def excel_report(*, course: Course, attempts: pd.DataFrame, items: pd.DataFrame, answers: pd.DataFrame,
+                 labels: dict[str, str]) -> bytes:
+    """An .xlsx with three sheets: attempts, item analysis, and the answer matrix (attempt × question)."""
+    buf = io.BytesIO()
+    with pd.ExcelWriter(buf, engine="openpyxl") as xw:
+        attempts.rename(columns=labels).to_excel(xw, sheet_name=labels.get("sheet.attempts", "attempts"),
+                                                 index=False)
+        items.rename(columns=labels).to_excel(xw, sheet_name=labels.get("sheet.items", "items"), index=False)
+        if not answers.empty:
+            matrix = answers.pivot_table(index="attempt_id", columns="code", values="correct", aggfunc="max")
+            matrix.astype(float).to_excel(xw, sheet_name=labels.get("sheet.matrix", "matrix"))
+        for ws in xw.book.worksheets:
+            ws.freeze_panes = "A2"
+            for col in ws.columns:
+                width = max(len(str(c.value or "")) for c in list(col)[:200])
+                ws.column_dimensions[col[0].column_letter].width = min(60, max(8, width + 2))
+    return buf.getvalue()
