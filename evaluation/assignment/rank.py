@@ -55,6 +55,8 @@ K_ADJACENT = 3  # adjacent grids = the 3 nearest grid centres of the same commun
 ADJACENT_SHARE = 0.5  # share of the grid weight an adjacent grid earns
 SKILL_SCORE_SHARE, SKILL_CERT_SHARE = 0.7, 0.3
 EARTH_RADIUS_KM = 6371.0088
+# Tasks outside the 43-item taxonomy: the course whose results count as skill for them (none qualifies).
+EXTRA_SKILL_COURSE = {"verification": "house_coding", "rental": "residence_registration"}
 
 WORKER_COLUMNS = ("worker_id", "name", "grid_id", "community_id", "status", "lat", "lon")
 TASK_COLUMNS = ("task_id", "item_code", "priority", "grid_id", "community_id", "lat", "lon")
@@ -193,7 +195,7 @@ def grids_from_workers(workers: pd.DataFrame) -> pd.DataFrame:
 # Scoring
 
 
-def _priority_rank(values: pd.Series) -> pd.Series:
+def priority_rank(values: pd.Series) -> pd.Series:
     mapped = values.map(lambda v: PRIORITY_RANK.get(v, v) if isinstance(v, str) else v)
     return pd.to_numeric(mapped, errors="coerce").fillna(2).astype(int)
 
@@ -279,7 +281,8 @@ def score_pairs(
         tk["category_code"] = tasks["category_code"].to_numpy()
         tk["category_code"] = tk["category_code"].fillna(tk["item_code"].map(
             items.drop_duplicates("item_code").set_index("item_code")["category_code"]))
-    tk["priority_rank"] = _priority_rank(tk["priority"]) if "priority" in tk else 2
+    tk["skill_course"] = tk["skill_course"].fillna(tk["category_code"].map(EXTRA_SKILL_COURSE))
+    tk["priority_rank"] = priority_rank(tk["priority"]) if "priority" in tk else 2
 
     wk = workers.reindex(columns=list(WORKER_COLUMNS))
     pairs = tk.merge(wk, on="community_id", how="inner")
@@ -451,8 +454,8 @@ def _category_name(frame: pd.DataFrame, lang: str) -> list[str]:
     cats = item_courses().drop_duplicates("category_code").set_index("category_code")
     zh = frame["category_code"].map(cats["category_zh"])
     en = frame["category_code"].map(cats["category_en"])
-    return [pick(lang, z if isinstance(z, str) else None, e if isinstance(e, str) else None) or str(c)
-            for z, e, c in zip(zh, en, frame["category_code"], strict=True)]
+    return [pick(lang, z if isinstance(z, str) else None, e if isinstance(e, str) else None)
+            or t(f"assign.category.{c}", lang) for z, e, c in zip(zh, en, frame["category_code"], strict=True)]
 
 
 def _pct(x: float) -> str:

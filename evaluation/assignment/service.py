@@ -1,0 +1,300 @@
+"""Dispatch against the database: load the frames the ranking needs, recommend, assign, run a batch.
+
+Reads go through the other areas' contracts (courses.api, evaluation.field.api); the viewer's scope
+limits both the tasks (open_tasks) and the candidates (workers are read with worker_scope_clause).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+import pandas as pd
+from sqlalchemy import case, func
+from sqlmodel import Session, select
+
+from core import clock
+from core.i18n import t
+from core.models import OrgLevel, OrgUnit, Worker
+from core.scope import Viewer, unit_scope_clause, worker_scope_clause
+from core.settings import DATA_DIR
+from courses import api as courses_api
+from evaluation.assignment.batch import BatchProposal, propose
+from evaluation.assignment.models import AssignmentDecision, DecisionSource
+from evaluation.assignment.rank import (
+    RULES,
+    Preset,
+    as_preset,
+    exclusion_reasons,
+    explain,
+    priority_rank,
+    score_pairs,
+)
+from evaluation.field import api as field_api
+
+PERF_LOOKBACK_DAYS = 365  # past performance counts events fed back within the last year
+HARD_RULES = ("inactive", "in_training", "not_qualified")  # an override may not break these
+REASON_TOP = 3  # the strongest reasons, as stored for the worker's My tasks
+
+
+class AssignmentError(ValueError):
+    """An expected refusal; ``key``/``params`` let a page say it in the user's language."""
+
+    def __init__(self, key: str, **params: object) -> None:
+        self.key, self.params = key, params
+        super().__init__(t(key, "en", **params))
+
+
+@dataclass(frozen=True)
+class Context:
+    """Everything the ranking reads, loaded once per page run."""
+
+    now: datetime
+    workers: pd.DataFrame  # worker_id, name, employee_no, grid_id, community_id, status, lat, lon, grid_zh, grid_en
+    grids: pd.DataFrame  # grid_id, community_id, lat, lon
+    quals: pd.DataFrame
+    perf: pd.DataFrame
+    load: pd.DataFrame
+
+
+@lru_cache(maxsize=1)
+def response_window_hours() -> dict[str, float]:
+    """How long a task needs its worker free from now: the on-site limit if set, else the sign limit
+    (data/sla.json: urgent 2 h, normal 4 h, complex 24 h). A training session overlapping it excludes."""
+    sla = json.loads((DATA_DIR / "sla.json").read_text(encoding="utf-8"))
+    return {p["code"]: float(p.get("onsite_limit_hours") or p["sign_limit_hours"]) for p in sla["priorities"]}
+
+
+def load_context(session: Session, viewer: Viewer, *, now: datetime | None = None) -> Context:
+    at = now or clock.now()
+    rows = session.exec(
+        select(Worker.id, Worker.name, Worker.employee_no, Worker.grid_id, Worker.community_id, Worker.status,
+               OrgUnit.lat, OrgUnit.lon, OrgUnit.name_zh, OrgUnit.name_en)
+        .join(OrgUnit, OrgUnit.id == Worker.grid_id)
+        .where(worker_scope_clause(viewer))
+        .order_by(Worker.id)
+    ).all()
+    workers = pd.DataFrame(rows, columns=["worker_id", "name", "employee_no", "grid_id", "community_id", "status",
+                                          "lat", "lon", "grid_zh", "grid_en"])
+    grids = pd.DataFrame(
+        session.exec(select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.lat, OrgUnit.lon)
+                     .where(OrgUnit.level == OrgLevel.GRID.value, unit_scope_clause(viewer))).all(),
+        columns=["grid_id", "community_id", "lat", "lon"])
+    quals = courses_api.qualifications(session, at=at)
+    quals = quals[quals["worker_id"].isin(workers["worker_id"])]
+    perf = field_api.category_performance(session, since=(at - timedelta(days=PERF_LOOKBACK_DAYS)).date())
+    load = field_api.worker_load(session, now=at)
+    return Context(at, workers, grids, quals, perf, load)
+
+
+def busy_for(session: Session, tasks: pd.DataFrame, now: datetime) -> pd.DataFrame:
+    """task_id, worker_id: workers in a training session during each task's response window
+    (one courses query per distinct window, not per task)."""
+    windows = tasks["priority"].map(response_window_hours()).fillna(4.0)
+    parts = []
+    for hours, ids in tasks.groupby(windows)["task_id"]:
+        busy = courses_api.busy_workers(session, start=now, end=now + timedelta(hours=float(hours)))
+        if busy:
+            parts.append(pd.MultiIndex.from_product([ids, sorted(busy)], names=["task_id", "worker_id"])
+                         .to_frame(index=False))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["task_id", "worker_id"])
+
+
+def task_queue(session: Session, viewer: Viewer, *, now: datetime | None = None) -> pd.DataFrame:
+    """Open tasks in scope, unassigned first then by deadline, with community and assignee names."""
+    tasks = field_api.open_tasks(session, viewer, now=now)
+    if tasks.empty:
+        return tasks.assign(community_zh=pd.Series(dtype=str), community_en=pd.Series(dtype=str),
+                            assignee_name=pd.Series(dtype=str), priority_rank=pd.Series(dtype=int))
+    units = pd.DataFrame(session.exec(select(OrgUnit.id, OrgUnit.name_zh, OrgUnit.name_en)
+                                      .where(OrgUnit.id.in_(tasks["community_id"].dropna().unique().tolist()))).all(),
+                         columns=["id", "name_zh", "name_en"]).set_index("id")
+    assignees = tasks["assignee_id"].dropna().astype(int).unique().tolist()
+    names = dict(session.exec(select(Worker.id, Worker.name).where(Worker.id.in_(assignees))).all()) if assignees else {}
+    out = tasks.assign(
+        community_zh=tasks["community_id"].map(units["name_zh"]),
+        community_en=tasks["community_id"].map(units["name_en"]),
+        assignee_name=tasks["assignee_id"].map(lambda w: names.get(int(w)) if pd.notna(w) else None),
+        priority_rank=priority_rank(tasks["priority"]),
+    )
+    out["unassigned"] = out["assignee_id"].isna()
+    return out.sort_values(["unassigned", "priority_rank", "due_at", "task_id"],
+                           ascending=[False, True, True, True], na_position="last").reset_index(drop=True)
+
+
+def _pairs(session: Session, ctx: Context, tasks: pd.DataFrame, preset: Preset) -> pd.DataFrame:
+    busy = busy_for(session, tasks, ctx.now)
+    return score_pairs(tasks, ctx.workers, ctx.quals, ctx.perf, ctx.load, busy, preset, now=ctx.now,
+                       grids=ctx.grids)
+
+
+def _find_task(session: Session, viewer: Viewer, task_id: str, now: datetime) -> pd.Series:
+    tasks = field_api.open_tasks(session, viewer, now=now)
+    match = tasks[tasks["task_id"] == task_id]
+    if match.empty:
+        raise AssignmentError("assign.error.no_task", task=task_id)
+    return match.iloc[0]
+
+
+def recommend(
+    session: Session, viewer: Viewer, task_id: str, preset: Preset | str, *, now: datetime | None = None,
+    ctx: Context | None = None, task: pd.Series | None = None,
+) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:
+    """``(task, ranked, excluded)`` for one open task; names and grid names are on both frames."""
+    ctx = ctx or load_context(session, viewer, now=now)
+    task = task if task is not None else _find_task(session, viewer, task_id, ctx.now)
+    pairs = _pairs(session, ctx, task.to_frame().T.reset_index(drop=True), as_preset(preset))
+    extra = ctx.workers[["worker_id", "employee_no", "grid_zh", "grid_en"]]
+    if pairs.empty:
+        return task, pairs, pairs
+    pairs = pairs.merge(extra, on="worker_id", how="left")
+    ranked = pairs[pairs["eligible"]].reset_index(drop=True)
+    ranked.insert(0, "rank", range(1, len(ranked) + 1))
+    excluded = pairs[~pairs["eligible"]].copy()
+    excluded["_o"] = excluded["rule"].map({r: i for i, r in enumerate(RULES)})
+    excluded = excluded.sort_values(["_o", "tier", "distance_km", "worker_id"]).drop(columns="_o")
+    return task, ranked, excluded.reset_index(drop=True)
+
+
+def worker_reason(row: pd.DataFrame, lang: str, override_reason: str | None, source: str) -> str:
+    """The sentence the worker reads in My tasks."""
+    reasons = explain(row, lang, top=REASON_TOP).iloc[0]
+    if override_reason:
+        return t("assign.worker_reason_override", lang, reason=override_reason, reasons=reasons)
+    key = "assign.worker_reason_batch" if source != DecisionSource.SINGLE else "assign.worker_reason"
+    return t(key, lang, reasons=reasons)
+
+
+def assign(
+    session: Session, viewer: Viewer, *, task_id: str, worker_id: int, preset: Preset | str,
+    override_reason: str | None = None, now: datetime | None = None, ctx: Context | None = None,
+) -> AssignmentDecision:
+    """Assign one task to ``worker_id`` (the recommendation, or an override with a reason) and record
+    the decision. Refuses a worker a hard rule excludes (inactive, in training, not qualified); a
+    worker outside the grid tier or at the cap may be chosen with a reason. Commits."""
+    at = now or clock.now()
+    p = as_preset(preset)
+    task, ranked, excluded = recommend(session, viewer, task_id, p, now=at, ctx=ctx)
+    recommended = int(ranked["worker_id"].iloc[0]) if not ranked.empty else None
+    chosen = ranked[ranked["worker_id"] == worker_id]
+    if chosen.empty:
+        chosen = excluded[excluded["worker_id"] == worker_id]
+        if chosen.empty:
+            raise AssignmentError("assign.error.not_in_scope")
+        if chosen["rule"].iloc[0] in HARD_RULES:
+            raise AssignmentError("assign.error.hard_rule", name=chosen["name"].iloc[0],
+                                  reason=exclusion_reasons(chosen, "en").iloc[0])
+    reason = (override_reason or "").strip() or None
+    overridden = worker_id != recommended
+    if overridden and reason is None:
+        raise AssignmentError("assign.error.override_reason")
+    existing = session.exec(select(AssignmentDecision).where(
+        AssignmentDecision.task_id == task_id, AssignmentDecision.chosen_worker_id == worker_id)).first()
+    if existing is not None and pd.notna(task["assignee_id"]) and int(task["assignee_id"]) == worker_id:
+        return existing  # the same decision again: nothing to do
+    field_api.assign_task(
+        session, viewer, task_id=task_id, worker_id=worker_id,
+        reason_zh=worker_reason(chosen, "zh", reason if overridden else None, DecisionSource.SINGLE),
+        reason_en=worker_reason(chosen, "en", reason if overridden else None, DecisionSource.SINGLE),
+        assigned_by=viewer.user_id, override_reason=reason if overridden else None, now=at)
+    decision = existing or AssignmentDecision(task_id=task_id, chosen_worker_id=worker_id, kind=str(task["kind"]))
+    decision.item_code = task["item_code"] if isinstance(task["item_code"], str) else None
+    decision.category_code = task["category_code"] if isinstance(task["category_code"], str) else None
+    decision.community_id = int(task["community_id"]) if pd.notna(task["community_id"]) else None
+    decision.recommended_worker_id = recommended
+    decision.recommended_score = float(ranked["score"].iloc[0]) if not ranked.empty else None
+    decision.chosen_score = float(chosen["score"].iloc[0])
+    decision.chosen_rank = int(chosen["rank"].iloc[0]) if "rank" in chosen.columns else None
+    decision.overridden = overridden
+    decision.override_reason = reason if overridden else None
+    decision.preset = p.code
+    decision.source = DecisionSource.SINGLE
+    decision.decided_by = viewer.user_id or None
+    decision.decided_at = at
+    session.add(decision)
+    session.commit()
+    return decision
+
+
+def propose_batch(
+    session: Session, viewer: Viewer, preset: Preset | str, *, now: datetime | None = None,
+    ctx: Context | None = None,
+) -> BatchProposal:
+    """The optimal assignment of every unassigned open task in scope (nothing is written)."""
+    ctx = ctx or load_context(session, viewer, now=now)
+    p = as_preset(preset)
+    tasks = field_api.open_tasks(session, viewer, now=ctx.now)
+    tasks = tasks[tasks["assignee_id"].isna()].reset_index(drop=True)
+    pairs = _pairs(session, ctx, tasks, p) if not tasks.empty else pd.DataFrame()
+    proposal = propose(pairs, tasks, ctx.load, ctx.workers, p)
+    names = ctx.workers[["worker_id", "employee_no", "grid_zh", "grid_en"]]
+    assigned = proposal.assigned
+    if not assigned.empty:
+        assigned = assigned.merge(names, on="worker_id", how="left")
+        titles = tasks.set_index("task_id")
+        assigned["title_zh"] = assigned["task_id"].map(titles["title_zh"])
+        assigned["title_en"] = assigned["task_id"].map(titles["title_en"])
+    unassigned = proposal.unassigned
+    if not unassigned.empty:
+        titles = tasks.set_index("task_id")
+        unassigned = unassigned.assign(**{c: unassigned["task_id"].map(titles[c])
+                                          for c in ("title_zh", "title_en", "item_code", "community_id")})
+    return BatchProposal(assigned, unassigned, proposal.preset, proposal.n_tasks)
+
+
+def commit_batch(
+    session: Session, viewer: Viewer, proposal: BatchProposal, *, now: datetime | None = None,
+    source: str = DecisionSource.BATCH,
+) -> dict[str, int]:
+    """Write a proposal: each task through field's assign_task, each decision recorded. Idempotent:
+    a task assigned meanwhile (by anyone) is skipped. Commits once at the end."""
+    at = now or clock.now()
+    if proposal.assigned.empty:
+        return {"assigned": 0, "skipped": 0}
+    still_open = field_api.open_tasks(session, viewer, now=at)
+    free = set(still_open.loc[still_open["assignee_id"].isna(), "task_id"])
+    todo = proposal.assigned[proposal.assigned["task_id"].isin(free)]
+    reasons_zh = [worker_reason(todo.iloc[[i]], "zh", None, source) for i in range(len(todo))]
+    reasons_en = [worker_reason(todo.iloc[[i]], "en", None, source) for i in range(len(todo))]
+    top = todo["rank_in_task"] == 1
+    for i, row in enumerate(todo.itertuples(index=False)):
+        field_api.assign_task(session, viewer, task_id=row.task_id, worker_id=int(row.worker_id),
+                              reason_zh=reasons_zh[i], reason_en=reasons_en[i], assigned_by=viewer.user_id, now=at)
+        session.add(AssignmentDecision(
+            task_id=row.task_id, kind=str(row.kind), item_code=row.item_code if isinstance(row.item_code, str) else None,
+            category_code=row.category_code if isinstance(row.category_code, str) else None,
+            community_id=int(row.community_id), recommended_worker_id=int(row.worker_id),
+            recommended_score=float(row.score), chosen_worker_id=int(row.worker_id), chosen_score=float(row.score),
+            chosen_rank=int(row.rank_in_task), overridden=False, preset=proposal.preset, source=source,
+            decided_by=viewer.user_id or None, decided_at=at))
+    session.commit()
+    return {"assigned": len(todo), "skipped": len(proposal.assigned) - len(todo), "first_choice": int(top.sum())}
+
+
+def decisions_frame(session: Session, viewer: Viewer, *, since: datetime | None = None) -> pd.DataFrame:
+    """Recorded decisions in scope (joined to the chosen worker), newest first."""
+    stmt = (select(AssignmentDecision, Worker.name).join(Worker, Worker.id == AssignmentDecision.chosen_worker_id)
+            .where(worker_scope_clause(viewer)).order_by(AssignmentDecision.decided_at.desc()))
+    if since is not None:
+        stmt = stmt.where(AssignmentDecision.decided_at >= since)
+    rows = session.exec(stmt).all()
+    cols = list(AssignmentDecision.model_fields)
+    frame = pd.DataFrame([{**d.model_dump(), "chosen_name": n} for d, n in rows], columns=[*cols, "chosen_name"])
+    return frame
+
+
+def override_report(session: Session, viewer: Viewer, *, since: datetime | None = None) -> pd.DataFrame:
+    """How often managers override the recommendation, per item: decisions, overrides, rate."""
+    stmt = (select(AssignmentDecision.item_code, AssignmentDecision.category_code, func.count(),
+                   func.sum(case((AssignmentDecision.overridden, 1), else_=0)))
+            .join(Worker, Worker.id == AssignmentDecision.chosen_worker_id)
+            .where(worker_scope_clause(viewer), AssignmentDecision.source == DecisionSource.SINGLE)
+            .group_by(AssignmentDecision.item_code, AssignmentDecision.category_code))
+    if since is not None:
+        stmt = stmt.where(AssignmentDecision.decided_at >= since)
+    frame = pd.DataFrame(session.exec(stmt).all(), columns=["item_code", "category_code", "decisions", "overrides"])
+    frame["overrides"] = frame["overrides"].fillna(0).astype(int)
+    frame["override_rate"] = frame["overrides"] / frame["decisions"].where(frame["decisions"] > 0)
+    return frame.sort_values(["override_rate", "decisions"], ascending=False).reset_index(drop=True)
