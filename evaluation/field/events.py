@@ -17,11 +17,10 @@ import pandas as pd
 from sqlalchemy import and_, insert, or_, update
 from sqlmodel import Session, select
 
-from core.clock import now as clock_now
 from core.models import OrgUnit, Role, Worker
 from core.scope import ScopeError, Viewer, unit_scope_clause
 from evaluation.field.models import Event, EventState, EventTransition
-from evaluation.field.registry import sla_levels
+from evaluation.field.registry import field_now, sla_levels
 
 S = EventState
 MANAGER_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
@@ -116,7 +115,7 @@ def transition(session: Session, viewer: Viewer, *, event_id: int, action: str, 
                satisfaction: str | None = None, extend_hours: float | None = None,
                assignee_id: int | None = None, now: datetime | None = None) -> Event:
     """Apply ``action`` to an event, stamping its time and recording it in the history."""
-    at = now or clock_now()
+    at = field_now(session, now)
     event = session.get(Event, event_id)
     if event is None:
         raise ValueError(f"no event {event_id}")
@@ -209,7 +208,7 @@ def escalate_overdue(session: Session, *, now: datetime | None = None) -> dict[s
     """催办 every overdue event not yet reminded, then 督办 those still overdue ``supervise_after_hours``
     after the reminder. Idempotent: the escalation level on the event decides, so a repeated or late
     run does the right thing."""
-    at = now or clock_now()
+    at = field_now(session, now)
     limits = {code: lvl.supervise_after_hours for code, lvl in sla_levels(session).items()}
     due = session.exec(select(Event.id, Event.state, Event.escalation, Event.urged_at, Event.priority)
                        .where(_overdue_clause(at), Event.escalation < 2)).all()
@@ -235,7 +234,7 @@ def escalate_overdue(session: Session, *, now: datetime | None = None) -> dict[s
 def event_queue(session: Session, viewer: Viewer, *, states: list[str] | None = None, now: datetime | None = None,
                 limit: int = 2000) -> pd.DataFrame:
     """Events in scope, overdue first then by deadline, with the assignee's name."""
-    at = now or clock_now()
+    at = field_now(session, now)
     stmt = (select(Event.id, Event.event_no, Event.item_code, Event.category_code, Event.priority, Event.state,
                    Event.grid_id, Event.community_id, Event.location, Event.lat, Event.lon, Event.reported_at,
                    Event.sign_due_at, Event.due_at, Event.assignee_id, Worker.name.label("assignee"),
@@ -268,7 +267,7 @@ def state_counts(session: Session, viewer: Viewer, *, now: datetime | None = Non
     """Open events per state in scope, with how many are overdue."""
     from sqlalchemy import case, func
 
-    at = now or clock_now()
+    at = field_now(session, now)
     stmt = (select(Event.state, func.count().label("events"),
                    func.sum(case((_overdue_clause(at), 1), else_=0)).label("overdue"))
             .where(Event.grid_id.in_(select(OrgUnit.id).where(unit_scope_clause(viewer))))

@@ -10,11 +10,10 @@ once, and event-derived figures are recomputed for the months it touched.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 import numpy as np
@@ -22,12 +21,18 @@ import pandas as pd
 from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, select
 
-from core.clock import now as clock_now
 from core.models import OrgLevel, OrgUnit, Worker
 from core.scope import Viewer, unit_scope_clause, worker_scope_clause
 from core.tabular import Column, RowError, Schema, iter_table
 from evaluation.field.models import Event, EventState, FigureSource, MetricValue
-from evaluation.field.registry import ensure_reference_data, item_lookup, load_taxonomy, shipped_metrics, sla_levels
+from evaluation.field.registry import (
+    ensure_reference_data,
+    field_now,
+    item_lookup,
+    load_taxonomy,
+    shipped_metrics,
+    sla_levels,
+)
 from evaluation.field.summary import recompute_event_metrics
 
 Kind = Literal["metrics", "events"]
@@ -395,7 +400,7 @@ def run_import(session: Session, viewer: Viewer, kind: Kind, data: bytes, filena
         raise ScopeError("only a manager may import field data")
     if kind not in SCHEMAS:
         raise ValueError(f"unknown import kind {kind!r}; use metrics or events")
-    at = now or clock_now()
+    at = field_now(session, now)
     ensure_reference_data(session)
     look = _Lookups(session, viewer)
     report = ImportReport(kind=kind, filename=filename)

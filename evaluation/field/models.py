@@ -16,17 +16,17 @@ from sqlmodel import Field, SQLModel
 from core.clock import LocalDateTime, now
 
 
-class Direction(str, enum.Enum):
+class Direction(enum.StrEnum):
     HIGHER = "higher"  # 越高越好
     LOWER = "lower"  # 越低越好
 
 
-class Aggregation(str, enum.Enum):
+class Aggregation(enum.StrEnum):
     RATIO = "ratio"  # Σ numerator ÷ Σ denominator over workers and months (never a mean of ratios)
     SUM = "sum"  # a count: Σ numerator
 
 
-class FigureSource(str, enum.Enum):
+class FigureSource(enum.StrEnum):
     IMPORT = "import"
     EVENTS = "events"
 
@@ -82,7 +82,7 @@ class MetricValue(SQLModel, table=True):
     updated_at: LocalDateTime = Field(default_factory=now)
 
 
-class EventState(str, enum.Enum):
+class EventState(enum.StrEnum):
     """DOMAIN.md §4.2."""
 
     DRAFT = "draft"

@@ -5,7 +5,7 @@ data/rental_grading.json, the patrol interval each grade sets, overdue patrols, 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -14,11 +14,11 @@ import pandas as pd
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from core.clock import now as clock_now
 from core.models import OrgUnit
 from core.scope import ScopeError, Viewer, unit_scope_clause
 from core.settings import DATA_DIR
 from evaluation.field.models import RentalBuilding, RentalGrading, RentalPatrol
+from evaluation.field.registry import field_now
 
 GRADES = ("green", "yellow", "orange", "red")
 
@@ -72,7 +72,7 @@ def grade_building(session: Session, viewer: Viewer, *, building_id: int, scores
     """Grade or re-grade a building; the breakdown is kept in the grading history."""
     if not viewer.is_manager:
         raise ScopeError("only a manager may grade buildings")
-    at = now or clock_now()
+    at = field_now(session, now)
     building = session.get(RentalBuilding, building_id)
     if building is None:
         raise ValueError(f"no building {building_id}")
@@ -93,7 +93,7 @@ def grade_building(session: Session, viewer: Viewer, *, building_id: int, scores
 
 def buildings_frame(session: Session, viewer: Viewer, *, now: datetime | None = None) -> pd.DataFrame:
     """Buildings in scope with grade, interval, next patrol due and whether it is overdue."""
-    at = now or clock_now()
+    at = field_now(session, now)
     stmt = (select(RentalBuilding.id, RentalBuilding.code, RentalBuilding.address, RentalBuilding.grid_id,
                    RentalBuilding.community_id, OrgUnit.name_zh.label("community_zh"),
                    OrgUnit.name_en.label("community_en"), RentalBuilding.lat, RentalBuilding.lon,
@@ -122,7 +122,7 @@ def with_patrol_due(frame: pd.DataFrame, at: datetime) -> pd.DataFrame:
 def record_patrol(session: Session, viewer: Viewer, *, building_id: int, worker_id: int | None = None,
                   visited_at: datetime | None = None) -> RentalPatrol:
     """Log a patrol visit (idempotent on building + time)."""
-    at = visited_at or clock_now()
+    at = visited_at or field_now(session)
     building = session.get(RentalBuilding, building_id)
     if building is None:
         raise ValueError(f"no building {building_id}")
@@ -162,7 +162,7 @@ def patrol_coverage(session: Session, viewer: Viewer, *, start: datetime, end: d
 
 
 def overdue_patrols(session: Session, viewer: Viewer, *, now: datetime | None = None) -> pd.DataFrame:
-    at = now or clock_now()
+    at = field_now(session, now)
     frame = buildings_frame(session, viewer, now=at)
     return frame[frame["patrol_overdue"]].reset_index(drop=True)
 

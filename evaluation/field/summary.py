@@ -21,11 +21,10 @@ import pandas as pd
 from sqlalchemy import ColumnElement, and_, case, delete, func, insert, literal, or_, union_all
 from sqlmodel import Session, select
 
-from core.clock import now as clock_now
 from core.models import Worker
 from core.scope import Viewer, worker_scope_clause
 from evaluation.field.models import Event, EventState, FigureSource, MetricDef, MetricValue, SlaLevel
-from evaluation.field.registry import ensure_reference_data, shipped_sla
+from evaluation.field.registry import ensure_reference_data, field_now, shipped_sla
 
 VALUE_COLUMNS = ["worker_id", "period", "metric", "numerator", "denominator"]
 
@@ -99,7 +98,7 @@ def recompute_event_metrics(session: Session, *, now: datetime | None = None,
 
     Returns the number of summary rows written. Safe to repeat: the result depends only on the events.
     """
-    at = now or clock_now()
+    at = field_now(session, now)
     ensure_reference_data(session)
     dialect = session.get_bind().dialect.name
     rows = session.execute(event_figures_query(dialect, now=at, periods=periods)).all()

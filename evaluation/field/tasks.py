@@ -13,12 +13,11 @@ import pandas as pd
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from core.clock import now as clock_now
 from core.models import OrgLevel, OrgUnit, Role, Worker, WorkerStatus
 from core.scope import ScopeError, Viewer, ensure_can_see_worker, unit_scope_clause
 from evaluation.field import events as ev
 from evaluation.field.models import Event, EventState, RentalBuilding, VerificationTask
-from evaluation.field.registry import item_lookup
+from evaluation.field.registry import field_now, item_lookup
 from evaluation.field.rentals import buildings_frame
 
 TASK_COLUMNS = ["task_id", "kind", "item_code", "category_code", "priority", "grid_id", "community_id", "lat",
@@ -42,7 +41,7 @@ def _in_scope(viewer: Viewer, grid_col):  # noqa: ANN001, ANN202
 
 def open_tasks(session: Session, viewer: Viewer, *, now: datetime | None = None) -> pd.DataFrame:
     """Open events, open verification tasks and overdue patrols in the viewer's scope (a worker: their own)."""
-    at = now or clock_now()
+    at = field_now(session, now)
     worker_only = viewer.role == Role.WORKER
     frames = []
 
@@ -109,7 +108,7 @@ def assign_task(session: Session, viewer: Viewer, *, task_id: str, worker_id: in
     """Assign a task and record why (shown to the worker). An event moves to DISPATCHED with its deadlines."""
     if not viewer.is_manager:
         raise ScopeError("only a manager may assign tasks")
-    at = now or clock_now()
+    at = field_now(session, now)
     worker = ensure_can_see_worker(viewer, session.get(Worker, worker_id))
     if worker.status != WorkerStatus.ACTIVE.value:
         raise ValueError(f"{worker.name} is not on duty ({worker.status})")
@@ -168,7 +167,7 @@ def category_performance(session: Session, *, since: date) -> pd.DataFrame:
 
 def worker_load(session: Session, *, now: datetime | None = None) -> pd.DataFrame:
     """Every active worker: tasks open now and tasks given in the last 30 days."""
-    at = now or clock_now()
+    at = field_now(session, now)
     since = at - timedelta(days=30)
     workers = pd.DataFrame(session.exec(select(Worker.id).where(Worker.status == WorkerStatus.ACTIVE.value)).all(),
                            columns=["worker_id"])
@@ -197,7 +196,7 @@ def worker_load(session: Session, *, now: datetime | None = None) -> pd.DataFram
 
 def my_tasks(session: Session, viewer: Viewer, *, now: datetime | None = None) -> pd.DataFrame:
     """A worker's events (open ones first) with the reason they were assigned and the allowed actions."""
-    at = now or clock_now()
+    at = field_now(session, now)
     if viewer.worker_id is None:
         return pd.DataFrame()
     stmt = (select(Event.id, Event.event_no, Event.item_code, Event.priority, Event.state, Event.location,

@@ -1,0 +1,111 @@
+"""``gridwise import metrics|events FILE`` and ``gridwise field …`` (recompute, escalate, quality)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from core.models import OrgLevel, Role
+from core.scope import Viewer
+
+# The command line acts for the installation as a whole (like an unscoped administrator).
+SYSTEM = Viewer(user_id=0, role=Role.ADMIN, scope_level=OrgLevel.DISTRICT, scope_unit_id=None,
+                display_name="gridwise cli")
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from sqlmodel import Session
+
+    from core.db import get_engine
+    from evaluation.field.imports import run_import, template
+
+    if args.template:
+        path = Path(args.template)
+        fmt = "csv" if path.suffix.lower() == ".csv" else "xlsx"
+        path.write_bytes(template(args.kind, fmt, args.lang))
+        _log(f"template written to {path}")
+        return 0
+    if not args.file:
+        _log("error: give FILE to import, or --template FILE to write a template")
+        return 2
+    path = Path(args.file)
+    if not path.is_file():
+        _log(f"error: no such file {path}")
+        return 2
+    tty = sys.stderr.isatty()
+
+    def progress(rows: int, fraction: float | None) -> None:
+        pct = f" ({fraction:.0%})" if fraction is not None else ""
+        print(f"\r{rows:,} rows read{pct}", end="" if tty else "\n", file=sys.stderr, flush=True)
+
+    with Session(get_engine()) as session:
+        report = run_import(session, SYSTEM, args.kind, path.read_bytes(), path.name, commit=not args.dry_run,
+                            progress=progress if not args.json else None)
+    if tty and not args.json:
+        print(file=sys.stderr)
+    if args.json:
+        print(json.dumps(report.to_dict(args.lang), ensure_ascii=False, indent=2, default=str))
+    else:
+        _log(f"{report.filename}: {report.rows_read} rows read, {report.added} to add, {report.changed} to change, "
+             f"{report.unchanged} unchanged, {report.error_count} refused")
+        for e in report.errors[:50]:
+            _log(f"  {e.message(args.lang)}")
+        if report.error_count > 50:
+            _log(f"  … and {report.error_count - 50} more")
+        if args.dry_run:
+            _log("dry run: nothing written")
+        elif report.committed:
+            _log("committed")
+        elif report.ok:
+            _log("nothing to change")
+        else:
+            _log("refused: nothing written")
+    return 0 if report.ok else 1
+
+
+def cmd_field(args: argparse.Namespace) -> int:
+    from core.db import session_scope
+
+    now = datetime.fromisoformat(args.now) if getattr(args, "now", None) else None
+    with session_scope() as session:
+        if args.field_command == "recompute":
+            from evaluation.field.summary import recompute_event_metrics
+
+            n = recompute_event_metrics(session, now=now)
+            _log(f"{n} event-derived summary rows written")
+        elif args.field_command == "escalate":
+            from evaluation.field.events import escalate_overdue
+
+            _log(json.dumps(escalate_overdue(session, now=now)))
+        elif args.field_command == "quality":
+            from evaluation.field.quality import raise_verification_tasks
+
+            _log(json.dumps(raise_verification_tasks(session, now=now)))
+    return 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("import", help="import field data (monthly figures or an event list) from CSV/Excel")
+    p.add_argument("kind", choices=["metrics", "events"])
+    p.add_argument("file", nargs="?", help="CSV or .xlsx file")
+    p.add_argument("--dry-run", action="store_true", help="check and preview only; write nothing")
+    p.add_argument("--json", action="store_true", help="print the preview as JSON")
+    p.add_argument("--template", metavar="FILE", help="write an empty template (.xlsx or .csv) and exit")
+    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of messages and template headers")
+    p.set_defaults(func=cmd_import)
+
+    f = subparsers.add_parser("field", help="field data maintenance")
+    fs = f.add_subparsers(dest="field_command", required=True)
+    for name, text in (("recompute", "recompute event-derived monthly figures"),
+                       ("escalate", "催办/督办 overdue events (what the scheduler job does)"),
+                       ("quality", "run the data-quality checks and raise verification tasks")):
+        q = fs.add_parser(name, help=text)
+        q.add_argument("--now", help="ISO time to act as (default: now)")
+    f.set_defaults(func=cmd_field)

@@ -1,0 +1,42 @@
+"""Field-data scheduler jobs. Each works out what is due from the database, so repeats are harmless."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from core.db import session_scope
+from core.scheduler import JobSpec
+
+
+def escalate_overdue(now: datetime | None = None) -> dict[str, int]:
+    """催办 then 督办 overdue events."""
+    from evaluation.field.events import escalate_overdue as run
+
+    with session_scope() as session:
+        return run(session, now=now)
+
+
+def recompute_metrics(now: datetime | None = None) -> int:
+    """Rebuild event-derived monthly figures (events move through the app all day)."""
+    from evaluation.field.summary import recompute_event_metrics
+
+    with session_scope() as session:
+        return recompute_event_metrics(session, now=now)
+
+
+def data_quality(now: datetime | None = None) -> dict[str, int]:
+    """Flag data-quality problems and raise verification tasks (one per problem, never twice)."""
+    from evaluation.field.quality import raise_verification_tasks
+
+    with session_scope() as session:
+        return raise_verification_tasks(session, now=now)
+
+
+JOBS = [
+    JobSpec("field.escalate_overdue", "evaluation.field.jobs:escalate_overdue",
+            {"trigger": "interval", "minutes": 15}, "催办/督办 overdue events"),
+    JobSpec("field.recompute_metrics", "evaluation.field.jobs:recompute_metrics",
+            {"trigger": "cron", "hour": "*", "minute": 7}, "Recompute event-derived monthly figures"),
+    JobSpec("field.data_quality", "evaluation.field.jobs:data_quality",
+            {"trigger": "cron", "hour": 2, "minute": 30}, "Data-quality checks → verification tasks"),
+]

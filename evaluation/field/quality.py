@@ -1,0 +1,182 @@
+"""Data-quality checks the article describes, each a set operation, and the verification (核查) tasks
+raised from them — one per problem, keyed by (kind, ref_key), so a repeated run raises nothing twice.
+
+- address_codes: one standard address carrying several house codes (标准地址 ↔ 房屋编码, ~8000 records)
+- visit_overflow: a worker's house visits on one day beyond what a day allows
+- duplicate_event: the same item reported twice for the same building within a day
+- reversed_dereg: a deregistration later reversed (异常注销)
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import func, insert
+from sqlmodel import Session, select
+
+from core.models import OrgLevel, OrgUnit, Role, Worker
+from core.scope import Viewer, unit_scope_clause
+from evaluation.field.models import Deregistration, Event, HouseRecord, VerificationTask, VisitDay
+from evaluation.field.registry import field_now
+
+KINDS = ("address_codes", "visit_overflow", "duplicate_event", "reversed_dereg")
+# 8 working hours at ~7 minutes per house at the quickest: more than this in a day is not credible.
+MAX_VISITS_PER_DAY = 70
+DUPLICATE_WINDOW = timedelta(days=1)
+VERIFY_DAYS = 7  # a verification task is due a week after it is raised
+_ALL = Viewer(user_id=0, role=Role.ADMIN, scope_level=OrgLevel.DISTRICT, scope_unit_id=None)
+
+
+def _scoped_units(viewer: Viewer):  # noqa: ANN202
+    return select(OrgUnit.id).where(unit_scope_clause(viewer))
+
+
+def address_codes(session: Session, viewer: Viewer) -> pd.DataFrame:
+    """House records whose standard address carries more than one house code."""
+    multi = (select(HouseRecord.standard_address).group_by(HouseRecord.standard_address)
+             .having(func.count(func.distinct(HouseRecord.house_code)) > 1).subquery())
+    stmt = (select(HouseRecord.standard_address, HouseRecord.house_code, HouseRecord.community_id,
+                   HouseRecord.grid_id, HouseRecord.worker_id)
+            .join(multi, multi.c.standard_address == HouseRecord.standard_address)
+            .where(HouseRecord.community_id.in_(_scoped_units(viewer)))
+            .order_by(HouseRecord.standard_address, HouseRecord.house_code))
+    return pd.DataFrame(session.exec(stmt).all(),
+                        columns=["standard_address", "house_code", "community_id", "grid_id", "worker_id"])
+
+
+def visit_overflow(session: Session, viewer: Viewer, *, limit: int = MAX_VISITS_PER_DAY) -> pd.DataFrame:
+    stmt = (select(VisitDay.worker_id, Worker.employee_no, Worker.name, VisitDay.day, VisitDay.visits,
+                   Worker.community_id, Worker.grid_id)
+            .join(Worker, Worker.id == VisitDay.worker_id)
+            .where(VisitDay.visits > limit, Worker.community_id.in_(_scoped_units(viewer)))
+            .order_by(VisitDay.visits.desc()))
+    return pd.DataFrame(session.exec(stmt).all(), columns=["worker_id", "employee_no", "name", "day", "visits",
+                                                           "community_id", "grid_id"])
+
+
+def duplicate_events(session: Session, viewer: Viewer) -> pd.DataFrame:
+    """Later reports of the same item for the same building within a day of the previous one."""
+    stmt = (select(Event.id, Event.event_no, Event.item_code, Event.building_code, Event.reported_at,
+                   Event.community_id, Event.grid_id, Event.lat, Event.lon, Event.reporter_id)
+            .where(Event.building_code.is_not(None), Event.reported_at.is_not(None),
+                   Event.community_id.in_(_scoped_units(viewer))))
+    ev = pd.DataFrame(session.exec(stmt).all(), columns=["id", "event_no", "item_code", "building_code",
+                                                         "reported_at", "community_id", "grid_id", "lat", "lon",
+                                                         "reporter_id"])
+    if ev.empty:
+        return ev.assign(first_event_no=pd.Series(dtype=str))
+    ev = ev.sort_values(["item_code", "building_code", "reported_at", "id"], kind="stable")
+    grp = ev.groupby(["item_code", "building_code"], sort=False)
+    gap = ev["reported_at"] - grp["reported_at"].shift()
+    ev["first_event_no"] = grp["event_no"].shift()
+    return ev[gap <= DUPLICATE_WINDOW].reset_index(drop=True)
+
+
+def reversed_deregistrations(session: Session, viewer: Viewer) -> pd.DataFrame:
+    stmt = (select(Deregistration.person_ref, Deregistration.reason, Deregistration.deregistered_at,
+                   Deregistration.reversed_at, Deregistration.worker_id, Deregistration.community_id,
+                   Deregistration.grid_id)
+            .where(Deregistration.reversed_at.is_not(None), Deregistration.community_id.in_(_scoped_units(viewer)))
+            .order_by(Deregistration.reversed_at.desc()))
+    return pd.DataFrame(session.exec(stmt).all(), columns=["person_ref", "reason", "deregistered_at", "reversed_at",
+                                                           "worker_id", "community_id", "grid_id"])
+
+
+CHECKS = {"address_codes": address_codes, "visit_overflow": visit_overflow, "duplicate_event": duplicate_events,
+          "reversed_dereg": reversed_deregistrations}
+
+
+def quality_summary(session: Session, viewer: Viewer) -> pd.DataFrame:
+    """Flagged rows per community and check (address_codes counts addresses, not records)."""
+    frames = []
+    for kind, check in CHECKS.items():
+        rows = check(session, viewer)
+        if rows.empty:
+            continue
+        if kind == "address_codes":
+            rows = rows.drop_duplicates("standard_address")
+        frames.append(rows.groupby("community_id").size().rename(kind))
+    comms = pd.DataFrame(session.exec(select(OrgUnit.id, OrgUnit.name_zh, OrgUnit.name_en)
+                                      .where(OrgUnit.level == OrgLevel.COMMUNITY.value, unit_scope_clause(viewer))
+                                      .order_by(OrgUnit.code)).all(), columns=["community_id", "name_zh", "name_en"])
+    counts = pd.concat(frames, axis=1) if frames else pd.DataFrame()
+    out = comms.join(counts, on="community_id") if not counts.empty else comms
+    for kind in KINDS:
+        out[kind] = out[kind].fillna(0).astype(int) if kind in out else 0
+    out["total"] = out[list(KINDS)].sum(axis=1)
+    return out
+
+
+def _candidates(session: Session) -> pd.DataFrame:
+    """Every flagged problem as a prospective task: kind, ref_key, community, grid, place, titles."""
+    parts = []
+    a = address_codes(session, _ALL)
+    if len(a):
+        g = a.groupby("standard_address").agg(community_id=("community_id", "first"), grid_id=("grid_id", "first"),
+                                              codes=("house_code", lambda s: "、".join(sorted(s)[:4])),
+                                              n=("house_code", "nunique")).reset_index()
+        parts.append(pd.DataFrame({
+            "kind": "address_codes", "ref_key": g["standard_address"], "community_id": g["community_id"],
+            "grid_id": g["grid_id"],
+            "title_zh": "核查房屋编码:" + g["standard_address"] + " 有 " + g["n"].astype(str) + " 个编码",
+            "title_en": "Check house codes: " + g["n"].astype(str) + " codes at one address (" + g["codes"] + ")"}))
+    v = visit_overflow(session, _ALL)
+    if len(v):
+        day = pd.to_datetime(v["day"]).dt.strftime("%Y-%m-%d")
+        parts.append(pd.DataFrame({
+            "kind": "visit_overflow", "ref_key": v["worker_id"].astype(str) + "@" + day,
+            "community_id": v["community_id"], "grid_id": v["grid_id"],
+            "title_zh": "核查走访记录:" + v["name"] + " " + day + " 走访 " + v["visits"].astype(str) + " 间次",
+            "title_en": "Check visits: " + v["employee_no"] + " logged " + v["visits"].astype(str) + " on " + day}))
+    d = duplicate_events(session, _ALL)
+    if len(d):
+        parts.append(pd.DataFrame({
+            "kind": "duplicate_event", "ref_key": d["event_no"], "community_id": d["community_id"],
+            "grid_id": d["grid_id"],
+            "title_zh": "核查重复上报:" + d["event_no"] + " 与 " + d["first_event_no"] + " 同楼栋同事项",
+            "title_en": "Check duplicate report: " + d["event_no"] + " repeats " + d["first_event_no"]}))
+    r = reversed_deregistrations(session, _ALL)
+    if len(r):
+        parts.append(pd.DataFrame({
+            "kind": "reversed_dereg", "ref_key": r["person_ref"], "community_id": r["community_id"],
+            "grid_id": r["grid_id"],
+            "title_zh": "核查异常注销:" + r["person_ref"] + " 注销后又恢复",
+            "title_en": "Check abnormal deregistration: " + r["person_ref"] + " was reversed"}))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def raise_verification_tasks(session: Session, *, now: datetime | None = None) -> dict[str, int]:
+    """Create a verification task for every flagged problem that has none yet; returns new tasks per kind."""
+    at = field_now(session, now)
+    cand = _candidates(session)
+    out = dict.fromkeys(KINDS, 0)
+    if cand.empty:
+        return out
+    have = pd.DataFrame(session.exec(select(VerificationTask.kind, VerificationTask.ref_key)).all(),
+                        columns=["kind", "ref_key"])
+    cand = cand.merge(have.assign(_have=True), on=["kind", "ref_key"], how="left")
+    new = cand[cand["_have"].isna()].drop(columns="_have").drop_duplicates(["kind", "ref_key"])
+    if new.empty:
+        return out
+    grids = pd.DataFrame(session.exec(select(OrgUnit.id, OrgUnit.lat, OrgUnit.lon)
+                                      .where(OrgUnit.level == OrgLevel.GRID.value)).all(), columns=["grid_id", "lat", "lon"])
+    new = new.merge(grids, on="grid_id", how="left")
+    new["ref_key"] = new["ref_key"].str.slice(0, 200)
+    new = new.assign(state="open", created_at=at, due_at=at + timedelta(days=VERIFY_DAYS))
+    recs = new.astype(object).where(new.notna(), None).to_dict("records")
+    session.execute(insert(VerificationTask), recs)
+    session.flush()
+    counts = new["kind"].value_counts()
+    return {k: int(counts.get(k, 0)) for k in KINDS}
+
+
+def verification_tasks(session: Session, viewer: Viewer, *, state: str | None = "open") -> pd.DataFrame:
+    stmt = (select(VerificationTask.id, VerificationTask.kind, VerificationTask.ref_key, VerificationTask.community_id,
+                   VerificationTask.title_zh, VerificationTask.title_en, VerificationTask.state,
+                   VerificationTask.created_at, VerificationTask.due_at, VerificationTask.assignee_id)
+            .where(VerificationTask.community_id.in_(_scoped_units(viewer))).order_by(VerificationTask.id))
+    if state:
+        stmt = stmt.where(VerificationTask.state == state)
+    return pd.DataFrame(session.exec(stmt).all(), columns=["id", "kind", "ref_key", "community_id", "title_zh",
+                                                           "title_en", "state", "created_at", "due_at", "assignee_id"])
