@@ -1,0 +1,78 @@
+"""``gridwise assign batch [--dry-run] [--json]``: the page's "assign all open" from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime
+
+from core.db import session_scope
+
+
+def _viewer(session, username: str | None):  # noqa: ANN001, ANN202
+    """The acting user: ``--user`` (a manager or admin, with their scope), else the whole district as
+    the system (decisions then record no user)."""
+    from sqlmodel import select
+
+    from core.models import OrgLevel, Role, User
+    from core.scope import Viewer, viewer_for
+
+    if username is None:
+        return Viewer(user_id=0, role=Role.ADMIN, scope_level=OrgLevel.DISTRICT, scope_unit_id=None,
+                      display_name="gridwise-cli")
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None or user.role not in (Role.MANAGER.value, Role.ADMIN.value):
+        raise SystemExit(f"error: {username!r} is not a manager or administrator account")
+    return viewer_for(session, user)
+
+
+def _batch(args: argparse.Namespace) -> int:
+    from evaluation.assignment import service
+    from evaluation.assignment.models import DecisionSource
+
+    now = datetime.fromisoformat(args.now) if args.now else None
+    with session_scope() as session:
+        viewer = _viewer(session, args.user)
+        proposal = service.propose_batch(session, viewer, args.preset, now=now)
+        result = {"assigned": 0, "skipped": 0}
+        if not args.dry_run:
+            result = service.commit_batch(session, viewer, proposal, now=now, source=DecisionSource.CLI)
+    summary = {
+        "preset": proposal.preset,
+        "open_unassigned_tasks": proposal.n_tasks,
+        "proposed": len(proposal.assigned),
+        "total_score": round(proposal.total_score, 1),
+        "first_choice_share": None if proposal.assigned.empty else round(proposal.first_choice_share, 3),
+        "unassigned": proposal.unassigned["reason"].value_counts().to_dict() if not proposal.unassigned.empty else {},
+        "dry_run": bool(args.dry_run),
+        "committed": result["assigned"],
+        "skipped_already_assigned": result["skipped"],
+    }
+    if args.json:
+        rows = proposal.assigned[["task_id", "worker_id", "name", "score", "rank_in_task", "priority"]] \
+            if not proposal.assigned.empty else None
+        left = proposal.unassigned[["task_id", "priority", "reason"]] if not proposal.unassigned.empty else None
+        print(json.dumps({
+            **summary,
+            "assignments": [] if rows is None else rows.to_dict(orient="records"),
+            "left_over": [] if left is None else left.to_dict(orient="records"),
+        }, ensure_ascii=False, indent=2, default=str))
+    else:
+        for key, value in summary.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    from evaluation.assignment.rank import load_presets
+
+    p = sub.add_parser("assign", help="smart task assignment (智能派单)")
+    asub = p.add_subparsers(dest="assign_command", required=True, metavar="ACTION")
+    b = asub.add_parser("batch", help="assign every unassigned open task optimally (most urgent first)")
+    b.add_argument("--dry-run", action="store_true", help="show the proposal, write nothing")
+    b.add_argument("--json", action="store_true", help="print the proposal as JSON")
+    b.add_argument("--preset", default="routine", choices=list(load_presets()))
+    b.add_argument("--user", help="act as this manager account (its scope and name on the decisions)")
+    b.add_argument("--now", help="ISO wall-clock time in Asia/Shanghai (default: now)")
+    b.set_defaults(func=_batch)
+
