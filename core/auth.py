@@ -29,7 +29,7 @@ def verify_password(password: str, password_hash: str) -> bool:
         return False
 
 
-class SignInError(str, enum.Enum):
+class SignInError(enum.StrEnum):
     EMPTY = "empty"  # username or password not given
     BAD_CREDENTIALS = "bad_credentials"  # unknown user or wrong password: deliberately one message
     LOCKED = "locked"

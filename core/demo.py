@@ -100,7 +100,7 @@ def _build_org(session: Session, rng: np.random.Generator) -> tuple[list[OrgUnit
                         level=OrgLevel.DISTRICT, lat=22.59, lon=114.48)
     grids: list[OrgUnit] = []
     xiasha: OrgUnit | None = None
-    for s_idx, (s_code, s_zh, s_en, lat, lon, communities) in enumerate(SUBDISTRICTS, start=1):
+    for s_idx, (_abbr, s_zh, s_en, lat, lon, communities) in enumerate(SUBDISTRICTS, start=1):
         sub = add_unit(session, code=f"{DISTRICT_CODE}{s_idx:03d}", name_zh=s_zh,
                        name_en=f"{s_en} Subdistrict", level=OrgLevel.SUBDISTRICT, parent=district,
                        lat=lat, lon=lon)

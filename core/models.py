@@ -10,33 +10,33 @@ from __future__ import annotations
 import enum
 from datetime import date
 
-from core.clock import LocalDateTime, now
-
 from sqlalchemy import Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from core.clock import LocalDateTime, now
 
-class OrgLevel(str, enum.Enum):
+
+class OrgLevel(enum.StrEnum):
     DISTRICT = "district"  # 新区
     SUBDISTRICT = "subdistrict"  # 办事处 / 街道
     COMMUNITY = "community"  # 社区
     GRID = "grid"  # 基础网格
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     WORKER = "worker"  # 网格员
     MANAGER = "manager"  # 网格管理中心 / 社区 / 办事处
     ADMIN = "admin"
 
 
-class WorkerStatus(str, enum.Enum):
+class WorkerStatus(enum.StrEnum):
     ACTIVE = "active"  # 在岗
     ON_LEAVE = "on_leave"  # 请假
     LEFT = "left"  # 离职
 
 
-def _enum_col(enum_cls: type[enum.Enum], **kw) -> Column:  # noqa: ANN003
-    # Store enums as their string values (portable across SQLite and PostgreSQL, readable in SQL).
+def _enum_col(**kw) -> Column:  # noqa: ANN003
+    # Enums are stored as their string values: portable across SQLite and PostgreSQL, readable in SQL.
     return Column(String(16), **kw)
 
 
@@ -49,7 +49,7 @@ class OrgUnit(SQLModel, table=True):
     code: str = Field(max_length=32, unique=True, index=True)
     name_zh: str = Field(max_length=100)
     name_en: str = Field(max_length=100)
-    level: str = Field(sa_column=_enum_col(OrgLevel, nullable=False, index=True))
+    level: str = Field(sa_column=_enum_col(nullable=False, index=True))
     parent_id: int | None = Field(default=None, foreign_key="org_unit.id", index=True)
     path: str = Field(default="", max_length=200, index=True)
     # Grid geometry and size: the centre is used for distances in dispatch, households for

@@ -7,9 +7,8 @@ import streamlit as st
 from sqlmodel import Session
 
 from core.i18n import pick
-from core.models import Worker, WorkerCreate, WorkerStatus
+from core.models import OrgLevel, Worker, WorkerCreate, WorkerStatus
 from core.org import grids_in_scope, save_worker, set_worker_status, units_frame, workers_frame
-from core.models import OrgLevel
 from core.scope import ScopeError
 from core.tabular import safe_frame, template_bytes
 from core.worker_import import WORKER_SCHEMA, commit_worker_import, preview_worker_import

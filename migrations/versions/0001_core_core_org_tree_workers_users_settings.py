@@ -13,7 +13,6 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-
 revision: str = '0001_core'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
