@@ -6,7 +6,8 @@ and replace the previous event-derived rows for the recomputed months in one sta
 Who a figure belongs to and which month it falls in:
 - reporter, month reported: 隐患上报数, 事件上报及时率, 有效上报率, 按时核实率
 - assignee, month of the handling deadline: 按时办结率, 办结率 (应办结 = deadline passed or closed,
-  minus 缓办; the denominator is never "events closed", DOMAIN.md §1.2)
+  minus 缓办; the denominator is never "events closed", DOMAIN.md §1.2). On time = closed, with the
+  worker's handling feedback by the deadline (the 核查 that follows is the checker's time, not theirs).
 - assignee, month of the first feedback: 返工率 = reworks ÷ feedbacks submitted (1 + reworks each)
 - assignee, month rated: 满意率
 """
@@ -75,7 +76,7 @@ def event_figures_query(dialect: str, *, now: datetime, periods: tuple[str, str]
              _sum_if(decided_at.is_not(None))),
         part(rep, rep_at, "ontime_verify_rate", _sum_if(verify <= verify_h), _sum_if(decided_at.is_not(None))),
         part(Event.assignee_id, Event.due_at, "ontime_closure_rate",
-             _sum_if(and_(closed, Event.closed_at <= Event.due_at)), func.count(),
+             _sum_if(and_(closed, Event.feedback_at <= Event.due_at)), func.count(),
              due_passed, Event.postponed.is_(False)),
         part(Event.assignee_id, Event.due_at, "closure_rate", _sum_if(closed), func.count(),
              due_passed, Event.postponed.is_(False)),

@@ -152,7 +152,7 @@ def category_performance(session: Session, *, since: date) -> pd.DataFrame:
 
     start = datetime.combine(since, datetime.min.time())
     stmt = (select(Event.assignee_id, Event.category_code, func.count(),
-                   func.sum(case(((Event.closed_at.is_not(None)) & (Event.closed_at <= Event.due_at), 1), else_=0)),
+                   func.sum(case(((Event.closed_at.is_not(None)) & (Event.feedback_at <= Event.due_at), 1), else_=0)),
                    func.sum(Event.rework_count),
                    func.sum(case((Event.satisfaction.in_(["satisfied", "basic"]), 1), else_=0)),
                    func.count(Event.satisfaction))
