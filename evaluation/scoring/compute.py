@@ -44,7 +44,9 @@ class ScoringInputs:
         """How many input rows a period used (recorded with frozen snapshots)."""
         v = self.values[self.values["period"].isin(months)]
         a = self.adjustments[self.adjustments["period"].isin(months)] if len(self.adjustments) else self.adjustments
-        return {"workers": int(len(self.workers)), "metric_values": int(len(v)), "adjustments": int(len(a))}
+        training = v["metric"].astype(str).str.startswith("training_")
+        return {"workers": int(len(self.workers)), "metric_values": int((~training).sum()),
+                "training_values": int(training.sum()), "adjustments": int(len(a))}
 
 
 @dataclass

@@ -1,0 +1,38 @@
+"""Deduction and bonus cases (弄虚作假, 漏报, 表彰 …) a manager records for a worker and month."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from core.clock import now as clock_now
+from core.models import Worker
+from core.scope import ScopeError, Viewer, ensure_can_see_worker
+from evaluation.scoring.models_scoring import ScoreAdjustment
+from evaluation.scoring.periods import parse_period
+from evaluation.scoring.store import active_scheme
+
+
+def record_adjustment(session: Session, viewer: Viewer, *, worker_id: int, period: str, code: str, cases: int,
+                      note: str = "") -> ScoreAdjustment:
+    """Set the number of cases of ``code`` for a worker and month (idempotent: replaces the count)."""
+    if not viewer.is_manager:
+        raise ScopeError("only managers may record deductions and bonuses")
+    ensure_can_see_worker(viewer, session.get(Worker, worker_id))
+    p = parse_period(period)
+    if p.kind != "month":
+        raise ValueError("deductions and bonuses are recorded per month (YYYY-MM)")
+    scheme, _ = active_scheme(session)
+    if code not in {a.code for a in scheme.adjustments}:
+        raise ValueError(f"{code!r} is not a deduction or bonus of the active scheme")
+    if cases < 0:
+        raise ValueError("the number of cases cannot be negative")
+    row = session.exec(select(ScoreAdjustment).where(ScoreAdjustment.worker_id == worker_id,
+                                                     ScoreAdjustment.period == p.label,
+                                                     ScoreAdjustment.code == code)).first()
+    if row is None:
+        row = ScoreAdjustment(worker_id=worker_id, period=p.label, code=code)
+    row.cases, row.note = cases, note[:500]
+    row.created_by, row.created_at = viewer.user_id or None, clock_now()
+    session.add(row)
+    session.commit()
+    return row

@@ -1,0 +1,15 @@
+"""Scoring's scheduled job: freeze each closed month's scorecards and write its bulletin (通报)."""
+
+from __future__ import annotations
+
+from core.scheduler import JobSpec
+
+JOBS: list[JobSpec] = [
+    JobSpec(
+        id="scoring.freeze_closed_months",
+        func="evaluation.scoring.snapshots:freeze_closed_months",
+        # 02:30 every day: a month is frozen on the first run after it closes; later runs find it done.
+        trigger={"trigger": "cron", "hour": 2, "minute": 30},
+        description="Freeze last month's scorecards and write the monthly bulletin",
+    ),
+]

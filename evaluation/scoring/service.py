@@ -1,0 +1,170 @@
+"""What the pages, the CLI and the job call: load → score (pure) → restrict to the viewer's scope.
+
+Scores are computed over the whole district, then filtered: a percentile, the 优秀 share cap and a
+rank must not change with who is looking.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+from sqlmodel import Session
+
+from core.scope import ScopeError, Viewer
+from evaluation.scoring.compare import ARTICLE_METRICS, group_comparison, party_comparison
+from evaluation.scoring.compute import Scorecards, ScoringInputs, score_months, score_period
+from evaluation.scoring.inputs import load_inputs, restrict_to_scope
+from evaluation.scoring.periods import Period, months_between, parse_period
+from evaluation.scoring.scheme import Scheme
+from evaluation.scoring.store import active_scheme, scheme_by_id
+
+# Which courses train which metric: skill areas of courses.api.courses_for_skill.
+SKILLS_FOR_METRIC: dict[str, tuple[str, ...]] = {
+    "collection_rate": ("info_collection", "residence_registration"),
+    "accuracy_rate": ("info_collection", "house_coding"),
+    "retention_rate": ("residence_registration", "info_collection"),
+    "patrol_coverage_rate": ("fire",),
+    "timely_report_rate": ("fire",),
+    "valid_report_rate": ("fire", "health"),
+    "ontime_closure_rate": ("dispute",),
+    "rework_rate": ("dispute",),
+    "satisfaction_rate": ("dispute",),
+    "training_quiz_avg": ("info_collection",),
+}
+
+
+@dataclass
+class ScoreView:
+    """Scorecards as one viewer may see them, with the inputs they came from."""
+
+    result: Scorecards
+    cards: pd.DataFrame
+    components: pd.DataFrame
+    inputs: ScoringInputs
+    scheme_id: int
+
+
+def _scheme(session: Session, scheme_id: int | None) -> tuple[Scheme, int]:
+    if scheme_id is None:
+        scheme, row = active_scheme(session)
+        return scheme, row.id or 0
+    return scheme_by_id(session, scheme_id), scheme_id
+
+
+def district_scorecards(session: Session, viewer: Viewer, period: str, *, scheme_id: int | None = None,
+                        inputs: ScoringInputs | None = None) -> tuple[Scorecards, ScoringInputs, int]:
+    p = parse_period(period)
+    scheme, sid = _scheme(session, scheme_id)
+    if inputs is None:
+        inputs = load_inputs(session, viewer, start_period=p.months[0], end_period=p.months[-1])
+    return score_period(inputs, scheme, p), inputs, sid
+
+
+def scorecards(session: Session, viewer: Viewer, period: str, *, scheme_id: int | None = None) -> ScoreView:
+    """The period's cards and components for the workers ``viewer`` may see."""
+    result, inputs, sid = district_scorecards(session, viewer, period, scheme_id=scheme_id)
+    cards = restrict_to_scope(session, viewer, result.cards)
+    comps = restrict_to_scope(session, viewer, result.components)
+    return ScoreView(result, cards.reset_index(drop=True), comps.reset_index(drop=True), inputs, sid)
+
+
+def monthly_trend(session: Session, viewer: Viewer, *, first: str, last: str,
+                  scheme_id: int | None = None) -> pd.DataFrame:
+    """Monthly cards (period, worker_id, total, grade, community …) in scope, first..last."""
+    scheme, _ = _scheme(session, scheme_id)
+    inputs = load_inputs(session, viewer, start_period=first, end_period=last)
+    cards = score_months(inputs, scheme, months_between(first, last))
+    return restrict_to_scope(session, viewer, cards).reset_index(drop=True)
+
+
+def compare_party(session: Session, viewer: Viewer, period: str,
+                  metrics: tuple[str, ...] = ARTICLE_METRICS) -> pd.DataFrame:
+    """The article's comparison over the viewer's scope: party members vs all, gap in points."""
+    p = parse_period(period)
+    inputs = load_inputs(session, viewer, start_period=p.months[0], end_period=p.months[-1])
+    workers = restrict_to_scope(session, viewer, inputs.workers)
+    return party_comparison(inputs.values, workers, inputs.registry, months=p.months, metrics=metrics)
+
+
+def compare_groups(session: Session, viewer: Viewer, period: str, by: str,
+                   metrics: tuple[str, ...] = ARTICLE_METRICS) -> pd.DataFrame:
+    p = parse_period(period)
+    inputs = load_inputs(session, viewer, start_period=p.months[0], end_period=p.months[-1])
+    workers = restrict_to_scope(session, viewer, inputs.workers)
+    col = {"community": "community_id", "subdistrict": "subdistrict_id"}.get(by, by)
+    out = group_comparison(inputs.values, workers, months=p.months, by=col, metrics=metrics)
+    names = workers.drop_duplicates(col)
+    keep = [c for c in (f"{by}_zh", f"{by}_en") if c in names.columns]
+    return out.merge(names[[col, *keep]], on=col, how="left")
+
+
+def worker_view(view: ScoreView, viewer: Viewer, worker_id: int) -> tuple[pd.Series, pd.DataFrame]:
+    """One worker's card and components from a ScoreView (raising ScopeError outside the scope)."""
+    card = view.cards[view.cards["worker_id"] == worker_id]
+    if card.empty:
+        raise ScopeError("this worker is outside your scope or has no scorecard for the period")
+    if viewer.role.value == "worker" and viewer.worker_id != worker_id:
+        raise ScopeError("a worker sees only their own scorecard")
+    comps = view.components[view.components["worker_id"] == worker_id]
+    return card.iloc[0], comps.reset_index(drop=True)
+
+
+def improvement_options(components: pd.DataFrame) -> pd.DataFrame:
+    """Components ordered by the points a worker could still gain (full marks − points now)."""
+    c = components[~components["missing"].astype(bool)].copy()
+    c["gain"] = (c["eff_weight"] - c["points"]).clip(lower=0)
+    c["skills"] = c["metric"].map(lambda m: SKILLS_FOR_METRIC.get(m, ()))
+    return c[c["gain"] > 0.01].sort_values("gain", ascending=False).reset_index(drop=True)
+
+
+def courses_for_components(session: Session, options: pd.DataFrame, limit: int = 3) -> pd.DataFrame:
+    """For the top ``limit`` options, the courses that train them (courses.api.courses_for_skill)."""
+    try:
+        from courses.api import courses_for_skill
+    except ModuleNotFoundError:
+        return pd.DataFrame(columns=["component", "code", "title_zh", "title_en"])
+    rows = []
+    for _, opt in options.head(limit).iterrows():  # ≤ 3 small lookups, not a loop over data rows
+        for skill in opt["skills"]:
+            for course in courses_for_skill(session, skill_area=skill):
+                rows.append({"component": opt["component"], **course})
+    out = pd.DataFrame(rows, columns=["component", "code", "title_zh", "title_en", "skill_area"])
+    return out.drop_duplicates(["component", "code"])
+
+
+def enroll_for_improvement(session: Session, viewer: Viewer, *, worker_id: int, course_code: str,
+                           component: str) -> int:
+    """Enroll a worker in a course that trains a weak component (courses.api.enroll_workers)."""
+    if not viewer.is_manager:
+        raise ScopeError("only managers may enroll workers")
+    from courses.api import enroll_workers
+
+    return enroll_workers(session, viewer, course_code=course_code, worker_ids=[worker_id],
+                          reason=f"scorecard: raise {component}")
+
+
+def period_choices(session: Session, viewer: Viewer, *, last: int = 12) -> list[str]:
+    """Months with field figures, newest first (falls back to the current month)."""
+    from sqlalchemy import distinct
+    from sqlmodel import select
+
+    try:
+        from evaluation.field.models import MetricValue
+    except ModuleNotFoundError:
+        MetricValue = None  # noqa: N806
+    months: list[str] = []
+    if MetricValue is not None:
+        months = list(session.exec(select(distinct(MetricValue.period)).order_by(MetricValue.period.desc())
+                                   .limit(last)).all())
+    if not months:
+        from core.clock import now
+
+        n = now()
+        months = [f"{n.year}-{n.month:02d}"]
+    return months
+
+
+__all__ = ["Period", "ScoreView", "scorecards", "monthly_trend", "compare_party", "compare_groups",
+           "worker_view", "improvement_options", "courses_for_components", "enroll_for_improvement",
+           "period_choices", "district_scorecards"]

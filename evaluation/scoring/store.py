@@ -1,0 +1,117 @@
+"""Scheme versions in the database: read the active one, save an edit as a new version, list history."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from core.clock import now as clock_now
+from core.scope import ScopeError, Viewer
+from evaluation.scoring.models_scoring import ScoringScheme
+from evaluation.scoring.scheme import Scheme, default_scheme
+
+
+def registry_directions(session: Session) -> dict[str, str]:
+    """metric code → higher/lower, from the field registry and the training figures."""
+    from evaluation.scoring.inputs import TRAINING_REGISTRY, registry_from_file
+
+    try:
+        from evaluation.field.api import metric_registry
+
+        reg = metric_registry(session)
+    except ModuleNotFoundError:
+        reg = registry_from_file()
+    reg = pd.concat([reg[["code", "direction"]], TRAINING_REGISTRY[["code", "direction"]]])
+    return dict(zip(reg["code"], reg["direction"], strict=True))
+
+
+def ensure_default_scheme(session: Session) -> ScoringScheme:
+    """The active scheme row, creating version 1 of the shipped default when there is none."""
+    row = session.exec(select(ScoringScheme).where(ScoringScheme.is_active)).first()
+    if row is not None:
+        return row
+    row = session.exec(select(ScoringScheme).order_by(ScoringScheme.created_at.desc(),
+                                                      ScoringScheme.id.desc())).first()
+    if row is not None:  # versions exist but none is active: the newest is
+        row.is_active = True
+        session.add(row)
+        session.flush()
+        return row
+    s = default_scheme()
+    row = ScoringScheme(code=s.code, version=1, name_zh=s.name_zh, name_en=s.name_en, definition=s.to_json(),
+                        is_active=True, note="shipped default (data/scoring_default.json)")
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError:  # another process created it first
+        session.rollback()
+        return session.exec(select(ScoringScheme).where(ScoringScheme.code == s.code,
+                                                        ScoringScheme.version == 1)).one()
+    return row
+
+
+def scheme_of(row: ScoringScheme) -> Scheme:
+    return Scheme.from_json(row.definition, version=row.version)
+
+
+def active_scheme(session: Session) -> tuple[Scheme, ScoringScheme]:
+    row = ensure_default_scheme(session)
+    return scheme_of(row), row
+
+
+def save_scheme_version(session: Session, viewer: Viewer, definition: dict[str, Any] | str, *,
+                        note: str = "", activate: bool = True) -> ScoringScheme:
+    """Validate an edited definition and store it as the next version of its code (admins only)."""
+    if not viewer.is_admin:
+        raise ScopeError("only administrators may change scoring schemes")
+    text = definition if isinstance(definition, str) else json.dumps(definition, ensure_ascii=False)
+    scheme = Scheme.from_json(text, registry_directions=registry_directions(session))
+    last = session.exec(select(func.max(ScoringScheme.version)).where(ScoringScheme.code == scheme.code)).one()
+    version = (last or 0) + 1
+    if last:
+        prev = session.exec(select(ScoringScheme).where(ScoringScheme.code == scheme.code,
+                                                        ScoringScheme.version == last)).one()
+        if Scheme.from_json(prev.definition) == scheme:
+            raise ValueError(f"nothing changed: this is the same as version {last}")
+    if activate:
+        session.exec(update(ScoringScheme).values(is_active=False))
+    row = ScoringScheme(code=scheme.code, version=version, name_zh=scheme.name_zh, name_en=scheme.name_en,
+                        definition=scheme.to_json(), is_active=activate, note=note[:500],
+                        created_by=viewer.user_id or None, created_at=clock_now())
+    session.add(row)
+    session.commit()
+    return row
+
+
+def activate_version(session: Session, viewer: Viewer, scheme_id: int) -> ScoringScheme:
+    if not viewer.is_admin:
+        raise ScopeError("only administrators may change scoring schemes")
+    row = session.get(ScoringScheme, scheme_id)
+    if row is None:
+        raise ValueError(f"scheme version {scheme_id} does not exist")
+    session.exec(update(ScoringScheme).values(is_active=False))
+    row.is_active = True
+    session.add(row)
+    session.commit()
+    return row
+
+
+def scheme_versions(session: Session) -> pd.DataFrame:
+    rows = session.exec(select(ScoringScheme.id, ScoringScheme.code, ScoringScheme.version, ScoringScheme.name_zh,
+                               ScoringScheme.name_en, ScoringScheme.is_active, ScoringScheme.note,
+                               ScoringScheme.created_at)
+                        .order_by(ScoringScheme.code, ScoringScheme.version.desc())).all()
+    return pd.DataFrame(rows, columns=["id", "code", "version", "name_zh", "name_en", "is_active", "note",
+                                       "created_at"])
+
+
+def scheme_by_id(session: Session, scheme_id: int) -> Scheme:
+    row = session.get(ScoringScheme, scheme_id)
+    if row is None:
+        raise ValueError(f"scheme version {scheme_id} does not exist")
+    return scheme_of(row)

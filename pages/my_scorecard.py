@@ -1,0 +1,93 @@
+"""Worker: my own scorecard (phone first) — total, grade, an anonymised position in my community,
+where my points come from, my trend and what would raise my score."""
+
+import pandas as pd
+import streamlit as st
+from sqlmodel import Session
+
+from core.scope import Viewer
+from core.settings import get_settings
+from evaluation.scoring import charts
+from evaluation.scoring.reports import grade_names
+from evaluation.scoring.service import (courses_for_components, improvement_options, monthly_trend,
+                                        period_choices, scorecards)
+from ui import resources
+from ui.guard import require
+from ui.state import lang, tr
+
+viewer = require(__file__)
+L = lang()
+DB = get_settings().database_url
+
+
+@st.cache_data(ttl=120, show_spinner=False)
+def load(db: str, who: Viewer, period: str):  # noqa: ANN201
+    with Session(resources.engine()) as session:
+        return scorecards(session, who, period)
+
+
+@st.cache_data(ttl=120, show_spinner=False)
+def load_trend(db: str, who: Viewer, first: str, last: str) -> pd.DataFrame:
+    with Session(resources.engine()) as session:
+        return monthly_trend(session, who, first=first, last=last)
+
+
+def top_share_text(share: float) -> str:
+    """An anonymised position: the smallest 10% step that includes the worker (top 10%, 20%, …)."""
+    step = min(100, max(10, int(-(-share * 100 // 10)) * 10))
+    return tr("score.my.top", pct=step)
+
+
+st.title(tr("score.my.title"))
+with Session(resources.engine()) as session:
+    months = period_choices(session, viewer)
+period = st.selectbox(tr("score.period"), months, key="my_score_period")
+view = load(DB, viewer, period)
+mine = view.cards[view.cards["worker_id"] == viewer.worker_id]
+if mine.empty or not bool(mine["scored"].iloc[0]):
+    st.info(tr("score.my.empty", period=period))
+    st.stop()
+card = mine.iloc[0]
+comps = view.components[view.components["worker_id"] == viewer.worker_id]
+scheme = view.result.scheme
+GN = grade_names(scheme, L)
+name_col = "name_zh" if L == "zh" else "name_en"
+
+st.metric(tr("score.col.total"), f"{card['total']:.1f}", GN.get(card["grade"], ""), delta_color="off")
+st.success(top_share_text(float(card["community_top_share"])), icon=":material/emoji_events:")
+if card["missing_components"]:
+    missing = comps[comps["missing"].astype(bool)][name_col].tolist()
+    st.caption(tr("score.missing_note", components="、".join(missing), coverage=f"{card['coverage']:.0%}"))
+if card["prorated"]:
+    st.caption(tr("score.prorated_note", share=f"{card['active_share']:.0%}"))
+
+st.altair_chart(charts.contribution_chart(
+    comps, name_col=name_col, earned_label=tr("score.earned"), lost_label=tr("score.lost"),
+    title=tr("score.chart.contributions"), x_title=tr("score.points")), width="stretch")
+
+st.subheader(tr("score.my.how"))
+for _, c in comps.iterrows():
+    with st.expander(f"{c[name_col]} · {c['points']:.1f} / {c['eff_weight']:.1f}"):
+        st.caption(c["formula"])
+
+trend = load_trend(DB, viewer, months[-1], months[0]) if months else pd.DataFrame()
+if len(trend) and trend["period"].nunique() > 1:
+    t = trend[trend["scored"].astype(bool)][["period", "total"]].rename(columns={"total": "mine"})
+    st.altair_chart(charts.worker_trend_chart(
+        t, title=tr("score.chart.worker_trend"), x_title=tr("score.period"), y_title=tr("score.col.total"),
+        mine_label=tr("score.my.me"), community_label=""), width="stretch")
+
+st.subheader(tr("score.improve"))
+options = improvement_options(comps)
+if options.empty:
+    st.success(tr("score.improve_none"))
+else:
+    with Session(resources.engine()) as session:
+        courses = courses_for_components(session, options)
+    for _, opt in options.head(3).iterrows():
+        offer = courses[courses["component"] == opt["component"]]
+        titles = "、".join((offer["title_zh"] if L == "zh" else offer["title_en"]).tolist())
+        st.markdown(tr("score.improve_item", component=opt[name_col], gain=f"{opt['gain']:.1f}",
+                       value=f"{opt['value']:.1f}{'%' if opt['unit'] == '%' else ''}")
+                    + (f"  \n📘 {titles}" if titles else ""))
+    st.page_link("pages/my_learning.py", label=tr("menu.my_learning"), icon=":material/school:")

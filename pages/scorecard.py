@@ -1,0 +1,173 @@
+"""Manager: one worker's scorecard — total, grade, rank, each component's contribution with its raw
+figures and formula, the trend, what would raise the score most, the courses that train it, and
+deduction/bonus cases for the month."""
+
+import pandas as pd
+import streamlit as st
+from sqlmodel import Session
+
+from core.scope import ScopeError, Viewer
+from core.settings import get_settings
+from evaluation.scoring import charts
+from evaluation.scoring.adjustments import record_adjustment
+from evaluation.scoring.periods import parse_period
+from evaluation.scoring.reports import grade_names
+from evaluation.scoring.service import (courses_for_components, enroll_for_improvement, improvement_options,
+                                        monthly_trend, period_choices, scorecards, worker_view)
+from ui import resources
+from ui.guard import require
+from ui.state import lang, tr
+
+viewer = require(__file__)
+L = lang()
+DB = get_settings().database_url
+
+
+@st.cache_data(ttl=120, show_spinner=False)
+def load(db: str, who: Viewer, period: str):  # noqa: ANN201
+    with Session(resources.engine()) as session:
+        return scorecards(session, who, period)
+
+
+@st.cache_data(ttl=120, show_spinner=False)
+def load_trend(db: str, who: Viewer, first: str, last: str) -> pd.DataFrame:
+    with Session(resources.engine()) as session:
+        return monthly_trend(session, who, first=first, last=last)
+
+
+with Session(resources.engine()) as session:
+    months = period_choices(session, viewer)
+
+st.title(tr("score.scorecard.title"))
+top = st.columns([1, 2])
+default_period = st.session_state.get("scorecard_period")
+period = top[0].selectbox(tr("score.period"), months,
+                          index=months.index(default_period) if default_period in months else 0,
+                          key="scorecard_period_pick")
+view = load(DB, viewer, period)
+cards = view.cards.sort_values(["community_zh", "employee_no"])
+if cards.empty:
+    st.info(tr("score.empty", period=period))
+    st.stop()
+labels = dict(zip(cards["worker_id"], cards["name"] + " · " + cards["employee_no"] + " · "
+                  + cards[f"community_{L}"], strict=True))
+ids = list(labels)
+wanted = st.session_state.get("scorecard_worker")
+worker_id = top[1].selectbox(tr("score.worker"), ids, index=ids.index(wanted) if wanted in ids else 0,
+                             format_func=labels.get, key="scorecard_worker_pick")
+try:
+    card, comps = worker_view(view, viewer, int(worker_id))
+except ScopeError:
+    st.error(tr("score.out_of_scope"))
+    st.stop()
+
+scheme = view.result.scheme
+GN = grade_names(scheme, L)
+name_col = "name_zh" if L == "zh" else "name_en"
+st.subheader(f"{card['name']} · {card['employee_no']}")
+st.caption(f"{card[f'subdistrict_{L}']} / {card[f'community_{L}']} / {card['grid_zh']}"
+           + (f" · {tr('score.party_member')}" if card["party_member"] else ""))
+
+if not card["scored"]:
+    st.warning(tr("score.no_data_worker", period=period))
+    st.stop()
+m = st.columns(4)
+m[0].metric(tr("score.col.total"), f"{card['total']:.2f}")
+m[1].metric(tr("score.col.grade"), GN.get(card["grade"], ""),
+            tr("score.grade_capped") if card["grade_capped"] else None, delta_color="off")
+m[2].metric(tr("score.col.rank"), f"{int(card['rank'])} / {int(card['n_scored'])}")
+m[3].metric(tr("score.col.community_rank"), f"{int(card['community_rank'])} / {int(card['community_n'])}")
+if card["bonus"] or card["deduction"]:
+    st.info(tr("score.adjusted", base=f"{card['base']:.2f}", bonus=f"{card['bonus']:+.2f}",
+               deduction=f"{card['deduction']:+.2f}", note=card["adjust_note"]))
+if card["missing_components"]:
+    missing = comps[comps["missing"].astype(bool)][name_col].tolist()
+    st.warning(tr("score.missing_note", components="、".join(missing), coverage=f"{card['coverage']:.0%}"))
+if card["prorated"]:
+    st.warning(tr("score.prorated_note", share=f"{card['active_share']:.0%}"))
+
+st.altair_chart(charts.contribution_chart(
+    comps, name_col=name_col, earned_label=tr("score.earned"), lost_label=tr("score.lost"),
+    title=tr("score.chart.contributions"), x_title=tr("score.points")), width="stretch")
+
+st.subheader(tr("score.breakdown"))
+table = comps.assign(dimension=comps["dimension_zh" if L == "zh" else "dimension_en"], component=comps[name_col])
+st.dataframe(
+    table[["dimension", "component", "numerator", "denominator", "value", "unit", "rule", "score", "weight",
+           "eff_weight", "points", "formula"]].rename(columns={
+        "dimension": tr("score.col.dimension"), "component": tr("score.col.component_name"),
+        "numerator": tr("score.col.numerator"), "denominator": tr("score.col.denominator"),
+        "value": tr("score.col.value"), "unit": tr("score.col.unit"), "rule": tr("score.col.rule"),
+        "score": tr("score.col.score"), "weight": tr("score.col.weight"), "eff_weight": tr("score.col.eff_weight"),
+        "points": tr("score.col.points"), "formula": tr("score.col.formula")}),
+    hide_index=True, width="stretch",
+    column_config={tr("score.col.value"): st.column_config.NumberColumn(format="%.2f"),
+                   tr("score.col.score"): st.column_config.NumberColumn(format="%.3f"),
+                   tr("score.col.eff_weight"): st.column_config.NumberColumn(format="%.2f"),
+                   tr("score.col.points"): st.column_config.NumberColumn(format="%.2f"),
+                   tr("score.col.formula"): st.column_config.TextColumn(width="large")})
+st.caption(tr("score.scheme_caption", name=scheme.name_zh if L == "zh" else scheme.name_en, code=scheme.code,
+              version=scheme.version))
+
+# --- trend ---------------------------------------------------------------------------------------
+p = parse_period(period)
+trend = load_trend(DB, viewer, min(months[-1], p.months[0]), p.months[-1]) if months else pd.DataFrame()
+if len(trend) and trend["period"].nunique() > 1:
+    scored = trend[trend["scored"].astype(bool)]
+    mine = scored[scored["worker_id"] == worker_id].set_index("period")["total"]
+    comm = scored[scored["community_id"] == card["community_id"]].groupby("period")["total"].mean()
+    series = pd.DataFrame({"mine": mine, "community": comm}).reset_index(names="period")
+    st.altair_chart(charts.worker_trend_chart(
+        series, title=tr("score.chart.worker_trend"), x_title=tr("score.period"), y_title=tr("score.col.total"),
+        mine_label=tr("score.this_worker"), community_label=tr("score.community_mean")), width="stretch")
+
+# --- what would raise the score ----------------------------------------------------------------
+st.subheader(tr("score.improve"))
+options = improvement_options(comps)
+if options.empty:
+    st.success(tr("score.improve_none"))
+else:
+    with Session(resources.engine()) as session:
+        courses = courses_for_components(session, options)
+    for _, opt in options.head(3).iterrows():
+        with st.container(border=True):
+            st.markdown(tr("score.improve_item", component=opt[name_col], gain=f"{opt['gain']:.2f}",
+                           value=f"{opt['value']:.2f}{'%' if opt['unit'] == '%' else ''}"))
+            offer = courses[courses["component"] == opt["component"]]
+            if offer.empty:
+                st.caption(tr("score.no_course"))
+            for _, course in offer.iterrows():
+                c = st.columns([3, 1])
+                c[0].write(f"📘 {course['title_zh'] if L == 'zh' else course['title_en']} ({course['code']})")
+                if c[1].button(tr("score.enroll"), key=f"enroll_{opt['component']}_{course['code']}",
+                               icon=":material/person_add:"):
+                    try:
+                        with Session(resources.engine()) as session:
+                            n = enroll_for_improvement(session, viewer, worker_id=int(worker_id),
+                                                       course_code=course["code"], component=opt["component"])
+                        st.success(tr("score.enrolled") if n else tr("score.already_enrolled"))
+                    except (ValueError, ScopeError) as exc:
+                        st.error(str(exc))
+
+# --- deductions and bonuses ----------------------------------------------------------------------
+with st.expander(tr("score.adjustments")):
+    if p.kind != "month":
+        st.caption(tr("score.adjust_month_only"))
+    else:
+        with st.form("score_adjust"):
+            rules = {a.code: a for a in scheme.adjustments}
+            code = st.selectbox(tr("score.adjust_kind"), list(rules),
+                                format_func=lambda c: f"{rules[c].name_zh if L == 'zh' else rules[c].name_en} "
+                                                      f"({rules[c].points_per_case:+g})")
+            cases = st.number_input(tr("score.adjust_cases"), min_value=0, max_value=50, step=1, value=1)
+            note = st.text_input(tr("score.adjust_note"))
+            if st.form_submit_button(tr("score.adjust_save")):
+                try:
+                    with Session(resources.engine()) as session:
+                        record_adjustment(session, viewer, worker_id=int(worker_id), period=period, code=code,
+                                          cases=int(cases), note=note)
+                    load.clear()
+                    st.success(tr("score.adjust_saved"))
+                except (ValueError, ScopeError) as exc:
+                    st.error(str(exc))
+
