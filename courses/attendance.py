@@ -19,6 +19,7 @@ from core import clock
 from core.models import OrgUnit, Worker
 from core.scope import ScopeError, Viewer, worker_scope_clause
 
+from courses.errors import CoursesError
 from courses._sql import frame, require_manager
 from courses.models import (Attendance, AttendanceStatus, Course, ExcuseRequest, ExcuseStatus, SessionStatus,
                             TrainingSession)
@@ -28,7 +29,7 @@ CODE_STEP_SECONDS = 60  # the host's six-digit code changes every minute; the pr
 ATTENDED = (AttendanceStatus.PRESENT.value, AttendanceStatus.LATE.value)
 
 
-class CheckInError(ValueError):
+class CheckInError(CoursesError):
     """A check-in that cannot be recorded (the message says why)."""
 
 
@@ -83,33 +84,33 @@ def check_in(session: Session, viewer: Viewer, *, session_id: int, code: str | N
     """Record the signed-in worker's own check-in by the host's code or the session's link token."""
     now = now or clock.now()
     if viewer.worker_id is None:
-        raise CheckInError("only a grid worker's account can check in")
+        raise CheckInError("worker_only")
     ts = session.get(TrainingSession, session_id)
     if ts is None:
-        raise CheckInError("this session does not exist")
+        raise CheckInError("no_session")
     if ts.status == SessionStatus.CANCELLED.value:
-        raise CheckInError("this session was cancelled")
+        raise CheckInError("session_cancelled")
     seat = session.exec(select(Attendance).where(Attendance.session_id == session_id,
                                                  Attendance.worker_id == viewer.worker_id)).first()
     if seat is None:
-        raise CheckInError("you are not enrolled in this session")
+        raise CheckInError("not_seated")
     if seat.checked_in_at is not None:
         return CheckInResult(seat.status or "", seat.checked_in_at, already=True)
     opens, closes = window(ts)
     if now < opens:
-        raise CheckInError(f"check-in opens at {opens:%H:%M} on {opens:%m-%d}")
+        raise CheckInError("checkin_not_open", at=f"{opens:%m-%d %H:%M}")
     if now > closes or ts.status == SessionStatus.CLOSED.value:
-        raise CheckInError("this session has ended; ask the host to mark your attendance")
+        raise CheckInError("checkin_closed")
     if token is not None:
         if not hmac.compare_digest(link_token(ts.secret, ts.id), token.strip()):
-            raise CheckInError("this check-in link is not valid for this session")
+            raise CheckInError("bad_token")
         source = "link"
     elif code is not None:
         if not code_matches(ts.secret, code, now):
-            raise CheckInError("that code is wrong or has expired; enter the code the host shows now")
+            raise CheckInError("bad_code")
         source = "code"
     else:
-        raise CheckInError("enter the code the host shows")
+        raise CheckInError("code_missing")
     course = session.get(Course, ts.course_id)
     late = now > ts.start_at + timedelta(minutes=course.late_after_minutes)
     status = AttendanceStatus.LATE.value if late else AttendanceStatus.PRESENT.value
@@ -153,9 +154,9 @@ def mark(session: Session, viewer: Viewer, *, session_id: int, worker_ids: list[
     now = now or clock.now()
     ts = session.get(TrainingSession, session_id)
     if ts is None:
-        raise ValueError("that session no longer exists")
+        raise CoursesError("no_session")
     if ts.status == SessionStatus.CANCELLED.value:
-        raise ValueError("a cancelled session has no attendance")
+        raise CoursesError("cancelled_no_attendance")
     ids = sorted({int(w) for w in worker_ids})
     if not ids:
         return 0
@@ -204,16 +205,16 @@ def request_excuse(session: Session, viewer: Viewer, *, session_id: int, reason:
 
     now = now or clock.now()
     if viewer.worker_id is None:
-        raise ValueError("only a grid worker's account can ask to be excused")
+        raise CoursesError("worker_only")
     if not reason.strip():
-        raise ValueError("say why you cannot attend")
+        raise CoursesError("excuse_reason")
     ts = session.get(TrainingSession, session_id)
     seat = session.exec(select(Attendance).where(Attendance.session_id == session_id,
                                                  Attendance.worker_id == viewer.worker_id)).first()
     if ts is None or seat is None:
-        raise ValueError("you are not enrolled in this session")
+        raise CoursesError("not_seated")
     if now >= ts.start_at:
-        raise ValueError("excuses must be asked for before the session starts")
+        raise CoursesError("excuse_too_late")
     existing = session.exec(select(ExcuseRequest).where(ExcuseRequest.session_id == session_id,
                                                         ExcuseRequest.worker_id == viewer.worker_id)).first()
     if existing is not None:
@@ -233,7 +234,7 @@ def decide_excuse(session: Session, viewer: Viewer, *, excuse_id: int, approve: 
     now = now or clock.now()
     req = session.get(ExcuseRequest, excuse_id)
     if req is None:
-        raise ValueError("that request no longer exists")
+        raise CoursesError("no_request")
     worker = session.exec(select(Worker).where(Worker.id == req.worker_id, worker_scope_clause(viewer))).first()
     if worker is None:
         raise ScopeError("that worker is outside your scope")

@@ -13,12 +13,13 @@ from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from core import clock
 from core.scope import ScopeError, Viewer
 from core.tabular import Column, RowError, Schema, read_table
 
+from courses.errors import CoursesError
 from courses._sql import require_manager
 from courses.attendance import register
 from courses.models import Attendance, AttendanceStatus, Course, SessionStatus, TrainingSession
@@ -86,7 +87,7 @@ def preview_platform_import(session: Session, viewer: Viewer, *, session_id: int
     require_manager(viewer)
     ts = session.get(TrainingSession, session_id)
     if ts is None or ts.status == SessionStatus.CANCELLED.value:
-        raise ValueError("choose a session that was held")
+        raise CoursesError("session_not_held")
     course = session.get(Course, ts.course_id)
     result = read_table(data, filename, PLATFORM_SCHEMA)
     rows = result.rows
@@ -135,7 +136,7 @@ def commit_platform_import(session: Session, viewer: Viewer, preview: ImportPrev
     changes nothing. Returns the number of seats whose status changed."""
     require_manager(viewer)
     if not preview.ok:
-        raise ValueError("fix the file's problems first; nothing was imported")
+        raise CoursesError("import_has_errors")
     now = now or clock.now()
     ts = session.get(TrainingSession, preview.session_id)
     course = session.get(Course, ts.course_id)

@@ -13,6 +13,7 @@ from core import clock
 from core.scope import Viewer
 from core.settings import DATA_DIR
 
+from courses.errors import CoursesError
 from courses._sql import frame, require_district
 from courses.models import Course, CourseBase, CourseFile, Question, QuestionOption
 
@@ -26,7 +27,7 @@ EXTRA_SKILL_AREAS = {
 MAX_FILE_BYTES = 10 * 1024 * 1024
 
 
-class CourseError(ValueError):
+class CourseError(CoursesError):
     """A course action that cannot be done as asked (the message says why)."""
 
 
@@ -81,7 +82,7 @@ def load_shipped_courses(session: Session) -> list[Course]:
 def course_by_code(session: Session, code: str) -> Course:
     course = session.exec(select(Course).where(Course.code == code)).first()
     if course is None:
-        raise CourseError(f"no course with code {code!r}")
+        raise CourseError("no_course_code", code=code)
     return course
 
 
@@ -102,17 +103,17 @@ def catalog_frame(session: Session, *, active_only: bool = False) -> pd.DataFram
 
 def validate_course(data: CourseBase) -> None:
     if not data.code.strip() or not data.title_zh.strip():
-        raise CourseError("a course needs a code and a Chinese title")
+        raise CourseError("course_code_title")
     if not 0 < data.pass_mark <= 100:
-        raise CourseError("the pass mark is a percentage between 1 and 100")
+        raise CourseError("pass_mark")
     if data.validity_months < 1:
-        raise CourseError("certificates must be valid for at least one month")
+        raise CourseError("validity")
     if data.quiz_questions < 1 or data.max_attempts < 1 or data.time_limit_minutes < 1:
-        raise CourseError("questions per quiz, attempts and time limit must each be at least 1")
+        raise CourseError("quiz_settings")
     if not 0 <= data.late_min_pct <= data.present_min_pct <= 100:
-        raise CourseError("attendance thresholds must satisfy 0 ≤ late ≤ present ≤ 100 (%)")
+        raise CourseError("thresholds")
     if data.skill_area not in skill_areas():
-        raise CourseError(f"unknown skill area {data.skill_area!r}")
+        raise CourseError("skill_area", area=data.skill_area)
 
 
 def save_course(session: Session, viewer: Viewer, data: CourseBase, course_id: int | None = None) -> Course:
@@ -121,11 +122,11 @@ def save_course(session: Session, viewer: Viewer, data: CourseBase, course_id: i
     validate_course(data)
     clash = session.exec(select(Course.id).where(Course.code == data.code.strip())).first()
     if clash is not None and clash != course_id:
-        raise CourseError(f"another course already uses the code {data.code!r}")
+        raise CourseError("code_taken", code=data.code)
     course = session.get(Course, course_id) if course_id else Course(code=data.code, title_zh=data.title_zh,
                                                                       skill_area=data.skill_area)
     if course is None:
-        raise CourseError("that course no longer exists")
+        raise CourseError("no_course")
     for key, value in data.model_dump().items():
         setattr(course, key, value.strip() if isinstance(value, str) and key in ("code", "title_zh") else value)
     course.updated_at = clock.now()
@@ -139,9 +140,9 @@ def attach_file(session: Session, viewer: Viewer, *, course_id: int, filename: s
                 content_type: str | None = None) -> CourseFile:
     require_district(viewer)
     if len(data) > MAX_FILE_BYTES:
-        raise CourseError(f"{filename} is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB")
+        raise CourseError("file_too_large", name=filename, mb=MAX_FILE_BYTES // (1024 * 1024))
     if session.get(Course, course_id) is None:
-        raise CourseError("that course no longer exists")
+        raise CourseError("no_course")
     row = CourseFile(course_id=course_id, filename=filename[:200], data=data,
                      content_type=content_type or "application/octet-stream")
     session.add(row)

@@ -41,7 +41,7 @@ def enroll(session: Session, viewer: Viewer, *, course_id: int, worker_ids: list
     if not ids:
         return 0
     if session.get(Course, course_id) is None:
-        raise CourseError("that course does not exist")
+        raise CourseError("no_course")
     visible = set(session.exec(select(Worker.id).where(Worker.id.in_(ids), worker_scope_clause(viewer))).all())
     outside = [w for w in ids if w not in visible]
     if outside:
@@ -123,7 +123,7 @@ def seat_one(session: Session, viewer: Viewer, *, session_id: int, worker_id: in
     require_manager(viewer)
     ts = session.get(TrainingSession, session_id)
     if ts is None:
-        raise CourseError("that session no longer exists")
+        raise CourseError("no_session")
     enroll(session, viewer, course_id=ts.course_id, worker_ids=[worker_id], commit=False)
     insert_ignore(session, Attendance, [{"session_id": session_id, "worker_id": worker_id}],
                   conflict=["session_id", "worker_id"])
@@ -141,7 +141,7 @@ def add_rule(session: Session, viewer: Viewer, *, course_id: int, kind: RuleKind
     if not can_manage_unit(session, viewer, unit_id):
         raise ScopeError("you can only add rules for your own scope")
     if kind == RuleKind.UNIT and unit_id is None:
-        raise CourseError("choose the community or subdistrict whose workers to enroll")
+        raise CourseError("rule_unit")
     rule = EnrollmentRule(course_id=course_id, kind=kind.value, unit_id=unit_id,
                           cert_course_id=cert_course_id if kind == RuleKind.LACKING_CERT else None,
                           created_by=viewer.user_id, created_at=now or clock.now())

@@ -20,6 +20,7 @@ from sqlmodel import Session, select
 from core import clock
 from core.scope import Viewer
 
+from courses.errors import CoursesError
 from courses._sql import insert_ignore
 from courses.models import (AttemptAnswer, AttemptStatus, Certificate, Course, Enrollment, GradingMethod, Question,
                             QuestionOption, QuizAttempt, ReviewPolicy)
@@ -27,7 +28,7 @@ from courses.models import (AttemptAnswer, AttemptStatus, Certificate, Course, E
 RENEWAL_WINDOW_DAYS = 30  # a certificate holder may sit the quiz again this close to expiry
 
 
-class QuizError(ValueError):
+class QuizError(CoursesError):
     """A quiz action refused (the message says why)."""
 
 
@@ -106,13 +107,13 @@ def start_attempt(session: Session, viewer: Viewer, *, course_id: int, now: date
     now = now or clock.now()
     worker_id = viewer.worker_id
     if worker_id is None:
-        raise QuizError("only a grid worker's account can take a quiz")
+        raise QuizError("worker_only")
     course = session.get(Course, course_id)
     if course is None or not course.is_active:
-        raise QuizError("this course is not available")
+        raise QuizError("course_unavailable")
     if session.exec(select(Enrollment.id).where(Enrollment.course_id == course_id,
                                                 Enrollment.worker_id == worker_id)).first() is None:
-        raise QuizError("you are not enrolled in this course")
+        raise QuizError("not_enrolled")
     st = standing(session, course=course, worker_id=worker_id, now=now)
     if st.in_progress is not None:
         if st.in_progress.deadline_at > now:
@@ -120,14 +121,14 @@ def start_attempt(session: Session, viewer: Viewer, *, course_id: int, now: date
         finalize(session, st.in_progress, now=now)
         st = standing(session, course=course, worker_id=worker_id, now=now)
     if st.certificate_valid(now) and st.certificate.valid_until > now + timedelta(days=RENEWAL_WINDOW_DAYS):
-        raise QuizError(f"you already hold a valid certificate (until {st.certificate.valid_until:%Y-%m-%d})")
+        raise QuizError("already_certified", until=f"{st.certificate.valid_until:%Y-%m-%d}")
     if st.attempts_left <= 0:
-        raise QuizError(f"all {course.max_attempts} attempts have been used")
+        raise QuizError("no_attempts_left", n=course.max_attempts)
     rng = rng or np.random.default_rng()
     bank = session.exec(select(Question.id).where(Question.course_id == course_id, Question.is_active)
                         .order_by(Question.id)).all()
     if not bank:
-        raise QuizError("this course has no questions yet")
+        raise QuizError("no_questions")
     drawn = rng.permutation(np.array(bank))[:min(course.quiz_questions, len(bank))].tolist()
     options = pd.DataFrame(session.exec(select(QuestionOption.question_id, QuestionOption.id)
                                         .where(QuestionOption.question_id.in_(drawn))).all(),
@@ -145,7 +146,7 @@ def start_attempt(session: Session, viewer: Viewer, *, course_id: int, now: date
         session.rollback()
         existing = standing(session, course=course, worker_id=worker_id, now=now).in_progress
         if existing is None:
-            raise QuizError("could not start the quiz; try again") from None
+            raise QuizError("start_failed") from None
         return existing
     session.add_all([AttemptAnswer(attempt_id=attempt.id, question_id=q, position=i,
                                    option_order=",".join(str(o) for o in rng.permutation(by_q[q]).tolist()))
@@ -175,7 +176,7 @@ def attempt_questions(session: Session, viewer: Viewer, attempt_id: int) -> tupl
 def _own_attempt(session: Session, viewer: Viewer, attempt_id: int) -> QuizAttempt:
     attempt = session.get(QuizAttempt, attempt_id)
     if attempt is None or (not viewer.is_manager and attempt.worker_id != viewer.worker_id):
-        raise QuizError("this attempt is not yours")
+        raise QuizError("not_your_attempt")
     return attempt
 
 
@@ -187,11 +188,11 @@ def _validate(session: Session, attempt_id: int, answers: dict[int, list[int]]) 
     for q, chosen in answers.items():
         q = int(q)
         if q not in drawn:
-            raise QuizError("an answer refers to a question that is not part of this attempt")
+            raise QuizError("foreign_question")
         allowed = _ids(drawn[q])
         ids = {int(c) for c in chosen}
         if not ids <= allowed:
-            raise QuizError("an answer contains an option that does not belong to its question")
+            raise QuizError("foreign_option")
         clean[q] = ids
     return clean
 
@@ -202,9 +203,9 @@ def save_answer(session: Session, viewer: Viewer, *, attempt_id: int, question_i
     now = now or clock.now()
     attempt = _own_attempt(session, viewer, attempt_id)
     if attempt.status != AttemptStatus.IN_PROGRESS.value:
-        raise QuizError("this attempt has already been submitted")
+        raise QuizError("already_submitted")
     if now > attempt.deadline_at:
-        raise QuizError("time is up: answers after the deadline are not saved")
+        raise QuizError("time_up")
     clean = _validate(session, attempt_id, {question_id: option_ids})
     session.execute(update(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt_id,
                                                 AttemptAnswer.question_id == question_id)

@@ -3,7 +3,9 @@
 Item analysis (classical test theory, as Moodle's quiz statistics report):
 - facility index F = share of attempts answering the item right (0–1; very high or very low says little);
 - discrimination index D = F(upper group) − F(lower group), the groups being the top and bottom 27%
-  (Kelley) of the attempts that saw the item, ranked by the attempt's total score. D < 0.2 means the item
+  (Kelley, k = round(0.27 n), at least 1) of the attempts that saw the item, ranked by the attempt's score
+  without this item (the "rest score"; otherwise an item with short quizzes discriminates on its own
+  points: a coin-flip item came out at D = 0.5 on the demo data). D < 0.2 means the item
   hardly separates those who know from those who do not; D < 0 usually means a wrong key or a trap.
 Questions are drawn at random, so each item is analysed over the attempts that included it.
 """
@@ -80,8 +82,11 @@ def item_analysis(answers: pd.DataFrame) -> pd.DataFrame:
     cols = ["question_id", "n", "facility", "discrimination", "group_size", "needs_review"]
     if answers.empty:
         return pd.DataFrame(columns=cols)
-    df = answers.sort_values(["question_id", "score", "attempt_id"], ascending=[True, False, True]).copy()
+    df = answers.copy()
     df["correct"] = df["correct"].astype(float)
+    per_attempt = df.groupby("attempt_id")["question_id"].transform("size")
+    df["rest"] = df["score"] - df["correct"] * 100.0 / per_attempt
+    df = df.sort_values(["question_id", "rest", "attempt_id"], ascending=[True, False, True])
     g = df.groupby("question_id", sort=False)
     df["n"] = g["correct"].transform("size")
     df["rank"] = g.cumcount()  # 0 = the best attempt that saw this item

@@ -16,13 +16,14 @@ from core import clock
 from core.models import OrgUnit, Role, Worker
 from core.scope import ScopeError, Viewer, worker_scope_clause
 
+from courses.errors import CoursesError
 from courses._sql import can_manage_unit, frame, require_manager, session_scope_clause, unit_path
 from courses.models import Attendance, Course, SessionStatus, TrainingSession
 
 MAX_OCCURRENCES = 200
 
 
-class ScheduleError(ValueError):
+class ScheduleError(CoursesError):
     """A schedule that cannot be made as asked."""
 
 
@@ -48,23 +49,23 @@ def occurrences(first_day: date, start: time, end: time, weekdays: tuple[int, ..
     """Start and end of every occurrence: ``first_day`` alone, or each listed weekday from ``first_day``
     to ``until`` inclusive (wall-clock Asia/Shanghai, so a series keeps its local hour)."""
     if end <= start:
-        raise ScheduleError("a session must end after it starts")
+        raise ScheduleError("end_before_start")
     if not weekdays:
         return [(datetime.combine(first_day, start), datetime.combine(first_day, end))]
     if until is None or until < first_day:
-        raise ScheduleError("a weekly series needs an end date on or after its first day")
+        raise ScheduleError("series_until")
     if any(not 0 <= d <= 6 for d in weekdays):
-        raise ScheduleError("weekdays are 0 (Monday) to 6 (Sunday)")
+        raise ScheduleError("weekdays")
     out = []
     day = first_day
     while day <= until:
         if day.weekday() in weekdays:
             out.append((datetime.combine(day, start), datetime.combine(day, end)))
             if len(out) > MAX_OCCURRENCES:
-                raise ScheduleError(f"a series may have at most {MAX_OCCURRENCES} sessions")
+                raise ScheduleError("series_too_long", n=MAX_OCCURRENCES)
         day += timedelta(days=1)
     if not out:
-        raise ScheduleError("no listed weekday falls between the first day and the end date")
+        raise ScheduleError("series_empty")
     return out
 
 
@@ -85,12 +86,12 @@ def schedule(session: Session, viewer: Viewer, plan: SessionPlan, *, now: dateti
         raise ScopeError("you can only schedule sessions for your own scope")
     course = session.get(Course, plan.course_id)
     if course is None or not course.is_active:
-        raise ScheduleError("choose an active course")
+        raise ScheduleError("choose_course")
     if plan.capacity is not None and plan.capacity < 1:
-        raise ScheduleError("capacity must be at least 1 (leave it empty for no limit)")
+        raise ScheduleError("capacity")
     slots = occurrences(plan.first_day, plan.start, plan.end, plan.weekdays, plan.until)
     if slots[0][0] < now - timedelta(minutes=1) and viewer.role != Role.ADMIN:
-        raise ScheduleError("the first session would start in the past")
+        raise ScheduleError("in_past")
     series = uuid.uuid4().hex[:12] if len(slots) > 1 else None
     created = [TrainingSession(course_id=course.id, series=series, title_zh=plan.title_zh, title_en=plan.title_en,
                                start_at=s, end_at=e, meeting_url=plan.meeting_url.strip(), capacity=plan.capacity,
@@ -113,12 +114,12 @@ def update_session(session: Session, viewer: Viewer, session_id: int, *, start_a
     now = now or clock.now()
     ts = session.get(TrainingSession, session_id)
     if ts is None:
-        raise ScheduleError("that session no longer exists")
+        raise ScheduleError("no_session")
     _editable(session, viewer, ts)
     if ts.status != SessionStatus.SCHEDULED.value:
-        raise ScheduleError("only a scheduled session can be changed")
+        raise ScheduleError("not_editable")
     if end_at <= start_at:
-        raise ScheduleError("a session must end after it starts")
+        raise ScheduleError("end_before_start")
     changed = (ts.start_at, ts.end_at, ts.meeting_url, ts.capacity) != (start_at, end_at, meeting_url.strip(),
                                                                        capacity)
     if not changed:
@@ -141,10 +142,10 @@ def cancel_session(session: Session, viewer: Viewer, session_id: int, *, now: da
     now = now or clock.now()
     ts = session.get(TrainingSession, session_id)
     if ts is None:
-        raise ScheduleError("that session no longer exists")
+        raise ScheduleError("no_session")
     _editable(session, viewer, ts)
     if ts.status != SessionStatus.SCHEDULED.value:
-        raise ScheduleError("only a scheduled session can be cancelled")
+        raise ScheduleError("not_cancellable")
     ts.status = SessionStatus.CANCELLED.value
     ts.version += 1
     ts.updated_at = now

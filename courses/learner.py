@@ -1,0 +1,65 @@
+"""What a worker sees of their own training: courses with their standing, certificates, open sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import and_
+from sqlmodel import Session, select
+
+from core import clock
+from core.scope import Viewer
+
+from courses._sql import frame
+from courses.attendance import CHECKIN_OPENS_MINUTES
+from courses.models import Attendance, Certificate, Course, Enrollment, SessionStatus, TrainingSession
+from courses.quizzes import standing
+
+
+def my_courses(session: Session, viewer: Viewer, *, now: datetime | None = None) -> pd.DataFrame:
+    """One row per course the worker is enrolled in, with grade, attempts and certificate."""
+    now = now or clock.now()
+    if viewer.worker_id is None:
+        return pd.DataFrame()
+    rows = []
+    courses = session.exec(select(Course, Enrollment.quiz_due_at).join(
+        Enrollment, and_(Enrollment.course_id == Course.id, Enrollment.worker_id == viewer.worker_id))
+        .where(Course.is_active).order_by(Course.code)).all()
+    for course, due in courses:  # a worker's handful of courses
+        st = standing(session, course=course, worker_id=viewer.worker_id, now=now)
+        cert = st.certificate
+        rows.append({
+            "course_id": course.id, "code": course.code, "title_zh": course.title_zh, "title_en": course.title_en,
+            "skill_area": course.skill_area, "pass_mark": course.pass_mark, "grading_method": course.grading_method,
+            "time_limit_minutes": course.time_limit_minutes, "quiz_questions": course.quiz_questions,
+            "max_attempts": course.max_attempts, "attempts_used": st.attempts_used,
+            "attempts_left": st.attempts_left, "grade": st.grade,
+            "in_progress_id": st.in_progress.id if st.in_progress else None,
+            "certificate_valid_until": cert.valid_until if cert else None,
+            "certificate_valid": st.certificate_valid(now), "quiz_due_at": due,
+        })
+    return pd.DataFrame(rows)
+
+
+def my_certificates(session: Session, viewer: Viewer) -> pd.DataFrame:
+    return frame(session, select(Certificate.id, Course.title_zh, Course.title_en, Certificate.score,
+                                 Certificate.issued_at, Certificate.valid_until)
+                 .join(Course, Course.id == Certificate.course_id)
+                 .where(Certificate.worker_id == (viewer.worker_id or -1))
+                 .order_by(Certificate.issued_at.desc()))
+
+
+def open_for_checkin(session: Session, viewer: Viewer, *, now: datetime | None = None) -> pd.DataFrame:
+    """The worker's seats at sessions whose check-in window is open now."""
+    now = now or clock.now()
+    df = frame(session, select(TrainingSession.id, Course.title_zh, Course.title_en, TrainingSession.start_at,
+                               TrainingSession.end_at, TrainingSession.meeting_url, Attendance.status,
+                               Attendance.checked_in_at)
+               .join(Attendance, and_(Attendance.session_id == TrainingSession.id,
+                                      Attendance.worker_id == (viewer.worker_id or -1)))
+               .join(Course, Course.id == TrainingSession.course_id)
+               .where(TrainingSession.status == SessionStatus.SCHEDULED.value, TrainingSession.end_at >= now,
+                      TrainingSession.start_at <= now + timedelta(minutes=CHECKIN_OPENS_MINUTES))
+               .order_by(TrainingSession.start_at))
+    return df

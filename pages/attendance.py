@@ -1,0 +1,238 @@
+"""Managers: the attendance register of a session (host code and QR, marking, excuses, platform import) and
+attendance per worker across courses with the warning list."""
+
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+import altair as alt
+import pandas as pd
+import segno
+import streamlit as st
+from sqlmodel import Session
+
+from core import clock
+from core.i18n import pick
+from core.scope import ScopeError
+from core.tabular import errors_frame, template_bytes
+from courses.attendance import (checkin_code, checkin_url, decide_excuse, mark, pending_excuses, register,
+                                attendance_warnings, window, worker_attendance)
+from courses.attendance_import import PLATFORM_SCHEMA, commit_platform_import, preview_platform_import
+from courses.errors import CoursesError
+from courses.models import AttendanceStatus
+from courses.sessions import session_in_scope, sessions_frame
+from ui import resources
+from ui.guard import require
+from ui.state import lang, tr
+
+viewer = require(__file__)
+L = lang()
+now = clock.now()
+STATUSES = [s.value for s in AttendanceStatus]
+
+
+def fail(exc: Exception) -> None:
+    st.error(exc.message(L) if isinstance(exc, CoursesError) else tr("common.error_scope"))
+
+
+def base_url() -> str:
+    url = st.context.url or ""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme and parts.netloc else "http://localhost:8501"
+
+
+st.title(tr("courses.att.title"))
+tab_session, tab_workers = st.tabs([tr("courses.att.tab_session"), tr("courses.att.tab_workers")])
+
+with tab_session:
+    with Session(resources.engine()) as session:
+        sessions = sessions_frame(session, viewer, start=now - timedelta(days=366), end=now + timedelta(days=30))
+        excuses = pending_excuses(session, viewer)
+    sessions = sessions[sessions["status"] != "cancelled"].sort_values("start_at", ascending=False)
+    if not excuses.empty:
+        with st.expander(tr("courses.att.excuses", n=len(excuses)), expanded=True):
+            for e in excuses.itertuples():
+                c1, c2, c3 = st.columns([4, 1, 1])
+                c1.markdown(f"**{e.name}** ({e.employee_no}) · {pick(L, e.course_zh, e.course_en)} "
+                            f"{e.start_at:%m-%d %H:%M}  \n{e.reason}")
+                for col, approve, label in ((c2, True, "courses.att.approve"), (c3, False, "courses.att.reject")):
+                    if col.button(tr(label), key=f"excuse_{e.id}_{approve}"):
+                        try:
+                            with Session(resources.engine()) as session:
+                                decide_excuse(session, viewer, excuse_id=int(e.id), approve=approve)
+                            st.rerun()
+                        except (CoursesError, ScopeError) as exc:
+                            fail(exc)
+    if sessions.empty:
+        st.info(tr("courses.att.no_sessions"))
+        st.stop()
+    live = sessions[(sessions["start_at"] - timedelta(minutes=15) <= now) & (sessions["end_at"] >= now)]
+    ids = sessions["id"].astype(int).tolist()
+    raw = st.query_params.get("session", "")
+    default = int(raw) if raw.isdigit() and int(raw) in ids else (int(live["id"].iloc[0]) if not live.empty
+                                                                    else ids[0])
+    by_id = sessions.set_index("id")
+    sid = st.selectbox(tr("courses.att.session"), ids, index=ids.index(default), format_func=lambda i: (
+        f"{by_id.at[i, 'start_at']:%Y-%m-%d %H:%M} · {pick(L, by_id.at[i, 'course_zh'], by_id.at[i, 'course_en'])}"
+        f" · {tr('courses.session_status.' + by_id.at[i, 'status'])}"))
+    with Session(resources.engine()) as session:
+        ts = session_in_scope(session, viewer, sid)
+        roster = register(session, viewer, sid)
+    opens, closes = window(ts)
+
+    if ts.status == "scheduled" and now <= closes:
+        with st.container(border=True):
+            st.markdown(f"**{tr('courses.att.host')}**")
+            h1, h2 = st.columns([2, 1])
+            with h1:
+                @st.fragment(run_every=timedelta(seconds=10))
+                def show_code() -> None:
+                    at = clock.now()
+                    if at < opens:
+                        st.caption(tr("courses.att.code_from", at=f"{opens:%m-%d %H:%M}"))
+                        return
+                    st.markdown(f"<div style='font-size:3.2rem;font-weight:700;letter-spacing:.4rem'>"
+                                f"{checkin_code(ts.secret, at)}</div>", unsafe_allow_html=True)
+                    st.caption(tr("courses.att.code_help"))
+
+                show_code()
+            url = checkin_url(base_url(), ts)
+            h2.image(segno.make(url, error="m").png_data_uri(scale=4), caption=tr("courses.att.qr"))
+            st.code(url, language=None)
+
+    n_marked = int(roster["status"].notna().sum()) if not roster.empty else 0
+    counts = roster["status"].value_counts() if not roster.empty else pd.Series(dtype=int)
+    m = st.columns(5)
+    m[0].metric(tr("courses.col.seated"), len(roster))
+    for col, s in zip(m[1:], STATUSES):
+        col.metric(tr(f"courses.status.{s}"), int(counts.get(s, 0)))
+    if roster.empty:
+        st.info(tr("courses.att.no_seats"))
+    else:
+        st.caption(tr("courses.att.unmarked", n=len(roster) - n_marked))
+        view = pd.DataFrame({
+            "worker_id": roster["worker_id"],
+            tr("col.employee_no"): roster["employee_no"], tr("col.name"): roster["name"],
+            tr("col.community"): [pick(L, z, e) for z, e in zip(roster["community_zh"], roster["community_en"])],
+            "status": roster["status"],
+            tr("courses.col.points"): roster["points"],
+            tr("courses.col.checked_in_at"): roster["checked_in_at"],
+            tr("courses.col.minutes"): roster["minutes_attended"],
+            tr("courses.col.source"): roster["source"].map(lambda s: tr(f"courses.mark_source.{s}") if s else ""),
+            tr("courses.col.excuse"): roster["excuse_reason"].fillna(""),
+        })
+        edited = st.data_editor(
+            view, hide_index=True, width="stretch", height=min(640, 38 + 35 * len(view)), key=f"reg_{sid}",
+            disabled=[c for c in view.columns if c != "status"], column_order=[c for c in view.columns if c != "worker_id"],
+            column_config={"status": st.column_config.SelectboxColumn(
+                tr("courses.col.status"), options=STATUSES, required=False)},
+        )
+        changed = edited[edited["status"].fillna("") != view["status"].fillna("")]
+        b1, b2, b3 = st.columns([2, 2, 3])
+        if b1.button(tr("courses.att.save", n=len(changed)), type="primary", disabled=changed.empty):
+            try:
+                with Session(resources.engine()) as session:
+                    for status, grp in changed.dropna(subset=["status"]).groupby("status"):
+                        mark(session, viewer, session_id=sid, worker_ids=grp["worker_id"].tolist(),
+                             status=AttendanceStatus(status))
+                st.rerun()
+            except (CoursesError, ScopeError) as exc:
+                fail(exc)
+        bulk = b2.selectbox(tr("courses.att.bulk"), STATUSES, format_func=lambda s: tr(f"courses.status.{s}"),
+                            label_visibility="collapsed")
+        if b3.button(tr("courses.att.bulk_apply"), disabled=n_marked == len(roster)):
+            unmarked = roster[roster["status"].isna()]["worker_id"].tolist()
+            try:
+                with Session(resources.engine()) as session:
+                    mark(session, viewer, session_id=sid, worker_ids=unmarked, status=AttendanceStatus(bulk))
+                st.rerun()
+            except (CoursesError, ScopeError) as exc:
+                fail(exc)
+        st.download_button(tr("common.download_csv"),
+                           edited.drop(columns="worker_id").to_csv(index=False).encode("utf-8-sig"),
+                           file_name=f"attendance_{sid}.csv", mime="text/csv")
+
+    with st.expander(tr("courses.att.import")):
+        st.caption(tr("courses.att.import_help"))
+        st.download_button(tr("courses.att.template"), template_bytes(PLATFORM_SCHEMA, "xlsx", L),
+                           file_name="meeting_attendance.xlsx")
+        upload = st.file_uploader(tr("courses.att.upload"), type=["csv", "xlsx"], key=f"imp_{sid}")
+        if upload is not None:
+            try:
+                with Session(resources.engine()) as session:
+                    preview = preview_platform_import(session, viewer, session_id=sid, data=upload.getvalue(),
+                                                      filename=upload.name)
+            except (CoursesError, ScopeError) as exc:
+                fail(exc)
+                preview = None
+            if preview is not None:
+                if preview.errors:
+                    st.error(tr("courses.att.import_errors", n=len(preview.errors)))
+                    st.dataframe(errors_frame(preview.errors, L), hide_index=True, width="stretch")
+                if preview.unmatched:
+                    st.warning(tr("courses.att.unmatched", names="、".join(preview.unmatched[:20])))
+                if preview.ambiguous:
+                    st.warning(tr("courses.att.ambiguous", names="、".join(preview.ambiguous)))
+                p = preview.matched
+                st.dataframe(pd.DataFrame({
+                    tr("col.employee_no"): p["employee_no"], tr("col.name"): p["name"],
+                    tr("courses.col.minutes"): p["minutes"],
+                    tr("courses.att.current"): p["current_status"].map(
+                        lambda s: tr(f"courses.status.{s}") if isinstance(s, str) else "—"),
+                    tr("courses.att.new"): p["new_status"].map(lambda s: tr(f"courses.status.{s}")),
+                    tr("courses.att.will_change"): p["will_change"],
+                }), hide_index=True, width="stretch")
+                if st.button(tr("courses.att.commit", n=int(p["will_change"].sum())), type="primary",
+                             disabled=not preview.ok):
+                    with Session(resources.engine()) as session:
+                        n = commit_platform_import(session, viewer, preview)
+                    st.success(tr("courses.att.imported", n=n))
+
+with tab_workers:
+    c1, c2 = st.columns(2)
+    min_rate = c1.slider(tr("courses.att.min_rate"), 0.5, 1.0, 0.8, 0.05, format="%.2f")
+    min_sessions = c2.number_input(tr("courses.att.min_sessions"), 1, 50, 3)
+    with Session(resources.engine()) as session:
+        per_worker = worker_attendance(session, viewer, now=now)
+    if per_worker.empty:
+        st.info(tr("courses.att.no_data"))
+    else:
+        warned = attendance_warnings(per_worker, min_rate=min_rate, min_sessions=int(min_sessions))
+        k = st.columns(3)
+        held = per_worker["held"] - per_worker["excused"]
+        k[0].metric(tr("courses.att.overall_rate"), f"{per_worker['attended'].sum() / max(1, held.sum()):.1%}")
+        k[1].metric(tr("courses.att.warned"), len(warned))
+        k[2].metric(tr("courses.att.cannot_recover"), int((~warned["can_recover"]).sum()) if len(warned) else 0)
+        chart = (alt.Chart(per_worker.dropna(subset=["rate"]))
+                 .mark_bar().encode(x=alt.X("rate:Q", bin=alt.Bin(step=0.05), title=tr("courses.col.rate"),
+                                            axis=alt.Axis(format="%")),
+                                    y=alt.Y("count():Q", title=tr("col.workers")))
+                 .properties(height=180, title=tr("courses.att.rate_chart")))
+        rule = alt.Chart(pd.DataFrame({"x": [min_rate]})).mark_rule(color="#d62728", strokeDash=[4, 3]).encode(x="x:Q")
+        st.altair_chart(chart + rule, width="stretch")
+
+        def table(df: pd.DataFrame) -> pd.DataFrame:
+            out = pd.DataFrame({
+                tr("col.employee_no"): df["employee_no"], tr("col.name"): df["name"],
+                tr("col.community"): [pick(L, z, e) for z, e in zip(df["community_zh"], df["community_en"])],
+                tr("courses.att.held"): df["held"], tr("courses.status.present"): df["attended"] - df["late"],
+                tr("courses.status.late"): df["late"], tr("courses.status.excused"): df["excused"],
+                tr("courses.status.absent"): df["absent"], tr("courses.col.points"): df["points"],
+                tr("courses.col.rate"): df["rate"], tr("courses.att.remaining"): df["remaining"],
+            })
+            if "best_possible_rate" in df:
+                out[tr("courses.att.best")] = df["best_possible_rate"]
+                out[tr("courses.att.can_recover")] = df["can_recover"]
+            return out
+
+        pct = {tr("courses.col.rate"): st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
+               tr("courses.att.best"): st.column_config.NumberColumn(format="percent")}
+        st.markdown(f"**{tr('courses.att.warning_list')}**")
+        if warned.empty:
+            st.success(tr("courses.att.no_warnings"))
+        else:
+            st.dataframe(table(warned), hide_index=True, width="stretch", column_config=pct)
+        st.markdown(f"**{tr('courses.att.all_workers')}**")
+        full = table(per_worker)
+        st.dataframe(full, hide_index=True, width="stretch", column_config=pct, height=420)
+        st.download_button(tr("common.download_csv"), full.to_csv(index=False).encode("utf-8-sig"),
+                           file_name="attendance_by_worker.csv", mime="text/csv", key="dl_workers")

@@ -1,0 +1,167 @@
+"""Worker: take a course's quiz — one question per screen (phone first), answers saved as you go, the
+deadline kept by the server; then the result, the certificate and a review of mistakes."""
+
+from datetime import timedelta
+
+import streamlit as st
+from sqlmodel import Session
+
+from core import clock
+from core.i18n import pick
+from courses.errors import CoursesError
+from courses.learner import my_courses
+from courses.models import QuestionKind
+from courses.quizzes import attempt_questions, review_allowed, save_answer, start_attempt, submit_attempt
+from ui import resources
+from ui.guard import require
+from ui.state import lang, tr
+
+viewer = require(__file__)
+L = lang()
+RESULT_KEY = "quiz_last_result"
+
+st.title(tr("courses.quiz.title"))
+raw = st.query_params.get("course", "")
+with Session(resources.engine()) as session:
+    mine = my_courses(session, viewer)
+if mine.empty:
+    st.info(tr("courses.my.no_courses"))
+    st.stop()
+ids = mine["course_id"].astype(int).tolist()
+course_id = int(raw) if raw.isdigit() and int(raw) in ids else None
+if course_id is None:
+    course_id = st.selectbox(tr("courses.quiz.pick_course"), ids,
+                             format_func=lambda i: pick(L, *mine.set_index("course_id").loc[i, ["title_zh", "title_en"]]))
+c = mine.set_index("course_id").loc[course_id]
+st.subheader(pick(L, c["title_zh"], c["title_en"]))
+
+
+def show_result(attempt_id: int) -> None:
+    with Session(resources.engine()) as session:
+        attempt, questions = attempt_questions(session, viewer, attempt_id)
+        can_review = review_allowed(session, attempt)
+    passed = (attempt.score or 0) >= c["pass_mark"]
+    a, b = st.columns(2)
+    a.metric(tr("courses.quiz.score"), f"{attempt.score:.0f}")
+    b.metric(tr("courses.quiz.right"), f"{attempt.correct_count}/{attempt.question_count}")
+    (st.success if passed else st.warning)(
+        tr("courses.quiz.passed" if passed else "courses.quiz.failed", pass_mark=c["pass_mark"]))
+    if not can_review:
+        st.caption(tr("courses.quiz.no_review"))
+        return
+    wrong = [q for q in questions if not q["correct"]]
+    st.markdown(f"#### {tr('courses.quiz.review')} ({len(wrong)})")
+    if not wrong:
+        st.caption(tr("courses.quiz.all_right"))
+    for q in wrong:
+        with st.container(border=True):
+            st.markdown(pick(L, q["text_zh"], q["text_en"]))
+            for o in q["options"]:
+                mark = "✅" if o["correct"] else ("❌" if o["id"] in q["chosen"] else "▫️")
+                st.markdown(f"{mark} {pick(L, o['text_zh'], o['text_en'])}")
+            explanation = pick(L, q["explanation_zh"], q["explanation_en"])
+            if explanation:
+                st.caption(explanation)
+
+
+last = st.session_state.get(RESULT_KEY)
+if last and last["course_id"] == course_id:
+    if last.get("late"):
+        st.warning(tr("courses.quiz.late"))
+    if last.get("already"):
+        st.info(tr("courses.quiz.already"))
+    if last.get("certificate_until"):
+        st.success(tr("courses.quiz.certificate", until=last["certificate_until"]), icon=":material/workspace_premium:")
+    show_result(last["attempt_id"])
+    if st.button(tr("courses.quiz.done"), width="stretch"):
+        del st.session_state[RESULT_KEY]
+        st.switch_page("pages/my_learning.py")
+    st.stop()
+
+attempt_id = c["in_progress_id"]
+if attempt_id != attempt_id or attempt_id is None:  # NaN: nothing in progress
+    st.markdown(tr("courses.quiz.rules", n=int(c["quiz_questions"]), minutes=int(c["time_limit_minutes"]),
+                   pass_mark=int(c["pass_mark"]), left=int(c["attempts_left"]), max=int(c["max_attempts"]),
+                   method=tr(f"courses.grading.{c['grading_method']}")))
+    if int(c["attempts_left"]) <= 0:
+        st.warning(tr("courses.err.no_attempts_left", n=int(c["max_attempts"])))
+        st.stop()
+    if st.button(tr("courses.quiz.start"), type="primary", width="stretch"):
+        try:
+            with Session(resources.engine()) as session:
+                start_attempt(session, viewer, course_id=course_id)
+            st.rerun()
+        except CoursesError as exc:
+            st.error(exc.message(L))
+    st.stop()
+
+attempt_id = int(attempt_id)
+with Session(resources.engine()) as session:
+    attempt, questions = attempt_questions(session, viewer, attempt_id)
+
+
+def submit(answers: dict[int, list[int]]) -> None:
+    with Session(resources.engine()) as session:
+        result = submit_attempt(session, viewer, attempt_id=attempt_id, answers=answers)
+    st.session_state[RESULT_KEY] = {
+        "course_id": course_id, "attempt_id": attempt_id, "late": result.late, "already": result.already,
+        "certificate_until": f"{result.certificate.valid_until:%Y-%m-%d}" if result.certificate else None}
+    st.rerun()
+
+
+@st.fragment(run_every=timedelta(seconds=15))
+def countdown() -> None:
+    left = (attempt.deadline_at - clock.now()).total_seconds()
+    if left <= 0:
+        st.error(tr("courses.quiz.time_up"))
+        return
+    st.progress(max(0.0, min(1.0, left / (c["time_limit_minutes"] * 60))),
+                text=tr("courses.quiz.time_left", minutes=int(left // 60), seconds=int(left % 60),
+                        deadline=f"{attempt.deadline_at:%H:%M}"))
+
+
+countdown()
+pos_key = f"quiz_{attempt_id}_pos"
+pos = min(st.session_state.get(pos_key, 0), len(questions) - 1)
+q = questions[pos]
+answered = sum(1 for x in questions if x["chosen"])
+st.caption(tr("courses.quiz.progress", i=pos + 1, n=len(questions), answered=answered))
+kind_label = tr(f"courses.kind.{q['kind']}")
+st.markdown(f"**{pos + 1}. [{kind_label}]** {pick(L, q['text_zh'], q['text_en'])}")
+options = [o["id"] for o in q["options"]]
+label_of = {o["id"]: pick(L, o["text_zh"], o["text_en"]) for o in q["options"]}
+if q["kind"] == QuestionKind.MULTIPLE.value:
+    chosen = [o for o in options if st.checkbox(label_of[o], value=o in q["chosen"], key=f"q{attempt_id}_{q['question_id']}_{o}")]
+else:
+    current = next(iter(q["chosen"]), None)
+    choice = st.radio(tr("courses.quiz.answer"), options, format_func=label_of.get, label_visibility="collapsed",
+                      index=options.index(current) if current in options else None,
+                      key=f"q{attempt_id}_{q['question_id']}")
+    chosen = [choice] if choice is not None else []
+
+
+def save_and_go(step: int) -> None:
+    try:
+        if chosen and set(chosen) != q["chosen"]:
+            with Session(resources.engine()) as session:
+                save_answer(session, viewer, attempt_id=attempt_id, question_id=q["question_id"], option_ids=chosen)
+        st.session_state[pos_key] = max(0, min(len(questions) - 1, pos + step))
+    except CoursesError as exc:
+        st.session_state["quiz_error"] = exc.message(L)
+
+
+prev_col, next_col = st.columns(2)
+prev_col.button(tr("courses.quiz.prev"), on_click=save_and_go, args=(-1,), disabled=pos == 0, width="stretch")
+next_col.button(tr("courses.quiz.next"), on_click=save_and_go, args=(1,), disabled=pos == len(questions) - 1,
+                type="primary", width="stretch")
+if err := st.session_state.pop("quiz_error", None):
+    st.error(err)
+st.divider()
+if st.button(tr("courses.quiz.submit"), width="stretch", type="primary" if pos == len(questions) - 1 else "secondary"):
+    answers = {x["question_id"]: list(x["chosen"]) for x in questions if x["chosen"]}
+    if chosen:
+        answers[q["question_id"]] = chosen
+    try:
+        submit(answers)
+    except CoursesError as exc:
+        st.error(exc.message(L))

@@ -1,0 +1,102 @@
+"""Managers: quiz results per attempt and per question, item analysis with the questions most in need of
+rewriting on top, and an Excel export."""
+
+from datetime import date, datetime, time, timedelta
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+from sqlmodel import Session
+
+from core.i18n import pick
+from courses.catalog import catalog_frame
+from courses.models import Course
+from courses.results import WEAK_DISCRIMINATION, answers_frame, attempts_frame, excel_report, item_analysis
+from ui import resources
+from ui.guard import require
+from ui.state import lang, tr
+
+viewer = require(__file__)
+L = lang()
+
+st.title(tr("courses.res.title"))
+with Session(resources.engine()) as session:
+    catalog = catalog_frame(session)
+if catalog.empty:
+    st.info(tr("courses.catalog.empty"))
+    st.stop()
+ids = catalog["id"].astype(int).tolist()
+label = dict(zip(ids, [pick(L, z, e) for z, e in zip(catalog["title_zh"], catalog["title_en"])]))
+c1, c2, c3 = st.columns([2, 1, 1])
+course_id = c1.selectbox(tr("courses.col.course"), ids, format_func=label.get)
+since = c2.date_input(tr("courses.res.since"), value=date(2020, 1, 1))
+until = c3.date_input(tr("courses.res.until"), value=date.today())
+lo, hi = datetime.combine(since, time()), datetime.combine(until, time()) + timedelta(days=1)
+with Session(resources.engine()) as session:
+    course = session.get(Course, course_id)
+    attempts = attempts_frame(session, viewer, course_id=course_id, since=lo, until=hi)
+    answers = answers_frame(session, viewer, course_id=course_id, since=lo, until=hi)
+if attempts.empty:
+    st.info(tr("courses.res.empty"))
+    st.stop()
+
+items = item_analysis(answers)
+k = st.columns(4)
+k[0].metric(tr("courses.res.attempts"), len(attempts))
+k[1].metric(tr("courses.res.workers"), attempts["worker_id"].nunique())
+k[2].metric(tr("courses.res.avg"), f"{attempts['score'].mean():.1f}")
+k[3].metric(tr("courses.res.pass_rate"), f"{attempts['passed'].mean():.0%}")
+
+tab_att, tab_items = st.tabs([tr("courses.res.tab_attempts"), tr("courses.res.tab_items")])
+with tab_att:
+    hist = (alt.Chart(attempts).mark_bar().encode(
+        x=alt.X("score:Q", bin=alt.Bin(step=10, extent=[0, 100]), title=tr("courses.quiz.score")),
+        y=alt.Y("count():Q", title=tr("courses.res.attempts")),
+        color=alt.Color("passed:N", title=tr("courses.res.passed"),
+                        scale=alt.Scale(domain=[True, False], range=["#2ca02c", "#d62728"])))
+        .properties(height=200))
+    rule = alt.Chart(pd.DataFrame({"x": [course.pass_mark]})).mark_rule(strokeDash=[4, 3]).encode(x="x:Q")
+    st.altair_chart(hist + rule, width="stretch")
+    shown = pd.DataFrame({
+        tr("col.employee_no"): attempts["employee_no"], tr("col.name"): attempts["name"],
+        tr("col.community"): [pick(L, z, e) for z, e in zip(attempts["community_zh"], attempts["community_en"])],
+        tr("courses.res.number"): attempts["number"], tr("courses.res.submitted"): attempts["submitted_at"],
+        tr("courses.quiz.right"): attempts["correct_count"].astype(str) + "/" + attempts["question_count"].astype(str),
+        tr("courses.quiz.score"): attempts["score"], tr("courses.res.passed"): attempts["passed"],
+        tr("courses.res.auto"): attempts["status"] == "auto_submitted",
+    })
+    st.dataframe(shown, hide_index=True, width="stretch", height=420)
+
+with tab_items:
+    st.caption(tr("courses.res.items_help", d=WEAK_DISCRIMINATION))
+    items = items.assign(question=[pick(L, z, e) for z, e in zip(items["text_zh"], items["text_en"])])
+    chart = (alt.Chart(items.dropna(subset=["discrimination"])).mark_circle(size=90).encode(
+        x=alt.X("facility:Q", title=tr("courses.res.facility"), scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("discrimination:Q", title=tr("courses.res.discrimination")),
+        color=alt.Color("needs_review:N", title=tr("courses.res.needs_review"),
+                        scale=alt.Scale(domain=[True, False], range=["#d62728", "#1f77b4"])),
+        tooltip=["code:N", alt.Tooltip("question:N", title=tr("courses.col.question")),
+                 alt.Tooltip("facility:Q", format=".2f"), alt.Tooltip("discrimination:Q", format=".2f"), "n:Q"])
+        .properties(height=260))
+    band = alt.Chart(pd.DataFrame({"y": [WEAK_DISCRIMINATION]})).mark_rule(strokeDash=[4, 3]).encode(y="y:Q")
+    st.altair_chart(chart + band, width="stretch")
+    table = pd.DataFrame({
+        tr("courses.col.code"): items["code"], tr("courses.col.kind"): items["kind"].map(
+            lambda x: tr(f"courses.kind.{x}")),
+        tr("courses.col.question"): items["question"], tr("courses.res.n"): items["n"],
+        tr("courses.res.facility"): items["facility"], tr("courses.res.discrimination"): items["discrimination"],
+        tr("courses.res.needs_review"): items["needs_review"],
+    })
+    st.dataframe(table, hide_index=True, width="stretch", height=420, column_config={
+        tr("courses.res.facility"): st.column_config.NumberColumn(format="%.2f"),
+        tr("courses.res.discrimination"): st.column_config.NumberColumn(format="%.2f")})
+
+labels = {"employee_no": tr("col.employee_no"), "name": tr("col.name"), "score": tr("courses.quiz.score"),
+          "number": tr("courses.res.number"), "submitted_at": tr("courses.res.submitted"),
+          "facility": tr("courses.res.facility"), "discrimination": tr("courses.res.discrimination"),
+          "sheet.attempts": tr("courses.res.tab_attempts"), "sheet.items": tr("courses.res.tab_items"),
+          "sheet.matrix": tr("courses.res.matrix")}
+xlsx = excel_report(course=course, attempts=attempts.drop(columns=["community_en" if L == "zh" else "community_zh"]),
+                    items=items.drop(columns=["question"]), answers=answers, labels=labels)
+st.download_button(tr("common.download_xlsx"), xlsx, file_name=f"quiz_{course.code}.xlsx",
+                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", icon=":material/download:")
