@@ -17,7 +17,7 @@ from sqlmodel import Session, select
 
 from core import clock
 from core.i18n import t
-from core.models import OrgLevel, OrgUnit, Worker
+from core.models import OrgLevel, OrgUnit, User, Worker
 from core.scope import Viewer, unit_scope_clause, worker_scope_clause
 from core.settings import DATA_DIR
 from courses import api as courses_api
@@ -116,7 +116,8 @@ def task_queue(session: Session, viewer: Viewer, *, now: datetime | None = None)
     out = tasks.assign(
         community_zh=tasks["community_id"].map(units["name_zh"]),
         community_en=tasks["community_id"].map(units["name_en"]),
-        assignee_name=tasks["assignee_id"].map(lambda w: names.get(int(w)) if pd.notna(w) else None),
+        assignee_name=pd.Series([names.get(int(w)) if pd.notna(w) else None for w in tasks["assignee_id"]],
+                                index=tasks.index, dtype=object),
         priority_rank=priority_rank(tasks["priority"]),
     )
     out["unassigned"] = out["assignee_id"].isna()
@@ -274,14 +275,22 @@ def commit_batch(
 
 
 def decisions_frame(session: Session, viewer: Viewer, *, since: datetime | None = None) -> pd.DataFrame:
-    """Recorded decisions in scope (joined to the chosen worker), newest first."""
-    stmt = (select(AssignmentDecision, Worker.name).join(Worker, Worker.id == AssignmentDecision.chosen_worker_id)
+    """Recorded decisions in scope (by the chosen worker), newest first, with the recommended and chosen
+    workers' names and the deciding user's name."""
+    stmt = (select(AssignmentDecision).join(Worker, Worker.id == AssignmentDecision.chosen_worker_id)
             .where(worker_scope_clause(viewer)).order_by(AssignmentDecision.decided_at.desc()))
     if since is not None:
         stmt = stmt.where(AssignmentDecision.decided_at >= since)
-    rows = session.exec(stmt).all()
     cols = list(AssignmentDecision.model_fields)
-    frame = pd.DataFrame([{**d.model_dump(), "chosen_name": n} for d, n in rows], columns=[*cols, "chosen_name"])
+    frame = pd.DataFrame([d.model_dump() for d in session.exec(stmt).all()], columns=cols)
+    ids = set(frame["chosen_worker_id"].dropna()) | set(frame["recommended_worker_id"].dropna())
+    names = dict(session.exec(select(Worker.id, Worker.name).where(Worker.id.in_([int(i) for i in ids]))).all()) \
+        if ids else {}
+    users = [int(u) for u in frame["decided_by"].dropna().unique()]
+    user_names = dict(session.exec(select(User.id, User.display_name).where(User.id.in_(users))).all()) if users else {}
+    frame["chosen_name"] = frame["chosen_worker_id"].map(names)
+    frame["recommended_name"] = frame["recommended_worker_id"].map(names)
+    frame["decided_by_name"] = frame["decided_by"].map(user_names)
     return frame
 
 
@@ -298,3 +307,16 @@ def override_report(session: Session, viewer: Viewer, *, since: datetime | None 
     frame["overrides"] = frame["overrides"].fillna(0).astype(int)
     frame["override_rate"] = frame["overrides"] / frame["decisions"].where(frame["decisions"] > 0)
     return frame.sort_values(["override_rate", "decisions"], ascending=False).reset_index(drop=True)
+
+
+def skill_gaps(session: Session, viewer: Viewer, *, now: datetime | None = None,
+               ctx: Context | None = None) -> tuple[pd.DataFrame, pd.DataFrame, Context]:
+    """``(gaps, pairs, ctx)``: per item needing a qualification, its open tasks and how many have nobody
+    qualified in their community (gaps.item_gaps), from every open task in scope."""
+    from evaluation.assignment.gaps import item_gaps
+
+    ctx = ctx or load_context(session, viewer, now=now)
+    tasks = field_api.open_tasks(session, viewer, now=ctx.now)
+    pairs = score_pairs(tasks, ctx.workers, ctx.quals, ctx.perf, ctx.load, None, "routine", now=ctx.now,
+                        grids=ctx.grids) if not tasks.empty else pd.DataFrame()
+    return item_gaps(pairs), pairs, ctx

@@ -1,0 +1,380 @@
+"""Managers: smart task assignment (智能派单) — the queue, one task's ranking with reasons, assign or
+override with a reason, "assign all open" as an optimal batch, a map, and dispatch quality."""
+
+from datetime import timedelta
+
+import pandas as pd
+import pydeck as pdk
+import streamlit as st
+from sqlmodel import Session
+
+from core import clock
+from core.i18n import pick
+from evaluation.assignment import quality, service
+from evaluation.assignment.charts import points_chart, quality_chart
+from evaluation.assignment.rank import (
+    COMPONENTS,
+    course_titles,
+    exclusion_reasons,
+    explain,
+    item_courses,
+    load_presets,
+    preset_for_priority,
+)
+from ui import resources
+from ui.guard import require
+from ui.state import lang, tr
+
+viewer = require(__file__)
+L = lang()
+PRESETS = load_presets()
+NOW = clock.now()
+ITEMS = item_courses().set_index("item_code")
+
+
+def _apply_preset(code: str) -> None:
+    """Put a preset's weights on the sliders (the sliders then tune from there)."""
+    st.session_state["assign_preset"] = code
+    for c in COMPONENTS:
+        st.session_state[f"assign_w_{c}"] = int(PRESETS[code].weight(c))
+
+
+def _on_preset() -> None:
+    _apply_preset(st.session_state["assign_preset"] or "routine")
+
+
+if "assign_preset" not in st.session_state:
+    _apply_preset("routine")
+
+
+def _course_title(code: object) -> str:
+    titles = course_titles().set_index("code")
+    if isinstance(code, str) and code in titles.index:
+        return pick(L, titles.at[code, "title_zh"], titles.at[code, "title_en"])
+    return str(code)
+
+
+def _item_name(code: object) -> str:
+    if isinstance(code, str) and code in ITEMS.index:
+        return pick(L, ITEMS.at[code, "item_zh"], ITEMS.at[code, "item_en"])
+    return ""
+
+
+def _title(row: pd.Series) -> str:
+    return pick(L, row["title_zh"], row["title_en"])
+
+
+st.title(tr("assign.title"))
+st.caption(tr("assign.caption"))
+
+with Session(resources.engine()) as session:
+    queue = service.task_queue(session, viewer, now=NOW)
+
+# The first visit (or a task that left the queue) selects the most urgent unassigned task and its preset.
+if not queue.empty and st.session_state.get("assign_task") not in set(queue["task_id"]):
+    st.session_state["assign_task"] = queue["task_id"].iloc[0]
+    _apply_preset(preset_for_priority(queue["priority"].iloc[0]).code)
+
+queue_tab, batch_tab, map_tab, quality_tab = st.tabs(
+    [tr("assign.tab.queue"), tr("assign.tab.batch"), tr("assign.tab.map"), tr("assign.tab.quality")])
+
+# --- weights: a preset, then sliders that tune it; every change reranks at once --------------------
+with st.sidebar:
+    st.caption(tr("assign.weights"))
+    st.segmented_control(tr("assign.preset"), list(PRESETS), key="assign_preset", on_change=_on_preset,
+                         format_func=lambda c: pick(L, PRESETS[c].name_zh, PRESETS[c].name_en))
+    base = PRESETS[st.session_state["assign_preset"] or "routine"]
+    st.caption(pick(L, base.note_zh, base.note_en))
+    for c in COMPONENTS:
+        st.slider(tr(f"assign.component.{c}"), 0, 60, key=f"assign_w_{c}", step=1)
+preset = base.tuned(**{c: float(st.session_state[f"assign_w_{c}"]) for c in COMPONENTS})
+
+with queue_tab:
+    if queue.empty:
+        st.info(tr("assign.queue.empty"))
+    else:
+        open_n = int(queue["unassigned"].sum())
+        c1, c2, c3, c4 = st.columns(4)
+        c1.metric(tr("assign.queue.open"), len(queue))
+        c2.metric(tr("assign.queue.unassigned"), open_n)
+        c3.metric(tr("assign.queue.urgent"), int(((queue["priority_rank"] == 1) & queue["unassigned"]).sum()))
+        c4.metric(tr("assign.queue.overdue"), int((queue["due_at"] < pd.Timestamp(NOW)).sum()))
+        f1, f2 = st.columns([2, 1])
+        kinds = f1.multiselect(tr("assign.queue.kinds"), ["event", "verification", "patrol"],
+                               default=["event", "verification", "patrol"],
+                               format_func=lambda k: tr(f"assign.kind.{k}"))
+        only_open = f2.toggle(tr("assign.queue.only_unassigned"), value=True)
+        shown = queue[queue["kind"].isin(kinds) & (queue["unassigned"] | (not only_open))]
+        table = pd.DataFrame({
+            tr("assign.col.priority"): shown["priority"].map(lambda p: tr(f"assign.priority.{p}")),
+            tr("assign.col.kind"): shown["kind"].map(lambda k: tr(f"assign.kind.{k}")),
+            tr("assign.col.task"): [pick(L, z, e) for z, e in zip(shown["title_zh"], shown["title_en"], strict=True)],
+            tr("assign.col.community"): [pick(L, z, e) for z, e in
+                                         zip(shown["community_zh"], shown["community_en"], strict=True)],
+            tr("assign.col.due"): shown["due_at"],
+            tr("assign.col.assignee"): shown["assignee_name"].fillna("—"),
+        })
+        st.dataframe(table, hide_index=True, width="stretch", height=min(420, 38 + 35 * max(len(table), 1)),
+                     column_config={tr("assign.col.due"): st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
+        st.caption(tr("common.rows", n=len(table)))
+
+        if shown.empty:
+            st.info(tr("assign.queue.none_matching"))
+        else:
+            labels = {r.task_id: f"{tr(f'assign.priority.{r.priority}')} · {_title(pd.Series(r._asdict()))} · "
+                                 f"{pick(L, r.community_zh, r.community_en)}"
+                      for r in shown.itertuples(index=False)}
+
+            def _on_task() -> None:
+                task_id = st.session_state["assign_task"]
+                prio = queue.set_index("task_id").at[task_id, "priority"] if task_id in set(queue["task_id"]) else None
+                _apply_preset(preset_for_priority(prio).code)
+
+            if st.session_state.get("assign_task") not in labels:
+                st.session_state["assign_task"] = next(iter(labels))
+            task_id = st.selectbox(tr("assign.pick_task"), list(labels), format_func=labels.get, key="assign_task",
+                                   on_change=_on_task)
+            with Session(resources.engine()) as session:
+                task, ranked, excluded = service.recommend(session, viewer, task_id, preset, now=NOW)
+            st.subheader(_title(task))
+            meta = [tr(f"assign.kind.{task['kind']}"), tr(f"assign.priority.{task['priority']}")]
+            if isinstance(task["item_code"], str):
+                meta.append(f"{task['item_code']} {_item_name(task['item_code'])}")
+                course = ITEMS.at[task["item_code"], "qualification_course"] if task["item_code"] in ITEMS.index else None
+                meta.append(tr("assign.requires", course=_course_title(course)) if isinstance(course, str)
+                            else tr("assign.requires_none"))
+            if pd.notna(task["assignee_id"]):
+                meta.append(tr("assign.currently", name=queue.set_index("task_id").at[task_id, "assignee_name"]))
+            st.caption(" · ".join(meta))
+            st.caption(tr("assign.using_preset", preset=pick(L, base.name_zh, base.name_en),
+                          weights=" ".join(f"{tr(f'assign.component.{c}')} {int(preset.weight(c))}"
+                                           for c in COMPONENTS)))
+
+            if ranked.empty:
+                st.warning(tr("assign.no_candidates"))
+            else:
+                ranked = ranked.assign(why=explain(ranked, L))
+                top = ranked.iloc[0]
+                st.success(tr("assign.recommended", name=top["name"], score=f"{top['score']:.1f}",
+                              grid=pick(L, top["grid_zh"], top["grid_en"])))
+                st.dataframe(pd.DataFrame({
+                    tr("assign.col.rank"): ranked["rank"],
+                    tr("assign.col.worker"): ranked["name"],
+                    tr("assign.col.grid"): [pick(L, z, e) for z, e in zip(ranked["grid_zh"], ranked["grid_en"], strict=True)],
+                    tr("assign.col.tier"): ranked["tier"].map(lambda v: tr(f"assign.tier.{v}")),
+                    tr("assign.col.score"): ranked["score"],
+                    tr("assign.col.distance"): ranked["distance_km"].round(1),
+                    tr("assign.col.why"): ranked["why"],
+                }), hide_index=True, width="stretch",
+                    column_config={tr("assign.col.why"): st.column_config.TextColumn(width="large"),
+                                   tr("assign.col.score"): st.column_config.NumberColumn(format="%.1f")})
+                st.altair_chart(points_chart(ranked, L), width="stretch")
+
+            if not excluded.empty:
+                with st.expander(tr("assign.excluded", n=len(excluded)), expanded=ranked.empty):
+                    st.dataframe(pd.DataFrame({
+                        tr("assign.col.worker"): excluded["name"],
+                        tr("assign.col.grid"): [pick(L, z, e) for z, e in
+                                                zip(excluded["grid_zh"], excluded["grid_en"], strict=True)],
+                        tr("assign.col.rule"): excluded["rule"].map(lambda r: tr(f"assign.rulename.{r}")),
+                        tr("assign.col.reason"): exclusion_reasons(excluded, L),
+                    }), hide_index=True, width="stretch")
+
+            # Assign: the recommendation, or someone else with a reason. Hard rules stay hard.
+            choosable = pd.concat([ranked, excluded[excluded["rule"].isin(["farther_tier", "at_cap"])]],
+                                  ignore_index=True) if not excluded.empty else ranked
+            if not choosable.empty:
+                names = dict(zip(choosable["worker_id"], choosable["name"], strict=True))
+                rank_of = dict(zip(ranked["worker_id"], ranked["rank"], strict=True)) if not ranked.empty else {}
+                recommended = int(ranked["worker_id"].iloc[0]) if not ranked.empty else None
+
+                def _label(w: int) -> str:
+                    if w in rank_of:
+                        return tr("assign.choice_ranked", rank=rank_of[w], name=names[w])
+                    return tr("assign.choice_excluded", name=names[w])
+
+                with st.form(f"assign_form_{task_id}", border=True):
+                    chosen = st.selectbox(tr("assign.assign_to"), [int(w) for w in choosable["worker_id"]],
+                                          format_func=_label, key=f"assign_choice_{task_id}")
+                    reason = st.text_input(tr("assign.override_reason"), key=f"assign_reason_{task_id}",
+                                           placeholder=tr("assign.override_placeholder"))
+                    go = st.form_submit_button(tr("assign.assign_button"), type="primary")
+                if go:
+                    try:
+                        with Session(resources.engine()) as session:
+                            decision = service.assign(session, viewer, task_id=task_id, worker_id=chosen,
+                                                      preset=preset, override_reason=reason, now=NOW)
+                    except service.AssignmentError as exc:
+                        st.error(tr(exc.key, **exc.params))
+                    except ValueError as exc:
+                        st.error(str(exc))
+                    else:
+                        st.session_state["assign_flash"] = tr(
+                            "assign.done_override" if decision.overridden else "assign.done", name=names[chosen])
+                        st.session_state.pop("assign_task", None)
+                        st.rerun()
+    if msg := st.session_state.pop("assign_flash", None):
+        st.toast(msg, icon=":material/check_circle:")
+
+with batch_tab:
+    st.caption(tr("assign.batch.caption", preset=pick(L, base.name_zh, base.name_en)))
+    if st.button(tr("assign.batch.propose"), icon=":material/auto_awesome:", key="assign_batch_propose"):
+        with st.status(tr("assign.batch.working"), expanded=False) as status:
+            with Session(resources.engine()) as session:
+                st.session_state["assign_proposal"] = service.propose_batch(session, viewer, preset, now=NOW)
+            status.update(label=tr("assign.batch.ready"), state="complete")
+    proposal = st.session_state.get("assign_proposal")
+    if proposal is not None:
+        c1, c2, c3, c4 = st.columns(4)
+        c1.metric(tr("assign.batch.tasks"), proposal.n_tasks)
+        c2.metric(tr("assign.batch.proposed"), len(proposal.assigned))
+        c3.metric(tr("assign.batch.total"), f"{proposal.total_score:,.1f}")
+        c4.metric(tr("assign.batch.first_choice"),
+                  "—" if proposal.assigned.empty else f"{proposal.first_choice_share:.0%}")
+        if not proposal.assigned.empty:
+            a = proposal.assigned
+            st.dataframe(pd.DataFrame({
+                tr("assign.col.priority"): a["priority"].map(lambda p: tr(f"assign.priority_rank.{int(p)}")),
+                tr("assign.col.task"): [pick(L, z, e) for z, e in zip(a["title_zh"], a["title_en"], strict=True)],
+                tr("assign.col.worker"): a["name"],
+                tr("assign.col.score"): a["score"],
+                tr("assign.col.choice"): a["rank_in_task"],
+                tr("assign.col.why"): explain(a, L, top=3),
+            }), hide_index=True, width="stretch", height=min(420, 38 + 35 * len(a)),
+                column_config={tr("assign.col.score"): st.column_config.NumberColumn(format="%.1f")})
+        if not proposal.unassigned.empty:
+            u = proposal.unassigned
+            st.warning(tr("assign.batch.left", n=len(u)))
+            st.dataframe(pd.DataFrame({
+                tr("assign.col.priority"): u["priority"].map(lambda p: tr(f"assign.priority_rank.{int(p)}")),
+                tr("assign.col.task"): [pick(L, z, e) for z, e in zip(u["title_zh"], u["title_en"], strict=True)],
+                tr("assign.col.reason"): u["reason"].map(lambda r: tr(f"assign.reason.unassigned.{r}")),
+            }), hide_index=True, width="stretch", height=min(300, 38 + 35 * len(u)))
+        b1, b2 = st.columns(2)
+        if b1.button(tr("assign.batch.confirm"), type="primary", disabled=proposal.assigned.empty,
+                     key="assign_batch_confirm", icon=":material/done_all:"):
+            with Session(resources.engine()) as session:
+                result = service.commit_batch(session, viewer, proposal, now=NOW)
+            st.session_state.pop("assign_proposal", None)
+            st.session_state["assign_batch_done"] = tr("assign.batch.done", **result)
+            st.rerun()
+        if b2.button(tr("assign.batch.discard"), key="assign_batch_discard"):
+            st.session_state.pop("assign_proposal", None)
+            st.rerun()
+    if done := st.session_state.pop("assign_batch_done", None):
+        st.success(done)
+
+with map_tab:
+    with Session(resources.engine()) as session:
+        ctx_workers = service.load_context(session, viewer, now=NOW).workers
+    points = queue.dropna(subset=["lat", "lon"])
+    as_table = st.toggle(tr("assign.map.as_table"), value=points.empty, key="assign_map_table")
+    if points.empty and ctx_workers.dropna(subset=["lat", "lon"]).empty:
+        st.info(tr("assign.map.empty"))
+    elif as_table:
+        st.dataframe(pd.DataFrame({
+            tr("assign.col.task"): [pick(L, z, e) for z, e in zip(points["title_zh"], points["title_en"], strict=True)],
+            tr("assign.col.priority"): points["priority"].map(lambda p: tr(f"assign.priority.{p}")),
+            "lat": points["lat"].round(5), "lon": points["lon"].round(5),
+            tr("assign.col.assignee"): points["assignee_name"].fillna("—"),
+        }), hide_index=True, width="stretch")
+    else:
+        colour = {1: [214, 39, 40, 200], 2: [255, 127, 14, 180], 3: [148, 103, 189, 180]}
+        tasks_layer = points.assign(
+            colour=points["priority_rank"].map(colour),
+            label=[pick(L, z, e) for z, e in zip(points["title_zh"], points["title_en"], strict=True)])
+        workers_layer = ctx_workers.dropna(subset=["lat", "lon"]).assign(
+            label=lambda w: w["name"] + " · " + w[f"grid_{L}"])
+        deck = pdk.Deck(
+            layers=[
+                pdk.Layer("ScatterplotLayer", workers_layer[["lon", "lat", "label"]], get_position="[lon, lat]",
+                          get_fill_color=[31, 119, 180, 140], get_radius=60, pickable=True),
+                pdk.Layer("ScatterplotLayer", tasks_layer[["lon", "lat", "label", "colour"]], get_position="[lon, lat]",
+                          get_fill_color="colour", get_radius=90, pickable=True),
+            ],
+            initial_view_state=pdk.ViewState(latitude=float(points["lat"].mean() if not points.empty else 22.59),
+                                             longitude=float(points["lon"].mean() if not points.empty else 114.48),
+                                             zoom=11),
+            tooltip={"text": "{label}"}, map_style=None,
+        )
+        st.pydeck_chart(deck, height=520)
+        st.caption(tr("assign.map.legend"))
+
+with quality_tab:
+    periods = {"all": None, "365": 365, "90": 90, "30": 30}
+    period = st.segmented_control(tr("assign.q.period"), list(periods), default="all", key="assign_q_period",
+                                  format_func=lambda p: tr(f"assign.q.period_{p}"))
+    days = periods.get(period or "all")
+    start = NOW - timedelta(days=days) if days else NOW.replace(year=2000)
+    with Session(resources.engine()) as session:
+        events = quality.dispatched_events(session, viewer, start=start, end=NOW + timedelta(days=1))
+        overrides = service.override_report(session, viewer, since=start)
+        decisions = service.decisions_frame(session, viewer, since=start)
+    if events.empty:
+        st.info(tr("assign.q.empty"))
+    else:
+        overall = quality.quality_figures(events, None, now=NOW).iloc[0]
+        c1, c2, c3, c4 = st.columns(4)
+        c1.metric(tr("assign.q.first_dispatch_accuracy"), f"{overall['first_dispatch_accuracy']:.1%}",
+                  help=tr("assign.q.first_dispatch_help"))
+        c2.metric(tr("assign.q.avg_sign_hours"), "—" if pd.isna(overall["avg_sign_hours"])
+                  else tr("assign.q.hours", h=f"{overall['avg_sign_hours']:.1f}"), help=tr("assign.q.sign_help"))
+        c3.metric(tr("assign.q.overdue_rate"), "—" if pd.isna(overall["overdue_rate"])
+                  else f"{overall['overdue_rate']:.1%}", help=tr("assign.q.overdue_help"))
+        c4.metric(tr("assign.q.dispatched"), int(overall["dispatched"]))
+        by_item = quality.quality_figures(events, "item_code", now=NOW)
+        by_item["item"] = by_item["item_code"].map(lambda c: f"{c} {_item_name(c)}")
+        st.altair_chart(quality_chart(by_item.nlargest(15, "dispatched"), L), width="stretch")
+
+        def _figures(frame: pd.DataFrame, label_col: str, label: str) -> pd.DataFrame:
+            return pd.DataFrame({
+                label: frame[label_col], tr("assign.q.dispatched"): frame["dispatched"],
+                tr("assign.q.first_dispatch_accuracy"): frame["first_dispatch_accuracy"],
+                tr("assign.q.avg_sign_hours"): frame["avg_sign_hours"].round(1),
+                tr("assign.q.overdue_rate"): frame["overdue_rate"],
+            })
+
+        pct = st.column_config.NumberColumn(format="percent")
+        cfg = {tr("assign.q.first_dispatch_accuracy"): pct, tr("assign.q.overdue_rate"): pct}
+        st.subheader(tr("assign.q.by_item"))
+        st.dataframe(_figures(by_item.sort_values("dispatched", ascending=False), "item", tr("assign.col.item")),
+                     hide_index=True, width="stretch", column_config=cfg)
+        by_comm = quality.quality_figures(events, "community_id", now=NOW)
+        with Session(resources.engine()) as session:
+            from core.org import units_frame
+            from core.models import OrgLevel
+
+            comms = units_frame(session, viewer, OrgLevel.COMMUNITY).set_index("id")
+        by_comm["community"] = by_comm["community_id"].map(
+            lambda c: pick(L, comms.at[c, "name_zh"], comms.at[c, "name_en"]) if c in comms.index else str(c))
+        st.subheader(tr("assign.q.by_community"))
+        st.dataframe(_figures(by_comm.sort_values("dispatched", ascending=False), "community",
+                              tr("assign.col.community")), hide_index=True, width="stretch", column_config=cfg)
+
+    st.subheader(tr("assign.q.overrides"))
+    if overrides.empty:
+        st.caption(tr("assign.q.no_decisions"))
+    else:
+        total, over = int(overrides["decisions"].sum()), int(overrides["overrides"].sum())
+        st.metric(tr("assign.q.override_rate"), f"{over / total:.0%}", tr("assign.q.of_decisions", n=total),
+                  delta_color="off")
+        st.dataframe(pd.DataFrame({
+            tr("assign.col.item"): overrides["item_code"].map(lambda c: f"{c} {_item_name(c)}" if isinstance(c, str)
+                                                               else tr(f"assign.category.{c}")),
+            tr("assign.q.decisions"): overrides["decisions"], tr("assign.q.overrides_n"): overrides["overrides"],
+            tr("assign.q.override_rate"): overrides["override_rate"],
+        }), hide_index=True, width="stretch",
+            column_config={tr("assign.q.override_rate"): st.column_config.NumberColumn(format="percent")})
+    if not decisions.empty:
+        with st.expander(tr("assign.q.decision_log", n=len(decisions))):
+            st.dataframe(pd.DataFrame({
+                tr("assign.q.when"): decisions["decided_at"], tr("assign.col.task"): decisions["task_id"],
+                tr("assign.col.item"): decisions["item_code"].map(_item_name),
+                tr("assign.q.recommended"): decisions["recommended_name"],
+                tr("assign.q.chosen"): decisions["chosen_name"],
+                tr("assign.override_reason"): decisions["override_reason"].fillna(""),
+                tr("assign.preset"): decisions["preset"].map(
+                    lambda c: pick(L, PRESETS[c].name_zh, PRESETS[c].name_en) if c in PRESETS else c),
+                tr("assign.q.source"): decisions["source"].map(lambda s: tr(f"assign.source.{s}")),
+                tr("assign.q.by"): decisions["decided_by_name"].fillna("—"),
+            }), hide_index=True, width="stretch")
