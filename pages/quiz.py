@@ -130,17 +130,29 @@ kind_label = tr(f"courses.kind.{q['kind']}")
 st.markdown(f"**{pos + 1}. [{kind_label}]** {pick(L, q['text_zh'], q['text_en'])}")
 options = [o["id"] for o in q["options"]]
 label_of = {o["id"]: pick(L, o["text_zh"], o["text_en"]) for o in q["options"]}
-if q["kind"] == QuestionKind.MULTIPLE.value:
-    chosen = [o for o in options if st.checkbox(label_of[o], value=o in q["chosen"], key=f"q{attempt_id}_{q['question_id']}_{o}")]
+multiple = q["kind"] == QuestionKind.MULTIPLE.value
+radio_key = f"q{attempt_id}_{q['question_id']}"
+
+
+def current_choice() -> list[int]:
+    """What the widgets hold now (read from session state: callbacks run before the script re-runs)."""
+    if multiple:
+        return [o for o in options if st.session_state.get(f"{radio_key}_{o}")]
+    value = st.session_state.get(radio_key)
+    return [value] if value is not None else []
+
+
+if multiple:
+    for o in options:
+        st.checkbox(label_of[o], value=o in q["chosen"], key=f"{radio_key}_{o}")
 else:
     current = next(iter(q["chosen"]), None)
-    choice = st.radio(tr("courses.quiz.answer"), options, format_func=label_of.get, label_visibility="collapsed",
-                      index=options.index(current) if current in options else None,
-                      key=f"q{attempt_id}_{q['question_id']}")
-    chosen = [choice] if choice is not None else []
+    st.radio(tr("courses.quiz.answer"), options, format_func=label_of.get, label_visibility="collapsed",
+             index=options.index(current) if current in options else None, key=radio_key)
 
 
 def save_and_go(step: int) -> None:
+    chosen = current_choice()
     try:
         if chosen and set(chosen) != q["chosen"]:
             with Session(resources.engine()) as session:
@@ -159,7 +171,7 @@ if err := st.session_state.pop("quiz_error", None):
 st.divider()
 if st.button(tr("courses.quiz.submit"), width="stretch", type="primary" if pos == len(questions) - 1 else "secondary"):
     answers = {x["question_id"]: list(x["chosen"]) for x in questions if x["chosen"]}
-    if chosen:
+    if chosen := current_choice():
         answers[q["question_id"]] = chosen
     try:
         submit(answers)

@@ -1,0 +1,139 @@
+"""The courses pages in AppTest against the seeded demo district: what each role sees and can do."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from core import clock
+from core.db import get_engine
+from core.i18n import t
+from courses.attendance import checkin_code
+from courses.models import AttemptAnswer, Attendance, Notification, QuizAttempt, TrainingSession
+from tests.app.util import texts
+
+
+def _live_session(db_url: str) -> TrainingSession:
+    with Session(get_engine(db_url)) as s:
+        now = clock.now()
+        return s.exec(select(TrainingSession).where(TrainingSession.status == "scheduled",
+                                                    TrainingSession.start_at <= now,
+                                                    TrainingSession.end_at > now)).first()
+
+
+def test_worker_sees_the_live_session_and_their_courses(open_page, viewer_of):
+    """Test that a worker's My learning lists the session open now with a check-in link, and six courses."""
+    at = open_page("pages/my_learning.py", viewer_of("dp0001"))
+    assert not at.exception
+    links = [p.label for p in at.get("page_link")]
+    assert t("courses.my.checkin_now", "zh") in links
+    assert "四标四实信息采集规范" in texts(at) or "信息采集" in texts(at)
+    assert sum(1 for label in links if label.startswith("开始测验") or label == t("courses.my.quiz_resume", "zh")) >= 1
+
+
+def test_worker_checks_in_once_with_the_host_code(open_page, viewer_of, app_db):
+    """Test that the right code checks the worker in, a repeat says so, and exactly one record exists."""
+    ts = _live_session(app_db)
+    at = open_page("pages/checkin.py", viewer_of("dp0001"))
+    at.text_input[0].set_value("000000" if checkin_code(ts.secret, clock.now()) != "000000" else "111111")
+    at.button[0].click().run()
+    assert at.error, "a wrong code must be refused"
+    at.text_input[0].set_value(checkin_code(ts.secret, clock.now()))
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.success and "签到成功" in at.success[0].value
+    at.text_input[0].set_value(checkin_code(ts.secret, clock.now()))
+    at.button[0].click().run()
+    assert "无需重复签到" in texts(at)
+    with Session(get_engine(app_db)) as s:
+        worker_id = viewer_of("dp0001").worker_id
+        seats = s.exec(select(Attendance).where(Attendance.session_id == ts.id,
+                                                Attendance.worker_id == worker_id)).all()
+    assert len(seats) == 1 and seats[0].status in ("present", "late") and seats[0].source == "code"
+
+
+def test_worker_takes_a_quiz_and_sees_the_result_in_english(open_page, viewer_of, app_db):
+    """Test that starting, answering and submitting a quiz shows the score, in English."""
+    at = open_page(None, viewer_of("dp0001"), lang="en")
+    at.query_params["course"] = "1"
+    at.switch_page("pages/quiz.py").run()
+    assert not at.exception
+    next(b for b in at.button if b.label == "Start").click().run()
+    assert not at.exception
+    assert "Question 1 of" in texts(at)
+    with Session(get_engine(app_db)) as s:
+        attempt = s.exec(select(QuizAttempt).where(QuizAttempt.worker_id == viewer_of("dp0001").worker_id,
+                                                   QuizAttempt.status == "in_progress")).one()
+        first = s.exec(select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt.id,
+                                                   AttemptAnswer.position == 0)).one()
+    option = int(first.option_order.split(",")[0])
+    if at.radio:
+        at.radio[0].set_value(option)
+    else:
+        at.checkbox[0].check()
+    next(b for b in at.button if b.label == "Next").click().run()
+    assert "1 answered" in texts(at)
+    next(b for b in at.button if b.label == "Submit").click().run()
+    assert not at.exception
+    labels = {m.label for m in at.metric}
+    assert {"Score", "Right"} <= labels
+    with Session(get_engine(app_db)) as s:
+        worker_id = viewer_of("dp0001").worker_id
+        last = s.exec(select(QuizAttempt).where(QuizAttempt.worker_id == worker_id, QuizAttempt.course_id == 1)
+                      .order_by(QuizAttempt.id.desc())).first()
+    assert last.status == "submitted" and last.score is not None
+
+
+def test_inbox_lists_reminders_and_marks_them_read(open_page, viewer_of, app_db):
+    """Test that the worker's inbox holds the seeded reminder and 'mark all read' empties the unread count."""
+    at = open_page("pages/inbox.py", viewer_of("dp0001"))
+    assert not at.exception
+    assert "课程提醒" in texts(at)
+    next(b for b in at.button if b.label == t("courses.inbox.mark_all", "zh")).click().run()
+    assert "0 条未读" in texts(at)
+    with Session(get_engine(app_db)) as s:
+        uid = viewer_of("dp0001").user_id
+        assert s.exec(select(Notification).where(Notification.user_id == uid,
+                                                 Notification.read_at.is_(None))).first() is None
+
+
+def test_manager_schedules_a_session_for_a_community(open_page, viewer_of, app_db):
+    """Test that the community manager schedules a session for 下沙 and its workers get seats."""
+    at = open_page("pages/courses.py", viewer_of("xiasha"))
+    assert not at.exception
+    assert len(at.get("arrow_vega_lite_chart")) >= 1 or at.get("vega_lite_chart")
+    form_submit = next(b for b in at.button if b.label == t("courses.sched.submit", "zh"))
+    next(c for c in at.checkbox if c.label.startswith("同时为参训范围")).check()
+    form_submit.click().run()
+    assert not at.exception
+    assert at.success, texts(at)
+    with Session(get_engine(app_db)) as s:
+        ts = s.exec(select(TrainingSession).order_by(TrainingSession.id.desc())).first()
+        seats = s.exec(select(Attendance).where(Attendance.session_id == ts.id)).all()
+    assert ts.unit_id == viewer_of("xiasha").scope_unit_id
+    assert 5 <= len(seats) < 20
+
+
+def test_attendance_register_shows_the_host_code_and_warnings(open_page, viewer_of, app_db):
+    """Test that the manager sees the live session's code and QR, its 300-row register, and a warning list."""
+    ts = _live_session(app_db)
+    at = open_page("pages/attendance.py", viewer_of("manager"))
+    assert not at.exception
+    assert t("courses.att.host", "zh") in texts(at)
+    assert checkin_code(ts.secret, clock.now()) in texts(at) or checkin_code(
+        ts.secret, clock.now().replace(second=0)) in texts(at)
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics[t("courses.col.seated", "zh")]) >= 300
+    assert t("courses.att.warning_list", "zh") in texts(at)
+    assert int(metrics[t("courses.att.warned", "zh")]) > 0
+
+
+def test_quiz_results_rank_the_weakest_items_first(open_page, viewer_of):
+    """Test that quiz results show attempts and an item analysis whose first rows need rewriting."""
+    at = open_page("pages/quiz_results.py", viewer_of("manager"), lang="en")
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert int(metrics["Attempts"]) > 100
+    items = at.dataframe[1].value
+    assert bool(items["Needs rewriting"].iloc[0])
+    assert items["Discrimination"].dropna().is_monotonic_increasing
+    assert any(b.label == "Download Excel" for b in at.get("download_button"))
