@@ -85,7 +85,8 @@ def item_analysis(answers: pd.DataFrame) -> pd.DataFrame:
     df = answers.copy()
     df["correct"] = df["correct"].astype(float)
     per_attempt = df.groupby("attempt_id")["question_id"].transform("size")
-    df["rest"] = df["score"] - df["correct"] * 100.0 / per_attempt
+    # Rounded: scores are stored to 0.1, and float noise must not break ties against attempt id order.
+    df["rest"] = (df["score"] - df["correct"] * 100.0 / per_attempt).round(1)
     df = df.sort_values(["question_id", "rest", "attempt_id"], ascending=[True, False, True])
     g = df.groupby("question_id", sort=False)
     df["n"] = g["correct"].transform("size")
