@@ -21,6 +21,7 @@ st.title(tr("score.schemes.title"))
 st.caption(tr("score.schemes.caption"))
 with Session(resources.engine()) as session:
     scheme, row = active_scheme(session)
+    active_id = row.id
     session.commit()
     versions = scheme_versions(session)
 
@@ -31,11 +32,11 @@ st.dataframe(versions.assign(active=versions["is_active"].map({True: "✓", Fals
         "created_at": tr("score.col.computed_at")}), hide_index=True, width="stretch")
 
 labels = dict(zip(versions["id"], versions["code"] + " v" + versions["version"].astype(str), strict=True))
-shown_id = st.selectbox(tr("score.schemes.show"), list(labels), index=list(labels).index(row.id),
+shown_id = st.selectbox(tr("score.schemes.show"), list(labels), index=list(labels).index(active_id),
                         format_func=labels.get, key="scheme_show")
 with Session(resources.engine()) as session:
     shown = scheme_by_id(session, int(shown_id))
-if int(shown_id) != row.id and st.button(tr("score.schemes.activate"), icon=":material/check:"):
+if int(shown_id) != active_id and st.button(tr("score.schemes.activate"), icon=":material/check:"):
     with Session(resources.engine()) as session:
         activate_version(session, viewer, int(shown_id))
     st.cache_data.clear()

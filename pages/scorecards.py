@@ -84,9 +84,9 @@ with tabs[0]:
     pool = cards[cards["subdistrict"].isin(subs)] if subs else cards
     comms = f[1].multiselect(tr("score.col.community"), sorted(pool["community"].dropna().unique()),
                              key="score_f_comm")
-    party_opt = f[2].segmented_control(tr("score.col.party_member"), ["all", "party", "non_party"],
-                                       format_func=lambda o: tr(f"score.filter.{o}"), default="all",
-                                       key="score_f_party")
+    party_labels = {tr(f"score.filter.{o}"): o for o in ("all", "party", "non_party")}
+    party_opt = party_labels[f[2].radio(tr("score.col.party_member"), list(party_labels), horizontal=True,
+                                        key=f"score_f_party_{L}")]
     grades = f[3].multiselect(tr("score.col.grade"), list(GN), format_func=GN.get, key="score_f_grade")
     shown = pool
     if comms:

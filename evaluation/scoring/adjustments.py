@@ -35,4 +35,5 @@ def record_adjustment(session: Session, viewer: Viewer, *, worker_id: int, perio
     row.created_by, row.created_at = viewer.user_id or None, clock_now()
     session.add(row)
     session.commit()
+    session.refresh(row)
     return row

@@ -114,17 +114,17 @@ def contribution_chart(components: pd.DataFrame, *, name_col: str, earned_label:
     df = components[~components["missing"].astype(bool)].copy()
     df["earned"] = df["points"].round(2)
     df["lost"] = (df["eff_weight"] - df["points"]).clip(lower=0).round(2)
-    long = df.melt(id_vars=[name_col, "formula"], value_vars=["earned", "lost"], var_name="part",
-                   value_name="points")
+    long = df[[name_col, "formula", "earned", "lost"]].melt(
+        id_vars=[name_col, "formula"], value_vars=["earned", "lost"], var_name="part", value_name="pts")
     long["part"] = long["part"].map({"earned": earned_label, "lost": lost_label})
     return (
         alt.Chart(long, title=title).mark_bar()
         .encode(y=alt.Y(f"{name_col}:N", sort=None, title=None),
-                x=alt.X("points:Q", stack="zero", title=x_title),
+                x=alt.X("pts:Q", stack="zero", title=x_title),
                 color=alt.Color("part:N", title=None, scale=alt.Scale(domain=[earned_label, lost_label],
                                                                     range=["#2e86c1", "#e5e8e8"]),
                                 legend=alt.Legend(orient="bottom")),
-                tooltip=[alt.Tooltip(f"{name_col}:N"), alt.Tooltip("part:N"), alt.Tooltip("points:Q", format=".2f"),
+                tooltip=[alt.Tooltip(f"{name_col}:N"), alt.Tooltip("part:N"), alt.Tooltip("pts:Q", format=".2f"),
                          alt.Tooltip("formula:N")])
         .properties(height=max(160, 26 * df[name_col].nunique()))
     )

@@ -146,7 +146,6 @@ def enroll_for_improvement(session: Session, viewer: Viewer, *, worker_id: int, 
 
 def period_choices(session: Session, viewer: Viewer, *, last: int = 12) -> list[str]:
     """Months with field figures, newest first (falls back to the current month)."""
-    from sqlalchemy import distinct
     from sqlmodel import select
 
     try:
@@ -155,7 +154,8 @@ def period_choices(session: Session, viewer: Viewer, *, last: int = 12) -> list[
         MetricValue = None  # noqa: N806
     months: list[str] = []
     if MetricValue is not None:
-        months = list(session.exec(select(distinct(MetricValue.period)).order_by(MetricValue.period.desc())
+        months = list(session.exec(select(MetricValue.period).group_by(MetricValue.period)
+                                   .order_by(MetricValue.period.desc())
                                    .limit(last)).all())
     if not months:
         from core.clock import now

@@ -81,6 +81,7 @@ def freeze_period(session: Session, period: str, *, viewer: Viewer = SYSTEM, now
                                       generated=(now or clock_now()).date())
     session.add(snap)
     session.commit()
+    session.refresh(snap)
     return snap, True
 
 

@@ -85,6 +85,7 @@ def save_scheme_version(session: Session, viewer: Viewer, definition: dict[str, 
                         created_by=viewer.user_id or None, created_at=clock_now())
     session.add(row)
     session.commit()
+    session.refresh(row)
     return row
 
 
@@ -98,6 +99,7 @@ def activate_version(session: Session, viewer: Viewer, scheme_id: int) -> Scorin
     row.is_active = True
     session.add(row)
     session.commit()
+    session.refresh(row)
     return row
 
 

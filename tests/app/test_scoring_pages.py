@@ -1,0 +1,83 @@
+"""AppTest of the scorecard pages against the seeded demo district."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.i18n import t
+from tests.app.util import texts
+
+pytestmark = pytest.mark.xdist_group("apptest")
+
+
+def _select(at, key, value):
+    at.selectbox(key=key).set_value(value).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_manager_ranking_party_comparison_and_export(open_page, viewer_of):
+    """Test the manager page: ranking of the district's workers, the party gap table and an Excel export."""
+    at = open_page("pages/scorecards.py", viewer_of("manager"), lang="en")
+    assert not at.exception, at.exception
+    _select(at, "score_period", "2020-06")
+    body = texts(at)
+    assert "Scorecards and comparisons" in body and "Workers scored" in body
+    ranking = at.dataframe[0].value
+    assert len(ranking) >= 250 and list(ranking["Rank"][:3]) == sorted(ranking["Rank"][:3])
+    gap = next(d.value for d in at.dataframe if "Gap (pp)" in d.value.columns)
+    assert gap["Gap (pp)"].between(1, 2).all()
+    assert any(b.label == "Export Excel" for b in at.get("download_button"))
+    # filters: party members only
+    at.radio(key="score_f_party_en").set_value("Party").run()
+    assert not at.exception
+    assert len(at.dataframe[0].value) == 54
+
+
+def test_community_manager_sees_only_their_community(open_page, viewer_of):
+    """Test that the Xiasha manager's ranking holds Xiasha workers only."""
+    at = open_page("pages/scorecards.py", viewer_of("xiasha"), lang="zh")
+    assert not at.exception, at.exception
+    ranking = at.dataframe[0].value
+    assert set(ranking[t("score.col.community", "zh")]) == {"下沙社区"}
+
+
+def test_worker_scorecard_explains_every_component(open_page, viewer_of):
+    """Test one worker's card: total, grade, rank, the formula behind each component, improvement advice."""
+    at = open_page(None, viewer_of("manager"), lang="en")
+    at.session_state["scorecard_worker"] = 1
+    at.session_state["scorecard_period"] = "2020-06"
+    at.switch_page("pages/scorecard.py").run()
+    assert not at.exception, at.exception
+    labels = {m.label for m in at.metric}
+    assert {"Total", "Grade", "Rank", "Community rank"} <= labels
+    breakdown = next(d.value for d in at.dataframe if "Formula" in d.value.columns)
+    assert len(breakdown) == 12
+    present = breakdown[breakdown["Formula"].str.contains("=")]
+    assert present["Formula"].str.contains("÷").any()
+    assert "What would raise the score most" in texts(at)
+
+
+def test_worker_sees_own_card_with_anonymised_position(open_page, viewer_of):
+    """Test the worker page: own total and 'top N% of your community', no other worker's name."""
+    at = open_page("pages/my_scorecard.py", viewer_of("dp0001"), lang="zh")
+    assert not at.exception, at.exception
+    body = texts(at)
+    assert "你在本社区排名前" in body
+    assert not at.dataframe  # no tables of other workers on the phone page
+
+
+def test_schemes_page_saves_a_new_version(open_page, viewer_of):
+    """Test that an admin's JSON edit becomes version 2 and a bad weight sum is refused."""
+    at = open_page("pages/schemes.py", viewer_of("admin"), lang="en")
+    assert not at.exception, at.exception
+    text = at.text_area(key="scheme_json").value
+    at.text_area(key="scheme_json").set_value(text.replace('"bonus_cap": 5.0', '"bonus_cap": 4.0'))
+    at.checkbox(key="scheme_use_json").check()
+    at.get("form_submit_button")[0].click().run()
+    assert not at.exception, at.exception
+    assert any("v2" in s.value for s in at.success)
+    at.text_area(key="scheme_json").set_value(text.replace('"weight": 12.0', '"weight": 13.0', 1))
+    at.checkbox(key="scheme_use_json").check()
+    at.get("form_submit_button")[0].click().run()
+    assert any("add up to 100" in e.value for e in at.error)
