@@ -112,17 +112,18 @@ class Event(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     event_no: str = Field(max_length=40, unique=True)
-    item_code: str = Field(max_length=8, index=True)
+    item_code: str = Field(max_length=8)
     category_code: str = Field(max_length=16)
+    # Indexes are kept to what scope filters and queues need: each one costs on a 1M-row import.
     grid_id: int = Field(foreign_key="org_unit.id", index=True)
-    community_id: int = Field(foreign_key="org_unit.id", index=True)
-    building_code: str | None = Field(default=None, max_length=40, index=True)
+    community_id: int = Field(foreign_key="org_unit.id")
+    building_code: str | None = Field(default=None, max_length=40)
     location: str | None = Field(default=None, max_length=200)
     lat: float | None = None
     lon: float | None = None
     priority: str = Field(max_length=8)  # urgent | normal | complex
     state: str = Field(max_length=16)
-    reporter_id: int | None = Field(default=None, foreign_key="worker.id", index=True)
+    reporter_id: int | None = Field(default=None, foreign_key="worker.id")
     assignee_id: int | None = Field(default=None, foreign_key="worker.id", index=True)
     discovered_at: LocalDateTime | None = None
     reported_at: LocalDateTime | None = None

@@ -19,7 +19,7 @@ from datetime import datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import ColumnElement, and_, case, delete, func, insert, literal, or_, union_all
+from sqlalchemy import ColumnElement, and_, case, delete, func, insert, literal, or_
 from sqlmodel import Session, select
 
 from core.models import Worker
@@ -33,7 +33,7 @@ VALUE_COLUMNS = ["worker_id", "period", "metric", "numerator", "denominator"]
 def _period(col, dialect: str) -> ColumnElement:  # noqa: ANN001
     if dialect == "postgresql":
         return func.to_char(col, "YYYY-MM")
-    return func.strftime("%Y-%m", col)
+    return func.substr(col, 1, 7)  # SQLite keeps DateTime as "YYYY-MM-DD HH:MM:SS.ffffff" text
 
 
 def _hours(start, end, dialect: str) -> ColumnElement:  # noqa: ANN001
@@ -46,47 +46,56 @@ def _sum_if(cond) -> ColumnElement:  # noqa: ANN001
     return func.sum(case((cond, 1), else_=0))
 
 
-def event_figures_query(dialect: str, *, now: datetime, periods: tuple[str, str] | None = None):
-    """One SELECT (UNION ALL) yielding worker_id, period, metric, numerator, denominator."""
+# Each group is one scan of the event table: (owner column, month column, extra filter, {metric: (num, den)}).
+def _groups(dialect: str, now: datetime):  # noqa: ANN202
     verify_h = float(shipped_sla()["verify_limit_hours"])
-    sla = select(SlaLevel.code, SlaLevel.report_limit_hours).subquery()
-    voided = EventState.VOIDED.value
+    report_limit = (select(SlaLevel.report_limit_hours).where(SlaLevel.code == Event.priority)
+                    .correlate(Event).scalar_subquery())
     decided_at = func.coalesce(Event.accepted_at, Event.voided_at)
+    decided = decided_at.is_not(None)
+    closed = Event.closed_at.is_not(None)
+    return [
+        (Event.reporter_id, Event.reported_at, [], {
+            "hazards_reported": (func.count(), literal(None)),
+            "timely_report_rate": (_sum_if(_hours(Event.discovered_at, Event.reported_at, dialect) <= report_limit),
+                                   func.count(Event.discovered_at)),
+            "valid_report_rate": (_sum_if(and_(Event.accepted_at.is_not(None),
+                                               Event.state != EventState.VOIDED.value)), _sum_if(decided)),
+            "ontime_verify_rate": (_sum_if(_hours(Event.reported_at, decided_at, dialect) <= verify_h),
+                                   _sum_if(decided)),
+        }),
+        (Event.assignee_id, Event.due_at, [or_(Event.due_at <= now, closed), Event.postponed.is_(False)], {
+            "ontime_closure_rate": (_sum_if(and_(closed, Event.feedback_at <= Event.due_at)), func.count()),
+            "closure_rate": (_sum_if(closed), func.count()),
+        }),
+        (Event.assignee_id, Event.feedback_at, [], {
+            "rework_rate": (func.sum(Event.rework_count), func.sum(Event.rework_count + 1)),
+        }),
+        (Event.assignee_id, Event.evaluated_at, [Event.satisfaction.is_not(None)], {
+            "satisfaction_rate": (_sum_if(Event.satisfaction.in_(["satisfied", "basic"])), func.count()),
+        }),
+    ]
 
-    def part(worker_col, when_col, metric: str, num, den, *where):  # noqa: ANN001, ANN202
-        period = _period(when_col, dialect)
-        conds = [worker_col.is_not(None), when_col.is_not(None), *where]
+
+def event_figures(session: Session, *, now: datetime, periods: tuple[str, str] | None = None) -> pd.DataFrame:
+    """worker_id, period, metric, numerator, denominator for every event-derived metric: one GROUP BY
+    scan per owner/month pairing, all metrics of a pairing as columns of that scan."""
+    dialect = session.get_bind().dialect.name
+    frames = []
+    for owner, when, where, metrics in _groups(dialect, now):
+        period = _period(when, dialect)
+        cols = [owner.label("worker_id"), period.label("period")]
+        for code, (num, den) in metrics.items():
+            cols += [num.label(f"{code}__n"), den.label(f"{code}__d")]
+        conds = [owner.is_not(None), when.is_not(None), *where]
         if periods:
             conds.append(period.between(*periods))
-        return (select(worker_col.label("worker_id"), period.label("period"), literal(metric).label("metric"),
-                       num.label("numerator"), den.label("denominator"))
-                .select_from(Event.__table__.join(sla, sla.c.code == Event.priority, isouter=True))
-                .where(*conds).group_by(worker_col, period))
-
-    rep, rep_at = Event.reporter_id, Event.reported_at
-    report_h = _hours(Event.discovered_at, Event.reported_at, dialect)
-    verify = _hours(Event.reported_at, decided_at, dialect)
-    due_passed = or_(Event.due_at <= now, Event.closed_at.is_not(None))
-    closed = Event.closed_at.is_not(None)
-    parts = [
-        part(rep, rep_at, "hazards_reported", func.count(), literal(None)),
-        part(rep, rep_at, "timely_report_rate", _sum_if(report_h <= sla.c.report_limit_hours),
-             func.count(Event.discovered_at)),
-        part(rep, rep_at, "valid_report_rate", _sum_if(and_(Event.accepted_at.is_not(None), Event.state != voided)),
-             _sum_if(decided_at.is_not(None))),
-        part(rep, rep_at, "ontime_verify_rate", _sum_if(verify <= verify_h), _sum_if(decided_at.is_not(None))),
-        part(Event.assignee_id, Event.due_at, "ontime_closure_rate",
-             _sum_if(and_(closed, Event.feedback_at <= Event.due_at)), func.count(),
-             due_passed, Event.postponed.is_(False)),
-        part(Event.assignee_id, Event.due_at, "closure_rate", _sum_if(closed), func.count(),
-             due_passed, Event.postponed.is_(False)),
-        part(Event.assignee_id, Event.feedback_at, "rework_rate", func.sum(Event.rework_count),
-             func.sum(Event.rework_count + 1)),
-        part(Event.assignee_id, Event.evaluated_at, "satisfaction_rate",
-             _sum_if(Event.satisfaction.in_(["satisfied", "basic"])), func.count(Event.satisfaction),
-             Event.satisfaction.is_not(None)),
-    ]
-    return union_all(*parts)
+        wide = pd.DataFrame(session.execute(select(*cols).where(*conds).group_by(owner, period)).all(),
+                            columns=["worker_id", "period", *[f"{c}__{k}" for c in metrics for k in "nd"]])
+        for code in metrics:
+            frames.append(pd.DataFrame({"worker_id": wide["worker_id"], "period": wide["period"], "metric": code,
+                                        "numerator": wide[f"{code}__n"], "denominator": wide[f"{code}__d"]}))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=VALUE_COLUMNS)
 
 
 EVENT_METRICS = ("hazards_reported", "timely_report_rate", "valid_report_rate", "ontime_verify_rate",
@@ -101,9 +110,7 @@ def recompute_event_metrics(session: Session, *, now: datetime | None = None,
     """
     at = field_now(session, now)
     ensure_reference_data(session)
-    dialect = session.get_bind().dialect.name
-    rows = session.execute(event_figures_query(dialect, now=at, periods=periods)).all()
-    frame = pd.DataFrame(rows, columns=VALUE_COLUMNS)
+    frame = event_figures(session, now=at, periods=periods)
     wipe = delete(MetricValue).where(MetricValue.source == FigureSource.EVENTS.value,
                                      MetricValue.metric.in_(EVENT_METRICS))
     if periods:
