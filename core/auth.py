@@ -12,6 +12,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from core import clock
+from core.audit import record
 from core.models import User
 from core.settings import get_settings
 
@@ -66,6 +67,8 @@ def sign_in(session: Session, username: str, password: str, *, now: datetime | N
     user = session.exec(select(User).where(func.lower(User.username) == username.lower())).first()
     if user is None:
         verify_password(password, _DUMMY_HASH)
+        record(session, "signin.unknown_user", username=username[:64])
+        session.commit()
         return SignInResult(error=SignInError.BAD_CREDENTIALS)
     if user.locked_until and user.locked_until > now:
         return SignInResult(error=SignInError.LOCKED, locked_until=user.locked_until)
@@ -75,9 +78,12 @@ def sign_in(session: Session, username: str, password: str, *, now: datetime | N
             user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
             user.failed_logins = 0
             session.add(user)
+            record(session, "signin.locked", username=user.username, entity="user", entity_id=user.id,
+                   after={"locked_until": user.locked_until})
             session.commit()
             return SignInResult(error=SignInError.LOCKED, locked_until=user.locked_until)
         session.add(user)
+        record(session, "signin.failed", username=user.username, entity="user", entity_id=user.id)
         session.commit()
         return SignInResult(
             error=SignInError.BAD_CREDENTIALS,
@@ -89,6 +95,7 @@ def sign_in(session: Session, username: str, password: str, *, now: datetime | N
     user.locked_until = None
     user.last_login_at = now
     session.add(user)
+    record(session, "signin.ok", username=user.username, entity="user", entity_id=user.id)
     session.commit()
     session.refresh(user)
     return SignInResult(user=user)

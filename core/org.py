@@ -10,6 +10,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
 from core import clock
+from core.audit import record
 from core.models import OrgLevel, OrgUnit, Role, Worker, WorkerCreate, WorkerStatus
 from core.scope import ScopeError, Viewer, unit_scope_clause, worker_scope_clause
 
@@ -164,16 +165,20 @@ def save_worker(session: Session, viewer: Viewer, data: WorkerCreate) -> Worker:
     ensure_manages_grid(session, viewer, data.grid_id)
     grid, comm, sub = _grid_chain(session, data.grid_id)
     worker = session.exec(select(Worker).where(Worker.employee_no == data.employee_no)).first()
+    before = None
     if worker is None:
         worker = Worker(**data.model_dump(), community_id=comm.id, subdistrict_id=sub.id)
     else:
         ensure_manages_grid(session, viewer, worker.grid_id)
+        before = WorkerCreate.model_validate(worker, from_attributes=True).model_dump()
         for key, value in data.model_dump().items():
             setattr(worker, key, value)
         worker.community_id, worker.subdistrict_id = comm.id, sub.id
         worker.updated_at = clock.now()
     session.add(worker)
     session.flush()
+    record(session, "worker.save", viewer=viewer, entity="worker", entity_id=worker.employee_no,
+           before=before, after=data.model_dump())
     return worker
 
 
@@ -182,6 +187,8 @@ def set_worker_status(session: Session, viewer: Viewer, worker_id: int, status: 
     if worker is None:
         raise ValueError(f"worker {worker_id} does not exist")
     ensure_manages_grid(session, viewer, worker.grid_id)
+    record(session, "worker.status", viewer=viewer, entity="worker", entity_id=worker.employee_no,
+           before={"status": worker.status}, after={"status": status.value})
     worker.status = status.value
     worker.updated_at = clock.now()
     session.add(worker)

@@ -8,9 +8,16 @@ import pandas as pd
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, select
 
+from core.audit import record
 from core.auth import hash_password, set_password
 from core.models import OrgUnit, Role, User, Worker
 from core.scope import ScopeError, Viewer
+
+
+def _public(user: User) -> dict[str, object]:
+    """The audited view of an account (never the password hash)."""
+    return {"username": user.username, "display_name": user.display_name, "role": user.role,
+            "scope_unit_id": user.scope_unit_id, "worker_id": user.worker_id, "is_active": user.is_active}
 
 
 def _require_admin(viewer: Viewer) -> None:
@@ -58,6 +65,8 @@ def create_user(
     set_password(session, user, password)
     session.add(user)
     session.flush()
+    record(session, "user.create", viewer=viewer, entity="user", entity_id=user.id,
+           after=_public(user))
     return user
 
 
@@ -71,6 +80,7 @@ def update_user(
         raise ValueError(f"user {user_id} does not exist")
     if user.id == viewer.user_id and (is_active is False or (role and role != Role.ADMIN)):
         raise ValueError("you cannot deactivate or demote your own account")
+    before = _public(user)
     if display_name is not None:
         user.display_name = display_name
     if role is not None:
@@ -80,6 +90,8 @@ def update_user(
     if is_active is not None:
         user.is_active = is_active
     session.add(user)
+    record(session, "user.update", viewer=viewer, entity="user", entity_id=user.id, before=before,
+           after=_public(user))
     return user
 
 
@@ -93,4 +105,5 @@ def reset_password(session: Session, viewer: Viewer, user_id: int) -> str:
     user.password_hash = hash_password(new_password)
     user.failed_logins, user.locked_until, user.must_change_password = 0, None, True
     session.add(user)
+    record(session, "user.reset_password", viewer=viewer, entity="user", entity_id=user.id)
     return new_password

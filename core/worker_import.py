@@ -6,12 +6,14 @@ updates the same workers in place.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import pandas as pd
 from sqlmodel import Session, select
 
 from core import clock
+from core.audit import record
 from core.models import OrgLevel, OrgUnit, Worker, WorkerStatus
 from core.scope import Viewer, unit_scope_clause
 from core.tabular import Column, ReadResult, RowError, Schema, read_table
@@ -49,6 +51,7 @@ class WorkerImportPreview:
     changed: pd.DataFrame = field(default_factory=pd.DataFrame)
     unchanged: int = 0
     encoding: str | None = None
+    sha256: str = ""
 
     @property
     def ok(self) -> bool:
@@ -115,6 +118,7 @@ def preview_worker_import(session: Session, viewer: Viewer, data: bytes, filenam
     return WorkerImportPreview(
         filename=filename, rows_read=result.rows_read, errors=sorted(errors, key=lambda e: (e.row or 0)),
         new=rows[is_new], changed=changed, unchanged=int((~is_new & same).sum()), encoding=result.encoding,
+        sha256=hashlib.sha256(data).hexdigest(),
     )
 
 
@@ -141,4 +145,7 @@ def commit_worker_import(session: Session, viewer: Viewer, preview: WorkerImport
         worker.phone, worker.gender, worker.updated_at = _val(r.phone), _val(r.gender), now
         session.add(worker)
     session.flush()
+    record(session, "import.workers", viewer=viewer, entity="file", entity_id=preview.filename[:64],
+           detail={"filename": preview.filename, "sha256": preview.sha256, "rows_read": preview.rows_read,
+                   "added": len(preview.new), "changed": len(preview.changed), "unchanged": preview.unchanged})
     return len(preview.new), len(preview.changed)

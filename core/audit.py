@@ -1,0 +1,97 @@
+"""The audit trail: who did what, when, with the values before and after.
+
+``record`` adds the entry to the caller's session, so it commits (or rolls back) in the same
+transaction as the change it describes.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Column, Text
+from sqlmodel import Field, Session, SQLModel, select
+
+from core import clock
+from core.clock import LocalDateTime
+from core.models import Role
+from core.scope import ScopeError, Viewer
+
+
+class AuditEntry(SQLModel, table=True):
+    """One audited action."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: LocalDateTime = Field(default_factory=clock.now, index=True)
+    user_id: int | None = Field(default=None, index=True)  # None: the system (a job) or an anonymous sign-in
+    username: str = Field(default="", max_length=64)
+    action: str = Field(max_length=64, index=True)  # e.g. "signin.failed", "user.update", "import.workers"
+    entity: str = Field(default="", max_length=64)
+    entity_id: str = Field(default="", max_length=64)
+    before: str | None = Field(default=None, sa_column=Column(Text))
+    after: str | None = Field(default=None, sa_column=Column(Text))
+    detail: str | None = Field(default=None, sa_column=Column(Text))
+
+
+def _dump(value: Any) -> str | None:
+    if value is None:
+        return None
+
+    def default(o: Any) -> Any:
+        if isinstance(o, datetime | date):
+            return o.isoformat()
+        if hasattr(o, "model_dump"):
+            return o.model_dump()
+        return str(o)
+
+    return json.dumps(value, ensure_ascii=False, default=default, sort_keys=True)
+
+
+def record(
+    session: Session,
+    action: str,
+    *,
+    viewer: Viewer | None = None,
+    username: str = "",
+    entity: str = "",
+    entity_id: object = "",
+    before: Any = None,
+    after: Any = None,
+    detail: Any = None,
+) -> AuditEntry:
+    entry = AuditEntry(
+        user_id=viewer.user_id if viewer else None,
+        username=username or (viewer.display_name if viewer else ""),
+        action=action, entity=entity, entity_id=str(entity_id or ""),
+        before=_dump(before), after=_dump(after), detail=_dump(detail),
+    )
+    session.add(entry)
+    return entry
+
+
+def audit_frame(
+    session: Session,
+    viewer: Viewer,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    action_prefix: str | None = None,
+    limit: int = 5000,
+) -> pd.DataFrame:
+    """Audit entries, newest first (administrators only)."""
+    if viewer.role != Role.ADMIN:
+        raise ScopeError("only an administrator may read the audit trail")
+    stmt = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
+    if start is not None:
+        stmt = stmt.where(AuditEntry.at >= start)
+    if end is not None:
+        stmt = stmt.where(AuditEntry.at < end)
+    if action_prefix:
+        stmt = stmt.where(AuditEntry.action.startswith(action_prefix))
+    rows = [e.model_dump() for e in session.exec(stmt).all()]
+    return pd.DataFrame(rows, columns=["id", "at", "user_id", "username", "action", "entity", "entity_id",
+                                       "before", "after", "detail"])
