@@ -84,6 +84,36 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
     return run_forever()
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from core.backup import backup
+    from core.settings import get_settings
+
+    try:
+        path = backup(get_settings().database_url, Path(args.file))
+    except ValueError as exc:
+        _log(f"error: {exc}")
+        return 2
+    _log(f"backup written to {path}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from core.backup import restore
+    from core.settings import get_settings
+
+    try:
+        restore(get_settings().database_url, Path(args.file))
+    except ValueError as exc:
+        _log(f"error: {exc}")
+        return 2
+    _log("database restored; start the app again")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gridwise", description="Gridwise 网格员学习考评平台")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -108,6 +138,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("scheduler", help="run the job scheduler as its own process")
     p.set_defaults(func=cmd_scheduler)
+
+    p = sub.add_parser("backup", help="copy the SQLite database while the app runs")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_backup)
+
+    p = sub.add_parser("restore", help="replace the SQLite database with a backup (stop the app first)")
+    p.add_argument("file")
+    p.set_defaults(func=cmd_restore)
 
     for spec in CLI_EXTENSIONS:
         register = _load(spec)
