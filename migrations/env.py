@@ -10,7 +10,8 @@ from core.settings import get_settings
 
 config = context.config
 URL = config.get_main_option("sqlalchemy.url") or get_settings().database_url
-target_metadata = import_all_models()
+# A caller may pass a subset of the metadata (one area's tables) to generate that area's revision.
+target_metadata = config.attributes.get("target_metadata") or import_all_models()
 
 
 def include_object(obj, name, type_, reflected, compare_to):  # noqa: ANN001 - Alembic hook
