@@ -20,7 +20,7 @@ from core.models import OrgUnit, Worker
 from core.scope import ScopeError, Viewer, worker_scope_clause
 
 from courses.errors import CoursesError
-from courses._sql import frame, require_manager
+from courses._sql import frame, require_manager, retry_when_locked
 from courses.models import (Attendance, AttendanceStatus, Course, ExcuseRequest, ExcuseStatus, SessionStatus,
                             TrainingSession)
 
@@ -79,6 +79,7 @@ class CheckInResult:
     already: bool  # True when this worker had already checked in (nothing new was recorded)
 
 
+@retry_when_locked
 def check_in(session: Session, viewer: Viewer, *, session_id: int, code: str | None = None,
              token: str | None = None, now: datetime | None = None) -> CheckInResult:
     """Record the signed-in worker's own check-in by the host's code or the session's link token."""
@@ -147,6 +148,7 @@ def register(session: Session, viewer: Viewer, session_id: int) -> pd.DataFrame:
     return frame(session, stmt)
 
 
+@retry_when_locked
 def mark(session: Session, viewer: Viewer, *, session_id: int, worker_ids: list[int], status: AttendanceStatus,
          source: str = "manual", now: datetime | None = None) -> int:
     """Set the status (and the course's points for it) of these workers' seats; return rows changed."""

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -21,7 +21,7 @@ from core import clock
 from core.scope import Viewer
 
 from courses.errors import CoursesError
-from courses._sql import insert_ignore
+from courses._sql import insert_ignore, retry_when_locked
 from courses.models import (AttemptAnswer, AttemptStatus, Certificate, Course, Enrollment, GradingMethod, Question,
                             QuestionOption, QuizAttempt, ReviewPolicy)
 
@@ -78,6 +78,7 @@ class CourseStanding:
     certificate: Certificate | None  # the latest certificate, valid or not
     in_progress: QuizAttempt | None
     scores: list[float] = field(default_factory=list)
+    last_number: int = 0  # over all cycles; read in the same SELECT as ``in_progress`` (see start_attempt)
 
     def certificate_valid(self, at: datetime) -> bool:
         return self.certificate is not None and self.certificate.valid_until > at
@@ -88,19 +89,21 @@ def standing(session: Session, *, course: Course, worker_id: int, now: datetime)
                                                   Certificate.worker_id == worker_id)
                         .order_by(Certificate.issued_at.desc())).first()
     cycle_start = cert.issued_at if cert else None
-    stmt = select(QuizAttempt).where(QuizAttempt.course_id == course.id, QuizAttempt.worker_id == worker_id)
-    if cycle_start is not None:
-        stmt = stmt.where(QuizAttempt.started_at > cycle_start)
-    attempts = list(session.exec(stmt.order_by(QuizAttempt.number)).all())
+    every = list(session.exec(select(QuizAttempt).where(QuizAttempt.course_id == course.id,
+                                                        QuizAttempt.worker_id == worker_id)
+                              .order_by(QuizAttempt.number)).all())
+    attempts = [a for a in every if cycle_start is None or a.started_at > cycle_start]
     scores = [a.score for a in attempts if a.status != AttemptStatus.IN_PROGRESS.value and a.score is not None]
-    current = next((a for a in attempts if a.status == AttemptStatus.IN_PROGRESS.value), None)
+    current = next((a for a in every if a.status == AttemptStatus.IN_PROGRESS.value), None)
     return CourseStanding(course.id, cycle_start, len(attempts), max(0, course.max_attempts - len(attempts)),
-                          grade(scores, course.grading_method), cert, current, scores)
+                          grade(scores, course.grading_method), cert, current, scores,
+                          last_number=every[-1].number if every else 0)
 
 
 # --- taking a quiz ---------------------------------------------------------------------------------------
 
 
+@retry_when_locked
 def start_attempt(session: Session, viewer: Viewer, *, course_id: int, now: datetime | None = None,
                   rng: np.random.Generator | None = None) -> QuizAttempt:
     """Start (or resume) the worker's attempt: draw the questions and shuffle each one's options."""
@@ -134,9 +137,9 @@ def start_attempt(session: Session, viewer: Viewer, *, course_id: int, now: date
                                         .where(QuestionOption.question_id.in_(drawn))).all(),
                            columns=["question_id", "id"])
     by_q = options.groupby("question_id")["id"].apply(list).to_dict()
-    last = session.exec(select(func.max(QuizAttempt.number)).where(QuizAttempt.course_id == course_id,
-                                                                   QuizAttempt.worker_id == worker_id)).one()
-    attempt = QuizAttempt(course_id=course_id, worker_id=worker_id, number=(last or 0) + 1, started_at=now,
+    # The number comes from the same read that found no attempt in progress: two taps racing here pick the
+    # same number, the unique key lets one in, and the other resumes it.
+    attempt = QuizAttempt(course_id=course_id, worker_id=worker_id, number=st.last_number + 1, started_at=now,
                           deadline_at=now + timedelta(minutes=course.time_limit_minutes),
                           question_count=len(drawn))
     session.add(attempt)
@@ -197,6 +200,7 @@ def _validate(session: Session, attempt_id: int, answers: dict[int, list[int]]) 
     return clean
 
 
+@retry_when_locked
 def save_answer(session: Session, viewer: Viewer, *, attempt_id: int, question_id: int, option_ids: list[int],
                 now: datetime | None = None) -> None:
     """Save one answer while the attempt is open (refused after the deadline)."""
@@ -238,42 +242,49 @@ def submit_attempt(session: Session, viewer: Viewer, *, attempt_id: int, answers
     return _result(session, attempt, already=not claimed, late=late and claimed, now=now)
 
 
+@retry_when_locked
 def finalize(session: Session, attempt: QuizAttempt, *, now: datetime,
              answers: dict[int, set[int]] | None = None, auto: bool = False) -> bool:
-    """Close an open attempt exactly once (a conditional UPDATE claims it), store ``answers`` (only when on
-    time), score it and issue a certificate if the grade now passes. Returns False if it was already closed."""
+    """Close an open attempt exactly once, store ``answers`` (only when on time), score it and issue a
+    certificate if the grade now passes. Returns False if it was already closed.
+
+    Everything is read and scored first; the write is one short transaction that starts with the conditional
+    UPDATE claiming the attempt, so a second submit (or the scheduler) racing this one changes nothing.
+    """
     at = min(now, attempt.deadline_at)
     status = AttemptStatus.AUTO_SUBMITTED if auto or now > attempt.deadline_at else AttemptStatus.SUBMITTED
-    claimed = session.execute(update(QuizAttempt).where(QuizAttempt.id == attempt.id,
-                                                        QuizAttempt.status == AttemptStatus.IN_PROGRESS.value)
-                              .values(status=status.value, submitted_at=at)).rowcount
-    if not claimed:
-        session.rollback()
-        return False
-    for q, ids in (answers or {}).items():
-        session.execute(update(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt.id,
-                                                    AttemptAnswer.question_id == q)
-                        .values(chosen=_csv(ids), answered_at=at))
-    rows = session.exec(select(AttemptAnswer.id, AttemptAnswer.question_id, AttemptAnswer.chosen)
+    rows = session.exec(select(AttemptAnswer.id, AttemptAnswer.question_id, AttemptAnswer.chosen,
+                               AttemptAnswer.answered_at)
                         .where(AttemptAnswer.attempt_id == attempt.id).order_by(AttemptAnswer.position)).all()
     q_ids = [r[1] for r in rows]
     correct_opts = pd.DataFrame(session.exec(select(QuestionOption.question_id, QuestionOption.id)
                                              .where(QuestionOption.question_id.in_(q_ids), QuestionOption.correct))
                                 .all(), columns=["question_id", "id"])
     key = correct_opts.groupby("question_id")["id"].apply(set).to_dict()
-    chosen = [_ids(r[2]) for r in rows]
+    given = answers or {}
+    chosen = [given.get(q, _ids(saved)) for _, q, saved, _ in rows]
     correct = [key.get(q, set()) for q in q_ids]
     right, score = score_answers(chosen, correct)
-    for (ans_id, _q, _c), c, k in zip(rows, chosen, correct):
-        session.execute(update(AttemptAnswer).where(AttemptAnswer.id == ans_id).values(correct=bool(c) and c == k))
-    session.execute(update(QuizAttempt).where(QuizAttempt.id == attempt.id)
-                    .values(score=score, correct_count=right))
     course = session.get(Course, attempt.course_id)
-    st = standing(session, course=course, worker_id=attempt.worker_id, now=at)
-    if st.grade is not None and st.grade >= course.pass_mark and not (
-            st.certificate is not None and st.certificate.issued_at >= attempt.started_at):
+    before = standing(session, course=course, worker_id=attempt.worker_id, now=at)
+    new_grade = grade(before.scores + [score], course.grading_method)
+    certified_since_start = before.certificate is not None and before.certificate.issued_at >= attempt.started_at
+
+    claimed = session.execute(update(QuizAttempt).where(QuizAttempt.id == attempt.id,
+                                                        QuizAttempt.status == AttemptStatus.IN_PROGRESS.value)
+                              .values(status=status.value, submitted_at=at, score=score, correct_count=right)).rowcount
+    if not claimed:
+        session.rollback()
+        return False
+    session.execute(update(AttemptAnswer.__table__).where(AttemptAnswer.__table__.c.id == bindparam("answer_id"))
+                    .values(chosen=bindparam("new_chosen"), answered_at=bindparam("new_answered_at"),
+                            correct=bindparam("new_correct")),
+                    [{"answer_id": ans_id, "new_chosen": _csv(c) if c else None,
+                      "new_answered_at": at if q in given else answered_at, "new_correct": bool(c) and c == k}
+                     for (ans_id, q, _saved, answered_at), c, k in zip(rows, chosen, correct)])
+    if new_grade is not None and new_grade >= course.pass_mark and not certified_since_start:
         insert_ignore(session, Certificate, [{
-            "course_id": course.id, "worker_id": attempt.worker_id, "attempt_id": attempt.id, "score": st.grade,
+            "course_id": course.id, "worker_id": attempt.worker_id, "attempt_id": attempt.id, "score": new_grade,
             "issued_at": at, "valid_until": add_months(at, course.validity_months)}], conflict=["attempt_id"])
     session.commit()
     return True

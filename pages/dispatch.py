@@ -100,10 +100,11 @@ with queue_tab:
         c3.metric(tr("assign.queue.urgent"), int(((queue["priority_rank"] == 1) & queue["unassigned"]).sum()))
         c4.metric(tr("assign.queue.overdue"), int((queue["due_at"] < pd.Timestamp(NOW)).sum()))
         f1, f2 = st.columns([2, 1])
-        kinds = f1.multiselect(tr("assign.queue.kinds"), ["event", "verification", "patrol"],
-                               default=["event", "verification", "patrol"],
-                               format_func=lambda k: tr(f"assign.kind.{k}"))
-        only_open = f2.toggle(tr("assign.queue.only_unassigned"), value=True)
+        # format_func reads a dict built here: Streamlit may call it outside this script run.
+        kind_names = {k: tr(f"assign.kind.{k}") for k in ("event", "verification", "patrol")}
+        kinds = f1.multiselect(tr("assign.queue.kinds"), list(kind_names), default=list(kind_names),
+                               format_func=kind_names.get, key="assign_kinds")
+        only_open = f2.toggle(tr("assign.queue.only_unassigned"), value=True, key="assign_only_open")
         shown = queue[queue["kind"].isin(kinds) & (queue["unassigned"] | (not only_open))]
         table = pd.DataFrame({
             tr("assign.col.priority"): shown["priority"].map(lambda p: tr(f"assign.priority.{p}")),
@@ -188,14 +189,12 @@ with queue_tab:
                 rank_of = dict(zip(ranked["worker_id"], ranked["rank"], strict=True)) if not ranked.empty else {}
                 recommended = int(ranked["worker_id"].iloc[0]) if not ranked.empty else None
 
-                def _label(w: int) -> str:
-                    if w in rank_of:
-                        return tr("assign.choice_ranked", rank=rank_of[w], name=names[w])
-                    return tr("assign.choice_excluded", name=names[w])
+                choice_labels = {int(w): tr("assign.choice_ranked", rank=rank_of[w], name=names[w]) if w in rank_of
+                                 else tr("assign.choice_excluded", name=names[w]) for w in choosable["worker_id"]}
 
                 with st.form(f"assign_form_{task_id}", border=True):
                     chosen = st.selectbox(tr("assign.assign_to"), [int(w) for w in choosable["worker_id"]],
-                                          format_func=_label, key=f"assign_choice_{task_id}")
+                                          format_func=choice_labels.get, key=f"assign_choice_{task_id}")
                     reason = st.text_input(tr("assign.override_reason"), key=f"assign_reason_{task_id}",
                                            placeholder=tr("assign.override_placeholder"))
                     go = st.form_submit_button(tr("assign.assign_button"), type="primary")
@@ -302,8 +301,9 @@ with map_tab:
 
 with quality_tab:
     periods = {"all": None, "365": 365, "90": 90, "30": 30}
+    period_names = {p: tr(f"assign.q.period_{p}") for p in periods}
     period = st.segmented_control(tr("assign.q.period"), list(periods), default="all", key="assign_q_period",
-                                  format_func=lambda p: tr(f"assign.q.period_{p}"))
+                                  format_func=period_names.get)
     days = periods.get(period or "all")
     start = NOW - timedelta(days=days) if days else NOW.replace(year=2000)
     with Session(resources.engine()) as session:

@@ -216,6 +216,7 @@ def assign(
     decision.decided_at = at
     session.add(decision)
     session.commit()
+    session.refresh(decision)  # loaded, so a page may read it after its session closes
     return decision
 
 

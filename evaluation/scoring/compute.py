@@ -24,6 +24,8 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from evaluation.scoring.periods import Period, parse_period
 from evaluation.scoring.scheme import Scheme
@@ -238,39 +240,57 @@ def _weigh(df: pd.DataFrame, total_weight: float) -> pd.DataFrame:
     return df
 
 
-def _fmt(x: pd.Series, digits: int = 2) -> pd.Series:
-    """Numbers as short text: 412, 91.56."""
-    r = pd.to_numeric(x, errors="coerce").astype(float).round(digits)
-    txt = r.astype(str)
-    return txt.str.removesuffix(".0")
+def _fmt(x: pd.Series, digits: int = 2) -> pa.Array:
+    """Numbers as short text (412, 91.56), in Arrow so that formulas stay vectorised."""
+    arr = pa.array(pd.to_numeric(x, errors="coerce").to_numpy(dtype=float, na_value=np.nan))
+    return pc.cast(pc.round(arr, digits), pa.string())
+
+
+def _txt(x: pd.Series | np.ndarray) -> pa.Array:
+    return pa.array(np.asarray(x, dtype=object).astype(str), pa.string())
+
+
+def _join(*parts: pa.Array | str) -> pa.Array:
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def _mask(x: pd.Series | np.ndarray) -> pa.Array:
+    return pa.array(np.asarray(x, dtype=bool))
 
 
 def _formulas(df: pd.DataFrame) -> pd.Series:
-    unit = np.where(df["unit"] == "%", "%", "")
-    u = pd.Series(unit, index=df.index)
+    """One line per component: raw figures → value → normalised score → × weight = points.
+
+    Built with Arrow string kernels (a Python f-string per row costs ~1 s per million rows)."""
     num, den, val = _fmt(df["numerator"]), _fmt(df["denominator"]), _fmt(df["value"])
-    is_count = df["kind"] == "count"
-    expr = (num + " ÷ " + den).where(~is_count, num)
-    per100 = is_count & (df["fairness"] == "per_100_households")
-    expr = expr.where(~per100, num + " ÷ " + _fmt(df["households"], 0) + " hh × 100")
-    exp = is_count & (df["fairness"] == "expected_volume")
+    kind_count = (df["kind"] == "count").to_numpy()
+    fair = df["fairness"].to_numpy(object)
+    pct = pa.array(np.where(df["unit"].to_numpy(object) == "%", "%", ""))
+    expr = pc.if_else(_mask(kind_count), num, _join(num, " ÷ ", den))
+    per100 = kind_count & (fair == "per_100_households")
+    if per100.any():
+        expr = pc.if_else(_mask(per100), _join(num, " ÷ ", _fmt(df["households"], 0), " hh × 100"), expr)
+    exp = kind_count & (fair == "expected_volume")
     if exp.any():
-        expr = expr.where(~exp, num + " ÷ expected " + _fmt(df["expected"], 1) + " × 100")
-        u = u.where(~exp, "%")
-    pr = is_count & (df["active_share"] < 1)
+        expr = pc.if_else(_mask(exp), _join(num, " ÷ expected ", _fmt(df["expected"], 1), " × 100"), expr)
+        pct = pc.if_else(_mask(exp), "%", pct)
+    pr = kind_count & (df["active_share"].to_numpy(float) < 1)
     if pr.any():
-        expr = expr.where(~pr, expr + " ÷ " + _fmt(df["active_share"]) + " in post")
-    value_txt = (expr + " = " + val + u).where(expr != num, num)
-    s = _fmt(df["score"], 3)
-    lin_txt = " → (" + val + " − " + _fmt(df["floor"]) + ") ÷ (" + _fmt(df["target"]) + " − " \
-        + _fmt(df["floor"]) + ") = " + s
-    band_txt = " → " + df["rule"] + " → " + s
-    pct_txt = " → rank " + _fmt(df["cohort_rank"], 1) + "/" + _fmt(df["cohort_n"], 0) + " in " + df["cohort"] \
-        + " = " + s
-    score_txt = lin_txt.where(df["method"] == "linear", band_txt.where(df["method"] == "bands", pct_txt))
-    pts = " × " + _fmt(df["eff_weight"]) + " = " + _fmt(df["points"])
-    out = value_txt + score_txt + pts
-    return out.where(~df["missing"], "no data: weight " + _fmt(df["weight"]) + " shared out over the rest")
+        expr = pc.if_else(_mask(pr), _join(expr, " ÷ ", _fmt(df["active_share"]), " in post"), expr)
+    plain_count = kind_count & ~per100 & ~exp & ~pr
+    value_txt = pc.if_else(_mask(plain_count), num, _join(expr, " = ", val, pct))
+    sc = _fmt(df["score"], 3)
+    method = df["method"].to_numpy(object)
+    lin = _join(" → (", val, " − ", _fmt(df["floor"]), ") ÷ (", _fmt(df["target"]), " − ", _fmt(df["floor"]),
+                ") = ", sc)
+    band = _join(" → ", _txt(df["rule"]), " → ", sc)
+    rank = _join(" → rank ", _fmt(df["cohort_rank"], 1), "/", _fmt(df["cohort_n"], 0), " in ", _txt(df["cohort"]),
+                 " = ", sc)
+    score_txt = pc.if_else(_mask(method == "linear"), lin, pc.if_else(_mask(method == "bands"), band, rank))
+    out = _join(value_txt, score_txt, " × ", _fmt(df["eff_weight"]), " = ", _fmt(df["points"]))
+    missing = _join("no data: weight ", _fmt(df["weight"]), " shared out over the rest")
+    out = pc.if_else(_mask(df["missing"].to_numpy()), missing, out)
+    return pd.Series(out.to_numpy(zero_copy_only=False), index=df.index, dtype=object)
 
 
 def _adjustment_points(adj: pd.DataFrame, scheme: Scheme, period: Period) -> pd.DataFrame:
@@ -287,7 +307,7 @@ def _adjustment_points(adj: pd.DataFrame, scheme: Scheme, period: Period) -> pd.
     cap = a["cap"].astype(float)
     a["pts"] = np.where(cap.notna(), pts.clip(-cap.fillna(0), cap.fillna(0)), pts)
     a["veto"] = a["veto_rule"].astype(bool) & (a["cases"] > 0)
-    a["note"] = a["code"] + "×" + _fmt(a["cases"]) + "=" + _fmt(a["pts"])
+    a["note"] = [f"{c}×{n:g}={p:g}" for c, n, p in zip(a["code"], a["cases"], a["pts"], strict=True)]
     g = a.groupby("worker_id")
     out = pd.DataFrame({
         "bonus": g["pts"].apply(lambda s: s[s > 0].sum()).clip(upper=scheme.bonus_cap),
