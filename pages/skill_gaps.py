@@ -91,7 +91,7 @@ else:
         default = near[near["status"] != "untrained"]["worker_id"].head(10).tolist() or near["worker_id"].head(5).tolist()
         with st.form(f"gaps_enroll_{item}_{course}"):
             chosen = st.multiselect(tr("assign.gaps.enroll_who"), near["worker_id"].tolist(), default=default,
-                                    format_func=lambda w: names[w])
+                                    format_func=names.get)
             go = st.form_submit_button(tr("assign.gaps.enroll", course=course_label(course)), type="primary",
                                        icon=":material/school:")
         if go:

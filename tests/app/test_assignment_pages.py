@@ -1,0 +1,162 @@
+"""AppTest of the dispatch and skill-gap pages on a copy of the demo district.
+
+Given: no training session under way (the demo seats every enrolled worker in a live class, which the
+in-training rule rightly excludes) and three registered events in 下沙社区 — piled goods (no
+qualification), a blocked fire lane (needs 消防安全) and an illegal mezzanine.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import Session, select
+
+from core import clock
+from core.db import get_engine
+from core.models import OrgUnit, User
+from courses.models import Course, Enrollment
+from evaluation.assignment import service
+from evaluation.assignment.models import AssignmentDecision
+from evaluation.field.models import Event
+from tests.app.util import texts
+
+pytestmark = pytest.mark.xdist_group("apptest")
+
+
+@pytest.fixture
+def dispatch_db(app_db: str) -> dict:
+    """Cancel training around now; add three registered events in 下沙; return their task ids."""
+    now = clock.now()
+    with Session(get_engine(app_db)) as s:
+        s.exec(text("UPDATE training_session SET status='cancelled' WHERE start_at < :hi AND end_at > :lo"),
+               params={"hi": now + timedelta(days=2), "lo": now - timedelta(hours=1)})
+        xiasha = s.exec(select(User).where(User.username == "xiasha")).one().scope_unit_id
+        grids = s.exec(select(OrgUnit).where(OrgUnit.parent_id == xiasha).order_by(OrgUnit.code)).all()
+        ids = {}
+        for n, (item, cat, prio, grid) in enumerate([("C03", "city", "normal", grids[0]),
+                                                     ("F01", "fire", "urgent", grids[1]),
+                                                     ("F07", "fire", "complex", grids[2])]):
+            e = Event(event_no=f"T-{item}", item_code=item, category_code=cat, grid_id=grid.id, community_id=xiasha,
+                      lat=grid.lat, lon=grid.lon, priority=prio, state="registered", location=f"测试路{n}号",
+                      reported_at=now - timedelta(hours=2), accepted_at=now - timedelta(hours=1))
+            s.add(e)
+            s.flush()
+            ids[item] = f"event:{e.id}"
+        s.commit()
+    return ids
+
+
+def test_dispatch_ranks_the_selected_task_with_reasons(open_page, viewer_of, dispatch_db):
+    """Test that the manager sees the queue, the recommendation and one sentence per reason (en)."""
+    at = open_page("pages/dispatch.py", viewer_of("xiasha"), lang="en")
+    assert not at.exception
+    at.selectbox(key="assign_task").set_value(dispatch_db["C03"]).run()
+    assert not at.exception
+    shown = texts(at)
+    assert "Recommended:" in shown and "Piled goods or materials" in shown
+    ranking = at.dataframe[1].value
+    why = ranking["Why"].tolist()
+    assert why[0].startswith("Same grid +")  # the grid's own worker first under the routine preset
+    assert all("km away" in w and "open tasks on hand" in w for w in why)
+    assert list(ranking["Rank"]) == list(range(1, len(ranking) + 1))
+
+
+def test_preset_and_weights_rerank_at_once(open_page, viewer_of, dispatch_db):
+    """Test that choosing the urgent task switches to 应急, and a slider change updates the ranking."""
+    at = open_page("pages/dispatch.py", viewer_of("xiasha"), lang="zh")
+    at.selectbox(key="assign_task").set_value(dispatch_db["C03"]).run()
+    assert at.session_state["assign_preset"] == "routine"
+    before = at.dataframe[1].value["得分"].tolist()
+    at.slider(key="assign_w_grid").set_value(0).run()
+    after = at.dataframe[1].value["得分"].tolist()
+    assert after != before and max(after) < max(before)
+    at.selectbox(key="assign_task").set_value(dispatch_db["F01"]).run()
+    assert not at.exception
+    assert at.session_state["assign_preset"] == "emergency"
+    assert "策略:应急" in texts(at)
+
+
+def test_override_needs_a_reason_and_is_recorded(open_page, viewer_of, dispatch_db, app_db):
+    """Test that choosing #2 without a reason is refused, and with a reason is assigned and logged."""
+    task = dispatch_db["C03"]
+    at = open_page("pages/dispatch.py", viewer_of("xiasha"), lang="zh")
+    at.selectbox(key="assign_task").set_value(task).run()
+    assert at.selectbox(key=f"assign_choice_{task}").options[1].startswith("第 2 名")
+    with Session(get_engine(app_db)) as s:
+        _, ranked, _ = service.recommend(s, viewer_of("xiasha"), task, at.session_state["assign_preset"])
+    second = int(ranked["worker_id"].iloc[1])
+    at.selectbox(key=f"assign_choice_{task}").set_value(second)
+    next(b for b in at.button if b.label == "确认派单").click().run()
+    assert not at.exception
+    assert "改派给非推荐人选时必须填写理由" in texts(at)
+    at.selectbox(key=f"assign_choice_{task}").set_value(second)
+    at.text_input(key=f"assign_reason_{task}").input("熟悉该楼栋业主")
+    next(b for b in at.button if b.label == "确认派单").click().run()
+    assert not at.exception
+    with Session(get_engine(app_db)) as s:
+        d = s.exec(select(AssignmentDecision).where(AssignmentDecision.task_id == task)).one()
+        event = s.get(Event, int(task.split(":")[1]))
+    assert d.overridden and d.chosen_rank == 2 and d.override_reason == "熟悉该楼栋业主"
+    assert event.state == "dispatched" and event.assignee_id == d.chosen_worker_id
+    assert event.assign_reason_zh.startswith("管理员指派:熟悉该楼栋业主。")
+    # The quality tab reports the override for the item.
+    assert "改派率" in texts(at)
+
+
+def test_batch_proposal_then_confirm_assigns_everything_it_can(open_page, viewer_of, dispatch_db, app_db):
+    """Test "assign all open": the proposal with its total, then confirmation dispatching the tasks."""
+    at = open_page("pages/dispatch.py", viewer_of("xiasha"), lang="en")
+    at.button(key="assign_batch_propose").click().run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    proposed = int(metrics["Can be assigned"])
+    assert proposed >= 1 and float(metrics["Total score"].replace(",", "")) > 0
+    # The demo's fire-safety certificates date from 2020 and have expired: the fire events stay
+    # unassigned, and the page says why.
+    reasons = [set(d.value["Reason"]) for d in at.dataframe if {"Reason", "Task"} <= set(d.value.columns)]
+    assert reasons == [{"No worker passes the rules"}]
+    at.button(key="assign_batch_confirm").click().run()
+    assert not at.exception
+    assert f"{proposed} tasks assigned" in texts(at)
+    with Session(get_engine(app_db)) as s:
+        states = dict(s.exec(select(Event.event_no, Event.state).where(Event.event_no.like("T-%"))).all())
+        batch = s.exec(select(AssignmentDecision).where(AssignmentDecision.source == "batch")).all()
+    assert states["T-C03"] == "dispatched" and len(batch) == proposed
+
+
+def test_skill_gaps_lists_items_and_enrolls_the_nearest(open_page, viewer_of, dispatch_db, app_db):
+    """Test the skill-gap page: fire items listed with their course; one click enrolls the chosen workers."""
+    at = open_page("pages/skill_gaps.py", viewer_of("xiasha"), lang="zh")
+    assert not at.exception
+    items = at.selectbox(key="gaps_item").options
+    assert any(o.startswith("F01") for o in items)
+    at.selectbox(key="gaps_item").select(next(o for o in items if o.startswith("F01"))).run()
+    assert not at.exception
+    enroll = next(b for b in at.button if b.label.startswith("一键报名"))
+    chosen = at.multiselect[0].value
+    if not chosen:
+        pytest.skip("every worker of 下沙 holds a valid fire-safety certificate in this demo copy")
+    with Session(get_engine(app_db)) as s:  # given: the chosen workers are not enrolled yet
+        course_id = s.exec(select(Course.id).where(Course.code == "fire_safety")).one()
+        for e in s.exec(select(Enrollment).where(Enrollment.course_id == course_id,
+                                                 Enrollment.worker_id.in_(chosen))).all():
+            s.delete(e)
+        s.commit()
+    enroll.click().run()
+    assert not at.exception
+    assert f"已为 {len(chosen)} 人报名消防安全隐患排查" in texts(at)
+    with Session(get_engine(app_db)) as s:
+        rows = s.exec(select(Enrollment.worker_id, Enrollment.reason).where(Enrollment.course_id == course_id,
+                                                                            Enrollment.worker_id.in_(chosen))).all()
+    assert {w for w, _ in rows} == set(chosen)
+    assert all(r.startswith("技能缺口:F01") for _, r in rows)
+
+
+def test_pages_in_both_languages_without_errors(open_page, viewer_of, dispatch_db):
+    """Test that both pages render for the district manager in zh and en, including the quality tab."""
+    for page in ("pages/dispatch.py", "pages/skill_gaps.py"):
+        for lang in ("zh", "en"):
+            at = open_page(page, viewer_of("manager"), lang=lang)
+            assert not at.exception, (page, lang, [e.value for e in at.exception])
