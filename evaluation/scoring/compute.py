@@ -41,6 +41,21 @@ class ScoringInputs:
     values: pd.DataFrame
     registry: pd.DataFrame
     adjustments: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ADJ_COLS))
+    _keys: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def keyed(self, metrics: tuple[str, ...]) -> tuple[np.ndarray, ...]:
+        """The values as integer arrays, computed once per metric list and reused by every window:
+        worker position in ``workers`` (−1 unknown), metric position in ``metrics`` (−1 other),
+        period code, period labels, numerator, denominator."""
+        if metrics not in self._keys:
+            v = self.values
+            pos = pd.Index(self.workers["worker_id"]).get_indexer(v["worker_id"]).astype(np.int64)
+            code = pd.Categorical(v["metric"], categories=list(metrics)).codes.astype(np.int64)
+            pcode, plabels = pd.factorize(v["period"])
+            num = pd.to_numeric(v["numerator"]).to_numpy(float)
+            den = pd.to_numeric(v["denominator"]).to_numpy(float)
+            self._keys[metrics] = (pos, code, pcode, np.asarray(plabels, dtype=object), num, den)
+        return self._keys[metrics]
 
     def row_counts(self, months: list[str]) -> dict[str, int]:
         """How many input rows a period used (recorded with frozen snapshots)."""
@@ -71,20 +86,23 @@ def empty_values() -> pd.DataFrame:
 # entry points
 
 
-def score_period(inputs: ScoringInputs, scheme: Scheme, period: str | Period) -> Scorecards:
+def score_period(inputs: ScoringInputs, scheme: Scheme, period: str | Period, *, explain: bool = True) -> Scorecards:
     """Score every worker for a month, quarter, half-year or year.
 
     Months, quarters and halves are scored from the window's summed numerators and denominators.
     A year is a roll-up: the mean of its quarters (quarters without data left out), or the half-year
     assessment (Jan–Jun) × 40% + the year-end assessment (Jul–Dec) × 60%, as the scheme says.
+
+    ``explain=False`` leaves the formula text empty (the numbers behind it are all still there):
+    batch runs over a city skip ~1 M strings nobody reads; ``explain_components`` adds them later.
     """
     p = parse_period(period) if isinstance(period, str) else period
     if p.kind != "year":
-        return score_window(inputs, scheme, p)
+        return score_window(inputs, scheme, p, explain=explain)
     if scheme.year_rule == "mean_of_quarters":
-        parts, weights = [score_window(inputs, scheme, q) for q in p.quarters()], [0.25] * 4
+        parts, weights = [score_window(inputs, scheme, q, explain=explain) for q in p.quarters()], [0.25] * 4
     else:
-        parts, weights = [score_window(inputs, scheme, h) for h in p.halves()], [0.4, 0.6]
+        parts, weights = [score_window(inputs, scheme, h, explain=explain) for h in p.halves()], [0.4, 0.6]
     return _roll_up(parts, weights, scheme, p)
 
 
@@ -108,34 +126,56 @@ def active_share(hire_date: pd.Series, start: date, end: date) -> pd.Series:
     return share.fillna(1.0).clip(0.0, 1.0)
 
 
-def score_window(inputs: ScoringInputs, scheme: Scheme, period: Period) -> Scorecards:
+def score_window(inputs: ScoringInputs, scheme: Scheme, period: Period, *, explain: bool = True) -> Scorecards:
     comp = pd.DataFrame(scheme.component_table())
     reg = inputs.registry.rename(columns={"code": "metric"})[["metric", "unit", "direction", "kind"]]
     comp = comp.merge(reg, on="metric", how="left")
+    # Component attributes become categoricals: the worker × component cross join then copies small
+    # integer codes instead of strings (20,000 workers × 12 components × ~15 text columns).
+    for col in comp.columns:
+        if comp[col].dtype == object or pd.api.types.is_string_dtype(comp[col]):
+            comp[col] = comp[col].astype("category")
     unknown = comp.loc[comp["direction"].isna(), "metric"].tolist()
     if unknown:
         raise ValueError(f"scheme {scheme.code} v{scheme.version} uses metrics missing from the registry: {unknown}")
 
     workers = inputs.workers.copy()
+    workers["_pos"] = np.arange(len(workers))
     workers["active_share"] = active_share(workers["hire_date"], period.start, period.end)
     workers = workers[workers["active_share"] > 0]
     if workers.empty:
         return Scorecards(period.label, scheme, _empty_cards(), _empty_components())
 
-    vals = inputs.values
-    vals = vals[vals["period"].isin(period.months)]
-    if vals["numerator"].dtype == object or vals["denominator"].dtype == object:
-        vals = vals.astype({"numerator": float, "denominator": float})
-    agg = (vals.groupby(["worker_id", "metric"], sort=False)[["numerator", "denominator"]]
-           .sum(min_count=1).reset_index())
+    # Σ numerator, Σ denominator per worker × metric over the window, on a dense integer key
+    # (worker position × number of metrics + metric position) with np.bincount.
+    metrics = tuple(comp["metric"].cat.categories)
+    n_m = len(metrics)
+    pos, code, pcode, plabels, num, den = inputs.keyed(metrics)
+    in_window = np.isin(pcode, np.flatnonzero(np.isin(plabels, period.months)))
+    sel = in_window & (pos >= 0) & (code >= 0)
+    key = pos[sel] * n_m + code[sel]
+    size = len(inputs.workers) * n_m
+    sums = {}
+    for name, arr in (("numerator", num[sel]), ("denominator", den[sel])):
+        have = ~np.isnan(arr)
+        total = np.bincount(key[have], weights=arr[have], minlength=size)
+        count = np.bincount(key[have], minlength=size)
+        sums[name] = np.where(count > 0, total, np.nan)  # no row (or only blanks) → no figure
 
+    # The worker × component table by repetition (no join): row = worker i, component j.
+    n_w, n_c = len(workers), len(comp)
+    wi, cj = np.repeat(np.arange(n_w), n_c), np.tile(np.arange(n_c), n_w)
     base = workers[["worker_id", "community_id", "subdistrict_id", "households", "active_share"]]
-    df = base.merge(comp, how="cross").merge(agg, on=["worker_id", "metric"], how="left")
+    df = pd.concat([base.iloc[wi].reset_index(drop=True), comp.iloc[cj].reset_index(drop=True)], axis=1)
+    mcode = pd.Categorical(comp["metric"], categories=list(metrics)).codes.astype(np.int64)[cj]
+    row_key = workers["_pos"].to_numpy(np.int64)[wi] * n_m + mcode
+    df["numerator"] = sums["numerator"][row_key]
+    df["denominator"] = sums["denominator"][row_key]
     df = _values(df)
     df = _normalise(df, scheme)
     df = _weigh(df, scheme.total_weight)
-    df["formula"] = _formulas(df)
-    df.insert(0, "period", period.label)
+    df["formula"] = _formulas(df) if explain else ""
+    df.insert(0, "period", pd.Categorical.from_codes(np.zeros(len(df), dtype=np.int8), categories=[period.label]))
 
     cards = _cards(df, workers, inputs.adjustments, scheme, period)
     cols = ["period", "worker_id", "dimension", "component", "name_zh", "name_en", "metric", "unit",
@@ -246,7 +286,10 @@ def _fmt(x: pd.Series, digits: int = 2) -> pa.Array:
     return pc.cast(pc.round(arr, digits), pa.string())
 
 
-def _txt(x: pd.Series | np.ndarray) -> pa.Array:
+def _txt(x: pd.Series) -> pa.Array:
+    if isinstance(x.dtype, pd.CategoricalDtype):
+        cats = np.asarray(x.cat.categories.astype(str), dtype=object)
+        return pa.array(cats[x.cat.codes.to_numpy()], pa.string())
     return pa.array(np.asarray(x, dtype=object).astype(str), pa.string())
 
 
@@ -290,7 +333,7 @@ def _formulas(df: pd.DataFrame) -> pd.Series:
     out = _join(value_txt, score_txt, " × ", _fmt(df["eff_weight"]), " = ", _fmt(df["points"]))
     missing = _join("no data: weight ", _fmt(df["weight"]), " shared out over the rest")
     out = pc.if_else(_mask(df["missing"].to_numpy()), missing, out)
-    return pd.Series(out.to_numpy(zero_copy_only=False), index=df.index, dtype=object)
+    return pd.Series(pd.arrays.ArrowExtensionArray(out), index=df.index)
 
 
 def _adjustment_points(adj: pd.DataFrame, scheme: Scheme, period: Period) -> pd.DataFrame:
@@ -326,7 +369,7 @@ def _cards(df: pd.DataFrame, workers: pd.DataFrame, adj: pd.DataFrame, scheme: S
         "weight_present": g["weight_present"].first(),
         "missing_count": g["missing"].sum().astype(int),
     }).reset_index()
-    miss = df.loc[df["missing"], ["worker_id", "component"]]
+    miss = df.loc[df["missing"], ["worker_id", "component"]].astype({"component": str})
     if len(miss):
         names = miss.groupby("worker_id")["component"].agg(",".join).rename("missing_components")
         cards = cards.merge(names.reset_index(), on="worker_id", how="left")
@@ -342,7 +385,7 @@ def _cards(df: pd.DataFrame, workers: pd.DataFrame, adj: pd.DataFrame, scheme: S
     scored = cards["weight_present"] > 0
     cards["total"] = (cards["base"] + cards["bonus"] + cards["deduction"]).clip(0, 100).where(scored)
     cards["scored"] = scored
-    meta = workers.drop(columns=[c for c in ("households",) if c in workers.columns])
+    meta = workers.drop(columns=[c for c in ("households", "_pos") if c in workers.columns])
     cards = meta.merge(cards, on="worker_id", how="inner")
     cards["prorated"] = cards["active_share"] < 1
     cards.insert(0, "period", period.label)
@@ -402,14 +445,23 @@ def _roll_up(parts: list[Scorecards], weights: list[float], scheme: Scheme, peri
     g = allc.assign(**{c: allc[c] * allc["wt"] for c in ("total", "base", "bonus", "deduction", "coverage")}) \
         .groupby("worker_id")
     rolled = g[["total", "base", "bonus", "deduction", "coverage"]].sum()
-    rolled["parts"] = g.apply(lambda x: "; ".join(f"{p} {t:.2f}×{w:.2f}" for p, t, w in
-                                                  zip(x["part"], x["total"] / x["wt"], x["wt"], strict=True)),
-                              include_groups=False)
     rolled["veto"] = g["veto"].any()
     rolled["missing_count"] = g["missing_count"].max()
-    rolled["missing_components"] = g["missing_components"].agg(lambda s: ",".join(sorted({x for v in s for x in v.split(",") if x})))
-    rolled["adjust_note"] = g["adjust_note"].agg(lambda s: "; ".join(x for x in s if x))
     rolled["parts_n"] = g.size()
+    # "2020-Q1 85.00; 2020-Q2 …": each part's own total, from a pivot (no per-worker Python).
+    own = allc.pivot(index="worker_id", columns="part", values="total").reindex(rolled.index)
+    text = None
+    for label in own.columns:
+        col = pa.array(own[label].to_numpy(dtype=float), from_pandas=True)
+        piece = pc.if_else(pc.is_null(col), "", _join(f"{label} ", pc.cast(pc.round(col, 2), pa.string()), "; "))
+        text = piece if text is None else _join(text, piece)
+    rolled["parts"] = pd.Series(text.to_numpy(zero_copy_only=False), index=rolled.index).str.removesuffix("; ")
+    miss = comps.loc[comps["missing"].astype(bool), ["worker_id", "component"]].drop_duplicates()
+    names = miss.astype({"component": str}).groupby("worker_id")["component"].agg(",".join)
+    rolled["missing_components"] = names.reindex(rolled.index).fillna("")
+    notes = allc.loc[allc["adjust_note"] != "", ["worker_id", "part", "adjust_note"]]
+    rolled["adjust_note"] = (notes["part"] + ": " + notes["adjust_note"]).groupby(notes["worker_id"]).agg("; ".join) \
+        .reindex(rolled.index).fillna("")
     rolled = rolled.reset_index()
     last = allc.sort_values("part").groupby("worker_id").last()
     meta_cols = [c for c in last.columns if c not in rolled.columns and c not in (
