@@ -112,11 +112,10 @@ with queue_tab:
             tr("assign.col.task"): [pick(L, z, e) for z, e in zip(shown["title_zh"], shown["title_en"], strict=True)],
             tr("assign.col.community"): [pick(L, z, e) for z, e in
                                          zip(shown["community_zh"], shown["community_en"], strict=True)],
-            tr("assign.col.due"): shown["due_at"],
+            tr("assign.col.due"): shown["due_at"].dt.strftime("%Y-%m-%d %H:%M").fillna("—"),
             tr("assign.col.assignee"): shown["assignee_name"].fillna("—"),
         })
-        st.dataframe(table, hide_index=True, width="stretch", height=min(420, 38 + 35 * max(len(table), 1)),
-                     column_config={tr("assign.col.due"): st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
+        st.dataframe(table, hide_index=True, width="stretch", height=min(420, 38 + 35 * max(len(table), 1)))
         st.caption(tr("common.rows", n=len(table)))
 
         if shown.empty:
