@@ -1,0 +1,93 @@
+"""Managers: data-quality checks — counts per community, the rows behind them, and verification tasks."""
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+from sqlmodel import Session
+
+from core.i18n import pick, t
+from core.tabular import safe_frame
+from evaluation.field.quality import (
+    CHECKS,
+    KINDS,
+    MAX_VISITS_PER_DAY,
+    quality_summary,
+    raise_verification_tasks,
+    verification_tasks,
+)
+from evaluation.field.registry import field_now
+from ui import resources
+from ui.guard import require
+from ui.state import lang, tr
+
+viewer = require(__file__)
+L = lang()
+
+st.title(tr("field.dq.title"))
+st.caption(tr("field.dq.caption"))
+
+flash = st.session_state.pop("dq_flash", None)
+if flash:
+    st.success(flash)
+
+with Session(resources.engine()) as session:
+    summary = quality_summary(session, viewer)
+    tasks = verification_tasks(session, viewer)
+
+summary["community"] = [pick(L, z, e) for z, e in zip(summary["name_zh"], summary["name_en"], strict=True)]
+c = st.columns(len(KINDS) + 1)
+for i, kind in enumerate(KINDS):
+    c[i].metric(tr(f"field.dq.kind.{kind}"), f"{int(summary[kind].sum()):,}")
+c[-1].metric(tr("field.dq.open_tasks"), f"{len(tasks):,}")
+st.caption(tr("field.dq.limit", n=MAX_VISITS_PER_DAY))
+
+if st.button(tr("field.dq.raise"), icon=":material/playlist_add_check:", disabled=not viewer.is_manager):
+    with Session(resources.engine()) as session:
+        made = raise_verification_tasks(session, now=field_now(session))
+        session.commit()
+    st.session_state["dq_flash"] = tr("field.dq.raised", n=sum(made.values()))
+    st.rerun()
+
+st.subheader(tr("field.dq.per_community"))
+long = summary.melt(id_vars=["community_id", "community"], value_vars=list(KINDS), var_name="kind", value_name="n")
+long = long[long["n"] > 0].assign(label=lambda d: d["kind"].map(lambda k: tr(f"field.dq.kind.{k}")))
+if long.empty:
+    st.info(tr("field.dq.none"))
+else:
+    st.altair_chart(
+        alt.Chart(long).mark_bar().encode(
+            y=alt.Y("community:N", sort="-x", title=None), x=alt.X("sum(n):Q", title=tr("field.col.count")),
+            color=alt.Color("label:N", title=tr("field.dq.kind"), legend=alt.Legend(orient="bottom")),
+            tooltip=[alt.Tooltip("community:N", title=tr("field.dq.community")),
+                     alt.Tooltip("label:N", title=tr("field.dq.kind")), alt.Tooltip("n:Q", title=tr("field.col.count"))],
+        ).properties(height=max(160, 20 * summary["community"].nunique())), width="stretch")
+table = summary[["community", *KINDS, "total"]].rename(
+    columns={"community": tr("field.dq.community"), "total": tr("field.dq.total"),
+             **{k: tr(f"field.dq.kind.{k}") for k in KINDS}})
+st.dataframe(safe_frame(table), hide_index=True, width="stretch")
+
+st.subheader(tr("field.dq.drill"))
+d1, d2 = st.columns(2)
+kind = d1.selectbox(tr("field.dq.kind"), list(KINDS), format_func=lambda k, _l=L: t(f"field.dq.kind.{k}", _l))
+names = dict(zip(summary["community_id"], summary["community"], strict=True))
+community = d2.selectbox(tr("field.dq.community"), [None, *summary["community_id"].tolist()],
+                         format_func=lambda i, _l=L: t("field.dq.all", _l) if i is None else names[i])
+with Session(resources.engine()) as session:
+    rows = CHECKS[kind](session, viewer)
+if community is not None:
+    rows = rows[rows["community_id"] == community]
+rows = rows.assign(community=rows["community_id"].map(names)).drop(
+    columns=[c for c in ("community_id", "grid_id", "lat", "lon", "id") if c in rows.columns])
+st.caption(tr("common.rows", n=len(rows)))
+st.dataframe(safe_frame(rows), hide_index=True, width="stretch", height=360)
+if len(rows):
+    st.download_button(tr("common.download_csv"), safe_frame(rows).to_csv(index=False).encode("utf-8-sig"),
+                       f"data_quality_{kind}.csv", mime="text/csv")
+
+if len(tasks):
+    st.subheader(tr("field.dq.open_tasks"))
+    st.dataframe(safe_frame(pd.DataFrame({
+        tr("field.dq.kind"): tasks["kind"].map(lambda k: tr(f"field.dq.kind.{k}")),
+        tr("field.dq.community"): tasks["community_id"].map(names),
+        tr("field.col.note"): [pick(L, z, e) for z, e in zip(tasks["title_zh"], tasks["title_en"], strict=True)],
+        tr("field.col.due_at"): tasks["due_at"]})), hide_index=True, width="stretch", height=300)

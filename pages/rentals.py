@@ -1,0 +1,136 @@
+"""Managers: rental buildings (出租屋) — grades, patrol schedule and coverage, grade / re-grade with the
+score breakdown."""
+
+import json
+from datetime import timedelta
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+from sqlmodel import Session
+
+from core.i18n import pick
+from core.scope import ScopeError
+from core.tabular import safe_frame
+from evaluation.field.registry import field_now
+from evaluation.field.rentals import (
+    GRADES,
+    buildings_frame,
+    criteria,
+    grade_building,
+    grading_history,
+    grading_standard,
+    patrol_coverage,
+)
+from ui import resources
+from ui.guard import require
+from ui.state import lang, tr
+
+viewer = require(__file__)
+L = lang()
+COLOURS = {g["code"]: g["colour"] for g in grading_standard()["grades"]}
+
+st.title(tr("field.rentals.title"))
+st.caption(tr("field.rentals.caption"))
+
+with Session(resources.engine()) as session:
+    now = field_now(session)
+    frame = buildings_frame(session, viewer, now=now)
+    coverage = patrol_coverage(session, viewer, start=now - timedelta(days=30), end=now)
+
+if frame.empty:
+    st.info(tr("field.rentals.empty"))
+    st.stop()
+
+c = st.columns(3)
+c[0].metric(tr("field.rentals.buildings"), f"{len(frame):,}")
+c[1].metric(tr("field.rentals.overdue"), f"{int(frame['patrol_overdue'].sum()):,}")
+c[2].metric(tr("field.rentals.avg"), f"{frame['score'].mean():.1f}")
+
+left, right = st.columns(2)
+with left:
+    by_grade = frame["grade"].value_counts().reindex(list(GRADES), fill_value=0).rename_axis("grade").reset_index(name="n")
+    by_grade["label"] = by_grade["grade"].map(lambda g: tr(f"field.grade.{g}"))
+    st.altair_chart(
+        alt.Chart(by_grade).mark_bar().encode(
+            x=alt.X("label:N", sort=[tr(f"field.grade.{g}") for g in GRADES], title=None),
+            y=alt.Y("n:Q", title=tr("field.rentals.buildings")),
+            color=alt.Color("grade:N", scale=alt.Scale(domain=list(GRADES), range=[COLOURS[g] for g in GRADES]),
+                            legend=None),
+            tooltip=[alt.Tooltip("label:N", title=tr("field.col.grade")), alt.Tooltip("n:Q", title=tr("field.col.count"))],
+        ).properties(title=tr("field.rentals.by_grade"), height=240), width="stretch")
+with right:
+    if not coverage.empty:
+        cov = coverage.assign(community=coverage[f"community_{L}"])
+        st.altair_chart(
+            alt.Chart(cov).mark_bar(color="#1565C0").encode(
+                y=alt.Y("community:N", sort="x", title=None),
+                x=alt.X("rate:Q", title=tr("field.col.rate") + " %", scale=alt.Scale(domain=[0, 100])),
+                tooltip=[alt.Tooltip("community:N", title=tr("field.col.community")),
+                         alt.Tooltip("due:Q", title=tr("field.col.due")), alt.Tooltip("made:Q", title=tr("field.col.made")),
+                         alt.Tooltip("rate:Q", title=tr("field.col.rate"), format=".1f")],
+            ).properties(title=tr("field.rentals.coverage"), height=240), width="stretch")
+
+st.subheader(tr("field.rentals.list"))
+only_overdue = st.toggle(tr("field.rentals.overdue_only"))
+shown = frame[frame["patrol_overdue"]] if only_overdue else frame
+table = pd.DataFrame({
+    tr("field.col.code"): shown["code"], tr("field.col.address"): shown["address"],
+    tr("field.col.community"): shown[f"community_{L}"],
+    tr("field.col.grade"): shown["grade"].map(lambda g: tr(f"field.grade.{g}") if isinstance(g, str) else "—"),
+    tr("field.col.score"): shown["score"], tr("field.col.units"): shown["units"],
+    tr("field.col.interval"): shown["interval_days"], tr("field.col.last_patrol"): pd.to_datetime(shown["last_patrol_at"]),
+    tr("field.col.next_due"): shown["next_due"], tr("field.col.overdue"): shown["patrol_overdue"],
+})
+st.dataframe(safe_frame(table), hide_index=True, width="stretch", height=360, column_config={
+    tr("field.col.last_patrol"): st.column_config.DatetimeColumn(format="YYYY-MM-DD"),
+    tr("field.col.next_due"): st.column_config.DatetimeColumn(format="YYYY-MM-DD"),
+    tr("field.col.score"): st.column_config.ProgressColumn(format="%.0f", min_value=0, max_value=100)})
+st.download_button(tr("common.download_csv"), safe_frame(table).to_csv(index=False).encode("utf-8-sig"),
+                   "rentals.csv", mime="text/csv")
+
+st.subheader(tr("field.rentals.breakdown"))
+bid = st.selectbox(tr("field.rentals.pick"), frame["id"].tolist(),
+                   format_func=lambda i: f"{frame.set_index('id').at[i, 'code']} · {frame.set_index('id').at[i, 'address']}")
+building = frame.set_index("id").loc[bid]
+crit = criteria()
+scores = json.loads(building["scores_json"]) if isinstance(building.get("scores_json"), str) else {}
+with Session(resources.engine()) as session:
+    history = grading_history(session, int(bid))
+if not scores and not history.empty:
+    scores = json.loads(history.iloc[0]["scores_json"])
+crit["score"] = crit["code"].map(scores)
+crit["dim"] = [pick(L, z, e) for z, e in zip(crit["dimension_zh"], crit["dimension_en"], strict=True)]
+crit["name"] = [pick(L, z, e) for z, e in zip(crit["name_zh"], crit["name_en"], strict=True)]
+b1, b2 = st.columns([3, 2])
+with b1:
+    grade = building["grade"]
+    if isinstance(grade, str):
+        st.markdown(f"**{tr('field.grade.' + grade)}** · {tr('field.col.score')} {building['score']:.0f}")
+    st.dataframe(pd.DataFrame({tr("field.col.dimension"): crit["dim"], tr("field.col.criterion"): crit["name"],
+                               tr("field.col.score"): crit["score"], tr("field.col.max"): crit["max"]}),
+                 hide_index=True, width="stretch")
+    if not history.empty:
+        st.caption(tr("field.rentals.history"))
+        st.dataframe(pd.DataFrame({tr("field.col.time"): history["graded_at"],
+                                   tr("field.col.grade"): history["grade"].map(lambda g: tr(f"field.grade.{g}")),
+                                   tr("field.col.score"): history["score"]}), hide_index=True, width="stretch")
+with b2:
+    with st.form("regrade"):
+        st.markdown(f"**{tr('field.rentals.regrade')}**")
+        entered = {}
+        for r in crit.itertuples():
+            entered[r.code] = st.number_input(f"{r.code} {r.name}", min_value=0.0, max_value=float(r.max),
+                                              value=float(r.score) if pd.notna(r.score) else float(r.max), step=1.0)
+        vetoes = grading_standard()["veto"]
+        veto = st.multiselect(tr("field.rentals.veto"), [v["code"] for v in vetoes],
+                              format_func=lambda c: next(pick(L, v["name_zh"], v["name_en"]) for v in vetoes if v["code"] == c))
+        save = st.form_submit_button(tr("field.rentals.save"), type="primary", width="stretch")
+    if save:
+        try:
+            with Session(resources.engine()) as session:
+                b = grade_building(session, viewer, building_id=int(bid), scores=entered, veto=veto, now=now)
+                session.commit()
+                st.success(tr("field.rentals.saved", grade=tr(f"field.grade.{b.grade}"), score=b.score))
+        except (ValueError, ScopeError) as exc:
+            st.error(str(exc))
