@@ -4,14 +4,18 @@ import pandas as pd
 import streamlit as st
 from sqlmodel import Session
 
+from core.i18n import pick
 from core.tabular import safe_frame
 from evaluation.field.imports import ImportReport, run_import, template
+from evaluation.field.registry import item_lookup, shipped_metrics
 from ui import resources
 from ui.guard import require
 from ui.state import lang, tr
 
 viewer = require(__file__)
 L = lang()
+ITEMS = item_lookup()
+METRIC_NAMES = {m["code"]: (m["name_zh"], m["name_en"]) for m in shipped_metrics()}
 
 st.title(tr("field.import.title"))
 st.caption(tr("field.import.caption"))
@@ -30,8 +34,8 @@ def _run(kind: str, data: bytes, name: str, commit: bool) -> ImportReport:
 
 
 SAMPLE_COLUMNS = {
-    "metrics": {"status": "field.col.status", "employee_no": "col.employee_no", "period": "field.col.time",
-                "metric": "field.metrics.col.code", "numerator": "field.metrics.numerator",
+    "metrics": {"status": "field.col.status", "employee_no": "col.employee_no", "period": "field.col.period",
+                "metric": "field.col.metric", "numerator": "field.metrics.numerator",
                 "denominator": "field.metrics.denominator"},
     "events": {"status": "field.col.status", "event_no": "field.col.event_no", "item_code": "field.col.item",
                "grid_code": "col.grid", "location": "field.col.location", "priority": "field.col.priority",
@@ -43,6 +47,11 @@ def _sample(kind: str, sample: pd.DataFrame) -> pd.DataFrame:
     cols = {k: v for k, v in SAMPLE_COLUMNS[kind].items() if k in sample.columns}
     out = sample[list(cols)].copy()
     out["status"] = out["status"].map(lambda s: tr(f"field.status.{s}"))
+    if "metric" in out:
+        out["metric"] = out["metric"].map(lambda c: pick(L, *METRIC_NAMES.get(c, (c, c))))
+    if "item_code" in out:
+        out["item_code"] = out["item_code"].map(lambda c: f"{c} " + pick(L, ITEMS.get(c, {}).get("item_zh"),
+                                                                         ITEMS.get(c, {}).get("item_en")))
     if "priority" in out:
         out["priority"] = out["priority"].map(lambda s: tr(f"field.priority.{s}"))
     if "state" in out:
