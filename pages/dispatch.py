@@ -20,6 +20,7 @@ from evaluation.assignment.rank import (
     item_courses,
     load_presets,
     preset_for_priority,
+    reason_sentences,
 )
 from ui import resources
 from ui.guard import require
@@ -28,6 +29,7 @@ from ui.state import lang, tr
 viewer = require(__file__)
 L = lang()
 PRESETS = load_presets()
+preset_names = {c: pick(lang(), p.name_zh, p.name_en) for c, p in PRESETS.items()}
 NOW = clock.now()
 ITEMS = item_courses().set_index("item_code")
 
@@ -82,7 +84,7 @@ queue_tab, batch_tab, map_tab, quality_tab = st.tabs(
 with st.sidebar:
     st.caption(tr("assign.weights"))
     st.segmented_control(tr("assign.preset"), list(PRESETS), key="assign_preset", on_change=_on_preset,
-                         format_func=lambda c: pick(L, PRESETS[c].name_zh, PRESETS[c].name_en))
+                         format_func=preset_names.get)
     base = PRESETS[st.session_state["assign_preset"] or "routine"]
     st.caption(pick(L, base.note_zh, base.note_en))
     for c in COMPONENTS:
@@ -167,7 +169,15 @@ with queue_tab:
                     tr("assign.col.why"): ranked["why"],
                 }), hide_index=True, width="stretch",
                     column_config={tr("assign.col.why"): st.column_config.TextColumn(width="large"),
-                                   tr("assign.col.score"): st.column_config.NumberColumn(format="%.1f")})
+                                   tr("assign.col.score"): st.column_config.NumberColumn(format="%.1f"),
+                                   tr("assign.col.distance"): st.column_config.NumberColumn(format="%.1f")})
+                # The top three, one sentence per reason, strongest first: what a manager reads to decide.
+                sentences = reason_sentences(ranked.head(3), L)
+                order = ranked.head(3)[[f"pts_{c}" for c in COMPONENTS]].abs().to_numpy().argsort(axis=1)[:, ::-1]
+                for col, (i, cand) in zip(st.columns(3), ranked.head(3).iterrows(), strict=False):
+                    with col.container(border=True):
+                        st.markdown(f"**{cand['rank']}. {cand['name']}** · {cand['score']:.1f}")
+                        st.markdown("\n".join(f"- {sentences.iloc[i][f'why_{COMPONENTS[j]}']}" for j in order[i]))
                 st.altair_chart(points_chart(ranked, L), width="stretch")
 
             if not excluded.empty:
@@ -215,11 +225,14 @@ with queue_tab:
         st.toast(msg, icon=":material/check_circle:")
 
 with batch_tab:
-    st.caption(tr("assign.batch.caption", preset=pick(L, base.name_zh, base.name_en)))
+    # The batch has its own preset (routine by default): the sidebar follows whichever task is open.
+    batch_code = st.segmented_control(tr("assign.batch.preset"), list(PRESETS), default="routine",
+                                      key="assign_batch_preset", format_func=preset_names.get) or "routine"
+    st.caption(tr("assign.batch.caption", preset=preset_names[batch_code]))
     if st.button(tr("assign.batch.propose"), icon=":material/auto_awesome:", key="assign_batch_propose"):
         with st.status(tr("assign.batch.working"), expanded=False) as status:
             with Session(resources.engine()) as session:
-                st.session_state["assign_proposal"] = service.propose_batch(session, viewer, preset, now=NOW)
+                st.session_state["assign_proposal"] = service.propose_batch(session, viewer, batch_code, now=NOW)
             status.update(label=tr("assign.batch.ready"), state="complete")
     proposal = st.session_state.get("assign_proposal")
     if proposal is not None:

@@ -1,4 +1,8 @@
-"""Altair charts for dispatch: where each candidate's points come from, and quality by item."""
+"""Altair charts for dispatch: where each candidate's points come from, and quality by item.
+
+Heights are ``alt.Step`` (per band of the discrete axis), not a fixed number: Streamlit 1.67 fits a
+fixed height around the title and a bottom legend, which squeezes the bands to nothing.
+"""
 
 from __future__ import annotations
 
@@ -29,17 +33,17 @@ def points_chart(ranked: pd.DataFrame, lang: str, *, top: int = 10) -> alt.Chart
         alt.Chart(long)
         .mark_bar()
         .encode(
-            y=alt.Y("candidate:N", sort=alt.EncodingSortField("order"), title=None),
+            y=alt.Y("candidate:N", sort=label, title=None),
             x=alt.X("sum(points):Q", title=t("assign.chart.points", lang)),
             color=alt.Color("component:N", title=None, sort=names,
                             scale=alt.Scale(domain=names, range=[COMPONENT_COLOURS[c] for c in COMPONENTS]),
-                            legend=alt.Legend(orient="bottom")),
+                            legend=alt.Legend(orient="bottom", labelLimit=0)),
             order=alt.Order("code:N"),
             tooltip=[alt.Tooltip("candidate:N", title=t("assign.col.worker", lang)),
                      alt.Tooltip("component:N", title=t("assign.chart.component", lang)),
                      alt.Tooltip("points:Q", title=t("assign.chart.points", lang), format="+.1f")],
         )
-        .properties(height=max(120, 28 * len(head)), title=t("assign.chart.points_title", lang))
+        .properties(height=alt.Step(28), title=t("assign.chart.points_title", lang))
     )
 
 
@@ -57,14 +61,14 @@ def quality_chart(by_item: pd.DataFrame, lang: str) -> alt.Chart:
         .encode(
             y=alt.Y("item:N", sort="-x", title=None),
             x=alt.X("value:Q", axis=alt.Axis(format="%"), title=None, scale=alt.Scale(domain=[0, 1])),
-            color=alt.Color("figure:N", title=None, legend=alt.Legend(orient="bottom")),
+            color=alt.Color("figure:N", title=None, legend=alt.Legend(orient="bottom", labelLimit=0)),
             yOffset="figure:N",
             tooltip=[alt.Tooltip("item:N", title=t("assign.col.item", lang)),
                      alt.Tooltip("figure:N", title=t("assign.chart.figure", lang)),
                      alt.Tooltip("value:Q", format=".1%", title=t("assign.chart.value", lang)),
                      alt.Tooltip("n:Q", title=t("assign.chart.n", lang))],
         )
-        .properties(height=max(160, 34 * by_item["item"].nunique()), title=t("assign.q.chart_title", lang))
+        .properties(height=alt.Step(16), title=t("assign.q.chart_title", lang))
     )
 
 
@@ -85,9 +89,9 @@ def gaps_chart(gaps: pd.DataFrame, lang: str) -> alt.Chart:
             x=alt.X("sum(tasks):Q", title=t("assign.gaps.open_tasks", lang)),
             color=alt.Color("part:N", title=None, sort=parts,
                             scale=alt.Scale(domain=parts, range=["#d62728", "#9ecae1"]),
-                            legend=alt.Legend(orient="bottom")),
+                            legend=alt.Legend(orient="bottom", labelLimit=0)),
             order=alt.Order("part:N", sort="descending"),
             tooltip=["item:N", "part:N", "sum(tasks):Q"],
         )
-        .properties(height=max(140, 26 * gaps["item"].nunique()), title=t("assign.gaps.chart_title", lang))
+        .properties(height=alt.Step(24), title=t("assign.gaps.chart_title", lang))
     )

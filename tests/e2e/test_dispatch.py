@@ -17,7 +17,14 @@ from core.models import User
 from evaluation.assignment.models import AssignmentDecision
 from evaluation.field.models import Event
 from tests.app.test_assignment_pages import prepare_dispatch_db
-from tests.e2e.conftest import Server, screenshot, sign_in, start_server, wait_for_run
+from tests.e2e.conftest import Server, sign_in, start_server, wait_for_run
+from tests.e2e.conftest import screenshot as _screenshot
+
+
+def screenshot(page: Page, name: str) -> None:
+    """Charts lay themselves out after the script run ends; give them a moment before the picture."""
+    page.wait_for_timeout(1500)
+    _screenshot(page, name)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
