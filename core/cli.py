@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import importlib
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from sqlmodel import select
 
 from core.db import get_engine, session_scope
 from core.models import Role, User
+from core.plugins import optional
 
 CLI_EXTENSIONS: tuple[str, ...] = (
     "courses.cli:register",
@@ -148,21 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_restore)
 
     for spec in CLI_EXTENSIONS:
-        register = _load(spec)
+        register = optional(spec)
         if register is not None:
             register(sub)
     return parser
-
-
-def _load(spec: str) -> Callable[[argparse._SubParsersAction], None] | None:
-    module_name, func_name = spec.split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            return None
-        raise
-    return getattr(module, func_name)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

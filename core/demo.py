@@ -7,7 +7,6 @@ not depend on the areas built on top of it.
 
 from __future__ import annotations
 
-import importlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from sqlmodel import Session, select
 from core.auth import hash_password
 from core.models import AppSetting, OrgLevel, OrgUnit, Role, User, Worker, WorkerStatus
 from core.org import add_unit
+from core.plugins import optional
 
 DEMO_PASSWORD = "Demo@2020"  # shown on the sign-in page while the database holds demo data
 DEMO_SETTING = "demo_seed"
@@ -200,7 +200,7 @@ def seed_demo(
         manager_user_id=manager.id or 0, log=log, accounts=accounts,
     )
     for spec in DEMO_EXTENSIONS if extensions is None else extensions:
-        fn = _load_extension(spec)
+        fn = optional(spec)
         if fn is not None:
             log(f"seeding {spec} …")
             fn(ctx)
@@ -209,13 +209,3 @@ def seed_demo(
         {"seed": seed, "scale": scale, "accounts": ctx.accounts}, ensure_ascii=False)))
     return ctx.accounts
 
-
-def _load_extension(spec: str) -> Callable[[DemoContext], None] | None:
-    module_name, func_name = spec.split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:  # the area is not built yet; a broken import inside still raises
-            return None
-        raise
-    return getattr(module, func_name)

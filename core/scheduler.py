@@ -11,7 +11,6 @@ second app server on the same database never runs a job twice, and takes over if
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 import time
@@ -26,6 +25,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from core.clock import TZ
 from core.db import get_engine, is_sqlite
+from core.plugins import optional
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +50,7 @@ class JobSpec:
 def job_specs() -> list[JobSpec]:
     specs: list[JobSpec] = []
     for provider in JOB_PROVIDERS:
-        module_name, attr = provider.split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name == module_name:
-                continue
-            raise
-        specs.extend(getattr(module, attr))
+        specs.extend(optional(provider) or [])
     return specs
 
 
