@@ -56,11 +56,11 @@ if long.empty:
 else:
     st.altair_chart(
         alt.Chart(long).mark_bar().encode(
-            y=alt.Y("community:N", sort="-x", title=None), x=alt.X("sum(n):Q", title=tr("field.col.count")),
+            y=alt.Y("community:N", sort="-x", title=None, axis=alt.Axis(labelLimit=200)), x=alt.X("sum(n):Q", title=tr("field.col.count")),
             color=alt.Color("label:N", title=tr("field.dq.kind"), legend=alt.Legend(orient="bottom")),
             tooltip=[alt.Tooltip("community:N", title=tr("field.dq.community")),
                      alt.Tooltip("label:N", title=tr("field.dq.kind")), alt.Tooltip("n:Q", title=tr("field.col.count"))],
-        ).properties(height=max(160, 20 * summary["community"].nunique())), width="stretch")
+        ).properties(height=alt.Step(20)), width="stretch")
 table = summary[["community", *KINDS, "total"]].rename(
     columns={"community": tr("field.dq.community"), "total": tr("field.dq.total"),
              **{k: tr(f"field.dq.kind.{k}") for k in KINDS}})

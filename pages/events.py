@@ -38,12 +38,12 @@ c[1].metric(tr("field.events.overdue"), f"{int(counts['overdue'].sum()):,}")
 if not open_counts.empty:
     chart_data = open_counts.assign(label=open_counts["state"].map(lambda s: tr(f"field.state.{s}")))
     chart = (alt.Chart(chart_data).mark_bar()
-             .encode(y=alt.Y("label:N", sort="-x", title=None), x=alt.X("events:Q", title=tr("field.col.count")),
+             .encode(y=alt.Y("label:N", sort="-x", title=None, axis=alt.Axis(labelLimit=240)), x=alt.X("events:Q", title=tr("field.col.count")),
                      color=alt.condition(alt.datum.overdue > 0, alt.value("#C62828"), alt.value("#1565C0")),
                      tooltip=[alt.Tooltip("label:N", title=tr("field.col.state")),
                               alt.Tooltip("events:Q", title=tr("field.col.count")),
                               alt.Tooltip("overdue:Q", title=tr("field.events.overdue"))])
-             .properties(title=tr("field.events.by_state"), height=max(120, 26 * len(chart_data))))
+             .properties(title=tr("field.events.by_state"), height=alt.Step(24)))
     st.altair_chart(chart, width="stretch")
 
 states = st.multiselect(tr("field.events.filter_state"), [s.value for s in ev.EventState], default=OPEN,

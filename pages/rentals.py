@@ -53,7 +53,7 @@ with left:
     by_grade["label"] = by_grade["grade"].map(lambda g: tr(f"field.grade.{g}"))
     st.altair_chart(
         alt.Chart(by_grade).mark_bar().encode(
-            x=alt.X("label:N", sort=[tr(f"field.grade.{g}") for g in GRADES], title=None),
+            x=alt.X("label:N", sort=[tr(f"field.grade.{g}") for g in GRADES], title=None, axis=alt.Axis(labelAngle=0)),
             y=alt.Y("n:Q", title=tr("field.rentals.buildings")),
             color=alt.Color("grade:N", scale=alt.Scale(domain=list(GRADES), range=[COLOURS[g] for g in GRADES]),
                             legend=None),
@@ -64,12 +64,12 @@ with right:
         cov = coverage.assign(community=coverage[f"community_{L}"])
         st.altair_chart(
             alt.Chart(cov).mark_bar(color="#1565C0").encode(
-                y=alt.Y("community:N", sort="x", title=None),
+                y=alt.Y("community:N", sort="x", title=None, axis=alt.Axis(labelLimit=200)),
                 x=alt.X("rate:Q", title=tr("field.col.rate") + " %", scale=alt.Scale(domain=[0, 100])),
                 tooltip=[alt.Tooltip("community:N", title=tr("field.col.community")),
                          alt.Tooltip("due:Q", title=tr("field.col.due")), alt.Tooltip("made:Q", title=tr("field.col.made")),
                          alt.Tooltip("rate:Q", title=tr("field.col.rate"), format=".1f")],
-            ).properties(title=tr("field.rentals.coverage"), height=240), width="stretch")
+            ).properties(title=tr("field.rentals.coverage"), height=alt.Step(22)), width="stretch")
 
 st.subheader(tr("field.rentals.list"))
 only_overdue = st.toggle(tr("field.rentals.overdue_only"))

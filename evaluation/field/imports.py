@@ -369,6 +369,8 @@ def _columns(frame: pd.DataFrame, cols: list[str], sqlite: bool) -> list[list[An
                 vals = np.array([None if v != v else int(v) for v in vals], dtype=object) if na.any() else vals
             vals[na] = None
             out.append(vals.tolist())
+        elif hasattr(s.array, "_pa_array"):  # Arrow-backed strings: nulls → None in C, not per value in Python
+            out.append(s.array._pa_array.to_pylist())
         else:
             vals = s.to_numpy(dtype=object, na_value=None).copy()
             if s.dtype == object or pd.api.types.is_bool_dtype(s):
