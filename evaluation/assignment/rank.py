@@ -177,13 +177,41 @@ def grid_neighbours(grids: pd.DataFrame, k: int = K_ADJACENT) -> pd.DataFrame:
     ``grids`` has grid_id, community_id, lat, lon. Ties are broken by grid id so the result is stable.
     """
     g = grids[["grid_id", "community_id", "lat", "lon"]].dropna().drop_duplicates("grid_id")
-    pairs = g.merge(g, on="community_id", suffixes=("", "_n"))
-    pairs = pairs[pairs["grid_id"] != pairs["grid_id_n"]]
-    pairs = pairs.assign(d=haversine_km(pairs["lat"], pairs["lon"], pairs["lat_n"], pairs["lon_n"]))
-    pairs = pairs.sort_values(["grid_id", "d", "grid_id_n"])
-    pairs = pairs[pairs.groupby("grid_id").cumcount() < k]
-    return pairs.rename(columns={"grid_id_n": "neighbour_id"})[["grid_id", "neighbour_id"]].reset_index(
-        drop=True)
+    pos = _pair_positions(g["community_id"], g["community_id"])
+    a, b = pos
+    keep = g["grid_id"].to_numpy()[a] != g["grid_id"].to_numpy()[b]
+    a, b = a[keep], b[keep]
+    gid, nid = g["grid_id"].to_numpy()[a], g["grid_id"].to_numpy()[b]
+    lat, lon = g["lat"].to_numpy(dtype=float), g["lon"].to_numpy(dtype=float)
+    d = haversine_km(lat[a], lon[a], lat[b], lon[b])
+    order = np.lexsort((nid, d, gid))
+    gid, nid = gid[order], nid[order]
+    starts = np.r_[0, np.flatnonzero(gid[1:] != gid[:-1]) + 1] if len(gid) else np.array([], dtype=int)
+    rank_in_grid = np.arange(len(gid)) - np.repeat(starts, np.diff(np.r_[starts, len(gid)]))
+    near = rank_in_grid < k
+    return pd.DataFrame({"grid_id": gid[near], "neighbour_id": nid[near]})
+
+
+def _pair_positions(left: pd.Series, right: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions (i, j) of every left/right pair with equal keys, ordered by i then j: the
+    inner join on one key column, without carrying any other column through the merge."""
+    lf = pd.DataFrame({"k": left.to_numpy(), "i": np.arange(len(left))})
+    rf = pd.DataFrame({"k": right.to_numpy(), "j": np.arange(len(right))})
+    both = lf.merge(rf, on="k", how="inner", sort=False).sort_values(["i", "j"], kind="stable")
+    return both["i"].to_numpy(), both["j"].to_numpy()
+
+
+def _attach(pairs: pd.DataFrame, table: pd.DataFrame, left_on: list[str], right_on: list[str],
+            columns: Mapping[str, str]) -> None:
+    """Left-join ``columns`` (source → target name) of ``table``, unique on ``right_on``, onto ``pairs``
+    in place, by position lookups: missing keys give NaN/NaT."""
+    table = table.drop_duplicates(right_on, keep="last").reset_index(drop=True)
+    if len(right_on) == 1:
+        pos = pd.Index(table[right_on[0]]).get_indexer(pairs[left_on[0]])
+    else:
+        pos = pd.MultiIndex.from_frame(table[right_on]).get_indexer(pd.MultiIndex.from_frame(pairs[left_on]))
+    for source, target in columns.items():
+        pairs[target] = table[source].reindex(pos).to_numpy()
 
 
 def grids_from_workers(workers: pd.DataFrame) -> pd.DataFrame:
@@ -196,8 +224,11 @@ def grids_from_workers(workers: pd.DataFrame) -> pd.DataFrame:
 
 
 def priority_rank(values: pd.Series) -> pd.Series:
-    mapped = values.map(lambda v: PRIORITY_RANK.get(v, v) if isinstance(v, str) else v)
-    return pd.to_numeric(mapped, errors="coerce").fillna(2).astype(int)
+    """1 urgent, 2 normal, 3 complex (codes or numbers accepted; unknown counts as normal)."""
+    values = pd.Series(values)
+    by_code = values.map(PRIORITY_RANK) if values.dtype != "int64" else values
+    numeric = pd.to_numeric(values.where(by_code.isna()), errors="coerce") if by_code.isna().any() else by_code
+    return pd.to_numeric(by_code.fillna(numeric), errors="coerce").fillna(2).astype(int)
 
 
 def _busy_pairs(busy: Iterable[Hashable] | pd.DataFrame | None, pairs: pd.DataFrame) -> np.ndarray:
@@ -284,8 +315,12 @@ def score_pairs(
     tk["skill_course"] = tk["skill_course"].fillna(tk["category_code"].map(EXTRA_SKILL_COURSE))
     tk["priority_rank"] = priority_rank(tk["priority"]) if "priority" in tk else 2
 
-    wk = workers.reindex(columns=list(WORKER_COLUMNS))
-    pairs = tk.merge(wk, on="community_id", how="inner")
+    wk = workers.reindex(columns=list(WORKER_COLUMNS)).reset_index(drop=True)
+    ti, wi = _pair_positions(tk["community_id"], wk["community_id"])
+    pairs = pd.DataFrame({
+        **{c: tk[c].to_numpy()[ti] for c in tk.columns},
+        **{c: wk[c].to_numpy()[wi] for c in wk.columns if c != "community_id"},
+    })
     if pairs.empty:
         return _empty_pairs(pairs)
 
@@ -310,12 +345,12 @@ def score_pairs(
         certificate_valid_until=pd.to_datetime(q["certificate_valid_until"], errors="coerce"),
         best_score=pd.to_numeric(q["best_score"], errors="coerce"),
     ).drop_duplicates(["worker_id", "course_code"], keep="last")
-    need = q.rename(columns={"course_code": "qualification_course", "passed": "q_passed",
-                             "certificate_valid_until": "q_cert_until", "best_score": "q_best"})
-    pairs = pairs.merge(need, on=["worker_id", "qualification_course"], how="left")
-    skill = q.rename(columns={"course_code": "skill_course", "passed": "s_passed",
-                              "certificate_valid_until": "s_cert_until", "best_score": "s_best"})
-    pairs = pairs.merge(skill, on=["worker_id", "skill_course"], how="left")
+    _attach(pairs, q, ["worker_id", "qualification_course"], ["worker_id", "course_code"],
+            {"passed": "q_passed", "certificate_valid_until": "q_cert_until", "best_score": "q_best"})
+    _attach(pairs, q, ["worker_id", "skill_course"], ["worker_id", "course_code"],
+            {"passed": "s_passed", "certificate_valid_until": "s_cert_until", "best_score": "s_best"})
+    for c in ("q_cert_until", "s_cert_until"):
+        pairs[c] = pd.to_datetime(pairs[c])
     ts_now = pd.Timestamp(now)
     cert_valid = pairs["q_cert_until"].notna() & (pairs["q_cert_until"] >= ts_now)
     cert_expired = pairs["q_cert_until"].notna() & (pairs["q_cert_until"] < ts_now)
@@ -332,8 +367,9 @@ def score_pairs(
     # Past performance in the task's category, smoothed towards the category's pooled rates.
     prior, fallback = _performance(perf)
     pf = _numeric_perf(perf).groupby(["worker_id", "category_code"], as_index=False).sum()
-    pairs = pairs.merge(pf, on=["worker_id", "category_code"], how="left")
-    pairs = pairs.merge(prior, on="category_code", how="left")
+    _attach(pairs, pf, ["worker_id", "category_code"], ["worker_id", "category_code"],
+            {c: c for c in PERF_COUNTS})
+    _attach(pairs, prior, ["category_code"], ["category_code"], {c: c for c in ("p_ontime", "p_rework", "p_sat")})
     for c, v in fallback.items():
         pairs[c] = pairs[c].fillna(v)
     for c in ("handled", "ontime", "rework", "satisfied", "rated"):
@@ -346,12 +382,13 @@ def score_pairs(
 
     # Load and fairness from the field contract; the fairness reference is the community mean.
     ld = load.reindex(columns=["worker_id", "open_tasks", "tasks_last_30d"]).drop_duplicates("worker_id")
-    pairs = pairs.merge(ld, on="worker_id", how="left")
+    _attach(pairs, ld, ["worker_id"], ["worker_id"], {"open_tasks": "open_tasks", "tasks_last_30d": "tasks_last_30d"})
     pairs["open_tasks"] = pd.to_numeric(pairs["open_tasks"], errors="coerce").fillna(0).astype(int)
     pairs["tasks_last_30d"] = pd.to_numeric(pairs["tasks_last_30d"], errors="coerce").fillna(0).astype(int)
-    comm = wk.merge(ld, on="worker_id", how="left")
+    comm = wk[["worker_id", "community_id", "status"]].copy()
+    _attach(comm, ld, ["worker_id"], ["worker_id"], {"tasks_last_30d": "recent"})
     comm = comm[comm["status"] == "active"]
-    community_mean = comm.groupby("community_id")["tasks_last_30d"].apply(lambda s: s.fillna(0).mean())
+    community_mean = pd.to_numeric(comm["recent"], errors="coerce").fillna(0).groupby(comm["community_id"]).mean()
     pairs["community_mean_30d"] = pairs["community_id"].map(community_mean).fillna(0.0)
 
     # Hard rules, first failing one reported.
