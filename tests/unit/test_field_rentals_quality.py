@@ -1,0 +1,99 @@
+"""Rental grading (thresholds, veto, patrol interval, coverage, patrol tasks) and the data-quality checks."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import func
+from sqlmodel import select
+
+from core.models import Role
+from evaluation.field.api import open_tasks
+from evaluation.field.models import Deregistration, Event, HouseRecord, RentalBuilding, VerificationTask, VisitDay
+from evaluation.field.quality import quality_summary, raise_verification_tasks
+from evaluation.field.registry import ensure_reference_data
+from evaluation.field.rentals import criteria, grade_building, grade_for, patrol_coverage, record_patrol
+from tests.factories import make_org, viewer
+
+NOW = datetime(2020, 9, 30, 12, 0)
+
+
+def _scores(total_fraction: float) -> dict[str, float]:
+    c = criteria()
+    return {code: float(m) * total_fraction for code, m in zip(c["code"], c["max"], strict=True)}
+
+
+@pytest.mark.parametrize(("fraction", "grade"), [(1.0, "green"), (0.85, "green"), (0.84, "yellow"), (0.70, "yellow"),
+                                                 (0.69, "orange"), (0.60, "orange"), (0.59, "red"), (0.0, "red")])
+def test_grade_thresholds(fraction, grade):
+    """Test 绿 ≥ 85, 黄 70–84, 橙 60–69, 红 < 60 on the 100-point standard."""
+    got, total = grade_for(_scores(fraction))
+    assert got == grade and total == pytest.approx(100 * fraction)
+
+
+def test_veto_forces_red_and_bad_scores_are_refused():
+    """Test that a veto item makes a perfect building red and out-of-range scores are refused."""
+    assert grade_for(_scores(1.0), ["V1"]) == ("red", 100.0)
+    bad = _scores(1.0) | {"HW1": 7}
+    with pytest.raises(ValueError, match="HW1 must be between 0 and 6"):
+        grade_for(bad)
+    with pytest.raises(ValueError, match="missing"):
+        grade_for({"HW1": 1})
+
+
+def test_grade_sets_patrol_interval_coverage_and_patrol_tasks(session):
+    """Test that grading, patrols and coverage fit together and overdue patrols become tasks."""
+    org = make_org(session)
+    ensure_reference_data(session)
+    mgr = viewer(Role.MANAGER)
+    g = org.grids_a[0]
+    b = RentalBuilding(code="B1", address="下沙村一巷1号", grid_id=g.id, community_id=g.parent_id)
+    session.add(b)
+    session.flush()
+    grade_building(session, mgr, building_id=b.id, scores=_scores(0.65), now=NOW - timedelta(days=30))
+    assert b.grade == "orange"  # weekly patrol
+    record_patrol(session, mgr, building_id=b.id, worker_id=org.workers_a[0].id, visited_at=NOW - timedelta(days=20))
+    record_patrol(session, mgr, building_id=b.id, worker_id=org.workers_a[0].id, visited_at=NOW - timedelta(days=20))
+    record_patrol(session, mgr, building_id=b.id, worker_id=org.workers_a[0].id, visited_at=NOW - timedelta(days=10))
+    cov = patrol_coverage(session, mgr, start=NOW - timedelta(days=28), end=NOW)
+    assert cov[["due", "made"]].iloc[0].tolist() == [4, 2]  # 28 days / 7 → 4 due; 2 made (the repeat is one)
+    tasks = open_tasks(session, mgr, now=NOW)
+    assert tasks["task_id"].tolist() == [f"patrol:{b.id}"]
+    assert tasks.loc[0, "due_at"] == NOW - timedelta(days=3)
+    record_patrol(session, mgr, building_id=b.id, worker_id=org.workers_a[0].id, visited_at=NOW)
+    assert open_tasks(session, mgr, now=NOW).empty
+
+
+def test_data_quality_checks_and_idempotent_tasks(session):
+    """Test each check on planted problems, the per-community counts, and tasks raised once."""
+    org = make_org(session)
+    ensure_reference_data(session)
+    a, b = org.grids_a[0], org.grids_b[0]
+    session.add_all([
+        HouseRecord(house_code="H1", standard_address="甲路1号", grid_id=a.id, community_id=a.parent_id),
+        HouseRecord(house_code="H2", standard_address="甲路1号", grid_id=a.id, community_id=a.parent_id),
+        HouseRecord(house_code="H3", standard_address="乙路2号", grid_id=b.id, community_id=b.parent_id),
+        VisitDay(worker_id=org.workers_a[0].id, day=date(2020, 6, 1), visits=150),
+        VisitDay(worker_id=org.workers_a[0].id, day=date(2020, 6, 2), visits=30),
+        Deregistration(person_ref="P1", community_id=b.parent_id, grid_id=b.id, reason="moved_out",
+                       deregistered_at=datetime(2020, 5, 1), reversed_at=datetime(2020, 5, 9)),
+        Deregistration(person_ref="P2", community_id=b.parent_id, grid_id=b.id, reason="moved_out",
+                       deregistered_at=datetime(2020, 5, 1)),
+    ])
+    base = dict(item_code="F02", category_code="fire", grid_id=b.id, community_id=b.parent_id, priority="urgent",
+                state="closed", building_code="B9")
+    session.add_all([Event(event_no="X1", reported_at=datetime(2020, 6, 1, 9), **base),
+                     Event(event_no="X2", reported_at=datetime(2020, 6, 1, 20), **base),  # same day: duplicate
+                     Event(event_no="X3", reported_at=datetime(2020, 6, 5, 9), **base)])  # days later: not
+    session.flush()
+    summary = quality_summary(session, viewer(Role.MANAGER)).set_index("community_id")
+    assert summary.loc[org.comm_a.id, ["address_codes", "visit_overflow", "duplicate_event", "reversed_dereg"]].tolist() == [1, 1, 0, 0]
+    assert summary.loc[org.comm_b.id, ["address_codes", "visit_overflow", "duplicate_event", "reversed_dereg"]].tolist() == [0, 0, 1, 1]
+    assert raise_verification_tasks(session, now=NOW) == {"address_codes": 1, "visit_overflow": 1,
+                                                          "duplicate_event": 1, "reversed_dereg": 1}
+    assert sum(raise_verification_tasks(session, now=NOW).values()) == 0
+    assert session.exec(select(func.count()).select_from(VerificationTask)).one() == 4
+    tasks = open_tasks(session, viewer(Role.MANAGER, org.comm_b), now=NOW)
+    assert set(tasks["kind"]) == {"verification"} and len(tasks) == 2
+    assert any("X2" in t for t in tasks["title_en"])
