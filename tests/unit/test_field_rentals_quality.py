@@ -10,7 +10,14 @@ from sqlmodel import select
 
 from core.models import Role
 from evaluation.field.api import open_tasks
-from evaluation.field.models import Deregistration, Event, HouseRecord, RentalBuilding, VerificationTask, VisitDay
+from evaluation.field.models import (
+    Deregistration,
+    Event,
+    HouseRecord,
+    RentalBuilding,
+    VerificationTask,
+    VisitDay,
+)
 from evaluation.field.quality import quality_summary, raise_verification_tasks
 from evaluation.field.registry import ensure_reference_data
 from evaluation.field.rentals import criteria, grade_building, grade_for, patrol_coverage, record_patrol
