@@ -167,3 +167,23 @@ def test_pages_in_both_languages_without_errors(open_page, viewer_of, dispatch_d
         for lang in ("zh", "en"):
             at = open_page(page, viewer_of("manager"), lang=lang)
             assert not at.exception, (page, lang, [e.value for e in at.exception])
+
+
+def test_empty_scope_says_so_instead_of_failing(open_page, viewer_of, app_db):
+    """Test that a manager whose scope holds no open task sees the empty-state messages on both pages."""
+    from dataclasses import replace
+
+    from core.models import OrgLevel
+    from evaluation.field.api import open_tasks
+
+    manager = viewer_of("manager")
+    with Session(get_engine(app_db)) as s:
+        busy_grids = set(open_tasks(s, manager)["grid_id"].dropna().astype(int))
+        quiet = next(g for g in s.exec(select(OrgUnit.id).where(OrgUnit.level == "grid")).all() if g not in busy_grids)
+    viewer = replace(viewer_of("xiasha"), scope_level=OrgLevel.GRID, scope_unit_id=quiet)
+    at = open_page("pages/dispatch.py", viewer, lang="en")
+    assert not at.exception
+    assert "No open tasks in your scope." in texts(at)
+    at = open_page("pages/skill_gaps.py", viewer, lang="zh")
+    assert not at.exception
+    assert "您的管辖范围内没有需要资格的待办任务。" in texts(at)
