@@ -68,7 +68,7 @@ if scored.empty:
     st.stop()
 
 m = st.columns(4)
-m[0].metric(tr("score.workers_scored"), len(scored), tr("score.of_workers", n=len(cards)), delta_color="off")
+m[0].metric(tr("score.workers_scored"), f"{len(scored)} / {len(cards)}")
 m[1].metric(tr("score.mean_total"), f"{scored['total'].mean():.1f}")
 m[2].metric(GN.get("excellent", "优秀"), f"{(scored['grade'] == 'excellent').mean():.0%}")
 m[3].metric(GN.get("fail", "不合格"), int((scored["grade"] == "fail").sum()))

@@ -11,6 +11,16 @@ import pandas as pd
 GRADE_COLORS = {"excellent": "#1a9850", "good": "#91cf60", "pass": "#fdae61", "fail": "#d73027"}
 
 
+def _plain(df: pd.DataFrame) -> pd.DataFrame:
+    """Categoricals and Arrow strings as plain text: Vega-Lite reads dictionary-encoded columns as
+    blanks when Streamlit ships the data as Arrow."""
+    out = df.copy()
+    for col in out.columns:
+        if isinstance(out[col].dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].astype(object).where(out[col].notna(), None)
+    return out
+
+
 def _grade_scale(grade_names: dict[str, str]) -> alt.Scale:
     codes = list(grade_names)
     return alt.Scale(domain=[grade_names[c] for c in codes], range=[GRADE_COLORS.get(c, "#999") for c in codes])
@@ -19,7 +29,7 @@ def _grade_scale(grade_names: dict[str, str]) -> alt.Scale:
 def score_histogram(cards: pd.DataFrame, grade_names: dict[str, str], *, title: str, x_title: str,
                     y_title: str, grade_title: str) -> alt.Chart:
     """Distribution of totals in 5-point bins, coloured by grade."""
-    df = cards[cards["scored"].astype(bool)][["total", "grade"]].copy()
+    df = _plain(cards[cards["scored"].astype(bool)][["total", "grade"]])
     df["grade_name"] = df["grade"].map(grade_names)
     return (
         alt.Chart(df, title=title).mark_bar()
@@ -35,7 +45,7 @@ def score_histogram(cards: pd.DataFrame, grade_names: dict[str, str], *, title: 
 def trend_chart(trend: pd.DataFrame, *, group: str, title: str, x_title: str, y_title: str,
                 group_title: str) -> alt.Chart:
     """Mean total per month and group (e.g. subdistrict), one line each."""
-    df = trend.groupby(["period", group], as_index=False)["total"].mean()
+    df = _plain(trend.groupby(["period", group], as_index=False, observed=True)["total"].mean())
     return (
         alt.Chart(df, title=title).mark_line(point=True)
         .encode(x=alt.X("period:O", title=x_title), y=alt.Y("total:Q", title=y_title, scale=alt.Scale(zero=False)),
@@ -49,6 +59,7 @@ def trend_chart(trend: pd.DataFrame, *, group: str, title: str, x_title: str, y_
 def party_gap_chart(comparison: pd.DataFrame, *, name_col: str, party_label: str, all_label: str,
                     title: str, y_title: str) -> alt.Chart:
     """Party members against all workers per metric (grouped bars), the gap in pp printed above."""
+    comparison = _plain(comparison)
     long = comparison.melt(id_vars=[name_col, "gap_pp"], value_vars=["party", "all"], var_name="group",
                            value_name="rate")
     long["group"] = long["group"].map({"party": party_label, "all": all_label})
@@ -77,7 +88,7 @@ def party_gap_chart(comparison: pd.DataFrame, *, name_col: str, party_label: str
 def community_chart(cards: pd.DataFrame, *, community_col: str, title: str, x_title: str,
                     y_title: str) -> alt.Chart:
     """Mean total per community with the spread (min–max) as a rule."""
-    df = cards[cards["scored"].astype(bool)].groupby(community_col, as_index=False)["total"] \
+    df = _plain(cards[cards["scored"].astype(bool)]).groupby(community_col, as_index=False)["total"] \
         .agg(mean="mean", lo="min", hi="max", n="count")
     base = alt.Chart(df, title=title).encode(y=alt.Y(f"{community_col}:N", sort="-x", title=y_title))
     return (
@@ -85,13 +96,13 @@ def community_chart(cards: pd.DataFrame, *, community_col: str, title: str, x_ti
         + base.mark_point(filled=True, size=70).encode(
             x="mean:Q", tooltip=[alt.Tooltip(f"{community_col}:N"), alt.Tooltip("mean:Q", format=".2f"),
                                  alt.Tooltip("lo:Q", format=".2f"), alt.Tooltip("hi:Q", format=".2f"), "n:Q"])
-    ).properties(height=max(160, 20 * len(df)))
+    ).properties(height=max(160, 24 * len(df)))
 
 
 def grade_mix_chart(cards: pd.DataFrame, grade_names: dict[str, str], *, community_col: str, title: str,
                     x_title: str, grade_title: str) -> alt.Chart:
     """Share of each grade per community (stacked to 100%): the calibration view."""
-    df = cards[cards["scored"].astype(bool)].copy()
+    df = _plain(cards[cards["scored"].astype(bool)])
     df["grade_name"] = df["grade"].map(grade_names)
     order = {name: i for i, name in enumerate(grade_names.values())}
     df["order"] = df["grade_name"].map(order)
@@ -104,29 +115,31 @@ def grade_mix_chart(cards: pd.DataFrame, grade_names: dict[str, str], *, communi
                 order=alt.Order("order:Q"),
                 tooltip=[alt.Tooltip(f"{community_col}:N"), alt.Tooltip("grade_name:N", title=grade_title),
                          alt.Tooltip("count():Q")])
-        .properties(height=max(160, 20 * df[community_col].nunique()))
+        .properties(height=max(160, 24 * df[community_col].nunique()))
     )
 
 
 def contribution_chart(components: pd.DataFrame, *, name_col: str, earned_label: str, lost_label: str,
                        title: str, x_title: str) -> alt.Chart:
     """Each component's points earned and points missed out of its (shared-out) weight."""
-    df = components[~components["missing"].astype(bool)].copy()
+    df = _plain(components[~components["missing"].astype(bool)])
     df["earned"] = df["points"].round(2)
     df["lost"] = (df["eff_weight"] - df["points"]).clip(lower=0).round(2)
     long = df[[name_col, "formula", "earned", "lost"]].melt(
         id_vars=[name_col, "formula"], value_vars=["earned", "lost"], var_name="part", value_name="pts")
     long["part"] = long["part"].map({"earned": earned_label, "lost": lost_label})
+    names = df[name_col].tolist()
     return (
         alt.Chart(long, title=title).mark_bar()
-        .encode(y=alt.Y(f"{name_col}:N", sort=None, title=None),
+        .encode(y=alt.Y(f"{name_col}:N", sort=names, title=None, axis=alt.Axis(labelLimit=220)),
                 x=alt.X("pts:Q", stack="zero", title=x_title),
                 color=alt.Color("part:N", title=None, scale=alt.Scale(domain=[earned_label, lost_label],
-                                                                    range=["#2e86c1", "#e5e8e8"]),
+                                                                    range=["#2e86c1", "#d5dbdb"]),
                                 legend=alt.Legend(orient="bottom")),
+                order=alt.Order("part:N", sort="ascending"),
                 tooltip=[alt.Tooltip(f"{name_col}:N"), alt.Tooltip("part:N"), alt.Tooltip("pts:Q", format=".2f"),
                          alt.Tooltip("formula:N")])
-        .properties(height=max(160, 26 * df[name_col].nunique()))
+        .properties(height=alt.Step(26))
     )
 
 
@@ -134,7 +147,7 @@ def worker_trend_chart(trend: pd.DataFrame, *, title: str, x_title: str, y_title
                        mine_label: str, community_label: str) -> alt.Chart:
     """One worker's monthly total against their community's mean (columns: period, mine, community)."""
     cols = [c for c in ("mine", "community") if c in trend.columns]
-    long = trend.melt(id_vars="period", value_vars=cols, var_name="series", value_name="total")
+    long = _plain(trend).melt(id_vars="period", value_vars=cols, var_name="series", value_name="total")
     long["series"] = long["series"].map({"mine": mine_label, "community": community_label})
     return (
         alt.Chart(long, title=title).mark_line(point=True)

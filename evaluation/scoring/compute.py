@@ -408,9 +408,13 @@ def _finish(cards: pd.DataFrame, scheme: Scheme) -> pd.DataFrame:
             continue
         k = int(np.floor(band.max_share * n + 1e-9))
         in_band = grade == band.code
-        # Ties at the boundary all drop, so the share never exceeds the cap.
-        r = total.where(in_band).rank(ascending=False, method="max")
-        demote = in_band & (r > k)
+        # The top k keep the grade; ties are broken by more complete data (coverage), then by the
+        # points before bonuses, then by worker id, so the share never exceeds the cap and a tie
+        # never takes the grade from everyone.
+        order = cards.loc[in_band].sort_values(["total", "coverage", "base", "worker_id"],
+                                               ascending=[False, False, False, True]).index
+        demote = pd.Series(False, index=cards.index)
+        demote.loc[order[k:]] = True
         grade = grade.where(~demote, bands[i + 1].code)
         capped |= demote
     if "veto" in cards:

@@ -36,6 +36,11 @@ def cards_table(cards: pd.DataFrame, scheme: Scheme, lang: str) -> pd.DataFrame:
     """Cards ready for a table or a sheet, localised column headers, sorted by rank."""
     df = _lang_cols(cards, lang)
     df["grade"] = df["grade"].map(grade_names(scheme, lang)).fillna("")
+    if "missing_components" in df:
+        names = {c.code: (c.name_zh if lang == "zh" else c.name_en) for c in scheme.components}
+        sep = "、" if lang == "zh" else ", "
+        df["missing_components"] = [sep.join(names.get(x, x) for x in str(v).split(",") if x)
+                                    for v in df["missing_components"]]
     cols = [c for c in CARD_COLS if c in df.columns]
     df = df.sort_values(["rank", "employee_no"] if "employee_no" in df else ["rank"], na_position="last")[cols]
     return df.rename(columns={c: t(f"score.col.{c}", lang) for c in cols})

@@ -220,3 +220,17 @@ def test_scheme_json_round_trip():
     """Test that a scheme survives to_json/from_json unchanged."""
     s = default_scheme()
     assert Scheme.from_json(s.to_json()) == s
+
+
+def test_share_cap_with_ties_keeps_the_quota_filled():
+    """Test that when ten workers tie at 100 and 优秀 is capped at 20%, exactly two keep it (ties broken
+    by data coverage, then id) rather than all ten losing it."""
+    workers = pd.DataFrame({"worker_id": range(1, 11), "community_id": 10, "subdistrict_id": 1,
+                            "party_member": False, "hire_date": None, "households": 300})
+    d = scheme_dict()
+    d["grades"][0]["max_share"] = 0.2
+    rows = [v(w, "2020-06", "coll", 100, 100) for w in range(1, 11)]
+    r = score_period(inputs(values=rows, workers=workers), single_scheme(grades=d["grades"]), "2020-06")
+    assert (r.cards["total"] == 100).all()
+    assert sorted(r.cards.loc[r.cards["grade"] == "excellent", "worker_id"]) == [1, 2]
+    assert r.cards["grade_capped"].sum() == 8
