@@ -21,7 +21,7 @@ from ui.state import lang, tr
 viewer = require(__file__)
 L = lang()
 ITEMS = item_lookup()
-OPEN = [s.value for s in ev.OPEN_STATES]
+OPEN = [s.value for s in ev.EventState if s in ev.OPEN_STATES]  # in the order of the loop
 
 st.title(tr("field.events.title"))
 st.caption(tr("field.events.caption"))
