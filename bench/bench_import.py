@@ -41,7 +41,8 @@ def make_csv(path: Path, rows: int, grids: pd.DataFrame, workers: pd.DataFrame, 
             n = min(step, rows - start)
             g = rng.integers(0, len(grids), n)
             t0 = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 270 * 1440, n), unit="min")
-            add = lambda base, lo, hi: base + pd.to_timedelta(rng.integers(lo, hi, n), unit="min")  # noqa: E731
+            def add(base, lo, hi, n=n):  # noqa: ANN001, ANN202
+                return base + pd.to_timedelta(rng.integers(lo, hi, n), unit="min")
             reported = add(t0, 5, 120)
             accepted = add(reported, 5, 100)
             dispatched = add(accepted, 5, 60)
