@@ -168,6 +168,7 @@ class ImportReport:
 
 def _err(rows: pd.Series, column: Column, values: pd.Series, code: str, zh: str, en: str) -> list[RowError]:
     """RowErrors for the rows of a mask (already filtered), with the row number and column label."""
+    values = [v if not isinstance(v, float) else f"{v:g}" for v in values]
     return [RowError(int(r), column.key, None if pd.isna(v) else str(v), code,
                      f"第 {int(r)} 行「{column.label_zh}」列的值“{v}”{zh}",
                      f'Row {int(r)}, column "{column.label_en}": "{v}" {en}')

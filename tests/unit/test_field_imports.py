@@ -184,3 +184,34 @@ def test_templates_read_back():
     for kind in ("metrics", "events"):
         for fmt in ("xlsx", "csv"):
             assert len(template(kind, fmt, "zh")) > 50
+
+
+def test_cli_exit_status_and_dry_run(session, engine, tmp_path, monkeypatch, capsys):
+    """Test `gridwise import`: a refused file exits 1 and writes nothing; --dry-run writes nothing; a good
+    file exits 0 and is written; --template writes a workbook."""
+    import json
+
+    from core.cli import main
+    from core.settings import get_settings
+
+    _org(session)
+    url = engine.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("GRIDWISE_DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
+        good.write_bytes(METRICS_ZH.encode("gb18030"))
+        bad.write_bytes(METRICS_ZH.replace("A01,2020/6,准确率,45,50", "A01,2020/6,准确率,55,50").encode())
+        assert main(["import", "metrics", str(bad), "--json", "--lang", "en"]) == 1
+        report = json.loads(capsys.readouterr().out)
+        assert report["refused"] == 1 and report["errors"][0]["row"] == 3 and report["errors"][0]["value"] == "55"
+        assert main(["import", "metrics", str(good), "--dry-run"]) == 0
+        session.expire_all()
+        assert _count(session, MetricValue) == 0
+        assert main(["import", "metrics", str(good)]) == 0
+        session.expire_all()
+        assert _count(session, MetricValue) == 3
+        assert main(["import", "events", "--template", str(tmp_path / "t.xlsx")]) == 0
+        assert (tmp_path / "t.xlsx").read_bytes()[:2] == b"PK"
+    finally:
+        get_settings.cache_clear()
