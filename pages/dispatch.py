@@ -10,6 +10,8 @@ from sqlmodel import Session
 
 from core import clock
 from core.i18n import pick
+from core.models import OrgLevel
+from core.org import units_frame
 from evaluation.assignment import quality, service
 from evaluation.assignment.charts import points_chart, quality_chart
 from evaluation.assignment.rank import (
@@ -353,9 +355,6 @@ with quality_tab:
                      hide_index=True, width="stretch", column_config=cfg)
         by_comm = quality.quality_figures(events, "community_id", now=NOW)
         with Session(resources.engine()) as session:
-            from core.org import units_frame
-            from core.models import OrgLevel
-
             comms = units_frame(session, viewer, OrgLevel.COMMUNITY).set_index("id")
         by_comm["community"] = by_comm["community_id"].map(
             lambda c: pick(L, comms.at[c, "name_zh"], comms.at[c, "name_en"]) if c in comms.index else str(c))

@@ -9,7 +9,14 @@ import pandas as pd
 from evaluation.assignment.gaps import item_gaps, nearest_to_qualifying
 from evaluation.assignment.rank import score_pairs
 from tests.unit.test_assignment_batch import tasks_frame
-from tests.unit.test_assignment_rank import EMPTY_LOAD, EMPTY_PERF, NOW, grids_frame, quals_frame, workers_frame
+from tests.unit.test_assignment_rank import (
+    EMPTY_LOAD,
+    EMPTY_PERF,
+    NOW,
+    grids_frame,
+    quals_frame,
+    workers_frame,
+)
 
 
 def test_items_without_any_qualified_worker_in_the_community_come_first():

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 
 from evaluation.assignment.rank import (
-    explain,
     exclusion_reasons,
+    explain,
     grid_neighbours,
     haversine_km,
     load_presets,

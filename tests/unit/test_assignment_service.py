@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 import pytest
 from sqlmodel import select
 
-from core.models import Role
 from courses.models import Attendance, Certificate, QuizAttempt, TrainingSession
 from evaluation.assignment import service
 from evaluation.assignment.models import AssignmentDecision
