@@ -9,8 +9,13 @@ from core.scope import Viewer
 from core.settings import get_settings
 from evaluation.scoring import charts
 from evaluation.scoring.reports import grade_names
-from evaluation.scoring.service import (courses_for_components, improvement_options, monthly_trend,
-                                        period_choices, scorecards)
+from evaluation.scoring.service import (
+    courses_for_components,
+    improvement_options,
+    monthly_trend,
+    period_choices,
+    scorecards,
+)
 from ui import resources
 from ui.guard import require
 from ui.state import lang, tr
@@ -53,7 +58,9 @@ scheme = view.result.scheme
 GN = grade_names(scheme, L)
 name_col = "name_zh" if L == "zh" else "name_en"
 
-st.metric(tr("score.col.total"), f"{card['total']:.1f}", GN.get(card["grade"], ""), delta_color="off")
+GRADE_COLOR = {"excellent": "green", "good": "blue", "pass": "orange", "fail": "red"}
+st.metric(tr("score.col.total"), f"{card['total']:.1f}")
+st.badge(GN.get(card["grade"], ""), color=GRADE_COLOR.get(card["grade"], "gray"), icon=":material/workspace_premium:")
 st.success(top_share_text(float(card["community_top_share"])), icon=":material/emoji_events:")
 if card["missing_components"]:
     missing = comps[comps["missing"].astype(bool)][name_col].tolist()

@@ -9,7 +9,13 @@ from sqlmodel import Session
 
 from core.scope import ScopeError
 from evaluation.scoring.scheme import SchemeError
-from evaluation.scoring.store import activate_version, active_scheme, save_scheme_version, scheme_by_id, scheme_versions
+from evaluation.scoring.store import (
+    activate_version,
+    active_scheme,
+    save_scheme_version,
+    scheme_by_id,
+    scheme_versions,
+)
 from ui import resources
 from ui.guard import require
 from ui.state import lang, tr

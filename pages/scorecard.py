@@ -12,8 +12,15 @@ from evaluation.scoring import charts
 from evaluation.scoring.adjustments import record_adjustment
 from evaluation.scoring.periods import parse_period
 from evaluation.scoring.reports import grade_names
-from evaluation.scoring.service import (courses_for_components, enroll_for_improvement, improvement_options,
-                                        monthly_trend, period_choices, scorecards, worker_view)
+from evaluation.scoring.service import (
+    courses_for_components,
+    enroll_for_improvement,
+    improvement_options,
+    monthly_trend,
+    period_choices,
+    scorecards,
+    worker_view,
+)
 from ui import resources
 from ui.guard import require
 from ui.state import lang, tr
@@ -73,8 +80,9 @@ if not card["scored"]:
     st.stop()
 m = st.columns(4)
 m[0].metric(tr("score.col.total"), f"{card['total']:.2f}")
-m[1].metric(tr("score.col.grade"), GN.get(card["grade"], ""),
-            tr("score.grade_capped") if card["grade_capped"] else None, delta_color="off")
+m[1].metric(tr("score.col.grade"), GN.get(card["grade"], ""))
+if card["grade_capped"]:
+    m[1].caption(tr("score.grade_capped"))
 m[2].metric(tr("score.col.rank"), f"{int(card['rank'])} / {int(card['n_scored'])}")
 m[3].metric(tr("score.col.community_rank"), f"{int(card['community_rank'])} / {int(card['community_n'])}")
 if card["bonus"] or card["deduction"]:

@@ -13,9 +13,14 @@ from evaluation.scoring import charts
 from evaluation.scoring.calibration import community_calibration, worker_outliers
 from evaluation.scoring.periods import parse_period
 from evaluation.scoring.reports import cards_table, grade_names, scorecards_workbook
-from evaluation.scoring.service import (compare_party, monthly_trend, period_choices, scorecards)
-from evaluation.scoring.snapshots import (bulletin_bytes, diff_cards, freeze_period, snapshot_frames,
-                                          snapshots_frame)
+from evaluation.scoring.service import compare_party, monthly_trend, period_choices, scorecards
+from evaluation.scoring.snapshots import (
+    bulletin_bytes,
+    diff_cards,
+    freeze_period,
+    snapshot_frames,
+    snapshots_frame,
+)
 from ui import resources
 from ui.guard import require
 from ui.state import lang, tr

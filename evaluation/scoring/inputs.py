@@ -109,7 +109,8 @@ def workers_for_scoring(session) -> pd.DataFrame:  # noqa: ANN001
         .where(Worker.status != WorkerStatus.LEFT.value)
         .order_by(Worker.id)
     )
-    df = pd.DataFrame(session.exec(stmt).all(), columns=[
+    # Plain tuples: building a frame from SQLAlchemy Row objects takes a slow per-attribute path.
+    df = pd.DataFrame.from_records([tuple(r) for r in session.exec(stmt).all()], columns=[
         "worker_id", "employee_no", "name", "party_member", "hire_date", "grid_id", "community_id",
         "subdistrict_id", "households", "grid_zh", "community_zh", "community_en", "subdistrict_zh",
         "subdistrict_en"])
@@ -156,7 +157,7 @@ def adjustments_frame(session, *, start_period: str, end_period: str) -> pd.Data
     rows = session.exec(select(ScoreAdjustment.worker_id, ScoreAdjustment.period, ScoreAdjustment.code,
                                ScoreAdjustment.cases)
                         .where(ScoreAdjustment.period >= start_period, ScoreAdjustment.period <= end_period)).all()
-    return pd.DataFrame(rows, columns=ADJ_COLS)
+    return pd.DataFrame.from_records([tuple(r) for r in rows], columns=ADJ_COLS)
 
 
 def restrict_to_scope(session, viewer, frame: pd.DataFrame) -> pd.DataFrame:  # noqa: ANN001

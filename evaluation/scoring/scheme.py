@@ -9,7 +9,7 @@ a bad file both get the same message.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from core.settings import DATA_DIR

@@ -66,10 +66,13 @@ def test_manager_and_worker_scorecards(page: Page, server):
     sign_in(page, server, "dp0001")
     page.get_by_test_id("stSidebar").get_by_role("link", name=re.compile("我的考评|My scorecard")).click()
     wait_for_run(page)
-    screenshot(page, "my-scorecard-en")  # the language chosen before signing out sticks
+    screenshot(page, "my-scorecard-zh")
+    page.get_by_test_id("stSidebar").get_by_text("English").click()
+    wait_for_run(page)
+    expect(page.get_by_text(re.compile(r"You are in the top \d+% of your community"))).to_be_visible()
     page.set_viewport_size({"width": 390, "height": 844})  # a phone; the sidebar folds away
     wait_for_run(page)
     expect(page.get_by_test_id("stException")).to_have_count(0)
     expect(page.get_by_text(re.compile(r"(你在本社区排名前|You are in the top) \d+"))).to_be_visible()
     expect(page.get_by_text(LONG_NAME)).to_have_count(0)  # no one else's name on a worker's card
-    screenshot(page, "my-scorecard-phone")
+    screenshot(page, "my-scorecard-phone-en")

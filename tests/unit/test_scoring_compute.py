@@ -13,7 +13,16 @@ import pytest
 
 from evaluation.scoring.compute import active_share, score_period
 from evaluation.scoring.scheme import Scheme, SchemeError, default_scheme
-from tests.unit.scoring_fixtures import ADJUSTMENTS, REGISTRY, WORKERS, inputs, scheme, scheme_dict, single_scheme, v
+from tests.unit.scoring_fixtures import (
+    ADJUSTMENTS,
+    REGISTRY,
+    WORKERS,
+    inputs,
+    scheme,
+    scheme_dict,
+    single_scheme,
+    v,
+)
 
 
 def card(result, worker_id):
