@@ -16,7 +16,6 @@ from sqlmodel import Session, SQLModel
 
 from core.models import OrgUnit, Role
 from core.scope import ScopeError, Viewer
-
 from courses.models import TrainingSession
 
 PARAMS_PER_STATEMENT = 30_000  # under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters

@@ -15,11 +15,17 @@ from sqlmodel import Session, select
 from core.models import Worker
 from core.scope import Viewer, worker_scope_clause
 from core.settings import DATA_DIR
-
 from courses._sql import frame
 from courses.enrollment import enroll_by_code
-from courses.models import (Attendance, AttemptStatus, Certificate, Course, QuizAttempt, SessionStatus,
-                            TrainingSession)
+from courses.models import (
+    AttemptStatus,
+    Attendance,
+    Certificate,
+    Course,
+    QuizAttempt,
+    SessionStatus,
+    TrainingSession,
+)
 
 __all__ = ["enroll_workers", "training_figures", "qualifications", "busy_workers", "courses_for_skill"]
 

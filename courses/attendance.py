@@ -18,11 +18,17 @@ from sqlmodel import Session, select
 from core import clock
 from core.models import OrgUnit, Worker
 from core.scope import ScopeError, Viewer, worker_scope_clause
-
-from courses.errors import CoursesError
 from courses._sql import frame, require_manager, retry_when_locked
-from courses.models import (Attendance, AttendanceStatus, Course, ExcuseRequest, ExcuseStatus, SessionStatus,
-                            TrainingSession)
+from courses.errors import CoursesError
+from courses.models import (
+    Attendance,
+    AttendanceStatus,
+    Course,
+    ExcuseRequest,
+    ExcuseStatus,
+    SessionStatus,
+    TrainingSession,
+)
 
 CHECKIN_OPENS_MINUTES = 15  # self check-in opens this long before the start and closes at the end
 CODE_STEP_SECONDS = 60  # the host's six-digit code changes every minute; the previous one is still accepted

@@ -18,10 +18,9 @@ from sqlmodel import Session
 from core import clock
 from core.scope import ScopeError, Viewer
 from core.tabular import Column, RowError, Schema, read_table
-
-from courses.errors import CoursesError
 from courses._sql import require_manager
 from courses.attendance import register
+from courses.errors import CoursesError
 from courses.models import Attendance, AttendanceStatus, Course, SessionStatus, TrainingSession
 
 PLATFORM_SCHEMA = Schema(
@@ -57,7 +56,7 @@ def union_minutes(intervals: pd.DataFrame, start: datetime, end: datetime) -> fl
     iv["leave_at"] = iv["leave_at"].clip(upper=pd.Timestamp(end))
     iv = iv[iv["leave_at"] > iv["join_at"]].sort_values("join_at")
     total, cur_s, cur_e = pd.Timedelta(0), None, None
-    for s, e in zip(iv["join_at"], iv["leave_at"]):  # a person's few rows, not a loop over the table
+    for s, e in zip(iv["join_at"], iv["leave_at"], strict=True):  # a person's few rows, not a loop over the table
         if cur_e is None or s > cur_e:
             if cur_e is not None:
                 total += cur_e - cur_s
@@ -104,9 +103,9 @@ def preview_platform_import(session: Session, viewer: Viewer, *, session_id: int
         errors.append(RowError(int(r), "employee_no", None, "missing_person",
                                f"第 {int(r)} 行:工号和姓名都为空", f"Row {int(r)}: neither employee number nor name"))
     rows = rows[~no_id].copy()
-    by_no = dict(zip(seats["employee_no"].str.upper(), seats["worker_id"]))
+    by_no = dict(zip(seats["employee_no"].str.upper(), seats["worker_id"], strict=True))
     name_counts = seats["name"].value_counts()
-    by_name = {n: w for n, w in zip(seats["name"], seats["worker_id"]) if name_counts[n] == 1}
+    by_name = {n: w for n, w in zip(seats["name"], seats["worker_id"], strict=True) if name_counts[n] == 1}
     rows["worker_id"] = rows["employee_no"].str.strip().str.upper().map(by_no)
     by_name_ids = rows["name"].str.strip().map(by_name)
     rows["worker_id"] = rows["worker_id"].fillna(by_name_ids)

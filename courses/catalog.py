@@ -12,9 +12,8 @@ from sqlmodel import Session, select
 from core import clock
 from core.scope import Viewer
 from core.settings import DATA_DIR
-
-from courses.errors import CoursesError
 from courses._sql import frame, require_district
+from courses.errors import CoursesError
 from courses.models import Course, CourseBase, CourseFile, Question, QuestionOption
 
 COURSES_DIR = DATA_DIR / "courses"

@@ -22,10 +22,19 @@ from sqlalchemy import func, insert, select, text
 
 from core import clock
 from core.demo import DemoContext
-
 from courses.catalog import load_shipped_courses
-from courses.models import (Attendance, AttemptAnswer, Certificate, Enrollment, EnrollmentRule, Question,
-                            QuestionOption, QuizAttempt, SessionStatus, TrainingSession)
+from courses.models import (
+    AttemptAnswer,
+    Attendance,
+    Certificate,
+    Enrollment,
+    EnrollmentRule,
+    Question,
+    QuestionOption,
+    QuizAttempt,
+    SessionStatus,
+    TrainingSession,
+)
 from courses.notifications import notify_attendance_warnings, send_reminders
 from courses.quizzes import add_months, grade
 
@@ -75,7 +84,7 @@ def seed(ctx: DemoContext) -> None:
         else:
             mask = np.ones(n_w, dtype=bool)
         enrolled[code] = set(wid[mask].tolist())
-        for w, party in zip(wid[mask], workers["party_member"].to_numpy()[mask]):
+        for w, party in zip(wid[mask], workers["party_member"].to_numpy()[mask], strict=True):
             by_rule = code == "dispute_mediation" and party
             enroll_rows.append({"course_id": course.id, "worker_id": int(w), "enrolled_at": enrolled_at,
                                 "source": "rule" if by_rule else "demo", "rule_id": party_rule.id if by_rule else None,
@@ -97,7 +106,7 @@ def seed(ctx: DemoContext) -> None:
     first_sid = _next_id(s, TrainingSession)
     session_rows, seat_rows = [], []
     propensity = np.where(rng.random(n_w) < 0.08, rng.beta(2, 2.5, n_w), rng.beta(12, 1.2, n_w))
-    prop = dict(zip(wid.tolist(), propensity))
+    prop = dict(zip(wid.tolist(), propensity, strict=True))
     for k, (code, start, minutes, sub) in enumerate(plan):
         sid = first_sid + k
         course = courses[code]
@@ -122,7 +131,7 @@ def seed(ctx: DemoContext) -> None:
         excused = ~came & (rng.random(len(ids)) < 0.4)
         status = np.where(late, "late", np.where(came, "present", np.where(excused, "excused", "absent")))
         offset = np.where(late, rng.integers(11, 40, len(ids)), rng.integers(-14, 10, len(ids)))
-        for w, st, off in zip(ids, status, offset):
+        for w, st, off in zip(ids, status, offset, strict=True):
             attended = st in ("present", "late")
             seat_rows.append({
                 "session_id": sid, "worker_id": int(w), "status": str(st),
@@ -152,9 +161,9 @@ def _seed_attempts(ctx: DemoContext, courses, enrolled, plan, rng: np.random.Gen
     options = opts.groupby("question_id")["id"].apply(list).to_dict()
     key = opts[opts["correct"]].groupby("question_id")["id"].apply(set).to_dict()
     # Question difficulty; two questions per bank made deliberately ambiguous (weak discrimination).
-    difficulty = dict(zip(bank["id"], rng.normal(-0.9, 0.9, len(bank))))
+    difficulty = dict(zip(bank["id"], rng.normal(-0.9, 0.9, len(bank)), strict=True))
     ambiguous = set(bank.groupby("course_id")["id"].apply(lambda x: x.sample(1, random_state=7)).tolist())
-    ability = dict(zip(ctx.workers["id"], rng.normal(0.4, 0.9, len(ctx.workers))))
+    ability = dict(zip(ctx.workers["id"], rng.normal(0.4, 0.9, len(ctx.workers)), strict=True))
     first_session = {}
     for code, start, _m, _sub in plan:
         first_session.setdefault(code, start)
@@ -178,7 +187,7 @@ def _seed_attempts(ctx: DemoContext, courses, enrolled, plan, rng: np.random.Gen
                         p = 0.55
                     else:
                         p = 1 / (1 + np.exp(-1.7 * (theta - difficulty[q])))
-                    ok = rng.random() < p
+                    ok = bool(rng.random() < p)
                     if ok:
                         chosen = key[q]
                     else:
@@ -186,7 +195,7 @@ def _seed_attempts(ctx: DemoContext, courses, enrolled, plan, rng: np.random.Gen
                         chosen = {int(rng.choice(wrong))} if wrong else set()
                         if len(key[q]) > 1 and rng.random() < 0.5:  # partial multiple-choice answer
                             chosen = set(list(key[q])[:-1])
-                    right += ok
+                    right += int(ok)  # a plain int: numpy scalars would be stored as BLOBs by sqlite3
                     answers.append({"id": answer_id, "attempt_id": attempt_id, "question_id": int(q), "position": pos,
                                     "option_order": ",".join(map(str, order)),
                                     "chosen": ",".join(map(str, sorted(chosen))), "correct": bool(ok),

@@ -10,17 +10,25 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import and_, false, func, or_, select as sa_select
+from sqlalchemy import and_, false, func, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from core import clock
 from core.models import OrgUnit, Worker, WorkerStatus
 from core.scope import ScopeError, Viewer, worker_scope_clause
-
 from courses._sql import can_manage_unit, frame, insert_ignore, require_manager
 from courses.catalog import CourseError, course_by_code
-from courses.models import (Attendance, Certificate, Course, Enrollment, EnrollmentRule, RuleKind, SessionStatus,
-                            TrainingSession)
+from courses.models import (
+    Attendance,
+    Certificate,
+    Course,
+    Enrollment,
+    EnrollmentRule,
+    RuleKind,
+    SessionStatus,
+    TrainingSession,
+)
 
 
 def _in_unit(unit_id: int | None):  # noqa: ANN202
@@ -114,7 +122,7 @@ def seat_enrolled(session: Session, *, session_ids: list[int] | None = None, cou
         limited["rank"] = limited.groupby("session_id").cumcount() + 1
         limited = limited[limited["rank"] <= limited["capacity"] - limited["taken"]]
         cand = pd.concat([cand[cand["capacity"].isna()], limited[cand.columns]])
-    rows = [{"session_id": int(s), "worker_id": int(w)} for s, w in zip(cand["session_id"], cand["worker_id"])]
+    rows = [{"session_id": int(s), "worker_id": int(w)} for s, w in zip(cand["session_id"], cand["worker_id"], strict=True)]
     return insert_ignore(session, Attendance, rows, conflict=["session_id", "worker_id"])
 
 

@@ -15,7 +15,6 @@ from sqlmodel import Session
 from core import clock
 from core.db import get_engine
 from core.scheduler import JobSpec
-
 from courses import attendance, enrollment, notifications, quizzes
 
 

@@ -10,7 +10,6 @@ from sqlmodel import Session, select
 
 from core import clock
 from core.scope import Viewer
-
 from courses._sql import frame
 from courses.attendance import CHECKIN_OPENS_MINUTES
 from courses.models import Attendance, Certificate, Course, Enrollment, SessionStatus, TrainingSession

@@ -16,10 +16,17 @@ from sqlmodel import Session, select
 from core import clock
 from core.models import OrgLevel, Role, User, Worker
 from core.scope import Viewer
-
 from courses._sql import frame, insert_ignore
-from courses.models import (Attendance, Certificate, Course, Enrollment, ExcuseRequest, Notification,
-                            SessionStatus, TrainingSession)
+from courses.models import (
+    Attendance,
+    Certificate,
+    Course,
+    Enrollment,
+    ExcuseRequest,
+    Notification,
+    SessionStatus,
+    TrainingSession,
+)
 
 EXPIRY_NOTICE_DAYS = 30
 QUIZ_DUE_NOTICE_DAYS = 3
@@ -92,7 +99,7 @@ def notify_session_change(session: Session, ts: TrainingSession, *, cancelled: b
              "title_zh": title_zh, "title_en": title_en,
              "body_zh": f"会议链接:{ts.meeting_url}" if ts.meeting_url and not cancelled else "",
              "body_en": f"Meeting link: {ts.meeting_url}" if ts.meeting_url and not cancelled else "",
-             "link": "pages/my_learning.py"} for w, u in zip(df["worker_id"], df["user_id"])]
+             "link": "pages/my_learning.py"} for w, u in zip(df["worker_id"], df["user_id"], strict=True)]
     return _send(session, rows)
 
 

@@ -19,11 +19,20 @@ from sqlmodel import Session, select
 
 from core import clock
 from core.scope import Viewer
-
-from courses.errors import CoursesError
 from courses._sql import insert_ignore, retry_when_locked
-from courses.models import (AttemptAnswer, AttemptStatus, Certificate, Course, Enrollment, GradingMethod, Question,
-                            QuestionOption, QuizAttempt, ReviewPolicy)
+from courses.errors import CoursesError
+from courses.models import (
+    AttemptAnswer,
+    AttemptStatus,
+    Certificate,
+    Course,
+    Enrollment,
+    GradingMethod,
+    Question,
+    QuestionOption,
+    QuizAttempt,
+    ReviewPolicy,
+)
 
 RENEWAL_WINDOW_DAYS = 30  # a certificate holder may sit the quiz again this close to expiry
 
@@ -53,7 +62,7 @@ def grade(scores: list[float], method: str) -> float | None:
 def score_answers(chosen: list[set[int]], correct: list[set[int]]) -> tuple[int, float]:
     """All-or-nothing per question (a multiple-choice answer counts only when exactly the right options
     are chosen); returns (questions right, score 0–100 rounded to 0.1)."""
-    right = sum(1 for c, k in zip(chosen, correct) if c and c == k)
+    right = sum(1 for c, k in zip(chosen, correct, strict=True) if c and c == k)
     return right, round(100.0 * right / len(correct), 1) if correct else 0.0
 
 
@@ -281,7 +290,7 @@ def finalize(session: Session, attempt: QuizAttempt, *, now: datetime,
                             correct=bindparam("new_correct")),
                     [{"answer_id": ans_id, "new_chosen": _csv(c) if c else None,
                       "new_answered_at": at if q in given else answered_at, "new_correct": bool(c) and c == k}
-                     for (ans_id, q, _saved, answered_at), c, k in zip(rows, chosen, correct)])
+                     for (ans_id, q, _saved, answered_at), c, k in zip(rows, chosen, correct, strict=True)])
     if new_grade is not None and new_grade >= course.pass_mark and not certified_since_start:
         insert_ignore(session, Certificate, [{
             "course_id": course.id, "worker_id": attempt.worker_id, "attempt_id": attempt.id, "score": new_grade,

@@ -22,7 +22,6 @@ from sqlmodel import Session
 
 from core.models import OrgUnit, Worker
 from core.scope import Viewer, worker_scope_clause
-
 from courses._sql import frame, require_manager
 from courses.models import AttemptAnswer, AttemptStatus, Course, Question, QuizAttempt
 

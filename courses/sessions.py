@@ -15,9 +15,8 @@ from sqlmodel import Session, select
 from core import clock
 from core.models import OrgUnit, Role, Worker
 from core.scope import ScopeError, Viewer, worker_scope_clause
-
-from courses.errors import CoursesError
 from courses._sql import can_manage_unit, frame, require_manager, session_scope_clause, unit_path
+from courses.errors import CoursesError
 from courses.models import Attendance, Course, SessionStatus, TrainingSession
 
 MAX_OCCURRENCES = 200
@@ -218,22 +217,23 @@ def calendar_chart(sessions: pd.DataFrame, *, week_of: date, lang: str, labels: 
         # Times on one reference day, so the y axis reads as hours of any day.
         ref = pd.Timestamp("2000-01-01")
         data = pd.DataFrame({
-            "day": data["start_at"].dt.strftime("%m-%d %a"),
+            "day": [_day_label(d, labels) for d in data["start_at"].dt.date],
             "start": ref + (data["start_at"] - data["start_at"].dt.normalize()),
-            "end": ref + (data["end_at"] - data["end_at"].dt.normalize()),
+            "end": ref + (data["end_at"] - data["start_at"].dt.normalize()),
             "course": data[f"course_{lang}"].where(data[f"course_{lang}"].astype(bool), data["course_zh"]),
             "status": data["status"].map(lambda s: labels.get(f"status.{s}", s)),
             "seated": data["seated"],
         })
-    day_labels = [d.strftime("%m-%d %a") for d in days]
+    day_labels = [_day_label(d, labels) for d in days]
     return (
         alt.Chart(data)
-        .mark_bar(cornerRadius=3, opacity=0.85)
+        .mark_bar(cornerRadius=3, opacity=0.85, clip=True)
         .encode(
             x=alt.X("day:O", sort=day_labels, scale=alt.Scale(domain=day_labels), title=None,
                     axis=alt.Axis(labelAngle=0, orient="top")),
-            y=alt.Y("start:T", title=labels.get("time", "time"), axis=alt.Axis(format="%H:%M"),
-                    scale=alt.Scale(domain=["2000-01-01T07:00:00", "2000-01-01T22:00:00"], reverse=False)),
+            # Morning at the top, as on a paper timetable; the day runs to midnight.
+            y=alt.Y("start:T", title=None, axis=alt.Axis(format="%H:%M", tickCount=9),
+                    scale=alt.Scale(domain=["2000-01-01T07:00:00", "2000-01-02T00:00:00"], reverse=True)),
             y2="end:T",
             color=alt.Color("course:N", title=labels.get("course", "course"), legend=alt.Legend(orient="bottom")),
             strokeDash=alt.condition(alt.datum.status == labels.get("status.cancelled", "cancelled"),
@@ -247,6 +247,10 @@ def calendar_chart(sessions: pd.DataFrame, *, week_of: date, lang: str, labels: 
         )
         .properties(height=420)
     )
+
+
+def _day_label(day: date, labels: dict[str, str]) -> str:
+    return f"{day:%m-%d} {labels.get(f'weekday.{day.weekday()}', f'{day:%a}')}"
 
 
 def upcoming_for_worker(session: Session, worker_id: int, *, now: datetime | None = None,

@@ -1,7 +1,7 @@
 """Managers: the attendance register of a session (host code and QR, marking, excuses, platform import) and
 attendance per worker across courses with the warning list."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import altair as alt
@@ -14,8 +14,17 @@ from core import clock
 from core.i18n import pick
 from core.scope import ScopeError
 from core.tabular import errors_frame, template_bytes
-from courses.attendance import (checkin_code, checkin_url, decide_excuse, mark, pending_excuses, register,
-                                attendance_warnings, window, worker_attendance)
+from courses.attendance import (
+    attendance_warnings,
+    checkin_code,
+    checkin_url,
+    decide_excuse,
+    mark,
+    pending_excuses,
+    register,
+    window,
+    worker_attendance,
+)
 from courses.attendance_import import PLATFORM_SCHEMA, commit_platform_import, preview_platform_import
 from courses.errors import CoursesError
 from courses.models import AttendanceStatus
@@ -28,6 +37,8 @@ viewer = require(__file__)
 L = lang()
 now = clock.now()
 STATUSES = [s.value for s in AttendanceStatus]
+status_label = {s: tr(f"courses.status.{s}") for s in STATUSES}
+status_of = {v: k for k, v in status_label.items()}
 
 
 def fail(exc: Exception) -> None:
@@ -103,7 +114,7 @@ with tab_session:
     counts = roster["status"].value_counts() if not roster.empty else pd.Series(dtype=int)
     m = st.columns(5)
     m[0].metric(tr("courses.col.seated"), len(roster))
-    for col, s in zip(m[1:], STATUSES):
+    for col, s in zip(m[1:], STATUSES, strict=True):
         col.metric(tr(f"courses.status.{s}"), int(counts.get(s, 0)))
     if roster.empty:
         st.info(tr("courses.att.no_seats"))
@@ -112,8 +123,8 @@ with tab_session:
         view = pd.DataFrame({
             "worker_id": roster["worker_id"],
             tr("col.employee_no"): roster["employee_no"], tr("col.name"): roster["name"],
-            tr("col.community"): [pick(L, z, e) for z, e in zip(roster["community_zh"], roster["community_en"])],
-            "status": roster["status"],
+            tr("col.community"): [pick(L, z, e) for z, e in zip(roster["community_zh"], roster["community_en"], strict=True)],
+            "status": roster["status"].map(status_label).fillna(""),
             tr("courses.col.points"): roster["points"],
             tr("courses.col.checked_in_at"): roster["checked_in_at"],
             tr("courses.col.minutes"): roster["minutes_attended"],
@@ -124,9 +135,10 @@ with tab_session:
             view, hide_index=True, width="stretch", height=min(640, 38 + 35 * len(view)), key=f"reg_{sid}",
             disabled=[c for c in view.columns if c != "status"], column_order=[c for c in view.columns if c != "worker_id"],
             column_config={"status": st.column_config.SelectboxColumn(
-                tr("courses.col.status"), options=STATUSES, required=False)},
+                tr("courses.col.status"), options=list(status_label.values()), required=False)},
         )
-        changed = edited[edited["status"].fillna("") != view["status"].fillna("")]
+        changed = edited[edited["status"].fillna("") != view["status"]].assign(
+            status=lambda d: d["status"].map(status_of))
         b1, b2, b3 = st.columns([2, 2, 3])
         if b1.button(tr("courses.att.save", n=len(changed)), type="primary", disabled=changed.empty):
             try:
@@ -213,7 +225,7 @@ with tab_workers:
         def table(df: pd.DataFrame) -> pd.DataFrame:
             out = pd.DataFrame({
                 tr("col.employee_no"): df["employee_no"], tr("col.name"): df["name"],
-                tr("col.community"): [pick(L, z, e) for z, e in zip(df["community_zh"], df["community_en"])],
+                tr("col.community"): [pick(L, z, e) for z, e in zip(df["community_zh"], df["community_en"], strict=True)],
                 tr("courses.att.held"): df["held"], tr("courses.status.present"): df["attended"] - df["late"],
                 tr("courses.status.late"): df["late"], tr("courses.status.excused"): df["excused"],
                 tr("courses.status.absent"): df["absent"], tr("courses.col.points"): df["points"],

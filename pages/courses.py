@@ -1,7 +1,7 @@
 """Managers: the course catalog, scheduling sessions (one-off or weekly) with a week calendar, and enrollment
 by hand or by rule."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 import pandas as pd
 import streamlit as st
@@ -16,8 +16,15 @@ from courses.catalog import attach_file, catalog_frame, course_files, question_b
 from courses.enrollment import add_rule, deactivate_rule, enroll, enrolled_frame, rules_frame
 from courses.errors import CoursesError
 from courses.models import Course, CourseBase, GradingMethod, ReviewPolicy, RuleKind
-from courses.sessions import (SessionPlan, calendar_chart, cancel_session, schedule, sessions_frame, update_session,
-                              week_start)
+from courses.sessions import (
+    SessionPlan,
+    calendar_chart,
+    cancel_session,
+    schedule,
+    sessions_frame,
+    update_session,
+    week_start,
+)
 from ui import resources
 from ui.guard import require
 from ui.state import lang, tr
@@ -39,8 +46,8 @@ with Session(resources.engine()) as session:
 areas = skill_areas()
 course_ids = catalog["id"].astype(int).tolist()
 course_label = dict(zip(catalog["id"].astype(int), [pick(L, z, e) for z, e in zip(catalog["title_zh"],
-                                                                                   catalog["title_en"])]))
-unit_label = dict(zip(units["id"].astype(int), [pick(L, z, e) for z, e in zip(units["name_zh"], units["name_en"])]))
+                                                                                   catalog["title_en"], strict=True)], strict=True))
+unit_label = dict(zip(units["id"].astype(int), [pick(L, z, e) for z, e in zip(units["name_zh"], units["name_en"], strict=True)], strict=True))
 
 st.title(tr("courses.title"))
 tab_cal, tab_sched, tab_enroll, tab_catalog = st.tabs(
@@ -59,15 +66,16 @@ with tab_cal:
               "start": tr("courses.col.start"), "end": tr("courses.col.end"), "status": tr("courses.col.status"),
               "seated": tr("courses.col.seated")}
     labels |= {f"status.{s}": tr(f"courses.session_status.{s}") for s in ("scheduled", "cancelled", "closed")}
+    labels |= {f"weekday.{d}": tr(f"courses.weekday.{d}") for d in range(7)}
     st.altair_chart(calendar_chart(week, week_of=week_of, lang=L, labels=labels), width="stretch")
     if week.empty:
         st.info(tr("courses.cal.empty"))
     else:
         shown = pd.DataFrame({
-            tr("courses.col.course"): [pick(L, z, e) for z, e in zip(week["course_zh"], week["course_en"])],
+            tr("courses.col.course"): [pick(L, z, e) for z, e in zip(week["course_zh"], week["course_en"], strict=True)],
             tr("courses.col.start"): week["start_at"], tr("courses.col.end"): week["end_at"],
             tr("courses.col.audience"): [unit_label.get(u, pick(L, z, e)) if pd.notna(u) else tr("courses.all_enrolled")
-                                         for u, z, e in zip(week["unit_id"], week["unit_zh"], week["unit_en"])],
+                                         for u, z, e in zip(week["unit_id"], week["unit_zh"], week["unit_en"], strict=True)],
             tr("courses.col.seated"): week["seated"], tr("courses.col.attended"): week["attended"],
             tr("courses.col.status"): week["status"].map(lambda s: tr(f"courses.session_status.{s}")),
         })
@@ -162,7 +170,7 @@ with tab_enroll:
             st.markdown(f"**{tr('courses.enroll.by_hand')}**")
             with Session(resources.engine()) as session:
                 everyone = workers_frame(session, viewer, status="active")
-            label = dict(zip(everyone["id"], everyone["employee_no"] + " · " + everyone["name"]))
+            label = dict(zip(everyone["id"], everyone["employee_no"] + " · " + everyone["name"], strict=True))
             with st.form("enroll_hand", clear_on_submit=True):
                 chosen = st.multiselect(tr("courses.enroll.workers"), everyone["id"].tolist(), format_func=label.get)
                 reason = st.text_input(tr("courses.enroll.reason"))
@@ -209,7 +217,7 @@ with tab_enroll:
         st.markdown(f"**{tr('courses.enroll.list', n=len(enrolled))}**")
         st.dataframe(pd.DataFrame({
             tr("col.employee_no"): enrolled["employee_no"], tr("col.name"): enrolled["name"],
-            tr("col.community"): [pick(L, z, e) for z, e in zip(enrolled["community_zh"], enrolled["community_en"])],
+            tr("col.community"): [pick(L, z, e) for z, e in zip(enrolled["community_zh"], enrolled["community_en"], strict=True)],
             tr("col.party_member"): enrolled["party_member"],
             tr("courses.col.source"): enrolled["source"].map(lambda s: tr(f"courses.source.{s}")),
             tr("courses.enroll.reason"): enrolled["reason"], tr("courses.col.enrolled_at"): enrolled["enrolled_at"],
@@ -267,7 +275,7 @@ with tab_catalog:
             st.markdown(f"**{tr('courses.catalog.attendance_rules')}**")
             p1, p2, p3, p4, p5, p6, p7 = st.columns(7)
             pts = {s: col.number_input(tr(f"courses.status.{s}"), 0, 100, getattr(base, f"points_{s}"))
-                   for s, col in zip(("present", "late", "excused", "absent"), (p1, p2, p3, p4))}
+                   for s, col in zip(("present", "late", "excused", "absent"), (p1, p2, p3, p4), strict=True)}
             late_after = p5.number_input(tr("courses.catalog.late_after"), 0, 120, base.late_after_minutes)
             present_pct = p6.number_input(tr("courses.catalog.present_pct"), 0, 100, base.present_min_pct)
             late_pct = p7.number_input(tr("courses.catalog.late_pct"), 0, 100, base.late_min_pct)
@@ -301,6 +309,6 @@ with tab_catalog:
                 st.dataframe(pd.DataFrame({
                     tr("courses.col.code"): bank["code"], tr("courses.col.kind"): bank["kind"].map(
                         lambda k: tr(f"courses.kind.{k}")),
-                    tr("courses.col.question"): [pick(L, z, e) for z, e in zip(bank["text_zh"], bank["text_en"])],
+                    tr("courses.col.question"): [pick(L, z, e) for z, e in zip(bank["text_zh"], bank["text_en"], strict=True)],
                     tr("courses.col.options"): bank["options"],
                 }), hide_index=True, width="stretch")

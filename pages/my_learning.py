@@ -110,6 +110,6 @@ if certs.empty:
     st.caption(tr("courses.my.no_certificates"))
 for c in certs.itertuples():
     valid = c.valid_until > now
-    icon = "✅" if valid else "⌛"
+    icon = ":green[:material/verified:]" if valid else ":gray[:material/history:]"
     st.markdown(f"{icon} **{pick(L, c.title_zh, c.title_en)}** · {c.score:.0f}  \n"
                 + tr("courses.my.cert_line", issued=f"{c.issued_at:%Y-%m-%d}", until=f"{c.valid_until:%Y-%m-%d}"))

@@ -57,7 +57,8 @@ def show_result(attempt_id: int) -> None:
         with st.container(border=True):
             st.markdown(pick(L, q["text_zh"], q["text_en"]))
             for o in q["options"]:
-                mark = "✅" if o["correct"] else ("❌" if o["id"] in q["chosen"] else "▫️")
+                mark = (":green[:material/check_circle:]" if o["correct"] else
+                        ":red[:material/cancel:]" if o["id"] in q["chosen"] else ":gray[:material/radio_button_unchecked:]")
                 st.markdown(f"{mark} {pick(L, o['text_zh'], o['text_en'])}")
             explanation = pick(L, q["explanation_zh"], q["explanation_en"])
             if explanation:

@@ -26,7 +26,7 @@ if catalog.empty:
     st.info(tr("courses.catalog.empty"))
     st.stop()
 ids = catalog["id"].astype(int).tolist()
-label = dict(zip(ids, [pick(L, z, e) for z, e in zip(catalog["title_zh"], catalog["title_en"])]))
+label = dict(zip(ids, [pick(L, z, e) for z, e in zip(catalog["title_zh"], catalog["title_en"], strict=True)], strict=True))
 c1, c2, c3 = st.columns([2, 1, 1])
 course_id = c1.selectbox(tr("courses.col.course"), ids, format_func=label.get)
 since = c2.date_input(tr("courses.res.since"), value=date(2020, 1, 1))
@@ -49,17 +49,20 @@ k[3].metric(tr("courses.res.pass_rate"), f"{attempts['passed'].mean():.0%}")
 
 tab_att, tab_items = st.tabs([tr("courses.res.tab_attempts"), tr("courses.res.tab_items")])
 with tab_att:
-    hist = (alt.Chart(attempts).mark_bar().encode(
+    outcome = attempts.assign(result=attempts["passed"].map({True: tr("courses.res.passed"),
+                                                             False: tr("courses.res.failed")}))
+    hist = (alt.Chart(outcome).mark_bar().encode(
         x=alt.X("score:Q", bin=alt.Bin(step=10, extent=[0, 100]), title=tr("courses.quiz.score")),
         y=alt.Y("count():Q", title=tr("courses.res.attempts")),
-        color=alt.Color("passed:N", title=tr("courses.res.passed"),
-                        scale=alt.Scale(domain=[True, False], range=["#2ca02c", "#d62728"])))
+        color=alt.Color("result:N", title=None, legend=alt.Legend(orient="top"),
+                        scale=alt.Scale(domain=[tr("courses.res.passed"), tr("courses.res.failed")],
+                                        range=["#2ca02c", "#d62728"])))
         .properties(height=200))
     rule = alt.Chart(pd.DataFrame({"x": [course.pass_mark]})).mark_rule(strokeDash=[4, 3]).encode(x="x:Q")
     st.altair_chart(hist + rule, width="stretch")
     shown = pd.DataFrame({
         tr("col.employee_no"): attempts["employee_no"], tr("col.name"): attempts["name"],
-        tr("col.community"): [pick(L, z, e) for z, e in zip(attempts["community_zh"], attempts["community_en"])],
+        tr("col.community"): [pick(L, z, e) for z, e in zip(attempts["community_zh"], attempts["community_en"], strict=True)],
         tr("courses.res.number"): attempts["number"], tr("courses.res.submitted"): attempts["submitted_at"],
         tr("courses.quiz.right"): attempts["correct_count"].astype(str) + "/" + attempts["question_count"].astype(str),
         tr("courses.quiz.score"): attempts["score"], tr("courses.res.passed"): attempts["passed"],
@@ -69,7 +72,7 @@ with tab_att:
 
 with tab_items:
     st.caption(tr("courses.res.items_help", d=WEAK_DISCRIMINATION))
-    items = items.assign(question=[pick(L, z, e) for z, e in zip(items["text_zh"], items["text_en"])])
+    items = items.assign(question=[pick(L, z, e) for z, e in zip(items["text_zh"], items["text_en"], strict=True)])
     chart = (alt.Chart(items.dropna(subset=["discrimination"])).mark_circle(size=90).encode(
         x=alt.X("facility:Q", title=tr("courses.res.facility"), scale=alt.Scale(domain=[0, 1])),
         y=alt.Y("discrimination:Q", title=tr("courses.res.discrimination")),

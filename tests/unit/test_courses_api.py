@@ -11,7 +11,7 @@ import pytest
 from core.models import Role
 from core.scope import ScopeError
 from courses import api
-from courses.attendance import checkin_code, check_in, close_ended_sessions
+from courses.attendance import check_in, checkin_code, close_ended_sessions
 from courses.catalog import CourseError
 from courses.models import Course
 from courses.quizzes import attempt_questions, start_attempt, submit_attempt

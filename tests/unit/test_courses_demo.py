@@ -19,7 +19,7 @@ def test_demo_training_history(demo_db_url):
     first = pd.read_sql(
         "SELECT a.status, COUNT(*) AS n FROM course_attendance a JOIN training_session s ON s.id = a.session_id "
         f"WHERE s.start_at = '{FIRST_CLOUD_CLASS:%Y-%m-%d %H:%M:%S}.000000' GROUP BY a.status", eng)
-    counts = dict(zip(first["status"], first["n"]))
+    counts = dict(zip(first["status"], first["n"], strict=True))
     assert counts.get("present", 0) + counts.get("late", 0) == 300
     sessions = pd.read_sql("SELECT start_at, status FROM training_session", eng, parse_dates=["start_at"])
     history = sessions[sessions["status"] == "closed"]

@@ -11,9 +11,16 @@ from sqlmodel import select
 
 from courses.attendance import CheckInError, check_in, checkin_code, link_token
 from courses.enrollment import enroll
-from courses.models import AttemptAnswer, Attendance, Certificate, QuizAttempt
-from courses.quizzes import (QuizError, attempt_questions, auto_submit_expired, review_allowed, save_answer,
-                             start_attempt, submit_attempt)
+from courses.models import AttemptAnswer, Attendance, Certificate
+from courses.quizzes import (
+    QuizError,
+    attempt_questions,
+    auto_submit_expired,
+    review_allowed,
+    save_answer,
+    start_attempt,
+    submit_attempt,
+)
 from courses.sessions import SessionPlan, schedule
 from tests.unit._courses_world import make_world
 

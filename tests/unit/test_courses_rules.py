@@ -132,7 +132,7 @@ def test_item_analysis_against_hand_computed_values():
     }
     rows = []
     for a, marks in table.items():
-        for q, ok in zip(("A", "B", "C"), marks):
+        for q, ok in zip(("A", "B", "C"), marks, strict=True):
             rows.append({"attempt_id": a, "score": 100 * sum(marks) / 3, "question_id": q, "code": q, "correct": ok})
     out = item_analysis(pd.DataFrame(rows)).set_index("question_id")
     assert out.loc["A", "facility"] == pytest.approx(0.7)
