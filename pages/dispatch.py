@@ -75,8 +75,11 @@ with Session(resources.engine()) as session:
     queue = service.task_queue(session, viewer, now=NOW)
 
 # The first visit (or a task that left the queue) selects the most urgent unassigned task and its preset.
-if not queue.empty and st.session_state.get("assign_task") not in set(queue["task_id"]):
-    st.session_state["assign_task"] = queue["task_id"].iloc[0]
+# Widgets whose option labels depend on the language get a key per language: Streamlit keeps a keyed
+# widget's formatted labels across a language switch. The chosen task itself is kept in "assign_current".
+TASK_KEY = f"assign_task_{L}"
+if not queue.empty and st.session_state.get("assign_current") not in set(queue["task_id"]):
+    st.session_state["assign_current"] = queue["task_id"].iloc[0]
     _apply_preset(preset_for_priority(queue["priority"].iloc[0]).code)
 
 queue_tab, batch_tab, map_tab, quality_tab = st.tabs(
@@ -107,7 +110,7 @@ with queue_tab:
         # format_func reads a dict built here: Streamlit may call it outside this script run.
         kind_names = {k: tr(f"assign.kind.{k}") for k in ("event", "verification", "patrol")}
         kinds = f1.multiselect(tr("assign.queue.kinds"), list(kind_names), default=list(kind_names),
-                               format_func=kind_names.get, key="assign_kinds")
+                               format_func=kind_names.get, key=f"assign_kinds_{L}")
         only_open = f2.toggle(tr("assign.queue.only_unassigned"), value=True, key="assign_only_open")
         shown = queue[queue["kind"].isin(kinds) & (queue["unassigned"] | (not only_open))]
         table = pd.DataFrame({
@@ -130,13 +133,15 @@ with queue_tab:
                       for r in shown.itertuples(index=False)}
 
             def _on_task() -> None:
-                task_id = st.session_state["assign_task"]
+                task_id = st.session_state[TASK_KEY]
+                st.session_state["assign_current"] = task_id
                 prio = queue.set_index("task_id").at[task_id, "priority"] if task_id in set(queue["task_id"]) else None
                 _apply_preset(preset_for_priority(prio).code)
 
-            if st.session_state.get("assign_task") not in labels:
-                st.session_state["assign_task"] = next(iter(labels))
-            task_id = st.selectbox(tr("assign.pick_task"), list(labels), format_func=labels.get, key="assign_task",
+            if st.session_state.get("assign_current") not in labels:
+                st.session_state["assign_current"] = next(iter(labels))
+            st.session_state[TASK_KEY] = st.session_state["assign_current"]
+            task_id = st.selectbox(tr("assign.pick_task"), list(labels), format_func=labels.get, key=TASK_KEY,
                                    on_change=_on_task)
             with Session(resources.engine()) as session:
                 task, ranked, excluded = service.recommend(session, viewer, task_id, preset, now=NOW)
@@ -205,7 +210,7 @@ with queue_tab:
 
                 with st.form(f"assign_form_{task_id}", border=True):
                     chosen = st.selectbox(tr("assign.assign_to"), [int(w) for w in choosable["worker_id"]],
-                                          format_func=choice_labels.get, key=f"assign_choice_{task_id}")
+                                          format_func=choice_labels.get, key=f"assign_choice_{task_id}_{L}")
                     reason = st.text_input(tr("assign.override_reason"), key=f"assign_reason_{task_id}",
                                            placeholder=tr("assign.override_placeholder"))
                     go = st.form_submit_button(tr("assign.assign_button"), type="primary")
@@ -221,7 +226,7 @@ with queue_tab:
                     else:
                         st.session_state["assign_flash"] = tr(
                             "assign.done_override" if decision.overridden else "assign.done", name=names[chosen])
-                        st.session_state.pop("assign_task", None)
+                        st.session_state.pop("assign_current", None)
                         st.rerun()
     if msg := st.session_state.pop("assign_flash", None):
         st.toast(msg, icon=":material/check_circle:")
@@ -229,7 +234,7 @@ with queue_tab:
 with batch_tab:
     # The batch has its own preset (routine by default): the sidebar follows whichever task is open.
     batch_code = st.segmented_control(tr("assign.batch.preset"), list(PRESETS), default="routine",
-                                      key="assign_batch_preset", format_func=preset_names.get) or "routine"
+                                      key=f"assign_batch_preset_{L}", format_func=preset_names.get) or "routine"
     st.caption(tr("assign.batch.caption", preset=preset_names[batch_code]))
     if st.button(tr("assign.batch.propose"), icon=":material/auto_awesome:", key="assign_batch_propose"):
         with st.status(tr("assign.batch.working"), expanded=False) as status:
@@ -316,7 +321,7 @@ with map_tab:
 with quality_tab:
     periods = {"all": None, "365": 365, "90": 90, "30": 30}
     period_names = {p: tr(f"assign.q.period_{p}") for p in periods}
-    period = st.segmented_control(tr("assign.q.period"), list(periods), default="all", key="assign_q_period",
+    period = st.segmented_control(tr("assign.q.period"), list(periods), default="all", key=f"assign_q_period_{L}",
                                   format_func=period_names.get)
     days = periods.get(period or "all")
     start = NOW - timedelta(days=days) if days else NOW.replace(year=2000)

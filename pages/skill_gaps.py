@@ -62,12 +62,12 @@ else:
 
     st.subheader(tr("assign.gaps.nearest"))
     item = st.selectbox(tr("assign.col.item"), shown["item_code"].tolist(), format_func=item_label,
-                        key="gaps_item")
+                        key=f"gaps_item_{L}")  # per language: the labels are translated
     row = shown.set_index("item_code").loc[item]
     with Session(resources.engine()) as session:
         offered = courses_api.courses_for_skill(session, skill_area=item)
     codes = list(dict.fromkeys([row["qualification_course"], *[c["code"] for c in offered]]))
-    course = st.selectbox(tr("assign.gaps.course"), codes, format_func=course_label, key=f"gaps_course_{item}")
+    course = st.selectbox(tr("assign.gaps.course"), codes, format_func=course_label, key=f"gaps_course_{item}_{L}")
     item_pairs = pairs[pairs["item_code"] == item]
     per_task = item_pairs.groupby("task_id").agg(community_id=("community_id", "first"), ok=("qualified", "any"))
     gap_communities = sorted(per_task.loc[~per_task["ok"], "community_id"].unique().tolist())

@@ -59,7 +59,7 @@ def test_dispatch_ranks_the_selected_task_with_reasons(open_page, viewer_of, dis
     """Test that the manager sees the queue, the recommendation and one sentence per reason (en)."""
     at = open_page("pages/dispatch.py", viewer_of("xiasha"), lang="en")
     assert not at.exception
-    at.selectbox(key="assign_task").set_value(dispatch_db["C03"]).run()
+    at.selectbox(key="assign_task_en").set_value(dispatch_db["C03"]).run()
     assert not at.exception
     shown = texts(at)
     assert "Recommended:" in shown and "Piled goods or materials" in shown
@@ -73,13 +73,13 @@ def test_dispatch_ranks_the_selected_task_with_reasons(open_page, viewer_of, dis
 def test_preset_and_weights_rerank_at_once(open_page, viewer_of, dispatch_db):
     """Test that choosing the urgent task switches to 应急, and a slider change updates the ranking."""
     at = open_page("pages/dispatch.py", viewer_of("xiasha"), lang="zh")
-    at.selectbox(key="assign_task").set_value(dispatch_db["C03"]).run()
+    at.selectbox(key="assign_task_zh").set_value(dispatch_db["C03"]).run()
     assert at.session_state["assign_preset"] == "routine"
     before = at.dataframe[1].value["得分"].tolist()
     at.slider(key="assign_w_grid").set_value(0).run()
     after = at.dataframe[1].value["得分"].tolist()
     assert after != before and max(after) < max(before)
-    at.selectbox(key="assign_task").set_value(dispatch_db["F01"]).run()
+    at.selectbox(key="assign_task_zh").set_value(dispatch_db["F01"]).run()
     assert not at.exception
     assert at.session_state["assign_preset"] == "emergency"
     assert "策略:应急" in texts(at)
@@ -89,16 +89,16 @@ def test_override_needs_a_reason_and_is_recorded(open_page, viewer_of, dispatch_
     """Test that choosing #2 without a reason is refused, and with a reason is assigned and logged."""
     task = dispatch_db["C03"]
     at = open_page("pages/dispatch.py", viewer_of("xiasha"), lang="zh")
-    at.selectbox(key="assign_task").set_value(task).run()
-    assert at.selectbox(key=f"assign_choice_{task}").options[1].startswith("第 2 名")
+    at.selectbox(key="assign_task_zh").set_value(task).run()
+    assert at.selectbox(key=f"assign_choice_{task}_zh").options[1].startswith("第 2 名")
     with Session(get_engine(app_db)) as s:
         _, ranked, _ = service.recommend(s, viewer_of("xiasha"), task, at.session_state["assign_preset"])
     second = int(ranked["worker_id"].iloc[1])
-    at.selectbox(key=f"assign_choice_{task}").set_value(second)
+    at.selectbox(key=f"assign_choice_{task}_zh").set_value(second)
     next(b for b in at.button if b.label == "确认派单").click().run()
     assert not at.exception
     assert "改派给非推荐人选时必须填写理由" in texts(at)
-    at.selectbox(key=f"assign_choice_{task}").set_value(second)
+    at.selectbox(key=f"assign_choice_{task}_zh").set_value(second)
     at.text_input(key=f"assign_reason_{task}").input("熟悉该楼栋业主")
     next(b for b in at.button if b.label == "确认派单").click().run()
     assert not at.exception
@@ -137,9 +137,9 @@ def test_skill_gaps_lists_items_and_enrolls_the_nearest(open_page, viewer_of, di
     """Test the skill-gap page: fire items listed with their course; one click enrolls the chosen workers."""
     at = open_page("pages/skill_gaps.py", viewer_of("xiasha"), lang="zh")
     assert not at.exception
-    items = at.selectbox(key="gaps_item").options
+    items = at.selectbox(key="gaps_item_zh").options
     assert any(o.startswith("F01") for o in items)
-    at.selectbox(key="gaps_item").select(next(o for o in items if o.startswith("F01"))).run()
+    at.selectbox(key="gaps_item_zh").select(next(o for o in items if o.startswith("F01"))).run()
     assert not at.exception
     enroll = next(b for b in at.button if b.label.startswith("一键报名"))
     chosen = at.multiselect[0].value
@@ -187,3 +187,15 @@ def test_empty_scope_says_so_instead_of_failing(open_page, viewer_of, app_db):
     at = open_page("pages/skill_gaps.py", viewer, lang="zh")
     assert not at.exception
     assert "您的管辖范围内没有需要资格的待办任务。" in texts(at)
+
+
+def test_switching_language_keeps_the_task_and_translates_its_label(open_page, viewer_of, dispatch_db):
+    """Test that after choosing a task in zh, switching to en keeps it selected with an English label."""
+    at = open_page("pages/dispatch.py", viewer_of("xiasha"), lang="zh")
+    at.selectbox(key="assign_task_zh").set_value(dispatch_db["C05"]).run()
+    at.session_state["lang"] = "en"
+    at.run()
+    assert not at.exception
+    box = at.selectbox(key="assign_task_en")
+    assert box.value == dispatch_db["C05"]
+    assert "Illegal small ads" in texts(at) and all("非法小广告" not in o for o in box.options)
