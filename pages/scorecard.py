@@ -82,7 +82,8 @@ m = st.columns(4)
 m[0].metric(tr("score.col.total"), f"{card['total']:.2f}")
 m[1].metric(tr("score.col.grade"), GN.get(card["grade"], ""))
 if card["grade_capped"]:
-    m[1].caption(tr("score.grade_capped"))
+    m[1].caption(tr("score.low_coverage", minimum=f"{scheme.min_coverage:.0%}") if card["low_coverage"]
+                 else tr("score.grade_capped"))
 m[2].metric(tr("score.col.rank"), f"{int(card['rank'])} / {int(card['n_scored'])}")
 m[3].metric(tr("score.col.community_rank"), f"{int(card['community_rank'])} / {int(card['community_n'])}")
 if card["bonus"] or card["deduction"]:

@@ -404,6 +404,10 @@ def _finish(cards: pd.DataFrame, scheme: Scheme) -> pd.DataFrame:
     capped = pd.Series(False, index=cards.index)
     n = int(scored.sum())
     for i, band in enumerate(bands[:-1]):
+        if i == 0:  # too little data (coverage below the scheme's minimum) → not eligible for the top grade
+            thin = (grade == band.code) & (cards["coverage"] < scheme.min_coverage)
+            grade = grade.where(~thin, bands[1].code)
+            capped |= thin
         if band.max_share is None:
             continue
         k = int(np.floor(band.max_share * n + 1e-9))
@@ -422,6 +426,7 @@ def _finish(cards: pd.DataFrame, scheme: Scheme) -> pd.DataFrame:
         grade = grade.where(~veto, bands[-1].code)
     cards["grade"] = grade
     cards["grade_capped"] = capped
+    cards["low_coverage"] = cards["coverage"] < scheme.min_coverage
     cards["rank"] = total.rank(ascending=False, method="min")
     cards["n_scored"] = n
     gc = total.groupby(cards["community_id"])

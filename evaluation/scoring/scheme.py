@@ -111,6 +111,9 @@ class Scheme:
     bonus_cap: float = 5.0  # all bonuses together
     grades: tuple[GradeBand, ...] = ()
     year_rule: str = "mean_of_quarters"
+    # A card whose data covers less than this share of the weight cannot earn a capped (评优) grade
+    # such as 优秀: its total rests on too few components (数据不全不得评优).
+    min_coverage: float = 0.6
     version: int = 0  # filled from the stored row; 0 = not stored
     notes: str = ""
 
@@ -177,6 +180,7 @@ class Scheme:
                                        None if g.get("max_share") is None else float(g["max_share"]))
                              for g in data.get("grades", [])),
                 year_rule=data.get("year_rule", "mean_of_quarters"),
+                min_coverage=float(data.get("min_coverage", 0.6)),
                 notes=data.get("notes", ""), version=version,
             )
         except KeyError as exc:
@@ -238,6 +242,8 @@ class Scheme:
         for g in self.grades:
             if g.max_share is not None and not 0 < g.max_share <= 1:
                 raise SchemeError(f"grade {g.code}: the cap on its share is a fraction between 0 and 1")
+        if not 0 <= self.min_coverage <= 1:
+            raise SchemeError("min_coverage is a share of the weight, between 0 and 1")
         if self.bonus_cap < 0:
             raise SchemeError("bonus_cap cannot be negative")
 

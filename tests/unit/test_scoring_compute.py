@@ -243,3 +243,16 @@ def test_share_cap_with_ties_keeps_the_quota_filled():
     assert (r.cards["total"] == 100).all()
     assert sorted(r.cards.loc[r.cards["grade"] == "excellent", "worker_id"]) == [1, 2]
     assert r.cards["grade_capped"].sum() == 8
+
+
+def test_thin_data_cannot_earn_the_top_grade():
+    """Test that a 100 resting on 40% of the weight (coverage below the 60% minimum) is 良好, not 优秀,
+    and is marked, while a 95 on full data keeps 优秀."""
+    d = scheme_dict()
+    d["grades"][0]["max_share"] = None
+    rows = [v(1, "2020-06", "coll", 100, 100),  # collection only: 40 of 100 weight
+            v(2, "2020-06", "coll", 98, 100), v(2, "2020-06", "acc", 19, 20), v(2, "2020-06", "rework", 0, 10),
+            v(2, "2020-06", "haz", 30, None)]
+    r = score_period(inputs(values=rows), Scheme.from_dict(d), "2020-06")
+    assert card(r, 1)["total"] == 100 and card(r, 1)["grade"] == "good" and bool(card(r, 1)["low_coverage"])
+    assert card(r, 2)["total"] >= 90 and card(r, 2)["grade"] == "excellent"
