@@ -24,8 +24,8 @@ from sqlmodel import Session, select
 
 from core.models import Worker
 from core.scope import Viewer, worker_scope_clause
-from evaluation.field.models import Event, EventState, FigureSource, MetricDef, MetricValue, SlaLevel
-from evaluation.field.registry import ensure_reference_data, field_now, shipped_sla
+from evaluation.field.models import Event, EventState, FigureSource, MetricDef, MetricValue
+from evaluation.field.registry import ensure_reference_data, field_now, shipped_sla, sla_levels
 
 VALUE_COLUMNS = ["worker_id", "period", "metric", "numerator", "denominator"]
 
@@ -47,10 +47,12 @@ def _sum_if(cond) -> ColumnElement:  # noqa: ANN001
 
 
 # Each group is one scan of the event table: (owner column, month column, extra filter, {metric: (num, den)}).
-def _groups(dialect: str, now: datetime):  # noqa: ANN202
+def _groups(session: Session, dialect: str, now: datetime):  # noqa: ANN202
     verify_h = float(shipped_sla()["verify_limit_hours"])
-    report_limit = (select(SlaLevel.report_limit_hours).where(SlaLevel.code == Event.priority)
-                    .correlate(Event).scalar_subquery())
+    # Limits inlined as a CASE over the three priorities (a correlated subquery would run once per row).
+    limits = {code: lvl.report_limit_hours for code, lvl in sla_levels(session).items()}
+    report_limit = case(*[(Event.priority == code, literal(float(h))) for code, h in limits.items()],
+                        else_=literal(24.0))
     decided_at = func.coalesce(Event.accepted_at, Event.voided_at)
     decided = decided_at.is_not(None)
     closed = Event.closed_at.is_not(None)
@@ -82,7 +84,7 @@ def event_figures(session: Session, *, now: datetime, periods: tuple[str, str] |
     scan per owner/month pairing, all metrics of a pairing as columns of that scan."""
     dialect = session.get_bind().dialect.name
     frames = []
-    for owner, when, where, metrics in _groups(dialect, now):
+    for owner, when, where, metrics in _groups(session, dialect, now):
         period = _period(when, dialect)
         cols = [owner.label("worker_id"), period.label("period")]
         for code, (num, den) in metrics.items():
