@@ -24,12 +24,12 @@ from courses import api as courses_api
 from evaluation.assignment.batch import BatchProposal, propose
 from evaluation.assignment.models import AssignmentDecision, DecisionSource
 from evaluation.assignment.rank import (
-    RULES,
     Preset,
     as_preset,
     exclusion_reasons,
     explain,
     priority_rank,
+    rank_candidates,
     score_pairs,
 )
 from evaluation.field import api as field_api
@@ -146,17 +146,13 @@ def recommend(
     """``(task, ranked, excluded)`` for one open task; names and grid names are on both frames."""
     ctx = ctx or load_context(session, viewer, now=now)
     task = task if task is not None else _find_task(session, viewer, task_id, ctx.now)
-    pairs = _pairs(session, ctx, task.to_frame().T.reset_index(drop=True), as_preset(preset))
+    one = task.to_frame().T.reset_index(drop=True)
+    ranked, excluded = rank_candidates(task, ctx.workers, ctx.quals, ctx.perf, ctx.load,
+                                       busy_for(session, one, ctx.now), as_preset(preset), now=ctx.now,
+                                       grids=ctx.grids)
     extra = ctx.workers[["worker_id", "employee_no", "grid_zh", "grid_en"]]
-    if pairs.empty:
-        return task, pairs, pairs
-    pairs = pairs.merge(extra, on="worker_id", how="left")
-    ranked = pairs[pairs["eligible"]].reset_index(drop=True)
-    ranked.insert(0, "rank", range(1, len(ranked) + 1))
-    excluded = pairs[~pairs["eligible"]].copy()
-    excluded["_o"] = excluded["rule"].map({r: i for i, r in enumerate(RULES)})
-    excluded = excluded.sort_values(["_o", "tier", "distance_km", "worker_id"]).drop(columns="_o")
-    return task, ranked, excluded.reset_index(drop=True)
+    return (task, ranked.merge(extra, on="worker_id", how="left"),
+            excluded.merge(extra, on="worker_id", how="left"))
 
 
 def worker_reason(row: pd.DataFrame, lang: str, override_reason: str | None, source: str) -> str:
