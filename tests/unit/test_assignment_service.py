@@ -135,3 +135,16 @@ def test_batch_proposes_commits_once_and_explains_what_stays_unassigned(session,
     again = service.commit_batch(session, world.manager, proposal, now=NOW)
     assert again["assigned"] == 0 and again["skipped"] == 2
     assert len(session.exec(select(AssignmentDecision)).all()) == 2
+
+
+def test_decision_log_and_override_report_respect_scope(session, world):
+    """Test that community B's manager sees neither A's decisions nor A's overrides."""
+    a0, a1, _ = world.org.workers_a
+    service.assign(session, world.manager, task_id=_task_id(session, 1), worker_id=a1.id, preset="routine",
+                   override_reason="业主只认识他", now=NOW)
+    log = service.decisions_frame(session, world.manager)
+    assert log[["chosen_name", "recommended_name"]].values.tolist() == [[a1.name, a0.name]]
+    manager_b = replace(world.manager_a, scope_unit_id=world.org.comm_b.id)
+    assert service.decisions_frame(session, manager_b).empty
+    assert service.override_report(session, manager_b).empty
+    assert service.override_report(session, world.manager_a)["overrides"].sum() == 1
