@@ -235,6 +235,7 @@ def calendar_chart(sessions: pd.DataFrame, *, week_of: date, lang: str, labels: 
             y=alt.Y("start:T", title=None, axis=alt.Axis(format="%H:%M", tickCount=9),
                     scale=alt.Scale(domain=["2000-01-01T07:00:00", "2000-01-02T00:00:00"], reverse=True)),
             y2="end:T",
+            xOffset=alt.XOffset("course:N"),  # sessions of different courses on one day side by side
             color=alt.Color("course:N", title=labels.get("course", "course"), legend=alt.Legend(orient="bottom")),
             strokeDash=alt.condition(alt.datum.status == labels.get("status.cancelled", "cancelled"),
                                      alt.value([4, 3]), alt.value([1, 0])),

@@ -81,10 +81,10 @@ with tab_session:
     raw = st.query_params.get("session", "")
     default = int(raw) if raw.isdigit() and int(raw) in ids else (int(live["id"].iloc[0]) if not live.empty
                                                                     else ids[0])
-    by_id = sessions.set_index("id")
-    sid = st.selectbox(tr("courses.att.session"), ids, index=ids.index(default), format_func=lambda i: (
-        f"{by_id.at[i, 'start_at']:%Y-%m-%d %H:%M} · {pick(L, by_id.at[i, 'course_zh'], by_id.at[i, 'course_en'])}"
-        f" · {tr('courses.session_status.' + by_id.at[i, 'status'])}"))
+    session_label = {
+        i: f"{r.start_at:%Y-%m-%d %H:%M} · {pick(L, r.course_zh, r.course_en)} · "
+           f"{tr('courses.session_status.' + r.status)}" for i, r in zip(ids, sessions.itertuples(), strict=True)}
+    sid = st.selectbox(tr("courses.att.session"), ids, index=ids.index(default), format_func=session_label.get)
     with Session(resources.engine()) as session:
         ts = session_in_scope(session, viewer, sid)
         roster = register(session, viewer, sid)
@@ -149,7 +149,7 @@ with tab_session:
                 st.rerun()
             except (CoursesError, ScopeError) as exc:
                 fail(exc)
-        bulk = b2.selectbox(tr("courses.att.bulk"), STATUSES, format_func=lambda s: tr(f"courses.status.{s}"),
+        bulk = b2.selectbox(tr("courses.att.bulk"), STATUSES, format_func=status_label.get,
                             label_visibility="collapsed")
         if b3.button(tr("courses.att.bulk_apply"), disabled=n_marked == len(roster)):
             unmarked = roster[roster["status"].isna()]["worker_id"].tolist()

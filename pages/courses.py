@@ -1,7 +1,7 @@
 """Managers: the course catalog, scheduling sessions (one-off or weekly) with a week calendar, and enrollment
 by hand or by rule."""
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pandas as pd
 import streamlit as st
@@ -55,10 +55,13 @@ tab_cal, tab_sched, tab_enroll, tab_catalog = st.tabs(
 
 # --- calendar and session list ---------------------------------------------------------------------------
 with tab_cal:
-    c1, c2 = st.columns([1, 2])
-    week_of = c1.date_input(tr("courses.cal.week_of"), value=now.date(), key="cal_week")
-    monday = week_start(week_of)
-    c2.caption(tr("courses.cal.week", start=f"{monday:%Y-%m-%d}", end=f"{monday + timedelta(days=6):%Y-%m-%d}"))
+    this_monday = week_start(now.date())
+    # Weeks as a list (this week first, then forward, then back to the demo period's start).
+    mondays = [this_monday + timedelta(weeks=k) for k in range(0, 13)] + [
+        this_monday - timedelta(weeks=k) for k in range(1, 400) if this_monday - timedelta(weeks=k) >= date(2020, 1, 1)]
+    monday = st.selectbox(tr("courses.cal.week_of"), mondays, format_func=lambda m: tr(
+        "courses.cal.week", start=f"{m:%Y-%m-%d}", end=f"{m + timedelta(days=6):%m-%d}"), key="cal_week")
+    week_of = monday
     with Session(resources.engine()) as session:
         week = sessions_frame(session, viewer, start=datetime.combine(monday, time()),
                               end=datetime.combine(monday + timedelta(days=7), time()))

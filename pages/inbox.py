@@ -36,7 +36,7 @@ for n in notes.itertuples():
     with st.container(border=True):
         title = pick(L, n.title_zh, n.title_en)
         new = n.read_at is None or n.read_at != n.read_at
-        st.markdown(f"{'🔵 ' if new else ''}**{title}**")
+        st.markdown(f"{':blue[:material/fiber_manual_record:] ' if new else ''}**{title}**")
         body = pick(L, n.body_zh, n.body_en)
         if body:
             st.caption(body)

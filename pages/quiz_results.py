@@ -68,7 +68,7 @@ with tab_att:
         tr("courses.quiz.score"): attempts["score"], tr("courses.res.passed"): attempts["passed"],
         tr("courses.res.auto"): attempts["status"] == "auto_submitted",
     })
-    st.dataframe(shown, hide_index=True, width="stretch", height=420)
+    st.dataframe(shown, hide_index=True, width="stretch", height=min(420, 40 + 35 * len(shown)))
 
 with tab_items:
     st.caption(tr("courses.res.items_help", d=WEAK_DISCRIMINATION))
@@ -90,7 +90,7 @@ with tab_items:
         tr("courses.res.facility"): items["facility"], tr("courses.res.discrimination"): items["discrimination"],
         tr("courses.res.needs_review"): items["needs_review"],
     })
-    st.dataframe(table, hide_index=True, width="stretch", height=420, column_config={
+    st.dataframe(table, hide_index=True, width="stretch", height=min(420, 40 + 35 * len(table)), column_config={
         tr("courses.res.facility"): st.column_config.NumberColumn(format="%.2f"),
         tr("courses.res.discrimination"): st.column_config.NumberColumn(format="%.2f")})
 

@@ -137,3 +137,48 @@ def test_quiz_results_rank_the_weakest_items_first(open_page, viewer_of):
     assert bool(items["Needs rewriting"].iloc[0])
     assert items["Discrimination"].dropna().is_monotonic_increasing
     assert any(b.label == "Download Excel" for b in at.get("download_button"))
+
+
+def test_the_qr_link_checks_the_worker_in_on_opening(open_page, viewer_of, app_db):
+    """Test that opening the check-in link (as from the QR code) while signed in records the check-in."""
+    from courses.attendance import link_token
+
+    ts = _live_session(app_db)
+    at = open_page(None, viewer_of("dp0002"))
+    at.query_params["session"] = str(ts.id)
+    at.query_params["token"] = link_token(ts.secret, ts.id)
+    at.switch_page("pages/checkin.py").run()
+    assert not at.exception
+    assert at.success and "签到成功" in at.success[0].value
+
+
+def test_manager_bulk_marks_the_unmarked(open_page, viewer_of, app_db):
+    """Test that 'set everyone unmarked' on the live session's register marks them all at once."""
+    ts = _live_session(app_db)
+    at = open_page("pages/attendance.py", viewer_of("manager"), lang="en")
+    next(b for b in at.button if b.label == "Set everyone unmarked to this status").click().run()
+    assert not at.exception
+    with Session(get_engine(app_db)) as s:
+        statuses = s.exec(select(Attendance.status).where(Attendance.session_id == ts.id)).all()
+    assert statuses and all(st == "present" for st in statuses)
+
+
+def test_quiz_results_excel_export_has_three_sheets(viewer_of, app_db):
+    """Test that the Excel export opens with the attempts, item analysis and answer-matrix sheets."""
+    import io
+
+    import openpyxl
+
+    from courses.models import Course
+    from courses.results import answers_frame, attempts_frame, excel_report, item_analysis
+
+    v = viewer_of("manager")
+    with Session(get_engine(app_db)) as s:
+        course = s.get(Course, 1)
+        attempts = attempts_frame(s, v, course_id=1)
+        answers = answers_frame(s, v, course_id=1)
+    data = excel_report(course=course, attempts=attempts, items=item_analysis(answers), answers=answers,
+                        labels={"sheet.attempts": "答卷", "sheet.items": "试题分析", "sheet.matrix": "作答矩阵"})
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    assert wb.sheetnames == ["答卷", "试题分析", "作答矩阵"]
+    assert wb["答卷"].max_row == len(attempts) + 1

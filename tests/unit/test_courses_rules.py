@@ -160,3 +160,23 @@ def test_item_analysis_needs_enough_attempts_for_discrimination():
             for a, s, c in ((1, 100, 1), (2, 0, 0), (3, 100, 1))]
     out = item_analysis(pd.DataFrame(rows))
     assert out.loc[0, "facility"] == pytest.approx(2 / 3) and pd.isna(out.loc[0, "discrimination"])
+
+
+def test_week_calendar_chart_shows_only_that_week_morning_on_top():
+    """Test that the calendar keeps the chosen week's sessions, labels days in the page's language and
+    puts the morning at the top."""
+    from courses.sessions import calendar_chart
+
+    sessions = pd.DataFrame({
+        "start_at": pd.to_datetime(["2020-03-02 09:30", "2020-03-04 14:00", "2020-03-10 09:00"]),
+        "end_at": pd.to_datetime(["2020-03-02 11:00", "2020-03-04 15:30", "2020-03-10 10:00"]),
+        "course_zh": ["信息采集", "消防", "信息采集"], "course_en": ["Info", "", "Info"],
+        "status": ["closed", "cancelled", "scheduled"], "seated": [300, 20, 5],
+    })
+    labels = {"weekday.0": "周一", "weekday.2": "周三", "status.cancelled": "已取消"}
+    spec = calendar_chart(sessions, week_of=date(2020, 3, 4), lang="en", labels=labels).to_dict()
+    rows = next(iter(spec["datasets"].values()))
+    assert [r["day"] for r in rows] == ["03-02 周一", "03-04 周三"]
+    assert [r["course"] for r in rows] == ["Info", "消防"]  # falls back to zh without an English title
+    assert spec["encoding"]["y"]["scale"]["reverse"] is True
+    assert spec["encoding"]["x"]["scale"]["domain"][0] == "03-02 周一"
