@@ -33,7 +33,7 @@ L = lang()
 def load(db: str, who: Viewer, period: str):  # noqa: ANN201
     with Session(resources.engine()) as session:
         view = scorecards(session, who, period)
-        party = compare_party(session, who, period)
+        party = compare_party(session, who, period, inputs=view.inputs)
     return view, party
 
 

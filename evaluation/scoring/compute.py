@@ -132,9 +132,11 @@ def score_window(inputs: ScoringInputs, scheme: Scheme, period: Period, *, expla
     comp = comp.merge(reg, on="metric", how="left")
     # Component attributes become categoricals: the worker × component cross join then copies small
     # integer codes instead of strings (20,000 workers × 12 components × ~15 text columns).
+    # Categories as plain object arrays: with Arrow-backed categories every comparison converts them.
     for col in comp.columns:
         if comp[col].dtype == object or pd.api.types.is_string_dtype(comp[col]):
-            comp[col] = comp[col].astype("category")
+            cats = pd.Index(pd.unique(comp[col].dropna().astype(object).to_numpy()), dtype=object)
+            comp[col] = pd.Categorical(comp[col].astype(object), categories=cats)
     unknown = comp.loc[comp["direction"].isna(), "metric"].tolist()
     if unknown:
         raise ValueError(f"scheme {scheme.code} v{scheme.version} uses metrics missing from the registry: {unknown}")

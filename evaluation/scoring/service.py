@@ -79,10 +79,12 @@ def monthly_trend(session: Session, viewer: Viewer, *, first: str, last: str,
 
 
 def compare_party(session: Session, viewer: Viewer, period: str,
-                  metrics: tuple[str, ...] = ARTICLE_METRICS) -> pd.DataFrame:
-    """The article's comparison over the viewer's scope: party members vs all, gap in points."""
+                  metrics: tuple[str, ...] = ARTICLE_METRICS, *, inputs: ScoringInputs | None = None) -> pd.DataFrame:
+    """The article's comparison over the viewer's scope: party members vs all, gap in points
+    (``inputs`` already loaded for the period are reused)."""
     p = parse_period(period)
-    inputs = load_inputs(session, viewer, start_period=p.months[0], end_period=p.months[-1])
+    if inputs is None:
+        inputs = load_inputs(session, viewer, start_period=p.months[0], end_period=p.months[-1])
     workers = restrict_to_scope(session, viewer, inputs.workers)
     return party_comparison(inputs.values, workers, inputs.registry, months=p.months, metrics=metrics)
 
