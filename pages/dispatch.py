@@ -14,15 +14,13 @@ from core.models import OrgLevel
 from core.org import units_frame
 from evaluation.assignment import quality, service
 from evaluation.assignment.charts import points_chart, quality_chart
+from evaluation.assignment.explain import exclusion_reasons, explain, reason_sentences
 from evaluation.assignment.rank import (
     COMPONENTS,
     course_titles,
-    exclusion_reasons,
-    explain,
     item_courses,
     load_presets,
     preset_for_priority,
-    reason_sentences,
 )
 from ui import resources
 from ui.guard import require

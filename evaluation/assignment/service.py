@@ -22,16 +22,9 @@ from core.scope import Viewer, unit_scope_clause, worker_scope_clause
 from core.settings import DATA_DIR
 from courses import api as courses_api
 from evaluation.assignment.batch import BatchProposal, propose
+from evaluation.assignment.explain import exclusion_reasons, explain
 from evaluation.assignment.models import AssignmentDecision, DecisionSource
-from evaluation.assignment.rank import (
-    Preset,
-    as_preset,
-    exclusion_reasons,
-    explain,
-    priority_rank,
-    rank_candidates,
-    score_pairs,
-)
+from evaluation.assignment.rank import Preset, as_preset, priority_rank, rank_candidates, score_pairs
 from evaluation.field import api as field_api
 
 PERF_LOOKBACK_DAYS = 365  # past performance counts events fed back within the last year

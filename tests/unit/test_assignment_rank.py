@@ -7,16 +7,14 @@ from datetime import datetime
 import pandas as pd
 import pytest
 
+from evaluation.assignment.explain import exclusion_reasons, explain, signed_points
 from evaluation.assignment.rank import (
-    exclusion_reasons,
-    explain,
     grid_neighbours,
     haversine_km,
     load_presets,
     preset_for_priority,
     rank_candidates,
     score_pairs,
-    signed_points,
 )
 
 NOW = datetime(2020, 9, 15, 10, 0)
