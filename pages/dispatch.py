@@ -1,7 +1,7 @@
 """Managers: smart task assignment (智能派单) — the queue, one task's ranking with reasons, assign or
 override with a reason, "assign all open" as an optimal batch, a map, and dispatch quality."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pandas as pd
 import pydeck as pdk
@@ -56,6 +56,22 @@ def _course_title(code: object) -> str:
     return str(code)
 
 
+LOG_ROWS = 500  # the decision log shows the newest rows; the override table above covers them all
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _quality_inputs(scope: tuple, start_day, end_day, _viewer):  # noqa: ANN001, ANN202
+    """Dispatched events, override report and decision log for the period (cached per scope and day —
+    ``scope`` is the viewer's identity, hashed; ``_viewer`` is not — and cleared after every assignment
+    this page makes)."""
+    start = datetime.combine(start_day, datetime.min.time())
+    end = datetime.combine(end_day + timedelta(days=1), datetime.min.time())
+    with Session(resources.engine()) as session:
+        return (quality.dispatched_events(session, _viewer, start=start, end=end),
+                service.override_report(session, _viewer, since=start),
+                service.decisions_frame(session, _viewer, since=start))
+
+
 def _item_name(code: object) -> str:
     if isinstance(code, str) and code in ITEMS.index:
         return pick(L, ITEMS.at[code, "item_zh"], ITEMS.at[code, "item_en"])
@@ -71,6 +87,7 @@ st.caption(tr("assign.caption"))
 
 with Session(resources.engine()) as session:
     queue = service.task_queue(session, viewer, now=NOW)
+    ctx = service.load_context(session, viewer, now=NOW)  # read once per run, shared by the tabs
 
 # The first visit (or a task that left the queue) selects the most urgent unassigned task and its preset.
 # Widgets whose option labels depend on the language get a key per language: Streamlit keeps a keyed
@@ -142,7 +159,8 @@ with queue_tab:
             task_id = st.selectbox(tr("assign.pick_task"), list(labels), format_func=labels.get, key=TASK_KEY,
                                    on_change=_on_task)
             with Session(resources.engine()) as session:
-                task, ranked, excluded = service.recommend(session, viewer, task_id, preset, now=NOW)
+                task, ranked, excluded = service.recommend(session, viewer, task_id, preset, ctx=ctx,
+                                                           task=queue[queue["task_id"] == task_id].iloc[0])
             st.subheader(_title(task))
             meta = [tr(f"assign.kind.{task['kind']}"), tr(f"assign.priority.{task['priority']}")]
             if isinstance(task["item_code"], str):
@@ -225,6 +243,7 @@ with queue_tab:
                         st.session_state["assign_flash"] = tr(
                             "assign.done_override" if decision.overridden else "assign.done", name=names[chosen])
                         st.session_state.pop("assign_current", None)
+                        _quality_inputs.clear()
                         st.rerun()
     if msg := st.session_state.pop("assign_flash", None):
         st.toast(msg, icon=":material/check_circle:")
@@ -237,7 +256,7 @@ with batch_tab:
     if st.button(tr("assign.batch.propose"), icon=":material/auto_awesome:", key="assign_batch_propose"):
         with st.status(tr("assign.batch.working"), expanded=False) as status:
             with Session(resources.engine()) as session:
-                st.session_state["assign_proposal"] = service.propose_batch(session, viewer, batch_code, now=NOW)
+                st.session_state["assign_proposal"] = service.propose_batch(session, viewer, batch_code, ctx=ctx)
             status.update(label=tr("assign.batch.ready"), state="complete")
     proposal = st.session_state.get("assign_proposal")
     if proposal is not None:
@@ -272,6 +291,7 @@ with batch_tab:
             with Session(resources.engine()) as session:
                 result = service.commit_batch(session, viewer, proposal, now=NOW)
             st.session_state.pop("assign_proposal", None)
+            _quality_inputs.clear()
             st.session_state["assign_batch_done"] = tr("assign.batch.done", **result)
             st.rerun()
         if b2.button(tr("assign.batch.discard"), key="assign_batch_discard"):
@@ -281,8 +301,7 @@ with batch_tab:
         st.success(done)
 
 with map_tab:
-    with Session(resources.engine()) as session:
-        ctx_workers = service.load_context(session, viewer, now=NOW).workers
+    ctx_workers = ctx.workers
     points = queue.dropna(subset=["lat", "lon"])
     as_table = st.toggle(tr("assign.map.as_table"), value=points.empty, key="assign_map_table")
     if points.empty and ctx_workers.dropna(subset=["lat", "lon"]).empty:
@@ -322,11 +341,10 @@ with quality_tab:
     period = st.segmented_control(tr("assign.q.period"), list(periods), default="all", key=f"assign_q_period_{L}",
                                   format_func=period_names.get)
     days = periods.get(period or "all")
-    start = NOW - timedelta(days=days) if days else NOW.replace(year=2000)
-    with Session(resources.engine()) as session:
-        events = quality.dispatched_events(session, viewer, start=start, end=NOW + timedelta(days=1))
-        overrides = service.override_report(session, viewer, since=start)
-        decisions = service.decisions_frame(session, viewer, since=start)
+    today = NOW.date()
+    start_day = today - timedelta(days=days) if days else today.replace(year=2000)
+    scope_key = (viewer.user_id, viewer.role.value, viewer.scope_level.value, viewer.scope_unit_id)
+    events, overrides, decisions = _quality_inputs(scope_key, start_day, today, viewer)
     if events.empty:
         st.info(tr("assign.q.empty"))
     else:
@@ -381,6 +399,9 @@ with quality_tab:
             column_config={tr("assign.q.override_rate"): st.column_config.NumberColumn(format="percent")})
     if not decisions.empty:
         with st.expander(tr("assign.q.decision_log", n=len(decisions))):
+            if len(decisions) > LOG_ROWS:
+                st.caption(tr("assign.q.log_newest", n=LOG_ROWS))
+                decisions = decisions.head(LOG_ROWS)
             st.dataframe(pd.DataFrame({
                 tr("assign.q.when"): decisions["decided_at"], tr("assign.col.task"): decisions["task_id"],
                 tr("assign.col.item"): decisions["item_code"].map(_item_name),

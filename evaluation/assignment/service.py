@@ -267,12 +267,13 @@ def commit_batch(
 def decisions_frame(session: Session, viewer: Viewer, *, since: datetime | None = None) -> pd.DataFrame:
     """Recorded decisions in scope (by the chosen worker), newest first, with the recommended and chosen
     workers' names and the deciding user's name."""
-    stmt = (select(AssignmentDecision).join(Worker, Worker.id == AssignmentDecision.chosen_worker_id)
+    cols = list(AssignmentDecision.model_fields)
+    stmt = (select(*[getattr(AssignmentDecision, c) for c in cols])
+            .join(Worker, Worker.id == AssignmentDecision.chosen_worker_id)
             .where(worker_scope_clause(viewer)).order_by(AssignmentDecision.decided_at.desc()))
     if since is not None:
         stmt = stmt.where(AssignmentDecision.decided_at >= since)
-    cols = list(AssignmentDecision.model_fields)
-    frame = pd.DataFrame([d.model_dump() for d in session.exec(stmt).all()], columns=cols)
+    frame = pd.DataFrame(session.exec(stmt).all(), columns=cols)
     ids = set(frame["chosen_worker_id"].dropna()) | set(frame["recommended_worker_id"].dropna())
     names = dict(session.exec(select(Worker.id, Worker.name).where(Worker.id.in_([int(i) for i in ids]))).all()) \
         if ids else {}
