@@ -343,7 +343,8 @@ with quality_tab:
     days = periods.get(period or "all")
     today = NOW.date()
     start_day = today - timedelta(days=days) if days else today.replace(year=2000)
-    scope_key = (viewer.user_id, viewer.role.value, viewer.scope_level.value, viewer.scope_unit_id)
+    scope_key = (resources.engine().url.render_as_string(), viewer.user_id, viewer.role.value,
+                 viewer.scope_level.value, viewer.scope_unit_id)
     events, overrides, decisions = _quality_inputs(scope_key, start_day, today, viewer)
     if events.empty:
         st.info(tr("assign.q.empty"))
