@@ -177,11 +177,13 @@ with tab_enroll:
             with st.form("enroll_hand", clear_on_submit=True):
                 chosen = st.multiselect(tr("courses.enroll.workers"), everyone["id"].tolist(), format_func=label.get)
                 reason = st.text_input(tr("courses.enroll.reason"))
+                due = st.date_input(tr("courses.enroll.quiz_due"), value=None, help=tr("courses.enroll.quiz_due_help"))
                 go = st.form_submit_button(tr("courses.enroll.submit"), type="primary")
             if go:
                 try:
                     with Session(resources.engine()) as session:
-                        n = enroll(session, viewer, course_id=course_id, worker_ids=chosen, reason=reason)
+                        n = enroll(session, viewer, course_id=course_id, worker_ids=chosen, reason=reason,
+                                   quiz_due_at=datetime.combine(due, time(23, 59)) if due else None)
                     st.success(tr("courses.enroll.done", n=n))
                 except (CoursesError, ScopeError) as exc:
                     fail(exc)

@@ -139,3 +139,15 @@ def test_run_all_is_idempotent(session, setup):
     first = jobs.run_all(now=START - timedelta(minutes=30), engine=eng)
     second = jobs.run_all(now=START - timedelta(minutes=30), engine=eng)
     assert first["reminders"] == 6 and sum(second.values()) == 0
+
+
+def test_quiz_deadline_notice_once_for_those_without_a_certificate(session, setup):
+    """Test that a quiz due in 2 days is announced once to each enrolled worker, and not 5 days ahead."""
+    w, _, _, eng = setup
+    fire = w.courses["fire_safety"]
+    enroll(session, w.manager, course_id=fire.id, worker_ids=[x.id for x in w.org.workers_b],
+           quiz_due_at=NOW + timedelta(days=5), now=NOW)
+    assert jobs.certificate_expiry(now=NOW, engine=eng) == 0
+    assert jobs.certificate_expiry(now=NOW + timedelta(days=3), engine=eng) == 3
+    assert jobs.certificate_expiry(now=NOW + timedelta(days=4), engine=eng) == 0
+    assert _notes(session, "quiz_due") == 3
