@@ -44,6 +44,17 @@ def load_trend(db: str, who: Viewer, first: str, last: str) -> pd.DataFrame:
 
 
 DB = get_settings().database_url
+
+
+def diff_table(diff: pd.DataFrame) -> None:
+    """Workers whose total or grade changed between two revisions."""
+    cols = {"name": "score.col.name", "community": "score.col.community", "old_total": "score.col.old_total",
+            "new_total": "score.col.new_total", "delta": "score.col.delta", "old_grade": "score.col.old_grade",
+            "new_grade": "score.col.new_grade"}
+    diff = diff.assign(old_grade=diff["old_grade"].map(GN), new_grade=diff["new_grade"].map(GN))
+    st.dataframe(diff[list(cols)].round(2).rename(columns={k: tr(v) for k, v in cols.items()}),
+                 hide_index=True, width="stretch")
+
 with Session(resources.engine()) as session:
     months = period_choices(session, viewer)
 periods = months + sorted({f"{m[:4]}-Q{(int(m[5:]) - 1) // 3 + 1}" for m in months}, reverse=True) \
@@ -219,6 +230,22 @@ with tabs[4]:
             st.download_button(tr("score.download_bulletin"), data=data, icon=":material/download:",
                                file_name=f"bulletin_{labels[sid].replace(' ', '_')}.xlsx",
                                mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        later = snaps[snaps["revision"] > 1]
+        if len(later):
+            rid = st.selectbox(tr("score.revision_diff"), later["id"].tolist(), format_func=labels.get,
+                               key="score_rev_diff")
+            row = later.set_index("id").loc[rid]
+            prev = snaps[(snaps["period"] == row["period"]) & (snaps["revision"] == row["revision"] - 1)]
+            changes = json.loads(row["changes"] or "{}")
+            if changes:
+                st.caption(tr("score.changes", **changes))
+            if len(prev):
+                with Session(resources.engine()) as session:
+                    old_cards, _ = snapshot_frames(session, int(prev["id"].iloc[0]))
+                    new_cards, _ = snapshot_frames(session, int(rid))
+                diff = diff_cards(old_cards, new_cards).merge(cards[["worker_id", "name", "community"]],
+                                                              on="worker_id", how="left")
+                diff_table(diff)
     may_freeze = viewer.is_admin or (viewer.is_manager and viewer.scope_unit_id is None)
     if may_freeze and parse_period(period).kind == "month":
         with st.form("score_freeze"):
@@ -236,6 +263,9 @@ with tabs[4]:
                                   state="complete")
                 else:
                     status.update(label=tr("score.frozen", period=period, revision=snap.revision), state="complete")
+                    st.download_button(tr("score.download_bulletin"), data=snap.bulletin, icon=":material/download:",
+                                       file_name=f"bulletin_{period}_r{snap.revision}.xlsx", key="score_new_bulletin",
+                                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
                     changes = json.loads(snap.changes or "{}")
                     if changes:
                         st.write(tr("score.changes", **changes))
@@ -245,4 +275,4 @@ with tabs[4]:
                             new, _ = snapshot_frames(session, snap.id)
                             diff = diff_cards(old, new).merge(cards[["worker_id", "name", "community"]],
                                                               on="worker_id", how="left")
-                            st.dataframe(diff.round(2), hide_index=True, width="stretch")
+                            diff_table(diff)

@@ -81,3 +81,33 @@ def test_schemes_page_saves_a_new_version(open_page, viewer_of):
     at.checkbox(key="scheme_use_json").check()
     at.get("form_submit_button")[0].click().run()
     assert any("add up to 100" in e.value for e in at.error)
+
+
+def test_freeze_then_recompute_shows_what_changed(open_page, viewer_of):
+    """Test the snapshots tab: freezing June writes revision 1 (and its bulletin); recomputing after a
+    deduction writes revision 2 and lists the worker whose total dropped by 5."""
+    at = open_page("pages/scorecards.py", viewer_of("manager"), lang="en")
+    _select(at, "score_period", "2020-06")
+    at.get("form_submit_button")[0].click().run()
+    assert not at.exception, at.exception
+    assert any(b.label == "Download bulletin (Excel)" for b in at.get("download_button"))
+
+    at.switch_page("pages/scorecard.py").run()
+    _select(at, "scorecard_period_pick", "2020-06")
+    worker = at.selectbox(key="scorecard_worker_pick").value
+    at.number_input[0].set_value(1)
+    at.get("form_submit_button")[0].click().run()  # falsification × 1 (the first kind listed)
+    assert not at.exception, at.exception
+
+    at.switch_page("pages/scorecards.py").run()
+    _select(at, "score_period", "2020-06")
+    at.checkbox(key="score_freeze_recompute").check()
+    at.get("form_submit_button")[0].click().run()
+    assert not at.exception, at.exception
+    diff = next(d.value for d in at.dataframe if "Change" in d.value.columns)
+    assert len(diff) >= 1 and diff["Change"].iloc[0] == pytest.approx(-5)
+    assert worker is not None
+    at.run()  # the snapshot list now holds both revisions, each with its bulletin and the change list
+    assert at.selectbox(key="score_bulletin").options == ["2020-06 r2", "2020-06 r1"]
+    assert any(b.label == "Download bulletin (Excel)" for b in at.get("download_button"))
+    assert any("Change" in d.value.columns for d in at.dataframe)
