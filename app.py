@@ -78,7 +78,8 @@ else:
                          alt.Tooltip("workers:Q", title=tr("col.workers")),
                          alt.Tooltip("party_members:Q", title=tr("col.party_members"))],
             )
-            .properties(title=tr("home.headcount_chart"), height=max(160, 18 * len(frame)))
+            # A step height: a fixed height with a title or bottom legend collapses the bars in 1.67.
+            .properties(title=tr("home.headcount_chart"), height=alt.Step(22))
         )
         st.altair_chart(chart, width="stretch")
         st.subheader(tr("home.headcount_table"))

@@ -49,7 +49,7 @@ with tree_tab:
             y=alt.Y("name:N", sort="-x", title=None, axis=alt.Axis(labelLimit=220)),
             color=alt.Color("parent:N", title=tr("col.subdistrict"), legend=alt.Legend(orient="bottom")),
             tooltip=["name:N", "parent:N", "grids:Q", "households:Q"],
-        ).properties(height=max(160, 18 * len(comm_frame))),
+        ).properties(height=alt.Step(18)),
         width="stretch",
     )
 with grid_tab:
