@@ -36,9 +36,10 @@ def score_histogram(cards: pd.DataFrame, grade_names: dict[str, str], *, title: 
         .encode(x=alt.X("total:Q", bin=alt.Bin(step=5, extent=[0, 100]), title=x_title),
                 y=alt.Y("count():Q", title=y_title),
                 color=alt.Color("grade_name:N", title=grade_title, scale=_grade_scale(grade_names),
-                                legend=alt.Legend(orient="bottom")),
+                                legend=alt.Legend(orient="right")),
                 tooltip=[alt.Tooltip("grade_name:N", title=grade_title), alt.Tooltip("count():Q", title=y_title)])
-        .properties(height=260)
+        # Streamlit fits the whole chart (title, axes, legend) into the height: leave room for the bars.
+        .properties(height=320)
     )
 
 
@@ -48,11 +49,12 @@ def trend_chart(trend: pd.DataFrame, *, group: str, title: str, x_title: str, y_
     df = _plain(trend.groupby(["period", group], as_index=False, observed=True)["total"].mean())
     return (
         alt.Chart(df, title=title).mark_line(point=True)
-        .encode(x=alt.X("period:O", title=x_title), y=alt.Y("total:Q", title=y_title, scale=alt.Scale(zero=False)),
-                color=alt.Color(f"{group}:N", title=group_title, legend=alt.Legend(orient="bottom")),
+        .encode(x=alt.X("period:O", title=x_title, axis=alt.Axis(labelAngle=0)),
+                y=alt.Y("total:Q", title=y_title, scale=alt.Scale(zero=False)),
+                color=alt.Color(f"{group}:N", title=group_title, legend=alt.Legend(orient="right")),
                 tooltip=[alt.Tooltip("period:O", title=x_title), alt.Tooltip(f"{group}:N", title=group_title),
                          alt.Tooltip("total:Q", title=y_title, format=".2f")])
-        .properties(height=260)
+        .properties(height=320)
     )
 
 
@@ -82,7 +84,7 @@ def party_gap_chart(comparison: pd.DataFrame, *, name_col: str, party_label: str
         alt.Chart(top).mark_text(dy=-10, fontWeight="bold")
         .encode(x=alt.X(f"{name_col}:N"), y=alt.Y("top:Q", scale=y_scale), text="gap_text:N")
     )
-    return alt.layer(bars, labels, title=title).properties(height=280)
+    return alt.layer(bars, labels, title=title).properties(height=340)
 
 
 def community_chart(cards: pd.DataFrame, *, community_col: str, title: str, x_title: str,
@@ -151,8 +153,9 @@ def worker_trend_chart(trend: pd.DataFrame, *, title: str, x_title: str, y_title
     long["series"] = long["series"].map({"mine": mine_label, "community": community_label})
     return (
         alt.Chart(long, title=title).mark_line(point=True)
-        .encode(x=alt.X("period:O", title=x_title), y=alt.Y("total:Q", title=y_title, scale=alt.Scale(zero=False)),
-                strokeDash=alt.StrokeDash("series:N", title=None, legend=alt.Legend(orient="bottom")),
+        .encode(x=alt.X("period:O", title=x_title, axis=alt.Axis(labelAngle=0)),
+                y=alt.Y("total:Q", title=y_title, scale=alt.Scale(zero=False)),
+                strokeDash=alt.StrokeDash("series:N", title=None, legend=alt.Legend(orient="top")),
                 tooltip=[alt.Tooltip("period:O"), alt.Tooltip("series:N"), alt.Tooltip("total:Q", format=".2f")])
-        .properties(height=240)
+        .properties(height=300)
     )
