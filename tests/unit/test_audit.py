@@ -7,7 +7,8 @@ from datetime import datetime
 import pytest
 from sqlmodel import select
 
-from core.audit import AuditEntry, audit_frame
+from core.audit import audit_frame
+from core.models_audit import AuditEntry
 from core.auth import hash_password, sign_in
 from core.models import Role
 from core.scope import ScopeError
