@@ -173,3 +173,46 @@ def grading_history(session: Session, building_id: int) -> pd.DataFrame:
     return pd.DataFrame([r.model_dump() for r in rows],
                         columns=["id", "building_id", "graded_at", "grade", "score", "scores_json", "veto_json",
                                  "graded_by"])
+
+
+def patrol_figures(session: Session, *, now: datetime, periods: tuple[str, str] | None = None) -> pd.DataFrame:
+    """出租屋巡查覆盖率 per worker × month: patrols due from each building's grade interval over the days it
+    was graded in that month, patrols made capped at what was due. Credited to the building's patrol
+    worker, else the worker of its grid."""
+    from core.models import Worker, WorkerStatus
+
+    cols = ["worker_id", "period", "metric", "numerator", "denominator"]
+    b = pd.DataFrame(session.exec(select(RentalBuilding.id, RentalBuilding.grid_id, RentalBuilding.grade,
+                                         RentalBuilding.graded_at, RentalBuilding.patrol_assignee_id)
+                                  .where(RentalBuilding.grade.is_not(None))).all(),
+                     columns=["id", "grid_id", "grade", "graded_at", "assignee"])
+    if b.empty:
+        return pd.DataFrame(columns=cols)
+    grid_worker = pd.DataFrame(session.exec(select(Worker.grid_id, func.min(Worker.id))
+                                            .where(Worker.status == WorkerStatus.ACTIVE.value)
+                                            .group_by(Worker.grid_id)).all(), columns=["grid_id", "gw"])
+    b = b.merge(grid_worker, on="grid_id", how="left")
+    b["worker_id"] = b["assignee"].fillna(b["gw"])
+    b = b[b["worker_id"].notna()]
+    first = pd.to_datetime(b["graded_at"]).min().to_period("M")
+    months = pd.period_range(first, pd.Timestamp(now).to_period("M"), freq="M")
+    if periods:
+        months = months[(months.strftime("%Y-%m") >= periods[0]) & (months.strftime("%Y-%m") <= periods[1])]
+    if b.empty or not len(months):
+        return pd.DataFrame(columns=cols)
+    grid = b.merge(pd.DataFrame({"month": months}), how="cross")
+    start = np.maximum(grid["month"].dt.start_time, pd.to_datetime(grid["graded_at"]))
+    end = np.minimum(grid["month"].dt.end_time, pd.Timestamp(now))
+    days = ((end - start).dt.total_seconds() / 86400).clip(lower=0)
+    grid["due"] = np.ceil(days / grid["grade"].map(patrol_interval_days()))
+    made = pd.DataFrame(session.exec(select(RentalPatrol.building_id, RentalPatrol.visited_at)).all(),
+                        columns=["id", "visited_at"])
+    made["month"] = pd.to_datetime(made["visited_at"]).dt.to_period("M")
+    counts = made.groupby(["id", "month"]).size().rename("made").reset_index()
+    grid = grid.merge(counts, on=["id", "month"], how="left").fillna({"made": 0})
+    grid["made"] = np.minimum(grid["made"], grid["due"])
+    grid = grid[grid["due"] > 0]
+    out = grid.groupby(["worker_id", "month"], as_index=False)[["made", "due"]].sum()
+    return pd.DataFrame({"worker_id": out["worker_id"].astype(int), "period": out["month"].dt.strftime("%Y-%m"),
+                         "metric": "rental_patrol_rate", "numerator": out["made"].astype(float),
+                         "denominator": out["due"].astype(float)})

@@ -101,7 +101,7 @@ def event_figures(session: Session, *, now: datetime, periods: tuple[str, str] |
 
 
 EVENT_METRICS = ("hazards_reported", "timely_report_rate", "valid_report_rate", "ontime_verify_rate",
-                 "ontime_closure_rate", "closure_rate", "rework_rate", "satisfaction_rate")
+                 "ontime_closure_rate", "closure_rate", "rework_rate", "satisfaction_rate", "rental_patrol_rate")
 
 
 def recompute_event_metrics(session: Session, *, now: datetime | None = None,
@@ -112,7 +112,10 @@ def recompute_event_metrics(session: Session, *, now: datetime | None = None,
     """
     at = field_now(session, now)
     ensure_reference_data(session)
-    frame = event_figures(session, now=at, periods=periods)
+    from evaluation.field.rentals import patrol_figures
+
+    frame = pd.concat([event_figures(session, now=at, periods=periods),
+                       patrol_figures(session, now=at, periods=periods)], ignore_index=True)
     wipe = delete(MetricValue).where(MetricValue.source == FigureSource.EVENTS.value,
                                      MetricValue.metric.in_(EVENT_METRICS))
     if periods:

@@ -20,7 +20,14 @@ from evaluation.field.models import (
 )
 from evaluation.field.quality import quality_summary, raise_verification_tasks
 from evaluation.field.registry import ensure_reference_data
-from evaluation.field.rentals import criteria, grade_building, grade_for, patrol_coverage, record_patrol
+from evaluation.field.rentals import (
+    criteria,
+    grade_building,
+    grade_for,
+    patrol_coverage,
+    patrol_figures,
+    record_patrol,
+)
 from tests.factories import make_org, viewer
 
 NOW = datetime(2020, 9, 30, 12, 0)
@@ -65,6 +72,11 @@ def test_grade_sets_patrol_interval_coverage_and_patrol_tasks(session):
     record_patrol(session, mgr, building_id=b.id, worker_id=org.workers_a[0].id, visited_at=NOW - timedelta(days=10))
     cov = patrol_coverage(session, mgr, start=NOW - timedelta(days=28), end=NOW)
     assert cov[["due", "made"]].iloc[0].tolist() == [4, 2]  # 28 days / 7 → 4 due; 2 made (the repeat is one)
+    # The grade also drives 出租屋巡查覆盖率 per worker × month (credited to the grid's worker).
+    figures = patrol_figures(session, now=NOW).set_index("period")
+    assert figures.loc["2020-08", ["numerator", "denominator"]].tolist() == [0, 1]  # graded on the 31st
+    assert figures.loc["2020-09", ["numerator", "denominator"]].tolist() == [2, 5]  # 29.5 days / 7
+    assert set(figures["worker_id"]) == {org.workers_a[0].id}
     tasks = open_tasks(session, mgr, now=NOW)
     assert tasks["task_id"].tolist() == [f"patrol:{b.id}"]
     assert tasks.loc[0, "due_at"] == NOW - timedelta(days=3)
