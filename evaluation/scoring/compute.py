@@ -451,6 +451,11 @@ def _roll_up(parts: list[Scorecards], weights: list[float], scheme: Scheme, peri
         return Scorecards(period.label, scheme, _empty_cards(), comps)
     allc = pd.concat(frames, ignore_index=True)
     allc = allc[allc["scored"]]
+    # A part resting on too little data (coverage below the scheme's minimum, e.g. a quarter holding a
+    # few stray events) is left out when the worker has a better-covered part.
+    thin = allc["coverage"] < scheme.min_coverage
+    has_good = (~thin).groupby(allc["worker_id"]).transform("any")
+    allc = allc[~thin | ~has_good]
     # Parts without data are left out and the remaining parts' weights rescaled.
     allc["wt"] = allc["part_weight"] / allc.groupby("worker_id")["part_weight"].transform("sum")
     g = allc.assign(**{c: allc[c] * allc["wt"] for c in ("total", "base", "bonus", "deduction", "coverage")}) \
@@ -467,7 +472,12 @@ def _roll_up(parts: list[Scorecards], weights: list[float], scheme: Scheme, peri
         piece = pc.if_else(pc.is_null(col), "", _join(f"{label} ", pc.cast(pc.round(col, 2), pa.string()), "; "))
         text = piece if text is None else _join(text, piece)
     rolled["parts"] = pd.Series(text.to_numpy(zero_copy_only=False), index=rolled.index).str.removesuffix("; ")
-    miss = comps.loc[comps["missing"].astype(bool), ["worker_id", "component"]].drop_duplicates()
+    # components missing in a part the worker was scored in (a quarter with no data at all is simply
+    # left out of the mean, not reported as twelve missing components)
+    scored_parts = allc[["worker_id", "part"]].rename(columns={"part": "period"})
+    miss = comps.loc[comps["missing"].astype(bool), ["worker_id", "period", "component"]] \
+        .astype({"period": str}).merge(scored_parts, on=["worker_id", "period"])[["worker_id", "component"]] \
+        .drop_duplicates()
     names = miss.astype({"component": str}).groupby("worker_id")["component"].agg(",".join)
     rolled["missing_components"] = names.reindex(rolled.index).fillna("")
     notes = allc.loc[allc["adjust_note"] != "", ["worker_id", "part", "adjust_note"]]

@@ -256,3 +256,19 @@ def test_thin_data_cannot_earn_the_top_grade():
     r = score_period(inputs(values=rows), Scheme.from_dict(d), "2020-06")
     assert card(r, 1)["total"] == 100 and card(r, 1)["grade"] == "good" and bool(card(r, 1)["low_coverage"])
     assert card(r, 2)["total"] >= 90 and card(r, 2)["grade"] == "excellent"
+
+
+def test_year_does_not_report_an_empty_quarter_as_missing_components():
+    """Test that with no Q4 data the year's card lists no missing components (Q4 is left out instead)."""
+    r = score_period(inputs(values=ROLL[:3]), single_scheme(), "2020")
+    assert card(r, 1)["missing_components"] == "" and card(r, 1)["parts_n"] == 3
+
+
+def test_year_leaves_out_a_thinly_covered_quarter():
+    """Test that a quarter whose data covers 40% of the weight (below the 60% minimum) does not drag the
+    year: Q2 on full data counts alone."""
+    full = [v(1, "2020-05", m, *fig) for m, fig in
+            (("coll", (100, 100)), ("acc", (20, 20)), ("rework", (0, 10)), ("haz", (20, None)))]
+    thin = [v(1, "2020-11", "coll", 60, 100)]  # Q4: collection only, at the floor → 0 points
+    r = score_period(inputs(values=full + thin), scheme(), "2020")
+    assert card(r, 1)["total"] == pytest.approx(100) and card(r, 1)["parts_n"] == 1
