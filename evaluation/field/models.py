@@ -105,10 +105,9 @@ class Event(SQLModel, table=True):
     """A field event / hazard (实有事件) over the 6-category / 43-item taxonomy."""
 
     __tablename__ = "field_event"
-    __table_args__ = (
-        Index("ix_field_event_state_due", "state", "due_at"),
-        Index("ix_field_event_reported", "reported_at"),
-    )
+    # The queue (state, deadline) and scope (grid, assignee) are indexed; month figures scan the table
+    # once per group anyway, and every extra index costs on a million-row import.
+    __table_args__ = (Index("ix_field_event_state_due", "state", "due_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     event_no: str = Field(max_length=40, unique=True)
