@@ -45,8 +45,12 @@ def _ev(session, org, n, **kw):
     session.add(Event(**base))
 
 
-def test_event_metrics_hand_computed(session):
-    """Test every event-derived metric on five events whose figures are worked out by hand."""
+@pytest.mark.parametrize("narrow_above", [200_000, 0])  # 0: SQLite's narrow temporary copy path
+def test_event_metrics_hand_computed(session, monkeypatch, narrow_above):
+    """Test every event-derived metric on six events whose figures are worked out by hand."""
+    from evaluation.field import summary
+
+    monkeypatch.setattr(summary, "NARROW_ABOVE", narrow_above)
     org = make_org(session)
     ensure_reference_data(session)
     h = timedelta(hours=1)
