@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from core.models import OrgUnit, Worker
 from core.scope import Viewer, worker_scope_clause
+from core.tabular import safe_frame
 from courses._sql import frame, require_manager
 from courses.models import AttemptAnswer, AttemptStatus, Course, Question, QuizAttempt
 
@@ -112,9 +113,9 @@ def excel_report(*, course: Course, attempts: pd.DataFrame, items: pd.DataFrame,
     """An .xlsx with three sheets: attempts, item analysis, and the answer matrix (attempt × question)."""
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
-        attempts.rename(columns=labels).to_excel(xw, sheet_name=labels.get("sheet.attempts", "attempts"),
+        safe_frame(attempts).rename(columns=labels).to_excel(xw, sheet_name=labels.get("sheet.attempts", "attempts"),
                                                  index=False)
-        items.rename(columns=labels).to_excel(xw, sheet_name=labels.get("sheet.items", "items"), index=False)
+        safe_frame(items).rename(columns=labels).to_excel(xw, sheet_name=labels.get("sheet.items", "items"), index=False)
         if not answers.empty:
             matrix = answers.pivot_table(index="attempt_id", columns="code", values="correct", aggfunc="max")
             matrix.astype(float).to_excel(xw, sheet_name=labels.get("sheet.matrix", "matrix"))

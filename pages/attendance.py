@@ -13,7 +13,7 @@ from sqlmodel import Session
 from core import clock
 from core.i18n import pick
 from core.scope import ScopeError
-from core.tabular import errors_frame, template_bytes
+from core.tabular import errors_frame, safe_frame, template_bytes
 from courses.attendance import (
     attendance_warnings,
     checkin_code,
@@ -160,7 +160,7 @@ with tab_session:
             except (CoursesError, ScopeError) as exc:
                 fail(exc)
         st.download_button(tr("common.download_csv"),
-                           edited.drop(columns="worker_id").to_csv(index=False).encode("utf-8-sig"),
+                           safe_frame(edited.drop(columns="worker_id")).to_csv(index=False).encode("utf-8-sig"),
                            file_name=f"attendance_{sid}.csv", mime="text/csv")
 
     with st.expander(tr("courses.att.import")):
@@ -246,5 +246,5 @@ with tab_workers:
         st.markdown(f"**{tr('courses.att.all_workers')}**")
         full = table(per_worker)
         st.dataframe(full, hide_index=True, width="stretch", column_config=pct, height=420)
-        st.download_button(tr("common.download_csv"), full.to_csv(index=False).encode("utf-8-sig"),
+        st.download_button(tr("common.download_csv"), safe_frame(full).to_csv(index=False).encode("utf-8-sig"),
                            file_name="attendance_by_worker.csv", mime="text/csv", key="dl_workers")

@@ -99,7 +99,9 @@ labels = {"employee_no": tr("col.employee_no"), "name": tr("col.name"), "score":
           "facility": tr("courses.res.facility"), "discrimination": tr("courses.res.discrimination"),
           "sheet.attempts": tr("courses.res.tab_attempts"), "sheet.items": tr("courses.res.tab_items"),
           "sheet.matrix": tr("courses.res.matrix")}
-xlsx = excel_report(course=course, attempts=attempts.drop(columns=["community_en" if L == "zh" else "community_zh"]),
-                    items=items.drop(columns=["question"]), answers=answers, labels=labels)
-st.download_button(tr("common.download_xlsx"), xlsx, file_name=f"quiz_{course.code}.xlsx",
+st.download_button(tr("common.download_xlsx"),
+                   # Built only when clicked: the workbook holds every attempt and answer.
+                   lambda: excel_report(course=course, attempts=attempts.drop(
+                       columns=["community_en" if L == "zh" else "community_zh"]),
+                       items=items.drop(columns=["question"]), answers=answers, labels=labels), file_name=f"quiz_{course.code}.xlsx",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", icon=":material/download:")

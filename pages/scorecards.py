@@ -133,7 +133,8 @@ with tabs[0]:
         st.session_state["scorecard_period"] = period
         st.switch_page("pages/scorecard.py")
     c[2].download_button(
-        tr("score.export_xlsx"), data=scorecards_workbook(shown, view.components[
+        # Built only when clicked: the workbook takes seconds for a whole district.
+        tr("score.export_xlsx"), data=lambda: scorecards_workbook(shown, view.components[
             view.components["worker_id"].isin(shown["worker_id"])], scheme, period, L, view.scheme_id),
         file_name=f"scorecards_{period}.xlsx", icon=":material/download:", width="stretch",
         mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -216,7 +217,7 @@ with tabs[4]:
     else:
         snaps["rows"] = snaps["input_rows"].map(lambda s: ", ".join(f"{k} {v}" for k, v in json.loads(s).items()))
         st.dataframe(snaps[["period", "revision", "scheme_code", "scheme_version", "workers_scored", "mean_total",
-                            "rows", "reason", "computed_at"]].round(2).rename(columns={
+                            "rows", "reason", "computed_at"]].round({"mean_total": 2}).rename(columns={
             "period": tr("score.period"), "revision": tr("score.revision"), "scheme_code": tr("score.scheme"),
             "scheme_version": tr("score.scheme_version"), "workers_scored": tr("score.workers_scored"),
             "mean_total": tr("score.mean_total"), "rows": tr("score.col.input_rows"),

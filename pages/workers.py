@@ -114,9 +114,9 @@ with edit_tab:
 with import_tab:
     st.caption(tr("workers.import_help"))
     c1, c2 = st.columns(2)
-    c1.download_button(tr("workers.template") + " (Excel)", template_bytes(WORKER_SCHEMA, "xlsx", L),
+    c1.download_button(tr("workers.template") + " (Excel)", lambda: template_bytes(WORKER_SCHEMA, "xlsx", L),
                        file_name="workers-template.xlsx")
-    c2.download_button(tr("workers.template") + " (CSV)", template_bytes(WORKER_SCHEMA, "csv", L),
+    c2.download_button(tr("workers.template") + " (CSV)", lambda: template_bytes(WORKER_SCHEMA, "csv", L),
                        file_name="workers-template.csv")
     upload = st.file_uploader(tr("workers.import_file"), type=["csv", "xlsx", "txt"], key="worker_upload")
     if upload is not None:

@@ -10,6 +10,7 @@ import pandas as pd
 from sqlmodel import Session
 
 from core.i18n import t
+from core.tabular import safe_frame
 from evaluation.scoring.periods import parse_period
 from evaluation.scoring.scheme import Scheme
 
@@ -59,7 +60,7 @@ def workbook(sheets: dict[str, pd.DataFrame]) -> bytes:
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
         for name, frame in sheets.items():
-            frame.to_excel(xw, sheet_name=name[:31], index=False)
+            safe_frame(frame).to_excel(xw, sheet_name=name[:31], index=False)  # no formula injection
             ws = xw.sheets[name[:31]]
             ws.freeze_panes = "A2"
             for col in ws.columns:
