@@ -1,19 +1,14 @@
-"""Evaluation's command-line extension: field data, then scoring and assignment when they exist."""
+"""Evaluation's command-line extension: field data, scoring and assignment subcommands."""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 
-_AREAS = ("evaluation.field.cli", "evaluation.scoring.cli", "evaluation.assignment.cli")
+from evaluation.assignment import cli as assignment_cli
+from evaluation.field import cli as field_cli
+from evaluation.scoring import cli as scoring_cli
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    for name in _AREAS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:  # that area has no CLI yet; a broken import inside it still raises
-                continue
-            raise
-        module.register(subparsers)
+    for area in (field_cli, scoring_cli, assignment_cli):
+        area.register(subparsers)

@@ -1,22 +1,13 @@
-"""Evaluation's demo data: field data first (scores and assignment read it), then scoring and assignment."""
+"""Evaluation's demo data: field data first (assignment reads its events), then dispatch decisions."""
 
 from __future__ import annotations
 
-import importlib
-
 from core.demo import DemoContext
+from evaluation.assignment.demo import seed as seed_assignment
+from evaluation.field.demo import seed as seed_field
 
 
 def seed(ctx: DemoContext) -> None:
-    from evaluation.field.demo import seed as seed_field
-
     seed_field(ctx)
-    for name in ("evaluation.scoring.demo", "evaluation.assignment.demo"):
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        ctx.log(f"seeding {name} …")
-        module.seed(ctx)
+    ctx.log("seeding evaluation.assignment.demo …")
+    seed_assignment(ctx)
