@@ -5,36 +5,24 @@ import pandas as pd
 import streamlit as st
 from sqlmodel import Session
 
-from core.scope import Viewer
-from core.settings import get_settings
 from evaluation.scoring import charts
 from evaluation.scoring.reports import grade_names
 from evaluation.scoring.service import (
     courses_for_components,
     improvement_options,
-    monthly_trend,
     period_choices,
-    scorecards,
 )
 from ui import resources
 from ui.guard import require
+from ui.scoring_cache import cached_scorecards, cached_trend
 from ui.state import lang, tr
 
 viewer = require(__file__)
 L = lang()
-DB = get_settings().database_url
 
 
-@st.cache_data(ttl=120, show_spinner=False)
-def load(db: str, who: Viewer, period: str):  # noqa: ANN201
-    with Session(resources.engine()) as session:
-        return scorecards(session, who, period)
 
 
-@st.cache_data(ttl=120, show_spinner=False)
-def load_trend(db: str, who: Viewer, first: str, last: str) -> pd.DataFrame:
-    with Session(resources.engine()) as session:
-        return monthly_trend(session, who, first=first, last=last)
 
 
 def top_share_text(share: float) -> str:
@@ -47,7 +35,7 @@ st.title(tr("score.my.title"))
 with Session(resources.engine()) as session:
     months = period_choices(session, viewer)
 period = st.selectbox(tr("score.period"), months, key="my_score_period")
-view = load(DB, viewer, period)
+view = cached_scorecards(viewer, period)
 mine = view.cards[view.cards["worker_id"] == viewer.worker_id]
 if mine.empty or not bool(mine["scored"].iloc[0]):
     st.info(tr("score.my.empty", period=period))
@@ -77,7 +65,7 @@ for _, c in comps.iterrows():
     with st.expander(f"{c[name_col]} · {c['points']:.1f} / {c['eff_weight']:.1f}"):
         st.caption(c["formula"])
 
-trend = load_trend(DB, viewer, months[-1], months[0]) if months else pd.DataFrame()
+trend = cached_trend(viewer, months[-1], months[0]) if months else pd.DataFrame()
 if len(trend) and trend["period"].nunique() > 1:
     t = trend[trend["scored"].astype(bool)][["period", "total"]].rename(columns={"total": "mine"})
     st.altair_chart(charts.worker_trend_chart(

@@ -6,8 +6,7 @@ import pandas as pd
 import streamlit as st
 from sqlmodel import Session
 
-from core.scope import ScopeError, Viewer
-from core.settings import get_settings
+from core.scope import ScopeError
 from evaluation.scoring import charts
 from evaluation.scoring.adjustments import record_adjustment
 from evaluation.scoring.periods import parse_period
@@ -16,30 +15,20 @@ from evaluation.scoring.service import (
     courses_for_components,
     enroll_for_improvement,
     improvement_options,
-    monthly_trend,
     period_choices,
-    scorecards,
     worker_view,
 )
 from ui import resources
 from ui.guard import require
+from ui.scoring_cache import cached_scorecards, cached_trend, clear_scorecards
 from ui.state import lang, tr
 
 viewer = require(__file__)
 L = lang()
-DB = get_settings().database_url
 
 
-@st.cache_data(ttl=120, show_spinner=False)
-def load(db: str, who: Viewer, period: str):  # noqa: ANN201
-    with Session(resources.engine()) as session:
-        return scorecards(session, who, period)
 
 
-@st.cache_data(ttl=120, show_spinner=False)
-def load_trend(db: str, who: Viewer, first: str, last: str) -> pd.DataFrame:
-    with Session(resources.engine()) as session:
-        return monthly_trend(session, who, first=first, last=last)
 
 
 with Session(resources.engine()) as session:
@@ -51,7 +40,7 @@ default_period = st.session_state.get("scorecard_period")
 period = top[0].selectbox(tr("score.period"), months,
                           index=months.index(default_period) if default_period in months else 0,
                           key="scorecard_period_pick")
-view = load(DB, viewer, period)
+view = cached_scorecards(viewer, period)
 cards = view.cards.sort_values(["community_zh", "employee_no"])
 if cards.empty:
     st.info(tr("score.empty", period=period))
@@ -120,7 +109,7 @@ st.caption(tr("score.scheme_caption", name=scheme.name_zh if L == "zh" else sche
 
 # --- trend ---------------------------------------------------------------------------------------
 p = parse_period(period)
-trend = load_trend(DB, viewer, min(months[-1], p.months[0]), p.months[-1]) if months else pd.DataFrame()
+trend = cached_trend(viewer, min(months[-1], p.months[0]), p.months[-1]) if months else pd.DataFrame()
 if len(trend) and trend["period"].nunique() > 1:
     scored = trend[trend["scored"].astype(bool)]
     mine = scored[scored["worker_id"] == worker_id].set_index("period")["total"]
@@ -175,7 +164,7 @@ with st.expander(tr("score.adjustments")):
                     with Session(resources.engine()) as session:
                         record_adjustment(session, viewer, worker_id=int(worker_id), period=period, code=code,
                                           cases=int(cases), note=note)
-                    load.clear()
+                    clear_scorecards()
                     st.success(tr("score.adjust_saved"))
                 except (ValueError, ScopeError) as exc:
                     st.error(str(exc))

@@ -7,13 +7,11 @@ import pandas as pd
 import streamlit as st
 from sqlmodel import Session
 
-from core.scope import Viewer
-from core.settings import get_settings
 from evaluation.scoring import charts
 from evaluation.scoring.calibration import community_calibration, worker_outliers
 from evaluation.scoring.periods import parse_period
 from evaluation.scoring.reports import cards_table, grade_names, scorecards_workbook
-from evaluation.scoring.service import compare_party, monthly_trend, period_choices, scorecards
+from evaluation.scoring.service import period_choices
 from evaluation.scoring.snapshots import (
     bulletin_bytes,
     diff_cards,
@@ -23,27 +21,17 @@ from evaluation.scoring.snapshots import (
 )
 from ui import resources
 from ui.guard import require
+from ui.scoring_cache import cached_party, cached_scorecards, cached_trend
 from ui.state import lang, tr
 
 viewer = require(__file__)
 L = lang()
 
 
-@st.cache_data(ttl=120, show_spinner=False)
-def load(db: str, who: Viewer, period: str):  # noqa: ANN201
-    with Session(resources.engine()) as session:
-        view = scorecards(session, who, period)
-        party = compare_party(session, who, period, inputs=view.inputs)
-    return view, party
 
 
-@st.cache_data(ttl=120, show_spinner=False)
-def load_trend(db: str, who: Viewer, first: str, last: str) -> pd.DataFrame:
-    with Session(resources.engine()) as session:
-        return monthly_trend(session, who, first=first, last=last)
 
 
-DB = get_settings().database_url
 
 
 def diff_table(diff: pd.DataFrame) -> None:
@@ -66,7 +54,7 @@ period = top[0].selectbox(tr("score.period"), periods, key="score_period",
                           help=tr("score.period_help"))
 with st.spinner(tr("score.computing")):
     try:
-        view, party = load(DB, viewer, period)
+        view, party = cached_scorecards(viewer, period), cached_party(viewer, period)
     except ValueError as exc:
         st.error(str(exc))
         st.stop()
@@ -146,7 +134,7 @@ with tabs[1]:
         y_title=tr("score.col.workers"), grade_title=tr("score.col.grade")), width="stretch")
     p = parse_period(period)
     first = months[min(len(months) - 1, 8)] if months else p.months[0]
-    trend = load_trend(DB, viewer, min(first, p.months[0]), p.months[-1])
+    trend = cached_trend(viewer, min(first, p.months[0]), p.months[-1])
     if trend.empty or trend["period"].nunique() < 2:
         st.info(tr("score.trend_empty"))
     else:
