@@ -31,7 +31,7 @@ if frame.empty:
     st.info(tr("audit.empty"))
 else:
     shown = pd.DataFrame({
-        tr("audit.at"): frame["at"], tr("audit.user"): frame["username"], tr("audit.action"): frame["action"],
+        tr("audit.at"): frame["at"], tr("audit.user"): frame["username"], tr("audit.action_col"): frame["action"],
         tr("audit.entity"): frame["entity"] + " " + frame["entity_id"], tr("audit.before"): frame["before"],
         tr("audit.after"): frame["after"], tr("audit.detail"): frame["detail"],
     })

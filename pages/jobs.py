@@ -7,10 +7,11 @@ import streamlit as st
 from sqlalchemy import inspect, text
 from sqlmodel import Session
 
+from core.i18n import catalog
 from core.scheduler import job_specs
 from ui import resources
 from ui.guard import require
-from ui.state import tr
+from ui.state import lang, tr
 
 viewer = require(__file__)
 
@@ -35,7 +36,9 @@ if not specs:
 else:
     st.dataframe(pd.DataFrame({
         tr("jobs.id"): [s.id for s in specs],
-        tr("jobs.description"): [s.description for s in specs],
+        # A job's own description is the fallback for jobs that have no translated one yet.
+        tr("jobs.description"): [tr(f"jobs.desc.{s.id}") if f"jobs.desc.{s.id}" in catalog(lang()) else s.description
+                                 for s in specs],
         tr("jobs.trigger"): [", ".join(f"{k}={v}" for k, v in s.trigger.items()) for s in specs],
         tr("jobs.next_run"): [next_runs.get(s.id) for s in specs],
     }), hide_index=True)

@@ -1,0 +1,53 @@
+"""Content of the administration pages: org tree, workers, users, jobs, audit trail."""
+
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from core.auth import sign_in
+from core.db import get_engine
+from tests.app.util import texts
+
+
+def test_org_page_counts_the_demo_tree(open_page, viewer_of):
+    """Test that the org page states 3 subdistricts, 25 communities and every grid."""
+    at = open_page("pages/org.py", viewer_of("admin"), lang="en")
+    assert not at.exception
+    assert "3 subdistricts, 25 communities, 304 grids" in texts(at)
+
+
+def test_workers_page_masks_phones_and_scopes_to_the_community(open_page, viewer_of):
+    """Test that the 下沙 manager's list holds only 下沙 workers, with masked phone numbers."""
+    at = open_page("pages/workers.py", viewer_of("xiasha"))
+    assert not at.exception
+    frame = at.dataframe[0].value
+    assert set(frame["社区"]) == {"下沙社区"}
+    assert frame["电话"].str.fullmatch(r"\d{3}\*{4}\d{4}").all()
+
+
+def test_users_page_lists_roles_in_english(open_page, viewer_of):
+    """Test that the users table shows the admin and the managers with translated roles."""
+    at = open_page("pages/users.py", viewer_of("admin"), lang="en")
+    assert not at.exception
+    frame = at.dataframe[0].value
+    assert {"admin", "manager", "xiasha"} <= set(frame["Username"])
+    assert "Administrator" in set(frame["Role"])
+
+
+def test_jobs_page_lists_jobs_with_translated_descriptions(open_page, viewer_of):
+    """Test that every area's jobs are listed, described in the chosen language."""
+    at = open_page("pages/jobs.py", viewer_of("admin"))
+    assert not at.exception
+    frame = at.dataframe[0].value
+    assert "冻结上月考评并生成月度通报" in set(frame["说明"])
+    assert {"courses.reminders", "field.escalate_overdue"} <= set(frame["任务"])
+
+
+def test_audit_page_shows_a_failed_sign_in(open_page, viewer_of, app_db):
+    """Test that a failed sign-in appears on the audit page."""
+    with Session(get_engine(app_db)) as s:
+        sign_in(s, "xiasha", "wrong-password")
+    at = open_page("pages/audit.py", viewer_of("admin"))
+    assert not at.exception
+    frame = at.dataframe[0].value
+    assert "signin.failed" in set(frame["操作"])
