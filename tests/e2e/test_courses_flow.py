@@ -52,6 +52,10 @@ def _phone(browser: Browser, server, username: str, lang: str = "zh") -> Page:
         phone.get_by_test_id("stSidebar").get_by_text("English").click()
         wait_for_run(phone)
     phone.set_viewport_size({"width": 412, "height": 915})
+    # Streamlit collapses the sidebar at phone width with an animation; let it finish before anyone reads
+    # data-collapsed or clicks a link in it (a link in a sliding sidebar is never "stable").
+    expect(phone.get_by_test_id("stSidebar")).to_have_attribute("data-collapsed", "true")
+    phone.wait_for_timeout(500)
     return phone
 
 
