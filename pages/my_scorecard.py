@@ -14,7 +14,7 @@ from evaluation.scoring.service import (
 )
 from ui import resources
 from ui.guard import require
-from ui.scoring_cache import cached_scorecards, cached_trend
+from ui.scoring_cache import cached_scorecards, cached_trend, card_notes_and_contributions
 from ui.state import lang, tr
 
 viewer = require(__file__)
@@ -50,15 +50,7 @@ GRADE_COLOR = {"excellent": "green", "good": "blue", "pass": "orange", "fail": "
 st.metric(tr("score.col.total"), f"{card['total']:.1f}")
 st.badge(GN.get(card["grade"], ""), color=GRADE_COLOR.get(card["grade"], "gray"), icon=":material/workspace_premium:")
 st.success(top_share_text(float(card["community_top_share"])), icon=":material/emoji_events:")
-if card["missing_components"]:
-    missing = comps[comps["missing"].astype(bool)][name_col].tolist()
-    st.caption(tr("score.missing_note", components="、".join(missing), coverage=f"{card['coverage']:.0%}"))
-if card["prorated"]:
-    st.caption(tr("score.prorated_note", share=f"{card['active_share']:.0%}"))
-
-st.altair_chart(charts.contribution_chart(
-    comps, name_col=name_col, earned_label=tr("score.earned"), lost_label=tr("score.lost"),
-    title=tr("score.chart.contributions"), x_title=tr("score.points")), width="stretch")
+card_notes_and_contributions(card, comps, name_col, alert="caption")
 
 st.subheader(tr("score.my.how"))
 for _, c in comps.iterrows():

@@ -20,7 +20,7 @@ from evaluation.scoring.service import (
 )
 from ui import resources
 from ui.guard import require
-from ui.scoring_cache import cached_scorecards, cached_trend, clear_scorecards
+from ui.scoring_cache import cached_scorecards, cached_trend, card_notes_and_contributions, clear_scorecards
 from ui.state import lang, tr
 
 viewer = require(__file__)
@@ -78,15 +78,7 @@ m[3].metric(tr("score.col.community_rank"), f"{int(card['community_rank'])} / {i
 if card["bonus"] or card["deduction"]:
     st.info(tr("score.adjusted", base=f"{card['base']:.2f}", bonus=f"{card['bonus']:+.2f}",
                deduction=f"{card['deduction']:+.2f}", note=card["adjust_note"]))
-if card["missing_components"]:
-    missing = comps[comps["missing"].astype(bool)][name_col].tolist()
-    st.warning(tr("score.missing_note", components="、".join(missing), coverage=f"{card['coverage']:.0%}"))
-if card["prorated"]:
-    st.warning(tr("score.prorated_note", share=f"{card['active_share']:.0%}"))
-
-st.altair_chart(charts.contribution_chart(
-    comps, name_col=name_col, earned_label=tr("score.earned"), lost_label=tr("score.lost"),
-    title=tr("score.chart.contributions"), x_title=tr("score.points")), width="stretch")
+card_notes_and_contributions(card, comps, name_col, alert="warning")
 
 st.subheader(tr("score.breakdown"))
 table = comps.assign(dimension=comps["dimension_zh" if L == "zh" else "dimension_en"], component=comps[name_col])
