@@ -73,6 +73,17 @@ def _editable(session: Session, viewer: Viewer, ts: TrainingSession) -> None:
         raise ScopeError("this session belongs to a unit outside your scope")
 
 
+def _scheduled(session: Session, viewer: Viewer, session_id: int, *, refusal: str) -> TrainingSession:
+    """The session to change, if the viewer may change it and it is still scheduled (else ``refusal``)."""
+    ts = session.get(TrainingSession, session_id)
+    if ts is None:
+        raise ScheduleError("no_session")
+    _editable(session, viewer, ts)
+    if ts.status != SessionStatus.SCHEDULED.value:
+        raise ScheduleError(refusal)
+    return ts
+
+
 def schedule(session: Session, viewer: Viewer, plan: SessionPlan, *, now: datetime | None = None
              ) -> list[TrainingSession]:
     """Create the session(s) of ``plan`` and seat the enrolled workers of its audience."""
@@ -111,12 +122,7 @@ def update_session(session: Session, viewer: Viewer, session_id: int, *, start_a
 
     require_manager(viewer)
     now = now or clock.now()
-    ts = session.get(TrainingSession, session_id)
-    if ts is None:
-        raise ScheduleError("no_session")
-    _editable(session, viewer, ts)
-    if ts.status != SessionStatus.SCHEDULED.value:
-        raise ScheduleError("not_editable")
+    ts = _scheduled(session, viewer, session_id, refusal="not_editable")
     if end_at <= start_at:
         raise ScheduleError("end_before_start")
     changed = (ts.start_at, ts.end_at, ts.meeting_url, ts.capacity) != (start_at, end_at, meeting_url.strip(),
@@ -139,12 +145,7 @@ def cancel_session(session: Session, viewer: Viewer, session_id: int, *, now: da
 
     require_manager(viewer)
     now = now or clock.now()
-    ts = session.get(TrainingSession, session_id)
-    if ts is None:
-        raise ScheduleError("no_session")
-    _editable(session, viewer, ts)
-    if ts.status != SessionStatus.SCHEDULED.value:
-        raise ScheduleError("not_cancellable")
+    ts = _scheduled(session, viewer, session_id, refusal="not_cancellable")
     ts.status = SessionStatus.CANCELLED.value
     ts.version += 1
     ts.updated_at = now
