@@ -144,6 +144,8 @@ def test_schedule_enroll_check_in_quiz_and_review(page: Page, browser: Browser, 
     total = int(re.search(r"第 1/(\d+) 题", worker.get_by_text(re.compile(r"第 1/\d+ 题")).inner_text()).group(1))
     for i in range(total):
         radios = worker.get_by_test_id("stRadio")
+        # the question's heading can arrive before its options: wait for one kind of option first
+        expect(radios.or_(worker.get_by_test_id("stCheckbox")).first).to_be_visible()
         if radios.count():
             radios.get_by_role("radio").first.check(force=True)
         else:
