@@ -45,13 +45,19 @@ def record(
     detail: Any = None,
 ) -> AuditEntry:
     entry = AuditEntry(
-        user_id=viewer.user_id if viewer else None,
+        user_id=(viewer.user_id or None) if viewer else None,  # 0: a job's or the CLI's system viewer
         username=username or (viewer.display_name if viewer else ""),
         action=action, entity=entity, entity_id=str(entity_id or ""),
         before=_dump(before), after=_dump(after), detail=_dump(detail),
     )
     session.add(entry)
     return entry
+
+
+def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Only the fields whose value differs, as (before, after), so an entry names what changed."""
+    keys = [k for k in after if before.get(k) != after[k]]
+    return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
 
 
 def audit_frame(

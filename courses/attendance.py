@@ -16,6 +16,7 @@ from sqlalchemy import and_, case, func, update
 from sqlmodel import Session, select
 
 from core import clock
+from core.audit import record
 from core.models import OrgUnit, Worker
 from core.scope import ScopeError, Viewer, worker_scope_clause
 from courses._sql import frame, require_manager, retry_when_locked
@@ -121,12 +122,16 @@ def check_in(session: Session, viewer: Viewer, *, session_id: int, code: str | N
     course = session.get(Course, ts.course_id)
     late = now > ts.start_at + timedelta(minutes=course.late_after_minutes)
     status = AttendanceStatus.LATE.value if late else AttendanceStatus.PRESENT.value
+    was = seat.status
     # Only an unmarked (or pre-excused-but-came) seat without a check-in changes: one winner per seat.
     result = session.execute(
         update(Attendance)
         .where(Attendance.id == seat.id, Attendance.checked_in_at.is_(None))
         .values(status=status, points=_points(course, status), source=source, checked_in_at=now, marked_at=now)
     )
+    if result.rowcount:
+        record(session, "attendance.check_in", viewer=viewer, entity="training_session", entity_id=session_id,
+               before={"status": was}, after={"status": status, "source": source})
     session.commit()
     if result.rowcount == 0:
         session.refresh(seat)
@@ -172,10 +177,17 @@ def mark(session: Session, viewer: Viewer, *, session_id: int, worker_ids: list[
     if len(visible) != len(ids):
         raise ScopeError("some of these workers are outside your scope")
     course = session.get(Course, ts.course_id)
+    was = dict(session.execute(select(Worker.employee_no, Attendance.status)
+                               .join(Worker, Worker.id == Attendance.worker_id)
+                               .where(Attendance.session_id == session_id, Attendance.worker_id.in_(ids))).all())
     result = session.execute(
         update(Attendance).where(Attendance.session_id == session_id, Attendance.worker_id.in_(ids))
         .values(status=status.value, points=_points(course, status.value), source=source,
                 marked_by=viewer.user_id, marked_at=now))
+    moved = {no: old for no, old in was.items() if old != status.value}
+    if moved:
+        record(session, "attendance.mark", viewer=viewer, entity="training_session", entity_id=session_id,
+               before=moved, after=dict.fromkeys(moved, status.value), detail={"source": source})
     session.commit()
     return result.rowcount or 0
 
@@ -199,6 +211,10 @@ def close_ended_sessions(session: Session, *, now: datetime | None = None) -> in
     ended = session.exec(select(TrainingSession).where(TrainingSession.status == SessionStatus.SCHEDULED.value,
                                                        TrainingSession.end_at <= now)).all()
     n = sum(close_session(session, ts, now=now) for ts in ended)
+    if ended:
+        record(session, "attendance.auto_absent", username="scheduler", entity="job",
+               entity_id="courses.close_sessions",
+               detail={"sessions_closed": len(ended), "set_absent": n, "session_ids": [ts.id for ts in ended]})
     session.commit()
     return n
 
@@ -251,14 +267,18 @@ def decide_excuse(session: Session, viewer: Viewer, *, excuse_id: int, approve: 
     req.status = (ExcuseStatus.APPROVED if approve else ExcuseStatus.REJECTED).value
     req.decided_by, req.decided_at = viewer.user_id, now
     session.add(req)
+    excused = 0
     if approve:
         ts = session.get(TrainingSession, req.session_id)
         course = session.get(Course, ts.course_id)
-        session.execute(update(Attendance).where(Attendance.session_id == req.session_id,
+        excused = session.execute(update(Attendance).where(Attendance.session_id == req.session_id,
                                                  Attendance.worker_id == req.worker_id,
                                                  Attendance.checked_in_at.is_(None))
                         .values(status=AttendanceStatus.EXCUSED.value, points=course.points_excused,
-                                source="excuse", marked_by=viewer.user_id, marked_at=now))
+                                source="excuse", marked_by=viewer.user_id, marked_at=now)).rowcount or 0
+    record(session, f"attendance.excuse_{'approve' if approve else 'reject'}", viewer=viewer, entity="excuse",
+           entity_id=req.id, before={"status": ExcuseStatus.PENDING.value}, after={"status": req.status},
+           detail={"session_id": req.session_id, "worker": worker.employee_no, "seat_excused": bool(excused)})
     session.commit()
     return req
 

@@ -8,6 +8,7 @@ matched to the session's seats; whatever cannot be matched is reported, nothing 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -16,6 +17,7 @@ from sqlalchemy import update
 from sqlmodel import Session
 
 from core import clock
+from core.audit import record
 from core.scope import ScopeError, Viewer
 from core.tabular import Column, RowError, Schema, read_table
 from courses._sql import require_manager
@@ -75,6 +77,9 @@ class ImportPreview:
     errors: list[RowError] = field(default_factory=list)
     unmatched: list[str] = field(default_factory=list)  # participants not seated at this session
     ambiguous: list[str] = field(default_factory=list)  # names shared by several seated workers
+    filename: str = ""
+    sha256: str = ""
+    rows_read: int = 0
 
     @property
     def ok(self) -> bool:
@@ -89,6 +94,7 @@ def preview_platform_import(session: Session, viewer: Viewer, *, session_id: int
         raise CoursesError("session_not_held")
     course = session.get(Course, ts.course_id)
     result = read_table(data, filename, PLATFORM_SCHEMA)
+    file = {"filename": filename, "sha256": hashlib.sha256(data).hexdigest(), "rows_read": result.rows_read}
     rows = result.rows
     errors = list(result.errors)
     seats = register(session, viewer, session_id)
@@ -97,7 +103,7 @@ def preview_platform_import(session: Session, viewer: Viewer, *, session_id: int
     if seats.empty:
         raise ScopeError("no seats of your workers at this session")
     if rows.empty:
-        return ImportPreview(session_id, empty, errors)
+        return ImportPreview(session_id, empty, errors, **file)
     no_id = rows["employee_no"].isna() & rows["name"].isna()
     for r in rows.loc[no_id, "_row"]:
         errors.append(RowError(int(r), "employee_no", None, "missing_person",
@@ -126,7 +132,7 @@ def preview_platform_import(session: Session, viewer: Viewer, *, session_id: int
     out["will_change"] = ~keep_current & (out["status"] != out["new_status"])
     out = out.rename(columns={"status": "current_status"}).drop(columns="source").reset_index()
     out["worker_id"] = out["worker_id"].astype(int)
-    return ImportPreview(session_id, out, errors, unmatched, ambiguous)
+    return ImportPreview(session_id, out, errors, unmatched, ambiguous, **file)
 
 
 def commit_platform_import(session: Session, viewer: Viewer, preview: ImportPreview, *,
@@ -148,5 +154,13 @@ def commit_platform_import(session: Session, viewer: Viewer, preview: ImportPrev
             changed += 1
         session.execute(update(Attendance).where(Attendance.session_id == ts.id,
                                                  Attendance.worker_id == int(r.worker_id)).values(**values))
+    moved = preview.matched[preview.matched["will_change"].astype(bool)]
+    record(session, "import.attendance", viewer=viewer, entity="file", entity_id=preview.filename[:64],
+           before=dict(zip(moved["employee_no"], moved["current_status"].astype(object).where(
+               moved["current_status"].notna(), None), strict=True)),
+           after=dict(zip(moved["employee_no"], moved["new_status"], strict=True)),
+           detail={"filename": preview.filename, "sha256": preview.sha256, "session_id": ts.id,
+                   "rows_read": preview.rows_read, "seats_matched": len(preview.matched), "changed": changed,
+                   "unmatched": len(preview.unmatched)})
     session.commit()
     return changed
