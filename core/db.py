@@ -2,20 +2,29 @@
 
 SQLite gets WAL, enforced foreign keys and a busy timeout on every connection; PostgreSQL gets
 connection pre-ping so a restarted server does not surface as an error on the next action.
+``db_fault`` tells a busy or unreachable database (try again shortly) from a bug; ``retry_when_busy``
+runs a self-contained, repeatable unit of work again after such a fault.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal, TypeVar
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 from core.settings import get_settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -70,3 +79,48 @@ def session_scope(engine: Engine | None = None) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+# SQLite: SQLITE_BUSY / SQLITE_LOCKED. PostgreSQL: lock_not_available (lock_timeout), deadlock,
+# serialization failure. PostgreSQL "unavailable": class 08 (connection) and 57P01-03 (shutdown, starting up).
+_SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
+_PG_BUSY = {"55P03", "40P01", "40001"}
+_PG_GONE = {"57P01", "57P02", "57P03"}
+
+
+def db_fault(exc: BaseException) -> Literal["busy", "unavailable"] | None:
+    """"busy" when another writer held a lock too long (or the pool is exhausted), "unavailable" when the
+    database server cannot be reached; None for anything else (a bug or a constraint: not worth a retry)."""
+    if isinstance(exc, sa_exc.TimeoutError):  # QueuePool: no connection free within pool_timeout
+        return "busy"
+    if isinstance(exc, sa_exc.DisconnectionError):
+        return "unavailable"
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return None
+    orig = exc.orig
+    if isinstance(exc, sa_exc.OperationalError) and any(m in str(orig).lower() for m in _SQLITE_BUSY):
+        return "busy"
+    if not type(orig).__module__.startswith("psycopg"):
+        return None
+    state = getattr(orig, "sqlstate", None) or ""
+    if state in _PG_BUSY:
+        return "busy"
+    if exc.connection_invalidated or state.startswith("08") or state in _PG_GONE or (
+            isinstance(exc, sa_exc.OperationalError) and not state):  # refused / reset before any reply
+        return "unavailable"
+    return None
+
+
+def retry_when_busy(fn: Callable[[], T], *, attempts: int = 3, pause_s: float = 1.0) -> T:
+    """Call ``fn`` (a unit of work that opens and commits its own session and is safe to repeat) and
+    call it again, after a growing pause, while it fails with a busy or unreachable database."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn()
+        except Exception as exc:
+            fault = db_fault(exc)
+            if fault is None or attempt == attempts:
+                raise
+            log.warning("database %s (attempt %d of %d); retrying: %s", fault, attempt, attempts, exc.__class__.__name__)
+            time.sleep(pause_s * attempt)
+    raise AssertionError("unreachable")

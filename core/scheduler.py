@@ -11,6 +11,7 @@ second app server on the same database never runs a job twice, and takes over if
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 import time
@@ -24,7 +25,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
 from core.clock import TZ
-from core.db import get_engine, is_sqlite
+from core.db import get_engine, is_sqlite, retry_when_busy
 from core.plugins import optional
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,8 @@ JOB_PROVIDERS: tuple[str, ...] = (
 )
 ADVISORY_LOCK_KEY = 0x6772_6964  # "grid"
 MISFIRE_GRACE_SECONDS = 15 * 60
+JOB_ATTEMPTS = 3  # a job that meets a busy/unreachable database tries again after 5 s, then 10 s
+JOB_RETRY_PAUSE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,14 @@ class SchedulerLock:
             self._conn = None
 
 
+def run_job(func: str, **kwargs: Any) -> Any:
+    """What the scheduler calls: the job ``func`` ("module:function"), run again after a short pause if
+    the database was busy or out of reach (jobs work out what is due, so a repeat is safe)."""
+    module_name, _, name = func.partition(":")
+    fn = getattr(importlib.import_module(module_name), name)
+    return retry_when_busy(lambda: fn(**kwargs), attempts=JOB_ATTEMPTS, pause_s=JOB_RETRY_PAUSE_SECONDS)
+
+
 def build_scheduler(engine: Engine, scheduler_cls: type = BackgroundScheduler):
     scheduler = scheduler_cls(
         jobstores={"default": SQLAlchemyJobStore(engine=engine)},
@@ -95,7 +106,7 @@ def build_scheduler(engine: Engine, scheduler_cls: type = BackgroundScheduler):
         timezone=TZ,
     )
     for spec in job_specs():
-        scheduler.add_job(spec.func, id=spec.id, name=spec.description or spec.id,
+        scheduler.add_job(run_job, args=[spec.func], id=spec.id, name=spec.description or spec.id,
                           replace_existing=True, **spec.trigger)
     return scheduler
 

@@ -2,15 +2,18 @@
 
 Streamlit may run ``pages/x.py`` without app.py having run (see ARCHITECTURE.md, the ``pages/``
 hazard), so each page begins with ``viewer = require(__file__)``: nobody signed in → the sign-in form
-and stop; signed in with a role the page does not admit → a refusal and stop.
+and stop; signed in with a role the page does not admit → a refusal and stop. It also installs, for
+the run, the handler that turns a busy or unreachable database into a plain message, not a traceback.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 from sqlmodel import Session
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.auth import SignInError, change_own_password, sign_in
+from core.db import db_fault
 from core.demo import demo_accounts
 from core.scope import Viewer, viewer_for
 from ui import resources
@@ -23,6 +26,7 @@ MUST_CHANGE_KEY = "must_change_password"
 def require(file: str) -> Viewer:
     """Gate a page: return the signed-in viewer allowed on it, or draw what they need and stop."""
     spec = spec_for(file)
+    _handle_db_faults()
     st.set_page_config(page_title=f"{tr(spec.label)} · Gridwise", page_icon="🧭", layout="wide")
     resources.scheduler()
     viewer = current_viewer()
@@ -38,6 +42,28 @@ def require(file: str) -> Viewer:
         st.page_link("app.py", label=tr("menu.home"), icon=":material/home:")
         st.stop()
     return viewer
+
+
+def _handle_db_faults() -> None:
+    """Make this run's uncaught busy/unreachable-database errors show ``common.db_busy`` /
+    ``common.db_unavailable`` instead of Streamlit's traceback (other errors keep the default display).
+
+    Uses the script context's ``on_script_error`` (the hook behind ``st.App(on_script_error=…)``), so
+    no page has to wrap its own writes; the server log still gets the full traceback."""
+    ctx = get_script_run_ctx()
+    if ctx is None or getattr(ctx.on_script_error, "gridwise", False):
+        return
+    previous = ctx.on_script_error
+
+    def on_error(exc: Exception) -> bool | None:
+        fault = db_fault(exc)
+        if fault is None:
+            return previous(exc) if previous is not None else None
+        st.error(tr(f"common.db_{fault}"), icon=":material/hourglass_top:")
+        return True
+
+    on_error.gridwise = True  # type: ignore[attr-defined]
+    ctx.on_script_error = on_error
 
 
 def sign_in_page() -> None:
