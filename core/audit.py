@@ -54,10 +54,18 @@ def record(
     return entry
 
 
+def clip(value: Any, max_chars: int = 120) -> Any:
+    """A long text shortened to its start and length (an entry says that it changed, not all of it)."""
+    if isinstance(value, str) and len(value) > max_chars:
+        return f"{value[:max_chars]}… ({len(value)} chars)"
+    return value
+
+
 def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Only the fields whose value differs, as (before, after), so an entry names what changed."""
+    """Only the fields whose value differs, as (before, after), long texts clipped, so an entry names
+    what changed and stays small."""
     keys = [k for k in after if before.get(k) != after[k]]
-    return {k: before.get(k) for k in keys}, {k: after[k] for k in keys}
+    return {k: clip(before.get(k)) for k in keys}, {k: clip(after[k]) for k in keys}
 
 
 def audit_frame(

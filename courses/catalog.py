@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from core import clock
+from core.audit import changed_fields, record
 from core.scope import Viewer
 from core.settings import DATA_DIR
 from courses._sql import frame, require_district
@@ -126,10 +128,15 @@ def save_course(session: Session, viewer: Viewer, data: CourseBase, course_id: i
                                                                       skill_area=data.skill_area)
     if course is None:
         raise CourseError("no_course")
+    was = CourseBase.model_validate(course, from_attributes=True).model_dump() if course_id else {}
     for key, value in data.model_dump().items():
         setattr(course, key, value.strip() if isinstance(value, str) and key in ("code", "title_zh") else value)
     course.updated_at = clock.now()
     session.add(course)
+    before, after = changed_fields(was, CourseBase.model_validate(course, from_attributes=True).model_dump())
+    if after:
+        record(session, "course.update" if course_id else "course.create", viewer=viewer, entity="course",
+               entity_id=course.code, before=before if course_id else None, after=after)
     session.commit()
     session.refresh(course)
     return course
@@ -145,6 +152,8 @@ def attach_file(session: Session, viewer: Viewer, *, course_id: int, filename: s
     row = CourseFile(course_id=course_id, filename=filename[:200], data=data,
                      content_type=content_type or "application/octet-stream")
     session.add(row)
+    record(session, "course.file_add", viewer=viewer, entity="course", entity_id=session.get(Course, course_id).code,
+           after={"filename": row.filename}, detail={"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()})
     session.commit()
     session.refresh(row)
     return row

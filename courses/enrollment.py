@@ -15,6 +15,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
 from core import clock
+from core.audit import record
 from core.models import OrgUnit, Worker, WorkerStatus
 from core.scope import ScopeError, Viewer, worker_scope_clause
 from courses._sql import can_manage_unit, frame, insert_ignore, require_manager
@@ -58,6 +59,9 @@ def enroll(session: Session, viewer: Viewer, *, course_id: int, worker_ids: list
         {"course_id": course_id, "worker_id": w, "source": source, "reason": reason[:300], "rule_id": rule_id,
          "quiz_due_at": quiz_due_at, "enrolled_at": now} for w in ids], conflict=["course_id", "worker_id"])
     seat_enrolled(session, course_ids=[course_id], worker_ids=ids, now=now)
+    if new:
+        record(session, "course.enroll", viewer=viewer, entity="course", entity_id=session.get(Course, course_id).code,
+               after={"enrolled": new}, detail={"worker_ids": ids, "source": source, "reason": reason[:300]})
     if commit:
         session.commit()
     return new
@@ -80,10 +84,14 @@ def unenroll(session: Session, viewer: Viewer, *, course_id: int, worker_id: int
         raise ScopeError("that worker is outside your scope")
     future = select(TrainingSession.id).where(TrainingSession.course_id == course_id,
                                               TrainingSession.start_at > now)
-    session.execute(Attendance.__table__.delete().where(
-        Attendance.worker_id == worker_id, Attendance.status.is_(None), Attendance.session_id.in_(future)))
-    session.execute(Enrollment.__table__.delete().where(Enrollment.course_id == course_id,
-                                                        Enrollment.worker_id == worker_id))
+    seats = session.execute(Attendance.__table__.delete().where(
+        Attendance.worker_id == worker_id, Attendance.status.is_(None), Attendance.session_id.in_(future))).rowcount
+    removed = session.execute(Enrollment.__table__.delete().where(Enrollment.course_id == course_id,
+                                                                  Enrollment.worker_id == worker_id)).rowcount
+    if removed:
+        record(session, "course.unenroll", viewer=viewer, entity="course", entity_id=session.get(Course, course_id).code,
+               before={"worker": worker.employee_no, "enrolled": True, "future_seats": seats or 0},
+               after={"worker": worker.employee_no, "enrolled": False, "future_seats": 0})
     session.commit()
 
 
@@ -133,8 +141,10 @@ def seat_one(session: Session, viewer: Viewer, *, session_id: int, worker_id: in
     if ts is None:
         raise CourseError("no_session")
     enroll(session, viewer, course_id=ts.course_id, worker_ids=[worker_id], commit=False)
-    insert_ignore(session, Attendance, [{"session_id": session_id, "worker_id": worker_id}],
-                  conflict=["session_id", "worker_id"])
+    if insert_ignore(session, Attendance, [{"session_id": session_id, "worker_id": worker_id}],
+                     conflict=["session_id", "worker_id"]):
+        record(session, "course.session.seat", viewer=viewer, entity="training_session", entity_id=session_id,
+               after={"worker": session.get(Worker, worker_id).employee_no})
     session.commit()
 
 
@@ -156,6 +166,9 @@ def add_rule(session: Session, viewer: Viewer, *, course_id: int, kind: RuleKind
     session.add(rule)
     session.flush()
     n = apply_rules(session, rule_ids=[rule.id], now=now)
+    record(session, "course.rule.add", viewer=viewer, entity="enrollment_rule", entity_id=rule.id,
+           after={"course_id": course_id, "kind": rule.kind, "unit_id": unit_id, "cert_course_id": rule.cert_course_id},
+           detail={"enrolled": n})
     session.commit()
     return rule, n
 
@@ -208,6 +221,8 @@ def deactivate_rule(session: Session, viewer: Viewer, rule_id: int) -> None:
     rule = session.get(EnrollmentRule, rule_id)
     if rule is None or not can_manage_unit(session, viewer, rule.unit_id):
         raise ScopeError("that rule is outside your scope")
+    record(session, "course.rule.deactivate", viewer=viewer, entity="enrollment_rule", entity_id=rule.id,
+           before={"is_active": rule.is_active}, after={"is_active": False})
     rule.is_active = False
     session.add(rule)
     session.commit()

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core import clock
+from core.audit import record
 from core.db import get_engine
 from core.scheduler import JobSpec
 from courses import attendance, enrollment, notifications, quizzes
@@ -51,9 +52,17 @@ def attendance_warnings(now: datetime | None = None, engine: Engine | None = Non
     return _run(notifications.notify_attendance_warnings, now, engine)
 
 
+def _apply_rules(session: Session, *, now: datetime) -> int:
+    n = enrollment.apply_rules(session, now=now)
+    if n:
+        record(session, "course.rule.apply", username="scheduler", entity="job", entity_id="courses.enrollment_rules",
+               detail={"enrolled": n})
+    return n
+
+
 def apply_enrollment_rules(now: datetime | None = None, engine: Engine | None = None) -> int:
     """Re-apply standing enrollment rules, so workers who joined since are enrolled and seated."""
-    return _run(lambda s, now: enrollment.apply_rules(s, now=now), now, engine)
+    return _run(_apply_rules, now, engine)
 
 
 JOBS: list[JobSpec] = [

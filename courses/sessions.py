@@ -13,6 +13,7 @@ from sqlalchemy import and_, case, func, or_
 from sqlmodel import Session, select
 
 from core import clock
+from core.audit import changed_fields, record
 from core.models import OrgUnit, Role, Worker
 from core.scope import ScopeError, Viewer, worker_scope_clause
 from courses._sql import can_manage_unit, frame, require_manager, session_scope_clause, unit_path
@@ -110,7 +111,11 @@ def schedule(session: Session, viewer: Viewer, plan: SessionPlan, *, now: dateti
                for s, e in slots]
     session.add_all(created)
     session.flush()
-    seat_enrolled(session, session_ids=[s.id for s in created], now=now)
+    seated = seat_enrolled(session, session_ids=[s.id for s in created], now=now)
+    record(session, "course.session.create", viewer=viewer, entity="course", entity_id=course.code,
+           after={"sessions": len(created), "first_start": created[0].start_at, "last_start": created[-1].start_at,
+                  "unit_id": unit_id, "capacity": plan.capacity, "series": series},
+           detail={"session_ids": [s.id for s in created], "seated": seated})
     session.commit()
     return created
 
@@ -125,10 +130,13 @@ def update_session(session: Session, viewer: Viewer, session_id: int, *, start_a
     ts = _scheduled(session, viewer, session_id, refusal="not_editable")
     if end_at <= start_at:
         raise ScheduleError("end_before_start")
-    changed = (ts.start_at, ts.end_at, ts.meeting_url, ts.capacity) != (start_at, end_at, meeting_url.strip(),
-                                                                       capacity)
-    if not changed:
+    before, after = changed_fields(
+        {"start_at": ts.start_at, "end_at": ts.end_at, "meeting_url": ts.meeting_url, "capacity": ts.capacity},
+        {"start_at": start_at, "end_at": end_at, "meeting_url": meeting_url.strip(), "capacity": capacity})
+    if not after:
         return ts
+    record(session, "course.session.update", viewer=viewer, entity="training_session", entity_id=ts.id, before=before,
+           after=after)
     ts.start_at, ts.end_at, ts.meeting_url, ts.capacity = start_at, end_at, meeting_url.strip(), capacity
     ts.version += 1
     ts.updated_at = now
@@ -146,6 +154,9 @@ def cancel_session(session: Session, viewer: Viewer, session_id: int, *, now: da
     require_manager(viewer)
     now = now or clock.now()
     ts = _scheduled(session, viewer, session_id, refusal="not_cancellable")
+    record(session, "course.session.cancel", viewer=viewer, entity="training_session", entity_id=ts.id,
+           before={"status": ts.status}, after={"status": SessionStatus.CANCELLED.value},
+           detail={"start_at": ts.start_at})
     ts.status = SessionStatus.CANCELLED.value
     ts.version += 1
     ts.updated_at = now

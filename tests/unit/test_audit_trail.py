@@ -27,9 +27,10 @@ from courses.attendance import (
     request_excuse,
 )
 from courses.attendance_import import commit_platform_import, preview_platform_import
-from courses.enrollment import enroll
-from courses.models import Attendance, AttendanceStatus, TrainingSession
-from courses.sessions import SessionPlan, schedule
+from courses.catalog import save_course
+from courses.enrollment import add_rule, deactivate_rule, enroll, seat_one, unenroll
+from courses.models import Attendance, AttendanceStatus, CourseBase, RuleKind, TrainingSession
+from courses.sessions import SessionPlan, cancel_session, schedule, update_session
 from tests.unit._courses_world import World, make_world
 
 NOW = datetime(2020, 3, 2, 9, 0)
@@ -180,3 +181,93 @@ def test_auto_absent_job_writes_one_entry_per_run_with_counts(session, held):
     e, v = only(session, "attendance.auto_absent")
     assert e.user_id is None and e.username == "scheduler"
     assert v["detail"] == {"sessions_closed": 1, "set_absent": 2, "session_ids": [ts.id]}
+
+
+# --- courses, sessions, enrolment ----------------------------------------------------------------------------
+
+
+def test_course_edit_records_only_the_changed_fields(session, held):
+    """Test that editing a course records the fields that changed with their old and new values, and a new
+    course records what it was created with."""
+    w, _ = held
+    course = w.courses["fire_safety"]
+    data = CourseBase.model_validate(course, from_attributes=True).model_copy(
+        update={"pass_mark": 90, "material_md_zh": "新教材" * 100})
+    save_course(session, w.manager, data, course_id=course.id)
+    e, v = only(session, "course.update")
+    assert e.user_id == w.manager.user_id and e.entity_id == "fire_safety"
+    assert v["before"]["pass_mark"] == 80 and v["after"]["pass_mark"] == 90
+    assert set(v["after"]) == {"pass_mark", "material_md_zh"}
+    assert v["after"]["material_md_zh"].endswith("(300 chars)") and len(v["after"]["material_md_zh"]) < 160
+    new = data.model_copy(update={"code": "new_course", "title_zh": "新课程"})
+    save_course(session, w.manager, new)
+    _, v = only(session, "course.create")
+    assert v["before"] is None and v["after"]["code"] == "new_course" and v["after"]["pass_mark"] == 90
+
+
+def test_session_schedule_edit_and_cancel_are_audited(session, held):
+    """Test that scheduling, moving and cancelling a session each record before and after."""
+    w, ts = held
+    created, created_v = only(session, "course.session.create")
+    assert created.user_id == w.manager.user_id and created_v["detail"]["session_ids"] == [ts.id]
+    assert created_v["after"]["sessions"] == 1 and created_v["detail"]["seated"] == 3
+    later = START + timedelta(hours=1)
+    update_session(session, w.manager, ts.id, start_at=later, end_at=later + timedelta(hours=2),
+                   meeting_url=ts.meeting_url, capacity=None, now=NOW)
+    _, v = only(session, "course.session.update")
+    assert v["before"] == {"start_at": START.isoformat(), "end_at": (START + timedelta(hours=2)).isoformat()}
+    assert v["after"] == {"start_at": later.isoformat(), "end_at": (later + timedelta(hours=2)).isoformat()}
+    cancel_session(session, w.manager_a, ts.id, now=NOW)
+    e, v = only(session, "course.session.cancel")
+    assert e.user_id == w.manager_a.user_id and e.entity_id == str(ts.id)
+    assert v["before"] == {"status": "scheduled"} and v["after"] == {"status": "cancelled"}
+
+
+def test_session_cancel_rolled_back_leaves_no_entry(session, held):
+    """Test that a cancellation whose transaction fails leaves the session scheduled and no entry."""
+    w, ts = held
+    with commit_refused(session), pytest.raises(CommitRefused):
+        cancel_session(session, w.manager, ts.id, now=NOW)
+    session.rollback()
+    assert session.get(TrainingSession, ts.id).status == "scheduled"
+    assert entries(session, "course.session.cancel") == []
+
+
+def test_enrolment_changes_are_audited(session, held):
+    """Test that enrolling, seating by hand, unenrolling and rules each leave an entry; re-enrolling the
+    enrolled changes nothing and records nothing."""
+    w, ts = held
+    course = w.courses["residence_registration"]
+    b0 = w.org.workers_b[0]
+    assert len(entries(session, "course.enroll")) == 1  # the fixture's enrolment of community A
+    enroll(session, w.manager, course_id=course.id, worker_ids=[x.id for x in w.org.workers_a], now=NOW)
+    assert len(entries(session, "course.enroll")) == 1
+    seat_one(session, w.manager, session_id=ts.id, worker_id=b0.id)
+    seats = [e for e in entries(session, "course.session.seat")]
+    assert len(seats) == 1 and json.loads(seats[0].after) == {"worker": b0.employee_no}
+    assert len(entries(session, "course.enroll")) == 2
+    unenroll(session, w.manager, course_id=course.id, worker_id=b0.id, now=NOW)
+    e, v = only(session, "course.unenroll")
+    assert e.entity_id == course.code and v["before"]["future_seats"] == 1 and v["after"]["enrolled"] is False
+    rule, n = add_rule(session, w.manager, course_id=course.id, kind=RuleKind.PARTY, now=NOW)
+    _, v = only(session, "course.rule.add")
+    assert v["after"]["kind"] == "party" and v["detail"]["enrolled"] == n
+    deactivate_rule(session, w.manager, rule.id)
+    _, v = only(session, "course.rule.deactivate")
+    assert v["before"] == {"is_active": True} and v["after"] == {"is_active": False}
+
+
+def test_rule_job_records_one_entry_when_it_enrolls_someone(session, held):
+    """Test that the rules job records how many it enrolled, as the scheduler, and nothing when idle."""
+    from courses.jobs import apply_enrollment_rules
+
+    w, _ = held
+    add_rule(session, w.manager, course_id=w.courses["fire_safety"].id, kind=RuleKind.PARTY, now=NOW)
+    assert apply_enrollment_rules(now=NOW, engine=session.get_bind()) == 0
+    b0 = w.org.workers_b[0]
+    b0.party_member = True
+    session.add(b0)
+    session.commit()
+    assert apply_enrollment_rules(now=NOW, engine=session.get_bind()) == 1
+    e, v = only(session, "course.rule.apply")
+    assert e.user_id is None and e.username == "scheduler" and v["detail"] == {"enrolled": 1}
