@@ -220,7 +220,8 @@ def _metrics_chunk(session: Session, rows: pd.DataFrame, look: _Lookups, from_ev
                    "不是有效的统计月份(如 2020-06)", "is not a month such as 2020-06")
     ev = ~bad & ~badp & rows["metric"].isin(from_events)
     errors += _err(rows.loc[ev, "_row"], sch.column("metric"), rows.loc[ev, "metric"], "metric_from_events",
-                   "由事件记录自动计算,请导入事件清单而不是数值", "is computed from events; import the event list instead")
+                   "由平台根据事件、巡查或走访记录自动计算,不能作为数值导入",
+                   "is computed from event, patrol or visit records; it cannot be imported as a figure")
     kind = rows["metric"].map(kinds)
     ok = ~bad & ~badp & ~ev
     no_den = ok & kind.eq("ratio") & rows["denominator"].isna()

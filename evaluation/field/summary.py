@@ -124,7 +124,8 @@ def _narrow_copy(session: Session) -> Table:
 
 
 EVENT_METRICS = ("hazards_reported", "timely_report_rate", "valid_report_rate", "ontime_verify_rate",
-                 "ontime_closure_rate", "closure_rate", "rework_rate", "satisfaction_rate", "rental_patrol_rate")
+                 "ontime_closure_rate", "closure_rate", "rework_rate", "satisfaction_rate", "rental_patrol_rate",
+                 "patrol_coverage_rate")
 
 
 def recompute_event_metrics(session: Session, *, now: datetime | None = None,
@@ -136,11 +137,14 @@ def recompute_event_metrics(session: Session, *, now: datetime | None = None,
     at = field_now(session, now)
     ensure_reference_data(session)
     from evaluation.field.rentals import patrol_figures
+    from evaluation.field.visits import visit_figures
 
     frame = pd.concat([event_figures(session, now=at, periods=periods),
-                       patrol_figures(session, now=at, periods=periods)], ignore_index=True)
-    wipe = delete(MetricValue).where(MetricValue.source == FigureSource.EVENTS.value,
-                                     MetricValue.metric.in_(EVENT_METRICS))
+                       patrol_figures(session, now=at, periods=periods),
+                       visit_figures(session, now=at, periods=periods)], ignore_index=True)
+    # Any source: a derived metric's figures are only ever the computed ones (a database from before
+    # 巡查覆盖率 was derived still holds it as imported rows, which would block the insert).
+    wipe = delete(MetricValue).where(MetricValue.metric.in_(EVENT_METRICS))
     if periods:
         wipe = wipe.where(MetricValue.period.between(*periods))
     session.execute(wipe)

@@ -12,7 +12,7 @@ from core.db import make_engine
 from core.models import OrgLevel, Role, Worker
 from core.scope import Viewer
 from evaluation.field.api import aggregate, metric_registry, metric_values
-from evaluation.field.models import Event, RentalBuilding
+from evaluation.field.models import Event, MetricValue, RentalBuilding, VisitDay
 
 ALL = Viewer(user_id=0, role=Role.ADMIN, scope_level=OrgLevel.DISTRICT, scope_unit_id=None)
 
@@ -35,3 +35,22 @@ def test_party_members_are_one_to_two_points_better(demo_db_url):
         assert 1.0 <= members[metric] - everyone[metric] <= 2.0, (metric, members[metric], everyone[metric])
     assert items == 43 and unreported == 0 and 250 <= buildings <= 350
     assert 80 < everyone["ontime_closure_rate"] < 99.5  # a few percent late, not none
+
+
+def test_patrol_coverage_is_derived_from_the_article_visits(demo_db_url):
+    """Test that 巡查覆盖率 in the demo is computed from the house visits (about the article's 603,154 by
+    30 September; the visit count does not shrink with the test scale) against the visit plan, that
+    no ratio is typed in, and that the district rate is plausible."""
+    engine = make_engine(demo_db_url)
+    with Session(engine) as s:
+        visits = s.exec(select(func.sum(VisitDay.visits))).one()
+        sources = set(s.exec(select(MetricValue.source).where(MetricValue.metric == "patrol_coverage_rate")).all())
+        values = metric_values(s, ALL, start_period="2020-01", end_period="2020-09")
+        reg = metric_registry(s)
+    engine.dispose()
+    assert 600_000 <= visits <= 610_000
+    assert sources == {"events"}
+    cov = values[values["metric"] == "patrol_coverage_rate"]
+    assert cov["worker_id"].nunique() >= 250 and set(cov["period"]) == {f"2020-0{m}" for m in range(1, 10)}
+    assert 85 < aggregate(cov, ["metric"], reg)["value"].iloc[0] < 97
+    assert (cov["numerator"] <= cov["denominator"]).all()

@@ -52,7 +52,7 @@ def test_metrics_english_headers_and_excel_dates(session):
     """Test that an xlsx with English headers and a real date cell in the period column imports."""
     _org(session)
     frame = pd.DataFrame({"Employee No": ["A00", "B01"], "Period": [datetime(2020, 6, 1), "2020-07"],
-                          "Metric": ["collection_rate", "Patrol coverage rate"], "Numerator": [8, 9],
+                          "Metric": ["collection_rate", "Timely entry rate"], "Numerator": [8, 9],
                           "Denominator": [10, 12]})
     buf = io.BytesIO()
     frame.to_excel(buf, index=False)
