@@ -30,6 +30,7 @@ from courses.models import (
     SessionStatus,
     TrainingSession,
 )
+from courses.sessions import session_in_scope
 
 
 def _in_unit(unit_id: int | None):  # noqa: ANN202
@@ -45,6 +46,7 @@ def enroll(session: Session, viewer: Viewer, *, course_id: int, worker_ids: list
 
     Every id must be a worker in the viewer's scope; otherwise nothing is enrolled.
     """
+    require_manager(viewer)  # a worker's scope is themselves: without this they could enroll themselves
     now = now or clock.now()
     ids = sorted({int(w) for w in worker_ids})
     if not ids:
@@ -140,6 +142,7 @@ def seat_one(session: Session, viewer: Viewer, *, session_id: int, worker_id: in
     ts = session.get(TrainingSession, session_id)
     if ts is None:
         raise CourseError("no_session")
+    session_in_scope(session, viewer, session_id)  # another community's session is not theirs to fill
     enroll(session, viewer, course_id=ts.course_id, worker_ids=[worker_id], commit=False)
     if insert_ignore(session, Attendance, [{"session_id": session_id, "worker_id": worker_id}],
                      conflict=["session_id", "worker_id"]):
