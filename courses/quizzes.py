@@ -187,7 +187,8 @@ def attempt_questions(session: Session, viewer: Viewer, attempt_id: int) -> tupl
 
 def _own_attempt(session: Session, viewer: Viewer, attempt_id: int) -> QuizAttempt:
     attempt = session.get(QuizAttempt, attempt_id)
-    if attempt is None or (not viewer.is_manager and attempt.worker_id != viewer.worker_id):
+    # Only the worker who took it: a manager reads results through courses.results, never the attempt itself.
+    if attempt is None or viewer.worker_id is None or attempt.worker_id != viewer.worker_id:
         raise QuizError("not_your_attempt")
     return attempt
 
