@@ -14,11 +14,12 @@ from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import update
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from core import clock
 from core.audit import record
-from core.scope import ScopeError, Viewer
+from core.models import Worker
+from core.scope import ScopeError, Viewer, worker_scope_clause
 from core.tabular import Column, RowError, Schema, read_table
 from courses._sql import require_manager
 from courses.attendance import register
@@ -142,6 +143,9 @@ def commit_platform_import(session: Session, viewer: Viewer, preview: ImportPrev
     require_manager(viewer)
     if not preview.ok:
         raise CoursesError("import_has_errors")
+    ids = {int(w) for w in preview.matched["worker_id"]}  # a preview is data: check it is the viewer's to write
+    if len(set(session.exec(select(Worker.id).where(Worker.id.in_(ids), worker_scope_clause(viewer))))) != len(ids):
+        raise ScopeError("some of these workers are outside your scope")
     now = now or clock.now()
     ts = session.get(TrainingSession, preview.session_id)
     course = session.get(Course, ts.course_id)
