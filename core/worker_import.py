@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 from core import clock
 from core.audit import record
 from core.models import OrgLevel, OrgUnit, Worker, WorkerStatus
-from core.scope import Viewer, unit_scope_clause
+from core.scope import ScopeError, Viewer, unit_scope_clause
 from core.tabular import Column, ReadResult, RowError, Schema, read_table
 
 STATUS_CHOICES = {"在岗": "active", "active": "active", "请假": "on_leave", "on leave": "on_leave",
@@ -126,6 +126,12 @@ def commit_worker_import(session: Session, viewer: Viewer, preview: WorkerImport
     """Write a clean preview in the caller's transaction; returns (added, updated)."""
     if not preview.ok:
         raise ValueError("the file has errors; nothing was written")
+    # A preview is data: check its grids and workers against the viewer now, as preview_worker_import does.
+    in_scope = set(_grid_lookup(session, viewer)["grid_id"])
+    grids = {int(g) for g in preview.new["grid_id"]} | {int(g) for g in preview.changed["grid_id"]}
+    grids |= {session.get(Worker, int(i)).grid_id for i in preview.changed["id"]}
+    if not grids <= in_scope:
+        raise ScopeError("the roster names grids or workers outside your scope")
     now = clock.now()
 
     def _val(v: object) -> object:
