@@ -18,7 +18,7 @@ from sqlalchemy import and_, insert, or_, update
 from sqlmodel import Session, select
 
 from core.models import OrgUnit, Role, Worker
-from core.scope import ScopeError, Viewer, unit_scope_clause
+from core.scope import ScopeError, Viewer, ensure_can_see_worker, unit_scope_clause
 from evaluation.field.models import Event, EventState, EventTransition
 from evaluation.field.registry import field_now, sla_levels
 
@@ -120,6 +120,8 @@ def transition(session: Session, viewer: Viewer, *, event_id: int, action: str, 
     if event is None:
         raise ValueError(f"no event {event_id}")
     _ensure_may_act(viewer, session, event, action)
+    if assignee_id is not None:  # dispatch only to a worker the viewer manages
+        ensure_can_see_worker(viewer, session.get(Worker, assignee_id))
     before = EventState(event.state)
     after = next_state(before, action, role=viewer.role, satisfaction=satisfaction, note=note)
     step = TRANSITIONS[(before, action)]
