@@ -14,8 +14,8 @@ import pandas as pd
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from core.models import OrgUnit
-from core.scope import ScopeError, Viewer, unit_scope_clause
+from core.models import OrgUnit, Worker
+from core.scope import ScopeError, Viewer, ensure_can_see_worker, unit_scope_clause
 from core.settings import DATA_DIR
 from evaluation.field.models import RentalBuilding, RentalGrading, RentalPatrol
 from evaluation.field.registry import field_now
@@ -67,6 +67,12 @@ def grade_for(scores: dict[str, float], veto: list[str] | tuple[str, ...] = ()) 
     return "red", total
 
 
+def _ensure_manages_building(session: Session, viewer: Viewer, building: RentalBuilding) -> None:
+    unit = session.get(OrgUnit, building.grid_id)
+    if viewer.scope_unit_id is not None and (unit is None or f"/{viewer.scope_unit_id}/" not in unit.path):
+        raise ScopeError("building is outside your scope")
+
+
 def grade_building(session: Session, viewer: Viewer, *, building_id: int, scores: dict[str, float],
                    veto: list[str] | tuple[str, ...] = (), now: datetime | None = None) -> RentalBuilding:
     """Grade or re-grade a building; the breakdown is kept in the grading history."""
@@ -76,9 +82,7 @@ def grade_building(session: Session, viewer: Viewer, *, building_id: int, scores
     building = session.get(RentalBuilding, building_id)
     if building is None:
         raise ValueError(f"no building {building_id}")
-    unit = session.get(OrgUnit, building.grid_id)
-    if viewer.scope_unit_id is not None and (unit is None or f"/{viewer.scope_unit_id}/" not in unit.path):
-        raise ScopeError("building is outside your scope")
+    _ensure_manages_building(session, viewer, building)
     grade, total = grade_for(scores, veto)
     payload = json.dumps({k: float(v) for k, v in scores.items()})
     veto_json = json.dumps(list(veto)) if veto else None
@@ -129,6 +133,10 @@ def record_patrol(session: Session, viewer: Viewer, *, building_id: int, worker_
     wid = worker_id if worker_id is not None else viewer.worker_id
     if viewer.role.value == "worker" and wid != viewer.worker_id:
         raise ScopeError("a worker records only their own patrols")
+    if viewer.role.value != "worker":  # a manager logs patrols of their own buildings by their own workers
+        _ensure_manages_building(session, viewer, building)
+        if wid is not None:
+            ensure_can_see_worker(viewer, session.get(Worker, wid))
     existing = session.exec(select(RentalPatrol).where(RentalPatrol.building_id == building_id,
                                                        RentalPatrol.visited_at == at)).first()
     if existing:
