@@ -17,6 +17,7 @@ import pandas as pd
 from sqlalchemy import and_, insert, or_, update
 from sqlmodel import Session, select
 
+from core.audit import changed_fields, clip, record
 from core.models import OrgUnit, Role, Worker
 from core.scope import ScopeError, Viewer, ensure_can_see_worker, unit_scope_clause
 from evaluation.field.models import Event, EventState, EventTransition
@@ -126,6 +127,7 @@ def transition(session: Session, viewer: Viewer, *, event_id: int, action: str, 
     after = next_state(before, action, role=viewer.role, satisfaction=satisfaction, note=note)
     step = TRANSITIONS[(before, action)]
     limits = sla_levels(session)[event.priority]
+    was = {"state": event.state, "assignee_id": event.assignee_id, "due_at": event.due_at}
     if step.stamp:
         setattr(event, step.stamp, at)
     if action == "dispatch":
@@ -167,6 +169,12 @@ def transition(session: Session, viewer: Viewer, *, event_id: int, action: str, 
     session.add(event)
     session.add(EventTransition(event_id=event.id, action=action, from_state=before.value, to_state=after.value,
                                 at=at, actor_user_id=viewer.user_id, note=note))
+    if viewer.role != Role.WORKER:  # a manager's decision; a worker's own steps are the event history
+        old, new = changed_fields(was, {"state": event.state, "assignee_id": event.assignee_id,
+                                        "due_at": event.due_at})
+        said = {k: v for k, v in (("note", clip(note)), ("satisfaction", satisfaction)) if v}
+        record(session, f"field.event.{action}", viewer=viewer, entity="event", entity_id=event.event_no,
+               before=old, after=new, detail=said or None)
     session.flush()
     return event
 

@@ -10,6 +10,7 @@ once, and event-derived figures are recomputed for the months it touched.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ import pandas as pd
 from sqlalchemy import bindparam, insert, update
 from sqlmodel import Session, select
 
+from core.audit import record
 from core.models import OrgLevel, OrgUnit, Worker
 from core.scope import Viewer, unit_scope_clause, worker_scope_clause
 from core.tabular import Column, RowError, Schema, iter_table
@@ -490,6 +492,10 @@ def run_import(session: Session, viewer: Viewer, kind: Kind, data: bytes, filena
     if commit and report.ok and (report.added or report.changed):
         if kind == "events":
             recompute_event_metrics(session, now=at, periods=report.periods)
+        record(session, f"import.{kind}", viewer=viewer, entity="file", entity_id=filename[:64],
+               detail={"filename": filename, "sha256": hashlib.sha256(data).hexdigest(),
+                       "rows_read": report.rows_read, "added": report.added, "changed": report.changed,
+                       "unchanged": report.unchanged, "periods": report.periods})
         session.commit()
         report.committed = True
     elif commit:

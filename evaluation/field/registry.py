@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 from sqlmodel import Session, select
 
+from core.audit import changed_fields, record
 from core.clock import now as clock_now
 from core.settings import DATA_DIR
 from evaluation.field.models import Aggregation, Direction, MetricDef, SlaLevel
@@ -109,10 +110,15 @@ def update_metric(session: Session, viewer, *, code: str, changes: dict[str, Any
         raise ValueError(f"these fields cannot be edited: {', '.join(sorted(bad))}")
     if "direction" in changes and changes["direction"] not in {d.value for d in Direction}:
         raise ValueError("direction must be 'higher' or 'lower'")
+    was = {key: getattr(metric, key) for key in changes}
     for key, value in changes.items():
         if key == "target" and value is not None and pd.isna(value):
             value = None
         setattr(metric, key, value)
+    before, after = changed_fields(was, {key: getattr(metric, key) for key in changes})
+    if after:
+        record(session, "field.metric.update", viewer=viewer, entity="metric", entity_id=code, before=before,
+               after=after)
     metric.updated_at = clock_now()
     session.add(metric)
     session.flush()
@@ -133,12 +139,16 @@ def update_sla(session: Session, viewer, *, code: str, **limits: float) -> SlaLe
     if level is None:
         raise ValueError(f"unknown priority {code!r}")
     cap = float(shipped_sla()["hard_cap_hours"])
+    was = {key: getattr(level, key, None) for key in limits}
     for key, value in limits.items():
         if key not in {"report_limit_hours", "sign_limit_hours", "handle_limit_hours", "supervise_after_hours"}:
             raise ValueError(f"unknown limit {key!r}")
         if value is None or not (0 < float(value) <= cap):
             raise ValueError(f"{key} must be between 0 and {cap:g} hours")
         setattr(level, key, float(value))
+    before, after = changed_fields(was, {key: getattr(level, key) for key in limits})
+    if after:
+        record(session, "field.sla.update", viewer=viewer, entity="sla", entity_id=code, before=before, after=after)
     session.add(level)
     session.flush()
     return level

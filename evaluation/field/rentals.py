@@ -14,6 +14,7 @@ import pandas as pd
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from core.audit import record
 from core.models import OrgUnit, Worker
 from core.scope import ScopeError, Viewer, ensure_can_see_worker, unit_scope_clause
 from core.settings import DATA_DIR
@@ -86,6 +87,9 @@ def grade_building(session: Session, viewer: Viewer, *, building_id: int, scores
     grade, total = grade_for(scores, veto)
     payload = json.dumps({k: float(v) for k, v in scores.items()})
     veto_json = json.dumps(list(veto)) if veto else None
+    record(session, "field.rental.grade", viewer=viewer, entity="rental_building", entity_id=building.code,
+           before={"grade": building.grade, "score": building.score}, after={"grade": grade, "score": total},
+           detail={"veto": list(veto)} if veto else None)
     building.grade, building.score, building.scores_json, building.veto_json = grade, total, payload, veto_json
     building.graded_at, building.graded_by = at, viewer.user_id
     session.add(building)

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import event
 from sqlmodel import Session, select
 
+from core.models import Role
 from core.models_audit import AuditEntry
 from courses.attendance import (
     check_in,
@@ -31,6 +32,12 @@ from courses.catalog import save_course
 from courses.enrollment import add_rule, deactivate_rule, enroll, seat_one, unenroll
 from courses.models import Attendance, AttendanceStatus, CourseBase, RuleKind, TrainingSession
 from courses.sessions import SessionPlan, cancel_session, schedule, update_session
+from evaluation.field import events as ev
+from evaluation.field.imports import run_import
+from evaluation.field.models import Event, MetricDef, MetricValue, RentalBuilding, SlaLevel
+from evaluation.field.registry import ensure_reference_data, update_metric, update_sla
+from evaluation.field.rentals import criteria, grade_building
+from tests.factories import make_org, viewer
 from tests.unit._courses_world import World, make_world
 
 NOW = datetime(2020, 3, 2, 9, 0)
@@ -271,3 +278,116 @@ def test_rule_job_records_one_entry_when_it_enrolls_someone(session, held):
     assert apply_enrollment_rules(now=NOW, engine=session.get_bind()) == 1
     e, v = only(session, "course.rule.apply")
     assert e.user_id is None and e.username == "scheduler" and v["detail"] == {"enrolled": 1}
+
+
+# --- field data ----------------------------------------------------------------------------------------------
+
+FIELD_NOW = datetime(2020, 9, 30, 12, 0)
+METRICS = "工号,统计月份,指标,分子,分母\nA00,2020-06,采集率,90,100\nA01,2020-06,准确率,45,50\n"
+
+
+@pytest.fixture
+def field_org(session):
+    org = make_org(session)
+    ensure_reference_data(session)
+    session.commit()
+    return org
+
+
+def test_metrics_import_records_file_hash_and_counts(session, field_org):
+    """Test that an import records the file, its sha256 and rows added/changed; a file that changes nothing
+    writes nothing and records nothing."""
+    import hashlib
+
+    mgr = viewer(Role.MANAGER, user_id=7)
+    assert run_import(session, mgr, "metrics", METRICS.encode(), "六月.csv", commit=True, now=FIELD_NOW).committed
+    assert not run_import(session, mgr, "metrics", METRICS.encode(), "六月.csv", commit=True, now=FIELD_NOW).committed
+    fixed = METRICS.replace("45,50", "48,50").encode()
+    run_import(session, mgr, "metrics", fixed, "六月-更正.csv", commit=True, now=FIELD_NOW)
+    first, second = entries(session, "import.metrics")
+    assert first.user_id == 7 and first.entity_id == "六月.csv"
+    d1, d2 = json.loads(first.detail), json.loads(second.detail)
+    assert d1["sha256"] == hashlib.sha256(METRICS.encode()).hexdigest() and d1["rows_read"] == 2
+    assert (d1["added"], d1["changed"]) == (2, 0) and (d2["added"], d2["changed"], d2["unchanged"]) == (0, 1, 1)
+    assert d1["periods"] == ["2020-06", "2020-06"]
+
+
+def test_metrics_import_rolled_back_leaves_no_figures_and_no_entry(session, field_org):
+    """Test that an import whose commit fails leaves neither figures nor its entry."""
+    with commit_refused(session), pytest.raises(CommitRefused):
+        run_import(session, viewer(Role.MANAGER), "metrics", METRICS.encode(), "m.csv", commit=True, now=FIELD_NOW)
+    session.rollback()
+    assert session.exec(select(MetricValue)).all() == []
+    assert entries(session, "import") == []
+
+
+def test_manager_event_decisions_are_audited_and_worker_steps_are_not(session, field_org):
+    """Test that a manager's accept and reject record state before → after (and the note), while a
+    worker's own sign is left to the event history."""
+    org = field_org
+    mgr = viewer(Role.MANAGER, user_id=3)
+    base = dict(item_code="F01", category_code="fire", grid_id=org.grids_a[0].id, community_id=org.comm_a.id,
+                priority="normal", reporter_id=org.workers_a[0].id, reported_at=FIELD_NOW)
+    e1, e2 = Event(event_no="E1", state="reported", **base), Event(event_no="E2", state="reported", **base)
+    e3 = Event(event_no="E3", state="dispatched", assignee_id=org.workers_a[1].id, **base)
+    session.add_all([e1, e2, e3])
+    session.commit()
+    ev.transition(session, mgr, event_id=e1.id, action="accept", now=FIELD_NOW)
+    ev.transition(session, mgr, event_id=e2.id, action="reject", note="重复上报", now=FIELD_NOW)
+    ev.transition(session, viewer(Role.WORKER, worker=org.workers_a[1]), event_id=e3.id, action="sign", now=FIELD_NOW)
+    session.commit()
+    acc, acc_v = only(session, "field.event.accept")
+    assert (acc.user_id, acc.entity_id) == (3, "E1")
+    assert acc_v["before"] == {"state": "reported"} and acc_v["after"] == {"state": "accepted"}
+    _, rej_v = only(session, "field.event.reject")
+    assert rej_v["after"] == {"state": "voided"} and rej_v["detail"] == {"note": "重复上报"}
+    assert entries(session, "field.event.sign") == []
+
+
+def test_rental_grading_records_old_and_new_grade(session, field_org):
+    """Test that a re-grade records the previous grade and score and the new ones."""
+    g = field_org.grids_a[0]
+    b = RentalBuilding(code="B1", address="一巷1号", grid_id=g.id, community_id=g.parent_id)
+    session.add(b)
+    session.commit()
+    mgr = viewer(Role.MANAGER, user_id=4)
+    full = {code: float(m) for code, m in zip(criteria()["code"], criteria()["max"], strict=True)}
+    grade_building(session, mgr, building_id=b.id, scores=full, now=FIELD_NOW)
+    grade_building(session, mgr, building_id=b.id, scores=full, veto=["V1"], now=FIELD_NOW)
+    session.commit()
+    first, second = entries(session, "field.rental.grade")
+    assert json.loads(first.before) == {"grade": None, "score": None}
+    assert json.loads(first.after) == {"grade": "green", "score": 100.0}
+    assert json.loads(second.before) == {"grade": "green", "score": 100.0}
+    assert json.loads(second.after)["grade"] == "red" and json.loads(second.detail) == {"veto": ["V1"]}
+    assert second.user_id == 4 and second.entity_id == "B1"
+
+
+def test_rental_grading_rolled_back_leaves_no_entry(session, field_org):
+    """Test that rolling back a grading removes its entry with it."""
+    g = field_org.grids_a[0]
+    b = RentalBuilding(code="B2", address="一巷2号", grid_id=g.id, community_id=g.parent_id)
+    session.add(b)
+    session.commit()
+    full = {code: float(m) for code, m in zip(criteria()["code"], criteria()["max"], strict=True)}
+    grade_building(session, viewer(Role.MANAGER), building_id=b.id, scores=full, now=FIELD_NOW)
+    session.rollback()
+    assert session.get(RentalBuilding, b.id).grade is None
+    assert entries(session, "field") == []
+
+
+def test_metric_registry_and_time_limit_edits_record_the_changed_fields(session, field_org):
+    """Test that registry and SLA edits record only what changed, with the old value."""
+    admin = viewer(Role.ADMIN, user_id=2)
+    old_target = session.get(MetricDef, "collection_rate").target
+    update_metric(session, admin, code="collection_rate", changes={"target": 99.0, "name_zh": "采集率"})
+    level = session.get(SlaLevel, "normal")
+    old_sign = level.sign_limit_hours
+    update_sla(session, admin, code="normal", sign_limit_hours=old_sign + 2, handle_limit_hours=level.handle_limit_hours)
+    session.commit()
+    m, m_v = only(session, "field.metric.update")
+    assert m.user_id == 2 and m.entity_id == "collection_rate"
+    assert m_v["before"] == {"target": old_target} and m_v["after"] == {"target": 99.0}
+    _, s_v = only(session, "field.sla.update")
+    assert s_v["before"] == {"sign_limit_hours": old_sign} and s_v["after"] == {"sign_limit_hours": old_sign + 2}
+
