@@ -188,7 +188,8 @@ def assign(
         session, viewer, task_id=task_id, worker_id=worker_id,
         reason_zh=worker_reason(chosen, "zh", reason if overridden else None, DecisionSource.SINGLE),
         reason_en=worker_reason(chosen, "en", reason if overridden else None, DecisionSource.SINGLE),
-        assigned_by=viewer.user_id, override_reason=reason if overridden else None, now=at)
+        assigned_by=viewer.user_id, override_reason=reason if overridden else None, now=at,
+        recommended_worker_id=recommended)
     decision = existing or AssignmentDecision(task_id=task_id, chosen_worker_id=worker_id, kind=str(task["kind"]))
     decision.item_code = task["item_code"] if isinstance(task["item_code"], str) else None
     decision.category_code = task["category_code"] if isinstance(task["category_code"], str) else None
@@ -252,7 +253,8 @@ def commit_batch(
     top = todo["rank_in_task"] == 1
     for i, row in enumerate(todo.itertuples(index=False)):
         field_api.assign_task(session, viewer, task_id=row.task_id, worker_id=int(row.worker_id),
-                              reason_zh=reasons_zh[i], reason_en=reasons_en[i], assigned_by=viewer.user_id, now=at)
+                              reason_zh=reasons_zh[i], reason_en=reasons_en[i], assigned_by=viewer.user_id, now=at,
+                              recommended_worker_id=int(row.worker_id))
         session.add(AssignmentDecision(
             task_id=row.task_id, kind=str(row.kind), item_code=row.item_code if isinstance(row.item_code, str) else None,
             category_code=row.category_code if isinstance(row.category_code, str) else None,

@@ -7,7 +7,8 @@
 - ``open_tasks(session, viewer, *, now=None)`` — task_id ("event:N" | "verification:N" | "patrol:N"), kind,
   item_code, category_code, priority, grid_id, community_id, lat, lon, due_at, assignee_id, title_zh, title_en.
 - ``assign_task(session, viewer, *, task_id, worker_id, reason_zh, reason_en, assigned_by,
-  override_reason=None, now=None)`` — event → DISPATCHED with deadlines; the reason is shown to the worker.
+  override_reason=None, now=None, recommended_worker_id=None)`` — event → DISPATCHED with deadlines; the
+  reason is shown to the worker; the audit trail records old → new assignee, recommendation and override.
 - ``category_performance(session, *, since)`` — worker_id, category_code, handled, ontime, rework, satisfied, rated.
 - ``worker_load(session, *, now=None)`` — worker_id, open_tasks, tasks_last_30d.
 - ``taxonomy()`` — the shipped 6-category / 43-item list (data/taxonomy.json).

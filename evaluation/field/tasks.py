@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from core.audit import record
 from core.models import OrgLevel, OrgUnit, Role, Worker, WorkerStatus
 from core.scope import ScopeError, Viewer, ensure_can_see_worker, unit_scope_clause
 from evaluation.field import events as ev
@@ -104,8 +105,11 @@ def _district(viewer: Viewer) -> Viewer:
 
 
 def assign_task(session: Session, viewer: Viewer, *, task_id: str, worker_id: int, reason_zh: str, reason_en: str,
-                assigned_by: int, override_reason: str | None = None, now: datetime | None = None) -> None:
-    """Assign a task and record why (shown to the worker). An event moves to DISPATCHED with its deadlines."""
+                assigned_by: int, override_reason: str | None = None, now: datetime | None = None,
+                recommended_worker_id: int | None = None) -> None:
+    """Assign a task and record why (shown to the worker). An event moves to DISPATCHED with its deadlines.
+    The audit trail gets the previous and new assignee, the recommended worker (when the caller ranked
+    candidates) and the override reason."""
     if not viewer.is_manager:
         raise ScopeError("only a manager may assign tasks")
     at = field_now(session, now)
@@ -118,6 +122,7 @@ def assign_task(session: Session, viewer: Viewer, *, task_id: str, worker_id: in
         event = session.get(Event, key)
         if event is None:
             raise ValueError(f"no event {key}")
+        previous = event.assignee_id
         if event.state == EventState.DISPATCHED.value:
             ev._ensure_may_act(viewer, session, event, "dispatch")
             event.assignee_id = worker_id  # re-assignment before signing: the deadlines stand
@@ -132,6 +137,7 @@ def assign_task(session: Session, viewer: Viewer, *, task_id: str, worker_id: in
         task = session.get(VerificationTask, key)
         if task is None or task.state != "open":
             raise ValueError(f"no open verification task {key}")
+        previous = task.assignee_id
         task.assignee_id, task.assigned_by, task.override_reason = worker_id, assigned_by, override_reason
         task.assign_reason_zh, task.assign_reason_en = reasons["assign_reason_zh"], reasons["assign_reason_en"]
         session.add(task)
@@ -139,9 +145,14 @@ def assign_task(session: Session, viewer: Viewer, *, task_id: str, worker_id: in
         building = session.get(RentalBuilding, key)
         if building is None:
             raise ValueError(f"no rental building {key}")
+        previous = building.patrol_assignee_id
         building.patrol_assignee_id = worker_id
         building.patrol_reason_zh, building.patrol_reason_en = reasons["assign_reason_zh"], reasons["assign_reason_en"]
         session.add(building)
+    record(session, "assign.override" if override_reason else "assign.task", viewer=viewer, entity="task",
+           entity_id=task_id, before={"assignee_id": previous},
+           after={"assignee_id": worker_id, "assignee": worker.employee_no},
+           detail={"recommended_worker_id": recommended_worker_id, "override_reason": override_reason})
     session.flush()
 
 

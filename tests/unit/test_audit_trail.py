@@ -32,15 +32,21 @@ from courses.catalog import save_course
 from courses.enrollment import add_rule, deactivate_rule, enroll, seat_one, unenroll
 from courses.models import Attendance, AttendanceStatus, CourseBase, RuleKind, TrainingSession
 from courses.sessions import SessionPlan, cancel_session, schedule, update_session
+from evaluation.assignment import service as assign_service
 from evaluation.field import events as ev
+from evaluation.field.api import assign_task
 from evaluation.field.imports import run_import
 from evaluation.field.models import Event, MetricDef, MetricValue, RentalBuilding, SlaLevel
 from evaluation.field.registry import ensure_reference_data, update_metric, update_sla
 from evaluation.field.rentals import criteria, grade_building
 from tests.factories import make_org, viewer
+from tests.unit import test_assignment_service as dispatch_tests
 from tests.unit._courses_world import World, make_world
 
 NOW = datetime(2020, 3, 2, 9, 0)
+ASSIGN_NOW = dispatch_tests.NOW
+_task_id = dispatch_tests._task_id
+dispatch_world = dispatch_tests.world  # the dispatch tests' fixture: certified workers and three events
 START = datetime(2020, 3, 3, 14, 0)
 
 
@@ -391,3 +397,52 @@ def test_metric_registry_and_time_limit_edits_record_the_changed_fields(session,
     _, s_v = only(session, "field.sla.update")
     assert s_v["before"] == {"sign_limit_hours": old_sign} and s_v["after"] == {"sign_limit_hours": old_sign + 2}
 
+
+# --- assignment ----------------------------------------------------------------------------------------------
+
+
+def test_override_records_task_recommended_and_chosen_worker_and_reason(session, dispatch_world):
+    """Test that an override names the task, the recommended and the chosen worker and the reason, and the
+    event's move to dispatched is recorded as the manager's decision too."""
+    a0, a1, _ = dispatch_world.org.workers_a
+    task_id = _task_id(session, 1)
+    assign_service.assign(session, dispatch_world.manager, task_id=task_id, worker_id=a1.id, preset="routine",
+                          override_reason="业主只认识他", now=ASSIGN_NOW)
+    e, v = only(session, "assign.override")
+    assert (e.user_id, e.entity_id) == (dispatch_world.manager.user_id, task_id)
+    assert v["before"] == {"assignee_id": None} and v["after"] == {"assignee_id": a1.id, "assignee": a1.employee_no}
+    assert v["detail"] == {"recommended_worker_id": a0.id, "override_reason": "业主只认识他"}
+    _, d = only(session, "field.event.dispatch")
+    assert d["before"]["state"] == "registered" and d["after"]["state"] == "dispatched"
+    assert entries(session, "assign.task") == []
+
+
+def test_override_rolled_back_leaves_no_entry(session, dispatch_world):
+    """Test that an assignment whose commit fails leaves the task unassigned and no entry."""
+    a1 = dispatch_world.org.workers_a[1]
+    task_id = _task_id(session, 1)
+    with commit_refused(session), pytest.raises(CommitRefused):
+        assign_service.assign(session, dispatch_world.manager, task_id=task_id, worker_id=a1.id, preset="routine",
+                              override_reason="业主只认识他", now=ASSIGN_NOW)
+    session.rollback()
+    assert session.get(Event, int(task_id.split(":")[1])).assignee_id is None
+    assert entries(session, "assign") == [] and entries(session, "field") == []
+
+
+def test_batch_and_hand_dispatch_record_every_assignment(session, dispatch_world):
+    """Test that a batch records each task it assigns, and a later hand re-assignment (as on the events
+    page) records the previous assignee."""
+    proposal = assign_service.propose_batch(session, dispatch_world.manager, "routine", now=ASSIGN_NOW)
+    assert assign_service.commit_batch(session, dispatch_world.manager, proposal, now=ASSIGN_NOW)["assigned"] == 2
+    batch = entries(session, "assign.task")
+    assert sorted(e.entity_id for e in batch) == sorted(proposal.assigned["task_id"])
+    chosen = dict(zip(proposal.assigned["task_id"], proposal.assigned["worker_id"], strict=True))
+    assert all(json.loads(e.detail)["recommended_worker_id"] == chosen[e.entity_id] for e in batch)
+    task_id = _task_id(session, 1)
+    other = next(w for w in dispatch_world.org.workers_a if w.id != chosen[task_id])
+    assign_task(session, dispatch_world.manager, task_id=task_id, worker_id=other.id, reason_zh="人工", reason_en="by hand",
+                assigned_by=dispatch_world.manager.user_id, now=ASSIGN_NOW)
+    session.commit()
+    last = entries(session, "assign.task")[-1]
+    assert json.loads(last.before) == {"assignee_id": chosen[task_id]}
+    assert json.loads(last.detail) == {"recommended_worker_id": None, "override_reason": None}
