@@ -104,6 +104,12 @@ def _district(viewer: Viewer) -> Viewer:
     return replace(viewer, role=Role.MANAGER, scope_level=OrgLevel.DISTRICT, scope_unit_id=None)
 
 
+def _ensure_unit_in_scope(session: Session, viewer: Viewer, unit_id: int | None) -> None:
+    unit = session.get(OrgUnit, unit_id) if unit_id is not None else None
+    if viewer.scope_unit_id is not None and (unit is None or f"/{viewer.scope_unit_id}/" not in unit.path):
+        raise ScopeError("this task is outside your scope")
+
+
 def assign_task(session: Session, viewer: Viewer, *, task_id: str, worker_id: int, reason_zh: str, reason_en: str,
                 assigned_by: int, override_reason: str | None = None, now: datetime | None = None,
                 recommended_worker_id: int | None = None) -> None:
@@ -137,6 +143,7 @@ def assign_task(session: Session, viewer: Viewer, *, task_id: str, worker_id: in
         task = session.get(VerificationTask, key)
         if task is None or task.state != "open":
             raise ValueError(f"no open verification task {key}")
+        _ensure_unit_in_scope(session, viewer, task.grid_id or task.community_id)
         previous = task.assignee_id
         task.assignee_id, task.assigned_by, task.override_reason = worker_id, assigned_by, override_reason
         task.assign_reason_zh, task.assign_reason_en = reasons["assign_reason_zh"], reasons["assign_reason_en"]
@@ -145,6 +152,7 @@ def assign_task(session: Session, viewer: Viewer, *, task_id: str, worker_id: in
         building = session.get(RentalBuilding, key)
         if building is None:
             raise ValueError(f"no rental building {key}")
+        _ensure_unit_in_scope(session, viewer, building.grid_id)
         previous = building.patrol_assignee_id
         building.patrol_assignee_id = worker_id
         building.patrol_reason_zh, building.patrol_reason_en = reasons["assign_reason_zh"], reasons["assign_reason_en"]
