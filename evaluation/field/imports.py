@@ -340,8 +340,9 @@ def _row_hash(rows: pd.DataFrame) -> pd.Series:
 
 
 def _diff_events(session: Session, rows: pd.DataFrame) -> pd.DataFrame:
-    existing = _in_batches(session, lambda nos: select(Event.event_no, Event.id, Event.import_hash)
-                           .where(Event.event_no.in_(nos)), rows["event_no"].tolist(), ["event_no", "id", "old_hash"])
+    existing = _in_batches(session, lambda nos: select(Event.event_no, Event.id, Event.import_hash, Event.grid_id)
+                           .where(Event.event_no.in_(nos)), rows["event_no"].tolist(),
+                           ["event_no", "id", "old_hash", "old_grid_id"])
     merged = rows.merge(existing, on="event_no", how="left")
     merged["status"] = np.where(merged["id"].isna(), "added",
                                 np.where(merged["old_hash"] == merged["import_hash"], "unchanged", "changed"))
@@ -468,6 +469,12 @@ def run_import(session: Session, viewer: Viewer, kind: Kind, data: bytes, filena
             else:
                 good, more = _events_chunk(chunk.rows, look, items, limits)
                 diff = _diff_events(session, good) if len(good) else good.assign(status=[])
+                if len(diff):  # an event number already used in a grid outside the viewer's scope is not theirs
+                    theirs = diff["old_grid_id"].notna() & ~diff["old_grid_id"].isin(look.grids["grid_id"])
+                    more += _err(diff.loc[theirs, "_row"], EVENTS_SCHEMA.column("event_no"),
+                                 diff.loc[theirs, "event_no"], "event_out_of_scope",
+                                 "是您管理范围以外的事件编号", "is the number of an event outside your scope")
+                    diff = diff[~theirs]
                 span = _months(diff, ["reported_at", "due_at", "feedback_at", "evaluated_at"]) if len(diff) else None
             errors += more
             report.error_count += len(more)
