@@ -26,8 +26,10 @@ from courses.models import (
     SessionStatus,
     TrainingSession,
 )
+from courses.notifications import notify  # noqa: F401  (the inbox, for other areas)
 
-__all__ = ["enroll_workers", "training_figures", "qualifications", "busy_workers", "courses_for_skill"]
+__all__ = ["enroll_workers", "training_figures", "qualifications", "busy_workers", "courses_for_skill",
+           "notify"]
 
 FIGURE_COLUMNS = ["worker_id", "period", "sessions_due", "sessions_attended", "attendance_points",
                   "attendance_points_max", "quiz_attempts", "quiz_score_avg", "certificates_valid"]

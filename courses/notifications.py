@@ -53,6 +53,42 @@ def _seated_with_users(session: Session, stmt) -> pd.DataFrame:  # noqa: ANN001
     return df.dropna(subset=["user_id"])
 
 
+NOTICE_FIELDS = ("key", "kind", "title_zh", "title_en", "body_zh", "body_en", "link", "created_at")
+
+
+def notify(session: Session, notices: list[dict], *, now: datetime | None = None) -> int:
+    """Put notices in people's inboxes, each once: return how many were new.
+
+    Each notice is a dict with ``key`` (unique, at most 160 characters: what the notice is about, e.g.
+    ``"field.urge:<event>:<time>"`` — a notice whose key exists is skipped), ``kind``, ``title_zh``,
+    ``title_en``, optional ``body_zh``, ``body_en``, ``link`` (a page path) and ``created_at``, and its
+    recipient as ``user_id`` or ``worker_id`` (a worker without an active account gets nothing).
+    Does not commit: the caller's transaction decides.
+    """
+    if not notices:
+        return 0
+    worker_ids = sorted({int(n["worker_id"]) for n in notices if n.get("user_id") is None and n.get("worker_id")})
+    users = _worker_users(session, worker_ids)
+    rows = []
+    for n in notices:
+        user_id = n.get("user_id")
+        if user_id is None and n.get("worker_id") is not None:
+            user_id = users.get(int(n["worker_id"]))
+        if user_id is None:
+            continue
+        missing = [f for f in ("key", "kind", "title_zh") if not n.get(f)]
+        if missing:
+            raise ValueError(f"a notice needs {', '.join(missing)}")
+        if len(n["key"]) > 160:
+            raise ValueError(f"notice key longer than 160 characters: {n['key'][:40]}…")
+        row = {f: n.get(f) for f in NOTICE_FIELDS}
+        row.update(user_id=int(user_id), title_en=row["title_en"] or "", body_zh=row["body_zh"] or "",
+                   body_en=row["body_en"] or "", link=row["link"] or "",
+                   created_at=row["created_at"] or now or clock.now())
+        rows.append(row)
+    return _send(session, rows)
+
+
 def send_reminders(session: Session, *, now: datetime | None = None) -> int:
     """24-hour and 1-hour reminders for seats in sessions starting within those horizons. The key holds the
     start time, so a moved session is reminded again at its new time."""

@@ -1,5 +1,6 @@
 """Everyone: the in-app inbox — session reminders and changes, quiz deadlines, expiring certificates,
-attendance warnings, excuse requests."""
+attendance warnings, excuse requests, and overdue events (催办 to the assignee; 督办 also to the community
+manager)."""
 
 import streamlit as st
 from sqlmodel import Session
@@ -15,7 +16,8 @@ L = lang()
 ICONS = {"remind24": ":material/event:", "remind1": ":material/alarm:", "session_changed": ":material/update:",
          "session_cancelled": ":material/event_busy:", "quiz_due": ":material/quiz:",
          "cert_expiry": ":material/workspace_premium:", "attendance_warning": ":material/warning:",
-         "excuse_request": ":material/front_hand:"}
+         "excuse_request": ":material/front_hand:", "field_urge": ":material/alarm_on:",
+         "field_supervise": ":material/gavel:"}
 
 with Session(resources.engine()) as session:
     unread = unread_count(session, viewer)

@@ -25,6 +25,7 @@ from sqlmodel import select
 
 from core.demo import DemoContext
 from core.models import AppSetting
+from evaluation.field.escalation import notify_escalations
 from evaluation.field.models import (
     Deregistration,
     Event,
@@ -65,6 +66,8 @@ def seed(ctx: DemoContext) -> None:
     buildings = _rentals(ctx, rng)
     _visits(ctx, rng, days)  # after the rentals: graded buildings raise the visits due in their grids
     _events(ctx, rng, buildings)
+    sent = notify_escalations(session, now=AS_OF)  # what the overdue job would have put in the inboxes
+    ctx.log(f"field: inbox notices for overdue events {sent}")
     _verification(ctx, rng)
     n = recompute_event_metrics(session, now=AS_OF)
     ctx.log(f"field: {n} event-derived monthly figures")

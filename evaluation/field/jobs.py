@@ -9,8 +9,8 @@ from core.scheduler import JobSpec
 
 
 def escalate_overdue(now: datetime | None = None) -> dict[str, int]:
-    """催办 then 督办 overdue events."""
-    from evaluation.field.events import escalate_overdue as run
+    """催办 then 督办 overdue events, with inbox notices to the assignee (and the community manager at 督办)."""
+    from evaluation.field.escalation import escalate_and_notify as run
 
     with session_scope() as session:
         return run(session, now=now)
