@@ -63,9 +63,9 @@ def clip(value: Any, max_chars: int = 120) -> Any:
 
 def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Only the fields whose value differs, as (before, after), long texts clipped, so an entry names
-    what changed and stays small."""
-    keys = [k for k in after if before.get(k) != after[k]]
-    return {k: clip(before.get(k)) for k in keys}, {k: clip(after[k]) for k in keys}
+    what changed and stays small. A field on one side only shows as None on the other."""
+    keys = [k for k in {**before, **after} if before.get(k) != after.get(k)]
+    return {k: clip(before.get(k)) for k in keys}, {k: clip(after.get(k)) for k in keys}
 
 
 def audit_frame(

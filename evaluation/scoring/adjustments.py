@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Session, select
 
+from core.audit import record
 from core.clock import now as clock_now
 from core.models import Worker
 from core.scope import ScopeError, Viewer, ensure_can_see_worker
@@ -17,7 +18,7 @@ def record_adjustment(session: Session, viewer: Viewer, *, worker_id: int, perio
     """Set the number of cases of ``code`` for a worker and month (idempotent: replaces the count)."""
     if not viewer.is_manager:
         raise ScopeError("only managers may record deductions and bonuses")
-    ensure_can_see_worker(viewer, session.get(Worker, worker_id))
+    worker = ensure_can_see_worker(viewer, session.get(Worker, worker_id))
     p = parse_period(period)
     if p.kind != "month":
         raise ValueError("deductions and bonuses are recorded per month (YYYY-MM)")
@@ -29,6 +30,9 @@ def record_adjustment(session: Session, viewer: Viewer, *, worker_id: int, perio
     row = session.exec(select(ScoreAdjustment).where(ScoreAdjustment.worker_id == worker_id,
                                                      ScoreAdjustment.period == p.label,
                                                      ScoreAdjustment.code == code)).first()
+    record(session, "score.adjustment", viewer=viewer, entity="worker", entity_id=worker.employee_no,
+           before={"cases": row.cases if row else 0, "note": row.note if row else ""},
+           after={"cases": cases, "note": note[:500]}, detail={"period": p.label, "code": code})
     if row is None:
         row = ScoreAdjustment(worker_id=worker_id, period=p.label, code=code)
     row.cases, row.note = cases, note[:500]

@@ -17,6 +17,7 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from core.audit import record
 from core.clock import now as clock_now
 from core.models import OrgLevel, Role
 from core.scope import ScopeError, Viewer
@@ -75,6 +76,11 @@ def freeze_period(session: Session, period: str, *, viewer: Viewer = SYSTEM, now
                                                                 ScorecardSnapshot.revision == snap.revision)).one()
         return existing, False
     _write_entries(session, snap.id, cards, comps)
+    figures = ("revision", "scheme_version", "workers_scored", "mean_total")
+    record(session, "score.recompute" if prev else "score.freeze", viewer=viewer, entity="period", entity_id=p.label,
+           before={k: getattr(prev, k) for k in figures} if prev else None,
+           after={k: getattr(snap, k) for k in figures},
+           detail={"scheme_code": snap.scheme_code, "workers": int(len(cards)), "reason": snap.reason, **changes})
     comparison = party_comparison(inputs.values, inputs.workers, inputs.registry, months=p.months)
     snap.bulletin = bulletin_workbook(session, period=p.label, cards=cards, comparison=comparison,
                                       scheme=result.scheme, revision=snap.revision, lang="zh",

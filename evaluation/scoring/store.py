@@ -10,6 +10,7 @@ from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
+from core.audit import changed_fields, record
 from core.clock import now as clock_now
 from core.scope import ScopeError, Viewer
 from evaluation.scoring.models_scoring import ScoringScheme
@@ -64,6 +65,18 @@ def active_scheme(session: Session) -> tuple[Scheme, ScoringScheme]:
     return scheme_of(row), row
 
 
+def _settings(scheme: Scheme) -> dict[str, Any]:
+    """The figures an edit changes, one key each (for the audit trail's before and after)."""
+    out: dict[str, Any] = {}
+    for c in scheme.components:
+        out[f"weight.{c.code}"] = c.weight
+        out[f"rule.{c.code}"] = c.normalisation.describe() + (f", {c.fairness}" if c.fairness else "")
+    out |= {f"adjustment.{a.code}": {"points": a.points_per_case, "cap": a.cap, "veto": a.veto}
+            for a in scheme.adjustments}
+    out |= {f"grade.{g.code}": {"min_score": g.min_score, "max_share": g.max_share} for g in scheme.grades}
+    return out | {"bonus_cap": scheme.bonus_cap, "min_coverage": scheme.min_coverage, "year_rule": scheme.year_rule}
+
+
 def save_scheme_version(session: Session, viewer: Viewer, definition: dict[str, Any] | str, *,
                         note: str = "", activate: bool = True) -> ScoringScheme:
     """Validate an edited definition and store it as the next version of its code (admins only)."""
@@ -73,17 +86,23 @@ def save_scheme_version(session: Session, viewer: Viewer, definition: dict[str, 
     scheme = Scheme.from_json(text, registry_directions=registry_directions(session))
     last = session.exec(select(func.max(ScoringScheme.version)).where(ScoringScheme.code == scheme.code)).one()
     version = (last or 0) + 1
+    previous: dict[str, Any] = {}
     if last:
         prev = session.exec(select(ScoringScheme).where(ScoringScheme.code == scheme.code,
                                                         ScoringScheme.version == last)).one()
         if Scheme.from_json(prev.definition) == scheme:
             raise ValueError(f"nothing changed: this is the same as version {last}")
+        previous = _settings(Scheme.from_json(prev.definition))
     if activate:
         session.exec(update(ScoringScheme).values(is_active=False))
     row = ScoringScheme(code=scheme.code, version=version, name_zh=scheme.name_zh, name_en=scheme.name_en,
                         definition=scheme.to_json(), is_active=activate, note=note[:500],
                         created_by=viewer.user_id or None, created_at=clock_now())
     session.add(row)
+    before, after = changed_fields(previous, _settings(scheme))
+    record(session, "score.scheme.save", viewer=viewer, entity="scoring_scheme", entity_id=f"{scheme.code} v{version}",
+           before={"version": last, **before} if last else None, after={"version": version, **after},
+           detail={"note": note[:500], "activated": activate})
     session.commit()
     session.refresh(row)
     return row
@@ -95,6 +114,10 @@ def activate_version(session: Session, viewer: Viewer, scheme_id: int) -> Scorin
     row = session.get(ScoringScheme, scheme_id)
     if row is None:
         raise ValueError(f"scheme version {scheme_id} does not exist")
+    was = session.exec(select(ScoringScheme).where(ScoringScheme.is_active)).first()
+    record(session, "score.scheme.activate", viewer=viewer, entity="scoring_scheme",
+           entity_id=f"{row.code} v{row.version}", before={"active": f"{was.code} v{was.version}" if was else None},
+           after={"active": f"{row.code} v{row.version}"})
     session.exec(update(ScoringScheme).values(is_active=False))
     row.is_active = True
     session.add(row)

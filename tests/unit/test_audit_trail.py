@@ -39,8 +39,13 @@ from evaluation.field.imports import run_import
 from evaluation.field.models import Event, MetricDef, MetricValue, RentalBuilding, SlaLevel
 from evaluation.field.registry import ensure_reference_data, update_metric, update_sla
 from evaluation.field.rentals import criteria, grade_building
-from tests.factories import make_org, viewer
+from evaluation.scoring.adjustments import record_adjustment
+from evaluation.scoring.models_scoring import ScoreAdjustment
+from evaluation.scoring.snapshots import freeze_period
+from evaluation.scoring.store import activate_version, active_scheme, save_scheme_version
+from tests.factories import make_org, make_user, viewer
 from tests.unit import test_assignment_service as dispatch_tests
+from tests.unit import test_scoring_db as scoring_tests
 from tests.unit._courses_world import World, make_world
 
 NOW = datetime(2020, 3, 2, 9, 0)
@@ -446,3 +451,71 @@ def test_batch_and_hand_dispatch_record_every_assignment(session, dispatch_world
     last = entries(session, "assign.task")[-1]
     assert json.loads(last.before) == {"assignee_id": chosen[task_id]}
     assert json.loads(last.detail) == {"recommended_worker_id": None, "override_reason": None}
+
+
+# --- scoring -------------------------------------------------------------------------------------------------
+
+scored_org = scoring_tests.org  # the scoring tests' fixture: six workers' June 2020 figures and an admin user
+
+
+def test_scheme_edit_records_the_changed_weights_and_activation(session, scored_org):
+    """Test that a new scheme version records only the weights and rules that moved (old and new), and
+    re-activating an older version records which one was active before."""
+    admin = scoring_tests.ADMIN
+    scheme, v1 = active_scheme(session)
+    d = scheme.to_dict()
+    first, second = d["dimensions"][0]["components"][:2]
+    first["weight"], second["weight"] = first["weight"] + 5, second["weight"] - 5
+    save_scheme_version(session, admin, d, note="采集更重要")
+    e, v = only(session, "score.scheme.save")
+    assert e.user_id == admin.user_id and e.entity_id == f"{scheme.code} v2"
+    assert v["before"] == {"version": 1, f"weight.{first['code']}": first["weight"] - 5,
+                           f"weight.{second['code']}": second["weight"] + 5}
+    assert v["after"] == {"version": 2, f"weight.{first['code']}": first["weight"],
+                          f"weight.{second['code']}": second["weight"]}
+    assert v["detail"] == {"note": "采集更重要", "activated": True}
+    activate_version(session, admin, v1.id)
+    _, v = only(session, "score.scheme.activate")
+    assert v["before"] == {"active": f"{scheme.code} v2"} and v["after"] == {"active": f"{scheme.code} v1"}
+
+
+def test_adjustment_records_cases_before_and_after(session, scored_org):
+    """Test that recording and then correcting a deduction records 0 → 1 → 2 cases for that worker and month."""
+    worker = scored_org.workers_a[1]
+    mgr = viewer(Role.MANAGER, user_id=make_user(session, "mgr", "x").id)
+    record_adjustment(session, mgr, worker_id=worker.id, period="2020-06", code="falsification", cases=1, note="虚报")
+    record_adjustment(session, mgr, worker_id=worker.id, period="2020-06", code="falsification", cases=2, note="虚报")
+    first, second = entries(session, "score.adjustment")
+    assert first.user_id == mgr.user_id and first.entity_id == worker.employee_no
+    assert json.loads(first.before) == {"cases": 0, "note": ""} and json.loads(first.after)["cases"] == 1
+    assert json.loads(second.before)["cases"] == 1 and json.loads(second.after)["cases"] == 2
+    assert json.loads(second.detail) == {"period": "2020-06", "code": "falsification"}
+
+
+def test_adjustment_rolled_back_leaves_no_entry(session, scored_org):
+    """Test that a deduction whose commit fails leaves neither the deduction nor its entry."""
+    worker = scored_org.workers_a[1]
+    with commit_refused(session), pytest.raises(CommitRefused):
+        record_adjustment(session, viewer(Role.MANAGER), worker_id=worker.id, period="2020-06",
+                          code="falsification", cases=1)
+    session.rollback()
+    assert session.exec(select(ScoreAdjustment)).all() == []
+    assert entries(session, "score") == []
+
+
+def test_freeze_and_recompute_record_period_scheme_version_and_counts(session, scored_org):
+    """Test that the scheduled freeze records the period, scheme version and worker count, and a recompute
+    records the previous revision's figures against the new ones."""
+    freeze_period(session, "2020-06", now=datetime(2020, 7, 2))
+    freeze_period(session, "2020-06", now=datetime(2020, 7, 3))  # already frozen: nothing written
+    e, v = only(session, "score.freeze")
+    assert e.user_id is None and e.username == "scheduler" and e.entity_id == "2020-06"
+    assert v["before"] is None
+    assert (v["after"]["revision"], v["after"]["scheme_version"], v["after"]["workers_scored"]) == (1, 1, 6)
+    assert v["detail"]["workers"] == 6 and v["detail"]["reason"] == ""
+    admin = scoring_tests.ADMIN
+    freeze_period(session, "2020-06", viewer=admin, new_revision=True, reason="更正数据", now=datetime(2020, 7, 5))
+    e, v = only(session, "score.recompute")
+    assert e.user_id == admin.user_id
+    assert v["before"]["revision"] == 1 and v["after"]["revision"] == 2
+    assert v["detail"]["reason"] == "更正数据" and v["detail"]["previous_revision"] == 1
