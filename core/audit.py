@@ -17,6 +17,9 @@ from core.models import Role
 from core.models_audit import AuditEntry
 from core.scope import ScopeError, Viewer
 
+# The first part of every action name (the admin page filters by it; labels are i18n "audit.area.<code>").
+ACTION_AREAS = ("signin", "user", "worker", "import", "attendance", "course", "field", "score", "assign")
+
 
 def _dump(value: Any) -> str | None:
     if value is None:

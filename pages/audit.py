@@ -7,7 +7,7 @@ import streamlit as st
 from sqlmodel import Session
 
 from core import clock
-from core.audit import audit_frame
+from core.audit import ACTION_AREAS, audit_frame
 from core.tabular import safe_frame
 from ui import resources
 from ui.guard import require
@@ -18,15 +18,16 @@ viewer = require(__file__)
 st.title(tr("audit.title"))
 st.caption(tr("audit.caption"))
 today = clock.now().date()
-c1, c2, c3 = st.columns(3)
+c1, c2, c3, c4 = st.columns(4)
 start = c1.date_input(tr("audit.from"), value=today - timedelta(days=30))
 end = c2.date_input(tr("audit.to"), value=today)
-prefix = c3.text_input(tr("audit.action"), placeholder="signin / user / import …")
+area = c3.selectbox(tr("audit.area"), ["", *ACTION_AREAS], format_func=lambda a: tr(f"audit.area.{a or 'all'}"))
+prefix = c4.text_input(tr("audit.action"), placeholder="course.session / field.event …").strip()
 
 with Session(resources.engine()) as session:
     frame = audit_frame(session, viewer, start=datetime.combine(start, time.min),
                         end=datetime.combine(end + timedelta(days=1), time.min),
-                        action_prefix=prefix.strip() or None)
+                        action_prefix=prefix or (f"{area}." if area else None))
 if frame.empty:
     st.info(tr("audit.empty"))
 else:

@@ -519,3 +519,27 @@ def test_freeze_and_recompute_record_period_scheme_version_and_counts(session, s
     assert e.user_id == admin.user_id
     assert v["before"]["revision"] == 1 and v["after"]["revision"] == 2
     assert v["detail"]["reason"] == "更正数据" and v["detail"]["previous_revision"] == 1
+
+
+# --- naming --------------------------------------------------------------------------------------------------
+
+
+def test_every_recorded_action_belongs_to_an_area_the_audit_page_lists():
+    """Test that each action name written in the code starts with one of the page's areas, and that every
+    area has a label in both languages."""
+    import re
+
+    from core.audit import ACTION_AREAS
+    from core.settings import ROOT
+
+    calls = []
+    for folder in ("core", "courses", "evaluation"):
+        for path in (ROOT / folder).rglob("*.py"):
+            text = path.read_text(encoding="utf-8")
+            calls += re.findall(r"\brecord\(\s*session,\s*(.*?),\s*(?:viewer|username)=", text, flags=re.S)
+    names = [n for call in calls for n in re.findall(r'f?"([a-z_]+(?:\.[a-z_{}]+)+)"', call)]
+    assert len(names) >= 30, names  # the call sites were found
+    assert {n.split(".")[0] for n in names} <= set(ACTION_AREAS), sorted(set(names))
+    for lang in ("zh", "en"):
+        catalog = json.loads((ROOT / "data" / "locales" / lang / "core.json").read_text(encoding="utf-8"))
+        assert all(f"audit.area.{a}" in catalog for a in ("all", *ACTION_AREAS))
