@@ -121,6 +121,8 @@ def preview_platform_import(session: Session, viewer: Viewer, *, session_id: int
         name_counts[name_counts > 1].index), "name"]))
     unmatched = sorted(set(who[rows["worker_id"].isna()]) - set(ambiguous))
     rows = rows.dropna(subset=["worker_id"])
+    if rows.empty:  # nobody in the file is seated here (e.g. another session's export)
+        return ImportPreview(session_id, empty, errors, unmatched, ambiguous, **file)
     minutes = (rows.groupby("worker_id")[["join_at", "leave_at"]]
                .apply(lambda g: union_minutes(g, ts.start_at, ts.end_at)).rename("minutes"))
     session_minutes = (ts.end_at - ts.start_at).total_seconds() / 60.0

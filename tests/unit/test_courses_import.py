@@ -94,3 +94,16 @@ def test_a_file_with_errors_imports_nothing(session, setup):
     with pytest.raises(CoursesError):
         commit_platform_import(session, w.manager, preview)
     assert set(_status(session, ts).values()) == {None}
+
+
+def test_export_where_nobody_is_seated_previews_as_unmatched(session, setup):
+    """Test that an export naming only people not seated at this session (e.g. another session's file) is
+    previewed with everyone unmatched and nothing to change, instead of crashing (found by fuzzing)."""
+    w, course, ts = setup
+    csv = ("用户名,工号,入会时间,离会时间\n路人甲,,2020-03-03 14:00,2020-03-03 16:00\n"
+           "路人乙,X99,2020-03-03 14:10,2020-03-03 15:00\n").encode("gb18030")
+    preview = preview_platform_import(session, w.manager, session_id=ts.id, data=csv, filename="别的会议.csv")
+    assert preview.ok and preview.matched.empty
+    assert preview.unmatched == ["X99", "路人甲"]
+    assert commit_platform_import(session, w.manager, preview) == 0
+    assert set(_status(session, ts).values()) == {None}
