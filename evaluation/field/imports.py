@@ -210,7 +210,7 @@ def normalise_period(values: pd.Series) -> pd.Series:
 
 
 def _metrics_chunk(session: Session, rows: pd.DataFrame, look: _Lookups, from_events: set[str],
-                   kinds: dict[str, str]) -> tuple[pd.DataFrame, list[RowError]]:
+                   kinds: dict[str, str], seen: list[pd.DataFrame]) -> tuple[pd.DataFrame, list[RowError]]:
     sch = METRICS_SCHEMA
     errors: list[RowError] = []
     rows = rows.assign(worker_id=rows["employee_no"].map(look.workers), period_norm=normalise_period(rows["period"]))
@@ -235,7 +235,29 @@ def _metrics_chunk(session: Session, rows: pd.DataFrame, look: _Lookups, from_ev
     good = rows[ok & ~no_den & ~over].copy()
     good["denominator"] = good["denominator"].where(good["metric"].map(kinds).eq("ratio"))
     good = good.assign(period=good["period_norm"], worker_id=good["worker_id"].astype(int))
-    return good[["_row", "worker_id", "employee_no", "period", "metric", "numerator", "denominator"]], errors
+    good, repeated = _repeated_metric_keys(good, seen)
+    return good[["_row", "worker_id", "employee_no", "period", "metric", "numerator", "denominator"]], errors + repeated
+
+
+_METRIC_KEY = ["worker_id", "period", "metric"]
+
+
+def _repeated_metric_keys(good: pd.DataFrame, seen: list[pd.DataFrame]) -> tuple[pd.DataFrame, list[RowError]]:
+    """Refuse a row whose worker × month × metric an earlier row of the file (this chunk or one before,
+    kept in ``seen``) already gave under another spelling, e.g. 2020-06 and 2020/6: core.tabular's key
+    check compares cells as written, and two such rows would both be inserted."""
+    first = good.groupby(_METRIC_KEY, sort=False)["_row"].transform("first").to_numpy()
+    if seen:
+        earlier = good[_METRIC_KEY].merge(pd.concat(seen), on=_METRIC_KEY, how="left")["_first"].to_numpy()
+        first = np.where(pd.isna(earlier), first, earlier).astype("int64")
+    dup = first != good["_row"].to_numpy()
+    seen.append(good.loc[~dup, [*_METRIC_KEY, "_row"]].rename(columns={"_row": "_first"}))
+    errors = [RowError(int(r), "employee_no,period,metric", f"{no} {period} {metric}", "duplicate_key",
+                       f"第 {int(r)} 行与第 {int(o)} 行是同一网格员、同一月份、同一指标({no},{period},{metric})",
+                       f"Row {int(r)} repeats row {int(o)}: same worker, month and metric ({no}, {period}, {metric})")
+              for r, o, no, period, metric in zip(good.loc[dup, "_row"], first[dup], good.loc[dup, "employee_no"],
+                                                  good.loc[dup, "period"], good.loc[dup, "metric"], strict=True)]
+    return good[~dup], errors
 
 
 def _diff_metrics(session: Session, good: pd.DataFrame) -> pd.DataFrame:
@@ -453,6 +475,7 @@ def run_import(session: Session, viewer: Viewer, kind: Kind, data: bytes, filena
     kinds = {c: k for c, _, k in regs}
     items, limits = item_lookup(), sla_levels(session)
     samples: list[pd.DataFrame] = []
+    seen_keys: list[pd.DataFrame] = []  # metrics: worker × month × metric → first row, across chunks
     writing = commit
     for chunk in iter_table(data, filename, SCHEMAS[kind], chunk_rows=chunk_rows):
         report.encoding = report.encoding or chunk.encoding
@@ -463,7 +486,7 @@ def run_import(session: Session, viewer: Viewer, kind: Kind, data: bytes, filena
         report.error_count += chunk.error_count
         if len(chunk.rows):
             if kind == "metrics":
-                good, more = _metrics_chunk(session, chunk.rows, look, from_events, kinds)
+                good, more = _metrics_chunk(session, chunk.rows, look, from_events, kinds, seen_keys)
                 diff = _diff_metrics(session, good)
                 span = (diff["period"].min(), diff["period"].max()) if len(diff) else None
             else:

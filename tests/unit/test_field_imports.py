@@ -215,3 +215,19 @@ def test_cli_exit_status_and_dry_run(session, engine, tmp_path, monkeypatch, cap
         assert (tmp_path / "t.xlsx").read_bytes()[:2] == b"PK"
     finally:
         get_settings.cache_clear()
+
+
+@pytest.mark.parametrize("chunk_rows", [50_000, 1])
+def test_same_worker_month_metric_spelt_twice_is_refused(session, chunk_rows):
+    """Test that one worker × month × metric given twice under different spellings (2020-06 / 2020/6,
+    采集率 / collection_rate) is refused as a repeated row, in one chunk or across chunks, and nothing is
+    written — it used to reach the database and fail on the unique constraint (found by fuzzing)."""
+    _org(session)
+    data = ("工号,统计月份,指标,分子,分母\nA00,2020-05,准确率,1,2\nA00,2020-06,采集率,90,100\n"
+            "A00,2020/6,collection_rate,91,100\n").encode()
+    report = run_import(session, viewer(Role.MANAGER), "metrics", data, "m.csv", commit=True, now=NOW,
+                        chunk_rows=chunk_rows)
+    assert not report.committed and report.error_count == 1
+    (error,) = report.errors
+    assert (error.row, error.code) == (4, "duplicate_key") and "row 3" in error.message("en")
+    assert _count(session, MetricValue) == 0
