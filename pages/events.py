@@ -1,6 +1,8 @@
 """Managers: the event queue by state (overdue first), a map of open events, and one event's history
 with the actions its state allows."""
 
+import math
+
 import altair as alt
 import pandas as pd
 import pydeck as pdk
@@ -89,17 +91,40 @@ with map_tab:
     elif as_table:
         st.dataframe(safe_frame(pd.DataFrame({
             tr("field.col.event_no"): points["event_no"], tr("field.col.item"): points["item_code"].map(item_name),
-            tr("field.col.location"): points["location"], "lat": points["lat"], "lon": points["lon"],
-            tr("field.col.overdue"): points["overdue"]})), hide_index=True, width="stretch")
+            tr("field.col.community"): points["community_id"].map(names), tr("field.col.location"): points["location"],
+            tr("field.col.due_at"): pd.to_datetime(points["due_at"]), tr("field.col.overdue"): points["overdue"]})),
+            hide_index=True, width="stretch",
+            column_config={tr("field.col.due_at"): st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")})
     else:
-        points["color"] = points["overdue"].map({True: [198, 40, 40, 200], False: [239, 108, 0, 160]})
+        points["color"] = points["overdue"].map({True: [198, 40, 40, 220], False: [239, 108, 0, 190]})
         points["item"] = points["item_code"].map(item_name)
+        points = points.sort_values("overdue", kind="stable")  # overdue drawn last, on top
+        # Community names from our own org data: the map reads without a basemap (offline or blocked tiles).
+        with Session(resources.engine()) as session:
+            comms = pd.DataFrame(session.exec(
+                select(OrgUnit.id, OrgUnit.name_zh if L == "zh" else OrgUnit.name_en, OrgUnit.lat, OrgUnit.lon)
+                .where(OrgUnit.id.in_(points["community_id"].dropna().astype(int).unique().tolist()),
+                       OrgUnit.lat.is_not(None))).all(), columns=["id", "name", "lat", "lon"])
+        labels = pdk.Layer("TextLayer", data=comms, get_position="[lon, lat]", get_text="name", get_size=13,
+                           get_color=[69, 90, 100, 230],
+                           # pydeck sends a bare string as an expression; quoted, it stays the text itself.
+                           character_set='"' + "".join(sorted(set("".join(comms["name"])) - {'"'})) + '"',
+                           get_pixel_offset=[0, -18], background=True, get_background_color=[255, 255, 255, 200],
+                           pickable=False)
         layer = pdk.Layer("ScatterplotLayer", data=points[["lat", "lon", "color", "event_no", "item", "location"]],
-                          get_position="[lon, lat]", get_fill_color="color", get_radius=60, pickable=True)
-        view = pdk.ViewState(latitude=float(points["lat"].mean()), longitude=float(points["lon"].mean()), zoom=11)
-        st.pydeck_chart(pdk.Deck(layers=[layer], initial_view_state=view, map_style=None,
-                                 tooltip={"text": "{event_no}\n{item}\n{location}"}), height=420)
-        st.caption(tr("field.events.map_legend"))
+                          get_position="[lon, lat]", get_fill_color="color", get_radius=60, radius_min_pixels=4,
+                          radius_max_pixels=14, stroked=True, get_line_color=[255, 255, 255], line_width_min_pixels=1,
+                          pickable=True)
+        # Fit the open events' box into the chart (about 800 × 460 px; Web Mercator, 512-px world at zoom 0; at most street level).
+        lat0, lat1, lon0, lon1 = points["lat"].min(), points["lat"].max(), points["lon"].min(), points["lon"].max()
+        mid_lat = (lat0 + lat1) / 2
+        zoom = min(14.0, math.log2(800 * 360 / 512 / max(lon1 - lon0, 0.002) / 1.15),
+                   math.log2(460 * 360 / 512 * math.cos(math.radians(mid_lat)) / max(lat1 - lat0, 0.002) / 1.15))
+        view = pdk.ViewState(latitude=float(mid_lat), longitude=float((lon0 + lon1) / 2), zoom=round(zoom, 2))
+        st.pydeck_chart(pdk.Deck(layers=[layer, labels], initial_view_state=view, map_style=None,
+                                 tooltip={"text": "{event_no}\n{item}\n{location}"}), height=460)
+        n_over = int(points["overdue"].sum())
+        st.markdown(tr("field.events.map_legend", overdue=n_over, ontime=len(points) - n_over))
 
 st.subheader(tr("field.events.detail"))
 if queue.empty:
