@@ -135,8 +135,13 @@ def record_patrol(session: Session, viewer: Viewer, *, building_id: int, worker_
     if building is None:
         raise ValueError(f"no building {building_id}")
     wid = worker_id if worker_id is not None else viewer.worker_id
-    if viewer.role.value == "worker" and wid != viewer.worker_id:
-        raise ScopeError("a worker records only their own patrols")
+    if viewer.role.value == "worker":
+        if wid != viewer.worker_id:
+            raise ScopeError("a worker records only their own patrols")
+        worker = session.get(Worker, wid)
+        if worker is None or (building.community_id != worker.community_id
+                              and building.patrol_assignee_id != worker.id):
+            raise ScopeError("a worker records patrols only for buildings of their own community or assigned to them")
     if viewer.role.value != "worker":  # a manager logs patrols of their own buildings by their own workers
         _ensure_manages_building(session, viewer, building)
         if wid is not None:

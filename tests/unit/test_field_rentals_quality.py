@@ -9,12 +9,14 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from core.models import Role
+from core.scope import ScopeError
 from evaluation.field.api import open_tasks
 from evaluation.field.models import (
     Deregistration,
     Event,
     HouseRecord,
     RentalBuilding,
+    RentalPatrol,
     VerificationTask,
     VisitDay,
 )
@@ -116,3 +118,25 @@ def test_data_quality_checks_and_idempotent_tasks(session):
     tasks = open_tasks(session, viewer(Role.MANAGER, org.comm_b), now=NOW)
     assert set(tasks["kind"]) == {"verification"} and len(tasks) == 2
     assert any("X2" in t for t in tasks["title_en"])
+
+
+def test_a_worker_logs_patrols_only_in_their_community_or_where_assigned(session):
+    """Test that a worker of community B cannot log a patrol of A's building unless it is assigned to them,
+    and that a refused patrol writes nothing."""
+    org = make_org(session)
+    ensure_reference_data(session)
+    g = org.grids_a[0]
+    b = RentalBuilding(code="B1", address="下沙村一巷1号", grid_id=g.id, community_id=g.parent_id)
+    session.add(b)
+    session.flush()
+    own, stranger = org.workers_a[1], org.workers_b[0]
+    record_patrol(session, viewer(Role.WORKER, worker=own), building_id=b.id, visited_at=NOW)
+    with pytest.raises(ScopeError):
+        record_patrol(session, viewer(Role.WORKER, worker=stranger), building_id=b.id,
+                      visited_at=NOW + timedelta(hours=1))
+    assert session.exec(select(func.count()).select_from(RentalPatrol)).one() == 1
+    b.patrol_assignee_id = stranger.id
+    session.add(b)
+    session.flush()
+    record_patrol(session, viewer(Role.WORKER, worker=stranger), building_id=b.id, visited_at=NOW + timedelta(hours=2))
+    assert session.exec(select(func.count()).select_from(RentalPatrol)).one() == 2
