@@ -37,7 +37,7 @@ def latest_snapshot(session: Session, period: str) -> ScorecardSnapshot | None:
                         .order_by(ScorecardSnapshot.revision.desc())).first()
 
 
-def freeze_period(session: Session, period: str, *, viewer: Viewer = SYSTEM, now: datetime | None = None,
+def freeze_period(session: Session, period: str, *, viewer: Viewer, now: datetime | None = None,
                   reason: str = "", new_revision: bool = False) -> tuple[ScorecardSnapshot, bool]:
     """Freeze ``period`` (a month). Without ``new_revision`` an existing snapshot is returned unchanged
     (``created`` False); with it the month is recomputed into the next revision."""
@@ -188,7 +188,7 @@ def freeze_closed_months(now: datetime | None = None, engine=None) -> dict[str, 
     frozen = 0
     with Session(engine or get_engine()) as session:
         for period in months_to_freeze(session, at):
-            _, created = freeze_period(session, period, now=at, reason="scheduled freeze")
+            _, created = freeze_period(session, period, viewer=SYSTEM, now=at, reason="scheduled freeze")
             frozen += int(created)
             log.info("froze scorecards for %s", period)
     return {"frozen": frozen}

@@ -41,7 +41,7 @@ from evaluation.field.registry import ensure_reference_data, update_metric, upda
 from evaluation.field.rentals import criteria, grade_building
 from evaluation.scoring.adjustments import record_adjustment
 from evaluation.scoring.models_scoring import ScoreAdjustment
-from evaluation.scoring.snapshots import freeze_period
+from evaluation.scoring.snapshots import SYSTEM, freeze_period
 from evaluation.scoring.store import activate_version, active_scheme, save_scheme_version
 from tests.factories import make_org, make_user, viewer
 from tests.unit import test_assignment_service as dispatch_tests
@@ -506,8 +506,8 @@ def test_adjustment_rolled_back_leaves_no_entry(session, scored_org):
 def test_freeze_and_recompute_record_period_scheme_version_and_counts(session, scored_org):
     """Test that the scheduled freeze records the period, scheme version and worker count, and a recompute
     records the previous revision's figures against the new ones."""
-    freeze_period(session, "2020-06", now=datetime(2020, 7, 2))
-    freeze_period(session, "2020-06", now=datetime(2020, 7, 3))  # already frozen: nothing written
+    freeze_period(session, "2020-06", viewer=SYSTEM, now=datetime(2020, 7, 2))
+    freeze_period(session, "2020-06", viewer=SYSTEM, now=datetime(2020, 7, 3))  # already frozen: nothing written
     e, v = only(session, "score.freeze")
     assert e.user_id is None and e.username == "scheduler" and e.entity_id == "2020-06"
     assert v["before"] is None

@@ -17,7 +17,7 @@ from evaluation.field.registry import ensure_reference_data
 from evaluation.scoring.models_scoring import ScoreAdjustment, ScorecardSnapshot
 from evaluation.scoring.scheme import SchemeError
 from evaluation.scoring.service import compare_party, scorecards
-from evaluation.scoring.snapshots import freeze_closed_months, freeze_period, snapshot_frames
+from evaluation.scoring.snapshots import SYSTEM, freeze_closed_months, freeze_period, snapshot_frames
 from evaluation.scoring.store import active_scheme, save_scheme_version, scheme_versions
 from tests.factories import make_org, make_user, viewer
 
@@ -88,10 +88,10 @@ def test_party_comparison_from_the_database(session, org):
 def test_freeze_is_idempotent_and_recompute_makes_a_revision(session, org):
     """Test freezing twice keeps one revision; a recompute after a new deduction adds revision 2 with
     the change recorded; both keep the scheme version they were computed with."""
-    snap, created = freeze_period(session, "2020-06", now=datetime(2020, 7, 2))
+    snap, created = freeze_period(session, "2020-06", viewer=SYSTEM, now=datetime(2020, 7, 2))
     assert created and snap.revision == 1 and snap.scheme_version == 1
     assert json.loads(snap.input_rows)["metric_values"] == 18
-    again, created = freeze_period(session, "2020-06")
+    again, created = freeze_period(session, "2020-06", viewer=SYSTEM)
     assert not created and again.id == snap.id
     cards, comps = snapshot_frames(session, snap.id)
     assert len(cards) == 6 and (comps["formula"] != "").all()
@@ -102,7 +102,7 @@ def test_freeze_is_idempotent_and_recompute_makes_a_revision(session, org):
     d = active_scheme(session)[0].to_dict()
     d["bonus_cap"] = 4
     save_scheme_version(session, ADMIN, d)
-    rev2, created = freeze_period(session, "2020-06", new_revision=True, reason="falsification found")
+    rev2, created = freeze_period(session, "2020-06", viewer=SYSTEM, new_revision=True, reason="falsification found")
     assert created and rev2.revision == 2 and rev2.scheme_version == 2
     changes = json.loads(rev2.changes)
     assert changes["previous_revision"] == 1 and changes["changed_workers"] == 1
@@ -115,7 +115,7 @@ def test_freeze_is_idempotent_and_recompute_makes_a_revision(session, org):
 
 def test_bulletin_workbook_has_the_sections(session, org):
     """Test the bulletin holds ranking, grades, party comparison, event items and overdue sheets."""
-    snap, _ = freeze_period(session, "2020-06")
+    snap, _ = freeze_period(session, "2020-06", viewer=SYSTEM)
     wb = openpyxl.load_workbook(io.BytesIO(snap.bulletin))
     assert wb.sheetnames == ["说明", "排名", "等级分布", "党员对比", "高频事件", "超期统计"]
     ranking = list(wb["排名"].values)
