@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     min_password_length: int = 8
     default_language: str = "zh"
     sqlite_busy_timeout_ms: int = 5000
+    # Largest file a page accepts (imports, course attachments), in MB: a month of a district's events in
+    # CSV fits. Streamlit refuses larger uploads first when .streamlit/config.toml's server.maxUploadSize
+    # (kept equal to this default) is smaller; raise both together. The command line has no limit.
+    max_upload_mb: int = 50
 
 
 @lru_cache(maxsize=1)

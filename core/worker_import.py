@@ -17,6 +17,7 @@ from core.audit import record
 from core.models import OrgLevel, OrgUnit, Worker, WorkerStatus
 from core.scope import ScopeError, Viewer, unit_scope_clause
 from core.tabular import Column, ReadResult, RowError, Schema, read_table
+from core.uploads import upload_problem
 
 STATUS_CHOICES = {"在岗": "active", "active": "active", "请假": "on_leave", "on leave": "on_leave",
                   "on_leave": "on_leave", "离职": "left", "left": "left"}
@@ -75,6 +76,8 @@ def _grid_lookup(session: Session, viewer: Viewer) -> pd.DataFrame:
 
 def preview_worker_import(session: Session, viewer: Viewer, data: bytes, filename: str) -> WorkerImportPreview:
     """Read and check a roster without writing anything."""
+    if (problem := upload_problem(data, filename)) is not None:  # e.g. an .xlsx that is not a workbook
+        return WorkerImportPreview(filename, 0, [problem], sha256=hashlib.sha256(data).hexdigest())
     result: ReadResult = read_table(data, filename, WORKER_SCHEMA)
     errors = list(result.errors)
     rows = result.rows.rename(columns={"_row": "row"})  # itertuples() drops names starting with _

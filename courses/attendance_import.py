@@ -21,6 +21,7 @@ from core.audit import record
 from core.models import Worker
 from core.scope import ScopeError, Viewer, worker_scope_clause
 from core.tabular import Column, RowError, Schema, read_table
+from core.uploads import upload_problem
 from courses._sql import require_manager
 from courses.attendance import register
 from courses.errors import CoursesError
@@ -39,6 +40,7 @@ PLATFORM_SCHEMA = Schema(
                required=True, label_zh="离会时间", label_en="Leave time", example="2020-03-03 15:58"),
     ],
 )
+MATCHED_COLUMNS = ["worker_id", "employee_no", "name", "minutes", "new_status", "current_status", "will_change"]
 RANK = {AttendanceStatus.ABSENT.value: 0, AttendanceStatus.LATE.value: 1, AttendanceStatus.PRESENT.value: 2}
 
 
@@ -94,13 +96,15 @@ def preview_platform_import(session: Session, viewer: Viewer, *, session_id: int
     if ts is None or ts.status == SessionStatus.CANCELLED.value:
         raise CoursesError("session_not_held")
     course = session.get(Course, ts.course_id)
+    if (problem := upload_problem(data, filename)) is not None:  # e.g. an .xlsx that is not a workbook
+        return ImportPreview(session_id, pd.DataFrame(columns=MATCHED_COLUMNS), [problem], filename=filename,
+                             sha256=hashlib.sha256(data).hexdigest())
     result = read_table(data, filename, PLATFORM_SCHEMA)
     file = {"filename": filename, "sha256": hashlib.sha256(data).hexdigest(), "rows_read": result.rows_read}
     rows = result.rows
     errors = list(result.errors)
     seats = register(session, viewer, session_id)
-    empty = pd.DataFrame(columns=["worker_id", "employee_no", "name", "minutes", "new_status", "current_status",
-                                  "will_change"])
+    empty = pd.DataFrame(columns=MATCHED_COLUMNS)
     if seats.empty:
         raise ScopeError("no seats of your workers at this session")
     if rows.empty:

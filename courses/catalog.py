@@ -14,6 +14,7 @@ from core import clock
 from core.audit import changed_fields, record
 from core.scope import Viewer
 from core.settings import DATA_DIR
+from core.uploads import ATTACHMENT_KINDS, check_upload
 from courses._sql import frame, require_district
 from courses.errors import CoursesError
 from courses.models import Course, CourseBase, CourseFile, Question, QuestionOption
@@ -147,6 +148,7 @@ def attach_file(session: Session, viewer: Viewer, *, course_id: int, filename: s
     require_district(viewer)
     if len(data) > MAX_FILE_BYTES:
         raise CourseError("file_too_large", name=filename, mb=MAX_FILE_BYTES // (1024 * 1024))
+    check_upload(data, filename, kinds=ATTACHMENT_KINDS)  # UploadError: content is not what the name says
     if session.get(Course, course_id) is None:
         raise CourseError("no_course")
     row = CourseFile(course_id=course_id, filename=filename[:200], data=data,

@@ -14,6 +14,7 @@ from core import clock
 from core.i18n import pick
 from core.scope import ScopeError
 from core.tabular import errors_frame, safe_frame, template_bytes
+from core.uploads import TABLE_KINDS
 from courses.attendance import (
     attendance_warnings,
     checkin_code,
@@ -32,6 +33,7 @@ from courses.sessions import session_in_scope, sessions_frame
 from ui import resources
 from ui.guard import require
 from ui.state import lang, tr
+from ui.uploads import accepted_upload
 
 viewer = require(__file__)
 L = lang()
@@ -168,10 +170,10 @@ with tab_session:
         st.download_button(tr("courses.att.template"), template_bytes(PLATFORM_SCHEMA, "xlsx", L),
                            file_name="meeting_attendance.xlsx")
         upload = st.file_uploader(tr("courses.att.upload"), type=["csv", "xlsx"], key=f"imp_{sid}")
-        if upload is not None:
+        if upload is not None and (data := accepted_upload(upload, TABLE_KINDS)) is not None:
             try:
                 with Session(resources.engine()) as session:
-                    preview = preview_platform_import(session, viewer, session_id=sid, data=upload.getvalue(),
+                    preview = preview_platform_import(session, viewer, session_id=sid, data=data,
                                                       filename=upload.name)
             except (CoursesError, ScopeError) as exc:
                 fail(exc)

@@ -12,7 +12,16 @@ from core.i18n import pick
 from core.models import OrgLevel
 from core.org import units_frame, workers_frame
 from core.scope import ScopeError
-from courses.catalog import attach_file, catalog_frame, course_files, question_bank, save_course, skill_areas
+from core.uploads import ATTACHMENT_KINDS, UploadError, check_upload
+from courses.catalog import (
+    MAX_FILE_BYTES,
+    attach_file,
+    catalog_frame,
+    course_files,
+    question_bank,
+    save_course,
+    skill_areas,
+)
 from courses.enrollment import add_rule, deactivate_rule, enroll, enrolled_frame, rules_frame
 from courses.errors import CoursesError
 from courses.models import Course, CourseBase, GradingMethod, ReviewPolicy, RuleKind
@@ -36,7 +45,7 @@ district_level = viewer.scope_unit_id is None
 
 
 def fail(exc: Exception) -> None:
-    st.error(exc.message(L) if isinstance(exc, CoursesError) else tr("common.error_scope"))
+    st.error(exc.message(L) if isinstance(exc, CoursesError | UploadError) else tr("common.error_scope"))
 
 
 with Session(resources.engine()) as session:
@@ -285,7 +294,8 @@ with tab_catalog:
             present_pct = p6.number_input(tr("courses.catalog.present_pct"), 0, 100, base.present_min_pct)
             late_pct = p7.number_input(tr("courses.catalog.late_pct"), 0, 100, base.late_min_pct)
             active = st.checkbox(tr("courses.col.active"), value=base.is_active)
-            upload = st.file_uploader(tr("courses.catalog.attach"), accept_multiple_files=True)
+            upload = st.file_uploader(tr("courses.catalog.attach"), accept_multiple_files=True,
+                                      type=sorted({"jpg", "markdown", *ATTACHMENT_KINDS}))
             saved = st.form_submit_button(tr("common.save"), type="primary")
         if saved:
             try:
@@ -297,13 +307,15 @@ with tab_catalog:
                                   points_late=pts["late"], points_excused=pts["excused"], points_absent=pts["absent"],
                                   late_after_minutes=late_after, present_min_pct=present_pct, late_min_pct=late_pct,
                                   is_active=active)
+                for f in upload or []:  # refuse a disguised or oversized file before anything is saved
+                    check_upload(f.getvalue(), f.name, kinds=ATTACHMENT_KINDS, max_bytes=MAX_FILE_BYTES)
                 with Session(resources.engine()) as session:
                     course = save_course(session, viewer, data, course_id=pick_id)
                     for f in upload or []:
                         attach_file(session, viewer, course_id=course.id, filename=f.name, data=f.getvalue(),
                                     content_type=f.type)
                 st.success(tr("common.saved"))
-            except (CoursesError, ScopeError) as exc:
+            except (CoursesError, ScopeError, UploadError) as exc:
                 fail(exc)
         if pick_id:
             if files:

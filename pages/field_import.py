@@ -6,11 +6,13 @@ from sqlmodel import Session
 
 from core.i18n import pick
 from core.tabular import safe_frame
+from core.uploads import TABLE_KINDS
 from evaluation.field.imports import ImportReport, run_import, template
 from evaluation.field.registry import item_lookup, shipped_metrics
 from ui import resources
 from ui.guard import require
 from ui.state import lang, tr
+from ui.uploads import accepted_upload
 
 viewer = require(__file__)
 L = lang()
@@ -84,7 +86,9 @@ for kind, tab in zip(("metrics", "events"), st.tabs([tr("field.import.tab_metric
         if upload is None:
             st.session_state.pop(done_key, None)
             continue
-        data = upload.getvalue()
+        data = accepted_upload(upload, TABLE_KINDS)
+        if data is None:
+            continue
         done = st.session_state.get(done_key)
         if done and done["name"] == upload.name and done["size"] == len(data):
             st.success(tr("field.import.committed", added=done["added"], changed=done["changed"]),

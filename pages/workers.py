@@ -11,10 +11,12 @@ from core.models import OrgLevel, Worker, WorkerCreate, WorkerStatus
 from core.org import grids_in_scope, save_worker, set_worker_status, units_frame, workers_frame
 from core.scope import ScopeError
 from core.tabular import safe_frame, template_bytes
+from core.uploads import TABLE_KINDS
 from core.worker_import import WORKER_SCHEMA, commit_worker_import, preview_worker_import
 from ui import resources
 from ui.guard import require
 from ui.state import lang, tr
+from ui.uploads import accepted_upload
 
 viewer = require(__file__)
 L = lang()
@@ -119,8 +121,7 @@ with import_tab:
     c2.download_button(tr("workers.template") + " (CSV)", lambda: template_bytes(WORKER_SCHEMA, "csv", L),
                        file_name="workers-template.csv")
     upload = st.file_uploader(tr("workers.import_file"), type=["csv", "xlsx", "txt"], key="worker_upload")
-    if upload is not None:
-        data = upload.getvalue()
+    if upload is not None and (data := accepted_upload(upload, TABLE_KINDS)) is not None:
         with Session(resources.engine()) as session:
             preview = preview_worker_import(session, viewer, data, upload.name)
         st.markdown(tr("workers.preview", read=preview.rows_read, new=len(preview.new),

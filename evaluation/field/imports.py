@@ -26,6 +26,7 @@ from core.audit import record
 from core.models import OrgLevel, OrgUnit, Worker
 from core.scope import Viewer, unit_scope_clause, worker_scope_clause
 from core.tabular import Column, RowError, Schema, iter_table
+from core.uploads import upload_problem
 from evaluation.field.models import Event, EventState, FigureSource, MetricValue
 from evaluation.field.registry import (
     ensure_reference_data,
@@ -463,6 +464,8 @@ def run_import(session: Session, viewer: Viewer, kind: Kind, data: bytes, filena
         raise ScopeError("only a manager may import field data")
     if kind not in SCHEMAS:
         raise ValueError(f"unknown import kind {kind!r}; use metrics or events")
+    if (problem := upload_problem(data, filename)) is not None:  # e.g. an .xlsx that is not a workbook
+        return ImportReport(kind=kind, filename=filename, errors=[problem], error_count=1)
     at = field_now(session, now)
     ensure_reference_data(session)
     look = _Lookups(session, viewer)
