@@ -21,7 +21,7 @@ L = lang()
 
 with Session(resources.engine()) as session:
     if viewer.role == Role.WORKER:
-        home = worker_home(session, viewer.worker_id) if viewer.worker_id else None
+        home = worker_home(session, viewer) if viewer.worker_id else None
         counts = None
     else:
         home = None

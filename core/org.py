@@ -195,11 +195,13 @@ def set_worker_status(session: Session, viewer: Viewer, worker_id: int, status: 
     return worker
 
 
-def worker_home(session: Session, worker_id: int) -> dict[str, object]:
-    """What a worker's home page shows about their place in the org."""
-    worker = session.get(Worker, worker_id)
+def worker_home(session: Session, viewer: Viewer) -> dict[str, object]:
+    """What the signed-in worker's home page shows about their place in the org."""
+    if viewer.worker_id is None:
+        raise ScopeError("this account is not a worker's")
+    worker = session.get(Worker, viewer.worker_id)
     if worker is None:
-        raise ValueError(f"worker {worker_id} does not exist")
+        raise ValueError(f"worker {viewer.worker_id} does not exist")
     grid, comm, sub = _grid_chain(session, worker.grid_id)
     colleagues = session.exec(
         select(func.count(Worker.id)).where(

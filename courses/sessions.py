@@ -266,9 +266,12 @@ def _day_label(day: date, labels: dict[str, str]) -> str:
     return f"{day:%m-%d} {labels.get(f'weekday.{day.weekday()}', f'{day:%a}')}"
 
 
-def upcoming_for_worker(session: Session, worker_id: int, *, now: datetime | None = None,
+def upcoming_for_worker(session: Session, viewer: Viewer, *, now: datetime | None = None,
                         days: int = 30) -> pd.DataFrame:
-    """A worker's seats in sessions that have not ended (and those starting within ``days``)."""
+    """The signed-in worker's seats in sessions that have not ended (and those starting within ``days``)."""
+    if viewer.worker_id is None:
+        raise ScopeError("only a worker has a learning plan")
+    worker_id = viewer.worker_id
     now = now or clock.now()
     stmt = (select(TrainingSession.id, TrainingSession.course_id, Course.code.label("course_code"),
                    Course.title_zh.label("course_zh"), Course.title_en.label("course_en"),

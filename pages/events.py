@@ -134,7 +134,7 @@ choice = st.selectbox(tr("field.events.pick"), queue["id"].tolist(), key="events
                                             f"{item_name(queue.set_index('id').at[i, 'item_code'])}")
 with Session(resources.engine()) as session:
     event = session.get(Event, int(choice))
-    history = ev.event_history(session, event.id)
+    history = ev.event_history(session, viewer, event.id)
     workers = session.exec(select(Worker.id, Worker.name, Worker.employee_no)
                            .where(worker_scope_clause(viewer), Worker.community_id == event.community_id)
                            .order_by(Worker.employee_no)).all()
@@ -153,7 +153,7 @@ with left:
     st.dataframe(safe_frame(pd.DataFrame({
         tr("field.col.time"): history["at"], tr("field.col.action"): history["action"].map(lambda a: tr(f"field.action.{a}")),
         tr("field.col.to"): history["to_state"].map(lambda s: tr(f"field.state.{s}")),
-        tr("field.col.note"): history["note"]})), hide_index=True, width="stretch")
+        tr("field.col.note"): history["note"].fillna("")})), hide_index=True, width="stretch")
 with right:
     actions = ev.allowed_actions(event.state, viewer.role)
     st.markdown(f"**{tr('field.events.act')}**")

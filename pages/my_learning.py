@@ -28,7 +28,7 @@ if viewer.worker_id is None:
     st.stop()
 
 with Session(resources.engine()) as session:
-    upcoming = upcoming_for_worker(session, viewer.worker_id, now=now)
+    upcoming = upcoming_for_worker(session, viewer, now=now)
     mine = my_courses(session, viewer, now=now)
 
 st.subheader(tr("courses.my.upcoming"))

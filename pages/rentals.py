@@ -96,7 +96,7 @@ building = frame.set_index("id").loc[bid]
 crit = criteria()
 scores = json.loads(building["scores_json"]) if isinstance(building.get("scores_json"), str) else {}
 with Session(resources.engine()) as session:
-    history = grading_history(session, int(bid))
+    history = grading_history(session, viewer, int(bid))
 if not scores and not history.empty:
     scores = json.loads(history.iloc[0]["scores_json"])
 crit["score"] = crit["code"].map(scores)

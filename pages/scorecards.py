@@ -198,6 +198,7 @@ with tabs[3]:
 # --- snapshots and bulletins ---------------------------------------------------------------------
 with tabs[4]:
     st.caption(tr("score.snapshots_caption"))
+    district_wide = viewer.is_admin or (viewer.is_manager and viewer.scope_unit_id is None)
     with Session(resources.engine()) as session:
         snaps = snapshots_frame(session)
     if snaps.empty:
@@ -212,13 +213,14 @@ with tabs[4]:
             "reason": tr("score.col.reason"), "computed_at": tr("score.col.computed_at")}),
             hide_index=True, width="stretch")
         labels = dict(zip(snaps["id"], snaps["period"] + " r" + snaps["revision"].astype(str), strict=True))
-        sid = st.selectbox(tr("score.bulletin_for"), list(labels), format_func=labels.get, key="score_bulletin")
-        with Session(resources.engine()) as session:
-            data = bulletin_bytes(session, int(sid))
-        if data:
-            st.download_button(tr("score.download_bulletin"), data=data, icon=":material/download:",
-                               file_name=f"bulletin_{labels[sid].replace(' ', '_')}.xlsx",
-                               mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        if district_wide:  # the bulletin lists every worker of the district
+            sid = st.selectbox(tr("score.bulletin_for"), list(labels), format_func=labels.get, key="score_bulletin")
+            with Session(resources.engine()) as session:
+                data = bulletin_bytes(session, viewer, int(sid))
+            if data:
+                st.download_button(tr("score.download_bulletin"), data=data, icon=":material/download:",
+                                   file_name=f"bulletin_{labels[sid].replace(' ', '_')}.xlsx",
+                                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
         later = snaps[snaps["revision"] > 1]
         if len(later):
             rid = st.selectbox(tr("score.revision_diff"), later["id"].tolist(), format_func=labels.get,
@@ -230,13 +232,12 @@ with tabs[4]:
                 st.caption(tr("score.changes", **changes))
             if len(prev):
                 with Session(resources.engine()) as session:
-                    old_cards, _ = snapshot_frames(session, int(prev["id"].iloc[0]))
-                    new_cards, _ = snapshot_frames(session, int(rid))
+                    old_cards, _ = snapshot_frames(session, viewer, int(prev["id"].iloc[0]))
+                    new_cards, _ = snapshot_frames(session, viewer, int(rid))
                 diff = diff_cards(old_cards, new_cards).merge(cards[["worker_id", "name", "community"]],
                                                               on="worker_id", how="left")
                 diff_table(diff)
-    may_freeze = viewer.is_admin or (viewer.is_manager and viewer.scope_unit_id is None)
-    if may_freeze and parse_period(period).kind == "month":
+    if district_wide and parse_period(period).kind == "month":
         with st.form("score_freeze"):
             st.markdown(tr("score.freeze_title", period=period))
             reason = st.text_input(tr("score.col.reason"), key="score_freeze_reason")
@@ -260,8 +261,8 @@ with tabs[4]:
                         st.write(tr("score.changes", **changes))
                         prev = snaps[(snaps["period"] == period) & (snaps["revision"] == changes["previous_revision"])]
                         if len(prev):
-                            old, _ = snapshot_frames(session, int(prev["id"].iloc[0]))
-                            new, _ = snapshot_frames(session, snap.id)
+                            old, _ = snapshot_frames(session, viewer, int(prev["id"].iloc[0]))
+                            new, _ = snapshot_frames(session, viewer, snap.id)
                             diff = diff_cards(old, new).merge(cards[["worker_id", "name", "community"]],
                                                               on="worker_id", how="left")
                             diff_table(diff)

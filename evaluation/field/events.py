@@ -107,6 +107,10 @@ def _ensure_may_act(viewer: Viewer, session: Session, event: Event, action: str)
         if action not in WORKER_ACTIONS or event.assignee_id is None or event.assignee_id != viewer.worker_id:
             raise ScopeError("this task is not assigned to you")
         return
+    _ensure_event_in_scope(viewer, session, event)
+
+
+def _ensure_event_in_scope(viewer: Viewer, session: Session, event: Event) -> None:
     grid = session.get(OrgUnit, event.grid_id)
     if viewer.scope_unit_id is not None and (grid is None or f"/{viewer.scope_unit_id}/" not in grid.path):
         raise ScopeError("event is outside your scope")
@@ -186,9 +190,16 @@ _STAMP_STEPS = [("reported_at", "submit", S.REPORTED), ("accepted_at", "accept",
                 ("evaluated_at", "rate", S.EVALUATED)]
 
 
-def event_history(session: Session, event_id: int) -> pd.DataFrame:
+def event_history(session: Session, viewer: Viewer, event_id: int) -> pd.DataFrame:
     """Recorded transitions; for imported events (no recorded steps) the steps implied by their
-    timestamps, marked ``recorded=False``."""
+    timestamps, marked ``recorded=False``. A manager sees events in scope, a worker those assigned to them."""
+    target = session.get(Event, event_id)
+    if target is not None:
+        if viewer.role == Role.WORKER:
+            if target.assignee_id is None or target.assignee_id != viewer.worker_id:
+                raise ScopeError("this task is not assigned to you")
+        else:
+            _ensure_event_in_scope(viewer, session, target)
     rows = session.exec(select(EventTransition).where(EventTransition.event_id == event_id)
                         .order_by(EventTransition.at, EventTransition.id)).all()
     cols = ["at", "action", "from_state", "to_state", "note", "recorded"]

@@ -184,7 +184,13 @@ def overdue_patrols(session: Session, viewer: Viewer, *, now: datetime | None = 
     return frame[frame["patrol_overdue"]].reset_index(drop=True)
 
 
-def grading_history(session: Session, building_id: int) -> pd.DataFrame:
+def grading_history(session: Session, viewer: Viewer, building_id: int) -> pd.DataFrame:
+    """A building's gradings, newest first (managers of the building's grid)."""
+    if not viewer.is_manager:
+        raise ScopeError("only a manager may read grading history")
+    building = session.get(RentalBuilding, building_id)
+    if building is not None:
+        _ensure_manages_building(session, viewer, building)
     rows = session.exec(select(RentalGrading).where(RentalGrading.building_id == building_id)
                         .order_by(RentalGrading.graded_at.desc())).all()
     return pd.DataFrame([r.model_dump() for r in rows],

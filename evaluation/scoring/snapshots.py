@@ -19,8 +19,8 @@ from sqlmodel import Session, select
 
 from core.audit import record
 from core.clock import now as clock_now
-from core.models import OrgLevel, Role
-from core.scope import ScopeError, Viewer
+from core.models import OrgLevel, Role, Worker
+from core.scope import ScopeError, Viewer, worker_scope_clause
 from evaluation.scoring.compare import party_comparison
 from evaluation.scoring.models_scoring import ScorecardComponentEntry, ScorecardEntry, ScorecardSnapshot
 from evaluation.scoring.periods import months_between, parse_period
@@ -30,6 +30,11 @@ from evaluation.scoring.service import district_scorecards
 log = logging.getLogger(__name__)
 SYSTEM = Viewer(user_id=0, role=Role.ADMIN, scope_level=OrgLevel.DISTRICT, scope_unit_id=None,
                 display_name="scheduler")
+
+
+def _ensure_district_wide(viewer: Viewer, what: str) -> None:
+    if viewer.role != Role.ADMIN and not (viewer.is_manager and viewer.scope_unit_id is None):
+        raise ScopeError(f"only district managers and administrators may {what}")
 
 
 def latest_snapshot(session: Session, period: str) -> ScorecardSnapshot | None:
@@ -44,8 +49,7 @@ def freeze_period(session: Session, period: str, *, viewer: Viewer, now: datetim
     p = parse_period(period)
     if p.kind != "month":
         raise ValueError("snapshots are monthly; quarters and years roll up from the months")
-    if viewer.role != Role.ADMIN and not (viewer.is_manager and viewer.scope_unit_id is None):
-        raise ScopeError("only district managers and administrators may freeze scorecards")
+    _ensure_district_wide(viewer, "freeze scorecards")
     prev = latest_snapshot(session, p.label)
     if prev is not None and not new_revision:
         return prev, False
@@ -54,7 +58,7 @@ def freeze_period(session: Session, period: str, *, viewer: Viewer, now: datetim
     scored = cards[cards["scored"].astype(bool)]
     changes = {}
     if prev is not None:
-        old, _ = snapshot_frames(session, prev.id)
+        old, _ = snapshot_frames(session, viewer, prev.id)
         diff = diff_cards(old, cards)
         changes = {"previous_revision": prev.revision, "previous_scheme_version": prev.scheme_version,
                    "changed_workers": int(len(diff)),
@@ -116,19 +120,22 @@ def _write_entries(session: Session, snapshot_id: int, cards: pd.DataFrame, comp
                 _none(k["score"]), k["eff_weight"], k["points"], k["missing"], k["formula"], strict=True)])
 
 
-def snapshot_frames(session: Session, snapshot_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def snapshot_frames(session: Session, viewer: Viewer, snapshot_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A frozen revision's cards and components for the workers in the viewer's scope."""
+    in_scope = select(Worker.id).where(worker_scope_clause(viewer))
     cards = pd.DataFrame(session.exec(select(
         ScorecardEntry.worker_id, ScorecardEntry.total, ScorecardEntry.grade, ScorecardEntry.rank,
         ScorecardEntry.base, ScorecardEntry.bonus, ScorecardEntry.deduction, ScorecardEntry.coverage,
         ScorecardEntry.prorated, ScorecardEntry.missing_components)
-        .where(ScorecardEntry.snapshot_id == snapshot_id)).all(),
+        .where(ScorecardEntry.snapshot_id == snapshot_id, ScorecardEntry.worker_id.in_(in_scope))).all(),
         columns=["worker_id", "total", "grade", "rank", "base", "bonus", "deduction", "coverage", "prorated",
                  "missing_components"])
     comps = pd.DataFrame(session.exec(select(
         ScorecardComponentEntry.worker_id, ScorecardComponentEntry.component, ScorecardComponentEntry.numerator,
         ScorecardComponentEntry.denominator, ScorecardComponentEntry.value, ScorecardComponentEntry.score,
         ScorecardComponentEntry.eff_weight, ScorecardComponentEntry.points, ScorecardComponentEntry.missing,
-        ScorecardComponentEntry.formula).where(ScorecardComponentEntry.snapshot_id == snapshot_id)).all(),
+        ScorecardComponentEntry.formula).where(ScorecardComponentEntry.snapshot_id == snapshot_id,
+                                               ScorecardComponentEntry.worker_id.in_(in_scope))).all(),
         columns=["worker_id", "component", "numerator", "denominator", "value", "score", "eff_weight", "points",
                  "missing", "formula"])
     return cards, comps
@@ -157,7 +164,9 @@ def snapshots_frame(session: Session) -> pd.DataFrame:
                                        "mean_total", "input_rows", "changes", "reason", "computed_at"])
 
 
-def bulletin_bytes(session: Session, snapshot_id: int) -> bytes | None:
+def bulletin_bytes(session: Session, viewer: Viewer, snapshot_id: int) -> bytes | None:
+    """The district bulletin (every worker's result) of a frozen revision: district-wide viewers only."""
+    _ensure_district_wide(viewer, "download the district bulletin")
     snap = session.get(ScorecardSnapshot, snapshot_id)
     return snap.bulletin if snap else None
 

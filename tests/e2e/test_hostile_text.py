@@ -67,7 +67,7 @@ def plant(db_url: str) -> Planted:
         save_course(s, admin, CourseBase.model_validate(data), course.id)
 
         now = clock.now()
-        upcoming = upcoming_for_worker(s, worker.worker_id, now=now, days=60)
+        upcoming = upcoming_for_worker(s, worker, now=now, days=60)
         future = upcoming[(upcoming["start_at"] > now + timedelta(minutes=5)) & (upcoming["status"] == "scheduled")]
         request_excuse(s, worker, session_id=int(future["id"].iloc[0]), reason=f"{MARK['excuse']} {PAYLOAD}", now=now)
 

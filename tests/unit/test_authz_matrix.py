@@ -60,7 +60,7 @@ from courses.models import (
     RuleKind,
     TrainingSession,
 )
-from evaluation.field.models import Event, EventState, RentalBuilding, VerificationTask
+from evaluation.field.models import Event, EventState, RentalBuilding, RentalGrading, VerificationTask
 from tests.conftest import _wipe
 from tests.factories import MiniOrg, viewer
 from tests.unit._courses_world import make_world
@@ -181,6 +181,9 @@ def build_world(session: Session) -> Ids:
                             title_zh="核查地址", title_en="Check address", created_at=NOW - timedelta(days=1),
                             due_at=NOW + timedelta(days=3))
     session.add_all([building, task])
+    session.flush()
+    session.add(RentalGrading(building_id=building.id, graded_at=NOW - timedelta(days=60), grade="red", score=50.0,
+                              scores_json="{}"))
     session.commit()
     return Ids(org=org, owner=a0.id, other=a1.id, b0=org.workers_b[0].id, owner_user=w.users[a0.id],
                course=course.id, course2=course2.id, course_free=course_free.id, live=live.id, future=future.id,
@@ -625,6 +628,16 @@ READS: list[Read] = [
          lambda df, i: "id" in df and bool((df["id"] == i.ev_dispatched).any()), OWNER),
     Read("event queue", (F.events.event_queue,),
          lambda s, i, v: F.events.event_queue(s, v, now=NOW), _has("id", lambda i: i.ev_reported), MANAGERS_OF_A),
+    Read("history of the event dispatched to a0", (F.events.event_history,),
+         lambda s, i, v: F.events.event_history(s, v, i.ev_dispatched), lambda df, i: len(df) > 0,
+         MANAGERS_OF_A | OWNER),
+    Read("grading history of A's building", (F.rentals.grading_history,),
+         lambda s, i, v: F.rentals.grading_history(s, v, i.building), _has("building_id", lambda i: i.building),
+         MANAGERS_OF_A),
+    Read("a worker's home", (K.org.worker_home,),
+         lambda s, i, v: K.org.worker_home(s, v), lambda r, i: r["worker"].id == i.owner, OWNER),
+    Read("a worker's upcoming sessions", (C.sessions.upcoming_for_worker,),
+         lambda s, i, v: C.sessions.upcoming_for_worker(s, v, now=NOW), _has("id", lambda i: i.future), OWNER),
     Read("rental buildings", (F.rentals.buildings_frame,),
          lambda s, i, v: F.rentals.buildings_frame(s, v, now=NOW), _has("id", lambda i: i.building), MANAGERS_OF_A),
     Read("verification tasks", (F.quality.verification_tasks,),
@@ -671,7 +684,7 @@ MODULES = [courses.catalog, courses.sessions, courses.enrollment, courses.attend
 NOT_A_WRITE = {
     "courses.catalog": {"skill_areas", "load_course_file", "shipped_courses", "course_by_code", "catalog_frame",
                         "validate_course", "course_files", "parse_links", "question_bank"},
-    "courses.sessions": {"occurrences", "sessions_frame", "week_start", "calendar_chart", "upcoming_for_worker"},
+    "courses.sessions": {"occurrences", "sessions_frame", "week_start", "calendar_chart"},
     "courses.enrollment": {"rule_matches"},
     "courses.attendance": {"checkin_code", "code_matches", "link_token", "checkin_url", "window", "worker_attendance",
                            "attendance_warnings"},
@@ -680,9 +693,9 @@ NOT_A_WRITE = {
     "courses.notifications": {"unread_count"},
     "courses.api": {"training_figures", "qualifications", "busy_workers", "courses_for_skill"},
     "evaluation.field.imports": {"normalise_period", "template"},
-    "evaluation.field.events": {"allowed_actions", "next_state", "is_overdue", "event_history", "state_counts"},
+    "evaluation.field.events": {"allowed_actions", "next_state", "is_overdue", "state_counts"},
     "evaluation.field.rentals": {"grading_standard", "criteria", "patrol_interval_days", "grade_for",
-                                 "with_patrol_due", "patrol_coverage", "overdue_patrols", "grading_history",
+                                 "with_patrol_due", "patrol_coverage", "overdue_patrols",
                                  "patrol_figures"},
     "evaluation.field.quality": {"address_codes", "visit_overflow", "duplicate_events", "reversed_deregistrations",
                                  "quality_summary"},
@@ -696,7 +709,7 @@ NOT_A_WRITE = {
                                    "improvement_options", "courses_for_components", "period_choices"},
     "evaluation.assignment.service": {"response_window_hours", "load_context", "busy_for", "worker_reason",
                                       "propose_batch", "decisions_frame", "override_report", "skill_gaps"},
-    "core.org": {"mask_phone", "units_frame", "grids_in_scope", "headcount", "ensure_manages_grid", "worker_home"},
+    "core.org": {"mask_phone", "units_frame", "grids_in_scope", "headcount", "ensure_manages_grid"},
     "core.worker_import": {"preview_worker_import"},
 }
 # Reviewed: these write, but take no viewer — jobs, the demo, the CLI and set-up call them, never a page on

@@ -87,7 +87,7 @@ def test_full_loop_in_the_database_stamps_times_and_history(session):
     ev.transition(session, mgr, event_id=e.id, action="check_pass", now=T0 + timedelta(hours=41))
     ev.transition(session, mgr, event_id=e.id, action="rate", satisfaction="unsatisfied", now=T0 + timedelta(hours=50))
     assert e.state == S.REOPENED.value and e.reopen_count == 1 and e.closed_at is None
-    hist = ev.event_history(session, e.id)
+    hist = ev.event_history(session, mgr, e.id)
     assert hist["action"].tolist() == ["dispatch", "sign", "start", "feedback", "check_fail", "feedback",
                                        "check_pass", "rate"]
     assert hist["at"].is_monotonic_increasing

@@ -17,7 +17,13 @@ from evaluation.field.registry import ensure_reference_data
 from evaluation.scoring.models_scoring import ScoreAdjustment, ScorecardSnapshot
 from evaluation.scoring.scheme import SchemeError
 from evaluation.scoring.service import compare_party, scorecards
-from evaluation.scoring.snapshots import SYSTEM, freeze_closed_months, freeze_period, snapshot_frames
+from evaluation.scoring.snapshots import (
+    SYSTEM,
+    bulletin_bytes,
+    freeze_closed_months,
+    freeze_period,
+    snapshot_frames,
+)
 from evaluation.scoring.store import active_scheme, save_scheme_version, scheme_versions
 from tests.factories import make_org, make_user, viewer
 
@@ -93,7 +99,7 @@ def test_freeze_is_idempotent_and_recompute_makes_a_revision(session, org):
     assert json.loads(snap.input_rows)["metric_values"] == 18
     again, created = freeze_period(session, "2020-06", viewer=SYSTEM)
     assert not created and again.id == snap.id
-    cards, comps = snapshot_frames(session, snap.id)
+    cards, comps = snapshot_frames(session, SYSTEM, snap.id)
     assert len(cards) == 6 and (comps["formula"] != "").all()
 
     worker = org.workers_a[1]
@@ -106,11 +112,24 @@ def test_freeze_is_idempotent_and_recompute_makes_a_revision(session, org):
     assert created and rev2.revision == 2 and rev2.scheme_version == 2
     changes = json.loads(rev2.changes)
     assert changes["previous_revision"] == 1 and changes["changed_workers"] == 1
-    old, _ = snapshot_frames(session, snap.id)
-    new, _ = snapshot_frames(session, rev2.id)
+    old, _ = snapshot_frames(session, SYSTEM, snap.id)
+    new, _ = snapshot_frames(session, SYSTEM, rev2.id)
     delta = new.set_index("worker_id")["total"] - old.set_index("worker_id")["total"]
     assert delta[worker.id] == pytest.approx(-5)
     assert session.get(ScorecardSnapshot, snap.id).scheme_version == 1
+
+
+def test_a_community_manager_reads_only_their_community_of_a_frozen_month(session, org):
+    """Test that a frozen revision's cards reach a community manager only for their own workers, and that the
+    district bulletin (every worker's result) is refused to them."""
+    snap, _ = freeze_period(session, "2020-06", viewer=SYSTEM)
+    mgr_a = viewer(Role.MANAGER, org.comm_a)
+    cards, comps = snapshot_frames(session, mgr_a, snap.id)
+    mine = {w.id for w in org.workers_a}
+    assert set(cards["worker_id"]) == mine and set(comps["worker_id"]) == mine
+    with pytest.raises(ScopeError):
+        bulletin_bytes(session, mgr_a, snap.id)
+    assert bulletin_bytes(session, DISTRICT_MGR, snap.id) == snap.bulletin
 
 
 def test_bulletin_workbook_has_the_sections(session, org):
