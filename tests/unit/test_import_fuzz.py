@@ -43,7 +43,7 @@ from tests.unit._courses_world import make_world
 
 NOW = datetime(2020, 10, 1, 12, 0)
 # No shrinking: a failure names how its file was made, and shrinking 1 MB files through a database is slow.
-FUZZ = settings(max_examples=30, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
+FUZZ = settings(max_examples=50, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                        HealthCheck.data_too_large, HealthCheck.filter_too_much])
 MB = 1 << 20
@@ -420,7 +420,7 @@ def test_field_imports_survive_hostile_files(session, field_org, kind):
                  for scope, unit in (("district", None), ("community", field_org.comm_a))}
     seen: set[tuple[str, str]] = set()
 
-    @settings(FUZZ, max_examples=30)
+    @FUZZ
     @given(st.sampled_from(sorted(importers)),
            hostile_file(metrics_grid() if kind == "metrics" else events_grid()))
     @example("community", (to_csv(VALID[kind]), "valid.csv", "valid"))
