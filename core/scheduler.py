@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -36,6 +37,7 @@ JOB_PROVIDERS: tuple[str, ...] = (
 )
 ADVISORY_LOCK_KEY = 0x6772_6964  # "grid"
 MISFIRE_GRACE_SECONDS = 15 * 60
+START_DELAY_SECONDS = 60  # let the app finish starting before the catch-up runs
 JOB_ATTEMPTS = 3  # a job that meets a busy/unreachable database tries again after 5 s, then 10 s
 JOB_RETRY_PAUSE_SECONDS = 5.0
 
@@ -48,6 +50,9 @@ class JobSpec:
     func: str
     trigger: dict[str, Any] = field(default_factory=lambda: {"trigger": "interval", "minutes": 5})
     description: str = ""
+    # Also run once shortly after the scheduler starts: for daily jobs, so that a run cut short by a crash
+    # or a restart is finished the same day, not at the next trigger (the job is idempotent).
+    run_at_start: bool = False
 
 
 def job_specs() -> list[JobSpec]:
@@ -108,6 +113,10 @@ def build_scheduler(engine: Engine, scheduler_cls: type = BackgroundScheduler):
     for spec in job_specs():
         scheduler.add_job(run_job, args=[spec.func], id=spec.id, name=spec.description or spec.id,
                           replace_existing=True, **spec.trigger)
+        if spec.run_at_start:
+            scheduler.add_job(run_job, args=[spec.func], id=f"{spec.id}@start", name=f"{spec.description} (start)",
+                              replace_existing=True, trigger="date",
+                              run_date=datetime.now(TZ) + timedelta(seconds=START_DELAY_SECONDS))
     return scheduler
 
 

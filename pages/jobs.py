@@ -40,7 +40,9 @@ else:
         tr("jobs.description"): [tr(f"jobs.desc.{s.id}") if f"jobs.desc.{s.id}" in catalog(lang()) else s.description
                                  for s in specs],
         tr("jobs.trigger"): [", ".join(f"{k}={v}" for k, v in s.trigger.items()) for s in specs],
-        tr("jobs.next_run"): [next_runs.get(s.id) for s in specs],
+        # a catch-up run queued at start ("<id>@start") comes before the regular trigger
+        tr("jobs.next_run"): [min((t for t in (next_runs.get(s.id), next_runs.get(f"{s.id}@start")) if t is not None),
+                                  default=None) for s in specs],
     }), hide_index=True)
     job_id = st.selectbox(tr("jobs.pick"), [s.id for s in specs])
     if st.button(tr("jobs.run_now"), type="primary", icon=":material/play_arrow:"):

@@ -38,5 +38,6 @@ JOBS = [
     JobSpec("field.recompute_metrics", "evaluation.field.jobs:recompute_metrics",
             {"trigger": "cron", "hour": "*", "minute": 7}, "Recompute event-derived monthly figures"),
     JobSpec("field.data_quality", "evaluation.field.jobs:data_quality",
-            {"trigger": "cron", "hour": 2, "minute": 30}, "Data-quality checks → verification tasks"),
+            {"trigger": "cron", "hour": 2, "minute": 30}, "Data-quality checks → verification tasks",
+            run_at_start=True),
 ]

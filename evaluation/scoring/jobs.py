@@ -11,5 +11,6 @@ JOBS: list[JobSpec] = [
         # 02:30 every day: a month is frozen on the first run after it closes; later runs find it done.
         trigger={"trigger": "cron", "hour": 2, "minute": 30},
         description="Freeze last month's scorecards and write the monthly bulletin",
+        run_at_start=True,  # a freeze cut short by a restart finishes the same day
     ),
 ]

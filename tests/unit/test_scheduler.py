@@ -66,3 +66,25 @@ def test_courses_jobs_are_registered_with_module_level_functions():
         module, name = spec.func.split(":")
         fn = getattr(importlib.import_module(module), name)
         assert "now" in inspect.signature(fn).parameters
+
+
+def test_daily_jobs_that_ask_for_it_also_run_once_after_a_start(engine: Engine):
+    """Test that a (re)started scheduler queues one catch-up run of the daily freeze and data-quality jobs a
+    minute ahead — so a run cut short by a crash finishes the same day — and none for the other jobs."""
+    from datetime import datetime, timedelta
+
+    from apscheduler.triggers.date import DateTrigger
+
+    from core.clock import TZ
+    from core.scheduler import START_DELAY_SECONDS, build_scheduler
+
+    scheduler = build_scheduler(engine)
+    jobs = {j.id: j for j in scheduler.get_jobs()}
+    catch_up = {i for i in jobs if i.endswith("@start")}
+    assert catch_up == {"scoring.freeze_closed_months@start", "field.data_quality@start"}
+    for job_id in catch_up:
+        trigger = jobs[job_id].trigger
+        assert isinstance(trigger, DateTrigger)
+        ahead = trigger.run_date - datetime.now(TZ)
+        assert timedelta(0) < ahead <= timedelta(seconds=START_DELAY_SECONDS)
+        assert jobs[job_id].args == jobs[job_id.removesuffix("@start")].args
