@@ -27,7 +27,11 @@ Then it prints errors per step (count and the first messages, with any error the
 Exit status 0 only when every user finished and the database holds exactly what was expected.
 
 The browsers run on the same machine as the server: on a 2-core machine the figures are the server's and
-50 Chromium renderers' time together, an upper bound for what the server alone would take.
+50 Chromium renderers' time together, an upper bound for what the server alone would take; the CPU seconds
+of each side during the run are printed so the two can be told apart.
+
+By default the code that runs is a copy of the checkout's HEAD (``git archive``), so commits and edits made
+in the checkout during a long run do not reach the server half-way; ``--code worktree`` runs the checkout.
 """
 
 from __future__ import annotations
@@ -130,8 +134,7 @@ def create_database(kind: str, stack: ExitStack, pg_admin_url: str) -> str:
 def seed(db_url: str, scale: float) -> None:
     """Migrate and seed the demo district with the operator's commands."""
     env = {**os.environ, "GRIDWISE_DATABASE_URL": db_url, "GRIDWISE_SCHEDULER_ENABLED": "false"}
-    script = Path(sys.executable).with_name("gridwise")
-    gridwise = [str(script)] if script.exists() else [sys.executable, "-m", "core.cli"]
+    gridwise = [sys.executable, "-m", "core.cli"]  # the `gridwise` command, run from this code's ROOT
     for args in (["migrate"], ["seed-demo", "--scale", str(scale)]):
         t = time.perf_counter()
         done = subprocess.run([*gridwise, *args], cwd=ROOT, env=env, capture_output=True, text=True)
@@ -227,7 +230,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(db_url: str, log_path: Path, stack: ExitStack) -> str:
+def start_server(db_url: str, log_path: Path, stack: ExitStack) -> tuple[str, int]:
     """`streamlit run app.py` on a free loopback port; stopped when ``stack`` closes."""
     port = free_port()
     env = {**os.environ, "GRIDWISE_DATABASE_URL": db_url, "GRIDWISE_SCHEDULER_ENABLED": "false"}
@@ -251,10 +254,29 @@ def start_server(db_url: str, log_path: Path, stack: ExitStack) -> str:
         try:
             with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
                 if r.read().decode().strip() == "ok":
-                    return url
+                    return url, proc.pid
         except OSError:
             time.sleep(0.25)
     raise RuntimeError(f"streamlit did not start:\n{log_path.read_text(errors='replace')}")
+
+
+def cpu_seconds(root: int) -> float:
+    """User + system CPU seconds of process ``root`` and its living descendants (Linux /proc)."""
+    stats: dict[int, tuple[int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+    tree, frontier = {root}, [root]
+    while frontier:
+        parent = frontier.pop()
+        children = [pid for pid, (ppid, _) in stats.items() if ppid == parent and pid not in tree]
+        tree.update(children)
+        frontier += children
+    return sum(stats[pid][1] for pid in tree if pid in stats)
 
 
 def log_tracebacks(log_path: Path) -> list[str]:
@@ -407,7 +429,7 @@ async def run_user(browser, url: str, plan: Plan, user: User, timeout_ms: int, d
 
 
 async def drive(url: str, plan: Plan, *, headless: bool, timeout_s: float, ramp_s: float,
-                deadline_s: float, shots: Path | None) -> tuple[list[Outcome], float]:
+                deadline_s: float, shots: Path | None, server_pid: int) -> tuple[list[Outcome], float]:
     from playwright.async_api import async_playwright
 
     exe = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -423,6 +445,7 @@ async def drive(url: str, plan: Plan, *, headless: bool, timeout_s: float, ramp_
                   + (f"; failed: {warm.error}" if warm.failed_step else ""))
         n = len(plan.users)
         t = time.perf_counter()
+        cpu_server, cpu_all = cpu_seconds(server_pid), cpu_seconds(os.getpid())
         tasks = [asyncio.create_task(run_user(browser, url, plan, u, int(timeout_s * 1000), ramp_s * i / max(1, n),
                                               shots=shots))
                  for i, u in enumerate(plan.users)]
@@ -437,6 +460,10 @@ async def drive(url: str, plan: Plan, *, headless: bool, timeout_s: float, ramp_
                 why = "run deadline passed" if task in pending else first_line(task.exception())
                 outcomes.append(Outcome(user.username, failed_step="(deadline)", error=why))
         elapsed = time.perf_counter() - t
+        server = cpu_seconds(server_pid) - cpu_server
+        rest = cpu_seconds(os.getpid()) - cpu_all - server
+        print(f"CPU during the run: server {server:.0f} s, browser + Playwright + this script {rest:.0f} s, "
+              f"in {elapsed:.0f} s wall ({os.cpu_count()} cores: {elapsed * (os.cpu_count() or 1):.0f} CPU s)")
         await browser.close()
     return outcomes, elapsed
 
@@ -557,6 +584,19 @@ def machine_load() -> str:
     return f"load average {one:.2f}, {five:.2f}, {fifteen:.2f} on {os.cpu_count()} cores"
 
 
+def run_from_snapshot(rev: str) -> int:
+    """Run this script again from a copy of commit ``rev``: the checkout may change under a long run."""
+    with tempfile.TemporaryDirectory(prefix="gridwise-load-code-") as tmp:
+        archive = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        sha = subprocess.run(["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.strip()
+        print(f"code: commit {sha} ({rev}), copied to {tmp}", flush=True)
+        env = {**os.environ, "GRIDWISE_LOAD_SNAPSHOT": sha, "GRIDWISE_LOAD_CHECKOUT": str(ROOT)}
+        return subprocess.run([sys.executable, str(Path(tmp) / "bench" / "load_test.py"), *sys.argv[1:]],
+                              env=env).returncode
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=50, help="concurrent virtual users (demo worker accounts)")
@@ -566,13 +606,19 @@ def main() -> int:
     parser.add_argument("--course", default="house_coding", help="course of the session and the quiz")
     parser.add_argument("--scale", type=float, default=1.0, help="demo field-data scale (seed-demo --scale)")
     parser.add_argument("--headless", action=argparse.BooleanOptionalAction, default=True)
-    parser.add_argument("--timeout", type=float, default=240, help="seconds one page action may take")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds one page action may take")
     parser.add_argument("--ramp", type=float, default=0, help="spread the users' starts over this many seconds")
     parser.add_argument("--deadline", type=float, default=1800, help="seconds the whole run may take")
-    parser.add_argument("--screenshots", type=Path, default=ROOT / "artifacts" / "load",
+    checkout = Path(os.environ.get("GRIDWISE_LOAD_CHECKOUT", ROOT))
+    parser.add_argument("--screenshots", type=Path, default=checkout / "artifacts" / "load",
                         help="where a failed step's screenshot goes")
+    parser.add_argument("--code", default="HEAD",
+                        help="the commit to run (copied out with git archive, so edits to the checkout during "
+                             "the run do not reach the server); 'worktree' runs the checkout as it is")
     parser.add_argument("--keep-log", type=Path, default=None, help="copy the server log here")
     args = parser.parse_args()
+    if args.code != "worktree" and not os.environ.get("GRIDWISE_LOAD_SNAPSHOT"):
+        return run_from_snapshot(args.code)
     random.seed(args.users)
 
     print(f"load test: {args.users} users, {args.db}; before: {machine_load()}")
@@ -584,12 +630,12 @@ def main() -> int:
         log_dir = Path(tempfile.mkdtemp(prefix="gridwise-load-log-"))
         stack.callback(shutil.rmtree, log_dir, ignore_errors=True)
         log_path = log_dir / f"streamlit-{uuid.uuid4().hex[:6]}.log"
-        url = start_server(db_url, log_path, stack)
+        url, server_pid = start_server(db_url, log_path, stack)
         print(f"server {url} up; driving {args.users} browser contexts …")
         try:
             outcomes, elapsed = asyncio.run(drive(url, plan, headless=args.headless, timeout_s=args.timeout,
                                                   ramp_s=args.ramp, deadline_s=args.deadline,
-                                                  shots=args.screenshots))
+                                                  shots=args.screenshots, server_pid=server_pid))
         except Exception:
             traceback.print_exc()
             print(log_path.read_text(errors="replace")[-3000:])
