@@ -29,9 +29,10 @@ def _viewer(session, username: str | None):  # noqa: ANN001, ANN202
 def _batch(args: argparse.Namespace) -> int:
     from evaluation.assignment import service
     from evaluation.assignment.models import DecisionSource
+    from evaluation.field.registry import field_now
 
-    now = datetime.fromisoformat(args.now) if args.now else None
     with session_scope() as session:
+        now = field_now(session, datetime.fromisoformat(args.now) if args.now else None)  # one instant for both steps
         viewer = _viewer(session, args.user)
         proposal = service.propose_batch(session, viewer, args.preset, now=now)
         result = {"assigned": 0, "skipped": 0}
@@ -73,6 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--json", action="store_true", help="print the proposal as JSON")
     b.add_argument("--preset", default="routine", choices=list(load_presets()))
     b.add_argument("--user", help="act as this manager account (its scope and name on the decisions)")
-    b.add_argument("--now", help="ISO wall-clock time in Asia/Shanghai (default: now)")
+    b.add_argument("--now", help="ISO time in Asia/Shanghai to judge the tasks at (default: the field clock: now, or the "
+                                   "demo's pinned 2020-09-30 18:00 in a demo database)")
     b.set_defaults(func=_batch)
 

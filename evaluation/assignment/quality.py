@@ -18,10 +18,10 @@ from datetime import datetime
 import pandas as pd
 from sqlmodel import Session, select
 
-from core import clock
 from core.models import OrgUnit
 from core.scope import Viewer, unit_scope_clause
 from evaluation.field.models import Event
+from evaluation.field.registry import field_now
 
 QUALITY_COLUMNS = ["dispatched", "returned", "first_dispatch_accuracy", "signed", "avg_sign_hours", "due",
                    "overdue", "overdue_rate"]
@@ -66,6 +66,7 @@ def quality_figures(events: pd.DataFrame, by: str | list[str] | None, *, now: da
 def dispatch_quality(session: Session, viewer: Viewer, *, start: datetime, end: datetime,
                      by: str | list[str] | None = None, now: datetime | None = None) -> pd.DataFrame:
     """首派准确率, 平均签收时长 and 超期率 for events dispatched in [start, end), grouped ``by``
-    (``"item_code"``, ``"community_id"``, …; None for the whole scope)."""
+    (``"item_code"``, ``"community_id"``, …; None for the whole scope). Deadlines are judged at
+    ``now`` (default: the field clock, as for the tasks themselves)."""
     events = dispatched_events(session, viewer, start=start, end=end)
-    return quality_figures(events, by, now=now or clock.now())
+    return quality_figures(events, by, now=field_now(session, now))

@@ -43,7 +43,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core import clock
 from core.settings import DATA_DIR
 
 COMPONENTS = ("grid", "distance", "skill", "performance", "load", "fairness")
@@ -280,7 +279,7 @@ def score_pairs(
     busy: Iterable[Hashable] | pd.DataFrame | None,
     weights: Preset | Mapping[str, float] | str,
     *,
-    now: datetime | None = None,
+    now: datetime,
     grids: pd.DataFrame | None = None,
     items: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
@@ -292,13 +291,14 @@ def score_pairs(
     ``perf``: worker_id, category_code, handled, ontime, rework, satisfied, rated (field contract).
     ``load``: worker_id, open_tasks, tasks_last_30d (field contract).
     ``busy``: worker ids in training during the task (a set for all tasks, or task_id, worker_id rows).
+    ``now``: when the task is judged (a certificate counts while valid at ``now``); no default, so a
+    caller cannot mix the wall clock with tasks on the field clock (the service passes ``field_now``).
 
     Returns one row per pair with ``rule`` (None when eligible, else the first hard rule that
     excludes the worker), ``eligible``, ``tier`` (0 own grid, 1 adjacent, 2 community), the inputs
     behind each preference, ``pts_<component>`` and ``score``.
     """
     preset = as_preset(weights)
-    now = now or clock.now()
     items = items if items is not None else item_courses()
     cap = max(int(preset.open_task_cap), 1)
 
@@ -448,7 +448,7 @@ def rank_candidates(
     busy: Iterable[Hashable] | pd.DataFrame | None,
     weights: Preset | Mapping[str, float] | str,
     *,
-    now: datetime | None = None,
+    now: datetime,
     grids: pd.DataFrame | None = None,
     items: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:

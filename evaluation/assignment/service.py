@@ -2,6 +2,11 @@
 
 Reads go through the other areas' contracts (courses.api, evaluation.field.api); the viewer's scope
 limits both the tasks (open_tasks) and the candidates (workers are read with worker_scope_clause).
+
+Time: tasks are judged at the field clock (``field_now``: the wall clock in a deployment, the pinned
+2020-09-30 18:00 in a demo database) — certificate validity, training that overlaps the response
+window, load, the performance look-back and deadlines — and a decision is stamped with the same time
+that field's assign_task gives the event's dispatch, so the two agree. An explicit ``now`` wins.
 """
 
 from __future__ import annotations
@@ -15,7 +20,6 @@ import pandas as pd
 from sqlalchemy import case, func
 from sqlmodel import Session, select
 
-from core import clock
 from core.i18n import t
 from core.models import OrgLevel, OrgUnit, User, Worker
 from core.scope import Viewer, unit_scope_clause, worker_scope_clause
@@ -26,6 +30,7 @@ from evaluation.assignment.explain import exclusion_reasons, explain
 from evaluation.assignment.models import AssignmentDecision, DecisionSource
 from evaluation.assignment.rank import Preset, as_preset, priority_rank, rank_candidates, score_pairs
 from evaluation.field import api as field_api
+from evaluation.field.registry import field_now
 
 PERF_LOOKBACK_DAYS = 365  # past performance counts events fed back within the last year
 HARD_RULES = ("inactive", "in_training", "not_qualified")  # an override may not break these
@@ -61,7 +66,8 @@ def response_window_hours() -> dict[str, float]:
 
 
 def load_context(session: Session, viewer: Viewer, *, now: datetime | None = None) -> Context:
-    at = now or clock.now()
+    """The frames for ranking in the viewer's scope, as of ``now`` (default: the field clock)."""
+    at = field_now(session, now)
     rows = session.exec(
         select(Worker.id, Worker.name, Worker.employee_no, Worker.grid_id, Worker.community_id, Worker.status,
                OrgUnit.lat, OrgUnit.lon, OrgUnit.name_zh, OrgUnit.name_en)
@@ -164,7 +170,7 @@ def assign(
     """Assign one task to ``worker_id`` (the recommendation, or an override with a reason) and record
     the decision. Refuses a worker a hard rule excludes (inactive, in training, not qualified); a
     worker outside the grid tier or at the cap may be chosen with a reason. Commits."""
-    at = now or clock.now()
+    at = field_now(session, now)
     p = as_preset(preset)
     task, ranked, excluded = recommend(session, viewer, task_id, p, now=at, ctx=ctx)
     recommended = int(ranked["worker_id"].iloc[0]) if not ranked.empty else None
@@ -242,7 +248,7 @@ def commit_batch(
 ) -> dict[str, int]:
     """Write a proposal: each task through field's assign_task, each decision recorded. Idempotent:
     a task assigned meanwhile (by anyone) is skipped. Commits once at the end."""
-    at = now or clock.now()
+    at = field_now(session, now)
     if proposal.assigned.empty:
         return {"assigned": 0, "skipped": 0}
     still_open = field_api.open_tasks(session, viewer, now=at)
