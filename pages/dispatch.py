@@ -8,7 +8,6 @@ import pydeck as pdk
 import streamlit as st
 from sqlmodel import Session
 
-from core import clock
 from core.i18n import pick
 from core.models import OrgLevel
 from core.org import units_frame
@@ -22,6 +21,7 @@ from evaluation.assignment.rank import (
     load_presets,
     preset_for_priority,
 )
+from evaluation.field.registry import field_now
 from ui import resources
 from ui.guard import require
 from ui.state import lang, tr
@@ -30,7 +30,6 @@ viewer = require(__file__)
 L = lang()
 PRESETS = load_presets()
 preset_names = {c: pick(lang(), p.name_zh, p.name_en) for c, p in PRESETS.items()}
-NOW = clock.now()
 ITEMS = item_courses().set_index("item_code")
 
 
@@ -86,6 +85,7 @@ st.title(tr("assign.title"))
 st.caption(tr("assign.caption"))
 
 with Session(resources.engine()) as session:
+    NOW = field_now(session)  # tasks are judged at the field clock (the demo's pinned date in a demo database)
     queue = service.task_queue(session, viewer, now=NOW)
     ctx = service.load_context(session, viewer, now=NOW)  # read once per run, shared by the tabs
 

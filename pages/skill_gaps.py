@@ -5,7 +5,6 @@ import pandas as pd
 import streamlit as st
 from sqlmodel import Session
 
-from core import clock
 from core.i18n import pick
 from core.scope import ScopeError
 from courses import api as courses_api
@@ -13,13 +12,13 @@ from evaluation.assignment import service
 from evaluation.assignment.charts import gaps_chart
 from evaluation.assignment.gaps import nearest_to_qualifying
 from evaluation.assignment.rank import course_titles, item_courses
+from evaluation.field.registry import field_now
 from ui import resources
 from ui.guard import require
 from ui.state import lang, tr
 
 viewer = require(__file__)
 L = lang()
-NOW = clock.now()
 ITEMS = item_courses().set_index("item_code")
 TITLES = course_titles().set_index("code")
 
@@ -36,6 +35,7 @@ st.title(tr("assign.gaps.title"))
 st.caption(tr("assign.gaps.caption"))
 
 with Session(resources.engine()) as session:
+    NOW = field_now(session)  # certificates are judged when the tasks are (the demo's pinned date in a demo database)
     gaps, pairs, ctx = service.skill_gaps(session, viewer, now=NOW)
 
 if gaps.empty:

@@ -1,37 +1,38 @@
 """AppTest of the dispatch and skill-gap pages on a copy of the demo district.
 
-Given: no training session under way (the demo seats every enrolled worker in a live class, which the
-in-training rule rightly excludes) and five registered events in 下沙社区 — piled goods, small ads and
-a vulnerable resident (no qualification needed), a blocked fire lane and an illegal mezzanine (both
-need 消防安全, whose demo certificates date from 2020 and have expired).
+Given: five registered events in 下沙社区 — piled goods, small ads and a vulnerable resident (no
+qualification needed), a blocked fire lane and an illegal mezzanine (both need 消防安全) — reported on
+the demo's field "today" (2020-09-30 18:00, the `field_as_of` setting), the time dispatch judges tasks
+at. On that day the demo's certificates (issued 2020-01…07, valid a year) hold, and the live class the
+courses demo seats around the real date is years away, so it does not make anyone "in training".
+A skill gap is built where a test needs one (``expire_certificates``): the demo has none on that day.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import text
 from sqlmodel import Session, select
 
 from core import clock
 from core.db import get_engine
-from core.models import OrgUnit, User
-from courses.models import Course, Enrollment
+from core.models import OrgUnit, User, Worker
+from courses import api as courses_api
+from courses.models import Certificate, Course, Enrollment
 from evaluation.assignment import service
 from evaluation.assignment.models import AssignmentDecision
 from evaluation.field.models import Event
+from evaluation.field.registry import field_now
 from tests.app.util import texts
 
 pytestmark = pytest.mark.xdist_group("apptest")
 
 
 def prepare_dispatch_db(url: str) -> dict[str, str]:
-    """Cancel training around now; add five registered events in 下沙; return their task ids by item."""
-    now = clock.now()
+    """Add five registered events in 下沙, reported on the field "today"; return their task ids by item."""
     with Session(get_engine(url)) as s:
-        s.exec(text("UPDATE training_session SET status='cancelled' WHERE start_at < :hi AND end_at > :lo"),
-               params={"hi": now + timedelta(days=2), "lo": now - timedelta(hours=1)})
+        now = field_now(s)
         xiasha = s.exec(select(User).where(User.username == "xiasha")).one().scope_unit_id
         grids = s.exec(select(OrgUnit).where(OrgUnit.parent_id == xiasha).order_by(OrgUnit.code)).all()
         ids = {}
@@ -48,6 +49,22 @@ def prepare_dispatch_db(url: str) -> dict[str, str]:
             ids[item] = f"event:{e.id}"
         s.commit()
     return ids
+
+
+def expire_certificates(url: str, username: str = "xiasha", course: str = "fire_safety",
+                        on: datetime = datetime(2020, 9, 1)) -> int:
+    """A skill gap: every ``course`` certificate of the workers in ``username``'s community ran out ``on``
+    (before the field "today"). Returns how many certificates that touched."""
+    with Session(get_engine(url)) as s:
+        unit = s.exec(select(User).where(User.username == username)).one().scope_unit_id
+        course_id = s.exec(select(Course.id).where(Course.code == course)).one()
+        certs = s.exec(select(Certificate).join(Worker, Worker.id == Certificate.worker_id)
+                       .where(Certificate.course_id == course_id, Worker.community_id == unit)).all()
+        for c in certs:
+            c.valid_until = on
+            s.add(c)
+        s.commit()
+    return len(certs)
 
 
 @pytest.fixture
@@ -68,6 +85,25 @@ def test_dispatch_ranks_the_selected_task_with_reasons(open_page, viewer_of, dis
     assert why[0].startswith("Same grid +")  # the grid's own worker first under the routine preset
     assert all("km away" in w and "open tasks on hand" in w for w in why)
     assert list(ranking["Rank"]) == list(range(1, len(ranking) + 1))
+
+
+def test_fire_items_rank_certified_workers_although_a_class_runs_today(open_page, viewer_of, dispatch_db, app_db):
+    """Test that a fire item, judged on the field "today", ranks the certificate holders with their
+    certificate as a reason, and that the class the demo runs around the real date excludes nobody."""
+    with Session(get_engine(app_db)) as s:  # given: workers of 下沙 sit in a class around the real date
+        now = clock.now()
+        seated = courses_api.busy_workers(s, start=now - timedelta(days=2), end=now + timedelta(days=2))
+        xiasha = s.exec(select(User).where(User.username == "xiasha")).one().scope_unit_id
+        assert set(s.exec(select(Worker.id).where(Worker.community_id == xiasha)).all()) & seated
+    at = open_page("pages/dispatch.py", viewer_of("xiasha"), lang="en")
+    at.selectbox(key="assign_task_en").set_value(dispatch_db["F01"]).run()
+    assert not at.exception
+    shown = texts(at)
+    assert "Recommended:" in shown and "No worker passes every hard rule" not in shown
+    why = at.dataframe[1].value["Why"].tolist()
+    assert why and all("Fire" in w and "certificate (valid to 2021-" in w for w in why)
+    excluded = [d.value for d in at.dataframe if "Rule" in d.value.columns]
+    assert all("In training" not in set(e["Rule"]) for e in excluded)
 
 
 def test_preset_and_weights_rerank_at_once(open_page, viewer_of, dispatch_db):
@@ -119,32 +155,38 @@ def test_batch_proposal_then_confirm_assigns_everything_it_can(open_page, viewer
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}
     proposed = int(metrics["Can be assigned"])
-    assert proposed == 3 and float(metrics["Total score"].replace(",", "")) > 0
-    # The demo's fire-safety certificates date from 2020 and have expired: the fire events stay
-    # unassigned, and the page says why.
-    reasons = [set(d.value["Reason"]) for d in at.dataframe if {"Reason", "Task"} <= set(d.value.columns)]
-    assert reasons == [{"No worker passes the rules"}]
+    assert proposed == 5 and float(metrics["Total score"].replace(",", "")) > 0
+    # Judged on the field "today" the fire events have certified candidates: nothing is left over.
+    assert not [d for d in at.dataframe if {"Reason", "Task"} <= set(d.value.columns)]
     at.button(key="assign_batch_confirm").click().run()
     assert not at.exception
     assert f"{proposed} tasks assigned" in texts(at)
     with Session(get_engine(app_db)) as s:
-        states = dict(s.exec(select(Event.event_no, Event.state).where(Event.event_no.like("T-%"))).all())
+        today = field_now(s)
+        events = {e.event_no: e for e in s.exec(select(Event).where(Event.event_no.like("T-%"))).all()}
         batch = s.exec(select(AssignmentDecision).where(AssignmentDecision.source == "batch")).all()
-    assert states["T-C03"] == "dispatched" and len(batch) == proposed
+    assert {e.state for e in events.values()} == {"dispatched"} and len(batch) == proposed
+    # The decision and the dispatch carry the same (field) time, hours after the report, not years.
+    assert {d.decided_at for d in batch} == {e.dispatched_at for e in events.values()} == {today}
+    assert all(timedelta(0) < e.dispatched_at - e.reported_at < timedelta(days=1) for e in events.values())
 
 
 def test_skill_gaps_lists_items_and_enrolls_the_nearest(open_page, viewer_of, dispatch_db, app_db):
-    """Test the skill-gap page: fire items listed with their course; one click enrolls the chosen workers."""
+    """Test the skill-gap page: with 下沙's fire-safety certificates expired, its two fire events are gaps,
+    the workers whose certificate expired come first, and one click enrolls the chosen ones."""
+    assert expire_certificates(app_db) > 0
     at = open_page("pages/skill_gaps.py", viewer_of("xiasha"), lang="zh")
     assert not at.exception
+    assert {m.label: m.value for m in at.metric}["无人可派的任务"] == "2"
     items = at.selectbox(key="gaps_item_zh").options
     assert any(o.startswith("F01") for o in items)
     at.selectbox(key="gaps_item_zh").select(next(o for o in items if o.startswith("F01"))).run()
     assert not at.exception
     enroll = next(b for b in at.button if b.label.startswith("一键报名"))
-    chosen = at.multiselect[0].value
-    if not chosen:
-        pytest.skip("every worker of 下沙 holds a valid fire-safety certificate in this demo copy")
+    near = next(d.value for d in at.dataframe if "距离资格" in d.value.columns)
+    assert near["距离资格"].iloc[0] == "证书已过期"
+    chosen = at.multiselect[0].value  # preselected: the nearest to qualifying
+    assert chosen
     with Session(get_engine(app_db)) as s:  # given: the chosen workers are not enrolled yet
         course_id = s.exec(select(Course.id).where(Course.code == "fire_safety")).one()
         for e in s.exec(select(Enrollment).where(Enrollment.course_id == course_id,

@@ -1,5 +1,6 @@
 """Browser: a manager dispatches — opens a task, reads the ranking, overrides with a reason, runs the
-batch — and the chosen worker finds the task, with the reason, in My tasks."""
+batch — and the chosen worker finds the task, with the reason, in My tasks. Tasks are judged on the
+demo's field "today" (2020-09-30), when its fire-safety certificates hold: a fire item has candidates."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from core.db import get_engine
 from core.models import User
 from evaluation.assignment.models import AssignmentDecision
 from evaluation.field.models import Event
-from tests.app.test_assignment_pages import prepare_dispatch_db
+from tests.app.test_assignment_pages import expire_certificates, prepare_dispatch_db
 from tests.e2e.conftest import Server, sign_in, start_server, wait_for_run
 from tests.e2e.conftest import screenshot as _screenshot
 
@@ -58,6 +59,13 @@ def test_manager_overrides_then_runs_the_batch_and_the_worker_sees_the_task(
     sign_in(page, server, "xiasha", path="dispatch")
     wait_for_run(page)
     expect(page.get_by_role("heading", name="智能派单")).to_be_visible()
+    choose(page, "选择任务", re.compile("消防通道堵塞占用"))
+    expect(page.get_by_text(re.compile("^推荐:"))).to_be_visible()
+    # The top three's reason cards: each holds a valid certificate (not "no worker passes the rules").
+    expect(page.get_by_role("listitem").filter(has_text=re.compile("^已持有消防安全.*证书"))).to_have_count(3)
+    expect(page.get_by_test_id("stException")).to_have_count(0)
+    screenshot(page, "dispatch-fire-ranking-zh")
+
     choose(page, "选择任务", re.compile("乱堆物堆料"))
     expect(page.get_by_text(re.compile("^推荐:"))).to_be_visible()
     expect(page.get_by_test_id("stException")).to_have_count(0)
@@ -87,7 +95,8 @@ def test_manager_overrides_then_runs_the_batch_and_the_worker_sees_the_task(
     with Session(get_engine(db_url)) as s:
         batch = s.exec(select(AssignmentDecision).where(AssignmentDecision.source == "batch")).all()
         event = s.get(Event, int(ids["C03"].split(":")[1]))
-    assert batch and event.assignee_id == chosen  # the batch skipped the task already assigned
+    assert event.assignee_id == chosen  # the batch skipped the task already assigned
+    assert len(batch) == 4  # …and dispatched the other four, the two fire events included
 
     page.get_by_role("tab", name="派单质量").click()
     wait_for_run(page)
@@ -98,12 +107,23 @@ def test_manager_overrides_then_runs_the_batch_and_the_worker_sees_the_task(
     wait_for_run(page)
     page.get_by_role("tab", name="Queue").click()
     expect(page.get_by_text("Dispatch policy and weights")).to_be_visible()
+    page.get_by_text("Unassigned only").click()  # everything is assigned now: show the assigned tasks too
+    wait_for_run(page)
+    choose(page, "Task", re.compile("Blocked escape route or fire lane"))
+    expect(page.get_by_text(re.compile("^Recommended:"))).to_be_visible()
+    expect(page.get_by_role("listitem").filter(has_text=re.compile("^Holds the Fire.* certificate"))).to_have_count(3)
     screenshot(page, "dispatch-queue-en")
+    assert expire_certificates(db_url) > 0  # the demo has no gap on its field "today": make one in 下沙
     page.get_by_test_id("stSidebar").get_by_role("link", name="Skill gaps").click()
     wait_for_run(page)
     expect(page.get_by_role("heading", name="Skill gaps")).to_be_visible()
+    expect(page.get_by_test_id("stMetric").filter(has_text="Tasks nobody qualified can take")).to_contain_text("2")
     expect(page.get_by_test_id("stException")).to_have_count(0)
     screenshot(page, "skill-gaps-en")
+    page.get_by_test_id("stSidebar").get_by_text("中文").click()
+    wait_for_run(page)
+    expect(page.get_by_test_id("stMetric").filter(has_text="无人可派的任务")).to_contain_text("2")
+    screenshot(page, "skill-gaps-zh")
 
     worker = browser.new_page(viewport={"width": 1000, "height": 1400}, locale="zh-CN")  # sign_in expects the sidebar open
     sign_in(worker, server, username, path="my_tasks")
