@@ -14,6 +14,7 @@ from core.db import get_engine
 from core.settings import get_settings
 from evaluation.assignment.models import AssignmentDecision
 from evaluation.field.models import Event
+from evaluation.field.registry import field_now
 
 NOW = datetime(2020, 9, 29, 9, 0)  # inside the demo's nine months: certificates are valid
 
@@ -28,8 +29,8 @@ def cli_db(demo_db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     get_settings.cache_clear()
 
 
-def run_json(capsys: pytest.CaptureFixture[str], *args: str) -> dict:
-    assert main(["assign", "batch", "--json", "--now", NOW.isoformat(), *args]) == 0
+def run_json(capsys: pytest.CaptureFixture[str], *args: str, now: datetime | None = NOW) -> dict:
+    assert main(["assign", "batch", "--json", *(["--now", now.isoformat()] if now else []), *args]) == 0
     return json.loads(capsys.readouterr().out)
 
 
@@ -57,6 +58,21 @@ def test_dry_run_then_commit_then_nothing_left(cli_db, capsys):
     again = run_json(capsys, "--dry-run")
     assert again["open_unassigned_tasks"] == dry["open_unassigned_tasks"] - done["committed"]
     assert again["proposed"] == 0  # what was left had no candidate or no room, and now there is less room
+
+
+def test_without_now_the_batch_runs_on_the_field_day(cli_db, capsys):
+    """Test that with no --now the batch judges the tasks on the demo's field "today" (not the wall clock)
+    and stamps its decisions with it."""
+    with Session(get_engine(cli_db)) as s:
+        as_of = field_now(s)
+    assert as_of.year == 2020
+    default = run_json(capsys, "--dry-run", now=None)
+    assert default == run_json(capsys, "--dry-run", now=as_of) and default["proposed"] > 0
+    done = run_json(capsys, now=None)
+    assert done["committed"] == default["proposed"]
+    with Session(get_engine(cli_db)) as s:
+        stamps = set(s.exec(select(AssignmentDecision.decided_at).where(AssignmentDecision.source == "cli")).all())
+    assert stamps == {as_of}
 
 
 def test_unknown_user_is_refused(cli_db):
