@@ -38,6 +38,12 @@ with Session(resources.engine()) as session:
     NOW = field_now(session)  # certificates are judged when the tasks are (the demo's pinned date in a demo database)
     gaps, pairs, ctx = service.skill_gaps(session, viewer, now=NOW)
 
+
+
+def _dash(value: float) -> str:
+    return "—" if pd.isna(value) else f"{value:g}"
+
+
 if gaps.empty:
     st.info(tr("assign.gaps.no_tasks"))
 else:
@@ -83,8 +89,9 @@ else:
             tr("assign.col.grid"): near["worker_id"].map(grid_name),
             tr("assign.gaps.status"): near["status"].map(lambda s: tr(f"assign.gaps.status_{s}")),
             tr("assign.gaps.valid_until"): near["certificate_valid_until"],
-            tr("assign.gaps.best_score"): near["best_score"],
-            tr("assign.gaps.points_short"): near["points_short"],
+            # no attempt yet: a dash, not "None"
+            tr("assign.gaps.best_score"): pd.to_numeric(near["best_score"], errors="coerce").map(_dash),
+            tr("assign.gaps.points_short"): pd.to_numeric(near["points_short"], errors="coerce").map(_dash),
         }), hide_index=True, width="stretch", height=min(420, 38 + 35 * len(near)),
             column_config={tr("assign.gaps.valid_until"): st.column_config.DateColumn(format="YYYY-MM-DD")})
         names = dict(zip(near["worker_id"], near["name"], strict=True))
