@@ -1,8 +1,6 @@
 """Worker: take a course's quiz — one question per screen (phone first), answers saved as you go, the
 deadline kept by the server; then the result, the certificate and a review of mistakes."""
 
-from datetime import timedelta
-
 import streamlit as st
 from sqlmodel import Session
 
@@ -110,18 +108,17 @@ def submit(answers: dict[int, list[int]]) -> None:
     st.rerun()
 
 
-@st.fragment(run_every=timedelta(seconds=15))
-def countdown() -> None:
-    left = (attempt.deadline_at - clock.now()).total_seconds()
-    if left <= 0:
-        st.error(tr("courses.quiz.time_up"))
-        return
+# The time left as of this run (every answer and every move between questions runs the page again); the
+# deadline itself is the server's. Not an auto-rerunning fragment: under load (50 workers at once) its
+# 15-second reruns raced the page's own runs in Streamlit's frontend, which then dropped elements of the
+# full run (the question counter, the score metrics) or left the stale timer in their place.
+left = (attempt.deadline_at - clock.now()).total_seconds()
+if left <= 0:
+    st.error(tr("courses.quiz.time_up"))
+else:
     st.progress(max(0.0, min(1.0, left / (c["time_limit_minutes"] * 60))),
                 text=tr("courses.quiz.time_left", minutes=int(left // 60), seconds=int(left % 60),
                         deadline=f"{attempt.deadline_at:%H:%M}"))
-
-
-countdown()
 pos_key = f"quiz_{attempt_id}_pos"
 pos = min(st.session_state.get(pos_key, 0), len(questions) - 1)
 q = questions[pos]
