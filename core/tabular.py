@@ -618,6 +618,8 @@ class _SeenKeys:
         return out
 
     def add(self, hashes: np.ndarray, rows: np.ndarray) -> None:
+        if not len(hashes):  # every key of the chunk was seen before: an empty run would break lookups
+            return
         keys, first = hashes, rows
         while self._runs and len(self._runs[-1][0]) <= len(keys):
             old_keys, old_rows = self._runs.pop()

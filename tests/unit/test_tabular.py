@@ -254,6 +254,16 @@ def test_duplicate_natural_key_names_both_rows():
     assert result.rows["_row"].tolist() == [2, 3]
 
 
+def test_a_chunk_whose_keys_all_repeat_earlier_ones_leaves_later_chunks_checkable():
+    """Test chunked reading where a whole chunk repeats earlier keys (found by fuzzing: it used to store an
+    empty run of keys, and the next chunk's lookup crashed with an IndexError)."""
+    ids = ["W1", "W2", "W1", "W2", "W1", "W3"]  # chunks of rows 2 | 3–4 | 5–6 (all repeats) | 7
+    result = read_table(make_csv([row_with(worker_id=i) for i in ids]).encode(), "a.csv", WORKERS, chunk_rows=2)
+    assert [(e.row, e.code) for e in result.errors] == [(4, "duplicate_key"), (5, "duplicate_key"),
+                                                         (6, "duplicate_key")]
+    assert result.rows["_row"].tolist() == [2, 3, 7]
+
+
 def test_composite_key_compares_typed_values():
     """Test that a composite key matches on parsed values, so 2020/6/1 and 2020-06-01 collide."""
     schema = Schema("visits", [Column("worker_id", ["工号"], required=True),
