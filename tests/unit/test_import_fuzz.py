@@ -216,6 +216,8 @@ def delete_column(g: Grid, rnd: random.Random) -> None:
 @_mutation
 def garble_date(g: Grid, rnd: random.Random) -> None:
     row = g[rnd.randrange(1, len(g))] if len(g) > 1 else g[0]
+    if not row:  # an earlier mutation may have emptied it
+        return
     k = rnd.randrange(len(row))
     row[k] = _garble_date(row[k], rnd)
 
@@ -223,6 +225,8 @@ def garble_date(g: Grid, rnd: random.Random) -> None:
 @_mutation
 def number_out_of_range(g: Grid, rnd: random.Random) -> None:
     row = g[rnd.randrange(len(g))]
+    if not row:  # an earlier mutation may have emptied it
+        return
     k = rnd.randrange(len(row))
     row[k] = _out_of_range(row[k], rnd)
 
@@ -236,6 +240,8 @@ def duplicate_row(g: Grid, rnd: random.Random) -> None:
 def respell_duplicate(g: Grid, rnd: random.Random) -> None:
     """The same natural key spelt differently: 2020-06 / 2020/6, a trailing space, full-width letters."""
     row = list(g[rnd.randrange(1, len(g))]) if len(g) > 1 else list(g[0])
+    if not row:  # an earlier mutation may have emptied it
+        return
     k = rnd.randrange(len(row))
     cell = row[k]
     row[k] = rnd.choice([cell.replace("-0", "/").replace("-", "/"), cell + " ", " " + cell, cell.lower(),
