@@ -227,16 +227,21 @@ def _seed_attempts(ctx: DemoContext, courses, enrolled, plan, rng: np.random.Gen
 
 
 def _seed_upcoming(ctx: DemoContext, courses) -> None:  # noqa: ANN001
-    """A session open for check-in now, one tomorrow, one next week for 下沙 — all seats for the enrolled."""
+    """A session open for check-in now, one within a day, one next week for 下沙 — all seats for the enrolled."""
     s = ctx.session
     now = clock.now()
     live_start = now.replace(second=0) - timedelta(minutes=now.minute % 5 + 5)
     xiasha = ctx.workers[ctx.workers["employee_no"].isin([a["username"].upper() for a in ctx.accounts
                                                           if a["role"] == "worker"])]
     xiasha_unit = int(xiasha["community_id"].iloc[0]) if len(xiasha) else None
+    # The next 14:30 at least an hour away: always within the 24-hour reminder horizon, whatever the hour
+    # the demo is seeded (a fixed "tomorrow 14:30" left the inbox empty when seeded after midnight).
+    next_afternoon = datetime.combine(now.date(), time(14, 30))
+    if next_afternoon < now + timedelta(hours=1):
+        next_afternoon += timedelta(days=1)
     upcoming = [
         ("info_collection", live_start, 120, None),
-        ("fire_safety", datetime.combine(now.date() + timedelta(days=1), time(14, 30)), 90, None),
+        ("fire_safety", next_afternoon, 90, None),
         ("residence_registration", datetime.combine(now.date() + timedelta(days=7), time(9, 30)), 60, xiasha_unit),
     ]
     first = _next_id(s, TrainingSession)
