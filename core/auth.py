@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import enum
+import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -13,6 +17,7 @@ from sqlmodel import Session, select
 
 from core import clock
 from core.audit import record
+from core.db import db_fault
 from core.models import User
 from core.settings import get_settings
 
@@ -54,6 +59,31 @@ class SignInResult:
 _DUMMY_HASH = _hasher.hash("gridwise-timing-equaliser")
 
 
+WRITE_ATTEMPTS = 8  # a sign-in's write (counter, last sign-in, audit row) is tried this often on a busy database
+T = TypeVar("T")
+
+
+def _commit_retrying(session: Session, write: Callable[[], T]) -> T:
+    """Make the changes ``write`` makes to the session and commit them; while the database is busy, roll back
+    and make them again after a short, growing pause.
+
+    SQLite has one writer at a time and its busy handler is not fair: in a burst (a training session's
+    workers all signing in within a minute) one sign-in can wait past the busy timeout. The changes are
+    re-read and re-made from scratch after each rollback, so a retry records them once.
+    """
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        try:
+            out = write()
+            session.commit()
+            return out
+        except Exception as exc:
+            session.rollback()
+            if db_fault(exc) != "busy" or attempt == WRITE_ATTEMPTS:
+                raise
+            time.sleep(random.uniform(0.05, 0.15) * attempt)
+    raise AssertionError("unreachable")
+
+
 def sign_in(session: Session, username: str, password: str, *, now: datetime | None = None) -> SignInResult:
     """Check a username and password; count failures and lock after the configured number.
 
@@ -67,36 +97,37 @@ def sign_in(session: Session, username: str, password: str, *, now: datetime | N
     user = session.exec(select(User).where(func.lower(User.username) == username.lower())).first()
     if user is None:
         verify_password(password, _DUMMY_HASH)
-        record(session, "signin.unknown_user", username=username[:64])
-        session.commit()
+        _commit_retrying(session, lambda: record(session, "signin.unknown_user", username=username[:64]))
         return SignInResult(error=SignInError.BAD_CREDENTIALS)
     if user.locked_until and user.locked_until > now:
         return SignInResult(error=SignInError.LOCKED, locked_until=user.locked_until)
     if not verify_password(password, user.password_hash):
-        user.failed_logins = (user.failed_logins or 0) + 1
-        if user.failed_logins >= settings.lockout_threshold:
-            user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
-            user.failed_logins = 0
+
+        def failed() -> SignInResult:
+            user.failed_logins = (user.failed_logins or 0) + 1
             session.add(user)
-            record(session, "signin.locked", username=user.username, entity="user", entity_id=user.id,
-                   after={"locked_until": user.locked_until})
-            session.commit()
-            return SignInResult(error=SignInError.LOCKED, locked_until=user.locked_until)
-        session.add(user)
-        record(session, "signin.failed", username=user.username, entity="user", entity_id=user.id)
-        session.commit()
-        return SignInResult(
-            error=SignInError.BAD_CREDENTIALS,
-            attempts_left=settings.lockout_threshold - user.failed_logins,
-        )
+            if user.failed_logins >= settings.lockout_threshold:
+                user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
+                user.failed_logins = 0
+                record(session, "signin.locked", username=user.username, entity="user", entity_id=user.id,
+                       after={"locked_until": user.locked_until})
+                return SignInResult(error=SignInError.LOCKED, locked_until=user.locked_until)
+            record(session, "signin.failed", username=user.username, entity="user", entity_id=user.id)
+            return SignInResult(error=SignInError.BAD_CREDENTIALS,
+                                attempts_left=settings.lockout_threshold - user.failed_logins)
+
+        return _commit_retrying(session, failed)
     if not user.is_active:
         return SignInResult(error=SignInError.INACTIVE)
-    user.failed_logins = 0
-    user.locked_until = None
-    user.last_login_at = now
-    session.add(user)
-    record(session, "signin.ok", username=user.username, entity="user", entity_id=user.id)
-    session.commit()
+
+    def succeeded() -> None:
+        user.failed_logins = 0
+        user.locked_until = None
+        user.last_login_at = now
+        session.add(user)
+        record(session, "signin.ok", username=user.username, entity="user", entity_id=user.id)
+
+    _commit_retrying(session, succeeded)
     session.refresh(user)
     return SignInResult(user=user)
 
