@@ -9,8 +9,9 @@ temporary folder, or a new PostgreSQL database `gridwise_load_<pid>` that is dro
 up through the domain functions what a training morning looks like: ``--users`` demo worker accounts
 (dp0001 …, password Demo@2020) who may still take the course's quiz, enrolled in the course, and one
 session of it starting now with all of them seated. It starts `streamlit run app.py` on a free loopback
-port (scheduler off) and drives it with one Debian Chromium and one browser context per user, all at once
-(Playwright's async API). Each user, timed step by step:
+port (scheduler off), lets one more worker open the pages once (a running server has imported them; that
+visit is not timed in the table), then drives it with one Debian Chromium and one browser context per user,
+all at once (Playwright's async API; ``--ramp`` spreads the starts). Each user, timed step by step:
 
   open         a new browser context opens the site, until the sign-in form's script run has finished
   sign_in      username, password, 登录, until the signed-in menu is there
@@ -21,7 +22,10 @@ port (scheduler off) and drives it with one Debian Chromium and one browser cont
   quiz_answer  every question answered and 下一题 (also reported per question)
   quiz_submit  交卷, until the score is shown
 
-Then it prints errors per step (count and the first messages, with any error the page showed), median and
+An action is done when the server's "script finished" message for a run started after it has arrived (read
+off the page's WebSocket) and the expected text is on screen. A failed step's screenshot goes to
+artifacts/load/. Then it prints errors per step (count and the first messages, with any error the page
+showed), median and
 95th percentile per step, the server log's tracebacks, and what the database recorded: one check-in
 (present/late) and one submitted attempt per user are expected; duplicates and misses are flagged.
 Exit status 0 only when every user finished and the database holds exactly what was expected.
