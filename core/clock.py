@@ -8,7 +8,7 @@ time avoids a conversion at every import, every page and every report. Code that
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from pydantic import NaiveDatetime
@@ -19,6 +19,11 @@ TZ = ZoneInfo("Asia/Shanghai")
 def now() -> datetime:
     """The current Asia/Shanghai wall-clock time, naive, to the second."""
     return datetime.now(TZ).replace(tzinfo=None, microsecond=0)
+
+
+def today() -> date:
+    """Today's date in Asia/Shanghai (the server's own date, UTC here, is a day behind from 16:00 to 24:00 UTC)."""
+    return now().date()
 
 
 def to_local(value: datetime) -> datetime:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 from sqlalchemy import case, func
 from sqlalchemy.orm import aliased
@@ -210,5 +208,5 @@ def worker_home(session: Session, viewer: Viewer) -> dict[str, object]:
     return {
         "worker": worker, "grid": grid, "community": comm, "subdistrict": sub,
         "community_workers": int(colleagues),
-        "years_of_service": (date.today().year - worker.hire_date.year) if worker.hire_date else None,
+        "years_of_service": (clock.today().year - worker.hire_date.year) if worker.hire_date else None,
     }

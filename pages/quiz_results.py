@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 from sqlmodel import Session
 
+from core import clock
 from core.i18n import pick
 from courses.catalog import catalog_frame
 from courses.models import Course
@@ -30,7 +31,7 @@ label = dict(zip(ids, [pick(L, z, e) for z, e in zip(catalog["title_zh"], catalo
 c1, c2, c3 = st.columns([2, 1, 1])
 course_id = c1.selectbox(tr("courses.col.course"), ids, format_func=label.get)
 since = c2.date_input(tr("courses.res.since"), value=date(2020, 1, 1))
-until = c3.date_input(tr("courses.res.until"), value=date.today())
+until = c3.date_input(tr("courses.res.until"), value=clock.today())
 lo, hi = datetime.combine(since, time()), datetime.combine(until, time()) + timedelta(days=1)
 with Session(resources.engine()) as session:
     course = session.get(Course, course_id)

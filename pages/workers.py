@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 from sqlmodel import Session
 
+from core import clock
 from core.i18n import pick
 from core.models import OrgLevel, Worker, WorkerCreate, WorkerStatus
 from core.org import grids_in_scope, save_worker, set_worker_status, units_frame, workers_frame
@@ -80,7 +81,7 @@ with edit_tab:
         grid_id = c1.selectbox(tr("col.grid"), grid_ids, format_func=grid_label.get,
                                index=grid_ids.index(current.grid_id) if current and current.grid_id in grid_ids else 0)
         phone = c2.text_input(tr("workers.phone_full"), value=(current.phone or "") if current else "")
-        hire_date = c1.date_input(tr("col.hire_date"), value=current.hire_date if current else date.today(),
+        hire_date = c1.date_input(tr("col.hire_date"), value=current.hire_date if current else clock.today(),
                                   min_value=date(2000, 1, 1))
         status_v = c2.selectbox(tr("col.status"), STATUSES, format_func=lambda v: tr(f"status.{v}"),
                                 index=STATUSES.index(current.status) if current else 0)

@@ -9,6 +9,7 @@ from datetime import date, datetime, time
 import pandas as pd
 from sqlmodel import Session
 
+from core import clock
 from core.i18n import t
 from core.tabular import safe_frame
 from evaluation.scoring.periods import parse_period
@@ -162,7 +163,7 @@ def bulletin_workbook(session: Session, *, period: str, cards: pd.DataFrame, com
                                      t("score.generated", lang)],
         t("score.col.value", lang): [period, revision, f"{scheme.code} v{scheme.version}", len(scored),
                                      round(float(scored["total"].mean()), 2) if len(scored) else None,
-                                     str(generated or date.today())],
+                                     str(generated or clock.today())],
     })
     return workbook({
         t("score.sheet.about", lang): about,
