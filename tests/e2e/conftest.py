@@ -27,6 +27,9 @@ from core.settings import ROOT
 ARTIFACTS = ROOT / "artifacts" / "screenshots"  # not test-results/: pytest-playwright empties that
 DEMO_PASSWORD = "Demo@2020"
 pytestmark = pytest.mark.e2e
+# Assertions wait up to 15 s (Playwright's default is 5): on a loaded 2-core machine a sign-in (argon2) and a
+# page's script run can take longer than 5 s, and a failed wait is a false alarm, not a finding.
+expect.set_options(timeout=15_000)
 
 
 @pytest.fixture(scope="session")
