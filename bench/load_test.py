@@ -316,13 +316,12 @@ def first_line(exc: BaseException) -> str:
 
 
 async def page_errors(page) -> str:  # noqa: ANN001
-    """What the page shows as an error: Streamlit exceptions, error alerts, a lost connection."""
-    found = []
-    for sel in ("[data-testid=stException]", "[data-testid=stAlertContentError]",
-                "[data-testid=stAlertContentWarning]", "[data-testid=stConnectionStatus]"):
-        for el in (await page.locator(sel).all())[:2]:
-            with_text = (await el.inner_text(timeout=2_000)).strip().replace("\n", " ")
-            found.append(f"{sel.split('=')[1][:-1]}: {with_text[:160]}")
+    """What the page shows as an error: Streamlit exceptions, error and warning alerts, a lost connection.
+    Read in one evaluation: under load an element found first can be re-drawn before its text is read."""
+    found = await page.evaluate("""(kinds) => kinds.flatMap((kind) =>
+        Array.from(document.querySelectorAll(`[data-testid=${kind}]`)).slice(0, 2)
+             .map((el) => `${kind}: ${el.innerText.trim().replace(/\\s+/g, ' ').slice(0, 160)}`))""",
+                                ["stException", "stAlertContentError", "stAlertContentWarning", "stConnectionStatus"])
     return "; ".join(found)
 
 
