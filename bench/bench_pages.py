@@ -29,6 +29,7 @@ def main() -> int:
     os.environ["GRIDWISE_DATABASE_URL"] = args.db
     os.environ["GRIDWISE_SCHEDULER_ENABLED"] = "false"
 
+    from sqlalchemy import inspect
     from sqlmodel import Session, select
     from streamlit.testing.v1 import AppTest
 
@@ -38,8 +39,6 @@ def main() -> int:
     from core.models import Role, User, Worker
     from core.scope import viewer_for
     from ui.pages import PAGES
-
-    from sqlalchemy import inspect
 
     tables = inspect(get_engine()).get_table_names()
     if not tables or "alembic_version" in tables:  # leave a hand-built (create_all) database alone

@@ -8,9 +8,9 @@ import pytest
 from sqlmodel import select
 
 from core.audit import audit_frame
-from core.models_audit import AuditEntry
 from core.auth import hash_password, sign_in
 from core.models import Role
+from core.models_audit import AuditEntry
 from core.scope import ScopeError
 from core.users import create_user, update_user
 from core.worker_import import commit_worker_import, preview_worker_import
