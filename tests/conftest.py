@@ -81,6 +81,18 @@ def session(engine: Engine) -> Iterator[Session]:
     _wipe(engine)
 
 
+@pytest.fixture
+def field_org(session: Session):
+    """The small two-community org of tests.factories with the field area's reference data stored."""
+    from evaluation.field.registry import ensure_reference_data
+    from tests.factories import make_org
+
+    org = make_org(session)
+    ensure_reference_data(session)
+    session.commit()
+    return org
+
+
 @pytest.fixture(scope="session")
 def demo_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An SQLite file migrated with Alembic and seeded with the (small) demo district."""

@@ -37,13 +37,13 @@ from evaluation.field import events as ev
 from evaluation.field.api import assign_task
 from evaluation.field.imports import run_import
 from evaluation.field.models import Event, MetricDef, MetricValue, RentalBuilding, SlaLevel
-from evaluation.field.registry import ensure_reference_data, update_metric, update_sla
+from evaluation.field.registry import update_metric, update_sla
 from evaluation.field.rentals import criteria, grade_building
 from evaluation.scoring.adjustments import record_adjustment
 from evaluation.scoring.models_scoring import ScoreAdjustment
 from evaluation.scoring.snapshots import SYSTEM, freeze_period
 from evaluation.scoring.store import activate_version, active_scheme, save_scheme_version
-from tests.factories import make_org, make_user, viewer
+from tests.factories import make_user, viewer
 from tests.unit import test_assignment_service as dispatch_tests
 from tests.unit import test_scoring_db as scoring_tests
 from tests.unit._courses_world import World, make_world
@@ -296,13 +296,6 @@ def test_rule_job_records_one_entry_when_it_enrolls_someone(session, held):
 FIELD_NOW = datetime(2020, 9, 30, 12, 0)
 METRICS = "工号,统计月份,指标,分子,分母\nA00,2020-06,采集率,90,100\nA01,2020-06,准确率,45,50\n"
 
-
-@pytest.fixture
-def field_org(session):
-    org = make_org(session)
-    ensure_reference_data(session)
-    session.commit()
-    return org
 
 
 def test_metrics_import_records_file_hash_and_counts(session, field_org):

@@ -37,7 +37,7 @@ from courses.enrollment import enroll
 from courses.sessions import SessionPlan, schedule
 from evaluation.field import cli as field_cli
 from evaluation.field.imports import run_import
-from evaluation.field.registry import ensure_reference_data, load_taxonomy
+from evaluation.field.registry import load_taxonomy
 from tests.factories import viewer
 from tests.unit._courses_world import make_world
 
@@ -411,15 +411,6 @@ def field_importer(session: Session, kind: str, who) -> Importer:
 
     return Importer(run, nothing_to_do)
 
-
-@pytest.fixture
-def field_org(session):
-    from tests.factories import make_org
-
-    org = make_org(session)
-    ensure_reference_data(session)
-    session.commit()
-    return org
 
 
 @pytest.mark.parametrize("kind", ["metrics", "events"])
