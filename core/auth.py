@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import enum
-import random
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,7 +15,7 @@ from sqlmodel import Session, select
 
 from core import clock
 from core.audit import record
-from core.db import db_fault
+from core.db import retry_busy_in_session
 from core.models import User
 from core.settings import get_settings
 
@@ -64,24 +62,19 @@ T = TypeVar("T")
 
 
 def _commit_retrying(session: Session, write: Callable[[], T]) -> T:
-    """Make the changes ``write`` makes to the session and commit them; while the database is busy, roll back
-    and make them again after a short, growing pause.
+    """Make the changes ``write`` makes to the session and commit them, again while the database is busy
+    (a burst of sign-ins; ``core.db.retry_busy_in_session``). The changes are re-read and re-made from
+    scratch after each rollback, so a retry records them once."""
+    def write_and_commit() -> T:
+        out = write()
+        session.commit()
+        return out
 
-    SQLite has one writer at a time and its busy handler is not fair: in a burst (a training session's
-    workers all signing in within a minute) one sign-in can wait past the busy timeout. The changes are
-    re-read and re-made from scratch after each rollback, so a retry records them once.
-    """
-    for attempt in range(1, WRITE_ATTEMPTS + 1):
-        try:
-            out = write()
-            session.commit()
-            return out
-        except Exception as exc:
-            session.rollback()
-            if db_fault(exc) != "busy" or attempt == WRITE_ATTEMPTS:
-                raise
-            time.sleep(random.uniform(0.05, 0.15) * attempt)
-    raise AssertionError("unreachable")
+    try:
+        return retry_busy_in_session(session, write_and_commit, attempts=WRITE_ATTEMPTS)
+    except Exception:
+        session.rollback()
+        raise
 
 
 def sign_in(session: Session, username: str, password: str, *, now: datetime | None = None) -> SignInResult:

@@ -9,6 +9,7 @@ runs a self-contained, repeatable unit of work again after such a fault.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -109,6 +110,25 @@ def db_fault(exc: BaseException) -> Literal["busy", "unavailable"] | None:
             isinstance(exc, sa_exc.OperationalError) and not state):  # refused / reset before any reply
         return "unavailable"
     return None
+
+
+def retry_busy_in_session(session: Session, fn: Callable[[], T], *, attempts: int = 8) -> T:
+    """Run ``fn`` (work on ``session``, safe to repeat from scratch); while the database is busy, roll the
+    session back and run it again after a short, growing, jittered pause.
+
+    SQLite has one writer at a time and its busy handler is not fair: in a burst (a session's workers all
+    checking in or signing in within a minute) one writer can wait past the busy timeout. Other errors, and
+    the last busy one, are raised as they are (the caller decides about its session).
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return fn()
+        except Exception as exc:
+            if db_fault(exc) != "busy" or attempt == attempts:
+                raise
+            session.rollback()
+            time.sleep(random.uniform(0.02, 0.1) * attempt)
+    raise AssertionError("unreachable")
 
 
 def retry_when_busy(fn: Callable[[], T], *, attempts: int = 3, pause_s: float = 1.0) -> T:

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import functools
-import random
-import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 import pandas as pd
 from sqlalchemy import Table, literal, or_, true
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, SQLModel
 
+from core.db import retry_busy_in_session
 from core.models import OrgUnit, Role
 from core.scope import ScopeError, Viewer
 from courses.models import TrainingSession
@@ -100,24 +98,13 @@ LOCK_RETRIES = 8
 
 
 def retry_when_locked(fn: F) -> F:
-    """Retry a unit of work that SQLite refused with "database is locked".
-
-    SQLite has one writer at a time; its busy handler gives no fairness, so under a burst (hundreds of
-    check-ins in the first minute of a session) one writer can starve past the busy timeout. The
+    """Retry a unit of work the database refused as busy (``core.db.retry_busy_in_session``). The
     function's writes are idempotent (conditional UPDATEs, unique keys), so rolling back and running it
     again is safe. ``fn`` takes the Session as its first argument.
     """
 
     @functools.wraps(fn)
     def wrapper(session: Session, *args: Any, **kwargs: Any) -> Any:
-        for attempt in range(LOCK_RETRIES):
-            try:
-                return fn(session, *args, **kwargs)
-            except OperationalError as exc:
-                if "database is locked" not in str(exc.orig) or attempt == LOCK_RETRIES - 1:
-                    raise
-                session.rollback()
-                time.sleep(random.uniform(0.02, 0.1) * (attempt + 1))
-        raise AssertionError("unreachable")
+        return retry_busy_in_session(session, lambda: fn(session, *args, **kwargs), attempts=LOCK_RETRIES)
 
     return wrapper  # type: ignore[return-value]
