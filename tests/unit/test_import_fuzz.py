@@ -214,21 +214,24 @@ def delete_column(g: Grid, rnd: random.Random) -> None:
         del row[k:k + 1]
 
 
+def _cell(row: list[str], rnd: random.Random) -> int | None:
+    """A random cell's position, or None for a row an earlier mutation emptied."""
+    return rnd.randrange(len(row)) if row else None
+
+
 @_mutation
 def garble_date(g: Grid, rnd: random.Random) -> None:
     row = g[rnd.randrange(1, len(g))] if len(g) > 1 else g[0]
-    if not row:  # an earlier mutation may have emptied it
+    if (k := _cell(row, rnd)) is None:
         return
-    k = rnd.randrange(len(row))
     row[k] = _garble_date(row[k], rnd)
 
 
 @_mutation
 def number_out_of_range(g: Grid, rnd: random.Random) -> None:
     row = g[rnd.randrange(len(g))]
-    if not row:  # an earlier mutation may have emptied it
+    if (k := _cell(row, rnd)) is None:
         return
-    k = rnd.randrange(len(row))
     row[k] = _out_of_range(row[k], rnd)
 
 
@@ -241,9 +244,8 @@ def duplicate_row(g: Grid, rnd: random.Random) -> None:
 def respell_duplicate(g: Grid, rnd: random.Random) -> None:
     """The same natural key spelt differently: 2020-06 / 2020/6, a trailing space, full-width letters."""
     row = list(g[rnd.randrange(1, len(g))]) if len(g) > 1 else list(g[0])
-    if not row:  # an earlier mutation may have emptied it
+    if (k := _cell(row, rnd)) is None:
         return
-    k = rnd.randrange(len(row))
     cell = row[k]
     row[k] = rnd.choice([cell.replace("-0", "/").replace("-", "/"), cell + " ", " " + cell, cell.lower(),
                          cell.upper(), cell.translate({c: c + 0xFEE0 for c in range(0x21, 0x7F)})])
