@@ -126,9 +126,9 @@ with map_tab:
         n_over = int(points["overdue"].sum())
         st.markdown(tr("field.events.map_legend", overdue=n_over, ontime=len(points) - n_over))
 
-st.subheader(tr("field.events.detail"))
-if queue.empty:
+if queue.empty:  # nothing to pick: no empty "event details" heading
     st.stop()
+st.subheader(tr("field.events.detail"))
 choice = st.selectbox(tr("field.events.pick"), queue["id"].tolist(), key="events_pick",
                       format_func=lambda i: f"{queue.set_index('id').at[i, 'event_no']} · "
                                             f"{item_name(queue.set_index('id').at[i, 'item_code'])}")
