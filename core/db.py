@@ -71,8 +71,12 @@ def get_engine(url: str | None = None) -> Engine:
 
 
 @contextmanager
-def session_scope(engine: Engine | None = None) -> Iterator[Session]:
-    """A unit of work: commit on success, roll back on error."""
+def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
+    """One user action, one transaction: commit on success, roll back on any exception.
+
+    The caller owns it — a page's form submit or button, one CLI command, one job run. Domain functions
+    take the session, flush when they need ids, and never commit (docs/CONVENTIONS.md).
+    """
     with Session(engine or get_engine(), expire_on_commit=False) as session:
         try:
             yield session
@@ -144,3 +148,6 @@ def retry_when_busy(fn: Callable[[], T], *, attempts: int = 3, pause_s: float = 
             log.warning("database %s (attempt %d of %d); retrying: %s", fault, attempt, attempts, exc.__class__.__name__)
             time.sleep(pause_s * attempt)
     raise AssertionError("unreachable")
+
+
+session_scope = unit_of_work  # the older name, kept for callers not yet renamed

@@ -12,6 +12,7 @@ from sqlalchemy import and_, case, extract, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, select
 
+from core.inbox import notify  # noqa: F401  (the inbox, for other areas)
 from core.models import Worker
 from core.scope import Viewer, worker_scope_clause
 from core.settings import DATA_DIR
@@ -26,7 +27,6 @@ from courses.models import (
     SessionStatus,
     TrainingSession,
 )
-from courses.notifications import notify  # noqa: F401  (the inbox, for other areas)
 
 __all__ = ["enroll_workers", "training_figures", "qualifications", "busy_workers", "courses_for_skill",
            "notify"]

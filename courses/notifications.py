@@ -1,4 +1,4 @@
-"""The in-app inbox and what the scheduler sends to it.
+"""Course notices: reminders, session changes, excuses, quiz deadlines, expiring certificates, warnings.
 
 Every notice has a unique key naming what it is about ("remind24:<session>:<worker>:<start>"), inserted
 with ON CONFLICT DO NOTHING: a job that runs twice, late, or on two servers sends each notice once.
@@ -9,21 +9,21 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import and_, func, update
+from sqlalchemy import and_, func
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from core import clock
-from core.models import OrgLevel, Role, User, Worker
+from core.inbox import notify, send_rows, worker_users  # noqa: F401  (notify re-exported for old callers)
+from core.models import OrgLevel, Role, Worker
 from core.scope import Viewer
-from courses._sql import frame, insert_ignore
+from core.sql import frame
 from courses.models import (
     Attendance,
     Certificate,
     Course,
     Enrollment,
     ExcuseRequest,
-    Notification,
     SessionStatus,
     TrainingSession,
 )
@@ -32,61 +32,16 @@ EXPIRY_NOTICE_DAYS = 30
 QUIZ_DUE_NOTICE_DAYS = 3
 
 
-def _send(session: Session, rows: list[dict]) -> int:
-    return insert_ignore(session, Notification, rows, conflict=["key"])
-
-
-def _worker_users(session: Session, worker_ids: list[int]) -> dict[int, int]:
-    if not worker_ids:
-        return {}
-    return dict(session.exec(select(User.worker_id, User.id).where(User.worker_id.in_(worker_ids),
-                                                                   User.is_active)).all())
-
-
 def _seated_with_users(session: Session, stmt) -> pd.DataFrame:  # noqa: ANN001
     """``stmt`` selects seats; add the worker's user id (workers without an account get no notice)."""
     df = frame(session, stmt)
     if df.empty:
         return df.assign(user_id=pd.Series(dtype="int64"))
-    users = _worker_users(session, df["worker_id"].unique().tolist())
+    users = worker_users(session, df["worker_id"].unique().tolist())
     df["user_id"] = df["worker_id"].map(users)
     return df.dropna(subset=["user_id"])
 
 
-NOTICE_FIELDS = ("key", "kind", "title_zh", "title_en", "body_zh", "body_en", "link", "created_at")
-
-
-def notify(session: Session, notices: list[dict], *, now: datetime | None = None) -> int:
-    """Put notices in people's inboxes, each once: return how many were new.
-
-    Each notice is a dict with ``key`` (unique, at most 160 characters: what the notice is about, e.g.
-    ``"field.urge:<event>:<time>"`` — a notice whose key exists is skipped), ``kind``, ``title_zh``,
-    ``title_en``, optional ``body_zh``, ``body_en``, ``link`` (a page path) and ``created_at``, and its
-    recipient as ``user_id`` or ``worker_id`` (a worker without an active account gets nothing).
-    Does not commit: the caller's transaction decides.
-    """
-    if not notices:
-        return 0
-    worker_ids = sorted({int(n["worker_id"]) for n in notices if n.get("user_id") is None and n.get("worker_id")})
-    users = _worker_users(session, worker_ids)
-    rows = []
-    for n in notices:
-        user_id = n.get("user_id")
-        if user_id is None and n.get("worker_id") is not None:
-            user_id = users.get(int(n["worker_id"]))
-        if user_id is None:
-            continue
-        missing = [f for f in ("key", "kind", "title_zh") if not n.get(f)]
-        if missing:
-            raise ValueError(f"a notice needs {', '.join(missing)}")
-        if len(n["key"]) > 160:
-            raise ValueError(f"notice key longer than 160 characters: {n['key'][:40]}…")
-        row = {f: n.get(f) for f in NOTICE_FIELDS}
-        row.update(user_id=int(user_id), title_en=row["title_en"] or "", body_zh=row["body_zh"] or "",
-                   body_en=row["body_en"] or "", link=row["link"] or "",
-                   created_at=row["created_at"] or now or clock.now())
-        rows.append(row)
-    return _send(session, rows)
 
 
 def send_reminders(session: Session, *, now: datetime | None = None) -> int:
@@ -113,7 +68,7 @@ def send_reminders(session: Session, *, now: datetime | None = None) -> int:
                         + (f"Meeting link: {r.meeting_url}" if r.meeting_url else "")),
             "link": "pages/my_learning.py",
         } for r in df.itertuples()]
-        sent += _send(session, rows)
+        sent += send_rows(session, rows)
     session.commit()
     return sent
 
@@ -136,7 +91,7 @@ def notify_session_change(session: Session, ts: TrainingSession, *, cancelled: b
              "body_zh": f"会议链接:{ts.meeting_url}" if ts.meeting_url and not cancelled else "",
              "body_en": f"Meeting link: {ts.meeting_url}" if ts.meeting_url and not cancelled else "",
              "link": "pages/my_learning.py"} for w, u in zip(df["worker_id"], df["user_id"], strict=True)]
-    return _send(session, rows)
+    return send_rows(session, rows)
 
 
 def notify_excuse_request(session: Session, req: ExcuseRequest, ts: TrainingSession, *, now: datetime) -> int:
@@ -146,7 +101,7 @@ def notify_excuse_request(session: Session, req: ExcuseRequest, ts: TrainingSess
         return 0
     worker = session.get(Worker, req.worker_id)
     course = session.get(Course, ts.course_id)
-    return _send(session, [{
+    return send_rows(session, [{
         "user_id": to, "kind": "excuse_request", "created_at": now, "key": f"excuse:{req.id}",
         "title_zh": f"请假申请:{worker.name} · {course.title_zh} {ts.start_at:%m-%d %H:%M}",
         "title_en": f"Excuse request: {worker.name} · {course.title_en or course.title_zh} {ts.start_at:%m-%d %H:%M}",
@@ -170,7 +125,7 @@ def notify_quiz_deadlines(session: Session, *, now: datetime | None = None) -> i
              "title_zh": f"测验截止提醒:{r.title_zh} 请于 {r.quiz_due_at:%m-%d %H:%M} 前完成",
              "title_en": f"Quiz due: {r.title_en or r.title_zh} by {r.quiz_due_at:%m-%d %H:%M}",
              "link": "pages/my_learning.py"} for r in df.itertuples()]
-    n = _send(session, rows)
+    n = send_rows(session, rows)
     session.commit()
     return n
 
@@ -195,7 +150,7 @@ def notify_expiring_certificates(session: Session, *, now: datetime | None = Non
              "title_en": f"Certificate expiring: {r.title_en or r.title_zh} on {r.valid_until:%Y-%m-%d}; "
                          "retake the quiz",
              "link": "pages/my_learning.py"} for r in df.itertuples()]
-    n = _send(session, rows)
+    n = send_rows(session, rows)
     session.commit()
     return n
 
@@ -211,7 +166,7 @@ def notify_attendance_warnings(session: Session, *, now: datetime | None = None,
                                  min_sessions=min_sessions)
     if warned.empty:
         return 0
-    users = _worker_users(session, warned["worker_id"].tolist())
+    users = worker_users(session, warned["worker_id"].tolist())
     rows = []
     for r in warned.itertuples():
         if r.worker_id not in users:
@@ -228,36 +183,10 @@ def notify_attendance_warnings(session: Session, *, now: datetime | None = None,
                        else "Even attending every remaining session will not reach the rate; ask your station "
                             "about a make-up session.",
             "link": "pages/my_learning.py"})
-    n = _send(session, rows)
+    n = send_rows(session, rows)
     session.commit()
     return n
 
 
-# --- the inbox ---------------------------------------------------------------------------------------------
 
 
-def inbox(session: Session, viewer: Viewer, *, unread_only: bool = False, limit: int = 200) -> pd.DataFrame:
-    stmt = (select(Notification.id, Notification.kind, Notification.title_zh, Notification.title_en,
-                   Notification.body_zh, Notification.body_en, Notification.link, Notification.created_at,
-                   Notification.read_at)
-            .where(Notification.user_id == viewer.user_id)
-            .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit))
-    if unread_only:
-        stmt = stmt.where(Notification.read_at.is_(None))
-    return frame(session, stmt)
-
-
-def unread_count(session: Session, viewer: Viewer) -> int:
-    return int(session.exec(select(func.count()).select_from(Notification)
-                            .where(Notification.user_id == viewer.user_id, Notification.read_at.is_(None))).one())
-
-
-def mark_read(session: Session, viewer: Viewer, ids: list[int] | None = None, *,
-              now: datetime | None = None) -> int:
-    """Mark the viewer's own notices read (all of them when ``ids`` is None)."""
-    stmt = update(Notification).where(Notification.user_id == viewer.user_id, Notification.read_at.is_(None))
-    if ids is not None:
-        stmt = stmt.where(Notification.id.in_(ids))
-    n = session.execute(stmt.values(read_at=now or clock.now())).rowcount or 0
-    session.commit()
-    return n

@@ -6,7 +6,7 @@ import streamlit as st
 from sqlmodel import Session
 
 from core.i18n import pick
-from courses.notifications import inbox, mark_read, unread_count
+from core.inbox import inbox, mark_read, unread_count
 from ui import resources
 from ui.guard import require
 from ui.state import lang, tr
@@ -26,7 +26,7 @@ left, right = st.columns([3, 2])
 left.caption(tr("courses.inbox.unread", n=unread))
 only_unread = right.toggle(tr("courses.inbox.only_unread"), value=False)
 if unread and st.button(tr("courses.inbox.mark_all"), icon=":material/done_all:"):
-    with Session(resources.engine()) as session:
+    with resources.unit_of_work() as session:
         mark_read(session, viewer)
     st.rerun()
 
@@ -47,6 +47,6 @@ for n in notes.itertuples():
         if n.link:
             c2.page_link(n.link, label=tr("courses.inbox.open"), icon=ICONS.get(n.kind, ":material/open_in_new:"))
         if new and c2.button(tr("courses.inbox.mark_one"), key=f"read_{n.id}"):
-            with Session(resources.engine()) as session:
+            with resources.unit_of_work() as session:
                 mark_read(session, viewer, [int(n.id)])
             st.rerun()

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import streamlit as st
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from core.db import get_engine
+from core.db import unit_of_work as _unit_of_work
 from core.scheduler import SchedulerService
 from core.settings import get_settings
 
@@ -30,3 +35,10 @@ def scheduler() -> SchedulerService | None:
     if not settings.scheduler_enabled:
         return None
     return _scheduler(settings.database_url)
+
+
+@contextmanager
+def unit_of_work() -> Iterator[Session]:
+    """A page action's transaction on the server's engine: commit on success, roll back on any exception."""
+    with _unit_of_work(engine()) as session:
+        yield session

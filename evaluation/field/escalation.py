@@ -14,8 +14,8 @@ from datetime import datetime
 import pandas as pd
 from sqlmodel import Session, select
 
+from core.inbox import notify
 from core.models import OrgUnit, Role, User, Worker
-from courses.api import notify
 from evaluation.field.events import OPEN_STATES, escalate_overdue
 from evaluation.field.models import Event, EventState
 from evaluation.field.registry import field_now, item_lookup

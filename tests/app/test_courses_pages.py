@@ -7,8 +7,9 @@ from sqlmodel import Session, select
 from core import clock
 from core.db import get_engine
 from core.i18n import t
+from core.models_inbox import Notification
 from courses.attendance import checkin_code
-from courses.models import AttemptAnswer, Attendance, Notification, QuizAttempt, TrainingSession
+from courses.models import AttemptAnswer, Attendance, QuizAttempt, TrainingSession
 from tests.app.util import texts
 
 

@@ -50,13 +50,14 @@ import evaluation.scoring.adjustments
 import evaluation.scoring.service
 import evaluation.scoring.snapshots
 import evaluation.scoring.store
+from core import inbox as core_inbox
 from core.db import make_engine
 from core.models import OrgUnit, Role, User, Worker, WorkerCreate, WorkerStatus
+from core.models_inbox import Notification
 from core.scope import Viewer
 from courses.models import (
     AttendanceStatus,
     Course,
-    Notification,
     RuleKind,
     TrainingSession,
 )
@@ -414,8 +415,8 @@ WRITES: list[Write] = [
                                                    now=NOW + timedelta(minutes=2)),
           OWNER, refusals=("not_your_attempt",)),
     # --- notifications: only one's own notices are marked (others' ids are ignored) ---
-    Write("mark a0's notice read", (C.notifications.mark_read,),
-          lambda s, i, v: C.notifications.mark_read(s, v, [i.notification], now=NOW), OWNER,
+    Write("mark a0's notice read", (core_inbox.mark_read,),
+          lambda s, i, v: core_inbox.mark_read(s, v, [i.notification], now=NOW), OWNER,
           refused_result=lambda n: n == 0),
     # --- field data ---
     Write("import metrics for a0", (F.imports.run_import,),
@@ -644,8 +645,8 @@ READS: list[Read] = [
          lambda s, i, v: F.quality.verification_tasks(s, v), _has("id", lambda i: i.verification), MANAGERS_OF_A),
     Read("worker records", (K.org.workers_frame,),
          lambda s, i, v: K.org.workers_frame(s, v), _has("id", lambda i: i.owner), MANAGERS_OF_A | OWNER),
-    Read("inbox", (C.notifications.inbox,),
-         lambda s, i, v: C.notifications.inbox(s, v), _has("id", lambda i: i.notification), OWNER),
+    Read("inbox", (core_inbox.inbox,),
+         lambda s, i, v: core_inbox.inbox(s, v), _has("id", lambda i: i.notification), OWNER),
     Read("user accounts", (K.users.users_frame,),
          lambda s, i, v: K.users.users_frame(s, v), _has("id", lambda i: i.owner_user), ADMIN),
 ]
@@ -675,7 +676,7 @@ def test_read_matrix(world: Ids, cell_engine: Engine, row: Read) -> None:
 # --- the matrix covers every write ----------------------------------------------------------------------
 
 MODULES = [courses.catalog, courses.sessions, courses.enrollment, courses.attendance, courses.attendance_import,
-           courses.quizzes, courses.notifications, courses.api, evaluation.field.imports, evaluation.field.events,
+           courses.quizzes, courses.notifications, courses.api, core_inbox, evaluation.field.imports, evaluation.field.events,
            evaluation.field.rentals, evaluation.field.quality, evaluation.field.tasks, evaluation.field.registry,
            evaluation.scoring.store, evaluation.scoring.adjustments, evaluation.scoring.snapshots,
            evaluation.scoring.service, evaluation.assignment.service, core.users, core.org, core.worker_import]
@@ -690,7 +691,7 @@ NOT_A_WRITE = {
                            "attendance_warnings"},
     "courses.attendance_import": {"classify", "union_minutes"},
     "courses.quizzes": {"add_months", "grade", "score_answers", "standing", "review_allowed"},
-    "courses.notifications": {"unread_count"},
+    "core.inbox": {"unread_count", "worker_users"},
     "courses.api": {"training_figures", "qualifications", "busy_workers", "courses_for_skill"},
     "evaluation.field.imports": {"normalise_period", "template"},
     "evaluation.field.events": {"allowed_actions", "next_state", "is_overdue", "state_counts"},
@@ -719,7 +720,8 @@ SYSTEM_WRITES = {
     "courses.enrollment": {"seat_enrolled", "apply_rules"},  # inside enroll/schedule; the rules job
     "courses.attendance": {"close_session", "close_ended_sessions"},  # the closing job
     "courses.quizzes": {"finalize", "auto_submit_expired"},  # inside submit_attempt; the deadline job
-    "courses.notifications": {"notify", "send_reminders", "notify_session_change", "notify_excuse_request",
+    "core.inbox": {"notify", "send_rows"},  # composers' inner step, jobs
+    "courses.notifications": {"send_reminders", "notify_session_change", "notify_excuse_request",
                               "notify_quiz_deadlines", "notify_expiring_certificates",
                               "notify_attendance_warnings"},  # jobs, and inside covered writes
     "evaluation.field.events": {"escalate_overdue"},  # the overdue job

@@ -9,10 +9,11 @@ import pytest
 from sqlmodel import func, select
 
 from core.models import Worker
+from core.models_inbox import Notification
 from courses import jobs
 from courses.attendance import check_in, checkin_code, decide_excuse, request_excuse
 from courses.enrollment import add_rule, enroll
-from courses.models import Attendance, Certificate, Notification, RuleKind, TrainingSession
+from courses.models import Attendance, Certificate, RuleKind, TrainingSession
 from courses.sessions import SessionPlan, cancel_session, schedule, update_session
 from tests.unit._courses_world import make_world
 

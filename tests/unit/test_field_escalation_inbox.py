@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 import pytest
 from sqlmodel import select
 
+from core.inbox import inbox
 from core.models import Role, User
-from courses.models import Notification
-from courses.notifications import inbox
+from core.models_inbox import Notification
 from evaluation.field import events as ev
 from evaluation.field.escalation import escalate_and_notify, responsible_managers
 from evaluation.field.models import Event, EventState
