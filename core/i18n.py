@@ -38,3 +38,8 @@ def pick(lang: str, zh: str | None, en: str | None) -> str:
     if lang == "en":
         return en or zh or ""
     return zh or en or ""
+
+
+def col(lang: str, stem: str) -> str:
+    """The column holding ``stem`` in ``lang``: ``col("en", "name")`` → ``"name_en"`` (zh otherwise)."""
+    return f"{stem}_en" if lang == "en" else f"{stem}_zh"

@@ -91,3 +91,9 @@ def ensure_can_see_worker(viewer: Viewer, worker: Worker | None) -> Worker:
     if worker is None or not can_see_worker(viewer, worker):
         raise ScopeError("worker is outside your scope")
     return worker
+
+
+# The viewer for work no person asked for: scheduled jobs, the demo, the command line. It sees the whole
+# district; audit entries it writes carry user id 0. Use it only where no signed-in user is behind the call.
+SYSTEM = Viewer(user_id=0, role=Role.ADMIN, scope_level=OrgLevel.DISTRICT, scope_unit_id=None,
+                display_name="gridwise system")

@@ -6,13 +6,8 @@ logs and the CLI), ``exc.message(lang)`` what a page shows.
 
 from __future__ import annotations
 
-from core.i18n import t
+from core.errors import GridwiseError
 
 
-class CoursesError(ValueError):
-    def __init__(self, key: str, **params: object) -> None:
-        self.key, self.params = key, params
-        super().__init__(t(f"courses.err.{key}", "en", **params))
-
-    def message(self, lang: str) -> str:
-        return t(f"courses.err.{self.key}", lang, **self.params)
+class CoursesError(GridwiseError):
+    prefix = "courses.err."
