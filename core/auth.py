@@ -80,7 +80,9 @@ def _commit_retrying(session: Session, write: Callable[[], T]) -> T:
 def sign_in(session: Session, username: str, password: str, *, now: datetime | None = None) -> SignInResult:
     """Check a username and password; count failures and lock after the configured number.
 
-    Commits the failure counter or the successful sign-in itself, so a caller cannot forget it.
+    A named exception to "the caller owns the transaction" (docs/CONVENTIONS.md): the failure counter,
+    the lockout and their audit row commit here, retried while the database is busy, because they must
+    stay written although the caller then shows an error and writes nothing else.
     """
     settings = get_settings()
     now = now or clock.now()

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from sqlmodel import select
 
-from core.db import get_engine, session_scope
+from core.db import get_engine, unit_of_work
 from core.models import Role, User
 from core.plugins import optional
 
@@ -40,7 +40,7 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
     from core.demo import demo_accounts, seed_demo
     from core.models import Worker
 
-    with session_scope() as session:
+    with unit_of_work() as session:
         if session.exec(select(Worker.id).limit(1)).first() is not None:
             if args.if_empty:
                 _log("the database already holds data; not seeding")
@@ -62,7 +62,7 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
     from core.auth import set_password
 
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("password: ")
-    with session_scope() as session:
+    with unit_of_work() as session:
         if session.exec(select(User).where(User.username == args.username)).first():
             _log(f"error: user {args.username!r} exists")
             return 2

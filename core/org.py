@@ -180,6 +180,12 @@ def save_worker(session: Session, viewer: Viewer, data: WorkerCreate) -> Worker:
     return worker
 
 
+def worker_by_employee_no(session: Session, viewer: Viewer, employee_no: str) -> Worker | None:
+    """The worker with this employee number if the viewer may see them (None when there is none in scope)."""
+    stmt = select(Worker).where(Worker.employee_no == employee_no.strip(), worker_scope_clause(viewer))
+    return session.exec(stmt).first()
+
+
 def set_worker_status(session: Session, viewer: Viewer, worker_id: int, status: WorkerStatus) -> Worker:
     worker = session.get(Worker, worker_id)
     if worker is None:

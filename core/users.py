@@ -51,11 +51,18 @@ def create_user(
     password: str,
     scope_unit_id: int | None = None,
     worker_id: int | None = None,
+    employee_no: str | None = None,
 ) -> User:
+    """Create an account (admin only); a worker account is linked by ``worker_id`` or ``employee_no``."""
     _require_admin(viewer)
     username = username.strip()
     if not username:
         raise ValueError("username is required")
+    if employee_no and employee_no.strip() and worker_id is None:
+        worker = session.exec(select(Worker).where(Worker.employee_no == employee_no.strip())).first()
+        if worker is None:
+            raise ValueError(f"no worker has employee number {employee_no.strip()!r}")
+        worker_id = worker.id
     if session.exec(select(User).where(User.username == username)).first():
         raise ValueError(f"username {username!r} is taken")
     if role == Role.WORKER and worker_id is None:

@@ -2,10 +2,10 @@
 
 import pandas as pd
 import streamlit as st
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from core.i18n import pick
-from core.models import OrgLevel, Role, Worker
+from core.models import OrgLevel, Role
 from core.org import units_frame
 from core.scope import ScopeError
 from core.users import create_user, reset_password, update_user, users_frame
@@ -52,17 +52,10 @@ with new_col, st.form("new_user", clear_on_submit=True):
     password = st.text_input(tr("users.password"), type="password")
     if st.form_submit_button(tr("users.create"), type="primary"):
         try:
-            with Session(resources.engine()) as session:
-                worker_id = None
-                if employee_no.strip():
-                    worker = session.exec(select(Worker).where(Worker.employee_no == employee_no.strip())).first()
-                    if worker is None:
-                        raise ValueError(f"{tr('col.employee_no')} {employee_no}: ?")
-                    worker_id = worker.id
+            with resources.unit_of_work() as session:
                 create_user(session, viewer, username=username, display_name=display_name, role=Role(role),
                             password=password, scope_unit_id=scope if role == Role.MANAGER.value else None,
-                            worker_id=worker_id)
-                session.commit()
+                            employee_no=employee_no)
             st.success(tr("users.created", username=username))
         except (ValueError, ScopeError) as exc:
             st.error(str(exc))
@@ -84,15 +77,13 @@ with edit_col:
             active = st.checkbox(tr("users.active"), value=bool(row["is_active"]))
             if st.form_submit_button(tr("common.save"), type="primary"):
                 try:
-                    with Session(resources.engine()) as session:
+                    with resources.unit_of_work() as session:
                         update_user(session, viewer, user_id, display_name=name, role=Role(new_role),
                                     scope_unit_id=new_scope, is_active=active)
-                        session.commit()
                     st.success(tr("common.saved"))
                 except (ValueError, ScopeError) as exc:
                     st.error(str(exc))
         if st.button(tr("users.reset_password"), icon=":material/key:"):
-            with Session(resources.engine()) as session:
+            with resources.unit_of_work() as session:
                 new_password = reset_password(session, viewer, user_id)
-                session.commit()
             st.warning(tr("users.reset_done", username=row["username"], password=new_password))

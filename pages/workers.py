@@ -9,7 +9,14 @@ from sqlmodel import Session
 from core import clock
 from core.i18n import pick
 from core.models import OrgLevel, Worker, WorkerCreate, WorkerStatus
-from core.org import grids_in_scope, save_worker, set_worker_status, units_frame, workers_frame
+from core.org import (
+    grids_in_scope,
+    save_worker,
+    set_worker_status,
+    units_frame,
+    worker_by_employee_no,
+    workers_frame,
+)
 from core.scope import ScopeError
 from core.tabular import safe_frame, template_bytes
 from core.uploads import TABLE_KINDS
@@ -68,9 +75,7 @@ with edit_tab:
     current: Worker | None = None
     if pick_no:
         with Session(resources.engine()) as session:
-            from sqlmodel import select
-
-            current = session.exec(select(Worker).where(Worker.employee_no == pick_no)).one()
+            current = worker_by_employee_no(session, viewer, pick_no)
     grid_ids = [g.id for g in grids]
     grid_label = {g.id: f"{g.code} · {pick(L, g.name_zh, g.name_en)}" for g in grids}
     with st.form("worker_edit", clear_on_submit=current is None):
@@ -92,14 +97,13 @@ with edit_tab:
             st.error(tr("workers.err_required"))
         else:
             try:
-                with Session(resources.engine()) as session:
+                with resources.unit_of_work() as session:
                     saved = save_worker(session, viewer, WorkerCreate(
                         employee_no=employee_no.strip(), name=name.strip(), grid_id=grid_id,
                         party_member=party, hire_date=hire_date, status=status_v, phone=phone.strip() or None,
                         gender=current.gender if current else None,
                     ))
-                    session.commit()
-                    st.success(tr("workers.saved", name=saved.name, no=saved.employee_no))
+                st.success(tr("workers.saved", name=saved.name, no=saved.employee_no))
             except ScopeError:
                 st.error(tr("common.error_scope"))
             except ValueError as exc:
@@ -107,9 +111,8 @@ with edit_tab:
     if current is not None and current.status != WorkerStatus.LEFT.value:
         if st.button(tr("workers.deactivate"), icon=":material/person_off:"):
             try:
-                with Session(resources.engine()) as session:
+                with resources.unit_of_work() as session:
                     set_worker_status(session, viewer, current.id, WorkerStatus.LEFT)
-                    session.commit()
                 st.rerun()
             except ScopeError:
                 st.error(tr("common.error_scope"))
@@ -139,9 +142,8 @@ with import_tab:
                     "employee_no": tr("col.employee_no"), "name": tr("col.name"), "grid_code": tr("col.grid")}),
                     hide_index=True)
             if st.button(tr("workers.commit"), type="primary", disabled=not (len(preview.new) or len(preview.changed))):
-                with Session(resources.engine()) as session:
+                with resources.unit_of_work() as session:
                     # Re-check against the database as it is now, inside the writing transaction.
                     fresh = preview_worker_import(session, viewer, data, upload.name)
                     added, updated = commit_worker_import(session, viewer, fresh)
-                    session.commit()
                 st.success(tr("workers.committed", new=added, changed=updated))

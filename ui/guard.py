@@ -123,9 +123,8 @@ def change_password_form(viewer: Viewer) -> None:
             st.error(tr("signin.error.mismatch"))
             return
         try:
-            with Session(resources.engine()) as session:
+            with resources.unit_of_work() as session:
                 change_own_password(session, viewer.user_id, old, new)
-                session.commit()
         except ValueError as exc:
             st.error(tr("signin.error.change_failed", reason=str(exc)))
             return

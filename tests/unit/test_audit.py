@@ -60,3 +60,15 @@ def test_worker_import_is_audited_with_file_hash(session):
     assert len(frame) == 1 and '"added": 1' in frame.iloc[0]["detail"] and "sha256" in frame.iloc[0]["detail"]
     with pytest.raises(ScopeError):
         audit_frame(session, viewer(Role.MANAGER))
+
+
+def test_a_worker_account_is_linked_by_employee_number(session):
+    """Test that an admin links a new worker account by employee number, and an unknown number is refused by name."""
+    org = make_org(session)
+    admin = viewer(Role.ADMIN)
+    user = create_user(session, admin, username="a01", display_name="", role=Role.WORKER,
+                       password="long-enough-1", employee_no=" A01 ")
+    assert user.worker_id == org.workers_a[1].id
+    with pytest.raises(ValueError, match="Z99"):
+        create_user(session, admin, username="z99", display_name="", role=Role.WORKER,
+                    password="long-enough-1", employee_no="Z99")

@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 
 from core.models import Role, WorkerCreate, WorkerStatus
-from core.org import headcount, mask_phone, save_worker, set_worker_status, workers_frame
+from core.org import (
+    headcount,
+    mask_phone,
+    save_worker,
+    set_worker_status,
+    worker_by_employee_no,
+    workers_frame,
+)
 from core.scope import ScopeError
 from tests.factories import make_org, viewer
 
@@ -59,3 +66,11 @@ def test_manager_cannot_write_outside_scope(session):
     with pytest.raises(ScopeError):
         save_worker(session, viewer(Role.WORKER, worker=org.workers_a[0]),
                     WorkerCreate(employee_no="A98", name="自", grid_id=org.grids_a[0].id))
+
+
+def test_a_worker_is_opened_by_employee_number_only_within_scope(session):
+    """Test that a community manager opens their own worker by employee number and gets nothing for another community's."""
+    org = make_org(session)
+    mgr = viewer(Role.MANAGER, org.comm_a)
+    assert worker_by_employee_no(session, mgr, " A01 ").id == org.workers_a[1].id
+    assert worker_by_employee_no(session, mgr, org.workers_b[0].employee_no) is None
