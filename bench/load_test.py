@@ -234,13 +234,17 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(db_url: str, log_path: Path, stack: ExitStack) -> tuple[str, int]:
-    """`streamlit run app.py` on a free loopback port; stopped when ``stack`` closes."""
+def start_server(db_url: str, log_path: Path, stack: ExitStack, *, script: str = "app.py",
+                 launcher: tuple[str, ...] = ("-m", "streamlit"), env_extra: dict[str, str] | None = None,
+                 prefix: tuple[str, ...] = (), extra_args: tuple[str, ...] = ()) -> tuple[str, int]:
+    """`streamlit run app.py` on a free loopback port; stopped when ``stack`` closes. ``launcher`` replaces
+    ``-m streamlit`` (bench/run_stats.py records each script run), ``prefix`` goes before the command
+    (e.g. ``taskset -c 1``)."""
     port = free_port()
-    env = {**os.environ, "GRIDWISE_DATABASE_URL": db_url, "GRIDWISE_SCHEDULER_ENABLED": "false"}
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+    env = {**os.environ, "GRIDWISE_DATABASE_URL": db_url, "GRIDWISE_SCHEDULER_ENABLED": "false", **(env_extra or {})}
+    cmd = [*prefix, sys.executable, *launcher, "run", script, "--server.headless", "true",
            "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
-           "--browser.gatherUsageStats", "false"]
+           "--browser.gatherUsageStats", "false", *extra_args]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
@@ -304,6 +308,7 @@ class Outcome:
     username: str
     times: dict[str, float] = field(default_factory=dict)
     question_times: list[float] = field(default_factory=list)
+    actions: dict[str, int] = field(default_factory=dict)  # per step: the clicks that made the server run
     failed_step: str | None = None
     error: str = ""
     checked_in: bool = False
@@ -326,7 +331,10 @@ async def page_errors(page) -> str:  # noqa: ANN001
 
 
 async def run_user(browser, url: str, plan: Plan, user: User, timeout_ms: int, delay: float = 0,  # noqa: ANN001, C901
-                   steps_to_run: tuple[str, ...] = STEPS, shots: Path | None = None) -> Outcome:
+                   steps_to_run: tuple[str, ...] = STEPS, shots: Path | None = None,
+                   on_step: Callable[[str], None] | None = None) -> Outcome:
+    """One worker's journey; ``on_step(name)`` is called before each step and ``on_step("end")`` after the
+    last one (bench/journey_cost.py reads the server's CPU there)."""
     from playwright.async_api import expect
 
     from core import clock
@@ -339,14 +347,17 @@ async def run_user(browser, url: str, plan: Plan, user: User, timeout_ms: int, d
     await context.add_init_script(RUN_COUNTER_JS)
     page = await context.new_page()
     sidebar = page.get_by_test_id("stSidebar")
+    current = ""
 
     async def act(action: Callable[[], Awaitable[object]]) -> None:
         """Do something that makes Streamlit run the script, and wait until that run has finished."""
         runs = await page.evaluate("() => window.__gwRuns")
+        out.actions[current] = out.actions.get(current, 0) + 1
         await action()
         await page.wait_for_function(RUN_DONE_JS, arg=runs, timeout=timeout_ms, polling=100)
 
     async def open_site() -> None:
+        out.actions["open"] = 1
         await page.goto(url, timeout=timeout_ms)
         await page.wait_for_function(RUN_DONE_JS, arg=0, timeout=timeout_ms, polling=100)  # the form's run
         await expect(page.get_by_role("button", name="登录")).to_be_visible(timeout=timeout_ms)
@@ -407,6 +418,9 @@ async def run_user(browser, url: str, plan: Plan, user: User, timeout_ms: int, d
              "quiz_open": quiz_open, "quiz_answer": quiz_answer, "quiz_submit": quiz_submit}
     try:
         for name in steps_to_run:
+            current = name
+            if on_step is not None:
+                on_step(name)
             t = time.perf_counter()
             try:
                 await steps[name]()
@@ -426,6 +440,8 @@ async def run_user(browser, url: str, plan: Plan, user: User, timeout_ms: int, d
                         await page.screenshot(path=str(shots / f"{user.username}-{name}.png"), full_page=True)
                 return out
             out.times[name] = time.perf_counter() - t
+        if on_step is not None:
+            on_step("end")
         return out
     finally:
         await context.close()

@@ -20,6 +20,15 @@ def test_password_hash_is_argon2_and_verifies():
     assert not verify_password("s3cret-pass", "not-a-hash")
 
 
+def test_password_hash_uses_owasp_argon2id_parameters():
+    """Test that new hashes use OWASP's recommended argon2id parameters (19 MiB, 2 iterations, 1 lane) and
+    that a hash made with argon2-cffi's heavier defaults still verifies."""
+    from argon2 import PasswordHasher
+
+    assert "$m=19456,t=2,p=1$" in hash_password("s3cret-pass")
+    assert verify_password("s3cret-pass", PasswordHasher().hash("s3cret-pass"))
+
+
 def test_sign_in_succeeds_and_resets_failures(session):
     """Test that a right password signs in, records the time and clears the failure count."""
     user = make_user(session, "lee", hash_password("right-password"), failed_logins=3)
