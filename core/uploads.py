@@ -16,10 +16,8 @@ from pathlib import PurePath
 
 from core.i18n import t
 from core.settings import get_settings
-from core.tabular import (
-    RowError,
-    _detect_encoding,  # the one list of encodings the importers read
-)
+from core.tabular import RowError
+from core.tabular import detect_encoding as _detect_encoding  # the one list of encodings the importers read
 
 MB = 1 << 20
 TABLE_KINDS = frozenset({"csv", "xlsx", "txt"})  # what every table import reads
@@ -112,7 +110,7 @@ def check_upload(data: bytes, filename: str, *, kinds: set[str] | frozenset[str]
         raise UploadError("too_large", name=name, size=f"{len(data) / MB:.1f}", mb=f"{max_bytes / MB:g}")
     ext = PurePath(name).suffix.lower().lstrip(".")
     expected = _EXTENSIONS.get(ext)
-    if expected not in kinds:
+    if expected is None or expected not in kinds:
         allowed = ", ".join(sorted({f".{e}" for e, k in _EXTENSIONS.items() if k in kinds}))
         raise UploadError("bad_type", name=name, allowed=allowed)
     if not data:

@@ -1,0 +1,64 @@
+"""Problems found in a file: :class:`RowError` and the messages it carries, in both languages.
+
+The texts live in the locale catalogs (``tabular.*`` in data/locales/{zh,en}/tabular.json, read through
+``core.i18n.t``), like every other visible text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.i18n import LANGUAGES, t
+from core.tabular.schema import Column
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem. ``row`` is the Excel row number (header = 1); None for problems with the whole file."""
+
+    row: int | None
+    column: str | None  # schema key ("a,b" for a composite natural key); None for file problems
+    value: str | None
+    code: str
+    message_zh: str
+    message_en: str
+
+    def message(self, lang: str = "zh") -> str:
+        return self.message_zh if lang == "zh" else self.message_en
+
+
+@dataclass(frozen=True)
+class PerLang:
+    """A message parameter that reads differently in each language (a column's label, a list of choices)."""
+
+    zh: str
+    en: str
+
+    def __getitem__(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+def show(value: object, limit: int = 40) -> str:
+    """A cell or exception as quoted in a message: at most ``limit`` characters."""
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "…"
+
+
+def list_sep(lang: str) -> str:
+    return t("tabular.list_sep", lang)
+
+
+def make_error(code: str, *, row: int | None = None, column: Column | None = None, value: str | None = None,
+               msg_key: str | None = None, key: str | None = None, **params: object) -> RowError:
+    """The RowError for ``code`` with its message (catalog key ``tabular.<msg_key or code>``) in zh and en.
+
+    ``params`` fill the message; a :class:`PerLang` value is picked per language. ``column`` gives
+    ``{col}`` (its label) unless ``col`` is passed, and the error's column key unless ``key`` is.
+    """
+    values: dict[str, object] = {"row": row, "value": show(value) if value is not None else "", **params}
+    if column is not None:
+        values.setdefault("col", PerLang(column.label_zh, column.label_en))
+    zh, en = (t(f"tabular.{msg_key or code}", lang,
+                **{k: v[lang] if isinstance(v, PerLang) else v for k, v in values.items()})
+              for lang in LANGUAGES)
+    return RowError(row, key or (column.key if column is not None else None), value, code, zh, en)
