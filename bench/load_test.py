@@ -166,10 +166,10 @@ class Plan:
 
 def prepare(db_url: str, n_users: int, course_code: str) -> Plan:
     """Pick ``n_users`` worker accounts who may still sit the quiz, enroll them, schedule a session now."""
-    from sqlmodel import Session, select
+    from sqlmodel import select
 
     from core import clock
-    from core.db import make_engine
+    from core.db import make_engine, unit_of_work
     from core.models import Role, Worker, WorkerStatus
     from core.models import User as Account
     from core.scope import viewer_for
@@ -180,7 +180,7 @@ def prepare(db_url: str, n_users: int, course_code: str) -> Plan:
 
     engine = make_engine(db_url)
     now = clock.now()
-    with Session(engine, expire_on_commit=False) as s:
+    with unit_of_work(engine) as s:  # the set-up is one transaction: enrolled, scheduled and seated, or nothing
         admin = viewer_for(s, s.exec(select(Account).where(Account.username == "admin")).one())
         course = s.exec(select(Course).where(Course.code == course_code)).one()
         candidates = s.exec(select(Account.username, Worker.id).join(Worker, Worker.id == Account.worker_id)

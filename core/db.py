@@ -135,6 +135,25 @@ def retry_busy_in_session(session: Session, fn: Callable[[], T], *, attempts: in
     raise AssertionError("unreachable")
 
 
+def retry_unit_of_work(fn: Callable[[Session], T], engine: Engine | None = None, *, attempts: int = 8) -> T:
+    """Run ``fn(session)`` as one unit of work (``unit_of_work``); while the database is busy, run it again
+    in a fresh one after a short, growing, jittered pause.
+
+    For actions that race each other by design (a session's workers all checking in, a double-tapped quiz
+    submit): ``fn`` must be safe to repeat from scratch (conditional UPDATEs, unique keys). The retry wraps
+    the whole transaction, commit included: SQLite may refuse the write or the COMMIT itself.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with unit_of_work(engine) as session:
+                return fn(session)
+        except Exception as exc:
+            if db_fault(exc) != "busy" or attempt == attempts:
+                raise
+            time.sleep(random.uniform(0.02, 0.1) * attempt)
+    raise AssertionError("unreachable")
+
+
 def retry_when_busy(fn: Callable[[], T], *, attempts: int = 3, pause_s: float = 1.0) -> T:
     """Call ``fn`` (a unit of work that opens and commits its own session and is safe to repeat) and
     call it again, after a growing pause, while it fails with a busy or unreachable database."""

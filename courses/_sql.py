@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any, TypeVar
-
 from sqlalchemy import literal, or_, true
 from sqlmodel import Session
 
-from core.db import retry_busy_in_session
 from core.models import OrgUnit, Role
 from core.scope import ScopeError, Viewer
 from core.sql import PARAMS_PER_STATEMENT, frame, insert_ignore, table_of  # noqa: F401  (re-exported)
@@ -58,20 +53,3 @@ def can_manage_unit(session: Session, viewer: Viewer, unit_id: int | None) -> bo
         return False
     path = unit_path(session, unit_id) or ""
     return f"/{viewer.scope_unit_id}/" in path
-
-
-F = TypeVar("F", bound=Callable[..., Any])
-LOCK_RETRIES = 8
-
-
-def retry_when_locked(fn: F) -> F:
-    """Retry a unit of work the database refused as busy (``core.db.retry_busy_in_session``). The
-    function's writes are idempotent (conditional UPDATEs, unique keys), so rolling back and running it
-    again is safe. ``fn`` takes the Session as its first argument.
-    """
-
-    @functools.wraps(fn)
-    def wrapper(session: Session, *args: Any, **kwargs: Any) -> Any:
-        return retry_busy_in_session(session, lambda: fn(session, *args, **kwargs), attempts=LOCK_RETRIES)
-
-    return wrapper  # type: ignore[return-value]

@@ -39,7 +39,8 @@ def enroll_workers(session: Session, viewer: Viewer, *, course_code: str, worker
     """Enroll these workers in the course (idempotent); return how many were newly enrolled.
 
     Raises ``courses.catalog.CourseError`` (a ValueError) for an unknown course and ``ScopeError`` when a
-    worker is outside the viewer's scope (then nobody is enrolled). Commits.
+    worker is outside the viewer's scope (then nobody is enrolled). Does not commit: the caller's unit of
+    work does.
     """
     return enroll_by_code(session, viewer, course_code=course_code, worker_ids=worker_ids, reason=reason)
 

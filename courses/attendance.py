@@ -19,7 +19,7 @@ from core import clock
 from core.audit import record
 from core.models import OrgUnit, Worker
 from core.scope import ScopeError, Viewer, worker_scope_clause
-from courses._sql import frame, require_manager, retry_when_locked
+from courses._sql import frame, require_manager
 from courses.errors import CoursesError
 from courses.models import (
     Attendance,
@@ -86,10 +86,13 @@ class CheckInResult:
     already: bool  # True when this worker had already checked in (nothing new was recorded)
 
 
-@retry_when_locked
 def check_in(session: Session, viewer: Viewer, *, session_id: int, code: str | None = None,
              token: str | None = None, now: datetime | None = None) -> CheckInResult:
-    """Record the signed-in worker's own check-in by the host's code or the session's link token."""
+    """Record the signed-in worker's own check-in by the host's code or the session's link token.
+
+    Safe to repeat from scratch (a conditional UPDATE of the seat): callers run it in
+    ``core.db.retry_unit_of_work``, so a burst of check-ins that finds the database busy is retried whole.
+    """
     now = now or clock.now()
     if viewer.worker_id is None:
         raise CheckInError("worker_only")
@@ -132,7 +135,6 @@ def check_in(session: Session, viewer: Viewer, *, session_id: int, code: str | N
     if result.rowcount:
         record(session, "attendance.check_in", viewer=viewer, entity="training_session", entity_id=session_id,
                before={"status": was}, after={"status": status, "source": source})
-    session.commit()
     if result.rowcount == 0:
         session.refresh(seat)
         return CheckInResult(seat.status or "", seat.checked_in_at, already=True)
@@ -159,7 +161,6 @@ def register(session: Session, viewer: Viewer, session_id: int) -> pd.DataFrame:
     return frame(session, stmt)
 
 
-@retry_when_locked
 def mark(session: Session, viewer: Viewer, *, session_id: int, worker_ids: list[int], status: AttendanceStatus,
          source: str = "manual", now: datetime | None = None) -> int:
     """Set the status (and the course's points for it) of these workers' seats; return rows changed."""
@@ -188,7 +189,6 @@ def mark(session: Session, viewer: Viewer, *, session_id: int, worker_ids: list[
     if moved:
         record(session, "attendance.mark", viewer=viewer, entity="training_session", entity_id=session_id,
                before=moved, after=dict.fromkeys(moved, status.value), detail={"source": source})
-    session.commit()
     return result.rowcount or 0
 
 
@@ -215,7 +215,6 @@ def close_ended_sessions(session: Session, *, now: datetime | None = None) -> in
         record(session, "attendance.auto_absent", username="scheduler", entity="job",
                entity_id="courses.close_sessions",
                detail={"sessions_closed": len(ended), "set_absent": n, "session_ids": [ts.id for ts in ended]})
-    session.commit()
     return n
 
 
@@ -248,7 +247,6 @@ def request_excuse(session: Session, viewer: Viewer, *, session_id: int, reason:
     session.add(req)
     session.flush()
     notify_excuse_request(session, req, ts, now=now)
-    session.commit()
     return req
 
 
@@ -279,7 +277,6 @@ def decide_excuse(session: Session, viewer: Viewer, *, excuse_id: int, approve: 
     record(session, f"attendance.excuse_{'approve' if approve else 'reject'}", viewer=viewer, entity="excuse",
            entity_id=req.id, before={"status": ExcuseStatus.PENDING.value}, after={"status": req.status},
            detail={"session_id": req.session_id, "worker": worker.employee_no, "seat_excused": bool(excused)})
-    session.commit()
     return req
 
 

@@ -172,5 +172,4 @@ def commit_platform_import(session: Session, viewer: Viewer, preview: ImportPrev
            detail={"filename": preview.filename, "sha256": preview.sha256, "session_id": ts.id,
                    "rows_read": preview.rows_read, "seats_matched": len(preview.matched), "changed": changed,
                    "unmatched": len(preview.unmatched)})
-    session.commit()
     return changed

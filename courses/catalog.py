@@ -138,7 +138,7 @@ def save_course(session: Session, viewer: Viewer, data: CourseBase, course_id: i
     if after:
         record(session, "course.update" if course_id else "course.create", viewer=viewer, entity="course",
                entity_id=course.code, before=before if course_id else None, after=after)
-    session.commit()
+    session.flush()
     session.refresh(course)
     return course
 
@@ -156,7 +156,7 @@ def attach_file(session: Session, viewer: Viewer, *, course_id: int, filename: s
     session.add(row)
     record(session, "course.file_add", viewer=viewer, entity="course", entity_id=session.get(Course, course_id).code,
            after={"filename": row.filename}, detail={"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()})
-    session.commit()
+    session.flush()
     session.refresh(row)
     return row
 

@@ -6,13 +6,13 @@ import argparse
 import sys
 from datetime import datetime
 
-from core.db import session_scope
+from core.db import unit_of_work
 
 
 def _list(args: argparse.Namespace) -> int:
     from courses.catalog import catalog_frame
 
-    with session_scope() as session:
+    with unit_of_work() as session:
         df = catalog_frame(session)
     if df.empty:
         print("no courses (run `gridwise courses load` to load the shipped ones)", file=sys.stderr)
@@ -25,7 +25,7 @@ def _list(args: argparse.Namespace) -> int:
 def _load(args: argparse.Namespace) -> int:
     from courses.catalog import load_shipped_courses
 
-    with session_scope() as session:
+    with unit_of_work() as session:
         courses = load_shipped_courses(session)
     print(f"{len(courses)} courses loaded or updated", file=sys.stderr)
     return 0

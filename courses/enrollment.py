@@ -41,7 +41,7 @@ def _in_unit(unit_id: int | None):  # noqa: ANN202
 
 def enroll(session: Session, viewer: Viewer, *, course_id: int, worker_ids: list[int], source: str = "manual",
            reason: str = "", rule_id: int | None = None, quiz_due_at: datetime | None = None,
-           now: datetime | None = None, commit: bool = True) -> int:
+           now: datetime | None = None) -> int:
     """Enroll workers (idempotent: the unique key skips those already in); return how many are new.
 
     Every id must be a worker in the viewer's scope; otherwise nothing is enrolled.
@@ -64,8 +64,6 @@ def enroll(session: Session, viewer: Viewer, *, course_id: int, worker_ids: list
     if new:
         record(session, "course.enroll", viewer=viewer, entity="course", entity_id=session.get(Course, course_id).code,
                after={"enrolled": new}, detail={"worker_ids": ids, "source": source, "reason": reason[:300]})
-    if commit:
-        session.commit()
     return new
 
 
@@ -94,7 +92,6 @@ def unenroll(session: Session, viewer: Viewer, *, course_id: int, worker_id: int
         record(session, "course.unenroll", viewer=viewer, entity="course", entity_id=session.get(Course, course_id).code,
                before={"worker": worker.employee_no, "enrolled": True, "future_seats": seats or 0},
                after={"worker": worker.employee_no, "enrolled": False, "future_seats": 0})
-    session.commit()
 
 
 def seat_enrolled(session: Session, *, session_ids: list[int] | None = None, course_ids: list[int] | None = None,
@@ -143,12 +140,11 @@ def seat_one(session: Session, viewer: Viewer, *, session_id: int, worker_id: in
     if ts is None:
         raise CourseError("no_session")
     session_in_scope(session, viewer, session_id)  # another community's session is not theirs to fill
-    enroll(session, viewer, course_id=ts.course_id, worker_ids=[worker_id], commit=False)
+    enroll(session, viewer, course_id=ts.course_id, worker_ids=[worker_id])
     if insert_ignore(session, Attendance, [{"session_id": session_id, "worker_id": worker_id}],
                      conflict=["session_id", "worker_id"]):
         record(session, "course.session.seat", viewer=viewer, entity="training_session", entity_id=session_id,
                after={"worker": session.get(Worker, worker_id).employee_no})
-    session.commit()
 
 
 # --- rules ----------------------------------------------------------------------------------------------
@@ -172,7 +168,6 @@ def add_rule(session: Session, viewer: Viewer, *, course_id: int, kind: RuleKind
     record(session, "course.rule.add", viewer=viewer, entity="enrollment_rule", entity_id=rule.id,
            after={"course_id": course_id, "kind": rule.kind, "unit_id": unit_id, "cert_course_id": rule.cert_course_id},
            detail={"enrolled": n})
-    session.commit()
     return rule, n
 
 
@@ -228,7 +223,6 @@ def deactivate_rule(session: Session, viewer: Viewer, rule_id: int) -> None:
            before={"is_active": rule.is_active}, after={"is_active": False})
     rule.is_active = False
     session.add(rule)
-    session.commit()
 
 
 def enrolled_frame(session: Session, viewer: Viewer, course_id: int) -> pd.DataFrame:

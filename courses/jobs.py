@@ -14,16 +14,15 @@ from sqlmodel import Session
 
 from core import clock
 from core.audit import record
-from core.db import get_engine
+from core.db import unit_of_work
 from core.scheduler import JobSpec
 from courses import attendance, enrollment, notifications, quizzes
 
 
 def _run(fn: Callable[..., int], now: datetime | None, engine: Engine | None) -> int:
-    with Session(engine or get_engine(), expire_on_commit=False) as session:
-        n = fn(session, now=now or clock.now())
-        session.commit()
-        return n
+    """One job run, one unit of work: the job's writes commit together or not at all."""
+    with unit_of_work(engine) as session:
+        return int(fn(session, now=now or clock.now()))
 
 
 def send_reminders(now: datetime | None = None, engine: Engine | None = None) -> int:

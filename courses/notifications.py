@@ -69,7 +69,6 @@ def send_reminders(session: Session, *, now: datetime | None = None) -> int:
             "link": "pages/my_learning.py",
         } for r in df.itertuples()]
         sent += send_rows(session, rows)
-    session.commit()
     return sent
 
 
@@ -125,9 +124,7 @@ def notify_quiz_deadlines(session: Session, *, now: datetime | None = None) -> i
              "title_zh": f"测验截止提醒:{r.title_zh} 请于 {r.quiz_due_at:%m-%d %H:%M} 前完成",
              "title_en": f"Quiz due: {r.title_en or r.title_zh} by {r.quiz_due_at:%m-%d %H:%M}",
              "link": "pages/my_learning.py"} for r in df.itertuples()]
-    n = send_rows(session, rows)
-    session.commit()
-    return n
+    return send_rows(session, rows)
 
 
 def notify_expiring_certificates(session: Session, *, now: datetime | None = None) -> int:
@@ -150,9 +147,7 @@ def notify_expiring_certificates(session: Session, *, now: datetime | None = Non
              "title_en": f"Certificate expiring: {r.title_en or r.title_zh} on {r.valid_until:%Y-%m-%d}; "
                          "retake the quiz",
              "link": "pages/my_learning.py"} for r in df.itertuples()]
-    n = send_rows(session, rows)
-    session.commit()
-    return n
+    return send_rows(session, rows)
 
 
 def notify_attendance_warnings(session: Session, *, now: datetime | None = None, min_rate: float = 0.8,
@@ -183,9 +178,7 @@ def notify_attendance_warnings(session: Session, *, now: datetime | None = None,
                        else "Even attending every remaining session will not reach the rate; ask your station "
                             "about a make-up session.",
             "link": "pages/my_learning.py"})
-    n = send_rows(session, rows)
-    session.commit()
-    return n
+    return send_rows(session, rows)
 
 
 

@@ -14,12 +14,11 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 from sqlalchemy import bindparam, update
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from core import clock
 from core.scope import Viewer
-from courses._sql import insert_ignore, retry_when_locked
+from courses._sql import insert_ignore
 from courses.errors import CoursesError
 from courses.models import (
     AttemptAnswer,
@@ -112,10 +111,13 @@ def standing(session: Session, *, course: Course, worker_id: int, now: datetime)
 # --- taking a quiz ---------------------------------------------------------------------------------------
 
 
-@retry_when_locked
 def start_attempt(session: Session, viewer: Viewer, *, course_id: int, now: datetime | None = None,
                   rng: np.random.Generator | None = None) -> QuizAttempt:
-    """Start (or resume) the worker's attempt: draw the questions and shuffle each one's options."""
+    """Start (or resume) the worker's attempt: draw the questions and shuffle each one's options.
+
+    Safe to repeat from scratch (the attempt number is a unique key): callers run it in
+    ``core.db.retry_unit_of_work``.
+    """
     now = now or clock.now()
     worker_id = viewer.worker_id
     if worker_id is None:
@@ -147,24 +149,23 @@ def start_attempt(session: Session, viewer: Viewer, *, course_id: int, now: date
                            columns=["question_id", "id"])
     by_q = options.groupby("question_id")["id"].apply(list).to_dict()
     # The number comes from the same read that found no attempt in progress: two taps racing here pick the
-    # same number, the unique key lets one in, and the other resumes it.
-    attempt = QuizAttempt(course_id=course_id, worker_id=worker_id, number=st.last_number + 1, started_at=now,
-                          deadline_at=now + timedelta(minutes=course.time_limit_minutes),
-                          question_count=len(drawn))
-    session.add(attempt)
-    try:
-        session.flush()
-    except IntegrityError:  # a double tap started the same attempt number: resume that one
-        session.rollback()
+    # same number, the unique key lets one in, and the other resumes it (no exception, nothing rolled back).
+    number = st.last_number + 1
+    if not insert_ignore(session, QuizAttempt, [{
+            "course_id": course_id, "worker_id": worker_id, "number": number, "status": AttemptStatus.IN_PROGRESS.value,
+            "started_at": now, "deadline_at": now + timedelta(minutes=course.time_limit_minutes),
+            "question_count": len(drawn)}], conflict=["course_id", "worker_id", "number"]):
         existing = standing(session, course=course, worker_id=worker_id, now=now).in_progress
         if existing is None:
-            raise QuizError("start_failed") from None
+            raise QuizError("start_failed")
         return existing
+    attempt = session.exec(select(QuizAttempt).where(QuizAttempt.course_id == course_id,
+                                                     QuizAttempt.worker_id == worker_id,
+                                                     QuizAttempt.number == number)).one()
     session.add_all([AttemptAnswer(attempt_id=attempt.id, question_id=q, position=i,
                                    option_order=",".join(str(o) for o in rng.permutation(by_q[q]).tolist()))
                      for i, q in enumerate(drawn)])
-    session.commit()
-    session.refresh(attempt)
+    session.flush()
     return attempt
 
 
@@ -210,7 +211,6 @@ def _validate(session: Session, attempt_id: int, answers: dict[int, list[int]]) 
     return clean
 
 
-@retry_when_locked
 def save_answer(session: Session, viewer: Viewer, *, attempt_id: int, question_id: int, option_ids: list[int],
                 now: datetime | None = None) -> None:
     """Save one answer while the attempt is open (refused after the deadline)."""
@@ -224,7 +224,6 @@ def save_answer(session: Session, viewer: Viewer, *, attempt_id: int, question_i
     session.execute(update(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt_id,
                                                 AttemptAnswer.question_id == question_id)
                     .values(chosen=_csv(clean[question_id]), answered_at=now))
-    session.commit()
 
 
 @dataclass(frozen=True)
@@ -252,7 +251,6 @@ def submit_attempt(session: Session, viewer: Viewer, *, attempt_id: int, answers
     return _result(session, attempt, already=not claimed, late=late and claimed, now=now)
 
 
-@retry_when_locked
 def finalize(session: Session, attempt: QuizAttempt, *, now: datetime,
              answers: dict[int, set[int]] | None = None, auto: bool = False) -> bool:
     """Close an open attempt exactly once, store ``answers`` (only when on time), score it and issue a
@@ -283,8 +281,7 @@ def finalize(session: Session, attempt: QuizAttempt, *, now: datetime,
     claimed = session.execute(update(QuizAttempt).where(QuizAttempt.id == attempt.id,
                                                         QuizAttempt.status == AttemptStatus.IN_PROGRESS.value)
                               .values(status=status.value, submitted_at=at, score=score, correct_count=right)).rowcount
-    if not claimed:
-        session.rollback()
+    if not claimed:  # nothing was written before the claim: nothing to undo
         return False
     session.execute(update(AttemptAnswer.__table__).where(AttemptAnswer.__table__.c.id == bindparam("answer_id"))
                     .values(chosen=bindparam("new_chosen"), answered_at=bindparam("new_answered_at"),
@@ -296,7 +293,6 @@ def finalize(session: Session, attempt: QuizAttempt, *, now: datetime,
         insert_ignore(session, Certificate, [{
             "course_id": course.id, "worker_id": attempt.worker_id, "attempt_id": attempt.id, "score": new_grade,
             "issued_at": at, "valid_until": add_months(at, course.validity_months)}], conflict=["attempt_id"])
-    session.commit()
     return True
 
 

@@ -116,7 +116,6 @@ def schedule(session: Session, viewer: Viewer, plan: SessionPlan, *, now: dateti
            after={"sessions": len(created), "first_start": created[0].start_at, "last_start": created[-1].start_at,
                   "unit_id": unit_id, "capacity": plan.capacity, "series": series},
            detail={"session_ids": [s.id for s in created], "seated": seated})
-    session.commit()
     return created
 
 
@@ -143,7 +142,6 @@ def update_session(session: Session, viewer: Viewer, session_id: int, *, start_a
     session.add(ts)
     session.flush()
     notify_session_change(session, ts, cancelled=False, now=now)
-    session.commit()
     return ts
 
 
@@ -163,7 +161,6 @@ def cancel_session(session: Session, viewer: Viewer, session_id: int, *, now: da
     session.add(ts)
     session.flush()
     notify_session_change(session, ts, cancelled=True, now=now)
-    session.commit()
     return ts
 
 

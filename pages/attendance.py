@@ -70,7 +70,7 @@ with tab_session:
                 for col, approve, label in ((c2, True, "courses.att.approve"), (c3, False, "courses.att.reject")):
                     if col.button(tr(label), key=f"excuse_{e.id}_{approve}"):
                         try:
-                            with Session(resources.engine()) as session:
+                            with resources.unit_of_work() as session:
                                 decide_excuse(session, viewer, excuse_id=int(e.id), approve=approve)
                             st.rerun()
                         except (CoursesError, ScopeError) as exc:
@@ -144,7 +144,7 @@ with tab_session:
         b1, b2, b3 = st.columns([2, 2, 3])
         if b1.button(tr("courses.att.save", n=len(changed)), type="primary", disabled=changed.empty):
             try:
-                with Session(resources.engine()) as session:
+                with resources.unit_of_work() as session:
                     for status, grp in changed.dropna(subset=["status"]).groupby("status"):
                         mark(session, viewer, session_id=sid, worker_ids=grp["worker_id"].tolist(),
                              status=AttendanceStatus(status))
@@ -156,7 +156,7 @@ with tab_session:
         if b3.button(tr("courses.att.bulk_apply"), disabled=n_marked == len(roster)):
             unmarked = roster[roster["status"].isna()]["worker_id"].tolist()
             try:
-                with Session(resources.engine()) as session:
+                with resources.unit_of_work() as session:
                     mark(session, viewer, session_id=sid, worker_ids=unmarked, status=AttendanceStatus(bulk))
                 st.rerun()
             except (CoursesError, ScopeError) as exc:
@@ -197,7 +197,7 @@ with tab_session:
                 }), hide_index=True, width="stretch")
                 if st.button(tr("courses.att.commit", n=int(p["will_change"].sum())), type="primary",
                              disabled=not preview.ok):
-                    with Session(resources.engine()) as session:
+                    with resources.unit_of_work() as session:
                         n = commit_platform_import(session, viewer, preview)
                     st.success(tr("courses.att.imported", n=n))
 

@@ -32,8 +32,8 @@ session_param = params.get("session")
 if token and session_param and session_param.isdigit():
     # Opened from the QR code / link: check in straight away (idempotent on reloads).
     try:
-        with Session(resources.engine()) as session:
-            _done(check_in(session, viewer, session_id=int(session_param), token=token))
+        _done(resources.unit_of_work_retrying(
+            lambda session: check_in(session, viewer, session_id=int(session_param), token=token)))
     except CheckInError as exc:
         st.error(exc.message(L))
     st.page_link("pages/my_learning.py", label=tr("menu.my_learning"), icon=":material/school:")
@@ -57,7 +57,7 @@ with st.form("checkin"):
     submitted = st.form_submit_button(tr("courses.checkin.submit"), type="primary", width="stretch")
 if submitted:
     try:
-        with Session(resources.engine()) as session:
-            _done(check_in(session, viewer, session_id=int(chosen), code=code))
+        _done(resources.unit_of_work_retrying(
+            lambda session: check_in(session, viewer, session_id=int(chosen), code=code)))
     except CheckInError as exc:
         st.error(exc.message(L))

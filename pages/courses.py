@@ -112,7 +112,7 @@ with tab_cal:
                     cancel = b2.form_submit_button(tr("courses.edit.cancel_session"), width="stretch")
                 if save or cancel:
                     try:
-                        with Session(resources.engine()) as session:
+                        with resources.unit_of_work() as session:
                             if cancel:
                                 cancel_session(session, viewer, int(sid))
                                 st.success(tr("courses.edit.cancelled"))
@@ -153,7 +153,7 @@ with tab_sched:
             submitted = st.form_submit_button(tr("courses.sched.submit"), type="primary")
         if submitted:
             try:
-                with Session(resources.engine()) as session:
+                with resources.unit_of_work() as session:
                     if enroll_all:
                         if audience is None:
                             ids = workers_frame(session, viewer, status="active")["id"].tolist()
@@ -190,7 +190,7 @@ with tab_enroll:
                 go = st.form_submit_button(tr("courses.enroll.submit"), type="primary")
             if go:
                 try:
-                    with Session(resources.engine()) as session:
+                    with resources.unit_of_work() as session:
                         n = enroll(session, viewer, course_id=course_id, worker_ids=chosen, reason=reason,
                                    quiz_due_at=datetime.combine(due, time(23, 59)) if due else None)
                     st.success(tr("courses.enroll.done", n=n))
@@ -208,7 +208,7 @@ with tab_enroll:
                 go_rule = st.form_submit_button(tr("courses.rule.submit"), type="primary")
             if go_rule:
                 try:
-                    with Session(resources.engine()) as session:
+                    with resources.unit_of_work() as session:
                         _, n = add_rule(session, viewer, course_id=course_id, kind=RuleKind(kind), unit_id=unit,
                                         cert_course_id=cert_course)
                     st.success(tr("courses.rule.done", n=n))
@@ -225,7 +225,7 @@ with tab_enroll:
                 unit_name = pick(L, r.unit_zh, r.unit_en) if pd.notna(r.unit_zh) else tr("courses.rule.whole_scope")
                 c1.write(f"{tr('courses.rule.' + r.kind)} · {unit_name}")
                 if c2.button(tr("courses.rule.stop"), key=f"stop_rule_{r.id}"):
-                    with Session(resources.engine()) as session:
+                    with resources.unit_of_work() as session:
                         deactivate_rule(session, viewer, int(r.id))
                     st.rerun()
         st.markdown(f"**{tr('courses.enroll.list', n=len(enrolled))}**")
@@ -309,7 +309,7 @@ with tab_catalog:
                                   is_active=active)
                 for f in upload or []:  # refuse a disguised or oversized file before anything is saved
                     check_upload(f.getvalue(), f.name, kinds=ATTACHMENT_KINDS, max_bytes=MAX_FILE_BYTES)
-                with Session(resources.engine()) as session:
+                with resources.unit_of_work() as session:
                     course = save_course(session, viewer, data, course_id=pick_id)
                     for f in upload or []:
                         attach_file(session, viewer, course_id=course.id, filename=f.name, data=f.getvalue(),

@@ -61,7 +61,7 @@ for s in upcoming.itertuples():
                     reason = st.text_input(tr("courses.my.excuse_reason"), max_chars=300)
                     if st.form_submit_button(tr("courses.my.excuse_send"), width="stretch"):
                         try:
-                            with Session(resources.engine()) as session:
+                            with resources.unit_of_work() as session:
                                 request_excuse(session, viewer, session_id=int(s.id), reason=reason)
                             st.success(tr("courses.my.excuse_sent"))
                         except CoursesError as exc:

@@ -87,8 +87,7 @@ if attempt_id != attempt_id or attempt_id is None:  # NaN: nothing in progress
         st.stop()
     if st.button(tr("courses.quiz.start"), type="primary", width="stretch"):
         try:
-            with Session(resources.engine()) as session:
-                start_attempt(session, viewer, course_id=course_id)
+            resources.unit_of_work_retrying(lambda session: start_attempt(session, viewer, course_id=course_id))
             st.rerun()
         except CoursesError as exc:
             st.error(exc.message(L))
@@ -100,8 +99,8 @@ with Session(resources.engine()) as session:
 
 
 def submit(answers: dict[int, list[int]]) -> None:
-    with Session(resources.engine()) as session:
-        result = submit_attempt(session, viewer, attempt_id=attempt_id, answers=answers)
+    result = resources.unit_of_work_retrying(
+        lambda session: submit_attempt(session, viewer, attempt_id=attempt_id, answers=answers))
     st.session_state[RESULT_KEY] = {
         "course_id": course_id, "attempt_id": attempt_id, "late": result.late, "already": result.already,
         "certificate_until": f"{result.certificate.valid_until:%Y-%m-%d}" if result.certificate else None}
@@ -153,8 +152,8 @@ def save_and_go(step: int) -> None:
     chosen = current_choice()
     try:
         if chosen and set(chosen) != q["chosen"]:
-            with Session(resources.engine()) as session:
-                save_answer(session, viewer, attempt_id=attempt_id, question_id=q["question_id"], option_ids=chosen)
+            resources.unit_of_work_retrying(lambda session: save_answer(
+                session, viewer, attempt_id=attempt_id, question_id=q["question_id"], option_ids=chosen))
         st.session_state[pos_key] = max(0, min(len(questions) - 1, pos + step))
     except CoursesError as exc:
         st.session_state["quiz_error"] = exc.message(L)

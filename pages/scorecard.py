@@ -132,7 +132,7 @@ else:
                 if c[1].button(tr("score.enroll"), key=f"enroll_{opt['component']}_{course['code']}",
                                icon=":material/person_add:"):
                     try:
-                        with Session(resources.engine()) as session:
+                        with resources.unit_of_work() as session:
                             n = enroll_for_improvement(session, viewer, worker_id=int(worker_id),
                                                        course_code=course["code"], component=opt["component"])
                         st.success(tr("score.enrolled") if n else tr("score.already_enrolled"))

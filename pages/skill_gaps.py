@@ -106,7 +106,7 @@ else:
                 st.warning(tr("assign.gaps.pick_someone"))
             else:
                 try:
-                    with Session(resources.engine()) as session:
+                    with resources.unit_of_work() as session:
                         n = courses_api.enroll_workers(
                             session, viewer, course_code=course, worker_ids=[int(w) for w in chosen],
                             reason=tr("assign.gaps.enroll_reason", item=item_label(item)))

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import streamlit as st
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from core.db import get_engine
+from core.db import get_engine, retry_unit_of_work
 from core.db import unit_of_work as _unit_of_work
 from core.scheduler import SchedulerService
 from core.settings import get_settings
+
+T = TypeVar("T")
 
 
 @st.cache_resource(show_spinner=False)
@@ -42,3 +45,9 @@ def unit_of_work() -> Iterator[Session]:
     """A page action's transaction on the server's engine: commit on success, roll back on any exception."""
     with _unit_of_work(engine()) as session:
         yield session
+
+
+def unit_of_work_retrying(fn: Callable[[Session], T]) -> T:
+    """A page action that races others (check-in, starting or submitting a quiz): ``fn(session)`` in its own
+    unit of work, run again in a fresh one while the database is busy (``core.db.retry_unit_of_work``)."""
+    return retry_unit_of_work(fn, engine())

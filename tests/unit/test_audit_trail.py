@@ -1,9 +1,9 @@
 """The audit trail of the domain writes: each write leaves one entry naming who did it, what was there before
 and what is there after, and the entry lives and dies with the write's own transaction.
 
-For a write that commits by itself, "the transaction is rolled back" is staged by refusing its commit
-(as a dropped connection or a failed constraint would): the caller rolls back and neither the change nor
-its entry may remain.
+Domain writes never commit; the test plays the caller's unit of work and commits after each action. "The
+transaction is rolled back" is staged by refusing that commit (as a dropped connection or a failed
+constraint would): the caller rolls back and neither the change nor its entry may remain.
 """
 
 from __future__ import annotations
@@ -100,6 +100,7 @@ def held(session) -> tuple[World, TrainingSession]:
     enroll(session, w.manager, course_id=course.id, worker_ids=[x.id for x in w.org.workers_a], now=NOW)
     ts, = schedule(session, w.manager, SessionPlan(course_id=course.id, first_day=START.date(), start=time(14),
                                                    end=time(16), unit_id=w.org.comm_a.id), now=NOW)
+    session.commit()
     return w, ts
 
 
@@ -113,8 +114,10 @@ def test_mark_records_each_changed_status_by_employee_number(session, held):
     w, ts = held
     a0, a1, a2 = w.org.workers_a
     mark(session, w.manager, session_id=ts.id, worker_ids=[a0.id], status=AttendanceStatus.LATE, now=START)
+    session.commit()
     mark(session, w.manager, session_id=ts.id, worker_ids=[a0.id, a1.id], status=AttendanceStatus.PRESENT,
          now=START)
+    session.commit()
     marks = entries(session, "attendance.mark")
     assert len(marks) == 2 and {m.user_id for m in marks} == {w.manager.user_id}
     last = marks[-1]
@@ -123,6 +126,7 @@ def test_mark_records_each_changed_status_by_employee_number(session, held):
     assert last.entity_id == str(ts.id) and a2.employee_no not in last.after
     # The same mark again changes no status: nothing new to audit.
     mark(session, w.manager, session_id=ts.id, worker_ids=[a1.id], status=AttendanceStatus.PRESENT, now=START)
+    session.commit()
     assert len(entries(session, "attendance.mark")) == 2
 
 
@@ -132,6 +136,7 @@ def test_mark_rolled_back_leaves_neither_status_nor_entry(session, held):
     a0 = w.org.workers_a[0]
     with commit_refused(session), pytest.raises(CommitRefused):
         mark(session, w.manager, session_id=ts.id, worker_ids=[a0.id], status=AttendanceStatus.ABSENT, now=START)
+        session.commit()
     session.rollback()
     assert _status(session, ts, a0) is None
     assert entries(session, "attendance") == []
@@ -142,9 +147,13 @@ def test_excuse_decisions_are_audited(session, held):
     w, ts = held
     a0, a1, _ = w.org.workers_a
     req0 = request_excuse(session, w.worker(a0), session_id=ts.id, reason="值班", now=NOW)
+    session.commit()
     req1 = request_excuse(session, w.worker(a1), session_id=ts.id, reason="私事", now=NOW)
+    session.commit()
     decide_excuse(session, w.manager_a, excuse_id=req0.id, approve=True, now=NOW)
+    session.commit()
     decide_excuse(session, w.manager_a, excuse_id=req1.id, approve=False, now=NOW)
+    session.commit()
     ok, ok_v = only(session, "attendance.excuse_approve")
     no, no_v = only(session, "attendance.excuse_reject")
     assert (ok.user_id, ok.entity_id) == (w.manager_a.user_id, str(req0.id))
@@ -161,6 +170,7 @@ def test_self_check_in_is_one_entry_by_the_worker(session, held):
     at = START + timedelta(minutes=12)
     for _ in range(2):
         check_in(session, w.worker(me), session_id=ts.id, code=checkin_code(ts.secret, at), now=at)
+        session.commit()
     e, v = only(session, "attendance.check_in")
     assert e.user_id == w.users[me.id]
     assert v["before"] == {"status": None} and v["after"] == {"status": "late", "source": "code"}
@@ -173,11 +183,13 @@ def test_meeting_import_names_the_file_its_hash_and_the_moves(session, held):
     w, ts = held
     a0, a1, a2 = w.org.workers_a
     mark(session, w.manager, session_id=ts.id, worker_ids=[a1.id], status=AttendanceStatus.ABSENT, now=START)
+    session.commit()
     data = ("工号,入会时间,离会时间\n"
             f"{a0.employee_no},2020-03-03 14:00,2020-03-03 16:00\n"
             f"{a1.employee_no},2020-03-03 14:30,2020-03-03 16:00\n").encode("utf-8-sig")
     preview = preview_platform_import(session, w.manager, session_id=ts.id, data=data, filename="腾讯会议.csv")
     assert commit_platform_import(session, w.manager, preview) == 2
+    session.commit()
     e, v = only(session, "import.attendance")
     assert e.user_id == w.manager.user_id and e.entity_id == "腾讯会议.csv"
     assert v["detail"]["sha256"] == hashlib.sha256(data).hexdigest()
@@ -193,9 +205,11 @@ def test_auto_absent_job_writes_one_entry_per_run_with_counts(session, held):
     w, ts = held
     mark(session, w.manager, session_id=ts.id, worker_ids=[w.org.workers_a[0].id],
          status=AttendanceStatus.PRESENT, now=START)
+    session.commit()
     after_end = START + timedelta(hours=3)
     assert close_ended_sessions(session, now=after_end) == 2
     assert close_ended_sessions(session, now=after_end + timedelta(minutes=5)) == 0
+    session.commit()
     e, v = only(session, "attendance.auto_absent")
     assert e.user_id is None and e.username == "scheduler"
     assert v["detail"] == {"sessions_closed": 1, "set_absent": 2, "session_ids": [ts.id]}
@@ -212,6 +226,7 @@ def test_course_edit_records_only_the_changed_fields(session, held):
     data = CourseBase.model_validate(course, from_attributes=True).model_copy(
         update={"pass_mark": 90, "material_md_zh": "新教材" * 100})
     save_course(session, w.manager, data, course_id=course.id)
+    session.commit()
     e, v = only(session, "course.update")
     assert e.user_id == w.manager.user_id and e.entity_id == "fire_safety"
     assert v["before"]["pass_mark"] == 80 and v["after"]["pass_mark"] == 90
@@ -219,6 +234,7 @@ def test_course_edit_records_only_the_changed_fields(session, held):
     assert v["after"]["material_md_zh"].endswith("(300 chars)") and len(v["after"]["material_md_zh"]) < 160
     new = data.model_copy(update={"code": "new_course", "title_zh": "新课程"})
     save_course(session, w.manager, new)
+    session.commit()
     _, v = only(session, "course.create")
     assert v["before"] is None and v["after"]["code"] == "new_course" and v["after"]["pass_mark"] == 90
 
@@ -232,10 +248,12 @@ def test_session_schedule_edit_and_cancel_are_audited(session, held):
     later = START + timedelta(hours=1)
     update_session(session, w.manager, ts.id, start_at=later, end_at=later + timedelta(hours=2),
                    meeting_url=ts.meeting_url, capacity=None, now=NOW)
+    session.commit()
     _, v = only(session, "course.session.update")
     assert v["before"] == {"start_at": START.isoformat(), "end_at": (START + timedelta(hours=2)).isoformat()}
     assert v["after"] == {"start_at": later.isoformat(), "end_at": (later + timedelta(hours=2)).isoformat()}
     cancel_session(session, w.manager_a, ts.id, now=NOW)
+    session.commit()
     e, v = only(session, "course.session.cancel")
     assert e.user_id == w.manager_a.user_id and e.entity_id == str(ts.id)
     assert v["before"] == {"status": "scheduled"} and v["after"] == {"status": "cancelled"}
@@ -246,6 +264,7 @@ def test_session_cancel_rolled_back_leaves_no_entry(session, held):
     w, ts = held
     with commit_refused(session), pytest.raises(CommitRefused):
         cancel_session(session, w.manager, ts.id, now=NOW)
+        session.commit()
     session.rollback()
     assert session.get(TrainingSession, ts.id).status == "scheduled"
     assert entries(session, "course.session.cancel") == []
@@ -259,18 +278,23 @@ def test_enrolment_changes_are_audited(session, held):
     b0 = w.org.workers_b[0]
     assert len(entries(session, "course.enroll")) == 1  # the fixture's enrolment of community A
     enroll(session, w.manager, course_id=course.id, worker_ids=[x.id for x in w.org.workers_a], now=NOW)
+    session.commit()
     assert len(entries(session, "course.enroll")) == 1
     seat_one(session, w.manager, session_id=ts.id, worker_id=b0.id)
+    session.commit()
     seats = [e for e in entries(session, "course.session.seat")]
     assert len(seats) == 1 and json.loads(seats[0].after) == {"worker": b0.employee_no}
     assert len(entries(session, "course.enroll")) == 2
     unenroll(session, w.manager, course_id=course.id, worker_id=b0.id, now=NOW)
+    session.commit()
     e, v = only(session, "course.unenroll")
     assert e.entity_id == course.code and v["before"]["future_seats"] == 1 and v["after"]["enrolled"] is False
     rule, n = add_rule(session, w.manager, course_id=course.id, kind=RuleKind.PARTY, now=NOW)
+    session.commit()
     _, v = only(session, "course.rule.add")
     assert v["after"]["kind"] == "party" and v["detail"]["enrolled"] == n
     deactivate_rule(session, w.manager, rule.id)
+    session.commit()
     _, v = only(session, "course.rule.deactivate")
     assert v["before"] == {"is_active": True} and v["after"] == {"is_active": False}
 
@@ -281,6 +305,7 @@ def test_rule_job_records_one_entry_when_it_enrolls_someone(session, held):
 
     w, _ = held
     add_rule(session, w.manager, course_id=w.courses["fire_safety"].id, kind=RuleKind.PARTY, now=NOW)
+    session.commit()
     assert apply_enrollment_rules(now=NOW, engine=session.get_bind()) == 0
     b0 = w.org.workers_b[0]
     b0.party_member = True

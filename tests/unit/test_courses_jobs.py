@@ -28,6 +28,7 @@ def setup(session):
     enroll(session, w.manager, course_id=course.id, worker_ids=[x.id for x in w.org.workers_a], now=NOW)
     ts, = schedule(session, w.manager, SessionPlan(course_id=course.id, first_day=START.date(), start=time(14),
                                                    end=time(16)), now=NOW)
+    session.commit()  # the page's unit of work; the jobs run on connections of their own
     return w, course, ts, session.get_bind()
 
 
@@ -57,9 +58,11 @@ def test_a_moved_session_is_announced_and_reminded_again(session, setup):
     new_start = START + timedelta(days=1)
     update_session(session, w.manager, ts.id, start_at=new_start, end_at=new_start + timedelta(hours=2),
                    meeting_url="https://meeting.example/new", capacity=None, now=START - timedelta(hours=22))
+    session.commit()
     assert _notes(session, "session_changed") == 3
     assert jobs.send_reminders(now=new_start - timedelta(hours=23), engine=eng) == 3
     cancel_session(session, w.manager, ts.id, now=new_start - timedelta(hours=2))
+    session.commit()
     assert _notes(session, "session_cancelled") == 3
     assert jobs.send_reminders(now=new_start - timedelta(minutes=30), engine=eng) == 0  # cancelled: no reminder
 
@@ -72,6 +75,7 @@ def test_closing_marks_the_unmarked_absent_once(session, setup):
     req = request_excuse(session, w.worker(b), session_id=ts.id, reason="社区值班", now=NOW)
     assert _notes(session, "excuse_request") == 1  # the host is told
     decide_excuse(session, w.manager, excuse_id=req.id, approve=True, now=NOW + timedelta(hours=1))
+    session.commit()
     assert jobs.close_sessions(now=START + timedelta(hours=1), engine=eng) == 0  # not ended yet
     assert jobs.close_sessions(now=START + timedelta(hours=2, minutes=5), engine=eng) == 1
     assert jobs.close_sessions(now=START + timedelta(hours=3), engine=eng) == 0
@@ -127,6 +131,7 @@ def test_attendance_warnings_once_a_month(session, setup):
     for d in (10, 11, 12):
         schedule(session, w.manager, SessionPlan(course_id=course.id, first_day=date(2020, 3, d), start=time(9),
                                                  end=time(10)), now=NOW)
+    session.commit()
     jobs.close_sessions(now=datetime(2020, 3, 13), engine=eng)
     # all three workers missed four sessions: 0% attendance
     assert jobs.attendance_warnings(now=datetime(2020, 3, 13, 8), engine=eng) == 3
@@ -148,6 +153,7 @@ def test_quiz_deadline_notice_once_for_those_without_a_certificate(session, setu
     fire = w.courses["fire_safety"]
     enroll(session, w.manager, course_id=fire.id, worker_ids=[x.id for x in w.org.workers_b],
            quiz_due_at=NOW + timedelta(days=5), now=NOW)
+    session.commit()
     assert jobs.certificate_expiry(now=NOW, engine=eng) == 0
     assert jobs.certificate_expiry(now=NOW + timedelta(days=3), engine=eng) == 3
     assert jobs.certificate_expiry(now=NOW + timedelta(days=4), engine=eng) == 0
