@@ -264,17 +264,8 @@ PROJECT = load_project()
 
 # Work still under way elsewhere in issue #10 (courses/ and evaluation/ engineers). Each entry is checked
 # on its own and expected to fail until that work lands; strict, so a fix shows up as XPASS → remove it here.
-_COURSES = "issue #10, courses engineer: the caller's unit of work commits, not "
 _EVALUATION = "issue #10, evaluation engineer: the caller's unit of work commits, not "
 PENDING_COMMITS: dict[str, str] = {
-    "courses.attendance": _COURSES + "check_in/mark/close_ended_sessions/request_excuse/decide_excuse",
-    "courses.attendance_import": _COURSES + "commit_platform_import",
-    "courses.catalog": _COURSES + "save_course/attach_file",
-    "courses.enrollment": _COURSES + "enroll/unenroll/seat_one/add_rule/deactivate_rule",
-    "courses.jobs": _COURSES + "_run (a job run: core.db.unit_of_work)",
-    "courses.notifications": _COURSES + "send_reminders and the notify_* jobs",
-    "courses.quizzes": _COURSES + "start_attempt/save_answer/finalize",
-    "courses.sessions": _COURSES + "schedule/update_session/cancel_session",
     "evaluation.assignment.service": _EVALUATION + "assign/commit_batch",
     "evaluation.field.imports": _EVALUATION + "run_import",
     "evaluation.scoring.adjustments": _EVALUATION + "record_adjustment",
