@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.models import Role
 from core.models_audit import AuditEntry
@@ -83,7 +83,7 @@ def audit_frame(
     """Audit entries, newest first (administrators only)."""
     if viewer.role != Role.ADMIN:
         raise ScopeError("only an administrator may read the audit trail")
-    stmt = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(limit)
+    stmt = select(AuditEntry).order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc()).limit(limit)
     if start is not None:
         stmt = stmt.where(AuditEntry.at >= start)
     if end is not None:

@@ -17,7 +17,7 @@ import pandas as pd
 from sqlmodel import Session, select
 
 from core.auth import hash_password
-from core.models import AppSetting, OrgLevel, OrgUnit, Role, User, Worker, WorkerStatus
+from core.models import AppSetting, OrgLevel, OrgUnit, Role, User, Worker, WorkerStatus, row_id
 from core.org import add_unit
 from core.plugins import optional
 
@@ -150,8 +150,8 @@ def seed_demo(
     for i, grid in enumerate(grids):
         hire = date(2012, 6, 1) + timedelta(days=int(rng.integers(0, 365 * 8)))
         workers.append(Worker(
-            employee_no=f"DP{i + 1:04d}", name=_name(rng), grid_id=grid.id,
-            community_id=grid.parent_id, subdistrict_id=parent_of[grid.parent_id],
+            employee_no=f"DP{i + 1:04d}", name=_name(rng), grid_id=row_id(grid.id),
+            community_id=row_id(grid.parent_id), subdistrict_id=row_id(parent_of[grid.parent_id]),
             party_member=i in party_idx, hire_date=hire, status=WorkerStatus.ACTIVE.value,
             phone=f"1{rng.choice([3, 5, 8])}{rng.integers(0, 10)}{rng.integers(10_000_000, 99_999_999)}",
             gender=str(rng.choice(["男", "女"])),

@@ -13,7 +13,8 @@ from datetime import datetime
 
 import pandas as pd
 from sqlalchemy import func, update
-from sqlmodel import Session, select
+from sqlalchemy import select as sa_select  # more columns than sqlmodel's select is typed for
+from sqlmodel import Session, col, select
 
 from core import clock
 from core.models import User
@@ -32,8 +33,9 @@ def send_rows(session: Session, rows: list[dict]) -> int:
 def worker_users(session: Session, worker_ids: list[int]) -> dict[int, int]:
     if not worker_ids:
         return {}
-    return dict(session.exec(select(User.worker_id, User.id).where(User.worker_id.in_(worker_ids),
-                                                                   User.is_active)).all())
+    rows = session.exec(select(col(User.worker_id), col(User.id))
+                        .where(col(User.worker_id).in_(worker_ids), col(User.is_active))).all()
+    return {worker_id: user_id for worker_id, user_id in rows if worker_id is not None and user_id is not None}
 
 
 def notify(session: Session, notices: list[dict], *, now: datetime | None = None) -> int:
@@ -70,26 +72,27 @@ def notify(session: Session, notices: list[dict], *, now: datetime | None = None
 
 
 def inbox(session: Session, viewer: Viewer, *, unread_only: bool = False, limit: int = 200) -> pd.DataFrame:
-    stmt = (select(Notification.id, Notification.kind, Notification.title_zh, Notification.title_en,
-                   Notification.body_zh, Notification.body_en, Notification.link, Notification.created_at,
-                   Notification.read_at)
-            .where(Notification.user_id == viewer.user_id)
-            .order_by(Notification.created_at.desc(), Notification.id.desc()).limit(limit))
+    n = Notification
+    stmt = (sa_select(col(n.id), col(n.kind), col(n.title_zh), col(n.title_en), col(n.body_zh), col(n.body_en),
+                      col(n.link), col(n.created_at), col(n.read_at))
+            .where(col(n.user_id) == viewer.user_id)
+            .order_by(col(n.created_at).desc(), col(n.id).desc()).limit(limit))
     if unread_only:
-        stmt = stmt.where(Notification.read_at.is_(None))
+        stmt = stmt.where(col(n.read_at).is_(None))
     return frame(session, stmt)
 
 
 def unread_count(session: Session, viewer: Viewer) -> int:
     return int(session.exec(select(func.count()).select_from(Notification)
-                            .where(Notification.user_id == viewer.user_id, Notification.read_at.is_(None))).one())
+                            .where(col(Notification.user_id) == viewer.user_id,
+                                   col(Notification.read_at).is_(None))).one())
 
 
 def mark_read(session: Session, viewer: Viewer, ids: list[int] | None = None, *,
               now: datetime | None = None) -> int:
     """Mark the viewer's own notices read (all of them when ``ids`` is None)."""
-    stmt = update(Notification).where(Notification.user_id == viewer.user_id, Notification.read_at.is_(None))
+    stmt = update(Notification).where(col(Notification.user_id) == viewer.user_id,
+                                      col(Notification.read_at).is_(None))
     if ids is not None:
-        stmt = stmt.where(Notification.id.in_(ids))
-    n = session.execute(stmt.values(read_at=now or clock.now())).rowcount or 0
-    return n
+        stmt = stmt.where(col(Notification.id).in_(ids))
+    return session.exec(stmt.values(read_at=now or clock.now())).rowcount or 0

@@ -35,6 +35,17 @@ class WorkerStatus(enum.StrEnum):
     LEFT = "left"  # 离职
 
 
+def row_id(value: int | None) -> int:
+    """The primary key of a row that is in the database (flushed or loaded): never None there.
+
+    Models declare ``id: int | None`` because a new row has none until it is flushed; this says to the
+    type checker, and checks, that this one has it.
+    """
+    if value is None:
+        raise ValueError("the row has no id yet: flush it first")
+    return value
+
+
 def _enum_col(**kw) -> Column:  # noqa: ANN003
     # Enums are stored as their string values: portable across SQLite and PostgreSQL, readable in SQL.
     return Column(String(16), **kw)

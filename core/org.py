@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
-from sqlalchemy import case, func
+from sqlalchemy import Select, case, func
+from sqlalchemy import select as sa_select  # more columns than sqlmodel's select is typed for
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core import clock
 from core.audit import record
-from core.models import OrgLevel, OrgUnit, Role, Worker, WorkerCreate, WorkerStatus
+from core.models import OrgLevel, OrgUnit, Role, Worker, WorkerCreate, WorkerStatus, row_id
 from core.scope import ScopeError, Viewer, unit_scope_clause, worker_scope_clause
 
 
@@ -50,19 +53,19 @@ def add_unit(
 def units_frame(session: Session, viewer: Viewer, level: OrgLevel | None = None) -> pd.DataFrame:
     """Org units in the viewer's scope with their parent's name, ordered by path."""
     parent = aliased(OrgUnit)
-    stmt = (
-        select(
-            OrgUnit.id, OrgUnit.code, OrgUnit.name_zh, OrgUnit.name_en, OrgUnit.level,
-            OrgUnit.parent_id, parent.name_zh.label("parent_zh"), parent.name_en.label("parent_en"),
-            OrgUnit.households, OrgUnit.lat, OrgUnit.lon, OrgUnit.path,
+    stmt: Select[*tuple[Any, ...]] = (
+        sa_select(
+            col(OrgUnit.id), col(OrgUnit.code), col(OrgUnit.name_zh), col(OrgUnit.name_en), col(OrgUnit.level),
+            col(OrgUnit.parent_id), col(parent.name_zh).label("parent_zh"), col(parent.name_en).label("parent_en"),
+            col(OrgUnit.households), col(OrgUnit.lat), col(OrgUnit.lon), col(OrgUnit.path),
         )
-        .join(parent, parent.id == OrgUnit.parent_id, isouter=True)
+        .join(parent, col(parent.id) == OrgUnit.parent_id, isouter=True)
         .where(unit_scope_clause(viewer))
         .order_by(OrgUnit.code)
     )
     if level is not None:
-        stmt = stmt.where(OrgUnit.level == level.value)
-    rows = session.exec(stmt).all()
+        stmt = stmt.where(col(OrgUnit.level) == level.value)
+    rows = session.execute(stmt).all()
     return pd.DataFrame(rows, columns=[
         "id", "code", "name_zh", "name_en", "level", "parent_id", "parent_zh", "parent_en",
         "households", "lat", "lon", "path",
@@ -85,30 +88,30 @@ def workers_frame(
 ) -> pd.DataFrame:
     """Workers in scope with grid / community / subdistrict names; phone masked."""
     grid, comm, sub = aliased(OrgUnit), aliased(OrgUnit), aliased(OrgUnit)
-    stmt = (
-        select(
-            Worker.id, Worker.employee_no, Worker.name, Worker.gender, Worker.party_member,
-            Worker.hire_date, Worker.status, Worker.phone,
-            grid.code.label("grid_code"), grid.name_zh.label("grid_zh"),
-            comm.id.label("community_id"), comm.name_zh.label("community_zh"),
-            comm.name_en.label("community_en"),
-            sub.id.label("subdistrict_id"), sub.name_zh.label("subdistrict_zh"),
-            sub.name_en.label("subdistrict_en"),
+    stmt: Select[*tuple[Any, ...]] = (
+        sa_select(
+            col(Worker.id), col(Worker.employee_no), col(Worker.name), col(Worker.gender), col(Worker.party_member),
+            col(Worker.hire_date), col(Worker.status), col(Worker.phone),
+            col(grid.code).label("grid_code"), col(grid.name_zh).label("grid_zh"),
+            col(comm.id).label("community_id"), col(comm.name_zh).label("community_zh"),
+            col(comm.name_en).label("community_en"),
+            col(sub.id).label("subdistrict_id"), col(sub.name_zh).label("subdistrict_zh"),
+            col(sub.name_en).label("subdistrict_en"),
         )
-        .join(grid, grid.id == Worker.grid_id)
-        .join(comm, comm.id == Worker.community_id)
-        .join(sub, sub.id == Worker.subdistrict_id)
+        .join(grid, col(grid.id) == Worker.grid_id)
+        .join(comm, col(comm.id) == Worker.community_id)
+        .join(sub, col(sub.id) == Worker.subdistrict_id)
         .where(worker_scope_clause(viewer))
         .order_by(Worker.employee_no)
     )
     if community_id is not None:
-        stmt = stmt.where(Worker.community_id == community_id)
+        stmt = stmt.where(col(Worker.community_id) == community_id)
     if status:
-        stmt = stmt.where(Worker.status == status)
+        stmt = stmt.where(col(Worker.status) == status)
     if search:
         like = f"%{search.strip()}%"
-        stmt = stmt.where(Worker.name.like(like) | Worker.employee_no.like(like))
-    df = pd.DataFrame(session.exec(stmt).all(), columns=[
+        stmt = stmt.where(col(Worker.name).like(like) | col(Worker.employee_no).like(like))
+    df = pd.DataFrame(session.execute(stmt).all(), columns=[
         "id", "employee_no", "name", "gender", "party_member", "hire_date", "status", "phone",
         "grid_code", "grid_zh", "community_id", "community_zh", "community_en",
         "subdistrict_id", "subdistrict_zh", "subdistrict_en",
@@ -120,19 +123,19 @@ def workers_frame(
 def headcount(session: Session, viewer: Viewer) -> pd.DataFrame:
     """Active workers and party members per subdistrict and community, in scope."""
     comm, sub = aliased(OrgUnit), aliased(OrgUnit)
-    party = func.sum(case((Worker.party_member, 1), else_=0))
+    party = func.sum(case((col(Worker.party_member), 1), else_=0))
     stmt = (
-        select(
-            sub.name_zh, sub.name_en, comm.name_zh, comm.name_en,
-            func.count(Worker.id), party,
+        sa_select(
+            col(sub.name_zh), col(sub.name_en), col(comm.name_zh), col(comm.name_en),
+            func.count(col(Worker.id)), party,
         )
-        .join(comm, comm.id == Worker.community_id)
-        .join(sub, sub.id == Worker.subdistrict_id)
-        .where(worker_scope_clause(viewer), Worker.status != WorkerStatus.LEFT.value)
+        .join(comm, col(comm.id) == Worker.community_id)
+        .join(sub, col(sub.id) == Worker.subdistrict_id)
+        .where(worker_scope_clause(viewer), col(Worker.status) != WorkerStatus.LEFT.value)
         .group_by(sub.name_zh, sub.name_en, comm.name_zh, comm.name_en)
         .order_by(sub.name_zh, comm.name_zh)
     )
-    df = pd.DataFrame(session.exec(stmt).all(), columns=[
+    df = pd.DataFrame(session.execute(stmt).all(), columns=[
         "subdistrict_zh", "subdistrict_en", "community_zh", "community_en", "workers", "party_members",
     ])
     df["party_members"] = df["party_members"].fillna(0).astype(int)
@@ -165,13 +168,13 @@ def save_worker(session: Session, viewer: Viewer, data: WorkerCreate) -> Worker:
     worker = session.exec(select(Worker).where(Worker.employee_no == data.employee_no)).first()
     before = None
     if worker is None:
-        worker = Worker(**data.model_dump(), community_id=comm.id, subdistrict_id=sub.id)
+        worker = Worker(**data.model_dump(), community_id=row_id(comm.id), subdistrict_id=row_id(sub.id))
     else:
         ensure_manages_grid(session, viewer, worker.grid_id)
         before = WorkerCreate.model_validate(worker, from_attributes=True).model_dump()
         for key, value in data.model_dump().items():
             setattr(worker, key, value)
-        worker.community_id, worker.subdistrict_id = comm.id, sub.id
+        worker.community_id, worker.subdistrict_id = row_id(comm.id), row_id(sub.id)
         worker.updated_at = clock.now()
     session.add(worker)
     session.flush()
@@ -208,7 +211,7 @@ def worker_home(session: Session, viewer: Viewer) -> dict[str, object]:
         raise ValueError(f"worker {viewer.worker_id} does not exist")
     grid, comm, sub = _grid_chain(session, worker.grid_id)
     colleagues = session.exec(
-        select(func.count(Worker.id)).where(
+        select(func.count(col(Worker.id))).where(
             Worker.community_id == comm.id, Worker.status != WorkerStatus.LEFT.value)
     ).one()
     return {

@@ -23,7 +23,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from filelock import FileLock, Timeout
 from sqlalchemy import text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 
 from core.clock import TZ
 from core.db import get_engine, is_sqlite, retry_when_busy
@@ -68,7 +68,7 @@ class SchedulerLock:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._file: FileLock | None = None
-        self._conn = None
+        self._conn: Connection | None = None
 
     def try_acquire(self) -> bool:
         if is_sqlite(self.engine):
@@ -79,11 +79,11 @@ class SchedulerLock:
                 return True
             except Timeout:
                 return False
-        self._conn = self.engine.connect()
-        got = self._conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY}).scalar()
-        self._conn.commit()
+        conn = self._conn = self.engine.connect()
+        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY}).scalar()
+        conn.commit()  # named exception (docs/CONVENTIONS.md): ends the implicit transaction, keeps the lock
         if not got:
-            self._conn.close()
+            conn.close()
             self._conn = None
         return bool(got)
 
@@ -126,7 +126,7 @@ class SchedulerService:
     def __init__(self, engine: Engine | None = None, retry_seconds: float = 60.0) -> None:
         self.engine = engine or get_engine()
         self.lock = SchedulerLock(self.engine)
-        self.scheduler = None
+        self.scheduler: Any = None  # an apscheduler scheduler once this process holds the lock
         self.retry_seconds = retry_seconds
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -8,9 +8,10 @@ functions add ``worker_scope_clause`` to their SQL.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, false, true
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from core.models import OrgLevel, OrgUnit, Role, User, Worker
 
@@ -53,7 +54,7 @@ def viewer_for(session: Session, user: User) -> Viewer:
     )
 
 
-def worker_scope_clause(viewer: Viewer, worker_cls: type = Worker) -> ColumnElement[bool]:
+def worker_scope_clause(viewer: Viewer, worker_cls: Any = Worker) -> ColumnElement[bool]:  # Worker or aliased(Worker)
     """SQL condition on the Worker table limiting rows to what ``viewer`` may see."""
     if viewer.role == Role.WORKER:
         if viewer.worker_id is None:
@@ -75,7 +76,7 @@ def unit_scope_clause(viewer: Viewer) -> ColumnElement[bool]:
         return false()
     if viewer.scope_unit_id is None:
         return true()
-    return OrgUnit.path.contains(f"/{viewer.scope_unit_id}/")
+    return col(OrgUnit.path).contains(f"/{viewer.scope_unit_id}/")
 
 
 def can_see_worker(viewer: Viewer, worker: Worker) -> bool:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import secrets
 
 import pandas as pd
+from sqlalchemy import select as sa_select  # more columns than sqlmodel's select is typed for
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.audit import record
 from core.auth import hash_password, set_password
@@ -29,13 +30,14 @@ def users_frame(session: Session, viewer: Viewer) -> pd.DataFrame:
     _require_admin(viewer)
     scope = aliased(OrgUnit)
     stmt = (
-        select(User.id, User.username, User.display_name, User.role, scope.name_zh, scope.name_en,
-               User.worker_id, Worker.employee_no, User.is_active, User.last_login_at, User.locked_until)
-        .join(scope, scope.id == User.scope_unit_id, isouter=True)
-        .join(Worker, Worker.id == User.worker_id, isouter=True)
+        sa_select(col(User.id), col(User.username), col(User.display_name), col(User.role), col(scope.name_zh),
+                  col(scope.name_en), col(User.worker_id), col(Worker.employee_no), col(User.is_active),
+                  col(User.last_login_at), col(User.locked_until))
+        .join(scope, col(scope.id) == User.scope_unit_id, isouter=True)
+        .join(Worker, col(Worker.id) == User.worker_id, isouter=True)
         .order_by(User.role, User.username)
     )
-    return pd.DataFrame(session.exec(stmt).all(), columns=[
+    return pd.DataFrame(session.execute(stmt).all(), columns=[
         "id", "username", "display_name", "role", "scope_zh", "scope_en", "worker_id", "employee_no",
         "is_active", "last_login_at", "locked_until",
     ])

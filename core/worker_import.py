@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
-from sqlmodel import Session, select
+from sqlalchemy import select as sa_select  # more columns than sqlmodel's select is typed for
+from sqlmodel import Session, col, select
 
 from core import clock
 from core.audit import record
@@ -91,8 +93,9 @@ def preview_worker_import(session: Session, viewer: Viewer, data: bytes, filenam
         ))
     rows = rows[rows["grid_id"].notna()]
     existing = pd.DataFrame(
-        session.exec(select(Worker.id, Worker.employee_no, Worker.community_id, *[getattr(Worker, f) for f in _FIELDS])
-                     .where(Worker.employee_no.in_(rows["employee_no"].tolist()))).all(),
+        session.execute(sa_select(col(Worker.id), col(Worker.employee_no), col(Worker.community_id),
+                                  *[getattr(Worker, f) for f in _FIELDS])
+                        .where(col(Worker.employee_no).in_(rows["employee_no"].tolist()))).all(),
         columns=["id", "employee_no", "old_community_id", *[f"old_{f}" for f in _FIELDS]],
     )
     rows = rows.assign(
@@ -125,6 +128,14 @@ def preview_worker_import(session: Session, viewer: Viewer, data: bytes, filenam
     )
 
 
+def _worker(session: Session, worker_id: float) -> Worker:
+    """A previewed worker (ids come from a pandas column, so may be floats), still there."""
+    worker = session.get(Worker, int(worker_id))
+    if worker is None:
+        raise ValueError(f"worker {worker_id} was removed since the preview; nothing was written")
+    return worker
+
+
 def commit_worker_import(session: Session, viewer: Viewer, preview: WorkerImportPreview) -> tuple[int, int]:
     """Write a clean preview in the caller's transaction; returns (added, updated)."""
     if not preview.ok:
@@ -132,12 +143,12 @@ def commit_worker_import(session: Session, viewer: Viewer, preview: WorkerImport
     # A preview is data: check its grids and workers against the viewer now, as preview_worker_import does.
     in_scope = set(_grid_lookup(session, viewer)["grid_id"])
     grids = {int(g) for g in preview.new["grid_id"]} | {int(g) for g in preview.changed["grid_id"]}
-    grids |= {session.get(Worker, int(i)).grid_id for i in preview.changed["id"]}
+    grids |= {_worker(session, i).grid_id for i in preview.changed["id"]}
     if not grids <= in_scope:
         raise ScopeError("the roster names grids or workers outside your scope")
     now = clock.now()
 
-    def _val(v: object) -> object:
+    def _val(v: Any) -> Any:
         return None if v is None or (not isinstance(v, str) and pd.isna(v)) else v
 
     for r in preview.new.itertuples():
@@ -147,7 +158,7 @@ def commit_worker_import(session: Session, viewer: Viewer, preview: WorkerImport
             hire_date=_val(r.hire_date), status=r.status, phone=_val(r.phone), gender=_val(r.gender),
         ))
     for r in preview.changed.itertuples():
-        worker = session.get(Worker, int(r.id))
+        worker = _worker(session, r.id)
         worker.name, worker.grid_id = r.name, int(r.grid_id)
         worker.community_id, worker.subdistrict_id = int(r.community_id), int(r.subdistrict_id)
         worker.party_member, worker.hire_date, worker.status = bool(r.party_member), _val(r.hire_date), r.status
