@@ -20,6 +20,7 @@ from core.plugins import optional
 
 CLI_EXTENSIONS: tuple[str, ...] = (
     "courses.cli:register",
+    "courses.training.cli:register",
     "evaluation.cli:register",
 )
 

@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 JOB_PROVIDERS: tuple[str, ...] = (
     "courses.jobs:JOBS",
+    "courses.training.jobs:JOBS",
     "evaluation.jobs:JOBS",
 )
 ADVISORY_LOCK_KEY = 0x6772_6964  # "grid"

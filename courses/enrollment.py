@@ -31,6 +31,7 @@ from courses.models import (
     TrainingSession,
 )
 from courses.sessions import session_in_scope
+from courses.training.completion import check_prerequisite
 
 
 def _in_unit(unit_id: int | None):  # noqa: ANN202
@@ -57,6 +58,7 @@ def enroll(session: Session, viewer: Viewer, *, course_id: int, worker_ids: list
     outside = [w for w in ids if w not in visible]
     if outside:
         raise ScopeError(f"{len(outside)} of these workers are outside your scope (e.g. id {outside[0]})")
+    check_prerequisite(session, course_id=course_id, worker_ids=ids, at=now)  # raises naming the course first
     new = insert_ignore(session, Enrollment, [
         {"course_id": course_id, "worker_id": w, "source": source, "reason": reason[:300], "rule_id": rule_id,
          "quiz_due_at": quiz_due_at, "enrolled_at": now} for w in ids], conflict=["course_id", "worker_id"])
@@ -191,7 +193,8 @@ def apply_rules(session: Session, *, rule_ids: list[int] | None = None, now: dat
         stmt = stmt.where(EnrollmentRule.id.in_(rule_ids))
     added = 0
     for rule in session.exec(stmt).all():  # a handful of rules; each is one set-based insert
-        ids = rule_matches(session, rule, now=now)
+        ids = check_prerequisite(session, course_id=rule.course_id, worker_ids=rule_matches(session, rule, now=now),
+                                 at=now, skip_missing=True)  # those without the required certificate wait
         added += insert_ignore(session, Enrollment, [
             {"course_id": rule.course_id, "worker_id": w, "source": "rule", "reason": f"rule {rule.id}",
              "rule_id": rule.id, "enrolled_at": now} for w in ids], conflict=["course_id", "worker_id"])

@@ -1,0 +1,180 @@
+"""How a course completes, and the course it requires first.
+
+A course's rule (``CourseRule``; without one: the quiz must be passed) may ask for attendance ≥ x % of the
+worker's marked seats (excused seats do not count against them), a passed quiz (a certificate), and every
+lesson done. A course may require a valid certificate of another course first: ``enroll`` refuses a
+worker who lacks it and names the course (rules skip such workers until they have it).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import case, func
+from sqlmodel import Session, select
+
+from core import clock
+from core.audit import record
+from core.models import Worker
+from core.scope import ScopeError, Viewer, worker_scope_clause
+from core.sql import frame
+from courses.models import Attendance, Certificate, Course, SessionStatus, TrainingSession
+from courses.training.errors import TrainingError
+from courses.training.models import CourseRule, Lesson, LessonProgress
+
+RULE_COLS = ["course_id", "min_attendance_pct", "require_quiz", "require_lessons", "prerequisite_course_id",
+             "quiz_credit_hours"]
+
+
+def rules(session: Session) -> pd.DataFrame:
+    """Every course with its rule (defaults where none is stored)."""
+    stmt = (select(Course.id.label("course_id"), Course.code, CourseRule.min_attendance_pct, CourseRule.require_quiz,
+                   CourseRule.require_lessons, CourseRule.prerequisite_course_id, CourseRule.quiz_credit_hours)
+            .join(CourseRule, CourseRule.course_id == Course.id, isouter=True).order_by(Course.code))
+    df = frame(session, stmt)
+    df["require_quiz"] = df["require_quiz"].astype("boolean").fillna(True).astype(bool)
+    df["require_lessons"] = df["require_lessons"].astype("boolean").fillna(False).astype(bool)
+    df["quiz_credit_hours"] = df["quiz_credit_hours"].astype(float).fillna(1.0)
+    return df
+
+
+def set_rule(session: Session, viewer: Viewer, *, course_id: int, min_attendance_pct: int | None = None,
+             require_quiz: bool = True, require_lessons: bool = False, prerequisite_code: str | None = None,
+             quiz_credit_hours: float = 1.0, now: datetime | None = None) -> CourseRule:
+    """Set a course's completion rule and prerequisite (district managers: the catalog is district-wide)."""
+    from courses._sql import require_district
+
+    require_district(viewer)
+    now = now or clock.now()
+    course = session.get(Course, course_id)
+    if course is None:
+        raise TrainingError("no_course", course=str(course_id))
+    if min_attendance_pct is not None and not 0 <= int(min_attendance_pct) <= 100:
+        raise TrainingError("bad_pct", row=1, pct=str(min_attendance_pct))
+    if not 0 <= float(quiz_credit_hours) <= 24:
+        raise TrainingError("bad_hours", row=1, hours=str(quiz_credit_hours))
+    prereq_id = None
+    if prerequisite_code:
+        pre = session.exec(select(Course).where(Course.code == prerequisite_code)).first()
+        if pre is None:
+            raise TrainingError("no_course", course=prerequisite_code)
+        if pre.id == course_id or _requires(session, pre.id, course_id):
+            raise TrainingError("prereq_cycle", course=course.code, prereq=prerequisite_code)
+        prereq_id = pre.id
+    rule = session.exec(select(CourseRule).where(CourseRule.course_id == course_id)).first()
+    before = rule.model_dump(include=set(RULE_COLS)) if rule else None
+    rule = rule or CourseRule(course_id=course_id)
+    rule.min_attendance_pct = min_attendance_pct
+    rule.require_quiz, rule.require_lessons = bool(require_quiz), bool(require_lessons)
+    rule.prerequisite_course_id, rule.quiz_credit_hours = prereq_id, float(quiz_credit_hours)
+    rule.updated_by, rule.updated_at = viewer.user_id or None, now
+    session.add(rule)
+    session.flush()
+    record(session, "training.rule.set", viewer=viewer, entity="course", entity_id=course.code, before=before,
+           after=rule.model_dump(include=set(RULE_COLS)))
+    return rule
+
+
+def _requires(session: Session, course_id: int, target: int, depth: int = 0) -> bool:
+    """Whether ``course_id`` requires ``target`` (directly or further down the path)."""
+    if depth > 20:
+        return True
+    pre = session.exec(select(CourseRule.prerequisite_course_id).where(CourseRule.course_id == course_id)).first()
+    if pre is None:
+        return False
+    return pre == target or _requires(session, pre, target, depth + 1)
+
+
+def missing_prerequisite(session: Session, *, course_id: int, worker_ids: list[int],
+                         at: datetime) -> tuple[Course | None, list[int]]:
+    """The course ``course_id`` requires first and the workers without a valid certificate of it."""
+    pre_id = session.exec(select(CourseRule.prerequisite_course_id).where(CourseRule.course_id == course_id)).first()
+    if pre_id is None or not worker_ids:
+        return None, []
+    valid = set(session.exec(select(Certificate.worker_id).where(
+        Certificate.course_id == pre_id, Certificate.valid_until > at, Certificate.worker_id.in_(worker_ids))).all())
+    return session.get(Course, pre_id), [w for w in worker_ids if w not in valid]
+
+
+def check_prerequisite(session: Session, *, course_id: int, worker_ids: list[int], at: datetime,
+                       skip_missing: bool = False) -> list[int]:
+    """The hook ``courses.enrollment`` calls before enrolling: raise naming the required course and the first
+    worker who lacks it — or, for standing rules (``skip_missing``), return only those who may enrol."""
+    pre, lacking = missing_prerequisite(session, course_id=course_id, worker_ids=worker_ids, at=at)
+    if not lacking:
+        return worker_ids
+    if skip_missing:
+        return [w for w in worker_ids if w not in set(lacking)]
+    course = session.get(Course, course_id)
+    first = session.get(Worker, lacking[0])
+    raise TrainingError("prereq_missing", course=course.title_zh if course else str(course_id),
+                        prereq=pre.title_zh if pre else "", worker=first.name if first else str(lacking[0]),
+                        count=len(lacking))
+
+
+def prerequisite_for_worker(session: Session, viewer: Viewer, *, course_id: int,
+                            now: datetime | None = None) -> dict | None:
+    """What a worker still needs before ``course_id`` (the required course and why), or None."""
+    if viewer.worker_id is None:
+        raise ScopeError("only a worker asks about their own path")
+    pre, lacking = missing_prerequisite(session, course_id=course_id, worker_ids=[viewer.worker_id],
+                                        at=now or clock.now())
+    if not lacking or pre is None:
+        return None
+    return {"course_id": pre.id, "code": pre.code, "title_zh": pre.title_zh, "title_en": pre.title_en}
+
+
+def completion(session: Session, *, worker_ids: list[int], course_ids: list[int] | None = None,
+               now: datetime | None = None) -> pd.DataFrame:
+    """worker × course: attendance_pct, quiz_passed, lessons_done, lessons_total, completed (by the rule)."""
+    now = now or clock.now()
+    cols = ["worker_id", "course_id", "attendance_pct", "quiz_passed", "lessons_done", "lessons_total", "completed"]
+    if not worker_ids:
+        return pd.DataFrame(columns=cols)
+    r = rules(session)
+    if course_ids is not None:
+        r = r[r["course_id"].isin(course_ids)]
+    grid = pd.MultiIndex.from_product([worker_ids, r["course_id"].tolist()], names=["worker_id", "course_id"])
+    out = pd.DataFrame(index=grid).reset_index()
+    att = frame(session, select(Attendance.worker_id, TrainingSession.course_id,
+                                func.count().label("marked"),
+                                func.sum(case((Attendance.status.in_(["present", "late"]), 1), else_=0))
+                                .label("attended"))
+                .join(TrainingSession, TrainingSession.id == Attendance.session_id)
+                .where(Attendance.worker_id.in_(worker_ids), Attendance.status.is_not(None),
+                       Attendance.status != "excused", TrainingSession.status != SessionStatus.CANCELLED.value,
+                       TrainingSession.end_at <= now)
+                .group_by(Attendance.worker_id, TrainingSession.course_id),
+                columns=["worker_id", "course_id", "marked", "attended"])
+    att["attendance_pct"] = 100.0 * att["attended"].astype(float) / att["marked"].astype(float)
+    passed = frame(session, select(Certificate.worker_id, Certificate.course_id).where(
+        Certificate.worker_id.in_(worker_ids), Certificate.valid_until > now).distinct(),
+        columns=["worker_id", "course_id"]).assign(quiz_passed=True)
+    total = frame(session, select(Lesson.course_id, func.count().label("lessons_total")).group_by(Lesson.course_id),
+                  columns=["course_id", "lessons_total"])
+    done = frame(session, select(LessonProgress.worker_id, Lesson.course_id, func.count().label("lessons_done"))
+                 .join(Lesson, Lesson.id == LessonProgress.lesson_id)
+                 .where(LessonProgress.worker_id.in_(worker_ids), LessonProgress.done_at.is_not(None))
+                 .group_by(LessonProgress.worker_id, Lesson.course_id),
+                 columns=["worker_id", "course_id", "lessons_done"])
+    out = (out.merge(att[["worker_id", "course_id", "attendance_pct"]], how="left")
+           .merge(passed, how="left").merge(total, how="left").merge(done, how="left")
+           .merge(r[RULE_COLS], on="course_id"))
+    out["quiz_passed"] = out["quiz_passed"].astype("boolean").fillna(False).astype(bool)
+    out["lessons_total"] = out["lessons_total"].fillna(0).astype(int)
+    out["lessons_done"] = out["lessons_done"].fillna(0).astype(int)
+    att_ok = out["min_attendance_pct"].isna() | (out["attendance_pct"].fillna(0) >= out["min_attendance_pct"])
+    quiz_ok = ~out["require_quiz"] | out["quiz_passed"]
+    lessons_ok = ~out["require_lessons"] | (out["lessons_done"] >= out["lessons_total"])
+    out["completed"] = att_ok & quiz_ok & lessons_ok
+    return out[cols]
+
+
+def completion_frame(session: Session, viewer: Viewer, *, course_id: int, now: datetime | None = None) -> pd.DataFrame:
+    """Completion of one course for the enrolled workers the viewer may see."""
+    from courses.models import Enrollment
+
+    ids = list(session.exec(select(Enrollment.worker_id).join(Worker, Worker.id == Enrollment.worker_id)
+                            .where(Enrollment.course_id == course_id, worker_scope_clause(viewer))).all())
+    return completion(session, worker_ids=ids, course_ids=[course_id], now=now)

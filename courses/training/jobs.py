@@ -1,0 +1,40 @@
+"""Scheduled jobs of training plans: credit study hours; monthly reminders to those behind and their managers.
+
+Both are idempotent: ledger rows and notices carry unique keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.engine import Engine
+
+from core import clock
+from core.db import unit_of_work
+from core.scheduler import JobSpec
+
+
+def credit_hours(now: datetime | None = None, engine: Engine | None = None) -> int:
+    """Bring the hours ledger in line with sessions, passed quizzes and lessons."""
+    from courses.training.ledger import credit_sources
+
+    with unit_of_work(engine) as session:
+        return credit_sources(session, now=now or clock.now())
+
+
+def remind_behind(now: datetime | None = None, engine: Engine | None = None) -> int:
+    """Once a month: reminders to workers behind plan and to their community managers."""
+    from courses.training.ledger import credit_sources
+    from courses.training.supervision import remind_behind as remind
+
+    now = now or clock.now()
+    with unit_of_work(engine) as session:
+        credit_sources(session, now=now)
+        return remind(session, now=now)
+
+
+JOBS: list[JobSpec] = [
+    JobSpec("training.credit_hours", "courses.training.jobs:credit_hours", {"trigger": "interval", "minutes": 30},
+            "Credit study hours (sessions, quizzes, lessons)"),
+    JobSpec("training.remind_behind", "courses.training.jobs:remind_behind",
+            {"trigger": "cron", "hour": 8, "minute": 30}, "Training plan reminders (monthly keys)"),
+]

@@ -1,0 +1,271 @@
+"""The study-hours ledger: every credited hour traceable to its source, corrections as new rows.
+
+Automatic sources are synchronised by ``credit_sources`` (a job; also called after a lesson is done):
+- a seat at an ended session with status present/late: minutes = the meeting import's minutes when there
+  are any, else from check-in (or the session start) to the end; capped at the session's length. One seat is
+  one source (``session:<sid>:<wid>``), so a seat both checked in and imported is credited once;
+- a certificate (a passed quiz): the course rule's ``quiz_credit_hours`` (``quiz:<attempt>``);
+- a lesson marked done: the lesson's ``credit_minutes`` (``lesson:<lesson>:<wid>``).
+For each source the job compares what the ledger already holds with what the source is worth now and adds
+one row for the difference (key ``<ref>#<n>``): running it twice adds nothing; a later meeting import that
+changes the minutes adds a correcting row; nothing is ever edited or deleted.
+
+Managers record external training (with a file or a note as evidence) and correct any row; both are new
+rows and are never touched by the job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date, datetime
+
+import pandas as pd
+from sqlalchemy import and_, func, literal
+from sqlmodel import Session, select
+
+from core import clock
+from core.audit import record
+from core.models import Worker
+from core.scope import ScopeError, Viewer, ensure_can_see_worker, worker_scope_clause
+from core.sql import frame, insert_ignore
+from courses.models import Attendance, Certificate, Course, SessionStatus, TrainingSession
+from courses.training.errors import TrainingError
+from courses.training.models import CourseRule, Evidence, HoursEntry, HoursSource, Lesson, LessonProgress
+
+AUTO_SOURCES = (HoursSource.SESSION.value, HoursSource.QUIZ.value, HoursSource.LESSON.value)
+DEFAULT_QUIZ_HOURS = 1.0
+MAX_EXTERNAL_HOURS = 200.0
+EPS = 0.005  # hours are kept to 2 decimals
+TARGET_COLS = ["source", "source_ref", "worker_id", "credited_on", "hours", "course_id", "session_id",
+               "attempt_id", "lesson_id", "minutes"]
+
+
+def session_minutes(seats: pd.DataFrame) -> pd.Series:
+    """Creditable minutes per seat: imported minutes, else check-in (or start) to end; capped at the length.
+
+    ``seats`` has start_at, end_at, checked_in_at, minutes_attended, status.
+    """
+    length = (pd.to_datetime(seats["end_at"]) - pd.to_datetime(seats["start_at"])).dt.total_seconds() / 60
+    start = pd.to_datetime(seats["start_at"])
+    arrived = pd.to_datetime(seats["checked_in_at"])
+    from_checkin = (pd.to_datetime(seats["end_at"]) - arrived.where(arrived > start, start).fillna(start))
+    from_checkin = from_checkin.dt.total_seconds() / 60
+    imported = pd.to_numeric(seats["minutes_attended"], errors="coerce")
+    minutes = imported.where(imported.notna(), from_checkin)
+    attended = seats["status"].isin(["present", "late"])
+    return minutes.clip(lower=0).clip(upper=length).where(attended, 0).fillna(0).round().astype(int)
+
+
+def _session_targets(session: Session, now: datetime, worker_ids: list[int] | None) -> pd.DataFrame:
+    stmt = (select(Attendance.session_id, Attendance.worker_id, Attendance.status, Attendance.checked_in_at,
+                   Attendance.minutes_attended, TrainingSession.start_at, TrainingSession.end_at,
+                   TrainingSession.course_id)
+            .join(TrainingSession, TrainingSession.id == Attendance.session_id)
+            .where(TrainingSession.end_at <= now, TrainingSession.status != SessionStatus.CANCELLED.value,
+                   Attendance.status.is_not(None)))
+    if worker_ids is not None:
+        stmt = stmt.where(Attendance.worker_id.in_(worker_ids))
+    seats = frame(session, stmt)
+    if seats.empty:
+        return pd.DataFrame(columns=TARGET_COLS)
+    minutes = session_minutes(seats)
+    return pd.DataFrame({
+        "source": HoursSource.SESSION.value,
+        "source_ref": "session:" + seats["session_id"].astype(str) + ":" + seats["worker_id"].astype(str),
+        "worker_id": seats["worker_id"], "credited_on": pd.to_datetime(seats["start_at"]).dt.date,
+        "hours": (minutes / 60).round(2), "course_id": seats["course_id"], "session_id": seats["session_id"],
+        "attempt_id": None, "lesson_id": None, "minutes": minutes})
+
+
+def _quiz_targets(session: Session, worker_ids: list[int] | None) -> pd.DataFrame:
+    stmt = (select(Certificate.attempt_id, Certificate.worker_id, Certificate.course_id, Certificate.issued_at,
+                   func.coalesce(CourseRule.quiz_credit_hours, literal(DEFAULT_QUIZ_HOURS)).label("hours"))
+            .join(CourseRule, CourseRule.course_id == Certificate.course_id, isouter=True))
+    if worker_ids is not None:
+        stmt = stmt.where(Certificate.worker_id.in_(worker_ids))
+    c = frame(session, stmt)
+    if c.empty:
+        return pd.DataFrame(columns=TARGET_COLS)
+    return pd.DataFrame({
+        "source": HoursSource.QUIZ.value, "source_ref": "quiz:" + c["attempt_id"].astype(str),
+        "worker_id": c["worker_id"], "credited_on": pd.to_datetime(c["issued_at"]).dt.date,
+        "hours": c["hours"].astype(float).round(2), "course_id": c["course_id"], "session_id": None,
+        "attempt_id": c["attempt_id"], "lesson_id": None, "minutes": None})
+
+
+def _lesson_targets(session: Session, worker_ids: list[int] | None) -> pd.DataFrame:
+    stmt = (select(LessonProgress.lesson_id, LessonProgress.worker_id, LessonProgress.done_at, Lesson.course_id,
+                   Lesson.credit_minutes)
+            .join(Lesson, Lesson.id == LessonProgress.lesson_id).where(LessonProgress.done_at.is_not(None)))
+    if worker_ids is not None:
+        stmt = stmt.where(LessonProgress.worker_id.in_(worker_ids))
+    p = frame(session, stmt)
+    if p.empty:
+        return pd.DataFrame(columns=TARGET_COLS)
+    return pd.DataFrame({
+        "source": HoursSource.LESSON.value,
+        "source_ref": "lesson:" + p["lesson_id"].astype(str) + ":" + p["worker_id"].astype(str),
+        "worker_id": p["worker_id"], "credited_on": pd.to_datetime(p["done_at"]).dt.date,
+        "hours": (p["credit_minutes"] / 60).round(2), "course_id": p["course_id"], "session_id": None,
+        "attempt_id": None, "lesson_id": p["lesson_id"], "minutes": p["credit_minutes"]})
+
+
+def credit_sources(session: Session, *, now: datetime | None = None, worker_ids: list[int] | None = None) -> int:
+    """Bring the ledger in line with sessions, passed quizzes and lessons; return the rows added.
+
+    Idempotent: a source already credited at its current worth adds nothing (and the unique key makes two
+    concurrent runs add a difference once)."""
+    now = now or clock.now()
+    parts = [p for p in (_session_targets(session, now, worker_ids), _quiz_targets(session, worker_ids),
+                         _lesson_targets(session, worker_ids)) if len(p)]
+    if not parts:
+        return 0
+    target = pd.concat(parts, ignore_index=True)
+    have_stmt = (select(HoursEntry.source_ref, func.sum(HoursEntry.hours).label("held"),
+                        func.count().label("n"))
+                 .where(HoursEntry.source.in_(AUTO_SOURCES)).group_by(HoursEntry.source_ref))
+    if worker_ids is not None:
+        have_stmt = have_stmt.where(HoursEntry.worker_id.in_(worker_ids))
+    have = frame(session, have_stmt, columns=["source_ref", "held", "n"])
+    # Every automatic row counts towards the numbering (a correcting row of the job too).
+    df = target.merge(have, on="source_ref", how="left")
+    df["held"] = df["held"].fillna(0.0).astype(float)
+    df["n"] = df["n"].fillna(0).astype(int)
+    df["delta"] = (df["hours"].astype(float) - df["held"]).round(2)
+    df = df[df["delta"].abs() >= EPS]
+    if df.empty:
+        return 0
+    rows = []
+    for r in df.itertuples(index=False):
+        note = "" if r.n == 0 else f"source changed: {r.held:.2f} → {r.hours:.2f} h"
+        rows.append({"worker_id": int(r.worker_id), "credited_on": r.credited_on, "hours": float(r.delta),
+                     "source": r.source, "source_ref": r.source_ref, "source_key": f"{r.source_ref}#{r.n + 1}",
+                     "course_id": _int(r.course_id), "session_id": _int(r.session_id),
+                     "attempt_id": _int(r.attempt_id), "lesson_id": _int(r.lesson_id), "minutes": _int(r.minutes),
+                     "note": note, "recorded_by": None, "recorded_at": now, "evidence_id": None,
+                     "corrects_id": None})
+    return insert_ignore(session, HoursEntry, rows, conflict=["source_key"])
+
+
+def _int(v: object) -> int | None:
+    return None if v is None or pd.isna(v) else int(v)  # type: ignore[arg-type]
+
+
+def _worker_in_scope(session: Session, viewer: Viewer, worker_id: int) -> Worker:
+    if not viewer.is_manager:
+        raise ScopeError("only managers record or correct study hours")
+    return ensure_can_see_worker(viewer, session.get(Worker, worker_id))
+
+
+def record_external(session: Session, viewer: Viewer, *, worker_id: int, hours: float, on: date, note: str,
+                    evidence: tuple[str, bytes] | None = None, course_id: int | None = None,
+                    now: datetime | None = None) -> HoursEntry:
+    """Credit external training (a manager, for a worker in scope), backed by a file or a note.
+
+    The same entry submitted twice (worker, day, hours, note and file) is recorded once."""
+    now = now or clock.now()
+    worker = _worker_in_scope(session, viewer, worker_id)
+    note = (note or "").strip()
+    if not note and evidence is None:
+        raise TrainingError("evidence_needed")
+    if not (0 < float(hours) <= MAX_EXTERNAL_HOURS):
+        raise TrainingError("bad_hours", row=1, hours=str(hours))
+    if on > now.date():
+        raise TrainingError("future_day", day=str(on))
+    digest = hashlib.sha256(f"{note}|{hours}|{on}".encode() + (evidence[1] if evidence else b"")).hexdigest()[:12]
+    ref = f"external:{worker_id}:{on.isoformat()}:{digest}"
+    existing = session.exec(select(HoursEntry).where(HoursEntry.source_key == f"{ref}#1")).first()
+    if existing is not None:
+        return existing
+    evidence_id = None
+    if evidence is not None:
+        ev = Evidence(filename=evidence[0][:200], data=evidence[1], uploaded_by=viewer.user_id or None,
+                      uploaded_at=now)
+        session.add(ev)
+        session.flush()
+        evidence_id = ev.id
+    entry = HoursEntry(worker_id=worker_id, credited_on=on, hours=round(float(hours), 2),
+                       source=HoursSource.EXTERNAL.value, source_ref=ref, source_key=f"{ref}#1", course_id=course_id,
+                       evidence_id=evidence_id, note=note[:500], recorded_by=viewer.user_id or None, recorded_at=now)
+    session.add(entry)
+    session.flush()
+    record(session, "training.hours.external", viewer=viewer, entity="worker", entity_id=worker.employee_no,
+           after={"hours": entry.hours, "on": on, "note": note[:120], "evidence": evidence[0] if evidence else None})
+    return entry
+
+
+def correct_entry(session: Session, viewer: Viewer, *, entry_id: int, hours: float, note: str,
+                  now: datetime | None = None) -> HoursEntry:
+    """Correct a ledger row by adding a new row of ``hours`` (negative takes hours back), with a reason.
+
+    The corrected row stays as it was; the correction points to it and carries its day."""
+    now = now or clock.now()
+    original = session.get(HoursEntry, entry_id)
+    if original is None:
+        raise TrainingError("no_entry", id=str(entry_id))
+    worker = _worker_in_scope(session, viewer, original.worker_id)
+    note = (note or "").strip()
+    if not note:
+        raise TrainingError("reason_needed")
+    hours = round(float(hours), 2)
+    if abs(hours) < EPS or abs(hours) > MAX_EXTERNAL_HOURS:
+        raise TrainingError("bad_hours", row=1, hours=str(hours))
+    held = session.exec(select(func.coalesce(func.sum(HoursEntry.hours), 0.0)).where(
+        HoursEntry.worker_id == original.worker_id,
+        (HoursEntry.id == entry_id) | (HoursEntry.corrects_id == entry_id))).one()
+    if held + hours < -EPS:
+        raise TrainingError("below_zero", held=f"{held:.2f}")
+    n = session.exec(select(func.count()).where(HoursEntry.corrects_id == entry_id)).one()
+    entry = HoursEntry(worker_id=original.worker_id, credited_on=original.credited_on, hours=hours,
+                       source=HoursSource.CORRECTION.value, source_ref=original.source_ref,
+                       source_key=f"{original.source_ref}#c{entry_id}.{n + 1}", course_id=original.course_id,
+                       corrects_id=entry_id, note=note[:500], recorded_by=viewer.user_id or None, recorded_at=now)
+    session.add(entry)
+    session.flush()
+    record(session, "training.hours.correct", viewer=viewer, entity="worker", entity_id=worker.employee_no,
+           before={"entry": entry_id, "hours": held}, after={"entry": entry.id, "hours": held + hours},
+           detail={"note": note[:300]})
+    return entry
+
+
+def ledger_frame(session: Session, viewer: Viewer, *, year: int, worker_id: int | None = None) -> pd.DataFrame:
+    """Ledger rows of ``year`` in the viewer's scope, newest first, with course and evidence names."""
+    stmt = (select(HoursEntry.id, HoursEntry.worker_id, Worker.employee_no, Worker.name, HoursEntry.credited_on,
+                   HoursEntry.hours, HoursEntry.source, HoursEntry.source_ref, HoursEntry.minutes,
+                   Course.code.label("course_code"), Course.title_zh, Course.title_en, HoursEntry.note,
+                   Evidence.filename.label("evidence"), HoursEntry.corrects_id, HoursEntry.recorded_at)
+            .join(Worker, Worker.id == HoursEntry.worker_id)
+            .join(Course, Course.id == HoursEntry.course_id, isouter=True)
+            .join(Evidence, Evidence.id == HoursEntry.evidence_id, isouter=True)
+            .where(worker_scope_clause(viewer), HoursEntry.credited_on >= date(year, 1, 1),
+                   HoursEntry.credited_on <= date(year, 12, 31))
+            .order_by(HoursEntry.credited_on.desc(), HoursEntry.id.desc()))
+    if worker_id is not None:
+        stmt = stmt.where(HoursEntry.worker_id == worker_id)
+    return frame(session, stmt)
+
+
+def evidence_file(session: Session, viewer: Viewer, *, entry_id: int) -> tuple[str, bytes]:
+    """The evidence file of a ledger row the viewer may see."""
+    entry = session.get(HoursEntry, entry_id)
+    if entry is None or entry.evidence_id is None:
+        raise TrainingError("no_entry", id=str(entry_id))
+    ensure_can_see_worker(viewer, session.get(Worker, entry.worker_id))
+    ev = session.get(Evidence, entry.evidence_id)
+    return ev.filename, ev.data
+
+
+def credited(session: Session, worker_ids: list[int], *, start: date, end: date,
+             by_month: bool = False) -> pd.DataFrame:
+    """Σ hours per worker (and month "YYYY-MM" when ``by_month``) credited on days start..end."""
+    if not worker_ids:
+        return pd.DataFrame(columns=["worker_id", "period", "hours"] if by_month else ["worker_id", "hours"])
+    stmt = select(HoursEntry.worker_id, HoursEntry.credited_on, HoursEntry.hours).where(
+        and_(HoursEntry.worker_id.in_(worker_ids), HoursEntry.credited_on >= start, HoursEntry.credited_on <= end))
+    df = frame(session, stmt, columns=["worker_id", "credited_on", "hours"])
+    if by_month:
+        df["period"] = pd.to_datetime(df["credited_on"]).dt.strftime("%Y-%m")
+        return df.groupby(["worker_id", "period"], as_index=False)["hours"].sum()
+    return df.groupby("worker_id", as_index=False)["hours"].sum()
+
+

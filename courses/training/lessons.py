@@ -1,0 +1,173 @@
+"""Self-paced material: a course's material split into lessons, read on the phone, marked done.
+
+Opening a lesson stores ``opened_at`` (server time) once; "done" is accepted only when at least the
+lesson's ``min_read_seconds`` have passed since then — the phone cannot shorten it. A lesson done is
+credited to the hours ledger at once. "Continue where you left off" is the first lesson not done of the
+course the worker last read.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from core import clock
+from core.scope import ScopeError, Viewer
+from core.sql import frame, insert_ignore
+from courses.models import Course, Enrollment
+from courses.training.errors import TrainingError
+from courses.training.models import Lesson, LessonProgress
+
+HEADING = re.compile(r"^##\s+(.+)$", re.MULTILINE)
+READ_SECONDS_PER_CHAR = 0.12  # a proposal: about 500 characters a minute, at least one minute
+MIN_READ_SECONDS = 60
+
+
+def split_material(markdown: str) -> list[tuple[str, str]]:
+    """Split markdown at its level-2 headings into (title, body); text before the first heading becomes an
+    introduction. No heading: one lesson."""
+    text = (markdown or "").strip()
+    if not text:
+        return []
+    marks = list(HEADING.finditer(text))
+    if not marks:
+        return [("", text)]
+    out = []
+    intro = text[:marks[0].start()].strip()
+    if intro:
+        out.append(("", intro))
+    for i, m in enumerate(marks):
+        end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
+        out.append((m.group(1).strip(), text[m.end():end].strip()))
+    return out
+
+
+def read_seconds(body: str) -> int:
+    return max(MIN_READ_SECONDS, int(len(body) * READ_SECONDS_PER_CHAR))
+
+
+def ensure_lessons(session: Session, *, course_ids: list[int] | None = None) -> int:
+    """Split the material of courses that have no lessons yet; return the lessons created (idempotent)."""
+    stmt = select(Course).where(~Course.id.in_(select(Lesson.course_id)))
+    if course_ids is not None:
+        stmt = stmt.where(Course.id.in_(course_ids))
+    rows = []
+    for course in session.exec(stmt).all():
+        zh, en = split_material(course.material_md_zh), split_material(course.material_md_en)
+        for i, (title, body) in enumerate(zh):
+            t_en, b_en = en[i] if i < len(en) else ("", "")
+            rows.append({"course_id": course.id, "position": i + 1,
+                         "title_zh": (title or f"{course.title_zh} · 导读")[:200],
+                         "title_en": (t_en or (f"{course.title_en} · introduction" if course.title_en else ""))[:200],
+                         "body_md_zh": body, "body_md_en": b_en, "video_url": "", "file_id": None,
+                         "min_read_seconds": read_seconds(body), "credit_minutes": max(5, read_seconds(body) // 60 * 5)})
+    return insert_ignore(session, Lesson, rows, conflict=["course_id", "position"])
+
+
+def _worker(viewer: Viewer) -> int:
+    if viewer.worker_id is None:
+        raise ScopeError("only a worker reads lessons as themselves")
+    return viewer.worker_id
+
+
+def _lesson_for(session: Session, viewer: Viewer, lesson_id: int) -> Lesson:
+    worker_id = _worker(viewer)
+    lesson = session.get(Lesson, lesson_id)
+    if lesson is None:
+        raise TrainingError("no_lesson", id=str(lesson_id))
+    enrolled = session.exec(select(Enrollment.id).where(Enrollment.course_id == lesson.course_id,
+                                                        Enrollment.worker_id == worker_id)).first()
+    if enrolled is None:
+        raise ScopeError("that lesson belongs to a course you are not enrolled in")
+    return lesson
+
+
+def open_lesson(session: Session, viewer: Viewer, *, lesson_id: int, now: datetime | None = None) -> LessonProgress:
+    """Record that the worker opened a lesson (the first opening starts the reading clock)."""
+    now = now or clock.now()
+    lesson = _lesson_for(session, viewer, lesson_id)
+    insert_ignore(session, LessonProgress, [{"lesson_id": lesson.id, "worker_id": viewer.worker_id, "opened_at": now,
+                                             "last_seen_at": now, "done_at": None}],
+                  conflict=["lesson_id", "worker_id"])
+    session.execute(update(LessonProgress).where(LessonProgress.lesson_id == lesson.id,
+                                                 LessonProgress.worker_id == viewer.worker_id)
+                    .values(last_seen_at=now))
+    return session.exec(select(LessonProgress).where(LessonProgress.lesson_id == lesson.id,
+                                                     LessonProgress.worker_id == viewer.worker_id)
+                        .execution_options(populate_existing=True)).one()
+
+
+def complete_lesson(session: Session, viewer: Viewer, *, lesson_id: int, now: datetime | None = None) -> bool:
+    """Mark a lesson done once its minimum reading time has passed since it was opened (checked here, on the
+    server); credit its hours. Returns False when it was already done."""
+    from courses.training.ledger import credit_sources
+
+    now = now or clock.now()
+    lesson = _lesson_for(session, viewer, lesson_id)
+    progress = session.exec(select(LessonProgress).where(LessonProgress.lesson_id == lesson.id,
+                                                         LessonProgress.worker_id == viewer.worker_id)).first()
+    if progress is None:
+        raise TrainingError("lesson_not_opened")
+    if progress.done_at is not None:
+        return False
+    waited = (now - progress.opened_at).total_seconds()
+    if waited < lesson.min_read_seconds:
+        raise TrainingError("lesson_too_soon", seconds=int(lesson.min_read_seconds - waited + 0.999))
+    done = session.execute(update(LessonProgress).where(LessonProgress.id == progress.id,
+                                                        LessonProgress.done_at.is_(None))
+                           .values(done_at=now, last_seen_at=now)).rowcount
+    credit_sources(session, now=now, worker_ids=[viewer.worker_id])
+    return bool(done)
+
+
+def course_lessons(session: Session, viewer: Viewer, *, course_id: int) -> pd.DataFrame:
+    """A course's lessons with the worker's progress (opened_at, done_at)."""
+    worker_id = _worker(viewer)
+    stmt = (select(Lesson.id, Lesson.position, Lesson.title_zh, Lesson.title_en, Lesson.body_md_zh,
+                   Lesson.body_md_en, Lesson.video_url, Lesson.file_id, Lesson.min_read_seconds,
+                   Lesson.credit_minutes, LessonProgress.opened_at, LessonProgress.done_at)
+            .join(LessonProgress, (LessonProgress.lesson_id == Lesson.id) & (LessonProgress.worker_id == worker_id),
+                  isouter=True)
+            .where(Lesson.course_id == course_id).order_by(Lesson.position))
+    return frame(session, stmt)
+
+
+def my_progress(session: Session, viewer: Viewer) -> pd.DataFrame:
+    """Per enrolled course with lessons: lessons done and total, and when the worker last read it."""
+    worker_id = _worker(viewer)
+    stmt = (select(Course.id.label("course_id"), Course.code, Course.title_zh, Course.title_en, Lesson.id.label("lesson_id"),
+                   Lesson.position, LessonProgress.done_at, LessonProgress.last_seen_at)
+            .join(Enrollment, (Enrollment.course_id == Course.id) & (Enrollment.worker_id == worker_id))
+            .join(Lesson, Lesson.course_id == Course.id)
+            .join(LessonProgress, (LessonProgress.lesson_id == Lesson.id) & (LessonProgress.worker_id == worker_id),
+                  isouter=True))
+    df = frame(session, stmt)
+    cols = ["course_id", "code", "title_zh", "title_en", "lessons_total", "lessons_done", "last_seen_at",
+            "next_lesson_id"]
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    df["done"] = df["done_at"].notna()
+    g = df.groupby(["course_id", "code", "title_zh", "title_en"], as_index=False).agg(
+        lessons_total=("lesson_id", "count"), lessons_done=("done", "sum"), last_seen_at=("last_seen_at", "max"))
+    nxt = df[~df["done"]].sort_values("position").groupby("course_id")["lesson_id"].first()
+    g["next_lesson_id"] = g["course_id"].map(nxt)
+    return g.sort_values(["last_seen_at", "code"], ascending=[False, True], na_position="last")[cols] \
+        .reset_index(drop=True)
+
+
+def continue_lesson(session: Session, viewer: Viewer) -> dict | None:
+    """Where to continue: the next lesson of the course last read (else of the first unfinished course)."""
+    progress = my_progress(session, viewer)
+    todo = progress[progress["next_lesson_id"].notna()]
+    if todo.empty:
+        return None
+    row = todo.iloc[0]
+    lesson = session.get(Lesson, int(row["next_lesson_id"]))
+    return {"course_id": int(row["course_id"]), "code": row["code"], "course_zh": row["title_zh"],
+            "course_en": row["title_en"], "lesson_id": lesson.id, "position": lesson.position,
+            "title_zh": lesson.title_zh, "title_en": lesson.title_en, "lessons_total": int(row["lessons_total"]),
+            "lessons_done": int(row["lessons_done"])}
