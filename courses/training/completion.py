@@ -164,6 +164,7 @@ def completion(session: Session, *, worker_ids: list[int], course_ids: list[int]
     out["quiz_passed"] = out["quiz_passed"].astype("boolean").fillna(False).astype(bool)
     out["lessons_total"] = out["lessons_total"].fillna(0).astype(int)
     out["lessons_done"] = out["lessons_done"].fillna(0).astype(int)
+    out["min_attendance_pct"] = pd.to_numeric(out["min_attendance_pct"], errors="coerce")
     att_ok = out["min_attendance_pct"].isna() | (out["attendance_pct"].fillna(0) >= out["min_attendance_pct"])
     quiz_ok = ~out["require_quiz"] | out["quiz_passed"]
     lessons_ok = ~out["require_lessons"] | (out["lessons_done"] >= out["lessons_total"])

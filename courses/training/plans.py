@@ -229,7 +229,6 @@ def requirements(session: Session, workers: pd.DataFrame, *, year: int, as_of: d
     preservice_deadline (hire date + window; NaT for workers not hired this year), bottom (bool).
     """
     start, end = date(year, 1, 1), date(year, 12, 31)
-    days_in_year = (end - start).days + 1
     w = workers.copy()
     out = pd.DataFrame({"worker_id": w["worker_id"]})
     plans = _year_plans(session, year)

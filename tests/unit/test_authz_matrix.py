@@ -39,6 +39,11 @@ import courses.enrollment
 import courses.notifications
 import courses.quizzes
 import courses.sessions
+import courses.training.completion
+import courses.training.ledger
+import courses.training.lessons
+import courses.training.plans
+import courses.training.supervision
 import evaluation.assignment.service
 import evaluation.field.events
 import evaluation.field.imports
@@ -185,12 +190,47 @@ def build_world(session: Session) -> Ids:
     session.flush()
     session.add(RentalGrading(building_id=building.id, graded_at=NOW - timedelta(days=60), grade="red", score=50.0,
                               scores_json="{}"))
+    _training_world(session, w, course.id, a0.id)
     session.commit()
     return Ids(org=org, owner=a0.id, other=a1.id, b0=org.workers_b[0].id, owner_user=w.users[a0.id],
                course=course.id, course2=course2.id, course_free=course_free.id, live=live.id, future=future.id,
                future2=future2.id, excuse=excuse.id, attempt=attempt.id, notification=note.id, rule=rule.id,
                ev_reported=e_rep.id, ev_registered=e_reg.id, ev_dispatched=e_dis.id, ev_handling=e_han.id,
                building=building.id, verification=task.id, viewers=viewers)
+
+
+def _training_world(session: Session, w: Any, course_id: int, a0_id: int) -> None:
+    """A district plan with a compulsory course overdue at NOW, lessons for ``course``, an external entry for a0."""
+    from courses.training.ledger import record_external
+    from courses.training.lessons import ensure_lessons
+    from courses.training.plans import save_plan
+
+    save_plan(session, w.manager, year=2020, unit_id=w.org.district.id, requirements=[{"worker_group": "all", "hours": 40}],
+              courses=[{"course_code": "house_coding", "worker_group": "all", "due_date": date(2020, 5, 1)}], now=NOW)
+    ensure_lessons(session, course_ids=[course_id])
+    record_external(session, w.manager, worker_id=a0_id, hours=2, on=date(2020, 5, 6), note="外部培训",
+                   evidence=("签到表.txt", b"x"), now=NOW)
+
+
+def _lesson(s: Session, ids: Ids, position: int = 1) -> int:
+    from courses.training.models import Lesson
+
+    return s.exec(select(Lesson.id).where(Lesson.course_id == ids.course, Lesson.position == position)).scalars().one()
+
+
+def _a0_entry(s: Session, ids: Ids) -> int:
+    from courses.training.models import HoursEntry
+
+    return s.exec(select(HoursEntry.id).where(HoursEntry.worker_id == ids.owner)).scalars().first()
+
+
+def _workbook_names_a0(data: bytes, ids: Ids) -> bool:
+    import io
+
+    from openpyxl import load_workbook
+
+    wb = load_workbook(io.BytesIO(data))
+    return any("A00" == c for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for c in row)
 
 
 # --- running one cell in a transaction that is thrown away ---------------------------------------------
@@ -345,6 +385,7 @@ def _new_session_plan(ids: Ids):  # noqa: ANN202
 
 
 C, F, S, A, K = courses, evaluation.field, evaluation.scoring, evaluation.assignment, core
+T = courses.training
 
 WRITES: list[Write] = [
     # --- courses: catalog (district-wide) ---
@@ -480,6 +521,26 @@ WRITES: list[Write] = [
     Write("commit a batch with A's task", (A.service.commit_batch,),
           lambda s, i, v: A.service.commit_batch(s, v, _batch_proposal(s, i), now=NOW),
           MANAGERS_OF_A, refused_result=lambda r: r["assigned"] == 0),
+    # --- training plans ---
+    Write("save A's training plan", (T.plans.save_plan,),
+          lambda s, i, v: T.plans.save_plan(s, v, year=2020, unit_id=i.org.comm_a.id,
+                                            requirements=[{"worker_group": "all", "hours": 4}], now=NOW), MANAGERS_OF_A),
+    Write("save the district's training plan", (T.plans.save_plan,),
+          lambda s, i, v: T.plans.save_plan(s, v, year=2021, unit_id=i.org.district.id,
+                                            requirements=[{"worker_group": "all", "hours": 40}], now=NOW), DISTRICT),
+    Write("record external hours for a0", (T.ledger.record_external,),
+          lambda s, i, v: T.ledger.record_external(s, v, worker_id=i.owner, hours=1.5, on=date(2020, 5, 20),
+                                                   note="市里培训", now=NOW), MANAGERS_OF_A),
+    Write("correct a0's hours", (T.ledger.correct_entry,),
+          lambda s, i, v: T.ledger.correct_entry(s, v, entry_id=_a0_entry(s, i), hours=-0.5, note="多记", now=NOW),
+          MANAGERS_OF_A),
+    Write("set a course's completion rule", (T.completion.set_rule,),
+          lambda s, i, v: T.completion.set_rule(s, v, course_id=i.course2, min_attendance_pct=80, now=NOW), DISTRICT),
+    Write("open a lesson", (T.lessons.open_lesson,),
+          lambda s, i, v: T.lessons.open_lesson(s, v, lesson_id=_lesson(s, i), now=NOW), OWNER),
+    Write("finish a lesson", (T.lessons.complete_lesson,),
+          lambda s, i, v: (T.lessons.open_lesson(s, v, lesson_id=_lesson(s, i), now=NOW - timedelta(hours=1)),
+                           T.lessons.complete_lesson(s, v, lesson_id=_lesson(s, i), now=NOW)), OWNER),
     # --- core: accounts, workers ---
     Write("create a user", (K.users.create_user,),
           lambda s, i, v: K.users.create_user(s, v, username="new_a", display_name="新", role=Role.MANAGER,
@@ -650,6 +711,43 @@ READS: list[Read] = [
          lambda w, i: w is not None and w.id == i.owner, MANAGERS_OF_A | OWNER),
     Read("inbox", (core_inbox.inbox,),
          lambda s, i, v: core_inbox.inbox(s, v), _has("id", lambda i: i.notification), OWNER),
+    Read("training plans", (T.plans.plans_frame,),
+         lambda s, i, v: T.plans.plans_frame(s, v, year=2020), _has("unit_id", lambda i: i.org.district.id),
+         MANAGERS_OF_A | {"mgr_b"}),
+    Read("compulsory courses of the plans", (T.plans.plan_courses_frame,),
+         lambda s, i, v: T.plans.plan_courses_frame(s, v, year=2020), _has("course_code", lambda i: "house_coding"),
+         MANAGERS_OF_A | {"mgr_b"}),
+    Read("workers a plan covers", (T.plans.workers_in_scope,),
+         lambda s, i, v: T.plans.workers_in_scope(s, v), WORKERS_OF_A, MANAGERS_OF_A | OWNER),
+    Read("hours ledger", (T.ledger.ledger_frame,),
+         lambda s, i, v: T.ledger.ledger_frame(s, v, year=2020), WORKERS_OF_A, MANAGERS_OF_A | OWNER),
+    Read("evidence of a0's entry", (T.ledger.evidence_file,),
+         lambda s, i, v: T.ledger.evidence_file(s, v, entry_id=_a0_entry(s, i)), lambda r, i: True,
+         MANAGERS_OF_A | OWNER, refusals=("no_entry",)),
+    Read("completion of a course", (T.completion.completion_frame,),
+         lambda s, i, v: T.completion.completion_frame(s, v, course_id=i.course, now=NOW), WORKERS_OF_A,
+         MANAGERS_OF_A | OWNER),
+    Read("a worker's missing prerequisite", (T.completion.prerequisite_for_worker,),
+         lambda s, i, v: T.completion.prerequisite_for_worker(s, v, course_id=i.course, now=NOW),
+         lambda r, i: r is None, OWNER | {"other"}),
+    Read("a course's lessons with my progress", (T.lessons.course_lessons,),
+         lambda s, i, v: T.lessons.course_lessons(s, v, course_id=i.course), lambda df, i: len(df) > 0,
+         OWNER | {"other"}),
+    Read("my lesson progress", (T.lessons.my_progress, T.lessons.continue_lesson),
+         lambda s, i, v: (T.lessons.my_progress(s, v), T.lessons.continue_lesson(s, v)),
+         lambda r, i: r[1] is not None and r[1]["course_id"] == i.course, OWNER),
+    Read("plan status", (T.supervision.plan_status,),
+         lambda s, i, v: T.supervision.plan_status(s, v, year=2020, as_of=NOW.date()), WORKERS_OF_A,
+         MANAGERS_OF_A | OWNER),
+    Read("overdue compulsory courses", (T.supervision.overdue_courses,),
+         lambda s, i, v: T.supervision.overdue_courses(s, v, year=2020, as_of=NOW.date()), WORKERS_OF_A,
+         MANAGERS_OF_A | OWNER),
+    Read("training bulletin", (T.supervision.bulletin_workbook,),
+         lambda s, i, v: T.supervision.bulletin_workbook(s, v, year=2020, month=5), _workbook_names_a0,
+         MANAGERS_OF_A),
+    Read("monthly plan figures", (T.supervision.monthly_figures,),
+         lambda s, i, v: T.supervision.monthly_figures(s, v, start=date(2020, 1, 1), end=date(2020, 5, 31)),
+         WORKERS_OF_A, MANAGERS_OF_A | OWNER),
     Read("user accounts", (K.users.users_frame,),
          lambda s, i, v: K.users.users_frame(s, v), _has("id", lambda i: i.owner_user), ADMIN),
 ]
@@ -682,7 +780,9 @@ MODULES = [courses.catalog, courses.sessions, courses.enrollment, courses.attend
            courses.quizzes, courses.notifications, courses.api, core_inbox, evaluation.field.imports, evaluation.field.events,
            evaluation.field.rentals, evaluation.field.quality, evaluation.field.tasks, evaluation.field.registry,
            evaluation.scoring.store, evaluation.scoring.adjustments, evaluation.scoring.snapshots,
-           evaluation.scoring.service, evaluation.assignment.service, core.users, core.org, core.worker_import]
+           evaluation.scoring.service, evaluation.assignment.service, core.users, core.org, core.worker_import,
+           courses.training.plans, courses.training.ledger, courses.training.lessons, courses.training.completion,
+           courses.training.supervision]
 
 # Reviewed: these read, compute or check and write nothing.
 NOT_A_WRITE = {
@@ -715,6 +815,12 @@ NOT_A_WRITE = {
                                       "propose_batch", "decisions_frame", "override_report", "skill_gaps"},
     "core.org": {"mask_phone", "units_frame", "grids_in_scope", "headcount", "ensure_manages_grid"},
     "core.worker_import": {"preview_worker_import"},
+    "courses.training.plans": {"can_edit_plan", "plan_detail", "requirements", "compulsory", "bottom_pct",
+                               "remedial_courses"},
+    "courses.training.ledger": {"session_minutes", "credited"},
+    "courses.training.lessons": {"split_material", "read_seconds"},
+    "courses.training.completion": {"rules", "missing_prerequisite", "completion"},
+    "courses.training.supervision": {"overdue_courses_for", "community_summary", "headline", "month_end"},
 }
 # Reviewed: these write, but take no viewer — jobs, the demo, the CLI and set-up call them, never a page on
 # a user's behalf (or they are the inner step of a covered write that checked the viewer first).
@@ -732,6 +838,11 @@ SYSTEM_WRITES = {
     "evaluation.field.registry": {"ensure_reference_data"},  # shipped reference data, idempotent
     "evaluation.scoring.store": {"ensure_default_scheme", "active_scheme"},  # first use stores the shipped scheme
     "evaluation.scoring.snapshots": {"freeze_closed_months"},  # the monthly job (as SYSTEM)
+    "courses.training.plans": {"record_group"},  # the remedial job (evaluation) places the bottom group
+    "courses.training.ledger": {"credit_sources"},  # the ledger job; inside complete_lesson
+    "courses.training.lessons": {"ensure_lessons"},  # splitting shipped material (demo, CLI)
+    "courses.training.completion": {"check_prerequisite"},  # the hook inside enroll / apply_rules
+    "courses.training.supervision": {"remind_behind"},  # the reminder job
     "core.org": {"add_unit"},  # the org tree is built by the demo and the CLI; no page edits it
 }
 
