@@ -85,92 +85,100 @@ if attempt_id != attempt_id or attempt_id is None:  # NaN: nothing in progress
     if int(c["attempts_left"]) <= 0:
         st.warning(tr("courses.err.no_attempts_left", n=int(c["max_attempts"])))
         st.stop()
-    if st.button(tr("courses.quiz.start"), type="primary", width="stretch"):
+
+    def start() -> None:
+        """Start in the click's callback: the run it makes already shows question 1 (no second run)."""
         try:
             resources.unit_of_work_retrying(lambda session: start_attempt(session, viewer, course_id=course_id))
-            st.rerun()
         except CoursesError as exc:
-            st.error(exc.message(L))
+            st.session_state["quiz_error"] = exc.message(L)
+
+    st.button(tr("courses.quiz.start"), type="primary", width="stretch", on_click=start)
+    if err := st.session_state.pop("quiz_error", None):
+        st.error(err)
     st.stop()
 
-attempt_id = int(attempt_id)
-with Session(resources.engine()) as session:
-    attempt, questions = attempt_questions(session, viewer, attempt_id)
+
+@st.fragment
+def answering(attempt_id: int) -> None:
+    """The open attempt, one question at a time. A fragment: moving between questions reruns only this
+    part, not the guard, the menu and the course list above. The options sit in a form, so choosing one
+    costs the server nothing; 上一题/下一题/交卷 save the choice in their callbacks, before the run that
+    draws the next question. (Runs only when the worker clicks: the earlier auto-rerunning timer fragment
+    raced the page's runs under load, see git log.)"""
+    if RESULT_KEY in st.session_state:  # submitted by the 交卷 callback: the whole page shows the result
+        st.rerun()
+    with Session(resources.engine()) as session:
+        attempt, questions = attempt_questions(session, viewer, attempt_id)
+    # The time left as of this run (every move between questions runs it again); the deadline is the server's.
+    left = (attempt.deadline_at - clock.now()).total_seconds()
+    if left <= 0:
+        st.error(tr("courses.quiz.time_up"))
+    else:
+        st.progress(max(0.0, min(1.0, left / (c["time_limit_minutes"] * 60))),
+                    text=tr("courses.quiz.time_left", minutes=int(left // 60), seconds=int(left % 60),
+                            deadline=f"{attempt.deadline_at:%H:%M}"))
+    pos_key = f"quiz_{attempt_id}_pos"
+    pos = min(st.session_state.get(pos_key, 0), len(questions) - 1)
+    q = questions[pos]
+    answered = sum(1 for x in questions if x["chosen"])
+    st.caption(tr("courses.quiz.progress", i=pos + 1, n=len(questions), answered=answered))
+    kind_label = tr(f"courses.kind.{q['kind']}")
+    st.markdown(f"**{pos + 1}. [{kind_label}]** {pick(L, q['text_zh'], q['text_en'])}")
+    options = [o["id"] for o in q["options"]]
+    label_of = {o["id"]: pick(L, o["text_zh"], o["text_en"]) for o in q["options"]}
+    multiple = q["kind"] == QuestionKind.MULTIPLE.value
+    radio_key = f"q{attempt_id}_{q['question_id']}"
+
+    def current_choice() -> list[int]:
+        """What the form held when a button was clicked (session state: callbacks run before the rerun)."""
+        if multiple:
+            return [o for o in options if st.session_state.get(f"{radio_key}_{o}")]
+        value = st.session_state.get(radio_key)
+        return [value] if value is not None else []
+
+    def save_and_go(step: int) -> None:
+        chosen = current_choice()
+        try:
+            if chosen and set(chosen) != q["chosen"]:
+                resources.unit_of_work_retrying(lambda session: save_answer(
+                    session, viewer, attempt_id=attempt_id, question_id=q["question_id"], option_ids=chosen))
+            st.session_state[pos_key] = max(0, min(len(questions) - 1, pos + step))
+        except CoursesError as exc:
+            st.session_state["quiz_error"] = exc.message(L)
+
+    def submit() -> None:
+        answers = {x["question_id"]: list(x["chosen"]) for x in questions if x["chosen"]}
+        if chosen := current_choice():
+            answers[q["question_id"]] = chosen
+        try:
+            result = resources.unit_of_work_retrying(
+                lambda session: submit_attempt(session, viewer, attempt_id=attempt_id, answers=answers))
+            until = f"{result.certificate.valid_until:%Y-%m-%d}" if result.certificate else None
+        except CoursesError as exc:
+            st.session_state["quiz_error"] = exc.message(L)
+            return
+        st.session_state[RESULT_KEY] = {"course_id": course_id, "attempt_id": attempt_id, "late": result.late,
+                                        "already": result.already, "certificate_until": until}
+
+    with st.form(f"quiz_{attempt_id}", border=False, enter_to_submit=False):
+        if multiple:
+            for o in options:
+                st.checkbox(label_of[o], value=o in q["chosen"], key=f"{radio_key}_{o}")
+        else:
+            current = next(iter(q["chosen"]), None)
+            st.radio(tr("courses.quiz.answer"), options, format_func=label_of.get, label_visibility="collapsed",
+                     index=options.index(current) if current in options else None, key=radio_key)
+        prev_col, next_col = st.columns(2)
+        prev_col.form_submit_button(tr("courses.quiz.prev"), on_click=save_and_go, args=(-1,), disabled=pos == 0,
+                                    width="stretch")
+        next_col.form_submit_button(tr("courses.quiz.next"), on_click=save_and_go, args=(1,),
+                                    disabled=pos == len(questions) - 1, type="primary", width="stretch")
+        if err := st.session_state.pop("quiz_error", None):
+            st.error(err)
+        st.divider()
+        st.form_submit_button(tr("courses.quiz.submit"), on_click=submit, width="stretch",
+                              type="primary" if pos == len(questions) - 1 else "secondary")
 
 
-def submit(answers: dict[int, list[int]]) -> None:
-    result = resources.unit_of_work_retrying(
-        lambda session: submit_attempt(session, viewer, attempt_id=attempt_id, answers=answers))
-    st.session_state[RESULT_KEY] = {
-        "course_id": course_id, "attempt_id": attempt_id, "late": result.late, "already": result.already,
-        "certificate_until": f"{result.certificate.valid_until:%Y-%m-%d}" if result.certificate else None}
-    st.rerun()
-
-
-# The time left as of this run (every answer and every move between questions runs the page again); the
-# deadline itself is the server's. Not an auto-rerunning fragment: under load (50 workers at once) its
-# 15-second reruns raced the page's own runs in Streamlit's frontend, which then dropped elements of the
-# full run (the question counter, the score metrics) or left the stale timer in their place.
-left = (attempt.deadline_at - clock.now()).total_seconds()
-if left <= 0:
-    st.error(tr("courses.quiz.time_up"))
-else:
-    st.progress(max(0.0, min(1.0, left / (c["time_limit_minutes"] * 60))),
-                text=tr("courses.quiz.time_left", minutes=int(left // 60), seconds=int(left % 60),
-                        deadline=f"{attempt.deadline_at:%H:%M}"))
-pos_key = f"quiz_{attempt_id}_pos"
-pos = min(st.session_state.get(pos_key, 0), len(questions) - 1)
-q = questions[pos]
-answered = sum(1 for x in questions if x["chosen"])
-st.caption(tr("courses.quiz.progress", i=pos + 1, n=len(questions), answered=answered))
-kind_label = tr(f"courses.kind.{q['kind']}")
-st.markdown(f"**{pos + 1}. [{kind_label}]** {pick(L, q['text_zh'], q['text_en'])}")
-options = [o["id"] for o in q["options"]]
-label_of = {o["id"]: pick(L, o["text_zh"], o["text_en"]) for o in q["options"]}
-multiple = q["kind"] == QuestionKind.MULTIPLE.value
-radio_key = f"q{attempt_id}_{q['question_id']}"
-
-
-def current_choice() -> list[int]:
-    """What the widgets hold now (read from session state: callbacks run before the script re-runs)."""
-    if multiple:
-        return [o for o in options if st.session_state.get(f"{radio_key}_{o}")]
-    value = st.session_state.get(radio_key)
-    return [value] if value is not None else []
-
-
-if multiple:
-    for o in options:
-        st.checkbox(label_of[o], value=o in q["chosen"], key=f"{radio_key}_{o}")
-else:
-    current = next(iter(q["chosen"]), None)
-    st.radio(tr("courses.quiz.answer"), options, format_func=label_of.get, label_visibility="collapsed",
-             index=options.index(current) if current in options else None, key=radio_key)
-
-
-def save_and_go(step: int) -> None:
-    chosen = current_choice()
-    try:
-        if chosen and set(chosen) != q["chosen"]:
-            resources.unit_of_work_retrying(lambda session: save_answer(
-                session, viewer, attempt_id=attempt_id, question_id=q["question_id"], option_ids=chosen))
-        st.session_state[pos_key] = max(0, min(len(questions) - 1, pos + step))
-    except CoursesError as exc:
-        st.session_state["quiz_error"] = exc.message(L)
-
-
-prev_col, next_col = st.columns(2)
-prev_col.button(tr("courses.quiz.prev"), on_click=save_and_go, args=(-1,), disabled=pos == 0, width="stretch")
-next_col.button(tr("courses.quiz.next"), on_click=save_and_go, args=(1,), disabled=pos == len(questions) - 1,
-                type="primary", width="stretch")
-if err := st.session_state.pop("quiz_error", None):
-    st.error(err)
-st.divider()
-if st.button(tr("courses.quiz.submit"), width="stretch", type="primary" if pos == len(questions) - 1 else "secondary"):
-    answers = {x["question_id"]: list(x["chosen"]) for x in questions if x["chosen"]}
-    if chosen := current_choice():
-        answers[q["question_id"]] = chosen
-    try:
-        submit(answers)
-    except CoursesError as exc:
-        st.error(exc.message(L))
+answering(int(attempt_id))
