@@ -6,7 +6,7 @@ PORT   ?= 8501
 STAMP  := $(VENV)/.installed
 APT_PACKAGES := chromium fonts-wqy-microhei libatomic1
 
-.PHONY: run test install browser-deps migrate seed-demo scheduler bench lint clean
+.PHONY: run api test install browser-deps migrate seed-demo scheduler bench lint clean
 
 install: $(STAMP)
 
@@ -25,7 +25,13 @@ seed-demo: migrate
 	$(BIN)/gridwise seed-demo --if-empty
 
 run: seed-demo
-	$(BIN)/python -m streamlit run app.py --server.port $(PORT) --server.address 0.0.0.0
+	$(if $(API),$(BIN)/gridwise api --host 0.0.0.0 --port $(API_PORT) & ,)$(BIN)/python -m streamlit run app.py --server.port $(PORT) --server.address 0.0.0.0
+
+# The JSON API for other systems (FastAPI, its own process): `make api` beside `make run`, or both at once
+# with `make run API=1`. API_PORT defaults to 8600; docs at http://localhost:8600/api/v1/docs.
+API_PORT ?= 8600
+api: seed-demo
+	$(BIN)/gridwise api --host 0.0.0.0 --port $(API_PORT)
 
 scheduler: migrate
 	GRIDWISE_SCHEDULER_ENABLED=false $(BIN)/gridwise scheduler

@@ -22,6 +22,7 @@ CLI_EXTENSIONS: tuple[str, ...] = (
     "courses.cli:register",
     "courses.training.cli:register",
     "evaluation.cli:register",
+    "api.cli:register",
 )
 
 

@@ -62,3 +62,18 @@ def open_for_checkin(session: Session, viewer: Viewer, *, now: datetime | None =
                       TrainingSession.start_at <= now + timedelta(minutes=CHECKIN_OPENS_MINUTES))
                .order_by(TrainingSession.start_at))
     return df
+
+
+def worker_training(session: Session, viewer: Viewer, *, worker_id: int, now: datetime | None = None) -> pd.DataFrame:
+    """A worker's courses as they see them in My learning (my_courses), for a manager (or an API client)
+    whose scope holds the worker; ScopeError otherwise."""
+    from core.models import OrgLevel, Role, Worker
+    from core.scope import ScopeError, worker_scope_clause
+
+    if viewer.role == Role.WORKER and viewer.worker_id != worker_id:
+        raise ScopeError("a worker sees only their own training")
+    if session.exec(select(Worker.id).where(Worker.id == worker_id, worker_scope_clause(viewer))).first() is None:
+        raise ScopeError("worker is outside your scope")
+    as_worker = Viewer(user_id=viewer.user_id, role=Role.WORKER, scope_level=OrgLevel.DISTRICT, scope_unit_id=None,
+                       worker_id=worker_id, display_name=viewer.display_name)
+    return my_courses(session, as_worker, now=now)

@@ -549,9 +549,13 @@ class _DeferredIndexes:
 
 def run_import(session: Session, viewer: Viewer, kind: Kind, data: bytes, filename: str, *, commit: bool,
                progress: Progress | None = None, chunk_rows: int = 50_000, now: datetime | None = None,
-               sample_rows: int = 200) -> ImportReport:
+               sample_rows: int = 200, recompute_figures: bool = True) -> ImportReport:
     """Check (and, with ``commit``, write) one file. All or nothing: a refused row anywhere leaves the
-    database as it was. Commits the session itself when the file is clean and ``commit`` is set."""
+    database as it was. Commits the session itself when the file is clean and ``commit`` is set.
+
+    ``recompute_figures=False`` leaves the event-derived monthly figures to the hourly
+    field.recompute_metrics job, as for events moved through the app (the API's event stream: rebuilding
+    a district's month per posted event would cost more than the event)."""
     if not viewer.is_manager:
         from core.scope import ScopeError
 
@@ -622,7 +626,7 @@ def run_import(session: Session, viewer: Viewer, kind: Kind, data: bytes, filena
     if commit and report.ok and (report.added or report.changed):
         if deferred is not None:
             deferred.restore()
-        if kind == "events":
+        if kind == "events" and recompute_figures:
             recompute_event_metrics(session, now=at, periods=report.periods)
         record(session, f"import.{kind}", viewer=viewer, entity="file", entity_id=filename[:64],
                detail={"filename": filename, "sha256": hashlib.sha256(data).hexdigest(),

@@ -1,0 +1,27 @@
+"""``python -m api [--host H] [--port P] [--workers N]``: the API server (uvicorn)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def serve(host: str = "127.0.0.1", port: int = 8600, workers: int = 1) -> int:
+    import uvicorn
+
+    uvicorn.run("api.app:create_app", factory=True, host=host, port=port, workers=workers,
+                proxy_headers=True, log_level="info", access_log=False)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m api", description="Gridwise JSON API")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8600)
+    p.add_argument("--workers", type=int, default=1, help="server processes (rate limits are per process)")
+    a = p.parse_args(argv)
+    return serve(a.host, a.port, a.workers)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

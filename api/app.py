@@ -1,0 +1,91 @@
+"""The API process: ``create_app()`` builds the FastAPI application (tests pass their own engine)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy.engine import Engine
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api import errors
+from api.config import ApiLimits
+from api.context import RateLimiter, audit_refusal
+from api.routes import router
+from core.db import get_engine
+
+DESCRIPTION = """Gridwise for other systems: events in as they happen, assignments and scores out.
+
+Authenticate with a client key an administrator registered (page *API clients* or
+`gridwise api-client add`): `Authorization: Bearer gw_….…`. A client acts within its scope (district,
+subdistrict or community) and only for its allowed operations. Writes accept an `Idempotency-Key` header.
+Every error has the shape `{code, message_zh, message_en, field, row}` (bulk refusals add `errors`, one per row).
+"""
+
+
+class BodyLimit:
+    """Refuse a request body over ``limit`` bytes with 413, whether it declares its length or streams."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        import json
+
+        body = json.dumps(errors.error_body(
+            "body_too_large", f"the request body is over {self.limit} bytes; send smaller batches",
+            f"请求体超过 {self.limit} 字节，请分批发送"), ensure_ascii=False).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(engine: Engine | None = None, limits: ApiLimits | None = None) -> FastAPI:
+    limits = limits or ApiLimits.from_env()
+    app = FastAPI(title="Gridwise API", version="1.0.0", description=DESCRIPTION,
+                  openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", redoc_url=None)
+    app.state.engine = engine or get_engine()
+    app.state.limits = limits
+    app.state.limiter = RateLimiter(limits.rate_per_second, limits.burst)
+    app.state.anonymous_limiter = RateLimiter(2.0, 20)  # refused keys, per remote address
+    errors.install(app, on_refusal=audit_refusal)
+    app.include_router(router)
+
+    @app.get("/api/v1/health", tags=["meta"], summary="Liveness: the process answers and the database is reachable")
+    def health() -> dict[str, Any]:
+        from sqlalchemy import text
+
+        with app.state.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"status": "ok"}
+
+    app.add_middleware(BodyLimit, limit=limits.max_body_bytes)
+    return app

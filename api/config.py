@@ -1,0 +1,27 @@
+"""Limits of the API process, from the environment (``GRIDWISE_API_*``)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+def _num(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw not in (None, "") else default
+
+
+@dataclass(frozen=True)
+class ApiLimits:
+    max_body_bytes: int = 5 * 1024 * 1024  # a request body larger than this is refused (413)
+    rate_per_second: float = 20.0  # sustained requests per client per second (token bucket) …
+    burst: int = 60  # … with this many at once
+    max_batch: int = 5000  # events per bulk upload (larger: use the file import)
+    page_limit: int = 500  # largest page of a list endpoint
+
+    @classmethod
+    def from_env(cls) -> ApiLimits:
+        return cls(max_body_bytes=int(_num("GRIDWISE_API_MAX_BODY_BYTES", cls.max_body_bytes)),
+                   rate_per_second=_num("GRIDWISE_API_RATE_PER_SECOND", cls.rate_per_second),
+                   burst=int(_num("GRIDWISE_API_BURST", cls.burst)),
+                   max_batch=int(_num("GRIDWISE_API_MAX_BATCH", cls.max_batch)))

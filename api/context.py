@@ -1,0 +1,128 @@
+"""Who is calling and the one transaction of their request.
+
+``allow("events.write")`` is the dependency every endpoint declares: it reads the bearer key, finds the
+client (core.api_clients.authenticate), checks the operation and the client's rate, and hands the
+endpoint a ``Call``. ``call.unit_of_work()`` is the request's only transaction (core.db.unit_of_work): the
+domain functions flush into it, the call's audit entry ("api.<operation>", under "api:<client>") joins it,
+and it commits before the response is sent — or rolls back on any refusal.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from api.errors import ApiError
+from core.api_clients import Caller, authenticate
+from core.audit import record
+from core.db import unit_of_work
+
+bearer = HTTPBearer(auto_error=False, description="The client's key: `Authorization: Bearer gw_….…`")
+
+
+class RateLimiter:
+    """A token bucket per client (in this process): ``rate`` requests a second, ``burst`` at once."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, burst
+        self._buckets: dict[object, tuple[float, float]] = {}
+        self._lock = threading.Lock()
+
+    def take(self, who: object) -> float:
+        """0 when allowed; otherwise the seconds until the next request would be."""
+        now = time.monotonic()
+        with self._lock:
+            tokens, last = self._buckets.get(who, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+            if tokens >= 1.0:
+                self._buckets[who] = (tokens - 1.0, now)
+                return 0.0
+            self._buckets[who] = (tokens, now)
+            return (1.0 - tokens) / self.rate if self.rate > 0 else 60.0
+
+
+@dataclass
+class Call:
+    request: Request
+    caller: Caller
+    operation: str
+
+    @property
+    def engine(self) -> Engine:
+        return self.request.app.state.engine
+
+    @property
+    def viewer(self):  # noqa: ANN201 - core.scope.Viewer
+        return self.caller.viewer
+
+    @contextmanager
+    def unit_of_work(self, *, entity: str = "", entity_id: object = "", detail: dict | None = None
+                     ) -> Iterator[Session]:
+        """The request's transaction, with its audit entry."""
+        with unit_of_work(self.engine) as session:
+            yield session
+            record(session, f"api.{self.operation}", viewer=self.viewer, entity=entity or "api",
+                   entity_id=entity_id, detail={"method": self.request.method, "path": self.request.url.path,
+                                                "client": self.caller.name, **(detail or {})})
+
+
+def _refuse_unknown(request: Request) -> None:
+    wait = request.app.state.anonymous_limiter.take(request.client.host if request.client else "?")
+    if wait:
+        raise ApiError(429, "rate_limited", f"too many refused keys from this address; retry in {wait:.1f} s",
+                       f"此地址的无效密钥请求过多，请 {wait:.1f} 秒后重试", headers={"Retry-After": f"{max(1, round(wait))}"})
+    raise ApiError(401, "unauthenticated", "send a valid, active client key as 'Authorization: Bearer <key>'",
+                   "请在请求头 Authorization: Bearer <密钥> 中提供有效的接口密钥", headers={"WWW-Authenticate": "Bearer"})
+
+
+def allow(operation: str) -> Callable[..., Call]:
+    """The dependency for an endpoint needing ``operation`` (one of core.api_clients.OPERATIONS)."""
+
+    def dependency(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Call:
+        key = creds.credentials if creds else None
+        with Session(request.app.state.engine) as session:
+            caller = authenticate(session, key)
+        if caller is None:
+            _refuse_unknown(request)
+            raise AssertionError("unreachable")
+        request.state.caller = caller
+        request.state.operation = operation
+        wait = request.app.state.limiter.take(caller.client_id)
+        if wait:
+            raise ApiError(429, "rate_limited", f"rate limit of {request.app.state.limits.rate_per_second:g} "
+                           f"requests/s reached; retry in {wait:.2f} s",
+                           f"已达到每秒 {request.app.state.limits.rate_per_second:g} 次的调用上限，请 {wait:.2f} 秒后重试",
+                           headers={"Retry-After": f"{max(1, round(wait))}"})
+        if operation not in caller.operations:
+            raise ApiError(403, "operation_not_allowed",
+                           f"client {caller.name!r} may not {operation}; an administrator can allow it",
+                           f"接口客户端“{caller.name}”未获准执行 {operation}，请联系管理员开通")
+        return Call(request, caller, operation)
+
+    return dependency
+
+
+def audit_refusal(request: Request, status: int, code: str) -> None:
+    """Record a refused call of a known client in its own small transaction (the request's rolled back).
+    Rate-limit refusals are not recorded: a flood must not turn into a flood of writes."""
+    caller: Caller | None = getattr(request.state, "caller", None)
+    if caller is None or status == 429:
+        return
+    try:
+        with unit_of_work(request.app.state.engine) as session:
+            record(session, f"api.{getattr(request.state, 'operation', 'call')}.refused", viewer=caller.viewer,
+                   entity="api", detail={"method": request.method, "path": request.url.path, "status": status,
+                                         "code": code, "client": caller.name})
+    except Exception:  # noqa: BLE001 - the refusal is answered even when its audit row cannot be written
+        import logging
+
+        logging.getLogger("api").exception("could not audit a refused call")
