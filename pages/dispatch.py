@@ -22,7 +22,7 @@ from evaluation.assignment.rank import (
     preset_for_priority,
 )
 from evaluation.field.registry import field_now
-from ui import resources
+from ui import dispatch_cache, resources
 from ui.guard import require
 from ui.state import lang, tr
 
@@ -71,10 +71,19 @@ def _quality_inputs(scope: tuple, start_day, end_day, _viewer):  # noqa: ANN001,
                 service.decisions_frame(session, _viewer, since=start))
 
 
+ITEM_NAMES = {code: pick(L, zh, en) for code, zh, en in zip(ITEMS.index, ITEMS["item_zh"], ITEMS["item_en"],
+                                                               strict=True)}
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _quality_figures(scope: tuple, start_day, end_day, group: str | None, now: datetime, _viewer):  # noqa: ANN001, ANN202
+    """``quality.quality_figures`` of the cached dispatched events (overall, by item, by community)."""
+    events = _quality_inputs(scope, start_day, end_day, _viewer)[0]
+    return quality.quality_figures(events, group, now=now)
+
+
 def _item_name(code: object) -> str:
-    if isinstance(code, str) and code in ITEMS.index:
-        return pick(L, ITEMS.at[code, "item_zh"], ITEMS.at[code, "item_en"])
-    return ""
+    return ITEM_NAMES.get(code, "") if isinstance(code, str) else ""
 
 
 def _title(row: pd.Series) -> str:
@@ -85,9 +94,10 @@ st.title(tr("assign.title"))
 st.caption(tr("assign.caption"))
 
 with Session(resources.engine()) as session:
-    NOW = field_now(session)  # tasks are judged at the field clock (the demo's pinned date in a demo database)
-    queue = service.task_queue(session, viewer, now=NOW)
-    ctx = service.load_context(session, viewer, now=NOW)  # read once per run, shared by the tabs
+    # Tasks are judged at the field clock (the demo's pinned date in a demo database), to the minute: the queue
+    # and the context are read once per minute and cached (ui/dispatch_cache.py), shared by the tabs.
+    NOW = field_now(session).replace(second=0, microsecond=0)
+queue, ctx = dispatch_cache.board(viewer, NOW)
 
 # The first visit (or a task that left the queue) selects the most urgent unassigned task and its preset.
 # Widgets whose option labels depend on the language get a key per language: Streamlit keeps a keyed
@@ -143,7 +153,7 @@ with queue_tab:
         if shown.empty:
             st.info(tr("assign.queue.none_matching"))
         else:
-            labels = {r.task_id: f"{tr(f'assign.priority.{r.priority}')} · {_title(pd.Series(r._asdict()))} · "
+            labels = {r.task_id: f"{tr(f'assign.priority.{r.priority}')} · {pick(L, r.title_zh, r.title_en)} · "
                                  f"{pick(L, r.community_zh, r.community_en)}"
                       for r in shown.itertuples(index=False)}
 
@@ -158,9 +168,8 @@ with queue_tab:
             st.session_state[TASK_KEY] = st.session_state["assign_current"]
             task_id = st.selectbox(tr("assign.pick_task"), list(labels), format_func=labels.get, key=TASK_KEY,
                                    on_change=_on_task)
-            with Session(resources.engine()) as session:
-                task, ranked, excluded = service.recommend(session, viewer, task_id, preset, ctx=ctx,
-                                                           task=queue[queue["task_id"] == task_id].iloc[0])
+            task, ranked, excluded = dispatch_cache.recommend(viewer, NOW, task_id, preset,
+                                                              queue[queue["task_id"] == task_id].iloc[0])
             st.subheader(_title(task))
             meta = [tr(f"assign.kind.{task['kind']}"), tr(f"assign.priority.{task['priority']}")]
             if isinstance(task["item_code"], str):
@@ -244,6 +253,8 @@ with queue_tab:
                             "assign.done_override" if decision.overridden else "assign.done", name=names[chosen])
                         st.session_state.pop("assign_current", None)
                         _quality_inputs.clear()
+                        _quality_figures.clear()
+                        dispatch_cache.clear()
                         st.rerun()
     if msg := st.session_state.pop("assign_flash", None):
         st.toast(msg, icon=":material/check_circle:")
@@ -292,6 +303,8 @@ with batch_tab:
                 result = service.commit_batch(session, viewer, proposal, now=NOW)
             st.session_state.pop("assign_proposal", None)
             _quality_inputs.clear()
+            _quality_figures.clear()
+            dispatch_cache.clear()
             st.session_state["assign_batch_done"] = tr("assign.batch.done", **result)
             st.rerun()
         if b2.button(tr("assign.batch.discard"), key="assign_batch_discard"):
@@ -349,7 +362,7 @@ with quality_tab:
     if events.empty:
         st.info(tr("assign.q.empty"))
     else:
-        overall = quality.quality_figures(events, None, now=NOW).iloc[0]
+        overall = _quality_figures(scope_key, start_day, today, None, NOW, viewer).iloc[0]
         c1, c2, c3, c4 = st.columns(4)
         c1.metric(tr("assign.q.first_dispatch_accuracy"), f"{overall['first_dispatch_accuracy']:.1%}",
                   help=tr("assign.q.first_dispatch_help"))
@@ -358,7 +371,7 @@ with quality_tab:
         c3.metric(tr("assign.q.overdue_rate"), "—" if pd.isna(overall["overdue_rate"])
                   else f"{overall['overdue_rate']:.1%}", help=tr("assign.q.overdue_help"))
         c4.metric(tr("assign.q.dispatched"), int(overall["dispatched"]))
-        by_item = quality.quality_figures(events, "item_code", now=NOW)
+        by_item = _quality_figures(scope_key, start_day, today, "item_code", NOW, viewer)
         by_item["item"] = by_item["item_code"].map(lambda c: f"{c} {_item_name(c)}")
         st.altair_chart(quality_chart(by_item.nlargest(15, "dispatched"), L), width="stretch")
 
@@ -375,7 +388,7 @@ with quality_tab:
         st.subheader(tr("assign.q.by_item"))
         st.dataframe(_figures(by_item.sort_values("dispatched", ascending=False), "item", tr("assign.col.item")),
                      hide_index=True, width="stretch", column_config=cfg)
-        by_comm = quality.quality_figures(events, "community_id", now=NOW)
+        by_comm = _quality_figures(scope_key, start_day, today, "community_id", NOW, viewer)
         with Session(resources.engine()) as session:
             comms = units_frame(session, viewer, OrgLevel.COMMUNITY).set_index("id")
         by_comm["community"] = by_comm["community_id"].map(

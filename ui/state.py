@@ -15,9 +15,11 @@ SEEN_KEY = "last_seen"
 
 
 def lang() -> str:
-    if LANG_KEY not in st.session_state:
-        st.session_state[LANG_KEY] = get_settings().default_language
-    return st.session_state[LANG_KEY]
+    # One session-state read (every tr() call comes here: a page makes hundreds per run).
+    value = st.session_state.get(LANG_KEY)
+    if value is None:
+        value = st.session_state[LANG_KEY] = get_settings().default_language
+    return value
 
 
 def tr(key: str, /, **params: object) -> str:
