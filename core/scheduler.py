@@ -35,6 +35,7 @@ JOB_PROVIDERS: tuple[str, ...] = (
     "courses.jobs:JOBS",
     "courses.training.jobs:JOBS",
     "evaluation.jobs:JOBS",
+    "evaluation.scoring.remedial:JOBS",
 )
 ADVISORY_LOCK_KEY = 0x6772_6964  # "grid"
 MISFIRE_GRACE_SECONDS = 15 * 60

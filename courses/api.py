@@ -170,3 +170,28 @@ def courses_for_skill(session: Session, *, skill_area: str) -> list[dict]:
     rows = session.exec(select(Course.code, Course.title_zh, Course.title_en, Course.skill_area)
                         .where(Course.skill_area == area, Course.is_active).order_by(Course.code)).all()
     return [{"code": c, "title_zh": z, "title_en": e, "skill_area": s} for c, z, e, s in rows]
+
+
+def plan_hours(session: Session, viewer: Viewer, *, start: date, end: date) -> pd.DataFrame:
+    """Training-plan figures per worker in scope × month (``period`` "YYYY-MM"): ``credited_hours`` (credited
+    in the month) and ``required_hours`` (what the year's plans accrue in it), so that Σ credited ÷ Σ required
+    over a range is plan completion to date (courses.training.supervision.monthly_figures)."""
+    from courses.training.supervision import monthly_figures
+
+    return monthly_figures(session, viewer, start=start, end=end)
+
+
+def remedial_plan(session: Session, *, year: int) -> dict:
+    """The bottom group of ``year``'s district plan: ``bottom_pct`` (None: no bottom group) and ``courses``
+    (codes compulsory for it: 末位培训)."""
+    from courses.training.plans import bottom_pct, remedial_courses
+
+    return {"bottom_pct": bottom_pct(session, year=year), "courses": remedial_courses(session, year=year)}
+
+
+def place_bottom_group(session: Session, *, year: int, members: pd.DataFrame, now: datetime | None = None) -> int:
+    """Place workers (``members``: worker_id, period, rank_pct) in ``year``'s bottom group; idempotent."""
+    from courses.training.models import WorkerGroup
+    from courses.training.plans import record_group
+
+    return record_group(session, year=year, group=WorkerGroup.BOTTOM, members=members, now=now)

@@ -5,6 +5,7 @@ field metrics, so the scorer treats every component the same way:
 - training_attendance_rate = Σ attendance points ÷ Σ attendance points possible (%)
 - training_quiz_avg        = Σ (quiz average × attempts) ÷ Σ attempts (points out of 100)
 - training_certificates    = Σ valid certificates at each month end ÷ months (mean held)
+- training_plan_completion = Σ study hours credited ÷ Σ hours the training plans required in the months (%)
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ TRAINING_REGISTRY = pd.DataFrame([
      "direction": "higher", "kind": "mean"},
     {"code": "training_certificates", "name_zh": "有效证书数", "name_en": "Certificates held", "unit": "个",
      "direction": "higher", "kind": "mean"},
+    {"code": "training_plan_completion", "name_zh": "培训计划完成率", "name_en": "Training plan completion",
+     "unit": "%", "direction": "higher", "kind": "ratio"},
 ])
 TRAINING_COLS = ["worker_id", "period", "sessions_due", "sessions_attended", "attendance_points",
                  "attendance_points_max", "quiz_attempts", "quiz_score_avg", "certificates_valid"]
@@ -146,7 +149,19 @@ def _training(session, viewer, start: date, end: date) -> pd.DataFrame:  # noqa:
         if exc.name and exc.name.startswith("courses.api"):
             return empty_values()
         raise
-    return training_values(courses_api.training_figures(session, viewer, start=start, end=end))
+    values = training_values(courses_api.training_figures(session, viewer, start=start, end=end))
+    plan = plan_values(courses_api.plan_hours(session, viewer, start=start, end=end))
+    return pd.concat([v for v in (values, plan) if len(v)], ignore_index=True) if len(plan) else values
+
+
+def plan_values(hours: pd.DataFrame) -> pd.DataFrame:
+    """courses.api.plan_hours rows → training_plan_completion (credited ÷ required hours, months with a duty)."""
+    if hours is None or hours.empty:
+        return empty_values()
+    out = pd.DataFrame({"worker_id": hours["worker_id"], "period": hours["period"],
+                        "metric": "training_plan_completion", "numerator": hours["credited_hours"].astype(float),
+                        "denominator": hours["required_hours"].astype(float)})
+    return out[out["denominator"] > 0][VALUE_COLS].reset_index(drop=True)
 
 
 def adjustments_frame(session, *, start_period: str, end_period: str) -> pd.DataFrame:  # noqa: ANN001

@@ -52,6 +52,7 @@ import evaluation.field.registry
 import evaluation.field.rentals
 import evaluation.field.tasks
 import evaluation.scoring.adjustments
+import evaluation.scoring.remedial
 import evaluation.scoring.service
 import evaluation.scoring.snapshots
 import evaluation.scoring.store
@@ -541,6 +542,13 @@ WRITES: list[Write] = [
     Write("finish a lesson", (T.lessons.complete_lesson,),
           lambda s, i, v: (T.lessons.open_lesson(s, v, lesson_id=_lesson(s, i), now=NOW - timedelta(hours=1)),
                            T.lessons.complete_lesson(s, v, lesson_id=_lesson(s, i), now=NOW)), OWNER),
+    Write("place the bottom of May's scorecard in remedial training", (S.remedial.enroll_bottom_group,),
+          lambda s, i, v: (T.plans.save_plan(s, i.viewers["district"], year=2020, unit_id=i.org.district.id,
+                                             requirements=[{"worker_group": "bottom", "hours": 12, "bottom_pct": 50}],
+                                             courses=[{"course_code": "house_coding", "worker_group": "bottom"}],
+                                             now=NOW),
+                           S.remedial.enroll_bottom_group(s, v, period="2020-05", now=NOW))[1],
+          DISTRICT),
     # --- core: accounts, workers ---
     Write("create a user", (K.users.create_user,),
           lambda s, i, v: K.users.create_user(s, v, username="new_a", display_name="新", role=Role.MANAGER,
@@ -782,7 +790,7 @@ MODULES = [courses.catalog, courses.sessions, courses.enrollment, courses.attend
            evaluation.scoring.store, evaluation.scoring.adjustments, evaluation.scoring.snapshots,
            evaluation.scoring.service, evaluation.assignment.service, core.users, core.org, core.worker_import,
            courses.training.plans, courses.training.ledger, courses.training.lessons, courses.training.completion,
-           courses.training.supervision]
+           courses.training.supervision, evaluation.scoring.remedial]
 
 # Reviewed: these read, compute or check and write nothing.
 NOT_A_WRITE = {
@@ -795,7 +803,8 @@ NOT_A_WRITE = {
     "courses.attendance_import": {"classify", "union_minutes"},
     "courses.quizzes": {"add_months", "grade", "score_answers", "standing", "review_allowed"},
     "core.inbox": {"unread_count", "worker_users"},
-    "courses.api": {"training_figures", "qualifications", "busy_workers", "courses_for_skill"},
+    "courses.api": {"training_figures", "qualifications", "busy_workers", "courses_for_skill", "plan_hours",
+                    "remedial_plan"},
     "evaluation.field.imports": {"normalise_period", "template"},
     "evaluation.field.events": {"allowed_actions", "next_state", "is_overdue", "state_counts"},
     "evaluation.field.rentals": {"grading_standard", "criteria", "patrol_interval_days", "grade_for",
@@ -820,6 +829,7 @@ NOT_A_WRITE = {
     "courses.training.ledger": {"session_minutes", "credited"},
     "courses.training.lessons": {"split_material", "read_seconds"},
     "courses.training.completion": {"rules", "missing_prerequisite", "completion"},
+    "evaluation.scoring.remedial": {"bottom_of_scorecard", "previous_quarter"},
     "courses.training.supervision": {"overdue_courses_for", "community_summary", "headline", "month_end"},
 }
 # Reviewed: these write, but take no viewer — jobs, the demo, the CLI and set-up call them, never a page on
@@ -838,6 +848,8 @@ SYSTEM_WRITES = {
     "evaluation.field.registry": {"ensure_reference_data"},  # shipped reference data, idempotent
     "evaluation.scoring.store": {"ensure_default_scheme", "active_scheme"},  # first use stores the shipped scheme
     "evaluation.scoring.snapshots": {"freeze_closed_months"},  # the monthly job (as SYSTEM)
+    "courses.api": {"place_bottom_group"},  # inside evaluation's remedial enrolment (covered below)
+    "evaluation.scoring.remedial": {"remedial_job"},  # the quarterly job (as SYSTEM)
     "courses.training.plans": {"record_group"},  # the remedial job (evaluation) places the bottom group
     "courses.training.ledger": {"credit_sources"},  # the ledger job; inside complete_lesson
     "courses.training.lessons": {"ensure_lessons"},  # splitting shipped material (demo, CLI)

@@ -251,12 +251,12 @@ def test_enrolment_requires_the_prerequisite_certificate(session, world):
     basic, adv = world.courses["fire_safety"], world.courses["epidemic_screening"]
     completion.set_rule(session, world.manager, course_id=adv.id, prerequisite_code="fire_safety", now=NOW)
     with pytest.raises(TrainingError) as e:
-        enroll(session, world.manager, course_id=adv.id, worker_ids=[a0.id], now=NOW, commit=False)
+        enroll(session, world.manager, course_id=adv.id, worker_ids=[a0.id], now=NOW)
     assert basic.title_zh in e.value.message("zh") and a0.name in e.value.message("zh")
     assert completion.prerequisite_for_worker(session, world.worker(a0), course_id=adv.id, now=NOW)["code"] == \
         "fire_safety"
     _cert(session, basic.id, a0, NOW - timedelta(days=10))
-    assert enroll(session, world.manager, course_id=adv.id, worker_ids=[a0.id], now=NOW, commit=False) == 1
+    assert enroll(session, world.manager, course_id=adv.id, worker_ids=[a0.id], now=NOW) == 1
 
 
 def test_prerequisite_cycles_are_refused(session, world):
@@ -302,7 +302,7 @@ def test_a_lesson_is_done_only_after_the_server_checked_reading_time(session, wo
     restart the clock), then accepted once, credited, and offered as 'continue where you left off'."""
     a0 = world.org.workers_a[0]
     course = world.courses["fire_safety"]
-    enroll(session, world.manager, course_id=course.id, worker_ids=[a0.id], now=NOW, commit=False)
+    enroll(session, world.manager, course_id=course.id, worker_ids=[a0.id], now=NOW)
     lessons.ensure_lessons(session, course_ids=[course.id])
     me = world.worker(a0)
     first = session.exec(select(Lesson).where(Lesson.course_id == course.id, Lesson.position == 1)).one()
