@@ -27,7 +27,9 @@ DEMO_SETTING = "demo_seed"
 # Extension seeders, run in order after the org and accounts exist.
 DEMO_EXTENSIONS: tuple[str, ...] = (
     "courses.demo:seed",
+    "courses.training.demo:seed",
     "evaluation.demo:seed",
+    "evaluation.scoring.remedial:seed_demo",
 )
 
 # 大鹏新区: 3 办事处 and their 社区 (25 in all), with a rough centre for each subdistrict.

@@ -77,3 +77,9 @@ JOBS: list[JobSpec] = [
             {"trigger": "cron", "month": "1,4,7,10", "day": 5, "hour": 7, "minute": 0},
             "末位培训: last quarter's bottom group"),
 ]
+
+
+def seed_demo(ctx) -> None:  # noqa: ANN001 - core.demo.DemoContext
+    """Demo: the bottom of the June 2020 scorecard into remedial training (core.demo extension)."""
+    result = enroll_bottom_group(ctx.session, SYSTEM, period="2020-06", now=datetime(2020, 7, 5, 7))
+    ctx.log(f"training: remedial group from the June scorecard: {result}")
