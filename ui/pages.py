@@ -41,6 +41,7 @@ PAGES: tuple[PageSpec, ...] = (
     _p("app.py", "menu.home", ":material/home:", {W, M, A}, "menu.section.main"),
     # A worker's day, phone first.
     _p("pages/my_learning.py", "menu.my_learning", ":material/school:", {W}, "menu.section.main"),
+    _p("pages/my_training.py", "menu.my_training", ":material/timer:", {W}, "menu.section.main"),
     _p("pages/quiz.py", "menu.quiz", ":material/quiz:", {W}, "menu.section.main", in_menu=False),
     _p("pages/checkin.py", "menu.checkin", ":material/qr_code_scanner:", {W}, "menu.section.main", in_menu=False),
     _p("pages/my_tasks.py", "menu.my_tasks", ":material/task_alt:", {W}, "menu.section.main"),
@@ -50,6 +51,7 @@ PAGES: tuple[PageSpec, ...] = (
     _p("pages/courses.py", "menu.courses", ":material/menu_book:", {M, A}, "menu.section.training"),
     _p("pages/attendance.py", "menu.attendance", ":material/how_to_reg:", {M, A}, "menu.section.training"),
     _p("pages/quiz_results.py", "menu.quiz_results", ":material/fact_check:", {M, A}, "menu.section.training"),
+    _p("pages/training_plan.py", "menu.training_plan", ":material/event_note:", {M, A}, "menu.section.training"),
     # Field data.
     _p("pages/field_import.py", "menu.field_import", ":material/upload_file:", {M, A}, "menu.section.field"),
     _p("pages/events.py", "menu.events", ":material/report:", {M, A}, "menu.section.field"),

@@ -446,3 +446,16 @@ def test_manager_viewer_kinds(session, world):
         plans.plans_frame(session, me, year=2020)
     with pytest.raises(ScopeError):
         supervision.bulletin_workbook(session, me, year=2020, month=6)
+
+
+def test_community_chart_marks_the_communities_behind(session, world):
+    """Test that the dashboard chart has one bar per community, the behind ones red, and the 80 % line."""
+    from courses.training.charts import community_completion_chart
+
+    _supervised_world(session, world)
+    st = supervision.plan_status(session, world.manager, year=2020, as_of=date(2020, 6, 30))
+    spec = community_completion_chart(supervision.community_summary(st), "en").to_dict()
+    data = next(iter(spec["datasets"].values()))
+    assert sorted(r["community"] for r in data) == ["Comm A", "Comm B"]
+    assert spec["layer"][0]["encoding"]["color"]["condition"]["value"] == "#d62728"
+    assert any(v.get("x") == 80.0 for d in spec["datasets"].values() for v in d)

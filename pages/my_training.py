@@ -1,0 +1,96 @@
+"""Worker (phone first): my study hours this year against my plan, what is compulsory and by when, and
+"continue where you left off" with the lesson reader (opening stores the time; done is checked by the server)."""
+
+from datetime import date
+
+import streamlit as st
+from sqlmodel import Session
+
+from core import clock
+from core.i18n import pick
+from courses.training.errors import TrainingError
+from courses.training.lessons import complete_lesson, continue_lesson, course_lessons, open_lesson
+from courses.training.plans import compulsory, workers_in_scope
+from courses.training.supervision import plan_status
+from ui import resources
+from ui.guard import require
+from ui.state import lang, tr
+
+viewer = require(__file__)
+L = lang()
+today = clock.today()
+year = today.year
+
+st.title(tr("training.my.title"))
+if viewer.worker_id is None:
+    st.warning(tr("training.my.no_worker"))
+    st.stop()
+
+with Session(resources.engine()) as session:
+    status = plan_status(session, viewer, year=year, as_of=today)
+    due = compulsory(session, workers_in_scope(session, viewer), year=year)
+    nxt = continue_lesson(session, viewer)
+
+st.subheader(tr("training.my.hours", year=year))
+if status.empty or float(status["required_year"].iloc[0]) == 0:
+    st.info(tr("training.my.no_plan", year=year))
+else:
+    me = status.iloc[0]
+    st.metric(tr("training.col.credited"), f"{me['credited']:.1f} h",
+              delta=f"{me['credited'] - me['required_to_date']:+.1f} h", help=tr("training.my.delta_help"))
+    st.progress(min(1.0, float(me["credited"]) / float(me["required_year"])),
+                text=tr("training.my.of_year", credited=f"{me['credited']:.1f}", required=f"{me['required_year']:.0f}",
+                        to_date=f"{me['required_to_date']:.1f}"))
+    if me["behind"]:
+        st.warning(tr("training.my.behind"))
+    if me["preservice_hours"] > 0:
+        deadline = me["preservice_deadline"].date()
+        box = st.error if me["preservice_overdue"] else st.info
+        box(tr("training.my.preservice", credited=f"{me['preservice_credited']:.1f}",
+               required=f"{me['preservice_hours']:.0f}", day=deadline.isoformat()))
+
+st.subheader(tr("training.my.compulsory"))
+if due.empty:
+    st.info(tr("training.my.no_compulsory"))
+for c in due.itertuples():
+    day: date = c.due.date()
+    late = day < today
+    with st.container(border=True):
+        st.markdown(f"**{pick(L, c.title_zh, c.title_en)}**")
+        st.caption(tr("training.my.overdue" if late else "training.my.due_by", day=day.isoformat()))
+
+st.subheader(tr("training.my.continue"))
+if nxt is None:
+    st.info(tr("training.my.no_lessons"))
+    st.stop()
+st.markdown(f"**{pick(L, nxt['course_zh'], nxt['course_en'])}** · "
+            + tr("training.my.lesson_of", n=nxt["position"], total=nxt["lessons_total"], done=nxt["lessons_done"]))
+reading = st.session_state.get("training_reading")
+if reading != nxt["lesson_id"]:
+    if st.button(tr("training.my.open", title=pick(L, nxt["title_zh"], nxt["title_en"])), type="primary",
+                 width="stretch", key="open_lesson"):
+        with resources.unit_of_work() as session:
+            open_lesson(session, viewer, lesson_id=nxt["lesson_id"])
+        st.session_state["training_reading"] = nxt["lesson_id"]
+        st.rerun()
+    st.stop()
+
+with Session(resources.engine()) as session:
+    lessons = course_lessons(session, viewer, course_id=nxt["course_id"])
+lesson = lessons[lessons["id"] == nxt["lesson_id"]].iloc[0]
+with st.container(border=True):
+    st.markdown(f"### {pick(L, lesson['title_zh'], lesson['title_en'])}")
+    st.markdown(pick(L, lesson["body_md_zh"], lesson["body_md_en"]))
+    if lesson["video_url"]:
+        st.link_button(tr("training.my.video"), lesson["video_url"], width="stretch")
+st.caption(tr("training.my.min_read", minutes=max(1, int(lesson["min_read_seconds"]) // 60)))
+if st.button(tr("training.my.done"), type="primary", width="stretch", key="lesson_done"):
+    try:
+        with resources.unit_of_work() as session:
+            complete_lesson(session, viewer, lesson_id=int(lesson["id"]))
+    except TrainingError as exc:
+        st.warning(exc.message(L))
+    else:
+        st.session_state.pop("training_reading", None)
+        st.success(tr("training.my.done_ok", minutes=int(lesson["credit_minutes"])))
+        st.rerun()

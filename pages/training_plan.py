@@ -1,0 +1,135 @@
+"""Managers: the training plan dashboard (required vs credited hours per community and worker, overdue
+compulsory courses, new hires past their pre-service deadline), the monthly 培训通报 (Excel and printable),
+this year's plans, and external training recorded with evidence."""
+
+from datetime import date
+
+import streamlit as st
+from sqlmodel import Session
+
+from core import clock
+from core.i18n import col
+from courses.training.charts import community_completion_chart
+from courses.training.errors import TrainingError
+from courses.training.ledger import record_external
+from courses.training.plans import plans_frame
+from courses.training.supervision import (
+    bulletin_workbook,
+    community_summary,
+    headline,
+    month_end,
+    overdue_courses,
+    plan_status,
+)
+from ui import resources
+from ui.guard import require
+from ui.state import lang, tr
+
+viewer = require(__file__)
+L = lang()
+
+
+def _as_of_default(year: int) -> date:
+    from evaluation.field.registry import field_now  # a demo database is pinned to its own "today"
+
+    with Session(resources.engine()) as s:
+        pinned = field_now(s).date()
+    return min(pinned, date(year, 12, 31))
+
+
+st.title(tr("training.plan.title"))
+c1, c2 = st.columns(2)
+year = int(c1.number_input(tr("training.plan.year"), min_value=2015, max_value=2100,
+                           value=_as_of_default(clock.today().year).year, step=1))
+as_of = c2.date_input(tr("training.plan.as_of"), value=_as_of_default(year))
+
+with Session(resources.engine()) as session:
+    status = plan_status(session, viewer, year=year, as_of=as_of)
+    over = overdue_courses(session, viewer, year=year, as_of=as_of)
+    plans = plans_frame(session, viewer, year=year)
+
+tab_dash, tab_bulletin, tab_plans, tab_external = st.tabs(
+    [tr("training.plan.tab.dashboard"), tr("training.plan.tab.bulletin"), tr("training.plan.tab.plans"),
+     tr("training.plan.tab.external")])
+
+with tab_dash:
+    if status.empty or float(status["required_to_date"].sum()) == 0:
+        st.info(tr("training.plan.empty", year=year))
+    else:
+        head = headline(status)
+        m = st.columns(4)
+        m[0].metric(tr("training.col.completion"), f"{(head['completion'] or 0) * 100:.0f}%")
+        m[1].metric(tr("training.col.behind"), head["behind"])
+        m[2].metric(tr("training.col.preservice_overdue"), head["preservice_overdue"])
+        m[3].metric(tr("training.col.compulsory_overdue"), head["compulsory_overdue"])
+        summary = community_summary(status)
+        st.altair_chart(community_completion_chart(summary, L), width="stretch")
+        st.subheader(tr("training.bulletin.sheet.behind"))
+        behind = status[status["behind"]].sort_values("completion")
+        show = ["employee_no", "name", col(L, "community"), "required_to_date", "credited", "completion"]
+        st.dataframe(behind[show].rename(columns=lambda c: tr(f"training.col.{c.removesuffix('_' + L)}")),
+                     hide_index=True, width="stretch")
+        st.subheader(tr("training.bulletin.sheet.overdue"))
+        if over.empty:
+            st.caption(tr("training.plan.none"))
+        else:
+            cols = ["employee_no", "name", col(L, "community"), "course_code", col(L, "title"), "due", "days_over"]
+            st.dataframe(over[cols].rename(columns=lambda c: tr(f"training.col.{c.removesuffix('_' + L)}")),
+                         hide_index=True, width="stretch")
+        st.subheader(tr("training.bulletin.sheet.preservice"))
+        pre = status[status["preservice_overdue"]]
+        if pre.empty:
+            st.caption(tr("training.plan.none"))
+        else:
+            cols = ["employee_no", "name", col(L, "community"), "hire_date", "preservice_deadline",
+                    "preservice_hours", "preservice_credited"]
+            st.dataframe(pre[cols].rename(columns=lambda c: tr(f"training.col.{c.removesuffix('_' + L)}")),
+                         hide_index=True, width="stretch")
+
+with tab_bulletin:
+    month = int(st.selectbox(tr("training.plan.month"), list(range(1, 13)), index=as_of.month - 1))
+    if viewer.is_manager:
+        with Session(resources.engine()) as session:
+            data = bulletin_workbook(session, viewer, year=year, month=month, lang=L)
+        st.download_button(tr("training.plan.download"), data, file_name=f"training-bulletin-{year}-{month:02d}.xlsx",
+                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", width="stretch")
+        with Session(resources.engine()) as session:
+            month_status = plan_status(session, viewer, year=year, as_of=month_end(year, month))
+        head = headline(month_status)
+        st.markdown(f"## {tr('training.bulletin.title', year=year, month=month)}")
+        st.caption(tr("training.bulletin.as_of", day=month_end(year, month).isoformat()))
+        st.markdown("\n".join(f"- {tr(f'training.col.{k}')}: **{v}**" for k, v in head.items()))
+        st.table(community_summary(month_status)[[col(L, "community"), "workers", "required_to_date", "credited",
+                                                  "completion", "behind"]]
+                 .rename(columns=lambda c: tr(f"training.col.{c.removesuffix('_' + L)}")))
+
+with tab_plans:
+    if plans.empty:
+        st.info(tr("training.plan.no_plans", year=year))
+    else:
+        notes = plans.drop_duplicates("plan_id")
+        for p in notes.itertuples():
+            st.caption(f"{p.unit_zh if L == 'zh' else p.unit_en}: {p.note}")
+        cols = [col(L, "unit"), "worker_group", "hours", "window_days", "bottom_pct", "editable"]
+        st.dataframe(plans[cols], hide_index=True, width="stretch")
+
+with tab_external:
+    st.caption(tr("training.plan.external_help"))
+    with st.form("external"):
+        ids = status[["worker_id", "employee_no", "name"]] if len(status) else None
+        options = ids["worker_id"].tolist() if ids is not None else []
+        labels = dict(zip(options, (ids["employee_no"] + " " + ids["name"]).tolist(), strict=True)) if ids is not None else {}
+        worker_id = st.selectbox(tr("training.col.name"), options, format_func=lambda w: labels.get(w, str(w)))
+        hours = st.number_input(tr("training.plan.hours"), min_value=0.5, max_value=200.0, value=2.0, step=0.5)
+        day = st.date_input(tr("training.plan.day"), value=as_of, max_value=clock.today())
+        note = st.text_area(tr("training.plan.note"))
+        upload = st.file_uploader(tr("training.plan.evidence"))
+        if st.form_submit_button(tr("training.plan.record"), type="primary") and worker_id is not None:
+            try:
+                with resources.unit_of_work() as session:
+                    record_external(session, viewer, worker_id=int(worker_id), hours=float(hours), on=day, note=note,
+                                    evidence=(upload.name, upload.getvalue()) if upload else None)
+            except TrainingError as exc:
+                st.error(exc.message(L))
+            else:
+                st.success(tr("training.plan.recorded"))

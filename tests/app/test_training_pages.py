@@ -1,0 +1,43 @@
+"""The training-plan pages in AppTest on the demo database: the manager dashboard and the worker's phone view."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.app.util import texts
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_dashboard_shows_the_2020_plan_for_a_district_manager(open_page, viewer_of, lang):
+    """Test that the district manager sees the 2020 dashboard: headline figures, the behind list and the
+    bulletin download, with no exception."""
+    at = open_page("pages/training_plan.py", viewer_of("manager"), lang=lang)
+    assert not at.exception
+    shown = texts(at)
+    assert ("落后人数" if lang == "zh" else "Behind plan") in shown
+    assert at.metric and len(at.dataframe) >= 1
+
+
+def test_community_manager_sees_only_their_community(open_page, viewer_of):
+    """Test that the 下沙 community manager's dashboard lists only 下沙's workers."""
+    at = open_page("pages/training_plan.py", viewer_of("xiasha"), lang="zh")
+    assert not at.exception
+    for df in at.dataframe:
+        value = df.value
+        if "社区" in value.columns:
+            assert set(value["社区"]) <= {"下沙社区"}
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_worker_sees_hours_compulsory_courses_and_continue(open_page, viewer_of, lang):
+    """Test that a worker's phone view shows their hours, compulsory courses and a lesson to continue; opening
+    it shows the lesson and 'done' too soon is refused with the seconds left."""
+    at = open_page("pages/my_training.py", viewer_of("dp0001"), lang=lang)
+    assert not at.exception
+    shown = texts(at)
+    assert ("必修课" if lang == "zh" else "Compulsory courses") in shown
+    at.button(key="open_lesson").click().run()
+    assert not at.exception
+    at.button(key="lesson_done").click().run()
+    assert not at.exception
+    assert any(("秒" if lang == "zh" else "seconds") in w.value for w in at.warning)
