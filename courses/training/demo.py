@@ -28,8 +28,9 @@ EXTERNAL_DAY = date(2020, 7, 15)
 
 def seed(ctx: DemoContext) -> None:
     s = ctx.session
-    from core.models import OrgUnit
     from sqlmodel import select
+
+    from core.models import OrgUnit
 
     district = s.exec(select(OrgUnit).where(OrgUnit.level == "district")).first()
     if district is None:
