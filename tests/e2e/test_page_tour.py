@@ -23,6 +23,7 @@ HEADINGS = {
     "pages/my_learning.py": "courses.my.title", "pages/quiz.py": "courses.quiz.title",
     "pages/checkin.py": "courses.checkin.title", "pages/my_tasks.py": "field.my.title",
     "pages/my_scorecard.py": "score.my.title", "pages/inbox.py": "courses.inbox.title",
+    "pages/my_training.py": "training.my.title", "pages/training_plan.py": "training.plan.title",
     "pages/courses.py": "courses.title", "pages/attendance.py": "courses.att.title",
     "pages/quiz_results.py": "courses.res.title", "pages/field_import.py": "field.import.title",
     "pages/events.py": "field.events.title", "pages/rentals.py": "field.rentals.title",
