@@ -25,7 +25,7 @@ seed-demo: migrate
 	$(BIN)/gridwise seed-demo --if-empty
 
 run: seed-demo
-	$(if $(API),$(BIN)/gridwise api --host 0.0.0.0 --port $(API_PORT) & ,)$(BIN)/python -m streamlit run app.py --server.port $(PORT) --server.address 0.0.0.0
+	$(if $(API),$(BIN)/gridwise api --host 0.0.0.0 --port $(API_PORT) & ,)$(BIN)/python -m streamlit run ui/server.py --server.port $(PORT) --server.address 0.0.0.0
 
 # The JSON API for other systems (FastAPI, its own process): `make api` beside `make run`, or both at once
 # with `make run API=1`. API_PORT defaults to 8600; docs at http://localhost:8600/api/v1/docs.

@@ -18,7 +18,7 @@ from core.models_audit import AuditEntry
 from core.scope import ScopeError, Viewer
 
 # The first part of every action name (the admin page filters by it; labels are i18n "audit.area.<code>").
-ACTION_AREAS = ("signin", "user", "worker", "import", "attendance", "course", "field", "score", "assign",
+ACTION_AREAS = ("signin", "session", "user", "worker", "import", "attendance", "course", "field", "score", "assign",
                 "training", "api")
 
 

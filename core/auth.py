@@ -17,6 +17,7 @@ from core import clock
 from core.audit import record
 from core.db import retry_busy_in_session
 from core.models import User
+from core.sessions import revoke_user_sessions
 from core.settings import get_settings
 
 # OWASP's recommended argon2id configuration (Password Storage Cheat Sheet: 19 MiB, 2 iterations, 1 lane):
@@ -142,8 +143,11 @@ def set_password(session: Session, user: User, password: str) -> None:
     session.add(user)
 
 
-def change_own_password(session: Session, user_id: int, old_password: str, new_password: str) -> None:
-    """A signed-in user replaces their password (after an admin reset, for instance)."""
+def change_own_password(
+    session: Session, user_id: int, old_password: str, new_password: str, *, keep_session: int | None = None,
+) -> None:
+    """A signed-in user replaces their password (after an admin reset, for instance); every other signed-in
+    browser of theirs is signed out (the session ``keep_session``, where they changed it, stays)."""
     user = session.get(User, user_id)
     if user is None or not verify_password(old_password, user.password_hash):
         raise ValueError("the current password is wrong")
@@ -152,3 +156,4 @@ def change_own_password(session: Session, user_id: int, old_password: str, new_p
     set_password(session, user, new_password)
     user.must_change_password = False
     session.add(user)
+    revoke_user_sessions(session, user_id, "password_changed", keep=keep_session)

@@ -30,6 +30,11 @@ class Settings(BaseSettings):
     lockout_minutes: int = 15
     # A signed-in browser session that sees no activity for this long is signed out.
     session_idle_minutes: int = 120
+    # A session ends this long after sign-in however active it is (core.sessions); sign in again then.
+    session_max_hours: int = 12
+    # Allow username + password sign-in. Turn off only where single sign-on ([auth] in .streamlit/secrets.toml)
+    # is configured and every user signs in through it.
+    password_sign_in: bool = True
     min_password_length: int = 8
     default_language: str = "zh"
     sqlite_busy_timeout_ms: int = 5000

@@ -13,6 +13,7 @@ from core.audit import record
 from core.auth import hash_password, set_password
 from core.models import OrgUnit, Role, User, Worker
 from core.scope import ScopeError, Viewer
+from core.sessions import revoke_user_sessions
 
 
 def _public(user: User) -> dict[str, object]:
@@ -99,8 +100,12 @@ def update_user(
     if is_active is not None:
         user.is_active = is_active
     session.add(user)
-    record(session, "user.update", viewer=viewer, entity="user", entity_id=user.id, before=before,
-           after=_public(user))
+    after = _public(user)
+    record(session, "user.update", viewer=viewer, entity="user", entity_id=user.id, before=before, after=after)
+    if not user.is_active or any(before[k] != after[k] for k in ("role", "scope_unit_id", "is_active")):
+        # What the user may see changed: every signed-in browser of theirs signs in again.
+        revoke_user_sessions(session, user.id or 0, "deactivated" if not user.is_active else "role_changed",
+                             viewer=viewer)
     return user
 
 
@@ -115,4 +120,5 @@ def reset_password(session: Session, viewer: Viewer, user_id: int) -> str:
     user.failed_logins, user.locked_until, user.must_change_password = 0, None, True
     session.add(user)
     record(session, "user.reset_password", viewer=viewer, entity="user", entity_id=user.id)
+    revoke_user_sessions(session, user.id or 0, "password_reset", viewer=viewer)
     return new_password

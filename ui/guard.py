@@ -18,9 +18,8 @@ from core.demo import demo_accounts
 from core.scope import Viewer, viewer_for
 from ui import resources
 from ui.pages import PAGES, pages_for, spec_for
-from ui.state import current_viewer, lang, language_switch, sign_in_as, sign_out, tr
-
-MUST_CHANGE_KEY = "must_change_password"
+from ui.session_cookie import ENDED_KEY, MUST_CHANGE_KEY, current_viewer, end, hand_over, start
+from ui.state import SESSION_KEY, lang, language_switch, tr
 
 
 def require(file: str) -> Viewer:
@@ -30,6 +29,7 @@ def require(file: str) -> Viewer:
     st.set_page_config(page_title=f"{tr(spec.label)} · Gridwise", page_icon="🧭", layout="wide")
     resources.scheduler()
     viewer = current_viewer()
+    hand_over()
     if viewer is None:
         sign_in_page()
         st.stop()
@@ -73,8 +73,11 @@ def sign_in_page() -> None:
         st.caption(tr("signin.subtitle"))
     with right:
         language_switch("signin")
-    if st.session_state.pop("signed_out_idle", False):
-        st.info(tr("signin.idle_signed_out"))
+    ended = st.session_state.pop(ENDED_KEY, None)
+    if ended in ("idle", "expired"):
+        st.info(tr(f"signin.{ended}_signed_out"))
+    elif ended is not None:
+        st.info(tr("signin.revoked_signed_out"))
     with st.form("signin", border=True):
         username = st.text_input(tr("signin.username"), key="signin_username")
         password = st.text_input(tr("signin.password"), type="password", key="signin_password")
@@ -83,8 +86,7 @@ def sign_in_page() -> None:
         with Session(resources.engine()) as session:
             result = sign_in(session, username, password)
             if result.ok:
-                sign_in_as(viewer_for(session, result.user))
-                st.session_state[MUST_CHANGE_KEY] = result.user.must_change_password
+                start(result.user, viewer_for(session, result.user))
                 st.rerun()
         if result.error == SignInError.EMPTY:
             st.warning(tr("signin.error.empty"))
@@ -124,7 +126,8 @@ def change_password_form(viewer: Viewer) -> None:
             return
         try:
             with resources.unit_of_work() as session:
-                change_own_password(session, viewer.user_id, old, new)
+                change_own_password(session, viewer.user_id, old, new,
+                                    keep_session=st.session_state.get(SESSION_KEY))
         except ValueError as exc:
             st.error(tr("signin.error.change_failed", reason=str(exc)))
             return
@@ -146,7 +149,7 @@ def sidebar(viewer: Viewer) -> None:
         st.divider()
         language_switch("sidebar")
         if st.button(tr("signin.sign_out"), icon=":material/logout:", width="stretch"):
-            sign_out()
+            end()
             st.switch_page("app.py")
 
 

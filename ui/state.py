@@ -1,17 +1,18 @@
-"""Per-browser-session state: language and the signed-in viewer. Nothing here holds a DB session."""
+"""Per-browser-session state: the language and the keys of the signed-in viewer (restored and checked by
+ui/session_cookie.py). Nothing here holds a DB session."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from core import clock
 from core.i18n import LANGUAGES, t
-from core.scope import Viewer
+from core.sessions import set_language
 from core.settings import get_settings
+from ui import resources
 
-VIEWER_KEY = "viewer"
+VIEWER_KEY = "viewer"  # a cache of the signed-in session (ui/session_cookie.py), never the source of truth
 LANG_KEY = "lang"
-SEEN_KEY = "last_seen"
+SESSION_KEY = "web_session_id"  # the id of this browser's server-side session (core.sessions)
 
 
 def lang() -> str:
@@ -27,26 +28,6 @@ def tr(key: str, /, **params: object) -> str:
     return t(key, lang(), **params)
 
 
-def current_viewer() -> Viewer | None:
-    viewer = st.session_state.get(VIEWER_KEY)
-    if viewer is None:
-        return None
-    idle = get_settings().session_idle_minutes * 60
-    seen = st.session_state.get(SEEN_KEY)
-    now = clock.now()
-    if seen is not None and (now - seen).total_seconds() > idle:
-        sign_out()
-        st.session_state["signed_out_idle"] = True
-        return None
-    st.session_state[SEEN_KEY] = now
-    return viewer
-
-
-def sign_in_as(viewer: Viewer) -> None:
-    st.session_state[VIEWER_KEY] = viewer
-    st.session_state[SEEN_KEY] = clock.now()
-
-
 def sign_out() -> None:
     """Forget everything about this browser session except the chosen language."""
     keep = st.session_state.get(LANG_KEY)
@@ -60,7 +41,10 @@ def language_switch(where: str) -> None:
     """A two-option switch; the choice sticks for the browser session."""
 
     def _changed() -> None:
-        st.session_state[LANG_KEY] = st.session_state[f"_lang_{where}"]
+        st.session_state[LANG_KEY] = chosen = st.session_state[f"_lang_{where}"]
+        if (session_id := st.session_state.get(SESSION_KEY)) is not None:  # kept for a reload or a new tab
+            with resources.unit_of_work() as session:
+                set_language(session, session_id, chosen)
 
     current = lang()
     st.session_state[f"_lang_{where}"] = current

@@ -8,9 +8,10 @@ import pytest
 from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
-from core.db import get_engine
+from core.db import get_engine, unit_of_work
 from core.models import User
 from core.scope import Viewer, viewer_for
+from core.sessions import open_session
 from core.settings import ROOT, get_settings
 
 # AppTest runs scripts in this process; all of its tests share one xdist worker so that Streamlit's
@@ -47,8 +48,11 @@ def open_page(app_db: str) -> Callable[..., AppTest]:
     def _open(page: str | None = None, viewer: Viewer | None = None, lang: str = "zh") -> AppTest:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
         at.session_state["lang"] = lang
-        if viewer is not None:
+        if viewer is not None:  # signed in as the sign-in form would: a server-side session, cached in state
+            with unit_of_work(get_engine(app_db)) as s:
+                row, _code = open_session(s, s.get(User, viewer.user_id), user_agent="AppTest")
             at.session_state["viewer"] = viewer
+            at.session_state["web_session_id"] = row.id
         at.run()
         if page is not None and page != "app.py":
             at.switch_page(page).run()

@@ -72,7 +72,7 @@ def start_server(db_path: Path, log_dir: Path) -> Server:
     port = _free_port()
     log_path = log_dir / f"streamlit-{port}.log"
     env = {**os.environ, "GRIDWISE_DATABASE_URL": f"sqlite:///{db_path}", "GRIDWISE_SCHEDULER_ENABLED": "false"}
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+    cmd = [sys.executable, "-m", "streamlit", "run", "ui/server.py", "--server.headless", "true",
            "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
            "--browser.gatherUsageStats", "false"]
     with open(log_path, "wb") as log:

@@ -1,0 +1,16 @@
+"""The web server: Streamlit's app (app.py and pages/) plus the two session-cookie routes.
+
+Start it with ``streamlit run ui/server.py`` (Makefile ``run``, ``cluster``, the browser tests): Streamlit
+1.67 finds the ``st.App`` below and serves it with its own Starlette server, so every ``streamlit run``
+flag and ``.streamlit/config.toml`` still apply. ``streamlit run app.py`` still works but cannot set the
+session cookie, so sign-ins then last only as long as the browser tab (ui/session_cookie.py).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.settings import ROOT
+from ui.session_cookie import routes
+
+app = st.App(str(ROOT / "app.py"), routes=routes())

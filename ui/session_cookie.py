@@ -1,0 +1,184 @@
+"""Signed in across reloads, tabs, reconnects and server processes: the HttpOnly session cookie.
+
+How (Streamlit 1.67, read in its source): the server is Starlette (``streamlit/web/server/starlette``) and
+``st.App(script, routes=[...])`` (``starlette_app.App``) adds HTTP routes beside Streamlit's own;
+``streamlit run ui/server.py`` finds that App and serves it (``web/server/app_discovery.py``). A page script
+cannot answer an HTTP request, so:
+
+1. The sign-in form checks the password (core.auth) and opens a server-side session (core.sessions),
+   which yields a one-time code (60 s, stored hashed). The next script run emits a tiny script that POSTs the
+   code to ``/_gw/session`` (``st.html(..., unsafe_allow_javascript=True)``, public API).
+2. That route redeems the code for a random token and answers ``Set-Cookie: gridwise_session=<token>;
+   HttpOnly; SameSite=Lax; Path=/`` (+ ``Secure`` over HTTPS). Page JavaScript never sees the token, only
+   the spent code.
+3. Every new browser session (reload, new tab, another replica) reads the cookie server-side from the
+   websocket handshake (``st.context.cookies``, filled from ``websocket.cookies`` in
+   ``starlette_websocket.py``; HttpOnly cookies are sent with the handshake like any other) and
+   restores the viewer from the session row. Every run re-checks the row, so a revocation or an idle or
+   absolute timeout takes effect on the next action.
+4. Sign-out revokes the row first (a copied cookie is then worthless) and POSTs to ``/_gw/signout``,
+   which clears the cookie.
+
+Streamlit's XSRF protection stays on: it guards Streamlit's own websocket and upload endpoints, and
+these two routes guard themselves (POST only, ``Sec-Fetch-Site``/``Origin`` must be same-origin, so no
+other site can sign a browser in or out). No private Streamlit internals are touched.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+import streamlit as st
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from core import sessions
+from core.db import get_engine, unit_of_work
+from core.models import User
+from core.scope import Viewer, viewer_for
+from core.settings import get_settings
+from ui import resources
+from ui.state import LANG_KEY, SESSION_KEY, VIEWER_KEY, sign_out
+
+REDEEM_PATH = "/_gw/session"
+SIGNOUT_PATH = "/_gw/signout"
+CODE_KEY = "_session_code"  # session_state: a fresh sign-in's code, handed to the browser on the next run
+CLEAR_KEY = "_session_clear_cookie"  # session_state: sign-out happened; clear the cookie on the next run
+MUST_CHANGE_KEY = "must_change_password"
+ENDED_KEY = "session_ended"  # session_state: why the last session ended ("idle", "expired", "revoked", …)
+
+
+# ---- the browser session (Streamlit side) ---------------------------------------------------------------
+
+def current_viewer() -> Viewer | None:
+    """The signed-in viewer of this browser session, restored from the cookie on a new session; None
+    (and the state cleared, with the reason in ``ENDED_KEY``) when the session has ended."""
+    viewer: Viewer | None = st.session_state.get(VIEWER_KEY)
+    session_id = st.session_state.get(SESSION_KEY)
+    token = None if viewer is not None else _text(st.context.cookies.get(sessions.COOKIE_NAME))
+    if viewer is None and not token:
+        return None
+    with resources.unit_of_work() as session:
+        state = sessions.check_session(session, session_id=session_id if viewer else None, token=token)
+        if not state.ok:
+            reason = state.reason
+        else:
+            assert state.user is not None
+            fresh = viewer_for(session, state.user) if viewer is None else None
+            must_change = state.user.must_change_password
+    if not state.ok:
+        if viewer is not None or reason in ("idle", "expired"):
+            sign_out()
+            st.session_state[ENDED_KEY] = reason
+        return None
+    if fresh is not None:  # a reload, a new tab, another replica: restored from the cookie
+        st.session_state[VIEWER_KEY] = viewer = fresh
+        st.session_state[SESSION_KEY] = state.session_id
+        if state.lang and LANG_KEY not in st.session_state:
+            st.session_state[LANG_KEY] = state.lang
+    st.session_state[MUST_CHANGE_KEY] = must_change
+    return viewer
+
+
+def _text(value: object) -> str:
+    """A cookie or header value as text ("" when absent; AppTest's stand-in client gives non-strings)."""
+    return value if isinstance(value, str) else ""
+
+
+def start(user: User, viewer: Viewer, *, via: str = "password") -> None:
+    """Sign this browser session in as ``user`` (who has just proved who they are): open the server-side
+    session now; its cookie is set on the next run (``hand_over``)."""
+    with resources.unit_of_work() as session:
+        row, code = sessions.open_session(
+            session, user, user_agent=_text(st.context.headers.get("User-Agent")), via=via,
+            lang=st.session_state.get(LANG_KEY, ""),
+        )
+        session_id = row.id
+    st.session_state[VIEWER_KEY] = viewer
+    st.session_state[SESSION_KEY] = session_id
+    st.session_state[MUST_CHANGE_KEY] = user.must_change_password
+    st.session_state[CODE_KEY] = code
+
+
+def end() -> None:
+    """Sign-out: revoke the server-side session, forget this browser session, clear the cookie next run."""
+    session_id = st.session_state.get(SESSION_KEY)
+    if session_id is not None:
+        with resources.unit_of_work() as session:
+            sessions.end_session(session, session_id)
+    sign_out()
+    st.session_state[CLEAR_KEY] = True
+
+
+def hand_over() -> None:
+    """Emit, once, the browser-side step that sets or clears the cookie (see the module docstring)."""
+    code = st.session_state.pop(CODE_KEY, None)
+    if code is not None:
+        _post(f"{REDEEM_PATH}?code={code}")
+    elif st.session_state.pop(CLEAR_KEY, False):
+        _post(SIGNOUT_PATH)
+
+
+def _post(url: str) -> None:
+    st.html(f"<script>fetch({json.dumps(url)}, {{method: 'POST', credentials: 'same-origin'}});</script>",
+            unsafe_allow_javascript=True, width="content")
+
+
+# ---- the two HTTP routes (served by ui/server.py) -------------------------------------------------------
+
+def _same_origin(request: Request) -> bool:
+    """Refuse requests another site makes the browser send (login/logout CSRF)."""
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site != "same-origin":
+        return False
+    origin = request.headers.get("origin")
+    return origin is None or urlsplit(origin).netloc == request.headers.get("host")
+
+
+def _cookie_attrs(request: Request) -> dict[str, object]:
+    https = request.url.scheme == "https" or request.headers.get("x-forwarded-proto", "").lower() == "https"
+    return {"path": "/", "httponly": True, "samesite": "lax", "secure": https}
+
+
+def _redeem(code: str) -> str | None:
+    with unit_of_work(get_engine()) as session:
+        return sessions.redeem_code(session, code)
+
+
+def _end_by_token(token: str) -> None:
+    with unit_of_work(get_engine()) as session:
+        session_id = sessions.session_for_token(session, token)
+        if session_id is not None:
+            sessions.end_session(session, session_id)
+
+
+async def redeem(request: Request) -> Response:
+    """POST /_gw/session?code=…: set the HttpOnly cookie for a just-opened session."""
+    if not _same_origin(request):
+        return Response("cross-site request refused", status_code=403)
+    token = await run_in_threadpool(_redeem, request.query_params.get("code", ""))
+    if token is None:
+        return Response("unknown or spent code", status_code=400)
+    response = Response(status_code=204)
+    response.set_cookie(sessions.COOKIE_NAME, token, max_age=get_settings().session_max_hours * 3600,
+                        **_cookie_attrs(request))  # type: ignore[arg-type]
+    return response
+
+
+async def signout(request: Request) -> Response:
+    """POST /_gw/signout: end the cookie's session (if the page has not already) and clear the cookie."""
+    if not _same_origin(request):
+        return Response("cross-site request refused", status_code=403)
+    token = request.cookies.get(sessions.COOKIE_NAME)
+    if token:
+        await run_in_threadpool(_end_by_token, token)
+    response = Response(status_code=204)
+    response.delete_cookie(sessions.COOKIE_NAME, **_cookie_attrs(request))  # type: ignore[arg-type]
+    return response
+
+
+def routes() -> list[Route]:
+    return [Route(REDEEM_PATH, redeem, methods=["POST"]), Route(SIGNOUT_PATH, signout, methods=["POST"])]
