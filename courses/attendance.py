@@ -1,4 +1,5 @@
-"""Attendance: self check-in (rotating code or link), the register, excuses, platform import, closing.
+"""Attendance: self check-in (rotating code or link), the register, excuses, closing, rates and warnings (and
+the notices for excuse requests and attendance warnings).
 
 Check-in and every mark are conditional UPDATEs of the worker's seat (unique per session and worker),
 so a double tap, a retry or two servers at once leave exactly one record with one status.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,8 +19,9 @@ from sqlmodel import Session, select
 
 from core import clock
 from core.audit import record
+from core.inbox import send_rows, worker_users
 from core.models import OrgUnit, Worker
-from core.scope import ScopeError, Viewer, worker_scope_clause
+from core.scope import SYSTEM, ScopeError, Viewer, worker_scope_clause
 from courses._sql import frame, require_manager
 from courses.errors import CoursesError
 from courses.models import (
@@ -161,9 +164,11 @@ def register(session: Session, viewer: Viewer, session_id: int) -> pd.DataFrame:
     return frame(session, stmt)
 
 
-def mark(session: Session, viewer: Viewer, *, session_id: int, worker_ids: list[int], status: AttendanceStatus,
-         source: str = "manual", now: datetime | None = None) -> int:
-    """Set the status (and the course's points for it) of these workers' seats; return rows changed."""
+def mark_many(session: Session, viewer: Viewer, *, session_id: int, statuses: Mapping[int, AttendanceStatus | str],
+              source: str = "manual", now: datetime | None = None) -> int:
+    """Save a register: set each listed worker's seat to its status (and the course's points for it), all of
+    them or — when any worker is outside the viewer's scope or the session cannot take marks — none. One
+    audit entry names every seat whose status moved. Returns the seats written."""
     require_manager(viewer)
     now = now or clock.now()
     ts = session.get(TrainingSession, session_id)
@@ -171,25 +176,37 @@ def mark(session: Session, viewer: Viewer, *, session_id: int, worker_ids: list[
         raise CoursesError("no_session")
     if ts.status == SessionStatus.CANCELLED.value:
         raise CoursesError("cancelled_no_attendance")
-    ids = sorted({int(w) for w in worker_ids})
-    if not ids:
+    wanted = {int(w): AttendanceStatus(s).value for w, s in statuses.items()}
+    if not wanted:
         return 0
+    ids = sorted(wanted)
     visible = set(session.exec(select(Worker.id).where(Worker.id.in_(ids), worker_scope_clause(viewer))).all())
     if len(visible) != len(ids):
         raise ScopeError("some of these workers are outside your scope")
     course = session.get(Course, ts.course_id)
-    was = dict(session.execute(select(Worker.employee_no, Attendance.status)
-                               .join(Worker, Worker.id == Attendance.worker_id)
-                               .where(Attendance.session_id == session_id, Attendance.worker_id.in_(ids))).all())
-    result = session.execute(
-        update(Attendance).where(Attendance.session_id == session_id, Attendance.worker_id.in_(ids))
-        .values(status=status.value, points=_points(course, status.value), source=source,
-                marked_by=viewer.user_id, marked_at=now))
-    moved = {no: old for no, old in was.items() if old != status.value}
+    was = session.execute(select(Worker.employee_no, Attendance.worker_id, Attendance.status)
+                          .join(Worker, Worker.id == Attendance.worker_id)
+                          .where(Attendance.session_id == session_id, Attendance.worker_id.in_(ids))).all()
+    written = 0
+    for status in sorted(set(wanted.values())):  # one UPDATE per status (at most four)
+        group = [w for w in ids if wanted[w] == status]
+        written += session.execute(
+            update(Attendance).where(Attendance.session_id == session_id, Attendance.worker_id.in_(group))
+            .values(status=status, points=_points(course, status), source=source, marked_by=viewer.user_id,
+                    marked_at=now)).rowcount or 0
+    moved = {no: (old, wanted[w]) for no, w, old in was if old != wanted[w]}
     if moved:
         record(session, "attendance.mark", viewer=viewer, entity="training_session", entity_id=session_id,
-               before=moved, after=dict.fromkeys(moved, status.value), detail={"source": source})
-    return result.rowcount or 0
+               before={no: old for no, (old, _) in moved.items()},
+               after={no: new for no, (_, new) in moved.items()}, detail={"source": source})
+    return written
+
+
+def mark(session: Session, viewer: Viewer, *, session_id: int, worker_ids: list[int], status: AttendanceStatus,
+         source: str = "manual", now: datetime | None = None) -> int:
+    """Set one status for these workers' seats (the register's "mark the unmarked as …"); see ``mark_many``."""
+    return mark_many(session, viewer, session_id=session_id, statuses=dict.fromkeys(worker_ids, status),
+                     source=source, now=now)
 
 
 def close_session(session: Session, ts: TrainingSession, *, now: datetime) -> int:
@@ -224,8 +241,6 @@ def close_ended_sessions(session: Session, *, now: datetime | None = None) -> in
 def request_excuse(session: Session, viewer: Viewer, *, session_id: int, reason: str,
                    now: datetime | None = None) -> ExcuseRequest:
     """A worker asks, before the session starts, to be excused (one request per session)."""
-    from courses.notifications import notify_excuse_request
-
     now = now or clock.now()
     if viewer.worker_id is None:
         raise CoursesError("worker_only")
@@ -248,6 +263,20 @@ def request_excuse(session: Session, viewer: Viewer, *, session_id: int, reason:
     session.flush()
     notify_excuse_request(session, req, ts, now=now)
     return req
+
+
+def notify_excuse_request(session: Session, req: ExcuseRequest, ts: TrainingSession, *, now: datetime) -> int:
+    """Tell the session's host (or whoever scheduled it) that a worker asks to be excused."""
+    to = ts.host_user_id or ts.created_by
+    if to is None:
+        return 0
+    worker = session.get(Worker, req.worker_id)
+    course = session.get(Course, ts.course_id)
+    return send_rows(session, [{
+        "user_id": to, "kind": "excuse_request", "created_at": now, "key": f"excuse:{req.id}",
+        "title_zh": f"请假申请:{worker.name} · {course.title_zh} {ts.start_at:%m-%d %H:%M}",
+        "title_en": f"Excuse request: {worker.name} · {course.title_en or course.title_zh} {ts.start_at:%m-%d %H:%M}",
+        "body_zh": req.reason, "body_en": req.reason, "link": "pages/attendance.py"}])
 
 
 def decide_excuse(session: Session, viewer: Viewer, *, excuse_id: int, approve: bool,
@@ -337,3 +366,31 @@ def attendance_warnings(frame_: pd.DataFrame, *, min_rate: float = 0.8, min_sess
     df["can_recover"] = df["best_possible_rate"] >= min_rate
     flagged = ((counted >= min_sessions) & (df["rate"] < min_rate)) | ((counted > 0) & ~df["can_recover"])
     return df[flagged].sort_values(["can_recover", "rate"]).reset_index(drop=True)
+
+
+def notify_attendance_warnings(session: Session, *, now: datetime | None = None, min_rate: float = 0.8,
+                               min_sessions: int = 3) -> int:
+    """A warning to each worker on the attendance warning list (once per worker and month)."""
+    now = now or clock.now()
+    warned = attendance_warnings(worker_attendance(session, SYSTEM, now=now), min_rate=min_rate,
+                                 min_sessions=min_sessions)
+    if warned.empty:
+        return 0
+    users = worker_users(session, warned["worker_id"].tolist())
+    rows = []
+    for r in warned.itertuples():
+        if r.worker_id not in users:
+            continue
+        rate = f"{r.rate:.0%}" if pd.notna(r.rate) else "—"
+        rows.append({
+            "user_id": users[r.worker_id], "kind": "attendance_warning", "created_at": now,
+            "key": f"attwarn:{r.worker_id}:{now:%Y%m}",
+            "title_zh": f"出勤预警:您的课程出勤率为 {rate},低于 {min_rate:.0%}",
+            "title_en": f"Attendance warning: your course attendance is {rate}, under {min_rate:.0%}",
+            "body_zh": "请按时参加后续课程;无法参加请提前请假。" if r.can_recover else
+                       "按剩余课程计算已无法达到要求,请联系网格站安排补课。",
+            "body_en": "Attend the coming sessions; ask for an excuse in advance if you cannot." if r.can_recover
+                       else "Even attending every remaining session will not reach the rate; ask your station "
+                            "about a make-up session.",
+            "link": "pages/my_learning.py"})
+    return send_rows(session, rows)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -118,10 +120,23 @@ def validate_course(data: CourseBase) -> None:
         raise CourseError("skill_area", area=data.skill_area)
 
 
-def save_course(session: Session, viewer: Viewer, data: CourseBase, course_id: int | None = None) -> Course:
-    """Create a course or update one (by id); the code stays unique."""
+@dataclass(frozen=True)
+class Upload:
+    """A file to attach to a course: its name, bytes and declared content type."""
+
+    filename: str
+    data: bytes
+    content_type: str | None = None
+
+
+def save_course(session: Session, viewer: Viewer, data: CourseBase, course_id: int | None = None, *,
+                files: Sequence[Upload] = ()) -> Course:
+    """Create a course or update one (by id), and attach ``files`` to it — all or nothing (a disguised or
+    oversized file refuses the whole save before anything is written); the code stays unique."""
     require_district(viewer)
     validate_course(data)
+    for f in files:
+        check_attachment(f.filename, f.data)
     clash = session.exec(select(Course.id).where(Course.code == data.code.strip())).first()
     if clash is not None and clash != course_id:
         raise CourseError("code_taken", code=data.code)
@@ -140,15 +155,23 @@ def save_course(session: Session, viewer: Viewer, data: CourseBase, course_id: i
                entity_id=course.code, before=before if course_id else None, after=after)
     session.flush()
     session.refresh(course)
+    for f in files:
+        attach_file(session, viewer, course_id=course.id, filename=f.filename, data=f.data,
+                    content_type=f.content_type)
     return course
+
+
+def check_attachment(filename: str, data: bytes) -> None:
+    """Refuse an attachment that is too large or whose content is not what its name says."""
+    if len(data) > MAX_FILE_BYTES:
+        raise CourseError("file_too_large", name=filename, mb=MAX_FILE_BYTES // (1024 * 1024))
+    check_upload(data, filename, kinds=ATTACHMENT_KINDS)  # UploadError: content is not what the name says
 
 
 def attach_file(session: Session, viewer: Viewer, *, course_id: int, filename: str, data: bytes,
                 content_type: str | None = None) -> CourseFile:
     require_district(viewer)
-    if len(data) > MAX_FILE_BYTES:
-        raise CourseError("file_too_large", name=filename, mb=MAX_FILE_BYTES // (1024 * 1024))
-    check_upload(data, filename, kinds=ATTACHMENT_KINDS)  # UploadError: content is not what the name says
+    check_attachment(filename, data)
     if session.get(Course, course_id) is None:
         raise CourseError("no_course")
     row = CourseFile(course_id=course_id, filename=filename[:200], data=data,

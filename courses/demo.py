@@ -22,6 +22,7 @@ from sqlalchemy import func, insert, select, text
 
 from core import clock
 from core.demo import DemoContext
+from courses.attendance import notify_attendance_warnings
 from courses.catalog import load_shipped_courses
 from courses.models import (
     AttemptAnswer,
@@ -35,7 +36,7 @@ from courses.models import (
     SessionStatus,
     TrainingSession,
 )
-from courses.notifications import notify_attendance_warnings, send_reminders
+from courses.notifications import send_reminders
 from courses.quizzes import add_months, grade
 
 FIRST_CLOUD_CLASS = datetime(2020, 2, 20, 14, 30)  # 首期云课程: 300 名网格系统工作人员参与

@@ -1,17 +1,16 @@
-"""Enrollment by hand, by rule and through the API, and seating the enrolled at sessions.
+"""Enrollment by hand, by rule and through the API, and scheduling a course for an audience.
 
-A worker enrolled in a course gets a seat (an Attendance row with no status yet) at every scheduled,
-future session of the course whose audience includes them, up to the session's capacity. Seats are
-what check-in, the register, reminders, ``busy_workers`` and ``training_figures`` work from.
+Enrolling seats the worker at the course's coming sessions (``courses.seating``). Seats are what check-in,
+the register, reminders, ``busy_workers`` and ``training_figures`` work from.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import and_, false, func, or_
-from sqlalchemy import select as sa_select
+from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from core import clock
@@ -27,10 +26,10 @@ from courses.models import (
     Enrollment,
     EnrollmentRule,
     RuleKind,
-    SessionStatus,
     TrainingSession,
 )
-from courses.sessions import session_in_scope
+from courses.seating import seat_enrolled
+from courses.sessions import SessionPlan, check_plan, schedule, session_in_scope
 from courses.training.completion import check_prerequisite
 
 
@@ -96,45 +95,6 @@ def unenroll(session: Session, viewer: Viewer, *, course_id: int, worker_id: int
                after={"worker": worker.employee_no, "enrolled": False, "future_seats": 0})
 
 
-def seat_enrolled(session: Session, *, session_ids: list[int] | None = None, course_ids: list[int] | None = None,
-                  worker_ids: list[int] | None = None, now: datetime | None = None) -> int:
-    """Give enrolled, active workers seats at future scheduled sessions of their courses, within each
-    session's audience and capacity (first enrolled, first seated). Returns the seats added."""
-    now = now or clock.now()
-    stmt = (sa_select(TrainingSession.id.label("session_id"), Enrollment.worker_id, Enrollment.enrolled_at,
-                      TrainingSession.capacity)
-            .select_from(TrainingSession)
-            .join(Enrollment, Enrollment.course_id == TrainingSession.course_id)
-            .join(Worker, Worker.id == Enrollment.worker_id)
-            .join(Attendance, and_(Attendance.session_id == TrainingSession.id,
-                                   Attendance.worker_id == Enrollment.worker_id), isouter=True)
-            .where(TrainingSession.status == SessionStatus.SCHEDULED.value, TrainingSession.end_at > now,
-                   Worker.status != WorkerStatus.LEFT.value, Attendance.id.is_(None),
-                   or_(TrainingSession.unit_id.is_(None), Worker.subdistrict_id == TrainingSession.unit_id,
-                       Worker.community_id == TrainingSession.unit_id, Worker.grid_id == TrainingSession.unit_id)))
-    if session_ids is not None:
-        stmt = stmt.where(TrainingSession.id.in_(session_ids) if session_ids else false())
-    if course_ids is not None:
-        stmt = stmt.where(TrainingSession.course_id.in_(course_ids) if course_ids else false())
-    if worker_ids is not None:
-        stmt = stmt.where(Enrollment.worker_id.in_(worker_ids) if worker_ids else false())
-    cand = frame(session, stmt)
-    if cand.empty:
-        return 0
-    limited = cand[cand["capacity"].notna()]
-    if not limited.empty:
-        taken = frame(session, sa_select(Attendance.session_id, func.count().label("taken"))
-                      .where(Attendance.session_id.in_(limited["session_id"].unique().tolist()))
-                      .group_by(Attendance.session_id))
-        limited = limited.merge(taken, on="session_id", how="left").fillna({"taken": 0})
-        limited = limited.sort_values(["session_id", "enrolled_at", "worker_id"])
-        limited["rank"] = limited.groupby("session_id").cumcount() + 1
-        limited = limited[limited["rank"] <= limited["capacity"] - limited["taken"]]
-        cand = pd.concat([cand[cand["capacity"].isna()], limited[cand.columns]])
-    rows = [{"session_id": int(s), "worker_id": int(w)} for s, w in zip(cand["session_id"], cand["worker_id"], strict=True)]
-    return insert_ignore(session, Attendance, rows, conflict=["session_id", "worker_id"])
-
-
 def seat_one(session: Session, viewer: Viewer, *, session_id: int, worker_id: int) -> None:
     """Seat a worker by hand (a manager adding someone to one session, enrolling them in the course)."""
     require_manager(viewer)
@@ -147,6 +107,45 @@ def seat_one(session: Session, viewer: Viewer, *, session_id: int, worker_id: in
                      conflict=["session_id", "worker_id"]):
         record(session, "course.session.seat", viewer=viewer, entity="training_session", entity_id=session_id,
                after={"worker": session.get(Worker, worker_id).employee_no})
+
+
+# --- scheduling for an audience ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scheduled:
+    """What ``schedule_for_audience`` did."""
+
+    sessions: list[TrainingSession]
+    enrolled: int  # workers newly enrolled for the audience
+    seated: int  # seats at the new sessions
+    rule_id: int | None = None  # the standing rule that keeps the unit's audience enrolled
+
+
+def schedule_for_audience(session: Session, viewer: Viewer, plan: SessionPlan, *, enroll_audience: bool = False,
+                          now: datetime | None = None) -> Scheduled:
+    """排课: create the session(s) of ``plan`` and, when asked, first enroll its audience — every step or none.
+
+    The audience is ``plan.unit_id`` (a standing unit rule enrolls its active workers now and those who join
+    later) or, without a unit, every active worker in the viewer's scope. The plan is checked (scope, course,
+    times: a start in the past is refused) before anything is written; each step writes its audit entry
+    (``course.rule.add`` or ``course.enroll``, then ``course.session.create``).
+    """
+    now = now or clock.now()
+    check_plan(session, viewer, plan, now=now)
+    enrolled, rule_id = 0, None
+    if enroll_audience and plan.unit_id is not None:
+        rule, enrolled = add_rule(session, viewer, course_id=plan.course_id, kind=RuleKind.UNIT,
+                                  unit_id=plan.unit_id, now=now)
+        rule_id = rule.id
+    elif enroll_audience:
+        everyone = session.exec(select(Worker.id).where(worker_scope_clause(viewer),
+                                                        Worker.status == WorkerStatus.ACTIVE.value)).all()
+        enrolled = enroll(session, viewer, course_id=plan.course_id, worker_ids=list(everyone), now=now)
+    created = schedule(session, viewer, plan, now=now)
+    seated = session.exec(select(func.count()).select_from(Attendance)
+                          .where(Attendance.session_id.in_([ts.id for ts in created]))).one()
+    return Scheduled(created, enrolled, int(seated), rule_id)
 
 
 # --- rules ----------------------------------------------------------------------------------------------

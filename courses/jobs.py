@@ -48,7 +48,7 @@ def certificate_expiry(now: datetime | None = None, engine: Engine | None = None
 
 def attendance_warnings(now: datetime | None = None, engine: Engine | None = None) -> int:
     """One warning a month to each worker on the attendance warning list."""
-    return _run(notifications.notify_attendance_warnings, now, engine)
+    return _run(attendance.notify_attendance_warnings, now, engine)
 
 
 def _apply_rules(session: Session, *, now: datetime) -> int:

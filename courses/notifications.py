@@ -1,4 +1,5 @@
-"""Course notices: reminders, session changes, excuses, quiz deadlines, expiring certificates, warnings.
+"""Course notices of the scheduled jobs and of session edits: reminders, session changes, quiz deadlines,
+expiring certificates. (Excuse requests and attendance warnings are announced by courses.attendance.)
 
 Every notice has a unique key naming what it is about ("remind24:<session>:<worker>:<start>"), inserted
 with ON CONFLICT DO NOTHING: a job that runs twice, late, or on two servers sends each notice once.
@@ -14,16 +15,13 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session
 
 from core import clock
-from core.inbox import notify, send_rows, worker_users  # noqa: F401  (notify re-exported for old callers)
-from core.models import OrgLevel, Role, Worker
-from core.scope import Viewer
+from core.inbox import send_rows, worker_users
 from core.sql import frame
 from courses.models import (
     Attendance,
     Certificate,
     Course,
     Enrollment,
-    ExcuseRequest,
     SessionStatus,
     TrainingSession,
 )
@@ -93,20 +91,6 @@ def notify_session_change(session: Session, ts: TrainingSession, *, cancelled: b
     return send_rows(session, rows)
 
 
-def notify_excuse_request(session: Session, req: ExcuseRequest, ts: TrainingSession, *, now: datetime) -> int:
-    """Tell the session's host (or whoever scheduled it) that a worker asks to be excused."""
-    to = ts.host_user_id or ts.created_by
-    if to is None:
-        return 0
-    worker = session.get(Worker, req.worker_id)
-    course = session.get(Course, ts.course_id)
-    return send_rows(session, [{
-        "user_id": to, "kind": "excuse_request", "created_at": now, "key": f"excuse:{req.id}",
-        "title_zh": f"请假申请:{worker.name} · {course.title_zh} {ts.start_at:%m-%d %H:%M}",
-        "title_en": f"Excuse request: {worker.name} · {course.title_en or course.title_zh} {ts.start_at:%m-%d %H:%M}",
-        "body_zh": req.reason, "body_en": req.reason, "link": "pages/attendance.py"}])
-
-
 def notify_quiz_deadlines(session: Session, *, now: datetime | None = None) -> int:
     """Enrolled workers without a valid certificate whose quiz is due within a few days."""
     now = now or clock.now()
@@ -148,38 +132,3 @@ def notify_expiring_certificates(session: Session, *, now: datetime | None = Non
                          "retake the quiz",
              "link": "pages/my_learning.py"} for r in df.itertuples()]
     return send_rows(session, rows)
-
-
-def notify_attendance_warnings(session: Session, *, now: datetime | None = None, min_rate: float = 0.8,
-                               min_sessions: int = 3) -> int:
-    """A warning to each worker on the attendance warning list (once per worker and month)."""
-    from courses.attendance import attendance_warnings, worker_attendance
-
-    now = now or clock.now()
-    system = Viewer(user_id=0, role=Role.ADMIN, scope_level=OrgLevel.DISTRICT, scope_unit_id=None)
-    warned = attendance_warnings(worker_attendance(session, system, now=now), min_rate=min_rate,
-                                 min_sessions=min_sessions)
-    if warned.empty:
-        return 0
-    users = worker_users(session, warned["worker_id"].tolist())
-    rows = []
-    for r in warned.itertuples():
-        if r.worker_id not in users:
-            continue
-        rate = f"{r.rate:.0%}" if pd.notna(r.rate) else "—"
-        rows.append({
-            "user_id": users[r.worker_id], "kind": "attendance_warning", "created_at": now,
-            "key": f"attwarn:{r.worker_id}:{now:%Y%m}",
-            "title_zh": f"出勤预警:您的课程出勤率为 {rate},低于 {min_rate:.0%}",
-            "title_en": f"Attendance warning: your course attendance is {rate}, under {min_rate:.0%}",
-            "body_zh": "请按时参加后续课程;无法参加请提前请假。" if r.can_recover else
-                       "按剩余课程计算已无法达到要求,请联系网格站安排补课。",
-            "body_en": "Attend the coming sessions; ask for an excuse in advance if you cannot." if r.can_recover
-                       else "Even attending every remaining session will not reach the rate; ask your station "
-                            "about a make-up session.",
-            "link": "pages/my_learning.py"})
-    return send_rows(session, rows)
-
-
-
-

@@ -19,6 +19,8 @@ from core.scope import ScopeError, Viewer, worker_scope_clause
 from courses._sql import can_manage_unit, frame, require_manager, session_scope_clause, unit_path
 from courses.errors import CoursesError
 from courses.models import Attendance, Course, SessionStatus, TrainingSession
+from courses.notifications import notify_session_change
+from courses.seating import seat_enrolled
 
 MAX_OCCURRENCES = 200
 
@@ -85,13 +87,11 @@ def _scheduled(session: Session, viewer: Viewer, session_id: int, *, refusal: st
     return ts
 
 
-def schedule(session: Session, viewer: Viewer, plan: SessionPlan, *, now: datetime | None = None
-             ) -> list[TrainingSession]:
-    """Create the session(s) of ``plan`` and seat the enrolled workers of its audience."""
-    from courses.enrollment import seat_enrolled
-
+def check_plan(session: Session, viewer: Viewer, plan: SessionPlan, *, now: datetime
+               ) -> tuple[int | None, Course, list[tuple[datetime, datetime]]]:
+    """Refuse a plan the viewer may not schedule (scope, course, capacity, times); return its audience unit,
+    course and occurrences. Writes nothing, so an action can check before its first write."""
     require_manager(viewer)
-    now = now or clock.now()
     unit_id = plan.unit_id if plan.unit_id is not None else viewer.scope_unit_id
     if not can_manage_unit(session, viewer, unit_id):
         raise ScopeError("you can only schedule sessions for your own scope")
@@ -103,6 +103,14 @@ def schedule(session: Session, viewer: Viewer, plan: SessionPlan, *, now: dateti
     slots = occurrences(plan.first_day, plan.start, plan.end, plan.weekdays, plan.until)
     if slots[0][0] < now - timedelta(minutes=1) and viewer.role != Role.ADMIN:
         raise ScheduleError("in_past")
+    return unit_id, course, slots
+
+
+def schedule(session: Session, viewer: Viewer, plan: SessionPlan, *, now: datetime | None = None
+             ) -> list[TrainingSession]:
+    """Create the session(s) of ``plan`` and seat the enrolled workers of its audience."""
+    now = now or clock.now()
+    unit_id, course, slots = check_plan(session, viewer, plan, now=now)
     series = uuid.uuid4().hex[:12] if len(slots) > 1 else None
     created = [TrainingSession(course_id=course.id, series=series, title_zh=plan.title_zh, title_en=plan.title_en,
                                start_at=s, end_at=e, meeting_url=plan.meeting_url.strip(), capacity=plan.capacity,
@@ -122,8 +130,6 @@ def schedule(session: Session, viewer: Viewer, plan: SessionPlan, *, now: dateti
 def update_session(session: Session, viewer: Viewer, session_id: int, *, start_at: datetime, end_at: datetime,
                    meeting_url: str, capacity: int | None, now: datetime | None = None) -> TrainingSession:
     """Change a scheduled session's time, link or capacity; the seated are told (one notice per edit)."""
-    from courses.notifications import notify_session_change
-
     require_manager(viewer)
     now = now or clock.now()
     ts = _scheduled(session, viewer, session_id, refusal="not_editable")
@@ -147,8 +153,6 @@ def update_session(session: Session, viewer: Viewer, session_id: int, *, start_a
 
 def cancel_session(session: Session, viewer: Viewer, session_id: int, *, now: datetime | None = None
                    ) -> TrainingSession:
-    from courses.notifications import notify_session_change
-
     require_manager(viewer)
     now = now or clock.now()
     ts = _scheduled(session, viewer, session_id, refusal="not_cancellable")

@@ -21,6 +21,7 @@ from courses.attendance import (
     checkin_url,
     decide_excuse,
     mark,
+    mark_many,
     pending_excuses,
     register,
     window,
@@ -145,9 +146,8 @@ with tab_session:
         if b1.button(tr("courses.att.save", n=len(changed)), type="primary", disabled=changed.empty):
             try:
                 with resources.unit_of_work() as session:
-                    for status, grp in changed.dropna(subset=["status"]).groupby("status"):
-                        mark(session, viewer, session_id=sid, worker_ids=grp["worker_id"].tolist(),
-                             status=AttendanceStatus(status))
+                    mark_many(session, viewer, session_id=sid, statuses=dict(zip(
+                        *changed.dropna(subset=["status"])[["worker_id", "status"]].T.values, strict=True)))
                 st.rerun()
             except (CoursesError, ScopeError) as exc:
                 fail(exc)

@@ -12,24 +12,29 @@ from core.i18n import pick
 from core.models import OrgLevel
 from core.org import units_frame, workers_frame
 from core.scope import ScopeError
-from core.uploads import ATTACHMENT_KINDS, UploadError, check_upload
+from core.uploads import ATTACHMENT_KINDS, UploadError
 from courses.catalog import (
-    MAX_FILE_BYTES,
-    attach_file,
+    Upload,
     catalog_frame,
     course_files,
     question_bank,
     save_course,
     skill_areas,
 )
-from courses.enrollment import add_rule, deactivate_rule, enroll, enrolled_frame, rules_frame
+from courses.enrollment import (
+    add_rule,
+    deactivate_rule,
+    enroll,
+    enrolled_frame,
+    rules_frame,
+    schedule_for_audience,
+)
 from courses.errors import CoursesError
 from courses.models import Course, CourseBase, GradingMethod, ReviewPolicy, RuleKind
 from courses.sessions import (
     SessionPlan,
     calendar_chart,
     cancel_session,
-    schedule,
     sessions_frame,
     update_session,
     week_start,
@@ -154,22 +159,12 @@ with tab_sched:
         if submitted:
             try:
                 with resources.unit_of_work() as session:
-                    if enroll_all:
-                        if audience is None:
-                            ids = workers_frame(session, viewer, status="active")["id"].tolist()
-                        else:
-                            _, n_new = add_rule(session, viewer, course_id=course_id, kind=RuleKind.UNIT,
-                                                unit_id=audience)
-                            ids = []
-                        if ids:
-                            enroll(session, viewer, course_id=course_id, worker_ids=ids)
-                    created = schedule(session, viewer, SessionPlan(
+                    done = schedule_for_audience(session, viewer, SessionPlan(
                         course_id=course_id, first_day=first_day, start=start, end=end,
                         weekdays=tuple(weekdays) if weekly else (), until=until if weekly else None,
-                        meeting_url=url, capacity=int(capacity) or None, unit_id=audience))
-                    seated = sessions_frame(session, viewer, course_id=course_id)
-                    seated = seated[seated["id"].isin([s.id for s in created])]["seated"].sum()
-                st.success(tr("courses.sched.done", n=len(created), seated=int(seated)))
+                        meeting_url=url, capacity=int(capacity) or None, unit_id=audience),
+                        enroll_audience=enroll_all)
+                st.success(tr("courses.sched.done", n=len(done.sessions), seated=done.seated))
             except (CoursesError, ScopeError) as exc:
                 fail(exc)
 
@@ -307,13 +302,9 @@ with tab_catalog:
                                   points_late=pts["late"], points_excused=pts["excused"], points_absent=pts["absent"],
                                   late_after_minutes=late_after, present_min_pct=present_pct, late_min_pct=late_pct,
                                   is_active=active)
-                for f in upload or []:  # refuse a disguised or oversized file before anything is saved
-                    check_upload(f.getvalue(), f.name, kinds=ATTACHMENT_KINDS, max_bytes=MAX_FILE_BYTES)
                 with resources.unit_of_work() as session:
-                    course = save_course(session, viewer, data, course_id=pick_id)
-                    for f in upload or []:
-                        attach_file(session, viewer, course_id=course.id, filename=f.name, data=f.getvalue(),
-                                    content_type=f.type)
+                    save_course(session, viewer, data, course_id=pick_id,
+                                files=[Upload(f.name, f.getvalue(), f.type) for f in upload or []])
                 st.success(tr("common.saved"))
             except (CoursesError, ScopeError, UploadError) as exc:
                 fail(exc)

@@ -183,3 +183,29 @@ def test_quiz_results_excel_export_has_three_sheets(viewer_of, app_db):
     wb = openpyxl.load_workbook(io.BytesIO(data))
     assert wb.sheetnames == ["答卷", "试题分析", "作答矩阵"]
     assert wb["答卷"].max_row == len(attempts) + 1
+
+
+def test_scheduling_refused_for_an_audience_saves_no_rule_and_no_enrolment(open_page, viewer_of, app_db):
+    """Test that when 排课 with "enroll the audience" is refused (a start in the past), neither the audience's
+    rule nor its enrolments are saved without the session."""
+    from datetime import timedelta
+
+    from sqlmodel import func
+
+    from courses.models import Enrollment, EnrollmentRule
+
+    def counts() -> tuple[int, int, int]:
+        with Session(get_engine(app_db)) as s:
+            return tuple(s.exec(select(func.count()).select_from(m)).one()
+                         for m in (EnrollmentRule, Enrollment, TrainingSession))
+
+    before = counts()
+    at = open_page("pages/courses.py", viewer_of("manager"))
+    by_label = {w.label: w for w in [*at.selectbox, *at.date_input, *at.checkbox]}
+    by_label[t("courses.sched.first_day", "zh")].set_value(clock.today() - timedelta(days=2))
+    by_label[t("courses.col.audience", "zh")].set_value(viewer_of("xiasha").scope_unit_id)
+    by_label[t("courses.sched.enroll_audience", "zh")].check()
+    next(b for b in at.button if b.label == t("courses.sched.submit", "zh")).click().run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [t("courses.err.in_past", "zh")]
+    assert counts() == before

@@ -38,6 +38,7 @@ import courses.catalog
 import courses.enrollment
 import courses.notifications
 import courses.quizzes
+import courses.seating
 import courses.sessions
 import courses.training.completion
 import courses.training.ledger
@@ -378,11 +379,12 @@ def _assign_task(kind: str, worker: str) -> Callable[[Session, Ids, Viewer], Any
     return act
 
 
-def _new_session_plan(ids: Ids):  # noqa: ANN202
+def _new_session_plan(ids: Ids, course: str = "course"):  # noqa: ANN202
     from courses.sessions import SessionPlan
 
     day = (NOW + timedelta(days=5)).date()
-    return SessionPlan(course_id=ids.course, first_day=day, start=time(9), end=time(10), unit_id=ids.org.comm_a.id)
+    return SessionPlan(course_id=getattr(ids, course), first_day=day, start=time(9), end=time(10),
+                       unit_id=ids.org.comm_a.id)
 
 
 C, F, S, A, K = courses, evaluation.field, evaluation.scoring, evaluation.assignment, core
@@ -421,6 +423,9 @@ WRITES: list[Write] = [
           lambda s, i, v: C.enrollment.seat_one(s, v, session_id=i.future, worker_id=i.other), MANAGERS_OF_A),
     Write("seat B's worker at A's session", (C.enrollment.seat_one,),
           lambda s, i, v: C.enrollment.seat_one(s, v, session_id=i.future, worker_id=i.b0), ABOVE_A_AND_B),
+    Write("schedule for A's audience, enrolling it", (C.enrollment.schedule_for_audience,),
+          lambda s, i, v: C.enrollment.schedule_for_audience(s, v, _new_session_plan(i, course="course_free"),
+                                                             enroll_audience=True, now=NOW), MANAGERS_OF_A),
     Write("add a rule for A", (C.enrollment.add_rule,),
           lambda s, i, v: C.enrollment.add_rule(s, v, course_id=i.course2, kind=RuleKind.UNIT,
                                                 unit_id=i.org.comm_a.id, now=NOW), MANAGERS_OF_A),
@@ -435,6 +440,9 @@ WRITES: list[Write] = [
     Write("mark a0 present", (C.attendance.mark,),
           lambda s, i, v: C.attendance.mark(s, v, session_id=i.live, worker_ids=[i.owner],
                                             status=AttendanceStatus.PRESENT, now=NOW), MANAGERS_OF_A),
+    Write("save A's register (two statuses)", (C.attendance.mark_many,),
+          lambda s, i, v: C.attendance.mark_many(s, v, session_id=i.live, now=NOW, statuses={
+              i.owner: AttendanceStatus.PRESENT, i.other: AttendanceStatus.ABSENT}), MANAGERS_OF_A),
     Write("request an excuse", (C.attendance.request_excuse,),
           lambda s, i, v: C.attendance.request_excuse(s, v, session_id=i.future2, reason="病假", now=NOW),
           OWNER, refusals=("worker_only", "not_seated")),
@@ -784,7 +792,7 @@ def test_read_matrix(world: Ids, cell_engine: Engine, row: Read) -> None:
 
 # --- the matrix covers every write ----------------------------------------------------------------------
 
-MODULES = [courses.catalog, courses.sessions, courses.enrollment, courses.attendance, courses.attendance_import,
+MODULES = [courses.catalog, courses.sessions, courses.seating, courses.enrollment, courses.attendance, courses.attendance_import,
            courses.quizzes, courses.notifications, courses.api, core_inbox, evaluation.field.imports, evaluation.field.events,
            evaluation.field.rentals, evaluation.field.quality, evaluation.field.tasks, evaluation.field.registry,
            evaluation.scoring.store, evaluation.scoring.adjustments, evaluation.scoring.snapshots,
@@ -795,8 +803,8 @@ MODULES = [courses.catalog, courses.sessions, courses.enrollment, courses.attend
 # Reviewed: these read, compute or check and write nothing.
 NOT_A_WRITE = {
     "courses.catalog": {"skill_areas", "load_course_file", "shipped_courses", "course_by_code", "catalog_frame",
-                        "validate_course", "course_files", "parse_links", "question_bank"},
-    "courses.sessions": {"occurrences", "sessions_frame", "week_start", "calendar_chart"},
+                        "validate_course", "check_attachment", "course_files", "parse_links", "question_bank"},
+    "courses.sessions": {"occurrences", "check_plan", "sessions_frame", "week_start", "calendar_chart"},
     "courses.enrollment": {"rule_matches"},
     "courses.attendance": {"checkin_code", "code_matches", "link_token", "checkin_url", "window", "worker_attendance",
                            "attendance_warnings"},
@@ -836,13 +844,15 @@ NOT_A_WRITE = {
 # a user's behalf (or they are the inner step of a covered write that checked the viewer first).
 SYSTEM_WRITES = {
     "courses.catalog": {"import_course", "load_shipped_courses"},  # shipped course files (CLI, demo)
-    "courses.enrollment": {"seat_enrolled", "apply_rules"},  # inside enroll/schedule; the rules job
-    "courses.attendance": {"close_session", "close_ended_sessions"},  # the closing job
+    "courses.seating": {"seat_enrolled"},  # inside enroll/add_rule/schedule, which checked the viewer
+    "courses.enrollment": {"apply_rules"},  # inside add_rule; the rules job
+    "courses.attendance": {"close_session", "close_ended_sessions",  # the closing job
+                           "notify_excuse_request",  # inside request_excuse
+                           "notify_attendance_warnings"},  # the warnings job
     "courses.quizzes": {"finalize", "auto_submit_expired"},  # inside submit_attempt; the deadline job
     "core.inbox": {"notify", "send_rows"},  # composers' inner step, jobs
-    "courses.notifications": {"send_reminders", "notify_session_change", "notify_excuse_request",
-                              "notify_quiz_deadlines", "notify_expiring_certificates",
-                              "notify_attendance_warnings"},  # jobs, and inside covered writes
+    "courses.notifications": {"send_reminders", "notify_session_change", "notify_quiz_deadlines",
+                              "notify_expiring_certificates"},  # jobs, and inside covered writes
     "evaluation.field.events": {"escalate_overdue"},  # the overdue job
     "evaluation.field.quality": {"raise_verification_tasks"},  # the data-quality job
     "evaluation.field.registry": {"ensure_reference_data"},  # shipped reference data, idempotent

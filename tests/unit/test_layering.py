@@ -278,10 +278,7 @@ PENDING_COMMITS: dict[str, str] = {
     "pages.rentals": _EVALUATION + "the page (resources.unit_of_work)",
     "pages.schemes": _EVALUATION + "the page (resources.unit_of_work)",
 }
-PENDING_CYCLE_AREAS: dict[str, str] = {
-    "courses": "issue #10, courses engineer: courses.attendance <-> courses.notifications (notice composers "
-               "live with what they announce) and courses.enrollment <-> courses.sessions (seating module)",
-}
+PENDING_CYCLE_AREAS: dict[str, str] = {}
 
 
 def _pending(reason: str | None):  # noqa: ANN202
