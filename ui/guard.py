@@ -16,6 +16,7 @@ from core.auth import SignInError, change_own_password, sign_in
 from core.db import db_fault
 from core.demo import demo_accounts
 from core.scope import Viewer, viewer_for
+from core.settings import get_settings
 from ui import resources
 from ui.pages import PAGES, pages_for, spec_for
 from ui.session_cookie import ENDED_KEY, MUST_CHANGE_KEY, current_viewer, end, hand_over, start
@@ -98,8 +99,7 @@ def sign_in_page() -> None:
             st.error(tr("signin.error.bad_credentials_left", left=result.attempts_left))
         else:
             st.error(tr("signin.error.bad_credentials"))
-    with Session(resources.engine()) as session:
-        accounts = demo_accounts(session)
+    accounts = _demo_accounts(get_settings().database_url)
     if accounts:
         with st.expander(tr("signin.demo_accounts"), expanded=True):
             st.caption(tr("signin.demo_note"))
@@ -109,6 +109,13 @@ def sign_in_page() -> None:
                  for a in accounts],
                 hide_index=True, width="stretch",
             )
+
+
+@st.cache_data(ttl=600, show_spinner=False)
+def _demo_accounts(db: str) -> list[dict[str, str]]:
+    """The demo accounts listed on the sign-in page, read once per database (written only by seed-demo)."""
+    with Session(resources.engine()) as session:
+        return demo_accounts(session)
 
 
 def change_password_form(viewer: Viewer) -> None:

@@ -7,6 +7,7 @@ and the authorization tests iterate over it. A listed page whose file does not e
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from core.models import Role
@@ -75,8 +76,9 @@ PAGES: tuple[PageSpec, ...] = (
 BY_PATH = {p.path: p for p in PAGES}
 
 
+@lru_cache(maxsize=128)
 def spec_for(file: str) -> PageSpec:
-    """The spec of a page given its ``__file__``."""
+    """The spec of a page given its ``__file__`` (remembered: the guard asks on every run)."""
     path = Path(file).resolve()
     rel = path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else path.name
     if rel not in BY_PATH:
@@ -85,4 +87,10 @@ def spec_for(file: str) -> PageSpec:
 
 
 def pages_for(role: Role) -> list[PageSpec]:
-    return [p for p in PAGES if role in p.roles and p.exists]
+    return list(_pages_for(role))
+
+
+@lru_cache(maxsize=len(Role))
+def _pages_for(role: Role) -> tuple[PageSpec, ...]:
+    """Looked up once per server process (the menu is drawn on every run; the page files do not change)."""
+    return tuple(p for p in PAGES if role in p.roles and p.exists)
