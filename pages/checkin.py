@@ -50,14 +50,22 @@ ids = open_now["id"].tolist()
 labels = {r.id: f"{pick(L, r.title_zh, r.title_en)} · {r.start_at:%H:%M}–{r.end_at:%H:%M}"
           for r in open_now.itertuples()}
 preselect = int(session_param) if session_param and session_param.isdigit() and int(session_param) in ids else ids[0]
-with st.form("checkin"):
-    chosen = st.selectbox(tr("courses.checkin.session"), ids, index=ids.index(preselect), format_func=labels.get)
-    code = st.text_input(tr("courses.checkin.code"), max_chars=6, placeholder="000000",
-                         help=tr("courses.checkin.code_help"))
-    submitted = st.form_submit_button(tr("courses.checkin.submit"), type="primary", width="stretch")
-if submitted:
-    try:
-        _done(resources.unit_of_work_retrying(
-            lambda session: check_in(session, viewer, session_id=int(chosen), code=code)))
-    except CheckInError as exc:
-        st.error(exc.message(L))
+@st.fragment
+def code_form() -> None:
+    """The code form. A fragment: 签到 reruns only the form and its answer, not the guard, the menu and the
+    open-sessions read above (it runs only when the worker submits; nothing reruns on its own)."""
+    with st.form("checkin"):
+        chosen = st.selectbox(tr("courses.checkin.session"), ids, index=ids.index(preselect),
+                              format_func=labels.get)
+        code = st.text_input(tr("courses.checkin.code"), max_chars=6, placeholder="000000",
+                             help=tr("courses.checkin.code_help"))
+        submitted = st.form_submit_button(tr("courses.checkin.submit"), type="primary", width="stretch")
+    if submitted:
+        try:
+            _done(resources.unit_of_work_retrying(
+                lambda session: check_in(session, viewer, session_id=int(chosen), code=code)))
+        except CheckInError as exc:
+            st.error(exc.message(L))
+
+
+code_form()
