@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PORT   ?= 8501
 STAMP  := $(VENV)/.installed
-APT_PACKAGES := chromium fonts-wqy-microhei libatomic1
+APT_PACKAGES := chromium fonts-wqy-microhei libatomic1 haproxy
 
 .PHONY: run api test install browser-deps migrate seed-demo scheduler bench lint clean
 
@@ -32,6 +32,12 @@ run: seed-demo
 API_PORT ?= 8600
 api: seed-demo
 	$(BIN)/gridwise api --host 0.0.0.0 --port $(API_PORT)
+
+# More than one Streamlit process: REPLICAS (default 2) behind HAProxy on CLUSTER_PORT (default 8080), plus one
+# scheduler process; migrates and seeds the demo when empty, like `run`. PostgreSQL only (GRIDWISE_DATABASE_URL,
+# refused with a message on SQLite); deploy/README.md has the production layout.
+cluster: install browser-deps
+	REPLICAS=$(or $(REPLICAS),2) CLUSTER_PORT=$(or $(CLUSTER_PORT),8080) $(BIN)/python -m deploy.cluster
 
 scheduler: migrate
 	GRIDWISE_SCHEDULER_ENABLED=false $(BIN)/gridwise scheduler

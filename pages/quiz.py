@@ -119,7 +119,10 @@ def answering(attempt_id: int) -> None:
                     text=tr("courses.quiz.time_left", minutes=int(left // 60), seconds=int(left % 60),
                             deadline=f"{attempt.deadline_at:%H:%M}"))
     pos_key = f"quiz_{attempt_id}_pos"
-    pos = min(st.session_state.get(pos_key, 0), len(questions) - 1)
+    # A new browser session (a reload, another tab or server process) resumes at the first unanswered question:
+    # the answers themselves are in the database (save_answer), only the position is per browser session.
+    first_open = next((i for i, x in enumerate(questions) if not x["chosen"]), len(questions) - 1)
+    pos = min(st.session_state.get(pos_key, first_open), len(questions) - 1)
     q = questions[pos]
     answered = sum(1 for x in questions if x["chosen"])
     st.caption(tr("courses.quiz.progress", i=pos + 1, n=len(questions), answered=answered))

@@ -1,0 +1,195 @@
+"""`make cluster`: N Streamlit processes on loopback ports behind HAProxy, plus one `gridwise scheduler`.
+
+    python -m deploy.cluster [--replicas 2] [--port 8080]
+
+Runs on PostgreSQL only (GRIDWISE_DATABASE_URL): the processes share the sign-in sessions, quiz attempts and
+everything else through it, and SQLite is one file that one process at a time may write. Every replica gets
+the same ``server.cookieSecret`` (GRIDWISE_COOKIE_SECRET, or one generated once into var/cluster/), so a
+browser moved to another replica keeps a valid XSRF token. HAProxy keeps each browser on one replica with its
+own cookie (deploy/haproxy.cfg); when that replica dies, the browser reconnects to another and the session
+cookie signs it in again there. Ctrl-C stops everything. The browser test (tests/e2e/test_cluster.py)
+starts the same processes through ``start``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "deploy" / "haproxy.cfg"
+
+
+class ClusterError(RuntimeError):
+    """The cluster cannot start; the message says why and what to do."""
+
+
+def check_database(url: str) -> None:
+    """Refuse anything but PostgreSQL, with the reason and the fix."""
+    if not url.startswith("postgresql"):
+        raise ClusterError(
+            f"make cluster needs PostgreSQL, and GRIDWISE_DATABASE_URL is {url.split('://')[0]}://…: several "
+            "processes share the database, and SQLite lets one process write at a time. Set e.g. "
+            "GRIDWISE_DATABASE_URL=postgresql+psycopg://gridwise@127.0.0.1:5432/gridwise, then `make migrate "
+            "seed-demo` (or `gridwise migrate`) and `make cluster` again.")
+
+
+def haproxy_binary() -> str:
+    exe = shutil.which("haproxy") or ("/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists() else None)
+    if exe is None:
+        raise ClusterError("HAProxy is not installed: `make browser-deps` installs it (apt-get install haproxy)")
+    return exe
+
+
+def haproxy_config(bind: str, replicas: list[tuple[str, int]]) -> str:
+    """deploy/haproxy.cfg with its listen address and one `server` line per replica."""
+    servers = "\n".join(f"    server {name} 127.0.0.1:{port} cookie {name}" for name, port in replicas)
+    return TEMPLATE.read_text(encoding="utf-8").replace("{bind}", bind).replace("{servers}", servers)
+
+
+def cookie_secret(work_dir: Path) -> str:
+    """GRIDWISE_COOKIE_SECRET, else one secret generated once and kept (0600) for every later start."""
+    if value := os.environ.get("GRIDWISE_COOKIE_SECRET"):
+        return value
+    path = work_dir / "cookie_secret"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.read().decode().strip() == "ok":
+                    return
+        except OSError:
+            time.sleep(0.25)
+    raise ClusterError(f"{url} did not answer:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+@dataclass
+class Cluster:
+    url: str
+    replicas: dict[str, tuple[int, subprocess.Popen]]  # name → (port, process)
+    proxy: subprocess.Popen
+    scheduler: subprocess.Popen | None
+    logs: Path
+    database_url: str
+
+    def kill_replica(self, name: str) -> None:
+        """Stop one replica at once (SIGKILL: a crash, not a goodbye)."""
+        _port, process = self.replicas[name]
+        process.kill()
+        process.wait(timeout=10)
+
+    def processes(self) -> list[subprocess.Popen]:
+        return [p for _port, p in self.replicas.values()] + [self.proxy] + ([self.scheduler] if self.scheduler
+                                                                             else [])
+
+    def stop(self) -> None:
+        for process in self.processes():
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes():
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def start(
+    *, replicas: int = 2, port: int = 8080, database_url: str, work_dir: Path, scheduler: bool = True,
+    python: str = sys.executable, extra_env: dict[str, str] | None = None,
+) -> Cluster:
+    """Start the replicas, the scheduler and HAProxy; return once HAProxy answers /_stcore/health."""
+    check_database(database_url)
+    exe = haproxy_binary()
+    work_dir.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **(extra_env or {}), "GRIDWISE_DATABASE_URL": database_url,
+           "GRIDWISE_SCHEDULER_ENABLED": "false",  # one scheduler process for the whole cluster, below
+           "STREAMLIT_SERVER_COOKIE_SECRET": cookie_secret(work_dir)}
+    started: dict[str, tuple[int, subprocess.Popen]] = {}
+    for i in range(1, replicas + 1):
+        name, replica_port = f"r{i}", free_port()
+        log = work_dir / f"{name}.log"
+        with open(log, "wb") as out:
+            process = subprocess.Popen(
+                [python, "-m", "streamlit", "run", "ui/server.py", "--server.headless", "true",
+                 "--server.address", "127.0.0.1", "--server.port", str(replica_port),
+                 "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
+                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        started[name] = (replica_port, process)
+    sched = None
+    if scheduler:
+        with open(work_dir / "scheduler.log", "wb") as out:
+            sched = subprocess.Popen([python, "-m", "core.cli", "scheduler"], cwd=ROOT, env=env, stdout=out,
+                                     stderr=subprocess.STDOUT)
+    for name, (replica_port, process) in started.items():
+        _wait_for(f"http://127.0.0.1:{replica_port}/_stcore/health", process, work_dir / f"{name}.log")
+    config = work_dir / "haproxy.cfg"
+    config.write_text(haproxy_config(f"127.0.0.1:{port}", [(n, p) for n, (p, _) in started.items()]))
+    with open(work_dir / "haproxy.log", "wb") as out:
+        proxy = subprocess.Popen([exe, "-db", "-f", str(config)], stdout=out, stderr=subprocess.STDOUT)
+    cluster = Cluster(f"http://127.0.0.1:{port}", started, proxy, sched, work_dir, database_url)
+    try:
+        _wait_for(f"{cluster.url}/_stcore/health", proxy, work_dir / "haproxy.log", timeout=30)
+    except ClusterError:
+        cluster.stop()
+        raise
+    return cluster
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="make cluster", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--replicas", type=int, default=int(os.environ.get("REPLICAS", 2)))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("CLUSTER_PORT", 8080)))
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(ROOT))
+    from core.settings import VAR_DIR, get_settings
+
+    url = get_settings().database_url
+    try:
+        check_database(url)
+        for step in (["migrate"], ["seed-demo", "--if-empty"]):  # as `make run` does
+            subprocess.run([sys.executable, "-m", "core.cli", *step], cwd=ROOT, check=True)
+        cluster = start(replicas=args.replicas, port=args.port, database_url=url, work_dir=VAR_DIR / "cluster")
+    except ClusterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"Gridwise on {cluster.url} ({args.replicas} Streamlit processes behind HAProxy, one scheduler); "
+          f"logs in {cluster.logs}. Ctrl-C stops everything.", flush=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        while all(p.poll() is None for p in cluster.processes()):
+            time.sleep(1)
+        print("a process of the cluster stopped; stopping the others (see the logs)", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        cluster.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

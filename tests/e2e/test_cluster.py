@@ -1,0 +1,118 @@
+"""More than one server process (issue #12): two Streamlit replicas behind HAProxy on PostgreSQL
+(deploy/cluster.py, as `make cluster` starts them). A worker half-way through a quiz whose replica dies carries
+on at the other one: still signed in, the answers kept, one attempt in the database.
+
+Needs PostgreSQL (GRIDWISE_TEST_POSTGRES_URL) and HAProxy (`make browser-deps` installs it); skipped without.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlmodel import Session, col, func, select
+
+from core import clock
+from core.db import make_engine
+from core.models import User
+from core.settings import ROOT
+from courses.models import AttemptAnswer, QuizAttempt
+from deploy.cluster import Cluster, ClusterError, check_database, free_port, haproxy_binary, start
+from tests.conftest import PG_URL, create_pg_database, drop_pg_database
+from tests.e2e.conftest import Server, screenshot, sign_in, wait_for_run
+
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
+
+
+def test_the_cluster_refuses_sqlite_with_a_clear_message():
+    """Test that asking for the cluster on SQLite is refused, naming PostgreSQL and how to set it."""
+    with pytest.raises(ClusterError, match=r"needs PostgreSQL.*GRIDWISE_DATABASE_URL=postgresql"):
+        check_database("sqlite:///var/gridwise.db")
+    done = subprocess.run([sys.executable, "-m", "deploy.cluster"], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "GRIDWISE_DATABASE_URL": "sqlite:///nowhere.db"})
+    assert done.returncode == 2 and "needs PostgreSQL" in done.stderr
+    assert not (ROOT / "nowhere.db").exists()
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    if not PG_URL:
+        pytest.skip("the cluster runs on PostgreSQL: set GRIDWISE_TEST_POSTGRES_URL")
+    try:
+        haproxy_binary()
+    except ClusterError as exc:
+        pytest.skip(str(exc))
+    url = create_pg_database("gw_cluster")
+    env = {**os.environ, "GRIDWISE_DATABASE_URL": url, "GRIDWISE_SCHEDULER_ENABLED": "false"}
+    try:
+        for step in (["migrate"], ["seed-demo", "--scale", "0.02"]):
+            subprocess.run([sys.executable, "-m", "core.cli", *step], cwd=ROOT, env=env, check=True,
+                           capture_output=True)
+        running = start(replicas=2, port=free_port(), database_url=url, work_dir=tmp_path_factory.mktemp("cluster"),
+                        scheduler=True)
+        try:
+            yield running
+        finally:
+            running.stop()
+    finally:
+        drop_pg_database(url)
+
+
+def _attempts_since(db_url: str, username: str, since: datetime) -> tuple[int, int]:
+    """(quiz attempts the user's worker started since ``since``, answers chosen in them)."""
+    engine = make_engine(db_url)
+    with Session(engine) as s:
+        worker_id = s.exec(select(User.worker_id).where(User.username == username)).one()
+        attempt_ids = s.exec(select(QuizAttempt.id).where(QuizAttempt.worker_id == worker_id,
+                                                          QuizAttempt.started_at >= since)).all()
+        answered = s.exec(select(func.count()).select_from(AttemptAnswer).where(
+            col(AttemptAnswer.attempt_id).in_(attempt_ids), col(AttemptAnswer.chosen).is_not(None))).one()
+    engine.dispose()
+    return len(attempt_ids), answered
+
+
+def test_a_quiz_half_done_carries_on_at_the_other_replica_when_its_replica_dies(page: Page, cluster: Cluster):
+    """Test that after the replica serving a worker is killed mid-quiz, a reload lands on the other replica
+    signed in, at the next unanswered question with the earlier answers kept, and the database holds one
+    attempt with those answers."""
+    server = Server(cluster.url, cluster.database_url, cluster.proxy, Path(cluster.logs))
+    username, since = "dp0001", clock.now() - timedelta(seconds=1)
+    with page.expect_response(lambda r: "/_gw/session" in r.url):
+        sign_in(page, server, username)
+    page.goto(f"{cluster.url}/quiz?course=1")
+    wait_for_run(page)
+    page.get_by_role("button", name="开始答题").click()
+    wait_for_run(page)
+    progress = page.get_by_text(re.compile(r"第 1/\d+ 题"))
+    expect(progress).to_be_visible()
+    total = int(re.search(r"第 1/(\d+) 题", progress.inner_text()).group(1))
+    half = total // 2
+    for i in range(half):
+        radios = page.get_by_test_id("stRadio")
+        expect(radios.or_(page.get_by_test_id("stCheckbox")).first).to_be_visible()
+        if radios.count():
+            radios.get_by_role("radio").first.check(force=True)
+        else:
+            page.get_by_test_id("stCheckbox").first.click()
+        page.get_by_role("button", name="下一题").click()
+        wait_for_run(page)
+        expect(page.get_by_text(f"第 {i + 2}/{total} 题 · 已答 {i + 1} 题")).to_be_visible()
+
+    serving = next(c["value"] for c in page.context.cookies() if c["name"] == "GWREPLICA")
+    cluster.kill_replica(serving)
+    page.reload()
+    wait_for_run(page)
+    now_serving = next(c["value"] for c in page.context.cookies() if c["name"] == "GWREPLICA")
+    assert now_serving != serving
+    expect(page.get_by_test_id("stSidebar").get_by_role("button", name="退出登录")).to_be_visible()
+    expect(page.get_by_text(f"第 {half + 1}/{total} 题 · 已答 {half} 题")).to_be_visible()
+    screenshot(page, "cluster-quiz-after-failover-zh")
+    assert _attempts_since(cluster.database_url, username, since) == (1, half)
+
