@@ -21,7 +21,9 @@ garbage collection Streamlit runs after every script run). Its CPU per button cl
 per radio click (one run) is printed; each step's CPU per action (a click or a page load that makes the
 server run) is a ratio to the button-click floor with Streamlit's defaults. A last journey runs with cProfile on every script
 run; the profiles are merged per page into ``--profile-dir`` (<page>.txt, top functions). At the end the
-load test's database checks: one check-in and one submitted attempt per worker, no duplicates.
+load test's database checks: one check-in and one submitted attempt per worker, no duplicates. Exit status:
+0 when the journey and per-question targets are met, 1 when one is missed, 2 on a failed journey, a
+database problem or a server traceback.
 """
 
 from __future__ import annotations
@@ -315,7 +317,10 @@ def main() -> int:
         if args.json:
             args.json.write_text(json.dumps(figures, indent=1))
     failed = [o for o in outcomes if o.failed_step]
-    return 0 if not problems and not failed and not tracebacks else 1
+    if problems or failed or tracebacks:
+        return 2
+    met = figures and figures["total"] <= TARGET_JOURNEY_S and figures["per_question"] * 1000 <= TARGET_QUESTION_MS
+    return 0 if met else 1
 
 
 if __name__ == "__main__":

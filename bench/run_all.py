@@ -60,7 +60,10 @@ def main() -> int:
     print("\nNot run here: the browser load test (a real server, 50 Chromium contexts, several minutes):\n"
           "  .venv/bin/python bench/load_test.py --users 5                 # smoke run\n"
           "  .venv/bin/python bench/load_test.py --users 50 --db sqlite\n"
-          "  .venv/bin/python bench/load_test.py --users 50 --db postgres  # PostgreSQL on 127.0.0.1:5432")
+          "  .venv/bin/python bench/load_test.py --users 50 --db postgres  # PostgreSQL on 127.0.0.1:5432\n"
+          "Server CPU per worker journey and per manager filter change (issue #11, a few minutes each):\n"
+          "  .venv/bin/python bench/journey_cost.py [--journeys 5] [--db postgres]\n"
+          "  .venv/bin/python bench/filter_cost.py")
     return 0 if all(code == 0 for _, code, _ in summary) else 1
 
 
