@@ -72,6 +72,7 @@ PAGES: tuple[PageSpec, ...] = (
     _p("pages/jobs.py", "menu.jobs", ":material/schedule:", {A}, "menu.section.admin"),
     _p("pages/audit.py", "menu.audit", ":material/history:", {A}, "menu.section.admin"),
     _p("pages/sessions.py", "menu.sessions", ":material/devices:", {A}, "menu.section.admin"),
+    _p("pages/api_clients.py", "menu.api_clients", ":material/api:", {A}, "menu.section.admin"),
 )
 BY_PATH = {p.path: p for p in PAGES}
 
