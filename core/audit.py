@@ -19,7 +19,7 @@ from core.scope import ScopeError, Viewer
 
 # The first part of every action name (the admin page filters by it; labels are i18n "audit.area.<code>").
 ACTION_AREAS = ("signin", "session", "user", "worker", "import", "attendance", "course", "field", "score", "assign",
-                "training", "api")
+                "training", "api", "notify")
 
 
 def _dump(value: Any) -> str | None:

@@ -23,6 +23,7 @@ CLI_EXTENSIONS: tuple[str, ...] = (
     "courses.training.cli:register",
     "evaluation.cli:register",
     "api.cli:register",
+    "core.notify.cli:register",
 )
 
 

@@ -36,6 +36,7 @@ JOB_PROVIDERS: tuple[str, ...] = (
     "courses.training.jobs:JOBS",
     "evaluation.jobs:JOBS",
     "evaluation.scoring.remedial:JOBS",
+    "core.notify.jobs:JOBS",
 )
 ADVISORY_LOCK_KEY = 0x6772_6964  # "grid"
 MISFIRE_GRACE_SECONDS = 15 * 60

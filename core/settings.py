@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     # CSV fits. Streamlit refuses larger uploads first when .streamlit/config.toml's server.maxUploadSize
     # (kept equal to this default) is smaller; raise both together. The command line has no limit.
     max_upload_mb: int = 50
+    # Notifications (core.notify). The address people open Gridwise at, e.g. https://grid.example.gov.cn:
+    # messages sent to WeCom / DingTalk / Feishu / email link back to the page they are about.
+    base_url: str = ""
+    # A Fernet key that encrypts channel secrets at rest (robot keys, signing secrets, SMTP passwords).
+    # Generate one: python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"
+    secret_key: str = ""
 
 
 @lru_cache(maxsize=1)

@@ -24,6 +24,7 @@ with Session(resources.engine()) as session:
 st.title(tr("courses.inbox.title"))
 left, right = st.columns([3, 2])
 left.caption(tr("courses.inbox.unread", n=unread))
+left.page_link("pages/notify_prefs.py", label=tr("notify.prefs.link"), icon=":material/notifications:")
 only_unread = right.toggle(tr("courses.inbox.only_unread"), value=False)
 if unread and st.button(tr("courses.inbox.mark_all"), icon=":material/done_all:"):
     with resources.unit_of_work() as session:

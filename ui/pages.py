@@ -48,6 +48,8 @@ PAGES: tuple[PageSpec, ...] = (
     _p("pages/my_tasks.py", "menu.my_tasks", ":material/task_alt:", {W}, "menu.section.main"),
     _p("pages/my_scorecard.py", "menu.my_scorecard", ":material/insights:", {W}, "menu.section.main"),
     _p("pages/inbox.py", "menu.inbox", ":material/inbox:", {W, M, A}, "menu.section.main"),
+    _p("pages/notify_prefs.py", "menu.notify_prefs", ":material/notifications:", {W, M, A}, "menu.section.main",
+       in_menu=False),
     # Training (managers).
     _p("pages/courses.py", "menu.courses", ":material/menu_book:", {M, A}, "menu.section.training"),
     _p("pages/attendance.py", "menu.attendance", ":material/how_to_reg:", {M, A}, "menu.section.training"),
@@ -69,6 +71,7 @@ PAGES: tuple[PageSpec, ...] = (
     _p("pages/users.py", "menu.users", ":material/manage_accounts:", {A}, "menu.section.admin"),
     _p("pages/metrics.py", "menu.metrics", ":material/functions:", {A}, "menu.section.admin"),
     _p("pages/schemes.py", "menu.schemes", ":material/tune:", {A}, "menu.section.admin"),
+    _p("pages/notify_channels.py", "menu.notify_channels", ":material/campaign:", {A}, "menu.section.admin"),
     _p("pages/jobs.py", "menu.jobs", ":material/schedule:", {A}, "menu.section.admin"),
     _p("pages/audit.py", "menu.audit", ":material/history:", {A}, "menu.section.admin"),
     _p("pages/sessions.py", "menu.sessions", ":material/devices:", {A}, "menu.section.admin"),

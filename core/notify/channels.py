@@ -1,0 +1,244 @@
+"""Channels: add, enable/disable, send a test, list them, and read the delivery log.
+
+A channel belongs to the district (``owner_unit_id`` None), a subdistrict or a community. An administrator
+manages every channel; a manager those owned by their own unit or below it; a worker none. Each change
+writes an audit entry that shows the URL and secret only masked.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import pandas as pd
+from sqlalchemy import false, or_, true
+from sqlmodel import Session, select
+
+from core import clock
+from core.audit import record
+from core.i18n import t
+from core.models import OrgLevel, OrgUnit, Role
+from core.notify import providers
+from core.notify.crypto import decrypt, encrypt, mask, mask_url
+from core.notify.models import ChannelKind, DeliveryState, NotifyChannel, NotifyDelivery
+from core.notify.providers import Message, Outcome, Target, absolute_link
+from core.org import mask_phone
+from core.scope import ScopeError, Viewer
+from core.sql import frame
+
+KINDS = tuple(k.value for k in ChannelKind)
+
+
+def find_unit(session: Session, name_or_code: str) -> OrgUnit:
+    """The district, subdistrict or community with this code or name (zh or en)."""
+    value = name_or_code.strip()
+    rows = session.exec(select(OrgUnit).where(
+        or_(OrgUnit.code == value, OrgUnit.name_zh == value, OrgUnit.name_en == value),
+        OrgUnit.level != OrgLevel.GRID.value)).all()
+    if not rows:
+        raise ValueError(f"no district, subdistrict or community is called {value!r} (give its name or code)")
+    if len(rows) > 1:
+        raise ValueError(f"{value!r} names {len(rows)} units; give the code ({', '.join(r.code for r in rows)})")
+    return rows[0]
+
+
+def _owner_clause(viewer: Viewer):  # noqa: ANN202 - a SQL condition
+    """Channels the viewer may see and manage: all for an administrator or a district-wide manager, the
+    subtree of a scoped manager, none for a worker."""
+    if viewer.role == Role.WORKER:
+        return false()
+    if viewer.scope_unit_id is None:
+        return true()
+    subtree = select(OrgUnit.id).where(OrgUnit.path.contains(f"/{viewer.scope_unit_id}/"))
+    return NotifyChannel.owner_unit_id.in_(subtree)  # type: ignore[union-attr]
+
+
+def _ensure_manages(session: Session, viewer: Viewer, owner_unit_id: int | None) -> None:
+    if viewer.role == Role.WORKER:
+        raise ScopeError("workers do not manage notification channels")
+    if viewer.scope_unit_id is None:
+        return
+    unit = session.get(OrgUnit, owner_unit_id) if owner_unit_id is not None else None
+    if unit is None or f"/{viewer.scope_unit_id}/" not in unit.path:
+        raise ScopeError("this channel belongs to a unit outside your scope")
+
+
+def _validate(kind: str, url: str, options: dict[str, Any]) -> None:
+    scheme = urlsplit(url).scheme
+    if kind == ChannelKind.EMAIL:
+        providers.smtp_settings(url)
+    elif scheme not in ("http", "https") or not urlsplit(url).hostname:
+        raise ValueError(f"a {kind} channel needs an http(s) URL, not {mask_url(url)!r}")
+    if kind == ChannelKind.WEBHOOK:
+        providers.render_template(str(options.get("template") or providers.DEFAULT_TEMPLATE),
+                                  {"text": "test", "title": "test"})
+
+
+def add_channel(session: Session, viewer: Viewer, *, kind: str, name: str, url: str, secret: str | None = None,
+                owner_unit_id: int | None = None, keyword: str = "", template: str = "",
+                now: datetime | None = None) -> NotifyChannel:
+    """Add a channel. ``url`` is the robot's webhook URL (it carries the key), an SMTP URL
+    (``smtp+starttls://user@host:587?from=…``; a password in it is moved to the secret) or a gateway URL;
+    ``secret`` the signing secret or SMTP password; ``keyword`` a robot's keyword rule; ``template`` a
+    gateway's JSON body with ``{mobile}``, ``{email}``, ``{title}``, ``{text}``, ``{link}`` placeholders."""
+    name, url, kind = name.strip(), url.strip(), kind.strip().lower()
+    if kind not in KINDS:
+        raise ValueError(f"channel kind must be one of {', '.join(KINDS)}, not {kind!r}")
+    if not name or len(name) > 64:
+        raise ValueError("a channel needs a name of 1–64 characters")
+    _ensure_manages(session, viewer, owner_unit_id)
+    if session.exec(select(NotifyChannel.id).where(NotifyChannel.name == name)).first() is not None:
+        raise ValueError(f"a channel called {name!r} exists already")
+    if owner_unit_id is not None:
+        unit = session.get(OrgUnit, owner_unit_id)
+        if unit is None or unit.level == OrgLevel.GRID.value:
+            raise ValueError("a channel belongs to the district, a subdistrict or a community")
+    options: dict[str, Any] = {k: v for k, v in (("keyword", keyword.strip()), ("template", template.strip())) if v}
+    _validate(kind, url, options)
+    parts = urlsplit(url)
+    if kind == ChannelKind.EMAIL and parts.password:
+        secret = secret or parts.password
+        netloc = f"{parts.username}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+    at = now or clock.now()
+    channel = NotifyChannel(name=name, kind=kind, owner_unit_id=owner_unit_id, url_enc=encrypt(url),
+                            url_hint=mask_url(url)[:300], secret_enc=encrypt(secret) if secret else None,
+                            secret_hint=mask(secret or ""), options=json.dumps(options, ensure_ascii=False),
+                            created_at=at, updated_at=at)
+    session.add(channel)
+    session.flush()
+    record(session, "notify.channel.add", viewer=viewer, entity="notify_channel", entity_id=channel.id,
+           after=_public(channel))
+    return channel
+
+
+def _public(channel: NotifyChannel) -> dict[str, Any]:
+    """What an audit entry or a log line may show of a channel: never the key or the secret."""
+    return {"name": channel.name, "kind": channel.kind, "owner_unit_id": channel.owner_unit_id,
+            "url": channel.url_hint, "secret": channel.secret_hint, "enabled": channel.enabled,
+            "flagged": channel.flagged}
+
+
+def get_channel(session: Session, viewer: Viewer, name_or_id: str | int) -> NotifyChannel:
+    if isinstance(name_or_id, int):
+        channel = session.get(NotifyChannel, name_or_id)
+    else:
+        channel = session.exec(select(NotifyChannel).where(NotifyChannel.name == name_or_id)).first()
+    if channel is None:
+        raise ValueError(f"no notification channel is called {name_or_id!r}")
+    _ensure_manages(session, viewer, channel.owner_unit_id)
+    return channel
+
+
+def set_enabled(session: Session, viewer: Viewer, channel_id: int, enabled: bool, *,
+                now: datetime | None = None) -> NotifyChannel:
+    """Disable a channel (nothing more is sent through it), or enable it again — which also clears a
+    refused-key flag and a provider's pause, once an administrator has fixed the cause."""
+    channel = get_channel(session, viewer, channel_id)
+    before = _public(channel)
+    channel.enabled = enabled
+    if enabled:
+        channel.flagged, channel.paused_until = False, None
+    channel.updated_at = now or clock.now()
+    session.add(channel)
+    record(session, "notify.channel.enable" if enabled else "notify.channel.disable", viewer=viewer,
+           entity="notify_channel", entity_id=channel.id, before=before, after=_public(channel))
+    return channel
+
+
+def target_of(channel: NotifyChannel) -> Target:
+    return Target(kind=channel.kind, url=decrypt(channel.url_enc),
+                  secret=decrypt(channel.secret_enc) if channel.secret_enc else None,
+                  options=json.loads(channel.options or "{}"))
+
+
+def note_outcome(channel: NotifyChannel, outcome: Outcome, at: datetime) -> None:
+    """Keep a channel's last error (and flag it when its key or signature was refused)."""
+    if outcome.ok:
+        channel.last_sent_at = at
+        return
+    channel.last_error, channel.last_error_at = f"{outcome.error_kind}: {outcome.error}"[:500], at
+    if outcome.error_kind == "config":
+        channel.flagged = True
+
+
+def send_test(session: Session, viewer: Viewer, name_or_id: str | int, *, lang: str = "zh",
+              to: str = "", now: datetime | None = None) -> Outcome:
+    """Send one test message through the channel now and return the provider's answer. A refused key flags
+    the channel. The attempt is in the delivery log and the audit trail."""
+    channel = get_channel(session, viewer, name_or_id)
+    target = target_of(channel)
+    at = now or clock.now()
+    if channel.kind == ChannelKind.EMAIL:
+        to = to or providers.smtp_settings(target.url)["test_to"] or providers.smtp_settings(target.url)["sender"]
+    elif providers.audience(channel.kind, target.options) == "person":
+        to = to or str(target.options.get("test_to") or "")
+    key = f"test:{channel.id}:{at:%Y%m%d%H%M%S}:{uuid.uuid4().hex[:8]}"
+    message = Message(title=t("notify.msg.test_title", lang), text=t("notify.msg.test_text", lang, name=channel.name),
+                      link=absolute_link("app.py"), lang=lang, to=to, key=key)
+    outcome = providers.send(target, message)
+    note_outcome(channel, outcome, at)
+    session.add(channel)
+    session.add(NotifyDelivery(
+        key=key, channel_id=channel.id or 0, user_id=viewer.user_id or None, recipient=to or "group", kind="test",
+        payload=json.dumps({"title": message.title, "text": message.text, "link": message.link, "lang": lang,
+                            "to": to, "mentions": []}, ensure_ascii=False),
+        state=(DeliveryState.SENT if outcome.ok else DeliveryState.GAVE_UP).value, attempts=1,
+        next_attempt_at=at, last_attempt_at=at, sent_at=at if outcome.ok else None,
+        error_kind=outcome.error_kind, last_error=outcome.error[:500], created_at=at))
+    record(session, "notify.channel.test", viewer=viewer, entity="notify_channel", entity_id=channel.id,
+           detail={"ok": outcome.ok, "error_kind": outcome.error_kind, "error": outcome.error[:200]})
+    return outcome
+
+
+def channels_frame(session: Session, viewer: Viewer) -> pd.DataFrame:
+    """The channels the viewer manages, with their owner's names and last error (no secrets)."""
+    stmt = (select(NotifyChannel.id, NotifyChannel.name, NotifyChannel.kind, NotifyChannel.owner_unit_id,
+                   OrgUnit.name_zh.label("owner_zh"), OrgUnit.name_en.label("owner_en"),  # type: ignore[attr-defined]
+                   NotifyChannel.url_hint, NotifyChannel.secret_hint, NotifyChannel.enabled, NotifyChannel.flagged,
+                   NotifyChannel.paused_until, NotifyChannel.last_sent_at, NotifyChannel.last_error,
+                   NotifyChannel.last_error_at)
+            .join(OrgUnit, OrgUnit.id == NotifyChannel.owner_unit_id, isouter=True)
+            .where(_owner_clause(viewer)).order_by(NotifyChannel.name))
+    return frame(session, stmt)
+
+
+def _mask_recipient(value: str) -> str:
+    if not value or value == "group" or "@" in value:
+        return value
+    return mask_phone(value)
+
+
+def delivery_log(session: Session, viewer: Viewer, *, channel_id: int | None = None, state: str | None = None,
+                 start: datetime | None = None, end: datetime | None = None, limit: int = 1000) -> pd.DataFrame:
+    """Deliveries through the channels the viewer manages, newest first; ``start``/``end`` bound
+    ``created_at`` ([start, end)). Mobile numbers show masked."""
+    stmt = (select(NotifyDelivery.id, NotifyDelivery.created_at, NotifyChannel.name.label("channel"),  # type: ignore[attr-defined]
+                   NotifyChannel.kind.label("channel_kind"), NotifyDelivery.kind, NotifyDelivery.recipient,  # type: ignore[attr-defined]
+                   NotifyDelivery.state, NotifyDelivery.attempts, NotifyDelivery.next_attempt_at,
+                   NotifyDelivery.sent_at, NotifyDelivery.error_kind, NotifyDelivery.last_error)
+            .join(NotifyChannel, NotifyChannel.id == NotifyDelivery.channel_id)
+            .where(_owner_clause(viewer))
+            .order_by(NotifyDelivery.created_at.desc(), NotifyDelivery.id.desc()).limit(limit))  # type: ignore[attr-defined]
+    if channel_id is not None:
+        stmt = stmt.where(NotifyDelivery.channel_id == channel_id)
+    if state:
+        stmt = stmt.where(NotifyDelivery.state == state)
+    if start is not None:
+        stmt = stmt.where(NotifyDelivery.created_at >= start)
+    if end is not None:
+        stmt = stmt.where(NotifyDelivery.created_at < end)
+    out = frame(session, stmt)
+    out["recipient"] = out["recipient"].map(_mask_recipient)
+    return out
+
+
+def reason_text(error_kind: str, error: str, lang: str) -> str:
+    """A failure in plain words, with the provider's own message after it."""
+    if not error_kind:
+        return ""
+    plain = t(f"notify.reason.{error_kind}", lang)
+    return f"{plain} ({error})" if error else plain

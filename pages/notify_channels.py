@@ -1,0 +1,140 @@
+"""Admin: notification channels (WeCom / DingTalk / Feishu robots, email, HTTP gateway) — add, send a test,
+disable, see the last error — and the delivery log with failure reasons in plain words."""
+
+from datetime import timedelta
+
+import pandas as pd
+import streamlit as st
+from sqlmodel import Session
+
+from core import clock
+from core.i18n import col, pick
+from core.models import OrgLevel
+from core.notify.channels import (
+    KINDS,
+    add_channel,
+    channels_frame,
+    delivery_log,
+    reason_text,
+    send_test,
+    set_enabled,
+)
+from core.notify.models import DeliveryState
+from core.org import units_frame
+from ui import resources
+from ui.guard import require
+from ui.state import lang, tr
+
+viewer = require(__file__)
+L = lang()
+
+st.title(tr("notify.channels.title"))
+st.caption(tr("notify.channels.intro"))
+with Session(resources.engine()) as session:
+    channels = channels_frame(session, viewer)
+    units = units_frame(session, viewer)
+units = units[units["level"] != OrgLevel.GRID.value]
+tab_channels, tab_log = st.tabs([tr("notify.tab.channels"), tr("notify.tab.log")])
+
+
+def _status(r: pd.Series) -> str:
+    if not r.enabled:
+        return tr("notify.status.disabled")
+    if r.flagged:
+        return tr("notify.status.flagged")
+    if pd.notna(r.paused_until) and r.paused_until > clock.now():
+        return tr("notify.status.paused", until=f"{r.paused_until:%H:%M}")
+    return tr("notify.status.active")
+
+
+with tab_channels:
+    if channels.empty:
+        st.info(tr("notify.channels.empty"))
+    else:
+        flagged = channels[channels["flagged"] & channels["enabled"]]
+        for name in flagged["name"]:
+            st.error(tr("notify.channels.flagged_banner", name=name), icon=":material/key_off:")
+        owner = channels[col(L, "owner")].fillna(tr("notify.owner.district"))
+        st.dataframe(pd.DataFrame({
+            tr("notify.col.name"): channels["name"],
+            tr("notify.col.kind"): channels["kind"].map(lambda k: tr(f"notify.kind.{k}")),
+            tr("notify.col.owner"): owner,
+            tr("notify.col.url"): channels["url_hint"],
+            tr("notify.col.status"): channels.apply(_status, axis=1),
+            tr("notify.col.last_sent"): channels["last_sent_at"],
+            tr("notify.col.last_error"): channels["last_error"],
+        }), hide_index=True, width="stretch")
+        pick_name = st.selectbox(tr("notify.channels.pick"), channels["name"].tolist())
+        row = channels[channels["name"] == pick_name].iloc[0]
+        c1, c2 = st.columns(2)
+        if c1.button(tr("notify.channels.test"), icon=":material/send:", type="primary"):
+            try:
+                with resources.unit_of_work() as session:
+                    outcome = send_test(session, viewer, int(row.id), lang=L)
+            except ValueError as exc:
+                st.error(str(exc))
+            else:
+                if outcome.ok:
+                    st.success(tr("notify.channels.test_ok", name=pick_name))
+                else:
+                    st.error(tr("notify.channels.test_failed", reason=reason_text(outcome.error_kind, outcome.error, L)))
+        enabled = bool(row.enabled) and not bool(row.flagged)
+        label = "notify.channels.disable" if enabled else "notify.channels.enable"
+        if c2.button(tr(label), icon=":material/block:" if enabled else ":material/check_circle:"):
+            with resources.unit_of_work() as session:
+                set_enabled(session, viewer, int(row.id), not enabled)
+            st.rerun()
+
+    with st.expander(tr("notify.add.title"), icon=":material/add:", expanded=channels.empty):
+        with st.form("add_channel", clear_on_submit=True):
+            kind = st.selectbox(tr("notify.col.kind"), KINDS, format_func=lambda k: tr(f"notify.kind.{k}"))
+            name = st.text_input(tr("notify.col.name"), max_chars=64)
+            url = st.text_input(tr("notify.add.url"), help=tr("notify.add.url_help"))
+            secret = st.text_input(tr("notify.add.secret"), type="password", help=tr("notify.add.secret_help"))
+            unit_ids = [None, *units["id"].astype(int).tolist()] if viewer.scope_unit_id is None \
+                else units["id"].astype(int).tolist()
+            names = {int(r.id): pick(L, r.name_zh, r.name_en) for r in units.itertuples()}
+            owner_id = st.selectbox(tr("notify.col.owner"), unit_ids,
+                                    format_func=lambda u: tr("notify.owner.district") if u is None else names[u])
+            keyword = st.text_input(tr("notify.add.keyword"), help=tr("notify.add.keyword_help"))
+            template = st.text_area(tr("notify.add.template"), help=tr("notify.add.template_help"), height=80)
+            if st.form_submit_button(tr("notify.add.submit"), type="primary"):
+                try:
+                    with resources.unit_of_work() as session:
+                        add_channel(session, viewer, kind=kind, name=name, url=url, secret=secret or None,
+                                    owner_unit_id=owner_id, keyword=keyword, template=template)
+                except ValueError as exc:
+                    st.error(exc.message(L) if hasattr(exc, "message") else str(exc))
+                else:
+                    st.success(tr("notify.add.done", name=name))
+                    st.rerun()
+
+with tab_log:
+    f1, f2, f3 = st.columns(3)
+    chosen = f1.selectbox(tr("notify.log.channel"), [None, *channels["id"].astype(int).tolist()],
+                          format_func=lambda c: tr("notify.log.all") if c is None
+                          else channels.loc[channels["id"] == c, "name"].iloc[0])
+    state = f2.selectbox(tr("notify.log.state"), [None, *(s.value for s in DeliveryState)],
+                         format_func=lambda s: tr("notify.log.all") if s is None else tr(f"notify.state.{s}"))
+    today = clock.today()
+    span = f3.date_input(tr("notify.log.dates"), value=(today - timedelta(days=7), today))
+    start, end = (span if isinstance(span, tuple) and len(span) == 2 else (today - timedelta(days=7), today))
+    with Session(resources.engine()) as session:
+        log = delivery_log(session, viewer, channel_id=chosen, state=state,
+                           start=pd.Timestamp(start).to_pydatetime(),
+                           end=pd.Timestamp(end + timedelta(days=1)).to_pydatetime())
+    if log.empty:
+        st.info(tr("notify.log.empty"))
+    else:
+        st.caption(tr("notify.log.count", n=len(log)))
+        st.dataframe(pd.DataFrame({
+            tr("notify.log.created"): log["created_at"],
+            tr("notify.log.channel"): log["channel"],
+            tr("notify.log.recipient"): log["recipient"].replace("group", tr("notify.log.group")),
+            tr("notify.log.state"): log["state"].map(lambda s: tr(f"notify.state.{s}")),
+            tr("notify.log.attempts"): log["attempts"],
+            tr("notify.log.next"): log["next_attempt_at"].where(log["state"].isin(["pending", "failed"])),
+            tr("notify.log.sent"): log["sent_at"],
+            tr("notify.log.reason"): [reason_text(k, e, L) for k, e in zip(log["error_kind"], log["last_error"],
+                                                                           strict=True)],
+        }), hide_index=True, width="stretch")
