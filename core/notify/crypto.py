@@ -4,7 +4,7 @@ masked forms that pages, audit entries and logs show instead."""
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from cryptography.fernet import Fernet, InvalidToken
 
@@ -61,6 +61,6 @@ def mask_url(url: str) -> str:
     if parts.username:
         netloc = f"{parts.username}{':***' if parts.password else ''}@{netloc}"
     path = "/".join(mask(seg) if _TOKENISH.fullmatch(seg) else seg for seg in parts.path.split("/"))
-    query = urlencode([(k, mask(v) if k not in ("from", "test_to") else v)
-                       for k, v in parse_qsl(parts.query, keep_blank_values=True)], safe="…@")
+    query = "&".join(f"{k}={v if k in ('from', 'test_to', 'cafile') else mask(v)}"
+                     for k, v in parse_qsl(parts.query, keep_blank_values=True))
     return urlunsplit((parts.scheme, netloc, path, query, ""))

@@ -280,6 +280,16 @@ def smtp_settings(url: str) -> dict[str, Any]:
             "test_to": query.get("test_to", ""), "cafile": query.get("cafile", "")}
 
 
+def _login(client: smtplib.SMTP, user: str, password: str) -> None:
+    """AUTH PLAIN when offered (one exchange: a refused password is answered at once), else smtplib's choice."""
+    client.ehlo_or_helo_if_needed()
+    if "plain" in client.esmtp_features.get("auth", "").lower().split():
+        client.user, client.password = user, password
+        client.auth("PLAIN", client.auth_plain)
+    else:
+        client.login(user, password)
+
+
 def send_email(target: Target, m: Message, *, timeout: float = TIMEOUT_S) -> Outcome:
     cfg = smtp_settings(target.url)
     if not m.to:
@@ -297,7 +307,7 @@ def send_email(target: Target, m: Message, *, timeout: float = TIMEOUT_S) -> Out
             if cfg["mode"] == "starttls":
                 client.starttls(context=context)
             if cfg["user"] and target.secret:
-                client.login(cfg["user"], target.secret)
+                _login(client, cfg["user"], target.secret)
             client.send_message(mail)
     except smtplib.SMTPAuthenticationError as exc:
         return Outcome(False, "config", f"{exc.smtp_code} {exc.smtp_error.decode('utf-8', 'replace')}"[:300])

@@ -13,7 +13,6 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-
 revision: str = '0007_notify'
 down_revision: str | None = '0006_assignment'
 branch_labels: str | Sequence[str] | None = None
