@@ -15,7 +15,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
 from sqlalchemy import false, or_, true
-from sqlmodel import Session, select
+from sqlalchemy import select as sa_select  # more columns than sqlmodel's select is typed for
+from sqlmodel import Session, col, select
 
 from core import clock
 from core.audit import record
@@ -36,8 +37,8 @@ def find_unit(session: Session, name_or_code: str) -> OrgUnit:
     """The district, subdistrict or community with this code or name (zh or en)."""
     value = name_or_code.strip()
     rows = session.exec(select(OrgUnit).where(
-        or_(OrgUnit.code == value, OrgUnit.name_zh == value, OrgUnit.name_en == value),
-        OrgUnit.level != OrgLevel.GRID.value)).all()
+        or_(col(OrgUnit.code) == value, col(OrgUnit.name_zh) == value, col(OrgUnit.name_en) == value),
+        col(OrgUnit.level) != OrgLevel.GRID.value)).all()
     if not rows:
         raise ValueError(f"no district, subdistrict or community is called {value!r} (give its name or code)")
     if len(rows) > 1:
@@ -52,8 +53,8 @@ def _owner_clause(viewer: Viewer):  # noqa: ANN202 - a SQL condition
         return false()
     if viewer.scope_unit_id is None:
         return true()
-    subtree = select(OrgUnit.id).where(OrgUnit.path.contains(f"/{viewer.scope_unit_id}/"))
-    return NotifyChannel.owner_unit_id.in_(subtree)  # type: ignore[union-attr]
+    subtree = select(col(OrgUnit.id)).where(col(OrgUnit.path).contains(f"/{viewer.scope_unit_id}/"))
+    return col(NotifyChannel.owner_unit_id).in_(subtree)
 
 
 def _ensure_manages(session: Session, viewer: Viewer, owner_unit_id: int | None) -> None:
@@ -90,7 +91,7 @@ def add_channel(session: Session, viewer: Viewer, *, kind: str, name: str, url: 
     if not name or len(name) > 64:
         raise ValueError("a channel needs a name of 1–64 characters")
     _ensure_manages(session, viewer, owner_unit_id)
-    if session.exec(select(NotifyChannel.id).where(NotifyChannel.name == name)).first() is not None:
+    if session.exec(select(col(NotifyChannel.id)).where(col(NotifyChannel.name) == name)).first() is not None:
         raise ValueError(f"a channel called {name!r} exists already")
     if owner_unit_id is not None:
         unit = session.get(OrgUnit, owner_unit_id)
@@ -126,7 +127,7 @@ def get_channel(session: Session, viewer: Viewer, name_or_id: str | int) -> Noti
     if isinstance(name_or_id, int):
         channel = session.get(NotifyChannel, name_or_id)
     else:
-        channel = session.exec(select(NotifyChannel).where(NotifyChannel.name == name_or_id)).first()
+        channel = session.exec(select(NotifyChannel).where(col(NotifyChannel.name) == name_or_id)).first()
     if channel is None:
         raise ValueError(f"no notification channel is called {name_or_id!r}")
     _ensure_manages(session, viewer, channel.owner_unit_id)
@@ -196,13 +197,13 @@ def send_test(session: Session, viewer: Viewer, name_or_id: str | int, *, lang: 
 
 def channels_frame(session: Session, viewer: Viewer) -> pd.DataFrame:
     """The channels the viewer manages, with their owner's names and last error (no secrets)."""
-    stmt = (select(NotifyChannel.id, NotifyChannel.name, NotifyChannel.kind, NotifyChannel.owner_unit_id,
-                   OrgUnit.name_zh.label("owner_zh"), OrgUnit.name_en.label("owner_en"),  # type: ignore[attr-defined]
-                   NotifyChannel.url_hint, NotifyChannel.secret_hint, NotifyChannel.enabled, NotifyChannel.flagged,
-                   NotifyChannel.paused_until, NotifyChannel.last_sent_at, NotifyChannel.last_error,
-                   NotifyChannel.last_error_at)
-            .join(OrgUnit, OrgUnit.id == NotifyChannel.owner_unit_id, isouter=True)
-            .where(_owner_clause(viewer)).order_by(NotifyChannel.name))
+    c = NotifyChannel
+    stmt: Any = (sa_select(col(c.id), col(c.name), col(c.kind), col(c.owner_unit_id),
+                      col(OrgUnit.name_zh).label("owner_zh"), col(OrgUnit.name_en).label("owner_en"),
+                      col(c.url_hint), col(c.secret_hint), col(c.enabled), col(c.flagged), col(c.paused_until),
+                      col(c.last_sent_at), col(c.last_error), col(c.last_error_at))
+            .join(OrgUnit, col(OrgUnit.id) == col(c.owner_unit_id), isouter=True)
+            .where(_owner_clause(viewer)).order_by(col(c.name)))
     return frame(session, stmt)
 
 
@@ -216,21 +217,21 @@ def delivery_log(session: Session, viewer: Viewer, *, channel_id: int | None = N
                  start: datetime | None = None, end: datetime | None = None, limit: int = 1000) -> pd.DataFrame:
     """Deliveries through the channels the viewer manages, newest first; ``start``/``end`` bound
     ``created_at`` ([start, end)). Mobile numbers show masked."""
-    stmt = (select(NotifyDelivery.id, NotifyDelivery.created_at, NotifyChannel.name.label("channel"),  # type: ignore[attr-defined]
-                   NotifyChannel.kind.label("channel_kind"), NotifyDelivery.kind, NotifyDelivery.recipient,  # type: ignore[attr-defined]
-                   NotifyDelivery.state, NotifyDelivery.attempts, NotifyDelivery.next_attempt_at,
-                   NotifyDelivery.sent_at, NotifyDelivery.error_kind, NotifyDelivery.last_error)
-            .join(NotifyChannel, NotifyChannel.id == NotifyDelivery.channel_id)
+    d, c = NotifyDelivery, NotifyChannel
+    stmt: Any = (sa_select(col(d.id), col(d.created_at), col(c.name).label("channel"), col(c.kind).label("channel_kind"),
+                      col(d.kind), col(d.recipient), col(d.state), col(d.attempts), col(d.next_attempt_at),
+                      col(d.sent_at), col(d.error_kind), col(d.last_error))
+            .join(c, col(c.id) == col(d.channel_id))
             .where(_owner_clause(viewer))
-            .order_by(NotifyDelivery.created_at.desc(), NotifyDelivery.id.desc()).limit(limit))  # type: ignore[attr-defined]
+            .order_by(col(d.created_at).desc(), col(d.id).desc()).limit(limit))
     if channel_id is not None:
-        stmt = stmt.where(NotifyDelivery.channel_id == channel_id)
+        stmt = stmt.where(col(d.channel_id) == channel_id)
     if state:
-        stmt = stmt.where(NotifyDelivery.state == state)
+        stmt = stmt.where(col(d.state) == state)
     if start is not None:
-        stmt = stmt.where(NotifyDelivery.created_at >= start)
+        stmt = stmt.where(col(d.created_at) >= start)
     if end is not None:
-        stmt = stmt.where(NotifyDelivery.created_at < end)
+        stmt = stmt.where(col(d.created_at) < end)
     out = frame(session, stmt)
     out["recipient"] = out["recipient"].map(_mask_recipient)
     return out

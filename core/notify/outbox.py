@@ -48,7 +48,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import and_, func, or_, update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core import clock
 from core.db import get_engine, unit_of_work
@@ -58,7 +58,14 @@ from core.models_inbox import Notification
 from core.notify import providers
 from core.notify.channels import note_outcome, target_of
 from core.notify.crypto import SecretKeyError
-from core.notify.models import DeliveryState, NotifyChannel, NotifyDelivery, NotifyFanout, NotifyPreference
+from core.notify.models import (
+    ChannelKind,
+    DeliveryState,
+    NotifyChannel,
+    NotifyDelivery,
+    NotifyFanout,
+    NotifyPreference,
+)
 from core.notify.prefs import URGENT_KINDS, quiet_until
 from core.notify.providers import Message, Outcome, Target, absolute_link
 from core.settings import get_settings
@@ -97,16 +104,18 @@ class _Recipient:
 
 def _recipients(session: Session, user_ids: list[int]) -> dict[int, _Recipient]:
     rows = session.exec(
-        select(User.id, User.scope_unit_id, Worker.community_id, Worker.phone)
-        .join(Worker, Worker.id == User.worker_id, isouter=True)  # type: ignore[arg-type]
-        .where(User.id.in_(user_ids), User.is_active)).all()  # type: ignore[union-attr]
+        select(col(User.id), col(User.scope_unit_id), col(Worker.community_id), col(Worker.phone))
+        .join(Worker, col(Worker.id) == col(User.worker_id), isouter=True)
+        .where(col(User.id).in_(user_ids), col(User.is_active))).all()
     prefs = {p.user_id: p for p in session.exec(select(NotifyPreference)
-                                                .where(NotifyPreference.user_id.in_(user_ids))).all()}  # type: ignore[attr-defined]
+                                                .where(col(NotifyPreference.user_id).in_(user_ids))).all()}
     units = {uid: (community if community is not None else scope) for uid, scope, community, _ in rows}
-    paths = dict(session.exec(select(OrgUnit.id, OrgUnit.path)
-                              .where(OrgUnit.id.in_([u for u in units.values() if u is not None]))).all())  # type: ignore[union-attr]
-    out = {}
+    paths = dict(session.exec(select(col(OrgUnit.id), col(OrgUnit.path))
+                              .where(col(OrgUnit.id).in_([u for u in units.values() if u is not None]))).all())
+    out: dict[int, _Recipient] = {}
     for uid, _scope, _community, phone in rows:
+        if uid is None:
+            continue
         pref = prefs.get(uid) or NotifyPreference(user_id=uid, language=get_settings().default_language)
         unit = units[uid]
         chain = _chain(paths.get(unit)) if unit is not None else [None]
@@ -126,9 +135,10 @@ def fan_out(session: Session, *, now: datetime | None = None) -> int:
     """Turn new inbox notices into deliveries; return how many deliveries were created. Safe to repeat."""
     at = now or clock.now()
     notices = session.exec(
-        select(Notification).join(NotifyFanout, NotifyFanout.notification_id == Notification.id, isouter=True)  # type: ignore[arg-type]
-        .where(NotifyFanout.notification_id.is_(None), Notification.created_at >= at - FANOUT_MAX_AGE)  # type: ignore[union-attr]
-        .order_by(Notification.id).limit(FANOUT_BATCH)).all()
+        select(Notification)
+        .join(NotifyFanout, col(NotifyFanout.notification_id) == col(Notification.id), isouter=True)
+        .where(col(NotifyFanout.notification_id).is_(None), col(Notification.created_at) >= at - FANOUT_MAX_AGE)
+        .order_by(col(Notification.id)).limit(FANOUT_BATCH)).all()
     if not notices:
         return 0
     channels = list(session.exec(select(NotifyChannel).where(NotifyChannel.enabled)).all())
@@ -189,9 +199,9 @@ class Claim:
 
 
 def _due_clause(at: datetime):  # noqa: ANN202 - a SQL condition
-    waiting = and_(NotifyDelivery.state.in_([DeliveryState.PENDING.value, DeliveryState.FAILED.value]),  # type: ignore[attr-defined]
-                   NotifyDelivery.next_attempt_at <= at)
-    lapsed = and_(NotifyDelivery.state == DeliveryState.SENDING.value, NotifyDelivery.claimed_until < at)  # type: ignore[operator]
+    waiting = and_(col(NotifyDelivery.state).in_([DeliveryState.PENDING.value, DeliveryState.FAILED.value]),
+                   col(NotifyDelivery.next_attempt_at) <= at)
+    lapsed = and_(col(NotifyDelivery.state) == DeliveryState.SENDING.value, col(NotifyDelivery.claimed_until) < at)
     return or_(waiting, lapsed)
 
 
@@ -200,20 +210,20 @@ def claim_due(session: Session, *, now: datetime | None = None, limit: int = 200
     The caller commits before sending."""
     at = now or clock.now()
     channels = {c.id: c for c in session.exec(select(NotifyChannel).where(
-        NotifyChannel.enabled, NotifyChannel.flagged == False,  # noqa: E712
-        or_(NotifyChannel.paused_until.is_(None), NotifyChannel.paused_until <= at))).all()}  # type: ignore[union-attr, operator]
+        col(NotifyChannel.enabled), col(NotifyChannel.flagged).is_(False),
+        or_(col(NotifyChannel.paused_until).is_(None), col(NotifyChannel.paused_until) <= at))).all()}
     if not channels:
         return []
     recent = dict(session.exec(
-        select(NotifyDelivery.channel_id, func.count()).where(
-            NotifyDelivery.channel_id.in_(list(channels)),  # type: ignore[attr-defined]
-            NotifyDelivery.last_attempt_at > at - timedelta(minutes=1))  # type: ignore[operator]
-        .group_by(NotifyDelivery.channel_id)).all())
-    budget = {cid: providers.RATE_PER_MINUTE.get(c.kind, 60) - recent.get(cid, 0)  # type: ignore[call-overload]
-              for cid, c in channels.items()}
+        select(col(NotifyDelivery.channel_id), func.count()).where(
+            col(NotifyDelivery.channel_id).in_(list(channels)),
+            col(NotifyDelivery.last_attempt_at) > at - timedelta(minutes=1))
+        .group_by(col(NotifyDelivery.channel_id))).all())
+    budget = {cid: providers.RATE_PER_MINUTE.get(ChannelKind(c.kind), 60) - recent.get(cid, 0)
+              for cid, c in channels.items() if cid is not None}
     due = session.exec(select(NotifyDelivery).where(
-        _due_clause(at), NotifyDelivery.channel_id.in_([cid for cid, b in budget.items() if b > 0]))  # type: ignore[attr-defined]
-        .order_by(NotifyDelivery.next_attempt_at, NotifyDelivery.id).limit(limit * 5)).all()
+        _due_clause(at), col(NotifyDelivery.channel_id).in_([cid for cid, b in budget.items() if b > 0]))
+        .order_by(col(NotifyDelivery.next_attempt_at), col(NotifyDelivery.id)).limit(limit * 5)).all()
     claims: list[Claim] = []
     targets: dict[int, Target] = {}
     for d in due:
@@ -224,8 +234,8 @@ def claim_due(session: Session, *, now: datetime | None = None, limit: int = 200
                     error="the process stopped during every attempt", at=at)
             continue
         token = uuid.uuid4().hex
-        got = session.execute(
-            update(NotifyDelivery).where(NotifyDelivery.id == d.id, _due_clause(at))  # type: ignore[arg-type]
+        got = session.exec(
+            update(NotifyDelivery).where(col(NotifyDelivery.id) == d.id, _due_clause(at))
             .values(state=DeliveryState.SENDING.value, claim_token=token, claimed_until=at + LEASE,
                     attempts=NotifyDelivery.attempts + 1, last_attempt_at=at)).rowcount
         if got != 1:
@@ -246,10 +256,10 @@ def _finish(session: Session, delivery_id: int, token: str | None, *, at: dateti
         values["state"] = DeliveryState(values["state"]).value
     values.setdefault("claimed_until", None)
     values["last_error"] = str(values.pop("error", values.get("last_error", "")))[:500]
-    stmt = update(NotifyDelivery).where(NotifyDelivery.id == delivery_id)  # type: ignore[arg-type]
+    stmt = update(NotifyDelivery).where(col(NotifyDelivery.id) == delivery_id)
     if token is not None:
-        stmt = stmt.where(NotifyDelivery.claim_token == token)  # type: ignore[arg-type]
-    return bool(session.execute(stmt.values(**values)).rowcount)
+        stmt = stmt.where(col(NotifyDelivery.claim_token) == token)
+    return bool(session.exec(stmt.values(**values)).rowcount)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -269,7 +279,7 @@ def record_outcome(session: Session, claim: Claim, outcome: Outcome, *, now: dat
     if outcome.ok:
         state, values = DeliveryState.SENT, {"sent_at": at, "error_kind": "", "error": ""}
     elif outcome.error_kind == "rate_limited":
-        pause = timedelta(seconds=providers.PAUSE_AFTER_LIMIT_S.get(channel.kind, 60))  # type: ignore[call-overload]
+        pause = timedelta(seconds=providers.PAUSE_AFTER_LIMIT_S.get(ChannelKind(channel.kind), 60))
         channel.paused_until = at + pause
         state, values = DeliveryState.FAILED, {"next_attempt_at": at + pause, "attempts": attempts - 1}
     elif outcome.retry and attempts < MAX_ATTEMPTS:
@@ -323,14 +333,14 @@ def deliver_due(engine: Engine | None = None, *, now: datetime | None = None, li
             counts[state] += 1
     with Session(engine) as session:
         counts["queued"] = int(session.exec(select(func.count()).select_from(NotifyDelivery).where(
-            NotifyDelivery.state.in_([DeliveryState.PENDING.value, DeliveryState.FAILED.value,  # type: ignore[attr-defined]
-                                      DeliveryState.SENDING.value]))).one())
+            col(NotifyDelivery.state).in_([DeliveryState.PENDING.value, DeliveryState.FAILED.value,
+                                           DeliveryState.SENDING.value]))).one())
     return counts
 
 
 def queue_frame(session: Session) -> pd.DataFrame:
     """Deliveries by channel and state (for the CLI's --json and the admin page's summary)."""
-    rows = session.exec(select(NotifyChannel.name, NotifyDelivery.state, func.count())
-                        .join(NotifyChannel, NotifyChannel.id == NotifyDelivery.channel_id)  # type: ignore[arg-type]
-                        .group_by(NotifyChannel.name, NotifyDelivery.state)).all()
+    rows = session.exec(select(col(NotifyChannel.name), col(NotifyDelivery.state), func.count())
+                        .join(NotifyChannel, col(NotifyChannel.id) == col(NotifyDelivery.channel_id))
+                        .group_by(col(NotifyChannel.name), col(NotifyDelivery.state))).all()
     return pd.DataFrame(rows, columns=["channel", "state", "n"])

@@ -280,6 +280,10 @@ def smtp_settings(url: str) -> dict[str, Any]:
             "test_to": query.get("test_to", ""), "cafile": query.get("cafile", "")}
 
 
+def _text(value: bytes | str) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+
+
 def _login(client: smtplib.SMTP, user: str, password: str) -> None:
     """AUTH PLAIN when offered (one exchange: a refused password is answered at once), else smtplib's choice."""
     client.ehlo_or_helo_if_needed()
@@ -310,12 +314,12 @@ def send_email(target: Target, m: Message, *, timeout: float = TIMEOUT_S) -> Out
                 _login(client, cfg["user"], target.secret)
             client.send_message(mail)
     except smtplib.SMTPAuthenticationError as exc:
-        return Outcome(False, "config", f"{exc.smtp_code} {exc.smtp_error.decode('utf-8', 'replace')}"[:300])
+        return Outcome(False, "config", f"{exc.smtp_code} {_text(exc.smtp_error)}"[:300])
     except smtplib.SMTPRecipientsRefused as exc:
         return Outcome(False, "bad_address", str(exc.recipients)[:300])
     except smtplib.SMTPResponseException as exc:
         kind = "network" if 400 <= exc.smtp_code < 500 else "refused"
-        return Outcome(False, kind, f"{exc.smtp_code} {exc.smtp_error.decode('utf-8', 'replace')}"[:300])
+        return Outcome(False, kind, f"{exc.smtp_code} {_text(exc.smtp_error)}"[:300])
     except ssl.SSLError as exc:
         return Outcome(False, "config", f"TLS: {exc}"[:300])
     except (smtplib.SMTPException, OSError) as exc:
