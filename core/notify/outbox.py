@@ -188,6 +188,22 @@ def fan_out(session: Session, *, now: datetime | None = None) -> int:
     return created
 
 
+def enqueue(session: Session, *, channel_id: int, key: str, data: dict[str, Any], kind: str = "webhook",
+            now: datetime | None = None) -> bool:
+    """Queue a ready JSON body for a channel (the API's signed webhooks: a ``webhook`` channel per
+    subscriber). ``key`` is unique (e.g. ``"decision:42"``): queuing it again adds nothing; returns whether
+    it was new. Sent by the delivery job like any notice, signed when the channel has a secret."""
+    if len(key) > 200:
+        raise ValueError(f"a delivery key is at most 200 characters: {key[:40]}…")
+    at = now or clock.now()
+    row = {"key": key, "notification_id": None, "channel_id": channel_id, "user_id": None, "recipient": "group",
+           "kind": kind[:32], "state": DeliveryState.PENDING.value, "attempts": 0,
+           "payload": json.dumps({"title": kind, "text": "", "link": "", "lang": "en", "to": "", "mentions": [],
+                                  "data": data}, ensure_ascii=False, default=str),
+           "next_attempt_at": at, "created_at": at, "error_kind": "", "last_error": ""}
+    return insert_ignore(session, NotifyDelivery, [row], conflict=["key"]) == 1
+
+
 @dataclass(frozen=True)
 class Claim:
     delivery_id: int

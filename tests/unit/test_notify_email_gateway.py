@@ -25,7 +25,7 @@ from sqlmodel import Session
 from werkzeug import Request, Response
 
 from core.notify.channels import add_channel, send_test
-from core.notify.outbox import deliver_due
+from core.notify.outbox import deliver_due, enqueue
 from core.notify.prefs import save_preference
 from core.notify.providers import sign_webhook
 from core.scope import SYSTEM
@@ -191,3 +191,27 @@ def test_sign_webhook_is_the_documented_hmac():
     body = b'{"a":1}'
     assert sign_webhook("k", 1700000000, body) == "sha256=" + hmac.new(
         b"k", b"1700000000." + body, hashlib.sha256).hexdigest()
+
+
+def test_a_queued_json_body_goes_to_a_webhook_subscriber_signed_and_once(session, engine, world, httpserver):
+    """Test that outbox.enqueue (the API's webhooks) posts the body as is, signed, once even if queued twice."""
+    got: list[tuple[dict, str, str]] = []
+
+    def subscriber(request: Request) -> Response:
+        ts, raw = request.headers["X-Gridwise-Timestamp"], request.get_data()
+        assert request.headers["X-Gridwise-Signature"] == sign_webhook("sub-secret", int(ts), raw)
+        got.append((json.loads(raw), request.headers["X-Gridwise-Delivery"], ts))
+        return Response("", status=204)
+
+    httpserver.expect_request("/hook", method="POST").respond_with_handler(subscriber)
+    ch = add_channel(session, SYSTEM, kind="webhook", name="city platform", url=httpserver.url_for("/hook"),
+                     secret="sub-secret", template='{"event": "{title}"}')
+    session.commit()
+    assert enqueue(session, channel_id=ch.id, key="decision:42", data={"task": "event:7", "worker": "DP0001"},
+                   now=NOW)
+    assert not enqueue(session, channel_id=ch.id, key="decision:42", data={"task": "event:7", "worker": "DP0001"},
+                   now=NOW)
+    session.commit()
+    deliver_due(engine, now=NOW)
+    deliver_due(engine, now=NOW)
+    assert [(body, key) for body, key, _ in got] == [({"task": "event:7", "worker": "DP0001"}, "decision:42")]
