@@ -33,6 +33,7 @@ HEADINGS = {
     "pages/schemes.py": "score.schemes.title", "pages/workers.py": "workers.title", "pages/org.py": "org.title",
     "pages/users.py": "users.title", "pages/audit.py": "audit.title", "pages/jobs.py": "jobs.title",
     "pages/sessions.py": "sessions.title",
+    "pages/notify_channels.py": "notify.channels.title", "pages/notify_prefs.py": "notify.prefs.title",
 }
 
 

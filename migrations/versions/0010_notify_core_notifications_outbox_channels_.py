@@ -1,7 +1,7 @@
 """core: notifications outbox (channels, deliveries, preferences)
 
-Revision ID: 0009_notify
-Revises: 0008_api
+Revision ID: 0010_notify
+Revises: 0009_sessions
 Create Date: 2026-12-05 03:51:56.968936
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = '0009_notify'
-down_revision: str | None = '0008_api'
+revision: str = '0010_notify'
+down_revision: str | None = '0009_sessions'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
