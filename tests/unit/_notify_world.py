@@ -51,12 +51,12 @@ def _user(session: Session, name: str, role: Role, **kw) -> User:  # noqa: ANN00
 
 def make_world(session: Session) -> World:
     org = make_org(session)
-    workers = {w.employee_no: _user(session, f"w{w.employee_no}", Role.WORKER, worker_id=w.id)
+    workers = {w.employee_no: _user(session, f"nt_w{w.employee_no}", Role.WORKER, worker_id=w.id)
                for w in org.workers_a + org.workers_b}
-    world = World(org, workers, _user(session, "mgr_a", Role.MANAGER, scope_unit_id=org.comm_a.id),
-                  _user(session, "mgr_b", Role.MANAGER, scope_unit_id=org.comm_b.id),
-                  _user(session, "mgr_sub", Role.MANAGER, scope_unit_id=org.sub.id),
-                  _user(session, "admin", Role.ADMIN))
+    world = World(org, workers, _user(session, "nt_mgr_a", Role.MANAGER, scope_unit_id=org.comm_a.id),
+                  _user(session, "nt_mgr_b", Role.MANAGER, scope_unit_id=org.comm_b.id),
+                  _user(session, "nt_mgr_sub", Role.MANAGER, scope_unit_id=org.sub.id),
+                  _user(session, "nt_admin", Role.ADMIN))
     session.commit()
     return world
 
