@@ -8,6 +8,7 @@ from sqlmodel import Session
 
 from core import clock
 from core.i18n import pick
+from courses.training.completion import prerequisite_for_worker
 from courses.training.errors import TrainingError
 from courses.training.lessons import complete_lesson, continue_lesson, course_lessons, open_lesson
 from courses.training.plans import compulsory, workers_in_scope
@@ -30,6 +31,7 @@ with Session(resources.engine()) as session:
     status = plan_status(session, viewer, year=year, as_of=today)
     due = compulsory(session, workers_in_scope(session, viewer), year=year)
     nxt = continue_lesson(session, viewer)
+    first = {int(c): prerequisite_for_worker(session, viewer, course_id=int(c)) for c in due["course_id"]}
 
 st.subheader(tr("training.my.hours", year=year))
 if status.empty or float(status["required_year"].iloc[0]) == 0:
@@ -58,6 +60,9 @@ for c in due.itertuples():
     with st.container(border=True):
         st.markdown(f"**{pick(L, c.title_zh, c.title_en)}**")
         st.caption(tr("training.my.overdue" if late else "training.my.due_by", day=day.isoformat()))
+        if first.get(int(c.course_id)):
+            st.warning(tr("training.my.needs_first", course=pick(L, first[int(c.course_id)]["title_zh"],
+                                                                  first[int(c.course_id)]["title_en"])))
 
 st.subheader(tr("training.my.continue"))
 if nxt is None:

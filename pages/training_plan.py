@@ -4,15 +4,17 @@ this year's plans, and external training recorded with evidence."""
 
 from datetime import date
 
+import pandas as pd
 import streamlit as st
 from sqlmodel import Session
 
 from core import clock
 from core.i18n import col
+from core.org import units_frame
 from courses.training.charts import community_completion_chart
 from courses.training.errors import TrainingError
 from courses.training.ledger import record_external
-from courses.training.plans import plans_frame
+from courses.training.plans import plan_courses_frame, plans_frame, save_plan
 from courses.training.supervision import (
     bulletin_workbook,
     community_summary,
@@ -111,7 +113,48 @@ with tab_plans:
         for p in notes.itertuples():
             st.caption(f"{p.unit_zh if L == 'zh' else p.unit_en}: {p.note}")
         cols = [col(L, "unit"), "worker_group", "hours", "window_days", "bottom_pct", "editable"]
-        st.dataframe(plans[cols], hide_index=True, width="stretch")
+        st.dataframe(plans[cols].rename(columns=lambda c: tr(f"training.col.{c.removesuffix('_' + L)}")),
+                     hide_index=True, width="stretch")
+    st.subheader(tr("training.plan.edit"))
+    with Session(resources.engine()) as session:
+        units = units_frame(session, viewer)
+        plan_courses = plan_courses_frame(session, viewer, year=year)
+    units = units[units["level"].isin(["district", "subdistrict", "community"])]
+    if units.empty:
+        st.caption(tr("training.plan.none"))
+    else:
+        names = dict(zip(units["id"], units[col(L, "name")], strict=True))
+        unit_id = st.selectbox(tr("training.col.unit"), list(names), format_func=lambda u: names[u], key="plan_unit")
+        mine = plans[plans["unit_id"] == unit_id] if len(plans) else plans
+        reqs = (mine[["worker_group", "hours", "window_days", "bottom_pct"]].dropna(subset=["worker_group"])
+                if len(mine) else pd.DataFrame(columns=["worker_group", "hours", "window_days", "bottom_pct"]))
+        crs = plan_courses[plan_courses["unit_id"] == unit_id][["course_code", "worker_group", "due_date"]] \
+            if len(plan_courses) else pd.DataFrame(columns=["course_code", "worker_group", "due_date"])
+        groups = ["all", "new_hire", "party", "bottom"]
+        with st.form(f"plan_{unit_id}_{year}"):
+            st.caption(tr("training.plan.edit_help"))
+            req_edit = st.data_editor(reqs.reset_index(drop=True), num_rows="dynamic", width="stretch", column_config={
+                "worker_group": st.column_config.SelectboxColumn(tr("training.col.worker_group"), options=groups),
+                "hours": st.column_config.NumberColumn(tr("training.plan.hours"), min_value=0.0)})
+            crs_edit = st.data_editor(crs.reset_index(drop=True), num_rows="dynamic", width="stretch", column_config={
+                "worker_group": st.column_config.SelectboxColumn(tr("training.col.worker_group"), options=groups),
+                "due_date": st.column_config.DateColumn(tr("training.col.due"))})
+            plan_note = st.text_input(tr("training.plan.note"),
+                                      value=str(mine["note"].iloc[0]) if len(mine) else "")
+            if st.form_submit_button(tr("training.plan.save"), type="primary"):
+                req_rows = [{k: (None if pd.isna(v) else v) for k, v in r.items()}
+                            for r in req_edit.dropna(subset=["worker_group"]).to_dict("records")]
+                crs_rows = [{"course_code": r["course_code"], "worker_group": r.get("worker_group") or "all",
+                             "due_date": None if pd.isna(r.get("due_date")) else pd.Timestamp(r["due_date"]).date()}
+                            for r in crs_edit.dropna(subset=["course_code"]).to_dict("records")]
+                try:
+                    with resources.unit_of_work() as session:
+                        save_plan(session, viewer, year=year, unit_id=int(unit_id), requirements=req_rows,
+                                  courses=crs_rows, note=plan_note)
+                except (TrainingError, ValueError, PermissionError) as exc:
+                    st.error(exc.message(L) if isinstance(exc, TrainingError) else str(exc))
+                else:
+                    st.success(tr("training.plan.saved"))
 
 with tab_external:
     st.caption(tr("training.plan.external_help"))

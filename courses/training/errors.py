@@ -1,9 +1,12 @@
-"""Expected failures of training plans (catalog keys ``training.err.<key>``)."""
+"""Expected failures of training plans (catalog keys ``training.err.<key>``).
+
+A kind of CoursesError, so the courses pages that already show a course error (e.g. enrolment refused for a
+missing prerequisite) show these too."""
 
 from __future__ import annotations
 
-from core.errors import GridwiseError
+from courses.errors import CoursesError
 
 
-class TrainingError(GridwiseError):
+class TrainingError(CoursesError):
     prefix = "training.err."
