@@ -6,20 +6,19 @@ from datetime import date
 import streamlit as st
 from sqlmodel import Session
 
-from core import clock
 from core.i18n import pick
-from courses.training.completion import prerequisite_for_worker
 from courses.training.errors import TrainingError
 from courses.training.lessons import complete_lesson, continue_lesson, course_lessons, open_lesson
-from courses.training.plans import compulsory, workers_in_scope
-from courses.training.supervision import plan_status
+from courses.training.supervision import my_compulsory, plan_status
+from evaluation.field.registry import field_now
 from ui import resources
 from ui.guard import require
 from ui.state import lang, tr
 
 viewer = require(__file__)
 L = lang()
-today = clock.today()
+with Session(resources.engine()) as _s:
+    today = field_now(_s).date()  # a demo database is pinned to its own "today" (2020-09-30)
 year = today.year
 
 st.title(tr("training.my.title"))
@@ -29,9 +28,8 @@ if viewer.worker_id is None:
 
 with Session(resources.engine()) as session:
     status = plan_status(session, viewer, year=year, as_of=today)
-    due = compulsory(session, workers_in_scope(session, viewer), year=year)
+    due = my_compulsory(session, viewer, year=year, as_of=today)
     nxt = continue_lesson(session, viewer)
-    first = {int(c): prerequisite_for_worker(session, viewer, course_id=int(c)) for c in due["course_id"]}
 
 st.subheader(tr("training.my.hours", year=year))
 if status.empty or float(status["required_year"].iloc[0]) == 0:
@@ -56,13 +54,12 @@ if due.empty:
     st.info(tr("training.my.no_compulsory"))
 for c in due.itertuples():
     day: date = c.due.date()
-    late = day < today
     with st.container(border=True):
         st.markdown(f"**{pick(L, c.title_zh, c.title_en)}**")
-        st.caption(tr("training.my.overdue" if late else "training.my.due_by", day=day.isoformat()))
-        if first.get(int(c.course_id)):
-            st.warning(tr("training.my.needs_first", course=pick(L, first[int(c.course_id)]["title_zh"],
-                                                                  first[int(c.course_id)]["title_en"])))
+        key = "training.my.completed" if c.completed else ("training.my.overdue" if c.overdue else "training.my.due_by")
+        (st.error if c.overdue else st.caption)(tr(key, day=day.isoformat()))
+        if c.needs_zh:
+            st.warning(tr("training.my.needs_first", course=pick(L, c.needs_zh, c.needs_en)))
 
 st.subheader(tr("training.my.continue"))
 if nxt is None:

@@ -39,6 +39,22 @@ def _as_of_default(year: int) -> date:
     return min(pinned, date(year, 12, 31))
 
 
+
+
+def _shown(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    """The columns to show, numbers rounded, completion as a percentage, headers translated."""
+    out = df[cols].copy()
+    for c in ("required_to_date", "credited", "preservice_hours", "preservice_credited"):
+        if c in out:
+            out[c] = out[c].astype(float).map(lambda v: f"{v:.1f}")
+    if "completion" in out:
+        out["completion"] = out["completion"].astype(float).map(lambda v: "" if v != v else f"{v * 100:.0f}%")
+    for c in ("due", "preservice_deadline", "hire_date"):
+        if c in out:
+            out[c] = pd.to_datetime(out[c]).dt.strftime("%Y-%m-%d")
+    return out.rename(columns=lambda c: tr(f"training.col.{c.removesuffix('_' + L)}"))
+
+
 st.title(tr("training.plan.title"))
 c1, c2 = st.columns(2)
 year = int(c1.number_input(tr("training.plan.year"), min_value=2015, max_value=2100,
@@ -69,15 +85,13 @@ with tab_dash:
         st.subheader(tr("training.bulletin.sheet.behind"))
         behind = status[status["behind"]].sort_values("completion")
         show = ["employee_no", "name", col(L, "community"), "required_to_date", "credited", "completion"]
-        st.dataframe(behind[show].rename(columns=lambda c: tr(f"training.col.{c.removesuffix('_' + L)}")),
-                     hide_index=True, width="stretch")
+        st.dataframe(_shown(behind, show), hide_index=True, width="stretch")
         st.subheader(tr("training.bulletin.sheet.overdue"))
         if over.empty:
             st.caption(tr("training.plan.none"))
         else:
             cols = ["employee_no", "name", col(L, "community"), "course_code", col(L, "title"), "due", "days_over"]
-            st.dataframe(over[cols].rename(columns=lambda c: tr(f"training.col.{c.removesuffix('_' + L)}")),
-                         hide_index=True, width="stretch")
+            st.dataframe(_shown(over, cols), hide_index=True, width="stretch")
         st.subheader(tr("training.bulletin.sheet.preservice"))
         pre = status[status["preservice_overdue"]]
         if pre.empty:
@@ -85,8 +99,7 @@ with tab_dash:
         else:
             cols = ["employee_no", "name", col(L, "community"), "hire_date", "preservice_deadline",
                     "preservice_hours", "preservice_credited"]
-            st.dataframe(pre[cols].rename(columns=lambda c: tr(f"training.col.{c.removesuffix('_' + L)}")),
-                         hide_index=True, width="stretch")
+            st.dataframe(_shown(pre, cols), hide_index=True, width="stretch")
 
 with tab_bulletin:
     month = int(st.selectbox(tr("training.plan.month"), list(range(1, 13)), index=as_of.month - 1))
@@ -100,10 +113,10 @@ with tab_bulletin:
         head = headline(month_status)
         st.markdown(f"## {tr('training.bulletin.title', year=year, month=month)}")
         st.caption(tr("training.bulletin.as_of", day=month_end(year, month).isoformat()))
+        head["completion"] = f"{(head['completion'] or 0) * 100:.0f}%"
         st.markdown("\n".join(f"- {tr(f'training.col.{k}')}: **{v}**" for k, v in head.items()))
-        st.table(community_summary(month_status)[[col(L, "community"), "workers", "required_to_date", "credited",
-                                                  "completion", "behind"]]
-                 .rename(columns=lambda c: tr(f"training.col.{c.removesuffix('_' + L)}")))
+        st.table(_shown(community_summary(month_status), [col(L, "community"), "workers", "required_to_date",
+                                                           "credited", "completion", "behind"]))
 
 with tab_plans:
     if plans.empty:

@@ -246,3 +246,30 @@ def monthly_figures(session: Session, viewer: Viewer, *, start: date, end: date)
     out = req.merge(got, on=["worker_id", "period"], how="left")
     out["credited_hours"] = out["credited_hours"].fillna(0.0)
     return out[cols]
+
+
+def my_compulsory(session: Session, viewer: Viewer, *, year: int, as_of: date) -> pd.DataFrame:
+    """A worker's compulsory courses this year: course, due, completed (by the course's rule), overdue, and
+    the course whose certificate it requires first (``needs_zh``/``needs_en``, empty when none is missing)."""
+    from courses.training.completion import missing_prerequisite
+
+    if viewer.worker_id is None:
+        raise ScopeError("only a worker asks for their own compulsory courses")
+    workers = plans.workers_in_scope(session, viewer, worker_ids=[viewer.worker_id])
+    comp = plans.compulsory(session, workers, year=year)
+    cols = ["course_id", "course_code", "title_zh", "title_en", "due", "completed", "overdue", "needs_zh", "needs_en"]
+    if comp.empty:
+        return pd.DataFrame(columns=cols)
+    at = datetime.combine(as_of, datetime.max.time())
+    done = completion(session, worker_ids=[viewer.worker_id], course_ids=comp["course_id"].astype(int).tolist(), now=at)
+    comp = comp.merge(done[["course_id", "completed"]], on="course_id", how="left")
+    comp["completed"] = comp["completed"].astype("boolean").fillna(False).astype(bool)
+    comp["overdue"] = ~comp["completed"] & (comp["due"] < pd.Timestamp(as_of))
+    needs = {}
+    for cid in comp["course_id"].astype(int):
+        pre, lacking = missing_prerequisite(session, course_id=cid, worker_ids=[viewer.worker_id], at=at)
+        if pre is not None and lacking:
+            needs[cid] = (pre.title_zh, pre.title_en)
+    comp["needs_zh"] = comp["course_id"].map(lambda c: needs.get(int(c), ("", ""))[0])
+    comp["needs_en"] = comp["course_id"].map(lambda c: needs.get(int(c), ("", ""))[1])
+    return comp.sort_values(["completed", "due"])[cols].reset_index(drop=True)

@@ -761,6 +761,9 @@ READS: list[Read] = [
     Read("training bulletin", (T.supervision.bulletin_workbook,),
          lambda s, i, v: T.supervision.bulletin_workbook(s, v, year=2020, month=5), _workbook_names_a0,
          MANAGERS_OF_A),
+    Read("my compulsory courses", (T.supervision.my_compulsory,),
+         lambda s, i, v: T.supervision.my_compulsory(s, v, year=2020, as_of=NOW.date()),
+         _has("course_code", lambda i: "house_coding"), OWNER | {"other"}),
     Read("monthly plan figures", (T.supervision.monthly_figures,),
          lambda s, i, v: T.supervision.monthly_figures(s, v, start=date(2020, 1, 1), end=date(2020, 5, 31)),
          WORKERS_OF_A, MANAGERS_OF_A | OWNER),
@@ -859,7 +862,7 @@ SYSTEM_WRITES = {
     "evaluation.scoring.store": {"ensure_default_scheme", "active_scheme"},  # first use stores the shipped scheme
     "evaluation.scoring.snapshots": {"freeze_closed_months"},  # the monthly job (as SYSTEM)
     "courses.api": {"place_bottom_group"},  # inside evaluation's remedial enrolment (covered below)
-    "evaluation.scoring.remedial": {"remedial_job"},  # the quarterly job (as SYSTEM)
+    "evaluation.scoring.remedial": {"remedial_job", "seed_demo"},  # the quarterly job and the demo (as SYSTEM)
     "courses.training.plans": {"record_group"},  # the remedial job (evaluation) places the bottom group
     "courses.training.ledger": {"credit_sources"},  # the ledger job; inside complete_lesson
     "courses.training.lessons": {"ensure_lessons"},  # splitting shipped material (demo, CLI)

@@ -459,3 +459,23 @@ def test_community_chart_marks_the_communities_behind(session, world):
     assert sorted(r["community"] for r in data) == ["Comm A", "Comm B"]
     assert spec["layer"][0]["encoding"]["color"]["condition"]["value"] == "#d62728"
     assert any(v.get("x") == 80.0 for d in spec["datasets"].values() for v in d)
+
+
+def test_my_compulsory_courses_say_done_overdue_or_what_comes_first(session, world):
+    """Test that a worker's compulsory list marks a completed course done, an unfinished one past its deadline
+    overdue, and names the course whose certificate a compulsory course requires first."""
+    _supervised_world(session, world)
+    o = world.org
+    plans.save_plan(session, world.manager, year=2020, unit_id=o.comm_a.id, requirements=[],
+                    courses=[{"course_code": "epidemic_screening", "worker_group": "all", "due_date": date(2020, 9, 30)}],
+                    now=NOW)
+    completion.set_rule(session, world.manager, course_id=world.courses["epidemic_screening"].id,
+                        prerequisite_code="fire_safety", now=NOW)
+    mine = supervision.my_compulsory(session, world.worker(o.workers_a[0]), year=2020, as_of=date(2020, 6, 30))
+    other = supervision.my_compulsory(session, world.worker(o.workers_a[1]), year=2020, as_of=date(2020, 7, 1))
+    by = mine.set_index("course_code")
+    assert by.loc["fire_safety", "completed"] and not by.loc["fire_safety", "overdue"]
+    assert by.loc["epidemic_screening", "needs_zh"] == ""  # a0 holds the fire-safety certificate
+    ob = other.set_index("course_code")
+    assert ob.loc["fire_safety", "overdue"]
+    assert ob.loc["epidemic_screening", "needs_zh"] == world.courses["fire_safety"].title_zh
