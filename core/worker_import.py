@@ -19,6 +19,7 @@ from core.audit import record
 from core.models import OrgLevel, OrgUnit, Worker, WorkerStatus
 from core.scope import ScopeError, Viewer, unit_scope_clause
 from core.tabular import Column, ReadResult, RowError, Schema, read_table
+from core.tabular.messages import PerLang, row_error
 from core.uploads import upload_problem
 
 STATUS_CHOICES = {"在岗": "active", "active": "active", "请假": "on_leave", "on leave": "on_leave",
@@ -86,11 +87,8 @@ def preview_worker_import(session: Session, viewer: Viewer, data: bytes, filenam
     grid_col = WORKER_SCHEMA.column("grid_code")
     rows = rows.merge(_grid_lookup(session, viewer), on="grid_code", how="left")
     for r in rows[rows["grid_id"].isna()].itertuples():
-        errors.append(RowError(
-            row=int(r.row), column=grid_col.label_zh, value=str(r.grid_code), code="unknown_grid",
-            message_zh=f"第 {r.row} 行「{grid_col.label_zh}」列的值“{r.grid_code}”不是您管理范围内的网格编码",
-            message_en=f'Row {r.row}, column "{grid_col.label_en}": "{r.grid_code}" is not a grid in your scope',
-        ))
+        errors.append(row_error("unknown_grid", "workers.import.unknown_grid", row=int(r.row), column="grid_code",
+                                value=str(r.grid_code), col=PerLang(grid_col.label_zh, grid_col.label_en)))
     rows = rows[rows["grid_id"].notna()]
     existing = pd.DataFrame(
         session.execute(sa_select(col(Worker.id), col(Worker.employee_no), col(Worker.community_id),
@@ -110,11 +108,8 @@ def preview_worker_import(session: Session, viewer: Viewer, data: bytes, filenam
         grids_in_scope = set(_grid_lookup(session, viewer)["grid_id"])
         outside = rows["id"].notna() & ~rows["old_grid_id"].isin(grids_in_scope)
         for r in rows[outside].itertuples():
-            errors.append(RowError(
-                row=int(r.row), column="工号", value=r.employee_no, code="worker_out_of_scope",
-                message_zh=f"第 {r.row} 行：工号 {r.employee_no} 属于您管理范围以外的网格员",
-                message_en=f"Row {r.row}: employee no. {r.employee_no} belongs to a worker outside your scope",
-            ))
+            errors.append(row_error("worker_out_of_scope", "workers.import.out_of_scope", row=int(r.row),
+                                    column="employee_no", value=r.employee_no))
     is_new = rows["id"].isna()
     same = pd.Series(True, index=rows.index)
     for f in _FIELDS:

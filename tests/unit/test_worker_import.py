@@ -75,7 +75,10 @@ def test_bad_rows_are_all_listed_and_nothing_is_written(session):
     assert not preview.ok
     found = {(e.row, e.code) for e in preview.errors}
     assert {r for r, _ in found} >= {3, 4, 5, 6}
-    assert any(e.row == 4 and "NOPE" in e.message("zh") for e in preview.errors)
+    unknown = next(e for e in preview.errors if e.row == 4)
+    assert (unknown.code, unknown.column, unknown.value) == ("unknown_grid", "grid_code", "NOPE")
+    assert unknown.message("zh") == "第 4 行「网格编码」列的值“NOPE”不是您管理范围内的网格编码"
+    assert unknown.message("en") == 'Row 4, column "grid code": "NOPE" is not a grid in your scope'
     assert any(e.row == 5 and "入职日期" in e.message("zh") for e in preview.errors)
     try:
         commit_worker_import(session, admin, preview)
