@@ -82,13 +82,13 @@ async def _raw(request: Request) -> bytes:
 
 
 def _import_events(session: Session, call: Call, items: list[dict[str, Any]], name: str):  # noqa: ANN202
-    from evaluation.field.imports import run_import
+    from evaluation.field.imports import ImportRefused, import_file
 
-    report = run_import(session, call.viewer, "events", to_csv(items, EVENT_COLUMNS), name, commit=True,
-                        recompute_figures=False)
-    if not report.ok:
-        raise refused_rows(report.errors, "events", "事件")
-    return report
+    try:  # a refused row raises, and the request's unit of work rolls back whatever was written
+        return import_file(session, call.viewer, "events", to_csv(items, EVENT_COLUMNS), name,
+                           recompute_figures=False)
+    except ImportRefused as refused:
+        raise refused_rows(refused.report.errors, "events", "事件") from refused
 
 
 # --- events in ------------------------------------------------------------------------------------------

@@ -88,13 +88,11 @@ def main() -> int:
     parser.add_argument("--chunk", type=int, default=50_000)
     args = parser.parse_args()
 
-    from sqlmodel import Session
-
-    from core.db import make_engine, session_scope
+    from core.db import make_engine, session_scope, unit_of_work
     from core.demo import seed_demo
     from core.migrate import import_all_models
-    from evaluation.field.cli import SYSTEM
-    from evaluation.field.imports import run_import
+    from core.scope import SYSTEM
+    from evaluation.field.imports import import_file
     from evaluation.field.registry import items_frame
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -117,12 +115,12 @@ def main() -> int:
 
         data = path.read_bytes()
         t, cpu = time.perf_counter(), time.process_time()
-        with Session(engine) as session:
-            report = run_import(session, SYSTEM, "events", data, path.name, commit=True, chunk_rows=args.chunk)
+        with unit_of_work(engine) as session:
+            report = import_file(session, SYSTEM, "events", data, path.name, chunk_rows=args.chunk)
         elapsed, cpu = time.perf_counter() - t, time.process_time() - cpu
         del data
         peak = rss_mb()
-        assert report.ok and report.committed and report.added == args.rows, report.to_dict("en")["errors"][:5]
+        assert report.ok and report.written and report.added == args.rows, report.to_dict("en")["errors"][:5]
         print(f"gridwise import events: {elapsed:.1f} s, {args.rows / elapsed:,.0f} rows/s "
               f"(incl. recomputing event-derived figures for {report.periods})")
         print(f"peak RSS: {peak:,.0f} MB (before the import: {base_rss:,.0f} MB)")

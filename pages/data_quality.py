@@ -42,9 +42,8 @@ c[-1].metric(tr("field.dq.open_tasks"), f"{len(tasks):,}")
 st.caption(tr("field.dq.limit", n=MAX_VISITS_PER_DAY))
 
 if st.button(tr("field.dq.raise"), icon=":material/playlist_add_check:", disabled=not viewer.is_manager):
-    with Session(resources.engine()) as session:
-        made = raise_verification_tasks(session, now=field_now(session))
-        session.commit()
+    with resources.unit_of_work() as session:
+        made = raise_verification_tasks(session, viewer, now=field_now(session))
     st.session_state["dq_flash"] = tr("field.dq.raised", n=sum(made.values()))
     st.rerun()
 

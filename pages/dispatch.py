@@ -241,7 +241,7 @@ with queue_tab:
                     go = st.form_submit_button(tr("assign.assign_button"), type="primary")
                 if go:
                     try:
-                        with Session(resources.engine()) as session:
+                        with resources.unit_of_work() as session:
                             decision = service.assign(session, viewer, task_id=task_id, worker_id=chosen,
                                                       preset=preset, override_reason=reason, now=NOW)
                     except service.AssignmentError as exc:
@@ -299,7 +299,7 @@ with batch_tab:
         b1, b2 = st.columns(2)
         if b1.button(tr("assign.batch.confirm"), type="primary", disabled=proposal.assigned.empty,
                      key="assign_batch_confirm", icon=":material/done_all:"):
-            with Session(resources.engine()) as session:
+            with resources.unit_of_work() as session:
                 result = service.commit_batch(session, viewer, proposal, now=NOW)
             st.session_state.pop("assign_proposal", None)
             _quality_inputs.clear()

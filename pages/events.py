@@ -172,7 +172,7 @@ with right:
             submitted = st.form_submit_button(tr("field.events.submit"), type="primary", width="stretch")
         if submitted:
             try:
-                with Session(resources.engine()) as session:
+                with resources.unit_of_work() as session:
                     if action == "dispatch":
                         from evaluation.field.tasks import assign_task
 
@@ -182,7 +182,6 @@ with right:
                     else:
                         ev.transition(session, viewer, event_id=event.id, action=action, note=note or None,
                                       satisfaction=satisfaction, extend_hours=extend, now=now)
-                    session.commit()
                 st.success(tr("field.events.done", action=tr(f"field.action.{action}")))
                 st.rerun()
             except (ValueError, ScopeError) as exc:

@@ -2,12 +2,11 @@
 
 import pandas as pd
 import streamlit as st
-from sqlmodel import Session
 
 from core.i18n import pick
 from core.tabular import safe_frame
 from core.uploads import TABLE_KINDS
-from evaluation.field.imports import ImportReport, run_import, template
+from evaluation.field.imports import ImportRefused, ImportReport, import_file, preview_import, template
 from evaluation.field.registry import item_lookup, shipped_metrics
 from ui import resources
 from ui.guard import require
@@ -23,14 +22,18 @@ st.title(tr("field.import.title"))
 st.caption(tr("field.import.caption"))
 
 
-def _run(kind: str, data: bytes, name: str, commit: bool) -> ImportReport:
+def _run(kind: str, data: bytes, name: str, write: bool) -> ImportReport:
+    """Preview (write nothing) or import the file in one unit of work; a refused file rolls back whole."""
     bar = st.progress(0.0, text=tr("field.import.reading", file=name))
 
     def progress(rows: int, fraction: float | None) -> None:
         bar.progress(fraction if fraction is not None else 0.5, text=tr("field.import.progress", rows=rows))
 
-    with Session(resources.engine()) as session:
-        report = run_import(session, viewer, kind, data, name, commit=commit, progress=progress)
+    try:
+        with resources.unit_of_work() as session:
+            report = (import_file if write else preview_import)(session, viewer, kind, data, name, progress=progress)
+    except ImportRefused as refused:
+        report = refused.report
     bar.empty()
     return report
 
@@ -97,7 +100,7 @@ for kind, tab in zip(("metrics", "events"), st.tabs([tr("field.import.tab_metric
                 st.subheader(tr("field.import.recent"))
                 st.dataframe(done["sample"], hide_index=True, width="stretch")
             continue
-        report = _run(kind, data, upload.name, commit=False)
+        report = _run(kind, data, upload.name, write=False)
         _summary(report)
         if not report.ok:
             st.error(tr("field.import.refused_msg", n=report.error_count), icon=":material/error:")
@@ -117,8 +120,8 @@ for kind, tab in zip(("metrics", "events"), st.tabs([tr("field.import.tab_metric
         sample = _sample(kind, report.sample)
         st.dataframe(sample, hide_index=True, width="stretch")
         if st.button(tr("field.import.commit"), type="primary", key=f"commit_{kind}", icon=":material/save:"):
-            result = _run(kind, data, upload.name, commit=True)
-            if result.committed:
+            result = _run(kind, data, upload.name, write=True)
+            if result.written:
                 st.session_state[done_key] = {"name": upload.name, "size": len(data), "added": result.added,
                                               "changed": result.changed, "sample": _sample(kind, result.sample)}
                 st.rerun()

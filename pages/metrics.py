@@ -2,7 +2,6 @@
 
 import pandas as pd
 import streamlit as st
-from sqlmodel import Session
 
 from core.i18n import pick
 from core.scope import ScopeError
@@ -20,10 +19,9 @@ flash = st.session_state.pop("metrics_flash", None)
 if flash:
     st.success(flash)
 
-with Session(resources.engine(), expire_on_commit=False) as session:
+with resources.unit_of_work() as session:
     reg = metric_registry(session)
     sla = sla_levels(session)
-    session.commit()  # the registry is seeded from data/ on first use
 
 COLS = ["code", "name_zh", "name_en", "unit", "direction", "aggregation", "from_events", "target", "is_active"]
 st.subheader(tr("field.metrics.registry"))
@@ -46,7 +44,7 @@ if st.button(tr("field.metrics.save"), type="primary", key="save_metrics"):
     after = edited.set_index("code")
     n = 0
     try:
-        with Session(resources.engine()) as session:
+        with resources.unit_of_work() as session:
             for code in after.index:
                 changes = {}
                 for col in (c for c in EDITABLE if c in after.columns):
@@ -56,7 +54,6 @@ if st.button(tr("field.metrics.save"), type="primary", key="save_metrics"):
                 if changes:
                     update_metric(session, viewer, code=code, changes=changes)
                     n += 1
-            session.commit()
         st.session_state["metrics_flash"] = tr("field.metrics.saved", n=n)
         st.rerun()
     except (ValueError, ScopeError) as exc:
@@ -83,12 +80,11 @@ sla_edit = st.data_editor(sla_frame, hide_index=True, width="stretch", key="sla_
                           column_config={"code": None, "name": st.column_config.TextColumn(tr("field.col.priority")), **limits})
 if st.button(tr("field.metrics.save"), key="save_sla"):
     try:
-        with Session(resources.engine()) as session:
+        with resources.unit_of_work() as session:
             for r in sla_edit.itertuples():
                 update_sla(session, viewer, code=r.code, report_limit_hours=r.report_limit_hours,
                            sign_limit_hours=r.sign_limit_hours, handle_limit_hours=r.handle_limit_hours,
                            supervise_after_hours=r.supervise_after_hours)
-            session.commit()
         st.session_state["metrics_flash"] = tr("field.metrics.sla_saved")
         st.rerun()
     except (ValueError, ScopeError) as exc:

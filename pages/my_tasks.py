@@ -41,9 +41,8 @@ def act(event_id: int, action: str, note: str) -> None:
         st.error(tr("field.my.note_needed"))
         return
     try:
-        with Session(resources.engine()) as session:
+        with resources.unit_of_work() as session:
             ev.transition(session, viewer, event_id=event_id, action=action, note=note or None, now=now)
-            session.commit()
     except (ValueError, ScopeError) as exc:
         st.error(str(exc))
         return
@@ -89,9 +88,8 @@ if len(patrols):
             st.markdown(f"**{pick(L, row.title_zh, row.title_en)}**")
             st.caption(tr("field.my.due", due=pd.Timestamp(row.due_at).strftime("%m-%d")))
             if st.button(tr("field.my.record_patrol"), key=f"patrol_{row.task_id}", width="stretch", type="primary"):
-                with Session(resources.engine()) as session:
+                with resources.unit_of_work() as session:
                     record_patrol(session, viewer, building_id=int(row.task_id.split(":")[1]), visited_at=now)
-                    session.commit()
                 st.session_state["my_tasks_flash"] = tr("field.my.patrol_recorded")
                 st.rerun()
 if len(checks):

@@ -128,9 +128,8 @@ with b2:
         save = st.form_submit_button(tr("field.rentals.save"), type="primary", width="stretch")
     if save:
         try:
-            with Session(resources.engine()) as session:
+            with resources.unit_of_work() as session:
                 b = grade_building(session, viewer, building_id=int(bid), scores=entered, veto=veto, now=now)
-                session.commit()
-                st.success(tr("field.rentals.saved", grade=tr(f"field.grade.{b.grade}"), score=b.score))
+            st.success(tr("field.rentals.saved", grade=tr(f"field.grade.{b.grade}"), score=b.score))
         except (ValueError, ScopeError) as exc:
             st.error(str(exc))

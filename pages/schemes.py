@@ -25,10 +25,9 @@ L = lang()
 
 st.title(tr("score.schemes.title"))
 st.caption(tr("score.schemes.caption"))
-with Session(resources.engine()) as session:
+with resources.unit_of_work() as session:  # the first use stores the shipped scheme
     scheme, row = active_scheme(session)
     active_id = row.id
-    session.commit()
     versions = scheme_versions(session)
 
 st.dataframe(versions.assign(active=versions["is_active"].map({True: "✓", False: ""}))[
@@ -43,7 +42,7 @@ shown_id = st.selectbox(tr("score.schemes.show"), list(labels), index=list(label
 with Session(resources.engine()) as session:
     shown = scheme_by_id(session, int(shown_id))
 if int(shown_id) != active_id and st.button(tr("score.schemes.activate"), icon=":material/check:"):
-    with Session(resources.engine()) as session:
+    with resources.unit_of_work() as session:
         activate_version(session, viewer, int(shown_id))
     st.cache_data.clear()
     st.rerun()
@@ -108,7 +107,7 @@ if save:
                 c["normalisation"] = norm
                 c["fairness"] = None if pd.isna(r["fairness"]) or not r["fairness"] else r["fairness"]
     try:
-        with Session(resources.engine()) as session:
+        with resources.unit_of_work() as session:
             new = save_scheme_version(session, viewer, definition, note=note)
         st.cache_data.clear()
         st.success(tr("score.schemes.saved", code=new.code, version=new.version))

@@ -153,7 +153,7 @@ with st.expander(tr("score.adjustments")):
             note = st.text_input(tr("score.adjust_note"))
             if st.form_submit_button(tr("score.adjust_save")):
                 try:
-                    with Session(resources.engine()) as session:
+                    with resources.unit_of_work() as session:
                         record_adjustment(session, viewer, worker_id=int(worker_id), period=period, code=code,
                                           cases=int(cases), note=note)
                     clear_scorecards()

@@ -244,10 +244,10 @@ with tabs[4]:
             recompute = st.checkbox(tr("score.recompute"), key="score_freeze_recompute")
             go = st.form_submit_button(tr("score.freeze"), type="primary")
         if go:
-            with st.status(tr("score.freezing"), expanded=True) as status, \
-                    Session(resources.engine()) as session:
-                snap, created = freeze_period(session, period, viewer=viewer, new_revision=recompute,
-                                              reason=reason)
+            with st.status(tr("score.freezing"), expanded=True) as status:
+                with resources.unit_of_work() as session:
+                    snap, created = freeze_period(session, period, viewer=viewer, new_revision=recompute,
+                                                  reason=reason)
                 if not created:
                     status.update(label=tr("score.already_frozen", period=period, revision=snap.revision),
                                   state="complete")
@@ -261,8 +261,9 @@ with tabs[4]:
                         st.write(tr("score.changes", **changes))
                         prev = snaps[(snaps["period"] == period) & (snaps["revision"] == changes["previous_revision"])]
                         if len(prev):
-                            old, _ = snapshot_frames(session, viewer, int(prev["id"].iloc[0]))
-                            new, _ = snapshot_frames(session, viewer, snap.id)
+                            with Session(resources.engine()) as session:
+                                old, _ = snapshot_frames(session, viewer, int(prev["id"].iloc[0]))
+                                new, _ = snapshot_frames(session, viewer, snap.id)
                             diff = diff_cards(old, new).merge(cards[["worker_id", "name", "community"]],
                                                               on="worker_id", how="left")
                             diff_table(diff)

@@ -6,7 +6,7 @@ import argparse
 import json
 from datetime import datetime
 
-from core.db import session_scope
+from core.db import unit_of_work
 
 
 def _viewer(session, username: str | None):  # noqa: ANN001, ANN202
@@ -14,12 +14,11 @@ def _viewer(session, username: str | None):  # noqa: ANN001, ANN202
     the system (decisions then record no user)."""
     from sqlmodel import select
 
-    from core.models import OrgLevel, Role, User
-    from core.scope import Viewer, viewer_for
+    from core.models import Role, User
+    from core.scope import SYSTEM, viewer_for
 
     if username is None:
-        return Viewer(user_id=0, role=Role.ADMIN, scope_level=OrgLevel.DISTRICT, scope_unit_id=None,
-                      display_name="gridwise-cli")
+        return SYSTEM
     user = session.exec(select(User).where(User.username == username)).first()
     if user is None or user.role not in (Role.MANAGER.value, Role.ADMIN.value):
         raise SystemExit(f"error: {username!r} is not a manager or administrator account")
@@ -31,7 +30,7 @@ def _batch(args: argparse.Namespace) -> int:
     from evaluation.assignment.models import DecisionSource
     from evaluation.field.registry import field_now
 
-    with session_scope() as session:
+    with unit_of_work() as session:
         now = field_now(session, datetime.fromisoformat(args.now) if args.now else None)  # one instant for both steps
         viewer = _viewer(session, args.user)
         proposal = service.propose_batch(session, viewer, args.preset, now=now)

@@ -20,6 +20,7 @@ import pandas as pd
 from sqlalchemy import case, func
 from sqlmodel import Session, select
 
+from core.errors import GridwiseError
 from core.i18n import t
 from core.models import OrgLevel, OrgUnit, User, Worker
 from core.scope import Viewer, unit_scope_clause, worker_scope_clause
@@ -37,12 +38,8 @@ HARD_RULES = ("inactive", "in_training", "not_qualified")  # an override may not
 REASON_TOP = 3  # the strongest reasons, as stored for the worker's My tasks
 
 
-class AssignmentError(ValueError):
+class AssignmentError(GridwiseError):
     """An expected refusal; ``key``/``params`` let a page say it in the user's language."""
-
-    def __init__(self, key: str, **params: object) -> None:
-        self.key, self.params = key, params
-        super().__init__(t(key, "en", **params))
 
 
 @dataclass(frozen=True)
@@ -169,7 +166,7 @@ def assign(
 ) -> AssignmentDecision:
     """Assign one task to ``worker_id`` (the recommendation, or an override with a reason) and record
     the decision. Refuses a worker a hard rule excludes (inactive, in training, not qualified); a
-    worker outside the grid tier or at the cap may be chosen with a reason. Commits."""
+    worker outside the grid tier or at the cap may be chosen with a reason. Flushes; the caller commits."""
     at = field_now(session, now)
     p = as_preset(preset)
     task, ranked, excluded = recommend(session, viewer, task_id, p, now=at, ctx=ctx)
@@ -211,8 +208,7 @@ def assign(
     decision.decided_by = viewer.user_id or None
     decision.decided_at = at
     session.add(decision)
-    session.commit()
-    session.refresh(decision)  # loaded, so a page may read it after its session closes
+    session.flush()
     return decision
 
 
@@ -247,7 +243,7 @@ def commit_batch(
     source: str = DecisionSource.BATCH,
 ) -> dict[str, int]:
     """Write a proposal: each task through field's assign_task, each decision recorded. Idempotent:
-    a task assigned meanwhile (by anyone) is skipped. Commits once at the end."""
+    a task assigned meanwhile (by anyone) is skipped. One unit of work: the caller commits all or none."""
     at = field_now(session, now)
     if proposal.assigned.empty:
         return {"assigned": 0, "skipped": 0}
@@ -268,7 +264,7 @@ def commit_batch(
             recommended_score=float(row.score), chosen_worker_id=int(row.worker_id), chosen_score=float(row.score),
             chosen_rank=int(row.rank_in_task), overridden=False, preset=proposal.preset, source=source,
             decided_by=viewer.user_id or None, decided_at=at))
-    session.commit()
+    session.flush()
     return {"assigned": len(todo), "skipped": len(proposal.assigned) - len(todo), "first_choice": int(top.sum())}
 
 

@@ -8,12 +8,7 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
-from core.models import OrgLevel, Role
-from core.scope import Viewer
-
-# The command line acts for the installation as a whole (like an unscoped administrator).
-SYSTEM = Viewer(user_id=0, role=Role.ADMIN, scope_level=OrgLevel.DISTRICT, scope_unit_id=None,
-                display_name="gridwise cli")
+from core.scope import SYSTEM  # the command line acts for the installation as a whole
 
 
 def _log(msg: str) -> None:
@@ -21,10 +16,8 @@ def _log(msg: str) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from sqlmodel import Session
-
-    from core.db import get_engine
-    from evaluation.field.imports import run_import, template
+    from core.db import unit_of_work
+    from evaluation.field.imports import ImportRefused, import_file, preview_import, template
 
     if args.template:
         path = Path(args.template)
@@ -48,9 +41,13 @@ def cmd_import(args: argparse.Namespace) -> int:
         pct = f" ({fraction:.0%})" if fraction is not None else ""
         print(f"\r{rows:,} rows read{pct}", end="" if tty else "\n", file=sys.stderr, flush=True)
 
-    with Session(get_engine()) as session:
-        report = run_import(session, SYSTEM, args.kind, path.read_bytes(), path.name, commit=not args.dry_run,
-                            progress=progress if not args.json else None, chunk_rows=args.chunk_rows)
+    run = preview_import if args.dry_run else import_file
+    try:
+        with unit_of_work() as session:  # a dry run writes nothing; a refused file raises and rolls back
+            report = run(session, SYSTEM, args.kind, path.read_bytes(), path.name,
+                         progress=progress if not args.json else None, chunk_rows=args.chunk_rows)
+    except ImportRefused as refused:
+        report = refused.report
     if tty and not args.json:
         print(file=sys.stderr)
     if args.json:
@@ -64,7 +61,7 @@ def cmd_import(args: argparse.Namespace) -> int:
             _log(f"  … and {report.error_count - 50} more")
         if args.dry_run:
             _log("dry run: nothing written")
-        elif report.committed:
+        elif report.written:
             _log("committed")
         elif report.ok:
             _log("nothing to change")
@@ -74,10 +71,10 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_field(args: argparse.Namespace) -> int:
-    from core.db import session_scope
+    from core.db import unit_of_work
 
     now = datetime.fromisoformat(args.now) if getattr(args, "now", None) else None
-    with session_scope() as session:
+    with unit_of_work() as session:
         if args.field_command == "recompute":
             from evaluation.field.summary import recompute_event_metrics
 
@@ -90,7 +87,7 @@ def cmd_field(args: argparse.Namespace) -> int:
         elif args.field_command == "quality":
             from evaluation.field.quality import raise_verification_tasks
 
-            _log(json.dumps(raise_verification_tasks(session, now=now)))
+            _log(json.dumps(raise_verification_tasks(session, SYSTEM, now=now)))
     return 0
 
 

@@ -25,6 +25,7 @@ from sqlmodel import select
 
 from core.demo import DemoContext
 from core.models import AppSetting
+from core.scope import SYSTEM
 from evaluation.field.escalation import notify_escalations
 from evaluation.field.models import (
     Deregistration,
@@ -381,7 +382,7 @@ def _verification(ctx: DemoContext, rng: np.random.Generator) -> None:
         for i, (wid, c, g, t, r) in enumerate(zip(w["id"], w["community_id"], w["grid_id"], when, reversed_at,
                                                   strict=True))])
     session.flush()
-    raised = raise_verification_tasks(session, now=datetime(2020, 6, 1, 9, 0))
+    raised = raise_verification_tasks(session, SYSTEM, now=datetime(2020, 6, 1, 9, 0))
     # Building and house record corrections of the campaign (done).
     extra = []
     for kind, full, zh, en in (("building_info", BUILDING_FIXES, "核实楼栋信息", "Verify building record"),

@@ -3,9 +3,10 @@ figures and event lists.
 
 One pass over the file, in chunks: each chunk is checked (tabular errors, then lookups: worker, grid,
 metric, chronology), diffed against the database by natural key (worker + period + metric; event number)
-and, when committing and nothing was refused so far, written with Core executemany. Any refused row
-anywhere rolls the whole transaction back, so the database is unchanged; a clean file is committed at
-once, and event-derived figures are recomputed for the months it touched.
+and, when importing and nothing was refused so far, written with Core executemany (import_bulk).
+``preview_import`` only checks; ``import_file`` writes in the caller's transaction and raises ImportRefused
+on any refused row, so the caller's unit of work rolls the whole file back; for a clean file, event-derived
+figures are recomputed for the months it touched.
 """
 
 from __future__ import annotations
@@ -20,14 +21,15 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from sqlalchemy import bindparam, insert, update
-from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, select
 
 from core.audit import record
+from core.errors import GridwiseError
 from core.models import OrgLevel, OrgUnit, Worker
 from core.scope import Viewer, unit_scope_clause, worker_scope_clause
 from core.tabular import Column, RowError, Schema, iter_table
 from core.uploads import upload_problem
+from evaluation.field.import_bulk import DeferredIndexes, columns_for, executemany
 from evaluation.field.models import Event, EventState, FigureSource, MetricValue
 from evaluation.field.registry import (
     ensure_reference_data,
@@ -147,7 +149,7 @@ class ImportReport:
     warnings: list[RowError] = field(default_factory=list)
     encoding: str | None = None
     file_type: str | None = None
-    committed: bool = False
+    written: bool = False  # rows were added or changed (the caller's unit of work commits them)
     periods: tuple[str, str] | None = None
     sample: pd.DataFrame = field(default_factory=pd.DataFrame)  # up to 200 added/changed rows, with status
 
@@ -159,7 +161,7 @@ class ImportReport:
         return {
             "kind": self.kind, "file": self.filename, "rows_read": self.rows_read, "added": self.added,
             "changed": self.changed, "unchanged": self.unchanged, "refused": self.error_count,
-            "committed": self.committed, "encoding": self.encoding, "file_type": self.file_type,
+            "committed": self.written, "encoding": self.encoding, "file_type": self.file_type,
             "errors": [{"row": e.row, "column": e.column, "value": e.value, "code": e.code,
                         "message": e.message(lang)} for e in self.errors],
             "warnings": [w.message(lang) for w in self.warnings],
@@ -398,88 +400,6 @@ def _diff_events(session: Session, rows: pd.DataFrame) -> pd.DataFrame:
     return merged
 
 
-_YEAR_1000 = np.datetime64("1000-01-01", "us").astype("int64")
-_YEAR_10000 = np.datetime64("10000-01-01", "us").astype("int64")
-
-
-def _sqlite_datetimes(values: np.ndarray) -> np.ndarray:
-    """datetime64 → SQLAlchemy's SQLite text "YYYY-MM-DD HH:MM:SS.ffffff" as an object array (None for NaT).
-
-    Each distinct time is formatted once (exports record minutes: a million events hold a few hundred
-    thousand distinct times per column) and rows share the string."""
-    codes, uniques = pd.factorize(values.astype("datetime64[us]"))  # NaT → code -1
-    uniques = np.asarray(uniques, dtype="datetime64[us]")
-    text = np.datetime_as_string(uniques, unit="us")
-    stamps = uniques.view("int64")
-    if not len(stamps):
-        return np.full(len(values), None, dtype=object)
-    if stamps.min() >= _YEAR_1000 and stamps.max() < _YEAR_10000:
-        # Four-digit years: every text is 26 characters with the "T" at 10, swapped in place
-        # (np.char.replace was the costliest step of writing a million events).
-        text = text.astype("<U26")
-        text.view(np.uint32).reshape(len(text), 26)[:, 10] = ord(" ")
-    else:
-        text = np.char.replace(text, "T", " ")
-    return np.append(text.astype(object), None)[codes]  # code -1 picks the trailing None
-
-
-def _columns(frame: pd.DataFrame, cols: list[str], sqlite: bool) -> list[list[Any]]:
-    """Column-wise Python values ready for a DB-API executemany (None for NaN/NaT/NA).
-
-    SQLite stores SQLAlchemy DateTime as "YYYY-MM-DD HH:MM:SS.ffffff" text; producing that text with
-    numpy here skips SQLAlchemy's per-value bind processing, the dominant cost at a million rows. Numbers
-    and flags become Python int/float/bool through numpy's ``astype(object)``, not a loop over values."""
-    out = []
-    for c in cols:
-        s = frame[c]
-        na = pd.isna(s).to_numpy()
-        if pd.api.types.is_datetime64_any_dtype(s):
-            vals = (_sqlite_datetimes(s.to_numpy(dtype="datetime64[us]")) if sqlite
-                    else np.array(s.dt.to_pydatetime(), dtype=object))
-        elif pd.api.types.is_bool_dtype(s):
-            vals = s.to_numpy(dtype=bool, na_value=False).astype(object)
-        elif pd.api.types.is_integer_dtype(s):
-            vals = s.to_numpy(dtype="int64", na_value=0).astype(object)
-        elif pd.api.types.is_numeric_dtype(s):
-            v = s.to_numpy(dtype="float64", na_value=np.nan)
-            whole = c.endswith(("_id", "_count"))
-            vals = np.where(na, 0, v).astype("int64").astype(object) if whole else v.astype(object)
-        elif hasattr(s.array, "_pa_array"):  # Arrow-backed strings: nulls → None in C, not per value in Python
-            out.append(s.array._pa_array.to_pylist())
-            continue
-        else:
-            vals = np.array([v.item() if isinstance(v, np.generic) else v for v in s.to_numpy(dtype=object)],
-                            dtype=object)
-        vals[na] = None
-        out.append(vals.tolist())
-    return out
-
-
-def _executemany(session: Session, table: str, cols: list[str], columns: list[list[Any]],
-                 where_id: list[int] | None = None) -> None:
-    """INSERT (or UPDATE … WHERE id = ?) with positional parameters through the connection's DB-API cursor."""
-    conn = session.connection()
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("PRAGMA cache_size=-131072")  # 128 MB page cache for this connection's bulk work
-    if where_id is None:
-        sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))})"
-        rows = zip(*columns, strict=True)
-    else:
-        sql = f"UPDATE {table} SET {', '.join(f'{c} = {mark}' for c in cols)} WHERE id = {mark}"
-        rows = zip(*columns, where_id, strict=True)
-    # The rows stream from the columns into the DB-API cursor of this session's connection (same
-    # transaction): no list of a chunk's tuples first, which SQLAlchemy's exec_driver_sql needs.
-    dbapi = conn.dialect.loaded_dbapi
-    cursor = conn.connection.cursor()
-    try:
-        cursor.executemany(sql, rows)
-    except dbapi.Error as exc:  # the error SQLAlchemy would have raised (IntegrityError, …)
-        raise DBAPIError.instance(sql, None, exc, dbapi.Error, dialect=conn.dialect) from exc
-    finally:
-        cursor.close()
-
-
 def _write_events(session: Session, diff: pd.DataFrame, at: datetime) -> None:
     sqlite = session.get_bind().dialect.name == "sqlite"
     cols = [*EVENT_FIELDS, "import_hash"]
@@ -488,11 +408,11 @@ def _write_events(session: Session, diff: pd.DataFrame, at: datetime) -> None:
         frame = new.assign(updated_at=pd.Timestamp(at), source="import", rework_count=new["rework_count"],
                            reopen_count=0, return_count=0, escalation=0)
         extra = ["event_no", "updated_at", "source", "reopen_count", "return_count", "escalation"]
-        _executemany(session, "field_event", cols + extra, _columns(frame, cols + extra, sqlite))
+        executemany(session, "field_event", cols + extra, columns_for(frame, cols + extra, sqlite))
     chg = diff[diff["status"] == "changed"]
     if len(chg):
         frame = chg.assign(updated_at=pd.Timestamp(at))
-        _executemany(session, "field_event", cols + ["updated_at"], _columns(frame, cols + ["updated_at"], sqlite),
+        executemany(session, "field_event", cols + ["updated_at"], columns_for(frame, cols + ["updated_at"], sqlite),
                      where_id=chg["id"].astype(int).tolist())
 
 
@@ -509,53 +429,44 @@ def _merge_span(a: tuple[str, str] | None, b: tuple[str, str] | None) -> tuple[s
     return min(a[0], b[0]), max(a[1], b[1])
 
 
-class _DeferredIndexes:
-    """A large events file into an SQLite table holding fewer events than the file: the secondary indexes
-    of field_event are dropped once the import's transaction is open and built again from their stored
-    definitions before it commits. Building an index sorts once; keeping it current costs a B-tree insert
-    per row and index (measured at 1M rows: ~8 s of CPU kept vs ~4 s rebuilt, and a third less written).
+class ImportRefused(GridwiseError):
+    """A file with refused rows. Some of its chunks may already be written to the caller's transaction,
+    which must roll back (a unit of work does, as the exception leaves it); ``report`` says what was wrong."""
 
-    SQLite DDL is transactional, so a refused file, an exception or a crash (the WAL's uncommitted frames
-    are ignored on recovery) leaves the indexes as they were. pysqlite opens the transaction only at the
-    first INSERT, hence the drop waits for ``in_transaction``. PostgreSQL keeps its indexes (DROP INDEX
-    would lock readers out of the table for the whole import)."""
-
-    MIN_ROWS = 100_000
-
-    def __init__(self, session: Session, file_rows: int | None, table: str = "field_event") -> None:
-        self.session, self.table, self.saved = session, table, None
-        conn = session.connection()
-        self.wanted = bool(conn.dialect.name == "sqlite" and file_rows and file_rows >= self.MIN_ROWS
-                           and conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one() < file_rows)
-
-    def after_write(self) -> None:
-        if not self.wanted or self.saved is not None:
-            return
-        conn = self.session.connection()
-        if not conn.connection.driver_connection.in_transaction:
-            return
-        self.saved = conn.exec_driver_sql(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
-            (self.table,)).all()
-        for name, _ in self.saved:
-            conn.exec_driver_sql(f'DROP INDEX "{name}"')
-
-    def restore(self) -> None:
-        conn = self.session.connection()
-        for _, sql in self.saved or []:
-            conn.exec_driver_sql(sql)
-        self.saved = None
+    def __init__(self, report: ImportReport) -> None:
+        self.report = report
+        super().__init__("field.import.refused_msg", n=report.error_count)
 
 
-def run_import(session: Session, viewer: Viewer, kind: Kind, data: bytes, filename: str, *, commit: bool,
-               progress: Progress | None = None, chunk_rows: int = 50_000, now: datetime | None = None,
-               sample_rows: int = 200, recompute_figures: bool = True) -> ImportReport:
-    """Check (and, with ``commit``, write) one file. All or nothing: a refused row anywhere leaves the
-    database as it was. Commits the session itself when the file is clean and ``commit`` is set.
+def preview_import(session: Session, viewer: Viewer, kind: Kind, data: bytes, filename: str, *,
+                   progress: Progress | None = None, chunk_rows: int = 50_000, now: datetime | None = None,
+                   sample_rows: int = 200) -> ImportReport:
+    """Check one file and say what importing it would add and change; writes nothing."""
+    return _check_and_write(session, viewer, kind, data, filename, write=False, progress=progress,
+                            chunk_rows=chunk_rows, now=now, sample_rows=sample_rows)
+
+
+def import_file(session: Session, viewer: Viewer, kind: Kind, data: bytes, filename: str, *,
+                progress: Progress | None = None, chunk_rows: int = 50_000, now: datetime | None = None,
+                sample_rows: int = 200, recompute_figures: bool = True) -> ImportReport:
+    """Check and write one file, all or nothing, in the caller's transaction: a clean file is written with its
+    audit entry (``report.written``); a refused row anywhere raises ImportRefused, so the caller's unit of
+    work rolls back whatever earlier chunks wrote and the database stays as it was.
 
     ``recompute_figures=False`` leaves the event-derived monthly figures to the hourly
     field.recompute_metrics job, as for events moved through the app (the API's event stream: rebuilding
     a district's month per posted event would cost more than the event)."""
+    report = _check_and_write(session, viewer, kind, data, filename, write=True, progress=progress,
+                              chunk_rows=chunk_rows, now=now, sample_rows=sample_rows,
+                              recompute_figures=recompute_figures)
+    if not report.ok:
+        raise ImportRefused(report)
+    return report
+
+
+def _check_and_write(session: Session, viewer: Viewer, kind: Kind, data: bytes, filename: str, *, write: bool,
+                     progress: Progress | None, chunk_rows: int, now: datetime | None,
+                     sample_rows: int, recompute_figures: bool = True) -> ImportReport:
     if not viewer.is_manager:
         from core.scope import ScopeError
 
@@ -577,8 +488,8 @@ def run_import(session: Session, viewer: Viewer, kind: Kind, data: bytes, filena
     items, limits = item_lookup(), sla_levels(session)
     samples: list[pd.DataFrame] = []
     seen_keys: list[pd.DataFrame] = []  # metrics: worker × month × metric → first row, across chunks
-    writing = commit
-    deferred = _DeferredIndexes(session, total) if commit and kind == "events" else None
+    writing = write
+    deferred = DeferredIndexes(session, total) if write and kind == "events" else None
     for chunk in iter_table(data, filename, SCHEMAS[kind], chunk_rows=chunk_rows):
         report.encoding = report.encoding or chunk.encoding
         report.file_type = report.file_type or chunk.file_type
@@ -623,7 +534,7 @@ def run_import(session: Session, viewer: Viewer, kind: Kind, data: bytes, filena
     report.errors.sort(key=lambda e: (e.row or 0))
     if samples:
         report.sample = pd.concat(samples, ignore_index=True)
-    if commit and report.ok and (report.added or report.changed):
+    if write and report.ok and (report.added or report.changed):
         if deferred is not None:
             deferred.restore()
         if kind == "events" and recompute_figures:
@@ -632,10 +543,7 @@ def run_import(session: Session, viewer: Viewer, kind: Kind, data: bytes, filena
                detail={"filename": filename, "sha256": hashlib.sha256(data).hexdigest(),
                        "rows_read": report.rows_read, "added": report.added, "changed": report.changed,
                        "unchanged": report.unchanged, "periods": report.periods})
-        session.commit()
-        report.committed = True
-    elif commit:
-        session.rollback()
+        report.written = True
     return report
 
 

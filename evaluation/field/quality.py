@@ -15,8 +15,9 @@ import pandas as pd
 from sqlalchemy import func, insert
 from sqlmodel import Session, select
 
-from core.models import OrgLevel, OrgUnit, Role, Worker
-from core.scope import Viewer, unit_scope_clause
+from core.audit import record
+from core.models import OrgLevel, OrgUnit, Worker
+from core.scope import ScopeError, Viewer, unit_scope_clause
 from evaluation.field.models import Deregistration, Event, HouseRecord, VerificationTask, VisitDay
 from evaluation.field.registry import field_now
 
@@ -25,7 +26,6 @@ KINDS = ("address_codes", "visit_overflow", "duplicate_event", "reversed_dereg")
 MAX_VISITS_PER_DAY = 70
 DUPLICATE_WINDOW = timedelta(days=1)
 VERIFY_DAYS = 7  # a verification task is due a week after it is raised
-_ALL = Viewer(user_id=0, role=Role.ADMIN, scope_level=OrgLevel.DISTRICT, scope_unit_id=None)
 
 
 def _scoped_units(viewer: Viewer):  # noqa: ANN202
@@ -108,10 +108,11 @@ def quality_summary(session: Session, viewer: Viewer) -> pd.DataFrame:
     return out
 
 
-def _candidates(session: Session) -> pd.DataFrame:
-    """Every flagged problem as a prospective task: kind, ref_key, community, grid, place, titles."""
+def _candidates(session: Session, viewer: Viewer) -> pd.DataFrame:
+    """Every flagged problem in the viewer's scope as a prospective task: kind, ref_key, community, grid,
+    titles."""
     parts = []
-    a = address_codes(session, _ALL)
+    a = address_codes(session, viewer)
     if len(a):
         g = a.groupby("standard_address").agg(community_id=("community_id", "first"), grid_id=("grid_id", "first"),
                                               codes=("house_code", lambda s: "、".join(sorted(s)[:4])),
@@ -121,7 +122,7 @@ def _candidates(session: Session) -> pd.DataFrame:
             "grid_id": g["grid_id"],
             "title_zh": "核查房屋编码:" + g["standard_address"] + " 有 " + g["n"].astype(str) + " 个编码",
             "title_en": "Check house codes: " + g["n"].astype(str) + " codes at one address (" + g["codes"] + ")"}))
-    v = visit_overflow(session, _ALL)
+    v = visit_overflow(session, viewer)
     if len(v):
         day = pd.to_datetime(v["day"]).dt.strftime("%Y-%m-%d")
         parts.append(pd.DataFrame({
@@ -129,14 +130,14 @@ def _candidates(session: Session) -> pd.DataFrame:
             "community_id": v["community_id"], "grid_id": v["grid_id"],
             "title_zh": "核查走访记录:" + v["name"] + " " + day + " 走访 " + v["visits"].astype(str) + " 间次",
             "title_en": "Check visits: " + v["employee_no"] + " logged " + v["visits"].astype(str) + " on " + day}))
-    d = duplicate_events(session, _ALL)
+    d = duplicate_events(session, viewer)
     if len(d):
         parts.append(pd.DataFrame({
             "kind": "duplicate_event", "ref_key": d["event_no"], "community_id": d["community_id"],
             "grid_id": d["grid_id"],
             "title_zh": "核查重复上报:" + d["event_no"] + " 与 " + d["first_event_no"] + " 同楼栋同事项",
             "title_en": "Check duplicate report: " + d["event_no"] + " repeats " + d["first_event_no"]}))
-    r = reversed_deregistrations(session, _ALL)
+    r = reversed_deregistrations(session, viewer)
     if len(r):
         parts.append(pd.DataFrame({
             "kind": "reversed_dereg", "ref_key": r["person_ref"], "community_id": r["community_id"],
@@ -146,10 +147,14 @@ def _candidates(session: Session) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def raise_verification_tasks(session: Session, *, now: datetime | None = None) -> dict[str, int]:
-    """Create a verification task for every flagged problem that has none yet; returns new tasks per kind."""
+def raise_verification_tasks(session: Session, viewer: Viewer, *, now: datetime | None = None) -> dict[str, int]:
+    """Create a verification task for every flagged problem in the viewer's scope that has none yet, with one
+    audit entry naming the counts; returns new tasks per kind. Managers only (the data-quality job and the
+    CLI act as core.scope.SYSTEM, the whole district)."""
+    if not viewer.is_manager:
+        raise ScopeError("only managers may raise verification tasks")
     at = field_now(session, now)
-    cand = _candidates(session)
+    cand = _candidates(session, viewer)
     out = dict.fromkeys(KINDS, 0)
     if cand.empty:
         return out
@@ -166,9 +171,12 @@ def raise_verification_tasks(session: Session, *, now: datetime | None = None) -
     new = new.assign(state="open", created_at=at, due_at=at + timedelta(days=VERIFY_DAYS))
     recs = new.astype(object).where(new.notna(), None).to_dict("records")
     session.execute(insert(VerificationTask), recs)
-    session.flush()
     counts = new["kind"].value_counts()
-    return {k: int(counts.get(k, 0)) for k in KINDS}
+    made = {k: int(counts.get(k, 0)) for k in KINDS}
+    record(session, "field.verification.raise", viewer=viewer, entity="scope",
+           entity_id=viewer.scope_unit_id or "district", after=made,
+           detail={"communities": sorted(int(c) for c in new["community_id"].dropna().unique())})
+    return made
 
 
 def verification_tasks(session: Session, viewer: Viewer, *, state: str | None = "open") -> pd.DataFrame:

@@ -15,7 +15,7 @@ from sqlmodel import Session, select
 
 from core.audit import record
 from core.models import OrgLevel, OrgUnit, Role, Worker, WorkerStatus
-from core.scope import ScopeError, Viewer, ensure_can_see_worker, unit_scope_clause
+from core.scope import SYSTEM, ScopeError, Viewer, ensure_can_see_worker, unit_scope_clause
 from evaluation.field import events as ev
 from evaluation.field.models import Event, EventState, RentalBuilding, VerificationTask
 from evaluation.field.registry import field_now, item_lookup
@@ -200,7 +200,7 @@ def worker_load(session: Session, *, now: datetime | None = None) -> pd.DataFram
                           .group_by(VerificationTask.assignee_id)).all()
     v_recent = session.exec(select(VerificationTask.assignee_id, func.count())
                             .where(VerificationTask.created_at >= since).group_by(VerificationTask.assignee_id)).all()
-    patrols = buildings_frame(session, _district(Viewer(0, Role.ADMIN, OrgLevel.DISTRICT, None)), now=at)
+    patrols = buildings_frame(session, _district(SYSTEM), now=at)
     p_open = patrols[patrols["patrol_overdue"]].groupby("patrol_assignee_id").size()
 
     def series(rows) -> pd.Series:  # noqa: ANN001

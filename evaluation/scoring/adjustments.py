@@ -38,6 +38,5 @@ def record_adjustment(session: Session, viewer: Viewer, *, worker_id: int, perio
     row.cases, row.note = cases, note[:500]
     row.created_by, row.created_at = viewer.user_id or None, clock_now()
     session.add(row)
-    session.commit()
-    session.refresh(row)
+    session.flush()
     return row

@@ -12,11 +12,7 @@ import json
 import math
 import sys
 
-from core.models import OrgLevel, Role
-from core.scope import Viewer
-
-CLI_VIEWER = Viewer(user_id=0, role=Role.ADMIN, scope_level=OrgLevel.DISTRICT, scope_unit_id=None,
-                    display_name="cli")
+from core.scope import SYSTEM as CLI_VIEWER  # the command line acts for the installation as a whole
 
 
 def _clean(v):  # noqa: ANN001, ANN202
@@ -32,10 +28,10 @@ def _records(frame) -> list[dict]:  # noqa: ANN001
 
 
 def cmd_compute(args: argparse.Namespace) -> int:
-    from core.db import session_scope
+    from core.db import unit_of_work
     from evaluation.scoring.service import scorecards
 
-    with session_scope() as session:
+    with unit_of_work() as session:
         try:
             view = scorecards(session, CLI_VIEWER, args.period)
         except ValueError as exc:
@@ -57,10 +53,10 @@ def cmd_compute(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from core.db import session_scope
+    from core.db import unit_of_work
     from evaluation.scoring.service import compare_groups, compare_party
 
-    with session_scope() as session:
+    with unit_of_work() as session:
         try:
             if args.by == "party":
                 out = compare_party(session, CLI_VIEWER, args.period)
@@ -78,10 +74,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_freeze(args: argparse.Namespace) -> int:
-    from core.db import session_scope
+    from core.db import unit_of_work
     from evaluation.scoring.snapshots import freeze_period
 
-    with session_scope() as session:
+    with unit_of_work() as session:
         snap, created = freeze_period(session, args.period, viewer=CLI_VIEWER, new_revision=args.recompute,
                                       reason=args.reason or ("recomputed from the CLI" if args.recompute else ""))
         print(json.dumps({"period": snap.period, "revision": snap.revision, "created": created,

@@ -14,13 +14,13 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 from sqlalchemy import insert
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from core.audit import record
 from core.clock import now as clock_now
-from core.models import OrgLevel, Role, Worker
-from core.scope import ScopeError, Viewer, worker_scope_clause
+from core.models import Role, Worker
+from core.scope import SYSTEM, ScopeError, Viewer, worker_scope_clause
+from core.sql import insert_ignore
 from evaluation.scoring.compare import party_comparison
 from evaluation.scoring.models_scoring import ScorecardComponentEntry, ScorecardEntry, ScorecardSnapshot
 from evaluation.scoring.periods import months_between, parse_period
@@ -28,8 +28,6 @@ from evaluation.scoring.reports import bulletin_workbook
 from evaluation.scoring.service import district_scorecards
 
 log = logging.getLogger(__name__)
-SYSTEM = Viewer(user_id=0, role=Role.ADMIN, scope_level=OrgLevel.DISTRICT, scope_unit_id=None,
-                display_name="scheduler")
 
 
 def _ensure_district_wide(viewer: Viewer, what: str) -> None:
@@ -64,21 +62,21 @@ def freeze_period(session: Session, period: str, *, viewer: Viewer, now: datetim
                    "changed_workers": int(len(diff)),
                    "grade_changes": int((diff["old_grade"] != diff["new_grade"]).sum()) if len(diff) else 0,
                    "max_abs_delta": float(diff["delta"].abs().max()) if len(diff) else 0.0}
-    snap = ScorecardSnapshot(
+    values = dict(
         period=p.label, revision=(prev.revision + 1) if prev else 1, scheme_id=scheme_id,
         scheme_code=result.scheme.code, scheme_version=result.scheme.version,
         input_rows=json.dumps(inputs.row_counts(p.months)), changes=json.dumps(changes),
         workers_scored=int(len(scored)), mean_total=float(scored["total"].mean()) if len(scored) else None,
         reason=reason[:200], computed_by=viewer.user_id or None, computed_at=now or clock_now(),
     )
-    session.add(snap)
-    try:
-        session.flush()
-    except IntegrityError:
-        session.rollback()
+    # The unique (period, revision) decides a concurrent freeze of the same revision: the loser inserts
+    # nothing and returns the winner's row, in its own transaction, with nothing else written.
+    if not insert_ignore(session, ScorecardSnapshot, [values], ["period", "revision"]):
         existing = session.exec(select(ScorecardSnapshot).where(ScorecardSnapshot.period == p.label,
-                                                                ScorecardSnapshot.revision == snap.revision)).one()
+                                                                ScorecardSnapshot.revision == values["revision"])).one()
         return existing, False
+    snap = session.exec(select(ScorecardSnapshot).where(ScorecardSnapshot.period == p.label,
+                                                        ScorecardSnapshot.revision == values["revision"])).one()
     _write_entries(session, snap.id, cards, comps)
     figures = ("revision", "scheme_version", "workers_scored", "mean_total")
     record(session, "score.recompute" if prev else "score.freeze", viewer=viewer, entity="period", entity_id=p.label,
@@ -90,8 +88,7 @@ def freeze_period(session: Session, period: str, *, viewer: Viewer, now: datetim
                                       scheme=result.scheme, revision=snap.revision, lang="zh",
                                       generated=(now or clock_now()).date())
     session.add(snap)
-    session.commit()
-    session.refresh(snap)
+    session.flush()
     return snap, True
 
 
@@ -190,16 +187,19 @@ def months_to_freeze(session: Session, now: datetime, lookback: int = 12) -> lis
 
 
 def freeze_closed_months(now: datetime | None = None, engine=None) -> dict[str, int]:  # noqa: ANN001
-    """Scheduler job: freeze every closed month not yet frozen (and write its bulletin)."""
-    from core.db import get_engine
+    """Scheduler job: freeze every closed month not yet frozen (and write its bulletin), each month in a unit
+    of work of its own (a month frozen stays frozen if a later one fails; a rerun freezes the rest)."""
+    from core.db import get_engine, unit_of_work
 
     at = now or clock_now()
     frozen = 0
     with Session(engine or get_engine()) as session:
-        for period in months_to_freeze(session, at):
+        periods = months_to_freeze(session, at)
+    for period in periods:
+        with unit_of_work(engine) as session:
             _, created = freeze_period(session, period, viewer=SYSTEM, now=at, reason="scheduled freeze")
-            frozen += int(created)
-            log.info("froze scorecards for %s", period)
+        frozen += int(created)
+        log.info("froze scorecards for %s", period)
     return {"frozen": frozen}
 
 

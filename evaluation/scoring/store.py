@@ -103,8 +103,7 @@ def save_scheme_version(session: Session, viewer: Viewer, definition: dict[str, 
     record(session, "score.scheme.save", viewer=viewer, entity="scoring_scheme", entity_id=f"{scheme.code} v{version}",
            before={"version": last, **before} if last else None, after={"version": version, **after},
            detail={"note": note[:500], "activated": activate})
-    session.commit()
-    session.refresh(row)
+    session.flush()
     return row
 
 
@@ -121,8 +120,7 @@ def activate_version(session: Session, viewer: Viewer, scheme_id: int) -> Scorin
     session.exec(update(ScoringScheme).values(is_active=False))
     row.is_active = True
     session.add(row)
-    session.commit()
-    session.refresh(row)
+    session.flush()
     return row
 
 

@@ -127,6 +127,36 @@ def test_data_quality_raises_tasks_once(open_page, viewer_of):
     assert "0 new verification tasks" in texts(at)
 
 
+def test_a_community_manager_raises_verification_tasks_for_their_community_only(open_page, viewer_of, app_db):
+    """Test that when 下沙's manager presses "raise verification tasks", tasks appear for 下沙's new problems
+    only (another community's wait for its own managers) and the audit trail names who raised them."""
+    from datetime import date
+
+    from core.models import Worker
+    from core.models_audit import AuditEntry
+    from evaluation.field.models import VerificationTask, VisitDay
+
+    me = viewer_of("xiasha")
+    with Session(get_engine(app_db)) as s:
+        ours = s.exec(select(Worker).where(Worker.community_id == me.scope_unit_id)).first()
+        theirs = s.exec(select(Worker).where(Worker.community_id != me.scope_unit_id)).first()
+        s.add_all([VisitDay(worker_id=ours.id, day=date(2019, 12, 31), visits=200),
+                   VisitDay(worker_id=theirs.id, day=date(2019, 12, 31), visits=200)])
+        s.commit()
+        ours_key, theirs_key = f"{ours.id}@2019-12-31", f"{theirs.id}@2019-12-31"
+    at = open_page("pages/data_quality.py", me, lang="en")
+    [b for b in at.button if b.label == "Raise verification tasks"][0].click().run()
+    assert not at.exception, at.exception
+    assert "1 new verification tasks" in texts(at)
+    with Session(get_engine(app_db)) as s:
+        raised = set(s.exec(select(VerificationTask.ref_key).where(
+            VerificationTask.ref_key.in_([ours_key, theirs_key]))).all())
+        entries = s.exec(select(AuditEntry).where(AuditEntry.action == "field.verification.raise",
+                                                  AuditEntry.user_id == me.user_id)).all()
+    assert raised == {ours_key}
+    assert len(entries) == 1 and '"visit_overflow": 1' in entries[0].after
+
+
 def test_metrics_registry_for_admin(open_page, viewer_of):
     """Test that the admin sees all registry metrics and the three SLA levels."""
     at = open_page("pages/metrics.py", viewer_of("admin"), lang="en")

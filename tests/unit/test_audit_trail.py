@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 
 from core.models import Role
 from core.models_audit import AuditEntry
+from core.scope import SYSTEM
 from courses.attendance import (
     check_in,
     checkin_code,
@@ -35,18 +36,18 @@ from courses.sessions import SessionPlan, cancel_session, schedule, update_sessi
 from evaluation.assignment import service as assign_service
 from evaluation.field import events as ev
 from evaluation.field.api import assign_task
-from evaluation.field.imports import run_import
 from evaluation.field.models import Event, MetricDef, MetricValue, RentalBuilding, SlaLevel
 from evaluation.field.registry import update_metric, update_sla
 from evaluation.field.rentals import criteria, grade_building
 from evaluation.scoring.adjustments import record_adjustment
 from evaluation.scoring.models_scoring import ScoreAdjustment
-from evaluation.scoring.snapshots import SYSTEM, freeze_period
+from evaluation.scoring.snapshots import freeze_period
 from evaluation.scoring.store import activate_version, active_scheme, save_scheme_version
 from tests.factories import make_user, viewer
 from tests.unit import test_assignment_service as dispatch_tests
 from tests.unit import test_scoring_db as scoring_tests
 from tests.unit._courses_world import World, make_world
+from tests.unit._field_import import import_and_commit
 
 NOW = datetime(2020, 3, 2, 9, 0)
 ASSIGN_NOW = dispatch_tests.NOW
@@ -329,10 +330,10 @@ def test_metrics_import_records_file_hash_and_counts(session, field_org):
     import hashlib
 
     mgr = viewer(Role.MANAGER, user_id=7)
-    assert run_import(session, mgr, "metrics", METRICS.encode(), "六月.csv", commit=True, now=FIELD_NOW).committed
-    assert not run_import(session, mgr, "metrics", METRICS.encode(), "六月.csv", commit=True, now=FIELD_NOW).committed
+    assert import_and_commit(session, mgr, "metrics", METRICS.encode(), "六月.csv", now=FIELD_NOW).written
+    assert not import_and_commit(session, mgr, "metrics", METRICS.encode(), "六月.csv", now=FIELD_NOW).written
     fixed = METRICS.replace("45,50", "48,50").encode()
-    run_import(session, mgr, "metrics", fixed, "六月-更正.csv", commit=True, now=FIELD_NOW)
+    import_and_commit(session, mgr, "metrics", fixed, "六月-更正.csv", now=FIELD_NOW)
     first, second = entries(session, "import.metrics")
     assert first.user_id == 7 and first.entity_id == "六月.csv"
     d1, d2 = json.loads(first.detail), json.loads(second.detail)
@@ -344,7 +345,7 @@ def test_metrics_import_records_file_hash_and_counts(session, field_org):
 def test_metrics_import_rolled_back_leaves_no_figures_and_no_entry(session, field_org):
     """Test that an import whose commit fails leaves neither figures nor its entry."""
     with commit_refused(session), pytest.raises(CommitRefused):
-        run_import(session, viewer(Role.MANAGER), "metrics", METRICS.encode(), "m.csv", commit=True, now=FIELD_NOW)
+        import_and_commit(session, viewer(Role.MANAGER), "metrics", METRICS.encode(), "m.csv", now=FIELD_NOW)
     session.rollback()
     assert session.exec(select(MetricValue)).all() == []
     assert entries(session, "import") == []
@@ -431,6 +432,7 @@ def test_override_records_task_recommended_and_chosen_worker_and_reason(session,
     task_id = _task_id(session, 1)
     assign_service.assign(session, dispatch_world.manager, task_id=task_id, worker_id=a1.id, preset="routine",
                           override_reason="业主只认识他", now=ASSIGN_NOW)
+    session.commit()  # the caller's unit of work
     e, v = only(session, "assign.override")
     assert (e.user_id, e.entity_id) == (dispatch_world.manager.user_id, task_id)
     assert v["before"] == {"assignee_id": None} and v["after"] == {"assignee_id": a1.id, "assignee": a1.employee_no}
@@ -444,9 +446,10 @@ def test_override_rolled_back_leaves_no_entry(session, dispatch_world):
     """Test that an assignment whose commit fails leaves the task unassigned and no entry."""
     a1 = dispatch_world.org.workers_a[1]
     task_id = _task_id(session, 1)
+    assign_service.assign(session, dispatch_world.manager, task_id=task_id, worker_id=a1.id, preset="routine",
+                          override_reason="业主只认识他", now=ASSIGN_NOW)
     with commit_refused(session), pytest.raises(CommitRefused):
-        assign_service.assign(session, dispatch_world.manager, task_id=task_id, worker_id=a1.id, preset="routine",
-                              override_reason="业主只认识他", now=ASSIGN_NOW)
+        session.commit()
     session.rollback()
     assert session.get(Event, int(task_id.split(":")[1])).assignee_id is None
     assert entries(session, "assign") == [] and entries(session, "field") == []
@@ -457,6 +460,7 @@ def test_batch_and_hand_dispatch_record_every_assignment(session, dispatch_world
     page) records the previous assignee."""
     proposal = assign_service.propose_batch(session, dispatch_world.manager, "routine", now=ASSIGN_NOW)
     assert assign_service.commit_batch(session, dispatch_world.manager, proposal, now=ASSIGN_NOW)["assigned"] == 2
+    session.commit()
     batch = entries(session, "assign.task")
     assert sorted(e.entity_id for e in batch) == sorted(proposal.assigned["task_id"])
     chosen = dict(zip(proposal.assigned["task_id"], proposal.assigned["worker_id"], strict=True))
@@ -485,6 +489,7 @@ def test_scheme_edit_records_the_changed_weights_and_activation(session, scored_
     first, second = d["dimensions"][0]["components"][:2]
     first["weight"], second["weight"] = first["weight"] + 5, second["weight"] - 5
     save_scheme_version(session, admin, d, note="采集更重要")
+    session.commit()
     e, v = only(session, "score.scheme.save")
     assert e.user_id == admin.user_id and e.entity_id == f"{scheme.code} v2"
     assert v["before"] == {"version": 1, f"weight.{first['code']}": first["weight"] - 5,
@@ -493,6 +498,7 @@ def test_scheme_edit_records_the_changed_weights_and_activation(session, scored_
                           f"weight.{second['code']}": second["weight"]}
     assert v["detail"] == {"note": "采集更重要", "activated": True}
     activate_version(session, admin, v1.id)
+    session.commit()
     _, v = only(session, "score.scheme.activate")
     assert v["before"] == {"active": f"{scheme.code} v2"} and v["after"] == {"active": f"{scheme.code} v1"}
 
@@ -503,6 +509,7 @@ def test_adjustment_records_cases_before_and_after(session, scored_org):
     mgr = viewer(Role.MANAGER, user_id=make_user(session, "mgr", "x").id)
     record_adjustment(session, mgr, worker_id=worker.id, period="2020-06", code="falsification", cases=1, note="虚报")
     record_adjustment(session, mgr, worker_id=worker.id, period="2020-06", code="falsification", cases=2, note="虚报")
+    session.commit()
     first, second = entries(session, "score.adjustment")
     assert first.user_id == mgr.user_id and first.entity_id == worker.employee_no
     assert json.loads(first.before) == {"cases": 0, "note": ""} and json.loads(first.after)["cases"] == 1
@@ -513,9 +520,10 @@ def test_adjustment_records_cases_before_and_after(session, scored_org):
 def test_adjustment_rolled_back_leaves_no_entry(session, scored_org):
     """Test that a deduction whose commit fails leaves neither the deduction nor its entry."""
     worker = scored_org.workers_a[1]
+    record_adjustment(session, viewer(Role.MANAGER), worker_id=worker.id, period="2020-06",
+                      code="falsification", cases=1)
     with commit_refused(session), pytest.raises(CommitRefused):
-        record_adjustment(session, viewer(Role.MANAGER), worker_id=worker.id, period="2020-06",
-                          code="falsification", cases=1)
+        session.commit()
     session.rollback()
     assert session.exec(select(ScoreAdjustment)).all() == []
     assert entries(session, "score") == []
@@ -526,13 +534,15 @@ def test_freeze_and_recompute_record_period_scheme_version_and_counts(session, s
     records the previous revision's figures against the new ones."""
     freeze_period(session, "2020-06", viewer=SYSTEM, now=datetime(2020, 7, 2))
     freeze_period(session, "2020-06", viewer=SYSTEM, now=datetime(2020, 7, 3))  # already frozen: nothing written
+    session.commit()
     e, v = only(session, "score.freeze")
-    assert e.user_id is None and e.username == "scheduler" and e.entity_id == "2020-06"
+    assert e.user_id is None and e.username == SYSTEM.display_name and e.entity_id == "2020-06"
     assert v["before"] is None
     assert (v["after"]["revision"], v["after"]["scheme_version"], v["after"]["workers_scored"]) == (1, 1, 6)
     assert v["detail"]["workers"] == 6 and v["detail"]["reason"] == ""
     admin = scoring_tests.ADMIN
     freeze_period(session, "2020-06", viewer=admin, new_revision=True, reason="更正数据", now=datetime(2020, 7, 5))
+    session.commit()
     e, v = only(session, "score.recompute")
     assert e.user_id == admin.user_id
     assert v["before"]["revision"] == 1 and v["after"]["revision"] == 2

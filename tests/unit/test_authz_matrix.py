@@ -68,7 +68,14 @@ from courses.models import (
     RuleKind,
     TrainingSession,
 )
-from evaluation.field.models import Event, EventState, RentalBuilding, RentalGrading, VerificationTask
+from evaluation.field.models import (
+    Event,
+    EventState,
+    RentalBuilding,
+    RentalGrading,
+    VerificationTask,
+    VisitDay,
+)
 from tests.conftest import _wipe
 from tests.factories import MiniOrg, viewer
 from tests.unit._courses_world import make_world
@@ -188,7 +195,8 @@ def build_world(session: Session) -> Ids:
     task = VerificationTask(kind="address_codes", ref_key="A-ADDR", community_id=org.comm_a.id, grid_id=grid.id,
                             title_zh="核查地址", title_en="Check address", created_at=NOW - timedelta(days=1),
                             due_at=NOW + timedelta(days=3))
-    session.add_all([building, task])
+    overflow = VisitDay(worker_id=a0.id, day=(NOW - timedelta(days=1)).date(), visits=200)  # A's data problem
+    session.add_all([building, task, overflow])
     session.flush()
     session.add(RentalGrading(building_id=building.id, graded_at=NOW - timedelta(days=60), grade="red", score=50.0,
                               scores_json="{}"))
@@ -469,18 +477,15 @@ WRITES: list[Write] = [
           lambda s, i, v: core_inbox.mark_read(s, v, [i.notification], now=NOW), OWNER,
           refused_result=lambda n: n == 0),
     # --- field data ---
-    Write("import metrics for a0", (F.imports.run_import,),
-          lambda s, i, v: _committed(F.imports.run_import(s, v, "metrics", _metrics_csv(i, "A00"), "m.csv",
-                                                          commit=True, now=NOW)),
-          MANAGERS_OF_A, refused_result=lambda r: r is False),
-    Write("import a new event in A's grid", (F.imports.run_import,),
-          lambda s, i, v: _committed(F.imports.run_import(s, v, "events", _event_csv("A-NEW", "D1A0"), "e.csv",
-                                                          commit=True, now=NOW)),
-          MANAGERS_OF_A, refused_result=lambda r: r is False),
-    Write("import: A's event number under B's grid", (F.imports.run_import,),
-          lambda s, i, v: _committed(F.imports.run_import(s, v, "events", _event_csv("A-REP", "D1B0"), "e.csv",
-                                                          commit=True, now=NOW)),
-          ABOVE_A_AND_B, refused_result=lambda r: r is False),
+    Write("import metrics for a0", (F.imports.import_file,),
+          lambda s, i, v: F.imports.import_file(s, v, "metrics", _metrics_csv(i, "A00"), "m.csv", now=NOW),
+          MANAGERS_OF_A, refusals=("field.import.refused_msg",)),
+    Write("import a new event in A's grid", (F.imports.import_file,),
+          lambda s, i, v: F.imports.import_file(s, v, "events", _event_csv("A-NEW", "D1A0"), "e.csv", now=NOW),
+          MANAGERS_OF_A, refusals=("field.import.refused_msg",)),
+    Write("import: A's event number under B's grid", (F.imports.import_file,),
+          lambda s, i, v: F.imports.import_file(s, v, "events", _event_csv("A-REP", "D1B0"), "e.csv", now=NOW),
+          ABOVE_A_AND_B, refusals=("field.import.refused_msg",)),
     Write("accept A's event", (F.events.transition,),
           lambda s, i, v: F.events.transition(s, v, event_id=i.ev_reported, action="accept", now=NOW),
           MANAGERS_OF_A),
@@ -505,6 +510,9 @@ WRITES: list[Write] = [
     *[Write(f"assign A's {kind} to {to}", (F.tasks.assign_task,), _assign_task(kind, worker), allowed)
       for kind in ("event", "verification", "patrol")
       for to, worker, allowed in (("a0", "owner", MANAGERS_OF_A), ("B's worker", "b0", ABOVE_A_AND_B))],
+    Write("raise verification tasks for A's data problems", (F.quality.raise_verification_tasks,),
+          lambda s, i, v: F.quality.raise_verification_tasks(s, v, now=NOW), MANAGERS_OF_A,
+          refused_result=lambda made: sum(made.values()) == 0),
     Write("edit a metric definition", (F.registry.update_metric,),
           lambda s, i, v: F.registry.update_metric(s, v, code="collection_rate", changes={"name_en": "Collection"}), ADMIN),
     Write("edit a time limit", (F.registry.update_sla,),
@@ -580,7 +588,7 @@ WRITES: list[Write] = [
 
 def _committed(report) -> bool:  # noqa: ANN001
     assert report.error_count or report.ok, report.errors
-    return bool(report.committed)
+    return bool(report.written)
 
 
 def _first_question(s: Session, ids: Ids) -> tuple[int, int]:
@@ -816,7 +824,7 @@ NOT_A_WRITE = {
     "core.inbox": {"unread_count", "worker_users"},
     "courses.api": {"training_figures", "qualifications", "busy_workers", "courses_for_skill", "plan_hours",
                     "remedial_plan"},
-    "evaluation.field.imports": {"normalise_period", "template"},
+    "evaluation.field.imports": {"normalise_period", "template", "preview_import"},
     "evaluation.field.events": {"allowed_actions", "next_state", "is_overdue", "state_counts"},
     "evaluation.field.rentals": {"grading_standard", "criteria", "patrol_interval_days", "grade_for",
                                  "with_patrol_due", "patrol_coverage", "overdue_patrols",
@@ -857,7 +865,6 @@ SYSTEM_WRITES = {
     "courses.notifications": {"send_reminders", "notify_session_change", "notify_quiz_deadlines",
                               "notify_expiring_certificates"},  # jobs, and inside covered writes
     "evaluation.field.events": {"escalate_overdue"},  # the overdue job
-    "evaluation.field.quality": {"raise_verification_tasks"},  # the data-quality job
     "evaluation.field.registry": {"ensure_reference_data"},  # shipped reference data, idempotent
     "evaluation.scoring.store": {"ensure_default_scheme", "active_scheme"},  # first use stores the shipped scheme
     "evaluation.scoring.snapshots": {"freeze_closed_months"},  # the monthly job (as SYSTEM)

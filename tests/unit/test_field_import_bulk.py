@@ -12,10 +12,12 @@ from sqlalchemy.dialects import sqlite
 from sqlmodel import select
 
 from core.models import Role
-from evaluation.field.imports import _DeferredIndexes, _executemany, _row_hash, _sqlite_datetimes, run_import
+from evaluation.field.import_bulk import DeferredIndexes, executemany, sqlite_datetimes
+from evaluation.field.imports import _row_hash
 from evaluation.field.models import Event
 from evaluation.field.registry import ensure_reference_data
 from tests.factories import make_org, viewer
+from tests.unit._field_import import import_and_commit
 
 NOW = datetime(2020, 10, 1, 12, 0)
 
@@ -26,11 +28,11 @@ def test_sqlite_datetime_text_is_what_sqlalchemy_would_bind():
     stamps = [datetime(2020, 6, 1, 8, 30), datetime(2020, 6, 1, 8, 30), datetime(2020, 12, 31, 23, 59, 59, 999999),
               None, datetime(1999, 1, 2, 3, 4, 5, 6)]
     values = pd.Series(stamps, dtype="datetime64[us]").to_numpy()
-    assert _sqlite_datetimes(values).tolist() == [None if s is None else bind(s) for s in stamps]
+    assert sqlite_datetimes(values).tolist() == [None if s is None else bind(s) for s in stamps]
     far = np.array(["0999-03-04T05:06:07", "2020-01-01"], dtype="datetime64[us]")  # a year of three digits
-    assert _sqlite_datetimes(far).tolist()[1] == bind(datetime(2020, 1, 1))
-    assert _sqlite_datetimes(far).tolist()[0].startswith("0999-03-04 05:06:07")
-    assert _sqlite_datetimes(np.array(["NaT", "NaT"], dtype="datetime64[us]")).tolist() == [None, None]
+    assert sqlite_datetimes(far).tolist()[1] == bind(datetime(2020, 1, 1))
+    assert sqlite_datetimes(far).tolist()[0].startswith("0999-03-04 05:06:07")
+    assert sqlite_datetimes(np.array(["NaT", "NaT"], dtype="datetime64[us]")).tolist() == [None, None]
 
 
 def test_row_hash_is_sixteen_hex_digits_of_the_pandas_hash():
@@ -54,7 +56,7 @@ def test_a_refused_bulk_write_raises_sqlalchemys_error(session):
     row = ["E1", "F02", "fire", grid, community, "normal", "reported", "import", False, 0, 0, 0, 0,
            "2020-06-01 00:00:00.000000" if session.get_bind().dialect.name == "sqlite" else NOW]
     with pytest.raises(exc.IntegrityError):
-        _executemany(session, "field_event", cols, [[v, v] for v in row])  # the same event number twice
+        executemany(session, "field_event", cols, [[v, v] for v in row])  # the same event number twice
     session.rollback()
 
 
@@ -89,19 +91,19 @@ def test_a_large_file_builds_the_indexes_after_writing_and_a_refusal_keeps_them(
     session.commit()
     before = _indexes(session)
     assert len(before) >= 3
-    monkeypatch.setattr(_DeferredIndexes, "MIN_ROWS", 100)
+    monkeypatch.setattr(DeferredIndexes, "MIN_ROWS", 100)
     during: list[list[tuple[str, str]]] = []
-    report = run_import(session, viewer(Role.MANAGER), "events", _events_file(300, bad_row), "big.csv",
-                        commit=True, now=NOW, chunk_rows=100, progress=lambda n, f: during.append(_indexes(session)))
+    report = import_and_commit(session, viewer(Role.MANAGER), "events", _events_file(300, bad_row), "big.csv",
+                               now=NOW, chunk_rows=100, progress=lambda n, f: during.append(_indexes(session)))
     sqlite_db = session.get_bind().dialect.name == "sqlite"
     # Dropped once the first chunk's INSERT has opened the transaction (seen after each chunk), SQLite only.
     assert len(during) == 4 and all(d == ([] if sqlite_db else before) for d in during)  # 301 records
     assert _indexes(session) == before
     count = session.exec(select(func.count()).select_from(Event)).one()
     if bad_row is None:
-        assert report.committed and report.added == 300 and count == 300
+        assert report.written and report.added == 300 and count == 300
     else:
-        assert not report.committed and report.error_count == 1 and count == 0
+        assert not report.written and report.error_count == 1 and count == 0
 
 
 def test_indexes_are_kept_when_the_table_already_holds_more_events_than_the_file(session, monkeypatch):
@@ -110,12 +112,12 @@ def test_indexes_are_kept_when_the_table_already_holds_more_events_than_the_file
     ensure_reference_data(session)
     session.commit()
     mgr = viewer(Role.MANAGER)
-    run_import(session, mgr, "events", _events_file(300), "first.csv", commit=True, now=NOW)
+    import_and_commit(session, mgr, "events", _events_file(300), "first.csv", now=NOW)
     before = _indexes(session)
-    monkeypatch.setattr(_DeferredIndexes, "MIN_ROWS", 100)
+    monkeypatch.setattr(DeferredIndexes, "MIN_ROWS", 100)
     during: list[list[tuple[str, str]]] = []
     more = _events_file(150).replace(b"N", b"M")
-    report = run_import(session, mgr, "events", more, "more.csv", commit=True, now=NOW, chunk_rows=50,
-                        progress=lambda n, f: during.append(_indexes(session)))
-    assert report.committed and report.added == 150
+    report = import_and_commit(session, mgr, "events", more, "more.csv", now=NOW, chunk_rows=50,
+                               progress=lambda n, f: during.append(_indexes(session)))
+    assert report.written and report.added == 150
     assert during and all(d == before for d in during)

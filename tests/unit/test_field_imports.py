@@ -11,10 +11,11 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from core.models import Role
-from evaluation.field.imports import normalise_period, run_import, template
+from evaluation.field.imports import normalise_period, template
 from evaluation.field.models import Event, EventState, MetricValue
 from evaluation.field.registry import ensure_reference_data
 from tests.factories import make_org, viewer
+from tests.unit._field_import import import_and_commit
 
 NOW = datetime(2020, 10, 1, 12, 0)
 
@@ -37,10 +38,9 @@ METRICS_ZH = "工号,统计月份,指标,分子,分母\nA00,2020-06,采集率,90
 def test_metrics_csv_in_every_office_encoding(session, encoding):
     """Test that a Chinese-header CSV reads the same in UTF-8 (±BOM), GBK and GB18030."""
     _org(session)
-    report = run_import(session, viewer(Role.MANAGER), "metrics", METRICS_ZH.encode(encoding), "m.csv",
-                        commit=True, now=NOW)
+    report = import_and_commit(session, viewer(Role.MANAGER), "metrics", METRICS_ZH.encode(encoding), "m.csv", now=NOW)
     assert report.ok, report.errors
-    assert (report.rows_read, report.added, report.committed) == (3, 3, True)
+    assert (report.rows_read, report.added, report.written) == (3, 3, True)
     values = pd.DataFrame(session.exec(select(MetricValue.period, MetricValue.metric, MetricValue.numerator,
                                               MetricValue.denominator)).all(),
                           columns=["period", "metric", "num", "den"]).sort_values("metric")
@@ -56,7 +56,7 @@ def test_metrics_english_headers_and_excel_dates(session):
                           "Denominator": [10, 12]})
     buf = io.BytesIO()
     frame.to_excel(buf, index=False)
-    report = run_import(session, viewer(Role.MANAGER), "metrics", buf.getvalue(), "m.xlsx", commit=True, now=NOW)
+    report = import_and_commit(session, viewer(Role.MANAGER), "metrics", buf.getvalue(), "m.xlsx", now=NOW)
     assert report.ok, report.errors
     assert report.added == 2 and report.file_type == "xlsx"
     assert sorted(session.exec(select(MetricValue.period)).all()) == ["2020-06", "2020-07"]
@@ -66,11 +66,11 @@ def test_reimport_changes_nothing_and_corrected_file_updates_in_place(session):
     """Test idempotence and update-in-place on (worker, period, metric)."""
     _org(session)
     mgr = viewer(Role.MANAGER)
-    run_import(session, mgr, "metrics", METRICS_ZH.encode(), "m.csv", commit=True, now=NOW)
-    again = run_import(session, mgr, "metrics", METRICS_ZH.encode(), "m.csv", commit=True, now=NOW)
+    import_and_commit(session, mgr, "metrics", METRICS_ZH.encode(), "m.csv", now=NOW)
+    again = import_and_commit(session, mgr, "metrics", METRICS_ZH.encode(), "m.csv", now=NOW)
     assert (again.added, again.changed, again.unchanged) == (0, 0, 3)
     fixed = METRICS_ZH.replace("A01,2020/6,准确率,45,50", "A01,2020/6,准确率,47,50")
-    report = run_import(session, mgr, "metrics", fixed.encode(), "m.csv", commit=True, now=NOW)
+    report = import_and_commit(session, mgr, "metrics", fixed.encode(), "m.csv", now=NOW)
     assert (report.added, report.changed, report.unchanged) == (0, 1, 2)
     assert _count(session, MetricValue) == 3
     assert session.exec(select(MetricValue.numerator).where(MetricValue.metric == "accuracy_rate")).one() == 47
@@ -80,7 +80,7 @@ def test_bad_rows_are_listed_and_nothing_is_written(session):
     """Test that every bad row is reported with row and column, and the DB is unchanged after a refusal."""
     _org(session)
     mgr = viewer(Role.MANAGER)
-    run_import(session, mgr, "metrics", METRICS_ZH.encode(), "m.csv", commit=True, now=NOW)
+    import_and_commit(session, mgr, "metrics", METRICS_ZH.encode(), "m.csv", now=NOW)
     before = session.exec(select(MetricValue.metric, MetricValue.numerator)).all()
     bad = ("工号,统计月份,指标,分子,分母\n"
            "A00,2020-07,采集率,90,100\n"  # fine (row 2) but must not be written
@@ -90,8 +90,8 @@ def test_bad_rows_are_listed_and_nothing_is_written(session):
            "A01,2020-07,准确率,5,2\n"  # numerator > denominator (row 6)
            "A01,2020-07,采集率,abc,2\n"  # not a number (row 7)
            "A02,2020-07,采集率,1,\n")  # ratio without denominator (row 8)
-    report = run_import(session, mgr, "metrics", bad.encode("gb18030"), "bad.csv", commit=True, now=NOW)
-    assert not report.ok and not report.committed
+    report = import_and_commit(session, mgr, "metrics", bad.encode("gb18030"), "bad.csv", now=NOW)
+    assert not report.ok and not report.written
     got = {(e.row, e.column, e.code) for e in report.errors}
     assert got == {(3, "employee_no", "unknown_worker"), (4, "period", "bad_period"),
                    (5, "metric", "metric_from_events"), (6, "numerator", "numerator_over"),
@@ -120,7 +120,7 @@ EVENTS_ZH = (
 def test_events_import_derives_state_and_deadlines(session):
     """Test that states and deadlines follow the timestamps and priority (SLA), and items accept names."""
     org = _org(session)
-    report = run_import(session, viewer(Role.MANAGER), "events", EVENTS_ZH.encode("gbk"), "ev.csv", commit=True,
+    report = import_and_commit(session, viewer(Role.MANAGER), "events", EVENTS_ZH.encode("gbk"), "ev.csv",
                         now=NOW)
     assert report.ok, [e.message_en for e in report.errors]
     assert report.added == 4
@@ -141,11 +141,11 @@ def test_events_reimport_and_correction(session):
     """Test that the same event file changes nothing and a corrected row updates by event number."""
     _org(session)
     mgr = viewer(Role.MANAGER)
-    run_import(session, mgr, "events", EVENTS_ZH.encode(), "ev.csv", commit=True, now=NOW)
-    again = run_import(session, mgr, "events", EVENTS_ZH.encode("utf-8-sig"), "ev.csv", commit=True, now=NOW)
+    import_and_commit(session, mgr, "events", EVENTS_ZH.encode(), "ev.csv", now=NOW)
+    again = import_and_commit(session, mgr, "events", EVENTS_ZH.encode("utf-8-sig"), "ev.csv", now=NOW)
     assert (again.added, again.changed, again.unchanged) == (0, 0, 4)
     fixed = EVENTS_ZH.replace("2020/6/1 17:00,已清理,满意", "2020/6/1 17:00,已清理,不满意")
-    report = run_import(session, mgr, "events", fixed.encode(), "ev.csv", commit=True, now=NOW)
+    report = import_and_commit(session, mgr, "events", fixed.encode(), "ev.csv", now=NOW)
     assert (report.added, report.changed, report.unchanged) == (0, 1, 3)
     assert _count(session, Event) == 4
     assert session.exec(select(Event.satisfaction).where(Event.event_no == "E1")).one() == "unsatisfied"
@@ -160,11 +160,11 @@ def test_events_bad_rows_refuse_the_file(session):
            "E3,F02,NOPE,x,紧急,A00,,,2020/6/1 9:00,,,,,,,\n"
            "E4,F02,D1A0,x,紧急,A00,,,,,,,,,,\n"
            "E1,F02,D1A0,x,紧急,A00,,,2020/6/1 9:00,,,,,,,\n")
-    report = run_import(session, viewer(Role.MANAGER), "events", bad.encode(), "ev.csv", commit=True, now=NOW)
+    report = import_and_commit(session, viewer(Role.MANAGER), "events", bad.encode(), "ev.csv", now=NOW)
     got = {(e.row, e.column, e.code) for e in report.errors}
     assert got == {(2, "accepted_at", "out_of_order"), (3, "item", "not_a_choice"), (4, "grid_code", "unknown_grid"),
                    (5, "reported_at", "required"), (6, "event_no", "duplicate_key")}
-    assert _count(session, Event) == 0 and not report.committed
+    assert _count(session, Event) == 0 and not report.written
 
 
 def test_large_file_in_chunks_reports_progress(session):
@@ -173,7 +173,7 @@ def test_large_file_in_chunks_reports_progress(session):
     lines = [EVENTS_ZH.splitlines()[0]] + [
         f"N{i},F0{1 + i % 9},D1A{i % 3},x,一般,A0{i % 3},,,2020-06-0{1 + i % 9} 09:00,,,,,,," for i in range(250)]
     seen = []
-    report = run_import(session, viewer(Role.MANAGER), "events", "\n".join(lines).encode(), "big.csv", commit=True,
+    report = import_and_commit(session, viewer(Role.MANAGER), "events", "\n".join(lines).encode(), "big.csv",
                         now=NOW, chunk_rows=100, progress=lambda n, f: seen.append(n))
     assert report.ok and report.added == 250 and _count(session, Event) == 250
     assert len(seen) == 3 and seen[-1] == 250  # the header takes a record of the first chunk
@@ -225,9 +225,9 @@ def test_same_worker_month_metric_spelt_twice_is_refused(session, chunk_rows):
     _org(session)
     data = ("工号,统计月份,指标,分子,分母\nA00,2020-05,准确率,1,2\nA00,2020-06,采集率,90,100\n"
             "A00,2020/6,collection_rate,91,100\n").encode()
-    report = run_import(session, viewer(Role.MANAGER), "metrics", data, "m.csv", commit=True, now=NOW,
+    report = import_and_commit(session, viewer(Role.MANAGER), "metrics", data, "m.csv", now=NOW,
                         chunk_rows=chunk_rows)
-    assert not report.committed and report.error_count == 1
+    assert not report.written and report.error_count == 1
     (error,) = report.errors
     assert (error.row, error.code) == (4, "duplicate_key") and "row 3" in error.message("en")
     assert _count(session, MetricValue) == 0

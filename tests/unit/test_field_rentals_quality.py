@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -9,7 +10,8 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from core.models import Role
-from core.scope import ScopeError
+from core.models_audit import AuditEntry
+from core.scope import SYSTEM, ScopeError
 from evaluation.field.api import open_tasks
 from evaluation.field.models import (
     Deregistration,
@@ -30,7 +32,7 @@ from evaluation.field.rentals import (
     patrol_figures,
     record_patrol,
 )
-from tests.factories import make_org, viewer
+from tests.factories import make_org, make_user, viewer
 
 NOW = datetime(2020, 9, 30, 12, 0)
 
@@ -86,8 +88,9 @@ def test_grade_sets_patrol_interval_coverage_and_patrol_tasks(session):
     assert open_tasks(session, mgr, now=NOW).empty
 
 
-def test_data_quality_checks_and_idempotent_tasks(session):
-    """Test each check on planted problems, the per-community counts, and tasks raised once."""
+def _planted_problems(session):
+    """Community A: one address with two house codes and a day of 150 visits; community B: a duplicate
+    report of one building within a day and a reversed deregistration."""
     org = make_org(session)
     ensure_reference_data(session)
     a, b = org.grids_a[0], org.grids_b[0]
@@ -108,16 +111,42 @@ def test_data_quality_checks_and_idempotent_tasks(session):
                      Event(event_no="X2", reported_at=datetime(2020, 6, 1, 20), **base),  # same day: duplicate
                      Event(event_no="X3", reported_at=datetime(2020, 6, 5, 9), **base)])  # days later: not
     session.flush()
+    return org
+
+
+def test_data_quality_checks_and_idempotent_tasks(session):
+    """Test each check on planted problems, the per-community counts, and tasks raised once."""
+    org = _planted_problems(session)
     summary = quality_summary(session, viewer(Role.MANAGER)).set_index("community_id")
     assert summary.loc[org.comm_a.id, ["address_codes", "visit_overflow", "duplicate_event", "reversed_dereg"]].tolist() == [1, 1, 0, 0]
     assert summary.loc[org.comm_b.id, ["address_codes", "visit_overflow", "duplicate_event", "reversed_dereg"]].tolist() == [0, 0, 1, 1]
-    assert raise_verification_tasks(session, now=NOW) == {"address_codes": 1, "visit_overflow": 1,
-                                                          "duplicate_event": 1, "reversed_dereg": 1}
-    assert sum(raise_verification_tasks(session, now=NOW).values()) == 0
+    assert raise_verification_tasks(session, SYSTEM, now=NOW) == {"address_codes": 1, "visit_overflow": 1,
+                                                                  "duplicate_event": 1, "reversed_dereg": 1}
+    assert sum(raise_verification_tasks(session, SYSTEM, now=NOW).values()) == 0
     assert session.exec(select(func.count()).select_from(VerificationTask)).one() == 4
     tasks = open_tasks(session, viewer(Role.MANAGER, org.comm_b), now=NOW)
     assert set(tasks["kind"]) == {"verification"} and len(tasks) == 2
     assert any("X2" in t for t in tasks["title_en"])
+
+
+def test_a_community_manager_raises_verification_tasks_only_for_their_community(session):
+    """Test that a community manager's "raise verification tasks" creates tasks for their own community's
+    problems only, records who raised what, and that a worker may not raise any."""
+    org = _planted_problems(session)
+    session.commit()
+    manager_a = viewer(Role.MANAGER, org.comm_a, user_id=make_user(session, "mgr_a", "x").id)
+    with pytest.raises(ScopeError):
+        raise_verification_tasks(session, viewer(Role.WORKER, org.comm_a), now=NOW)
+    made = raise_verification_tasks(session, manager_a, now=NOW)
+    session.commit()
+    assert made == {"address_codes": 1, "visit_overflow": 1, "duplicate_event": 0, "reversed_dereg": 0}
+    raised = session.exec(select(VerificationTask.community_id)).all()
+    assert raised == [org.comm_a.id, org.comm_a.id]  # community B's two problems still wait for B's managers
+    entry = session.exec(select(AuditEntry).where(AuditEntry.action == "field.verification.raise")).one()
+    assert entry.user_id == manager_a.user_id and json.loads(entry.after) == made
+    assert json.loads(entry.detail) == {"communities": [org.comm_a.id]}
+    assert raise_verification_tasks(session, SYSTEM, now=NOW) == {"address_codes": 0, "visit_overflow": 0,
+                                                                  "duplicate_event": 1, "reversed_dereg": 1}
 
 
 def test_a_worker_logs_patrols_only_in_their_community_or_where_assigned(session):

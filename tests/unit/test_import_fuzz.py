@@ -36,10 +36,11 @@ from courses.attendance_import import commit_platform_import, preview_platform_i
 from courses.enrollment import enroll
 from courses.sessions import SessionPlan, schedule
 from evaluation.field import cli as field_cli
-from evaluation.field.imports import run_import
+from evaluation.field.imports import preview_import
 from evaluation.field.registry import load_taxonomy
 from tests.factories import viewer
 from tests.unit._courses_world import make_world
+from tests.unit._field_import import import_and_commit
 
 NOW = datetime(2020, 10, 1, 12, 0)
 # No shrinking: a failure names how its file was made, and shrinking 1 MB files through a database is slow.
@@ -398,16 +399,16 @@ def fuzz(session: Session, importer: Importer, grids: st.SearchStrategy[Grid], v
 
 def field_importer(session: Session, kind: str, who) -> Importer:
     def run(data: bytes, filename: str) -> bool:
-        report = run_import(session, who, kind, data, filename, commit=True, chunk_rows=3, now=NOW)
+        report = import_and_commit(session, who, kind, data, filename, chunk_rows=3, now=NOW)
         assert report.error_count >= len(report.errors)
         assert report.ok == (report.error_count == 0)
         if not report.ok:
             assert report.errors, "a refused report names at least one problem"
-            assert not report.committed
+            assert not report.written
         return report.ok
 
     def nothing_to_do(data: bytes, filename: str) -> bool:
-        report = run_import(session, who, kind, data, filename, commit=False, chunk_rows=3, now=NOW)
+        report = preview_import(session, who, kind, data, filename, chunk_rows=3, now=NOW)
         session.rollback()
         return report.ok and report.added == report.changed == 0
 

@@ -145,16 +145,16 @@ def test_path_in_the_name_is_not_echoed():
 def test_field_import_refuses_a_disguised_workbook_without_writing(session):
     """Test that run_import (what `gridwise import` and the page call) reports a program named .xlsx as one
     file-level problem and writes nothing."""
-    from evaluation.field.imports import run_import
     from evaluation.field.models import MetricValue
     from evaluation.field.registry import ensure_reference_data
+    from tests.unit._field_import import import_and_commit
 
     make_org(session)
     ensure_reference_data(session)
     session.commit()
-    report = run_import(session, viewer(Role.MANAGER), "metrics", EXE, "figures.xlsx", commit=True,
+    report = import_and_commit(session, viewer(Role.MANAGER), "metrics", EXE, "figures.xlsx",
                         now=datetime(2020, 10, 1))
-    assert not report.ok and not report.committed and report.error_count == 1
+    assert not report.ok and not report.written and report.error_count == 1
     (error,) = report.errors
     assert error.code == "upload_mismatch" and error.row is None and "figures.xlsx" in error.message("en")
     assert session.query(MetricValue).count() == 0
