@@ -264,20 +264,7 @@ PROJECT = load_project()
 
 # Work still under way elsewhere in issue #10 (courses/ and evaluation/ engineers). Each entry is checked
 # on its own and expected to fail until that work lands; strict, so a fix shows up as XPASS → remove it here.
-_EVALUATION = "issue #10, evaluation engineer: the caller's unit of work commits, not "
-PENDING_COMMITS: dict[str, str] = {
-    "evaluation.assignment.service": _EVALUATION + "assign/commit_batch",
-    "evaluation.field.imports": _EVALUATION + "run_import",
-    "evaluation.scoring.adjustments": _EVALUATION + "record_adjustment",
-    "evaluation.scoring.snapshots": _EVALUATION + "freeze_period",
-    "evaluation.scoring.store": _EVALUATION + "save_scheme_version/activate_version",
-    "pages.data_quality": _EVALUATION + "the page (resources.unit_of_work)",
-    "pages.events": _EVALUATION + "the page (resources.unit_of_work)",
-    "pages.metrics": _EVALUATION + "the page (resources.unit_of_work)",
-    "pages.my_tasks": _EVALUATION + "the page (resources.unit_of_work)",
-    "pages.rentals": _EVALUATION + "the page (resources.unit_of_work)",
-    "pages.schemes": _EVALUATION + "the page (resources.unit_of_work)",
-}
+PENDING_COMMITS: dict[str, str] = {}
 PENDING_CYCLE_AREAS: dict[str, str] = {}
 
 
