@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import altair as alt
 import pandas as pd
+import pydeck as pdk
 
-from core.i18n import t
+from core.i18n import col, pick, t
 from evaluation.assignment.rank import COMPONENTS
 
 # One colour per preference, stable across charts; penalties (load, fairness) in warm tones.
@@ -94,4 +95,31 @@ def gaps_chart(gaps: pd.DataFrame, lang: str) -> alt.Chart:
             tooltip=["item:N", "part:N", "sum(tasks):Q"],
         )
         .properties(height=alt.Step(24), title=t("assign.gaps.chart_title", lang))
+    )
+
+
+PRIORITY_COLOURS = {1: [214, 39, 40, 200], 2: [255, 127, 14, 180], 3: [148, 103, 189, 180]}  # urgent → complex
+CENTRE = (22.59, 114.48)  # the pilot district, for a map with no task on it
+
+
+def task_map(tasks: pd.DataFrame, workers: pd.DataFrame, lang: str) -> pdk.Deck:
+    """Open tasks (coloured by priority) over the workers in scope (blue), each labelled for its tooltip.
+
+    ``tasks`` needs lat, lon, priority_rank, title_zh/title_en; ``workers`` lat, lon, name, grid_zh/grid_en."""
+    points = tasks.dropna(subset=["lat", "lon"])
+    tasks_layer = points.assign(
+        colour=points["priority_rank"].map(PRIORITY_COLOURS),
+        label=[pick(lang, z, e) for z, e in zip(points["title_zh"], points["title_en"], strict=True)])
+    people = workers.dropna(subset=["lat", "lon"])
+    workers_layer = people.assign(label=people["name"] + " · " + people[col(lang, "grid")])
+    lat, lon = (float(points["lat"].mean()), float(points["lon"].mean())) if not points.empty else CENTRE
+    return pdk.Deck(
+        layers=[
+            pdk.Layer("ScatterplotLayer", workers_layer[["lon", "lat", "label"]], get_position="[lon, lat]",
+                      get_fill_color=[31, 119, 180, 140], get_radius=60, pickable=True),
+            pdk.Layer("ScatterplotLayer", tasks_layer[["lon", "lat", "label", "colour"]], get_position="[lon, lat]",
+                      get_fill_color="colour", get_radius=90, pickable=True),
+        ],
+        initial_view_state=pdk.ViewState(latitude=lat, longitude=lon, zoom=11),
+        tooltip={"text": "{label}"}, map_style=None,
     )

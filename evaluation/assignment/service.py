@@ -151,6 +151,15 @@ def recommend(
             excluded.merge(extra, on="worker_id", how="left"))
 
 
+def choosable(ranked: pd.DataFrame, excluded: pd.DataFrame) -> pd.DataFrame:
+    """Whom a manager may assign a task to: every ranked candidate, then the excluded ones no hard rule
+    bars (outside the grid tier, or at the open-task cap), who need an override reason (see ``assign``)."""
+    if excluded.empty:
+        return ranked
+    soft = excluded[~excluded["rule"].isin(HARD_RULES)]
+    return pd.concat([ranked, soft], ignore_index=True) if not ranked.empty else soft.reset_index(drop=True)
+
+
 def worker_reason(row: pd.DataFrame, lang: str, override_reason: str | None, source: str) -> str:
     """The sentence the worker reads in My tasks."""
     reasons = explain(row, lang, top=REASON_TOP).iloc[0]

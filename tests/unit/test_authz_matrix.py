@@ -839,7 +839,7 @@ NOT_A_WRITE = {
                                      "bulletin_bytes", "months_to_freeze"},
     "evaluation.scoring.service": {"district_scorecards", "monthly_trend", "compare_party", "compare_groups",
                                    "improvement_options", "courses_for_components", "period_choices"},
-    "evaluation.assignment.service": {"response_window_hours", "load_context", "busy_for", "worker_reason",
+    "evaluation.assignment.service": {"response_window_hours", "load_context", "busy_for", "worker_reason", "choosable",
                                       "propose_batch", "decisions_frame", "override_report", "skill_gaps"},
     "core.org": {"mask_phone", "units_frame", "grids_in_scope", "headcount", "ensure_manages_grid"},
     "core.worker_import": {"preview_worker_import"},
