@@ -1,12 +1,12 @@
 """Managers: data-quality checks — counts per community, the rows behind them, and verification tasks."""
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 from sqlmodel import Session
 
 from core.i18n import pick, t
 from core.tabular import safe_frame
+from evaluation.field.charts import quality_chart
 from evaluation.field.quality import (
     CHECKS,
     KINDS,
@@ -48,18 +48,11 @@ if st.button(tr("field.dq.raise"), icon=":material/playlist_add_check:", disable
     st.rerun()
 
 st.subheader(tr("field.dq.per_community"))
-long = summary.melt(id_vars=["community_id", "community"], value_vars=list(KINDS), var_name="kind", value_name="n")
-long = long[long["n"] > 0].assign(label=lambda d: d["kind"].map(lambda k: tr(f"field.dq.kind.{k}")))
-if long.empty:
+chart = quality_chart(summary, L)
+if chart is None:
     st.info(tr("field.dq.none"))
 else:
-    st.altair_chart(
-        alt.Chart(long).mark_bar().encode(
-            y=alt.Y("community:N", sort="-x", title=None, axis=alt.Axis(labelLimit=200)), x=alt.X("sum(n):Q", title=tr("field.col.count")),
-            color=alt.Color("label:N", title=tr("field.dq.kind"), legend=alt.Legend(orient="bottom")),
-            tooltip=[alt.Tooltip("community:N", title=tr("field.dq.community")),
-                     alt.Tooltip("label:N", title=tr("field.dq.kind")), alt.Tooltip("n:Q", title=tr("field.col.count"))],
-        ).properties(height=alt.Step(20)), width="stretch")
+    st.altair_chart(chart, width="stretch")
 table = summary[["community", *KINDS, "total"]].rename(
     columns={"community": tr("field.dq.community"), "total": tr("field.dq.total"),
              **{k: tr(f"field.dq.kind.{k}") for k in KINDS}})

@@ -4,7 +4,6 @@ score breakdown."""
 import json
 from datetime import timedelta
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 from sqlmodel import Session
@@ -12,9 +11,9 @@ from sqlmodel import Session
 from core.i18n import pick
 from core.scope import ScopeError
 from core.tabular import safe_frame
+from evaluation.field.charts import coverage_chart, grade_chart
 from evaluation.field.registry import field_now
 from evaluation.field.rentals import (
-    GRADES,
     buildings_frame,
     criteria,
     grade_building,
@@ -28,7 +27,6 @@ from ui.state import lang, tr
 
 viewer = require(__file__)
 L = lang()
-COLOURS = {g["code"]: g["colour"] for g in grading_standard()["grades"]}
 
 st.title(tr("field.rentals.title"))
 st.caption(tr("field.rentals.caption"))
@@ -48,28 +46,9 @@ c[1].metric(tr("field.rentals.overdue"), f"{int(frame['patrol_overdue'].sum()):,
 c[2].metric(tr("field.rentals.avg"), f"{frame['score'].mean():.1f}")
 
 left, right = st.columns(2)
-with left:
-    by_grade = frame["grade"].value_counts().reindex(list(GRADES), fill_value=0).rename_axis("grade").reset_index(name="n")
-    by_grade["label"] = by_grade["grade"].map(lambda g: tr(f"field.grade.{g}"))
-    st.altair_chart(
-        alt.Chart(by_grade).mark_bar().encode(
-            x=alt.X("label:N", sort=[tr(f"field.grade.{g}") for g in GRADES], title=None, axis=alt.Axis(labelAngle=0)),
-            y=alt.Y("n:Q", title=tr("field.rentals.buildings")),
-            color=alt.Color("grade:N", scale=alt.Scale(domain=list(GRADES), range=[COLOURS[g] for g in GRADES]),
-                            legend=None),
-            tooltip=[alt.Tooltip("label:N", title=tr("field.col.grade")), alt.Tooltip("n:Q", title=tr("field.col.count"))],
-        ).properties(title=tr("field.rentals.by_grade"), height=240), width="stretch")
-with right:
-    if not coverage.empty:
-        cov = coverage.assign(community=coverage[f"community_{L}"])
-        st.altair_chart(
-            alt.Chart(cov).mark_bar(color="#1565C0").encode(
-                y=alt.Y("community:N", sort="x", title=None, axis=alt.Axis(labelLimit=200)),
-                x=alt.X("rate:Q", title=tr("field.col.rate") + " %", scale=alt.Scale(domain=[0, 100])),
-                tooltip=[alt.Tooltip("community:N", title=tr("field.col.community")),
-                         alt.Tooltip("due:Q", title=tr("field.col.due")), alt.Tooltip("made:Q", title=tr("field.col.made")),
-                         alt.Tooltip("rate:Q", title=tr("field.col.rate"), format=".1f")],
-            ).properties(title=tr("field.rentals.coverage"), height=alt.Step(22)), width="stretch")
+left.altair_chart(grade_chart(frame, L), width="stretch")
+if not coverage.empty:
+    right.altair_chart(coverage_chart(coverage, L), width="stretch")
 
 st.subheader(tr("field.rentals.list"))
 only_overdue = st.toggle(tr("field.rentals.overdue_only"))

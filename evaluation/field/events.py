@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from core.audit import changed_fields, clip, record
 from core.models import OrgUnit, Role, Worker
-from core.scope import ScopeError, Viewer, ensure_can_see_worker, unit_scope_clause
+from core.scope import ScopeError, Viewer, ensure_can_see_worker, unit_scope_clause, worker_scope_clause
 from evaluation.field.models import Event, EventState, EventTransition
 from evaluation.field.registry import field_now, sla_levels
 
@@ -216,6 +216,29 @@ def event_history(session: Session, viewer: Viewer, event_id: int) -> pd.DataFra
                         "note": event.result if action == "feedback" else None, "recorded": False})
             prev = state.value
     return pd.DataFrame(out, columns=cols).sort_values("at", kind="stable")
+
+
+@dataclass(frozen=True)
+class EventDetail:
+    """One event as the events page shows it: the record, its history, and whom it may be dispatched to."""
+
+    event: Event
+    history: pd.DataFrame
+    workers: pd.DataFrame  # worker_id, name, employee_no: the viewer's workers in the event's community
+
+
+def event_detail(session: Session, viewer: Viewer, event_id: int) -> EventDetail:
+    """The event (in the viewer's scope, or assigned to the worker viewing it) with its history and the
+    workers a manager may dispatch it to."""
+    event = session.get(Event, event_id)
+    if event is None:
+        raise ValueError(f"no event {event_id}")
+    history = event_history(session, viewer, event_id)  # checks the viewer may see it
+    workers = pd.DataFrame(session.exec(
+        select(Worker.id, Worker.name, Worker.employee_no)
+        .where(worker_scope_clause(viewer), Worker.community_id == event.community_id)
+        .order_by(Worker.employee_no)).all(), columns=["worker_id", "name", "employee_no"])
+    return EventDetail(event, history, workers)
 
 
 def _overdue_clause(at: datetime):

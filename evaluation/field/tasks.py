@@ -110,6 +110,24 @@ def _ensure_unit_in_scope(session: Session, viewer: Viewer, unit_id: int | None)
         raise ScopeError("this task is outside your scope")
 
 
+HAND_DISPATCH = ("管理员人工派遣", "Dispatched by a manager")  # the reason a worker reads for a hand dispatch
+
+
+def act_on_event(session: Session, viewer: Viewer, *, event_id: int, action: str, worker_id: int | None = None,
+                 note: str | None = None, satisfaction: str | None = None, extend_hours: float | None = None,
+                 now: datetime | None = None) -> None:
+    """One action on one event from the events page: ``dispatch`` hands it to ``worker_id`` (assign_task,
+    with the note as the reason), any other action is the event's transition."""
+    if action == "dispatch":
+        if worker_id is None:
+            raise ValueError("choose the worker to dispatch the event to")
+        assign_task(session, viewer, task_id=f"event:{event_id}", worker_id=worker_id, reason_zh=HAND_DISPATCH[0],
+                    reason_en=HAND_DISPATCH[1], assigned_by=viewer.user_id, override_reason=note or None, now=now)
+        return
+    ev.transition(session, viewer, event_id=event_id, action=action, note=note or None, satisfaction=satisfaction,
+                  extend_hours=extend_hours, now=now)
+
+
 def assign_task(session: Session, viewer: Viewer, *, task_id: str, worker_id: int, reason_zh: str, reason_en: str,
                 assigned_by: int, override_reason: str | None = None, now: datetime | None = None,
                 recommended_worker_id: int | None = None) -> None:
