@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from contextlib import nullcontext
 from typing import Any
 
 from fastapi import FastAPI
@@ -12,7 +14,7 @@ from api import errors
 from api.config import ApiLimits
 from api.context import RateLimiter, audit_refusal
 from api.routes import router
-from core.db import get_engine
+from core.db import get_engine, is_sqlite
 
 DESCRIPTION = """Gridwise for other systems: events in as they happen, assignments and scores out.
 
@@ -76,6 +78,7 @@ def create_app(engine: Engine | None = None, limits: ApiLimits | None = None) ->
     app.state.limits = limits
     app.state.limiter = RateLimiter(limits.rate_per_second, limits.burst)
     app.state.anonymous_limiter = RateLimiter(2.0, 20)  # refused keys, per remote address
+    app.state.sqlite_writes = threading.Lock() if is_sqlite(app.state.engine) else nullcontext()
     errors.install(app, on_refusal=audit_refusal)
     app.include_router(router)
 

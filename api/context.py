@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -67,8 +67,11 @@ class Call:
     @contextmanager
     def unit_of_work(self, *, entity: str = "", entity_id: object = "", detail: dict | None = None
                      ) -> Iterator[Session]:
-        """The request's transaction, with its audit entry."""
-        with unit_of_work(self.engine) as session:
+        """The request's transaction, with its audit entry. On SQLite (one writer at a time) this process's
+        writes queue on a lock instead of in SQLite's busy handler, which is unfair and gives up after the
+        busy timeout; other processes' writers still wait in the busy handler."""
+        serial = self.request.app.state.sqlite_writes if self.operation.endswith(".write") else nullcontext()
+        with serial, unit_of_work(self.engine) as session:
             yield session
             record(session, f"api.{self.operation}", viewer=self.viewer, entity=entity or "api",
                    entity_id=entity_id, detail={"method": self.request.method, "path": self.request.url.path,
