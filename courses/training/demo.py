@@ -39,7 +39,7 @@ def seed(ctx: DemoContext) -> None:
         {"course_code": "info_collection", "worker_group": "all", "due_date": date(2020, 3, 31)},
         {"course_code": "fire_safety", "worker_group": "all", "due_date": date(2020, 6, 30)},
         {"course_code": "residence_registration", "worker_group": "new_hire", "due_date": None},
-        {"course_code": "house_coding", "worker_group": "bottom", "due_date": date(2020, 9, 30)},
+        {"course_code": "dispute_mediation", "worker_group": "bottom", "due_date": date(2020, 9, 30)},
     ]
     p = plans.PROPOSED_DISTRICT
     plans.save_plan(s, SYSTEM, year=2020, unit_id=district.id, requirements=p["requirements"], courses=courses,
