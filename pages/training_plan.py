@@ -126,7 +126,9 @@ with tab_plans:
         for p in notes.itertuples():
             st.caption(f"{p.unit_zh if L == 'zh' else p.unit_en}: {p.note}")
         cols = [col(L, "unit"), "worker_group", "hours", "window_days", "bottom_pct", "editable"]
-        st.dataframe(plans[cols].rename(columns=lambda c: tr(f"training.col.{c.removesuffix('_' + L)}")),
+        table = plans[cols].astype(object).where(plans[cols].notna(), "")
+        table["worker_group"] = table["worker_group"].map(lambda g: tr(f"training.group.{g}") if g else "")
+        st.dataframe(table.rename(columns=lambda c: tr(f"training.col.{c.removesuffix('_' + L)}")),
                      hide_index=True, width="stretch")
     st.subheader(tr("training.plan.edit"))
     with Session(resources.engine()) as session:
@@ -137,7 +139,7 @@ with tab_plans:
         st.caption(tr("training.plan.none"))
     else:
         names = dict(zip(units["id"], units[col(L, "name")], strict=True))
-        unit_id = st.selectbox(tr("training.col.unit"), list(names), format_func=lambda u: names[u], key="plan_unit")
+        unit_id = st.selectbox(tr("training.col.unit"), list(names), format_func=lambda u: names[u])
         mine = plans[plans["unit_id"] == unit_id] if len(plans) else plans
         reqs = (mine[["worker_group", "hours", "window_days", "bottom_pct"]].dropna(subset=["worker_group"])
                 if len(mine) else pd.DataFrame(columns=["worker_group", "hours", "window_days", "bottom_pct"]))
