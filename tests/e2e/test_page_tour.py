@@ -32,6 +32,7 @@ HEADINGS = {
     "pages/skill_gaps.py": "assign.gaps.title", "pages/metrics.py": "field.metrics.title",
     "pages/schemes.py": "score.schemes.title", "pages/workers.py": "workers.title", "pages/org.py": "org.title",
     "pages/users.py": "users.title", "pages/audit.py": "audit.title", "pages/jobs.py": "jobs.title",
+    "pages/api_clients.py": "api.title",
     "pages/sessions.py": "sessions.title",
     "pages/notify_channels.py": "notify.channels.title", "pages/notify_prefs.py": "notify.prefs.title",
 }
