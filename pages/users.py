@@ -14,6 +14,13 @@ from ui.guard import require
 from ui.state import lang, tr
 
 viewer = require(__file__)
+
+
+def _when(times: pd.Series) -> pd.Series:
+    """Date and time to the minute; blank (not "None") where there is none."""
+    return pd.to_datetime(times).dt.strftime("%Y-%m-%d %H:%M").fillna("")
+
+
 L = lang()
 ROLES = [r.value for r in Role]
 
@@ -35,10 +42,10 @@ st.dataframe(pd.DataFrame({
     tr("users.display_name"): shown["display_name"],
     tr("users.role"): shown["role"].map(lambda r: tr(f"role.{r}")),
     tr("users.scope"): shown[f"scope_{L}"].fillna(tr("home.scope_district")),
-    tr("col.employee_no"): shown["employee_no"],
+    tr("col.employee_no"): shown["employee_no"].fillna(""),
     tr("users.active"): shown["is_active"],
-    tr("users.last_login"): shown["last_login_at"],
-    tr("users.locked_until"): shown["locked_until"],
+    tr("users.last_login"): _when(shown["last_login_at"]),
+    tr("users.locked_until"): _when(shown["locked_until"]),
 }), hide_index=True, height=min(520, 38 + 35 * max(len(shown), 1)))
 
 new_col, edit_col = st.columns(2)
