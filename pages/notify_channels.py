@@ -47,6 +47,10 @@ def _status(r: pd.Series) -> str:
     return tr("notify.status.active")
 
 
+def _when(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values).dt.strftime("%Y-%m-%d %H:%M").fillna("")
+
+
 with tab_channels:
     if channels.empty:
         st.info(tr("notify.channels.empty"))
@@ -67,7 +71,7 @@ with tab_channels:
         pick_name = st.selectbox(tr("notify.channels.pick"), channels["name"].tolist())
         row = channels[channels["name"] == pick_name].iloc[0]
         c1, c2 = st.columns(2)
-        if c1.button(tr("notify.channels.test"), icon=":material/send:", type="primary"):
+        if c1.button(tr("notify.channels.test"), icon=":material/send:", type="primary", key="notify_test"):
             try:
                 with resources.unit_of_work() as session:
                     outcome = send_test(session, viewer, int(row.id), lang=L)
@@ -88,8 +92,8 @@ with tab_channels:
     with st.expander(tr("notify.add.title"), icon=":material/add:", expanded=channels.empty):
         with st.form("add_channel", clear_on_submit=True):
             kind = st.selectbox(tr("notify.col.kind"), KINDS, format_func=lambda k: tr(f"notify.kind.{k}"))
-            name = st.text_input(tr("notify.col.name"), max_chars=64)
-            url = st.text_input(tr("notify.add.url"), help=tr("notify.add.url_help"))
+            name = st.text_input(tr("notify.col.name"), max_chars=64, key="notify_add_name")
+            url = st.text_input(tr("notify.add.url"), help=tr("notify.add.url_help"), key="notify_add_url")
             secret = st.text_input(tr("notify.add.secret"), type="password", help=tr("notify.add.secret_help"))
             unit_ids = [None, *units["id"].astype(int).tolist()] if viewer.scope_unit_id is None \
                 else units["id"].astype(int).tolist()
@@ -132,9 +136,9 @@ with tab_log:
             tr("notify.log.channel"): log["channel"],
             tr("notify.log.recipient"): log["recipient"].replace("group", tr("notify.log.group")),
             tr("notify.log.state"): log["state"].map(lambda s: tr(f"notify.state.{s}")),
-            tr("notify.log.attempts"): log["attempts"],
-            tr("notify.log.next"): log["next_attempt_at"].where(log["state"].isin(["pending", "failed"])),
-            tr("notify.log.sent"): log["sent_at"],
             tr("notify.log.reason"): [reason_text(k, e, L) for k, e in zip(log["error_kind"], log["last_error"],
                                                                            strict=True)],
+            tr("notify.log.attempts"): log["attempts"],
+            tr("notify.log.next"): _when(log["next_attempt_at"].where(log["state"].isin(["pending", "failed"]))),
+            tr("notify.log.sent"): _when(log["sent_at"]),
         }), hide_index=True, width="stretch")

@@ -8,6 +8,8 @@ import enum
 from sqlalchemy import Column, Index, String, Text
 from sqlmodel import Field, SQLModel
 
+import core.models  # noqa: F401 - the tables our foreign keys name (org_unit, app_user) …
+import core.models_inbox  # noqa: F401 - … and notification, registered wherever these models are used
 from core.clock import LocalDateTime, now
 
 

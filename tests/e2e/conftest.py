@@ -68,10 +68,14 @@ class Server:
             self.process.kill()
 
 
+E2E_SECRET_KEY = "ZTJlLXRlc3Qta2V5LW5vdC1mb3ItcHJvZHVjdGlvbiE="  # a Fernet key for the test servers only
+
+
 def start_server(db_path: Path, log_dir: Path) -> Server:
     port = _free_port()
     log_path = log_dir / f"streamlit-{port}.log"
-    env = {**os.environ, "GRIDWISE_DATABASE_URL": f"sqlite:///{db_path}", "GRIDWISE_SCHEDULER_ENABLED": "false"}
+    env = {**os.environ, "GRIDWISE_DATABASE_URL": f"sqlite:///{db_path}", "GRIDWISE_SCHEDULER_ENABLED": "false",
+           "GRIDWISE_SECRET_KEY": E2E_SECRET_KEY}  # notification channels store their secrets encrypted
     cmd = [sys.executable, "-m", "streamlit", "run", "ui/server.py", "--server.headless", "true",
            "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
            "--browser.gatherUsageStats", "false"]
