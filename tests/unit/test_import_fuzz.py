@@ -499,6 +499,7 @@ def test_attendance_import_survives_hostile_files(session):
            now=ATT_START - timedelta(days=1))
     ts, = schedule(session, w.manager, SessionPlan(course_id=course.id, first_day=ATT_START.date(), start=time(14),
                                                    end=time(16)), now=ATT_START - timedelta(days=1))
+    session.commit()  # the world is set up; each import below is its own unit of work
 
     def run(data: bytes, filename: str) -> bool:
         preview = preview_platform_import(session, w.manager, session_id=ts.id, data=data, filename=filename)
@@ -509,6 +510,7 @@ def test_attendance_import_survives_hostile_files(session):
             session.rollback()
             return False
         commit_platform_import(session, w.manager, preview, now=NOW)
+        session.commit()  # the caller owns the transaction
         return True
 
     def nothing_to_do(data: bytes, filename: str) -> bool:
