@@ -21,7 +21,8 @@ from sqlmodel import Session, col, select
 from core import clock
 from core.audit import record
 from core.i18n import t
-from core.models import OrgLevel, OrgUnit, Role
+from core.inbox import notify
+from core.models import OrgLevel, OrgUnit, Role, User
 from core.notify import providers
 from core.notify.crypto import decrypt, encrypt, mask, mask_url
 from core.notify.models import ChannelKind, DeliveryState, NotifyChannel, NotifyDelivery
@@ -31,6 +32,7 @@ from core.scope import ScopeError, Viewer
 from core.sql import frame
 
 KINDS = tuple(k.value for k in ChannelKind)
+FLAGGED_KIND = "notify_flagged"  # the inbox notice telling administrators a channel's key was refused
 
 
 def find_unit(session: Session, name_or_code: str) -> OrgUnit:
@@ -156,14 +158,23 @@ def target_of(channel: NotifyChannel) -> Target:
                   options=json.loads(channel.options or "{}"))
 
 
-def note_outcome(channel: NotifyChannel, outcome: Outcome, at: datetime) -> None:
-    """Keep a channel's last error (and flag it when its key or signature was refused)."""
+def note_outcome(session: Session, channel: NotifyChannel, outcome: Outcome, at: datetime) -> None:
+    """Keep a channel's last error; when its key or signature is refused, flag it and tell the
+    administrators in their inbox (once per flagging)."""
     if outcome.ok:
         channel.last_sent_at = at
         return
     channel.last_error, channel.last_error_at = f"{outcome.error_kind}: {outcome.error}"[:500], at
-    if outcome.error_kind == "config":
+    if outcome.error_kind == "config" and not channel.flagged:
         channel.flagged = True
+        admins = session.exec(select(col(User.id)).where(col(User.role) == Role.ADMIN.value,
+                                                         col(User.is_active))).all()
+        notify(session, [{"user_id": uid, "kind": FLAGGED_KIND, "created_at": at, "link": "pages/notify_channels.py",
+                          "key": f"{FLAGGED_KIND}:{channel.id}:{at:%Y%m%d%H%M%S}:{uid}",
+                          "title_zh": t("notify.flagged.title", "zh", name=channel.name),
+                          "title_en": t("notify.flagged.title", "en", name=channel.name),
+                          "body_zh": t("notify.reason.config", "zh"), "body_en": t("notify.reason.config", "en")}
+                         for uid in admins], now=at)
 
 
 def send_test(session: Session, viewer: Viewer, name_or_id: str | int, *, lang: str = "zh",
@@ -181,7 +192,7 @@ def send_test(session: Session, viewer: Viewer, name_or_id: str | int, *, lang: 
     message = Message(title=t("notify.msg.test_title", lang), text=t("notify.msg.test_text", lang, name=channel.name),
                       link=absolute_link("app.py"), lang=lang, to=to, key=key)
     outcome = providers.send(target, message)
-    note_outcome(channel, outcome, at)
+    note_outcome(session, channel, outcome, at)
     session.add(channel)
     session.add(NotifyDelivery(
         key=key, channel_id=channel.id or 0, user_id=viewer.user_id or None, recipient=to or "group", kind="test",

@@ -291,7 +291,7 @@ def record_outcome(session: Session, claim: Claim, outcome: Outcome, *, now: dat
     if d is None or channel is None or d.claim_token != claim.token:
         return "lost_claim"  # our lease lapsed and another runner took it over: its record wins
     attempts = d.attempts
-    note_outcome(channel, outcome, at)
+    note_outcome(session, channel, outcome, at)
     if outcome.ok:
         state, values = DeliveryState.SENT, {"sent_at": at, "error_kind": "", "error": ""}
     elif outcome.error_kind == "rate_limited":

@@ -13,6 +13,7 @@ from pytest_httpserver import HTTPServer
 from sqlmodel import Session, select
 
 from core.models_audit import AuditEntry
+from core.models_inbox import Notification
 from core.notify import outbox
 from core.notify.channels import add_channel, set_enabled
 from core.notify.jobs import deliver
@@ -121,6 +122,8 @@ def test_a_refused_key_flags_the_channel_and_is_never_retried(session, engine, w
     assert (second.state, second.attempts) == ("pending", 0)
     session.refresh(channel)
     assert channel.flagged and "93000" in channel.last_error
+    alerts = session.exec(select(Notification).where(Notification.kind == "notify_flagged")).all()
+    assert [(n.user_id, n.link) for n in alerts] == [(world.admin.id, "pages/notify_channels.py")]  # told once
     set_enabled(session, SYSTEM, channel.id, True)
     session.commit()
     session.refresh(channel)
