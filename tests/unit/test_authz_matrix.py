@@ -28,6 +28,7 @@ from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
+import core.api_clients
 import core.org
 import core.users
 import core.worker_import
@@ -36,6 +37,7 @@ import courses.attendance
 import courses.attendance_import
 import courses.catalog
 import courses.enrollment
+import courses.learner
 import courses.notifications
 import courses.quizzes
 import courses.seating
@@ -57,11 +59,13 @@ import evaluation.scoring.remedial
 import evaluation.scoring.service
 import evaluation.scoring.snapshots
 import evaluation.scoring.store
+import evaluation.sync
 from core import inbox as core_inbox
+from core.api_clients import OPERATIONS, client_viewer, create_client
 from core.db import make_engine
 from core.models import OrgUnit, Role, User, Worker, WorkerCreate, WorkerStatus
 from core.models_inbox import Notification
-from core.scope import Viewer
+from core.scope import SYSTEM, Viewer
 from courses.models import (
     AttendanceStatus,
     Course,
@@ -201,6 +205,10 @@ def build_world(session: Session) -> Ids:
     session.add(RentalGrading(building_id=building.id, graded_at=NOW - timedelta(days=60), grade="red", score=50.0,
                               scores_json="{}"))
     _training_world(session, w, course.id, a0.id)
+    # API clients act as viewers too: one scoped to community A, one to B (test_api_client_* below).
+    for name, unit in (("api_a", org.comm_a), ("api_b", org.comm_b)):
+        client, _ = create_client(session, SYSTEM, name=name, scope_unit_id=unit.id, operations=list(OPERATIONS))
+        viewers[name] = client_viewer(session, client)
     session.commit()
     return Ids(org=org, owner=a0.id, other=a1.id, b0=org.workers_b[0].id, owner_user=w.users[a0.id],
                course=course.id, course2=course2.id, course_free=course_free.id, live=live.id, future=future.id,
@@ -396,6 +404,7 @@ def _new_session_plan(ids: Ids, course: str = "course"):  # noqa: ANN202
 
 
 C, F, S, A, K = courses, evaluation.field, evaluation.scoring, evaluation.assignment, core
+E = evaluation
 T = courses.training
 
 WRITES: list[Write] = [
@@ -589,6 +598,16 @@ WRITES: list[Write] = [
           lambda s, i, v: K.org.set_worker_status(s, v, i.owner, WorkerStatus.ON_LEAVE), MANAGERS_OF_A),
     Write("commit a roster import changing a0", (K.worker_import.commit_worker_import,),
           lambda s, i, v: K.worker_import.commit_worker_import(s, v, _worker_preview(s, i)), MANAGERS_OF_A),
+    # API clients (core.api_clients): an administrator's business only.
+    Write("register an API client", (K.api_clients.create_client,),
+          lambda s, i, v: K.api_clients.create_client(s, v, name="platform-x", scope_unit_id=i.org.comm_a.id,
+                                                      operations=["events.read"]), ADMIN),
+    Write("rotate A's API client key", (K.api_clients.rotate_key,),
+          lambda s, i, v: K.api_clients.rotate_key(s, v, "api_a"), ADMIN),
+    Write("change A's API client operations", (K.api_clients.update_operations,),
+          lambda s, i, v: K.api_clients.update_operations(s, v, "api_a", ["events.read"]), ADMIN),
+    Write("revoke A's API client", (K.api_clients.revoke,),
+          lambda s, i, v: K.api_clients.revoke(s, v, "api_a"), ADMIN),
 ]
 
 
@@ -643,10 +662,15 @@ def _adjustment_code(s: Session) -> str:
 def test_write_matrix(world: Ids, cell_engine: Engine, row: Write) -> None:
     """Test that each viewer may do exactly what the row allows: allowed cells change the database,
     denied ones raise ScopeError (or the row's own refusal) and change nothing."""
+    problems = _write_problems(world, cell_engine, row, {who: who in row.allowed for who in COLUMNS})
+    assert not problems, f"{row.name}:\n" + "\n".join(problems)
+
+
+def _write_problems(world: Ids, cell_engine: Engine, row: Write, allowed: dict[str, bool]) -> list[str]:
     problems = []
-    for who in COLUMNS:
+    for who, may in allowed.items():
         result, error, changed = run_cell(cell_engine, row.act, world, who)
-        if who in row.allowed:
+        if may:
             if error is not None:
                 problems.append(f"{who}: expected allowed, got {type(error).__name__}: {error}")
             elif not changed:
@@ -660,7 +684,7 @@ def test_write_matrix(world: Ids, cell_engine: Engine, row: Write) -> None:
             problems.append(f"{who}: denied with {type(error).__name__}: {error} (not a ScopeError)")
         if changed:
             problems.append(f"{who}: denied but changed {changed}")
-    assert not problems, f"{row.name}:\n" + "\n".join(problems)
+    return problems
 
 
 # --- reads that take an id ------------------------------------------------------------------------------
@@ -786,6 +810,20 @@ READS: list[Read] = [
          WORKERS_OF_A, MANAGERS_OF_A | OWNER),
     Read("user accounts", (K.users.users_frame,),
          lambda s, i, v: K.users.users_frame(s, v), _has("id", lambda i: i.owner_user), ADMIN),
+    Read("API clients", (K.api_clients.clients_frame,),
+         lambda s, i, v: K.api_clients.clients_frame(s, v), lambda df, i: "api_a" in set(df["name"]), ADMIN),
+    Read("a0's training (as in My learning)", (C.learner.worker_training,),
+         lambda s, i, v: C.learner.worker_training(s, v, worker_id=i.owner, now=NOW),
+         lambda df, i: "fire_safety" in set(df["code"]), MANAGERS_OF_A | OWNER),
+    Read("events page for sync", (E.sync.events_page,),
+         lambda s, i, v: E.sync.events_page(s, v), lambda rows, i: i.ev_reported in {e.id for e in rows},
+         MANAGERS_OF_A),
+    Read("A's event by number", (E.sync.event_by_no,),
+         lambda s, i, v: E.sync.event_by_no(s, v, "A-REP"), lambda e, i: e is not None and e.id == i.ev_reported,
+         MANAGERS_OF_A),
+    Read("a0 by employee number", (E.sync.worker_by_no,),
+         lambda s, i, v: E.sync.worker_by_no(s, v, "A00"), lambda w, i: w is not None and w.id == i.owner,
+         MANAGERS_OF_A | OWNER),
 ]
 
 
@@ -793,20 +831,44 @@ READS: list[Read] = [
 def test_read_matrix(world: Ids, cell_engine: Engine, row: Read) -> None:
     """Test that A's record reaches exactly the viewers the row allows; the others get a ScopeError
     (or the row's refusal) or an answer without it — and asking changes nothing."""
+    problems = _read_problems(world, cell_engine, row, {who: who in row.allowed for who in COLUMNS})
+    assert not problems, f"{row.name}:\n" + "\n".join(problems)
+
+
+def _read_problems(world: Ids, cell_engine: Engine, row: Read, allowed: dict[str, bool]) -> list[str]:
     problems = []
-    for who in COLUMNS:
+    for who, may in allowed.items():
         result, error, changed = run_cell(cell_engine, row.ask, world, who)
         if changed:
             problems.append(f"{who}: a read changed {changed}")
         if error is not None:
-            if who in row.allowed:
+            if may:
                 problems.append(f"{who}: expected A's data, got {type(error).__name__}: {error}")
             elif not (isinstance(error, PermissionError) or refusal_key(error) in row.refusals):
                 problems.append(f"{who}: refused with {type(error).__name__}: {error} (not a ScopeError)")
             continue
         shown = row.shows_a(result, world)
-        if shown != (who in row.allowed):
+        if shown != may:
             problems.append(f"{who}: {'sees' if shown else 'does not see'} A's record")
+    return problems
+
+
+# --- API clients as viewers -----------------------------------------------------------------------------
+
+API_AS = {"api_a": "mgr_a", "api_b": "mgr_b"}  # a client scoped to a community acts as that community's manager
+
+
+@pytest.mark.parametrize("row", WRITES, ids=[w.name for w in WRITES])
+def test_api_client_writes_as_its_scope_manager(world: Ids, cell_engine: Engine, row: Write) -> None:
+    """Test that an API client scoped to community A (B) may write exactly what A's (B's) manager may."""
+    problems = _write_problems(world, cell_engine, row, {api: mgr in row.allowed for api, mgr in API_AS.items()})
+    assert not problems, f"{row.name}:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("row", READS, ids=[r.name for r in READS])
+def test_api_client_reads_as_its_scope_manager(world: Ids, cell_engine: Engine, row: Read) -> None:
+    """Test that an API client scoped to community A (B) reads exactly what A's (B's) manager reads."""
+    problems = _read_problems(world, cell_engine, row, {api: mgr in row.allowed for api, mgr in API_AS.items()})
     assert not problems, f"{row.name}:\n" + "\n".join(problems)
 
 
@@ -818,7 +880,7 @@ MODULES = [courses.catalog, courses.sessions, courses.seating, courses.enrollmen
            evaluation.scoring.store, evaluation.scoring.adjustments, evaluation.scoring.snapshots,
            evaluation.scoring.service, evaluation.assignment.service, core.users, core.org, core.worker_import,
            courses.training.plans, courses.training.ledger, courses.training.lessons, courses.training.completion,
-           courses.training.supervision, evaluation.scoring.remedial]
+           courses.training.supervision, evaluation.scoring.remedial, core.api_clients]
 
 # Reviewed: these read, compute or check and write nothing.
 NOT_A_WRITE = {
@@ -831,6 +893,7 @@ NOT_A_WRITE = {
     "courses.attendance_import": {"classify", "union_minutes"},
     "courses.quizzes": {"add_months", "grade", "score_answers", "standing", "review_allowed"},
     "core.inbox": {"unread_count", "worker_users"},
+    "core.api_clients": {"hash_key", "client_viewer", "authenticate"},  # a key's hash; who a client acts as
     "courses.api": {"training_figures", "qualifications", "busy_workers", "courses_for_skill", "plan_hours",
                     "remedial_plan"},
     "evaluation.field.imports": {"normalise_period", "template", "preview_import"},
