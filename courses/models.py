@@ -16,50 +16,50 @@ from sqlmodel import Field, SQLModel
 from core.clock import LocalDateTime, now
 
 
-class GradingMethod(str, enum.Enum):
+class GradingMethod(enum.StrEnum):
     HIGHEST = "highest"
     LAST = "last"
     AVERAGE = "average"
 
 
-class ReviewPolicy(str, enum.Enum):
+class ReviewPolicy(enum.StrEnum):
     AFTER_SUBMIT = "after_submit"  # mistakes and explanations right after each submit
     AFTER_PASS = "after_pass"  # only once the worker has passed (keeps the bank from leaking)
     NEVER = "never"
 
 
-class QuestionKind(str, enum.Enum):
+class QuestionKind(enum.StrEnum):
     SINGLE = "single"
     MULTIPLE = "multiple"
     TRUEFALSE = "truefalse"
 
 
-class SessionStatus(str, enum.Enum):
+class SessionStatus(enum.StrEnum):
     SCHEDULED = "scheduled"
     CANCELLED = "cancelled"
     CLOSED = "closed"  # attendance final: the unmarked were set absent
 
 
-class AttendanceStatus(str, enum.Enum):
+class AttendanceStatus(enum.StrEnum):
     PRESENT = "present"  # 出勤
     LATE = "late"  # 迟到
     EXCUSED = "excused"  # 请假
     ABSENT = "absent"  # 缺勤
 
 
-class AttemptStatus(str, enum.Enum):
+class AttemptStatus(enum.StrEnum):
     IN_PROGRESS = "in_progress"
     SUBMITTED = "submitted"
     AUTO_SUBMITTED = "auto_submitted"  # the scheduler closed it at the deadline
 
 
-class ExcuseStatus(str, enum.Enum):
+class ExcuseStatus(enum.StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
 
 
-class RuleKind(str, enum.Enum):
+class RuleKind(enum.StrEnum):
     UNIT = "unit"  # everyone in a community or subdistrict (unit_id)
     PARTY = "party"  # party-member workers (within unit_id when set)
     LACKING_CERT = "lacking_cert"  # workers without a valid certificate of cert_course_id (default: this course)
