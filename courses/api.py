@@ -3,7 +3,6 @@ these signatures; keep them stable."""
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
@@ -15,7 +14,7 @@ from sqlmodel import Session, select
 from core.inbox import notify  # noqa: F401  (the inbox, for other areas)
 from core.models import Worker
 from core.scope import Viewer, worker_scope_clause
-from core.settings import DATA_DIR
+from core.taxonomy import load_taxonomy
 from courses._sql import frame
 from courses.enrollment import enroll_by_code
 from courses.models import (
@@ -159,8 +158,7 @@ def busy_workers(session: Session, *, start: datetime, end: datetime) -> set[int
 
 @lru_cache(maxsize=1)
 def _item_categories() -> dict[str, str]:
-    taxonomy = json.loads((DATA_DIR / "taxonomy.json").read_text(encoding="utf-8"))
-    return {i["code"]: c["code"] for c in taxonomy["categories"] for i in c["items"]}
+    return {i["code"]: c["code"] for c in load_taxonomy()["categories"] for i in c["items"]}
 
 
 def courses_for_skill(session: Session, *, skill_area: str) -> list[dict]:

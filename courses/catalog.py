@@ -16,6 +16,7 @@ from core import clock
 from core.audit import changed_fields, record
 from core.scope import Viewer
 from core.settings import DATA_DIR
+from core.taxonomy import load_taxonomy
 from core.uploads import ATTACHMENT_KINDS, check_upload
 from courses._sql import frame, require_district
 from courses.errors import CoursesError
@@ -37,8 +38,7 @@ class CourseError(CoursesError):
 
 def skill_areas() -> dict[str, tuple[str, str]]:
     """code → (zh, en) for every skill area a course can belong to."""
-    taxonomy = json.loads((DATA_DIR / "taxonomy.json").read_text(encoding="utf-8"))
-    areas = {c["code"]: (c["name_zh"], c["name_en"]) for c in taxonomy["categories"]}
+    areas = {c["code"]: (c["name_zh"], c["name_en"]) for c in load_taxonomy()["categories"]}
     return {**areas, **EXTRA_SKILL_AREAS}
 
 
@@ -88,6 +88,21 @@ def course_by_code(session: Session, code: str) -> Course:
     if course is None:
         raise CourseError("no_course_code", code=code)
     return course
+
+
+def get_course(session: Session, course_id: int) -> Course:
+    """The course with this id (the catalog is shared by the whole district)."""
+    course = session.get(Course, course_id)
+    if course is None:
+        raise CourseError("no_course")
+    return course
+
+
+def course_form(session: Session, course_id: int | None) -> CourseBase:
+    """What the catalog editor starts from: the course's fields, or a new course's defaults."""
+    if course_id is None:
+        return CourseBase(code="", title_zh="", skill_area="info_collection")
+    return CourseBase.model_validate(get_course(session, course_id), from_attributes=True)
 
 
 def catalog_frame(session: Session, *, active_only: bool = False) -> pd.DataFrame:

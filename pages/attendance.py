@@ -4,7 +4,6 @@ attendance per worker across courses with the warning list."""
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-import altair as alt
 import pandas as pd
 import segno
 import streamlit as st
@@ -20,7 +19,6 @@ from courses.attendance import (
     checkin_code,
     checkin_url,
     decide_excuse,
-    mark,
     mark_many,
     pending_excuses,
     register,
@@ -28,6 +26,7 @@ from courses.attendance import (
     worker_attendance,
 )
 from courses.attendance_import import PLATFORM_SCHEMA, commit_platform_import, preview_platform_import
+from courses.charts import attendance_rate_chart
 from courses.errors import CoursesError
 from courses.models import AttendanceStatus
 from courses.sessions import session_in_scope, sessions_frame
@@ -143,24 +142,21 @@ with tab_session:
         changed = edited[edited["status"].fillna("") != view["status"]].assign(
             status=lambda d: d["status"].map(status_of))
         b1, b2, b3 = st.columns([2, 2, 3])
-        if b1.button(tr("courses.att.save", n=len(changed)), type="primary", disabled=changed.empty):
+
+        def save(statuses: dict) -> None:  # one register save, all or nothing (courses.attendance.mark_many)
             try:
                 with resources.unit_of_work() as session:
-                    mark_many(session, viewer, session_id=sid, statuses=dict(zip(
-                        *changed.dropna(subset=["status"])[["worker_id", "status"]].T.values, strict=True)))
+                    mark_many(session, viewer, session_id=sid, statuses=statuses)
                 st.rerun()
             except (CoursesError, ScopeError) as exc:
                 fail(exc)
+
+        if b1.button(tr("courses.att.save", n=len(changed)), type="primary", disabled=changed.empty):
+            save(changed.dropna(subset=["status"]).set_index("worker_id")["status"].to_dict())
         bulk = b2.selectbox(tr("courses.att.bulk"), STATUSES, format_func=status_label.get,
                             label_visibility="collapsed")
         if b3.button(tr("courses.att.bulk_apply"), disabled=n_marked == len(roster)):
-            unmarked = roster[roster["status"].isna()]["worker_id"].tolist()
-            try:
-                with resources.unit_of_work() as session:
-                    mark(session, viewer, session_id=sid, worker_ids=unmarked, status=AttendanceStatus(bulk))
-                st.rerun()
-            except (CoursesError, ScopeError) as exc:
-                fail(exc)
+            save(dict.fromkeys(roster[roster["status"].isna()]["worker_id"], bulk))
         st.download_button(tr("common.download_csv"),
                            safe_frame(edited.drop(columns="worker_id")).to_csv(index=False).encode("utf-8-sig"),
                            file_name=f"attendance_{sid}.csv", mime="text/csv")
@@ -197,9 +193,12 @@ with tab_session:
                 }), hide_index=True, width="stretch")
                 if st.button(tr("courses.att.commit", n=int(p["will_change"].sum())), type="primary",
                              disabled=not preview.ok):
-                    with resources.unit_of_work() as session:
-                        n = commit_platform_import(session, viewer, preview)
-                    st.success(tr("courses.att.imported", n=n))
+                    try:
+                        with resources.unit_of_work() as session:
+                            n = commit_platform_import(session, viewer, preview)
+                        st.success(tr("courses.att.imported", n=n))
+                    except (CoursesError, ScopeError) as exc:
+                        fail(exc)
 
 with tab_workers:
     c1, c2 = st.columns(2)
@@ -216,13 +215,9 @@ with tab_workers:
         k[0].metric(tr("courses.att.overall_rate"), f"{per_worker['attended'].sum() / max(1, held.sum()):.1%}")
         k[1].metric(tr("courses.att.warned"), len(warned))
         k[2].metric(tr("courses.att.cannot_recover"), int((~warned["can_recover"]).sum()) if len(warned) else 0)
-        chart = (alt.Chart(per_worker.dropna(subset=["rate"]))
-                 .mark_bar().encode(x=alt.X("rate:Q", bin=alt.Bin(step=0.05), title=tr("courses.col.rate"),
-                                            axis=alt.Axis(format="%")),
-                                    y=alt.Y("count():Q", title=tr("col.workers")))
-                 .properties(height=180, title=tr("courses.att.rate_chart")))
-        rule = alt.Chart(pd.DataFrame({"x": [min_rate]})).mark_rule(color="#d62728", strokeDash=[4, 3]).encode(x="x:Q")
-        st.altair_chart(chart + rule, width="stretch")
+        st.altair_chart(attendance_rate_chart(per_worker, min_rate=min_rate, labels={
+            "rate": tr("courses.col.rate"), "workers": tr("col.workers"), "title": tr("courses.att.rate_chart")}),
+            width="stretch")
 
         def table(df: pd.DataFrame) -> pd.DataFrame:
             out = pd.DataFrame({

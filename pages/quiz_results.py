@@ -3,15 +3,14 @@ rewriting on top, and an Excel export."""
 
 from datetime import date, datetime, time, timedelta
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 from sqlmodel import Session
 
 from core import clock
-from core.i18n import pick
-from courses.catalog import catalog_frame
-from courses.models import Course
+from core.i18n import col, pick
+from courses.catalog import catalog_frame, get_course
+from courses.charts import item_map, score_histogram
 from courses.results import WEAK_DISCRIMINATION, answers_frame, attempts_frame, excel_report, item_analysis
 from ui import resources
 from ui.guard import require
@@ -34,7 +33,7 @@ since = c2.date_input(tr("courses.res.since"), value=date(2020, 1, 1))
 until = c3.date_input(tr("courses.res.until"), value=clock.today())
 lo, hi = datetime.combine(since, time()), datetime.combine(until, time()) + timedelta(days=1)
 with Session(resources.engine()) as session:
-    course = session.get(Course, course_id)
+    course = get_course(session, course_id)
     attempts = attempts_frame(session, viewer, course_id=course_id, since=lo, until=hi)
     answers = answers_frame(session, viewer, course_id=course_id, since=lo, until=hi)
 if attempts.empty:
@@ -50,20 +49,13 @@ k[3].metric(tr("courses.res.pass_rate"), f"{attempts['passed'].mean():.0%}")
 
 tab_att, tab_items = st.tabs([tr("courses.res.tab_attempts"), tr("courses.res.tab_items")])
 with tab_att:
-    outcome = attempts.assign(result=attempts["passed"].map({True: tr("courses.res.passed"),
-                                                             False: tr("courses.res.failed")}))
-    hist = (alt.Chart(outcome).mark_bar().encode(
-        x=alt.X("score:Q", bin=alt.Bin(step=10, extent=[0, 100]), title=tr("courses.quiz.score")),
-        y=alt.Y("count():Q", title=tr("courses.res.attempts")),
-        color=alt.Color("result:N", title=None, legend=alt.Legend(orient="top"),
-                        scale=alt.Scale(domain=[tr("courses.res.passed"), tr("courses.res.failed")],
-                                        range=["#2ca02c", "#d62728"])))
-        .properties(height=200))
-    rule = alt.Chart(pd.DataFrame({"x": [course.pass_mark]})).mark_rule(strokeDash=[4, 3]).encode(x="x:Q")
-    st.altair_chart(hist + rule, width="stretch")
+    st.altair_chart(score_histogram(attempts, pass_mark=course.pass_mark, labels={
+        "score": tr("courses.quiz.score"), "attempts": tr("courses.res.attempts"),
+        "passed": tr("courses.res.passed"), "failed": tr("courses.res.failed")}), width="stretch")
     shown = pd.DataFrame({
         tr("col.employee_no"): attempts["employee_no"], tr("col.name"): attempts["name"],
-        tr("col.community"): [pick(L, z, e) for z, e in zip(attempts["community_zh"], attempts["community_en"], strict=True)],
+        tr("col.community"): [pick(L, z, e) for z, e in zip(attempts["community_zh"], attempts["community_en"],
+                                                             strict=True)],
         tr("courses.res.number"): attempts["number"], tr("courses.res.submitted"): attempts["submitted_at"],
         tr("courses.quiz.right"): attempts["correct_count"].astype(str) + "/" + attempts["question_count"].astype(str),
         tr("courses.quiz.score"): attempts["score"], tr("courses.res.passed"): attempts["passed"],
@@ -74,16 +66,9 @@ with tab_att:
 with tab_items:
     st.caption(tr("courses.res.items_help", d=WEAK_DISCRIMINATION))
     items = items.assign(question=[pick(L, z, e) for z, e in zip(items["text_zh"], items["text_en"], strict=True)])
-    chart = (alt.Chart(items.dropna(subset=["discrimination"])).mark_circle(size=90).encode(
-        x=alt.X("facility:Q", title=tr("courses.res.facility"), scale=alt.Scale(domain=[0, 1])),
-        y=alt.Y("discrimination:Q", title=tr("courses.res.discrimination")),
-        color=alt.Color("needs_review:N", title=tr("courses.res.needs_review"),
-                        scale=alt.Scale(domain=[True, False], range=["#d62728", "#1f77b4"])),
-        tooltip=["code:N", alt.Tooltip("question:N", title=tr("courses.col.question")),
-                 alt.Tooltip("facility:Q", format=".2f"), alt.Tooltip("discrimination:Q", format=".2f"), "n:Q"])
-        .properties(height=260))
-    band = alt.Chart(pd.DataFrame({"y": [WEAK_DISCRIMINATION]})).mark_rule(strokeDash=[4, 3]).encode(y="y:Q")
-    st.altair_chart(chart + band, width="stretch")
+    st.altair_chart(item_map(items, weak=WEAK_DISCRIMINATION, labels={
+        "facility": tr("courses.res.facility"), "discrimination": tr("courses.res.discrimination"),
+        "needs_review": tr("courses.res.needs_review"), "question": tr("courses.col.question")}), width="stretch")
     table = pd.DataFrame({
         tr("courses.col.code"): items["code"], tr("courses.col.kind"): items["kind"].map(
             lambda x: tr(f"courses.kind.{x}")),
@@ -102,7 +87,8 @@ labels = {"employee_no": tr("col.employee_no"), "name": tr("col.name"), "score":
           "sheet.matrix": tr("courses.res.matrix")}
 st.download_button(tr("common.download_xlsx"),
                    # Built only when clicked: the workbook holds every attempt and answer.
-                   lambda: excel_report(course=course, attempts=attempts.drop(
-                       columns=["community_en" if L == "zh" else "community_zh"]),
-                       items=items.drop(columns=["question"]), answers=answers, labels=labels), file_name=f"quiz_{course.code}.xlsx",
+                   lambda: excel_report(course=course, attempts=attempts.drop(columns=[col(
+                       "zh" if L == "en" else "en", "community")]),
+                       items=items.drop(columns=["question"]), answers=answers, labels=labels),
+                   file_name=f"quiz_{course.code}.xlsx",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", icon=":material/download:")

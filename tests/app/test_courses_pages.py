@@ -209,3 +209,21 @@ def test_scheduling_refused_for_an_audience_saves_no_rule_and_no_enrolment(open_
     assert not at.exception
     assert [e.value for e in at.error] == [t("courses.err.in_past", "zh")]
     assert counts() == before
+
+
+def test_district_manager_edits_a_course_in_the_catalog(open_page, viewer_of, app_db):
+    """Test that changing a course's pass mark in the catalog editor saves it (one save) and says so."""
+    from courses.models import Course
+
+    with Session(get_engine(app_db)) as s:
+        course = s.exec(select(Course).order_by(Course.code)).first()
+    at = open_page("pages/courses.py", viewer_of("manager"), lang="zh")
+    next(b for b in at.selectbox if b.label == t("courses.catalog.edit_pick", "zh")).set_value(course.id).run()
+    mark = next(n for n in at.number_input if n.label == t("courses.col.pass_mark", "zh"))
+    assert mark.value == course.pass_mark
+    mark.set_value(73)
+    next(b for b in at.button if b.label == t("common.save", "zh")).click().run()
+    assert not at.exception and not at.error
+    assert t("common.saved", "zh") in [m.value for m in at.success]
+    with Session(get_engine(app_db)) as s:
+        assert s.get(Course, course.id).pass_mark == 73

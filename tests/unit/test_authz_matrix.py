@@ -885,7 +885,7 @@ MODULES = [courses.catalog, courses.sessions, courses.seating, courses.enrollmen
 # Reviewed: these read, compute or check and write nothing.
 NOT_A_WRITE = {
     "courses.catalog": {"skill_areas", "load_course_file", "shipped_courses", "course_by_code", "catalog_frame",
-                        "validate_course", "check_attachment", "course_files", "parse_links", "question_bank"},
+                        "validate_course", "check_attachment", "get_course", "course_form", "course_files", "parse_links", "question_bank"},
     "courses.sessions": {"occurrences", "check_plan", "sessions_frame", "week_start", "calendar_chart"},
     "courses.enrollment": {"rule_matches"},
     "courses.attendance": {"checkin_code", "code_matches", "link_token", "checkin_url", "window", "worker_attendance",
