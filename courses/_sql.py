@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import literal, or_, true
-from sqlmodel import Session
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import CursorResult, Result, literal, or_, true
+from sqlmodel import Session, SQLModel, col
 
 from core.models import OrgUnit, Role
 from core.scope import ScopeError, Viewer
@@ -28,9 +30,9 @@ def session_scope_clause(viewer: Viewer, scope_path: str | None):  # noqa: ANN20
         raise ScopeError("workers see sessions through their seats")
     if viewer.scope_unit_id is None:
         return true()
-    unit_path = OrgUnit.path
+    unit_path = col(OrgUnit.path)
     return or_(
-        TrainingSession.unit_id.is_(None),
+        col(TrainingSession.unit_id).is_(None),
         unit_path.contains(f"/{viewer.scope_unit_id}/"),
         literal(scope_path or "").contains(unit_path),
     )
@@ -53,3 +55,19 @@ def can_manage_unit(session: Session, viewer: Viewer, unit_id: int | None) -> bo
         return False
     path = unit_path(session, unit_id) or ""
     return f"/{viewer.scope_unit_id}/" in path
+
+
+M = TypeVar("M", bound=SQLModel)
+
+
+def must_get(session: Session, model: type[M], key: Any) -> M:
+    """The row a foreign key points to (it exists: the constraint says so); a missing one is a bug."""
+    row = session.get(model, key)
+    if row is None:
+        raise LookupError(f"no {model.__name__} with id {key}")
+    return row
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE changed (``Session.execute`` is typed as returning a plain Result)."""
+    return int(cast("CursorResult[Any]", result).rowcount or 0)

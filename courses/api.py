@@ -9,10 +9,10 @@ from functools import lru_cache
 import pandas as pd
 from sqlalchemy import and_, case, extract, func
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.inbox import notify  # noqa: F401  (the inbox, for other areas)
-from core.models import Worker
+from core.models import Worker, row_id
 from core.scope import Viewer, worker_scope_clause
 from core.taxonomy import load_taxonomy
 from courses._sql import frame
@@ -67,46 +67,46 @@ def training_figures(session: Session, viewer: Viewer, *, start: date, end: date
     periods = _months(start, end)
     lo = datetime.combine(date.fromisoformat(periods[0] + "-01"), time())
     hi = datetime.combine(end, time()) + timedelta(days=1)
-    workers = session.exec(select(Worker.id).where(worker_scope_clause(viewer))).all()
-    grid = pd.MultiIndex.from_product([sorted(workers), periods], names=["worker_id", "period"])
+    workers = session.exec(select(col(Worker.id)).where(worker_scope_clause(viewer))).all()
+    grid = pd.MultiIndex.from_product([sorted(row_id(w) for w in workers), periods], names=["worker_id", "period"])
     base = pd.DataFrame(index=grid).reset_index()
     if base.empty:
         return pd.DataFrame(columns=FIGURE_COLUMNS)
 
-    held = and_(TrainingSession.status == SessionStatus.CLOSED.value, Attendance.status != "excused")
-    y, m = extract("year", TrainingSession.start_at), extract("month", TrainingSession.start_at)
+    held = and_(col(TrainingSession.status) == SessionStatus.CLOSED.value, col(Attendance.status) != "excused")
+    y, m = extract("year", col(TrainingSession.start_at)), extract("month", col(TrainingSession.start_at))
     att = frame(session, sa_select(
-        Attendance.worker_id, y.label("y"), m.label("m"),
+        col(Attendance.worker_id), y.label("y"), m.label("m"),
         func.sum(case((held, 1), else_=0)).label("sessions_due"),
-        func.sum(case((and_(held, Attendance.status.in_(["present", "late"])), 1), else_=0)).label("sessions_attended"),
-        func.sum(case((held, func.coalesce(Attendance.points, 0)), else_=0)).label("attendance_points"),
-        func.sum(case((held, Course.points_present), else_=0)).label("attendance_points_max"))
+        func.sum(case((and_(held, col(Attendance.status).in_(["present", "late"])), 1), else_=0)).label("sessions_attended"),
+        func.sum(case((held, func.coalesce(col(Attendance.points), 0)), else_=0)).label("attendance_points"),
+        func.sum(case((held, col(Course.points_present)), else_=0)).label("attendance_points_max"))
         .select_from(Attendance)
-        .join(TrainingSession, TrainingSession.id == Attendance.session_id)
-        .join(Course, Course.id == TrainingSession.course_id)
-        .join(Worker, Worker.id == Attendance.worker_id)
-        .where(worker_scope_clause(viewer), TrainingSession.start_at >= lo, TrainingSession.start_at < hi)
-        .group_by(Attendance.worker_id, y, m))
-    qy, qm = extract("year", QuizAttempt.submitted_at), extract("month", QuizAttempt.submitted_at)
+        .join(TrainingSession, col(TrainingSession.id) == col(Attendance.session_id))
+        .join(Course, col(Course.id) == col(TrainingSession.course_id))
+        .join(Worker, col(Worker.id) == col(Attendance.worker_id))
+        .where(worker_scope_clause(viewer), col(TrainingSession.start_at) >= lo, col(TrainingSession.start_at) < hi)
+        .group_by(col(Attendance.worker_id), y, m))
+    qy, qm = extract("year", col(QuizAttempt.submitted_at)), extract("month", col(QuizAttempt.submitted_at))
     quiz = frame(session, sa_select(
-        QuizAttempt.worker_id, qy.label("y"), qm.label("m"), func.count().label("quiz_attempts"),
-        func.avg(QuizAttempt.score).label("quiz_score_avg"))
-        .join(Worker, Worker.id == QuizAttempt.worker_id)
-        .where(worker_scope_clause(viewer), QuizAttempt.status != AttemptStatus.IN_PROGRESS.value,
-               QuizAttempt.submitted_at >= lo, QuizAttempt.submitted_at < hi)
-        .group_by(QuizAttempt.worker_id, qy, qm))
-    certs = frame(session, sa_select(Certificate.worker_id, Certificate.issued_at, Certificate.valid_until)
-                  .join(Worker, Worker.id == Certificate.worker_id)
-                  .where(worker_scope_clause(viewer), Certificate.issued_at < hi))
+        col(QuizAttempt.worker_id), qy.label("y"), qm.label("m"), func.count().label("quiz_attempts"),
+        func.avg(col(QuizAttempt.score)).label("quiz_score_avg"))
+        .join(Worker, col(Worker.id) == col(QuizAttempt.worker_id))
+        .where(worker_scope_clause(viewer), col(QuizAttempt.status) != AttemptStatus.IN_PROGRESS.value,
+               col(QuizAttempt.submitted_at) >= lo, col(QuizAttempt.submitted_at) < hi)
+        .group_by(col(QuizAttempt.worker_id), qy, qm))
+    certs = frame(session, sa_select(col(Certificate.worker_id), col(Certificate.issued_at), col(Certificate.valid_until))
+                  .join(Worker, col(Worker.id) == col(Certificate.worker_id))
+                  .where(worker_scope_clause(viewer), col(Certificate.issued_at) < hi))
 
     out = base
     for part in (att, quiz):
         if not part.empty:
             part = part.assign(period=_period(part)).drop(columns=["y", "m"])
             out = out.merge(part, on=["worker_id", "period"], how="left")
-    for col in FIGURE_COLUMNS[2:]:
-        if col not in out:
-            out[col] = float("nan") if col == "quiz_score_avg" else 0
+    for name in FIGURE_COLUMNS[2:]:
+        if name not in out:
+            out[name] = float("nan") if name == "quiz_score_avg" else 0
     if not certs.empty:
         month_end = {p: pd.Timestamp(p + "-01") + pd.offsets.MonthBegin(1) for p in periods}
         ends = pd.DataFrame({"period": periods, "month_end": [month_end[p] for p in periods]})
@@ -114,9 +114,9 @@ def training_figures(session: Session, viewer: Viewer, *, start: date, end: date
         pairs = pairs[(pairs["issued_at"] < pairs["month_end"]) & (pairs["valid_until"] >= pairs["month_end"])]
         counts = pairs.groupby(["worker_id", "period"]).size().rename("certificates_valid").reset_index()
         out = out.drop(columns="certificates_valid").merge(counts, on=["worker_id", "period"], how="left")
-    for col in ("sessions_due", "sessions_attended", "attendance_points", "attendance_points_max",
-                "quiz_attempts", "certificates_valid"):
-        out[col] = out[col].fillna(0).astype(int)
+    for name in ("sessions_due", "sessions_attended", "attendance_points", "attendance_points_max",
+                 "quiz_attempts", "certificates_valid"):
+        out[name] = out[name].fillna(0).astype(int)
     out["quiz_score_avg"] = out["quiz_score_avg"].astype(float)
     return out[FIGURE_COLUMNS].sort_values(["worker_id", "period"]).reset_index(drop=True)
 
@@ -128,16 +128,16 @@ def qualifications(session: Session, *, at: datetime) -> pd.DataFrame:
     latest such certificate's expiry (NaT without one; compare with ``at`` for validity); best_score: the
     best submitted attempt score up to ``at`` (NaN without attempts).
     """
-    best = frame(session, sa_select(QuizAttempt.worker_id, Course.code.label("course_code"),
-                                    func.max(QuizAttempt.score).label("best_score"))
-                 .join(Course, Course.id == QuizAttempt.course_id)
-                 .where(QuizAttempt.status != AttemptStatus.IN_PROGRESS.value, QuizAttempt.submitted_at <= at)
-                 .group_by(QuizAttempt.worker_id, Course.code))
-    cert = frame(session, sa_select(Certificate.worker_id, Course.code.label("course_code"),
-                                    func.max(Certificate.valid_until).label("certificate_valid_until"))
-                 .join(Course, Course.id == Certificate.course_id)
-                 .where(Certificate.issued_at <= at)
-                 .group_by(Certificate.worker_id, Course.code))
+    best = frame(session, sa_select(col(QuizAttempt.worker_id), col(Course.code).label("course_code"),
+                                    func.max(col(QuizAttempt.score)).label("best_score"))
+                 .join(Course, col(Course.id) == col(QuizAttempt.course_id))
+                 .where(col(QuizAttempt.status) != AttemptStatus.IN_PROGRESS.value, col(QuizAttempt.submitted_at) <= at)
+                 .group_by(col(QuizAttempt.worker_id), col(Course.code)))
+    cert = frame(session, sa_select(col(Certificate.worker_id), col(Course.code).label("course_code"),
+                                    func.max(col(Certificate.valid_until)).label("certificate_valid_until"))
+                 .join(Course, col(Course.id) == col(Certificate.course_id))
+                 .where(col(Certificate.issued_at) <= at)
+                 .group_by(col(Certificate.worker_id), col(Course.code)))
     out = best.merge(cert, on=["worker_id", "course_code"], how="outer")
     out["certificate_valid_until"] = pd.to_datetime(out["certificate_valid_until"])
     out["passed"] = out["certificate_valid_until"].notna()
@@ -148,11 +148,11 @@ def qualifications(session: Session, *, at: datetime) -> pd.DataFrame:
 
 def busy_workers(session: Session, *, start: datetime, end: datetime) -> set[int]:
     """Workers seated at a non-cancelled training session overlapping [start, end)."""
-    rows = session.exec(select(Attendance.worker_id).join(TrainingSession,
-                                                          TrainingSession.id == Attendance.session_id)
-                        .where(TrainingSession.status != SessionStatus.CANCELLED.value,
-                               TrainingSession.start_at < end, TrainingSession.end_at > start,
-                               Attendance.status.is_distinct_from("excused")).distinct()).all()
+    rows = session.exec(select(col(Attendance.worker_id)).join(TrainingSession,
+                                                          col(TrainingSession.id) == col(Attendance.session_id))
+                        .where(col(TrainingSession.status) != SessionStatus.CANCELLED.value,
+                               col(TrainingSession.start_at) < end, col(TrainingSession.end_at) > start,
+                               col(Attendance.status).is_distinct_from("excused")).distinct()).all()
     return set(rows)
 
 
@@ -165,8 +165,8 @@ def courses_for_skill(session: Session, *, skill_area: str) -> list[dict]:
     """Active courses for a skill area or taxonomy category (an item code such as "F03" maps to its
     category): ``[{"code", "title_zh", "title_en", "skill_area"}]``."""
     area = _item_categories().get(skill_area, skill_area)
-    rows = session.exec(select(Course.code, Course.title_zh, Course.title_en, Course.skill_area)
-                        .where(Course.skill_area == area, Course.is_active).order_by(Course.code)).all()
+    rows = session.exec(select(col(Course.code), col(Course.title_zh), col(Course.title_en), col(Course.skill_area))
+                        .where(col(Course.skill_area) == area, col(Course.is_active)).order_by(col(Course.code))).all()
     return [{"code": c, "title_zh": z, "title_en": e, "skill_area": s} for c, z, e, s in rows]
 
 

@@ -14,15 +14,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import and_, case, func, update
-from sqlmodel import Session, select
+from sqlalchemy import Select, and_, case, func, update
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
 from core import clock
 from core.audit import record
 from core.inbox import send_rows, worker_users
-from core.models import OrgUnit, Worker
+from core.models import OrgUnit, Worker, row_id
 from core.scope import SYSTEM, ScopeError, Viewer, worker_scope_clause
-from courses._sql import frame, require_manager
+from courses._sql import frame, must_get, require_manager, rowcount
 from courses.errors import CoursesError
 from courses.models import (
     Attendance,
@@ -71,7 +72,7 @@ def link_token(secret: str, session_id: int) -> str:
 
 
 def checkin_url(base_url: str, ts: TrainingSession) -> str:
-    return f"{base_url.rstrip('/')}/checkin?session={ts.id}&token={link_token(ts.secret, ts.id)}"
+    return f"{base_url.rstrip('/')}/checkin?session={ts.id}&token={link_token(ts.secret, row_id(ts.id))}"
 
 
 def window(ts: TrainingSession) -> tuple[datetime, datetime]:
@@ -104,8 +105,8 @@ def check_in(session: Session, viewer: Viewer, *, session_id: int, code: str | N
         raise CheckInError("no_session")
     if ts.status == SessionStatus.CANCELLED.value:
         raise CheckInError("session_cancelled")
-    seat = session.exec(select(Attendance).where(Attendance.session_id == session_id,
-                                                 Attendance.worker_id == viewer.worker_id)).first()
+    seat = session.exec(select(Attendance).where(col(Attendance.session_id) == session_id,
+                                                 col(Attendance.worker_id) == viewer.worker_id)).first()
     if seat is None:
         raise CheckInError("not_seated")
     if seat.checked_in_at is not None:
@@ -116,7 +117,7 @@ def check_in(session: Session, viewer: Viewer, *, session_id: int, code: str | N
     if now > closes or ts.status == SessionStatus.CLOSED.value:
         raise CheckInError("checkin_closed")
     if token is not None:
-        if not hmac.compare_digest(link_token(ts.secret, ts.id), token.strip()):
+        if not hmac.compare_digest(link_token(ts.secret, row_id(ts.id)), token.strip()):
             raise CheckInError("bad_token")
         source = "link"
     elif code is not None:
@@ -125,22 +126,22 @@ def check_in(session: Session, viewer: Viewer, *, session_id: int, code: str | N
         source = "code"
     else:
         raise CheckInError("code_missing")
-    course = session.get(Course, ts.course_id)
+    course = must_get(session, Course, ts.course_id)
     late = now > ts.start_at + timedelta(minutes=course.late_after_minutes)
     status = AttendanceStatus.LATE.value if late else AttendanceStatus.PRESENT.value
     was = seat.status
     # Only an unmarked (or pre-excused-but-came) seat without a check-in changes: one winner per seat.
     result = session.execute(
         update(Attendance)
-        .where(Attendance.id == seat.id, Attendance.checked_in_at.is_(None))
+        .where(col(Attendance.id) == seat.id, col(Attendance.checked_in_at).is_(None))
         .values(status=status, points=_points(course, status), source=source, checked_in_at=now, marked_at=now)
     )
-    if result.rowcount:
+    if rowcount(result):
         record(session, "attendance.check_in", viewer=viewer, entity="training_session", entity_id=session_id,
                before={"status": was}, after={"status": status, "source": source})
-    if result.rowcount == 0:
+    if rowcount(result) == 0:
         session.refresh(seat)
-        return CheckInResult(seat.status or "", seat.checked_in_at, already=True)
+        return CheckInResult(seat.status or "", seat.checked_in_at or now, already=True)
     return CheckInResult(status, now, already=False)
 
 
@@ -150,17 +151,17 @@ def check_in(session: Session, viewer: Viewer, *, session_id: int, code: str | N
 def register(session: Session, viewer: Viewer, session_id: int) -> pd.DataFrame:
     """The seats of one session in the viewer's scope, with status, points and any excuse request."""
     require_manager(viewer)
-    stmt = (select(Attendance.id.label("attendance_id"), Attendance.worker_id, Worker.employee_no, Worker.name,
-                   OrgUnit.name_zh.label("community_zh"), OrgUnit.name_en.label("community_en"),
-                   Attendance.status, Attendance.points, Attendance.source, Attendance.checked_in_at,
-                   Attendance.minutes_attended, ExcuseRequest.id.label("excuse_id"),
-                   ExcuseRequest.status.label("excuse_status"), ExcuseRequest.reason.label("excuse_reason"))
-            .join(Worker, Worker.id == Attendance.worker_id)
-            .join(OrgUnit, OrgUnit.id == Worker.community_id)
-            .join(ExcuseRequest, and_(ExcuseRequest.session_id == Attendance.session_id,
-                                      ExcuseRequest.worker_id == Attendance.worker_id), isouter=True)
-            .where(Attendance.session_id == session_id, worker_scope_clause(viewer))
-            .order_by(Worker.employee_no))
+    stmt: Select = (sa_select(col(Attendance.id).label("attendance_id"), col(Attendance.worker_id), col(Worker.employee_no), col(Worker.name),
+                   col(OrgUnit.name_zh).label("community_zh"), col(OrgUnit.name_en).label("community_en"),
+                   col(Attendance.status), col(Attendance.points), col(Attendance.source), col(Attendance.checked_in_at),
+                   col(Attendance.minutes_attended), col(ExcuseRequest.id).label("excuse_id"),
+                   col(ExcuseRequest.status).label("excuse_status"), col(ExcuseRequest.reason).label("excuse_reason"))
+            .join(Worker, col(Worker.id) == col(Attendance.worker_id))
+            .join(OrgUnit, col(OrgUnit.id) == col(Worker.community_id))
+            .join(ExcuseRequest, and_(col(ExcuseRequest.session_id) == col(Attendance.session_id),
+                                      col(ExcuseRequest.worker_id) == col(Attendance.worker_id)), isouter=True)
+            .where(col(Attendance.session_id) == session_id, worker_scope_clause(viewer))
+            .order_by(col(Worker.employee_no)))
     return frame(session, stmt)
 
 
@@ -180,20 +181,20 @@ def mark_many(session: Session, viewer: Viewer, *, session_id: int, statuses: Ma
     if not wanted:
         return 0
     ids = sorted(wanted)
-    visible = set(session.exec(select(Worker.id).where(Worker.id.in_(ids), worker_scope_clause(viewer))).all())
+    visible = set(session.exec(select(col(Worker.id)).where(col(Worker.id).in_(ids), worker_scope_clause(viewer))).all())
     if len(visible) != len(ids):
         raise ScopeError("some of these workers are outside your scope")
-    course = session.get(Course, ts.course_id)
-    was = session.execute(select(Worker.employee_no, Attendance.worker_id, Attendance.status)
-                          .join(Worker, Worker.id == Attendance.worker_id)
-                          .where(Attendance.session_id == session_id, Attendance.worker_id.in_(ids))).all()
+    course = must_get(session, Course, ts.course_id)
+    was = session.execute(select(col(Worker.employee_no), col(Attendance.worker_id), col(Attendance.status))
+                          .join(Worker, col(Worker.id) == col(Attendance.worker_id))
+                          .where(col(Attendance.session_id) == session_id, col(Attendance.worker_id).in_(ids))).all()
     written = 0
     for status in sorted(set(wanted.values())):  # one UPDATE per status (at most four)
         group = [w for w in ids if wanted[w] == status]
-        written += session.execute(
-            update(Attendance).where(Attendance.session_id == session_id, Attendance.worker_id.in_(group))
+        written += rowcount(session.execute(
+            update(Attendance).where(col(Attendance.session_id) == session_id, col(Attendance.worker_id).in_(group))
             .values(status=status, points=_points(course, status), source=source, marked_by=viewer.user_id,
-                    marked_at=now)).rowcount or 0
+                    marked_at=now)))
     moved = {no: (old, wanted[w]) for no, w, old in was if old != wanted[w]}
     if moved:
         record(session, "attendance.mark", viewer=viewer, entity="training_session", entity_id=session_id,
@@ -211,13 +212,13 @@ def mark(session: Session, viewer: Viewer, *, session_id: int, worker_ids: list[
 
 def close_session(session: Session, ts: TrainingSession, *, now: datetime) -> int:
     """Mark the unmarked absent and close the session (idempotent); return how many were set absent."""
-    course = session.get(Course, ts.course_id)
-    n = session.execute(
-        update(Attendance).where(Attendance.session_id == ts.id, Attendance.status.is_(None))
+    course = must_get(session, Course, ts.course_id)
+    n = rowcount(session.execute(
+        update(Attendance).where(col(Attendance.session_id) == ts.id, col(Attendance.status).is_(None))
         .values(status=AttendanceStatus.ABSENT.value, points=course.points_absent, source="auto", marked_at=now)
-    ).rowcount or 0
-    session.execute(update(TrainingSession).where(TrainingSession.id == ts.id,
-                                                  TrainingSession.status == SessionStatus.SCHEDULED.value)
+    ))
+    session.execute(update(TrainingSession).where(col(TrainingSession.id) == ts.id,
+                                                  col(TrainingSession.status) == SessionStatus.SCHEDULED.value)
                     .values(status=SessionStatus.CLOSED.value, closed_at=now))
     return n
 
@@ -225,8 +226,8 @@ def close_session(session: Session, ts: TrainingSession, *, now: datetime) -> in
 def close_ended_sessions(session: Session, *, now: datetime | None = None) -> int:
     """Close every scheduled session that has ended; return how many seats were set absent."""
     now = now or clock.now()
-    ended = session.exec(select(TrainingSession).where(TrainingSession.status == SessionStatus.SCHEDULED.value,
-                                                       TrainingSession.end_at <= now)).all()
+    ended = session.exec(select(TrainingSession).where(col(TrainingSession.status) == SessionStatus.SCHEDULED.value,
+                                                       col(TrainingSession.end_at) <= now)).all()
     n = sum(close_session(session, ts, now=now) for ts in ended)
     if ended:
         record(session, "attendance.auto_absent", username="scheduler", entity="job",
@@ -247,14 +248,14 @@ def request_excuse(session: Session, viewer: Viewer, *, session_id: int, reason:
     if not reason.strip():
         raise CoursesError("excuse_reason")
     ts = session.get(TrainingSession, session_id)
-    seat = session.exec(select(Attendance).where(Attendance.session_id == session_id,
-                                                 Attendance.worker_id == viewer.worker_id)).first()
+    seat = session.exec(select(Attendance).where(col(Attendance.session_id) == session_id,
+                                                 col(Attendance.worker_id) == viewer.worker_id)).first()
     if ts is None or seat is None:
         raise CoursesError("not_seated")
     if now >= ts.start_at:
         raise CoursesError("excuse_too_late")
-    existing = session.exec(select(ExcuseRequest).where(ExcuseRequest.session_id == session_id,
-                                                        ExcuseRequest.worker_id == viewer.worker_id)).first()
+    existing = session.exec(select(ExcuseRequest).where(col(ExcuseRequest.session_id) == session_id,
+                                                        col(ExcuseRequest.worker_id) == viewer.worker_id)).first()
     if existing is not None:
         return existing
     req = ExcuseRequest(session_id=session_id, worker_id=viewer.worker_id, reason=reason.strip()[:300],
@@ -270,8 +271,8 @@ def notify_excuse_request(session: Session, req: ExcuseRequest, ts: TrainingSess
     to = ts.host_user_id or ts.created_by
     if to is None:
         return 0
-    worker = session.get(Worker, req.worker_id)
-    course = session.get(Course, ts.course_id)
+    worker = must_get(session, Worker, req.worker_id)
+    course = must_get(session, Course, ts.course_id)
     return send_rows(session, [{
         "user_id": to, "kind": "excuse_request", "created_at": now, "key": f"excuse:{req.id}",
         "title_zh": f"请假申请:{worker.name} · {course.title_zh} {ts.start_at:%m-%d %H:%M}",
@@ -286,7 +287,7 @@ def decide_excuse(session: Session, viewer: Viewer, *, excuse_id: int, approve: 
     req = session.get(ExcuseRequest, excuse_id)
     if req is None:
         raise CoursesError("no_request")
-    worker = session.exec(select(Worker).where(Worker.id == req.worker_id, worker_scope_clause(viewer))).first()
+    worker = session.exec(select(Worker).where(col(Worker.id) == req.worker_id, worker_scope_clause(viewer))).first()
     if worker is None:
         raise ScopeError("that worker is outside your scope")
     if req.status != ExcuseStatus.PENDING.value:
@@ -296,13 +297,13 @@ def decide_excuse(session: Session, viewer: Viewer, *, excuse_id: int, approve: 
     session.add(req)
     excused = 0
     if approve:
-        ts = session.get(TrainingSession, req.session_id)
-        course = session.get(Course, ts.course_id)
-        excused = session.execute(update(Attendance).where(Attendance.session_id == req.session_id,
-                                                 Attendance.worker_id == req.worker_id,
-                                                 Attendance.checked_in_at.is_(None))
+        ts = must_get(session, TrainingSession, req.session_id)
+        course = must_get(session, Course, ts.course_id)
+        excused = rowcount(session.execute(update(Attendance).where(col(Attendance.session_id) == req.session_id,
+                                                 col(Attendance.worker_id) == req.worker_id,
+                                                 col(Attendance.checked_in_at).is_(None))
                         .values(status=AttendanceStatus.EXCUSED.value, points=course.points_excused,
-                                source="excuse", marked_by=viewer.user_id, marked_at=now)).rowcount or 0
+                                source="excuse", marked_by=viewer.user_id, marked_at=now)))
     record(session, f"attendance.excuse_{'approve' if approve else 'reject'}", viewer=viewer, entity="excuse",
            entity_id=req.id, before={"status": ExcuseStatus.PENDING.value}, after={"status": req.status},
            detail={"session_id": req.session_id, "worker": worker.employee_no, "seat_excused": bool(excused)})
@@ -311,14 +312,14 @@ def decide_excuse(session: Session, viewer: Viewer, *, excuse_id: int, approve: 
 
 def pending_excuses(session: Session, viewer: Viewer) -> pd.DataFrame:
     require_manager(viewer)
-    stmt = (select(ExcuseRequest.id, ExcuseRequest.session_id, Worker.employee_no, Worker.name,
-                   Course.title_zh.label("course_zh"), Course.title_en.label("course_en"),
-                   TrainingSession.start_at, ExcuseRequest.reason, ExcuseRequest.requested_at)
-            .join(Worker, Worker.id == ExcuseRequest.worker_id)
-            .join(TrainingSession, TrainingSession.id == ExcuseRequest.session_id)
-            .join(Course, Course.id == TrainingSession.course_id)
-            .where(ExcuseRequest.status == ExcuseStatus.PENDING.value, worker_scope_clause(viewer))
-            .order_by(TrainingSession.start_at))
+    stmt: Select = (sa_select(col(ExcuseRequest.id), col(ExcuseRequest.session_id), col(Worker.employee_no), col(Worker.name),
+                   col(Course.title_zh).label("course_zh"), col(Course.title_en).label("course_en"),
+                   col(TrainingSession.start_at), col(ExcuseRequest.reason), col(ExcuseRequest.requested_at))
+            .join(Worker, col(Worker.id) == col(ExcuseRequest.worker_id))
+            .join(TrainingSession, col(TrainingSession.id) == col(ExcuseRequest.session_id))
+            .join(Course, col(Course.id) == col(TrainingSession.course_id))
+            .where(col(ExcuseRequest.status) == ExcuseStatus.PENDING.value, worker_scope_clause(viewer))
+            .order_by(col(TrainingSession.start_at)))
     return frame(session, stmt)
 
 
@@ -329,28 +330,28 @@ def worker_attendance(session: Session, viewer: Viewer, *, now: datetime | None 
     """Per worker in scope, across all courses: sessions held (closed), attended, excused, absent, points,
     and the seats still to come. rate = attended / (held − excused)."""
     now = now or clock.now()
-    held = TrainingSession.status == SessionStatus.CLOSED.value
-    upcoming = and_(TrainingSession.status == SessionStatus.SCHEDULED.value, TrainingSession.end_at > now)
-    stmt = (select(Worker.id.label("worker_id"), Worker.employee_no, Worker.name, Worker.party_member,
-                   OrgUnit.name_zh.label("community_zh"), OrgUnit.name_en.label("community_en"),
+    held = col(TrainingSession.status) == SessionStatus.CLOSED.value
+    upcoming = and_(col(TrainingSession.status) == SessionStatus.SCHEDULED.value, col(TrainingSession.end_at) > now)
+    stmt: Select = (sa_select(col(Worker.id).label("worker_id"), col(Worker.employee_no), col(Worker.name), col(Worker.party_member),
+                   col(OrgUnit.name_zh).label("community_zh"), col(OrgUnit.name_en).label("community_en"),
                    func.sum(case((held, 1), else_=0)).label("held"),
-                   func.sum(case((and_(held, Attendance.status.in_(ATTENDED)), 1), else_=0)).label("attended"),
-                   func.sum(case((and_(held, Attendance.status == "late"), 1), else_=0)).label("late"),
-                   func.sum(case((and_(held, Attendance.status == "excused"), 1), else_=0)).label("excused"),
-                   func.sum(case((and_(held, Attendance.status == "absent"), 1), else_=0)).label("absent"),
-                   func.coalesce(func.sum(case((held, Attendance.points), else_=0)), 0).label("points"),
+                   func.sum(case((and_(held, col(Attendance.status).in_(ATTENDED)), 1), else_=0)).label("attended"),
+                   func.sum(case((and_(held, col(Attendance.status) == "late"), 1), else_=0)).label("late"),
+                   func.sum(case((and_(held, col(Attendance.status) == "excused"), 1), else_=0)).label("excused"),
+                   func.sum(case((and_(held, col(Attendance.status) == "absent"), 1), else_=0)).label("absent"),
+                   func.coalesce(func.sum(case((held, col(Attendance.points)), else_=0)), 0).label("points"),
                    func.sum(case((upcoming, 1), else_=0)).label("remaining"))
             .select_from(Attendance)
-            .join(TrainingSession, TrainingSession.id == Attendance.session_id)
-            .join(Worker, Worker.id == Attendance.worker_id)
-            .join(OrgUnit, OrgUnit.id == Worker.community_id)
-            .where(worker_scope_clause(viewer), TrainingSession.status != SessionStatus.CANCELLED.value)
-            .group_by(Worker.id, Worker.employee_no, Worker.name, Worker.party_member, OrgUnit.name_zh,
-                      OrgUnit.name_en)
-            .order_by(Worker.employee_no))
+            .join(TrainingSession, col(TrainingSession.id) == col(Attendance.session_id))
+            .join(Worker, col(Worker.id) == col(Attendance.worker_id))
+            .join(OrgUnit, col(OrgUnit.id) == col(Worker.community_id))
+            .where(worker_scope_clause(viewer), col(TrainingSession.status) != SessionStatus.CANCELLED.value)
+            .group_by(col(Worker.id), col(Worker.employee_no), col(Worker.name), col(Worker.party_member), col(OrgUnit.name_zh),
+                      col(OrgUnit.name_en))
+            .order_by(col(Worker.employee_no)))
     df = frame(session, stmt)
-    for col in ("held", "attended", "late", "excused", "absent", "points", "remaining"):
-        df[col] = df[col].fillna(0).astype(int)
+    for name in ("held", "attended", "late", "excused", "absent", "points", "remaining"):
+        df[name] = df[name].fillna(0).astype(int)
     counted = df["held"] - df["excused"]
     df["rate"] = (df["attended"] / counted.where(counted > 0)).astype(float)
     return df

@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core import clock
 from core.audit import record
@@ -22,7 +23,7 @@ from core.models import Worker
 from core.scope import ScopeError, Viewer, worker_scope_clause
 from core.tabular import Column, RowError, Schema, read_table
 from core.uploads import upload_problem
-from courses._sql import require_manager
+from courses._sql import must_get, require_manager
 from courses.attendance import register
 from courses.errors import CoursesError
 from courses.models import Attendance, AttendanceStatus, Course, SessionStatus, TrainingSession
@@ -95,12 +96,12 @@ def preview_platform_import(session: Session, viewer: Viewer, *, session_id: int
     ts = session.get(TrainingSession, session_id)
     if ts is None or ts.status == SessionStatus.CANCELLED.value:
         raise CoursesError("session_not_held")
-    course = session.get(Course, ts.course_id)
+    course = must_get(session, Course, ts.course_id)
     if (problem := upload_problem(data, filename)) is not None:  # e.g. an .xlsx that is not a workbook
         return ImportPreview(session_id, pd.DataFrame(columns=MATCHED_COLUMNS), [problem], filename=filename,
                              sha256=hashlib.sha256(data).hexdigest())
     result = read_table(data, filename, PLATFORM_SCHEMA)
-    file = {"filename": filename, "sha256": hashlib.sha256(data).hexdigest(), "rows_read": result.rows_read}
+    file: dict[str, Any] = {"filename": filename, "sha256": hashlib.sha256(data).hexdigest(), "rows_read": result.rows_read}
     rows = result.rows
     errors = list(result.errors)
     seats = register(session, viewer, session_id)
@@ -150,20 +151,20 @@ def commit_platform_import(session: Session, viewer: Viewer, preview: ImportPrev
     if not preview.ok:
         raise CoursesError("import_has_errors")
     ids = {int(w) for w in preview.matched["worker_id"]}  # a preview is data: check it is the viewer's to write
-    if len(set(session.exec(select(Worker.id).where(Worker.id.in_(ids), worker_scope_clause(viewer))))) != len(ids):
+    if len(set(session.exec(select(col(Worker.id)).where(col(Worker.id).in_(ids), worker_scope_clause(viewer))))) != len(ids):
         raise ScopeError("some of these workers are outside your scope")
     now = now or clock.now()
-    ts = session.get(TrainingSession, preview.session_id)
-    course = session.get(Course, ts.course_id)
+    ts = must_get(session, TrainingSession, preview.session_id)
+    course = must_get(session, Course, ts.course_id)
     changed = 0
     for r in preview.matched.itertuples():  # one UPDATE per seated participant (≤ a few hundred)
-        values = {"minutes_attended": int(r.minutes)}
+        values: dict[str, Any] = {"minutes_attended": int(r.minutes)}
         if r.will_change:
             values.update(status=r.new_status, points=getattr(course, f"points_{r.new_status}"), source="import",
                           marked_by=viewer.user_id, marked_at=now)
             changed += 1
-        session.execute(update(Attendance).where(Attendance.session_id == ts.id,
-                                                 Attendance.worker_id == int(r.worker_id)).values(**values))
+        session.execute(update(Attendance).where(col(Attendance.session_id) == ts.id,
+                                                 col(Attendance.worker_id) == int(r.worker_id)).values(**values))
     moved = preview.matched[preview.matched["will_change"].astype(bool)]
     record(session, "import.attendance", viewer=viewer, entity="file", entity_id=preview.filename[:64],
            before=dict(zip(moved["employee_no"], moved["current_status"].astype(object).where(

@@ -9,16 +9,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlalchemy import Select, func
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
 from core import clock
 from core.audit import changed_fields, record
+from core.models import row_id
 from core.scope import Viewer
 from core.settings import DATA_DIR
 from core.taxonomy import load_taxonomy
 from core.uploads import ATTACHMENT_KINDS, check_upload
-from courses._sql import frame, require_district
+from courses._sql import frame, must_get, require_district
 from courses.errors import CoursesError
 from courses.models import Course, CourseBase, CourseFile, Question, QuestionOption
 
@@ -52,7 +54,7 @@ def shipped_courses() -> list[dict]:
 
 def import_course(session: Session, data: dict) -> Course:
     """Insert (or update by code) a course and its question bank from the shipped JSON format."""
-    course = session.exec(select(Course).where(Course.code == data["code"])).first()
+    course = session.exec(select(Course).where(col(Course.code) == data["code"])).first()
     fields = {k: v for k, v in data.items() if k in CourseBase.model_fields}
     if course is None:
         course = Course(**fields)
@@ -62,17 +64,17 @@ def import_course(session: Session, data: dict) -> Course:
         course.updated_at = clock.now()
     session.add(course)
     session.flush()
-    existing = {q.code: q for q in session.exec(select(Question).where(Question.course_id == course.id))}
+    existing = {q.code: q for q in session.exec(select(Question).where(col(Question.course_id) == course.id))}
     for q in data.get("questions", []):
         question = existing.get(q["code"])
         if question is not None:
             continue  # answered questions are never rewritten under the attempts that saw them
-        question = Question(course_id=course.id, code=q["code"], kind=q["kind"], text_zh=q["text_zh"],
+        question = Question(course_id=row_id(course.id), code=q["code"], kind=q["kind"], text_zh=q["text_zh"],
                             text_en=q.get("text_en", ""), explanation_zh=q.get("explanation_zh", ""),
                             explanation_en=q.get("explanation_en", ""))
         session.add(question)
         session.flush()
-        session.add_all([QuestionOption(question_id=question.id, code=o["code"], text_zh=o["text_zh"],
+        session.add_all([QuestionOption(question_id=row_id(question.id), code=o["code"], text_zh=o["text_zh"],
                                         text_en=o.get("text_en", ""), correct=bool(o["correct"]))
                          for o in q["options"]])
     session.flush()
@@ -84,7 +86,7 @@ def load_shipped_courses(session: Session) -> list[Course]:
 
 
 def course_by_code(session: Session, code: str) -> Course:
-    course = session.exec(select(Course).where(Course.code == code)).first()
+    course = session.exec(select(Course).where(col(Course.code) == code)).first()
     if course is None:
         raise CourseError("no_course_code", code=code)
     return course
@@ -107,16 +109,16 @@ def course_form(session: Session, course_id: int | None) -> CourseBase:
 
 def catalog_frame(session: Session, *, active_only: bool = False) -> pd.DataFrame:
     """One row per course with its question-bank size (the catalog is shared by the whole district)."""
-    n_questions = (select(Question.course_id, func.count().label("questions"))
-                   .where(Question.is_active).group_by(Question.course_id).subquery())
-    stmt = (select(Course.id, Course.code, Course.title_zh, Course.title_en, Course.skill_area,
-                   Course.pass_mark, Course.validity_months, Course.quiz_questions, Course.time_limit_minutes,
-                   Course.max_attempts, Course.grading_method, Course.is_active,
+    n_questions = (select(col(Question.course_id), func.count().label("questions"))
+                   .where(col(Question.is_active)).group_by(col(Question.course_id)).subquery())
+    stmt: Select = (sa_select(col(Course.id), col(Course.code), col(Course.title_zh), col(Course.title_en), col(Course.skill_area),
+                   col(Course.pass_mark), col(Course.validity_months), col(Course.quiz_questions), col(Course.time_limit_minutes),
+                   col(Course.max_attempts), col(Course.grading_method), col(Course.is_active),
                    func.coalesce(n_questions.c.questions, 0).label("questions"))
-            .join(n_questions, n_questions.c.course_id == Course.id, isouter=True)
-            .order_by(Course.code))
+            .join(n_questions, n_questions.c.course_id == col(Course.id), isouter=True)
+            .order_by(col(Course.code)))
     if active_only:
-        stmt = stmt.where(Course.is_active)
+        stmt = stmt.where(col(Course.is_active))
     return frame(session, stmt)
 
 
@@ -152,7 +154,7 @@ def save_course(session: Session, viewer: Viewer, data: CourseBase, course_id: i
     validate_course(data)
     for f in files:
         check_attachment(f.filename, f.data)
-    clash = session.exec(select(Course.id).where(Course.code == data.code.strip())).first()
+    clash = session.exec(select(col(Course.id)).where(col(Course.code) == data.code.strip())).first()
     if clash is not None and clash != course_id:
         raise CourseError("code_taken", code=data.code)
     course = session.get(Course, course_id) if course_id else Course(code=data.code, title_zh=data.title_zh,
@@ -171,7 +173,7 @@ def save_course(session: Session, viewer: Viewer, data: CourseBase, course_id: i
     session.flush()
     session.refresh(course)
     for f in files:
-        attach_file(session, viewer, course_id=course.id, filename=f.filename, data=f.data,
+        attach_file(session, viewer, course_id=row_id(course.id), filename=f.filename, data=f.data,
                     content_type=f.content_type)
     return course
 
@@ -192,7 +194,7 @@ def attach_file(session: Session, viewer: Viewer, *, course_id: int, filename: s
     row = CourseFile(course_id=course_id, filename=filename[:200], data=data,
                      content_type=content_type or "application/octet-stream")
     session.add(row)
-    record(session, "course.file_add", viewer=viewer, entity="course", entity_id=session.get(Course, course_id).code,
+    record(session, "course.file_add", viewer=viewer, entity="course", entity_id=must_get(session, Course, course_id).code,
            after={"filename": row.filename}, detail={"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()})
     session.flush()
     session.refresh(row)
@@ -200,8 +202,8 @@ def attach_file(session: Session, viewer: Viewer, *, course_id: int, filename: s
 
 
 def course_files(session: Session, course_id: int) -> list[CourseFile]:
-    return list(session.exec(select(CourseFile).where(CourseFile.course_id == course_id)
-                             .order_by(CourseFile.filename)))
+    return list(session.exec(select(CourseFile).where(col(CourseFile.course_id) == course_id)
+                             .order_by(col(CourseFile.filename))))
 
 
 def parse_links(text: str) -> list[tuple[str, str]]:
@@ -217,9 +219,9 @@ def parse_links(text: str) -> list[tuple[str, str]]:
 
 
 def question_bank(session: Session, course_id: int) -> pd.DataFrame:
-    stmt = (select(Question.id, Question.code, Question.kind, Question.text_zh, Question.text_en,
-                   Question.is_active, func.count(QuestionOption.id).label("options"))
-            .join(QuestionOption, QuestionOption.question_id == Question.id, isouter=True)
-            .where(Question.course_id == course_id)
-            .group_by(Question.id).order_by(Question.code))
+    stmt: Select = (sa_select(col(Question.id), col(Question.code), col(Question.kind), col(Question.text_zh), col(Question.text_en),
+                   col(Question.is_active), func.count(col(QuestionOption.id)).label("options"))
+            .join(QuestionOption, col(QuestionOption.question_id) == col(Question.id), isouter=True)
+            .where(col(Question.course_id) == course_id)
+            .group_by(col(Question.id)).order_by(col(Question.code)))
     return frame(session, stmt)

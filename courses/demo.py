@@ -19,9 +19,11 @@ from datetime import date, datetime, time, timedelta
 import numpy as np
 import pandas as pd
 from sqlalchemy import func, insert, select, text
+from sqlmodel import col
 
 from core import clock
 from core.demo import DemoContext
+from core.models import row_id
 from courses.attendance import notify_attendance_warnings
 from courses.catalog import load_shipped_courses
 from courses.models import (
@@ -74,7 +76,7 @@ def seed(ctx: DemoContext) -> None:
     enrolled_at = datetime.combine(ctx.start, time(9))
 
     # Enrollment: all courses for everyone, except dispute mediation (party members by rule + 60% of others).
-    party_rule = EnrollmentRule(course_id=courses["dispute_mediation"].id, kind="party",
+    party_rule = EnrollmentRule(course_id=row_id(courses["dispute_mediation"].id), kind="party",
                                 created_by=ctx.manager_user_id, created_at=enrolled_at)
     s.add(party_rule)
     s.flush()
@@ -155,9 +157,9 @@ def seed(ctx: DemoContext) -> None:
 
 def _seed_attempts(ctx: DemoContext, courses, enrolled, plan, rng: np.random.Generator) -> None:  # noqa: ANN001
     s = ctx.session
-    bank = pd.DataFrame(s.execute(select(Question.id, Question.course_id, Question.kind)).all(),
+    bank = pd.DataFrame(s.execute(select(col(Question.id), col(Question.course_id), col(Question.kind))).all(),
                         columns=["id", "course_id", "kind"])
-    opts = pd.DataFrame(s.execute(select(QuestionOption.id, QuestionOption.question_id, QuestionOption.correct))
+    opts = pd.DataFrame(s.execute(select(col(QuestionOption.id), col(QuestionOption.question_id), col(QuestionOption.correct)))
                         .all(), columns=["id", "question_id", "correct"])
     options = opts.groupby("question_id")["id"].apply(list).to_dict()
     key = opts[opts["correct"]].groupby("question_id")["id"].apply(set).to_dict()
@@ -165,7 +167,7 @@ def _seed_attempts(ctx: DemoContext, courses, enrolled, plan, rng: np.random.Gen
     difficulty = dict(zip(bank["id"], rng.normal(-0.9, 0.9, len(bank)), strict=True))
     ambiguous = set(bank.groupby("course_id")["id"].apply(lambda x: x.sample(1, random_state=7)).tolist())
     ability = dict(zip(ctx.workers["id"], rng.normal(0.4, 0.9, len(ctx.workers)), strict=True))
-    first_session = {}
+    first_session: dict[str, datetime] = {}
     for code, start, _m, _sub in plan:
         first_session.setdefault(code, start)
 
@@ -247,7 +249,7 @@ def _seed_upcoming(ctx: DemoContext, courses) -> None:  # noqa: ANN001
     ]
     first = _next_id(s, TrainingSession)
     rows, seats = [], []
-    enrolled = pd.DataFrame(s.execute(select(Enrollment.course_id, Enrollment.worker_id)).all(),
+    enrolled = pd.DataFrame(s.execute(select(col(Enrollment.course_id), col(Enrollment.worker_id))).all(),
                             columns=["course_id", "worker_id"])
     for k, (code, start, minutes, unit) in enumerate(upcoming):
         course = courses[code]

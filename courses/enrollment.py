@@ -10,14 +10,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import func, or_
-from sqlmodel import Session, select
+from sqlalchemy import Select, func, or_
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
 from core import clock
 from core.audit import record
-from core.models import OrgUnit, Worker, WorkerStatus
+from core.models import OrgUnit, Worker, WorkerStatus, row_id
 from core.scope import ScopeError, Viewer, worker_scope_clause
-from courses._sql import can_manage_unit, frame, insert_ignore, require_manager
+from courses._sql import can_manage_unit, frame, insert_ignore, must_get, require_manager, rowcount, table_of
 from courses.catalog import CourseError, course_by_code
 from courses.models import (
     Attendance,
@@ -35,8 +36,8 @@ from courses.training.completion import check_prerequisite
 
 def _in_unit(unit_id: int | None):  # noqa: ANN202
     if unit_id is None:
-        return Worker.id.is_not(None)
-    return or_(Worker.subdistrict_id == unit_id, Worker.community_id == unit_id, Worker.grid_id == unit_id)
+        return col(Worker.id).is_not(None)
+    return or_(col(Worker.subdistrict_id) == unit_id, col(Worker.community_id) == unit_id, col(Worker.grid_id) == unit_id)
 
 
 def enroll(session: Session, viewer: Viewer, *, course_id: int, worker_ids: list[int], source: str = "manual",
@@ -53,7 +54,7 @@ def enroll(session: Session, viewer: Viewer, *, course_id: int, worker_ids: list
         return 0
     if session.get(Course, course_id) is None:
         raise CourseError("no_course")
-    visible = set(session.exec(select(Worker.id).where(Worker.id.in_(ids), worker_scope_clause(viewer))).all())
+    visible = set(session.exec(select(col(Worker.id)).where(col(Worker.id).in_(ids), worker_scope_clause(viewer))).all())
     outside = [w for w in ids if w not in visible]
     if outside:
         raise ScopeError(f"{len(outside)} of these workers are outside your scope (e.g. id {outside[0]})")
@@ -63,7 +64,7 @@ def enroll(session: Session, viewer: Viewer, *, course_id: int, worker_ids: list
          "quiz_due_at": quiz_due_at, "enrolled_at": now} for w in ids], conflict=["course_id", "worker_id"])
     seat_enrolled(session, course_ids=[course_id], worker_ids=ids, now=now)
     if new:
-        record(session, "course.enroll", viewer=viewer, entity="course", entity_id=session.get(Course, course_id).code,
+        record(session, "course.enroll", viewer=viewer, entity="course", entity_id=must_get(session, Course, course_id).code,
                after={"enrolled": new}, detail={"worker_ids": ids, "source": source, "reason": reason[:300]})
     return new
 
@@ -71,7 +72,7 @@ def enroll(session: Session, viewer: Viewer, *, course_id: int, worker_ids: list
 def enroll_by_code(session: Session, viewer: Viewer, *, course_code: str, worker_ids: list[int], reason: str,
                    now: datetime | None = None) -> int:
     course = course_by_code(session, course_code)
-    return enroll(session, viewer, course_id=course.id, worker_ids=worker_ids, source="api", reason=reason, now=now)
+    return enroll(session, viewer, course_id=row_id(course.id), worker_ids=worker_ids, source="api", reason=reason, now=now)
 
 
 def unenroll(session: Session, viewer: Viewer, *, course_id: int, worker_id: int,
@@ -81,16 +82,16 @@ def unenroll(session: Session, viewer: Viewer, *, course_id: int, worker_id: int
     now = now or clock.now()
     worker = session.get(Worker, worker_id)
     if worker is None or worker_id not in session.exec(
-            select(Worker.id).where(Worker.id == worker_id, worker_scope_clause(viewer))).all():
+            select(col(Worker.id)).where(col(Worker.id) == worker_id, worker_scope_clause(viewer))).all():
         raise ScopeError("that worker is outside your scope")
-    future = select(TrainingSession.id).where(TrainingSession.course_id == course_id,
-                                              TrainingSession.start_at > now)
-    seats = session.execute(Attendance.__table__.delete().where(
-        Attendance.worker_id == worker_id, Attendance.status.is_(None), Attendance.session_id.in_(future))).rowcount
-    removed = session.execute(Enrollment.__table__.delete().where(Enrollment.course_id == course_id,
-                                                                  Enrollment.worker_id == worker_id)).rowcount
+    future = select(col(TrainingSession.id)).where(col(TrainingSession.course_id) == course_id,
+                                              col(TrainingSession.start_at) > now)
+    seats = rowcount(session.execute(table_of(Attendance).delete().where(
+        col(Attendance.worker_id) == worker_id, col(Attendance.status).is_(None), col(Attendance.session_id).in_(future))))
+    removed = rowcount(session.execute(table_of(Enrollment).delete().where(col(Enrollment.course_id) == course_id,
+                                                                  col(Enrollment.worker_id) == worker_id)))
     if removed:
-        record(session, "course.unenroll", viewer=viewer, entity="course", entity_id=session.get(Course, course_id).code,
+        record(session, "course.unenroll", viewer=viewer, entity="course", entity_id=must_get(session, Course, course_id).code,
                before={"worker": worker.employee_no, "enrolled": True, "future_seats": seats or 0},
                after={"worker": worker.employee_no, "enrolled": False, "future_seats": 0})
 
@@ -106,7 +107,7 @@ def seat_one(session: Session, viewer: Viewer, *, session_id: int, worker_id: in
     if insert_ignore(session, Attendance, [{"session_id": session_id, "worker_id": worker_id}],
                      conflict=["session_id", "worker_id"]):
         record(session, "course.session.seat", viewer=viewer, entity="training_session", entity_id=session_id,
-               after={"worker": session.get(Worker, worker_id).employee_no})
+               after={"worker": must_get(session, Worker, worker_id).employee_no})
 
 
 # --- scheduling for an audience ---------------------------------------------------------------------------
@@ -139,12 +140,12 @@ def schedule_for_audience(session: Session, viewer: Viewer, plan: SessionPlan, *
                                   unit_id=plan.unit_id, now=now)
         rule_id = rule.id
     elif enroll_audience:
-        everyone = session.exec(select(Worker.id).where(worker_scope_clause(viewer),
-                                                        Worker.status == WorkerStatus.ACTIVE.value)).all()
-        enrolled = enroll(session, viewer, course_id=plan.course_id, worker_ids=list(everyone), now=now)
+        everyone = session.exec(select(col(Worker.id)).where(worker_scope_clause(viewer),
+                                                        col(Worker.status) == WorkerStatus.ACTIVE.value)).all()
+        enrolled = enroll(session, viewer, course_id=plan.course_id, worker_ids=[row_id(w) for w in everyone], now=now)
     created = schedule(session, viewer, plan, now=now)
     seated = session.exec(select(func.count()).select_from(Attendance)
-                          .where(Attendance.session_id.in_([ts.id for ts in created]))).one()
+                          .where(col(Attendance.session_id).in_([ts.id for ts in created]))).one()
     return Scheduled(created, enrolled, int(seated), rule_id)
 
 
@@ -165,7 +166,7 @@ def add_rule(session: Session, viewer: Viewer, *, course_id: int, kind: RuleKind
                           created_by=viewer.user_id, created_at=now or clock.now())
     session.add(rule)
     session.flush()
-    n = apply_rules(session, rule_ids=[rule.id], now=now)
+    n = apply_rules(session, rule_ids=[row_id(rule.id)], now=now)
     record(session, "course.rule.add", viewer=viewer, entity="enrollment_rule", entity_id=rule.id,
            after={"course_id": course_id, "kind": rule.kind, "unit_id": unit_id, "cert_course_id": rule.cert_course_id},
            detail={"enrolled": n})
@@ -174,22 +175,22 @@ def add_rule(session: Session, viewer: Viewer, *, course_id: int, kind: RuleKind
 
 def rule_matches(session: Session, rule: EnrollmentRule, *, now: datetime) -> list[int]:
     """Ids of the active workers a rule covers right now."""
-    stmt = select(Worker.id).where(Worker.status != WorkerStatus.LEFT.value, _in_unit(rule.unit_id))
+    stmt = select(col(Worker.id)).where(col(Worker.status) != WorkerStatus.LEFT.value, _in_unit(rule.unit_id))
     if rule.kind == RuleKind.PARTY.value:
-        stmt = stmt.where(Worker.party_member)
+        stmt = stmt.where(col(Worker.party_member))
     elif rule.kind == RuleKind.LACKING_CERT.value:
-        valid = select(Certificate.worker_id).where(Certificate.course_id == (rule.cert_course_id or rule.course_id),
-                                                    Certificate.valid_until > now)
-        stmt = stmt.where(Worker.id.not_in(valid))
-    return list(session.exec(stmt).all())
+        valid = select(col(Certificate.worker_id)).where(col(Certificate.course_id) == (rule.cert_course_id or rule.course_id),
+                                                    col(Certificate.valid_until) > now)
+        stmt = stmt.where(col(Worker.id).not_in(valid))
+    return [row_id(w) for w in session.exec(stmt).all()]
 
 
 def apply_rules(session: Session, *, rule_ids: list[int] | None = None, now: datetime | None = None) -> int:
     """Enroll everyone the active rules cover who is not enrolled yet (workers who joined since, too)."""
     now = now or clock.now()
-    stmt = select(EnrollmentRule).where(EnrollmentRule.is_active)
+    stmt = select(EnrollmentRule).where(col(EnrollmentRule.is_active))
     if rule_ids is not None:
-        stmt = stmt.where(EnrollmentRule.id.in_(rule_ids))
+        stmt = stmt.where(col(EnrollmentRule.id).in_(rule_ids))
     added = 0
     for rule in session.exec(stmt).all():  # a handful of rules; each is one set-based insert
         ids = check_prerequisite(session, course_id=rule.course_id, worker_ids=rule_matches(session, rule, now=now),
@@ -203,17 +204,17 @@ def apply_rules(session: Session, *, rule_ids: list[int] | None = None, now: dat
 
 def rules_frame(session: Session, viewer: Viewer, course_id: int | None = None) -> pd.DataFrame:
     require_manager(viewer)
-    stmt = (select(EnrollmentRule.id, EnrollmentRule.course_id, Course.code.label("course_code"),
-                   EnrollmentRule.kind, EnrollmentRule.unit_id, OrgUnit.name_zh.label("unit_zh"),
-                   OrgUnit.name_en.label("unit_en"), EnrollmentRule.cert_course_id, EnrollmentRule.is_active,
-                   EnrollmentRule.created_at)
-            .join(Course, Course.id == EnrollmentRule.course_id)
-            .join(OrgUnit, OrgUnit.id == EnrollmentRule.unit_id, isouter=True)
-            .order_by(EnrollmentRule.id))
+    stmt: Select = (sa_select(col(EnrollmentRule.id), col(EnrollmentRule.course_id), col(Course.code).label("course_code"),
+                   col(EnrollmentRule.kind), col(EnrollmentRule.unit_id), col(OrgUnit.name_zh).label("unit_zh"),
+                   col(OrgUnit.name_en).label("unit_en"), col(EnrollmentRule.cert_course_id), col(EnrollmentRule.is_active),
+                   col(EnrollmentRule.created_at))
+            .join(Course, col(Course.id) == col(EnrollmentRule.course_id))
+            .join(OrgUnit, col(OrgUnit.id) == col(EnrollmentRule.unit_id), isouter=True)
+            .order_by(col(EnrollmentRule.id)))
     if viewer.scope_unit_id is not None:
-        stmt = stmt.where(OrgUnit.path.contains(f"/{viewer.scope_unit_id}/"))
+        stmt = stmt.where(col(OrgUnit.path).contains(f"/{viewer.scope_unit_id}/"))
     if course_id is not None:
-        stmt = stmt.where(EnrollmentRule.course_id == course_id)
+        stmt = stmt.where(col(EnrollmentRule.course_id) == course_id)
     return frame(session, stmt)
 
 
@@ -230,11 +231,11 @@ def deactivate_rule(session: Session, viewer: Viewer, rule_id: int) -> None:
 def enrolled_frame(session: Session, viewer: Viewer, course_id: int) -> pd.DataFrame:
     """Enrolled workers of a course in the viewer's scope."""
     require_manager(viewer)
-    stmt = (select(Enrollment.worker_id, Worker.employee_no, Worker.name, Worker.party_member,
-                   OrgUnit.name_zh.label("community_zh"), OrgUnit.name_en.label("community_en"),
-                   Enrollment.source, Enrollment.reason, Enrollment.enrolled_at)
-            .join(Worker, Worker.id == Enrollment.worker_id)
-            .join(OrgUnit, OrgUnit.id == Worker.community_id)
-            .where(Enrollment.course_id == course_id, worker_scope_clause(viewer))
-            .order_by(Worker.employee_no))
+    stmt: Select = (sa_select(col(Enrollment.worker_id), col(Worker.employee_no), col(Worker.name), col(Worker.party_member),
+                   col(OrgUnit.name_zh).label("community_zh"), col(OrgUnit.name_en).label("community_en"),
+                   col(Enrollment.source), col(Enrollment.reason), col(Enrollment.enrolled_at))
+            .join(Worker, col(Worker.id) == col(Enrollment.worker_id))
+            .join(OrgUnit, col(OrgUnit.id) == col(Worker.community_id))
+            .where(col(Enrollment.course_id) == course_id, worker_scope_clause(viewer))
+            .order_by(col(Worker.employee_no)))
     return frame(session, stmt)

@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import and_
-from sqlmodel import Session, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
 from core import clock
 from core.scope import Viewer
@@ -22,9 +23,9 @@ def my_courses(session: Session, viewer: Viewer, *, now: datetime | None = None)
     if viewer.worker_id is None:
         return pd.DataFrame()
     rows = []
-    courses = session.exec(select(Course, Enrollment.quiz_due_at).join(
-        Enrollment, and_(Enrollment.course_id == Course.id, Enrollment.worker_id == viewer.worker_id))
-        .where(Course.is_active).order_by(Course.code)).all()
+    courses = session.exec(select(Course, col(Enrollment.quiz_due_at)).join(
+        Enrollment, and_(col(Enrollment.course_id) == col(Course.id), col(Enrollment.worker_id) == viewer.worker_id))
+        .where(col(Course.is_active)).order_by(col(Course.code))).all()
     for course, due in courses:  # a worker's handful of courses
         st = standing(session, course=course, worker_id=viewer.worker_id, now=now)
         cert = st.certificate
@@ -42,25 +43,25 @@ def my_courses(session: Session, viewer: Viewer, *, now: datetime | None = None)
 
 
 def my_certificates(session: Session, viewer: Viewer) -> pd.DataFrame:
-    return frame(session, select(Certificate.id, Course.title_zh, Course.title_en, Certificate.score,
-                                 Certificate.issued_at, Certificate.valid_until)
-                 .join(Course, Course.id == Certificate.course_id)
-                 .where(Certificate.worker_id == (viewer.worker_id or -1))
-                 .order_by(Certificate.issued_at.desc()))
+    return frame(session, sa_select(col(Certificate.id), col(Course.title_zh), col(Course.title_en), col(Certificate.score),
+                                 col(Certificate.issued_at), col(Certificate.valid_until))
+                 .join(Course, col(Course.id) == col(Certificate.course_id))
+                 .where(col(Certificate.worker_id) == (viewer.worker_id or -1))
+                 .order_by(col(Certificate.issued_at).desc()))
 
 
 def open_for_checkin(session: Session, viewer: Viewer, *, now: datetime | None = None) -> pd.DataFrame:
     """The worker's seats at sessions whose check-in window is open now."""
     now = now or clock.now()
-    df = frame(session, select(TrainingSession.id, Course.title_zh, Course.title_en, TrainingSession.start_at,
-                               TrainingSession.end_at, TrainingSession.meeting_url, Attendance.status,
-                               Attendance.checked_in_at)
-               .join(Attendance, and_(Attendance.session_id == TrainingSession.id,
-                                      Attendance.worker_id == (viewer.worker_id or -1)))
-               .join(Course, Course.id == TrainingSession.course_id)
-               .where(TrainingSession.status == SessionStatus.SCHEDULED.value, TrainingSession.end_at >= now,
-                      TrainingSession.start_at <= now + timedelta(minutes=CHECKIN_OPENS_MINUTES))
-               .order_by(TrainingSession.start_at))
+    df = frame(session, sa_select(col(TrainingSession.id), col(Course.title_zh), col(Course.title_en), col(TrainingSession.start_at),
+                               col(TrainingSession.end_at), col(TrainingSession.meeting_url), col(Attendance.status),
+                               col(Attendance.checked_in_at))
+               .join(Attendance, and_(col(Attendance.session_id) == col(TrainingSession.id),
+                                      col(Attendance.worker_id) == (viewer.worker_id or -1)))
+               .join(Course, col(Course.id) == col(TrainingSession.course_id))
+               .where(col(TrainingSession.status) == SessionStatus.SCHEDULED.value, col(TrainingSession.end_at) >= now,
+                      col(TrainingSession.start_at) <= now + timedelta(minutes=CHECKIN_OPENS_MINUTES))
+               .order_by(col(TrainingSession.start_at)))
     return df
 
 
@@ -72,7 +73,7 @@ def worker_training(session: Session, viewer: Viewer, *, worker_id: int, now: da
 
     if viewer.role == Role.WORKER and viewer.worker_id != worker_id:
         raise ScopeError("a worker sees only their own training")
-    if session.exec(select(Worker.id).where(Worker.id == worker_id, worker_scope_clause(viewer))).first() is None:
+    if session.exec(select(col(Worker.id)).where(col(Worker.id) == worker_id, worker_scope_clause(viewer))).first() is None:
         raise ScopeError("worker is outside your scope")
     as_worker = Viewer(user_id=viewer.user_id, role=Role.WORKER, scope_level=OrgLevel.DISTRICT, scope_unit_id=None,
                        worker_id=worker_id, display_name=viewer.display_name)

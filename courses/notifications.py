@@ -10,13 +10,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import and_, func
+from sqlalchemy import Select, and_, func
 from sqlalchemy import select as sa_select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from core import clock
 from core.inbox import send_rows, worker_users
 from core.sql import frame
+from courses._sql import must_get
 from courses.models import (
     Attendance,
     Certificate,
@@ -48,13 +49,13 @@ def send_reminders(session: Session, *, now: datetime | None = None) -> int:
     now = now or clock.now()
     sent = 0
     for hours, kind in ((24, "remind24"), (1, "remind1")):
-        stmt = (sa_select(Attendance.worker_id, TrainingSession.id.label("session_id"), TrainingSession.start_at,
-                          TrainingSession.meeting_url, Course.title_zh, Course.title_en)
+        stmt: Select = (sa_select(col(Attendance.worker_id), col(TrainingSession.id).label("session_id"), col(TrainingSession.start_at),
+                          col(TrainingSession.meeting_url), col(Course.title_zh), col(Course.title_en))
                 .select_from(Attendance)
-                .join(TrainingSession, TrainingSession.id == Attendance.session_id)
-                .join(Course, Course.id == TrainingSession.course_id)
-                .where(TrainingSession.status == SessionStatus.SCHEDULED.value, TrainingSession.start_at > now,
-                       TrainingSession.start_at <= now + timedelta(hours=hours), Attendance.status.is_(None)))
+                .join(TrainingSession, col(TrainingSession.id) == col(Attendance.session_id))
+                .join(Course, col(Course.id) == col(TrainingSession.course_id))
+                .where(col(TrainingSession.status) == SessionStatus.SCHEDULED.value, col(TrainingSession.start_at) > now,
+                       col(TrainingSession.start_at) <= now + timedelta(hours=hours), col(Attendance.status).is_(None)))
         df = _seated_with_users(session, stmt)
         rows = [{
             "user_id": int(r.user_id), "kind": kind, "created_at": now,
@@ -72,8 +73,8 @@ def send_reminders(session: Session, *, now: datetime | None = None) -> int:
 
 def notify_session_change(session: Session, ts: TrainingSession, *, cancelled: bool, now: datetime) -> int:
     """Tell everyone seated that the session moved or was cancelled (one notice per edit: key has the version)."""
-    course = session.get(Course, ts.course_id)
-    stmt = sa_select(Attendance.worker_id).where(Attendance.session_id == ts.id)
+    course = must_get(session, Course, ts.course_id)
+    stmt = sa_select(col(Attendance.worker_id)).where(col(Attendance.session_id) == ts.id)
     df = _seated_with_users(session, stmt)
     kind = "session_cancelled" if cancelled else "session_changed"
     if cancelled:
@@ -94,14 +95,14 @@ def notify_session_change(session: Session, ts: TrainingSession, *, cancelled: b
 def notify_quiz_deadlines(session: Session, *, now: datetime | None = None) -> int:
     """Enrolled workers without a valid certificate whose quiz is due within a few days."""
     now = now or clock.now()
-    valid = sa_select(Certificate.worker_id).where(Certificate.course_id == Enrollment.course_id,
-                                                   Certificate.valid_until > now)
-    stmt = (sa_select(Enrollment.worker_id, Enrollment.course_id, Enrollment.quiz_due_at, Course.title_zh,
-                      Course.title_en)
-            .join(Course, Course.id == Enrollment.course_id)
-            .where(Enrollment.quiz_due_at.is_not(None), Enrollment.quiz_due_at > now,
-                   Enrollment.quiz_due_at <= now + timedelta(days=QUIZ_DUE_NOTICE_DAYS),
-                   ~Enrollment.worker_id.in_(valid)))
+    valid = sa_select(col(Certificate.worker_id)).where(col(Certificate.course_id) == col(Enrollment.course_id),
+                                                   col(Certificate.valid_until) > now)
+    stmt = (sa_select(col(Enrollment.worker_id), col(Enrollment.course_id), col(Enrollment.quiz_due_at), col(Course.title_zh),
+                      col(Course.title_en))
+            .join(Course, col(Course.id) == col(Enrollment.course_id))
+            .where(col(Enrollment.quiz_due_at).is_not(None), col(Enrollment.quiz_due_at) > now,
+                   col(Enrollment.quiz_due_at) <= now + timedelta(days=QUIZ_DUE_NOTICE_DAYS),
+                   ~col(Enrollment.worker_id).in_(valid)))
     df = _seated_with_users(session, stmt)
     rows = [{"user_id": int(r.user_id), "kind": "quiz_due", "created_at": now,
              "key": f"quizdue:{r.course_id}:{r.worker_id}:{r.quiz_due_at:%Y%m%d}",
@@ -114,17 +115,17 @@ def notify_quiz_deadlines(session: Session, *, now: datetime | None = None) -> i
 def notify_expiring_certificates(session: Session, *, now: datetime | None = None) -> int:
     """Certificates expiring within 30 days, unless a newer one of the same course exists."""
     now = now or clock.now()
-    newest = (sa_select(Certificate.worker_id, Certificate.course_id,
-                        func.max(Certificate.valid_until).label("valid_until"))
-              .group_by(Certificate.worker_id, Certificate.course_id).subquery())
-    stmt = (sa_select(Certificate.id, Certificate.worker_id, Certificate.valid_until, Course.title_zh,
-                      Course.title_en)
-            .join(newest, and_(newest.c.worker_id == Certificate.worker_id,
-                               newest.c.course_id == Certificate.course_id,
-                               newest.c.valid_until == Certificate.valid_until))
-            .join(Course, Course.id == Certificate.course_id)
-            .where(Certificate.valid_until > now,
-                   Certificate.valid_until <= now + timedelta(days=EXPIRY_NOTICE_DAYS)))
+    newest = (sa_select(col(Certificate.worker_id), col(Certificate.course_id),
+                        func.max(col(Certificate.valid_until)).label("valid_until"))
+              .group_by(col(Certificate.worker_id), col(Certificate.course_id)).subquery())
+    stmt = (sa_select(col(Certificate.id), col(Certificate.worker_id), col(Certificate.valid_until), col(Course.title_zh),
+                      col(Course.title_en))
+            .join(newest, and_(newest.c.worker_id == col(Certificate.worker_id),
+                               newest.c.course_id == col(Certificate.course_id),
+                               newest.c.valid_until == col(Certificate.valid_until)))
+            .join(Course, col(Course.id) == col(Certificate.course_id))
+            .where(col(Certificate.valid_until) > now,
+                   col(Certificate.valid_until) <= now + timedelta(days=EXPIRY_NOTICE_DAYS)))
     df = _seated_with_users(session, stmt)
     rows = [{"user_id": int(r.user_id), "kind": "cert_expiry", "created_at": now, "key": f"certexp:{r.id}",
              "title_zh": f"证书即将到期:{r.title_zh} 于 {r.valid_until:%Y-%m-%d} 到期,请重新参加测验",

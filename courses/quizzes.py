@@ -14,11 +14,12 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 from sqlalchemy import bindparam, update
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core import clock
+from core.models import row_id
 from core.scope import Viewer
-from courses._sql import insert_ignore
+from courses._sql import insert_ignore, must_get, rowcount, table_of
 from courses.errors import CoursesError
 from courses.models import (
     AttemptAnswer,
@@ -93,17 +94,17 @@ class CourseStanding:
 
 
 def standing(session: Session, *, course: Course, worker_id: int, now: datetime) -> CourseStanding:
-    cert = session.exec(select(Certificate).where(Certificate.course_id == course.id,
-                                                  Certificate.worker_id == worker_id)
-                        .order_by(Certificate.issued_at.desc())).first()
+    cert = session.exec(select(Certificate).where(col(Certificate.course_id) == course.id,
+                                                  col(Certificate.worker_id) == worker_id)
+                        .order_by(col(Certificate.issued_at).desc())).first()
     cycle_start = cert.issued_at if cert else None
-    every = list(session.exec(select(QuizAttempt).where(QuizAttempt.course_id == course.id,
-                                                        QuizAttempt.worker_id == worker_id)
-                              .order_by(QuizAttempt.number)).all())
+    every = list(session.exec(select(QuizAttempt).where(col(QuizAttempt.course_id) == course.id,
+                                                        col(QuizAttempt.worker_id) == worker_id)
+                              .order_by(col(QuizAttempt.number))).all())
     attempts = [a for a in every if cycle_start is None or a.started_at > cycle_start]
     scores = [a.score for a in attempts if a.status != AttemptStatus.IN_PROGRESS.value and a.score is not None]
     current = next((a for a in every if a.status == AttemptStatus.IN_PROGRESS.value), None)
-    return CourseStanding(course.id, cycle_start, len(attempts), max(0, course.max_attempts - len(attempts)),
+    return CourseStanding(row_id(course.id), cycle_start, len(attempts), max(0, course.max_attempts - len(attempts)),
                           grade(scores, course.grading_method), cert, current, scores,
                           last_number=every[-1].number if every else 0)
 
@@ -125,8 +126,8 @@ def start_attempt(session: Session, viewer: Viewer, *, course_id: int, now: date
     course = session.get(Course, course_id)
     if course is None or not course.is_active:
         raise QuizError("course_unavailable")
-    if session.exec(select(Enrollment.id).where(Enrollment.course_id == course_id,
-                                                Enrollment.worker_id == worker_id)).first() is None:
+    if session.exec(select(col(Enrollment.id)).where(col(Enrollment.course_id) == course_id,
+                                                col(Enrollment.worker_id) == worker_id)).first() is None:
         raise QuizError("not_enrolled")
     st = standing(session, course=course, worker_id=worker_id, now=now)
     if st.in_progress is not None:
@@ -134,18 +135,19 @@ def start_attempt(session: Session, viewer: Viewer, *, course_id: int, now: date
             return st.in_progress
         finalize(session, st.in_progress, now=now)
         st = standing(session, course=course, worker_id=worker_id, now=now)
-    if st.certificate_valid(now) and st.certificate.valid_until > now + timedelta(days=RENEWAL_WINDOW_DAYS):
-        raise QuizError("already_certified", until=f"{st.certificate.valid_until:%Y-%m-%d}")
+    cert = st.certificate
+    if cert is not None and cert.valid_until > now + timedelta(days=RENEWAL_WINDOW_DAYS):
+        raise QuizError("already_certified", until=f"{cert.valid_until:%Y-%m-%d}")
     if st.attempts_left <= 0:
         raise QuizError("no_attempts_left", n=course.max_attempts)
     rng = rng or np.random.default_rng()
-    bank = session.exec(select(Question.id).where(Question.course_id == course_id, Question.is_active)
-                        .order_by(Question.id)).all()
+    bank = session.exec(select(col(Question.id)).where(col(Question.course_id) == course_id, col(Question.is_active))
+                        .order_by(col(Question.id))).all()
     if not bank:
         raise QuizError("no_questions")
     drawn = rng.permutation(np.array(bank))[:min(course.quiz_questions, len(bank))].tolist()
-    options = pd.DataFrame(session.exec(select(QuestionOption.question_id, QuestionOption.id)
-                                        .where(QuestionOption.question_id.in_(drawn))).all(),
+    options = pd.DataFrame(session.exec(select(col(QuestionOption.question_id), col(QuestionOption.id))
+                                        .where(col(QuestionOption.question_id).in_(drawn))).all(),
                            columns=["question_id", "id"])
     by_q = options.groupby("question_id")["id"].apply(list).to_dict()
     # The number comes from the same read that found no attempt in progress: two taps racing here pick the
@@ -159,10 +161,10 @@ def start_attempt(session: Session, viewer: Viewer, *, course_id: int, now: date
         if existing is None:
             raise QuizError("start_failed")
         return existing
-    attempt = session.exec(select(QuizAttempt).where(QuizAttempt.course_id == course_id,
-                                                     QuizAttempt.worker_id == worker_id,
-                                                     QuizAttempt.number == number)).one()
-    session.add_all([AttemptAnswer(attempt_id=attempt.id, question_id=q, position=i,
+    attempt = session.exec(select(QuizAttempt).where(col(QuizAttempt.course_id) == course_id,
+                                                     col(QuizAttempt.worker_id) == worker_id,
+                                                     col(QuizAttempt.number) == number)).one()
+    session.add_all([AttemptAnswer(attempt_id=row_id(attempt.id), question_id=q, position=i,
                                    option_order=",".join(str(o) for o in rng.permutation(by_q[q]).tolist()))
                      for i, q in enumerate(drawn)])
     session.flush()
@@ -172,10 +174,10 @@ def start_attempt(session: Session, viewer: Viewer, *, course_id: int, now: date
 def attempt_questions(session: Session, viewer: Viewer, attempt_id: int) -> tuple[QuizAttempt, list[dict]]:
     """The attempt and its questions in drawn order, each with options in shown order (no answers)."""
     attempt = _own_attempt(session, viewer, attempt_id)
-    answers = session.exec(select(AttemptAnswer, Question).join(Question, Question.id == AttemptAnswer.question_id)
-                           .where(AttemptAnswer.attempt_id == attempt_id).order_by(AttemptAnswer.position)).all()
+    answers = session.exec(select(AttemptAnswer, Question).join(Question, col(Question.id) == col(AttemptAnswer.question_id))
+                           .where(col(AttemptAnswer.attempt_id) == attempt_id).order_by(col(AttemptAnswer.position))).all()
     q_ids = [a.question_id for a, _ in answers]
-    opts = {o.id: o for o in session.exec(select(QuestionOption).where(QuestionOption.question_id.in_(q_ids)))}
+    opts = {o.id: o for o in session.exec(select(QuestionOption).where(col(QuestionOption.question_id).in_(q_ids)))}
     out = []
     for ans, q in answers:
         out.append({"question_id": q.id, "code": q.code, "kind": q.kind, "text_zh": q.text_zh, "text_en": q.text_en,
@@ -196,8 +198,8 @@ def _own_attempt(session: Session, viewer: Viewer, attempt_id: int) -> QuizAttem
 
 def _validate(session: Session, attempt_id: int, answers: dict[int, list[int]]) -> dict[int, set[int]]:
     """Refuse questions not drawn for this attempt and option ids that are not that question's."""
-    drawn = dict(session.exec(select(AttemptAnswer.question_id, AttemptAnswer.option_order)
-                              .where(AttemptAnswer.attempt_id == attempt_id)).all())
+    drawn = dict(session.exec(select(col(AttemptAnswer.question_id), col(AttemptAnswer.option_order))
+                              .where(col(AttemptAnswer.attempt_id) == attempt_id)).all())
     clean: dict[int, set[int]] = {}
     for q, chosen in answers.items():
         q = int(q)
@@ -221,8 +223,8 @@ def save_answer(session: Session, viewer: Viewer, *, attempt_id: int, question_i
     if now > attempt.deadline_at:
         raise QuizError("time_up")
     clean = _validate(session, attempt_id, {question_id: option_ids})
-    session.execute(update(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt_id,
-                                                AttemptAnswer.question_id == question_id)
+    session.execute(update(AttemptAnswer).where(col(AttemptAnswer.attempt_id) == attempt_id,
+                                                col(AttemptAnswer.question_id) == question_id)
                     .values(chosen=_csv(clean[question_id]), answered_at=now))
 
 
@@ -261,29 +263,29 @@ def finalize(session: Session, attempt: QuizAttempt, *, now: datetime,
     """
     at = min(now, attempt.deadline_at)
     status = AttemptStatus.AUTO_SUBMITTED if auto or now > attempt.deadline_at else AttemptStatus.SUBMITTED
-    rows = session.exec(select(AttemptAnswer.id, AttemptAnswer.question_id, AttemptAnswer.chosen,
-                               AttemptAnswer.answered_at)
-                        .where(AttemptAnswer.attempt_id == attempt.id).order_by(AttemptAnswer.position)).all()
+    rows = session.exec(select(col(AttemptAnswer.id), col(AttemptAnswer.question_id), col(AttemptAnswer.chosen),
+                               col(AttemptAnswer.answered_at))
+                        .where(col(AttemptAnswer.attempt_id) == attempt.id).order_by(col(AttemptAnswer.position))).all()
     q_ids = [r[1] for r in rows]
-    correct_opts = pd.DataFrame(session.exec(select(QuestionOption.question_id, QuestionOption.id)
-                                             .where(QuestionOption.question_id.in_(q_ids), QuestionOption.correct))
+    correct_opts = pd.DataFrame(session.exec(select(col(QuestionOption.question_id), col(QuestionOption.id))
+                                             .where(col(QuestionOption.question_id).in_(q_ids), col(QuestionOption.correct)))
                                 .all(), columns=["question_id", "id"])
     key = correct_opts.groupby("question_id")["id"].apply(set).to_dict()
     given = answers or {}
     chosen = [given.get(q, _ids(saved)) for _, q, saved, _ in rows]
     correct = [key.get(q, set()) for q in q_ids]
     right, score = score_answers(chosen, correct)
-    course = session.get(Course, attempt.course_id)
+    course = must_get(session, Course, attempt.course_id)
     before = standing(session, course=course, worker_id=attempt.worker_id, now=at)
     new_grade = grade(before.scores + [score], course.grading_method)
     certified_since_start = before.certificate is not None and before.certificate.issued_at >= attempt.started_at
 
-    claimed = session.execute(update(QuizAttempt).where(QuizAttempt.id == attempt.id,
-                                                        QuizAttempt.status == AttemptStatus.IN_PROGRESS.value)
-                              .values(status=status.value, submitted_at=at, score=score, correct_count=right)).rowcount
+    claimed = rowcount(session.execute(update(QuizAttempt).where(col(QuizAttempt.id) == attempt.id,
+                                                        col(QuizAttempt.status) == AttemptStatus.IN_PROGRESS.value)
+                              .values(status=status.value, submitted_at=at, score=score, correct_count=right)))
     if not claimed:  # nothing was written before the claim: nothing to undo
         return False
-    session.execute(update(AttemptAnswer.__table__).where(AttemptAnswer.__table__.c.id == bindparam("answer_id"))
+    session.execute(update(table_of(AttemptAnswer)).where(table_of(AttemptAnswer).c.id == bindparam("answer_id"))
                     .values(chosen=bindparam("new_chosen"), answered_at=bindparam("new_answered_at"),
                             correct=bindparam("new_correct")),
                     [{"answer_id": ans_id, "new_chosen": _csv(c) if c else None,
@@ -299,14 +301,14 @@ def finalize(session: Session, attempt: QuizAttempt, *, now: datetime,
 def auto_submit_expired(session: Session, *, now: datetime | None = None) -> int:
     """Close every open attempt whose deadline has passed, scored as at the deadline."""
     now = now or clock.now()
-    expired = session.exec(select(QuizAttempt).where(QuizAttempt.status == AttemptStatus.IN_PROGRESS.value,
-                                                     QuizAttempt.deadline_at < now)).all()
+    expired = session.exec(select(QuizAttempt).where(col(QuizAttempt.status) == AttemptStatus.IN_PROGRESS.value,
+                                                     col(QuizAttempt.deadline_at) < now)).all()
     return sum(finalize(session, a, now=now, auto=True) for a in expired)
 
 
 def _result(session: Session, attempt: QuizAttempt, *, already: bool, late: bool, now: datetime) -> SubmitResult:
-    course = session.get(Course, attempt.course_id)
-    cert = session.exec(select(Certificate).where(Certificate.attempt_id == attempt.id)).first()
+    course = must_get(session, Course, attempt.course_id)
+    cert = session.exec(select(Certificate).where(col(Certificate.attempt_id) == attempt.id)).first()
     st = standing(session, course=course, worker_id=attempt.worker_id, now=now)
     g = grade(st.scores, course.grading_method) if cert is None else cert.score
     return SubmitResult(attempt, already, late, passed=(attempt.score or 0) >= course.pass_mark, grade=g,
@@ -314,12 +316,12 @@ def _result(session: Session, attempt: QuizAttempt, *, already: bool, late: bool
 
 
 def review_allowed(session: Session, attempt: QuizAttempt, *, now: datetime | None = None) -> bool:
-    course = session.get(Course, attempt.course_id)
+    course = must_get(session, Course, attempt.course_id)
     if attempt.status == AttemptStatus.IN_PROGRESS.value:
         return False
     if course.review_policy == ReviewPolicy.NEVER.value:
         return False
     if course.review_policy == ReviewPolicy.AFTER_PASS.value:
-        return session.exec(select(Certificate.id).where(Certificate.course_id == course.id,
-                                                         Certificate.worker_id == attempt.worker_id)).first() is not None
+        return session.exec(select(col(Certificate.id)).where(col(Certificate.course_id) == course.id,
+                                                         col(Certificate.worker_id) == attempt.worker_id)).first() is not None
     return True

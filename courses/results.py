@@ -17,8 +17,9 @@ import math
 from datetime import datetime
 
 import pandas as pd
+from sqlalchemy import Select
 from sqlalchemy import select as sa_select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from core.models import OrgUnit, Worker
 from core.scope import Viewer, worker_scope_clause
@@ -35,21 +36,21 @@ def attempts_frame(session: Session, viewer: Viewer, *, course_id: int, since: d
                    until: datetime | None = None) -> pd.DataFrame:
     """One row per submitted attempt of workers in scope."""
     require_manager(viewer)
-    stmt = (sa_select(QuizAttempt.id.label("attempt_id"), QuizAttempt.worker_id, Worker.employee_no, Worker.name,
-                      OrgUnit.name_zh.label("community_zh"), OrgUnit.name_en.label("community_en"),
-                      QuizAttempt.number, QuizAttempt.status, QuizAttempt.started_at, QuizAttempt.submitted_at,
-                      QuizAttempt.correct_count, QuizAttempt.question_count, QuizAttempt.score,
-                      Course.pass_mark)
-            .join(Worker, Worker.id == QuizAttempt.worker_id)
-            .join(OrgUnit, OrgUnit.id == Worker.community_id)
-            .join(Course, Course.id == QuizAttempt.course_id)
-            .where(QuizAttempt.course_id == course_id, worker_scope_clause(viewer),
-                   QuizAttempt.status != AttemptStatus.IN_PROGRESS.value)
-            .order_by(QuizAttempt.submitted_at.desc(), QuizAttempt.id.desc()))
+    stmt: Select = (sa_select(col(QuizAttempt.id).label("attempt_id"), col(QuizAttempt.worker_id), col(Worker.employee_no), col(Worker.name),
+                      col(OrgUnit.name_zh).label("community_zh"), col(OrgUnit.name_en).label("community_en"),
+                      col(QuizAttempt.number), col(QuizAttempt.status), col(QuizAttempt.started_at), col(QuizAttempt.submitted_at),
+                      col(QuizAttempt.correct_count), col(QuizAttempt.question_count), col(QuizAttempt.score),
+                      col(Course.pass_mark))
+            .join(Worker, col(Worker.id) == col(QuizAttempt.worker_id))
+            .join(OrgUnit, col(OrgUnit.id) == col(Worker.community_id))
+            .join(Course, col(Course.id) == col(QuizAttempt.course_id))
+            .where(col(QuizAttempt.course_id) == course_id, worker_scope_clause(viewer),
+                   col(QuizAttempt.status) != AttemptStatus.IN_PROGRESS.value)
+            .order_by(col(QuizAttempt.submitted_at).desc(), col(QuizAttempt.id).desc()))
     if since is not None:
-        stmt = stmt.where(QuizAttempt.submitted_at >= since)
+        stmt = stmt.where(col(QuizAttempt.submitted_at) >= since)
     if until is not None:
-        stmt = stmt.where(QuizAttempt.submitted_at < until)
+        stmt = stmt.where(col(QuizAttempt.submitted_at) < until)
     df = frame(session, stmt)
     df["passed"] = df["score"] >= df["pass_mark"]
     return df
@@ -59,17 +60,17 @@ def answers_frame(session: Session, viewer: Viewer, *, course_id: int, since: da
                   until: datetime | None = None) -> pd.DataFrame:
     """One row per answered item of a submitted attempt in scope: attempt_id, score, question, correct."""
     require_manager(viewer)
-    stmt = (sa_select(AttemptAnswer.attempt_id, QuizAttempt.score, AttemptAnswer.question_id, Question.code,
-                      Question.kind, Question.text_zh, Question.text_en, AttemptAnswer.correct)
-            .join(QuizAttempt, QuizAttempt.id == AttemptAnswer.attempt_id)
-            .join(Question, Question.id == AttemptAnswer.question_id)
-            .join(Worker, Worker.id == QuizAttempt.worker_id)
-            .where(QuizAttempt.course_id == course_id, worker_scope_clause(viewer),
-                   QuizAttempt.status != AttemptStatus.IN_PROGRESS.value))
+    stmt = (sa_select(col(AttemptAnswer.attempt_id), col(QuizAttempt.score), col(AttemptAnswer.question_id), col(Question.code),
+                      col(Question.kind), col(Question.text_zh), col(Question.text_en), col(AttemptAnswer.correct))
+            .join(QuizAttempt, col(QuizAttempt.id) == col(AttemptAnswer.attempt_id))
+            .join(Question, col(Question.id) == col(AttemptAnswer.question_id))
+            .join(Worker, col(Worker.id) == col(QuizAttempt.worker_id))
+            .where(col(QuizAttempt.course_id) == course_id, worker_scope_clause(viewer),
+                   col(QuizAttempt.status) != AttemptStatus.IN_PROGRESS.value))
     if since is not None:
-        stmt = stmt.where(QuizAttempt.submitted_at >= since)
+        stmt = stmt.where(col(QuizAttempt.submitted_at) >= since)
     if until is not None:
-        stmt = stmt.where(QuizAttempt.submitted_at < until)
+        stmt = stmt.where(col(QuizAttempt.submitted_at) < until)
     df = frame(session, stmt)
     df["correct"] = df["correct"].fillna(False).astype(bool)
     return df

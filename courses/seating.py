@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import and_, false, func, or_
+from sqlalchemy import Select, and_, false, func, or_
 from sqlalchemy import select as sa_select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from core import clock
 from core.models import Worker, WorkerStatus
@@ -26,31 +26,31 @@ def seat_enrolled(session: Session, *, session_ids: list[int] | None = None, cou
     """Give enrolled, active workers seats at future scheduled sessions of their courses, within each
     session's audience and capacity (first enrolled, first seated). Returns the seats added."""
     now = now or clock.now()
-    stmt = (sa_select(TrainingSession.id.label("session_id"), Enrollment.worker_id, Enrollment.enrolled_at,
-                      TrainingSession.capacity)
+    stmt: Select = (sa_select(col(TrainingSession.id).label("session_id"), col(Enrollment.worker_id), col(Enrollment.enrolled_at),
+                      col(TrainingSession.capacity))
             .select_from(TrainingSession)
-            .join(Enrollment, Enrollment.course_id == TrainingSession.course_id)
-            .join(Worker, Worker.id == Enrollment.worker_id)
-            .join(Attendance, and_(Attendance.session_id == TrainingSession.id,
-                                   Attendance.worker_id == Enrollment.worker_id), isouter=True)
-            .where(TrainingSession.status == SessionStatus.SCHEDULED.value, TrainingSession.end_at > now,
-                   Worker.status != WorkerStatus.LEFT.value, Attendance.id.is_(None),
-                   or_(TrainingSession.unit_id.is_(None), Worker.subdistrict_id == TrainingSession.unit_id,
-                       Worker.community_id == TrainingSession.unit_id, Worker.grid_id == TrainingSession.unit_id)))
+            .join(Enrollment, col(Enrollment.course_id) == col(TrainingSession.course_id))
+            .join(Worker, col(Worker.id) == col(Enrollment.worker_id))
+            .join(Attendance, and_(col(Attendance.session_id) == col(TrainingSession.id),
+                                   col(Attendance.worker_id) == col(Enrollment.worker_id)), isouter=True)
+            .where(col(TrainingSession.status) == SessionStatus.SCHEDULED.value, col(TrainingSession.end_at) > now,
+                   col(Worker.status) != WorkerStatus.LEFT.value, col(Attendance.id).is_(None),
+                   or_(col(TrainingSession.unit_id).is_(None), col(Worker.subdistrict_id) == col(TrainingSession.unit_id),
+                       col(Worker.community_id) == col(TrainingSession.unit_id), col(Worker.grid_id) == col(TrainingSession.unit_id))))
     if session_ids is not None:
-        stmt = stmt.where(TrainingSession.id.in_(session_ids) if session_ids else false())
+        stmt = stmt.where(col(TrainingSession.id).in_(session_ids) if session_ids else false())
     if course_ids is not None:
-        stmt = stmt.where(TrainingSession.course_id.in_(course_ids) if course_ids else false())
+        stmt = stmt.where(col(TrainingSession.course_id).in_(course_ids) if course_ids else false())
     if worker_ids is not None:
-        stmt = stmt.where(Enrollment.worker_id.in_(worker_ids) if worker_ids else false())
+        stmt = stmt.where(col(Enrollment.worker_id).in_(worker_ids) if worker_ids else false())
     cand = frame(session, stmt)
     if cand.empty:
         return 0
     limited = cand[cand["capacity"].notna()]
     if not limited.empty:
-        taken = frame(session, sa_select(Attendance.session_id, func.count().label("taken"))
-                      .where(Attendance.session_id.in_(limited["session_id"].unique().tolist()))
-                      .group_by(Attendance.session_id))
+        taken = frame(session, sa_select(col(Attendance.session_id), func.count().label("taken"))
+                      .where(col(Attendance.session_id).in_(limited["session_id"].unique().tolist()))
+                      .group_by(col(Attendance.session_id)))
         limited = limited.merge(taken, on="session_id", how="left").fillna({"taken": 0})
         limited = limited.sort_values(["session_id", "enrolled_at", "worker_id"])
         limited["rank"] = limited.groupby("session_id").cumcount() + 1

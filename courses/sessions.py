@@ -9,14 +9,15 @@ from datetime import date, datetime, time, timedelta
 
 import altair as alt
 import pandas as pd
-from sqlalchemy import and_, case, func, or_
-from sqlmodel import Session, select
+from sqlalchemy import Select, and_, case, func, or_
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
 from core import clock
 from core.audit import changed_fields, record
-from core.models import OrgUnit, Role, Worker
+from core.models import OrgUnit, Role, Worker, row_id
 from core.scope import ScopeError, Viewer, worker_scope_clause
-from courses._sql import can_manage_unit, frame, require_manager, session_scope_clause, unit_path
+from courses._sql import can_manage_unit, frame, must_get, require_manager, session_scope_clause, unit_path
 from courses.errors import CoursesError
 from courses.models import Attendance, Course, SessionStatus, TrainingSession
 from courses.notifications import notify_session_change
@@ -95,7 +96,7 @@ def check_plan(session: Session, viewer: Viewer, plan: SessionPlan, *, now: date
     unit_id = plan.unit_id if plan.unit_id is not None else viewer.scope_unit_id
     if not can_manage_unit(session, viewer, unit_id):
         raise ScopeError("you can only schedule sessions for your own scope")
-    course = session.get(Course, plan.course_id)
+    course = must_get(session, Course, plan.course_id)
     if course is None or not course.is_active:
         raise ScheduleError("choose_course")
     if plan.capacity is not None and plan.capacity < 1:
@@ -112,14 +113,14 @@ def schedule(session: Session, viewer: Viewer, plan: SessionPlan, *, now: dateti
     now = now or clock.now()
     unit_id, course, slots = check_plan(session, viewer, plan, now=now)
     series = uuid.uuid4().hex[:12] if len(slots) > 1 else None
-    created = [TrainingSession(course_id=course.id, series=series, title_zh=plan.title_zh, title_en=plan.title_en,
+    created = [TrainingSession(course_id=row_id(course.id), series=series, title_zh=plan.title_zh, title_en=plan.title_en,
                                start_at=s, end_at=e, meeting_url=plan.meeting_url.strip(), capacity=plan.capacity,
                                unit_id=unit_id, secret=secrets.token_hex(16), host_user_id=viewer.user_id,
                                created_by=viewer.user_id, created_at=now, updated_at=now)
                for s, e in slots]
     session.add_all(created)
     session.flush()
-    seated = seat_enrolled(session, session_ids=[s.id for s in created], now=now)
+    seated = seat_enrolled(session, session_ids=[row_id(s.id) for s in created], now=now)
     record(session, "course.session.create", viewer=viewer, entity="course", entity_id=course.code,
            after={"sessions": len(created), "first_start": created[0].start_at, "last_start": created[-1].start_at,
                   "unit_id": unit_id, "capacity": plan.capacity, "series": series},
@@ -172,38 +173,38 @@ def sessions_frame(session: Session, viewer: Viewer, *, start: datetime | None =
                    end: datetime | None = None, course_id: int | None = None) -> pd.DataFrame:
     """Sessions a manager may see, with their course, audience and seat counts in the viewer's scope."""
     require_manager(viewer)
-    seats = (select(Attendance.session_id, func.count().label("seated"),
-                    func.sum(case((Attendance.status.in_(["present", "late"]), 1), else_=0))
+    seats = (select(col(Attendance.session_id), func.count().label("seated"),
+                    func.sum(case((col(Attendance.status).in_(["present", "late"]), 1), else_=0))
                     .label("attended"))
-             .join(Worker, Worker.id == Attendance.worker_id)
-             .where(worker_scope_clause(viewer)).group_by(Attendance.session_id).subquery())
-    stmt = (select(TrainingSession.id, TrainingSession.course_id, Course.code.label("course_code"),
-                   Course.title_zh.label("course_zh"), Course.title_en.label("course_en"),
-                   TrainingSession.title_zh, TrainingSession.title_en, TrainingSession.series,
-                   TrainingSession.start_at, TrainingSession.end_at, TrainingSession.meeting_url,
-                   TrainingSession.capacity, TrainingSession.status, TrainingSession.unit_id,
-                   OrgUnit.name_zh.label("unit_zh"), OrgUnit.name_en.label("unit_en"),
+             .join(Worker, col(Worker.id) == col(Attendance.worker_id))
+             .where(worker_scope_clause(viewer)).group_by(col(Attendance.session_id)).subquery())
+    stmt: Select = (sa_select(col(TrainingSession.id), col(TrainingSession.course_id), col(Course.code).label("course_code"),
+                   col(Course.title_zh).label("course_zh"), col(Course.title_en).label("course_en"),
+                   col(TrainingSession.title_zh), col(TrainingSession.title_en), col(TrainingSession.series),
+                   col(TrainingSession.start_at), col(TrainingSession.end_at), col(TrainingSession.meeting_url),
+                   col(TrainingSession.capacity), col(TrainingSession.status), col(TrainingSession.unit_id),
+                   col(OrgUnit.name_zh).label("unit_zh"), col(OrgUnit.name_en).label("unit_en"),
                    func.coalesce(seats.c.seated, 0).label("seated"),
                    func.coalesce(seats.c.attended, 0).label("attended"))
-            .join(Course, Course.id == TrainingSession.course_id)
-            .join(OrgUnit, OrgUnit.id == TrainingSession.unit_id, isouter=True)
-            .join(seats, seats.c.session_id == TrainingSession.id, isouter=True)
+            .join(Course, col(Course.id) == col(TrainingSession.course_id))
+            .join(OrgUnit, col(OrgUnit.id) == col(TrainingSession.unit_id), isouter=True)
+            .join(seats, seats.c.session_id == col(TrainingSession.id), isouter=True)
             .where(session_scope_clause(viewer, unit_path(session, viewer.scope_unit_id)))
-            .order_by(TrainingSession.start_at))
+            .order_by(col(TrainingSession.start_at)))
     if start is not None:
-        stmt = stmt.where(TrainingSession.end_at > start)
+        stmt = stmt.where(col(TrainingSession.end_at) > start)
     if end is not None:
-        stmt = stmt.where(TrainingSession.start_at < end)
+        stmt = stmt.where(col(TrainingSession.start_at) < end)
     if course_id is not None:
-        stmt = stmt.where(TrainingSession.course_id == course_id)
+        stmt = stmt.where(col(TrainingSession.course_id) == course_id)
     return frame(session, stmt)
 
 
 def session_in_scope(session: Session, viewer: Viewer, session_id: int) -> TrainingSession:
     """The session, if the manager may see it."""
     require_manager(viewer)
-    stmt = (select(TrainingSession).join(OrgUnit, OrgUnit.id == TrainingSession.unit_id, isouter=True)
-            .where(TrainingSession.id == session_id,
+    stmt = (select(TrainingSession).join(OrgUnit, col(OrgUnit.id) == col(TrainingSession.unit_id), isouter=True)
+            .where(col(TrainingSession.id) == session_id,
                    session_scope_clause(viewer, unit_path(session, viewer.scope_unit_id))))
     ts = session.exec(stmt).first()
     if ts is None:
@@ -274,14 +275,14 @@ def upcoming_for_worker(session: Session, viewer: Viewer, *, now: datetime | Non
         raise ScopeError("only a worker has a learning plan")
     worker_id = viewer.worker_id
     now = now or clock.now()
-    stmt = (select(TrainingSession.id, TrainingSession.course_id, Course.code.label("course_code"),
-                   Course.title_zh.label("course_zh"), Course.title_en.label("course_en"),
-                   TrainingSession.start_at, TrainingSession.end_at, TrainingSession.meeting_url,
-                   TrainingSession.status, Attendance.status.label("attendance"), Attendance.checked_in_at)
-            .join(Attendance, and_(Attendance.session_id == TrainingSession.id, Attendance.worker_id == worker_id))
-            .join(Course, Course.id == TrainingSession.course_id)
-            .where(TrainingSession.end_at > now, TrainingSession.start_at < now + timedelta(days=days),
-                   or_(TrainingSession.status != SessionStatus.CANCELLED.value,
-                       TrainingSession.start_at > now))
-            .order_by(TrainingSession.start_at))
+    stmt: Select = (sa_select(col(TrainingSession.id), col(TrainingSession.course_id), col(Course.code).label("course_code"),
+                   col(Course.title_zh).label("course_zh"), col(Course.title_en).label("course_en"),
+                   col(TrainingSession.start_at), col(TrainingSession.end_at), col(TrainingSession.meeting_url),
+                   col(TrainingSession.status), col(Attendance.status).label("attendance"), col(Attendance.checked_in_at))
+            .join(Attendance, and_(col(Attendance.session_id) == col(TrainingSession.id), col(Attendance.worker_id) == worker_id))
+            .join(Course, col(Course.id) == col(TrainingSession.course_id))
+            .where(col(TrainingSession.end_at) > now, col(TrainingSession.start_at) < now + timedelta(days=days),
+                   or_(col(TrainingSession.status) != SessionStatus.CANCELLED.value,
+                       col(TrainingSession.start_at) > now))
+            .order_by(col(TrainingSession.start_at)))
     return frame(session, stmt)
