@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, update
 from sqlmodel import Session, col, select
 
 from core import clock
 from core.audit import record
-from core.models import Role, User
+from core.models import Role, User, Worker
 from core.models_sessions import WebSession
 from core.scope import ScopeError, Viewer
 from core.settings import get_settings
@@ -208,6 +208,26 @@ def active_sessions(session: Session, viewer: Viewer, *, now: datetime | None = 
         columns=["id", "username", "display_name", "role", "created_at", "last_seen_at", "expires_at", "user_agent",
                  "via"],
     )
+
+
+def user_for_identity(session: Session, claims: dict[str, object]) -> User | None:
+    """The active Gridwise user an identity from the single sign-on provider stands for (GRIDWISE_SSO_CLAIM
+    matched against GRIDWISE_SSO_MATCH), or None: an unknown identity gets no account and no rights. Audited
+    either way it is refused."""
+    settings = get_settings()
+    value = str(claims.get(settings.sso_claim) or "").strip()
+    user = None
+    if value and settings.sso_match == "employee_no":
+        user = session.exec(select(User).join(Worker, col(Worker.id) == User.worker_id)
+                            .where(func.lower(Worker.employee_no) == value.lower())).first()
+    elif value:
+        user = session.exec(select(User).where(func.lower(User.username) == value.lower())).first()
+    if user is None or not user.is_active:
+        record(session, "session.sso_refused", username=value[:64], entity="user",
+               entity_id=user.id if user else "", detail={"claim": settings.sso_claim, "sub": claims.get("sub"),
+                                                          "inactive": user is not None})
+        return None
+    return user
 
 
 def device(user_agent: str) -> str:

@@ -35,6 +35,11 @@ class Settings(BaseSettings):
     # Allow username + password sign-in. Turn off only where single sign-on ([auth] in .streamlit/secrets.toml)
     # is configured and every user signs in through it.
     password_sign_in: bool = True
+    # Single sign-on (st.login, [auth] in .streamlit/secrets.toml): the identity's claim `sso_claim` must equal
+    # a Gridwise user's `sso_match` ("username", case-insensitive, or "employee_no" of the user's worker record).
+    # An identity that matches no active user is refused; nobody is created.
+    sso_claim: str = "preferred_username"
+    sso_match: str = "username"
     min_password_length: int = 8
     default_language: str = "zh"
     sqlite_busy_timeout_ms: int = 5000

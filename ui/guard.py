@@ -19,7 +19,17 @@ from core.scope import Viewer, viewer_for
 from core.settings import get_settings
 from ui import resources
 from ui.pages import PAGES, pages_for, spec_for
-from ui.session_cookie import ENDED_KEY, MUST_CHANGE_KEY, current_viewer, end, hand_over, start
+from ui.session_cookie import (
+    ENDED_KEY,
+    MUST_CHANGE_KEY,
+    SSO_REFUSED_KEY,
+    current_viewer,
+    end,
+    hand_over,
+    sso_configured,
+    sso_viewer,
+    start,
+)
 from ui.state import SESSION_KEY, lang, language_switch, tr
 
 
@@ -29,7 +39,7 @@ def require(file: str) -> Viewer:
     _handle_db_faults()
     st.set_page_config(page_title=f"{tr(spec.label)} · Gridwise", page_icon="🧭", layout="wide")
     resources.scheduler()
-    viewer = current_viewer()
+    viewer = current_viewer() or sso_viewer()
     hand_over()
     if viewer is None:
         sign_in_page()
@@ -79,6 +89,10 @@ def sign_in_page() -> None:
         st.info(tr(f"signin.{ended}_signed_out"))
     elif ended is not None:
         st.info(tr("signin.revoked_signed_out"))
+    if sso_configured():
+        single_sign_on()
+    if not get_settings().password_sign_in:
+        return
     with st.form("signin", border=True):
         username = st.text_input(tr("signin.username"), key="signin_username")
         password = st.text_input(tr("signin.password"), type="password", key="signin_password")
@@ -116,6 +130,19 @@ def _demo_accounts(db: str) -> list[dict[str, str]]:
     """The demo accounts listed on the sign-in page, read once per database (written only by seed-demo)."""
     with Session(resources.engine()) as session:
         return demo_accounts(session)
+
+
+def single_sign_on() -> None:
+    """The single sign-on button, or why the identity the provider gave was refused (and a way out of it)."""
+    refused = st.session_state.get(SSO_REFUSED_KEY)
+    if refused is not None and st.user.is_logged_in:
+        st.error(tr("signin.sso_unknown", name=refused), icon=":material/no_accounts:")
+        if st.button(tr("signin.sso_sign_out"), icon=":material/logout:"):
+            st.session_state.pop(SSO_REFUSED_KEY, None)
+            st.logout()
+        return
+    if st.button(tr("signin.sso"), icon=":material/key:", type="secondary", width="stretch", key="signin_sso"):
+        st.login()
 
 
 def change_password_form(viewer: Viewer) -> None:

@@ -27,6 +27,7 @@ other site can sign a browser in or out). No private Streamlit internals are tou
 from __future__ import annotations
 
 import json
+import time
 from urllib.parse import urlsplit
 
 import streamlit as st
@@ -104,13 +105,55 @@ def start(user: User, viewer: Viewer, *, via: str = "password") -> None:
 
 
 def end() -> None:
-    """Sign-out: revoke the server-side session, forget this browser session, clear the cookie next run."""
+    """Sign-out: revoke the server-side session, forget this browser session, clear the cookie next run (and
+    sign out of single sign-on too, so the identity provider's cookie does not sign the browser in again)."""
     session_id = st.session_state.get(SESSION_KEY)
     if session_id is not None:
         with resources.unit_of_work() as session:
             sessions.end_session(session, session_id)
     sign_out()
     st.session_state[CLEAR_KEY] = True
+    if sso_configured() and st.user.is_logged_in:
+        st.logout()
+
+
+# ---- single sign-on (st.login; [auth] in .streamlit/secrets.toml) -----------------------------------------
+
+SSO_FRESH_SECONDS = 300  # an identity this recent (its ID token's iat) may open a Gridwise session
+SSO_REFUSED_KEY = "sso_refused"  # session_state: the claim value of an identity that matches no user
+SSO_TRIED_KEY = "_sso_tried"  # session_state: the iat already tried in this browser session
+
+
+def sso_configured() -> bool:
+    """Is single sign-on set up ([auth] in the secrets)?"""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all  # noqa: BLE001
+        return False
+
+
+def sso_viewer() -> Viewer | None:
+    """The viewer for a browser the identity provider has just signed in (``st.login``) and Gridwise has not:
+    the identity is mapped to an active user (core.sessions.user_for_identity) and a session opened, like a
+    password sign-in. Only a fresh identity counts (signed in at the provider within ``SSO_FRESH_SECONDS``), so
+    Streamlit's long-lived identity cookie cannot revive a session that was signed out, ended or revoked."""
+    if not sso_configured() or not st.user.is_logged_in:
+        return None
+    claims = st.user.to_dict()
+    issued = claims.get("iat")
+    if not isinstance(issued, int | float) or time.time() - issued > SSO_FRESH_SECONDS:
+        return None
+    if st.session_state.get(SSO_TRIED_KEY) == issued:
+        return None
+    st.session_state[SSO_TRIED_KEY] = issued
+    with resources.unit_of_work() as session:
+        user = sessions.user_for_identity(session, claims)
+        viewer = viewer_for(session, user) if user is not None else None
+    if user is None or viewer is None:
+        st.session_state[SSO_REFUSED_KEY] = str(claims.get(get_settings().sso_claim) or claims.get("sub") or "?")
+        return None
+    start(user, viewer, via="sso")
+    return viewer
 
 
 def hand_over() -> None:

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from sqlmodel import select
+from sqlmodel import func, select
 
 from core.auth import change_own_password, hash_password
-from core.models import OrgLevel, Role
+from core.models import OrgLevel, Role, User
 from core.models_audit import AuditEntry
 from core.models_sessions import WebSession
 from core.scope import ScopeError, Viewer, viewer_for
@@ -21,10 +21,11 @@ from core.sessions import (
     open_session,
     redeem_code,
     revoke_sessions,
+    user_for_identity,
 )
 from core.settings import get_settings
 from core.users import reset_password, update_user
-from tests.factories import make_user
+from tests.factories import make_org, make_user
 
 NOW = datetime(2020, 6, 1, 9, 0)
 
@@ -152,3 +153,27 @@ def test_an_admin_lists_and_ends_sessions_and_nobody_else_may(session):
         active_sessions(session, manager)
     with pytest.raises(ScopeError):
         revoke_sessions(session, manager, [sid])
+
+
+def test_a_single_sign_on_identity_maps_to_its_user_by_the_configured_claim(session, monkeypatch):
+    """Test that an identity's claim finds the user by username (any case) or by employee number, and an
+    unknown or deactivated one finds nobody, creates nobody and is audited."""
+    org = make_org(session)
+    lee = make_user(session, "lee", hash_password("right-password"))
+    worker_user = make_user(session, "a00", hash_password("right-password"), role=Role.WORKER,
+                            worker_id=org.workers_a[0].id)
+    make_user(session, "gone", hash_password("right-password"), is_active=False)
+    assert user_for_identity(session, {"sub": "x", "preferred_username": "LEE"}).id == lee.id
+    assert user_for_identity(session, {"sub": "x", "preferred_username": "stranger"}) is None
+    assert user_for_identity(session, {"sub": "x", "preferred_username": "gone"}) is None
+    assert user_for_identity(session, {"sub": "x"}) is None
+    monkeypatch.setenv("GRIDWISE_SSO_CLAIM", "employee_no")
+    monkeypatch.setenv("GRIDWISE_SSO_MATCH", "employee_no")
+    get_settings.cache_clear()
+    try:
+        assert user_for_identity(session, {"sub": "x", "employee_no": "a00"}).id == worker_user.id
+        assert user_for_identity(session, {"sub": "x", "employee_no": "lee"}) is None
+    finally:
+        get_settings.cache_clear()
+    assert session.exec(select(func.count()).select_from(User)).one() == 3
+    assert _actions(session).count("session.sso_refused") == 4
