@@ -267,3 +267,11 @@ def test_payload_is_short(session, engine, world, httpserver):
     deliver_due(engine, now=NOW)
     (d,) = deliveries(session)
     assert len(json.loads(d.payload)["text"]) <= outbox.TEXT_MAX and len(robot.texts()[0]) < 300
+
+
+def test_the_scheduler_runs_the_delivery_job_every_minute():
+    """Test that the scheduler's job list holds notify.deliver, every minute, calling the same function as the CLI."""
+    from core.scheduler import job_specs
+
+    (spec,) = [s for s in job_specs() if s.id == "notify.deliver"]
+    assert spec.func == "core.notify.jobs:deliver" and spec.trigger == {"trigger": "interval", "minutes": 1}
