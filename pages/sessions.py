@@ -27,15 +27,15 @@ if frame.empty:
 
 own = st.session_state.get(SESSION_KEY)
 shown = pd.DataFrame({
+    tr("sessions.this_browser"): frame["id"] == own,
     tr("sessions.user"): frame["username"],
     tr("sessions.name"): frame["display_name"],
     tr("sessions.role"): [tr(f"role.{r}") for r in frame["role"]],
     tr("sessions.device"): [device(ua) for ua in frame["user_agent"]],
-    tr("sessions.last_seen"): frame["last_seen_at"],
-    tr("sessions.signed_in"): frame["created_at"],
-    tr("sessions.expires"): frame["expires_at"],
+    tr("sessions.last_seen"): frame["last_seen_at"].dt.strftime("%m-%d %H:%M"),
+    tr("sessions.signed_in"): frame["created_at"].dt.strftime("%m-%d %H:%M"),
+    tr("sessions.expires"): frame["expires_at"].dt.strftime("%m-%d %H:%M"),
     tr("sessions.via"): [tr(f"sessions.via.{v}") for v in frame["via"]],
-    tr("sessions.this_browser"): frame["id"] == own,
 })
 st.caption(tr("common.rows", n=len(shown)))
 st.dataframe(shown, hide_index=True, width="stretch")
