@@ -130,7 +130,7 @@ with tab_session:
             tr("courses.col.points"): roster["points"],
             tr("courses.col.checked_in_at"): roster["checked_in_at"],
             tr("courses.col.minutes"): roster["minutes_attended"],
-            tr("courses.col.source"): roster["source"].map(lambda s: tr(f"courses.mark_source.{s}") if s else ""),
+            tr("courses.col.source"): roster["source"].map(lambda s: tr(f"courses.mark_source.{s}") if isinstance(s, str) else ""),
             tr("courses.col.excuse"): roster["excuse_reason"].fillna(""),
         })
         edited = st.data_editor(

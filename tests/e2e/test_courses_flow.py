@@ -200,6 +200,11 @@ def test_screenshots_of_the_courses_pages(page: Page, browser: Browser, server, 
         _nav(page, label)
         expect(page.get_by_test_id("stException")).to_have_count(0)
         screenshot(page, f"manager-{label}-{lang}")
+    _nav(page, MANAGER_MENU[lang][0])
+    for tab, name in (("^(排课|Schedule)$", "schedule"), ("^(课程目录|Catalog)$", "catalog")):
+        page.get_by_role("tab", name=re.compile(tab)).click()
+        expect(page.get_by_test_id("stException")).to_have_count(0)
+        screenshot(page, f"manager-courses-{name}-{lang}")
     _nav(page, MANAGER_MENU[lang][1])
     page.get_by_role("tab", name=re.compile("按网格员|By worker")).click()
     screenshot(page, f"manager-attendance-workers-{lang}")
