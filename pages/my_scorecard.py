@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 from sqlmodel import Session
 
+from core.i18n import col
 from evaluation.scoring import charts
 from evaluation.scoring.reports import grade_names
 from evaluation.scoring.service import (
@@ -44,7 +45,7 @@ card = mine.iloc[0]
 comps = view.components[view.components["worker_id"] == viewer.worker_id]
 scheme = view.result.scheme
 GN = grade_names(scheme, L)
-name_col = "name_zh" if L == "zh" else "name_en"
+name_col = col(L, "name")
 
 GRADE_COLOR = {"excellent": "green", "good": "blue", "pass": "orange", "fail": "red"}
 st.metric(tr("score.col.total"), f"{card['total']:.1f}")
@@ -73,7 +74,7 @@ else:
         courses = courses_for_components(session, options)
     for _, opt in options.head(3).iterrows():
         offer = courses[courses["component"] == opt["component"]]
-        titles = "、".join((offer["title_zh"] if L == "zh" else offer["title_en"]).tolist())
+        titles = "、".join((offer[col(L, "title")]).tolist())
         st.markdown(tr("score.improve_item", component=opt[name_col], gain=f"{opt['gain']:.1f}",
                        value=f"{opt['value']:.1f}{'%' if opt['unit'] == '%' else ''}")
                     + (f"  \n📘 {titles}" if titles else ""))

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 from sqlmodel import Session
 
+from core.i18n import col, pick
 from core.scope import ScopeError
 from evaluation.scoring.scheme import SchemeError
 from evaluation.scoring.store import (
@@ -31,7 +32,7 @@ with resources.unit_of_work() as session:  # the first use stores the shipped sc
     versions = scheme_versions(session)
 
 st.dataframe(versions.assign(active=versions["is_active"].map({True: "✓", False: ""}))[
-    ["code", "version", "name_zh" if L == "zh" else "name_en", "active", "note", "created_at"]].rename(columns={
+    ["code", "version", col(L, "name"), "active", "note", "created_at"]].rename(columns={
         "code": tr("score.scheme"), "version": tr("score.scheme_version"), "name_zh": tr("score.col.name"),
         "name_en": tr("score.col.name"), "active": tr("score.active"), "note": tr("score.col.reason"),
         "created_at": tr("score.col.computed_at")}), hide_index=True, width="stretch")
@@ -47,7 +48,7 @@ if int(shown_id) != active_id and st.button(tr("score.schemes.activate"), icon="
     st.cache_data.clear()
     st.rerun()
 
-name = "name_zh" if L == "zh" else "name_en"
+name = col(L, "name")
 comp = pd.DataFrame(shown.component_table())
 dims = comp.groupby("dimension", sort=False).agg(name=(f"dimension_{L}", "first"), weight=("weight", "sum"))
 st.subheader(tr("score.schemes.dimensions"))
@@ -71,10 +72,10 @@ edited = st.data_editor(
 st.caption(tr("score.schemes.weight_sum", total=f"{edited['weight'].sum():g}"))
 
 with st.expander(tr("score.schemes.grades_adjustments")):
-    st.dataframe(pd.DataFrame([{tr("score.col.grade"): g.name_zh if L == "zh" else g.name_en,
+    st.dataframe(pd.DataFrame([{tr("score.col.grade"): pick(L, g.name_zh, g.name_en),
                                 tr("score.col.min_score"): g.min_score,
                                 tr("score.col.max_share"): g.max_share} for g in shown.grades]), hide_index=True)
-    st.dataframe(pd.DataFrame([{tr("score.adjust_kind"): a.name_zh if L == "zh" else a.name_en,
+    st.dataframe(pd.DataFrame([{tr("score.adjust_kind"): pick(L, a.name_zh, a.name_en),
                                 tr("score.col.points_per_case"): a.points_per_case, tr("score.col.cap"): a.cap,
                                 tr("score.col.veto"): a.veto} for a in shown.adjustments]), hide_index=True)
     st.caption(tr("score.schemes.year_rule", rule=tr(f"score.year_rule.{shown.year_rule}"),

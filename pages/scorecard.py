@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 from sqlmodel import Session
 
+from core.i18n import col, pick
 from core.scope import ScopeError
 from evaluation.scoring import charts
 from evaluation.scoring.adjustments import record_adjustment
@@ -59,7 +60,7 @@ except ScopeError:
 
 scheme = view.result.scheme
 GN = grade_names(scheme, L)
-name_col = "name_zh" if L == "zh" else "name_en"
+name_col = col(L, "name")
 st.subheader(f"{card['name']} · {card['employee_no']}")
 st.caption(f"{card[f'subdistrict_{L}']} / {card[f'community_{L}']} / {card['grid_zh']}"
            + (f" · {tr('score.party_member')}" if card["party_member"] else ""))
@@ -81,7 +82,7 @@ if card["bonus"] or card["deduction"]:
 card_notes_and_contributions(card, comps, name_col, alert="warning")
 
 st.subheader(tr("score.breakdown"))
-table = comps.assign(dimension=comps["dimension_zh" if L == "zh" else "dimension_en"], component=comps[name_col])
+table = comps.assign(dimension=comps[col(L, "dimension")], component=comps[name_col])
 st.dataframe(
     table[["dimension", "component", "numerator", "denominator", "value", "unit", "rule", "score", "weight",
            "eff_weight", "points", "formula"]].rename(columns={
@@ -96,7 +97,7 @@ st.dataframe(
                    tr("score.col.eff_weight"): st.column_config.NumberColumn(format="%.2f"),
                    tr("score.col.points"): st.column_config.NumberColumn(format="%.2f"),
                    tr("score.col.formula"): st.column_config.TextColumn(width="large")})
-st.caption(tr("score.scheme_caption", name=scheme.name_zh if L == "zh" else scheme.name_en, code=scheme.code,
+st.caption(tr("score.scheme_caption", name=pick(L, scheme.name_zh, scheme.name_en), code=scheme.code,
               version=scheme.version))
 
 # --- trend ---------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 from sqlmodel import Session
 
+from core.i18n import col, pick
 from evaluation.scoring import charts
 from evaluation.scoring.calibration import community_calibration, worker_outliers
 from evaluation.scoring.periods import parse_period
@@ -60,7 +61,7 @@ with st.spinner(tr("score.computing")):
         st.stop()
 scheme = view.result.scheme
 GN = grade_names(scheme, L)
-top[1].caption(tr("score.scheme_caption", name=scheme.name_zh if L == "zh" else scheme.name_en,
+top[1].caption(tr("score.scheme_caption", name=pick(L, scheme.name_zh, scheme.name_en),
                   code=scheme.code, version=scheme.version))
 
 cards = view.cards.copy()
@@ -152,7 +153,7 @@ with tabs[1]:
 # --- the article's comparison --------------------------------------------------------------------
 with tabs[2]:
     st.caption(tr("score.party_caption"))
-    comp = party.assign(name=party["name_zh"] if L == "zh" else party["name_en"])
+    comp = party.assign(name=party[col(L, "name")])
     if comp["n_party"].sum() == 0 or comp["all"].isna().all():
         st.info(tr("score.party_empty"))
     else:

@@ -12,6 +12,7 @@ import pydeck as pdk
 
 from core.i18n import col, pick, t
 from evaluation.assignment.rank import COMPONENTS
+from evaluation.field.charts import zoom_to_fit
 
 # One colour per preference, stable across charts; penalties (load, fairness) in warm tones.
 COMPONENT_COLOURS = {"grid": "#1f77b4", "distance": "#17becf", "skill": "#2ca02c", "performance": "#9467bd",
@@ -103,7 +104,8 @@ CENTRE = (22.59, 114.48)  # the pilot district, for a map with no task on it
 
 
 def task_map(tasks: pd.DataFrame, workers: pd.DataFrame, lang: str) -> pdk.Deck:
-    """Open tasks (coloured by priority) over the workers in scope (blue), each labelled for its tooltip.
+    """Open tasks (coloured by priority) over the workers in scope (blue), each labelled for its tooltip,
+    zoomed to fit them all.
 
     ``tasks`` needs lat, lon, priority_rank, title_zh/title_en; ``workers`` lat, lon, name, grid_zh/grid_en."""
     points = tasks.dropna(subset=["lat", "lon"])
@@ -112,14 +114,19 @@ def task_map(tasks: pd.DataFrame, workers: pd.DataFrame, lang: str) -> pdk.Deck:
         label=[pick(lang, z, e) for z, e in zip(points["title_zh"], points["title_en"], strict=True)])
     people = workers.dropna(subset=["lat", "lon"])
     workers_layer = people.assign(label=people["name"] + " · " + people[col(lang, "grid")])
-    lat, lon = (float(points["lat"].mean()), float(points["lon"].mean())) if not points.empty else CENTRE
+    both = pd.concat([points[["lat", "lon"]], people[["lat", "lon"]]])
+    lat, lon = (float(both["lat"].mean()), float(both["lon"].mean())) if not both.empty else CENTRE
+    zoom = round(zoom_to_fit(both["lat"].min(), both["lat"].max(), both["lon"].min(), both["lon"].max(),
+                             height=520), 2) if not both.empty else 11
     return pdk.Deck(
         layers=[
             pdk.Layer("ScatterplotLayer", workers_layer[["lon", "lat", "label"]], get_position="[lon, lat]",
-                      get_fill_color=[31, 119, 180, 140], get_radius=60, pickable=True),
+                      get_fill_color=[31, 119, 180, 140], get_radius=60, radius_min_pixels=3,
+                      radius_max_pixels=9, pickable=True),
             pdk.Layer("ScatterplotLayer", tasks_layer[["lon", "lat", "label", "colour"]], get_position="[lon, lat]",
-                      get_fill_color="colour", get_radius=90, pickable=True),
+                      get_fill_color="colour", get_radius=90, radius_min_pixels=4,
+                      radius_max_pixels=12, pickable=True),
         ],
-        initial_view_state=pdk.ViewState(latitude=lat, longitude=lon, zoom=11),
+        initial_view_state=pdk.ViewState(latitude=lat, longitude=lon, zoom=zoom),
         tooltip={"text": "{label}"}, map_style=None,
     )

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from core.settings import DATA_DIR
+from core.taxonomy import load_taxonomy
 
 COMPONENTS = ("grid", "distance", "skill", "performance", "load", "fairness")
 RULES = ("inactive", "in_training", "not_qualified", "at_cap", "farther_tier")
@@ -124,15 +125,10 @@ def as_preset(weights: Preset | Mapping[str, float] | str) -> Preset:
     return load_presets()["routine"].tuned(**{k: float(v) for k, v in weights.items()})
 
 
-@lru_cache(maxsize=1)
-def _taxonomy() -> dict[str, Any]:
-    return json.loads((DATA_DIR / "taxonomy.json").read_text(encoding="utf-8"))
-
-
 def item_courses(taxonomy: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """One row per taxonomy item: its category, the course that qualifies for it (or None) and the
     course whose results measure skill in it (the qualification course, else the category's)."""
-    tax = taxonomy if taxonomy is not None else _taxonomy()
+    tax = taxonomy if taxonomy is not None else load_taxonomy()
     rows = [
         {
             "item_code": item["code"], "category_code": cat["code"],

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from evaluation.field.registry import load_taxonomy, metric_registry
+from core.taxonomy import load_taxonomy
+from evaluation.field.registry import metric_registry
 from evaluation.field.summary import aggregate, metric_values
 from evaluation.field.tasks import assign_task, category_performance, open_tasks, worker_load
 

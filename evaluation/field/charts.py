@@ -33,7 +33,7 @@ def state_chart(counts: pd.DataFrame, lang: str) -> alt.Chart:
             .properties(title=t("field.events.by_state", lang), height=alt.Step(24)))
 
 
-def _zoom_to_fit(lat0: float, lat1: float, lon0: float, lon1: float, width: int = 800, height: int = 460) -> float:
+def zoom_to_fit(lat0: float, lat1: float, lon0: float, lon1: float, width: int = 800, height: int = 460) -> float:
     """The Web Mercator zoom (512-px world at zoom 0) that fits the box into width × height px, at most
     street level (14)."""
     mid = (lat0 + lat1) / 2
@@ -64,7 +64,7 @@ def event_map(events: pd.DataFrame, communities: pd.DataFrame, lang: str) -> pdk
                       pickable=True)
     lat0, lat1, lon0, lon1 = points["lat"].min(), points["lat"].max(), points["lon"].min(), points["lon"].max()
     view = pdk.ViewState(latitude=float((lat0 + lat1) / 2), longitude=float((lon0 + lon1) / 2),
-                         zoom=round(_zoom_to_fit(lat0, lat1, lon0, lon1), 2))
+                         zoom=round(zoom_to_fit(lat0, lat1, lon0, lon1), 2))
     return pdk.Deck(layers=[layer, labels], initial_view_state=view, map_style=None,
                     tooltip={"text": "{event_no}\n{item}\n{location}"})
 

@@ -28,6 +28,7 @@ from core.errors import GridwiseError
 from core.models import OrgLevel, OrgUnit, Worker
 from core.scope import Viewer, unit_scope_clause, worker_scope_clause
 from core.tabular import Column, RowError, Schema, iter_table
+from core.taxonomy import load_taxonomy
 from core.uploads import upload_problem
 from evaluation.field.import_bulk import DeferredIndexes, columns_for, executemany
 from evaluation.field.models import Event, EventState, FigureSource, MetricValue
@@ -35,7 +36,6 @@ from evaluation.field.registry import (
     ensure_reference_data,
     field_now,
     item_lookup,
-    load_taxonomy,
     shipped_metrics,
     sla_levels,
 )

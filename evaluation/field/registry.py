@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from core.audit import changed_fields, record
 from core.clock import now as clock_now
 from core.settings import DATA_DIR
+from core.taxonomy import load_taxonomy
 from evaluation.field.models import Aggregation, Direction, MetricDef, SlaLevel
 
 PRIORITIES = ("urgent", "normal", "complex")
@@ -23,11 +24,6 @@ REGISTRY_COLUMNS = [
 ]
 EDITABLE = ("name_zh", "name_en", "unit", "direction", "target", "is_active", "note_zh", "note_en",
             "source_zh", "source_en")
-
-
-@lru_cache(maxsize=1)
-def load_taxonomy() -> dict[str, Any]:
-    return json.loads((DATA_DIR / "taxonomy.json").read_text(encoding="utf-8"))
 
 
 @lru_cache(maxsize=1)

@@ -10,8 +10,9 @@ import pandas as pd
 from sqlmodel import Session
 
 from core import clock
-from core.i18n import t
+from core.i18n import col, pick, t
 from core.tabular import safe_frame
+from core.taxonomy import item_name
 from evaluation.scoring.periods import parse_period
 from evaluation.scoring.scheme import Scheme
 
@@ -31,7 +32,7 @@ def _lang_cols(df: pd.DataFrame, lang: str) -> pd.DataFrame:
 
 
 def grade_names(scheme: Scheme, lang: str) -> dict[str, str]:
-    return {g.code: (g.name_zh if lang == "zh" else g.name_en) for g in scheme.grades}
+    return {g.code: pick(lang, g.name_zh, g.name_en) for g in scheme.grades}
 
 
 def cards_table(cards: pd.DataFrame, scheme: Scheme, lang: str) -> pd.DataFrame:
@@ -39,7 +40,7 @@ def cards_table(cards: pd.DataFrame, scheme: Scheme, lang: str) -> pd.DataFrame:
     df = _lang_cols(cards, lang)
     df["grade"] = df["grade"].map(grade_names(scheme, lang)).fillna("")
     if "missing_components" in df:
-        names = {c.code: (c.name_zh if lang == "zh" else c.name_en) for c in scheme.components}
+        names = {c.code: pick(lang, c.name_zh, c.name_en) for c in scheme.components}
         sep = "、" if lang == "zh" else ", "
         df["missing_components"] = [sep.join(names.get(x, x) for x in str(v).split(",") if x)
                                     for v in df["missing_components"]]
@@ -51,8 +52,8 @@ def cards_table(cards: pd.DataFrame, scheme: Scheme, lang: str) -> pd.DataFrame:
 def components_table(comps: pd.DataFrame, cards: pd.DataFrame, lang: str) -> pd.DataFrame:
     meta = cards[["worker_id"] + [c for c in ("employee_no", "name") if c in cards.columns]]
     df = comps.merge(meta, on="worker_id", how="left")
-    df["component_name"] = df["name_zh"] if lang == "zh" else df["name_en"]
-    df["dimension"] = df["dimension_zh"] if lang == "zh" else df["dimension_en"]
+    df["component_name"] = df[col(lang, "name")]
+    df["dimension"] = df[col(lang, "dimension")]
     cols = [c for c in COMP_COLS if c in df.columns]
     return df[cols].rename(columns={c: t(f"score.col.{c}", lang) for c in cols})
 
@@ -75,7 +76,7 @@ def scorecards_workbook(cards: pd.DataFrame, comps: pd.DataFrame, scheme: Scheme
     about = pd.DataFrame({
         t("score.col.field", lang): [t("score.period", lang), t("score.scheme", lang), t("score.scheme_version", lang),
                                      t("score.col.workers", lang)],
-        t("score.col.value", lang): [period, scheme.name_zh if lang == "zh" else scheme.name_en,
+        t("score.col.value", lang): [period, pick(lang, scheme.name_zh, scheme.name_en),
                                      f"{scheme.code} v{scheme.version}" + (f" (#{scheme_id})" if scheme_id else ""),
                                      int(cards["scored"].sum()) if "scored" in cards else len(cards)],
     })
@@ -104,7 +105,6 @@ def grade_distribution(cards: pd.DataFrame, scheme: Scheme, lang: str) -> pd.Dat
 def event_items(session: Session, period: str, lang: str, top: int = 10) -> pd.DataFrame:
     """The most frequent event items reported in the month, and overdue counts per community."""
     try:
-        from evaluation.field.api import taxonomy
         from evaluation.field.models import Event
     except ModuleNotFoundError:
         return pd.DataFrame()
@@ -115,10 +115,8 @@ def event_items(session: Session, period: str, lang: str, top: int = 10) -> pd.D
     lo, hi = datetime.combine(p.start, time()), datetime.combine(p.end, time.max)
     rows = session.exec(select(Event.item_code, func.count()).where(Event.reported_at.between(lo, hi))
                         .group_by(Event.item_code).order_by(func.count().desc()).limit(top)).all()
-    names = {i["code"]: (i["name_zh"] if lang == "zh" else i.get("name_en") or i["name_zh"])
-             for c in taxonomy()["categories"] for i in c["items"]}
     df = pd.DataFrame(rows, columns=["item_code", "events"])
-    df.insert(1, "item", df["item_code"].map(names))
+    df.insert(1, "item", df["item_code"].map(lambda code: item_name(code, lang)))
     return df.rename(columns={"item_code": t("score.col.item_code", lang), "item": t("score.col.item", lang),
                               "events": t("score.col.events", lang)})
 
@@ -138,7 +136,7 @@ def overdue_counts(session: Session, period: str, lang: str) -> pd.DataFrame:
     lo, hi = datetime.combine(p.start, time()), datetime.combine(p.end, time.max)
     late = or_(and_(Event.closed_at.is_not(None), Event.closed_at > Event.due_at),
                and_(Event.closed_at.is_(None), Event.due_at < hi))
-    name = OrgUnit.name_zh if lang == "zh" else OrgUnit.name_en
+    name = getattr(OrgUnit, col(lang, "name"))
     rows = session.exec(select(name, func.count(), func.sum(case((late, 1), else_=0)))
                         .join(OrgUnit, OrgUnit.id == Event.community_id)
                         .where(Event.due_at.between(lo, hi), Event.postponed.is_(False))
@@ -148,7 +146,7 @@ def overdue_counts(session: Session, period: str, lang: str) -> pd.DataFrame:
 
 
 def comparison_table(comp: pd.DataFrame, lang: str) -> pd.DataFrame:
-    df = comp.assign(name=comp["name_zh"] if lang == "zh" else comp["name_en"])
+    df = comp.assign(name=comp[col(lang, "name")])
     cols = ["name", "metric", "party", "all", "gap_pp", "non_party", "n_party", "n_all"]
     out = df[cols].round(2)
     return out.rename(columns={c: t(f"score.col.{c}", lang) for c in cols})

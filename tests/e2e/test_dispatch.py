@@ -14,6 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 from sqlmodel import Session, select
 
 from core.db import get_engine
+from core.i18n import t
 from core.models import User
 from evaluation.assignment.models import AssignmentDecision
 from evaluation.field.models import Event
@@ -23,8 +24,10 @@ from tests.e2e.conftest import screenshot as _screenshot
 
 
 def screenshot(page: Page, name: str) -> None:
-    """Charts lay themselves out after the script run ends; give them a moment before the picture."""
-    page.wait_for_timeout(1500)
+    """Charts draw after the script run ends: the picture waits until every chart on view has drawn."""
+    for chart in page.get_by_test_id("stVegaLiteChart").all():
+        if chart.is_visible():
+            expect(chart.locator("canvas, svg").first).to_be_visible()
     _screenshot(page, name)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -102,6 +105,9 @@ def test_manager_overrides_then_runs_the_batch_and_the_worker_sees_the_task(
     wait_for_run(page)
     expect(page.get_by_text("改派率", exact=True).first).to_be_visible()
     screenshot(page, "dispatch-quality-zh")
+    page.get_by_role("tab", name=t("assign.tab.map", "zh")).click()
+    expect(page.get_by_test_id("stDeckGlJsonChart")).to_be_visible()
+    screenshot(page, "dispatch-map-zh")
 
     page.get_by_test_id("stSidebar").get_by_text("English").click()
     wait_for_run(page)
@@ -113,6 +119,15 @@ def test_manager_overrides_then_runs_the_batch_and_the_worker_sees_the_task(
     expect(page.get_by_text(re.compile("^Recommended:"))).to_be_visible()
     expect(page.get_by_role("listitem").filter(has_text=re.compile("^Holds the Fire.* certificate"))).to_have_count(3)
     screenshot(page, "dispatch-queue-en")
+    page.get_by_role("tab", name=t("assign.tab.batch", "en")).click()
+    expect(page.locator(".st-key-assign_batch_propose")).to_be_visible()
+    screenshot(page, "dispatch-batch-en")
+    page.get_by_role("tab", name=t("assign.tab.map", "en")).click()
+    expect(page.get_by_test_id("stDeckGlJsonChart")).to_be_visible()
+    screenshot(page, "dispatch-map-en")
+    page.get_by_role("tab", name=t("assign.tab.quality", "en")).click()
+    expect(page.get_by_text(t("assign.q.override_rate", "en"), exact=True).first).to_be_visible()
+    screenshot(page, "dispatch-quality-en")
     assert expire_certificates(db_url) > 0  # the demo has no gap on its field "today": make one in 下沙
     page.get_by_test_id("stSidebar").get_by_role("link", name="Skill gaps").click()
     wait_for_run(page)

@@ -11,6 +11,7 @@ from playwright.sync_api import Page, expect
 from sqlmodel import Session, select
 
 from core.db import get_engine
+from core.i18n import t
 from evaluation.field import events as ev
 from evaluation.field.models import Event
 from tests.e2e.conftest import screenshot as _screenshot
@@ -19,14 +20,13 @@ from tests.e2e.conftest import sign_in, wait_for_run
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 TEXT = {
-    "zh": {"tab": "未办结事件地图", "table": "以表格显示", "legend": re.compile(r"超期 (\d+) 件.*未超期 (\d+) 件")},
-    "en": {"tab": "Map of open events", "table": "Show as a table",
-           "legend": re.compile(r"overdue (\d+).*within the deadline (\d+)")},
+    lang: {"tab": t("field.events.map", lang), "table": t("field.events.map_table", lang), "legend": legend}
+    for lang, legend in (("zh", re.compile(r"超期 (\d+) 件.*未超期 (\d+) 件")),
+                         ("en", re.compile(r"overdue (\d+).*within the deadline (\d+)")))
 }
 
 
 def screenshot(page: Page, name: str) -> None:
-    page.wait_for_timeout(1500)  # deck.gl draws after the script run has finished
     _screenshot(page, name)
 
 
@@ -36,9 +36,8 @@ def _open_events_with_position(db_url: str) -> int:
                                                  Event.lat.is_not(None), Event.lon.is_not(None))).all())
 
 
-def _canvas_has_drawing(page: Page) -> bool:
-    """True when deck.gl's canvas holds more than one colour (the dots), read back through WebGL."""
-    return page.evaluate("""() => {
+# True when deck.gl's canvas holds the red dots of overdue events, read back through WebGL.
+CANVAS_HAS_DOTS = """() => {
         const canvases = [...document.querySelectorAll('[data-testid=stDeckGlJsonChart] canvas')];
         for (const c of canvases) {
             const gl = c.getContext('webgl2', {preserveDrawingBuffer: true}) || c.getContext('webgl');
@@ -50,7 +49,7 @@ def _canvas_has_drawing(page: Page) -> bool:
             if (red > 0) return true;
         }
         return false;
-    }""")
+    }"""
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -72,11 +71,11 @@ def test_event_map_draws_and_falls_back_to_a_table(page: Page, server, lang):
     expect(legend).to_be_visible()
     overdue, ontime = (int(x) for x in words["legend"].search(legend.inner_text()).groups())
     assert overdue > 0 and overdue + ontime == _open_events_with_position(server.db_url)
-    page.wait_for_timeout(1500)
     # Headless Chromium draws WebGL in software; if it ever cannot, the toggle below is the way to read it.
+    # deck.gl draws after the script run has finished: wait for the dots, not for a fixed time.
     webgl = page.evaluate("() => !!document.createElement('canvas').getContext('webgl')")
     if webgl:
-        assert _canvas_has_drawing(page)
+        page.wait_for_function(CANVAS_HAS_DOTS, timeout=15_000)
     expect(page.get_by_test_id("stException")).to_have_count(0)
     deck.scroll_into_view_if_needed()
     screenshot(page, f"event-map-{lang}")

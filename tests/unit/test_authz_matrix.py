@@ -904,7 +904,7 @@ NOT_A_WRITE = {
     "evaluation.field.quality": {"address_codes", "visit_overflow", "duplicate_events", "reversed_deregistrations",
                                  "quality_summary"},
     "evaluation.field.tasks": {"parse_task_id", "category_performance", "worker_load"},
-    "evaluation.field.registry": {"load_taxonomy", "items_frame", "item_lookup", "shipped_metrics", "shipped_sla",
+    "evaluation.field.registry": {"items_frame", "item_lookup", "shipped_metrics", "shipped_sla",
                                   "metric_registry", "sla_levels", "field_now"},
     "evaluation.scoring.store": {"registry_directions", "scheme_of", "scheme_versions", "scheme_by_id"},
     "evaluation.scoring.snapshots": {"latest_snapshot", "snapshot_frames", "diff_cards", "snapshots_frame",

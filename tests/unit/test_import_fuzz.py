@@ -31,13 +31,13 @@ from sqlalchemy import select
 from sqlmodel import Session, SQLModel
 
 from core.models import Role
+from core.taxonomy import load_taxonomy
 from core.worker_import import commit_worker_import, preview_worker_import
 from courses.attendance_import import commit_platform_import, preview_platform_import
 from courses.enrollment import enroll
 from courses.sessions import SessionPlan, schedule
 from evaluation.field import cli as field_cli
 from evaluation.field.imports import preview_import
-from evaluation.field.registry import load_taxonomy
 from tests.factories import viewer
 from tests.unit._courses_world import make_world
 from tests.unit._field_import import import_and_commit
