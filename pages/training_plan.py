@@ -13,7 +13,7 @@ from core.i18n import col
 from core.org import units_frame
 from courses.training.charts import community_completion_chart
 from courses.training.errors import TrainingError
-from courses.training.ledger import record_external
+from courses.training.ledger import correct_entry, ledger_frame, record_external
 from courses.training.plans import plan_courses_frame, plans_frame, save_plan
 from courses.training.supervision import (
     bulletin_workbook,
@@ -66,9 +66,9 @@ with Session(resources.engine()) as session:
     over = overdue_courses(session, viewer, year=year, as_of=as_of)
     plans = plans_frame(session, viewer, year=year)
 
-tab_dash, tab_bulletin, tab_plans, tab_external = st.tabs(
+tab_dash, tab_bulletin, tab_plans, tab_external, tab_ledger = st.tabs(
     [tr("training.plan.tab.dashboard"), tr("training.plan.tab.bulletin"), tr("training.plan.tab.plans"),
-     tr("training.plan.tab.external")])
+     tr("training.plan.tab.external"), tr("training.plan.tab.ledger")])
 
 with tab_dash:
     if status.empty or float(status["required_to_date"].sum()) == 0:
@@ -126,7 +126,9 @@ with tab_plans:
         for p in notes.itertuples():
             st.caption(f"{p.unit_zh if L == 'zh' else p.unit_en}: {p.note}")
         cols = [col(L, "unit"), "worker_group", "hours", "window_days", "bottom_pct", "editable"]
-        table = plans[cols].astype(object).where(plans[cols].notna(), "")
+        table = plans[cols].copy()
+        for c in ("hours", "window_days", "bottom_pct"):
+            table[c] = table[c].map(lambda v: "" if pd.isna(v) else f"{float(v):g}")
         table["worker_group"] = table["worker_group"].map(lambda g: tr(f"training.group.{g}") if g else "")
         st.dataframe(table.rename(columns=lambda c: tr(f"training.col.{c.removesuffix('_' + L)}")),
                      hide_index=True, width="stretch")
@@ -191,3 +193,28 @@ with tab_external:
                 st.error(exc.message(L))
             else:
                 st.success(tr("training.plan.recorded"))
+
+with tab_ledger:
+    if status.empty:
+        st.caption(tr("training.plan.none"))
+    else:
+        people = dict(zip(status["worker_id"], status["employee_no"] + " " + status["name"], strict=True))
+        who = st.selectbox(tr("training.col.name"), list(people), format_func=lambda w: people[w], key="ledger_worker")
+        with Session(resources.engine()) as session:
+            rows = ledger_frame(session, viewer, year=year, worker_id=int(who))
+        st.metric(tr("training.col.credited"), f"{rows['hours'].sum():.2f} h" if len(rows) else "0 h")
+        cols = ["id", "credited_on", "hours", "source", "source_ref", col(L, "title"), "note", "evidence", "corrects_id"]
+        st.dataframe(rows[cols], hide_index=True, width="stretch")
+        with st.form("correct"):
+            st.caption(tr("training.plan.correct_help"))
+            entry = st.selectbox(tr("training.plan.entry"), rows["id"].tolist())
+            delta = st.number_input(tr("training.plan.hours"), min_value=-200.0, max_value=200.0, value=-0.5, step=0.5)
+            reason = st.text_input(tr("training.plan.reason"), key="correct_reason")
+            if st.form_submit_button(tr("training.plan.correct")) and entry is not None:
+                try:
+                    with resources.unit_of_work() as session:
+                        correct_entry(session, viewer, entry_id=int(entry), hours=float(delta), note=reason)
+                except TrainingError as exc:
+                    st.error(exc.message(L))
+                else:
+                    st.success(tr("training.plan.recorded"))

@@ -41,3 +41,16 @@ def test_worker_sees_hours_compulsory_courses_and_continue(open_page, viewer_of,
     at.button(key="lesson_done").click().run()
     assert not at.exception
     assert any(("秒" if lang == "zh" else "seconds") in w.value for w in at.warning)
+
+
+def test_ledger_tab_corrects_an_entry_with_a_reason(open_page, viewer_of):
+    """Test that the 下沙 manager can add a correction to a worker's ledger from the page, and that a correction
+    without a reason is refused with the message."""
+    at = open_page("pages/training_plan.py", viewer_of("xiasha"), lang="en")
+    assert not at.exception
+    form_button = [b for b in at.button if b.label == "Add the correction"][0]
+    form_button.click().run()
+    assert any("reason" in e.value for e in at.error)
+    at.text_input(key="correct_reason").input("双重登记")
+    [b for b in at.button if b.label == "Add the correction"][0].click().run()
+    assert not at.exception and any(s.value == "Recorded." for s in at.success), [e.value for e in at.error]
