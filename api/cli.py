@@ -53,6 +53,13 @@ def _client(args: argparse.Namespace) -> int:
                 key = ac.rotate_key(session, SYSTEM, args.name)
                 _log(f"new key for {args.name!r} (the old one stops working now):")
                 print(key)
+            elif args.action == "webhook":
+                from evaluation.webhooks import EVENTS, subscribe
+
+                events = args.events.split(",") if args.events else list(EVENTS)
+                subscribe(session, SYSTEM, client=args.name, url=args.url or "", secret=args.secret or "",
+                          events=events)
+                _log(f"{args.name!r} subscribed to {', '.join(events)} at {args.url}")
             elif args.action == "revoke":
                 ac.revoke(session, SYSTEM, args.name)
                 _log(f"API client {args.name!r} revoked")
@@ -74,8 +81,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_serve)
 
     p = sub.add_parser("api-client", help="register, list, rotate or revoke API clients")
-    p.add_argument("action", choices=["add", "list", "rotate", "revoke"])
+    p.add_argument("action", choices=["add", "list", "rotate", "revoke", "webhook"])
     p.add_argument("name", nargs="?", default="")
     p.add_argument("--scope", help="org unit code of the client's district, subdistrict or community (default: district)")
     p.add_argument("--operations", help="comma-separated; default: all of " + ",".join(OPERATIONS))
+    p.add_argument("--url", help="webhook: the receiver's HTTPS URL")
+    p.add_argument("--secret", help="webhook: the shared HMAC secret (≥16 characters)")
+    p.add_argument("--events", help="webhook: assignment.decision,scorecards.frozen (default: both)")
     p.set_defaults(func=_client)

@@ -51,3 +51,16 @@ class ApiIdempotency(SQLModel, table=True):
     status_code: int | None = None  # None until the response is stored
     response: str | None = Field(default=None, sa_column=Column(Text))
     created_at: LocalDateTime = Field(default_factory=now)
+
+
+class ApiWebhook(SQLModel, table=True):
+    """A client's subscription: what it wants pushed (assignment decisions, frozen scorecards) and the
+    notification channel (core.notify, kind "webhook", signed with the channel's secret) that delivers it."""
+
+    __tablename__ = "api_webhook"
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="api_client.id", unique=True)
+    channel_id: int = Field(foreign_key="notify_channel.id")
+    events: str = Field(default="", max_length=200)  # comma-separated, evaluation.webhooks.EVENTS
+    created_at: LocalDateTime = Field(default_factory=now)

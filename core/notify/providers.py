@@ -99,7 +99,10 @@ def absolute_link(link: str) -> str:
 
 def audience(kind: str, options: dict[str, Any]) -> str:
     """"group" for robots (and a webhook without a personal placeholder), "person" for email and an SMS
-    gateway whose template names ``{mobile}`` or ``{email}``."""
+    gateway whose template names ``{mobile}`` or ``{email}``; "subscriber" for an API client's webhook
+    (options ``{"subscriber": "api:<name>"}``): it gets only what is queued for it, never inbox notices."""
+    if options.get("subscriber"):
+        return "subscriber"
     if kind in GROUP_KINDS:
         return "group"
     if kind == ChannelKind.EMAIL:
