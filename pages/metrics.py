@@ -5,7 +5,7 @@ import streamlit as st
 
 from core.i18n import pick
 from core.scope import ScopeError
-from evaluation.field.registry import EDITABLE, metric_registry, sla_levels, update_metric, update_sla
+from evaluation.field.registry import metric_registry, save_registry_table, save_sla_table, sla_levels
 from ui import resources
 from ui.guard import require
 from ui.state import lang, tr
@@ -40,20 +40,9 @@ edited = st.data_editor(
         "is_active": st.column_config.CheckboxColumn(tr("field.metrics.col.is_active")),
     })
 if st.button(tr("field.metrics.save"), type="primary", key="save_metrics"):
-    before = reg[COLS].set_index("code")
-    after = edited.set_index("code")
-    n = 0
     try:
         with resources.unit_of_work() as session:
-            for code in after.index:
-                changes = {}
-                for col in (c for c in EDITABLE if c in after.columns):
-                    old, new = before.at[code, col], after.at[code, col]
-                    if not ((pd.isna(old) and pd.isna(new)) or old == new):
-                        changes[col] = None if pd.isna(new) else (new.item() if hasattr(new, "item") else new)
-                if changes:
-                    update_metric(session, viewer, code=code, changes=changes)
-                    n += 1
+            n = save_registry_table(session, viewer, reg[COLS].set_index("code"), edited.set_index("code"))
         st.session_state["metrics_flash"] = tr("field.metrics.saved", n=n)
         st.rerun()
     except (ValueError, ScopeError) as exc:
@@ -81,10 +70,7 @@ sla_edit = st.data_editor(sla_frame, hide_index=True, width="stretch", key="sla_
 if st.button(tr("field.metrics.save"), key="save_sla"):
     try:
         with resources.unit_of_work() as session:
-            for r in sla_edit.itertuples():
-                update_sla(session, viewer, code=r.code, report_limit_hours=r.report_limit_hours,
-                           sign_limit_hours=r.sign_limit_hours, handle_limit_hours=r.handle_limit_hours,
-                           supervise_after_hours=r.supervise_after_hours)
+            save_sla_table(session, viewer, sla_edit)
         st.session_state["metrics_flash"] = tr("field.metrics.sla_saved")
         st.rerun()
     except (ValueError, ScopeError) as exc:

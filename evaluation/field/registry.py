@@ -121,6 +121,23 @@ def update_metric(session: Session, viewer, *, code: str, changes: dict[str, Any
     return metric
 
 
+def save_registry_table(session: Session, viewer, before: pd.DataFrame, after: pd.DataFrame) -> int:  # noqa: ANN001
+    """The registry table as an administrator edited it on the page (``before`` and ``after`` indexed by
+    code): every entry with a changed editable field updated (update_metric, one audit entry each), all in
+    the caller's transaction. Returns how many entries changed."""
+    n = 0
+    for code in after.index:
+        changes = {}
+        for field in (c for c in EDITABLE if c in after.columns):
+            old, new = before.at[code, field], after.at[code, field]
+            if not ((pd.isna(old) and pd.isna(new)) or old == new):
+                changes[field] = None if pd.isna(new) else (new.item() if hasattr(new, "item") else new)
+        if changes:
+            update_metric(session, viewer, code=str(code), changes=changes)
+            n += 1
+    return n
+
+
 def sla_levels(session: Session) -> dict[str, SlaLevel]:
     ensure_reference_data(session)
     return {s.code: s for s in session.exec(select(SlaLevel)).all()}
@@ -148,6 +165,16 @@ def update_sla(session: Session, viewer, *, code: str, **limits: float) -> SlaLe
     session.add(level)
     session.flush()
     return level
+
+
+SLA_LIMITS = ("report_limit_hours", "sign_limit_hours", "handle_limit_hours", "supervise_after_hours")
+
+
+def save_sla_table(session: Session, viewer, table: pd.DataFrame) -> None:  # noqa: ANN001
+    """The time-limit table as an administrator edited it (code and the four limits per priority), every
+    row through update_sla, all in the caller's transaction: one bad limit saves none."""
+    for row in table.to_dict("records"):
+        update_sla(session, viewer, code=row["code"], **{k: row[k] for k in SLA_LIMITS})
 
 
 AS_OF_SETTING = "field_as_of"

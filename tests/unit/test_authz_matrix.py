@@ -370,6 +370,22 @@ def _worker_preview(session: Session, ids: Ids):  # noqa: ANN202
     return preview_worker_import(session, ids.viewers["admin"], data, "roster.csv")
 
 
+def _registry_tables(session: Session):  # noqa: ANN202
+    before = evaluation.field.registry.metric_registry(session).set_index("code")
+    after = before.copy()
+    after.loc["collection_rate", "name_en"] = "Collection (edited)"
+    return before, after
+
+
+def _sla_table(session: Session):  # noqa: ANN202
+    import pandas as pd
+
+    levels = evaluation.field.registry.sla_levels(session)
+    return pd.DataFrame([{"code": c, **{k: getattr(x, k) for k in evaluation.field.registry.SLA_LIMITS},
+                          "sign_limit_hours": 3.0 if c == "normal" else x.sign_limit_hours}
+                         for c, x in levels.items()])
+
+
 def _batch_proposal(session: Session, ids: Ids):  # noqa: ANN202
     """The district's batch proposal: A's open tasks (B has none) to A's workers."""
     proposal = evaluation.assignment.service.propose_batch(session, ids.viewers["district"], "routine", now=NOW)
@@ -530,6 +546,10 @@ WRITES: list[Write] = [
           refused_result=lambda made: sum(made.values()) == 0),
     Write("edit a metric definition", (F.registry.update_metric,),
           lambda s, i, v: F.registry.update_metric(s, v, code="collection_rate", changes={"name_en": "Collection"}), ADMIN),
+    Write("save the edited metric registry table", (F.registry.save_registry_table,),
+          lambda s, i, v: F.registry.save_registry_table(s, v, *_registry_tables(s)), ADMIN),
+    Write("save the edited time-limit table", (F.registry.save_sla_table,),
+          lambda s, i, v: F.registry.save_sla_table(s, v, _sla_table(s)), ADMIN),
     Write("edit a time limit", (F.registry.update_sla,),
           lambda s, i, v: F.registry.update_sla(s, v, code="normal", sign_limit_hours=3.0), ADMIN),
     # --- scoring ---
