@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from core import clock
 from core.db import get_engine
+from core.i18n import t
 from core.models import OrgUnit, User, Worker
 from courses import api as courses_api
 from courses.models import Certificate, Course, Enrollment
@@ -203,12 +204,20 @@ def test_skill_gaps_lists_items_and_enrolls_the_nearest(open_page, viewer_of, di
     assert all(r.startswith("技能缺口:F01") for _, r in rows)
 
 
-def test_pages_in_both_languages_without_errors(open_page, viewer_of, dispatch_db):
-    """Test that both pages render for the district manager in zh and en, including the quality tab."""
-    for page in ("pages/dispatch.py", "pages/skill_gaps.py"):
-        for lang in ("zh", "en"):
-            at = open_page(page, viewer_of("manager"), lang=lang)
-            assert not at.exception, (page, lang, [e.value for e in at.exception])
+def test_pages_in_both_languages_show_every_tab_and_the_quality_figures(open_page, viewer_of, dispatch_db):
+    """Test that the district manager sees, in zh and en, the dispatch page's four tabs in the page's language
+    with the queue's figures and the quality tab's override section, and the skill-gap page's heading."""
+    for lang in ("zh", "en"):
+        at = open_page("pages/dispatch.py", viewer_of("manager"), lang=lang)
+        assert not at.exception, (lang, [e.value for e in at.exception])
+        shown = texts(at)
+        assert [tab.label for tab in at.tabs] == [t(f"assign.tab.{k}", lang) for k in ("queue", "batch", "map",
+                                                                                      "quality")]
+        assert t("assign.queue.unassigned", lang) in shown and t("assign.q.overrides", lang) in shown
+        assert int(at.metric[0].value) >= 5  # the five tasks this test adds in 下沙, at least
+        at = open_page("pages/skill_gaps.py", viewer_of("manager"), lang=lang)
+        assert not at.exception, (lang, [e.value for e in at.exception])
+        assert t("assign.gaps.title", lang) in texts(at)
 
 
 def test_empty_scope_says_so_instead_of_failing(open_page, viewer_of, app_db):
