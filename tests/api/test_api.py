@@ -356,3 +356,25 @@ def test_roster_upserts_add_then_update_by_employee_number(api, api_world, sessi
     assert r.json()["updated"] == 1
     session.expire_all()
     assert session.exec(select(Worker.name).where(Worker.employee_no == "A77")).one() == "甲改"
+
+
+def test_the_same_key_sent_at_once_from_several_threads_makes_one_event(api_world, session) -> None:
+    """Test that racing retries of one POST (same key, same body) create one event: each answer is the
+    first response or 'still in progress, retry' (409), never a second event or a 5xx."""
+    import threading
+
+    body, answers = _event(api_world, "RACE-1"), []
+
+    def post() -> None:
+        with api_world.client("comm_a") as c:
+            answers.append(c.post("/api/v1/events", json=body, headers={"Idempotency-Key": "race"}))
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert _count(session, Event, Event.event_no == "RACE-1") == 1
+    created = [r for r in answers if r.status_code == 201]
+    assert created and all(r.json() == created[0].json() for r in created)
+    assert all(r.status_code == 201 or r.json()["code"] == "idempotency_in_progress" for r in answers)
