@@ -185,7 +185,8 @@ def bulletin_workbook(session: Session, viewer: Viewer, *, year: int, month: int
 
 def remind_behind(session: Session, *, now: datetime | None = None) -> int:
     """Monthly reminders (keys per month, so a job that runs daily sends each once): each worker behind plan
-    or past a deadline, and each community's managers with the count. Returns the notices sent."""
+    or past a deadline, and the managers of their community and subdistrict with the count. Returns the
+    notices sent."""
     from core.inbox import notify
     from core.models import Role, User
     from core.scope import SYSTEM
@@ -206,14 +207,16 @@ def remind_behind(session: Session, *, now: datetime | None = None) -> int:
             "body_en": t("training.remind.body", "en", credited=r.credited, required=r.required_to_date,
                          overdue=r.compulsory_overdue),
             "link": "pages/my_training.py", "created_at": now})
-    per_comm = late.groupby("community_id").size()
+    # Their managers: the community's and the subdistrict's (one notice each, with the count in their unit).
+    subs = plans.workers_in_scope(session, SYSTEM, worker_ids=late["worker_id"].astype(int).tolist())
+    per_unit = pd.concat([late.groupby("community_id").size(), subs.groupby("subdistrict_id").size()])
     managers = frame(session, select(User.id, User.scope_unit_id).where(
-        User.role == Role.MANAGER.value, User.is_active, User.scope_unit_id.in_([int(c) for c in per_comm.index])),
-        columns=["user_id", "community_id"])
+        User.role == Role.MANAGER.value, User.is_active, User.scope_unit_id.in_([int(c) for c in per_unit.index])),
+        columns=["user_id", "unit_id"])
     for m in managers.itertuples(index=False):
-        n = int(per_comm.get(m.community_id, 0))
+        n = int(per_unit.get(m.unit_id, 0))
         notices.append({
-            "key": f"training.behind.mgr:{month}:{m.community_id}:{m.user_id}", "kind": "training_behind",
+            "key": f"training.behind.mgr:{month}:{m.unit_id}:{m.user_id}", "kind": "training_behind",
             "user_id": int(m.user_id),
             "title_zh": t("training.remind.mgr_title", "zh", count=n),
             "title_en": t("training.remind.mgr_title", "en", count=n),

@@ -392,8 +392,13 @@ def test_reminders_go_once_a_month_to_workers_and_their_managers(session, world)
     again = supervision.remind_behind(session, now=NOW - timedelta(days=2))
     notes = session.exec(select(Notification).where(Notification.kind == "training_behind")).all()
     assert first == len(notes) > 0 and again == 0
-    mgr_a_id = world.manager_a.user_id
-    assert any(n.user_id == mgr_a_id for n in notes)
+    from core.models import User
+
+    sub_mgr = User(username="sub", display_name="sub", password_hash="x", role="manager", scope_unit_id=world.org.sub.id)
+    session.add(sub_mgr)
+    session.flush()
+    assert any(n.user_id == world.manager_a.user_id for n in notes)
+    assert supervision.remind_behind(session, now=NOW) == 1  # only the subdistrict manager's notice is new
 
 
 def test_credit_job_runs_twice_and_credits_once(session, world):
