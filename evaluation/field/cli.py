@@ -7,6 +7,7 @@ import json
 import sys
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 from core.scope import SYSTEM  # the command line acts for the installation as a whole
 
@@ -21,7 +22,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     if args.template:
         path = Path(args.template)
-        fmt = "csv" if path.suffix.lower() == ".csv" else "xlsx"
+        fmt: Literal["csv", "xlsx"] = "csv" if path.suffix.lower() == ".csv" else "xlsx"
         path.write_bytes(template(args.kind, fmt, args.lang))
         _log(f"template written to {path}")
         return 0

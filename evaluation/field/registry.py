@@ -8,7 +8,7 @@ from functools import lru_cache
 from typing import Any
 
 import pandas as pd
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.audit import changed_fields, record
 from core.clock import now as clock_now
@@ -87,7 +87,7 @@ def ensure_reference_data(session: Session) -> None:
 def metric_registry(session: Session) -> pd.DataFrame:
     """The registry as a frame ordered as shipped (seeded on first use)."""
     ensure_reference_data(session)
-    rows = session.exec(select(MetricDef).order_by(MetricDef.sort_order, MetricDef.code)).all()
+    rows = session.exec(select(MetricDef).order_by(col(MetricDef.sort_order), col(MetricDef.code))).all()
     return pd.DataFrame([r.model_dump() for r in rows], columns=REGISTRY_COLUMNS + ["updated_at"])
 
 

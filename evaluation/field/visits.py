@@ -23,7 +23,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.models import OrgLevel, OrgUnit, Worker, WorkerStatus
 from evaluation.field.models import RentalBuilding, VisitDay
@@ -52,7 +52,7 @@ def visits_due(session: Session, *, months: pd.PeriodIndex, now: datetime) -> pd
     cols = ["grid_id", "month", "due"]
     grids = pd.DataFrame(session.exec(select(OrgUnit.id, OrgUnit.households)
                                       .where(OrgUnit.level == OrgLevel.GRID.value, OrgUnit.is_active,
-                                             OrgUnit.households > 0)).all(), columns=["grid_id", "households"])
+                                             col(OrgUnit.households) > 0)).all(), columns=["grid_id", "households"])
     if grids.empty or not len(months):
         return pd.DataFrame(columns=cols)
     base = house_visit_interval_days()
@@ -65,8 +65,8 @@ def visits_due(session: Session, *, months: pd.PeriodIndex, now: datetime) -> pd
     # Graded rental buildings: their rooms move from the base plan to the grade's interval.
     b = pd.DataFrame(session.exec(select(RentalBuilding.grid_id, RentalBuilding.units, RentalBuilding.grade,
                                          RentalBuilding.graded_at)
-                                  .where(RentalBuilding.grade.is_not(None),
-                                         RentalBuilding.graded_at.is_not(None))).all(),
+                                  .where(col(RentalBuilding.grade).is_not(None),
+                                         col(RentalBuilding.graded_at).is_not(None))).all(),
                      columns=["grid_id", "units", "grade", "graded_at"])
     if not b.empty:
         b = b.merge(span, how="cross")
@@ -108,7 +108,7 @@ def visit_figures(session: Session, *, now: datetime, periods: tuple[str, str] |
     plan["period"] = plan["month"].dt.strftime("%Y-%m")
     month = _month_of(session)
     stmt = select(VisitDay.worker_id, month.label("period"), func.sum(VisitDay.visits)).group_by(
-        VisitDay.worker_id, month)
+        col(VisitDay.worker_id), month)
     if periods:
         stmt = stmt.where(month.between(*periods))
     made = pd.DataFrame(session.exec(stmt).all(), columns=["worker_id", "period", "visits"])

@@ -59,7 +59,7 @@ def trend_chart(trend: pd.DataFrame, *, group: str, title: str, x_title: str, y_
 
 
 def party_gap_chart(comparison: pd.DataFrame, *, name_col: str, party_label: str, all_label: str,
-                    title: str, y_title: str) -> alt.Chart:
+                    title: str, y_title: str) -> alt.LayerChart | alt.FacetChart:
     """Party members against all workers per metric (grouped bars), the gap in pp printed above."""
     comparison = _plain(comparison)
     long = comparison.melt(id_vars=[name_col, "gap_pp"], value_vars=["party", "all"], var_name="group",

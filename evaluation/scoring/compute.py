@@ -471,6 +471,7 @@ def _roll_up(parts: list[Scorecards], weights: list[float], scheme: Scheme, peri
         col = pa.array(own[label].to_numpy(dtype=float), from_pandas=True)
         piece = pc.if_else(pc.is_null(col), "", _join(f"{label} ", pc.cast(pc.round(col, 2), pa.string()), "; "))
         text = piece if text is None else _join(text, piece)
+    assert text is not None  # at least one part
     rolled["parts"] = pd.Series(text.to_numpy(zero_copy_only=False), index=rolled.index).str.removesuffix("; ")
     # components missing in a part the worker was scored in (a quarter with no data at all is simply
     # left out of the mean, not reported as twelve missing components)

@@ -148,18 +148,18 @@ def enroll_for_improvement(session: Session, viewer: Viewer, *, worker_id: int, 
 
 def period_choices(session: Session, viewer: Viewer, *, last: int = 12) -> list[str]:
     """Months with field figures, newest first (falls back to the current month)."""
-    from sqlmodel import select
+    from sqlmodel import col, select
 
     try:
         from evaluation.field.models import MetricValue
     except ModuleNotFoundError:
-        MetricValue = None  # noqa: N806
+        MetricValue = None  # type: ignore[misc, assignment]  # noqa: N806 - field data not installed
     months: list[str] = []
     if MetricValue is not None:
         from sqlalchemy import func
 
         rows = session.exec(select(MetricValue.period, func.count()).group_by(MetricValue.period)
-                            .order_by(MetricValue.period.desc()).limit(last + 3)).all()
+                            .order_by(col(MetricValue.period).desc()).limit(last + 3)).all()
         # A month holding a handful of stray rows (events filed after the data ends) is not a period
         # anyone assesses: keep months with at least a tenth of the fullest month's figures.
         most = max((n for _, n in rows), default=0)
