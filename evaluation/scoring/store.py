@@ -7,8 +7,9 @@ from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.audit import changed_fields, record
 from core.clock import now as clock_now
@@ -36,8 +37,8 @@ def ensure_default_scheme(session: Session) -> ScoringScheme:
     row = session.exec(select(ScoringScheme).where(ScoringScheme.is_active)).first()
     if row is not None:
         return row
-    row = session.exec(select(ScoringScheme).order_by(ScoringScheme.created_at.desc(),
-                                                      ScoringScheme.id.desc())).first()
+    row = session.exec(select(ScoringScheme).order_by(col(ScoringScheme.created_at).desc(),
+                                                      col(ScoringScheme.id).desc())).first()
     if row is not None:  # versions exist but none is active: the newest is
         row.is_active = True
         session.add(row)
@@ -125,10 +126,11 @@ def activate_version(session: Session, viewer: Viewer, scheme_id: int) -> Scorin
 
 
 def scheme_versions(session: Session) -> pd.DataFrame:
-    rows = session.exec(select(ScoringScheme.id, ScoringScheme.code, ScoringScheme.version, ScoringScheme.name_zh,
-                               ScoringScheme.name_en, ScoringScheme.is_active, ScoringScheme.note,
-                               ScoringScheme.created_at)
-                        .order_by(ScoringScheme.code, ScoringScheme.version.desc())).all()
+    rows = session.execute(sa_select(col(ScoringScheme.id), col(ScoringScheme.code), col(ScoringScheme.version),
+                                     col(ScoringScheme.name_zh), col(ScoringScheme.name_en),
+                                     col(ScoringScheme.is_active), col(ScoringScheme.note),
+                                     col(ScoringScheme.created_at))
+                           .order_by(col(ScoringScheme.code), col(ScoringScheme.version).desc())).all()
     return pd.DataFrame(rows, columns=["id", "code", "version", "name_zh", "name_en", "is_active", "note",
                                        "created_at"])
 
