@@ -47,6 +47,7 @@ def _foreign_session(db_url: str, viewer: Viewer) -> tuple[int, str, list[str]]:
         end = min(start + timedelta(hours=1), start.replace(hour=23, minute=59))
         ts, = schedule(s, _district(s), SessionPlan(course_id=course.id, first_day=start.date(), start=start.time(),
                                                     end=end.time(), unit_id=other.id), now=start - timedelta(days=1))
+        s.commit()  # the set-up is the caller's unit of work
         return ts.id, link_token(ts.secret, ts.id), [w.name for w in workers]
 
 
