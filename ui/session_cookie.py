@@ -35,6 +35,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from streamlit.delta_generator import DeltaGenerator
 
 from core import sessions
 from core.db import get_engine, unit_of_work
@@ -157,17 +158,22 @@ def sso_viewer() -> Viewer | None:
 
 
 def hand_over() -> None:
-    """Emit, once, the browser-side step that sets or clears the cookie (see the module docstring)."""
+    """Emit, once, the browser-side step that sets or clears the cookie (see the module docstring).
+
+    Every run draws the same empty slot here, and the script goes inside it when there is one: an element
+    that appeared in one run only would shift everything after it, and Streamlit would then rebuild those
+    elements — the open tab of a page fell back to the first one on the first click after signing in."""
+    slot = st.empty()
     code = st.session_state.pop(CODE_KEY, None)
     if code is not None:
-        _post(f"{REDEEM_PATH}?code={code}")
+        _post(slot, f"{REDEEM_PATH}?code={code}")
     elif st.session_state.pop(CLEAR_KEY, False):
-        _post(SIGNOUT_PATH)
+        _post(slot, SIGNOUT_PATH)
 
 
-def _post(url: str) -> None:
-    st.html(f"<script>fetch({json.dumps(url)}, {{method: 'POST', credentials: 'same-origin'}});</script>",
-            unsafe_allow_javascript=True, width="content")
+def _post(slot: DeltaGenerator, url: str) -> None:
+    slot.html(f"<script>fetch({json.dumps(url)}, {{method: 'POST', credentials: 'same-origin'}});</script>",
+              unsafe_allow_javascript=True, width="content")
 
 
 # ---- the two HTTP routes (served by ui/server.py) -------------------------------------------------------
