@@ -1,4 +1,5 @@
-"""`make cluster`: N Streamlit processes on loopback ports behind HAProxy, plus one `gridwise scheduler`.
+"""`make cluster`: N Streamlit processes and the JSON API on loopback ports behind HAProxy, plus one
+`gridwise scheduler`.
 
     python -m deploy.cluster [--replicas 2] [--port 8080]
 
@@ -7,7 +8,8 @@ everything else through it, and SQLite is one file that one process at a time ma
 the same ``server.cookieSecret`` (GRIDWISE_COOKIE_SECRET, or one generated once into var/cluster/), so a
 browser moved to another replica keeps a valid XSRF token. HAProxy keeps each browser on one replica with its
 own cookie (deploy/haproxy.cfg); when that replica dies, the browser reconnects to another and the session
-cookie signs it in again there. Ctrl-C stops everything. The browser test (tests/e2e/test_cluster.py)
+cookie signs it in again there. The API (`gridwise api`, one process) answers under the same address: HAProxy
+routes every path under /api/ to it, without stickiness. Ctrl-C stops everything. The browser test (tests/e2e/test_cluster.py)
 starts the same processes through ``start``.
 """
 
@@ -23,6 +25,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,10 +54,12 @@ def haproxy_binary() -> str:
     return exe
 
 
-def haproxy_config(bind: str, replicas: list[tuple[str, int]]) -> str:
-    """deploy/haproxy.cfg with its listen address and one `server` line per replica."""
+def haproxy_config(bind: str, replicas: list[tuple[str, int]], api: Sequence[tuple[str, int]] = ()) -> str:
+    """deploy/haproxy.cfg with its listen address, one `server` line per replica and one per API process."""
     servers = "\n".join(f"    server {name} 127.0.0.1:{port} cookie {name}" for name, port in replicas)
-    return TEMPLATE.read_text(encoding="utf-8").replace("{bind}", bind).replace("{servers}", servers)
+    api_servers = "\n".join(f"    server {name} 127.0.0.1:{port}" for name, port in api)
+    return (TEMPLATE.read_text(encoding="utf-8").replace("{bind}", bind).replace("{servers}", servers)
+            .replace("{api_servers}", api_servers))
 
 
 def cookie_secret(work_dir: Path) -> str:
@@ -74,14 +79,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = 90) -> None:
+def _wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = 90, expect: str = "ok") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             break
         try:
             with urllib.request.urlopen(url, timeout=2) as r:
-                if r.read().decode().strip() == "ok":
+                if expect in r.read().decode().strip():
                     return
         except OSError:
             time.sleep(0.25)
@@ -96,6 +101,7 @@ class Cluster:
     scheduler: subprocess.Popen | None
     logs: Path
     database_url: str
+    api: subprocess.Popen | None = None
 
     def kill_replica(self, name: str) -> None:
         """Stop one replica at once (SIGKILL: a crash, not a goodbye)."""
@@ -104,8 +110,8 @@ class Cluster:
         process.wait(timeout=10)
 
     def processes(self) -> list[subprocess.Popen]:
-        return [p for _port, p in self.replicas.values()] + [self.proxy] + ([self.scheduler] if self.scheduler
-                                                                             else [])
+        return ([p for _port, p in self.replicas.values()] + [self.proxy]
+                + [p for p in (self.scheduler, self.api) if p is not None])
 
     def stop(self) -> None:
         for process in self.processes():
@@ -120,9 +126,10 @@ class Cluster:
 
 def start(
     *, replicas: int = 2, port: int = 8080, database_url: str, work_dir: Path, scheduler: bool = True,
-    python: str = sys.executable, extra_env: dict[str, str] | None = None,
+    python: str = sys.executable, extra_env: dict[str, str] | None = None, api: bool = True,
 ) -> Cluster:
-    """Start the replicas, the scheduler and HAProxy; return once HAProxy answers /_stcore/health."""
+    """Start the replicas, the API, the scheduler and HAProxy; return once HAProxy answers /_stcore/health
+    (and /api/v1/health when the API runs)."""
     check_database(database_url)
     exe = haproxy_binary()
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -145,15 +152,25 @@ def start(
         with open(work_dir / "scheduler.log", "wb") as out:
             sched = subprocess.Popen([python, "-m", "core.cli", "scheduler"], cwd=ROOT, env=env, stdout=out,
                                      stderr=subprocess.STDOUT)
+    api_process, api_port = None, free_port()
+    if api:  # `gridwise api`: stateless per call, so HAProxy routes /api/ to it without a cookie
+        with open(work_dir / "api.log", "wb") as out:
+            api_process = subprocess.Popen([python, "-m", "core.cli", "api", "--host", "127.0.0.1", "--port",
+                                            str(api_port)], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     for name, (replica_port, process) in started.items():
         _wait_for(f"http://127.0.0.1:{replica_port}/_stcore/health", process, work_dir / f"{name}.log")
+    if api_process is not None:
+        _wait_for(f"http://127.0.0.1:{api_port}/api/v1/health", api_process, work_dir / "api.log", expect='"ok"')
     config = work_dir / "haproxy.cfg"
-    config.write_text(haproxy_config(f"127.0.0.1:{port}", [(n, p) for n, (p, _) in started.items()]))
+    config.write_text(haproxy_config(f"127.0.0.1:{port}", [(n, p) for n, (p, _) in started.items()],
+                                     [("api1", api_port)] if api_process is not None else []))
     with open(work_dir / "haproxy.log", "wb") as out:
         proxy = subprocess.Popen([exe, "-db", "-f", str(config)], stdout=out, stderr=subprocess.STDOUT)
-    cluster = Cluster(f"http://127.0.0.1:{port}", started, proxy, sched, work_dir, database_url)
+    cluster = Cluster(f"http://127.0.0.1:{port}", started, proxy, sched, work_dir, database_url, api_process)
     try:
         _wait_for(f"{cluster.url}/_stcore/health", proxy, work_dir / "haproxy.log", timeout=30)
+        if api_process is not None:
+            _wait_for(f"{cluster.url}/api/v1/health", proxy, work_dir / "haproxy.log", timeout=30, expect='"ok"')
     except ClusterError:
         cluster.stop()
         raise
@@ -177,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     except ClusterError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"Gridwise on {cluster.url} ({args.replicas} Streamlit processes behind HAProxy, one scheduler); "
+    print(f"Gridwise on {cluster.url} ({args.replicas} Streamlit processes and the API under /api/ behind "
+          "HAProxy, one scheduler); "
           f"logs in {cluster.logs}. Ctrl-C stops everything.", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:

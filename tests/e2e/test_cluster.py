@@ -1,16 +1,19 @@
 """More than one server process (issue #12): two Streamlit replicas behind HAProxy on PostgreSQL
 (deploy/cluster.py, as `make cluster` starts them). A worker half-way through a quiz whose replica dies carries
-on at the other one: still signed in, the answers kept, one attempt in the database.
+on at the other one: still signed in, the answers kept, one attempt in the database. The JSON API answers
+under /api/ at the same address.
 
 Needs PostgreSQL (GRIDWISE_TEST_POSTGRES_URL) and HAProxy (`make browser-deps` installs it); skipped without.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,10 +24,11 @@ from sqlmodel import Session, col, func, select
 
 from core import clock
 from core.db import make_engine
-from core.models import User
+from core.models import OrgLevel, OrgUnit, User
 from core.settings import ROOT
 from courses.models import AttemptAnswer, QuizAttempt
 from deploy.cluster import Cluster, ClusterError, check_database, free_port, haproxy_binary, start
+from evaluation.field.models import Event
 from tests.conftest import PG_URL, create_pg_database, drop_pg_database
 from tests.e2e.conftest import Server, screenshot, sign_in, wait_for_run
 
@@ -116,3 +120,36 @@ def test_a_quiz_half_done_carries_on_at_the_other_replica_when_its_replica_dies(
     screenshot(page, "cluster-quiz-after-failover-zh")
     assert _attempts_since(cluster.database_url, username, since) == (1, half)
 
+
+
+def _call(url: str, body: dict | None = None, headers: dict[str, str] | None = None) -> tuple[int, dict, dict]:
+    """(status, JSON body, lower-cased headers) of one HTTP call; a POST when ``body`` is given."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json", **(headers or {})})
+    with urllib.request.urlopen(request, timeout=30) as r:
+        return r.status, json.loads(r.read()), {k.lower(): v for k, v in r.headers.items()}
+
+
+def test_the_api_answers_behind_the_proxy_and_a_retried_event_lands_once(cluster: Cluster):
+    """Test that /api/v1/health answers through HAProxy (no replica cookie set), and that an event POSTed
+    twice through it by a registered client with the same Idempotency-Key is one event in the database."""
+    status, body, headers = _call(f"{cluster.url}/api/v1/health")
+    assert (status, body["status"]) == (200, "ok")
+    assert "GWREPLICA" not in headers.get("set-cookie", "")
+    env = {**os.environ, "GRIDWISE_DATABASE_URL": cluster.database_url}
+    added = subprocess.run([sys.executable, "-m", "core.cli", "api-client", "add", "cityplatform"], cwd=ROOT,
+                           env=env, check=True, capture_output=True, text=True)
+    key = added.stdout.strip().splitlines()[-1]
+    engine = make_engine(cluster.database_url)
+    with Session(engine) as s:
+        grid = s.exec(select(OrgUnit.code).where(OrgUnit.level == OrgLevel.GRID.value)).first()
+    event = {"event_no": "PROXY-0001", "item": "C03", "grid_code": grid, "location": "经由代理",
+             "reported_at": "2020-06-01T09:00:00"}
+    auth = {"Authorization": f"Bearer {key}", "Idempotency-Key": "proxy-retry-1"}
+    first = _call(f"{cluster.url}/api/v1/events", event, auth)
+    again = _call(f"{cluster.url}/api/v1/events", event, auth)
+    assert first[0] == again[0] == 201 and first[1] == again[1]
+    assert again[2].get("idempotent-replayed") == "true"
+    with Session(engine) as s:
+        assert s.exec(select(func.count()).select_from(Event).where(Event.event_no == "PROXY-0001")).one() == 1
+    engine.dispose()
