@@ -45,8 +45,21 @@ def test_migrations_build_exactly_the_models(migrated_url):
     assert diff == [], diff
 
 
-def test_demo_district_is_deterministic_and_dapeng_shaped(engine):
+@pytest.fixture(params=BACKENDS)
+def demo_engine(request, tmp_path):
+    """A throwaway database of its own: the demo seeded here must not leak users into the shared test engine."""
+    url = f"sqlite:///{tmp_path / 'demo.db'}" if request.param == "sqlite" else create_pg_database("gw_demo")
+    engine = make_engine(url)
+    import_all_models().create_all(engine)
+    yield engine
+    engine.dispose()
+    if request.param == "postgres":
+        drop_pg_database(url)
+
+
+def test_demo_district_is_deterministic_and_dapeng_shaped(demo_engine, tmp_path):
     """Test that seed-demo builds 3 subdistricts, ~25 communities, ~300 workers, 54 party members."""
+    engine = demo_engine
     with Session(engine) as s:
         accounts = seed_demo(s, seed=7, scale=0.0, extensions=(), log=lambda _m: None)
         s.commit()
@@ -62,14 +75,12 @@ def test_demo_district_is_deterministic_and_dapeng_shaped(engine):
         with Session(engine) as s:
             seed_demo(s, seed=7, scale=0.0, extensions=(), log=lambda _m: None)
     # Same seed, same district: compare with a second database.
-    other = make_engine(f"sqlite:///{os.environ.get('TMPDIR', '/tmp')}/gw-demo-{os.getpid()}.db")
-    import_all_models().drop_all(other)
+    other = make_engine(f"sqlite:///{tmp_path / 'other.db'}")
     import_all_models().create_all(other)
     with Session(other) as s:
         seed_demo(s, seed=7, scale=0.0, extensions=(), log=lambda _m: None)
         s.commit()
         assert s.exec(select(Worker.name).order_by(Worker.id).limit(5)).all() == names
-    import_all_models().drop_all(other)
     other.dispose()
 
 
