@@ -9,7 +9,7 @@ from core.i18n import t
 from courses.training.supervision import BEHIND_SHARE
 
 
-def community_completion_chart(summary: pd.DataFrame, lang: str = "zh") -> alt.LayerChart:
+def community_completion_chart(summary: pd.DataFrame, lang: str = "zh") -> alt.LayerChart | alt.FacetChart:
     """Per community: credited ÷ required hours to date (bars, lowest first) and the 'behind' line."""
     name = "community_en" if lang == "en" else "community_zh"
     df = summary.assign(community=summary[name], pct=(summary["completion"].astype(float) * 100).round(1))

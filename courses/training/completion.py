@@ -11,12 +11,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import case, func
-from sqlmodel import Session, select
+from sqlalchemy import Select, case, func
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
 from core import clock
 from core.audit import record
-from core.models import Worker
+from core.models import Worker, row_id
 from core.scope import ScopeError, Viewer, worker_scope_clause
 from core.sql import frame
 from courses.models import Attendance, Certificate, Course, SessionStatus, TrainingSession
@@ -29,9 +30,10 @@ RULE_COLS = ["course_id", "min_attendance_pct", "require_quiz", "require_lessons
 
 def rules(session: Session) -> pd.DataFrame:
     """Every course with its rule (defaults where none is stored)."""
-    stmt = (select(Course.id.label("course_id"), Course.code, CourseRule.min_attendance_pct, CourseRule.require_quiz,
-                   CourseRule.require_lessons, CourseRule.prerequisite_course_id, CourseRule.quiz_credit_hours)
-            .join(CourseRule, CourseRule.course_id == Course.id, isouter=True).order_by(Course.code))
+    stmt: Select = (sa_select(col(Course.id).label("course_id"), col(Course.code), col(CourseRule.min_attendance_pct),
+                              col(CourseRule.require_quiz), col(CourseRule.require_lessons),
+                              col(CourseRule.prerequisite_course_id), col(CourseRule.quiz_credit_hours))
+                    .join(CourseRule, col(CourseRule.course_id) == col(Course.id), isouter=True).order_by(col(Course.code)))
     df = frame(session, stmt)
     df["require_quiz"] = df["require_quiz"].astype("boolean").fillna(True).astype(bool)
     df["require_lessons"] = df["require_lessons"].astype("boolean").fillna(False).astype(bool)
@@ -59,9 +61,10 @@ def set_rule(session: Session, viewer: Viewer, *, course_id: int, min_attendance
         pre = session.exec(select(Course).where(Course.code == prerequisite_code)).first()
         if pre is None:
             raise TrainingError("no_course", course=prerequisite_code)
-        if pre.id == course_id or _requires(session, pre.id, course_id):
+        pre_id = row_id(pre.id)
+        if pre_id == course_id or _requires(session, pre_id, course_id):
             raise TrainingError("prereq_cycle", course=course.code, prereq=prerequisite_code)
-        prereq_id = pre.id
+        prereq_id = pre_id
     rule = session.exec(select(CourseRule).where(CourseRule.course_id == course_id)).first()
     before = rule.model_dump(include=set(RULE_COLS)) if rule else None
     rule = rule or CourseRule(course_id=course_id)
@@ -93,7 +96,7 @@ def missing_prerequisite(session: Session, *, course_id: int, worker_ids: list[i
     if pre_id is None or not worker_ids:
         return None, []
     valid = set(session.exec(select(Certificate.worker_id).where(
-        Certificate.course_id == pre_id, Certificate.valid_until > at, Certificate.worker_id.in_(worker_ids))).all())
+        Certificate.course_id == pre_id, Certificate.valid_until > at, col(Certificate.worker_id).in_(worker_ids))).all())
     return session.get(Course, pre_id), [w for w in worker_ids if w not in valid]
 
 
@@ -137,26 +140,29 @@ def completion(session: Session, *, worker_ids: list[int], course_ids: list[int]
         r = r[r["course_id"].isin(course_ids)]
     grid = pd.MultiIndex.from_product([worker_ids, r["course_id"].tolist()], names=["worker_id", "course_id"])
     out = pd.DataFrame(index=grid).reset_index()
-    att = frame(session, select(Attendance.worker_id, TrainingSession.course_id,
+    att = frame(session, select(col(Attendance.worker_id), col(TrainingSession.course_id),
                                 func.count().label("marked"),
-                                func.sum(case((Attendance.status.in_(["present", "late"]), 1), else_=0))
+                                func.sum(case((col(Attendance.status).in_(["present", "late"]), 1), else_=0))
                                 .label("attended"))
-                .join(TrainingSession, TrainingSession.id == Attendance.session_id)
-                .where(Attendance.worker_id.in_(worker_ids), Attendance.status.is_not(None),
-                       Attendance.status != "excused", TrainingSession.status != SessionStatus.CANCELLED.value,
-                       TrainingSession.end_at <= now)
-                .group_by(Attendance.worker_id, TrainingSession.course_id),
+                .join(TrainingSession, col(TrainingSession.id) == col(Attendance.session_id))
+                .where(col(Attendance.worker_id).in_(worker_ids), col(Attendance.status).is_not(None),
+                       col(Attendance.status) != "excused",
+                       col(TrainingSession.status) != SessionStatus.CANCELLED.value,
+                       col(TrainingSession.end_at) <= now)
+                .group_by(col(Attendance.worker_id), col(TrainingSession.course_id)),
                 columns=["worker_id", "course_id", "marked", "attended"])
     att["attendance_pct"] = 100.0 * att["attended"].astype(float) / att["marked"].astype(float)
     passed = frame(session, select(Certificate.worker_id, Certificate.course_id).where(
-        Certificate.worker_id.in_(worker_ids), Certificate.valid_until > now).distinct(),
+        col(Certificate.worker_id).in_(worker_ids), col(Certificate.valid_until) > now).distinct(),
         columns=["worker_id", "course_id"]).assign(quiz_passed=True)
-    total = frame(session, select(Lesson.course_id, func.count().label("lessons_total")).group_by(Lesson.course_id),
+    total = frame(session, select(col(Lesson.course_id), func.count().label("lessons_total"))
+                  .group_by(col(Lesson.course_id)),
                   columns=["course_id", "lessons_total"])
-    done = frame(session, select(LessonProgress.worker_id, Lesson.course_id, func.count().label("lessons_done"))
-                 .join(Lesson, Lesson.id == LessonProgress.lesson_id)
-                 .where(LessonProgress.worker_id.in_(worker_ids), LessonProgress.done_at.is_not(None))
-                 .group_by(LessonProgress.worker_id, Lesson.course_id),
+    done = frame(session, select(col(LessonProgress.worker_id), col(Lesson.course_id),
+                                 func.count().label("lessons_done"))
+                 .join(Lesson, col(Lesson.id) == col(LessonProgress.lesson_id))
+                 .where(col(LessonProgress.worker_id).in_(worker_ids), col(LessonProgress.done_at).is_not(None))
+                 .group_by(col(LessonProgress.worker_id), col(Lesson.course_id)),
                  columns=["worker_id", "course_id", "lessons_done"])
     out = (out.merge(att[["worker_id", "course_id", "attendance_pct"]], how="left")
            .merge(passed, how="left").merge(total, how="left").merge(done, how="left")
@@ -176,6 +182,6 @@ def completion_frame(session: Session, viewer: Viewer, *, course_id: int, now: d
     """Completion of one course for the enrolled workers the viewer may see."""
     from courses.models import Enrollment
 
-    ids = list(session.exec(select(Enrollment.worker_id).join(Worker, Worker.id == Enrollment.worker_id)
+    ids = list(session.exec(select(Enrollment.worker_id).join(Worker, col(Worker.id) == col(Enrollment.worker_id))
                             .where(Enrollment.course_id == course_id, worker_scope_clause(viewer))).all())
     return completion(session, worker_ids=ids, course_ids=[course_id], now=now)

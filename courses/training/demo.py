@@ -18,6 +18,7 @@ from sqlalchemy import insert
 from core import clock
 from core.demo import DemoContext
 from core.scope import SYSTEM
+from core.sql import table_of
 from courses.training import ledger, lessons, plans
 from courses.training.models import HoursEntry
 
@@ -30,19 +31,19 @@ def seed(ctx: DemoContext) -> None:
     s = ctx.session
     from sqlmodel import select
 
-    from core.models import OrgUnit
+    from core.models import OrgUnit, row_id
 
     district = s.exec(select(OrgUnit).where(OrgUnit.level == "district")).first()
     if district is None:
         return
-    courses = [
+    courses: list[dict] = [
         {"course_code": "info_collection", "worker_group": "all", "due_date": date(2020, 3, 31)},
         {"course_code": "fire_safety", "worker_group": "all", "due_date": date(2020, 6, 30)},
         {"course_code": "residence_registration", "worker_group": "new_hire", "due_date": None},
         {"course_code": "dispute_mediation", "worker_group": "bottom", "due_date": date(2020, 9, 30)},
     ]
     p = plans.PROPOSED_DISTRICT
-    plans.save_plan(s, SYSTEM, year=2020, unit_id=district.id, requirements=p["requirements"], courses=courses,
+    plans.save_plan(s, SYSTEM, year=2020, unit_id=row_id(district.id), requirements=p["requirements"], courses=courses,
                     title_zh="2020 年度网格员培训计划", title_en="Grid worker training plan 2020",
                     note=f"{p['note_zh']}\n{p['note_en']}", now=datetime(2020, 1, 6, 9))
     w = ctx.workers
@@ -71,7 +72,7 @@ def seed(ctx: DemoContext) -> None:
             day = r.hire_date + timedelta(days=10)
             rows.append(_external(r.id, day, 24.0, f"external:{r.id}:{day.isoformat()}:pre", "岗前培训(区级,24 学时)[演示]"))
     if rows:
-        s.execute(insert(HoursEntry.__table__), rows)
+        s.execute(insert(table_of(HoursEntry)), rows)
     ctx.log(f"training: plans for 2020, {n_lessons} lessons, {credited + len(rows)} ledger rows, "
             f"{len(hired)} new hires in 2020, communities behind: {len(behind)}")
 

@@ -20,14 +20,16 @@ import hashlib
 from datetime import date, datetime
 
 import pandas as pd
-from sqlalchemy import and_, func, literal
-from sqlmodel import Session, select
+from sqlalchemy import Select, and_, func, literal
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
 from core import clock
 from core.audit import record
 from core.models import Worker
 from core.scope import ScopeError, Viewer, ensure_can_see_worker, worker_scope_clause
 from core.sql import frame, insert_ignore
+from courses._sql import must_get
 from courses.models import Attendance, Certificate, Course, SessionStatus, TrainingSession
 from courses.training.errors import TrainingError
 from courses.training.models import CourseRule, Evidence, HoursEntry, HoursSource, Lesson, LessonProgress
@@ -57,14 +59,14 @@ def session_minutes(seats: pd.DataFrame) -> pd.Series:
 
 
 def _session_targets(session: Session, now: datetime, worker_ids: list[int] | None) -> pd.DataFrame:
-    stmt = (select(Attendance.session_id, Attendance.worker_id, Attendance.status, Attendance.checked_in_at,
-                   Attendance.minutes_attended, TrainingSession.start_at, TrainingSession.end_at,
-                   TrainingSession.course_id)
-            .join(TrainingSession, TrainingSession.id == Attendance.session_id)
-            .where(TrainingSession.end_at <= now, TrainingSession.status != SessionStatus.CANCELLED.value,
-                   Attendance.status.is_not(None)))
+    stmt = (sa_select(col(Attendance.session_id), col(Attendance.worker_id), col(Attendance.status),
+                      col(Attendance.checked_in_at), col(Attendance.minutes_attended), col(TrainingSession.start_at),
+                      col(TrainingSession.end_at), col(TrainingSession.course_id))
+            .join(TrainingSession, col(TrainingSession.id) == col(Attendance.session_id))
+            .where(col(TrainingSession.end_at) <= now, col(TrainingSession.status) != SessionStatus.CANCELLED.value,
+                   col(Attendance.status).is_not(None)))
     if worker_ids is not None:
-        stmt = stmt.where(Attendance.worker_id.in_(worker_ids))
+        stmt = stmt.where(col(Attendance.worker_id).in_(worker_ids))
     seats = frame(session, stmt)
     if seats.empty:
         return pd.DataFrame(columns=TARGET_COLS)
@@ -78,11 +80,12 @@ def _session_targets(session: Session, now: datetime, worker_ids: list[int] | No
 
 
 def _quiz_targets(session: Session, worker_ids: list[int] | None) -> pd.DataFrame:
-    stmt = (select(Certificate.attempt_id, Certificate.worker_id, Certificate.course_id, Certificate.issued_at,
-                   func.coalesce(CourseRule.quiz_credit_hours, literal(DEFAULT_QUIZ_HOURS)).label("hours"))
-            .join(CourseRule, CourseRule.course_id == Certificate.course_id, isouter=True))
+    stmt = (sa_select(col(Certificate.attempt_id), col(Certificate.worker_id), col(Certificate.course_id),
+                      col(Certificate.issued_at),
+                      func.coalesce(col(CourseRule.quiz_credit_hours), literal(DEFAULT_QUIZ_HOURS)).label("hours"))
+            .join(CourseRule, col(CourseRule.course_id) == col(Certificate.course_id), isouter=True))
     if worker_ids is not None:
-        stmt = stmt.where(Certificate.worker_id.in_(worker_ids))
+        stmt = stmt.where(col(Certificate.worker_id).in_(worker_ids))
     c = frame(session, stmt)
     if c.empty:
         return pd.DataFrame(columns=TARGET_COLS)
@@ -94,11 +97,12 @@ def _quiz_targets(session: Session, worker_ids: list[int] | None) -> pd.DataFram
 
 
 def _lesson_targets(session: Session, worker_ids: list[int] | None) -> pd.DataFrame:
-    stmt = (select(LessonProgress.lesson_id, LessonProgress.worker_id, LessonProgress.done_at, Lesson.course_id,
-                   Lesson.credit_minutes)
-            .join(Lesson, Lesson.id == LessonProgress.lesson_id).where(LessonProgress.done_at.is_not(None)))
+    stmt = (sa_select(col(LessonProgress.lesson_id), col(LessonProgress.worker_id), col(LessonProgress.done_at),
+                      col(Lesson.course_id), col(Lesson.credit_minutes))
+            .join(Lesson, col(Lesson.id) == col(LessonProgress.lesson_id))
+            .where(col(LessonProgress.done_at).is_not(None)))
     if worker_ids is not None:
-        stmt = stmt.where(LessonProgress.worker_id.in_(worker_ids))
+        stmt = stmt.where(col(LessonProgress.worker_id).in_(worker_ids))
     p = frame(session, stmt)
     if p.empty:
         return pd.DataFrame(columns=TARGET_COLS)
@@ -123,9 +127,9 @@ def credit_sources(session: Session, *, now: datetime | None = None, worker_ids:
     target = pd.concat(parts, ignore_index=True)
     have_stmt = (select(HoursEntry.source_ref, func.sum(HoursEntry.hours).label("held"),
                         func.count().label("n"))
-                 .where(HoursEntry.source.in_(AUTO_SOURCES)).group_by(HoursEntry.source_ref))
+                 .where(col(HoursEntry.source).in_(AUTO_SOURCES)).group_by(HoursEntry.source_ref))
     if worker_ids is not None:
-        have_stmt = have_stmt.where(HoursEntry.worker_id.in_(worker_ids))
+        have_stmt = have_stmt.where(col(HoursEntry.worker_id).in_(worker_ids))
     have = frame(session, have_stmt, columns=["source_ref", "held", "n"])
     # Every automatic row counts towards the numbering (a correcting row of the job too).
     df = target.merge(have, on="source_ref", how="left")
@@ -147,8 +151,8 @@ def credit_sources(session: Session, *, now: datetime | None = None, worker_ids:
     return insert_ignore(session, HoursEntry, rows, conflict=["source_key"])
 
 
-def _int(v: object) -> int | None:
-    return None if v is None or pd.isna(v) else int(v)  # type: ignore[arg-type]
+def _int(v: float | None) -> int | None:
+    return None if v is None or pd.isna(v) else int(v)
 
 
 def _worker_in_scope(session: Session, viewer: Viewer, worker_id: int) -> Worker:
@@ -230,18 +234,20 @@ def correct_entry(session: Session, viewer: Viewer, *, entry_id: int, hours: flo
 
 def ledger_frame(session: Session, viewer: Viewer, *, year: int, worker_id: int | None = None) -> pd.DataFrame:
     """Ledger rows of ``year`` in the viewer's scope, newest first, with course and evidence names."""
-    stmt = (select(HoursEntry.id, HoursEntry.worker_id, Worker.employee_no, Worker.name, HoursEntry.credited_on,
-                   HoursEntry.hours, HoursEntry.source, HoursEntry.source_ref, HoursEntry.minutes,
-                   Course.code.label("course_code"), Course.title_zh, Course.title_en, HoursEntry.note,
-                   Evidence.filename.label("evidence"), HoursEntry.corrects_id, HoursEntry.recorded_at)
-            .join(Worker, Worker.id == HoursEntry.worker_id)
-            .join(Course, Course.id == HoursEntry.course_id, isouter=True)
-            .join(Evidence, Evidence.id == HoursEntry.evidence_id, isouter=True)
-            .where(worker_scope_clause(viewer), HoursEntry.credited_on >= date(year, 1, 1),
-                   HoursEntry.credited_on <= date(year, 12, 31))
-            .order_by(HoursEntry.credited_on.desc(), HoursEntry.id.desc()))
+    stmt: Select = (sa_select(col(HoursEntry.id), col(HoursEntry.worker_id), col(Worker.employee_no), col(Worker.name),
+                              col(HoursEntry.credited_on), col(HoursEntry.hours), col(HoursEntry.source),
+                              col(HoursEntry.source_ref), col(HoursEntry.minutes), col(Course.code).label("course_code"),
+                              col(Course.title_zh), col(Course.title_en), col(HoursEntry.note),
+                              col(Evidence.filename).label("evidence"), col(HoursEntry.corrects_id),
+                              col(HoursEntry.recorded_at))
+                    .join(Worker, col(Worker.id) == col(HoursEntry.worker_id))
+                    .join(Course, col(Course.id) == col(HoursEntry.course_id), isouter=True)
+                    .join(Evidence, col(Evidence.id) == col(HoursEntry.evidence_id), isouter=True)
+                    .where(worker_scope_clause(viewer), col(HoursEntry.credited_on) >= date(year, 1, 1),
+                           col(HoursEntry.credited_on) <= date(year, 12, 31))
+                    .order_by(col(HoursEntry.credited_on).desc(), col(HoursEntry.id).desc()))
     if worker_id is not None:
-        stmt = stmt.where(HoursEntry.worker_id == worker_id)
+        stmt = stmt.where(col(HoursEntry.worker_id) == worker_id)
     return frame(session, stmt)
 
 
@@ -251,7 +257,7 @@ def evidence_file(session: Session, viewer: Viewer, *, entry_id: int) -> tuple[s
     if entry is None or entry.evidence_id is None:
         raise TrainingError("no_entry", id=str(entry_id))
     ensure_can_see_worker(viewer, session.get(Worker, entry.worker_id))
-    ev = session.get(Evidence, entry.evidence_id)
+    ev = must_get(session, Evidence, entry.evidence_id)
     return ev.filename, ev.data
 
 
@@ -260,8 +266,9 @@ def credited(session: Session, worker_ids: list[int], *, start: date, end: date,
     """Σ hours per worker (and month "YYYY-MM" when ``by_month``) credited on days start..end."""
     if not worker_ids:
         return pd.DataFrame(columns=["worker_id", "period", "hours"] if by_month else ["worker_id", "hours"])
-    stmt = select(HoursEntry.worker_id, HoursEntry.credited_on, HoursEntry.hours).where(
-        and_(HoursEntry.worker_id.in_(worker_ids), HoursEntry.credited_on >= start, HoursEntry.credited_on <= end))
+    stmt = select(HoursEntry.worker_id, col(HoursEntry.credited_on), HoursEntry.hours).where(
+        and_(col(HoursEntry.worker_id).in_(worker_ids), col(HoursEntry.credited_on) >= start,
+             col(HoursEntry.credited_on) <= end))
     df = frame(session, stmt, columns=["worker_id", "credited_on", "hours"])
     if by_month:
         df["period"] = pd.to_datetime(df["credited_on"]).dt.strftime("%Y-%m")

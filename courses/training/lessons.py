@@ -12,12 +12,14 @@ import re
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import update
-from sqlmodel import Session, select
+from sqlalchemy import Select, update
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
 from core import clock
 from core.scope import ScopeError, Viewer
 from core.sql import frame, insert_ignore
+from courses._sql import must_get, rowcount
 from courses.models import Course, Enrollment
 from courses.training.errors import TrainingError
 from courses.training.models import Lesson, LessonProgress
@@ -52,9 +54,9 @@ def read_seconds(body: str) -> int:
 
 def ensure_lessons(session: Session, *, course_ids: list[int] | None = None) -> int:
     """Split the material of courses that have no lessons yet; return the lessons created (idempotent)."""
-    stmt = select(Course).where(~Course.id.in_(select(Lesson.course_id)))
+    stmt = select(Course).where(~col(Course.id).in_(select(Lesson.course_id)))
     if course_ids is not None:
-        stmt = stmt.where(Course.id.in_(course_ids))
+        stmt = stmt.where(col(Course.id).in_(course_ids))
     rows = []
     for course in session.exec(stmt).all():
         zh, en = split_material(course.material_md_zh), split_material(course.material_md_en)
@@ -93,8 +95,8 @@ def open_lesson(session: Session, viewer: Viewer, *, lesson_id: int, now: dateti
     insert_ignore(session, LessonProgress, [{"lesson_id": lesson.id, "worker_id": viewer.worker_id, "opened_at": now,
                                              "last_seen_at": now, "done_at": None}],
                   conflict=["lesson_id", "worker_id"])
-    session.execute(update(LessonProgress).where(LessonProgress.lesson_id == lesson.id,
-                                                 LessonProgress.worker_id == viewer.worker_id)
+    session.execute(update(LessonProgress).where(col(LessonProgress.lesson_id) == lesson.id,
+                                                 col(LessonProgress.worker_id) == viewer.worker_id)
                     .values(last_seen_at=now))
     return session.exec(select(LessonProgress).where(LessonProgress.lesson_id == lesson.id,
                                                      LessonProgress.worker_id == viewer.worker_id)
@@ -108,6 +110,7 @@ def complete_lesson(session: Session, viewer: Viewer, *, lesson_id: int, now: da
 
     now = now or clock.now()
     lesson = _lesson_for(session, viewer, lesson_id)
+    worker_id = _worker(viewer)
     progress = session.exec(select(LessonProgress).where(LessonProgress.lesson_id == lesson.id,
                                                          LessonProgress.worker_id == viewer.worker_id)).first()
     if progress is None:
@@ -117,34 +120,36 @@ def complete_lesson(session: Session, viewer: Viewer, *, lesson_id: int, now: da
     waited = (now - progress.opened_at).total_seconds()
     if waited < lesson.min_read_seconds:
         raise TrainingError("lesson_too_soon", seconds=int(lesson.min_read_seconds - waited + 0.999))
-    done = session.execute(update(LessonProgress).where(LessonProgress.id == progress.id,
-                                                        LessonProgress.done_at.is_(None))
-                           .values(done_at=now, last_seen_at=now)).rowcount
-    credit_sources(session, now=now, worker_ids=[viewer.worker_id])
+    done = rowcount(session.execute(update(LessonProgress).where(col(LessonProgress.id) == progress.id,
+                                                                 col(LessonProgress.done_at).is_(None))
+                                    .values(done_at=now, last_seen_at=now)))
+    credit_sources(session, now=now, worker_ids=[worker_id])
     return bool(done)
 
 
 def course_lessons(session: Session, viewer: Viewer, *, course_id: int) -> pd.DataFrame:
     """A course's lessons with the worker's progress (opened_at, done_at)."""
     worker_id = _worker(viewer)
-    stmt = (select(Lesson.id, Lesson.position, Lesson.title_zh, Lesson.title_en, Lesson.body_md_zh,
-                   Lesson.body_md_en, Lesson.video_url, Lesson.file_id, Lesson.min_read_seconds,
-                   Lesson.credit_minutes, LessonProgress.opened_at, LessonProgress.done_at)
-            .join(LessonProgress, (LessonProgress.lesson_id == Lesson.id) & (LessonProgress.worker_id == worker_id),
-                  isouter=True)
-            .where(Lesson.course_id == course_id).order_by(Lesson.position))
+    stmt: Select = (sa_select(col(Lesson.id), col(Lesson.position), col(Lesson.title_zh), col(Lesson.title_en),
+                              col(Lesson.body_md_zh), col(Lesson.body_md_en), col(Lesson.video_url), col(Lesson.file_id),
+                              col(Lesson.min_read_seconds), col(Lesson.credit_minutes), col(LessonProgress.opened_at),
+                              col(LessonProgress.done_at))
+                    .join(LessonProgress, (col(LessonProgress.lesson_id) == col(Lesson.id))
+                          & (col(LessonProgress.worker_id) == worker_id), isouter=True)
+                    .where(col(Lesson.course_id) == course_id).order_by(col(Lesson.position)))
     return frame(session, stmt)
 
 
 def my_progress(session: Session, viewer: Viewer) -> pd.DataFrame:
     """Per enrolled course with lessons: lessons done and total, and when the worker last read it."""
     worker_id = _worker(viewer)
-    stmt = (select(Course.id.label("course_id"), Course.code, Course.title_zh, Course.title_en, Lesson.id.label("lesson_id"),
-                   Lesson.position, LessonProgress.done_at, LessonProgress.last_seen_at)
-            .join(Enrollment, (Enrollment.course_id == Course.id) & (Enrollment.worker_id == worker_id))
-            .join(Lesson, Lesson.course_id == Course.id)
-            .join(LessonProgress, (LessonProgress.lesson_id == Lesson.id) & (LessonProgress.worker_id == worker_id),
-                  isouter=True))
+    stmt: Select = (sa_select(col(Course.id).label("course_id"), col(Course.code), col(Course.title_zh),
+                              col(Course.title_en), col(Lesson.id).label("lesson_id"), col(Lesson.position),
+                              col(LessonProgress.done_at), col(LessonProgress.last_seen_at))
+                    .join(Enrollment, (col(Enrollment.course_id) == col(Course.id)) & (col(Enrollment.worker_id) == worker_id))
+                    .join(Lesson, col(Lesson.course_id) == col(Course.id))
+                    .join(LessonProgress, (col(LessonProgress.lesson_id) == col(Lesson.id))
+                          & (col(LessonProgress.worker_id) == worker_id), isouter=True))
     df = frame(session, stmt)
     cols = ["course_id", "code", "title_zh", "title_en", "lessons_total", "lessons_done", "last_seen_at",
             "next_lesson_id"]
@@ -166,7 +171,7 @@ def continue_lesson(session: Session, viewer: Viewer) -> dict | None:
     if todo.empty:
         return None
     row = todo.iloc[0]
-    lesson = session.get(Lesson, int(row["next_lesson_id"]))
+    lesson = must_get(session, Lesson, int(row["next_lesson_id"]))
     return {"course_id": int(row["course_id"]), "code": row["code"], "course_zh": row["title_zh"],
             "course_en": row["title_en"], "lesson_id": lesson.id, "position": lesson.position,
             "title_zh": lesson.title_zh, "title_en": lesson.title_en, "lessons_total": int(row["lessons_total"]),

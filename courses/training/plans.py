@@ -10,14 +10,16 @@ and the hire date; new-hire hours accrue over their window and are due in full a
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import delete
-from sqlmodel import Session, select
+from sqlalchemy import Select, delete
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
 from core import clock
 from core.audit import record
-from core.models import OrgLevel, OrgUnit, Worker, WorkerStatus
+from core.models import OrgLevel, OrgUnit, Worker, WorkerStatus, row_id
 from core.scope import ScopeError, Viewer, worker_scope_clause
 from core.sql import frame
 from courses.catalog import course_by_code
@@ -29,7 +31,7 @@ LEVEL_ORDER = {lvl: i for i, lvl in enumerate(PLAN_LEVELS)}
 GROUPS = tuple(g.value for g in WorkerGroup)
 
 # Proposals for the demo (and the defaults a new district plan starts from); every number is stored in the plan.
-PROPOSED_DISTRICT = {
+PROPOSED_DISTRICT: dict[str, Any] = {
     "requirements": [
         {"worker_group": "all", "hours": 40.0},
         {"worker_group": "new_hire", "hours": 24.0, "window_days": 30},
@@ -100,28 +102,29 @@ def save_plan(session: Session, viewer: Viewer, *, year: int, unit_id: int, requ
                             "due_date": c.get("due_date")})
     plan = session.exec(select(TrainingPlan).where(TrainingPlan.year == year,
                                                    TrainingPlan.unit_id == unit_id)).first()
-    before = plan_detail(session, plan.id) if plan is not None else None
+    before = plan_detail(session, row_id(plan.id)) if plan is not None else None
     if plan is None:
         plan = TrainingPlan(year=year, unit_id=unit_id, created_by=viewer.user_id or None, created_at=now)
     plan.title_zh, plan.title_en, plan.note, plan.updated_at = title_zh, title_en, note, now
     session.add(plan)
     session.flush()
-    session.execute(delete(PlanRequirement).where(PlanRequirement.plan_id == plan.id))
-    session.execute(delete(PlanCourse).where(PlanCourse.plan_id == plan.id))
-    session.add_all([PlanRequirement(plan_id=plan.id, worker_group=r["worker_group"], hours=float(r["hours"]),
+    plan_id = row_id(plan.id)
+    session.execute(delete(PlanRequirement).where(col(PlanRequirement.plan_id) == plan_id))
+    session.execute(delete(PlanCourse).where(col(PlanCourse.plan_id) == plan_id))
+    session.add_all([PlanRequirement(plan_id=plan_id, worker_group=r["worker_group"], hours=float(r["hours"]),
                                      window_days=r.get("window_days"), bottom_pct=r.get("bottom_pct"))
                      for r in requirements])
-    session.add_all([PlanCourse(plan_id=plan.id, **c) for c in course_rows])
+    session.add_all([PlanCourse(plan_id=plan_id, **c) for c in course_rows])
     session.flush()
     record(session, "training.plan.save", viewer=viewer, entity="training_plan", entity_id=f"{year}:{unit.code}",
-           before=before, after=plan_detail(session, plan.id))
+           before=before, after=plan_detail(session, plan_id))
     return plan
 
 
 def plan_detail(session: Session, plan_id: int) -> dict:
     reqs = session.exec(select(PlanRequirement).where(PlanRequirement.plan_id == plan_id)
                         .order_by(PlanRequirement.worker_group)).all()
-    crs = session.exec(select(PlanCourse).where(PlanCourse.plan_id == plan_id).order_by(PlanCourse.id)).all()
+    crs = session.exec(select(PlanCourse).where(PlanCourse.plan_id == plan_id).order_by(col(PlanCourse.id))).all()
     return {"requirements": [{"worker_group": r.worker_group, "hours": r.hours, "window_days": r.window_days,
                               "bottom_pct": r.bottom_pct} for r in reqs],
             "courses": [{"course_id": c.course_id, "worker_group": c.worker_group, "due_date": c.due_date}
@@ -133,13 +136,13 @@ def plans_frame(session: Session, viewer: Viewer, *, year: int) -> pd.DataFrame:
     subtree, one row per requirement, with ``editable``."""
     if not viewer.is_manager:
         raise ScopeError("only managers see plans")
-    stmt = (select(TrainingPlan.id.label("plan_id"), TrainingPlan.unit_id, OrgUnit.level, OrgUnit.path,
-                   OrgUnit.name_zh.label("unit_zh"), OrgUnit.name_en.label("unit_en"), TrainingPlan.note,
-                   PlanRequirement.worker_group, PlanRequirement.hours, PlanRequirement.window_days,
-                   PlanRequirement.bottom_pct)
-            .join(OrgUnit, OrgUnit.id == TrainingPlan.unit_id)
-            .join(PlanRequirement, PlanRequirement.plan_id == TrainingPlan.id, isouter=True)
-            .where(TrainingPlan.year == year).order_by(OrgUnit.path, PlanRequirement.worker_group))
+    stmt: Select = (sa_select(col(TrainingPlan.id).label("plan_id"), col(TrainingPlan.unit_id), col(OrgUnit.level),
+                              col(OrgUnit.path), col(OrgUnit.name_zh).label("unit_zh"), col(OrgUnit.name_en).label("unit_en"),
+                              col(TrainingPlan.note), col(PlanRequirement.worker_group), col(PlanRequirement.hours),
+                              col(PlanRequirement.window_days), col(PlanRequirement.bottom_pct))
+                    .join(OrgUnit, col(OrgUnit.id) == col(TrainingPlan.unit_id))
+                    .join(PlanRequirement, col(PlanRequirement.plan_id) == col(TrainingPlan.id), isouter=True)
+                    .where(col(TrainingPlan.year) == year).order_by(col(OrgUnit.path), col(PlanRequirement.worker_group)))
     df = frame(session, stmt)
     if viewer.scope_unit_id is not None and len(df):
         own = session.get(OrgUnit, viewer.scope_unit_id)
@@ -160,13 +163,14 @@ def plan_courses_frame(session: Session, viewer: Viewer, *, year: int) -> pd.Dat
 
     plans = plans_frame(session, viewer, year=year)
     ids = sorted(set(plans["plan_id"].tolist())) if len(plans) else []
-    stmt = (select(PlanCourse.plan_id, TrainingPlan.unit_id, OrgUnit.name_zh.label("unit_zh"),
-                   OrgUnit.name_en.label("unit_en"), Course.code.label("course_code"), Course.title_zh,
-                   Course.title_en, PlanCourse.worker_group, PlanCourse.due_date)
-            .join(TrainingPlan, TrainingPlan.id == PlanCourse.plan_id)
-            .join(OrgUnit, OrgUnit.id == TrainingPlan.unit_id)
-            .join(Course, Course.id == PlanCourse.course_id)
-            .where(PlanCourse.plan_id.in_(ids)).order_by(OrgUnit.path, PlanCourse.due_date))
+    stmt: Select = (sa_select(col(PlanCourse.plan_id), col(TrainingPlan.unit_id), col(OrgUnit.name_zh).label("unit_zh"),
+                              col(OrgUnit.name_en).label("unit_en"), col(Course.code).label("course_code"),
+                              col(Course.title_zh), col(Course.title_en), col(PlanCourse.worker_group),
+                              col(PlanCourse.due_date))
+                    .join(TrainingPlan, col(TrainingPlan.id) == col(PlanCourse.plan_id))
+                    .join(OrgUnit, col(OrgUnit.id) == col(TrainingPlan.unit_id))
+                    .join(Course, col(Course.id) == col(PlanCourse.course_id))
+                    .where(col(PlanCourse.plan_id).in_(ids)).order_by(col(OrgUnit.path), col(PlanCourse.due_date)))
     return frame(session, stmt)
 
 
@@ -178,31 +182,33 @@ WORKER_COLS = ["worker_id", "employee_no", "name", "party_member", "hire_date", 
 
 def workers_in_scope(session: Session, viewer: Viewer, *, worker_ids: list[int] | None = None) -> pd.DataFrame:
     """Active workers the viewer may see, with the district their subdistrict belongs to."""
-    stmt = (select(Worker.id, Worker.employee_no, Worker.name, Worker.party_member, Worker.hire_date,
-                   Worker.community_id, Worker.subdistrict_id, OrgUnit.parent_id)
-            .join(OrgUnit, OrgUnit.id == Worker.subdistrict_id)
-            .where(Worker.status != WorkerStatus.LEFT.value, worker_scope_clause(viewer)).order_by(Worker.id))
+    stmt: Select = (sa_select(col(Worker.id), col(Worker.employee_no), col(Worker.name), col(Worker.party_member),
+                              col(Worker.hire_date), col(Worker.community_id), col(Worker.subdistrict_id),
+                              col(OrgUnit.parent_id))
+                    .join(OrgUnit, col(OrgUnit.id) == col(Worker.subdistrict_id))
+                    .where(col(Worker.status) != WorkerStatus.LEFT.value, worker_scope_clause(viewer))
+                    .order_by(col(Worker.id)))
     if worker_ids is not None:
-        stmt = stmt.where(Worker.id.in_(worker_ids))
+        stmt = stmt.where(col(Worker.id).in_(worker_ids))
     df = frame(session, stmt, columns=WORKER_COLS)
     df["party_member"] = df["party_member"].astype(bool)
     return df
 
 
 def _year_plans(session: Session, year: int) -> pd.DataFrame:
-    stmt = (select(TrainingPlan.id.label("plan_id"), TrainingPlan.unit_id, OrgUnit.level,
-                   PlanRequirement.worker_group, PlanRequirement.hours, PlanRequirement.window_days,
-                   PlanRequirement.bottom_pct)
-            .join(OrgUnit, OrgUnit.id == TrainingPlan.unit_id)
-            .join(PlanRequirement, PlanRequirement.plan_id == TrainingPlan.id)
-            .where(TrainingPlan.year == year))
+    stmt: Select = (sa_select(col(TrainingPlan.id).label("plan_id"), col(TrainingPlan.unit_id), col(OrgUnit.level),
+                              col(PlanRequirement.worker_group), col(PlanRequirement.hours), col(PlanRequirement.window_days),
+                              col(PlanRequirement.bottom_pct))
+                    .join(OrgUnit, col(OrgUnit.id) == col(TrainingPlan.unit_id))
+                    .join(PlanRequirement, col(PlanRequirement.plan_id) == col(TrainingPlan.id))
+                    .where(col(TrainingPlan.year) == year))
     return frame(session, stmt)
 
 
 def _chain(workers: pd.DataFrame) -> pd.DataFrame:
     """worker_id × the units whose plans apply to them (district, subdistrict, community)."""
-    parts = [workers[["worker_id", col]].rename(columns={col: "unit_id"}).assign(level=lvl)
-             for col, lvl in (("district_id", "district"), ("subdistrict_id", "subdistrict"),
+    parts = [workers[["worker_id", name]].rename(columns={name: "unit_id"}).assign(level=lvl)
+             for name, lvl in (("district_id", "district"), ("subdistrict_id", "subdistrict"),
                               ("community_id", "community"))]
     out = pd.concat(parts, ignore_index=True).dropna(subset=["unit_id"])
     out["unit_id"] = out["unit_id"].astype(int)
@@ -211,7 +217,7 @@ def _chain(workers: pd.DataFrame) -> pd.DataFrame:
 
 def _members(session: Session, year: int, worker_ids: list[int]) -> pd.DataFrame:
     stmt = select(GroupMember.worker_id, GroupMember.worker_group, GroupMember.added_at).where(
-        GroupMember.year == year, GroupMember.worker_id.in_(worker_ids))
+        GroupMember.year == year, col(GroupMember.worker_id).in_(worker_ids))
     return frame(session, stmt, columns=["worker_id", "worker_group", "added_at"])
 
 
@@ -288,10 +294,10 @@ def compulsory(session: Session, workers: pd.DataFrame, *, year: int) -> pd.Data
     cols = ["worker_id", "course_id", "course_code", "title_zh", "title_en", "due"]
     if workers.empty:
         return pd.DataFrame(columns=cols)
-    stmt = (select(TrainingPlan.unit_id, PlanCourse.course_id, Course.code, Course.title_zh, Course.title_en,
-                   PlanCourse.worker_group, PlanCourse.due_date)
-            .join(TrainingPlan, TrainingPlan.id == PlanCourse.plan_id)
-            .join(Course, Course.id == PlanCourse.course_id).where(TrainingPlan.year == year))
+    stmt: Select = (sa_select(col(TrainingPlan.unit_id), col(PlanCourse.course_id), col(Course.code), col(Course.title_zh),
+                              col(Course.title_en), col(PlanCourse.worker_group), col(PlanCourse.due_date))
+                    .join(TrainingPlan, col(TrainingPlan.id) == col(PlanCourse.plan_id))
+                    .join(Course, col(Course.id) == col(PlanCourse.course_id)).where(col(TrainingPlan.year) == year))
     pc = frame(session, stmt, columns=["unit_id", "course_id", "course_code", "title_zh", "title_en",
                                        "worker_group", "due_date"])
     if pc.empty:
@@ -324,8 +330,9 @@ def record_group(session: Session, *, year: int, group: WorkerGroup, members: pd
 
 def bottom_pct(session: Session, *, year: int) -> float | None:
     """The bottom group's share set by the district plan (None when no plan names a bottom group)."""
-    stmt = (select(PlanRequirement.bottom_pct).join(TrainingPlan, TrainingPlan.id == PlanRequirement.plan_id)
-            .join(OrgUnit, OrgUnit.id == TrainingPlan.unit_id)
+    stmt = (select(PlanRequirement.bottom_pct)
+            .join(TrainingPlan, col(TrainingPlan.id) == col(PlanRequirement.plan_id))
+            .join(OrgUnit, col(OrgUnit.id) == col(TrainingPlan.unit_id))
             .where(TrainingPlan.year == year, PlanRequirement.worker_group == WorkerGroup.BOTTOM.value,
                    OrgUnit.level == OrgLevel.DISTRICT.value))
     return session.exec(stmt).first()
@@ -335,7 +342,7 @@ def remedial_courses(session: Session, *, year: int) -> list[str]:
     """Course codes the plans make compulsory for the bottom group (末位培训)."""
     from courses.models import Course
 
-    stmt = (select(Course.code).join(PlanCourse, PlanCourse.course_id == Course.id)
-            .join(TrainingPlan, TrainingPlan.id == PlanCourse.plan_id)
+    stmt = (select(Course.code).join(PlanCourse, col(PlanCourse.course_id) == col(Course.id))
+            .join(TrainingPlan, col(TrainingPlan.id) == col(PlanCourse.plan_id))
             .where(TrainingPlan.year == year, PlanCourse.worker_group == WorkerGroup.BOTTOM.value).distinct())
     return sorted(session.exec(stmt).all())

@@ -11,7 +11,7 @@ import io
 from datetime import date, datetime, timedelta
 
 import pandas as pd
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core import clock
 from core.i18n import t
@@ -54,8 +54,8 @@ def plan_status(session: Session, viewer: Viewer, *, year: int, as_of: date | No
     df["preservice_credited"] = 0.0
     new = df[df["preservice_hours"] > 0]
     if len(new):
-        rows = frame(session, select(ledger.HoursEntry.worker_id, ledger.HoursEntry.credited_on,
-                                     ledger.HoursEntry.hours).where(ledger.HoursEntry.worker_id.in_(
+        rows = frame(session, select(ledger.HoursEntry.worker_id, col(ledger.HoursEntry.credited_on),
+                                     ledger.HoursEntry.hours).where(col(ledger.HoursEntry.worker_id).in_(
                                          new["worker_id"].astype(int).tolist())),
                      columns=["worker_id", "credited_on", "hours"])
         rows = rows.merge(new[["worker_id", "hire_date", "preservice_deadline"]], on="worker_id")
@@ -160,7 +160,7 @@ def bulletin_workbook(session: Session, viewer: Viewer, *, year: int, month: int
 
     def sheet(title_key: str, df: pd.DataFrame, columns: list[str]) -> None:
         s = wb.create_sheet(t(title_key, lang))
-        s.append([t(f"training.col.{col.removesuffix('_' + c)}", lang) for col in columns])
+        s.append([t(f"training.col.{name.removesuffix('_' + c)}", lang) for name in columns])
         for cell in s[1]:
             cell.font = Font(bold=True)
         for row in df[columns].itertuples(index=False):
@@ -211,7 +211,7 @@ def remind_behind(session: Session, *, now: datetime | None = None) -> int:
     subs = plans.workers_in_scope(session, SYSTEM, worker_ids=late["worker_id"].astype(int).tolist())
     per_unit = pd.concat([late.groupby("community_id").size(), subs.groupby("subdistrict_id").size()])
     managers = frame(session, select(User.id, User.scope_unit_id).where(
-        User.role == Role.MANAGER.value, User.is_active, User.scope_unit_id.in_([int(c) for c in per_unit.index])),
+        User.role == Role.MANAGER.value, User.is_active, col(User.scope_unit_id).in_([int(c) for c in per_unit.index])),
         columns=["user_id", "unit_id"])
     for m in managers.itertuples(index=False):
         n = int(per_unit.get(m.unit_id, 0))
