@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     # A Fernet key that encrypts channel secrets at rest (robot keys, signing secrets, SMTP passwords).
     # Generate one: python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"
     secret_key: str = ""
+    # Days a sent or given-up delivery stays in the delivery log before the daily notify.cleanup job removes it.
+    notify_keep_days: int = 90
 
 
 @lru_cache(maxsize=1)

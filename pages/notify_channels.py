@@ -18,6 +18,7 @@ from core.notify.channels import (
     reason_text,
     send_test,
     set_enabled,
+    update_channel,
 )
 from core.notify.models import DeliveryState
 from core.org import units_frame
@@ -88,6 +89,23 @@ with tab_channels:
             with resources.unit_of_work() as session:
                 set_enabled(session, viewer, int(row.id), not enabled)
             st.rerun()
+        with st.expander(tr("notify.edit.title", name=pick_name), icon=":material/edit:", expanded=bool(row.flagged)):
+            with st.form(f"edit_channel_{int(row.id)}"):
+                new_name = st.text_input(tr("notify.col.name"), value=pick_name, max_chars=64)
+                new_url = st.text_input(tr("notify.edit.url"), help=tr("notify.edit.keep", hint=row.url_hint))
+                new_secret = st.text_input(tr("notify.edit.secret"), type="password",
+                                           help=tr("notify.edit.keep", hint=row.secret_hint or "—"))
+                new_keyword = st.text_input(tr("notify.add.keyword"), value=str(row.keyword or ""))
+                if st.form_submit_button(tr("notify.edit.submit"), type="primary"):
+                    try:
+                        with resources.unit_of_work() as session:
+                            update_channel(session, viewer, int(row.id), name=new_name, url=new_url or None,
+                                           secret=new_secret or None, keyword=new_keyword)
+                    except ValueError as exc:
+                        st.error(exc.message(L) if hasattr(exc, "message") else str(exc))
+                    else:
+                        st.success(tr("notify.edit.done", name=new_name))
+                        st.rerun()
 
     with st.expander(tr("notify.add.title"), icon=":material/add:", expanded=channels.empty):
         with st.form("add_channel", clear_on_submit=True):

@@ -71,7 +71,7 @@ PAGES: tuple[PageSpec, ...] = (
     _p("pages/users.py", "menu.users", ":material/manage_accounts:", {A}, "menu.section.admin"),
     _p("pages/metrics.py", "menu.metrics", ":material/functions:", {A}, "menu.section.admin"),
     _p("pages/schemes.py", "menu.schemes", ":material/tune:", {A}, "menu.section.admin"),
-    _p("pages/notify_channels.py", "menu.notify_channels", ":material/campaign:", {A}, "menu.section.admin"),
+    _p("pages/notify_channels.py", "menu.notify_channels", ":material/campaign:", {M, A}, "menu.section.admin"),
     _p("pages/jobs.py", "menu.jobs", ":material/schedule:", {A}, "menu.section.admin"),
     _p("pages/audit.py", "menu.audit", ":material/history:", {A}, "menu.section.admin"),
     _p("pages/sessions.py", "menu.sessions", ":material/devices:", {A}, "menu.section.admin"),

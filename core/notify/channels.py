@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import pandas as pd
-from sqlalchemy import false, or_, true
+from sqlalchemy import false, or_, true, update
 from sqlalchemy import select as sa_select  # more columns than sqlmodel's select is typed for
 from sqlmodel import Session, col, select
 
@@ -136,19 +136,94 @@ def get_channel(session: Session, viewer: Viewer, name_or_id: str | int) -> Noti
     return channel
 
 
+def _resume_held(session: Session, channel: NotifyChannel, at: datetime) -> int:
+    """Clear a refused-key flag and a provider's pause, and queue again (due now) the message that was
+    refused for the key — it was never delivered. Its row is reused, so it is sent once, not twice; the
+    channel's other held deliveries are still pending and go with the next run. Tests sent by hand are
+    not repeated. Returns how many deliveries were queued again."""
+    was_flagged = channel.flagged
+    channel.flagged, channel.paused_until = False, None
+    if not was_flagged:
+        return 0
+    d = NotifyDelivery
+    return int(session.exec(
+        update(d).where(col(d.channel_id) == channel.id, col(d.state) == DeliveryState.GAVE_UP.value,
+                        col(d.error_kind) == "config", col(d.kind) != "test")
+        .values(state=DeliveryState.PENDING.value, next_attempt_at=at, claimed_until=None, claim_token=None,
+                attempts=0)).rowcount or 0)
+
+
 def set_enabled(session: Session, viewer: Viewer, channel_id: int, enabled: bool, *,
                 now: datetime | None = None) -> NotifyChannel:
     """Disable a channel (nothing more is sent through it), or enable it again — which also clears a
-    refused-key flag and a provider's pause, once an administrator has fixed the cause."""
+    refused-key flag and a provider's pause, once an administrator has fixed the cause (the refused
+    message is queued again)."""
     channel = get_channel(session, viewer, channel_id)
     before = _public(channel)
     channel.enabled = enabled
+    at = now or clock.now()
     if enabled:
-        channel.flagged, channel.paused_until = False, None
-    channel.updated_at = now or clock.now()
+        _resume_held(session, channel, at)
+    channel.updated_at = at
     session.add(channel)
     record(session, "notify.channel.enable" if enabled else "notify.channel.disable", viewer=viewer,
            entity="notify_channel", entity_id=channel.id, before=before, after=_public(channel))
+    return channel
+
+
+def update_channel(session: Session, viewer: Viewer, channel_id: int, *, name: str | None = None,
+                   url: str | None = None, secret: str | None = None, keyword: str | None = None,
+                   template: str | None = None, now: datetime | None = None) -> NotifyChannel:
+    """Edit a channel. ``None`` (or an empty URL/secret) keeps a value; ``name``/``keyword``/``template``
+    change when given. A new URL or secret is validated and stored encrypted; only its masked hint is ever
+    shown. Changing the URL or secret of a channel flagged for a refused key clears the flag and the
+    refused message goes again with the next run (see ``_resume_held``). One audit entry, secrets masked."""
+    channel = get_channel(session, viewer, channel_id)
+    before = _public(channel)
+    options: dict[str, Any] = json.loads(channel.options or "{}")
+    if name is not None:
+        name = name.strip()
+        if not name or len(name) > 64:
+            raise ValueError("a channel needs a name of 1–64 characters")
+        if name != channel.name and session.exec(select(col(NotifyChannel.id)).where(
+                col(NotifyChannel.name) == name, col(NotifyChannel.id) != channel.id)).first() is not None:
+            raise ValueError(f"a channel called {name!r} exists already")
+        channel.name = name
+    for key, value in (("keyword", keyword), ("template", template)):
+        if value is not None:
+            if value.strip():
+                options[key] = value.strip()
+            else:
+                options.pop(key, None)
+    new_url = (url or "").strip()
+    changed_key = False
+    if new_url:
+        _validate(channel.kind, new_url, options)
+        parts = urlsplit(new_url)
+        if channel.kind == ChannelKind.EMAIL and parts.password:
+            secret = secret or parts.password
+            netloc = f"{parts.username}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+            new_url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+        if new_url != decrypt(channel.url_enc):
+            channel.url_enc, channel.url_hint = encrypt(new_url), mask_url(new_url)[:300]
+            changed_key = True
+    else:
+        _validate(channel.kind, decrypt(channel.url_enc), options)
+    if secret:
+        channel.secret_enc, channel.secret_hint = encrypt(secret), mask(secret)
+        changed_key = True
+    channel.options = json.dumps(options, ensure_ascii=False)
+    at = now or clock.now()
+    resumed = _resume_held(session, channel, at) if changed_key else 0
+    channel.updated_at = at
+    session.add(channel)
+    after = _public(channel)
+    changes = {k: v for k, v in after.items() if before.get(k) != v}
+    if changed_key:
+        changes["key_changed"] = True
+    record(session, "notify.channel.edit", viewer=viewer, entity="notify_channel", entity_id=channel.id,
+           before=before, after=after, detail={"changed": sorted(changes), "resumed": resumed,
+                                               "keyword": options.get("keyword", "")})
     return channel
 
 
@@ -215,7 +290,9 @@ def channels_frame(session: Session, viewer: Viewer) -> pd.DataFrame:
                       col(c.last_sent_at), col(c.last_error), col(c.last_error_at))
             .join(OrgUnit, col(OrgUnit.id) == col(c.owner_unit_id), isouter=True)
             .where(_owner_clause(viewer)).order_by(col(c.name)))
-    return frame(session, stmt)
+    out = frame(session, stmt.add_columns(col(c.options)))
+    out["keyword"] = [str(json.loads(o or "{}").get("keyword", "")) for o in out["options"]]
+    return out.drop(columns=["options"])
 
 
 def _mask_recipient(value: str) -> str:

@@ -46,7 +46,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, delete, func, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
@@ -352,6 +352,19 @@ def deliver_due(engine: Engine | None = None, *, now: datetime | None = None, li
             col(NotifyDelivery.state).in_([DeliveryState.PENDING.value, DeliveryState.FAILED.value,
                                            DeliveryState.SENDING.value]))).one())
     return counts
+
+
+def purge_old(session: Session, *, now: datetime | None = None, keep_days: int | None = None) -> int:
+    """Remove sent and given-up deliveries created more than ``keep_days`` (the ``notify_keep_days``
+    setting, default 90) days ago; pending, failed and sending ones stay whatever their age. Returns how
+    many were removed; a second run removes nothing more."""
+    days = get_settings().notify_keep_days if keep_days is None else keep_days
+    if days < 1:
+        raise ValueError(f"notify_keep_days must be at least 1, not {days}")
+    cutoff = (now or clock.now()) - timedelta(days=days)
+    return int(session.exec(delete(NotifyDelivery).where(
+        col(NotifyDelivery.state).in_([DeliveryState.SENT.value, DeliveryState.GAVE_UP.value]),
+        col(NotifyDelivery.created_at) < cutoff)).rowcount or 0)
 
 
 def queue_frame(session: Session) -> pd.DataFrame:

@@ -7,6 +7,7 @@ from cryptography.fernet import Fernet
 from sqlmodel import Session, select
 
 from core.db import get_engine
+from core.models import User
 from core.models_audit import AuditEntry
 from core.notify.models import NotifyPreference
 from core.settings import get_settings
@@ -72,3 +73,49 @@ def test_a_bad_email_is_refused_on_the_settings_page(open_page, viewer_of):
     at.text_input[0].input("not-an-address")
     at.button[0].click().run()
     assert any("not-an-address" in e.value for e in at.error)
+
+
+def _two_community_channels(app_db: str) -> tuple[int, int]:
+    """A robot for 下沙 (the demo manager xiasha's community) and one for another community."""
+    from core.db import unit_of_work
+    from core.models import OrgUnit
+    from core.notify.channels import add_channel
+    from core.scope import SYSTEM
+
+    with unit_of_work(get_engine(app_db)) as s:
+        xiasha = s.exec(select(User).where(User.username == "xiasha")).one().scope_unit_id
+        other = s.exec(select(OrgUnit).where(OrgUnit.level == "community", OrgUnit.id != xiasha)).first()
+        own = add_channel(s, SYSTEM, kind="wecom", name="下沙社区群",
+                          url=f"http://127.0.0.1:9/cgi-bin/webhook/send?key={KEY}", owner_unit_id=xiasha)
+        foreign = add_channel(s, SYSTEM, kind="wecom", name="Other community group",
+                              url=f"http://127.0.0.1:9/cgi-bin/webhook/send?key={KEY}", owner_unit_id=other.id)
+        return int(own.id), int(foreign.id)
+
+
+def test_a_community_manager_sees_and_edits_only_their_communitys_channels(open_page, viewer_of, secret_env):
+    """Test that the xiasha community manager opens the channels page, is shown only 下沙's robot (in the
+    table and the channel picker), renames it and changes its key, and never sees the other community's."""
+    own, foreign = _two_community_channels(secret_env)
+    at = open_page("pages/notify_channels.py", viewer_of("xiasha"))  # zh: see the first test
+    assert not at.exception, at.exception
+    assert list(at.dataframe[0].value["名称"]) == ["下沙社区群"]
+    assert at.selectbox[0].options == ["下沙社区群"] and "Other community group" not in texts(at)
+    name_box = next(w for w in at.text_input if w.value == "下沙社区群")
+    name_box.input("下沙社区网格群")
+    url_box = next(w for w in at.text_input if w.label.startswith("新的 Webhook"))
+    url_box.input("http://127.0.0.1:9/cgi-bin/webhook/send?key=newKEY0123456789abcdef")
+    next(b for b in at.button if b.label == "保存修改").click().run()
+    assert not at.exception, at.exception
+    assert list(at.dataframe[0].value["名称"]) == ["下沙社区网格群"] and "newKEY0123456789abcdef" not in texts(at)
+    with Session(get_engine(secret_env)) as s:
+        from core.notify.models import NotifyChannel
+        assert s.get(NotifyChannel, foreign).name == "Other community group"
+        assert s.get(NotifyChannel, own).url_hint.endswith("key=new…ef")
+        edit = s.exec(select(AuditEntry).where(AuditEntry.action == "notify.channel.edit")).one()
+        assert edit.username == viewer_of("xiasha").display_name and "newKEY" not in f"{edit.after}{edit.detail}"
+
+
+def test_a_worker_cannot_open_the_channels_page(open_page, viewer_of, secret_env):
+    """Test that the channels page stays closed to a worker (managers and administrators only)."""
+    at = open_page("pages/notify_channels.py", viewer_of("dp0001"), lang="en")
+    assert not at.dataframe and "Notification channels" not in [t.value for t in at.title]
