@@ -25,6 +25,8 @@ OPEN = [s.value for s in ev.EventState if s in ev.OPEN_STATES]  # in the order o
 DUE = {tr("field.col.due_at"): st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm")}
 
 st.title(tr("field.events.title"))
+if flash := st.session_state.pop("events_flash", None):  # set by the last action, shown after its rerun
+    st.success(flash)
 st.caption(tr("field.events.caption"))
 
 with Session(resources.engine()) as session:
@@ -134,7 +136,7 @@ with right:
                 with resources.unit_of_work() as session:
                     act_on_event(session, viewer, event_id=event.id, action=action, worker_id=worker_id, note=note,
                                  satisfaction=satisfaction, extend_hours=extend, now=now)
-                st.success(tr("field.events.done", action=tr(f"field.action.{action}")))
+                st.session_state["events_flash"] = tr("field.events.done", action=tr(f"field.action.{action}"))
                 st.rerun()
             except (ValueError, ScopeError) as exc:
                 st.error(str(exc))

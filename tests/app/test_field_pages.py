@@ -36,7 +36,7 @@ def test_events_queue_puts_overdue_first_and_shows_history(open_page, viewer_of)
 
 
 def test_manager_dispatches_a_registered_event(open_page, viewer_of, app_db):
-    """Test that dispatching through the form moves the event to DISPATCHED with the worker."""
+    """Test that dispatching through the form moves the event to DISPATCHED with the worker and says so."""
     with Session(get_engine(app_db)) as s:
         e = s.exec(select(Event).where(Event.state == "registered")).first()
         if e is None:
@@ -54,6 +54,7 @@ def test_manager_dispatches_a_registered_event(open_page, viewer_of, app_db):
     submit = [b for b in at.button if b.label == "Submit"][0]
     submit.click().run()
     assert not at.exception, at.exception
+    assert [m.value for m in at.success] == ["Done: Dispatch"]  # the manager is told, after the page's rerun
     with Session(get_engine(app_db)) as s:
         e = s.get(Event, event_id)
         assert e.state == "dispatched" and e.assignee_id is not None

@@ -50,8 +50,10 @@ def test_manager_and_worker_scorecards(page: Page, server):
     wait_for_run(page)
     expect(page.get_by_role("heading", name="Scorecards and comparisons")).to_be_visible()
     _tab(page, "Party members vs all")
+    expect(page.get_by_text(re.compile(r"^\+1\.\d\d pp$")).first).to_be_visible()
     screenshot(page, "scorecards-party-en")
     _tab(page, "Distribution and trend")
+    expect(page.get_by_text("Score distribution", exact=True)).to_be_visible()  # the histogram's title
     screenshot(page, "scorecards-distribution-en")
 
     sidebar.get_by_role("link", name="Worker scorecard", exact=True).click()
@@ -66,6 +68,7 @@ def test_manager_and_worker_scorecards(page: Page, server):
     sign_in(page, server, "dp0001")
     page.get_by_test_id("stSidebar").get_by_role("link", name=re.compile("我的考评|My scorecard")).click()
     wait_for_run(page)
+    expect(page.get_by_text(re.compile(r"你在本社区排名前 ?\d+"))).to_be_visible()
     screenshot(page, "my-scorecard-zh")
     page.get_by_test_id("stSidebar").get_by_text("English").click()
     wait_for_run(page)
