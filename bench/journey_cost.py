@@ -4,7 +4,7 @@
     .venv/bin/python bench/journey_cost.py --journeys 3 --db postgres
     .venv/bin/python bench/journey_cost.py --pin              # server on core 1, browser + this script on core 0
 
-Starts `streamlit run app.py` through bench/run_stats.py (every script run recorded: page, thread CPU, SQL
+Starts `streamlit run ui/server.py` through bench/run_stats.py (every script run recorded: page, thread CPU, SQL
 round trips) on its own port and its own database: a copy of a demo district seeded once into
 var/journey-demo.db (SQLite; ``--fresh`` seeds it again) or a new PostgreSQL database. The set-up is the load
 test's (bench/load_test.py): a session of the course starting now with the journey's workers seated. One

@@ -8,7 +8,8 @@ Builds a fresh demo database with the real commands (`gridwise migrate`, `gridwi
 temporary folder, or a new PostgreSQL database `gridwise_load_<pid>` that is dropped at the end), then sets
 up through the domain functions what a training morning looks like: ``--users`` demo worker accounts
 (dp0001 …, password Demo@2020) who may still take the course's quiz, enrolled in the course, and one
-session of it starting now with all of them seated. It starts `streamlit run app.py` on a free loopback
+session of it starting now with all of them seated. It starts `streamlit run ui/server.py` (the app with its
+session-cookie routes, as in production) on a free loopback
 port (scheduler off), lets one more worker open the pages once (a running server has imported them; that
 visit is not timed in the table), then drives it with one Debian Chromium and one browser context per user,
 all at once (Playwright's async API; ``--ramp`` spreads the starts). Each user, timed step by step:
@@ -234,10 +235,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(db_url: str, log_path: Path, stack: ExitStack, *, script: str = "app.py",
+def start_server(db_url: str, log_path: Path, stack: ExitStack, *, script: str = "ui/server.py",
                  launcher: tuple[str, ...] = ("-m", "streamlit"), env_extra: dict[str, str] | None = None,
                  prefix: tuple[str, ...] = (), extra_args: tuple[str, ...] = ()) -> tuple[str, int]:
-    """`streamlit run app.py` on a free loopback port; stopped when ``stack`` closes. ``launcher`` replaces
+    """`streamlit run ui/server.py` on a free loopback port; stopped when ``stack`` closes. ``launcher`` replaces
     ``-m streamlit`` (bench/run_stats.py records each script run), ``prefix`` goes before the command
     (e.g. ``taskset -c 1``)."""
     port = free_port()
