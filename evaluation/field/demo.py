@@ -21,11 +21,13 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 from sqlalchemy import insert, update
-from sqlmodel import select
+from sqlalchemy import select as sa_select  # more columns than sqlmodel's select is typed for
+from sqlmodel import col, select
 
 from core.demo import DemoContext
 from core.models import AppSetting
 from core.scope import SYSTEM
+from core.sql import table_of
 from evaluation.field.escalation import notify_escalations
 from evaluation.field.models import (
     Deregistration,
@@ -53,7 +55,7 @@ AS_OF = datetime(2020, 9, 30, 18, 0)  # the demo's "today": the article's figure
 PARTY_BOOST = 1.8  # points added to party members' rates (realised party − all ≈ 1.5)
 
 
-def _n(ctx: DemoContext, full: int, floor: int = 3) -> int:
+def _n(ctx: DemoContext, full: float, floor: int = 3) -> int:
     return max(floor, int(round(full * ctx.scale)))
 
 
@@ -167,9 +169,10 @@ def _rentals(ctx: DemoContext, rng: np.random.Generator) -> pd.DataFrame:
                      "grade": grade, "score": total, "scores_json": json.dumps(sc), "veto_json": json.dumps(v) if v else None,
                      "graded_at": graded_at, "graded_by": ctx.manager_user_id})
     ctx.session.execute(insert(RentalBuilding), rows)
-    b = pd.DataFrame(ctx.session.exec(select(RentalBuilding.id, RentalBuilding.code, RentalBuilding.grade,
-                                             RentalBuilding.grid_id, RentalBuilding.community_id,
-                                             RentalBuilding.scores_json, RentalBuilding.veto_json)).all(),
+    b = pd.DataFrame(ctx.session.execute(sa_select(col(RentalBuilding.id), col(RentalBuilding.code),
+                                                   col(RentalBuilding.grade), col(RentalBuilding.grid_id),
+                                                   col(RentalBuilding.community_id), col(RentalBuilding.scores_json),
+                                                   col(RentalBuilding.veto_json))).all(),
                      columns=["id", "code", "grade", "grid_id", "community_id", "scores_json", "veto_json"])
     scores_by_id = dict(zip(b["id"], b["scores_json"], strict=True))
     ctx.session.execute(insert(RentalGrading), [
@@ -194,7 +197,7 @@ def _rentals(ctx: DemoContext, rng: np.random.Generator) -> pd.DataFrame:
     ctx.session.execute(insert(RentalPatrol), patrols)
     from sqlalchemy import bindparam
 
-    ctx.session.connection().execute(update(RentalBuilding).where(RentalBuilding.id == bindparam("_id"))
+    ctx.session.connection().execute(update(RentalBuilding).where(col(RentalBuilding.id) == bindparam("_id"))
                         .values(last_patrol_at=bindparam("last"), patrol_assignee_id=bindparam("assignee"),
                                 patrol_reason_zh="本网格出租屋", patrol_reason_en="Rental building in your grid"), last)
     ctx.log(f"field: {len(b)} rental buildings, {len(patrols):,} patrols")
@@ -260,7 +263,7 @@ def _events(ctx: DemoContext, rng: np.random.Generator, buildings: pd.DataFrame)
     frame["sign_due_at"] = frame["dispatched_at"] + hours(sign_lim)
     frame["due_at"] = np.where(self_h, frame["accepted_at"] + hours(handle_lim), frame["signed_at"] + hours(handle_lim))
     frame["due_at"] = pd.to_datetime(frame["due_at"])
-    frame["satisfaction"] = np.where(rated, sat, None)
+    frame["satisfaction"] = np.where(rated, sat, None)  # type: ignore[call-overload]  # stubs: no None in ArrayLike
     frame["evaluated_at"] = frame["closed_at"].where(rated)
     # Whatever lies after "today" has not happened yet: the state is the last stage reached.
     stages = ["accepted_at", "dispatched_at", "signed_at", "started_at", "feedback_at", "closed_at", "evaluated_at"]
@@ -284,7 +287,7 @@ def _events(ctx: DemoContext, rng: np.random.Generator, buildings: pd.DataFrame)
     frame.loc[vo, "voided_at"] = frame.loc[vo, "accepted_at"]
     frame.loc[vo, [*stages, "sign_due_at", "due_at"]] = pd.NaT
     frame.loc[vo, ["state", "assignee_id", "satisfaction"]] = ["voided", None, None]
-    frame["result"] = np.where(frame["feedback_at"].notna(), "已整改完毕,现场复核通过", None)
+    frame["result"] = np.where(frame["feedback_at"].notna(), "已整改完毕,现场复核通过", None)  # type: ignore[call-overload]  # stubs: no None in ArrayLike
     frame.loc[vo, "result"] = "作废:经核实不属实"
     # Fire and security items in the pilot grids belong to a rental building; a few are reported twice.
     by_grid = buildings.groupby("grid_id")["code"].apply(list)
@@ -293,7 +296,7 @@ def _events(ctx: DemoContext, rng: np.random.Generator, buildings: pd.DataFrame)
     idx = np.flatnonzero(in_pilot.to_numpy())
     frame.loc[in_pilot, "building_code"] = [by_grid[gid][rng.integers(0, len(by_grid[gid]))]
                                             for gid in frame.loc[in_pilot, "grid_id"]]
-    dup_src = rng.choice(idx, size=min(len(idx), _n(ctx, 60)), replace=False) if len(idx) else []
+    dup_src: np.ndarray | list[int] = rng.choice(idx, size=min(len(idx), _n(ctx, 60)), replace=False) if len(idx) else []
     dups = frame.loc[dup_src].copy()
     if len(dups):
         shift = hours(rng.uniform(1, 20, len(dups)))
@@ -322,7 +325,7 @@ def _events(ctx: DemoContext, rng: np.random.Generator, buildings: pd.DataFrame)
     frame.loc[frame["state"] == "handling", "assign_reason_en"] = "The event is in your own grid (one worker per grid)"
     frame.loc[frame["state"].isin(["dispatched", "handling"]), ["assign_reason_zh", "assign_reason_en"]] = [
         "事件发生在你负责的网格(一格一员)", "The event is in your own grid (one worker per grid)"]
-    cols = [c.name for c in Event.__table__.columns if c.name != "id" and c.name in frame]
+    cols = [c.name for c in table_of(Event).columns if c.name != "id" and c.name in frame]
     recs = _records(frame[cols], ints=("reporter_id", "assignee_id", "grid_id", "community_id", "rework_count",
                                        "escalation", "reopen_count", "return_count"))
     ctx.session.execute(insert(Event), recs)
@@ -335,8 +338,8 @@ def _records(frame: pd.DataFrame, ints: tuple[str, ...] = ()) -> list[dict]:
 
     out = {}
     for c in frame.columns:
-        col = Event.__table__.columns.get(c)
-        if col is not None and isinstance(col.type, DateTime):
+        column = table_of(Event).columns.get(c)
+        if column is not None and isinstance(column.type, DateTime):
             s = pd.to_datetime(frame[c]).dt.floor("s")
             out[c] = [None if pd.isna(v) else v.to_pydatetime() for v in s]
         elif c in ints:
@@ -400,7 +403,7 @@ def _verification(ctx: DemoContext, rng: np.random.Generator) -> None:
     done_at = [datetime(2020, 5, 10) + timedelta(days=float(d)) for d in rng.uniform(0, 80, len(done))]
     from sqlalchemy import bindparam
 
-    session.connection().execute(update(VerificationTask).where(VerificationTask.id == bindparam("_id"))
+    session.connection().execute(update(VerificationTask).where(col(VerificationTask.id) == bindparam("_id"))
                     .values(state="done", done_at=bindparam("d")),
                     [{"_id": int(i), "d": d.replace(microsecond=0)} for i, d in zip(done, done_at, strict=True)])
     ctx.log(f"field: verification tasks {raised} + {len(extra)} record corrections; {len(done)} done")

@@ -12,10 +12,11 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
-from sqlmodel import Session, select
+from sqlalchemy import select as sa_select  # more columns than sqlmodel's select is typed for
+from sqlmodel import Session, col, select
 
 from core.inbox import notify
-from core.models import OrgUnit, Role, User, Worker
+from core.models import OrgUnit, Role, User, Worker, row_id
 from evaluation.field.events import OPEN_STATES, escalate_overdue
 from evaluation.field.models import Event, EventState
 from evaluation.field.registry import field_now, item_lookup
@@ -27,9 +28,9 @@ WORKER_LINK, MANAGER_LINK = "pages/my_tasks.py", "pages/events.py"
 def responsible_managers(session: Session, community_ids: list[int]) -> dict[int, list[int]]:
     """Community id → the active managers answering for it: those scoped to the community itself, else to
     the nearest unit above it that has any (subdistrict, then district-wide managers)."""
-    units = dict(session.exec(select(OrgUnit.id, OrgUnit.path).where(OrgUnit.id.in_(community_ids))).all())
+    units = dict(session.exec(select(OrgUnit.id, OrgUnit.path).where(col(OrgUnit.id).in_(community_ids))).all())
     managers = session.exec(select(User.id, User.scope_unit_id, OrgUnit.path)
-                            .join(OrgUnit, OrgUnit.id == User.scope_unit_id, isouter=True)
+                            .join(OrgUnit, col(OrgUnit.id) == col(User.scope_unit_id), isouter=True)
                             .where(User.role == Role.MANAGER.value, User.is_active)).all()
     out: dict[int, list[int]] = {}
     for cid in community_ids:
@@ -42,18 +43,19 @@ def responsible_managers(session: Session, community_ids: list[int]) -> dict[int
                     if scope is None or (scope_path is not None and path.startswith(scope_path))]
         if covering:
             deepest = max(d for d, _ in covering)
-            out[cid] = sorted(uid for d, uid in covering if d == deepest)
+            out[cid] = sorted(row_id(uid) for d, uid in covering if d == deepest)
     return out
 
 
 def _escalated(session: Session) -> pd.DataFrame:
     open_states = [s.value for s in OPEN_STATES]
-    stmt = (select(Event.id, Event.event_no, Event.item_code, Event.location, Event.state, Event.community_id,
-                   Event.assignee_id, Worker.name, Event.escalation, Event.urged_at, Event.supervised_at,
-                   Event.sign_due_at, Event.due_at)
-            .join(Worker, Worker.id == Event.assignee_id, isouter=True)
-            .where(Event.escalation > 0, Event.state.in_(open_states)))
-    return pd.DataFrame(session.exec(stmt).all(), columns=[
+    stmt = (sa_select(col(Event.id), col(Event.event_no), col(Event.item_code), col(Event.location),
+                      col(Event.state), col(Event.community_id), col(Event.assignee_id), col(Worker.name),
+                      col(Event.escalation), col(Event.urged_at), col(Event.supervised_at), col(Event.sign_due_at),
+                      col(Event.due_at))
+            .join(Worker, col(Worker.id) == col(Event.assignee_id), isouter=True)
+            .where(col(Event.escalation) > 0, col(Event.state).in_(open_states)))
+    return pd.DataFrame(session.execute(stmt).all(), columns=[
         "id", "event_no", "item_code", "location", "state", "community_id", "assignee_id", "assignee",
         "escalation", "urged_at", "supervised_at", "sign_due_at", "due_at"])
 

@@ -15,10 +15,11 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import and_, insert, or_, update
-from sqlmodel import Session, select
+from sqlalchemy import select as sa_select  # more columns than sqlmodel's select is typed for
+from sqlmodel import Session, col, select
 
 from core.audit import changed_fields, clip, record
-from core.models import OrgUnit, Role, Worker
+from core.models import OrgUnit, Role, Worker, row_id
 from core.scope import ScopeError, Viewer, ensure_can_see_worker, unit_scope_clause, worker_scope_clause
 from evaluation.field.models import Event, EventState, EventTransition
 from evaluation.field.registry import field_now, sla_levels
@@ -171,7 +172,7 @@ def transition(session: Session, viewer: Viewer, *, event_id: int, action: str, 
     event.state = after.value
     event.updated_at = at
     session.add(event)
-    session.add(EventTransition(event_id=event.id, action=action, from_state=before.value, to_state=after.value,
+    session.add(EventTransition(event_id=row_id(event.id), action=action, from_state=before.value, to_state=after.value,
                                 at=at, actor_user_id=viewer.user_id, note=note))
     if viewer.role != Role.WORKER:  # a manager's decision; a worker's own steps are the event history
         old, new = changed_fields(was, {"state": event.state, "assignee_id": event.assignee_id,
@@ -201,7 +202,7 @@ def event_history(session: Session, viewer: Viewer, event_id: int) -> pd.DataFra
         else:
             _ensure_event_in_scope(viewer, session, target)
     rows = session.exec(select(EventTransition).where(EventTransition.event_id == event_id)
-                        .order_by(EventTransition.at, EventTransition.id)).all()
+                        .order_by(col(EventTransition.at), col(EventTransition.id))).all()
     cols = ["at", "action", "from_state", "to_state", "note", "recorded"]
     if rows:
         return pd.DataFrame([{**r.model_dump(), "recorded": True} for r in rows])[cols]
@@ -209,8 +210,8 @@ def event_history(session: Session, viewer: Viewer, event_id: int) -> pd.DataFra
     if event is None:
         return pd.DataFrame(columns=cols)
     out, prev = [], None
-    for col, action, state in _STAMP_STEPS:
-        at = getattr(event, col)
+    for stamp, action, state in _STAMP_STEPS:
+        at = getattr(event, stamp)
         if at is not None:
             out.append({"at": at, "action": action, "from_state": prev, "to_state": state.value,
                         "note": event.result if action == "feedback" else None, "recorded": False})
@@ -243,8 +244,8 @@ def event_detail(session: Session, viewer: Viewer, event_id: int) -> EventDetail
 
 def _overdue_clause(at: datetime):
     return or_(
-        and_(Event.state == S.DISPATCHED.value, Event.sign_due_at < at),
-        and_(Event.state.in_([s.value for s in HANDLING_STATES]), Event.due_at < at),
+        and_(col(Event.state) == S.DISPATCHED.value, col(Event.sign_due_at) < at),
+        and_(col(Event.state).in_([s.value for s in HANDLING_STATES]), col(Event.due_at) < at),
     )
 
 
@@ -254,8 +255,9 @@ def escalate_overdue(session: Session, *, now: datetime | None = None) -> dict[s
     run does the right thing."""
     at = field_now(session, now)
     limits = {code: lvl.supervise_after_hours for code, lvl in sla_levels(session).items()}
-    due = session.exec(select(Event.id, Event.state, Event.escalation, Event.urged_at, Event.priority)
-                       .where(_overdue_clause(at), Event.escalation < 2)).all()
+    due = session.execute(sa_select(col(Event.id), col(Event.state), col(Event.escalation), col(Event.urged_at),
+                                    col(Event.priority))
+                          .where(_overdue_clause(at), col(Event.escalation) < 2)).all()
     frame = pd.DataFrame(due, columns=["id", "state", "escalation", "urged_at", "priority"])
     if frame.empty:
         return {"urged": 0, "supervised": 0}
@@ -263,12 +265,12 @@ def escalate_overdue(session: Session, *, now: datetime | None = None) -> dict[s
     urge = frame[frame["escalation"] == 0]
     supervise = frame[(frame["escalation"] == 1) & (pd.to_datetime(frame["urged_at"]) + wait <= at)]
     conn = session.connection()
-    for ids, level, col, action in ((urge, 1, "urged_at", "urge"), (supervise, 2, "supervised_at", "supervise")):
+    for ids, level, column, action in ((urge, 1, "urged_at", "urge"), (supervise, 2, "supervised_at", "supervise")):
         if ids.empty:
             continue
         id_list = ids["id"].astype(int).tolist()
-        conn.execute(update(Event).where(Event.id.in_(id_list), Event.escalation < level)
-                     .values({"escalation": level, col: at, "updated_at": at}))
+        conn.execute(update(Event).where(col(Event.id).in_(id_list), col(Event.escalation) < level)
+                     .values({"escalation": level, column: at, "updated_at": at}))
         conn.execute(insert(EventTransition), [
             {"event_id": i, "action": action, "from_state": s, "to_state": s, "at": at, "actor_user_id": None,
              "note": None} for i, s in zip(id_list, ids["state"], strict=True)])
@@ -279,18 +281,20 @@ def event_queue(session: Session, viewer: Viewer, *, states: list[str] | None = 
                 limit: int = 2000) -> pd.DataFrame:
     """Events in scope, overdue first then by deadline, with the assignee's name."""
     at = field_now(session, now)
-    stmt = (select(Event.id, Event.event_no, Event.item_code, Event.category_code, Event.priority, Event.state,
-                   Event.grid_id, Event.community_id, Event.location, Event.lat, Event.lon, Event.reported_at,
-                   Event.sign_due_at, Event.due_at, Event.assignee_id, Worker.name.label("assignee"),
-                   Event.escalation, Event.rework_count, Event.reopen_count)
-            .join(Worker, Worker.id == Event.assignee_id, isouter=True)
-            .where(Event.grid_id.in_(select(OrgUnit.id).where(unit_scope_clause(viewer)))))
+    stmt = (sa_select(col(Event.id), col(Event.event_no), col(Event.item_code), col(Event.category_code),
+                      col(Event.priority), col(Event.state), col(Event.grid_id), col(Event.community_id),
+                      col(Event.location), col(Event.lat), col(Event.lon), col(Event.reported_at),
+                      col(Event.sign_due_at), col(Event.due_at), col(Event.assignee_id),
+                      col(Worker.name).label("assignee"), col(Event.escalation), col(Event.rework_count),
+                      col(Event.reopen_count))
+            .join(Worker, col(Worker.id) == col(Event.assignee_id), isouter=True)
+            .where(col(Event.grid_id).in_(select(col(OrgUnit.id)).where(unit_scope_clause(viewer)))))
     if viewer.role == Role.WORKER:
-        stmt = stmt.where(Event.assignee_id == viewer.worker_id)
+        stmt = stmt.where(col(Event.assignee_id) == viewer.worker_id)
     if states:
-        stmt = stmt.where(Event.state.in_(states))
-    stmt = stmt.order_by(_overdue_clause(at).desc(), Event.due_at.is_(None), Event.due_at).limit(limit)
-    frame = pd.DataFrame(session.exec(stmt).all(), columns=[
+        stmt = stmt.where(col(Event.state).in_(states))
+    stmt = stmt.order_by(_overdue_clause(at).desc(), col(Event.due_at).is_(None), col(Event.due_at)).limit(limit)
+    frame = pd.DataFrame(session.execute(stmt).all(), columns=[
         "id", "event_no", "item_code", "category_code", "priority", "state", "grid_id", "community_id",
         "location", "lat", "lon", "reported_at", "sign_due_at", "due_at", "assignee_id", "assignee",
         "escalation", "rework_count", "reopen_count"])
@@ -312,8 +316,8 @@ def state_counts(session: Session, viewer: Viewer, *, now: datetime | None = Non
     from sqlalchemy import case, func
 
     at = field_now(session, now)
-    stmt = (select(Event.state, func.count().label("events"),
+    stmt = (select(col(Event.state), func.count().label("events"),
                    func.sum(case((_overdue_clause(at), 1), else_=0)).label("overdue"))
-            .where(Event.grid_id.in_(select(OrgUnit.id).where(unit_scope_clause(viewer))))
-            .group_by(Event.state))
+            .where(col(Event.grid_id).in_(select(col(OrgUnit.id)).where(unit_scope_clause(viewer))))
+            .group_by(col(Event.state)))
     return pd.DataFrame(session.exec(stmt).all(), columns=["state", "events", "overdue"])

@@ -7,10 +7,12 @@ every index change (SQLite DDL is transactional).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from sqlalchemy import Row
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
@@ -36,7 +38,7 @@ def sqlite_datetimes(values: np.ndarray) -> np.ndarray:
         text.view(np.uint32).reshape(len(text), 26)[:, 10] = ord(" ")
     else:
         text = np.char.replace(text, "T", " ")
-    return np.append(text.astype(object), None)[codes]  # code -1 picks the trailing None
+    return np.append(text.astype(object), [None])[codes]  # code -1 picks the trailing None
 
 
 def columns_for(frame: pd.DataFrame, cols: list[str], sqlite: bool) -> list[list[Any]]:
@@ -89,7 +91,7 @@ def executemany(session: Session, table: str, cols: list[str], columns: list[lis
     dbapi = conn.dialect.loaded_dbapi
     cursor = conn.connection.cursor()
     try:
-        cursor.executemany(sql, rows)
+        cursor.executemany(sql, rows)  # type: ignore[arg-type]  # drivers stream an iterable; typed Sequence
     except dbapi.Error as exc:  # the error SQLAlchemy would have raised (IntegrityError, …)
         raise DBAPIError.instance(sql, None, exc, dbapi.Error, dialect=conn.dialect) from exc
     finally:
@@ -110,7 +112,8 @@ class DeferredIndexes:
     MIN_ROWS = 100_000
 
     def __init__(self, session: Session, file_rows: int | None, table: str = "field_event") -> None:
-        self.session, self.table, self.saved = session, table, None
+        self.session, self.table = session, table
+        self.saved: Sequence[Row[str, str]] | None = None  # (index name, its CREATE INDEX sql)
         conn = session.connection()
         self.wanted = bool(conn.dialect.name == "sqlite" and file_rows and file_rows >= self.MIN_ROWS
                            and conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one() < file_rows)
@@ -119,7 +122,9 @@ class DeferredIndexes:
         if not self.wanted or self.saved is not None:
             return
         conn = self.session.connection()
-        if not conn.connection.driver_connection.in_transaction:
+        driver = conn.connection.driver_connection
+        assert driver is not None  # a checked-out connection always has its driver connection
+        if not driver.in_transaction:
             return
         self.saved = conn.exec_driver_sql(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",

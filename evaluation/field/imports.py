@@ -21,7 +21,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from sqlalchemy import bindparam, insert, update
-from sqlmodel import Session, select
+from sqlalchemy import select as sa_select  # more columns than sqlmodel's select is typed for
+from sqlmodel import Session, col, select
 
 from core.audit import record
 from core.errors import GridwiseError
@@ -194,9 +195,9 @@ class _Lookups:
         self.workers = pd.DataFrame(
             session.exec(select(Worker.employee_no, Worker.id).where(worker_scope_clause(viewer))).all(),
             columns=["employee_no", "worker_id"]).set_index("employee_no")["worker_id"]
-        grids = pd.DataFrame(session.exec(
-            select(OrgUnit.code, OrgUnit.id, OrgUnit.parent_id, OrgUnit.lat, OrgUnit.lon)
-            .where(OrgUnit.level == OrgLevel.GRID.value, unit_scope_clause(viewer))).all(),
+        grids = pd.DataFrame(session.execute(
+            sa_select(col(OrgUnit.code), col(OrgUnit.id), col(OrgUnit.parent_id), col(OrgUnit.lat), col(OrgUnit.lon))
+            .where(col(OrgUnit.level) == OrgLevel.GRID.value, unit_scope_clause(viewer))).all(),
             columns=["grid_code", "grid_id", "community_id", "grid_lat", "grid_lon"])
         self.grids = grids.set_index("grid_code")
 
@@ -269,9 +270,10 @@ def _diff_metrics(session: Session, good: pd.DataFrame) -> pd.DataFrame:
         return good.assign(status=pd.Series(dtype=str), id=pd.Series(dtype="Int64"))
     existing = _in_batches(
         session,
-        lambda ids: select(MetricValue.id, MetricValue.worker_id, MetricValue.period, MetricValue.metric,
-                           MetricValue.numerator, MetricValue.denominator)
-        .where(MetricValue.worker_id.in_(ids), MetricValue.period.between(good["period"].min(), good["period"].max())),
+        lambda ids: sa_select(col(MetricValue.id), col(MetricValue.worker_id), col(MetricValue.period),
+                              col(MetricValue.metric), col(MetricValue.numerator), col(MetricValue.denominator))
+        .where(col(MetricValue.worker_id).in_(ids),
+               col(MetricValue.period).between(good["period"].min(), good["period"].max())),
         sorted(good["worker_id"].unique().tolist()), ["id", "worker_id", "period", "metric", "old_num", "old_den"])
     merged = good.merge(existing, on=["worker_id", "period", "metric"], how="left")
     same = np.isclose(merged["numerator"], merged["old_num"].astype(float)) & (
@@ -292,7 +294,7 @@ def _write_metrics(session: Session, diff: pd.DataFrame, at: datetime) -> None:
     if len(chg):
         recs = chg[["id", "numerator", "denominator"]].astype(object)
         recs = recs.where(recs.notna(), None).rename(columns={"id": "_id", "numerator": "num", "denominator": "den"})
-        conn.execute(update(MetricValue).where(MetricValue.id == bindparam("_id"))
+        conn.execute(update(MetricValue).where(col(MetricValue.id) == bindparam("_id"))
                      .values(numerator=bindparam("num"), denominator=bindparam("den"), updated_at=at,
                              source=FigureSource.IMPORT.value), recs.to_dict("records"))
 
@@ -313,20 +315,20 @@ def _events_chunk(rows: pd.DataFrame, look: _Lookups, items: dict[str, dict], li
     bad = rows["grid_id"].isna()
     errors += _err(rows.loc[bad, "_row"], sch.column("grid_code"), rows.loc[bad, "grid_code"], "unknown_grid",
                    "不是您管理范围内的网格编码", "is not a grid in your scope")
-    for col, out in (("reporter_no", "reporter_id"), ("assignee_no", "assignee_id")):
-        rows[out] = _map(rows[col], look.workers)
-        unknown = rows[col].notna() & rows[out].isna()
-        errors += _err(rows.loc[unknown, "_row"], sch.column(col), rows.loc[unknown, col], "unknown_worker",
+    for cname, out in (("reporter_no", "reporter_id"), ("assignee_no", "assignee_id")):
+        rows[out] = _map(rows[cname], look.workers)
+        unknown = rows[cname].notna() & rows[out].isna()
+        errors += _err(rows.loc[unknown, "_row"], sch.column(cname), rows.loc[unknown, cname], "unknown_worker",
                        "不是您管理范围内的网格员工号", "is not a worker in your scope")
         bad |= unknown
     # Chronology: each stage at or after the latest earlier stage present.
     latest = pd.Series(pd.NaT, index=rows.index, dtype="datetime64[us]")
-    for col in STAGES:
-        before = rows[col].notna() & latest.notna() & (rows[col] < latest)
-        errors += _err(rows.loc[before & ~bad, "_row"], sch.column(col), rows.loc[before & ~bad, col].astype(str),
+    for cname in STAGES:
+        before = rows[cname].notna() & latest.notna() & (rows[cname] < latest)
+        errors += _err(rows.loc[before & ~bad, "_row"], sch.column(cname), rows.loc[before & ~bad, cname].astype(str),
                        "out_of_order", "早于前一环节的时间", "is earlier than the previous stage")
         bad |= before
-        latest = latest.where(rows[col].isna() | (latest > rows[col]), rows[col])
+        latest = latest.where(rows[cname].isna() | (latest > rows[cname]), rows[cname])
     rows = rows[~bad].copy()
     if rows.empty:
         return rows, errors
@@ -358,10 +360,10 @@ def _events_chunk(rows: pd.DataFrame, look: _Lookups, items: dict[str, dict], li
          rows["dispatched_at"].notna(), rows["accepted_at"].notna()],
         [S.VOIDED.value, S.EVALUATED.value, S.CLOSED.value, S.SELF_RESOLVED.value, S.FEEDBACK.value,
          S.HANDLING.value, S.DISPATCHED.value, S.REGISTERED.value], default=S.REPORTED.value)
-    for col in ("grid_id", "community_id"):
-        rows[col] = rows[col].astype(int)
-    for col in ("reporter_id", "assignee_id"):
-        rows[col] = rows[col].astype("Int64")
+    for cname in ("grid_id", "community_id"):
+        rows[cname] = rows[cname].astype(int)
+    for cname in ("reporter_id", "assignee_id"):
+        rows[cname] = rows[cname].astype("Int64")
     rows["import_hash"] = _row_hash(rows)
     return rows, errors
 

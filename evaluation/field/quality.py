@@ -13,7 +13,8 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 from sqlalchemy import func, insert
-from sqlmodel import Session, select
+from sqlalchemy import select as sa_select  # more columns than sqlmodel's select is typed for
+from sqlmodel import Session, col, select
 
 from core.audit import record
 from core.models import OrgLevel, OrgUnit, Worker
@@ -34,36 +35,37 @@ def _scoped_units(viewer: Viewer):  # noqa: ANN202
 
 def address_codes(session: Session, viewer: Viewer) -> pd.DataFrame:
     """House records whose standard address carries more than one house code."""
-    multi = (select(HouseRecord.standard_address).group_by(HouseRecord.standard_address)
-             .having(func.count(func.distinct(HouseRecord.house_code)) > 1).subquery())
-    stmt = (select(HouseRecord.standard_address, HouseRecord.house_code, HouseRecord.community_id,
-                   HouseRecord.grid_id, HouseRecord.worker_id)
-            .join(multi, multi.c.standard_address == HouseRecord.standard_address)
-            .where(HouseRecord.community_id.in_(_scoped_units(viewer)))
-            .order_by(HouseRecord.standard_address, HouseRecord.house_code))
-    return pd.DataFrame(session.exec(stmt).all(),
+    multi = (select(col(HouseRecord.standard_address)).group_by(col(HouseRecord.standard_address))
+             .having(func.count(func.distinct(col(HouseRecord.house_code))) > 1).subquery())
+    stmt = (sa_select(col(HouseRecord.standard_address), col(HouseRecord.house_code),
+                      col(HouseRecord.community_id), col(HouseRecord.grid_id), col(HouseRecord.worker_id))
+            .join(multi, multi.c.standard_address == col(HouseRecord.standard_address))
+            .where(col(HouseRecord.community_id).in_(_scoped_units(viewer)))
+            .order_by(col(HouseRecord.standard_address), col(HouseRecord.house_code)))
+    return pd.DataFrame(session.execute(stmt).all(),
                         columns=["standard_address", "house_code", "community_id", "grid_id", "worker_id"])
 
 
 def visit_overflow(session: Session, viewer: Viewer, *, limit: int = MAX_VISITS_PER_DAY) -> pd.DataFrame:
-    stmt = (select(VisitDay.worker_id, Worker.employee_no, Worker.name, VisitDay.day, VisitDay.visits,
-                   Worker.community_id, Worker.grid_id)
-            .join(Worker, Worker.id == VisitDay.worker_id)
-            .where(VisitDay.visits > limit, Worker.community_id.in_(_scoped_units(viewer)))
-            .order_by(VisitDay.visits.desc()))
-    return pd.DataFrame(session.exec(stmt).all(), columns=["worker_id", "employee_no", "name", "day", "visits",
-                                                           "community_id", "grid_id"])
+    stmt = (sa_select(col(VisitDay.worker_id), col(Worker.employee_no), col(Worker.name), col(VisitDay.day),
+                      col(VisitDay.visits), col(Worker.community_id), col(Worker.grid_id))
+            .join(Worker, col(Worker.id) == col(VisitDay.worker_id))
+            .where(col(VisitDay.visits) > limit, col(Worker.community_id).in_(_scoped_units(viewer)))
+            .order_by(col(VisitDay.visits).desc()))
+    return pd.DataFrame(session.execute(stmt).all(), columns=["worker_id", "employee_no", "name", "day", "visits",
+                                                              "community_id", "grid_id"])
 
 
 def duplicate_events(session: Session, viewer: Viewer) -> pd.DataFrame:
     """Later reports of the same item for the same building within a day of the previous one."""
-    stmt = (select(Event.id, Event.event_no, Event.item_code, Event.building_code, Event.reported_at,
-                   Event.community_id, Event.grid_id, Event.lat, Event.lon, Event.reporter_id)
-            .where(Event.building_code.is_not(None), Event.reported_at.is_not(None),
-                   Event.community_id.in_(_scoped_units(viewer))))
-    ev = pd.DataFrame(session.exec(stmt).all(), columns=["id", "event_no", "item_code", "building_code",
-                                                         "reported_at", "community_id", "grid_id", "lat", "lon",
-                                                         "reporter_id"])
+    stmt = (sa_select(col(Event.id), col(Event.event_no), col(Event.item_code), col(Event.building_code),
+                      col(Event.reported_at), col(Event.community_id), col(Event.grid_id), col(Event.lat),
+                      col(Event.lon), col(Event.reporter_id))
+            .where(col(Event.building_code).is_not(None), col(Event.reported_at).is_not(None),
+                   col(Event.community_id).in_(_scoped_units(viewer))))
+    ev = pd.DataFrame(session.execute(stmt).all(), columns=["id", "event_no", "item_code", "building_code",
+                                                            "reported_at", "community_id", "grid_id", "lat", "lon",
+                                                            "reporter_id"])
     if ev.empty:
         return ev.assign(first_event_no=pd.Series(dtype=str))
     ev = ev.sort_values(["item_code", "building_code", "reported_at", "id"], kind="stable")
@@ -74,13 +76,14 @@ def duplicate_events(session: Session, viewer: Viewer) -> pd.DataFrame:
 
 
 def reversed_deregistrations(session: Session, viewer: Viewer) -> pd.DataFrame:
-    stmt = (select(Deregistration.person_ref, Deregistration.reason, Deregistration.deregistered_at,
-                   Deregistration.reversed_at, Deregistration.worker_id, Deregistration.community_id,
-                   Deregistration.grid_id)
-            .where(Deregistration.reversed_at.is_not(None), Deregistration.community_id.in_(_scoped_units(viewer)))
-            .order_by(Deregistration.reversed_at.desc()))
-    return pd.DataFrame(session.exec(stmt).all(), columns=["person_ref", "reason", "deregistered_at", "reversed_at",
-                                                           "worker_id", "community_id", "grid_id"])
+    stmt = (sa_select(col(Deregistration.person_ref), col(Deregistration.reason),
+                      col(Deregistration.deregistered_at), col(Deregistration.reversed_at),
+                      col(Deregistration.worker_id), col(Deregistration.community_id), col(Deregistration.grid_id))
+            .where(col(Deregistration.reversed_at).is_not(None),
+                   col(Deregistration.community_id).in_(_scoped_units(viewer)))
+            .order_by(col(Deregistration.reversed_at).desc()))
+    return pd.DataFrame(session.execute(stmt).all(), columns=["person_ref", "reason", "deregistered_at", "reversed_at",
+                                                              "worker_id", "community_id", "grid_id"])
 
 
 CHECKS = {"address_codes": address_codes, "visit_overflow": visit_overflow, "duplicate_event": duplicate_events,
@@ -180,11 +183,11 @@ def raise_verification_tasks(session: Session, viewer: Viewer, *, now: datetime 
 
 
 def verification_tasks(session: Session, viewer: Viewer, *, state: str | None = "open") -> pd.DataFrame:
-    stmt = (select(VerificationTask.id, VerificationTask.kind, VerificationTask.ref_key, VerificationTask.community_id,
-                   VerificationTask.title_zh, VerificationTask.title_en, VerificationTask.state,
-                   VerificationTask.created_at, VerificationTask.due_at, VerificationTask.assignee_id)
-            .where(VerificationTask.community_id.in_(_scoped_units(viewer))).order_by(VerificationTask.id))
+    stmt = (sa_select(col(VerificationTask.id), col(VerificationTask.kind), col(VerificationTask.ref_key),
+                      col(VerificationTask.community_id), col(VerificationTask.title_zh), col(VerificationTask.title_en), col(VerificationTask.state),
+                      col(VerificationTask.created_at), col(VerificationTask.due_at), col(VerificationTask.assignee_id))
+            .where(col(VerificationTask.community_id).in_(_scoped_units(viewer))).order_by(col(VerificationTask.id)))
     if state:
-        stmt = stmt.where(VerificationTask.state == state)
-    return pd.DataFrame(session.exec(stmt).all(), columns=["id", "kind", "ref_key", "community_id", "title_zh",
-                                                           "title_en", "state", "created_at", "due_at", "assignee_id"])
+        stmt = stmt.where(col(VerificationTask.state) == state)
+    return pd.DataFrame(session.execute(stmt).all(), columns=["id", "kind", "ref_key", "community_id", "title_zh",
+                                                              "title_en", "state", "created_at", "due_at", "assignee_id"])

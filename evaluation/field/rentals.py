@@ -12,10 +12,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlalchemy import select as sa_select  # more columns than sqlmodel's select is typed for
+from sqlmodel import Session, col, select
 
 from core.audit import record
-from core.models import OrgUnit, Worker
+from core.models import OrgUnit, Worker, row_id
 from core.scope import ScopeError, Viewer, ensure_can_see_worker, unit_scope_clause
 from core.settings import DATA_DIR
 from evaluation.field.models import RentalBuilding, RentalGrading, RentalPatrol
@@ -93,8 +94,8 @@ def grade_building(session: Session, viewer: Viewer, *, building_id: int, scores
     building.grade, building.score, building.scores_json, building.veto_json = grade, total, payload, veto_json
     building.graded_at, building.graded_by = at, viewer.user_id
     session.add(building)
-    session.add(RentalGrading(building_id=building.id, graded_at=at, grade=grade, score=total, scores_json=payload,
-                              veto_json=veto_json, graded_by=viewer.user_id))
+    session.add(RentalGrading(building_id=row_id(building.id), graded_at=at, grade=grade, score=total,
+                              scores_json=payload, veto_json=veto_json, graded_by=viewer.user_id))
     session.flush()
     return building
 
@@ -102,15 +103,16 @@ def grade_building(session: Session, viewer: Viewer, *, building_id: int, scores
 def buildings_frame(session: Session, viewer: Viewer, *, now: datetime | None = None) -> pd.DataFrame:
     """Buildings in scope with grade, interval, next patrol due and whether it is overdue."""
     at = field_now(session, now)
-    stmt = (select(RentalBuilding.id, RentalBuilding.code, RentalBuilding.address, RentalBuilding.grid_id,
-                   RentalBuilding.community_id, OrgUnit.name_zh.label("community_zh"),
-                   OrgUnit.name_en.label("community_en"), RentalBuilding.lat, RentalBuilding.lon,
-                   RentalBuilding.units, RentalBuilding.grade, RentalBuilding.score, RentalBuilding.graded_at,
-                   RentalBuilding.last_patrol_at, RentalBuilding.patrol_assignee_id)
-            .join(OrgUnit, OrgUnit.id == RentalBuilding.community_id)
-            .where(RentalBuilding.grid_id.in_(select(OrgUnit.id).where(unit_scope_clause(viewer))))
-            .order_by(RentalBuilding.code))
-    frame = pd.DataFrame(session.exec(stmt).all(), columns=[
+    stmt: Any = (sa_select(col(RentalBuilding.id), col(RentalBuilding.code), col(RentalBuilding.address),
+                           col(RentalBuilding.grid_id), col(RentalBuilding.community_id),
+                           col(OrgUnit.name_zh).label("community_zh"), col(OrgUnit.name_en).label("community_en"),
+                           col(RentalBuilding.lat), col(RentalBuilding.lon), col(RentalBuilding.units),
+                           col(RentalBuilding.grade), col(RentalBuilding.score), col(RentalBuilding.graded_at),
+                           col(RentalBuilding.last_patrol_at), col(RentalBuilding.patrol_assignee_id))
+                 .join(OrgUnit, col(OrgUnit.id) == col(RentalBuilding.community_id))
+                 .where(col(RentalBuilding.grid_id).in_(select(col(OrgUnit.id)).where(unit_scope_clause(viewer))))
+                 .order_by(col(RentalBuilding.code)))
+    frame = pd.DataFrame(session.execute(stmt).all(), columns=[
         "id", "code", "address", "grid_id", "community_id", "community_zh", "community_en", "lat", "lon", "units",
         "grade", "score", "graded_at", "last_patrol_at", "patrol_assignee_id"])
     return with_patrol_due(frame, at)
@@ -168,9 +170,9 @@ def patrol_coverage(session: Session, viewer: Viewer, *, start: datetime, end: d
     days = (end - start).total_seconds() / 86400
     b["due"] = np.ceil(days / b["interval_days"]).fillna(0)
     made = pd.DataFrame(session.exec(
-        select(RentalPatrol.building_id, func.count()).where(RentalPatrol.visited_at >= start,
-                                                             RentalPatrol.visited_at < end)
-        .group_by(RentalPatrol.building_id)).all(), columns=["id", "made"])
+        select(col(RentalPatrol.building_id), func.count()).where(col(RentalPatrol.visited_at) >= start,
+                                                                  col(RentalPatrol.visited_at) < end)
+        .group_by(col(RentalPatrol.building_id))).all(), columns=["id", "made"])
     b = b.merge(made, on="id", how="left").fillna({"made": 0})
     b["made"] = np.minimum(b["made"], b["due"])
     out = b.groupby(["community_id", "community_zh", "community_en"], as_index=False)[["due", "made"]].sum()
@@ -191,8 +193,8 @@ def grading_history(session: Session, viewer: Viewer, building_id: int) -> pd.Da
     building = session.get(RentalBuilding, building_id)
     if building is not None:
         _ensure_manages_building(session, viewer, building)
-    rows = session.exec(select(RentalGrading).where(RentalGrading.building_id == building_id)
-                        .order_by(RentalGrading.graded_at.desc())).all()
+    rows = session.exec(select(RentalGrading).where(col(RentalGrading.building_id) == building_id)
+                        .order_by(col(RentalGrading.graded_at).desc())).all()
     return pd.DataFrame([r.model_dump() for r in rows],
                         columns=["id", "building_id", "graded_at", "grade", "score", "scores_json", "veto_json",
                                  "graded_by"])
@@ -205,15 +207,16 @@ def patrol_figures(session: Session, *, now: datetime, periods: tuple[str, str] 
     from core.models import Worker, WorkerStatus
 
     cols = ["worker_id", "period", "metric", "numerator", "denominator"]
-    b = pd.DataFrame(session.exec(select(RentalBuilding.id, RentalBuilding.grid_id, RentalBuilding.grade,
-                                         RentalBuilding.graded_at, RentalBuilding.patrol_assignee_id)
-                                  .where(RentalBuilding.grade.is_not(None))).all(),
+    b = pd.DataFrame(session.execute(sa_select(col(RentalBuilding.id), col(RentalBuilding.grid_id),
+                                               col(RentalBuilding.grade), col(RentalBuilding.graded_at),
+                                               col(RentalBuilding.patrol_assignee_id))
+                                     .where(col(RentalBuilding.grade).is_not(None))).all(),
                      columns=["id", "grid_id", "grade", "graded_at", "assignee"])
     if b.empty:
         return pd.DataFrame(columns=cols)
-    grid_worker = pd.DataFrame(session.exec(select(Worker.grid_id, func.min(Worker.id))
-                                            .where(Worker.status == WorkerStatus.ACTIVE.value)
-                                            .group_by(Worker.grid_id)).all(), columns=["grid_id", "gw"])
+    grid_worker = pd.DataFrame(session.exec(select(col(Worker.grid_id), func.min(col(Worker.id)))
+                                            .where(col(Worker.status) == WorkerStatus.ACTIVE.value)
+                                            .group_by(col(Worker.grid_id))).all(), columns=["grid_id", "gw"])
     b = b.merge(grid_worker, on="grid_id", how="left")
     b["worker_id"] = b["assignee"].fillna(b["gw"])
     b = b[b["worker_id"].notna()]

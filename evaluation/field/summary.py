@@ -21,10 +21,12 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Column as SaColumn
 from sqlalchemy import ColumnElement, MetaData, Table, and_, case, delete, func, insert, literal, or_, text
-from sqlmodel import Session, select
+from sqlalchemy import select as sa_select  # more columns than sqlmodel's select is typed for
+from sqlmodel import Session, col, select
 
 from core.models import Worker
 from core.scope import Viewer, worker_scope_clause
+from core.sql import table_of
 from evaluation.field.models import Event, EventState, FigureSource, MetricDef, MetricValue
 from evaluation.field.registry import ensure_reference_data, field_now, shipped_sla, sla_levels
 
@@ -84,7 +86,7 @@ def event_figures(session: Session, *, now: datetime, periods: tuple[str, str] |
     """worker_id, period, metric, numerator, denominator for every event-derived metric: one GROUP BY
     scan per owner/month pairing, all metrics of a pairing as columns of that scan."""
     dialect = session.get_bind().dialect.name
-    table = Event.__table__
+    table = table_of(Event)
     narrow = dialect == "sqlite" and session.execute(select(func.count()).select_from(table)).scalar_one() > NARROW_ABOVE
     if narrow:
         table = _narrow_copy(session)
@@ -117,7 +119,7 @@ _NARROW_COLUMNS = ("reporter_id", "assignee_id", "priority", "state", "discovere
 
 def _narrow_copy(session: Session) -> Table:
     name = "field_event_narrow"
-    cols = [Event.__table__.c[c] for c in _NARROW_COLUMNS]
+    cols = [table_of(Event).c[c] for c in _NARROW_COLUMNS]
     session.execute(text(f"DROP TABLE IF EXISTS temp.{name}"))
     session.execute(text(f"CREATE TEMP TABLE {name} AS SELECT {', '.join(_NARROW_COLUMNS)} FROM field_event"))
     return Table(name, MetaData(), *[SaColumn(c.name, c.type) for c in cols])
@@ -144,9 +146,9 @@ def recompute_event_metrics(session: Session, *, now: datetime | None = None,
                        visit_figures(session, now=at, periods=periods)], ignore_index=True)
     # Any source: a derived metric's figures are only ever the computed ones (a database from before
     # 巡查覆盖率 was derived still holds it as imported rows, which would block the insert).
-    wipe = delete(MetricValue).where(MetricValue.metric.in_(EVENT_METRICS))
+    wipe = delete(MetricValue).where(col(MetricValue.metric).in_(EVENT_METRICS))
     if periods:
-        wipe = wipe.where(MetricValue.period.between(*periods))
+        wipe = wipe.where(col(MetricValue.period).between(*periods))
     session.execute(wipe)
     if frame.empty:
         return 0
@@ -162,13 +164,13 @@ def recompute_event_metrics(session: Session, *, now: datetime | None = None,
 def metric_values(session: Session, viewer: Viewer, *, start_period: str, end_period: str,
                   metrics: Iterable[str] | None = None) -> pd.DataFrame:
     """Summary rows of the workers in scope for ``start_period``..``end_period`` (inclusive)."""
-    stmt = (select(MetricValue.worker_id, MetricValue.period, MetricValue.metric, MetricValue.numerator,
-                   MetricValue.denominator, MetricValue.source)
-            .join(Worker, Worker.id == MetricValue.worker_id)
-            .where(worker_scope_clause(viewer), MetricValue.period.between(start_period, end_period)))
+    stmt = (sa_select(col(MetricValue.worker_id), col(MetricValue.period), col(MetricValue.metric),
+                      col(MetricValue.numerator), col(MetricValue.denominator), col(MetricValue.source))
+            .join(Worker, col(Worker.id) == col(MetricValue.worker_id))
+            .where(worker_scope_clause(viewer), col(MetricValue.period).between(start_period, end_period)))
     if metrics is not None:
-        stmt = stmt.where(MetricValue.metric.in_(list(metrics)))
-    frame = pd.DataFrame(session.exec(stmt).all(), columns=VALUE_COLUMNS + ["source"])
+        stmt = stmt.where(col(MetricValue.metric).in_(list(metrics)))
+    frame = pd.DataFrame(session.execute(stmt).all(), columns=VALUE_COLUMNS + ["source"])
     frame["numerator"] = frame["numerator"].astype(float)
     frame["denominator"] = frame["denominator"].astype(float)
     return frame

@@ -8,10 +8,12 @@ kinds never collide.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlalchemy import select as sa_select  # more columns than sqlmodel's select is typed for
+from sqlmodel import Session, col, select
 
 from core.audit import record
 from core.models import OrgLevel, OrgUnit, Role, Worker, WorkerStatus
@@ -46,13 +48,15 @@ def open_tasks(session: Session, viewer: Viewer, *, now: datetime | None = None)
     worker_only = viewer.role == Role.WORKER
     frames = []
 
-    stmt = select(Event.id, Event.item_code, Event.category_code, Event.priority, Event.grid_id,
-                  Event.community_id, Event.lat, Event.lon, Event.due_at, Event.assignee_id, Event.location,
-                  Event.event_no).where(Event.state.in_(TASK_EVENT_STATES))
-    stmt = stmt.where(Event.assignee_id == viewer.worker_id) if worker_only else stmt.where(_in_scope(viewer, Event.grid_id))
-    e = pd.DataFrame(session.exec(stmt).all(), columns=["id", "item_code", "category_code", "priority", "grid_id",
-                                                        "community_id", "lat", "lon", "due_at", "assignee_id",
-                                                        "location", "event_no"])
+    stmt = sa_select(col(Event.id), col(Event.item_code), col(Event.category_code), col(Event.priority),
+                     col(Event.grid_id), col(Event.community_id), col(Event.lat), col(Event.lon), col(Event.due_at),
+                     col(Event.assignee_id), col(Event.location),
+                     col(Event.event_no)).where(col(Event.state).in_(TASK_EVENT_STATES))
+    stmt = (stmt.where(col(Event.assignee_id) == viewer.worker_id) if worker_only
+            else stmt.where(_in_scope(viewer, col(Event.grid_id))))
+    e = pd.DataFrame(session.execute(stmt).all(), columns=["id", "item_code", "category_code", "priority", "grid_id",
+                                                           "community_id", "lat", "lon", "due_at", "assignee_id",
+                                                           "location", "event_no"])
     if not e.empty:
         items = item_lookup()
         e["task_id"] = "event:" + e["id"].astype(str)
@@ -61,16 +65,17 @@ def open_tasks(session: Session, viewer: Viewer, *, now: datetime | None = None)
         e["title_en"] = e["item_code"].map(lambda c: items.get(c, {}).get("item_en", c)) + " · " + e["location"].fillna("")
         frames.append(e[TASK_COLUMNS])
 
-    stmt = select(VerificationTask.id, VerificationTask.grid_id, VerificationTask.community_id, VerificationTask.lat,
-                  VerificationTask.lon, VerificationTask.due_at, VerificationTask.assignee_id,
-                  VerificationTask.title_zh, VerificationTask.title_en, VerificationTask.kind.label("vkind")
-                  ).where(VerificationTask.state == "open")
+    vstmt: Any = sa_select(col(VerificationTask.id), col(VerificationTask.grid_id), col(VerificationTask.community_id),
+                           col(VerificationTask.lat), col(VerificationTask.lon), col(VerificationTask.due_at),
+                           col(VerificationTask.assignee_id), col(VerificationTask.title_zh), col(VerificationTask.title_en),
+                           col(VerificationTask.kind).label("vkind")
+                           ).where(col(VerificationTask.state) == "open")
     if worker_only:
-        stmt = stmt.where(VerificationTask.assignee_id == viewer.worker_id)
+        vstmt = vstmt.where(col(VerificationTask.assignee_id) == viewer.worker_id)
     else:
-        stmt = stmt.where(VerificationTask.community_id.in_(select(OrgUnit.id).where(unit_scope_clause(viewer))))
-    v = pd.DataFrame(session.exec(stmt).all(), columns=["id", "grid_id", "community_id", "lat", "lon", "due_at",
-                                                        "assignee_id", "title_zh", "title_en", "vkind"])
+        vstmt = vstmt.where(col(VerificationTask.community_id).in_(select(col(OrgUnit.id)).where(unit_scope_clause(viewer))))
+    v = pd.DataFrame(session.execute(vstmt).all(), columns=["id", "grid_id", "community_id", "lat", "lon", "due_at",
+                                                            "assignee_id", "title_zh", "title_en", "vkind"])
     if not v.empty:
         v = v.assign(task_id="verification:" + v["id"].astype(str), kind="verification", item_code=None,
                      category_code="verification", priority="normal")
@@ -188,15 +193,16 @@ def category_performance(session: Session, *, since: date) -> pd.DataFrame:
     from sqlalchemy import case
 
     start = datetime.combine(since, datetime.min.time())
-    stmt = (select(Event.assignee_id, Event.category_code, func.count(),
-                   func.sum(case(((Event.closed_at.is_not(None)) & (Event.feedback_at <= Event.due_at), 1), else_=0)),
-                   func.sum(Event.rework_count),
-                   func.sum(case((Event.satisfaction.in_(["satisfied", "basic"]), 1), else_=0)),
-                   func.count(Event.satisfaction))
-            .where(Event.assignee_id.is_not(None), Event.feedback_at >= start)
-            .group_by(Event.assignee_id, Event.category_code))
+    ontime = (col(Event.closed_at).is_not(None)) & (col(Event.feedback_at) <= col(Event.due_at))
+    stmt = (sa_select(col(Event.assignee_id), col(Event.category_code), func.count(),
+                      func.sum(case((ontime, 1), else_=0)),
+                      func.sum(col(Event.rework_count)),
+                      func.sum(case((col(Event.satisfaction).in_(["satisfied", "basic"]), 1), else_=0)),
+                      func.count(col(Event.satisfaction)))
+            .where(col(Event.assignee_id).is_not(None), col(Event.feedback_at) >= start)
+            .group_by(col(Event.assignee_id), col(Event.category_code)))
     cols = ["worker_id", "category_code", "handled", "ontime", "rework", "satisfied", "rated"]
-    frame = pd.DataFrame(session.exec(stmt).all(), columns=cols)
+    frame = pd.DataFrame(session.execute(stmt).all(), columns=cols)
     for c in cols[2:]:
         frame[c] = frame[c].fillna(0).astype(int)
     return frame
@@ -206,18 +212,20 @@ def worker_load(session: Session, *, now: datetime | None = None) -> pd.DataFram
     """Every active worker: tasks open now and tasks given in the last 30 days."""
     at = field_now(session, now)
     since = at - timedelta(days=30)
-    workers = pd.DataFrame(session.exec(select(Worker.id).where(Worker.status == WorkerStatus.ACTIVE.value)).all(),
+    workers = pd.DataFrame(session.exec(select(Worker.id).where(col(Worker.status) == WorkerStatus.ACTIVE.value)).all(),
                            columns=["worker_id"])
     held = [s.value for s in (EventState.DISPATCHED, EventState.SIGNED, EventState.HANDLING,
                               EventState.POSTPONE_PENDING, EventState.REOPENED)]
-    ev_open = session.exec(select(Event.assignee_id, func.count()).where(Event.state.in_(held))
-                           .group_by(Event.assignee_id)).all()
-    ev_recent = session.exec(select(Event.assignee_id, func.count()).where(Event.dispatched_at >= since)
-                             .group_by(Event.assignee_id)).all()
-    v_open = session.exec(select(VerificationTask.assignee_id, func.count()).where(VerificationTask.state == "open")
-                          .group_by(VerificationTask.assignee_id)).all()
+    ev_open = session.exec(select(Event.assignee_id, func.count()).where(col(Event.state).in_(held))
+                           .group_by(col(Event.assignee_id))).all()
+    ev_recent = session.exec(select(Event.assignee_id, func.count()).where(col(Event.dispatched_at) >= since)
+                             .group_by(col(Event.assignee_id))).all()
+    v_open = session.exec(select(VerificationTask.assignee_id, func.count())
+                          .where(col(VerificationTask.state) == "open")
+                          .group_by(col(VerificationTask.assignee_id))).all()
     v_recent = session.exec(select(VerificationTask.assignee_id, func.count())
-                            .where(VerificationTask.created_at >= since).group_by(VerificationTask.assignee_id)).all()
+                            .where(col(VerificationTask.created_at) >= since)
+                            .group_by(col(VerificationTask.assignee_id))).all()
     patrols = buildings_frame(session, _district(SYSTEM), now=at)
     p_open = patrols[patrols["patrol_overdue"]].groupby("patrol_assignee_id").size()
 
@@ -236,13 +244,14 @@ def my_tasks(session: Session, viewer: Viewer, *, now: datetime | None = None) -
     at = field_now(session, now)
     if viewer.worker_id is None:
         return pd.DataFrame()
-    stmt = (select(Event.id, Event.event_no, Event.item_code, Event.priority, Event.state, Event.location,
-                   Event.due_at, Event.sign_due_at, Event.assign_reason_zh, Event.assign_reason_en, Event.result,
-                   Event.escalation)
-            .where(Event.assignee_id == viewer.worker_id,
-                   Event.state.in_([s.value for s in ev.OPEN_STATES]))
-            .order_by(Event.due_at))
-    frame = pd.DataFrame(session.exec(stmt).all(), columns=[
+    stmt = (sa_select(col(Event.id), col(Event.event_no), col(Event.item_code), col(Event.priority),
+                      col(Event.state), col(Event.location), col(Event.due_at), col(Event.sign_due_at),
+                      col(Event.assign_reason_zh), col(Event.assign_reason_en), col(Event.result),
+                      col(Event.escalation))
+            .where(col(Event.assignee_id) == viewer.worker_id,
+                   col(Event.state).in_([s.value for s in ev.OPEN_STATES]))
+            .order_by(col(Event.due_at)))
+    frame = pd.DataFrame(session.execute(stmt).all(), columns=[
         "id", "event_no", "item_code", "priority", "state", "location", "due_at", "sign_due_at",
         "assign_reason_zh", "assign_reason_en", "result", "escalation"])
     if frame.empty:
