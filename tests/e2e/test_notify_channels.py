@@ -53,3 +53,33 @@ def test_worker_notification_settings_at_phone_width(page: Page, server):
     page.goto(f"{server.url}/inbox")
     wait_for_run(page)
     expect(page.get_by_role("link", name=t("notify.prefs.link", "zh"))).to_be_visible()
+
+
+def test_community_manager_fixes_a_refused_key_on_the_page(page: Page, server, httpserver):
+    """Test that the xiasha community manager opens the channels page, adds their robot with a wrong key,
+    sees it refused and flagged, enters the right URL under Edit, and the next test message goes through."""
+    robot = FakeRobot("wecom").install(httpserver)
+    sign_in(page, server, "xiasha", path="notify_channels")
+    page.set_viewport_size({"width": 1280, "height": 1100})
+    expect(page.get_by_role("heading", level=1).first).to_have_text(t("notify.channels.title", "zh"))
+    page.locator(".st-key-notify_add_name input").fill("下沙社区群")
+    page.locator(".st-key-notify_add_url input").fill(robot.url(httpserver, bad_key=True))
+    page.get_by_role("button", name=t("notify.add.submit", "zh")).click()
+    wait_for_run(page)
+    page.locator(".st-key-notify_test button").click()
+    wait_for_run(page)
+    expect(page.get_by_text("93000", exact=False).first).to_be_visible()
+    page.get_by_text(t("notify.edit.title", "zh", name="下沙社区群")).click()
+    page.get_by_role("textbox", name=t("notify.edit.url", "zh")).fill(robot.url(httpserver))
+    screenshot(page, "notify-channels-manager-flagged-zh")
+    page.get_by_role("button", name=t("notify.edit.submit", "zh")).click()
+    wait_for_run(page)
+    expect(page.get_by_text(t("notify.channels.flagged_banner", "zh", name="下沙社区群"))).to_have_count(0)
+    page.locator(".st-key-notify_test button").click()
+    wait_for_run(page)
+    expect(page.get_by_text(t("notify.channels.test_ok", "zh", name="下沙社区群"))).to_be_visible()
+    assert len(robot.received) == 1 and len(robot.refused) == 1
+    page.get_by_test_id("stSidebar").get_by_text("English").click()
+    wait_for_run(page)
+    expect(page.get_by_role("heading", level=1).first).to_have_text(t("notify.channels.title", "en"))
+    screenshot(page, "notify-channels-manager-en")
