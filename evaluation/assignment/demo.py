@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import insert
-from sqlmodel import select
+from sqlalchemy import insert, select
+from sqlmodel import col
 
 from core.demo import DemoContext
 from evaluation.assignment.models import AssignmentDecision, DecisionSource
@@ -30,9 +30,9 @@ REASONS = [
 
 def seed(ctx: DemoContext) -> None:
     s = ctx.session
-    rows = s.exec(select(Event.id, Event.item_code, Event.category_code, Event.community_id, Event.assignee_id,
-                         Event.dispatched_at, Event.assigned_by)
-                  .where(Event.dispatched_at.is_not(None), Event.assignee_id.is_not(None))).all()
+    rows = s.execute(select(col(Event.id), col(Event.item_code), col(Event.category_code), col(Event.community_id),
+                            col(Event.assignee_id), col(Event.dispatched_at), col(Event.assigned_by))
+                     .where(col(Event.dispatched_at).is_not(None), col(Event.assignee_id).is_not(None))).all()
     events = pd.DataFrame(rows, columns=["id", "item_code", "category_code", "community_id", "assignee_id",
                                          "dispatched_at", "assigned_by"])
     if events.empty:
@@ -51,7 +51,7 @@ def seed(ctx: DemoContext) -> None:
             overridden[i] = False
     score = np.round(rng.normal(62, 8, len(events)).clip(30, 90), 1)
     chosen_rank = np.where(overridden, rng.integers(2, 5, len(events)), 1)
-    reasons = np.where(overridden, rng.choice(REASONS, len(events)), None)
+    reasons = np.where(overridden, rng.choice(REASONS, len(events)), np.array(None))  # None: not overridden
     s.execute(insert(AssignmentDecision), [
         {"task_id": f"event:{e}", "kind": "event", "item_code": item, "category_code": cat,
          "community_id": int(comm), "recommended_worker_id": int(rec), "chosen_worker_id": int(chosen),

@@ -16,7 +16,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import pandas as pd
-from sqlmodel import Session, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
 from core.models import OrgUnit
 from core.scope import Viewer, unit_scope_clause
@@ -29,12 +30,13 @@ QUALITY_COLUMNS = ["dispatched", "returned", "first_dispatch_accuracy", "signed"
 
 def dispatched_events(session: Session, viewer: Viewer, *, start: datetime, end: datetime) -> pd.DataFrame:
     """Events first dispatched in [start, end) in the viewer's scope, with the timestamps the figures need."""
-    stmt = (select(Event.id, Event.item_code, Event.category_code, Event.community_id, Event.dispatched_at,
-                   Event.signed_at, Event.due_at, Event.closed_at, Event.feedback_at, Event.return_count,
-                   Event.state)
-            .where(Event.dispatched_at.is_not(None), Event.dispatched_at >= start, Event.dispatched_at < end,
-                   Event.grid_id.in_(select(OrgUnit.id).where(unit_scope_clause(viewer)))))
-    return pd.DataFrame(session.exec(stmt).all(), columns=[
+    dispatched_at = col(Event.dispatched_at)
+    stmt = (sa_select(col(Event.id), col(Event.item_code), col(Event.category_code), col(Event.community_id),
+                      dispatched_at, col(Event.signed_at), col(Event.due_at), col(Event.closed_at),
+                      col(Event.feedback_at), col(Event.return_count), col(Event.state))
+            .where(dispatched_at.is_not(None), dispatched_at >= start, dispatched_at < end,
+                   col(Event.grid_id).in_(select(OrgUnit.id).where(unit_scope_clause(viewer)))))
+    return pd.DataFrame(session.execute(stmt).all(), columns=[
         "id", "item_code", "category_code", "community_id", "dispatched_at", "signed_at", "due_at", "closed_at",
         "feedback_at", "return_count", "state"])
 

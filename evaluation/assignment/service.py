@@ -18,7 +18,8 @@ from functools import lru_cache
 
 import pandas as pd
 from sqlalchemy import case, func
-from sqlmodel import Session, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
 from core.errors import GridwiseError
 from core.i18n import t
@@ -65,12 +66,13 @@ def response_window_hours() -> dict[str, float]:
 def load_context(session: Session, viewer: Viewer, *, now: datetime | None = None) -> Context:
     """The frames for ranking in the viewer's scope, as of ``now`` (default: the field clock)."""
     at = field_now(session, now)
-    rows = session.exec(
-        select(Worker.id, Worker.name, Worker.employee_no, Worker.grid_id, Worker.community_id, Worker.status,
-               OrgUnit.lat, OrgUnit.lon, OrgUnit.name_zh, OrgUnit.name_en)
-        .join(OrgUnit, OrgUnit.id == Worker.grid_id)
+    rows = session.execute(
+        sa_select(col(Worker.id), col(Worker.name), col(Worker.employee_no), col(Worker.grid_id),
+                  col(Worker.community_id), col(Worker.status), col(OrgUnit.lat), col(OrgUnit.lon),
+                  col(OrgUnit.name_zh), col(OrgUnit.name_en))
+        .join(OrgUnit, col(OrgUnit.id) == Worker.grid_id)
         .where(worker_scope_clause(viewer))
-        .order_by(Worker.id)
+        .order_by(col(Worker.id))
     ).all()
     workers = pd.DataFrame(rows, columns=["worker_id", "name", "employee_no", "grid_id", "community_id", "status",
                                           "lat", "lon", "grid_zh", "grid_en"])
@@ -105,10 +107,11 @@ def task_queue(session: Session, viewer: Viewer, *, now: datetime | None = None)
         return tasks.assign(community_zh=pd.Series(dtype=str), community_en=pd.Series(dtype=str),
                             assignee_name=pd.Series(dtype=str), priority_rank=pd.Series(dtype=int))
     units = pd.DataFrame(session.exec(select(OrgUnit.id, OrgUnit.name_zh, OrgUnit.name_en)
-                                      .where(OrgUnit.id.in_(tasks["community_id"].dropna().unique().tolist()))).all(),
+                                      .where(col(OrgUnit.id).in_(tasks["community_id"].dropna().unique().tolist()))).all(),
                          columns=["id", "name_zh", "name_en"]).set_index("id")
     assignees = tasks["assignee_id"].dropna().astype(int).unique().tolist()
-    names = dict(session.exec(select(Worker.id, Worker.name).where(Worker.id.in_(assignees))).all()) if assignees else {}
+    names = dict(session.exec(select(Worker.id, Worker.name).where(col(Worker.id).in_(assignees))).all()) \
+        if assignees else {}
     out = tasks.assign(
         community_zh=tasks["community_id"].map(units["name_zh"]),
         community_en=tasks["community_id"].map(units["name_en"]),
@@ -202,7 +205,8 @@ def assign(
         reason_en=worker_reason(chosen, "en", reason if overridden else None, DecisionSource.SINGLE),
         assigned_by=viewer.user_id, override_reason=reason if overridden else None, now=at,
         recommended_worker_id=recommended)
-    decision = existing or AssignmentDecision(task_id=task_id, chosen_worker_id=worker_id, kind=str(task["kind"]))
+    decision = existing or AssignmentDecision(task_id=task_id, chosen_worker_id=worker_id, kind=str(task["kind"]),
+                                                   preset=p.code)
     decision.item_code = task["item_code"] if isinstance(task["item_code"], str) else None
     decision.category_code = task["category_code"] if isinstance(task["category_code"], str) else None
     decision.community_id = int(task["community_id"]) if pd.notna(task["community_id"]) else None
@@ -283,15 +287,15 @@ def decisions_frame(session: Session, viewer: Viewer, *, since: datetime | None 
     cols = list(AssignmentDecision.model_fields)
     stmt = (select(*[getattr(AssignmentDecision, c) for c in cols])
             .join(Worker, Worker.id == AssignmentDecision.chosen_worker_id)
-            .where(worker_scope_clause(viewer)).order_by(AssignmentDecision.decided_at.desc()))
+            .where(worker_scope_clause(viewer)).order_by(col(AssignmentDecision.decided_at).desc()))
     if since is not None:
         stmt = stmt.where(AssignmentDecision.decided_at >= since)
     frame = pd.DataFrame(session.exec(stmt).all(), columns=cols)
     ids = set(frame["chosen_worker_id"].dropna()) | set(frame["recommended_worker_id"].dropna())
-    names = dict(session.exec(select(Worker.id, Worker.name).where(Worker.id.in_([int(i) for i in ids]))).all()) \
+    names = dict(session.exec(select(Worker.id, Worker.name).where(col(Worker.id).in_([int(i) for i in ids]))).all()) \
         if ids else {}
     users = [int(u) for u in frame["decided_by"].dropna().unique()]
-    user_names = dict(session.exec(select(User.id, User.display_name).where(User.id.in_(users))).all()) if users else {}
+    user_names = dict(session.exec(select(User.id, User.display_name).where(col(User.id).in_(users))).all()) if users else {}
     frame["chosen_name"] = frame["chosen_worker_id"].map(names)
     frame["recommended_name"] = frame["recommended_worker_id"].map(names)
     frame["decided_by_name"] = frame["decided_by"].map(user_names)
@@ -301,10 +305,10 @@ def decisions_frame(session: Session, viewer: Viewer, *, since: datetime | None 
 def override_report(session: Session, viewer: Viewer, *, since: datetime | None = None) -> pd.DataFrame:
     """How often managers override the recommendation, per item: decisions, overrides, rate."""
     stmt = (select(AssignmentDecision.item_code, AssignmentDecision.category_code, func.count(),
-                   func.sum(case((AssignmentDecision.overridden, 1), else_=0)))
-            .join(Worker, Worker.id == AssignmentDecision.chosen_worker_id)
+                   func.sum(case((col(AssignmentDecision.overridden), 1), else_=0)))
+            .join(Worker, col(Worker.id) == AssignmentDecision.chosen_worker_id)
             .where(worker_scope_clause(viewer), AssignmentDecision.source == DecisionSource.SINGLE)
-            .group_by(AssignmentDecision.item_code, AssignmentDecision.category_code))
+            .group_by(col(AssignmentDecision.item_code), col(AssignmentDecision.category_code)))
     if since is not None:
         stmt = stmt.where(AssignmentDecision.decided_at >= since)
     frame = pd.DataFrame(session.exec(stmt).all(), columns=["item_code", "category_code", "decisions", "overrides"])

@@ -96,24 +96,26 @@ def _district_level():  # noqa: ANN202
 
 def workers_for_scoring(session) -> pd.DataFrame:  # noqa: ANN001
     """Every worker not marked as left, with grid households and org names (one SQL query)."""
+    from sqlalchemy import select
     from sqlalchemy.orm import aliased
-    from sqlmodel import select
+    from sqlmodel import col
 
     from core.models import OrgUnit, Worker, WorkerStatus
 
     grid, comm, sub = aliased(OrgUnit), aliased(OrgUnit), aliased(OrgUnit)
     stmt = (
-        select(Worker.id, Worker.employee_no, Worker.name, Worker.party_member, Worker.hire_date,
-               Worker.grid_id, Worker.community_id, Worker.subdistrict_id, grid.households,
-               grid.name_zh, comm.name_zh, comm.name_en, sub.name_zh, sub.name_en)
-        .join(grid, grid.id == Worker.grid_id)
-        .join(comm, comm.id == Worker.community_id)
-        .join(sub, sub.id == Worker.subdistrict_id)
-        .where(Worker.status != WorkerStatus.LEFT.value)
-        .order_by(Worker.id)
+        select(col(Worker.id), col(Worker.employee_no), col(Worker.name), col(Worker.party_member),
+               col(Worker.hire_date), col(Worker.grid_id), col(Worker.community_id), col(Worker.subdistrict_id),
+               col(grid.households), col(grid.name_zh), col(comm.name_zh), col(comm.name_en), col(sub.name_zh),
+               col(sub.name_en))
+        .join(grid, col(grid.id) == Worker.grid_id)
+        .join(comm, col(comm.id) == Worker.community_id)
+        .join(sub, col(sub.id) == Worker.subdistrict_id)
+        .where(col(Worker.status) != WorkerStatus.LEFT.value)
+        .order_by(col(Worker.id))
     )
     # Plain tuples: building a frame from SQLAlchemy Row objects takes a slow per-attribute path.
-    df = pd.DataFrame.from_records([tuple(r) for r in session.exec(stmt).all()], columns=[
+    df = pd.DataFrame.from_records([tuple(r) for r in session.execute(stmt).all()], columns=[
         "worker_id", "employee_no", "name", "party_member", "hire_date", "grid_id", "community_id",
         "subdistrict_id", "households", "grid_zh", "community_zh", "community_en", "subdistrict_zh",
         "subdistrict_en"])

@@ -109,11 +109,12 @@ def event_items(session: Session, period: str, lang: str, top: int = 10) -> pd.D
     except ModuleNotFoundError:
         return pd.DataFrame()
     from sqlalchemy import func
+    from sqlmodel import col as sql_col
     from sqlmodel import select
 
     p = parse_period(period)
     lo, hi = datetime.combine(p.start, time()), datetime.combine(p.end, time.max)
-    rows = session.exec(select(Event.item_code, func.count()).where(Event.reported_at.between(lo, hi))
+    rows = session.exec(select(Event.item_code, func.count()).where(sql_col(Event.reported_at).between(lo, hi))
                         .group_by(Event.item_code).order_by(func.count().desc()).limit(top)).all()
     df = pd.DataFrame(rows, columns=["item_code", "events"])
     df.insert(1, "item", df["item_code"].map(lambda code: item_name(code, lang)))
@@ -128,18 +129,20 @@ def overdue_counts(session: Session, period: str, lang: str) -> pd.DataFrame:
     except ModuleNotFoundError:
         return pd.DataFrame()
     from sqlalchemy import and_, case, func, or_
+    from sqlmodel import col as sql_col
     from sqlmodel import select
 
     from core.models import OrgUnit
 
     p = parse_period(period)
     lo, hi = datetime.combine(p.start, time()), datetime.combine(p.end, time.max)
-    late = or_(and_(Event.closed_at.is_not(None), Event.closed_at > Event.due_at),
-               and_(Event.closed_at.is_(None), Event.due_at < hi))
+    closed_at, due_at = sql_col(Event.closed_at), sql_col(Event.due_at)
+    late = or_(and_(closed_at.is_not(None), closed_at > due_at),
+               and_(closed_at.is_(None), due_at < hi))
     name = getattr(OrgUnit, col(lang, "name"))
     rows = session.exec(select(name, func.count(), func.sum(case((late, 1), else_=0)))
-                        .join(OrgUnit, OrgUnit.id == Event.community_id)
-                        .where(Event.due_at.between(lo, hi), Event.postponed.is_(False))
+                        .join(OrgUnit, sql_col(OrgUnit.id) == Event.community_id)
+                        .where(due_at.between(lo, hi), sql_col(Event.postponed).is_(False))
                         .group_by(name).order_by(func.sum(case((late, 1), else_=0)).desc())).all()
     return pd.DataFrame(rows, columns=[t("score.col.community", lang), t("score.col.events_due", lang),
                                        t("score.col.overdue", lang)])

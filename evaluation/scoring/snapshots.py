@@ -14,11 +14,12 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 from sqlalchemy import insert
-from sqlmodel import Session, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
 from core.audit import record
 from core.clock import now as clock_now
-from core.models import Role, Worker
+from core.models import Role, Worker, row_id
 from core.scope import SYSTEM, ScopeError, Viewer, worker_scope_clause
 from core.sql import insert_ignore
 from evaluation.scoring.compare import party_comparison
@@ -37,7 +38,7 @@ def _ensure_district_wide(viewer: Viewer, what: str) -> None:
 
 def latest_snapshot(session: Session, period: str) -> ScorecardSnapshot | None:
     return session.exec(select(ScorecardSnapshot).where(ScorecardSnapshot.period == period)
-                        .order_by(ScorecardSnapshot.revision.desc())).first()
+                        .order_by(col(ScorecardSnapshot.revision).desc())).first()
 
 
 def freeze_period(session: Session, period: str, *, viewer: Viewer, now: datetime | None = None,
@@ -56,7 +57,7 @@ def freeze_period(session: Session, period: str, *, viewer: Viewer, now: datetim
     scored = cards[cards["scored"].astype(bool)]
     changes = {}
     if prev is not None:
-        old, _ = snapshot_frames(session, viewer, prev.id)
+        old, _ = snapshot_frames(session, viewer, row_id(prev.id))
         diff = diff_cards(old, cards)
         changes = {"previous_revision": prev.revision, "previous_scheme_version": prev.scheme_version,
                    "changed_workers": int(len(diff)),
@@ -77,7 +78,7 @@ def freeze_period(session: Session, period: str, *, viewer: Viewer, now: datetim
         return existing, False
     snap = session.exec(select(ScorecardSnapshot).where(ScorecardSnapshot.period == p.label,
                                                         ScorecardSnapshot.revision == values["revision"])).one()
-    _write_entries(session, snap.id, cards, comps)
+    _write_entries(session, row_id(snap.id), cards, comps)
     figures = ("revision", "scheme_version", "workers_scored", "mean_total")
     record(session, "score.recompute" if prev else "score.freeze", viewer=viewer, entity="period", entity_id=p.label,
            before={k: getattr(prev, k) for k in figures} if prev else None,
@@ -120,19 +121,20 @@ def _write_entries(session: Session, snapshot_id: int, cards: pd.DataFrame, comp
 def snapshot_frames(session: Session, viewer: Viewer, snapshot_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A frozen revision's cards and components for the workers in the viewer's scope."""
     in_scope = select(Worker.id).where(worker_scope_clause(viewer))
-    cards = pd.DataFrame(session.exec(select(
-        ScorecardEntry.worker_id, ScorecardEntry.total, ScorecardEntry.grade, ScorecardEntry.rank,
-        ScorecardEntry.base, ScorecardEntry.bonus, ScorecardEntry.deduction, ScorecardEntry.coverage,
-        ScorecardEntry.prorated, ScorecardEntry.missing_components)
-        .where(ScorecardEntry.snapshot_id == snapshot_id, ScorecardEntry.worker_id.in_(in_scope))).all(),
+    cards = pd.DataFrame(session.execute(sa_select(
+        col(ScorecardEntry.worker_id), col(ScorecardEntry.total), col(ScorecardEntry.grade), col(ScorecardEntry.rank),
+        col(ScorecardEntry.base), col(ScorecardEntry.bonus), col(ScorecardEntry.deduction),
+        col(ScorecardEntry.coverage), col(ScorecardEntry.prorated), col(ScorecardEntry.missing_components))
+        .where(col(ScorecardEntry.snapshot_id) == snapshot_id, col(ScorecardEntry.worker_id).in_(in_scope))).all(),
         columns=["worker_id", "total", "grade", "rank", "base", "bonus", "deduction", "coverage", "prorated",
                  "missing_components"])
-    comps = pd.DataFrame(session.exec(select(
-        ScorecardComponentEntry.worker_id, ScorecardComponentEntry.component, ScorecardComponentEntry.numerator,
-        ScorecardComponentEntry.denominator, ScorecardComponentEntry.value, ScorecardComponentEntry.score,
-        ScorecardComponentEntry.eff_weight, ScorecardComponentEntry.points, ScorecardComponentEntry.missing,
-        ScorecardComponentEntry.formula).where(ScorecardComponentEntry.snapshot_id == snapshot_id,
-                                               ScorecardComponentEntry.worker_id.in_(in_scope))).all(),
+    comps = pd.DataFrame(session.execute(sa_select(
+        col(ScorecardComponentEntry.worker_id), col(ScorecardComponentEntry.component),
+        col(ScorecardComponentEntry.numerator), col(ScorecardComponentEntry.denominator),
+        col(ScorecardComponentEntry.value), col(ScorecardComponentEntry.score), col(ScorecardComponentEntry.eff_weight),
+        col(ScorecardComponentEntry.points), col(ScorecardComponentEntry.missing),
+        col(ScorecardComponentEntry.formula)).where(col(ScorecardComponentEntry.snapshot_id) == snapshot_id,
+                                                    col(ScorecardComponentEntry.worker_id).in_(in_scope))).all(),
         columns=["worker_id", "component", "numerator", "denominator", "value", "score", "eff_weight", "points",
                  "missing", "formula"])
     return cards, comps
@@ -151,12 +153,14 @@ def diff_cards(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
 
 
 def snapshots_frame(session: Session) -> pd.DataFrame:
-    rows = session.exec(select(ScorecardSnapshot.id, ScorecardSnapshot.period, ScorecardSnapshot.revision,
-                               ScorecardSnapshot.scheme_code, ScorecardSnapshot.scheme_version,
-                               ScorecardSnapshot.workers_scored, ScorecardSnapshot.mean_total,
-                               ScorecardSnapshot.input_rows, ScorecardSnapshot.changes, ScorecardSnapshot.reason,
-                               ScorecardSnapshot.computed_at)
-                        .order_by(ScorecardSnapshot.period.desc(), ScorecardSnapshot.revision.desc())).all()
+    rows = session.execute(sa_select(col(ScorecardSnapshot.id), col(ScorecardSnapshot.period),
+                                     col(ScorecardSnapshot.revision), col(ScorecardSnapshot.scheme_code),
+                                     col(ScorecardSnapshot.scheme_version), col(ScorecardSnapshot.workers_scored),
+                                     col(ScorecardSnapshot.mean_total), col(ScorecardSnapshot.input_rows),
+                                     col(ScorecardSnapshot.changes), col(ScorecardSnapshot.reason),
+                                     col(ScorecardSnapshot.computed_at))
+                           .order_by(col(ScorecardSnapshot.period).desc(),
+                                     col(ScorecardSnapshot.revision).desc())).all()
     return pd.DataFrame(rows, columns=["id", "period", "revision", "scheme_code", "scheme_version", "workers_scored",
                                        "mean_total", "input_rows", "changes", "reason", "computed_at"])
 
