@@ -66,7 +66,7 @@ with tab_channels:
             tr("notify.col.owner"): owner,
             tr("notify.col.url"): channels["url_hint"],
             tr("notify.col.status"): channels.apply(_status, axis=1),
-            tr("notify.col.last_sent"): channels["last_sent_at"],
+            tr("notify.col.last_sent"): _when(channels["last_sent_at"]),
             tr("notify.col.last_error"): channels["last_error"],
         }), hide_index=True, width="stretch")
         pick_name = st.selectbox(tr("notify.channels.pick"), channels["name"].tolist())
