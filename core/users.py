@@ -11,7 +11,9 @@ from sqlmodel import Session, col, select
 
 from core.audit import record
 from core.auth import hash_password, set_password
+from core.errors import GridwiseError
 from core.models import OrgUnit, Role, User, Worker
+from core.models_api import ApiClient
 from core.scope import ScopeError, Viewer
 from core.sessions import revoke_user_sessions
 
@@ -27,7 +29,21 @@ def _require_admin(viewer: Viewer) -> None:
         raise ScopeError("only an administrator may manage user accounts")
 
 
+def _refuse_api_account(session: Session, user: User) -> None:
+    """An API client's "api:<name>" account is no person: it never signs in, and its key is managed on the
+    API clients page (rotate, revoke), so it is neither edited, reactivated nor given a password here."""
+    if session.exec(select(ApiClient.id).where(ApiClient.user_id == user.id)).first() is not None:
+        raise GridwiseError("users.err.api_account", username=user.username)
+
+
+def api_accounts_count(session: Session, viewer: Viewer) -> int:
+    """How many API service accounts users_frame leaves out."""
+    _require_admin(viewer)
+    return len(session.exec(select(ApiClient.id)).all())
+
+
 def users_frame(session: Session, viewer: Viewer) -> pd.DataFrame:
+    """The people's accounts; API clients' service accounts are left out (the API clients page has them)."""
     _require_admin(viewer)
     scope = aliased(OrgUnit)
     stmt = (
@@ -36,6 +52,7 @@ def users_frame(session: Session, viewer: Viewer) -> pd.DataFrame:
                   col(User.last_login_at), col(User.locked_until))
         .join(scope, col(scope.id) == User.scope_unit_id, isouter=True)
         .join(Worker, col(Worker.id) == User.worker_id, isouter=True)
+        .where(col(User.id).not_in(sa_select(col(ApiClient.user_id))))
         .order_by(User.role, User.username)
     )
     return pd.DataFrame(session.execute(stmt).all(), columns=[
@@ -88,6 +105,7 @@ def update_user(
     user = session.get(User, user_id)
     if user is None:
         raise ValueError(f"user {user_id} does not exist")
+    _refuse_api_account(session, user)
     if user.id == viewer.user_id and (is_active is False or (role and role != Role.ADMIN)):
         raise ValueError("you cannot deactivate or demote your own account")
     before = _public(user)
@@ -115,6 +133,7 @@ def reset_password(session: Session, viewer: Viewer, user_id: int) -> str:
     user = session.get(User, user_id)
     if user is None:
         raise ValueError(f"user {user_id} does not exist")
+    _refuse_api_account(session, user)
     new_password = secrets.token_urlsafe(9)
     user.password_hash = hash_password(new_password)
     user.failed_logins, user.locked_until, user.must_change_password = 0, None, True

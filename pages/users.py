@@ -4,11 +4,12 @@ import pandas as pd
 import streamlit as st
 from sqlmodel import Session
 
+from core.errors import GridwiseError
 from core.i18n import pick
 from core.models import OrgLevel, Role
 from core.org import units_frame
 from core.scope import ScopeError
-from core.users import create_user, reset_password, update_user, users_frame
+from core.users import api_accounts_count, create_user, reset_password, update_user, users_frame
 from ui import resources
 from ui.guard import require
 from ui.state import lang, tr
@@ -26,7 +27,8 @@ ROLES = [r.value for r in Role]
 
 st.title(tr("users.title"))
 with Session(resources.engine()) as session:
-    users = users_frame(session, viewer)
+    users = users_frame(session, viewer)  # people only: API clients' service accounts are on their own page
+    api_accounts = api_accounts_count(session, viewer)
     units = units_frame(session, viewer)
 scopes = units[units["level"].isin([OrgLevel.SUBDISTRICT.value, OrgLevel.COMMUNITY.value])]
 scope_ids = [None, *scopes["id"].tolist()]
@@ -36,7 +38,7 @@ scope_name = {None: tr("home.scope_district"),
 role_filter = st.segmented_control(tr("users.filter_role"), ROLES, format_func=lambda r: tr(f"role.{r}"),
                                    selection_mode="multi", default=[Role.ADMIN.value, Role.MANAGER.value])
 shown = users[users["role"].isin(role_filter or ROLES)]
-st.caption(tr("common.rows", n=len(shown)))
+st.caption(tr("common.rows", n=len(shown)) + (f" · {tr('users.api_hidden', n=api_accounts)}" if api_accounts else ""))
 st.dataframe(pd.DataFrame({
     tr("users.username"): shown["username"],
     tr("users.display_name"): shown["display_name"],
@@ -89,8 +91,11 @@ with edit_col:
                                     scope_unit_id=new_scope, is_active=active)
                     st.success(tr("common.saved"))
                 except (ValueError, ScopeError) as exc:
-                    st.error(str(exc))
+                    st.error(exc.message(L) if isinstance(exc, GridwiseError) else str(exc))
         if st.button(tr("users.reset_password"), icon=":material/key:"):
-            with resources.unit_of_work() as session:
-                new_password = reset_password(session, viewer, user_id)
-            st.warning(tr("users.reset_done", username=row["username"], password=new_password))
+            try:
+                with resources.unit_of_work() as session:
+                    new_password = reset_password(session, viewer, user_id)
+                st.warning(tr("users.reset_done", username=row["username"], password=new_password))
+            except GridwiseError as exc:
+                st.error(exc.message(L))

@@ -51,3 +51,20 @@ def test_audit_page_shows_a_failed_sign_in(open_page, viewer_of, app_db):
     assert not at.exception
     frame = at.dataframe[0].value
     assert "signin.failed" in set(frame["操作"])
+
+
+def test_users_page_leaves_out_api_service_accounts(open_page, viewer_of, app_db):
+    """Test that an API client's "api:<name>" account is neither listed nor pickable on the users page, and the
+    caption says how many are left out and where they are managed."""
+    from core.api_clients import create_client
+    from core.db import unit_of_work
+    from core.scope import SYSTEM
+
+    with unit_of_work(get_engine(app_db)) as s:
+        create_client(s, SYSTEM, name="city-platform", scope_unit_id=None, operations=["events.read"])
+    at = open_page("pages/users.py", viewer_of("admin"), lang="en")
+    assert not at.exception
+    assert "api:city-platform" not in set(at.dataframe[0].value["Username"])
+    assert not any("api:city-platform" in str(o) for o in at.selectbox[-1].options)
+    assert "1 API client service accounts are not listed: the API clients page manages them." in " ".join(
+        c.value for c in at.caption)

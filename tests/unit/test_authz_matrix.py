@@ -60,6 +60,7 @@ import evaluation.scoring.service
 import evaluation.scoring.snapshots
 import evaluation.scoring.store
 import evaluation.sync
+import evaluation.webhooks
 from core import inbox as core_inbox
 from core.api_clients import OPERATIONS, client_viewer, create_client
 from core.db import make_engine
@@ -122,6 +123,7 @@ class Ids:
     ev_handling: int  # held by a0
     building: int
     verification: int
+    decision: int = 0  # an assignment decision choosing a0 (the sync API's decisions page)
     viewers: dict[str, Viewer] = field(default_factory=dict)
 
 
@@ -209,12 +211,17 @@ def build_world(session: Session) -> Ids:
     for name, unit in (("api_a", org.comm_a), ("api_b", org.comm_b)):
         client, _ = create_client(session, SYSTEM, name=name, scope_unit_id=unit.id, operations=list(OPERATIONS))
         viewers[name] = client_viewer(session, client)
+    from evaluation.assignment.models import AssignmentDecision
+
+    decision = AssignmentDecision(task_id="event:authz-sync", kind="event", chosen_worker_id=a0.id,
+                                  community_id=org.comm_a.id, preset="routine", decided_at=NOW - timedelta(hours=1))
+    session.add(decision)
     session.commit()
     return Ids(org=org, owner=a0.id, other=a1.id, b0=org.workers_b[0].id, owner_user=w.users[a0.id],
                course=course.id, course2=course2.id, course_free=course_free.id, live=live.id, future=future.id,
                future2=future2.id, excuse=excuse.id, attempt=attempt.id, notification=note.id, rule=rule.id,
                ev_reported=e_rep.id, ev_registered=e_reg.id, ev_dispatched=e_dis.id, ev_handling=e_han.id,
-               building=building.id, verification=task.id, viewers=viewers)
+               building=building.id, verification=task.id, decision=decision.id or 0, viewers=viewers)
 
 
 def _training_world(session: Session, w: Any, course_id: int, a0_id: int) -> None:
@@ -270,6 +277,20 @@ def cell_engine(engine: Engine) -> Iterator[Engine]:
             conn.exec_driver_sql("BEGIN")
     yield eng
     eng.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _secret_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A channel-secret key, so an administrator's webhook subscription can store its signing secret."""
+    from cryptography.fernet import Fernet
+
+    from core.settings import get_settings
+
+    monkeypatch.setenv("GRIDWISE_SECRET_KEY", Fernet.generate_key().decode())
+    get_settings.cache_clear()
+    yield
+    monkeypatch.delenv("GRIDWISE_SECRET_KEY")
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="module")
@@ -628,6 +649,9 @@ WRITES: list[Write] = [
           lambda s, i, v: K.api_clients.update_operations(s, v, "api_a", ["events.read"]), ADMIN),
     Write("revoke A's API client", (K.api_clients.revoke,),
           lambda s, i, v: K.api_clients.revoke(s, v, "api_a"), ADMIN),
+    Write("subscribe A's API client to webhooks", (E.webhooks.subscribe,),
+          lambda s, i, v: E.webhooks.subscribe(s, v, client="api_a", url="https://platform.example/hook",
+                                               secret="s3cret-for-the-platform"), ADMIN),
 ]
 
 
@@ -830,6 +854,8 @@ READS: list[Read] = [
          WORKERS_OF_A, MANAGERS_OF_A | OWNER),
     Read("user accounts", (K.users.users_frame,),
          lambda s, i, v: K.users.users_frame(s, v), _has("id", lambda i: i.owner_user), ADMIN),
+    Read("API service accounts left out of the users list", (K.users.api_accounts_count,),
+         lambda s, i, v: K.users.api_accounts_count(s, v), lambda n, i: n >= 2, ADMIN),
     Read("API clients", (K.api_clients.clients_frame,),
          lambda s, i, v: K.api_clients.clients_frame(s, v), lambda df, i: "api_a" in set(df["name"]), ADMIN),
     Read("a0's training (as in My learning)", (C.learner.worker_training,),
@@ -841,6 +867,9 @@ READS: list[Read] = [
     Read("A's event by number", (E.sync.event_by_no,),
          lambda s, i, v: E.sync.event_by_no(s, v, "A-REP"), lambda e, i: e is not None and e.id == i.ev_reported,
          MANAGERS_OF_A),
+    Read("decisions page for sync", (E.sync.decisions_page,),
+         lambda s, i, v: E.sync.decisions_page(s, v), lambda rows, i: i.decision in {d.id for d in rows},
+         MANAGERS_OF_A | OWNER),  # a worker's own decisions, as with worker_by_no
     Read("a0 by employee number", (E.sync.worker_by_no,),
          lambda s, i, v: E.sync.worker_by_no(s, v, "A00"), lambda w, i: w is not None and w.id == i.owner,
          MANAGERS_OF_A | OWNER),
@@ -900,7 +929,8 @@ MODULES = [courses.catalog, courses.sessions, courses.seating, courses.enrollmen
            evaluation.scoring.store, evaluation.scoring.adjustments, evaluation.scoring.snapshots,
            evaluation.scoring.service, evaluation.assignment.service, core.users, core.org, core.worker_import,
            courses.training.plans, courses.training.ledger, courses.training.lessons, courses.training.completion,
-           courses.training.supervision, evaluation.scoring.remedial, core.api_clients]
+           courses.training.supervision, evaluation.scoring.remedial, core.api_clients, evaluation.sync,
+           evaluation.webhooks]
 
 # Reviewed: these read, compute or check and write nothing.
 NOT_A_WRITE = {
@@ -968,6 +998,7 @@ SYSTEM_WRITES = {
     "courses.training.completion": {"check_prerequisite"},  # the hook inside enroll / apply_rules
     "courses.training.supervision": {"remind_behind"},  # the reminder job
     "core.org": {"add_unit"},  # the org tree is built by the demo and the CLI; no page edits it
+    "evaluation.webhooks": {"enqueue_due", "run"},  # the api.webhooks job (each subscriber's own scope)
 }
 
 
