@@ -26,6 +26,7 @@ from courses.training.supervision import (
 from ui import resources
 from ui.guard import require
 from ui.state import lang, tr
+from ui.training_rules import rules_tab
 
 viewer = require(__file__)
 L = lang()
@@ -37,8 +38,6 @@ def _as_of_default(year: int) -> date:
     with Session(resources.engine()) as s:
         pinned = field_now(s).date()
     return min(pinned, date(year, 12, 31))
-
-
 
 
 def _shown(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
@@ -66,9 +65,9 @@ with Session(resources.engine()) as session:
     over = overdue_courses(session, viewer, year=year, as_of=as_of)
     plans = plans_frame(session, viewer, year=year)
 
-tab_dash, tab_bulletin, tab_plans, tab_external, tab_ledger = st.tabs(
+tab_dash, tab_bulletin, tab_plans, tab_external, tab_ledger, tab_rules = st.tabs(
     [tr("training.plan.tab.dashboard"), tr("training.plan.tab.bulletin"), tr("training.plan.tab.plans"),
-     tr("training.plan.tab.external"), tr("training.plan.tab.ledger")])
+     tr("training.plan.tab.external"), tr("training.plan.tab.ledger"), tr("training.plan.tab.rules")])
 
 with tab_dash:
     if status.empty or float(status["required_to_date"].sum()) == 0:
@@ -218,3 +217,6 @@ with tab_ledger:
                     st.error(exc.message(L))
                 else:
                     st.success(tr("training.plan.recorded"))
+
+with tab_rules:
+    rules_tab(viewer)

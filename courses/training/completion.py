@@ -30,7 +30,8 @@ RULE_COLS = ["course_id", "min_attendance_pct", "require_quiz", "require_lessons
 
 def rules(session: Session) -> pd.DataFrame:
     """Every course with its rule (defaults where none is stored)."""
-    stmt: Select = (sa_select(col(Course.id).label("course_id"), col(Course.code), col(CourseRule.min_attendance_pct),
+    stmt: Select = (sa_select(col(Course.id).label("course_id"), col(Course.code), col(Course.title_zh), col(Course.title_en),
+                              col(CourseRule.min_attendance_pct),
                               col(CourseRule.require_quiz), col(CourseRule.require_lessons),
                               col(CourseRule.prerequisite_course_id), col(CourseRule.quiz_credit_hours))
                     .join(CourseRule, col(CourseRule.course_id) == col(Course.id), isouter=True).order_by(col(Course.code)))

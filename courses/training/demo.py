@@ -2,7 +2,8 @@
 
 The district's 2020 plan with the proposed numbers (40 h a year, 24 h pre-service within 30 days, 8 h more for
 party members, 12 h more for the bottom 5 %: proposals, and the plan says so), a subdistrict and a community
-adding hours, compulsory courses with deadlines; every course's material split into lessons; the ledger
+adding hours, compulsory courses with deadlines; every course's material split into lessons (the fire course's
+first lesson with a video link); 居住登记 requiring a valid 信息采集 certificate first (a path); the ledger
 credited from the demo's sessions (the first 云课程: 300 participants, 2 hours each) and quizzes; external
 training recorded for most communities (three are left behind plan) and for half of the 2020 new hires
 (the others are overdue on pre-service training). The remedial group comes from the June scorecard
@@ -19,12 +20,15 @@ from core import clock
 from core.demo import DemoContext
 from core.scope import SYSTEM
 from core.sql import table_of
-from courses.training import ledger, lessons, plans
+from courses.models import Course
+from courses.training import completion, ledger, lessons, plans
 from courses.training.models import HoursEntry
 
 BEHIND_COMMUNITIES = 3
 EXTERNAL_HOURS = 12.0
 EXTERNAL_DAY = date(2020, 7, 15)
+PATH = ("residence_registration", "info_collection")  # (course, the course whose certificate it requires first)
+FIRE_VIDEO = "消防安全科普视频(国家消防救援局)[演示] | https://www.119.gov.cn/"
 
 
 def seed(ctx: DemoContext) -> None:
@@ -55,7 +59,17 @@ def seed(ctx: DemoContext) -> None:
     plans.save_plan(s, SYSTEM, year=2020, unit_id=comm_id, requirements=[{"worker_group": "all", "hours": 2.0}],
                     title_zh="社区加训", title_en="Community additions", note="【建议值】 [Proposed]",
                     now=datetime(2020, 1, 9, 9))
+    fire = s.exec(select(Course).where(Course.code == "fire_safety")).first()
+    if fire is not None and not fire.links:  # the basic fire course's video, carried onto its first lesson
+        fire.links = FIRE_VIDEO
+        s.add(fire)
+        s.flush()
     n_lessons = lessons.ensure_lessons(s)
+    # A path: 居住登记 (pre-service for new hires) needs a valid 信息采集 certificate first; new hires without one
+    # see "needs 信息采集 first" on 我的学习 and are refused on enrolment until they have it.
+    path = s.exec(select(Course.id).where(Course.code == PATH[0])).first()
+    if path is not None:
+        completion.set_rule(s, SYSTEM, course_id=int(path), prerequisite_code=PATH[1], now=datetime(2020, 1, 6, 9))
     credited = ledger.credit_sources(s, now=clock.now())
     # External training: every community but the last few (by id) is on track; half of the new hires did their
     # pre-service training elsewhere in time.

@@ -53,19 +53,24 @@ def read_seconds(body: str) -> int:
 
 
 def ensure_lessons(session: Session, *, course_ids: list[int] | None = None) -> int:
-    """Split the material of courses that have no lessons yet; return the lessons created (idempotent)."""
+    """Split the material of courses that have no lessons yet; return the lessons created (idempotent). The
+    course's first web link (its "label | url" links) becomes the first lesson's video link."""
     stmt = select(Course).where(~col(Course.id).in_(select(Lesson.course_id)))
     if course_ids is not None:
         stmt = stmt.where(col(Course.id).in_(course_ids))
+    from courses.catalog import parse_links
+
     rows = []
     for course in session.exec(stmt).all():
         zh, en = split_material(course.material_md_zh), split_material(course.material_md_en)
+        links = [url for _label, url in parse_links(course.links) if url.startswith(("http://", "https://"))]
         for i, (title, body) in enumerate(zh):
             t_en, b_en = en[i] if i < len(en) else ("", "")
             rows.append({"course_id": course.id, "position": i + 1,
                          "title_zh": (title or f"{course.title_zh} · 导读")[:200],
                          "title_en": (t_en or (f"{course.title_en} · introduction" if course.title_en else ""))[:200],
-                         "body_md_zh": body, "body_md_en": b_en, "video_url": "", "file_id": None,
+                         "body_md_zh": body, "body_md_en": b_en, "video_url": links[0][:500] if links and i == 0 else "",
+                         "file_id": None,
                          "min_read_seconds": read_seconds(body), "credit_minutes": max(5, read_seconds(body) // 60 * 5)})
     return insert_ignore(session, Lesson, rows, conflict=["course_id", "position"])
 
@@ -176,3 +181,46 @@ def continue_lesson(session: Session, viewer: Viewer) -> dict | None:
             "course_en": row["title_en"], "lesson_id": lesson.id, "position": lesson.position,
             "title_zh": lesson.title_zh, "title_en": lesson.title_en, "lessons_total": int(row["lessons_total"]),
             "lessons_done": int(row["lessons_done"])}
+
+
+LESSON_COLS = ["id", "course_id", "position", "title_zh", "title_en", "min_read_seconds", "credit_minutes", "video_url"]
+
+
+def lessons_frame(session: Session, viewer: Viewer, *, course_id: int) -> pd.DataFrame:
+    """A course's lessons as a manager edits them (the catalog is district-wide: managers at any level read)."""
+    if not viewer.is_manager:
+        raise ScopeError("only managers edit lessons")
+    stmt = select(*[getattr(Lesson, c) for c in LESSON_COLS]).where(Lesson.course_id == course_id).order_by(Lesson.position)
+    return frame(session, stmt)
+
+
+def set_lesson(session: Session, viewer: Viewer, *, lesson_id: int, title_zh: str, title_en: str = "",
+               min_read_minutes: float, credit_minutes: int, video_url: str = "") -> Lesson:
+    """Change a lesson's titles, minimum reading time, credited minutes and video link (district managers:
+    the catalog is district-wide); audited."""
+    from core.audit import record
+    from courses._sql import require_district
+
+    require_district(viewer)
+    lesson = session.get(Lesson, lesson_id)
+    if lesson is None:
+        raise TrainingError("no_lesson", id=str(lesson_id))
+    title_zh, title_en, video_url = (title_zh or "").strip(), (title_en or "").strip(), (video_url or "").strip()
+    if not title_zh or len(title_zh) > 200 or len(title_en) > 200:
+        raise TrainingError("bad_lesson_title", position=lesson.position)
+    if not 1 <= float(min_read_minutes) <= 240:
+        raise TrainingError("bad_read_minutes", position=lesson.position, minutes=str(min_read_minutes))
+    if not 0 <= int(credit_minutes) <= 480:
+        raise TrainingError("bad_credit_minutes", position=lesson.position, minutes=str(credit_minutes))
+    if video_url and (not re.match(r"^https?://\S+$", video_url) or len(video_url) > 500):
+        raise TrainingError("bad_video_url", position=lesson.position, url=video_url[:80])
+    before = lesson.model_dump(include=set(LESSON_COLS))
+    lesson.title_zh, lesson.title_en, lesson.video_url = title_zh, title_en, video_url
+    lesson.min_read_seconds, lesson.credit_minutes = int(round(float(min_read_minutes) * 60)), int(credit_minutes)
+    session.add(lesson)
+    session.flush()
+    after = lesson.model_dump(include=set(LESSON_COLS))
+    if after != before:
+        record(session, "training.lesson.set", viewer=viewer, entity="lesson", entity_id=str(lesson.id),
+               before=before, after=after)
+    return lesson

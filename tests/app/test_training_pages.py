@@ -54,3 +54,48 @@ def test_ledger_tab_corrects_an_entry_with_a_reason(open_page, viewer_of):
     at.text_input(key="correct_reason").input("双重登记")
     [b for b in at.button if b.label == "Add the correction"][0].click().run()
     assert not at.exception and any(s.value == "Recorded." for s in at.success), [e.value for e in at.error]
+
+
+
+def _button(at, label: str):  # noqa: ANN001, ANN202
+    return [b for b in at.button if b.label == label][0]
+
+
+def _keyed(widgets, prefix: str):  # noqa: ANN001, ANN202 - the widget whose key starts so (keys carry the row id)
+    return [w for w in widgets if str(w.key or "").startswith(prefix)][0]
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_district_manager_sets_a_prerequisite_and_edits_a_lesson(open_page, viewer_of, lang):
+    """Test that on the courses-and-lessons tab a district manager sees 居住登记's demo prerequisite (信息采集),
+    can change a course's rule and a lesson's reading time and video link, each confirmed, and that a link
+    that is not a web address is refused naming the lesson."""
+    zh = lang == "zh"
+    at = open_page("pages/training_plan.py", viewer_of("manager"), lang=lang)
+    assert not at.exception
+    course = at.selectbox(key="rule_course")
+    course.select_index(next(i for i, o in enumerate(course.options) if o.startswith("residence_registration"))).run()
+    pre = _keyed(at.selectbox, "rule_prereq_")
+    assert pre.options[pre.index].startswith("info_collection")
+    _keyed(at.checkbox, "rule_use_att_").check()
+    _keyed(at.number_input, "rule_pct_").set_value(75)
+    _button(at, "保存规则" if zh else "Save the rule").click().run()
+    assert not at.exception and any(s.value == ("规则已保存。" if zh else "Rule saved.") for s in at.success), \
+        [e.value for e in at.error]
+    _keyed(at.text_input, "lesson_video_").input("www.example.org/v")
+    _button(at, "保存课时" if zh else "Save the lesson").click().run()
+    assert any(("第 1 课" if zh else "Lesson 1") in e.value for e in at.error)
+    _keyed(at.text_input, "lesson_video_").input("https://www.119.gov.cn/")
+    _keyed(at.number_input, "lesson_read_").set_value(3.0)
+    _button(at, "保存课时" if zh else "Save the lesson").click().run()
+    assert any(s.value == ("课时已保存。" if zh else "Lesson saved.") for s in at.success), [e.value for e in at.error]
+    shown = at.dataframe[-1].value
+    assert "https://www.119.gov.cn/" in set(shown.iloc[:, -1])
+
+
+def test_community_manager_reads_the_rules_but_cannot_save(open_page, viewer_of):
+    """Test that a community manager is told the catalog is district-level and the save buttons are disabled."""
+    at = open_page("pages/training_plan.py", viewer_of("xiasha"), lang="en")
+    assert not at.exception
+    assert any("district-level" in i.value for i in at.info)
+    assert _button(at, "Save the rule").disabled and _button(at, "Save the lesson").disabled
