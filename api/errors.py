@@ -113,7 +113,7 @@ def install(app: FastAPI, on_refusal: Any = None) -> None:
             from core.i18n import t
 
             zh = exc.message("zh") if isinstance(exc, GridwiseError) else t(str(key), "zh", **getattr(exc, "params", {}))
-            code = str(key)
+            code = code if status == 409 else str(key)  # a refused step keeps its one code
         else:
             zh = f"请求被拒绝：{exc}"
         refused(request, status, code)

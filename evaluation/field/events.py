@@ -30,7 +30,12 @@ ANY_ROLE = frozenset({Role.WORKER, Role.MANAGER, Role.ADMIN})
 
 
 class IllegalTransition(ValueError):
-    """The action is not allowed from the event's current state (or by this person)."""
+    """The action is not allowed from the event's current state (or by this person). ``str()`` is the English
+    text; ``key``/``params`` name its catalog entry (field.err.*), so the API answers in Chinese too."""
+
+    def __init__(self, text: str, key: str = "", **params: object) -> None:
+        super().__init__(text)
+        self.key, self.params = key or None, params
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,8 @@ def next_state(state: EventState | str, action: str, *, role: Role = Role.MANAGE
     step = TRANSITIONS.get((state, action))
     if step is None:
         legal = ", ".join(allowed_actions(state)) or "none"
-        raise IllegalTransition(f"cannot {action} an event that is {state.value}; allowed: {legal}")
+        raise IllegalTransition(f"cannot {action} an event that is {state.value}; allowed: {legal}",
+                                "field.err.illegal_state", action=action, state=state.value, legal=legal)
     if role not in step.roles:
         raise IllegalTransition(f"a {role.value} may not {action} an event")
     if step.needs_note and not (note or "").strip():

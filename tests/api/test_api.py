@@ -194,13 +194,15 @@ def test_the_same_idempotency_key_twice_makes_one_event_and_the_same_response(ap
 
 
 def test_an_action_retried_with_its_key_is_applied_once(api, api_world, session) -> None:
-    """Test that a retried state-machine step with the same key answers 200 again instead of an illegal step."""
+    """Test that a retried state-machine step with the same key answers 200 again instead of an illegal step, and
+    the step sent again without the key is refused (409) with a Chinese message."""
     c = api("comm_a")
     h = {"Idempotency-Key": "accept-A-REP"}
     first = c.post("/api/v1/events/A-REP/actions", json={"action": "accept"}, headers=h)
     again = c.post("/api/v1/events/A-REP/actions", json={"action": "accept"}, headers=h)
     assert first.status_code == again.status_code == 200 and first.json() == again.json()
-    _is_error(c.post("/api/v1/events/A-REP/actions", json={"action": "accept"}), 409, "illegal_transition")
+    refused = _is_error(c.post("/api/v1/events/A-REP/actions", json={"action": "accept"}), 409, "illegal_transition")
+    assert refused["message_zh"].startswith("事件当前状态为 accepted，不能执行 accept")  # not wrapped English
 
 
 def test_an_idempotency_key_reused_for_another_body_is_refused(api, api_world, session) -> None:
