@@ -69,8 +69,9 @@ def test_courses_jobs_are_registered_with_module_level_functions():
 
 
 def test_daily_jobs_that_ask_for_it_also_run_once_after_a_start(engine: Engine):
-    """Test that a (re)started scheduler queues one catch-up run of the daily freeze and data-quality jobs a
-    minute ahead — so a run cut short by a crash finishes the same day — and none for the other jobs."""
+    """Test that a (re)started scheduler queues one catch-up run of the daily freeze, data-quality and
+    delivery-cleanup jobs a minute ahead — so a run cut short by a crash finishes the same day — and none for
+    the other jobs."""
     from datetime import datetime, timedelta
 
     from apscheduler.triggers.date import DateTrigger
@@ -81,7 +82,7 @@ def test_daily_jobs_that_ask_for_it_also_run_once_after_a_start(engine: Engine):
     scheduler = build_scheduler(engine)
     jobs = {j.id: j for j in scheduler.get_jobs()}
     catch_up = {i for i in jobs if i.endswith("@start")}
-    assert catch_up == {"scoring.freeze_closed_months@start", "field.data_quality@start"}
+    assert catch_up == {"scoring.freeze_closed_months@start", "field.data_quality@start", "notify.cleanup@start"}
     for job_id in catch_up:
         trigger = jobs[job_id].trigger
         assert isinstance(trigger, DateTrigger)
