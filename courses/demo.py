@@ -237,11 +237,16 @@ def _seed_upcoming(ctx: DemoContext, courses) -> None:  # noqa: ANN001
     xiasha = ctx.workers[ctx.workers["employee_no"].isin([a["username"].upper() for a in ctx.accounts
                                                           if a["role"] == "worker"])]
     xiasha_unit = int(xiasha["community_id"].iloc[0]) if len(xiasha) else None
-    # The next 14:30 at least an hour away: always within the 24-hour reminder horizon, whatever the hour
-    # the demo is seeded (a fixed "tomorrow 14:30" left the inbox empty when seeded after midnight).
+    # The next 14:30 at least an hour away, unless that is tomorrow's and more than 23 hours off (seeded
+    # between 13:30 and 14:30): then the next half hour two hours ahead. Either way within the 24-hour reminder
+    # horizon, whatever the hour the demo is seeded (a fixed "tomorrow 14:30" left the inbox empty when seeded
+    # after midnight; "the next 14:30" left it empty when seeded at 13:45).
     next_afternoon = datetime.combine(now.date(), time(14, 30))
     if next_afternoon < now + timedelta(hours=1):
         next_afternoon += timedelta(days=1)
+    if next_afternoon - now > timedelta(hours=23):
+        soon = (now + timedelta(hours=2)).replace(second=0, microsecond=0)
+        next_afternoon = soon + timedelta(minutes=-soon.minute % 30)
     upcoming = [
         ("info_collection", live_start, 120, None),
         ("fire_safety", next_afternoon, 90, None),
