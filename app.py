@@ -40,13 +40,23 @@ if viewer.role == Role.WORKER:
         st.warning(tr("home.no_worker"))
     else:
         c1, c2, c3 = st.columns(3)
-        c1.metric(tr("home.my_grid"), pick(L, home["grid"].name_zh, home["grid"].name_en), home["grid"].code,
-                  delta_color="off")
-        c2.metric(tr("home.my_community"), pick(L, home["community"].name_zh, home["community"].name_en),
-                  tr("home.colleagues", n=home["community_workers"]), delta_color="off")
-        c3.metric(tr("home.my_subdistrict"), pick(L, home["subdistrict"].name_zh, home["subdistrict"].name_en))
+        c1.metric(
+            tr("home.my_grid"),
+            pick(L, home["grid"].name_zh, home["grid"].name_en),
+            home["grid"].code,
+            delta_color="off",
+        )
+        c2.metric(
+            tr("home.my_community"),
+            pick(L, home["community"].name_zh, home["community"].name_en),
+            tr("home.colleagues", n=home["community_workers"]),
+            delta_color="off",
+        )
+        c3.metric(
+            tr("home.my_subdistrict"), pick(L, home["subdistrict"].name_zh, home["subdistrict"].name_en)
+        )
         if home["grid"].households:
-            st.caption(f'{tr("home.households")}: {home["grid"].households}')
+            st.caption(f"{tr('home.households')}: {home['grid'].households}")
     st.subheader(tr("home.quick_links"))
     for page in pages_for(viewer.role):
         if page.in_menu and page.path != "app.py":
@@ -63,7 +73,8 @@ else:
         c3.metric(tr("home.party_share"), f"{party / total:.1%}" if total else "—")
         c4.metric(tr("home.communities"), counts["community_zh"].nunique())
         frame = counts.assign(
-            subdistrict=counts[f"subdistrict_{L}"], community=counts[f"community_{L}"],
+            subdistrict=counts[f"subdistrict_{L}"],
+            community=counts[f"community_{L}"],
         )
         chart = (
             alt.Chart(frame)
@@ -71,12 +82,15 @@ else:
             .encode(
                 y=alt.Y("community:N", sort="-x", title=None, axis=alt.Axis(labelLimit=220)),
                 x=alt.X("workers:Q", title=tr("col.workers")),
-                color=alt.Color("subdistrict:N", title=tr("col.subdistrict"),
-                                legend=alt.Legend(orient="bottom")),
-                tooltip=[alt.Tooltip("subdistrict:N", title=tr("col.subdistrict")),
-                         alt.Tooltip("community:N", title=tr("col.community")),
-                         alt.Tooltip("workers:Q", title=tr("col.workers")),
-                         alt.Tooltip("party_members:Q", title=tr("col.party_members"))],
+                color=alt.Color(
+                    "subdistrict:N", title=tr("col.subdistrict"), legend=alt.Legend(orient="bottom")
+                ),
+                tooltip=[
+                    alt.Tooltip("subdistrict:N", title=tr("col.subdistrict")),
+                    alt.Tooltip("community:N", title=tr("col.community")),
+                    alt.Tooltip("workers:Q", title=tr("col.workers")),
+                    alt.Tooltip("party_members:Q", title=tr("col.party_members")),
+                ],
             )
             # A step height: a fixed height with a title or bottom legend collapses the bars in 1.67.
             .properties(title=tr("home.headcount_chart"), height=alt.Step(22))
@@ -84,9 +98,13 @@ else:
         st.altair_chart(chart, width="stretch")
         st.subheader(tr("home.headcount_table"))
         st.dataframe(
-            frame[["subdistrict", "community", "workers", "party_members"]].rename(columns={
-                "subdistrict": tr("col.subdistrict"), "community": tr("col.community"),
-                "workers": tr("col.workers"), "party_members": tr("col.party_members"),
-            }),
+            frame[["subdistrict", "community", "workers", "party_members"]].rename(
+                columns={
+                    "subdistrict": tr("col.subdistrict"),
+                    "community": tr("col.community"),
+                    "workers": tr("col.workers"),
+                    "party_members": tr("col.party_members"),
+                }
+            ),
             hide_index=True,
         )

@@ -58,11 +58,24 @@ class BodyLimit:
     async def _refuse(self, send: Send) -> None:
         import json
 
-        body = json.dumps(errors.error_body(
-            "body_too_large", f"the request body is over {self.limit} bytes; send smaller batches",
-            f"请求体超过 {self.limit} 字节，请分批发送"), ensure_ascii=False).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+        body = json.dumps(
+            errors.error_body(
+                "body_too_large",
+                f"the request body is over {self.limit} bytes; send smaller batches",
+                f"请求体超过 {self.limit} 字节，请分批发送",
+            ),
+            ensure_ascii=False,
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
@@ -72,8 +85,14 @@ class _TooLarge(Exception):
 
 def create_app(engine: Engine | None = None, limits: ApiLimits | None = None) -> FastAPI:
     limits = limits or ApiLimits.from_env()
-    app = FastAPI(title="Gridwise API", version="1.0.0", description=DESCRIPTION,
-                  openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", redoc_url=None)
+    app = FastAPI(
+        title="Gridwise API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
     app.state.engine = engine or get_engine()
     app.state.limits = limits
     app.state.limiter = RateLimiter(limits.rate_per_second, limits.burst)
@@ -82,7 +101,9 @@ def create_app(engine: Engine | None = None, limits: ApiLimits | None = None) ->
     errors.install(app, on_refusal=audit_refusal)
     app.include_router(router)
 
-    @app.get("/api/v1/health", tags=["meta"], summary="Liveness: the process answers and the database is reachable")
+    @app.get(
+        "/api/v1/health", tags=["meta"], summary="Liveness: the process answers and the database is reachable"
+    )
     def health() -> dict[str, Any]:
         from sqlalchemy import text
 

@@ -45,8 +45,13 @@ def _client(args: argparse.Namespace) -> int:
         with unit_of_work() as session:
             if args.action == "add":
                 ops = args.operations.split(",") if args.operations else list(ac.OPERATIONS)
-                client, key = ac.create_client(session, SYSTEM, name=args.name, scope_unit_id=_scope_id(session, args.scope),
-                                               operations=ops)
+                client, key = ac.create_client(
+                    session,
+                    SYSTEM,
+                    name=args.name,
+                    scope_unit_id=_scope_id(session, args.scope),
+                    operations=ops,
+                )
                 _log(f"API client {client.name!r} registered; its key is shown only now:")
                 print(key)
             elif args.action == "rotate":
@@ -57,16 +62,28 @@ def _client(args: argparse.Namespace) -> int:
                 from evaluation.webhooks import EVENTS, subscribe
 
                 events = args.events.split(",") if args.events else list(EVENTS)
-                subscribe(session, SYSTEM, client=args.name, url=args.url or "", secret=args.secret or "",
-                          events=events)
+                subscribe(
+                    session,
+                    SYSTEM,
+                    client=args.name,
+                    url=args.url or "",
+                    secret=args.secret or "",
+                    events=events,
+                )
                 _log(f"{args.name!r} subscribed to {', '.join(events)} at {args.url}")
             elif args.action == "revoke":
                 ac.revoke(session, SYSTEM, args.name)
                 _log(f"API client {args.name!r} revoked")
             else:
                 frame = ac.clients_frame(session, SYSTEM)
-                print(json.dumps(frame.drop(columns=["scope_zh"]).to_dict("records"), ensure_ascii=False,
-                                 default=str, indent=2))
+                print(
+                    json.dumps(
+                        frame.drop(columns=["scope_zh"]).to_dict("records"),
+                        ensure_ascii=False,
+                        default=str,
+                        indent=2,
+                    )
+                )
     except ValueError as exc:
         _log(f"error: {exc}")
         return 2
@@ -83,7 +100,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("api-client", help="register, list, rotate or revoke API clients")
     p.add_argument("action", choices=["add", "list", "rotate", "revoke", "webhook"])
     p.add_argument("name", nargs="?", default="")
-    p.add_argument("--scope", help="org unit code of the client's district, subdistrict or community (default: district)")
+    p.add_argument(
+        "--scope", help="org unit code of the client's district, subdistrict or community (default: district)"
+    )
     p.add_argument("--operations", help="comma-separated; default: all of " + ",".join(OPERATIONS))
     p.add_argument("--url", help="webhook: the receiver's HTTPS URL")
     p.add_argument("--secret", help="webhook: the shared HMAC secret (≥16 characters)")

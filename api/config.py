@@ -21,7 +21,9 @@ class ApiLimits:
 
     @classmethod
     def from_env(cls) -> ApiLimits:
-        return cls(max_body_bytes=int(_num("GRIDWISE_API_MAX_BODY_BYTES", cls.max_body_bytes)),
-                   rate_per_second=_num("GRIDWISE_API_RATE_PER_SECOND", cls.rate_per_second),
-                   burst=int(_num("GRIDWISE_API_BURST", cls.burst)),
-                   max_batch=int(_num("GRIDWISE_API_MAX_BATCH", cls.max_batch)))
+        return cls(
+            max_body_bytes=int(_num("GRIDWISE_API_MAX_BODY_BYTES", cls.max_body_bytes)),
+            rate_per_second=_num("GRIDWISE_API_RATE_PER_SECOND", cls.rate_per_second),
+            burst=int(_num("GRIDWISE_API_BURST", cls.burst)),
+            max_batch=int(_num("GRIDWISE_API_MAX_BATCH", cls.max_batch)),
+        )

@@ -65,32 +65,55 @@ class Call:
         return self.caller.viewer
 
     @contextmanager
-    def unit_of_work(self, *, entity: str = "", entity_id: object = "", detail: dict | None = None
-                     ) -> Iterator[Session]:
+    def unit_of_work(
+        self, *, entity: str = "", entity_id: object = "", detail: dict | None = None
+    ) -> Iterator[Session]:
         """The request's transaction, with its audit entry. On SQLite (one writer at a time) this process's
         writes queue on a lock instead of in SQLite's busy handler, which is unfair and gives up after the
         busy timeout; other processes' writers still wait in the busy handler."""
         serial = self.request.app.state.sqlite_writes if self.operation.endswith(".write") else nullcontext()
         with serial, unit_of_work(self.engine) as session:
             yield session
-            record(session, f"api.{self.operation}", viewer=self.viewer, entity=entity or "api",
-                   entity_id=entity_id, detail={"method": self.request.method, "path": self.request.url.path,
-                                                "client": self.caller.name, **(detail or {})})
+            record(
+                session,
+                f"api.{self.operation}",
+                viewer=self.viewer,
+                entity=entity or "api",
+                entity_id=entity_id,
+                detail={
+                    "method": self.request.method,
+                    "path": self.request.url.path,
+                    "client": self.caller.name,
+                    **(detail or {}),
+                },
+            )
 
 
 def _refuse_unknown(request: Request) -> None:
     wait = request.app.state.anonymous_limiter.take(request.client.host if request.client else "?")
     if wait:
-        raise ApiError(429, "rate_limited", f"too many refused keys from this address; retry in {wait:.1f} s",
-                       f"此地址的无效密钥请求过多，请 {wait:.1f} 秒后重试", headers={"Retry-After": f"{max(1, round(wait))}"})
-    raise ApiError(401, "unauthenticated", "send a valid, active client key as 'Authorization: Bearer <key>'",
-                   "请在请求头 Authorization: Bearer <密钥> 中提供有效的接口密钥", headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"too many refused keys from this address; retry in {wait:.1f} s",
+            f"此地址的无效密钥请求过多，请 {wait:.1f} 秒后重试",
+            headers={"Retry-After": f"{max(1, round(wait))}"},
+        )
+    raise ApiError(
+        401,
+        "unauthenticated",
+        "send a valid, active client key as 'Authorization: Bearer <key>'",
+        "请在请求头 Authorization: Bearer <密钥> 中提供有效的接口密钥",
+        headers={"WWW-Authenticate": "Bearer"},
+    )
 
 
 def allow(operation: str) -> Callable[..., Call]:
     """The dependency for an endpoint needing ``operation`` (one of core.api_clients.OPERATIONS)."""
 
-    def dependency(request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Call:
+    def dependency(
+        request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+    ) -> Call:
         key = creds.credentials if creds else None
         with Session(request.app.state.engine) as session:
             caller = authenticate(session, key)
@@ -101,14 +124,21 @@ def allow(operation: str) -> Callable[..., Call]:
         request.state.operation = operation
         wait = request.app.state.limiter.take(caller.client_id)
         if wait:
-            raise ApiError(429, "rate_limited", f"rate limit of {request.app.state.limits.rate_per_second:g} "
-                           f"requests/s reached; retry in {wait:.2f} s",
-                           f"已达到每秒 {request.app.state.limits.rate_per_second:g} 次的调用上限，请 {wait:.2f} 秒后重试",
-                           headers={"Retry-After": f"{max(1, round(wait))}"})
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"rate limit of {request.app.state.limits.rate_per_second:g} "
+                f"requests/s reached; retry in {wait:.2f} s",
+                f"已达到每秒 {request.app.state.limits.rate_per_second:g} 次的调用上限，请 {wait:.2f} 秒后重试",
+                headers={"Retry-After": f"{max(1, round(wait))}"},
+            )
         if operation not in caller.operations:
-            raise ApiError(403, "operation_not_allowed",
-                           f"client {caller.name!r} may not {operation}; an administrator can allow it",
-                           f"接口客户端“{caller.name}”未获准执行 {operation}，请联系管理员开通")
+            raise ApiError(
+                403,
+                "operation_not_allowed",
+                f"client {caller.name!r} may not {operation}; an administrator can allow it",
+                f"接口客户端“{caller.name}”未获准执行 {operation}，请联系管理员开通",
+            )
         return Call(request, caller, operation)
 
     return dependency
@@ -122,9 +152,19 @@ def audit_refusal(request: Request, status: int, code: str) -> None:
         return
     try:
         with unit_of_work(request.app.state.engine) as session:
-            record(session, f"api.{getattr(request.state, 'operation', 'call')}.refused", viewer=caller.viewer,
-                   entity="api", detail={"method": request.method, "path": request.url.path, "status": status,
-                                         "code": code, "client": caller.name})
+            record(
+                session,
+                f"api.{getattr(request.state, 'operation', 'call')}.refused",
+                viewer=caller.viewer,
+                entity="api",
+                detail={
+                    "method": request.method,
+                    "path": request.url.path,
+                    "status": status,
+                    "code": code,
+                    "client": caller.name,
+                },
+            )
     except Exception:  # noqa: BLE001 - the refusal is answered even when its audit row cannot be written
         import logging
 

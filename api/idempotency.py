@@ -33,32 +33,55 @@ def _stored(row: ApiIdempotency) -> tuple[int, dict[str, Any]]:
     return int(row.status_code or 200), json.loads(row.response or "{}")
 
 
-def run_once(session: Session, *, client_id: int, key: str | None, method: str, path: str, body: bytes,
-             work: Callable[[], tuple[int, dict[str, Any]]]) -> tuple[int, dict[str, Any], bool]:
+def run_once(
+    session: Session,
+    *,
+    client_id: int,
+    key: str | None,
+    method: str,
+    path: str,
+    body: bytes,
+    work: Callable[[], tuple[int, dict[str, Any]]],
+) -> tuple[int, dict[str, Any], bool]:
     """(status, response, replayed): ``work()``'s answer, or the answer stored for this key."""
     if key is None:
         status, response = work()
         return status, response, False
     if not (0 < len(key) <= 128) or not key.isprintable():
-        raise ApiError(400, "bad_idempotency_key", "Idempotency-Key must be 1–128 printable characters",
-                       "Idempotency-Key 须为 1–128 个可打印字符", field="Idempotency-Key")
+        raise ApiError(
+            400,
+            "bad_idempotency_key",
+            "Idempotency-Key must be 1–128 printable characters",
+            "Idempotency-Key 须为 1–128 个可打印字符",
+            field="Idempotency-Key",
+        )
     digest = request_hash(method, path, body)
 
     def find() -> ApiIdempotency | None:
-        return session.exec(select(ApiIdempotency).where(ApiIdempotency.client_id == client_id,
-                                                         ApiIdempotency.key == key)).first()
+        return session.exec(
+            select(ApiIdempotency).where(ApiIdempotency.client_id == client_id, ApiIdempotency.key == key)
+        ).first()
 
     def replay(row: ApiIdempotency) -> tuple[int, dict[str, Any], bool] | None:
         if row.request_hash != digest:
-            raise ApiError(422, "idempotency_key_reused",
-                           "this Idempotency-Key was used with a different request; use a new key",
-                           "该 Idempotency-Key 已用于另一个不同的请求，请换一个新的键", field="Idempotency-Key")
+            raise ApiError(
+                422,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with a different request; use a new key",
+                "该 Idempotency-Key 已用于另一个不同的请求，请换一个新的键",
+                field="Idempotency-Key",
+            )
         if row.status_code is not None:
             return (*_stored(row), True)
         if clock_now() - row.created_at < STALE_AFTER:
-            raise ApiError(409, "idempotency_in_progress", "a request with this Idempotency-Key is still running; "
-                           "retry shortly", "使用该 Idempotency-Key 的请求仍在处理中，请稍后重试",
-                           field="Idempotency-Key", headers={"Retry-After": "1"})
+            raise ApiError(
+                409,
+                "idempotency_in_progress",
+                "a request with this Idempotency-Key is still running; retry shortly",
+                "使用该 Idempotency-Key 的请求仍在处理中，请稍后重试",
+                field="Idempotency-Key",
+                headers={"Retry-After": "1"},
+            )
         return None
 
     row = find()
@@ -67,7 +90,9 @@ def run_once(session: Session, *, client_id: int, key: str | None, method: str, 
         if answer is not None:
             return answer
     else:
-        row = ApiIdempotency(client_id=client_id, key=key, method=method, path=path[:200], request_hash=digest)
+        row = ApiIdempotency(
+            client_id=client_id, key=key, method=method, path=path[:200], request_hash=digest
+        )
         session.add(row)
         try:
             session.flush()  # PostgreSQL: waits here while another transaction holds the same key

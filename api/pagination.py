@@ -23,5 +23,10 @@ def decode(cursor: str | None) -> tuple[datetime, int] | None:
         at, row_id = json.loads(raw)
         return datetime.fromisoformat(at), int(row_id)
     except (ValueError, TypeError, binascii.Error) as exc:
-        raise ApiError(400, "bad_cursor", "cursor is not one this API returned; start again without it",
-                       "cursor 参数无效（须使用接口返回的 next_cursor），请不带 cursor 重新开始", field="cursor") from exc
+        raise ApiError(
+            400,
+            "bad_cursor",
+            "cursor is not one this API returned; start again without it",
+            "cursor 参数无效（须使用接口返回的 next_cursor），请不带 cursor 重新开始",
+            field="cursor",
+        ) from exc

@@ -42,9 +42,17 @@ from evaluation import sync
 from evaluation.field.models import Event
 
 router = APIRouter(prefix="/api/v1")
-ERRORS: dict[int | str, dict[str, Any]] = {s: {"model": ErrorOut} for s in (400, 401, 403, 404, 409, 413, 422, 429)}
-IdemKey = Annotated[str | None, Header(alias="Idempotency-Key", description="retry-safe key (≤128 chars), "
-                                        "stored per client: the same key again returns the first response")]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    s: {"model": ErrorOut} for s in (400, 401, 403, 404, 409, 413, 422, 429)
+}
+IdemKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="retry-safe key (≤128 chars), "
+        "stored per client: the same key again returns the first response",
+    ),
+]
 EVENT_COLUMNS = list(EventIn.model_fields)
 
 
@@ -67,14 +75,30 @@ def _event_out(event: Event) -> dict[str, Any]:
     return json.loads(EventOut.model_validate(event, from_attributes=True).model_dump_json())
 
 
-def _write(call: Call, raw: bytes, key: str | None, work: Callable[[Session], tuple[int, dict[str, Any]]], *,
-           entity: str, entity_id: object, detail: dict[str, Any] | None = None) -> JSONResponse:
+def _write(
+    call: Call,
+    raw: bytes,
+    key: str | None,
+    work: Callable[[Session], tuple[int, dict[str, Any]]],
+    *,
+    entity: str,
+    entity_id: object,
+    detail: dict[str, Any] | None = None,
+) -> JSONResponse:
     """A write: the request's unit of work, ``work(session)`` run once per Idempotency-Key, its answer."""
     with call.unit_of_work(entity=entity, entity_id=entity_id, detail=detail) as session:
-        status, out, replayed = run_once(session, client_id=call.caller.client_id, key=key,
-                                         method=call.request.method, path=call.request.url.path, body=raw,
-                                         work=lambda: work(session))
-    return JSONResponse(out, status_code=status, headers={"Idempotent-Replayed": "true"} if replayed else None)
+        status, out, replayed = run_once(
+            session,
+            client_id=call.caller.client_id,
+            key=key,
+            method=call.request.method,
+            path=call.request.url.path,
+            body=raw,
+            work=lambda: work(session),
+        )
+    return JSONResponse(
+        out, status_code=status, headers={"Idempotent-Replayed": "true"} if replayed else None
+    )
 
 
 async def _raw(request: Request) -> bytes:
@@ -85,52 +109,100 @@ def _import_events(session: Session, call: Call, items: list[dict[str, Any]], na
     from evaluation.field.imports import ImportRefused, import_file
 
     try:  # a refused row raises, and the request's unit of work rolls back whatever was written
-        return import_file(session, call.viewer, "events", to_csv(items, EVENT_COLUMNS), name,
-                           recompute_figures=False)
+        return import_file(
+            session, call.viewer, "events", to_csv(items, EVENT_COLUMNS), name, recompute_figures=False
+        )
     except ImportRefused as refused:
         raise refused_rows(refused.report.errors, "events", "事件") from refused
 
 
 # --- events in ------------------------------------------------------------------------------------------
 
-@router.post("/events", response_model=EventWritten, status_code=201, responses=ERRORS, tags=["events"],
-             summary="Create or update one event (upsert by event_no, the events import's rules)")
-def put_event(*, body: EventIn, raw: Annotated[bytes, Depends(_raw)], idempotency_key: IdemKey = None,
-              call: Annotated[Call, Depends(allow("events.write"))]) -> JSONResponse:
+
+@router.post(
+    "/events",
+    response_model=EventWritten,
+    status_code=201,
+    responses=ERRORS,
+    tags=["events"],
+    summary="Create or update one event (upsert by event_no, the events import's rules)",
+)
+def put_event(
+    *,
+    body: EventIn,
+    raw: Annotated[bytes, Depends(_raw)],
+    idempotency_key: IdemKey = None,
+    call: Annotated[Call, Depends(allow("events.write"))],
+) -> JSONResponse:
     """The event's state follows from its timestamps exactly as in the events import. 201 when created,
     200 when an existing event was updated or was already so."""
+
     def work(session: Session) -> tuple[int, dict[str, Any]]:
         report = _import_events(session, call, [body.model_dump()], f"api-{call.caller.name}.csv")
         event = session.exec(select(Event).where(Event.event_no == body.event_no)).one()
-        return (201 if report.added else 200), {"created": bool(report.added), "changed": bool(report.changed),
-                                               "event": _event_out(event)}
+        return (201 if report.added else 200), {
+            "created": bool(report.added),
+            "changed": bool(report.changed),
+            "event": _event_out(event),
+        }
 
     return _write(call, raw, idempotency_key, work, entity="event", entity_id=body.event_no)
 
 
-@router.post("/events/batch", response_model=BatchWritten, responses=ERRORS, tags=["events"],
-             summary="Upload many events at once: all or nothing, with row errors like the file import")
-def put_events(*, body: EventBatch, request: Request, raw: Annotated[bytes, Depends(_raw)], idempotency_key: IdemKey = None,
-               call: Annotated[Call, Depends(allow("events.write"))]) -> JSONResponse:
+@router.post(
+    "/events/batch",
+    response_model=BatchWritten,
+    responses=ERRORS,
+    tags=["events"],
+    summary="Upload many events at once: all or nothing, with row errors like the file import",
+)
+def put_events(
+    *,
+    body: EventBatch,
+    request: Request,
+    raw: Annotated[bytes, Depends(_raw)],
+    idempotency_key: IdemKey = None,
+    call: Annotated[Call, Depends(allow("events.write"))],
+) -> JSONResponse:
     limit = request.app.state.limits.max_batch
     if len(body.events) > limit:
-        raise ApiError(413, "batch_too_large", f"{len(body.events)} events in one batch; send at most {limit} "
-                       "(or use the file import)", f"一批 {len(body.events)} 个事件，超过上限 {limit}；请分批或使用文件导入",
-                       field="events")
+        raise ApiError(
+            413,
+            "batch_too_large",
+            f"{len(body.events)} events in one batch; send at most {limit} (or use the file import)",
+            f"一批 {len(body.events)} 个事件，超过上限 {limit}；请分批或使用文件导入",
+            field="events",
+        )
+
     def work(session: Session) -> tuple[int, dict[str, Any]]:
-        report = _import_events(session, call, [e.model_dump() for e in body.events],
-                                f"api-{call.caller.name}-batch.csv")
-        return 200, {"rows_read": report.rows_read, "added": report.added, "changed": report.changed,
-                     "unchanged": report.unchanged}
+        report = _import_events(
+            session, call, [e.model_dump() for e in body.events], f"api-{call.caller.name}-batch.csv"
+        )
+        return 200, {
+            "rows_read": report.rows_read,
+            "added": report.added,
+            "changed": report.changed,
+            "unchanged": report.unchanged,
+        }
 
     return _write(call, raw, idempotency_key, work, entity="events", entity_id=f"{len(body.events)} events")
 
 
-@router.post("/events/{event_no}/actions", response_model=EventOut, responses=ERRORS, tags=["events"],
-             summary="Apply a step of the event's closed loop (accept, register, dispatch, check_pass, rate …)")
-def act_on_event(*, body: EventAction, event_no: str = Path(max_length=40),
-                 raw: Annotated[bytes, Depends(_raw)], idempotency_key: IdemKey = None,
-                 call: Annotated[Call, Depends(allow("events.write"))]) -> JSONResponse:
+@router.post(
+    "/events/{event_no}/actions",
+    response_model=EventOut,
+    responses=ERRORS,
+    tags=["events"],
+    summary="Apply a step of the event's closed loop (accept, register, dispatch, check_pass, rate …)",
+)
+def act_on_event(
+    *,
+    body: EventAction,
+    event_no: str = Path(max_length=40),
+    raw: Annotated[bytes, Depends(_raw)],
+    idempotency_key: IdemKey = None,
+    call: Annotated[Call, Depends(allow("events.write"))],
+) -> JSONResponse:
     from evaluation.field.events import transition
 
     def work(session: Session) -> tuple[int, dict[str, Any]]:
@@ -139,36 +211,67 @@ def act_on_event(*, body: EventAction, event_no: str = Path(max_length=40),
         if body.assignee_no:
             worker = sync.worker_by_no(session, call.viewer, body.assignee_no)
             if worker is None:
-                raise ApiError(422, "unknown_worker", f"no worker {body.assignee_no!r}",
-                               f"没有工号为 {body.assignee_no} 的网格员", field="assignee_no")
+                raise ApiError(
+                    422,
+                    "unknown_worker",
+                    f"no worker {body.assignee_no!r}",
+                    f"没有工号为 {body.assignee_no} 的网格员",
+                    field="assignee_no",
+                )
             assignee = worker.id
-        done = transition(session, call.viewer, event_id=event.id or 0, action=body.action, note=body.note,
-                          satisfaction=body.satisfaction, extend_hours=body.extend_hours, assignee_id=assignee)
+        done = transition(
+            session,
+            call.viewer,
+            event_id=event.id or 0,
+            action=body.action,
+            note=body.note,
+            satisfaction=body.satisfaction,
+            extend_hours=body.extend_hours,
+            assignee_id=assignee,
+        )
         return 200, _event_out(done)
 
-    return _write(call, raw, idempotency_key, work, entity="event", entity_id=event_no, detail={"action": body.action})
+    return _write(
+        call, raw, idempotency_key, work, entity="event", entity_id=event_no, detail={"action": body.action}
+    )
 
 
 def _event(session: Session, call: Call, event_no: str) -> Event:
     event = sync.event_by_no(session, call.viewer, event_no)
     if event is None:
-        raise ApiError(404, "no_event", f"no event {event_no!r}", f"没有编号为 {event_no} 的事件", field="event_no")
+        raise ApiError(
+            404, "no_event", f"no event {event_no!r}", f"没有编号为 {event_no} 的事件", field="event_no"
+        )
     return event
 
 
 @router.get("/events/{event_no}", response_model=EventOut, responses=ERRORS, tags=["events"])
-def get_event(*, event_no: str = Path(max_length=40), call: Annotated[Call, Depends(allow("events.read"))]) -> dict[str, Any]:
+def get_event(
+    *, event_no: str = Path(max_length=40), call: Annotated[Call, Depends(allow("events.read"))]
+) -> dict[str, Any]:
     with call.unit_of_work(entity="event", entity_id=event_no) as session:
         return _event_out(_event(session, call, event_no))
 
 
-@router.get("/events", response_model=Page, responses=ERRORS, tags=["events"],
-            summary="Events in scope ordered by (updated_at, id), for incremental sync")
-def list_events(*, request: Request, updated_since: datetime | None = None, cursor: str | None = None,
-                limit: int = Query(100, ge=1, le=500), call: Annotated[Call, Depends(allow("events.read"))]) -> dict[str, Any]:
+@router.get(
+    "/events",
+    response_model=Page,
+    responses=ERRORS,
+    tags=["events"],
+    summary="Events in scope ordered by (updated_at, id), for incremental sync",
+)
+def list_events(
+    *,
+    request: Request,
+    updated_since: datetime | None = None,
+    cursor: str | None = None,
+    limit: int = Query(100, ge=1, le=500),
+    call: Annotated[Call, Depends(allow("events.read"))],
+) -> dict[str, Any]:
     with call.unit_of_work() as session:
-        rows = sync.events_page(session, call.viewer, updated_since=updated_since,
-                                after=pagination.decode(cursor), limit=limit)
+        rows = sync.events_page(
+            session, call.viewer, updated_since=updated_since, after=pagination.decode(cursor), limit=limit
+        )
         items = [_event_out(e) for e in rows]
     nxt = pagination.encode(rows[-1].updated_at, rows[-1].id or 0) if len(rows) == limit else None
     return {"items": items, "next_cursor": nxt}
@@ -176,29 +279,61 @@ def list_events(*, request: Request, updated_since: datetime | None = None, curs
 
 # --- attendance and roster in ---------------------------------------------------------------------------
 
-@router.post("/attendance", response_model=AttendanceWritten, responses=ERRORS, tags=["training"],
-             summary="A meeting platform's join/leave records for one training session")
-def put_attendance(*, body: AttendanceIn, raw: Annotated[bytes, Depends(_raw)], idempotency_key: IdemKey = None,
-                   call: Annotated[Call, Depends(allow("attendance.write"))]) -> JSONResponse:
+
+@router.post(
+    "/attendance",
+    response_model=AttendanceWritten,
+    responses=ERRORS,
+    tags=["training"],
+    summary="A meeting platform's join/leave records for one training session",
+)
+def put_attendance(
+    *,
+    body: AttendanceIn,
+    raw: Annotated[bytes, Depends(_raw)],
+    idempotency_key: IdemKey = None,
+    call: Annotated[Call, Depends(allow("attendance.write"))],
+) -> JSONResponse:
     from courses.attendance_import import commit_platform_import, preview_platform_import
 
     def work(session: Session) -> tuple[int, dict[str, Any]]:
-        data = to_csv([p.model_dump() for p in body.participants], ["employee_no", "name", "join_at", "leave_at"])
-        preview = preview_platform_import(session, call.viewer, session_id=body.session_id, data=data,
-                                          filename=f"api-{call.caller.name}-attendance.csv")
+        data = to_csv(
+            [p.model_dump() for p in body.participants], ["employee_no", "name", "join_at", "leave_at"]
+        )
+        preview = preview_platform_import(
+            session,
+            call.viewer,
+            session_id=body.session_id,
+            data=data,
+            filename=f"api-{call.caller.name}-attendance.csv",
+        )
         if not preview.ok:
             raise refused_rows(preview.errors, "participants", "参会记录")
         changed = commit_platform_import(session, call.viewer, preview)
-        return 200, {"changed": changed, "matched": _records(preview.matched),
-                     "unmatched": preview.unmatched, "ambiguous": preview.ambiguous}
+        return 200, {
+            "changed": changed,
+            "matched": _records(preview.matched),
+            "unmatched": preview.unmatched,
+            "ambiguous": preview.ambiguous,
+        }
 
     return _write(call, raw, idempotency_key, work, entity="session", entity_id=body.session_id)
 
 
-@router.post("/workers", response_model=WorkersWritten, responses=ERRORS, tags=["workers"],
-             summary="Roster upserts by employee number (all or nothing, as the roster import)")
-def put_workers(*, body: WorkersIn, raw: Annotated[bytes, Depends(_raw)], idempotency_key: IdemKey = None,
-                call: Annotated[Call, Depends(allow("workers.write"))]) -> JSONResponse:
+@router.post(
+    "/workers",
+    response_model=WorkersWritten,
+    responses=ERRORS,
+    tags=["workers"],
+    summary="Roster upserts by employee number (all or nothing, as the roster import)",
+)
+def put_workers(
+    *,
+    body: WorkersIn,
+    raw: Annotated[bytes, Depends(_raw)],
+    idempotency_key: IdemKey = None,
+    call: Annotated[Call, Depends(allow("workers.write"))],
+) -> JSONResponse:
     from core.worker_import import commit_worker_import, preview_worker_import
 
     def work(session: Session) -> tuple[int, dict[str, Any]]:
@@ -207,49 +342,90 @@ def put_workers(*, body: WorkersIn, raw: Annotated[bytes, Depends(_raw)], idempo
         if not preview.ok:
             raise refused_rows(preview.errors, "roster", "花名册")
         added, updated = commit_worker_import(session, call.viewer, preview)
-        return 200, {"rows_read": preview.rows_read, "added": added, "updated": updated,
-                     "unchanged": preview.unchanged}
+        return 200, {
+            "rows_read": preview.rows_read,
+            "added": added,
+            "updated": updated,
+            "unchanged": preview.unchanged,
+        }
 
-    return _write(call, raw, idempotency_key, work, entity="workers", entity_id=f"{len(body.workers)} workers")
+    return _write(
+        call, raw, idempotency_key, work, entity="workers", entity_id=f"{len(body.workers)} workers"
+    )
 
 
 # --- out: tasks, recommendations, decisions -------------------------------------------------------------
 
-@router.get("/tasks", response_model=Page, responses=ERRORS, tags=["dispatch"],
-            summary="Open tasks in scope (events, verification tasks, overdue patrols), by task id")
-def list_tasks(*, cursor: str | None = None, limit: int = Query(100, ge=1, le=500),
-               call: Annotated[Call, Depends(allow("recommendations.read"))]) -> dict[str, Any]:
+
+@router.get(
+    "/tasks",
+    response_model=Page,
+    responses=ERRORS,
+    tags=["dispatch"],
+    summary="Open tasks in scope (events, verification tasks, overdue patrols), by task id",
+)
+def list_tasks(
+    *,
+    cursor: str | None = None,
+    limit: int = Query(100, ge=1, le=500),
+    call: Annotated[Call, Depends(allow("recommendations.read"))],
+) -> dict[str, Any]:
     from evaluation.assignment.service import task_queue
 
     with call.unit_of_work() as session:
         queue = task_queue(session, call.viewer)
-    cols = ["task_id", "kind", "item_code", "category_code", "priority", "community_id", "due_at", "assignee_id",
-            "title_zh", "title_en"]
-    queue = queue.assign(_kind=queue["task_id"].str.split(":").str[0],
-                         _n=pd.to_numeric(queue["task_id"].str.split(":").str[1])).sort_values(["_kind", "_n"])
+    cols = [
+        "task_id",
+        "kind",
+        "item_code",
+        "category_code",
+        "priority",
+        "community_id",
+        "due_at",
+        "assignee_id",
+        "title_zh",
+        "title_en",
+    ]
+    queue = queue.assign(
+        _kind=queue["task_id"].str.split(":").str[0], _n=pd.to_numeric(queue["task_id"].str.split(":").str[1])
+    ).sort_values(["_kind", "_n"])
     if cursor:
         kind, _, n = cursor.partition(":")
         if not n.isdigit():
-            raise ApiError(400, "bad_cursor", "cursor is not one this API returned", "cursor 参数无效", field="cursor")
+            raise ApiError(
+                400, "bad_cursor", "cursor is not one this API returned", "cursor 参数无效", field="cursor"
+            )
         queue = queue[(queue["_kind"] > kind) | ((queue["_kind"] == kind) & (queue["_n"] > int(n)))]
     page = queue.head(limit)
     nxt = str(page["task_id"].iloc[-1]) if len(queue) > limit else None
     return {"items": _records(page, cols), "next_cursor": nxt}
 
 
-@router.get("/tasks/{task_id}/recommendations", responses=ERRORS, tags=["dispatch"],
-            summary="Ranked candidates for an open task with their reasons, as the dispatch page shows them")
-def recommendations(*, task_id: str = Path(max_length=40, examples=["event:12"]),
-                    preset: str | None = Query(None, description="routine | urgent | complex …; default by priority"),
-                    limit: int = Query(10, ge=1, le=100),
-                    call: Annotated[Call, Depends(allow("recommendations.read"))]) -> dict[str, Any]:
+@router.get(
+    "/tasks/{task_id}/recommendations",
+    responses=ERRORS,
+    tags=["dispatch"],
+    summary="Ranked candidates for an open task with their reasons, as the dispatch page shows them",
+)
+def recommendations(
+    *,
+    task_id: str = Path(max_length=40, examples=["event:12"]),
+    preset: str | None = Query(None, description="routine | urgent | complex …; default by priority"),
+    limit: int = Query(10, ge=1, le=100),
+    call: Annotated[Call, Depends(allow("recommendations.read"))],
+) -> dict[str, Any]:
     from evaluation.assignment.explain import exclusion_reasons, explain
     from evaluation.assignment.rank import load_presets, preset_for_priority
     from evaluation.assignment.service import load_context, recommend
 
     if preset is not None and preset not in load_presets():
-        raise ApiError(422, "unknown_preset", f"unknown preset {preset!r}; use one of {sorted(load_presets())}",
-                       f"没有名为 {preset} 的权重方案；可选 {sorted(load_presets())}", field="preset")
+        raise ApiError(
+            422,
+            "unknown_preset",
+            f"unknown preset {preset!r}; use one of {sorted(load_presets())}",
+            f"没有名为 {preset} 的权重方案；可选 {sorted(load_presets())}",
+            field="preset",
+        )
     with call.unit_of_work(entity="task", entity_id=task_id) as session:
         from evaluation.field.tasks import parse_task_id
 
@@ -260,80 +436,199 @@ def recommendations(*, task_id: str = Path(max_length=40, examples=["event:12"])
         if chosen != (preset or "routine"):  # the page's default: the preset of the task's priority
             task, ranked, excluded = recommend(session, call.viewer, task_id, chosen, ctx=ctx, task=task)
         top = ranked.head(limit)
-        candidates = [{"rank": int(r["rank"]), "worker_id": int(r["worker_id"]), "employee_no": _clean(r["employee_no"]),
-                       "name": _clean(r["name"]), "score": round(float(r["score"]), 2), "reasons_zh": zh,
-                       "reasons_en": en}
-                      for (_, r), zh, en in zip(top.iterrows(), explain(top, "zh"), explain(top, "en"), strict=True)]
+        candidates = [
+            {
+                "rank": int(r["rank"]),
+                "worker_id": int(r["worker_id"]),
+                "employee_no": _clean(r["employee_no"]),
+                "name": _clean(r["name"]),
+                "score": round(float(r["score"]), 2),
+                "reasons_zh": zh,
+                "reasons_en": en,
+            }
+            for (_, r), zh, en in zip(top.iterrows(), explain(top, "zh"), explain(top, "en"), strict=True)
+        ]
         ex = excluded.head(limit)
-        left_out = [{"worker_id": int(r["worker_id"]), "employee_no": _clean(r["employee_no"]),
-                     "name": _clean(r["name"]), "rule": _clean(r["rule"]), "reason_zh": zh, "reason_en": en}
-                    for (_, r), zh, en in zip(ex.iterrows(), exclusion_reasons(ex, "zh"), exclusion_reasons(ex, "en"),
-                                              strict=True)]
-    return {"task": {k: _clean(task.get(k)) for k in ("task_id", "kind", "item_code", "priority", "community_id",
-                                                       "due_at", "assignee_id", "title_zh", "title_en")},
-            "preset": chosen, "candidates": candidates, "excluded": left_out}
+        left_out = [
+            {
+                "worker_id": int(r["worker_id"]),
+                "employee_no": _clean(r["employee_no"]),
+                "name": _clean(r["name"]),
+                "rule": _clean(r["rule"]),
+                "reason_zh": zh,
+                "reason_en": en,
+            }
+            for (_, r), zh, en in zip(
+                ex.iterrows(), exclusion_reasons(ex, "zh"), exclusion_reasons(ex, "en"), strict=True
+            )
+        ]
+    return {
+        "task": {
+            k: _clean(task.get(k))
+            for k in (
+                "task_id",
+                "kind",
+                "item_code",
+                "priority",
+                "community_id",
+                "due_at",
+                "assignee_id",
+                "title_zh",
+                "title_en",
+            )
+        },
+        "preset": chosen,
+        "candidates": candidates,
+        "excluded": left_out,
+    }
 
 
-@router.get("/decisions", response_model=Page, responses=ERRORS, tags=["dispatch"],
-            summary="Assignment decisions in scope ordered by (decided_at, id)")
-def list_decisions(*, updated_since: datetime | None = None, cursor: str | None = None,
-                   limit: int = Query(100, ge=1, le=500),
-                   call: Annotated[Call, Depends(allow("decisions.read"))]) -> dict[str, Any]:
+@router.get(
+    "/decisions",
+    response_model=Page,
+    responses=ERRORS,
+    tags=["dispatch"],
+    summary="Assignment decisions in scope ordered by (decided_at, id)",
+)
+def list_decisions(
+    *,
+    updated_since: datetime | None = None,
+    cursor: str | None = None,
+    limit: int = Query(100, ge=1, le=500),
+    call: Annotated[Call, Depends(allow("decisions.read"))],
+) -> dict[str, Any]:
     with call.unit_of_work() as session:
-        rows = sync.decisions_page(session, call.viewer, since=updated_since, after=pagination.decode(cursor),
-                                   limit=limit)
-        ids = {r.chosen_worker_id for r in rows} | {r.recommended_worker_id for r in rows if r.recommended_worker_id}
-        numbers = dict(session.exec(select(Worker.id, Worker.employee_no).where(col(Worker.id).in_(ids))).all()) if ids else {}
-        items = [{**json.loads(r.model_dump_json()), "chosen_employee_no": numbers.get(r.chosen_worker_id),
-                  "recommended_employee_no": numbers.get(r.recommended_worker_id or -1)} for r in rows]
+        rows = sync.decisions_page(
+            session, call.viewer, since=updated_since, after=pagination.decode(cursor), limit=limit
+        )
+        ids = {r.chosen_worker_id for r in rows} | {
+            r.recommended_worker_id for r in rows if r.recommended_worker_id
+        }
+        numbers = (
+            dict(session.exec(select(Worker.id, Worker.employee_no).where(col(Worker.id).in_(ids))).all())
+            if ids
+            else {}
+        )
+        items = [
+            {
+                **json.loads(r.model_dump_json()),
+                "chosen_employee_no": numbers.get(r.chosen_worker_id),
+                "recommended_employee_no": numbers.get(r.recommended_worker_id or -1),
+            }
+            for r in rows
+        ]
     nxt = pagination.encode(rows[-1].decided_at, rows[-1].id or 0) if len(rows) == limit else None
     return {"items": items, "next_cursor": nxt}
 
 
 # --- out: scorecards and training ----------------------------------------------------------------------
 
-@router.get("/scorecards/{period}", responses=ERRORS, tags=["scores"],
-            summary="The frozen scorecards of a month (its latest revision), workers in scope, by worker id")
-def scorecards(*, period: str = Path(pattern=r"^\d{4}-\d{2}$", examples=["2020-06"]), cursor: str | None = None,
-               limit: int = Query(100, ge=1, le=500), call: Annotated[Call, Depends(allow("scorecards.read"))]) -> dict[str, Any]:
+
+@router.get(
+    "/scorecards/{period}",
+    responses=ERRORS,
+    tags=["scores"],
+    summary="The frozen scorecards of a month (its latest revision), workers in scope, by worker id",
+)
+def scorecards(
+    *,
+    period: str = Path(pattern=r"^\d{4}-\d{2}$", examples=["2020-06"]),
+    cursor: str | None = None,
+    limit: int = Query(100, ge=1, le=500),
+    call: Annotated[Call, Depends(allow("scorecards.read"))],
+) -> dict[str, Any]:
     from evaluation.scoring.snapshots import latest_snapshot, snapshot_frames
 
     with call.unit_of_work(entity="period", entity_id=period) as session:
         snap = latest_snapshot(session, period)
         if snap is None:
-            raise ApiError(404, "not_frozen", f"{period} has no frozen scorecards yet",
-                           f"{period} 的考评结果尚未冻结", field="period")
+            raise ApiError(
+                404,
+                "not_frozen",
+                f"{period} has no frozen scorecards yet",
+                f"{period} 的考评结果尚未冻结",
+                field="period",
+            )
         cards, comps = snapshot_frames(session, call.viewer, snap.id or 0)
-        numbers = dict(session.exec(select(Worker.id, Worker.employee_no)
-                                    .where(col(Worker.id).in_([int(w) for w in cards["worker_id"]]))).all()) \
-            if len(cards) else {}
+        numbers = (
+            dict(
+                session.exec(
+                    select(Worker.id, Worker.employee_no).where(
+                        col(Worker.id).in_([int(w) for w in cards["worker_id"]])
+                    )
+                ).all()
+            )
+            if len(cards)
+            else {}
+        )
     cards = cards.sort_values("worker_id")
     if cursor:
         if not cursor.isdigit():
-            raise ApiError(400, "bad_cursor", "cursor is not one this API returned", "cursor 参数无效", field="cursor")
+            raise ApiError(
+                400, "bad_cursor", "cursor is not one this API returned", "cursor 参数无效", field="cursor"
+            )
         cards = cards[cards["worker_id"] > int(cursor)]
     page = cards.head(limit)
-    by_worker = {w: _records(g.drop(columns="worker_id")) for w, g in comps[comps["worker_id"].isin(page["worker_id"])]
-                 .groupby("worker_id")}
-    items = [{**card, "employee_no": numbers.get(card["worker_id"]), "components": by_worker.get(card["worker_id"], [])}
-             for card in _records(page)]
-    return {"period": period, "revision": snap.revision, "scheme_code": snap.scheme_code,
-            "scheme_version": snap.scheme_version, "frozen_at": snap.computed_at, "items": items,
-            "next_cursor": str(int(page["worker_id"].iloc[-1])) if len(cards) > limit else None}
+    by_worker = {
+        w: _records(g.drop(columns="worker_id"))
+        for w, g in comps[comps["worker_id"].isin(page["worker_id"])].groupby("worker_id")
+    }
+    items = [
+        {
+            **card,
+            "employee_no": numbers.get(card["worker_id"]),
+            "components": by_worker.get(card["worker_id"], []),
+        }
+        for card in _records(page)
+    ]
+    return {
+        "period": period,
+        "revision": snap.revision,
+        "scheme_code": snap.scheme_code,
+        "scheme_version": snap.scheme_version,
+        "frozen_at": snap.computed_at,
+        "items": items,
+        "next_cursor": str(int(page["worker_id"].iloc[-1])) if len(cards) > limit else None,
+    }
 
 
-@router.get("/workers/{employee_no}/training", responses=ERRORS, tags=["training"],
-            summary="A worker's courses: grade, attempts, certificate validity (as in the worker's My learning)")
-def training(*, employee_no: str = Path(max_length=32), call: Annotated[Call, Depends(allow("training.read"))]) -> dict[str, Any]:
+@router.get(
+    "/workers/{employee_no}/training",
+    responses=ERRORS,
+    tags=["training"],
+    summary="A worker's courses: grade, attempts, certificate validity (as in the worker's My learning)",
+)
+def training(
+    *, employee_no: str = Path(max_length=32), call: Annotated[Call, Depends(allow("training.read"))]
+) -> dict[str, Any]:
     from courses.learner import worker_training
 
     with call.unit_of_work(entity="worker", entity_id=employee_no) as session:
         worker = sync.worker_by_no(session, call.viewer, employee_no)
         if worker is None:
-            raise ApiError(404, "no_worker", f"no worker {employee_no!r}", f"没有工号为 {employee_no} 的网格员",
-                           field="employee_no")
+            raise ApiError(
+                404,
+                "no_worker",
+                f"no worker {employee_no!r}",
+                f"没有工号为 {employee_no} 的网格员",
+                field="employee_no",
+            )
         courses = worker_training(session, call.viewer, worker_id=worker.id or 0)
-    cols = ["code", "title_zh", "title_en", "skill_area", "grade", "attempts_used", "attempts_left",
-            "certificate_valid", "certificate_valid_until", "quiz_due_at"]
-    return {"employee_no": worker.employee_no, "name": worker.name, "status": worker.status,
-            "courses": _records(courses, cols) if len(courses) else []}
+    cols = [
+        "code",
+        "title_zh",
+        "title_en",
+        "skill_area",
+        "grade",
+        "attempts_used",
+        "attempts_left",
+        "certificate_valid",
+        "certificate_valid_until",
+        "quiz_due_at",
+    ]
+    return {
+        "employee_no": worker.employee_no,
+        "name": worker.name,
+        "status": worker.status,
+        "courses": _records(courses, cols) if len(courses) else [],
+    }

@@ -17,7 +17,9 @@ class EventIn(Strict):
     priority, as in a file). Times are Shanghai wall-clock unless they carry an offset."""
 
     event_no: str = Field(min_length=1, max_length=40, examples=["DP2020060100001"])
-    item: str = Field(min_length=1, max_length=100, description="item code or name, e.g. F02 or 电动车违规充电")
+    item: str = Field(
+        min_length=1, max_length=100, description="item code or name, e.g. F02 or 电动车违规充电"
+    )
     grid_code: str = Field(min_length=1, max_length=32, examples=["440307002007001"])
     location: str | None = Field(default=None, max_length=200)
     building_code: str | None = Field(default=None, max_length=40)
@@ -49,7 +51,9 @@ class EventAction(Strict):
     action: str = Field(examples=["accept", "register", "dispatch", "check_pass", "rate"])
     note: str | None = Field(default=None, max_length=1000)
     satisfaction: Literal["satisfied", "basic", "unsatisfied"] | None = None
-    assignee_no: str | None = Field(default=None, max_length=32, description="dispatch: the worker's employee no")
+    assignee_no: str | None = Field(
+        default=None, max_length=32, description="dispatch: the worker's employee no"
+    )
     extend_hours: float | None = Field(default=None, gt=0, le=24 * 30)
 
 

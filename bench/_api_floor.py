@@ -26,6 +26,8 @@ class Row(BaseModel):
 @app.post("/floor", status_code=201)
 def floor(row: Row) -> dict[str, str]:
     with engine.begin() as conn:
-        conn.execute(text("INSERT INTO floor_event (event_no, body) VALUES (:n, :b)"),
-                     {"n": row.event_no, "b": row.model_dump_json()})
+        conn.execute(
+            text("INSERT INTO floor_event (event_no, body) VALUES (:n, :b)"),
+            {"n": row.event_no, "b": row.model_dump_json()},
+        )
     return {"event_no": row.event_no}

@@ -63,20 +63,47 @@ def prepare(url: str) -> tuple[str, str, list[str]]:
         d = add_unit(s, code="BD", name_zh="压测区", name_en="Bench district", level=OrgLevel.DISTRICT)
         sub = add_unit(s, code="BD1", name_zh="街道", name_en="Sub", level=OrgLevel.SUBDISTRICT, parent=d)
         comm = add_unit(s, code="BD1A", name_zh="社区", name_en="Comm", level=OrgLevel.COMMUNITY, parent=sub)
-        grids = [add_unit(s, code=f"BD1A{i:02d}", name_zh=f"网格{i}", name_en=f"G{i}", level=OrgLevel.GRID,
-                          parent=comm, lat=22.6 + i / 100, lon=114.4) for i in range(20)]
-        s.add_all([Worker(employee_no=f"BW{i:03d}", name=f"网格员{i}", grid_id=g.id, community_id=comm.id,
-                          subdistrict_id=sub.id) for i, g in enumerate(grids)])
+        grids = [
+            add_unit(
+                s,
+                code=f"BD1A{i:02d}",
+                name_zh=f"网格{i}",
+                name_en=f"G{i}",
+                level=OrgLevel.GRID,
+                parent=comm,
+                lat=22.6 + i / 100,
+                lon=114.4,
+            )
+            for i in range(20)
+        ]
+        s.add_all(
+            [
+                Worker(
+                    employee_no=f"BW{i:03d}",
+                    name=f"网格员{i}",
+                    grid_id=g.id,
+                    community_id=comm.id,
+                    subdistrict_id=sub.id,
+                )
+                for i, g in enumerate(grids)
+            ]
+        )
         ensure_reference_data(s)
         _, key = create_client(s, SYSTEM, name="bench", scope_unit_id=None, operations=["events.write"])
         codes = [g.code for g in grids]
     with engine.begin() as conn:
-        conn.execute(text("CREATE TABLE floor_event (id INTEGER PRIMARY KEY "
-                          + ("AUTOINCREMENT" if engine.dialect.name == "sqlite" else "GENERATED ALWAYS AS IDENTITY")
-                          + ", event_no VARCHAR(40) UNIQUE NOT NULL, body TEXT)")
-                     if engine.dialect.name == "sqlite" else
-                     text("CREATE TABLE floor_event (id SERIAL PRIMARY KEY, event_no VARCHAR(40) UNIQUE NOT NULL, "
-                          "body TEXT)"))
+        conn.execute(
+            text(
+                "CREATE TABLE floor_event (id INTEGER PRIMARY KEY "
+                + ("AUTOINCREMENT" if engine.dialect.name == "sqlite" else "GENERATED ALWAYS AS IDENTITY")
+                + ", event_no VARCHAR(40) UNIQUE NOT NULL, body TEXT)"
+            )
+            if engine.dialect.name == "sqlite"
+            else text(
+                "CREATE TABLE floor_event (id SERIAL PRIMARY KEY, event_no VARCHAR(40) UNIQUE NOT NULL, "
+                "body TEXT)"
+            )
+        )
     engine.dispose()
     return key, "floor_event", codes
 
@@ -90,16 +117,36 @@ class Result:
 
 
 def start(app: str, url: str, port: int, log: Path, factory: bool) -> subprocess.Popen:
-    env = {**os.environ, "GRIDWISE_DATABASE_URL": url, "GRIDWISE_SCHEDULER_ENABLED": "false",
-           "GRIDWISE_API_RATE_PER_SECOND": "10000", "GRIDWISE_API_BURST": "10000", "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-           "--no-access-log", *(["--factory"] if factory else [])]
+    env = {
+        **os.environ,
+        "GRIDWISE_DATABASE_URL": url,
+        "GRIDWISE_SCHEDULER_ENABLED": "false",
+        "GRIDWISE_API_RATE_PER_SECOND": "10000",
+        "GRIDWISE_API_BURST": "10000",
+        "PYTHONPATH": str(ROOT),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        app,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        *(["--factory"] if factory else []),
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
-            httpx.get(f"http://127.0.0.1:{port}/docs" if not factory else f"http://127.0.0.1:{port}/api/v1/health",
-                      timeout=1)
+            httpx.get(
+                f"http://127.0.0.1:{port}/docs" if not factory else f"http://127.0.0.1:{port}/api/v1/health",
+                timeout=1,
+            )
             return proc
         except httpx.HTTPError:
             time.sleep(0.2)
@@ -107,8 +154,17 @@ def start(app: str, url: str, port: int, log: Path, factory: bool) -> subprocess
     raise SystemExit(f"server did not start; see {log}")
 
 
-def load(base: str, path: str, key: str | None, codes: list[str], *, prefix: str, seconds: float, rate: float,
-         threads: int) -> Result:
+def load(
+    base: str,
+    path: str,
+    key: str | None,
+    codes: list[str],
+    *,
+    prefix: str,
+    seconds: float,
+    rate: float,
+    threads: int,
+) -> Result:
     result, lock = Result(), threading.Lock()
     per_thread = rate / threads
     stop_at = time.monotonic() + seconds
@@ -120,8 +176,12 @@ def load(base: str, path: str, key: str | None, codes: list[str], *, prefix: str
             while next_at < stop_at:
                 time.sleep(max(0.0, next_at - time.monotonic()))
                 no = f"{prefix}{t:02d}{n:06d}"
-                body = {"event_no": no, "item": "C03", "grid_code": codes[n % len(codes)],
-                        "reported_at": "2020-06-01T09:00:00"}
+                body = {
+                    "event_no": no,
+                    "item": "C03",
+                    "grid_code": codes[n % len(codes)],
+                    "reported_at": "2020-06-01T09:00:00",
+                }
                 t0 = time.perf_counter()
                 for attempt in range(5):
                     try:
@@ -157,7 +217,11 @@ def load(base: str, path: str, key: str | None, codes: list[str], *, prefix: str
 
 
 def pct(values: list[float], p: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[p - 1] * 1000 if len(values) > 1 else float("nan")
+    return (
+        statistics.quantiles(values, n=100, method="inclusive")[p - 1] * 1000
+        if len(values) > 1
+        else float("nan")
+    )
 
 
 def count(url: str, table: str, column: str, prefix: str) -> tuple[int, int]:
@@ -167,22 +231,43 @@ def count(url: str, table: str, column: str, prefix: str) -> tuple[int, int]:
 
     engine = make_engine(url)
     with engine.connect() as conn:
-        rows, distinct = conn.execute(text(f"SELECT count(*), count(DISTINCT {column}) FROM {table} "
-                                           f"WHERE {column} LIKE :p"), {"p": prefix + "%"}).one()
+        rows, distinct = conn.execute(
+            text(f"SELECT count(*), count(DISTINCT {column}) FROM {table} WHERE {column} LIKE :p"),
+            {"p": prefix + "%"},
+        ).one()
     engine.dispose()
     return int(rows), int(distinct)
 
 
-def run(name: str, app: str, factory: bool, path: str, key: str | None, url: str, codes: list[str], table: str,
-        prefix: str, args: argparse.Namespace, tmp: Path) -> dict[str, float]:
+def run(
+    name: str,
+    app: str,
+    factory: bool,
+    path: str,
+    key: str | None,
+    url: str,
+    codes: list[str],
+    table: str,
+    prefix: str,
+    args: argparse.Namespace,
+    tmp: Path,
+) -> dict[str, float]:
     port = free_port()
     proc = start(app, url, port, tmp / f"{name}.log", factory)
     try:
         before = cpu_seconds(proc.pid)
         client_before = resource.getrusage(resource.RUSAGE_SELF)
         t0 = time.perf_counter()
-        res = load(f"http://127.0.0.1:{port}", path, key, codes, prefix=prefix, seconds=args.seconds, rate=args.rate,
-                   threads=args.threads)
+        res = load(
+            f"http://127.0.0.1:{port}",
+            path,
+            key,
+            codes,
+            prefix=prefix,
+            seconds=args.seconds,
+            rate=args.rate,
+            threads=args.threads,
+        )
         wall = time.perf_counter() - t0
         server_cpu = cpu_seconds(proc.pid) - before
         ru = resource.getrusage(resource.RUSAGE_SELF)
@@ -192,14 +277,25 @@ def run(name: str, app: str, factory: bool, path: str, key: str | None, url: str
         proc.wait(timeout=30)
     rows, distinct = count(url, table, "event_no", prefix)
     n = len(res.latencies)
-    out = {"requests": n, "rate": n / wall, "p50_ms": pct(res.latencies, 50), "p95_ms": pct(res.latencies, 95),
-           "server_cpu_s": server_cpu, "cpu_ms_per_req": 1000 * server_cpu / max(n, 1), "client_cpu_s": client_cpu,
-           "lost": len(res.sent) - distinct, "doubled": rows - distinct, "retries": res.retries,
-           "failures": res.failures}
-    print(f"{name:>5}: {n} events in {wall:.1f} s ({out['rate']:.1f}/s), p50 {out['p50_ms']:.1f} ms, "
-          f"p95 {out['p95_ms']:.1f} ms, server CPU {server_cpu:.2f} s ({out['cpu_ms_per_req']:.1f} ms/request), "
-          f"client CPU {client_cpu:.2f} s; in the database {distinct} of {len(res.sent)} posted "
-          f"(lost {out['lost']}, doubled {out['doubled']}), retries {res.retries}, failures {res.failures}")
+    out = {
+        "requests": n,
+        "rate": n / wall,
+        "p50_ms": pct(res.latencies, 50),
+        "p95_ms": pct(res.latencies, 95),
+        "server_cpu_s": server_cpu,
+        "cpu_ms_per_req": 1000 * server_cpu / max(n, 1),
+        "client_cpu_s": client_cpu,
+        "lost": len(res.sent) - distinct,
+        "doubled": rows - distinct,
+        "retries": res.retries,
+        "failures": res.failures,
+    }
+    print(
+        f"{name:>5}: {n} events in {wall:.1f} s ({out['rate']:.1f}/s), p50 {out['p50_ms']:.1f} ms, "
+        f"p95 {out['p95_ms']:.1f} ms, server CPU {server_cpu:.2f} s ({out['cpu_ms_per_req']:.1f} ms/request), "
+        f"client CPU {client_cpu:.2f} s; in the database {distinct} of {len(res.sent)} posted "
+        f"(lost {out['lost']}, doubled {out['doubled']}), retries {res.retries}, failures {res.failures}"
+    )
     return out
 
 
@@ -208,18 +304,36 @@ def main() -> int:
     p.add_argument("--seconds", type=float, default=30)
     p.add_argument("--rate", type=float, default=10, help="events per second, all threads together")
     p.add_argument("--threads", type=int, default=4)
-    p.add_argument("--postgres", help="a PostgreSQL URL (an empty database) instead of a temporary SQLite file")
+    p.add_argument(
+        "--postgres", help="a PostgreSQL URL (an empty database) instead of a temporary SQLite file"
+    )
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
         url = args.postgres or f"sqlite:///{tmp / 'bench.db'}"
         key, table, codes = prepare(url)
-        print(f"{'PostgreSQL' if args.postgres else 'SQLite'}: {args.rate:g} events/s from {args.threads} threads "
-              f"for {args.seconds:g} s, one uvicorn process each")
+        print(
+            f"{'PostgreSQL' if args.postgres else 'SQLite'}: {args.rate:g} events/s from {args.threads} threads "
+            f"for {args.seconds:g} s, one uvicorn process each"
+        )
         floor = run("floor", "bench._api_floor:app", False, "/floor", None, url, codes, table, "F", args, tmp)
-        api = run("api", "api.app:create_app", True, "/api/v1/events", key, url, codes, "field_event", "E", args, tmp)
-    print(f"ratio api/floor: p50 {api['p50_ms'] / floor['p50_ms']:.1f}x, p95 {api['p95_ms'] / floor['p95_ms']:.1f}x, "
-          f"server CPU per request {api['cpu_ms_per_req'] / floor['cpu_ms_per_req']:.1f}x")
+        api = run(
+            "api",
+            "api.app:create_app",
+            True,
+            "/api/v1/events",
+            key,
+            url,
+            codes,
+            "field_event",
+            "E",
+            args,
+            tmp,
+        )
+    print(
+        f"ratio api/floor: p50 {api['p50_ms'] / floor['p50_ms']:.1f}x, p95 {api['p95_ms'] / floor['p95_ms']:.1f}x, "
+        f"server CPU per request {api['cpu_ms_per_req'] / floor['cpu_ms_per_req']:.1f}x"
+    )
     ok = all(r["lost"] == 0 and r["doubled"] == 0 and r["failures"] == 0 for r in (floor, api))
     print("zero lost, zero doubled" if ok else "LOST OR DOUBLED EVENTS (or failures): see above")
     return 0 if ok else 1

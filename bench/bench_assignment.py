@@ -109,39 +109,63 @@ def make_district(n_tasks: int, n_workers: int, capacity: int, seed: int):  # no
     community = np.arange(n_workers) // COMMUNITY_SIZE
     c_lat = 22.5 + rng.random(community.max() + 1) * 0.2
     c_lon = 114.3 + rng.random(community.max() + 1) * 0.3
-    workers = pd.DataFrame({
-        "worker_id": np.arange(n_workers), "name": "w", "grid_id": np.arange(n_workers), "community_id": community,
-        "status": np.where(rng.random(n_workers) < 0.97, "active", "on_leave"),
-        "lat": c_lat[community] + rng.normal(0, 0.004, n_workers),
-        "lon": c_lon[community] + rng.normal(0, 0.005, n_workers),
-    })
+    workers = pd.DataFrame(
+        {
+            "worker_id": np.arange(n_workers),
+            "name": "w",
+            "grid_id": np.arange(n_workers),
+            "community_id": community,
+            "status": np.where(rng.random(n_workers) < 0.97, "active", "on_leave"),
+            "lat": c_lat[community] + rng.normal(0, 0.004, n_workers),
+            "lon": c_lon[community] + rng.normal(0, 0.005, n_workers),
+        }
+    )
     items = item_courses()
     courses = items["skill_course"].dropna().unique()
-    q = pd.MultiIndex.from_product([workers["worker_id"], courses], names=["worker_id", "course_code"]).to_frame(
-        index=False)
+    q = pd.MultiIndex.from_product(
+        [workers["worker_id"], courses], names=["worker_id", "course_code"]
+    ).to_frame(index=False)
     q = q[rng.random(len(q)) < 0.85]
     score = rng.integers(40, 101, len(q)).astype(float)
     valid = np.where(score >= 80, rng.integers(-60, 300, len(q)), -1)
     now = pd.Timestamp("2020-09-15 10:00")
-    quals = q.assign(passed=score >= 80, best_score=score,
-                     certificate_valid_until=np.where(valid >= 0, now + pd.to_timedelta(valid, unit="D"), pd.NaT))
+    quals = q.assign(
+        passed=score >= 80,
+        best_score=score,
+        certificate_valid_until=np.where(valid >= 0, now + pd.to_timedelta(valid, unit="D"), pd.NaT),
+    )
     cats = items["category_code"].unique()
-    perf = pd.MultiIndex.from_product([workers["worker_id"], cats], names=["worker_id", "category_code"]).to_frame(
-        index=False)
+    perf = pd.MultiIndex.from_product(
+        [workers["worker_id"], cats], names=["worker_id", "category_code"]
+    ).to_frame(index=False)
     handled = rng.integers(0, 30, len(perf))
-    perf = perf.assign(handled=handled, ontime=rng.binomial(handled, 0.9), rework=rng.binomial(handled, 0.05),
-                       satisfied=rng.binomial(handled, 0.9), rated=handled)
-    load = pd.DataFrame({"worker_id": workers["worker_id"], "open_tasks": rng.integers(0, 4, n_workers),
-                         "tasks_last_30d": rng.integers(0, 20, n_workers)})
+    perf = perf.assign(
+        handled=handled,
+        ontime=rng.binomial(handled, 0.9),
+        rework=rng.binomial(handled, 0.05),
+        satisfied=rng.binomial(handled, 0.9),
+        rated=handled,
+    )
+    load = pd.DataFrame(
+        {
+            "worker_id": workers["worker_id"],
+            "open_tasks": rng.integers(0, 4, n_workers),
+            "tasks_last_30d": rng.integers(0, 20, n_workers),
+        }
+    )
     grid = rng.integers(0, n_workers, n_tasks)
-    tasks = pd.DataFrame({
-        "task_id": [f"event:{i}" for i in range(n_tasks)], "kind": "event",
-        "item_code": rng.choice(items["item_code"].to_numpy(), n_tasks),
-        "priority": rng.choice(["urgent", "normal", "complex"], n_tasks, p=[0.2, 0.6, 0.2]),
-        "grid_id": grid, "community_id": community[grid],
-        "lat": workers["lat"].to_numpy()[grid] + rng.normal(0, 0.002, n_tasks),
-        "lon": workers["lon"].to_numpy()[grid] + rng.normal(0, 0.002, n_tasks),
-    })
+    tasks = pd.DataFrame(
+        {
+            "task_id": [f"event:{i}" for i in range(n_tasks)],
+            "kind": "event",
+            "item_code": rng.choice(items["item_code"].to_numpy(), n_tasks),
+            "priority": rng.choice(["urgent", "normal", "complex"], n_tasks, p=[0.2, 0.6, 0.2]),
+            "grid_id": grid,
+            "community_id": community[grid],
+            "lat": workers["lat"].to_numpy()[grid] + rng.normal(0, 0.002, n_tasks),
+            "lon": workers["lon"].to_numpy()[grid] + rng.normal(0, 0.002, n_tasks),
+        }
+    )
     busy = set(rng.choice(n_workers, size=n_workers // 50, replace=False).tolist())
     caps = dict(zip(load["worker_id"], np.maximum(capacity + 3 - load["open_tasks"], 0), strict=True))
     return tasks, workers, quals, perf, load, busy, caps, now.to_pydatetime()
@@ -150,7 +174,8 @@ def make_district(n_tasks: int, n_workers: int, capacity: int, seed: int):  # no
 def run_district(size: Size, repeat: int, seed: int) -> dict[str, str]:
     """Time the real pipeline: score_pairs + candidate_table, then solve; greedy on the same table."""
     tasks, workers, quals, perf, load, busy, caps, now = make_district(
-        size.n_tasks, size.n_workers, size.capacity, seed)
+        size.n_tasks, size.n_workers, size.capacity, seed
+    )
     build_times, solve_times = [], []
     for run_index in range(repeat + 1):
         start = time.perf_counter()
@@ -199,8 +224,11 @@ def main() -> int:
     parser.add_argument("--degree", type=int, default=8, help="about how many workers each task allows")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs per size (median reported)")
     parser.add_argument("--seed", type=int, default=20240601)
-    parser.add_argument("--district", action="store_true",
-                        help="also run each size through the real ranking (score_pairs + candidate_table)")
+    parser.add_argument(
+        "--district",
+        action="store_true",
+        help="also run each size through the real ranking (score_pairs + candidate_table)",
+    )
     args = parser.parse_args()
     names = list(SIZES) if "all" in args.sizes else args.sizes
     rows = [run(SIZES[name], args.degree, args.repeat, args.seed) for name in names]

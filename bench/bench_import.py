@@ -24,8 +24,24 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-HEADER = ["事件编号", "事项", "网格编码", "地点", "紧急程度", "上报人工号", "处置人工号", "发现时间", "上报时间",
-          "受理时间", "派遣时间", "签收时间", "反馈时间", "办结时间", "处置结果", "满意度"]
+HEADER = [
+    "事件编号",
+    "事项",
+    "网格编码",
+    "地点",
+    "紧急程度",
+    "上报人工号",
+    "处置人工号",
+    "发现时间",
+    "上报时间",
+    "受理时间",
+    "派遣时间",
+    "签收时间",
+    "反馈时间",
+    "办结时间",
+    "处置结果",
+    "满意度",
+]
 
 
 def rss_mb() -> float:
@@ -41,8 +57,10 @@ def make_csv(path: Path, rows: int, grids: pd.DataFrame, workers: pd.DataFrame, 
             n = min(step, rows - start)
             g = rng.integers(0, len(grids), n)
             t0 = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 270 * 1440, n), unit="min")
+
             def add(base, lo, hi, n=n):  # noqa: ANN001, ANN202
                 return base + pd.to_timedelta(rng.integers(lo, hi, n), unit="min")
+
             reported = add(t0, 5, 120)
             accepted = add(reported, 5, 100)
             dispatched = add(accepted, 5, 60)
@@ -50,17 +68,26 @@ def make_csv(path: Path, rows: int, grids: pd.DataFrame, workers: pd.DataFrame, 
             feedback = add(signed, 30, 3000)
             closed = add(feedback, 30, 600)
             fmt = "%Y-%m-%d %H:%M"
-            frame = pd.DataFrame({
-                "no": [f"B{start + i:09d}" for i in range(n)],
-                "item": np.array(items)[rng.integers(0, len(items), n)],
-                "grid": grids["code"].to_numpy()[g], "loc": "下沙村一巷" + pd.Series(g).astype(str) + "号",
-                "prio": np.array(["紧急", "一般", "复杂"])[rng.integers(0, 3, n)],
-                "rep": workers["employee_no"].to_numpy()[rng.integers(0, len(workers), n)],
-                "ass": workers["employee_no"].to_numpy()[rng.integers(0, len(workers), n)],
-                "d": t0.strftime(fmt), "r": reported.strftime(fmt), "a": accepted.strftime(fmt),
-                "p": dispatched.strftime(fmt), "s": signed.strftime(fmt), "f": feedback.strftime(fmt),
-                "c": closed.strftime(fmt), "res": "已整改", "sat": np.array(["满意", "基本满意", "不满意"])[rng.integers(0, 3, n)],
-            })
+            frame = pd.DataFrame(
+                {
+                    "no": [f"B{start + i:09d}" for i in range(n)],
+                    "item": np.array(items)[rng.integers(0, len(items), n)],
+                    "grid": grids["code"].to_numpy()[g],
+                    "loc": "下沙村一巷" + pd.Series(g).astype(str) + "号",
+                    "prio": np.array(["紧急", "一般", "复杂"])[rng.integers(0, 3, n)],
+                    "rep": workers["employee_no"].to_numpy()[rng.integers(0, len(workers), n)],
+                    "ass": workers["employee_no"].to_numpy()[rng.integers(0, len(workers), n)],
+                    "d": t0.strftime(fmt),
+                    "r": reported.strftime(fmt),
+                    "a": accepted.strftime(fmt),
+                    "p": dispatched.strftime(fmt),
+                    "s": signed.strftime(fmt),
+                    "f": feedback.strftime(fmt),
+                    "c": closed.strftime(fmt),
+                    "res": "已整改",
+                    "sat": np.array(["满意", "基本满意", "不满意"])[rng.integers(0, 3, n)],
+                }
+            )
             frame.to_csv(fh, header=False, index=False, lineterminator="\r\n")
 
 
@@ -107,10 +134,14 @@ def main() -> int:
         t = time.perf_counter()
         make_csv(path, args.rows, grids, workers, items_frame()["item_code"].tolist())
         size = path.stat().st_size
-        print(f"generated {args.rows:,} rows, {size / 1e6:.0f} MB GB18030 CSV in {time.perf_counter() - t:.1f} s")
+        print(
+            f"generated {args.rows:,} rows, {size / 1e6:.0f} MB GB18030 CSV in {time.perf_counter() - t:.1f} s"
+        )
         ref, ref_cpu = reference(path, args.chunk)
-        print(f"reference (read_csv + sqlite3 executemany, no checks): {ref:.1f} s, {args.rows / ref:,.0f} rows/s "
-              f"({ref_cpu:.1f} s CPU)")
+        print(
+            f"reference (read_csv + sqlite3 executemany, no checks): {ref:.1f} s, {args.rows / ref:,.0f} rows/s "
+            f"({ref_cpu:.1f} s CPU)"
+        )
         base_rss = rss_mb()
 
         data = path.read_bytes()
@@ -121,14 +152,18 @@ def main() -> int:
         del data
         peak = rss_mb()
         assert report.ok and report.written and report.added == args.rows, report.to_dict("en")["errors"][:5]
-        print(f"gridwise import events: {elapsed:.1f} s, {args.rows / elapsed:,.0f} rows/s "
-              f"(incl. recomputing event-derived figures for {report.periods})")
+        print(
+            f"gridwise import events: {elapsed:.1f} s, {args.rows / elapsed:,.0f} rows/s "
+            f"(incl. recomputing event-derived figures for {report.periods})"
+        )
         print(f"peak RSS: {peak:,.0f} MB (before the import: {base_rss:,.0f} MB)")
         print(f"ratio to reference: {elapsed / ref:.2f}x")
         # On a shared machine wall time follows the other processes; CPU time (user + system) of this
         # process does not, and on a quiet machine the wall time is about CPU time plus the disk writes.
-        print(f"CPU: import {cpu:.1f} s, reference {ref_cpu:.1f} s, ratio {cpu / ref_cpu:.2f}x "
-              f"(load average {os.getloadavg()[0]:.1f})")
+        print(
+            f"CPU: import {cpu:.1f} s, reference {ref_cpu:.1f} s, ratio {cpu / ref_cpu:.2f}x "
+            f"(load average {os.getloadavg()[0]:.1f})"
+        )
         ok = elapsed < 60 and peak < 1024
         print("targets (< 60 s, < 1 GB):", "met" if ok else "NOT met")
         engine.dispose()

@@ -50,7 +50,9 @@ def main() -> int:
             print(f"seeded demo (scale {args.scale}) in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     users = {Role.WORKER: "dp0001", Role.MANAGER: "manager", Role.ADMIN: "admin"}
     with Session(get_engine()) as s:
-        viewers = {r: viewer_for(s, s.exec(select(User).where(User.username == u)).one()) for r, u in users.items()}
+        viewers = {
+            r: viewer_for(s, s.exec(select(User).where(User.username == u)).one()) for r, u in users.items()
+        }
 
     def run(page: str | None, viewer) -> float:
         """Time one script run of ``page``; the first run of a fresh AppTest (runner start-up) is
@@ -80,8 +82,10 @@ def main() -> int:
         med = statistics.median(times)
         ok = med < 1.0
         failed += not ok
-        print(f"{spec.path:28} {role.value:8} {med * 1000:10.0f} {max(times) * 1000:8.0f} "
-              f"{med / reference:7.1f}  {'PASS' if ok else 'FAIL'}")
+        print(
+            f"{spec.path:28} {role.value:8} {med * 1000:10.0f} {max(times) * 1000:8.0f} "
+            f"{med / reference:7.1f}  {'PASS' if ok else 'FAIL'}"
+        )
     print(f"\n{failed} page(s) over the 1 s median target")
     return 0
 

@@ -40,8 +40,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from evaluation.scoring.compute import ScoringInputs, score_period  # noqa: E402
 from evaluation.scoring.scheme import default_scheme  # noqa: E402
 
-FIELD_METRICS = ["collection_rate", "accuracy_rate", "retention_rate", "patrol_coverage_rate", "timely_report_rate",
-                 "valid_report_rate", "ontime_closure_rate", "rework_rate", "satisfaction_rate"]
+FIELD_METRICS = [
+    "collection_rate",
+    "accuracy_rate",
+    "retention_rate",
+    "patrol_coverage_rate",
+    "timely_report_rate",
+    "valid_report_rate",
+    "ontime_closure_rate",
+    "rework_rate",
+    "satisfaction_rate",
+]
 TRAINING = ["training_attendance_rate", "training_quiz_avg", "training_certificates"]
 
 
@@ -135,7 +144,9 @@ def bench_demo(db_url: str | None, scale: float, repeat: int) -> None:
     print("\n== demo district, one month (2020-06) ==")
     print(f"workers scored {n}, summary rows {len(inputs.values)}, components {len(result.components)}")
     print(f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
-    print(f"compute          {t_compute * 1000:8.1f} ms   target < 300 ms   {'OK' if t_compute < 0.3 else 'SLOW'}")
+    print(
+        f"compute          {t_compute * 1000:8.1f} ms   target < 300 ms   {'OK' if t_compute < 0.3 else 'SLOW'}"
+    )
     print(f"load + compute   {t_all * 1000:8.1f} ms   target < 300 ms   {'OK' if t_all < 0.3 else 'SLOW'}")
 
 
@@ -150,25 +161,64 @@ def city_data(n_workers: int, n_records: int, seed: int) -> tuple[pd.DataFrame, 
     metric = rng.integers(0, len(FIELD_METRICS), n_records, dtype=np.int8)
     skill = rng.beta(9, 1.2, n_workers).astype(np.float32)  # each worker's success rate
     numerator = (rng.random(n_records, dtype=np.float32) < skill[worker]).astype(np.float32)
-    raw = pd.DataFrame({"worker_id": worker, "month": month, "metric": metric, "numerator": numerator,
-                        "denominator": np.ones(n_records, dtype=np.float32)})
+    raw = pd.DataFrame(
+        {
+            "worker_id": worker,
+            "month": month,
+            "metric": metric,
+            "numerator": numerator,
+            "denominator": np.ones(n_records, dtype=np.float32),
+        }
+    )
     n_comm = max(1, n_workers // 12)
-    workers = pd.DataFrame({"worker_id": np.arange(n_workers), "community_id": np.arange(n_workers) % n_comm,
-                            "subdistrict_id": (np.arange(n_workers) % n_comm) // 10,
-                            "party_member": rng.random(n_workers) < 0.18,
-                            "hire_date": pd.NaT, "households": rng.integers(180, 520, n_workers)})
-    wm = pd.MultiIndex.from_product([np.arange(n_workers), np.arange(12)], names=["worker_id", "m"]).to_frame(False)
+    workers = pd.DataFrame(
+        {
+            "worker_id": np.arange(n_workers),
+            "community_id": np.arange(n_workers) % n_comm,
+            "subdistrict_id": (np.arange(n_workers) % n_comm) // 10,
+            "party_member": rng.random(n_workers) < 0.18,
+            "hire_date": pd.NaT,
+            "households": rng.integers(180, 520, n_workers),
+        }
+    )
+    wm = pd.MultiIndex.from_product([np.arange(n_workers), np.arange(12)], names=["worker_id", "m"]).to_frame(
+        False
+    )
     months = np.array([f"2026-{m + 1:02d}" for m in range(12)])
     period = pd.Categorical(months[wm["m"].to_numpy()], categories=months)
     n = len(wm)
-    training = pd.concat([
-        pd.DataFrame({"worker_id": wm["worker_id"], "period": period, "metric": TRAINING[0],
-                      "numerator": rng.integers(0, 11, n).astype(float), "denominator": 10.0}),
-        pd.DataFrame({"worker_id": wm["worker_id"], "period": period, "metric": TRAINING[1],
-                      "numerator": rng.uniform(50, 100, n) * 2, "denominator": 2.0}),
-        pd.DataFrame({"worker_id": wm["worker_id"], "period": period, "metric": TRAINING[2],
-                      "numerator": rng.integers(0, 4, n).astype(float), "denominator": 1.0}),
-    ], ignore_index=True)
+    training = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "worker_id": wm["worker_id"],
+                    "period": period,
+                    "metric": TRAINING[0],
+                    "numerator": rng.integers(0, 11, n).astype(float),
+                    "denominator": 10.0,
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "worker_id": wm["worker_id"],
+                    "period": period,
+                    "metric": TRAINING[1],
+                    "numerator": rng.uniform(50, 100, n) * 2,
+                    "denominator": 2.0,
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "worker_id": wm["worker_id"],
+                    "period": period,
+                    "metric": TRAINING[2],
+                    "numerator": rng.integers(0, 4, n).astype(float),
+                    "denominator": 1.0,
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     return raw, workers, training
 
 
@@ -176,18 +226,23 @@ def summarise(raw: pd.DataFrame, n_workers: int) -> pd.DataFrame:
     """Raw records → worker × month × metric (Σ numerator, Σ denominator) with one ``np.bincount``
     per measure over a single integer key (faster than a three-key pandas groupby)."""
     n_metrics = len(FIELD_METRICS)
-    key = (raw["worker_id"].to_numpy(np.int64) * 12 + raw["month"].to_numpy(np.int64)) * n_metrics \
-        + raw["metric"].to_numpy(np.int64)
+    key = (raw["worker_id"].to_numpy(np.int64) * 12 + raw["month"].to_numpy(np.int64)) * n_metrics + raw[
+        "metric"
+    ].to_numpy(np.int64)
     size = n_workers * 12 * n_metrics
     num = np.bincount(key, weights=raw["numerator"].to_numpy(), minlength=size)
     den = np.bincount(key, weights=raw["denominator"].to_numpy(), minlength=size)
     idx = np.flatnonzero(den)
     months = np.array([f"2026-{m + 1:02d}" for m in range(12)])
-    return pd.DataFrame({
-        "worker_id": idx // (12 * n_metrics),
-        "period": pd.Categorical.from_codes((idx // n_metrics) % 12, categories=months),
-        "metric": pd.Categorical.from_codes(idx % n_metrics, categories=FIELD_METRICS),
-        "numerator": num[idx], "denominator": den[idx]})
+    return pd.DataFrame(
+        {
+            "worker_id": idx // (12 * n_metrics),
+            "period": pd.Categorical.from_codes((idx // n_metrics) % 12, categories=months),
+            "metric": pd.Categorical.from_codes(idx % n_metrics, categories=FIELD_METRICS),
+            "numerator": num[idx],
+            "denominator": den[idx],
+        }
+    )
 
 
 def bench_city(n_workers: int, n_records: int, repeat: int, seed: int) -> None:
@@ -196,24 +251,38 @@ def bench_city(n_workers: int, n_records: int, repeat: int, seed: int) -> None:
     print(f"\n== city year: {n_workers:,} workers, {n_records:,} raw field records, 12 months ==", flush=True)
     t0 = time.perf_counter()
     raw, workers, training = city_data(n_workers, n_records, seed)
-    print(f"generated in {time.perf_counter() - t0:.2f} s; raw frame {raw.memory_usage().sum() / 2**20:.0f} MB")
+    print(
+        f"generated in {time.perf_counter() - t0:.2f} s; raw frame {raw.memory_usage().sum() / 2**20:.0f} MB"
+    )
     con = duckdb.connect(config={"threads": 2})
     con.register("raw", raw)
 
     # Stage 1: raw → summary.
     t_agg, m_agg, summary = timed(lambda: summarise(raw, n_workers), repeat)
-    duck_agg_sql = ("SELECT worker_id, month, metric, sum(numerator) AS numerator, sum(denominator) AS denominator "
-                    "FROM raw GROUP BY worker_id, month, metric")
+    duck_agg_sql = (
+        "SELECT worker_id, month, metric, sum(numerator) AS numerator, sum(denominator) AS denominator "
+        "FROM raw GROUP BY worker_id, month, metric"
+    )
     t_dagg, m_dagg, dsum = timed(lambda: con.sql(duck_agg_sql).df(), repeat)
     assert len(dsum) == len(summary) and abs(dsum["numerator"].sum() - summary["numerator"].sum()) < 1e-3
 
     # Stage 2: score the year from the summary (field + training figures).
     scheme = default_scheme()
     registry = pd.DataFrame(
-        [{"code": m, "unit": "%", "direction": "lower" if m == "rework_rate" else "higher", "kind": "ratio"}
-         for m in FIELD_METRICS + TRAINING[:1]]
-        + [{"code": TRAINING[1], "unit": "分", "direction": "higher", "kind": "mean"},
-           {"code": TRAINING[2], "unit": "个", "direction": "higher", "kind": "mean"}])
+        [
+            {
+                "code": m,
+                "unit": "%",
+                "direction": "lower" if m == "rework_rate" else "higher",
+                "kind": "ratio",
+            }
+            for m in FIELD_METRICS + TRAINING[:1]
+        ]
+        + [
+            {"code": TRAINING[1], "unit": "分", "direction": "higher", "kind": "mean"},
+            {"code": TRAINING[2], "unit": "个", "direction": "higher", "kind": "mean"},
+        ]
+    )
     values = pd.concat([summary, training], ignore_index=True)
     values["period"] = values["period"].astype(pd.CategoricalDtype([f"2026-{m:02d}" for m in range(1, 13)]))
 
@@ -222,7 +291,9 @@ def bench_city(n_workers: int, n_records: int, repeat: int, seed: int) -> None:
 
     t_score, m_score, result = timed(lambda: score_period(fresh(), scheme, "2026", explain=False), repeat)
     t_expl, m_expl, _ = timed(lambda: score_period(fresh(), scheme, "2026", explain=True), 1)
-    con.register("vals", values.assign(period=values["period"].astype(str), metric=values["metric"].astype(str)))
+    con.register(
+        "vals", values.assign(period=values["period"].astype(str), metric=values["metric"].astype(str))
+    )
     duck_score_sql = """
         SELECT worker_id, metric, 'Q' || ((CAST(substr(period, 6, 2) AS INT) - 1) // 3 + 1) AS quarter,
                sum(numerator) AS numerator, sum(denominator) AS denominator,
@@ -232,28 +303,42 @@ def bench_city(n_workers: int, n_records: int, repeat: int, seed: int) -> None:
 
     cards = result.cards
     total = t_agg + t_score
-    print(f"summary rows {len(summary):,}; cards {len(cards):,}; component rows {len(result.components):,}; "
-          f"mean total {cards['total'].mean():.2f}")
+    print(
+        f"summary rows {len(summary):,}; cards {len(cards):,}; component rows {len(result.components):,}; "
+        f"mean total {cards['total'].mean():.2f}"
+    )
     print(f"{'stage':<36}{'ours s':>8}{'duckdb s':>10}{'ratio':>8}{'+peak MB':>10}{'duck +MB':>9}")
-    print(f"{'1 raw 10M → summary':<36}{t_agg:8.3f}{t_dagg:10.3f}{t_agg / t_dagg:8.2f}{m_agg:10.0f}{m_dagg:9.0f}")
-    print(f"{'2 score year (4 quarters) from summary':<36}{t_score:8.3f}{t_dscore:10.3f}{t_score / t_dscore:8.2f}"
-          f"{m_score:10.0f}{m_dscore:9.0f}")
+    print(
+        f"{'1 raw 10M → summary':<36}{t_agg:8.3f}{t_dagg:10.3f}{t_agg / t_dagg:8.2f}{m_agg:10.0f}{m_dagg:9.0f}"
+    )
+    print(
+        f"{'2 score year (4 quarters) from summary':<36}{t_score:8.3f}{t_dscore:10.3f}{t_score / t_dscore:8.2f}"
+        f"{m_score:10.0f}{m_dscore:9.0f}"
+    )
     print(f"{'2b as 2, with 960k formula strings':<36}{t_expl:8.3f}{'':>10}{'':>8}{m_expl:10.0f}")
     print(f"{'1 + 2':<36}{total:8.3f}{t_dagg + t_dscore:10.3f}{total / (t_dagg + t_dscore):8.2f}")
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"machine load average (1 min) during the run: {load:.1f} on {os.cpu_count()} cores")
-    print(f"target: 1 + 2 < 3 s → {'OK' if total < 3 else 'SLOW'}; ratio ≤ 2× → "
-          f"{'OK' if total / (t_dagg + t_dscore) <= 2 else 'OVER'}  (cores available: {os.cpu_count()})")
-    print(f"process peak resident memory in any timed run: {ABS_PEAK[0]:.0f} MB "
-          f"(data generated in memory included: raw frame, summary, DuckDB results)")
-    print("note: the DuckDB scoring query only sums per worker × quarter × metric; ours also normalises, weighs,"
-          " grades, ranks and writes a formula string per component.")
+    print(
+        f"target: 1 + 2 < 3 s → {'OK' if total < 3 else 'SLOW'}; ratio ≤ 2× → "
+        f"{'OK' if total / (t_dagg + t_dscore) <= 2 else 'OVER'}  (cores available: {os.cpu_count()})"
+    )
+    print(
+        f"process peak resident memory in any timed run: {ABS_PEAK[0]:.0f} MB "
+        f"(data generated in memory included: raw frame, summary, DuckDB results)"
+    )
+    print(
+        "note: the DuckDB scoring query only sums per worker × quarter × metric; ours also normalises, weighs,"
+        " grades, ranks and writes a formula string per component."
+    )
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--part", choices=["demo", "city", "all"], default="all")
-    ap.add_argument("--demo-db", default=None, help="a seeded demo database URL (default: seed a temporary one)")
+    ap.add_argument(
+        "--demo-db", default=None, help="a seeded demo database URL (default: seed a temporary one)"
+    )
     ap.add_argument("--demo-scale", type=float, default=0.2)
     ap.add_argument("--workers", type=int, default=20_000)
     ap.add_argument("--records", type=int, default=10_000_000)

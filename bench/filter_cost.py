@@ -66,11 +66,19 @@ def changes() -> dict[str, tuple[str, Callable]]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--db", default=None, help="a seeded demo database (default: a copy of var/journey-demo.db)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--db", default=None, help="a seeded demo database (default: a copy of var/journey-demo.db)"
+    )
     parser.add_argument("--changes", type=int, default=6)
-    parser.add_argument("--profile-dir", type=Path, default=None,
-                        help="write a cProfile of each filter's changes here (<filter>.txt, top functions)")
+    parser.add_argument(
+        "--profile-dir",
+        type=Path,
+        default=None,
+        help="write a cProfile of each filter's changes here (<filter>.txt, top functions)",
+    )
     parser.add_argument("--only", default=None, help="only the filters whose name contains this")
     args = parser.parse_args()
     print(f"filter_cost: {os.getloadavg()[0]:.2f} load average (1 min) on {os.cpu_count()} cores")
@@ -143,7 +151,9 @@ def run(args: argparse.Namespace) -> int:
     home = opened("app.py")
     reference = statistics.median(cpu(home.run) for _ in range(args.changes))
     print(f"reference: the manager's home page rerun, median {reference * 1000:.0f} ms CPU\n")
-    print(f"{'filter change':34} {'first s':>8} {'median s':>9} {'max s':>7} {'× ref':>6}  target {TARGET_S} s")
+    print(
+        f"{'filter change':34} {'first s':>8} {'median s':>9} {'max s':>7} {'× ref':>6}  target {TARGET_S} s"
+    )
     worst = 0.0
     for name, (page, change) in changes().items():
         if args.only and args.only not in name:
@@ -168,10 +178,14 @@ def run(args: argparse.Namespace) -> int:
                     stats.sort_stats(key).print_stats(40)
         med = statistics.median(times)
         worst = max(worst, med)
-        print(f"{name:34} {first_open:8.2f} {med:9.3f} {max(times):7.3f} {med / reference:6.1f}  "
-              f"{'MET' if med <= TARGET_S else 'NOT met'}")
-    print(f"\nworst median {worst:.3f} s CPU per filter change (target ≤ {TARGET_S}); 'first' is opening the page "
-          f"(caches filled); after: load average {os.getloadavg()[0]:.2f}")
+        print(
+            f"{name:34} {first_open:8.2f} {med:9.3f} {max(times):7.3f} {med / reference:6.1f}  "
+            f"{'MET' if med <= TARGET_S else 'NOT met'}"
+        )
+    print(
+        f"\nworst median {worst:.3f} s CPU per filter change (target ≤ {TARGET_S}); 'first' is opening the page "
+        f"(caches filled); after: load average {os.getloadavg()[0]:.2f}"
+    )
     return 0 if worst <= TARGET_S else 1
 
 

@@ -64,8 +64,9 @@ def sqlite_copy(stack: ExitStack, fresh: bool) -> str:
     shutil.copy(TEMPLATE, tmp / "journey.db")
     url = f"sqlite:///{tmp / 'journey.db'}"
     env = {**os.environ, "GRIDWISE_DATABASE_URL": url, "GRIDWISE_SCHEDULER_ENABLED": "false"}
-    subprocess.run([sys.executable, "-m", "core.cli", "migrate"], cwd=ROOT, env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "core.cli", "migrate"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
     return url
 
 
@@ -111,29 +112,67 @@ async def floor_costs(browser, url: str, pid: int, clicks: int, timeout_ms: int)
     return out
 
 
-async def drive(app_url: str, app_pid: int, floors: dict[str, tuple[str, int]], plan: lt.Plan, stats: Path,
-                profile_dir: Path, args: argparse.Namespace) -> dict:
+async def drive(
+    app_url: str,
+    app_pid: int,
+    floors: dict[str, tuple[str, int]],
+    plan: lt.Plan,
+    stats: Path,
+    profile_dir: Path,
+    args: argparse.Namespace,
+) -> dict:
     from playwright.async_api import async_playwright
 
     timeout_ms = int(args.timeout * 1000)
     exe = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
     result: dict = {"journeys": [], "profile": None}
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=exe, headless=True, args=[
-            "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-            "--disable-gpu", "--disable-dev-shm-usage"])
+        browser = await pw.chromium.launch(
+            executable_path=exe,
+            headless=True,
+            args=[
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+            ],
+        )
         if plan.warm_up is not None:
-            warm = await lt.run_user(browser, app_url, plan, plan.warm_up, timeout_ms,
-                                     steps_to_run=("open", "sign_in", "home", "my_learning", "quiz_open"))
+            warm = await lt.run_user(
+                browser,
+                app_url,
+                plan,
+                plan.warm_up,
+                timeout_ms,
+                steps_to_run=("open", "sign_in", "home", "my_learning", "quiz_open"),
+            )
             if warm.failed_step:
                 raise RuntimeError(f"warm-up failed at {warm.failed_step}: {warm.error}")
-        result["floor_before"] = {name: await floor_costs(browser, url, pid, args.floor_clicks, timeout_ms)
-                                  for name, (url, pid) in floors.items()}
+        result["floor_before"] = {
+            name: await floor_costs(browser, url, pid, args.floor_clicks, timeout_ms)
+            for name, (url, pid) in floors.items()
+        }
         spy = None
         if args.py_spy:  # samples every thread of the server (Tornado's loop too), collapsed stacks
-            spy = subprocess.Popen([args.py_spy, "record", "-p", str(app_pid), "-r", "200", "-f", "raw", "--threads",
-                                    "-o", str(profile_dir / "py-spy.txt")], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
+            spy = subprocess.Popen(
+                [
+                    args.py_spy,
+                    "record",
+                    "-p",
+                    str(app_pid),
+                    "-r",
+                    "200",
+                    "-f",
+                    "raw",
+                    "--threads",
+                    "-o",
+                    str(profile_dir / "py-spy.txt"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         *measured, profiled = plan.users
         for user in measured + [profiled]:
             if user is profiled:
@@ -155,8 +194,10 @@ async def drive(app_url: str, app_pid: int, floors: dict[str, tuple[str, int]], 
             result["journeys"].append({"outcome": out, "marks": marks})
             if out.failed_step:
                 print(f"  journey {user.username} failed at {out.failed_step}: {out.error}")
-        result["floor_after"] = {name: await floor_costs(browser, url, pid, args.floor_clicks, timeout_ms)
-                                 for name, (url, pid) in floors.items()}
+        result["floor_after"] = {
+            name: await floor_costs(browser, url, pid, args.floor_clicks, timeout_ms)
+            for name, (url, pid) in floors.items()
+        }
         await browser.close()
     return result
 
@@ -187,10 +228,12 @@ def report(result: dict, rows: list[dict]) -> dict:  # noqa: C901
     for name in result["floor_before"]:
         before, after = result["floor_before"][name], result["floor_after"][name]
         floor_of[name] = (before["button"] + after["button"]) / 2
-        print(f"floor, {name} (bench/trivial_page.py, same run): {floor_of[name] * 1000:.0f} ms server CPU per "
-              f"button click with st.rerun (2 runs; before the journeys {before['button'] * 1000:.0f}, after "
-              f"{after['button'] * 1000:.0f}), {(before['radio'] + after['radio']) / 2 * 1000:.0f} ms per radio "
-              "click (1 run)")
+        print(
+            f"floor, {name} (bench/trivial_page.py, same run): {floor_of[name] * 1000:.0f} ms server CPU per "
+            f"button click with st.rerun (2 runs; before the journeys {before['button'] * 1000:.0f}, after "
+            f"{after['button'] * 1000:.0f}), {(before['radio'] + after['radio']) / 2 * 1000:.0f} ms per radio "
+            "click (1 run)"
+        )
     floor = floor_of["Streamlit defaults"]  # the floor as ARCHITECTURE.md and issue #11 measured it
     same = floor_of["app config"]
     ok = [j for j in result["journeys"] if j["outcome"].failed_step is None]
@@ -210,8 +253,10 @@ def report(result: dict, rows: list[dict]) -> dict:  # noqa: C901
             actions[name].append(j["outcome"].actions.get(name, 0))
     n = len(ok)
     questions = statistics.mean(len(j["outcome"].question_times) for j in ok)
-    print(f"\n{'step':<13} {'actions':>7} {'CPU s':>7} {'ms/action':>9} {'× floor':>7} {'runs':>5} "
-          f"{'frag':>4} {'script ms/run':>13} {'loop ms':>7} {'SQL/run':>7}")
+    print(
+        f"\n{'step':<13} {'actions':>7} {'CPU s':>7} {'ms/action':>9} {'× floor':>7} {'runs':>5} "
+        f"{'frag':>4} {'script ms/run':>13} {'loop ms':>7} {'SQL/run':>7}"
+    )
     total = total_actions = 0.0
     table = {}
     for name in lt.STEPS:
@@ -226,57 +271,86 @@ def report(result: dict, rows: list[dict]) -> dict:  # noqa: C901
         total += cpu
         total_actions += acts
         table[name] = {"cpu": cpu, "actions": acts, "runs": len(runs) / n}
-        print(f"{name:<13} {acts:>7.0f} {cpu:>7.3f} {cpu / acts * 1000:>9.0f} {cpu / acts / floor:>7.2f} "
-              f"{len(runs) / n:>5.1f} {frag:>4.0f} {script * 1000:>13.1f} "
-              f"{statistics.mean(loop_of[name]) * 1000:>7.0f} {sql:>7.1f}")
+        print(
+            f"{name:<13} {acts:>7.0f} {cpu:>7.3f} {cpu / acts * 1000:>9.0f} {cpu / acts / floor:>7.2f} "
+            f"{len(runs) / n:>5.1f} {frag:>4.0f} {script * 1000:>13.1f} "
+            f"{statistics.mean(loop_of[name]) * 1000:>7.0f} {sql:>7.1f}"
+        )
     per_q = statistics.mean(per_step["quiz_answer"]) / questions if questions else float("nan")
     ratio = total / total_actions / floor
-    print(f"{'journey':<13} {total_actions:>7.0f} {total:>7.3f} {total / total_actions * 1000:>9.0f} {ratio:>7.2f}")
-    print(f"\nper journey: {total:.2f} server CPU-s (target ≤ {TARGET_JOURNEY_S}: "
-          f"{'MET' if total <= TARGET_JOURNEY_S else 'NOT met'}), spread "
-          f"{min(sum(s) for s in zip(*per_step.values(), strict=False)):.2f}–"
-          f"{max(sum(s) for s in zip(*per_step.values(), strict=False)):.2f} over {n} journeys")
-    print(f"per quiz question: {per_q * 1000:.0f} ms (target ≤ {TARGET_QUESTION_MS:.0f}: "
-          f"{'MET' if per_q * 1000 <= TARGET_QUESTION_MS else 'NOT met'}), {questions:.0f} questions")
-    print(f"per action: {ratio:.2f} × the floor with Streamlit's defaults (target ≤ {TARGET_RATIO}: "
-          f"{'MET' if ratio <= TARGET_RATIO else 'NOT met'}); {total / total_actions / same:.2f} × the trivial page "
-          "under the app's own config")
+    print(
+        f"{'journey':<13} {total_actions:>7.0f} {total:>7.3f} {total / total_actions * 1000:>9.0f} {ratio:>7.2f}"
+    )
+    print(
+        f"\nper journey: {total:.2f} server CPU-s (target ≤ {TARGET_JOURNEY_S}: "
+        f"{'MET' if total <= TARGET_JOURNEY_S else 'NOT met'}), spread "
+        f"{min(sum(s) for s in zip(*per_step.values(), strict=False)):.2f}–"
+        f"{max(sum(s) for s in zip(*per_step.values(), strict=False)):.2f} over {n} journeys"
+    )
+    print(
+        f"per quiz question: {per_q * 1000:.0f} ms (target ≤ {TARGET_QUESTION_MS:.0f}: "
+        f"{'MET' if per_q * 1000 <= TARGET_QUESTION_MS else 'NOT met'}), {questions:.0f} questions"
+    )
+    print(
+        f"per action: {ratio:.2f} × the floor with Streamlit's defaults (target ≤ {TARGET_RATIO}: "
+        f"{'MET' if ratio <= TARGET_RATIO else 'NOT met'}); {total / total_actions / same:.2f} × the trivial page "
+        "under the app's own config"
+    )
     journey_runs = [r for name in runs_of for r in runs_of[name]]
     script_cpu = sum(r["cpu"] for r in journey_runs) / n
     loop = sum(statistics.mean(v) for v in loop_of.values())
-    print(f"where: {script_cpu:.2f} CPU-s per journey in script runs (script threads), {loop:.2f} in the main "
-          f"thread (Tornado: sessions, websocket, messages), {total - script_cpu - loop:.2f} elsewhere "
-          "(other threads, e.g. argon2's lanes)")
+    print(
+        f"where: {script_cpu:.2f} CPU-s per journey in script runs (script threads), {loop:.2f} in the main "
+        f"thread (Tornado: sessions, websocket, messages), {total - script_cpu - loop:.2f} elsewhere "
+        "(other threads, e.g. argon2's lanes)"
+    )
     by_page: dict[str, list[dict]] = defaultdict(list)
     for r in journey_runs:
         by_page[r["page"] + (" (fragment)" if r["fragment"] else "")].append(r)
     print(f"\n{'page run':<32} {'runs':>5} {'median ms':>9} {'mean ms':>8} {'max ms':>7} {'SQL/run':>7}")
     for page, rs in sorted(by_page.items()):
         cpus = [r["cpu"] * 1000 for r in rs]
-        print(f"{page:<32} {len(rs) / n:>5.1f} {statistics.median(cpus):>9.1f} {statistics.mean(cpus):>8.1f} "
-              f"{max(cpus):>7.1f} {statistics.mean(r['sql'] for r in rs):>7.1f}")
-    return {"total": total, "per_question": per_q, "ratio": ratio, "floor": floor, "floor_same_config": same,
-            "steps": table}
+        print(
+            f"{page:<32} {len(rs) / n:>5.1f} {statistics.median(cpus):>9.1f} {statistics.mean(cpus):>8.1f} "
+            f"{max(cpus):>7.1f} {statistics.mean(r['sql'] for r in rs):>7.1f}"
+        )
+    return {
+        "total": total,
+        "per_question": per_q,
+        "ratio": ratio,
+        "floor": floor,
+        "floor_same_config": same,
+        "steps": table,
+    }
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--journeys", type=int, default=5)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--pg-admin-url", default=lt.PG_ADMIN_URL)
     parser.add_argument("--course", default="house_coding")
     parser.add_argument("--floor-clicks", type=int, default=20)
     parser.add_argument("--timeout", type=float, default=120, help="seconds one page action may take")
-    parser.add_argument("--pin", action="store_true",
-                        help="server processes on core 1, the browser and this script on core 0 (taskset)")
+    parser.add_argument(
+        "--pin",
+        action="store_true",
+        help="server processes on core 1, the browser and this script on core 0 (taskset)",
+    )
     parser.add_argument("--fresh", action="store_true", help="seed var/journey-demo.db again")
     parser.add_argument("--profile-dir", type=Path, default=ROOT / "artifacts" / "journey-profile")
-    parser.add_argument("--py-spy", default=None, help="py-spy to sample the server during the measured journeys")
+    parser.add_argument(
+        "--py-spy", default=None, help="py-spy to sample the server during the measured journeys"
+    )
     parser.add_argument("--json", type=Path, default=None, help="write the figures here too")
     args = parser.parse_args()
 
-    print(f"journey_cost: {args.journeys} journeys one after another, {args.db}; before: {lt.machine_load()}",
-          flush=True)
+    print(
+        f"journey_cost: {args.journeys} journeys one after another, {args.db}; before: {lt.machine_load()}",
+        flush=True,
+    )
     with ExitStack() as stack:
         if args.db == "sqlite":
             db_url = sqlite_copy(stack, args.fresh)
@@ -292,13 +366,26 @@ def main() -> int:
         stats, floor_stats = work / "runs.jsonl", work / "floor.jsonl"
         prefix = ("taskset", "-c", "1") if args.pin else ()
         launcher = (str(ROOT / "bench" / "run_stats.py"),)
-        app_url, app_pid = lt.start_server(db_url, work / "app.log", stack, launcher=launcher, prefix=prefix,
-                                           env_extra={"GRIDWISE_RUN_STATS": str(stats)})
+        app_url, app_pid = lt.start_server(
+            db_url,
+            work / "app.log",
+            stack,
+            launcher=launcher,
+            prefix=prefix,
+            env_extra={"GRIDWISE_RUN_STATS": str(stats)},
+        )
         floors = {}  # the trivial page as the app's server runs it, and with Streamlit's defaults
         for name, extra in (("app config", ()), ("Streamlit defaults", ("--runner.postScriptGC", "true"))):
-            floors[name] = lt.start_server(db_url, work / f"floor-{len(floors)}.log", stack,
-                                           script="bench/trivial_page.py", launcher=launcher, prefix=prefix,
-                                           env_extra={"GRIDWISE_RUN_STATS": str(floor_stats)}, extra_args=extra)
+            floors[name] = lt.start_server(
+                db_url,
+                work / f"floor-{len(floors)}.log",
+                stack,
+                script="bench/trivial_page.py",
+                launcher=launcher,
+                prefix=prefix,
+                env_extra={"GRIDWISE_RUN_STATS": str(floor_stats)},
+                extra_args=extra,
+            )
         if args.pin:
             os.sched_setaffinity(0, {0})  # the browser Playwright starts inherits it
         t = time.perf_counter()
@@ -308,7 +395,9 @@ def main() -> int:
         written = merge_profiles(args.profile_dir, [r for r in rows if r.get("profile")])
         print(f"\nprofiles of one journey's runs: {len(written)} pages in {args.profile_dir}")
         tracebacks = lt.log_tracebacks(work / "app.log")
-        print(f"server log: {len(tracebacks)} tracebacks" + "".join(f"\n  {tb[:300]}" for tb in tracebacks[:3]))
+        print(
+            f"server log: {len(tracebacks)} tracebacks" + "".join(f"\n  {tb[:300]}" for tb in tracebacks[:3])
+        )
         outcomes = [j["outcome"] for j in result["journeys"]] + [result["profile"]]
         problems = lt.check_database(db_url, plan, outcomes)
         for p in problems:
@@ -319,7 +408,11 @@ def main() -> int:
     failed = [o for o in outcomes if o.failed_step]
     if problems or failed or tracebacks:
         return 2
-    met = figures and figures["total"] <= TARGET_JOURNEY_S and figures["per_question"] * 1000 <= TARGET_QUESTION_MS
+    met = (
+        figures
+        and figures["total"] <= TARGET_JOURNEY_S
+        and figures["per_question"] * 1000 <= TARGET_QUESTION_MS
+    )
     return 0 if met else 1
 
 

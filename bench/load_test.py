@@ -181,13 +181,21 @@ def prepare(db_url: str, n_users: int, course_code: str) -> Plan:
 
     engine = make_engine(db_url)
     now = clock.now()
-    with unit_of_work(engine) as s:  # the set-up is one transaction: enrolled, scheduled and seated, or nothing
+    with unit_of_work(
+        engine
+    ) as s:  # the set-up is one transaction: enrolled, scheduled and seated, or nothing
         admin = viewer_for(s, s.exec(select(Account).where(Account.username == "admin")).one())
         course = s.exec(select(Course).where(Course.code == course_code)).one()
-        candidates = s.exec(select(Account.username, Worker.id).join(Worker, Worker.id == Account.worker_id)
-                            .where(Account.role == Role.WORKER.value, Account.is_active,
-                                   Worker.status == WorkerStatus.ACTIVE.value)
-                            .order_by(Account.username)).all()
+        candidates = s.exec(
+            select(Account.username, Worker.id)
+            .join(Worker, Worker.id == Account.worker_id)
+            .where(
+                Account.role == Role.WORKER.value,
+                Account.is_active,
+                Worker.status == WorkerStatus.ACTIVE.value,
+            )
+            .order_by(Account.username)
+        ).all()
         users: list[User] = []
         warm_up: User | None = None
         renewal = now + timedelta(days=RENEWAL_WINDOW_DAYS)
@@ -201,28 +209,45 @@ def prepare(db_url: str, n_users: int, course_code: str) -> Plan:
                 users.append(User(username, worker_id))
         if len(users) < n_users:
             raise SystemExit(f"only {len(users)} demo workers may still take the {course_code} quiz")
-        enroll_workers(s, admin, course_code=course_code, worker_ids=[u.worker_id for u in users],
-                       reason="load test")
+        enroll_workers(
+            s, admin, course_code=course_code, worker_ids=[u.worker_id for u in users], reason="load test"
+        )
         # Now, to the minute; check-in is open from 15 minutes before. The form takes one date, so a session
         # near midnight is scheduled to 23:59 and then moved to its full length.
         start = now.replace(second=0)
         end = start + timedelta(minutes=SESSION_MINUTES)
         first_end = min(end, start.replace(hour=23, minute=59))
-        plan = SessionPlan(course_id=course.id, first_day=start.date(), start=start.time(), end=first_end.time(),
-                           meeting_url="https://meeting.tencent.com/dm/load-test",
-                           title_zh="压力测试", title_en="Load test")
+        plan = SessionPlan(
+            course_id=course.id,
+            first_day=start.date(),
+            start=start.time(),
+            end=first_end.time(),
+            meeting_url="https://meeting.tencent.com/dm/load-test",
+            title_zh="压力测试",
+            title_en="Load test",
+        )
         (ts,) = schedule(s, admin, plan, now=now)
         if ts.end_at < end:
-            ts = update_session(s, admin, ts.id, start_at=start, end_at=end, meeting_url=ts.meeting_url,
-                                capacity=None, now=now)
+            ts = update_session(
+                s,
+                admin,
+                ts.id,
+                start_at=start,
+                end_at=end,
+                meeting_url=ts.meeting_url,
+                capacity=None,
+                now=now,
+            )
         seated = set(s.exec(select(Attendance.worker_id).where(Attendance.session_id == ts.id)).all())
         missing = [u.username for u in users if u.worker_id not in seated]
         if missing:
             raise SystemExit(f"not seated at the load-test session: {missing[:5]}")
         plan_ = Plan(ts.id, course.id, ts.secret, ts.start_at, users, since=now, warm_up=warm_up)
     engine.dispose()
-    print(f"set-up: {n_users} workers ({users[0].username} …), course {course_code} (id {course.id}), "
-          f"session {plan_.session_id} {ts.start_at:%H:%M}–{ts.end_at:%H:%M} with {len(seated)} seats")
+    print(
+        f"set-up: {n_users} workers ({users[0].username} …), course {course_code} (id {course.id}), "
+        f"session {plan_.session_id} {ts.start_at:%H:%M}–{ts.end_at:%H:%M} with {len(seated)} seats"
+    )
     return plan_
 
 
@@ -235,17 +260,45 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(db_url: str, log_path: Path, stack: ExitStack, *, script: str = "ui/server.py",
-                 launcher: tuple[str, ...] = ("-m", "streamlit"), env_extra: dict[str, str] | None = None,
-                 prefix: tuple[str, ...] = (), extra_args: tuple[str, ...] = ()) -> tuple[str, int]:
+def start_server(
+    db_url: str,
+    log_path: Path,
+    stack: ExitStack,
+    *,
+    script: str = "ui/server.py",
+    launcher: tuple[str, ...] = ("-m", "streamlit"),
+    env_extra: dict[str, str] | None = None,
+    prefix: tuple[str, ...] = (),
+    extra_args: tuple[str, ...] = (),
+) -> tuple[str, int]:
     """`streamlit run ui/server.py` on a free loopback port; stopped when ``stack`` closes. ``launcher`` replaces
     ``-m streamlit`` (bench/run_stats.py records each script run), ``prefix`` goes before the command
     (e.g. ``taskset -c 1``)."""
     port = free_port()
-    env = {**os.environ, "GRIDWISE_DATABASE_URL": db_url, "GRIDWISE_SCHEDULER_ENABLED": "false", **(env_extra or {})}
-    cmd = [*prefix, sys.executable, *launcher, "run", script, "--server.headless", "true",
-           "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
-           "--browser.gatherUsageStats", "false", *extra_args]
+    env = {
+        **os.environ,
+        "GRIDWISE_DATABASE_URL": db_url,
+        "GRIDWISE_SCHEDULER_ENABLED": "false",
+        **(env_extra or {}),
+    }
+    cmd = [
+        *prefix,
+        sys.executable,
+        *launcher,
+        "run",
+        script,
+        "--server.headless",
+        "true",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+        *extra_args,
+    ]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 
@@ -278,7 +331,10 @@ def cpu_seconds(root: int) -> float:
                 fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:
                 continue
-            stats[int(entry.name)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"))
+            stats[int(entry.name)] = (
+                int(fields[1]),
+                (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"),
+            )
     tree, frontier = {root}, [root]
     while frontier:
         parent = frontier.pop()
@@ -297,7 +353,7 @@ def log_tracebacks(log_path: Path) -> list[str]:
             j = i + 1
             while j < len(lines) and (lines[j].startswith((" ", "\t")) or not lines[j].strip()):
                 j += 1
-            out.append(" | ".join(x.strip() for x in lines[max(i + 1, j - 1):j + 1]))
+            out.append(" | ".join(x.strip() for x in lines[max(i + 1, j - 1) : j + 1]))
     return out
 
 
@@ -324,16 +380,26 @@ def first_line(exc: BaseException) -> str:
 async def page_errors(page) -> str:  # noqa: ANN001
     """What the page shows as an error: Streamlit exceptions, error and warning alerts, a lost connection.
     Read in one evaluation: under load an element found first can be re-drawn before its text is read."""
-    found = await page.evaluate("""(kinds) => kinds.flatMap((kind) =>
+    found = await page.evaluate(
+        """(kinds) => kinds.flatMap((kind) =>
         Array.from(document.querySelectorAll(`[data-testid=${kind}]`)).slice(0, 2)
              .map((el) => `${kind}: ${el.innerText.trim().replace(/\\s+/g, ' ').slice(0, 160)}`))""",
-                                ["stException", "stAlertContentError", "stAlertContentWarning", "stConnectionStatus"])
+        ["stException", "stAlertContentError", "stAlertContentWarning", "stConnectionStatus"],
+    )
     return "; ".join(found)
 
 
-async def run_user(browser, url: str, plan: Plan, user: User, timeout_ms: int, delay: float = 0,  # noqa: ANN001, C901
-                   steps_to_run: tuple[str, ...] = STEPS, shots: Path | None = None,
-                   on_step: Callable[[str], None] | None = None) -> Outcome:
+async def run_user(
+    browser,
+    url: str,
+    plan: Plan,
+    user: User,
+    timeout_ms: int,
+    delay: float = 0,  # noqa: ANN001, C901
+    steps_to_run: tuple[str, ...] = STEPS,
+    shots: Path | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> Outcome:
     """One worker's journey; ``on_step(name)`` is called before each step and ``on_step("end")`` after the
     last one (bench/journey_cost.py reads the server's CPU there)."""
     from playwright.async_api import expect
@@ -371,7 +437,9 @@ async def run_user(browser, url: str, plan: Plan, user: User, timeout_ms: int, d
 
     async def home() -> None:
         await act(sidebar.get_by_role("link", name="首页", exact=True).click)
-        await expect(page.get_by_test_id("stMetric").filter(has_text="我的网格")).to_be_visible(timeout=timeout_ms)
+        await expect(page.get_by_test_id("stMetric").filter(has_text="我的网格")).to_be_visible(
+            timeout=timeout_ms
+        )
 
     async def my_learning() -> None:
         await act(sidebar.get_by_role("link", name="我的课程", exact=True).click)
@@ -410,16 +478,27 @@ async def run_user(browser, url: str, plan: Plan, user: User, timeout_ms: int, d
             if i < total - 1:
                 await act(page.get_by_role("button", name="下一题").click)
                 await expect(page.get_by_text(re.compile(rf"第 {i + 2}/{total} 题"))).to_be_visible(
-                    timeout=timeout_ms)
+                    timeout=timeout_ms
+                )
             out.question_times.append(time.perf_counter() - t)
 
     async def quiz_submit() -> None:
         await act(page.get_by_role("button", name="交卷").click)
-        await expect(page.get_by_test_id("stMetric").filter(has_text="得分")).to_be_visible(timeout=timeout_ms)
+        await expect(page.get_by_test_id("stMetric").filter(has_text="得分")).to_be_visible(
+            timeout=timeout_ms
+        )
         out.submitted = True
 
-    steps = {"open": open_site, "sign_in": sign_in, "home": home, "my_learning": my_learning, "check_in": check_in,
-             "quiz_open": quiz_open, "quiz_answer": quiz_answer, "quiz_submit": quiz_submit}
+    steps = {
+        "open": open_site,
+        "sign_in": sign_in,
+        "home": home,
+        "my_learning": my_learning,
+        "check_in": check_in,
+        "quiz_open": quiz_open,
+        "quiz_answer": quiz_answer,
+        "quiz_submit": quiz_submit,
+    }
     try:
         for name in steps_to_run:
             current = name
@@ -451,27 +530,56 @@ async def run_user(browser, url: str, plan: Plan, user: User, timeout_ms: int, d
         await context.close()
 
 
-async def drive(url: str, plan: Plan, *, headless: bool, timeout_s: float, ramp_s: float,
-                deadline_s: float, shots: Path | None, server_pid: int) -> tuple[list[Outcome], float]:
+async def drive(
+    url: str,
+    plan: Plan,
+    *,
+    headless: bool,
+    timeout_s: float,
+    ramp_s: float,
+    deadline_s: float,
+    shots: Path | None,
+    server_pid: int,
+) -> tuple[list[Outcome], float]:
     from playwright.async_api import async_playwright
 
     exe = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(
-            executable_path=exe, headless=headless,
-            args=["--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--no-first-run", "--disable-gpu", "--disable-dev-shm-usage"])
+            executable_path=exe,
+            headless=headless,
+            args=[
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+            ],
+        )
         if plan.warm_up is not None:  # a running server has imported its pages; a fresh one has not
-            warm = await run_user(browser, url, plan, plan.warm_up, int(timeout_s * 1000),
-                                  steps_to_run=("open", "sign_in", "home", "my_learning", "quiz_open"))
-            print(f"warm-up by {warm.username}: " + ", ".join(f"{k} {v:.1f} s" for k, v in warm.times.items())
-                  + (f"; failed: {warm.error}" if warm.failed_step else ""))
+            warm = await run_user(
+                browser,
+                url,
+                plan,
+                plan.warm_up,
+                int(timeout_s * 1000),
+                steps_to_run=("open", "sign_in", "home", "my_learning", "quiz_open"),
+            )
+            print(
+                f"warm-up by {warm.username}: "
+                + ", ".join(f"{k} {v:.1f} s" for k, v in warm.times.items())
+                + (f"; failed: {warm.error}" if warm.failed_step else "")
+            )
         n = len(plan.users)
         t = time.perf_counter()
         cpu_server, cpu_all = cpu_seconds(server_pid), cpu_seconds(os.getpid())
-        tasks = [asyncio.create_task(run_user(browser, url, plan, u, int(timeout_s * 1000), ramp_s * i / max(1, n),
-                                              shots=shots))
-                 for i, u in enumerate(plan.users)]
+        tasks = [
+            asyncio.create_task(
+                run_user(browser, url, plan, u, int(timeout_s * 1000), ramp_s * i / max(1, n), shots=shots)
+            )
+            for i, u in enumerate(plan.users)
+        ]
         done, pending = await asyncio.wait(tasks, timeout=deadline_s)
         for task in pending:
             task.cancel()
@@ -485,8 +593,10 @@ async def drive(url: str, plan: Plan, *, headless: bool, timeout_s: float, ramp_
         elapsed = time.perf_counter() - t
         server = cpu_seconds(server_pid) - cpu_server
         rest = cpu_seconds(os.getpid()) - cpu_all - server
-        print(f"CPU during the run: server {server:.0f} s, browser + Playwright + this script {rest:.0f} s, "
-              f"in {elapsed:.0f} s wall ({os.cpu_count()} cores: {elapsed * (os.cpu_count() or 1):.0f} CPU s)")
+        print(
+            f"CPU during the run: server {server:.0f} s, browser + Playwright + this script {rest:.0f} s, "
+            f"in {elapsed:.0f} s wall ({os.cpu_count()} cores: {elapsed * (os.cpu_count() or 1):.0f} CPU s)"
+        )
         await browser.close()
     return outcomes, elapsed
 
@@ -506,19 +616,40 @@ def report_steps(outcomes: list[Outcome]) -> list[dict]:
         times = [o.times[name] for o in outcomes if name in o.times]
         failed = [o for o in outcomes if o.failed_step == name]
         reached = len(times) + len(failed)
-        rows.append({"step": name, "ok": len(times), "reached": reached, "errors": len(failed),
-                     "median": pct(times, 50), "p95": pct(times, 95), "max": max(times, default=float("nan")),
-                     "messages": [f"{o.username}: {o.error}" for o in failed]})
+        rows.append(
+            {
+                "step": name,
+                "ok": len(times),
+                "reached": reached,
+                "errors": len(failed),
+                "median": pct(times, 50),
+                "p95": pct(times, 95),
+                "max": max(times, default=float("nan")),
+                "messages": [f"{o.username}: {o.error}" for o in failed],
+            }
+        )
     q = [t for o in outcomes for t in o.question_times]
-    rows.append({"step": "(per question)", "ok": len(q), "reached": len(q), "errors": 0, "median": pct(q, 50),
-                 "p95": pct(q, 95), "max": max(q, default=float("nan")), "messages": []})
+    rows.append(
+        {
+            "step": "(per question)",
+            "ok": len(q),
+            "reached": len(q),
+            "errors": 0,
+            "median": pct(q, 50),
+            "p95": pct(q, 95),
+            "max": max(q, default=float("nan")),
+            "messages": [],
+        }
+    )
     return rows
 
 
 def print_steps(rows: list[dict], outcomes: list[Outcome]) -> None:
     print(f"\n{'step':<15} {'ok':>4} {'errors':>6} {'median s':>9} {'p95 s':>8} {'max s':>8}")
     for r in rows:
-        print(f"{r['step']:<15} {r['ok']:>4} {r['errors']:>6} {r['median']:>9.2f} {r['p95']:>8.2f} {r['max']:>8.2f}")
+        print(
+            f"{r['step']:<15} {r['ok']:>4} {r['errors']:>6} {r['median']:>9.2f} {r['p95']:>8.2f} {r['max']:>8.2f}"
+        )
     other = [o for o in outcomes if o.failed_step and o.failed_step not in STEPS]
     for r in rows:
         for m in r["messages"][:3]:
@@ -545,17 +676,34 @@ def check_database(db_url: str, plan: Plan, outcomes: list[Outcome]) -> list[str
     name_of = {u.worker_id: u.username for u in plan.users}
     engine = make_engine(db_url)
     with engine.connect() as conn:
-        seats = pd.read_sql(select(Attendance.worker_id, Attendance.status, Attendance.checked_in_at)
-                            .where(Attendance.session_id == plan.session_id), conn)
-        attempts = pd.read_sql(select(QuizAttempt.id, QuizAttempt.worker_id, QuizAttempt.status)
-                               .where(QuizAttempt.course_id == plan.course_id, QuizAttempt.worker_id.in_(ids),
-                                      QuizAttempt.started_at >= plan.since), conn)
-        certs = pd.read_sql(select(Certificate.attempt_id, Certificate.worker_id)
-                            .where(Certificate.course_id == plan.course_id, Certificate.worker_id.in_(ids),
-                                   Certificate.issued_at >= plan.since), conn)
-        signins = pd.read_sql(select(AuditEntry.username).join(Account, Account.username == AuditEntry.username)
-                              .where(AuditEntry.action == "signin.ok", AuditEntry.at >= plan.since,
-                                     Account.worker_id.in_(ids)), conn)
+        seats = pd.read_sql(
+            select(Attendance.worker_id, Attendance.status, Attendance.checked_in_at).where(
+                Attendance.session_id == plan.session_id
+            ),
+            conn,
+        )
+        attempts = pd.read_sql(
+            select(QuizAttempt.id, QuizAttempt.worker_id, QuizAttempt.status).where(
+                QuizAttempt.course_id == plan.course_id,
+                QuizAttempt.worker_id.in_(ids),
+                QuizAttempt.started_at >= plan.since,
+            ),
+            conn,
+        )
+        certs = pd.read_sql(
+            select(Certificate.attempt_id, Certificate.worker_id).where(
+                Certificate.course_id == plan.course_id,
+                Certificate.worker_id.in_(ids),
+                Certificate.issued_at >= plan.since,
+            ),
+            conn,
+        )
+        signins = pd.read_sql(
+            select(AuditEntry.username)
+            .join(Account, Account.username == AuditEntry.username)
+            .where(AuditEntry.action == "signin.ok", AuditEntry.at >= plan.since, Account.worker_id.in_(ids)),
+            conn,
+        )
     engine.dispose()
     problems = []
     ours = seats[seats["worker_id"].isin(ids)]
@@ -563,18 +711,27 @@ def check_database(db_url: str, plan: Plan, outcomes: list[Outcome]) -> list[str
     per_seat = ours.groupby("worker_id").size()
     others = seats[~seats["worker_id"].isin(ids) & seats["checked_in_at"].notna()]
     status = checked["status"].value_counts().to_dict()
-    print(f"\ndatabase: check-ins {len(checked)}/{len(ids)} (present {status.get('present', 0)}, "
-          f"late {status.get('late', 0)}), seat rows per user max {int(per_seat.max()) if len(per_seat) else 0}, "
-          f"check-ins by workers not in the run {len(others)}")
+    print(
+        f"\ndatabase: check-ins {len(checked)}/{len(ids)} (present {status.get('present', 0)}, "
+        f"late {status.get('late', 0)}), seat rows per user max {int(per_seat.max()) if len(per_seat) else 0}, "
+        f"check-ins by workers not in the run {len(others)}"
+    )
 
     def misses(what: str, recorded: set[int], seen: set[str], saw: str) -> None:
         """Users without a ``what`` in the database (and how many of them were told it had worked)."""
         missing = [name_of[w] for w in ids if w not in recorded]
         if missing:
             lost = [m for m in missing if m in seen]
-            problems.append(f"no {what} for {len(missing)} users ({len(lost)} of them saw {saw}): {missing[:5]}")
+            problems.append(
+                f"no {what} for {len(missing)} users ({len(lost)} of them saw {saw}): {missing[:5]}"
+            )
 
-    misses("check-in recorded", set(checked["worker_id"]), {o.username for o in outcomes if o.checked_in}, "签到成功")
+    misses(
+        "check-in recorded",
+        set(checked["worker_id"]),
+        {o.username for o in outcomes if o.checked_in},
+        "签到成功",
+    )
     if (per_seat > 1).any():
         problems.append(f"duplicate seat rows: {per_seat[per_seat > 1].to_dict()}")
     if len(checked[~checked["status"].isin(["present", "late"])]):
@@ -586,13 +743,19 @@ def check_database(db_url: str, plan: Plan, outcomes: list[Outcome]) -> list[str
     submitted = attempts[attempts["status"].isin(done)].groupby("worker_id").size()
     per_worker = attempts.groupby("worker_id").size()
     open_ = attempts[attempts["status"] == AttemptStatus.IN_PROGRESS.value]
-    print(f"database: quiz attempts {len(attempts)} for {attempts['worker_id'].nunique()} users "
-          f"(submitted {int(submitted.sum()) if len(submitted) else 0}, still open {len(open_)}), "
-          f"users with more than one attempt {int((per_worker > 1).sum())}, "
-          f"certificates {len(certs)} (duplicates per attempt {int(certs['attempt_id'].duplicated().sum())})")
-    misses("submitted attempt", set(submitted.index), {o.username for o in outcomes if o.submitted}, "a score")
+    print(
+        f"database: quiz attempts {len(attempts)} for {attempts['worker_id'].nunique()} users "
+        f"(submitted {int(submitted.sum()) if len(submitted) else 0}, still open {len(open_)}), "
+        f"users with more than one attempt {int((per_worker > 1).sum())}, "
+        f"certificates {len(certs)} (duplicates per attempt {int(certs['attempt_id'].duplicated().sum())})"
+    )
+    misses(
+        "submitted attempt", set(submitted.index), {o.username for o in outcomes if o.submitted}, "a score"
+    )
     if (per_worker > 1).any():
-        problems.append(f"more than one attempt started: {per_worker[per_worker > 1].rename(name_of).to_dict()}")
+        problems.append(
+            f"more than one attempt started: {per_worker[per_worker > 1].rename(name_of).to_dict()}"
+        )
     if certs["attempt_id"].duplicated().any() or certs["worker_id"].duplicated().any():
         problems.append("more than one certificate for an attempt or a worker")
     per_user = signins.groupby("username").size()
@@ -612,32 +775,50 @@ def run_from_snapshot(rev: str) -> int:
     with tempfile.TemporaryDirectory(prefix="gridwise-load-code-") as tmp:
         archive = subprocess.run(["git", "archive", rev], cwd=ROOT, capture_output=True, check=True).stdout
         subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
-        sha = subprocess.run(["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True, text=True,
-                             check=True).stdout.strip()
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short", rev], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout.strip()
         print(f"code: commit {sha} ({rev}), copied to {tmp}", flush=True)
         env = {**os.environ, "GRIDWISE_LOAD_SNAPSHOT": sha, "GRIDWISE_LOAD_CHECKOUT": str(ROOT)}
-        return subprocess.run([sys.executable, str(Path(tmp) / "bench" / "load_test.py"), *sys.argv[1:]],
-                              env=env).returncode
+        return subprocess.run(
+            [sys.executable, str(Path(tmp) / "bench" / "load_test.py"), *sys.argv[1:]], env=env
+        ).returncode
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--users", type=int, default=50, help="concurrent virtual users (demo worker accounts)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--users", type=int, default=50, help="concurrent virtual users (demo worker accounts)"
+    )
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
-    parser.add_argument("--pg-admin-url", default=PG_ADMIN_URL,
-                        help="a PostgreSQL URL allowed to CREATE DATABASE (the load database is made beside it)")
+    parser.add_argument(
+        "--pg-admin-url",
+        default=PG_ADMIN_URL,
+        help="a PostgreSQL URL allowed to CREATE DATABASE (the load database is made beside it)",
+    )
     parser.add_argument("--course", default="house_coding", help="course of the session and the quiz")
     parser.add_argument("--scale", type=float, default=1.0, help="demo field-data scale (seed-demo --scale)")
     parser.add_argument("--headless", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--timeout", type=float, default=300, help="seconds one page action may take")
-    parser.add_argument("--ramp", type=float, default=0, help="spread the users' starts over this many seconds")
+    parser.add_argument(
+        "--ramp", type=float, default=0, help="spread the users' starts over this many seconds"
+    )
     parser.add_argument("--deadline", type=float, default=1800, help="seconds the whole run may take")
     checkout = Path(os.environ.get("GRIDWISE_LOAD_CHECKOUT", ROOT))
-    parser.add_argument("--screenshots", type=Path, default=checkout / "artifacts" / "load",
-                        help="where a failed step's screenshot goes")
-    parser.add_argument("--code", default="HEAD",
-                        help="the commit to run (copied out with git archive, so edits to the checkout during "
-                             "the run do not reach the server); 'worktree' runs the checkout as it is")
+    parser.add_argument(
+        "--screenshots",
+        type=Path,
+        default=checkout / "artifacts" / "load",
+        help="where a failed step's screenshot goes",
+    )
+    parser.add_argument(
+        "--code",
+        default="HEAD",
+        help="the commit to run (copied out with git archive, so edits to the checkout during "
+        "the run do not reach the server); 'worktree' runs the checkout as it is",
+    )
     parser.add_argument("--keep-log", type=Path, default=None, help="copy the server log here")
     args = parser.parse_args()
     if args.code != "worktree" and not os.environ.get("GRIDWISE_LOAD_SNAPSHOT"):
@@ -656,9 +837,18 @@ def main() -> int:
         url, server_pid = start_server(db_url, log_path, stack)
         print(f"server {url} up; driving {args.users} browser contexts …")
         try:
-            outcomes, elapsed = asyncio.run(drive(url, plan, headless=args.headless, timeout_s=args.timeout,
-                                                  ramp_s=args.ramp, deadline_s=args.deadline,
-                                                  shots=args.screenshots, server_pid=server_pid))
+            outcomes, elapsed = asyncio.run(
+                drive(
+                    url,
+                    plan,
+                    headless=args.headless,
+                    timeout_s=args.timeout,
+                    ramp_s=args.ramp,
+                    deadline_s=args.deadline,
+                    shots=args.screenshots,
+                    server_pid=server_pid,
+                )
+            )
         except Exception:
             traceback.print_exc()
             print(log_path.read_text(errors="replace")[-3000:])

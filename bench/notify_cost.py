@@ -3,6 +3,7 @@
 
     PYTHONPATH=$PWD .venv/bin/python bench/notify_cost.py 1000
 """
+
 import os
 import sys
 import tempfile
@@ -28,10 +29,24 @@ import_all_models().create_all(eng)
 now = datetime(2026, 3, 2, 10, 0)
 with Session(eng) as s:
     w = make_world(s)
-    add_channel(s, SYSTEM, kind="feishu", name="A", url="http://127.0.0.1:9/hook/x", owner_unit_id=w.org.comm_a.id)
+    add_channel(
+        s, SYSTEM, kind="feishu", name="A", url="http://127.0.0.1:9/hook/x", owner_unit_id=w.org.comm_a.id
+    )
     users = [u.id for k, u in w.workers.items() if k.startswith("A")]
-    notify(s, [{"user_id": users[i % len(users)], "key": f"k{i}", "kind": "remind24", "title_zh": f"t{i}",
-                "body_zh": "正文", "created_at": now} for i in range(N)])
+    notify(
+        s,
+        [
+            {
+                "user_id": users[i % len(users)],
+                "key": f"k{i}",
+                "kind": "remind24",
+                "title_zh": f"t{i}",
+                "body_zh": "正文",
+                "created_at": now,
+            }
+            for i in range(N)
+        ],
+    )
     s.commit()
 outbox.providers.send = lambda t, m, **k: providers.OK
 cpu0 = time.process_time()
@@ -43,5 +58,7 @@ while True:
     if c["queued"] == 0:
         break
     t += timedelta(minutes=1)
-print(f"{N} notices, {total} deliveries sent, CPU {time.process_time() - cpu0:.2f} s "
-      f"({(time.process_time() - cpu0) / max(total, 1) * 1000:.2f} ms each)")
+print(
+    f"{N} notices, {total} deliveries sent, CPU {time.process_time() - cpu0:.2f} s "
+    f"({(time.process_time() - cpu0) / max(total, 1) * 1000:.2f} ms each)"
+)

@@ -37,7 +37,9 @@ def plan(tmp: Path, full: bool) -> dict[str, list[str]]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--full", action="store_true", help="each benchmark's default (reference) arguments")
     parser.add_argument("--only", nargs="+", choices=["pages", "assignment", "scoring", "import"])
     args = parser.parse_args()
@@ -57,13 +59,15 @@ def main() -> int:
     for name, code, seconds in summary:
         note = "ok" if code == 0 else "a target was missed" if code == 1 else "FAILED"
         print(f"bench_{name:<11} exit {code}  {seconds:6.0f} s  {note}")
-    print("\nNot run here: the browser load test (a real server, 50 Chromium contexts, several minutes):\n"
-          "  .venv/bin/python bench/load_test.py --users 5                 # smoke run\n"
-          "  .venv/bin/python bench/load_test.py --users 50 --db sqlite\n"
-          "  .venv/bin/python bench/load_test.py --users 50 --db postgres  # PostgreSQL on 127.0.0.1:5432\n"
-          "Server CPU per worker journey and per manager filter change (issue #11, a few minutes each):\n"
-          "  .venv/bin/python bench/journey_cost.py [--journeys 5] [--db postgres]\n"
-          "  .venv/bin/python bench/filter_cost.py")
+    print(
+        "\nNot run here: the browser load test (a real server, 50 Chromium contexts, several minutes):\n"
+        "  .venv/bin/python bench/load_test.py --users 5                 # smoke run\n"
+        "  .venv/bin/python bench/load_test.py --users 50 --db sqlite\n"
+        "  .venv/bin/python bench/load_test.py --users 50 --db postgres  # PostgreSQL on 127.0.0.1:5432\n"
+        "Server CPU per worker journey and per manager filter change (issue #11, a few minutes each):\n"
+        "  .venv/bin/python bench/journey_cost.py [--journeys 5] [--db postgres]\n"
+        "  .venv/bin/python bench/filter_cost.py"
+    )
     return 0 if all(code == 0 for _, code, _ in summary) else 1
 
 

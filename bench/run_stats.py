@@ -65,9 +65,15 @@ def install(stats_path: str) -> None:
             page = Path(script).resolve().relative_to(ROOT).as_posix()
         except ValueError:
             page = Path(script).name
-        row = {"page": page, "fragment": bool(getattr(ctx, "fragment_ids_this_run", None)),
-               "rerun": result[2] is not None, "cpu": round(time.thread_time() - cpu, 5),
-               "wall": round(time.perf_counter() - wall, 5), "sql": local.sql, "t": time.time()}
+        row = {
+            "page": page,
+            "fragment": bool(getattr(ctx, "fragment_ids_this_run", None)),
+            "rerun": result[2] is not None,
+            "cpu": round(time.thread_time() - cpu, 5),
+            "wall": round(time.perf_counter() - wall, 5),
+            "sql": local.sql,
+            "t": time.time(),
+        }
         with lock:
             if profiler is not None:  # the flag file holds the folder the profiles go to
                 folder = Path(profile_flag.read_text().strip() or profile_flag.parent)

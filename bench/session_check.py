@@ -30,7 +30,9 @@ def cpu() -> float:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--runs", type=int, default=500)
     runs = parser.parse_args().runs
     url = f"sqlite:///{tempfile.mkdtemp(prefix='gridwise-session-bench-')}/bench.db"
@@ -51,8 +53,10 @@ def main() -> int:
         with unit_of_work(engine):
             pass
     empty = (cpu() - start) / runs
-    print(f"session check: {per_check * 1000:.2f} ms CPU per page run; empty unit of work {empty * 1000:.2f} ms; "
-          f"ratio {per_check / empty:.1f}x")
+    print(
+        f"session check: {per_check * 1000:.2f} ms CPU per page run; empty unit of work {empty * 1000:.2f} ms; "
+        f"ratio {per_check / empty:.1f}x"
+    )
     engine.dispose()
     return 0
 

@@ -87,8 +87,14 @@ def _check_scope(session: Session, scope_unit_id: int | None) -> None:
         raise ApiClientError("the scope must be the district, a subdistrict or a community")
 
 
-def create_client(session: Session, viewer: Viewer, *, name: str, scope_unit_id: int | None,
-                  operations: list[str] | tuple[str, ...] | set[str]) -> tuple[ApiClient, str]:
+def create_client(
+    session: Session,
+    viewer: Viewer,
+    *,
+    name: str,
+    scope_unit_id: int | None,
+    operations: list[str] | tuple[str, ...] | set[str],
+) -> tuple[ApiClient, str]:
     """Register a client; returns it and its key (shown once: only its hash is kept)."""
     _require_admin(viewer)
     name = (name or "").strip()
@@ -101,23 +107,45 @@ def create_client(session: Session, viewer: Viewer, *, name: str, scope_unit_id:
     username = f"api:{name}"
     if session.exec(select(User.id).where(User.username == username)).first() is not None:
         raise ApiClientError(f"a user named {username!r} exists; choose another client name")
-    user = User(username=username, display_name=username, password_hash="!api-client (no sign-in)",
-                role=Role.MANAGER.value, scope_unit_id=scope_unit_id, is_active=False)
+    user = User(
+        username=username,
+        display_name=username,
+        password_hash="!api-client (no sign-in)",
+        role=Role.MANAGER.value,
+        scope_unit_id=scope_unit_id,
+        is_active=False,
+    )
     session.add(user)
     session.flush()
     key, prefix = _new_key()
-    client = ApiClient(name=name, user_id=user.id or 0, scope_unit_id=scope_unit_id, operations=ops,
-                       key_prefix=prefix, key_hash=hash_key(key), created_by=viewer.user_id or None)
+    client = ApiClient(
+        name=name,
+        user_id=user.id or 0,
+        scope_unit_id=scope_unit_id,
+        operations=ops,
+        key_prefix=prefix,
+        key_hash=hash_key(key),
+        created_by=viewer.user_id or None,
+    )
     session.add(client)
     session.flush()
-    record(session, "api.client.add", viewer=viewer, entity="api_client", entity_id=name,
-           after={"scope_unit_id": scope_unit_id, "operations": ops})
+    record(
+        session,
+        "api.client.add",
+        viewer=viewer,
+        entity="api_client",
+        entity_id=name,
+        after={"scope_unit_id": scope_unit_id, "operations": ops},
+    )
     return client, key
 
 
 def _client(session: Session, name_or_id: str | int) -> ApiClient:
-    stmt = (select(ApiClient).where(ApiClient.id == int(name_or_id)) if isinstance(name_or_id, int)
-            else select(ApiClient).where(ApiClient.name == str(name_or_id)))
+    stmt = (
+        select(ApiClient).where(ApiClient.id == int(name_or_id))
+        if isinstance(name_or_id, int)
+        else select(ApiClient).where(ApiClient.name == str(name_or_id))
+    )
     client = session.exec(stmt).first()
     if client is None:
         raise ApiClientError(f"no API client {name_or_id!r}")
@@ -150,14 +178,22 @@ def revoke(session: Session, viewer: Viewer, client: str | int) -> ApiClient:
     return row
 
 
-def update_operations(session: Session, viewer: Viewer, client: str | int,
-                      operations: list[str] | tuple[str, ...] | set[str]) -> ApiClient:
+def update_operations(
+    session: Session, viewer: Viewer, client: str | int, operations: list[str] | tuple[str, ...] | set[str]
+) -> ApiClient:
     _require_admin(viewer)
     row = _client(session, client)
     ops = _check_operations(operations)
     if ops != row.operations:
-        record(session, "api.client.update", viewer=viewer, entity="api_client", entity_id=row.name,
-               before={"operations": row.operations}, after={"operations": ops})
+        record(
+            session,
+            "api.client.update",
+            viewer=viewer,
+            entity="api_client",
+            entity_id=row.name,
+            before={"operations": row.operations},
+            after={"operations": ops},
+        )
         row.operations = ops
         session.add(row)
         session.flush()
@@ -167,14 +203,40 @@ def update_operations(session: Session, viewer: Viewer, client: str | int,
 def clients_frame(session: Session, viewer: Viewer) -> pd.DataFrame:
     """Every client with its scope's name (never a key or its hash)."""
     _require_admin(viewer)
-    cols: list[Any] = [ApiClient.id, ApiClient.name, ApiClient.scope_unit_id, OrgUnit.name_zh, OrgUnit.name_en,
-            ApiClient.operations, ApiClient.key_prefix, ApiClient.is_active, ApiClient.created_at,
-            ApiClient.rotated_at, ApiClient.revoked_at]
-    rows = session.execute(sa_select(*cols)
-                        .join(OrgUnit, col(OrgUnit.id) == ApiClient.scope_unit_id, isouter=True)
-                        .order_by(ApiClient.name)).all()
-    return pd.DataFrame(rows, columns=["id", "name", "scope_unit_id", "scope_zh", "scope_en", "operations",
-                                       "key_prefix", "is_active", "created_at", "rotated_at", "revoked_at"])
+    cols: list[Any] = [
+        ApiClient.id,
+        ApiClient.name,
+        ApiClient.scope_unit_id,
+        OrgUnit.name_zh,
+        OrgUnit.name_en,
+        ApiClient.operations,
+        ApiClient.key_prefix,
+        ApiClient.is_active,
+        ApiClient.created_at,
+        ApiClient.rotated_at,
+        ApiClient.revoked_at,
+    ]
+    rows = session.execute(
+        sa_select(*cols)
+        .join(OrgUnit, col(OrgUnit.id) == ApiClient.scope_unit_id, isouter=True)
+        .order_by(ApiClient.name)
+    ).all()
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "id",
+            "name",
+            "scope_unit_id",
+            "scope_zh",
+            "scope_en",
+            "operations",
+            "key_prefix",
+            "is_active",
+            "created_at",
+            "rotated_at",
+            "revoked_at",
+        ],
+    )
 
 
 def client_viewer(session: Session, client: ApiClient) -> Viewer:
@@ -186,8 +248,13 @@ def client_viewer(session: Session, client: ApiClient) -> Viewer:
             raise ScopeError("the client's scope no longer exists")
         level = OrgLevel(unit.level)
         unit_id = unit.id if level != OrgLevel.DISTRICT else None
-    return Viewer(user_id=client.user_id, role=Role.MANAGER, scope_level=level, scope_unit_id=unit_id,
-                  display_name=f"api:{client.name}")
+    return Viewer(
+        user_id=client.user_id,
+        role=Role.MANAGER,
+        scope_level=level,
+        scope_unit_id=unit_id,
+        display_name=f"api:{client.name}",
+    )
 
 
 def authenticate(session: Session, key: str | None) -> Caller | None:

@@ -18,8 +18,21 @@ from core.models_audit import AuditEntry
 from core.scope import ScopeError, Viewer
 
 # The first part of every action name (the admin page filters by it; labels are i18n "audit.area.<code>").
-ACTION_AREAS = ("signin", "session", "user", "worker", "import", "attendance", "course", "field", "score", "assign",
-                "training", "api", "notify")
+ACTION_AREAS = (
+    "signin",
+    "session",
+    "user",
+    "worker",
+    "import",
+    "attendance",
+    "course",
+    "field",
+    "score",
+    "assign",
+    "training",
+    "api",
+    "notify",
+)
 
 
 def _dump(value: Any) -> str | None:
@@ -51,8 +64,12 @@ def record(
     entry = AuditEntry(
         user_id=(viewer.user_id or None) if viewer else None,  # 0: a job's or the CLI's system viewer
         username=username or (viewer.display_name if viewer else ""),
-        action=action, entity=entity, entity_id=str(entity_id or ""),
-        before=_dump(before), after=_dump(after), detail=_dump(detail),
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id or ""),
+        before=_dump(before),
+        after=_dump(after),
+        detail=_dump(detail),
     )
     session.add(entry)
     return entry
@@ -92,5 +109,18 @@ def audit_frame(
     if action_prefix:
         stmt = stmt.where(AuditEntry.action.startswith(action_prefix))
     rows = [e.model_dump() for e in session.exec(stmt).all()]
-    return pd.DataFrame(rows, columns=["id", "at", "user_id", "username", "action", "entity", "entity_id",
-                                       "before", "after", "detail"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "id",
+            "at",
+            "user_id",
+            "username",
+            "action",
+            "entity",
+            "entity_id",
+            "before",
+            "after",
+            "detail",
+        ],
+    )

@@ -62,7 +62,9 @@ class SignInResult:
 _DUMMY_HASH = _hasher.hash("gridwise-timing-equaliser")
 
 
-WRITE_ATTEMPTS = 8  # a sign-in's write (counter, last sign-in, audit row) is tried this often on a busy database
+WRITE_ATTEMPTS = (
+    8  # a sign-in's write (counter, last sign-in, audit row) is tried this often on a busy database
+)
 T = TypeVar("T")
 
 
@@ -70,6 +72,7 @@ def _commit_retrying(session: Session, write: Callable[[], T]) -> T:
     """Make the changes ``write`` makes to the session and commit them, again while the database is busy
     (a burst of sign-ins; ``core.db.retry_busy_in_session``). The changes are re-read and re-made from
     scratch after each rollback, so a retry records them once."""
+
     def write_and_commit() -> T:
         out = write()
         session.commit()
@@ -109,12 +112,20 @@ def sign_in(session: Session, username: str, password: str, *, now: datetime | N
             if user.failed_logins >= settings.lockout_threshold:
                 user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
                 user.failed_logins = 0
-                record(session, "signin.locked", username=user.username, entity="user", entity_id=user.id,
-                       after={"locked_until": user.locked_until})
+                record(
+                    session,
+                    "signin.locked",
+                    username=user.username,
+                    entity="user",
+                    entity_id=user.id,
+                    after={"locked_until": user.locked_until},
+                )
                 return SignInResult(error=SignInError.LOCKED, locked_until=user.locked_until)
             record(session, "signin.failed", username=user.username, entity="user", entity_id=user.id)
-            return SignInResult(error=SignInError.BAD_CREDENTIALS,
-                                attempts_left=settings.lockout_threshold - user.failed_logins)
+            return SignInResult(
+                error=SignInError.BAD_CREDENTIALS,
+                attempts_left=settings.lockout_threshold - user.failed_logins,
+            )
 
         return _commit_retrying(session, failed)
     if not user.is_active:
@@ -144,7 +155,12 @@ def set_password(session: Session, user: User, password: str) -> None:
 
 
 def change_own_password(
-    session: Session, user_id: int, old_password: str, new_password: str, *, keep_session: int | None = None,
+    session: Session,
+    user_id: int,
+    old_password: str,
+    new_password: str,
+    *,
+    keep_session: int | None = None,
 ) -> None:
     """A signed-in user replaces their password (after an admin reset, for instance); every other signed-in
     browser of theirs is signed out (the session ``keep_session``, where they changed it, stays)."""

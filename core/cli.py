@@ -69,8 +69,12 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
         if session.exec(select(User).where(User.username == args.username)).first():
             _log(f"error: user {args.username!r} exists")
             return 2
-        user = User(username=args.username, display_name=args.name or args.username,
-                    password_hash="", role=Role.ADMIN.value)
+        user = User(
+            username=args.username,
+            display_name=args.name or args.username,
+            password_hash="",
+            role=Role.ADMIN.value,
+        )
         try:
             set_password(session, user, password)
         except ValueError as exc:
@@ -127,8 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("seed-demo", help="fill an empty database with the demo district")
     p.add_argument("--seed", type=int, default=2020, help="random seed (deterministic output)")
-    p.add_argument("--scale", type=float, default=1.0,
-                   help="fraction of the article's field-data volumes (1.0 = full)")
+    p.add_argument(
+        "--scale", type=float, default=1.0, help="fraction of the article's field-data volumes (1.0 = full)"
+    )
     p.add_argument("--json", action="store_true", help="print the demo accounts as JSON")
     p.add_argument("--if-empty", action="store_true", help="do nothing (exit 0) when data exists")
     p.set_defaults(func=cmd_seed_demo)

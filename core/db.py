@@ -43,9 +43,7 @@ def make_engine(url: str) -> Engine:
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         busy_ms = get_settings().sqlite_busy_timeout_ms
-        engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": busy_ms / 1000}
-        )
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_ms / 1000})
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # noqa: ANN001 - DB-API connection
@@ -94,7 +92,7 @@ _PG_GONE = {"57P01", "57P02", "57P03"}
 
 
 def db_fault(exc: BaseException) -> Literal["busy", "unavailable"] | None:
-    """"busy" when another writer held a lock too long (or the pool is exhausted), "unavailable" when the
+    """ "busy" when another writer held a lock too long (or the pool is exhausted), "unavailable" when the
     database server cannot be reached; None for anything else (a bug or a constraint: not worth a retry)."""
     if isinstance(exc, sa_exc.TimeoutError):  # QueuePool: no connection free within pool_timeout
         return "busy"
@@ -110,8 +108,12 @@ def db_fault(exc: BaseException) -> Literal["busy", "unavailable"] | None:
     state = getattr(orig, "sqlstate", None) or ""
     if state in _PG_BUSY:
         return "busy"
-    if exc.connection_invalidated or state.startswith("08") or state in _PG_GONE or (
-            isinstance(exc, sa_exc.OperationalError) and not state):  # refused / reset before any reply
+    if (
+        exc.connection_invalidated
+        or state.startswith("08")
+        or state in _PG_GONE
+        or (isinstance(exc, sa_exc.OperationalError) and not state)
+    ):  # refused / reset before any reply
         return "unavailable"
     return None
 
@@ -164,7 +166,13 @@ def retry_when_busy(fn: Callable[[], T], *, attempts: int = 3, pause_s: float = 
             fault = db_fault(exc)
             if fault is None or attempt == attempts:
                 raise
-            log.warning("database %s (attempt %d of %d); retrying: %s", fault, attempt, attempts, exc.__class__.__name__)
+            log.warning(
+                "database %s (attempt %d of %d); retrying: %s",
+                fault,
+                attempt,
+                attempts,
+                exc.__class__.__name__,
+            )
             time.sleep(pause_s * attempt)
     raise AssertionError("unreachable")
 

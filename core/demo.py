@@ -34,26 +34,68 @@ DEMO_EXTENSIONS: tuple[str, ...] = (
 
 # 大鹏新区: 3 办事处 and their 社区 (25 in all), with a rough centre for each subdistrict.
 SUBDISTRICTS: list[tuple[str, str, str, float, float, list[tuple[str, str]]]] = [
-    ("KY", "葵涌办事处", "Kuichong", 22.633, 114.420, [
-        ("葵涌社区", "Kuichong"), ("三溪社区", "Sanxi"), ("溪涌社区", "Xichong"), ("土洋社区", "Tuyang"),
-        ("官湖社区", "Guanhu"), ("坝光社区", "Baguang"), ("高源社区", "Gaoyuan"), ("径心社区", "Jingxin"),
-        ("葵丰社区", "Kuifeng"),
-    ]),
-    ("DP", "大鹏办事处", "Dapeng", 22.593, 114.478, [
-        ("大鹏社区", "Dapeng"), ("王母社区", "Wangmu"), ("鹏城社区", "Pengcheng"), ("岭澳社区", "Ling'ao"),
-        ("水头社区", "Shuitou"), ("布新社区", "Buxin"), ("下沙社区", "Xiasha"),
-    ]),
-    ("NA", "南澳办事处", "Nan'ao", 22.540, 114.530, [
-        ("南澳社区", "Nan'ao"), ("水头沙社区", "Shuitousha"), ("东山社区", "Dongshan"), ("新大社区", "Xinda"),
-        ("西涌社区", "Xichong (Nan'ao)"), ("东涌社区", "Dongchong"), ("南隆社区", "Nanlong"),
-        ("半天云社区", "Bantianyun"), ("鹅公社区", "Egong"),
-    ]),
+    (
+        "KY",
+        "葵涌办事处",
+        "Kuichong",
+        22.633,
+        114.420,
+        [
+            ("葵涌社区", "Kuichong"),
+            ("三溪社区", "Sanxi"),
+            ("溪涌社区", "Xichong"),
+            ("土洋社区", "Tuyang"),
+            ("官湖社区", "Guanhu"),
+            ("坝光社区", "Baguang"),
+            ("高源社区", "Gaoyuan"),
+            ("径心社区", "Jingxin"),
+            ("葵丰社区", "Kuifeng"),
+        ],
+    ),
+    (
+        "DP",
+        "大鹏办事处",
+        "Dapeng",
+        22.593,
+        114.478,
+        [
+            ("大鹏社区", "Dapeng"),
+            ("王母社区", "Wangmu"),
+            ("鹏城社区", "Pengcheng"),
+            ("岭澳社区", "Ling'ao"),
+            ("水头社区", "Shuitou"),
+            ("布新社区", "Buxin"),
+            ("下沙社区", "Xiasha"),
+        ],
+    ),
+    (
+        "NA",
+        "南澳办事处",
+        "Nan'ao",
+        22.540,
+        114.530,
+        [
+            ("南澳社区", "Nan'ao"),
+            ("水头沙社区", "Shuitousha"),
+            ("东山社区", "Dongshan"),
+            ("新大社区", "Xinda"),
+            ("西涌社区", "Xichong (Nan'ao)"),
+            ("东涌社区", "Dongchong"),
+            ("南隆社区", "Nanlong"),
+            ("半天云社区", "Bantianyun"),
+            ("鹅公社区", "Egong"),
+        ],
+    ),
 ]
 DISTRICT_CODE = "440307"
 PARTY_MEMBERS = 54  # the article: 54 名党员网格员, 54 个"党员网格"
 
-_SURNAMES = list("王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余于杜叶程魏苏吕丁任卢姚沈钟姜崔谭陆范汪廖石金韦贾夏付方邹熊白孟秦邱侯江尹薛闫段雷龙黎史陶贺毛郝顾龚邵万覃武钱戴严欧莫孔向常汤")
-_GIVEN = list("伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建文辉鹏宇飞燕志海波俊峰亮晨婷雪琳佳欣怡晓嘉浩彬楠丹凤梅琴云斌鑫颖慧坤荣")
+_SURNAMES = list(
+    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余于杜叶程魏苏吕丁任卢姚沈钟姜崔谭陆范汪廖石金韦贾夏付方邹熊白孟秦邱侯江尹薛闫段雷龙黎史陶贺毛郝顾龚邵万覃武钱戴严欧莫孔向常汤"
+)
+_GIVEN = list(
+    "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建文辉鹏宇飞燕志海波俊峰亮晨婷雪琳佳欣怡晓嘉浩彬楠丹凤梅琴云斌鑫颖慧坤荣"
+)
 
 
 @dataclass
@@ -66,7 +108,9 @@ class DemoContext:
     scale: float  # 1.0 = the article's volumes; tests use a small fraction
     start: date  # first day of the demo period
     months: int
-    workers: pd.DataFrame  # id, employee_no, name, party_member, grid_id, community_id, subdistrict_id, hire_date
+    workers: (
+        pd.DataFrame
+    )  # id, employee_no, name, party_member, grid_id, community_id, subdistrict_id, hire_date
     grids: pd.DataFrame  # id, code, community_id, subdistrict_id, lat, lon, households
     manager_user_id: int
     log: Callable[[str], None] = print
@@ -98,30 +142,57 @@ def demo_accounts(session: Session) -> list[dict[str, str]]:
 
 
 def _build_org(session: Session, rng: np.random.Generator) -> tuple[list[OrgUnit], OrgUnit]:
-    district = add_unit(session, code=DISTRICT_CODE, name_zh="大鹏新区", name_en="Dapeng New District",
-                        level=OrgLevel.DISTRICT, lat=22.59, lon=114.48)
+    district = add_unit(
+        session,
+        code=DISTRICT_CODE,
+        name_zh="大鹏新区",
+        name_en="Dapeng New District",
+        level=OrgLevel.DISTRICT,
+        lat=22.59,
+        lon=114.48,
+    )
     grids: list[OrgUnit] = []
     xiasha: OrgUnit | None = None
     for s_idx, (_abbr, s_zh, s_en, lat, lon, communities) in enumerate(SUBDISTRICTS, start=1):
-        sub = add_unit(session, code=f"{DISTRICT_CODE}{s_idx:03d}", name_zh=s_zh,
-                       name_en=f"{s_en} Subdistrict", level=OrgLevel.SUBDISTRICT, parent=district,
-                       lat=lat, lon=lon)
+        sub = add_unit(
+            session,
+            code=f"{DISTRICT_CODE}{s_idx:03d}",
+            name_zh=s_zh,
+            name_en=f"{s_en} Subdistrict",
+            level=OrgLevel.SUBDISTRICT,
+            parent=district,
+            lat=lat,
+            lon=lon,
+        )
         for c_idx, (c_zh, c_en) in enumerate(communities, start=1):
             c_lat = lat + float(rng.normal(0, 0.018))
             c_lon = lon + float(rng.normal(0, 0.022))
-            comm = add_unit(session, code=f"{sub.code}{c_idx:03d}", name_zh=c_zh,
-                            name_en=f"{c_en} Community", level=OrgLevel.COMMUNITY, parent=sub,
-                            lat=c_lat, lon=c_lon)
+            comm = add_unit(
+                session,
+                code=f"{sub.code}{c_idx:03d}",
+                name_zh=c_zh,
+                name_en=f"{c_en} Community",
+                level=OrgLevel.COMMUNITY,
+                parent=sub,
+                lat=c_lat,
+                lon=c_lon,
+            )
             if c_zh == "下沙社区":
                 xiasha = comm
             for g_idx in range(1, int(rng.integers(10, 15)) + 1):
-                grids.append(add_unit(
-                    session, code=f"{comm.code}{g_idx:03d}", name_zh=f"{c_zh[:-2]}第{g_idx:02d}网格",
-                    name_en=f"{c_en} Grid {g_idx:02d}", level=OrgLevel.GRID, parent=comm,
-                    lat=round(c_lat + float(rng.normal(0, 0.004)), 6),
-                    lon=round(c_lon + float(rng.normal(0, 0.005)), 6),
-                    households=int(rng.integers(180, 520)),
-                ))
+                grids.append(
+                    add_unit(
+                        session,
+                        code=f"{comm.code}{g_idx:03d}",
+                        name_zh=f"{c_zh[:-2]}第{g_idx:02d}网格",
+                        name_en=f"{c_en} Grid {g_idx:02d}",
+                        level=OrgLevel.GRID,
+                        parent=comm,
+                        lat=round(c_lat + float(rng.normal(0, 0.004)), 6),
+                        lon=round(c_lon + float(rng.normal(0, 0.005)), 6),
+                        households=int(rng.integers(180, 520)),
+                    )
+                )
     assert xiasha is not None
     return grids, xiasha
 
@@ -151,34 +222,63 @@ def seed_demo(
     workers: list[Worker] = []
     for i, grid in enumerate(grids):
         hire = date(2012, 6, 1) + timedelta(days=int(rng.integers(0, 365 * 8)))
-        workers.append(Worker(
-            employee_no=f"DP{i + 1:04d}", name=_name(rng), grid_id=row_id(grid.id),
-            community_id=row_id(grid.parent_id), subdistrict_id=row_id(parent_of[grid.parent_id]),
-            party_member=i in party_idx, hire_date=hire, status=WorkerStatus.ACTIVE.value,
-            phone=f"1{rng.choice([3, 5, 8])}{rng.integers(0, 10)}{rng.integers(10_000_000, 99_999_999)}",
-            gender=str(rng.choice(["男", "女"])),
-        ))
+        workers.append(
+            Worker(
+                employee_no=f"DP{i + 1:04d}",
+                name=_name(rng),
+                grid_id=row_id(grid.id),
+                community_id=row_id(grid.parent_id),
+                subdistrict_id=row_id(parent_of[grid.parent_id]),
+                party_member=i in party_idx,
+                hire_date=hire,
+                status=WorkerStatus.ACTIVE.value,
+                phone=f"1{rng.choice([3, 5, 8])}{rng.integers(0, 10)}{rng.integers(10_000_000, 99_999_999)}",
+                gender=str(rng.choice(["男", "女"])),
+            )
+        )
     session.add_all(workers)
     session.flush()
     log(f"workers: {len(workers)} in {len(communities)} communities, {len(party_idx)} party members")
 
     # Accounts: the same demo password for everyone, hashed once (argon2 hashes carry their salt).
     pw = hash_password(DEMO_PASSWORD)
-    admin = User(username="admin", display_name="系统管理员", password_hash=pw, role=Role.ADMIN.value, is_demo=True)
-    manager = User(username="manager", display_name="新区网格管理中心", password_hash=pw,
-                   role=Role.MANAGER.value, is_demo=True)
-    xiasha_mgr = User(username="xiasha", display_name="下沙社区网格站", password_hash=pw,
-                      role=Role.MANAGER.value, scope_unit_id=xiasha.id, is_demo=True)
+    admin = User(
+        username="admin", display_name="系统管理员", password_hash=pw, role=Role.ADMIN.value, is_demo=True
+    )
+    manager = User(
+        username="manager",
+        display_name="新区网格管理中心",
+        password_hash=pw,
+        role=Role.MANAGER.value,
+        is_demo=True,
+    )
+    xiasha_mgr = User(
+        username="xiasha",
+        display_name="下沙社区网格站",
+        password_hash=pw,
+        role=Role.MANAGER.value,
+        scope_unit_id=xiasha.id,
+        is_demo=True,
+    )
     session.add_all([admin, manager, xiasha_mgr])
-    session.add_all([
-        User(username=w.employee_no.lower(), display_name=w.name, password_hash=pw, role=Role.WORKER.value,
-             worker_id=w.id, is_demo=True)
-        for w in workers
-    ])
+    session.add_all(
+        [
+            User(
+                username=w.employee_no.lower(),
+                display_name=w.name,
+                password_hash=pw,
+                role=Role.WORKER.value,
+                worker_id=w.id,
+                is_demo=True,
+            )
+            for w in workers
+        ]
+    )
     session.flush()
 
-    listed_workers = [w for w in workers if w.community_id == xiasha.id][:2] + \
-        [w for w in workers if w.party_member][:1]
+    listed_workers = [w for w in workers if w.community_id == xiasha.id][:2] + [
+        w for w in workers if w.party_member
+    ][:1]
     accounts = [
         {"username": "admin", "role": "admin", "name": admin.display_name, "password": DEMO_PASSWORD},
         {"username": "manager", "role": "manager", "name": manager.display_name, "password": DEMO_PASSWORD},
@@ -189,17 +289,44 @@ def seed_demo(
     ]
 
     ctx = DemoContext(
-        session=session, seed=seed, rng=rng, scale=scale, start=date(2020, 1, 1), months=9,
-        workers=pd.DataFrame([{
-            "id": w.id, "employee_no": w.employee_no, "name": w.name, "party_member": w.party_member,
-            "grid_id": w.grid_id, "community_id": w.community_id, "subdistrict_id": w.subdistrict_id,
-            "hire_date": w.hire_date,
-        } for w in workers]),
-        grids=pd.DataFrame([{
-            "id": g.id, "code": g.code, "community_id": g.parent_id,
-            "subdistrict_id": parent_of[g.parent_id], "lat": g.lat, "lon": g.lon, "households": g.households,
-        } for g in grids]),
-        manager_user_id=manager.id or 0, log=log, accounts=accounts,
+        session=session,
+        seed=seed,
+        rng=rng,
+        scale=scale,
+        start=date(2020, 1, 1),
+        months=9,
+        workers=pd.DataFrame(
+            [
+                {
+                    "id": w.id,
+                    "employee_no": w.employee_no,
+                    "name": w.name,
+                    "party_member": w.party_member,
+                    "grid_id": w.grid_id,
+                    "community_id": w.community_id,
+                    "subdistrict_id": w.subdistrict_id,
+                    "hire_date": w.hire_date,
+                }
+                for w in workers
+            ]
+        ),
+        grids=pd.DataFrame(
+            [
+                {
+                    "id": g.id,
+                    "code": g.code,
+                    "community_id": g.parent_id,
+                    "subdistrict_id": parent_of[g.parent_id],
+                    "lat": g.lat,
+                    "lon": g.lon,
+                    "households": g.households,
+                }
+                for g in grids
+            ]
+        ),
+        manager_user_id=manager.id or 0,
+        log=log,
+        accounts=accounts,
     )
     for spec in DEMO_EXTENSIONS if extensions is None else extensions:
         fn = optional(spec)
@@ -207,7 +334,10 @@ def seed_demo(
             log(f"seeding {spec} …")
             fn(ctx)
             session.flush()
-    session.add(AppSetting(key=DEMO_SETTING, value=json.dumps(
-        {"seed": seed, "scale": scale, "accounts": ctx.accounts}, ensure_ascii=False)))
+    session.add(
+        AppSetting(
+            key=DEMO_SETTING,
+            value=json.dumps({"seed": seed, "scale": scale, "accounts": ctx.accounts}, ensure_ascii=False),
+        )
+    )
     return ctx.accounts
-

@@ -33,9 +33,14 @@ def send_rows(session: Session, rows: list[dict]) -> int:
 def worker_users(session: Session, worker_ids: list[int]) -> dict[int, int]:
     if not worker_ids:
         return {}
-    rows = session.exec(select(col(User.worker_id), col(User.id))
-                        .where(col(User.worker_id).in_(worker_ids), col(User.is_active))).all()
-    return {worker_id: user_id for worker_id, user_id in rows if worker_id is not None and user_id is not None}
+    rows = session.exec(
+        select(col(User.worker_id), col(User.id)).where(
+            col(User.worker_id).in_(worker_ids), col(User.is_active)
+        )
+    ).all()
+    return {
+        worker_id: user_id for worker_id, user_id in rows if worker_id is not None and user_id is not None
+    }
 
 
 def notify(session: Session, notices: list[dict], *, now: datetime | None = None) -> int:
@@ -49,7 +54,9 @@ def notify(session: Session, notices: list[dict], *, now: datetime | None = None
     """
     if not notices:
         return 0
-    worker_ids = sorted({int(n["worker_id"]) for n in notices if n.get("user_id") is None and n.get("worker_id")})
+    worker_ids = sorted(
+        {int(n["worker_id"]) for n in notices if n.get("user_id") is None and n.get("worker_id")}
+    )
     users = worker_users(session, worker_ids)
     rows = []
     for n in notices:
@@ -64,35 +71,58 @@ def notify(session: Session, notices: list[dict], *, now: datetime | None = None
         if len(n["key"]) > 160:
             raise ValueError(f"notice key longer than 160 characters: {n['key'][:40]}…")
         row = {f: n.get(f) for f in NOTICE_FIELDS}
-        row.update(user_id=int(user_id), title_en=row["title_en"] or "", body_zh=row["body_zh"] or "",
-                   body_en=row["body_en"] or "", link=row["link"] or "",
-                   created_at=row["created_at"] or now or clock.now())
+        row.update(
+            user_id=int(user_id),
+            title_en=row["title_en"] or "",
+            body_zh=row["body_zh"] or "",
+            body_en=row["body_en"] or "",
+            link=row["link"] or "",
+            created_at=row["created_at"] or now or clock.now(),
+        )
         rows.append(row)
     return send_rows(session, rows)
 
 
 def inbox(session: Session, viewer: Viewer, *, unread_only: bool = False, limit: int = 200) -> pd.DataFrame:
     n = Notification
-    stmt = (sa_select(col(n.id), col(n.kind), col(n.title_zh), col(n.title_en), col(n.body_zh), col(n.body_en),
-                      col(n.link), col(n.created_at), col(n.read_at))
-            .where(col(n.user_id) == viewer.user_id)
-            .order_by(col(n.created_at).desc(), col(n.id).desc()).limit(limit))
+    stmt = (
+        sa_select(
+            col(n.id),
+            col(n.kind),
+            col(n.title_zh),
+            col(n.title_en),
+            col(n.body_zh),
+            col(n.body_en),
+            col(n.link),
+            col(n.created_at),
+            col(n.read_at),
+        )
+        .where(col(n.user_id) == viewer.user_id)
+        .order_by(col(n.created_at).desc(), col(n.id).desc())
+        .limit(limit)
+    )
     if unread_only:
         stmt = stmt.where(col(n.read_at).is_(None))
     return frame(session, stmt)
 
 
 def unread_count(session: Session, viewer: Viewer) -> int:
-    return int(session.exec(select(func.count()).select_from(Notification)
-                            .where(col(Notification.user_id) == viewer.user_id,
-                                   col(Notification.read_at).is_(None))).one())
+    return int(
+        session.exec(
+            select(func.count())
+            .select_from(Notification)
+            .where(col(Notification.user_id) == viewer.user_id, col(Notification.read_at).is_(None))
+        ).one()
+    )
 
 
-def mark_read(session: Session, viewer: Viewer, ids: list[int] | None = None, *,
-              now: datetime | None = None) -> int:
+def mark_read(
+    session: Session, viewer: Viewer, ids: list[int] | None = None, *, now: datetime | None = None
+) -> int:
     """Mark the viewer's own notices read (all of them when ``ids`` is None)."""
-    stmt = update(Notification).where(col(Notification.user_id) == viewer.user_id,
-                                      col(Notification.read_at).is_(None))
+    stmt = update(Notification).where(
+        col(Notification.user_id) == viewer.user_id, col(Notification.read_at).is_(None)
+    )
     if ids is not None:
         stmt = stmt.where(col(Notification.id).in_(ids))
     return session.exec(stmt.values(read_at=now or clock.now())).rowcount or 0

@@ -40,8 +40,14 @@ def add_unit(
 ) -> OrgUnit:
     """Insert an org unit under ``parent`` and fill its id path."""
     unit = OrgUnit(
-        code=code, name_zh=name_zh, name_en=name_en, level=level.value,
-        parent_id=parent.id if parent else None, lat=lat, lon=lon, households=households,
+        code=code,
+        name_zh=name_zh,
+        name_en=name_en,
+        level=level.value,
+        parent_id=parent.id if parent else None,
+        lat=lat,
+        lon=lon,
+        households=households,
     )
     session.add(unit)
     session.flush()
@@ -55,9 +61,18 @@ def units_frame(session: Session, viewer: Viewer, level: OrgLevel | None = None)
     parent = aliased(OrgUnit)
     stmt: Select[*tuple[Any, ...]] = (
         sa_select(
-            col(OrgUnit.id), col(OrgUnit.code), col(OrgUnit.name_zh), col(OrgUnit.name_en), col(OrgUnit.level),
-            col(OrgUnit.parent_id), col(parent.name_zh).label("parent_zh"), col(parent.name_en).label("parent_en"),
-            col(OrgUnit.households), col(OrgUnit.lat), col(OrgUnit.lon), col(OrgUnit.path),
+            col(OrgUnit.id),
+            col(OrgUnit.code),
+            col(OrgUnit.name_zh),
+            col(OrgUnit.name_en),
+            col(OrgUnit.level),
+            col(OrgUnit.parent_id),
+            col(parent.name_zh).label("parent_zh"),
+            col(parent.name_en).label("parent_en"),
+            col(OrgUnit.households),
+            col(OrgUnit.lat),
+            col(OrgUnit.lon),
+            col(OrgUnit.path),
         )
         .join(parent, col(parent.id) == OrgUnit.parent_id, isouter=True)
         .where(unit_scope_clause(viewer))
@@ -66,15 +81,31 @@ def units_frame(session: Session, viewer: Viewer, level: OrgLevel | None = None)
     if level is not None:
         stmt = stmt.where(col(OrgUnit.level) == level.value)
     rows = session.execute(stmt).all()
-    return pd.DataFrame(rows, columns=[
-        "id", "code", "name_zh", "name_en", "level", "parent_id", "parent_zh", "parent_en",
-        "households", "lat", "lon", "path",
-    ])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "id",
+            "code",
+            "name_zh",
+            "name_en",
+            "level",
+            "parent_id",
+            "parent_zh",
+            "parent_en",
+            "households",
+            "lat",
+            "lon",
+            "path",
+        ],
+    )
 
 
 def grids_in_scope(session: Session, viewer: Viewer) -> list[OrgUnit]:
-    stmt = (select(OrgUnit).where(OrgUnit.level == OrgLevel.GRID.value, unit_scope_clause(viewer))
-            .order_by(OrgUnit.code))
+    stmt = (
+        select(OrgUnit)
+        .where(OrgUnit.level == OrgLevel.GRID.value, unit_scope_clause(viewer))
+        .order_by(OrgUnit.code)
+    )
     return list(session.exec(stmt).all())
 
 
@@ -90,12 +121,21 @@ def workers_frame(
     grid, comm, sub = aliased(OrgUnit), aliased(OrgUnit), aliased(OrgUnit)
     stmt: Select[*tuple[Any, ...]] = (
         sa_select(
-            col(Worker.id), col(Worker.employee_no), col(Worker.name), col(Worker.gender), col(Worker.party_member),
-            col(Worker.hire_date), col(Worker.status), col(Worker.phone),
-            col(grid.code).label("grid_code"), col(grid.name_zh).label("grid_zh"),
-            col(comm.id).label("community_id"), col(comm.name_zh).label("community_zh"),
+            col(Worker.id),
+            col(Worker.employee_no),
+            col(Worker.name),
+            col(Worker.gender),
+            col(Worker.party_member),
+            col(Worker.hire_date),
+            col(Worker.status),
+            col(Worker.phone),
+            col(grid.code).label("grid_code"),
+            col(grid.name_zh).label("grid_zh"),
+            col(comm.id).label("community_id"),
+            col(comm.name_zh).label("community_zh"),
             col(comm.name_en).label("community_en"),
-            col(sub.id).label("subdistrict_id"), col(sub.name_zh).label("subdistrict_zh"),
+            col(sub.id).label("subdistrict_id"),
+            col(sub.name_zh).label("subdistrict_zh"),
             col(sub.name_en).label("subdistrict_en"),
         )
         .join(grid, col(grid.id) == Worker.grid_id)
@@ -111,11 +151,27 @@ def workers_frame(
     if search:
         like = f"%{search.strip()}%"
         stmt = stmt.where(col(Worker.name).like(like) | col(Worker.employee_no).like(like))
-    df = pd.DataFrame(session.execute(stmt).all(), columns=[
-        "id", "employee_no", "name", "gender", "party_member", "hire_date", "status", "phone",
-        "grid_code", "grid_zh", "community_id", "community_zh", "community_en",
-        "subdistrict_id", "subdistrict_zh", "subdistrict_en",
-    ])
+    df = pd.DataFrame(
+        session.execute(stmt).all(),
+        columns=[
+            "id",
+            "employee_no",
+            "name",
+            "gender",
+            "party_member",
+            "hire_date",
+            "status",
+            "phone",
+            "grid_code",
+            "grid_zh",
+            "community_id",
+            "community_zh",
+            "community_en",
+            "subdistrict_id",
+            "subdistrict_zh",
+            "subdistrict_en",
+        ],
+    )
     df["phone"] = df["phone"].map(mask_phone)
     return df
 
@@ -126,8 +182,12 @@ def headcount(session: Session, viewer: Viewer) -> pd.DataFrame:
     party = func.sum(case((col(Worker.party_member), 1), else_=0))
     stmt = (
         sa_select(
-            col(sub.name_zh), col(sub.name_en), col(comm.name_zh), col(comm.name_en),
-            func.count(col(Worker.id)), party,
+            col(sub.name_zh),
+            col(sub.name_en),
+            col(comm.name_zh),
+            col(comm.name_en),
+            func.count(col(Worker.id)),
+            party,
         )
         .join(comm, col(comm.id) == Worker.community_id)
         .join(sub, col(sub.id) == Worker.subdistrict_id)
@@ -135,9 +195,17 @@ def headcount(session: Session, viewer: Viewer) -> pd.DataFrame:
         .group_by(sub.name_zh, sub.name_en, comm.name_zh, comm.name_en)
         .order_by(sub.name_zh, comm.name_zh)
     )
-    df = pd.DataFrame(session.execute(stmt).all(), columns=[
-        "subdistrict_zh", "subdistrict_en", "community_zh", "community_en", "workers", "party_members",
-    ])
+    df = pd.DataFrame(
+        session.execute(stmt).all(),
+        columns=[
+            "subdistrict_zh",
+            "subdistrict_en",
+            "community_zh",
+            "community_en",
+            "workers",
+            "party_members",
+        ],
+    )
     df["party_members"] = df["party_members"].fillna(0).astype(int)
     return df
 
@@ -178,8 +246,15 @@ def save_worker(session: Session, viewer: Viewer, data: WorkerCreate) -> Worker:
         worker.updated_at = clock.now()
     session.add(worker)
     session.flush()
-    record(session, "worker.save", viewer=viewer, entity="worker", entity_id=worker.employee_no,
-           before=before, after=data.model_dump())
+    record(
+        session,
+        "worker.save",
+        viewer=viewer,
+        entity="worker",
+        entity_id=worker.employee_no,
+        before=before,
+        after=data.model_dump(),
+    )
     return worker
 
 
@@ -194,8 +269,15 @@ def set_worker_status(session: Session, viewer: Viewer, worker_id: int, status: 
     if worker is None:
         raise ValueError(f"worker {worker_id} does not exist")
     ensure_manages_grid(session, viewer, worker.grid_id)
-    record(session, "worker.status", viewer=viewer, entity="worker", entity_id=worker.employee_no,
-           before={"status": worker.status}, after={"status": status.value})
+    record(
+        session,
+        "worker.status",
+        viewer=viewer,
+        entity="worker",
+        entity_id=worker.employee_no,
+        before={"status": worker.status},
+        after={"status": status.value},
+    )
     worker.status = status.value
     worker.updated_at = clock.now()
     session.add(worker)
@@ -212,10 +294,14 @@ def worker_home(session: Session, viewer: Viewer) -> dict[str, object]:
     grid, comm, sub = _grid_chain(session, worker.grid_id)
     colleagues = session.exec(
         select(func.count(col(Worker.id))).where(
-            Worker.community_id == comm.id, Worker.status != WorkerStatus.LEFT.value)
+            Worker.community_id == comm.id, Worker.status != WorkerStatus.LEFT.value
+        )
     ).one()
     return {
-        "worker": worker, "grid": grid, "community": comm, "subdistrict": sub,
+        "worker": worker,
+        "grid": grid,
+        "community": comm,
+        "subdistrict": sub,
         "community_workers": int(colleagues),
         "years_of_service": (clock.today().year - worker.hire_date.year) if worker.hire_date else None,
     }

@@ -114,12 +114,24 @@ def build_scheduler(engine: Engine, scheduler_cls: type = BackgroundScheduler):
         timezone=TZ,
     )
     for spec in job_specs():
-        scheduler.add_job(run_job, args=[spec.func], id=spec.id, name=spec.description or spec.id,
-                          replace_existing=True, **spec.trigger)
+        scheduler.add_job(
+            run_job,
+            args=[spec.func],
+            id=spec.id,
+            name=spec.description or spec.id,
+            replace_existing=True,
+            **spec.trigger,
+        )
         if spec.run_at_start:
-            scheduler.add_job(run_job, args=[spec.func], id=f"{spec.id}@start", name=f"{spec.description} (start)",
-                              replace_existing=True, trigger="date",
-                              run_date=datetime.now(TZ) + timedelta(seconds=START_DELAY_SECONDS))
+            scheduler.add_job(
+                run_job,
+                args=[spec.func],
+                id=f"{spec.id}@start",
+                name=f"{spec.description} (start)",
+                replace_existing=True,
+                trigger="date",
+                run_date=datetime.now(TZ) + timedelta(seconds=START_DELAY_SECONDS),
+            )
     return scheduler
 
 
@@ -140,8 +152,9 @@ class SchedulerService:
 
     def start(self) -> SchedulerService:
         if not self._try_start():
-            self._thread = threading.Thread(target=self._standby, name="gridwise-scheduler-standby",
-                                            daemon=True)
+            self._thread = threading.Thread(
+                target=self._standby, name="gridwise-scheduler-standby", daemon=True
+            )
             self._thread.start()
         return self
 

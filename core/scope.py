@@ -54,7 +54,9 @@ def viewer_for(session: Session, user: User) -> Viewer:
     )
 
 
-def worker_scope_clause(viewer: Viewer, worker_cls: Any = Worker) -> ColumnElement[bool]:  # Worker or aliased(Worker)
+def worker_scope_clause(
+    viewer: Viewer, worker_cls: Any = Worker
+) -> ColumnElement[bool]:  # Worker or aliased(Worker)
     """SQL condition on the Worker table limiting rows to what ``viewer`` may see."""
     if viewer.role == Role.WORKER:
         if viewer.worker_id is None:
@@ -96,5 +98,10 @@ def ensure_can_see_worker(viewer: Viewer, worker: Worker | None) -> Worker:
 
 # The viewer for work no person asked for: scheduled jobs, the demo, the command line. It sees the whole
 # district; audit entries it writes carry user id 0. Use it only where no signed-in user is behind the call.
-SYSTEM = Viewer(user_id=0, role=Role.ADMIN, scope_level=OrgLevel.DISTRICT, scope_unit_id=None,
-                display_name="gridwise system")
+SYSTEM = Viewer(
+    user_id=0,
+    role=Role.ADMIN,
+    scope_level=OrgLevel.DISTRICT,
+    scope_unit_id=None,
+    display_name="gridwise system",
+)

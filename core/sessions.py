@@ -52,21 +52,38 @@ class SessionState:
 
 
 def open_session(
-    session: Session, user: User, *, user_agent: str = "", via: str = "password", lang: str = "",
+    session: Session,
+    user: User,
+    *,
+    user_agent: str = "",
+    via: str = "password",
+    lang: str = "",
     now: datetime | None = None,
 ) -> tuple[WebSession, str]:
     """Open a session for a user who has just proved who they are; return it and its one-time code."""
     now = now or clock.now()
     code = secrets.token_urlsafe(24)
     row = WebSession(
-        user_id=user.id or 0, code_hash=_digest(code), code_expires_at=now + timedelta(seconds=CODE_SECONDS),
-        created_at=now, last_seen_at=now, expires_at=now + timedelta(hours=get_settings().session_max_hours),
-        user_agent=(user_agent or "")[:255], via=via, lang=lang[:8],
+        user_id=user.id or 0,
+        code_hash=_digest(code),
+        code_expires_at=now + timedelta(seconds=CODE_SECONDS),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(hours=get_settings().session_max_hours),
+        user_agent=(user_agent or "")[:255],
+        via=via,
+        lang=lang[:8],
     )
     session.add(row)
     session.flush()
-    record(session, "session.start", username=user.username, entity="web_session", entity_id=row.id,
-           detail={"via": via, "user_agent": row.user_agent})
+    record(
+        session,
+        "session.start",
+        username=user.username,
+        entity="web_session",
+        entity_id=row.id,
+        detail={"via": via, "user_agent": row.user_agent},
+    )
     return row, code
 
 
@@ -89,7 +106,11 @@ def redeem_code(session: Session, code: str, *, now: datetime | None = None) -> 
 
 
 def check_session(
-    session: Session, *, session_id: int | None = None, token: str | None = None, now: datetime | None = None,
+    session: Session,
+    *,
+    session_id: int | None = None,
+    token: str | None = None,
+    now: datetime | None = None,
 ) -> SessionState:
     """Is this session (by id, as cached by a running page, or by the cookie's token) still signed in?
 
@@ -116,8 +137,13 @@ def check_session(
         reason = "idle"
     if reason is not None:
         _revoke(session, row, reason, now)
-        record(session, f"session.{reason}", username=user.username if user else "", entity="web_session",
-               entity_id=row.id)
+        record(
+            session,
+            f"session.{reason}",
+            username=user.username if user else "",
+            entity="web_session",
+            entity_id=row.id,
+        )
         return SessionState(row.id, reason=reason)
     if (now - row.last_seen_at).total_seconds() >= TOUCH_SECONDS:
         row.last_seen_at = now
@@ -142,8 +168,9 @@ def end_session(session: Session, session_id: int, *, now: datetime | None = Non
         return
     user = session.get(User, row.user_id)
     _revoke(session, row, "signout", now or clock.now())
-    record(session, "session.end", username=user.username if user else "", entity="web_session",
-           entity_id=row.id)
+    record(
+        session, "session.end", username=user.username if user else "", entity="web_session", entity_id=row.id
+    )
 
 
 def set_language(session: Session, session_id: int, lang: str) -> None:
@@ -152,7 +179,12 @@ def set_language(session: Session, session_id: int, lang: str) -> None:
 
 
 def revoke_user_sessions(
-    session: Session, user_id: int, reason: str, *, viewer: Viewer | None = None, keep: int | None = None,
+    session: Session,
+    user_id: int,
+    reason: str,
+    *,
+    viewer: Viewer | None = None,
+    keep: int | None = None,
     now: datetime | None = None,
 ) -> int:
     """Sign a user out everywhere (password changed or reset, deactivated, role or scope changed), except
@@ -166,24 +198,40 @@ def revoke_user_sessions(
         _revoke(session, row, reason, now)
     if rows:
         user = session.get(User, user_id)
-        record(session, "session.revoke_all", viewer=viewer, username="" if viewer else (user.username if user
-               else ""), entity="user", entity_id=user_id, detail={"reason": reason, "sessions": len(rows)})
+        record(
+            session,
+            "session.revoke_all",
+            viewer=viewer,
+            username="" if viewer else (user.username if user else ""),
+            entity="user",
+            entity_id=user_id,
+            detail={"reason": reason, "sessions": len(rows)},
+        )
     return len(rows)
 
 
-def revoke_sessions(session: Session, viewer: Viewer, session_ids: list[int], *, now: datetime | None = None) -> int:
+def revoke_sessions(
+    session: Session, viewer: Viewer, session_ids: list[int], *, now: datetime | None = None
+) -> int:
     """An administrator ends sessions; each takes effect on that browser's next action. Returns how many
     were still open."""
     if viewer.role != Role.ADMIN:
         raise ScopeError("only an administrator may end sessions")
     now = now or clock.now()
-    rows = session.exec(select(WebSession).where(col(WebSession.id).in_(session_ids),
-                                                 col(WebSession.revoked_at).is_(None))).all()
+    rows = session.exec(
+        select(WebSession).where(col(WebSession.id).in_(session_ids), col(WebSession.revoked_at).is_(None))
+    ).all()
     for row in rows:
         user = session.get(User, row.user_id)
         _revoke(session, row, "admin", now)
-        record(session, "session.revoke", viewer=viewer, entity="web_session", entity_id=row.id,
-               detail={"user": user.username if user else None})
+        record(
+            session,
+            "session.revoke",
+            viewer=viewer,
+            entity="web_session",
+            entity_id=row.id,
+            detail={"user": user.username if user else None},
+        )
     return len(rows)
 
 
@@ -197,16 +245,40 @@ def active_sessions(session: Session, viewer: Viewer, *, now: datetime | None = 
     stmt = (
         select(WebSession, User)
         .join(User, col(User.id) == WebSession.user_id)
-        .where(col(WebSession.revoked_at).is_(None), WebSession.expires_at > now,
-               WebSession.last_seen_at > idle_since,
-               or_(col(WebSession.token_hash).is_not(None), col(WebSession.code_expires_at) > now))
+        .where(
+            col(WebSession.revoked_at).is_(None),
+            WebSession.expires_at > now,
+            WebSession.last_seen_at > idle_since,
+            or_(col(WebSession.token_hash).is_not(None), col(WebSession.code_expires_at) > now),
+        )
         .order_by(col(WebSession.last_seen_at).desc(), col(WebSession.id).desc())
     )
     return pd.DataFrame(
-        [(w.id, u.username, u.display_name, u.role, w.created_at, w.last_seen_at, w.expires_at, w.user_agent, w.via)
-         for w, u in session.exec(stmt).all()],
-        columns=["id", "username", "display_name", "role", "created_at", "last_seen_at", "expires_at", "user_agent",
-                 "via"],
+        [
+            (
+                w.id,
+                u.username,
+                u.display_name,
+                u.role,
+                w.created_at,
+                w.last_seen_at,
+                w.expires_at,
+                w.user_agent,
+                w.via,
+            )
+            for w, u in session.exec(stmt).all()
+        ],
+        columns=[
+            "id",
+            "username",
+            "display_name",
+            "role",
+            "created_at",
+            "last_seen_at",
+            "expires_at",
+            "user_agent",
+            "via",
+        ],
     )
 
 
@@ -218,14 +290,22 @@ def user_for_identity(session: Session, claims: dict[str, object]) -> User | Non
     value = str(claims.get(settings.sso_claim) or "").strip()
     user = None
     if value and settings.sso_match == "employee_no":
-        user = session.exec(select(User).join(Worker, col(Worker.id) == User.worker_id)
-                            .where(func.lower(Worker.employee_no) == value.lower())).first()
+        user = session.exec(
+            select(User)
+            .join(Worker, col(Worker.id) == User.worker_id)
+            .where(func.lower(Worker.employee_no) == value.lower())
+        ).first()
     elif value:
         user = session.exec(select(User).where(func.lower(User.username) == value.lower())).first()
     if user is None or not user.is_active:
-        record(session, "session.sso_refused", username=value[:64], entity="user",
-               entity_id=user.id if user else "", detail={"claim": settings.sso_claim, "sub": claims.get("sub"),
-                                                          "inactive": user is not None})
+        record(
+            session,
+            "session.sso_refused",
+            username=value[:64],
+            entity="user",
+            entity_id=user.id if user else "",
+            detail={"claim": settings.sso_claim, "sub": claims.get("sub"), "inactive": user is not None},
+        )
         return None
     return user
 
@@ -233,9 +313,33 @@ def user_for_identity(session: Session, claims: dict[str, object]) -> User | Non
 def device(user_agent: str) -> str:
     """A short name for a browser's user agent: "Chrome · Android", "Firefox · Windows", …"""
     ua = user_agent or ""
-    browser = next((name for key, name in (("Edg/", "Edge"), ("MicroMessenger", "WeChat"), ("Firefox/", "Firefox"),
-                                           ("Chrome/", "Chrome"), ("Safari/", "Safari")) if key in ua), "")
-    system = next((name for key, name in (("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iOS"),
-                                          ("Windows", "Windows"), ("Mac OS", "macOS"), ("Linux", "Linux"))
-                   if key in ua), "")
+    browser = next(
+        (
+            name
+            for key, name in (
+                ("Edg/", "Edge"),
+                ("MicroMessenger", "WeChat"),
+                ("Firefox/", "Firefox"),
+                ("Chrome/", "Chrome"),
+                ("Safari/", "Safari"),
+            )
+            if key in ua
+        ),
+        "",
+    )
+    system = next(
+        (
+            name
+            for key, name in (
+                ("Android", "Android"),
+                ("iPhone", "iOS"),
+                ("iPad", "iOS"),
+                ("Windows", "Windows"),
+                ("Mac OS", "macOS"),
+                ("Linux", "Linux"),
+            )
+            if key in ua
+        ),
+        "",
+    )
     return " · ".join(p for p in (browser, system) if p) or (ua[:40] or "—")

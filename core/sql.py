@@ -17,8 +17,9 @@ def table_of(model: type[SQLModel]) -> Table:
     return model.__table__  # type: ignore[attr-defined]
 
 
-def insert_ignore(session: Session, model: type[SQLModel], rows: Sequence[dict[str, Any]],
-                  conflict: Iterable[str]) -> int:
+def insert_ignore(
+    session: Session, model: type[SQLModel], rows: Sequence[dict[str, Any]], conflict: Iterable[str]
+) -> int:
     """INSERT the rows, skipping any that hit the unique key ``conflict``; return how many went in.
 
     The unique constraint decides, so two processes doing the same thing at once insert each row once.
@@ -32,8 +33,12 @@ def insert_ignore(session: Session, model: type[SQLModel], rows: Sequence[dict[s
     step = max(1, PARAMS_PER_STATEMENT // max(1, len(rows[0])))
     for i in range(0, len(rows), step):
         # RETURNING counts what went in on both backends (psycopg reports -1 as rowcount for a batch).
-        stmt = (mod.insert(table).values(list(rows[i:i + step]))
-                .on_conflict_do_nothing(index_elements=list(conflict)).returning(table.c.id))
+        stmt = (
+            mod.insert(table)
+            .values(list(rows[i : i + step]))
+            .on_conflict_do_nothing(index_elements=list(conflict))
+            .returning(table.c.id)
+        )
         inserted += len(session.execute(stmt).fetchall())
     return inserted
 

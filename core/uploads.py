@@ -21,15 +21,36 @@ from core.tabular import detect_encoding as _detect_encoding  # the one list of 
 
 MB = 1 << 20
 TABLE_KINDS = frozenset({"csv", "xlsx", "txt"})  # what every table import reads
-ATTACHMENT_KINDS = frozenset({"pdf", "png", "jpeg", "gif", "docx", "pptx", "xlsx", "txt", "md"})  # course files
+ATTACHMENT_KINDS = frozenset(
+    {"pdf", "png", "jpeg", "gif", "docx", "pptx", "xlsx", "txt", "md"}
+)  # course files
 
 # File-name extension → the kind its content must be.
-_EXTENSIONS = {"csv": "csv", "txt": "txt", "md": "md", "markdown": "md", "xlsx": "xlsx", "docx": "docx",
-               "pptx": "pptx", "pdf": "pdf", "png": "png", "jpg": "jpeg", "jpeg": "jpeg", "gif": "gif"}
+_EXTENSIONS = {
+    "csv": "csv",
+    "txt": "txt",
+    "md": "md",
+    "markdown": "md",
+    "xlsx": "xlsx",
+    "docx": "docx",
+    "pptx": "pptx",
+    "pdf": "pdf",
+    "png": "png",
+    "jpg": "jpeg",
+    "jpeg": "jpeg",
+    "gif": "gif",
+}
 _TEXT = {"csv", "txt", "md"}  # content-wise these are all plain text
-_MAGIC = ((b"%PDF-", "pdf"), (b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"), (b"GIF87a", "gif"),
-          (b"GIF89a", "gif"), (b"MZ", "program"), (b"\x7fELF", "program"),
-          (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "ole"))  # OLE2: .xls/.doc/.ppt, or an encrypted .xlsx
+_MAGIC = (
+    (b"%PDF-", "pdf"),
+    (b"\x89PNG\r\n\x1a\n", "png"),
+    (b"\xff\xd8\xff", "jpeg"),
+    (b"GIF87a", "gif"),
+    (b"GIF89a", "gif"),
+    (b"MZ", "program"),
+    (b"\x7fELF", "program"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "ole"),
+)  # OLE2: .xls/.doc/.ppt, or an encrypted .xlsx
 _OOXML = (("xl/", "xlsx"), ("word/", "docx"), ("ppt/", "pptx"))
 # A ZIP may unpack to at most this many times its size (Office files: 5–30×), and to at most this much.
 ZIP_MAX_RATIO = 200
@@ -87,8 +108,11 @@ def _sniff_zip(data: bytes) -> str:
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
         raise UploadError("damaged", name="") from None
     unpacked = sum(e.file_size for e in entries)
-    if (len(entries) > ZIP_MAX_ENTRIES or unpacked > ZIP_MAX_UNPACKED
-            or unpacked > ZIP_MAX_RATIO * max(len(data), 64 * 1024)):
+    if (
+        len(entries) > ZIP_MAX_ENTRIES
+        or unpacked > ZIP_MAX_UNPACKED
+        or unpacked > ZIP_MAX_RATIO * max(len(data), 64 * 1024)
+    ):
         raise UploadError("zip_bomb", name="", ratio=unpacked // max(1, len(data)))
     names = {e.filename for e in entries}
     if "[Content_Types].xml" in names:
@@ -98,8 +122,9 @@ def _sniff_zip(data: bytes) -> str:
     return "zip"
 
 
-def check_upload(data: bytes, filename: str, *, kinds: set[str] | frozenset[str],
-                 max_bytes: int | None = None) -> str:
+def check_upload(
+    data: bytes, filename: str, *, kinds: set[str] | frozenset[str], max_bytes: int | None = None
+) -> str:
     """Accept ``data`` as one of ``kinds`` or raise :class:`UploadError` naming the file.
 
     The name's extension must be one of ``kinds`` and the content must be that kind (csv/txt/md: text in
@@ -124,8 +149,9 @@ def check_upload(data: bytes, filename: str, *, kinds: set[str] | frozenset[str]
     raise UploadError("mismatch", name=name, expected=expected, actual=actual)
 
 
-def upload_problem(data: bytes, filename: str, kinds: set[str] | frozenset[str] = TABLE_KINDS,
-                   max_bytes: int | None = None) -> RowError | None:
+def upload_problem(
+    data: bytes, filename: str, kinds: set[str] | frozenset[str] = TABLE_KINDS, max_bytes: int | None = None
+) -> RowError | None:
     """:func:`check_upload` for the table importers: a refusal as a file-level ``RowError``, else None."""
     try:
         check_upload(data, filename, kinds=kinds, max_bytes=max_bytes)

@@ -20,8 +20,14 @@ from core.sessions import revoke_user_sessions
 
 def _public(user: User) -> dict[str, object]:
     """The audited view of an account (never the password hash)."""
-    return {"username": user.username, "display_name": user.display_name, "role": user.role,
-            "scope_unit_id": user.scope_unit_id, "worker_id": user.worker_id, "is_active": user.is_active}
+    return {
+        "username": user.username,
+        "display_name": user.display_name,
+        "role": user.role,
+        "scope_unit_id": user.scope_unit_id,
+        "worker_id": user.worker_id,
+        "is_active": user.is_active,
+    }
 
 
 def _require_admin(viewer: Viewer) -> None:
@@ -47,18 +53,40 @@ def users_frame(session: Session, viewer: Viewer) -> pd.DataFrame:
     _require_admin(viewer)
     scope = aliased(OrgUnit)
     stmt = (
-        sa_select(col(User.id), col(User.username), col(User.display_name), col(User.role), col(scope.name_zh),
-                  col(scope.name_en), col(User.worker_id), col(Worker.employee_no), col(User.is_active),
-                  col(User.last_login_at), col(User.locked_until))
+        sa_select(
+            col(User.id),
+            col(User.username),
+            col(User.display_name),
+            col(User.role),
+            col(scope.name_zh),
+            col(scope.name_en),
+            col(User.worker_id),
+            col(Worker.employee_no),
+            col(User.is_active),
+            col(User.last_login_at),
+            col(User.locked_until),
+        )
         .join(scope, col(scope.id) == User.scope_unit_id, isouter=True)
         .join(Worker, col(Worker.id) == User.worker_id, isouter=True)
         .where(col(User.id).not_in(sa_select(col(ApiClient.user_id))))
         .order_by(User.role, User.username)
     )
-    return pd.DataFrame(session.execute(stmt).all(), columns=[
-        "id", "username", "display_name", "role", "scope_zh", "scope_en", "worker_id", "employee_no",
-        "is_active", "last_login_at", "locked_until",
-    ])
+    return pd.DataFrame(
+        session.execute(stmt).all(),
+        columns=[
+            "id",
+            "username",
+            "display_name",
+            "role",
+            "scope_zh",
+            "scope_en",
+            "worker_id",
+            "employee_no",
+            "is_active",
+            "last_login_at",
+            "locked_until",
+        ],
+    )
 
 
 def create_user(
@@ -87,19 +115,30 @@ def create_user(
         raise ValueError(f"username {username!r} is taken")
     if role == Role.WORKER and worker_id is None:
         raise ValueError("a worker account must be linked to a worker record")
-    user = User(username=username, display_name=display_name.strip() or username, role=role.value,
-                password_hash="", scope_unit_id=scope_unit_id, worker_id=worker_id)
+    user = User(
+        username=username,
+        display_name=display_name.strip() or username,
+        role=role.value,
+        password_hash="",
+        scope_unit_id=scope_unit_id,
+        worker_id=worker_id,
+    )
     set_password(session, user, password)
     session.add(user)
     session.flush()
-    record(session, "user.create", viewer=viewer, entity="user", entity_id=user.id,
-           after=_public(user))
+    record(session, "user.create", viewer=viewer, entity="user", entity_id=user.id, after=_public(user))
     return user
 
 
 def update_user(
-    session: Session, viewer: Viewer, user_id: int, *, display_name: str | None = None,
-    role: Role | None = None, scope_unit_id: int | None = None, is_active: bool | None = None,
+    session: Session,
+    viewer: Viewer,
+    user_id: int,
+    *,
+    display_name: str | None = None,
+    role: Role | None = None,
+    scope_unit_id: int | None = None,
+    is_active: bool | None = None,
 ) -> User:
     _require_admin(viewer)
     user = session.get(User, user_id)
@@ -119,11 +158,14 @@ def update_user(
         user.is_active = is_active
     session.add(user)
     after = _public(user)
-    record(session, "user.update", viewer=viewer, entity="user", entity_id=user.id, before=before, after=after)
+    record(
+        session, "user.update", viewer=viewer, entity="user", entity_id=user.id, before=before, after=after
+    )
     if not user.is_active or any(before[k] != after[k] for k in ("role", "scope_unit_id", "is_active")):
         # What the user may see changed: every signed-in browser of theirs signs in again.
-        revoke_user_sessions(session, user.id or 0, "deactivated" if not user.is_active else "role_changed",
-                             viewer=viewer)
+        revoke_user_sessions(
+            session, user.id or 0, "deactivated" if not user.is_active else "role_changed", viewer=viewer
+        )
     return user
 
 

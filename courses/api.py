@@ -27,14 +27,31 @@ from courses.models import (
     TrainingSession,
 )
 
-__all__ = ["enroll_workers", "training_figures", "qualifications", "busy_workers", "courses_for_skill",
-           "notify"]
+__all__ = [
+    "enroll_workers",
+    "training_figures",
+    "qualifications",
+    "busy_workers",
+    "courses_for_skill",
+    "notify",
+]
 
-FIGURE_COLUMNS = ["worker_id", "period", "sessions_due", "sessions_attended", "attendance_points",
-                  "attendance_points_max", "quiz_attempts", "quiz_score_avg", "certificates_valid"]
+FIGURE_COLUMNS = [
+    "worker_id",
+    "period",
+    "sessions_due",
+    "sessions_attended",
+    "attendance_points",
+    "attendance_points_max",
+    "quiz_attempts",
+    "quiz_score_avg",
+    "certificates_valid",
+]
 
 
-def enroll_workers(session: Session, viewer: Viewer, *, course_code: str, worker_ids: list[int], reason: str) -> int:
+def enroll_workers(
+    session: Session, viewer: Viewer, *, course_code: str, worker_ids: list[int], reason: str
+) -> int:
     """Enroll these workers in the course (idempotent); return how many were newly enrolled.
 
     Raises ``courses.catalog.CourseError`` (a ValueError) for an unknown course and ``ScopeError`` when a
@@ -68,36 +85,68 @@ def training_figures(session: Session, viewer: Viewer, *, start: date, end: date
     lo = datetime.combine(date.fromisoformat(periods[0] + "-01"), time())
     hi = datetime.combine(end, time()) + timedelta(days=1)
     workers = session.exec(select(col(Worker.id)).where(worker_scope_clause(viewer))).all()
-    grid = pd.MultiIndex.from_product([sorted(row_id(w) for w in workers), periods], names=["worker_id", "period"])
+    grid = pd.MultiIndex.from_product(
+        [sorted(row_id(w) for w in workers), periods], names=["worker_id", "period"]
+    )
     base = pd.DataFrame(index=grid).reset_index()
     if base.empty:
         return pd.DataFrame(columns=FIGURE_COLUMNS)
 
-    held = and_(col(TrainingSession.status) == SessionStatus.CLOSED.value, col(Attendance.status) != "excused")
+    held = and_(
+        col(TrainingSession.status) == SessionStatus.CLOSED.value, col(Attendance.status) != "excused"
+    )
     y, m = extract("year", col(TrainingSession.start_at)), extract("month", col(TrainingSession.start_at))
-    att = frame(session, sa_select(
-        col(Attendance.worker_id), y.label("y"), m.label("m"),
-        func.sum(case((held, 1), else_=0)).label("sessions_due"),
-        func.sum(case((and_(held, col(Attendance.status).in_(["present", "late"])), 1), else_=0)).label("sessions_attended"),
-        func.sum(case((held, func.coalesce(col(Attendance.points), 0)), else_=0)).label("attendance_points"),
-        func.sum(case((held, col(Course.points_present)), else_=0)).label("attendance_points_max"))
+    att = frame(
+        session,
+        sa_select(
+            col(Attendance.worker_id),
+            y.label("y"),
+            m.label("m"),
+            func.sum(case((held, 1), else_=0)).label("sessions_due"),
+            func.sum(case((and_(held, col(Attendance.status).in_(["present", "late"])), 1), else_=0)).label(
+                "sessions_attended"
+            ),
+            func.sum(case((held, func.coalesce(col(Attendance.points), 0)), else_=0)).label(
+                "attendance_points"
+            ),
+            func.sum(case((held, col(Course.points_present)), else_=0)).label("attendance_points_max"),
+        )
         .select_from(Attendance)
         .join(TrainingSession, col(TrainingSession.id) == col(Attendance.session_id))
         .join(Course, col(Course.id) == col(TrainingSession.course_id))
         .join(Worker, col(Worker.id) == col(Attendance.worker_id))
-        .where(worker_scope_clause(viewer), col(TrainingSession.start_at) >= lo, col(TrainingSession.start_at) < hi)
-        .group_by(col(Attendance.worker_id), y, m))
+        .where(
+            worker_scope_clause(viewer),
+            col(TrainingSession.start_at) >= lo,
+            col(TrainingSession.start_at) < hi,
+        )
+        .group_by(col(Attendance.worker_id), y, m),
+    )
     qy, qm = extract("year", col(QuizAttempt.submitted_at)), extract("month", col(QuizAttempt.submitted_at))
-    quiz = frame(session, sa_select(
-        col(QuizAttempt.worker_id), qy.label("y"), qm.label("m"), func.count().label("quiz_attempts"),
-        func.avg(col(QuizAttempt.score)).label("quiz_score_avg"))
+    quiz = frame(
+        session,
+        sa_select(
+            col(QuizAttempt.worker_id),
+            qy.label("y"),
+            qm.label("m"),
+            func.count().label("quiz_attempts"),
+            func.avg(col(QuizAttempt.score)).label("quiz_score_avg"),
+        )
         .join(Worker, col(Worker.id) == col(QuizAttempt.worker_id))
-        .where(worker_scope_clause(viewer), col(QuizAttempt.status) != AttemptStatus.IN_PROGRESS.value,
-               col(QuizAttempt.submitted_at) >= lo, col(QuizAttempt.submitted_at) < hi)
-        .group_by(col(QuizAttempt.worker_id), qy, qm))
-    certs = frame(session, sa_select(col(Certificate.worker_id), col(Certificate.issued_at), col(Certificate.valid_until))
-                  .join(Worker, col(Worker.id) == col(Certificate.worker_id))
-                  .where(worker_scope_clause(viewer), col(Certificate.issued_at) < hi))
+        .where(
+            worker_scope_clause(viewer),
+            col(QuizAttempt.status) != AttemptStatus.IN_PROGRESS.value,
+            col(QuizAttempt.submitted_at) >= lo,
+            col(QuizAttempt.submitted_at) < hi,
+        )
+        .group_by(col(QuizAttempt.worker_id), qy, qm),
+    )
+    certs = frame(
+        session,
+        sa_select(col(Certificate.worker_id), col(Certificate.issued_at), col(Certificate.valid_until))
+        .join(Worker, col(Worker.id) == col(Certificate.worker_id))
+        .where(worker_scope_clause(viewer), col(Certificate.issued_at) < hi),
+    )
 
     out = base
     for part in (att, quiz):
@@ -111,11 +160,19 @@ def training_figures(session: Session, viewer: Viewer, *, start: date, end: date
         month_end = {p: pd.Timestamp(p + "-01") + pd.offsets.MonthBegin(1) for p in periods}
         ends = pd.DataFrame({"period": periods, "month_end": [month_end[p] for p in periods]})
         pairs = certs.merge(ends, how="cross")
-        pairs = pairs[(pairs["issued_at"] < pairs["month_end"]) & (pairs["valid_until"] >= pairs["month_end"])]
+        pairs = pairs[
+            (pairs["issued_at"] < pairs["month_end"]) & (pairs["valid_until"] >= pairs["month_end"])
+        ]
         counts = pairs.groupby(["worker_id", "period"]).size().rename("certificates_valid").reset_index()
         out = out.drop(columns="certificates_valid").merge(counts, on=["worker_id", "period"], how="left")
-    for name in ("sessions_due", "sessions_attended", "attendance_points", "attendance_points_max",
-                 "quiz_attempts", "certificates_valid"):
+    for name in (
+        "sessions_due",
+        "sessions_attended",
+        "attendance_points",
+        "attendance_points_max",
+        "quiz_attempts",
+        "certificates_valid",
+    ):
         out[name] = out[name].fillna(0).astype(int)
     out["quiz_score_avg"] = out["quiz_score_avg"].astype(float)
     return out[FIGURE_COLUMNS].sort_values(["worker_id", "period"]).reset_index(drop=True)
@@ -128,31 +185,54 @@ def qualifications(session: Session, *, at: datetime) -> pd.DataFrame:
     latest such certificate's expiry (NaT without one; compare with ``at`` for validity); best_score: the
     best submitted attempt score up to ``at`` (NaN without attempts).
     """
-    best = frame(session, sa_select(col(QuizAttempt.worker_id), col(Course.code).label("course_code"),
-                                    func.max(col(QuizAttempt.score)).label("best_score"))
-                 .join(Course, col(Course.id) == col(QuizAttempt.course_id))
-                 .where(col(QuizAttempt.status) != AttemptStatus.IN_PROGRESS.value, col(QuizAttempt.submitted_at) <= at)
-                 .group_by(col(QuizAttempt.worker_id), col(Course.code)))
-    cert = frame(session, sa_select(col(Certificate.worker_id), col(Course.code).label("course_code"),
-                                    func.max(col(Certificate.valid_until)).label("certificate_valid_until"))
-                 .join(Course, col(Course.id) == col(Certificate.course_id))
-                 .where(col(Certificate.issued_at) <= at)
-                 .group_by(col(Certificate.worker_id), col(Course.code)))
+    best = frame(
+        session,
+        sa_select(
+            col(QuizAttempt.worker_id),
+            col(Course.code).label("course_code"),
+            func.max(col(QuizAttempt.score)).label("best_score"),
+        )
+        .join(Course, col(Course.id) == col(QuizAttempt.course_id))
+        .where(
+            col(QuizAttempt.status) != AttemptStatus.IN_PROGRESS.value, col(QuizAttempt.submitted_at) <= at
+        )
+        .group_by(col(QuizAttempt.worker_id), col(Course.code)),
+    )
+    cert = frame(
+        session,
+        sa_select(
+            col(Certificate.worker_id),
+            col(Course.code).label("course_code"),
+            func.max(col(Certificate.valid_until)).label("certificate_valid_until"),
+        )
+        .join(Course, col(Course.id) == col(Certificate.course_id))
+        .where(col(Certificate.issued_at) <= at)
+        .group_by(col(Certificate.worker_id), col(Course.code)),
+    )
     out = best.merge(cert, on=["worker_id", "course_code"], how="outer")
     out["certificate_valid_until"] = pd.to_datetime(out["certificate_valid_until"])
     out["passed"] = out["certificate_valid_until"].notna()
     out["best_score"] = out["best_score"].astype(float)
-    return out[["worker_id", "course_code", "passed", "certificate_valid_until", "best_score"]].sort_values(
-        ["worker_id", "course_code"]).reset_index(drop=True)
+    return (
+        out[["worker_id", "course_code", "passed", "certificate_valid_until", "best_score"]]
+        .sort_values(["worker_id", "course_code"])
+        .reset_index(drop=True)
+    )
 
 
 def busy_workers(session: Session, *, start: datetime, end: datetime) -> set[int]:
     """Workers seated at a non-cancelled training session overlapping [start, end)."""
-    rows = session.exec(select(col(Attendance.worker_id)).join(TrainingSession,
-                                                          col(TrainingSession.id) == col(Attendance.session_id))
-                        .where(col(TrainingSession.status) != SessionStatus.CANCELLED.value,
-                               col(TrainingSession.start_at) < end, col(TrainingSession.end_at) > start,
-                               col(Attendance.status).is_distinct_from("excused")).distinct()).all()
+    rows = session.exec(
+        select(col(Attendance.worker_id))
+        .join(TrainingSession, col(TrainingSession.id) == col(Attendance.session_id))
+        .where(
+            col(TrainingSession.status) != SessionStatus.CANCELLED.value,
+            col(TrainingSession.start_at) < end,
+            col(TrainingSession.end_at) > start,
+            col(Attendance.status).is_distinct_from("excused"),
+        )
+        .distinct()
+    ).all()
     return set(rows)
 
 
@@ -165,8 +245,11 @@ def courses_for_skill(session: Session, *, skill_area: str) -> list[dict]:
     """Active courses for a skill area or taxonomy category (an item code such as "F03" maps to its
     category): ``[{"code", "title_zh", "title_en", "skill_area"}]``."""
     area = _item_categories().get(skill_area, skill_area)
-    rows = session.exec(select(col(Course.code), col(Course.title_zh), col(Course.title_en), col(Course.skill_area))
-                        .where(col(Course.skill_area) == area, col(Course.is_active)).order_by(col(Course.code))).all()
+    rows = session.exec(
+        select(col(Course.code), col(Course.title_zh), col(Course.title_en), col(Course.skill_area))
+        .where(col(Course.skill_area) == area, col(Course.is_active))
+        .order_by(col(Course.code))
+    ).all()
     return [{"code": c, "title_zh": z, "title_en": e, "skill_area": s} for c, z, e, s in rows]
 
 
@@ -187,7 +270,9 @@ def remedial_plan(session: Session, *, year: int) -> dict:
     return {"bottom_pct": bottom_pct(session, year=year), "courses": remedial_courses(session, year=year)}
 
 
-def place_bottom_group(session: Session, *, year: int, members: pd.DataFrame, now: datetime | None = None) -> int:
+def place_bottom_group(
+    session: Session, *, year: int, members: pd.DataFrame, now: datetime | None = None
+) -> int:
     """Place workers (``members``: worker_id, period, rank_pct) in ``year``'s bottom group; idempotent."""
     from courses.training.models import WorkerGroup
     from courses.training.plans import record_group

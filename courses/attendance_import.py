@@ -31,17 +31,49 @@ from courses.models import Attendance, AttendanceStatus, Course, SessionStatus, 
 PLATFORM_SCHEMA = Schema(
     name="meeting_attendance",
     columns=[
-        Column("employee_no", ["工号", "员工编号", "编号", "Employee No.", "employee number", "user id"],
-               label_zh="工号", label_en="Employee No.", example="DP0001"),
-        Column("name", ["姓名", "参会者", "参会人", "用户名", "昵称", "Name", "Participant", "user name"],
-               label_zh="姓名", label_en="Name", example="王伟"),
-        Column("join_at", ["入会时间", "加入时间", "进入时间", "Join time", "joined", "join"], kind="datetime",
-               required=True, label_zh="入会时间", label_en="Join time", example="2020-03-03 14:02"),
-        Column("leave_at", ["离会时间", "退出时间", "离开时间", "Leave time", "left", "leave"], kind="datetime",
-               required=True, label_zh="离会时间", label_en="Leave time", example="2020-03-03 15:58"),
+        Column(
+            "employee_no",
+            ["工号", "员工编号", "编号", "Employee No.", "employee number", "user id"],
+            label_zh="工号",
+            label_en="Employee No.",
+            example="DP0001",
+        ),
+        Column(
+            "name",
+            ["姓名", "参会者", "参会人", "用户名", "昵称", "Name", "Participant", "user name"],
+            label_zh="姓名",
+            label_en="Name",
+            example="王伟",
+        ),
+        Column(
+            "join_at",
+            ["入会时间", "加入时间", "进入时间", "Join time", "joined", "join"],
+            kind="datetime",
+            required=True,
+            label_zh="入会时间",
+            label_en="Join time",
+            example="2020-03-03 14:02",
+        ),
+        Column(
+            "leave_at",
+            ["离会时间", "退出时间", "离开时间", "Leave time", "left", "leave"],
+            kind="datetime",
+            required=True,
+            label_zh="离会时间",
+            label_en="Leave time",
+            example="2020-03-03 15:58",
+        ),
     ],
 )
-MATCHED_COLUMNS = ["worker_id", "employee_no", "name", "minutes", "new_status", "current_status", "will_change"]
+MATCHED_COLUMNS = [
+    "worker_id",
+    "employee_no",
+    "name",
+    "minutes",
+    "new_status",
+    "current_status",
+    "will_change",
+]
 RANK = {AttendanceStatus.ABSENT.value: 0, AttendanceStatus.LATE.value: 1, AttendanceStatus.PRESENT.value: 2}
 
 
@@ -62,7 +94,9 @@ def union_minutes(intervals: pd.DataFrame, start: datetime, end: datetime) -> fl
     iv["leave_at"] = iv["leave_at"].clip(upper=pd.Timestamp(end))
     iv = iv[iv["leave_at"] > iv["join_at"]].sort_values("join_at")
     total, cur_s, cur_e = pd.Timedelta(0), None, None
-    for s, e in zip(iv["join_at"], iv["leave_at"], strict=True):  # a person's few rows, not a loop over the table
+    for s, e in zip(
+        iv["join_at"], iv["leave_at"], strict=True
+    ):  # a person's few rows, not a loop over the table
         if cur_e is None or s > cur_e:
             if cur_e is not None:
                 total += cur_e - cur_s
@@ -90,18 +124,28 @@ class ImportPreview:
         return not self.errors
 
 
-def preview_platform_import(session: Session, viewer: Viewer, *, session_id: int, data: bytes,
-                            filename: str) -> ImportPreview:
+def preview_platform_import(
+    session: Session, viewer: Viewer, *, session_id: int, data: bytes, filename: str
+) -> ImportPreview:
     require_manager(viewer)
     ts = session.get(TrainingSession, session_id)
     if ts is None or ts.status == SessionStatus.CANCELLED.value:
         raise CoursesError("session_not_held")
     course = must_get(session, Course, ts.course_id)
     if (problem := upload_problem(data, filename)) is not None:  # e.g. an .xlsx that is not a workbook
-        return ImportPreview(session_id, pd.DataFrame(columns=MATCHED_COLUMNS), [problem], filename=filename,
-                             sha256=hashlib.sha256(data).hexdigest())
+        return ImportPreview(
+            session_id,
+            pd.DataFrame(columns=MATCHED_COLUMNS),
+            [problem],
+            filename=filename,
+            sha256=hashlib.sha256(data).hexdigest(),
+        )
     result = read_table(data, filename, PLATFORM_SCHEMA)
-    file: dict[str, Any] = {"filename": filename, "sha256": hashlib.sha256(data).hexdigest(), "rows_read": result.rows_read}
+    file: dict[str, Any] = {
+        "filename": filename,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "rows_read": result.rows_read,
+    }
     rows = result.rows
     errors = list(result.errors)
     seats = register(session, viewer, session_id)
@@ -112,8 +156,16 @@ def preview_platform_import(session: Session, viewer: Viewer, *, session_id: int
         return ImportPreview(session_id, empty, errors, **file)
     no_id = rows["employee_no"].isna() & rows["name"].isna()
     for r in rows.loc[no_id, "_row"]:
-        errors.append(RowError(int(r), "employee_no", None, "missing_person",
-                               f"第 {int(r)} 行:工号和姓名都为空", f"Row {int(r)}: neither employee number nor name"))
+        errors.append(
+            RowError(
+                int(r),
+                "employee_no",
+                None,
+                "missing_person",
+                f"第 {int(r)} 行:工号和姓名都为空",
+                f"Row {int(r)}: neither employee number nor name",
+            )
+        )
     rows = rows[~no_id].copy()
     by_no = dict(zip(seats["employee_no"].str.upper(), seats["worker_id"], strict=True))
     name_counts = seats["name"].value_counts()
@@ -122,36 +174,51 @@ def preview_platform_import(session: Session, viewer: Viewer, *, session_id: int
     by_name_ids = rows["name"].str.strip().map(by_name)
     rows["worker_id"] = rows["worker_id"].fillna(by_name_ids)
     who = rows["employee_no"].fillna(rows["name"]).astype(str)
-    ambiguous = sorted(set(rows.loc[rows["worker_id"].isna() & rows["name"].isin(
-        name_counts[name_counts > 1].index), "name"]))
+    ambiguous = sorted(
+        set(
+            rows.loc[rows["worker_id"].isna() & rows["name"].isin(name_counts[name_counts > 1].index), "name"]
+        )
+    )
     unmatched = sorted(set(who[rows["worker_id"].isna()]) - set(ambiguous))
     rows = rows.dropna(subset=["worker_id"])
     if rows.empty:  # nobody in the file is seated here (e.g. another session's export)
         return ImportPreview(session_id, empty, errors, unmatched, ambiguous, **file)
-    minutes = (rows.groupby("worker_id")[["join_at", "leave_at"]]
-               .apply(lambda g: union_minutes(g, ts.start_at, ts.end_at)).rename("minutes"))
+    minutes = (
+        rows.groupby("worker_id")[["join_at", "leave_at"]]
+        .apply(lambda g: union_minutes(g, ts.start_at, ts.end_at))
+        .rename("minutes")
+    )
     session_minutes = (ts.end_at - ts.start_at).total_seconds() / 60.0
     out = seats.set_index("worker_id")[["employee_no", "name", "status", "source"]].join(minutes, how="inner")
     out["minutes"] = out["minutes"].round().astype(int)
-    out["new_status"] = [classify(m, session_minutes, present_min_pct=course.present_min_pct,
-                                  late_min_pct=course.late_min_pct) for m in out["minutes"]]
+    out["new_status"] = [
+        classify(m, session_minutes, present_min_pct=course.present_min_pct, late_min_pct=course.late_min_pct)
+        for m in out["minutes"]
+    ]
     keep_current = (out["status"] == AttendanceStatus.EXCUSED.value) | (
-        out["source"].isin(["code", "link"]) & (out["status"].map(RANK).fillna(-1) > out["new_status"].map(RANK)))
+        out["source"].isin(["code", "link"])
+        & (out["status"].map(RANK).fillna(-1) > out["new_status"].map(RANK))
+    )
     out["will_change"] = ~keep_current & (out["status"] != out["new_status"])
     out = out.rename(columns={"status": "current_status"}).drop(columns="source").reset_index()
     out["worker_id"] = out["worker_id"].astype(int)
     return ImportPreview(session_id, out, errors, unmatched, ambiguous, **file)
 
 
-def commit_platform_import(session: Session, viewer: Viewer, preview: ImportPreview, *,
-                           now: datetime | None = None) -> int:
+def commit_platform_import(
+    session: Session, viewer: Viewer, preview: ImportPreview, *, now: datetime | None = None
+) -> int:
     """Apply a previewed import (all rows or none): statuses, points and minutes. Re-importing the same file
     changes nothing. Returns the number of seats whose status changed."""
     require_manager(viewer)
     if not preview.ok:
         raise CoursesError("import_has_errors")
-    ids = {int(w) for w in preview.matched["worker_id"]}  # a preview is data: check it is the viewer's to write
-    if len(set(session.exec(select(col(Worker.id)).where(col(Worker.id).in_(ids), worker_scope_clause(viewer))))) != len(ids):
+    ids = {
+        int(w) for w in preview.matched["worker_id"]
+    }  # a preview is data: check it is the viewer's to write
+    if len(
+        set(session.exec(select(col(Worker.id)).where(col(Worker.id).in_(ids), worker_scope_clause(viewer))))
+    ) != len(ids):
         raise ScopeError("some of these workers are outside your scope")
     now = now or clock.now()
     ts = must_get(session, TrainingSession, preview.session_id)
@@ -160,17 +227,42 @@ def commit_platform_import(session: Session, viewer: Viewer, preview: ImportPrev
     for r in preview.matched.itertuples():  # one UPDATE per seated participant (≤ a few hundred)
         values: dict[str, Any] = {"minutes_attended": int(r.minutes)}
         if r.will_change:
-            values.update(status=r.new_status, points=getattr(course, f"points_{r.new_status}"), source="import",
-                          marked_by=viewer.user_id, marked_at=now)
+            values.update(
+                status=r.new_status,
+                points=getattr(course, f"points_{r.new_status}"),
+                source="import",
+                marked_by=viewer.user_id,
+                marked_at=now,
+            )
             changed += 1
-        session.execute(update(Attendance).where(col(Attendance.session_id) == ts.id,
-                                                 col(Attendance.worker_id) == int(r.worker_id)).values(**values))
+        session.execute(
+            update(Attendance)
+            .where(col(Attendance.session_id) == ts.id, col(Attendance.worker_id) == int(r.worker_id))
+            .values(**values)
+        )
     moved = preview.matched[preview.matched["will_change"].astype(bool)]
-    record(session, "import.attendance", viewer=viewer, entity="file", entity_id=preview.filename[:64],
-           before=dict(zip(moved["employee_no"], moved["current_status"].astype(object).where(
-               moved["current_status"].notna(), None), strict=True)),
-           after=dict(zip(moved["employee_no"], moved["new_status"], strict=True)),
-           detail={"filename": preview.filename, "sha256": preview.sha256, "session_id": ts.id,
-                   "rows_read": preview.rows_read, "seats_matched": len(preview.matched), "changed": changed,
-                   "unmatched": len(preview.unmatched)})
+    record(
+        session,
+        "import.attendance",
+        viewer=viewer,
+        entity="file",
+        entity_id=preview.filename[:64],
+        before=dict(
+            zip(
+                moved["employee_no"],
+                moved["current_status"].astype(object).where(moved["current_status"].notna(), None),
+                strict=True,
+            )
+        ),
+        after=dict(zip(moved["employee_no"], moved["new_status"], strict=True)),
+        detail={
+            "filename": preview.filename,
+            "sha256": preview.sha256,
+            "session_id": ts.id,
+            "rows_read": preview.rows_read,
+            "seats_matched": len(preview.matched),
+            "changed": changed,
+            "unmatched": len(preview.unmatched),
+        },
+    )
     return changed

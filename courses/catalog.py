@@ -69,14 +69,29 @@ def import_course(session: Session, data: dict) -> Course:
         question = existing.get(q["code"])
         if question is not None:
             continue  # answered questions are never rewritten under the attempts that saw them
-        question = Question(course_id=row_id(course.id), code=q["code"], kind=q["kind"], text_zh=q["text_zh"],
-                            text_en=q.get("text_en", ""), explanation_zh=q.get("explanation_zh", ""),
-                            explanation_en=q.get("explanation_en", ""))
+        question = Question(
+            course_id=row_id(course.id),
+            code=q["code"],
+            kind=q["kind"],
+            text_zh=q["text_zh"],
+            text_en=q.get("text_en", ""),
+            explanation_zh=q.get("explanation_zh", ""),
+            explanation_en=q.get("explanation_en", ""),
+        )
         session.add(question)
         session.flush()
-        session.add_all([QuestionOption(question_id=row_id(question.id), code=o["code"], text_zh=o["text_zh"],
-                                        text_en=o.get("text_en", ""), correct=bool(o["correct"]))
-                         for o in q["options"]])
+        session.add_all(
+            [
+                QuestionOption(
+                    question_id=row_id(question.id),
+                    code=o["code"],
+                    text_zh=o["text_zh"],
+                    text_en=o.get("text_en", ""),
+                    correct=bool(o["correct"]),
+                )
+                for o in q["options"]
+            ]
+        )
     session.flush()
     return course
 
@@ -109,14 +124,31 @@ def course_form(session: Session, course_id: int | None) -> CourseBase:
 
 def catalog_frame(session: Session, *, active_only: bool = False) -> pd.DataFrame:
     """One row per course with its question-bank size (the catalog is shared by the whole district)."""
-    n_questions = (select(col(Question.course_id), func.count().label("questions"))
-                   .where(col(Question.is_active)).group_by(col(Question.course_id)).subquery())
-    stmt: Select = (sa_select(col(Course.id), col(Course.code), col(Course.title_zh), col(Course.title_en), col(Course.skill_area),
-                   col(Course.pass_mark), col(Course.validity_months), col(Course.quiz_questions), col(Course.time_limit_minutes),
-                   col(Course.max_attempts), col(Course.grading_method), col(Course.is_active),
-                   func.coalesce(n_questions.c.questions, 0).label("questions"))
-            .join(n_questions, n_questions.c.course_id == col(Course.id), isouter=True)
-            .order_by(col(Course.code)))
+    n_questions = (
+        select(col(Question.course_id), func.count().label("questions"))
+        .where(col(Question.is_active))
+        .group_by(col(Question.course_id))
+        .subquery()
+    )
+    stmt: Select = (
+        sa_select(
+            col(Course.id),
+            col(Course.code),
+            col(Course.title_zh),
+            col(Course.title_en),
+            col(Course.skill_area),
+            col(Course.pass_mark),
+            col(Course.validity_months),
+            col(Course.quiz_questions),
+            col(Course.time_limit_minutes),
+            col(Course.max_attempts),
+            col(Course.grading_method),
+            col(Course.is_active),
+            func.coalesce(n_questions.c.questions, 0).label("questions"),
+        )
+        .join(n_questions, n_questions.c.course_id == col(Course.id), isouter=True)
+        .order_by(col(Course.code))
+    )
     if active_only:
         stmt = stmt.where(col(Course.is_active))
     return frame(session, stmt)
@@ -146,8 +178,14 @@ class Upload:
     content_type: str | None = None
 
 
-def save_course(session: Session, viewer: Viewer, data: CourseBase, course_id: int | None = None, *,
-                files: Sequence[Upload] = ()) -> Course:
+def save_course(
+    session: Session,
+    viewer: Viewer,
+    data: CourseBase,
+    course_id: int | None = None,
+    *,
+    files: Sequence[Upload] = (),
+) -> Course:
     """Create a course or update one (by id), and attach ``files`` to it — all or nothing (a disguised or
     oversized file refuses the whole save before anything is written); the code stays unique."""
     require_district(viewer)
@@ -157,24 +195,42 @@ def save_course(session: Session, viewer: Viewer, data: CourseBase, course_id: i
     clash = session.exec(select(col(Course.id)).where(col(Course.code) == data.code.strip())).first()
     if clash is not None and clash != course_id:
         raise CourseError("code_taken", code=data.code)
-    course = session.get(Course, course_id) if course_id else Course(code=data.code, title_zh=data.title_zh,
-                                                                      skill_area=data.skill_area)
+    course = (
+        session.get(Course, course_id)
+        if course_id
+        else Course(code=data.code, title_zh=data.title_zh, skill_area=data.skill_area)
+    )
     if course is None:
         raise CourseError("no_course")
     was = CourseBase.model_validate(course, from_attributes=True).model_dump() if course_id else {}
     for key, value in data.model_dump().items():
-        setattr(course, key, value.strip() if isinstance(value, str) and key in ("code", "title_zh") else value)
+        setattr(
+            course, key, value.strip() if isinstance(value, str) and key in ("code", "title_zh") else value
+        )
     course.updated_at = clock.now()
     session.add(course)
     before, after = changed_fields(was, CourseBase.model_validate(course, from_attributes=True).model_dump())
     if after:
-        record(session, "course.update" if course_id else "course.create", viewer=viewer, entity="course",
-               entity_id=course.code, before=before if course_id else None, after=after)
+        record(
+            session,
+            "course.update" if course_id else "course.create",
+            viewer=viewer,
+            entity="course",
+            entity_id=course.code,
+            before=before if course_id else None,
+            after=after,
+        )
     session.flush()
     session.refresh(course)
     for f in files:
-        attach_file(session, viewer, course_id=row_id(course.id), filename=f.filename, data=f.data,
-                    content_type=f.content_type)
+        attach_file(
+            session,
+            viewer,
+            course_id=row_id(course.id),
+            filename=f.filename,
+            data=f.data,
+            content_type=f.content_type,
+        )
     return course
 
 
@@ -185,29 +241,52 @@ def check_attachment(filename: str, data: bytes) -> None:
     check_upload(data, filename, kinds=ATTACHMENT_KINDS)  # UploadError: content is not what the name says
 
 
-def attach_file(session: Session, viewer: Viewer, *, course_id: int, filename: str, data: bytes,
-                content_type: str | None = None) -> CourseFile:
+def attach_file(
+    session: Session,
+    viewer: Viewer,
+    *,
+    course_id: int,
+    filename: str,
+    data: bytes,
+    content_type: str | None = None,
+) -> CourseFile:
     require_district(viewer)
     check_attachment(filename, data)
     if session.get(Course, course_id) is None:
         raise CourseError("no_course")
-    row = CourseFile(course_id=course_id, filename=filename[:200], data=data,
-                     content_type=content_type or "application/octet-stream")
+    row = CourseFile(
+        course_id=course_id,
+        filename=filename[:200],
+        data=data,
+        content_type=content_type or "application/octet-stream",
+    )
     session.add(row)
-    record(session, "course.file_add", viewer=viewer, entity="course", entity_id=must_get(session, Course, course_id).code,
-           after={"filename": row.filename}, detail={"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()})
+    record(
+        session,
+        "course.file_add",
+        viewer=viewer,
+        entity="course",
+        entity_id=must_get(session, Course, course_id).code,
+        after={"filename": row.filename},
+        detail={"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()},
+    )
     session.flush()
     session.refresh(row)
     return row
 
 
 def course_files(session: Session, course_id: int) -> list[CourseFile]:
-    return list(session.exec(select(CourseFile).where(col(CourseFile.course_id) == course_id)
-                             .order_by(col(CourseFile.filename))))
+    return list(
+        session.exec(
+            select(CourseFile)
+            .where(col(CourseFile.course_id) == course_id)
+            .order_by(col(CourseFile.filename))
+        )
+    )
 
 
 def parse_links(text: str) -> list[tuple[str, str]]:
-    """"label | url" lines → [(label, url)]; a bare URL is its own label."""
+    """ "label | url" lines → [(label, url)]; a bare URL is its own label."""
     out = []
     for line in (text or "").splitlines():
         if not line.strip():
@@ -219,9 +298,19 @@ def parse_links(text: str) -> list[tuple[str, str]]:
 
 
 def question_bank(session: Session, course_id: int) -> pd.DataFrame:
-    stmt: Select = (sa_select(col(Question.id), col(Question.code), col(Question.kind), col(Question.text_zh), col(Question.text_en),
-                   col(Question.is_active), func.count(col(QuestionOption.id)).label("options"))
-            .join(QuestionOption, col(QuestionOption.question_id) == col(Question.id), isouter=True)
-            .where(col(Question.course_id) == course_id)
-            .group_by(col(Question.id)).order_by(col(Question.code)))
+    stmt: Select = (
+        sa_select(
+            col(Question.id),
+            col(Question.code),
+            col(Question.kind),
+            col(Question.text_zh),
+            col(Question.text_en),
+            col(Question.is_active),
+            func.count(col(QuestionOption.id)).label("options"),
+        )
+        .join(QuestionOption, col(QuestionOption.question_id) == col(Question.id), isouter=True)
+        .where(col(Question.course_id) == course_id)
+        .group_by(col(Question.id))
+        .order_by(col(Question.code))
+    )
     return frame(session, stmt)

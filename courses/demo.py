@@ -43,8 +43,15 @@ from courses.quizzes import add_months, grade
 
 FIRST_CLOUD_CLASS = datetime(2020, 2, 20, 14, 30)  # 首期云课程: 300 名网格系统工作人员参与
 FIRST_CLOUD_ATTENDED = 300
-MONTHLY_ROTATION = ["residence_registration", "house_coding", "fire_safety", "dispute_mediation",
-                    "epidemic_screening", "info_collection", "fire_safety"]  # March … September
+MONTHLY_ROTATION = [
+    "residence_registration",
+    "house_coding",
+    "fire_safety",
+    "dispute_mediation",
+    "epidemic_screening",
+    "info_collection",
+    "fire_safety",
+]  # March … September
 
 
 def _bulk(session, model, rows: list[dict]) -> None:  # noqa: ANN001
@@ -62,8 +69,11 @@ def _fix_sequences(session, models) -> None:  # noqa: ANN001
         return
     for m in models:
         t = m.__tablename__
-        session.execute(text(f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), "
-                             f"(SELECT COALESCE(MAX(id), 1) FROM {t}))"))
+        session.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{t}', 'id'), (SELECT COALESCE(MAX(id), 1) FROM {t}))"
+            )
+        )
 
 
 def seed(ctx: DemoContext) -> None:
@@ -76,8 +86,12 @@ def seed(ctx: DemoContext) -> None:
     enrolled_at = datetime.combine(ctx.start, time(9))
 
     # Enrollment: all courses for everyone, except dispute mediation (party members by rule + 60% of others).
-    party_rule = EnrollmentRule(course_id=row_id(courses["dispute_mediation"].id), kind="party",
-                                created_by=ctx.manager_user_id, created_at=enrolled_at)
+    party_rule = EnrollmentRule(
+        course_id=row_id(courses["dispute_mediation"].id),
+        kind="party",
+        created_by=ctx.manager_user_id,
+        created_at=enrolled_at,
+    )
     s.add(party_rule)
     s.flush()
     enroll_rows, enrolled = [], {}
@@ -89,9 +103,16 @@ def seed(ctx: DemoContext) -> None:
         enrolled[code] = set(wid[mask].tolist())
         for w, party in zip(wid[mask], workers["party_member"].to_numpy()[mask], strict=True):
             by_rule = code == "dispute_mediation" and party
-            enroll_rows.append({"course_id": course.id, "worker_id": int(w), "enrolled_at": enrolled_at,
-                                "source": "rule" if by_rule else "demo", "rule_id": party_rule.id if by_rule else None,
-                                "reason": ""})
+            enroll_rows.append(
+                {
+                    "course_id": course.id,
+                    "worker_id": int(w),
+                    "enrolled_at": enrolled_at,
+                    "source": "rule" if by_rule else "demo",
+                    "rule_id": party_rule.id if by_rule else None,
+                    "reason": "",
+                }
+            )
     _bulk(s, Enrollment, enroll_rows)
 
     # Sessions: (course, start, minutes, audience subdistrict or None).
@@ -114,12 +135,28 @@ def seed(ctx: DemoContext) -> None:
         sid = first_sid + k
         course = courses[code]
         end = start + timedelta(minutes=minutes)
-        session_rows.append({
-            "id": sid, "course_id": course.id, "series": None, "title_zh": "", "title_en": "",
-            "start_at": start, "end_at": end, "meeting_url": f"https://meeting.tencent.com/dm/demo{sid:04d}",
-            "capacity": None, "unit_id": sub, "status": SessionStatus.CLOSED.value, "secret": secrets.token_hex(16),
-            "version": 1, "host_user_id": ctx.manager_user_id, "created_by": ctx.manager_user_id,
-            "closed_at": end, "created_at": start - timedelta(days=7), "updated_at": start - timedelta(days=7)})
+        session_rows.append(
+            {
+                "id": sid,
+                "course_id": course.id,
+                "series": None,
+                "title_zh": "",
+                "title_en": "",
+                "start_at": start,
+                "end_at": end,
+                "meeting_url": f"https://meeting.tencent.com/dm/demo{sid:04d}",
+                "capacity": None,
+                "unit_id": sub,
+                "status": SessionStatus.CLOSED.value,
+                "secret": secrets.token_hex(16),
+                "version": 1,
+                "host_user_id": ctx.manager_user_id,
+                "created_by": ctx.manager_user_id,
+                "closed_at": end,
+                "created_at": start - timedelta(days=7),
+                "updated_at": start - timedelta(days=7),
+            }
+        )
         aud = workers[workers["id"].isin(enrolled[code])]
         if sub is not None:
             aud = aud[aud["subdistrict_id"] == sub]
@@ -129,19 +166,26 @@ def seed(ctx: DemoContext) -> None:
         if start == FIRST_CLOUD_CLASS:  # exactly the article's 300
             order = np.argsort(-(p + rng.random(len(ids)) * 0.01))
             came = np.zeros(len(ids), dtype=bool)
-            came[order[:min(FIRST_CLOUD_ATTENDED, len(ids))]] = True
+            came[order[: min(FIRST_CLOUD_ATTENDED, len(ids))]] = True
         late = came & (rng.random(len(ids)) < 0.12)
         excused = ~came & (rng.random(len(ids)) < 0.4)
         status = np.where(late, "late", np.where(came, "present", np.where(excused, "excused", "absent")))
         offset = np.where(late, rng.integers(11, 40, len(ids)), rng.integers(-14, 10, len(ids)))
         for w, st, off in zip(ids, status, offset, strict=True):
             attended = st in ("present", "late")
-            seat_rows.append({
-                "session_id": sid, "worker_id": int(w), "status": str(st),
-                "points": int(getattr(course, f"points_{st}")),
-                "source": "code" if attended else ("excuse" if st == "excused" else "auto"),
-                "checked_in_at": start + timedelta(minutes=int(off)) if attended else None,
-                "minutes_attended": None, "marked_by": None, "marked_at": end if not attended else None})
+            seat_rows.append(
+                {
+                    "session_id": sid,
+                    "worker_id": int(w),
+                    "status": str(st),
+                    "points": int(getattr(course, f"points_{st}")),
+                    "source": "code" if attended else ("excuse" if st == "excused" else "auto"),
+                    "checked_in_at": start + timedelta(minutes=int(off)) if attended else None,
+                    "minutes_attended": None,
+                    "marked_by": None,
+                    "marked_at": end if not attended else None,
+                }
+            )
     _bulk(s, TrainingSession, session_rows)
     _bulk(s, Attendance, seat_rows)
     ctx.log(f"courses: {len(session_rows)} sessions, {len(seat_rows)} seats")
@@ -157,10 +201,16 @@ def seed(ctx: DemoContext) -> None:
 
 def _seed_attempts(ctx: DemoContext, courses, enrolled, plan, rng: np.random.Generator) -> None:  # noqa: ANN001
     s = ctx.session
-    bank = pd.DataFrame(s.execute(select(col(Question.id), col(Question.course_id), col(Question.kind))).all(),
-                        columns=["id", "course_id", "kind"])
-    opts = pd.DataFrame(s.execute(select(col(QuestionOption.id), col(QuestionOption.question_id), col(QuestionOption.correct)))
-                        .all(), columns=["id", "question_id", "correct"])
+    bank = pd.DataFrame(
+        s.execute(select(col(Question.id), col(Question.course_id), col(Question.kind))).all(),
+        columns=["id", "course_id", "kind"],
+    )
+    opts = pd.DataFrame(
+        s.execute(
+            select(col(QuestionOption.id), col(QuestionOption.question_id), col(QuestionOption.correct))
+        ).all(),
+        columns=["id", "question_id", "correct"],
+    )
     options = opts.groupby("question_id")["id"].apply(list).to_dict()
     key = opts[opts["correct"]].groupby("question_id")["id"].apply(set).to_dict()
     # Question difficulty; two questions per bank made deliberately ambiguous (weak discrimination).
@@ -199,23 +249,49 @@ def _seed_attempts(ctx: DemoContext, courses, enrolled, plan, rng: np.random.Gen
                         if len(key[q]) > 1 and rng.random() < 0.5:  # partial multiple-choice answer
                             chosen = set(list(key[q])[:-1])
                     right += int(ok)  # a plain int: numpy scalars would be stored as BLOBs by sqlite3
-                    answers.append({"id": answer_id, "attempt_id": attempt_id, "question_id": int(q), "position": pos,
-                                    "option_order": ",".join(map(str, order)),
-                                    "chosen": ",".join(map(str, sorted(chosen))), "correct": bool(ok),
-                                    "answered_at": t + timedelta(minutes=pos + 1)})
+                    answers.append(
+                        {
+                            "id": answer_id,
+                            "attempt_id": attempt_id,
+                            "question_id": int(q),
+                            "position": pos,
+                            "option_order": ",".join(map(str, order)),
+                            "chosen": ",".join(map(str, sorted(chosen))),
+                            "correct": bool(ok),
+                            "answered_at": t + timedelta(minutes=pos + 1),
+                        }
+                    )
                     answer_id += 1
                 score = round(100.0 * right / n_q, 1)
                 scores.append(score)
                 submitted = t + timedelta(minutes=int(rng.integers(6, course.time_limit_minutes)))
-                attempts.append({"id": attempt_id, "course_id": course.id, "worker_id": int(w), "number": number,
-                                 "status": "submitted", "started_at": t,
-                                 "deadline_at": t + timedelta(minutes=course.time_limit_minutes),
-                                 "submitted_at": submitted, "score": score, "correct_count": right,
-                                 "question_count": n_q})
+                attempts.append(
+                    {
+                        "id": attempt_id,
+                        "course_id": course.id,
+                        "worker_id": int(w),
+                        "number": number,
+                        "status": "submitted",
+                        "started_at": t,
+                        "deadline_at": t + timedelta(minutes=course.time_limit_minutes),
+                        "submitted_at": submitted,
+                        "score": score,
+                        "correct_count": right,
+                        "question_count": n_q,
+                    }
+                )
                 g = grade(scores, course.grading_method)
                 if g is not None and g >= course.pass_mark:
-                    certs.append({"course_id": course.id, "worker_id": int(w), "attempt_id": attempt_id, "score": g,
-                                  "issued_at": submitted, "valid_until": add_months(submitted, course.validity_months)})
+                    certs.append(
+                        {
+                            "course_id": course.id,
+                            "worker_id": int(w),
+                            "attempt_id": attempt_id,
+                            "score": g,
+                            "issued_at": submitted,
+                            "valid_until": add_months(submitted, course.validity_months),
+                        }
+                    )
                     attempt_id += 1
                     break
                 attempt_id += 1
@@ -234,8 +310,11 @@ def _seed_upcoming(ctx: DemoContext, courses) -> None:  # noqa: ANN001
     s = ctx.session
     now = clock.now()
     live_start = now.replace(second=0) - timedelta(minutes=now.minute % 5 + 5)
-    xiasha = ctx.workers[ctx.workers["employee_no"].isin([a["username"].upper() for a in ctx.accounts
-                                                          if a["role"] == "worker"])]
+    xiasha = ctx.workers[
+        ctx.workers["employee_no"].isin(
+            [a["username"].upper() for a in ctx.accounts if a["role"] == "worker"]
+        )
+    ]
     xiasha_unit = int(xiasha["community_id"].iloc[0]) if len(xiasha) else None
     # The next 14:30 at least an hour away, unless that is tomorrow's and more than 23 hours off (seeded
     # between 13:30 and 14:30): then the next half hour two hours ahead. Either way within the 24-hour reminder
@@ -250,20 +329,43 @@ def _seed_upcoming(ctx: DemoContext, courses) -> None:  # noqa: ANN001
     upcoming = [
         ("info_collection", live_start, 120, None),
         ("fire_safety", next_afternoon, 90, None),
-        ("residence_registration", datetime.combine(now.date() + timedelta(days=7), time(9, 30)), 60, xiasha_unit),
+        (
+            "residence_registration",
+            datetime.combine(now.date() + timedelta(days=7), time(9, 30)),
+            60,
+            xiasha_unit,
+        ),
     ]
     first = _next_id(s, TrainingSession)
     rows, seats = [], []
-    enrolled = pd.DataFrame(s.execute(select(col(Enrollment.course_id), col(Enrollment.worker_id))).all(),
-                            columns=["course_id", "worker_id"])
+    enrolled = pd.DataFrame(
+        s.execute(select(col(Enrollment.course_id), col(Enrollment.worker_id))).all(),
+        columns=["course_id", "worker_id"],
+    )
     for k, (code, start, minutes, unit) in enumerate(upcoming):
         course = courses[code]
-        rows.append({"id": first + k, "course_id": course.id, "series": None, "title_zh": "", "title_en": "",
-                     "start_at": start, "end_at": start + timedelta(minutes=minutes),
-                     "meeting_url": f"https://meeting.tencent.com/dm/live{first + k:04d}", "capacity": None,
-                     "unit_id": unit, "status": SessionStatus.SCHEDULED.value, "secret": secrets.token_hex(16),
-                     "version": 1, "host_user_id": ctx.manager_user_id, "created_by": ctx.manager_user_id,
-                     "closed_at": None, "created_at": now - timedelta(days=3), "updated_at": now - timedelta(days=3)})
+        rows.append(
+            {
+                "id": first + k,
+                "course_id": course.id,
+                "series": None,
+                "title_zh": "",
+                "title_en": "",
+                "start_at": start,
+                "end_at": start + timedelta(minutes=minutes),
+                "meeting_url": f"https://meeting.tencent.com/dm/live{first + k:04d}",
+                "capacity": None,
+                "unit_id": unit,
+                "status": SessionStatus.SCHEDULED.value,
+                "secret": secrets.token_hex(16),
+                "version": 1,
+                "host_user_id": ctx.manager_user_id,
+                "created_by": ctx.manager_user_id,
+                "closed_at": None,
+                "created_at": now - timedelta(days=3),
+                "updated_at": now - timedelta(days=3),
+            }
+        )
         ids = enrolled[enrolled["course_id"] == course.id]["worker_id"]
         if unit is not None:
             ids = ids[ids.isin(ctx.workers[ctx.workers["community_id"] == unit]["id"])]

@@ -43,7 +43,8 @@ def auto_submit_quizzes(now: datetime | None = None, engine: Engine | None = Non
 def certificate_expiry(now: datetime | None = None, engine: Engine | None = None) -> int:
     """Notices for certificates expiring within 30 days, and quizzes due within 3 days."""
     return _run(notifications.notify_expiring_certificates, now, engine) + _run(
-        notifications.notify_quiz_deadlines, now, engine)
+        notifications.notify_quiz_deadlines, now, engine
+    )
 
 
 def attendance_warnings(now: datetime | None = None, engine: Engine | None = None) -> int:
@@ -54,8 +55,14 @@ def attendance_warnings(now: datetime | None = None, engine: Engine | None = Non
 def _apply_rules(session: Session, *, now: datetime) -> int:
     n = enrollment.apply_rules(session, now=now)
     if n:
-        record(session, "course.rule.apply", username="scheduler", entity="job", entity_id="courses.enrollment_rules",
-               detail={"enrolled": n})
+        record(
+            session,
+            "course.rule.apply",
+            username="scheduler",
+            entity="job",
+            entity_id="courses.enrollment_rules",
+            detail={"enrolled": n},
+        )
     return n
 
 
@@ -65,28 +72,61 @@ def apply_enrollment_rules(now: datetime | None = None, engine: Engine | None = 
 
 
 JOBS: list[JobSpec] = [
-    JobSpec("courses.reminders", "courses.jobs:send_reminders", {"trigger": "interval", "minutes": 5},
-            "Session reminders (24 h, 1 h)"),
-    JobSpec("courses.close_sessions", "courses.jobs:close_sessions", {"trigger": "interval", "minutes": 5},
-            "Close ended sessions (unmarked → absent)"),
-    JobSpec("courses.auto_submit", "courses.jobs:auto_submit_quizzes", {"trigger": "interval", "minutes": 1},
-            "Submit quiz attempts at their deadline"),
-    JobSpec("courses.certificate_expiry", "courses.jobs:certificate_expiry", {"trigger": "interval", "hours": 1},
-            "Certificate expiry and quiz deadline notices"),
-    JobSpec("courses.attendance_warnings", "courses.jobs:attendance_warnings",
-            {"trigger": "cron", "hour": 8, "minute": 0}, "Attendance warnings"),
-    JobSpec("courses.enrollment_rules", "courses.jobs:apply_enrollment_rules",
-            {"trigger": "interval", "minutes": 15}, "Re-apply enrollment rules"),
+    JobSpec(
+        "courses.reminders",
+        "courses.jobs:send_reminders",
+        {"trigger": "interval", "minutes": 5},
+        "Session reminders (24 h, 1 h)",
+    ),
+    JobSpec(
+        "courses.close_sessions",
+        "courses.jobs:close_sessions",
+        {"trigger": "interval", "minutes": 5},
+        "Close ended sessions (unmarked → absent)",
+    ),
+    JobSpec(
+        "courses.auto_submit",
+        "courses.jobs:auto_submit_quizzes",
+        {"trigger": "interval", "minutes": 1},
+        "Submit quiz attempts at their deadline",
+    ),
+    JobSpec(
+        "courses.certificate_expiry",
+        "courses.jobs:certificate_expiry",
+        {"trigger": "interval", "hours": 1},
+        "Certificate expiry and quiz deadline notices",
+    ),
+    JobSpec(
+        "courses.attendance_warnings",
+        "courses.jobs:attendance_warnings",
+        {"trigger": "cron", "hour": 8, "minute": 0},
+        "Attendance warnings",
+    ),
+    JobSpec(
+        "courses.enrollment_rules",
+        "courses.jobs:apply_enrollment_rules",
+        {"trigger": "interval", "minutes": 15},
+        "Re-apply enrollment rules",
+    ),
 ]
 JOB_FUNCTIONS: dict[str, Callable[..., int]] = {
-    "reminders": send_reminders, "close-sessions": close_sessions, "auto-submit": auto_submit_quizzes,
-    "certificate-expiry": certificate_expiry, "attendance-warnings": attendance_warnings,
+    "reminders": send_reminders,
+    "close-sessions": close_sessions,
+    "auto-submit": auto_submit_quizzes,
+    "certificate-expiry": certificate_expiry,
+    "attendance-warnings": attendance_warnings,
     "enrollment-rules": apply_enrollment_rules,
 }
 
 
 def run_all(now: datetime | None = None, engine: Engine | None = None) -> dict[str, int]:
     """Every job once, in dependency order (close and submit before the notices that count them)."""
-    order = ["enrollment-rules", "auto-submit", "close-sessions", "reminders", "certificate-expiry",
-             "attendance-warnings"]
+    order = [
+        "enrollment-rules",
+        "auto-submit",
+        "close-sessions",
+        "reminders",
+        "certificate-expiry",
+        "attendance-warnings",
+    ]
     return {name: JOB_FUNCTIONS[name](now=now, engine=engine) for name in order}

@@ -62,7 +62,9 @@ class ExcuseStatus(enum.StrEnum):
 class RuleKind(enum.StrEnum):
     UNIT = "unit"  # everyone in a community or subdistrict (unit_id)
     PARTY = "party"  # party-member workers (within unit_id when set)
-    LACKING_CERT = "lacking_cert"  # workers without a valid certificate of cert_course_id (default: this course)
+    LACKING_CERT = (
+        "lacking_cert"  # workers without a valid certificate of cert_course_id (default: this course)
+    )
 
 
 class CourseBase(SQLModel):
@@ -75,7 +77,9 @@ class CourseBase(SQLModel):
     skill_area: str = Field(max_length=32, index=True)
     material_md_zh: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     material_md_en: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
-    links: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # one "label | url" a line
+    links: str = Field(
+        default="", sa_column=Column(Text, nullable=False, default="")
+    )  # one "label | url" a line
     pass_mark: int = 80  # percent
     validity_months: int = 12  # certificate validity
     quiz_questions: int = 10  # drawn at random per attempt

@@ -32,21 +32,43 @@ MIN_ATTEMPTS_FOR_D = 4  # below this the upper and lower groups are one attempt 
 WEAK_DISCRIMINATION = 0.2
 
 
-def attempts_frame(session: Session, viewer: Viewer, *, course_id: int, since: datetime | None = None,
-                   until: datetime | None = None) -> pd.DataFrame:
+def attempts_frame(
+    session: Session,
+    viewer: Viewer,
+    *,
+    course_id: int,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> pd.DataFrame:
     """One row per submitted attempt of workers in scope."""
     require_manager(viewer)
-    stmt: Select = (sa_select(col(QuizAttempt.id).label("attempt_id"), col(QuizAttempt.worker_id), col(Worker.employee_no), col(Worker.name),
-                      col(OrgUnit.name_zh).label("community_zh"), col(OrgUnit.name_en).label("community_en"),
-                      col(QuizAttempt.number), col(QuizAttempt.status), col(QuizAttempt.started_at), col(QuizAttempt.submitted_at),
-                      col(QuizAttempt.correct_count), col(QuizAttempt.question_count), col(QuizAttempt.score),
-                      col(Course.pass_mark))
-            .join(Worker, col(Worker.id) == col(QuizAttempt.worker_id))
-            .join(OrgUnit, col(OrgUnit.id) == col(Worker.community_id))
-            .join(Course, col(Course.id) == col(QuizAttempt.course_id))
-            .where(col(QuizAttempt.course_id) == course_id, worker_scope_clause(viewer),
-                   col(QuizAttempt.status) != AttemptStatus.IN_PROGRESS.value)
-            .order_by(col(QuizAttempt.submitted_at).desc(), col(QuizAttempt.id).desc()))
+    stmt: Select = (
+        sa_select(
+            col(QuizAttempt.id).label("attempt_id"),
+            col(QuizAttempt.worker_id),
+            col(Worker.employee_no),
+            col(Worker.name),
+            col(OrgUnit.name_zh).label("community_zh"),
+            col(OrgUnit.name_en).label("community_en"),
+            col(QuizAttempt.number),
+            col(QuizAttempt.status),
+            col(QuizAttempt.started_at),
+            col(QuizAttempt.submitted_at),
+            col(QuizAttempt.correct_count),
+            col(QuizAttempt.question_count),
+            col(QuizAttempt.score),
+            col(Course.pass_mark),
+        )
+        .join(Worker, col(Worker.id) == col(QuizAttempt.worker_id))
+        .join(OrgUnit, col(OrgUnit.id) == col(Worker.community_id))
+        .join(Course, col(Course.id) == col(QuizAttempt.course_id))
+        .where(
+            col(QuizAttempt.course_id) == course_id,
+            worker_scope_clause(viewer),
+            col(QuizAttempt.status) != AttemptStatus.IN_PROGRESS.value,
+        )
+        .order_by(col(QuizAttempt.submitted_at).desc(), col(QuizAttempt.id).desc())
+    )
     if since is not None:
         stmt = stmt.where(col(QuizAttempt.submitted_at) >= since)
     if until is not None:
@@ -56,17 +78,36 @@ def attempts_frame(session: Session, viewer: Viewer, *, course_id: int, since: d
     return df
 
 
-def answers_frame(session: Session, viewer: Viewer, *, course_id: int, since: datetime | None = None,
-                  until: datetime | None = None) -> pd.DataFrame:
+def answers_frame(
+    session: Session,
+    viewer: Viewer,
+    *,
+    course_id: int,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> pd.DataFrame:
     """One row per answered item of a submitted attempt in scope: attempt_id, score, question, correct."""
     require_manager(viewer)
-    stmt = (sa_select(col(AttemptAnswer.attempt_id), col(QuizAttempt.score), col(AttemptAnswer.question_id), col(Question.code),
-                      col(Question.kind), col(Question.text_zh), col(Question.text_en), col(AttemptAnswer.correct))
-            .join(QuizAttempt, col(QuizAttempt.id) == col(AttemptAnswer.attempt_id))
-            .join(Question, col(Question.id) == col(AttemptAnswer.question_id))
-            .join(Worker, col(Worker.id) == col(QuizAttempt.worker_id))
-            .where(col(QuizAttempt.course_id) == course_id, worker_scope_clause(viewer),
-                   col(QuizAttempt.status) != AttemptStatus.IN_PROGRESS.value))
+    stmt = (
+        sa_select(
+            col(AttemptAnswer.attempt_id),
+            col(QuizAttempt.score),
+            col(AttemptAnswer.question_id),
+            col(Question.code),
+            col(Question.kind),
+            col(Question.text_zh),
+            col(Question.text_en),
+            col(AttemptAnswer.correct),
+        )
+        .join(QuizAttempt, col(QuizAttempt.id) == col(AttemptAnswer.attempt_id))
+        .join(Question, col(Question.id) == col(AttemptAnswer.question_id))
+        .join(Worker, col(Worker.id) == col(QuizAttempt.worker_id))
+        .where(
+            col(QuizAttempt.course_id) == course_id,
+            worker_scope_clause(viewer),
+            col(QuizAttempt.status) != AttemptStatus.IN_PROGRESS.value,
+        )
+    )
     if since is not None:
         stmt = stmt.where(col(QuizAttempt.submitted_at) >= since)
     if until is not None:
@@ -98,8 +139,9 @@ def item_analysis(answers: pd.DataFrame) -> pd.DataFrame:
     out = g.agg(n=("correct", "size"), facility=("correct", "mean"), group_size=("k", "first"))
     out["discrimination"] = (upper - lower).reindex(out.index)
     out.loc[out["n"] < MIN_ATTEMPTS_FOR_D, "discrimination"] = float("nan")
-    out["needs_review"] = (out["discrimination"] < WEAK_DISCRIMINATION) | (out["facility"] < 0.2) | (
-        out["facility"] > 0.95)
+    out["needs_review"] = (
+        (out["discrimination"] < WEAK_DISCRIMINATION) | (out["facility"] < 0.2) | (out["facility"] > 0.95)
+    )
     desc = [c for c in answers.columns if c not in ("attempt_id", "score", "correct") and c != "question_id"]
     info = answers.drop_duplicates("question_id").set_index("question_id")[desc]
     out = out.join(info).reset_index()
@@ -109,14 +151,23 @@ def item_analysis(answers: pd.DataFrame) -> pd.DataFrame:
     return out[cols + desc].reset_index(drop=True)
 
 
-def excel_report(*, course: Course, attempts: pd.DataFrame, items: pd.DataFrame, answers: pd.DataFrame,
-                 labels: dict[str, str]) -> bytes:
+def excel_report(
+    *,
+    course: Course,
+    attempts: pd.DataFrame,
+    items: pd.DataFrame,
+    answers: pd.DataFrame,
+    labels: dict[str, str],
+) -> bytes:
     """An .xlsx with three sheets: attempts, item analysis, and the answer matrix (attempt × question)."""
     buf = io.BytesIO()
     with pd.ExcelWriter(buf, engine="openpyxl") as xw:
-        safe_frame(attempts).rename(columns=labels).to_excel(xw, sheet_name=labels.get("sheet.attempts", "attempts"),
-                                                 index=False)
-        safe_frame(items).rename(columns=labels).to_excel(xw, sheet_name=labels.get("sheet.items", "items"), index=False)
+        safe_frame(attempts).rename(columns=labels).to_excel(
+            xw, sheet_name=labels.get("sheet.attempts", "attempts"), index=False
+        )
+        safe_frame(items).rename(columns=labels).to_excel(
+            xw, sheet_name=labels.get("sheet.items", "items"), index=False
+        )
         if not answers.empty:
             matrix = answers.pivot_table(index="attempt_id", columns="code", values="correct", aggfunc="max")
             matrix.astype(float).to_excel(xw, sheet_name=labels.get("sheet.matrix", "matrix"))

@@ -47,8 +47,9 @@ class SessionPlan:
     title_en: str = ""
 
 
-def occurrences(first_day: date, start: time, end: time, weekdays: tuple[int, ...] = (),
-                until: date | None = None) -> list[tuple[datetime, datetime]]:
+def occurrences(
+    first_day: date, start: time, end: time, weekdays: tuple[int, ...] = (), until: date | None = None
+) -> list[tuple[datetime, datetime]]:
     """Start and end of every occurrence: ``first_day`` alone, or each listed weekday from ``first_day``
     to ``until`` inclusive (wall-clock Asia/Shanghai, so a series keeps its local hour)."""
     if end <= start:
@@ -88,8 +89,9 @@ def _scheduled(session: Session, viewer: Viewer, session_id: int, *, refusal: st
     return ts
 
 
-def check_plan(session: Session, viewer: Viewer, plan: SessionPlan, *, now: datetime
-               ) -> tuple[int | None, Course, list[tuple[datetime, datetime]]]:
+def check_plan(
+    session: Session, viewer: Viewer, plan: SessionPlan, *, now: datetime
+) -> tuple[int | None, Course, list[tuple[datetime, datetime]]]:
     """Refuse a plan the viewer may not schedule (scope, course, capacity, times); return its audience unit,
     course and occurrences. Writes nothing, so an action can check before its first write."""
     require_manager(viewer)
@@ -107,29 +109,65 @@ def check_plan(session: Session, viewer: Viewer, plan: SessionPlan, *, now: date
     return unit_id, course, slots
 
 
-def schedule(session: Session, viewer: Viewer, plan: SessionPlan, *, now: datetime | None = None
-             ) -> list[TrainingSession]:
+def schedule(
+    session: Session, viewer: Viewer, plan: SessionPlan, *, now: datetime | None = None
+) -> list[TrainingSession]:
     """Create the session(s) of ``plan`` and seat the enrolled workers of its audience."""
     now = now or clock.now()
     unit_id, course, slots = check_plan(session, viewer, plan, now=now)
     series = uuid.uuid4().hex[:12] if len(slots) > 1 else None
-    created = [TrainingSession(course_id=row_id(course.id), series=series, title_zh=plan.title_zh, title_en=plan.title_en,
-                               start_at=s, end_at=e, meeting_url=plan.meeting_url.strip(), capacity=plan.capacity,
-                               unit_id=unit_id, secret=secrets.token_hex(16), host_user_id=viewer.user_id,
-                               created_by=viewer.user_id, created_at=now, updated_at=now)
-               for s, e in slots]
+    created = [
+        TrainingSession(
+            course_id=row_id(course.id),
+            series=series,
+            title_zh=plan.title_zh,
+            title_en=plan.title_en,
+            start_at=s,
+            end_at=e,
+            meeting_url=plan.meeting_url.strip(),
+            capacity=plan.capacity,
+            unit_id=unit_id,
+            secret=secrets.token_hex(16),
+            host_user_id=viewer.user_id,
+            created_by=viewer.user_id,
+            created_at=now,
+            updated_at=now,
+        )
+        for s, e in slots
+    ]
     session.add_all(created)
     session.flush()
     seated = seat_enrolled(session, session_ids=[row_id(s.id) for s in created], now=now)
-    record(session, "course.session.create", viewer=viewer, entity="course", entity_id=course.code,
-           after={"sessions": len(created), "first_start": created[0].start_at, "last_start": created[-1].start_at,
-                  "unit_id": unit_id, "capacity": plan.capacity, "series": series},
-           detail={"session_ids": [s.id for s in created], "seated": seated})
+    record(
+        session,
+        "course.session.create",
+        viewer=viewer,
+        entity="course",
+        entity_id=course.code,
+        after={
+            "sessions": len(created),
+            "first_start": created[0].start_at,
+            "last_start": created[-1].start_at,
+            "unit_id": unit_id,
+            "capacity": plan.capacity,
+            "series": series,
+        },
+        detail={"session_ids": [s.id for s in created], "seated": seated},
+    )
     return created
 
 
-def update_session(session: Session, viewer: Viewer, session_id: int, *, start_at: datetime, end_at: datetime,
-                   meeting_url: str, capacity: int | None, now: datetime | None = None) -> TrainingSession:
+def update_session(
+    session: Session,
+    viewer: Viewer,
+    session_id: int,
+    *,
+    start_at: datetime,
+    end_at: datetime,
+    meeting_url: str,
+    capacity: int | None,
+    now: datetime | None = None,
+) -> TrainingSession:
     """Change a scheduled session's time, link or capacity; the seated are told (one notice per edit)."""
     require_manager(viewer)
     now = now or clock.now()
@@ -137,12 +175,25 @@ def update_session(session: Session, viewer: Viewer, session_id: int, *, start_a
     if end_at <= start_at:
         raise ScheduleError("end_before_start")
     before, after = changed_fields(
-        {"start_at": ts.start_at, "end_at": ts.end_at, "meeting_url": ts.meeting_url, "capacity": ts.capacity},
-        {"start_at": start_at, "end_at": end_at, "meeting_url": meeting_url.strip(), "capacity": capacity})
+        {
+            "start_at": ts.start_at,
+            "end_at": ts.end_at,
+            "meeting_url": ts.meeting_url,
+            "capacity": ts.capacity,
+        },
+        {"start_at": start_at, "end_at": end_at, "meeting_url": meeting_url.strip(), "capacity": capacity},
+    )
     if not after:
         return ts
-    record(session, "course.session.update", viewer=viewer, entity="training_session", entity_id=ts.id, before=before,
-           after=after)
+    record(
+        session,
+        "course.session.update",
+        viewer=viewer,
+        entity="training_session",
+        entity_id=ts.id,
+        before=before,
+        after=after,
+    )
     ts.start_at, ts.end_at, ts.meeting_url, ts.capacity = start_at, end_at, meeting_url.strip(), capacity
     ts.version += 1
     ts.updated_at = now
@@ -152,14 +203,22 @@ def update_session(session: Session, viewer: Viewer, session_id: int, *, start_a
     return ts
 
 
-def cancel_session(session: Session, viewer: Viewer, session_id: int, *, now: datetime | None = None
-                   ) -> TrainingSession:
+def cancel_session(
+    session: Session, viewer: Viewer, session_id: int, *, now: datetime | None = None
+) -> TrainingSession:
     require_manager(viewer)
     now = now or clock.now()
     ts = _scheduled(session, viewer, session_id, refusal="not_cancellable")
-    record(session, "course.session.cancel", viewer=viewer, entity="training_session", entity_id=ts.id,
-           before={"status": ts.status}, after={"status": SessionStatus.CANCELLED.value},
-           detail={"start_at": ts.start_at})
+    record(
+        session,
+        "course.session.cancel",
+        viewer=viewer,
+        entity="training_session",
+        entity_id=ts.id,
+        before={"status": ts.status},
+        after={"status": SessionStatus.CANCELLED.value},
+        detail={"start_at": ts.start_at},
+    )
     ts.status = SessionStatus.CANCELLED.value
     ts.version += 1
     ts.updated_at = now
@@ -169,28 +228,54 @@ def cancel_session(session: Session, viewer: Viewer, session_id: int, *, now: da
     return ts
 
 
-def sessions_frame(session: Session, viewer: Viewer, *, start: datetime | None = None,
-                   end: datetime | None = None, course_id: int | None = None) -> pd.DataFrame:
+def sessions_frame(
+    session: Session,
+    viewer: Viewer,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    course_id: int | None = None,
+) -> pd.DataFrame:
     """Sessions a manager may see, with their course, audience and seat counts in the viewer's scope."""
     require_manager(viewer)
-    seats = (select(col(Attendance.session_id), func.count().label("seated"),
-                    func.sum(case((col(Attendance.status).in_(["present", "late"]), 1), else_=0))
-                    .label("attended"))
-             .join(Worker, col(Worker.id) == col(Attendance.worker_id))
-             .where(worker_scope_clause(viewer)).group_by(col(Attendance.session_id)).subquery())
-    stmt: Select = (sa_select(col(TrainingSession.id), col(TrainingSession.course_id), col(Course.code).label("course_code"),
-                   col(Course.title_zh).label("course_zh"), col(Course.title_en).label("course_en"),
-                   col(TrainingSession.title_zh), col(TrainingSession.title_en), col(TrainingSession.series),
-                   col(TrainingSession.start_at), col(TrainingSession.end_at), col(TrainingSession.meeting_url),
-                   col(TrainingSession.capacity), col(TrainingSession.status), col(TrainingSession.unit_id),
-                   col(OrgUnit.name_zh).label("unit_zh"), col(OrgUnit.name_en).label("unit_en"),
-                   func.coalesce(seats.c.seated, 0).label("seated"),
-                   func.coalesce(seats.c.attended, 0).label("attended"))
-            .join(Course, col(Course.id) == col(TrainingSession.course_id))
-            .join(OrgUnit, col(OrgUnit.id) == col(TrainingSession.unit_id), isouter=True)
-            .join(seats, seats.c.session_id == col(TrainingSession.id), isouter=True)
-            .where(session_scope_clause(viewer, unit_path(session, viewer.scope_unit_id)))
-            .order_by(col(TrainingSession.start_at)))
+    seats = (
+        select(
+            col(Attendance.session_id),
+            func.count().label("seated"),
+            func.sum(case((col(Attendance.status).in_(["present", "late"]), 1), else_=0)).label("attended"),
+        )
+        .join(Worker, col(Worker.id) == col(Attendance.worker_id))
+        .where(worker_scope_clause(viewer))
+        .group_by(col(Attendance.session_id))
+        .subquery()
+    )
+    stmt: Select = (
+        sa_select(
+            col(TrainingSession.id),
+            col(TrainingSession.course_id),
+            col(Course.code).label("course_code"),
+            col(Course.title_zh).label("course_zh"),
+            col(Course.title_en).label("course_en"),
+            col(TrainingSession.title_zh),
+            col(TrainingSession.title_en),
+            col(TrainingSession.series),
+            col(TrainingSession.start_at),
+            col(TrainingSession.end_at),
+            col(TrainingSession.meeting_url),
+            col(TrainingSession.capacity),
+            col(TrainingSession.status),
+            col(TrainingSession.unit_id),
+            col(OrgUnit.name_zh).label("unit_zh"),
+            col(OrgUnit.name_en).label("unit_en"),
+            func.coalesce(seats.c.seated, 0).label("seated"),
+            func.coalesce(seats.c.attended, 0).label("attended"),
+        )
+        .join(Course, col(Course.id) == col(TrainingSession.course_id))
+        .join(OrgUnit, col(OrgUnit.id) == col(TrainingSession.unit_id), isouter=True)
+        .join(seats, seats.c.session_id == col(TrainingSession.id), isouter=True)
+        .where(session_scope_clause(viewer, unit_path(session, viewer.scope_unit_id)))
+        .order_by(col(TrainingSession.start_at))
+    )
     if start is not None:
         stmt = stmt.where(col(TrainingSession.end_at) > start)
     if end is not None:
@@ -203,9 +288,14 @@ def sessions_frame(session: Session, viewer: Viewer, *, start: datetime | None =
 def session_in_scope(session: Session, viewer: Viewer, session_id: int) -> TrainingSession:
     """The session, if the manager may see it."""
     require_manager(viewer)
-    stmt = (select(TrainingSession).join(OrgUnit, col(OrgUnit.id) == col(TrainingSession.unit_id), isouter=True)
-            .where(col(TrainingSession.id) == session_id,
-                   session_scope_clause(viewer, unit_path(session, viewer.scope_unit_id))))
+    stmt = (
+        select(TrainingSession)
+        .join(OrgUnit, col(OrgUnit.id) == col(TrainingSession.unit_id), isouter=True)
+        .where(
+            col(TrainingSession.id) == session_id,
+            session_scope_clause(viewer, unit_path(session, viewer.scope_unit_id)),
+        )
+    )
     ts = session.exec(stmt).first()
     if ts is None:
         raise ScopeError("that session is outside your scope")
@@ -226,39 +316,61 @@ def calendar_chart(sessions: pd.DataFrame, *, week_of: date, lang: str, labels: 
     if sessions.empty:
         data = pd.DataFrame(columns=["day", "start", "end", "course", "status", "seated"])
     else:
-        data = sessions[(sessions["start_at"] >= pd.Timestamp(monday))
-                        & (sessions["start_at"] < pd.Timestamp(monday + timedelta(days=7)))].copy()
+        data = sessions[
+            (sessions["start_at"] >= pd.Timestamp(monday))
+            & (sessions["start_at"] < pd.Timestamp(monday + timedelta(days=7)))
+        ].copy()
         # Times on one reference day, so the y axis reads as hours of any day.
         ref = pd.Timestamp("2000-01-01")
-        data = pd.DataFrame({
-            "day": [_day_label(d, labels) for d in data["start_at"].dt.date],
-            "start": ref + (data["start_at"] - data["start_at"].dt.normalize()),
-            "end": ref + (data["end_at"] - data["start_at"].dt.normalize()),
-            "course": data[f"course_{lang}"].where(data[f"course_{lang}"].astype(bool), data["course_zh"]),
-            "status": data["status"].map(lambda s: labels.get(f"status.{s}", s)),
-            "seated": data["seated"],
-        })
+        data = pd.DataFrame(
+            {
+                "day": [_day_label(d, labels) for d in data["start_at"].dt.date],
+                "start": ref + (data["start_at"] - data["start_at"].dt.normalize()),
+                "end": ref + (data["end_at"] - data["start_at"].dt.normalize()),
+                "course": data[f"course_{lang}"].where(
+                    data[f"course_{lang}"].astype(bool), data["course_zh"]
+                ),
+                "status": data["status"].map(lambda s: labels.get(f"status.{s}", s)),
+                "seated": data["seated"],
+            }
+        )
     day_labels = [_day_label(d, labels) for d in days]
     return (
         alt.Chart(data)
         .mark_bar(cornerRadius=3, opacity=0.85, clip=True)
         .encode(
-            x=alt.X("day:O", sort=day_labels, scale=alt.Scale(domain=day_labels), title=None,
-                    axis=alt.Axis(labelAngle=0, orient="top")),
+            x=alt.X(
+                "day:O",
+                sort=day_labels,
+                scale=alt.Scale(domain=day_labels),
+                title=None,
+                axis=alt.Axis(labelAngle=0, orient="top"),
+            ),
             # Morning at the top, as on a paper timetable; the day runs to midnight.
-            y=alt.Y("start:T", title=None, axis=alt.Axis(format="%H:%M", tickCount=9),
-                    scale=alt.Scale(domain=["2000-01-01T07:00:00", "2000-01-02T00:00:00"], reverse=True)),
+            y=alt.Y(
+                "start:T",
+                title=None,
+                axis=alt.Axis(format="%H:%M", tickCount=9),
+                scale=alt.Scale(domain=["2000-01-01T07:00:00", "2000-01-02T00:00:00"], reverse=True),
+            ),
             y2="end:T",
             xOffset=alt.XOffset("course:N"),  # sessions of different courses on one day side by side
-            color=alt.Color("course:N", title=labels.get("course", "course"), legend=alt.Legend(orient="bottom")),
-            strokeDash=alt.condition(alt.datum.status == labels.get("status.cancelled", "cancelled"),
-                                     alt.value([4, 3]), alt.value([1, 0])),
-            tooltip=[alt.Tooltip("course:N", title=labels.get("course", "course")),
-                     alt.Tooltip("day:O", title=labels.get("day", "day")),
-                     alt.Tooltip("start:T", format="%H:%M", title=labels.get("start", "start")),
-                     alt.Tooltip("end:T", format="%H:%M", title=labels.get("end", "end")),
-                     alt.Tooltip("status:N", title=labels.get("status", "status")),
-                     alt.Tooltip("seated:Q", title=labels.get("seated", "seated"))],
+            color=alt.Color(
+                "course:N", title=labels.get("course", "course"), legend=alt.Legend(orient="bottom")
+            ),
+            strokeDash=alt.condition(
+                alt.datum.status == labels.get("status.cancelled", "cancelled"),
+                alt.value([4, 3]),
+                alt.value([1, 0]),
+            ),
+            tooltip=[
+                alt.Tooltip("course:N", title=labels.get("course", "course")),
+                alt.Tooltip("day:O", title=labels.get("day", "day")),
+                alt.Tooltip("start:T", format="%H:%M", title=labels.get("start", "start")),
+                alt.Tooltip("end:T", format="%H:%M", title=labels.get("end", "end")),
+                alt.Tooltip("status:N", title=labels.get("status", "status")),
+                alt.Tooltip("seated:Q", title=labels.get("seated", "seated")),
+            ],
         )
         .properties(height=420)
     )
@@ -268,21 +380,43 @@ def _day_label(day: date, labels: dict[str, str]) -> str:
     return f"{day:%m-%d} {labels.get(f'weekday.{day.weekday()}', f'{day:%a}')}"
 
 
-def upcoming_for_worker(session: Session, viewer: Viewer, *, now: datetime | None = None,
-                        days: int = 30) -> pd.DataFrame:
+def upcoming_for_worker(
+    session: Session, viewer: Viewer, *, now: datetime | None = None, days: int = 30
+) -> pd.DataFrame:
     """The signed-in worker's seats in sessions that have not ended (and those starting within ``days``)."""
     if viewer.worker_id is None:
         raise ScopeError("only a worker has a learning plan")
     worker_id = viewer.worker_id
     now = now or clock.now()
-    stmt: Select = (sa_select(col(TrainingSession.id), col(TrainingSession.course_id), col(Course.code).label("course_code"),
-                   col(Course.title_zh).label("course_zh"), col(Course.title_en).label("course_en"),
-                   col(TrainingSession.start_at), col(TrainingSession.end_at), col(TrainingSession.meeting_url),
-                   col(TrainingSession.status), col(Attendance.status).label("attendance"), col(Attendance.checked_in_at))
-            .join(Attendance, and_(col(Attendance.session_id) == col(TrainingSession.id), col(Attendance.worker_id) == worker_id))
-            .join(Course, col(Course.id) == col(TrainingSession.course_id))
-            .where(col(TrainingSession.end_at) > now, col(TrainingSession.start_at) < now + timedelta(days=days),
-                   or_(col(TrainingSession.status) != SessionStatus.CANCELLED.value,
-                       col(TrainingSession.start_at) > now))
-            .order_by(col(TrainingSession.start_at)))
+    stmt: Select = (
+        sa_select(
+            col(TrainingSession.id),
+            col(TrainingSession.course_id),
+            col(Course.code).label("course_code"),
+            col(Course.title_zh).label("course_zh"),
+            col(Course.title_en).label("course_en"),
+            col(TrainingSession.start_at),
+            col(TrainingSession.end_at),
+            col(TrainingSession.meeting_url),
+            col(TrainingSession.status),
+            col(Attendance.status).label("attendance"),
+            col(Attendance.checked_in_at),
+        )
+        .join(
+            Attendance,
+            and_(
+                col(Attendance.session_id) == col(TrainingSession.id), col(Attendance.worker_id) == worker_id
+            ),
+        )
+        .join(Course, col(Course.id) == col(TrainingSession.course_id))
+        .where(
+            col(TrainingSession.end_at) > now,
+            col(TrainingSession.start_at) < now + timedelta(days=days),
+            or_(
+                col(TrainingSession.status) != SessionStatus.CANCELLED.value,
+                col(TrainingSession.start_at) > now,
+            ),
+        )
+        .order_by(col(TrainingSession.start_at))
+    )
     return frame(session, stmt)

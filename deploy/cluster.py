@@ -44,13 +44,16 @@ def check_database(url: str) -> None:
             f"make cluster needs PostgreSQL, and GRIDWISE_DATABASE_URL is {url.split('://')[0]}://…: several "
             "processes share the database, and SQLite lets one process write at a time. Set e.g. "
             "GRIDWISE_DATABASE_URL=postgresql+psycopg://gridwise@127.0.0.1:5432/gridwise, then `make migrate "
-            "seed-demo` (or `gridwise migrate`) and `make cluster` again.")
+            "seed-demo` (or `gridwise migrate`) and `make cluster` again."
+        )
 
 
 def haproxy_binary() -> str:
     exe = shutil.which("haproxy") or ("/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists() else None)
     if exe is None:
-        raise ClusterError("HAProxy is not installed: `make browser-deps` installs it (apt-get install haproxy)")
+        raise ClusterError(
+            "HAProxy is not installed: `make browser-deps` installs it (apt-get install haproxy)"
+        )
     return exe
 
 
@@ -58,8 +61,12 @@ def haproxy_config(bind: str, replicas: list[tuple[str, int]], api: Sequence[tup
     """deploy/haproxy.cfg with its listen address, one `server` line per replica and one per API process."""
     servers = "\n".join(f"    server {name} 127.0.0.1:{port} cookie {name}" for name, port in replicas)
     api_servers = "\n".join(f"    server {name} 127.0.0.1:{port}" for name, port in api)
-    return (TEMPLATE.read_text(encoding="utf-8").replace("{bind}", bind).replace("{servers}", servers)
-            .replace("{api_servers}", api_servers))
+    return (
+        TEMPLATE.read_text(encoding="utf-8")
+        .replace("{bind}", bind)
+        .replace("{servers}", servers)
+        .replace("{api_servers}", api_servers)
+    )
 
 
 def cookie_secret(work_dir: Path) -> str:
@@ -79,7 +86,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_for(url: str, process: subprocess.Popen, log: Path, timeout: float = 90, expect: str = "ok") -> None:
+def _wait_for(
+    url: str, process: subprocess.Popen, log: Path, timeout: float = 90, expect: str = "ok"
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -110,8 +119,11 @@ class Cluster:
         process.wait(timeout=10)
 
     def processes(self) -> list[subprocess.Popen]:
-        return ([p for _port, p in self.replicas.values()] + [self.proxy]
-                + [p for p in (self.scheduler, self.api) if p is not None])
+        return (
+            [p for _port, p in self.replicas.values()]
+            + [self.proxy]
+            + [p for p in (self.scheduler, self.api) if p is not None]
+        )
 
     def stop(self) -> None:
         for process in self.processes():
@@ -125,52 +137,100 @@ class Cluster:
 
 
 def start(
-    *, replicas: int = 2, port: int = 8080, database_url: str, work_dir: Path, scheduler: bool = True,
-    python: str = sys.executable, extra_env: dict[str, str] | None = None, api: bool = True,
+    *,
+    replicas: int = 2,
+    port: int = 8080,
+    database_url: str,
+    work_dir: Path,
+    scheduler: bool = True,
+    python: str = sys.executable,
+    extra_env: dict[str, str] | None = None,
+    api: bool = True,
 ) -> Cluster:
     """Start the replicas, the API, the scheduler and HAProxy; return once HAProxy answers /_stcore/health
     (and /api/v1/health when the API runs)."""
     check_database(database_url)
     exe = haproxy_binary()
     work_dir.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **(extra_env or {}), "GRIDWISE_DATABASE_URL": database_url,
-           "GRIDWISE_SCHEDULER_ENABLED": "false",  # one scheduler process for the whole cluster, below
-           "STREAMLIT_SERVER_COOKIE_SECRET": cookie_secret(work_dir)}
+    env = {
+        **os.environ,
+        **(extra_env or {}),
+        "GRIDWISE_DATABASE_URL": database_url,
+        "GRIDWISE_SCHEDULER_ENABLED": "false",  # one scheduler process for the whole cluster, below
+        "STREAMLIT_SERVER_COOKIE_SECRET": cookie_secret(work_dir),
+    }
     started: dict[str, tuple[int, subprocess.Popen]] = {}
     for i in range(1, replicas + 1):
         name, replica_port = f"r{i}", free_port()
         log = work_dir / f"{name}.log"
         with open(log, "wb") as out:
             process = subprocess.Popen(
-                [python, "-m", "streamlit", "run", "ui/server.py", "--server.headless", "true",
-                 "--server.address", "127.0.0.1", "--server.port", str(replica_port),
-                 "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+                [
+                    python,
+                    "-m",
+                    "streamlit",
+                    "run",
+                    "ui/server.py",
+                    "--server.headless",
+                    "true",
+                    "--server.address",
+                    "127.0.0.1",
+                    "--server.port",
+                    str(replica_port),
+                    "--server.fileWatcherType",
+                    "none",
+                    "--browser.gatherUsageStats",
+                    "false",
+                ],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         started[name] = (replica_port, process)
     sched = None
     if scheduler:
         with open(work_dir / "scheduler.log", "wb") as out:
-            sched = subprocess.Popen([python, "-m", "core.cli", "scheduler"], cwd=ROOT, env=env, stdout=out,
-                                     stderr=subprocess.STDOUT)
+            sched = subprocess.Popen(
+                [python, "-m", "core.cli", "scheduler"],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
     api_process, api_port = None, free_port()
     if api:  # `gridwise api`: stateless per call, so HAProxy routes /api/ to it without a cookie
         with open(work_dir / "api.log", "wb") as out:
-            api_process = subprocess.Popen([python, "-m", "core.cli", "api", "--host", "127.0.0.1", "--port",
-                                            str(api_port)], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+            api_process = subprocess.Popen(
+                [python, "-m", "core.cli", "api", "--host", "127.0.0.1", "--port", str(api_port)],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
     for name, (replica_port, process) in started.items():
         _wait_for(f"http://127.0.0.1:{replica_port}/_stcore/health", process, work_dir / f"{name}.log")
     if api_process is not None:
-        _wait_for(f"http://127.0.0.1:{api_port}/api/v1/health", api_process, work_dir / "api.log", expect='"ok"')
+        _wait_for(
+            f"http://127.0.0.1:{api_port}/api/v1/health", api_process, work_dir / "api.log", expect='"ok"'
+        )
     config = work_dir / "haproxy.cfg"
-    config.write_text(haproxy_config(f"127.0.0.1:{port}", [(n, p) for n, (p, _) in started.items()],
-                                     [("api1", api_port)] if api_process is not None else []))
+    config.write_text(
+        haproxy_config(
+            f"127.0.0.1:{port}",
+            [(n, p) for n, (p, _) in started.items()],
+            [("api1", api_port)] if api_process is not None else [],
+        )
+    )
     with open(work_dir / "haproxy.log", "wb") as out:
         proxy = subprocess.Popen([exe, "-db", "-f", str(config)], stdout=out, stderr=subprocess.STDOUT)
     cluster = Cluster(f"http://127.0.0.1:{port}", started, proxy, sched, work_dir, database_url, api_process)
     try:
         _wait_for(f"{cluster.url}/_stcore/health", proxy, work_dir / "haproxy.log", timeout=30)
         if api_process is not None:
-            _wait_for(f"{cluster.url}/api/v1/health", proxy, work_dir / "haproxy.log", timeout=30, expect='"ok"')
+            _wait_for(
+                f"{cluster.url}/api/v1/health", proxy, work_dir / "haproxy.log", timeout=30, expect='"ok"'
+            )
     except ClusterError:
         cluster.stop()
         raise
@@ -190,13 +250,18 @@ def main(argv: list[str] | None = None) -> int:
         check_database(url)
         for step in (["migrate"], ["seed-demo", "--if-empty"]):  # as `make run` does
             subprocess.run([sys.executable, "-m", "core.cli", *step], cwd=ROOT, check=True)
-        cluster = start(replicas=args.replicas, port=args.port, database_url=url, work_dir=VAR_DIR / "cluster")
+        cluster = start(
+            replicas=args.replicas, port=args.port, database_url=url, work_dir=VAR_DIR / "cluster"
+        )
     except ClusterError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"Gridwise on {cluster.url} ({args.replicas} Streamlit processes and the API under /api/ behind "
-          "HAProxy, one scheduler); "
-          f"logs in {cluster.logs}. Ctrl-C stops everything.", flush=True)
+    print(
+        f"Gridwise on {cluster.url} ({args.replicas} Streamlit processes and the API under /api/ behind "
+        "HAProxy, one scheduler); "
+        f"logs in {cluster.logs}. Ctrl-C stops everything.",
+        flush=True,
+    )
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         while all(p.poll() is None for p in cluster.processes()):

@@ -6,6 +6,13 @@ from core.scheduler import JobSpec
 from evaluation.field.jobs import JOBS as FIELD_JOBS
 from evaluation.scoring.jobs import JOBS as SCORING_JOBS
 
-JOBS: list[JobSpec] = [*FIELD_JOBS, *SCORING_JOBS,
-                       JobSpec("api.webhooks", "evaluation.webhooks:run", {"trigger": "interval", "minutes": 1},
-                               "Queue webhooks for API subscribers (assignment decisions, frozen scorecards)")]
+JOBS: list[JobSpec] = [
+    *FIELD_JOBS,
+    *SCORING_JOBS,
+    JobSpec(
+        "api.webhooks",
+        "evaluation.webhooks:run",
+        {"trigger": "interval", "minutes": 1},
+        "Queue webhooks for API subscribers (assignment decisions, frozen scorecards)",
+    ),
+]

@@ -27,8 +27,14 @@ def _after(time_col, id_col, after: Key | None):  # noqa: ANN001, ANN202
     return or_(time_col > at, and_(time_col == at, id_col > last_id))
 
 
-def events_page(session: Session, viewer: Viewer, *, updated_since: datetime | None = None,
-                after: Key | None = None, limit: int = 100) -> list[Event]:
+def events_page(
+    session: Session,
+    viewer: Viewer,
+    *,
+    updated_since: datetime | None = None,
+    after: Key | None = None,
+    limit: int = 100,
+) -> list[Event]:
     """Events in the viewer's scope (a worker: assigned to them) ordered by (updated_at, id)."""
     stmt = select(Event).where(col(Event.grid_id).in_(select(OrgUnit.id).where(unit_scope_clause(viewer))))
     if viewer.role == Role.WORKER:
@@ -46,8 +52,11 @@ def event_by_no(session: Session, viewer: Viewer, event_no: str) -> Event | None
     event = session.exec(select(Event).where(Event.event_no == event_no)).first()
     if event is None:
         return None
-    visible = session.exec(select(Event.id).where(
-        Event.id == event.id, col(Event.grid_id).in_(select(OrgUnit.id).where(unit_scope_clause(viewer))))).first()
+    visible = session.exec(
+        select(Event.id).where(
+            Event.id == event.id, col(Event.grid_id).in_(select(OrgUnit.id).where(unit_scope_clause(viewer)))
+        )
+    ).first()
     if viewer.role == Role.WORKER:
         visible = event.assignee_id is not None and event.assignee_id == viewer.worker_id
     if not visible:
@@ -55,16 +64,29 @@ def event_by_no(session: Session, viewer: Viewer, event_no: str) -> Event | None
     return event
 
 
-def decisions_page(session: Session, viewer: Viewer, *, since: datetime | None = None, after: Key | None = None,
-                   limit: int = 100) -> list[AssignmentDecision]:
+def decisions_page(
+    session: Session,
+    viewer: Viewer,
+    *,
+    since: datetime | None = None,
+    after: Key | None = None,
+    limit: int = 100,
+) -> list[AssignmentDecision]:
     """Assignment decisions whose chosen worker is in scope, ordered by (decided_at, id)."""
-    stmt = (select(AssignmentDecision).join(Worker, col(Worker.id) == AssignmentDecision.chosen_worker_id)
-            .where(worker_scope_clause(viewer)))
+    stmt = (
+        select(AssignmentDecision)
+        .join(Worker, col(Worker.id) == AssignmentDecision.chosen_worker_id)
+        .where(worker_scope_clause(viewer))
+    )
     if since is not None:
         stmt = stmt.where(AssignmentDecision.decided_at >= since)
     if (cond := _after(AssignmentDecision.decided_at, AssignmentDecision.id, after)) is not None:
         stmt = stmt.where(cond)
-    return list(session.exec(stmt.order_by(col(AssignmentDecision.decided_at), col(AssignmentDecision.id)).limit(limit)).all())
+    return list(
+        session.exec(
+            stmt.order_by(col(AssignmentDecision.decided_at), col(AssignmentDecision.id)).limit(limit)
+        ).all()
+    )
 
 
 def worker_by_no(session: Session, viewer: Viewer, employee_no: str) -> Worker | None:
@@ -72,6 +94,9 @@ def worker_by_no(session: Session, viewer: Viewer, employee_no: str) -> Worker |
     worker = session.exec(select(Worker).where(Worker.employee_no == employee_no)).first()
     if worker is None:
         return None
-    if session.exec(select(Worker.id).where(Worker.id == worker.id, worker_scope_clause(viewer))).first() is None:
+    if (
+        session.exec(select(Worker.id).where(Worker.id == worker.id, worker_scope_clause(viewer))).first()
+        is None
+    ):
         raise ScopeError("worker is outside your scope")
     return worker

@@ -28,8 +28,15 @@ EVENTS = ("assignment.decision", "scorecards.frozen")
 LOOKBACK = timedelta(days=7)
 
 
-def subscribe(session: Session, viewer: Viewer, *, client: str, url: str, secret: str,
-              events: list[str] | tuple[str, ...] = EVENTS) -> ApiWebhook:
+def subscribe(
+    session: Session,
+    viewer: Viewer,
+    *,
+    client: str,
+    url: str,
+    secret: str,
+    events: list[str] | tuple[str, ...] = EVENTS,
+) -> ApiWebhook:
     """Push ``events`` to ``url`` for the client, signed with ``secret`` (administrators only)."""
     from core.notify.channels import add_channel
 
@@ -42,18 +49,33 @@ def subscribe(session: Session, viewer: Viewer, *, client: str, url: str, secret
     if not wanted or set(wanted) - set(EVENTS):
         raise ApiClientError(f"webhook events must be among {list(EVENTS)}")
     if len(secret or "") < 16:
-        raise ApiClientError("a webhook secret has at least 16 characters (the receiver verifies the HMAC with it)")
+        raise ApiClientError(
+            "a webhook secret has at least 16 characters (the receiver verifies the HMAC with it)"
+        )
     if session.exec(select(ApiWebhook.id).where(ApiWebhook.client_id == row.id)).first() is not None:
         raise ApiClientError(f"API client {client!r} is already subscribed")
-    channel = add_channel(session, viewer, kind="webhook", name=f"api:{row.name}", url=url, secret=secret,
-                          owner_unit_id=row.scope_unit_id)
+    channel = add_channel(
+        session,
+        viewer,
+        kind="webhook",
+        name=f"api:{row.name}",
+        url=url,
+        secret=secret,
+        owner_unit_id=row.scope_unit_id,
+    )
     channel.options = json.dumps({"subscriber": f"api:{row.name}"})
     session.add(channel)
     hook = ApiWebhook(client_id=row.id or 0, channel_id=channel.id or 0, events=",".join(wanted))
     session.add(hook)
     session.flush()
-    record(session, "api.client.webhook", viewer=viewer, entity="api_client", entity_id=row.name,
-           after={"events": hook.events, "channel": channel.name})
+    record(
+        session,
+        "api.client.webhook",
+        viewer=viewer,
+        entity="api_client",
+        entity_id=row.name,
+        after={"events": hook.events, "channel": channel.name},
+    )
     return hook
 
 
@@ -64,29 +86,63 @@ def enqueue_due(session: Session, *, now: datetime | None = None) -> int:
 
     at = now or clock.now()
     since = at - LOOKBACK
-    subs = session.exec(select(ApiWebhook, ApiClient).join(ApiClient, col(ApiClient.id) == ApiWebhook.client_id)
-                        .where(col(ApiClient.is_active))).all()
+    subs = session.exec(
+        select(ApiWebhook, ApiClient)
+        .join(ApiClient, col(ApiClient.id) == ApiWebhook.client_id)
+        .where(col(ApiClient.is_active))
+    ).all()
     new = 0
     for hook, client in subs:
         viewer = client_viewer(session, client)
         events = set(hook.events.split(","))
         if "assignment.decision" in events:
             decisions = decisions_page(session, viewer, since=since, limit=100_000)
-            numbers = dict(session.exec(select(Worker.id, Worker.employee_no).where(
-                col(Worker.id).in_({d.chosen_worker_id for d in decisions}))).all()) if decisions else {}
+            numbers = (
+                dict(
+                    session.exec(
+                        select(Worker.id, Worker.employee_no).where(
+                            col(Worker.id).in_({d.chosen_worker_id for d in decisions})
+                        )
+                    ).all()
+                )
+                if decisions
+                else {}
+            )
             for d in decisions:
-                body = {"event": "assignment.decision", "decision": {
-                    **json.loads(d.model_dump_json()), "chosen_employee_no": numbers.get(d.chosen_worker_id)}}
-                new += enqueue(session, channel_id=hook.channel_id, key=f"api{client.id}:decision:{d.id}", data=body,
-                               now=at)
+                body = {
+                    "event": "assignment.decision",
+                    "decision": {
+                        **json.loads(d.model_dump_json()),
+                        "chosen_employee_no": numbers.get(d.chosen_worker_id),
+                    },
+                }
+                new += enqueue(
+                    session,
+                    channel_id=hook.channel_id,
+                    key=f"api{client.id}:decision:{d.id}",
+                    data=body,
+                    now=at,
+                )
         if "scorecards.frozen" in events:
-            snaps = session.exec(select(ScorecardSnapshot.period, ScorecardSnapshot.revision)
-                                 .where(col(ScorecardSnapshot.computed_at) >= since)).all()
+            snaps = session.exec(
+                select(ScorecardSnapshot.period, ScorecardSnapshot.revision).where(
+                    col(ScorecardSnapshot.computed_at) >= since
+                )
+            ).all()
             for period, revision in snaps:
-                frozen = {"event": "scorecards.frozen", "period": period, "revision": revision,
-                          "scorecards": f"/api/v1/scorecards/{period}"}
-                new += enqueue(session, channel_id=hook.channel_id,
-                               key=f"api{client.id}:scorecards:{period}:r{revision}", data=frozen, now=at)
+                frozen = {
+                    "event": "scorecards.frozen",
+                    "period": period,
+                    "revision": revision,
+                    "scorecards": f"/api/v1/scorecards/{period}",
+                }
+                new += enqueue(
+                    session,
+                    channel_id=hook.channel_id,
+                    key=f"api{client.id}:scorecards:{period}:r{revision}",
+                    data=frozen,
+                    now=at,
+                )
     return new
 
 

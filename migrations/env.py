@@ -19,8 +19,13 @@ def include_object(obj, name, type_, reflected, compare_to):  # noqa: ANN001 - A
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=URL, target_metadata=target_metadata,
-                      literal_binds=True, include_object=include_object, render_as_batch=True)
+    context.configure(
+        url=URL,
+        target_metadata=target_metadata,
+        literal_binds=True,
+        include_object=include_object,
+        render_as_batch=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -28,8 +33,13 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     engine = make_engine(URL)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata,
-                          include_object=include_object, render_as_batch=True, compare_type=True)
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            include_object=include_object,
+            render_as_batch=True,
+            compare_type=True,
+        )
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

@@ -25,12 +25,18 @@ with Session(resources.engine()) as session:
 scopes = units[units["level"].isin([OrgLevel.SUBDISTRICT.value, OrgLevel.COMMUNITY.value])]
 scope_ids = [None, *scopes["id"].tolist()]
 OP_OF = {tr(f"api.op.{o}"): o for o in OPERATIONS}  # label → operation (labels are the options)
-scope_name = {None: tr("home.scope_district"), **{r.id: pick(L, r.name_zh, r.name_en) for r in scopes.itertuples()}}
+scope_name = {
+    None: tr("home.scope_district"),
+    **{r.id: pick(L, r.name_zh, r.name_en) for r in scopes.itertuples()},
+}
 
 
 def _ops(value: str) -> str:
-    return "、".join(tr(f"api.op.{o}") for o in value.split(",") if o) if L == "zh" else \
-        ", ".join(tr(f"api.op.{o}") for o in value.split(",") if o)
+    return (
+        "、".join(tr(f"api.op.{o}") for o in value.split(",") if o)
+        if L == "zh"
+        else ", ".join(tr(f"api.op.{o}") for o in value.split(",") if o)
+    )
 
 
 def _show_key(key: str) -> None:
@@ -41,24 +47,33 @@ def _show_key(key: str) -> None:
 if clients.empty:
     st.info(tr("api.none"))
 else:
-    st.dataframe(pd.DataFrame({
-        tr("api.name"): clients["name"],
-        tr("api.scope"): clients[f"scope_{L}"].fillna(tr("home.scope_district")),
-        tr("api.operations"): clients["operations"].map(_ops),
-        tr("api.key_prefix"): clients["key_prefix"] + ".…",
-        tr("api.active"): clients["is_active"],
-        tr("api.created"): clients["created_at"],
-        tr("api.rotated"): clients["rotated_at"],
-        tr("api.revoked"): clients["revoked_at"],
-    }), hide_index=True, width="stretch", height=min(420, 38 + 35 * len(clients)))
+    st.dataframe(
+        pd.DataFrame(
+            {
+                tr("api.name"): clients["name"],
+                tr("api.scope"): clients[f"scope_{L}"].fillna(tr("home.scope_district")),
+                tr("api.operations"): clients["operations"].map(_ops),
+                tr("api.key_prefix"): clients["key_prefix"] + ".…",
+                tr("api.active"): clients["is_active"],
+                tr("api.created"): clients["created_at"],
+                tr("api.rotated"): clients["rotated_at"],
+                tr("api.revoked"): clients["revoked_at"],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        height=min(420, 38 + 35 * len(clients)),
+    )
 
 new_col, manage_col = st.columns(2)
 with new_col, st.form("new_api_client", clear_on_submit=True):
     st.subheader(tr("api.new"))
     name = st.text_input(tr("api.name"), help=tr("api.name_help"))
     scope = st.selectbox(tr("api.scope"), scope_ids, format_func=scope_name.get)
-    ops = [OP_OF[label] for label in st.multiselect(tr("api.operations"), list(OP_OF),
-                                                    placeholder=tr("api.choose_ops"))]
+    ops = [
+        OP_OF[label]
+        for label in st.multiselect(tr("api.operations"), list(OP_OF), placeholder=tr("api.choose_ops"))
+    ]
     if st.form_submit_button(tr("api.register"), type="primary"):
         try:
             with resources.unit_of_work() as session:
@@ -75,9 +90,12 @@ with manage_col:
     if picked is not None:
         current = active.set_index("name").at[picked, "operations"].split(",")
         with st.form("edit_api_client"):
-            labels = st.multiselect(tr("api.operations"), list(OP_OF),
-                                    default=[tr(f"api.op.{o}") for o in current if o in OPERATIONS],
-                                    placeholder=tr("api.choose_ops"))
+            labels = st.multiselect(
+                tr("api.operations"),
+                list(OP_OF),
+                default=[tr(f"api.op.{o}") for o in current if o in OPERATIONS],
+                placeholder=tr("api.choose_ops"),
+            )
             new_ops = [OP_OF[label] for label in labels]
             if st.form_submit_button(tr("common.save")):
                 try:

@@ -58,16 +58,23 @@ tab_session, tab_workers = st.tabs([tr("courses.att.tab_session"), tr("courses.a
 
 with tab_session:
     with Session(resources.engine()) as session:
-        sessions = sessions_frame(session, viewer, start=now - timedelta(days=366), end=now + timedelta(days=30))
+        sessions = sessions_frame(
+            session, viewer, start=now - timedelta(days=366), end=now + timedelta(days=30)
+        )
         excuses = pending_excuses(session, viewer)
     sessions = sessions[sessions["status"] != "cancelled"].sort_values("start_at", ascending=False)
     if not excuses.empty:
         with st.expander(tr("courses.att.excuses", n=len(excuses)), expanded=True):
             for e in excuses.itertuples():
                 c1, c2, c3 = st.columns([4, 1, 1])
-                c1.markdown(f"**{e.name}** ({e.employee_no}) · {pick(L, e.course_zh, e.course_en)} "
-                            f"{e.start_at:%m-%d %H:%M}  \n{e.reason}")
-                for col, approve, label in ((c2, True, "courses.att.approve"), (c3, False, "courses.att.reject")):
+                c1.markdown(
+                    f"**{e.name}** ({e.employee_no}) · {pick(L, e.course_zh, e.course_en)} "
+                    f"{e.start_at:%m-%d %H:%M}  \n{e.reason}"
+                )
+                for col, approve, label in (
+                    (c2, True, "courses.att.approve"),
+                    (c3, False, "courses.att.reject"),
+                ):
                     if col.button(tr(label), key=f"excuse_{e.id}_{approve}"):
                         try:
                             with resources.unit_of_work() as session:
@@ -81,12 +88,19 @@ with tab_session:
     live = sessions[(sessions["start_at"] - timedelta(minutes=15) <= now) & (sessions["end_at"] >= now)]
     ids = sessions["id"].astype(int).tolist()
     raw = st.query_params.get("session", "")
-    default = int(raw) if raw.isdigit() and int(raw) in ids else (int(live["id"].iloc[0]) if not live.empty
-                                                                    else ids[0])
+    default = (
+        int(raw)
+        if raw.isdigit() and int(raw) in ids
+        else (int(live["id"].iloc[0]) if not live.empty else ids[0])
+    )
     session_label = {
         i: f"{r.start_at:%Y-%m-%d %H:%M} · {pick(L, r.course_zh, r.course_en)} · "
-           f"{tr('courses.session_status.' + r.status)}" for i, r in zip(ids, sessions.itertuples(), strict=True)}
-    sid = st.selectbox(tr("courses.att.session"), ids, index=ids.index(default), format_func=session_label.get)
+        f"{tr('courses.session_status.' + r.status)}"
+        for i, r in zip(ids, sessions.itertuples(), strict=True)
+    }
+    sid = st.selectbox(
+        tr("courses.att.session"), ids, index=ids.index(default), format_func=session_label.get
+    )
     with Session(resources.engine()) as session:
         ts = session_in_scope(session, viewer, sid)
         roster = register(session, viewer, sid)
@@ -97,14 +111,18 @@ with tab_session:
             st.markdown(f"**{tr('courses.att.host')}**")
             h1, h2 = st.columns([2, 1])
             with h1:
+
                 @st.fragment(run_every=timedelta(seconds=10))
                 def show_code() -> None:
                     at = clock.now()
                     if at < opens:
                         st.caption(tr("courses.att.code_from", at=f"{opens:%m-%d %H:%M}"))
                         return
-                    st.markdown(f"<div style='font-size:3.2rem;font-weight:700;letter-spacing:.4rem'>"
-                                f"{checkin_code(ts.secret, at)}</div>", unsafe_allow_html=True)
+                    st.markdown(
+                        f"<div style='font-size:3.2rem;font-weight:700;letter-spacing:.4rem'>"
+                        f"{checkin_code(ts.secret, at)}</div>",
+                        unsafe_allow_html=True,
+                    )
                     st.caption(tr("courses.att.code_help"))
 
                 show_code()
@@ -122,25 +140,41 @@ with tab_session:
         st.info(tr("courses.att.no_seats"))
     else:
         st.caption(tr("courses.att.unmarked", n=len(roster) - n_marked))
-        view = pd.DataFrame({
-            "worker_id": roster["worker_id"],
-            tr("col.employee_no"): roster["employee_no"], tr("col.name"): roster["name"],
-            tr("col.community"): [pick(L, z, e) for z, e in zip(roster["community_zh"], roster["community_en"], strict=True)],
-            "status": roster["status"].map(status_label).fillna(""),
-            tr("courses.col.points"): roster["points"],
-            tr("courses.col.checked_in_at"): roster["checked_in_at"],
-            tr("courses.col.minutes"): roster["minutes_attended"],
-            tr("courses.col.source"): roster["source"].map(lambda s: tr(f"courses.mark_source.{s}") if isinstance(s, str) else ""),
-            tr("courses.col.excuse"): roster["excuse_reason"].fillna(""),
-        })
+        view = pd.DataFrame(
+            {
+                "worker_id": roster["worker_id"],
+                tr("col.employee_no"): roster["employee_no"],
+                tr("col.name"): roster["name"],
+                tr("col.community"): [
+                    pick(L, z, e) for z, e in zip(roster["community_zh"], roster["community_en"], strict=True)
+                ],
+                "status": roster["status"].map(status_label).fillna(""),
+                tr("courses.col.points"): roster["points"],
+                tr("courses.col.checked_in_at"): roster["checked_in_at"],
+                tr("courses.col.minutes"): roster["minutes_attended"],
+                tr("courses.col.source"): roster["source"].map(
+                    lambda s: tr(f"courses.mark_source.{s}") if isinstance(s, str) else ""
+                ),
+                tr("courses.col.excuse"): roster["excuse_reason"].fillna(""),
+            }
+        )
         edited = st.data_editor(
-            view, hide_index=True, width="stretch", height=min(640, 38 + 35 * len(view)), key=f"reg_{sid}",
-            disabled=[c for c in view.columns if c != "status"], column_order=[c for c in view.columns if c != "worker_id"],
-            column_config={"status": st.column_config.SelectboxColumn(
-                tr("courses.col.status"), options=list(status_label.values()), required=False)},
+            view,
+            hide_index=True,
+            width="stretch",
+            height=min(640, 38 + 35 * len(view)),
+            key=f"reg_{sid}",
+            disabled=[c for c in view.columns if c != "status"],
+            column_order=[c for c in view.columns if c != "worker_id"],
+            column_config={
+                "status": st.column_config.SelectboxColumn(
+                    tr("courses.col.status"), options=list(status_label.values()), required=False
+                )
+            },
         )
         changed = edited[edited["status"].fillna("") != view["status"]].assign(
-            status=lambda d: d["status"].map(status_of))
+            status=lambda d: d["status"].map(status_of)
+        )
         b1, b2, b3 = st.columns([2, 2, 3])
 
         def save(statuses: dict) -> None:  # one register save, all or nothing (courses.attendance.mark_many)
@@ -153,24 +187,32 @@ with tab_session:
 
         if b1.button(tr("courses.att.save", n=len(changed)), type="primary", disabled=changed.empty):
             save(changed.dropna(subset=["status"]).set_index("worker_id")["status"].to_dict())
-        bulk = b2.selectbox(tr("courses.att.bulk"), STATUSES, format_func=status_label.get,
-                            label_visibility="collapsed")
+        bulk = b2.selectbox(
+            tr("courses.att.bulk"), STATUSES, format_func=status_label.get, label_visibility="collapsed"
+        )
         if b3.button(tr("courses.att.bulk_apply"), disabled=n_marked == len(roster)):
             save(dict.fromkeys(roster[roster["status"].isna()]["worker_id"], bulk))
-        st.download_button(tr("common.download_csv"),
-                           safe_frame(edited.drop(columns="worker_id")).to_csv(index=False).encode("utf-8-sig"),
-                           file_name=f"attendance_{sid}.csv", mime="text/csv")
+        st.download_button(
+            tr("common.download_csv"),
+            safe_frame(edited.drop(columns="worker_id")).to_csv(index=False).encode("utf-8-sig"),
+            file_name=f"attendance_{sid}.csv",
+            mime="text/csv",
+        )
 
     with st.expander(tr("courses.att.import")):
         st.caption(tr("courses.att.import_help"))
-        st.download_button(tr("courses.att.template"), template_bytes(PLATFORM_SCHEMA, "xlsx", L),
-                           file_name="meeting_attendance.xlsx")
+        st.download_button(
+            tr("courses.att.template"),
+            template_bytes(PLATFORM_SCHEMA, "xlsx", L),
+            file_name="meeting_attendance.xlsx",
+        )
         upload = st.file_uploader(tr("courses.att.upload"), type=["csv", "xlsx"], key=f"imp_{sid}")
         if upload is not None and (data := accepted_upload(upload, TABLE_KINDS)) is not None:
             try:
                 with Session(resources.engine()) as session:
-                    preview = preview_platform_import(session, viewer, session_id=sid, data=data,
-                                                      filename=upload.name)
+                    preview = preview_platform_import(
+                        session, viewer, session_id=sid, data=data, filename=upload.name
+                    )
             except (CoursesError, ScopeError) as exc:
                 fail(exc)
                 preview = None
@@ -183,16 +225,27 @@ with tab_session:
                 if preview.ambiguous:
                     st.warning(tr("courses.att.ambiguous", names="、".join(preview.ambiguous)))
                 p = preview.matched
-                st.dataframe(pd.DataFrame({
-                    tr("col.employee_no"): p["employee_no"], tr("col.name"): p["name"],
-                    tr("courses.col.minutes"): p["minutes"],
-                    tr("courses.att.current"): p["current_status"].map(
-                        lambda s: tr(f"courses.status.{s}") if isinstance(s, str) else "—"),
-                    tr("courses.att.new"): p["new_status"].map(lambda s: tr(f"courses.status.{s}")),
-                    tr("courses.att.will_change"): p["will_change"],
-                }), hide_index=True, width="stretch")
-                if st.button(tr("courses.att.commit", n=int(p["will_change"].sum())), type="primary",
-                             disabled=not preview.ok):
+                st.dataframe(
+                    pd.DataFrame(
+                        {
+                            tr("col.employee_no"): p["employee_no"],
+                            tr("col.name"): p["name"],
+                            tr("courses.col.minutes"): p["minutes"],
+                            tr("courses.att.current"): p["current_status"].map(
+                                lambda s: tr(f"courses.status.{s}") if isinstance(s, str) else "—"
+                            ),
+                            tr("courses.att.new"): p["new_status"].map(lambda s: tr(f"courses.status.{s}")),
+                            tr("courses.att.will_change"): p["will_change"],
+                        }
+                    ),
+                    hide_index=True,
+                    width="stretch",
+                )
+                if st.button(
+                    tr("courses.att.commit", n=int(p["will_change"].sum())),
+                    type="primary",
+                    disabled=not preview.ok,
+                ):
                     try:
                         with resources.unit_of_work() as session:
                             n = commit_platform_import(session, viewer, preview)
@@ -212,29 +265,55 @@ with tab_workers:
         warned = attendance_warnings(per_worker, min_rate=min_rate, min_sessions=int(min_sessions))
         k = st.columns(3)
         held = per_worker["held"] - per_worker["excused"]
-        k[0].metric(tr("courses.att.overall_rate"), f"{per_worker['attended'].sum() / max(1, held.sum()):.1%}")
+        k[0].metric(
+            tr("courses.att.overall_rate"), f"{per_worker['attended'].sum() / max(1, held.sum()):.1%}"
+        )
         k[1].metric(tr("courses.att.warned"), len(warned))
-        k[2].metric(tr("courses.att.cannot_recover"), int((~warned["can_recover"]).sum()) if len(warned) else 0)
-        st.altair_chart(attendance_rate_chart(per_worker, min_rate=min_rate, labels={
-            "rate": tr("courses.col.rate"), "workers": tr("col.workers"), "title": tr("courses.att.rate_chart")}),
-            width="stretch")
+        k[2].metric(
+            tr("courses.att.cannot_recover"), int((~warned["can_recover"]).sum()) if len(warned) else 0
+        )
+        st.altair_chart(
+            attendance_rate_chart(
+                per_worker,
+                min_rate=min_rate,
+                labels={
+                    "rate": tr("courses.col.rate"),
+                    "workers": tr("col.workers"),
+                    "title": tr("courses.att.rate_chart"),
+                },
+            ),
+            width="stretch",
+        )
 
         def table(df: pd.DataFrame) -> pd.DataFrame:
-            out = pd.DataFrame({
-                tr("col.employee_no"): df["employee_no"], tr("col.name"): df["name"],
-                tr("col.community"): [pick(L, z, e) for z, e in zip(df["community_zh"], df["community_en"], strict=True)],
-                tr("courses.att.held"): df["held"], tr("courses.status.present"): df["attended"] - df["late"],
-                tr("courses.status.late"): df["late"], tr("courses.status.excused"): df["excused"],
-                tr("courses.status.absent"): df["absent"], tr("courses.col.points"): df["points"],
-                tr("courses.col.rate"): df["rate"], tr("courses.att.remaining"): df["remaining"],
-            })
+            out = pd.DataFrame(
+                {
+                    tr("col.employee_no"): df["employee_no"],
+                    tr("col.name"): df["name"],
+                    tr("col.community"): [
+                        pick(L, z, e) for z, e in zip(df["community_zh"], df["community_en"], strict=True)
+                    ],
+                    tr("courses.att.held"): df["held"],
+                    tr("courses.status.present"): df["attended"] - df["late"],
+                    tr("courses.status.late"): df["late"],
+                    tr("courses.status.excused"): df["excused"],
+                    tr("courses.status.absent"): df["absent"],
+                    tr("courses.col.points"): df["points"],
+                    tr("courses.col.rate"): df["rate"],
+                    tr("courses.att.remaining"): df["remaining"],
+                }
+            )
             if "best_possible_rate" in df:
                 out[tr("courses.att.best")] = df["best_possible_rate"]
                 out[tr("courses.att.can_recover")] = df["can_recover"]
             return out
 
-        pct = {tr("courses.col.rate"): st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
-               tr("courses.att.best"): st.column_config.NumberColumn(format="percent")}
+        pct = {
+            tr("courses.col.rate"): st.column_config.ProgressColumn(
+                format="percent", min_value=0, max_value=1
+            ),
+            tr("courses.att.best"): st.column_config.NumberColumn(format="percent"),
+        }
         st.markdown(f"**{tr('courses.att.warning_list')}**")
         if warned.empty:
             st.success(tr("courses.att.no_warnings"))
@@ -243,5 +322,10 @@ with tab_workers:
         st.markdown(f"**{tr('courses.att.all_workers')}**")
         full = table(per_worker)
         st.dataframe(full, hide_index=True, width="stretch", column_config=pct, height=420)
-        st.download_button(tr("common.download_csv"), safe_frame(full).to_csv(index=False).encode("utf-8-sig"),
-                           file_name="attendance_by_worker.csv", mime="text/csv", key="dl_workers")
+        st.download_button(
+            tr("common.download_csv"),
+            safe_frame(full).to_csv(index=False).encode("utf-8-sig"),
+            file_name="attendance_by_worker.csv",
+            mime="text/csv",
+            key="dl_workers",
+        )

@@ -21,22 +21,38 @@ today = clock.now().date()
 c1, c2, c3, c4 = st.columns(4)
 start = c1.date_input(tr("audit.from"), value=today - timedelta(days=30))
 end = c2.date_input(tr("audit.to"), value=today)
-area = c3.selectbox(tr("audit.area"), ["", *ACTION_AREAS], format_func=lambda a: tr(f"audit.area.{a or 'all'}"))
+area = c3.selectbox(
+    tr("audit.area"), ["", *ACTION_AREAS], format_func=lambda a: tr(f"audit.area.{a or 'all'}")
+)
 prefix = c4.text_input(tr("audit.action"), placeholder="course.session / field.event …").strip()
 
 with Session(resources.engine()) as session:
-    frame = audit_frame(session, viewer, start=datetime.combine(start, time.min),
-                        end=datetime.combine(end + timedelta(days=1), time.min),
-                        action_prefix=prefix or (f"{area}." if area else None))
+    frame = audit_frame(
+        session,
+        viewer,
+        start=datetime.combine(start, time.min),
+        end=datetime.combine(end + timedelta(days=1), time.min),
+        action_prefix=prefix or (f"{area}." if area else None),
+    )
 if frame.empty:
     st.info(tr("audit.empty"))
 else:
-    shown = pd.DataFrame({
-        tr("audit.at"): frame["at"], tr("audit.user"): frame["username"], tr("audit.action_col"): frame["action"],
-        tr("audit.entity"): frame["entity"] + " " + frame["entity_id"], tr("audit.before"): frame["before"],
-        tr("audit.after"): frame["after"], tr("audit.detail"): frame["detail"],
-    })
+    shown = pd.DataFrame(
+        {
+            tr("audit.at"): frame["at"],
+            tr("audit.user"): frame["username"],
+            tr("audit.action_col"): frame["action"],
+            tr("audit.entity"): frame["entity"] + " " + frame["entity_id"],
+            tr("audit.before"): frame["before"],
+            tr("audit.after"): frame["after"],
+            tr("audit.detail"): frame["detail"],
+        }
+    )
     st.caption(tr("common.rows", n=len(shown)))
     st.dataframe(shown, hide_index=True, height=520)
-    st.download_button(tr("common.download_csv"), safe_frame(shown).to_csv(index=False).encode("utf-8-sig"),
-                       file_name=f"audit-{start}-{end}.csv", mime="text/csv")
+    st.download_button(
+        tr("common.download_csv"),
+        safe_frame(shown).to_csv(index=False).encode("utf-8-sig"),
+        file_name=f"audit-{start}-{end}.csv",
+        mime="text/csv",
+    )

@@ -22,8 +22,10 @@ def _done(result) -> None:  # noqa: ANN001
     if result.already:
         st.info(tr("courses.checkin.already", at=f"{result.checked_in_at:%H:%M}", status=status))
     else:
-        st.success(tr("courses.checkin.ok", at=f"{result.checked_in_at:%H:%M}", status=status),
-                   icon=":material/check_circle:")
+        st.success(
+            tr("courses.checkin.ok", at=f"{result.checked_in_at:%H:%M}", status=status),
+            icon=":material/check_circle:",
+        )
 
 
 params = st.query_params
@@ -32,8 +34,11 @@ session_param = params.get("session")
 if token and session_param and session_param.isdigit():
     # Opened from the QR code / link: check in straight away (idempotent on reloads).
     try:
-        _done(resources.unit_of_work_retrying(
-            lambda session: check_in(session, viewer, session_id=int(session_param), token=token)))
+        _done(
+            resources.unit_of_work_retrying(
+                lambda session: check_in(session, viewer, session_id=int(session_param), token=token)
+            )
+        )
     except CheckInError as exc:
         st.error(exc.message(L))
     st.page_link("pages/my_learning.py", label=tr("menu.my_learning"), icon=":material/school:")
@@ -47,23 +52,37 @@ if open_now.empty:
     st.stop()
 
 ids = open_now["id"].tolist()
-labels = {r.id: f"{pick(L, r.title_zh, r.title_en)} · {r.start_at:%H:%M}–{r.end_at:%H:%M}"
-          for r in open_now.itertuples()}
-preselect = int(session_param) if session_param and session_param.isdigit() and int(session_param) in ids else ids[0]
+labels = {
+    r.id: f"{pick(L, r.title_zh, r.title_en)} · {r.start_at:%H:%M}–{r.end_at:%H:%M}"
+    for r in open_now.itertuples()
+}
+preselect = (
+    int(session_param) if session_param and session_param.isdigit() and int(session_param) in ids else ids[0]
+)
+
+
 @st.fragment
 def code_form() -> None:
     """The code form. A fragment: 签到 reruns only the form and its answer, not the guard, the menu and the
     open-sessions read above (it runs only when the worker submits; nothing reruns on its own)."""
     with st.form("checkin"):
-        chosen = st.selectbox(tr("courses.checkin.session"), ids, index=ids.index(preselect),
-                              format_func=labels.get)
-        code = st.text_input(tr("courses.checkin.code"), max_chars=6, placeholder="000000",
-                             help=tr("courses.checkin.code_help"))
+        chosen = st.selectbox(
+            tr("courses.checkin.session"), ids, index=ids.index(preselect), format_func=labels.get
+        )
+        code = st.text_input(
+            tr("courses.checkin.code"),
+            max_chars=6,
+            placeholder="000000",
+            help=tr("courses.checkin.code_help"),
+        )
         submitted = st.form_submit_button(tr("courses.checkin.submit"), type="primary", width="stretch")
     if submitted:
         try:
-            _done(resources.unit_of_work_retrying(
-                lambda session: check_in(session, viewer, session_id=int(chosen), code=code)))
+            _done(
+                resources.unit_of_work_retrying(
+                    lambda session: check_in(session, viewer, session_id=int(chosen), code=code)
+                )
+            )
         except CheckInError as exc:
             st.error(exc.message(L))
 

@@ -54,32 +54,56 @@ if chart is None:
 else:
     st.altair_chart(chart, width="stretch")
 table = summary[["community", *KINDS, "total"]].rename(
-    columns={"community": tr("field.dq.community"), "total": tr("field.dq.total"),
-             **{k: tr(f"field.dq.kind.{k}") for k in KINDS}})
+    columns={
+        "community": tr("field.dq.community"),
+        "total": tr("field.dq.total"),
+        **{k: tr(f"field.dq.kind.{k}") for k in KINDS},
+    }
+)
 st.dataframe(safe_frame(table), hide_index=True, width="stretch")
 
 st.subheader(tr("field.dq.drill"))
 d1, d2 = st.columns(2)
 kind = d1.selectbox(tr("field.dq.kind"), list(KINDS), format_func=lambda k, _l=L: t(f"field.dq.kind.{k}", _l))
 names = dict(zip(summary["community_id"], summary["community"], strict=True))
-community = d2.selectbox(tr("field.dq.community"), [None, *summary["community_id"].tolist()],
-                         format_func=lambda i, _l=L: t("field.dq.all", _l) if i is None else names[i])
+community = d2.selectbox(
+    tr("field.dq.community"),
+    [None, *summary["community_id"].tolist()],
+    format_func=lambda i, _l=L: t("field.dq.all", _l) if i is None else names[i],
+)
 with Session(resources.engine()) as session:
     rows = CHECKS[kind](session, viewer)
 if community is not None:
     rows = rows[rows["community_id"] == community]
 rows = rows.assign(community=rows["community_id"].map(names)).drop(
-    columns=[c for c in ("community_id", "grid_id", "lat", "lon", "id") if c in rows.columns])
+    columns=[c for c in ("community_id", "grid_id", "lat", "lon", "id") if c in rows.columns]
+)
 st.caption(tr("common.rows", n=len(rows)))
 st.dataframe(safe_frame(rows), hide_index=True, width="stretch", height=360)
 if len(rows):
-    st.download_button(tr("common.download_csv"), safe_frame(rows).to_csv(index=False).encode("utf-8-sig"),
-                       f"data_quality_{kind}.csv", mime="text/csv")
+    st.download_button(
+        tr("common.download_csv"),
+        safe_frame(rows).to_csv(index=False).encode("utf-8-sig"),
+        f"data_quality_{kind}.csv",
+        mime="text/csv",
+    )
 
 if len(tasks):
     st.subheader(tr("field.dq.open_tasks"))
-    st.dataframe(safe_frame(pd.DataFrame({
-        tr("field.dq.kind"): tasks["kind"].map(lambda k: tr(f"field.dq.kind.{k}")),
-        tr("field.dq.community"): tasks["community_id"].map(names),
-        tr("field.col.note"): [pick(L, z, e) for z, e in zip(tasks["title_zh"], tasks["title_en"], strict=True)],
-        tr("field.col.due_at"): tasks["due_at"]})), hide_index=True, width="stretch", height=300)
+    st.dataframe(
+        safe_frame(
+            pd.DataFrame(
+                {
+                    tr("field.dq.kind"): tasks["kind"].map(lambda k: tr(f"field.dq.kind.{k}")),
+                    tr("field.dq.community"): tasks["community_id"].map(names),
+                    tr("field.col.note"): [
+                        pick(L, z, e) for z, e in zip(tasks["title_zh"], tasks["title_en"], strict=True)
+                    ],
+                    tr("field.col.due_at"): tasks["due_at"],
+                }
+            )
+        ),
+        hide_index=True,
+        width="stretch",
+        height=300,
+    )

@@ -36,13 +36,20 @@ if not queue.empty and st.session_state.get("assign_current") not in set(queue["
     st.session_state["assign_current"] = queue["task_id"].iloc[0]
     apply_preset(preset_for_priority(queue["priority"].iloc[0]).code)
 
-tabs = st.tabs([tr("assign.tab.queue"), tr("assign.tab.batch"), tr("assign.tab.map"), tr("assign.tab.quality")])
+tabs = st.tabs(
+    [tr("assign.tab.queue"), tr("assign.tab.batch"), tr("assign.tab.map"), tr("assign.tab.quality")]
+)
 
 # --- weights: a preset, then sliders that tune it; every change reranks at once --------------------
 with st.sidebar:
     st.caption(tr("assign.weights"))
-    st.segmented_control(tr("assign.preset"), list(PRESETS), key="assign_preset", format_func=preset_names().get,
-                         on_change=lambda: apply_preset(st.session_state["assign_preset"] or "routine"))
+    st.segmented_control(
+        tr("assign.preset"),
+        list(PRESETS),
+        key="assign_preset",
+        format_func=preset_names().get,
+        on_change=lambda: apply_preset(st.session_state["assign_preset"] or "routine"),
+    )
     base = PRESETS[st.session_state["assign_preset"] or "routine"]
     st.caption(pick(L, base.note_zh, base.note_en))
     for c in COMPONENTS:

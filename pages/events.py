@@ -42,8 +42,12 @@ c[1].metric(tr("field.events.overdue"), f"{int(counts['overdue'].sum()):,}")
 if not open_counts.empty:
     st.altair_chart(state_chart(open_counts, L), width="stretch")
 
-states = st.multiselect(tr("field.events.filter_state"), [s.value for s in ev.EventState], default=OPEN,
-                        format_func=lambda s, _l=L: t(f"field.state.{s}", _l))
+states = st.multiselect(
+    tr("field.events.filter_state"),
+    [s.value for s in ev.EventState],
+    default=OPEN,
+    format_func=lambda s, _l=L: t(f"field.state.{s}", _l),
+)
 with Session(resources.engine()) as session:
     queue = ev.event_queue(session, viewer, states=states or None, now=now)
 c[2].metric(tr("field.events.urged"), f"{int((queue['escalation'] == 1).sum()):,}")
@@ -60,19 +64,22 @@ with queue_tab:
         st.info(tr("field.events.empty"))
     else:
         st.caption(tr("field.events.shown", n=len(queue)))
-        shown = pd.DataFrame({
-            tr("field.col.overdue"): queue["overdue"].map({True: "⚠", False: ""}),
-            tr("field.col.event_no"): queue["event_no"],
-            tr("field.col.item"): queue["item_code"].map(item),
-            tr("field.col.priority"): queue["priority"].map(lambda p: tr(f"field.priority.{p}")),
-            tr("field.col.state"): queue["state"].map(lambda s: tr(f"field.state.{s}")),
-            tr("field.col.community"): queue["community_id"].map(names),
-            tr("field.col.location"): queue["location"],
-            tr("field.col.due_at"): pd.to_datetime(queue["due_at"]),
-            tr("field.col.assignee"): queue["assignee"],
-            tr("field.col.escalation"): queue["escalation"].map({0: "", 1: tr("field.action.urge"),
-                                                                 2: tr("field.action.supervise")}),
-        })
+        shown = pd.DataFrame(
+            {
+                tr("field.col.overdue"): queue["overdue"].map({True: "⚠", False: ""}),
+                tr("field.col.event_no"): queue["event_no"],
+                tr("field.col.item"): queue["item_code"].map(item),
+                tr("field.col.priority"): queue["priority"].map(lambda p: tr(f"field.priority.{p}")),
+                tr("field.col.state"): queue["state"].map(lambda s: tr(f"field.state.{s}")),
+                tr("field.col.community"): queue["community_id"].map(names),
+                tr("field.col.location"): queue["location"],
+                tr("field.col.due_at"): pd.to_datetime(queue["due_at"]),
+                tr("field.col.assignee"): queue["assignee"],
+                tr("field.col.escalation"): queue["escalation"].map(
+                    {0: "", 1: tr("field.action.urge"), 2: tr("field.action.supervise")}
+                ),
+            }
+        )
         st.dataframe(safe_frame(shown), hide_index=True, width="stretch", height=420, column_config=DUE)
 
 with map_tab:
@@ -81,11 +88,23 @@ with map_tab:
     if points.empty:
         st.info(tr("field.events.empty"))
     elif as_table:
-        st.dataframe(safe_frame(pd.DataFrame({
-            tr("field.col.event_no"): points["event_no"], tr("field.col.item"): points["item_code"].map(item),
-            tr("field.col.community"): points["community_id"].map(names), tr("field.col.location"): points["location"],
-            tr("field.col.due_at"): pd.to_datetime(points["due_at"]), tr("field.col.overdue"): points["overdue"]})),
-            hide_index=True, width="stretch", column_config=DUE)
+        st.dataframe(
+            safe_frame(
+                pd.DataFrame(
+                    {
+                        tr("field.col.event_no"): points["event_no"],
+                        tr("field.col.item"): points["item_code"].map(item),
+                        tr("field.col.community"): points["community_id"].map(names),
+                        tr("field.col.location"): points["location"],
+                        tr("field.col.due_at"): pd.to_datetime(points["due_at"]),
+                        tr("field.col.overdue"): points["overdue"],
+                    }
+                )
+            ),
+            hide_index=True,
+            width="stretch",
+            column_config=DUE,
+        )
     else:
         st.pydeck_chart(event_map(points, communities, L), height=460)
         n_over = int(points["overdue"].sum())
@@ -103,18 +122,37 @@ event, history, workers = detail.event, detail.history, detail.workers
 left, right = st.columns([3, 2])
 with left:
     st.markdown(f"**{event.event_no}** · {item(event.item_code)} · {tr('field.priority.' + event.priority)}")
-    st.markdown(f"{tr('field.col.state')}: **{tr('field.state.' + event.state)}** · "
-                f"{tr('field.col.due_at')}: {event.due_at or '—'} · {event.location or ''}")
-    st.caption(tr("field.events.counts", rework=event.rework_count, reopen=event.reopen_count, ret=event.return_count))
+    st.markdown(
+        f"{tr('field.col.state')}: **{tr('field.state.' + event.state)}** · "
+        f"{tr('field.col.due_at')}: {event.due_at or '—'} · {event.location or ''}"
+    )
+    st.caption(
+        tr(
+            "field.events.counts",
+            rework=event.rework_count,
+            reopen=event.reopen_count,
+            ret=event.return_count,
+        )
+    )
     if event.assign_reason_zh:
         st.caption(f"{tr('field.events.reason')}: {pick(L, event.assign_reason_zh, event.assign_reason_en)}")
     st.markdown(f"**{tr('field.events.history')}**")
     if not history.empty and not history["recorded"].any():
         st.caption(tr("field.events.history_derived"))
-    st.dataframe(safe_frame(pd.DataFrame({
-        tr("field.col.time"): history["at"], tr("field.col.action"): history["action"].map(lambda a: tr(f"field.action.{a}")),
-        tr("field.col.to"): history["to_state"].map(lambda s: tr(f"field.state.{s}")),
-        tr("field.col.note"): history["note"].fillna("")})), hide_index=True, width="stretch")
+    st.dataframe(
+        safe_frame(
+            pd.DataFrame(
+                {
+                    tr("field.col.time"): history["at"],
+                    tr("field.col.action"): history["action"].map(lambda a: tr(f"field.action.{a}")),
+                    tr("field.col.to"): history["to_state"].map(lambda s: tr(f"field.state.{s}")),
+                    tr("field.col.note"): history["note"].fillna(""),
+                }
+            )
+        ),
+        hide_index=True,
+        width="stretch",
+    )
 with right:
     actions = ev.allowed_actions(event.state, viewer.role)
     st.markdown(f"**{tr('field.events.act')}**")
@@ -123,20 +161,40 @@ with right:
     else:
         people = {int(w.worker_id): f"{w.name} ({w.employee_no})" for w in workers.itertuples(index=False)}
         with st.form("event_action"):
-            action = st.selectbox(tr("field.events.action"), actions, key="events_action",
-                                  format_func=lambda a, _l=L: t(f"field.action.{a}", _l))
+            action = st.selectbox(
+                tr("field.events.action"),
+                actions,
+                key="events_action",
+                format_func=lambda a, _l=L: t(f"field.action.{a}", _l),
+            )
             worker_id = st.selectbox(tr("field.events.worker"), list(people), format_func=people.get)
-            satisfaction = st.selectbox(tr("field.events.satisfaction"), list(ev.SATISFACTION),
-                                        format_func=lambda s, _l=L: t(f"field.sat.{s}", _l))
-            extend = st.number_input(tr("field.events.extend"), min_value=1.0, max_value=360.0, value=24.0, step=1.0)
+            satisfaction = st.selectbox(
+                tr("field.events.satisfaction"),
+                list(ev.SATISFACTION),
+                format_func=lambda s, _l=L: t(f"field.sat.{s}", _l),
+            )
+            extend = st.number_input(
+                tr("field.events.extend"), min_value=1.0, max_value=360.0, value=24.0, step=1.0
+            )
             note = st.text_area(tr("field.events.note"), max_chars=1000)
             submitted = st.form_submit_button(tr("field.events.submit"), type="primary", width="stretch")
         if submitted:
             try:
                 with resources.unit_of_work() as session:
-                    act_on_event(session, viewer, event_id=event.id, action=action, worker_id=worker_id, note=note,
-                                 satisfaction=satisfaction, extend_hours=extend, now=now)
-                st.session_state["events_flash"] = tr("field.events.done", action=tr(f"field.action.{action}"))
+                    act_on_event(
+                        session,
+                        viewer,
+                        event_id=event.id,
+                        action=action,
+                        worker_id=worker_id,
+                        note=note,
+                        satisfaction=satisfaction,
+                        extend_hours=extend,
+                        now=now,
+                    )
+                st.session_state["events_flash"] = tr(
+                    "field.events.done", action=tr(f"field.action.{action}")
+                )
                 st.rerun()
             except (ValueError, ScopeError) as exc:
                 st.error(str(exc))

@@ -31,7 +31,9 @@ def _run(kind: str, data: bytes, name: str, write: bool) -> ImportReport:
 
     try:
         with resources.unit_of_work() as session:
-            report = (import_file if write else preview_import)(session, viewer, kind, data, name, progress=progress)
+            report = (import_file if write else preview_import)(
+                session, viewer, kind, data, name, progress=progress
+            )
     except ImportRefused as refused:
         report = refused.report
     bar.empty()
@@ -39,12 +41,25 @@ def _run(kind: str, data: bytes, name: str, write: bool) -> ImportReport:
 
 
 SAMPLE_COLUMNS = {
-    "metrics": {"status": "field.col.status", "employee_no": "col.employee_no", "period": "field.col.period",
-                "metric": "field.col.metric", "numerator": "field.metrics.numerator",
-                "denominator": "field.metrics.denominator"},
-    "events": {"status": "field.col.status", "event_no": "field.col.event_no", "item_code": "field.col.item",
-               "grid_code": "col.grid", "location": "field.col.location", "priority": "field.col.priority",
-               "state": "field.col.state", "reported_at": "field.col.reported_at", "due_at": "field.col.due_at"},
+    "metrics": {
+        "status": "field.col.status",
+        "employee_no": "col.employee_no",
+        "period": "field.col.period",
+        "metric": "field.col.metric",
+        "numerator": "field.metrics.numerator",
+        "denominator": "field.metrics.denominator",
+    },
+    "events": {
+        "status": "field.col.status",
+        "event_no": "field.col.event_no",
+        "item_code": "field.col.item",
+        "grid_code": "col.grid",
+        "location": "field.col.location",
+        "priority": "field.col.priority",
+        "state": "field.col.state",
+        "reported_at": "field.col.reported_at",
+        "due_at": "field.col.due_at",
+    },
 }
 
 
@@ -55,8 +70,9 @@ def _sample(kind: str, sample: pd.DataFrame) -> pd.DataFrame:
     if "metric" in out:
         out["metric"] = out["metric"].map(lambda c: pick(L, *METRIC_NAMES.get(c, (c, c))))
     if "item_code" in out:
-        out["item_code"] = out["item_code"].map(lambda c: f"{c} " + pick(L, ITEMS.get(c, {}).get("item_zh"),
-                                                                         ITEMS.get(c, {}).get("item_en")))
+        out["item_code"] = out["item_code"].map(
+            lambda c: f"{c} " + pick(L, ITEMS.get(c, {}).get("item_zh"), ITEMS.get(c, {}).get("item_en"))
+        )
     if "priority" in out:
         out["priority"] = out["priority"].map(lambda s: tr(f"field.priority.{s}"))
     if "state" in out:
@@ -75,15 +91,28 @@ def _summary(report: ImportReport) -> None:
         st.caption(tr("field.import.encoding", type=report.file_type, enc=report.encoding or "—"))
 
 
-for kind, tab in zip(("metrics", "events"), st.tabs([tr("field.import.tab_metrics"), tr("field.import.tab_events")]),
-                     strict=True):
+for kind, tab in zip(
+    ("metrics", "events"),
+    st.tabs([tr("field.import.tab_metrics"), tr("field.import.tab_events")]),
+    strict=True,
+):
     with tab:
         st.caption(tr(f"field.import.help_{kind}"))
         c1, c2, _ = st.columns([1, 1, 2])
-        c1.download_button(tr("field.import.template_xlsx"), template(kind, "xlsx", L), f"{kind}_template.xlsx",
-                           key=f"tpl_xlsx_{kind}", icon=":material/download:")
-        c2.download_button(tr("field.import.template_csv"), template(kind, "csv", L), f"{kind}_template.csv",
-                           key=f"tpl_csv_{kind}", icon=":material/download:")
+        c1.download_button(
+            tr("field.import.template_xlsx"),
+            template(kind, "xlsx", L),
+            f"{kind}_template.xlsx",
+            key=f"tpl_xlsx_{kind}",
+            icon=":material/download:",
+        )
+        c2.download_button(
+            tr("field.import.template_csv"),
+            template(kind, "csv", L),
+            f"{kind}_template.csv",
+            key=f"tpl_csv_{kind}",
+            icon=":material/download:",
+        )
         upload = st.file_uploader(tr("field.import.file"), type=["csv", "xlsx", "txt"], key=f"upload_{kind}")
         done_key = f"field_import_done_{kind}"
         if upload is None:
@@ -94,8 +123,10 @@ for kind, tab in zip(("metrics", "events"), st.tabs([tr("field.import.tab_metric
             continue
         done = st.session_state.get(done_key)
         if done and done["name"] == upload.name and done["size"] == len(data):
-            st.success(tr("field.import.committed", added=done["added"], changed=done["changed"]),
-                       icon=":material/task_alt:")
+            st.success(
+                tr("field.import.committed", added=done["added"], changed=done["changed"]),
+                icon=":material/task_alt:",
+            )
             if done["sample"] is not None:
                 st.subheader(tr("field.import.recent"))
                 st.dataframe(done["sample"], hide_index=True, width="stretch")
@@ -104,9 +135,14 @@ for kind, tab in zip(("metrics", "events"), st.tabs([tr("field.import.tab_metric
         _summary(report)
         if not report.ok:
             st.error(tr("field.import.refused_msg", n=report.error_count), icon=":material/error:")
-            errors = report.errors_frame(L).rename(columns={
-                "row": tr("field.col.row"), "column": tr("field.col.column"), "value": tr("field.col.value"),
-                "message": tr("field.col.problem")})
+            errors = report.errors_frame(L).rename(
+                columns={
+                    "row": tr("field.col.row"),
+                    "column": tr("field.col.column"),
+                    "value": tr("field.col.value"),
+                    "message": tr("field.col.problem"),
+                }
+            )
             st.dataframe(safe_frame(errors), hide_index=True, width="stretch")
             if report.error_count > len(report.errors):
                 st.caption(tr("field.import.truncated", shown=len(report.errors)))
@@ -122,7 +158,12 @@ for kind, tab in zip(("metrics", "events"), st.tabs([tr("field.import.tab_metric
         if st.button(tr("field.import.commit"), type="primary", key=f"commit_{kind}", icon=":material/save:"):
             result = _run(kind, data, upload.name, write=True)
             if result.written:
-                st.session_state[done_key] = {"name": upload.name, "size": len(data), "added": result.added,
-                                              "changed": result.changed, "sample": _sample(kind, result.sample)}
+                st.session_state[done_key] = {
+                    "name": upload.name,
+                    "size": len(data),
+                    "added": result.added,
+                    "changed": result.changed,
+                    "sample": _sample(kind, result.sample),
+                }
                 st.rerun()
             st.error(tr("field.import.refused_msg", n=result.error_count))

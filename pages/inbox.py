@@ -13,11 +13,18 @@ from ui.state import lang, tr
 
 viewer = require(__file__)
 L = lang()
-ICONS = {"remind24": ":material/event:", "remind1": ":material/alarm:", "session_changed": ":material/update:",
-         "session_cancelled": ":material/event_busy:", "quiz_due": ":material/quiz:",
-         "cert_expiry": ":material/workspace_premium:", "attendance_warning": ":material/warning:",
-         "excuse_request": ":material/front_hand:", "field_urge": ":material/alarm_on:",
-         "field_supervise": ":material/gavel:"}
+ICONS = {
+    "remind24": ":material/event:",
+    "remind1": ":material/alarm:",
+    "session_changed": ":material/update:",
+    "session_cancelled": ":material/event_busy:",
+    "quiz_due": ":material/quiz:",
+    "cert_expiry": ":material/workspace_premium:",
+    "attendance_warning": ":material/warning:",
+    "excuse_request": ":material/front_hand:",
+    "field_urge": ":material/alarm_on:",
+    "field_supervise": ":material/gavel:",
+}
 
 with Session(resources.engine()) as session:
     unread = unread_count(session, viewer)
@@ -46,7 +53,9 @@ for n in notes.itertuples():
         c1, c2 = st.columns([2, 1])
         c1.caption(f"{n.created_at:%Y-%m-%d %H:%M} · {tr('courses.inbox.kind.' + n.kind)}")
         if n.link:
-            c2.page_link(n.link, label=tr("courses.inbox.open"), icon=ICONS.get(n.kind, ":material/open_in_new:"))
+            c2.page_link(
+                n.link, label=tr("courses.inbox.open"), icon=ICONS.get(n.kind, ":material/open_in_new:")
+            )
         if new and c2.button(tr("courses.inbox.mark_one"), key=f"read_{n.id}"):
             with resources.unit_of_work() as session:
                 mark_read(session, viewer, [int(n.id)])

@@ -30,20 +30,34 @@ engine = resources.engine()
 if inspect(engine).has_table("apscheduler_jobs"):
     with Session(engine) as session:
         for job_id, ts in session.exec(text("SELECT id, next_run_time FROM apscheduler_jobs")).all():
-            next_runs[job_id] = pd.to_datetime(ts, unit="s", utc=True).tz_convert("Asia/Shanghai") if ts else None
+            next_runs[job_id] = (
+                pd.to_datetime(ts, unit="s", utc=True).tz_convert("Asia/Shanghai") if ts else None
+            )
 if not specs:
     st.info(tr("jobs.none"))
 else:
-    st.dataframe(pd.DataFrame({
-        tr("jobs.id"): [s.id for s in specs],
-        # A job's own description is the fallback for jobs that have no translated one yet.
-        tr("jobs.description"): [tr(f"jobs.desc.{s.id}") if f"jobs.desc.{s.id}" in catalog(lang()) else s.description
-                                 for s in specs],
-        tr("jobs.trigger"): [", ".join(f"{k}={v}" for k, v in s.trigger.items()) for s in specs],
-        # a catch-up run queued at start ("<id>@start") comes before the regular trigger
-        tr("jobs.next_run"): [min((t for t in (next_runs.get(s.id), next_runs.get(f"{s.id}@start")) if t is not None),
-                                  default=None) for s in specs],
-    }), hide_index=True)
+    st.dataframe(
+        pd.DataFrame(
+            {
+                tr("jobs.id"): [s.id for s in specs],
+                # A job's own description is the fallback for jobs that have no translated one yet.
+                tr("jobs.description"): [
+                    tr(f"jobs.desc.{s.id}") if f"jobs.desc.{s.id}" in catalog(lang()) else s.description
+                    for s in specs
+                ],
+                tr("jobs.trigger"): [", ".join(f"{k}={v}" for k, v in s.trigger.items()) for s in specs],
+                # a catch-up run queued at start ("<id>@start") comes before the regular trigger
+                tr("jobs.next_run"): [
+                    min(
+                        (t for t in (next_runs.get(s.id), next_runs.get(f"{s.id}@start")) if t is not None),
+                        default=None,
+                    )
+                    for s in specs
+                ],
+            }
+        ),
+        hide_index=True,
+    )
     job_id = st.selectbox(tr("jobs.pick"), [s.id for s in specs])
     if st.button(tr("jobs.run_now"), type="primary", icon=":material/play_arrow:"):
         spec = next(s for s in specs if s.id == job_id)

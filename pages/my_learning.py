@@ -45,15 +45,25 @@ for s in upcoming.itertuples():
         opens = s.start_at - timedelta(minutes=CHECKIN_OPENS_MINUTES)
         checked_in = pd.notna(s.checked_in_at)
         if checked_in:
-            st.success(tr("courses.my.checked_in", at=f"{s.checked_in_at:%H:%M}",
-                          status=tr(f"courses.status.{s.attendance}")))
+            st.success(
+                tr(
+                    "courses.my.checked_in",
+                    at=f"{s.checked_in_at:%H:%M}",
+                    status=tr(f"courses.status.{s.attendance}"),
+                )
+            )
         elif s.attendance == "excused":
             st.info(tr("courses.status.excused"))
         if s.meeting_url:
             st.link_button(tr("courses.my.join"), s.meeting_url, icon=":material/videocam:", width="stretch")
         if opens <= now <= s.end_at and not checked_in:
-            st.page_link("pages/checkin.py", label=tr("courses.my.checkin_now"), icon=":material/how_to_reg:",
-                         query_params={"session": str(s.id)}, width="stretch")
+            st.page_link(
+                "pages/checkin.py",
+                label=tr("courses.my.checkin_now"),
+                icon=":material/how_to_reg:",
+                query_params={"session": str(s.id)},
+                width="stretch",
+            )
         elif now < opens:
             st.caption(tr("courses.my.checkin_opens", at=f"{opens:%m-%d %H:%M}"))
             with st.expander(tr("courses.my.excuse")):
@@ -74,13 +84,23 @@ for c in mine.itertuples():
     with st.container(border=True):
         st.markdown(f"**{pick(L, c.title_zh, c.title_en)}**")
         if c.certificate_valid:
-            st.success(tr("courses.my.cert_valid", until=f"{c.certificate_valid_until:%Y-%m-%d}"),
-                       icon=":material/workspace_premium:")
+            st.success(
+                tr("courses.my.cert_valid", until=f"{c.certificate_valid_until:%Y-%m-%d}"),
+                icon=":material/workspace_premium:",
+            )
         elif pd.notna(c.certificate_valid_until):
             st.warning(tr("courses.my.cert_expired", until=f"{c.certificate_valid_until:%Y-%m-%d}"))
         grade = f"{c.grade:.0f}" if pd.notna(c.grade) else "—"
-        st.caption(tr("courses.my.course_line", grade=grade, pass_mark=c.pass_mark, used=c.attempts_used,
-                      max=c.max_attempts, method=tr(f"courses.grading.{c.grading_method}")))
+        st.caption(
+            tr(
+                "courses.my.course_line",
+                grade=grade,
+                pass_mark=c.pass_mark,
+                used=c.attempts_used,
+                max=c.max_attempts,
+                method=tr(f"courses.grading.{c.grading_method}"),
+            )
+        )
         if pd.notna(c.quiz_due_at) and not c.certificate_valid:
             st.caption(tr("courses.my.quiz_due", at=f"{c.quiz_due_at:%Y-%m-%d %H:%M}"))
         if pd.notna(c.in_progress_id):
@@ -90,8 +110,13 @@ for c in mine.itertuples():
         else:
             label = None
         if label:
-            st.page_link("pages/quiz.py", label=label, icon=":material/quiz:",
-                         query_params={"course": str(c.course_id)}, width="stretch")
+            st.page_link(
+                "pages/quiz.py",
+                label=label,
+                icon=":material/quiz:",
+                query_params={"course": str(c.course_id)},
+                width="stretch",
+            )
         with st.expander(tr("courses.my.material")):
             with Session(resources.engine()) as session:
                 course = session.get(Course, int(c.course_id))
@@ -100,8 +125,14 @@ for c in mine.itertuples():
             for label_, url in parse_links(course.links):
                 st.link_button(label_, url, width="stretch")
             for f in files:
-                st.download_button(f.filename, f.data, file_name=f.filename, mime=f.content_type,
-                                   key=f"file_{f.id}", width="stretch")
+                st.download_button(
+                    f.filename,
+                    f.data,
+                    file_name=f.filename,
+                    mime=f.content_type,
+                    key=f"file_{f.id}",
+                    width="stretch",
+                )
 
 with Session(resources.engine()) as session:
     certs = my_certificates(session, viewer)
@@ -111,5 +142,7 @@ if certs.empty:
 for c in certs.itertuples():
     valid = c.valid_until > now
     icon = ":green[:material/verified:]" if valid else ":gray[:material/history:]"
-    st.markdown(f"{icon} **{pick(L, c.title_zh, c.title_en)}** · {c.score:.0f}  \n"
-                + tr("courses.my.cert_line", issued=f"{c.issued_at:%Y-%m-%d}", until=f"{c.valid_until:%Y-%m-%d}"))
+    st.markdown(
+        f"{icon} **{pick(L, c.title_zh, c.title_en)}** · {c.score:.0f}  \n"
+        + tr("courses.my.cert_line", issued=f"{c.issued_at:%Y-%m-%d}", until=f"{c.valid_until:%Y-%m-%d}")
+    )

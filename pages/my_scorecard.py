@@ -22,10 +22,6 @@ viewer = require(__file__)
 L = lang()
 
 
-
-
-
-
 def top_share_text(share: float) -> str:
     """An anonymised position: the smallest 10% step that includes the worker (top 10%, 20%, …)."""
     step = min(100, max(10, int(-(-share * 100 // 10)) * 10))
@@ -49,7 +45,11 @@ name_col = col(L, "name")
 
 GRADE_COLOR = {"excellent": "green", "good": "blue", "pass": "orange", "fail": "red"}
 st.metric(tr("score.col.total"), f"{card['total']:.1f}")
-st.badge(GN.get(card["grade"], ""), color=GRADE_COLOR.get(card["grade"], "gray"), icon=":material/workspace_premium:")
+st.badge(
+    GN.get(card["grade"], ""),
+    color=GRADE_COLOR.get(card["grade"], "gray"),
+    icon=":material/workspace_premium:",
+)
 st.success(top_share_text(float(card["community_top_share"])), icon=":material/emoji_events:")
 card_notes_and_contributions(card, comps, name_col, alert="caption")
 
@@ -61,9 +61,17 @@ for _, c in comps.iterrows():
 trend = cached_trend(viewer, months[-1], months[0]) if months else pd.DataFrame()
 if len(trend) and trend["period"].nunique() > 1:
     t = trend[trend["scored"].astype(bool)][["period", "total"]].rename(columns={"total": "mine"})
-    st.altair_chart(charts.worker_trend_chart(
-        t, title=tr("score.chart.worker_trend"), x_title=tr("score.period"), y_title=tr("score.col.total"),
-        mine_label=tr("score.my.me"), community_label=""), width="stretch")
+    st.altair_chart(
+        charts.worker_trend_chart(
+            t,
+            title=tr("score.chart.worker_trend"),
+            x_title=tr("score.period"),
+            y_title=tr("score.col.total"),
+            mine_label=tr("score.my.me"),
+            community_label="",
+        ),
+        width="stretch",
+    )
 
 st.subheader(tr("score.improve"))
 options = improvement_options(comps)
@@ -75,7 +83,13 @@ else:
     for _, opt in options.head(3).iterrows():
         offer = courses[courses["component"] == opt["component"]]
         titles = "、".join((offer[col(L, "title")]).tolist())
-        st.markdown(tr("score.improve_item", component=opt[name_col], gain=f"{opt['gain']:.1f}",
-                       value=f"{opt['value']:.1f}{'%' if opt['unit'] == '%' else ''}")
-                    + (f"  \n📘 {titles}" if titles else ""))
+        st.markdown(
+            tr(
+                "score.improve_item",
+                component=opt[name_col],
+                gain=f"{opt['gain']:.1f}",
+                value=f"{opt['value']:.1f}{'%' if opt['unit'] == '%' else ''}",
+            )
+            + (f"  \n📘 {titles}" if titles else "")
+        )
     st.page_link("pages/my_learning.py", label=tr("menu.my_learning"), icon=":material/school:")

@@ -58,14 +58,20 @@ for row in events.itertuples():
     with st.container(border=True):
         badge = f" :red-badge[{tr('field.my.overdue')}]" if row.overdue else ""
         st.markdown(f"**{pick(L, meta.get('item_zh'), meta.get('item_en'))}**{badge}")
-        st.markdown(f":material/location_on: {row.location or '—'}  \n"
-                    f"{tr('field.priority.' + row.priority)} · {tr('field.state.' + row.state)}")
+        st.markdown(
+            f":material/location_on: {row.location or '—'}  \n"
+            f"{tr('field.priority.' + row.priority)} · {tr('field.state.' + row.state)}"
+        )
         due = row.sign_due_at if row.state == "dispatched" else row.due_at
         if due is not None and not pd.isna(due):
             st.caption(tr("field.my.due", due=pd.Timestamp(due).strftime("%m-%d %H:%M")))
         if row.escalation:
-            st.caption(tr("field.my.escalated", level=tr("field.action.urge" if row.escalation == 1
-                                                          else "field.action.supervise")))
+            st.caption(
+                tr(
+                    "field.my.escalated",
+                    level=tr("field.action.urge" if row.escalation == 1 else "field.action.supervise"),
+                )
+            )
         reason = pick(L, row.assign_reason_zh, row.assign_reason_en)
         if reason:
             st.caption(tr("field.my.why", reason=reason))
@@ -75,8 +81,12 @@ for row in events.itertuples():
                 note = st.text_area(tr("field.my.note"), key=f"note_{row.id}", height=80)
             for action in row.actions:
                 primary = action in ("sign", "start", "feedback")
-                if st.button(tr(f"field.action.{action}"), key=f"{action}_{row.id}", width="stretch",
-                             type="primary" if primary else "secondary"):
+                if st.button(
+                    tr(f"field.action.{action}"),
+                    key=f"{action}_{row.id}",
+                    width="stretch",
+                    type="primary" if primary else "secondary",
+                ):
                     act(int(row.id), action, note)
 
 patrols = others[others["kind"] == "patrol"]
@@ -87,7 +97,9 @@ if len(patrols):
         with st.container(border=True):
             st.markdown(f"**{pick(L, row.title_zh, row.title_en)}**")
             st.caption(tr("field.my.due", due=pd.Timestamp(row.due_at).strftime("%m-%d")))
-            if st.button(tr("field.my.record_patrol"), key=f"patrol_{row.task_id}", width="stretch", type="primary"):
+            if st.button(
+                tr("field.my.record_patrol"), key=f"patrol_{row.task_id}", width="stretch", type="primary"
+            ):
                 with resources.unit_of_work() as session:
                     record_patrol(session, viewer, building_id=int(row.task_id.split(":")[1]), visited_at=now)
                 st.session_state["my_tasks_flash"] = tr("field.my.patrol_recorded")

@@ -36,18 +36,34 @@ if status.empty or float(status["required_year"].iloc[0]) == 0:
     st.info(tr("training.my.no_plan", year=year))
 else:
     me = status.iloc[0]
-    st.metric(tr("training.col.credited"), f"{me['credited']:.1f} h",
-              delta=f"{me['credited'] - me['required_to_date']:+.1f} h", help=tr("training.my.delta_help"))
-    st.progress(min(1.0, float(me["credited"]) / float(me["required_year"])),
-                text=tr("training.my.of_year", credited=f"{me['credited']:.1f}", required=f"{me['required_year']:.0f}",
-                        to_date=f"{me['required_to_date']:.1f}"))
+    st.metric(
+        tr("training.col.credited"),
+        f"{me['credited']:.1f} h",
+        delta=f"{me['credited'] - me['required_to_date']:+.1f} h",
+        help=tr("training.my.delta_help"),
+    )
+    st.progress(
+        min(1.0, float(me["credited"]) / float(me["required_year"])),
+        text=tr(
+            "training.my.of_year",
+            credited=f"{me['credited']:.1f}",
+            required=f"{me['required_year']:.0f}",
+            to_date=f"{me['required_to_date']:.1f}",
+        ),
+    )
     if me["behind"]:
         st.warning(tr("training.my.behind"))
     if me["preservice_hours"] > 0:
         deadline = me["preservice_deadline"].date()
         box = st.error if me["preservice_overdue"] else st.info
-        box(tr("training.my.preservice", credited=f"{me['preservice_credited']:.1f}",
-               required=f"{me['preservice_hours']:.0f}", day=deadline.isoformat()))
+        box(
+            tr(
+                "training.my.preservice",
+                credited=f"{me['preservice_credited']:.1f}",
+                required=f"{me['preservice_hours']:.0f}",
+                day=deadline.isoformat(),
+            )
+        )
 
 st.subheader(tr("training.my.compulsory"))
 if due.empty:
@@ -56,7 +72,11 @@ for c in due.itertuples():
     day: date = c.due.date()
     with st.container(border=True):
         st.markdown(f"**{pick(L, c.title_zh, c.title_en)}**")
-        key = "training.my.completed" if c.completed else ("training.my.overdue" if c.overdue else "training.my.due_by")
+        key = (
+            "training.my.completed"
+            if c.completed
+            else ("training.my.overdue" if c.overdue else "training.my.due_by")
+        )
         (st.error if c.overdue else st.caption)(tr(key, day=day.isoformat()))
         if c.needs_zh:
             st.warning(tr("training.my.needs_first", course=pick(L, c.needs_zh, c.needs_en)))
@@ -65,12 +85,18 @@ st.subheader(tr("training.my.continue"))
 if nxt is None:
     st.info(tr("training.my.no_lessons"))
     st.stop()
-st.markdown(f"**{pick(L, nxt['course_zh'], nxt['course_en'])}** · "
-            + tr("training.my.lesson_of", n=nxt["position"], total=nxt["lessons_total"], done=nxt["lessons_done"]))
+st.markdown(
+    f"**{pick(L, nxt['course_zh'], nxt['course_en'])}** · "
+    + tr("training.my.lesson_of", n=nxt["position"], total=nxt["lessons_total"], done=nxt["lessons_done"])
+)
 reading = st.session_state.get("training_reading")
 if reading != nxt["lesson_id"]:
-    if st.button(tr("training.my.open", title=pick(L, nxt["title_zh"], nxt["title_en"])), type="primary",
-                 width="stretch", key="open_lesson"):
+    if st.button(
+        tr("training.my.open", title=pick(L, nxt["title_zh"], nxt["title_en"])),
+        type="primary",
+        width="stretch",
+        key="open_lesson",
+    ):
         with resources.unit_of_work() as session:
             open_lesson(session, viewer, lesson_id=nxt["lesson_id"])
         st.session_state["training_reading"] = nxt["lesson_id"]

@@ -60,15 +60,21 @@ with tab_channels:
         for name in flagged["name"]:
             st.error(tr("notify.channels.flagged_banner", name=name), icon=":material/key_off:")
         owner = channels[col(L, "owner")].fillna(tr("notify.owner.district"))
-        st.dataframe(pd.DataFrame({
-            tr("notify.col.name"): channels["name"],
-            tr("notify.col.kind"): channels["kind"].map(lambda k: tr(f"notify.kind.{k}")),
-            tr("notify.col.owner"): owner,
-            tr("notify.col.url"): channels["url_hint"],
-            tr("notify.col.status"): channels.apply(_status, axis=1),
-            tr("notify.col.last_sent"): _when(channels["last_sent_at"]),
-            tr("notify.col.last_error"): channels["last_error"],
-        }), hide_index=True, width="stretch")
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    tr("notify.col.name"): channels["name"],
+                    tr("notify.col.kind"): channels["kind"].map(lambda k: tr(f"notify.kind.{k}")),
+                    tr("notify.col.owner"): owner,
+                    tr("notify.col.url"): channels["url_hint"],
+                    tr("notify.col.status"): channels.apply(_status, axis=1),
+                    tr("notify.col.last_sent"): _when(channels["last_sent_at"]),
+                    tr("notify.col.last_error"): channels["last_error"],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
         pick_name = st.selectbox(tr("notify.channels.pick"), channels["name"].tolist())
         row = channels[channels["name"] == pick_name].iloc[0]
         c1, c2 = st.columns(2)
@@ -82,25 +88,42 @@ with tab_channels:
                 if outcome.ok:
                     st.success(tr("notify.channels.test_ok", name=pick_name))
                 else:
-                    st.error(tr("notify.channels.test_failed", reason=reason_text(outcome.error_kind, outcome.error, L)))
+                    st.error(
+                        tr(
+                            "notify.channels.test_failed",
+                            reason=reason_text(outcome.error_kind, outcome.error, L),
+                        )
+                    )
         enabled = bool(row.enabled) and not bool(row.flagged)
         label = "notify.channels.disable" if enabled else "notify.channels.enable"
         if c2.button(tr(label), icon=":material/block:" if enabled else ":material/check_circle:"):
             with resources.unit_of_work() as session:
                 set_enabled(session, viewer, int(row.id), not enabled)
             st.rerun()
-        with st.expander(tr("notify.edit.title", name=pick_name), icon=":material/edit:", expanded=bool(row.flagged)):
+        with st.expander(
+            tr("notify.edit.title", name=pick_name), icon=":material/edit:", expanded=bool(row.flagged)
+        ):
             with st.form(f"edit_channel_{int(row.id)}"):
                 new_name = st.text_input(tr("notify.col.name"), value=pick_name, max_chars=64)
                 new_url = st.text_input(tr("notify.edit.url"), help=tr("notify.edit.keep", hint=row.url_hint))
-                new_secret = st.text_input(tr("notify.edit.secret"), type="password",
-                                           help=tr("notify.edit.keep", hint=row.secret_hint or "—"))
+                new_secret = st.text_input(
+                    tr("notify.edit.secret"),
+                    type="password",
+                    help=tr("notify.edit.keep", hint=row.secret_hint or "—"),
+                )
                 new_keyword = st.text_input(tr("notify.add.keyword"), value=str(row.keyword or ""))
                 if st.form_submit_button(tr("notify.edit.submit"), type="primary"):
                     try:
                         with resources.unit_of_work() as session:
-                            update_channel(session, viewer, int(row.id), name=new_name, url=new_url or None,
-                                           secret=new_secret or None, keyword=new_keyword)
+                            update_channel(
+                                session,
+                                viewer,
+                                int(row.id),
+                                name=new_name,
+                                url=new_url or None,
+                                secret=new_secret or None,
+                                keyword=new_keyword,
+                            )
                     except ValueError as exc:
                         st.error(exc.message(L) if hasattr(exc, "message") else str(exc))
                     else:
@@ -112,19 +135,36 @@ with tab_channels:
             kind = st.selectbox(tr("notify.col.kind"), KINDS, format_func=lambda k: tr(f"notify.kind.{k}"))
             name = st.text_input(tr("notify.col.name"), max_chars=64, key="notify_add_name")
             url = st.text_input(tr("notify.add.url"), help=tr("notify.add.url_help"), key="notify_add_url")
-            secret = st.text_input(tr("notify.add.secret"), type="password", help=tr("notify.add.secret_help"))
-            unit_ids = [None, *units["id"].astype(int).tolist()] if viewer.scope_unit_id is None \
+            secret = st.text_input(
+                tr("notify.add.secret"), type="password", help=tr("notify.add.secret_help")
+            )
+            unit_ids = (
+                [None, *units["id"].astype(int).tolist()]
+                if viewer.scope_unit_id is None
                 else units["id"].astype(int).tolist()
+            )
             names = {int(r.id): pick(L, r.name_zh, r.name_en) for r in units.itertuples()}
-            owner_id = st.selectbox(tr("notify.col.owner"), unit_ids,
-                                    format_func=lambda u: tr("notify.owner.district") if u is None else names[u])
+            owner_id = st.selectbox(
+                tr("notify.col.owner"),
+                unit_ids,
+                format_func=lambda u: tr("notify.owner.district") if u is None else names[u],
+            )
             keyword = st.text_input(tr("notify.add.keyword"), help=tr("notify.add.keyword_help"))
             template = st.text_area(tr("notify.add.template"), help=tr("notify.add.template_help"), height=80)
             if st.form_submit_button(tr("notify.add.submit"), type="primary"):
                 try:
                     with resources.unit_of_work() as session:
-                        add_channel(session, viewer, kind=kind, name=name, url=url, secret=secret or None,
-                                    owner_unit_id=owner_id, keyword=keyword, template=template)
+                        add_channel(
+                            session,
+                            viewer,
+                            kind=kind,
+                            name=name,
+                            url=url,
+                            secret=secret or None,
+                            owner_unit_id=owner_id,
+                            keyword=keyword,
+                            template=template,
+                        )
                 except ValueError as exc:
                     st.error(exc.message(L) if hasattr(exc, "message") else str(exc))
                 else:
@@ -133,30 +173,52 @@ with tab_channels:
 
 with tab_log:
     f1, f2, f3 = st.columns(3)
-    chosen = f1.selectbox(tr("notify.log.channel"), [None, *channels["id"].astype(int).tolist()],
-                          format_func=lambda c: tr("notify.log.all") if c is None
-                          else channels.loc[channels["id"] == c, "name"].iloc[0])
-    state = f2.selectbox(tr("notify.log.state"), [None, *(s.value for s in DeliveryState)],
-                         format_func=lambda s: tr("notify.log.all") if s is None else tr(f"notify.state.{s}"))
+    chosen = f1.selectbox(
+        tr("notify.log.channel"),
+        [None, *channels["id"].astype(int).tolist()],
+        format_func=lambda c: (
+            tr("notify.log.all") if c is None else channels.loc[channels["id"] == c, "name"].iloc[0]
+        ),
+    )
+    state = f2.selectbox(
+        tr("notify.log.state"),
+        [None, *(s.value for s in DeliveryState)],
+        format_func=lambda s: tr("notify.log.all") if s is None else tr(f"notify.state.{s}"),
+    )
     today = clock.today()
     span = f3.date_input(tr("notify.log.dates"), value=(today - timedelta(days=7), today))
-    start, end = (span if isinstance(span, tuple) and len(span) == 2 else (today - timedelta(days=7), today))
+    start, end = span if isinstance(span, tuple) and len(span) == 2 else (today - timedelta(days=7), today)
     with Session(resources.engine()) as session:
-        log = delivery_log(session, viewer, channel_id=chosen, state=state,
-                           start=pd.Timestamp(start).to_pydatetime(),
-                           end=pd.Timestamp(end + timedelta(days=1)).to_pydatetime())
+        log = delivery_log(
+            session,
+            viewer,
+            channel_id=chosen,
+            state=state,
+            start=pd.Timestamp(start).to_pydatetime(),
+            end=pd.Timestamp(end + timedelta(days=1)).to_pydatetime(),
+        )
     if log.empty:
         st.info(tr("notify.log.empty"))
     else:
         st.caption(tr("notify.log.count", n=len(log)))
-        st.dataframe(pd.DataFrame({
-            tr("notify.log.created"): log["created_at"],
-            tr("notify.log.channel"): log["channel"],
-            tr("notify.log.recipient"): log["recipient"].replace("group", tr("notify.log.group")),
-            tr("notify.log.state"): log["state"].map(lambda s: tr(f"notify.state.{s}")),
-            tr("notify.log.reason"): [reason_text(k, e, L) for k, e in zip(log["error_kind"], log["last_error"],
-                                                                           strict=True)],
-            tr("notify.log.attempts"): log["attempts"],
-            tr("notify.log.next"): _when(log["next_attempt_at"].where(log["state"].isin(["pending", "failed"]))),
-            tr("notify.log.sent"): _when(log["sent_at"]),
-        }), hide_index=True, width="stretch")
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    tr("notify.log.created"): log["created_at"],
+                    tr("notify.log.channel"): log["channel"],
+                    tr("notify.log.recipient"): log["recipient"].replace("group", tr("notify.log.group")),
+                    tr("notify.log.state"): log["state"].map(lambda s: tr(f"notify.state.{s}")),
+                    tr("notify.log.reason"): [
+                        reason_text(k, e, L)
+                        for k, e in zip(log["error_kind"], log["last_error"], strict=True)
+                    ],
+                    tr("notify.log.attempts"): log["attempts"],
+                    tr("notify.log.next"): _when(
+                        log["next_attempt_at"].where(log["state"].isin(["pending", "failed"]))
+                    ),
+                    tr("notify.log.sent"): _when(log["sent_at"]),
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )

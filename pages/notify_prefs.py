@@ -28,25 +28,44 @@ def _t(value: str, default: time) -> time:
 
 
 with st.form("notify_prefs"):
-    language = st.radio(tr("notify.prefs.language"), ["zh", "en"], index=0 if pref.language == "zh" else 1,
-                        format_func=lambda x: "中文" if x == "zh" else "English", horizontal=True)
+    language = st.radio(
+        tr("notify.prefs.language"),
+        ["zh", "en"],
+        index=0 if pref.language == "zh" else 1,
+        format_func=lambda x: "中文" if x == "zh" else "English",
+        horizontal=True,
+    )
     quiet = st.toggle(tr("notify.prefs.quiet"), value=bool(pref.quiet_start))
     q1, q2 = st.columns(2)
     start = q1.time_input(tr("notify.prefs.quiet_start"), _t(pref.quiet_start, time(22, 0)), step=1800)
     end = q2.time_input(tr("notify.prefs.quiet_end"), _t(pref.quiet_end, time(7, 0)), step=1800)
     st.caption(tr("notify.prefs.quiet_help"))
     email = st.text_input(tr("notify.prefs.email"), value=pref.email, max_chars=200)
-    mobile = st.text_input(tr("notify.prefs.mobile"), value=pref.mobile, max_chars=20,
-                           placeholder=phone or "", help=tr("notify.prefs.mobile_help"))
+    mobile = st.text_input(
+        tr("notify.prefs.mobile"),
+        value=pref.mobile,
+        max_chars=20,
+        placeholder=phone or "",
+        help=tr("notify.prefs.mobile_help"),
+    )
     use_email = st.checkbox(tr("notify.prefs.use_email"), value=pref.use_email)
     use_sms = st.checkbox(tr("notify.prefs.use_sms"), value=pref.use_sms)
     use_group = st.checkbox(tr("notify.prefs.use_group"), value=pref.use_group)
     if st.form_submit_button(tr("notify.prefs.save"), type="primary", width="stretch"):
         try:
             with resources.unit_of_work() as session:
-                save_preference(session, viewer, language=language,
-                                quiet_start=f"{start:%H:%M}" if quiet else "", quiet_end=f"{end:%H:%M}" if quiet else "",
-                                email=email, mobile=mobile, use_email=use_email, use_sms=use_sms, use_group=use_group)
+                save_preference(
+                    session,
+                    viewer,
+                    language=language,
+                    quiet_start=f"{start:%H:%M}" if quiet else "",
+                    quiet_end=f"{end:%H:%M}" if quiet else "",
+                    email=email,
+                    mobile=mobile,
+                    use_email=use_email,
+                    use_sms=use_sms,
+                    use_group=use_group,
+                )
         except ValueError as exc:
             st.error(str(exc))
         else:

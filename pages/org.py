@@ -37,27 +37,42 @@ with tree_tab:
         with st.expander(f"{sub.name} · {sub.code}", expanded=False):
             table = comms[["code", "name"]].join(per_comm, on=comms["id"]).fillna(0)
             st.dataframe(
-                table.rename(columns={"code": tr("col.code"), "name": tr("col.community"),
-                                      "grids": tr("col.grid"), "households": tr("col.households")}),
+                table.rename(
+                    columns={
+                        "code": tr("col.code"),
+                        "name": tr("col.community"),
+                        "grids": tr("col.grid"),
+                        "households": tr("col.households"),
+                    }
+                ),
                 hide_index=True,
             )
     comm_frame = units[units["level"] == OrgLevel.COMMUNITY.value][["id", "name", "parent"]].join(
-        per_comm, on="id")
+        per_comm, on="id"
+    )
     st.altair_chart(
-        alt.Chart(comm_frame).mark_bar().encode(
+        alt.Chart(comm_frame)
+        .mark_bar()
+        .encode(
             x=alt.X("grids:Q", title=tr("col.grid")),
             y=alt.Y("name:N", sort="-x", title=None, axis=alt.Axis(labelLimit=220)),
             color=alt.Color("parent:N", title=tr("col.subdistrict"), legend=alt.Legend(orient="bottom")),
             tooltip=["name:N", "parent:N", "grids:Q", "households:Q"],
-        ).properties(height=alt.Step(18)),
+        )
+        .properties(height=alt.Step(18)),
         width="stretch",
     )
 with grid_tab:
     grids = units[units["level"] == OrgLevel.GRID.value]
     st.dataframe(
-        grids[["code", "name", "parent", "households", "lat", "lon"]].rename(columns={
-            "code": tr("col.code"), "name": tr("col.grid"), "parent": tr("col.community"),
-            "households": tr("col.households"),
-        }),
-        hide_index=True, height=420,
+        grids[["code", "name", "parent", "households", "lat", "lon"]].rename(
+            columns={
+                "code": tr("col.code"),
+                "name": tr("col.grid"),
+                "parent": tr("col.community"),
+                "households": tr("col.households"),
+            }
+        ),
+        hide_index=True,
+        height=420,
     )

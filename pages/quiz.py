@@ -28,8 +28,11 @@ if mine.empty:
 ids = mine["course_id"].astype(int).tolist()
 course_id = int(raw) if raw.isdigit() and int(raw) in ids else None
 if course_id is None:
-    course_id = st.selectbox(tr("courses.quiz.pick_course"), ids,
-                             format_func=lambda i: pick(L, *mine.set_index("course_id").loc[i, ["title_zh", "title_en"]]))
+    course_id = st.selectbox(
+        tr("courses.quiz.pick_course"),
+        ids,
+        format_func=lambda i: pick(L, *mine.set_index("course_id").loc[i, ["title_zh", "title_en"]]),
+    )
 c = mine.set_index("course_id").loc[course_id]
 st.subheader(pick(L, c["title_zh"], c["title_en"]))
 
@@ -43,7 +46,8 @@ def show_result(attempt_id: int) -> None:
     a.metric(tr("courses.quiz.score"), f"{attempt.score:.0f}")
     b.metric(tr("courses.quiz.right"), f"{attempt.correct_count}/{attempt.question_count}")
     (st.success if passed else st.warning)(
-        tr("courses.quiz.passed" if passed else "courses.quiz.failed", pass_mark=c["pass_mark"]))
+        tr("courses.quiz.passed" if passed else "courses.quiz.failed", pass_mark=c["pass_mark"])
+    )
     if not can_review:
         st.caption(tr("courses.quiz.no_review"))
         return
@@ -55,8 +59,13 @@ def show_result(attempt_id: int) -> None:
         with st.container(border=True):
             st.markdown(pick(L, q["text_zh"], q["text_en"]))
             for o in q["options"]:
-                mark = (":green[:material/check_circle:]" if o["correct"] else
-                        ":red[:material/cancel:]" if o["id"] in q["chosen"] else ":gray[:material/radio_button_unchecked:]")
+                mark = (
+                    ":green[:material/check_circle:]"
+                    if o["correct"]
+                    else ":red[:material/cancel:]"
+                    if o["id"] in q["chosen"]
+                    else ":gray[:material/radio_button_unchecked:]"
+                )
                 st.markdown(f"{mark} {pick(L, o['text_zh'], o['text_en'])}")
             explanation = pick(L, q["explanation_zh"], q["explanation_en"])
             if explanation:
@@ -70,7 +79,10 @@ if last and last["course_id"] == course_id:
     if last.get("already"):
         st.info(tr("courses.quiz.already"))
     if last.get("certificate_until"):
-        st.success(tr("courses.quiz.certificate", until=last["certificate_until"]), icon=":material/workspace_premium:")
+        st.success(
+            tr("courses.quiz.certificate", until=last["certificate_until"]),
+            icon=":material/workspace_premium:",
+        )
     show_result(last["attempt_id"])
     if st.button(tr("courses.quiz.done"), width="stretch"):
         del st.session_state[RESULT_KEY]
@@ -79,9 +91,17 @@ if last and last["course_id"] == course_id:
 
 attempt_id = c["in_progress_id"]
 if attempt_id != attempt_id or attempt_id is None:  # NaN: nothing in progress
-    st.markdown(tr("courses.quiz.rules", n=int(c["quiz_questions"]), minutes=int(c["time_limit_minutes"]),
-                   pass_mark=int(c["pass_mark"]), left=int(c["attempts_left"]), max=int(c["max_attempts"]),
-                   method=tr(f"courses.grading.{c['grading_method']}")))
+    st.markdown(
+        tr(
+            "courses.quiz.rules",
+            n=int(c["quiz_questions"]),
+            minutes=int(c["time_limit_minutes"]),
+            pass_mark=int(c["pass_mark"]),
+            left=int(c["attempts_left"]),
+            max=int(c["max_attempts"]),
+            method=tr(f"courses.grading.{c['grading_method']}"),
+        )
+    )
     if int(c["attempts_left"]) <= 0:
         st.warning(tr("courses.err.no_attempts_left", n=int(c["max_attempts"])))
         st.stop()
@@ -89,7 +109,9 @@ if attempt_id != attempt_id or attempt_id is None:  # NaN: nothing in progress
     def start() -> None:
         """Start in the click's callback: the run it makes already shows question 1 (no second run)."""
         try:
-            resources.unit_of_work_retrying(lambda session: start_attempt(session, viewer, course_id=course_id))
+            resources.unit_of_work_retrying(
+                lambda session: start_attempt(session, viewer, course_id=course_id)
+            )
         except CoursesError as exc:
             st.session_state["quiz_error"] = exc.message(L)
 
@@ -115,9 +137,15 @@ def answering(attempt_id: int) -> None:
     if left <= 0:
         st.error(tr("courses.quiz.time_up"))
     else:
-        st.progress(max(0.0, min(1.0, left / (c["time_limit_minutes"] * 60))),
-                    text=tr("courses.quiz.time_left", minutes=int(left // 60), seconds=int(left % 60),
-                            deadline=f"{attempt.deadline_at:%H:%M}"))
+        st.progress(
+            max(0.0, min(1.0, left / (c["time_limit_minutes"] * 60))),
+            text=tr(
+                "courses.quiz.time_left",
+                minutes=int(left // 60),
+                seconds=int(left % 60),
+                deadline=f"{attempt.deadline_at:%H:%M}",
+            ),
+        )
     pos_key = f"quiz_{attempt_id}_pos"
     # A new browser session (a reload, another tab or server process) resumes at the first unanswered question:
     # the answers themselves are in the database (save_answer), only the position is per browser session.
@@ -144,8 +172,15 @@ def answering(attempt_id: int) -> None:
         chosen = current_choice()
         try:
             if chosen and set(chosen) != q["chosen"]:
-                resources.unit_of_work_retrying(lambda session: save_answer(
-                    session, viewer, attempt_id=attempt_id, question_id=q["question_id"], option_ids=chosen))
+                resources.unit_of_work_retrying(
+                    lambda session: save_answer(
+                        session,
+                        viewer,
+                        attempt_id=attempt_id,
+                        question_id=q["question_id"],
+                        option_ids=chosen,
+                    )
+                )
             st.session_state[pos_key] = max(0, min(len(questions) - 1, pos + step))
         except CoursesError as exc:
             st.session_state["quiz_error"] = exc.message(L)
@@ -156,13 +191,19 @@ def answering(attempt_id: int) -> None:
             answers[q["question_id"]] = chosen
         try:
             result = resources.unit_of_work_retrying(
-                lambda session: submit_attempt(session, viewer, attempt_id=attempt_id, answers=answers))
+                lambda session: submit_attempt(session, viewer, attempt_id=attempt_id, answers=answers)
+            )
             until = f"{result.certificate.valid_until:%Y-%m-%d}" if result.certificate else None
         except CoursesError as exc:
             st.session_state["quiz_error"] = exc.message(L)
             return
-        st.session_state[RESULT_KEY] = {"course_id": course_id, "attempt_id": attempt_id, "late": result.late,
-                                        "already": result.already, "certificate_until": until}
+        st.session_state[RESULT_KEY] = {
+            "course_id": course_id,
+            "attempt_id": attempt_id,
+            "late": result.late,
+            "already": result.already,
+            "certificate_until": until,
+        }
 
     with st.form(f"quiz_{attempt_id}", border=False, enter_to_submit=False):
         if multiple:
@@ -170,18 +211,35 @@ def answering(attempt_id: int) -> None:
                 st.checkbox(label_of[o], value=o in q["chosen"], key=f"{radio_key}_{o}")
         else:
             current = next(iter(q["chosen"]), None)
-            st.radio(tr("courses.quiz.answer"), options, format_func=label_of.get, label_visibility="collapsed",
-                     index=options.index(current) if current in options else None, key=radio_key)
+            st.radio(
+                tr("courses.quiz.answer"),
+                options,
+                format_func=label_of.get,
+                label_visibility="collapsed",
+                index=options.index(current) if current in options else None,
+                key=radio_key,
+            )
         prev_col, next_col = st.columns(2)
-        prev_col.form_submit_button(tr("courses.quiz.prev"), on_click=save_and_go, args=(-1,), disabled=pos == 0,
-                                    width="stretch")
-        next_col.form_submit_button(tr("courses.quiz.next"), on_click=save_and_go, args=(1,),
-                                    disabled=pos == len(questions) - 1, type="primary", width="stretch")
+        prev_col.form_submit_button(
+            tr("courses.quiz.prev"), on_click=save_and_go, args=(-1,), disabled=pos == 0, width="stretch"
+        )
+        next_col.form_submit_button(
+            tr("courses.quiz.next"),
+            on_click=save_and_go,
+            args=(1,),
+            disabled=pos == len(questions) - 1,
+            type="primary",
+            width="stretch",
+        )
         if err := st.session_state.pop("quiz_error", None):
             st.error(err)
         st.divider()
-        st.form_submit_button(tr("courses.quiz.submit"), on_click=submit, width="stretch",
-                              type="primary" if pos == len(questions) - 1 else "secondary")
+        st.form_submit_button(
+            tr("courses.quiz.submit"),
+            on_click=submit,
+            width="stretch",
+            type="primary" if pos == len(questions) - 1 else "secondary",
+        )
 
 
 answering(int(attempt_id))

@@ -26,7 +26,13 @@ if catalog.empty:
     st.info(tr("courses.catalog.empty"))
     st.stop()
 ids = catalog["id"].astype(int).tolist()
-label = dict(zip(ids, [pick(L, z, e) for z, e in zip(catalog["title_zh"], catalog["title_en"], strict=True)], strict=True))
+label = dict(
+    zip(
+        ids,
+        [pick(L, z, e) for z, e in zip(catalog["title_zh"], catalog["title_en"], strict=True)],
+        strict=True,
+    )
+)
 c1, c2, c3 = st.columns([2, 1, 1])
 course_id = c1.selectbox(tr("courses.col.course"), ids, format_func=label.get)
 since = c2.date_input(tr("courses.res.since"), value=date(2020, 1, 1))
@@ -49,46 +55,101 @@ k[3].metric(tr("courses.res.pass_rate"), f"{attempts['passed'].mean():.0%}")
 
 tab_att, tab_items = st.tabs([tr("courses.res.tab_attempts"), tr("courses.res.tab_items")])
 with tab_att:
-    st.altair_chart(score_histogram(attempts, pass_mark=course.pass_mark, labels={
-        "score": tr("courses.quiz.score"), "attempts": tr("courses.res.attempts"),
-        "passed": tr("courses.res.passed"), "failed": tr("courses.res.failed")}), width="stretch")
-    shown = pd.DataFrame({
-        tr("col.employee_no"): attempts["employee_no"], tr("col.name"): attempts["name"],
-        tr("col.community"): [pick(L, z, e) for z, e in zip(attempts["community_zh"], attempts["community_en"],
-                                                             strict=True)],
-        tr("courses.res.number"): attempts["number"], tr("courses.res.submitted"): attempts["submitted_at"],
-        tr("courses.quiz.right"): attempts["correct_count"].astype(str) + "/" + attempts["question_count"].astype(str),
-        tr("courses.quiz.score"): attempts["score"], tr("courses.res.passed"): attempts["passed"],
-        tr("courses.res.auto"): attempts["status"] == "auto_submitted",
-    })
+    st.altair_chart(
+        score_histogram(
+            attempts,
+            pass_mark=course.pass_mark,
+            labels={
+                "score": tr("courses.quiz.score"),
+                "attempts": tr("courses.res.attempts"),
+                "passed": tr("courses.res.passed"),
+                "failed": tr("courses.res.failed"),
+            },
+        ),
+        width="stretch",
+    )
+    shown = pd.DataFrame(
+        {
+            tr("col.employee_no"): attempts["employee_no"],
+            tr("col.name"): attempts["name"],
+            tr("col.community"): [
+                pick(L, z, e) for z, e in zip(attempts["community_zh"], attempts["community_en"], strict=True)
+            ],
+            tr("courses.res.number"): attempts["number"],
+            tr("courses.res.submitted"): attempts["submitted_at"],
+            tr("courses.quiz.right"): attempts["correct_count"].astype(str)
+            + "/"
+            + attempts["question_count"].astype(str),
+            tr("courses.quiz.score"): attempts["score"],
+            tr("courses.res.passed"): attempts["passed"],
+            tr("courses.res.auto"): attempts["status"] == "auto_submitted",
+        }
+    )
     st.dataframe(shown, hide_index=True, width="stretch", height=min(420, 40 + 35 * len(shown)))
 
 with tab_items:
     st.caption(tr("courses.res.items_help", d=WEAK_DISCRIMINATION))
-    items = items.assign(question=[pick(L, z, e) for z, e in zip(items["text_zh"], items["text_en"], strict=True)])
-    st.altair_chart(item_map(items, weak=WEAK_DISCRIMINATION, labels={
-        "facility": tr("courses.res.facility"), "discrimination": tr("courses.res.discrimination"),
-        "needs_review": tr("courses.res.needs_review"), "question": tr("courses.col.question")}), width="stretch")
-    table = pd.DataFrame({
-        tr("courses.col.code"): items["code"], tr("courses.col.kind"): items["kind"].map(
-            lambda x: tr(f"courses.kind.{x}")),
-        tr("courses.col.question"): items["question"], tr("courses.res.n"): items["n"],
-        tr("courses.res.facility"): items["facility"], tr("courses.res.discrimination"): items["discrimination"],
-        tr("courses.res.needs_review"): items["needs_review"],
-    })
-    st.dataframe(table, hide_index=True, width="stretch", height=min(420, 40 + 35 * len(table)), column_config={
-        tr("courses.res.facility"): st.column_config.NumberColumn(format="%.2f"),
-        tr("courses.res.discrimination"): st.column_config.NumberColumn(format="%.2f")})
+    items = items.assign(
+        question=[pick(L, z, e) for z, e in zip(items["text_zh"], items["text_en"], strict=True)]
+    )
+    st.altair_chart(
+        item_map(
+            items,
+            weak=WEAK_DISCRIMINATION,
+            labels={
+                "facility": tr("courses.res.facility"),
+                "discrimination": tr("courses.res.discrimination"),
+                "needs_review": tr("courses.res.needs_review"),
+                "question": tr("courses.col.question"),
+            },
+        ),
+        width="stretch",
+    )
+    table = pd.DataFrame(
+        {
+            tr("courses.col.code"): items["code"],
+            tr("courses.col.kind"): items["kind"].map(lambda x: tr(f"courses.kind.{x}")),
+            tr("courses.col.question"): items["question"],
+            tr("courses.res.n"): items["n"],
+            tr("courses.res.facility"): items["facility"],
+            tr("courses.res.discrimination"): items["discrimination"],
+            tr("courses.res.needs_review"): items["needs_review"],
+        }
+    )
+    st.dataframe(
+        table,
+        hide_index=True,
+        width="stretch",
+        height=min(420, 40 + 35 * len(table)),
+        column_config={
+            tr("courses.res.facility"): st.column_config.NumberColumn(format="%.2f"),
+            tr("courses.res.discrimination"): st.column_config.NumberColumn(format="%.2f"),
+        },
+    )
 
-labels = {"employee_no": tr("col.employee_no"), "name": tr("col.name"), "score": tr("courses.quiz.score"),
-          "number": tr("courses.res.number"), "submitted_at": tr("courses.res.submitted"),
-          "facility": tr("courses.res.facility"), "discrimination": tr("courses.res.discrimination"),
-          "sheet.attempts": tr("courses.res.tab_attempts"), "sheet.items": tr("courses.res.tab_items"),
-          "sheet.matrix": tr("courses.res.matrix")}
-st.download_button(tr("common.download_xlsx"),
-                   # Built only when clicked: the workbook holds every attempt and answer.
-                   lambda: excel_report(course=course, attempts=attempts.drop(columns=[col(
-                       "zh" if L == "en" else "en", "community")]),
-                       items=items.drop(columns=["question"]), answers=answers, labels=labels),
-                   file_name=f"quiz_{course.code}.xlsx",
-                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", icon=":material/download:")
+labels = {
+    "employee_no": tr("col.employee_no"),
+    "name": tr("col.name"),
+    "score": tr("courses.quiz.score"),
+    "number": tr("courses.res.number"),
+    "submitted_at": tr("courses.res.submitted"),
+    "facility": tr("courses.res.facility"),
+    "discrimination": tr("courses.res.discrimination"),
+    "sheet.attempts": tr("courses.res.tab_attempts"),
+    "sheet.items": tr("courses.res.tab_items"),
+    "sheet.matrix": tr("courses.res.matrix"),
+}
+st.download_button(
+    tr("common.download_xlsx"),
+    # Built only when clicked: the workbook holds every attempt and answer.
+    lambda: excel_report(
+        course=course,
+        attempts=attempts.drop(columns=[col("zh" if L == "en" else "en", "community")]),
+        items=items.drop(columns=["question"]),
+        answers=answers,
+        labels=labels,
+    ),
+    file_name=f"quiz_{course.code}.xlsx",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    icon=":material/download:",
+)

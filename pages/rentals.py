@@ -53,24 +53,46 @@ if not coverage.empty:
 st.subheader(tr("field.rentals.list"))
 only_overdue = st.toggle(tr("field.rentals.overdue_only"))
 shown = frame[frame["patrol_overdue"]] if only_overdue else frame
-table = pd.DataFrame({
-    tr("field.col.code"): shown["code"], tr("field.col.address"): shown["address"],
-    tr("field.col.community"): shown[f"community_{L}"],
-    tr("field.col.grade"): shown["grade"].map(lambda g: tr(f"field.grade.{g}") if isinstance(g, str) else "—"),
-    tr("field.col.score"): shown["score"], tr("field.col.units"): shown["units"],
-    tr("field.col.interval"): shown["interval_days"], tr("field.col.last_patrol"): pd.to_datetime(shown["last_patrol_at"]),
-    tr("field.col.next_due"): shown["next_due"], tr("field.col.overdue"): shown["patrol_overdue"],
-})
-st.dataframe(safe_frame(table), hide_index=True, width="stretch", height=360, column_config={
-    tr("field.col.last_patrol"): st.column_config.DatetimeColumn(format="YYYY-MM-DD"),
-    tr("field.col.next_due"): st.column_config.DatetimeColumn(format="YYYY-MM-DD"),
-    tr("field.col.score"): st.column_config.ProgressColumn(format="%.0f", min_value=0, max_value=100)})
-st.download_button(tr("common.download_csv"), safe_frame(table).to_csv(index=False).encode("utf-8-sig"),
-                   "rentals.csv", mime="text/csv")
+table = pd.DataFrame(
+    {
+        tr("field.col.code"): shown["code"],
+        tr("field.col.address"): shown["address"],
+        tr("field.col.community"): shown[f"community_{L}"],
+        tr("field.col.grade"): shown["grade"].map(
+            lambda g: tr(f"field.grade.{g}") if isinstance(g, str) else "—"
+        ),
+        tr("field.col.score"): shown["score"],
+        tr("field.col.units"): shown["units"],
+        tr("field.col.interval"): shown["interval_days"],
+        tr("field.col.last_patrol"): pd.to_datetime(shown["last_patrol_at"]),
+        tr("field.col.next_due"): shown["next_due"],
+        tr("field.col.overdue"): shown["patrol_overdue"],
+    }
+)
+st.dataframe(
+    safe_frame(table),
+    hide_index=True,
+    width="stretch",
+    height=360,
+    column_config={
+        tr("field.col.last_patrol"): st.column_config.DatetimeColumn(format="YYYY-MM-DD"),
+        tr("field.col.next_due"): st.column_config.DatetimeColumn(format="YYYY-MM-DD"),
+        tr("field.col.score"): st.column_config.ProgressColumn(format="%.0f", min_value=0, max_value=100),
+    },
+)
+st.download_button(
+    tr("common.download_csv"),
+    safe_frame(table).to_csv(index=False).encode("utf-8-sig"),
+    "rentals.csv",
+    mime="text/csv",
+)
 
 st.subheader(tr("field.rentals.breakdown"))
-bid = st.selectbox(tr("field.rentals.pick"), frame["id"].tolist(),
-                   format_func=lambda i: f"{frame.set_index('id').at[i, 'code']} · {frame.set_index('id').at[i, 'address']}")
+bid = st.selectbox(
+    tr("field.rentals.pick"),
+    frame["id"].tolist(),
+    format_func=lambda i: f"{frame.set_index('id').at[i, 'code']} · {frame.set_index('id').at[i, 'address']}",
+)
 building = frame.set_index("id").loc[bid]
 crit = criteria()
 scores = json.loads(building["scores_json"]) if isinstance(building.get("scores_json"), str) else {}
@@ -86,24 +108,49 @@ with b1:
     grade = building["grade"]
     if isinstance(grade, str):
         st.markdown(f"**{tr('field.grade.' + grade)}** · {tr('field.col.score')} {building['score']:.0f}")
-    st.dataframe(pd.DataFrame({tr("field.col.dimension"): crit["dim"], tr("field.col.criterion"): crit["name"],
-                               tr("field.col.score"): crit["score"], tr("field.col.max"): crit["max"]}),
-                 hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame(
+            {
+                tr("field.col.dimension"): crit["dim"],
+                tr("field.col.criterion"): crit["name"],
+                tr("field.col.score"): crit["score"],
+                tr("field.col.max"): crit["max"],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+    )
     if not history.empty:
         st.caption(tr("field.rentals.history"))
-        st.dataframe(pd.DataFrame({tr("field.col.time"): history["graded_at"],
-                                   tr("field.col.grade"): history["grade"].map(lambda g: tr(f"field.grade.{g}")),
-                                   tr("field.col.score"): history["score"]}), hide_index=True, width="stretch")
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    tr("field.col.time"): history["graded_at"],
+                    tr("field.col.grade"): history["grade"].map(lambda g: tr(f"field.grade.{g}")),
+                    tr("field.col.score"): history["score"],
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
 with b2:
     with st.form("regrade"):
         st.markdown(f"**{tr('field.rentals.regrade')}**")
         entered = {}
         for r in crit.itertuples():
-            entered[r.code] = st.number_input(f"{r.code} {r.name}", min_value=0.0, max_value=float(r.max),
-                                              value=float(r.score) if pd.notna(r.score) else float(r.max), step=1.0)
+            entered[r.code] = st.number_input(
+                f"{r.code} {r.name}",
+                min_value=0.0,
+                max_value=float(r.max),
+                value=float(r.score) if pd.notna(r.score) else float(r.max),
+                step=1.0,
+            )
         vetoes = grading_standard()["veto"]
-        veto = st.multiselect(tr("field.rentals.veto"), [v["code"] for v in vetoes],
-                              format_func=lambda c: next(pick(L, v["name_zh"], v["name_en"]) for v in vetoes if v["code"] == c))
+        veto = st.multiselect(
+            tr("field.rentals.veto"),
+            [v["code"] for v in vetoes],
+            format_func=lambda c: next(pick(L, v["name_zh"], v["name_en"]) for v in vetoes if v["code"] == c),
+        )
         save = st.form_submit_button(tr("field.rentals.save"), type="primary", width="stretch")
     if save:
         try:

@@ -28,30 +28,39 @@ viewer = require(__file__)
 L = lang()
 
 
-
-
-
-
 with Session(resources.engine()) as session:
     months = period_choices(session, viewer)
 
 st.title(tr("score.scorecard.title"))
 top = st.columns([1, 2])
 default_period = st.session_state.get("scorecard_period")
-period = top[0].selectbox(tr("score.period"), months,
-                          index=months.index(default_period) if default_period in months else 0,
-                          key="scorecard_period_pick")
+period = top[0].selectbox(
+    tr("score.period"),
+    months,
+    index=months.index(default_period) if default_period in months else 0,
+    key="scorecard_period_pick",
+)
 view = cached_scorecards(viewer, period)
 cards = view.cards.sort_values(["community_zh", "employee_no"])
 if cards.empty:
     st.info(tr("score.empty", period=period))
     st.stop()
-labels = dict(zip(cards["worker_id"], cards["name"] + " · " + cards["employee_no"] + " · "
-                  + cards[f"community_{L}"], strict=True))
+labels = dict(
+    zip(
+        cards["worker_id"],
+        cards["name"] + " · " + cards["employee_no"] + " · " + cards[f"community_{L}"],
+        strict=True,
+    )
+)
 ids = list(labels)
 wanted = st.session_state.get("scorecard_worker")
-worker_id = top[1].selectbox(tr("score.worker"), ids, index=ids.index(wanted) if wanted in ids else 0,
-                             format_func=labels.get, key="scorecard_worker_pick")
+worker_id = top[1].selectbox(
+    tr("score.worker"),
+    ids,
+    index=ids.index(wanted) if wanted in ids else 0,
+    format_func=labels.get,
+    key="scorecard_worker_pick",
+)
 try:
     card, comps = worker_view(view, viewer, int(worker_id))
 except ScopeError:
@@ -62,8 +71,10 @@ scheme = view.result.scheme
 GN = grade_names(scheme, L)
 name_col = col(L, "name")
 st.subheader(f"{card['name']} · {card['employee_no']}")
-st.caption(f"{card[f'subdistrict_{L}']} / {card[f'community_{L}']} / {card['grid_zh']}"
-           + (f" · {tr('score.party_member')}" if card["party_member"] else ""))
+st.caption(
+    f"{card[f'subdistrict_{L}']} / {card[f'community_{L}']} / {card['grid_zh']}"
+    + (f" · {tr('score.party_member')}" if card["party_member"] else "")
+)
 
 if not card["scored"]:
     st.warning(tr("score.no_data_worker", period=period))
@@ -72,33 +83,77 @@ m = st.columns(4)
 m[0].metric(tr("score.col.total"), f"{card['total']:.2f}")
 m[1].metric(tr("score.col.grade"), GN.get(card["grade"], ""))
 if card["grade_capped"]:
-    m[1].caption(tr("score.low_coverage", minimum=f"{scheme.min_coverage:.0%}") if card["low_coverage"]
-                 else tr("score.grade_capped"))
+    m[1].caption(
+        tr("score.low_coverage", minimum=f"{scheme.min_coverage:.0%}")
+        if card["low_coverage"]
+        else tr("score.grade_capped")
+    )
 m[2].metric(tr("score.col.rank"), f"{int(card['rank'])} / {int(card['n_scored'])}")
 m[3].metric(tr("score.col.community_rank"), f"{int(card['community_rank'])} / {int(card['community_n'])}")
 if card["bonus"] or card["deduction"]:
-    st.info(tr("score.adjusted", base=f"{card['base']:.2f}", bonus=f"{card['bonus']:+.2f}",
-               deduction=f"{card['deduction']:+.2f}", note=card["adjust_note"]))
+    st.info(
+        tr(
+            "score.adjusted",
+            base=f"{card['base']:.2f}",
+            bonus=f"{card['bonus']:+.2f}",
+            deduction=f"{card['deduction']:+.2f}",
+            note=card["adjust_note"],
+        )
+    )
 card_notes_and_contributions(card, comps, name_col, alert="warning")
 
 st.subheader(tr("score.breakdown"))
 table = comps.assign(dimension=comps[col(L, "dimension")], component=comps[name_col])
 st.dataframe(
-    table[["dimension", "component", "numerator", "denominator", "value", "unit", "rule", "score", "weight",
-           "eff_weight", "points", "formula"]].rename(columns={
-        "dimension": tr("score.col.dimension"), "component": tr("score.col.component_name"),
-        "numerator": tr("score.col.numerator"), "denominator": tr("score.col.denominator"),
-        "value": tr("score.col.value"), "unit": tr("score.col.unit"), "rule": tr("score.col.rule"),
-        "score": tr("score.col.score"), "weight": tr("score.col.weight"), "eff_weight": tr("score.col.eff_weight"),
-        "points": tr("score.col.points"), "formula": tr("score.col.formula")}),
-    hide_index=True, width="stretch",
-    column_config={tr("score.col.value"): st.column_config.NumberColumn(format="%.2f"),
-                   tr("score.col.score"): st.column_config.NumberColumn(format="%.3f"),
-                   tr("score.col.eff_weight"): st.column_config.NumberColumn(format="%.2f"),
-                   tr("score.col.points"): st.column_config.NumberColumn(format="%.2f"),
-                   tr("score.col.formula"): st.column_config.TextColumn(width="large")})
-st.caption(tr("score.scheme_caption", name=pick(L, scheme.name_zh, scheme.name_en), code=scheme.code,
-              version=scheme.version))
+    table[
+        [
+            "dimension",
+            "component",
+            "numerator",
+            "denominator",
+            "value",
+            "unit",
+            "rule",
+            "score",
+            "weight",
+            "eff_weight",
+            "points",
+            "formula",
+        ]
+    ].rename(
+        columns={
+            "dimension": tr("score.col.dimension"),
+            "component": tr("score.col.component_name"),
+            "numerator": tr("score.col.numerator"),
+            "denominator": tr("score.col.denominator"),
+            "value": tr("score.col.value"),
+            "unit": tr("score.col.unit"),
+            "rule": tr("score.col.rule"),
+            "score": tr("score.col.score"),
+            "weight": tr("score.col.weight"),
+            "eff_weight": tr("score.col.eff_weight"),
+            "points": tr("score.col.points"),
+            "formula": tr("score.col.formula"),
+        }
+    ),
+    hide_index=True,
+    width="stretch",
+    column_config={
+        tr("score.col.value"): st.column_config.NumberColumn(format="%.2f"),
+        tr("score.col.score"): st.column_config.NumberColumn(format="%.3f"),
+        tr("score.col.eff_weight"): st.column_config.NumberColumn(format="%.2f"),
+        tr("score.col.points"): st.column_config.NumberColumn(format="%.2f"),
+        tr("score.col.formula"): st.column_config.TextColumn(width="large"),
+    },
+)
+st.caption(
+    tr(
+        "score.scheme_caption",
+        name=pick(L, scheme.name_zh, scheme.name_en),
+        code=scheme.code,
+        version=scheme.version,
+    )
+)
 
 # --- trend ---------------------------------------------------------------------------------------
 p = parse_period(period)
@@ -108,9 +163,17 @@ if len(trend) and trend["period"].nunique() > 1:
     mine = scored[scored["worker_id"] == worker_id].set_index("period")["total"]
     comm = scored[scored["community_id"] == card["community_id"]].groupby("period")["total"].mean()
     series = pd.DataFrame({"mine": mine, "community": comm}).reset_index(names="period")
-    st.altair_chart(charts.worker_trend_chart(
-        series, title=tr("score.chart.worker_trend"), x_title=tr("score.period"), y_title=tr("score.col.total"),
-        mine_label=tr("score.this_worker"), community_label=tr("score.community_mean")), width="stretch")
+    st.altair_chart(
+        charts.worker_trend_chart(
+            series,
+            title=tr("score.chart.worker_trend"),
+            x_title=tr("score.period"),
+            y_title=tr("score.col.total"),
+            mine_label=tr("score.this_worker"),
+            community_label=tr("score.community_mean"),
+        ),
+        width="stretch",
+    )
 
 # --- what would raise the score ----------------------------------------------------------------
 st.subheader(tr("score.improve"))
@@ -122,20 +185,34 @@ else:
         courses = courses_for_components(session, options)
     for _, opt in options.head(3).iterrows():
         with st.container(border=True):
-            st.markdown(tr("score.improve_item", component=opt[name_col], gain=f"{opt['gain']:.2f}",
-                           value=f"{opt['value']:.2f}{'%' if opt['unit'] == '%' else ''}"))
+            st.markdown(
+                tr(
+                    "score.improve_item",
+                    component=opt[name_col],
+                    gain=f"{opt['gain']:.2f}",
+                    value=f"{opt['value']:.2f}{'%' if opt['unit'] == '%' else ''}",
+                )
+            )
             offer = courses[courses["component"] == opt["component"]]
             if offer.empty:
                 st.caption(tr("score.no_course"))
             for _, course in offer.iterrows():
                 c = st.columns([3, 1])
                 c[0].write(f"📘 {course['title_zh'] if L == 'zh' else course['title_en']} ({course['code']})")
-                if c[1].button(tr("score.enroll"), key=f"enroll_{opt['component']}_{course['code']}",
-                               icon=":material/person_add:"):
+                if c[1].button(
+                    tr("score.enroll"),
+                    key=f"enroll_{opt['component']}_{course['code']}",
+                    icon=":material/person_add:",
+                ):
                     try:
                         with resources.unit_of_work() as session:
-                            n = enroll_for_improvement(session, viewer, worker_id=int(worker_id),
-                                                       course_code=course["code"], component=opt["component"])
+                            n = enroll_for_improvement(
+                                session,
+                                viewer,
+                                worker_id=int(worker_id),
+                                course_code=course["code"],
+                                component=opt["component"],
+                            )
                         st.success(tr("score.enrolled") if n else tr("score.already_enrolled"))
                     except (ValueError, ScopeError) as exc:
                         st.error(str(exc))
@@ -147,18 +224,28 @@ with st.expander(tr("score.adjustments")):
     else:
         with st.form("score_adjust"):
             rules = {a.code: a for a in scheme.adjustments}
-            code = st.selectbox(tr("score.adjust_kind"), list(rules),
-                                format_func=lambda c: f"{rules[c].name_zh if L == 'zh' else rules[c].name_en} "
-                                                      f"({rules[c].points_per_case:+g})")
+            code = st.selectbox(
+                tr("score.adjust_kind"),
+                list(rules),
+                format_func=lambda c: (
+                    f"{rules[c].name_zh if L == 'zh' else rules[c].name_en} ({rules[c].points_per_case:+g})"
+                ),
+            )
             cases = st.number_input(tr("score.adjust_cases"), min_value=0, max_value=50, step=1, value=1)
             note = st.text_input(tr("score.adjust_note"))
             if st.form_submit_button(tr("score.adjust_save")):
                 try:
                     with resources.unit_of_work() as session:
-                        record_adjustment(session, viewer, worker_id=int(worker_id), period=period, code=code,
-                                          cases=int(cases), note=note)
+                        record_adjustment(
+                            session,
+                            viewer,
+                            worker_id=int(worker_id),
+                            period=period,
+                            code=code,
+                            cases=int(cases),
+                            note=note,
+                        )
                     clear_scorecards()
                     st.success(tr("score.adjust_saved"))
                 except (ValueError, ScopeError) as exc:
                     st.error(str(exc))
-

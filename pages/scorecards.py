@@ -19,13 +19,15 @@ L = lang()
 # The tabs live in ui/scorecards/ (one module each); this page loads the period's cards and lays them out.
 with Session(resources.engine()) as session:
     months = period_choices(session, viewer)
-periods = months + sorted({f"{m[:4]}-Q{(int(m[5:]) - 1) // 3 + 1}" for m in months}, reverse=True) \
+periods = (
+    months
+    + sorted({f"{m[:4]}-Q{(int(m[5:]) - 1) // 3 + 1}" for m in months}, reverse=True)
     + sorted({m[:4] for m in months}, reverse=True)
+)
 
 st.title(tr("score.scorecards.title"))
 top = st.columns([2, 3])
-period = top[0].selectbox(tr("score.period"), periods, key="score_period",
-                          help=tr("score.period_help"))
+period = top[0].selectbox(tr("score.period"), periods, key="score_period", help=tr("score.period_help"))
 with st.spinner(tr("score.computing")):
     try:
         view, party = cached_scorecards(viewer, period), cached_party(viewer, period)
@@ -34,8 +36,14 @@ with st.spinner(tr("score.computing")):
         st.stop()
 scheme = view.result.scheme
 GN = grade_names(scheme, L)
-top[1].caption(tr("score.scheme_caption", name=pick(L, scheme.name_zh, scheme.name_en),
-                  code=scheme.code, version=scheme.version))
+top[1].caption(
+    tr(
+        "score.scheme_caption",
+        name=pick(L, scheme.name_zh, scheme.name_en),
+        code=scheme.code,
+        version=scheme.version,
+    )
+)
 
 cards = view.cards.copy()
 cards["community"] = cards[f"community_{L}"]
@@ -51,8 +59,15 @@ m[1].metric(tr("score.mean_total"), f"{scored['total'].mean():.1f}")
 m[2].metric(GN.get("excellent", "优秀"), f"{(scored['grade'] == 'excellent').mean():.0%}")
 m[3].metric(GN.get("fail", "不合格"), int((scored["grade"] == "fail").sum()))
 
-tabs = st.tabs([tr("score.tab.ranking"), tr("score.tab.distribution"), tr("score.tab.party"),
-                tr("score.tab.communities"), tr("score.tab.snapshots")])
+tabs = st.tabs(
+    [
+        tr("score.tab.ranking"),
+        tr("score.tab.distribution"),
+        tr("score.tab.party"),
+        tr("score.tab.communities"),
+        tr("score.tab.snapshots"),
+    ]
+)
 with tabs[0]:
     ranking_tab.render(view, cards, GN, period)
 with tabs[1]:

@@ -26,26 +26,37 @@ if frame.empty:
     st.stop()
 
 own = st.session_state.get(SESSION_KEY)
-shown = pd.DataFrame({
-    tr("sessions.this_browser"): frame["id"] == own,
-    tr("sessions.user"): frame["username"],
-    tr("sessions.name"): frame["display_name"],
-    tr("sessions.role"): [tr(f"role.{r}") for r in frame["role"]],
-    tr("sessions.device"): [device(ua) for ua in frame["user_agent"]],
-    tr("sessions.last_seen"): frame["last_seen_at"].dt.strftime("%m-%d %H:%M"),
-    tr("sessions.signed_in"): frame["created_at"].dt.strftime("%m-%d %H:%M"),
-    tr("sessions.expires"): frame["expires_at"].dt.strftime("%m-%d %H:%M"),
-    tr("sessions.via"): [tr(f"sessions.via.{v}") for v in frame["via"]],
-})
+shown = pd.DataFrame(
+    {
+        tr("sessions.this_browser"): frame["id"] == own,
+        tr("sessions.user"): frame["username"],
+        tr("sessions.name"): frame["display_name"],
+        tr("sessions.role"): [tr(f"role.{r}") for r in frame["role"]],
+        tr("sessions.device"): [device(ua) for ua in frame["user_agent"]],
+        tr("sessions.last_seen"): frame["last_seen_at"].dt.strftime("%m-%d %H:%M"),
+        tr("sessions.signed_in"): frame["created_at"].dt.strftime("%m-%d %H:%M"),
+        tr("sessions.expires"): frame["expires_at"].dt.strftime("%m-%d %H:%M"),
+        tr("sessions.via"): [tr(f"sessions.via.{v}") for v in frame["via"]],
+    }
+)
 st.caption(tr("common.rows", n=len(shown)))
 st.dataframe(shown, hide_index=True, width="stretch")
-labels = {int(r.id): f"{r.username} · {r.display_name} · {device(r.user_agent)} · {r.last_seen_at:%m-%d %H:%M}"
-          for r in frame.itertuples()}
-ids = st.multiselect(tr("sessions.pick"), list(labels), format_func=labels.__getitem__, key="sessions_pick",
-                     placeholder=tr("sessions.select_hint"))
+labels = {
+    int(r.id): f"{r.username} · {r.display_name} · {device(r.user_agent)} · {r.last_seen_at:%m-%d %H:%M}"
+    for r in frame.itertuples()
+}
+ids = st.multiselect(
+    tr("sessions.pick"),
+    list(labels),
+    format_func=labels.__getitem__,
+    key="sessions_pick",
+    placeholder=tr("sessions.select_hint"),
+)
 if own in ids:
     st.warning(tr("sessions.own_warning"), icon=":material/warning:")
-if st.button(tr("sessions.end_selected", n=len(ids)), type="primary", disabled=not ids, icon=":material/logout:"):
+if st.button(
+    tr("sessions.end_selected", n=len(ids)), type="primary", disabled=not ids, icon=":material/logout:"
+):
     with resources.unit_of_work() as session:
         n = revoke_sessions(session, viewer, ids)
     st.session_state["_sessions_ended"] = n

@@ -24,7 +24,11 @@ TITLES = course_titles().set_index("code")
 
 
 def item_label(code: str) -> str:
-    return f"{code} {pick(L, ITEMS.at[code, 'item_zh'], ITEMS.at[code, 'item_en'])}" if code in ITEMS.index else code
+    return (
+        f"{code} {pick(L, ITEMS.at[code, 'item_zh'], ITEMS.at[code, 'item_en'])}"
+        if code in ITEMS.index
+        else code
+    )
 
 
 def course_label(code: str) -> str:
@@ -35,9 +39,10 @@ st.title(tr("assign.gaps.title"))
 st.caption(tr("assign.gaps.caption"))
 
 with Session(resources.engine()) as session:
-    NOW = field_now(session)  # certificates are judged when the tasks are (the demo's pinned date in a demo database)
+    NOW = field_now(
+        session
+    )  # certificates are judged when the tasks are (the demo's pinned date in a demo database)
     gaps, pairs, ctx = service.skill_gaps(session, viewer, now=NOW)
-
 
 
 def _dash(value: float) -> str:
@@ -56,51 +61,86 @@ else:
         st.success(tr("assign.gaps.all_covered"))
     shown = gaps.assign(item=gaps["item_code"].map(item_label))
     st.altair_chart(gaps_chart(shown.head(15), L), width="stretch")
-    st.dataframe(pd.DataFrame({
-        tr("assign.col.item"): shown["item"],
-        tr("assign.gaps.course"): shown["qualification_course"].map(course_label),
-        tr("assign.gaps.open_tasks"): shown["tasks"],
-        tr("assign.gaps.lacking"): shown["tasks_without_qualified"],
-        tr("assign.gaps.communities"): shown["communities"],
-        tr("assign.gaps.qualified_share"): shown["qualified_workers"] / shown["workers"],
-    }), hide_index=True, width="stretch",
-        column_config={tr("assign.gaps.qualified_share"): st.column_config.NumberColumn(format="percent")})
+    st.dataframe(
+        pd.DataFrame(
+            {
+                tr("assign.col.item"): shown["item"],
+                tr("assign.gaps.course"): shown["qualification_course"].map(course_label),
+                tr("assign.gaps.open_tasks"): shown["tasks"],
+                tr("assign.gaps.lacking"): shown["tasks_without_qualified"],
+                tr("assign.gaps.communities"): shown["communities"],
+                tr("assign.gaps.qualified_share"): shown["qualified_workers"] / shown["workers"],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        column_config={tr("assign.gaps.qualified_share"): st.column_config.NumberColumn(format="percent")},
+    )
 
     st.subheader(tr("assign.gaps.nearest"))
-    item = st.selectbox(tr("assign.col.item"), shown["item_code"].tolist(), format_func=item_label,
-                        key=f"gaps_item_{L}")  # per language: the labels are translated
+    item = st.selectbox(
+        tr("assign.col.item"), shown["item_code"].tolist(), format_func=item_label, key=f"gaps_item_{L}"
+    )  # per language: the labels are translated
     row = shown.set_index("item_code").loc[item]
     with Session(resources.engine()) as session:
         offered = courses_api.courses_for_skill(session, skill_area=item)
     codes = list(dict.fromkeys([row["qualification_course"], *[c["code"] for c in offered]]))
-    course = st.selectbox(tr("assign.gaps.course"), codes, format_func=course_label, key=f"gaps_course_{item}_{L}")
+    course = st.selectbox(
+        tr("assign.gaps.course"), codes, format_func=course_label, key=f"gaps_course_{item}_{L}"
+    )
     item_pairs = pairs[pairs["item_code"] == item]
-    per_task = item_pairs.groupby("task_id").agg(community_id=("community_id", "first"), ok=("qualified", "any"))
+    per_task = item_pairs.groupby("task_id").agg(
+        community_id=("community_id", "first"), ok=("qualified", "any")
+    )
     gap_communities = sorted(per_task.loc[~per_task["ok"], "community_id"].unique().tolist())
-    everywhere = st.toggle(tr("assign.gaps.all_communities"), value=not gap_communities, key=f"gaps_all_{item}")
-    near = nearest_to_qualifying(ctx.workers, ctx.quals, course, now=NOW,
-                                 community_ids=None if everywhere else gap_communities)
+    everywhere = st.toggle(
+        tr("assign.gaps.all_communities"), value=not gap_communities, key=f"gaps_all_{item}"
+    )
+    near = nearest_to_qualifying(
+        ctx.workers, ctx.quals, course, now=NOW, community_ids=None if everywhere else gap_communities
+    )
     if near.empty:
         st.success(tr("assign.gaps.nobody_missing"))
     else:
         grid_name = ctx.workers.set_index("worker_id")[f"grid_{L}"]
-        st.dataframe(pd.DataFrame({
-            tr("assign.col.worker"): near["name"],
-            tr("assign.col.grid"): near["worker_id"].map(grid_name),
-            tr("assign.gaps.status"): near["status"].map(lambda s: tr(f"assign.gaps.status_{s}")),
-            tr("assign.gaps.valid_until"): near["certificate_valid_until"],
-            # no attempt yet: a dash, not "None"
-            tr("assign.gaps.best_score"): pd.to_numeric(near["best_score"], errors="coerce").map(_dash),
-            tr("assign.gaps.points_short"): pd.to_numeric(near["points_short"], errors="coerce").map(_dash),
-        }), hide_index=True, width="stretch", height=min(420, 38 + 35 * len(near)),
-            column_config={tr("assign.gaps.valid_until"): st.column_config.DateColumn(format="YYYY-MM-DD")})
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    tr("assign.col.worker"): near["name"],
+                    tr("assign.col.grid"): near["worker_id"].map(grid_name),
+                    tr("assign.gaps.status"): near["status"].map(lambda s: tr(f"assign.gaps.status_{s}")),
+                    tr("assign.gaps.valid_until"): near["certificate_valid_until"],
+                    # no attempt yet: a dash, not "None"
+                    tr("assign.gaps.best_score"): pd.to_numeric(near["best_score"], errors="coerce").map(
+                        _dash
+                    ),
+                    tr("assign.gaps.points_short"): pd.to_numeric(near["points_short"], errors="coerce").map(
+                        _dash
+                    ),
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            height=min(420, 38 + 35 * len(near)),
+            column_config={tr("assign.gaps.valid_until"): st.column_config.DateColumn(format="YYYY-MM-DD")},
+        )
         names = dict(zip(near["worker_id"], near["name"], strict=True))
-        default = near[near["status"] != "untrained"]["worker_id"].head(10).tolist() or near["worker_id"].head(5).tolist()
+        default = (
+            near[near["status"] != "untrained"]["worker_id"].head(10).tolist()
+            or near["worker_id"].head(5).tolist()
+        )
         with st.form(f"gaps_enroll_{item}_{course}"):
-            chosen = st.multiselect(tr("assign.gaps.enroll_who"), near["worker_id"].tolist(), default=default,
-                                    format_func=names.get)
-            go = st.form_submit_button(tr("assign.gaps.enroll", course=course_label(course)), type="primary",
-                                       icon=":material/school:")
+            chosen = st.multiselect(
+                tr("assign.gaps.enroll_who"),
+                near["worker_id"].tolist(),
+                default=default,
+                format_func=names.get,
+            )
+            go = st.form_submit_button(
+                tr("assign.gaps.enroll", course=course_label(course)),
+                type="primary",
+                icon=":material/school:",
+            )
         if go:
             if not chosen:
                 st.warning(tr("assign.gaps.pick_someone"))
@@ -108,11 +148,17 @@ else:
                 try:
                     with resources.unit_of_work() as session:
                         n = courses_api.enroll_workers(
-                            session, viewer, course_code=course, worker_ids=[int(w) for w in chosen],
-                            reason=tr("assign.gaps.enroll_reason", item=item_label(item)))
+                            session,
+                            viewer,
+                            course_code=course,
+                            worker_ids=[int(w) for w in chosen],
+                            reason=tr("assign.gaps.enroll_reason", item=item_label(item)),
+                        )
                 except ScopeError:
                     st.error(tr("common.error_scope"))
                 except ValueError as exc:
                     st.error(str(exc))
                 else:
-                    st.success(tr("assign.gaps.enrolled", n=n, already=len(chosen) - n, course=course_label(course)))
+                    st.success(
+                        tr("assign.gaps.enrolled", n=n, already=len(chosen) - n, course=course_label(course))
+                    )

@@ -56,8 +56,15 @@ def _shown(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
 
 st.title(tr("training.plan.title"))
 c1, c2 = st.columns(2)
-year = int(c1.number_input(tr("training.plan.year"), min_value=2015, max_value=2100,
-                           value=_as_of_default(clock.today().year).year, step=1))
+year = int(
+    c1.number_input(
+        tr("training.plan.year"),
+        min_value=2015,
+        max_value=2100,
+        value=_as_of_default(clock.today().year).year,
+        step=1,
+    )
+)
 as_of = c2.date_input(tr("training.plan.as_of"), value=_as_of_default(year))
 
 with Session(resources.engine()) as session:
@@ -66,8 +73,15 @@ with Session(resources.engine()) as session:
     plans = plans_frame(session, viewer, year=year)
 
 tab_dash, tab_bulletin, tab_plans, tab_external, tab_ledger, tab_rules = st.tabs(
-    [tr("training.plan.tab.dashboard"), tr("training.plan.tab.bulletin"), tr("training.plan.tab.plans"),
-     tr("training.plan.tab.external"), tr("training.plan.tab.ledger"), tr("training.plan.tab.rules")])
+    [
+        tr("training.plan.tab.dashboard"),
+        tr("training.plan.tab.bulletin"),
+        tr("training.plan.tab.plans"),
+        tr("training.plan.tab.external"),
+        tr("training.plan.tab.ledger"),
+        tr("training.plan.tab.rules"),
+    ]
+)
 
 with tab_dash:
     if status.empty or float(status["required_to_date"].sum()) == 0:
@@ -89,15 +103,30 @@ with tab_dash:
         if over.empty:
             st.caption(tr("training.plan.none"))
         else:
-            cols = ["employee_no", "name", col(L, "community"), "course_code", col(L, "title"), "due", "days_over"]
+            cols = [
+                "employee_no",
+                "name",
+                col(L, "community"),
+                "course_code",
+                col(L, "title"),
+                "due",
+                "days_over",
+            ]
             st.dataframe(_shown(over, cols), hide_index=True, width="stretch")
         st.subheader(tr("training.bulletin.sheet.preservice"))
         pre = status[status["preservice_overdue"]]
         if pre.empty:
             st.caption(tr("training.plan.none"))
         else:
-            cols = ["employee_no", "name", col(L, "community"), "hire_date", "preservice_deadline",
-                    "preservice_hours", "preservice_credited"]
+            cols = [
+                "employee_no",
+                "name",
+                col(L, "community"),
+                "hire_date",
+                "preservice_deadline",
+                "preservice_hours",
+                "preservice_credited",
+            ]
             st.dataframe(_shown(pre, cols), hide_index=True, width="stretch")
 
 with tab_bulletin:
@@ -105,8 +134,13 @@ with tab_bulletin:
     if viewer.is_manager:
         with Session(resources.engine()) as session:
             data = bulletin_workbook(session, viewer, year=year, month=month, lang=L)
-        st.download_button(tr("training.plan.download"), data, file_name=f"training-bulletin-{year}-{month:02d}.xlsx",
-                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", width="stretch")
+        st.download_button(
+            tr("training.plan.download"),
+            data,
+            file_name=f"training-bulletin-{year}-{month:02d}.xlsx",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            width="stretch",
+        )
         with Session(resources.engine()) as session:
             month_status = plan_status(session, viewer, year=year, as_of=month_end(year, month))
         head = headline(month_status)
@@ -114,8 +148,12 @@ with tab_bulletin:
         st.caption(tr("training.bulletin.as_of", day=month_end(year, month).isoformat()))
         head["completion"] = f"{(head['completion'] or 0) * 100:.0f}%"
         st.markdown("\n".join(f"- {tr(f'training.col.{k}')}: **{v}**" for k, v in head.items()))
-        st.table(_shown(community_summary(month_status), [col(L, "community"), "workers", "required_to_date",
-                                                           "credited", "completion", "behind"]))
+        st.table(
+            _shown(
+                community_summary(month_status),
+                [col(L, "community"), "workers", "required_to_date", "credited", "completion", "behind"],
+            )
+        )
 
 with tab_plans:
     if plans.empty:
@@ -129,8 +167,11 @@ with tab_plans:
         for c in ("hours", "window_days", "bottom_pct"):
             table[c] = table[c].map(lambda v: "" if pd.isna(v) else f"{float(v):g}")
         table["worker_group"] = table["worker_group"].map(lambda g: tr(f"training.group.{g}") if g else "")
-        st.dataframe(table.rename(columns=lambda c: tr(f"training.col.{c.removesuffix('_' + L)}")),
-                     hide_index=True, width="stretch")
+        st.dataframe(
+            table.rename(columns=lambda c: tr(f"training.col.{c.removesuffix('_' + L)}")),
+            hide_index=True,
+            width="stretch",
+        )
     st.subheader(tr("training.plan.edit"))
     with Session(resources.engine()) as session:
         units = units_frame(session, viewer)
@@ -142,31 +183,70 @@ with tab_plans:
         names = dict(zip(units["id"], units[col(L, "name")], strict=True))
         unit_id = st.selectbox(tr("training.col.unit"), list(names), format_func=lambda u: names[u])
         mine = plans[plans["unit_id"] == unit_id] if len(plans) else plans
-        reqs = (mine[["worker_group", "hours", "window_days", "bottom_pct"]].dropna(subset=["worker_group"])
-                if len(mine) else pd.DataFrame(columns=["worker_group", "hours", "window_days", "bottom_pct"]))
-        crs = plan_courses[plan_courses["unit_id"] == unit_id][["course_code", "worker_group", "due_date"]] \
-            if len(plan_courses) else pd.DataFrame(columns=["course_code", "worker_group", "due_date"])
+        reqs = (
+            mine[["worker_group", "hours", "window_days", "bottom_pct"]].dropna(subset=["worker_group"])
+            if len(mine)
+            else pd.DataFrame(columns=["worker_group", "hours", "window_days", "bottom_pct"])
+        )
+        crs = (
+            plan_courses[plan_courses["unit_id"] == unit_id][["course_code", "worker_group", "due_date"]]
+            if len(plan_courses)
+            else pd.DataFrame(columns=["course_code", "worker_group", "due_date"])
+        )
         groups = ["all", "new_hire", "party", "bottom"]
         with st.form(f"plan_{unit_id}_{year}"):
             st.caption(tr("training.plan.edit_help"))
-            req_edit = st.data_editor(reqs.reset_index(drop=True), num_rows="dynamic", width="stretch", column_config={
-                "worker_group": st.column_config.SelectboxColumn(tr("training.col.worker_group"), options=groups),
-                "hours": st.column_config.NumberColumn(tr("training.plan.hours"), min_value=0.0)})
-            crs_edit = st.data_editor(crs.reset_index(drop=True), num_rows="dynamic", width="stretch", column_config={
-                "worker_group": st.column_config.SelectboxColumn(tr("training.col.worker_group"), options=groups),
-                "due_date": st.column_config.DateColumn(tr("training.col.due"))})
-            plan_note = st.text_input(tr("training.plan.note"),
-                                      value=str(mine["note"].iloc[0]) if len(mine) else "")
+            req_edit = st.data_editor(
+                reqs.reset_index(drop=True),
+                num_rows="dynamic",
+                width="stretch",
+                column_config={
+                    "worker_group": st.column_config.SelectboxColumn(
+                        tr("training.col.worker_group"), options=groups
+                    ),
+                    "hours": st.column_config.NumberColumn(tr("training.plan.hours"), min_value=0.0),
+                },
+            )
+            crs_edit = st.data_editor(
+                crs.reset_index(drop=True),
+                num_rows="dynamic",
+                width="stretch",
+                column_config={
+                    "worker_group": st.column_config.SelectboxColumn(
+                        tr("training.col.worker_group"), options=groups
+                    ),
+                    "due_date": st.column_config.DateColumn(tr("training.col.due")),
+                },
+            )
+            plan_note = st.text_input(
+                tr("training.plan.note"), value=str(mine["note"].iloc[0]) if len(mine) else ""
+            )
             if st.form_submit_button(tr("training.plan.save"), type="primary"):
-                req_rows = [{k: (None if pd.isna(v) else v) for k, v in r.items()}
-                            for r in req_edit.dropna(subset=["worker_group"]).to_dict("records")]
-                crs_rows = [{"course_code": r["course_code"], "worker_group": r.get("worker_group") or "all",
-                             "due_date": None if pd.isna(r.get("due_date")) else pd.Timestamp(r["due_date"]).date()}
-                            for r in crs_edit.dropna(subset=["course_code"]).to_dict("records")]
+                req_rows = [
+                    {k: (None if pd.isna(v) else v) for k, v in r.items()}
+                    for r in req_edit.dropna(subset=["worker_group"]).to_dict("records")
+                ]
+                crs_rows = [
+                    {
+                        "course_code": r["course_code"],
+                        "worker_group": r.get("worker_group") or "all",
+                        "due_date": None
+                        if pd.isna(r.get("due_date"))
+                        else pd.Timestamp(r["due_date"]).date(),
+                    }
+                    for r in crs_edit.dropna(subset=["course_code"]).to_dict("records")
+                ]
                 try:
                     with resources.unit_of_work() as session:
-                        save_plan(session, viewer, year=year, unit_id=int(unit_id), requirements=req_rows,
-                                  courses=crs_rows, note=plan_note)
+                        save_plan(
+                            session,
+                            viewer,
+                            year=year,
+                            unit_id=int(unit_id),
+                            requirements=req_rows,
+                            courses=crs_rows,
+                            note=plan_note,
+                        )
                 except (TrainingError, ValueError, PermissionError) as exc:
                     st.error(exc.message(L) if isinstance(exc, TrainingError) else str(exc))
                 else:
@@ -177,17 +257,32 @@ with tab_external:
     with st.form("external"):
         ids = status[["worker_id", "employee_no", "name"]] if len(status) else None
         options = ids["worker_id"].tolist() if ids is not None else []
-        labels = dict(zip(options, (ids["employee_no"] + " " + ids["name"]).tolist(), strict=True)) if ids is not None else {}
-        worker_id = st.selectbox(tr("training.col.name"), options, format_func=lambda w: labels.get(w, str(w)))
-        hours = st.number_input(tr("training.plan.hours"), min_value=0.5, max_value=200.0, value=2.0, step=0.5)
+        labels = (
+            dict(zip(options, (ids["employee_no"] + " " + ids["name"]).tolist(), strict=True))
+            if ids is not None
+            else {}
+        )
+        worker_id = st.selectbox(
+            tr("training.col.name"), options, format_func=lambda w: labels.get(w, str(w))
+        )
+        hours = st.number_input(
+            tr("training.plan.hours"), min_value=0.5, max_value=200.0, value=2.0, step=0.5
+        )
         day = st.date_input(tr("training.plan.day"), value=as_of, max_value=clock.today())
         note = st.text_area(tr("training.plan.note"))
         upload = st.file_uploader(tr("training.plan.evidence"))
         if st.form_submit_button(tr("training.plan.record"), type="primary") and worker_id is not None:
             try:
                 with resources.unit_of_work() as session:
-                    record_external(session, viewer, worker_id=int(worker_id), hours=float(hours), on=day, note=note,
-                                    evidence=(upload.name, upload.getvalue()) if upload else None)
+                    record_external(
+                        session,
+                        viewer,
+                        worker_id=int(worker_id),
+                        hours=float(hours),
+                        on=day,
+                        note=note,
+                        evidence=(upload.name, upload.getvalue()) if upload else None,
+                    )
             except TrainingError as exc:
                 st.error(exc.message(L))
             else:
@@ -198,16 +293,30 @@ with tab_ledger:
         st.caption(tr("training.plan.none"))
     else:
         people = dict(zip(status["worker_id"], status["employee_no"] + " " + status["name"], strict=True))
-        who = st.selectbox(tr("training.col.name"), list(people), format_func=lambda w: people[w], key="ledger_worker")
+        who = st.selectbox(
+            tr("training.col.name"), list(people), format_func=lambda w: people[w], key="ledger_worker"
+        )
         with Session(resources.engine()) as session:
             rows = ledger_frame(session, viewer, year=year, worker_id=int(who))
         st.metric(tr("training.col.credited"), f"{rows['hours'].sum():.2f} h" if len(rows) else "0 h")
-        cols = ["id", "credited_on", "hours", "source", "source_ref", col(L, "title"), "note", "evidence", "corrects_id"]
+        cols = [
+            "id",
+            "credited_on",
+            "hours",
+            "source",
+            "source_ref",
+            col(L, "title"),
+            "note",
+            "evidence",
+            "corrects_id",
+        ]
         st.dataframe(rows[cols], hide_index=True, width="stretch")
         with st.form("correct"):
             st.caption(tr("training.plan.correct_help"))
             entry = st.selectbox(tr("training.plan.entry"), rows["id"].tolist())
-            delta = st.number_input(tr("training.plan.hours"), min_value=-200.0, max_value=200.0, value=-0.5, step=0.5)
+            delta = st.number_input(
+                tr("training.plan.hours"), min_value=-200.0, max_value=200.0, value=-0.5, step=0.5
+            )
             reason = st.text_input(tr("training.plan.reason"), key="correct_reason")
             if st.form_submit_button(tr("training.plan.correct")) and entry is not None:
                 try:

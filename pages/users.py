@@ -32,23 +32,38 @@ with Session(resources.engine()) as session:
     units = units_frame(session, viewer)
 scopes = units[units["level"].isin([OrgLevel.SUBDISTRICT.value, OrgLevel.COMMUNITY.value])]
 scope_ids = [None, *scopes["id"].tolist()]
-scope_name = {None: tr("home.scope_district"),
-              **{r.id: pick(L, r.name_zh, r.name_en) for r in scopes.itertuples()}}
+scope_name = {
+    None: tr("home.scope_district"),
+    **{r.id: pick(L, r.name_zh, r.name_en) for r in scopes.itertuples()},
+}
 
-role_filter = st.segmented_control(tr("users.filter_role"), ROLES, format_func=lambda r: tr(f"role.{r}"),
-                                   selection_mode="multi", default=[Role.ADMIN.value, Role.MANAGER.value])
+role_filter = st.segmented_control(
+    tr("users.filter_role"),
+    ROLES,
+    format_func=lambda r: tr(f"role.{r}"),
+    selection_mode="multi",
+    default=[Role.ADMIN.value, Role.MANAGER.value],
+)
 shown = users[users["role"].isin(role_filter or ROLES)]
-st.caption(tr("common.rows", n=len(shown)) + (f" · {tr('users.api_hidden', n=api_accounts)}" if api_accounts else ""))
-st.dataframe(pd.DataFrame({
-    tr("users.username"): shown["username"],
-    tr("users.display_name"): shown["display_name"],
-    tr("users.role"): shown["role"].map(lambda r: tr(f"role.{r}")),
-    tr("users.scope"): shown[f"scope_{L}"].fillna(tr("home.scope_district")),
-    tr("col.employee_no"): shown["employee_no"].fillna(""),
-    tr("users.active"): shown["is_active"],
-    tr("users.last_login"): _when(shown["last_login_at"]),
-    tr("users.locked_until"): _when(shown["locked_until"]),
-}), hide_index=True, height=min(520, 38 + 35 * max(len(shown), 1)))
+st.caption(
+    tr("common.rows", n=len(shown)) + (f" · {tr('users.api_hidden', n=api_accounts)}" if api_accounts else "")
+)
+st.dataframe(
+    pd.DataFrame(
+        {
+            tr("users.username"): shown["username"],
+            tr("users.display_name"): shown["display_name"],
+            tr("users.role"): shown["role"].map(lambda r: tr(f"role.{r}")),
+            tr("users.scope"): shown[f"scope_{L}"].fillna(tr("home.scope_district")),
+            tr("col.employee_no"): shown["employee_no"].fillna(""),
+            tr("users.active"): shown["is_active"],
+            tr("users.last_login"): _when(shown["last_login_at"]),
+            tr("users.locked_until"): _when(shown["locked_until"]),
+        }
+    ),
+    hide_index=True,
+    height=min(520, 38 + 35 * max(len(shown), 1)),
+)
 
 new_col, edit_col = st.columns(2)
 with new_col, st.form("new_user", clear_on_submit=True):
@@ -62,33 +77,55 @@ with new_col, st.form("new_user", clear_on_submit=True):
     if st.form_submit_button(tr("users.create"), type="primary"):
         try:
             with resources.unit_of_work() as session:
-                create_user(session, viewer, username=username, display_name=display_name, role=Role(role),
-                            password=password, scope_unit_id=scope if role == Role.MANAGER.value else None,
-                            employee_no=employee_no)
+                create_user(
+                    session,
+                    viewer,
+                    username=username,
+                    display_name=display_name,
+                    role=Role(role),
+                    password=password,
+                    scope_unit_id=scope if role == Role.MANAGER.value else None,
+                    employee_no=employee_no,
+                )
             st.success(tr("users.created", username=username))
         except (ValueError, ScopeError) as exc:
             st.error(str(exc))
 
 with edit_col:
     st.subheader(tr("users.edit"))
-    user_id = st.selectbox(tr("users.pick"), [None, *users["id"].tolist()],
-                           format_func=lambda v: "—" if v is None else
-                           f"{users.set_index('id').at[v, 'username']} · {users.set_index('id').at[v, 'display_name']}")
+    user_id = st.selectbox(
+        tr("users.pick"),
+        [None, *users["id"].tolist()],
+        format_func=lambda v: (
+            "—"
+            if v is None
+            else f"{users.set_index('id').at[v, 'username']} · {users.set_index('id').at[v, 'display_name']}"
+        ),
+    )
     if user_id is not None:
         row = users.set_index("id").loc[user_id]
         with st.form("edit_user"):
             name = st.text_input(tr("users.display_name"), value=row["display_name"])
-            new_role = st.selectbox(tr("users.role"), ROLES, index=ROLES.index(row["role"]),
-                                    format_func=lambda r: tr(f"role.{r}"))
+            new_role = st.selectbox(
+                tr("users.role"), ROLES, index=ROLES.index(row["role"]), format_func=lambda r: tr(f"role.{r}")
+            )
             current_scope = next((i for i in scope_ids[1:] if scope_name[i] == row[f"scope_{L}"]), None)
-            new_scope = st.selectbox(tr("users.scope"), scope_ids, index=scope_ids.index(current_scope),
-                                     format_func=scope_name.get)
+            new_scope = st.selectbox(
+                tr("users.scope"), scope_ids, index=scope_ids.index(current_scope), format_func=scope_name.get
+            )
             active = st.checkbox(tr("users.active"), value=bool(row["is_active"]))
             if st.form_submit_button(tr("common.save"), type="primary"):
                 try:
                     with resources.unit_of_work() as session:
-                        update_user(session, viewer, user_id, display_name=name, role=Role(new_role),
-                                    scope_unit_id=new_scope, is_active=active)
+                        update_user(
+                            session,
+                            viewer,
+                            user_id,
+                            display_name=name,
+                            role=Role(new_role),
+                            scope_unit_id=new_scope,
+                            is_active=active,
+                        )
                     st.success(tr("common.saved"))
                 except (ValueError, ScopeError) as exc:
                     st.error(exc.message(L) if isinstance(exc, GridwiseError) else str(exc))

@@ -31,7 +31,9 @@ L = lang()
 STATUSES = [s.value for s in WorkerStatus]
 
 st.title(tr("workers.title"))
-list_tab, edit_tab, import_tab = st.tabs([tr("workers.tab_list"), tr("workers.tab_edit"), tr("workers.tab_import")])
+list_tab, edit_tab, import_tab = st.tabs(
+    [tr("workers.tab_list"), tr("workers.tab_edit"), tr("workers.tab_import")]
+)
 
 with Session(resources.engine()) as session:
     communities = units_frame(session, viewer, OrgLevel.COMMUNITY)
@@ -40,38 +42,60 @@ with Session(resources.engine()) as session:
 with list_tab:
     c1, c2, c3 = st.columns([2, 1, 2])
     comm_options = [None, *communities["id"].tolist()]
-    comm_names = dict(zip(communities["id"], [pick(L, z, e) for z, e in
-                                              zip(communities["name_zh"], communities["name_en"], strict=True)],
-                          strict=True))
-    community_id = c1.selectbox(tr("workers.filter_community"), comm_options,
-                                format_func=lambda v: tr("common.all") if v is None else comm_names[v])
-    status = c2.selectbox(tr("workers.filter_status"), [None, *STATUSES],
-                          format_func=lambda v: tr("common.all") if v is None else tr(f"status.{v}"))
+    comm_names = dict(
+        zip(
+            communities["id"],
+            [pick(L, z, e) for z, e in zip(communities["name_zh"], communities["name_en"], strict=True)],
+            strict=True,
+        )
+    )
+    community_id = c1.selectbox(
+        tr("workers.filter_community"),
+        comm_options,
+        format_func=lambda v: tr("common.all") if v is None else comm_names[v],
+    )
+    status = c2.selectbox(
+        tr("workers.filter_status"),
+        [None, *STATUSES],
+        format_func=lambda v: tr("common.all") if v is None else tr(f"status.{v}"),
+    )
     search = c3.text_input(tr("workers.search"))
     with Session(resources.engine()) as session:
-        frame = workers_frame(session, viewer, community_id=community_id, status=status, search=search or None)
+        frame = workers_frame(
+            session, viewer, community_id=community_id, status=status, search=search or None
+        )
     st.caption(tr("common.rows", n=len(frame)))
-    shown = pd.DataFrame({
-        tr("col.employee_no"): frame["employee_no"],
-        tr("col.name"): frame["name"],
-        tr("col.grid"): frame["grid_code"],
-        tr("col.community"): frame[f"community_{L}"],
-        tr("col.subdistrict"): frame[f"subdistrict_{L}"],
-        tr("col.party_member"): frame["party_member"],
-        tr("col.hire_date"): frame["hire_date"],
-        tr("col.status"): frame["status"].map(lambda v: tr(f"status.{v}")),
-        tr("col.phone"): frame["phone"],
-    })
+    shown = pd.DataFrame(
+        {
+            tr("col.employee_no"): frame["employee_no"],
+            tr("col.name"): frame["name"],
+            tr("col.grid"): frame["grid_code"],
+            tr("col.community"): frame[f"community_{L}"],
+            tr("col.subdistrict"): frame[f"subdistrict_{L}"],
+            tr("col.party_member"): frame["party_member"],
+            tr("col.hire_date"): frame["hire_date"],
+            tr("col.status"): frame["status"].map(lambda v: tr(f"status.{v}")),
+            tr("col.phone"): frame["phone"],
+        }
+    )
     st.dataframe(shown, hide_index=True, height=min(600, 38 + 35 * max(len(shown), 1)))
-    st.download_button(tr("common.download_csv"), safe_frame(shown).to_csv(index=False).encode("utf-8-sig"),
-                       file_name="workers.csv", mime="text/csv")
+    st.download_button(
+        tr("common.download_csv"),
+        safe_frame(shown).to_csv(index=False).encode("utf-8-sig"),
+        file_name="workers.csv",
+        mime="text/csv",
+    )
 
 with edit_tab:
     with Session(resources.engine()) as session:
         everyone = workers_frame(session, viewer)
-    pick_no = st.selectbox(tr("workers.edit_pick"), [None, *everyone["employee_no"].tolist()],
-                           format_func=lambda v: tr("workers.new") if v is None else
-                           f"{v} · {everyone.set_index('employee_no').at[v, 'name']}")
+    pick_no = st.selectbox(
+        tr("workers.edit_pick"),
+        [None, *everyone["employee_no"].tolist()],
+        format_func=lambda v: (
+            tr("workers.new") if v is None else f"{v} · {everyone.set_index('employee_no').at[v, 'name']}"
+        ),
+    )
     current: Worker | None = None
     if pick_no:
         with Session(resources.engine()) as session:
@@ -80,16 +104,28 @@ with edit_tab:
     grid_label = {g.id: f"{g.code} · {pick(L, g.name_zh, g.name_en)}" for g in grids}
     with st.form("worker_edit", clear_on_submit=current is None):
         c1, c2 = st.columns(2)
-        employee_no = c1.text_input(tr("col.employee_no"), value=current.employee_no if current else "",
-                                    disabled=current is not None)
+        employee_no = c1.text_input(
+            tr("col.employee_no"), value=current.employee_no if current else "", disabled=current is not None
+        )
         name = c2.text_input(tr("col.name"), value=current.name if current else "")
-        grid_id = c1.selectbox(tr("col.grid"), grid_ids, format_func=grid_label.get,
-                               index=grid_ids.index(current.grid_id) if current and current.grid_id in grid_ids else 0)
+        grid_id = c1.selectbox(
+            tr("col.grid"),
+            grid_ids,
+            format_func=grid_label.get,
+            index=grid_ids.index(current.grid_id) if current and current.grid_id in grid_ids else 0,
+        )
         phone = c2.text_input(tr("workers.phone_full"), value=(current.phone or "") if current else "")
-        hire_date = c1.date_input(tr("col.hire_date"), value=current.hire_date if current else clock.today(),
-                                  min_value=date(2000, 1, 1))
-        status_v = c2.selectbox(tr("col.status"), STATUSES, format_func=lambda v: tr(f"status.{v}"),
-                                index=STATUSES.index(current.status) if current else 0)
+        hire_date = c1.date_input(
+            tr("col.hire_date"),
+            value=current.hire_date if current else clock.today(),
+            min_value=date(2000, 1, 1),
+        )
+        status_v = c2.selectbox(
+            tr("col.status"),
+            STATUSES,
+            format_func=lambda v: tr(f"status.{v}"),
+            index=STATUSES.index(current.status) if current else 0,
+        )
         party = st.checkbox(tr("col.party_member"), value=current.party_member if current else False)
         submitted = st.form_submit_button(tr("common.save"), type="primary")
     if submitted:
@@ -98,11 +134,20 @@ with edit_tab:
         else:
             try:
                 with resources.unit_of_work() as session:
-                    saved = save_worker(session, viewer, WorkerCreate(
-                        employee_no=employee_no.strip(), name=name.strip(), grid_id=grid_id,
-                        party_member=party, hire_date=hire_date, status=status_v, phone=phone.strip() or None,
-                        gender=current.gender if current else None,
-                    ))
+                    saved = save_worker(
+                        session,
+                        viewer,
+                        WorkerCreate(
+                            employee_no=employee_no.strip(),
+                            name=name.strip(),
+                            grid_id=grid_id,
+                            party_member=party,
+                            hire_date=hire_date,
+                            status=status_v,
+                            phone=phone.strip() or None,
+                            gender=current.gender if current else None,
+                        ),
+                    )
                 st.success(tr("workers.saved", name=saved.name, no=saved.employee_no))
             except ScopeError:
                 st.error(tr("common.error_scope"))
@@ -120,28 +165,55 @@ with edit_tab:
 with import_tab:
     st.caption(tr("workers.import_help"))
     c1, c2 = st.columns(2)
-    c1.download_button(tr("workers.template") + " (Excel)", lambda: template_bytes(WORKER_SCHEMA, "xlsx", L),
-                       file_name="workers-template.xlsx")
-    c2.download_button(tr("workers.template") + " (CSV)", lambda: template_bytes(WORKER_SCHEMA, "csv", L),
-                       file_name="workers-template.csv")
+    c1.download_button(
+        tr("workers.template") + " (Excel)",
+        lambda: template_bytes(WORKER_SCHEMA, "xlsx", L),
+        file_name="workers-template.xlsx",
+    )
+    c2.download_button(
+        tr("workers.template") + " (CSV)",
+        lambda: template_bytes(WORKER_SCHEMA, "csv", L),
+        file_name="workers-template.csv",
+    )
     upload = st.file_uploader(tr("workers.import_file"), type=["csv", "xlsx", "txt"], key="worker_upload")
     if upload is not None and (data := accepted_upload(upload, TABLE_KINDS)) is not None:
         with Session(resources.engine()) as session:
             preview = preview_worker_import(session, viewer, data, upload.name)
-        st.markdown(tr("workers.preview", read=preview.rows_read, new=len(preview.new),
-                       changed=len(preview.changed), same=preview.unchanged))
+        st.markdown(
+            tr(
+                "workers.preview",
+                read=preview.rows_read,
+                new=len(preview.new),
+                changed=len(preview.changed),
+                same=preview.unchanged,
+            )
+        )
         if not preview.ok:
             st.error(tr("workers.errors", n=len(preview.errors)))
-            errors = preview.errors_frame(L).rename(columns={
-                "row": tr("workers.err_row"), "column": tr("workers.err_column"),
-                "value": tr("workers.err_value"), "message": tr("workers.err_message")})
+            errors = preview.errors_frame(L).rename(
+                columns={
+                    "row": tr("workers.err_row"),
+                    "column": tr("workers.err_column"),
+                    "value": tr("workers.err_value"),
+                    "message": tr("workers.err_message"),
+                }
+            )
             st.dataframe(errors, hide_index=True)
         else:
             if len(preview.new):
-                st.dataframe(preview.new[["employee_no", "name", "grid_code"]].rename(columns={
-                    "employee_no": tr("col.employee_no"), "name": tr("col.name"), "grid_code": tr("col.grid")}),
-                    hide_index=True)
-            if st.button(tr("workers.commit"), type="primary", disabled=not (len(preview.new) or len(preview.changed))):
+                st.dataframe(
+                    preview.new[["employee_no", "name", "grid_code"]].rename(
+                        columns={
+                            "employee_no": tr("col.employee_no"),
+                            "name": tr("col.name"),
+                            "grid_code": tr("col.grid"),
+                        }
+                    ),
+                    hide_index=True,
+                )
+            if st.button(
+                tr("workers.commit"), type="primary", disabled=not (len(preview.new) or len(preview.changed))
+            ):
                 with resources.unit_of_work() as session:
                     # Re-check against the database as it is now, inside the writing transaction.
                     fresh = preview_worker_import(session, viewer, data, upload.name)

@@ -42,8 +42,9 @@ def board(who: Viewer, now: datetime) -> tuple[pd.DataFrame, service.Context]:
     return _board(get_settings().database_url, who, now)
 
 
-def recommend(who: Viewer, now: datetime, task_id: str, preset: Preset,
-              task: pd.Series) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:
+def recommend(
+    who: Viewer, now: datetime, task_id: str, preset: Preset, task: pd.Series
+) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:
     """``service.recommend`` for one task of ``board(who, now)`` with these weights."""
     return _recommend(get_settings().database_url, who, now, task_id, preset, task)
 

@@ -118,10 +118,17 @@ def sign_in_page() -> None:
         with st.expander(tr("signin.demo_accounts"), expanded=True):
             st.caption(tr("signin.demo_note"))
             st.dataframe(
-                [{tr("signin.username"): a["username"], tr("users.role"): tr(f"role.{a['role']}"),
-                  tr("users.display_name"): a["name"], tr("signin.password"): a["password"]}
-                 for a in accounts],
-                hide_index=True, width="stretch",
+                [
+                    {
+                        tr("signin.username"): a["username"],
+                        tr("users.role"): tr(f"role.{a['role']}"),
+                        tr("users.display_name"): a["name"],
+                        tr("signin.password"): a["password"],
+                    }
+                    for a in accounts
+                ],
+                hide_index=True,
+                width="stretch",
             )
 
 
@@ -141,7 +148,9 @@ def single_sign_on() -> None:
             st.session_state.pop(SSO_REFUSED_KEY, None)
             st.logout()
         return
-    if st.button(tr("signin.sso"), icon=":material/key:", type="secondary", width="stretch", key="signin_sso"):
+    if st.button(
+        tr("signin.sso"), icon=":material/key:", type="secondary", width="stretch", key="signin_sso"
+    ):
         st.login()
 
 
@@ -160,8 +169,9 @@ def change_password_form(viewer: Viewer) -> None:
             return
         try:
             with resources.unit_of_work() as session:
-                change_own_password(session, viewer.user_id, old, new,
-                                    keep_session=st.session_state.get(SESSION_KEY))
+                change_own_password(
+                    session, viewer.user_id, old, new, keep_session=st.session_state.get(SESSION_KEY)
+                )
         except ValueError as exc:
             st.error(tr("signin.error.change_failed", reason=str(exc)))
             return

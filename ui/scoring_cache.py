@@ -52,8 +52,9 @@ def clear_scorecards() -> None:
         fn.clear()
 
 
-def card_notes_and_contributions(card: pd.Series | dict, comps: pd.DataFrame, name_col: str, *,
-                                 alert: str = "warning") -> None:
+def card_notes_and_contributions(
+    card: pd.Series | dict, comps: pd.DataFrame, name_col: str, *, alert: str = "warning"
+) -> None:
     """What both scorecard pages show under the total: missing data, pro-rating, then each component's
     contribution. ``alert`` is the Streamlit call for the notes ("warning" for managers, "caption" for
     the worker's own, calmer card)."""
@@ -63,6 +64,14 @@ def card_notes_and_contributions(card: pd.Series | dict, comps: pd.DataFrame, na
         say(tr("score.missing_note", components="、".join(missing), coverage=f"{card['coverage']:.0%}"))
     if card["prorated"]:
         say(tr("score.prorated_note", share=f"{card['active_share']:.0%}"))
-    st.altair_chart(charts.contribution_chart(
-        comps, name_col=name_col, earned_label=tr("score.earned"), lost_label=tr("score.lost"),
-        title=tr("score.chart.contributions"), x_title=tr("score.points")), width="stretch")
+    st.altair_chart(
+        charts.contribution_chart(
+            comps,
+            name_col=name_col,
+            earned_label=tr("score.earned"),
+            lost_label=tr("score.lost"),
+            title=tr("score.chart.contributions"),
+            x_title=tr("score.points"),
+        ),
+        width="stretch",
+    )

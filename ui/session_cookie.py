@@ -55,6 +55,7 @@ ENDED_KEY = "session_ended"  # session_state: why the last session ended ("idle"
 
 # ---- the browser session (Streamlit side) ---------------------------------------------------------------
 
+
 def current_viewer() -> Viewer | None:
     """The signed-in viewer of this browser session, restored from the cookie on a new session; None
     (and the state cleared, with the reason in ``ENDED_KEY``) when the session has ended."""
@@ -95,7 +96,10 @@ def start(user: User, viewer: Viewer, *, via: str = "password") -> None:
     session now; its cookie is set on the next run (``hand_over``)."""
     with resources.unit_of_work() as session:
         row, code = sessions.open_session(
-            session, user, user_agent=_text(st.context.headers.get("User-Agent")), via=via,
+            session,
+            user,
+            user_agent=_text(st.context.headers.get("User-Agent")),
+            via=via,
             lang=st.session_state.get(LANG_KEY, ""),
         )
         session_id = row.id
@@ -151,7 +155,9 @@ def sso_viewer() -> Viewer | None:
         user = sessions.user_for_identity(session, claims)
         viewer = viewer_for(session, user) if user is not None else None
     if user is None or viewer is None:
-        st.session_state[SSO_REFUSED_KEY] = str(claims.get(get_settings().sso_claim) or claims.get("sub") or "?")
+        st.session_state[SSO_REFUSED_KEY] = str(
+            claims.get(get_settings().sso_claim) or claims.get("sub") or "?"
+        )
         return None
     start(user, viewer, via="sso")
     return viewer
@@ -172,11 +178,15 @@ def hand_over() -> None:
 
 
 def _post(slot: DeltaGenerator, url: str) -> None:
-    slot.html(f"<script>fetch({json.dumps(url)}, {{method: 'POST', credentials: 'same-origin'}});</script>",
-              unsafe_allow_javascript=True, width="content")
+    slot.html(
+        f"<script>fetch({json.dumps(url)}, {{method: 'POST', credentials: 'same-origin'}});</script>",
+        unsafe_allow_javascript=True,
+        width="content",
+    )
 
 
 # ---- the two HTTP routes (served by ui/server.py) -------------------------------------------------------
+
 
 def _same_origin(request: Request) -> bool:
     """Refuse requests another site makes the browser send (login/logout CSRF)."""
@@ -212,8 +222,9 @@ async def redeem(request: Request) -> Response:
     if token is None:
         return Response("unknown or spent code", status_code=400)
     response = Response(status_code=204)
-    response.set_cookie(sessions.COOKIE_NAME, token, max_age=get_settings().session_max_hours * 3600,
-                        **_cookie_attrs(request))  # type: ignore[arg-type]
+    response.set_cookie(
+        sessions.COOKIE_NAME, token, max_age=get_settings().session_max_hours * 3600, **_cookie_attrs(request)
+    )  # type: ignore[arg-type]
     return response
 
 

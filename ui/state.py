@@ -49,6 +49,10 @@ def language_switch(where: str) -> None:
     current = lang()
     st.session_state[f"_lang_{where}"] = current
     st.segmented_control(
-        "Language / 语言", options=list(LANGUAGES), format_func=lambda v: "中文" if v == "zh" else "English",
-        key=f"_lang_{where}", on_change=_changed, label_visibility="collapsed",
+        "Language / 语言",
+        options=list(LANGUAGES),
+        format_func=lambda v: "中文" if v == "zh" else "English",
+        key=f"_lang_{where}",
+        on_change=_changed,
+        label_visibility="collapsed",
     )

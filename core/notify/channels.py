@@ -38,13 +38,18 @@ FLAGGED_KIND = "notify_flagged"  # the inbox notice telling administrators a cha
 def find_unit(session: Session, name_or_code: str) -> OrgUnit:
     """The district, subdistrict or community with this code or name (zh or en)."""
     value = name_or_code.strip()
-    rows = session.exec(select(OrgUnit).where(
-        or_(col(OrgUnit.code) == value, col(OrgUnit.name_zh) == value, col(OrgUnit.name_en) == value),
-        col(OrgUnit.level) != OrgLevel.GRID.value)).all()
+    rows = session.exec(
+        select(OrgUnit).where(
+            or_(col(OrgUnit.code) == value, col(OrgUnit.name_zh) == value, col(OrgUnit.name_en) == value),
+            col(OrgUnit.level) != OrgLevel.GRID.value,
+        )
+    ).all()
     if not rows:
         raise ValueError(f"no district, subdistrict or community is called {value!r} (give its name or code)")
     if len(rows) > 1:
-        raise ValueError(f"{value!r} names {len(rows)} units; give the code ({', '.join(r.code for r in rows)})")
+        raise ValueError(
+            f"{value!r} names {len(rows)} units; give the code ({', '.join(r.code for r in rows)})"
+        )
     return rows[0]
 
 
@@ -76,13 +81,24 @@ def _validate(kind: str, url: str, options: dict[str, Any]) -> None:
     elif scheme not in ("http", "https") or not urlsplit(url).hostname:
         raise ValueError(f"a {kind} channel needs an http(s) URL, not {mask_url(url)!r}")
     if kind == ChannelKind.WEBHOOK:
-        providers.render_template(str(options.get("template") or providers.DEFAULT_TEMPLATE),
-                                  {"text": "test", "title": "test"})
+        providers.render_template(
+            str(options.get("template") or providers.DEFAULT_TEMPLATE), {"text": "test", "title": "test"}
+        )
 
 
-def add_channel(session: Session, viewer: Viewer, *, kind: str, name: str, url: str, secret: str | None = None,
-                owner_unit_id: int | None = None, keyword: str = "", template: str = "",
-                now: datetime | None = None) -> NotifyChannel:
+def add_channel(
+    session: Session,
+    viewer: Viewer,
+    *,
+    kind: str,
+    name: str,
+    url: str,
+    secret: str | None = None,
+    owner_unit_id: int | None = None,
+    keyword: str = "",
+    template: str = "",
+    now: datetime | None = None,
+) -> NotifyChannel:
     """Add a channel. ``url`` is the robot's webhook URL (it carries the key), an SMTP URL
     (``smtp+starttls://user@host:587?from=…``; a password in it is moved to the secret) or a gateway URL;
     ``secret`` the signing secret or SMTP password; ``keyword`` a robot's keyword rule; ``template`` a
@@ -99,7 +115,9 @@ def add_channel(session: Session, viewer: Viewer, *, kind: str, name: str, url: 
         unit = session.get(OrgUnit, owner_unit_id)
         if unit is None or unit.level == OrgLevel.GRID.value:
             raise ValueError("a channel belongs to the district, a subdistrict or a community")
-    options: dict[str, Any] = {k: v for k, v in (("keyword", keyword.strip()), ("template", template.strip())) if v}
+    options: dict[str, Any] = {
+        k: v for k, v in (("keyword", keyword.strip()), ("template", template.strip())) if v
+    }
     _validate(kind, url, options)
     parts = urlsplit(url)
     if kind == ChannelKind.EMAIL and parts.password:
@@ -107,22 +125,42 @@ def add_channel(session: Session, viewer: Viewer, *, kind: str, name: str, url: 
         netloc = f"{parts.username}@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
         url = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
     at = now or clock.now()
-    channel = NotifyChannel(name=name, kind=kind, owner_unit_id=owner_unit_id, url_enc=encrypt(url),
-                            url_hint=mask_url(url)[:300], secret_enc=encrypt(secret) if secret else None,
-                            secret_hint=mask(secret or ""), options=json.dumps(options, ensure_ascii=False),
-                            created_at=at, updated_at=at)
+    channel = NotifyChannel(
+        name=name,
+        kind=kind,
+        owner_unit_id=owner_unit_id,
+        url_enc=encrypt(url),
+        url_hint=mask_url(url)[:300],
+        secret_enc=encrypt(secret) if secret else None,
+        secret_hint=mask(secret or ""),
+        options=json.dumps(options, ensure_ascii=False),
+        created_at=at,
+        updated_at=at,
+    )
     session.add(channel)
     session.flush()
-    record(session, "notify.channel.add", viewer=viewer, entity="notify_channel", entity_id=channel.id,
-           after=_public(channel))
+    record(
+        session,
+        "notify.channel.add",
+        viewer=viewer,
+        entity="notify_channel",
+        entity_id=channel.id,
+        after=_public(channel),
+    )
     return channel
 
 
 def _public(channel: NotifyChannel) -> dict[str, Any]:
     """What an audit entry or a log line may show of a channel: never the key or the secret."""
-    return {"name": channel.name, "kind": channel.kind, "owner_unit_id": channel.owner_unit_id,
-            "url": channel.url_hint, "secret": channel.secret_hint, "enabled": channel.enabled,
-            "flagged": channel.flagged}
+    return {
+        "name": channel.name,
+        "kind": channel.kind,
+        "owner_unit_id": channel.owner_unit_id,
+        "url": channel.url_hint,
+        "secret": channel.secret_hint,
+        "enabled": channel.enabled,
+        "flagged": channel.flagged,
+    }
 
 
 def get_channel(session: Session, viewer: Viewer, name_or_id: str | int) -> NotifyChannel:
@@ -146,15 +184,30 @@ def _resume_held(session: Session, channel: NotifyChannel, at: datetime) -> int:
     if not was_flagged:
         return 0
     d = NotifyDelivery
-    return int(session.exec(
-        update(d).where(col(d.channel_id) == channel.id, col(d.state) == DeliveryState.GAVE_UP.value,
-                        col(d.error_kind) == "config", col(d.kind) != "test")
-        .values(state=DeliveryState.PENDING.value, next_attempt_at=at, claimed_until=None, claim_token=None,
-                attempts=0)).rowcount or 0)
+    return int(
+        session.exec(
+            update(d)
+            .where(
+                col(d.channel_id) == channel.id,
+                col(d.state) == DeliveryState.GAVE_UP.value,
+                col(d.error_kind) == "config",
+                col(d.kind) != "test",
+            )
+            .values(
+                state=DeliveryState.PENDING.value,
+                next_attempt_at=at,
+                claimed_until=None,
+                claim_token=None,
+                attempts=0,
+            )
+        ).rowcount
+        or 0
+    )
 
 
-def set_enabled(session: Session, viewer: Viewer, channel_id: int, enabled: bool, *,
-                now: datetime | None = None) -> NotifyChannel:
+def set_enabled(
+    session: Session, viewer: Viewer, channel_id: int, enabled: bool, *, now: datetime | None = None
+) -> NotifyChannel:
     """Disable a channel (nothing more is sent through it), or enable it again — which also clears a
     refused-key flag and a provider's pause, once an administrator has fixed the cause (the refused
     message is queued again)."""
@@ -166,14 +219,30 @@ def set_enabled(session: Session, viewer: Viewer, channel_id: int, enabled: bool
         _resume_held(session, channel, at)
     channel.updated_at = at
     session.add(channel)
-    record(session, "notify.channel.enable" if enabled else "notify.channel.disable", viewer=viewer,
-           entity="notify_channel", entity_id=channel.id, before=before, after=_public(channel))
+    record(
+        session,
+        "notify.channel.enable" if enabled else "notify.channel.disable",
+        viewer=viewer,
+        entity="notify_channel",
+        entity_id=channel.id,
+        before=before,
+        after=_public(channel),
+    )
     return channel
 
 
-def update_channel(session: Session, viewer: Viewer, channel_id: int, *, name: str | None = None,
-                   url: str | None = None, secret: str | None = None, keyword: str | None = None,
-                   template: str | None = None, now: datetime | None = None) -> NotifyChannel:
+def update_channel(
+    session: Session,
+    viewer: Viewer,
+    channel_id: int,
+    *,
+    name: str | None = None,
+    url: str | None = None,
+    secret: str | None = None,
+    keyword: str | None = None,
+    template: str | None = None,
+    now: datetime | None = None,
+) -> NotifyChannel:
     """Edit a channel. ``None`` (or an empty URL/secret) keeps a value; ``name``/``keyword``/``template``
     change when given. A new URL or secret is validated and stored encrypted; only its masked hint is ever
     shown. Changing the URL or secret of a channel flagged for a refused key clears the flag and the
@@ -185,8 +254,15 @@ def update_channel(session: Session, viewer: Viewer, channel_id: int, *, name: s
         name = name.strip()
         if not name or len(name) > 64:
             raise ValueError("a channel needs a name of 1–64 characters")
-        if name != channel.name and session.exec(select(col(NotifyChannel.id)).where(
-                col(NotifyChannel.name) == name, col(NotifyChannel.id) != channel.id)).first() is not None:
+        if (
+            name != channel.name
+            and session.exec(
+                select(col(NotifyChannel.id)).where(
+                    col(NotifyChannel.name) == name, col(NotifyChannel.id) != channel.id
+                )
+            ).first()
+            is not None
+        ):
             raise ValueError(f"a channel called {name!r} exists already")
         channel.name = name
     for key, value in (("keyword", keyword), ("template", template)):
@@ -221,16 +297,26 @@ def update_channel(session: Session, viewer: Viewer, channel_id: int, *, name: s
     changes = {k: v for k, v in after.items() if before.get(k) != v}
     if changed_key:
         changes["key_changed"] = True
-    record(session, "notify.channel.edit", viewer=viewer, entity="notify_channel", entity_id=channel.id,
-           before=before, after=after, detail={"changed": sorted(changes), "resumed": resumed,
-                                               "keyword": options.get("keyword", "")})
+    record(
+        session,
+        "notify.channel.edit",
+        viewer=viewer,
+        entity="notify_channel",
+        entity_id=channel.id,
+        before=before,
+        after=after,
+        detail={"changed": sorted(changes), "resumed": resumed, "keyword": options.get("keyword", "")},
+    )
     return channel
 
 
 def target_of(channel: NotifyChannel) -> Target:
-    return Target(kind=channel.kind, url=decrypt(channel.url_enc),
-                  secret=decrypt(channel.secret_enc) if channel.secret_enc else None,
-                  options=json.loads(channel.options or "{}"))
+    return Target(
+        kind=channel.kind,
+        url=decrypt(channel.url_enc),
+        secret=decrypt(channel.secret_enc) if channel.secret_enc else None,
+        options=json.loads(channel.options or "{}"),
+    )
 
 
 def note_outcome(session: Session, channel: NotifyChannel, outcome: Outcome, at: datetime) -> None:
@@ -242,54 +328,126 @@ def note_outcome(session: Session, channel: NotifyChannel, outcome: Outcome, at:
     channel.last_error, channel.last_error_at = f"{outcome.error_kind}: {outcome.error}"[:500], at
     if outcome.error_kind == "config" and not channel.flagged:
         channel.flagged = True
-        admins = session.exec(select(col(User.id)).where(col(User.role) == Role.ADMIN.value,
-                                                         col(User.is_active))).all()
-        notify(session, [{"user_id": uid, "kind": FLAGGED_KIND, "created_at": at, "link": "pages/notify_channels.py",
-                          "key": f"{FLAGGED_KIND}:{channel.id}:{at:%Y%m%d%H%M%S}:{uid}",
-                          "title_zh": t("notify.flagged.title", "zh", name=channel.name),
-                          "title_en": t("notify.flagged.title", "en", name=channel.name),
-                          "body_zh": t("notify.reason.config", "zh"), "body_en": t("notify.reason.config", "en")}
-                         for uid in admins], now=at)
+        admins = session.exec(
+            select(col(User.id)).where(col(User.role) == Role.ADMIN.value, col(User.is_active))
+        ).all()
+        notify(
+            session,
+            [
+                {
+                    "user_id": uid,
+                    "kind": FLAGGED_KIND,
+                    "created_at": at,
+                    "link": "pages/notify_channels.py",
+                    "key": f"{FLAGGED_KIND}:{channel.id}:{at:%Y%m%d%H%M%S}:{uid}",
+                    "title_zh": t("notify.flagged.title", "zh", name=channel.name),
+                    "title_en": t("notify.flagged.title", "en", name=channel.name),
+                    "body_zh": t("notify.reason.config", "zh"),
+                    "body_en": t("notify.reason.config", "en"),
+                }
+                for uid in admins
+            ],
+            now=at,
+        )
 
 
-def send_test(session: Session, viewer: Viewer, name_or_id: str | int, *, lang: str = "zh",
-              to: str = "", now: datetime | None = None) -> Outcome:
+def send_test(
+    session: Session,
+    viewer: Viewer,
+    name_or_id: str | int,
+    *,
+    lang: str = "zh",
+    to: str = "",
+    now: datetime | None = None,
+) -> Outcome:
     """Send one test message through the channel now and return the provider's answer. A refused key flags
     the channel. The attempt is in the delivery log and the audit trail."""
     channel = get_channel(session, viewer, name_or_id)
     target = target_of(channel)
     at = now or clock.now()
     if channel.kind == ChannelKind.EMAIL:
-        to = to or providers.smtp_settings(target.url)["test_to"] or providers.smtp_settings(target.url)["sender"]
+        to = (
+            to
+            or providers.smtp_settings(target.url)["test_to"]
+            or providers.smtp_settings(target.url)["sender"]
+        )
     elif providers.audience(channel.kind, target.options) == "person":
         to = to or str(target.options.get("test_to") or "")
     key = f"test:{channel.id}:{at:%Y%m%d%H%M%S}:{uuid.uuid4().hex[:8]}"
-    message = Message(title=t("notify.msg.test_title", lang), text=t("notify.msg.test_text", lang, name=channel.name),
-                      link=absolute_link("app.py"), lang=lang, to=to, key=key)
+    message = Message(
+        title=t("notify.msg.test_title", lang),
+        text=t("notify.msg.test_text", lang, name=channel.name),
+        link=absolute_link("app.py"),
+        lang=lang,
+        to=to,
+        key=key,
+    )
     outcome = providers.send(target, message)
     note_outcome(session, channel, outcome, at)
     session.add(channel)
-    session.add(NotifyDelivery(
-        key=key, channel_id=channel.id or 0, user_id=viewer.user_id or None, recipient=to or "group", kind="test",
-        payload=json.dumps({"title": message.title, "text": message.text, "link": message.link, "lang": lang,
-                            "to": to, "mentions": []}, ensure_ascii=False),
-        state=(DeliveryState.SENT if outcome.ok else DeliveryState.GAVE_UP).value, attempts=1,
-        next_attempt_at=at, last_attempt_at=at, sent_at=at if outcome.ok else None,
-        error_kind=outcome.error_kind, last_error=outcome.error[:500], created_at=at))
-    record(session, "notify.channel.test", viewer=viewer, entity="notify_channel", entity_id=channel.id,
-           detail={"ok": outcome.ok, "error_kind": outcome.error_kind, "error": outcome.error[:200]})
+    session.add(
+        NotifyDelivery(
+            key=key,
+            channel_id=channel.id or 0,
+            user_id=viewer.user_id or None,
+            recipient=to or "group",
+            kind="test",
+            payload=json.dumps(
+                {
+                    "title": message.title,
+                    "text": message.text,
+                    "link": message.link,
+                    "lang": lang,
+                    "to": to,
+                    "mentions": [],
+                },
+                ensure_ascii=False,
+            ),
+            state=(DeliveryState.SENT if outcome.ok else DeliveryState.GAVE_UP).value,
+            attempts=1,
+            next_attempt_at=at,
+            last_attempt_at=at,
+            sent_at=at if outcome.ok else None,
+            error_kind=outcome.error_kind,
+            last_error=outcome.error[:500],
+            created_at=at,
+        )
+    )
+    record(
+        session,
+        "notify.channel.test",
+        viewer=viewer,
+        entity="notify_channel",
+        entity_id=channel.id,
+        detail={"ok": outcome.ok, "error_kind": outcome.error_kind, "error": outcome.error[:200]},
+    )
     return outcome
 
 
 def channels_frame(session: Session, viewer: Viewer) -> pd.DataFrame:
     """The channels the viewer manages, with their owner's names and last error (no secrets)."""
     c = NotifyChannel
-    stmt: Any = (sa_select(col(c.id), col(c.name), col(c.kind), col(c.owner_unit_id),
-                      col(OrgUnit.name_zh).label("owner_zh"), col(OrgUnit.name_en).label("owner_en"),
-                      col(c.url_hint), col(c.secret_hint), col(c.enabled), col(c.flagged), col(c.paused_until),
-                      col(c.last_sent_at), col(c.last_error), col(c.last_error_at))
-            .join(OrgUnit, col(OrgUnit.id) == col(c.owner_unit_id), isouter=True)
-            .where(_owner_clause(viewer)).order_by(col(c.name)))
+    stmt: Any = (
+        sa_select(
+            col(c.id),
+            col(c.name),
+            col(c.kind),
+            col(c.owner_unit_id),
+            col(OrgUnit.name_zh).label("owner_zh"),
+            col(OrgUnit.name_en).label("owner_en"),
+            col(c.url_hint),
+            col(c.secret_hint),
+            col(c.enabled),
+            col(c.flagged),
+            col(c.paused_until),
+            col(c.last_sent_at),
+            col(c.last_error),
+            col(c.last_error_at),
+        )
+        .join(OrgUnit, col(OrgUnit.id) == col(c.owner_unit_id), isouter=True)
+        .where(_owner_clause(viewer))
+        .order_by(col(c.name))
+    )
     out = frame(session, stmt.add_columns(col(c.options)))
     out["keyword"] = [str(json.loads(o or "{}").get("keyword", "")) for o in out["options"]]
     return out.drop(columns=["options"])
@@ -301,17 +459,39 @@ def _mask_recipient(value: str) -> str:
     return mask_phone(value)
 
 
-def delivery_log(session: Session, viewer: Viewer, *, channel_id: int | None = None, state: str | None = None,
-                 start: datetime | None = None, end: datetime | None = None, limit: int = 1000) -> pd.DataFrame:
+def delivery_log(
+    session: Session,
+    viewer: Viewer,
+    *,
+    channel_id: int | None = None,
+    state: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: int = 1000,
+) -> pd.DataFrame:
     """Deliveries through the channels the viewer manages, newest first; ``start``/``end`` bound
     ``created_at`` ([start, end)). Mobile numbers show masked."""
     d, c = NotifyDelivery, NotifyChannel
-    stmt: Any = (sa_select(col(d.id), col(d.created_at), col(c.name).label("channel"), col(c.kind).label("channel_kind"),
-                      col(d.kind), col(d.recipient), col(d.state), col(d.attempts), col(d.next_attempt_at),
-                      col(d.sent_at), col(d.error_kind), col(d.last_error))
-            .join(c, col(c.id) == col(d.channel_id))
-            .where(_owner_clause(viewer))
-            .order_by(col(d.created_at).desc(), col(d.id).desc()).limit(limit))
+    stmt: Any = (
+        sa_select(
+            col(d.id),
+            col(d.created_at),
+            col(c.name).label("channel"),
+            col(c.kind).label("channel_kind"),
+            col(d.kind),
+            col(d.recipient),
+            col(d.state),
+            col(d.attempts),
+            col(d.next_attempt_at),
+            col(d.sent_at),
+            col(d.error_kind),
+            col(d.last_error),
+        )
+        .join(c, col(c.id) == col(d.channel_id))
+        .where(_owner_clause(viewer))
+        .order_by(col(d.created_at).desc(), col(d.id).desc())
+        .limit(limit)
+    )
     if channel_id is not None:
         stmt = stmt.where(col(d.channel_id) == channel_id)
     if state:

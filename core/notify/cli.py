@@ -29,8 +29,17 @@ def _channel_add(args: argparse.Namespace) -> int:
     try:
         with unit_of_work() as session:
             owner = find_unit(session, args.community).id if args.community else None
-            channel = add_channel(session, SYSTEM, kind=args.kind, name=args.name, url=args.url, secret=args.secret,
-                                  owner_unit_id=owner, keyword=args.keyword or "", template=args.template or "")
+            channel = add_channel(
+                session,
+                SYSTEM,
+                kind=args.kind,
+                name=args.name,
+                url=args.url,
+                secret=args.secret,
+                owner_unit_id=owner,
+                keyword=args.keyword or "",
+                template=args.template or "",
+            )
             hint = channel.url_hint
     except ValueError as exc:  # includes a missing GRIDWISE_SECRET_KEY
         _err(str(exc))
@@ -79,12 +88,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     a = csub.add_parser("add", help="add a WeCom/DingTalk/Feishu robot, an SMTP server or an HTTP gateway")
     a.add_argument("--kind", required=True, choices=["wecom", "dingtalk", "feishu", "email", "webhook"])
     a.add_argument("--name", required=True)
-    a.add_argument("--url", required=True, help="robot webhook URL, smtp+starttls://user@host:587?from=…, "
-                   "smtps://user@host:465 or the gateway's URL")
+    a.add_argument(
+        "--url",
+        required=True,
+        help="robot webhook URL, smtp+starttls://user@host:587?from=…, "
+        "smtps://user@host:465 or the gateway's URL",
+    )
     a.add_argument("--secret", help="signing secret (DingTalk, Feishu, webhook) or SMTP password")
-    a.add_argument("--community", help="owner: a community's (or subdistrict's) name or code; default the district")
+    a.add_argument(
+        "--community", help="owner: a community's (or subdistrict's) name or code; default the district"
+    )
     a.add_argument("--keyword", help="a robot's keyword rule: every message will contain it")
-    a.add_argument("--template", help='gateway JSON body, e.g. \'{"phone": "{mobile}", "content": "{text}"}\'')
+    a.add_argument(
+        "--template", help='gateway JSON body, e.g. \'{"phone": "{mobile}", "content": "{text}"}\''
+    )
     a.set_defaults(func=_channel_add)
 
     t = nsub.add_parser("test", help="send one test message through a channel now")

@@ -61,6 +61,8 @@ def mask_url(url: str) -> str:
     if parts.username:
         netloc = f"{parts.username}{':***' if parts.password else ''}@{netloc}"
     path = "/".join(mask(seg) if _TOKENISH.fullmatch(seg) else seg for seg in parts.path.split("/"))
-    query = "&".join(f"{k}={v if k in ('from', 'test_to', 'cafile') else mask(v)}"
-                     for k, v in parse_qsl(parts.query, keep_blank_values=True))
+    query = "&".join(
+        f"{k}={v if k in ('from', 'test_to', 'cafile') else mask(v)}"
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    )
     return urlunsplit((parts.scheme, netloc, path, query, ""))

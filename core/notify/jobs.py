@@ -23,8 +23,17 @@ def cleanup(now: datetime | None = None, engine: Engine | None = None) -> dict[s
 
 
 JOBS: list[JobSpec] = [
-    JobSpec("notify.deliver", "core.notify.jobs:deliver", {"trigger": "interval", "minutes": 1},
-            "Deliver notices to WeCom / DingTalk / Feishu / email / SMS"),
-    JobSpec("notify.cleanup", "core.notify.jobs:cleanup", {"trigger": "cron", "hour": 3, "minute": 20},
-            "Remove sent / given-up deliveries older than notify_keep_days (default 90)", run_at_start=True),
+    JobSpec(
+        "notify.deliver",
+        "core.notify.jobs:deliver",
+        {"trigger": "interval", "minutes": 1},
+        "Deliver notices to WeCom / DingTalk / Feishu / email / SMS",
+    ),
+    JobSpec(
+        "notify.cleanup",
+        "core.notify.jobs:cleanup",
+        {"trigger": "cron", "hour": 3, "minute": 20},
+        "Remove sent / given-up deliveries older than notify_keep_days (default 90)",
+        run_at_start=True,
+    ),
 ]

@@ -73,7 +73,9 @@ from core.sql import insert_ignore
 
 log = logging.getLogger(__name__)
 
-FANOUT_MAX_AGE = timedelta(days=2)  # older notices (e.g. from before a channel existed) stay in the inbox only
+FANOUT_MAX_AGE = timedelta(
+    days=2
+)  # older notices (e.g. from before a channel existed) stay in the inbox only
 FANOUT_BATCH = 5000
 LEASE = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
@@ -84,7 +86,7 @@ TEXT_MAX = 160  # characters of a notice's body in an outside message: short, th
 
 def _short(text: str) -> str:
     text = " ".join((text or "").split())
-    return text if len(text) <= TEXT_MAX else text[:TEXT_MAX - 1] + "…"
+    return text if len(text) <= TEXT_MAX else text[: TEXT_MAX - 1] + "…"
 
 
 def _chain(path: str | None) -> list[int | None]:
@@ -106,12 +108,22 @@ def _recipients(session: Session, user_ids: list[int]) -> dict[int, _Recipient]:
     rows = session.exec(
         select(col(User.id), col(User.scope_unit_id), col(Worker.community_id), col(Worker.phone))
         .join(Worker, col(Worker.id) == col(User.worker_id), isouter=True)
-        .where(col(User.id).in_(user_ids), col(User.is_active))).all()
-    prefs = {p.user_id: p for p in session.exec(select(NotifyPreference)
-                                                .where(col(NotifyPreference.user_id).in_(user_ids))).all()}
+        .where(col(User.id).in_(user_ids), col(User.is_active))
+    ).all()
+    prefs = {
+        p.user_id: p
+        for p in session.exec(
+            select(NotifyPreference).where(col(NotifyPreference.user_id).in_(user_ids))
+        ).all()
+    }
     units = {uid: (community if community is not None else scope) for uid, scope, community, _ in rows}
-    paths = dict(session.exec(select(col(OrgUnit.id), col(OrgUnit.path))
-                              .where(col(OrgUnit.id).in_([u for u in units.values() if u is not None]))).all())
+    paths = dict(
+        session.exec(
+            select(col(OrgUnit.id), col(OrgUnit.path)).where(
+                col(OrgUnit.id).in_([u for u in units.values() if u is not None])
+            )
+        ).all()
+    )
     out: dict[int, _Recipient] = {}
     for uid, _scope, _community, phone in rows:
         if uid is None:
@@ -137,8 +149,12 @@ def fan_out(session: Session, *, now: datetime | None = None) -> int:
     notices = session.exec(
         select(Notification)
         .join(NotifyFanout, col(NotifyFanout.notification_id) == col(Notification.id), isouter=True)
-        .where(col(NotifyFanout.notification_id).is_(None), col(Notification.created_at) >= at - FANOUT_MAX_AGE)
-        .order_by(col(Notification.id)).limit(FANOUT_BATCH)).all()
+        .where(
+            col(NotifyFanout.notification_id).is_(None), col(Notification.created_at) >= at - FANOUT_MAX_AGE
+        )
+        .order_by(col(Notification.id))
+        .limit(FANOUT_BATCH)
+    ).all()
     if not notices:
         return 0
     channels = list(session.exec(select(NotifyChannel).where(NotifyChannel.enabled)).all())
@@ -158,18 +174,43 @@ def fan_out(session: Session, *, now: datetime | None = None) -> int:
             continue
         pref = who.pref
         lang = pref.language
-        message = {"title": pick(lang, n.title_zh, n.title_en), "text": _short(pick(lang, n.body_zh, n.body_en)),
-                   "link": absolute_link(n.link), "lang": lang}
+        message = {
+            "title": pick(lang, n.title_zh, n.title_en),
+            "text": _short(pick(lang, n.body_zh, n.body_en)),
+            "link": absolute_link(n.link),
+            "lang": lang,
+        }
         quiet = None if n.kind in URGENT_KINDS else quiet_until(pref.quiet_start, pref.quiet_end, at)
         due = quiet or at
 
-        def add(channel: NotifyChannel, recipient: str, to: str = "", mentions: tuple[str, ...] = (),
-                n: Notification = n, message: dict = message, due: datetime = due) -> None:
-            rows.append({"key": f"n{n.id}:c{channel.id}:{recipient}", "notification_id": n.id,
-                         "channel_id": channel.id, "user_id": n.user_id, "recipient": to or recipient,
-                         "kind": n.kind, "state": DeliveryState.PENDING.value, "attempts": 0,
-                         "payload": json.dumps({**message, "to": to, "mentions": list(mentions)}, ensure_ascii=False),
-                         "next_attempt_at": due, "created_at": at, "error_kind": "", "last_error": ""})
+        def add(
+            channel: NotifyChannel,
+            recipient: str,
+            to: str = "",
+            mentions: tuple[str, ...] = (),
+            n: Notification = n,
+            message: dict = message,
+            due: datetime = due,
+        ) -> None:
+            rows.append(
+                {
+                    "key": f"n{n.id}:c{channel.id}:{recipient}",
+                    "notification_id": n.id,
+                    "channel_id": channel.id,
+                    "user_id": n.user_id,
+                    "recipient": to or recipient,
+                    "kind": n.kind,
+                    "state": DeliveryState.PENDING.value,
+                    "attempts": 0,
+                    "payload": json.dumps(
+                        {**message, "to": to, "mentions": list(mentions)}, ensure_ascii=False
+                    ),
+                    "next_attempt_at": due,
+                    "created_at": at,
+                    "error_kind": "",
+                    "last_error": "",
+                }
+            )
 
         personal = False
         if pref.use_email and pref.email and (ch := _nearest(email, who.chain)) is not None:
@@ -183,24 +224,49 @@ def fan_out(session: Session, *, now: datetime | None = None) -> int:
                 if ch.owner_unit_id == who.unit_id:  # the recipient's own unit only
                     add(ch, "group", mentions=(who.mobile,) if who.mobile else ())
     created = insert_ignore(session, NotifyDelivery, rows, conflict=["key"])
-    insert_ignore(session, NotifyFanout, [{"notification_id": n.id, "at": at} for n in notices],
-                  conflict=["notification_id"])
+    insert_ignore(
+        session,
+        NotifyFanout,
+        [{"notification_id": n.id, "at": at} for n in notices],
+        conflict=["notification_id"],
+    )
     return created
 
 
-def enqueue(session: Session, *, channel_id: int, key: str, data: dict[str, Any], kind: str = "webhook",
-            now: datetime | None = None) -> bool:
+def enqueue(
+    session: Session,
+    *,
+    channel_id: int,
+    key: str,
+    data: dict[str, Any],
+    kind: str = "webhook",
+    now: datetime | None = None,
+) -> bool:
     """Queue a ready JSON body for a channel (the API's signed webhooks: a ``webhook`` channel per
     subscriber). ``key`` is unique (e.g. ``"decision:42"``): queuing it again adds nothing; returns whether
     it was new. Sent by the delivery job like any notice, signed when the channel has a secret."""
     if len(key) > 200:
         raise ValueError(f"a delivery key is at most 200 characters: {key[:40]}…")
     at = now or clock.now()
-    row = {"key": key, "notification_id": None, "channel_id": channel_id, "user_id": None, "recipient": "group",
-           "kind": kind[:32], "state": DeliveryState.PENDING.value, "attempts": 0,
-           "payload": json.dumps({"title": kind, "text": "", "link": "", "lang": "en", "to": "", "mentions": [],
-                                  "data": data}, ensure_ascii=False, default=str),
-           "next_attempt_at": at, "created_at": at, "error_kind": "", "last_error": ""}
+    row = {
+        "key": key,
+        "notification_id": None,
+        "channel_id": channel_id,
+        "user_id": None,
+        "recipient": "group",
+        "kind": kind[:32],
+        "state": DeliveryState.PENDING.value,
+        "attempts": 0,
+        "payload": json.dumps(
+            {"title": kind, "text": "", "link": "", "lang": "en", "to": "", "mentions": [], "data": data},
+            ensure_ascii=False,
+            default=str,
+        ),
+        "next_attempt_at": at,
+        "created_at": at,
+        "error_kind": "",
+        "last_error": "",
+    }
     return insert_ignore(session, NotifyDelivery, [row], conflict=["key"]) == 1
 
 
@@ -215,9 +281,13 @@ class Claim:
 
 
 def _due_clause(at: datetime):  # noqa: ANN202 - a SQL condition
-    waiting = and_(col(NotifyDelivery.state).in_([DeliveryState.PENDING.value, DeliveryState.FAILED.value]),
-                   col(NotifyDelivery.next_attempt_at) <= at)
-    lapsed = and_(col(NotifyDelivery.state) == DeliveryState.SENDING.value, col(NotifyDelivery.claimed_until) < at)
+    waiting = and_(
+        col(NotifyDelivery.state).in_([DeliveryState.PENDING.value, DeliveryState.FAILED.value]),
+        col(NotifyDelivery.next_attempt_at) <= at,
+    )
+    lapsed = and_(
+        col(NotifyDelivery.state) == DeliveryState.SENDING.value, col(NotifyDelivery.claimed_until) < at
+    )
     return or_(waiting, lapsed)
 
 
@@ -225,44 +295,85 @@ def claim_due(session: Session, *, now: datetime | None = None, limit: int = 200
     """Claim up to ``limit`` due deliveries, within each channel's per-minute budget (see the crash rule).
     The caller commits before sending."""
     at = now or clock.now()
-    channels = {c.id: c for c in session.exec(select(NotifyChannel).where(
-        col(NotifyChannel.enabled), col(NotifyChannel.flagged).is_(False),
-        or_(col(NotifyChannel.paused_until).is_(None), col(NotifyChannel.paused_until) <= at))).all()}
+    channels = {
+        c.id: c
+        for c in session.exec(
+            select(NotifyChannel).where(
+                col(NotifyChannel.enabled),
+                col(NotifyChannel.flagged).is_(False),
+                or_(col(NotifyChannel.paused_until).is_(None), col(NotifyChannel.paused_until) <= at),
+            )
+        ).all()
+    }
     if not channels:
         return []
-    recent = dict(session.exec(
-        select(col(NotifyDelivery.channel_id), func.count()).where(
-            col(NotifyDelivery.channel_id).in_(list(channels)),
-            col(NotifyDelivery.last_attempt_at) > at - timedelta(minutes=1))
-        .group_by(col(NotifyDelivery.channel_id))).all())
-    budget = {cid: providers.RATE_PER_MINUTE.get(ChannelKind(c.kind), 60) - recent.get(cid, 0)
-              for cid, c in channels.items() if cid is not None}
-    due = session.exec(select(NotifyDelivery).where(
-        _due_clause(at), col(NotifyDelivery.channel_id).in_([cid for cid, b in budget.items() if b > 0]))
-        .order_by(col(NotifyDelivery.next_attempt_at), col(NotifyDelivery.id)).limit(limit * 5)).all()
+    recent = dict(
+        session.exec(
+            select(col(NotifyDelivery.channel_id), func.count())
+            .where(
+                col(NotifyDelivery.channel_id).in_(list(channels)),
+                col(NotifyDelivery.last_attempt_at) > at - timedelta(minutes=1),
+            )
+            .group_by(col(NotifyDelivery.channel_id))
+        ).all()
+    )
+    budget = {
+        cid: providers.RATE_PER_MINUTE.get(ChannelKind(c.kind), 60) - recent.get(cid, 0)
+        for cid, c in channels.items()
+        if cid is not None
+    }
+    due = session.exec(
+        select(NotifyDelivery)
+        .where(
+            _due_clause(at), col(NotifyDelivery.channel_id).in_([cid for cid, b in budget.items() if b > 0])
+        )
+        .order_by(col(NotifyDelivery.next_attempt_at), col(NotifyDelivery.id))
+        .limit(limit * 5)
+    ).all()
     claims: list[Claim] = []
     targets: dict[int, Target] = {}
     for d in due:
         if len(claims) >= limit or budget.get(d.channel_id, 0) <= 0:
             continue
         if d.state == DeliveryState.SENDING.value and d.attempts >= MAX_ATTEMPTS:
-            _finish(session, d.id or 0, d.claim_token, state=DeliveryState.GAVE_UP, error_kind="lost",
-                    error="the process stopped during every attempt", at=at)
+            _finish(
+                session,
+                d.id or 0,
+                d.claim_token,
+                state=DeliveryState.GAVE_UP,
+                error_kind="lost",
+                error="the process stopped during every attempt",
+                at=at,
+            )
             continue
         token = uuid.uuid4().hex
         got = session.exec(
-            update(NotifyDelivery).where(col(NotifyDelivery.id) == d.id, _due_clause(at))
-            .values(state=DeliveryState.SENDING.value, claim_token=token, claimed_until=at + LEASE,
-                    attempts=NotifyDelivery.attempts + 1, last_attempt_at=at)).rowcount
+            update(NotifyDelivery)
+            .where(col(NotifyDelivery.id) == d.id, _due_clause(at))
+            .values(
+                state=DeliveryState.SENDING.value,
+                claim_token=token,
+                claimed_until=at + LEASE,
+                attempts=NotifyDelivery.attempts + 1,
+                last_attempt_at=at,
+            )
+        ).rowcount
         if got != 1:
             continue  # another runner took it
         budget[d.channel_id] -= 1
         if d.channel_id not in targets:
             targets[d.channel_id] = target_of(channels[d.channel_id])
         p = json.loads(d.payload)
-        message = Message(title=p.get("title", ""), text=p.get("text", ""), link=p.get("link", ""),
-                          lang=p.get("lang", "zh"), to=p.get("to", ""), mentions=tuple(p.get("mentions") or ()),
-                          key=d.key, data=p.get("data"))
+        message = Message(
+            title=p.get("title", ""),
+            text=p.get("text", ""),
+            link=p.get("link", ""),
+            lang=p.get("lang", "zh"),
+            to=p.get("to", ""),
+            mentions=tuple(p.get("mentions") or ()),
+            key=d.key,
+            data=p.get("data"),
+        )
         claims.append(Claim(d.id or 0, token, d.channel_id, d.key, targets[d.channel_id], message))
     return claims
 
@@ -307,18 +418,33 @@ def record_outcome(session: Session, claim: Claim, outcome: Outcome, *, now: dat
     session.add(channel)
     _finish(session, claim.delivery_id, claim.token, state=state, at=at, **values)
     if not outcome.ok:
-        log.warning("notify: delivery %s via channel %r: %s %s", claim.key, channel.name, outcome.error_kind,
-                    outcome.error[:200])  # the provider's words; URLs and secrets are never logged
+        log.warning(
+            "notify: delivery %s via channel %r: %s %s",
+            claim.key,
+            channel.name,
+            outcome.error_kind,
+            outcome.error[:200],
+        )  # the provider's words; URLs and secrets are never logged
     return state.value
 
 
 def release(session: Session, claim: Claim) -> None:
     """Hand a claimed delivery back unsent (its attempt not counted)."""
-    _finish(session, claim.delivery_id, claim.token, state=DeliveryState.PENDING, at=clock.now(),
-            attempts=NotifyDelivery.attempts - 1, error_kind="", error="")
+    _finish(
+        session,
+        claim.delivery_id,
+        claim.token,
+        state=DeliveryState.PENDING,
+        at=clock.now(),
+        attempts=NotifyDelivery.attempts - 1,
+        error_kind="",
+        error="",
+    )
 
 
-def deliver_due(engine: Engine | None = None, *, now: datetime | None = None, limit: int = 200) -> dict[str, int]:
+def deliver_due(
+    engine: Engine | None = None, *, now: datetime | None = None, limit: int = 200
+) -> dict[str, int]:
     """Fan out new notices, then send what is due: what the ``notify.deliver`` job and
     ``gridwise notify deliver`` run. Returns counts by outcome."""
     engine = engine or get_engine()
@@ -348,9 +474,17 @@ def deliver_due(engine: Engine | None = None, *, now: datetime | None = None, li
         if state in counts:
             counts[state] += 1
     with Session(engine) as session:
-        counts["queued"] = int(session.exec(select(func.count()).select_from(NotifyDelivery).where(
-            col(NotifyDelivery.state).in_([DeliveryState.PENDING.value, DeliveryState.FAILED.value,
-                                           DeliveryState.SENDING.value]))).one())
+        counts["queued"] = int(
+            session.exec(
+                select(func.count())
+                .select_from(NotifyDelivery)
+                .where(
+                    col(NotifyDelivery.state).in_(
+                        [DeliveryState.PENDING.value, DeliveryState.FAILED.value, DeliveryState.SENDING.value]
+                    )
+                )
+            ).one()
+        )
     return counts
 
 
@@ -362,14 +496,22 @@ def purge_old(session: Session, *, now: datetime | None = None, keep_days: int |
     if days < 1:
         raise ValueError(f"notify_keep_days must be at least 1, not {days}")
     cutoff = (now or clock.now()) - timedelta(days=days)
-    return int(session.exec(delete(NotifyDelivery).where(
-        col(NotifyDelivery.state).in_([DeliveryState.SENT.value, DeliveryState.GAVE_UP.value]),
-        col(NotifyDelivery.created_at) < cutoff)).rowcount or 0)
+    return int(
+        session.exec(
+            delete(NotifyDelivery).where(
+                col(NotifyDelivery.state).in_([DeliveryState.SENT.value, DeliveryState.GAVE_UP.value]),
+                col(NotifyDelivery.created_at) < cutoff,
+            )
+        ).rowcount
+        or 0
+    )
 
 
 def queue_frame(session: Session) -> pd.DataFrame:
     """Deliveries by channel and state (for the CLI's --json and the admin page's summary)."""
-    rows = session.exec(select(col(NotifyChannel.name), col(NotifyDelivery.state), func.count())
-                        .join(NotifyChannel, col(NotifyChannel.id) == col(NotifyDelivery.channel_id))
-                        .group_by(col(NotifyChannel.name), col(NotifyDelivery.state))).all()
+    rows = session.exec(
+        select(col(NotifyChannel.name), col(NotifyDelivery.state), func.count())
+        .join(NotifyChannel, col(NotifyChannel.id) == col(NotifyDelivery.channel_id))
+        .group_by(col(NotifyChannel.name), col(NotifyDelivery.state))
+    ).all()
     return pd.DataFrame(rows, columns=["channel", "state", "n"])

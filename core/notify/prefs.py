@@ -38,9 +38,20 @@ def worker_phone(session: Session, viewer: Viewer) -> str:
     return (worker.phone or "") if worker else ""
 
 
-def save_preference(session: Session, viewer: Viewer, *, language: str, quiet_start: str, quiet_end: str,
-                    email: str = "", mobile: str = "", use_email: bool = True, use_sms: bool = True,
-                    use_group: bool = True, now: datetime | None = None) -> NotifyPreference:
+def save_preference(
+    session: Session,
+    viewer: Viewer,
+    *,
+    language: str,
+    quiet_start: str,
+    quiet_end: str,
+    email: str = "",
+    mobile: str = "",
+    use_email: bool = True,
+    use_sms: bool = True,
+    use_group: bool = True,
+    now: datetime | None = None,
+) -> NotifyPreference:
     """Store the viewer's own choices (nobody sets another person's); bad input raises ValueError naming it."""
     if session.get(User, viewer.user_id) is None:
         raise ValueError("preferences belong to a signed-in user account")

@@ -39,13 +39,24 @@ from core.settings import get_settings
 TIMEOUT_S = 10.0
 RETRYABLE = frozenset({"network", "rate_limited", "refused"})
 # Error codes in the body that mean "too fast" or "this key/signature/keyword is refused".
-RATE_CODES = {ChannelKind.WECOM: {45009}, ChannelKind.DINGTALK: {130101, 410100},
-              ChannelKind.FEISHU: {11232, 11233}}
-CONFIG_CODES = {ChannelKind.WECOM: {93000, 93004}, ChannelKind.DINGTALK: {300001, 310000},
-                ChannelKind.FEISHU: {19001, 19021, 19022, 19024}}
+RATE_CODES = {
+    ChannelKind.WECOM: {45009},
+    ChannelKind.DINGTALK: {130101, 410100},
+    ChannelKind.FEISHU: {11232, 11233},
+}
+CONFIG_CODES = {
+    ChannelKind.WECOM: {93000, 93004},
+    ChannelKind.DINGTALK: {300001, 310000},
+    ChannelKind.FEISHU: {19001, 19021, 19022, 19024},
+}
 # Messages a minute a robot accepts (WeCom and DingTalk: 20; DingTalk then blocks the robot for 10 minutes).
-RATE_PER_MINUTE = {ChannelKind.WECOM: 20, ChannelKind.DINGTALK: 20, ChannelKind.FEISHU: 100,
-                   ChannelKind.EMAIL: 60, ChannelKind.WEBHOOK: 120}
+RATE_PER_MINUTE = {
+    ChannelKind.WECOM: 20,
+    ChannelKind.DINGTALK: 20,
+    ChannelKind.FEISHU: 100,
+    ChannelKind.EMAIL: 60,
+    ChannelKind.WEBHOOK: 120,
+}
 PAUSE_AFTER_LIMIT_S = {ChannelKind.DINGTALK: 600}
 GROUP_KINDS = frozenset({ChannelKind.WECOM, ChannelKind.DINGTALK, ChannelKind.FEISHU})
 DEFAULT_TEMPLATE = '{"to": "{mobile}", "text": "{text}"}'
@@ -98,7 +109,7 @@ def absolute_link(link: str) -> str:
 
 
 def audience(kind: str, options: dict[str, Any]) -> str:
-    """"group" for robots (and a webhook without a personal placeholder), "person" for email and an SMS
+    """ "group" for robots (and a webhook without a personal placeholder), "person" for email and an SMS
     gateway whose template names ``{mobile}`` or ``{email}``; "subscriber" for an API client's webhook
     (options ``{"subscriber": "api:<name>"}``): it gets only what is queued for it, never inbox notices."""
     if options.get("subscriber"):
@@ -119,7 +130,9 @@ def render_template(template: str, values: dict[str, str]) -> dict[str, Any]:
     try:
         parsed = json.loads(body)
     except json.JSONDecodeError as exc:
-        raise ValueError(f"the body template is not JSON once filled in: {exc.msg} at character {exc.pos}") from None
+        raise ValueError(
+            f"the body template is not JSON once filled in: {exc.msg} at character {exc.pos}"
+        ) from None
     if not isinstance(parsed, dict):
         raise ValueError("the body template must be a JSON object")
     return parsed
@@ -139,7 +152,9 @@ def sign_feishu(secret: str, timestamp_s: int) -> str:
 
 def sign_webhook(secret: str, timestamp_s: int, body: bytes) -> str:
     """Gridwise's own webhooks: ``sha256=`` + hex HMAC-SHA256 of "timestamp.body" keyed by the secret."""
-    return "sha256=" + hmac.new(secret.encode(), f"{timestamp_s}.".encode() + body, hashlib.sha256).hexdigest()
+    return (
+        "sha256=" + hmac.new(secret.encode(), f"{timestamp_s}.".encode() + body, hashlib.sha256).hexdigest()
+    )
 
 
 def _plain(m: Message, keyword: str = "") -> str:
@@ -167,20 +182,31 @@ def _robot_body(kind: str, m: Message, options: dict[str, Any]) -> dict[str, Any
     keyword = str(options.get("keyword") or "")
     if kind == ChannelKind.WECOM:
         if m.mentions:
-            return {"msgtype": "text", "text": {"content": _plain(m, keyword), "mentioned_mobile_list": list(m.mentions)}}
+            return {
+                "msgtype": "text",
+                "text": {"content": _plain(m, keyword), "mentioned_mobile_list": list(m.mentions)},
+            }
         return {"msgtype": "markdown", "markdown": {"content": _markdown(m, keyword)}}
     if kind == ChannelKind.DINGTALK:
         at = {"atMobiles": list(m.mentions), "isAtAll": False}
         if m.mentions:  # DingTalk shows the @ only when the text names the mobile too
-            return {"msgtype": "text", "at": at,
-                    "text": {"content": _plain(m, keyword) + " " + " ".join(f"@{x}" for x in m.mentions)}}
-        return {"msgtype": "markdown", "at": at, "markdown": {"title": m.title, "text": _markdown(m, keyword)}}
+            return {
+                "msgtype": "text",
+                "at": at,
+                "text": {"content": _plain(m, keyword) + " " + " ".join(f"@{x}" for x in m.mentions)},
+            }
+        return {
+            "msgtype": "markdown",
+            "at": at,
+            "markdown": {"title": m.title, "text": _markdown(m, keyword)},
+        }
     return {"msg_type": "text", "content": {"text": _plain(m, keyword)}}  # Feishu
 
 
 def _post_json(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tuple[int, str]:
-    req = urllib.request.Request(url, data=body, method="POST",
-                                 headers={"Content-Type": "application/json; charset=utf-8", **headers})
+    req = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": "application/json; charset=utf-8", **headers}
+    )
     try:
         with urllib.request.urlopen(req, timeout=timeout) as resp:  # noqa: S310 - the administrator's URL
             return resp.status, resp.read(65536).decode("utf-8", "replace")
@@ -220,8 +246,13 @@ def _judge(kind: str, status: int, text: str) -> Outcome:
     return Outcome(False, "refused", error)
 
 
-def _http(kind: str, url: str, body: dict[str, Any], headers: dict[str, str] | None = None,
-          timeout: float = TIMEOUT_S) -> Outcome:
+def _http(
+    kind: str,
+    url: str,
+    body: dict[str, Any],
+    headers: dict[str, str] | None = None,
+    timeout: float = TIMEOUT_S,
+) -> Outcome:
     raw = json.dumps(body, ensure_ascii=False).encode()
     return _send_raw(kind, url, raw, headers or {}, timeout)
 
@@ -237,7 +268,9 @@ def _send_raw(kind: str, url: str, raw: bytes, headers: dict[str, str], timeout:
     return _judge(kind, status, text)
 
 
-def send_robot(target: Target, m: Message, *, now_s: float | None = None, timeout: float = TIMEOUT_S) -> Outcome:
+def send_robot(
+    target: Target, m: Message, *, now_s: float | None = None, timeout: float = TIMEOUT_S
+) -> Outcome:
     now_s = time.time() if now_s is None else now_s
     body = _robot_body(target.kind, m, target.options)
     url = target.url
@@ -250,14 +283,24 @@ def send_robot(target: Target, m: Message, *, now_s: float | None = None, timeou
     return _http(target.kind, url, body, timeout=timeout)
 
 
-def send_webhook(target: Target, m: Message, *, now_s: float | None = None, timeout: float = TIMEOUT_S) -> Outcome:
+def send_webhook(
+    target: Target, m: Message, *, now_s: float | None = None, timeout: float = TIMEOUT_S
+) -> Outcome:
     if m.data is not None:
         body = m.data
     else:
-        body = render_template(str(target.options.get("template") or DEFAULT_TEMPLATE),
-                               {"to": m.to, "mobile": m.to if "@" not in m.to else "",
-                                "email": m.to if "@" in m.to else "", "title": m.title,
-                                "text": _plain(m), "link": m.link, "key": m.key})
+        body = render_template(
+            str(target.options.get("template") or DEFAULT_TEMPLATE),
+            {
+                "to": m.to,
+                "mobile": m.to if "@" not in m.to else "",
+                "email": m.to if "@" in m.to else "",
+                "title": m.title,
+                "text": _plain(m),
+                "link": m.link,
+                "key": m.key,
+            },
+        )
     raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
     ts = int(time.time() if now_s is None else now_s)
     headers = {"X-Gridwise-Delivery": m.key, "X-Gridwise-Timestamp": str(ts)}
@@ -272,15 +315,22 @@ def smtp_settings(url: str) -> dict[str, Any]:
     parts = urlsplit(url)
     modes = {"smtp": "plain", "smtp+starttls": "starttls", "smtps": "ssl"}
     if parts.scheme not in modes or not parts.hostname:
-        raise ValueError("an email channel's URL is smtp+starttls://user@host:587, smtps://user@host:465 "
-                         "or smtp://host:25, optionally ?from=sender@example.org")
+        raise ValueError(
+            "an email channel's URL is smtp+starttls://user@host:587, smtps://user@host:465 "
+            "or smtp://host:25, optionally ?from=sender@example.org"
+        )
     query = dict(parse_qsl(parts.query))
     mode = modes[parts.scheme]
     user = unquote(parts.username or "")
-    return {"mode": mode, "host": parts.hostname,
-            "port": parts.port or {"plain": 25, "starttls": 587, "ssl": 465}[mode], "user": user,
-            "sender": query.get("from") or (user if "@" in user else f"gridwise@{parts.hostname}"),
-            "test_to": query.get("test_to", ""), "cafile": query.get("cafile", "")}
+    return {
+        "mode": mode,
+        "host": parts.hostname,
+        "port": parts.port or {"plain": 25, "starttls": 587, "ssl": 465}[mode],
+        "user": user,
+        "sender": query.get("from") or (user if "@" in user else f"gridwise@{parts.hostname}"),
+        "test_to": query.get("test_to", ""),
+        "cafile": query.get("cafile", ""),
+    }
 
 
 def _text(value: bytes | str) -> str:
@@ -307,7 +357,9 @@ def send_email(target: Target, m: Message, *, timeout: float = TIMEOUT_S) -> Out
     context = ssl.create_default_context(cafile=cfg["cafile"] or None)
     try:
         if cfg["mode"] == "ssl":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(cfg["host"], cfg["port"], timeout=timeout, context=context)
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                cfg["host"], cfg["port"], timeout=timeout, context=context
+            )
         else:
             client = smtplib.SMTP(cfg["host"], cfg["port"], timeout=timeout)
         with client:

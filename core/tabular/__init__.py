@@ -26,7 +26,20 @@ from core.tabular.sources import detect_encoding
 _detect_encoding = detect_encoding  # the older private name, kept for importers not yet renamed
 
 __all__ = [
-    "Column", "Schema", "Kind", "KINDS", "RowError", "ParsedChunk", "ReadResult", "read_table", "iter_table",
-    "write_template", "template_bytes", "safe_cell", "safe_frame", "errors_frame", "to_records",
+    "Column",
+    "Schema",
+    "Kind",
+    "KINDS",
+    "RowError",
+    "ParsedChunk",
+    "ReadResult",
+    "read_table",
+    "iter_table",
+    "write_template",
+    "template_bytes",
+    "safe_cell",
+    "safe_frame",
+    "errors_frame",
+    "to_records",
     "detect_encoding",
 ]

@@ -18,15 +18,51 @@ from core.tabular.schema import DTYPES, Column, fmt_bound, norm, norm_values
 
 _MAX_EXACT_INT = 2**53  # beyond this a float64 no longer holds every integer
 _THOUSANDS = r"[+-]?\d{1,3}(,\d{3})+(\.\d+)?"
-_BOOLS = {"是": True, "否": False, "true": True, "false": False, "yes": True, "no": False, "y": True,
-          "n": False, "t": True, "f": False, "1": True, "0": False, "对": True, "错": False, "有": True,
-          "无": False, "√": True, "×": False, "✓": True, "✗": False}
+_BOOLS = {
+    "是": True,
+    "否": False,
+    "true": True,
+    "false": False,
+    "yes": True,
+    "no": False,
+    "y": True,
+    "n": False,
+    "t": True,
+    "f": False,
+    "1": True,
+    "0": False,
+    "对": True,
+    "错": False,
+    "有": True,
+    "无": False,
+    "√": True,
+    "×": False,
+    "✓": True,
+    "✗": False,
+}
 # After this table every accepted spelling reads as Y-m-d[ H:M[:S[-f]]]: 2020/6/1, 2020.6.1,
 # 2020年6月1日 8时30分, 2020-06-01T08:30 ("." becomes "-", hence the odd fraction separator).
-_DATE_TRANS = str.maketrans({**{chr(0xFF10 + i): str(i) for i in range(10)},
-                             "年": "-", "月": "-", "/": "-", ".": "-", "／": "-", "－": "-", "．": "-",
-                             "日": "", "号": "", "时": ":", "点": ":", "分": ":", "：": ":", "秒": "",
-                             "T": " ", "\u3000": " "})
+_DATE_TRANS = str.maketrans(
+    {
+        **{chr(0xFF10 + i): str(i) for i in range(10)},
+        "年": "-",
+        "月": "-",
+        "/": "-",
+        ".": "-",
+        "／": "-",
+        "－": "-",
+        "．": "-",
+        "日": "",
+        "号": "",
+        "时": ":",
+        "点": ":",
+        "分": ":",
+        "：": ":",
+        "秒": "",
+        "T": " ",
+        "\u3000": " ",
+    }
+)
 _DATE_FORMATS = ("%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S-%f")
 _EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # serial 1 = 1900-01-01, counting Excel's phantom 1900-02-29
 _SERIALS = (10_000, 99_999)  # accepted serials: 1927-05-18 … 2173-10-14; smaller numbers are not dates
@@ -117,7 +153,9 @@ def convert(s: pd.Series, col: Column) -> tuple[pd.Series, Problems]:
     values: np.ndarray | pd.Series
     if col.kind == "str":
         if col.max_length is not None:
-            problems.append(("too_long", (s.str.len() > col.max_length).to_numpy(), {"limit": col.max_length}))
+            problems.append(
+                ("too_long", (s.str.len() > col.max_length).to_numpy(), {"limit": col.max_length})
+            )
         return s.mask(empty).astype("str"), problems
     if col.kind in ("int", "float"):
         v, bad = _parse_numbers(s, empty)

@@ -33,7 +33,9 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
         if isinstance(s.dtype, pd.StringDtype):
             risky = s.str.startswith(_FORMULA_START).fillna(False).to_numpy(dtype=bool)
         elif s.dtype == object:
-            risky = np.fromiter((isinstance(v, str) and v.startswith(_FORMULA_START) for v in s), bool, len(s))
+            risky = np.fromiter(
+                (isinstance(v, str) and v.startswith(_FORMULA_START) for v in s), bool, len(s)
+            )
         else:
             continue
         out[name] = s.where(~risky, "'" + s.astype(str))
@@ -113,8 +115,11 @@ def _xlsx_template(schema: Schema, headers: list[str], lang: str) -> bytes:
             cell.number_format = "@"
         sheet.column_dimensions[letter].width = max(12, 2 * len(headers[i - 1]) + 4)
         if col.kind in ("enum", "bool"):
-            options = (col.choice_lists()[0 if lang == "zh" else 1] if col.kind == "enum"
-                       else [_yes_no(True, lang), _yes_no(False, lang)])
+            options = (
+                col.choice_lists()[0 if lang == "zh" else 1]
+                if col.kind == "enum"
+                else [_yes_no(True, lang), _yes_no(False, lang)]
+            )
             formula = '"' + ",".join(options) + '"'
             if len(formula) <= 255 and not any("," in o for o in options):  # Excel's limit for inline lists
                 rule = DataValidation(type="list", formula1=formula, allow_blank=not col.required)
@@ -133,8 +138,12 @@ def _xlsx_template(schema: Schema, headers: list[str], lang: str) -> bytes:
     return buffer.getvalue()
 
 
-def write_template(schema: Schema, path_or_buffer: str | Path | IO[bytes],
-                   fmt: Literal["csv", "xlsx"] = "xlsx", lang: str = "zh") -> None:
+def write_template(
+    schema: Schema,
+    path_or_buffer: str | Path | IO[bytes],
+    fmt: Literal["csv", "xlsx"] = "xlsx",
+    lang: str = "zh",
+) -> None:
     """Write :func:`template_bytes` to a path or a binary buffer."""
     payload = template_bytes(schema, fmt, lang)
     if isinstance(path_or_buffer, str | Path):

@@ -48,18 +48,29 @@ def list_sep(lang: str) -> str:
     return t("tabular.list_sep", lang)
 
 
-def row_error(code: str, catalog_key: str, *, row: int | None, column: str | None, value: str | None,
-              **params: object) -> RowError:
+def row_error(
+    code: str, catalog_key: str, *, row: int | None, column: str | None, value: str | None, **params: object
+) -> RowError:
     """A RowError whose message is ``catalog_key`` in zh and en, filled with ``row``, ``value`` (shortened)
     and ``params``; a :class:`PerLang` parameter is picked per language. For any importer's own checks."""
     values: dict[str, object] = {"row": row, "value": show(value) if value is not None else "", **params}
-    zh, en = (t(catalog_key, lang, **{k: v[lang] if isinstance(v, PerLang) else v for k, v in values.items()})
-              for lang in LANGUAGES)
+    zh, en = (
+        t(catalog_key, lang, **{k: v[lang] if isinstance(v, PerLang) else v for k, v in values.items()})
+        for lang in LANGUAGES
+    )
     return RowError(row, column, value, code, zh, en)
 
 
-def make_error(code: str, *, row: int | None = None, column: Column | None = None, value: str | None = None,
-               msg_key: str | None = None, key: str | None = None, **params: object) -> RowError:
+def make_error(
+    code: str,
+    *,
+    row: int | None = None,
+    column: Column | None = None,
+    value: str | None = None,
+    msg_key: str | None = None,
+    key: str | None = None,
+    **params: object,
+) -> RowError:
     """The reader's RowError for ``code`` (message ``tabular.<msg_key or code>``).
 
     ``column`` gives ``{col}`` (its label) unless ``col`` is passed, and the error's column key unless
@@ -67,5 +78,11 @@ def make_error(code: str, *, row: int | None = None, column: Column | None = Non
     """
     if column is not None:
         params.setdefault("col", PerLang(column.label_zh, column.label_en))
-    return row_error(code, f"tabular.{msg_key or code}", row=row,
-                     column=key or (column.key if column is not None else None), value=value, **params)
+    return row_error(
+        code,
+        f"tabular.{msg_key or code}",
+        row=row,
+        column=key or (column.key if column is not None else None),
+        value=value,
+        **params,
+    )

@@ -92,6 +92,7 @@ class _SeenKeys:
 
 # ------------------------------------------------------------------------------------------ chunks
 
+
 @dataclass
 class _Context:
     schema: Schema
@@ -114,8 +115,14 @@ def _plan_header(header: Sequence[str], schema: Schema) -> tuple[dict[str, int],
         if key is None:
             unknown.append(text)
         elif key in positions:
-            errors.append(make_error("duplicate_column", column=schema.column(key), value=text,
-                                      other=str(header[positions[key]]).strip()))
+            errors.append(
+                make_error(
+                    "duplicate_column",
+                    column=schema.column(key),
+                    value=text,
+                    other=str(header[positions[key]]).strip(),
+                )
+            )
         else:
             positions[key] = pos
     for col in schema.columns:
@@ -161,8 +168,11 @@ def _parse_chunk(raw: pd.DataFrame, ctx: _Context) -> tuple[pd.DataFrame, list[R
             cells = pd.Series([""] * n, dtype="str")
         key_cells[col.key] = cells
         typed[col.key], problems = convert(cells, col)
-        issues += [_Issue(code, order, np.flatnonzero(mask), cells, params, col)
-                   for code, mask, params in problems if mask.any()]
+        issues += [
+            _Issue(code, order, np.flatnonzero(mask), cells, params, col)
+            for code, mask, params in problems
+            if mask.any()
+        ]
 
     if ctx.delimiter is not None:
         extra = [kept(stripped[c]) for c in raw.columns if c >= ctx.header_width]
@@ -171,7 +181,9 @@ def _parse_chunk(raw: pd.DataFrame, ctx: _Context) -> tuple[pd.DataFrame, list[R
             over |= (cells != "").to_numpy()
         if over.any():
             spill = _join_nonempty([cells[over] for cells in extra], ctx.delimiter)
-            issues.append(_Issue("too_many_fields", -1, np.flatnonzero(over), spill, {"width": ctx.header_width}))
+            issues.append(
+                _Issue("too_many_fields", -1, np.flatnonzero(over), spill, {"width": ctx.header_width})
+            )
 
     frame = pd.DataFrame(typed)
     if schema.key and n:
@@ -179,10 +191,20 @@ def _parse_chunk(raw: pd.DataFrame, ctx: _Context) -> tuple[pd.DataFrame, list[R
         if len(dup):
             cols = [schema.column(k) for k in schema.key]
             texts = _join_nonempty([key_cells[k].iloc[dup].set_axis(dup) for k in schema.key], " / ")
-            label = PerLang(list_sep("zh").join(c.label_zh for c in cols),
-                            list_sep("en").join(f'"{c.label_en}"' for c in cols))
-            issues.append(_Issue("duplicate_key", len(schema.columns), dup, texts,
-                                 {"col": label, "key": ",".join(schema.key)}, other=other))
+            label = PerLang(
+                list_sep("zh").join(c.label_zh for c in cols),
+                list_sep("en").join(f'"{c.label_en}"' for c in cols),
+            )
+            issues.append(
+                _Issue(
+                    "duplicate_key",
+                    len(schema.columns),
+                    dup,
+                    texts,
+                    {"col": label, "key": ",".join(schema.key)},
+                    other=other,
+                )
+            )
 
     bad = np.zeros(n, dtype=bool)
     for issue in issues:
@@ -243,8 +265,10 @@ def _materialise(issues: list[_Issue], rows_no: np.ndarray, ctx: _Context) -> tu
 
 # ------------------------------------------------------------------------------------------ public API
 
-def iter_table(data: bytes, filename: str, schema: Schema, *, chunk_rows: int | None = 100_000,
-               max_errors: int = 1000) -> Iterator[ParsedChunk]:
+
+def iter_table(
+    data: bytes, filename: str, schema: Schema, *, chunk_rows: int | None = 100_000, max_errors: int = 1000
+) -> Iterator[ParsedChunk]:
     """Read a CSV/xlsx file in chunks of at most ``chunk_rows`` rows (None = one chunk).
 
     Yields at least one chunk. Rows are numbered as in Excel across chunks, and a natural key repeated
@@ -255,10 +279,23 @@ def iter_table(data: bytes, filename: str, schema: Schema, *, chunk_rows: int | 
         raise ValueError("chunk_rows must be positive")
     data = bytes(data)
 
-    def file_chunk(errors: list[RowError], encoding: str | None = None, file_type: str | None = None,
-                   warnings: list[RowError] | None = None, unknown: list[str] | None = None) -> ParsedChunk:
-        return ParsedChunk(empty_rows(schema), errors[:max_errors], warnings or [], 0, len(errors),
-                           encoding, file_type, unknown or [])
+    def file_chunk(
+        errors: list[RowError],
+        encoding: str | None = None,
+        file_type: str | None = None,
+        warnings: list[RowError] | None = None,
+        unknown: list[str] | None = None,
+    ) -> ParsedChunk:
+        return ParsedChunk(
+            empty_rows(schema),
+            errors[:max_errors],
+            warnings or [],
+            0,
+            len(errors),
+            encoding,
+            file_type,
+            unknown or [],
+        )
 
     source = open_source(data, filename, schema, chunk_rows)
     if isinstance(source, RowError):
@@ -283,8 +320,16 @@ def iter_table(data: bytes, filename: str, schema: Schema, *, chunk_rows: int | 
             raw = next(source.chunks, None)
         except Exception as exc:  # damaged input: pandas, csv, zipfile and XML errors alike
             broken = [make_error("unreadable_file", filename=filename, detail=show(exc, 120))]
-            yield ParsedChunk(empty_rows(schema), broken[:ctx.budget], notes, 0, 1, source.encoding,
-                              source.file_type, unknown)
+            yield ParsedChunk(
+                empty_rows(schema),
+                broken[: ctx.budget],
+                notes,
+                0,
+                1,
+                source.encoding,
+                source.file_type,
+                unknown,
+            )
             return
         if raw is None:
             break
@@ -299,16 +344,30 @@ def iter_table(data: bytes, filename: str, schema: Schema, *, chunk_rows: int | 
         yield ParsedChunk(empty_rows(schema), [], notes, 0, 0, source.encoding, source.file_type, unknown)
 
 
-def read_table(data: bytes, filename: str, schema: Schema, *, chunk_rows: int | None = None,
-               strict: bool = False, max_errors: int = 1000) -> ReadResult:
+def read_table(
+    data: bytes,
+    filename: str,
+    schema: Schema,
+    *,
+    chunk_rows: int | None = None,
+    strict: bool = False,
+    max_errors: int = 1000,
+) -> ReadResult:
     """Read a whole CSV/xlsx file. ``strict``: any error leaves ``rows`` empty (an all-or-nothing import)."""
     chunks = list(iter_table(data, filename, schema, chunk_rows=chunk_rows, max_errors=max_errors))
     first = chunks[0]
     frames = [c.rows for c in chunks if len(c.rows)]
     rows = pd.concat(frames, ignore_index=True) if frames else empty_rows(schema)
-    result = ReadResult(rows, [e for c in chunks for e in c.errors], [w for c in chunks for w in c.warnings],
-                        sum(c.rows_read for c in chunks), sum(c.error_count for c in chunks),
-                        first.encoding, first.file_type, first.unknown_columns)
+    result = ReadResult(
+        rows,
+        [e for c in chunks for e in c.errors],
+        [w for c in chunks for w in c.warnings],
+        sum(c.rows_read for c in chunks),
+        sum(c.error_count for c in chunks),
+        first.encoding,
+        first.file_type,
+        first.unknown_columns,
+    )
     if strict and not result.ok:
         result.rows = empty_rows(schema)
     return result
@@ -317,8 +376,9 @@ def read_table(data: bytes, filename: str, schema: Schema, *, chunk_rows: int | 
 def errors_frame(errors: Sequence[RowError], lang: str = "zh") -> pd.DataFrame:
     """Problems as a table for ``st.dataframe``: row and message in one language."""
     row, message = t("tabular.errors.row", lang), t("tabular.errors.problem", lang)
-    return pd.DataFrame({row: pd.array([e.row for e in errors], dtype="Int64"),
-                         message: [e.message(lang) for e in errors]})
+    return pd.DataFrame(
+        {row: pd.array([e.row for e in errors], dtype="Int64"), message: [e.message(lang) for e in errors]}
+    )
 
 
 def to_records(rows: pd.DataFrame, schema: Schema) -> list[dict[str, object]]:

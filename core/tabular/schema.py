@@ -16,8 +16,15 @@ KINDS: tuple[str, ...] = ("str", "int", "float", "date", "datetime", "bool", "en
 
 # Column dtypes of ReadResult.rows. Dates are datetime64 (date kind at midnight) so callers can
 # aggregate by month without a per-row loop; to_records() gives Python date/datetime objects.
-DTYPES = {"str": "str", "enum": "str", "int": "Int64", "float": "float64", "bool": "boolean",
-          "date": "datetime64[us]", "datetime": "datetime64[us]"}
+DTYPES = {
+    "str": "str",
+    "enum": "str",
+    "int": "Int64",
+    "float": "float64",
+    "bool": "boolean",
+    "date": "datetime64[us]",
+    "datetime": "datetime64[us]",
+}
 
 _SPACES = r"[\s*\ufeff\u200b]+"
 
@@ -98,7 +105,9 @@ class Schema:
             for text in (col.key, *col.aliases, col.label_zh, col.label_en):
                 n = norm(text)
                 if lookup.setdefault(n, col.key) != col.key:
-                    raise ValueError(f"schema {self.name!r}: header {text!r} fits {lookup[n]!r} and {col.key!r}")
+                    raise ValueError(
+                        f"schema {self.name!r}: header {text!r} fits {lookup[n]!r} and {col.key!r}"
+                    )
         object.__setattr__(self, "_lookup", lookup)
 
     @property

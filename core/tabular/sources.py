@@ -39,7 +39,7 @@ def _decodes(data: bytes, encoding: str) -> bool:
     step = 1 << 20
     try:
         for start in range(0, len(data), step):
-            decoder.decode(data[start:start + step], final=False)
+            decoder.decode(data[start : start + step], final=False)
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
@@ -96,13 +96,24 @@ def _open_csv(data: bytes, filename: str, schema: Schema, chunk_rows: int | None
     return Source("csv", encoding, head, chunks, delimiter)
 
 
-def _csv_chunks(data: bytes, encoding: str, delimiter: str, width: int,
-                chunk_rows: int | None) -> Iterator[pd.DataFrame]:
+def _csv_chunks(
+    data: bytes, encoding: str, delimiter: str, width: int, chunk_rows: int | None
+) -> Iterator[pd.DataFrame]:
     def read(engine: str, ncols: int, **extra: object) -> Iterator[pd.DataFrame]:
         reader = pd.read_csv(
-            io.BytesIO(data), sep=delimiter, header=None, names=list(range(ncols)), index_col=False,
-            dtype=str, na_filter=False, skip_blank_lines=False,  # blank lines keep the row numbers true
-            encoding=encoding, engine=engine, chunksize=chunk_rows, **extra)
+            io.BytesIO(data),
+            sep=delimiter,
+            header=None,
+            names=list(range(ncols)),
+            index_col=False,
+            dtype=str,
+            na_filter=False,
+            skip_blank_lines=False,  # blank lines keep the row numbers true
+            encoding=encoding,
+            engine=engine,
+            chunksize=chunk_rows,
+            **extra,
+        )
         return iter([reader]) if chunk_rows is None else reader
 
     done = 0  # records already handed out
@@ -184,9 +195,12 @@ def open_source(data: bytes, filename: str, schema: Schema, chunk_rows: int | No
     if data.startswith(_ZIP):
         return _open_xlsx(data, filename, chunk_rows)
     if data.startswith(_OLE2):
-        return make_error("unsupported_format", value="xls", msg_key="unsupported_format_xls", filename=filename)
+        return make_error(
+            "unsupported_format", value="xls", msg_key="unsupported_format_xls", filename=filename
+        )
     start = data[:512].lstrip(codecs.BOM_UTF8 + b" \t\r\n").lower()
     if start.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml")):
-        return make_error("unsupported_format", value="html", msg_key="unsupported_format_html",
-                          filename=filename)
+        return make_error(
+            "unsupported_format", value="html", msg_key="unsupported_format_html", filename=filename
+        )
     return _open_csv(data, filename, schema, chunk_rows)

@@ -21,30 +21,52 @@ def _hours(args: argparse.Namespace) -> int:
     with unit_of_work() as session:
         community_id = None
         if args.community:
-            unit = session.exec(select(OrgUnit).where((OrgUnit.name_zh == args.community)
-                                                      | (OrgUnit.name_en == args.community)
-                                                      | (OrgUnit.code == args.community))).first()
+            unit = session.exec(
+                select(OrgUnit).where(
+                    (OrgUnit.name_zh == args.community)
+                    | (OrgUnit.name_en == args.community)
+                    | (OrgUnit.code == args.community)
+                )
+            ).first()
             if unit is None:
                 print(f"no community named {args.community!r}", file=sys.stderr)
                 return 2
             community_id = unit.id
         df = plan_status(session, SYSTEM, year=args.year, as_of=as_of, community_id=community_id)
-    cols = ["employee_no", "name", "community_zh", "required_year", "required_to_date", "credited", "completion",
-            "behind", "preservice_overdue", "compulsory_overdue"]
+    cols = [
+        "employee_no",
+        "name",
+        "community_zh",
+        "required_year",
+        "required_to_date",
+        "credited",
+        "completion",
+        "behind",
+        "preservice_overdue",
+        "compulsory_overdue",
+    ]
     if args.json:
         out = df[cols].copy()
         out["completion"] = out["completion"].astype(float).round(3)
-        print(json.dumps(json.loads(out.to_json(orient="records", force_ascii=False)), ensure_ascii=False, indent=1))
+        print(
+            json.dumps(
+                json.loads(out.to_json(orient="records", force_ascii=False)), ensure_ascii=False, indent=1
+            )
+        )
         return 0
     if df.empty:
         print("no workers (or no plan for that year)", file=sys.stderr)
         return 0
     shown = df[cols].copy()
-    shown["completion"] = (shown["completion"].astype(float) * 100).round(0).map(
-        lambda v: "" if v != v else f"{v:.0f}%")
+    shown["completion"] = (
+        (shown["completion"].astype(float) * 100).round(0).map(lambda v: "" if v != v else f"{v:.0f}%")
+    )
     print(shown.to_string(index=False))
-    print(f"\n{len(df)} workers; required to date {df['required_to_date'].sum():.1f} h, "
-          f"credited {df['credited'].sum():.1f} h, behind {int(df['behind'].sum())}", file=sys.stderr)
+    print(
+        f"\n{len(df)} workers; required to date {df['required_to_date'].sum():.1f} h, "
+        f"credited {df['credited'].sum():.1f} h, behind {int(df['behind'].sum())}",
+        file=sys.stderr,
+    )
     return 0
 
 

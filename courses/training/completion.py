@@ -24,17 +24,33 @@ from courses.models import Attendance, Certificate, Course, SessionStatus, Train
 from courses.training.errors import TrainingError
 from courses.training.models import CourseRule, Lesson, LessonProgress
 
-RULE_COLS = ["course_id", "min_attendance_pct", "require_quiz", "require_lessons", "prerequisite_course_id",
-             "quiz_credit_hours"]
+RULE_COLS = [
+    "course_id",
+    "min_attendance_pct",
+    "require_quiz",
+    "require_lessons",
+    "prerequisite_course_id",
+    "quiz_credit_hours",
+]
 
 
 def rules(session: Session) -> pd.DataFrame:
     """Every course with its rule (defaults where none is stored)."""
-    stmt: Select = (sa_select(col(Course.id).label("course_id"), col(Course.code), col(Course.title_zh), col(Course.title_en),
-                              col(CourseRule.min_attendance_pct),
-                              col(CourseRule.require_quiz), col(CourseRule.require_lessons),
-                              col(CourseRule.prerequisite_course_id), col(CourseRule.quiz_credit_hours))
-                    .join(CourseRule, col(CourseRule.course_id) == col(Course.id), isouter=True).order_by(col(Course.code)))
+    stmt: Select = (
+        sa_select(
+            col(Course.id).label("course_id"),
+            col(Course.code),
+            col(Course.title_zh),
+            col(Course.title_en),
+            col(CourseRule.min_attendance_pct),
+            col(CourseRule.require_quiz),
+            col(CourseRule.require_lessons),
+            col(CourseRule.prerequisite_course_id),
+            col(CourseRule.quiz_credit_hours),
+        )
+        .join(CourseRule, col(CourseRule.course_id) == col(Course.id), isouter=True)
+        .order_by(col(Course.code))
+    )
     df = frame(session, stmt)
     df["require_quiz"] = df["require_quiz"].astype("boolean").fillna(True).astype(bool)
     df["require_lessons"] = df["require_lessons"].astype("boolean").fillna(False).astype(bool)
@@ -42,9 +58,18 @@ def rules(session: Session) -> pd.DataFrame:
     return df
 
 
-def set_rule(session: Session, viewer: Viewer, *, course_id: int, min_attendance_pct: int | None = None,
-             require_quiz: bool = True, require_lessons: bool = False, prerequisite_code: str | None = None,
-             quiz_credit_hours: float = 1.0, now: datetime | None = None) -> CourseRule:
+def set_rule(
+    session: Session,
+    viewer: Viewer,
+    *,
+    course_id: int,
+    min_attendance_pct: int | None = None,
+    require_quiz: bool = True,
+    require_lessons: bool = False,
+    prerequisite_code: str | None = None,
+    quiz_credit_hours: float = 1.0,
+    now: datetime | None = None,
+) -> CourseRule:
     """Set a course's completion rule and prerequisite (district managers: the catalog is district-wide)."""
     from courses._sql import require_district
 
@@ -75,8 +100,15 @@ def set_rule(session: Session, viewer: Viewer, *, course_id: int, min_attendance
     rule.updated_by, rule.updated_at = viewer.user_id or None, now
     session.add(rule)
     session.flush()
-    record(session, "training.rule.set", viewer=viewer, entity="course", entity_id=course.code, before=before,
-           after=rule.model_dump(include=set(RULE_COLS)))
+    record(
+        session,
+        "training.rule.set",
+        viewer=viewer,
+        entity="course",
+        entity_id=course.code,
+        before=before,
+        after=rule.model_dump(include=set(RULE_COLS)),
+    )
     return rule
 
 
@@ -84,25 +116,38 @@ def _requires(session: Session, course_id: int, target: int, depth: int = 0) -> 
     """Whether ``course_id`` requires ``target`` (directly or further down the path)."""
     if depth > 20:
         return True
-    pre = session.exec(select(CourseRule.prerequisite_course_id).where(CourseRule.course_id == course_id)).first()
+    pre = session.exec(
+        select(CourseRule.prerequisite_course_id).where(CourseRule.course_id == course_id)
+    ).first()
     if pre is None:
         return False
     return pre == target or _requires(session, pre, target, depth + 1)
 
 
-def missing_prerequisite(session: Session, *, course_id: int, worker_ids: list[int],
-                         at: datetime) -> tuple[Course | None, list[int]]:
+def missing_prerequisite(
+    session: Session, *, course_id: int, worker_ids: list[int], at: datetime
+) -> tuple[Course | None, list[int]]:
     """The course ``course_id`` requires first and the workers without a valid certificate of it."""
-    pre_id = session.exec(select(CourseRule.prerequisite_course_id).where(CourseRule.course_id == course_id)).first()
+    pre_id = session.exec(
+        select(CourseRule.prerequisite_course_id).where(CourseRule.course_id == course_id)
+    ).first()
     if pre_id is None or not worker_ids:
         return None, []
-    valid = set(session.exec(select(Certificate.worker_id).where(
-        Certificate.course_id == pre_id, Certificate.valid_until > at, col(Certificate.worker_id).in_(worker_ids))).all())
+    valid = set(
+        session.exec(
+            select(Certificate.worker_id).where(
+                Certificate.course_id == pre_id,
+                Certificate.valid_until > at,
+                col(Certificate.worker_id).in_(worker_ids),
+            )
+        ).all()
+    )
     return session.get(Course, pre_id), [w for w in worker_ids if w not in valid]
 
 
-def check_prerequisite(session: Session, *, course_id: int, worker_ids: list[int], at: datetime,
-                       skip_missing: bool = False) -> list[int]:
+def check_prerequisite(
+    session: Session, *, course_id: int, worker_ids: list[int], at: datetime, skip_missing: bool = False
+) -> list[int]:
     """The hook ``courses.enrollment`` calls before enrolling: raise naming the required course and the first
     worker who lacks it — or, for standing rules (``skip_missing``), return only those who may enrol."""
     pre, lacking = missing_prerequisite(session, course_id=course_id, worker_ids=worker_ids, at=at)
@@ -112,28 +157,47 @@ def check_prerequisite(session: Session, *, course_id: int, worker_ids: list[int
         return [w for w in worker_ids if w not in set(lacking)]
     course = session.get(Course, course_id)
     first = session.get(Worker, lacking[0])
-    raise TrainingError("prereq_missing", course=course.title_zh if course else str(course_id),
-                        prereq=pre.title_zh if pre else "", worker=first.name if first else str(lacking[0]),
-                        count=len(lacking))
+    raise TrainingError(
+        "prereq_missing",
+        course=course.title_zh if course else str(course_id),
+        prereq=pre.title_zh if pre else "",
+        worker=first.name if first else str(lacking[0]),
+        count=len(lacking),
+    )
 
 
-def prerequisite_for_worker(session: Session, viewer: Viewer, *, course_id: int,
-                            now: datetime | None = None) -> dict | None:
+def prerequisite_for_worker(
+    session: Session, viewer: Viewer, *, course_id: int, now: datetime | None = None
+) -> dict | None:
     """What a worker still needs before ``course_id`` (the required course and why), or None."""
     if viewer.worker_id is None:
         raise ScopeError("only a worker asks about their own path")
-    pre, lacking = missing_prerequisite(session, course_id=course_id, worker_ids=[viewer.worker_id],
-                                        at=now or clock.now())
+    pre, lacking = missing_prerequisite(
+        session, course_id=course_id, worker_ids=[viewer.worker_id], at=now or clock.now()
+    )
     if not lacking or pre is None:
         return None
     return {"course_id": pre.id, "code": pre.code, "title_zh": pre.title_zh, "title_en": pre.title_en}
 
 
-def completion(session: Session, *, worker_ids: list[int], course_ids: list[int] | None = None,
-               now: datetime | None = None) -> pd.DataFrame:
+def completion(
+    session: Session,
+    *,
+    worker_ids: list[int],
+    course_ids: list[int] | None = None,
+    now: datetime | None = None,
+) -> pd.DataFrame:
     """worker × course: attendance_pct, quiz_passed, lessons_done, lessons_total, completed (by the rule)."""
     now = now or clock.now()
-    cols = ["worker_id", "course_id", "attendance_pct", "quiz_passed", "lessons_done", "lessons_total", "completed"]
+    cols = [
+        "worker_id",
+        "course_id",
+        "attendance_pct",
+        "quiz_passed",
+        "lessons_done",
+        "lessons_total",
+        "completed",
+    ]
     if not worker_ids:
         return pd.DataFrame(columns=cols)
     r = rules(session)
@@ -141,33 +205,53 @@ def completion(session: Session, *, worker_ids: list[int], course_ids: list[int]
         r = r[r["course_id"].isin(course_ids)]
     grid = pd.MultiIndex.from_product([worker_ids, r["course_id"].tolist()], names=["worker_id", "course_id"])
     out = pd.DataFrame(index=grid).reset_index()
-    att = frame(session, select(col(Attendance.worker_id), col(TrainingSession.course_id),
-                                func.count().label("marked"),
-                                func.sum(case((col(Attendance.status).in_(["present", "late"]), 1), else_=0))
-                                .label("attended"))
-                .join(TrainingSession, col(TrainingSession.id) == col(Attendance.session_id))
-                .where(col(Attendance.worker_id).in_(worker_ids), col(Attendance.status).is_not(None),
-                       col(Attendance.status) != "excused",
-                       col(TrainingSession.status) != SessionStatus.CANCELLED.value,
-                       col(TrainingSession.end_at) <= now)
-                .group_by(col(Attendance.worker_id), col(TrainingSession.course_id)),
-                columns=["worker_id", "course_id", "marked", "attended"])
+    att = frame(
+        session,
+        select(
+            col(Attendance.worker_id),
+            col(TrainingSession.course_id),
+            func.count().label("marked"),
+            func.sum(case((col(Attendance.status).in_(["present", "late"]), 1), else_=0)).label("attended"),
+        )
+        .join(TrainingSession, col(TrainingSession.id) == col(Attendance.session_id))
+        .where(
+            col(Attendance.worker_id).in_(worker_ids),
+            col(Attendance.status).is_not(None),
+            col(Attendance.status) != "excused",
+            col(TrainingSession.status) != SessionStatus.CANCELLED.value,
+            col(TrainingSession.end_at) <= now,
+        )
+        .group_by(col(Attendance.worker_id), col(TrainingSession.course_id)),
+        columns=["worker_id", "course_id", "marked", "attended"],
+    )
     att["attendance_pct"] = 100.0 * att["attended"].astype(float) / att["marked"].astype(float)
-    passed = frame(session, select(Certificate.worker_id, Certificate.course_id).where(
-        col(Certificate.worker_id).in_(worker_ids), col(Certificate.valid_until) > now).distinct(),
-        columns=["worker_id", "course_id"]).assign(quiz_passed=True)
-    total = frame(session, select(col(Lesson.course_id), func.count().label("lessons_total"))
-                  .group_by(col(Lesson.course_id)),
-                  columns=["course_id", "lessons_total"])
-    done = frame(session, select(col(LessonProgress.worker_id), col(Lesson.course_id),
-                                 func.count().label("lessons_done"))
-                 .join(Lesson, col(Lesson.id) == col(LessonProgress.lesson_id))
-                 .where(col(LessonProgress.worker_id).in_(worker_ids), col(LessonProgress.done_at).is_not(None))
-                 .group_by(col(LessonProgress.worker_id), col(Lesson.course_id)),
-                 columns=["worker_id", "course_id", "lessons_done"])
-    out = (out.merge(att[["worker_id", "course_id", "attendance_pct"]], how="left")
-           .merge(passed, how="left").merge(total, how="left").merge(done, how="left")
-           .merge(r[RULE_COLS], on="course_id"))
+    passed = frame(
+        session,
+        select(Certificate.worker_id, Certificate.course_id)
+        .where(col(Certificate.worker_id).in_(worker_ids), col(Certificate.valid_until) > now)
+        .distinct(),
+        columns=["worker_id", "course_id"],
+    ).assign(quiz_passed=True)
+    total = frame(
+        session,
+        select(col(Lesson.course_id), func.count().label("lessons_total")).group_by(col(Lesson.course_id)),
+        columns=["course_id", "lessons_total"],
+    )
+    done = frame(
+        session,
+        select(col(LessonProgress.worker_id), col(Lesson.course_id), func.count().label("lessons_done"))
+        .join(Lesson, col(Lesson.id) == col(LessonProgress.lesson_id))
+        .where(col(LessonProgress.worker_id).in_(worker_ids), col(LessonProgress.done_at).is_not(None))
+        .group_by(col(LessonProgress.worker_id), col(Lesson.course_id)),
+        columns=["worker_id", "course_id", "lessons_done"],
+    )
+    out = (
+        out.merge(att[["worker_id", "course_id", "attendance_pct"]], how="left")
+        .merge(passed, how="left")
+        .merge(total, how="left")
+        .merge(done, how="left")
+        .merge(r[RULE_COLS], on="course_id")
+    )
     out["quiz_passed"] = out["quiz_passed"].astype("boolean").fillna(False).astype(bool)
     out["lessons_total"] = out["lessons_total"].fillna(0).astype(int)
     out["lessons_done"] = out["lessons_done"].fillna(0).astype(int)
@@ -179,10 +263,17 @@ def completion(session: Session, *, worker_ids: list[int], course_ids: list[int]
     return out[cols]
 
 
-def completion_frame(session: Session, viewer: Viewer, *, course_id: int, now: datetime | None = None) -> pd.DataFrame:
+def completion_frame(
+    session: Session, viewer: Viewer, *, course_id: int, now: datetime | None = None
+) -> pd.DataFrame:
     """Completion of one course for the enrolled workers the viewer may see."""
     from courses.models import Enrollment
 
-    ids = list(session.exec(select(Enrollment.worker_id).join(Worker, col(Worker.id) == col(Enrollment.worker_id))
-                            .where(Enrollment.course_id == course_id, worker_scope_clause(viewer))).all())
+    ids = list(
+        session.exec(
+            select(Enrollment.worker_id)
+            .join(Worker, col(Worker.id) == col(Enrollment.worker_id))
+            .where(Enrollment.course_id == course_id, worker_scope_clause(viewer))
+        ).all()
+    )
     return completion(session, worker_ids=ids, course_ids=[course_id], now=now)

@@ -27,7 +27,10 @@ from courses.training.models import HoursEntry
 BEHIND_COMMUNITIES = 3
 EXTERNAL_HOURS = 12.0
 EXTERNAL_DAY = date(2020, 7, 15)
-PATH = ("residence_registration", "info_collection")  # (course, the course whose certificate it requires first)
+PATH = (
+    "residence_registration",
+    "info_collection",
+)  # (course, the course whose certificate it requires first)
 FIRE_VIDEO = "消防安全科普视频(国家消防救援局)[演示] | https://www.119.gov.cn/"
 
 
@@ -47,18 +50,43 @@ def seed(ctx: DemoContext) -> None:
         {"course_code": "dispute_mediation", "worker_group": "bottom", "due_date": date(2020, 9, 30)},
     ]
     p = plans.PROPOSED_DISTRICT
-    plans.save_plan(s, SYSTEM, year=2020, unit_id=row_id(district.id), requirements=p["requirements"], courses=courses,
-                    title_zh="2020 年度网格员培训计划", title_en="Grid worker training plan 2020",
-                    note=f"{p['note_zh']}\n{p['note_en']}", now=datetime(2020, 1, 6, 9))
+    plans.save_plan(
+        s,
+        SYSTEM,
+        year=2020,
+        unit_id=row_id(district.id),
+        requirements=p["requirements"],
+        courses=courses,
+        title_zh="2020 年度网格员培训计划",
+        title_en="Grid worker training plan 2020",
+        note=f"{p['note_zh']}\n{p['note_en']}",
+        now=datetime(2020, 1, 6, 9),
+    )
     w = ctx.workers
     sub_id = int(w["subdistrict_id"].iloc[0])
-    plans.save_plan(s, SYSTEM, year=2020, unit_id=sub_id, requirements=[{"worker_group": "all", "hours": 4.0}],
-                    title_zh="办事处加训", title_en="Subdistrict additions", note="【建议值】 [Proposed]",
-                    now=datetime(2020, 1, 8, 9))
+    plans.save_plan(
+        s,
+        SYSTEM,
+        year=2020,
+        unit_id=sub_id,
+        requirements=[{"worker_group": "all", "hours": 4.0}],
+        title_zh="办事处加训",
+        title_en="Subdistrict additions",
+        note="【建议值】 [Proposed]",
+        now=datetime(2020, 1, 8, 9),
+    )
     comm_id = int(w["community_id"].iloc[0])
-    plans.save_plan(s, SYSTEM, year=2020, unit_id=comm_id, requirements=[{"worker_group": "all", "hours": 2.0}],
-                    title_zh="社区加训", title_en="Community additions", note="【建议值】 [Proposed]",
-                    now=datetime(2020, 1, 9, 9))
+    plans.save_plan(
+        s,
+        SYSTEM,
+        year=2020,
+        unit_id=comm_id,
+        requirements=[{"worker_group": "all", "hours": 2.0}],
+        title_zh="社区加训",
+        title_en="Community additions",
+        note="【建议值】 [Proposed]",
+        now=datetime(2020, 1, 9, 9),
+    )
     fire = s.exec(select(Course).where(Course.code == "fire_safety")).first()
     if fire is not None and not fire.links:  # the basic fire course's video, carried onto its first lesson
         fire.links = FIRE_VIDEO
@@ -69,7 +97,9 @@ def seed(ctx: DemoContext) -> None:
     # see "needs 信息采集 first" on 我的学习 and are refused on enrolment until they have it.
     path = s.exec(select(Course.id).where(Course.code == PATH[0])).first()
     if path is not None:
-        completion.set_rule(s, SYSTEM, course_id=int(path), prerequisite_code=PATH[1], now=datetime(2020, 1, 6, 9))
+        completion.set_rule(
+            s, SYSTEM, course_id=int(path), prerequisite_code=PATH[1], now=datetime(2020, 1, 6, 9)
+        )
     credited = ledger.credit_sources(s, now=clock.now())
     # External training: every community but the last few (by id) is on track; half of the new hires did their
     # pre-service training elsewhere in time.
@@ -79,20 +109,44 @@ def seed(ctx: DemoContext) -> None:
     on_track = w[~w["community_id"].isin(behind)]
     for r in on_track.itertuples(index=False):
         ref = f"external:{r.id}:{EXTERNAL_DAY.isoformat()}:demo"
-        rows.append(_external(r.id, EXTERNAL_DAY, EXTERNAL_HOURS, ref, "区网格管理中心集中轮训(线下,签到表存档)[演示]"))
+        rows.append(
+            _external(
+                r.id, EXTERNAL_DAY, EXTERNAL_HOURS, ref, "区网格管理中心集中轮训(线下,签到表存档)[演示]"
+            )
+        )
     hired = w[(w["hire_date"] >= date(2020, 1, 1))].sort_values("id")
     for i, r in enumerate(hired.itertuples(index=False)):
         if i % 2 == 0:
             day = r.hire_date + timedelta(days=10)
-            rows.append(_external(r.id, day, 24.0, f"external:{r.id}:{day.isoformat()}:pre", "岗前培训(区级,24 学时)[演示]"))
+            rows.append(
+                _external(
+                    r.id, day, 24.0, f"external:{r.id}:{day.isoformat()}:pre", "岗前培训(区级,24 学时)[演示]"
+                )
+            )
     if rows:
         s.execute(insert(table_of(HoursEntry)), rows)
-    ctx.log(f"training: plans for 2020, {n_lessons} lessons, {credited + len(rows)} ledger rows, "
-            f"{len(hired)} new hires in 2020, communities behind: {len(behind)}")
+    ctx.log(
+        f"training: plans for 2020, {n_lessons} lessons, {credited + len(rows)} ledger rows, "
+        f"{len(hired)} new hires in 2020, communities behind: {len(behind)}"
+    )
 
 
 def _external(worker_id: int, day: date, hours: float, ref: str, note: str) -> dict:
-    return {"worker_id": int(worker_id), "credited_on": day, "hours": hours, "source": "external", "source_ref": ref,
-            "source_key": f"{ref}#1", "course_id": None, "session_id": None, "attempt_id": None, "lesson_id": None,
-            "evidence_id": None, "corrects_id": None, "minutes": None, "note": note, "recorded_by": None,
-            "recorded_at": datetime.combine(day, datetime.min.time()) + timedelta(hours=17)}
+    return {
+        "worker_id": int(worker_id),
+        "credited_on": day,
+        "hours": hours,
+        "source": "external",
+        "source_ref": ref,
+        "source_key": f"{ref}#1",
+        "course_id": None,
+        "session_id": None,
+        "attempt_id": None,
+        "lesson_id": None,
+        "evidence_id": None,
+        "corrects_id": None,
+        "minutes": None,
+        "note": note,
+        "recorded_by": None,
+        "recorded_at": datetime.combine(day, datetime.min.time()) + timedelta(hours=17),
+    }

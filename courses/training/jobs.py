@@ -33,8 +33,16 @@ def remind_behind(now: datetime | None = None, engine: Engine | None = None) -> 
 
 
 JOBS: list[JobSpec] = [
-    JobSpec("training.credit_hours", "courses.training.jobs:credit_hours", {"trigger": "interval", "minutes": 30},
-            "Credit study hours (sessions, quizzes, lessons)"),
-    JobSpec("training.remind_behind", "courses.training.jobs:remind_behind",
-            {"trigger": "cron", "hour": 8, "minute": 30}, "Training plan reminders (monthly keys)"),
+    JobSpec(
+        "training.credit_hours",
+        "courses.training.jobs:credit_hours",
+        {"trigger": "interval", "minutes": 30},
+        "Credit study hours (sessions, quizzes, lessons)",
+    ),
+    JobSpec(
+        "training.remind_behind",
+        "courses.training.jobs:remind_behind",
+        {"trigger": "cron", "hour": 8, "minute": 30},
+        "Training plan reminders (monthly keys)",
+    ),
 ]

@@ -39,12 +39,12 @@ def split_material(markdown: str) -> list[tuple[str, str]]:
     if not marks:
         return [("", text)]
     out = []
-    intro = text[:marks[0].start()].strip()
+    intro = text[: marks[0].start()].strip()
     if intro:
         out.append(("", intro))
     for i, m in enumerate(marks):
         end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
-        out.append((m.group(1).strip(), text[m.end():end].strip()))
+        out.append((m.group(1).strip(), text[m.end() : end].strip()))
     return out
 
 
@@ -66,12 +66,22 @@ def ensure_lessons(session: Session, *, course_ids: list[int] | None = None) -> 
         links = [url for _label, url in parse_links(course.links) if url.startswith(("http://", "https://"))]
         for i, (title, body) in enumerate(zh):
             t_en, b_en = en[i] if i < len(en) else ("", "")
-            rows.append({"course_id": course.id, "position": i + 1,
-                         "title_zh": (title or f"{course.title_zh} · 导读")[:200],
-                         "title_en": (t_en or (f"{course.title_en} · introduction" if course.title_en else ""))[:200],
-                         "body_md_zh": body, "body_md_en": b_en, "video_url": links[0][:500] if links and i == 0 else "",
-                         "file_id": None,
-                         "min_read_seconds": read_seconds(body), "credit_minutes": max(5, read_seconds(body) // 60 * 5)})
+            rows.append(
+                {
+                    "course_id": course.id,
+                    "position": i + 1,
+                    "title_zh": (title or f"{course.title_zh} · 导读")[:200],
+                    "title_en": (t_en or (f"{course.title_en} · introduction" if course.title_en else ""))[
+                        :200
+                    ],
+                    "body_md_zh": body,
+                    "body_md_en": b_en,
+                    "video_url": links[0][:500] if links and i == 0 else "",
+                    "file_id": None,
+                    "min_read_seconds": read_seconds(body),
+                    "credit_minutes": max(5, read_seconds(body) // 60 * 5),
+                }
+            )
     return insert_ignore(session, Lesson, rows, conflict=["course_id", "position"])
 
 
@@ -86,26 +96,46 @@ def _lesson_for(session: Session, viewer: Viewer, lesson_id: int) -> Lesson:
     lesson = session.get(Lesson, lesson_id)
     if lesson is None:
         raise TrainingError("no_lesson", id=str(lesson_id))
-    enrolled = session.exec(select(Enrollment.id).where(Enrollment.course_id == lesson.course_id,
-                                                        Enrollment.worker_id == worker_id)).first()
+    enrolled = session.exec(
+        select(Enrollment.id).where(
+            Enrollment.course_id == lesson.course_id, Enrollment.worker_id == worker_id
+        )
+    ).first()
     if enrolled is None:
         raise ScopeError("that lesson belongs to a course you are not enrolled in")
     return lesson
 
 
-def open_lesson(session: Session, viewer: Viewer, *, lesson_id: int, now: datetime | None = None) -> LessonProgress:
+def open_lesson(
+    session: Session, viewer: Viewer, *, lesson_id: int, now: datetime | None = None
+) -> LessonProgress:
     """Record that the worker opened a lesson (the first opening starts the reading clock)."""
     now = now or clock.now()
     lesson = _lesson_for(session, viewer, lesson_id)
-    insert_ignore(session, LessonProgress, [{"lesson_id": lesson.id, "worker_id": viewer.worker_id, "opened_at": now,
-                                             "last_seen_at": now, "done_at": None}],
-                  conflict=["lesson_id", "worker_id"])
-    session.execute(update(LessonProgress).where(col(LessonProgress.lesson_id) == lesson.id,
-                                                 col(LessonProgress.worker_id) == viewer.worker_id)
-                    .values(last_seen_at=now))
-    return session.exec(select(LessonProgress).where(LessonProgress.lesson_id == lesson.id,
-                                                     LessonProgress.worker_id == viewer.worker_id)
-                        .execution_options(populate_existing=True)).one()
+    insert_ignore(
+        session,
+        LessonProgress,
+        [
+            {
+                "lesson_id": lesson.id,
+                "worker_id": viewer.worker_id,
+                "opened_at": now,
+                "last_seen_at": now,
+                "done_at": None,
+            }
+        ],
+        conflict=["lesson_id", "worker_id"],
+    )
+    session.execute(
+        update(LessonProgress)
+        .where(col(LessonProgress.lesson_id) == lesson.id, col(LessonProgress.worker_id) == viewer.worker_id)
+        .values(last_seen_at=now)
+    )
+    return session.exec(
+        select(LessonProgress)
+        .where(LessonProgress.lesson_id == lesson.id, LessonProgress.worker_id == viewer.worker_id)
+        .execution_options(populate_existing=True)
+    ).one()
 
 
 def complete_lesson(session: Session, viewer: Viewer, *, lesson_id: int, now: datetime | None = None) -> bool:
@@ -116,8 +146,11 @@ def complete_lesson(session: Session, viewer: Viewer, *, lesson_id: int, now: da
     now = now or clock.now()
     lesson = _lesson_for(session, viewer, lesson_id)
     worker_id = _worker(viewer)
-    progress = session.exec(select(LessonProgress).where(LessonProgress.lesson_id == lesson.id,
-                                                         LessonProgress.worker_id == viewer.worker_id)).first()
+    progress = session.exec(
+        select(LessonProgress).where(
+            LessonProgress.lesson_id == lesson.id, LessonProgress.worker_id == viewer.worker_id
+        )
+    ).first()
     if progress is None:
         raise TrainingError("lesson_not_opened")
     if progress.done_at is not None:
@@ -125,9 +158,13 @@ def complete_lesson(session: Session, viewer: Viewer, *, lesson_id: int, now: da
     waited = (now - progress.opened_at).total_seconds()
     if waited < lesson.min_read_seconds:
         raise TrainingError("lesson_too_soon", seconds=int(lesson.min_read_seconds - waited + 0.999))
-    done = rowcount(session.execute(update(LessonProgress).where(col(LessonProgress.id) == progress.id,
-                                                                 col(LessonProgress.done_at).is_(None))
-                                    .values(done_at=now, last_seen_at=now)))
+    done = rowcount(
+        session.execute(
+            update(LessonProgress)
+            .where(col(LessonProgress.id) == progress.id, col(LessonProgress.done_at).is_(None))
+            .values(done_at=now, last_seen_at=now)
+        )
+    )
     credit_sources(session, now=now, worker_ids=[worker_id])
     return bool(done)
 
@@ -135,38 +172,81 @@ def complete_lesson(session: Session, viewer: Viewer, *, lesson_id: int, now: da
 def course_lessons(session: Session, viewer: Viewer, *, course_id: int) -> pd.DataFrame:
     """A course's lessons with the worker's progress (opened_at, done_at)."""
     worker_id = _worker(viewer)
-    stmt: Select = (sa_select(col(Lesson.id), col(Lesson.position), col(Lesson.title_zh), col(Lesson.title_en),
-                              col(Lesson.body_md_zh), col(Lesson.body_md_en), col(Lesson.video_url), col(Lesson.file_id),
-                              col(Lesson.min_read_seconds), col(Lesson.credit_minutes), col(LessonProgress.opened_at),
-                              col(LessonProgress.done_at))
-                    .join(LessonProgress, (col(LessonProgress.lesson_id) == col(Lesson.id))
-                          & (col(LessonProgress.worker_id) == worker_id), isouter=True)
-                    .where(col(Lesson.course_id) == course_id).order_by(col(Lesson.position)))
+    stmt: Select = (
+        sa_select(
+            col(Lesson.id),
+            col(Lesson.position),
+            col(Lesson.title_zh),
+            col(Lesson.title_en),
+            col(Lesson.body_md_zh),
+            col(Lesson.body_md_en),
+            col(Lesson.video_url),
+            col(Lesson.file_id),
+            col(Lesson.min_read_seconds),
+            col(Lesson.credit_minutes),
+            col(LessonProgress.opened_at),
+            col(LessonProgress.done_at),
+        )
+        .join(
+            LessonProgress,
+            (col(LessonProgress.lesson_id) == col(Lesson.id)) & (col(LessonProgress.worker_id) == worker_id),
+            isouter=True,
+        )
+        .where(col(Lesson.course_id) == course_id)
+        .order_by(col(Lesson.position))
+    )
     return frame(session, stmt)
 
 
 def my_progress(session: Session, viewer: Viewer) -> pd.DataFrame:
     """Per enrolled course with lessons: lessons done and total, and when the worker last read it."""
     worker_id = _worker(viewer)
-    stmt: Select = (sa_select(col(Course.id).label("course_id"), col(Course.code), col(Course.title_zh),
-                              col(Course.title_en), col(Lesson.id).label("lesson_id"), col(Lesson.position),
-                              col(LessonProgress.done_at), col(LessonProgress.last_seen_at))
-                    .join(Enrollment, (col(Enrollment.course_id) == col(Course.id)) & (col(Enrollment.worker_id) == worker_id))
-                    .join(Lesson, col(Lesson.course_id) == col(Course.id))
-                    .join(LessonProgress, (col(LessonProgress.lesson_id) == col(Lesson.id))
-                          & (col(LessonProgress.worker_id) == worker_id), isouter=True))
+    stmt: Select = (
+        sa_select(
+            col(Course.id).label("course_id"),
+            col(Course.code),
+            col(Course.title_zh),
+            col(Course.title_en),
+            col(Lesson.id).label("lesson_id"),
+            col(Lesson.position),
+            col(LessonProgress.done_at),
+            col(LessonProgress.last_seen_at),
+        )
+        .join(
+            Enrollment,
+            (col(Enrollment.course_id) == col(Course.id)) & (col(Enrollment.worker_id) == worker_id),
+        )
+        .join(Lesson, col(Lesson.course_id) == col(Course.id))
+        .join(
+            LessonProgress,
+            (col(LessonProgress.lesson_id) == col(Lesson.id)) & (col(LessonProgress.worker_id) == worker_id),
+            isouter=True,
+        )
+    )
     df = frame(session, stmt)
-    cols = ["course_id", "code", "title_zh", "title_en", "lessons_total", "lessons_done", "last_seen_at",
-            "next_lesson_id"]
+    cols = [
+        "course_id",
+        "code",
+        "title_zh",
+        "title_en",
+        "lessons_total",
+        "lessons_done",
+        "last_seen_at",
+        "next_lesson_id",
+    ]
     if df.empty:
         return pd.DataFrame(columns=cols)
     df["done"] = df["done_at"].notna()
     g = df.groupby(["course_id", "code", "title_zh", "title_en"], as_index=False).agg(
-        lessons_total=("lesson_id", "count"), lessons_done=("done", "sum"), last_seen_at=("last_seen_at", "max"))
+        lessons_total=("lesson_id", "count"),
+        lessons_done=("done", "sum"),
+        last_seen_at=("last_seen_at", "max"),
+    )
     nxt = df[~df["done"]].sort_values("position").groupby("course_id")["lesson_id"].first()
     g["next_lesson_id"] = g["course_id"].map(nxt)
-    return g.sort_values(["last_seen_at", "code"], ascending=[False, True], na_position="last")[cols] \
-        .reset_index(drop=True)
+    return g.sort_values(["last_seen_at", "code"], ascending=[False, True], na_position="last")[
+        cols
+    ].reset_index(drop=True)
 
 
 def continue_lesson(session: Session, viewer: Viewer) -> dict | None:
@@ -177,25 +257,55 @@ def continue_lesson(session: Session, viewer: Viewer) -> dict | None:
         return None
     row = todo.iloc[0]
     lesson = must_get(session, Lesson, int(row["next_lesson_id"]))
-    return {"course_id": int(row["course_id"]), "code": row["code"], "course_zh": row["title_zh"],
-            "course_en": row["title_en"], "lesson_id": lesson.id, "position": lesson.position,
-            "title_zh": lesson.title_zh, "title_en": lesson.title_en, "lessons_total": int(row["lessons_total"]),
-            "lessons_done": int(row["lessons_done"])}
+    return {
+        "course_id": int(row["course_id"]),
+        "code": row["code"],
+        "course_zh": row["title_zh"],
+        "course_en": row["title_en"],
+        "lesson_id": lesson.id,
+        "position": lesson.position,
+        "title_zh": lesson.title_zh,
+        "title_en": lesson.title_en,
+        "lessons_total": int(row["lessons_total"]),
+        "lessons_done": int(row["lessons_done"]),
+    }
 
 
-LESSON_COLS = ["id", "course_id", "position", "title_zh", "title_en", "min_read_seconds", "credit_minutes", "video_url"]
+LESSON_COLS = [
+    "id",
+    "course_id",
+    "position",
+    "title_zh",
+    "title_en",
+    "min_read_seconds",
+    "credit_minutes",
+    "video_url",
+]
 
 
 def lessons_frame(session: Session, viewer: Viewer, *, course_id: int) -> pd.DataFrame:
     """A course's lessons as a manager edits them (the catalog is district-wide: managers at any level read)."""
     if not viewer.is_manager:
         raise ScopeError("only managers edit lessons")
-    stmt = select(*[getattr(Lesson, c) for c in LESSON_COLS]).where(Lesson.course_id == course_id).order_by(Lesson.position)
+    stmt = (
+        select(*[getattr(Lesson, c) for c in LESSON_COLS])
+        .where(Lesson.course_id == course_id)
+        .order_by(Lesson.position)
+    )
     return frame(session, stmt)
 
 
-def set_lesson(session: Session, viewer: Viewer, *, lesson_id: int, title_zh: str, title_en: str = "",
-               min_read_minutes: float, credit_minutes: int, video_url: str = "") -> Lesson:
+def set_lesson(
+    session: Session,
+    viewer: Viewer,
+    *,
+    lesson_id: int,
+    title_zh: str,
+    title_en: str = "",
+    min_read_minutes: float,
+    credit_minutes: int,
+    video_url: str = "",
+) -> Lesson:
     """Change a lesson's titles, minimum reading time, credited minutes and video link (district managers:
     the catalog is district-wide); audited."""
     from core.audit import record
@@ -205,7 +315,11 @@ def set_lesson(session: Session, viewer: Viewer, *, lesson_id: int, title_zh: st
     lesson = session.get(Lesson, lesson_id)
     if lesson is None:
         raise TrainingError("no_lesson", id=str(lesson_id))
-    title_zh, title_en, video_url = (title_zh or "").strip(), (title_en or "").strip(), (video_url or "").strip()
+    title_zh, title_en, video_url = (
+        (title_zh or "").strip(),
+        (title_en or "").strip(),
+        (video_url or "").strip(),
+    )
     if not title_zh or len(title_zh) > 200 or len(title_en) > 200:
         raise TrainingError("bad_lesson_title", position=lesson.position)
     if not 1 <= float(min_read_minutes) <= 240:
@@ -216,11 +330,21 @@ def set_lesson(session: Session, viewer: Viewer, *, lesson_id: int, title_zh: st
         raise TrainingError("bad_video_url", position=lesson.position, url=video_url[:80])
     before = lesson.model_dump(include=set(LESSON_COLS))
     lesson.title_zh, lesson.title_en, lesson.video_url = title_zh, title_en, video_url
-    lesson.min_read_seconds, lesson.credit_minutes = int(round(float(min_read_minutes) * 60)), int(credit_minutes)
+    lesson.min_read_seconds, lesson.credit_minutes = (
+        int(round(float(min_read_minutes) * 60)),
+        int(credit_minutes),
+    )
     session.add(lesson)
     session.flush()
     after = lesson.model_dump(include=set(LESSON_COLS))
     if after != before:
-        record(session, "training.lesson.set", viewer=viewer, entity="lesson", entity_id=str(lesson.id),
-               before=before, after=after)
+        record(
+            session,
+            "training.lesson.set",
+            viewer=viewer,
+            entity="lesson",
+            entity_id=str(lesson.id),
+            before=before,
+            after=after,
+        )
     return lesson

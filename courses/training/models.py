@@ -53,7 +53,9 @@ class TrainingPlan(SQLModel, table=True):
     unit_id: int = Field(foreign_key="org_unit.id", index=True)
     title_zh: str = Field(default="", max_length=200)
     title_en: str = Field(default="", max_length=200)
-    note: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # e.g. "numbers are proposals"
+    note: str = Field(
+        default="", sa_column=Column(Text, nullable=False, default="")
+    )  # e.g. "numbers are proposals"
     created_by: int | None = Field(default=None, foreign_key="app_user.id")
     created_at: LocalDateTime = Field(default_factory=now)
     updated_at: LocalDateTime = Field(default_factory=now)
@@ -77,7 +79,9 @@ class PlanCourse(SQLModel, table=True):
     """A compulsory course for a worker group under a plan, with its deadline."""
 
     __tablename__ = "training_plan_course"
-    __table_args__ = (UniqueConstraint("plan_id", "course_id", "worker_group", name="uq_training_plan_course"),)
+    __table_args__ = (
+        UniqueConstraint("plan_id", "course_id", "worker_group", name="uq_training_plan_course"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     plan_id: int = Field(foreign_key="training_plan.id", index=True)

@@ -39,10 +39,10 @@ PROPOSED_DISTRICT: dict[str, Any] = {
         {"worker_group": "bottom", "hours": 12.0, "bottom_pct": 5.0},
     ],
     "note_zh": "【建议值】年度 40 学时、新入职 30 天内岗前培训 24 学时、党员加 8 学时、考核末位 5% 加 12 学时,"
-               "均为待网格管理中心确认的建议,可逐项修改。",
+    "均为待网格管理中心确认的建议,可逐项修改。",
     "note_en": "[Proposed] 40 hours a year, 24 hours of pre-service training within 30 days of hire, 8 more for "
-               "party members, 12 more for the bottom 5 % of the scorecard: proposals for the grid centre to "
-               "confirm; every number can be changed.",
+    "party members, 12 more for the bottom 5 % of the scorecard: proposals for the grid centre to "
+    "confirm; every number can be changed.",
 }
 
 
@@ -74,18 +74,36 @@ def _validate(requirements: list[dict], courses: list[dict]) -> None:
         hours = r.get("hours")
         if hours is None or not (0 <= float(hours) <= 500):
             raise TrainingError("bad_hours", row=i, hours=str(hours))
-        if group == WorkerGroup.NEW_HIRE and r.get("window_days") is not None and not 1 <= int(r["window_days"]) <= 366:
+        if (
+            group == WorkerGroup.NEW_HIRE
+            and r.get("window_days") is not None
+            and not 1 <= int(r["window_days"]) <= 366
+        ):
             raise TrainingError("bad_window", row=i, days=str(r["window_days"]))
-        if group == WorkerGroup.BOTTOM and r.get("bottom_pct") is not None and not 0 < float(r["bottom_pct"]) <= 50:
+        if (
+            group == WorkerGroup.BOTTOM
+            and r.get("bottom_pct") is not None
+            and not 0 < float(r["bottom_pct"]) <= 50
+        ):
             raise TrainingError("bad_pct", row=i, pct=str(r["bottom_pct"]))
     for i, c in enumerate(courses, start=1):
         if c.get("worker_group", "all") not in GROUPS:
             raise TrainingError("bad_group", row=i, group=str(c.get("worker_group")))
 
 
-def save_plan(session: Session, viewer: Viewer, *, year: int, unit_id: int, requirements: list[dict],
-              courses: list[dict] | None = None, title_zh: str = "", title_en: str = "", note: str = "",
-              now: datetime | None = None) -> TrainingPlan:
+def save_plan(
+    session: Session,
+    viewer: Viewer,
+    *,
+    year: int,
+    unit_id: int,
+    requirements: list[dict],
+    courses: list[dict] | None = None,
+    title_zh: str = "",
+    title_en: str = "",
+    note: str = "",
+    now: datetime | None = None,
+) -> TrainingPlan:
     """Create or replace the plan of ``unit_id`` for ``year``: its requirements (``worker_group``, ``hours``,
     optional ``window_days`` / ``bottom_pct``) and compulsory courses (``course_code``, ``worker_group``,
     ``due_date``). Only a manager of that unit (or above) may; the whole plan is written or nothing."""
@@ -98,10 +116,16 @@ def save_plan(session: Session, viewer: Viewer, *, year: int, unit_id: int, requ
     course_rows = []
     for c in courses:
         course = course_by_code(session, c["course_code"])
-        course_rows.append({"course_id": course.id, "worker_group": c.get("worker_group", "all"),
-                            "due_date": c.get("due_date")})
-    plan = session.exec(select(TrainingPlan).where(TrainingPlan.year == year,
-                                                   TrainingPlan.unit_id == unit_id)).first()
+        course_rows.append(
+            {
+                "course_id": course.id,
+                "worker_group": c.get("worker_group", "all"),
+                "due_date": c.get("due_date"),
+            }
+        )
+    plan = session.exec(
+        select(TrainingPlan).where(TrainingPlan.year == year, TrainingPlan.unit_id == unit_id)
+    ).first()
     before = plan_detail(session, row_id(plan.id)) if plan is not None else None
     if plan is None:
         plan = TrainingPlan(year=year, unit_id=unit_id, created_by=viewer.user_id or None, created_at=now)
@@ -111,24 +135,55 @@ def save_plan(session: Session, viewer: Viewer, *, year: int, unit_id: int, requ
     plan_id = row_id(plan.id)
     session.execute(delete(PlanRequirement).where(col(PlanRequirement.plan_id) == plan_id))
     session.execute(delete(PlanCourse).where(col(PlanCourse.plan_id) == plan_id))
-    session.add_all([PlanRequirement(plan_id=plan_id, worker_group=r["worker_group"], hours=float(r["hours"]),
-                                     window_days=r.get("window_days"), bottom_pct=r.get("bottom_pct"))
-                     for r in requirements])
+    session.add_all(
+        [
+            PlanRequirement(
+                plan_id=plan_id,
+                worker_group=r["worker_group"],
+                hours=float(r["hours"]),
+                window_days=r.get("window_days"),
+                bottom_pct=r.get("bottom_pct"),
+            )
+            for r in requirements
+        ]
+    )
     session.add_all([PlanCourse(plan_id=plan_id, **c) for c in course_rows])
     session.flush()
-    record(session, "training.plan.save", viewer=viewer, entity="training_plan", entity_id=f"{year}:{unit.code}",
-           before=before, after=plan_detail(session, plan_id))
+    record(
+        session,
+        "training.plan.save",
+        viewer=viewer,
+        entity="training_plan",
+        entity_id=f"{year}:{unit.code}",
+        before=before,
+        after=plan_detail(session, plan_id),
+    )
     return plan
 
 
 def plan_detail(session: Session, plan_id: int) -> dict:
-    reqs = session.exec(select(PlanRequirement).where(PlanRequirement.plan_id == plan_id)
-                        .order_by(PlanRequirement.worker_group)).all()
-    crs = session.exec(select(PlanCourse).where(PlanCourse.plan_id == plan_id).order_by(col(PlanCourse.id))).all()
-    return {"requirements": [{"worker_group": r.worker_group, "hours": r.hours, "window_days": r.window_days,
-                              "bottom_pct": r.bottom_pct} for r in reqs],
-            "courses": [{"course_id": c.course_id, "worker_group": c.worker_group, "due_date": c.due_date}
-                        for c in crs]}
+    reqs = session.exec(
+        select(PlanRequirement)
+        .where(PlanRequirement.plan_id == plan_id)
+        .order_by(PlanRequirement.worker_group)
+    ).all()
+    crs = session.exec(
+        select(PlanCourse).where(PlanCourse.plan_id == plan_id).order_by(col(PlanCourse.id))
+    ).all()
+    return {
+        "requirements": [
+            {
+                "worker_group": r.worker_group,
+                "hours": r.hours,
+                "window_days": r.window_days,
+                "bottom_pct": r.bottom_pct,
+            }
+            for r in reqs
+        ],
+        "courses": [
+            {"course_id": c.course_id, "worker_group": c.worker_group, "due_date": c.due_date} for c in crs
+        ],
+    }
 
 
 def plans_frame(session: Session, viewer: Viewer, *, year: int) -> pd.DataFrame:
@@ -136,13 +191,25 @@ def plans_frame(session: Session, viewer: Viewer, *, year: int) -> pd.DataFrame:
     subtree, one row per requirement, with ``editable``."""
     if not viewer.is_manager:
         raise ScopeError("only managers see plans")
-    stmt: Select = (sa_select(col(TrainingPlan.id).label("plan_id"), col(TrainingPlan.unit_id), col(OrgUnit.level),
-                              col(OrgUnit.path), col(OrgUnit.name_zh).label("unit_zh"), col(OrgUnit.name_en).label("unit_en"),
-                              col(TrainingPlan.note), col(PlanRequirement.worker_group), col(PlanRequirement.hours),
-                              col(PlanRequirement.window_days), col(PlanRequirement.bottom_pct))
-                    .join(OrgUnit, col(OrgUnit.id) == col(TrainingPlan.unit_id))
-                    .join(PlanRequirement, col(PlanRequirement.plan_id) == col(TrainingPlan.id), isouter=True)
-                    .where(col(TrainingPlan.year) == year).order_by(col(OrgUnit.path), col(PlanRequirement.worker_group)))
+    stmt: Select = (
+        sa_select(
+            col(TrainingPlan.id).label("plan_id"),
+            col(TrainingPlan.unit_id),
+            col(OrgUnit.level),
+            col(OrgUnit.path),
+            col(OrgUnit.name_zh).label("unit_zh"),
+            col(OrgUnit.name_en).label("unit_en"),
+            col(TrainingPlan.note),
+            col(PlanRequirement.worker_group),
+            col(PlanRequirement.hours),
+            col(PlanRequirement.window_days),
+            col(PlanRequirement.bottom_pct),
+        )
+        .join(OrgUnit, col(OrgUnit.id) == col(TrainingPlan.unit_id))
+        .join(PlanRequirement, col(PlanRequirement.plan_id) == col(TrainingPlan.id), isouter=True)
+        .where(col(TrainingPlan.year) == year)
+        .order_by(col(OrgUnit.path), col(PlanRequirement.worker_group))
+    )
     df = frame(session, stmt)
     if viewer.scope_unit_id is not None and len(df):
         own = session.get(OrgUnit, viewer.scope_unit_id)
@@ -154,7 +221,11 @@ def plans_frame(session: Session, viewer: Viewer, *, year: int) -> pd.DataFrame:
     else:
         df["editable"] = True
     df["level_order"] = df["level"].map(LEVEL_ORDER)
-    return df.sort_values(["level_order", "path", "worker_group"]).drop(columns=["level_order"]).reset_index(drop=True)
+    return (
+        df.sort_values(["level_order", "path", "worker_group"])
+        .drop(columns=["level_order"])
+        .reset_index(drop=True)
+    )
 
 
 def plan_courses_frame(session: Session, viewer: Viewer, *, year: int) -> pd.DataFrame:
@@ -163,31 +234,60 @@ def plan_courses_frame(session: Session, viewer: Viewer, *, year: int) -> pd.Dat
 
     plans = plans_frame(session, viewer, year=year)
     ids = sorted(set(plans["plan_id"].tolist())) if len(plans) else []
-    stmt: Select = (sa_select(col(PlanCourse.plan_id), col(TrainingPlan.unit_id), col(OrgUnit.name_zh).label("unit_zh"),
-                              col(OrgUnit.name_en).label("unit_en"), col(Course.code).label("course_code"),
-                              col(Course.title_zh), col(Course.title_en), col(PlanCourse.worker_group),
-                              col(PlanCourse.due_date))
-                    .join(TrainingPlan, col(TrainingPlan.id) == col(PlanCourse.plan_id))
-                    .join(OrgUnit, col(OrgUnit.id) == col(TrainingPlan.unit_id))
-                    .join(Course, col(Course.id) == col(PlanCourse.course_id))
-                    .where(col(PlanCourse.plan_id).in_(ids)).order_by(col(OrgUnit.path), col(PlanCourse.due_date)))
+    stmt: Select = (
+        sa_select(
+            col(PlanCourse.plan_id),
+            col(TrainingPlan.unit_id),
+            col(OrgUnit.name_zh).label("unit_zh"),
+            col(OrgUnit.name_en).label("unit_en"),
+            col(Course.code).label("course_code"),
+            col(Course.title_zh),
+            col(Course.title_en),
+            col(PlanCourse.worker_group),
+            col(PlanCourse.due_date),
+        )
+        .join(TrainingPlan, col(TrainingPlan.id) == col(PlanCourse.plan_id))
+        .join(OrgUnit, col(OrgUnit.id) == col(TrainingPlan.unit_id))
+        .join(Course, col(Course.id) == col(PlanCourse.course_id))
+        .where(col(PlanCourse.plan_id).in_(ids))
+        .order_by(col(OrgUnit.path), col(PlanCourse.due_date))
+    )
     return frame(session, stmt)
 
 
 # --- what the plans ask of each worker -----------------------------------------------------------------------
 
-WORKER_COLS = ["worker_id", "employee_no", "name", "party_member", "hire_date", "community_id", "subdistrict_id",
-               "district_id"]
+WORKER_COLS = [
+    "worker_id",
+    "employee_no",
+    "name",
+    "party_member",
+    "hire_date",
+    "community_id",
+    "subdistrict_id",
+    "district_id",
+]
 
 
-def workers_in_scope(session: Session, viewer: Viewer, *, worker_ids: list[int] | None = None) -> pd.DataFrame:
+def workers_in_scope(
+    session: Session, viewer: Viewer, *, worker_ids: list[int] | None = None
+) -> pd.DataFrame:
     """Active workers the viewer may see, with the district their subdistrict belongs to."""
-    stmt: Select = (sa_select(col(Worker.id), col(Worker.employee_no), col(Worker.name), col(Worker.party_member),
-                              col(Worker.hire_date), col(Worker.community_id), col(Worker.subdistrict_id),
-                              col(OrgUnit.parent_id))
-                    .join(OrgUnit, col(OrgUnit.id) == col(Worker.subdistrict_id))
-                    .where(col(Worker.status) != WorkerStatus.LEFT.value, worker_scope_clause(viewer))
-                    .order_by(col(Worker.id)))
+    stmt: Select = (
+        sa_select(
+            col(Worker.id),
+            col(Worker.employee_no),
+            col(Worker.name),
+            col(Worker.party_member),
+            col(Worker.hire_date),
+            col(Worker.community_id),
+            col(Worker.subdistrict_id),
+            col(OrgUnit.parent_id),
+        )
+        .join(OrgUnit, col(OrgUnit.id) == col(Worker.subdistrict_id))
+        .where(col(Worker.status) != WorkerStatus.LEFT.value, worker_scope_clause(viewer))
+        .order_by(col(Worker.id))
+    )
     if worker_ids is not None:
         stmt = stmt.where(col(Worker.id).in_(worker_ids))
     df = frame(session, stmt, columns=WORKER_COLS)
@@ -196,20 +296,33 @@ def workers_in_scope(session: Session, viewer: Viewer, *, worker_ids: list[int] 
 
 
 def _year_plans(session: Session, year: int) -> pd.DataFrame:
-    stmt: Select = (sa_select(col(TrainingPlan.id).label("plan_id"), col(TrainingPlan.unit_id), col(OrgUnit.level),
-                              col(PlanRequirement.worker_group), col(PlanRequirement.hours), col(PlanRequirement.window_days),
-                              col(PlanRequirement.bottom_pct))
-                    .join(OrgUnit, col(OrgUnit.id) == col(TrainingPlan.unit_id))
-                    .join(PlanRequirement, col(PlanRequirement.plan_id) == col(TrainingPlan.id))
-                    .where(col(TrainingPlan.year) == year))
+    stmt: Select = (
+        sa_select(
+            col(TrainingPlan.id).label("plan_id"),
+            col(TrainingPlan.unit_id),
+            col(OrgUnit.level),
+            col(PlanRequirement.worker_group),
+            col(PlanRequirement.hours),
+            col(PlanRequirement.window_days),
+            col(PlanRequirement.bottom_pct),
+        )
+        .join(OrgUnit, col(OrgUnit.id) == col(TrainingPlan.unit_id))
+        .join(PlanRequirement, col(PlanRequirement.plan_id) == col(TrainingPlan.id))
+        .where(col(TrainingPlan.year) == year)
+    )
     return frame(session, stmt)
 
 
 def _chain(workers: pd.DataFrame) -> pd.DataFrame:
     """worker_id × the units whose plans apply to them (district, subdistrict, community)."""
-    parts = [workers[["worker_id", name]].rename(columns={name: "unit_id"}).assign(level=lvl)
-             for name, lvl in (("district_id", "district"), ("subdistrict_id", "subdistrict"),
-                              ("community_id", "community"))]
+    parts = [
+        workers[["worker_id", name]].rename(columns={name: "unit_id"}).assign(level=lvl)
+        for name, lvl in (
+            ("district_id", "district"),
+            ("subdistrict_id", "subdistrict"),
+            ("community_id", "community"),
+        )
+    ]
     out = pd.concat(parts, ignore_index=True).dropna(subset=["unit_id"])
     out["unit_id"] = out["unit_id"].astype(int)
     return out
@@ -217,7 +330,8 @@ def _chain(workers: pd.DataFrame) -> pd.DataFrame:
 
 def _members(session: Session, year: int, worker_ids: list[int]) -> pd.DataFrame:
     stmt = select(GroupMember.worker_id, GroupMember.worker_group, GroupMember.added_at).where(
-        GroupMember.year == year, col(GroupMember.worker_id).in_(worker_ids))
+        GroupMember.year == year, col(GroupMember.worker_id).in_(worker_ids)
+    )
     return frame(session, stmt, columns=["worker_id", "worker_group", "added_at"])
 
 
@@ -239,26 +353,40 @@ def requirements(session: Session, workers: pd.DataFrame, *, year: int, as_of: d
     out = pd.DataFrame({"worker_id": w["worker_id"]})
     plans = _year_plans(session, year)
     if w.empty or plans.empty:
-        return out.assign(required_year=0.0, required_to_date=0.0, preservice_hours=0.0,
-                          preservice_deadline=pd.NaT, bottom=False)
+        return out.assign(
+            required_year=0.0,
+            required_to_date=0.0,
+            preservice_hours=0.0,
+            preservice_deadline=pd.NaT,
+            bottom=False,
+        )
     hire = pd.to_datetime(w["hire_date"])
     w["hired_this_year"] = (hire >= pd.Timestamp(start)) & (hire <= pd.Timestamp(end))
     members = _members(session, year, w["worker_id"].tolist())
-    bottom = members[members["worker_group"] == WorkerGroup.BOTTOM.value].groupby("worker_id")["added_at"].min()
+    bottom = (
+        members[members["worker_group"] == WorkerGroup.BOTTOM.value].groupby("worker_id")["added_at"].min()
+    )
     w["bottom_since"] = w["worker_id"].map(bottom)
     w["bottom"] = w["bottom_since"].notna()
 
     req = _chain(w).merge(plans.drop(columns=["level"]), on="unit_id")
-    req = req.merge(w[["worker_id", "party_member", "hired_this_year", "bottom", "hire_date", "bottom_since"]],
-                    on="worker_id")
-    applies = ((req["worker_group"] == "all") | ((req["worker_group"] == "party") & req["party_member"])
-               | ((req["worker_group"] == "new_hire") & req["hired_this_year"])
-               | ((req["worker_group"] == "bottom") & req["bottom"]))
+    req = req.merge(
+        w[["worker_id", "party_member", "hired_this_year", "bottom", "hire_date", "bottom_since"]],
+        on="worker_id",
+    )
+    applies = (
+        (req["worker_group"] == "all")
+        | ((req["worker_group"] == "party") & req["party_member"])
+        | ((req["worker_group"] == "new_hire") & req["hired_this_year"])
+        | ((req["worker_group"] == "bottom") & req["bottom"])
+    )
     req = req[applies].copy()
     as_of_ts = pd.Timestamp(min(as_of, end))
     hire_ts = pd.to_datetime(req["hire_date"])
     # Annual groups accrue evenly from the later of 1 January and the hire date (bottom: from the day placed).
-    annual_from = hire_ts.where(hire_ts > pd.Timestamp(start), pd.Timestamp(start)).fillna(pd.Timestamp(start))
+    annual_from = hire_ts.where(hire_ts > pd.Timestamp(start), pd.Timestamp(start)).fillna(
+        pd.Timestamp(start)
+    )
     since = pd.to_datetime(req["bottom_since"]).dt.normalize()
     is_bottom = req["worker_group"] == "bottom"
     annual_from = annual_from.where(~is_bottom, since.where(since > annual_from, annual_from))
@@ -268,7 +396,9 @@ def requirements(session: Session, workers: pd.DataFrame, *, year: int, as_of: d
     if as_of < start:
         share = share * 0
     # New hires: the window of the lowest level that sets one (default 30 days); due in full at its end.
-    window = req["worker_id"].map(_lowest_wins(req[req["worker_group"] == "new_hire"], "window_days")).fillna(30)
+    window = (
+        req["worker_id"].map(_lowest_wins(req[req["worker_group"] == "new_hire"], "window_days")).fillna(30)
+    )
     new = req["worker_group"] == "new_hire"
     w_done = (as_of_ts + pd.Timedelta(days=1) - hire_ts).dt.days.clip(lower=0)
     share = share.where(~new, (w_done / window.clip(lower=1)).clip(0, 1))
@@ -294,47 +424,83 @@ def compulsory(session: Session, workers: pd.DataFrame, *, year: int) -> pd.Data
     cols = ["worker_id", "course_id", "course_code", "title_zh", "title_en", "due"]
     if workers.empty:
         return pd.DataFrame(columns=cols)
-    stmt: Select = (sa_select(col(TrainingPlan.unit_id), col(PlanCourse.course_id), col(Course.code), col(Course.title_zh),
-                              col(Course.title_en), col(PlanCourse.worker_group), col(PlanCourse.due_date))
-                    .join(TrainingPlan, col(TrainingPlan.id) == col(PlanCourse.plan_id))
-                    .join(Course, col(Course.id) == col(PlanCourse.course_id)).where(col(TrainingPlan.year) == year))
-    pc = frame(session, stmt, columns=["unit_id", "course_id", "course_code", "title_zh", "title_en",
-                                       "worker_group", "due_date"])
+    stmt: Select = (
+        sa_select(
+            col(TrainingPlan.unit_id),
+            col(PlanCourse.course_id),
+            col(Course.code),
+            col(Course.title_zh),
+            col(Course.title_en),
+            col(PlanCourse.worker_group),
+            col(PlanCourse.due_date),
+        )
+        .join(TrainingPlan, col(TrainingPlan.id) == col(PlanCourse.plan_id))
+        .join(Course, col(Course.id) == col(PlanCourse.course_id))
+        .where(col(TrainingPlan.year) == year)
+    )
+    pc = frame(
+        session,
+        stmt,
+        columns=["unit_id", "course_id", "course_code", "title_zh", "title_en", "worker_group", "due_date"],
+    )
     if pc.empty:
         return pd.DataFrame(columns=cols)
     req = requirements(session, workers, year=year, as_of=date(year, 12, 31))
     w = workers.merge(req[["worker_id", "bottom", "preservice_deadline"]], on="worker_id")
     hire = pd.to_datetime(w["hire_date"])
     w["new_hire"] = (hire.dt.year == year).fillna(False)
-    df = _chain(w).merge(pc, on="unit_id").merge(
-        w[["worker_id", "party_member", "new_hire", "bottom", "preservice_deadline"]], on="worker_id")
+    df = (
+        _chain(w)
+        .merge(pc, on="unit_id")
+        .merge(w[["worker_id", "party_member", "new_hire", "bottom", "preservice_deadline"]], on="worker_id")
+    )
     g = df["worker_group"]
-    df = df[(g == "all") | ((g == "party") & df["party_member"]) | ((g == "new_hire") & df["new_hire"])
-            | ((g == "bottom") & df["bottom"])].copy()
-    df["due"] = pd.to_datetime(df["due_date"]).fillna(df["preservice_deadline"]).fillna(pd.Timestamp(year, 12, 31))
+    df = df[
+        (g == "all")
+        | ((g == "party") & df["party_member"])
+        | ((g == "new_hire") & df["new_hire"])
+        | ((g == "bottom") & df["bottom"])
+    ].copy()
+    df["due"] = (
+        pd.to_datetime(df["due_date"]).fillna(df["preservice_deadline"]).fillna(pd.Timestamp(year, 12, 31))
+    )
     df = df.sort_values("due").drop_duplicates(["worker_id", "course_id"])  # the earliest deadline wins
     return df[cols].reset_index(drop=True)
 
 
-def record_group(session: Session, *, year: int, group: WorkerGroup, members: pd.DataFrame,
-                 now: datetime | None = None) -> int:
+def record_group(
+    session: Session, *, year: int, group: WorkerGroup, members: pd.DataFrame, now: datetime | None = None
+) -> int:
     """Place workers in a computed group for a year (``members``: worker_id, period, rank_pct); idempotent."""
     from core.sql import insert_ignore
 
     now = now or clock.now()
-    rows = [{"year": year, "worker_group": group.value, "worker_id": int(r.worker_id), "period": str(r.period),
-             "rank_pct": None if pd.isna(r.rank_pct) else float(r.rank_pct), "added_at": now}
-            for r in members.itertuples()]
+    rows = [
+        {
+            "year": year,
+            "worker_group": group.value,
+            "worker_id": int(r.worker_id),
+            "period": str(r.period),
+            "rank_pct": None if pd.isna(r.rank_pct) else float(r.rank_pct),
+            "added_at": now,
+        }
+        for r in members.itertuples()
+    ]
     return insert_ignore(session, GroupMember, rows, conflict=["year", "worker_group", "worker_id"])
 
 
 def bottom_pct(session: Session, *, year: int) -> float | None:
     """The bottom group's share set by the district plan (None when no plan names a bottom group)."""
-    stmt = (select(PlanRequirement.bottom_pct)
-            .join(TrainingPlan, col(TrainingPlan.id) == col(PlanRequirement.plan_id))
-            .join(OrgUnit, col(OrgUnit.id) == col(TrainingPlan.unit_id))
-            .where(TrainingPlan.year == year, PlanRequirement.worker_group == WorkerGroup.BOTTOM.value,
-                   OrgUnit.level == OrgLevel.DISTRICT.value))
+    stmt = (
+        select(PlanRequirement.bottom_pct)
+        .join(TrainingPlan, col(TrainingPlan.id) == col(PlanRequirement.plan_id))
+        .join(OrgUnit, col(OrgUnit.id) == col(TrainingPlan.unit_id))
+        .where(
+            TrainingPlan.year == year,
+            PlanRequirement.worker_group == WorkerGroup.BOTTOM.value,
+            OrgUnit.level == OrgLevel.DISTRICT.value,
+        )
+    )
     return session.exec(stmt).first()
 
 
@@ -342,7 +508,11 @@ def remedial_courses(session: Session, *, year: int) -> list[str]:
     """Course codes the plans make compulsory for the bottom group (末位培训)."""
     from courses.models import Course
 
-    stmt = (select(Course.code).join(PlanCourse, col(PlanCourse.course_id) == col(Course.id))
-            .join(TrainingPlan, col(TrainingPlan.id) == col(PlanCourse.plan_id))
-            .where(TrainingPlan.year == year, PlanCourse.worker_group == WorkerGroup.BOTTOM.value).distinct())
+    stmt = (
+        select(Course.code)
+        .join(PlanCourse, col(PlanCourse.course_id) == col(Course.id))
+        .join(TrainingPlan, col(TrainingPlan.id) == col(PlanCourse.plan_id))
+        .where(TrainingPlan.year == year, PlanCourse.worker_group == WorkerGroup.BOTTOM.value)
+        .distinct()
+    )
     return sorted(session.exec(stmt).all())

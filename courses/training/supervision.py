@@ -22,18 +22,45 @@ from courses.training import ledger, plans
 from courses.training.completion import completion
 
 BEHIND_SHARE = 0.8  # a proposal: behind when credited < 80 % of the hours required to date
-STATUS_COLS = ["worker_id", "employee_no", "name", "community_id", "community_zh", "community_en",
-               "subdistrict_zh", "subdistrict_en", "party_member", "hire_date", "bottom", "required_year",
-               "required_to_date", "credited", "completion", "behind", "preservice_hours", "preservice_credited",
-               "preservice_deadline", "preservice_overdue", "compulsory_total", "compulsory_overdue"]
+STATUS_COLS = [
+    "worker_id",
+    "employee_no",
+    "name",
+    "community_id",
+    "community_zh",
+    "community_en",
+    "subdistrict_zh",
+    "subdistrict_en",
+    "party_member",
+    "hire_date",
+    "bottom",
+    "required_year",
+    "required_to_date",
+    "credited",
+    "completion",
+    "behind",
+    "preservice_hours",
+    "preservice_credited",
+    "preservice_deadline",
+    "preservice_overdue",
+    "compulsory_total",
+    "compulsory_overdue",
+]
 
 
 def _names(session: Session) -> pd.DataFrame:
     return frame(session, select(OrgUnit.id, OrgUnit.name_zh, OrgUnit.name_en), columns=["id", "zh", "en"])
 
 
-def plan_status(session: Session, viewer: Viewer, *, year: int, as_of: date | None = None,
-                community_id: int | None = None, worker_ids: list[int] | None = None) -> pd.DataFrame:
+def plan_status(
+    session: Session,
+    viewer: Viewer,
+    *,
+    year: int,
+    as_of: date | None = None,
+    community_id: int | None = None,
+    worker_ids: list[int] | None = None,
+) -> pd.DataFrame:
     """One row per worker in scope: required vs credited hours as of ``as_of`` (default today, or 31
     December for a past year), pre-service training and overdue compulsory courses."""
     as_of = as_of or min(clock.today(), date(year, 12, 31))
@@ -45,27 +72,36 @@ def plan_status(session: Session, viewer: Viewer, *, year: int, as_of: date | No
     ids = workers["worker_id"].astype(int).tolist()
     req = plans.requirements(session, workers, year=year, as_of=as_of)
     got = ledger.credited(session, ids, start=date(year, 1, 1), end=min(as_of, date(year, 12, 31)))
-    df = workers.merge(req, on="worker_id", how="left").merge(got.rename(columns={"hours": "credited"}),
-                                                                 on="worker_id", how="left")
+    df = workers.merge(req, on="worker_id", how="left").merge(
+        got.rename(columns={"hours": "credited"}), on="worker_id", how="left"
+    )
     df["credited"] = df["credited"].fillna(0.0).astype(float).round(2)
-    df["completion"] = (df["credited"] / df["required_to_date"]).where(df["required_to_date"] > 0).clip(upper=9.99)
+    df["completion"] = (
+        (df["credited"] / df["required_to_date"]).where(df["required_to_date"] > 0).clip(upper=9.99)
+    )
     df["behind"] = (df["required_to_date"] > 0) & (df["credited"] < BEHIND_SHARE * df["required_to_date"])
     # Pre-service: hours credited from the hire date up to the deadline.
     df["preservice_credited"] = 0.0
     new = df[df["preservice_hours"] > 0]
     if len(new):
-        rows = frame(session, select(ledger.HoursEntry.worker_id, col(ledger.HoursEntry.credited_on),
-                                     ledger.HoursEntry.hours).where(col(ledger.HoursEntry.worker_id).in_(
-                                         new["worker_id"].astype(int).tolist())),
-                     columns=["worker_id", "credited_on", "hours"])
+        rows = frame(
+            session,
+            select(
+                ledger.HoursEntry.worker_id, col(ledger.HoursEntry.credited_on), ledger.HoursEntry.hours
+            ).where(col(ledger.HoursEntry.worker_id).in_(new["worker_id"].astype(int).tolist())),
+            columns=["worker_id", "credited_on", "hours"],
+        )
         rows = rows.merge(new[["worker_id", "hire_date", "preservice_deadline"]], on="worker_id")
         day = pd.to_datetime(rows["credited_on"])
         inside = (day >= pd.to_datetime(rows["hire_date"])) & (day <= rows["preservice_deadline"])
         pre = rows[inside].groupby("worker_id")["hours"].sum()
         df["preservice_credited"] = df["worker_id"].map(pre).fillna(0.0).round(2)
     deadline = pd.to_datetime(df["preservice_deadline"])
-    df["preservice_overdue"] = ((df["preservice_hours"] > 0) & (deadline < pd.Timestamp(as_of))
-                                & (df["preservice_credited"] < df["preservice_hours"]))
+    df["preservice_overdue"] = (
+        (df["preservice_hours"] > 0)
+        & (deadline < pd.Timestamp(as_of))
+        & (df["preservice_credited"] < df["preservice_hours"])
+    )
     over = overdue_courses_for(session, workers, year=year, as_of=as_of)
     comp = plans.compulsory(session, workers, year=year)
     df["compulsory_total"] = df["worker_id"].map(comp.groupby("worker_id").size()).fillna(0).astype(int)
@@ -84,16 +120,23 @@ def overdue_courses_for(session: Session, workers: pd.DataFrame, *, year: int, a
     comp = comp[comp["due"] < pd.Timestamp(as_of)]
     if comp.empty:
         return comp.assign(days_over=pd.Series(dtype=int))
-    done = completion(session, worker_ids=sorted(set(comp["worker_id"].astype(int))),
-                      course_ids=sorted(set(comp["course_id"].astype(int))),
-                      now=datetime.combine(as_of, datetime.min.time()))
-    comp = comp.merge(done[["worker_id", "course_id", "completed"]], on=["worker_id", "course_id"], how="left")
+    done = completion(
+        session,
+        worker_ids=sorted(set(comp["worker_id"].astype(int))),
+        course_ids=sorted(set(comp["course_id"].astype(int))),
+        now=datetime.combine(as_of, datetime.min.time()),
+    )
+    comp = comp.merge(
+        done[["worker_id", "course_id", "completed"]], on=["worker_id", "course_id"], how="left"
+    )
     comp = comp[~comp["completed"].fillna(False).astype(bool)].drop(columns=["completed"])
     comp["days_over"] = (pd.Timestamp(as_of) - comp["due"]).dt.days
     return comp.reset_index(drop=True)
 
 
-def overdue_courses(session: Session, viewer: Viewer, *, year: int, as_of: date | None = None) -> pd.DataFrame:
+def overdue_courses(
+    session: Session, viewer: Viewer, *, year: int, as_of: date | None = None
+) -> pd.DataFrame:
     """The dashboard's list of overdue compulsory courses, with the worker's name and community."""
     as_of = as_of or min(clock.today(), date(year, 12, 31))
     workers = plans.workers_in_scope(session, viewer)
@@ -107,14 +150,28 @@ def overdue_courses(session: Session, viewer: Viewer, *, year: int, as_of: date 
 
 def community_summary(status: pd.DataFrame) -> pd.DataFrame:
     """Per community: workers, required to date, credited, completion, behind, overdue pre-service / courses."""
-    cols = ["community_id", "community_zh", "community_en", "workers", "required_to_date", "credited", "completion",
-            "behind", "preservice_overdue", "compulsory_overdue"]
+    cols = [
+        "community_id",
+        "community_zh",
+        "community_en",
+        "workers",
+        "required_to_date",
+        "credited",
+        "completion",
+        "behind",
+        "preservice_overdue",
+        "compulsory_overdue",
+    ]
     if status.empty:
         return pd.DataFrame(columns=cols)
     g = status.groupby(["community_id", "community_zh", "community_en"], as_index=False).agg(
-        workers=("worker_id", "count"), required_to_date=("required_to_date", "sum"), credited=("credited", "sum"),
-        behind=("behind", "sum"), preservice_overdue=("preservice_overdue", "sum"),
-        compulsory_overdue=("compulsory_overdue", lambda s: int((s > 0).sum())))
+        workers=("worker_id", "count"),
+        required_to_date=("required_to_date", "sum"),
+        credited=("credited", "sum"),
+        behind=("behind", "sum"),
+        preservice_overdue=("preservice_overdue", "sum"),
+        compulsory_overdue=("compulsory_overdue", lambda s: int((s > 0).sum())),
+    )
     g["required_to_date"] = g["required_to_date"].round(1)
     g["credited"] = g["credited"].round(1)
     g["completion"] = (g["credited"] / g["required_to_date"]).where(g["required_to_date"] > 0).round(3)
@@ -125,10 +182,15 @@ def headline(status: pd.DataFrame) -> dict:
     """The bulletin's and the dashboard's top figures."""
     req = float(status["required_to_date"].sum()) if len(status) else 0.0
     got = float(status["credited"].sum()) if len(status) else 0.0
-    return {"workers": int(len(status)), "required_to_date": round(req, 1), "credited": round(got, 1),
-            "completion": round(got / req, 3) if req else None, "behind": int(status["behind"].sum()) if len(status) else 0,
-            "preservice_overdue": int(status["preservice_overdue"].sum()) if len(status) else 0,
-            "compulsory_overdue": int((status["compulsory_overdue"] > 0).sum()) if len(status) else 0}
+    return {
+        "workers": int(len(status)),
+        "required_to_date": round(req, 1),
+        "credited": round(got, 1),
+        "completion": round(got / req, 3) if req else None,
+        "behind": int(status["behind"].sum()) if len(status) else 0,
+        "preservice_overdue": int(status["preservice_overdue"].sum()) if len(status) else 0,
+        "compulsory_overdue": int((status["compulsory_overdue"] > 0).sum()) if len(status) else 0,
+    }
 
 
 def month_end(year: int, month: int) -> date:
@@ -166,18 +228,45 @@ def bulletin_workbook(session: Session, viewer: Viewer, *, year: int, month: int
         for row in df[columns].itertuples(index=False):
             s.append([None if pd.isna(v) else (v.date() if isinstance(v, pd.Timestamp) else v) for v in row])
 
-    sheet("training.bulletin.sheet.communities", summary,
-          [f"community_{c}", "workers", "required_to_date", "credited", "completion", "behind", "preservice_overdue",
-           "compulsory_overdue"])
+    sheet(
+        "training.bulletin.sheet.communities",
+        summary,
+        [
+            f"community_{c}",
+            "workers",
+            "required_to_date",
+            "credited",
+            "completion",
+            "behind",
+            "preservice_overdue",
+            "compulsory_overdue",
+        ],
+    )
     behind = status[status["behind"]].sort_values("completion")
-    sheet("training.bulletin.sheet.behind", behind,
-          ["employee_no", "name", f"community_{c}", "required_to_date", "credited", "completion"])
-    sheet("training.bulletin.sheet.overdue", over,
-          ["employee_no", "name", f"community_{c}", "course_code", f"title_{c}", "due", "days_over"])
+    sheet(
+        "training.bulletin.sheet.behind",
+        behind,
+        ["employee_no", "name", f"community_{c}", "required_to_date", "credited", "completion"],
+    )
+    sheet(
+        "training.bulletin.sheet.overdue",
+        over,
+        ["employee_no", "name", f"community_{c}", "course_code", f"title_{c}", "due", "days_over"],
+    )
     pre = status[status["preservice_overdue"]]
-    sheet("training.bulletin.sheet.preservice", pre,
-          ["employee_no", "name", f"community_{c}", "hire_date", "preservice_deadline", "preservice_hours",
-           "preservice_credited"])
+    sheet(
+        "training.bulletin.sheet.preservice",
+        pre,
+        [
+            "employee_no",
+            "name",
+            f"community_{c}",
+            "hire_date",
+            "preservice_deadline",
+            "preservice_hours",
+            "preservice_credited",
+        ],
+    )
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -199,28 +288,56 @@ def remind_behind(session: Session, *, now: datetime | None = None) -> int:
         return 0
     notices = []
     for r in late.itertuples(index=False):
-        notices.append({
-            "key": f"training.behind:{month}:{r.worker_id}", "kind": "training_behind", "worker_id": int(r.worker_id),
-            "title_zh": t("training.remind.title", "zh"), "title_en": t("training.remind.title", "en"),
-            "body_zh": t("training.remind.body", "zh", credited=r.credited, required=r.required_to_date,
-                         overdue=r.compulsory_overdue),
-            "body_en": t("training.remind.body", "en", credited=r.credited, required=r.required_to_date,
-                         overdue=r.compulsory_overdue),
-            "link": "pages/my_training.py", "created_at": now})
+        notices.append(
+            {
+                "key": f"training.behind:{month}:{r.worker_id}",
+                "kind": "training_behind",
+                "worker_id": int(r.worker_id),
+                "title_zh": t("training.remind.title", "zh"),
+                "title_en": t("training.remind.title", "en"),
+                "body_zh": t(
+                    "training.remind.body",
+                    "zh",
+                    credited=r.credited,
+                    required=r.required_to_date,
+                    overdue=r.compulsory_overdue,
+                ),
+                "body_en": t(
+                    "training.remind.body",
+                    "en",
+                    credited=r.credited,
+                    required=r.required_to_date,
+                    overdue=r.compulsory_overdue,
+                ),
+                "link": "pages/my_training.py",
+                "created_at": now,
+            }
+        )
     # Their managers: the community's and the subdistrict's (one notice each, with the count in their unit).
     subs = plans.workers_in_scope(session, SYSTEM, worker_ids=late["worker_id"].astype(int).tolist())
     per_unit = pd.concat([late.groupby("community_id").size(), subs.groupby("subdistrict_id").size()])
-    managers = frame(session, select(User.id, User.scope_unit_id).where(
-        User.role == Role.MANAGER.value, User.is_active, col(User.scope_unit_id).in_([int(c) for c in per_unit.index])),
-        columns=["user_id", "unit_id"])
+    managers = frame(
+        session,
+        select(User.id, User.scope_unit_id).where(
+            User.role == Role.MANAGER.value,
+            User.is_active,
+            col(User.scope_unit_id).in_([int(c) for c in per_unit.index]),
+        ),
+        columns=["user_id", "unit_id"],
+    )
     for m in managers.itertuples(index=False):
         n = int(per_unit.get(m.unit_id, 0))
-        notices.append({
-            "key": f"training.behind.mgr:{month}:{m.unit_id}:{m.user_id}", "kind": "training_behind",
-            "user_id": int(m.user_id),
-            "title_zh": t("training.remind.mgr_title", "zh", count=n),
-            "title_en": t("training.remind.mgr_title", "en", count=n),
-            "link": "pages/training_plan.py", "created_at": now})
+        notices.append(
+            {
+                "key": f"training.behind.mgr:{month}:{m.unit_id}:{m.user_id}",
+                "kind": "training_behind",
+                "user_id": int(m.user_id),
+                "title_zh": t("training.remind.mgr_title", "zh", count=n),
+                "title_en": t("training.remind.mgr_title", "en", count=n),
+                "link": "pages/training_plan.py",
+                "created_at": now,
+            }
+        )
     return notify(session, notices, now=now)
 
 
@@ -237,15 +354,21 @@ def monthly_figures(session: Session, viewer: Viewer, *, start: date, end: date)
         last = m.end_time.date()
         first = m.start_time.date()
         now_req = plans.requirements(session, workers, year=m.year, as_of=last)
-        prev_req = plans.requirements(session, workers, year=m.year, as_of=first - timedelta(days=1)) \
-            if m.month > 1 else now_req.assign(required_to_date=0.0)
+        prev_req = (
+            plans.requirements(session, workers, year=m.year, as_of=first - timedelta(days=1))
+            if m.month > 1
+            else now_req.assign(required_to_date=0.0)
+        )
         req = now_req[["worker_id", "required_to_date"]].merge(
-            prev_req[["worker_id", "required_to_date"]], on="worker_id", suffixes=("", "_prev"))
+            prev_req[["worker_id", "required_to_date"]], on="worker_id", suffixes=("", "_prev")
+        )
         req["required_hours"] = (req["required_to_date"] - req["required_to_date_prev"]).round(3)
         req["period"] = str(m)
         parts.append(req[["worker_id", "period", "required_hours"]])
     req = pd.concat(parts, ignore_index=True)
-    got = ledger.credited(session, ids, start=start, end=end, by_month=True).rename(columns={"hours": "credited_hours"})
+    got = ledger.credited(session, ids, start=start, end=end, by_month=True).rename(
+        columns={"hours": "credited_hours"}
+    )
     out = req.merge(got, on=["worker_id", "period"], how="left")
     out["credited_hours"] = out["credited_hours"].fillna(0.0)
     return out[cols]
@@ -260,11 +383,23 @@ def my_compulsory(session: Session, viewer: Viewer, *, year: int, as_of: date) -
         raise ScopeError("only a worker asks for their own compulsory courses")
     workers = plans.workers_in_scope(session, viewer, worker_ids=[viewer.worker_id])
     comp = plans.compulsory(session, workers, year=year)
-    cols = ["course_id", "course_code", "title_zh", "title_en", "due", "completed", "overdue", "needs_zh", "needs_en"]
+    cols = [
+        "course_id",
+        "course_code",
+        "title_zh",
+        "title_en",
+        "due",
+        "completed",
+        "overdue",
+        "needs_zh",
+        "needs_en",
+    ]
     if comp.empty:
         return pd.DataFrame(columns=cols)
     at = datetime.combine(as_of, datetime.max.time())
-    done = completion(session, worker_ids=[viewer.worker_id], course_ids=comp["course_id"].astype(int).tolist(), now=at)
+    done = completion(
+        session, worker_ids=[viewer.worker_id], course_ids=comp["course_id"].astype(int).tolist(), now=at
+    )
     comp = comp.merge(done[["course_id", "completed"]], on="course_id", how="left")
     comp["completed"] = comp["completed"].astype("boolean").fillna(False).astype(bool)
     comp["overdue"] = ~comp["completed"] & (comp["due"] < pd.Timestamp(as_of))

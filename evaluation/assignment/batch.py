@@ -49,24 +49,38 @@ def candidate_table(pairs: pd.DataFrame) -> pd.DataFrame:
     if pairs.empty:
         return pd.DataFrame(columns=columns)
     eligible = pairs[pairs["eligible"].astype(bool)]
-    ranked = eligible.sort_values(["task_id", "score", "distance_km", "worker_id"],
-                                  ascending=[True, False, True, True])
-    table = pd.DataFrame({
-        "task_id": ranked["task_id"].to_numpy(),
-        "worker_id": ranked["worker_id"].to_numpy(),
-        "cost": (ranked["max_score"] - ranked["score"]).to_numpy(dtype=float),
-        "priority": ranked["priority_rank"].to_numpy(dtype=np.int64),
-        "score": ranked["score"].to_numpy(dtype=float),
-        "rank_in_task": ranked.groupby("task_id").cumcount().to_numpy() + 1,
-    })
+    ranked = eligible.sort_values(
+        ["task_id", "score", "distance_km", "worker_id"], ascending=[True, False, True, True]
+    )
+    table = pd.DataFrame(
+        {
+            "task_id": ranked["task_id"].to_numpy(),
+            "worker_id": ranked["worker_id"].to_numpy(),
+            "cost": (ranked["max_score"] - ranked["score"]).to_numpy(dtype=float),
+            "priority": ranked["priority_rank"].to_numpy(dtype=np.int64),
+            "score": ranked["score"].to_numpy(dtype=float),
+            "rank_in_task": ranked.groupby("task_id").cumcount().to_numpy() + 1,
+        }
+    )
     task_priority = pairs.drop_duplicates("task_id").set_index("task_id")["priority_rank"]
     orphans = task_priority.index.difference(pd.Index(table["task_id"].unique()))
     if len(orphans):
-        table = pd.concat([table, pd.DataFrame({
-            "task_id": orphans, "worker_id": np.nan, "cost": np.nan,
-            "priority": task_priority.loc[orphans].to_numpy(dtype=np.int64), "score": np.nan,
-            "rank_in_task": np.nan,
-        })], ignore_index=True)
+        table = pd.concat(
+            [
+                table,
+                pd.DataFrame(
+                    {
+                        "task_id": orphans,
+                        "worker_id": np.nan,
+                        "cost": np.nan,
+                        "priority": task_priority.loc[orphans].to_numpy(dtype=np.int64),
+                        "score": np.nan,
+                        "rank_in_task": np.nan,
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
     return table
 
 
@@ -80,7 +94,10 @@ def capacities(load: pd.DataFrame, workers: pd.DataFrame, preset: Preset | str) 
 
 
 def propose(
-    pairs: pd.DataFrame, tasks: pd.DataFrame, load: pd.DataFrame, workers: pd.DataFrame,
+    pairs: pd.DataFrame,
+    tasks: pd.DataFrame,
+    load: pd.DataFrame,
+    workers: pd.DataFrame,
     preset: Preset | str,
 ) -> BatchProposal:
     """Solve the batch over ``pairs`` (from score_pairs for the unassigned ``tasks``)."""
@@ -90,17 +107,29 @@ def propose(
     # Tasks of communities with no worker in scope never reach the pairs: no candidates either.
     missing = tasks[~tasks["task_id"].isin(table["task_id"])] if not tasks.empty else tasks
     if not missing.empty:
-        table = pd.concat([table, pd.DataFrame({
-            "task_id": missing["task_id"].to_numpy(), "worker_id": np.nan, "cost": np.nan,
-            "priority": priority_rank(missing["priority"]).to_numpy(dtype=np.int64), "score": np.nan,
-            "rank_in_task": np.nan,
-        })], ignore_index=True)
+        table = pd.concat(
+            [
+                table,
+                pd.DataFrame(
+                    {
+                        "task_id": missing["task_id"].to_numpy(),
+                        "worker_id": np.nan,
+                        "cost": np.nan,
+                        "priority": priority_rank(missing["priority"]).to_numpy(dtype=np.int64),
+                        "score": np.nan,
+                        "rank_in_task": np.nan,
+                    }
+                ),
+            ],
+            ignore_index=True,
+        )
     if table.empty:
         empty = pd.DataFrame(columns=["task_id", "worker_id", "cost", "priority", "score", "rank_in_task"])
         return BatchProposal(empty, pd.DataFrame(columns=["task_id", "priority", "reason"]), p.code, n_tasks)
     assigned, unassigned = solve_batch(table, capacities(load, workers, p))
-    assigned = assigned.assign(worker_id=assigned["worker_id"].astype(int),
-                               rank_in_task=assigned["rank_in_task"].astype(int))
+    assigned = assigned.assign(
+        worker_id=assigned["worker_id"].astype(int), rank_in_task=assigned["rank_in_task"].astype(int)
+    )
     detail = pairs.drop(columns=[c for c in ("priority",) if c in pairs.columns])
     assigned = assigned.merge(detail.drop(columns=["score"]), on=["task_id", "worker_id"], how="left")
     return BatchProposal(assigned.reset_index(drop=True), unassigned, p.code, n_tasks)

@@ -31,7 +31,9 @@ def _batch(args: argparse.Namespace) -> int:
     from evaluation.field.registry import field_now
 
     with unit_of_work() as session:
-        now = field_now(session, datetime.fromisoformat(args.now) if args.now else None)  # one instant for both steps
+        now = field_now(
+            session, datetime.fromisoformat(args.now) if args.now else None
+        )  # one instant for both steps
         viewer = _viewer(session, args.user)
         proposal = service.propose_batch(session, viewer, args.preset, now=now)
         result = {"assigned": 0, "skipped": 0}
@@ -43,20 +45,34 @@ def _batch(args: argparse.Namespace) -> int:
         "proposed": len(proposal.assigned),
         "total_score": round(proposal.total_score, 1),
         "first_choice_share": None if proposal.assigned.empty else round(proposal.first_choice_share, 3),
-        "unassigned": proposal.unassigned["reason"].value_counts().to_dict() if not proposal.unassigned.empty else {},
+        "unassigned": proposal.unassigned["reason"].value_counts().to_dict()
+        if not proposal.unassigned.empty
+        else {},
         "dry_run": bool(args.dry_run),
         "committed": result["assigned"],
         "skipped_already_assigned": result["skipped"],
     }
     if args.json:
-        rows = proposal.assigned[["task_id", "worker_id", "name", "score", "rank_in_task", "priority"]] \
-            if not proposal.assigned.empty else None
-        left = proposal.unassigned[["task_id", "priority", "reason"]] if not proposal.unassigned.empty else None
-        print(json.dumps({
-            **summary,
-            "assignments": [] if rows is None else rows.to_dict(orient="records"),
-            "left_over": [] if left is None else left.to_dict(orient="records"),
-        }, ensure_ascii=False, indent=2, default=str))
+        rows = (
+            proposal.assigned[["task_id", "worker_id", "name", "score", "rank_in_task", "priority"]]
+            if not proposal.assigned.empty
+            else None
+        )
+        left = (
+            proposal.unassigned[["task_id", "priority", "reason"]] if not proposal.unassigned.empty else None
+        )
+        print(
+            json.dumps(
+                {
+                    **summary,
+                    "assignments": [] if rows is None else rows.to_dict(orient="records"),
+                    "left_over": [] if left is None else left.to_dict(orient="records"),
+                },
+                ensure_ascii=False,
+                indent=2,
+                default=str,
+            )
+        )
     else:
         for key, value in summary.items():
             print(f"{key}: {value}")
@@ -73,7 +89,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     b.add_argument("--json", action="store_true", help="print the proposal as JSON")
     b.add_argument("--preset", default="routine", choices=list(load_presets()))
     b.add_argument("--user", help="act as this manager account (its scope and name on the decisions)")
-    b.add_argument("--now", help="ISO time in Asia/Shanghai to judge the tasks at (default: the field clock: now, or the "
-                                   "demo's pinned 2020-09-30 18:00 in a demo database)")
+    b.add_argument(
+        "--now",
+        help="ISO time in Asia/Shanghai to judge the tasks at (default: the field clock: now, or the "
+        "demo's pinned 2020-09-30 18:00 in a demo database)",
+    )
     b.set_defaults(func=_batch)
-

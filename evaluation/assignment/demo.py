@@ -30,11 +30,29 @@ REASONS = [
 
 def seed(ctx: DemoContext) -> None:
     s = ctx.session
-    rows = s.execute(select(col(Event.id), col(Event.item_code), col(Event.category_code), col(Event.community_id),
-                            col(Event.assignee_id), col(Event.dispatched_at), col(Event.assigned_by))
-                     .where(col(Event.dispatched_at).is_not(None), col(Event.assignee_id).is_not(None))).all()
-    events = pd.DataFrame(rows, columns=["id", "item_code", "category_code", "community_id", "assignee_id",
-                                         "dispatched_at", "assigned_by"])
+    rows = s.execute(
+        select(
+            col(Event.id),
+            col(Event.item_code),
+            col(Event.category_code),
+            col(Event.community_id),
+            col(Event.assignee_id),
+            col(Event.dispatched_at),
+            col(Event.assigned_by),
+        ).where(col(Event.dispatched_at).is_not(None), col(Event.assignee_id).is_not(None))
+    ).all()
+    events = pd.DataFrame(
+        rows,
+        columns=[
+            "id",
+            "item_code",
+            "category_code",
+            "community_id",
+            "assignee_id",
+            "dispatched_at",
+            "assigned_by",
+        ],
+    )
     if events.empty:
         return
     rng = ctx.rng
@@ -52,15 +70,41 @@ def seed(ctx: DemoContext) -> None:
     score = np.round(rng.normal(62, 8, len(events)).clip(30, 90), 1)
     chosen_rank = np.where(overridden, rng.integers(2, 5, len(events)), 1)
     reasons = np.where(overridden, rng.choice(REASONS, len(events)), np.array(None))  # None: not overridden
-    s.execute(insert(AssignmentDecision), [
-        {"task_id": f"event:{e}", "kind": "event", "item_code": item, "category_code": cat,
-         "community_id": int(comm), "recommended_worker_id": int(rec), "chosen_worker_id": int(chosen),
-         "recommended_score": float(sc), "chosen_score": float(sc - (4.0 * (rank - 1))), "chosen_rank": int(rank),
-         "overridden": bool(over), "override_reason": reason, "preset": "routine", "source": DecisionSource.SINGLE,
-         "decided_by": ctx.manager_user_id, "decided_at": at.to_pydatetime()}
-        for e, item, cat, comm, rec, chosen, sc, rank, over, reason, at in zip(
-            events["id"], events["item_code"], events["category_code"], events["community_id"], recommended,
-            events["assignee_id"], score, chosen_rank, overridden, reasons, pd.to_datetime(events["dispatched_at"]),
-            strict=True)
-    ])
+    s.execute(
+        insert(AssignmentDecision),
+        [
+            {
+                "task_id": f"event:{e}",
+                "kind": "event",
+                "item_code": item,
+                "category_code": cat,
+                "community_id": int(comm),
+                "recommended_worker_id": int(rec),
+                "chosen_worker_id": int(chosen),
+                "recommended_score": float(sc),
+                "chosen_score": float(sc - (4.0 * (rank - 1))),
+                "chosen_rank": int(rank),
+                "overridden": bool(over),
+                "override_reason": reason,
+                "preset": "routine",
+                "source": DecisionSource.SINGLE,
+                "decided_by": ctx.manager_user_id,
+                "decided_at": at.to_pydatetime(),
+            }
+            for e, item, cat, comm, rec, chosen, sc, rank, over, reason, at in zip(
+                events["id"],
+                events["item_code"],
+                events["category_code"],
+                events["community_id"],
+                recommended,
+                events["assignee_id"],
+                score,
+                chosen_rank,
+                overridden,
+                reasons,
+                pd.to_datetime(events["dispatched_at"]),
+                strict=True,
+            )
+        ],
+    )
     ctx.log(f"assignment: {len(events)} dispatch decisions, {int(overridden.sum())} overrides")

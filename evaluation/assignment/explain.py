@@ -23,16 +23,21 @@ def signed_points(value: float) -> str:
 def _course_name(codes: pd.Series, lang: str) -> list[str]:
     titles = course_titles().set_index("code")
     zh, en = codes.map(titles["title_zh"]), codes.map(titles["title_en"])
-    return [pick(lang, z if isinstance(z, str) else None, e if isinstance(e, str) else None) or (c or "")
-            for z, e, c in zip(zh, en, codes, strict=True)]
+    return [
+        pick(lang, z if isinstance(z, str) else None, e if isinstance(e, str) else None) or (c or "")
+        for z, e, c in zip(zh, en, codes, strict=True)
+    ]
 
 
 def _category_name(frame: pd.DataFrame, lang: str) -> list[str]:
     cats = item_courses().drop_duplicates("category_code").set_index("category_code")
     zh = frame["category_code"].map(cats["category_zh"])
     en = frame["category_code"].map(cats["category_en"])
-    return [pick(lang, z if isinstance(z, str) else None, e if isinstance(e, str) else None)
-            or t(f"assign.category.{c}", lang) for z, e, c in zip(zh, en, frame["category_code"], strict=True)]
+    return [
+        pick(lang, z if isinstance(z, str) else None, e if isinstance(e, str) else None)
+        or t(f"assign.category.{c}", lang)
+        for z, e, c in zip(zh, en, frame["category_code"], strict=True)
+    ]
 
 
 def _pct(x: float) -> str:
@@ -48,21 +53,40 @@ def reason_sentences(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
         return out
     pts = {c: [signed_points(v) for v in frame[f"pts_{c}"]] for c in COMPONENTS}
     tier_key = {0: "assign.why.grid_own", 1: "assign.why.grid_adjacent", 2: "assign.why.grid_community"}
-    out["why_grid"] = [t(tier_key[int(tr_)], lang, pts=p) for tr_, p in zip(frame["tier"], pts["grid"], strict=True)]
+    out["why_grid"] = [
+        t(tier_key[int(tr_)], lang, pts=p) for tr_, p in zip(frame["tier"], pts["grid"], strict=True)
+    ]
     out["why_distance"] = [
-        t("assign.why.distance", lang, km=f"{d:.1f}", pts=p) if pd.notna(d) else t("assign.why.distance_unknown",
-                                                                                    lang, pts=p)
-        for d, p in zip(frame["distance_km"], pts["distance"], strict=True)]
+        t("assign.why.distance", lang, km=f"{d:.1f}", pts=p)
+        if pd.notna(d)
+        else t("assign.why.distance_unknown", lang, pts=p)
+        for d, p in zip(frame["distance_km"], pts["distance"], strict=True)
+    ]
     course = _course_name(frame["skill_course"], lang)
     skill = []
     for name, best, cert, until, passed, p, code in zip(
-            course, frame["s_best"], frame["s_cert_valid"], frame["s_cert_until"], frame["s_passed"],
-            pts["skill"], frame["skill_course"], strict=True):
+        course,
+        frame["s_best"],
+        frame["s_cert_valid"],
+        frame["s_cert_until"],
+        frame["s_passed"],
+        pts["skill"],
+        frame["skill_course"],
+        strict=True,
+    ):
         if not isinstance(code, str):
             skill.append(t("assign.why.skill_no_course", lang, pts=p))
         elif cert:
-            skill.append(t("assign.why.skill_cert", lang, course=name, until=f"{until:%Y-%m-%d}",
-                           score=f"{best:.0f}" if pd.notna(best) else "—", pts=p))
+            skill.append(
+                t(
+                    "assign.why.skill_cert",
+                    lang,
+                    course=name,
+                    until=f"{until:%Y-%m-%d}",
+                    score=f"{best:.0f}" if pd.notna(best) else "—",
+                    pts=p,
+                )
+            )
         elif pd.notna(best) and bool(passed):
             skill.append(t("assign.why.skill_passed", lang, course=name, score=f"{best:.0f}", pts=p))
         elif pd.notna(best):
@@ -72,15 +96,36 @@ def reason_sentences(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
     out["why_skill"] = skill
     cat = _category_name(frame, lang)
     out["why_performance"] = [
-        t("assign.why.perf_history", lang, category=c, n=int(n), ontime=_pct(o), rework=_pct(r),
-          satisfied=_pct(s), pts=p) if n > 0 else t("assign.why.perf_new", lang, category=c, pts=p)
-        for c, n, o, r, s, p in zip(cat, frame["handled"], frame["ontime_rate"], frame["rework_rate"],
-                                    frame["satisfaction_rate"], pts["performance"], strict=True)]
-    out["why_load"] = [t("assign.why.load", lang, n=int(n), cap=int(c), pts=p)
-                       for n, c, p in zip(frame["open_tasks"], frame["open_task_cap"], pts["load"], strict=True)]
-    out["why_fairness"] = [t("assign.why.fairness", lang, n=int(n), avg=f"{a:.1f}", pts=p)
-                           for n, a, p in zip(frame["tasks_last_30d"], frame["community_mean_30d"],
-                                              pts["fairness"], strict=True)]
+        t(
+            "assign.why.perf_history",
+            lang,
+            category=c,
+            n=int(n),
+            ontime=_pct(o),
+            rework=_pct(r),
+            satisfied=_pct(s),
+            pts=p,
+        )
+        if n > 0
+        else t("assign.why.perf_new", lang, category=c, pts=p)
+        for c, n, o, r, s, p in zip(
+            cat,
+            frame["handled"],
+            frame["ontime_rate"],
+            frame["rework_rate"],
+            frame["satisfaction_rate"],
+            pts["performance"],
+            strict=True,
+        )
+    ]
+    out["why_load"] = [
+        t("assign.why.load", lang, n=int(n), cap=int(c), pts=p)
+        for n, c, p in zip(frame["open_tasks"], frame["open_task_cap"], pts["load"], strict=True)
+    ]
+    out["why_fairness"] = [
+        t("assign.why.fairness", lang, n=int(n), avg=f"{a:.1f}", pts=p)
+        for n, a, p in zip(frame["tasks_last_30d"], frame["community_mean_30d"], pts["fairness"], strict=True)
+    ]
     return out
 
 
@@ -107,11 +152,27 @@ def exclusion_reasons(frame: pd.DataFrame, lang: str) -> pd.Series:
     course = _course_name(frame["qualification_course"], lang)
     out = []
     for rule, status, name, until, best, n, cap, level, wstatus in zip(
-            frame["rule"], frame["qual_status"], course, frame["q_cert_until"], frame["q_best"],
-            frame["open_tasks"], frame["open_task_cap"], frame["tier_level"], frame["status"], strict=True):
+        frame["rule"],
+        frame["qual_status"],
+        course,
+        frame["q_cert_until"],
+        frame["q_best"],
+        frame["open_tasks"],
+        frame["open_task_cap"],
+        frame["tier_level"],
+        frame["status"],
+        strict=True,
+    ):
         if rule == "inactive":
-            out.append(t("assign.rule.inactive", lang, status=t(f"assign.status.{wstatus}", lang)
-                         if wstatus in ("on_leave", "left") else str(wstatus)))
+            out.append(
+                t(
+                    "assign.rule.inactive",
+                    lang,
+                    status=t(f"assign.status.{wstatus}", lang)
+                    if wstatus in ("on_leave", "left")
+                    else str(wstatus),
+                )
+            )
         elif rule == "in_training":
             out.append(t("assign.rule.in_training", lang))
         elif rule == "not_qualified" and status == "expired":

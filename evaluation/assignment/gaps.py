@@ -21,32 +21,53 @@ CLOSENESS = ("expiring", "expired", "failed", "untrained")
 def item_gaps(pairs: pd.DataFrame) -> pd.DataFrame:
     """Per item needing a qualification: open tasks, tasks whose community has nobody qualified, the
     communities concerned and how many of their workers are qualified. Worst first."""
-    cols = ["item_code", "qualification_course", "tasks", "tasks_without_qualified", "communities",
-            "qualified_workers", "workers", "gap_share"]
+    cols = [
+        "item_code",
+        "qualification_course",
+        "tasks",
+        "tasks_without_qualified",
+        "communities",
+        "qualified_workers",
+        "workers",
+        "gap_share",
+    ]
     if pairs.empty:
         return pd.DataFrame(columns=cols)
     p = pairs[pairs["qualification_course"].notna()]
     if p.empty:
         return pd.DataFrame(columns=cols)
-    per_task = p.groupby("task_id").agg(item_code=("item_code", "first"),
-                                        qualification_course=("qualification_course", "first"),
-                                        community_id=("community_id", "first"),
-                                        any_qualified=("qualified", "any"))
+    per_task = p.groupby("task_id").agg(
+        item_code=("item_code", "first"),
+        qualification_course=("qualification_course", "first"),
+        community_id=("community_id", "first"),
+        any_qualified=("qualified", "any"),
+    )
     per_item = per_task.groupby(["item_code", "qualification_course"]).agg(
-        tasks=("any_qualified", "size"), tasks_without_qualified=("any_qualified", lambda s: int((~s).sum())),
-        communities=("community_id", "nunique"))
-    workers = p.drop_duplicates(["item_code", "worker_id"]).groupby("item_code").agg(
-        qualified_workers=("qualified", "sum"), workers=("worker_id", "size"))
+        tasks=("any_qualified", "size"),
+        tasks_without_qualified=("any_qualified", lambda s: int((~s).sum())),
+        communities=("community_id", "nunique"),
+    )
+    workers = (
+        p.drop_duplicates(["item_code", "worker_id"])
+        .groupby("item_code")
+        .agg(qualified_workers=("qualified", "sum"), workers=("worker_id", "size"))
+    )
     out = per_item.reset_index().merge(workers.reset_index(), on="item_code", how="left")
     out["gap_share"] = out["tasks_without_qualified"] / out["tasks"]
-    out = out.sort_values(["tasks_without_qualified", "gap_share", "tasks", "item_code"],
-                          ascending=[False, False, False, True])
+    out = out.sort_values(
+        ["tasks_without_qualified", "gap_share", "tasks", "item_code"], ascending=[False, False, False, True]
+    )
     return out[cols].reset_index(drop=True)
 
 
 def nearest_to_qualifying(
-    workers: pd.DataFrame, quals: pd.DataFrame, course_code: str, *, now: datetime,
-    pass_mark: float = 80.0, community_ids: list[int] | None = None,
+    workers: pd.DataFrame,
+    quals: pd.DataFrame,
+    course_code: str,
+    *,
+    now: datetime,
+    pass_mark: float = 80.0,
+    community_ids: list[int] | None = None,
 ) -> pd.DataFrame:
     """Active workers without a valid certificate in ``course_code``, nearest to qualifying first:
     certificate expiring within EXPIRING_DAYS (still valid, about to lapse), expired (most recent first),
@@ -59,18 +80,29 @@ def nearest_to_qualifying(
     if community_ids is not None:
         w = w[w["community_id"].isin(community_ids)]
     q = quals[quals["course_code"] == course_code].drop_duplicates("worker_id", keep="last")
-    q = q.assign(certificate_valid_until=pd.to_datetime(q["certificate_valid_until"]),
-                 best_score=pd.to_numeric(q["best_score"], errors="coerce"))
+    q = q.assign(
+        certificate_valid_until=pd.to_datetime(q["certificate_valid_until"]),
+        best_score=pd.to_numeric(q["best_score"], errors="coerce"),
+    )
     out = w[["worker_id", "name", "grid_id", "community_id"]].merge(
-        q[["worker_id", "certificate_valid_until", "best_score"]], on="worker_id", how="left")
+        q[["worker_id", "certificate_valid_until", "best_score"]], on="worker_id", how="left"
+    )
     until = out["certificate_valid_until"]
     ts_now, soon = pd.Timestamp(now), pd.Timestamp(now + timedelta(days=EXPIRING_DAYS))
     out["status"] = np.select(
-        [until.notna() & (until >= soon), until.notna() & (until >= ts_now), until.notna(),
-         out["best_score"].notna()],
-        ["qualified", "expiring", "expired", "failed"], default="untrained")
+        [
+            until.notna() & (until >= soon),
+            until.notna() & (until >= ts_now),
+            until.notna(),
+            out["best_score"].notna(),
+        ],
+        ["qualified", "expiring", "expired", "failed"],
+        default="untrained",
+    )
     out = out[out["status"] != "qualified"].copy()
-    out["points_short"] = np.where(out["status"] == "failed", (pass_mark - out["best_score"]).clip(lower=0), np.nan)
+    out["points_short"] = np.where(
+        out["status"] == "failed", (pass_mark - out["best_score"]).clip(lower=0), np.nan
+    )
     out["_order"] = out["status"].map({s: i for i, s in enumerate(CLOSENESS)})
     # Within a status: the soonest to lapse, the most recently expired, the best failed score.
     gap_s = (out["certificate_valid_until"] - ts_now).dt.total_seconds().abs()

@@ -24,21 +24,55 @@ from core.scope import Viewer, unit_scope_clause
 from evaluation.field.models import Event
 from evaluation.field.registry import field_now
 
-QUALITY_COLUMNS = ["dispatched", "returned", "first_dispatch_accuracy", "signed", "avg_sign_hours", "due",
-                   "overdue", "overdue_rate"]
+QUALITY_COLUMNS = [
+    "dispatched",
+    "returned",
+    "first_dispatch_accuracy",
+    "signed",
+    "avg_sign_hours",
+    "due",
+    "overdue",
+    "overdue_rate",
+]
 
 
 def dispatched_events(session: Session, viewer: Viewer, *, start: datetime, end: datetime) -> pd.DataFrame:
     """Events first dispatched in [start, end) in the viewer's scope, with the timestamps the figures need."""
     dispatched_at = col(Event.dispatched_at)
-    stmt = (sa_select(col(Event.id), col(Event.item_code), col(Event.category_code), col(Event.community_id),
-                      dispatched_at, col(Event.signed_at), col(Event.due_at), col(Event.closed_at),
-                      col(Event.feedback_at), col(Event.return_count), col(Event.state))
-            .where(dispatched_at.is_not(None), dispatched_at >= start, dispatched_at < end,
-                   col(Event.grid_id).in_(select(OrgUnit.id).where(unit_scope_clause(viewer)))))
-    return pd.DataFrame(session.execute(stmt).all(), columns=[
-        "id", "item_code", "category_code", "community_id", "dispatched_at", "signed_at", "due_at", "closed_at",
-        "feedback_at", "return_count", "state"])
+    stmt = sa_select(
+        col(Event.id),
+        col(Event.item_code),
+        col(Event.category_code),
+        col(Event.community_id),
+        dispatched_at,
+        col(Event.signed_at),
+        col(Event.due_at),
+        col(Event.closed_at),
+        col(Event.feedback_at),
+        col(Event.return_count),
+        col(Event.state),
+    ).where(
+        dispatched_at.is_not(None),
+        dispatched_at >= start,
+        dispatched_at < end,
+        col(Event.grid_id).in_(select(OrgUnit.id).where(unit_scope_clause(viewer))),
+    )
+    return pd.DataFrame(
+        session.execute(stmt).all(),
+        columns=[
+            "id",
+            "item_code",
+            "category_code",
+            "community_id",
+            "dispatched_at",
+            "signed_at",
+            "due_at",
+            "closed_at",
+            "feedback_at",
+            "return_count",
+            "state",
+        ],
+    )
 
 
 def quality_figures(events: pd.DataFrame, by: str | list[str] | None, *, now: datetime) -> pd.DataFrame:
@@ -55,8 +89,14 @@ def quality_figures(events: pd.DataFrame, by: str | list[str] | None, *, now: da
     e["overdue"] = e["due"] & ((finished > e["due_at"]) | (finished.isna() & (e["due_at"] < ts_now)))
     keys = [by] if isinstance(by, str) else list(by or [])
     grouped = e.assign(_all="all").groupby(keys or ["_all"], dropna=False)
-    out = grouped.agg(dispatched=("id", "size"), returned=("returned", "sum"), signed=("sign_hours", "count"),
-                      avg_sign_hours=("sign_hours", "mean"), due=("due", "sum"), overdue=("overdue", "sum"))
+    out = grouped.agg(
+        dispatched=("id", "size"),
+        returned=("returned", "sum"),
+        signed=("sign_hours", "count"),
+        avg_sign_hours=("sign_hours", "mean"),
+        due=("due", "sum"),
+        overdue=("overdue", "sum"),
+    )
     out["first_dispatch_accuracy"] = 1 - out["returned"] / out["dispatched"]
     out["overdue_rate"] = out["overdue"] / out["due"].where(out["due"] > 0)
     out = out.reset_index()
@@ -65,8 +105,15 @@ def quality_figures(events: pd.DataFrame, by: str | list[str] | None, *, now: da
     return out[[*keys, *QUALITY_COLUMNS]]
 
 
-def dispatch_quality(session: Session, viewer: Viewer, *, start: datetime, end: datetime,
-                     by: str | list[str] | None = None, now: datetime | None = None) -> pd.DataFrame:
+def dispatch_quality(
+    session: Session,
+    viewer: Viewer,
+    *,
+    start: datetime,
+    end: datetime,
+    by: str | list[str] | None = None,
+    now: datetime | None = None,
+) -> pd.DataFrame:
     """首派准确率, 平均签收时长 and 超期率 for events dispatched in [start, end), grouped ``by``
     (``"item_code"``, ``"community_id"``, …; None for the whole scope). Deadlines are judged at
     ``now`` (default: the field clock, as for the tasks themselves)."""

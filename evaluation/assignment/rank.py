@@ -101,9 +101,15 @@ def load_presets() -> dict[str, Preset]:
     for raw in _presets_file()["presets"]:
         weights = {c: float(raw["weights"].get(c, 0.0)) for c in COMPONENTS}
         out[raw["code"]] = Preset(
-            code=raw["code"], name_zh=raw["name_zh"], name_en=raw["name_en"], note_zh=raw["note_zh"],
-            note_en=raw["note_en"], weights=weights, open_task_cap=int(raw["open_task_cap"]),
-            min_candidates=int(raw["min_candidates"]), distance_scale_km=float(raw["distance_scale_km"]),
+            code=raw["code"],
+            name_zh=raw["name_zh"],
+            name_en=raw["name_en"],
+            note_zh=raw["note_zh"],
+            note_en=raw["note_en"],
+            weights=weights,
+            open_task_cap=int(raw["open_task_cap"]),
+            min_candidates=int(raw["min_candidates"]),
+            distance_scale_km=float(raw["distance_scale_km"]),
         )
     return out
 
@@ -131,13 +137,17 @@ def item_courses(taxonomy: Mapping[str, Any] | None = None) -> pd.DataFrame:
     tax = taxonomy if taxonomy is not None else load_taxonomy()
     rows = [
         {
-            "item_code": item["code"], "category_code": cat["code"],
-            "item_zh": item["name_zh"], "item_en": item["name_en"],
-            "category_zh": cat["name_zh"], "category_en": cat["name_en"],
+            "item_code": item["code"],
+            "category_code": cat["code"],
+            "item_zh": item["name_zh"],
+            "item_en": item["name_en"],
+            "category_zh": cat["name_zh"],
+            "category_en": cat["name_en"],
             "qualification_course": item.get("qualification_course"),
             "skill_course": item.get("qualification_course") or cat.get("course"),
         }
-        for cat in tax["categories"] for item in cat["items"]
+        for cat in tax["categories"]
+        for item in cat["items"]
     ]
     return pd.DataFrame(rows)
 
@@ -195,8 +205,13 @@ def _pair_positions(left: pd.Series, right: pd.Series) -> tuple[np.ndarray, np.n
     return both["i"].to_numpy(), both["j"].to_numpy()
 
 
-def _attach(pairs: pd.DataFrame, table: pd.DataFrame, left_on: list[str], right_on: list[str],
-            columns: Mapping[str, str]) -> None:
+def _attach(
+    pairs: pd.DataFrame,
+    table: pd.DataFrame,
+    left_on: list[str],
+    right_on: list[str],
+    columns: Mapping[str, str],
+) -> None:
     """Left-join ``columns`` (source → target name) of ``table``, unique on ``right_on``, onto ``pairs``
     in place, by position lookups: missing keys give NaN/NaT."""
     table = table.drop_duplicates(right_on, keep="last").reset_index(drop=True)
@@ -221,7 +236,9 @@ def priority_rank(values: pd.Series) -> pd.Series:
     """1 urgent, 2 normal, 3 complex (codes or numbers accepted; unknown counts as normal)."""
     values = pd.Series(values)
     by_code = values.map(PRIORITY_RANK) if values.dtype != "int64" else values
-    numeric = pd.to_numeric(values.where(by_code.isna()), errors="coerce") if by_code.isna().any() else by_code
+    numeric = (
+        pd.to_numeric(values.where(by_code.isna()), errors="coerce") if by_code.isna().any() else by_code
+    )
     return pd.to_numeric(by_code.fillna(numeric), errors="coerce").fillna(2).astype(int)
 
 
@@ -252,11 +269,13 @@ def _performance(perf: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, float]]:
     p = _numeric_perf(perf)
     cols = list(p.columns)
     pooled = p.groupby("category_code")[cols[2:]].sum()
-    prior = pd.DataFrame({
-        "p_ontime": pooled["ontime"] / pooled["handled"].where(pooled["handled"] > 0),
-        "p_rework": pooled["rework"] / pooled["handled"].where(pooled["handled"] > 0),
-        "p_sat": pooled["satisfied"] / pooled["rated"].where(pooled["rated"] > 0),
-    })
+    prior = pd.DataFrame(
+        {
+            "p_ontime": pooled["ontime"] / pooled["handled"].where(pooled["handled"] > 0),
+            "p_rework": pooled["rework"] / pooled["handled"].where(pooled["handled"] > 0),
+            "p_sat": pooled["satisfied"] / pooled["rated"].where(pooled["rated"] > 0),
+        }
+    )
     total = p[cols[2:]].sum()
     fallback = {
         "p_ontime": total["ontime"] / total["handled"] if total["handled"] > 0 else 0.9,
@@ -298,24 +317,33 @@ def score_pairs(
     items = items if items is not None else item_courses()
     cap = max(int(preset.open_task_cap), 1)
 
-    task_cols = [c for c in ("task_id", "kind", "item_code", "priority", "grid_id", "community_id", "lat", "lon")
-                 if c in tasks.columns]
+    task_cols = [
+        c
+        for c in ("task_id", "kind", "item_code", "priority", "grid_id", "community_id", "lat", "lon")
+        if c in tasks.columns
+    ]
     tk = tasks[task_cols].rename(columns={"grid_id": "task_grid_id", "lat": "task_lat", "lon": "task_lon"})
-    tk = tk.merge(items[["item_code", "category_code", "qualification_course", "skill_course"]],
-                  on="item_code", how="left")
+    tk = tk.merge(
+        items[["item_code", "category_code", "qualification_course", "skill_course"]],
+        on="item_code",
+        how="left",
+    )
     if "category_code" in tasks.columns:  # the task's own category wins over the taxonomy lookup
         tk["category_code"] = tasks["category_code"].to_numpy()
-        tk["category_code"] = tk["category_code"].fillna(tk["item_code"].map(
-            items.drop_duplicates("item_code").set_index("item_code")["category_code"]))
+        tk["category_code"] = tk["category_code"].fillna(
+            tk["item_code"].map(items.drop_duplicates("item_code").set_index("item_code")["category_code"])
+        )
     tk["skill_course"] = tk["skill_course"].fillna(tk["category_code"].map(EXTRA_SKILL_COURSE))
     tk["priority_rank"] = priority_rank(tk["priority"]) if "priority" in tk else 2
 
     wk = workers.reindex(columns=list(WORKER_COLUMNS)).reset_index(drop=True)
     ti, wi = _pair_positions(tk["community_id"], wk["community_id"])
-    pairs = pd.DataFrame({
-        **{c: tk[c].to_numpy()[ti] for c in tk.columns},
-        **{c: wk[c].to_numpy()[wi] for c in wk.columns if c != "community_id"},
-    })
+    pairs = pd.DataFrame(
+        {
+            **{c: tk[c].to_numpy()[ti] for c in tk.columns},
+            **{c: wk[c].to_numpy()[wi] for c in wk.columns if c != "community_id"},
+        }
+    )
     if pairs.empty:
         return _empty_pairs(pairs)
 
@@ -340,10 +368,20 @@ def score_pairs(
         certificate_valid_until=pd.to_datetime(q["certificate_valid_until"], errors="coerce"),
         best_score=pd.to_numeric(q["best_score"], errors="coerce"),
     ).drop_duplicates(["worker_id", "course_code"], keep="last")
-    _attach(pairs, q, ["worker_id", "qualification_course"], ["worker_id", "course_code"],
-            {"passed": "q_passed", "certificate_valid_until": "q_cert_until", "best_score": "q_best"})
-    _attach(pairs, q, ["worker_id", "skill_course"], ["worker_id", "course_code"],
-            {"passed": "s_passed", "certificate_valid_until": "s_cert_until", "best_score": "s_best"})
+    _attach(
+        pairs,
+        q,
+        ["worker_id", "qualification_course"],
+        ["worker_id", "course_code"],
+        {"passed": "q_passed", "certificate_valid_until": "q_cert_until", "best_score": "q_best"},
+    )
+    _attach(
+        pairs,
+        q,
+        ["worker_id", "skill_course"],
+        ["worker_id", "course_code"],
+        {"passed": "s_passed", "certificate_valid_until": "s_cert_until", "best_score": "s_best"},
+    )
     for c in ("q_cert_until", "s_cert_until"):
         pairs[c] = pd.to_datetime(pairs[c])
     ts_now = pd.Timestamp(now)
@@ -354,17 +392,24 @@ def score_pairs(
     pairs["qualified"] = ~needs_course | cert_valid | passed_no_cert
     pairs["qual_status"] = np.select(
         [~needs_course, cert_valid, passed_no_cert, cert_expired, pairs["q_best"].notna()],
-        ["not_required", "certificate", "passed", "expired", "failed"], default="untrained")
+        ["not_required", "certificate", "passed", "expired", "failed"],
+        default="untrained",
+    )
     pairs["s_cert_valid"] = pairs["s_cert_until"].notna() & (pairs["s_cert_until"] >= ts_now)
-    pairs["skill"] = (SKILL_SCORE_SHARE * pairs["s_best"].fillna(0).clip(0, 100) / 100
-                      + SKILL_CERT_SHARE * pairs["s_cert_valid"])
+    pairs["skill"] = (
+        SKILL_SCORE_SHARE * pairs["s_best"].fillna(0).clip(0, 100) / 100
+        + SKILL_CERT_SHARE * pairs["s_cert_valid"]
+    )
 
     # Past performance in the task's category, smoothed towards the category's pooled rates.
     prior, fallback = _performance(perf)
     pf = _numeric_perf(perf).groupby(["worker_id", "category_code"], as_index=False).sum()
-    _attach(pairs, pf, ["worker_id", "category_code"], ["worker_id", "category_code"],
-            {c: c for c in PERF_COUNTS})
-    _attach(pairs, prior, ["category_code"], ["category_code"], {c: c for c in ("p_ontime", "p_rework", "p_sat")})
+    _attach(
+        pairs, pf, ["worker_id", "category_code"], ["worker_id", "category_code"], {c: c for c in PERF_COUNTS}
+    )
+    _attach(
+        pairs, prior, ["category_code"], ["category_code"], {c: c for c in ("p_ontime", "p_rework", "p_sat")}
+    )
     for c, v in fallback.items():
         pairs[c] = pairs[c].fillna(v)
     for c in ("handled", "ontime", "rework", "satisfied", "rated"):
@@ -377,13 +422,21 @@ def score_pairs(
 
     # Load and fairness from the field contract; the fairness reference is the community mean.
     ld = load.reindex(columns=["worker_id", "open_tasks", "tasks_last_30d"]).drop_duplicates("worker_id")
-    _attach(pairs, ld, ["worker_id"], ["worker_id"], {"open_tasks": "open_tasks", "tasks_last_30d": "tasks_last_30d"})
+    _attach(
+        pairs,
+        ld,
+        ["worker_id"],
+        ["worker_id"],
+        {"open_tasks": "open_tasks", "tasks_last_30d": "tasks_last_30d"},
+    )
     pairs["open_tasks"] = pd.to_numeric(pairs["open_tasks"], errors="coerce").fillna(0).astype(int)
     pairs["tasks_last_30d"] = pd.to_numeric(pairs["tasks_last_30d"], errors="coerce").fillna(0).astype(int)
     comm = wk[["worker_id", "community_id", "status"]].copy()
     _attach(comm, ld, ["worker_id"], ["worker_id"], {"tasks_last_30d": "recent"})
     comm = comm[comm["status"] == "active"]
-    community_mean = pd.to_numeric(comm["recent"], errors="coerce").fillna(0).groupby(comm["community_id"]).mean()
+    community_mean = (
+        pd.to_numeric(comm["recent"], errors="coerce").fillna(0).groupby(comm["community_id"]).mean()
+    )
     pairs["community_mean_30d"] = pairs["community_id"].map(community_mean).fillna(0.0)
 
     # Hard rules, first failing one reported.
@@ -393,16 +446,26 @@ def score_pairs(
     at_cap = (pairs["open_tasks"] >= cap).to_numpy()
     pairs["rule"] = np.select(
         [~active, in_training, ~pairs["qualified"].to_numpy(), at_cap],
-        ["inactive", "in_training", "not_qualified", "at_cap"], default="")
+        ["inactive", "in_training", "not_qualified", "at_cap"],
+        default="",
+    )
     # 属地 fallback: the narrowest tier level with at least min_candidates workers passing the rules.
     passing = pairs["rule"] == ""
-    level_counts = pd.DataFrame({
-        "task_id": pairs["task_id"],
-        **{f"n{lvl}": passing & (pairs["tier"] <= lvl) for lvl in (0, 1)},
-    }).groupby("task_id").sum()
+    level_counts = (
+        pd.DataFrame(
+            {
+                "task_id": pairs["task_id"],
+                **{f"n{lvl}": passing & (pairs["tier"] <= lvl) for lvl in (0, 1)},
+            }
+        )
+        .groupby("task_id")
+        .sum()
+    )
     need_n = max(int(preset.min_candidates), 1)
-    task_level = pd.Series(np.where(level_counts["n0"] >= need_n, 0,
-                                    np.where(level_counts["n1"] >= need_n, 1, 2)), index=level_counts.index)
+    task_level = pd.Series(
+        np.where(level_counts["n0"] >= need_n, 0, np.where(level_counts["n1"] >= need_n, 1, 2)),
+        index=level_counts.index,
+    )
     pairs["tier_level"] = pairs["task_id"].map(task_level).astype(int)
     farther = passing & (pairs["tier"] > pairs["tier_level"])
     pairs.loc[farther, "rule"] = "farther_tier"
@@ -412,26 +475,44 @@ def score_pairs(
     # Points.
     w = {c: preset.weight(c) for c in COMPONENTS}
     scale = max(float(preset.distance_scale_km), 1e-6)
-    pairs["pts_grid"] = w["grid"] * np.select([pairs["tier"] == 0, pairs["tier"] == 1], [1.0, ADJACENT_SHARE], 0.0)
+    pairs["pts_grid"] = w["grid"] * np.select(
+        [pairs["tier"] == 0, pairs["tier"] == 1], [1.0, ADJACENT_SHARE], 0.0
+    )
     pairs["pts_distance"] = w["distance"] * (1 - pairs["distance_km"].fillna(scale) / scale).clip(0, 1)
     pairs["pts_skill"] = w["skill"] * pairs["skill"]
     pairs["pts_performance"] = w["performance"] * pairs["performance"]
     pairs["pts_load"] = -w["load"] * (pairs["open_tasks"] / cap).clip(0, 1)
     fair_ref = 2 * pairs["community_mean_30d"]
     pairs["pts_fairness"] = -w["fairness"] * np.where(
-        fair_ref > 0, (pairs["tasks_last_30d"] / fair_ref.where(fair_ref > 0, 1)).clip(0, 1), 0.0)
+        fair_ref > 0, (pairs["tasks_last_30d"] / fair_ref.where(fair_ref > 0, 1)).clip(0, 1), 0.0
+    )
     pts = [f"pts_{c}" for c in COMPONENTS]
     pairs[pts] = pairs[pts].round(1)
     pairs["score"] = pairs[pts].sum(axis=1).round(1)
     pairs["max_score"] = sum(max(w[c], 0) for c in ("grid", "distance", "skill", "performance"))
     pairs["preset"] = preset.code
-    return pairs.sort_values(["task_id", "eligible", "score", "distance_km", "worker_id"],
-                             ascending=[True, False, False, True, True]).reset_index(drop=True)
+    return pairs.sort_values(
+        ["task_id", "eligible", "score", "distance_km", "worker_id"],
+        ascending=[True, False, False, True, True],
+    ).reset_index(drop=True)
 
 
 def _empty_pairs(pairs: pd.DataFrame) -> pd.DataFrame:
-    extra = ["tier", "distance_km", "qualified", "qual_status", "skill", "performance", "open_tasks",
-             "tasks_last_30d", "rule", "eligible", *[f"pts_{c}" for c in COMPONENTS], "score", "preset"]
+    extra = [
+        "tier",
+        "distance_km",
+        "qualified",
+        "qual_status",
+        "skill",
+        "performance",
+        "open_tasks",
+        "tasks_last_30d",
+        "rule",
+        "eligible",
+        *[f"pts_{c}" for c in COMPONENTS],
+        "score",
+        "preset",
+    ]
     return pairs.reindex(columns=[*pairs.columns, *[c for c in extra if c not in pairs.columns]])
 
 
@@ -460,5 +541,7 @@ def rank_candidates(
     ranked.insert(0, "rank", np.arange(1, len(ranked) + 1))
     excluded = pairs[~pairs["eligible"]].copy()
     excluded["rule_order"] = excluded["rule"].map({r: i for i, r in enumerate(RULES)})
-    excluded = excluded.sort_values(["rule_order", "tier", "distance_km", "worker_id"]).drop(columns="rule_order")
+    excluded = excluded.sort_values(["rule_order", "tier", "distance_km", "worker_id"]).drop(
+        columns="rule_order"
+    )
     return ranked, excluded.reset_index(drop=True)

@@ -48,7 +48,9 @@ class Context:
     """Everything the ranking reads, loaded once per page run."""
 
     now: datetime
-    workers: pd.DataFrame  # worker_id, name, employee_no, grid_id, community_id, status, lat, lon, grid_zh, grid_en
+    workers: (
+        pd.DataFrame
+    )  # worker_id, name, employee_no, grid_id, community_id, status, lat, lon, grid_zh, grid_en
     grids: pd.DataFrame  # grid_id, community_id, lat, lon
     quals: pd.DataFrame
     perf: pd.DataFrame
@@ -67,19 +69,45 @@ def load_context(session: Session, viewer: Viewer, *, now: datetime | None = Non
     """The frames for ranking in the viewer's scope, as of ``now`` (default: the field clock)."""
     at = field_now(session, now)
     rows = session.execute(
-        sa_select(col(Worker.id), col(Worker.name), col(Worker.employee_no), col(Worker.grid_id),
-                  col(Worker.community_id), col(Worker.status), col(OrgUnit.lat), col(OrgUnit.lon),
-                  col(OrgUnit.name_zh), col(OrgUnit.name_en))
+        sa_select(
+            col(Worker.id),
+            col(Worker.name),
+            col(Worker.employee_no),
+            col(Worker.grid_id),
+            col(Worker.community_id),
+            col(Worker.status),
+            col(OrgUnit.lat),
+            col(OrgUnit.lon),
+            col(OrgUnit.name_zh),
+            col(OrgUnit.name_en),
+        )
         .join(OrgUnit, col(OrgUnit.id) == Worker.grid_id)
         .where(worker_scope_clause(viewer))
         .order_by(col(Worker.id))
     ).all()
-    workers = pd.DataFrame(rows, columns=["worker_id", "name", "employee_no", "grid_id", "community_id", "status",
-                                          "lat", "lon", "grid_zh", "grid_en"])
+    workers = pd.DataFrame(
+        rows,
+        columns=[
+            "worker_id",
+            "name",
+            "employee_no",
+            "grid_id",
+            "community_id",
+            "status",
+            "lat",
+            "lon",
+            "grid_zh",
+            "grid_en",
+        ],
+    )
     grids = pd.DataFrame(
-        session.exec(select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.lat, OrgUnit.lon)
-                     .where(OrgUnit.level == OrgLevel.GRID.value, unit_scope_clause(viewer))).all(),
-        columns=["grid_id", "community_id", "lat", "lon"])
+        session.exec(
+            select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.lat, OrgUnit.lon).where(
+                OrgUnit.level == OrgLevel.GRID.value, unit_scope_clause(viewer)
+            )
+        ).all(),
+        columns=["grid_id", "community_id", "lat", "lon"],
+    )
     quals = courses_api.qualifications(session, at=at)
     quals = quals[quals["worker_id"].isin(workers["worker_id"])]
     perf = field_api.category_performance(session, since=(at - timedelta(days=PERF_LOOKBACK_DAYS)).date())
@@ -95,8 +123,11 @@ def busy_for(session: Session, tasks: pd.DataFrame, now: datetime) -> pd.DataFra
     for hours, ids in tasks.groupby(windows)["task_id"]:
         busy = courses_api.busy_workers(session, start=now, end=now + timedelta(hours=float(hours)))
         if busy:
-            parts.append(pd.MultiIndex.from_product([ids, sorted(busy)], names=["task_id", "worker_id"])
-                         .to_frame(index=False))
+            parts.append(
+                pd.MultiIndex.from_product([ids, sorted(busy)], names=["task_id", "worker_id"]).to_frame(
+                    index=False
+                )
+            )
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["task_id", "worker_id"])
 
 
@@ -104,30 +135,49 @@ def task_queue(session: Session, viewer: Viewer, *, now: datetime | None = None)
     """Open tasks in scope, unassigned first then by deadline, with community and assignee names."""
     tasks = field_api.open_tasks(session, viewer, now=now)
     if tasks.empty:
-        return tasks.assign(community_zh=pd.Series(dtype=str), community_en=pd.Series(dtype=str),
-                            assignee_name=pd.Series(dtype=str), priority_rank=pd.Series(dtype=int))
-    units = pd.DataFrame(session.exec(select(OrgUnit.id, OrgUnit.name_zh, OrgUnit.name_en)
-                                      .where(col(OrgUnit.id).in_(tasks["community_id"].dropna().unique().tolist()))).all(),
-                         columns=["id", "name_zh", "name_en"]).set_index("id")
+        return tasks.assign(
+            community_zh=pd.Series(dtype=str),
+            community_en=pd.Series(dtype=str),
+            assignee_name=pd.Series(dtype=str),
+            priority_rank=pd.Series(dtype=int),
+        )
+    units = pd.DataFrame(
+        session.exec(
+            select(OrgUnit.id, OrgUnit.name_zh, OrgUnit.name_en).where(
+                col(OrgUnit.id).in_(tasks["community_id"].dropna().unique().tolist())
+            )
+        ).all(),
+        columns=["id", "name_zh", "name_en"],
+    ).set_index("id")
     assignees = tasks["assignee_id"].dropna().astype(int).unique().tolist()
-    names = dict(session.exec(select(Worker.id, Worker.name).where(col(Worker.id).in_(assignees))).all()) \
-        if assignees else {}
+    names = (
+        dict(session.exec(select(Worker.id, Worker.name).where(col(Worker.id).in_(assignees))).all())
+        if assignees
+        else {}
+    )
     out = tasks.assign(
         community_zh=tasks["community_id"].map(units["name_zh"]),
         community_en=tasks["community_id"].map(units["name_en"]),
-        assignee_name=pd.Series([names.get(int(w)) if pd.notna(w) else None for w in tasks["assignee_id"]],
-                                index=tasks.index, dtype=object),
+        assignee_name=pd.Series(
+            [names.get(int(w)) if pd.notna(w) else None for w in tasks["assignee_id"]],
+            index=tasks.index,
+            dtype=object,
+        ),
         priority_rank=priority_rank(tasks["priority"]),
     )
     out["unassigned"] = out["assignee_id"].isna()
-    return out.sort_values(["unassigned", "priority_rank", "due_at", "task_id"],
-                           ascending=[False, True, True, True], na_position="last").reset_index(drop=True)
+    return out.sort_values(
+        ["unassigned", "priority_rank", "due_at", "task_id"],
+        ascending=[False, True, True, True],
+        na_position="last",
+    ).reset_index(drop=True)
 
 
 def _pairs(session: Session, ctx: Context, tasks: pd.DataFrame, preset: Preset) -> pd.DataFrame:
     busy = busy_for(session, tasks, ctx.now)
-    return score_pairs(tasks, ctx.workers, ctx.quals, ctx.perf, ctx.load, busy, preset, now=ctx.now,
-                       grids=ctx.grids)
+    return score_pairs(
+        tasks, ctx.workers, ctx.quals, ctx.perf, ctx.load, busy, preset, now=ctx.now, grids=ctx.grids
+    )
 
 
 def _find_task(session: Session, viewer: Viewer, task_id: str, now: datetime) -> pd.Series:
@@ -139,19 +189,36 @@ def _find_task(session: Session, viewer: Viewer, task_id: str, now: datetime) ->
 
 
 def recommend(
-    session: Session, viewer: Viewer, task_id: str, preset: Preset | str, *, now: datetime | None = None,
-    ctx: Context | None = None, task: pd.Series | None = None,
+    session: Session,
+    viewer: Viewer,
+    task_id: str,
+    preset: Preset | str,
+    *,
+    now: datetime | None = None,
+    ctx: Context | None = None,
+    task: pd.Series | None = None,
 ) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:
     """``(task, ranked, excluded)`` for one open task; names and grid names are on both frames."""
     ctx = ctx or load_context(session, viewer, now=now)
     task = task if task is not None else _find_task(session, viewer, task_id, ctx.now)
     one = task.to_frame().T.reset_index(drop=True)
-    ranked, excluded = rank_candidates(task, ctx.workers, ctx.quals, ctx.perf, ctx.load,
-                                       busy_for(session, one, ctx.now), as_preset(preset), now=ctx.now,
-                                       grids=ctx.grids)
+    ranked, excluded = rank_candidates(
+        task,
+        ctx.workers,
+        ctx.quals,
+        ctx.perf,
+        ctx.load,
+        busy_for(session, one, ctx.now),
+        as_preset(preset),
+        now=ctx.now,
+        grids=ctx.grids,
+    )
     extra = ctx.workers[["worker_id", "employee_no", "grid_zh", "grid_en"]]
-    return (task, ranked.merge(extra, on="worker_id", how="left"),
-            excluded.merge(extra, on="worker_id", how="left"))
+    return (
+        task,
+        ranked.merge(extra, on="worker_id", how="left"),
+        excluded.merge(extra, on="worker_id", how="left"),
+    )
 
 
 def choosable(ranked: pd.DataFrame, excluded: pd.DataFrame) -> pd.DataFrame:
@@ -173,8 +240,15 @@ def worker_reason(row: pd.DataFrame, lang: str, override_reason: str | None, sou
 
 
 def assign(
-    session: Session, viewer: Viewer, *, task_id: str, worker_id: int, preset: Preset | str,
-    override_reason: str | None = None, now: datetime | None = None, ctx: Context | None = None,
+    session: Session,
+    viewer: Viewer,
+    *,
+    task_id: str,
+    worker_id: int,
+    preset: Preset | str,
+    override_reason: str | None = None,
+    now: datetime | None = None,
+    ctx: Context | None = None,
 ) -> AssignmentDecision:
     """Assign one task to ``worker_id`` (the recommendation, or an override with a reason) and record
     the decision. Refuses a worker a hard rule excludes (inactive, in training, not qualified); a
@@ -189,24 +263,37 @@ def assign(
         if chosen.empty:
             raise AssignmentError("assign.error.not_in_scope")
         if chosen["rule"].iloc[0] in HARD_RULES:
-            raise AssignmentError("assign.error.hard_rule", name=chosen["name"].iloc[0],
-                                  reason=exclusion_reasons(chosen, "en").iloc[0])
+            raise AssignmentError(
+                "assign.error.hard_rule",
+                name=chosen["name"].iloc[0],
+                reason=exclusion_reasons(chosen, "en").iloc[0],
+            )
     reason = (override_reason or "").strip() or None
     overridden = worker_id != recommended
     if overridden and reason is None:
         raise AssignmentError("assign.error.override_reason")
-    existing = session.exec(select(AssignmentDecision).where(
-        AssignmentDecision.task_id == task_id, AssignmentDecision.chosen_worker_id == worker_id)).first()
+    existing = session.exec(
+        select(AssignmentDecision).where(
+            AssignmentDecision.task_id == task_id, AssignmentDecision.chosen_worker_id == worker_id
+        )
+    ).first()
     if existing is not None and pd.notna(task["assignee_id"]) and int(task["assignee_id"]) == worker_id:
         return existing  # the same decision again: nothing to do
     field_api.assign_task(
-        session, viewer, task_id=task_id, worker_id=worker_id,
+        session,
+        viewer,
+        task_id=task_id,
+        worker_id=worker_id,
         reason_zh=worker_reason(chosen, "zh", reason if overridden else None, DecisionSource.SINGLE),
         reason_en=worker_reason(chosen, "en", reason if overridden else None, DecisionSource.SINGLE),
-        assigned_by=viewer.user_id, override_reason=reason if overridden else None, now=at,
-        recommended_worker_id=recommended)
-    decision = existing or AssignmentDecision(task_id=task_id, chosen_worker_id=worker_id, kind=str(task["kind"]),
-                                                   preset=p.code)
+        assigned_by=viewer.user_id,
+        override_reason=reason if overridden else None,
+        now=at,
+        recommended_worker_id=recommended,
+    )
+    decision = existing or AssignmentDecision(
+        task_id=task_id, chosen_worker_id=worker_id, kind=str(task["kind"]), preset=p.code
+    )
     decision.item_code = task["item_code"] if isinstance(task["item_code"], str) else None
     decision.category_code = task["category_code"] if isinstance(task["category_code"], str) else None
     decision.community_id = int(task["community_id"]) if pd.notna(task["community_id"]) else None
@@ -226,7 +313,11 @@ def assign(
 
 
 def propose_batch(
-    session: Session, viewer: Viewer, preset: Preset | str, *, now: datetime | None = None,
+    session: Session,
+    viewer: Viewer,
+    preset: Preset | str,
+    *,
+    now: datetime | None = None,
     ctx: Context | None = None,
 ) -> BatchProposal:
     """The optimal assignment of every unassigned open task in scope (nothing is written)."""
@@ -246,13 +337,21 @@ def propose_batch(
     unassigned = proposal.unassigned
     if not unassigned.empty:
         titles = tasks.set_index("task_id")
-        unassigned = unassigned.assign(**{c: unassigned["task_id"].map(titles[c])
-                                          for c in ("title_zh", "title_en", "item_code", "community_id")})
+        unassigned = unassigned.assign(
+            **{
+                c: unassigned["task_id"].map(titles[c])
+                for c in ("title_zh", "title_en", "item_code", "community_id")
+            }
+        )
     return BatchProposal(assigned, unassigned, proposal.preset, proposal.n_tasks)
 
 
 def commit_batch(
-    session: Session, viewer: Viewer, proposal: BatchProposal, *, now: datetime | None = None,
+    session: Session,
+    viewer: Viewer,
+    proposal: BatchProposal,
+    *,
+    now: datetime | None = None,
     source: str = DecisionSource.BATCH,
 ) -> dict[str, int]:
     """Write a proposal: each task through field's assign_task, each decision recorded. Idempotent:
@@ -267,35 +366,73 @@ def commit_batch(
     reasons_en = [worker_reason(todo.iloc[[i]], "en", None, source) for i in range(len(todo))]
     top = todo["rank_in_task"] == 1
     for i, row in enumerate(todo.itertuples(index=False)):
-        field_api.assign_task(session, viewer, task_id=row.task_id, worker_id=int(row.worker_id),
-                              reason_zh=reasons_zh[i], reason_en=reasons_en[i], assigned_by=viewer.user_id, now=at,
-                              recommended_worker_id=int(row.worker_id))
-        session.add(AssignmentDecision(
-            task_id=row.task_id, kind=str(row.kind), item_code=row.item_code if isinstance(row.item_code, str) else None,
-            category_code=row.category_code if isinstance(row.category_code, str) else None,
-            community_id=int(row.community_id), recommended_worker_id=int(row.worker_id),
-            recommended_score=float(row.score), chosen_worker_id=int(row.worker_id), chosen_score=float(row.score),
-            chosen_rank=int(row.rank_in_task), overridden=False, preset=proposal.preset, source=source,
-            decided_by=viewer.user_id or None, decided_at=at))
+        field_api.assign_task(
+            session,
+            viewer,
+            task_id=row.task_id,
+            worker_id=int(row.worker_id),
+            reason_zh=reasons_zh[i],
+            reason_en=reasons_en[i],
+            assigned_by=viewer.user_id,
+            now=at,
+            recommended_worker_id=int(row.worker_id),
+        )
+        session.add(
+            AssignmentDecision(
+                task_id=row.task_id,
+                kind=str(row.kind),
+                item_code=row.item_code if isinstance(row.item_code, str) else None,
+                category_code=row.category_code if isinstance(row.category_code, str) else None,
+                community_id=int(row.community_id),
+                recommended_worker_id=int(row.worker_id),
+                recommended_score=float(row.score),
+                chosen_worker_id=int(row.worker_id),
+                chosen_score=float(row.score),
+                chosen_rank=int(row.rank_in_task),
+                overridden=False,
+                preset=proposal.preset,
+                source=source,
+                decided_by=viewer.user_id or None,
+                decided_at=at,
+            )
+        )
     session.flush()
-    return {"assigned": len(todo), "skipped": len(proposal.assigned) - len(todo), "first_choice": int(top.sum())}
+    return {
+        "assigned": len(todo),
+        "skipped": len(proposal.assigned) - len(todo),
+        "first_choice": int(top.sum()),
+    }
 
 
 def decisions_frame(session: Session, viewer: Viewer, *, since: datetime | None = None) -> pd.DataFrame:
     """Recorded decisions in scope (by the chosen worker), newest first, with the recommended and chosen
     workers' names and the deciding user's name."""
     cols = list(AssignmentDecision.model_fields)
-    stmt = (select(*[getattr(AssignmentDecision, c) for c in cols])
-            .join(Worker, Worker.id == AssignmentDecision.chosen_worker_id)
-            .where(worker_scope_clause(viewer)).order_by(col(AssignmentDecision.decided_at).desc()))
+    stmt = (
+        select(*[getattr(AssignmentDecision, c) for c in cols])
+        .join(Worker, Worker.id == AssignmentDecision.chosen_worker_id)
+        .where(worker_scope_clause(viewer))
+        .order_by(col(AssignmentDecision.decided_at).desc())
+    )
     if since is not None:
         stmt = stmt.where(AssignmentDecision.decided_at >= since)
     frame = pd.DataFrame(session.exec(stmt).all(), columns=cols)
     ids = set(frame["chosen_worker_id"].dropna()) | set(frame["recommended_worker_id"].dropna())
-    names = dict(session.exec(select(Worker.id, Worker.name).where(col(Worker.id).in_([int(i) for i in ids]))).all()) \
-        if ids else {}
+    names = (
+        dict(
+            session.exec(
+                select(Worker.id, Worker.name).where(col(Worker.id).in_([int(i) for i in ids]))
+            ).all()
+        )
+        if ids
+        else {}
+    )
     users = [int(u) for u in frame["decided_by"].dropna().unique()]
-    user_names = dict(session.exec(select(User.id, User.display_name).where(col(User.id).in_(users))).all()) if users else {}
+    user_names = (
+        dict(session.exec(select(User.id, User.display_name).where(col(User.id).in_(users))).all())
+        if users
+        else {}
+    )
     frame["chosen_name"] = frame["chosen_worker_id"].map(names)
     frame["recommended_name"] = frame["recommended_worker_id"].map(names)
     frame["decided_by_name"] = frame["decided_by"].map(user_names)
@@ -304,27 +441,41 @@ def decisions_frame(session: Session, viewer: Viewer, *, since: datetime | None 
 
 def override_report(session: Session, viewer: Viewer, *, since: datetime | None = None) -> pd.DataFrame:
     """How often managers override the recommendation, per item: decisions, overrides, rate."""
-    stmt = (select(AssignmentDecision.item_code, AssignmentDecision.category_code, func.count(),
-                   func.sum(case((col(AssignmentDecision.overridden), 1), else_=0)))
-            .join(Worker, col(Worker.id) == AssignmentDecision.chosen_worker_id)
-            .where(worker_scope_clause(viewer), AssignmentDecision.source == DecisionSource.SINGLE)
-            .group_by(col(AssignmentDecision.item_code), col(AssignmentDecision.category_code)))
+    stmt = (
+        select(
+            AssignmentDecision.item_code,
+            AssignmentDecision.category_code,
+            func.count(),
+            func.sum(case((col(AssignmentDecision.overridden), 1), else_=0)),
+        )
+        .join(Worker, col(Worker.id) == AssignmentDecision.chosen_worker_id)
+        .where(worker_scope_clause(viewer), AssignmentDecision.source == DecisionSource.SINGLE)
+        .group_by(col(AssignmentDecision.item_code), col(AssignmentDecision.category_code))
+    )
     if since is not None:
         stmt = stmt.where(AssignmentDecision.decided_at >= since)
-    frame = pd.DataFrame(session.exec(stmt).all(), columns=["item_code", "category_code", "decisions", "overrides"])
+    frame = pd.DataFrame(
+        session.exec(stmt).all(), columns=["item_code", "category_code", "decisions", "overrides"]
+    )
     frame["overrides"] = frame["overrides"].fillna(0).astype(int)
     frame["override_rate"] = frame["overrides"] / frame["decisions"].where(frame["decisions"] > 0)
     return frame.sort_values(["override_rate", "decisions"], ascending=False).reset_index(drop=True)
 
 
-def skill_gaps(session: Session, viewer: Viewer, *, now: datetime | None = None,
-               ctx: Context | None = None) -> tuple[pd.DataFrame, pd.DataFrame, Context]:
+def skill_gaps(
+    session: Session, viewer: Viewer, *, now: datetime | None = None, ctx: Context | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, Context]:
     """``(gaps, pairs, ctx)``: per item needing a qualification, its open tasks and how many have nobody
     qualified in their community (gaps.item_gaps), from every open task in scope."""
     from evaluation.assignment.gaps import item_gaps
 
     ctx = ctx or load_context(session, viewer, now=now)
     tasks = field_api.open_tasks(session, viewer, now=ctx.now)
-    pairs = score_pairs(tasks, ctx.workers, ctx.quals, ctx.perf, ctx.load, None, "routine", now=ctx.now,
-                        grids=ctx.grids) if not tasks.empty else pd.DataFrame()
+    pairs = (
+        score_pairs(
+            tasks, ctx.workers, ctx.quals, ctx.perf, ctx.load, None, "routine", now=ctx.now, grids=ctx.grids
+        )
+        if not tasks.empty
+        else pd.DataFrame()
+    )
     return item_gaps(pairs), pairs, ctx

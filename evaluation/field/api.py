@@ -29,5 +29,13 @@ def taxonomy() -> dict[str, Any]:
     return load_taxonomy()
 
 
-__all__ = ["metric_registry", "metric_values", "aggregate", "open_tasks", "assign_task", "category_performance",
-           "worker_load", "taxonomy"]
+__all__ = [
+    "metric_registry",
+    "metric_values",
+    "aggregate",
+    "open_tasks",
+    "assign_task",
+    "category_performance",
+    "worker_load",
+    "taxonomy",
+]

@@ -45,8 +45,15 @@ def cmd_import(args: argparse.Namespace) -> int:
     run = preview_import if args.dry_run else import_file
     try:
         with unit_of_work() as session:  # a dry run writes nothing; a refused file raises and rolls back
-            report = run(session, SYSTEM, args.kind, path.read_bytes(), path.name,
-                         progress=progress if not args.json else None, chunk_rows=args.chunk_rows)
+            report = run(
+                session,
+                SYSTEM,
+                args.kind,
+                path.read_bytes(),
+                path.name,
+                progress=progress if not args.json else None,
+                chunk_rows=args.chunk_rows,
+            )
     except ImportRefused as refused:
         report = refused.report
     if tty and not args.json:
@@ -54,8 +61,10 @@ def cmd_import(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.to_dict(args.lang), ensure_ascii=False, indent=2, default=str))
     else:
-        _log(f"{report.filename}: {report.rows_read} rows read, {report.added} to add, {report.changed} to change, "
-             f"{report.unchanged} unchanged, {report.error_count} refused")
+        _log(
+            f"{report.filename}: {report.rows_read} rows read, {report.added} to add, {report.changed} to change, "
+            f"{report.unchanged} unchanged, {report.error_count} refused"
+        )
         for e in report.errors[:50]:
             _log(f"  {e.message(args.lang)}")
         if report.error_count > 50:
@@ -93,22 +102,33 @@ def cmd_field(args: argparse.Namespace) -> int:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("import", help="import field data (monthly figures or an event list) from CSV/Excel")
+    p = subparsers.add_parser(
+        "import", help="import field data (monthly figures or an event list) from CSV/Excel"
+    )
     p.add_argument("kind", choices=["metrics", "events"])
     p.add_argument("file", nargs="?", help="CSV or .xlsx file")
     p.add_argument("--dry-run", action="store_true", help="check and preview only; write nothing")
     p.add_argument("--json", action="store_true", help="print the preview as JSON")
-    p.add_argument("--chunk-rows", type=int, default=50_000, metavar="N",
-                   help="rows checked and written at a time (memory against speed; default 50000)")
+    p.add_argument(
+        "--chunk-rows",
+        type=int,
+        default=50_000,
+        metavar="N",
+        help="rows checked and written at a time (memory against speed; default 50000)",
+    )
     p.add_argument("--template", metavar="FILE", help="write an empty template (.xlsx or .csv) and exit")
-    p.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of messages and template headers")
+    p.add_argument(
+        "--lang", choices=["zh", "en"], default="zh", help="language of messages and template headers"
+    )
     p.set_defaults(func=cmd_import)
 
     f = subparsers.add_parser("field", help="field data maintenance")
     fs = f.add_subparsers(dest="field_command", required=True)
-    for name, text in (("recompute", "recompute event-derived monthly figures"),
-                       ("escalate", "催办/督办 overdue events (what the scheduler job does)"),
-                       ("quality", "run the data-quality checks and raise verification tasks")):
+    for name, text in (
+        ("recompute", "recompute event-derived monthly figures"),
+        ("escalate", "催办/督办 overdue events (what the scheduler job does)"),
+        ("quality", "run the data-quality checks and raise verification tasks"),
+    ):
         q = fs.add_parser(name, help=text)
         q.add_argument("--now", help="ISO time to act as (default: now)")
     f.set_defaults(func=cmd_field)

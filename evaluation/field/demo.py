@@ -101,11 +101,17 @@ def _visits(ctx: DemoContext, rng: np.random.Generator, days: pd.DatetimeIndex) 
     k = _n(ctx, 14 * max(ctx.scale, 0.2), 3)
     counts[rng.integers(0, len(w), k), rng.integers(0, len(days), k)] = rng.integers(90, 160, k)
     wi, di = np.nonzero(counts)
-    ctx.session.execute(insert(VisitDay), [
-        {"worker_id": int(a), "day": d, "visits": int(v)}
-        for a, d, v in zip(w["id"].to_numpy()[wi], days.date[di], counts[wi, di], strict=True)])
-    ctx.log(f"field: {int(counts.sum()):,} house visits on {len(wi):,} worker-days "
-            f"({due['due'].sum():,.0f} due under the visit plan)")
+    ctx.session.execute(
+        insert(VisitDay),
+        [
+            {"worker_id": int(a), "day": d, "visits": int(v)}
+            for a, d, v in zip(w["id"].to_numpy()[wi], days.date[di], counts[wi, di], strict=True)
+        ],
+    )
+    ctx.log(
+        f"field: {int(counts.sum()):,} house visits on {len(wi):,} worker-days "
+        f"({due['due'].sum():,.0f} due under the visit plan)"
+    )
 
 
 def _insert_figures(ctx: DemoContext, frame: pd.DataFrame) -> None:
@@ -138,23 +144,42 @@ def _figures(ctx: DemoContext, rng: np.random.Generator) -> None:
         if party:
             rate = rate + PARTY_BOOST * grid["party_member"].to_numpy(float)
         rate = np.clip(rate, 40, 100) / 100
-        den = (np.full(len(grid), 40.0) if per_house is None
-               else np.maximum(3, np.round(grid["households"].to_numpy(float) * per_house * rng.uniform(0.8, 1.2, len(grid)))))
+        den = (
+            np.full(len(grid), 40.0)
+            if per_house is None
+            else np.maximum(
+                3, np.round(grid["households"].to_numpy(float) * per_house * rng.uniform(0.8, 1.2, len(grid)))
+            )
+        )
         num = np.minimum(den, np.round(den * rate))
-        parts.append(pd.DataFrame({"worker_id": grid["id"], "period": grid["period"], "metric": metric,
-                                   "numerator": num, "denominator": den}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "worker_id": grid["id"],
+                    "period": grid["period"],
+                    "metric": metric,
+                    "numerator": num,
+                    "denominator": den,
+                }
+            )
+        )
     _insert_figures(ctx, pd.concat(parts, ignore_index=True))
 
 
 def _rentals(ctx: DemoContext, rng: np.random.Generator) -> pd.DataFrame:
     """~300 urban-village buildings in the Dapeng subdistrict (the pilot), graded, with patrols."""
     grids = ctx.grids
-    pilot = grids[grids["subdistrict_id"] == grids["subdistrict_id"].unique()[min(1, grids["subdistrict_id"].nunique() - 1)]]
+    pilot = grids[
+        grids["subdistrict_id"]
+        == grids["subdistrict_id"].unique()[min(1, grids["subdistrict_id"].nunique() - 1)]
+    ]
     pick = pilot.iloc[rng.integers(0, len(pilot), RENTAL_BUILDINGS)].reset_index(drop=True)
     crit = criteria()
     maxes = crit["max"].to_numpy(float)
     quality = rng.beta(5, 1.6, RENTAL_BUILDINGS)  # most buildings fairly good, a tail of poor ones
-    scores = np.round(np.clip(maxes * (quality[:, None] + rng.normal(0, 0.08, (RENTAL_BUILDINGS, len(maxes)))), 0, maxes))
+    scores = np.round(
+        np.clip(maxes * (quality[:, None] + rng.normal(0, 0.08, (RENTAL_BUILDINGS, len(maxes)))), 0, maxes)
+    )
     veto = rng.random(RENTAL_BUILDINGS) < 0.02
     rows = []
     graded_at = datetime(2020, 4, 15, 10, 0)  # the pilot was graded in spring
@@ -162,23 +187,54 @@ def _rentals(ctx: DemoContext, rng: np.random.Generator) -> pd.DataFrame:
         sc = dict(zip(crit["code"], scores[i].tolist(), strict=True))
         v = ["V2"] if veto[i] else []
         grade, total = grade_for(sc, v)
-        rows.append({"code": f"4403070{i + 1:05d}", "address": f"{_VILLAGES[i % len(_VILLAGES)]}{i // len(_VILLAGES) + 1}巷{1 + i % 37}号",
-                     "grid_id": int(pick.loc[i, "id"]), "community_id": int(pick.loc[i, "community_id"]),
-                     "lat": float(pick.loc[i, "lat"] + rng.normal(0, 0.0015)),
-                     "lon": float(pick.loc[i, "lon"] + rng.normal(0, 0.0015)), "units": int(rng.integers(6, 40)),
-                     "grade": grade, "score": total, "scores_json": json.dumps(sc), "veto_json": json.dumps(v) if v else None,
-                     "graded_at": graded_at, "graded_by": ctx.manager_user_id})
+        rows.append(
+            {
+                "code": f"4403070{i + 1:05d}",
+                "address": f"{_VILLAGES[i % len(_VILLAGES)]}{i // len(_VILLAGES) + 1}巷{1 + i % 37}号",
+                "grid_id": int(pick.loc[i, "id"]),
+                "community_id": int(pick.loc[i, "community_id"]),
+                "lat": float(pick.loc[i, "lat"] + rng.normal(0, 0.0015)),
+                "lon": float(pick.loc[i, "lon"] + rng.normal(0, 0.0015)),
+                "units": int(rng.integers(6, 40)),
+                "grade": grade,
+                "score": total,
+                "scores_json": json.dumps(sc),
+                "veto_json": json.dumps(v) if v else None,
+                "graded_at": graded_at,
+                "graded_by": ctx.manager_user_id,
+            }
+        )
     ctx.session.execute(insert(RentalBuilding), rows)
-    b = pd.DataFrame(ctx.session.execute(sa_select(col(RentalBuilding.id), col(RentalBuilding.code),
-                                                   col(RentalBuilding.grade), col(RentalBuilding.grid_id),
-                                                   col(RentalBuilding.community_id), col(RentalBuilding.scores_json),
-                                                   col(RentalBuilding.veto_json))).all(),
-                     columns=["id", "code", "grade", "grid_id", "community_id", "scores_json", "veto_json"])
+    b = pd.DataFrame(
+        ctx.session.execute(
+            sa_select(
+                col(RentalBuilding.id),
+                col(RentalBuilding.code),
+                col(RentalBuilding.grade),
+                col(RentalBuilding.grid_id),
+                col(RentalBuilding.community_id),
+                col(RentalBuilding.scores_json),
+                col(RentalBuilding.veto_json),
+            )
+        ).all(),
+        columns=["id", "code", "grade", "grid_id", "community_id", "scores_json", "veto_json"],
+    )
     scores_by_id = dict(zip(b["id"], b["scores_json"], strict=True))
-    ctx.session.execute(insert(RentalGrading), [
-        {"building_id": int(r.id), "graded_at": graded_at, "grade": r.grade,
-         "score": float(sum(json.loads(scores_by_id[r.id]).values())), "scores_json": scores_by_id[r.id],
-         "veto_json": r.veto_json, "graded_by": ctx.manager_user_id} for r in b.itertuples()])
+    ctx.session.execute(
+        insert(RentalGrading),
+        [
+            {
+                "building_id": int(r.id),
+                "graded_at": graded_at,
+                "grade": r.grade,
+                "score": float(sum(json.loads(scores_by_id[r.id]).values())),
+                "scores_json": scores_by_id[r.id],
+                "veto_json": r.veto_json,
+                "graded_by": ctx.manager_user_id,
+            }
+            for r in b.itertuples()
+        ],
+    )
     # Patrols at the grade's interval with some slack; ~6% of buildings fall behind in September.
     interval = b["grade"].map({"green": 21, "yellow": 14, "orange": 7, "red": 3}).to_numpy()
     worker_of_grid = ctx.workers.set_index("grid_id")["id"]
@@ -189,17 +245,32 @@ def _rentals(ctx: DemoContext, rng: np.random.Generator) -> pd.DataFrame:
         end = AS_OF - timedelta(days=int(interval[i]) * 2 if lagging[i] else 0)
         seen = None
         while t < end:
-            patrols.append({"building_id": int(r.id), "worker_id": int(worker_of_grid.get(r.grid_id, 0)) or None,
-                            "visited_at": t.replace(microsecond=0)})
+            patrols.append(
+                {
+                    "building_id": int(r.id),
+                    "worker_id": int(worker_of_grid.get(r.grid_id, 0)) or None,
+                    "visited_at": t.replace(microsecond=0),
+                }
+            )
             seen = t.replace(microsecond=0)
             t += timedelta(days=float(interval[i] * rng.uniform(0.7, 1.1)))
-        last.append({"_id": int(r.id), "last": seen, "assignee": int(worker_of_grid.get(r.grid_id, 0)) or None})
+        last.append(
+            {"_id": int(r.id), "last": seen, "assignee": int(worker_of_grid.get(r.grid_id, 0)) or None}
+        )
     ctx.session.execute(insert(RentalPatrol), patrols)
     from sqlalchemy import bindparam
 
-    ctx.session.connection().execute(update(RentalBuilding).where(col(RentalBuilding.id) == bindparam("_id"))
-                        .values(last_patrol_at=bindparam("last"), patrol_assignee_id=bindparam("assignee"),
-                                patrol_reason_zh="本网格出租屋", patrol_reason_en="Rental building in your grid"), last)
+    ctx.session.connection().execute(
+        update(RentalBuilding)
+        .where(col(RentalBuilding.id) == bindparam("_id"))
+        .values(
+            last_patrol_at=bindparam("last"),
+            patrol_assignee_id=bindparam("assignee"),
+            patrol_reason_zh="本网格出租屋",
+            patrol_reason_en="Rental building in your grid",
+        ),
+        last,
+    )
     ctx.log(f"field: {len(b)} rental buildings, {len(patrols):,} patrols")
     return b
 
@@ -213,9 +284,14 @@ def _events(ctx: DemoContext, rng: np.random.Generator, buildings: pd.DataFrame)
     items = items_frame()
     limits = sla_levels(ctx.session)
     # Every item appears; fire and city items are the most common (the article's 专项整治).
-    cat_weight = items["category_code"].map({"fire": 3.0, "security": 1.0, "work_safety": 1.2, "city": 2.5,
-                                             "health": 1.0, "dispute": 1.2}).to_numpy()
-    it = np.concatenate([np.arange(len(items)), rng.choice(len(items), n - len(items), p=cat_weight / cat_weight.sum())])
+    cat_weight = (
+        items["category_code"]
+        .map({"fire": 3.0, "security": 1.0, "work_safety": 1.2, "city": 2.5, "health": 1.0, "dispute": 1.2})
+        .to_numpy()
+    )
+    it = np.concatenate(
+        [np.arange(len(items)), rng.choice(len(items), n - len(items), p=cat_weight / cat_weight.sum())]
+    )
     rng.shuffle(it)
     item = items.iloc[it].reset_index(drop=True)
     w = ctx.workers.sample(n=n, replace=True, random_state=ctx.seed).reset_index(drop=True)
@@ -233,12 +309,18 @@ def _events(ctx: DemoContext, rng: np.random.Generator, buildings: pd.DataFrame)
         return pd.to_timedelta(np.round(np.asarray(x, float) * 60), unit="min")
 
     # Mostly on time; a few percent of every stage late.
-    reported = discovered + hours(rep_lim * np.where(rng.random(n) < 0.05, rng.uniform(1.05, 3, n), rng.beta(1.2, 4, n)))
+    reported = discovered + hours(
+        rep_lim * np.where(rng.random(n) < 0.05, rng.uniform(1.05, 3, n), rng.beta(1.2, 4, n))
+    )
     voided = rng.random(n) < 0.03
-    accepted = reported + hours(np.where(rng.random(n) < 0.06, rng.uniform(2.1, 6, n), rng.uniform(0.1, 1.9, n)))
+    accepted = reported + hours(
+        np.where(rng.random(n) < 0.06, rng.uniform(2.1, 6, n), rng.uniform(0.1, 1.9, n))
+    )
     self_h = (item["handler"].to_numpy() == "self") & (rng.random(n) < 0.6)
     dispatched = accepted + hours(rng.uniform(0.1, 2, n))
-    signed = dispatched + hours(sign_lim * np.where(rng.random(n) < 0.04, rng.uniform(1.1, 2, n), rng.beta(1.5, 3, n)))
+    signed = dispatched + hours(
+        sign_lim * np.where(rng.random(n) < 0.04, rng.uniform(1.1, 2, n), rng.beta(1.5, 3, n))
+    )
     late = rng.random(n) < 0.04
     handle = handle_lim * np.where(late, rng.uniform(1.05, 1.8, n), rng.beta(2, 3.5, n))
     feedback = np.where(self_h, accepted + hours(rng.uniform(0.2, 3, n)), signed + hours(handle))
@@ -248,25 +330,48 @@ def _events(ctx: DemoContext, rng: np.random.Generator, buildings: pd.DataFrame)
     sat = rng.choice(["satisfied", "basic", "unsatisfied"], n, p=[0.88, 0.09, 0.03])
     rated = rng.random(n) < 0.8
     at = pd.Timestamp(AS_OF)
-    frame = pd.DataFrame({
-        "event_no": [f"DP{d:%Y%m%d}{i:05d}" for i, d in enumerate(discovered)],
-        "item_code": item["item_code"], "category_code": item["category_code"], "grid_id": g["id"],
-        "community_id": g["community_id"],
-        "location": [f"{_VILLAGES[i % 8]}{_STREETS[(i // 8) % 8]}{1 + i % 60}号" for i in range(n)],
-        "lat": g["lat"].to_numpy() + rng.normal(0, 0.002, n), "lon": g["lon"].to_numpy() + rng.normal(0, 0.002, n),
-        "priority": prio, "reporter_id": w["id"], "assignee_id": w["id"], "discovered_at": discovered,
-        "reported_at": reported, "accepted_at": accepted, "dispatched_at": dispatched, "signed_at": signed,
-        "feedback_at": feedback, "closed_at": closed, "rework_count": rework,
-    })
+    frame = pd.DataFrame(
+        {
+            "event_no": [f"DP{d:%Y%m%d}{i:05d}" for i, d in enumerate(discovered)],
+            "item_code": item["item_code"],
+            "category_code": item["category_code"],
+            "grid_id": g["id"],
+            "community_id": g["community_id"],
+            "location": [f"{_VILLAGES[i % 8]}{_STREETS[(i // 8) % 8]}{1 + i % 60}号" for i in range(n)],
+            "lat": g["lat"].to_numpy() + rng.normal(0, 0.002, n),
+            "lon": g["lon"].to_numpy() + rng.normal(0, 0.002, n),
+            "priority": prio,
+            "reporter_id": w["id"],
+            "assignee_id": w["id"],
+            "discovered_at": discovered,
+            "reported_at": reported,
+            "accepted_at": accepted,
+            "dispatched_at": dispatched,
+            "signed_at": signed,
+            "feedback_at": feedback,
+            "closed_at": closed,
+            "rework_count": rework,
+        }
+    )
     frame["started_at"] = frame["signed_at"]
     frame.loc[self_h, ["dispatched_at", "signed_at", "started_at"]] = pd.NaT
     frame["sign_due_at"] = frame["dispatched_at"] + hours(sign_lim)
-    frame["due_at"] = np.where(self_h, frame["accepted_at"] + hours(handle_lim), frame["signed_at"] + hours(handle_lim))
+    frame["due_at"] = np.where(
+        self_h, frame["accepted_at"] + hours(handle_lim), frame["signed_at"] + hours(handle_lim)
+    )
     frame["due_at"] = pd.to_datetime(frame["due_at"])
     frame["satisfaction"] = np.where(rated, sat, None)  # type: ignore[call-overload]  # stubs: no None in ArrayLike
     frame["evaluated_at"] = frame["closed_at"].where(rated)
     # Whatever lies after "today" has not happened yet: the state is the last stage reached.
-    stages = ["accepted_at", "dispatched_at", "signed_at", "started_at", "feedback_at", "closed_at", "evaluated_at"]
+    stages = [
+        "accepted_at",
+        "dispatched_at",
+        "signed_at",
+        "started_at",
+        "feedback_at",
+        "closed_at",
+        "evaluated_at",
+    ]
     for c in stages:
         frame.loc[frame[c] > at, c] = pd.NaT
     frame.loc[frame["dispatched_at"].isna(), "sign_due_at"] = pd.NaT
@@ -276,11 +381,28 @@ def _events(ctx: DemoContext, rng: np.random.Generator, buildings: pd.DataFrame)
     frame.loc[stuck, ["feedback_at", "closed_at", "evaluated_at"]] = pd.NaT
     frame.loc[stuck, "satisfaction"] = None
     frame["state"] = np.select(
-        [frame["evaluated_at"].notna(), frame["closed_at"].notna(), frame["feedback_at"].notna() & self_h,
-         frame["feedback_at"].notna(), frame["started_at"].notna(), frame["dispatched_at"].notna(),
-         frame["accepted_at"].notna() & self_h, frame["accepted_at"].notna()],
-        ["evaluated", "closed", "self_resolved", "feedback", "handling", "dispatched", "accepted", "registered"],
-        default="reported")
+        [
+            frame["evaluated_at"].notna(),
+            frame["closed_at"].notna(),
+            frame["feedback_at"].notna() & self_h,
+            frame["feedback_at"].notna(),
+            frame["started_at"].notna(),
+            frame["dispatched_at"].notna(),
+            frame["accepted_at"].notna() & self_h,
+            frame["accepted_at"].notna(),
+        ],
+        [
+            "evaluated",
+            "closed",
+            "self_resolved",
+            "feedback",
+            "handling",
+            "dispatched",
+            "accepted",
+            "registered",
+        ],
+        default="reported",
+    )
     frame.loc[frame["state"].isin(["registered", "reported"]), "assignee_id"] = None
     frame.loc[frame["state"] == "registered", "due_at"] = pd.NaT
     vo = voided & (frame["accepted_at"].notna())
@@ -294,14 +416,29 @@ def _events(ctx: DemoContext, rng: np.random.Generator, buildings: pd.DataFrame)
     in_pilot = frame["grid_id"].isin(by_grid.index) & frame["category_code"].isin(["fire", "security"])
     frame["building_code"] = None
     idx = np.flatnonzero(in_pilot.to_numpy())
-    frame.loc[in_pilot, "building_code"] = [by_grid[gid][rng.integers(0, len(by_grid[gid]))]
-                                            for gid in frame.loc[in_pilot, "grid_id"]]
-    dup_src: np.ndarray | list[int] = rng.choice(idx, size=min(len(idx), _n(ctx, 60)), replace=False) if len(idx) else []
+    frame.loc[in_pilot, "building_code"] = [
+        by_grid[gid][rng.integers(0, len(by_grid[gid]))] for gid in frame.loc[in_pilot, "grid_id"]
+    ]
+    dup_src: np.ndarray | list[int] = (
+        rng.choice(idx, size=min(len(idx), _n(ctx, 60)), replace=False) if len(idx) else []
+    )
     dups = frame.loc[dup_src].copy()
     if len(dups):
         shift = hours(rng.uniform(1, 20, len(dups)))
-        for c in ["discovered_at", "reported_at", "accepted_at", "voided_at", "dispatched_at", "signed_at",  # noqa: E501
-                  "started_at", "feedback_at", "closed_at", "evaluated_at", "sign_due_at", "due_at"]:
+        for c in [
+            "discovered_at",
+            "reported_at",
+            "accepted_at",
+            "voided_at",
+            "dispatched_at",
+            "signed_at",  # noqa: E501
+            "started_at",
+            "feedback_at",
+            "closed_at",
+            "evaluated_at",
+            "sign_due_at",
+            "due_at",
+        ]:
             if c in dups.columns:
                 dups[c] = dups[c].to_numpy() + shift.to_numpy()
         dups["event_no"] = dups["event_no"] + "R"
@@ -317,17 +454,34 @@ def _events(ctx: DemoContext, rng: np.random.Generator, buildings: pd.DataFrame)
     hs = frame["state"].isin([s.value for s in HANDLING_STATES])
     over = (hs & (frame["due_at"] < at)) | ((frame["state"] == "dispatched") & (frame["sign_due_at"] < at))
     frame.loc[over, "escalation"] = 1
-    frame.loc[over, "urged_at"] = frame.loc[over, "due_at"].fillna(frame.loc[over, "sign_due_at"]) + pd.Timedelta(minutes=15)
+    frame.loc[over, "urged_at"] = frame.loc[over, "due_at"].fillna(
+        frame.loc[over, "sign_due_at"]
+    ) + pd.Timedelta(minutes=15)
     sup = over & (frame["urged_at"] + pd.Timedelta(hours=24) <= at)
     frame.loc[sup, "escalation"] = 2
     frame.loc[sup, "supervised_at"] = frame.loc[sup, "urged_at"] + pd.Timedelta(hours=24)
     frame.loc[frame["state"] == "handling", "assign_reason_zh"] = "事件发生在你负责的网格(一格一员)"
-    frame.loc[frame["state"] == "handling", "assign_reason_en"] = "The event is in your own grid (one worker per grid)"
+    frame.loc[frame["state"] == "handling", "assign_reason_en"] = (
+        "The event is in your own grid (one worker per grid)"
+    )
     frame.loc[frame["state"].isin(["dispatched", "handling"]), ["assign_reason_zh", "assign_reason_en"]] = [
-        "事件发生在你负责的网格(一格一员)", "The event is in your own grid (one worker per grid)"]
+        "事件发生在你负责的网格(一格一员)",
+        "The event is in your own grid (one worker per grid)",
+    ]
     cols = [c.name for c in table_of(Event).columns if c.name != "id" and c.name in frame]
-    recs = _records(frame[cols], ints=("reporter_id", "assignee_id", "grid_id", "community_id", "rework_count",
-                                       "escalation", "reopen_count", "return_count"))
+    recs = _records(
+        frame[cols],
+        ints=(
+            "reporter_id",
+            "assignee_id",
+            "grid_id",
+            "community_id",
+            "rework_count",
+            "escalation",
+            "reopen_count",
+            "return_count",
+        ),
+    )
     ctx.session.execute(insert(Event), recs)
     ctx.log(f"field: {len(frame):,} events ({int(over.sum())} overdue and open)")
 
@@ -359,16 +513,31 @@ def _verification(ctx: DemoContext, rng: np.random.Generator) -> None:
     clean = _n(ctx, 30_000, 60)
     per_addr = rng.choice([2, 3, 4], size=flagged // 2, p=[0.75, 0.2, 0.05])
     per_addr = per_addr[np.cumsum(per_addr) <= flagged]
-    addr_of = np.concatenate([np.repeat(np.arange(len(per_addr)), per_addr), len(per_addr) + np.arange(clean)])
+    addr_of = np.concatenate(
+        [np.repeat(np.arange(len(per_addr)), per_addr), len(per_addr) + np.arange(clean)]
+    )
     gpick = grids.iloc[rng.integers(0, len(grids), addr_of.max() + 1)].reset_index(drop=True)
     gi = gpick.loc[addr_of]
     village = np.array(_VILLAGES)[addr_of % 8]
     street = np.array(_STREETS)[(addr_of // 8) % 8]
-    address = ["大鹏新区" + v + s + str(1 + a % 97) + "号" for v, s, a in zip(village, street, addr_of, strict=True)]
-    session.execute(insert(HouseRecord), [
-        {"house_code": f"H{i:08d}", "standard_address": f"{addr}#{a}", "grid_id": int(g), "community_id": int(c),
-         "worker_id": int(gw.get(g, 0)) or None}
-        for i, (addr, a, g, c) in enumerate(zip(address, addr_of, gi["id"], gi["community_id"], strict=True))])
+    address = [
+        "大鹏新区" + v + s + str(1 + a % 97) + "号" for v, s, a in zip(village, street, addr_of, strict=True)
+    ]
+    session.execute(
+        insert(HouseRecord),
+        [
+            {
+                "house_code": f"H{i:08d}",
+                "standard_address": f"{addr}#{a}",
+                "grid_id": int(g),
+                "community_id": int(c),
+                "worker_id": int(gw.get(g, 0)) or None,
+            }
+            for i, (addr, a, g, c) in enumerate(
+                zip(address, addr_of, gi["id"], gi["community_id"], strict=True)
+            )
+        ],
+    )
     # Deregistrations, 168 of them later reversed (异常注销).
     n_d = _n(ctx, 4000, 30)
     rev = _n(ctx, REVERSED_DEREG, 3)
@@ -377,25 +546,51 @@ def _verification(ctx: DemoContext, rng: np.random.Generator) -> None:
     reversed_at = pd.Series(pd.NaT, index=range(n_d), dtype="datetime64[ns]")
     pick = rng.choice(n_d, rev, replace=False)
     reversed_at.iloc[pick] = (when[pick] + pd.to_timedelta(rng.uniform(2, 30, rev), unit="D")).floor("s")
-    session.execute(insert(Deregistration), [
-        {"person_ref": f"P{i:07d}", "worker_id": int(wid), "community_id": int(c), "grid_id": int(g),
-         "reason": str(rng.choice(["moved_out", "moved_away", "died", "duplicate"], p=[0.6, 0.25, 0.05, 0.1])),
-         "deregistered_at": t.to_pydatetime().replace(microsecond=0),
-         "reversed_at": None if pd.isna(r) else min(r, pd.Timestamp(AS_OF)).to_pydatetime().replace(microsecond=0)}
-        for i, (wid, c, g, t, r) in enumerate(zip(w["id"], w["community_id"], w["grid_id"], when, reversed_at,
-                                                  strict=True))])
+    session.execute(
+        insert(Deregistration),
+        [
+            {
+                "person_ref": f"P{i:07d}",
+                "worker_id": int(wid),
+                "community_id": int(c),
+                "grid_id": int(g),
+                "reason": str(
+                    rng.choice(["moved_out", "moved_away", "died", "duplicate"], p=[0.6, 0.25, 0.05, 0.1])
+                ),
+                "deregistered_at": t.to_pydatetime().replace(microsecond=0),
+                "reversed_at": None
+                if pd.isna(r)
+                else min(r, pd.Timestamp(AS_OF)).to_pydatetime().replace(microsecond=0),
+            }
+            for i, (wid, c, g, t, r) in enumerate(
+                zip(w["id"], w["community_id"], w["grid_id"], when, reversed_at, strict=True)
+            )
+        ],
+    )
     session.flush()
     raised = raise_verification_tasks(session, SYSTEM, now=datetime(2020, 6, 1, 9, 0))
     # Building and house record corrections of the campaign (done).
     extra = []
-    for kind, full, zh, en in (("building_info", BUILDING_FIXES, "核实楼栋信息", "Verify building record"),
-                               ("house_info", HOUSE_FIXES, "核实房屋信息", "Verify house record")):
+    for kind, full, zh, en in (
+        ("building_info", BUILDING_FIXES, "核实楼栋信息", "Verify building record"),
+        ("house_info", HOUSE_FIXES, "核实房屋信息", "Verify house record"),
+    ):
         k = _n(ctx, full)
         gp = grids.iloc[rng.integers(0, len(grids), k)]
         for j, (gid, cid) in enumerate(zip(gp["id"], gp["community_id"], strict=True)):
-            extra.append({"kind": kind, "ref_key": f"{kind}:{j}", "community_id": int(cid), "grid_id": int(gid),
-                          "title_zh": f"{zh} #{j + 1}", "title_en": f"{en} #{j + 1}", "state": "open",
-                          "created_at": datetime(2020, 5, 6, 9), "due_at": datetime(2020, 5, 13, 9)})
+            extra.append(
+                {
+                    "kind": kind,
+                    "ref_key": f"{kind}:{j}",
+                    "community_id": int(cid),
+                    "grid_id": int(gid),
+                    "title_zh": f"{zh} #{j + 1}",
+                    "title_en": f"{en} #{j + 1}",
+                    "state": "open",
+                    "created_at": datetime(2020, 5, 6, 9),
+                    "due_at": datetime(2020, 5, 13, 9),
+                }
+            )
     session.execute(insert(VerificationTask), extra)
     # The three-month campaign (May–July) closed almost all of them; a few remain open.
     ids = np.array(session.exec(select(VerificationTask.id)).all())
@@ -403,9 +598,12 @@ def _verification(ctx: DemoContext, rng: np.random.Generator) -> None:
     done_at = [datetime(2020, 5, 10) + timedelta(days=float(d)) for d in rng.uniform(0, 80, len(done))]
     from sqlalchemy import bindparam
 
-    session.connection().execute(update(VerificationTask).where(col(VerificationTask.id) == bindparam("_id"))
-                    .values(state="done", done_at=bindparam("d")),
-                    [{"_id": int(i), "d": d.replace(microsecond=0)} for i, d in zip(done, done_at, strict=True)])
+    session.connection().execute(
+        update(VerificationTask)
+        .where(col(VerificationTask.id) == bindparam("_id"))
+        .values(state="done", done_at=bindparam("d")),
+        [{"_id": int(i), "d": d.replace(microsecond=0)} for i, d in zip(done, done_at, strict=True)],
+    )
     ctx.log(f"field: verification tasks {raised} + {len(extra)} record corrections; {len(done)} done")
 
 

@@ -69,8 +69,20 @@ TRANSITIONS: Mapping[tuple[EventState, str], Step] = {
     (S.CLOSED, "rate"): Step(S.EVALUATED, MANAGER_ROLES, "evaluated_at"),  # or REOPENED, see next_state
 }
 WORKER_ACTIONS = frozenset({"sign", "return", "start", "request_postpone", "feedback", "self_resolve"})
-OPEN_STATES = frozenset({S.REPORTED, S.ACCEPTED, S.SELF_RESOLVED, S.REGISTERED, S.DISPATCHED, S.SIGNED,
-                         S.HANDLING, S.POSTPONE_PENDING, S.FEEDBACK, S.REOPENED})
+OPEN_STATES = frozenset(
+    {
+        S.REPORTED,
+        S.ACCEPTED,
+        S.SELF_RESOLVED,
+        S.REGISTERED,
+        S.DISPATCHED,
+        S.SIGNED,
+        S.HANDLING,
+        S.POSTPONE_PENDING,
+        S.FEEDBACK,
+        S.REOPENED,
+    }
+)
 # States in which the assignee holds the event and the handling deadline runs.
 HANDLING_STATES = frozenset({S.SIGNED, S.HANDLING, S.POSTPONE_PENDING, S.REOPENED})
 SATISFIED = ("satisfied", "basic")
@@ -82,15 +94,26 @@ def allowed_actions(state: EventState | str, role: Role | None = None) -> list[s
     return [a for (s, a), step in TRANSITIONS.items() if s == state and (role is None or role in step.roles)]
 
 
-def next_state(state: EventState | str, action: str, *, role: Role = Role.MANAGER,
-               satisfaction: str | None = None, note: str | None = None) -> EventState:
+def next_state(
+    state: EventState | str,
+    action: str,
+    *,
+    role: Role = Role.MANAGER,
+    satisfaction: str | None = None,
+    note: str | None = None,
+) -> EventState:
     """Where ``action`` takes an event in ``state``; IllegalTransition (with the reason) otherwise."""
     state = EventState(state)
     step = TRANSITIONS.get((state, action))
     if step is None:
         legal = ", ".join(allowed_actions(state)) or "none"
-        raise IllegalTransition(f"cannot {action} an event that is {state.value}; allowed: {legal}",
-                                "field.err.illegal_state", action=action, state=state.value, legal=legal)
+        raise IllegalTransition(
+            f"cannot {action} an event that is {state.value}; allowed: {legal}",
+            "field.err.illegal_state",
+            action=action,
+            state=state.value,
+            legal=legal,
+        )
     if role not in step.roles:
         raise IllegalTransition(f"a {role.value} may not {action} an event")
     if step.needs_note and not (note or "").strip():
@@ -123,9 +146,18 @@ def _ensure_event_in_scope(viewer: Viewer, session: Session, event: Event) -> No
         raise ScopeError("event is outside your scope")
 
 
-def transition(session: Session, viewer: Viewer, *, event_id: int, action: str, note: str | None = None,
-               satisfaction: str | None = None, extend_hours: float | None = None,
-               assignee_id: int | None = None, now: datetime | None = None) -> Event:
+def transition(
+    session: Session,
+    viewer: Viewer,
+    *,
+    event_id: int,
+    action: str,
+    note: str | None = None,
+    satisfaction: str | None = None,
+    extend_hours: float | None = None,
+    assignee_id: int | None = None,
+    now: datetime | None = None,
+) -> Event:
     """Apply ``action`` to an event, stamping its time and recording it in the history."""
     at = field_now(session, now)
     event = session.get(Event, event_id)
@@ -178,23 +210,47 @@ def transition(session: Session, viewer: Viewer, *, event_id: int, action: str, 
     event.state = after.value
     event.updated_at = at
     session.add(event)
-    session.add(EventTransition(event_id=row_id(event.id), action=action, from_state=before.value, to_state=after.value,
-                                at=at, actor_user_id=viewer.user_id, note=note))
+    session.add(
+        EventTransition(
+            event_id=row_id(event.id),
+            action=action,
+            from_state=before.value,
+            to_state=after.value,
+            at=at,
+            actor_user_id=viewer.user_id,
+            note=note,
+        )
+    )
     if viewer.role != Role.WORKER:  # a manager's decision; a worker's own steps are the event history
-        old, new = changed_fields(was, {"state": event.state, "assignee_id": event.assignee_id,
-                                        "due_at": event.due_at})
+        old, new = changed_fields(
+            was, {"state": event.state, "assignee_id": event.assignee_id, "due_at": event.due_at}
+        )
         said = {k: v for k, v in (("note", clip(note)), ("satisfaction", satisfaction)) if v}
-        record(session, f"field.event.{action}", viewer=viewer, entity="event", entity_id=event.event_no,
-               before=old, after=new, detail=said or None)
+        record(
+            session,
+            f"field.event.{action}",
+            viewer=viewer,
+            entity="event",
+            entity_id=event.event_no,
+            before=old,
+            after=new,
+            detail=said or None,
+        )
     session.flush()
     return event
 
 
-_STAMP_STEPS = [("reported_at", "submit", S.REPORTED), ("accepted_at", "accept", S.ACCEPTED),
-                ("voided_at", "reject", S.VOIDED), ("dispatched_at", "dispatch", S.DISPATCHED),
-                ("signed_at", "sign", S.SIGNED), ("started_at", "start", S.HANDLING),
-                ("feedback_at", "feedback", S.FEEDBACK), ("closed_at", "check_pass", S.CLOSED),
-                ("evaluated_at", "rate", S.EVALUATED)]
+_STAMP_STEPS = [
+    ("reported_at", "submit", S.REPORTED),
+    ("accepted_at", "accept", S.ACCEPTED),
+    ("voided_at", "reject", S.VOIDED),
+    ("dispatched_at", "dispatch", S.DISPATCHED),
+    ("signed_at", "sign", S.SIGNED),
+    ("started_at", "start", S.HANDLING),
+    ("feedback_at", "feedback", S.FEEDBACK),
+    ("closed_at", "check_pass", S.CLOSED),
+    ("evaluated_at", "rate", S.EVALUATED),
+]
 
 
 def event_history(session: Session, viewer: Viewer, event_id: int) -> pd.DataFrame:
@@ -207,8 +263,11 @@ def event_history(session: Session, viewer: Viewer, event_id: int) -> pd.DataFra
                 raise ScopeError("this task is not assigned to you")
         else:
             _ensure_event_in_scope(viewer, session, target)
-    rows = session.exec(select(EventTransition).where(EventTransition.event_id == event_id)
-                        .order_by(col(EventTransition.at), col(EventTransition.id))).all()
+    rows = session.exec(
+        select(EventTransition)
+        .where(EventTransition.event_id == event_id)
+        .order_by(col(EventTransition.at), col(EventTransition.id))
+    ).all()
     cols = ["at", "action", "from_state", "to_state", "note", "recorded"]
     if rows:
         return pd.DataFrame([{**r.model_dump(), "recorded": True} for r in rows])[cols]
@@ -219,8 +278,16 @@ def event_history(session: Session, viewer: Viewer, event_id: int) -> pd.DataFra
     for stamp, action, state in _STAMP_STEPS:
         at = getattr(event, stamp)
         if at is not None:
-            out.append({"at": at, "action": action, "from_state": prev, "to_state": state.value,
-                        "note": event.result if action == "feedback" else None, "recorded": False})
+            out.append(
+                {
+                    "at": at,
+                    "action": action,
+                    "from_state": prev,
+                    "to_state": state.value,
+                    "note": event.result if action == "feedback" else None,
+                    "recorded": False,
+                }
+            )
             prev = state.value
     return pd.DataFrame(out, columns=cols).sort_values("at", kind="stable")
 
@@ -241,10 +308,14 @@ def event_detail(session: Session, viewer: Viewer, event_id: int) -> EventDetail
     if event is None:
         raise ValueError(f"no event {event_id}")
     history = event_history(session, viewer, event_id)  # checks the viewer may see it
-    workers = pd.DataFrame(session.exec(
-        select(Worker.id, Worker.name, Worker.employee_no)
-        .where(worker_scope_clause(viewer), Worker.community_id == event.community_id)
-        .order_by(Worker.employee_no)).all(), columns=["worker_id", "name", "employee_no"])
+    workers = pd.DataFrame(
+        session.exec(
+            select(Worker.id, Worker.name, Worker.employee_no)
+            .where(worker_scope_clause(viewer), Worker.community_id == event.community_id)
+            .order_by(Worker.employee_no)
+        ).all(),
+        columns=["worker_id", "name", "employee_no"],
+    )
     return EventDetail(event, history, workers)
 
 
@@ -261,9 +332,11 @@ def escalate_overdue(session: Session, *, now: datetime | None = None) -> dict[s
     run does the right thing."""
     at = field_now(session, now)
     limits = {code: lvl.supervise_after_hours for code, lvl in sla_levels(session).items()}
-    due = session.execute(sa_select(col(Event.id), col(Event.state), col(Event.escalation), col(Event.urged_at),
-                                    col(Event.priority))
-                          .where(_overdue_clause(at), col(Event.escalation) < 2)).all()
+    due = session.execute(
+        sa_select(
+            col(Event.id), col(Event.state), col(Event.escalation), col(Event.urged_at), col(Event.priority)
+        ).where(_overdue_clause(at), col(Event.escalation) < 2)
+    ).all()
     frame = pd.DataFrame(due, columns=["id", "state", "escalation", "urged_at", "priority"])
     if frame.empty:
         return {"urged": 0, "supervised": 0}
@@ -271,39 +344,102 @@ def escalate_overdue(session: Session, *, now: datetime | None = None) -> dict[s
     urge = frame[frame["escalation"] == 0]
     supervise = frame[(frame["escalation"] == 1) & (pd.to_datetime(frame["urged_at"]) + wait <= at)]
     conn = session.connection()
-    for ids, level, column, action in ((urge, 1, "urged_at", "urge"), (supervise, 2, "supervised_at", "supervise")):
+    for ids, level, column, action in (
+        (urge, 1, "urged_at", "urge"),
+        (supervise, 2, "supervised_at", "supervise"),
+    ):
         if ids.empty:
             continue
         id_list = ids["id"].astype(int).tolist()
-        conn.execute(update(Event).where(col(Event.id).in_(id_list), col(Event.escalation) < level)
-                     .values({"escalation": level, column: at, "updated_at": at}))
-        conn.execute(insert(EventTransition), [
-            {"event_id": i, "action": action, "from_state": s, "to_state": s, "at": at, "actor_user_id": None,
-             "note": None} for i, s in zip(id_list, ids["state"], strict=True)])
+        conn.execute(
+            update(Event)
+            .where(col(Event.id).in_(id_list), col(Event.escalation) < level)
+            .values({"escalation": level, column: at, "updated_at": at})
+        )
+        conn.execute(
+            insert(EventTransition),
+            [
+                {
+                    "event_id": i,
+                    "action": action,
+                    "from_state": s,
+                    "to_state": s,
+                    "at": at,
+                    "actor_user_id": None,
+                    "note": None,
+                }
+                for i, s in zip(id_list, ids["state"], strict=True)
+            ],
+        )
     return {"urged": len(urge), "supervised": len(supervise)}
 
 
-def event_queue(session: Session, viewer: Viewer, *, states: list[str] | None = None, now: datetime | None = None,
-                limit: int = 2000) -> pd.DataFrame:
+def event_queue(
+    session: Session,
+    viewer: Viewer,
+    *,
+    states: list[str] | None = None,
+    now: datetime | None = None,
+    limit: int = 2000,
+) -> pd.DataFrame:
     """Events in scope, overdue first then by deadline, with the assignee's name."""
     at = field_now(session, now)
-    stmt = (sa_select(col(Event.id), col(Event.event_no), col(Event.item_code), col(Event.category_code),
-                      col(Event.priority), col(Event.state), col(Event.grid_id), col(Event.community_id),
-                      col(Event.location), col(Event.lat), col(Event.lon), col(Event.reported_at),
-                      col(Event.sign_due_at), col(Event.due_at), col(Event.assignee_id),
-                      col(Worker.name).label("assignee"), col(Event.escalation), col(Event.rework_count),
-                      col(Event.reopen_count))
-            .join(Worker, col(Worker.id) == col(Event.assignee_id), isouter=True)
-            .where(col(Event.grid_id).in_(select(col(OrgUnit.id)).where(unit_scope_clause(viewer)))))
+    stmt = (
+        sa_select(
+            col(Event.id),
+            col(Event.event_no),
+            col(Event.item_code),
+            col(Event.category_code),
+            col(Event.priority),
+            col(Event.state),
+            col(Event.grid_id),
+            col(Event.community_id),
+            col(Event.location),
+            col(Event.lat),
+            col(Event.lon),
+            col(Event.reported_at),
+            col(Event.sign_due_at),
+            col(Event.due_at),
+            col(Event.assignee_id),
+            col(Worker.name).label("assignee"),
+            col(Event.escalation),
+            col(Event.rework_count),
+            col(Event.reopen_count),
+        )
+        .join(Worker, col(Worker.id) == col(Event.assignee_id), isouter=True)
+        .where(col(Event.grid_id).in_(select(col(OrgUnit.id)).where(unit_scope_clause(viewer))))
+    )
     if viewer.role == Role.WORKER:
         stmt = stmt.where(col(Event.assignee_id) == viewer.worker_id)
     if states:
         stmt = stmt.where(col(Event.state).in_(states))
-    stmt = stmt.order_by(_overdue_clause(at).desc(), col(Event.due_at).is_(None), col(Event.due_at)).limit(limit)
-    frame = pd.DataFrame(session.execute(stmt).all(), columns=[
-        "id", "event_no", "item_code", "category_code", "priority", "state", "grid_id", "community_id",
-        "location", "lat", "lon", "reported_at", "sign_due_at", "due_at", "assignee_id", "assignee",
-        "escalation", "rework_count", "reopen_count"])
+    stmt = stmt.order_by(_overdue_clause(at).desc(), col(Event.due_at).is_(None), col(Event.due_at)).limit(
+        limit
+    )
+    frame = pd.DataFrame(
+        session.execute(stmt).all(),
+        columns=[
+            "id",
+            "event_no",
+            "item_code",
+            "category_code",
+            "priority",
+            "state",
+            "grid_id",
+            "community_id",
+            "location",
+            "lat",
+            "lon",
+            "reported_at",
+            "sign_due_at",
+            "due_at",
+            "assignee_id",
+            "assignee",
+            "escalation",
+            "rework_count",
+            "reopen_count",
+        ],
+    )
     frame["overdue"] = _overdue_mask(frame, at)
     return frame
 
@@ -322,8 +458,13 @@ def state_counts(session: Session, viewer: Viewer, *, now: datetime | None = Non
     from sqlalchemy import case, func
 
     at = field_now(session, now)
-    stmt = (select(col(Event.state), func.count().label("events"),
-                   func.sum(case((_overdue_clause(at), 1), else_=0)).label("overdue"))
-            .where(col(Event.grid_id).in_(select(col(OrgUnit.id)).where(unit_scope_clause(viewer))))
-            .group_by(col(Event.state)))
+    stmt = (
+        select(
+            col(Event.state),
+            func.count().label("events"),
+            func.sum(case((_overdue_clause(at), 1), else_=0)).label("overdue"),
+        )
+        .where(col(Event.grid_id).in_(select(col(OrgUnit.id)).where(unit_scope_clause(viewer))))
+        .group_by(col(Event.state))
+    )
     return pd.DataFrame(session.exec(stmt).all(), columns=["state", "events", "overdue"])

@@ -52,8 +52,11 @@ def columns_for(frame: pd.DataFrame, cols: list[str], sqlite: bool) -> list[list
         s = frame[c]
         na = pd.isna(s).to_numpy()
         if pd.api.types.is_datetime64_any_dtype(s):
-            vals = (sqlite_datetimes(s.to_numpy(dtype="datetime64[us]")) if sqlite
-                    else np.array(s.dt.to_pydatetime(), dtype=object))
+            vals = (
+                sqlite_datetimes(s.to_numpy(dtype="datetime64[us]"))
+                if sqlite
+                else np.array(s.dt.to_pydatetime(), dtype=object)
+            )
         elif pd.api.types.is_bool_dtype(s):
             vals = s.to_numpy(dtype=bool, na_value=False).astype(object)
         elif pd.api.types.is_integer_dtype(s):
@@ -62,19 +65,23 @@ def columns_for(frame: pd.DataFrame, cols: list[str], sqlite: bool) -> list[list
             v = s.to_numpy(dtype="float64", na_value=np.nan)
             whole = c.endswith(("_id", "_count"))
             vals = np.where(na, 0, v).astype("int64").astype(object) if whole else v.astype(object)
-        elif hasattr(s.array, "_pa_array"):  # Arrow-backed strings: nulls → None in C, not per value in Python
+        elif hasattr(
+            s.array, "_pa_array"
+        ):  # Arrow-backed strings: nulls → None in C, not per value in Python
             out.append(s.array._pa_array.to_pylist())
             continue
         else:
-            vals = np.array([v.item() if isinstance(v, np.generic) else v for v in s.to_numpy(dtype=object)],
-                            dtype=object)
+            vals = np.array(
+                [v.item() if isinstance(v, np.generic) else v for v in s.to_numpy(dtype=object)], dtype=object
+            )
         vals[na] = None
         out.append(vals.tolist())
     return out
 
 
-def executemany(session: Session, table: str, cols: list[str], columns: list[list[Any]],
-                 where_id: list[int] | None = None) -> None:
+def executemany(
+    session: Session, table: str, cols: list[str], columns: list[list[Any]], where_id: list[int] | None = None
+) -> None:
     """INSERT (or UPDATE … WHERE id = ?) with positional parameters through the connection's DB-API cursor."""
     conn = session.connection()
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
@@ -115,8 +122,12 @@ class DeferredIndexes:
         self.session, self.table = session, table
         self.saved: Sequence[Row[str, str]] | None = None  # (index name, its CREATE INDEX sql)
         conn = session.connection()
-        self.wanted = bool(conn.dialect.name == "sqlite" and file_rows and file_rows >= self.MIN_ROWS
-                           and conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one() < file_rows)
+        self.wanted = bool(
+            conn.dialect.name == "sqlite"
+            and file_rows
+            and file_rows >= self.MIN_ROWS
+            and conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar_one() < file_rows
+        )
 
     def after_write(self) -> None:
         if not self.wanted or self.saved is not None:
@@ -128,7 +139,8 @@ class DeferredIndexes:
             return
         self.saved = conn.exec_driver_sql(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
-            (self.table,)).all()
+            (self.table,),
+        ).all()
         for name, _ in self.saved:
             conn.exec_driver_sql(f'DROP INDEX "{name}"')
 

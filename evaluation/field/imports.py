@@ -64,21 +64,55 @@ def _item_choices() -> dict[str, str]:
     return out
 
 
-PRIORITY_CHOICES = {"紧急": "urgent", "urgent": "urgent", "一般": "normal", "普通": "normal", "normal": "normal",
-                    "复杂": "complex", "重点难点": "complex", "复杂/重点难点": "complex", "complex": "complex"}
-SATISFACTION_CHOICES = {"满意": "satisfied", "satisfied": "satisfied", "基本满意": "basic", "basic": "basic",
-                        "mostly satisfied": "basic", "不满意": "unsatisfied", "unsatisfied": "unsatisfied"}
+PRIORITY_CHOICES = {
+    "紧急": "urgent",
+    "urgent": "urgent",
+    "一般": "normal",
+    "普通": "normal",
+    "normal": "normal",
+    "复杂": "complex",
+    "重点难点": "complex",
+    "复杂/重点难点": "complex",
+    "complex": "complex",
+}
+SATISFACTION_CHOICES = {
+    "满意": "satisfied",
+    "satisfied": "satisfied",
+    "基本满意": "basic",
+    "basic": "basic",
+    "mostly satisfied": "basic",
+    "不满意": "unsatisfied",
+    "unsatisfied": "unsatisfied",
+}
 VOID_RESULT = re.compile(r"作废|不予立案|无效|^void", re.IGNORECASE)
 
 METRICS_SCHEMA = Schema(
     name="metrics",
     columns=[
-        Column("employee_no", ["工号", "网格员工号", "员工编号", "employee no", "employee_no"], required=True,
-               max_length=32, label_en="employee no", example="DP0001"),
-        Column("period", ["统计月份", "月份", "期间", "统计期", "period", "month"], required=True, max_length=20,
-               label_en="period", example="2020-06"),
-        Column("metric", ["指标", "指标名称", "指标代码", "metric"], kind="enum", required=True,
-               choices=_metric_choices(), example="采集率"),
+        Column(
+            "employee_no",
+            ["工号", "网格员工号", "员工编号", "employee no", "employee_no"],
+            required=True,
+            max_length=32,
+            label_en="employee no",
+            example="DP0001",
+        ),
+        Column(
+            "period",
+            ["统计月份", "月份", "期间", "统计期", "period", "month"],
+            required=True,
+            max_length=20,
+            label_en="period",
+            example="2020-06",
+        ),
+        Column(
+            "metric",
+            ["指标", "指标名称", "指标代码", "metric"],
+            kind="enum",
+            required=True,
+            choices=_metric_choices(),
+            example="采集率",
+        ),
         Column("numerator", ["分子", "numerator"], kind="float", required=True, min=0, example=412),
         Column("denominator", ["分母", "denominator"], kind="float", min=0, example=436),
     ],
@@ -88,51 +122,169 @@ METRICS_SCHEMA = Schema(
 EVENTS_SCHEMA = Schema(
     name="events",
     columns=[
-        Column("event_no", ["事件编号", "案卷号", "工单号", "event no", "event_no"], required=True, max_length=40,
-               label_en="event no", example="DP2020060100001"),
-        Column("item", ["事项", "事项名称", "事项代码", "小类", "item"], kind="enum", required=True,
-               choices=_item_choices(), example="F02"),
-        Column("grid_code", ["网格编码", "网格编号", "所属网格", "grid code", "grid"], required=True, max_length=32,
-               label_en="grid code", example="440307002007001"),
-        Column("location", ["地点", "位置", "地址", "事发地址", "location", "address"], max_length=200,
-               example="下沙村三巷12号"),
-        Column("building_code", ["楼栋编码", "建筑物编码", "building code"], max_length=40, label_en="building code"),
+        Column(
+            "event_no",
+            ["事件编号", "案卷号", "工单号", "event no", "event_no"],
+            required=True,
+            max_length=40,
+            label_en="event no",
+            example="DP2020060100001",
+        ),
+        Column(
+            "item",
+            ["事项", "事项名称", "事项代码", "小类", "item"],
+            kind="enum",
+            required=True,
+            choices=_item_choices(),
+            example="F02",
+        ),
+        Column(
+            "grid_code",
+            ["网格编码", "网格编号", "所属网格", "grid code", "grid"],
+            required=True,
+            max_length=32,
+            label_en="grid code",
+            example="440307002007001",
+        ),
+        Column(
+            "location",
+            ["地点", "位置", "地址", "事发地址", "location", "address"],
+            max_length=200,
+            example="下沙村三巷12号",
+        ),
+        Column(
+            "building_code",
+            ["楼栋编码", "建筑物编码", "building code"],
+            max_length=40,
+            label_en="building code",
+        ),
         Column("lat", ["纬度", "lat", "latitude"], kind="float", min=-90, max=90),
         Column("lon", ["经度", "lon", "lng", "longitude"], kind="float", min=-180, max=180),
-        Column("priority", ["紧急程度", "等级", "优先级", "priority"], kind="enum", choices=PRIORITY_CHOICES,
-               example="紧急"),
-        Column("reporter_no", ["上报人工号", "上报人", "reporter", "reporter no"], max_length=32,
-               label_en="reporter no", example="DP0001"),
-        Column("assignee_no", ["处置人工号", "处置人", "承办人", "assignee", "assignee no"], max_length=32,
-               label_en="assignee no", example="DP0001"),
-        Column("discovered_at", ["发现时间", "discovered at", "discovered"], kind="datetime",
-               label_en="discovered at", example=datetime(2020, 6, 1, 8, 30)),
-        Column("reported_at", ["上报时间", "reported at", "reported"], kind="datetime", required=True,
-               label_en="reported at", example=datetime(2020, 6, 1, 9, 0)),
-        Column("accepted_at", ["受理时间", "立案时间", "accepted at", "accepted"], kind="datetime",
-               label_en="accepted at", example=datetime(2020, 6, 1, 9, 40)),
-        Column("dispatched_at", ["派遣时间", "分拨时间", "dispatched at", "dispatched"], kind="datetime",
-               label_en="dispatched at", example=datetime(2020, 6, 1, 10, 0)),
-        Column("signed_at", ["签收时间", "signed at", "signed"], kind="datetime", label_en="signed at",
-               example=datetime(2020, 6, 1, 10, 20)),
-        Column("feedback_at", ["反馈时间", "处置反馈时间", "feedback at", "feedback"], kind="datetime",
-               label_en="feedback at", example=datetime(2020, 6, 1, 15, 0)),
-        Column("closed_at", ["办结时间", "结案时间", "closed at", "closed"], kind="datetime", label_en="closed at",
-               example=datetime(2020, 6, 1, 17, 0)),
+        Column(
+            "priority",
+            ["紧急程度", "等级", "优先级", "priority"],
+            kind="enum",
+            choices=PRIORITY_CHOICES,
+            example="紧急",
+        ),
+        Column(
+            "reporter_no",
+            ["上报人工号", "上报人", "reporter", "reporter no"],
+            max_length=32,
+            label_en="reporter no",
+            example="DP0001",
+        ),
+        Column(
+            "assignee_no",
+            ["处置人工号", "处置人", "承办人", "assignee", "assignee no"],
+            max_length=32,
+            label_en="assignee no",
+            example="DP0001",
+        ),
+        Column(
+            "discovered_at",
+            ["发现时间", "discovered at", "discovered"],
+            kind="datetime",
+            label_en="discovered at",
+            example=datetime(2020, 6, 1, 8, 30),
+        ),
+        Column(
+            "reported_at",
+            ["上报时间", "reported at", "reported"],
+            kind="datetime",
+            required=True,
+            label_en="reported at",
+            example=datetime(2020, 6, 1, 9, 0),
+        ),
+        Column(
+            "accepted_at",
+            ["受理时间", "立案时间", "accepted at", "accepted"],
+            kind="datetime",
+            label_en="accepted at",
+            example=datetime(2020, 6, 1, 9, 40),
+        ),
+        Column(
+            "dispatched_at",
+            ["派遣时间", "分拨时间", "dispatched at", "dispatched"],
+            kind="datetime",
+            label_en="dispatched at",
+            example=datetime(2020, 6, 1, 10, 0),
+        ),
+        Column(
+            "signed_at",
+            ["签收时间", "signed at", "signed"],
+            kind="datetime",
+            label_en="signed at",
+            example=datetime(2020, 6, 1, 10, 20),
+        ),
+        Column(
+            "feedback_at",
+            ["反馈时间", "处置反馈时间", "feedback at", "feedback"],
+            kind="datetime",
+            label_en="feedback at",
+            example=datetime(2020, 6, 1, 15, 0),
+        ),
+        Column(
+            "closed_at",
+            ["办结时间", "结案时间", "closed at", "closed"],
+            kind="datetime",
+            label_en="closed at",
+            example=datetime(2020, 6, 1, 17, 0),
+        ),
         Column("result", ["处置结果", "办理结果", "result"], max_length=500, example="已清理楼道电动车"),
-        Column("satisfaction", ["满意度", "回访结果", "satisfaction"], kind="enum", choices=SATISFACTION_CHOICES,
-               example="满意"),
-        Column("rework_count", ["返工次数", "rework count", "reworks"], kind="int", min=0, max=99,
-               label_en="rework count"),
+        Column(
+            "satisfaction",
+            ["满意度", "回访结果", "satisfaction"],
+            kind="enum",
+            choices=SATISFACTION_CHOICES,
+            example="满意",
+        ),
+        Column(
+            "rework_count",
+            ["返工次数", "rework count", "reworks"],
+            kind="int",
+            min=0,
+            max=99,
+            label_en="rework count",
+        ),
         Column("postponed", ["是否缓办", "缓办", "postponed"], kind="bool"),
     ],
     key=["event_no"],
 )
 SCHEMAS: dict[str, Schema] = {"metrics": METRICS_SCHEMA, "events": EVENTS_SCHEMA}
-STAGES = ["discovered_at", "reported_at", "accepted_at", "dispatched_at", "signed_at", "feedback_at", "closed_at"]
-EVENT_FIELDS = ["item_code", "category_code", "grid_id", "community_id", "location", "building_code", "lat", "lon",
-                "priority", "reporter_id", "assignee_id", *STAGES, "voided_at", "started_at", "evaluated_at",
-                "sign_due_at", "due_at", "result", "satisfaction", "rework_count", "postponed", "state"]
+STAGES = [
+    "discovered_at",
+    "reported_at",
+    "accepted_at",
+    "dispatched_at",
+    "signed_at",
+    "feedback_at",
+    "closed_at",
+]
+EVENT_FIELDS = [
+    "item_code",
+    "category_code",
+    "grid_id",
+    "community_id",
+    "location",
+    "building_code",
+    "lat",
+    "lon",
+    "priority",
+    "reporter_id",
+    "assignee_id",
+    *STAGES,
+    "voided_at",
+    "started_at",
+    "evaluated_at",
+    "sign_due_at",
+    "due_at",
+    "result",
+    "satisfaction",
+    "rework_count",
+    "postponed",
+    "state",
+]
 
 
 @dataclass
@@ -160,31 +312,62 @@ class ImportReport:
 
     def to_dict(self, lang: str = "zh") -> dict[str, Any]:
         return {
-            "kind": self.kind, "file": self.filename, "rows_read": self.rows_read, "added": self.added,
-            "changed": self.changed, "unchanged": self.unchanged, "refused": self.error_count,
-            "committed": self.written, "encoding": self.encoding, "file_type": self.file_type,
-            "errors": [{"row": e.row, "column": e.column, "value": e.value, "code": e.code,
-                        "message": e.message(lang)} for e in self.errors],
+            "kind": self.kind,
+            "file": self.filename,
+            "rows_read": self.rows_read,
+            "added": self.added,
+            "changed": self.changed,
+            "unchanged": self.unchanged,
+            "refused": self.error_count,
+            "committed": self.written,
+            "encoding": self.encoding,
+            "file_type": self.file_type,
+            "errors": [
+                {
+                    "row": e.row,
+                    "column": e.column,
+                    "value": e.value,
+                    "code": e.code,
+                    "message": e.message(lang),
+                }
+                for e in self.errors
+            ],
             "warnings": [w.message(lang) for w in self.warnings],
         }
 
     def errors_frame(self, lang: str = "zh") -> pd.DataFrame:
-        return pd.DataFrame([{"row": e.row, "column": e.column, "value": e.value, "message": e.message(lang)}
-                             for e in self.errors], columns=["row", "column", "value", "message"])
+        return pd.DataFrame(
+            [
+                {"row": e.row, "column": e.column, "value": e.value, "message": e.message(lang)}
+                for e in self.errors
+            ],
+            columns=["row", "column", "value", "message"],
+        )
 
 
 def _err(rows: pd.Series, column: Column, values: pd.Series, code: str, zh: str, en: str) -> list[RowError]:
     """RowErrors for the rows of a mask (already filtered), with the row number and column label."""
     values = [v if not isinstance(v, float) else f"{v:g}" for v in values]
-    return [RowError(int(r), column.key, None if pd.isna(v) else str(v), code,
-                     f"第 {int(r)} 行「{column.label_zh}」列的值“{v}”{zh}",
-                     f'Row {int(r)}, column "{column.label_en}": "{v}" {en}')
-            for r, v in zip(rows, values, strict=True)]
+    return [
+        RowError(
+            int(r),
+            column.key,
+            None if pd.isna(v) else str(v),
+            code,
+            f"第 {int(r)} 行「{column.label_zh}」列的值“{v}”{zh}",
+            f'Row {int(r)}, column "{column.label_en}": "{v}" {en}',
+        )
+        for r, v in zip(rows, values, strict=True)
+    ]
 
 
-def _in_batches(session: Session, stmt_for: Callable[[list], Any], keys: list, columns: list[str]) -> pd.DataFrame:
-    parts = [pd.DataFrame(session.exec(stmt_for(keys[i:i + IN_BATCH])).all(), columns=columns)
-             for i in range(0, len(keys), IN_BATCH)]
+def _in_batches(
+    session: Session, stmt_for: Callable[[list], Any], keys: list, columns: list[str]
+) -> pd.DataFrame:
+    parts = [
+        pd.DataFrame(session.exec(stmt_for(keys[i : i + IN_BATCH])).all(), columns=columns)
+        for i in range(0, len(keys), IN_BATCH)
+    ]
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
 
@@ -194,11 +377,20 @@ class _Lookups:
     def __init__(self, session: Session, viewer: Viewer) -> None:
         self.workers = pd.DataFrame(
             session.exec(select(Worker.employee_no, Worker.id).where(worker_scope_clause(viewer))).all(),
-            columns=["employee_no", "worker_id"]).set_index("employee_no")["worker_id"]
-        grids = pd.DataFrame(session.execute(
-            sa_select(col(OrgUnit.code), col(OrgUnit.id), col(OrgUnit.parent_id), col(OrgUnit.lat), col(OrgUnit.lon))
-            .where(col(OrgUnit.level) == OrgLevel.GRID.value, unit_scope_clause(viewer))).all(),
-            columns=["grid_code", "grid_id", "community_id", "grid_lat", "grid_lon"])
+            columns=["employee_no", "worker_id"],
+        ).set_index("employee_no")["worker_id"]
+        grids = pd.DataFrame(
+            session.execute(
+                sa_select(
+                    col(OrgUnit.code),
+                    col(OrgUnit.id),
+                    col(OrgUnit.parent_id),
+                    col(OrgUnit.lat),
+                    col(OrgUnit.lon),
+                ).where(col(OrgUnit.level) == OrgLevel.GRID.value, unit_scope_clause(viewer))
+            ).all(),
+            columns=["grid_code", "grid_id", "community_id", "grid_lat", "grid_lon"],
+        )
         self.grids = grids.set_index("grid_code")
 
 
@@ -206,7 +398,7 @@ _PERIOD = re.compile(r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})(?:\s*月)?(?:[-/.]\d{1
 
 
 def normalise_period(values: pd.Series) -> pd.Series:
-    """"2020-06", "2020/6", "2020年6月", "2020-06-01" (an Excel date cell) → "2020-06"; NaN if not a month."""
+    """ "2020-06", "2020/6", "2020年6月", "2020-06-01" (an Excel date cell) → "2020-06"; NaN if not a month."""
     parts = values.astype("string").str.extract(_PERIOD)
     month = pd.to_numeric(parts[1], errors="coerce")
     ok = parts[0].notna() & month.between(1, 12)
@@ -214,40 +406,81 @@ def normalise_period(values: pd.Series) -> pd.Series:
     return out.where(ok)
 
 
-def _metrics_chunk(session: Session, rows: pd.DataFrame, look: _Lookups, from_events: set[str],
-                   kinds: dict[str, str], seen: list[pd.DataFrame]) -> tuple[pd.DataFrame, list[RowError]]:
+def _metrics_chunk(
+    session: Session,
+    rows: pd.DataFrame,
+    look: _Lookups,
+    from_events: set[str],
+    kinds: dict[str, str],
+    seen: list[pd.DataFrame],
+) -> tuple[pd.DataFrame, list[RowError]]:
     sch = METRICS_SCHEMA
     errors: list[RowError] = []
-    rows = rows.assign(worker_id=rows["employee_no"].map(look.workers), period_norm=normalise_period(rows["period"]))
+    rows = rows.assign(
+        worker_id=rows["employee_no"].map(look.workers), period_norm=normalise_period(rows["period"])
+    )
     bad = rows["worker_id"].isna()
-    errors += _err(rows.loc[bad, "_row"], sch.column("employee_no"), rows.loc[bad, "employee_no"], "unknown_worker",
-                   "不是您管理范围内的网格员工号", "is not a worker in your scope")
+    errors += _err(
+        rows.loc[bad, "_row"],
+        sch.column("employee_no"),
+        rows.loc[bad, "employee_no"],
+        "unknown_worker",
+        "不是您管理范围内的网格员工号",
+        "is not a worker in your scope",
+    )
     badp = ~bad & rows["period_norm"].isna()
-    errors += _err(rows.loc[badp, "_row"], sch.column("period"), rows.loc[badp, "period"], "bad_period",
-                   "不是有效的统计月份(如 2020-06)", "is not a month such as 2020-06")
+    errors += _err(
+        rows.loc[badp, "_row"],
+        sch.column("period"),
+        rows.loc[badp, "period"],
+        "bad_period",
+        "不是有效的统计月份(如 2020-06)",
+        "is not a month such as 2020-06",
+    )
     ev = ~bad & ~badp & rows["metric"].isin(from_events)
-    errors += _err(rows.loc[ev, "_row"], sch.column("metric"), rows.loc[ev, "metric"], "metric_from_events",
-                   "由平台根据事件、巡查或走访记录自动计算,不能作为数值导入",
-                   "is computed from event, patrol or visit records; it cannot be imported as a figure")
+    errors += _err(
+        rows.loc[ev, "_row"],
+        sch.column("metric"),
+        rows.loc[ev, "metric"],
+        "metric_from_events",
+        "由平台根据事件、巡查或走访记录自动计算,不能作为数值导入",
+        "is computed from event, patrol or visit records; it cannot be imported as a figure",
+    )
     kind = rows["metric"].map(kinds)
     ok = ~bad & ~badp & ~ev
     no_den = ok & kind.eq("ratio") & rows["denominator"].isna()
-    errors += _err(rows.loc[no_den, "_row"], sch.column("denominator"), rows.loc[no_den, "denominator"],
-                   "required", "为空:比率类指标必须填写分母", "is empty: a ratio metric needs a denominator")
+    errors += _err(
+        rows.loc[no_den, "_row"],
+        sch.column("denominator"),
+        rows.loc[no_den, "denominator"],
+        "required",
+        "为空:比率类指标必须填写分母",
+        "is empty: a ratio metric needs a denominator",
+    )
     over = ok & ~no_den & kind.eq("ratio") & (rows["numerator"] > rows["denominator"])
-    errors += _err(rows.loc[over, "_row"], sch.column("numerator"), rows.loc[over, "numerator"], "numerator_over",
-                   "大于分母", "is larger than the denominator")
+    errors += _err(
+        rows.loc[over, "_row"],
+        sch.column("numerator"),
+        rows.loc[over, "numerator"],
+        "numerator_over",
+        "大于分母",
+        "is larger than the denominator",
+    )
     good = rows[ok & ~no_den & ~over].copy()
     good["denominator"] = good["denominator"].where(good["metric"].map(kinds).eq("ratio"))
     good = good.assign(period=good["period_norm"], worker_id=good["worker_id"].astype(int))
     good, repeated = _repeated_metric_keys(good, seen)
-    return good[["_row", "worker_id", "employee_no", "period", "metric", "numerator", "denominator"]], errors + repeated
+    return good[
+        ["_row", "worker_id", "employee_no", "period", "metric", "numerator", "denominator"]
+    ], errors + repeated
 
 
 _METRIC_KEY = ["worker_id", "period", "metric"]
 
 
-def _repeated_metric_keys(good: pd.DataFrame, seen: list[pd.DataFrame]) -> tuple[pd.DataFrame, list[RowError]]:
+def _repeated_metric_keys(
+    good: pd.DataFrame, seen: list[pd.DataFrame]
+) -> tuple[pd.DataFrame, list[RowError]]:
     """Refuse a row whose worker × month × metric an earlier row of the file (this chunk or one before,
     kept in ``seen``) already gave under another spelling, e.g. 2020-06 and 2020/6: core.tabular's key
     check compares cells as written, and two such rows would both be inserted."""
@@ -257,11 +490,24 @@ def _repeated_metric_keys(good: pd.DataFrame, seen: list[pd.DataFrame]) -> tuple
         first = np.where(pd.isna(earlier), first, earlier).astype("int64")
     dup = first != good["_row"].to_numpy()
     seen.append(good.loc[~dup, [*_METRIC_KEY, "_row"]].rename(columns={"_row": "_first"}))
-    errors = [RowError(int(r), "employee_no,period,metric", f"{no} {period} {metric}", "duplicate_key",
-                       f"第 {int(r)} 行与第 {int(o)} 行是同一网格员、同一月份、同一指标({no},{period},{metric})",
-                       f"Row {int(r)} repeats row {int(o)}: same worker, month and metric ({no}, {period}, {metric})")
-              for r, o, no, period, metric in zip(good.loc[dup, "_row"], first[dup], good.loc[dup, "employee_no"],
-                                                  good.loc[dup, "period"], good.loc[dup, "metric"], strict=True)]
+    errors = [
+        RowError(
+            int(r),
+            "employee_no,period,metric",
+            f"{no} {period} {metric}",
+            "duplicate_key",
+            f"第 {int(r)} 行与第 {int(o)} 行是同一网格员、同一月份、同一指标({no},{period},{metric})",
+            f"Row {int(r)} repeats row {int(o)}: same worker, month and metric ({no}, {period}, {metric})",
+        )
+        for r, o, no, period, metric in zip(
+            good.loc[dup, "_row"],
+            first[dup],
+            good.loc[dup, "employee_no"],
+            good.loc[dup, "period"],
+            good.loc[dup, "metric"],
+            strict=True,
+        )
+    ]
     return good[~dup], errors
 
 
@@ -270,15 +516,25 @@ def _diff_metrics(session: Session, good: pd.DataFrame) -> pd.DataFrame:
         return good.assign(status=pd.Series(dtype=str), id=pd.Series(dtype="Int64"))
     existing = _in_batches(
         session,
-        lambda ids: sa_select(col(MetricValue.id), col(MetricValue.worker_id), col(MetricValue.period),
-                              col(MetricValue.metric), col(MetricValue.numerator), col(MetricValue.denominator))
-        .where(col(MetricValue.worker_id).in_(ids),
-               col(MetricValue.period).between(good["period"].min(), good["period"].max())),
-        sorted(good["worker_id"].unique().tolist()), ["id", "worker_id", "period", "metric", "old_num", "old_den"])
+        lambda ids: sa_select(
+            col(MetricValue.id),
+            col(MetricValue.worker_id),
+            col(MetricValue.period),
+            col(MetricValue.metric),
+            col(MetricValue.numerator),
+            col(MetricValue.denominator),
+        ).where(
+            col(MetricValue.worker_id).in_(ids),
+            col(MetricValue.period).between(good["period"].min(), good["period"].max()),
+        ),
+        sorted(good["worker_id"].unique().tolist()),
+        ["id", "worker_id", "period", "metric", "old_num", "old_den"],
+    )
     merged = good.merge(existing, on=["worker_id", "period", "metric"], how="left")
     same = np.isclose(merged["numerator"], merged["old_num"].astype(float)) & (
         np.isclose(merged["denominator"].astype(float), merged["old_den"].astype(float))
-        | (merged["denominator"].isna() & merged["old_den"].isna()))
+        | (merged["denominator"].isna() & merged["old_den"].isna())
+    )
     merged["status"] = np.where(merged["id"].isna(), "added", np.where(same, "unchanged", "changed"))
     return merged
 
@@ -293,10 +549,20 @@ def _write_metrics(session: Session, diff: pd.DataFrame, at: datetime) -> None:
     chg = diff[diff["status"] == "changed"]
     if len(chg):
         recs = chg[["id", "numerator", "denominator"]].astype(object)
-        recs = recs.where(recs.notna(), None).rename(columns={"id": "_id", "numerator": "num", "denominator": "den"})
-        conn.execute(update(MetricValue).where(col(MetricValue.id) == bindparam("_id"))
-                     .values(numerator=bindparam("num"), denominator=bindparam("den"), updated_at=at,
-                             source=FigureSource.IMPORT.value), recs.to_dict("records"))
+        recs = recs.where(recs.notna(), None).rename(
+            columns={"id": "_id", "numerator": "num", "denominator": "den"}
+        )
+        conn.execute(
+            update(MetricValue)
+            .where(col(MetricValue.id) == bindparam("_id"))
+            .values(
+                numerator=bindparam("num"),
+                denominator=bindparam("den"),
+                updated_at=at,
+                source=FigureSource.IMPORT.value,
+            ),
+            recs.to_dict("records"),
+        )
 
 
 def _map(values: pd.Series, table: Mapping[str, Any] | pd.Series) -> pd.Series:
@@ -307,26 +573,45 @@ def _map(values: pd.Series, table: Mapping[str, Any] | pd.Series) -> pd.Series:
     return pd.Series(mapped.array.take(codes, allow_fill=True), index=values.index)
 
 
-def _events_chunk(rows: pd.DataFrame, look: _Lookups, items: dict[str, dict], limits: dict[str, Any]
-                  ) -> tuple[pd.DataFrame, list[RowError]]:
+def _events_chunk(
+    rows: pd.DataFrame, look: _Lookups, items: dict[str, dict], limits: dict[str, Any]
+) -> tuple[pd.DataFrame, list[RowError]]:
     sch = EVENTS_SCHEMA
     errors: list[RowError] = []
     rows = rows.join(look.grids, on="grid_code")
     bad = rows["grid_id"].isna()
-    errors += _err(rows.loc[bad, "_row"], sch.column("grid_code"), rows.loc[bad, "grid_code"], "unknown_grid",
-                   "不是您管理范围内的网格编码", "is not a grid in your scope")
+    errors += _err(
+        rows.loc[bad, "_row"],
+        sch.column("grid_code"),
+        rows.loc[bad, "grid_code"],
+        "unknown_grid",
+        "不是您管理范围内的网格编码",
+        "is not a grid in your scope",
+    )
     for cname, out in (("reporter_no", "reporter_id"), ("assignee_no", "assignee_id")):
         rows[out] = _map(rows[cname], look.workers)
         unknown = rows[cname].notna() & rows[out].isna()
-        errors += _err(rows.loc[unknown, "_row"], sch.column(cname), rows.loc[unknown, cname], "unknown_worker",
-                       "不是您管理范围内的网格员工号", "is not a worker in your scope")
+        errors += _err(
+            rows.loc[unknown, "_row"],
+            sch.column(cname),
+            rows.loc[unknown, cname],
+            "unknown_worker",
+            "不是您管理范围内的网格员工号",
+            "is not a worker in your scope",
+        )
         bad |= unknown
     # Chronology: each stage at or after the latest earlier stage present.
     latest = pd.Series(pd.NaT, index=rows.index, dtype="datetime64[us]")
     for cname in STAGES:
         before = rows[cname].notna() & latest.notna() & (rows[cname] < latest)
-        errors += _err(rows.loc[before & ~bad, "_row"], sch.column(cname), rows.loc[before & ~bad, cname].astype(str),
-                       "out_of_order", "早于前一环节的时间", "is earlier than the previous stage")
+        errors += _err(
+            rows.loc[before & ~bad, "_row"],
+            sch.column(cname),
+            rows.loc[before & ~bad, cname].astype(str),
+            "out_of_order",
+            "早于前一环节的时间",
+            "is earlier than the previous stage",
+        )
         bad |= before
         latest = latest.where(rows[cname].isna() | (latest > rows[cname]), rows[cname])
     rows = rows[~bad].copy()
@@ -338,14 +623,21 @@ def _events_chunk(rows: pd.DataFrame, look: _Lookups, items: dict[str, dict], li
     rows["priority"] = rows["priority"].fillna(_map(rows["item"], meta["default_priority"]))
     rows["lat"] = rows["lat"].fillna(rows["grid_lat"])
     rows["lon"] = rows["lon"].fillna(rows["grid_lon"])
-    sign_h = pd.to_timedelta(_map(rows["priority"], {k: v.sign_limit_hours for k, v in limits.items()}), unit="h")
-    handle_h = pd.to_timedelta(_map(rows["priority"], {k: v.handle_limit_hours for k, v in limits.items()}),
-                               unit="h")
+    sign_h = pd.to_timedelta(
+        _map(rows["priority"], {k: v.sign_limit_hours for k, v in limits.items()}), unit="h"
+    )
+    handle_h = pd.to_timedelta(
+        _map(rows["priority"], {k: v.handle_limit_hours for k, v in limits.items()}), unit="h"
+    )
     voided = rows["result"].fillna("").str.contains(VOID_RESULT)
     self_handled = rows["dispatched_at"].isna() & rows["feedback_at"].notna()
-    rows["assignee_id"] = rows["assignee_id"].where(rows["assignee_id"].notna() | ~self_handled, rows["reporter_id"])
+    rows["assignee_id"] = rows["assignee_id"].where(
+        rows["assignee_id"].notna() | ~self_handled, rows["reporter_id"]
+    )
     rows["sign_due_at"] = rows["dispatched_at"] + sign_h
-    start = rows["signed_at"].fillna(rows["sign_due_at"]).fillna(rows["accepted_at"]).fillna(rows["reported_at"])
+    start = (
+        rows["signed_at"].fillna(rows["sign_due_at"]).fillna(rows["accepted_at"]).fillna(rows["reported_at"])
+    )
     rows["due_at"] = (start + handle_h).where(~voided)
     rows["voided_at"] = rows["accepted_at"].fillna(rows["reported_at"]).where(voided)
     rows["accepted_at"] = rows["accepted_at"].where(~voided)
@@ -355,11 +647,28 @@ def _events_chunk(rows: pd.DataFrame, look: _Lookups, items: dict[str, dict], li
     rows["postponed"] = rows["postponed"].fillna(False).astype(bool)
     S = EventState
     rows["state"] = np.select(
-        [voided, rows["closed_at"].notna() & rows["satisfaction"].notna(), rows["closed_at"].notna(),
-         rows["feedback_at"].notna() & self_handled, rows["feedback_at"].notna(), rows["signed_at"].notna(),
-         rows["dispatched_at"].notna(), rows["accepted_at"].notna()],
-        [S.VOIDED.value, S.EVALUATED.value, S.CLOSED.value, S.SELF_RESOLVED.value, S.FEEDBACK.value,
-         S.HANDLING.value, S.DISPATCHED.value, S.REGISTERED.value], default=S.REPORTED.value)
+        [
+            voided,
+            rows["closed_at"].notna() & rows["satisfaction"].notna(),
+            rows["closed_at"].notna(),
+            rows["feedback_at"].notna() & self_handled,
+            rows["feedback_at"].notna(),
+            rows["signed_at"].notna(),
+            rows["dispatched_at"].notna(),
+            rows["accepted_at"].notna(),
+        ],
+        [
+            S.VOIDED.value,
+            S.EVALUATED.value,
+            S.CLOSED.value,
+            S.SELF_RESOLVED.value,
+            S.FEEDBACK.value,
+            S.HANDLING.value,
+            S.DISPATCHED.value,
+            S.REGISTERED.value,
+        ],
+        default=S.REPORTED.value,
+    )
     for cname in ("grid_id", "community_id"):
         rows[cname] = rows[cname].astype(int)
     for cname in ("reporter_id", "assignee_id"):
@@ -370,10 +679,26 @@ def _events_chunk(rows: pd.DataFrame, look: _Lookups, items: dict[str, dict], li
 
 def _row_hash(rows: pd.DataFrame) -> pd.Series:
     """A fingerprint of what the file says about an event: equal hash ⇒ re-import changes nothing."""
-    cols = ["item_code", "grid_id", "location", "building_code", "lat", "lon", "priority", "reporter_id",
-            "assignee_id", *STAGES, "result", "satisfaction", "rework_count", "postponed"]
+    cols = [
+        "item_code",
+        "grid_id",
+        "location",
+        "building_code",
+        "lat",
+        "lon",
+        "priority",
+        "reporter_id",
+        "assignee_id",
+        *STAGES,
+        "result",
+        "satisfaction",
+        "rework_count",
+        "postponed",
+    ]
     h = pd.util.hash_pandas_object(rows[cols], index=False).to_numpy().astype(">u8")
-    hexes = np.frombuffer(h.tobytes().hex().encode("ascii"), dtype="S16").astype("U16")  # f"{v:016x}", at once
+    hexes = np.frombuffer(h.tobytes().hex().encode("ascii"), dtype="S16").astype(
+        "U16"
+    )  # f"{v:016x}", at once
     return pd.Series(hexes, index=rows.index, dtype="str")
 
 
@@ -389,7 +714,7 @@ def _existing_events(session: Session, numbers: list[str]) -> pd.DataFrame:
     else:
         found = []
         for i in range(0, len(numbers), IN_BATCH):
-            batch = tuple(numbers[i:i + IN_BATCH])
+            batch = tuple(numbers[i : i + IN_BATCH])
             found += conn.exec_driver_sql(sql + f"IN ({', '.join('?' * len(batch))})", batch).all()
     return pd.DataFrame(found, columns=["event_no", "id", "old_hash", "old_grid_id"])
 
@@ -397,8 +722,11 @@ def _existing_events(session: Session, numbers: list[str]) -> pd.DataFrame:
 def _diff_events(session: Session, rows: pd.DataFrame) -> pd.DataFrame:
     existing = _existing_events(session, rows["event_no"].tolist())
     merged = rows.merge(existing, on="event_no", how="left")
-    merged["status"] = np.where(merged["id"].isna(), "added",
-                                np.where(merged["old_hash"] == merged["import_hash"], "unchanged", "changed"))
+    merged["status"] = np.where(
+        merged["id"].isna(),
+        "added",
+        np.where(merged["old_hash"] == merged["import_hash"], "unchanged", "changed"),
+    )
     return merged
 
 
@@ -407,15 +735,26 @@ def _write_events(session: Session, diff: pd.DataFrame, at: datetime) -> None:
     cols = [*EVENT_FIELDS, "import_hash"]
     new = diff[diff["status"] == "added"]
     if len(new):
-        frame = new.assign(updated_at=pd.Timestamp(at), source="import", rework_count=new["rework_count"],
-                           reopen_count=0, return_count=0, escalation=0)
+        frame = new.assign(
+            updated_at=pd.Timestamp(at),
+            source="import",
+            rework_count=new["rework_count"],
+            reopen_count=0,
+            return_count=0,
+            escalation=0,
+        )
         extra = ["event_no", "updated_at", "source", "reopen_count", "return_count", "escalation"]
         executemany(session, "field_event", cols + extra, columns_for(frame, cols + extra, sqlite))
     chg = diff[diff["status"] == "changed"]
     if len(chg):
         frame = chg.assign(updated_at=pd.Timestamp(at))
-        executemany(session, "field_event", cols + ["updated_at"], columns_for(frame, cols + ["updated_at"], sqlite),
-                     where_id=chg["id"].astype(int).tolist())
+        executemany(
+            session,
+            "field_event",
+            cols + ["updated_at"],
+            columns_for(frame, cols + ["updated_at"], sqlite),
+            where_id=chg["id"].astype(int).tolist(),
+        )
 
 
 def _months(frame: pd.DataFrame, cols: list[str]) -> tuple[str, str] | None:
@@ -440,17 +779,46 @@ class ImportRefused(GridwiseError):
         super().__init__("field.import.refused_msg", n=report.error_count)
 
 
-def preview_import(session: Session, viewer: Viewer, kind: Kind, data: bytes, filename: str, *,
-                   progress: Progress | None = None, chunk_rows: int = 50_000, now: datetime | None = None,
-                   sample_rows: int = 200) -> ImportReport:
+def preview_import(
+    session: Session,
+    viewer: Viewer,
+    kind: Kind,
+    data: bytes,
+    filename: str,
+    *,
+    progress: Progress | None = None,
+    chunk_rows: int = 50_000,
+    now: datetime | None = None,
+    sample_rows: int = 200,
+) -> ImportReport:
     """Check one file and say what importing it would add and change; writes nothing."""
-    return _check_and_write(session, viewer, kind, data, filename, write=False, progress=progress,
-                            chunk_rows=chunk_rows, now=now, sample_rows=sample_rows)
+    return _check_and_write(
+        session,
+        viewer,
+        kind,
+        data,
+        filename,
+        write=False,
+        progress=progress,
+        chunk_rows=chunk_rows,
+        now=now,
+        sample_rows=sample_rows,
+    )
 
 
-def import_file(session: Session, viewer: Viewer, kind: Kind, data: bytes, filename: str, *,
-                progress: Progress | None = None, chunk_rows: int = 50_000, now: datetime | None = None,
-                sample_rows: int = 200, recompute_figures: bool = True) -> ImportReport:
+def import_file(
+    session: Session,
+    viewer: Viewer,
+    kind: Kind,
+    data: bytes,
+    filename: str,
+    *,
+    progress: Progress | None = None,
+    chunk_rows: int = 50_000,
+    now: datetime | None = None,
+    sample_rows: int = 200,
+    recompute_figures: bool = True,
+) -> ImportReport:
     """Check and write one file, all or nothing, in the caller's transaction: a clean file is written with its
     audit entry (``report.written``); a refused row anywhere raises ImportRefused, so the caller's unit of
     work rolls back whatever earlier chunks wrote and the database stays as it was.
@@ -458,17 +826,38 @@ def import_file(session: Session, viewer: Viewer, kind: Kind, data: bytes, filen
     ``recompute_figures=False`` leaves the event-derived monthly figures to the hourly
     field.recompute_metrics job, as for events moved through the app (the API's event stream: rebuilding
     a district's month per posted event would cost more than the event)."""
-    report = _check_and_write(session, viewer, kind, data, filename, write=True, progress=progress,
-                              chunk_rows=chunk_rows, now=now, sample_rows=sample_rows,
-                              recompute_figures=recompute_figures)
+    report = _check_and_write(
+        session,
+        viewer,
+        kind,
+        data,
+        filename,
+        write=True,
+        progress=progress,
+        chunk_rows=chunk_rows,
+        now=now,
+        sample_rows=sample_rows,
+        recompute_figures=recompute_figures,
+    )
     if not report.ok:
         raise ImportRefused(report)
     return report
 
 
-def _check_and_write(session: Session, viewer: Viewer, kind: Kind, data: bytes, filename: str, *, write: bool,
-                     progress: Progress | None, chunk_rows: int, now: datetime | None,
-                     sample_rows: int, recompute_figures: bool = True) -> ImportReport:
+def _check_and_write(
+    session: Session,
+    viewer: Viewer,
+    kind: Kind,
+    data: bytes,
+    filename: str,
+    *,
+    write: bool,
+    progress: Progress | None,
+    chunk_rows: int,
+    now: datetime | None,
+    sample_rows: int,
+    recompute_figures: bool = True,
+) -> ImportReport:
     if not viewer.is_manager:
         from core.scope import ScopeError
 
@@ -507,13 +896,24 @@ def _check_and_write(session: Session, viewer: Viewer, kind: Kind, data: bytes, 
             else:
                 good, more = _events_chunk(chunk.rows, look, items, limits)
                 diff = _diff_events(session, good) if len(good) else good.assign(status=[])
-                if len(diff):  # an event number already used in a grid outside the viewer's scope is not theirs
+                if len(
+                    diff
+                ):  # an event number already used in a grid outside the viewer's scope is not theirs
                     theirs = diff["old_grid_id"].notna() & ~diff["old_grid_id"].isin(look.grids["grid_id"])
-                    more += _err(diff.loc[theirs, "_row"], EVENTS_SCHEMA.column("event_no"),
-                                 diff.loc[theirs, "event_no"], "event_out_of_scope",
-                                 "是您管理范围以外的事件编号", "is the number of an event outside your scope")
+                    more += _err(
+                        diff.loc[theirs, "_row"],
+                        EVENTS_SCHEMA.column("event_no"),
+                        diff.loc[theirs, "event_no"],
+                        "event_out_of_scope",
+                        "是您管理范围以外的事件编号",
+                        "is the number of an event outside your scope",
+                    )
                     diff = diff[~theirs]
-                span = _months(diff, ["reported_at", "due_at", "feedback_at", "evaluated_at"]) if len(diff) else None
+                span = (
+                    _months(diff, ["reported_at", "due_at", "feedback_at", "evaluated_at"])
+                    if len(diff)
+                    else None
+                )
             errors += more
             report.error_count += len(more)
             counts = diff["status"].value_counts() if len(diff) else {}
@@ -533,7 +933,7 @@ def _check_and_write(session: Session, viewer: Viewer, kind: Kind, data: bytes, 
         report.errors += errors[: max(0, 1000 - len(report.errors))]
         if progress is not None:
             progress(report.rows_read, min(1.0, report.rows_read / total) if total else None)
-    report.errors.sort(key=lambda e: (e.row or 0))
+    report.errors.sort(key=lambda e: e.row or 0)
     if samples:
         report.sample = pd.concat(samples, ignore_index=True)
     if write and report.ok and (report.added or report.changed):
@@ -541,10 +941,22 @@ def _check_and_write(session: Session, viewer: Viewer, kind: Kind, data: bytes, 
             deferred.restore()
         if kind == "events" and recompute_figures:
             recompute_event_metrics(session, now=at, periods=report.periods)
-        record(session, f"import.{kind}", viewer=viewer, entity="file", entity_id=filename[:64],
-               detail={"filename": filename, "sha256": hashlib.sha256(data).hexdigest(),
-                       "rows_read": report.rows_read, "added": report.added, "changed": report.changed,
-                       "unchanged": report.unchanged, "periods": report.periods})
+        record(
+            session,
+            f"import.{kind}",
+            viewer=viewer,
+            entity="file",
+            entity_id=filename[:64],
+            detail={
+                "filename": filename,
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "rows_read": report.rows_read,
+                "added": report.added,
+                "changed": report.changed,
+                "unchanged": report.unchanged,
+                "periods": report.periods,
+            },
+        )
         report.written = True
     return report
 

@@ -34,11 +34,23 @@ def data_quality(now: datetime | None = None) -> dict[str, int]:
 
 
 JOBS = [
-    JobSpec("field.escalate_overdue", "evaluation.field.jobs:escalate_overdue",
-            {"trigger": "interval", "minutes": 15}, "催办/督办 overdue events"),
-    JobSpec("field.recompute_metrics", "evaluation.field.jobs:recompute_metrics",
-            {"trigger": "cron", "hour": "*", "minute": 7}, "Recompute event-derived monthly figures"),
-    JobSpec("field.data_quality", "evaluation.field.jobs:data_quality",
-            {"trigger": "cron", "hour": 2, "minute": 30}, "Data-quality checks → verification tasks",
-            run_at_start=True),
+    JobSpec(
+        "field.escalate_overdue",
+        "evaluation.field.jobs:escalate_overdue",
+        {"trigger": "interval", "minutes": 15},
+        "催办/督办 overdue events",
+    ),
+    JobSpec(
+        "field.recompute_metrics",
+        "evaluation.field.jobs:recompute_metrics",
+        {"trigger": "cron", "hour": "*", "minute": 7},
+        "Recompute event-derived monthly figures",
+    ),
+    JobSpec(
+        "field.data_quality",
+        "evaluation.field.jobs:data_quality",
+        {"trigger": "cron", "hour": 2, "minute": 30},
+        "Data-quality checks → verification tasks",
+        run_at_start=True,
+    ),
 ]

@@ -18,12 +18,38 @@ from evaluation.field.models import Aggregation, Direction, MetricDef, SlaLevel
 
 PRIORITIES = ("urgent", "normal", "complex")
 REGISTRY_COLUMNS = [
-    "code", "name_zh", "name_en", "unit", "direction", "kind", "aggregation", "from_events",
-    "numerator_zh", "numerator_en", "denominator_zh", "denominator_en", "source_zh", "source_en",
-    "note_zh", "note_en", "target", "sort_order", "is_active",
+    "code",
+    "name_zh",
+    "name_en",
+    "unit",
+    "direction",
+    "kind",
+    "aggregation",
+    "from_events",
+    "numerator_zh",
+    "numerator_en",
+    "denominator_zh",
+    "denominator_en",
+    "source_zh",
+    "source_en",
+    "note_zh",
+    "note_en",
+    "target",
+    "sort_order",
+    "is_active",
 ]
-EDITABLE = ("name_zh", "name_en", "unit", "direction", "target", "is_active", "note_zh", "note_en",
-            "source_zh", "source_en")
+EDITABLE = (
+    "name_zh",
+    "name_en",
+    "unit",
+    "direction",
+    "target",
+    "is_active",
+    "note_zh",
+    "note_en",
+    "source_zh",
+    "source_en",
+)
 
 
 @lru_cache(maxsize=1)
@@ -32,13 +58,19 @@ def items_frame() -> pd.DataFrame:
     rows = []
     for cat in load_taxonomy()["categories"]:
         for item in cat["items"]:
-            rows.append({
-                "item_code": item["code"], "category_code": cat["code"],
-                "item_zh": item["name_zh"], "item_en": item["name_en"],
-                "category_zh": cat["name_zh"], "category_en": cat["name_en"],
-                "default_priority": item["default_priority"], "handler": item["handler"],
-                "qualification_course": item.get("qualification_course"),
-            })
+            rows.append(
+                {
+                    "item_code": item["code"],
+                    "category_code": cat["code"],
+                    "item_zh": item["name_zh"],
+                    "item_en": item["name_en"],
+                    "category_zh": cat["name_zh"],
+                    "category_en": cat["name_en"],
+                    "default_priority": item["default_priority"],
+                    "handler": item["handler"],
+                    "qualification_course": item.get("qualification_course"),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -62,25 +94,42 @@ def ensure_reference_data(session: Session) -> None:
     for order, m in enumerate(shipped_metrics()):
         if m["code"] in have:
             continue
-        session.add(MetricDef(
-            code=m["code"], name_zh=m["name_zh"], name_en=m["name_en"], unit=m["unit"],
-            direction=m["direction"], kind=m["kind"],
-            aggregation=(Aggregation.RATIO if m["kind"] == "ratio" else Aggregation.SUM).value,
-            from_events=bool(m.get("from_events")), numerator_zh=m.get("numerator_zh"),
-            numerator_en=m.get("numerator_en"), denominator_zh=m.get("denominator_zh"),
-            denominator_en=m.get("denominator_en"), source_zh=m.get("source_zh"),
-            source_en=m.get("source_en"), note_zh=m.get("note_zh"), note_en=m.get("note_en"),
-            target=m.get("target"), sort_order=order,
-        ))
+        session.add(
+            MetricDef(
+                code=m["code"],
+                name_zh=m["name_zh"],
+                name_en=m["name_en"],
+                unit=m["unit"],
+                direction=m["direction"],
+                kind=m["kind"],
+                aggregation=(Aggregation.RATIO if m["kind"] == "ratio" else Aggregation.SUM).value,
+                from_events=bool(m.get("from_events")),
+                numerator_zh=m.get("numerator_zh"),
+                numerator_en=m.get("numerator_en"),
+                denominator_zh=m.get("denominator_zh"),
+                denominator_en=m.get("denominator_en"),
+                source_zh=m.get("source_zh"),
+                source_en=m.get("source_en"),
+                note_zh=m.get("note_zh"),
+                note_en=m.get("note_en"),
+                target=m.get("target"),
+                sort_order=order,
+            )
+        )
     have_sla = set(session.exec(select(SlaLevel.code)).all())
     for p in shipped_sla()["priorities"]:
         if p["code"] not in have_sla:
-            session.add(SlaLevel(
-                code=p["code"], name_zh=p["name_zh"], name_en=p["name_en"],
-                report_limit_hours=p["report_limit_hours"], sign_limit_hours=p["sign_limit_hours"],
-                handle_limit_hours=p["handle_limit_hours"],
-                supervise_after_hours=p.get("supervise_after_hours", 24),
-            ))
+            session.add(
+                SlaLevel(
+                    code=p["code"],
+                    name_zh=p["name_zh"],
+                    name_en=p["name_en"],
+                    report_limit_hours=p["report_limit_hours"],
+                    sign_limit_hours=p["sign_limit_hours"],
+                    handle_limit_hours=p["handle_limit_hours"],
+                    supervise_after_hours=p.get("supervise_after_hours", 24),
+                )
+            )
     session.flush()
 
 
@@ -113,8 +162,15 @@ def update_metric(session: Session, viewer, *, code: str, changes: dict[str, Any
         setattr(metric, key, value)
     before, after = changed_fields(was, {key: getattr(metric, key) for key in changes})
     if after:
-        record(session, "field.metric.update", viewer=viewer, entity="metric", entity_id=code, before=before,
-               after=after)
+        record(
+            session,
+            "field.metric.update",
+            viewer=viewer,
+            entity="metric",
+            entity_id=code,
+            before=before,
+            after=after,
+        )
     metric.updated_at = clock_now()
     session.add(metric)
     session.flush()
@@ -154,14 +210,27 @@ def update_sla(session: Session, viewer, *, code: str, **limits: float) -> SlaLe
     cap = float(shipped_sla()["hard_cap_hours"])
     was = {key: getattr(level, key, None) for key in limits}
     for key, value in limits.items():
-        if key not in {"report_limit_hours", "sign_limit_hours", "handle_limit_hours", "supervise_after_hours"}:
+        if key not in {
+            "report_limit_hours",
+            "sign_limit_hours",
+            "handle_limit_hours",
+            "supervise_after_hours",
+        }:
             raise ValueError(f"unknown limit {key!r}")
         if value is None or not (0 < float(value) <= cap):
             raise ValueError(f"{key} must be between 0 and {cap:g} hours")
         setattr(level, key, float(value))
     before, after = changed_fields(was, {key: getattr(level, key) for key in limits})
     if after:
-        record(session, "field.sla.update", viewer=viewer, entity="sla", entity_id=code, before=before, after=after)
+        record(
+            session,
+            "field.sla.update",
+            viewer=viewer,
+            entity="sla",
+            entity_id=code,
+            before=before,
+            after=after,
+        )
     session.add(level)
     session.flush()
     return level

@@ -35,9 +35,19 @@ def criteria() -> pd.DataFrame:
     rows = []
     for dim in grading_standard()["dimensions"]:
         for c in dim["criteria"]:
-            rows.append({"dimension": dim["code"], "dimension_zh": dim["name_zh"], "dimension_en": dim["name_en"],
-                         "code": c["code"], "name_zh": c["name_zh"], "name_en": c["name_en"], "max": c["max"],
-                         "scoring_zh": c["scoring_zh"], "scoring_en": c["scoring_en"]})
+            rows.append(
+                {
+                    "dimension": dim["code"],
+                    "dimension_zh": dim["name_zh"],
+                    "dimension_en": dim["name_en"],
+                    "code": c["code"],
+                    "name_zh": c["name_zh"],
+                    "name_en": c["name_en"],
+                    "max": c["max"],
+                    "scoring_zh": c["scoring_zh"],
+                    "scoring_en": c["scoring_en"],
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -75,8 +85,15 @@ def _ensure_manages_building(session: Session, viewer: Viewer, building: RentalB
         raise ScopeError("building is outside your scope")
 
 
-def grade_building(session: Session, viewer: Viewer, *, building_id: int, scores: dict[str, float],
-                   veto: list[str] | tuple[str, ...] = (), now: datetime | None = None) -> RentalBuilding:
+def grade_building(
+    session: Session,
+    viewer: Viewer,
+    *,
+    building_id: int,
+    scores: dict[str, float],
+    veto: list[str] | tuple[str, ...] = (),
+    now: datetime | None = None,
+) -> RentalBuilding:
     """Grade or re-grade a building; the breakdown is kept in the grading history."""
     if not viewer.is_manager:
         raise ScopeError("only a manager may grade buildings")
@@ -88,14 +105,35 @@ def grade_building(session: Session, viewer: Viewer, *, building_id: int, scores
     grade, total = grade_for(scores, veto)
     payload = json.dumps({k: float(v) for k, v in scores.items()})
     veto_json = json.dumps(list(veto)) if veto else None
-    record(session, "field.rental.grade", viewer=viewer, entity="rental_building", entity_id=building.code,
-           before={"grade": building.grade, "score": building.score}, after={"grade": grade, "score": total},
-           detail={"veto": list(veto)} if veto else None)
-    building.grade, building.score, building.scores_json, building.veto_json = grade, total, payload, veto_json
+    record(
+        session,
+        "field.rental.grade",
+        viewer=viewer,
+        entity="rental_building",
+        entity_id=building.code,
+        before={"grade": building.grade, "score": building.score},
+        after={"grade": grade, "score": total},
+        detail={"veto": list(veto)} if veto else None,
+    )
+    building.grade, building.score, building.scores_json, building.veto_json = (
+        grade,
+        total,
+        payload,
+        veto_json,
+    )
     building.graded_at, building.graded_by = at, viewer.user_id
     session.add(building)
-    session.add(RentalGrading(building_id=row_id(building.id), graded_at=at, grade=grade, score=total,
-                              scores_json=payload, veto_json=veto_json, graded_by=viewer.user_id))
+    session.add(
+        RentalGrading(
+            building_id=row_id(building.id),
+            graded_at=at,
+            grade=grade,
+            score=total,
+            scores_json=payload,
+            veto_json=veto_json,
+            graded_by=viewer.user_id,
+        )
+    )
     session.flush()
     return building
 
@@ -103,18 +141,48 @@ def grade_building(session: Session, viewer: Viewer, *, building_id: int, scores
 def buildings_frame(session: Session, viewer: Viewer, *, now: datetime | None = None) -> pd.DataFrame:
     """Buildings in scope with grade, interval, next patrol due and whether it is overdue."""
     at = field_now(session, now)
-    stmt: Any = (sa_select(col(RentalBuilding.id), col(RentalBuilding.code), col(RentalBuilding.address),
-                           col(RentalBuilding.grid_id), col(RentalBuilding.community_id),
-                           col(OrgUnit.name_zh).label("community_zh"), col(OrgUnit.name_en).label("community_en"),
-                           col(RentalBuilding.lat), col(RentalBuilding.lon), col(RentalBuilding.units),
-                           col(RentalBuilding.grade), col(RentalBuilding.score), col(RentalBuilding.graded_at),
-                           col(RentalBuilding.last_patrol_at), col(RentalBuilding.patrol_assignee_id))
-                 .join(OrgUnit, col(OrgUnit.id) == col(RentalBuilding.community_id))
-                 .where(col(RentalBuilding.grid_id).in_(select(col(OrgUnit.id)).where(unit_scope_clause(viewer))))
-                 .order_by(col(RentalBuilding.code)))
-    frame = pd.DataFrame(session.execute(stmt).all(), columns=[
-        "id", "code", "address", "grid_id", "community_id", "community_zh", "community_en", "lat", "lon", "units",
-        "grade", "score", "graded_at", "last_patrol_at", "patrol_assignee_id"])
+    stmt: Any = (
+        sa_select(
+            col(RentalBuilding.id),
+            col(RentalBuilding.code),
+            col(RentalBuilding.address),
+            col(RentalBuilding.grid_id),
+            col(RentalBuilding.community_id),
+            col(OrgUnit.name_zh).label("community_zh"),
+            col(OrgUnit.name_en).label("community_en"),
+            col(RentalBuilding.lat),
+            col(RentalBuilding.lon),
+            col(RentalBuilding.units),
+            col(RentalBuilding.grade),
+            col(RentalBuilding.score),
+            col(RentalBuilding.graded_at),
+            col(RentalBuilding.last_patrol_at),
+            col(RentalBuilding.patrol_assignee_id),
+        )
+        .join(OrgUnit, col(OrgUnit.id) == col(RentalBuilding.community_id))
+        .where(col(RentalBuilding.grid_id).in_(select(col(OrgUnit.id)).where(unit_scope_clause(viewer))))
+        .order_by(col(RentalBuilding.code))
+    )
+    frame = pd.DataFrame(
+        session.execute(stmt).all(),
+        columns=[
+            "id",
+            "code",
+            "address",
+            "grid_id",
+            "community_id",
+            "community_zh",
+            "community_en",
+            "lat",
+            "lon",
+            "units",
+            "grade",
+            "score",
+            "graded_at",
+            "last_patrol_at",
+            "patrol_assignee_id",
+        ],
+    )
     return with_patrol_due(frame, at)
 
 
@@ -129,8 +197,14 @@ def with_patrol_due(frame: pd.DataFrame, at: datetime) -> pd.DataFrame:
     return frame
 
 
-def record_patrol(session: Session, viewer: Viewer, *, building_id: int, worker_id: int | None = None,
-                  visited_at: datetime | None = None) -> RentalPatrol:
+def record_patrol(
+    session: Session,
+    viewer: Viewer,
+    *,
+    building_id: int,
+    worker_id: int | None = None,
+    visited_at: datetime | None = None,
+) -> RentalPatrol:
     """Log a patrol visit (idempotent on building + time)."""
     at = visited_at or field_now(session)
     building = session.get(RentalBuilding, building_id)
@@ -141,15 +215,19 @@ def record_patrol(session: Session, viewer: Viewer, *, building_id: int, worker_
         if wid != viewer.worker_id:
             raise ScopeError("a worker records only their own patrols")
         worker = session.get(Worker, wid)
-        if worker is None or (building.community_id != worker.community_id
-                              and building.patrol_assignee_id != worker.id):
-            raise ScopeError("a worker records patrols only for buildings of their own community or assigned to them")
+        if worker is None or (
+            building.community_id != worker.community_id and building.patrol_assignee_id != worker.id
+        ):
+            raise ScopeError(
+                "a worker records patrols only for buildings of their own community or assigned to them"
+            )
     if viewer.role.value != "worker":  # a manager logs patrols of their own buildings by their own workers
         _ensure_manages_building(session, viewer, building)
         if wid is not None:
             ensure_can_see_worker(viewer, session.get(Worker, wid))
-    existing = session.exec(select(RentalPatrol).where(RentalPatrol.building_id == building_id,
-                                                       RentalPatrol.visited_at == at)).first()
+    existing = session.exec(
+        select(RentalPatrol).where(RentalPatrol.building_id == building_id, RentalPatrol.visited_at == at)
+    ).first()
     if existing:
         return existing
     patrol = RentalPatrol(building_id=building_id, worker_id=wid, visited_at=at)
@@ -169,10 +247,14 @@ def patrol_coverage(session: Session, viewer: Viewer, *, start: datetime, end: d
         return pd.DataFrame(columns=["community_id", "community_zh", "community_en", "due", "made", "rate"])
     days = (end - start).total_seconds() / 86400
     b["due"] = np.ceil(days / b["interval_days"]).fillna(0)
-    made = pd.DataFrame(session.exec(
-        select(col(RentalPatrol.building_id), func.count()).where(col(RentalPatrol.visited_at) >= start,
-                                                                  col(RentalPatrol.visited_at) < end)
-        .group_by(col(RentalPatrol.building_id))).all(), columns=["id", "made"])
+    made = pd.DataFrame(
+        session.exec(
+            select(col(RentalPatrol.building_id), func.count())
+            .where(col(RentalPatrol.visited_at) >= start, col(RentalPatrol.visited_at) < end)
+            .group_by(col(RentalPatrol.building_id))
+        ).all(),
+        columns=["id", "made"],
+    )
     b = b.merge(made, on="id", how="left").fillna({"made": 0})
     b["made"] = np.minimum(b["made"], b["due"])
     out = b.groupby(["community_id", "community_zh", "community_en"], as_index=False)[["due", "made"]].sum()
@@ -193,30 +275,48 @@ def grading_history(session: Session, viewer: Viewer, building_id: int) -> pd.Da
     building = session.get(RentalBuilding, building_id)
     if building is not None:
         _ensure_manages_building(session, viewer, building)
-    rows = session.exec(select(RentalGrading).where(col(RentalGrading.building_id) == building_id)
-                        .order_by(col(RentalGrading.graded_at).desc())).all()
-    return pd.DataFrame([r.model_dump() for r in rows],
-                        columns=["id", "building_id", "graded_at", "grade", "score", "scores_json", "veto_json",
-                                 "graded_by"])
+    rows = session.exec(
+        select(RentalGrading)
+        .where(col(RentalGrading.building_id) == building_id)
+        .order_by(col(RentalGrading.graded_at).desc())
+    ).all()
+    return pd.DataFrame(
+        [r.model_dump() for r in rows],
+        columns=["id", "building_id", "graded_at", "grade", "score", "scores_json", "veto_json", "graded_by"],
+    )
 
 
-def patrol_figures(session: Session, *, now: datetime, periods: tuple[str, str] | None = None) -> pd.DataFrame:
+def patrol_figures(
+    session: Session, *, now: datetime, periods: tuple[str, str] | None = None
+) -> pd.DataFrame:
     """出租屋巡查覆盖率 per worker × month: patrols due from each building's grade interval over the days it
     was graded in that month, patrols made capped at what was due. Credited to the building's patrol
     worker, else the worker of its grid."""
     from core.models import Worker, WorkerStatus
 
     cols = ["worker_id", "period", "metric", "numerator", "denominator"]
-    b = pd.DataFrame(session.execute(sa_select(col(RentalBuilding.id), col(RentalBuilding.grid_id),
-                                               col(RentalBuilding.grade), col(RentalBuilding.graded_at),
-                                               col(RentalBuilding.patrol_assignee_id))
-                                     .where(col(RentalBuilding.grade).is_not(None))).all(),
-                     columns=["id", "grid_id", "grade", "graded_at", "assignee"])
+    b = pd.DataFrame(
+        session.execute(
+            sa_select(
+                col(RentalBuilding.id),
+                col(RentalBuilding.grid_id),
+                col(RentalBuilding.grade),
+                col(RentalBuilding.graded_at),
+                col(RentalBuilding.patrol_assignee_id),
+            ).where(col(RentalBuilding.grade).is_not(None))
+        ).all(),
+        columns=["id", "grid_id", "grade", "graded_at", "assignee"],
+    )
     if b.empty:
         return pd.DataFrame(columns=cols)
-    grid_worker = pd.DataFrame(session.exec(select(col(Worker.grid_id), func.min(col(Worker.id)))
-                                            .where(col(Worker.status) == WorkerStatus.ACTIVE.value)
-                                            .group_by(col(Worker.grid_id))).all(), columns=["grid_id", "gw"])
+    grid_worker = pd.DataFrame(
+        session.exec(
+            select(col(Worker.grid_id), func.min(col(Worker.id)))
+            .where(col(Worker.status) == WorkerStatus.ACTIVE.value)
+            .group_by(col(Worker.grid_id))
+        ).all(),
+        columns=["grid_id", "gw"],
+    )
     b = b.merge(grid_worker, on="grid_id", how="left")
     b["worker_id"] = b["assignee"].fillna(b["gw"])
     b = b[b["worker_id"].notna()]
@@ -231,14 +331,22 @@ def patrol_figures(session: Session, *, now: datetime, periods: tuple[str, str] 
     end = np.minimum(grid["month"].dt.end_time, pd.Timestamp(now))
     days = ((end - start).dt.total_seconds() / 86400).clip(lower=0)
     grid["due"] = np.ceil(days / grid["grade"].map(patrol_interval_days()))
-    made = pd.DataFrame(session.exec(select(RentalPatrol.building_id, RentalPatrol.visited_at)).all(),
-                        columns=["id", "visited_at"])
+    made = pd.DataFrame(
+        session.exec(select(RentalPatrol.building_id, RentalPatrol.visited_at)).all(),
+        columns=["id", "visited_at"],
+    )
     made["month"] = pd.to_datetime(made["visited_at"]).dt.to_period("M")
     counts = made.groupby(["id", "month"]).size().rename("made").reset_index()
     grid = grid.merge(counts, on=["id", "month"], how="left").fillna({"made": 0})
     grid["made"] = np.minimum(grid["made"], grid["due"])
     grid = grid[grid["due"] > 0]
     out = grid.groupby(["worker_id", "month"], as_index=False)[["made", "due"]].sum()
-    return pd.DataFrame({"worker_id": out["worker_id"].astype(int), "period": out["month"].dt.strftime("%Y-%m"),
-                         "metric": "rental_patrol_rate", "numerator": out["made"].astype(float),
-                         "denominator": out["due"].astype(float)})
+    return pd.DataFrame(
+        {
+            "worker_id": out["worker_id"].astype(int),
+            "period": out["month"].dt.strftime("%Y-%m"),
+            "metric": "rental_patrol_rate",
+            "numerator": out["made"].astype(float),
+            "denominator": out["due"].astype(float),
+        }
+    )

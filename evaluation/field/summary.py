@@ -54,31 +54,58 @@ def _groups(session: Session, dialect: str, now: datetime, t):  # noqa: ANN001, 
     verify_h = float(shipped_sla()["verify_limit_hours"])
     # Limits inlined as a CASE over the three priorities (a correlated subquery would run once per row).
     limits = {code: lvl.report_limit_hours for code, lvl in sla_levels(session).items()}
-    report_limit = case(*[(t.c.priority == code, literal(float(h))) for code, h in limits.items()],
-                        else_=literal(24.0))
+    report_limit = case(
+        *[(t.c.priority == code, literal(float(h))) for code, h in limits.items()], else_=literal(24.0)
+    )
     decided_at = func.coalesce(t.c.accepted_at, t.c.voided_at)
     decided = decided_at.is_not(None)
     closed = t.c.closed_at.is_not(None)
     return [
-        (t.c.reporter_id, t.c.reported_at, [], {
-            "hazards_reported": (func.count(), literal(None)),
-            "timely_report_rate": (_sum_if(_hours(t.c.discovered_at, t.c.reported_at, dialect) <= report_limit),
-                                   func.count(t.c.discovered_at)),
-            "valid_report_rate": (_sum_if(and_(t.c.accepted_at.is_not(None),
-                                               t.c.state != EventState.VOIDED.value)), _sum_if(decided)),
-            "ontime_verify_rate": (_sum_if(_hours(t.c.reported_at, decided_at, dialect) <= verify_h),
-                                   _sum_if(decided)),
-        }),
-        (t.c.assignee_id, t.c.due_at, [or_(t.c.due_at <= now, closed), t.c.postponed.is_(False)], {
-            "ontime_closure_rate": (_sum_if(and_(closed, t.c.feedback_at <= t.c.due_at)), func.count()),
-            "closure_rate": (_sum_if(closed), func.count()),
-        }),
-        (t.c.assignee_id, t.c.feedback_at, [], {
-            "rework_rate": (func.sum(t.c.rework_count), func.sum(t.c.rework_count + 1)),
-        }),
-        (t.c.assignee_id, t.c.evaluated_at, [t.c.satisfaction.is_not(None)], {
-            "satisfaction_rate": (_sum_if(t.c.satisfaction.in_(["satisfied", "basic"])), func.count()),
-        }),
+        (
+            t.c.reporter_id,
+            t.c.reported_at,
+            [],
+            {
+                "hazards_reported": (func.count(), literal(None)),
+                "timely_report_rate": (
+                    _sum_if(_hours(t.c.discovered_at, t.c.reported_at, dialect) <= report_limit),
+                    func.count(t.c.discovered_at),
+                ),
+                "valid_report_rate": (
+                    _sum_if(and_(t.c.accepted_at.is_not(None), t.c.state != EventState.VOIDED.value)),
+                    _sum_if(decided),
+                ),
+                "ontime_verify_rate": (
+                    _sum_if(_hours(t.c.reported_at, decided_at, dialect) <= verify_h),
+                    _sum_if(decided),
+                ),
+            },
+        ),
+        (
+            t.c.assignee_id,
+            t.c.due_at,
+            [or_(t.c.due_at <= now, closed), t.c.postponed.is_(False)],
+            {
+                "ontime_closure_rate": (_sum_if(and_(closed, t.c.feedback_at <= t.c.due_at)), func.count()),
+                "closure_rate": (_sum_if(closed), func.count()),
+            },
+        ),
+        (
+            t.c.assignee_id,
+            t.c.feedback_at,
+            [],
+            {
+                "rework_rate": (func.sum(t.c.rework_count), func.sum(t.c.rework_count + 1)),
+            },
+        ),
+        (
+            t.c.assignee_id,
+            t.c.evaluated_at,
+            [t.c.satisfaction.is_not(None)],
+            {
+                "satisfaction_rate": (_sum_if(t.c.satisfaction.in_(["satisfied", "basic"])), func.count()),
+            },
+        ),
     ]
 
 
@@ -87,7 +114,10 @@ def event_figures(session: Session, *, now: datetime, periods: tuple[str, str] |
     scan per owner/month pairing, all metrics of a pairing as columns of that scan."""
     dialect = session.get_bind().dialect.name
     table = table_of(Event)
-    narrow = dialect == "sqlite" and session.execute(select(func.count()).select_from(table)).scalar_one() > NARROW_ABOVE
+    narrow = (
+        dialect == "sqlite"
+        and session.execute(select(func.count()).select_from(table)).scalar_one() > NARROW_ABOVE
+    )
     if narrow:
         table = _narrow_copy(session)
     frames = []
@@ -99,11 +129,22 @@ def event_figures(session: Session, *, now: datetime, periods: tuple[str, str] |
         conds = [owner.is_not(None), when.is_not(None), *where]
         if periods:
             conds.append(period.between(*periods))
-        wide = pd.DataFrame(session.execute(select(*cols).where(*conds).group_by(owner, period)).all(),
-                            columns=["worker_id", "period", *[f"{c}__{k}" for c in metrics for k in "nd"]])
+        wide = pd.DataFrame(
+            session.execute(select(*cols).where(*conds).group_by(owner, period)).all(),
+            columns=["worker_id", "period", *[f"{c}__{k}" for c in metrics for k in "nd"]],
+        )
         for code in metrics:
-            frames.append(pd.DataFrame({"worker_id": wide["worker_id"], "period": wide["period"], "metric": code,
-                                        "numerator": wide[f"{code}__n"], "denominator": wide[f"{code}__d"]}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "worker_id": wide["worker_id"],
+                        "period": wide["period"],
+                        "metric": code,
+                        "numerator": wide[f"{code}__n"],
+                        "denominator": wide[f"{code}__d"],
+                    }
+                )
+            )
     if narrow:
         session.execute(text(f"DROP TABLE temp.{table.name}"))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=VALUE_COLUMNS)
@@ -112,9 +153,23 @@ def event_figures(session: Session, *, now: datetime, periods: tuple[str, str] |
 # SQLite reads whole rows: four GROUP BY scans of a wide million-row table cost more than one copy of the
 # dozen columns they need into a temporary table and four scans of that (measured: 16.7 s → ~10 s at 1M).
 NARROW_ABOVE = 200_000
-_NARROW_COLUMNS = ("reporter_id", "assignee_id", "priority", "state", "discovered_at", "reported_at",
-                   "accepted_at", "voided_at", "due_at", "feedback_at", "closed_at", "evaluated_at",
-                   "satisfaction", "rework_count", "postponed")
+_NARROW_COLUMNS = (
+    "reporter_id",
+    "assignee_id",
+    "priority",
+    "state",
+    "discovered_at",
+    "reported_at",
+    "accepted_at",
+    "voided_at",
+    "due_at",
+    "feedback_at",
+    "closed_at",
+    "evaluated_at",
+    "satisfaction",
+    "rework_count",
+    "postponed",
+)
 
 
 def _narrow_copy(session: Session) -> Table:
@@ -125,13 +180,23 @@ def _narrow_copy(session: Session) -> Table:
     return Table(name, MetaData(), *[SaColumn(c.name, c.type) for c in cols])
 
 
-EVENT_METRICS = ("hazards_reported", "timely_report_rate", "valid_report_rate", "ontime_verify_rate",
-                 "ontime_closure_rate", "closure_rate", "rework_rate", "satisfaction_rate", "rental_patrol_rate",
-                 "patrol_coverage_rate")
+EVENT_METRICS = (
+    "hazards_reported",
+    "timely_report_rate",
+    "valid_report_rate",
+    "ontime_verify_rate",
+    "ontime_closure_rate",
+    "closure_rate",
+    "rework_rate",
+    "satisfaction_rate",
+    "rental_patrol_rate",
+    "patrol_coverage_rate",
+)
 
 
-def recompute_event_metrics(session: Session, *, now: datetime | None = None,
-                            periods: tuple[str, str] | None = None) -> int:
+def recompute_event_metrics(
+    session: Session, *, now: datetime | None = None, periods: tuple[str, str] | None = None
+) -> int:
     """Rebuild the event-derived rows of the summary (for ``periods`` = (first, last) "YYYY-MM", or all).
 
     Returns the number of summary rows written. Safe to repeat: the result depends only on the events.
@@ -141,9 +206,14 @@ def recompute_event_metrics(session: Session, *, now: datetime | None = None,
     from evaluation.field.rentals import patrol_figures
     from evaluation.field.visits import visit_figures
 
-    frame = pd.concat([event_figures(session, now=at, periods=periods),
-                       patrol_figures(session, now=at, periods=periods),
-                       visit_figures(session, now=at, periods=periods)], ignore_index=True)
+    frame = pd.concat(
+        [
+            event_figures(session, now=at, periods=periods),
+            patrol_figures(session, now=at, periods=periods),
+            visit_figures(session, now=at, periods=periods),
+        ],
+        ignore_index=True,
+    )
     # Any source: a derived metric's figures are only ever the computed ones (a database from before
     # 巡查覆盖率 was derived still holds it as imported rows, which would block the insert).
     wipe = delete(MetricValue).where(col(MetricValue.metric).in_(EVENT_METRICS))
@@ -161,13 +231,27 @@ def recompute_event_metrics(session: Session, *, now: datetime | None = None,
     return len(records)
 
 
-def metric_values(session: Session, viewer: Viewer, *, start_period: str, end_period: str,
-                  metrics: Iterable[str] | None = None) -> pd.DataFrame:
+def metric_values(
+    session: Session,
+    viewer: Viewer,
+    *,
+    start_period: str,
+    end_period: str,
+    metrics: Iterable[str] | None = None,
+) -> pd.DataFrame:
     """Summary rows of the workers in scope for ``start_period``..``end_period`` (inclusive)."""
-    stmt = (sa_select(col(MetricValue.worker_id), col(MetricValue.period), col(MetricValue.metric),
-                      col(MetricValue.numerator), col(MetricValue.denominator), col(MetricValue.source))
-            .join(Worker, col(Worker.id) == col(MetricValue.worker_id))
-            .where(worker_scope_clause(viewer), col(MetricValue.period).between(start_period, end_period)))
+    stmt = (
+        sa_select(
+            col(MetricValue.worker_id),
+            col(MetricValue.period),
+            col(MetricValue.metric),
+            col(MetricValue.numerator),
+            col(MetricValue.denominator),
+            col(MetricValue.source),
+        )
+        .join(Worker, col(Worker.id) == col(MetricValue.worker_id))
+        .where(worker_scope_clause(viewer), col(MetricValue.period).between(start_period, end_period))
+    )
     if metrics is not None:
         stmt = stmt.where(col(MetricValue.metric).in_(list(metrics)))
     frame = pd.DataFrame(session.execute(stmt).all(), columns=VALUE_COLUMNS + ["source"])
@@ -187,7 +271,8 @@ def aggregate(values: pd.DataFrame, by: list[str], registry: pd.DataFrame | None
     if values.empty:
         return pd.DataFrame(columns=[*by, "numerator", "denominator", "value"])
     sums = values.groupby(by, as_index=False, dropna=False).agg(
-        numerator=("numerator", "sum"), denominator=("denominator", lambda s: s.sum(min_count=1)))
+        numerator=("numerator", "sum"), denominator=("denominator", lambda s: s.sum(min_count=1))
+    )
     if registry is None:
         ratio = sums["denominator"].notna()
     else:
@@ -210,6 +295,7 @@ def ratio(numerator: float, denominator: float | None) -> float | None:
 def worker_figures(session: Session, viewer: Viewer, *, start_period: str, end_period: str) -> pd.DataFrame:
     """Per worker × metric over the periods, with name, party membership and community (for pages)."""
     values = metric_values(session, viewer, start_period=start_period, end_period=end_period)
-    reg = pd.DataFrame(session.exec(select(MetricDef.code, MetricDef.aggregation)).all(),
-                       columns=["code", "aggregation"])
+    reg = pd.DataFrame(
+        session.exec(select(MetricDef.code, MetricDef.aggregation)).all(), columns=["code", "aggregation"]
+    )
     return aggregate(values, ["worker_id", "metric"], reg)

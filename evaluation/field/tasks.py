@@ -23,11 +23,33 @@ from evaluation.field.models import Event, EventState, RentalBuilding, Verificat
 from evaluation.field.registry import field_now, item_lookup
 from evaluation.field.rentals import buildings_frame
 
-TASK_COLUMNS = ["task_id", "kind", "item_code", "category_code", "priority", "grid_id", "community_id", "lat",
-                "lon", "due_at", "assignee_id", "title_zh", "title_en"]
+TASK_COLUMNS = [
+    "task_id",
+    "kind",
+    "item_code",
+    "category_code",
+    "priority",
+    "grid_id",
+    "community_id",
+    "lat",
+    "lon",
+    "due_at",
+    "assignee_id",
+    "title_zh",
+    "title_en",
+]
 # Events still to be handled by a worker (registered and waiting, or held by one).
-TASK_EVENT_STATES = [s.value for s in (EventState.REGISTERED, EventState.DISPATCHED, EventState.SIGNED,
-                                       EventState.HANDLING, EventState.POSTPONE_PENDING, EventState.REOPENED)]
+TASK_EVENT_STATES = [
+    s.value
+    for s in (
+        EventState.REGISTERED,
+        EventState.DISPATCHED,
+        EventState.SIGNED,
+        EventState.HANDLING,
+        EventState.POSTPONE_PENDING,
+        EventState.REOPENED,
+    )
+]
 PATROL_PRIORITY = {"red": "urgent", "orange": "normal", "yellow": "normal", "green": "normal"}
 
 
@@ -48,37 +70,99 @@ def open_tasks(session: Session, viewer: Viewer, *, now: datetime | None = None)
     worker_only = viewer.role == Role.WORKER
     frames = []
 
-    stmt = sa_select(col(Event.id), col(Event.item_code), col(Event.category_code), col(Event.priority),
-                     col(Event.grid_id), col(Event.community_id), col(Event.lat), col(Event.lon), col(Event.due_at),
-                     col(Event.assignee_id), col(Event.location),
-                     col(Event.event_no)).where(col(Event.state).in_(TASK_EVENT_STATES))
-    stmt = (stmt.where(col(Event.assignee_id) == viewer.worker_id) if worker_only
-            else stmt.where(_in_scope(viewer, col(Event.grid_id))))
-    e = pd.DataFrame(session.execute(stmt).all(), columns=["id", "item_code", "category_code", "priority", "grid_id",
-                                                           "community_id", "lat", "lon", "due_at", "assignee_id",
-                                                           "location", "event_no"])
+    stmt = sa_select(
+        col(Event.id),
+        col(Event.item_code),
+        col(Event.category_code),
+        col(Event.priority),
+        col(Event.grid_id),
+        col(Event.community_id),
+        col(Event.lat),
+        col(Event.lon),
+        col(Event.due_at),
+        col(Event.assignee_id),
+        col(Event.location),
+        col(Event.event_no),
+    ).where(col(Event.state).in_(TASK_EVENT_STATES))
+    stmt = (
+        stmt.where(col(Event.assignee_id) == viewer.worker_id)
+        if worker_only
+        else stmt.where(_in_scope(viewer, col(Event.grid_id)))
+    )
+    e = pd.DataFrame(
+        session.execute(stmt).all(),
+        columns=[
+            "id",
+            "item_code",
+            "category_code",
+            "priority",
+            "grid_id",
+            "community_id",
+            "lat",
+            "lon",
+            "due_at",
+            "assignee_id",
+            "location",
+            "event_no",
+        ],
+    )
     if not e.empty:
         items = item_lookup()
         e["task_id"] = "event:" + e["id"].astype(str)
         e["kind"] = "event"
-        e["title_zh"] = e["item_code"].map(lambda c: items.get(c, {}).get("item_zh", c)) + " · " + e["location"].fillna("")
-        e["title_en"] = e["item_code"].map(lambda c: items.get(c, {}).get("item_en", c)) + " · " + e["location"].fillna("")
+        e["title_zh"] = (
+            e["item_code"].map(lambda c: items.get(c, {}).get("item_zh", c))
+            + " · "
+            + e["location"].fillna("")
+        )
+        e["title_en"] = (
+            e["item_code"].map(lambda c: items.get(c, {}).get("item_en", c))
+            + " · "
+            + e["location"].fillna("")
+        )
         frames.append(e[TASK_COLUMNS])
 
-    vstmt: Any = sa_select(col(VerificationTask.id), col(VerificationTask.grid_id), col(VerificationTask.community_id),
-                           col(VerificationTask.lat), col(VerificationTask.lon), col(VerificationTask.due_at),
-                           col(VerificationTask.assignee_id), col(VerificationTask.title_zh), col(VerificationTask.title_en),
-                           col(VerificationTask.kind).label("vkind")
-                           ).where(col(VerificationTask.state) == "open")
+    vstmt: Any = sa_select(
+        col(VerificationTask.id),
+        col(VerificationTask.grid_id),
+        col(VerificationTask.community_id),
+        col(VerificationTask.lat),
+        col(VerificationTask.lon),
+        col(VerificationTask.due_at),
+        col(VerificationTask.assignee_id),
+        col(VerificationTask.title_zh),
+        col(VerificationTask.title_en),
+        col(VerificationTask.kind).label("vkind"),
+    ).where(col(VerificationTask.state) == "open")
     if worker_only:
         vstmt = vstmt.where(col(VerificationTask.assignee_id) == viewer.worker_id)
     else:
-        vstmt = vstmt.where(col(VerificationTask.community_id).in_(select(col(OrgUnit.id)).where(unit_scope_clause(viewer))))
-    v = pd.DataFrame(session.execute(vstmt).all(), columns=["id", "grid_id", "community_id", "lat", "lon", "due_at",
-                                                            "assignee_id", "title_zh", "title_en", "vkind"])
+        vstmt = vstmt.where(
+            col(VerificationTask.community_id).in_(select(col(OrgUnit.id)).where(unit_scope_clause(viewer)))
+        )
+    v = pd.DataFrame(
+        session.execute(vstmt).all(),
+        columns=[
+            "id",
+            "grid_id",
+            "community_id",
+            "lat",
+            "lon",
+            "due_at",
+            "assignee_id",
+            "title_zh",
+            "title_en",
+            "vkind",
+        ],
+    )
     if not v.empty:
-        v = v.assign(task_id="verification:" + v["id"].astype(str), kind="verification", item_code=None,
-                     category_code="verification", priority="normal")
+        v = v.assign(
+            task_id="verification:" + v["id"].astype(str),
+            kind="verification",
+            item_code=None,
+            category_code="verification",
+            priority="normal",
+        )
         frames.append(v[TASK_COLUMNS])
 
     b = buildings_frame(session, viewer if not worker_only else _district(viewer), now=at)
@@ -86,13 +170,23 @@ def open_tasks(session: Session, viewer: Viewer, *, now: datetime | None = None)
     if worker_only:
         b = b[b["patrol_assignee_id"] == viewer.worker_id]
     if not b.empty:
-        p = pd.DataFrame({
-            "task_id": "patrol:" + b["id"].astype(str), "kind": "patrol", "item_code": None,
-            "category_code": "rental", "priority": b["grade"].map(PATROL_PRIORITY), "grid_id": b["grid_id"],
-            "community_id": b["community_id"], "lat": b["lat"], "lon": b["lon"], "due_at": b["next_due"],
-            "assignee_id": b["patrol_assignee_id"],
-            "title_zh": "出租屋巡查 · " + b["address"], "title_en": "Rental patrol · " + b["code"],
-        })
+        p = pd.DataFrame(
+            {
+                "task_id": "patrol:" + b["id"].astype(str),
+                "kind": "patrol",
+                "item_code": None,
+                "category_code": "rental",
+                "priority": b["grade"].map(PATROL_PRIORITY),
+                "grid_id": b["grid_id"],
+                "community_id": b["community_id"],
+                "lat": b["lat"],
+                "lon": b["lon"],
+                "due_at": b["next_due"],
+                "assignee_id": b["patrol_assignee_id"],
+                "title_zh": "出租屋巡查 · " + b["address"],
+                "title_en": "Rental patrol · " + b["code"],
+            }
+        )
         frames.append(p[TASK_COLUMNS])
     frames = [f for f in frames if not f.empty]
     if not frames:
@@ -118,24 +212,60 @@ def _ensure_unit_in_scope(session: Session, viewer: Viewer, unit_id: int | None)
 HAND_DISPATCH = ("管理员人工派遣", "Dispatched by a manager")  # the reason a worker reads for a hand dispatch
 
 
-def act_on_event(session: Session, viewer: Viewer, *, event_id: int, action: str, worker_id: int | None = None,
-                 note: str | None = None, satisfaction: str | None = None, extend_hours: float | None = None,
-                 now: datetime | None = None) -> None:
+def act_on_event(
+    session: Session,
+    viewer: Viewer,
+    *,
+    event_id: int,
+    action: str,
+    worker_id: int | None = None,
+    note: str | None = None,
+    satisfaction: str | None = None,
+    extend_hours: float | None = None,
+    now: datetime | None = None,
+) -> None:
     """One action on one event from the events page: ``dispatch`` hands it to ``worker_id`` (assign_task,
     with the note as the reason), any other action is the event's transition."""
     if action == "dispatch":
         if worker_id is None:
             raise ValueError("choose the worker to dispatch the event to")
-        assign_task(session, viewer, task_id=f"event:{event_id}", worker_id=worker_id, reason_zh=HAND_DISPATCH[0],
-                    reason_en=HAND_DISPATCH[1], assigned_by=viewer.user_id, override_reason=note or None, now=now)
+        assign_task(
+            session,
+            viewer,
+            task_id=f"event:{event_id}",
+            worker_id=worker_id,
+            reason_zh=HAND_DISPATCH[0],
+            reason_en=HAND_DISPATCH[1],
+            assigned_by=viewer.user_id,
+            override_reason=note or None,
+            now=now,
+        )
         return
-    ev.transition(session, viewer, event_id=event_id, action=action, note=note or None, satisfaction=satisfaction,
-                  extend_hours=extend_hours, now=now)
+    ev.transition(
+        session,
+        viewer,
+        event_id=event_id,
+        action=action,
+        note=note or None,
+        satisfaction=satisfaction,
+        extend_hours=extend_hours,
+        now=now,
+    )
 
 
-def assign_task(session: Session, viewer: Viewer, *, task_id: str, worker_id: int, reason_zh: str, reason_en: str,
-                assigned_by: int, override_reason: str | None = None, now: datetime | None = None,
-                recommended_worker_id: int | None = None) -> None:
+def assign_task(
+    session: Session,
+    viewer: Viewer,
+    *,
+    task_id: str,
+    worker_id: int,
+    reason_zh: str,
+    reason_en: str,
+    assigned_by: int,
+    override_reason: str | None = None,
+    now: datetime | None = None,
+    recommended_worker_id: int | None = None,
+) -> None:
     """Assign a task and record why (shown to the worker). An event moves to DISPATCHED with its deadlines.
     The audit trail gets the previous and new assignee, the recommended worker (when the caller ranked
     candidates) and the override reason."""
@@ -156,8 +286,15 @@ def assign_task(session: Session, viewer: Viewer, *, task_id: str, worker_id: in
             ev._ensure_may_act(viewer, session, event, "dispatch")
             event.assignee_id = worker_id  # re-assignment before signing: the deadlines stand
         else:
-            ev.transition(session, viewer, event_id=key, action="dispatch", assignee_id=worker_id, now=at,
-                          note=override_reason)
+            ev.transition(
+                session,
+                viewer,
+                event_id=key,
+                action="dispatch",
+                assignee_id=worker_id,
+                now=at,
+                note=override_reason,
+            )
         for k, v in reasons.items():
             setattr(event, k, v)
         event.assigned_by, event.override_reason = assigned_by, override_reason
@@ -169,7 +306,10 @@ def assign_task(session: Session, viewer: Viewer, *, task_id: str, worker_id: in
         _ensure_unit_in_scope(session, viewer, task.grid_id or task.community_id)
         previous = task.assignee_id
         task.assignee_id, task.assigned_by, task.override_reason = worker_id, assigned_by, override_reason
-        task.assign_reason_zh, task.assign_reason_en = reasons["assign_reason_zh"], reasons["assign_reason_en"]
+        task.assign_reason_zh, task.assign_reason_en = (
+            reasons["assign_reason_zh"],
+            reasons["assign_reason_en"],
+        )
         session.add(task)
     else:
         building = session.get(RentalBuilding, key)
@@ -178,12 +318,21 @@ def assign_task(session: Session, viewer: Viewer, *, task_id: str, worker_id: in
         _ensure_unit_in_scope(session, viewer, building.grid_id)
         previous = building.patrol_assignee_id
         building.patrol_assignee_id = worker_id
-        building.patrol_reason_zh, building.patrol_reason_en = reasons["assign_reason_zh"], reasons["assign_reason_en"]
+        building.patrol_reason_zh, building.patrol_reason_en = (
+            reasons["assign_reason_zh"],
+            reasons["assign_reason_en"],
+        )
         session.add(building)
-    record(session, "assign.override" if override_reason else "assign.task", viewer=viewer, entity="task",
-           entity_id=task_id, before={"assignee_id": previous},
-           after={"assignee_id": worker_id, "assignee": worker.employee_no},
-           detail={"recommended_worker_id": recommended_worker_id, "override_reason": override_reason})
+    record(
+        session,
+        "assign.override" if override_reason else "assign.task",
+        viewer=viewer,
+        entity="task",
+        entity_id=task_id,
+        before={"assignee_id": previous},
+        after={"assignee_id": worker_id, "assignee": worker.employee_no},
+        detail={"recommended_worker_id": recommended_worker_id, "override_reason": override_reason},
+    )
     session.flush()
 
 
@@ -194,13 +343,19 @@ def category_performance(session: Session, *, since: date) -> pd.DataFrame:
 
     start = datetime.combine(since, datetime.min.time())
     ontime = (col(Event.closed_at).is_not(None)) & (col(Event.feedback_at) <= col(Event.due_at))
-    stmt = (sa_select(col(Event.assignee_id), col(Event.category_code), func.count(),
-                      func.sum(case((ontime, 1), else_=0)),
-                      func.sum(col(Event.rework_count)),
-                      func.sum(case((col(Event.satisfaction).in_(["satisfied", "basic"]), 1), else_=0)),
-                      func.count(col(Event.satisfaction)))
-            .where(col(Event.assignee_id).is_not(None), col(Event.feedback_at) >= start)
-            .group_by(col(Event.assignee_id), col(Event.category_code)))
+    stmt = (
+        sa_select(
+            col(Event.assignee_id),
+            col(Event.category_code),
+            func.count(),
+            func.sum(case((ontime, 1), else_=0)),
+            func.sum(col(Event.rework_count)),
+            func.sum(case((col(Event.satisfaction).in_(["satisfied", "basic"]), 1), else_=0)),
+            func.count(col(Event.satisfaction)),
+        )
+        .where(col(Event.assignee_id).is_not(None), col(Event.feedback_at) >= start)
+        .group_by(col(Event.assignee_id), col(Event.category_code))
+    )
     cols = ["worker_id", "category_code", "handled", "ontime", "rework", "satisfied", "rated"]
     frame = pd.DataFrame(session.execute(stmt).all(), columns=cols)
     for c in cols[2:]:
@@ -212,20 +367,40 @@ def worker_load(session: Session, *, now: datetime | None = None) -> pd.DataFram
     """Every active worker: tasks open now and tasks given in the last 30 days."""
     at = field_now(session, now)
     since = at - timedelta(days=30)
-    workers = pd.DataFrame(session.exec(select(Worker.id).where(col(Worker.status) == WorkerStatus.ACTIVE.value)).all(),
-                           columns=["worker_id"])
-    held = [s.value for s in (EventState.DISPATCHED, EventState.SIGNED, EventState.HANDLING,
-                              EventState.POSTPONE_PENDING, EventState.REOPENED)]
-    ev_open = session.exec(select(Event.assignee_id, func.count()).where(col(Event.state).in_(held))
-                           .group_by(col(Event.assignee_id))).all()
-    ev_recent = session.exec(select(Event.assignee_id, func.count()).where(col(Event.dispatched_at) >= since)
-                             .group_by(col(Event.assignee_id))).all()
-    v_open = session.exec(select(VerificationTask.assignee_id, func.count())
-                          .where(col(VerificationTask.state) == "open")
-                          .group_by(col(VerificationTask.assignee_id))).all()
-    v_recent = session.exec(select(VerificationTask.assignee_id, func.count())
-                            .where(col(VerificationTask.created_at) >= since)
-                            .group_by(col(VerificationTask.assignee_id))).all()
+    workers = pd.DataFrame(
+        session.exec(select(Worker.id).where(col(Worker.status) == WorkerStatus.ACTIVE.value)).all(),
+        columns=["worker_id"],
+    )
+    held = [
+        s.value
+        for s in (
+            EventState.DISPATCHED,
+            EventState.SIGNED,
+            EventState.HANDLING,
+            EventState.POSTPONE_PENDING,
+            EventState.REOPENED,
+        )
+    ]
+    ev_open = session.exec(
+        select(Event.assignee_id, func.count())
+        .where(col(Event.state).in_(held))
+        .group_by(col(Event.assignee_id))
+    ).all()
+    ev_recent = session.exec(
+        select(Event.assignee_id, func.count())
+        .where(col(Event.dispatched_at) >= since)
+        .group_by(col(Event.assignee_id))
+    ).all()
+    v_open = session.exec(
+        select(VerificationTask.assignee_id, func.count())
+        .where(col(VerificationTask.state) == "open")
+        .group_by(col(VerificationTask.assignee_id))
+    ).all()
+    v_recent = session.exec(
+        select(VerificationTask.assignee_id, func.count())
+        .where(col(VerificationTask.created_at) >= since)
+        .group_by(col(VerificationTask.assignee_id))
+    ).all()
     patrols = buildings_frame(session, _district(SYSTEM), now=at)
     p_open = patrols[patrols["patrol_overdue"]].groupby("patrol_assignee_id").size()
 
@@ -244,24 +419,51 @@ def my_tasks(session: Session, viewer: Viewer, *, now: datetime | None = None) -
     at = field_now(session, now)
     if viewer.worker_id is None:
         return pd.DataFrame()
-    stmt = (sa_select(col(Event.id), col(Event.event_no), col(Event.item_code), col(Event.priority),
-                      col(Event.state), col(Event.location), col(Event.due_at), col(Event.sign_due_at),
-                      col(Event.assign_reason_zh), col(Event.assign_reason_en), col(Event.result),
-                      col(Event.escalation))
-            .where(col(Event.assignee_id) == viewer.worker_id,
-                   col(Event.state).in_([s.value for s in ev.OPEN_STATES]))
-            .order_by(col(Event.due_at)))
-    frame = pd.DataFrame(session.execute(stmt).all(), columns=[
-        "id", "event_no", "item_code", "priority", "state", "location", "due_at", "sign_due_at",
-        "assign_reason_zh", "assign_reason_en", "result", "escalation"])
+    stmt = (
+        sa_select(
+            col(Event.id),
+            col(Event.event_no),
+            col(Event.item_code),
+            col(Event.priority),
+            col(Event.state),
+            col(Event.location),
+            col(Event.due_at),
+            col(Event.sign_due_at),
+            col(Event.assign_reason_zh),
+            col(Event.assign_reason_en),
+            col(Event.result),
+            col(Event.escalation),
+        )
+        .where(
+            col(Event.assignee_id) == viewer.worker_id,
+            col(Event.state).in_([s.value for s in ev.OPEN_STATES]),
+        )
+        .order_by(col(Event.due_at))
+    )
+    frame = pd.DataFrame(
+        session.execute(stmt).all(),
+        columns=[
+            "id",
+            "event_no",
+            "item_code",
+            "priority",
+            "state",
+            "location",
+            "due_at",
+            "sign_due_at",
+            "assign_reason_zh",
+            "assign_reason_en",
+            "result",
+            "escalation",
+        ],
+    )
     if frame.empty:
         frame["overdue"] = pd.Series(dtype=bool)
         frame["actions"] = pd.Series(dtype=object)
         return frame
     frame["overdue"] = ev._overdue_mask(frame, at)
     frame["actions"] = frame["state"].map(
-        lambda s: [a for a in ev.allowed_actions(s, Role.WORKER) if a in ev.WORKER_ACTIONS])
+        lambda s: [a for a in ev.allowed_actions(s, Role.WORKER) if a in ev.WORKER_ACTIONS]
+    )
     frame = frame.sort_values(["overdue", "due_at"], ascending=[False, True], na_position="last")
     return frame.reset_index(drop=True)
-
-

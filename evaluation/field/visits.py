@@ -39,6 +39,7 @@ def house_visit_interval_days() -> float:
 
 def _overlap_days(lo, hi, start: pd.Series, end: pd.Series) -> pd.Series:  # noqa: ANN001
     """Days of [lo, hi) inside [start, end) row by row (lo/hi a column or one time), never negative."""
+
     def ns(x):  # noqa: ANN001, ANN202
         return np.asarray(pd.to_datetime(x), dtype="datetime64[ns]")
 
@@ -50,24 +51,31 @@ def _overlap_days(lo, hi, start: pd.Series, end: pd.Series) -> pd.Series:  # noq
 def visits_due(session: Session, *, months: pd.PeriodIndex, now: datetime) -> pd.DataFrame:
     """``grid_id, month, due``: house visits due per grid and month (up to ``now``) under the visit plan."""
     cols = ["grid_id", "month", "due"]
-    grids = pd.DataFrame(session.exec(select(OrgUnit.id, OrgUnit.households)
-                                      .where(OrgUnit.level == OrgLevel.GRID.value, OrgUnit.is_active,
-                                             col(OrgUnit.households) > 0)).all(), columns=["grid_id", "households"])
+    grids = pd.DataFrame(
+        session.exec(
+            select(OrgUnit.id, OrgUnit.households).where(
+                OrgUnit.level == OrgLevel.GRID.value, OrgUnit.is_active, col(OrgUnit.households) > 0
+            )
+        ).all(),
+        columns=["grid_id", "households"],
+    )
     if grids.empty or not len(months):
         return pd.DataFrame(columns=cols)
     base = house_visit_interval_days()
-    span = pd.DataFrame({"month": months, "start": months.start_time,
-                         "end": (months + 1).start_time})
+    span = pd.DataFrame({"month": months, "start": months.start_time, "end": (months + 1).start_time})
     at = pd.Timestamp(now)
     span["days"] = _overlap_days(span["start"], at, span["start"], span["end"])
     plan = grids.merge(span, how="cross")
     plan["due"] = plan["households"] * plan["days"] / base
     # Graded rental buildings: their rooms move from the base plan to the grade's interval.
-    b = pd.DataFrame(session.exec(select(RentalBuilding.grid_id, RentalBuilding.units, RentalBuilding.grade,
-                                         RentalBuilding.graded_at)
-                                  .where(col(RentalBuilding.grade).is_not(None),
-                                         col(RentalBuilding.graded_at).is_not(None))).all(),
-                     columns=["grid_id", "units", "grade", "graded_at"])
+    b = pd.DataFrame(
+        session.exec(
+            select(
+                RentalBuilding.grid_id, RentalBuilding.units, RentalBuilding.grade, RentalBuilding.graded_at
+            ).where(col(RentalBuilding.grade).is_not(None), col(RentalBuilding.graded_at).is_not(None))
+        ).all(),
+        columns=["grid_id", "units", "grade", "graded_at"],
+    )
     if not b.empty:
         b = b.merge(span, how="cross")
         graded_days = _overlap_days(pd.to_datetime(b["graded_at"]), at, b["start"], b["end"])
@@ -97,9 +105,12 @@ def visit_figures(session: Session, *, now: datetime, periods: tuple[str, str] |
         labels = months.strftime("%Y-%m")
         months = months[(labels >= periods[0]) & (labels <= periods[1])]
     due = visits_due(session, months=months, now=now)
-    workers = pd.DataFrame(session.exec(select(Worker.id, Worker.grid_id)
-                                        .where(Worker.status == WorkerStatus.ACTIVE.value)).all(),
-                           columns=["worker_id", "grid_id"])
+    workers = pd.DataFrame(
+        session.exec(
+            select(Worker.id, Worker.grid_id).where(Worker.status == WorkerStatus.ACTIVE.value)
+        ).all(),
+        columns=["worker_id", "grid_id"],
+    )
     if due.empty or workers.empty:
         return pd.DataFrame(columns=COLUMNS)
     workers["share"] = 1 / workers.groupby("grid_id")["worker_id"].transform("count")
@@ -108,12 +119,19 @@ def visit_figures(session: Session, *, now: datetime, periods: tuple[str, str] |
     plan["period"] = plan["month"].dt.strftime("%Y-%m")
     month = _month_of(session)
     stmt = select(VisitDay.worker_id, month.label("period"), func.sum(VisitDay.visits)).group_by(
-        col(VisitDay.worker_id), month)
+        col(VisitDay.worker_id), month
+    )
     if periods:
         stmt = stmt.where(month.between(*periods))
     made = pd.DataFrame(session.exec(stmt).all(), columns=["worker_id", "period", "visits"])
     plan = plan.merge(made, on=["worker_id", "period"], how="left").fillna({"visits": 0})
     plan = plan[plan["due"] > 0]
-    return pd.DataFrame({"worker_id": plan["worker_id"].astype(int), "period": plan["period"], "metric": METRIC,
-                         "numerator": np.minimum(plan["visits"].astype(float), plan["due"]),
-                         "denominator": plan["due"].astype(float)}).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "worker_id": plan["worker_id"].astype(int),
+            "period": plan["period"],
+            "metric": METRIC,
+            "numerator": np.minimum(plan["visits"].astype(float), plan["due"]),
+            "denominator": plan["due"].astype(float),
+        }
+    ).reset_index(drop=True)

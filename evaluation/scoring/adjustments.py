@@ -13,8 +13,9 @@ from evaluation.scoring.periods import parse_period
 from evaluation.scoring.store import active_scheme
 
 
-def record_adjustment(session: Session, viewer: Viewer, *, worker_id: int, period: str, code: str, cases: int,
-                      note: str = "") -> ScoreAdjustment:
+def record_adjustment(
+    session: Session, viewer: Viewer, *, worker_id: int, period: str, code: str, cases: int, note: str = ""
+) -> ScoreAdjustment:
     """Set the number of cases of ``code`` for a worker and month (idempotent: replaces the count)."""
     if not viewer.is_manager:
         raise ScopeError("only managers may record deductions and bonuses")
@@ -27,12 +28,23 @@ def record_adjustment(session: Session, viewer: Viewer, *, worker_id: int, perio
         raise ValueError(f"{code!r} is not a deduction or bonus of the active scheme")
     if cases < 0:
         raise ValueError("the number of cases cannot be negative")
-    row = session.exec(select(ScoreAdjustment).where(ScoreAdjustment.worker_id == worker_id,
-                                                     ScoreAdjustment.period == p.label,
-                                                     ScoreAdjustment.code == code)).first()
-    record(session, "score.adjustment", viewer=viewer, entity="worker", entity_id=worker.employee_no,
-           before={"cases": row.cases if row else 0, "note": row.note if row else ""},
-           after={"cases": cases, "note": note[:500]}, detail={"period": p.label, "code": code})
+    row = session.exec(
+        select(ScoreAdjustment).where(
+            ScoreAdjustment.worker_id == worker_id,
+            ScoreAdjustment.period == p.label,
+            ScoreAdjustment.code == code,
+        )
+    ).first()
+    record(
+        session,
+        "score.adjustment",
+        viewer=viewer,
+        entity="worker",
+        entity_id=worker.employee_no,
+        before={"cases": row.cases if row else 0, "note": row.note if row else ""},
+        after={"cases": cases, "note": note[:500]},
+        detail={"period": p.label, "code": code},
+    )
     if row is None:
         row = ScoreAdjustment(worker_id=worker_id, period=p.label, code=code)
     row.cases, row.note = cases, note[:500]

@@ -23,139 +23,221 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
 
 def _grade_scale(grade_names: dict[str, str]) -> alt.Scale:
     codes = list(grade_names)
-    return alt.Scale(domain=[grade_names[c] for c in codes], range=[GRADE_COLORS.get(c, "#999") for c in codes])
+    return alt.Scale(
+        domain=[grade_names[c] for c in codes], range=[GRADE_COLORS.get(c, "#999") for c in codes]
+    )
 
 
-def score_histogram(cards: pd.DataFrame, grade_names: dict[str, str], *, title: str, x_title: str,
-                    y_title: str, grade_title: str) -> alt.Chart:
+def score_histogram(
+    cards: pd.DataFrame,
+    grade_names: dict[str, str],
+    *,
+    title: str,
+    x_title: str,
+    y_title: str,
+    grade_title: str,
+) -> alt.Chart:
     """Distribution of totals in 5-point bins, coloured by grade."""
     df = _plain(cards[cards["scored"].astype(bool)][["total", "grade"]])
     df["grade_name"] = df["grade"].map(grade_names)
     return (
-        alt.Chart(df, title=title).mark_bar()
-        .encode(x=alt.X("total:Q", bin=alt.Bin(step=5, extent=[0, 100]), title=x_title),
-                y=alt.Y("count():Q", title=y_title),
-                color=alt.Color("grade_name:N", title=grade_title, scale=_grade_scale(grade_names),
-                                legend=alt.Legend(orient="right")),
-                tooltip=[alt.Tooltip("grade_name:N", title=grade_title), alt.Tooltip("count():Q", title=y_title)])
+        alt.Chart(df, title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X("total:Q", bin=alt.Bin(step=5, extent=[0, 100]), title=x_title),
+            y=alt.Y("count():Q", title=y_title),
+            color=alt.Color(
+                "grade_name:N",
+                title=grade_title,
+                scale=_grade_scale(grade_names),
+                legend=alt.Legend(orient="right"),
+            ),
+            tooltip=[alt.Tooltip("grade_name:N", title=grade_title), alt.Tooltip("count():Q", title=y_title)],
+        )
         # Streamlit fits the whole chart (title, axes, legend) into the height: leave room for the bars.
         .properties(height=320)
     )
 
 
-def trend_chart(trend: pd.DataFrame, *, group: str, title: str, x_title: str, y_title: str,
-                group_title: str) -> alt.Chart:
+def trend_chart(
+    trend: pd.DataFrame, *, group: str, title: str, x_title: str, y_title: str, group_title: str
+) -> alt.Chart:
     """Mean total per month and group (e.g. subdistrict), one line each."""
     df = _plain(trend.groupby(["period", group], as_index=False, observed=True)["total"].mean())
     return (
-        alt.Chart(df, title=title).mark_line(point=True)
-        .encode(x=alt.X("period:O", title=x_title, axis=alt.Axis(labelAngle=0)),
-                y=alt.Y("total:Q", title=y_title, scale=alt.Scale(zero=False)),
-                color=alt.Color(f"{group}:N", title=group_title, legend=alt.Legend(orient="right")),
-                tooltip=[alt.Tooltip("period:O", title=x_title), alt.Tooltip(f"{group}:N", title=group_title),
-                         alt.Tooltip("total:Q", title=y_title, format=".2f")])
+        alt.Chart(df, title=title)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("period:O", title=x_title, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("total:Q", title=y_title, scale=alt.Scale(zero=False)),
+            color=alt.Color(f"{group}:N", title=group_title, legend=alt.Legend(orient="right")),
+            tooltip=[
+                alt.Tooltip("period:O", title=x_title),
+                alt.Tooltip(f"{group}:N", title=group_title),
+                alt.Tooltip("total:Q", title=y_title, format=".2f"),
+            ],
+        )
         .properties(height=320)
     )
 
 
-def party_gap_chart(comparison: pd.DataFrame, *, name_col: str, party_label: str, all_label: str,
-                    title: str, y_title: str) -> alt.LayerChart | alt.FacetChart:
+def party_gap_chart(
+    comparison: pd.DataFrame, *, name_col: str, party_label: str, all_label: str, title: str, y_title: str
+) -> alt.LayerChart | alt.FacetChart:
     """Party members against all workers per metric (grouped bars), the gap in pp printed above."""
     comparison = _plain(comparison)
-    long = comparison.melt(id_vars=[name_col, "gap_pp"], value_vars=["party", "all"], var_name="group",
-                           value_name="rate")
+    long = comparison.melt(
+        id_vars=[name_col, "gap_pp"], value_vars=["party", "all"], var_name="group", value_name="rate"
+    )
     long["group"] = long["group"].map({"party": party_label, "all": all_label})
     lo = max(0.0, float(long["rate"].min()) - 5) if long["rate"].notna().any() else 0.0
     y_scale = alt.Scale(domain=[lo, 100], clamp=True)
     bars = (
-        alt.Chart(long).mark_bar()
-        .encode(x=alt.X(f"{name_col}:N", title=None, axis=alt.Axis(labelAngle=0)),
-                xOffset=alt.XOffset("group:N", sort=[party_label, all_label]),
-                y=alt.Y("rate:Q", title=y_title, scale=y_scale),
-                color=alt.Color("group:N", title=None, scale=alt.Scale(domain=[party_label, all_label],
-                                                                     range=["#c0392b", "#7f8c8d"]),
-                                legend=alt.Legend(orient="bottom")),
-                tooltip=[alt.Tooltip(f"{name_col}:N"), alt.Tooltip("group:N"),
-                         alt.Tooltip("rate:Q", format=".2f"), alt.Tooltip("gap_pp:Q", format="+.2f")])
+        alt.Chart(long)
+        .mark_bar()
+        .encode(
+            x=alt.X(f"{name_col}:N", title=None, axis=alt.Axis(labelAngle=0)),
+            xOffset=alt.XOffset("group:N", sort=[party_label, all_label]),
+            y=alt.Y("rate:Q", title=y_title, scale=y_scale),
+            color=alt.Color(
+                "group:N",
+                title=None,
+                scale=alt.Scale(domain=[party_label, all_label], range=["#c0392b", "#7f8c8d"]),
+                legend=alt.Legend(orient="bottom"),
+            ),
+            tooltip=[
+                alt.Tooltip(f"{name_col}:N"),
+                alt.Tooltip("group:N"),
+                alt.Tooltip("rate:Q", format=".2f"),
+                alt.Tooltip("gap_pp:Q", format="+.2f"),
+            ],
+        )
     )
-    top = comparison.assign(top=comparison[["party", "all"]].max(axis=1),
-                            gap_text=comparison["gap_pp"].map(lambda g: "" if pd.isna(g) else f"{g:+.2f} pp"))
+    top = comparison.assign(
+        top=comparison[["party", "all"]].max(axis=1),
+        gap_text=comparison["gap_pp"].map(lambda g: "" if pd.isna(g) else f"{g:+.2f} pp"),
+    )
     labels = (
-        alt.Chart(top).mark_text(dy=-10, fontWeight="bold")
+        alt.Chart(top)
+        .mark_text(dy=-10, fontWeight="bold")
         .encode(x=alt.X(f"{name_col}:N"), y=alt.Y("top:Q", scale=y_scale), text="gap_text:N")
     )
     return alt.layer(bars, labels, title=title).properties(height=340)
 
 
-def community_chart(cards: pd.DataFrame, *, community_col: str, title: str, x_title: str,
-                    y_title: str) -> alt.Chart:
+def community_chart(
+    cards: pd.DataFrame, *, community_col: str, title: str, x_title: str, y_title: str
+) -> alt.Chart:
     """Mean total per community with the spread (min–max) as a rule."""
-    df = _plain(cards[cards["scored"].astype(bool)]).groupby(community_col, as_index=False)["total"] \
+    df = (
+        _plain(cards[cards["scored"].astype(bool)])
+        .groupby(community_col, as_index=False)["total"]
         .agg(mean="mean", lo="min", hi="max", n="count")
+    )
     base = alt.Chart(df, title=title).encode(y=alt.Y(f"{community_col}:N", sort="-x", title=y_title))
     return (
         base.mark_rule(color="#aaa").encode(x=alt.X("lo:Q", title=x_title), x2="hi:Q")
         + base.mark_point(filled=True, size=70).encode(
-            x="mean:Q", tooltip=[alt.Tooltip(f"{community_col}:N"), alt.Tooltip("mean:Q", format=".2f"),
-                                 alt.Tooltip("lo:Q", format=".2f"), alt.Tooltip("hi:Q", format=".2f"), "n:Q"])
+            x="mean:Q",
+            tooltip=[
+                alt.Tooltip(f"{community_col}:N"),
+                alt.Tooltip("mean:Q", format=".2f"),
+                alt.Tooltip("lo:Q", format=".2f"),
+                alt.Tooltip("hi:Q", format=".2f"),
+                "n:Q",
+            ],
+        )
     ).properties(height=max(160, 24 * len(df)))
 
 
-def grade_mix_chart(cards: pd.DataFrame, grade_names: dict[str, str], *, community_col: str, title: str,
-                    x_title: str, grade_title: str) -> alt.Chart:
+def grade_mix_chart(
+    cards: pd.DataFrame,
+    grade_names: dict[str, str],
+    *,
+    community_col: str,
+    title: str,
+    x_title: str,
+    grade_title: str,
+) -> alt.Chart:
     """Share of each grade per community (stacked to 100%): the calibration view."""
     df = _plain(cards[cards["scored"].astype(bool)])
     df["grade_name"] = df["grade"].map(grade_names)
     order = {name: i for i, name in enumerate(grade_names.values())}
     df["order"] = df["grade_name"].map(order)
     return (
-        alt.Chart(df, title=title).mark_bar()
-        .encode(y=alt.Y(f"{community_col}:N", title=None),
-                x=alt.X("count():Q", stack="normalize", title=x_title, axis=alt.Axis(format="%")),
-                color=alt.Color("grade_name:N", title=grade_title, scale=_grade_scale(grade_names),
-                                legend=alt.Legend(orient="bottom")),
-                order=alt.Order("order:Q"),
-                tooltip=[alt.Tooltip(f"{community_col}:N"), alt.Tooltip("grade_name:N", title=grade_title),
-                         alt.Tooltip("count():Q")])
+        alt.Chart(df, title=title)
+        .mark_bar()
+        .encode(
+            y=alt.Y(f"{community_col}:N", title=None),
+            x=alt.X("count():Q", stack="normalize", title=x_title, axis=alt.Axis(format="%")),
+            color=alt.Color(
+                "grade_name:N",
+                title=grade_title,
+                scale=_grade_scale(grade_names),
+                legend=alt.Legend(orient="bottom"),
+            ),
+            order=alt.Order("order:Q"),
+            tooltip=[
+                alt.Tooltip(f"{community_col}:N"),
+                alt.Tooltip("grade_name:N", title=grade_title),
+                alt.Tooltip("count():Q"),
+            ],
+        )
         .properties(height=max(160, 24 * df[community_col].nunique()))
     )
 
 
-def contribution_chart(components: pd.DataFrame, *, name_col: str, earned_label: str, lost_label: str,
-                       title: str, x_title: str) -> alt.Chart:
+def contribution_chart(
+    components: pd.DataFrame, *, name_col: str, earned_label: str, lost_label: str, title: str, x_title: str
+) -> alt.Chart:
     """Each component's points earned and points missed out of its (shared-out) weight."""
     df = _plain(components[~components["missing"].astype(bool)])
     df["earned"] = df["points"].round(2)
     df["lost"] = (df["eff_weight"] - df["points"]).clip(lower=0).round(2)
     long = df[[name_col, "formula", "earned", "lost"]].melt(
-        id_vars=[name_col, "formula"], value_vars=["earned", "lost"], var_name="part", value_name="pts")
+        id_vars=[name_col, "formula"], value_vars=["earned", "lost"], var_name="part", value_name="pts"
+    )
     long["part"] = long["part"].map({"earned": earned_label, "lost": lost_label})
     names = df[name_col].tolist()
     return (
-        alt.Chart(long, title=title).mark_bar()
-        .encode(y=alt.Y(f"{name_col}:N", sort=names, title=None, axis=alt.Axis(labelLimit=220)),
-                x=alt.X("pts:Q", stack="zero", title=x_title),
-                color=alt.Color("part:N", title=None, scale=alt.Scale(domain=[earned_label, lost_label],
-                                                                    range=["#2e86c1", "#d5dbdb"]),
-                                legend=alt.Legend(orient="bottom")),
-                order=alt.Order("part:N", sort="ascending"),
-                tooltip=[alt.Tooltip(f"{name_col}:N"), alt.Tooltip("part:N"), alt.Tooltip("pts:Q", format=".2f"),
-                         alt.Tooltip("formula:N")])
+        alt.Chart(long, title=title)
+        .mark_bar()
+        .encode(
+            y=alt.Y(f"{name_col}:N", sort=names, title=None, axis=alt.Axis(labelLimit=220)),
+            x=alt.X("pts:Q", stack="zero", title=x_title),
+            color=alt.Color(
+                "part:N",
+                title=None,
+                scale=alt.Scale(domain=[earned_label, lost_label], range=["#2e86c1", "#d5dbdb"]),
+                legend=alt.Legend(orient="bottom"),
+            ),
+            order=alt.Order("part:N", sort="ascending"),
+            tooltip=[
+                alt.Tooltip(f"{name_col}:N"),
+                alt.Tooltip("part:N"),
+                alt.Tooltip("pts:Q", format=".2f"),
+                alt.Tooltip("formula:N"),
+            ],
+        )
         .properties(height=alt.Step(26))
     )
 
 
-def worker_trend_chart(trend: pd.DataFrame, *, title: str, x_title: str, y_title: str,
-                       mine_label: str, community_label: str) -> alt.Chart:
+def worker_trend_chart(
+    trend: pd.DataFrame, *, title: str, x_title: str, y_title: str, mine_label: str, community_label: str
+) -> alt.Chart:
     """One worker's monthly total against their community's mean (columns: period, mine, community)."""
     cols = [c for c in ("mine", "community") if c in trend.columns]
     long = _plain(trend).melt(id_vars="period", value_vars=cols, var_name="series", value_name="total")
     long["series"] = long["series"].map({"mine": mine_label, "community": community_label})
     return (
-        alt.Chart(long, title=title).mark_line(point=True)
-        .encode(x=alt.X("period:O", title=x_title, axis=alt.Axis(labelAngle=0)),
-                y=alt.Y("total:Q", title=y_title, scale=alt.Scale(zero=False)),
-                strokeDash=alt.StrokeDash("series:N", title=None, legend=alt.Legend(orient="top")),
-                tooltip=[alt.Tooltip("period:O"), alt.Tooltip("series:N"), alt.Tooltip("total:Q", format=".2f")])
+        alt.Chart(long, title=title)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("period:O", title=x_title, axis=alt.Axis(labelAngle=0)),
+            y=alt.Y("total:Q", title=y_title, scale=alt.Scale(zero=False)),
+            strokeDash=alt.StrokeDash("series:N", title=None, legend=alt.Legend(orient="top")),
+            tooltip=[alt.Tooltip("period:O"), alt.Tooltip("series:N"), alt.Tooltip("total:Q", format=".2f")],
+        )
         .properties(height=300)
     )

@@ -1,8 +1,8 @@
 """``gridwise scores …``: compute, compare, freeze and export from the command line.
 
-    gridwise scores compute --period 2020-06 [--json]
-    gridwise scores compare --by party --period 2020-06 --json
-    gridwise scores freeze --period 2020-06 [--recompute --reason "…"]
+gridwise scores compute --period 2020-06 [--json]
+gridwise scores compare --by party --period 2020-06 --json
+gridwise scores freeze --period 2020-06 [--recompute --reason "…"]
 """
 
 from __future__ import annotations
@@ -38,16 +38,34 @@ def cmd_compute(args: argparse.Namespace) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return 2
     cards = view.cards.sort_values("rank", na_position="last")
-    cols = ["period", "worker_id", "employee_no", "name", "community_zh", "party_member", "total", "grade", "rank",
-            "base", "bonus", "deduction", "coverage", "missing_components", "prorated", "scheme_code",
-            "scheme_version"]
+    cols = [
+        "period",
+        "worker_id",
+        "employee_no",
+        "name",
+        "community_zh",
+        "party_member",
+        "total",
+        "grade",
+        "rank",
+        "base",
+        "bonus",
+        "deduction",
+        "coverage",
+        "missing_components",
+        "prorated",
+        "scheme_code",
+        "scheme_version",
+    ]
     cards = cards[[c for c in cols if c in cards.columns]]
     if args.json:
         print(json.dumps(_records(cards), ensure_ascii=False, indent=1, default=str))
         return 0
     scored = cards[cards["total"].notna()]
-    print(f"{args.period}: {len(scored)} workers scored with scheme {view.result.scheme.code} "
-          f"v{view.result.scheme.version}; mean {scored['total'].mean():.2f}")
+    print(
+        f"{args.period}: {len(scored)} workers scored with scheme {view.result.scheme.code} "
+        f"v{view.result.scheme.version}; mean {scored['total'].mean():.2f}"
+    )
     print(scored.head(args.top).to_string(index=False))
     return 0
 
@@ -78,11 +96,26 @@ def cmd_freeze(args: argparse.Namespace) -> int:
     from evaluation.scoring.snapshots import freeze_period
 
     with unit_of_work() as session:
-        snap, created = freeze_period(session, args.period, viewer=CLI_VIEWER, new_revision=args.recompute,
-                                      reason=args.reason or ("recomputed from the CLI" if args.recompute else ""))
-        print(json.dumps({"period": snap.period, "revision": snap.revision, "created": created,
-                          "scheme_version": snap.scheme_version, "input_rows": json.loads(snap.input_rows),
-                          "changes": json.loads(snap.changes or "{}")}, ensure_ascii=False))
+        snap, created = freeze_period(
+            session,
+            args.period,
+            viewer=CLI_VIEWER,
+            new_revision=args.recompute,
+            reason=args.reason or ("recomputed from the CLI" if args.recompute else ""),
+        )
+        print(
+            json.dumps(
+                {
+                    "period": snap.period,
+                    "revision": snap.revision,
+                    "created": created,
+                    "scheme_version": snap.scheme_version,
+                    "input_rows": json.loads(snap.input_rows),
+                    "changes": json.loads(snap.changes or "{}"),
+                },
+                ensure_ascii=False,
+            )
+        )
     return 0
 
 

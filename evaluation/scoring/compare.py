@@ -23,12 +23,19 @@ def worker_rates(values: pd.DataFrame, months: list[str], metrics: tuple[str, ..
     return g
 
 
-def party_comparison(values: pd.DataFrame, workers: pd.DataFrame, registry: pd.DataFrame, *,
-                     months: list[str], metrics: tuple[str, ...] = ARTICLE_METRICS) -> pd.DataFrame:
+def party_comparison(
+    values: pd.DataFrame,
+    workers: pd.DataFrame,
+    registry: pd.DataFrame,
+    *,
+    months: list[str],
+    metrics: tuple[str, ...] = ARTICLE_METRICS,
+) -> pd.DataFrame:
     """One row per metric: metric, name_zh, name_en, party, all, gap_pp (party − all), non_party,
     party_pooled, all_pooled, n_party, n_all. Rates in %, gap in percentage points."""
     rates = worker_rates(values, months, metrics).merge(
-        workers[["worker_id", "party_member"]], on="worker_id", how="inner")
+        workers[["worker_id", "party_member"]], on="worker_id", how="inner"
+    )
     rates["party_member"] = rates["party_member"].astype(bool)
     rows = []
     names = registry.set_index("code")
@@ -36,20 +43,32 @@ def party_comparison(values: pd.DataFrame, workers: pd.DataFrame, registry: pd.D
         r = rates[rates["metric"] == m]
         p, o = r[r["party_member"]], r[~r["party_member"]]
         party, allv = (p["rate"].mean() if len(p) else np.nan), (r["rate"].mean() if len(r) else np.nan)
-        rows.append({
-            "metric": m,
-            "name_zh": names.at[m, "name_zh"] if m in names.index else m,
-            "name_en": names.at[m, "name_en"] if m in names.index else m,
-            "party": party, "all": allv, "gap_pp": party - allv,
-            "non_party": o["rate"].mean() if len(o) else np.nan,
-            "party_pooled": _pooled(p), "all_pooled": _pooled(r),
-            "n_party": int(len(p)), "n_all": int(len(r)),
-        })
+        rows.append(
+            {
+                "metric": m,
+                "name_zh": names.at[m, "name_zh"] if m in names.index else m,
+                "name_en": names.at[m, "name_en"] if m in names.index else m,
+                "party": party,
+                "all": allv,
+                "gap_pp": party - allv,
+                "non_party": o["rate"].mean() if len(o) else np.nan,
+                "party_pooled": _pooled(p),
+                "all_pooled": _pooled(r),
+                "n_party": int(len(p)),
+                "n_all": int(len(r)),
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def group_comparison(values: pd.DataFrame, workers: pd.DataFrame, *, months: list[str], by: str,
-                     metrics: tuple[str, ...] = ARTICLE_METRICS) -> pd.DataFrame:
+def group_comparison(
+    values: pd.DataFrame,
+    workers: pd.DataFrame,
+    *,
+    months: list[str],
+    by: str,
+    metrics: tuple[str, ...] = ARTICLE_METRICS,
+) -> pd.DataFrame:
     """Mean worker rate per group (``by`` = community_id, subdistrict_id, …) and its gap to all, in pp."""
     rates = worker_rates(values, months, metrics).merge(workers[["worker_id", by]], on="worker_id")
     overall = rates.groupby("metric")["rate"].mean().rename("all")

@@ -60,10 +60,18 @@ class ScoringInputs:
     def row_counts(self, months: list[str]) -> dict[str, int]:
         """How many input rows a period used (recorded with frozen snapshots)."""
         v = self.values[self.values["period"].isin(months)]
-        a = self.adjustments[self.adjustments["period"].isin(months)] if len(self.adjustments) else self.adjustments
+        a = (
+            self.adjustments[self.adjustments["period"].isin(months)]
+            if len(self.adjustments)
+            else self.adjustments
+        )
         training = v["metric"].astype(str).str.startswith("training_")
-        return {"workers": int(len(self.workers)), "metric_values": int((~training).sum()),
-                "training_values": int(training.sum()), "adjustments": int(len(a))}
+        return {
+            "workers": int(len(self.workers)),
+            "metric_values": int((~training).sum()),
+            "training_values": int(training.sum()),
+            "adjustments": int(len(a)),
+        }
 
 
 @dataclass
@@ -77,16 +85,24 @@ class Scorecards:
 
 
 def empty_values() -> pd.DataFrame:
-    return pd.DataFrame({"worker_id": pd.Series(dtype="int64"), "period": pd.Series(dtype="object"),
-                         "metric": pd.Series(dtype="object"), "numerator": pd.Series(dtype="float64"),
-                         "denominator": pd.Series(dtype="float64")})
+    return pd.DataFrame(
+        {
+            "worker_id": pd.Series(dtype="int64"),
+            "period": pd.Series(dtype="object"),
+            "metric": pd.Series(dtype="object"),
+            "numerator": pd.Series(dtype="float64"),
+            "denominator": pd.Series(dtype="float64"),
+        }
+    )
 
 
 # ---------------------------------------------------------------------------------------------
 # entry points
 
 
-def score_period(inputs: ScoringInputs, scheme: Scheme, period: str | Period, *, explain: bool = True) -> Scorecards:
+def score_period(
+    inputs: ScoringInputs, scheme: Scheme, period: str | Period, *, explain: bool = True
+) -> Scorecards:
     """Score every worker for a month, quarter, half-year or year.
 
     Months, quarters and halves are scored from the window's summed numerators and denominators.
@@ -126,7 +142,9 @@ def active_share(hire_date: pd.Series, start: date, end: date) -> pd.Series:
     return share.fillna(1.0).clip(0.0, 1.0)
 
 
-def score_window(inputs: ScoringInputs, scheme: Scheme, period: Period, *, explain: bool = True) -> Scorecards:
+def score_window(
+    inputs: ScoringInputs, scheme: Scheme, period: Period, *, explain: bool = True
+) -> Scorecards:
     comp = pd.DataFrame(scheme.component_table())
     reg = inputs.registry.rename(columns={"code": "metric"})[["metric", "unit", "direction", "kind"]]
     comp = comp.merge(reg, on="metric", how="left")
@@ -139,7 +157,9 @@ def score_window(inputs: ScoringInputs, scheme: Scheme, period: Period, *, expla
             comp[col] = pd.Categorical(comp[col].astype(object), categories=cats)
     unknown = comp.loc[comp["direction"].isna(), "metric"].tolist()
     if unknown:
-        raise ValueError(f"scheme {scheme.code} v{scheme.version} uses metrics missing from the registry: {unknown}")
+        raise ValueError(
+            f"scheme {scheme.code} v{scheme.version} uses metrics missing from the registry: {unknown}"
+        )
 
     workers = inputs.workers.copy()
     workers["_pos"] = np.arange(len(workers))
@@ -177,12 +197,36 @@ def score_window(inputs: ScoringInputs, scheme: Scheme, period: Period, *, expla
     df = _normalise(df, scheme)
     df = _weigh(df, scheme.total_weight)
     df["formula"] = _formulas(df) if explain else ""
-    df.insert(0, "period", pd.Categorical.from_codes(np.zeros(len(df), dtype=np.int8), categories=[period.label]))
+    df.insert(
+        0, "period", pd.Categorical.from_codes(np.zeros(len(df), dtype=np.int8), categories=[period.label])
+    )
 
     cards = _cards(df, workers, inputs.adjustments, scheme, period)
-    cols = ["period", "worker_id", "dimension", "component", "name_zh", "name_en", "metric", "unit",
-            "direction", "method", "rule", "fairness", "numerator", "denominator", "value", "score", "weight",
-            "eff_weight", "points", "missing", "formula", "dimension_zh", "dimension_en"]
+    cols = [
+        "period",
+        "worker_id",
+        "dimension",
+        "component",
+        "name_zh",
+        "name_en",
+        "metric",
+        "unit",
+        "direction",
+        "method",
+        "rule",
+        "fairness",
+        "numerator",
+        "denominator",
+        "value",
+        "score",
+        "weight",
+        "eff_weight",
+        "points",
+        "missing",
+        "formula",
+        "dimension_zh",
+        "dimension_en",
+    ]
     return Scorecards(period.label, scheme, cards, df[cols].reset_index(drop=True))
 
 
@@ -203,10 +247,15 @@ def _values(df: pd.DataFrame) -> pd.DataFrame:
     if expected_rule.any():
         # The grid's expected volume: its households × the community's count per household.
         sub = df.loc[expected_rule & ~np.isnan(num) & (hh > 0)]
-        per_hh = (sub.groupby(["component", "community_id"])["numerator"].sum()
-                  / sub.groupby(["component", "community_id"])["households"].sum()).rename("per_hh")
-        rate = df[["component", "community_id"]].merge(per_hh.reset_index(), how="left",
-                                                       on=["component", "community_id"])["per_hh"].to_numpy()
+        per_hh = (
+            sub.groupby(["component", "community_id"])["numerator"].sum()
+            / sub.groupby(["component", "community_id"])["households"].sum()
+        ).rename("per_hh")
+        rate = (
+            df[["component", "community_id"]]
+            .merge(per_hh.reset_index(), how="left", on=["component", "community_id"])["per_hh"]
+            .to_numpy()
+        )
         expected = np.where(expected_rule, hh * rate, np.nan)
         with np.errstate(divide="ignore", invalid="ignore"):
             value = np.where(expected_rule, np.where(expected > 0, num / expected * 100, np.nan), value)
@@ -255,7 +304,9 @@ def _normalise(df: pd.DataFrame, scheme: Scheme) -> pd.DataFrame:
         sub = df.loc[pct & ~np.isnan(value)].copy()
         sub["cohort_key"] = np.select(
             [sub["cohort"] == "community", sub["cohort"] == "subdistrict"],
-            [sub["community_id"], sub["subdistrict_id"]], default=0)
+            [sub["community_id"], sub["subdistrict_id"]],
+            default=0,
+        )
         sub["signed"] = np.where(sub["direction"] == "lower", -sub["value"], sub["value"])
         g = sub.groupby(["component", "cohort_key"])["signed"]
         rank, n = g.rank(method="average"), g.transform("count")
@@ -326,11 +377,29 @@ def _formulas(df: pd.DataFrame) -> pd.Series:
     value_txt = pc.if_else(_mask(plain_count), num, _join(expr, " = ", val, pct))
     sc = _fmt(df["score"], 3)
     method = df["method"].to_numpy(object)
-    lin = _join(" → (", val, " − ", _fmt(df["floor"]), ") ÷ (", _fmt(df["target"]), " − ", _fmt(df["floor"]),
-                ") = ", sc)
+    lin = _join(
+        " → (",
+        val,
+        " − ",
+        _fmt(df["floor"]),
+        ") ÷ (",
+        _fmt(df["target"]),
+        " − ",
+        _fmt(df["floor"]),
+        ") = ",
+        sc,
+    )
     band = _join(" → ", _txt(df["rule"]), " → ", sc)
-    rank = _join(" → rank ", _fmt(df["cohort_rank"], 1), "/", _fmt(df["cohort_n"], 0), " in ", _txt(df["cohort"]),
-                 " = ", sc)
+    rank = _join(
+        " → rank ",
+        _fmt(df["cohort_rank"], 1),
+        "/",
+        _fmt(df["cohort_n"], 0),
+        " in ",
+        _txt(df["cohort"]),
+        " = ",
+        sc,
+    )
     score_txt = pc.if_else(_mask(method == "linear"), lin, pc.if_else(_mask(method == "bands"), band, rank))
     out = _join(value_txt, score_txt, " × ", _fmt(df["eff_weight"]), " = ", _fmt(df["points"]))
     missing = _join("no data: weight ", _fmt(df["weight"]), " shared out over the rest")
@@ -345,8 +414,12 @@ def _adjustment_points(adj: pd.DataFrame, scheme: Scheme, period: Period) -> pd.
     a = adj[adj["period"].isin(period.months)]
     if a.empty:
         return pd.DataFrame(columns=cols)
-    rules = pd.DataFrame([{"code": r.code, "ppc": r.points_per_case, "cap": r.cap, "veto_rule": r.veto}
-                          for r in scheme.adjustments])
+    rules = pd.DataFrame(
+        [
+            {"code": r.code, "ppc": r.points_per_case, "cap": r.cap, "veto_rule": r.veto}
+            for r in scheme.adjustments
+        ]
+    )
     a = a.groupby(["worker_id", "code"], as_index=False)["cases"].sum().merge(rules, on="code", how="inner")
     pts = a["cases"] * a["ppc"]
     cap = a["cap"].astype(float)
@@ -354,23 +427,28 @@ def _adjustment_points(adj: pd.DataFrame, scheme: Scheme, period: Period) -> pd.
     a["veto"] = a["veto_rule"].astype(bool) & (a["cases"] > 0)
     a["note"] = [f"{c}×{n:g}={p:g}" for c, n, p in zip(a["code"], a["cases"], a["pts"], strict=True)]
     g = a.groupby("worker_id")
-    out = pd.DataFrame({
-        "bonus": g["pts"].apply(lambda s: s[s > 0].sum()).clip(upper=scheme.bonus_cap),
-        "deduction": g["pts"].apply(lambda s: s[s < 0].sum()),
-        "veto": g["veto"].any(),
-        "adjust_note": g["note"].agg("; ".join),
-    }).reset_index()
+    out = pd.DataFrame(
+        {
+            "bonus": g["pts"].apply(lambda s: s[s > 0].sum()).clip(upper=scheme.bonus_cap),
+            "deduction": g["pts"].apply(lambda s: s[s < 0].sum()),
+            "veto": g["veto"].any(),
+            "adjust_note": g["note"].agg("; ".join),
+        }
+    ).reset_index()
     return out
 
 
-def _cards(df: pd.DataFrame, workers: pd.DataFrame, adj: pd.DataFrame, scheme: Scheme,
-           period: Period) -> pd.DataFrame:
+def _cards(
+    df: pd.DataFrame, workers: pd.DataFrame, adj: pd.DataFrame, scheme: Scheme, period: Period
+) -> pd.DataFrame:
     g = df.groupby("worker_id", sort=False)
-    cards = pd.DataFrame({
-        "base": g["points"].sum(),
-        "weight_present": g["weight_present"].first(),
-        "missing_count": g["missing"].sum().astype(int),
-    }).reset_index()
+    cards = pd.DataFrame(
+        {
+            "base": g["points"].sum(),
+            "weight_present": g["weight_present"].first(),
+            "missing_count": g["missing"].sum().astype(int),
+        }
+    ).reset_index()
     miss = df.loc[df["missing"], ["worker_id", "component"]].astype({"component": str})
     if len(miss):
         names = miss.groupby("worker_id")["component"].agg(",".join).rename("missing_components")
@@ -417,8 +495,11 @@ def _finish(cards: pd.DataFrame, scheme: Scheme) -> pd.DataFrame:
         # The top k keep the grade; ties are broken by more complete data (coverage), then by the
         # points before bonuses, then by worker id, so the share never exceeds the cap and a tie
         # never takes the grade from everyone.
-        order = cards.loc[in_band].sort_values(["total", "coverage", "base", "worker_id"],
-                                               ascending=[False, False, False, True]).index
+        order = (
+            cards.loc[in_band]
+            .sort_values(["total", "coverage", "base", "worker_id"], ascending=[False, False, False, True])
+            .index
+        )
         demote = pd.Series(False, index=cards.index)
         demote.loc[order[k:]] = True
         grade = grade.where(~demote, bands[i + 1].code)
@@ -445,8 +526,11 @@ def _roll_up(parts: list[Scorecards], weights: list[float], scheme: Scheme, peri
         if c.empty:
             continue
         frames.append(c.assign(part=part.period, part_weight=w))
-    comps = pd.concat([p.components for p in parts if len(p.components)], ignore_index=True) \
-        if any(len(p.components) for p in parts) else _empty_components()
+    comps = (
+        pd.concat([p.components for p in parts if len(p.components)], ignore_index=True)
+        if any(len(p.components) for p in parts)
+        else _empty_components()
+    )
     if not frames:
         return Scorecards(period.label, scheme, _empty_cards(), comps)
     allc = pd.concat(frames, ignore_index=True)
@@ -458,8 +542,9 @@ def _roll_up(parts: list[Scorecards], weights: list[float], scheme: Scheme, peri
     allc = allc[~thin | ~has_good]
     # Parts without data are left out and the remaining parts' weights rescaled.
     allc["wt"] = allc["part_weight"] / allc.groupby("worker_id")["part_weight"].transform("sum")
-    g = allc.assign(**{c: allc[c] * allc["wt"] for c in ("total", "base", "bonus", "deduction", "coverage")}) \
-        .groupby("worker_id")
+    g = allc.assign(
+        **{c: allc[c] * allc["wt"] for c in ("total", "base", "bonus", "deduction", "coverage")}
+    ).groupby("worker_id")
     rolled = g[["total", "base", "bonus", "deduction", "coverage"]].sum()
     rolled["veto"] = g["veto"].any()
     rolled["missing_count"] = g["missing_count"].max()
@@ -469,26 +554,57 @@ def _roll_up(parts: list[Scorecards], weights: list[float], scheme: Scheme, peri
     text = None
     for label in own.columns:
         col = pa.array(own[label].to_numpy(dtype=float), from_pandas=True)
-        piece = pc.if_else(pc.is_null(col), "", _join(f"{label} ", pc.cast(pc.round(col, 2), pa.string()), "; "))
+        piece = pc.if_else(
+            pc.is_null(col), "", _join(f"{label} ", pc.cast(pc.round(col, 2), pa.string()), "; ")
+        )
         text = piece if text is None else _join(text, piece)
     assert text is not None  # at least one part
-    rolled["parts"] = pd.Series(text.to_numpy(zero_copy_only=False), index=rolled.index).str.removesuffix("; ")
+    rolled["parts"] = pd.Series(text.to_numpy(zero_copy_only=False), index=rolled.index).str.removesuffix(
+        "; "
+    )
     # components missing in a part the worker was scored in (a quarter with no data at all is simply
     # left out of the mean, not reported as twelve missing components)
     scored_parts = allc[["worker_id", "part"]].rename(columns={"part": "period"})
-    miss = comps.loc[comps["missing"].astype(bool), ["worker_id", "period", "component"]] \
-        .astype({"period": str}).merge(scored_parts, on=["worker_id", "period"])[["worker_id", "component"]] \
+    miss = (
+        comps.loc[comps["missing"].astype(bool), ["worker_id", "period", "component"]]
+        .astype({"period": str})
+        .merge(scored_parts, on=["worker_id", "period"])[["worker_id", "component"]]
         .drop_duplicates()
+    )
     names = miss.astype({"component": str}).groupby("worker_id")["component"].agg(",".join)
     rolled["missing_components"] = names.reindex(rolled.index).fillna("")
     notes = allc.loc[allc["adjust_note"] != "", ["worker_id", "part", "adjust_note"]]
-    rolled["adjust_note"] = (notes["part"] + ": " + notes["adjust_note"]).groupby(notes["worker_id"]).agg("; ".join) \
-        .reindex(rolled.index).fillna("")
+    rolled["adjust_note"] = (
+        (notes["part"] + ": " + notes["adjust_note"])
+        .groupby(notes["worker_id"])
+        .agg("; ".join)
+        .reindex(rolled.index)
+        .fillna("")
+    )
     rolled = rolled.reset_index()
     last = allc.sort_values("part").groupby("worker_id").last()
-    meta_cols = [c for c in last.columns if c not in rolled.columns and c not in (
-        "part", "part_weight", "wt", "weight_present", "rank", "n_scored", "community_rank", "community_n",
-        "community_top_share", "grade", "grade_capped", "period", "scheme_code", "scheme_version")]
+    meta_cols = [
+        c
+        for c in last.columns
+        if c not in rolled.columns
+        and c
+        not in (
+            "part",
+            "part_weight",
+            "wt",
+            "weight_present",
+            "rank",
+            "n_scored",
+            "community_rank",
+            "community_n",
+            "community_top_share",
+            "grade",
+            "grade_capped",
+            "period",
+            "scheme_code",
+            "scheme_version",
+        )
+    ]
     cards = rolled.merge(last[meta_cols].reset_index(), on="worker_id")
     cards["prorated"] = cards["prorated"] | (cards["parts_n"] < len(weights))
     cards.insert(0, "period", period.label)
@@ -496,12 +612,46 @@ def _roll_up(parts: list[Scorecards], weights: list[float], scheme: Scheme, peri
 
 
 def _empty_cards() -> pd.DataFrame:
-    return pd.DataFrame(columns=["period", "worker_id", "community_id", "subdistrict_id", "party_member", "total",
-                                 "base", "bonus", "deduction", "grade", "rank", "coverage", "scored", "prorated",
-                                 "missing_components", "community_rank", "community_n", "scheme_version"])
+    return pd.DataFrame(
+        columns=[
+            "period",
+            "worker_id",
+            "community_id",
+            "subdistrict_id",
+            "party_member",
+            "total",
+            "base",
+            "bonus",
+            "deduction",
+            "grade",
+            "rank",
+            "coverage",
+            "scored",
+            "prorated",
+            "missing_components",
+            "community_rank",
+            "community_n",
+            "scheme_version",
+        ]
+    )
 
 
 def _empty_components() -> pd.DataFrame:
-    return pd.DataFrame(columns=["period", "worker_id", "dimension", "component", "metric", "numerator",
-                                 "denominator", "value", "score", "weight", "eff_weight", "points", "missing",
-                                 "formula"])
+    return pd.DataFrame(
+        columns=[
+            "period",
+            "worker_id",
+            "dimension",
+            "component",
+            "metric",
+            "numerator",
+            "denominator",
+            "value",
+            "score",
+            "weight",
+            "eff_weight",
+            "points",
+            "missing",
+            "formula",
+        ]
+    )

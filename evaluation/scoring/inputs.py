@@ -16,18 +16,53 @@ import pandas as pd
 
 from evaluation.scoring.compute import ADJ_COLS, VALUE_COLS, ScoringInputs, empty_values
 
-TRAINING_REGISTRY = pd.DataFrame([
-    {"code": "training_attendance_rate", "name_zh": "云课程出勤率", "name_en": "Course attendance rate",
-     "unit": "%", "direction": "higher", "kind": "ratio"},
-    {"code": "training_quiz_avg", "name_zh": "测验平均分", "name_en": "Quiz average", "unit": "分",
-     "direction": "higher", "kind": "mean"},
-    {"code": "training_certificates", "name_zh": "有效证书数", "name_en": "Certificates held", "unit": "个",
-     "direction": "higher", "kind": "mean"},
-    {"code": "training_plan_completion", "name_zh": "培训计划完成率", "name_en": "Training plan completion",
-     "unit": "%", "direction": "higher", "kind": "ratio"},
-])
-TRAINING_COLS = ["worker_id", "period", "sessions_due", "sessions_attended", "attendance_points",
-                 "attendance_points_max", "quiz_attempts", "quiz_score_avg", "certificates_valid"]
+TRAINING_REGISTRY = pd.DataFrame(
+    [
+        {
+            "code": "training_attendance_rate",
+            "name_zh": "云课程出勤率",
+            "name_en": "Course attendance rate",
+            "unit": "%",
+            "direction": "higher",
+            "kind": "ratio",
+        },
+        {
+            "code": "training_quiz_avg",
+            "name_zh": "测验平均分",
+            "name_en": "Quiz average",
+            "unit": "分",
+            "direction": "higher",
+            "kind": "mean",
+        },
+        {
+            "code": "training_certificates",
+            "name_zh": "有效证书数",
+            "name_en": "Certificates held",
+            "unit": "个",
+            "direction": "higher",
+            "kind": "mean",
+        },
+        {
+            "code": "training_plan_completion",
+            "name_zh": "培训计划完成率",
+            "name_en": "Training plan completion",
+            "unit": "%",
+            "direction": "higher",
+            "kind": "ratio",
+        },
+    ]
+)
+TRAINING_COLS = [
+    "worker_id",
+    "period",
+    "sessions_due",
+    "sessions_attended",
+    "attendance_points",
+    "attendance_points_max",
+    "quiz_attempts",
+    "quiz_score_avg",
+    "certificates_valid",
+]
 
 
 def training_values(figures: pd.DataFrame) -> pd.DataFrame:
@@ -38,13 +73,33 @@ def training_values(figures: pd.DataFrame) -> pd.DataFrame:
     attempts = f["quiz_attempts"].fillna(0).astype(float)
     quiz_num = f["quiz_score_avg"].astype(float) * attempts
     parts = [
-        pd.DataFrame({"worker_id": f["worker_id"], "period": f["period"], "metric": "training_attendance_rate",
-                      "numerator": f["attendance_points"].astype(float),
-                      "denominator": f["attendance_points_max"].astype(float)}),
-        pd.DataFrame({"worker_id": f["worker_id"], "period": f["period"], "metric": "training_quiz_avg",
-                      "numerator": quiz_num.where(attempts > 0), "denominator": attempts.where(attempts > 0)}),
-        pd.DataFrame({"worker_id": f["worker_id"], "period": f["period"], "metric": "training_certificates",
-                      "numerator": f["certificates_valid"].astype(float), "denominator": 1.0}),
+        pd.DataFrame(
+            {
+                "worker_id": f["worker_id"],
+                "period": f["period"],
+                "metric": "training_attendance_rate",
+                "numerator": f["attendance_points"].astype(float),
+                "denominator": f["attendance_points_max"].astype(float),
+            }
+        ),
+        pd.DataFrame(
+            {
+                "worker_id": f["worker_id"],
+                "period": f["period"],
+                "metric": "training_quiz_avg",
+                "numerator": quiz_num.where(attempts > 0),
+                "denominator": attempts.where(attempts > 0),
+            }
+        ),
+        pd.DataFrame(
+            {
+                "worker_id": f["worker_id"],
+                "period": f["period"],
+                "metric": "training_certificates",
+                "numerator": f["certificates_valid"].astype(float),
+                "denominator": 1.0,
+            }
+        ),
     ]
     out = pd.concat(parts, ignore_index=True)
     # A month with nothing due (no sessions, no quiz) is "no data", not a zero.
@@ -74,18 +129,27 @@ def load_inputs(session, viewer, *, start_period: str, end_period: str, now=None
     from core.scope import Viewer
     from evaluation.scoring.periods import parse_period
 
-    system = Viewer(user_id=viewer.user_id, role=Role.ADMIN, scope_level=_district_level(),
-                    scope_unit_id=None, display_name="scoring")
+    system = Viewer(
+        user_id=viewer.user_id,
+        role=Role.ADMIN,
+        scope_level=_district_level(),
+        scope_unit_id=None,
+        display_name="scoring",
+    )
     start = parse_period(start_period).start
     end = parse_period(end_period).end
     workers = workers_for_scoring(session)
     values, registry = _field_values(session, system, start_period, end_period)
     training = _training(session, system, start, end)
     adjustments = adjustments_frame(session, start_period=start_period, end_period=end_period)
-    all_values = pd.concat([v for v in (values, training) if len(v)], ignore_index=True) \
-        if len(values) or len(training) else empty_values()
-    return ScoringInputs(workers=workers, values=all_values, registry=scoring_registry(registry),
-                         adjustments=adjustments)
+    all_values = (
+        pd.concat([v for v in (values, training) if len(v)], ignore_index=True)
+        if len(values) or len(training)
+        else empty_values()
+    )
+    return ScoringInputs(
+        workers=workers, values=all_values, registry=scoring_registry(registry), adjustments=adjustments
+    )
 
 
 def _district_level():  # noqa: ANN202
@@ -104,10 +168,22 @@ def workers_for_scoring(session) -> pd.DataFrame:  # noqa: ANN001
 
     grid, comm, sub = aliased(OrgUnit), aliased(OrgUnit), aliased(OrgUnit)
     stmt = (
-        select(col(Worker.id), col(Worker.employee_no), col(Worker.name), col(Worker.party_member),
-               col(Worker.hire_date), col(Worker.grid_id), col(Worker.community_id), col(Worker.subdistrict_id),
-               col(grid.households), col(grid.name_zh), col(comm.name_zh), col(comm.name_en), col(sub.name_zh),
-               col(sub.name_en))
+        select(
+            col(Worker.id),
+            col(Worker.employee_no),
+            col(Worker.name),
+            col(Worker.party_member),
+            col(Worker.hire_date),
+            col(Worker.grid_id),
+            col(Worker.community_id),
+            col(Worker.subdistrict_id),
+            col(grid.households),
+            col(grid.name_zh),
+            col(comm.name_zh),
+            col(comm.name_en),
+            col(sub.name_zh),
+            col(sub.name_en),
+        )
         .join(grid, col(grid.id) == Worker.grid_id)
         .join(comm, col(comm.id) == Worker.community_id)
         .join(sub, col(sub.id) == Worker.subdistrict_id)
@@ -115,10 +191,25 @@ def workers_for_scoring(session) -> pd.DataFrame:  # noqa: ANN001
         .order_by(col(Worker.id))
     )
     # Plain tuples: building a frame from SQLAlchemy Row objects takes a slow per-attribute path.
-    df = pd.DataFrame.from_records([tuple(r) for r in session.execute(stmt).all()], columns=[
-        "worker_id", "employee_no", "name", "party_member", "hire_date", "grid_id", "community_id",
-        "subdistrict_id", "households", "grid_zh", "community_zh", "community_en", "subdistrict_zh",
-        "subdistrict_en"])
+    df = pd.DataFrame.from_records(
+        [tuple(r) for r in session.execute(stmt).all()],
+        columns=[
+            "worker_id",
+            "employee_no",
+            "name",
+            "party_member",
+            "hire_date",
+            "grid_id",
+            "community_id",
+            "subdistrict_id",
+            "households",
+            "grid_zh",
+            "community_zh",
+            "community_en",
+            "subdistrict_zh",
+            "subdistrict_en",
+        ],
+    )
     df["party_member"] = df["party_member"].astype(bool)
     return df
 
@@ -160,9 +251,15 @@ def plan_values(hours: pd.DataFrame) -> pd.DataFrame:
     """courses.api.plan_hours rows → training_plan_completion (credited ÷ required hours, months with a duty)."""
     if hours is None or hours.empty:
         return empty_values()
-    out = pd.DataFrame({"worker_id": hours["worker_id"], "period": hours["period"],
-                        "metric": "training_plan_completion", "numerator": hours["credited_hours"].astype(float),
-                        "denominator": hours["required_hours"].astype(float)})
+    out = pd.DataFrame(
+        {
+            "worker_id": hours["worker_id"],
+            "period": hours["period"],
+            "metric": "training_plan_completion",
+            "numerator": hours["credited_hours"].astype(float),
+            "denominator": hours["required_hours"].astype(float),
+        }
+    )
     return out[out["denominator"] > 0][VALUE_COLS].reset_index(drop=True)
 
 
@@ -171,9 +268,11 @@ def adjustments_frame(session, *, start_period: str, end_period: str) -> pd.Data
 
     from evaluation.scoring.models_scoring import ScoreAdjustment
 
-    rows = session.exec(select(ScoreAdjustment.worker_id, ScoreAdjustment.period, ScoreAdjustment.code,
-                               ScoreAdjustment.cases)
-                        .where(ScoreAdjustment.period >= start_period, ScoreAdjustment.period <= end_period)).all()
+    rows = session.exec(
+        select(
+            ScoreAdjustment.worker_id, ScoreAdjustment.period, ScoreAdjustment.code, ScoreAdjustment.cases
+        ).where(ScoreAdjustment.period >= start_period, ScoreAdjustment.period <= end_period)
+    ).all()
     return pd.DataFrame.from_records([tuple(r) for r in rows], columns=ADJ_COLS)
 
 
@@ -186,5 +285,3 @@ def restrict_to_scope(session, viewer, frame: pd.DataFrame) -> pd.DataFrame:  # 
 
     ids = set(session.exec(select(Worker.id).where(worker_scope_clause(viewer))).all())
     return frame[frame["worker_id"].isin(ids)]
-
-

@@ -56,7 +56,9 @@ class ScorecardEntry(SQLModel, table=True):
     """One worker's card in a snapshot."""
 
     __tablename__ = "scorecard_entry"
-    __table_args__ = (UniqueConstraint("snapshot_id", "worker_id", name="uq_scorecard_entry_snapshot_worker"),)
+    __table_args__ = (
+        UniqueConstraint("snapshot_id", "worker_id", name="uq_scorecard_entry_snapshot_worker"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     snapshot_id: int = Field(foreign_key="scorecard_snapshot.id", index=True)
@@ -76,8 +78,11 @@ class ScorecardComponentEntry(SQLModel, table=True):
     """One component of one worker's card in a snapshot, with the raw figures and the formula."""
 
     __tablename__ = "scorecard_component"
-    __table_args__ = (UniqueConstraint("snapshot_id", "worker_id", "component",
-                                       name="uq_scorecard_component_snapshot_worker_component"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "snapshot_id", "worker_id", "component", name="uq_scorecard_component_snapshot_worker_component"
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     snapshot_id: int = Field(foreign_key="scorecard_snapshot.id", index=True)
@@ -100,7 +105,9 @@ class ScoreAdjustment(SQLModel, table=True):
     """
 
     __tablename__ = "score_adjustment"
-    __table_args__ = (UniqueConstraint("worker_id", "period", "code", name="uq_score_adjustment_worker_period_code"),)
+    __table_args__ = (
+        UniqueConstraint("worker_id", "period", "code", name="uq_score_adjustment_worker_period_code"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     worker_id: int = Field(foreign_key="worker.id", index=True)

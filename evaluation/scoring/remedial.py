@@ -32,7 +32,9 @@ def bottom_of_scorecard(cards: pd.DataFrame, pct: float) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def enroll_bottom_group(session: Session, viewer: Viewer, *, period: str, now: datetime | None = None) -> dict:
+def enroll_bottom_group(
+    session: Session, viewer: Viewer, *, period: str, now: datetime | None = None
+) -> dict:
     """Place the bottom of ``period``'s scorecard in the plan's bottom group and enrol them in its remedial
     courses (district managers, or the job). Returns counts: placed, enrolled, bottom."""
     from evaluation.scoring.service import district_scorecards
@@ -48,12 +50,26 @@ def enroll_bottom_group(session: Session, viewer: Viewer, *, period: str, now: d
     bottom = bottom_of_scorecard(result.cards, float(plan["bottom_pct"])).assign(period=p.label)
     placed = courses_api.place_bottom_group(session, year=p.year, members=bottom, now=now)
     ids = bottom["worker_id"].astype(int).tolist()
-    enrolled = sum(courses_api.enroll_workers(session, viewer, course_code=code, worker_ids=ids,
-                                              reason=f"末位培训 {p.label}") for code in plan["courses"]) if ids else 0
+    enrolled = (
+        sum(
+            courses_api.enroll_workers(
+                session, viewer, course_code=code, worker_ids=ids, reason=f"末位培训 {p.label}"
+            )
+            for code in plan["courses"]
+        )
+        if ids
+        else 0
+    )
     if placed or enrolled:
-        record(session, "training.remedial", viewer=viewer, entity="period", entity_id=p.label,
-               after={"placed": placed, "enrolled": enrolled, "bottom_pct": plan["bottom_pct"]},
-               detail={"worker_ids": ids})
+        record(
+            session,
+            "training.remedial",
+            viewer=viewer,
+            entity="period",
+            entity_id=p.label,
+            after={"placed": placed, "enrolled": enrolled, "bottom_pct": plan["bottom_pct"]},
+            detail={"worker_ids": ids},
+        )
     return {"placed": placed, "enrolled": enrolled, "bottom": len(ids)}
 
 
@@ -73,9 +89,12 @@ def remedial_job(now: datetime | None = None) -> int:
 
 
 JOBS: list[JobSpec] = [
-    JobSpec("training.remedial", "evaluation.scoring.remedial:remedial_job",
-            {"trigger": "cron", "month": "1,4,7,10", "day": 5, "hour": 7, "minute": 0},
-            "末位培训: last quarter's bottom group"),
+    JobSpec(
+        "training.remedial",
+        "evaluation.scoring.remedial:remedial_job",
+        {"trigger": "cron", "month": "1,4,7,10", "day": 5, "hour": 7, "minute": 0},
+        "末位培训: last quarter's bottom group",
+    ),
 ]
 
 

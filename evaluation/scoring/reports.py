@@ -16,10 +16,42 @@ from core.taxonomy import item_name
 from evaluation.scoring.periods import parse_period
 from evaluation.scoring.scheme import Scheme
 
-CARD_COLS = ["rank", "employee_no", "name", "subdistrict", "community", "party_member", "total", "grade", "base",
-             "bonus", "deduction", "coverage", "missing_components", "prorated", "community_rank", "community_n"]
-COMP_COLS = ["employee_no", "name", "dimension", "component_name", "metric", "numerator", "denominator", "value",
-             "unit", "rule", "score", "weight", "eff_weight", "points", "missing", "formula"]
+CARD_COLS = [
+    "rank",
+    "employee_no",
+    "name",
+    "subdistrict",
+    "community",
+    "party_member",
+    "total",
+    "grade",
+    "base",
+    "bonus",
+    "deduction",
+    "coverage",
+    "missing_components",
+    "prorated",
+    "community_rank",
+    "community_n",
+]
+COMP_COLS = [
+    "employee_no",
+    "name",
+    "dimension",
+    "component_name",
+    "metric",
+    "numerator",
+    "denominator",
+    "value",
+    "unit",
+    "rule",
+    "score",
+    "weight",
+    "eff_weight",
+    "points",
+    "missing",
+    "formula",
+]
 
 
 def _lang_cols(df: pd.DataFrame, lang: str) -> pd.DataFrame:
@@ -42,10 +74,13 @@ def cards_table(cards: pd.DataFrame, scheme: Scheme, lang: str) -> pd.DataFrame:
     if "missing_components" in df:
         names = {c.code: pick(lang, c.name_zh, c.name_en) for c in scheme.components}
         sep = "、" if lang == "zh" else ", "
-        df["missing_components"] = [sep.join(names.get(x, x) for x in str(v).split(",") if x)
-                                    for v in df["missing_components"]]
+        df["missing_components"] = [
+            sep.join(names.get(x, x) for x in str(v).split(",") if x) for v in df["missing_components"]
+        ]
     cols = [c for c in CARD_COLS if c in df.columns]
-    df = df.sort_values(["rank", "employee_no"] if "employee_no" in df else ["rank"], na_position="last")[cols]
+    df = df.sort_values(["rank", "employee_no"] if "employee_no" in df else ["rank"], na_position="last")[
+        cols
+    ]
     return df.rename(columns={c: t(f"score.col.{c}", lang) for c in cols})
 
 
@@ -71,20 +106,37 @@ def workbook(sheets: dict[str, pd.DataFrame]) -> bytes:
     return buf.getvalue()
 
 
-def scorecards_workbook(cards: pd.DataFrame, comps: pd.DataFrame, scheme: Scheme, period: str, lang: str,
-                        scheme_id: int | None = None) -> bytes:
-    about = pd.DataFrame({
-        t("score.col.field", lang): [t("score.period", lang), t("score.scheme", lang), t("score.scheme_version", lang),
-                                     t("score.col.workers", lang)],
-        t("score.col.value", lang): [period, pick(lang, scheme.name_zh, scheme.name_en),
-                                     f"{scheme.code} v{scheme.version}" + (f" (#{scheme_id})" if scheme_id else ""),
-                                     int(cards["scored"].sum()) if "scored" in cards else len(cards)],
-    })
-    return workbook({
-        t("score.sheet.about", lang): about,
-        t("score.sheet.scores", lang): cards_table(cards, scheme, lang),
-        t("score.sheet.components", lang): components_table(comps, cards, lang),
-    })
+def scorecards_workbook(
+    cards: pd.DataFrame,
+    comps: pd.DataFrame,
+    scheme: Scheme,
+    period: str,
+    lang: str,
+    scheme_id: int | None = None,
+) -> bytes:
+    about = pd.DataFrame(
+        {
+            t("score.col.field", lang): [
+                t("score.period", lang),
+                t("score.scheme", lang),
+                t("score.scheme_version", lang),
+                t("score.col.workers", lang),
+            ],
+            t("score.col.value", lang): [
+                period,
+                pick(lang, scheme.name_zh, scheme.name_en),
+                f"{scheme.code} v{scheme.version}" + (f" (#{scheme_id})" if scheme_id else ""),
+                int(cards["scored"].sum()) if "scored" in cards else len(cards),
+            ],
+        }
+    )
+    return workbook(
+        {
+            t("score.sheet.about", lang): about,
+            t("score.sheet.scores", lang): cards_table(cards, scheme, lang),
+            t("score.sheet.components", lang): components_table(comps, cards, lang),
+        }
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -95,10 +147,14 @@ def grade_distribution(cards: pd.DataFrame, scheme: Scheme, lang: str) -> pd.Dat
     """Workers per community × grade (a calibration table)."""
     df = _lang_cols(cards[cards["scored"].astype(bool)], lang)
     names = grade_names(scheme, lang)
-    tab = pd.crosstab(df["community"], df["grade"]).reindex(columns=[g.code for g in scheme.grades], fill_value=0)
+    tab = pd.crosstab(df["community"], df["grade"]).reindex(
+        columns=[g.code for g in scheme.grades], fill_value=0
+    )
     tab["n"] = tab.sum(axis=1)
     tab["mean"] = df.groupby("community")["total"].mean().round(2)
-    tab = tab.rename(columns={**names, "n": t("score.col.workers", lang), "mean": t("score.col.mean_total", lang)})
+    tab = tab.rename(
+        columns={**names, "n": t("score.col.workers", lang), "mean": t("score.col.mean_total", lang)}
+    )
     return tab.reset_index().rename(columns={"community": t("score.col.community", lang)})
 
 
@@ -114,12 +170,22 @@ def event_items(session: Session, period: str, lang: str, top: int = 10) -> pd.D
 
     p = parse_period(period)
     lo, hi = datetime.combine(p.start, time()), datetime.combine(p.end, time.max)
-    rows = session.exec(select(Event.item_code, func.count()).where(sql_col(Event.reported_at).between(lo, hi))
-                        .group_by(Event.item_code).order_by(func.count().desc()).limit(top)).all()
+    rows = session.exec(
+        select(Event.item_code, func.count())
+        .where(sql_col(Event.reported_at).between(lo, hi))
+        .group_by(Event.item_code)
+        .order_by(func.count().desc())
+        .limit(top)
+    ).all()
     df = pd.DataFrame(rows, columns=["item_code", "events"])
     df.insert(1, "item", df["item_code"].map(lambda code: item_name(code, lang)))
-    return df.rename(columns={"item_code": t("score.col.item_code", lang), "item": t("score.col.item", lang),
-                              "events": t("score.col.events", lang)})
+    return df.rename(
+        columns={
+            "item_code": t("score.col.item_code", lang),
+            "item": t("score.col.item", lang),
+            "events": t("score.col.events", lang),
+        }
+    )
 
 
 def overdue_counts(session: Session, period: str, lang: str) -> pd.DataFrame:
@@ -137,15 +203,23 @@ def overdue_counts(session: Session, period: str, lang: str) -> pd.DataFrame:
     p = parse_period(period)
     lo, hi = datetime.combine(p.start, time()), datetime.combine(p.end, time.max)
     closed_at, due_at = sql_col(Event.closed_at), sql_col(Event.due_at)
-    late = or_(and_(closed_at.is_not(None), closed_at > due_at),
-               and_(closed_at.is_(None), due_at < hi))
+    late = or_(and_(closed_at.is_not(None), closed_at > due_at), and_(closed_at.is_(None), due_at < hi))
     name = getattr(OrgUnit, col(lang, "name"))
-    rows = session.exec(select(name, func.count(), func.sum(case((late, 1), else_=0)))
-                        .join(OrgUnit, sql_col(OrgUnit.id) == Event.community_id)
-                        .where(due_at.between(lo, hi), sql_col(Event.postponed).is_(False))
-                        .group_by(name).order_by(func.sum(case((late, 1), else_=0)).desc())).all()
-    return pd.DataFrame(rows, columns=[t("score.col.community", lang), t("score.col.events_due", lang),
-                                       t("score.col.overdue", lang)])
+    rows = session.exec(
+        select(name, func.count(), func.sum(case((late, 1), else_=0)))
+        .join(OrgUnit, sql_col(OrgUnit.id) == Event.community_id)
+        .where(due_at.between(lo, hi), sql_col(Event.postponed).is_(False))
+        .group_by(name)
+        .order_by(func.sum(case((late, 1), else_=0)).desc())
+    ).all()
+    return pd.DataFrame(
+        rows,
+        columns=[
+            t("score.col.community", lang),
+            t("score.col.events_due", lang),
+            t("score.col.overdue", lang),
+        ],
+    )
 
 
 def comparison_table(comp: pd.DataFrame, lang: str) -> pd.DataFrame:
@@ -155,22 +229,45 @@ def comparison_table(comp: pd.DataFrame, lang: str) -> pd.DataFrame:
     return out.rename(columns={c: t(f"score.col.{c}", lang) for c in cols})
 
 
-def bulletin_workbook(session: Session, *, period: str, cards: pd.DataFrame, comparison: pd.DataFrame,
-                      scheme: Scheme, revision: int, lang: str = "zh", generated: date | None = None) -> bytes:
+def bulletin_workbook(
+    session: Session,
+    *,
+    period: str,
+    cards: pd.DataFrame,
+    comparison: pd.DataFrame,
+    scheme: Scheme,
+    revision: int,
+    lang: str = "zh",
+    generated: date | None = None,
+) -> bytes:
     scored = cards[cards["scored"].astype(bool)]
-    about = pd.DataFrame({
-        t("score.col.field", lang): [t("score.period", lang), t("score.revision", lang), t("score.scheme_version", lang),
-                                     t("score.col.workers", lang), t("score.col.mean_total", lang),
-                                     t("score.generated", lang)],
-        t("score.col.value", lang): [period, revision, f"{scheme.code} v{scheme.version}", len(scored),
-                                     round(float(scored["total"].mean()), 2) if len(scored) else None,
-                                     str(generated or clock.today())],
-    })
-    return workbook({
-        t("score.sheet.about", lang): about,
-        t("score.sheet.ranking", lang): cards_table(scored, scheme, lang),
-        t("score.sheet.grades", lang): grade_distribution(cards, scheme, lang),
-        t("score.sheet.party", lang): comparison_table(comparison, lang),
-        t("score.sheet.items", lang): event_items(session, period, lang),
-        t("score.sheet.overdue", lang): overdue_counts(session, period, lang),
-    })
+    about = pd.DataFrame(
+        {
+            t("score.col.field", lang): [
+                t("score.period", lang),
+                t("score.revision", lang),
+                t("score.scheme_version", lang),
+                t("score.col.workers", lang),
+                t("score.col.mean_total", lang),
+                t("score.generated", lang),
+            ],
+            t("score.col.value", lang): [
+                period,
+                revision,
+                f"{scheme.code} v{scheme.version}",
+                len(scored),
+                round(float(scored["total"].mean()), 2) if len(scored) else None,
+                str(generated or clock.today()),
+            ],
+        }
+    )
+    return workbook(
+        {
+            t("score.sheet.about", lang): about,
+            t("score.sheet.ranking", lang): cards_table(scored, scheme, lang),
+            t("score.sheet.grades", lang): grade_distribution(cards, scheme, lang),
+            t("score.sheet.party", lang): comparison_table(comparison, lang),
+            t("score.sheet.items", lang): event_items(session, period, lang),
+            t("score.sheet.overdue", lang): overdue_counts(session, period, lang),
+        }
+    )

@@ -132,12 +132,24 @@ class Scheme:
         for d in self.dimensions:
             for c in d.components:
                 n = c.normalisation
-                rows.append({
-                    "dimension": d.code, "dimension_zh": d.name_zh, "dimension_en": d.name_en,
-                    "component": c.code, "name_zh": c.name_zh, "name_en": c.name_en, "metric": c.metric,
-                    "weight": float(c.weight), "method": n.method, "target": n.target, "floor": n.floor,
-                    "cohort": n.cohort, "fairness": c.fairness, "rule": n.describe(),
-                })
+                rows.append(
+                    {
+                        "dimension": d.code,
+                        "dimension_zh": d.name_zh,
+                        "dimension_en": d.name_en,
+                        "component": c.code,
+                        "name_zh": c.name_zh,
+                        "name_en": c.name_en,
+                        "metric": c.metric,
+                        "weight": float(c.weight),
+                        "method": n.method,
+                        "target": n.target,
+                        "floor": n.floor,
+                        "cohort": n.cohort,
+                        "fairness": c.fairness,
+                        "rule": n.describe(),
+                    }
+                )
         return rows
 
     def grade_for(self, score: float) -> str:
@@ -156,32 +168,63 @@ class Scheme:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=1)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any], *, registry_directions: dict[str, str] | None = None,
-                  version: int = 0) -> Scheme:
+    def from_dict(
+        cls, data: dict[str, Any], *, registry_directions: dict[str, str] | None = None, version: int = 0
+    ) -> Scheme:
         """Parse and validate; ``registry_directions`` (metric → higher/lower) checks that linear and
         band rules point the way the metric improves."""
         try:
             dims = tuple(
-                Dimension(d["code"], d["name_zh"], d["name_en"], tuple(
-                    Component(
-                        c["code"], c["name_zh"], c["name_en"], c["metric"], float(c["weight"]),
-                        _norm(c.get("normalisation") or {}), c.get("fairness"),
-                    ) for c in d["components"]
-                )) for d in data["dimensions"]
+                Dimension(
+                    d["code"],
+                    d["name_zh"],
+                    d["name_en"],
+                    tuple(
+                        Component(
+                            c["code"],
+                            c["name_zh"],
+                            c["name_en"],
+                            c["metric"],
+                            float(c["weight"]),
+                            _norm(c.get("normalisation") or {}),
+                            c.get("fairness"),
+                        )
+                        for c in d["components"]
+                    ),
+                )
+                for d in data["dimensions"]
             )
             scheme = cls(
-                code=data["code"], name_zh=data["name_zh"], name_en=data["name_en"], dimensions=dims,
-                adjustments=tuple(Adjustment(a["code"], a["name_zh"], a["name_en"], float(a["points_per_case"]),
-                                             None if a.get("cap") is None else float(a["cap"]),
-                                             bool(a.get("veto", False)))
-                                  for a in data.get("adjustments", [])),
+                code=data["code"],
+                name_zh=data["name_zh"],
+                name_en=data["name_en"],
+                dimensions=dims,
+                adjustments=tuple(
+                    Adjustment(
+                        a["code"],
+                        a["name_zh"],
+                        a["name_en"],
+                        float(a["points_per_case"]),
+                        None if a.get("cap") is None else float(a["cap"]),
+                        bool(a.get("veto", False)),
+                    )
+                    for a in data.get("adjustments", [])
+                ),
                 bonus_cap=float(data.get("bonus_cap", 5.0)),
-                grades=tuple(GradeBand(g["code"], g["name_zh"], g["name_en"], float(g["min_score"]),
-                                       None if g.get("max_share") is None else float(g["max_share"]))
-                             for g in data.get("grades", [])),
+                grades=tuple(
+                    GradeBand(
+                        g["code"],
+                        g["name_zh"],
+                        g["name_en"],
+                        float(g["min_score"]),
+                        None if g.get("max_share") is None else float(g["max_share"]),
+                    )
+                    for g in data.get("grades", [])
+                ),
                 year_rule=data.get("year_rule", "mean_of_quarters"),
                 min_coverage=float(data.get("min_coverage", 0.6)),
-                notes=data.get("notes", ""), version=version,
+                notes=data.get("notes", ""),
+                version=version,
             )
         except KeyError as exc:
             raise SchemeError(f"the scheme is missing the field {exc.args[0]!r}") from exc
@@ -225,9 +268,13 @@ class Scheme:
                 if n.target is None or n.floor is None or n.target == n.floor:
                     raise SchemeError(f"{c.code}: linear needs a target and a floor that differ")
                 if direction == "higher" and n.target < n.floor:
-                    raise SchemeError(f"{c.code}: {c.metric} is higher-is-better, so the target must exceed the floor")
+                    raise SchemeError(
+                        f"{c.code}: {c.metric} is higher-is-better, so the target must exceed the floor"
+                    )
                 if direction == "lower" and n.target > n.floor:
-                    raise SchemeError(f"{c.code}: {c.metric} is lower-is-better, so the target must be below the floor")
+                    raise SchemeError(
+                        f"{c.code}: {c.metric} is lower-is-better, so the target must be below the floor"
+                    )
             elif n.method == "bands":
                 if not n.bands:
                     raise SchemeError(f"{c.code}: bands need at least one threshold")

@@ -52,8 +52,14 @@ def _scheme(session: Session, scheme_id: int | None) -> tuple[Scheme, int]:
     return scheme_by_id(session, scheme_id), scheme_id
 
 
-def district_scorecards(session: Session, viewer: Viewer, period: str, *, scheme_id: int | None = None,
-                        inputs: ScoringInputs | None = None) -> tuple[Scorecards, ScoringInputs, int]:
+def district_scorecards(
+    session: Session,
+    viewer: Viewer,
+    period: str,
+    *,
+    scheme_id: int | None = None,
+    inputs: ScoringInputs | None = None,
+) -> tuple[Scorecards, ScoringInputs, int]:
     p = parse_period(period)
     scheme, sid = _scheme(session, scheme_id)
     if inputs is None:
@@ -69,8 +75,9 @@ def scorecards(session: Session, viewer: Viewer, period: str, *, scheme_id: int 
     return ScoreView(result, cards.reset_index(drop=True), comps.reset_index(drop=True), inputs, sid)
 
 
-def monthly_trend(session: Session, viewer: Viewer, *, first: str, last: str,
-                  scheme_id: int | None = None) -> pd.DataFrame:
+def monthly_trend(
+    session: Session, viewer: Viewer, *, first: str, last: str, scheme_id: int | None = None
+) -> pd.DataFrame:
     """Monthly cards (period, worker_id, total, grade, community …) in scope, first..last."""
     scheme, _ = _scheme(session, scheme_id)
     inputs = load_inputs(session, viewer, start_period=first, end_period=last)
@@ -78,8 +85,14 @@ def monthly_trend(session: Session, viewer: Viewer, *, first: str, last: str,
     return restrict_to_scope(session, viewer, cards).reset_index(drop=True)
 
 
-def compare_party(session: Session, viewer: Viewer, period: str,
-                  metrics: tuple[str, ...] = ARTICLE_METRICS, *, inputs: ScoringInputs | None = None) -> pd.DataFrame:
+def compare_party(
+    session: Session,
+    viewer: Viewer,
+    period: str,
+    metrics: tuple[str, ...] = ARTICLE_METRICS,
+    *,
+    inputs: ScoringInputs | None = None,
+) -> pd.DataFrame:
     """The article's comparison over the viewer's scope: party members vs all, gap in points
     (``inputs`` already loaded for the period are reused)."""
     p = parse_period(period)
@@ -89,8 +102,9 @@ def compare_party(session: Session, viewer: Viewer, period: str,
     return party_comparison(inputs.values, workers, inputs.registry, months=p.months, metrics=metrics)
 
 
-def compare_groups(session: Session, viewer: Viewer, period: str, by: str,
-                   metrics: tuple[str, ...] = ARTICLE_METRICS) -> pd.DataFrame:
+def compare_groups(
+    session: Session, viewer: Viewer, period: str, by: str, metrics: tuple[str, ...] = ARTICLE_METRICS
+) -> pd.DataFrame:
     p = parse_period(period)
     inputs = load_inputs(session, viewer, start_period=p.months[0], end_period=p.months[-1])
     workers = restrict_to_scope(session, viewer, inputs.workers)
@@ -135,15 +149,21 @@ def courses_for_components(session: Session, options: pd.DataFrame, limit: int =
     return out.drop_duplicates(["component", "code"])
 
 
-def enroll_for_improvement(session: Session, viewer: Viewer, *, worker_id: int, course_code: str,
-                           component: str) -> int:
+def enroll_for_improvement(
+    session: Session, viewer: Viewer, *, worker_id: int, course_code: str, component: str
+) -> int:
     """Enroll a worker in a course that trains a weak component (courses.api.enroll_workers)."""
     if not viewer.is_manager:
         raise ScopeError("only managers may enroll workers")
     from courses.api import enroll_workers
 
-    return enroll_workers(session, viewer, course_code=course_code, worker_ids=[worker_id],
-                          reason=f"scorecard: raise {component}")
+    return enroll_workers(
+        session,
+        viewer,
+        course_code=course_code,
+        worker_ids=[worker_id],
+        reason=f"scorecard: raise {component}",
+    )
 
 
 def period_choices(session: Session, viewer: Viewer, *, last: int = 12) -> list[str]:
@@ -158,8 +178,12 @@ def period_choices(session: Session, viewer: Viewer, *, last: int = 12) -> list[
     if MetricValue is not None:
         from sqlalchemy import func
 
-        rows = session.exec(select(MetricValue.period, func.count()).group_by(MetricValue.period)
-                            .order_by(col(MetricValue.period).desc()).limit(last + 3)).all()
+        rows = session.exec(
+            select(MetricValue.period, func.count())
+            .group_by(MetricValue.period)
+            .order_by(col(MetricValue.period).desc())
+            .limit(last + 3)
+        ).all()
         # A month holding a handful of stray rows (events filed after the data ends) is not a period
         # anyone assesses: keep months with at least a tenth of the fullest month's figures.
         most = max((n for _, n in rows), default=0)
@@ -172,6 +196,17 @@ def period_choices(session: Session, viewer: Viewer, *, last: int = 12) -> list[
     return months
 
 
-__all__ = ["Period", "ScoreView", "scorecards", "monthly_trend", "compare_party", "compare_groups",
-           "worker_view", "improvement_options", "courses_for_components", "enroll_for_improvement",
-           "period_choices", "district_scorecards"]
+__all__ = [
+    "Period",
+    "ScoreView",
+    "scorecards",
+    "monthly_trend",
+    "compare_party",
+    "compare_groups",
+    "worker_view",
+    "improvement_options",
+    "courses_for_components",
+    "enroll_for_improvement",
+    "period_choices",
+    "district_scorecards",
+]

@@ -37,23 +37,32 @@ def ensure_default_scheme(session: Session) -> ScoringScheme:
     row = session.exec(select(ScoringScheme).where(ScoringScheme.is_active)).first()
     if row is not None:
         return row
-    row = session.exec(select(ScoringScheme).order_by(col(ScoringScheme.created_at).desc(),
-                                                      col(ScoringScheme.id).desc())).first()
+    row = session.exec(
+        select(ScoringScheme).order_by(col(ScoringScheme.created_at).desc(), col(ScoringScheme.id).desc())
+    ).first()
     if row is not None:  # versions exist but none is active: the newest is
         row.is_active = True
         session.add(row)
         session.flush()
         return row
     s = default_scheme()
-    row = ScoringScheme(code=s.code, version=1, name_zh=s.name_zh, name_en=s.name_en, definition=s.to_json(),
-                        is_active=True, note="shipped default (data/scoring_default.json)")
+    row = ScoringScheme(
+        code=s.code,
+        version=1,
+        name_zh=s.name_zh,
+        name_en=s.name_en,
+        definition=s.to_json(),
+        is_active=True,
+        note="shipped default (data/scoring_default.json)",
+    )
     session.add(row)
     try:
         session.flush()
     except IntegrityError:  # another process created it first
         session.rollback()
-        return session.exec(select(ScoringScheme).where(ScoringScheme.code == s.code,
-                                                        ScoringScheme.version == 1)).one()
+        return session.exec(
+            select(ScoringScheme).where(ScoringScheme.code == s.code, ScoringScheme.version == 1)
+        ).one()
     return row
 
 
@@ -72,38 +81,68 @@ def _settings(scheme: Scheme) -> dict[str, Any]:
     for c in scheme.components:
         out[f"weight.{c.code}"] = c.weight
         out[f"rule.{c.code}"] = c.normalisation.describe() + (f", {c.fairness}" if c.fairness else "")
-    out |= {f"adjustment.{a.code}": {"points": a.points_per_case, "cap": a.cap, "veto": a.veto}
-            for a in scheme.adjustments}
+    out |= {
+        f"adjustment.{a.code}": {"points": a.points_per_case, "cap": a.cap, "veto": a.veto}
+        for a in scheme.adjustments
+    }
     out |= {f"grade.{g.code}": {"min_score": g.min_score, "max_share": g.max_share} for g in scheme.grades}
-    return out | {"bonus_cap": scheme.bonus_cap, "min_coverage": scheme.min_coverage, "year_rule": scheme.year_rule}
+    return out | {
+        "bonus_cap": scheme.bonus_cap,
+        "min_coverage": scheme.min_coverage,
+        "year_rule": scheme.year_rule,
+    }
 
 
-def save_scheme_version(session: Session, viewer: Viewer, definition: dict[str, Any] | str, *,
-                        note: str = "", activate: bool = True) -> ScoringScheme:
+def save_scheme_version(
+    session: Session,
+    viewer: Viewer,
+    definition: dict[str, Any] | str,
+    *,
+    note: str = "",
+    activate: bool = True,
+) -> ScoringScheme:
     """Validate an edited definition and store it as the next version of its code (admins only)."""
     if not viewer.is_admin:
         raise ScopeError("only administrators may change scoring schemes")
     text = definition if isinstance(definition, str) else json.dumps(definition, ensure_ascii=False)
     scheme = Scheme.from_json(text, registry_directions=registry_directions(session))
-    last = session.exec(select(func.max(ScoringScheme.version)).where(ScoringScheme.code == scheme.code)).one()
+    last = session.exec(
+        select(func.max(ScoringScheme.version)).where(ScoringScheme.code == scheme.code)
+    ).one()
     version = (last or 0) + 1
     previous: dict[str, Any] = {}
     if last:
-        prev = session.exec(select(ScoringScheme).where(ScoringScheme.code == scheme.code,
-                                                        ScoringScheme.version == last)).one()
+        prev = session.exec(
+            select(ScoringScheme).where(ScoringScheme.code == scheme.code, ScoringScheme.version == last)
+        ).one()
         if Scheme.from_json(prev.definition) == scheme:
             raise ValueError(f"nothing changed: this is the same as version {last}")
         previous = _settings(Scheme.from_json(prev.definition))
     if activate:
         session.exec(update(ScoringScheme).values(is_active=False))
-    row = ScoringScheme(code=scheme.code, version=version, name_zh=scheme.name_zh, name_en=scheme.name_en,
-                        definition=scheme.to_json(), is_active=activate, note=note[:500],
-                        created_by=viewer.user_id or None, created_at=clock_now())
+    row = ScoringScheme(
+        code=scheme.code,
+        version=version,
+        name_zh=scheme.name_zh,
+        name_en=scheme.name_en,
+        definition=scheme.to_json(),
+        is_active=activate,
+        note=note[:500],
+        created_by=viewer.user_id or None,
+        created_at=clock_now(),
+    )
     session.add(row)
     before, after = changed_fields(previous, _settings(scheme))
-    record(session, "score.scheme.save", viewer=viewer, entity="scoring_scheme", entity_id=f"{scheme.code} v{version}",
-           before={"version": last, **before} if last else None, after={"version": version, **after},
-           detail={"note": note[:500], "activated": activate})
+    record(
+        session,
+        "score.scheme.save",
+        viewer=viewer,
+        entity="scoring_scheme",
+        entity_id=f"{scheme.code} v{version}",
+        before={"version": last, **before} if last else None,
+        after={"version": version, **after},
+        detail={"note": note[:500], "activated": activate},
+    )
     session.flush()
     return row
 
@@ -115,9 +154,15 @@ def activate_version(session: Session, viewer: Viewer, scheme_id: int) -> Scorin
     if row is None:
         raise ValueError(f"scheme version {scheme_id} does not exist")
     was = session.exec(select(ScoringScheme).where(ScoringScheme.is_active)).first()
-    record(session, "score.scheme.activate", viewer=viewer, entity="scoring_scheme",
-           entity_id=f"{row.code} v{row.version}", before={"active": f"{was.code} v{was.version}" if was else None},
-           after={"active": f"{row.code} v{row.version}"})
+    record(
+        session,
+        "score.scheme.activate",
+        viewer=viewer,
+        entity="scoring_scheme",
+        entity_id=f"{row.code} v{row.version}",
+        before={"active": f"{was.code} v{was.version}" if was else None},
+        after={"active": f"{row.code} v{row.version}"},
+    )
     session.exec(update(ScoringScheme).values(is_active=False))
     row.is_active = True
     session.add(row)
@@ -126,13 +171,21 @@ def activate_version(session: Session, viewer: Viewer, scheme_id: int) -> Scorin
 
 
 def scheme_versions(session: Session) -> pd.DataFrame:
-    rows = session.execute(sa_select(col(ScoringScheme.id), col(ScoringScheme.code), col(ScoringScheme.version),
-                                     col(ScoringScheme.name_zh), col(ScoringScheme.name_en),
-                                     col(ScoringScheme.is_active), col(ScoringScheme.note),
-                                     col(ScoringScheme.created_at))
-                           .order_by(col(ScoringScheme.code), col(ScoringScheme.version).desc())).all()
-    return pd.DataFrame(rows, columns=["id", "code", "version", "name_zh", "name_en", "is_active", "note",
-                                       "created_at"])
+    rows = session.execute(
+        sa_select(
+            col(ScoringScheme.id),
+            col(ScoringScheme.code),
+            col(ScoringScheme.version),
+            col(ScoringScheme.name_zh),
+            col(ScoringScheme.name_en),
+            col(ScoringScheme.is_active),
+            col(ScoringScheme.note),
+            col(ScoringScheme.created_at),
+        ).order_by(col(ScoringScheme.code), col(ScoringScheme.version).desc())
+    ).all()
+    return pd.DataFrame(
+        rows, columns=["id", "code", "version", "name_zh", "name_en", "is_active", "note", "created_at"]
+    )
 
 
 def scheme_by_id(session: Session, scheme_id: int) -> Scheme:

@@ -28,8 +28,14 @@ ERROR_KEYS = {"code", "message_zh", "message_en", "field", "row"}
 
 def _event(world: ApiWorld, no: str, grid: str = "a", **extra: Any) -> dict[str, Any]:
     g = (world.org.grids_a if grid == "a" else world.org.grids_b)[0]
-    return {"event_no": no, "item": "C03", "grid_code": g.code, "location": "甲社区路口",
-            "reported_at": "2020-06-01T09:00:00", **extra}
+    return {
+        "event_no": no,
+        "item": "C03",
+        "grid_code": g.code,
+        "location": "甲社区路口",
+        "reported_at": "2020-06-01T09:00:00",
+        **extra,
+    }
 
 
 def _count(session: Session, model: Any, *where: Any) -> int:
@@ -48,6 +54,7 @@ def _is_error(r: Response, status: int, code: str | None = None) -> dict[str, An
 
 
 # --- every endpoint × a client whose scope holds A's records, and one whose scope does not --------------
+
 
 @dataclass(frozen=True)
 class Endpoint:
@@ -73,60 +80,140 @@ def _refusal(*statuses: int) -> Callable[[Response, ApiWorld], bool]:
 def _a_participant(w: ApiWorld) -> dict[str, Any]:
     a0 = w.org.workers_a[0]
     start = NOW.replace(day=2, hour=14)
-    return {"session_id": w.live_session, "participants": [
-        {"employee_no": a0.employee_no, "join_at": f"{start:%Y-%m-%dT%H:%M}",
-         "leave_at": f"{start + timedelta(minutes=58):%Y-%m-%dT%H:%M}"}]}
+    return {
+        "session_id": w.live_session,
+        "participants": [
+            {
+                "employee_no": a0.employee_no,
+                "join_at": f"{start:%Y-%m-%dT%H:%M}",
+                "leave_at": f"{start + timedelta(minutes=58):%Y-%m-%dT%H:%M}",
+            }
+        ],
+    }
 
 
 ENDPOINTS = [
-    Endpoint("get event", "GET", lambda w: "/api/v1/events/A-REG", lambda w: None,
-             lambda r, w: r.status_code == 200 and r.json()["event_no"] == "A-REG", _refusal(403)),
-    Endpoint("list events", "GET", lambda w: "/api/v1/events", lambda w: None,
-             lambda r, w: {"A-REG", "A-REP"} <= {e["event_no"] for e in _items(r)},
-             lambda r, w: r.status_code == 200 and not {"A-REG", "A-REP"} & {e["event_no"] for e in _items(r)}),
-    Endpoint("post event", "POST", lambda w: "/api/v1/events", lambda w: _event(w, "NEW-1"),
-             lambda r, w: r.status_code == 201 and r.json()["event"]["state"] == "reported",
-             lambda r, w: r.status_code == 422 and r.json()["errors"][0]["code"] == "unknown_grid"),
-    Endpoint("post batch", "POST", lambda w: "/api/v1/events/batch",
-             lambda w: {"events": [_event(w, "NEW-2"), _event(w, "NEW-3")]},
-             lambda r, w: r.status_code == 200 and r.json()["added"] == 2, _refusal(422)),
-    Endpoint("event action", "POST", lambda w: "/api/v1/events/A-REP/actions", lambda w: {"action": "accept"},
-             lambda r, w: r.status_code == 200 and r.json()["state"] == "accepted", _refusal(403)),
-    Endpoint("attendance", "POST", lambda w: "/api/v1/attendance", _a_participant,
-             lambda r, w: r.status_code == 200 and r.json()["changed"] == 1, _refusal(403)),
-    Endpoint("workers", "POST", lambda w: "/api/v1/workers",
-             lambda w: {"workers": [{"employee_no": "A90", "name": "新网格员", "grid_code": w.org.grids_a[0].code}]},
-             lambda r, w: r.status_code == 200 and r.json()["added"] == 1,
-             lambda r, w: r.status_code == 422 and r.json()["errors"][0]["code"] == "unknown_grid"),
-    Endpoint("tasks", "GET", lambda w: "/api/v1/tasks", lambda w: None,
-             lambda r, w: f"event:{w.events['A-REG']}" in {t["task_id"] for t in _items(r)},
-             lambda r, w: r.status_code == 200 and f"event:{w.events['A-REG']}" not in {t["task_id"] for t in _items(r)}),
-    Endpoint("recommendations", "GET", lambda w: f"/api/v1/tasks/event:{w.events['A-REG']}/recommendations",
-             lambda w: None,
-             lambda r, w: r.status_code == 200 and r.json()["candidates"][0]["employee_no"].startswith("A")
-             and r.json()["candidates"][0]["reasons_en"],
-             _refusal(400)),
-    Endpoint("decisions", "GET", lambda w: "/api/v1/decisions", lambda w: None,
-             lambda r, w: "A00" in {d["chosen_employee_no"] for d in _items(r)},
-             lambda r, w: r.status_code == 200 and "A00" not in {d["chosen_employee_no"] for d in _items(r)}),
-    Endpoint("scorecards", "GET", lambda w: "/api/v1/scorecards/2020-05", lambda w: None,
-             lambda r, w: "A00" in {c["employee_no"] for c in _items(r)},
-             lambda r, w: r.status_code == 200 and "A00" not in {c["employee_no"] for c in _items(r)}),
-    Endpoint("training", "GET", lambda w: "/api/v1/workers/A00/training", lambda w: None,
-             lambda r, w: r.status_code == 200 and r.json()["courses"][0]["code"] == "fire_safety", _refusal(403)),
+    Endpoint(
+        "get event",
+        "GET",
+        lambda w: "/api/v1/events/A-REG",
+        lambda w: None,
+        lambda r, w: r.status_code == 200 and r.json()["event_no"] == "A-REG",
+        _refusal(403),
+    ),
+    Endpoint(
+        "list events",
+        "GET",
+        lambda w: "/api/v1/events",
+        lambda w: None,
+        lambda r, w: {"A-REG", "A-REP"} <= {e["event_no"] for e in _items(r)},
+        lambda r, w: r.status_code == 200 and not {"A-REG", "A-REP"} & {e["event_no"] for e in _items(r)},
+    ),
+    Endpoint(
+        "post event",
+        "POST",
+        lambda w: "/api/v1/events",
+        lambda w: _event(w, "NEW-1"),
+        lambda r, w: r.status_code == 201 and r.json()["event"]["state"] == "reported",
+        lambda r, w: r.status_code == 422 and r.json()["errors"][0]["code"] == "unknown_grid",
+    ),
+    Endpoint(
+        "post batch",
+        "POST",
+        lambda w: "/api/v1/events/batch",
+        lambda w: {"events": [_event(w, "NEW-2"), _event(w, "NEW-3")]},
+        lambda r, w: r.status_code == 200 and r.json()["added"] == 2,
+        _refusal(422),
+    ),
+    Endpoint(
+        "event action",
+        "POST",
+        lambda w: "/api/v1/events/A-REP/actions",
+        lambda w: {"action": "accept"},
+        lambda r, w: r.status_code == 200 and r.json()["state"] == "accepted",
+        _refusal(403),
+    ),
+    Endpoint(
+        "attendance",
+        "POST",
+        lambda w: "/api/v1/attendance",
+        _a_participant,
+        lambda r, w: r.status_code == 200 and r.json()["changed"] == 1,
+        _refusal(403),
+    ),
+    Endpoint(
+        "workers",
+        "POST",
+        lambda w: "/api/v1/workers",
+        lambda w: {
+            "workers": [{"employee_no": "A90", "name": "新网格员", "grid_code": w.org.grids_a[0].code}]
+        },
+        lambda r, w: r.status_code == 200 and r.json()["added"] == 1,
+        lambda r, w: r.status_code == 422 and r.json()["errors"][0]["code"] == "unknown_grid",
+    ),
+    Endpoint(
+        "tasks",
+        "GET",
+        lambda w: "/api/v1/tasks",
+        lambda w: None,
+        lambda r, w: f"event:{w.events['A-REG']}" in {t["task_id"] for t in _items(r)},
+        lambda r, w: (
+            r.status_code == 200 and f"event:{w.events['A-REG']}" not in {t["task_id"] for t in _items(r)}
+        ),
+    ),
+    Endpoint(
+        "recommendations",
+        "GET",
+        lambda w: f"/api/v1/tasks/event:{w.events['A-REG']}/recommendations",
+        lambda w: None,
+        lambda r, w: (
+            r.status_code == 200
+            and r.json()["candidates"][0]["employee_no"].startswith("A")
+            and r.json()["candidates"][0]["reasons_en"]
+        ),
+        _refusal(400),
+    ),
+    Endpoint(
+        "decisions",
+        "GET",
+        lambda w: "/api/v1/decisions",
+        lambda w: None,
+        lambda r, w: "A00" in {d["chosen_employee_no"] for d in _items(r)},
+        lambda r, w: r.status_code == 200 and "A00" not in {d["chosen_employee_no"] for d in _items(r)},
+    ),
+    Endpoint(
+        "scorecards",
+        "GET",
+        lambda w: "/api/v1/scorecards/2020-05",
+        lambda w: None,
+        lambda r, w: "A00" in {c["employee_no"] for c in _items(r)},
+        lambda r, w: r.status_code == 200 and "A00" not in {c["employee_no"] for c in _items(r)},
+    ),
+    Endpoint(
+        "training",
+        "GET",
+        lambda w: "/api/v1/workers/A00/training",
+        lambda w: None,
+        lambda r, w: r.status_code == 200 and r.json()["courses"][0]["code"] == "fire_safety",
+        _refusal(403),
+    ),
 ]
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
 @pytest.mark.parametrize("who", ["comm_a", "district"])
-def test_endpoint_serves_a_client_whose_scope_holds_the_record(api, api_world, endpoint: Endpoint, who: str) -> None:
+def test_endpoint_serves_a_client_whose_scope_holds_the_record(
+    api, api_world, endpoint: Endpoint, who: str
+) -> None:
     """Test that a client scoped to community A (or the district) gets A's records from every endpoint."""
     r = endpoint.call(api(who), api_world)
     assert endpoint.allowed(r, api_world), (r.status_code, r.text)
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
-def test_endpoint_refuses_a_client_of_another_community(api, api_world, session: Session, endpoint: Endpoint) -> None:
+def test_endpoint_refuses_a_client_of_another_community(
+    api, api_world, session: Session, endpoint: Endpoint
+) -> None:
     """Test that a client scoped to community B neither reads nor writes community A's records."""
     events, workers = _count(session, Event), _count(session, Worker)
     r = endpoint.call(api("comm_b"), api_world)
@@ -135,14 +222,16 @@ def test_endpoint_refuses_a_client_of_another_community(api, api_world, session:
     assert session.exec(select(Event.state).where(Event.event_no == "A-REP")).one() == "reported"
 
 
-@pytest.mark.parametrize("endpoint", [e for e in ENDPOINTS if e.name not in ("get event", "list events")],
-                         ids=lambda e: e.name)
+@pytest.mark.parametrize(
+    "endpoint", [e for e in ENDPOINTS if e.name not in ("get event", "list events")], ids=lambda e: e.name
+)
 def test_endpoint_refuses_an_operation_the_client_was_not_allowed(api, api_world, endpoint: Endpoint) -> None:
     """Test that a district client allowed only events.read is refused every other operation (403)."""
     _is_error(endpoint.call(api("reader"), api_world), 403, "operation_not_allowed")
 
 
 # --- keys -----------------------------------------------------------------------------------------------
+
 
 def test_a_call_without_a_valid_key_is_refused(api, api_world) -> None:
     """Test that no key, a made-up key and a malformed header all get 401 in the one error shape."""
@@ -152,7 +241,9 @@ def test_a_call_without_a_valid_key_is_refused(api, api_world) -> None:
     _is_error(c.get("/api/v1/events", headers={"Authorization": "Basic Zm9vOmJhcg=="}), 401)
 
 
-def test_a_rotated_key_replaces_the_old_one_and_a_revoked_client_is_refused(api_world, session: Session) -> None:
+def test_a_rotated_key_replaces_the_old_one_and_a_revoked_client_is_refused(
+    api_world, session: Session
+) -> None:
     """Test that after rotation only the new key works, and that a revoked client's key stops working."""
     old = api_world.keys["comm_a"]
     new = rotate_key(session, SYSTEM, "comm_a")
@@ -172,9 +263,11 @@ def test_every_call_is_audited_under_the_clients_name(api, api_world, session: S
     c.post("/api/v1/events", json=_event(api_world, "AUD-1"))
     api("reader").post("/api/v1/events", json=_event(api_world, "AUD-2"))
     session.expire_all()
-    rows = session.exec(select(AuditEntry.action, AuditEntry.username).where(AuditEntry.action.startswith("api.e")
-                                                                             | (AuditEntry.action == "import.events"))
-                        .order_by(AuditEntry.id)).all()
+    rows = session.exec(
+        select(AuditEntry.action, AuditEntry.username)
+        .where(AuditEntry.action.startswith("api.e") | (AuditEntry.action == "import.events"))
+        .order_by(AuditEntry.id)
+    ).all()
     assert ("api.events.read", "api:comm_a") in rows
     assert ("api.events.write", "api:comm_a") in rows and ("import.events", "api:comm_a") in rows
     assert ("api.events.write.refused", "api:reader") in rows
@@ -182,7 +275,10 @@ def test_every_call_is_audited_under_the_clients_name(api, api_world, session: S
 
 # --- idempotency ----------------------------------------------------------------------------------------
 
-def test_the_same_idempotency_key_twice_makes_one_event_and_the_same_response(api, api_world, session) -> None:
+
+def test_the_same_idempotency_key_twice_makes_one_event_and_the_same_response(
+    api, api_world, session
+) -> None:
     """Test that a retried POST with the same Idempotency-Key creates one event and answers as the first time."""
     c = api("comm_a")
     first = c.post("/api/v1/events", json=_event(api_world, "IDEM-1"), headers={"Idempotency-Key": "retry-1"})
@@ -201,7 +297,9 @@ def test_an_action_retried_with_its_key_is_applied_once(api, api_world, session)
     first = c.post("/api/v1/events/A-REP/actions", json={"action": "accept"}, headers=h)
     again = c.post("/api/v1/events/A-REP/actions", json={"action": "accept"}, headers=h)
     assert first.status_code == again.status_code == 200 and first.json() == again.json()
-    refused = _is_error(c.post("/api/v1/events/A-REP/actions", json={"action": "accept"}), 409, "illegal_transition")
+    refused = _is_error(
+        c.post("/api/v1/events/A-REP/actions", json={"action": "accept"}), 409, "illegal_transition"
+    )
     assert refused["message_zh"].startswith("事件当前状态为 accepted，不能执行 accept")  # not wrapped English
 
 
@@ -209,8 +307,11 @@ def test_an_idempotency_key_reused_for_another_body_is_refused(api, api_world, s
     """Test that the same key with a different event is refused and writes nothing."""
     c = api("comm_a")
     c.post("/api/v1/events", json=_event(api_world, "IDEM-2"), headers={"Idempotency-Key": "k"})
-    body = _is_error(c.post("/api/v1/events", json=_event(api_world, "IDEM-3"), headers={"Idempotency-Key": "k"}),
-                     422, "idempotency_key_reused")
+    body = _is_error(
+        c.post("/api/v1/events", json=_event(api_world, "IDEM-3"), headers={"Idempotency-Key": "k"}),
+        422,
+        "idempotency_key_reused",
+    )
     assert body["field"] == "Idempotency-Key"
     assert _count(session, Event, Event.event_no == "IDEM-3") == 0
 
@@ -218,8 +319,11 @@ def test_an_idempotency_key_reused_for_another_body_is_refused(api, api_world, s
 def test_a_refused_request_keeps_its_key_free_for_the_corrected_one(api, api_world, session) -> None:
     """Test that a key whose request was refused can carry the corrected request."""
     c = api("comm_a")
-    bad = c.post("/api/v1/events", json=_event(api_world, "IDEM-4", item="no such item"),
-                 headers={"Idempotency-Key": "fix-me"})
+    bad = c.post(
+        "/api/v1/events",
+        json=_event(api_world, "IDEM-4", item="no such item"),
+        headers={"Idempotency-Key": "fix-me"},
+    )
     _is_error(bad, 422, "rows_refused")
     fixed = c.post("/api/v1/events", json=_event(api_world, "IDEM-4"), headers={"Idempotency-Key": "fix-me"})
     assert fixed.status_code == 201 and fixed.json()["event"]["event_no"] == "IDEM-4"
@@ -227,6 +331,7 @@ def test_a_refused_request_keeps_its_key_free_for_the_corrected_one(api, api_wor
 
 
 # --- bulk -----------------------------------------------------------------------------------------------
+
 
 def test_a_batch_with_one_bad_row_writes_nothing_and_names_the_row(api, api_world, session) -> None:
     """Test that one refused event refuses the batch, with the row, field and both languages' messages."""
@@ -256,11 +361,14 @@ def test_a_clean_batch_is_written_and_a_repeat_changes_nothing(api, api_world, s
 def test_a_body_that_does_not_fit_the_schema_names_the_field(api, api_world) -> None:
     """Test that a schema mismatch is a 422 naming the field and the item, in the one shape."""
     events = [_event(api_world, "S-1"), {**_event(api_world, "S-2"), "reported_at": "yesterday"}]
-    body = _is_error(api("comm_a").post("/api/v1/events/batch", json={"events": events}), 422, "invalid_request")
+    body = _is_error(
+        api("comm_a").post("/api/v1/events/batch", json={"events": events}), 422, "invalid_request"
+    )
     assert body["errors"][0]["field"] == "events.1.reported_at" and body["errors"][0]["row"] == 1
 
 
 # --- pagination -----------------------------------------------------------------------------------------
+
 
 def test_pages_stay_stable_while_events_are_inserted(api, api_world, session) -> None:
     """Test that paging by cursor returns every event exactly once while new events arrive between pages,
@@ -293,10 +401,14 @@ def test_updated_since_returns_only_later_changes(api, api_world) -> None:
 
 def test_a_cursor_not_made_by_the_api_is_refused(api, api_world) -> None:
     """Test that a forged cursor is a 400 naming the cursor."""
-    assert _is_error(api("comm_a").get("/api/v1/events", params={"cursor": "%%%"}), 400, "bad_cursor")["field"] == "cursor"
+    assert (
+        _is_error(api("comm_a").get("/api/v1/events", params={"cursor": "%%%"}), 400, "bad_cursor")["field"]
+        == "cursor"
+    )
 
 
 # --- limits and internals -------------------------------------------------------------------------------
+
 
 def test_a_body_over_the_size_limit_is_refused(api_world) -> None:
     """Test that a body over the configured limit gets 413 before it is parsed."""
@@ -313,7 +425,9 @@ def test_a_client_over_its_rate_is_told_when_to_retry(api_world) -> None:
     assert codes[:3] == [200, 200, 200] and codes[3:] == [429, 429]
     r = app_client.get("/api/v1/events")
     assert int(r.headers["Retry-After"]) >= 1
-    other = app_client.get("/api/v1/events", headers={"Authorization": f"Bearer {api_world.keys['district']}"})
+    other = app_client.get(
+        "/api/v1/events", headers={"Authorization": f"Bearer {api_world.keys['district']}"}
+    )
     assert other.status_code == 200
 
 
@@ -337,13 +451,17 @@ def test_an_unknown_path_answers_in_the_error_shape(api, api_world) -> None:
 
 # --- the writes land where the pages read them -----------------------------------------------------------
 
+
 def test_meeting_attendance_marks_the_seat_as_the_file_import_does(api, api_world, session) -> None:
     """Test that posted join/leave records mark the seated worker present, and a repeat changes nothing."""
     c = api("comm_a")
     assert c.post("/api/v1/attendance", json=_a_participant(api_world)).json()["changed"] == 1
     ts = live_session(session, api_world)
-    status = session.exec(select(Attendance.status).where(Attendance.session_id == ts.id,
-                                                          Attendance.worker_id == api_world.org.workers_a[0].id)).one()
+    status = session.exec(
+        select(Attendance.status).where(
+            Attendance.session_id == ts.id, Attendance.worker_id == api_world.org.workers_a[0].id
+        )
+    ).one()
     assert status == "present"
     assert c.post("/api/v1/attendance", json=_a_participant(api_world)).json()["changed"] == 0
 
@@ -353,8 +471,10 @@ def test_roster_upserts_add_then_update_by_employee_number(api, api_world, sessi
     c = api("comm_a")
     grid = api_world.org.grids_a[1].code
     c.post("/api/v1/workers", json={"workers": [{"employee_no": "A77", "name": "甲", "grid_code": grid}]})
-    r = c.post("/api/v1/workers", json={"workers": [{"employee_no": "A77", "name": "甲改", "grid_code": grid,
-                                                      "phone": "13900000000"}]})
+    r = c.post(
+        "/api/v1/workers",
+        json={"workers": [{"employee_no": "A77", "name": "甲改", "grid_code": grid, "phone": "13900000000"}]},
+    )
     assert r.json()["updated"] == 1
     session.expire_all()
     assert session.exec(select(Worker.name).where(Worker.employee_no == "A77")).one() == "甲改"

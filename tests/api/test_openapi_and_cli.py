@@ -29,8 +29,12 @@ def test_the_openapi_document_validates_and_matches_the_routes(engine: Engine) -
     assert "HTTPBearer" in doc["components"]["securitySchemes"]
     with TestClient(app) as c:  # every documented operation is routed: without a key it asks for one
         for path, method in documented - {("/api/v1/health", "get")}:
-            url = path.replace("{event_no}", "E1").replace("{task_id}", "event:1").replace(
-                "{period}", "2020-06").replace("{employee_no}", "A00")
+            url = (
+                path.replace("{event_no}", "E1")
+                .replace("{task_id}", "event:1")
+                .replace("{period}", "2020-06")
+                .replace("{employee_no}", "A00")
+            )
             assert c.request(method, url, json={}).status_code == 401, (method, path)
 
 
@@ -45,16 +49,29 @@ def _api_routes(routes: list) -> list[APIRoute]:
     return out
 
 
-def test_the_api_client_command_registers_rotates_and_revokes(engine: Engine, session: Session, monkeypatch,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_api_client_command_registers_rotates_and_revokes(
+    engine: Engine, session: Session, monkeypatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Test that `gridwise api-client add/list/rotate/revoke` print the key once and keep only its hash."""
     from core import cli
     from tests.factories import make_org
 
     org = make_org(session)
     monkeypatch.setattr("core.db.get_engine", lambda url=None: engine)
-    assert cli.main(["api-client", "add", "platform", "--scope", org.comm_a.code,
-                     "--operations", "events.write,events.read"]) == 0
+    assert (
+        cli.main(
+            [
+                "api-client",
+                "add",
+                "platform",
+                "--scope",
+                org.comm_a.code,
+                "--operations",
+                "events.write,events.read",
+            ]
+        )
+        == 0
+    )
     key = capsys.readouterr().out.strip()
     session.expire_all()
     row = session.exec(select(ApiClient).where(ApiClient.name == "platform")).one()

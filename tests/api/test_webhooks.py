@@ -49,7 +49,8 @@ def receiver(httpserver, monkeypatch):  # noqa: ANN001, ANN201
 
 
 def test_a_subscriber_gets_its_scopes_decisions_and_frozen_scorecards_signed_and_once(
-        api_world, session: Session, engine, receiver) -> None:
+    api_world, session: Session, engine, receiver
+) -> None:
     """Test that community A's subscriber receives A's decision and the frozen month, verified by HMAC, once
     although the queueing job runs twice — and not B's decision."""
     url, got = receiver
@@ -68,12 +69,16 @@ def test_a_subscriber_gets_its_scopes_decisions_and_frozen_scorecards_signed_and
     assert len({g["_key"] for g in got}) == 2
 
 
-def test_a_subscribers_channel_never_carries_inbox_notices(api_world, session: Session, engine, receiver) -> None:
+def test_a_subscribers_channel_never_carries_inbox_notices(
+    api_world, session: Session, engine, receiver
+) -> None:
     """Test that a notice for community A's manager is not fanned out to A's API subscriber."""
     url, got = receiver
     subscribe(session, SYSTEM, client="comm_a", url=url, secret=SECRET, events=["scorecards.frozen"])
     mgr_a = session.exec(select(User.id).where(User.username == "mgr_a")).one()
-    session.add(Notification(user_id=mgr_a, key="webhook-test:1", kind="test", title_zh="通知", created_at=NOW))
+    session.add(
+        Notification(user_id=mgr_a, key="webhook-test:1", kind="test", title_zh="通知", created_at=NOW)
+    )
     session.commit()
     deliver_due(engine, now=NOW + timedelta(minutes=1))
     keys = session.exec(select(NotifyDelivery.key)).all()

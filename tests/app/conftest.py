@@ -59,4 +59,3 @@ def open_page(app_db: str) -> Callable[..., AppTest]:
         return at
 
     return _open
-

@@ -67,4 +67,5 @@ def test_users_page_leaves_out_api_service_accounts(open_page, viewer_of, app_db
     assert "api:city-platform" not in set(at.dataframe[0].value["Username"])
     assert not any("api:city-platform" in str(o) for o in at.selectbox[-1].options)
     assert "1 API client service accounts are not listed: the API clients page manages them." in " ".join(
-        c.value for c in at.caption)
+        c.value for c in at.caption
+    )

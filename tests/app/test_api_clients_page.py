@@ -52,8 +52,13 @@ def test_rotating_shows_a_new_key_and_revoking_lists_the_client_inactive(open_pa
 def test_the_page_lists_clients_in_english(open_page, viewer_of, app_db):
     """Test that the table names scope and operations in English."""
     with unit_of_work(get_engine(app_db)) as session:
-        create_client(session, SYSTEM, name="city-platform", scope_unit_id=None,
-                      operations=["events.write", "decisions.read"])
+        create_client(
+            session,
+            SYSTEM,
+            name="city-platform",
+            scope_unit_id=None,
+            operations=["events.write", "decisions.read"],
+        )
     at = open_page("pages/api_clients.py", viewer_of("admin"), lang="en")
     assert not at.exception, texts(at)
     assert at.dataframe, texts(at)

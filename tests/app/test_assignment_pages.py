@@ -37,14 +37,29 @@ def prepare_dispatch_db(url: str) -> dict[str, str]:
         xiasha = s.exec(select(User).where(User.username == "xiasha")).one().scope_unit_id
         grids = s.exec(select(OrgUnit).where(OrgUnit.parent_id == xiasha).order_by(OrgUnit.code)).all()
         ids = {}
-        for n, (item, cat, prio, grid) in enumerate([("C03", "city", "normal", grids[0]),
-                                                     ("F01", "fire", "urgent", grids[1]),
-                                                     ("F07", "fire", "complex", grids[2]),
-                                                     ("C05", "city", "normal", grids[3]),
-                                                     ("D05", "dispute", "normal", grids[4])]):
-            e = Event(event_no=f"T-{item}", item_code=item, category_code=cat, grid_id=grid.id, community_id=xiasha,
-                      lat=grid.lat, lon=grid.lon, priority=prio, state="registered", location=f"测试路{n}号",
-                      reported_at=now - timedelta(hours=2), accepted_at=now - timedelta(hours=1))
+        for n, (item, cat, prio, grid) in enumerate(
+            [
+                ("C03", "city", "normal", grids[0]),
+                ("F01", "fire", "urgent", grids[1]),
+                ("F07", "fire", "complex", grids[2]),
+                ("C05", "city", "normal", grids[3]),
+                ("D05", "dispute", "normal", grids[4]),
+            ]
+        ):
+            e = Event(
+                event_no=f"T-{item}",
+                item_code=item,
+                category_code=cat,
+                grid_id=grid.id,
+                community_id=xiasha,
+                lat=grid.lat,
+                lon=grid.lon,
+                priority=prio,
+                state="registered",
+                location=f"测试路{n}号",
+                reported_at=now - timedelta(hours=2),
+                accepted_at=now - timedelta(hours=1),
+            )
             s.add(e)
             s.flush()
             ids[item] = f"event:{e.id}"
@@ -52,15 +67,19 @@ def prepare_dispatch_db(url: str) -> dict[str, str]:
     return ids
 
 
-def expire_certificates(url: str, username: str = "xiasha", course: str = "fire_safety",
-                        on: datetime = datetime(2020, 9, 1)) -> int:
+def expire_certificates(
+    url: str, username: str = "xiasha", course: str = "fire_safety", on: datetime = datetime(2020, 9, 1)
+) -> int:
     """A skill gap: every ``course`` certificate of the workers in ``username``'s community ran out ``on``
     (before the field "today"). Returns how many certificates that touched."""
     with Session(get_engine(url)) as s:
         unit = s.exec(select(User).where(User.username == username)).one().scope_unit_id
         course_id = s.exec(select(Course.id).where(Course.code == course)).one()
-        certs = s.exec(select(Certificate).join(Worker, Worker.id == Certificate.worker_id)
-                       .where(Certificate.course_id == course_id, Worker.community_id == unit)).all()
+        certs = s.exec(
+            select(Certificate)
+            .join(Worker, Worker.id == Certificate.worker_id)
+            .where(Certificate.course_id == course_id, Worker.community_id == unit)
+        ).all()
         for c in certs:
             c.valid_until = on
             s.add(c)
@@ -88,7 +107,9 @@ def test_dispatch_ranks_the_selected_task_with_reasons(open_page, viewer_of, dis
     assert list(ranking["Rank"]) == list(range(1, len(ranking) + 1))
 
 
-def test_fire_items_rank_certified_workers_although_a_class_runs_today(open_page, viewer_of, dispatch_db, app_db):
+def test_fire_items_rank_certified_workers_although_a_class_runs_today(
+    open_page, viewer_of, dispatch_db, app_db
+):
     """Test that a fire item, judged on the field "today", ranks the certificate holders with their
     certificate as a reason, and that the class the demo runs around the real date excludes nobody."""
     with Session(get_engine(app_db)) as s:  # given: workers of 下沙 sit in a class around the real date
@@ -190,16 +211,20 @@ def test_skill_gaps_lists_items_and_enrolls_the_nearest(open_page, viewer_of, di
     assert chosen
     with Session(get_engine(app_db)) as s:  # given: the chosen workers are not enrolled yet
         course_id = s.exec(select(Course.id).where(Course.code == "fire_safety")).one()
-        for e in s.exec(select(Enrollment).where(Enrollment.course_id == course_id,
-                                                 Enrollment.worker_id.in_(chosen))).all():
+        for e in s.exec(
+            select(Enrollment).where(Enrollment.course_id == course_id, Enrollment.worker_id.in_(chosen))
+        ).all():
             s.delete(e)
         s.commit()
     enroll.click().run()
     assert not at.exception
     assert f"已为 {len(chosen)} 人报名消防安全隐患排查" in texts(at)
     with Session(get_engine(app_db)) as s:
-        rows = s.exec(select(Enrollment.worker_id, Enrollment.reason).where(Enrollment.course_id == course_id,
-                                                                            Enrollment.worker_id.in_(chosen))).all()
+        rows = s.exec(
+            select(Enrollment.worker_id, Enrollment.reason).where(
+                Enrollment.course_id == course_id, Enrollment.worker_id.in_(chosen)
+            )
+        ).all()
     assert {w for w, _ in rows} == set(chosen)
     assert all(r.startswith("技能缺口:F01") for _, r in rows)
 
@@ -211,8 +236,9 @@ def test_pages_in_both_languages_show_every_tab_and_the_quality_figures(open_pag
         at = open_page("pages/dispatch.py", viewer_of("manager"), lang=lang)
         assert not at.exception, (lang, [e.value for e in at.exception])
         shown = texts(at)
-        assert [tab.label for tab in at.tabs] == [t(f"assign.tab.{k}", lang) for k in ("queue", "batch", "map",
-                                                                                      "quality")]
+        assert [tab.label for tab in at.tabs] == [
+            t(f"assign.tab.{k}", lang) for k in ("queue", "batch", "map", "quality")
+        ]
         assert t("assign.queue.unassigned", lang) in shown and t("assign.q.overrides", lang) in shown
         assert int(at.metric[0].value) >= 5  # the five tasks this test adds in 下沙, at least
         at = open_page("pages/skill_gaps.py", viewer_of("manager"), lang=lang)
@@ -230,7 +256,9 @@ def test_empty_scope_says_so_instead_of_failing(open_page, viewer_of, app_db):
     manager = viewer_of("manager")
     with Session(get_engine(app_db)) as s:
         busy_grids = set(open_tasks(s, manager)["grid_id"].dropna().astype(int))
-        quiet = next(g for g in s.exec(select(OrgUnit.id).where(OrgUnit.level == "grid")).all() if g not in busy_grids)
+        quiet = next(
+            g for g in s.exec(select(OrgUnit.id).where(OrgUnit.level == "grid")).all() if g not in busy_grids
+        )
     viewer = replace(viewer_of("xiasha"), scope_level=OrgLevel.GRID, scope_unit_id=quiet)
     at = open_page("pages/dispatch.py", viewer, lang="en")
     assert not at.exception

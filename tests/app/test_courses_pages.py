@@ -16,9 +16,13 @@ from tests.app.util import texts
 def _live_session(db_url: str) -> TrainingSession:
     with Session(get_engine(db_url)) as s:
         now = clock.now()
-        return s.exec(select(TrainingSession).where(TrainingSession.status == "scheduled",
-                                                    TrainingSession.start_at <= now,
-                                                    TrainingSession.end_at > now)).first()
+        return s.exec(
+            select(TrainingSession).where(
+                TrainingSession.status == "scheduled",
+                TrainingSession.start_at <= now,
+                TrainingSession.end_at > now,
+            )
+        ).first()
 
 
 def test_worker_sees_the_live_session_and_their_courses(open_page, viewer_of):
@@ -28,7 +32,12 @@ def test_worker_sees_the_live_session_and_their_courses(open_page, viewer_of):
     links = [p.label for p in at.get("page_link")]
     assert t("courses.my.checkin_now", "zh") in links
     assert "四标四实信息采集规范" in texts(at) or "信息采集" in texts(at)
-    assert sum(1 for label in links if label.startswith("开始测验") or label == t("courses.my.quiz_resume", "zh")) >= 1
+    assert (
+        sum(
+            1 for label in links if label.startswith("开始测验") or label == t("courses.my.quiz_resume", "zh")
+        )
+        >= 1
+    )
 
 
 def test_worker_checks_in_once_with_the_host_code(open_page, viewer_of, app_db):
@@ -47,8 +56,9 @@ def test_worker_checks_in_once_with_the_host_code(open_page, viewer_of, app_db):
     assert "无需重复签到" in texts(at)
     with Session(get_engine(app_db)) as s:
         worker_id = viewer_of("dp0001").worker_id
-        seats = s.exec(select(Attendance).where(Attendance.session_id == ts.id,
-                                                Attendance.worker_id == worker_id)).all()
+        seats = s.exec(
+            select(Attendance).where(Attendance.session_id == ts.id, Attendance.worker_id == worker_id)
+        ).all()
     assert len(seats) == 1 and seats[0].status in ("present", "late") and seats[0].source == "code"
 
 
@@ -62,10 +72,14 @@ def test_worker_takes_a_quiz_and_sees_the_result_in_english(open_page, viewer_of
     assert not at.exception
     assert "Question 1 of" in texts(at)
     with Session(get_engine(app_db)) as s:
-        attempt = s.exec(select(QuizAttempt).where(QuizAttempt.worker_id == viewer_of("dp0001").worker_id,
-                                                   QuizAttempt.status == "in_progress")).one()
-        first = s.exec(select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt.id,
-                                                   AttemptAnswer.position == 0)).one()
+        attempt = s.exec(
+            select(QuizAttempt).where(
+                QuizAttempt.worker_id == viewer_of("dp0001").worker_id, QuizAttempt.status == "in_progress"
+            )
+        ).one()
+        first = s.exec(
+            select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt.id, AttemptAnswer.position == 0)
+        ).one()
     option = int(first.option_order.split(",")[0])
     if at.radio:
         at.radio[0].set_value(option)
@@ -79,8 +93,11 @@ def test_worker_takes_a_quiz_and_sees_the_result_in_english(open_page, viewer_of
     assert {"Score", "Right"} <= labels
     with Session(get_engine(app_db)) as s:
         worker_id = viewer_of("dp0001").worker_id
-        last = s.exec(select(QuizAttempt).where(QuizAttempt.worker_id == worker_id, QuizAttempt.course_id == 1)
-                      .order_by(QuizAttempt.id.desc())).first()
+        last = s.exec(
+            select(QuizAttempt)
+            .where(QuizAttempt.worker_id == worker_id, QuizAttempt.course_id == 1)
+            .order_by(QuizAttempt.id.desc())
+        ).first()
     assert last.status == "submitted" and last.score is not None
 
 
@@ -93,8 +110,12 @@ def test_inbox_lists_reminders_and_marks_them_read(open_page, viewer_of, app_db)
     assert "0 条未读" in texts(at)
     with Session(get_engine(app_db)) as s:
         uid = viewer_of("dp0001").user_id
-        assert s.exec(select(Notification).where(Notification.user_id == uid,
-                                                 Notification.read_at.is_(None))).first() is None
+        assert (
+            s.exec(
+                select(Notification).where(Notification.user_id == uid, Notification.read_at.is_(None))
+            ).first()
+            is None
+        )
 
 
 def test_manager_schedules_a_session_for_a_community(open_page, viewer_of, app_db):
@@ -121,7 +142,8 @@ def test_attendance_register_shows_the_host_code_and_warnings(open_page, viewer_
     assert not at.exception
     assert t("courses.att.host", "zh") in texts(at)
     assert checkin_code(ts.secret, clock.now()) in texts(at) or checkin_code(
-        ts.secret, clock.now().replace(second=0)) in texts(at)
+        ts.secret, clock.now().replace(second=0)
+    ) in texts(at)
     metrics = {m.label: m.value for m in at.metric}
     assert int(metrics[t("courses.col.seated", "zh")]) >= 300
     assert t("courses.att.warning_list", "zh") in texts(at)
@@ -178,8 +200,13 @@ def test_quiz_results_excel_export_has_three_sheets(viewer_of, app_db):
         course = s.get(Course, 1)
         attempts = attempts_frame(s, v, course_id=1)
         answers = answers_frame(s, v, course_id=1)
-    data = excel_report(course=course, attempts=attempts, items=item_analysis(answers), answers=answers,
-                        labels={"sheet.attempts": "答卷", "sheet.items": "试题分析", "sheet.matrix": "作答矩阵"})
+    data = excel_report(
+        course=course,
+        attempts=attempts,
+        items=item_analysis(answers),
+        answers=answers,
+        labels={"sheet.attempts": "答卷", "sheet.items": "试题分析", "sheet.matrix": "作答矩阵"},
+    )
     wb = openpyxl.load_workbook(io.BytesIO(data))
     assert wb.sheetnames == ["答卷", "试题分析", "作答矩阵"]
     assert wb["答卷"].max_row == len(attempts) + 1
@@ -196,8 +223,10 @@ def test_scheduling_refused_for_an_audience_saves_no_rule_and_no_enrolment(open_
 
     def counts() -> tuple[int, int, int]:
         with Session(get_engine(app_db)) as s:
-            return tuple(s.exec(select(func.count()).select_from(m)).one()
-                         for m in (EnrollmentRule, Enrollment, TrainingSession))
+            return tuple(
+                s.exec(select(func.count()).select_from(m)).one()
+                for m in (EnrollmentRule, Enrollment, TrainingSession)
+            )
 
     before = counts()
     at = open_page("pages/courses.py", viewer_of("manager"))
@@ -218,7 +247,9 @@ def test_district_manager_edits_a_course_in_the_catalog(open_page, viewer_of, ap
     with Session(get_engine(app_db)) as s:
         course = s.exec(select(Course).order_by(Course.code)).first()
     at = open_page("pages/courses.py", viewer_of("manager"), lang="zh")
-    next(b for b in at.selectbox if b.label == t("courses.catalog.edit_pick", "zh")).set_value(course.id).run()
+    next(b for b in at.selectbox if b.label == t("courses.catalog.edit_pick", "zh")).set_value(
+        course.id
+    ).run()
     mark = next(n for n in at.number_input if n.label == t("courses.col.pass_mark", "zh"))
     assert mark.value == course.pass_mark
     mark.set_value(73)

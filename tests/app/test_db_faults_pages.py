@@ -22,7 +22,9 @@ def _sign_in(at, username: str, password: str) -> None:  # noqa: ANN001 - AppTes
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
-def test_signing_in_while_another_process_holds_the_write_lock_says_busy(open_page, app_db, monkeypatch, lang):
+def test_signing_in_while_another_process_holds_the_write_lock_says_busy(
+    open_page, app_db, monkeypatch, lang
+):
     """Test that a sign-in (which writes) meeting a held SQLite write lock shows the busy message, no traceback,
     and that the same sign-in works once the lock is gone."""
     monkeypatch.setenv("GRIDWISE_SQLITE_BUSY_TIMEOUT_MS", "300")
@@ -46,7 +48,9 @@ def test_signing_in_while_another_process_holds_the_write_lock_says_busy(open_pa
 
 def test_an_unreachable_database_server_shows_a_message_not_a_traceback(open_page, app_db, monkeypatch):
     """Test that a page whose PostgreSQL server refuses connections says so in plain words."""
-    monkeypatch.setenv("GRIDWISE_DATABASE_URL", "postgresql+psycopg://gridwise@127.0.0.1:9/nowhere?connect_timeout=2")
+    monkeypatch.setenv(
+        "GRIDWISE_DATABASE_URL", "postgresql+psycopg://gridwise@127.0.0.1:9/nowhere?connect_timeout=2"
+    )
     get_settings.cache_clear()
     at = open_page(lang="en")
     assert not at.exception, [e.value for e in at.exception]

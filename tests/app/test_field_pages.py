@@ -20,8 +20,12 @@ def test_manager_pages_render_in_both_languages(open_page, viewer_of, page, lang
     """Test that each manager page renders its title in zh and en without an exception."""
     at = open_page(page, viewer_of("manager"), lang=lang)
     assert not at.exception, at.exception
-    key = {"pages/field_import.py": "field.import.title", "pages/events.py": "field.events.title",
-           "pages/rentals.py": "field.rentals.title", "pages/data_quality.py": "field.dq.title"}[page]
+    key = {
+        "pages/field_import.py": "field.import.title",
+        "pages/events.py": "field.events.title",
+        "pages/rentals.py": "field.rentals.title",
+        "pages/data_quality.py": "field.dq.title",
+    }[page]
     assert t(key, lang) in texts(at)
 
 
@@ -95,7 +99,9 @@ def test_worker_with_nothing_assigned_sees_the_empty_state(open_page, viewer_of,
         for e in s.exec(select(Event).where(Event.assignee_id == me.worker_id)).all():
             e.state = "evaluated"
             s.add(e)
-        for b in s.exec(select(RentalBuilding).where(RentalBuilding.patrol_assignee_id == me.worker_id)).all():
+        for b in s.exec(
+            select(RentalBuilding).where(RentalBuilding.patrol_assignee_id == me.worker_id)
+        ).all():
             b.patrol_assignee_id = None
             s.add(b)
         s.commit()
@@ -141,8 +147,12 @@ def test_a_community_manager_raises_verification_tasks_for_their_community_only(
     with Session(get_engine(app_db)) as s:
         ours = s.exec(select(Worker).where(Worker.community_id == me.scope_unit_id)).first()
         theirs = s.exec(select(Worker).where(Worker.community_id != me.scope_unit_id)).first()
-        s.add_all([VisitDay(worker_id=ours.id, day=date(2019, 12, 31), visits=200),
-                   VisitDay(worker_id=theirs.id, day=date(2019, 12, 31), visits=200)])
+        s.add_all(
+            [
+                VisitDay(worker_id=ours.id, day=date(2019, 12, 31), visits=200),
+                VisitDay(worker_id=theirs.id, day=date(2019, 12, 31), visits=200),
+            ]
+        )
         s.commit()
         ours_key, theirs_key = f"{ours.id}@2019-12-31", f"{theirs.id}@2019-12-31"
     at = open_page("pages/data_quality.py", me, lang="en")
@@ -150,10 +160,16 @@ def test_a_community_manager_raises_verification_tasks_for_their_community_only(
     assert not at.exception, at.exception
     assert "1 new verification tasks" in texts(at)
     with Session(get_engine(app_db)) as s:
-        raised = set(s.exec(select(VerificationTask.ref_key).where(
-            VerificationTask.ref_key.in_([ours_key, theirs_key]))).all())
-        entries = s.exec(select(AuditEntry).where(AuditEntry.action == "field.verification.raise",
-                                                  AuditEntry.user_id == me.user_id)).all()
+        raised = set(
+            s.exec(
+                select(VerificationTask.ref_key).where(VerificationTask.ref_key.in_([ours_key, theirs_key]))
+            ).all()
+        )
+        entries = s.exec(
+            select(AuditEntry).where(
+                AuditEntry.action == "field.verification.raise", AuditEntry.user_id == me.user_id
+            )
+        ).all()
     assert raised == {ours_key}
     assert len(entries) == 1 and '"visit_overflow": 1' in entries[0].after
 

@@ -85,10 +85,22 @@ def _two_community_channels(app_db: str) -> tuple[int, int]:
     with unit_of_work(get_engine(app_db)) as s:
         xiasha = s.exec(select(User).where(User.username == "xiasha")).one().scope_unit_id
         other = s.exec(select(OrgUnit).where(OrgUnit.level == "community", OrgUnit.id != xiasha)).first()
-        own = add_channel(s, SYSTEM, kind="wecom", name="下沙社区群",
-                          url=f"http://127.0.0.1:9/cgi-bin/webhook/send?key={KEY}", owner_unit_id=xiasha)
-        foreign = add_channel(s, SYSTEM, kind="wecom", name="Other community group",
-                              url=f"http://127.0.0.1:9/cgi-bin/webhook/send?key={KEY}", owner_unit_id=other.id)
+        own = add_channel(
+            s,
+            SYSTEM,
+            kind="wecom",
+            name="下沙社区群",
+            url=f"http://127.0.0.1:9/cgi-bin/webhook/send?key={KEY}",
+            owner_unit_id=xiasha,
+        )
+        foreign = add_channel(
+            s,
+            SYSTEM,
+            kind="wecom",
+            name="Other community group",
+            url=f"http://127.0.0.1:9/cgi-bin/webhook/send?key={KEY}",
+            owner_unit_id=other.id,
+        )
         return int(own.id), int(foreign.id)
 
 
@@ -106,13 +118,18 @@ def test_a_community_manager_sees_and_edits_only_their_communitys_channels(open_
     url_box.input("http://127.0.0.1:9/cgi-bin/webhook/send?key=newKEY0123456789abcdef")
     next(b for b in at.button if b.label == "保存修改").click().run()
     assert not at.exception, at.exception
-    assert list(at.dataframe[0].value["名称"]) == ["下沙社区网格群"] and "newKEY0123456789abcdef" not in texts(at)
+    assert list(at.dataframe[0].value["名称"]) == [
+        "下沙社区网格群"
+    ] and "newKEY0123456789abcdef" not in texts(at)
     with Session(get_engine(secret_env)) as s:
         from core.notify.models import NotifyChannel
+
         assert s.get(NotifyChannel, foreign).name == "Other community group"
         assert s.get(NotifyChannel, own).url_hint.endswith("key=new…ef")
         edit = s.exec(select(AuditEntry).where(AuditEntry.action == "notify.channel.edit")).one()
-        assert edit.username == viewer_of("xiasha").display_name and "newKEY" not in f"{edit.after}{edit.detail}"
+        assert (
+            edit.username == viewer_of("xiasha").display_name and "newKEY" not in f"{edit.after}{edit.detail}"
+        )
 
 
 def test_a_worker_cannot_open_the_channels_page(open_page, viewer_of, secret_env):

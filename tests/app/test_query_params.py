@@ -37,25 +37,51 @@ def _foreign_session(db_url: str, viewer: Viewer) -> tuple[int, str, list[str]]:
     returns its id, its valid link token and the seated workers' names."""
     with Session(get_engine(db_url), expire_on_commit=False) as s:
         own = viewer.scope_unit_id or s.get(Worker, viewer.worker_id).community_id
-        other = s.exec(select(OrgUnit).where(OrgUnit.level == OrgLevel.COMMUNITY.value, OrgUnit.id != own)
-                       .order_by(OrgUnit.id)).first()
-        workers = s.exec(select(Worker).where(Worker.community_id == other.id).order_by(Worker.id).limit(2)).all()
+        other = s.exec(
+            select(OrgUnit)
+            .where(OrgUnit.level == OrgLevel.COMMUNITY.value, OrgUnit.id != own)
+            .order_by(OrgUnit.id)
+        ).first()
+        workers = s.exec(
+            select(Worker).where(Worker.community_id == other.id).order_by(Worker.id).limit(2)
+        ).all()
         course = s.exec(select(Course).order_by(Course.id)).first()
         now = clock.now()
         start = now - timedelta(minutes=5)
-        enroll(s, _district(s), course_id=course.id, worker_ids=[w.id for w in workers], now=start - timedelta(days=1))
+        enroll(
+            s,
+            _district(s),
+            course_id=course.id,
+            worker_ids=[w.id for w in workers],
+            now=start - timedelta(days=1),
+        )
         end = min(start + timedelta(hours=1), start.replace(hour=23, minute=59))
-        ts, = schedule(s, _district(s), SessionPlan(course_id=course.id, first_day=start.date(), start=start.time(),
-                                                    end=end.time(), unit_id=other.id), now=start - timedelta(days=1))
+        (ts,) = schedule(
+            s,
+            _district(s),
+            SessionPlan(
+                course_id=course.id,
+                first_day=start.date(),
+                start=start.time(),
+                end=end.time(),
+                unit_id=other.id,
+            ),
+            now=start - timedelta(days=1),
+        )
         s.commit()  # the set-up is the caller's unit of work
         return ts.id, link_token(ts.secret, ts.id), [w.name for w in workers]
 
 
 def _seats(db_url: str, session_id: int) -> list[tuple]:
     with Session(get_engine(db_url)) as s:
-        return [tuple(r) for r in s.exec(select(Attendance.worker_id, Attendance.status, Attendance.checked_in_at)
-                                         .where(Attendance.session_id == session_id)
-                                         .order_by(Attendance.worker_id)).all()]
+        return [
+            tuple(r)
+            for r in s.exec(
+                select(Attendance.worker_id, Attendance.status, Attendance.checked_in_at)
+                .where(Attendance.session_id == session_id)
+                .order_by(Attendance.worker_id)
+            ).all()
+        ]
 
 
 def _open_with(open_page, viewer: Viewer, page: str, params: dict[str, str]) -> AppTest:  # noqa: ANN001
@@ -104,8 +130,9 @@ def test_checkin_link_of_another_communitys_session_records_nothing(open_page, v
     assert at.error
     assert _seats(app_db, sid) == before
     with Session(get_engine(app_db)) as s:
-        assert not s.exec(select(Attendance).where(Attendance.session_id == sid,
-                                                   Attendance.worker_id == worker.worker_id)).first()
+        assert not s.exec(
+            select(Attendance).where(Attendance.session_id == sid, Attendance.worker_id == worker.worker_id)
+        ).first()
 
 
 def test_quiz_page_ignores_a_course_the_worker_is_not_enrolled_in(open_page, viewer_of, app_db):
@@ -116,8 +143,13 @@ def test_quiz_page_ignores_a_course_the_worker_is_not_enrolled_in(open_page, vie
     worker = viewer_of("dp0001")
     with Session(get_engine(app_db), expire_on_commit=False) as s:
         template = s.exec(select(Course).order_by(Course.id)).first()
-        data = CourseBase.model_validate({**CourseBase.model_validate(template, from_attributes=True).model_dump(),
-                                          "code": "not_enrolled_x", "title_zh": "未报名的课程X"})
+        data = CourseBase.model_validate(
+            {
+                **CourseBase.model_validate(template, from_attributes=True).model_dump(),
+                "code": "not_enrolled_x",
+                "title_zh": "未报名的课程X",
+            }
+        )
         admin = s.exec(select(User).where(User.username == "admin")).one()
         course = save_course(s, Viewer(admin.id, Role.ADMIN, OrgLevel.DISTRICT, None), data)
         attempts_before = len(s.exec(select(QuizAttempt.id)).all())

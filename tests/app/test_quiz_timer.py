@@ -37,8 +37,11 @@ def test_quiz_shows_the_time_left_and_the_deadline(open_page, viewer_of, app_db)
     """Test that a quiz in progress shows the minutes left and the server's deadline, and again after a move."""
     at = _started_quiz(open_page, viewer_of)
     with Session(get_engine(app_db)) as s:
-        attempt = s.exec(select(QuizAttempt).where(QuizAttempt.worker_id == viewer_of("dp0001").worker_id,
-                                                   QuizAttempt.status == "in_progress")).one()
+        attempt = s.exec(
+            select(QuizAttempt).where(
+                QuizAttempt.worker_id == viewer_of("dp0001").worker_id, QuizAttempt.status == "in_progress"
+            )
+        ).one()
     (shown,) = _progress_texts(at)
     assert re.fullmatch(rf"\d+ min \d+ s left \(until {attempt.deadline_at:%H:%M}\)", shown)
     assert int(shown.split()[0]) >= (attempt.deadline_at - clock.now()).total_seconds() // 60 - 1
@@ -51,9 +54,13 @@ def test_quiz_past_its_deadline_says_time_is_up(open_page, viewer_of, app_db):
     """Test that once the deadline has passed the page says so instead of showing time left."""
     at = _started_quiz(open_page, viewer_of)
     with Session(get_engine(app_db)) as s:
-        s.execute(update(QuizAttempt).where(QuizAttempt.worker_id == viewer_of("dp0001").worker_id,
-                                            QuizAttempt.status == "in_progress")
-                  .values(deadline_at=clock.now() - timedelta(minutes=1)))
+        s.execute(
+            update(QuizAttempt)
+            .where(
+                QuizAttempt.worker_id == viewer_of("dp0001").worker_id, QuizAttempt.status == "in_progress"
+            )
+            .values(deadline_at=clock.now() - timedelta(minutes=1))
+        )
         s.commit()
     at.run()
     assert not at.exception

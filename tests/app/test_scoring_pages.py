@@ -32,7 +32,9 @@ def test_manager_ranking_party_comparison_and_export(open_page, viewer_of):
     assert [tab.label for tab in at.tabs] == [t(f"score.tab.{k}", "en") for k in tabs]
     specs = [c.proto.spec for c in at.get("vega_lite_chart")]  # every tab draws, hidden or not
     assert len(specs) == 5  # distribution, trend, party gap, communities, grade mix
-    titles = [t(k, "en") for k in ("score.chart.distribution", "score.chart.communities", "score.chart.grade_mix")]
+    titles = [
+        t(k, "en") for k in ("score.chart.distribution", "score.chart.communities", "score.chart.grade_mix")
+    ]
     for title in [*titles, t("score.chart.party", "en", period="2020-06")]:
         assert any(title in spec for spec in specs), title
     # filters: party members only

@@ -87,7 +87,9 @@ def test_signing_in_opens_a_server_side_session_and_sign_out_revokes_it(open_pag
     with Session(get_engine(get_settings().database_url)) as s:
         row = s.get(WebSession, session_id)
         assert row.revoked_reason == "signout" and row.token_hash is None
-        actions = [e.action for e in s.exec(select(AuditEntry).where(AuditEntry.entity_id == str(session_id)))]
+        actions = [
+            e.action for e in s.exec(select(AuditEntry).where(AuditEntry.entity_id == str(session_id)))
+        ]
     assert actions == ["session.start", "session.end"]
 
 
@@ -123,8 +125,15 @@ def test_a_real_installation_lists_no_accounts_and_knows_no_password(tmp_path, m
     env = {"GRIDWISE_DATABASE_URL": url, "GRIDWISE_SCHEDULER_ENABLED": "false", "PATH": "/usr/bin:/bin"}
     gridwise = [sys.executable, "-m", "core.cli"]
     subprocess.run([*gridwise, "migrate"], env=env, cwd=ROOT, check=True, capture_output=True)
-    subprocess.run([*gridwise, "create-admin", "chief", "--password-stdin"], env=env, cwd=ROOT, check=True,
-                   capture_output=True, input="a long secret phrase\n", text=True)
+    subprocess.run(
+        [*gridwise, "create-admin", "chief", "--password-stdin"],
+        env=env,
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        input="a long secret phrase\n",
+        text=True,
+    )
     monkeypatch.setenv("GRIDWISE_DATABASE_URL", url)
     monkeypatch.setenv("GRIDWISE_SCHEDULER_ENABLED", "false")
     get_settings.cache_clear()

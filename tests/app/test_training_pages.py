@@ -56,7 +56,6 @@ def test_ledger_tab_corrects_an_entry_with_a_reason(open_page, viewer_of):
     assert not at.exception and any(s.value == "Recorded." for s in at.success), [e.value for e in at.error]
 
 
-
 def _button(at, label: str):  # noqa: ANN001, ANN202
     return [b for b in at.button if b.label == label][0]
 
@@ -74,21 +73,26 @@ def test_district_manager_sets_a_prerequisite_and_edits_a_lesson(open_page, view
     at = open_page("pages/training_plan.py", viewer_of("manager"), lang=lang)
     assert not at.exception
     course = at.selectbox(key="rule_course")
-    course.select_index(next(i for i, o in enumerate(course.options) if o.startswith("residence_registration"))).run()
+    course.select_index(
+        next(i for i, o in enumerate(course.options) if o.startswith("residence_registration"))
+    ).run()
     pre = _keyed(at.selectbox, "rule_prereq_")
     assert pre.options[pre.index].startswith("info_collection")
     _keyed(at.checkbox, "rule_use_att_").check()
     _keyed(at.number_input, "rule_pct_").set_value(75)
     _button(at, "保存规则" if zh else "Save the rule").click().run()
-    assert not at.exception and any(s.value == ("规则已保存。" if zh else "Rule saved.") for s in at.success), \
-        [e.value for e in at.error]
+    assert not at.exception and any(
+        s.value == ("规则已保存。" if zh else "Rule saved.") for s in at.success
+    ), [e.value for e in at.error]
     _keyed(at.text_input, "lesson_video_").input("www.example.org/v")
     _button(at, "保存课时" if zh else "Save the lesson").click().run()
     assert any(("第 1 课" if zh else "Lesson 1") in e.value for e in at.error)
     _keyed(at.text_input, "lesson_video_").input("https://www.119.gov.cn/")
     _keyed(at.number_input, "lesson_read_").set_value(3.0)
     _button(at, "保存课时" if zh else "Save the lesson").click().run()
-    assert any(s.value == ("课时已保存。" if zh else "Lesson saved.") for s in at.success), [e.value for e in at.error]
+    assert any(s.value == ("课时已保存。" if zh else "Lesson saved.") for s in at.success), [
+        e.value for e in at.error
+    ]
     shown = at.dataframe[-1].value
     assert "https://www.119.gov.cn/" in set(shown.iloc[:, -1])
 

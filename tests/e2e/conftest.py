@@ -36,8 +36,14 @@ expect.set_options(timeout=15_000)
 def browser_type_launch_args(browser_type_launch_args):
     """Use Debian's Chromium (Playwright cannot download its own browser here)."""
     exe = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
-    args = [*browser_type_launch_args.get("args", []), "--disable-background-networking",
-            "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-gpu"]
+    args = [
+        *browser_type_launch_args.get("args", []),
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-gpu",
+    ]
     out = {**browser_type_launch_args, "args": args}
     return {**out, "executable_path": exe} if exe else out
 
@@ -71,16 +77,36 @@ class Server:
 E2E_SECRET_KEY = "ZTJlLXRlc3Qta2V5LW5vdC1mb3ItcHJvZHVjdGlvbiE="  # a Fernet key for the test servers only
 
 
-def start_server(db_path: Path, log_dir: Path, extra_args: tuple[str, ...] = (),
-                 extra_env: dict[str, str] | None = None) -> Server:
+def start_server(
+    db_path: Path, log_dir: Path, extra_args: tuple[str, ...] = (), extra_env: dict[str, str] | None = None
+) -> Server:
     port = _free_port()
     log_path = log_dir / f"streamlit-{port}.log"
-    env = {**os.environ, "GRIDWISE_DATABASE_URL": f"sqlite:///{db_path}", "GRIDWISE_SCHEDULER_ENABLED": "false",
-           "GRIDWISE_SECRET_KEY": E2E_SECRET_KEY,  # notification channels store their secrets encrypted
-           **(extra_env or {})}
-    cmd = [sys.executable, "-m", "streamlit", "run", "ui/server.py", "--server.headless", "true",
-           "--server.address", "127.0.0.1", "--server.port", str(port), "--server.fileWatcherType", "none",
-           "--browser.gatherUsageStats", "false", *extra_args]
+    env = {
+        **os.environ,
+        "GRIDWISE_DATABASE_URL": f"sqlite:///{db_path}",
+        "GRIDWISE_SCHEDULER_ENABLED": "false",
+        "GRIDWISE_SECRET_KEY": E2E_SECRET_KEY,  # notification channels store their secrets encrypted
+        **(extra_env or {}),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "ui/server.py",
+        "--server.headless",
+        "true",
+        "--server.address",
+        "127.0.0.1",
+        "--server.port",
+        str(port),
+        "--server.fileWatcherType",
+        "none",
+        "--browser.gatherUsageStats",
+        "false",
+        *extra_args,
+    ]
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -122,8 +148,9 @@ def fresh_server(demo_db_template: Path, tmp_path: Path) -> Iterator[Server]:
 def wait_for_run(page: Page) -> None:
     """Wait until the script run triggered by the last action has finished."""
     page.wait_for_timeout(150)
-    page.locator("[data-testid=stApp][data-test-script-state=notRunning]").wait_for(state="attached",
-                                                                                     timeout=30_000)
+    page.locator("[data-testid=stApp][data-test-script-state=notRunning]").wait_for(
+        state="attached", timeout=30_000
+    )
 
 
 def sign_in(page: Page, server: Server, username: str, password: str = DEMO_PASSWORD, path: str = "") -> None:
@@ -131,7 +158,9 @@ def sign_in(page: Page, server: Server, username: str, password: str = DEMO_PASS
     wait_for_run(page)
     page.get_by_role("textbox", name=re.compile("^(用户名|Username)$")).fill(username)
     page.get_by_role("textbox", name=re.compile("^(密码|Password)$")).fill(password)
-    page.get_by_role("button", name="登录", exact=True).or_(page.get_by_role("button", name="Sign in", exact=True)).click()
+    page.get_by_role("button", name="登录", exact=True).or_(
+        page.get_by_role("button", name="Sign in", exact=True)
+    ).click()
     wait_for_run(page)
     expect(page.get_by_test_id("stSidebar")).to_be_visible()
 

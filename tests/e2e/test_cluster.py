@@ -39,8 +39,13 @@ def test_the_cluster_refuses_sqlite_with_a_clear_message():
     """Test that asking for the cluster on SQLite is refused, naming PostgreSQL and how to set it."""
     with pytest.raises(ClusterError, match=r"needs PostgreSQL.*GRIDWISE_DATABASE_URL=postgresql"):
         check_database("sqlite:///var/gridwise.db")
-    done = subprocess.run([sys.executable, "-m", "deploy.cluster"], cwd=ROOT, capture_output=True, text=True,
-                          env={**os.environ, "GRIDWISE_DATABASE_URL": "sqlite:///nowhere.db"})
+    done = subprocess.run(
+        [sys.executable, "-m", "deploy.cluster"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GRIDWISE_DATABASE_URL": "sqlite:///nowhere.db"},
+    )
     assert done.returncode == 2 and "needs PostgreSQL" in done.stderr
     assert not (ROOT / "nowhere.db").exists()
 
@@ -57,10 +62,16 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     env = {**os.environ, "GRIDWISE_DATABASE_URL": url, "GRIDWISE_SCHEDULER_ENABLED": "false"}
     try:
         for step in (["migrate"], ["seed-demo", "--scale", "0.02"]):
-            subprocess.run([sys.executable, "-m", "core.cli", *step], cwd=ROOT, env=env, check=True,
-                           capture_output=True)
-        running = start(replicas=2, port=free_port(), database_url=url, work_dir=tmp_path_factory.mktemp("cluster"),
-                        scheduler=True)
+            subprocess.run(
+                [sys.executable, "-m", "core.cli", *step], cwd=ROOT, env=env, check=True, capture_output=True
+            )
+        running = start(
+            replicas=2,
+            port=free_port(),
+            database_url=url,
+            work_dir=tmp_path_factory.mktemp("cluster"),
+            scheduler=True,
+        )
         try:
             yield running
         finally:
@@ -74,10 +85,14 @@ def _attempts_since(db_url: str, username: str, since: datetime) -> tuple[int, i
     engine = make_engine(db_url)
     with Session(engine) as s:
         worker_id = s.exec(select(User.worker_id).where(User.username == username)).one()
-        attempt_ids = s.exec(select(QuizAttempt.id).where(QuizAttempt.worker_id == worker_id,
-                                                          QuizAttempt.started_at >= since)).all()
-        answered = s.exec(select(func.count()).select_from(AttemptAnswer).where(
-            col(AttemptAnswer.attempt_id).in_(attempt_ids), col(AttemptAnswer.chosen).is_not(None))).one()
+        attempt_ids = s.exec(
+            select(QuizAttempt.id).where(QuizAttempt.worker_id == worker_id, QuizAttempt.started_at >= since)
+        ).all()
+        answered = s.exec(
+            select(func.count())
+            .select_from(AttemptAnswer)
+            .where(col(AttemptAnswer.attempt_id).in_(attempt_ids), col(AttemptAnswer.chosen).is_not(None))
+        ).one()
     engine.dispose()
     return len(attempt_ids), answered
 
@@ -121,11 +136,14 @@ def test_a_quiz_half_done_carries_on_at_the_other_replica_when_its_replica_dies(
     assert _attempts_since(cluster.database_url, username, since) == (1, half)
 
 
-
-def _call(url: str, body: dict | None = None, headers: dict[str, str] | None = None) -> tuple[int, dict, dict]:
+def _call(
+    url: str, body: dict | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict, dict]:
     """(status, JSON body, lower-cased headers) of one HTTP call; a POST when ``body`` is given."""
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json", **(headers or {})})
+    request = urllib.request.Request(
+        url, data=data, headers={"Content-Type": "application/json", **(headers or {})}
+    )
     with urllib.request.urlopen(request, timeout=30) as r:
         return r.status, json.loads(r.read()), {k.lower(): v for k, v in r.headers.items()}
 
@@ -137,19 +155,32 @@ def test_the_api_answers_behind_the_proxy_and_a_retried_event_lands_once(cluster
     assert (status, body["status"]) == (200, "ok")
     assert "GWREPLICA" not in headers.get("set-cookie", "")
     env = {**os.environ, "GRIDWISE_DATABASE_URL": cluster.database_url}
-    added = subprocess.run([sys.executable, "-m", "core.cli", "api-client", "add", "cityplatform"], cwd=ROOT,
-                           env=env, check=True, capture_output=True, text=True)
+    added = subprocess.run(
+        [sys.executable, "-m", "core.cli", "api-client", "add", "cityplatform"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     key = added.stdout.strip().splitlines()[-1]
     engine = make_engine(cluster.database_url)
     with Session(engine) as s:
         grid = s.exec(select(OrgUnit.code).where(OrgUnit.level == OrgLevel.GRID.value)).first()
-    event = {"event_no": "PROXY-0001", "item": "C03", "grid_code": grid, "location": "经由代理",
-             "reported_at": "2020-06-01T09:00:00"}
+    event = {
+        "event_no": "PROXY-0001",
+        "item": "C03",
+        "grid_code": grid,
+        "location": "经由代理",
+        "reported_at": "2020-06-01T09:00:00",
+    }
     auth = {"Authorization": f"Bearer {key}", "Idempotency-Key": "proxy-retry-1"}
     first = _call(f"{cluster.url}/api/v1/events", event, auth)
     again = _call(f"{cluster.url}/api/v1/events", event, auth)
     assert first[0] == again[0] == 201 and first[1] == again[1]
     assert again[2].get("idempotent-replayed") == "true"
     with Session(engine) as s:
-        assert s.exec(select(func.count()).select_from(Event).where(Event.event_no == "PROXY-0001")).one() == 1
+        assert (
+            s.exec(select(func.count()).select_from(Event).where(Event.event_no == "PROXY-0001")).one() == 1
+        )
     engine.dispose()

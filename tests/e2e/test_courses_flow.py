@@ -22,11 +22,14 @@ def _xiasha_worker_not_in_course(db_url: str) -> str:
     """A 下沙 worker's username who is not yet enrolled in the dispute-mediation course."""
     eng = create_engine(db_url)
     with eng.connect() as c:
-        name = c.execute(text(
-            "SELECT u.username FROM app_user u JOIN worker w ON w.id = u.worker_id "
-            "JOIN org_unit o ON o.id = w.community_id WHERE o.name_zh = '下沙社区' AND w.id NOT IN ("
-            " SELECT e.worker_id FROM course_enrollment e JOIN course c ON c.id = e.course_id"
-            " WHERE c.code = 'dispute_mediation') ORDER BY u.username LIMIT 1")).scalar_one()
+        name = c.execute(
+            text(
+                "SELECT u.username FROM app_user u JOIN worker w ON w.id = u.worker_id "
+                "JOIN org_unit o ON o.id = w.community_id WHERE o.name_zh = '下沙社区' AND w.id NOT IN ("
+                " SELECT e.worker_id FROM course_enrollment e JOIN course c ON c.id = e.course_id"
+                " WHERE c.code = 'dispute_mediation') ORDER BY u.username LIMIT 1"
+            )
+        ).scalar_one()
     eng.dispose()
     return name
 
@@ -63,7 +66,8 @@ def _segments(scope, label: str, parts: dict[str, int]) -> None:
     """Type into Streamlit 1.67's segmented date/time fields (react-aria spinbuttons, one per part; their
     aria-labels follow the browser's locale, so find them by data-type inside the labelled widget)."""
     widget = scope.locator("[data-testid=stDateInput], [data-testid=stTimeInput]").filter(
-        has_text=re.compile("^" + re.escape(label)))
+        has_text=re.compile("^" + re.escape(label))
+    )
     for kind, value in parts.items():
         seg = widget.locator(f"[role=spinbutton][data-type={kind}]")
         seg.click()
@@ -108,8 +112,12 @@ def test_schedule_enroll_check_in_quiz_and_review(page: Page, browser: Browser, 
     worker = _phone(browser, server, username)
     _nav(worker, "我的课程")
     # the innermost block holding the course and a check-in link is the session's card
-    card = worker.get_by_test_id("stVerticalBlock").filter(has_text=COURSE_ZH).filter(
-        has=worker.get_by_role("link", name="立即签到")).last
+    card = (
+        worker.get_by_test_id("stVerticalBlock")
+        .filter(has_text=COURSE_ZH)
+        .filter(has=worker.get_by_role("link", name="立即签到"))
+        .last
+    )
     expect(card).to_be_visible()
     screenshot(worker, "my-learning-zh")
 
@@ -134,14 +142,16 @@ def test_schedule_enroll_check_in_quiz_and_review(page: Page, browser: Browser, 
 
     _nav(worker, "我的课程")
     worker.get_by_test_id("stVerticalBlock").filter(has_text=COURSE_ZH).filter(
-        has=worker.get_by_role("link", name=re.compile("开始测验"))).last.get_by_role(
-        "link", name=re.compile("开始测验")).click()
+        has=worker.get_by_role("link", name=re.compile("开始测验"))
+    ).last.get_by_role("link", name=re.compile("开始测验")).click()
     wait_for_run(worker)
     worker.get_by_role("button", name="开始答题").click()
     wait_for_run(worker)
     expect(worker.get_by_text(re.compile(r"第 1/\d+ 题"))).to_be_visible()
     screenshot(worker, "quiz-question-zh")
-    total = int(re.search(r"第 1/(\d+) 题", worker.get_by_text(re.compile(r"第 1/\d+ 题")).inner_text()).group(1))
+    total = int(
+        re.search(r"第 1/(\d+) 题", worker.get_by_text(re.compile(r"第 1/\d+ 题")).inner_text()).group(1)
+    )
     for i in range(total):
         radios = worker.get_by_test_id("stRadio")
         # the question's heading can arrive before its options: wait for one kind of option first
@@ -170,7 +180,8 @@ def test_schedule_enroll_check_in_quiz_and_review(page: Page, browser: Browser, 
     present = host_page.get_by_test_id("stMetric").filter(has_text="出勤").first
     late = host_page.get_by_test_id("stMetric").filter(has_text="迟到").first
     attended = int(present.get_by_test_id("stMetricValue").inner_text()) + int(
-        late.get_by_test_id("stMetricValue").inner_text())
+        late.get_by_test_id("stMetricValue").inner_text()
+    )
     assert attended == 1
     screenshot(host_page, "attendance-register-zh")
     _nav(host_page, "测验结果")
@@ -185,7 +196,10 @@ def test_schedule_enroll_check_in_quiz_and_review(page: Page, browser: Browser, 
     worker.close()
 
 
-MANAGER_MENU = {"zh": ("云课程", "考勤", "测验结果", "消息"), "en": ("Courses", "Attendance", "Quiz results", "Inbox")}
+MANAGER_MENU = {
+    "zh": ("云课程", "考勤", "测验结果", "消息"),
+    "en": ("Courses", "Attendance", "Quiz results", "Inbox"),
+}
 WORKER_MENU = {"zh": ("我的课程", "消息"), "en": ("My learning", "Inbox")}
 
 

@@ -30,6 +30,7 @@ def screenshot(page: Page, name: str) -> None:
             expect(chart.locator("canvas, svg").first).to_be_visible()
     _screenshot(page, name)
 
+
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 
@@ -55,7 +56,8 @@ def choose(page: Page, label: str, option: re.Pattern | str) -> None:
 
 
 def test_manager_overrides_then_runs_the_batch_and_the_worker_sees_the_task(
-        page: Page, browser: Browser, dispatch_server):
+    page: Page, browser: Browser, dispatch_server
+):
     """Test the dispatch flow end to end, in the browser, across the manager and the worker."""
     server, ids = dispatch_server
     page.set_viewport_size({"width": 1366, "height": 2600})  # Streamlit scrolls inside; show the whole page
@@ -117,7 +119,9 @@ def test_manager_overrides_then_runs_the_batch_and_the_worker_sees_the_task(
     wait_for_run(page)
     choose(page, "Task", re.compile("Blocked escape route or fire lane"))
     expect(page.get_by_text(re.compile("^Recommended:"))).to_be_visible()
-    expect(page.get_by_role("listitem").filter(has_text=re.compile("^Holds the Fire.* certificate"))).to_have_count(3)
+    expect(
+        page.get_by_role("listitem").filter(has_text=re.compile("^Holds the Fire.* certificate"))
+    ).to_have_count(3)
     screenshot(page, "dispatch-queue-en")
     page.get_by_role("tab", name=t("assign.tab.batch", "en")).click()
     expect(page.locator(".st-key-assign_batch_propose")).to_be_visible()
@@ -132,7 +136,9 @@ def test_manager_overrides_then_runs_the_batch_and_the_worker_sees_the_task(
     page.get_by_test_id("stSidebar").get_by_role("link", name="Skill gaps").click()
     wait_for_run(page)
     expect(page.get_by_role("heading", name="Skill gaps")).to_be_visible()
-    expect(page.get_by_test_id("stMetric").filter(has_text="Tasks nobody qualified can take")).to_contain_text("2")
+    expect(
+        page.get_by_test_id("stMetric").filter(has_text="Tasks nobody qualified can take")
+    ).to_contain_text("2")
     expect(page.get_by_test_id("stException")).to_have_count(0)
     screenshot(page, "skill-gaps-en")
     page.get_by_test_id("stSidebar").get_by_text("中文").click()
@@ -140,7 +146,9 @@ def test_manager_overrides_then_runs_the_batch_and_the_worker_sees_the_task(
     expect(page.get_by_test_id("stMetric").filter(has_text="无人可派的任务")).to_contain_text("2")
     screenshot(page, "skill-gaps-zh")
 
-    worker = browser.new_page(viewport={"width": 1000, "height": 1400}, locale="zh-CN")  # sign_in expects the sidebar open
+    worker = browser.new_page(
+        viewport={"width": 1000, "height": 1400}, locale="zh-CN"
+    )  # sign_in expects the sidebar open
     sign_in(worker, server, username, path="my_tasks")
     wait_for_run(worker)
     expect(worker.get_by_text("测试路0号", exact=False)).to_be_visible()

@@ -21,8 +21,10 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 TEXT = {
     lang: {"tab": t("field.events.map", lang), "table": t("field.events.map_table", lang), "legend": legend}
-    for lang, legend in (("zh", re.compile(r"超期 (\d+) 件.*未超期 (\d+) 件")),
-                         ("en", re.compile(r"overdue (\d+).*within the deadline (\d+)")))
+    for lang, legend in (
+        ("zh", re.compile(r"超期 (\d+) 件.*未超期 (\d+) 件")),
+        ("en", re.compile(r"overdue (\d+).*within the deadline (\d+)")),
+    )
 }
 
 
@@ -32,8 +34,15 @@ def screenshot(page: Page, name: str) -> None:
 
 def _open_events_with_position(db_url: str) -> int:
     with Session(get_engine(db_url)) as s:
-        return len(s.exec(select(Event.id).where(Event.state.in_([x.value for x in ev.OPEN_STATES]),
-                                                 Event.lat.is_not(None), Event.lon.is_not(None))).all())
+        return len(
+            s.exec(
+                select(Event.id).where(
+                    Event.state.in_([x.value for x in ev.OPEN_STATES]),
+                    Event.lat.is_not(None),
+                    Event.lon.is_not(None),
+                )
+            ).all()
+        )
 
 
 # True when deck.gl's canvas holds the red dots of overdue events, read back through WebGL.

@@ -10,10 +10,12 @@ from tests.e2e.conftest import screenshot, sign_in, wait_for_run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
-CSV = ("工号,统计月份,指标,分子,分母\r\n"
-       "DP0001,2020年10月,采集率,412,436\r\n"
-       "DP0002,2020/10,准确率,37,40\r\n"
-       "DP0003,2020-10,未注销率,88,90\r\n").encode("gb18030")
+CSV = (
+    "工号,统计月份,指标,分子,分母\r\n"
+    "DP0001,2020年10月,采集率,412,436\r\n"
+    "DP0002,2020/10,准确率,37,40\r\n"
+    "DP0003,2020-10,未注销率,88,90\r\n"
+).encode("gb18030")
 
 
 def test_manager_imports_figures_sees_preview_then_committed_rows(page: Page, server, tmp_path):
@@ -39,10 +41,16 @@ def test_manager_imports_figures_sees_preview_then_committed_rows(page: Page, se
     screenshot(page, "field-import-committed-zh")
     engine = create_engine(server.db_url)
     with engine.connect() as conn:
-        rows = conn.execute(text(
-            "SELECT w.employee_no, v.metric, v.numerator, v.denominator FROM field_metric_value v "
-            "JOIN worker w ON w.id = v.worker_id WHERE v.period = '2020-10' AND v.source = 'import' "
-            "ORDER BY w.employee_no")).all()
+        rows = conn.execute(
+            text(
+                "SELECT w.employee_no, v.metric, v.numerator, v.denominator FROM field_metric_value v "
+                "JOIN worker w ON w.id = v.worker_id WHERE v.period = '2020-10' AND v.source = 'import' "
+                "ORDER BY w.employee_no"
+            )
+        ).all()
     engine.dispose()
-    assert [tuple(r) for r in rows] == [("DP0001", "collection_rate", 412, 436), ("DP0002", "accuracy_rate", 37, 40),
-                                        ("DP0003", "retention_rate", 88, 90)]
+    assert [tuple(r) for r in rows] == [
+        ("DP0001", "collection_rate", 412, 436),
+        ("DP0002", "accuracy_rate", 37, 40),
+        ("DP0003", "retention_rate", 88, 90),
+    ]

@@ -62,36 +62,64 @@ def plant(db_url: str) -> Planted:
         course = s.get(Course, int(mine["course_id"].iloc[0]))
         data = CourseBase.model_validate(course, from_attributes=True).model_dump()
         for lang in ("zh", "en"):
-            data[f"material_md_{lang}"] = f"## {MARK['material']}\n\n{PAYLOAD}\n\n[link](javascript:window.__xss=3)"
+            data[f"material_md_{lang}"] = (
+                f"## {MARK['material']}\n\n{PAYLOAD}\n\n[link](javascript:window.__xss=3)"
+            )
             data[f"description_{lang}"] = f"{MARK['material']} {PAYLOAD}"
         save_course(s, admin, CourseBase.model_validate(data), course.id)
 
         now = clock.now()
         upcoming = upcoming_for_worker(s, worker, now=now, days=60)
-        future = upcoming[(upcoming["start_at"] > now + timedelta(minutes=5)) & (upcoming["status"] == "scheduled")]
-        request_excuse(s, worker, session_id=int(future["id"].iloc[0]), reason=f"{MARK['excuse']} {PAYLOAD}", now=now)
+        future = upcoming[
+            (upcoming["start_at"] > now + timedelta(minutes=5)) & (upcoming["status"] == "scheduled")
+        ]
+        request_excuse(
+            s, worker, session_id=int(future["id"].iloc[0]), reason=f"{MARK['excuse']} {PAYLOAD}", now=now
+        )
 
         at = field_now(s)
         me = s.get(Worker, worker.worker_id)
         grid = s.get(OrgUnit, me.grid_id)
-        event = Event(event_no="HOSTILE-1", item_code="C03", category_code="city", grid_id=grid.id,
-                      community_id=me.community_id, lat=grid.lat, lon=grid.lon, priority="normal",
-                      state=EventState.REGISTERED.value, reported_at=at - timedelta(hours=3),
-                      accepted_at=at - timedelta(hours=2), location="下沙一巷")
+        event = Event(
+            event_no="HOSTILE-1",
+            item_code="C03",
+            category_code="city",
+            grid_id=grid.id,
+            community_id=me.community_id,
+            lat=grid.lat,
+            lon=grid.lon,
+            priority="normal",
+            state=EventState.REGISTERED.value,
+            reported_at=at - timedelta(hours=3),
+            accepted_at=at - timedelta(hours=2),
+            location="下沙一巷",
+        )
         s.add(event)
         s.flush()
-        assign_task(s, manager, task_id=f"event:{event.id}", worker_id=me.id, reason_zh=f"{MARK['reason']} {PAYLOAD}",
-                    reason_en=f"{MARK['reason']} {PAYLOAD}", assigned_by=manager.user_id,
-                    override_reason=f"{MARK['reason']} {PAYLOAD}", now=at)
+        assign_task(
+            s,
+            manager,
+            task_id=f"event:{event.id}",
+            worker_id=me.id,
+            reason_zh=f"{MARK['reason']} {PAYLOAD}",
+            reason_en=f"{MARK['reason']} {PAYLOAD}",
+            assigned_by=manager.user_id,
+            override_reason=f"{MARK['reason']} {PAYLOAD}",
+            now=at,
+        )
         for action in ("sign", "start"):
             ev.transition(s, worker, event_id=event.id, action=action, now=at)
-        ev.transition(s, worker, event_id=event.id, action="feedback", note=f"{MARK['note']} {PAYLOAD}", now=at)
+        ev.transition(
+            s, worker, event_id=event.id, action="feedback", note=f"{MARK['note']} {PAYLOAD}", now=at
+        )
         s.commit()
         return Planted(event.event_no, course.title_zh)
 
 
 @pytest.fixture(scope="module")
-def hostile_server(demo_db_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, Planted]]:
+def hostile_server(
+    demo_db_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Server, Planted]]:
     tmp = tmp_path_factory.mktemp("hostile")
     db = tmp / "demo.db"
     shutil.copy(demo_db_template, db)
@@ -105,8 +133,9 @@ def hostile_server(demo_db_template: Path, tmp_path_factory: pytest.TempPathFact
 def assert_nothing_ran(page: Page) -> None:
     page.wait_for_timeout(500)  # an <img onerror> fires once the broken image fails to load
     assert page.evaluate("() => typeof window.__xss") == "undefined"
-    scripts = page.evaluate("() => [...document.querySelectorAll('script')]"
-                            ".filter(s => s.textContent.includes('__xss')).length")
+    scripts = page.evaluate(
+        "() => [...document.querySelectorAll('script')].filter(s => s.textContent.includes('__xss')).length"
+    )
     assert scripts == 0
     assert page.evaluate("() => document.querySelectorAll('img[onerror], [onerror]').length") == 0
     assert page.evaluate("() => document.querySelectorAll('a[href^=\"javascript:\"]').length") == 0

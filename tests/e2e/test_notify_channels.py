@@ -27,7 +27,9 @@ def test_admin_adds_a_robot_sends_a_test_and_reads_the_log(page: Page, server, h
     expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
     page.locator(".st-key-notify_test button").click()
     wait_for_run(page)
-    expect(page.get_by_text(t("notify.channels.test_ok", "zh", name="下沙社区网格员工作群(企业微信)"))).to_be_visible()
+    expect(
+        page.get_by_text(t("notify.channels.test_ok", "zh", name="下沙社区网格员工作群(企业微信)"))
+    ).to_be_visible()
     assert len(robot.received) == 1
     screenshot(page, "notify-channels-zh")
     page.get_by_test_id("stSidebar").get_by_text("English").click()

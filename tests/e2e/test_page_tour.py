@@ -20,21 +20,36 @@ USER = {Role.WORKER: "dp0001", Role.MANAGER: "xiasha", Role.ADMIN: "admin"}
 # What each page must show first: its title (catalog key). The home page greets the viewer by name.
 HEADINGS = {
     "app.py": "home.welcome",
-    "pages/my_learning.py": "courses.my.title", "pages/quiz.py": "courses.quiz.title",
-    "pages/checkin.py": "courses.checkin.title", "pages/my_tasks.py": "field.my.title",
-    "pages/my_scorecard.py": "score.my.title", "pages/inbox.py": "courses.inbox.title",
-    "pages/my_training.py": "training.my.title", "pages/training_plan.py": "training.plan.title",
-    "pages/courses.py": "courses.title", "pages/attendance.py": "courses.att.title",
-    "pages/quiz_results.py": "courses.res.title", "pages/field_import.py": "field.import.title",
-    "pages/events.py": "field.events.title", "pages/rentals.py": "field.rentals.title",
-    "pages/data_quality.py": "field.dq.title", "pages/scorecards.py": "score.scorecards.title",
-    "pages/scorecard.py": "score.scorecard.title", "pages/dispatch.py": "assign.title",
-    "pages/skill_gaps.py": "assign.gaps.title", "pages/metrics.py": "field.metrics.title",
-    "pages/schemes.py": "score.schemes.title", "pages/workers.py": "workers.title", "pages/org.py": "org.title",
-    "pages/users.py": "users.title", "pages/audit.py": "audit.title", "pages/jobs.py": "jobs.title",
+    "pages/my_learning.py": "courses.my.title",
+    "pages/quiz.py": "courses.quiz.title",
+    "pages/checkin.py": "courses.checkin.title",
+    "pages/my_tasks.py": "field.my.title",
+    "pages/my_scorecard.py": "score.my.title",
+    "pages/inbox.py": "courses.inbox.title",
+    "pages/my_training.py": "training.my.title",
+    "pages/training_plan.py": "training.plan.title",
+    "pages/courses.py": "courses.title",
+    "pages/attendance.py": "courses.att.title",
+    "pages/quiz_results.py": "courses.res.title",
+    "pages/field_import.py": "field.import.title",
+    "pages/events.py": "field.events.title",
+    "pages/rentals.py": "field.rentals.title",
+    "pages/data_quality.py": "field.dq.title",
+    "pages/scorecards.py": "score.scorecards.title",
+    "pages/scorecard.py": "score.scorecard.title",
+    "pages/dispatch.py": "assign.title",
+    "pages/skill_gaps.py": "assign.gaps.title",
+    "pages/metrics.py": "field.metrics.title",
+    "pages/schemes.py": "score.schemes.title",
+    "pages/workers.py": "workers.title",
+    "pages/org.py": "org.title",
+    "pages/users.py": "users.title",
+    "pages/audit.py": "audit.title",
+    "pages/jobs.py": "jobs.title",
     "pages/api_clients.py": "api.title",
     "pages/sessions.py": "sessions.title",
-    "pages/notify_channels.py": "notify.channels.title", "pages/notify_prefs.py": "notify.prefs.title",
+    "pages/notify_channels.py": "notify.channels.title",
+    "pages/notify_prefs.py": "notify.prefs.title",
 }
 
 
@@ -45,7 +60,9 @@ def test_every_page_has_a_heading_to_check():
 
 def _heading(spec_path: str, lang: str) -> str | re.Pattern[str]:
     if spec_path == "app.py":  # "Hello, {name}": any signed-in name
-        return re.compile("^" + re.escape(t(HEADINGS[spec_path], lang, name="NAME")).replace("NAME", ".+") + "$")
+        return re.compile(
+            "^" + re.escape(t(HEADINGS[spec_path], lang, name="NAME")).replace("NAME", ".+") + "$"
+        )
     return t(HEADINGS[spec_path], lang)
 
 
@@ -55,8 +72,11 @@ def test_every_menu_page_shows_its_heading_in_both_languages(page: Page, server,
     sign_in(page, server, USER[role])
     sidebar = page.get_by_test_id("stSidebar")
     # Admins also see the manager pages; those are toured as a manager.
-    own = [p for p in pages_for(role) if p.in_menu
-           and (role != Role.ADMIN or Role.MANAGER not in p.roles or p.path == "app.py")]
+    own = [
+        p
+        for p in pages_for(role)
+        if p.in_menu and (role != Role.ADMIN or Role.MANAGER not in p.roles or p.path == "app.py")
+    ]
     for lang in ("zh", "en"):
         if lang == "en":
             sidebar.get_by_text("English").click()

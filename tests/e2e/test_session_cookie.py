@@ -54,7 +54,9 @@ def test_a_reload_and_a_new_tab_stay_signed_in_with_a_cookie_page_scripts_cannot
     is HttpOnly, SameSite=Lax and absent from document.cookie."""
     cookie = _signed_in_with_cookie(page, server, "manager")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and cookie["path"] == "/"
-    assert not cookie["secure"]  # plain http on loopback; over https (or X-Forwarded-Proto: https) it is Secure
+    assert not cookie[
+        "secure"
+    ]  # plain http on loopback; over https (or X-Forwarded-Proto: https) it is Secure
     assert COOKIE_NAME not in page.evaluate("document.cookie")
     name = _display_name(server, "manager")
     page.reload()
@@ -99,8 +101,11 @@ def test_an_expired_session_asks_to_sign_in_again(page: Page, server):
     engine = make_engine(server.db_url)
     with Session(engine) as s:
         user_id = s.exec(select(User.id).where(User.username == "dp0003")).one()
-        s.exec(update(WebSession).where(col(WebSession.user_id) == user_id)
-               .values(expires_at=clock.now() - timedelta(minutes=1)))
+        s.exec(
+            update(WebSession)
+            .where(col(WebSession.user_id) == user_id)
+            .values(expires_at=clock.now() - timedelta(minutes=1))
+        )
         s.commit()
     engine.dispose()
     page.reload()
@@ -109,8 +114,9 @@ def test_an_expired_session_asks_to_sign_in_again(page: Page, server):
     expect(page.get_by_text("登录已超过有效时长")).to_be_visible()
 
 
-def test_an_admin_ends_a_workers_session_and_it_takes_effect_on_the_next_action(page: Page, server,
-                                                                               browser: Browser):
+def test_an_admin_ends_a_workers_session_and_it_takes_effect_on_the_next_action(
+    page: Page, server, browser: Browser
+):
     """Test that the admin's sessions page lists a worker's session with its device, ending it signs that
     worker out at their next click, with a note."""
     _signed_in_with_cookie(page, server, "dp0007")

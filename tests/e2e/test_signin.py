@@ -21,6 +21,7 @@ PASSWORD = ".st-key-signin_password input"
 def _menu_link(sidebar, url_path: str):  # noqa: ANN001, ANN202
     return sidebar.locator(f'[data-testid=stPageLink-NavLink][href="{url_path}"]')
 
+
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 

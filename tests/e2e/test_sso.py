@@ -32,9 +32,20 @@ def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("oidc") / "oidc.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "oidc_provider_mock", "--host", "127.0.0.1", "--port", str(port),
-             "--user-claims", '{"sub": "sub-manager", "preferred_username": "manager", "name": "Manager"}'],
-            stdout=out, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "oidc_provider_mock",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--user-claims",
+                '{"sub": "sub-manager", "preferred_username": "manager", "name": "Manager"}',
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -52,7 +63,9 @@ def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def sso_server(provider: str, demo_db_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def sso_server(
+    provider: str, demo_db_template: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Server]:
     """The app with [auth] pointing at the mock provider (secrets from a file of the test's own)."""
     tmp = tmp_path_factory.mktemp("sso")
     db = tmp / "demo.db"
@@ -65,8 +78,9 @@ client_id = "gridwise"
 client_secret = "gridwise-secret"
 server_metadata_url = "{provider}/.well-known/openid-configuration"
 ''')
-    srv = start_server(db, tmp, extra_args=("--secrets.files", str(secrets)),
-                       extra_env={"AUTHLIB_INSECURE_TRANSPORT": "1"})
+    srv = start_server(
+        db, tmp, extra_args=("--secrets.files", str(secrets)), extra_env={"AUTHLIB_INSECURE_TRANSPORT": "1"}
+    )
     yield srv
     srv.stop()
 
@@ -108,7 +122,9 @@ def test_an_unknown_identity_is_refused_and_no_account_is_created(page: Page, ss
     the database holds no new user."""
     before = _users(sso_server)
     _sso(page, sso_server, "stranger@example.org")
-    expect(page.get_by_text(re.compile("统一身份认证账号“stranger@example.org”在本系统中没有对应的用户"))).to_be_visible()
+    expect(
+        page.get_by_text(re.compile("统一身份认证账号“stranger@example.org”在本系统中没有对应的用户"))
+    ).to_be_visible()
     expect(page.get_by_role("button", name="退出登录")).to_have_count(0)
     screenshot(page, "sso-refused-zh")
     assert _users(sso_server) == before
@@ -128,4 +144,3 @@ def test_the_sso_settings_are_documented():
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     for name in ("GRIDWISE_SSO_CLAIM", "GRIDWISE_SSO_MATCH", "GRIDWISE_PASSWORD_SIGN_IN", "[auth]"):
         assert name in readme, name
-

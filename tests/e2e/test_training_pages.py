@@ -23,13 +23,18 @@ def test_worker_phone_view_in_both_languages(page: Page, server):
         page.set_viewport_size(PHONE)
         wait_for_run(page)
         expect(page.get_by_test_id("stException")).to_have_count(0)
-        expect(page.get_by_text("必修课" if lang == "zh" else "Compulsory courses", exact=True)).to_be_visible()
+        expect(
+            page.get_by_text("必修课" if lang == "zh" else "Compulsory courses", exact=True)
+        ).to_be_visible()
         screenshot(page, f"training-my-phone-{lang}")
         if lang == "zh":  # the lesson stays open in this browser session: in English it is already shown
             page.get_by_role("button", name="打开").first.click()
             wait_for_run(page)
-        expect(page.get_by_role("button", name="我已学完这一课" if lang == "zh" else "I have finished this lesson"))\
-            .to_be_visible()
+        expect(
+            page.get_by_role(
+                "button", name="我已学完这一课" if lang == "zh" else "I have finished this lesson"
+            )
+        ).to_be_visible()
         screenshot(page, f"training-my-lesson-phone-{lang}")
         page.set_viewport_size({"width": 1366, "height": 900})
         wait_for_run(page)

@@ -30,13 +30,24 @@ def make_world(session: Session, workers_per_community: int = 3) -> World:
     courses = {c.code: c for c in load_shipped_courses(session)}
 
     def user(name: str, role: Role, unit: OrgUnit | None = None, worker: Worker | None = None) -> User:
-        u = User(username=name, display_name=name, password_hash="x", role=role.value,
-                 scope_unit_id=unit.id if unit else None, worker_id=worker.id if worker else None)
+        u = User(
+            username=name,
+            display_name=name,
+            password_hash="x",
+            role=role.value,
+            scope_unit_id=unit.id if unit else None,
+            worker_id=worker.id if worker else None,
+        )
         session.add(u)
         return u
 
     mgr, mgr_a = user("mgr", Role.MANAGER), user("mgr_a", Role.MANAGER, org.comm_a)
     wusers = {w.id: user(w.employee_no.lower(), Role.WORKER, worker=w) for w in org.workers_a + org.workers_b}
     session.commit()
-    return World(org, courses, viewer(Role.MANAGER, user_id=mgr.id),
-                 viewer(Role.MANAGER, org.comm_a, user_id=mgr_a.id), {w: u.id for w, u in wusers.items()})
+    return World(
+        org,
+        courses,
+        viewer(Role.MANAGER, user_id=mgr.id),
+        viewer(Role.MANAGER, org.comm_a, user_id=mgr_a.id),
+        {w: u.id for w, u in wusers.items()},
+    )

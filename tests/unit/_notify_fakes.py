@@ -37,8 +37,11 @@ class FakeRobot:
     refused: list[tuple[int, str]] = field(default_factory=list)
 
     def path(self) -> str:
-        return {"wecom": "/cgi-bin/webhook/send", "dingtalk": "/robot/send",
-                "feishu": f"/open-apis/bot/v2/hook/{FEISHU_HOOK}"}[self.kind]
+        return {
+            "wecom": "/cgi-bin/webhook/send",
+            "dingtalk": "/robot/send",
+            "feishu": f"/open-apis/bot/v2/hook/{FEISHU_HOOK}",
+        }[self.kind]
 
     def url(self, server: HTTPServer, *, bad_key: bool = False) -> str:
         base = server.url_for(self.path())
@@ -51,13 +54,20 @@ class FakeRobot:
     def install(self, server: HTTPServer) -> FakeRobot:
         server.expect_request(self.path(), method="POST").respond_with_handler(self.handle)
         if self.kind == "feishu":
-            server.expect_request("/open-apis/bot/v2/hook/WRONGHOOK0123456789", method="POST").respond_with_handler(
-                lambda r: _reply({"code": 19001, "msg": "param invalid: incoming webhook access token invalid"}))
+            server.expect_request(
+                "/open-apis/bot/v2/hook/WRONGHOOK0123456789", method="POST"
+            ).respond_with_handler(
+                lambda r: _reply(
+                    {"code": 19001, "msg": "param invalid: incoming webhook access token invalid"}
+                )
+            )
         return self
 
     def _refuse(self, code: int, msg: str) -> Response:
         self.refused.append((code, msg))
-        return _reply({"code": code, "msg": msg} if self.kind == "feishu" else {"errcode": code, "errmsg": msg})
+        return _reply(
+            {"code": code, "msg": msg} if self.kind == "feishu" else {"errcode": code, "errmsg": msg}
+        )
 
     def handle(self, request: Request) -> Response:
         body = json.loads(request.get_data(as_text=True))
@@ -67,15 +77,21 @@ class FakeRobot:
         if self.script:
             step = self.script.popleft()
             if step == "rate":
-                return self._refuse(*{"wecom": (45009, "api freq out of limit"),
-                                      "dingtalk": (130101, "send too fast, exceed 20 times per minute"),
-                                      "feishu": (11232, "frequency limited")}[self.kind])
+                return self._refuse(
+                    *{
+                        "wecom": (45009, "api freq out of limit"),
+                        "dingtalk": (130101, "send too fast, exceed 20 times per minute"),
+                        "feishu": (11232, "frequency limited"),
+                    }[self.kind]
+                )
             if step == "error":
                 return self._refuse(50000, "system busy")
             if step == "http500":
                 return Response("upstream error", status=502)
         self.received.append(body)
-        return _reply({"code": 0, "msg": "success"} if self.kind == "feishu" else {"errcode": 0, "errmsg": "ok"})
+        return _reply(
+            {"code": 0, "msg": "success"} if self.kind == "feishu" else {"errcode": 0, "errmsg": "ok"}
+        )
 
     def _check_wecom(self, request: Request, body: dict[str, Any]) -> tuple[int, str] | None:
         if request.args.get("key") != KEY:
@@ -84,8 +100,12 @@ class FakeRobot:
         if kind == "text":
             text = body.get("text") or {}
             mentions = text.get("mentioned_mobile_list", [])
-            if not isinstance(text.get("content"), str) or len(text["content"].encode()) > 2048 \
-                    or not isinstance(mentions, list) or not all(isinstance(m, str) for m in mentions):
+            if (
+                not isinstance(text.get("content"), str)
+                or len(text["content"].encode()) > 2048
+                or not isinstance(mentions, list)
+                or not all(isinstance(m, str) for m in mentions)
+            ):
                 return 40008, "invalid message type"
         elif kind == "markdown":
             content = (body.get("markdown") or {}).get("content")
@@ -99,9 +119,14 @@ class FakeRobot:
         if request.args.get("access_token") != TOKEN:
             return 300001, "token is not exist"
         ts, sign = request.args.get("timestamp", ""), request.args.get("sign", "")
-        expected = base64.b64encode(hmac.new(self.secret.encode(), f"{ts}\n{self.secret}".encode(),
-                                             hashlib.sha256).digest()).decode()
-        if not ts.isdigit() or abs(int(ts) - time.time() * 1000) > 3600_000 or not hmac.compare_digest(sign, expected):
+        expected = base64.b64encode(
+            hmac.new(self.secret.encode(), f"{ts}\n{self.secret}".encode(), hashlib.sha256).digest()
+        ).decode()
+        if (
+            not ts.isdigit()
+            or abs(int(ts) - time.time() * 1000) > 3600_000
+            or not hmac.compare_digest(sign, expected)
+        ):
             return 310000, "sign not match"
         kind = body.get("msgtype")
         if kind == "text":
@@ -122,7 +147,9 @@ class FakeRobot:
 
     def _check_feishu(self, request: Request, body: dict[str, Any]) -> tuple[int, str] | None:
         ts, sign = str(body.get("timestamp", "")), body.get("sign", "")
-        expected = base64.b64encode(hmac.new(f"{ts}\n{self.secret}".encode(), b"", hashlib.sha256).digest()).decode()
+        expected = base64.b64encode(
+            hmac.new(f"{ts}\n{self.secret}".encode(), b"", hashlib.sha256).digest()
+        ).decode()
         if not ts.isdigit() or abs(int(ts) - time.time()) > 3600 or sign != expected:
             return 19021, "sign match fail or timestamp is not within one hour from current time"
         if body.get("msg_type") != "text" or not isinstance((body.get("content") or {}).get("text"), str):

@@ -51,23 +51,48 @@ def _user(session: Session, name: str, role: Role, **kw) -> User:  # noqa: ANN00
 
 def make_world(session: Session) -> World:
     org = make_org(session)
-    workers = {w.employee_no: _user(session, f"nt_w{w.employee_no}", Role.WORKER, worker_id=w.id)
-               for w in org.workers_a + org.workers_b}
-    world = World(org, workers, _user(session, "nt_mgr_a", Role.MANAGER, scope_unit_id=org.comm_a.id),
-                  _user(session, "nt_mgr_b", Role.MANAGER, scope_unit_id=org.comm_b.id),
-                  _user(session, "nt_mgr_sub", Role.MANAGER, scope_unit_id=org.sub.id),
-                  _user(session, "nt_admin", Role.ADMIN))
+    workers = {
+        w.employee_no: _user(session, f"nt_w{w.employee_no}", Role.WORKER, worker_id=w.id)
+        for w in org.workers_a + org.workers_b
+    }
+    world = World(
+        org,
+        workers,
+        _user(session, "nt_mgr_a", Role.MANAGER, scope_unit_id=org.comm_a.id),
+        _user(session, "nt_mgr_b", Role.MANAGER, scope_unit_id=org.comm_b.id),
+        _user(session, "nt_mgr_sub", Role.MANAGER, scope_unit_id=org.sub.id),
+        _user(session, "nt_admin", Role.ADMIN),
+    )
     session.commit()
     return world
 
 
-def post(session: Session, user: User, key: str, *, kind: str = "remind24", at: datetime = NOW,
-         link: str = "pages/my_learning.py") -> None:
+def post(
+    session: Session,
+    user: User,
+    key: str,
+    *,
+    kind: str = "remind24",
+    at: datetime = NOW,
+    link: str = "pages/my_learning.py",
+) -> None:
     """An inbox notice for ``user``, committed (as the composing job would)."""
-    notify(session, [{"user_id": user.id, "key": key, "kind": kind, "title_zh": f"培训提醒 {key}",
-                      "title_en": f"Training reminder {key}", "body_zh": "明天 09:00 消防培训,请准时签到。",
-                      "body_en": "Fire safety training tomorrow 09:00; please check in on time.",
-                      "link": link, "created_at": at}])
+    notify(
+        session,
+        [
+            {
+                "user_id": user.id,
+                "key": key,
+                "kind": kind,
+                "title_zh": f"培训提醒 {key}",
+                "title_en": f"Training reminder {key}",
+                "body_zh": "明天 09:00 消防培训,请准时签到。",
+                "body_en": "Fire safety training tomorrow 09:00; please check in on time.",
+                "link": link,
+                "created_at": at,
+            }
+        ],
+    )
     session.commit()
 
 

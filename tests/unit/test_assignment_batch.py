@@ -23,9 +23,17 @@ def tasks_frame(rows: list[tuple]) -> pd.DataFrame:
 
 
 def pairs_for(tasks, quals=None, load=None, preset="routine"):
-    return score_pairs(tasks, workers_frame(), quals if quals is not None else quals_frame(), EMPTY_PERF,
-                       load if load is not None else pd.DataFrame(columns=["worker_id", "open_tasks", "tasks_last_30d"]),
-                       set(), preset, now=NOW, grids=grids_frame())
+    return score_pairs(
+        tasks,
+        workers_frame(),
+        quals if quals is not None else quals_frame(),
+        EMPTY_PERF,
+        load if load is not None else pd.DataFrame(columns=["worker_id", "open_tasks", "tasks_last_30d"]),
+        set(),
+        preset,
+        now=NOW,
+        grids=grids_frame(),
+    )
 
 
 def test_candidate_table_costs_priorities_and_orphans():
@@ -45,8 +53,11 @@ def test_candidate_table_costs_priorities_and_orphans():
     assert (a["cost"] >= 0).all() and a["cost"].is_monotonic_increasing
     best = pairs[(pairs["task_id"] == "A") & pairs["eligible"]]
     assert a["cost"].iloc[0] == pytest.approx(best["max_score"].iloc[0] - best["score"].max())
-    assert not table.dropna(subset=["worker_id"]).merge(
-        pairs[~pairs["eligible"]], on=["task_id", "worker_id"]).shape[0]  # no excluded pair slips in
+    assert (
+        not table.dropna(subset=["worker_id"])
+        .merge(pairs[~pairs["eligible"]], on=["task_id", "worker_id"])
+        .shape[0]
+    )  # no excluded pair slips in
 
 
 def test_capacities_are_the_cap_minus_tasks_on_hand():
@@ -67,8 +78,9 @@ def test_urgent_task_gets_the_only_free_worker_and_the_other_is_explained():
     assert proposal.assigned[["task_id", "worker_id"]].values.tolist() == [["urgent", 1]]
     assert proposal.unassigned[["task_id", "reason"]].values.tolist() == [["routine", "capacity_taken"]]
     assert proposal.n_tasks == 2 and proposal.first_choice_share == 1.0
-    assert proposal.total_score == pytest.approx(pairs.loc[(pairs["task_id"] == "urgent") & (pairs["worker_id"] == 1),
-                                                           "score"].item())
+    assert proposal.total_score == pytest.approx(
+        pairs.loc[(pairs["task_id"] == "urgent") & (pairs["worker_id"] == 1), "score"].item()
+    )
     # The proposal carries what the page and the commit need: the pair's reasons and its place in the ranking.
     assert {"pts_grid", "distance_km", "kind", "item_code", "rank_in_task"} <= set(proposal.assigned.columns)
 
@@ -77,8 +89,13 @@ def test_tasks_of_a_community_without_workers_come_back_as_no_candidates():
     """Test that a task whose community has no worker in scope is reported, not silently dropped."""
     tasks = tasks_frame([("A", "C03", 11, "normal")])
     lonely = pd.concat([tasks, tasks.assign(task_id="X", community_id=99, grid_id=999)], ignore_index=True)
-    proposal = propose(pairs_for(lonely), lonely, pd.DataFrame(columns=["worker_id", "open_tasks"]),
-                       workers_frame(), "routine")
+    proposal = propose(
+        pairs_for(lonely),
+        lonely,
+        pd.DataFrame(columns=["worker_id", "open_tasks"]),
+        workers_frame(),
+        "routine",
+    )
     assert proposal.unassigned[["task_id", "reason"]].values.tolist() == [["X", "no_candidates"]]
     assert proposal.assigned["task_id"].tolist() == ["A"]
 
@@ -87,11 +104,19 @@ def test_optimal_batch_beats_greedy_on_a_contended_district():
     """Test that on 60 tasks over one community's 5 workers (capacity 2–8), the proposal's total score is at
     least the greedy pass's (and it assigns at least as many), with every chosen pair eligible and capacities respected."""
     rng = np.random.default_rng(7)
-    rows = [(f"t{i}", str(rng.choice(["F01", "C03"])), int(rng.integers(11, 16)),
-             str(rng.choice(["urgent", "normal", "complex"], p=[0.2, 0.5, 0.3]))) for i in range(60)]
+    rows = [
+        (
+            f"t{i}",
+            str(rng.choice(["F01", "C03"])),
+            int(rng.integers(11, 16)),
+            str(rng.choice(["urgent", "normal", "complex"], p=[0.2, 0.5, 0.3])),
+        )
+        for i in range(60)
+    ]
     tasks = tasks_frame(rows)
-    load = pd.DataFrame({"worker_id": [1, 2, 3, 4, 5], "open_tasks": [6, 0, 3, 4, 2],
-                         "tasks_last_30d": [9, 1, 4, 5, 3]})
+    load = pd.DataFrame(
+        {"worker_id": [1, 2, 3, 4, 5], "open_tasks": [6, 0, 3, 4, 2], "tasks_last_30d": [9, 1, 4, 5, 3]}
+    )
     quals = quals_frame({3: (False, pd.NaT, 40.0)}, course="fire_safety")
     pairs = pairs_for(tasks, quals, load)
     proposal = propose(pairs, tasks, load, workers_frame(), "routine")
@@ -104,7 +129,9 @@ def test_optimal_batch_beats_greedy_on_a_contended_district():
     used = proposal.assigned["worker_id"].value_counts()
     assert all(used[w] <= caps[w] for w in used.index)
     eligible = pairs.set_index(["task_id", "worker_id"])["eligible"]
-    assert all(eligible[(t, w)] for t, w in proposal.assigned[["task_id", "worker_id"]].itertuples(index=False))
+    assert all(
+        eligible[(t, w)] for t, w in proposal.assigned[["task_id", "worker_id"]].itertuples(index=False)
+    )
     # Urgent tasks are served before less urgent ones when places run out.
     left = proposal.unassigned["priority"]
     if len(left):

@@ -71,11 +71,23 @@ def test_without_now_the_batch_runs_on_the_field_day(cli_db, capsys):
     done = run_json(capsys, now=None)
     assert done["committed"] == default["proposed"]
     with Session(get_engine(cli_db)) as s:
-        stamps = set(s.exec(select(AssignmentDecision.decided_at).where(AssignmentDecision.source == "cli")).all())
+        stamps = set(
+            s.exec(select(AssignmentDecision.decided_at).where(AssignmentDecision.source == "cli")).all()
+        )
     assert stamps == {as_of}
 
 
 def test_unknown_user_is_refused(cli_db):
     """Test that --user must name a manager or administrator."""
     with pytest.raises(SystemExit, match="not a manager"):
-        main(["assign", "batch", "--dry-run", "--user", "dp0001", "--now", (NOW + timedelta(hours=1)).isoformat()])
+        main(
+            [
+                "assign",
+                "batch",
+                "--dry-run",
+                "--user",
+                "dp0001",
+                "--now",
+                (NOW + timedelta(hours=1)).isoformat(),
+            ]
+        )

@@ -30,8 +30,12 @@ def _pin(session, at: datetime = AS_OF) -> None:
 
 
 def _seat(session, world, worker, start: datetime, hours: float = 2) -> None:
-    ts = TrainingSession(course_id=world.courses["fire_safety"].id, start_at=start,
-                         end_at=start + timedelta(hours=hours), secret="s")
+    ts = TrainingSession(
+        course_id=world.courses["fire_safety"].id,
+        start_at=start,
+        end_at=start + timedelta(hours=hours),
+        secret="s",
+    )
     session.add(ts)
     session.flush()
     session.add(Attendance(session_id=ts.id, worker_id=worker.id))
@@ -59,7 +63,9 @@ def test_an_explicit_now_wins_and_an_expired_certificate_excludes(session, world
     expired, even in a pinned database."""
     _pin(session)
     later = datetime(2021, 4, 1, 9, 0)  # the certificates ran until 2021-03-28
-    _, ranked, excluded = service.recommend(session, world.manager, _task_id(session, 1), "routine", now=later)
+    _, ranked, excluded = service.recommend(
+        session, world.manager, _task_id(session, 1), "routine", now=later
+    )
     assert ranked.empty
     a0, a1, _ = world.org.workers_a
     expired = excluded[excluded["worker_id"].isin([a0.id, a1.id])]
@@ -80,12 +86,20 @@ def test_assign_and_batch_stamp_the_decision_when_the_event_is_dispatched(sessio
     """Test that a decision's decided_at is the event's dispatched_at (the pinned day), for one task and a batch."""
     _pin(session)
     a0 = world.org.workers_a[0]
-    d = service.assign(session, world.manager, task_id=_task_id(session, 1), worker_id=a0.id, preset="routine")
+    d = service.assign(
+        session, world.manager, task_id=_task_id(session, 1), worker_id=a0.id, preset="routine"
+    )
     e1 = session.exec(select(Event).where(Event.event_no == "E1")).one()
     assert d.decided_at == e1.dispatched_at == AS_OF
-    assert e1.state == EventState.DISPATCHED.value and e1.due_at > e1.accepted_at  # deadlines from the same day
-    done = service.commit_batch(session, world.manager, service.propose_batch(session, world.manager, "routine"))
+    assert (
+        e1.state == EventState.DISPATCHED.value and e1.due_at > e1.accepted_at
+    )  # deadlines from the same day
+    done = service.commit_batch(
+        session, world.manager, service.propose_batch(session, world.manager, "routine")
+    )
     assert done["assigned"] == 1  # E2; E3 (community B) has nobody qualified
     e2 = session.exec(select(Event).where(Event.event_no == "E2")).one()
-    batch = session.exec(select(AssignmentDecision).where(AssignmentDecision.task_id == _task_id(session, 2))).one()
+    batch = session.exec(
+        select(AssignmentDecision).where(AssignmentDecision.task_id == _task_id(session, 2))
+    ).one()
     assert batch.decided_at == e2.dispatched_at == AS_OF

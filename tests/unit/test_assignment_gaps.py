@@ -22,11 +22,18 @@ from tests.unit.test_assignment_rank import (
 def test_items_without_any_qualified_worker_in_the_community_come_first():
     """Test that fire tasks in community 2 (nobody certified) count as gaps, community 1's do not, and
     items needing no qualification are not listed."""
-    tasks = tasks_frame([("a", "F01", 11, "urgent"), ("b", "F01", 21, "normal"), ("c", "F04", 21, "normal"),
-                         ("d", "C03", 21, "normal")])
+    tasks = tasks_frame(
+        [
+            ("a", "F01", 11, "urgent"),
+            ("b", "F01", 21, "normal"),
+            ("c", "F04", 21, "normal"),
+            ("d", "C03", 21, "normal"),
+        ]
+    )
     quals = quals_frame({9: (False, pd.NaT, 70.0)})
-    pairs = score_pairs(tasks, workers_frame(), quals, EMPTY_PERF, EMPTY_LOAD, set(), "routine", now=NOW,
-                        grids=grids_frame())
+    pairs = score_pairs(
+        tasks, workers_frame(), quals, EMPTY_PERF, EMPTY_LOAD, set(), "routine", now=NOW, grids=grids_frame()
+    )
     gaps = item_gaps(pairs).set_index("item_code")
     assert set(gaps.index) == {"F01", "F04"}
     assert gaps.loc["F01", ["tasks", "tasks_without_qualified"]].tolist() == [2, 1]
@@ -39,18 +46,22 @@ def test_nearest_to_qualifying_orders_expiring_expired_failed_untrained():
     """Test the order: expiring soon, then expired (latest first), failed (best score first), never tried;
     the qualified and the inactive are left out."""
     now = datetime(2020, 9, 15)
-    quals = quals_frame({
-        1: (True, datetime(2021, 3, 1), 90.0),  # qualified: not listed
-        2: (True, datetime(2020, 9, 30), 85.0),  # expiring in 15 days
-        3: (True, datetime(2020, 5, 1), 88.0),  # expired long ago
-        4: (True, datetime(2020, 9, 1), 82.0),  # expired recently
-        5: (False, pd.NaT, 72.0),  # failed, 8 short
-        9: None,
-    })
+    quals = quals_frame(
+        {
+            1: (True, datetime(2021, 3, 1), 90.0),  # qualified: not listed
+            2: (True, datetime(2020, 9, 30), 85.0),  # expiring in 15 days
+            3: (True, datetime(2020, 5, 1), 88.0),  # expired long ago
+            4: (True, datetime(2020, 9, 1), 82.0),  # expired recently
+            5: (False, pd.NaT, 72.0),  # failed, 8 short
+            9: None,
+        }
+    )
     workers = workers_frame(w9="active")
     extra = workers.iloc[[0]].assign(worker_id=7, name="老员工", status="left")
     near = nearest_to_qualifying(pd.concat([workers, extra]), quals, "fire_safety", now=now)
     assert near["worker_id"].tolist() == [2, 4, 3, 5, 9]
     assert near["status"].tolist() == ["expiring", "expired", "expired", "failed", "untrained"]
     assert near.set_index("worker_id").loc[5, "points_short"] == 8
-    assert nearest_to_qualifying(workers, quals, "fire_safety", now=now, community_ids=[2])["worker_id"].tolist() == [9]
+    assert nearest_to_qualifying(workers, quals, "fire_safety", now=now, community_ids=[2])[
+        "worker_id"
+    ].tolist() == [9]

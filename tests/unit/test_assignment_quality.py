@@ -16,13 +16,45 @@ def events() -> pd.DataFrame:
     d = datetime
     rows = [
         # id, item, community, dispatched, signed, due, closed, feedback, returns
-        (1, "F01", 10, d(2020, 6, 1, 8), d(2020, 6, 1, 9), d(2020, 6, 2, 8), d(2020, 6, 1, 20), d(2020, 6, 1, 18), 0),
-        (2, "F01", 10, d(2020, 6, 1, 8), d(2020, 6, 1, 11), d(2020, 6, 2, 8), None, d(2020, 6, 3, 8), 1),  # late feedback
+        (
+            1,
+            "F01",
+            10,
+            d(2020, 6, 1, 8),
+            d(2020, 6, 1, 9),
+            d(2020, 6, 2, 8),
+            d(2020, 6, 1, 20),
+            d(2020, 6, 1, 18),
+            0,
+        ),
+        (
+            2,
+            "F01",
+            10,
+            d(2020, 6, 1, 8),
+            d(2020, 6, 1, 11),
+            d(2020, 6, 2, 8),
+            None,
+            d(2020, 6, 3, 8),
+            1,
+        ),  # late feedback
         (3, "C03", 20, d(2020, 6, 5, 8), None, d(2020, 6, 8, 8), None, None, 0),  # open, past due at NOW
         (4, "C03", 20, d(2020, 6, 9, 8), d(2020, 6, 9, 10), d(2020, 6, 12, 8), None, None, 0),  # not due yet
     ]
-    frame = pd.DataFrame(rows, columns=["id", "item_code", "community_id", "dispatched_at", "signed_at", "due_at",
-                                        "closed_at", "feedback_at", "return_count"])
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "id",
+            "item_code",
+            "community_id",
+            "dispatched_at",
+            "signed_at",
+            "due_at",
+            "closed_at",
+            "feedback_at",
+            "return_count",
+        ],
+    )
     return frame.assign(category_code="x", state="handling")
 
 

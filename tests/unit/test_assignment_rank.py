@@ -49,22 +49,42 @@ def quals_frame(overrides: dict[int, tuple] | None = None, course: str = "fire_s
         value = (overrides or {}).get(w, (True, VALID, 90.0))
         if value is not None:
             rows.append((w, course, *value))
-    return pd.DataFrame(rows, columns=["worker_id", "course_code", "passed", "certificate_valid_until", "best_score"])
+    return pd.DataFrame(
+        rows, columns=["worker_id", "course_code", "passed", "certificate_valid_until", "best_score"]
+    )
 
 
-EMPTY_PERF = pd.DataFrame(columns=["worker_id", "category_code", "handled", "ontime", "rework", "satisfied", "rated"])
+EMPTY_PERF = pd.DataFrame(
+    columns=["worker_id", "category_code", "handled", "ontime", "rework", "satisfied", "rated"]
+)
 EMPTY_LOAD = pd.DataFrame(columns=["worker_id", "open_tasks", "tasks_last_30d"])
 
 
 def task(item: str = "F01", lat: float = 22.60, lon: float = 114.40, grid: int = 11) -> dict:
-    return {"task_id": "E1", "kind": "event", "item_code": item, "priority": "normal", "grid_id": grid,
-            "community_id": 1, "lat": lat, "lon": lon}
+    return {
+        "task_id": "E1",
+        "kind": "event",
+        "item_code": item,
+        "priority": "normal",
+        "grid_id": grid,
+        "community_id": 1,
+        "lat": lat,
+        "lon": lon,
+    }
 
 
 def rank(t=None, *, workers=None, quals=None, perf=EMPTY_PERF, load=EMPTY_LOAD, busy=(), weights="routine"):
-    return rank_candidates(t or task(), workers if workers is not None else workers_frame(),
-                           quals if quals is not None else quals_frame(), perf, load, set(busy), weights,
-                           now=NOW, grids=grids_frame())
+    return rank_candidates(
+        t or task(),
+        workers if workers is not None else workers_frame(),
+        quals if quals is not None else quals_frame(),
+        perf,
+        load,
+        set(busy),
+        weights,
+        now=NOW,
+        grids=grids_frame(),
+    )
 
 
 def test_haversine_and_adjacency():
@@ -91,7 +111,13 @@ def test_each_hard_rule_excludes_with_its_own_reason():
     ranked, excluded = rank(workers=workers, quals=quals, load=load, busy={1})
     assert ranked.empty
     rules = dict(zip(excluded["worker_id"], excluded["rule"], strict=True))
-    assert rules == {1: "in_training", 2: "inactive", 3: "not_qualified", 4: "not_qualified", 5: "not_qualified"}
+    assert rules == {
+        1: "in_training",
+        2: "inactive",
+        3: "not_qualified",
+        4: "not_qualified",
+        5: "not_qualified",
+    }
     zh = dict(zip(excluded["worker_id"], exclusion_reasons(excluded, "zh"), strict=True))
     assert zh[2] == "不在岗:请假"
     assert zh[3] == "消防安全隐患排查证书已于 2020-08-01 过期"
@@ -134,10 +160,14 @@ def test_scope_tiers_widen_only_until_enough_candidates():
     # A preset asking for one candidate stops at the own grid.
     one = load_presets()["routine"]
     from dataclasses import replace
+
     ranked, excluded = rank(weights=replace(one, min_candidates=1))
     assert list(ranked["worker_id"]) == [1]
-    assert exclusion_reasons(excluded[excluded["rule"] == "farther_tier"], "en").iloc[0].startswith(
-        "Enough qualified workers in the task's own grid")
+    assert (
+        exclusion_reasons(excluded[excluded["rule"] == "farther_tier"], "en")
+        .iloc[0]
+        .startswith("Enough qualified workers in the task's own grid")
+    )
 
 
 def test_reasons_carry_signed_points_that_add_up_to_the_score():
@@ -164,9 +194,14 @@ def test_reasons_carry_signed_points_that_add_up_to_the_score():
 def test_past_performance_is_smoothed_so_new_workers_are_not_punished():
     """Test that a newcomer scores the category average, a strong record more, a poor record less."""
     perf = pd.DataFrame(
-        [(2, "fire", 20, 20, 0, 20, 20), (3, "fire", 20, 10, 6, 12, 20), (4, "fire", 1, 0, 1, 0, 1),
-         (2, "city", 50, 0, 50, 0, 50)],
-        columns=["worker_id", "category_code", "handled", "ontime", "rework", "satisfied", "rated"])
+        [
+            (2, "fire", 20, 20, 0, 20, 20),
+            (3, "fire", 20, 10, 6, 12, 20),
+            (4, "fire", 1, 0, 1, 0, 1),
+            (2, "city", 50, 0, 50, 0, 50),
+        ],
+        columns=["worker_id", "category_code", "handled", "ontime", "rework", "satisfied", "rated"],
+    )
     ranked, _ = rank(perf=perf)
     p = ranked.set_index("worker_id")["performance"]
     pooled = (30 / 41) * (1 - 7 / 41) * (32 / 41)  # the fire category's pooled rates
@@ -195,7 +230,9 @@ def test_routine_keeps_the_own_grid_worker_emergency_sends_the_nearest_expert():
 def test_balanced_prefers_the_idle_worker_over_the_busy_own_grid_worker():
     """Test that 均衡 puts load and fairness first: the own-grid worker with 5 open tasks and the most
     recent work loses to an idle neighbour, while 常规 still keeps the own-grid worker."""
-    load = pd.DataFrame({"worker_id": [1, 2, 3, 4], "open_tasks": [5, 0, 1, 1], "tasks_last_30d": [12, 1, 4, 4]})
+    load = pd.DataFrame(
+        {"worker_id": [1, 2, 3, 4], "open_tasks": [5, 0, 1, 1], "tasks_last_30d": [12, 1, 4, 4]}
+    )
     routine, _ = rank(load=load, weights="routine")
     balanced, _ = rank(load=load, weights="balanced")
     assert routine["worker_id"].iloc[0] == 1
@@ -225,11 +262,24 @@ def test_preset_for_priority_and_signed_points():
 
 def test_score_pairs_is_vectorised_over_many_tasks():
     """Test that several tasks score in one call, each against its own community, busy per task."""
-    tasks = pd.DataFrame([{**task(), "task_id": "E1"}, {**task(grid=21), "task_id": "E2", "community_id": 2,
-                                                       "lat": 22.5, "lon": 114.55}])
+    tasks = pd.DataFrame(
+        [
+            {**task(), "task_id": "E1"},
+            {**task(grid=21), "task_id": "E2", "community_id": 2, "lat": 22.5, "lon": 114.55},
+        ]
+    )
     busy = pd.DataFrame({"task_id": ["E1"], "worker_id": [1]})
-    pairs = score_pairs(tasks, workers_frame(), quals_frame(), EMPTY_PERF, EMPTY_LOAD, busy, "routine",
-                        now=NOW, grids=grids_frame())
+    pairs = score_pairs(
+        tasks,
+        workers_frame(),
+        quals_frame(),
+        EMPTY_PERF,
+        EMPTY_LOAD,
+        busy,
+        "routine",
+        now=NOW,
+        grids=grids_frame(),
+    )
     assert set(pairs.loc[pairs["task_id"] == "E2", "worker_id"]) == {9}
     assert pairs.set_index(["task_id", "worker_id"]).loc[("E1", 1), "rule"] == "in_training"
     e2 = pairs[pairs["task_id"] == "E2"]

@@ -21,20 +21,46 @@ NOW = datetime(2020, 6, 1, 8, 0)
 def _quiz(session, world: World, worker, course: str, score: float, certified: bool) -> None:
     c = world.courses[course]
     n = len(session.exec(select(QuizAttempt).where(QuizAttempt.worker_id == worker.id)).all()) + 1
-    a = QuizAttempt(course_id=c.id, worker_id=worker.id, number=n, status="submitted", started_at=NOW - timedelta(days=30),
-                    deadline_at=NOW - timedelta(days=30) + timedelta(minutes=20), submitted_at=NOW - timedelta(days=30),
-                    score=score, question_count=10)
+    a = QuizAttempt(
+        course_id=c.id,
+        worker_id=worker.id,
+        number=n,
+        status="submitted",
+        started_at=NOW - timedelta(days=30),
+        deadline_at=NOW - timedelta(days=30) + timedelta(minutes=20),
+        submitted_at=NOW - timedelta(days=30),
+        score=score,
+        question_count=10,
+    )
     session.add(a)
     session.flush()
     if certified:
-        session.add(Certificate(course_id=c.id, worker_id=worker.id, attempt_id=a.id, score=score,
-                                issued_at=NOW - timedelta(days=30), valid_until=NOW + timedelta(days=300)))
+        session.add(
+            Certificate(
+                course_id=c.id,
+                worker_id=worker.id,
+                attempt_id=a.id,
+                score=score,
+                issued_at=NOW - timedelta(days=30),
+                valid_until=NOW + timedelta(days=300),
+            )
+        )
 
 
 def _event(session, world: World, n: int, item: str, category: str, grid, priority: str = "normal") -> Event:
-    e = Event(event_no=f"E{n}", item_code=item, category_code=category, grid_id=grid.id, community_id=grid.parent_id,
-              lat=grid.lat, lon=grid.lon, priority=priority, state=EventState.REGISTERED.value,
-              reported_at=NOW - timedelta(hours=3), accepted_at=NOW - timedelta(hours=2))
+    e = Event(
+        event_no=f"E{n}",
+        item_code=item,
+        category_code=category,
+        grid_id=grid.id,
+        community_id=grid.parent_id,
+        lat=grid.lat,
+        lon=grid.lon,
+        priority=priority,
+        state=EventState.REGISTERED.value,
+        reported_at=NOW - timedelta(hours=3),
+        accepted_at=NOW - timedelta(hours=2),
+    )
     session.add(e)
     session.flush()
     return e
@@ -63,7 +89,9 @@ def _task_id(session, n: int) -> str:
 
 def test_recommend_ranks_the_qualified_and_says_why_the_others_are_out(session, world):
     """Test that the fire event ranks the two certified workers, own grid first, and excludes the failed one."""
-    task, ranked, excluded = service.recommend(session, world.manager, _task_id(session, 1), "routine", now=NOW)
+    task, ranked, excluded = service.recommend(
+        session, world.manager, _task_id(session, 1), "routine", now=NOW
+    )
     a0, a1, a2 = world.org.workers_a
     assert list(ranked["worker_id"]) == [a0.id, a1.id]
     assert ranked["name"].tolist() == [a0.name, a1.name]
@@ -71,15 +99,24 @@ def test_recommend_ranks_the_qualified_and_says_why_the_others_are_out(session, 
     assert "测验最高 55 分,未达合格线" in service.exclusion_reasons(excluded, "zh").item()
     # A community manager of B sees none of A's workers for A's task: the task is not in their queue.
     with pytest.raises(service.AssignmentError):
-        service.recommend(session, replace(world.manager_a, scope_unit_id=world.org.comm_b.id),
-                          _task_id(session, 1), "routine", now=NOW)
+        service.recommend(
+            session,
+            replace(world.manager_a, scope_unit_id=world.org.comm_b.id),
+            _task_id(session, 1),
+            "routine",
+            now=NOW,
+        )
 
 
 def test_training_session_during_the_task_excludes_the_worker(session, world):
     """Test that a seat at a session overlapping the response window makes the worker 'in training'."""
     a0 = world.org.workers_a[0]
-    ts = TrainingSession(course_id=world.courses["fire_safety"].id, start_at=NOW + timedelta(hours=1),
-                         end_at=NOW + timedelta(hours=3), secret="s")
+    ts = TrainingSession(
+        course_id=world.courses["fire_safety"].id,
+        start_at=NOW + timedelta(hours=1),
+        end_at=NOW + timedelta(hours=3),
+        secret="s",
+    )
     session.add(ts)
     session.flush()
     session.add(Attendance(session_id=ts.id, worker_id=a0.id))
@@ -96,10 +133,24 @@ def test_override_needs_a_reason_and_is_recorded_with_the_worker_facing_reason(s
     with pytest.raises(service.AssignmentError, match="Give a reason"):
         service.assign(session, world.manager, task_id=task_id, worker_id=a1.id, preset="routine", now=NOW)
     with pytest.raises(service.AssignmentError, match="Cannot assign"):
-        service.assign(session, world.manager, task_id=task_id, worker_id=a2.id, preset="routine",
-                       override_reason="熟悉情况", now=NOW)
-    d = service.assign(session, world.manager, task_id=task_id, worker_id=a1.id, preset="routine",
-                       override_reason="该楼栋业主只认识李师傅", now=NOW)
+        service.assign(
+            session,
+            world.manager,
+            task_id=task_id,
+            worker_id=a2.id,
+            preset="routine",
+            override_reason="熟悉情况",
+            now=NOW,
+        )
+    d = service.assign(
+        session,
+        world.manager,
+        task_id=task_id,
+        worker_id=a1.id,
+        preset="routine",
+        override_reason="该楼栋业主只认识李师傅",
+        now=NOW,
+    )
     assert d.overridden and d.recommended_worker_id == a0.id and d.chosen_rank == 2
     event = session.get(Event, int(task_id.split(":")[1]))
     assert event.state == EventState.DISPATCHED.value and event.assignee_id == a1.id
@@ -113,7 +164,9 @@ def test_override_needs_a_reason_and_is_recorded_with_the_worker_facing_reason(s
 def test_accepting_the_recommendation_stores_its_reasons(session, world):
     """Test that accepting stores 'why you' with the strongest reasons and no override."""
     a0 = world.org.workers_a[0]
-    d = service.assign(session, world.manager, task_id=_task_id(session, 1), worker_id=a0.id, preset="routine", now=NOW)
+    d = service.assign(
+        session, world.manager, task_id=_task_id(session, 1), worker_id=a0.id, preset="routine", now=NOW
+    )
     assert not d.overridden and d.override_reason is None and d.chosen_rank == 1
     event = session.exec(select(Event).where(Event.event_no == "E1")).one()
     assert event.assign_reason_zh.startswith("推荐理由:同一网格 +30")
@@ -125,13 +178,19 @@ def test_batch_proposes_commits_once_and_explains_what_stays_unassigned(session,
     proposal = service.propose_batch(session, world.manager, "routine", now=NOW)
     assert proposal.n_tasks == 3
     assert sorted(proposal.assigned["task_id"]) == sorted([_task_id(session, 1), _task_id(session, 2)])
-    assert proposal.unassigned[["task_id", "reason"]].values.tolist() == [[_task_id(session, 3), "no_candidates"]]
+    assert proposal.unassigned[["task_id", "reason"]].values.tolist() == [
+        [_task_id(session, 3), "no_candidates"]
+    ]
     assert proposal.total_score == pytest.approx(proposal.assigned["score"].sum())
     done = service.commit_batch(session, world.manager, proposal, now=NOW)
     assert done["assigned"] == 2 and done["skipped"] == 0
     states = dict(session.exec(select(Event.event_no, Event.state)).all())
     assert states == {"E1": "dispatched", "E2": "dispatched", "E3": "registered"}
-    assert session.exec(select(Event.assign_reason_zh).where(Event.event_no == "E2")).one().startswith("批量派单推荐:")
+    assert (
+        session.exec(select(Event.assign_reason_zh).where(Event.event_no == "E2"))
+        .one()
+        .startswith("批量派单推荐:")
+    )
     again = service.commit_batch(session, world.manager, proposal, now=NOW)
     assert again["assigned"] == 0 and again["skipped"] == 2
     assert len(session.exec(select(AssignmentDecision)).all()) == 2
@@ -140,8 +199,15 @@ def test_batch_proposes_commits_once_and_explains_what_stays_unassigned(session,
 def test_decision_log_and_override_report_respect_scope(session, world):
     """Test that community B's manager sees neither A's decisions nor A's overrides."""
     a0, a1, _ = world.org.workers_a
-    service.assign(session, world.manager, task_id=_task_id(session, 1), worker_id=a1.id, preset="routine",
-                   override_reason="业主只认识他", now=NOW)
+    service.assign(
+        session,
+        world.manager,
+        task_id=_task_id(session, 1),
+        worker_id=a1.id,
+        preset="routine",
+        override_reason="业主只认识他",
+        now=NOW,
+    )
     log = service.decisions_frame(session, world.manager)
     assert log[["chosen_name", "recommended_name"]].values.tolist() == [[a1.name, a0.name]]
     manager_b = replace(world.manager_a, scope_unit_id=world.org.comm_b.id)

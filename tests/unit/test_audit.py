@@ -33,7 +33,9 @@ def test_sign_ins_and_failures_are_recorded(session):
 def test_user_change_records_before_and_after_without_the_hash(session):
     """Test that a role change is audited with both values and never the password hash."""
     admin = viewer(Role.ADMIN)
-    user = create_user(session, admin, username="mgr", display_name="M", role=Role.MANAGER, password="long-enough-1")
+    user = create_user(
+        session, admin, username="mgr", display_name="M", role=Role.MANAGER, password="long-enough-1"
+    )
     update_user(session, admin, user.id, role=Role.ADMIN)
     session.commit()
     entry = session.exec(select(AuditEntry).where(AuditEntry.action == "user.update")).one()
@@ -66,9 +68,23 @@ def test_a_worker_account_is_linked_by_employee_number(session):
     """Test that an admin links a new worker account by employee number, and an unknown number is refused by name."""
     org = make_org(session)
     admin = viewer(Role.ADMIN)
-    user = create_user(session, admin, username="a01", display_name="", role=Role.WORKER,
-                       password="long-enough-1", employee_no=" A01 ")
+    user = create_user(
+        session,
+        admin,
+        username="a01",
+        display_name="",
+        role=Role.WORKER,
+        password="long-enough-1",
+        employee_no=" A01 ",
+    )
     assert user.worker_id == org.workers_a[1].id
     with pytest.raises(ValueError, match="Z99"):
-        create_user(session, admin, username="z99", display_name="", role=Role.WORKER,
-                    password="long-enough-1", employee_no="Z99")
+        create_user(
+            session,
+            admin,
+            username="z99",
+            display_name="",
+            role=Role.WORKER,
+            password="long-enough-1",
+            employee_no="Z99",
+        )

@@ -78,8 +78,11 @@ def entries(session, prefix: str) -> list[AuditEntry]:
     """Committed entries whose action starts with ``prefix``, read on a connection of their own (so an
     entry still pending in the caller's session, or written after its commit, does not count)."""
     with Session(session.get_bind()) as other:
-        return list(other.exec(select(AuditEntry).where(AuditEntry.action.startswith(prefix))
-                               .order_by(AuditEntry.id)).all())
+        return list(
+            other.exec(
+                select(AuditEntry).where(AuditEntry.action.startswith(prefix)).order_by(AuditEntry.id)
+            ).all()
+        )
 
 
 def only(session, action: str) -> tuple[AuditEntry, dict]:
@@ -99,15 +102,22 @@ def held(session) -> tuple[World, TrainingSession]:
     w = make_world(session)
     course = w.courses["residence_registration"]
     enroll(session, w.manager, course_id=course.id, worker_ids=[x.id for x in w.org.workers_a], now=NOW)
-    ts, = schedule(session, w.manager, SessionPlan(course_id=course.id, first_day=START.date(), start=time(14),
-                                                   end=time(16), unit_id=w.org.comm_a.id), now=NOW)
+    (ts,) = schedule(
+        session,
+        w.manager,
+        SessionPlan(
+            course_id=course.id, first_day=START.date(), start=time(14), end=time(16), unit_id=w.org.comm_a.id
+        ),
+        now=NOW,
+    )
     session.commit()
     return w, ts
 
 
 def _status(session, ts, worker) -> str | None:
-    return session.exec(select(Attendance.status).where(Attendance.session_id == ts.id,
-                                                        Attendance.worker_id == worker.id)).one()
+    return session.exec(
+        select(Attendance.status).where(Attendance.session_id == ts.id, Attendance.worker_id == worker.id)
+    ).one()
 
 
 def test_mark_records_each_changed_status_by_employee_number(session, held):
@@ -116,8 +126,14 @@ def test_mark_records_each_changed_status_by_employee_number(session, held):
     a0, a1, a2 = w.org.workers_a
     mark(session, w.manager, session_id=ts.id, worker_ids=[a0.id], status=AttendanceStatus.LATE, now=START)
     session.commit()
-    mark(session, w.manager, session_id=ts.id, worker_ids=[a0.id, a1.id], status=AttendanceStatus.PRESENT,
-         now=START)
+    mark(
+        session,
+        w.manager,
+        session_id=ts.id,
+        worker_ids=[a0.id, a1.id],
+        status=AttendanceStatus.PRESENT,
+        now=START,
+    )
     session.commit()
     marks = entries(session, "attendance.mark")
     assert len(marks) == 2 and {m.user_id for m in marks} == {w.manager.user_id}
@@ -136,7 +152,14 @@ def test_mark_rolled_back_leaves_neither_status_nor_entry(session, held):
     w, ts = held
     a0 = w.org.workers_a[0]
     with commit_refused(session), pytest.raises(CommitRefused):
-        mark(session, w.manager, session_id=ts.id, worker_ids=[a0.id], status=AttendanceStatus.ABSENT, now=START)
+        mark(
+            session,
+            w.manager,
+            session_id=ts.id,
+            worker_ids=[a0.id],
+            status=AttendanceStatus.ABSENT,
+            now=START,
+        )
         session.commit()
     session.rollback()
     assert _status(session, ts, a0) is None
@@ -185,16 +208,22 @@ def test_meeting_import_names_the_file_its_hash_and_the_moves(session, held):
     a0, a1, a2 = w.org.workers_a
     mark(session, w.manager, session_id=ts.id, worker_ids=[a1.id], status=AttendanceStatus.ABSENT, now=START)
     session.commit()
-    data = ("工号,入会时间,离会时间\n"
-            f"{a0.employee_no},2020-03-03 14:00,2020-03-03 16:00\n"
-            f"{a1.employee_no},2020-03-03 14:30,2020-03-03 16:00\n").encode("utf-8-sig")
-    preview = preview_platform_import(session, w.manager, session_id=ts.id, data=data, filename="腾讯会议.csv")
+    data = (
+        "工号,入会时间,离会时间\n"
+        f"{a0.employee_no},2020-03-03 14:00,2020-03-03 16:00\n"
+        f"{a1.employee_no},2020-03-03 14:30,2020-03-03 16:00\n"
+    ).encode("utf-8-sig")
+    preview = preview_platform_import(
+        session, w.manager, session_id=ts.id, data=data, filename="腾讯会议.csv"
+    )
     assert commit_platform_import(session, w.manager, preview) == 2
     session.commit()
     e, v = only(session, "import.attendance")
     assert e.user_id == w.manager.user_id and e.entity_id == "腾讯会议.csv"
     assert v["detail"]["sha256"] == hashlib.sha256(data).hexdigest()
-    assert v["detail"]["rows_read"] == 2 and v["detail"]["changed"] == 2 and v["detail"]["session_id"] == ts.id
+    assert (
+        v["detail"]["rows_read"] == 2 and v["detail"]["changed"] == 2 and v["detail"]["session_id"] == ts.id
+    )
     assert v["before"] == {a0.employee_no: None, a1.employee_no: "absent"}
     assert v["after"] == {a0.employee_no: "present", a1.employee_no: "late"}
     assert a2.employee_no not in v["after"]
@@ -204,8 +233,14 @@ def test_auto_absent_job_writes_one_entry_per_run_with_counts(session, held):
     """Test that closing ended sessions records one entry with the counts, by the scheduler, and a run
     that finds nothing to close records nothing."""
     w, ts = held
-    mark(session, w.manager, session_id=ts.id, worker_ids=[w.org.workers_a[0].id],
-         status=AttendanceStatus.PRESENT, now=START)
+    mark(
+        session,
+        w.manager,
+        session_id=ts.id,
+        worker_ids=[w.org.workers_a[0].id],
+        status=AttendanceStatus.PRESENT,
+        now=START,
+    )
     session.commit()
     after_end = START + timedelta(hours=3)
     assert close_ended_sessions(session, now=after_end) == 2
@@ -225,7 +260,8 @@ def test_course_edit_records_only_the_changed_fields(session, held):
     w, _ = held
     course = w.courses["fire_safety"]
     data = CourseBase.model_validate(course, from_attributes=True).model_copy(
-        update={"pass_mark": 90, "material_md_zh": "新教材" * 100})
+        update={"pass_mark": 90, "material_md_zh": "新教材" * 100}
+    )
     save_course(session, w.manager, data, course_id=course.id)
     session.commit()
     e, v = only(session, "course.update")
@@ -247,8 +283,16 @@ def test_session_schedule_edit_and_cancel_are_audited(session, held):
     assert created.user_id == w.manager.user_id and created_v["detail"]["session_ids"] == [ts.id]
     assert created_v["after"]["sessions"] == 1 and created_v["detail"]["seated"] == 3
     later = START + timedelta(hours=1)
-    update_session(session, w.manager, ts.id, start_at=later, end_at=later + timedelta(hours=2),
-                   meeting_url=ts.meeting_url, capacity=None, now=NOW)
+    update_session(
+        session,
+        w.manager,
+        ts.id,
+        start_at=later,
+        end_at=later + timedelta(hours=2),
+        meeting_url=ts.meeting_url,
+        capacity=None,
+        now=NOW,
+    )
     session.commit()
     _, v = only(session, "course.session.update")
     assert v["before"] == {"start_at": START.isoformat(), "end_at": (START + timedelta(hours=2)).isoformat()}
@@ -323,7 +367,6 @@ FIELD_NOW = datetime(2020, 9, 30, 12, 0)
 METRICS = "工号,统计月份,指标,分子,分母\nA00,2020-06,采集率,90,100\nA01,2020-06,准确率,45,50\n"
 
 
-
 def test_metrics_import_records_file_hash_and_counts(session, field_org):
     """Test that an import records the file, its sha256 and rows added/changed; a file that changes nothing
     writes nothing and records nothing."""
@@ -338,7 +381,11 @@ def test_metrics_import_records_file_hash_and_counts(session, field_org):
     assert first.user_id == 7 and first.entity_id == "六月.csv"
     d1, d2 = json.loads(first.detail), json.loads(second.detail)
     assert d1["sha256"] == hashlib.sha256(METRICS.encode()).hexdigest() and d1["rows_read"] == 2
-    assert (d1["added"], d1["changed"]) == (2, 0) and (d2["added"], d2["changed"], d2["unchanged"]) == (0, 1, 1)
+    assert (d1["added"], d1["changed"]) == (2, 0) and (d2["added"], d2["changed"], d2["unchanged"]) == (
+        0,
+        1,
+        1,
+    )
     assert d1["periods"] == ["2020-06", "2020-06"]
 
 
@@ -356,15 +403,24 @@ def test_manager_event_decisions_are_audited_and_worker_steps_are_not(session, f
     worker's own sign is left to the event history."""
     org = field_org
     mgr = viewer(Role.MANAGER, user_id=3)
-    base = dict(item_code="F01", category_code="fire", grid_id=org.grids_a[0].id, community_id=org.comm_a.id,
-                priority="normal", reporter_id=org.workers_a[0].id, reported_at=FIELD_NOW)
+    base = dict(
+        item_code="F01",
+        category_code="fire",
+        grid_id=org.grids_a[0].id,
+        community_id=org.comm_a.id,
+        priority="normal",
+        reporter_id=org.workers_a[0].id,
+        reported_at=FIELD_NOW,
+    )
     e1, e2 = Event(event_no="E1", state="reported", **base), Event(event_no="E2", state="reported", **base)
     e3 = Event(event_no="E3", state="dispatched", assignee_id=org.workers_a[1].id, **base)
     session.add_all([e1, e2, e3])
     session.commit()
     ev.transition(session, mgr, event_id=e1.id, action="accept", now=FIELD_NOW)
     ev.transition(session, mgr, event_id=e2.id, action="reject", note="重复上报", now=FIELD_NOW)
-    ev.transition(session, viewer(Role.WORKER, worker=org.workers_a[1]), event_id=e3.id, action="sign", now=FIELD_NOW)
+    ev.transition(
+        session, viewer(Role.WORKER, worker=org.workers_a[1]), event_id=e3.id, action="sign", now=FIELD_NOW
+    )
     session.commit()
     acc, acc_v = only(session, "field.event.accept")
     assert (acc.user_id, acc.entity_id) == (3, "E1")
@@ -413,13 +469,21 @@ def test_metric_registry_and_time_limit_edits_record_the_changed_fields(session,
     update_metric(session, admin, code="collection_rate", changes={"target": 99.0, "name_zh": "采集率"})
     level = session.get(SlaLevel, "normal")
     old_sign = level.sign_limit_hours
-    update_sla(session, admin, code="normal", sign_limit_hours=old_sign + 2, handle_limit_hours=level.handle_limit_hours)
+    update_sla(
+        session,
+        admin,
+        code="normal",
+        sign_limit_hours=old_sign + 2,
+        handle_limit_hours=level.handle_limit_hours,
+    )
     session.commit()
     m, m_v = only(session, "field.metric.update")
     assert m.user_id == 2 and m.entity_id == "collection_rate"
     assert m_v["before"] == {"target": old_target} and m_v["after"] == {"target": 99.0}
     _, s_v = only(session, "field.sla.update")
-    assert s_v["before"] == {"sign_limit_hours": old_sign} and s_v["after"] == {"sign_limit_hours": old_sign + 2}
+    assert s_v["before"] == {"sign_limit_hours": old_sign} and s_v["after"] == {
+        "sign_limit_hours": old_sign + 2
+    }
 
 
 # --- assignment ----------------------------------------------------------------------------------------------
@@ -430,12 +494,22 @@ def test_override_records_task_recommended_and_chosen_worker_and_reason(session,
     event's move to dispatched is recorded as the manager's decision too."""
     a0, a1, _ = dispatch_world.org.workers_a
     task_id = _task_id(session, 1)
-    assign_service.assign(session, dispatch_world.manager, task_id=task_id, worker_id=a1.id, preset="routine",
-                          override_reason="业主只认识他", now=ASSIGN_NOW)
+    assign_service.assign(
+        session,
+        dispatch_world.manager,
+        task_id=task_id,
+        worker_id=a1.id,
+        preset="routine",
+        override_reason="业主只认识他",
+        now=ASSIGN_NOW,
+    )
     session.commit()  # the caller's unit of work
     e, v = only(session, "assign.override")
     assert (e.user_id, e.entity_id) == (dispatch_world.manager.user_id, task_id)
-    assert v["before"] == {"assignee_id": None} and v["after"] == {"assignee_id": a1.id, "assignee": a1.employee_no}
+    assert v["before"] == {"assignee_id": None} and v["after"] == {
+        "assignee_id": a1.id,
+        "assignee": a1.employee_no,
+    }
     assert v["detail"] == {"recommended_worker_id": a0.id, "override_reason": "业主只认识他"}
     _, d = only(session, "field.event.dispatch")
     assert d["before"]["state"] == "registered" and d["after"]["state"] == "dispatched"
@@ -446,8 +520,15 @@ def test_override_rolled_back_leaves_no_entry(session, dispatch_world):
     """Test that an assignment whose commit fails leaves the task unassigned and no entry."""
     a1 = dispatch_world.org.workers_a[1]
     task_id = _task_id(session, 1)
-    assign_service.assign(session, dispatch_world.manager, task_id=task_id, worker_id=a1.id, preset="routine",
-                          override_reason="业主只认识他", now=ASSIGN_NOW)
+    assign_service.assign(
+        session,
+        dispatch_world.manager,
+        task_id=task_id,
+        worker_id=a1.id,
+        preset="routine",
+        override_reason="业主只认识他",
+        now=ASSIGN_NOW,
+    )
     with commit_refused(session), pytest.raises(CommitRefused):
         session.commit()
     session.rollback()
@@ -459,7 +540,10 @@ def test_batch_and_hand_dispatch_record_every_assignment(session, dispatch_world
     """Test that a batch records each task it assigns, and a later hand re-assignment (as on the events
     page) records the previous assignee."""
     proposal = assign_service.propose_batch(session, dispatch_world.manager, "routine", now=ASSIGN_NOW)
-    assert assign_service.commit_batch(session, dispatch_world.manager, proposal, now=ASSIGN_NOW)["assigned"] == 2
+    assert (
+        assign_service.commit_batch(session, dispatch_world.manager, proposal, now=ASSIGN_NOW)["assigned"]
+        == 2
+    )
     session.commit()
     batch = entries(session, "assign.task")
     assert sorted(e.entity_id for e in batch) == sorted(proposal.assigned["task_id"])
@@ -467,8 +551,16 @@ def test_batch_and_hand_dispatch_record_every_assignment(session, dispatch_world
     assert all(json.loads(e.detail)["recommended_worker_id"] == chosen[e.entity_id] for e in batch)
     task_id = _task_id(session, 1)
     other = next(w for w in dispatch_world.org.workers_a if w.id != chosen[task_id])
-    assign_task(session, dispatch_world.manager, task_id=task_id, worker_id=other.id, reason_zh="人工", reason_en="by hand",
-                assigned_by=dispatch_world.manager.user_id, now=ASSIGN_NOW)
+    assign_task(
+        session,
+        dispatch_world.manager,
+        task_id=task_id,
+        worker_id=other.id,
+        reason_zh="人工",
+        reason_en="by hand",
+        assigned_by=dispatch_world.manager.user_id,
+        now=ASSIGN_NOW,
+    )
     session.commit()
     last = entries(session, "assign.task")[-1]
     assert json.loads(last.before) == {"assignee_id": chosen[task_id]}
@@ -492,10 +584,16 @@ def test_scheme_edit_records_the_changed_weights_and_activation(session, scored_
     session.commit()
     e, v = only(session, "score.scheme.save")
     assert e.user_id == admin.user_id and e.entity_id == f"{scheme.code} v2"
-    assert v["before"] == {"version": 1, f"weight.{first['code']}": first["weight"] - 5,
-                           f"weight.{second['code']}": second["weight"] + 5}
-    assert v["after"] == {"version": 2, f"weight.{first['code']}": first["weight"],
-                          f"weight.{second['code']}": second["weight"]}
+    assert v["before"] == {
+        "version": 1,
+        f"weight.{first['code']}": first["weight"] - 5,
+        f"weight.{second['code']}": second["weight"] + 5,
+    }
+    assert v["after"] == {
+        "version": 2,
+        f"weight.{first['code']}": first["weight"],
+        f"weight.{second['code']}": second["weight"],
+    }
     assert v["detail"] == {"note": "采集更重要", "activated": True}
     activate_version(session, admin, v1.id)
     session.commit()
@@ -507,8 +605,12 @@ def test_adjustment_records_cases_before_and_after(session, scored_org):
     """Test that recording and then correcting a deduction records 0 → 1 → 2 cases for that worker and month."""
     worker = scored_org.workers_a[1]
     mgr = viewer(Role.MANAGER, user_id=make_user(session, "mgr", "x").id)
-    record_adjustment(session, mgr, worker_id=worker.id, period="2020-06", code="falsification", cases=1, note="虚报")
-    record_adjustment(session, mgr, worker_id=worker.id, period="2020-06", code="falsification", cases=2, note="虚报")
+    record_adjustment(
+        session, mgr, worker_id=worker.id, period="2020-06", code="falsification", cases=1, note="虚报"
+    )
+    record_adjustment(
+        session, mgr, worker_id=worker.id, period="2020-06", code="falsification", cases=2, note="虚报"
+    )
     session.commit()
     first, second = entries(session, "score.adjustment")
     assert first.user_id == mgr.user_id and first.entity_id == worker.employee_no
@@ -520,8 +622,9 @@ def test_adjustment_records_cases_before_and_after(session, scored_org):
 def test_adjustment_rolled_back_leaves_no_entry(session, scored_org):
     """Test that a deduction whose commit fails leaves neither the deduction nor its entry."""
     worker = scored_org.workers_a[1]
-    record_adjustment(session, viewer(Role.MANAGER), worker_id=worker.id, period="2020-06",
-                      code="falsification", cases=1)
+    record_adjustment(
+        session, viewer(Role.MANAGER), worker_id=worker.id, period="2020-06", code="falsification", cases=1
+    )
     with commit_refused(session), pytest.raises(CommitRefused):
         session.commit()
     session.rollback()
@@ -533,7 +636,9 @@ def test_freeze_and_recompute_record_period_scheme_version_and_counts(session, s
     """Test that the scheduled freeze records the period, scheme version and worker count, and a recompute
     records the previous revision's figures against the new ones."""
     freeze_period(session, "2020-06", viewer=SYSTEM, now=datetime(2020, 7, 2))
-    freeze_period(session, "2020-06", viewer=SYSTEM, now=datetime(2020, 7, 3))  # already frozen: nothing written
+    freeze_period(
+        session, "2020-06", viewer=SYSTEM, now=datetime(2020, 7, 3)
+    )  # already frozen: nothing written
     session.commit()
     e, v = only(session, "score.freeze")
     assert e.user_id is None and e.username == SYSTEM.display_name and e.entity_id == "2020-06"
@@ -541,7 +646,9 @@ def test_freeze_and_recompute_record_period_scheme_version_and_counts(session, s
     assert (v["after"]["revision"], v["after"]["scheme_version"], v["after"]["workers_scored"]) == (1, 1, 6)
     assert v["detail"]["workers"] == 6 and v["detail"]["reason"] == ""
     admin = scoring_tests.ADMIN
-    freeze_period(session, "2020-06", viewer=admin, new_revision=True, reason="更正数据", now=datetime(2020, 7, 5))
+    freeze_period(
+        session, "2020-06", viewer=admin, new_revision=True, reason="更正数据", now=datetime(2020, 7, 5)
+    )
     session.commit()
     e, v = only(session, "score.recompute")
     assert e.user_id == admin.user_id

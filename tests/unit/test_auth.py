@@ -53,7 +53,9 @@ def test_five_failures_lock_for_fifteen_minutes(session):
         assert sign_in(session, "lee", "bad", now=NOW).error == SignInError.BAD_CREDENTIALS
     fifth = sign_in(session, "lee", "bad", now=NOW)
     assert fifth.error == SignInError.LOCKED and fifth.locked_until == NOW + timedelta(minutes=15)
-    assert sign_in(session, "lee", "right-password", now=NOW + timedelta(minutes=14)).error == SignInError.LOCKED
+    assert (
+        sign_in(session, "lee", "right-password", now=NOW + timedelta(minutes=14)).error == SignInError.LOCKED
+    )
     assert sign_in(session, "lee", "right-password", now=NOW + timedelta(minutes=16)).ok
 
 

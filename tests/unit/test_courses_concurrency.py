@@ -31,12 +31,18 @@ def _district(session: Session) -> tuple[list[Worker], dict[int, int]]:
     s = add_unit(session, code="S", name_zh="办事处", name_en="S", level=OrgLevel.SUBDISTRICT, parent=d)
     c = add_unit(session, code="C", name_zh="社区", name_en="C", level=OrgLevel.COMMUNITY, parent=s)
     g = add_unit(session, code="G", name_zh="网格", name_en="G", level=OrgLevel.GRID, parent=c)
-    workers = [Worker(employee_no=f"W{i:03d}", name=f"网格员{i}", grid_id=g.id, community_id=c.id, subdistrict_id=s.id)
-               for i in range(N)]
+    workers = [
+        Worker(
+            employee_no=f"W{i:03d}", name=f"网格员{i}", grid_id=g.id, community_id=c.id, subdistrict_id=s.id
+        )
+        for i in range(N)
+    ]
     session.add_all(workers)
     session.flush()
-    users = [User(username=w.employee_no, display_name=w.name, password_hash="x", role="worker", worker_id=w.id)
-             for w in workers]
+    users = [
+        User(username=w.employee_no, display_name=w.name, password_hash="x", role="worker", worker_id=w.id)
+        for w in workers
+    ]
     session.add_all(users)
     session.commit()
     return workers, {u.worker_id: u.id for u in users}
@@ -49,8 +55,12 @@ def test_300_workers_check_in_and_submit_concurrently_exactly_once(session):
     session.commit()
     manager = viewer(Role.MANAGER, user_id=users[workers[0].id])
     enroll(session, manager, course_id=course.id, worker_ids=[w.id for w in workers], now=NOW)
-    ts, = schedule(session, manager, SessionPlan(course_id=course.id, first_day=START.date(), start=time(14, 30),
-                                                 end=time(16, 30)), now=NOW)
+    (ts,) = schedule(
+        session,
+        manager,
+        SessionPlan(course_id=course.id, first_day=START.date(), start=time(14, 30), end=time(16, 30)),
+        now=NOW,
+    )
     session.commit()
     engine = session.get_bind()
     at = START - timedelta(minutes=3)
@@ -68,13 +78,28 @@ def test_300_workers_check_in_and_submit_concurrently_exactly_once(session):
     with ThreadPoolExecutor(max_workers=16) as pool:
         results = list(pool.map(tap_check_in, range(2 * N)))
     assert sum(not r.already for r in results) == N
-    assert session.exec(select(func.count()).select_from(Attendance)
-                        .where(Attendance.session_id == ts.id, Attendance.checked_in_at.is_not(None))).one() == N
+    assert (
+        session.exec(
+            select(func.count())
+            .select_from(Attendance)
+            .where(Attendance.session_id == ts.id, Attendance.checked_in_at.is_not(None))
+        ).one()
+        == N
+    )
 
     def tap_start(i: int):
-        return retry_unit_of_work(lambda s: start_attempt(s, viewers[i % N], course_id=course.id,
-                                                          now=at + timedelta(minutes=30),
-                                                          rng=np.random.default_rng(i)).id, engine)
+        return retry_unit_of_work(
+            lambda s: (
+                start_attempt(
+                    s,
+                    viewers[i % N],
+                    course_id=course.id,
+                    now=at + timedelta(minutes=30),
+                    rng=np.random.default_rng(i),
+                ).id
+            ),
+            engine,
+        )
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         attempt_ids = list(pool.map(tap_start, range(2 * N)))
@@ -87,9 +112,16 @@ def test_300_workers_check_in_and_submit_concurrently_exactly_once(session):
         answers[i] = {q["question_id"]: [o["id"] for o in q["options"] if o["correct"]] for q in qs}
 
     def tap_submit(i: int):
-        return retry_unit_of_work(lambda s: submit_attempt(s, viewers[i % N], attempt_id=attempt_ids[i % N],
-                                                           answers=answers[i % N], now=at + timedelta(minutes=40)),
-                                  engine)
+        return retry_unit_of_work(
+            lambda s: submit_attempt(
+                s,
+                viewers[i % N],
+                attempt_id=attempt_ids[i % N],
+                answers=answers[i % N],
+                now=at + timedelta(minutes=40),
+            ),
+            engine,
+        )
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         submits = list(pool.map(tap_submit, range(2 * N)))

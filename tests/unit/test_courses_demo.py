@@ -18,17 +18,23 @@ def test_demo_training_history(demo_db_url):
     eng = create_engine(demo_db_url)
     first = pd.read_sql(
         "SELECT a.status, COUNT(*) AS n FROM course_attendance a JOIN training_session s ON s.id = a.session_id "
-        f"WHERE s.start_at = '{FIRST_CLOUD_CLASS:%Y-%m-%d %H:%M:%S}.000000' GROUP BY a.status", eng)
+        f"WHERE s.start_at = '{FIRST_CLOUD_CLASS:%Y-%m-%d %H:%M:%S}.000000' GROUP BY a.status",
+        eng,
+    )
     counts = dict(zip(first["status"], first["n"], strict=True))
     assert counts.get("present", 0) + counts.get("late", 0) == 300
     sessions = pd.read_sql("SELECT start_at, status FROM training_session", eng, parse_dates=["start_at"])
     history = sessions[sessions["status"] == "closed"]
-    assert history["start_at"].min() >= datetime(2020, 1, 1) and history["start_at"].max() < datetime(2020, 10, 1)
+    assert history["start_at"].min() >= datetime(2020, 1, 1) and history["start_at"].max() < datetime(
+        2020, 10, 1
+    )
     assert history["start_at"].dt.month.nunique() == 9
     now = clock.now()
     upcoming = sessions[sessions["status"] == "scheduled"]
     assert (upcoming["start_at"] <= now).any() and (upcoming["start_at"] > now).any()
-    attempts = pd.read_sql("SELECT COUNT(*) AS n, COUNT(DISTINCT worker_id) AS w FROM quiz_attempt", eng).iloc[0]
+    attempts = pd.read_sql(
+        "SELECT COUNT(*) AS n, COUNT(DISTINCT worker_id) AS w FROM quiz_attempt", eng
+    ).iloc[0]
     assert attempts["n"] > 1000 and attempts["w"] > 250
     certs = pd.read_sql("SELECT COUNT(*) AS n FROM course_certificate", eng).iloc[0]["n"]
     assert 0 < certs < attempts["n"]

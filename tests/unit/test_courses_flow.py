@@ -33,14 +33,21 @@ def setup(session):
     w = make_world(session)
     course = w.courses["fire_safety"]
     enroll(session, w.manager, course_id=course.id, worker_ids=[x.id for x in w.org.workers_a], now=NOW)
-    ts, = schedule(session, w.manager, SessionPlan(course_id=course.id, first_day=START.date(), start=time(14),
-                                                   end=time(16), unit_id=w.org.comm_a.id), now=NOW)
+    (ts,) = schedule(
+        session,
+        w.manager,
+        SessionPlan(
+            course_id=course.id, first_day=START.date(), start=time(14), end=time(16), unit_id=w.org.comm_a.id
+        ),
+        now=NOW,
+    )
     return w, course, ts
 
 
 def _seats(session, ts, worker):
-    return session.exec(select(Attendance).where(Attendance.session_id == ts.id,
-                                                 Attendance.worker_id == worker.id)).all()
+    return session.exec(
+        select(Attendance).where(Attendance.session_id == ts.id, Attendance.worker_id == worker.id)
+    ).all()
 
 
 def test_check_in_twice_records_once(session, setup):
@@ -49,8 +56,13 @@ def test_check_in_twice_records_once(session, setup):
     me = w.org.workers_a[0]
     at = START - timedelta(minutes=5)
     first = check_in(session, w.worker(me), session_id=ts.id, code=checkin_code(ts.secret, at), now=at)
-    again = check_in(session, w.worker(me), session_id=ts.id, code=checkin_code(ts.secret, at + timedelta(minutes=20)),
-                     now=at + timedelta(minutes=20))
+    again = check_in(
+        session,
+        w.worker(me),
+        session_id=ts.id,
+        code=checkin_code(ts.secret, at + timedelta(minutes=20)),
+        now=at + timedelta(minutes=20),
+    )
     assert (first.status, first.already) == ("present", False)
     assert again.already and again.checked_in_at == at and again.status == "present"
     seats = _seats(session, ts, me)
@@ -61,15 +73,20 @@ def test_check_in_after_the_late_threshold_is_late(session, setup):
     """Test that checking in more than late_after_minutes (10) after the start records 'late' with its points."""
     w, course, ts = setup
     at = START + timedelta(minutes=11)
-    res = check_in(session, w.worker(w.org.workers_a[1]), session_id=ts.id, code=checkin_code(ts.secret, at), now=at)
+    res = check_in(
+        session, w.worker(w.org.workers_a[1]), session_id=ts.id, code=checkin_code(ts.secret, at), now=at
+    )
     assert res.status == "late"
     assert _seats(session, ts, w.org.workers_a[1])[0].points == course.points_late
 
 
-@pytest.mark.parametrize("when, message", [
-    (START - timedelta(minutes=16), "opens"),
-    (START + timedelta(hours=2, minutes=1), "ended"),
-])
+@pytest.mark.parametrize(
+    "when, message",
+    [
+        (START - timedelta(minutes=16), "opens"),
+        (START + timedelta(hours=2, minutes=1), "ended"),
+    ],
+)
 def test_check_in_outside_the_window_is_refused(session, setup, when, message):
     """Test that check-in before the window opens or after the end is refused and records nothing."""
     w, _, ts = setup
@@ -115,7 +132,9 @@ def test_quiz_draws_from_the_bank_and_shuffles_options(session, setup):
     assert len(qs) == course.quiz_questions == len({q["question_id"] for q in qs})
     orders = [[o["id"] for o in q["options"]] for q in qs]
     assert any(o != sorted(o) for o in orders)  # at least one question's options are not in bank order
-    assert start_attempt(session, me, course_id=course.id, now=NOW + timedelta(minutes=1)).id == attempt.id  # resume
+    assert (
+        start_attempt(session, me, course_id=course.id, now=NOW + timedelta(minutes=1)).id == attempt.id
+    )  # resume
 
 
 def test_submit_twice_scores_once_and_passing_issues_one_certificate(session, setup):
@@ -124,9 +143,12 @@ def test_submit_twice_scores_once_and_passing_issues_one_certificate(session, se
     me = w.worker(w.org.workers_a[0])
     attempt = start_attempt(session, me, course_id=course.id, now=NOW)
     _, qs = attempt_questions(session, me, attempt.id)
-    first = submit_attempt(session, me, attempt_id=attempt.id, answers=_answers(qs), now=NOW + timedelta(minutes=5))
-    again = submit_attempt(session, me, attempt_id=attempt.id, answers=_answers(qs, right=False),
-                           now=NOW + timedelta(minutes=6))
+    first = submit_attempt(
+        session, me, attempt_id=attempt.id, answers=_answers(qs), now=NOW + timedelta(minutes=5)
+    )
+    again = submit_attempt(
+        session, me, attempt_id=attempt.id, answers=_answers(qs, right=False), now=NOW + timedelta(minutes=6)
+    )
     assert first.attempt.score == 100.0 and not first.already and first.passed
     assert again.already and again.attempt.score == 100.0
     certs = session.exec(select(Certificate).where(Certificate.worker_id == me.worker_id)).all()
@@ -146,7 +168,14 @@ def test_submit_after_the_deadline_is_scored_as_at_the_deadline(session, setup):
     _, qs = attempt_questions(session, me, attempt.id)
     right = _answers(qs)
     q0, q1 = qs[0]["question_id"], qs[1]["question_id"]
-    save_answer(session, me, attempt_id=attempt.id, question_id=q0, option_ids=right[q0], now=NOW + timedelta(minutes=3))
+    save_answer(
+        session,
+        me,
+        attempt_id=attempt.id,
+        question_id=q0,
+        option_ids=right[q0],
+        now=NOW + timedelta(minutes=3),
+    )
     late = NOW + timedelta(minutes=course.time_limit_minutes, seconds=1)
     with pytest.raises(QuizError, match="Time is up"):
         save_answer(session, me, attempt_id=attempt.id, question_id=q1, option_ids=right[q1], now=late)
@@ -164,14 +193,27 @@ def test_tampered_option_or_question_ids_are_refused_and_nothing_is_saved(sessio
     _, qs = attempt_questions(session, me, attempt.id)
     foreign_option = qs[1]["options"][0]["id"]
     with pytest.raises(QuizError, match="option that does not belong"):
-        submit_attempt(session, me, attempt_id=attempt.id, answers={qs[0]["question_id"]: [foreign_option]},
-                       now=NOW + timedelta(minutes=2))
+        submit_attempt(
+            session,
+            me,
+            attempt_id=attempt.id,
+            answers={qs[0]["question_id"]: [foreign_option]},
+            now=NOW + timedelta(minutes=2),
+        )
     with pytest.raises(QuizError, match="not part of this attempt"):
-        submit_attempt(session, me, attempt_id=attempt.id, answers={999_999: [1]}, now=NOW + timedelta(minutes=2))
+        submit_attempt(
+            session, me, attempt_id=attempt.id, answers={999_999: [1]}, now=NOW + timedelta(minutes=2)
+        )
     session.refresh(attempt)
     assert attempt.status == "in_progress"
-    assert session.exec(select(AttemptAnswer).where(AttemptAnswer.attempt_id == attempt.id,
-                                                    AttemptAnswer.chosen.is_not(None))).first() is None
+    assert (
+        session.exec(
+            select(AttemptAnswer).where(
+                AttemptAnswer.attempt_id == attempt.id, AttemptAnswer.chosen.is_not(None)
+            )
+        ).first()
+        is None
+    )
 
 
 def test_another_worker_cannot_touch_my_attempt(session, setup):
@@ -189,7 +231,13 @@ def test_attempts_are_limited_and_graded_by_the_course_method(session, setup):
     for i in range(course.max_attempts):
         a = start_attempt(session, me, course_id=course.id, now=NOW + timedelta(hours=i))
         _, qs = attempt_questions(session, me, a.id)
-        submit_attempt(session, me, attempt_id=a.id, answers=_answers(qs, right=False), now=NOW + timedelta(hours=i, minutes=5))
+        submit_attempt(
+            session,
+            me,
+            attempt_id=a.id,
+            answers=_answers(qs, right=False),
+            now=NOW + timedelta(hours=i, minutes=5),
+        )
     with pytest.raises(QuizError, match="attempts have been used"):
         start_attempt(session, me, course_id=course.id, now=NOW + timedelta(days=1))
 
@@ -203,10 +251,14 @@ def test_attempts_are_limited_and_graded_by_the_course_method(session, setup):
     answers[qs[0]["question_id"]] = _answers(qs, right=False)[qs[0]["question_id"]]
     answers[qs[1]["question_id"]] = _answers(qs, right=False)[qs[1]["question_id"]]
     answers[qs[2]["question_id"]] = _answers(qs, right=False)[qs[2]["question_id"]]
-    r1 = submit_attempt(session, other, attempt_id=a.id, answers=answers, now=NOW + timedelta(minutes=5))  # 70
+    r1 = submit_attempt(
+        session, other, attempt_id=a.id, answers=answers, now=NOW + timedelta(minutes=5)
+    )  # 70
     a2 = start_attempt(session, other, course_id=course.id, now=NOW + timedelta(hours=1))
     _, qs2 = attempt_questions(session, other, a2.id)
-    r2 = submit_attempt(session, other, attempt_id=a2.id, answers=_answers(qs2), now=NOW + timedelta(hours=1, minutes=5))
+    r2 = submit_attempt(
+        session, other, attempt_id=a2.id, answers=_answers(qs2), now=NOW + timedelta(hours=1, minutes=5)
+    )
     assert (r1.attempt.score, r1.certificate) == (70.0, None)
     assert r2.attempt.score == 100.0 and r2.grade == 85.0 and r2.certificate is not None  # (70+100)/2 ≥ 80
 
@@ -220,7 +272,11 @@ def test_the_scheduler_submits_abandoned_attempts_at_their_deadline(session, set
     assert auto_submit_expired(session, now=NOW + timedelta(hours=1)) == 1
     assert auto_submit_expired(session, now=NOW + timedelta(hours=2)) == 0
     session.refresh(attempt)
-    assert attempt.status == "auto_submitted" and attempt.score == 0.0 and attempt.submitted_at == attempt.deadline_at
+    assert (
+        attempt.status == "auto_submitted"
+        and attempt.score == 0.0
+        and attempt.submitted_at == attempt.deadline_at
+    )
     assert review_allowed(session, attempt)
 
 
@@ -228,7 +284,18 @@ def test_schedule_seats_only_the_audience_and_respects_capacity(session, setup):
     """Test that a capacity-2 session for community A seats the first two enrolled of A only."""
     w, course, _ = setup
     enroll(session, w.manager, course_id=course.id, worker_ids=[x.id for x in w.org.workers_b], now=NOW)
-    ts, = schedule(session, w.manager, SessionPlan(course_id=course.id, first_day=date(2020, 3, 10), start=time(9),
-                                                   end=time(10), unit_id=w.org.comm_a.id, capacity=2), now=NOW)
+    (ts,) = schedule(
+        session,
+        w.manager,
+        SessionPlan(
+            course_id=course.id,
+            first_day=date(2020, 3, 10),
+            start=time(9),
+            end=time(10),
+            unit_id=w.org.comm_a.id,
+            capacity=2,
+        ),
+        now=NOW,
+    )
     seated = session.exec(select(Attendance.worker_id).where(Attendance.session_id == ts.id)).all()
     assert len(seated) == 2 and set(seated) <= {x.id for x in w.org.workers_a}

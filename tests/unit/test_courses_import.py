@@ -26,13 +26,21 @@ def setup(session):
     w = make_world(session, workers_per_community=4)
     course = w.courses["residence_registration"]  # 120-minute session below; present ≥ 80%, late ≥ 50%
     enroll(session, w.manager, course_id=course.id, worker_ids=[x.id for x in w.org.workers_a], now=NOW)
-    ts, = schedule(session, w.manager, SessionPlan(course_id=course.id, first_day=START.date(), start=time(14),
-                                                   end=time(16)), now=NOW)
+    (ts,) = schedule(
+        session,
+        w.manager,
+        SessionPlan(course_id=course.id, first_day=START.date(), start=time(14), end=time(16)),
+        now=NOW,
+    )
     return w, course, ts
 
 
 def _status(session, ts):
-    return dict(session.exec(select(Attendance.worker_id, Attendance.status).where(Attendance.session_id == ts.id)).all())
+    return dict(
+        session.exec(
+            select(Attendance.worker_id, Attendance.status).where(Attendance.session_id == ts.id)
+        ).all()
+    )
 
 
 def test_gb18030_csv_with_rejoins_names_and_strangers(session, setup):
@@ -71,12 +79,18 @@ def test_excel_export_keeps_excuses_and_better_self_check_ins(session, setup):
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.append(["Employee No.", "Name", "Join time", "Leave time"])
-    ws.append([a.employee_no, a.name, datetime(2020, 3, 3, 14, 0), datetime(2020, 3, 3, 14, 20)])  # would be absent
+    ws.append(
+        [a.employee_no, a.name, datetime(2020, 3, 3, 14, 0), datetime(2020, 3, 3, 14, 20)]
+    )  # would be absent
     ws.append([b.employee_no, b.name, datetime(2020, 3, 3, 14, 0), datetime(2020, 3, 3, 14, 5)])
-    ws.append([c.employee_no, c.name, datetime(2020, 3, 3, 14, 10), datetime(2020, 3, 3, 16, 0)])  # 110 → present
+    ws.append(
+        [c.employee_no, c.name, datetime(2020, 3, 3, 14, 10), datetime(2020, 3, 3, 16, 0)]
+    )  # 110 → present
     buf = io.BytesIO()
     wb.save(buf)
-    preview = preview_platform_import(session, w.manager, session_id=ts.id, data=buf.getvalue(), filename="zoom.xlsx")
+    preview = preview_platform_import(
+        session, w.manager, session_id=ts.id, data=buf.getvalue(), filename="zoom.xlsx"
+    )
     commit_platform_import(session, w.manager, preview)
     st = _status(session, ts)
     assert (st[a.id], st[b.id], st[c.id]) == ("present", "excused", "present")
@@ -86,9 +100,11 @@ def test_a_file_with_errors_imports_nothing(session, setup):
     """Test that a row with an unreadable time is reported with its row number and blocks the import."""
     w, _, ts = setup
     a = w.org.workers_a[0]
-    csv = ("工号,入会时间,离会时间\n"
-           f"{a.employee_no},2020-03-03 14:00,2020-03-03 16:00\n"
-           f"{a.employee_no},明天下午,2020-03-03 16:00\n").encode("utf-8-sig")
+    csv = (
+        "工号,入会时间,离会时间\n"
+        f"{a.employee_no},2020-03-03 14:00,2020-03-03 16:00\n"
+        f"{a.employee_no},明天下午,2020-03-03 16:00\n"
+    ).encode("utf-8-sig")
     preview = preview_platform_import(session, w.manager, session_id=ts.id, data=csv, filename="x.csv")
     assert not preview.ok and preview.errors[0].row == 3
     with pytest.raises(CoursesError):
@@ -100,8 +116,10 @@ def test_export_where_nobody_is_seated_previews_as_unmatched(session, setup):
     """Test that an export naming only people not seated at this session (e.g. another session's file) is
     previewed with everyone unmatched and nothing to change, instead of crashing (found by fuzzing)."""
     w, course, ts = setup
-    csv = ("用户名,工号,入会时间,离会时间\n路人甲,,2020-03-03 14:00,2020-03-03 16:00\n"
-           "路人乙,X99,2020-03-03 14:10,2020-03-03 15:00\n").encode("gb18030")
+    csv = (
+        "用户名,工号,入会时间,离会时间\n路人甲,,2020-03-03 14:00,2020-03-03 16:00\n"
+        "路人乙,X99,2020-03-03 14:10,2020-03-03 15:00\n"
+    ).encode("gb18030")
     preview = preview_platform_import(session, w.manager, session_id=ts.id, data=csv, filename="别的会议.csv")
     assert preview.ok and preview.matched.empty
     assert preview.unmatched == ["X99", "路人甲"]

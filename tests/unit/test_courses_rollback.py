@@ -47,16 +47,25 @@ def held(session):
     w = make_world(session)
     course = w.courses["residence_registration"]
     enroll(session, w.manager, course_id=course.id, worker_ids=[x.id for x in w.org.workers_a], now=NOW)
-    ts, = schedule(session, w.manager, SessionPlan(course_id=course.id, first_day=START.date(), start=time(14),
-                                                   end=time(16), unit_id=w.org.comm_a.id), now=NOW)
+    (ts,) = schedule(
+        session,
+        w.manager,
+        SessionPlan(
+            course_id=course.id, first_day=START.date(), start=time(14), end=time(16), unit_id=w.org.comm_a.id
+        ),
+        now=NOW,
+    )
     session.commit()
     return w, ts
 
 
 def _seats(session, ts) -> dict[int, str | None]:
     session.expire_all()
-    return dict(session.exec(select(Attendance.worker_id, Attendance.status)
-                             .where(Attendance.session_id == ts.id)).all())
+    return dict(
+        session.exec(
+            select(Attendance.worker_id, Attendance.status).where(Attendance.session_id == ts.id)
+        ).all()
+    )
 
 
 def test_saving_the_register_is_all_or_nothing(session, held):
@@ -140,18 +149,26 @@ class Ctx:
 
 
 def _plan(ctx: Ctx, course: str = "fire_safety", day: int = 10) -> SessionPlan:
-    return SessionPlan(course_id=ctx.w.courses[course].id, first_day=(NOW + timedelta(days=day)).date(),
-                       start=time(9), end=time(10), unit_id=ctx.w.org.comm_a.id)
+    return SessionPlan(
+        course_id=ctx.w.courses[course].id,
+        first_day=(NOW + timedelta(days=day)).date(),
+        start=time(9),
+        end=time(10),
+        unit_id=ctx.w.org.comm_a.id,
+    )
 
 
 def _excuse(s: Session, ctx: Ctx) -> None:
-    ctx.data["excuse"] = request_excuse(s, ctx.w.worker(ctx.w.org.workers_a[1]), session_id=ctx.ts.id,
-                                        reason="值班", now=NOW).id
+    ctx.data["excuse"] = request_excuse(
+        s, ctx.w.worker(ctx.w.org.workers_a[1]), session_id=ctx.ts.id, reason="值班", now=NOW
+    ).id
 
 
 def _attempt(s: Session, ctx: Ctx) -> None:
     a0 = ctx.w.org.workers_a[0]
-    attempt = start_attempt(s, ctx.w.worker(a0), course_id=ctx.ts.course_id, now=NOW, rng=np.random.default_rng(1))
+    attempt = start_attempt(
+        s, ctx.w.worker(a0), course_id=ctx.ts.course_id, now=NOW, rng=np.random.default_rng(1)
+    )
     _, qs = attempt_questions(s, ctx.w.worker(a0), attempt.id)
     ctx.data["attempt"] = attempt.id
     ctx.data["answers"] = {q["question_id"]: [o["id"] for o in q["options"] if o["correct"]] for q in qs}
@@ -159,14 +176,18 @@ def _attempt(s: Session, ctx: Ctx) -> None:
 
 def _two_expired(s: Session, ctx: Ctx) -> None:
     for worker in ctx.w.org.workers_a[:2]:
-        start_attempt(s, ctx.w.worker(worker), course_id=ctx.ts.course_id, now=NOW, rng=np.random.default_rng(2))
+        start_attempt(
+            s, ctx.w.worker(worker), course_id=ctx.ts.course_id, now=NOW, rng=np.random.default_rng(2)
+        )
 
 
 def _meeting_file(ctx: Ctx) -> bytes:
     a0, a1, _ = ctx.w.org.workers_a
-    return ("工号,入会时间,离会时间\n"
-            f"{a0.employee_no},2020-03-03 14:00,2020-03-03 16:00\n"
-            f"{a1.employee_no},2020-03-03 14:30,2020-03-03 16:00\n").encode("utf-8-sig")
+    return (
+        "工号,入会时间,离会时间\n"
+        f"{a0.employee_no},2020-03-03 14:00,2020-03-03 16:00\n"
+        f"{a1.employee_no},2020-03-03 14:30,2020-03-03 16:00\n"
+    ).encode("utf-8-sig")
 
 
 def _edited_course(ctx: Ctx) -> CourseBase:
@@ -175,83 +196,172 @@ def _edited_course(ctx: Ctx) -> CourseBase:
 
 
 CASES = [
-    Case("schedule for an audience (rule, enrolments, sessions, seats)",
-         LastStep("courses.sessions", "record", _action("course.session.create")),
-         lambda s, c: schedule_for_audience(s, c.w.manager, _plan(c), enroll_audience=True, now=NOW)),
-    Case("schedule for the whole scope (enrolments, sessions, seats)",
-         LastStep("courses.sessions", "record", _action("course.session.create")),
-         lambda s, c: schedule_for_audience(s, c.w.manager_a, replace(_plan(c), unit_id=None),
-                                            enroll_audience=True, now=NOW)),
-    Case("schedule a weekly series (sessions, seats)",
-         LastStep("courses.sessions", "record"),
-         lambda s, c: schedule(s, c.w.manager, replace(_plan(c, "residence_registration"), weekdays=(0, 2),
-                                                       until=(NOW + timedelta(days=30)).date()), now=NOW)),
-    Case("save a register with two statuses",
-         LastStep("courses.attendance", "record", _action("attendance.mark")),
-         lambda s, c: mark_many(s, c.w.manager, session_id=c.ts.id, now=START, statuses={
-             c.w.org.workers_a[0].id: AttendanceStatus.PRESENT, c.w.org.workers_a[1].id: AttendanceStatus.ABSENT})),
-    Case("enroll (enrolments, seats)",
-         LastStep("courses.enrollment", "record", _action("course.enroll")),
-         lambda s, c: enroll(s, c.w.manager, course_id=c.ts.course_id, now=NOW,
-                             worker_ids=[x.id for x in c.w.org.workers_b])),
-    Case("add a rule (rule, enrolments, seats)",
-         LastStep("courses.enrollment", "record", _action("course.rule.add")),
-         lambda s, c: add_rule(s, c.w.manager, course_id=c.ts.course_id, kind=RuleKind.UNIT,
-                               unit_id=c.w.org.comm_b.id, now=NOW)),
-    Case("seat one worker (enrolment, seat)",
-         LastStep("courses.enrollment", "record", _action("course.session.seat")),
-         lambda s, c: seat_one(s, c.w.manager, session_id=c.ts.id, worker_id=c.w.org.workers_b[0].id)),
-    Case("unenroll (seats, enrolment)",
-         LastStep("courses.enrollment", "record", _action("course.unenroll")),
-         lambda s, c: unenroll(s, c.w.manager, course_id=c.ts.course_id, worker_id=c.w.org.workers_a[2].id,
-                               now=NOW)),
-    Case("request an excuse (request, notice to the host)",
-         LastStep("courses.attendance", "send_rows"),
-         lambda s, c: request_excuse(s, c.w.worker(c.w.org.workers_a[0]), session_id=c.ts.id, reason="病假",
-                                     now=NOW)),
-    Case("approve an excuse (request, seat)",
-         LastStep("courses.attendance", "record"),
-         lambda s, c: decide_excuse(s, c.w.manager, excuse_id=c.data["excuse"], approve=True, now=NOW),
-         setup=_excuse),
-    Case("move a session (session, notices)",
-         LastStep("courses.sessions", "notify_session_change"),
-         lambda s, c: update_session(s, c.w.manager, c.ts.id, start_at=START + timedelta(hours=1),
-                                     end_at=START + timedelta(hours=3), meeting_url="", capacity=None, now=NOW)),
-    Case("cancel a session (session, notices)",
-         LastStep("courses.sessions", "notify_session_change"),
-         lambda s, c: cancel_session(s, c.w.manager, c.ts.id, now=NOW)),
-    Case("import a meeting platform's attendance (seats)",
-         LastStep("courses.attendance_import", "record"),
-         lambda s, c: commit_platform_import(s, c.w.manager, preview_platform_import(
-             s, c.w.manager, session_id=c.ts.id, data=_meeting_file(c), filename="会议.csv"), now=START)),
-    Case("save a course with an attachment (course, file)",
-         LastStep("courses.catalog", "record", _action("course.file_add")),
-         lambda s, c: save_course(s, c.w.manager, _edited_course(c), c.w.courses["fire_safety"].id,
-                                  files=[Upload("讲义.txt", "第一讲".encode())])),
-    Case("check in (seat, audit)",
-         LastStep("courses.attendance", "record"),
-         lambda s, c: check_in(s, c.w.worker(c.w.org.workers_a[0]), session_id=c.ts.id, now=START,
-                               code=checkin_code(c.ts.secret, START))),
-    Case("start a quiz (attempt, drawn questions)",
-         LastStep("courses.quizzes", "AttemptAnswer"),
-         lambda s, c: start_attempt(s, c.w.worker(c.w.org.workers_a[0]), course_id=c.ts.course_id, now=NOW)),
-    Case("submit a passing quiz (attempt, answers, certificate)",
-         LastStep("courses.quizzes", "insert_ignore"),
-         lambda s, c: submit_attempt(s, c.w.worker(c.w.org.workers_a[0]), attempt_id=c.data["attempt"],
-                                     answers=c.data["answers"], now=NOW + timedelta(minutes=5)),
-         setup=_attempt),
-    Case("the closing job (seats set absent, sessions closed, audit)",
-         LastStep("courses.attendance", "record"),
-         lambda s, c: close_ended_sessions(s, now=START + timedelta(hours=3))),
-    Case("the deadline job (two attempts submitted)",
-         LastStep("courses.quizzes", "finalize", _nth(2)),
-         lambda s, c: auto_submit_expired(s, now=NOW + timedelta(days=1)),
-         setup=_two_expired),
-    Case("the rules job (enrolments, seats, audit)",
-         LastStep("courses.jobs", "record"),
-         lambda s, c: jobs._apply_rules(s, now=NOW),
-         setup=lambda s, c: s.add(EnrollmentRule(course_id=c.ts.course_id, kind="unit", unit_id=c.w.org.comm_b.id,
-                                                 created_at=NOW))),
+    Case(
+        "schedule for an audience (rule, enrolments, sessions, seats)",
+        LastStep("courses.sessions", "record", _action("course.session.create")),
+        lambda s, c: schedule_for_audience(s, c.w.manager, _plan(c), enroll_audience=True, now=NOW),
+    ),
+    Case(
+        "schedule for the whole scope (enrolments, sessions, seats)",
+        LastStep("courses.sessions", "record", _action("course.session.create")),
+        lambda s, c: schedule_for_audience(
+            s, c.w.manager_a, replace(_plan(c), unit_id=None), enroll_audience=True, now=NOW
+        ),
+    ),
+    Case(
+        "schedule a weekly series (sessions, seats)",
+        LastStep("courses.sessions", "record"),
+        lambda s, c: schedule(
+            s,
+            c.w.manager,
+            replace(
+                _plan(c, "residence_registration"), weekdays=(0, 2), until=(NOW + timedelta(days=30)).date()
+            ),
+            now=NOW,
+        ),
+    ),
+    Case(
+        "save a register with two statuses",
+        LastStep("courses.attendance", "record", _action("attendance.mark")),
+        lambda s, c: mark_many(
+            s,
+            c.w.manager,
+            session_id=c.ts.id,
+            now=START,
+            statuses={
+                c.w.org.workers_a[0].id: AttendanceStatus.PRESENT,
+                c.w.org.workers_a[1].id: AttendanceStatus.ABSENT,
+            },
+        ),
+    ),
+    Case(
+        "enroll (enrolments, seats)",
+        LastStep("courses.enrollment", "record", _action("course.enroll")),
+        lambda s, c: enroll(
+            s, c.w.manager, course_id=c.ts.course_id, now=NOW, worker_ids=[x.id for x in c.w.org.workers_b]
+        ),
+    ),
+    Case(
+        "add a rule (rule, enrolments, seats)",
+        LastStep("courses.enrollment", "record", _action("course.rule.add")),
+        lambda s, c: add_rule(
+            s, c.w.manager, course_id=c.ts.course_id, kind=RuleKind.UNIT, unit_id=c.w.org.comm_b.id, now=NOW
+        ),
+    ),
+    Case(
+        "seat one worker (enrolment, seat)",
+        LastStep("courses.enrollment", "record", _action("course.session.seat")),
+        lambda s, c: seat_one(s, c.w.manager, session_id=c.ts.id, worker_id=c.w.org.workers_b[0].id),
+    ),
+    Case(
+        "unenroll (seats, enrolment)",
+        LastStep("courses.enrollment", "record", _action("course.unenroll")),
+        lambda s, c: unenroll(
+            s, c.w.manager, course_id=c.ts.course_id, worker_id=c.w.org.workers_a[2].id, now=NOW
+        ),
+    ),
+    Case(
+        "request an excuse (request, notice to the host)",
+        LastStep("courses.attendance", "send_rows"),
+        lambda s, c: request_excuse(
+            s, c.w.worker(c.w.org.workers_a[0]), session_id=c.ts.id, reason="病假", now=NOW
+        ),
+    ),
+    Case(
+        "approve an excuse (request, seat)",
+        LastStep("courses.attendance", "record"),
+        lambda s, c: decide_excuse(s, c.w.manager, excuse_id=c.data["excuse"], approve=True, now=NOW),
+        setup=_excuse,
+    ),
+    Case(
+        "move a session (session, notices)",
+        LastStep("courses.sessions", "notify_session_change"),
+        lambda s, c: update_session(
+            s,
+            c.w.manager,
+            c.ts.id,
+            start_at=START + timedelta(hours=1),
+            end_at=START + timedelta(hours=3),
+            meeting_url="",
+            capacity=None,
+            now=NOW,
+        ),
+    ),
+    Case(
+        "cancel a session (session, notices)",
+        LastStep("courses.sessions", "notify_session_change"),
+        lambda s, c: cancel_session(s, c.w.manager, c.ts.id, now=NOW),
+    ),
+    Case(
+        "import a meeting platform's attendance (seats)",
+        LastStep("courses.attendance_import", "record"),
+        lambda s, c: commit_platform_import(
+            s,
+            c.w.manager,
+            preview_platform_import(
+                s, c.w.manager, session_id=c.ts.id, data=_meeting_file(c), filename="会议.csv"
+            ),
+            now=START,
+        ),
+    ),
+    Case(
+        "save a course with an attachment (course, file)",
+        LastStep("courses.catalog", "record", _action("course.file_add")),
+        lambda s, c: save_course(
+            s,
+            c.w.manager,
+            _edited_course(c),
+            c.w.courses["fire_safety"].id,
+            files=[Upload("讲义.txt", "第一讲".encode())],
+        ),
+    ),
+    Case(
+        "check in (seat, audit)",
+        LastStep("courses.attendance", "record"),
+        lambda s, c: check_in(
+            s,
+            c.w.worker(c.w.org.workers_a[0]),
+            session_id=c.ts.id,
+            now=START,
+            code=checkin_code(c.ts.secret, START),
+        ),
+    ),
+    Case(
+        "start a quiz (attempt, drawn questions)",
+        LastStep("courses.quizzes", "AttemptAnswer"),
+        lambda s, c: start_attempt(s, c.w.worker(c.w.org.workers_a[0]), course_id=c.ts.course_id, now=NOW),
+    ),
+    Case(
+        "submit a passing quiz (attempt, answers, certificate)",
+        LastStep("courses.quizzes", "insert_ignore"),
+        lambda s, c: submit_attempt(
+            s,
+            c.w.worker(c.w.org.workers_a[0]),
+            attempt_id=c.data["attempt"],
+            answers=c.data["answers"],
+            now=NOW + timedelta(minutes=5),
+        ),
+        setup=_attempt,
+    ),
+    Case(
+        "the closing job (seats set absent, sessions closed, audit)",
+        LastStep("courses.attendance", "record"),
+        lambda s, c: close_ended_sessions(s, now=START + timedelta(hours=3)),
+    ),
+    Case(
+        "the deadline job (two attempts submitted)",
+        LastStep("courses.quizzes", "finalize", _nth(2)),
+        lambda s, c: auto_submit_expired(s, now=NOW + timedelta(days=1)),
+        setup=_two_expired,
+    ),
+    Case(
+        "the rules job (enrolments, seats, audit)",
+        LastStep("courses.jobs", "record"),
+        lambda s, c: jobs._apply_rules(s, now=NOW),
+        setup=lambda s, c: s.add(
+            EnrollmentRule(course_id=c.ts.course_id, kind="unit", unit_id=c.w.org.comm_b.id, created_at=NOW)
+        ),
+    ),
 ]
 
 

@@ -17,23 +17,33 @@ from courses.sessions import ScheduleError, occurrences
 
 def test_a_one_off_session_is_one_occurrence():
     """Test that a session without weekdays happens once, on its day."""
-    assert occurrences(date(2020, 3, 3), time(14), time(16)) == [(datetime(2020, 3, 3, 14), datetime(2020, 3, 3, 16))]
+    assert occurrences(date(2020, 3, 3), time(14), time(16)) == [
+        (datetime(2020, 3, 3, 14), datetime(2020, 3, 3, 16))
+    ]
 
 
 def test_weekly_recurrence_on_given_weekdays_until_a_date_inclusive():
     """Test that Mon+Thu from Wed 2020-03-04 until Thu 2020-03-19 gives Thu 5, Mon 9, Thu 12, Mon 16, Thu 19."""
     got = occurrences(date(2020, 3, 4), time(9, 30), time(11), (0, 3), date(2020, 3, 19))
-    assert [s.date() for s, _ in got] == [date(2020, 3, 5), date(2020, 3, 9), date(2020, 3, 12),
-                                          date(2020, 3, 16), date(2020, 3, 19)]
+    assert [s.date() for s, _ in got] == [
+        date(2020, 3, 5),
+        date(2020, 3, 9),
+        date(2020, 3, 12),
+        date(2020, 3, 16),
+        date(2020, 3, 19),
+    ]
     assert all(s.time() == time(9, 30) and e.time() == time(11) for s, e in got)
 
 
-@pytest.mark.parametrize("args", [
-    (date(2020, 3, 4), time(16), time(14), (), None),  # ends before it starts
-    (date(2020, 3, 4), time(9), time(10), (0,), None),  # weekly without an end date
-    (date(2020, 3, 4), time(9), time(10), (6,), date(2020, 3, 7)),  # no Sunday in Wed..Sat
-    (date(2020, 1, 1), time(9), time(10), (0, 1, 2, 3, 4, 5, 6), date(2021, 12, 31)),  # too many
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        (date(2020, 3, 4), time(16), time(14), (), None),  # ends before it starts
+        (date(2020, 3, 4), time(9), time(10), (0,), None),  # weekly without an end date
+        (date(2020, 3, 4), time(9), time(10), (6,), date(2020, 3, 7)),  # no Sunday in Wed..Sat
+        (date(2020, 1, 1), time(9), time(10), (0, 1, 2, 3, 4, 5, 6), date(2021, 12, 31)),  # too many
+    ],
+)
 def test_impossible_schedules_are_refused(args):
     """Test that impossible schedules raise a ScheduleError with a reason."""
     with pytest.raises(ScheduleError):
@@ -90,27 +100,34 @@ def test_attendance_thresholds_classify_minutes():
 def test_union_minutes_counts_rejoins_once_and_clips_to_the_session():
     """Test that overlapping joins count once and time outside the session does not count."""
     start, end = datetime(2020, 3, 3, 14), datetime(2020, 3, 3, 16)
-    iv = pd.DataFrame({"join_at": pd.to_datetime(["2020-03-03 13:50", "2020-03-03 14:30", "2020-03-03 15:30"]),
-                       "leave_at": pd.to_datetime(["2020-03-03 14:40", "2020-03-03 15:00", "2020-03-03 16:30"])})
+    iv = pd.DataFrame(
+        {
+            "join_at": pd.to_datetime(["2020-03-03 13:50", "2020-03-03 14:30", "2020-03-03 15:30"]),
+            "leave_at": pd.to_datetime(["2020-03-03 14:40", "2020-03-03 15:00", "2020-03-03 16:30"]),
+        }
+    )
     # 14:00–15:00 (the first two merge, clipped at 14:00) + 15:30–16:00 (clipped) = 90 minutes
     assert union_minutes(iv, start, end) == 90
 
 
 def _att(rows):
     return pd.DataFrame(rows, columns=["worker_id", "held", "attended", "excused", "remaining"]).assign(
-        rate=lambda d: d["attended"] / (d["held"] - d["excused"]).where(d["held"] - d["excused"] > 0))
+        rate=lambda d: d["attended"] / (d["held"] - d["excused"]).where(d["held"] - d["excused"] > 0)
+    )
 
 
 def test_attendance_warnings_after_a_minimum_and_who_cannot_recover():
     """Test the warning list with 80% after 3 sessions: hand-computed best possible rates."""
-    df = _att([
-        (1, 5, 3, 0, 5),  # 60% now; best (3+5)/(5+5) = 80% → warned, can recover
-        (2, 5, 2, 0, 2),  # 40%; best 4/7 = 57% → warned, cannot recover
-        (3, 2, 0, 0, 1),  # below the minimum of 3, but best 1/3 → cannot recover → listed
-        (4, 4, 4, 1, 0),  # 4/3 counted → fine
-        (5, 6, 5, 1, 0),  # 5/5 = 100% → fine
-        (6, 2, 1, 0, 8),  # 50% but only 2 sessions and best 9/10 → not yet
-    ])
+    df = _att(
+        [
+            (1, 5, 3, 0, 5),  # 60% now; best (3+5)/(5+5) = 80% → warned, can recover
+            (2, 5, 2, 0, 2),  # 40%; best 4/7 = 57% → warned, cannot recover
+            (3, 2, 0, 0, 1),  # below the minimum of 3, but best 1/3 → cannot recover → listed
+            (4, 4, 4, 1, 0),  # 4/3 counted → fine
+            (5, 6, 5, 1, 0),  # 5/5 = 100% → fine
+            (6, 2, 1, 0, 8),  # 50% but only 2 sessions and best 9/10 → not yet
+        ]
+    )
     w = attendance_warnings(df, min_rate=0.8, min_sessions=3).set_index("worker_id")
     assert set(w.index) == {1, 2, 3}
     assert w.loc[1, "can_recover"] and w.loc[1, "best_possible_rate"] == pytest.approx(0.8)
@@ -127,13 +144,23 @@ def test_item_analysis_against_hand_computed_values():
     """
     # attempt: (A, B, C) right?
     table = {
-        1: (1, 1, 1), 2: (1, 1, 0), 3: (1, 1, 1), 4: (1, 0, 1), 5: (1, 1, 0),
-        6: (0, 1, 1), 7: (1, 0, 0), 8: (0, 0, 1), 9: (1, 0, 0), 10: (0, 0, 1),
+        1: (1, 1, 1),
+        2: (1, 1, 0),
+        3: (1, 1, 1),
+        4: (1, 0, 1),
+        5: (1, 1, 0),
+        6: (0, 1, 1),
+        7: (1, 0, 0),
+        8: (0, 0, 1),
+        9: (1, 0, 0),
+        10: (0, 0, 1),
     }
     rows = []
     for a, marks in table.items():
         for q, ok in zip(("A", "B", "C"), marks, strict=True):
-            rows.append({"attempt_id": a, "score": 100 * sum(marks) / 3, "question_id": q, "code": q, "correct": ok})
+            rows.append(
+                {"attempt_id": a, "score": 100 * sum(marks) / 3, "question_id": q, "code": q, "correct": ok}
+            )
     out = item_analysis(pd.DataFrame(rows)).set_index("question_id")
     assert out.loc["A", "facility"] == pytest.approx(0.7)
     assert out.loc["B", "facility"] == pytest.approx(0.5)
@@ -156,8 +183,10 @@ def test_item_analysis_against_hand_computed_values():
 
 def test_item_analysis_needs_enough_attempts_for_discrimination():
     """Test that with fewer than 4 attempts discrimination is left blank rather than invented."""
-    rows = [{"attempt_id": a, "score": s, "question_id": 1, "code": "Q", "correct": c}
-            for a, s, c in ((1, 100, 1), (2, 0, 0), (3, 100, 1))]
+    rows = [
+        {"attempt_id": a, "score": s, "question_id": 1, "code": "Q", "correct": c}
+        for a, s, c in ((1, 100, 1), (2, 0, 0), (3, 100, 1))
+    ]
     out = item_analysis(pd.DataFrame(rows))
     assert out.loc[0, "facility"] == pytest.approx(2 / 3) and pd.isna(out.loc[0, "discrimination"])
 
@@ -167,12 +196,16 @@ def test_week_calendar_chart_shows_only_that_week_morning_on_top():
     puts the morning at the top."""
     from courses.sessions import calendar_chart
 
-    sessions = pd.DataFrame({
-        "start_at": pd.to_datetime(["2020-03-02 09:30", "2020-03-04 14:00", "2020-03-10 09:00"]),
-        "end_at": pd.to_datetime(["2020-03-02 11:00", "2020-03-04 15:30", "2020-03-10 10:00"]),
-        "course_zh": ["信息采集", "消防", "信息采集"], "course_en": ["Info", "", "Info"],
-        "status": ["closed", "cancelled", "scheduled"], "seated": [300, 20, 5],
-    })
+    sessions = pd.DataFrame(
+        {
+            "start_at": pd.to_datetime(["2020-03-02 09:30", "2020-03-04 14:00", "2020-03-10 09:00"]),
+            "end_at": pd.to_datetime(["2020-03-02 11:00", "2020-03-04 15:30", "2020-03-10 10:00"]),
+            "course_zh": ["信息采集", "消防", "信息采集"],
+            "course_en": ["Info", "", "Info"],
+            "status": ["closed", "cancelled", "scheduled"],
+            "seated": [300, 20, 5],
+        }
+    )
     labels = {"weekday.0": "周一", "weekday.2": "周三", "status.cancelled": "已取消"}
     spec = calendar_chart(sessions, week_of=date(2020, 3, 4), lang="en", labels=labels).to_dict()
     rows = next(iter(spec["datasets"].values()))

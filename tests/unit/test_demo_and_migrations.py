@@ -36,10 +36,13 @@ def test_migrations_build_exactly_the_models(migrated_url):
     engine = make_engine(migrated_url)
     metadata = import_all_models()
     with engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={
-            "compare_type": True,
-            "include_object": lambda o, n, t, r, c: not (t == "table" and n in FOREIGN_TABLES),
-        })
+        ctx = MigrationContext.configure(
+            conn,
+            opts={
+                "compare_type": True,
+                "include_object": lambda o, n, t, r, c: not (t == "table" and n in FOREIGN_TABLES),
+            },
+        )
         diff = compare_metadata(ctx, metadata)
     engine.dispose()
     assert diff == [], diff
@@ -91,8 +94,14 @@ def test_cli_migrate_seed_and_json(tmp_path):
     help_out = subprocess.run([*exe, "--help"], capture_output=True, text=True, cwd=ROOT, env=env, check=True)
     assert "migrate" in help_out.stdout and "seed-demo" in help_out.stdout
     subprocess.run([*exe, "migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
-    seeded = subprocess.run([*exe, "seed-demo", "--scale", "0.01", "--json"], cwd=ROOT, env=env,
-                            check=True, capture_output=True, text=True)
+    seeded = subprocess.run(
+        [*exe, "seed-demo", "--scale", "0.01", "--json"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     accounts = json.loads(seeded.stdout)
     assert accounts[0]["username"] == "admin"
     again = subprocess.run([*exe, "seed-demo"], cwd=ROOT, env=env, capture_output=True, text=True)

@@ -99,8 +99,10 @@ def test_a_batch_assignment_whose_last_write_fails_assigns_nothing(session, disp
     with Session(engine) as s:
         proposal = assign_service.propose_batch(s, dispatch_world.manager, "routine", now=dispatch_tests.NOW)
     assert len(proposal.assigned) == 2
-    sent = fail_at_last_write(engine, lambda s: assign_service.commit_batch(s, dispatch_world.manager, proposal,
-                                                                            now=dispatch_tests.NOW))
+    sent = fail_at_last_write(
+        engine,
+        lambda s: assign_service.commit_batch(s, dispatch_world.manager, proposal, now=dispatch_tests.NOW),
+    )
     assert _touches(sent, "field_event", "assignment_decision", "audit_log")
 
 
@@ -108,9 +110,18 @@ def test_an_override_whose_last_write_fails_leaves_the_task_open(session, dispat
     """Test that one assignment (the event dispatched, its audit entries, the decision) is undone whole."""
     a1 = dispatch_world.org.workers_a[1]
     task_id = dispatch_tests._task_id(session, 1)
-    sent = fail_at_last_write(session.get_bind(), lambda s: assign_service.assign(
-        s, dispatch_world.manager, task_id=task_id, worker_id=a1.id, preset="routine", override_reason="熟悉",
-        now=dispatch_tests.NOW))
+    sent = fail_at_last_write(
+        session.get_bind(),
+        lambda s: assign_service.assign(
+            s,
+            dispatch_world.manager,
+            task_id=task_id,
+            worker_id=a1.id,
+            preset="routine",
+            override_reason="熟悉",
+            now=dispatch_tests.NOW,
+        ),
+    )
     assert _touches(sent, "field_event", "assignment_decision")
 
 
@@ -135,19 +146,24 @@ def test_a_scheme_save_and_activation_whose_last_write_fails_change_nothing(sess
 def test_a_freeze_whose_last_write_fails_leaves_the_month_unfrozen(session, scored_org):
     """Test that freezing a month (snapshot, every worker's entries and components, audit, bulletin) leaves
     nothing behind when its last write fails."""
-    sent = fail_at_last_write(session.get_bind(), lambda s: freeze_period(s, "2020-06", viewer=SYSTEM,
-                                                                          now=datetime(2020, 7, 2)))
+    sent = fail_at_last_write(
+        session.get_bind(), lambda s: freeze_period(s, "2020-06", viewer=SYSTEM, now=datetime(2020, 7, 2))
+    )
     assert _touches(sent, "scorecard_snapshot", "scorecard_entry", "audit_log")
 
 
 def test_an_event_import_whose_last_write_fails_leaves_no_event(session, field_org):
     """Test that an events import (events, the figures recomputed from them, the audit entry) is undone whole
     when its last write fails."""
-    data = ("事件编号,事项,网格编码,地点,上报时间,受理时间\n"
-            "R-1,C03,D1A0,甲社区路口,2020-06-01 09:00,2020-06-01 09:30\n"
-            "R-2,C03,D1A1,甲社区东门,2020-06-02 10:00,2020-06-02 10:20\n").encode()
-    sent = fail_at_last_write(session.get_bind(), lambda s: import_file(s, viewer(Role.MANAGER), "events", data,
-                                                                        "e.csv", now=FIELD_NOW))
+    data = (
+        "事件编号,事项,网格编码,地点,上报时间,受理时间\n"
+        "R-1,C03,D1A0,甲社区路口,2020-06-01 09:00,2020-06-01 09:30\n"
+        "R-2,C03,D1A1,甲社区东门,2020-06-02 10:00,2020-06-02 10:20\n"
+    ).encode()
+    sent = fail_at_last_write(
+        session.get_bind(),
+        lambda s: import_file(s, viewer(Role.MANAGER), "events", data, "e.csv", now=FIELD_NOW),
+    )
     assert _touches(sent, "field_metric_value", "audit_log")
 
 
@@ -157,5 +173,7 @@ def test_raising_verification_tasks_whose_last_write_fails_raises_none(session, 
     worker = session.exec(select(Worker)).first()
     session.add(VisitDay(worker_id=worker.id, day=date(2020, 6, 1), visits=200))
     session.commit()
-    sent = fail_at_last_write(session.get_bind(), lambda s: raise_verification_tasks(s, SYSTEM, now=FIELD_NOW))
+    sent = fail_at_last_write(
+        session.get_bind(), lambda s: raise_verification_tasks(s, SYSTEM, now=FIELD_NOW)
+    )
     assert _touches(sent, "field_verification_task", "audit_log")

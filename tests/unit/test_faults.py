@@ -60,9 +60,12 @@ class Child:
     """A subprocess whose stdout and stderr lines are collected as they come."""
 
     def __init__(self, argv: list[str], url: str) -> None:
-        env = dict(os.environ, GRIDWISE_DATABASE_URL=url, GRIDWISE_SCHEDULER_ENABLED="false", PYTHONUNBUFFERED="1")
-        self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True)
+        env = dict(
+            os.environ, GRIDWISE_DATABASE_URL=url, GRIDWISE_SCHEDULER_ENABLED="false", PYTHONUNBUFFERED="1"
+        )
+        self.proc = subprocess.Popen(
+            argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
         self.lines: dict[str, queue.Queue] = {}
         self.seen: list[str] = []
         for name in ("stdout", "stderr"):
@@ -85,7 +88,9 @@ class Child:
             except queue.Empty:
                 break
             if line is None:
-                pytest.fail(f"the process ended (rc={self.proc.wait()}) before {pattern!r}; saw {self.seen[-5:]}")
+                pytest.fail(
+                    f"the process ended (rc={self.proc.wait()}) before {pattern!r}; saw {self.seen[-5:]}"
+                )
             self.seen.append(line)
             if m := re.search(pattern, line):
                 return m
@@ -133,8 +138,10 @@ def _sound(engine: Engine) -> None:
             assert conn.exec_driver_sql("PRAGMA foreign_key_check").all() == []
         return
     db = make_url(str(engine.url)).database
-    sql = (f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' AND pid <> pg_backend_pid() "
-           f"AND application_name <> '{CHECK_APP}'")
+    sql = (
+        f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' AND pid <> pg_backend_pid() "
+        f"AND application_name <> '{CHECK_APP}'"
+    )
     deadline = time.monotonic() + 10
     while _scalar(engine, sql) and time.monotonic() < deadline:  # the server notices the dead client
         time.sleep(0.1)
@@ -149,7 +156,11 @@ def org_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """A fresh database of its own (file or PostgreSQL database) holding the demo org and workers only."""
     from core.demo import seed_demo
 
-    url = f"sqlite:///{tmp_path / 'faults.db'}" if request.param == "sqlite" else create_pg_database("gw_faults")
+    url = (
+        f"sqlite:///{tmp_path / 'faults.db'}"
+        if request.param == "sqlite"
+        else create_pg_database("gw_faults")
+    )
     eng = make_engine(url)
     import_all_models().create_all(eng)
     with session_scope(eng) as s:
@@ -176,15 +187,18 @@ def _event_file(path: Path, engine: Engine, rows: int) -> set[str]:
 
 
 def _field_state(engine: Engine) -> tuple:
-    return (_scalar(engine, "SELECT count(*) FROM field_event"),
-            _scalar(engine, "SELECT count(DISTINCT event_no) FROM field_event"),
-            str(_scalar(engine, "SELECT max(updated_at) FROM field_event")),
-            _scalar(engine, "SELECT count(*) FROM field_metric_value"),
-            _scalar(engine, "SELECT round(sum(numerator)) FROM field_metric_value"))
+    return (
+        _scalar(engine, "SELECT count(*) FROM field_event"),
+        _scalar(engine, "SELECT count(DISTINCT event_no) FROM field_event"),
+        str(_scalar(engine, "SELECT max(updated_at) FROM field_event")),
+        _scalar(engine, "SELECT count(*) FROM field_metric_value"),
+        _scalar(engine, "SELECT round(sum(numerator)) FROM field_metric_value"),
+    )
 
 
 def test_an_import_killed_mid_write_or_at_commit_leaves_nothing_and_a_rerun_writes_each_row_once(
-        org_db: str, tmp_path: Path):
+    org_db: str, tmp_path: Path
+):
     """Test that `gridwise import events` SIGKILLed (a) once its first chunk of rows is written and (b) at its
     COMMIT, after every row and the recomputed figures, leaves no row behind and a sound database; the
     next run writes each row once and the one after changes nothing."""
@@ -207,8 +221,20 @@ def test_an_import_killed_mid_write_or_at_commit_leaves_nothing_and_a_rerun_writ
     assert _field_state(check) == empty
 
     # (b) killed at the COMMIT: every row of the file inside the transaction, the figures recomputed.
-    child = Child([*CRASH_POINT, "--when", "SELECT count(*) FROM field_event", "--at-least", str(rows),
-                   "--cli", "import", "events", str(path)], url)
+    child = Child(
+        [
+            *CRASH_POINT,
+            "--when",
+            "SELECT count(*) FROM field_event",
+            "--at-least",
+            str(rows),
+            "--cli",
+            "import",
+            "events",
+            str(path),
+        ],
+        url,
+    )
     assert int(child.expect("stdout", r"^PAUSED (\d+)").group(1)) == rows
     child.kill()
     _sound(check)
@@ -226,7 +252,12 @@ def test_an_import_killed_mid_write_or_at_commit_leaves_nothing_and_a_rerun_writ
     rc, out = _gridwise_here(url, "import", "events", str(path), "--json")
     assert rc == 0, out[-2000:]
     report = json.loads(out)
-    assert (report["added"], report["changed"], report["unchanged"], report["committed"]) == (0, 0, rows, False)
+    assert (report["added"], report["changed"], report["unchanged"], report["committed"]) == (
+        0,
+        0,
+        rows,
+        False,
+    )
     assert _field_state(check) == after
     _sound(check)
     check.dispose()
@@ -236,19 +267,25 @@ def test_an_import_killed_mid_write_or_at_commit_leaves_nothing_and_a_rerun_writ
 
 
 def _seats(engine: Engine) -> pd.DataFrame:
-    return pd.read_sql("SELECT id, session_id, worker_id, status, source, points FROM course_attendance ORDER BY id",
-                       engine)
+    return pd.read_sql(
+        "SELECT id, session_id, worker_id, status, source, points FROM course_attendance ORDER BY id", engine
+    )
 
 
 def test_closing_sessions_killed_before_its_commit_leaves_nothing_and_the_rerun_closes_each_seat_once(
-        demo_db_url: str):
+    demo_db_url: str,
+):
     """Test that the close-sessions job (every ended session in one transaction) SIGKILLed at its commit,
     with all absences written, leaves every seat and session as it was; the rerun marks each unmarked seat
     absent once and closes each session, and one more run changes nothing."""
     eng = make_engine(demo_db_url)
-    due = pd.read_sql("SELECT ts.id, ts.end_at, sum(CASE WHEN a.status IS NULL THEN 1 ELSE 0 END) AS unmarked "
-                      "FROM training_session ts JOIN course_attendance a ON a.session_id = ts.id "
-                      "WHERE ts.status = 'scheduled' GROUP BY ts.id", eng, parse_dates=["end_at"])
+    due = pd.read_sql(
+        "SELECT ts.id, ts.end_at, sum(CASE WHEN a.status IS NULL THEN 1 ELSE 0 END) AS unmarked "
+        "FROM training_session ts JOIN course_attendance a ON a.session_id = ts.id "
+        "WHERE ts.status = 'scheduled' GROUP BY ts.id",
+        eng,
+        parse_dates=["end_at"],
+    )
     assert len(due) >= 2 and due["unmarked"].sum() > 0, "the demo should leave sessions to close"
     now = due["end_at"].max().to_pydatetime() + timedelta(minutes=5)
     absent = int(due["unmarked"].sum())
@@ -256,14 +293,28 @@ def test_closing_sessions_killed_before_its_commit_leaves_nothing_and_the_rerun_
     auto = "SELECT count(*) FROM course_attendance WHERE source = 'auto' AND status = 'absent'"
     auto_before = _scalar(eng, auto)
 
-    child = Child([*CRASH_POINT, "--when", auto, "--at-least", str(auto_before + absent),
-                   "--job", "courses.jobs:close_sessions", "--now", now.isoformat()], demo_db_url)
+    child = Child(
+        [
+            *CRASH_POINT,
+            "--when",
+            auto,
+            "--at-least",
+            str(auto_before + absent),
+            "--job",
+            "courses.jobs:close_sessions",
+            "--now",
+            now.isoformat(),
+        ],
+        demo_db_url,
+    )
     assert int(child.expect("stdout", r"^PAUSED (\d+)").group(1)) == auto_before + absent
     child.kill()
     _sound(eng)
     pd.testing.assert_frame_equal(_seats(eng), before)
     ids = ",".join(str(i) for i in due["id"])
-    assert _scalar(eng, f"SELECT count(*) FROM training_session WHERE id IN ({ids}) AND status = 'scheduled'") == len(due)
+    assert _scalar(
+        eng, f"SELECT count(*) FROM training_session WHERE id IN ({ids}) AND status = 'scheduled'"
+    ) == len(due)
 
     assert course_jobs.close_sessions(now=now, engine=eng) == absent
     after = _seats(eng)
@@ -271,7 +322,9 @@ def test_closing_sessions_killed_before_its_commit_leaves_nothing_and_the_rerun_
     marked = before["session_id"].isin(due["id"]) & before["status"].isna()
     assert (after.loc[marked, "status"] == "absent").all() and (after.loc[marked, "source"] == "auto").all()
     pd.testing.assert_frame_equal(after[~marked], before[~marked], check_dtype=False)
-    assert _scalar(eng, f"SELECT count(*) FROM training_session WHERE id IN ({ids}) AND status = 'closed'") == len(due)
+    assert _scalar(
+        eng, f"SELECT count(*) FROM training_session WHERE id IN ({ids}) AND status = 'closed'"
+    ) == len(due)
     assert course_jobs.close_sessions(now=now, engine=eng) == 0
     pd.testing.assert_frame_equal(_seats(eng), after)
     eng.dispose()
@@ -285,11 +338,14 @@ def _snapshots(engine: Engine) -> pd.DataFrame:
         "(SELECT count(DISTINCT e.worker_id) FROM scorecard_entry e WHERE e.snapshot_id = s.id) AS workers, "
         "(SELECT round(sum(e.total), 4) FROM scorecard_entry e WHERE e.snapshot_id = s.id) AS total, "
         "(SELECT count(*) FROM scorecard_component c WHERE c.snapshot_id = s.id) AS components "
-        "FROM scorecard_snapshot s ORDER BY s.period, s.revision", engine)
+        "FROM scorecard_snapshot s ORDER BY s.period, s.revision",
+        engine,
+    )
 
 
 def test_freezing_months_killed_in_the_third_month_keeps_two_and_the_rerun_freezes_the_rest_once(
-        demo_db_url: str, tmp_path: Path):
+    demo_db_url: str, tmp_path: Path
+):
     """Test that the monthly freeze job (one transaction per month) SIGKILLed at the commit of its third month
     keeps the two months it committed whole and nothing of the third; the rerun freezes exactly the other
     months once, and the result equals an uninterrupted run on a copy of the same database."""
@@ -306,16 +362,29 @@ def test_freezing_months_killed_in_the_third_month_keeps_two_and_the_rerun_freez
     control.dispose()
 
     eng = make_engine(demo_db_url)
-    child = Child([*CRASH_POINT, "--when", "SELECT count(*) FROM scorecard_snapshot", "--at-least", "3",
-                   "--job", "evaluation.scoring.snapshots:freeze_closed_months", "--now", now.isoformat()],
-                  demo_db_url)
+    child = Child(
+        [
+            *CRASH_POINT,
+            "--when",
+            "SELECT count(*) FROM scorecard_snapshot",
+            "--at-least",
+            "3",
+            "--job",
+            "evaluation.scoring.snapshots:freeze_closed_months",
+            "--now",
+            now.isoformat(),
+        ],
+        demo_db_url,
+    )
     assert child.expect("stdout", r"^PAUSED (\d+)").group(1) == "3"
     child.kill()
     _sound(eng)
     kept = _snapshots(eng)
     assert kept["period"].tolist() == ["2020-01", "2020-02"]
     pd.testing.assert_frame_equal(kept, expected.iloc[:2])  # whole: every entry and component row
-    orphans = ("SELECT count(*) FROM scorecard_entry WHERE snapshot_id NOT IN (SELECT id FROM scorecard_snapshot)")
+    orphans = (
+        "SELECT count(*) FROM scorecard_entry WHERE snapshot_id NOT IN (SELECT id FROM scorecard_snapshot)"
+    )
     assert _scalar(eng, orphans) == 0
 
     assert freeze_closed_months(now=now, engine=eng) == {"frozen": 2}
@@ -338,14 +407,18 @@ def short_busy_timeout(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
 
 
 def test_a_job_meeting_a_held_write_lock_fails_as_busy_alone_and_succeeds_through_the_scheduler_retry(
-        demo_db_url: str, short_busy_timeout: int, monkeypatch: pytest.MonkeyPatch):
+    demo_db_url: str, short_busy_timeout: int, monkeypatch: pytest.MonkeyPatch
+):
     """Test that with another connection holding BEGIN IMMEDIATE a job's write fails after the busy timeout
     with an OperationalError that db_fault calls "busy", and that the scheduler's run_job retries it until
     the lock is released, then does the work once."""
     eng = make_engine(demo_db_url)
     now = pd.to_datetime(_scalar(eng, "SELECT max(end_at) FROM training_session")) + timedelta(minutes=5)
-    unmarked = _scalar(eng, "SELECT count(*) FROM course_attendance a JOIN training_session ts "
-                            "ON ts.id = a.session_id WHERE ts.status = 'scheduled' AND a.status IS NULL")
+    unmarked = _scalar(
+        eng,
+        "SELECT count(*) FROM course_attendance a JOIN training_session ts "
+        "ON ts.id = a.session_id WHERE ts.status = 'scheduled' AND a.status IS NULL",
+    )
     holder = sqlite3.connect(make_url(demo_db_url).database, isolation_level=None, check_same_thread=False)
     holder.execute("BEGIN IMMEDIATE")
     try:
@@ -359,7 +432,9 @@ def test_a_job_meeting_a_held_write_lock_fails_as_busy_alone_and_succeeds_throug
         release = threading.Timer(1.0, holder.rollback)
         release.start()
         t = time.monotonic()
-        assert scheduler.run_job("courses.jobs:close_sessions", now=now.to_pydatetime(), engine=eng) == unmarked
+        assert (
+            scheduler.run_job("courses.jobs:close_sessions", now=now.to_pydatetime(), engine=eng) == unmarked
+        )
         assert time.monotonic() - t >= 0.9  # it waited for the lock to go
         release.join()
     finally:
@@ -415,10 +490,13 @@ def test_the_next_action_after_postgresql_dropped_every_connection_succeeds():
             with session_scope(eng) as s:
                 assert s.exec(select(func.count()).select_from(User)).one() >= 0
         with admin.connect() as conn:
-            killed = conn.execute(text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = :db "
-                "AND application_name = :app AND pid <> pg_backend_pid()"),
-                {"db": make_url(url).database, "app": name}).scalar()
+            killed = conn.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = :db "
+                    "AND application_name = :app AND pid <> pg_backend_pid()"
+                ),
+                {"db": make_url(url).database, "app": name},
+            ).scalar()
         assert killed == 2  # one pooled connection each, nobody else's
 
         with session_scope(app) as s:

@@ -23,8 +23,10 @@ def test_state_chart_labels_states_in_the_language_and_marks_overdue_red():
     """Test that each state is a bar labelled in the page's language, red when some are overdue."""
     counts = pd.DataFrame({"state": ["dispatched", "handling"], "events": [5, 2], "overdue": [1, 0]})
     zh, en = state_chart(counts, "zh").to_dict(), state_chart(counts, "en").to_dict()
-    assert [r["label"] for r in _values(state_chart(counts, "en"))] == [t("field.state.dispatched", "en"),
-                                                                         t("field.state.handling", "en")]
+    assert [r["label"] for r in _values(state_chart(counts, "en"))] == [
+        t("field.state.dispatched", "en"),
+        t("field.state.handling", "en"),
+    ]
     assert _values(state_chart(counts, "zh"))[0]["label"] == t("field.state.dispatched", "zh") != "dispatched"
     assert en["encoding"]["color"]["condition"]["value"] == "#C62828"
     assert zh["title"] != en["title"]
@@ -32,11 +34,26 @@ def test_state_chart_labels_states_in_the_language_and_marks_overdue_red():
 
 def test_event_map_puts_overdue_events_on_top_and_names_their_communities():
     """Test that overdue events are drawn last (on top) in red and only the events' communities are named."""
-    events = pd.DataFrame({"lat": [22.6, 22.61], "lon": [114.4, 114.41], "overdue": [True, False],
-                           "event_no": ["E1", "E2"], "item_code": ["C03", "F01"], "location": ["甲", "乙"],
-                           "community_id": [1, 1]})
-    comms = pd.DataFrame({"id": [1, 2], "name_zh": ["下沙社区", "上沙社区"], "name_en": ["Xiasha", "Shangsha"],
-                          "lat": [22.6, 22.7], "lon": [114.4, 114.5]})
+    events = pd.DataFrame(
+        {
+            "lat": [22.6, 22.61],
+            "lon": [114.4, 114.41],
+            "overdue": [True, False],
+            "event_no": ["E1", "E2"],
+            "item_code": ["C03", "F01"],
+            "location": ["甲", "乙"],
+            "community_id": [1, 1],
+        }
+    )
+    comms = pd.DataFrame(
+        {
+            "id": [1, 2],
+            "name_zh": ["下沙社区", "上沙社区"],
+            "name_en": ["Xiasha", "Shangsha"],
+            "lat": [22.6, 22.7],
+            "lon": [114.4, 114.5],
+        }
+    )
     deck = json.loads(event_map(events, comms, "en").to_json())
     dots, names = deck["layers"]
     assert [d["event_no"] for d in dots["data"]] == ["E2", "E1"]
@@ -54,8 +71,9 @@ def test_grade_chart_lists_every_grade_even_without_buildings():
 
 def test_coverage_chart_shows_communities_in_the_language():
     """Test that patrol coverage names each community in the page's language on a 0–100 % axis."""
-    cov = pd.DataFrame({"community_zh": ["下沙社区"], "community_en": ["Xiasha"], "due": [10], "made": [7],
-                        "rate": [70.0]})
+    cov = pd.DataFrame(
+        {"community_zh": ["下沙社区"], "community_en": ["Xiasha"], "due": [10], "made": [7], "rate": [70.0]}
+    )
     chart = coverage_chart(cov, "en")
     assert _values(chart)[0]["community"] == "Xiasha"
     assert chart.to_dict()["encoding"]["x"]["scale"]["domain"] == [0, 100]
@@ -63,30 +81,56 @@ def test_coverage_chart_shows_communities_in_the_language():
 
 def test_quality_chart_stacks_checks_per_community_and_is_none_without_problems():
     """Test that flagged problems stack by check per community, and a clean district gives no chart."""
-    summary = pd.DataFrame({"community_id": [1, 2], "name_zh": ["下沙社区", "上沙社区"], "name_en": ["Xiasha", "Shangsha"],
-                            "address_codes": [2, 0], "visit_overflow": [1, 0], "duplicate_event": [0, 0],
-                            "reversed_dereg": [0, 0]})
+    summary = pd.DataFrame(
+        {
+            "community_id": [1, 2],
+            "name_zh": ["下沙社区", "上沙社区"],
+            "name_en": ["Xiasha", "Shangsha"],
+            "address_codes": [2, 0],
+            "visit_overflow": [1, 0],
+            "duplicate_event": [0, 0],
+            "reversed_dereg": [0, 0],
+        }
+    )
     values = _values(quality_chart(summary, "en"))
-    assert {(v["community"], v["kind"], v["n"]) for v in values} == {("Xiasha", "address_codes", 2),
-                                                                     ("Xiasha", "visit_overflow", 1)}
+    assert {(v["community"], v["kind"], v["n"]) for v in values} == {
+        ("Xiasha", "address_codes", 2),
+        ("Xiasha", "visit_overflow", 1),
+    }
     clean = summary.assign(address_codes=0, visit_overflow=0)
     assert quality_chart(clean, "zh") is None
 
 
 def test_task_map_colours_tasks_by_priority_over_the_workers():
     """Test that the dispatch map shows workers (blue) and tasks coloured by priority, labelled in the language."""
-    tasks = pd.DataFrame({"lat": [22.6], "lon": [114.4], "priority_rank": [1], "title_zh": ["消防通道堵塞"],
-                          "title_en": ["Blocked fire lane"]})
-    workers = pd.DataFrame({"lat": [22.61], "lon": [114.41], "name": ["张三"], "grid_zh": ["一网格"],
-                            "grid_en": ["Grid 1"]})
+    tasks = pd.DataFrame(
+        {
+            "lat": [22.6],
+            "lon": [114.4],
+            "priority_rank": [1],
+            "title_zh": ["消防通道堵塞"],
+            "title_en": ["Blocked fire lane"],
+        }
+    )
+    workers = pd.DataFrame(
+        {"lat": [22.61], "lon": [114.41], "name": ["张三"], "grid_zh": ["一网格"], "grid_en": ["Grid 1"]}
+    )
     deck = json.loads(task_map(tasks, workers, "en").to_json())
     people, todo = deck["layers"]
     assert people["data"][0]["label"] == "张三 · Grid 1"
     assert todo["data"][0]["label"] == "Blocked fire lane" and todo["data"][0]["colour"] == [214, 39, 40, 200]
 
 
-@pytest.mark.parametrize("rule, may_pick", [("farther_tier", True), ("at_cap", True), ("inactive", False),
-                                            ("in_training", False), ("not_qualified", False)])
+@pytest.mark.parametrize(
+    "rule, may_pick",
+    [
+        ("farther_tier", True),
+        ("at_cap", True),
+        ("inactive", False),
+        ("in_training", False),
+        ("not_qualified", False),
+    ],
+)
 def test_a_manager_may_pick_an_excluded_worker_only_past_a_soft_rule(rule, may_pick):
     """Test that the assign form offers the ranked workers plus those excluded by the grid tier or the task cap,
     never one a hard rule bars (inactive, in training, not qualified)."""

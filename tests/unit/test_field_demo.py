@@ -22,7 +22,9 @@ def test_party_members_are_one_to_two_points_better(demo_db_url):
     engine = make_engine(demo_db_url)
     with Session(engine) as s:
         values = metric_values(s, ALL, start_period="2020-01", end_period="2020-06")
-        party = pd.DataFrame(s.exec(select(Worker.id, Worker.party_member)).all(), columns=["worker_id", "party"])
+        party = pd.DataFrame(
+            s.exec(select(Worker.id, Worker.party_member)).all(), columns=["worker_id", "party"]
+        )
         reg = metric_registry(s)
         items = s.exec(select(func.count(func.distinct(Event.item_code)))).one()
         unreported = s.exec(select(func.count()).select_from(Event).where(Event.reported_at.is_(None))).one()
@@ -44,7 +46,9 @@ def test_patrol_coverage_is_derived_from_the_article_visits(demo_db_url):
     engine = make_engine(demo_db_url)
     with Session(engine) as s:
         visits = s.exec(select(func.sum(VisitDay.visits))).one()
-        sources = set(s.exec(select(MetricValue.source).where(MetricValue.metric == "patrol_coverage_rate")).all())
+        sources = set(
+            s.exec(select(MetricValue.source).where(MetricValue.metric == "patrol_coverage_rate")).all()
+        )
         values = metric_values(s, ALL, start_period="2020-01", end_period="2020-09")
         reg = metric_registry(s)
     engine.dispose()

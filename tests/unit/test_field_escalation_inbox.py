@@ -27,15 +27,38 @@ def world(session):
     org = make_org(session)
     ensure_reference_data(session)
     users = {
-        "a0": User(username="a00", display_name="A00", password_hash="x", role=Role.WORKER.value,
-                   worker_id=org.workers_a[0].id),
-        "b0": User(username="b00", display_name="B00", password_hash="x", role=Role.WORKER.value,
-                   worker_id=org.workers_b[0].id),
-        "mgr_a": User(username="mgr_a", display_name="甲社区", password_hash="x", role=Role.MANAGER.value,
-                      scope_unit_id=org.comm_a.id),
-        "district": User(username="district", display_name="新区", password_hash="x", role=Role.MANAGER.value),
-        "gone": User(username="gone", display_name="离职", password_hash="x", role=Role.MANAGER.value,
-                     scope_unit_id=org.comm_a.id, is_active=False),
+        "a0": User(
+            username="a00",
+            display_name="A00",
+            password_hash="x",
+            role=Role.WORKER.value,
+            worker_id=org.workers_a[0].id,
+        ),
+        "b0": User(
+            username="b00",
+            display_name="B00",
+            password_hash="x",
+            role=Role.WORKER.value,
+            worker_id=org.workers_b[0].id,
+        ),
+        "mgr_a": User(
+            username="mgr_a",
+            display_name="甲社区",
+            password_hash="x",
+            role=Role.MANAGER.value,
+            scope_unit_id=org.comm_a.id,
+        ),
+        "district": User(
+            username="district", display_name="新区", password_hash="x", role=Role.MANAGER.value
+        ),
+        "gone": User(
+            username="gone",
+            display_name="离职",
+            password_hash="x",
+            role=Role.MANAGER.value,
+            scope_unit_id=org.comm_a.id,
+            is_active=False,
+        ),
     }
     session.add_all(users.values())
     session.commit()
@@ -44,10 +67,23 @@ def world(session):
 
 def _event(session, org, n: int, worker, community, grid, **kw) -> Event:
     kw.setdefault("due_at", DUE)
-    e = Event(event_no=f"E{n}", item_code="F01", category_code="fire", grid_id=grid.id, community_id=community.id,
-              location="下沙村一巷1号", priority="normal", state=S.HANDLING.value, reporter_id=worker.id,
-              assignee_id=worker.id, reported_at=T0, accepted_at=T0, dispatched_at=T0, signed_at=T0,
-              **kw)
+    e = Event(
+        event_no=f"E{n}",
+        item_code="F01",
+        category_code="fire",
+        grid_id=grid.id,
+        community_id=community.id,
+        location="下沙村一巷1号",
+        priority="normal",
+        state=S.HANDLING.value,
+        reporter_id=worker.id,
+        assignee_id=worker.id,
+        reported_at=T0,
+        accepted_at=T0,
+        dispatched_at=T0,
+        signed_at=T0,
+        **kw,
+    )
     session.add(e)
     session.commit()
     return e
@@ -65,7 +101,11 @@ def test_urge_then_supervise_then_nothing_twice(session, world):
     _event(session, org, 2, org.workers_a[0], org.comm_a, org.grids_a[0], due_at=DUE + timedelta(days=5))
 
     assert escalate_and_notify(session, now=DUE - timedelta(hours=1)) == {
-        "urged": 0, "supervised": 0, "urge_notices": 0, "supervise_notices": 0}
+        "urged": 0,
+        "supervised": 0,
+        "urge_notices": 0,
+        "supervise_notices": 0,
+    }
     out = escalate_and_notify(session, now=DUE + timedelta(minutes=15))
     session.commit()
     assert out == {"urged": 1, "supervised": 0, "urge_notices": 1, "supervise_notices": 0}
@@ -87,7 +127,11 @@ def test_urge_then_supervise_then_nothing_twice(session, world):
     # The job runs again (twice, and later): nothing new, in the events or the inboxes.
     for t in (later, later + timedelta(hours=3)):
         assert escalate_and_notify(session, now=t) == {
-            "urged": 0, "supervised": 0, "urge_notices": 0, "supervise_notices": 0}
+            "urged": 0,
+            "supervised": 0,
+            "urge_notices": 0,
+            "supervise_notices": 0,
+        }
     session.commit()
     assert len(_notices(session)) == 3
     session.expire_all()
@@ -100,7 +144,9 @@ def test_unsigned_event_and_fallback_to_district_manager(session, world):
     """Test that an event not signed for in time says so, and that in a community without its own manager
     the 督办 goes to the nearest manager above it (here the district's)."""
     org, users = world
-    e = _event(session, org, 3, org.workers_b[0], org.comm_b, org.grids_b[0], sign_due_at=T0 + timedelta(hours=4))
+    e = _event(
+        session, org, 3, org.workers_b[0], org.comm_b, org.grids_b[0], sign_due_at=T0 + timedelta(hours=4)
+    )
     e.state, e.signed_at = S.DISPATCHED.value, None
     session.add(e)
     session.commit()
@@ -108,12 +154,18 @@ def test_unsigned_event_and_fallback_to_district_manager(session, world):
     escalate_and_notify(session, now=T0 + timedelta(hours=30))
     session.commit()
     notices = _notices(session)
-    assert sorted((n.kind, n.user_id) for n in notices) == sorted([  # user ids' order differs by database
-        ("field_supervise", users["b0"].id), ("field_supervise", users["district"].id),
-        ("field_urge", users["b0"].id)])
+    assert sorted((n.kind, n.user_id) for n in notices) == sorted(
+        [  # user ids' order differs by database
+            ("field_supervise", users["b0"].id),
+            ("field_supervise", users["district"].id),
+            ("field_urge", users["b0"].id),
+        ]
+    )
     assert all("超时未签收" in n.title_zh for n in notices)
     assert responsible_managers(session, [org.comm_a.id, org.comm_b.id]) == {
-        org.comm_a.id: [users["mgr_a"].id], org.comm_b.id: [users["district"].id]}
+        org.comm_a.id: [users["mgr_a"].id],
+        org.comm_b.id: [users["district"].id],
+    }
 
 
 def test_escalated_again_after_a_redispatch_is_notified_again(session, world):

@@ -25,8 +25,13 @@ NOW = datetime(2020, 10, 1, 12, 0)
 def test_sqlite_datetime_text_is_what_sqlalchemy_would_bind():
     """Test that the vectorised DateTime text equals SQLAlchemy's own SQLite bind processing, NaT as None."""
     bind = sqlite.DATETIME().bind_processor(sqlite.dialect())
-    stamps = [datetime(2020, 6, 1, 8, 30), datetime(2020, 6, 1, 8, 30), datetime(2020, 12, 31, 23, 59, 59, 999999),
-              None, datetime(1999, 1, 2, 3, 4, 5, 6)]
+    stamps = [
+        datetime(2020, 6, 1, 8, 30),
+        datetime(2020, 6, 1, 8, 30),
+        datetime(2020, 12, 31, 23, 59, 59, 999999),
+        None,
+        datetime(1999, 1, 2, 3, 4, 5, 6),
+    ]
     values = pd.Series(stamps, dtype="datetime64[us]").to_numpy()
     assert sqlite_datetimes(values).tolist() == [None if s is None else bind(s) for s in stamps]
     far = np.array(["0999-03-04T05:06:07", "2020-01-01"], dtype="datetime64[us]")  # a year of three digits
@@ -37,9 +42,28 @@ def test_sqlite_datetime_text_is_what_sqlalchemy_would_bind():
 
 def test_row_hash_is_sixteen_hex_digits_of_the_pandas_hash():
     """Test that the fingerprint stays the zero-padded hex of pandas' row hash (stored fingerprints stay valid)."""
-    cols = ["item_code", "grid_id", "location", "building_code", "lat", "lon", "priority", "reporter_id",
-            "assignee_id", "discovered_at", "reported_at", "accepted_at", "dispatched_at", "signed_at",
-            "feedback_at", "closed_at", "result", "satisfaction", "rework_count", "postponed"]
+    cols = [
+        "item_code",
+        "grid_id",
+        "location",
+        "building_code",
+        "lat",
+        "lon",
+        "priority",
+        "reporter_id",
+        "assignee_id",
+        "discovered_at",
+        "reported_at",
+        "accepted_at",
+        "dispatched_at",
+        "signed_at",
+        "feedback_at",
+        "closed_at",
+        "result",
+        "satisfaction",
+        "rework_count",
+        "postponed",
+    ]
     rows = pd.DataFrame({c: [1.5, None, 3.0, 0.0] for c in cols}, index=[7, 8, 9, 10])
     expected = [f"{v:016x}" for v in pd.util.hash_pandas_object(rows[cols], index=False).to_numpy()]
     got = _row_hash(rows)
@@ -51,10 +75,38 @@ def test_a_refused_bulk_write_raises_sqlalchemys_error(session):
     """Test that a constraint violation in the driver-level executemany surfaces as SQLAlchemy's IntegrityError."""
     org = make_org(session)
     grid, community = org.grids_a[0].id, org.comm_a.id
-    cols = ["event_no", "item_code", "category_code", "grid_id", "community_id", "priority", "state", "source",
-            "postponed", "rework_count", "reopen_count", "return_count", "escalation", "updated_at"]
-    row = ["E1", "F02", "fire", grid, community, "normal", "reported", "import", False, 0, 0, 0, 0,
-           "2020-06-01 00:00:00.000000" if session.get_bind().dialect.name == "sqlite" else NOW]
+    cols = [
+        "event_no",
+        "item_code",
+        "category_code",
+        "grid_id",
+        "community_id",
+        "priority",
+        "state",
+        "source",
+        "postponed",
+        "rework_count",
+        "reopen_count",
+        "return_count",
+        "escalation",
+        "updated_at",
+    ]
+    row = [
+        "E1",
+        "F02",
+        "fire",
+        grid,
+        community,
+        "normal",
+        "reported",
+        "import",
+        False,
+        0,
+        0,
+        0,
+        0,
+        "2020-06-01 00:00:00.000000" if session.get_bind().dialect.name == "sqlite" else NOW,
+    ]
     with pytest.raises(exc.IntegrityError):
         executemany(session, "field_event", cols, [[v, v] for v in row])  # the same event number twice
     session.rollback()
@@ -66,7 +118,9 @@ HEADER = "事件编号,事项,网格编码,地点,紧急程度,上报人工号,�
 def _events_file(n: int, bad_row: int | None = None) -> bytes:
     lines = [HEADER] + [
         f"N{i},F0{1 + i % 9},D1A{i % 3},x,一般,A0{i % 3},A0{(i + 1) % 3},,2020-06-0{1 + i % 9} 09:00,"
-        f"2020-06-0{1 + i % 9} 10:00,,,,,," for i in range(n)]
+        f"2020-06-0{1 + i % 9} 10:00,,,,,,"
+        for i in range(n)
+    ]
     if bad_row is not None:
         lines[bad_row] = lines[bad_row].replace(",D1A", ",NOPE", 1)
     return "\n".join(lines).encode("gb18030")
@@ -82,7 +136,9 @@ def _indexes(session) -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize("bad_row", [None, 250])
-def test_a_large_file_builds_the_indexes_after_writing_and_a_refusal_keeps_them(session, monkeypatch, bad_row):
+def test_a_large_file_builds_the_indexes_after_writing_and_a_refusal_keeps_them(
+    session, monkeypatch, bad_row
+):
     """Test that a large file into a small table writes without field_event's secondary indexes on SQLite
     (and with them on PostgreSQL), rebuilds them identically before committing, and that a file refused
     in a later chunk leaves the indexes and the table as they were."""
@@ -93,8 +149,16 @@ def test_a_large_file_builds_the_indexes_after_writing_and_a_refusal_keeps_them(
     assert len(before) >= 3
     monkeypatch.setattr(DeferredIndexes, "MIN_ROWS", 100)
     during: list[list[tuple[str, str]]] = []
-    report = import_and_commit(session, viewer(Role.MANAGER), "events", _events_file(300, bad_row), "big.csv",
-                               now=NOW, chunk_rows=100, progress=lambda n, f: during.append(_indexes(session)))
+    report = import_and_commit(
+        session,
+        viewer(Role.MANAGER),
+        "events",
+        _events_file(300, bad_row),
+        "big.csv",
+        now=NOW,
+        chunk_rows=100,
+        progress=lambda n, f: during.append(_indexes(session)),
+    )
     sqlite_db = session.get_bind().dialect.name == "sqlite"
     # Dropped once the first chunk's INSERT has opened the transaction (seen after each chunk), SQLite only.
     assert len(during) == 4 and all(d == ([] if sqlite_db else before) for d in during)  # 301 records
@@ -117,7 +181,15 @@ def test_indexes_are_kept_when_the_table_already_holds_more_events_than_the_file
     monkeypatch.setattr(DeferredIndexes, "MIN_ROWS", 100)
     during: list[list[tuple[str, str]]] = []
     more = _events_file(150).replace(b"N", b"M")
-    report = import_and_commit(session, mgr, "events", more, "more.csv", now=NOW, chunk_rows=50,
-                               progress=lambda n, f: during.append(_indexes(session)))
+    report = import_and_commit(
+        session,
+        mgr,
+        "events",
+        more,
+        "more.csv",
+        now=NOW,
+        chunk_rows=50,
+        progress=lambda n, f: during.append(_indexes(session)),
+    )
     assert report.written and report.added == 150
     assert during and all(d == before for d in during)

@@ -38,12 +38,17 @@ METRICS_ZH = "工号,统计月份,指标,分子,分母\nA00,2020-06,采集率,90
 def test_metrics_csv_in_every_office_encoding(session, encoding):
     """Test that a Chinese-header CSV reads the same in UTF-8 (±BOM), GBK and GB18030."""
     _org(session)
-    report = import_and_commit(session, viewer(Role.MANAGER), "metrics", METRICS_ZH.encode(encoding), "m.csv", now=NOW)
+    report = import_and_commit(
+        session, viewer(Role.MANAGER), "metrics", METRICS_ZH.encode(encoding), "m.csv", now=NOW
+    )
     assert report.ok, report.errors
     assert (report.rows_read, report.added, report.written) == (3, 3, True)
-    values = pd.DataFrame(session.exec(select(MetricValue.period, MetricValue.metric, MetricValue.numerator,
-                                              MetricValue.denominator)).all(),
-                          columns=["period", "metric", "num", "den"]).sort_values("metric")
+    values = pd.DataFrame(
+        session.exec(
+            select(MetricValue.period, MetricValue.metric, MetricValue.numerator, MetricValue.denominator)
+        ).all(),
+        columns=["period", "metric", "num", "den"],
+    ).sort_values("metric")
     assert values["period"].unique().tolist() == ["2020-06"]
     assert values.set_index("metric").loc["accuracy_rate", ["num", "den"]].tolist() == [45, 50]
 
@@ -51,9 +56,15 @@ def test_metrics_csv_in_every_office_encoding(session, encoding):
 def test_metrics_english_headers_and_excel_dates(session):
     """Test that an xlsx with English headers and a real date cell in the period column imports."""
     _org(session)
-    frame = pd.DataFrame({"Employee No": ["A00", "B01"], "Period": [datetime(2020, 6, 1), "2020-07"],
-                          "Metric": ["collection_rate", "Timely entry rate"], "Numerator": [8, 9],
-                          "Denominator": [10, 12]})
+    frame = pd.DataFrame(
+        {
+            "Employee No": ["A00", "B01"],
+            "Period": [datetime(2020, 6, 1), "2020-07"],
+            "Metric": ["collection_rate", "Timely entry rate"],
+            "Numerator": [8, 9],
+            "Denominator": [10, 12],
+        }
+    )
     buf = io.BytesIO()
     frame.to_excel(buf, index=False)
     report = import_and_commit(session, viewer(Role.MANAGER), "metrics", buf.getvalue(), "m.xlsx", now=NOW)
@@ -73,7 +84,9 @@ def test_reimport_changes_nothing_and_corrected_file_updates_in_place(session):
     report = import_and_commit(session, mgr, "metrics", fixed.encode(), "m.csv", now=NOW)
     assert (report.added, report.changed, report.unchanged) == (0, 1, 2)
     assert _count(session, MetricValue) == 3
-    assert session.exec(select(MetricValue.numerator).where(MetricValue.metric == "accuracy_rate")).one() == 47
+    assert (
+        session.exec(select(MetricValue.numerator).where(MetricValue.metric == "accuracy_rate")).one() == 47
+    )
 
 
 def test_bad_rows_are_listed_and_nothing_is_written(session):
@@ -82,20 +95,27 @@ def test_bad_rows_are_listed_and_nothing_is_written(session):
     mgr = viewer(Role.MANAGER)
     import_and_commit(session, mgr, "metrics", METRICS_ZH.encode(), "m.csv", now=NOW)
     before = session.exec(select(MetricValue.metric, MetricValue.numerator)).all()
-    bad = ("工号,统计月份,指标,分子,分母\n"
-           "A00,2020-07,采集率,90,100\n"  # fine (row 2) but must not be written
-           "ZZ9,2020-07,采集率,1,2\n"  # unknown worker (row 3)
-           "A01,2020-13,准确率,1,2\n"  # bad month (row 4)
-           "A01,2020-07,按时办结率,1,2\n"  # event-derived (row 5)
-           "A01,2020-07,准确率,5,2\n"  # numerator > denominator (row 6)
-           "A01,2020-07,采集率,abc,2\n"  # not a number (row 7)
-           "A02,2020-07,采集率,1,\n")  # ratio without denominator (row 8)
+    bad = (
+        "工号,统计月份,指标,分子,分母\n"
+        "A00,2020-07,采集率,90,100\n"  # fine (row 2) but must not be written
+        "ZZ9,2020-07,采集率,1,2\n"  # unknown worker (row 3)
+        "A01,2020-13,准确率,1,2\n"  # bad month (row 4)
+        "A01,2020-07,按时办结率,1,2\n"  # event-derived (row 5)
+        "A01,2020-07,准确率,5,2\n"  # numerator > denominator (row 6)
+        "A01,2020-07,采集率,abc,2\n"  # not a number (row 7)
+        "A02,2020-07,采集率,1,\n"
+    )  # ratio without denominator (row 8)
     report = import_and_commit(session, mgr, "metrics", bad.encode("gb18030"), "bad.csv", now=NOW)
     assert not report.ok and not report.written
     got = {(e.row, e.column, e.code) for e in report.errors}
-    assert got == {(3, "employee_no", "unknown_worker"), (4, "period", "bad_period"),
-                   (5, "metric", "metric_from_events"), (6, "numerator", "numerator_over"),
-                   (7, "numerator", "not_a_number"), (8, "denominator", "required")}
+    assert got == {
+        (3, "employee_no", "unknown_worker"),
+        (4, "period", "bad_period"),
+        (5, "metric", "metric_from_events"),
+        (6, "numerator", "numerator_over"),
+        (7, "numerator", "not_a_number"),
+        (8, "denominator", "required"),
+    }
     assert all(e.message_zh.startswith(f"第 {e.row} 行") for e in report.errors)
     session.expire_all()
     assert session.exec(select(MetricValue.metric, MetricValue.numerator)).all() == before
@@ -103,7 +123,9 @@ def test_bad_rows_are_listed_and_nothing_is_written(session):
 
 def test_period_spellings():
     """Test the month spellings offices use."""
-    got = normalise_period(pd.Series(["2020-06", "2020/6", "2020年6月", "2020-06-01", "2020.6", "2020-13", "六月"]))
+    got = normalise_period(
+        pd.Series(["2020-06", "2020/6", "2020年6月", "2020-06-01", "2020.6", "2020-13", "六月"])
+    )
     assert got.tolist()[:5] == ["2020-06"] * 5
     assert got.isna().tolist()[5:] == [True, True]
 
@@ -120,8 +142,9 @@ EVENTS_ZH = (
 def test_events_import_derives_state_and_deadlines(session):
     """Test that states and deadlines follow the timestamps and priority (SLA), and items accept names."""
     org = _org(session)
-    report = import_and_commit(session, viewer(Role.MANAGER), "events", EVENTS_ZH.encode("gbk"), "ev.csv",
-                        now=NOW)
+    report = import_and_commit(
+        session, viewer(Role.MANAGER), "events", EVENTS_ZH.encode("gbk"), "ev.csv", now=NOW
+    )
     assert report.ok, [e.message_en for e in report.errors]
     assert report.added == 4
     ev = {e.event_no: e for e in session.exec(select(Event)).all()}
@@ -133,7 +156,9 @@ def test_events_import_derives_state_and_deadlines(session):
     assert ev["E4"].state == EventState.DISPATCHED.value
     assert ev["E4"].sign_due_at == datetime(2020, 6, 5, 14, 0)  # complex: sign within 24 h
     # Event-derived figures were recomputed from the import.
-    hazards = session.exec(select(func.sum(MetricValue.numerator)).where(MetricValue.metric == "hazards_reported")).one()
+    hazards = session.exec(
+        select(func.sum(MetricValue.numerator)).where(MetricValue.metric == "hazards_reported")
+    ).one()
     assert hazards == 4
 
 
@@ -154,16 +179,23 @@ def test_events_reimport_and_correction(session):
 def test_events_bad_rows_refuse_the_file(session):
     """Test out-of-order times, unknown items and grids are reported, and nothing is written."""
     _org(session)
-    bad = (EVENTS_ZH.splitlines()[0] + "\n"
-           "E1,F02,D1A0,x,紧急,A00,,2020/6/1 8:00,2020/6/1 9:00,2020/6/1 8:30,,,,,,\n"
-           "E2,X99,D1A0,x,紧急,A00,,,2020/6/1 9:00,,,,,,,\n"
-           "E3,F02,NOPE,x,紧急,A00,,,2020/6/1 9:00,,,,,,,\n"
-           "E4,F02,D1A0,x,紧急,A00,,,,,,,,,,\n"
-           "E1,F02,D1A0,x,紧急,A00,,,2020/6/1 9:00,,,,,,,\n")
+    bad = (
+        EVENTS_ZH.splitlines()[0] + "\n"
+        "E1,F02,D1A0,x,紧急,A00,,2020/6/1 8:00,2020/6/1 9:00,2020/6/1 8:30,,,,,,\n"
+        "E2,X99,D1A0,x,紧急,A00,,,2020/6/1 9:00,,,,,,,\n"
+        "E3,F02,NOPE,x,紧急,A00,,,2020/6/1 9:00,,,,,,,\n"
+        "E4,F02,D1A0,x,紧急,A00,,,,,,,,,,\n"
+        "E1,F02,D1A0,x,紧急,A00,,,2020/6/1 9:00,,,,,,,\n"
+    )
     report = import_and_commit(session, viewer(Role.MANAGER), "events", bad.encode(), "ev.csv", now=NOW)
     got = {(e.row, e.column, e.code) for e in report.errors}
-    assert got == {(2, "accepted_at", "out_of_order"), (3, "item", "not_a_choice"), (4, "grid_code", "unknown_grid"),
-                   (5, "reported_at", "required"), (6, "event_no", "duplicate_key")}
+    assert got == {
+        (2, "accepted_at", "out_of_order"),
+        (3, "item", "not_a_choice"),
+        (4, "grid_code", "unknown_grid"),
+        (5, "reported_at", "required"),
+        (6, "event_no", "duplicate_key"),
+    }
     assert _count(session, Event) == 0 and not report.written
 
 
@@ -171,10 +203,20 @@ def test_large_file_in_chunks_reports_progress(session):
     """Test that a file read in several chunks imports fully and calls progress for each chunk."""
     _org(session)
     lines = [EVENTS_ZH.splitlines()[0]] + [
-        f"N{i},F0{1 + i % 9},D1A{i % 3},x,一般,A0{i % 3},,,2020-06-0{1 + i % 9} 09:00,,,,,,," for i in range(250)]
+        f"N{i},F0{1 + i % 9},D1A{i % 3},x,一般,A0{i % 3},,,2020-06-0{1 + i % 9} 09:00,,,,,,,"
+        for i in range(250)
+    ]
     seen = []
-    report = import_and_commit(session, viewer(Role.MANAGER), "events", "\n".join(lines).encode(), "big.csv",
-                        now=NOW, chunk_rows=100, progress=lambda n, f: seen.append(n))
+    report = import_and_commit(
+        session,
+        viewer(Role.MANAGER),
+        "events",
+        "\n".join(lines).encode(),
+        "big.csv",
+        now=NOW,
+        chunk_rows=100,
+        progress=lambda n, f: seen.append(n),
+    )
     assert report.ok and report.added == 250 and _count(session, Event) == 250
     assert len(seen) == 3 and seen[-1] == 250  # the header takes a record of the first chunk
 
@@ -204,7 +246,11 @@ def test_cli_exit_status_and_dry_run(session, engine, tmp_path, monkeypatch, cap
         bad.write_bytes(METRICS_ZH.replace("A01,2020/6,准确率,45,50", "A01,2020/6,准确率,55,50").encode())
         assert main(["import", "metrics", str(bad), "--json", "--lang", "en"]) == 1
         report = json.loads(capsys.readouterr().out)
-        assert report["refused"] == 1 and report["errors"][0]["row"] == 3 and report["errors"][0]["value"] == "55"
+        assert (
+            report["refused"] == 1
+            and report["errors"][0]["row"] == 3
+            and report["errors"][0]["value"] == "55"
+        )
         assert main(["import", "metrics", str(good), "--dry-run"]) == 0
         session.expire_all()
         assert _count(session, MetricValue) == 0
@@ -223,10 +269,13 @@ def test_same_worker_month_metric_spelt_twice_is_refused(session, chunk_rows):
     采集率 / collection_rate) is refused as a repeated row, in one chunk or across chunks, and nothing is
     written — it used to reach the database and fail on the unique constraint (found by fuzzing)."""
     _org(session)
-    data = ("工号,统计月份,指标,分子,分母\nA00,2020-05,准确率,1,2\nA00,2020-06,采集率,90,100\n"
-            "A00,2020/6,collection_rate,91,100\n").encode()
-    report = import_and_commit(session, viewer(Role.MANAGER), "metrics", data, "m.csv", now=NOW,
-                        chunk_rows=chunk_rows)
+    data = (
+        "工号,统计月份,指标,分子,分母\nA00,2020-05,准确率,1,2\nA00,2020-06,采集率,90,100\n"
+        "A00,2020/6,collection_rate,91,100\n"
+    ).encode()
+    report = import_and_commit(
+        session, viewer(Role.MANAGER), "metrics", data, "m.csv", now=NOW, chunk_rows=chunk_rows
+    )
     assert not report.written and report.error_count == 1
     (error,) = report.errors
     assert (error.row, error.code) == (4, "duplicate_key") and "row 3" in error.message("en")

@@ -30,7 +30,10 @@ def test_saving_the_registry_table_updates_only_the_edited_entries(session, fiel
     assert save_registry_table(session, ADMIN, before, after) == 2
     session.commit()
     now = metric_registry(session).set_index("code")
-    assert now.at["collection_rate", "name_en"] == "Collection (edited)" and now.at["accuracy_rate", "target"] == 97
+    assert (
+        now.at["collection_rate", "name_en"] == "Collection (edited)"
+        and now.at["accuracy_rate", "target"] == 97
+    )
     assert save_registry_table(session, ADMIN, now, now.copy()) == 0
 
 

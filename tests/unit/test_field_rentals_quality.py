@@ -42,8 +42,19 @@ def _scores(total_fraction: float) -> dict[str, float]:
     return {code: float(m) * total_fraction for code, m in zip(c["code"], c["max"], strict=True)}
 
 
-@pytest.mark.parametrize(("fraction", "grade"), [(1.0, "green"), (0.85, "green"), (0.84, "yellow"), (0.70, "yellow"),
-                                                 (0.69, "orange"), (0.60, "orange"), (0.59, "red"), (0.0, "red")])
+@pytest.mark.parametrize(
+    ("fraction", "grade"),
+    [
+        (1.0, "green"),
+        (0.85, "green"),
+        (0.84, "yellow"),
+        (0.70, "yellow"),
+        (0.69, "orange"),
+        (0.60, "orange"),
+        (0.59, "red"),
+        (0.0, "red"),
+    ],
+)
 def test_grade_thresholds(fraction, grade):
     """Test 绿 ≥ 85, 黄 70–84, 橙 60–69, 红 < 60 on the 100-point standard."""
     got, total = grade_for(_scores(fraction))
@@ -71,9 +82,15 @@ def test_grade_sets_patrol_interval_coverage_and_patrol_tasks(session):
     session.flush()
     grade_building(session, mgr, building_id=b.id, scores=_scores(0.65), now=NOW - timedelta(days=30))
     assert b.grade == "orange"  # weekly patrol
-    record_patrol(session, mgr, building_id=b.id, worker_id=org.workers_a[0].id, visited_at=NOW - timedelta(days=20))
-    record_patrol(session, mgr, building_id=b.id, worker_id=org.workers_a[0].id, visited_at=NOW - timedelta(days=20))
-    record_patrol(session, mgr, building_id=b.id, worker_id=org.workers_a[0].id, visited_at=NOW - timedelta(days=10))
+    record_patrol(
+        session, mgr, building_id=b.id, worker_id=org.workers_a[0].id, visited_at=NOW - timedelta(days=20)
+    )
+    record_patrol(
+        session, mgr, building_id=b.id, worker_id=org.workers_a[0].id, visited_at=NOW - timedelta(days=20)
+    )
+    record_patrol(
+        session, mgr, building_id=b.id, worker_id=org.workers_a[0].id, visited_at=NOW - timedelta(days=10)
+    )
     cov = patrol_coverage(session, mgr, start=NOW - timedelta(days=28), end=NOW)
     assert cov[["due", "made"]].iloc[0].tolist() == [4, 2]  # 28 days / 7 → 4 due; 2 made (the repeat is one)
     # The grade also drives 出租屋巡查覆盖率 per worker × month (credited to the grid's worker).
@@ -94,22 +111,46 @@ def _planted_problems(session):
     org = make_org(session)
     ensure_reference_data(session)
     a, b = org.grids_a[0], org.grids_b[0]
-    session.add_all([
-        HouseRecord(house_code="H1", standard_address="甲路1号", grid_id=a.id, community_id=a.parent_id),
-        HouseRecord(house_code="H2", standard_address="甲路1号", grid_id=a.id, community_id=a.parent_id),
-        HouseRecord(house_code="H3", standard_address="乙路2号", grid_id=b.id, community_id=b.parent_id),
-        VisitDay(worker_id=org.workers_a[0].id, day=date(2020, 6, 1), visits=150),
-        VisitDay(worker_id=org.workers_a[0].id, day=date(2020, 6, 2), visits=30),
-        Deregistration(person_ref="P1", community_id=b.parent_id, grid_id=b.id, reason="moved_out",
-                       deregistered_at=datetime(2020, 5, 1), reversed_at=datetime(2020, 5, 9)),
-        Deregistration(person_ref="P2", community_id=b.parent_id, grid_id=b.id, reason="moved_out",
-                       deregistered_at=datetime(2020, 5, 1)),
-    ])
-    base = dict(item_code="F02", category_code="fire", grid_id=b.id, community_id=b.parent_id, priority="urgent",
-                state="closed", building_code="B9")
-    session.add_all([Event(event_no="X1", reported_at=datetime(2020, 6, 1, 9), **base),
-                     Event(event_no="X2", reported_at=datetime(2020, 6, 1, 20), **base),  # same day: duplicate
-                     Event(event_no="X3", reported_at=datetime(2020, 6, 5, 9), **base)])  # days later: not
+    session.add_all(
+        [
+            HouseRecord(house_code="H1", standard_address="甲路1号", grid_id=a.id, community_id=a.parent_id),
+            HouseRecord(house_code="H2", standard_address="甲路1号", grid_id=a.id, community_id=a.parent_id),
+            HouseRecord(house_code="H3", standard_address="乙路2号", grid_id=b.id, community_id=b.parent_id),
+            VisitDay(worker_id=org.workers_a[0].id, day=date(2020, 6, 1), visits=150),
+            VisitDay(worker_id=org.workers_a[0].id, day=date(2020, 6, 2), visits=30),
+            Deregistration(
+                person_ref="P1",
+                community_id=b.parent_id,
+                grid_id=b.id,
+                reason="moved_out",
+                deregistered_at=datetime(2020, 5, 1),
+                reversed_at=datetime(2020, 5, 9),
+            ),
+            Deregistration(
+                person_ref="P2",
+                community_id=b.parent_id,
+                grid_id=b.id,
+                reason="moved_out",
+                deregistered_at=datetime(2020, 5, 1),
+            ),
+        ]
+    )
+    base = dict(
+        item_code="F02",
+        category_code="fire",
+        grid_id=b.id,
+        community_id=b.parent_id,
+        priority="urgent",
+        state="closed",
+        building_code="B9",
+    )
+    session.add_all(
+        [
+            Event(event_no="X1", reported_at=datetime(2020, 6, 1, 9), **base),
+            Event(event_no="X2", reported_at=datetime(2020, 6, 1, 20), **base),  # same day: duplicate
+            Event(event_no="X3", reported_at=datetime(2020, 6, 5, 9), **base),
+        ]
+    )  # days later: not
     session.flush()
     return org
 
@@ -118,10 +159,18 @@ def test_data_quality_checks_and_idempotent_tasks(session):
     """Test each check on planted problems, the per-community counts, and tasks raised once."""
     org = _planted_problems(session)
     summary = quality_summary(session, viewer(Role.MANAGER)).set_index("community_id")
-    assert summary.loc[org.comm_a.id, ["address_codes", "visit_overflow", "duplicate_event", "reversed_dereg"]].tolist() == [1, 1, 0, 0]
-    assert summary.loc[org.comm_b.id, ["address_codes", "visit_overflow", "duplicate_event", "reversed_dereg"]].tolist() == [0, 0, 1, 1]
-    assert raise_verification_tasks(session, SYSTEM, now=NOW) == {"address_codes": 1, "visit_overflow": 1,
-                                                                  "duplicate_event": 1, "reversed_dereg": 1}
+    assert summary.loc[
+        org.comm_a.id, ["address_codes", "visit_overflow", "duplicate_event", "reversed_dereg"]
+    ].tolist() == [1, 1, 0, 0]
+    assert summary.loc[
+        org.comm_b.id, ["address_codes", "visit_overflow", "duplicate_event", "reversed_dereg"]
+    ].tolist() == [0, 0, 1, 1]
+    assert raise_verification_tasks(session, SYSTEM, now=NOW) == {
+        "address_codes": 1,
+        "visit_overflow": 1,
+        "duplicate_event": 1,
+        "reversed_dereg": 1,
+    }
     assert sum(raise_verification_tasks(session, SYSTEM, now=NOW).values()) == 0
     assert session.exec(select(func.count()).select_from(VerificationTask)).one() == 4
     tasks = open_tasks(session, viewer(Role.MANAGER, org.comm_b), now=NOW)
@@ -145,8 +194,12 @@ def test_a_community_manager_raises_verification_tasks_only_for_their_community(
     entry = session.exec(select(AuditEntry).where(AuditEntry.action == "field.verification.raise")).one()
     assert entry.user_id == manager_a.user_id and json.loads(entry.after) == made
     assert json.loads(entry.detail) == {"communities": [org.comm_a.id]}
-    assert raise_verification_tasks(session, SYSTEM, now=NOW) == {"address_codes": 0, "visit_overflow": 0,
-                                                                  "duplicate_event": 1, "reversed_dereg": 1}
+    assert raise_verification_tasks(session, SYSTEM, now=NOW) == {
+        "address_codes": 0,
+        "visit_overflow": 0,
+        "duplicate_event": 1,
+        "reversed_dereg": 1,
+    }
 
 
 def test_a_worker_logs_patrols_only_in_their_community_or_where_assigned(session):
@@ -161,11 +214,17 @@ def test_a_worker_logs_patrols_only_in_their_community_or_where_assigned(session
     own, stranger = org.workers_a[1], org.workers_b[0]
     record_patrol(session, viewer(Role.WORKER, worker=own), building_id=b.id, visited_at=NOW)
     with pytest.raises(ScopeError):
-        record_patrol(session, viewer(Role.WORKER, worker=stranger), building_id=b.id,
-                      visited_at=NOW + timedelta(hours=1))
+        record_patrol(
+            session,
+            viewer(Role.WORKER, worker=stranger),
+            building_id=b.id,
+            visited_at=NOW + timedelta(hours=1),
+        )
     assert session.exec(select(func.count()).select_from(RentalPatrol)).one() == 1
     b.patrol_assignee_id = stranger.id
     session.add(b)
     session.flush()
-    record_patrol(session, viewer(Role.WORKER, worker=stranger), building_id=b.id, visited_at=NOW + timedelta(hours=2))
+    record_patrol(
+        session, viewer(Role.WORKER, worker=stranger), building_id=b.id, visited_at=NOW + timedelta(hours=2)
+    )
     assert session.exec(select(func.count()).select_from(RentalPatrol)).one() == 2

@@ -27,18 +27,41 @@ def world(session):
     org = make_org(session)
     a0, a1, a2 = org.workers_a
     # A second worker in grid A0: the grid's plan is shared.
-    extra = Worker(employee_no="A99", name="网格员A99", grid_id=a0.grid_id, community_id=a0.community_id,
-                   subdistrict_id=a0.subdistrict_id, hire_date=date(2019, 1, 1))
+    extra = Worker(
+        employee_no="A99",
+        name="网格员A99",
+        grid_id=a0.grid_id,
+        community_id=a0.community_id,
+        subdistrict_id=a0.subdistrict_id,
+        hire_date=date(2019, 1, 1),
+    )
     # A grid without households has no plan, so its worker gets no figure (not 0 %).
     org.grids_b[2].households = 0
     # A red building (10 rooms, every 3 days) in grid A1, graded halfway through June.
-    session.add_all([extra, org.grids_b[2], RentalBuilding(
-        code="B1", address="下沙村一巷1号", grid_id=a1.grid_id, community_id=a1.community_id, units=10,
-        grade="red", score=50, graded_at=datetime(2020, 6, 16))])
-    session.add_all([VisitDay(worker_id=a0.id, day=date(2020, 6, 2), visits=60),
-                     VisitDay(worker_id=a0.id, day=date(2020, 6, 3), visits=40),
-                     VisitDay(worker_id=a1.id, day=date(2020, 6, 10), visits=250),
-                     VisitDay(worker_id=a1.id, day=date(2020, 7, 1), visits=30)])
+    session.add_all(
+        [
+            extra,
+            org.grids_b[2],
+            RentalBuilding(
+                code="B1",
+                address="下沙村一巷1号",
+                grid_id=a1.grid_id,
+                community_id=a1.community_id,
+                units=10,
+                grade="red",
+                score=50,
+                graded_at=datetime(2020, 6, 16),
+            ),
+        ]
+    )
+    session.add_all(
+        [
+            VisitDay(worker_id=a0.id, day=date(2020, 6, 2), visits=60),
+            VisitDay(worker_id=a0.id, day=date(2020, 6, 3), visits=40),
+            VisitDay(worker_id=a1.id, day=date(2020, 6, 10), visits=250),
+            VisitDay(worker_id=a1.id, day=date(2020, 7, 1), visits=30),
+        ]
+    )
     session.commit()
     return org, extra
 
@@ -84,14 +107,27 @@ def test_recompute_stores_the_derived_figure_for_scorecards(session, world):
     """Test that the recompute writes 巡查覆盖率 as a derived figure and that it aggregates as Σnum/Σden."""
     org, _extra = world
     ensure_reference_data(session)
-    session.add(MetricValue(worker_id=org.workers_a[0].id, period="2020-06", metric="patrol_coverage_rate",
-                            numerator=1, denominator=1, source=FigureSource.IMPORT.value))
+    session.add(
+        MetricValue(
+            worker_id=org.workers_a[0].id,
+            period="2020-06",
+            metric="patrol_coverage_rate",
+            numerator=1,
+            denominator=1,
+            source=FigureSource.IMPORT.value,
+        )
+    )
     session.commit()
     recompute_event_metrics(session, now=NOW)
     session.commit()
     rows = session.exec(select(MetricValue).where(MetricValue.metric == "patrol_coverage_rate")).all()
     assert {r.source for r in rows} == {FigureSource.EVENTS.value}  # the typed-in ratio is replaced
-    values = metric_values(session, viewer(Role.MANAGER), start_period="2020-06", end_period="2020-06",
-                           metrics=["patrol_coverage_rate"])
+    values = metric_values(
+        session,
+        viewer(Role.MANAGER),
+        start_period="2020-06",
+        end_period="2020-06",
+        metrics=["patrol_coverage_rate"],
+    )
     a1 = values[values["worker_id"] == org.workers_a[1].id]
     assert a1[["numerator", "denominator"]].iloc[0].tolist() == [208, 208]

@@ -44,9 +44,17 @@ from tests.unit._field_import import import_and_commit
 
 NOW = datetime(2020, 10, 1, 12, 0)
 # No shrinking: a failure names how its file was made, and shrinking 1 MB files through a database is slow.
-FUZZ = settings(max_examples=50, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
-                                       HealthCheck.data_too_large, HealthCheck.filter_too_much])
+FUZZ = settings(
+    max_examples=50,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+    ],
+)
 MB = 1 << 20
 PG_EXAMPLES = 15
 
@@ -54,6 +62,7 @@ Grid = list[list[str]]  # a file as text cells: header row first
 
 
 # ------------------------------------------------------------------------------------------ the database
+
 
 def snapshot(session: Session) -> dict[str, tuple[int, str]]:
     """Row count and a content hash of every table; ends the session's transaction."""
@@ -72,23 +81,41 @@ def changed_tables(before: dict, after: dict) -> list[str]:
 
 # ------------------------------------------------------------------------------------------ valid files
 
+
 def _stamp(t: datetime, style: int) -> str:
-    return (t.strftime("%Y-%m-%d %H:%M"), t.strftime("%Y/%m/%d %H:%M:%S"),
-            f"{t.year}年{t.month}月{t.day}日 {t.hour}时{t.minute}分")[style]
+    return (
+        t.strftime("%Y-%m-%d %H:%M"),
+        t.strftime("%Y/%m/%d %H:%M:%S"),
+        f"{t.year}年{t.month}月{t.day}日 {t.hour}时{t.minute}分",
+    )[style]
 
 
 @st.composite
 def metrics_grid(draw) -> Grid:
-    metrics = [("采集率", "collection_rate", "Collection rate"), ("准确率", "accuracy_rate", "Accuracy rate"),
-               ("未注销率", "retention_rate"), ("注销及时率", "Timely deregistration rate"), ("录入及时率",)]
-    keys = draw(st.lists(st.tuples(st.sampled_from(["A00", "A01", "A02"]), st.integers(1, 9),
-                                   st.integers(0, len(metrics) - 1)),
-                         min_size=1, max_size=12, unique=True))
+    metrics = [
+        ("采集率", "collection_rate", "Collection rate"),
+        ("准确率", "accuracy_rate", "Accuracy rate"),
+        ("未注销率", "retention_rate"),
+        ("注销及时率", "Timely deregistration rate"),
+        ("录入及时率",),
+    ]
+    keys = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(["A00", "A01", "A02"]), st.integers(1, 9), st.integers(0, len(metrics) - 1)
+            ),
+            min_size=1,
+            max_size=12,
+            unique=True,
+        )
+    )
     rows = [["工号", "统计月份", "指标", "分子", "分母"]]
     for emp, month, m in keys:
         den = draw(st.integers(1, 500))
         period = draw(st.sampled_from([f"2020-{month:02d}", f"2020/{month}", f"2020年{month}月"]))
-        rows.append([emp, period, draw(st.sampled_from(metrics[m])), str(draw(st.integers(0, den))), str(den)])
+        rows.append(
+            [emp, period, draw(st.sampled_from(metrics[m])), str(draw(st.integers(0, den))), str(den)]
+        )
     return rows
 
 
@@ -97,8 +124,23 @@ _ITEMS = [i["code"] for c in load_taxonomy()["categories"] for i in c["items"]]
 
 @st.composite
 def events_grid(draw) -> Grid:
-    header = ["事件编号", "事项", "网格编码", "紧急程度", "上报人工号", "处置人工号", "上报时间", "受理时间", "派遣时间",
-              "签收时间", "反馈时间", "办结时间", "处置结果", "满意度", "返工次数"]
+    header = [
+        "事件编号",
+        "事项",
+        "网格编码",
+        "紧急程度",
+        "上报人工号",
+        "处置人工号",
+        "上报时间",
+        "受理时间",
+        "派遣时间",
+        "签收时间",
+        "反馈时间",
+        "办结时间",
+        "处置结果",
+        "满意度",
+        "返工次数",
+    ]
     numbers = draw(st.lists(st.integers(1, 999), min_size=1, max_size=10, unique=True))
     rows = [header]
     for n in numbers:
@@ -109,26 +151,48 @@ def events_grid(draw) -> Grid:
             times.append(times[-1] + timedelta(minutes=draw(st.integers(0, 3000))))
         cells = [_stamp(x, style) for x in times] + [""] * (6 - len(times))
         grid_no = draw(st.integers(0, 2))
-        rows.append([f"E{n:05d}", draw(st.sampled_from(_ITEMS)), f"D1A{grid_no}",
-                     draw(st.sampled_from(["紧急", "一般", "复杂", ""])), draw(st.sampled_from(["A00", "A02", ""])),
-                     draw(st.sampled_from(["A01", ""])), *cells,
-                     draw(st.sampled_from(["已处置", "作废", ""])), draw(st.sampled_from(["满意", "不满意", ""])),
-                     str(draw(st.integers(0, 3)))])
+        rows.append(
+            [
+                f"E{n:05d}",
+                draw(st.sampled_from(_ITEMS)),
+                f"D1A{grid_no}",
+                draw(st.sampled_from(["紧急", "一般", "复杂", ""])),
+                draw(st.sampled_from(["A00", "A02", ""])),
+                draw(st.sampled_from(["A01", ""])),
+                *cells,
+                draw(st.sampled_from(["已处置", "作废", ""])),
+                draw(st.sampled_from(["满意", "不满意", ""])),
+                str(draw(st.integers(0, 3))),
+            ]
+        )
     return rows
 
 
 @st.composite
 def workers_grid(draw) -> Grid:
-    numbers = draw(st.lists(st.sampled_from(["A00", "A01", "B00", *(f"N{i:02d}" for i in range(12))]),
-                            min_size=1, max_size=10, unique=True))
+    numbers = draw(
+        st.lists(
+            st.sampled_from(["A00", "A01", "B00", *(f"N{i:02d}" for i in range(12))]),
+            min_size=1,
+            max_size=10,
+            unique=True,
+        )
+    )
     rows = [["工号", "姓名", "网格编码", "是否党员", "入职日期", "状态", "手机号", "性别"]]
     for no in numbers:
         hired = datetime(2015 + draw(st.integers(0, 5)), draw(st.integers(1, 12)), draw(st.integers(1, 28)))
-        rows.append([no, draw(st.sampled_from(["欧阳晓明", "张三", "Li Ming", "王伟"])),
-                     draw(st.sampled_from(["D1A0", "D1A1", "D1B2"])), draw(st.sampled_from(["是", "否", ""])),
-                     draw(st.sampled_from([hired.strftime("%Y-%m-%d"), hired.strftime("%Y/%m/%d"), ""])),
-                     draw(st.sampled_from(["在岗", "请假", "active", ""])),
-                     draw(st.sampled_from(["13900001111", ""])), draw(st.sampled_from(["男", "女", ""]))])
+        rows.append(
+            [
+                no,
+                draw(st.sampled_from(["欧阳晓明", "张三", "Li Ming", "王伟"])),
+                draw(st.sampled_from(["D1A0", "D1A1", "D1B2"])),
+                draw(st.sampled_from(["是", "否", ""])),
+                draw(st.sampled_from([hired.strftime("%Y-%m-%d"), hired.strftime("%Y/%m/%d"), ""])),
+                draw(st.sampled_from(["在岗", "请假", "active", ""])),
+                draw(st.sampled_from(["13900001111", ""])),
+                draw(st.sampled_from(["男", "女", ""])),
+            ]
+        )
     return rows
 
 
@@ -139,8 +203,11 @@ ATT_START = datetime(2020, 3, 3, 14, 0)
 def attendance_grid(draw) -> Grid:
     rows = [["用户名", "工号", "入会时间", "离会时间"]]
     for _ in range(draw(st.integers(1, 8))):
-        who = draw(st.sampled_from([("网格员A00", "A00"), ("网格员A01", ""), ("", "A02"), ("路人甲", ""),
-                                    ("网格员A03", "A03")]))
+        who = draw(
+            st.sampled_from(
+                [("网格员A00", "A00"), ("网格员A01", ""), ("", "A02"), ("路人甲", ""), ("网格员A03", "A03")]
+            )
+        )
         join = ATT_START + timedelta(minutes=draw(st.integers(-30, 130)))
         leave = join + timedelta(minutes=draw(st.integers(0, 150)))
         rows.append([*who, join.strftime("%Y-%m-%d %H:%M"), leave.strftime("%Y-%m-%d %H:%M")])
@@ -148,17 +215,29 @@ def attendance_grid(draw) -> Grid:
 
 
 VALID: dict[str, Grid] = {  # one known-good file per importer, always tried first
-    "metrics": [["工号", "统计月份", "指标", "分子", "分母"], ["A00", "2020-06", "采集率", "90", "100"],
-                ["A01", "2020/6", "accuracy_rate", "45", "50"]],
-    "events": [["事件编号", "事项", "网格编码", "上报时间", "受理时间", "办结时间", "满意度"],
-               ["V0001", "F01", "D1A0", "2020-06-01 08:00", "2020-06-01 09:00", "2020-06-02 10:00", "满意"]],
-    "workers": [["工号", "姓名", "网格编码", "是否党员", "入职日期"], ["V01", "欧阳晓明", "D1A1", "是", "2020/6/1"]],
-    "attendance": [["用户名", "工号", "入会时间", "离会时间"], ["网格员A00", "A00", "2020-03-03 14:00", "2020-03-03 15:50"],
-                   ["网格员A01", "", "2020-03-03 14:30", "2020-03-03 15:30"]],
+    "metrics": [
+        ["工号", "统计月份", "指标", "分子", "分母"],
+        ["A00", "2020-06", "采集率", "90", "100"],
+        ["A01", "2020/6", "accuracy_rate", "45", "50"],
+    ],
+    "events": [
+        ["事件编号", "事项", "网格编码", "上报时间", "受理时间", "办结时间", "满意度"],
+        ["V0001", "F01", "D1A0", "2020-06-01 08:00", "2020-06-01 09:00", "2020-06-02 10:00", "满意"],
+    ],
+    "workers": [
+        ["工号", "姓名", "网格编码", "是否党员", "入职日期"],
+        ["V01", "欧阳晓明", "D1A1", "是", "2020/6/1"],
+    ],
+    "attendance": [
+        ["用户名", "工号", "入会时间", "离会时间"],
+        ["网格员A00", "A00", "2020-03-03 14:00", "2020-03-03 15:50"],
+        ["网格员A01", "", "2020-03-03 14:30", "2020-03-03 15:30"],
+    ],
 }
 
 
 # ------------------------------------------------------------------------------------------ writing files
+
 
 def to_csv(grid: Grid, encoding: str = "utf-8-sig", delimiter: str = ",") -> bytes:
     text = io.StringIO()
@@ -184,14 +263,41 @@ def render(grid: Grid, fmt: str, encoding: str) -> tuple[bytes, str]:
 
 # ------------------------------------------------------------------------------------------ hostility
 
+
 def _garble_date(cell: str, rnd: random.Random) -> str:
-    return rnd.choice(["2020-13-45", "2020-02-30 25:61", "昨天", "0000-00-00", "9999-12-31 23:59", "45000",
-                       "1899-12-31", "2020-06-01T08:30:00+08:00", cell[::-1], cell.replace("-", "")])
+    return rnd.choice(
+        [
+            "2020-13-45",
+            "2020-02-30 25:61",
+            "昨天",
+            "0000-00-00",
+            "9999-12-31 23:59",
+            "45000",
+            "1899-12-31",
+            "2020-06-01T08:30:00+08:00",
+            cell[::-1],
+            cell.replace("-", ""),
+        ]
+    )
 
 
 def _out_of_range(cell: str, rnd: random.Random) -> str:
-    return rnd.choice(["-1", "1e309", "-0", "nan", "inf", "1e15", "99999999999999999999", "3.5", "1,2,3", "１２",
-                       "0x10", str(rnd.randint(10**6, 10**9))])
+    return rnd.choice(
+        [
+            "-1",
+            "1e309",
+            "-0",
+            "nan",
+            "inf",
+            "1e15",
+            "99999999999999999999",
+            "3.5",
+            "1,2,3",
+            "１２",
+            "0x10",
+            str(rnd.randint(10**6, 10**9)),
+        ]
+    )
 
 
 GRID_MUTATIONS: dict[str, Callable[[Grid, random.Random], None]] = {}
@@ -212,7 +318,7 @@ def swap_rows(g: Grid, rnd: random.Random) -> None:  # the header may move below
 def delete_column(g: Grid, rnd: random.Random) -> None:
     k = rnd.randrange(len(g[0]))
     for row in g:
-        del row[k:k + 1]
+        del row[k : k + 1]
 
 
 def _cell(row: list[str], rnd: random.Random) -> int | None:
@@ -248,8 +354,16 @@ def respell_duplicate(g: Grid, rnd: random.Random) -> None:
     if (k := _cell(row, rnd)) is None:
         return
     cell = row[k]
-    row[k] = rnd.choice([cell.replace("-0", "/").replace("-", "/"), cell + " ", " " + cell, cell.lower(),
-                         cell.upper(), cell.translate({c: c + 0xFEE0 for c in range(0x21, 0x7F)})])
+    row[k] = rnd.choice(
+        [
+            cell.replace("-0", "/").replace("-", "/"),
+            cell + " ",
+            " " + cell,
+            cell.lower(),
+            cell.upper(),
+            cell.translate({c: c + 0xFEE0 for c in range(0x21, 0x7F)}),
+        ]
+    )
     g.insert(rnd.randrange(1, len(g) + 1), row)
 
 
@@ -266,8 +380,21 @@ def hostile_text(g: Grid, rnd: random.Random) -> None:
     row = g[rnd.randrange(len(g))]
     if row:
         row[rnd.randrange(len(row))] = rnd.choice(
-            ["=cmd|' /C calc'!A0", "a,b", 'say "hi"', "line\nbreak", "\x00", "\ufeff工号", "'; DROP TABLE worker;--",
-             "\u202e", "💥", "\\", "%s%s%s", "{name}"])
+            [
+                "=cmd|' /C calc'!A0",
+                "a,b",
+                'say "hi"',
+                "line\nbreak",
+                "\x00",
+                "\ufeff工号",
+                "'; DROP TABLE worker;--",
+                "\u202e",
+                "💥",
+                "\\",
+                "%s%s%s",
+                "{name}",
+            ]
+        )
 
 
 @_mutation
@@ -289,7 +416,7 @@ def extra_columns(g: Grid, rnd: random.Random) -> None:
 def ragged_rows(g: Grid, rnd: random.Random) -> None:
     row = g[rnd.randrange(len(g))]
     if rnd.random() < 0.5:
-        del row[rnd.randrange(len(row) + 1):]
+        del row[rnd.randrange(len(row) + 1) :]
     else:
         row.extend(["extra"] * rnd.randint(1, 5))
 
@@ -300,8 +427,17 @@ def title_and_blank_rows(g: Grid, rnd: random.Random) -> None:
     g.insert(rnd.randrange(len(g) + 1), [])
 
 
-WRONG_ENCODINGS = ["utf-16-le", "utf-16-be", "utf-32", "big5", "shift_jis", "euc-kr", "cp1252-mojibake",
-                   "latin1-of-gb18030", "utf-7"]
+WRONG_ENCODINGS = [
+    "utf-16-le",
+    "utf-16-be",
+    "utf-32",
+    "big5",
+    "shift_jis",
+    "euc-kr",
+    "cp1252-mojibake",
+    "latin1-of-gb18030",
+    "utf-7",
+]
 
 
 def reencode(grid: Grid, encoding: str) -> bytes:
@@ -323,9 +459,13 @@ def hostile_file(draw, grids: st.SearchStrategy[Grid]) -> tuple[bytes, str, str]
     rnd = random.Random(draw(st.integers(0, 2**32)))
     name = draw(st.sampled_from(["file.csv", "file.xlsx", "file.txt", "文件", "../../etc/passwd"]))
     if how == "random":
-        data = draw(st.one_of(st.binary(max_size=3000),
-                              st.binary(max_size=300).map(lambda b: b"PK\x03\x04" + b),  # a "zip"
-                              st.binary(max_size=300).map(lambda b: codecs.BOM_UTF16_LE + b)))
+        data = draw(
+            st.one_of(
+                st.binary(max_size=3000),
+                st.binary(max_size=300).map(lambda b: b"PK\x03\x04" + b),  # a "zip"
+                st.binary(max_size=300).map(lambda b: codecs.BOM_UTF16_LE + b),
+            )
+        )
         return data, name, how
     if how == "reencode":
         encoding = draw(st.sampled_from(WRONG_ENCODINGS))
@@ -352,6 +492,7 @@ def hostile_file(draw, grids: st.SearchStrategy[Grid]) -> tuple[bytes, str, str]
 
 # ------------------------------------------------------------------------------------------ the properties
 
+
 @dataclass
 class Importer:
     """One importer: ``run`` imports the bytes (committing when clean) and says whether it accepted them;
@@ -370,13 +511,17 @@ def check(session: Session, importer: Importer, data: bytes, filename: str, how:
         accepted = False
     after = snapshot(session)
     if not accepted:
-        assert not changed_tables(before, after), f"refused file ({how}) changed {changed_tables(before, after)}"
+        assert not changed_tables(before, after), (
+            f"refused file ({how}) changed {changed_tables(before, after)}"
+        )
         return "refused"
     assert importer.nothing_to_do(data, filename), f"accepted file ({how}) is not idempotent"
     again = importer.run(data, filename)
     assert again, f"accepted file ({how}) refused the second time"
     # A second commit may leave an audit entry of the attempt; nothing else may change.
-    assert not set(changed_tables(after, snapshot(session))) - {"audit_log"}, f"re-importing ({how}) changed data"
+    assert not set(changed_tables(after, snapshot(session))) - {"audit_log"}, (
+        f"re-importing ({how}) changed data"
+    )
     return "accepted"
 
 
@@ -415,18 +560,21 @@ def field_importer(session: Session, kind: str, who) -> Importer:
     return Importer(run, nothing_to_do)
 
 
-
 @pytest.mark.parametrize("kind", ["metrics", "events"])
 def test_field_imports_survive_hostile_files(session, field_org, kind):
     """Test that the figures/events import refuses broken files without writing and re-imports clean ones
     as no change, for a district manager and for a community manager (community B out of scope)."""
-    importers = {scope: field_importer(session, kind, viewer(Role.MANAGER, unit))
-                 for scope, unit in (("district", None), ("community", field_org.comm_a))}
+    importers = {
+        scope: field_importer(session, kind, viewer(Role.MANAGER, unit))
+        for scope, unit in (("district", None), ("community", field_org.comm_a))
+    }
     seen: set[tuple[str, str]] = set()
 
     @FUZZ
-    @given(st.sampled_from(sorted(importers)),
-           hostile_file(metrics_grid() if kind == "metrics" else events_grid()))
+    @given(
+        st.sampled_from(sorted(importers)),
+        hostile_file(metrics_grid() if kind == "metrics" else events_grid()),
+    )
     @example("community", (to_csv(VALID[kind]), "valid.csv", "valid"))
     def prop(scope, case):
         seen.add((scope, check(session, importers[scope], *case)))
@@ -448,11 +596,18 @@ def test_field_import_cli_survives_hostile_files(session, field_org, monkeypatch
         return args.func(args)
 
     @settings(FUZZ, max_examples=20)
-    @given(st.sampled_from(["metrics", "events"]).flatmap(
-        lambda kind: st.tuples(st.just(kind), hostile_file(metrics_grid() if kind == "metrics" else events_grid()))))
+    @given(
+        st.sampled_from(["metrics", "events"]).flatmap(
+            lambda kind: st.tuples(
+                st.just(kind), hostile_file(metrics_grid() if kind == "metrics" else events_grid())
+            )
+        )
+    )
     def prop(case):
         kind, (data, name, how) = case
-        path = tmp_path / ("upload" + name[name.rfind("."):] if name.endswith((".csv", ".xlsx", ".txt")) else "upload")
+        path = tmp_path / (
+            "upload" + name[name.rfind(".") :] if name.endswith((".csv", ".xlsx", ".txt")) else "upload"
+        )
         path.write_bytes(data)
         before = snapshot(session)
         code = cli(["import", kind, str(path), "--json", "--lang", "en"])
@@ -487,7 +642,10 @@ def test_worker_import_survives_hostile_files(session, field_org):
         session.rollback()
         return preview.ok and len(preview.new) == len(preview.changed) == 0
 
-    assert fuzz(session, Importer(run, nothing_to_do), workers_grid(), VALID["workers"]) == {"accepted", "refused"}
+    assert fuzz(session, Importer(run, nothing_to_do), workers_grid(), VALID["workers"]) == {
+        "accepted",
+        "refused",
+    }
 
 
 def test_attendance_import_survives_hostile_files(session):
@@ -495,10 +653,19 @@ def test_attendance_import_survives_hostile_files(session):
     ValueError); a clean file, imported again, changes no seat."""
     w = make_world(session, workers_per_community=4)
     course = w.courses["residence_registration"]
-    enroll(session, w.manager, course_id=course.id, worker_ids=[x.id for x in w.org.workers_a],
-           now=ATT_START - timedelta(days=1))
-    ts, = schedule(session, w.manager, SessionPlan(course_id=course.id, first_day=ATT_START.date(), start=time(14),
-                                                   end=time(16)), now=ATT_START - timedelta(days=1))
+    enroll(
+        session,
+        w.manager,
+        course_id=course.id,
+        worker_ids=[x.id for x in w.org.workers_a],
+        now=ATT_START - timedelta(days=1),
+    )
+    (ts,) = schedule(
+        session,
+        w.manager,
+        SessionPlan(course_id=course.id, first_day=ATT_START.date(), start=time(14), end=time(16)),
+        now=ATT_START - timedelta(days=1),
+    )
     session.commit()  # the world is set up; each import below is its own unit of work
 
     def run(data: bytes, filename: str) -> bool:
@@ -518,4 +685,7 @@ def test_attendance_import_survives_hostile_files(session):
         session.rollback()
         return preview.ok and not preview.matched["will_change"].any()
 
-    assert fuzz(session, Importer(run, nothing_to_do), attendance_grid(), VALID["attendance"]) == {"accepted", "refused"}
+    assert fuzz(session, Importer(run, nothing_to_do), attendance_grid(), VALID["attendance"]) == {
+        "accepted",
+        "refused",
+    }

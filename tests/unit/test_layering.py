@@ -94,7 +94,9 @@ class Scan:
 def load(sources: Mapping[str, str], packages: Iterable[str] = ()) -> Scan:
     """A scan of synthetic modules: {"core.x": "source", ...}; ``packages`` names those that are packages."""
     packages = set(packages)
-    return Scan({name: Module(name, ast.parse(src), name in packages, f"<{name}>") for name, src in sources.items()})
+    return Scan(
+        {name: Module(name, ast.parse(src), name in packages, f"<{name}>") for name, src in sources.items()}
+    )
 
 
 def load_project(root: Path = ROOT) -> Scan:
@@ -107,16 +109,21 @@ def load_project(root: Path = ROOT) -> Scan:
         if is_package:
             parts.pop()
         name = ".".join(parts)
-        modules[name] = Module(name, ast.parse(path.read_text(encoding="utf-8")), is_package, str(path.relative_to(root)))
+        modules[name] = Module(
+            name, ast.parse(path.read_text(encoding="utf-8")), is_package, str(path.relative_to(root))
+        )
     for script, name in SCRIPTS.items():
         if (root / script).is_file():
-            modules[name] = Module(name, ast.parse((root / script).read_text(encoding="utf-8")), False, script)
+            modules[name] = Module(
+                name, ast.parse((root / script).read_text(encoding="utf-8")), False, script
+            )
     return Scan(modules)
 
 
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def imports_of(module: Module) -> list[Import]:
@@ -143,8 +150,9 @@ def imports_of(module: Module) -> list[Import]:
                 package = module.name.split(".") if module.is_package else module.name.split(".")[:-1]
                 package = package[: len(package) - (child.level - 1)]
                 base = ".".join([*package, base] if base else package)
-            found.append(Import(base, tuple(a.name for a in child.names if a.name != "*"), child.lineno,
-                                type_checking))
+            found.append(
+                Import(base, tuple(a.name for a in child.names if a.name != "*"), child.lineno, type_checking)
+            )
         visit(child, type_checking)
 
     visit(module.tree, False)
@@ -152,6 +160,7 @@ def imports_of(module: Module) -> list[Import]:
 
 
 # --- the rules ------------------------------------------------------------------------------------------
+
 
 def import_cycles(scan: Scan) -> list[list[str]]:
     """Strongly connected groups of more than one module in the runtime import graph (Tarjan)."""
@@ -207,7 +216,7 @@ def import_cycles(scan: Scan) -> list[list[str]]:
 
 
 def upward_imports(scan: Scan) -> list[str]:
-    """"module:line imports target" for every import of a project module its layer may not use."""
+    """ "module:line imports target" for every import of a project module its layer may not use."""
     bad = []
     for name, targets in scan.edges().items():
         layer = scan.modules[name].layer
@@ -237,8 +246,11 @@ def commits(module: Module) -> list[tuple[str, int]]:
             if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 visit(child, [*qual, child.name])
                 continue
-            if (isinstance(child, ast.Call) and isinstance(child.func, ast.Attribute)
-                    and child.func.attr == "commit"):
+            if (
+                isinstance(child, ast.Call)
+                and isinstance(child.func, ast.Attribute)
+                and child.func.attr == "commit"
+            ):
                 found.append((".".join(qual) or "<module>", child.lineno))
             visit(child, qual)
 
@@ -276,13 +288,22 @@ def _domain_modules() -> list[str]:
     return sorted(n for n, m in PROJECT.modules.items() if m.layer in NO_COMMIT)
 
 
-@pytest.mark.parametrize("area", [pytest.param(a, marks=_pending(PENDING_CYCLE_AREAS.get(a)))
-                                  for a in ("core", "courses", "evaluation", "ui", "across areas")])
+@pytest.mark.parametrize(
+    "area",
+    [
+        pytest.param(a, marks=_pending(PENDING_CYCLE_AREAS.get(a)))
+        for a in ("core", "courses", "evaluation", "ui", "across areas")
+    ],
+)
 def test_project_has_no_import_cycle(area):
     """Test that no group of project modules imports each other in a circle (function-level imports count)."""
     groups = import_cycles(PROJECT)
-    mine = [g for g in groups if (area == "across areas") == (len({m.split(".")[0] for m in g}) > 1)
-            and (area == "across areas" or g[0].split(".")[0] == area)]
+    mine = [
+        g
+        for g in groups
+        if (area == "across areas") == (len({m.split(".")[0] for m in g}) > 1)
+        and (area == "across areas" or g[0].split(".")[0] == area)
+    ]
     assert mine == [], f"import cycles: {mine}"
 
 
@@ -296,7 +317,9 @@ def test_nothing_below_ui_imports_streamlit():
     assert streamlit_below_ui(PROJECT) == []
 
 
-@pytest.mark.parametrize("module", [pytest.param(m, marks=_pending(PENDING_COMMITS.get(m))) for m in _domain_modules()])
+@pytest.mark.parametrize(
+    "module", [pytest.param(m, marks=_pending(PENDING_COMMITS.get(m))) for m in _domain_modules()]
+)
 def test_domain_code_leaves_the_commit_to_the_caller(module):
     """Test that domain code and pages call commit() only in the unit-of-work helper and the named exceptions."""
     assert commits_outside_allow_list(PROJECT, [module]) == []
@@ -316,53 +339,79 @@ def test_the_scan_sees_the_project():
 
 # --- each rule can fail ----------------------------------------------------------------------------------
 
+
 def test_a_cycle_through_a_function_level_import_is_caught():
     """Test that two modules importing each other, one of them inside a function, make a cycle."""
-    scan = load({
-        "courses.a": "from courses.b import thing\n",
-        "courses.b": "def thing():\n    from courses import a\n    return a\n",
-        "courses": "",
-        "courses.c": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from courses.a import thing\n",
-    }, packages=["courses"])
+    scan = load(
+        {
+            "courses.a": "from courses.b import thing\n",
+            "courses.b": "def thing():\n    from courses import a\n    return a\n",
+            "courses": "",
+            "courses.c": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from courses.a import thing\n",
+        },
+        packages=["courses"],
+    )
     assert import_cycles(scan) == [["courses.a", "courses.b"]]
 
 
 def test_an_import_only_for_type_checking_is_no_cycle():
     """Test that an import under ``if TYPE_CHECKING:`` (never run) does not count as a cycle."""
-    scan = load({"core.a": "import core.b\n",
-                 "core.b": "import typing\nif typing.TYPE_CHECKING:\n    import core.a\n"})
+    scan = load(
+        {
+            "core.a": "import core.b\n",
+            "core.b": "import typing\nif typing.TYPE_CHECKING:\n    import core.a\n",
+        }
+    )
     assert import_cycles(scan) == []
 
 
 def test_an_upward_import_is_caught():
     """Test that core importing courses, courses importing evaluation (relative or inside a function), ui importing pages and api importing ui are each caught."""
-    scan = load({
-        "core.x": "def f():\n    import courses.y\n",
-        "courses.y": "from ..evaluation import z\n",
-        "evaluation": "", "evaluation.z": "",
-        "ui.w": "from pages import p\n", "pages.p": "",
-        "api.v": "import ui.w\n",
-        "pages.q": "from core import x\nimport api.v\n",
-    }, packages=["evaluation"])
+    scan = load(
+        {
+            "core.x": "def f():\n    import courses.y\n",
+            "courses.y": "from ..evaluation import z\n",
+            "evaluation": "",
+            "evaluation.z": "",
+            "ui.w": "from pages import p\n",
+            "pages.p": "",
+            "api.v": "import ui.w\n",
+            "pages.q": "from core import x\nimport api.v\n",
+        },
+        packages=["evaluation"],
+    )
     assert upward_imports(scan) == [
-        "api.v:1 imports ui.w", "core.x:2 imports courses.y", "courses.y:1 imports evaluation.z",
-        "pages.q:2 imports api.v", "ui.w:1 imports pages.p"]
+        "api.v:1 imports ui.w",
+        "core.x:2 imports courses.y",
+        "courses.y:1 imports evaluation.z",
+        "pages.q:2 imports api.v",
+        "ui.w:1 imports pages.p",
+    ]
 
 
 def test_streamlit_below_ui_is_caught():
     """Test that a domain module importing streamlit (even inside a function) is caught, and ui/ may."""
-    scan = load({"evaluation.k": "def show():\n    import streamlit.components.v1 as c\n",
-                 "ui.ok": "import streamlit as st\n"})
+    scan = load(
+        {
+            "evaluation.k": "def show():\n    import streamlit.components.v1 as c\n",
+            "ui.ok": "import streamlit as st\n",
+        }
+    )
     assert streamlit_below_ui(scan) == ["evaluation.k:2 imports streamlit.components.v1"]
 
 
 def test_a_commit_in_domain_code_is_caught():
     """Test that a domain function (or method) or a page calling commit() is caught, and the allowed helper is not."""
-    scan = load({
-        "courses.m": "def mark(session):\n    session.add(1)\n    session.commit()\n"
-                     "class Store:\n    def save(self, s):\n        s.commit()\n",
-        "core.db": "def unit_of_work(engine):\n    session.commit()\n",
-        "pages.p": "with x() as session:\n    session.commit()\n",
-    })
+    scan = load(
+        {
+            "courses.m": "def mark(session):\n    session.add(1)\n    session.commit()\n"
+            "class Store:\n    def save(self, s):\n        s.commit()\n",
+            "core.db": "def unit_of_work(engine):\n    session.commit()\n",
+            "pages.p": "with x() as session:\n    session.commit()\n",
+        }
+    )
     assert commits_outside_allow_list(scan) == [
-        "courses.m:3 mark() commits", "courses.m:6 Store.save() commits", "pages.p:2 <module>() commits"]
+        "courses.m:3 mark() commits",
+        "courses.m:6 Store.save() commits",
+        "pages.p:2 <module>() commits",
+    ]

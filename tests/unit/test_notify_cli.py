@@ -29,7 +29,9 @@ def cli_env(demo_db_url, monkeypatch):
 
 def _community(url: str) -> OrgUnit:
     with Session(get_engine(url)) as s:
-        return s.exec(select(OrgUnit).where(OrgUnit.level == OrgLevel.COMMUNITY.value).order_by(OrgUnit.id)).first()
+        return s.exec(
+            select(OrgUnit).where(OrgUnit.level == OrgLevel.COMMUNITY.value).order_by(OrgUnit.id)
+        ).first()
 
 
 def test_add_a_community_robot_then_test_it(cli_env, httpserver, capsys):
@@ -37,8 +39,26 @@ def test_add_a_community_robot_then_test_it(cli_env, httpserver, capsys):
     `notify test NAME` sends one signed message through it (exit 0)."""
     robot = FakeRobot("dingtalk", secret="SECcli0123456789").install(httpserver)
     comm = _community(cli_env)
-    assert main(["notify", "channel", "add", "--kind", "dingtalk", "--name", "社区群", "--url", robot.url(httpserver),
-                 "--secret", "SECcli0123456789", "--community", comm.code]) == 0
+    assert (
+        main(
+            [
+                "notify",
+                "channel",
+                "add",
+                "--kind",
+                "dingtalk",
+                "--name",
+                "社区群",
+                "--url",
+                robot.url(httpserver),
+                "--secret",
+                "SECcli0123456789",
+                "--community",
+                comm.code,
+            ]
+        )
+        == 0
+    )
     with Session(get_engine(cli_env)) as s:
         ch = s.exec(select(NotifyChannel).where(NotifyChannel.name == "社区群")).one()
         assert ch.owner_unit_id == comm.id and "SECcli0123456789" not in ch.url_enc + (ch.secret_enc or "")
@@ -50,8 +70,22 @@ def test_add_a_community_robot_then_test_it(cli_env, httpserver, capsys):
 def test_a_refused_test_exits_1_with_the_providers_error(cli_env, httpserver, capsys):
     """Test that `notify test` on a robot whose key is refused exits 1 and prints the provider's error."""
     robot = FakeRobot("wecom").install(httpserver)
-    assert main(["notify", "channel", "add", "--kind", "wecom", "--name", "bad", "--url",
-                 robot.url(httpserver, bad_key=True)]) == 0
+    assert (
+        main(
+            [
+                "notify",
+                "channel",
+                "add",
+                "--kind",
+                "wecom",
+                "--name",
+                "bad",
+                "--url",
+                robot.url(httpserver, bad_key=True),
+            ]
+        )
+        == 0
+    )
     assert main(["notify", "test", "bad"]) == 1
     out = capsys.readouterr().out
     assert "93000" in out and "invalid webhook url" in out
@@ -69,11 +103,41 @@ def test_deliver_prints_counts_as_json_and_twice_sends_nothing_twice(cli_env, ca
 
 def test_unknown_community_and_missing_key_are_clear_errors(cli_env, monkeypatch, capsys):
     """Test that an unknown --community and a missing GRIDWISE_SECRET_KEY exit 2 naming the problem."""
-    assert main(["notify", "channel", "add", "--kind", "wecom", "--name", "x", "--url", "https://q.example.org/s?key=k",
-                 "--community", "no-such-place"]) == 2
+    assert (
+        main(
+            [
+                "notify",
+                "channel",
+                "add",
+                "--kind",
+                "wecom",
+                "--name",
+                "x",
+                "--url",
+                "https://q.example.org/s?key=k",
+                "--community",
+                "no-such-place",
+            ]
+        )
+        == 2
+    )
     assert "no-such-place" in capsys.readouterr().err
     monkeypatch.delenv("GRIDWISE_SECRET_KEY")
     get_settings.cache_clear()
-    assert main(["notify", "channel", "add", "--kind", "wecom", "--name", "x", "--url",
-                 "https://q.example.org/s?key=k"]) == 2
+    assert (
+        main(
+            [
+                "notify",
+                "channel",
+                "add",
+                "--kind",
+                "wecom",
+                "--name",
+                "x",
+                "--url",
+                "https://q.example.org/s?key=k",
+            ]
+        )
+        == 2
+    )
     assert "GRIDWISE_SECRET_KEY" in capsys.readouterr().err

@@ -83,8 +83,11 @@ def test_a_bad_edit_changes_nothing(session, world, httpserver):
 def test_only_a_manager_of_the_channels_community_may_edit_it(session, world, httpserver, who, allowed):
     """Test that A's manager may rename A's robot, while B's manager and a worker get a ScopeError."""
     _, channel = robot_channel(session, httpserver, "wecom", world.org.comm_a)
-    v = {"manager_a": viewer(Role.MANAGER, world.org.comm_a), "manager_b": viewer(Role.MANAGER, world.org.comm_b),
-         "worker": viewer(Role.WORKER, worker=world.org.workers_a[0])}[who]
+    v = {
+        "manager_a": viewer(Role.MANAGER, world.org.comm_a),
+        "manager_b": viewer(Role.MANAGER, world.org.comm_b),
+        "worker": viewer(Role.WORKER, worker=world.org.workers_a[0]),
+    }[who]
     if allowed:
         assert update_channel(session, v, channel.id, name="A group").name == "A group"
     else:
@@ -92,22 +95,39 @@ def test_only_a_manager_of_the_channels_community_may_edit_it(session, world, ht
             update_channel(session, v, channel.id, name="stolen")
 
 
-def test_the_cleanup_removes_only_old_finished_deliveries_and_is_idempotent(session, engine, world, httpserver,
-                                                                              monkeypatch):
+def test_the_cleanup_removes_only_old_finished_deliveries_and_is_idempotent(
+    session, engine, world, httpserver, monkeypatch
+):
     """Test that the daily cleanup removes sent and given-up deliveries older than 90 days, keeps newer ones
     and anything still waiting, and a second run removes nothing."""
     _, channel = robot_channel(session, httpserver, "wecom", world.org.comm_a)
     old = NOW - timedelta(days=91)
-    for i, (state, at) in enumerate([("sent", old), ("gave_up", old), ("failed", old), ("pending", old),
-                                     ("sent", NOW - timedelta(days=89))]):
-        session.add(NotifyDelivery(key=f"k{i}", channel_id=channel.id, payload="{}", state=state, created_at=at,
-                                   next_attempt_at=at))
+    for i, (state, at) in enumerate(
+        [
+            ("sent", old),
+            ("gave_up", old),
+            ("failed", old),
+            ("pending", old),
+            ("sent", NOW - timedelta(days=89)),
+        ]
+    ):
+        session.add(
+            NotifyDelivery(
+                key=f"k{i}",
+                channel_id=channel.id,
+                payload="{}",
+                state=state,
+                created_at=at,
+                next_attempt_at=at,
+            )
+        )
     session.commit()
     assert cleanup(now=NOW, engine=engine) == {"removed": 2}
     assert cleanup(now=NOW, engine=engine) == {"removed": 0}
     assert sorted(d.key for d in deliveries(session)) == ["k2", "k3", "k4"]
     monkeypatch.setenv("GRIDWISE_NOTIFY_KEEP_DAYS", "30")
     from core.settings import get_settings
+
     get_settings.cache_clear()
     try:
         assert purge_old(session, now=NOW) == 1  # the 89-day-old sent one, under a 30-day setting

@@ -49,14 +49,22 @@ class Sink:
         self.messages: list[tuple[str, list[str], email.message.EmailMessage]] = []
 
     async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN201, N802 - aiosmtpd's hook
-        self.messages.append((envelope.mail_from, envelope.rcpt_tos,
-                              email.message_from_bytes(envelope.content, policy=policy.default)))
+        self.messages.append(
+            (
+                envelope.mail_from,
+                envelope.rcpt_tos,
+                email.message_from_bytes(envelope.content, policy=policy.default),
+            )
+        )
         return "250 OK"
 
 
 def _auth(server, session, envelope, mechanism, auth_data):  # noqa: ANN001, ANN202
-    return AuthResult(handled=False, success=isinstance(auth_data, LoginPassword)
-                      and (auth_data.login, auth_data.password) == (b"grid", b"s3cret-pass"))
+    return AuthResult(
+        handled=False,
+        success=isinstance(auth_data, LoginPassword)
+        and (auth_data.login, auth_data.password) == (b"grid", b"s3cret-pass"),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -65,15 +73,26 @@ def tls_files(tmp_path_factory):
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = dt.datetime.now(dt.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(days=1))
-            .not_valid_after(now + dt.timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .sign(key, hashes.SHA256())
+    )
     d = tmp_path_factory.mktemp("tls")
     (d / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (d / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                  serialization.NoEncryption()))
+    (d / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
     return d / "cert.pem", d / "key.pem"
 
 
@@ -83,36 +102,67 @@ def smtp_tls(tls_files):
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cert, key)
     sink, port = Sink(), _free_port()
-    controller = Controller(sink, hostname="127.0.0.1", port=port, tls_context=ctx, require_starttls=True,
-                            authenticator=_auth, auth_required=True)
+    controller = Controller(
+        sink,
+        hostname="127.0.0.1",
+        port=port,
+        tls_context=ctx,
+        require_starttls=True,
+        authenticator=_auth,
+        auth_required=True,
+    )
     controller.start()
     yield sink, port, cert
     controller.stop()
 
 
 def _mail_channel(session, port, cert, *, password="s3cret-pass", name="mail"):  # noqa: ANN001, ANN202
-    ch = add_channel(session, SYSTEM, kind="email", name=name, secret=password,
-                     url=f"smtp+starttls://grid@127.0.0.1:{port}?from=noreply@grid.example.org&cafile={cert}")
+    ch = add_channel(
+        session,
+        SYSTEM,
+        kind="email",
+        name=name,
+        secret=password,
+        url=f"smtp+starttls://grid@127.0.0.1:{port}?from=noreply@grid.example.org&cafile={cert}",
+    )
     session.commit()
     return ch
 
 
-def test_a_reminder_reaches_a_workers_email_over_starttls_with_login(session, engine, world, smtp_tls, httpserver):
+def test_a_reminder_reaches_a_workers_email_over_starttls_with_login(
+    session, engine, world, smtp_tls, httpserver
+):
     """Test that a worker with an email address gets the reminder there (plain text, with the link), over
     STARTTLS after a login, and is not also @-ed in the community group."""
     sink, port, cert = smtp_tls
     robot = FakeRobot("wecom").install(httpserver)
-    add_channel(session, SYSTEM, kind="wecom", name="A group", url=robot.url(httpserver),
-                owner_unit_id=world.org.comm_a.id)
+    add_channel(
+        session,
+        SYSTEM,
+        kind="wecom",
+        name="A group",
+        url=robot.url(httpserver),
+        owner_unit_id=world.org.comm_a.id,
+    )
     _mail_channel(session, port, cert)
     a0 = world.workers["A00"]
-    save_preference(session, world.viewer(session, a0), language="en", quiet_start="", quiet_end="",
-                    email="a0@example.org")
+    save_preference(
+        session,
+        world.viewer(session, a0),
+        language="en",
+        quiet_start="",
+        quiet_end="",
+        email="a0@example.org",
+    )
     session.commit()
     post(session, a0, "r1")
     assert deliver_due(engine, now=NOW)["sent"] == 1
     ((sender, rcpts, msg),) = sink.messages
-    assert (sender, rcpts, msg["Subject"]) == ("noreply@grid.example.org", ["a0@example.org"], "Training reminder r1")
+    assert (sender, rcpts, msg["Subject"]) == (
+        "noreply@grid.example.org",
+        ["a0@example.org"],
+        "Training reminder r1",
+    )
     assert f"{BASE_URL}/my_learning" in msg.get_content() and robot.received == []
 
 
@@ -156,10 +206,23 @@ def test_an_sms_gateway_gets_a_signed_json_post_with_the_mobile(session, engine,
 
     httpserver.expect_request("/sms", method="POST").respond_with_handler(gateway)
     robot = FakeRobot("wecom").install(httpserver)
-    add_channel(session, SYSTEM, kind="wecom", name="A group", url=robot.url(httpserver),
-                owner_unit_id=world.org.comm_a.id)
-    add_channel(session, SYSTEM, kind="webhook", name="sms", url=httpserver.url_for("/sms"), secret=secret,
-                template='{"phone": "{mobile}", "content": "{text}", "sign": "网格通"}')
+    add_channel(
+        session,
+        SYSTEM,
+        kind="wecom",
+        name="A group",
+        url=robot.url(httpserver),
+        owner_unit_id=world.org.comm_a.id,
+    )
+    add_channel(
+        session,
+        SYSTEM,
+        kind="webhook",
+        name="sms",
+        url=httpserver.url_for("/sms"),
+        secret=secret,
+        template='{"phone": "{mobile}", "content": "{text}", "sign": "网格通"}',
+    )
     session.commit()
     post(session, world.workers["A00"], "r1")
     assert deliver_due(engine, now=NOW)["sent"] == 1
@@ -175,8 +238,14 @@ def test_a_gateway_answering_an_error_code_with_http_200_is_a_failure(session, e
     server.expect_request("/sms").respond_with_json({"code": 1, "msg": "balance exhausted"})
     server.start()
     try:
-        add_channel(session, SYSTEM, kind="webhook", name="sms", url=server.url_for("/sms"),
-                    template='{"to": "{mobile}", "text": "{text}"}')
+        add_channel(
+            session,
+            SYSTEM,
+            kind="webhook",
+            name="sms",
+            url=server.url_for("/sms"),
+            template='{"to": "{mobile}", "text": "{text}"}',
+        )
         session.commit()
         post(session, world.workers["A00"], "r1")
         deliver_due(engine, now=NOW)
@@ -189,8 +258,10 @@ def test_a_gateway_answering_an_error_code_with_http_200_is_a_failure(session, e
 def test_sign_webhook_is_the_documented_hmac():
     """Test the webhook signature against a hand computation (the API's subscribers will verify it)."""
     body = b'{"a":1}'
-    assert sign_webhook("k", 1700000000, body) == "sha256=" + hmac.new(
-        b"k", b"1700000000." + body, hashlib.sha256).hexdigest()
+    assert (
+        sign_webhook("k", 1700000000, body)
+        == "sha256=" + hmac.new(b"k", b"1700000000." + body, hashlib.sha256).hexdigest()
+    )
 
 
 def test_a_queued_json_body_goes_to_a_webhook_subscriber_signed_and_once(session, engine, world, httpserver):
@@ -204,13 +275,22 @@ def test_a_queued_json_body_goes_to_a_webhook_subscriber_signed_and_once(session
         return Response("", status=204)
 
     httpserver.expect_request("/hook", method="POST").respond_with_handler(subscriber)
-    ch = add_channel(session, SYSTEM, kind="webhook", name="city platform", url=httpserver.url_for("/hook"),
-                     secret="sub-secret", template='{"event": "{title}"}')
+    ch = add_channel(
+        session,
+        SYSTEM,
+        kind="webhook",
+        name="city platform",
+        url=httpserver.url_for("/hook"),
+        secret="sub-secret",
+        template='{"event": "{title}"}',
+    )
     session.commit()
-    assert enqueue(session, channel_id=ch.id, key="decision:42", data={"task": "event:7", "worker": "DP0001"},
-                   now=NOW)
-    assert not enqueue(session, channel_id=ch.id, key="decision:42", data={"task": "event:7", "worker": "DP0001"},
-                   now=NOW)
+    assert enqueue(
+        session, channel_id=ch.id, key="decision:42", data={"task": "event:7", "worker": "DP0001"}, now=NOW
+    )
+    assert not enqueue(
+        session, channel_id=ch.id, key="decision:42", data={"task": "event:7", "worker": "DP0001"}, now=NOW
+    )
     session.commit()
     deliver_due(engine, now=NOW)
     deliver_due(engine, now=NOW)

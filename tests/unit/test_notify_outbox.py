@@ -32,19 +32,35 @@ def world(session: Session, secret_key):  # noqa: F811
     return make_world(session)
 
 
-def robot_channel(session: Session, server: HTTPServer, kind: str, owner, *, bad_key: bool = False,  # noqa: ANN001
-                  keyword: str = "", name: str | None = None) -> tuple[FakeRobot, NotifyChannel]:
+def robot_channel(
+    session: Session,
+    server: HTTPServer,
+    kind: str,
+    owner,
+    *,
+    bad_key: bool = False,  # noqa: ANN001
+    keyword: str = "",
+    name: str | None = None,
+) -> tuple[FakeRobot, NotifyChannel]:
     robot = FakeRobot(kind, keyword=keyword).install(server)
-    channel = add_channel(session, SYSTEM, kind=kind, name=name or f"{kind}-{owner.code if owner else 'district'}",
-                          url=robot.url(server, bad_key=bad_key), secret=SECRET if kind != "wecom" else None,
-                          owner_unit_id=owner.id if owner else None, keyword=keyword)
+    channel = add_channel(
+        session,
+        SYSTEM,
+        kind=kind,
+        name=name or f"{kind}-{owner.code if owner else 'district'}",
+        url=robot.url(server, bad_key=bad_key),
+        secret=SECRET if kind != "wecom" else None,
+        owner_unit_id=owner.id if owner else None,
+        keyword=keyword,
+    )
     session.commit()
     return robot, channel
 
 
 @pytest.mark.parametrize("kind", ["wecom", "dingtalk", "feishu"])
-def test_each_robot_accepts_a_signed_well_formed_reminder_in_the_community_group(session, engine, world, httpserver,
-                                                                                  kind):
+def test_each_robot_accepts_a_signed_well_formed_reminder_in_the_community_group(
+    session, engine, world, httpserver, kind
+):
     """Test that a worker's reminder reaches their community's robot once, signed, @-ing their mobile, with a
     link back to the page."""
     robot, channel = robot_channel(session, httpserver, kind, world.org.comm_a, keyword="网格")
@@ -77,8 +93,9 @@ def test_an_error_code_in_a_200_answer_is_a_failure_retried_with_backoff(session
     assert [d.state for d in deliveries(session)] == ["sent"] and len(robot.received) == 1
 
 
-def test_a_rate_limit_code_pauses_the_dingtalk_robot_ten_minutes_and_the_message_goes_later(session, engine, world,
-                                                                                               httpserver):
+def test_a_rate_limit_code_pauses_the_dingtalk_robot_ten_minutes_and_the_message_goes_later(
+    session, engine, world, httpserver
+):
     """Test that DingTalk's "send too fast" queues the message (not counted, not dropped) and pauses the robot
     for ten minutes, after which it is sent."""
     robot, channel = robot_channel(session, httpserver, "dingtalk", world.org.comm_a)
@@ -95,8 +112,9 @@ def test_a_rate_limit_code_pauses_the_dingtalk_robot_ten_minutes_and_the_message
     assert [d.state for d in deliveries(session)] == ["sent", "sent"] and len(robot.received) == 2
 
 
-def test_a_robot_gets_at_most_twenty_messages_a_minute_and_the_rest_wait_their_turn(session, engine, world,
-                                                                                     httpserver):
+def test_a_robot_gets_at_most_twenty_messages_a_minute_and_the_rest_wait_their_turn(
+    session, engine, world, httpserver
+):
     """Test that 25 due messages for one WeCom robot go out as 20 now and 5 a minute later, none dropped."""
     robot, _ = robot_channel(session, httpserver, "wecom", world.org.comm_a)
     for i in range(25):
@@ -123,7 +141,9 @@ def test_a_refused_key_flags_the_channel_and_is_never_retried(session, engine, w
     session.refresh(channel)
     assert channel.flagged and "93000" in channel.last_error
     alerts = session.exec(select(Notification).where(Notification.kind == "notify_flagged")).all()
-    assert [(n.user_id, n.link) for n in alerts] == [(world.admin.id, "pages/notify_channels.py")]  # told once
+    assert [(n.user_id, n.link) for n in alerts] == [
+        (world.admin.id, "pages/notify_channels.py")
+    ]  # told once
     set_enabled(session, SYSTEM, channel.id, True)
     session.commit()
     session.refresh(channel)
@@ -139,8 +159,14 @@ def test_the_network_down_then_back(session, engine, world):
     server.stop()  # nothing listens on the port now
     server = HTTPServer(host="127.0.0.1", port=port)
     robot = FakeRobot("wecom")
-    channel = add_channel(session, SYSTEM, kind="wecom", name="A group", url=robot.url(server),
-                          owner_unit_id=world.org.comm_a.id)
+    channel = add_channel(
+        session,
+        SYSTEM,
+        kind="wecom",
+        name="A group",
+        url=robot.url(server),
+        owner_unit_id=world.org.comm_a.id,
+    )
     session.commit()
     post(session, world.workers["A00"], "r1")
     deliver_due(engine, now=NOW)
@@ -160,7 +186,9 @@ def test_the_network_down_then_back(session, engine, world):
     assert channel.last_sent_at == NOW + timedelta(minutes=3)
 
 
-def test_quiet_hours_hold_a_reminder_until_morning_but_not_a_supervision_order(session, engine, world, httpserver):
+def test_quiet_hours_hold_a_reminder_until_morning_but_not_a_supervision_order(
+    session, engine, world, httpserver
+):
     """Test that at 23:00 a reminder waits until 07:00 while a 督办 goes out at once."""
     robot, _ = robot_channel(session, httpserver, "wecom", world.org.comm_a)
     night = NOW.replace(hour=23)
@@ -179,7 +207,9 @@ def test_a_users_own_quiet_hours_and_channel_choice_are_respected(session, engin
     robot, _ = robot_channel(session, httpserver, "wecom", world.org.comm_a)
     a0, a1 = world.workers["A00"], world.workers["A01"]
     save_preference(session, world.viewer(session, a0), language="en", quiet_start="12:00", quiet_end="14:00")
-    save_preference(session, world.viewer(session, a1), language="zh", quiet_start="", quiet_end="", use_group=False)
+    save_preference(
+        session, world.viewer(session, a1), language="zh", quiet_start="", quiet_end="", use_group=False
+    )
     session.commit()
     noon = NOW.replace(hour=12, minute=30)
     post(session, a0, "r0", at=noon)
@@ -215,8 +245,9 @@ def test_two_runners_never_claim_the_same_delivery(session, engine, world, https
         assert claim_due(s2, now=NOW + LEASE - timedelta(seconds=1)) == []
 
 
-def test_a_crash_between_sending_and_recording_resends_once_the_lease_lapses(session, engine, world, httpserver,
-                                                                                monkeypatch):
+def test_a_crash_between_sending_and_recording_resends_once_the_lease_lapses(
+    session, engine, world, httpserver, monkeypatch
+):
     """Test the crash rule (at-least-once): the process dies after the provider accepted a message and before
     the outbox recorded it; nothing is resent while the lease lasts, then it is sent once more and recorded."""
     robot, _ = robot_channel(session, httpserver, "wecom", world.org.comm_a)
@@ -261,8 +292,19 @@ def test_payload_is_short(session, engine, world, httpserver):
     from core.inbox import notify
 
     robot, _ = robot_channel(session, httpserver, "wecom", world.org.comm_a)
-    notify(session, [{"user_id": world.workers["A00"].id, "key": "long", "kind": "remind24", "title_zh": "长消息",
-                      "body_zh": "很长的正文。" * 200, "created_at": NOW}])
+    notify(
+        session,
+        [
+            {
+                "user_id": world.workers["A00"].id,
+                "key": "long",
+                "kind": "remind24",
+                "title_zh": "长消息",
+                "body_zh": "很长的正文。" * 200,
+                "created_at": NOW,
+            }
+        ],
+    )
     session.commit()
     deliver_due(engine, now=NOW)
     (d,) = deliveries(session)

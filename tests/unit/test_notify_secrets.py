@@ -28,25 +28,41 @@ def test_storing_a_secret_without_a_key_is_a_clear_error(session, monkeypatch):
     get_settings.cache_clear()
     try:
         with pytest.raises(SecretKeyError) as err:
-            add_channel(session, SYSTEM, kind="wecom", name="g", url=f"https://qyapi.weixin.qq.com/x?key={KEY}")
+            add_channel(
+                session, SYSTEM, kind="wecom", name="g", url=f"https://qyapi.weixin.qq.com/x?key={KEY}"
+            )
         assert "GRIDWISE_SECRET_KEY" in str(err.value) and "Fernet.generate_key()" in str(err.value)
         assert "GRIDWISE_SECRET_KEY" in err.value.message("zh")
         monkeypatch.setenv("GRIDWISE_SECRET_KEY", "not-a-fernet-key")
         get_settings.cache_clear()
         with pytest.raises(SecretKeyError, match="not a valid Fernet key"):
-            add_channel(session, SYSTEM, kind="wecom", name="g", url=f"https://qyapi.weixin.qq.com/x?key={KEY}")
+            add_channel(
+                session, SYSTEM, kind="wecom", name="g", url=f"https://qyapi.weixin.qq.com/x?key={KEY}"
+            )
     finally:
         get_settings.cache_clear()
 
 
-def test_keys_and_secrets_are_encrypted_at_rest_and_shown_only_masked(session, engine, secret_key,  # noqa: F811
-                                                                        httpserver, caplog):
+def test_keys_and_secrets_are_encrypted_at_rest_and_shown_only_masked(
+    session,
+    engine,
+    secret_key,  # noqa: F811
+    httpserver,
+    caplog,
+):
     """Test that neither the robot's token nor its signing secret appears in the database in clear, in the
     channel list, in the audit entry, or in the log when a send fails."""
     world = make_world(session)
     robot = FakeRobot("dingtalk", secret="another-secret-xyz").install(httpserver)  # so the signature fails
-    add_channel(session, SYSTEM, kind="dingtalk", name="A ding", url=robot.url(httpserver), secret=SECRET,
-                owner_unit_id=world.org.comm_a.id)
+    add_channel(
+        session,
+        SYSTEM,
+        kind="dingtalk",
+        name="A ding",
+        url=robot.url(httpserver),
+        secret=SECRET,
+        owner_unit_id=world.org.comm_a.id,
+    )
     session.commit()
     post(session, world.workers["A00"], "r1")
     with caplog.at_level(logging.DEBUG):
@@ -57,7 +73,9 @@ def test_keys_and_secrets_are_encrypted_at_rest_and_shown_only_masked(session, e
         raw += " ".join(str(v) for row in conn.execute(text("SELECT * FROM notify_delivery")) for v in row)
     shown = channels_frame(session, SYSTEM).to_string()
     audit = " ".join(f"{e.before} {e.after} {e.detail}" for e in session.exec(select(AuditEntry)).all())
-    ours = "\n".join(r.getMessage() for r in caplog.records if r.name != "werkzeug")  # not the fake's access log
+    ours = "\n".join(
+        r.getMessage() for r in caplog.records if r.name != "werkzeug"
+    )  # not the fake's access log
     assert "310000" in ours
     for place, content in (("database", raw), ("page", shown), ("audit", audit), ("log", ours)):
         assert TOKEN not in content and SECRET not in content, place
@@ -66,18 +84,26 @@ def test_keys_and_secrets_are_encrypted_at_rest_and_shown_only_masked(session, e
 
 def test_an_smtp_password_in_the_url_moves_to_the_encrypted_secret(session, secret_key):  # noqa: F811
     """Test that smtp+starttls://user:pass@host keeps the password out of the stored URL and its hint."""
-    ch = add_channel(session, SYSTEM, kind="email", name="mail",
-                     url="smtp+starttls://grid:p4ssw0rd-long@mail.example.org:587?from=n@example.org")
+    ch = add_channel(
+        session,
+        SYSTEM,
+        kind="email",
+        name="mail",
+        url="smtp+starttls://grid:p4ssw0rd-long@mail.example.org:587?from=n@example.org",
+    )
     assert "p4ssw0rd" not in ch.url_hint and ch.secret_hint == "p4s…ng"
     assert ch.url_hint == "smtp+starttls://grid@mail.example.org:587?from=n@example.org"
 
 
-@pytest.mark.parametrize(("kind", "url", "template", "problem"), [
-    ("sms", "https://x.org", "", "channel kind must be one of"),
-    ("wecom", "ftp://x.org/hook", "", r"needs an http\(s\) URL"),
-    ("email", "https://mail.example.org", "", r"smtp\+starttls://"),
-    ("webhook", "https://x.org", '{"to": {mobile}}', "not JSON once filled in"),
-])
+@pytest.mark.parametrize(
+    ("kind", "url", "template", "problem"),
+    [
+        ("sms", "https://x.org", "", "channel kind must be one of"),
+        ("wecom", "ftp://x.org/hook", "", r"needs an http\(s\) URL"),
+        ("email", "https://mail.example.org", "", r"smtp\+starttls://"),
+        ("webhook", "https://x.org", '{"to": {mobile}}', "not JSON once filled in"),
+    ],
+)
 def test_bad_channel_input_says_what_is_wrong(session, secret_key, kind, url, template, problem):  # noqa: F811
     """Test that a wrong kind, URL scheme or body template is refused with a message naming it."""
     with pytest.raises(ValueError, match=problem):
@@ -94,20 +120,27 @@ def test_a_channel_name_is_unique(session, secret_key):  # noqa: F811
 def test_masks():
     """Test that masks keep a hint and hide the rest."""
     assert mask("SECabcdef123456") == "SEC…56" and mask("short") == "…" and mask("") == ""
-    assert mask_url(f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={KEY}") == \
-        "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=wec…ef"
-    assert mask_url("https://open.feishu.cn/open-apis/bot/v2/hook/abcdef0123456789abcd") == \
-        "https://open.feishu.cn/open-apis/bot/v2/hook/abc…cd"
+    assert (
+        mask_url(f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={KEY}")
+        == "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=wec…ef"
+    )
+    assert (
+        mask_url("https://open.feishu.cn/open-apis/bot/v2/hook/abcdef0123456789abcd")
+        == "https://open.feishu.cn/open-apis/bot/v2/hook/abc…cd"
+    )
 
 
-@pytest.mark.parametrize(("start", "end", "at", "until"), [
-    ("22:00", "07:00", datetime(2026, 3, 2, 23, 0), datetime(2026, 3, 3, 7, 0)),
-    ("22:00", "07:00", datetime(2026, 3, 3, 6, 59), datetime(2026, 3, 3, 7, 0)),
-    ("22:00", "07:00", datetime(2026, 3, 3, 7, 0), None),
-    ("22:00", "07:00", datetime(2026, 3, 2, 21, 59), None),
-    ("12:00", "14:00", datetime(2026, 3, 2, 13, 0), datetime(2026, 3, 2, 14, 0)),
-    ("", "", datetime(2026, 3, 2, 23, 0), None),
-])
+@pytest.mark.parametrize(
+    ("start", "end", "at", "until"),
+    [
+        ("22:00", "07:00", datetime(2026, 3, 2, 23, 0), datetime(2026, 3, 3, 7, 0)),
+        ("22:00", "07:00", datetime(2026, 3, 3, 6, 59), datetime(2026, 3, 3, 7, 0)),
+        ("22:00", "07:00", datetime(2026, 3, 3, 7, 0), None),
+        ("22:00", "07:00", datetime(2026, 3, 2, 21, 59), None),
+        ("12:00", "14:00", datetime(2026, 3, 2, 13, 0), datetime(2026, 3, 2, 14, 0)),
+        ("", "", datetime(2026, 3, 2, 23, 0), None),
+    ],
+)
 def test_quiet_hours_window(start, end, at, until):
     """Test quiet hours across midnight and within a day, and none."""
     assert quiet_until(start, end, at) == until
@@ -117,8 +150,12 @@ def test_preferences_refuse_bad_input(session, secret_key):  # noqa: F811
     """Test that a bad time, email or mobile is refused with a message naming it."""
     world = make_world(session)
     v = world.viewer(session, world.workers["A00"])
-    for kw, problem in (({"quiet_start": "25:00"}, "quiet hours start"), ({"email": "nobody"}, "email address"),
-                        ({"mobile": "12ab"}, "mobile number"), ({"quiet_end": ""}, "both a start and an end")):
+    for kw, problem in (
+        ({"quiet_start": "25:00"}, "quiet hours start"),
+        ({"email": "nobody"}, "email address"),
+        ({"mobile": "12ab"}, "mobile number"),
+        ({"quiet_end": ""}, "both a start and an end"),
+    ):
         args = {"language": "zh", "quiet_start": "22:00", "quiet_end": "07:00", **kw}
         with pytest.raises(ValueError, match=problem):
             save_preference(session, v, **args)
@@ -141,5 +178,3 @@ def test_links_point_at_the_page_under_the_base_url(monkeypatch):
 def test_template_values_are_json_escaped():
     """Test that quotes and newlines in a message cannot break the gateway's JSON body."""
     assert render_template('{"t": "{text}"}', {"text": 'a "b"\nc'}) == {"t": 'a "b"\nc'}
-
-

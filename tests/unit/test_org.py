@@ -64,8 +64,11 @@ def test_manager_cannot_write_outside_scope(session):
     with pytest.raises(ScopeError):
         set_worker_status(session, mgr, org.workers_b[0].id, WorkerStatus.LEFT)
     with pytest.raises(ScopeError):
-        save_worker(session, viewer(Role.WORKER, worker=org.workers_a[0]),
-                    WorkerCreate(employee_no="A98", name="自", grid_id=org.grids_a[0].id))
+        save_worker(
+            session,
+            viewer(Role.WORKER, worker=org.workers_a[0]),
+            WorkerCreate(employee_no="A98", name="自", grid_id=org.grids_a[0].id),
+        )
 
 
 def test_a_worker_is_opened_by_employee_number_only_within_scope(session):

@@ -45,8 +45,14 @@ def test_only_one_scheduler_runs_and_the_standby_takes_over(two_processes):
     time.sleep(0.5)  # several standby retries: the lock still holds
     assert not b.running
     ids = {j.id for j in a.scheduler.get_jobs()}
-    assert {"courses.reminders", "courses.close_sessions", "courses.auto_submit", "courses.certificate_expiry",
-            "courses.attendance_warnings", "courses.enrollment_rules"} <= ids
+    assert {
+        "courses.reminders",
+        "courses.close_sessions",
+        "courses.auto_submit",
+        "courses.certificate_expiry",
+        "courses.attendance_warnings",
+        "courses.enrollment_rules",
+    } <= ids
     a.stop()
     assert _wait_for(lambda: b.running), "the standby did not take over"
     assert {j.id for j in b.scheduler.get_jobs()} == ids  # same persistent jobs, not duplicated
@@ -82,7 +88,11 @@ def test_daily_jobs_that_ask_for_it_also_run_once_after_a_start(engine: Engine):
     scheduler = build_scheduler(engine)
     jobs = {j.id: j for j in scheduler.get_jobs()}
     catch_up = {i for i in jobs if i.endswith("@start")}
-    assert catch_up == {"scoring.freeze_closed_months@start", "field.data_quality@start", "notify.cleanup@start"}
+    assert catch_up == {
+        "scoring.freeze_closed_months@start",
+        "field.data_quality@start",
+        "notify.cleanup@start",
+    }
     for job_id in catch_up:
         trigger = jobs[job_id].trigger
         assert isinstance(trigger, DateTrigger)

@@ -21,7 +21,9 @@ def june():
 
 def test_histogram_bins_totals_and_colours_by_grade(june):
     """Test the distribution chart bins totals in 5-point steps and colours grades in band order."""
-    spec = charts.score_histogram(june.cards, GN, title="t", x_title="x", y_title="y", grade_title="g").to_dict()
+    spec = charts.score_histogram(
+        june.cards, GN, title="t", x_title="x", y_title="y", grade_title="g"
+    ).to_dict()
     assert spec["encoding"]["x"]["bin"] == {"step": 5, "extent": [0, 100]}
     assert spec["encoding"]["color"]["scale"]["domain"] == ["优秀", "良好", "合格", "不合格"]
     rows = next(iter(spec["datasets"].values()))
@@ -31,8 +33,9 @@ def test_histogram_bins_totals_and_colours_by_grade(june):
 def test_contribution_chart_earned_and_missed(june):
     """Test the contribution bars: earned points plus missed points make each component's weight."""
     comps = june.components[june.components["worker_id"] == 3]
-    spec = charts.contribution_chart(comps, name_col="name_zh", earned_label="得分", lost_label="失分",
-                                     title="t", x_title="x").to_dict()
+    spec = charts.contribution_chart(
+        comps, name_col="name_zh", earned_label="得分", lost_label="失分", title="t", x_title="x"
+    ).to_dict()
     rows = pd.DataFrame(next(iter(spec["datasets"].values())))
     per = rows.groupby("name_zh")["pts"].sum()
     assert per["采集率"] == pytest.approx(50) and per["准确率"] == pytest.approx(25)
@@ -41,10 +44,12 @@ def test_contribution_chart_earned_and_missed(june):
 
 def test_party_gap_chart_labels_the_gap():
     """Test the party chart draws both groups per metric and prints the gap in points."""
-    comp = pd.DataFrame({"name": ["采集率", "准确率"], "party": [92.5, 90.1], "all": [91.0, 88.5],
-                         "gap_pp": [1.5, 1.6]})
-    spec = charts.party_gap_chart(comp, name_col="name", party_label="党员", all_label="全体", title="t",
-                                  y_title="%").to_dict()
+    comp = pd.DataFrame(
+        {"name": ["采集率", "准确率"], "party": [92.5, 90.1], "all": [91.0, 88.5], "gap_pp": [1.5, 1.6]}
+    )
+    spec = charts.party_gap_chart(
+        comp, name_col="name", party_label="党员", all_label="全体", title="t", y_title="%"
+    ).to_dict()
     texts = [r.get("gap_text") for d in spec["datasets"].values() for r in d if "gap_text" in r]
     assert texts == ["+1.50 pp", "+1.60 pp"]
     assert spec["layer"][0]["encoding"]["xOffset"]["field"] == "group"
@@ -52,21 +57,30 @@ def test_party_gap_chart_labels_the_gap():
 
 def test_trend_and_grade_mix_charts(june):
     """Test the trend averages per month and group; the grade mix stacks to 100% per community."""
-    trend = pd.DataFrame({"period": ["2020-05", "2020-05", "2020-06"], "sub": ["A", "A", "A"],
-                          "total": [80.0, 90.0, 70.0]})
-    spec = charts.trend_chart(trend, group="sub", title="t", x_title="x", y_title="y", group_title="g").to_dict()
+    trend = pd.DataFrame(
+        {"period": ["2020-05", "2020-05", "2020-06"], "sub": ["A", "A", "A"], "total": [80.0, 90.0, 70.0]}
+    )
+    spec = charts.trend_chart(
+        trend, group="sub", title="t", x_title="x", y_title="y", group_title="g"
+    ).to_dict()
     assert [r["total"] for r in next(iter(spec["datasets"].values()))] == [85.0, 70.0]
-    mix = charts.grade_mix_chart(june.cards, GN, community_col="community_id", title="t", x_title="x",
-                                 grade_title="g").to_dict()
+    mix = charts.grade_mix_chart(
+        june.cards, GN, community_col="community_id", title="t", x_title="x", grade_title="g"
+    ).to_dict()
     assert mix["encoding"]["x"]["stack"] == "normalize"
 
 
 def test_calibration_flags_a_generous_community():
     """Test a community whose mean is far above the district's is flagged, and a low worker is an outlier."""
-    cards = pd.DataFrame({"worker_id": range(12), "scored": True,
-                          "community_id": [1] * 6 + [2] * 6,
-                          "total": [95, 96, 97, 94, 95, 96, 70, 71, 72, 69, 70, 40],
-                          "grade": ["excellent"] * 6 + ["pass"] * 5 + ["fail"]})
+    cards = pd.DataFrame(
+        {
+            "worker_id": range(12),
+            "scored": True,
+            "community_id": [1] * 6 + [2] * 6,
+            "total": [95, 96, 97, 94, 95, 96, 70, 71, 72, 69, 70, 40],
+            "grade": ["excellent"] * 6 + ["pass"] * 5 + ["fail"],
+        }
+    )
     cal = community_calibration(cards).set_index("community_id")
     assert cal.at[1, "flag"] == "high_mean" and cal.at[2, "flag"] == "low_mean"
     out = worker_outliers(cards)

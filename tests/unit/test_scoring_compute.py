@@ -43,7 +43,13 @@ def test_linear_normalisation_uses_summed_numerators(june):
     """Test that collection 45/50 = 90% earns (90−60)/(100−60) × 40 = 30 points, and two imports
     30/40 + 10/10 count as 40/50 = 80% (20 points), not the mean of the two ratios."""
     w1 = comp(june, 1, "c_coll")
-    assert (w1["numerator"], w1["denominator"], w1["value"], w1["score"], w1["points"]) == (45, 50, 90, 0.75, 30)
+    assert (w1["numerator"], w1["denominator"], w1["value"], w1["score"], w1["points"]) == (
+        45,
+        50,
+        90,
+        0.75,
+        30,
+    )
     w2 = comp(june, 2, "c_coll")
     assert (w2["numerator"], w2["denominator"], w2["value"], w2["points"]) == (40, 50, 80, 20)
     assert w1["formula"] == "45 ÷ 50 = 90% → (90 − 60) ÷ (100 − 60) = 0.75 × 40 = 30"
@@ -89,7 +95,9 @@ def test_mid_period_joiner_is_prorated_and_marked(june):
 
 def test_workers_hired_after_the_period_are_not_scored():
     """Test that a worker hired in July has no June card."""
-    workers = WORKERS.assign(hire_date=[date(2018, 1, 1), date(2018, 1, 1), date(2020, 7, 2), date(2018, 1, 1)])
+    workers = WORKERS.assign(
+        hire_date=[date(2018, 1, 1), date(2018, 1, 1), date(2020, 7, 2), date(2018, 1, 1)]
+    )
     r = score_period(inputs(workers=workers), scheme(), "2020-06")
     assert 3 not in set(r.cards["worker_id"])
 
@@ -122,9 +130,19 @@ def test_excellent_share_cap_demotes_to_next_band():
     assert card(r, 1)["grade"] == "good" and bool(card(r, 1)["grade_capped"])
 
 
-@pytest.mark.parametrize(("total", "grade"), [(100, "excellent"), (90, "excellent"), (89.99, "good"),
-                                              (80, "good"), (79.99, "pass"), (60, "pass"), (59.99, "fail"),
-                                              (0, "fail")])
+@pytest.mark.parametrize(
+    ("total", "grade"),
+    [
+        (100, "excellent"),
+        (90, "excellent"),
+        (89.99, "good"),
+        (80, "good"),
+        (79.99, "pass"),
+        (60, "pass"),
+        (59.99, "fail"),
+        (0, "fail"),
+    ],
+)
 def test_grade_band_boundaries(total, grade):
     """Test each grade band's lower bound is inclusive."""
     d = scheme_dict()
@@ -145,8 +163,12 @@ def test_veto_forces_lowest_grade():
     assert card(r, 1)["total"] == 81 and card(r, 1)["grade"] == "fail"
 
 
-ROLL = [v(1, "2020-02", "coll", 80, 100), v(1, "2020-05", "coll", 90, 100), v(1, "2020-08", "coll", 100, 100),
-        v(1, "2020-11", "coll", 60, 100)]
+ROLL = [
+    v(1, "2020-02", "coll", 80, 100),
+    v(1, "2020-05", "coll", 90, 100),
+    v(1, "2020-08", "coll", 100, 100),
+    v(1, "2020-11", "coll", 60, 100),
+]
 
 
 def test_quarter_sums_its_months():
@@ -176,8 +198,11 @@ def test_year_half_40_year_end_60():
 
 def test_active_share():
     """Test days-in-post shares: hired before (1), mid-June 16th (0.5), after the end (0)."""
-    s = active_share(pd.Series([date(2019, 1, 1), date(2020, 6, 16), date(2020, 7, 1), None]),
-                     date(2020, 6, 1), date(2020, 6, 30))
+    s = active_share(
+        pd.Series([date(2019, 1, 1), date(2020, 6, 16), date(2020, 7, 1), None]),
+        date(2020, 6, 1),
+        date(2020, 6, 30),
+    )
     assert s.tolist() == [1.0, 0.5, 0.0, 1.0]
 
 
@@ -185,8 +210,9 @@ def test_expected_volume_fairness():
     """Test 'against the grid's expected volume': community rate 60 hazards / 600 households = 0.1 per
     household, so 200 households expect 20 (16 found → 80%) and 400 expect 40 (44 → 110%)."""
     d = scheme_dict()
-    d["dimensions"][1]["components"][1].update(fairness="expected_volume",
-                                               normalisation={"method": "linear", "floor": 50, "target": 100})
+    d["dimensions"][1]["components"][1].update(
+        fairness="expected_volume", normalisation={"method": "linear", "floor": 50, "target": 100}
+    )
     vals = [v(1, "2020-06", "haz", 16, None), v(2, "2020-06", "haz", 44, None)]
     r = score_period(inputs(values=vals), Scheme.from_dict(d), "2020-06")
     assert comp(r, 1, "c_haz")["value"] == pytest.approx(80)
@@ -199,7 +225,11 @@ def test_default_scheme_follows_domain_recommendation():
     """Test the shipped default: four dimensions 30/30/25/15 and the listed component weights."""
     s = default_scheme()
     assert [(d.name_zh, d.weight) for d in s.dimensions] == [
-        ("信息采集", 30), ("巡查与隐患", 30), ("事件办理", 25), ("学习与作风", 15)]
+        ("信息采集", 30),
+        ("巡查与隐患", 30),
+        ("事件办理", 25),
+        ("学习与作风", 15),
+    ]
     w = {c.code: c.weight for c in s.components}
     assert (w["collection_rate"], w["accuracy_rate"], w["retention_rate"]) == (12, 12, 6)
     assert (w["patrol_coverage_rate"], w["timely_report_rate"], w["valid_report_rate"]) == (12, 8, 10)
@@ -208,14 +238,24 @@ def test_default_scheme_follows_domain_recommendation():
     assert s.bonus_cap == 5 and s.grades[0].min_score == 90
 
 
-@pytest.mark.parametrize(("edit", "message"), [
-    (lambda d: d["dimensions"][0]["components"][0].update(weight=50), "add up to 100"),
-    (lambda d: d["dimensions"][0]["components"][0]["normalisation"].update(method="magic"), "normalisation"),
-    (lambda d: d["dimensions"][1]["components"][0]["normalisation"].update(method="linear", floor=0, target=10),
-     "lower-is-better"),
-    (lambda d: d.pop("grades"), "grade bands"),
-    (lambda d: d["dimensions"][0]["components"][1].update(code="c_coll"), "unique"),
-])
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d["dimensions"][0]["components"][0].update(weight=50), "add up to 100"),
+        (
+            lambda d: d["dimensions"][0]["components"][0]["normalisation"].update(method="magic"),
+            "normalisation",
+        ),
+        (
+            lambda d: d["dimensions"][1]["components"][0]["normalisation"].update(
+                method="linear", floor=0, target=10
+            ),
+            "lower-is-better",
+        ),
+        (lambda d: d.pop("grades"), "grade bands"),
+        (lambda d: d["dimensions"][0]["components"][1].update(code="c_coll"), "unique"),
+    ],
+)
 def test_invalid_schemes_are_refused_with_a_reason(edit, message):
     """Test that a broken scheme edit is refused with a message naming what to fix."""
     d = scheme_dict()
@@ -234,8 +274,16 @@ def test_scheme_json_round_trip():
 def test_share_cap_with_ties_keeps_the_quota_filled():
     """Test that when ten workers tie at 100 and 优秀 is capped at 20%, exactly two keep it (ties broken
     by data coverage, then id) rather than all ten losing it."""
-    workers = pd.DataFrame({"worker_id": range(1, 11), "community_id": 10, "subdistrict_id": 1,
-                            "party_member": False, "hire_date": None, "households": 300})
+    workers = pd.DataFrame(
+        {
+            "worker_id": range(1, 11),
+            "community_id": 10,
+            "subdistrict_id": 1,
+            "party_member": False,
+            "hire_date": None,
+            "households": 300,
+        }
+    )
     d = scheme_dict()
     d["grades"][0]["max_share"] = 0.2
     rows = [v(w, "2020-06", "coll", 100, 100) for w in range(1, 11)]
@@ -250,9 +298,13 @@ def test_thin_data_cannot_earn_the_top_grade():
     and is marked, while a 95 on full data keeps 优秀."""
     d = scheme_dict()
     d["grades"][0]["max_share"] = None
-    rows = [v(1, "2020-06", "coll", 100, 100),  # collection only: 40 of 100 weight
-            v(2, "2020-06", "coll", 98, 100), v(2, "2020-06", "acc", 19, 20), v(2, "2020-06", "rework", 0, 10),
-            v(2, "2020-06", "haz", 30, None)]
+    rows = [
+        v(1, "2020-06", "coll", 100, 100),  # collection only: 40 of 100 weight
+        v(2, "2020-06", "coll", 98, 100),
+        v(2, "2020-06", "acc", 19, 20),
+        v(2, "2020-06", "rework", 0, 10),
+        v(2, "2020-06", "haz", 30, None),
+    ]
     r = score_period(inputs(values=rows), Scheme.from_dict(d), "2020-06")
     assert card(r, 1)["total"] == 100 and card(r, 1)["grade"] == "good" and bool(card(r, 1)["low_coverage"])
     assert card(r, 2)["total"] >= 90 and card(r, 2)["grade"] == "excellent"
@@ -267,8 +319,10 @@ def test_year_does_not_report_an_empty_quarter_as_missing_components():
 def test_year_leaves_out_a_thinly_covered_quarter():
     """Test that a quarter whose data covers 40% of the weight (below the 60% minimum) does not drag the
     year: Q2 on full data counts alone."""
-    full = [v(1, "2020-05", m, *fig) for m, fig in
-            (("coll", (100, 100)), ("acc", (20, 20)), ("rework", (0, 10)), ("haz", (20, None)))]
+    full = [
+        v(1, "2020-05", m, *fig)
+        for m, fig in (("coll", (100, 100)), ("acc", (20, 20)), ("rework", (0, 10)), ("haz", (20, None)))
+    ]
     thin = [v(1, "2020-11", "coll", 60, 100)]  # Q4: collection only, at the floor → 0 points
     r = score_period(inputs(values=full + thin), scheme(), "2020")
     assert card(r, 1)["total"] == pytest.approx(100) and card(r, 1)["parts_n"] == 1

@@ -28,7 +28,14 @@ from evaluation.scoring.store import active_scheme, save_scheme_version, scheme_
 from tests.factories import make_org, make_user, viewer
 
 # worker index → (collection, accuracy, retention) numerators out of 100 in June 2020
-FIGURES = {0: (95, 96, 98), 1: (90, 92, 97), 2: (85, 88, 96), 3: (80, 86, 95), 4: (75, 84, 94), 5: (70, 82, 93)}
+FIGURES = {
+    0: (95, 96, 98),
+    1: (90, 92, 97),
+    2: (85, 88, 96),
+    3: (80, 86, 95),
+    4: (75, 84, 94),
+    5: (70, 82, 93),
+}
 
 
 @pytest.fixture
@@ -37,9 +44,19 @@ def org(session):
     ensure_reference_data(session)
     workers = org.workers_a + org.workers_b
     for i, w in enumerate(workers):
-        for metric, num in zip(("collection_rate", "accuracy_rate", "retention_rate"), FIGURES[i], strict=True):
-            session.add(MetricValue(worker_id=w.id, period="2020-06", metric=metric, numerator=num,
-                                    denominator=100, source="import"))
+        for metric, num in zip(
+            ("collection_rate", "accuracy_rate", "retention_rate"), FIGURES[i], strict=True
+        ):
+            session.add(
+                MetricValue(
+                    worker_id=w.id,
+                    period="2020-06",
+                    metric=metric,
+                    numerator=num,
+                    denominator=100,
+                    source="import",
+                )
+            )
     admin = make_user(session, "admin", "x", Role.ADMIN)
     session.commit()
     global ADMIN
@@ -108,7 +125,9 @@ def test_freeze_is_idempotent_and_recompute_makes_a_revision(session, org):
     d = active_scheme(session)[0].to_dict()
     d["bonus_cap"] = 4
     save_scheme_version(session, ADMIN, d)
-    rev2, created = freeze_period(session, "2020-06", viewer=SYSTEM, new_revision=True, reason="falsification found")
+    rev2, created = freeze_period(
+        session, "2020-06", viewer=SYSTEM, new_revision=True, reason="falsification found"
+    )
     assert created and rev2.revision == 2 and rev2.scheme_version == 2
     changes = json.loads(rev2.changes)
     assert changes["previous_revision"] == 1 and changes["changed_workers"] == 1

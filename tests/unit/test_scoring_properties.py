@@ -24,12 +24,26 @@ def districts(draw):
             if not draw(st.booleans()):
                 continue
             if m == "haz":
-                rows.append({"worker_id": w, "period": "2020-06", "metric": m,
-                             "numerator": float(draw(st.integers(0, 60))), "denominator": np.nan})
+                rows.append(
+                    {
+                        "worker_id": w,
+                        "period": "2020-06",
+                        "metric": m,
+                        "numerator": float(draw(st.integers(0, 60))),
+                        "denominator": np.nan,
+                    }
+                )
             else:
                 den = draw(st.integers(1, 200))
-                rows.append({"worker_id": w, "period": "2020-06", "metric": m,
-                             "numerator": float(draw(st.integers(0, den))), "denominator": float(den)})
+                rows.append(
+                    {
+                        "worker_id": w,
+                        "period": "2020-06",
+                        "metric": m,
+                        "numerator": float(draw(st.integers(0, den))),
+                        "denominator": float(den),
+                    }
+                )
     return rows
 
 
@@ -52,7 +66,9 @@ def test_improving_a_metric_never_lowers_the_total(rows, data):
     elif row["metric"] == "rework":  # lower is better
         better[i]["numerator"] = row["numerator"] - data.draw(st.integers(0, int(row["numerator"])))
     else:
-        better[i]["numerator"] = row["numerator"] + data.draw(st.integers(0, int(row["denominator"] - row["numerator"])))
+        better[i]["numerator"] = row["numerator"] + data.draw(
+            st.integers(0, int(row["denominator"] - row["numerator"]))
+        )
     s = scheme()
     before = score_period(inputs(values=rows), s, "2020-06").cards.set_index("worker_id")["total"]
     after = score_period(inputs(values=better), s, "2020-06").cards.set_index("worker_id")["total"]
@@ -88,17 +104,46 @@ def test_scores_stay_in_range_and_weights_are_respected(rows):
 def test_excellent_share_never_exceeds_the_cap(n, seed):
     """Test that with the default scheme's 20% cap, at most ⌊0.2 n⌋ workers are graded 优秀."""
     rng = np.random.default_rng(seed)
-    workers = pd.DataFrame({"worker_id": range(1, n + 1), "community_id": rng.integers(1, 4, n),
-                            "subdistrict_id": 1, "party_member": False, "hire_date": None, "households": 300})
+    workers = pd.DataFrame(
+        {
+            "worker_id": range(1, n + 1),
+            "community_id": rng.integers(1, 4, n),
+            "subdistrict_id": 1,
+            "party_member": False,
+            "hire_date": None,
+            "households": 300,
+        }
+    )
     s = default_scheme()
-    reg = pd.DataFrame([{"code": c.metric, "unit": "%", "direction": "lower" if c.metric == "rework_rate"
-                         else "higher", "kind": "ratio", "name_zh": c.name_zh, "name_en": c.name_en}
-                        for c in s.components])
+    reg = pd.DataFrame(
+        [
+            {
+                "code": c.metric,
+                "unit": "%",
+                "direction": "lower" if c.metric == "rework_rate" else "higher",
+                "kind": "ratio",
+                "name_zh": c.name_zh,
+                "name_en": c.name_en,
+            }
+            for c in s.components
+        ]
+    )
     reg.loc[reg["code"].isin(["training_quiz_avg", "training_certificates"]), "unit"] = "分"
-    rows = [{"worker_id": w, "period": "2020-06", "metric": c.metric, "numerator": float(rng.integers(95, 101)),
-             "denominator": 100.0} for w in range(1, n + 1) for c in s.components if c.metric != "rework_rate"]
-    cards = score_period(type(inputs())(workers=workers, values=pd.DataFrame(rows), registry=reg), s,
-                         "2020-06").cards
+    rows = [
+        {
+            "worker_id": w,
+            "period": "2020-06",
+            "metric": c.metric,
+            "numerator": float(rng.integers(95, 101)),
+            "denominator": 100.0,
+        }
+        for w in range(1, n + 1)
+        for c in s.components
+        if c.metric != "rework_rate"
+    ]
+    cards = score_period(
+        type(inputs())(workers=workers, values=pd.DataFrame(rows), registry=reg), s, "2020-06"
+    ).cards
     assert (cards["grade"] == "excellent").sum() <= int(0.2 * n)
 
 
@@ -114,14 +159,29 @@ def test_each_rule_is_monotone_in_the_good_direction(metric):
     totals = []
     for k in range(0, 101, 5):
         if metric == "haz":
-            row = {"worker_id": 1, "period": "2020-06", "metric": "haz", "numerator": float(k // 5),
-                   "denominator": np.nan}
+            row = {
+                "worker_id": 1,
+                "period": "2020-06",
+                "metric": "haz",
+                "numerator": float(k // 5),
+                "denominator": np.nan,
+            }
         else:
             good = k if metric != "rework" else 100 - k
-            row = {"worker_id": 1, "period": "2020-06", "metric": metric, "numerator": float(good),
-                   "denominator": 100.0}
-        other = {"worker_id": 2, "period": "2020-06", "metric": metric, "numerator": 50.0,
-                 "denominator": np.nan if metric == "haz" else 100.0}
+            row = {
+                "worker_id": 1,
+                "period": "2020-06",
+                "metric": metric,
+                "numerator": float(good),
+                "denominator": 100.0,
+            }
+        other = {
+            "worker_id": 2,
+            "period": "2020-06",
+            "metric": metric,
+            "numerator": 50.0,
+            "denominator": np.nan if metric == "haz" else 100.0,
+        }
         cards = score_period(inputs(values=[row, other]), scheme(), "2020-06").cards.set_index("worker_id")
         totals.append(cards.at[1, "total"])
     assert all(b >= a - 1e-9 for a, b in zip(totals, totals[1:], strict=False)), totals

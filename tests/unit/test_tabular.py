@@ -31,13 +31,22 @@ WORKERS = Schema(
     [
         Column("worker_id", ["工号", "worker id"], required=True, max_length=8, example="W0001"),
         Column("name", ["姓名", "name"], required=True, example="张三"),
-        Column("hire_date", ["入职日期", "hire date"], kind="date", required=True, example=dt.date(2020, 6, 1)),
+        Column(
+            "hire_date", ["入职日期", "hire date"], kind="date", required=True, example=dt.date(2020, 6, 1)
+        ),
         Column("records", ["采集数(条)", "records"], kind="int", min=0, example=1234),
         Column("score", ["得分", "score"], kind="float", min=0, max=100, example=98.5),
-        Column("status", ["状态", "status"], kind="enum", example="在岗",
-               choices={"在岗": "active", "离岗": "left", "active": "active", "left": "left"}),
+        Column(
+            "status",
+            ["状态", "status"],
+            kind="enum",
+            example="在岗",
+            choices={"在岗": "active", "离岗": "left", "active": "active", "left": "left"},
+        ),
         Column("trained", ["已培训", "trained"], kind="bool", example=True),
-        Column("checked_at", ["打卡时间", "checked at"], kind="datetime", example=dt.datetime(2020, 6, 1, 8, 30)),
+        Column(
+            "checked_at", ["打卡时间", "checked at"], kind="datetime", example=dt.datetime(2020, 6, 1, 8, 30)
+        ),
     ],
     key=("worker_id",),
 )
@@ -65,12 +74,21 @@ def first_record(data: bytes, filename: str = "workers.csv") -> dict[str, object
     return to_records(result.rows, WORKERS)[0]
 
 
-EXPECTED = {"worker_id": "W0001", "name": "张三", "hire_date": dt.date(2020, 6, 1), "records": 1234,
-            "score": 98.5, "status": "active", "trained": True,
-            "checked_at": dt.datetime(2020, 6, 1, 8, 30), "_row": 2}
+EXPECTED = {
+    "worker_id": "W0001",
+    "name": "张三",
+    "hire_date": dt.date(2020, 6, 1),
+    "records": 1234,
+    "score": 98.5,
+    "status": "active",
+    "trained": True,
+    "checked_at": dt.datetime(2020, 6, 1, 8, 30),
+    "_row": 2,
+}
 
 
 # ------------------------------------------------------------------------------ encodings and headers
+
 
 def test_utf8_bom_csv_with_chinese_headers():
     """Test that a UTF-8-with-BOM CSV with messy Chinese headers reads into typed rows."""
@@ -124,35 +142,55 @@ def test_quoted_newline_is_one_row():
 
 # ------------------------------------------------------------------------------------- cell values
 
-@pytest.mark.parametrize("text", ["2020/6/1", "2020-06-01", "2020年6月1日", "2020.6.1", "20200601", "43983",
-                                  "２０２０年６月１日", "2020-06-01 00:00:00", "2020-06-01T13:45"])
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2020/6/1",
+        "2020-06-01",
+        "2020年6月1日",
+        "2020.6.1",
+        "20200601",
+        "43983",
+        "２０２０年６月１日",
+        "2020-06-01 00:00:00",
+        "2020-06-01T13:45",
+    ],
+)
 def test_date_spellings(text):
     """Test that the date spellings offices export all read as 1 June 2020."""
     data = make_csv([row_with(hire_date=text)]).encode()
     assert first_record(data)["hire_date"] == dt.date(2020, 6, 1)
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("2020-06-01 08:30", dt.datetime(2020, 6, 1, 8, 30)),
-    ("2020/6/1 8:30:15", dt.datetime(2020, 6, 1, 8, 30, 15)),
-    ("2020年6月1日 8时30分", dt.datetime(2020, 6, 1, 8, 30)),
-    ("2020-06-01", dt.datetime(2020, 6, 1)),
-    ("43983.5", dt.datetime(2020, 6, 1, 12, 0)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2020-06-01 08:30", dt.datetime(2020, 6, 1, 8, 30)),
+        ("2020/6/1 8:30:15", dt.datetime(2020, 6, 1, 8, 30, 15)),
+        ("2020年6月1日 8时30分", dt.datetime(2020, 6, 1, 8, 30)),
+        ("2020-06-01", dt.datetime(2020, 6, 1)),
+        ("43983.5", dt.datetime(2020, 6, 1, 12, 0)),
+    ],
+)
 def test_datetime_spellings(text, expected):
     """Test that datetimes with or without seconds, in Chinese or as a serial, keep their time."""
     assert first_record(make_csv([row_with(checked_at=text)]).encode())["checked_at"] == expected
 
 
-@pytest.mark.parametrize(("text", "expected"), [("1,234", 1234), ("1234", 1234), ("１２３４", 1234),
-                                                ("1 234", 1234), ("1234.0", 1234), ("", None)])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("1,234", 1234), ("1234", 1234), ("１２３４", 1234), ("1 234", 1234), ("1234.0", 1234), ("", None)],
+)
 def test_numbers_as_text(text, expected):
     """Test that numbers typed as text, with separators or full-width digits, are read."""
     assert first_record(make_csv([row_with(records=text)]).encode())["records"] == expected
 
 
-@pytest.mark.parametrize(("text", "expected"), [("是", True), ("否", False), ("TRUE", True), ("no", False),
-                                                ("Y", True), ("0", False), ("", None)])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("是", True), ("否", False), ("TRUE", True), ("no", False), ("Y", True), ("0", False), ("", None)],
+)
 def test_bool_spellings(text, expected):
     """Test that yes/no columns accept Chinese, English and 1/0."""
     assert first_record(make_csv([row_with(trained=text)]).encode())["trained"] is expected
@@ -167,6 +205,7 @@ def test_enum_accepts_zh_and_en_spellings():
 
 # ------------------------------------------------------------------------------------------ Excel
 
+
 def xlsx_bytes(rows: list[list[object]]) -> bytes:
     book = openpyxl.Workbook()
     sheet = book.active
@@ -179,15 +218,26 @@ def xlsx_bytes(rows: list[list[object]]) -> bytes:
 
 def test_xlsx_with_date_cells_serials_and_numbers():
     """Test that an .xlsx with real date cells, a serial number, numeric cells and gaps reads correctly."""
-    data = xlsx_bytes([
-        ["2020 年网格员名册"],
-        ZH_HEADER,
-        ["W0001", "张三", dt.datetime(2020, 6, 1), 1234, 98.5, "在岗", True, dt.datetime(2020, 6, 1, 8, 30)],
-        [],
-        ["W0002", "李四", 43983, "1,234", 60, "active", "否", "2020/6/1 8:30"],
-        ["W0003", "王五", dt.date(2020, 12, 31), 7.0, None, None, None, None],
-        [],
-    ])
+    data = xlsx_bytes(
+        [
+            ["2020 年网格员名册"],
+            ZH_HEADER,
+            [
+                "W0001",
+                "张三",
+                dt.datetime(2020, 6, 1),
+                1234,
+                98.5,
+                "在岗",
+                True,
+                dt.datetime(2020, 6, 1, 8, 30),
+            ],
+            [],
+            ["W0002", "李四", 43983, "1,234", 60, "active", "否", "2020/6/1 8:30"],
+            ["W0003", "王五", dt.date(2020, 12, 31), 7.0, None, None, None, None],
+            [],
+        ]
+    )
     result = read_table(data, "名册.xlsx", WORKERS)
     assert result.ok and result.file_type == "xlsx" and result.encoding is None
     records = to_records(result.rows, WORKERS)
@@ -203,26 +253,32 @@ def test_xlsx_errors_name_the_excel_row():
     data = xlsx_bytes([ZH_HEADER, VALID, [], ["W0002", "李四", "2020-13-01", 3.5]])
     result = read_table(data, "a.xlsx", WORKERS)
     assert [(e.row, e.column, e.code, e.value) for e in result.errors] == [
-        (4, "hire_date", "not_a_date", "2020-13-01"), (4, "records", "not_an_integer", "3.5")]
+        (4, "hire_date", "not_a_date", "2020-13-01"),
+        (4, "records", "not_an_integer", "3.5"),
+    ]
 
 
 # --------------------------------------------------------------------------- every refusal, exactly
 
-@pytest.mark.parametrize(("column", "value", "code"), [
-    ("name", "", "required"),
-    ("worker_id", "W00000001", "too_long"),
-    ("hire_date", "2020-13-01", "not_a_date"),
-    ("hire_date", "2020-02-30", "not_a_date"),
-    ("checked_at", "2020-06-01 25:00", "not_a_datetime"),
-    ("records", "abc", "not_a_number"),
-    ("records", "1,23", "not_a_number"),
-    ("records", "3.5", "not_an_integer"),
-    ("records", "-1", "too_small"),
-    ("score", "100.5", "too_large"),
-    ("score", "inf", "not_a_number"),
-    ("status", "休假", "not_a_choice"),
-    ("trained", "也许", "not_a_bool"),
-])
+
+@pytest.mark.parametrize(
+    ("column", "value", "code"),
+    [
+        ("name", "", "required"),
+        ("worker_id", "W00000001", "too_long"),
+        ("hire_date", "2020-13-01", "not_a_date"),
+        ("hire_date", "2020-02-30", "not_a_date"),
+        ("checked_at", "2020-06-01 25:00", "not_a_datetime"),
+        ("records", "abc", "not_a_number"),
+        ("records", "1,23", "not_a_number"),
+        ("records", "3.5", "not_an_integer"),
+        ("records", "-1", "too_small"),
+        ("score", "100.5", "too_large"),
+        ("score", "inf", "not_a_number"),
+        ("status", "休假", "not_a_choice"),
+        ("trained", "也许", "not_a_bool"),
+    ],
+)
 def test_cell_errors_name_row_column_and_value(column, value, code):
     """Test that a bad cell is refused with its code, Excel row, column and the offending value."""
     rows = [row_with(worker_id=f"W{i}") for i in range(3)] + [row_with(**{"worker_id": "W9", column: value})]
@@ -236,7 +292,9 @@ def test_cell_errors_name_row_column_and_value(column, value, code):
 
 def test_message_wording():
     """Test that messages read as the product specifies, in both languages."""
-    rows = [row_with(worker_id=f"W{i}") for i in range(3)] + [row_with(worker_id="W9", hire_date="2020-13-01")]
+    rows = [row_with(worker_id=f"W{i}") for i in range(3)] + [
+        row_with(worker_id="W9", hire_date="2020-13-01")
+    ]
     error = read_table(make_csv(rows).encode(), "a.csv", WORKERS).errors[0]
     assert error.message_zh == "第 5 行「入职日期」列的值“2020-13-01”不是有效日期"
     assert error.message_en == 'Row 5, column "hire date": "2020-13-01" is not a valid date'
@@ -258,16 +316,24 @@ def test_a_chunk_whose_keys_all_repeat_earlier_ones_leaves_later_chunks_checkabl
     """Test chunked reading where a whole chunk repeats earlier keys (found by fuzzing: it used to store an
     empty run of keys, and the next chunk's lookup crashed with an IndexError)."""
     ids = ["W1", "W2", "W1", "W2", "W1", "W3"]  # chunks of rows 2 | 3–4 | 5–6 (all repeats) | 7
-    result = read_table(make_csv([row_with(worker_id=i) for i in ids]).encode(), "a.csv", WORKERS, chunk_rows=2)
-    assert [(e.row, e.code) for e in result.errors] == [(4, "duplicate_key"), (5, "duplicate_key"),
-                                                         (6, "duplicate_key")]
+    result = read_table(
+        make_csv([row_with(worker_id=i) for i in ids]).encode(), "a.csv", WORKERS, chunk_rows=2
+    )
+    assert [(e.row, e.code) for e in result.errors] == [
+        (4, "duplicate_key"),
+        (5, "duplicate_key"),
+        (6, "duplicate_key"),
+    ]
     assert result.rows["_row"].tolist() == [2, 3, 7]
 
 
 def test_composite_key_compares_typed_values():
     """Test that a composite key matches on parsed values, so 2020/6/1 and 2020-06-01 collide."""
-    schema = Schema("visits", [Column("worker_id", ["工号"], required=True),
-                               Column("day", ["日期"], kind="date", required=True)], key=("worker_id", "day"))
+    schema = Schema(
+        "visits",
+        [Column("worker_id", ["工号"], required=True), Column("day", ["日期"], kind="date", required=True)],
+        key=("worker_id", "day"),
+    )
     data = "工号,日期\nW1,2020/6/1\nW1,2020/6/2\nW2,2020/6/1\nW1,2020-06-01\n".encode()
     [error] = read_table(data, "a.csv", schema).errors
     assert (error.row, error.column, error.code) == (5, "worker_id,day", "duplicate_key")
@@ -278,13 +344,19 @@ def test_row_wider_than_header():
     """Test that extra fields (an unquoted comma) refuse the row and show the spilled text."""
     data = (make_csv([VALID]) + "W2,李四,2020/6/1,1,2,在岗,是,2020-06-01,多出来的\r\n").encode()
     result = read_table(data, "a.csv", WORKERS)
-    assert [(e.row, e.column, e.code, e.value) for e in result.errors] == [(3, None, "too_many_fields", "多出来的")]
+    assert [(e.row, e.column, e.code, e.value) for e in result.errors] == [
+        (3, None, "too_many_fields", "多出来的")
+    ]
 
 
 def test_wide_row_after_the_sample_keeps_row_numbers():
     """Test that a too-wide row far beyond the sniffed sample is still reported on the right row."""
     rows = [row_with(worker_id=f"W{i}") for i in range(3000)]
-    text = make_csv(rows) + "WX,李四,2020/6/1,1,2,在岗,是,2020-06-01,x,y,z\r\n" + make_csv([], row_with(worker_id="WA"))
+    text = (
+        make_csv(rows)
+        + "WX,李四,2020/6/1,1,2,在岗,是,2020-06-01,x,y,z\r\n"
+        + make_csv([], row_with(worker_id="WA"))
+    )
     result = read_table(text.encode(), "a.csv", WORKERS, chunk_rows=1000)
     assert [(e.row, e.code, e.value) for e in result.errors] == [(3002, "too_many_fields", "x,y,z")]
     assert result.rows["_row"].tolist() == [*range(2, 3002), 3003]
@@ -295,20 +367,25 @@ def test_header_problems_are_reported_without_rows():
     header = ["工号", "worker id", "入职日期"]
     result = read_table(make_csv([["W1", "W1", "2020/6/1"]], header=header).encode(), "a.csv", WORKERS)
     assert [(e.row, e.column, e.code) for e in result.errors] == [
-        (None, "worker_id", "duplicate_column"), (None, "name", "missing_column")]
+        (None, "worker_id", "duplicate_column"),
+        (None, "name", "missing_column"),
+    ]
     assert "缺少必填列「姓名」" in result.errors[1].message_zh
     assert 'Missing required column "name"' in result.errors[1].message_en
     assert result.rows.empty and not result.ok
 
 
-@pytest.mark.parametrize(("data", "code"), [
-    (b"", "empty_file"),
-    (b"\xef\xbb\xbf\r\n \r\n", "empty_file"),
-    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600), "unsupported_format"),
-    (b"<html><table><tr><td>\xe5\xb7\xa5\xe5\x8f\xb7</td></tr></table></html>", "unsupported_format"),
-    (b"PK\x03\x04 not really a workbook", "unreadable_file"),
-    ("工号,姓名\n".encode("gb18030") + b"\x80\xff\xfe\n", "unknown_encoding"),
-])
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (b"", "empty_file"),
+        (b"\xef\xbb\xbf\r\n \r\n", "empty_file"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(600), "unsupported_format"),
+        (b"<html><table><tr><td>\xe5\xb7\xa5\xe5\x8f\xb7</td></tr></table></html>", "unsupported_format"),
+        (b"PK\x03\x04 not really a workbook", "unreadable_file"),
+        ("工号,姓名\n".encode("gb18030") + b"\x80\xff\xfe\n", "unknown_encoding"),
+    ],
+)
 def test_unreadable_files_are_refused_with_one_clear_error(data, code):
     """Test that empty, legacy .xls, HTML, broken zip and undecodable files give one file-level error."""
     result = read_table(data, "upload.xls", WORKERS)
@@ -345,13 +422,16 @@ def test_error_list_is_capped_but_counted():
 
 # ------------------------------------------------------------------------------------- big files
 
+
 def big_csv(n: int) -> bytes:
     lines = [",".join(ZH_HEADER)]
     for i in range(n):
         if i % 50_000 == 7:
             lines.append("")  # blank line: still a row in Excel
         score = "abc" if i % 40_000 == 3 else str(i % 100)
-        lines.append(f"W{i:07d},名{i % 97},2020/{i % 12 + 1}/{i % 28 + 1},{i},{score},在岗,是,2020-06-01 08:{i % 60:02d}")
+        lines.append(
+            f"W{i:07d},名{i % 97},2020/{i % 12 + 1}/{i % 28 + 1},{i},{score},在岗,是,2020-06-01 08:{i % 60:02d}"
+        )
     lines.append("W0000005,重复,2020/1/1,1,1,在岗,是,")
     return ("\r\n".join(lines) + "\r\n").encode("gb18030")
 
@@ -377,6 +457,7 @@ def test_chunks_match_the_one_shot_read():
 
 
 # ------------------------------------------------------------------------------------------ templates
+
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -406,8 +487,19 @@ def test_template_bytes_buffer():
 
 # --------------------------------------------------------------------------------------- exports
 
-@pytest.mark.parametrize(("value", "expected"), [("=1+1", "'=1+1"), ("+86 138", "'+86 138"), ("-2", "'-2"),
-                                                 ("@SUM(A1)", "'@SUM(A1)"), ("张三", "张三"), (-2, -2), (None, None)])
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+86 138", "'+86 138"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("张三", "张三"),
+        (-2, -2),
+        (None, None),
+    ],
+)
 def test_safe_cell(value, expected):
     """Test that exported text that Excel would run as a formula is neutralised, and nothing else."""
     assert safe_cell(value) == expected
@@ -415,8 +507,9 @@ def test_safe_cell(value, expected):
 
 def test_safe_frame():
     """Test that safe_frame applies safe_cell to text columns and leaves numbers alone."""
-    frame = pd.DataFrame({"name": ["=cmd|' /C calc'!A0", "张三"], "n": [-1, 2],
-                          "mixed": pd.Series(["@x", 3], dtype=object)})
+    frame = pd.DataFrame(
+        {"name": ["=cmd|' /C calc'!A0", "张三"], "n": [-1, 2], "mixed": pd.Series(["@x", 3], dtype=object)}
+    )
     out = safe_frame(frame)
     assert out["name"].tolist() == ["'=cmd|' /C calc'!A0", "张三"]
     assert out["n"].tolist() == [-1, 2] and out["mixed"].tolist() == ["'@x", 3]
@@ -424,6 +517,7 @@ def test_safe_frame():
 
 
 # ------------------------------------------------------------------------------------- schema rules
+
 
 def test_schema_refuses_ambiguous_headers():
     """Test that a schema where one header fits two columns is a programming error."""
@@ -455,8 +549,10 @@ def test_random_zip_like_bytes_only_produce_errors(data):
 
 
 @FUZZ
-@given(st.lists(st.lists(st.text(max_size=12), min_size=0, max_size=10), max_size=20),
-       st.sampled_from(["utf-8-sig", "gb18030"]))
+@given(
+    st.lists(st.lists(st.text(max_size=12), min_size=0, max_size=10), max_size=20),
+    st.sampled_from(["utf-8-sig", "gb18030"]),
+)
 def test_random_cells_are_accounted_for(rows, encoding):
     """Test that with a valid header every non-blank row is either returned or named in an error."""
     text = make_csv(rows)

@@ -31,41 +31,77 @@ def world(session: Session) -> World:
 
 
 def _session_at(session: Session, course_id: int, start: datetime, minutes: int = 90) -> TrainingSession:
-    ts = TrainingSession(course_id=course_id, start_at=start, end_at=start + timedelta(minutes=minutes),
-                         secret="s", status="closed")
+    ts = TrainingSession(
+        course_id=course_id,
+        start_at=start,
+        end_at=start + timedelta(minutes=minutes),
+        secret="s",
+        status="closed",
+    )
     session.add(ts)
     session.flush()
     return ts
 
 
-def _seat(session: Session, ts: TrainingSession, worker: Worker, status: str, *, checked_in: datetime | None = None,
-          minutes: int | None = None) -> Attendance:
-    seat = Attendance(session_id=ts.id, worker_id=worker.id, status=status, checked_in_at=checked_in,
-                      minutes_attended=minutes)
+def _seat(
+    session: Session,
+    ts: TrainingSession,
+    worker: Worker,
+    status: str,
+    *,
+    checked_in: datetime | None = None,
+    minutes: int | None = None,
+) -> Attendance:
+    seat = Attendance(
+        session_id=ts.id,
+        worker_id=worker.id,
+        status=status,
+        checked_in_at=checked_in,
+        minutes_attended=minutes,
+    )
     session.add(seat)
     session.flush()
     return seat
 
 
 def _cert(session: Session, course_id: int, worker: Worker, at: datetime, months: int = 12) -> Certificate:
-    attempt = QuizAttempt(course_id=course_id, worker_id=worker.id, number=1, status="submitted", started_at=at,
-                          deadline_at=at + timedelta(minutes=20), submitted_at=at, score=90.0, question_count=10)
+    attempt = QuizAttempt(
+        course_id=course_id,
+        worker_id=worker.id,
+        number=1,
+        status="submitted",
+        started_at=at,
+        deadline_at=at + timedelta(minutes=20),
+        submitted_at=at,
+        score=90.0,
+        question_count=10,
+    )
     session.add(attempt)
     session.flush()
-    cert = Certificate(course_id=course_id, worker_id=worker.id, attempt_id=attempt.id, score=90.0, issued_at=at,
-                       valid_until=at + timedelta(days=30 * months))
+    cert = Certificate(
+        course_id=course_id,
+        worker_id=worker.id,
+        attempt_id=attempt.id,
+        score=90.0,
+        issued_at=at,
+        valid_until=at + timedelta(days=30 * months),
+    )
     session.add(cert)
     session.flush()
     return cert
 
 
 def _held(session: Session, worker: Worker) -> float:
-    return round(sum(e.hours for e in session.exec(select(HoursEntry).where(HoursEntry.worker_id == worker.id))), 2)
+    return round(
+        sum(e.hours for e in session.exec(select(HoursEntry).where(HoursEntry.worker_id == worker.id))), 2
+    )
 
 
 def _district_plan(session: Session, w: World, year: int = 2020, **kw) -> None:  # noqa: ANN003
     reqs = kw.pop("requirements", [{"worker_group": "all", "hours": 40}])
-    plans.save_plan(session, w.manager, year=year, unit_id=w.org.district.id, requirements=reqs, now=NOW, **kw)
+    plans.save_plan(
+        session, w.manager, year=year, unit_id=w.org.district.id, requirements=reqs, now=NOW, **kw
+    )
 
 
 # --- the ledger ----------------------------------------------------------------------------------------------
@@ -125,25 +161,40 @@ def test_passed_quiz_and_done_lessons_are_credited(session, world):
     """Test that a certificate earns the course rule's quiz hours (default 1) and is traceable to its attempt."""
     a0 = world.org.workers_a[0]
     cert = _cert(session, world.courses["fire_safety"].id, a0, datetime(2020, 4, 2, 10))
-    completion.set_rule(session, world.manager, course_id=world.courses["fire_safety"].id, quiz_credit_hours=2.0,
-                        now=NOW)
+    completion.set_rule(
+        session, world.manager, course_id=world.courses["fire_safety"].id, quiz_credit_hours=2.0, now=NOW
+    )
     ledger.credit_sources(session, now=NOW)
     row = session.exec(select(HoursEntry).where(HoursEntry.worker_id == a0.id)).one()
-    assert (row.hours, row.source, row.attempt_id, row.credited_on) == (2.0, "quiz", cert.attempt_id, date(2020, 4, 2))
+    assert (row.hours, row.source, row.attempt_id, row.credited_on) == (
+        2.0,
+        "quiz",
+        cert.attempt_id,
+        date(2020, 4, 2),
+    )
 
 
 def test_corrections_are_new_rows_with_a_reason(session, world):
     """Test that a manager's correction adds a row pointing at the corrected one, needs a reason, cannot take
     an entry below zero, and survives the job (the job does not undo it)."""
     a0 = world.org.workers_a[0]
-    entry = ledger.record_external(session, world.manager_a, worker_id=a0.id, hours=3, on=date(2020, 5, 6),
-                                   note="区消防大队培训签到表", now=NOW)
+    entry = ledger.record_external(
+        session,
+        world.manager_a,
+        worker_id=a0.id,
+        hours=3,
+        on=date(2020, 5, 6),
+        note="区消防大队培训签到表",
+        now=NOW,
+    )
     with pytest.raises(TrainingError) as e:
         ledger.correct_entry(session, world.manager_a, entry_id=entry.id, hours=-1, note="", now=NOW)
     assert e.value.key == "reason_needed"
     with pytest.raises(TrainingError):
         ledger.correct_entry(session, world.manager_a, entry_id=entry.id, hours=-4, note="多记", now=NOW)
-    fix = ledger.correct_entry(session, world.manager_a, entry_id=entry.id, hours=-1, note="实际两小时", now=NOW)
+    fix = ledger.correct_entry(
+        session, world.manager_a, entry_id=entry.id, hours=-1, note="实际两小时", now=NOW
+    )
     ledger.credit_sources(session, now=NOW)
     assert fix.corrects_id == entry.id and session.get(HoursEntry, entry.id).hours == 3.0
     assert _held(session, a0) == 2.0
@@ -153,10 +204,13 @@ def test_external_training_needs_evidence_and_is_recorded_once(session, world):
     """Test that external hours need a file or a note, and the same submission twice is one row."""
     a0 = world.org.workers_a[0]
     with pytest.raises(TrainingError) as e:
-        ledger.record_external(session, world.manager_a, worker_id=a0.id, hours=2, on=date(2020, 5, 6), note=" ",
-                               now=NOW)
+        ledger.record_external(
+            session, world.manager_a, worker_id=a0.id, hours=2, on=date(2020, 5, 6), note=" ", now=NOW
+        )
     assert e.value.key == "evidence_needed"
-    args = dict(worker_id=a0.id, hours=2, on=date(2020, 5, 6), note="", evidence=("签到表.pdf", b"%PDF-1.4"), now=NOW)
+    args = dict(
+        worker_id=a0.id, hours=2, on=date(2020, 5, 6), note="", evidence=("签到表.pdf", b"%PDF-1.4"), now=NOW
+    )
     first = ledger.record_external(session, world.manager_a, **args)
     again = ledger.record_external(session, world.manager_a, **args)
     assert first.id == again.id and _held(session, a0) == 2.0
@@ -168,13 +222,16 @@ def test_a_community_manager_records_only_their_own_workers(session, world):
     cannot credit themselves."""
     b0, a0 = world.org.workers_b[0], world.org.workers_a[0]
     with pytest.raises(ScopeError):
-        ledger.record_external(session, world.manager_a, worker_id=b0.id, hours=2, on=date(2020, 5, 6), note="x",
-                               now=NOW)
+        ledger.record_external(
+            session, world.manager_a, worker_id=b0.id, hours=2, on=date(2020, 5, 6), note="x", now=NOW
+        )
     with pytest.raises(ScopeError):
-        ledger.record_external(session, world.worker(a0), worker_id=a0.id, hours=2, on=date(2020, 5, 6), note="x",
-                               now=NOW)
-    entry = ledger.record_external(session, world.manager, worker_id=b0.id, hours=2, on=date(2020, 5, 6), note="x",
-                                   now=NOW)
+        ledger.record_external(
+            session, world.worker(a0), worker_id=a0.id, hours=2, on=date(2020, 5, 6), note="x", now=NOW
+        )
+    entry = ledger.record_external(
+        session, world.manager, worker_id=b0.id, hours=2, on=date(2020, 5, 6), note="x", now=NOW
+    )
     with pytest.raises(ScopeError):
         ledger.correct_entry(session, world.manager_a, entry_id=entry.id, hours=-1, note="y", now=NOW)
     assert ledger.ledger_frame(session, world.manager_a, year=2020).empty
@@ -187,13 +244,31 @@ def test_each_level_adds_to_the_plan_above(session, world):
     """Test that a worker's yearly duty is the district's hours plus their subdistrict's and community's, and
     that a party member and a new hire owe their groups' hours too."""
     o = world.org
-    _district_plan(session, world, requirements=[{"worker_group": "all", "hours": 40},
-                                                 {"worker_group": "party", "hours": 8},
-                                                 {"worker_group": "new_hire", "hours": 24, "window_days": 30}])
-    plans.save_plan(session, world.manager, year=2020, unit_id=o.sub.id,
-                    requirements=[{"worker_group": "all", "hours": 6}], now=NOW)
-    plans.save_plan(session, world.manager_a, year=2020, unit_id=o.comm_a.id,
-                    requirements=[{"worker_group": "all", "hours": 4}], now=NOW)
+    _district_plan(
+        session,
+        world,
+        requirements=[
+            {"worker_group": "all", "hours": 40},
+            {"worker_group": "party", "hours": 8},
+            {"worker_group": "new_hire", "hours": 24, "window_days": 30},
+        ],
+    )
+    plans.save_plan(
+        session,
+        world.manager,
+        year=2020,
+        unit_id=o.sub.id,
+        requirements=[{"worker_group": "all", "hours": 6}],
+        now=NOW,
+    )
+    plans.save_plan(
+        session,
+        world.manager_a,
+        year=2020,
+        unit_id=o.comm_a.id,
+        requirements=[{"worker_group": "all", "hours": 4}],
+        now=NOW,
+    )
     a1 = o.workers_a[1]
     a1.hire_date = date(2020, 6, 1)
     session.add(a1)
@@ -225,18 +300,30 @@ def test_a_community_manager_edits_only_their_community_plan(session, world):
         plans.save_plan(session, world.manager_a, year=2020, unit_id=o.district.id, requirements=[], now=NOW)
     with pytest.raises(ScopeError):
         plans.save_plan(session, world.manager_a, year=2020, unit_id=o.comm_b.id, requirements=[], now=NOW)
-    plans.save_plan(session, world.manager_a, year=2020, unit_id=o.comm_a.id,
-                    requirements=[{"worker_group": "all", "hours": 4}], now=NOW)
+    plans.save_plan(
+        session,
+        world.manager_a,
+        year=2020,
+        unit_id=o.comm_a.id,
+        requirements=[{"worker_group": "all", "hours": 4}],
+        now=NOW,
+    )
     seen = plans.plans_frame(session, world.manager_a, year=2020)
     assert set(seen["unit_id"]) == {o.district.id, o.comm_a.id}
-    assert dict(zip(seen["unit_id"], seen["editable"], strict=True)) == {o.district.id: False, o.comm_a.id: True}
+    assert dict(zip(seen["unit_id"], seen["editable"], strict=True)) == {
+        o.district.id: False,
+        o.comm_a.id: True,
+    }
 
 
 def test_bad_plan_numbers_are_refused_whole(session, world):
     """Test that a plan with a bad row is refused naming the row, and nothing is written."""
     with pytest.raises(TrainingError) as e:
-        _district_plan(session, world, requirements=[{"worker_group": "all", "hours": 40},
-                                                     {"worker_group": "new_hire", "hours": -3}])
+        _district_plan(
+            session,
+            world,
+            requirements=[{"worker_group": "all", "hours": 40}, {"worker_group": "new_hire", "hours": -3}],
+        )
     assert "2" in str(e.value)
     assert plans.plans_frame(session, world.manager, year=2020).empty
 
@@ -253,8 +340,10 @@ def test_enrolment_requires_the_prerequisite_certificate(session, world):
     with pytest.raises(TrainingError) as e:
         enroll(session, world.manager, course_id=adv.id, worker_ids=[a0.id], now=NOW)
     assert basic.title_zh in e.value.message("zh") and a0.name in e.value.message("zh")
-    assert completion.prerequisite_for_worker(session, world.worker(a0), course_id=adv.id, now=NOW)["code"] == \
-        "fire_safety"
+    assert (
+        completion.prerequisite_for_worker(session, world.worker(a0), course_id=adv.id, now=NOW)["code"]
+        == "fire_safety"
+    )
     _cert(session, basic.id, a0, NOW - timedelta(days=10))
     assert enroll(session, world.manager, course_id=adv.id, worker_ids=[a0.id], now=NOW) == 1
 
@@ -262,18 +351,26 @@ def test_enrolment_requires_the_prerequisite_certificate(session, world):
 def test_prerequisite_cycles_are_refused(session, world):
     """Test that a course cannot require a course that requires it."""
     c = world.courses
-    completion.set_rule(session, world.manager, course_id=c["epidemic_screening"].id, prerequisite_code="fire_safety",
-                        now=NOW)
+    completion.set_rule(
+        session, world.manager, course_id=c["epidemic_screening"].id, prerequisite_code="fire_safety", now=NOW
+    )
     with pytest.raises(TrainingError):
-        completion.set_rule(session, world.manager, course_id=c["fire_safety"].id,
-                            prerequisite_code="epidemic_screening", now=NOW)
+        completion.set_rule(
+            session,
+            world.manager,
+            course_id=c["fire_safety"].id,
+            prerequisite_code="epidemic_screening",
+            now=NOW,
+        )
 
 
 def test_a_course_completes_by_its_rule(session, world):
     """Test that completion follows the rule: attendance ≥ x %, quiz passed, every lesson done."""
     a0, a1 = world.org.workers_a[:2]
     course = world.courses["fire_safety"]
-    completion.set_rule(session, world.manager, course_id=course.id, min_attendance_pct=75, require_quiz=True, now=NOW)
+    completion.set_rule(
+        session, world.manager, course_id=course.id, min_attendance_pct=75, require_quiz=True, now=NOW
+    )
     for i in range(4):
         ts = _session_at(session, course.id, datetime(2020, 3, 1 + i, 9))
         _seat(session, ts, a0, "present" if i < 3 else "absent")
@@ -310,9 +407,13 @@ def test_a_lesson_is_done_only_after_the_server_checked_reading_time(session, wo
     lessons.open_lesson(session, me, lesson_id=first.id, now=t0)
     lessons.open_lesson(session, me, lesson_id=first.id, now=t0 + timedelta(seconds=30))
     with pytest.raises(TrainingError) as e:
-        lessons.complete_lesson(session, me, lesson_id=first.id, now=t0 + timedelta(seconds=first.min_read_seconds - 5))
+        lessons.complete_lesson(
+            session, me, lesson_id=first.id, now=t0 + timedelta(seconds=first.min_read_seconds - 5)
+        )
     assert e.value.key == "lesson_too_soon" and e.value.params["seconds"] == 5
-    assert lessons.complete_lesson(session, me, lesson_id=first.id, now=t0 + timedelta(seconds=first.min_read_seconds))
+    assert lessons.complete_lesson(
+        session, me, lesson_id=first.id, now=t0 + timedelta(seconds=first.min_read_seconds)
+    )
     assert not lessons.complete_lesson(session, me, lesson_id=first.id, now=t0 + timedelta(hours=1))
     assert _held(session, a0) == round(first.credit_minutes / 60, 2)
     nxt = lessons.continue_lesson(session, me)
@@ -334,9 +435,15 @@ def test_lessons_of_a_course_not_enrolled_are_closed(session, world):
 def _supervised_world(session: Session, w: World) -> None:
     o = w.org
     fire = w.courses["fire_safety"]
-    _district_plan(session, w, requirements=[{"worker_group": "all", "hours": 10},
-                                             {"worker_group": "new_hire", "hours": 4, "window_days": 30}],
-                   courses=[{"course_code": "fire_safety", "worker_group": "all", "due_date": date(2020, 5, 31)}])
+    _district_plan(
+        session,
+        w,
+        requirements=[
+            {"worker_group": "all", "hours": 10},
+            {"worker_group": "new_hire", "hours": 4, "window_days": 30},
+        ],
+        courses=[{"course_code": "fire_safety", "worker_group": "all", "due_date": date(2020, 5, 31)}],
+    )
     b2 = o.workers_b[2]
     b2.hire_date = date(2020, 4, 1)
     session.add(b2)
@@ -352,7 +459,9 @@ def test_dashboard_shows_who_is_behind_and_what_is_overdue(session, world):
     courses and the new hire past the pre-service deadline."""
     _supervised_world(session, world)
     o = world.org
-    st = supervision.plan_status(session, world.manager, year=2020, as_of=date(2020, 6, 30)).set_index("worker_id")
+    st = supervision.plan_status(session, world.manager, year=2020, as_of=date(2020, 6, 30)).set_index(
+        "worker_id"
+    )
     a0, b0, b2 = o.workers_a[0].id, o.workers_b[0].id, o.workers_b[2].id
     assert st.loc[a0, "credited"] == 4.0 and not st.loc[a0, "behind"]  # 3 h session + 1 h quiz ≥ 80 % of 4.97
     assert st.loc[b0, "credited"] == 0.0 and st.loc[b0, "behind"]
@@ -376,8 +485,9 @@ def test_bulletin_figures_equal_the_dashboard(session, world):
     assert summary_rows["已认定学时"] == head["credited"] and summary_rows["落后人数"] == head["behind"]
     comm = supervision.community_summary(st)
     sheet = [r for r in wb["各社区"].iter_rows(min_row=2, values_only=True)]
-    assert [(r[0], r[3], r[5]) for r in sheet] == list(zip(comm["community_zh"], comm["credited"], comm["behind"],
-                                                           strict=True))
+    assert [(r[0], r[3], r[5]) for r in sheet] == list(
+        zip(comm["community_zh"], comm["credited"], comm["behind"], strict=True)
+    )
     behind = {r[0] for r in wb["学时落后人员"].iter_rows(min_row=2, values_only=True)}
     assert behind == set(st[st["behind"]]["employee_no"])
     assert {r[0] for r in wb["岗前培训逾期"].iter_rows(min_row=2, values_only=True)} == {"B02"}
@@ -394,7 +504,9 @@ def test_reminders_go_once_a_month_to_workers_and_their_managers(session, world)
     assert first == len(notes) > 0 and again == 0
     from core.models import User
 
-    sub_mgr = User(username="sub", display_name="sub", password_hash="x", role="manager", scope_unit_id=world.org.sub.id)
+    sub_mgr = User(
+        username="sub", display_name="sub", password_hash="x", role="manager", scope_unit_id=world.org.sub.id
+    )
     session.add(sub_mgr)
     session.flush()
     assert any(n.user_id == world.manager_a.user_id for n in notes)
@@ -426,14 +538,21 @@ def test_monthly_figures_sum_to_completion_to_date(session, world):
     m = supervision.monthly_figures(session, SYSTEM, start=date(2020, 1, 1), end=date(2020, 6, 30))
     mine = m[m["worker_id"] == a0]
     st = supervision.plan_status(session, SYSTEM, year=2020, as_of=date(2020, 6, 30)).set_index("worker_id")
-    assert mine["credited_hours"].sum() / mine["required_hours"].sum() == pytest.approx(st.loc[a0, "completion"],
-                                                                                          abs=0.01)
+    assert mine["credited_hours"].sum() / mine["required_hours"].sum() == pytest.approx(
+        st.loc[a0, "completion"], abs=0.01
+    )
 
 
 def test_bottom_group_owes_its_hours_from_the_day_placed(session, world):
     """Test that a worker placed in the bottom group owes the group's hours, placing them twice is once."""
-    _district_plan(session, world, requirements=[{"worker_group": "all", "hours": 10},
-                                                 {"worker_group": "bottom", "hours": 12, "bottom_pct": 10}])
+    _district_plan(
+        session,
+        world,
+        requirements=[
+            {"worker_group": "all", "hours": 10},
+            {"worker_group": "bottom", "hours": 12, "bottom_pct": 10},
+        ],
+    )
     b0 = world.org.workers_b[0]
     members = pd.DataFrame({"worker_id": [b0.id], "period": ["2020-06"], "rank_pct": [2.0]})
     assert plans.record_group(session, year=2020, group=WorkerGroup.BOTTOM, members=members, now=NOW) == 1
@@ -471,13 +590,28 @@ def test_my_compulsory_courses_say_done_overdue_or_what_comes_first(session, wor
     overdue, and names the course whose certificate a compulsory course requires first."""
     _supervised_world(session, world)
     o = world.org
-    plans.save_plan(session, world.manager, year=2020, unit_id=o.comm_a.id, requirements=[],
-                    courses=[{"course_code": "epidemic_screening", "worker_group": "all", "due_date": date(2020, 9, 30)}],
-                    now=NOW)
-    completion.set_rule(session, world.manager, course_id=world.courses["epidemic_screening"].id,
-                        prerequisite_code="fire_safety", now=NOW)
-    mine = supervision.my_compulsory(session, world.worker(o.workers_a[0]), year=2020, as_of=date(2020, 6, 30))
-    other = supervision.my_compulsory(session, world.worker(o.workers_a[1]), year=2020, as_of=date(2020, 7, 1))
+    plans.save_plan(
+        session,
+        world.manager,
+        year=2020,
+        unit_id=o.comm_a.id,
+        requirements=[],
+        courses=[{"course_code": "epidemic_screening", "worker_group": "all", "due_date": date(2020, 9, 30)}],
+        now=NOW,
+    )
+    completion.set_rule(
+        session,
+        world.manager,
+        course_id=world.courses["epidemic_screening"].id,
+        prerequisite_code="fire_safety",
+        now=NOW,
+    )
+    mine = supervision.my_compulsory(
+        session, world.worker(o.workers_a[0]), year=2020, as_of=date(2020, 6, 30)
+    )
+    other = supervision.my_compulsory(
+        session, world.worker(o.workers_a[1]), year=2020, as_of=date(2020, 7, 1)
+    )
     by = mine.set_index("course_code")
     assert by.loc["fire_safety", "completed"] and not by.loc["fire_safety", "overdue"]
     assert by.loc["epidemic_screening", "needs_zh"] == ""  # a0 holds the fire-safety certificate

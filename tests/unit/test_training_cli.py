@@ -31,7 +31,9 @@ def test_hours_lists_required_and_credited_per_worker(demo_env, capsys):
 
 def test_hours_for_one_community(demo_env, capsys):
     """Test that --community limits the list to that community's workers, and an unknown name is an error."""
-    assert main(["training", "hours", "--year", "2020", "--community", "下沙社区", "--as-of", "2020-09-30"]) == 0
+    assert (
+        main(["training", "hours", "--year", "2020", "--community", "下沙社区", "--as-of", "2020-09-30"]) == 0
+    )
     out = capsys.readouterr().out
     lines = [x for x in out.strip().splitlines()[1:] if x.strip()]
     assert lines and all("下沙社区" in x for x in lines)

@@ -19,8 +19,14 @@ def test_plan_completion_is_a_ratio_metric_of_the_registry():
     monthly rows sum to credited ÷ required, skipping months with no duty."""
     row = TRAINING_REGISTRY.set_index("code").loc["training_plan_completion"]
     assert (row["kind"], row["unit"], row["direction"]) == ("ratio", "%", "higher")
-    hours = pd.DataFrame({"worker_id": [1, 1, 1], "period": ["2020-01", "2020-02", "2020-03"],
-                          "credited_hours": [0.0, 6.0, 2.0], "required_hours": [3.4, 3.2, 0.0]})
+    hours = pd.DataFrame(
+        {
+            "worker_id": [1, 1, 1],
+            "period": ["2020-01", "2020-02", "2020-03"],
+            "credited_hours": [0.0, 6.0, 2.0],
+            "required_hours": [3.4, 3.2, 0.0],
+        }
+    )
     v = plan_values(hours)
     assert v["period"].tolist() == ["2020-01", "2020-02"]
     assert v["numerator"].sum() / v["denominator"].sum() == 6.0 / 6.6
@@ -31,7 +37,10 @@ def test_the_bottom_share_takes_the_lowest_scored_cards():
     cards = pd.DataFrame({"worker_id": range(1, 28), "total": [float(x) for x in range(25)] + [None, None]})
     bottom = bottom_of_scorecard(cards, 10)
     assert bottom["worker_id"].tolist() == [1, 2] and bottom["rank_pct"].tolist() == [4.0, 8.0]
-    assert previous_quarter(datetime(2020, 7, 5)) == "2020-Q2" and previous_quarter(datetime(2021, 2, 1)) == "2020-Q4"
+    assert (
+        previous_quarter(datetime(2020, 7, 5)) == "2020-Q2"
+        and previous_quarter(datetime(2021, 2, 1)) == "2020-Q4"
+    )
 
 
 def test_remedial_enrolment_is_idempotent(session, monkeypatch):
@@ -40,9 +49,14 @@ def test_remedial_enrolment_is_idempotent(session, monkeypatch):
     import evaluation.scoring.service as service
 
     w = make_world(session)
-    plans.save_plan(session, w.manager, year=2020, unit_id=w.org.district.id,
-                    requirements=[{"worker_group": "bottom", "hours": 12, "bottom_pct": 40}],
-                    courses=[{"course_code": "house_coding", "worker_group": "bottom", "due_date": date(2020, 9, 30)}])
+    plans.save_plan(
+        session,
+        w.manager,
+        year=2020,
+        unit_id=w.org.district.id,
+        requirements=[{"worker_group": "bottom", "hours": 12, "bottom_pct": 40}],
+        courses=[{"course_code": "house_coding", "worker_group": "bottom", "due_date": date(2020, 9, 30)}],
+    )
     ids = [x.id for x in w.org.workers_a + w.org.workers_b]
     cards = pd.DataFrame({"worker_id": ids, "total": [90.0, 80.0, 70.0, 60.0, 50.0, 40.0]})
 

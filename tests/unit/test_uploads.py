@@ -99,8 +99,9 @@ DISGUISES = [  # (filename, content, kinds, error key, what the content is said 
 ]
 
 
-@pytest.mark.parametrize(("name", "data", "kinds", "key", "actual"), DISGUISES,
-                         ids=[f"{d[0]}-{d[3]}-{d[4]}" for d in DISGUISES])
+@pytest.mark.parametrize(
+    ("name", "data", "kinds", "key", "actual"), DISGUISES, ids=[f"{d[0]}-{d[3]}-{d[4]}" for d in DISGUISES]
+)
 def test_each_disguise_is_refused_naming_the_file(name, data, kinds, key, actual):
     """Test that a file whose content is not what its name says (or not allowed here) is refused, with the
     file named in a Chinese and an English message that say different things."""
@@ -142,6 +143,7 @@ def test_path_in_the_name_is_not_echoed():
 
 # ------------------------------------------------------------------------ the domain imports (CLI path)
 
+
 def test_field_import_refuses_a_disguised_workbook_without_writing(session):
     """Test that run_import (what `gridwise import` and the page call) reports a program named .xlsx as one
     file-level problem and writes nothing."""
@@ -152,8 +154,9 @@ def test_field_import_refuses_a_disguised_workbook_without_writing(session):
     make_org(session)
     ensure_reference_data(session)
     session.commit()
-    report = import_and_commit(session, viewer(Role.MANAGER), "metrics", EXE, "figures.xlsx",
-                        now=datetime(2020, 10, 1))
+    report = import_and_commit(
+        session, viewer(Role.MANAGER), "metrics", EXE, "figures.xlsx", now=datetime(2020, 10, 1)
+    )
     assert not report.ok and not report.written and report.error_count == 1
     (error,) = report.errors
     assert error.code == "upload_mismatch" and error.row is None and "figures.xlsx" in error.message("en")
@@ -181,10 +184,20 @@ def test_attendance_import_and_course_attachment_refuse_disguises(session):
 
     w = make_world(session)
     course = w.courses["residence_registration"]
-    ts, = schedule(session, w.manager, SessionPlan(course_id=course.id, first_day=datetime(2020, 3, 3).date(),
-                                                   start=datetime(2020, 3, 3, 14).time(),
-                                                   end=datetime(2020, 3, 3, 16).time()), now=datetime(2020, 3, 1))
-    preview = preview_platform_import(session, w.manager, session_id=ts.id, data=_bomb(), filename="会议.xlsx")
+    (ts,) = schedule(
+        session,
+        w.manager,
+        SessionPlan(
+            course_id=course.id,
+            first_day=datetime(2020, 3, 3).date(),
+            start=datetime(2020, 3, 3, 14).time(),
+            end=datetime(2020, 3, 3, 16).time(),
+        ),
+        now=datetime(2020, 3, 1),
+    )
+    preview = preview_platform_import(
+        session, w.manager, session_id=ts.id, data=_bomb(), filename="会议.xlsx"
+    )
     assert [e.code for e in preview.errors] == ["upload_zip_bomb"] and preview.matched.empty
     with pytest.raises(UploadError) as caught:
         attach_file(session, w.manager, course_id=course.id, filename="讲义.pdf", data=EXE)

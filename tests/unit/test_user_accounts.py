@@ -15,8 +15,9 @@ from tests.factories import make_user
 
 
 def _service_account(session) -> User:  # noqa: ANN001
-    client, _key = create_client(session, SYSTEM, name="city-platform", scope_unit_id=None,
-                                 operations=["events.read"])
+    client, _key = create_client(
+        session, SYSTEM, name="city-platform", scope_unit_id=None, operations=["events.read"]
+    )
     return session.get(User, client.user_id)
 
 
@@ -36,17 +37,24 @@ def test_an_api_service_account_cannot_be_reactivated_edited_or_given_a_password
     admin = viewer_for(session, make_user(session, "boss", hash_password("right-password"), role=Role.ADMIN))
     account = _service_account(session)
     revoke(session, SYSTEM, "city-platform")
-    calls = {"reactivate": lambda: update_user(session, admin, account.id, is_active=True),
-             "promote": lambda: update_user(session, admin, account.id, role=Role.ADMIN),
-             "rename": lambda: update_user(session, admin, account.id, display_name="Platform"),
-             "reset_password": lambda: reset_password(session, admin, account.id)}
-    with pytest.raises(GridwiseError, match="api:city-platform is the service account of an API client") as exc:
+    calls = {
+        "reactivate": lambda: update_user(session, admin, account.id, is_active=True),
+        "promote": lambda: update_user(session, admin, account.id, role=Role.ADMIN),
+        "rename": lambda: update_user(session, admin, account.id, display_name="Platform"),
+        "reset_password": lambda: reset_password(session, admin, account.id),
+    }
+    with pytest.raises(
+        GridwiseError, match="api:city-platform is the service account of an API client"
+    ) as exc:
         calls[change]()
     assert "接口客户端" in exc.value.message("zh")
     session.expire_all()
     stored = session.exec(select(User).where(User.username == "api:city-platform")).one()
-    assert (stored.is_active, stored.role, stored.password_hash) == (False, Role.MANAGER.value,
-                                                                     "!api-client (no sign-in)")
+    assert (stored.is_active, stored.role, stored.password_hash) == (
+        False,
+        Role.MANAGER.value,
+        "!api-client (no sign-in)",
+    )
 
 
 def test_a_persons_account_is_still_edited_and_reset(session):

@@ -32,7 +32,9 @@ NOW = datetime(2020, 6, 1, 9, 0)
 
 def _signed_in(session, user, now=NOW) -> tuple[int, str]:
     """Open a session and redeem its code, as the browser does; return (session id, cookie token)."""
-    row, code = open_session(session, user, user_agent="Mozilla/5.0 (Linux; Android 14) Chrome/120.0", now=now)
+    row, code = open_session(
+        session, user, user_agent="Mozilla/5.0 (Linux; Android 14) Chrome/120.0", now=now
+    )
     token = redeem_code(session, code, now=now + timedelta(seconds=2))
     session.commit()
     assert token is not None
@@ -113,9 +115,11 @@ def test_password_reset_role_change_and_deactivation_sign_the_user_out_everywher
         tokens = two_sessions()
         change()
         assert all(check_session(session, token=t, now=NOW).ok for t in tokens)
-    for change in (lambda: reset_password(session, boss, user.id),
-                   lambda: update_user(session, boss, user.id, role=Role.ADMIN),
-                   lambda: update_user(session, boss, user.id, is_active=False)):
+    for change in (
+        lambda: reset_password(session, boss, user.id),
+        lambda: update_user(session, boss, user.id, role=Role.ADMIN),
+        lambda: update_user(session, boss, user.id, is_active=False),
+    ):
         tokens = two_sessions()
         change()
         assert [check_session(session, token=t, now=NOW).reason for t in tokens] == ["revoked", "revoked"]
@@ -160,8 +164,9 @@ def test_a_single_sign_on_identity_maps_to_its_user_by_the_configured_claim(sess
     unknown or deactivated one finds nobody, creates nobody and is audited."""
     org = make_org(session)
     lee = make_user(session, "lee", hash_password("right-password"))
-    worker_user = make_user(session, "a00", hash_password("right-password"), role=Role.WORKER,
-                            worker_id=org.workers_a[0].id)
+    worker_user = make_user(
+        session, "a00", hash_password("right-password"), role=Role.WORKER, worker_id=org.workers_a[0].id
+    )
     make_user(session, "gone", hash_password("right-password"), is_active=False)
     assert user_for_identity(session, {"sub": "x", "preferred_username": "LEE"}).id == lee.id
     assert user_for_identity(session, {"sub": "x", "preferred_username": "stranger"}) is None

@@ -15,8 +15,10 @@ HEADER = "工号,姓名,网格编码,是否党员,入职日期,状态,手机号\
 
 
 def _csv(org, rows: list[str], encoding: str) -> bytes:
-    text = HEADER + "".join(r.format(a0=org.grids_a[0].code, a1=org.grids_a[1].code, b0=org.grids_b[0].code)
-                            + "\r\n" for r in rows)
+    text = HEADER + "".join(
+        r.format(a0=org.grids_a[0].code, a1=org.grids_a[1].code, b0=org.grids_b[0].code) + "\r\n"
+        for r in rows
+    )
     return text.encode(encoding)
 
 
@@ -28,8 +30,11 @@ def test_gb18030_roster_previews_then_commits_and_reimport_changes_nothing(sessi
     """Test a GB18030 file: preview counts, commit, then the same file again is all unchanged."""
     org = make_org(session)
     admin = viewer(Role.ADMIN)
-    data = _csv(org, ["N01,欧阳晓明,{a0},是,2020/6/1,在岗,13900001111",
-                      "N02,张三,{a1},否,2019-03-01,请假,"], "gb18030")
+    data = _csv(
+        org,
+        ["N01,欧阳晓明,{a0},是,2020/6/1,在岗,13900001111", "N02,张三,{a1},否,2019-03-01,请假,"],
+        "gb18030",
+    )
     preview = preview_worker_import(session, admin, data, "花名册.csv")
     assert preview.ok, preview.errors
     assert (preview.rows_read, len(preview.new), len(preview.changed)) == (2, 2, 0)
@@ -46,12 +51,18 @@ def test_utf8_bom_corrected_file_updates_in_place(session):
     """Test that a corrected UTF-8-with-BOM file updates the same worker rather than adding one."""
     org = make_org(session)
     admin = viewer(Role.ADMIN)
-    commit_worker_import(session, admin, preview_worker_import(
-        session, admin, _csv(org, ["N01,李明,{a0},否,2020-06-01,在岗,"], "utf-8-sig"), "a.csv"))
+    commit_worker_import(
+        session,
+        admin,
+        preview_worker_import(
+            session, admin, _csv(org, ["N01,李明,{a0},否,2020-06-01,在岗,"], "utf-8-sig"), "a.csv"
+        ),
+    )
     session.commit()
     before = _count(session)
-    fixed = preview_worker_import(session, admin, _csv(org, ["N01,李明明,{a1},否,2020-06-01,在岗,"], "utf-8-sig"),
-                                  "a.csv")
+    fixed = preview_worker_import(
+        session, admin, _csv(org, ["N01,李明明,{a1},否,2020-06-01,在岗,"], "utf-8-sig"), "a.csv"
+    )
     assert len(fixed.changed) == 1 and len(fixed.new) == 0
     commit_worker_import(session, admin, fixed)
     session.commit()
@@ -65,12 +76,17 @@ def test_bad_rows_are_all_listed_and_nothing_is_written(session):
     org = make_org(session)
     admin = viewer(Role.ADMIN)
     before = _count(session)
-    data = _csv(org, ["N01,李明,{a0},是,2020-06-01,在岗,",
-                      "N02,,{a0},否,2020-06-01,在岗,",          # row 3: name missing
-                      "N03,王五,NOPE,否,2020-06-01,在岗,",       # row 4: unknown grid
-                      "N04,赵六,{a1},否,2020-13-01,在岗,",       # row 5: bad date
-                      "N01,李明,{a1},是,2020-06-01,在岗,"],      # row 6: duplicate employee no.
-                "gb18030")
+    data = _csv(
+        org,
+        [
+            "N01,李明,{a0},是,2020-06-01,在岗,",
+            "N02,,{a0},否,2020-06-01,在岗,",  # row 3: name missing
+            "N03,王五,NOPE,否,2020-06-01,在岗,",  # row 4: unknown grid
+            "N04,赵六,{a1},否,2020-13-01,在岗,",  # row 5: bad date
+            "N01,李明,{a1},是,2020-06-01,在岗,",
+        ],  # row 6: duplicate employee no.
+        "gb18030",
+    )
     preview = preview_worker_import(session, admin, data, "bad.csv")
     assert not preview.ok
     found = {(e.row, e.code) for e in preview.errors}

@@ -25,31 +25,62 @@ def _show(proposal: BatchProposal) -> None:
     c1.metric(tr("assign.batch.tasks"), proposal.n_tasks)
     c2.metric(tr("assign.batch.proposed"), len(proposal.assigned))
     c3.metric(tr("assign.batch.total"), f"{proposal.total_score:,.1f}")
-    c4.metric(tr("assign.batch.first_choice"), "—" if proposal.assigned.empty else f"{proposal.first_choice_share:.0%}")
+    c4.metric(
+        tr("assign.batch.first_choice"),
+        "—" if proposal.assigned.empty else f"{proposal.first_choice_share:.0%}",
+    )
     if not proposal.assigned.empty:
         a = proposal.assigned
-        st.dataframe(pd.DataFrame({
-            tr("assign.col.priority"): a["priority"].map(lambda p: tr(f"assign.priority_rank.{int(p)}")),
-            tr("assign.col.task"): a[col(L, "title")], tr("assign.col.worker"): a["name"],
-            tr("assign.col.score"): a["score"], tr("assign.col.choice"): a["rank_in_task"],
-            tr("assign.col.why"): explain(a, L, top=3),
-        }), hide_index=True, width="stretch", height=min(420, 38 + 35 * len(a)),
-            column_config={tr("assign.col.score"): st.column_config.NumberColumn(format="%.1f")})
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    tr("assign.col.priority"): a["priority"].map(
+                        lambda p: tr(f"assign.priority_rank.{int(p)}")
+                    ),
+                    tr("assign.col.task"): a[col(L, "title")],
+                    tr("assign.col.worker"): a["name"],
+                    tr("assign.col.score"): a["score"],
+                    tr("assign.col.choice"): a["rank_in_task"],
+                    tr("assign.col.why"): explain(a, L, top=3),
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            height=min(420, 38 + 35 * len(a)),
+            column_config={tr("assign.col.score"): st.column_config.NumberColumn(format="%.1f")},
+        )
     if not proposal.unassigned.empty:
         u = proposal.unassigned
         st.warning(tr("assign.batch.left", n=len(u)))
-        st.dataframe(pd.DataFrame({
-            tr("assign.col.priority"): u["priority"].map(lambda p: tr(f"assign.priority_rank.{int(p)}")),
-            tr("assign.col.task"): u[col(L, "title")],
-            tr("assign.col.reason"): u["reason"].map(lambda r: tr(f"assign.reason.unassigned.{r}")),
-        }), hide_index=True, width="stretch", height=min(300, 38 + 35 * len(u)))
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    tr("assign.col.priority"): u["priority"].map(
+                        lambda p: tr(f"assign.priority_rank.{int(p)}")
+                    ),
+                    tr("assign.col.task"): u[col(L, "title")],
+                    tr("assign.col.reason"): u["reason"].map(lambda r: tr(f"assign.reason.unassigned.{r}")),
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+            height=min(300, 38 + 35 * len(u)),
+        )
 
 
 def render(viewer: Viewer, ctx: service.Context) -> None:
     # The batch has its own preset (routine by default): the sidebar follows whichever task is open.
     names = preset_names()
-    code = st.segmented_control(tr("assign.batch.preset"), list(PRESETS), default="routine",
-                                key=f"assign_batch_preset_{lang()}", format_func=names.get) or "routine"
+    code = (
+        st.segmented_control(
+            tr("assign.batch.preset"),
+            list(PRESETS),
+            default="routine",
+            key=f"assign_batch_preset_{lang()}",
+            format_func=names.get,
+        )
+        or "routine"
+    )
     st.caption(tr("assign.batch.caption", preset=names[code]))
     if st.button(tr("assign.batch.propose"), icon=":material/auto_awesome:", key="assign_batch_propose"):
         with st.status(tr("assign.batch.working"), expanded=False) as status:
@@ -60,8 +91,13 @@ def render(viewer: Viewer, ctx: service.Context) -> None:
     if proposal is not None:
         _show(proposal)
         b1, b2 = st.columns(2)
-        if b1.button(tr("assign.batch.confirm"), type="primary", disabled=proposal.assigned.empty,
-                     key="assign_batch_confirm", icon=":material/done_all:"):
+        if b1.button(
+            tr("assign.batch.confirm"),
+            type="primary",
+            disabled=proposal.assigned.empty,
+            key="assign_batch_confirm",
+            icon=":material/done_all:",
+        ):
             with resources.unit_of_work() as session:
                 result = service.commit_batch(session, viewer, proposal, now=ctx.now)
             st.session_state.pop(PROPOSAL, None)

@@ -49,37 +49,48 @@ def title(row: pd.Series) -> str:
 
 
 @st.cache_data(ttl=300, show_spinner=False)
-def _quality_inputs(scope: tuple, start_day: date, end_day: date, _viewer: Viewer
-                    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def _quality_inputs(
+    scope: tuple, start_day: date, end_day: date, _viewer: Viewer
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     start = datetime.combine(start_day, datetime.min.time())
     end = datetime.combine(end_day + timedelta(days=1), datetime.min.time())
     with Session(resources.engine()) as session:
-        return (quality.dispatched_events(session, _viewer, start=start, end=end),
-                service.override_report(session, _viewer, since=start),
-                service.decisions_frame(session, _viewer, since=start))
+        return (
+            quality.dispatched_events(session, _viewer, start=start, end=end),
+            service.override_report(session, _viewer, since=start),
+            service.decisions_frame(session, _viewer, since=start),
+        )
 
 
 @st.cache_data(ttl=300, show_spinner=False)
-def _quality_figures(scope: tuple, start_day: date, end_day: date, group: str | None, now: datetime,
-                     _viewer: Viewer) -> pd.DataFrame:
+def _quality_figures(
+    scope: tuple, start_day: date, end_day: date, group: str | None, now: datetime, _viewer: Viewer
+) -> pd.DataFrame:
     events = _quality_inputs(scope, start_day, end_day, _viewer)[0]
     return quality.quality_figures(events, group, now=now)
 
 
 def _scope(viewer: Viewer) -> tuple:
-    return (resources.engine().url.render_as_string(), viewer.user_id, viewer.role.value,
-            viewer.scope_level.value, viewer.scope_unit_id)
+    return (
+        resources.engine().url.render_as_string(),
+        viewer.user_id,
+        viewer.role.value,
+        viewer.scope_level.value,
+        viewer.scope_unit_id,
+    )
 
 
-def quality_inputs(viewer: Viewer, start_day: date, end_day: date
-                   ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def quality_inputs(
+    viewer: Viewer, start_day: date, end_day: date
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Dispatched events, override report and decision log for the period, cached per scope and day and
     cleared (``forget_after_assignment``) after every assignment the page makes."""
     return _quality_inputs(_scope(viewer), start_day, end_day, viewer)
 
 
-def quality_figures(viewer: Viewer, start_day: date, end_day: date, group: str | None, now: datetime
-                    ) -> pd.DataFrame:
+def quality_figures(
+    viewer: Viewer, start_day: date, end_day: date, group: str | None, now: datetime
+) -> pd.DataFrame:
     """``quality.quality_figures`` of the cached dispatched events (overall, by item, by community)."""
     return _quality_figures(_scope(viewer), start_day, end_day, group, now, viewer)
 

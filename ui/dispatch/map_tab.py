@@ -18,12 +18,19 @@ def render(queue: pd.DataFrame, ctx: service.Context) -> None:
     if points.empty and ctx.workers.dropna(subset=["lat", "lon"]).empty:
         st.info(tr("assign.map.empty"))
     elif as_table:
-        st.dataframe(pd.DataFrame({
-            tr("assign.col.task"): points[col(lang(), "title")],
-            tr("assign.col.priority"): points["priority"].map(lambda p: tr(f"assign.priority.{p}")),
-            "lat": points["lat"].round(5), "lon": points["lon"].round(5),
-            tr("assign.col.assignee"): points["assignee_name"].fillna("—"),
-        }), hide_index=True, width="stretch")
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    tr("assign.col.task"): points[col(lang(), "title")],
+                    tr("assign.col.priority"): points["priority"].map(lambda p: tr(f"assign.priority.{p}")),
+                    "lat": points["lat"].round(5),
+                    "lon": points["lon"].round(5),
+                    tr("assign.col.assignee"): points["assignee_name"].fillna("—"),
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
     else:
         st.pydeck_chart(task_map(points, ctx.workers, lang()), height=520)
         st.caption(tr("assign.map.legend"))

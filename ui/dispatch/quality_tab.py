@@ -23,24 +23,38 @@ LOG_ROWS = 500  # the decision log shows the newest rows; the override table abo
 
 
 def _figures(frame: pd.DataFrame, label_col: str, label: str) -> pd.DataFrame:
-    return pd.DataFrame({
-        label: frame[label_col], tr("assign.q.dispatched"): frame["dispatched"],
-        tr("assign.q.first_dispatch_accuracy"): frame["first_dispatch_accuracy"],
-        tr("assign.q.avg_sign_hours"): frame["avg_sign_hours"].round(1),
-        tr("assign.q.overdue_rate"): frame["overdue_rate"],
-    })
+    return pd.DataFrame(
+        {
+            label: frame[label_col],
+            tr("assign.q.dispatched"): frame["dispatched"],
+            tr("assign.q.first_dispatch_accuracy"): frame["first_dispatch_accuracy"],
+            tr("assign.q.avg_sign_hours"): frame["avg_sign_hours"].round(1),
+            tr("assign.q.overdue_rate"): frame["overdue_rate"],
+        }
+    )
 
 
 def _dispatch_figures(viewer: Viewer, start_day: date, today: date, now: datetime) -> None:
     L = lang()
     overall = quality_figures(viewer, start_day, today, None, now).iloc[0]
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric(tr("assign.q.first_dispatch_accuracy"), f"{overall['first_dispatch_accuracy']:.1%}",
-              help=tr("assign.q.first_dispatch_help"))
-    c2.metric(tr("assign.q.avg_sign_hours"), "—" if pd.isna(overall["avg_sign_hours"])
-              else tr("assign.q.hours", h=f"{overall['avg_sign_hours']:.1f}"), help=tr("assign.q.sign_help"))
-    c3.metric(tr("assign.q.overdue_rate"), "—" if pd.isna(overall["overdue_rate"])
-              else f"{overall['overdue_rate']:.1%}", help=tr("assign.q.overdue_help"))
+    c1.metric(
+        tr("assign.q.first_dispatch_accuracy"),
+        f"{overall['first_dispatch_accuracy']:.1%}",
+        help=tr("assign.q.first_dispatch_help"),
+    )
+    c2.metric(
+        tr("assign.q.avg_sign_hours"),
+        "—"
+        if pd.isna(overall["avg_sign_hours"])
+        else tr("assign.q.hours", h=f"{overall['avg_sign_hours']:.1f}"),
+        help=tr("assign.q.sign_help"),
+    )
+    c3.metric(
+        tr("assign.q.overdue_rate"),
+        "—" if pd.isna(overall["overdue_rate"]) else f"{overall['overdue_rate']:.1%}",
+        help=tr("assign.q.overdue_help"),
+    )
     c4.metric(tr("assign.q.dispatched"), int(overall["dispatched"]))
     by_item = quality_figures(viewer, start_day, today, "item_code", now)
     by_item["item"] = by_item["item_code"].map(lambda c: f"{c} {item_label(c)}")
@@ -48,16 +62,25 @@ def _dispatch_figures(viewer: Viewer, start_day: date, today: date, now: datetim
     pct = st.column_config.NumberColumn(format="percent")
     cfg = {tr("assign.q.first_dispatch_accuracy"): pct, tr("assign.q.overdue_rate"): pct}
     st.subheader(tr("assign.q.by_item"))
-    st.dataframe(_figures(by_item.sort_values("dispatched", ascending=False), "item", tr("assign.col.item")),
-                 hide_index=True, width="stretch", column_config=cfg)
+    st.dataframe(
+        _figures(by_item.sort_values("dispatched", ascending=False), "item", tr("assign.col.item")),
+        hide_index=True,
+        width="stretch",
+        column_config=cfg,
+    )
     by_comm = quality_figures(viewer, start_day, today, "community_id", now)
     with Session(resources.engine()) as session:
         comms = units_frame(session, viewer, OrgLevel.COMMUNITY).set_index("id")
     by_comm["community"] = by_comm["community_id"].map(
-        lambda c: pick(L, comms.at[c, "name_zh"], comms.at[c, "name_en"]) if c in comms.index else str(c))
+        lambda c: pick(L, comms.at[c, "name_zh"], comms.at[c, "name_en"]) if c in comms.index else str(c)
+    )
     st.subheader(tr("assign.q.by_community"))
-    st.dataframe(_figures(by_comm.sort_values("dispatched", ascending=False), "community",
-                          tr("assign.col.community")), hide_index=True, width="stretch", column_config=cfg)
+    st.dataframe(
+        _figures(by_comm.sort_values("dispatched", ascending=False), "community", tr("assign.col.community")),
+        hide_index=True,
+        width="stretch",
+        column_config=cfg,
+    )
 
 
 def _overrides(overrides: pd.DataFrame) -> None:
@@ -66,15 +89,27 @@ def _overrides(overrides: pd.DataFrame) -> None:
         st.caption(tr("assign.q.no_decisions"))
         return
     total, over = int(overrides["decisions"].sum()), int(overrides["overrides"].sum())
-    st.metric(tr("assign.q.override_rate"), f"{over / total:.0%}", tr("assign.q.of_decisions", n=total),
-              delta_color="off")
-    st.dataframe(pd.DataFrame({
-        tr("assign.col.item"): overrides["item_code"].map(lambda c: f"{c} {item_label(c)}" if isinstance(c, str)
-                                                           else tr(f"assign.category.{c}")),
-        tr("assign.q.decisions"): overrides["decisions"], tr("assign.q.overrides_n"): overrides["overrides"],
-        tr("assign.q.override_rate"): overrides["override_rate"],
-    }), hide_index=True, width="stretch",
-        column_config={tr("assign.q.override_rate"): st.column_config.NumberColumn(format="percent")})
+    st.metric(
+        tr("assign.q.override_rate"),
+        f"{over / total:.0%}",
+        tr("assign.q.of_decisions", n=total),
+        delta_color="off",
+    )
+    st.dataframe(
+        pd.DataFrame(
+            {
+                tr("assign.col.item"): overrides["item_code"].map(
+                    lambda c: f"{c} {item_label(c)}" if isinstance(c, str) else tr(f"assign.category.{c}")
+                ),
+                tr("assign.q.decisions"): overrides["decisions"],
+                tr("assign.q.overrides_n"): overrides["overrides"],
+                tr("assign.q.override_rate"): overrides["override_rate"],
+            }
+        ),
+        hide_index=True,
+        width="stretch",
+        column_config={tr("assign.q.override_rate"): st.column_config.NumberColumn(format="percent")},
+    )
 
 
 def _decision_log(decisions: pd.DataFrame) -> None:
@@ -83,23 +118,36 @@ def _decision_log(decisions: pd.DataFrame) -> None:
         if len(decisions) > LOG_ROWS:
             st.caption(tr("assign.q.log_newest", n=LOG_ROWS))
             decisions = decisions.head(LOG_ROWS)
-        st.dataframe(pd.DataFrame({
-            tr("assign.q.when"): decisions["decided_at"], tr("assign.col.task"): decisions["task_id"],
-            tr("assign.col.item"): decisions["item_code"].map(item_label),
-            tr("assign.q.recommended"): decisions["recommended_name"],
-            tr("assign.q.chosen"): decisions["chosen_name"],
-            tr("assign.override_reason"): decisions["override_reason"].fillna(""),
-            tr("assign.preset"): decisions["preset"].map(
-                lambda c: pick(L, PRESETS[c].name_zh, PRESETS[c].name_en) if c in PRESETS else c),
-            tr("assign.q.source"): decisions["source"].map(lambda s: tr(f"assign.source.{s}")),
-            tr("assign.q.by"): decisions["decided_by_name"].fillna("—"),
-        }), hide_index=True, width="stretch")
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    tr("assign.q.when"): decisions["decided_at"],
+                    tr("assign.col.task"): decisions["task_id"],
+                    tr("assign.col.item"): decisions["item_code"].map(item_label),
+                    tr("assign.q.recommended"): decisions["recommended_name"],
+                    tr("assign.q.chosen"): decisions["chosen_name"],
+                    tr("assign.override_reason"): decisions["override_reason"].fillna(""),
+                    tr("assign.preset"): decisions["preset"].map(
+                        lambda c: pick(L, PRESETS[c].name_zh, PRESETS[c].name_en) if c in PRESETS else c
+                    ),
+                    tr("assign.q.source"): decisions["source"].map(lambda s: tr(f"assign.source.{s}")),
+                    tr("assign.q.by"): decisions["decided_by_name"].fillna("—"),
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
 
 
 def render(viewer: Viewer, now: datetime) -> None:
     names = {p: tr(f"assign.q.period_{p}") for p in PERIODS}
-    period = st.segmented_control(tr("assign.q.period"), list(PERIODS), default="all",
-                                  key=f"assign_q_period_{lang()}", format_func=names.get)
+    period = st.segmented_control(
+        tr("assign.q.period"),
+        list(PERIODS),
+        default="all",
+        key=f"assign_q_period_{lang()}",
+        format_func=names.get,
+    )
     days = PERIODS.get(period or "all")
     today = now.date()
     start_day = today - timedelta(days=days) if days else today.replace(year=2000)

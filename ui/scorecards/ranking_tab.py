@@ -14,14 +14,19 @@ def render(view, cards: pd.DataFrame, grade_names: dict[str, str], period: str) 
     """The ranking of `cards` (every worker in scope, scored or not) for `period`."""
     L, GN, scheme = lang(), grade_names, view.result.scheme
     f = st.columns(4)
-    subs = f[0].multiselect(tr("score.col.subdistrict"), sorted(cards["subdistrict"].dropna().unique()),
-                            key="score_f_sub")
+    subs = f[0].multiselect(
+        tr("score.col.subdistrict"), sorted(cards["subdistrict"].dropna().unique()), key="score_f_sub"
+    )
     pool = cards[cards["subdistrict"].isin(subs)] if subs else cards
-    comms = f[1].multiselect(tr("score.col.community"), sorted(pool["community"].dropna().unique()),
-                             key="score_f_comm")
+    comms = f[1].multiselect(
+        tr("score.col.community"), sorted(pool["community"].dropna().unique()), key="score_f_comm"
+    )
     party_labels = {tr(f"score.filter.{o}"): o for o in ("all", "party", "non_party")}
-    party_opt = party_labels[f[2].radio(tr("score.col.party_member"), list(party_labels), horizontal=True,
-                                        key=f"score_f_party_{L}")]
+    party_opt = party_labels[
+        f[2].radio(
+            tr("score.col.party_member"), list(party_labels), horizontal=True, key=f"score_f_party_{L}"
+        )
+    ]
     grades = f[3].multiselect(tr("score.col.grade"), list(GN), format_func=GN.get, key="score_f_grade")
     shown = pool
     if comms:
@@ -35,7 +40,10 @@ def render(view, cards: pd.DataFrame, grade_names: dict[str, str], period: str) 
     st.caption(tr("score.ranking_caption", n=len(shown)))
     table = cards_table(shown, scheme, L)
     st.dataframe(
-        table, hide_index=True, width="stretch", height=min(640, 38 + 35 * max(1, len(table))),
+        table,
+        hide_index=True,
+        width="stretch",
+        height=min(640, 38 + 35 * max(1, len(table))),
         column_config={
             tr("score.col.total"): st.column_config.ProgressColumn(format="%.2f", min_value=0, max_value=100),
             tr("score.col.coverage"): st.column_config.NumberColumn(format="percent"),
@@ -44,16 +52,34 @@ def render(view, cards: pd.DataFrame, grade_names: dict[str, str], period: str) 
     )
     c = st.columns([2, 1, 1])
     names = shown.sort_values("rank")
-    chosen = c[0].selectbox(tr("score.open_card"), names["worker_id"].tolist(), index=None,
-                            format_func=dict(zip(names["worker_id"], names["name"] + " · " + names["employee_no"],
-                                                 strict=True)).get, key="score_pick")
-    if c[1].button(tr("score.open"), disabled=chosen is None, width="stretch", icon=":material/person_search:"):
+    chosen = c[0].selectbox(
+        tr("score.open_card"),
+        names["worker_id"].tolist(),
+        index=None,
+        format_func=dict(
+            zip(names["worker_id"], names["name"] + " · " + names["employee_no"], strict=True)
+        ).get,
+        key="score_pick",
+    )
+    if c[1].button(
+        tr("score.open"), disabled=chosen is None, width="stretch", icon=":material/person_search:"
+    ):
         st.session_state["scorecard_worker"] = int(chosen)
         st.session_state["scorecard_period"] = period
         st.switch_page("pages/scorecard.py")
     c[2].download_button(
         # Built only when clicked: the workbook takes seconds for a whole district.
-        tr("score.export_xlsx"), data=lambda: scorecards_workbook(shown, view.components[
-            view.components["worker_id"].isin(shown["worker_id"])], scheme, period, L, view.scheme_id),
-        file_name=f"scorecards_{period}.xlsx", icon=":material/download:", width="stretch",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        tr("score.export_xlsx"),
+        data=lambda: scorecards_workbook(
+            shown,
+            view.components[view.components["worker_id"].isin(shown["worker_id"])],
+            scheme,
+            period,
+            L,
+            view.scheme_id,
+        ),
+        file_name=f"scorecards_{period}.xlsx",
+        icon=":material/download:",
+        width="stretch",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )

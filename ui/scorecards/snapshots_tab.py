@@ -26,15 +26,28 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 def diff_table(diff: pd.DataFrame, grade_names: dict[str, str]) -> None:
     """Workers whose total or grade changed between two revisions."""
-    cols = {"name": "score.col.name", "community": "score.col.community", "old_total": "score.col.old_total",
-            "new_total": "score.col.new_total", "delta": "score.col.delta", "old_grade": "score.col.old_grade",
-            "new_grade": "score.col.new_grade"}
-    diff = diff.assign(old_grade=diff["old_grade"].map(grade_names), new_grade=diff["new_grade"].map(grade_names))
-    st.dataframe(diff[list(cols)].round(2).rename(columns={k: tr(v) for k, v in cols.items()}),
-                 hide_index=True, width="stretch")
+    cols = {
+        "name": "score.col.name",
+        "community": "score.col.community",
+        "old_total": "score.col.old_total",
+        "new_total": "score.col.new_total",
+        "delta": "score.col.delta",
+        "old_grade": "score.col.old_grade",
+        "new_grade": "score.col.new_grade",
+    }
+    diff = diff.assign(
+        old_grade=diff["old_grade"].map(grade_names), new_grade=diff["new_grade"].map(grade_names)
+    )
+    st.dataframe(
+        diff[list(cols)].round(2).rename(columns={k: tr(v) for k, v in cols.items()}),
+        hide_index=True,
+        width="stretch",
+    )
 
 
-def _show_diff(viewer: Viewer, old_id: int, new_id: int, cards: pd.DataFrame, grade_names: dict[str, str]) -> None:
+def _show_diff(
+    viewer: Viewer, old_id: int, new_id: int, cards: pd.DataFrame, grade_names: dict[str, str]
+) -> None:
     with Session(resources.engine()) as session:
         old, _ = snapshot_frames(session, viewer, old_id)
         new, _ = snapshot_frames(session, viewer, new_id)
@@ -51,26 +64,60 @@ def render(viewer: Viewer, cards: pd.DataFrame, grade_names: dict[str, str], per
     if snaps.empty:
         st.info(tr("score.snapshots_empty"))
     else:
-        snaps["rows"] = snaps["input_rows"].map(lambda s: ", ".join(f"{k} {v}" for k, v in json.loads(s).items()))
-        st.dataframe(snaps[["period", "revision", "scheme_code", "scheme_version", "workers_scored", "mean_total",
-                            "rows", "reason", "computed_at"]].round({"mean_total": 2}).rename(columns={
-            "period": tr("score.period"), "revision": tr("score.revision"), "scheme_code": tr("score.scheme"),
-            "scheme_version": tr("score.scheme_version"), "workers_scored": tr("score.workers_scored"),
-            "mean_total": tr("score.mean_total"), "rows": tr("score.col.input_rows"),
-            "reason": tr("score.col.reason"), "computed_at": tr("score.col.computed_at")}),
-            hide_index=True, width="stretch")
+        snaps["rows"] = snaps["input_rows"].map(
+            lambda s: ", ".join(f"{k} {v}" for k, v in json.loads(s).items())
+        )
+        st.dataframe(
+            snaps[
+                [
+                    "period",
+                    "revision",
+                    "scheme_code",
+                    "scheme_version",
+                    "workers_scored",
+                    "mean_total",
+                    "rows",
+                    "reason",
+                    "computed_at",
+                ]
+            ]
+            .round({"mean_total": 2})
+            .rename(
+                columns={
+                    "period": tr("score.period"),
+                    "revision": tr("score.revision"),
+                    "scheme_code": tr("score.scheme"),
+                    "scheme_version": tr("score.scheme_version"),
+                    "workers_scored": tr("score.workers_scored"),
+                    "mean_total": tr("score.mean_total"),
+                    "rows": tr("score.col.input_rows"),
+                    "reason": tr("score.col.reason"),
+                    "computed_at": tr("score.col.computed_at"),
+                }
+            ),
+            hide_index=True,
+            width="stretch",
+        )
         labels = dict(zip(snaps["id"], snaps["period"] + " r" + snaps["revision"].astype(str), strict=True))
         if district_wide:  # the bulletin lists every worker of the district
-            sid = st.selectbox(tr("score.bulletin_for"), list(labels), format_func=labels.get, key="score_bulletin")
+            sid = st.selectbox(
+                tr("score.bulletin_for"), list(labels), format_func=labels.get, key="score_bulletin"
+            )
             with Session(resources.engine()) as session:
                 data = bulletin_bytes(session, viewer, int(sid))
             if data:
-                st.download_button(tr("score.download_bulletin"), data=data, icon=":material/download:",
-                                   file_name=f"bulletin_{labels[sid].replace(' ', '_')}.xlsx", mime=XLSX)
+                st.download_button(
+                    tr("score.download_bulletin"),
+                    data=data,
+                    icon=":material/download:",
+                    file_name=f"bulletin_{labels[sid].replace(' ', '_')}.xlsx",
+                    mime=XLSX,
+                )
         later = snaps[snaps["revision"] > 1]
         if len(later):
-            rid = st.selectbox(tr("score.revision_diff"), later["id"].tolist(), format_func=labels.get,
-                               key="score_rev_diff")
+            rid = st.selectbox(
+                tr("score.revision_diff"), later["id"].tolist(), format_func=labels.get, key="score_rev_diff"
+            )
             row = later.set_index("id").loc[rid]
             prev = snaps[(snaps["period"] == row["period"]) & (snaps["revision"] == row["revision"] - 1)]
             changes = json.loads(row["changes"] or "{}")
@@ -82,8 +129,9 @@ def render(viewer: Viewer, cards: pd.DataFrame, grade_names: dict[str, str], per
         _freeze_form(viewer, snaps, cards, grade_names, period)
 
 
-def _freeze_form(viewer: Viewer, snaps: pd.DataFrame, cards: pd.DataFrame, grade_names: dict[str, str],
-                 period: str) -> None:
+def _freeze_form(
+    viewer: Viewer, snaps: pd.DataFrame, cards: pd.DataFrame, grade_names: dict[str, str], period: str
+) -> None:
     with st.form("score_freeze"):
         st.markdown(tr("score.freeze_title", period=period))
         reason = st.text_input(tr("score.col.reason"), key="score_freeze_reason")
@@ -93,13 +141,23 @@ def _freeze_form(viewer: Viewer, snaps: pd.DataFrame, cards: pd.DataFrame, grade
         return
     with st.status(tr("score.freezing"), expanded=True) as status:
         with resources.unit_of_work() as session:
-            snap, created = freeze_period(session, period, viewer=viewer, new_revision=recompute, reason=reason)
+            snap, created = freeze_period(
+                session, period, viewer=viewer, new_revision=recompute, reason=reason
+            )
         if not created:
-            status.update(label=tr("score.already_frozen", period=period, revision=snap.revision), state="complete")
+            status.update(
+                label=tr("score.already_frozen", period=period, revision=snap.revision), state="complete"
+            )
             return
         status.update(label=tr("score.frozen", period=period, revision=snap.revision), state="complete")
-        st.download_button(tr("score.download_bulletin"), data=snap.bulletin, icon=":material/download:",
-                           file_name=f"bulletin_{period}_r{snap.revision}.xlsx", key="score_new_bulletin", mime=XLSX)
+        st.download_button(
+            tr("score.download_bulletin"),
+            data=snap.bulletin,
+            icon=":material/download:",
+            file_name=f"bulletin_{period}_r{snap.revision}.xlsx",
+            key="score_new_bulletin",
+            mime=XLSX,
+        )
         changes = json.loads(snap.changes or "{}")
         if changes:
             st.write(tr("score.changes", **changes))

@@ -12,13 +12,22 @@ from ui.scoring_cache import cached_trend
 from ui.state import lang, tr
 
 
-def render(viewer: Viewer, scored: pd.DataFrame, grade_names: dict[str, str], period: str,
-           months: list[str]) -> None:
+def render(
+    viewer: Viewer, scored: pd.DataFrame, grade_names: dict[str, str], period: str, months: list[str]
+) -> None:
     """Distribution of the scored workers' totals in `period`, then the trend over up to nine months."""
     L = lang()
-    st.altair_chart(charts.score_histogram(
-        scored, grade_names, title=tr("score.chart.distribution"), x_title=tr("score.col.total"),
-        y_title=tr("score.col.workers"), grade_title=tr("score.col.grade")), width="stretch")
+    st.altair_chart(
+        charts.score_histogram(
+            scored,
+            grade_names,
+            title=tr("score.chart.distribution"),
+            x_title=tr("score.col.total"),
+            y_title=tr("score.col.workers"),
+            grade_title=tr("score.col.grade"),
+        ),
+        width="stretch",
+    )
     p = parse_period(period)
     first = months[min(len(months) - 1, 8)] if months else p.months[0]
     trend = cached_trend(viewer, min(first, p.months[0]), p.months[-1])
@@ -26,12 +35,29 @@ def render(viewer: Viewer, scored: pd.DataFrame, grade_names: dict[str, str], pe
         st.info(tr("score.trend_empty"))
         return
     trend["subdistrict"] = trend[f"subdistrict_{L}"]
-    st.altair_chart(charts.trend_chart(
-        trend[trend["scored"].astype(bool)], group="subdistrict", title=tr("score.chart.trend"),
-        x_title=tr("score.period"), y_title=tr("score.mean_total"), group_title=tr("score.col.subdistrict")),
-        width="stretch")
+    st.altair_chart(
+        charts.trend_chart(
+            trend[trend["scored"].astype(bool)],
+            group="subdistrict",
+            title=tr("score.chart.trend"),
+            x_title=tr("score.period"),
+            y_title=tr("score.mean_total"),
+            group_title=tr("score.col.subdistrict"),
+        ),
+        width="stretch",
+    )
     by_month = trend[trend["scored"].astype(bool)].groupby("period")["total"].agg(["mean", "count"])
     by_month["change"] = by_month["mean"].diff()
-    st.dataframe(by_month.round(2).reset_index().rename(columns={
-        "period": tr("score.period"), "mean": tr("score.mean_total"), "count": tr("score.col.workers"),
-        "change": tr("score.col.mom_change")}), hide_index=True)
+    st.dataframe(
+        by_month.round(2)
+        .reset_index()
+        .rename(
+            columns={
+                "period": tr("score.period"),
+                "mean": tr("score.mean_total"),
+                "count": tr("score.col.workers"),
+                "change": tr("score.col.mom_change"),
+            }
+        ),
+        hide_index=True,
+    )
