@@ -115,7 +115,7 @@ def main() -> int:
     parser.add_argument("--chunk", type=int, default=50_000)
     args = parser.parse_args()
 
-    from core.db import make_engine, session_scope, unit_of_work
+    from core.db import make_engine, unit_of_work
     from core.demo import seed_demo
     from core.migrate import import_all_models
     from core.scope import SYSTEM
@@ -126,7 +126,7 @@ def main() -> int:
         url = f"sqlite:///{tmp}/bench.db"
         engine = make_engine(url)
         import_all_models().create_all(engine)
-        with session_scope(engine) as s:
+        with unit_of_work(engine) as s:
             seed_demo(s, scale=0.0, extensions=(), log=lambda _m: None)  # the org and workers only
         grids = pd.read_sql("SELECT code FROM org_unit WHERE level = 'grid'", engine)
         workers = pd.read_sql("SELECT employee_no FROM worker", engine)

@@ -33,7 +33,7 @@ def main() -> int:
     from sqlmodel import Session, select
     from streamlit.testing.v1 import AppTest
 
-    from core.db import get_engine, session_scope
+    from core.db import get_engine, unit_of_work
     from core.demo import seed_demo
     from core.migrate import upgrade
     from core.models import Role, User, Worker
@@ -43,7 +43,7 @@ def main() -> int:
     tables = inspect(get_engine()).get_table_names()
     if not tables or "alembic_version" in tables:  # leave a hand-built (create_all) database alone
         upgrade(args.db)
-    with session_scope() as s:
+    with unit_of_work() as s:
         if s.exec(select(Worker.id).limit(1)).first() is None:
             t0 = time.perf_counter()
             seed_demo(s, scale=args.scale, log=lambda m: print("  " + m, file=sys.stderr))

@@ -114,7 +114,7 @@ def bench_demo(db_url: str | None, scale: float, repeat: int) -> None:
     from evaluation.scoring.store import active_scheme
 
     if db_url is None:
-        from core.db import session_scope
+        from core.db import unit_of_work
         from core.demo import seed_demo
         from core.migrate import import_all_models, upgrade
 
@@ -124,7 +124,7 @@ def bench_demo(db_url: str | None, scale: float, repeat: int) -> None:
         upgrade(db_url)
         eng = make_engine(db_url)
         import_all_models().create_all(eng)
-        with session_scope(eng) as s:
+        with unit_of_work(eng) as s:
             seed_demo(s, seed=2020, scale=scale, log=lambda _m: None)
     eng = make_engine(db_url)
     viewer = Viewer(user_id=0, role=Role.ADMIN, scope_level=OrgLevel.DISTRICT, scope_unit_id=None)

@@ -177,7 +177,7 @@ def prepare(db_url: str, n_users: int, course_code: str) -> Plan:
     from courses.api import enroll_workers
     from courses.models import Attendance, Course
     from courses.quizzes import RENEWAL_WINDOW_DAYS, standing
-    from courses.sessions import SessionPlan, schedule, update_session
+    from courses.training_sessions import SessionPlan, schedule, update_session
 
     engine = make_engine(db_url)
     now = clock.now()

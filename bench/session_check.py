@@ -1,4 +1,4 @@
-"""What the signed-in check costs every page run (ui/session_cookie.current_viewer → core.sessions.check_session).
+"""What the signed-in check costs every page run (ui/session_cookie.current_viewer → core.web_sessions.check_session).
 
     .venv/bin/python bench/session_check.py [--runs 500]
 
@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from core.db import make_engine, unit_of_work  # noqa: E402
 from core.migrate import upgrade  # noqa: E402
 from core.models import User  # noqa: E402
-from core.sessions import check_session, open_session  # noqa: E402
+from core.web_sessions import check_session, open_session  # noqa: E402
 
 
 def cpu() -> float:

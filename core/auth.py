@@ -17,8 +17,8 @@ from core import clock
 from core.audit import record
 from core.db import retry_busy_in_session
 from core.models import User
-from core.sessions import revoke_user_sessions
 from core.settings import get_settings
+from core.web_sessions import revoke_user_sessions
 
 # OWASP's recommended argon2id configuration (Password Storage Cheat Sheet: 19 MiB, 2 iterations, 1 lane):
 # one sign-in costs ~25 ms of server CPU on this machine, against ~190 ms with argon2-cffi's defaults

@@ -175,6 +175,3 @@ def retry_when_busy(fn: Callable[[], T], *, attempts: int = 3, pause_s: float = 
             )
             time.sleep(pause_s * attempt)
     raise AssertionError("unreachable")
-
-
-session_scope = unit_of_work  # the older name, kept for callers not yet renamed

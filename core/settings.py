@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     lockout_minutes: int = 15
     # A signed-in browser session that sees no activity for this long is signed out.
     session_idle_minutes: int = 120
-    # A session ends this long after sign-in however active it is (core.sessions); sign in again then.
+    # A session ends this long after sign-in however active it is (core.web_sessions); sign in again then.
     session_max_hours: int = 12
     # Allow username + password sign-in. Turn off only where single sign-on ([auth] in .streamlit/secrets.toml)
     # is configured and every user signs in through it.

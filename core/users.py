@@ -15,7 +15,7 @@ from core.errors import GridwiseError
 from core.models import OrgUnit, Role, User, Worker
 from core.models_api import ApiClient
 from core.scope import ScopeError, Viewer
-from core.sessions import revoke_user_sessions
+from core.web_sessions import revoke_user_sessions
 
 
 def _public(user: User) -> dict[str, object]:

@@ -24,7 +24,7 @@ def require_district(viewer: Viewer) -> None:
         raise ScopeError("only district-level managers may change the course catalog")
 
 
-def session_scope_clause(viewer: Viewer, scope_path: str | None):  # noqa: ANN201
+def training_session_scope_clause(viewer: Viewer, scope_path: str | None):  # noqa: ANN201
     """Sessions a manager may see: district-wide ones, those for their subtree, those for an ancestor."""
     if viewer.role == Role.WORKER:
         raise ScopeError("workers see sessions through their seats")

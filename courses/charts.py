@@ -1,7 +1,7 @@
 """Chart builders of the courses pages (altair), tested through ``chart.to_dict()``.
 
 Each takes the frame a domain read returned and the labels in the page's language; pages only render.
-The week calendar is ``courses.sessions.calendar_chart``.
+The week calendar is ``courses.training_sessions.calendar_chart``.
 """
 
 from __future__ import annotations

@@ -30,8 +30,8 @@ from courses.models import (
     TrainingSession,
 )
 from courses.seating import seat_enrolled
-from courses.sessions import SessionPlan, check_plan, schedule, session_in_scope
 from courses.training.completion import check_prerequisite
+from courses.training_sessions import SessionPlan, check_plan, schedule, session_in_scope
 
 
 def _in_unit(unit_id: int | None):  # noqa: ANN202

@@ -29,7 +29,7 @@ from courses.attendance_import import PLATFORM_SCHEMA, commit_platform_import, p
 from courses.charts import attendance_rate_chart
 from courses.errors import CoursesError
 from courses.models import AttendanceStatus
-from courses.sessions import session_in_scope, sessions_frame
+from courses.training_sessions import session_in_scope, sessions_frame
 from ui import resources
 from ui.guard import require
 from ui.state import lang, tr

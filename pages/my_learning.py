@@ -13,7 +13,7 @@ from courses.catalog import course_files, parse_links
 from courses.errors import CoursesError
 from courses.learner import my_certificates, my_courses
 from courses.models import Course
-from courses.sessions import upcoming_for_worker
+from courses.training_sessions import upcoming_for_worker
 from ui import resources
 from ui.guard import require
 from ui.state import lang, tr

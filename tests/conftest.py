@@ -96,7 +96,7 @@ def field_org(session: Session):
 @pytest.fixture(scope="session")
 def demo_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """An SQLite file migrated with Alembic and seeded with the (small) demo district."""
-    from core.db import session_scope
+    from core.db import unit_of_work
     from core.demo import seed_demo
     from core.migrate import upgrade
 
@@ -107,7 +107,7 @@ def demo_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # No-op once every model has its migration (tests/unit/test_migrations.py checks that); lets an
     # area's tables exist in tests while its migration is being written.
     import_all_models().create_all(eng)
-    with session_scope(eng) as s:
+    with unit_of_work(eng) as s:
         seed_demo(s, seed=2020, scale=DEMO_SCALE, log=lambda _m: None)
     with eng.connect() as conn:
         conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -1,4 +1,4 @@
-"""The course editor of the catalog tab (pages/courses.py): some thirty fields of one course, its attachments,
+"""The course editor of the catalog tab (pages/catalog.py): some thirty fields of one course, its attachments,
 a preview of its material and its question bank. Saving is one action: ``courses.catalog.save_course``."""
 
 from __future__ import annotations

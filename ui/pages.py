@@ -64,7 +64,7 @@ PAGES: tuple[PageSpec, ...] = (
         in_menu=False,
     ),
     # Training (managers).
-    _p("pages/courses.py", "menu.courses", ":material/menu_book:", {M, A}, "menu.section.training"),
+    _p("pages/catalog.py", "menu.courses", ":material/menu_book:", {M, A}, "menu.section.training"),
     _p("pages/attendance.py", "menu.attendance", ":material/how_to_reg:", {M, A}, "menu.section.training"),
     _p(
         "pages/quiz_results.py", "menu.quiz_results", ":material/fact_check:", {M, A}, "menu.section.training"
@@ -101,7 +101,7 @@ PAGES: tuple[PageSpec, ...] = (
     ),
     _p("pages/jobs.py", "menu.jobs", ":material/schedule:", {A}, "menu.section.admin"),
     _p("pages/audit.py", "menu.audit", ":material/history:", {A}, "menu.section.admin"),
-    _p("pages/sessions.py", "menu.sessions", ":material/devices:", {A}, "menu.section.admin"),
+    _p("pages/web_sessions.py", "menu.sessions", ":material/devices:", {A}, "menu.section.admin"),
     _p("pages/api_clients.py", "menu.api_clients", ":material/api:", {A}, "menu.section.admin"),
 )
 BY_PATH = {p.path: p for p in PAGES}

@@ -5,7 +5,7 @@ How (Streamlit 1.67, read in its source): the server is Starlette (``streamlit/w
 ``streamlit run ui/server.py`` finds that App and serves it (``web/server/app_discovery.py``). A page script
 cannot answer an HTTP request, so:
 
-1. The sign-in form checks the password (core.auth) and opens a server-side session (core.sessions),
+1. The sign-in form checks the password (core.auth) and opens a server-side session (core.web_sessions),
    which yields a one-time code (60 s, stored hashed). The next script run emits a tiny script that POSTs the
    code to ``/_gw/session`` (``st.html(..., unsafe_allow_javascript=True)``, public API).
 2. That route redeems the code for a random token and answers ``Set-Cookie: gridwise_session=<token>;
@@ -37,7 +37,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from streamlit.delta_generator import DeltaGenerator
 
-from core import sessions
+from core import web_sessions
 from core.db import get_engine, unit_of_work
 from core.models import User
 from core.scope import Viewer, viewer_for
@@ -61,11 +61,11 @@ def current_viewer() -> Viewer | None:
     (and the state cleared, with the reason in ``ENDED_KEY``) when the session has ended."""
     viewer: Viewer | None = st.session_state.get(VIEWER_KEY)
     session_id = st.session_state.get(SESSION_KEY)
-    token = None if viewer is not None else _text(st.context.cookies.get(sessions.COOKIE_NAME))
+    token = None if viewer is not None else _text(st.context.cookies.get(web_sessions.COOKIE_NAME))
     if viewer is None and not token:
         return None
     with resources.unit_of_work() as session:
-        state = sessions.check_session(session, session_id=session_id if viewer else None, token=token)
+        state = web_sessions.check_session(session, session_id=session_id if viewer else None, token=token)
         if not state.ok:
             reason = state.reason
         else:
@@ -95,7 +95,7 @@ def start(user: User, viewer: Viewer, *, via: str = "password") -> None:
     """Sign this browser session in as ``user`` (who has just proved who they are): open the server-side
     session now; its cookie is set on the next run (``hand_over``)."""
     with resources.unit_of_work() as session:
-        row, code = sessions.open_session(
+        row, code = web_sessions.open_session(
             session,
             user,
             user_agent=_text(st.context.headers.get("User-Agent")),
@@ -115,7 +115,7 @@ def end() -> None:
     session_id = st.session_state.get(SESSION_KEY)
     if session_id is not None:
         with resources.unit_of_work() as session:
-            sessions.end_session(session, session_id)
+            web_sessions.end_session(session, session_id)
     sign_out()
     st.session_state[CLEAR_KEY] = True
     if sso_configured() and st.user.is_logged_in:
@@ -139,7 +139,7 @@ def sso_configured() -> bool:
 
 def sso_viewer() -> Viewer | None:
     """The viewer for a browser the identity provider has just signed in (``st.login``) and Gridwise has not:
-    the identity is mapped to an active user (core.sessions.user_for_identity) and a session opened, like a
+    the identity is mapped to an active user (core.web_sessions.user_for_identity) and a session opened, like a
     password sign-in. Only a fresh identity counts (signed in at the provider within ``SSO_FRESH_SECONDS``), so
     Streamlit's long-lived identity cookie cannot revive a session that was signed out, ended or revoked."""
     if not sso_configured() or not st.user.is_logged_in:
@@ -152,7 +152,7 @@ def sso_viewer() -> Viewer | None:
         return None
     st.session_state[SSO_TRIED_KEY] = issued
     with resources.unit_of_work() as session:
-        user = sessions.user_for_identity(session, claims)
+        user = web_sessions.user_for_identity(session, claims)
         viewer = viewer_for(session, user) if user is not None else None
     if user is None or viewer is None:
         st.session_state[SSO_REFUSED_KEY] = str(
@@ -204,14 +204,14 @@ def _cookie_attrs(request: Request) -> dict[str, object]:
 
 def _redeem(code: str) -> str | None:
     with unit_of_work(get_engine()) as session:
-        return sessions.redeem_code(session, code)
+        return web_sessions.redeem_code(session, code)
 
 
 def _end_by_token(token: str) -> None:
     with unit_of_work(get_engine()) as session:
-        session_id = sessions.session_for_token(session, token)
+        session_id = web_sessions.session_for_token(session, token)
         if session_id is not None:
-            sessions.end_session(session, session_id)
+            web_sessions.end_session(session, session_id)
 
 
 async def redeem(request: Request) -> Response:
@@ -223,7 +223,10 @@ async def redeem(request: Request) -> Response:
         return Response("unknown or spent code", status_code=400)
     response = Response(status_code=204)
     response.set_cookie(
-        sessions.COOKIE_NAME, token, max_age=get_settings().session_max_hours * 3600, **_cookie_attrs(request)
+        web_sessions.COOKIE_NAME,
+        token,
+        max_age=get_settings().session_max_hours * 3600,
+        **_cookie_attrs(request),
     )  # type: ignore[arg-type]
     return response
 
@@ -232,11 +235,11 @@ async def signout(request: Request) -> Response:
     """POST /_gw/signout: end the cookie's session (if the page has not already) and clear the cookie."""
     if not _same_origin(request):
         return Response("cross-site request refused", status_code=403)
-    token = request.cookies.get(sessions.COOKIE_NAME)
+    token = request.cookies.get(web_sessions.COOKIE_NAME)
     if token:
         await run_in_threadpool(_end_by_token, token)
     response = Response(status_code=204)
-    response.delete_cookie(sessions.COOKIE_NAME, **_cookie_attrs(request))  # type: ignore[arg-type]
+    response.delete_cookie(web_sessions.COOKIE_NAME, **_cookie_attrs(request))  # type: ignore[arg-type]
     return response
 
 

@@ -6,13 +6,13 @@ from __future__ import annotations
 import streamlit as st
 
 from core.i18n import LANGUAGES, t
-from core.sessions import set_language
 from core.settings import get_settings
+from core.web_sessions import set_language
 from ui import resources
 
 VIEWER_KEY = "viewer"  # a cache of the signed-in session (ui/session_cookie.py), never the source of truth
 LANG_KEY = "lang"
-SESSION_KEY = "web_session_id"  # the id of this browser's server-side session (core.sessions)
+SESSION_KEY = "web_session_id"  # the id of this browser's server-side session (core.web_sessions)
 
 
 def lang() -> str:

@@ -62,7 +62,7 @@ def _event(org: MiniOrg, grid, no: str, state: EventState, **kw) -> Event:  # no
 @pytest.fixture
 def api_world(session: Session, engine: Engine) -> ApiWorld:
     from courses.enrollment import enroll
-    from courses.sessions import SessionPlan, schedule
+    from courses.training_sessions import SessionPlan, schedule
     from evaluation.assignment.models import AssignmentDecision
     from evaluation.field.registry import ensure_reference_data
     from evaluation.scoring.models_scoring import ScorecardEntry, ScorecardSnapshot, ScoringScheme

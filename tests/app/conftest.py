@@ -11,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 from core.db import get_engine, unit_of_work
 from core.models import User
 from core.scope import Viewer, viewer_for
-from core.sessions import open_session
 from core.settings import ROOT, get_settings
+from core.web_sessions import open_session
 
 # AppTest runs scripts in this process; all of its tests share one xdist worker so that Streamlit's
 # process-wide caches never see two databases at once.

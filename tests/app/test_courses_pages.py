@@ -120,7 +120,7 @@ def test_inbox_lists_reminders_and_marks_them_read(open_page, viewer_of, app_db)
 
 def test_manager_schedules_a_session_for_a_community(open_page, viewer_of, app_db):
     """Test that the community manager schedules a session for 下沙 and its workers get seats."""
-    at = open_page("pages/courses.py", viewer_of("xiasha"))
+    at = open_page("pages/catalog.py", viewer_of("xiasha"))
     assert not at.exception
     assert len(at.get("arrow_vega_lite_chart")) >= 1 or at.get("vega_lite_chart")
     form_submit = next(b for b in at.button if b.label == t("courses.sched.submit", "zh"))
@@ -229,7 +229,7 @@ def test_scheduling_refused_for_an_audience_saves_no_rule_and_no_enrolment(open_
             )
 
     before = counts()
-    at = open_page("pages/courses.py", viewer_of("manager"))
+    at = open_page("pages/catalog.py", viewer_of("manager"))
     by_label = {w.label: w for w in [*at.selectbox, *at.date_input, *at.checkbox]}
     by_label[t("courses.sched.first_day", "zh")].set_value(clock.today() - timedelta(days=2))
     by_label[t("courses.col.audience", "zh")].set_value(viewer_of("xiasha").scope_unit_id)
@@ -246,7 +246,7 @@ def test_district_manager_edits_a_course_in_the_catalog(open_page, viewer_of, ap
 
     with Session(get_engine(app_db)) as s:
         course = s.exec(select(Course).order_by(Course.code)).first()
-    at = open_page("pages/courses.py", viewer_of("manager"), lang="zh")
+    at = open_page("pages/catalog.py", viewer_of("manager"), lang="zh")
     next(b for b in at.selectbox if b.label == t("courses.catalog.edit_pick", "zh")).set_value(
         course.id
     ).run()

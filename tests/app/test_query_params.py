@@ -20,7 +20,7 @@ from core.scope import Viewer
 from courses.attendance import link_token
 from courses.enrollment import enroll
 from courses.models import Attendance, Course, QuizAttempt
-from courses.sessions import SessionPlan, schedule
+from courses.training_sessions import SessionPlan, schedule
 from tests.app.util import texts
 
 pytestmark = pytest.mark.xdist_group("apptest")

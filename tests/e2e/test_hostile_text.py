@@ -48,7 +48,7 @@ def plant(db_url: str) -> Planted:
     from courses.catalog import save_course
     from courses.learner import my_courses
     from courses.models import Course, CourseBase
-    from courses.sessions import upcoming_for_worker
+    from courses.training_sessions import upcoming_for_worker
     from evaluation.field import events as ev
     from evaluation.field.models import Event, EventState
     from evaluation.field.registry import field_now

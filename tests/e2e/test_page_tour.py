@@ -28,7 +28,7 @@ HEADINGS = {
     "pages/inbox.py": "courses.inbox.title",
     "pages/my_training.py": "training.my.title",
     "pages/training_plan.py": "training.plan.title",
-    "pages/courses.py": "courses.title",
+    "pages/catalog.py": "courses.title",
     "pages/attendance.py": "courses.att.title",
     "pages/quiz_results.py": "courses.res.title",
     "pages/field_import.py": "field.import.title",
@@ -47,7 +47,7 @@ HEADINGS = {
     "pages/audit.py": "audit.title",
     "pages/jobs.py": "jobs.title",
     "pages/api_clients.py": "api.title",
-    "pages/sessions.py": "sessions.title",
+    "pages/web_sessions.py": "sessions.title",
     "pages/notify_channels.py": "notify.channels.title",
     "pages/notify_prefs.py": "notify.prefs.title",
 }

@@ -13,8 +13,8 @@ from sqlmodel import Session, col, select, update
 from core import clock
 from core.db import make_engine
 from core.models import User
-from core.models_sessions import WebSession
-from core.sessions import COOKIE_NAME
+from core.models_web_sessions import WebSession
+from core.web_sessions import COOKIE_NAME
 from tests.e2e.conftest import Server, screenshot, sign_in, wait_for_run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -123,7 +123,7 @@ def test_an_admin_ends_a_workers_session_and_it_takes_effect_on_the_next_action(
     admin_context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
     try:
         admin = admin_context.new_page()
-        sign_in(admin, server, "admin", path="sessions")
+        sign_in(admin, server, "admin", path="web_sessions")
         expect(admin.get_by_role("heading", name="登录会话")).to_be_visible()
         admin.get_by_role("combobox").first.click()
         admin.get_by_role("option", name=re.compile("^dp0007 ·")).click()
@@ -144,7 +144,7 @@ def test_an_admin_ends_a_workers_session_and_it_takes_effect_on_the_next_action(
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_the_sessions_page_screenshot(page: Page, server, lang: str):
     """Test that the admin's sessions page shows the signed-in browsers (screenshots in both languages)."""
-    sign_in(page, server, "admin", path="sessions")
+    sign_in(page, server, "admin", path="web_sessions")
     if lang == "en":
         page.get_by_test_id("stSidebar").get_by_text("English").click()
         wait_for_run(page)

@@ -32,7 +32,7 @@ from courses.attendance_import import commit_platform_import, preview_platform_i
 from courses.catalog import save_course
 from courses.enrollment import add_rule, deactivate_rule, enroll, seat_one, unenroll
 from courses.models import Attendance, AttendanceStatus, CourseBase, RuleKind, TrainingSession
-from courses.sessions import SessionPlan, cancel_session, schedule, update_session
+from courses.training_sessions import SessionPlan, cancel_session, schedule, update_session
 from evaluation.assignment import service as assign_service
 from evaluation.field import events as ev
 from evaluation.field.api import assign_task

@@ -41,12 +41,12 @@ import courses.learner
 import courses.notifications
 import courses.quizzes
 import courses.seating
-import courses.sessions
 import courses.training.completion
 import courses.training.ledger
 import courses.training.lessons
 import courses.training.plans
 import courses.training.supervision
+import courses.training_sessions
 import evaluation.assignment.service
 import evaluation.field.events
 import evaluation.field.imports
@@ -144,7 +144,7 @@ def build_world(session: Session) -> Ids:
     from courses.attendance import request_excuse
     from courses.enrollment import add_rule, enroll
     from courses.quizzes import start_attempt
-    from courses.sessions import SessionPlan, schedule
+    from courses.training_sessions import SessionPlan, schedule
     from evaluation.field.registry import ensure_reference_data
     from evaluation.scoring.store import ensure_default_scheme
 
@@ -572,7 +572,7 @@ def _assign_task(kind: str, worker: str) -> Callable[[Session, Ids, Viewer], Any
 
 
 def _new_session_plan(ids: Ids, course: str = "course"):  # noqa: ANN202
-    from courses.sessions import SessionPlan
+    from courses.training_sessions import SessionPlan
 
     day = (NOW + timedelta(days=5)).date()
     return SessionPlan(
@@ -1658,7 +1658,7 @@ def test_api_client_reads_as_its_scope_manager(world: Ids, cell_engine: Engine, 
 
 MODULES = [
     courses.catalog,
-    courses.sessions,
+    courses.training_sessions,
     courses.seating,
     courses.enrollment,
     courses.attendance,
@@ -1708,7 +1708,13 @@ NOT_A_WRITE = {
         "parse_links",
         "question_bank",
     },
-    "courses.sessions": {"occurrences", "check_plan", "sessions_frame", "week_start", "calendar_chart"},
+    "courses.training_sessions": {
+        "occurrences",
+        "check_plan",
+        "sessions_frame",
+        "week_start",
+        "calendar_chart",
+    },
     "courses.enrollment": {"rule_matches"},
     "courses.attendance": {
         "checkin_code",

@@ -15,7 +15,7 @@ from courses.attendance import check_in, checkin_code, close_ended_sessions
 from courses.catalog import CourseError
 from courses.models import Course
 from courses.quizzes import attempt_questions, start_attempt, submit_attempt
-from courses.sessions import SessionPlan, schedule
+from courses.training_sessions import SessionPlan, schedule
 from tests.factories import viewer
 from tests.unit._courses_world import make_world
 

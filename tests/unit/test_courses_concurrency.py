@@ -18,7 +18,7 @@ from courses.catalog import load_shipped_courses
 from courses.enrollment import enroll
 from courses.models import Attendance, Certificate, QuizAttempt
 from courses.quizzes import attempt_questions, start_attempt, submit_attempt
-from courses.sessions import SessionPlan, schedule
+from courses.training_sessions import SessionPlan, schedule
 from tests.factories import viewer
 
 N = 300

@@ -43,14 +43,14 @@ def test_demo_training_history(demo_db_url):
 
 def test_demo_seeding_is_fast(tmp_path):
     """Test that the org plus the courses demo (full size: training does not scale) seeds in well under 30 s."""
-    from core.db import make_engine, session_scope
+    from core.db import make_engine, unit_of_work
     from core.demo import seed_demo
     from core.migrate import import_all_models
 
     eng = make_engine(f"sqlite:///{tmp_path / 'd.db'}")
     import_all_models().create_all(eng)
     t0 = _time.perf_counter()
-    with session_scope(eng) as s:
+    with unit_of_work(eng) as s:
         seed_demo(s, scale=1.0, extensions=("courses.demo:seed",), log=lambda _m: None)
     assert _time.perf_counter() - t0 < 30
     eng.dispose()

@@ -21,7 +21,7 @@ from courses.quizzes import (
     start_attempt,
     submit_attempt,
 )
-from courses.sessions import SessionPlan, schedule
+from courses.training_sessions import SessionPlan, schedule
 from tests.unit._courses_world import make_world
 
 NOW = datetime(2020, 3, 2, 9, 0)

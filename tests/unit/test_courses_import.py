@@ -14,7 +14,7 @@ from courses.attendance_import import commit_platform_import, preview_platform_i
 from courses.enrollment import enroll
 from courses.errors import CoursesError
 from courses.models import Attendance
-from courses.sessions import SessionPlan, schedule
+from courses.training_sessions import SessionPlan, schedule
 from tests.unit._courses_world import make_world
 
 NOW = datetime(2020, 3, 2, 9, 0)

@@ -14,7 +14,7 @@ from courses import jobs
 from courses.attendance import check_in, checkin_code, decide_excuse, request_excuse
 from courses.enrollment import add_rule, enroll
 from courses.models import Attendance, Certificate, RuleKind, TrainingSession
-from courses.sessions import SessionPlan, cancel_session, schedule, update_session
+from courses.training_sessions import SessionPlan, cancel_session, schedule, update_session
 from tests.unit._courses_world import make_world
 
 NOW = datetime(2020, 3, 2, 9, 0)

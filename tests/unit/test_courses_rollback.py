@@ -34,7 +34,7 @@ from courses.catalog import Upload, save_course
 from courses.enrollment import add_rule, enroll, schedule_for_audience, seat_one, unenroll
 from courses.models import Attendance, AttendanceStatus, CourseBase, EnrollmentRule, RuleKind
 from courses.quizzes import attempt_questions, auto_submit_expired, start_attempt, submit_attempt
-from courses.sessions import SessionPlan, cancel_session, schedule, update_session
+from courses.training_sessions import SessionPlan, cancel_session, schedule, update_session
 from tests.unit._courses_world import make_world
 
 NOW = datetime(2020, 3, 2, 9, 0)
@@ -198,19 +198,19 @@ def _edited_course(ctx: Ctx) -> CourseBase:
 CASES = [
     Case(
         "schedule for an audience (rule, enrolments, sessions, seats)",
-        LastStep("courses.sessions", "record", _action("course.session.create")),
+        LastStep("courses.training_sessions", "record", _action("course.session.create")),
         lambda s, c: schedule_for_audience(s, c.w.manager, _plan(c), enroll_audience=True, now=NOW),
     ),
     Case(
         "schedule for the whole scope (enrolments, sessions, seats)",
-        LastStep("courses.sessions", "record", _action("course.session.create")),
+        LastStep("courses.training_sessions", "record", _action("course.session.create")),
         lambda s, c: schedule_for_audience(
             s, c.w.manager_a, replace(_plan(c), unit_id=None), enroll_audience=True, now=NOW
         ),
     ),
     Case(
         "schedule a weekly series (sessions, seats)",
-        LastStep("courses.sessions", "record"),
+        LastStep("courses.training_sessions", "record"),
         lambda s, c: schedule(
             s,
             c.w.manager,
@@ -275,7 +275,7 @@ CASES = [
     ),
     Case(
         "move a session (session, notices)",
-        LastStep("courses.sessions", "notify_session_change"),
+        LastStep("courses.training_sessions", "notify_session_change"),
         lambda s, c: update_session(
             s,
             c.w.manager,
@@ -289,7 +289,7 @@ CASES = [
     ),
     Case(
         "cancel a session (session, notices)",
-        LastStep("courses.sessions", "notify_session_change"),
+        LastStep("courses.training_sessions", "notify_session_change"),
         lambda s, c: cancel_session(s, c.w.manager, c.ts.id, now=NOW),
     ),
     Case(

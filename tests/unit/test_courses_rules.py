@@ -12,7 +12,7 @@ from courses.attendance import attendance_warnings, checkin_code, code_matches
 from courses.attendance_import import classify, union_minutes
 from courses.quizzes import add_months, grade, score_answers
 from courses.results import item_analysis
-from courses.sessions import ScheduleError, occurrences
+from courses.training_sessions import ScheduleError, occurrences
 
 
 def test_a_one_off_session_is_one_occurrence():
@@ -194,7 +194,7 @@ def test_item_analysis_needs_enough_attempts_for_discrimination():
 def test_week_calendar_chart_shows_only_that_week_morning_on_top():
     """Test that the calendar keeps the chosen week's sessions, labels days in the page's language and
     puts the morning at the top."""
-    from courses.sessions import calendar_chart
+    from courses.training_sessions import calendar_chart
 
     sessions = pd.DataFrame(
         {

@@ -35,7 +35,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 from core import scheduler
-from core.db import db_fault, make_engine, session_scope
+from core.db import db_fault, make_engine, unit_of_work
 from core.migrate import import_all_models
 from core.models import User
 from core.settings import get_settings
@@ -163,7 +163,7 @@ def org_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     )
     eng = make_engine(url)
     import_all_models().create_all(eng)
-    with session_scope(eng) as s:
+    with unit_of_work(eng) as s:
         seed_demo(s, scale=0.0, extensions=(), log=lambda _m: None)
     eng.dispose()
     yield url
@@ -477,7 +477,7 @@ def _refuse() -> None:
 @pytest.mark.skipif(not PG_URL, reason="needs GRIDWISE_TEST_POSTGRES_URL")
 def test_the_next_action_after_postgresql_dropped_every_connection_succeeds():
     """Test that after pg_terminate_backend of every connection of the app's engine (what a server restart
-    does to them) the next unit of work through session_scope succeeds; the same without pre-ping fails with
+    does to them) the next unit of work through unit_of_work succeeds; the same without pre-ping fails with
     an error db_fault calls "unavailable" (which a page shows as a message)."""
     url = create_pg_database("gw_restart")
     name = f"gw_fault_{uuid.uuid4().hex[:8]}"
@@ -487,7 +487,7 @@ def test_the_next_action_after_postgresql_dropped_every_connection_succeeds():
         bare = sa_create_engine(f"{url}?application_name={name}")  # the same engine without pool_pre_ping
         import_all_models().create_all(app)
         for eng in (app, bare):
-            with session_scope(eng) as s:
+            with unit_of_work(eng) as s:
                 assert s.exec(select(func.count()).select_from(User)).one() >= 0
         with admin.connect() as conn:
             killed = conn.execute(
@@ -499,11 +499,11 @@ def test_the_next_action_after_postgresql_dropped_every_connection_succeeds():
             ).scalar()
         assert killed == 2  # one pooled connection each, nobody else's
 
-        with session_scope(app) as s:
+        with unit_of_work(app) as s:
             s.add(User(username="after_restart", display_name="x", password_hash="x", role="admin"))
-        with session_scope(app) as s:
+        with unit_of_work(app) as s:
             assert s.exec(select(User.username)).all() == ["after_restart"]
-        with pytest.raises(OperationalError) as dropped, session_scope(bare) as s:
+        with pytest.raises(OperationalError) as dropped, unit_of_work(bare) as s:
             s.exec(select(func.count()).select_from(User)).one()
         assert db_fault(dropped.value) == "unavailable"
         app.dispose()

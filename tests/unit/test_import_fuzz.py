@@ -35,7 +35,7 @@ from core.taxonomy import load_taxonomy
 from core.worker_import import commit_worker_import, preview_worker_import
 from courses.attendance_import import commit_platform_import, preview_platform_import
 from courses.enrollment import enroll
-from courses.sessions import SessionPlan, schedule
+from courses.training_sessions import SessionPlan, schedule
 from evaluation.field import cli as field_cli
 from evaluation.field.imports import preview_import
 from tests.factories import viewer

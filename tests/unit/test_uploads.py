@@ -179,7 +179,7 @@ def test_attendance_import_and_course_attachment_refuse_disguises(session):
     from courses.attendance_import import preview_platform_import
     from courses.catalog import attach_file
     from courses.models import CourseFile
-    from courses.sessions import SessionPlan, schedule
+    from courses.training_sessions import SessionPlan, schedule
     from tests.unit._courses_world import make_world
 
     w = make_world(session)

@@ -1,4 +1,4 @@
-"""Server-side sign-in sessions (core.sessions): one-time codes, tokens stored hashed, idle and absolute
+"""Server-side sign-in sessions (core.web_sessions): one-time codes, tokens stored hashed, idle and absolute
 limits, and every way a session ends."""
 
 from __future__ import annotations
@@ -11,9 +11,11 @@ from sqlmodel import func, select
 from core.auth import change_own_password, hash_password
 from core.models import OrgLevel, Role, User
 from core.models_audit import AuditEntry
-from core.models_sessions import WebSession
+from core.models_web_sessions import WebSession
 from core.scope import ScopeError, Viewer, viewer_for
-from core.sessions import (
+from core.settings import get_settings
+from core.users import reset_password, update_user
+from core.web_sessions import (
     active_sessions,
     check_session,
     device,
@@ -23,8 +25,6 @@ from core.sessions import (
     revoke_sessions,
     user_for_identity,
 )
-from core.settings import get_settings
-from core.users import reset_password, update_user
 from tests.factories import make_org, make_user
 
 NOW = datetime(2020, 6, 1, 9, 0)

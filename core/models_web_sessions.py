@@ -1,4 +1,4 @@
-"""Signed-in browser sessions (core.sessions): the durable half of "signed in"; the cookie holds the token."""
+"""Signed-in browser sessions (core.web_sessions): the durable half of "signed in"; the cookie holds the token."""
 
 from __future__ import annotations
 

@@ -17,7 +17,14 @@ from core import clock
 from core.audit import changed_fields, record
 from core.models import OrgUnit, Role, Worker, row_id
 from core.scope import ScopeError, Viewer, worker_scope_clause
-from courses._sql import can_manage_unit, frame, must_get, require_manager, session_scope_clause, unit_path
+from courses._sql import (
+    can_manage_unit,
+    frame,
+    must_get,
+    require_manager,
+    training_session_scope_clause,
+    unit_path,
+)
 from courses.errors import CoursesError
 from courses.models import Attendance, Course, SessionStatus, TrainingSession
 from courses.notifications import notify_session_change
@@ -273,7 +280,7 @@ def sessions_frame(
         .join(Course, col(Course.id) == col(TrainingSession.course_id))
         .join(OrgUnit, col(OrgUnit.id) == col(TrainingSession.unit_id), isouter=True)
         .join(seats, seats.c.session_id == col(TrainingSession.id), isouter=True)
-        .where(session_scope_clause(viewer, unit_path(session, viewer.scope_unit_id)))
+        .where(training_session_scope_clause(viewer, unit_path(session, viewer.scope_unit_id)))
         .order_by(col(TrainingSession.start_at))
     )
     if start is not None:
@@ -293,7 +300,7 @@ def session_in_scope(session: Session, viewer: Viewer, session_id: int) -> Train
         .join(OrgUnit, col(OrgUnit.id) == col(TrainingSession.unit_id), isouter=True)
         .where(
             col(TrainingSession.id) == session_id,
-            session_scope_clause(viewer, unit_path(session, viewer.scope_unit_id)),
+            training_session_scope_clause(viewer, unit_path(session, viewer.scope_unit_id)),
         )
     )
     ts = session.exec(stmt).first()

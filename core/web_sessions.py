@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from core import clock
 from core.audit import record
 from core.models import Role, User, Worker
-from core.models_sessions import WebSession
+from core.models_web_sessions import WebSession
 from core.scope import ScopeError, Viewer
 from core.settings import get_settings
 

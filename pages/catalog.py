@@ -24,7 +24,7 @@ from courses.enrollment import (
 )
 from courses.errors import CoursesError
 from courses.models import RuleKind
-from courses.sessions import (
+from courses.training_sessions import (
     SessionPlan,
     calendar_chart,
     cancel_session,

@@ -1,10 +1,10 @@
-"""Admin: who is signed in now (user, device, last activity) and ending sessions (core.sessions)."""
+"""Admin: who is signed in now (user, device, last activity) and ending sessions (core.web_sessions)."""
 
 import pandas as pd
 import streamlit as st
 
-from core.sessions import active_sessions, device, revoke_sessions
 from core.settings import get_settings
+from core.web_sessions import active_sessions, device, revoke_sessions
 from ui import resources
 from ui.guard import require
 from ui.state import SESSION_KEY, tr

@@ -17,7 +17,7 @@ from core.db import get_engine, make_engine, unit_of_work
 from core.demo import DEMO_PASSWORD
 from core.models import User
 from core.models_audit import AuditEntry
-from core.models_sessions import WebSession
+from core.models_web_sessions import WebSession
 from core.settings import ROOT, get_settings
 from ui.state import LANG_KEY, SESSION_KEY, VIEWER_KEY
 
@@ -97,12 +97,12 @@ def test_an_admin_ends_a_session_from_the_sessions_page_and_that_browser_is_sign
     """Test that the admin's sessions page lists a manager's session, ending it signs the manager out at their
     next action, with a note."""
     manager = open_page(None, viewer_of("manager"), lang="en")
-    admin = open_page("pages/sessions.py", viewer_of("admin"), lang="en")
+    admin = open_page("pages/web_sessions.py", viewer_of("admin"), lang="en")
     assert not admin.exception
     table = admin.dataframe[0].value
     assert "manager" in table["Username"].tolist() and table["This browser"].sum() == 1
     with unit_of_work(get_engine(get_settings().database_url)) as s:  # the page's action, as one domain call
-        from core.sessions import revoke_sessions
+        from core.web_sessions import revoke_sessions
 
         assert revoke_sessions(s, viewer_of("admin"), [manager.session_state[SESSION_KEY]]) == 1
     manager.run()
