@@ -6,7 +6,7 @@ PORT   ?= 8501
 STAMP  := $(VENV)/.installed
 APT_PACKAGES := chromium fonts-wqy-microhei libatomic1 haproxy
 
-.PHONY: run api test check install browser-deps migrate seed-demo scheduler bench lint clean
+.PHONY: run api test check install browser-deps migrate seed-demo scheduler bench lint format clean
 
 install: $(STAMP)
 
@@ -56,9 +56,10 @@ browser-deps:
 test: install browser-deps check
 	$(BIN)/python -m pytest -p no:cacheprovider -n 2 --dist loadgroup $(PYTEST_ARGS)
 
-# Types: zero errors in core/, courses/, evaluation/ and api/ (pyproject.toml [tool.mypy]; no module is exempt).
+# Lint and format (ruff), then types: zero errors in core/, courses/, evaluation/ and api/ (pyproject.toml [tool.mypy]; no module is exempt).
 check: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
 bench: install
@@ -66,6 +67,10 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
 
 clean:
 	rm -rf $(VENV) var .pytest_cache test-results
