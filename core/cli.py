@@ -9,14 +9,18 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
 import sys
 from collections.abc import Sequence
 
 from sqlmodel import select
 
 from core.db import get_engine, unit_of_work
+from core.errors import GridwiseError
+from core.i18n import LANGUAGES, t
 from core.models import Role, User
 from core.plugins import optional
+from core.settings import get_settings
 
 CLI_EXTENSIONS: tuple[str, ...] = (
     "courses.cli:register",
@@ -123,6 +127,12 @@ def cmd_restore(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gridwise", description="Gridwise 网格员学习考评平台")
+    parser.add_argument(
+        "--lang",
+        dest="message_lang",
+        choices=LANGUAGES,
+        help="language of error messages (default: $GRIDWISE_LANG, else the configured default language)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("migrate", help="apply database migrations (Alembic)")
@@ -162,10 +172,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def message_language(args: argparse.Namespace | None = None) -> str:
+    """The language the CLI speaks refusals in: ``--lang``, then ``$GRIDWISE_LANG``, then the settings' default."""
+    chosen = getattr(args, "message_lang", None) or os.environ.get("GRIDWISE_LANG")
+    if chosen in LANGUAGES:
+        return chosen
+    return get_settings().default_language
+
+
+def fail(exc: GridwiseError, args: argparse.Namespace | None = None) -> int:
+    """Print a refusal on stderr in the chosen language; the exit status for it (2)."""
+    lang = message_language(args)
+    _log(f"{t('cli.error', lang)}: {exc.message(lang)}")
+    return 2
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except GridwiseError as exc:  # an expected refusal: its catalog text, exit non-zero, no traceback
+        return fail(exc, args)
     finally:
         get_engine().dispose()
 
