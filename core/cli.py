@@ -28,6 +28,7 @@ CLI_EXTENSIONS: tuple[str, ...] = (
     "evaluation.cli:register",
     "api.cli:register",
     "core.notify.cli:register",
+    "core.privacy_cli:register",
 )
 
 

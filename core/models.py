@@ -14,6 +14,7 @@ from sqlalchemy import Column, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.clock import LocalDateTime, now
+from core.privacy import declare
 
 
 class OrgLevel(enum.StrEnum):
@@ -55,6 +56,10 @@ class OrgUnit(SQLModel, table=True):
     """A node of the org tree. ``path`` is the chain of ids ("/1/4/17/") for subtree filters."""
 
     __tablename__ = "org_unit"
+    __data_classes__ = declare(
+        business="code name_zh name_en level parent_id lat lon households is_active",
+        technical="id path",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=32, unique=True, index=True)
@@ -86,6 +91,13 @@ class Worker(WorkerBase, table=True):
     """A grid worker (网格员). community_id / subdistrict_id are derived from grid_id on write."""
 
     __tablename__ = "worker"
+    __data_classes__ = declare(
+        personal="employee_no name hire_date gender",
+        sensitive="party_member",
+        contact="phone",
+        business="grid_id status community_id subdistrict_id",
+        technical="id created_at updated_at",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     community_id: int = Field(foreign_key="org_unit.id", index=True)
@@ -103,6 +115,12 @@ class User(SQLModel, table=True):
 
     __tablename__ = "app_user"
     __table_args__ = (UniqueConstraint("worker_id", name="uq_app_user_worker"),)
+    __data_classes__ = declare(
+        personal="username display_name worker_id failed_logins locked_until last_login_at",
+        sensitive="password_hash",
+        business="role scope_unit_id is_active",
+        technical="id must_change_password is_demo created_at",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=64, unique=True, index=True)
@@ -124,6 +142,9 @@ class AppSetting(SQLModel, table=True):
     """Small key/value facts about this installation (e.g. that it holds demo data)."""
 
     __tablename__ = "app_setting"
+    __data_classes__ = declare(
+        technical="key value",
+    )
 
     key: str = Field(primary_key=True, max_length=64)
     value: str = Field(default="", sa_column=Column(String(2000), nullable=False))

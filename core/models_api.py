@@ -12,12 +12,19 @@ from sqlalchemy import Column, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.clock import LocalDateTime, now
+from core.privacy import declare
 
 
 class ApiClient(SQLModel, table=True):
     """A system allowed to call the API (the city's grid platform, a meeting platform…)."""
 
     __tablename__ = "api_client"
+    __data_classes__ = declare(
+        personal="user_id created_by",
+        sensitive="key_hash",
+        business="name scope_unit_id operations is_active",
+        technical="id key_prefix created_at rotated_at revoked_at",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=64, unique=True)
@@ -41,6 +48,10 @@ class ApiIdempotency(SQLModel, table=True):
 
     __tablename__ = "api_idempotency"
     __table_args__ = (UniqueConstraint("client_id", "key", name="uq_api_idempotency_client_key"),)
+    __data_classes__ = declare(
+        business="client_id",
+        technical="id key method path request_hash status_code response created_at",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     client_id: int = Field(foreign_key="api_client.id")
@@ -58,6 +69,10 @@ class ApiWebhook(SQLModel, table=True):
     notification channel (core.notify, kind "webhook", signed with the channel's secret) that delivers it."""
 
     __tablename__ = "api_webhook"
+    __data_classes__ = declare(
+        business="client_id channel_id events",
+        technical="id created_at",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     client_id: int = Field(foreign_key="api_client.id", unique=True)

@@ -7,12 +7,18 @@ from sqlmodel import Field, SQLModel
 
 from core import clock
 from core.clock import LocalDateTime
+from core.privacy import declare
 
 
 class AuditEntry(SQLModel, table=True):
     """One audited action."""
 
     __tablename__ = "audit_log"
+    __data_classes__ = declare(
+        personal="user_id username before after detail",
+        business="action entity entity_id",
+        technical="id at",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     at: LocalDateTime = Field(default_factory=clock.now, index=True)

@@ -6,12 +6,18 @@ from sqlalchemy import Column, String, Text
 from sqlmodel import Field, SQLModel
 
 from core.clock import LocalDateTime, now
+from core.privacy import declare
 
 
 class Notification(SQLModel, table=True):
     """An inbox message. ``key`` is unique: a job that runs twice or late sends nothing twice."""
 
     __tablename__ = "notification"
+    __data_classes__ = declare(
+        personal="user_id title_zh title_en body_zh body_en",
+        business="kind link read_at",
+        technical="id key created_at",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="app_user.id", index=True)

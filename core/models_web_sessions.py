@@ -6,6 +6,7 @@ from sqlmodel import Field, SQLModel
 
 from core import clock
 from core.clock import LocalDateTime
+from core.privacy import declare
 
 
 class WebSession(SQLModel, table=True):
@@ -13,6 +14,11 @@ class WebSession(SQLModel, table=True):
     only as SHA-256 hashes; a row with no token yet is a sign-in whose code has not been redeemed."""
 
     __tablename__ = "web_session"
+    __data_classes__ = declare(
+        personal="user_id user_agent",
+        sensitive="token_hash code_hash",
+        technical="id via code_expires_at created_at last_seen_at expires_at lang revoked_at revoked_reason",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     token_hash: str | None = Field(default=None, max_length=64, unique=True)

@@ -14,6 +14,7 @@ from sqlalchemy import Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.clock import LocalDateTime, now
+from core.privacy import declare
 
 
 class GradingMethod(enum.StrEnum):
@@ -102,6 +103,15 @@ class Course(CourseBase, table=True):
     """A course of the catalog, with its quiz and attendance rules."""
 
     __tablename__ = "course"
+    __data_classes__ = declare(
+        business=(
+            "code title_zh title_en description_zh description_en skill_area material_md_zh "
+            "material_md_en links pass_mark validity_months quiz_questions time_limit_minutes "
+            "max_attempts grading_method review_policy points_present points_late points_excused "
+            "points_absent late_after_minutes present_min_pct late_min_pct is_active"
+        ),
+        technical="id created_at updated_at",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     created_at: LocalDateTime = Field(default_factory=now)
@@ -112,6 +122,10 @@ class CourseFile(SQLModel, table=True):
     """A file attached to a course's material (handouts, forms); small office files only."""
 
     __tablename__ = "course_file"
+    __data_classes__ = declare(
+        business="course_id filename content_type data uploaded_at",
+        technical="id",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     course_id: int = Field(foreign_key="course.id", index=True)
@@ -126,6 +140,10 @@ class Question(SQLModel, table=True):
 
     __tablename__ = "course_question"
     __table_args__ = (UniqueConstraint("course_id", "code", name="uq_course_question_code"),)
+    __data_classes__ = declare(
+        business="course_id code kind text_zh text_en explanation_zh explanation_en is_active",
+        technical="id",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     course_id: int = Field(foreign_key="course.id", index=True)
@@ -142,6 +160,10 @@ class QuestionOption(SQLModel, table=True):
     """One option of a question; ``correct`` marks the right ones (several for multiple choice)."""
 
     __tablename__ = "course_question_option"
+    __data_classes__ = declare(
+        business="question_id code text_zh text_en correct",
+        technical="id",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     question_id: int = Field(foreign_key="course_question.id", index=True)
@@ -155,6 +177,14 @@ class TrainingSession(SQLModel, table=True):
     """One scheduled meeting of a course (an occurrence of a series when recurring)."""
 
     __tablename__ = "training_session"
+    __data_classes__ = declare(
+        personal="host_user_id created_by",
+        sensitive="secret",
+        business=(
+            "course_id series title_zh title_en start_at end_at meeting_url capacity unit_id status closed_at"
+        ),
+        technical="id version created_at updated_at",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     course_id: int = Field(foreign_key="course.id", index=True)
@@ -183,6 +213,11 @@ class Enrollment(SQLModel, table=True):
 
     __tablename__ = "course_enrollment"
     __table_args__ = (UniqueConstraint("course_id", "worker_id", name="uq_course_enrollment"),)
+    __data_classes__ = declare(
+        personal="worker_id reason",
+        business="course_id source rule_id quiz_due_at enrolled_at",
+        technical="id",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     course_id: int = Field(foreign_key="course.id", index=True)
@@ -198,6 +233,11 @@ class EnrollmentRule(SQLModel, table=True):
     """A standing rule; re-applied by the scheduler so that workers who join later are enrolled too."""
 
     __tablename__ = "course_enrollment_rule"
+    __data_classes__ = declare(
+        personal="created_by",
+        business="course_id kind unit_id cert_course_id is_active",
+        technical="id created_at",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     course_id: int = Field(foreign_key="course.id", index=True)
@@ -214,6 +254,11 @@ class Attendance(SQLModel, table=True):
 
     __tablename__ = "course_attendance"
     __table_args__ = (UniqueConstraint("session_id", "worker_id", name="uq_course_attendance"),)
+    __data_classes__ = declare(
+        personal="worker_id status points marked_by",
+        business="session_id source checked_in_at minutes_attended marked_at",
+        technical="id",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(foreign_key="training_session.id", index=True)
@@ -232,6 +277,12 @@ class ExcuseRequest(SQLModel, table=True):
 
     __tablename__ = "course_excuse"
     __table_args__ = (UniqueConstraint("session_id", "worker_id", name="uq_course_excuse"),)
+    __data_classes__ = declare(
+        personal="worker_id decided_by",
+        sensitive="reason",
+        business="session_id status requested_at decided_at",
+        technical="id",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(foreign_key="training_session.id", index=True)
@@ -248,6 +299,11 @@ class QuizAttempt(SQLModel, table=True):
 
     __tablename__ = "quiz_attempt"
     __table_args__ = (UniqueConstraint("course_id", "worker_id", "number", name="uq_quiz_attempt_number"),)
+    __data_classes__ = declare(
+        personal="worker_id score",
+        business="course_id number status started_at deadline_at submitted_at correct_count question_count",
+        technical="id",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     course_id: int = Field(foreign_key="course.id", index=True)
@@ -267,6 +323,10 @@ class AttemptAnswer(SQLModel, table=True):
 
     __tablename__ = "quiz_answer"
     __table_args__ = (UniqueConstraint("attempt_id", "question_id", name="uq_quiz_answer"),)
+    __data_classes__ = declare(
+        business="attempt_id question_id chosen answered_at correct",
+        technical="id position option_order",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     attempt_id: int = Field(foreign_key="quiz_attempt.id", index=True)
@@ -283,6 +343,11 @@ class Certificate(SQLModel, table=True):
 
     __tablename__ = "course_certificate"
     __table_args__ = (UniqueConstraint("attempt_id", name="uq_course_certificate_attempt"),)
+    __data_classes__ = declare(
+        personal="worker_id score",
+        business="course_id attempt_id issued_at valid_until",
+        technical="id",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     course_id: int = Field(foreign_key="course.id", index=True)

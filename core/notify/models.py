@@ -11,6 +11,7 @@ from sqlmodel import Field, SQLModel
 import core.models  # noqa: F401 - the tables our foreign keys name (org_unit, app_user) …
 import core.models_inbox  # noqa: F401 - … and notification, registered wherever these models are used
 from core.clock import LocalDateTime, now
+from core.privacy import declare
 
 
 class ChannelKind(enum.StrEnum):
@@ -35,6 +36,14 @@ class NotifyChannel(SQLModel, table=True):
     stored Fernet-encrypted; ``url_hint`` / ``secret_hint`` are masked forms safe to show."""
 
     __tablename__ = "notify_channel"
+    __data_classes__ = declare(
+        sensitive="url_enc secret_enc",
+        business="name kind owner_unit_id enabled",
+        technical=(
+            "id url_hint secret_hint options flagged paused_until last_error last_error_at "
+            "last_sent_at created_at updated_at"
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=64, unique=True, index=True)
@@ -62,6 +71,15 @@ class NotifyDelivery(SQLModel, table=True):
 
     __tablename__ = "notify_delivery"
     __table_args__ = (Index("ix_notify_delivery_due", "state", "next_attempt_at"),)
+    __data_classes__ = declare(
+        personal="user_id payload",
+        contact="recipient",
+        business="notification_id channel_id kind state",
+        technical=(
+            "id key attempts next_attempt_at claimed_until claim_token last_attempt_at sent_at "
+            "error_kind last_error created_at"
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(sa_column=Column(String(200), nullable=False, unique=True))
@@ -87,6 +105,10 @@ class NotifyFanout(SQLModel, table=True):
     """An inbox notice already turned into deliveries (with or without any)."""
 
     __tablename__ = "notify_fanout"
+    __data_classes__ = declare(
+        business="notification_id",
+        technical="id at",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     notification_id: int = Field(foreign_key="notification.id", unique=True)
@@ -97,6 +119,12 @@ class NotifyPreference(SQLModel, table=True):
     """A user's choices: language of outside messages, quiet hours and which channels reach them."""
 
     __tablename__ = "notify_preference"
+    __data_classes__ = declare(
+        personal="user_id",
+        contact="email mobile",
+        business="quiet_start quiet_end use_email use_sms use_group",
+        technical="language updated_at",
+    )
 
     user_id: int = Field(foreign_key="app_user.id", primary_key=True)
     language: str = Field(default="zh", max_length=8)

@@ -25,6 +25,7 @@ from sqlalchemy import Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.clock import LocalDateTime, now
+from core.privacy import declare
 
 
 class WorkerGroup(enum.StrEnum):
@@ -47,6 +48,11 @@ class TrainingPlan(SQLModel, table=True):
 
     __tablename__ = "training_plan"
     __table_args__ = (UniqueConstraint("year", "unit_id", name="uq_training_plan_year_unit"),)
+    __data_classes__ = declare(
+        personal="created_by",
+        business="year unit_id title_zh title_en note",
+        technical="id created_at updated_at",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     year: int = Field(index=True)
@@ -66,6 +72,10 @@ class PlanRequirement(SQLModel, table=True):
 
     __tablename__ = "training_plan_requirement"
     __table_args__ = (UniqueConstraint("plan_id", "worker_group", name="uq_training_plan_requirement"),)
+    __data_classes__ = declare(
+        business="plan_id worker_group hours window_days bottom_pct",
+        technical="id",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     plan_id: int = Field(foreign_key="training_plan.id", index=True)
@@ -82,6 +92,10 @@ class PlanCourse(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("plan_id", "course_id", "worker_group", name="uq_training_plan_course"),
     )
+    __data_classes__ = declare(
+        business="plan_id course_id worker_group due_date",
+        technical="id",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     plan_id: int = Field(foreign_key="training_plan.id", index=True)
@@ -94,6 +108,12 @@ class Evidence(SQLModel, table=True):
     """A file backing an external-training entry (a certificate scan, an attendance sheet)."""
 
     __tablename__ = "training_evidence"
+    __data_classes__ = declare(
+        personal="uploaded_by",
+        sensitive="data",
+        business="filename content_type uploaded_at",
+        technical="id",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     filename: str = Field(max_length=200)
@@ -108,6 +128,14 @@ class HoursEntry(SQLModel, table=True):
 
     __tablename__ = "training_hours"
     __table_args__ = (UniqueConstraint("source_key", name="uq_training_hours_source_key"),)
+    __data_classes__ = declare(
+        personal="worker_id hours minutes note recorded_by",
+        business=(
+            "credited_on source source_ref course_id session_id attempt_id lesson_id evidence_id "
+            "corrects_id recorded_at"
+        ),
+        technical="id source_key",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     worker_id: int = Field(foreign_key="worker.id", index=True)
@@ -133,6 +161,13 @@ class Lesson(SQLModel, table=True):
 
     __tablename__ = "course_lesson"
     __table_args__ = (UniqueConstraint("course_id", "position", name="uq_course_lesson_position"),)
+    __data_classes__ = declare(
+        business=(
+            "course_id title_zh title_en body_md_zh body_md_en video_url file_id "
+            "min_read_seconds credit_minutes"
+        ),
+        technical="id position",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     course_id: int = Field(foreign_key="course.id", index=True)
@@ -152,6 +187,11 @@ class LessonProgress(SQLModel, table=True):
 
     __tablename__ = "course_lesson_progress"
     __table_args__ = (UniqueConstraint("lesson_id", "worker_id", name="uq_course_lesson_progress"),)
+    __data_classes__ = declare(
+        personal="worker_id",
+        business="lesson_id opened_at done_at",
+        technical="id last_seen_at",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     lesson_id: int = Field(foreign_key="course_lesson.id", index=True)
@@ -166,6 +206,14 @@ class CourseRule(SQLModel, table=True):
 
     __tablename__ = "course_rule"
     __table_args__ = (UniqueConstraint("course_id", name="uq_course_rule_course"),)
+    __data_classes__ = declare(
+        personal="updated_by",
+        business=(
+            "course_id min_attendance_pct require_quiz require_lessons prerequisite_course_id "
+            "quiz_credit_hours"
+        ),
+        technical="id updated_at",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     course_id: int = Field(foreign_key="course.id")
@@ -183,6 +231,11 @@ class GroupMember(SQLModel, table=True):
 
     __tablename__ = "training_group_member"
     __table_args__ = (UniqueConstraint("year", "worker_group", "worker_id", name="uq_training_group_member"),)
+    __data_classes__ = declare(
+        personal="worker_id rank_pct",
+        business="year worker_group period added_at",
+        technical="id",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     year: int = Field(index=True)

@@ -11,6 +11,7 @@ from sqlalchemy import Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.clock import LocalDateTime, now
+from core.privacy import declare
 
 
 class DecisionSource:
@@ -26,6 +27,14 @@ class AssignmentDecision(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("task_id", "chosen_worker_id", name="uq_assignment_decision_task_worker"),
         Index("ix_assignment_decision_decided_at", "decided_at"),
+    )
+    __data_classes__ = declare(
+        personal="recommended_worker_id chosen_worker_id override_reason decided_by",
+        business=(
+            "task_id kind item_code category_code community_id recommended_score chosen_score "
+            "chosen_rank overridden preset source decided_at"
+        ),
+        technical="id",
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -14,6 +14,7 @@ from sqlalchemy import Column, Index, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.clock import LocalDateTime, now
+from core.privacy import declare
 
 
 class Direction(enum.StrEnum):
@@ -35,6 +36,14 @@ class MetricDef(SQLModel, table=True):
     """One metric of the registry (指标库), seeded from data/metrics.json and editable by an admin."""
 
     __tablename__ = "field_metric"
+    __data_classes__ = declare(
+        business=(
+            "code name_zh name_en unit direction kind aggregation from_events numerator_zh "
+            "numerator_en denominator_zh denominator_en source_zh source_en note_zh note_en "
+            "target is_active"
+        ),
+        technical="sort_order updated_at",
+    )
 
     code: str = Field(primary_key=True, max_length=48)
     name_zh: str = Field(max_length=100)
@@ -70,6 +79,11 @@ class MetricValue(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("worker_id", "period", "metric", name="uq_field_metric_value"),
         Index("ix_field_metric_value_period_metric", "period", "metric"),
+    )
+    __data_classes__ = declare(
+        personal="worker_id",
+        business="period metric numerator denominator source",
+        technical="id updated_at",
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -108,6 +122,17 @@ class Event(SQLModel, table=True):
     # The queue (state, deadline) and scope (grid, assignee) are indexed; month figures scan the table
     # once per group anyway, and every extra index costs on a million-row import.
     __table_args__ = (Index("ix_field_event_state_due", "state", "due_at"),)
+    __data_classes__ = declare(
+        personal="location reporter_id assignee_id assigned_by override_reason note",
+        business=(
+            "event_no item_code category_code grid_id community_id building_code lat lon "
+            "priority state discovered_at reported_at accepted_at voided_at dispatched_at "
+            "signed_at started_at feedback_at closed_at evaluated_at sign_due_at due_at result "
+            "satisfaction postponed rework_count reopen_count return_count escalation urged_at "
+            "supervised_at assign_reason_zh assign_reason_en source"
+        ),
+        technical="id import_hash updated_at",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     event_no: str = Field(max_length=40, unique=True)
@@ -159,6 +184,11 @@ class EventTransition(SQLModel, table=True):
     """One step of an event's history, with its time (and escalations, which keep the state)."""
 
     __tablename__ = "field_event_transition"
+    __data_classes__ = declare(
+        personal="actor_user_id note",
+        business="event_id action from_state to_state",
+        technical="id at",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     event_id: int = Field(foreign_key="field_event.id", index=True)
@@ -174,6 +204,12 @@ class SlaLevel(SQLModel, table=True):
     """Time limits per priority (seeded from data/sla.json, editable)."""
 
     __tablename__ = "field_sla"
+    __data_classes__ = declare(
+        business=(
+            "code name_zh name_en report_limit_hours sign_limit_hours handle_limit_hours "
+            "supervise_after_hours"
+        ),
+    )
 
     code: str = Field(primary_key=True, max_length=8)
     name_zh: str = Field(max_length=40)
@@ -188,6 +224,14 @@ class RentalBuilding(SQLModel, table=True):
     """A rental building (出租屋楼栋) with its grade; the grade sets the patrol interval."""
 
     __tablename__ = "field_rental_building"
+    __data_classes__ = declare(
+        personal="address graded_by patrol_assignee_id",
+        business=(
+            "code grid_id community_id lat lon units grade score scores_json veto_json graded_at "
+            "last_patrol_at patrol_reason_zh patrol_reason_en"
+        ),
+        technical="id",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=40, unique=True)  # 标准建筑物编码
@@ -213,6 +257,11 @@ class RentalGrading(SQLModel, table=True):
     """Every grading of a building, with the breakdown (history for the re-grade view)."""
 
     __tablename__ = "field_rental_grading"
+    __data_classes__ = declare(
+        personal="graded_by",
+        business="building_id graded_at grade score scores_json veto_json",
+        technical="id",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     building_id: int = Field(foreign_key="field_rental_building.id", index=True)
@@ -229,6 +278,11 @@ class RentalPatrol(SQLModel, table=True):
 
     __tablename__ = "field_rental_patrol"
     __table_args__ = (UniqueConstraint("building_id", "visited_at", name="uq_field_rental_patrol"),)
+    __data_classes__ = declare(
+        personal="worker_id",
+        business="building_id visited_at",
+        technical="id",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     building_id: int = Field(foreign_key="field_rental_building.id", index=True)
@@ -240,6 +294,11 @@ class HouseRecord(SQLModel, table=True):
     """A house (房屋) record: standard address and house code (标准地址 ↔ 房屋编码)."""
 
     __tablename__ = "field_house_record"
+    __data_classes__ = declare(
+        personal="standard_address worker_id",
+        business="house_code grid_id community_id",
+        technical="id",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     house_code: str = Field(max_length=40, unique=True)
@@ -254,6 +313,11 @@ class VisitDay(SQLModel, table=True):
 
     __tablename__ = "field_visit_day"
     __table_args__ = (UniqueConstraint("worker_id", "day", name="uq_field_visit_day"),)
+    __data_classes__ = declare(
+        personal="worker_id visits",
+        business="day",
+        technical="id",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     worker_id: int = Field(foreign_key="worker.id", index=True)
@@ -265,6 +329,12 @@ class Deregistration(SQLModel, table=True):
     """A population record deregistered (注销), and when it was reversed (恢复) if it was."""
 
     __tablename__ = "field_deregistration"
+    __data_classes__ = declare(
+        personal="person_ref worker_id",
+        sensitive="reason",
+        business="community_id grid_id deregistered_at reversed_at",
+        technical="id",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     person_ref: str = Field(max_length=40, unique=True)
@@ -281,6 +351,14 @@ class VerificationTask(SQLModel, table=True):
 
     __tablename__ = "field_verification_task"
     __table_args__ = (UniqueConstraint("kind", "ref_key", name="uq_field_verification_task"),)
+    __data_classes__ = declare(
+        personal="assignee_id assigned_by override_reason note",
+        business=(
+            "kind ref_key community_id grid_id lat lon title_zh title_en state due_at "
+            "assign_reason_zh assign_reason_en done_at"
+        ),
+        technical="id created_at",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=24)  # address_codes | visit_overflow | duplicate_event | reversed_dereg

@@ -10,6 +10,7 @@ from sqlalchemy import Column, LargeBinary, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.clock import LocalDateTime, now
+from core.privacy import declare
 
 
 class ScoringScheme(SQLModel, table=True):
@@ -17,6 +18,11 @@ class ScoringScheme(SQLModel, table=True):
 
     __tablename__ = "scoring_scheme"
     __table_args__ = (UniqueConstraint("code", "version", name="uq_scoring_scheme_code_version"),)
+    __data_classes__ = declare(
+        personal="created_by",
+        business="code name_zh name_en definition is_active note",
+        technical="id version created_at",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=32, index=True)
@@ -35,6 +41,13 @@ class ScorecardSnapshot(SQLModel, table=True):
 
     __tablename__ = "scorecard_snapshot"
     __table_args__ = (UniqueConstraint("period", "revision", name="uq_scorecard_snapshot_period_revision"),)
+    __data_classes__ = declare(
+        personal="reason computed_by",
+        business=(
+            "period scheme_id scheme_code scheme_version workers_scored mean_total computed_at bulletin"
+        ),
+        technical="id revision input_rows changes",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     period: str = Field(max_length=8, index=True)  # YYYY-MM
@@ -58,6 +71,11 @@ class ScorecardEntry(SQLModel, table=True):
     __tablename__ = "scorecard_entry"
     __table_args__ = (
         UniqueConstraint("snapshot_id", "worker_id", name="uq_scorecard_entry_snapshot_worker"),
+    )
+    __data_classes__ = declare(
+        personal="worker_id total grade rank",
+        business="snapshot_id base bonus deduction coverage prorated missing_components",
+        technical="id",
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -83,6 +101,11 @@ class ScorecardComponentEntry(SQLModel, table=True):
             "snapshot_id", "worker_id", "component", name="uq_scorecard_component_snapshot_worker_component"
         ),
     )
+    __data_classes__ = declare(
+        personal="worker_id",
+        business="snapshot_id component numerator denominator score eff_weight points missing formula",
+        technical="id value",
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     snapshot_id: int = Field(foreign_key="scorecard_snapshot.id", index=True)
@@ -107,6 +130,11 @@ class ScoreAdjustment(SQLModel, table=True):
     __tablename__ = "score_adjustment"
     __table_args__ = (
         UniqueConstraint("worker_id", "period", "code", name="uq_score_adjustment_worker_period_code"),
+    )
+    __data_classes__ = declare(
+        personal="worker_id note created_by",
+        business="period code cases",
+        technical="id created_at",
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -1,0 +1,207 @@
+"""The data inventory: what every column of every table holds, declared where the model is defined.
+
+Each table model carries one declaration next to its columns (the way Moodle's privacy providers declare
+each area's data)::
+
+    class Worker(WorkerBase, table=True):
+        __tablename__ = "worker"
+        __data_classes__ = declare(
+            personal="employee_no name gender hire_date",
+            sensitive="party_member",
+            contact="phone",
+            business="grid_id community_id subdistrict_id status",
+            technical="id created_at updated_at phone_hash",
+        )
+
+The four classes (PIPL terms): ``personal`` information relating to an identified worker, user or resident;
+``sensitive`` personal information whose leak could harm the person (PIPL art. 28: political identity,
+health, location tracks, credentials); ``business`` facts about the work, the org and the content; ``technical``
+keys, timestamps and bookkeeping. ``contact`` columns are personal data that is encrypted at rest
+(core.sealed), masked on every screen, export and audit entry, and looked up through a keyed hash.
+
+``undeclared()`` lists every column without a class (tests/unit/test_privacy_inventory.py fails on it);
+``gridwise privacy inventory --markdown > docs/DATA_INVENTORY.md`` writes the table from these declarations.
+This module is a leaf: models import it, it imports no model.
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from core.settings import ROOT
+
+ATTRIBUTE = "__data_classes__"
+
+
+class DataClass(enum.StrEnum):
+    PERSONAL = "personal"
+    SENSITIVE = "sensitive"
+    BUSINESS = "business"
+    TECHNICAL = "technical"
+
+
+@dataclass(frozen=True)
+class ColumnClass:
+    data_class: DataClass
+    contact: bool = False  # personal contact data: encrypted at rest, masked when shown
+
+
+def declare(
+    *,
+    personal: str = "",
+    sensitive: str = "",
+    contact: str = "",
+    business: str = "",
+    technical: str = "",
+) -> dict[str, ColumnClass]:
+    """A model's data classes: each argument names columns separated by spaces. A column named twice is
+    an error at import time (a column has exactly one class)."""
+    out: dict[str, ColumnClass] = {}
+    groups = (
+        (personal, ColumnClass(DataClass.PERSONAL)),
+        (sensitive, ColumnClass(DataClass.SENSITIVE)),
+        (contact, ColumnClass(DataClass.PERSONAL, contact=True)),
+        (business, ColumnClass(DataClass.BUSINESS)),
+        (technical, ColumnClass(DataClass.TECHNICAL)),
+    )
+    for names, cls in groups:
+        for name in names.split():
+            if name in out:
+                raise ValueError(f"column {name!r} is declared twice in one {ATTRIBUTE}")
+            out[name] = cls
+    return out
+
+
+@dataclass(frozen=True)
+class InventoryRow:
+    table: str
+    column: str
+    model: str  # "core/models.py:Worker"
+    data_class: DataClass | None  # None: not declared
+    contact: bool
+    sql_type: str
+    purpose: str  # the first line of the model's docstring
+
+
+def table_models() -> list[Any]:
+    """Every table model class (all model modules imported), by table name."""
+    from sqlmodel import SQLModel
+
+    from core.migrate import import_all_models
+
+    import_all_models()
+    mappers = SQLModel._sa_registry.mappers  # noqa: SLF001 - the registry is the list of mapped classes
+    return sorted((m.class_ for m in mappers), key=lambda c: c.__table__.name)
+
+
+def _where(cls: type) -> str:
+    try:
+        path = Path(inspect.getsourcefile(cls) or "").resolve().relative_to(ROOT)
+    except (TypeError, ValueError):
+        path = Path(cls.__module__.replace(".", "/") + ".py")
+    return f"{path.as_posix()}:{cls.__name__}"
+
+
+def inventory(models: list[Any] | None = None) -> list[InventoryRow]:
+    """Every column of every table model, with its declared class (None when it has none)."""
+    rows = []
+    for cls in table_models() if models is None else models:
+        table = cls.__table__
+        declared: dict[str, ColumnClass] = getattr(cls, ATTRIBUTE, None) or {}
+        doc = (inspect.getdoc(cls) or "").strip().splitlines()
+        purpose = doc[0] if doc and not doc[0].startswith("Usage docs") else ""
+        for column in table.columns:
+            c = declared.get(column.name)
+            rows.append(
+                InventoryRow(
+                    table=table.name,
+                    column=column.name,
+                    model=_where(cls),
+                    data_class=c.data_class if c else None,
+                    contact=bool(c and c.contact),
+                    sql_type=str(column.type.compile()) if _compiles(column) else type(column.type).__name__,
+                    purpose=purpose,
+                )
+            )
+    return rows
+
+
+def _compiles(column: Any) -> bool:
+    try:
+        column.type.compile()
+    except Exception:  # noqa: BLE001 - a custom type without a default compilation: show its class name
+        return False
+    return True
+
+
+def undeclared(models: list[Any] | None = None) -> list[str]:
+    """What to add, one line per model that has columns without a class (empty when all are declared)."""
+    missing: dict[str, list[str]] = {}
+    for row in inventory(models):
+        if row.data_class is None:
+            missing.setdefault(row.model, []).append(row.column)
+    return [
+        f"{model}: add {' '.join(cols)!r} to {ATTRIBUTE} = declare(personal=… | sensitive=… | contact=… | "
+        f"business=… | technical=…) in that class (see core/privacy.py for what each class means)"
+        for model, cols in sorted(missing.items())
+    ]
+
+
+def stale(models: list[Any] | None = None) -> list[str]:
+    """Declared names that are no column of the model's table (a renamed or dropped column)."""
+    out = []
+    for cls in table_models() if models is None else models:
+        declared = getattr(cls, ATTRIBUTE, None) or {}
+        extra = sorted(set(declared) - {c.name for c in cls.__table__.columns})
+        if extra:
+            out.append(f"{_where(cls)}: {ATTRIBUTE} names {' '.join(extra)!r}, not columns: remove them")
+    return out
+
+
+def contact_columns() -> dict[str, list[str]]:
+    """Table → its contact columns (encrypted at rest)."""
+    out: dict[str, list[str]] = {}
+    for row in inventory():
+        if row.contact:
+            out.setdefault(row.table, []).append(row.column)
+    return out
+
+
+def markdown() -> str:
+    """docs/DATA_INVENTORY.md: a summary and one table per database table."""
+    rows = inventory()
+    lines = [
+        "# Data inventory",
+        "",
+        "Generated from the declarations beside each model (`__data_classes__`, see `core/privacy.py`) by",
+        "`gridwise privacy inventory --markdown > docs/DATA_INVENTORY.md`; a test fails when this file and the",
+        "code differ, and when a column has no class. Do not edit by hand.",
+        "",
+        "Classes: **personal** (relates to an identified worker, user or resident), **sensitive** (personal",
+        "data whose leak could harm the person: political identity, health, credentials), **business** (facts",
+        "about the work, the org and the content), **technical** (keys, timestamps, bookkeeping).",
+        "**Contact** columns are personal data encrypted at rest with `GRIDWISE_DATA_KEY` (a keyed hash beside",
+        "them serves look-ups), masked on every page, export and audit entry, shown in full only on an",
+        "audited request.",
+        "",
+        "| class | columns |",
+        "|---|---|",
+    ]
+    for dc in DataClass:
+        n = sum(1 for r in rows if r.data_class == dc)
+        lines.append(f"| {dc.value} | {n} |")
+    lines.append(f"| of which contact (encrypted) | {sum(1 for r in rows if r.contact)} |")
+    lines.append("")
+    current = None
+    for r in rows:
+        if r.table != current:
+            current = r.table
+            lines += ["", f"## `{r.table}`", "", f"{r.purpose} — `{r.model}`", ""]
+            lines += ["| column | class | contact | type |", "|---|---|---|---|"]
+        label = r.data_class.value if r.data_class else "**undeclared**"
+        lines.append(f"| {r.column} | {label} | {'encrypted' if r.contact else ''} | {r.sql_type} |")
+    return "\n".join(lines) + "\n"
