@@ -13,11 +13,16 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, true
 from sqlmodel import Session, col
 
+from core.errors import GridwiseError
 from core.models import OrgLevel, OrgUnit, Role, User, Worker
 
 
-class ScopeError(PermissionError):
-    """Raised when a viewer asks for something outside their scope."""
+class ScopeError(GridwiseError, PermissionError):
+    """Raised when a viewer asks for something outside their scope: a catalog key (``scope.err.…``) and its
+    parameters, shown in the viewer's language like every ``GridwiseError``; still a ``PermissionError``."""
+
+    def __init__(self, key: str = "common.error_scope", **params: object) -> None:
+        super().__init__(key, **params)
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,10 @@ from sqlmodel import Session
 from core.i18n import col
 from evaluation.scoring import charts
 from evaluation.scoring.reports import grade_names
-from evaluation.scoring.service import (
-    courses_for_components,
-    improvement_options,
-    period_choices,
-)
+from evaluation.scoring.service import period_choices
 from ui import resources
 from ui.guard import require
+from ui.scorecards.improve import improvement_section
 from ui.scoring_cache import cached_scorecards, cached_trend, card_notes_and_contributions
 from ui.state import lang, tr
 
@@ -73,23 +70,4 @@ if len(trend) and trend["period"].nunique() > 1:
         width="stretch",
     )
 
-st.subheader(tr("score.improve"))
-options = improvement_options(comps)
-if options.empty:
-    st.success(tr("score.improve_none"))
-else:
-    with Session(resources.engine()) as session:
-        courses = courses_for_components(session, options)
-    for _, opt in options.head(3).iterrows():
-        offer = courses[courses["component"] == opt["component"]]
-        titles = "、".join((offer[col(L, "title")]).tolist())
-        st.markdown(
-            tr(
-                "score.improve_item",
-                component=opt[name_col],
-                gain=f"{opt['gain']:.1f}",
-                value=f"{opt['value']:.1f}{'%' if opt['unit'] == '%' else ''}",
-            )
-            + (f"  \n📘 {titles}" if titles else "")
-        )
-    st.page_link("pages/my_learning.py", label=tr("menu.my_learning"), icon=":material/school:")
+improvement_section(viewer, comps)

@@ -12,15 +12,11 @@ from evaluation.scoring import charts
 from evaluation.scoring.adjustments import record_adjustment
 from evaluation.scoring.periods import parse_period
 from evaluation.scoring.reports import grade_names
-from evaluation.scoring.service import (
-    courses_for_components,
-    enroll_for_improvement,
-    improvement_options,
-    period_choices,
-    worker_view,
-)
+from evaluation.scoring.service import period_choices, worker_view
 from ui import resources
+from ui.errors import refusals
 from ui.guard import require
+from ui.scorecards.improve import improvement_section
 from ui.scoring_cache import cached_scorecards, cached_trend, card_notes_and_contributions, clear_scorecards
 from ui.state import lang, tr
 
@@ -175,47 +171,7 @@ if len(trend) and trend["period"].nunique() > 1:
         width="stretch",
     )
 
-# --- what would raise the score ----------------------------------------------------------------
-st.subheader(tr("score.improve"))
-options = improvement_options(comps)
-if options.empty:
-    st.success(tr("score.improve_none"))
-else:
-    with Session(resources.engine()) as session:
-        courses = courses_for_components(session, options)
-    for _, opt in options.head(3).iterrows():
-        with st.container(border=True):
-            st.markdown(
-                tr(
-                    "score.improve_item",
-                    component=opt[name_col],
-                    gain=f"{opt['gain']:.2f}",
-                    value=f"{opt['value']:.2f}{'%' if opt['unit'] == '%' else ''}",
-                )
-            )
-            offer = courses[courses["component"] == opt["component"]]
-            if offer.empty:
-                st.caption(tr("score.no_course"))
-            for _, course in offer.iterrows():
-                c = st.columns([3, 1])
-                c[0].write(f"📘 {course['title_zh'] if L == 'zh' else course['title_en']} ({course['code']})")
-                if c[1].button(
-                    tr("score.enroll"),
-                    key=f"enroll_{opt['component']}_{course['code']}",
-                    icon=":material/person_add:",
-                ):
-                    try:
-                        with resources.unit_of_work() as session:
-                            n = enroll_for_improvement(
-                                session,
-                                viewer,
-                                worker_id=int(worker_id),
-                                course_code=course["code"],
-                                component=opt["component"],
-                            )
-                        st.success(tr("score.enrolled") if n else tr("score.already_enrolled"))
-                    except (ValueError, ScopeError) as exc:
-                        st.error(str(exc))
+improvement_section(viewer, comps, enroll_worker_id=int(worker_id))
 
 # --- deductions and bonuses ----------------------------------------------------------------------
 with st.expander(tr("score.adjustments")):
@@ -234,7 +190,7 @@ with st.expander(tr("score.adjustments")):
             cases = st.number_input(tr("score.adjust_cases"), min_value=0, max_value=50, step=1, value=1)
             note = st.text_input(tr("score.adjust_note"))
             if st.form_submit_button(tr("score.adjust_save")):
-                try:
+                with refusals():
                     with resources.unit_of_work() as session:
                         record_adjustment(
                             session,
@@ -247,5 +203,3 @@ with st.expander(tr("score.adjustments")):
                         )
                     clear_scorecards()
                     st.success(tr("score.adjust_saved"))
-                except (ValueError, ScopeError) as exc:
-                    st.error(str(exc))

@@ -6,6 +6,7 @@ from sqlmodel import Session, select
 
 from core.audit import record
 from core.clock import now as clock_now
+from core.errors import GridwiseError
 from core.models import Worker
 from core.scope import ScopeError, Viewer, ensure_can_see_worker
 from evaluation.scoring.models_scoring import ScoreAdjustment
@@ -18,16 +19,16 @@ def record_adjustment(
 ) -> ScoreAdjustment:
     """Set the number of cases of ``code`` for a worker and month (idempotent: replaces the count)."""
     if not viewer.is_manager:
-        raise ScopeError("only managers may record deductions and bonuses")
+        raise ScopeError("score.err.adjust_managers_only")
     worker = ensure_can_see_worker(viewer, session.get(Worker, worker_id))
     p = parse_period(period)
     if p.kind != "month":
-        raise ValueError("deductions and bonuses are recorded per month (YYYY-MM)")
+        raise GridwiseError("score.err.adjust_month_only", period=period)
     scheme, _ = active_scheme(session)
     if code not in {a.code for a in scheme.adjustments}:
-        raise ValueError(f"{code!r} is not a deduction or bonus of the active scheme")
+        raise GridwiseError("score.err.adjust_unknown_code", code=code)
     if cases < 0:
-        raise ValueError("the number of cases cannot be negative")
+        raise GridwiseError("score.err.adjust_negative")
     row = session.exec(
         select(ScoreAdjustment).where(
             ScoreAdjustment.worker_id == worker_id,

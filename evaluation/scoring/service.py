@@ -154,7 +154,7 @@ def enroll_for_improvement(
 ) -> int:
     """Enroll a worker in a course that trains a weak component (courses.api.enroll_workers)."""
     if not viewer.is_manager:
-        raise ScopeError("only managers may enroll workers")
+        raise ScopeError("score.err.enroll_managers_only")
     from courses.api import enroll_workers
 
     return enroll_workers(

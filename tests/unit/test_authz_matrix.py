@@ -603,14 +603,14 @@ WRITES: list[Write] = [
     # --- sessions ---
     Write(
         "schedule session for A",
-        (C.sessions.schedule,),
-        lambda s, i, v: C.sessions.schedule(s, v, _new_session_plan(i), now=NOW),
+        (C.training_sessions.schedule,),
+        lambda s, i, v: C.training_sessions.schedule(s, v, _new_session_plan(i), now=NOW),
         MANAGERS_OF_A,
     ),
     Write(
         "update A's session",
-        (C.sessions.update_session,),
-        lambda s, i, v: C.sessions.update_session(
+        (C.training_sessions.update_session,),
+        lambda s, i, v: C.training_sessions.update_session(
             s,
             v,
             i.future,
@@ -624,8 +624,8 @@ WRITES: list[Write] = [
     ),
     Write(
         "cancel A's session",
-        (C.sessions.cancel_session,),
-        lambda s, i, v: C.sessions.cancel_session(s, v, i.future, now=NOW),
+        (C.training_sessions.cancel_session,),
+        lambda s, i, v: C.training_sessions.cancel_session(s, v, i.future, now=NOW),
         MANAGERS_OF_A,
     ),
     # --- enrollment ---
@@ -1274,8 +1274,8 @@ READS: list[Read] = [
     ),
     Read(
         "A's session by id",
-        (C.sessions.session_in_scope,),
-        lambda s, i, v: C.sessions.session_in_scope(s, v, i.future),
+        (C.training_sessions.session_in_scope,),
+        lambda s, i, v: C.training_sessions.session_in_scope(s, v, i.future),
         lambda ts, i: ts.id == i.future,
         MANAGERS_OF_A,
     ),
@@ -1397,8 +1397,8 @@ READS: list[Read] = [
     ),
     Read(
         "a worker's upcoming sessions",
-        (C.sessions.upcoming_for_worker,),
-        lambda s, i, v: C.sessions.upcoming_for_worker(s, v, now=NOW),
+        (C.training_sessions.upcoming_for_worker,),
+        lambda s, i, v: C.training_sessions.upcoming_for_worker(s, v, now=NOW),
         _has("id", lambda i: i.future),
         OWNER,
     ),
