@@ -21,20 +21,29 @@ $(STAMP): pyproject.toml
 migrate: install
 	$(BIN)/gridwise migrate
 
+# Demo or production (core.instance): on the embedded SQLite default (GRIDWISE_DATABASE_URL unset) `make run`
+# is a demo instance and opens on the demo district; on any other database it is a production instance unless
+# GRIDWISE_DEMO=true is set. A production instance starts from `gridwise create-admin NAME` (README).
+DEMO := $(or $(GRIDWISE_DEMO),$(if $(GRIDWISE_DATABASE_URL),false,true))
+export GRIDWISE_DEMO := $(DEMO)
+
 seed-demo: migrate
 	$(BIN)/gridwise seed-demo --if-empty
 
-run: seed-demo
+# Seeds the demo district into an empty database in demo mode only; a production instance just starts.
+run: migrate
+	$(if $(filter true 1 yes,$(DEMO)),$(BIN)/gridwise seed-demo --if-empty,)
 	$(if $(API),$(BIN)/gridwise api --host 0.0.0.0 --port $(API_PORT) & ,)$(BIN)/python -m streamlit run ui/server.py --server.port $(PORT) --server.address 0.0.0.0
 
 # The JSON API for other systems (FastAPI, its own process): `make api` beside `make run`, or both at once
-# with `make run API=1`. API_PORT defaults to 8600; docs at http://localhost:8600/api/v1/docs.
+# with `make run API=1`. API_PORT defaults to 8600; docs at http://localhost:8600/api/v1/docs. Seeds nothing
+# (`make seed-demo api` to seed the demo first).
 API_PORT ?= 8600
-api: seed-demo
+api: migrate
 	$(BIN)/gridwise api --host 0.0.0.0 --port $(API_PORT)
 
 # More than one Streamlit process: REPLICAS (default 2) behind HAProxy on CLUSTER_PORT (default 8080), plus one
-# scheduler process; migrates and seeds the demo when empty, like `run`. PostgreSQL only (GRIDWISE_DATABASE_URL,
+# scheduler process; migrates, and seeds the demo district only when asked (GRIDWISE_DEMO=true). PostgreSQL only (GRIDWISE_DATABASE_URL,
 # refused with a message on SQLite); deploy/README.md has the production layout.
 cluster: install browser-deps
 	REPLICAS=$(or $(REPLICAS),2) CLUSTER_PORT=$(or $(CLUSTER_PORT),8080) $(BIN)/python -m deploy.cluster

@@ -9,6 +9,14 @@ import sys
 def serve(host: str = "127.0.0.1", port: int = 8600, workers: int = 1) -> int:
     import uvicorn
 
+    from core.db import get_engine
+    from core.instance import InstanceRefused, check_instance
+
+    try:  # refuse before uvicorn starts, with the message alone (create_app checks again in each worker)
+        check_instance(get_engine())
+    except InstanceRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     uvicorn.run(
         "api.app:create_app",
         factory=True,

@@ -15,6 +15,7 @@ from api.config import ApiLimits
 from api.context import RateLimiter, audit_refusal
 from api.routes import router
 from core.db import get_engine, is_sqlite
+from core.instance import check_instance
 
 DESCRIPTION = """Gridwise for other systems: events in as they happen, assignments and scores out.
 
@@ -94,6 +95,7 @@ def create_app(engine: Engine | None = None, limits: ApiLimits | None = None) ->
         redoc_url=None,
     )
     app.state.engine = engine or get_engine()
+    check_instance(app.state.engine)  # a production API does not start beside demo accounts
     app.state.limits = limits
     app.state.limiter = RateLimiter(limits.rate_per_second, limits.burst)
     app.state.anonymous_limiter = RateLimiter(2.0, 20)  # refused keys, per remote address

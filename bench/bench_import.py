@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+os.environ["GRIDWISE_DEMO"] = "true"  # benches run on the demo district (core.instance)
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 HEADER = [

@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+os.environ["GRIDWISE_DEMO"] = "true"  # benches run on the demo district (core.instance)
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 

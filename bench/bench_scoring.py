@@ -35,6 +35,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+os.environ["GRIDWISE_DEMO"] = "true"  # benches run on the demo district (core.instance)
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from evaluation.scoring.compute import ScoringInputs, score_period  # noqa: E402

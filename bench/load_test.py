@@ -62,6 +62,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+os.environ["GRIDWISE_DEMO"] = "true"  # benches run on the demo district (core.instance)
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 

@@ -11,10 +11,13 @@ costs (ARCHITECTURE.md, Capacity).
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import tempfile
 from pathlib import Path
+
+os.environ["GRIDWISE_DEMO"] = "true"  # benches run on the demo district (core.instance)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 

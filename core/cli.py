@@ -46,8 +46,14 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
     from core.demo import demo_accounts, seed_demo
+    from core.instance import InstanceRefused, refuse_seed_outside_demo
     from core.models import Worker
 
+    try:
+        refuse_seed_outside_demo()
+    except InstanceRefused as exc:
+        _log(f"error: {exc}")
+        return 2
     with unit_of_work() as session:
         if session.exec(select(Worker.id).limit(1)).first() is not None:
             if args.if_empty:
@@ -66,7 +72,8 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_create_admin(args: argparse.Namespace) -> int:
-    """Bootstrap the first administrator of a real (non-demo) installation."""
+    """Bootstrap the first administrator of a real (non-demo) installation; they choose a new password at
+    their first sign-in (the one typed here has passed through a terminal, a script or a colleague)."""
     from core.auth import set_password
 
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("password: ")
@@ -79,6 +86,7 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
             display_name=args.name or args.username,
             password_hash="",
             role=Role.ADMIN.value,
+            must_change_password=True,
         )
         try:
             set_password(session, user, password)

@@ -17,11 +17,16 @@ import pandas as pd
 from sqlmodel import Session, select
 
 from core.auth import hash_password
+from core.instance import demo_mode, refuse_seed_outside_demo
 from core.models import AppSetting, OrgLevel, OrgUnit, Role, User, Worker, WorkerStatus, row_id
 from core.org import add_unit
 from core.plugins import optional
 
-DEMO_PASSWORD = "Demo@2020"  # shown on the sign-in page while the database holds demo data
+# The one published password of every demo account. It lives here (demo code) and in tests/bench only: it is
+# never stored in clear (the accounts listed on the sign-in page are stored without it) and shown only in demo
+# mode (GRIDWISE_DEMO=true); a production instance refuses to start while demo accounts exist
+# (core.instance.check_instance).
+DEMO_PASSWORD = "Demo@2020"
 DEMO_SETTING = "demo_seed"
 
 # Extension seeders, run in order after the org and accounts exist.
@@ -134,11 +139,12 @@ def is_demo(session: Session) -> bool:
 
 
 def demo_accounts(session: Session) -> list[dict[str, str]]:
-    """The accounts to list on the sign-in page (empty unless the database holds demo data)."""
-    setting = session.get(AppSetting, DEMO_SETTING)
+    """The accounts to list on the sign-in page, with the published password: empty unless this is a demo
+    instance (GRIDWISE_DEMO=true) whose database holds demo data."""
+    setting = session.get(AppSetting, DEMO_SETTING) if demo_mode() else None
     if setting is None:
         return []
-    return json.loads(setting.value).get("accounts", [])
+    return [{**a, "password": DEMO_PASSWORD} for a in json.loads(setting.value).get("accounts", [])]
 
 
 def _build_org(session: Session, rng: np.random.Generator) -> tuple[list[OrgUnit], OrgUnit]:
@@ -207,8 +213,10 @@ def seed_demo(
 ) -> list[dict[str, str]]:
     """Fill an empty database with the demo district; return the demo accounts created.
 
-    Deterministic for a given seed. Refuses to run on a database that already holds workers.
+    Deterministic for a given seed. Refuses outside demo mode (``GRIDWISE_DEMO``) and on a database that
+    already holds workers.
     """
+    refuse_seed_outside_demo()
     if session.exec(select(Worker.id).limit(1)).first() is not None:
         raise RuntimeError("the database already holds workers; seed-demo only fills an empty one")
     rng = np.random.default_rng(seed)
@@ -279,14 +287,11 @@ def seed_demo(
     listed_workers = [w for w in workers if w.community_id == xiasha.id][:2] + [
         w for w in workers if w.party_member
     ][:1]
-    accounts = [
-        {"username": "admin", "role": "admin", "name": admin.display_name, "password": DEMO_PASSWORD},
-        {"username": "manager", "role": "manager", "name": manager.display_name, "password": DEMO_PASSWORD},
-        {"username": "xiasha", "role": "manager", "name": xiasha_mgr.display_name, "password": DEMO_PASSWORD},
-    ] + [
-        {"username": w.employee_no.lower(), "role": "worker", "name": w.name, "password": DEMO_PASSWORD}
-        for w in listed_workers
-    ]
+    accounts = [  # stored in the demo_seed setting without the password (demo_accounts adds it)
+        {"username": "admin", "role": "admin", "name": admin.display_name},
+        {"username": "manager", "role": "manager", "name": manager.display_name},
+        {"username": "xiasha", "role": "manager", "name": xiasha_mgr.display_name},
+    ] + [{"username": w.employee_no.lower(), "role": "worker", "name": w.name} for w in listed_workers]
 
     ctx = DemoContext(
         session=session,
@@ -340,4 +345,4 @@ def seed_demo(
             value=json.dumps({"seed": seed, "scale": scale, "accounts": ctx.accounts}, ensure_ascii=False),
         )
     )
-    return ctx.accounts
+    return [{**a, "password": DEMO_PASSWORD} for a in ctx.accounts]

@@ -27,6 +27,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 
 from core.clock import TZ
 from core.db import get_engine, is_sqlite, retry_when_busy
+from core.instance import InstanceRefused, check_instance
 from core.plugins import optional
 
 log = logging.getLogger(__name__)
@@ -181,6 +182,11 @@ class SchedulerService:
 def run_forever() -> int:
     """``gridwise scheduler``: run the jobs in this process until interrupted."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        check_instance(get_engine())
+    except InstanceRefused as exc:
+        log.error("%s", exc)
+        return 2
     service = SchedulerService(retry_seconds=30).start()
     if not service.running:
         log.info("another process holds the scheduler lock for this database; standing by")

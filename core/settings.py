@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     # as its own process (multi-process deployments) and in tests.
     scheduler_enabled: bool = True
     timezone: str = "Asia/Shanghai"
+    # Demo mode (GRIDWISE_DEMO=true): this instance shows the simulated demo district. Only then may
+    # `gridwise seed-demo` run and does the sign-in page list the demo accounts and their published password.
+    # Off (the default) = a production instance, which refuses to start while any demo account exists. The
+    # Makefile turns it on for `make run` / `make seed-demo` on the embedded SQLite default only.
+    demo: bool = False
     # Failed-sign-in lockout: this many failures in a row lock the account for lockout_minutes.
     lockout_threshold: int = 5
     lockout_minutes: int = 15

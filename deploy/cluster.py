@@ -43,8 +43,8 @@ def check_database(url: str) -> None:
         raise ClusterError(
             f"make cluster needs PostgreSQL, and GRIDWISE_DATABASE_URL is {url.split('://')[0]}://…: several "
             "processes share the database, and SQLite lets one process write at a time. Set e.g. "
-            "GRIDWISE_DATABASE_URL=postgresql+psycopg://gridwise@127.0.0.1:5432/gridwise, then `make migrate "
-            "seed-demo` (or `gridwise migrate`) and `make cluster` again."
+            "GRIDWISE_DATABASE_URL=postgresql+psycopg://gridwise@127.0.0.1:5432/gridwise, then `gridwise migrate`, "
+            "`gridwise create-admin NAME` (or GRIDWISE_DEMO=true for the demo district) and `make cluster` again."
         )
 
 
@@ -248,8 +248,18 @@ def main(argv: list[str] | None = None) -> int:
     url = get_settings().database_url
     try:
         check_database(url)
-        for step in (["migrate"], ["seed-demo", "--if-empty"]):  # as `make run` does
+        # The demo district only when asked (GRIDWISE_DEMO=true); a production cluster starts from
+        # `gridwise create-admin NAME` and refuses to start beside demo accounts (core.instance).
+        steps = [["migrate"]] + ([["seed-demo", "--if-empty"]] if get_settings().demo else [])
+        for step in steps:
             subprocess.run([sys.executable, "-m", "core.cli", *step], cwd=ROOT, check=True)
+        from core.db import get_engine
+        from core.instance import InstanceRefused, check_instance
+
+        try:
+            check_instance(get_engine(url))
+        except InstanceRefused as exc:
+            raise ClusterError(str(exc)) from None
         cluster = start(
             replicas=args.replicas, port=args.port, database_url=url, work_dir=VAR_DIR / "cluster"
         )

@@ -19,6 +19,10 @@ from core.db import make_engine
 from core.migrate import import_all_models
 
 ROOT = Path(__file__).resolve().parents[1]
+# The suite runs as a demo instance (core.instance): its fixtures seed the demo district and its servers
+# (e2e, cluster, API) start on copies of it. Tests of a production instance set GRIDWISE_DEMO=false
+# themselves (monkeypatch, or a subprocess env without it).
+os.environ["GRIDWISE_DEMO"] = "true"
 PG_URL = os.environ.get("GRIDWISE_TEST_POSTGRES_URL")
 BACKENDS = ["sqlite"] + (["postgres"] if PG_URL else [])
 DEMO_SCALE = 0.02  # the test demo: the whole org, 2% of the article's field volumes

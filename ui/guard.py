@@ -38,6 +38,9 @@ def require(file: str) -> Viewer:
     spec = spec_for(file)
     _handle_db_faults()
     st.set_page_config(page_title=f"{tr(spec.label)} · Gridwise", page_icon="🧭", layout="wide")
+    if (refused := resources.instance_refusal()) is not None:
+        st.error(refused.message(lang()), icon=":material/block:")
+        st.stop()
     resources.scheduler()
     viewer = current_viewer() or sso_viewer()
     hand_over()

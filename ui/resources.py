@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from core.db import get_engine, retry_unit_of_work
 from core.db import unit_of_work as _unit_of_work
+from core.instance import InstanceRefused, check_instance
 from core.scheduler import SchedulerService
 from core.settings import get_settings
 
@@ -25,6 +26,21 @@ def _engine(url: str) -> Engine:
 
 def engine() -> Engine:
     return _engine(get_settings().database_url)
+
+
+@st.cache_resource(show_spinner=False)
+def _instance_refusal(url: str) -> InstanceRefused | None:
+    try:
+        check_instance(_engine(url))
+    except InstanceRefused as exc:
+        return exc
+    return None
+
+
+def instance_refusal() -> InstanceRefused | None:
+    """Why this server must not serve its database (a production instance beside demo accounts), checked once
+    per process: ui/server.py refuses to start then, and this covers ``streamlit run app.py``."""
+    return _instance_refusal(get_settings().database_url)
 
 
 @st.cache_resource(show_spinner=False)

@@ -10,7 +10,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.db import get_engine
+from core.instance import InstanceRefused, check_instance
 from core.settings import ROOT
 from ui.session_cookie import routes
+
+try:  # a production server does not start beside demo accounts (core.instance)
+    check_instance(get_engine())
+except InstanceRefused as exc:
+    raise SystemExit(f"Gridwise refuses to start: {exc}") from None
 
 app = st.App(str(ROOT / "app.py"), routes=routes())
