@@ -32,6 +32,8 @@ ACTION_AREAS = (
     "training",
     "api",
     "notify",
+    "backup",
+    "privacy",
 )
 
 

@@ -105,32 +105,66 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
+    """``backup [FILE]``, ``backup verify FILE`` (the restore drill) and ``backup keygen``."""
     from pathlib import Path
 
-    from core.backup import backup
-    from core.settings import get_settings
+    from core.backup import BackupError, backup_dir, drill, generate_key, record_backup_action, write_backup
+    from core.clock import now
 
+    words = list(args.words)
+    if words[:1] == ["keygen"]:
+        print(generate_key())
+        return 0
     try:
-        path = backup(get_settings().database_url, Path(args.file))
-    except ValueError as exc:
+        if words[:1] == ["verify"]:
+            if len(words) != 2:
+                _log("usage: gridwise backup verify FILE")
+                return 2
+            checked = drill(Path(words[1]))
+            record_backup_action(
+                get_engine(), "backup.verify", file=Path(words[1]).name, ok=checked.ok, rows=checked.rows
+            )
+            _log(
+                f"restore drill into a {checked.scratch}: {checked.tables} tables, {checked.rows} rows, "
+                f"audit chain {checked.audit}, {checked.seconds:.1f} s"
+            )
+            for table, (expected, found) in sorted(checked.mismatches.items()):
+                _log(f"  {table}: backup has {expected} rows, restored {found}")
+            _log("backup verified" if checked.ok else "error: the restored copy differs from the backup")
+            return 0 if checked.ok else 1
+        if len(words) > 1:
+            _log("usage: gridwise backup [FILE] | backup verify FILE | backup keygen")
+            return 2
+        target = Path(words[0]) if words else backup_dir() / f"gridwise-{now():%Y%m%d-%H%M%S}.gwbak"
+        result = write_backup(get_engine(), target)
+        record_backup_action(
+            get_engine(), "backup.create", file=target.name, bytes=result.bytes, rows=result.rows
+        )
+    except BackupError as exc:
         _log(f"error: {exc}")
         return 2
-    _log(f"backup written to {path}")
+    _log(
+        f"backup written to {result.path}: {result.tables} tables, {result.rows} rows, {result.bytes} bytes, "
+        f"{result.seconds:.1f} s"
+    )
     return 0
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from core.backup import restore
+    from core.backup import BackupError, record_backup_action, restore_into
     from core.settings import get_settings
 
+    url = get_settings().database_url
     try:
-        restore(get_settings().database_url, Path(args.file))
-    except ValueError as exc:
+        loaded = restore_into(url, Path(args.file))
+    except BackupError as exc:
         _log(f"error: {exc}")
         return 2
-    _log("database restored; start the app again")
+    get_engine().dispose()
+    record_backup_action(get_engine(), "backup.restore", file=Path(args.file).name, rows=sum(loaded.values()))
+    _log(f"database restored ({len(loaded)} tables, {sum(loaded.values())} rows); start the app again")
     return 0
 
 
@@ -166,11 +200,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("scheduler", help="run the job scheduler as its own process")
     p.set_defaults(func=cmd_scheduler)
 
-    p = sub.add_parser("backup", help="copy the SQLite database while the app runs")
-    p.add_argument("file")
+    p = sub.add_parser(
+        "backup",
+        help="encrypted backup of the database (SQLite or PostgreSQL) to FILE or backup_dir; "
+        "'backup verify FILE' restores it into a scratch database and checks it; 'backup keygen' prints a key",
+    )
+    p.add_argument("words", nargs="*", metavar="FILE | verify FILE | keygen")
     p.set_defaults(func=cmd_backup)
 
-    p = sub.add_parser("restore", help="replace the SQLite database with a backup (stop the app first)")
+    p = sub.add_parser("restore", help="replace the database with an encrypted backup (stop the app first)")
     p.add_argument("file")
     p.set_defaults(func=cmd_restore)
 

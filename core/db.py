@@ -9,6 +9,7 @@ runs a self-contained, repeatable unit of work again after such a fault.
 from __future__ import annotations
 
 import logging
+import os
 import random
 import threading
 import time
@@ -41,7 +42,12 @@ def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            file = Path(parsed.database)
+            file.parent.mkdir(parents=True, exist_ok=True)
+            if (
+                not file.exists()
+            ):  # personal data: readable by the app's account only (SQLite's -wal/-shm follow)
+                os.close(os.open(file, os.O_WRONLY | os.O_CREAT, 0o600))
         busy_ms = get_settings().sqlite_busy_timeout_ms
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy_ms / 1000})
 

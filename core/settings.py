@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     secret_key: str = ""
     # Days a sent or given-up delivery stays in the delivery log before the daily notify.cleanup job removes it.
     notify_keep_days: int = 90
+    # Backups (core.backup): the key that encrypts them — 32 random bytes, URL-safe base64 (`gridwise backup
+    # keygen`), never the same as secret_key; kept apart from the database and from the backup copies.
+    backup_key: str = ""
+    # Where `gridwise backup` (no file given) and the daily backup.daily job write, and how many of the newest
+    # daily copies the job keeps there (older ones are deleted after a new copy is written).
+    backup_dir: str = str(VAR_DIR / "backups")
+    backup_keep: int = 14
 
 
 @lru_cache(maxsize=1)

@@ -31,6 +31,18 @@ def run_migrations_offline() -> None:
 
 
 def run_migrations_online() -> None:
+    given = config.attributes.get("connection")
+    if given is not None:  # a caller's connection inside its own transaction (core.backup's restore)
+        context.configure(
+            connection=given,
+            target_metadata=target_metadata,
+            include_object=include_object,
+            render_as_batch=True,
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+        return
     engine = make_engine(URL)
     with engine.connect() as connection:
         context.configure(
