@@ -101,6 +101,35 @@ def cmd_field(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_triage(args: argparse.Namespace) -> int:
+    """``gridwise field triage FILE [--json]`` and ``gridwise field triage-train``: no database needed."""
+    from evaluation.triage.service import TriageRefused, train, triage_file
+
+    if args.field_command == "triage-train":
+        _log(json.dumps(train()))
+        return 0
+    path = Path(args.file)
+    if not path.is_file():
+        from core.i18n import t
+
+        _log(f"error: {t('triage.no_file', args.lang, filename=str(path))}")
+        return 2
+    try:
+        rows = triage_file(path.read_bytes(), path.name)
+    except TriageRefused as refused:
+        _log(f"error: {refused.message(args.lang)}")
+        return 1
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        for n, row in enumerate(rows, start=1):
+            mark = "?" if row["unsure"] else " "
+            print(
+                f"{n}\t{row['item']}{mark}\t{row['confidence']:.2f}\t{','.join(row['top3'])}\t{row['text']}"
+            )
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "import", help="import field data (monthly figures or an event list) from CSV/Excel"
@@ -131,4 +160,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ):
         q = fs.add_parser(name, help=text)
         q.add_argument("--now", help="ISO time to act as (default: now)")
+    tr = fs.add_parser("triage", help="suggest the taxonomy item of each report text in a CSV/Excel file")
+    tr.add_argument("file", help="CSV or .xlsx file with a column text (内容)")
+    tr.add_argument("--json", action="store_true", help="print a JSON list: text, item, confidence, top3")
+    tr.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of error messages")
+    tr.set_defaults(func=cmd_triage)
+    tt = fs.add_parser("triage-train", help="train the triage model from data/triage/train.csv")
+    tt.set_defaults(func=cmd_triage)
     f.set_defaults(func=cmd_field)
