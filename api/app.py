@@ -13,7 +13,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import errors
 from api.config import ApiLimits
 from api.context import RateLimiter, audit_refusal
+from api.fields import CURRENT_LIMITS
 from api.routes import router
+from api.schemas import ErrorOut, Health
 from core.db import get_engine, is_sqlite
 from core.instance import check_instance
 
@@ -22,7 +24,14 @@ DESCRIPTION = """Gridwise for other systems: events in as they happen, assignmen
 Authenticate with a client key an administrator registered (page *API clients* or
 `gridwise api-client add`): `Authorization: Bearer gw_….…`. A client acts within its scope (district,
 subdistrict or community) and only for its allowed operations. Writes accept an `Idempotency-Key` header.
-Every error has the shape `{code, message_zh, message_en, field, row}` (bulk refusals add `errors`, one per row).
+Every error has the shape `{code, message_zh, message_en, field, row}` (bulk refusals add `errors`, one per
+row: `index` from 0 in the array, `row` = index + 2 as in a file whose header is row 1).
+
+Times: every time sent carries its offset (`2020-06-01T09:00:00+08:00`, the district's zone). A time
+received may carry any offset (it is converted); one without an offset is Shanghai wall-clock time. A
+received time must lie between `GRIDWISE_API_EARLIEST` (2000-01-01) and now + `GRIDWISE_API_MAX_AHEAD_HOURS`
+(24). Text fields refuse control characters. A record outside the client's scope is answered exactly as
+one that does not exist (404).
 """
 
 
@@ -59,14 +68,8 @@ class BodyLimit:
     async def _refuse(self, send: Send) -> None:
         import json
 
-        body = json.dumps(
-            errors.error_body(
-                "body_too_large",
-                f"the request body is over {self.limit} bytes; send smaller batches",
-                f"请求体超过 {self.limit} 字节，请分批发送",
-            ),
-            ensure_ascii=False,
-        ).encode()
+        refusal = errors.catalog_error(413, "body_too_large", "api.error.body_too_large", limit=self.limit)
+        body = json.dumps(refusal.body(), ensure_ascii=False).encode()
         await send(
             {
                 "type": "http.response.start",
@@ -82,6 +85,20 @@ class BodyLimit:
 
 class _TooLarge(Exception):
     pass
+
+
+class WithLimits:
+    """Make the app's limits those of the request (api.fields reads the accepted time window there)."""
+
+    def __init__(self, app: ASGIApp, limits: ApiLimits) -> None:
+        self.app, self.limits = app, limits
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        token = CURRENT_LIMITS.set(self.limits)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            CURRENT_LIMITS.reset(token)
 
 
 def create_app(engine: Engine | None = None, limits: ApiLimits | None = None) -> FastAPI:
@@ -104,7 +121,11 @@ def create_app(engine: Engine | None = None, limits: ApiLimits | None = None) ->
     app.include_router(router)
 
     @app.get(
-        "/api/v1/health", tags=["meta"], summary="Liveness: the process answers and the database is reachable"
+        "/api/v1/health",
+        response_model=Health,
+        responses={503: {"model": ErrorOut}, 500: {"model": ErrorOut}},
+        tags=["meta"],
+        summary="Liveness: the process answers and the database is reachable",
     )
     def health() -> dict[str, Any]:
         from sqlalchemy import text
@@ -114,4 +135,5 @@ def create_app(engine: Engine | None = None, limits: ApiLimits | None = None) ->
         return {"status": "ok"}
 
     app.add_middleware(BodyLimit, limit=limits.max_body_bytes)
+    app.add_middleware(WithLimits, limits=limits)
     return app

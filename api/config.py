@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import datetime
 
 
 def _num(name: str, default: float) -> float:
@@ -18,6 +19,8 @@ class ApiLimits:
     burst: int = 60  # … with this many at once
     max_batch: int = 5000  # events per bulk upload (larger: use the file import)
     page_limit: int = 500  # largest page of a list endpoint
+    earliest: datetime = datetime(2000, 1, 1)  # a received time before this is refused (422) …
+    max_ahead_hours: float = 24.0  # … and so is one more than this many hours after now
 
     @classmethod
     def from_env(cls) -> ApiLimits:
@@ -26,4 +29,6 @@ class ApiLimits:
             rate_per_second=_num("GRIDWISE_API_RATE_PER_SECOND", cls.rate_per_second),
             burst=int(_num("GRIDWISE_API_BURST", cls.burst)),
             max_batch=int(_num("GRIDWISE_API_MAX_BATCH", cls.max_batch)),
+            earliest=datetime.fromisoformat(os.environ.get("GRIDWISE_API_EARLIEST") or "2000-01-01"),
+            max_ahead_hours=_num("GRIDWISE_API_MAX_AHEAD_HOURS", cls.max_ahead_hours),
         )

@@ -21,7 +21,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from api.errors import ApiError
+from api.errors import catalog_error
 from core.api_clients import Caller, authenticate
 from core.audit import record
 from core.db import unit_of_work
@@ -92,19 +92,15 @@ class Call:
 def _refuse_unknown(request: Request) -> None:
     wait = request.app.state.anonymous_limiter.take(request.client.host if request.client else "?")
     if wait:
-        raise ApiError(
+        raise catalog_error(
             429,
             "rate_limited",
-            f"too many refused keys from this address; retry in {wait:.1f} s",
-            f"此地址的无效密钥请求过多，请 {wait:.1f} 秒后重试",
+            "api.error.anonymous_rate",
             headers={"Retry-After": f"{max(1, round(wait))}"},
+            wait=f"{wait:.1f}",
         )
-    raise ApiError(
-        401,
-        "unauthenticated",
-        "send a valid, active client key as 'Authorization: Bearer <key>'",
-        "请在请求头 Authorization: Bearer <密钥> 中提供有效的接口密钥",
-        headers={"WWW-Authenticate": "Bearer"},
+    raise catalog_error(
+        401, "unauthenticated", "api.error.unauthenticated", headers={"WWW-Authenticate": "Bearer"}
     )
 
 
@@ -124,20 +120,21 @@ def allow(operation: str) -> Callable[..., Call]:
         request.state.operation = operation
         wait = request.app.state.limiter.take(caller.client_id)
         if wait:
-            raise ApiError(
+            raise catalog_error(
                 429,
                 "rate_limited",
-                f"rate limit of {request.app.state.limits.rate_per_second:g} "
-                f"requests/s reached; retry in {wait:.2f} s",
-                f"已达到每秒 {request.app.state.limits.rate_per_second:g} 次的调用上限，请 {wait:.2f} 秒后重试",
+                "api.error.rate_limited",
                 headers={"Retry-After": f"{max(1, round(wait))}"},
+                rate=f"{request.app.state.limits.rate_per_second:g}",
+                wait=f"{wait:.2f}",
             )
         if operation not in caller.operations:
-            raise ApiError(
+            raise catalog_error(
                 403,
                 "operation_not_allowed",
-                f"client {caller.name!r} may not {operation}; an administrator can allow it",
-                f"接口客户端“{caller.name}”未获准执行 {operation}，请联系管理员开通",
+                "api.error.operation_not_allowed",
+                name=caller.name,
+                operation=operation,
             )
         return Call(request, caller, operation)
 

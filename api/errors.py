@@ -1,7 +1,10 @@
 """One error shape for every refusal: ``{"code", "message_zh", "message_en", "field", "row", "errors"}``.
 
 4xx says what to fix (the field, the row); 5xx says only that it failed and gives an id to quote — the
-exception itself goes to the server log, never to the caller.
+exception itself goes to the server log, never to the caller. Every message comes from the catalog
+(data/locales/<lang>/api.json, or the domain's own catalog for a ``core.errors.GridwiseError``), in both
+languages. Items of an array are numbered as the file import numbers rows: ``index`` from 0 in the
+array, ``row`` = index + 2 (the header is row 1).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.db import db_fault
 from core.errors import GridwiseError
+from core.i18n import t
 from core.scope import ScopeError
 from core.tabular import RowError
 
@@ -53,13 +57,38 @@ class ApiError(Exception):
         return out
 
 
+def catalog_error(
+    status: int,
+    code: str,
+    key: str,
+    *,
+    field: str | None = None,
+    row: int | None = None,
+    headers: dict[str, str] | None = None,
+    **params: object,
+) -> ApiError:
+    """An ApiError whose messages are the catalog entry ``key`` in both languages."""
+    return ApiError(
+        status, code, t(key, "en", **params), t(key, "zh", **params), field=field, row=row, headers=headers
+    )
+
+
+def not_found(what: str, ident: object, *, field: str | None = None) -> ApiError:
+    """404 for a record that is not there *or* not in the client's scope: the same answer for both, so a
+    scoped key learns nothing about records elsewhere. ``what``: event, worker, task, session, period."""
+    return catalog_error(404, "not_found", f"api.error.no_{what}", field=field, ident=ident)
+
+
+FIRST_ROW = 2  # an array's item 0 is row 2, as in a file whose header is row 1
+
+
 def error_body(
     code: str, en: str, zh: str, field: str | None = None, row: int | None = None
 ) -> dict[str, Any]:
     return {"code": code, "message_zh": zh, "message_en": en, "field": field, "row": row}
 
 
-def row_errors(errors: list[RowError], *, first_row: int = 2) -> list[dict[str, Any]]:
+def row_errors(errors: list[RowError], *, first_row: int = FIRST_ROW) -> list[dict[str, Any]]:
     """Importer RowErrors in the API's shape. ``row`` numbers rows as the file import does (the header is
     row 1), ``index`` is the item's position in the request's array (from 0)."""
     return [
@@ -72,20 +101,144 @@ def row_errors(errors: list[RowError], *, first_row: int = 2) -> list[dict[str, 
     ]
 
 
-def refused_rows(errors: list[RowError], what_en: str, what_zh: str) -> ApiError:
+def refused_rows(errors: list[RowError], what: str, *, single: bool = False) -> ApiError:
+    """422 for rows the import rules refused. ``what``: events, participants, roster (api.what.*).
+    ``single``: one item posted on its own (no array): its errors carry no row or index."""
     first = errors[0] if errors else None
-    return ApiError(
+    params = {"n": len(errors)}
+    out = ApiError(
         422,
         "rows_refused",
-        f"{len(errors)} problem(s) in the {what_en}; nothing was written "
-        f"(first: {first.message_en if first else '?'})",
-        f"{what_zh}中有 {len(errors)} 处问题，未写入任何数据（第一处：{first.message_zh if first else '?'}）",
+        t("api.error.rows_refused", "en", what=t(f"api.what.{what}", "en"), **params)
+        + (f" ({first.message_en})" if first else ""),
+        t("api.error.rows_refused", "zh", what=t(f"api.what.{what}", "zh"), **params)
+        + (f"（{first.message_zh}）" if first else ""),
         errors=row_errors(errors),
     )
+    if single and out.errors:
+        for e in out.errors:
+            e["row"] = e["index"] = None
+    if out.errors:
+        out.field, out.row = out.errors[0]["field"], out.errors[0]["row"]
+    return out
+
+
+def from_domain(exc: Exception) -> ApiError:
+    """A domain refusal in the one shape: a GridwiseError (catalog key + params) keeps its key as the code
+    and its catalog text in both languages; a ScopeError is "not there" (404, as for a missing record); an
+    IllegalTransition (a step the event's state does not allow) is 409; any other ValueError — a domain
+    refusal not yet in a catalog — is 400 with its English text and a catalog sentence in Chinese."""
+    from evaluation.field.events import IllegalTransition
+
+    if isinstance(exc, ScopeError):
+        return catalog_error(404, "not_found", "api.error.not_found")
+    if isinstance(exc, IllegalTransition):
+        key = exc.key or ""
+        params = getattr(exc, "params", {}) or {}
+        zh = t(key, "zh", **params) if key else t("api.error.untranslated", "zh")
+        return ApiError(409, "illegal_transition", str(exc), zh)
+    if isinstance(exc, GridwiseError):
+        return ApiError(409, exc.prefix + exc.key, exc.message("en"), exc.message("zh"))
+    log.warning("a refusal without a catalog key reached the API: %r", exc)
+    return ApiError(400, "refused", str(exc), t("api.error.untranslated", "zh"))
 
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
     return JSONResponse(body, status_code=status, headers=headers)
+
+
+# pydantic's error types → the catalog entry that says it (api.invalid.<entry>)
+_INVALID = {
+    "missing": "missing",
+    "extra_forbidden": "extra_forbidden",
+    "string_too_long": "string_too_long",
+    "string_too_short": "string_too_short",
+    "too_short": "too_short",
+    "too_long": "too_long",
+    "control_characters": "control_characters",
+    "time_window": "time_window",
+    "string_type": "string_type",
+    "string_pattern_mismatch": "pattern",
+    "literal_error": "choice",
+    "enum": "choice",
+    "json_invalid": "json_invalid",
+    "model_attributes_type": "object_type",
+    "dict_type": "object_type",
+    "model_type": "object_type",
+    "list_type": "list_type",
+    "bool_type": "bool",
+    "bool_parsing": "bool",
+    "int_type": "number",
+    "int_parsing": "number",
+    "int_from_float": "integer",
+    "float_type": "number",
+    "float_parsing": "number",
+    "finite_number": "number",
+    "greater_than": "range",
+    "greater_than_equal": "range",
+    "less_than": "range",
+    "less_than_equal": "range",
+    "datetime_type": "datetime",
+    "datetime_parsing": "datetime",
+    "datetime_from_date_parsing": "datetime",
+    "datetime_object_invalid": "datetime",
+    "date_type": "date",
+    "date_parsing": "date",
+    "date_from_datetime_parsing": "date",
+    "date_from_datetime_inexact": "date",
+}
+
+
+def _bound(ctx: dict[str, Any]) -> str:
+    for key, sign in (("ge", "≥"), ("gt", ">"), ("le", "≤"), ("lt", "<")):
+        if key in ctx:
+            return f"{sign} {ctx[key]}"
+    return ""
+
+
+def invalid_errors(raw: list[Any]) -> list[dict[str, Any]]:
+    """pydantic's errors of a request as the API's row errors: catalog messages in both languages, the
+    field within its item, and ``index``/``row`` when the field is in an item of an array."""
+    out = []
+    for e in raw:
+        loc = [str(p) for p in e.get("loc", ())]
+        where = loc[0] if loc else ""
+        path = loc[1:] if where in ("body", "query", "path", "header") else loc
+        index = next((i for i, p in enumerate(path) if p.isdigit()), None)
+        item = int(path[index]) if index is not None else None
+        field = ".".join(path[index + 1 :] if index is not None else path) or (where or None)
+        ctx = {k: v for k, v in (e.get("ctx") or {}).items() if isinstance(v, str | int | float)}
+        entry = _INVALID.get(str(e.get("type")), "value")
+        if entry in ("too_long", "too_short") and isinstance(e.get("input"), str):
+            entry = "string_" + entry  # a length constraint on an optional text field
+        params = {
+            "field": field or "body",
+            "detail": str(e.get("msg", "")),
+            "bound": _bound(ctx),
+            "expected": str(ctx.get("expected", "")),
+            "pattern": str(ctx.get("pattern", "")),
+            "max_length": ctx.get("max_length", ""),
+            "min_length": ctx.get("min_length", ""),
+            "value": ctx.get("value", ""),
+            "earliest": ctx.get("earliest", ""),
+            "latest": ctx.get("latest", ""),
+        }
+        en, zh = t(f"api.invalid.{entry}", "en", **params), t(f"api.invalid.{entry}", "zh", **params)
+        row = item + FIRST_ROW if item is not None else None
+        if row is not None:
+            en, zh = (
+                t("api.invalid.row", "en", row=row, text=en),
+                t("api.invalid.row", "zh", row=row, text=zh),
+            )
+        value = e.get("input")
+        out.append(
+            {
+                **error_body(f"invalid.{entry}", en, zh, field, row),
+                "index": item,
+                "value": value if isinstance(value, str) and len(value) <= 200 else None,
+            }
+        )
+    return out
 
 
 def install(app: FastAPI, on_refusal: Any = None) -> None:
@@ -95,85 +248,44 @@ def install(app: FastAPI, on_refusal: Any = None) -> None:
         if on_refusal is not None:
             on_refusal(request, status, code)
 
-    @app.exception_handler(ApiError)
-    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+    def answer(request: Request, exc: ApiError) -> JSONResponse:
         refused(request, exc.status, exc.code)
         return _json(exc.status, exc.body(), exc.headers)
 
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return answer(request, exc)
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = []
-        for e in exc.errors():
-            loc = [str(p) for p in e.get("loc", ())]
-            row = next((int(p) for p in loc[1:] if p.isdigit()), None) if loc[:1] == ["body"] else None
-            field = ".".join(p for p in loc if p != "body") or None
-            msg = str(e.get("msg", "invalid"))
-            errors.append(
-                {
-                    **error_body(
-                        f"invalid.{e.get('type', 'value')}",
-                        f"{field}: {msg}",
-                        f"字段 {field} 不符合要求：{msg}",
-                        field,
-                        row,
-                    ),
-                    "index": row,
-                }
-            )
+        errors = invalid_errors(list(exc.errors()))
         first = errors[0] if errors else error_body("invalid", "invalid request", "请求无效")
-        refused(request, 422, "invalid_request")
-        return _json(
+        out = ApiError(
             422,
-            {
-                **error_body(
-                    "invalid_request",
-                    f"the request does not fit the schema: {first['message_en']}",
-                    f"请求不符合接口定义：{first['message_zh']}",
-                    first["field"],
-                    first["row"],
-                ),
-                "errors": errors,
-            },
+            "invalid_request",
+            t("api.invalid.request", "en", first=first["message_en"]),
+            t("api.invalid.request", "zh", first=first["message_zh"]),
+            field=first["field"],
+            row=first["row"],
+            errors=errors,
         )
+        return answer(request, out)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        known = {
-            404: ("not_found", "no such endpoint; see /api/v1/docs", "没有这个接口，请查看 /api/v1/docs"),
-            405: ("method_not_allowed", "this endpoint does not take that method", "该接口不支持此请求方法"),
-        }
-        code, en, zh = known.get(exc.status_code, ("http_error", str(exc.detail), str(exc.detail)))
-        return _json(exc.status_code, error_body(code, en, zh), getattr(exc, "headers", None))
+        known = {404: "not_found", 405: "method_not_allowed"}
+        code = known.get(exc.status_code, "http_error")
+        key = f"api.error.http_{exc.status_code}" if code != "http_error" else "api.error.http"
+        body = error_body(code, t(key, "en", status=exc.status_code), t(key, "zh", status=exc.status_code))
+        return _json(exc.status_code, body, getattr(exc, "headers", None))
 
     @app.exception_handler(ScopeError)
     async def _scope(request: Request, exc: ScopeError) -> JSONResponse:
-        refused(request, 403, "out_of_scope")
-        return _json(
-            403,
-            error_body(
-                "out_of_scope", f"outside this client's scope: {exc}", f"超出本接口客户端的管理范围：{exc}"
-            ),
-        )
+        return answer(request, from_domain(exc))
 
     @app.exception_handler(ValueError)
     async def _value(request: Request, exc: ValueError) -> JSONResponse:
-        from evaluation.field.events import IllegalTransition
-
-        status, code = (409, "illegal_transition") if isinstance(exc, IllegalTransition) else (400, "refused")
-        key = getattr(exc, "key", None)
-        if isinstance(exc, GridwiseError) or (key and hasattr(exc, "params")):
-            from core.i18n import t
-
-            zh = (
-                exc.message("zh")
-                if isinstance(exc, GridwiseError)
-                else t(str(key), "zh", **getattr(exc, "params", {}))
-            )
-            code = code if status == 409 else str(key)  # a refused step keeps its one code
-        else:
-            zh = f"请求被拒绝：{exc}"
-        refused(request, status, code)
-        return _json(status, error_body(code, str(exc), zh))
+        return answer(request, from_domain(exc))
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> JSONResponse:
@@ -182,11 +294,7 @@ def install(app: FastAPI, on_refusal: Any = None) -> None:
             log.warning("database %s on %s %s", fault, request.method, request.url.path)
             return _json(
                 503,
-                error_body(
-                    "database_" + fault,
-                    "the database is busy or unreachable; retry shortly",
-                    "数据库繁忙或暂时无法连接，请稍后重试",
-                ),
+                error_body("database_" + fault, t("api.error.busy", "en"), t("api.error.busy", "zh")),
                 {"Retry-After": "2"},
             )
         incident = uuid.uuid4().hex[:12]
@@ -195,7 +303,7 @@ def install(app: FastAPI, on_refusal: Any = None) -> None:
             500,
             error_body(
                 "internal",
-                f"internal error; quote incident {incident} to the operator",
-                f"服务器内部错误；请向运维人员提供编号 {incident}",
+                t("api.error.internal", "en", incident=incident),
+                t("api.error.internal", "zh", incident=incident),
             ),
         )

@@ -5,6 +5,9 @@ runs, and the response is stored in that row before the transaction commits. A s
 key finds the stored response; one racing the first waits on the unique index and then finds it (or is
 told to retry if the first is still running). A refused request stores nothing, so it may be corrected
 and sent again under the same key. The same key with a different body is refused.
+
+The reservation is ``INSERT … ON CONFLICT DO NOTHING``: a key already taken is no error, so the caller's
+transaction (and whatever it wrote before) is never rolled back here.
 """
 
 from __future__ import annotations
@@ -15,10 +18,11 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlalchemy import update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
 
-from api.errors import ApiError
+from api.errors import catalog_error
 from core.clock import now as clock_now
 from core.models_api import ApiIdempotency
 
@@ -48,12 +52,8 @@ def run_once(
         status, response = work()
         return status, response, False
     if not (0 < len(key) <= 128) or not key.isprintable():
-        raise ApiError(
-            400,
-            "bad_idempotency_key",
-            "Idempotency-Key must be 1–128 printable characters",
-            "Idempotency-Key 须为 1–128 个可打印字符",
-            field="Idempotency-Key",
+        raise catalog_error(
+            400, "bad_idempotency_key", "api.error.bad_idempotency_key", field="Idempotency-Key"
         )
     digest = request_hash(method, path, body)
 
@@ -64,48 +64,56 @@ def run_once(
 
     def replay(row: ApiIdempotency) -> tuple[int, dict[str, Any], bool] | None:
         if row.request_hash != digest:
-            raise ApiError(
-                422,
-                "idempotency_key_reused",
-                "this Idempotency-Key was used with a different request; use a new key",
-                "该 Idempotency-Key 已用于另一个不同的请求，请换一个新的键",
-                field="Idempotency-Key",
+            raise catalog_error(
+                422, "idempotency_key_reused", "api.error.idempotency_key_reused", field="Idempotency-Key"
             )
         if row.status_code is not None:
             return (*_stored(row), True)
         if clock_now() - row.created_at < STALE_AFTER:
-            raise ApiError(
+            raise catalog_error(
                 409,
                 "idempotency_in_progress",
-                "a request with this Idempotency-Key is still running; retry shortly",
-                "使用该 Idempotency-Key 的请求仍在处理中，请稍后重试",
+                "api.error.idempotency_in_progress",
                 field="Idempotency-Key",
                 headers={"Retry-After": "1"},
             )
         return None
 
-    row = find()
-    if row is not None:
-        answer = replay(row)
+    row_id = _reserve(session, client_id=client_id, key=key, method=method, path=path, digest=digest)
+    if row_id is None:
+        taken = find()  # PostgreSQL: the insert waited for a racing request's transaction to end
+        if taken is None:  # pragma: no cover - a reservation that was there a moment ago cannot vanish
+            raise RuntimeError("idempotency key neither inserted nor found")
+        answer = replay(taken)
         if answer is not None:
             return answer
-    else:
-        row = ApiIdempotency(
-            client_id=client_id, key=key, method=method, path=path[:200], request_hash=digest
-        )
-        session.add(row)
-        try:
-            session.flush()  # PostgreSQL: waits here while another transaction holds the same key
-        except IntegrityError:
-            session.rollback()
-            row = find()
-            if row is None:
-                raise
-            answer = replay(row)
-            if answer is not None:
-                return answer
+        row_id = taken.id  # a stale reservation (its request died): run again under it
     status, response = work()
-    row.status_code, row.response = status, json.dumps(response, ensure_ascii=False, default=str)
-    session.add(row)
-    session.flush()
+    session.execute(
+        update(ApiIdempotency)
+        .where(col(ApiIdempotency.id) == row_id)
+        .values(status_code=status, response=json.dumps(response, ensure_ascii=False, default=str))
+    )
     return status, response, False
+
+
+def _reserve(
+    session: Session, *, client_id: int, key: str, method: str, path: str, digest: str
+) -> int | None:
+    """Insert the key's row unless the (client, key) is taken: its id, or None when it was taken."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = (
+        insert(ApiIdempotency)
+        .values(
+            client_id=client_id,
+            key=key,
+            method=method,
+            path=path[:200],
+            request_hash=digest,
+            created_at=clock_now(),
+        )
+        .on_conflict_do_nothing(index_elements=["client_id", "key"])
+        .returning(col(ApiIdempotency.id))
+    )
+    return session.execute(stmt).scalar()

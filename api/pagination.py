@@ -7,7 +7,7 @@ import binascii
 import json
 from datetime import datetime
 
-from api.errors import ApiError
+from api.errors import catalog_error
 
 
 def encode(at: datetime, row_id: int) -> str:
@@ -23,10 +23,4 @@ def decode(cursor: str | None) -> tuple[datetime, int] | None:
         at, row_id = json.loads(raw)
         return datetime.fromisoformat(at), int(row_id)
     except (ValueError, TypeError, binascii.Error) as exc:
-        raise ApiError(
-            400,
-            "bad_cursor",
-            "cursor is not one this API returned; start again without it",
-            "cursor 参数无效（须使用接口返回的 next_cursor），请不带 cursor 重新开始",
-            field="cursor",
-        ) from exc
+        raise catalog_error(400, "bad_cursor", "api.error.bad_cursor", field="cursor") from exc

@@ -6,10 +6,8 @@ same domain function the pages and the CLI call, shape the answer.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable
-from datetime import datetime
 from typing import Annotated, Any
 
 import pandas as pd
@@ -19,31 +17,38 @@ from sqlmodel import Session, col, select
 
 from api import pagination
 from api.context import Call, allow
-from api.errors import ApiError, refused_rows
+from api.errors import catalog_error, not_found, refused_rows
+from api.fields import FilterTime
 from api.idempotency import run_once
 from api.schemas import (
     AttendanceIn,
     AttendanceWritten,
     BatchWritten,
+    DecisionPage,
     ErrorOut,
     EventAction,
     EventBatch,
     EventIn,
     EventOut,
+    EventPage,
     EventWritten,
-    Page,
+    Recommendations,
+    ScorecardPage,
+    TaskPage,
+    Training,
     WorkerIn,
     WorkersIn,
     WorkersWritten,
 )
 from api.tables import to_csv
 from core.models import Worker
+from core.scope import ScopeError
 from evaluation import sync
 from evaluation.field.models import Event
 
 router = APIRouter(prefix="/api/v1")
 ERRORS: dict[int | str, dict[str, Any]] = {
-    s: {"model": ErrorOut} for s in (400, 401, 403, 404, 409, 413, 422, 429)
+    s: {"model": ErrorOut} for s in (400, 401, 403, 404, 409, 413, 422, 429, 500, 503)
 }
 IdemKey = Annotated[
     str | None,
@@ -72,7 +77,7 @@ def _records(frame: pd.DataFrame, columns: list[str] | None = None) -> list[dict
 
 
 def _event_out(event: Event) -> dict[str, Any]:
-    return json.loads(EventOut.model_validate(event, from_attributes=True).model_dump_json())
+    return EventOut.model_validate(event).model_dump(mode="json")
 
 
 def _write(
@@ -113,7 +118,7 @@ def _import_events(session: Session, call: Call, items: list[dict[str, Any]], na
             session, call.viewer, "events", to_csv(items, EVENT_COLUMNS), name, recompute_figures=False
         )
     except ImportRefused as refused:
-        raise refused_rows(refused.report.errors, "events", "事件") from refused
+        raise refused_rows(refused.report.errors, "events") from refused
 
 
 # --- events in ------------------------------------------------------------------------------------------
@@ -123,7 +128,11 @@ def _import_events(session: Session, call: Call, items: list[dict[str, Any]], na
     "/events",
     response_model=EventWritten,
     status_code=201,
-    responses=ERRORS,
+    responses={
+        **ERRORS,
+        200: {"model": EventWritten, "description": "An existing event was updated (or was already so)"},
+        201: {"model": EventWritten, "description": "The event was created"},
+    },
     tags=["events"],
     summary="Create or update one event (upsert by event_no, the events import's rules)",
 )
@@ -140,11 +149,10 @@ def put_event(
     def work(session: Session) -> tuple[int, dict[str, Any]]:
         report = _import_events(session, call, [body.model_dump()], f"api-{call.caller.name}.csv")
         event = session.exec(select(Event).where(Event.event_no == body.event_no)).one()
-        return (201 if report.added else 200), {
-            "created": bool(report.added),
-            "changed": bool(report.changed),
-            "event": _event_out(event),
-        }
+        written = EventWritten(
+            created=bool(report.added), changed=bool(report.changed), event=EventOut.model_validate(event)
+        )
+        return (201 if report.added else 200), written.model_dump(mode="json")
 
     return _write(call, raw, idempotency_key, work, entity="event", entity_id=body.event_no)
 
@@ -166,24 +174,23 @@ def put_events(
 ) -> JSONResponse:
     limit = request.app.state.limits.max_batch
     if len(body.events) > limit:
-        raise ApiError(
+        raise catalog_error(
             413,
             "batch_too_large",
-            f"{len(body.events)} events in one batch; send at most {limit} (or use the file import)",
-            f"一批 {len(body.events)} 个事件，超过上限 {limit}；请分批或使用文件导入",
+            "api.error.batch_too_large",
             field="events",
+            n=len(body.events),
+            limit=limit,
         )
 
     def work(session: Session) -> tuple[int, dict[str, Any]]:
         report = _import_events(
             session, call, [e.model_dump() for e in body.events], f"api-{call.caller.name}-batch.csv"
         )
-        return 200, {
-            "rows_read": report.rows_read,
-            "added": report.added,
-            "changed": report.changed,
-            "unchanged": report.unchanged,
-        }
+        written = BatchWritten(
+            rows_read=report.rows_read, added=report.added, changed=report.changed, unchanged=report.unchanged
+        )
+        return 200, written.model_dump(mode="json")
 
     return _write(call, raw, idempotency_key, work, entity="events", entity_id=f"{len(body.events)} events")
 
@@ -209,14 +216,17 @@ def act_on_event(
         event = _event(session, call, event_no)
         assignee = None
         if body.assignee_no:
-            worker = sync.worker_by_no(session, call.viewer, body.assignee_no)
+            try:
+                worker = sync.worker_by_no(session, call.viewer, body.assignee_no)
+            except ScopeError:
+                worker = None
             if worker is None:
-                raise ApiError(
+                raise catalog_error(
                     422,
                     "unknown_worker",
-                    f"no worker {body.assignee_no!r}",
-                    f"没有工号为 {body.assignee_no} 的网格员",
+                    "api.error.unknown_worker",
                     field="assignee_no",
+                    ident=body.assignee_no,
                 )
             assignee = worker.id
         done = transition(
@@ -237,11 +247,12 @@ def act_on_event(
 
 
 def _event(session: Session, call: Call, event_no: str) -> Event:
-    event = sync.event_by_no(session, call.viewer, event_no)
+    try:
+        event = sync.event_by_no(session, call.viewer, event_no)
+    except ScopeError:
+        event = None
     if event is None:
-        raise ApiError(
-            404, "no_event", f"no event {event_no!r}", f"没有编号为 {event_no} 的事件", field="event_no"
-        )
+        raise not_found("event", event_no, field="event_no")
     return event
 
 
@@ -255,7 +266,7 @@ def get_event(
 
 @router.get(
     "/events",
-    response_model=Page,
+    response_model=EventPage,
     responses=ERRORS,
     tags=["events"],
     summary="Events in scope ordered by (updated_at, id), for incremental sync",
@@ -263,7 +274,7 @@ def get_event(
 def list_events(
     *,
     request: Request,
-    updated_since: datetime | None = None,
+    updated_since: FilterTime | None = None,
     cursor: str | None = None,
     limit: int = Query(100, ge=1, le=500),
     call: Annotated[Call, Depends(allow("events.read"))],
@@ -294,28 +305,37 @@ def put_attendance(
     idempotency_key: IdemKey = None,
     call: Annotated[Call, Depends(allow("attendance.write"))],
 ) -> JSONResponse:
+    from courses.attendance import register
     from courses.attendance_import import commit_platform_import, preview_platform_import
 
     def work(session: Session) -> tuple[int, dict[str, Any]]:
         data = to_csv(
             [p.model_dump() for p in body.participants], ["employee_no", "name", "join_at", "leave_at"]
         )
-        preview = preview_platform_import(
-            session,
-            call.viewer,
-            session_id=body.session_id,
-            data=data,
-            filename=f"api-{call.caller.name}-attendance.csv",
-        )
+        if register(session, call.viewer, body.session_id).empty:  # before any rule that would tell it exists
+            raise not_found("session", body.session_id, field="session_id")
+        try:
+            preview = preview_platform_import(
+                session,
+                call.viewer,
+                session_id=body.session_id,
+                data=data,
+                filename=f"api-{call.caller.name}-attendance.csv",
+            )
+        except ScopeError as exc:  # no seat of the client's workers there: not there, as far as it may know
+            raise not_found("session", body.session_id, field="session_id") from exc
         if not preview.ok:
-            raise refused_rows(preview.errors, "participants", "参会记录")
+            raise refused_rows(preview.errors, "participants")
         changed = commit_platform_import(session, call.viewer, preview)
-        return 200, {
-            "changed": changed,
-            "matched": _records(preview.matched),
-            "unmatched": preview.unmatched,
-            "ambiguous": preview.ambiguous,
-        }
+        written = AttendanceWritten.model_validate(
+            {
+                "changed": changed,
+                "matched": _records(preview.matched),
+                "unmatched": preview.unmatched,
+                "ambiguous": preview.ambiguous,
+            }
+        )
+        return 200, written.model_dump(mode="json")
 
     return _write(call, raw, idempotency_key, work, entity="session", entity_id=body.session_id)
 
@@ -340,14 +360,12 @@ def put_workers(
         data = to_csv([w.model_dump() for w in body.workers], list(WorkerIn.model_fields))
         preview = preview_worker_import(session, call.viewer, data, f"api-{call.caller.name}-workers.csv")
         if not preview.ok:
-            raise refused_rows(preview.errors, "roster", "花名册")
+            raise refused_rows(preview.errors, "roster")
         added, updated = commit_worker_import(session, call.viewer, preview)
-        return 200, {
-            "rows_read": preview.rows_read,
-            "added": added,
-            "updated": updated,
-            "unchanged": preview.unchanged,
-        }
+        written = WorkersWritten(
+            rows_read=preview.rows_read, added=added, updated=updated, unchanged=preview.unchanged
+        )
+        return 200, written.model_dump(mode="json")
 
     return _write(
         call, raw, idempotency_key, work, entity="workers", entity_id=f"{len(body.workers)} workers"
@@ -359,7 +377,7 @@ def put_workers(
 
 @router.get(
     "/tasks",
-    response_model=Page,
+    response_model=TaskPage,
     responses=ERRORS,
     tags=["dispatch"],
     summary="Open tasks in scope (events, verification tasks, overdue patrols), by task id",
@@ -391,10 +409,8 @@ def list_tasks(
     ).sort_values(["_kind", "_n"])
     if cursor:
         kind, _, n = cursor.partition(":")
-        if not n.isdigit():
-            raise ApiError(
-                400, "bad_cursor", "cursor is not one this API returned", "cursor 参数无效", field="cursor"
-            )
+        if not (n.isascii() and n.isdigit()):
+            raise catalog_error(400, "bad_cursor", "api.error.bad_cursor", field="cursor")
         queue = queue[(queue["_kind"] > kind) | ((queue["_kind"] == kind) & (queue["_n"] > int(n)))]
     page = queue.head(limit)
     nxt = str(page["task_id"].iloc[-1]) if len(queue) > limit else None
@@ -403,35 +419,41 @@ def list_tasks(
 
 @router.get(
     "/tasks/{task_id}/recommendations",
+    response_model=Recommendations,
     responses=ERRORS,
     tags=["dispatch"],
     summary="Ranked candidates for an open task with their reasons, as the dispatch page shows them",
 )
 def recommendations(
     *,
-    task_id: str = Path(max_length=40, examples=["event:12"]),
+    task_id: str = Path(
+        max_length=40, pattern=r"^(event|verification|patrol):[0-9]{1,9}$", examples=["event:12"]
+    ),
     preset: str | None = Query(None, description="routine | urgent | complex …; default by priority"),
     limit: int = Query(10, ge=1, le=100),
     call: Annotated[Call, Depends(allow("recommendations.read"))],
 ) -> dict[str, Any]:
     from evaluation.assignment.explain import exclusion_reasons, explain
     from evaluation.assignment.rank import load_presets, preset_for_priority
-    from evaluation.assignment.service import load_context, recommend
+    from evaluation.assignment.service import AssignmentError, load_context, recommend
 
     if preset is not None and preset not in load_presets():
-        raise ApiError(
+        raise catalog_error(
             422,
             "unknown_preset",
-            f"unknown preset {preset!r}; use one of {sorted(load_presets())}",
-            f"没有名为 {preset} 的权重方案；可选 {sorted(load_presets())}",
+            "api.error.unknown_preset",
             field="preset",
+            preset=preset,
+            choices=", ".join(sorted(load_presets())),
         )
     with call.unit_of_work(entity="task", entity_id=task_id) as session:
-        from evaluation.field.tasks import parse_task_id
-
-        parse_task_id(task_id)
         ctx = load_context(session, call.viewer)
-        task, ranked, excluded = recommend(session, call.viewer, task_id, preset or "routine", ctx=ctx)
+        try:
+            task, ranked, excluded = recommend(session, call.viewer, task_id, preset or "routine", ctx=ctx)
+        except AssignmentError as exc:  # no open task of that id in the client's scope: "not there"
+            if exc.key != "assign.error.no_task":
+                raise
+            raise not_found("task", task_id, field="task_id") from exc
         chosen = preset or preset_for_priority(task["priority"]).code
         if chosen != (preset or "routine"):  # the page's default: the preset of the task's priority
             task, ranked, excluded = recommend(session, call.viewer, task_id, chosen, ctx=ctx, task=task)
@@ -485,14 +507,14 @@ def recommendations(
 
 @router.get(
     "/decisions",
-    response_model=Page,
+    response_model=DecisionPage,
     responses=ERRORS,
     tags=["dispatch"],
     summary="Assignment decisions in scope ordered by (decided_at, id)",
 )
 def list_decisions(
     *,
-    updated_since: datetime | None = None,
+    updated_since: FilterTime | None = None,
     cursor: str | None = None,
     limit: int = Query(100, ge=1, le=500),
     call: Annotated[Call, Depends(allow("decisions.read"))],
@@ -511,7 +533,7 @@ def list_decisions(
         )
         items = [
             {
-                **json.loads(r.model_dump_json()),
+                **r.model_dump(),
                 "chosen_employee_no": numbers.get(r.chosen_worker_id),
                 "recommended_employee_no": numbers.get(r.recommended_worker_id or -1),
             }
@@ -526,13 +548,14 @@ def list_decisions(
 
 @router.get(
     "/scorecards/{period}",
+    response_model=ScorecardPage,
     responses=ERRORS,
     tags=["scores"],
     summary="The frozen scorecards of a month (its latest revision), workers in scope, by worker id",
 )
 def scorecards(
     *,
-    period: str = Path(pattern=r"^\d{4}-\d{2}$", examples=["2020-06"]),
+    period: str = Path(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", examples=["2020-06"]),
     cursor: str | None = None,
     limit: int = Query(100, ge=1, le=500),
     call: Annotated[Call, Depends(allow("scorecards.read"))],
@@ -542,13 +565,7 @@ def scorecards(
     with call.unit_of_work(entity="period", entity_id=period) as session:
         snap = latest_snapshot(session, period)
         if snap is None:
-            raise ApiError(
-                404,
-                "not_frozen",
-                f"{period} has no frozen scorecards yet",
-                f"{period} 的考评结果尚未冻结",
-                field="period",
-            )
+            raise catalog_error(404, "not_frozen", "api.error.not_frozen", field="period", ident=period)
         cards, comps = snapshot_frames(session, call.viewer, snap.id or 0)
         numbers = (
             dict(
@@ -563,10 +580,8 @@ def scorecards(
         )
     cards = cards.sort_values("worker_id")
     if cursor:
-        if not cursor.isdigit():
-            raise ApiError(
-                400, "bad_cursor", "cursor is not one this API returned", "cursor 参数无效", field="cursor"
-            )
+        if not (cursor.isascii() and cursor.isdigit()):
+            raise catalog_error(400, "bad_cursor", "api.error.bad_cursor", field="cursor")
         cards = cards[cards["worker_id"] > int(cursor)]
     page = cards.head(limit)
     by_worker = {
@@ -594,6 +609,7 @@ def scorecards(
 
 @router.get(
     "/workers/{employee_no}/training",
+    response_model=Training,
     responses=ERRORS,
     tags=["training"],
     summary="A worker's courses: grade, attempts, certificate validity (as in the worker's My learning)",
@@ -604,15 +620,12 @@ def training(
     from courses.learner import worker_training
 
     with call.unit_of_work(entity="worker", entity_id=employee_no) as session:
-        worker = sync.worker_by_no(session, call.viewer, employee_no)
+        try:
+            worker = sync.worker_by_no(session, call.viewer, employee_no)
+        except ScopeError:
+            worker = None
         if worker is None:
-            raise ApiError(
-                404,
-                "no_worker",
-                f"no worker {employee_no!r}",
-                f"没有工号为 {employee_no} 的网格员",
-                field="employee_no",
-            )
+            raise not_found("worker", employee_no, field="employee_no")
         courses = worker_training(session, call.viewer, worker_id=worker.id or 0)
     cols = [
         "code",

@@ -99,7 +99,7 @@ ENDPOINTS = [
         lambda w: "/api/v1/events/A-REG",
         lambda w: None,
         lambda r, w: r.status_code == 200 and r.json()["event_no"] == "A-REG",
-        _refusal(403),
+        _refusal(404),
     ),
     Endpoint(
         "list events",
@@ -131,7 +131,7 @@ ENDPOINTS = [
         lambda w: "/api/v1/events/A-REP/actions",
         lambda w: {"action": "accept"},
         lambda r, w: r.status_code == 200 and r.json()["state"] == "accepted",
-        _refusal(403),
+        _refusal(404),
     ),
     Endpoint(
         "attendance",
@@ -139,7 +139,7 @@ ENDPOINTS = [
         lambda w: "/api/v1/attendance",
         _a_participant,
         lambda r, w: r.status_code == 200 and r.json()["changed"] == 1,
-        _refusal(403),
+        _refusal(404),
     ),
     Endpoint(
         "workers",
@@ -171,7 +171,7 @@ ENDPOINTS = [
             and r.json()["candidates"][0]["employee_no"].startswith("A")
             and r.json()["candidates"][0]["reasons_en"]
         ),
-        _refusal(400),
+        _refusal(404),
     ),
     Endpoint(
         "decisions",
@@ -195,7 +195,7 @@ ENDPOINTS = [
         lambda w: "/api/v1/workers/A00/training",
         lambda w: None,
         lambda r, w: r.status_code == 200 and r.json()["courses"][0]["code"] == "fire_safety",
-        _refusal(403),
+        _refusal(404),
     ),
 ]
 
@@ -364,7 +364,9 @@ def test_a_body_that_does_not_fit_the_schema_names_the_field(api, api_world) -> 
     body = _is_error(
         api("comm_a").post("/api/v1/events/batch", json={"events": events}), 422, "invalid_request"
     )
-    assert body["errors"][0]["field"] == "events.1.reported_at" and body["errors"][0]["row"] == 1
+    (err,) = body["errors"]
+    assert (err["field"], err["index"], err["row"]) == ("reported_at", 1, 3)  # numbered as the file import
+    assert "第 3 行" in err["message_zh"] and "Row 3" in err["message_en"]
 
 
 # --- pagination -----------------------------------------------------------------------------------------

@@ -1,0 +1,89 @@
+"""Field types of the API's bodies: times with their offset, text without control characters.
+
+Times. Gridwise stores naive Asia/Shanghai wall-clock times (core.clock). Every time the API sends carries
+its offset (``2020-06-01T09:00:00+08:00``). A time it receives may carry any offset and is converted to
+Shanghai wall-clock; a time *without* an offset is read as Shanghai wall-clock (as an office's export
+is), never as UTC. A received time must fall in the plausible window of ``api.config.ApiLimits``
+(``earliest`` … now + ``max_ahead_hours``): a year-1364 or a year-5019 date is a platform's mistake.
+
+Text. Names, numbers and notes may not hold control characters (a newline in an event number, a NUL,
+an escape): they break exports, logs and the next system down the line.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from contextvars import ContextVar
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+from pydantic_core import PydanticCustomError
+
+from api.config import ApiLimits
+from core.clock import TZ, to_local
+from core.clock import now as clock_now
+
+# The limits of the app serving the current request (set by api.app's middleware; the environment's
+# limits outside a request, e.g. when a test validates a body directly).
+CURRENT_LIMITS: ContextVar[ApiLimits | None] = ContextVar("gridwise_api_limits", default=None)
+
+
+def limits() -> ApiLimits:
+    return CURRENT_LIMITS.get() or ApiLimits.from_env()
+
+
+def with_offset(value: datetime) -> datetime:
+    """A stored (naive Shanghai) time as an aware one, so it is written with ``+08:00``."""
+    return value.replace(tzinfo=TZ) if value.tzinfo is None else value.astimezone(TZ)
+
+
+def _received(value: datetime) -> datetime:
+    local = to_local(value).replace(microsecond=0) if value.tzinfo else value
+    lim = limits()
+    latest = clock_now() + timedelta(hours=lim.max_ahead_hours)
+    if not (lim.earliest <= local <= latest):
+        raise PydanticCustomError(
+            "time_window",
+            "{value} is outside the accepted window {earliest} to {latest} (Shanghai time)",
+            {
+                "value": local.isoformat(sep=" "),
+                "earliest": lim.earliest.isoformat(sep=" "),
+                "latest": latest.isoformat(sep=" "),
+            },
+        )
+    return local
+
+
+def _prose(value: str) -> str:
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in value):
+        raise PydanticCustomError("control_characters", "contains control characters (line breaks, tabs …)")
+    return value
+
+
+def _filter_time(value: datetime) -> datetime:
+    return to_local(value) if value.tzinfo else value
+
+
+def _printable(value: str) -> str:
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise PydanticCustomError("control_characters", "contains control characters (line breaks, tabs …)")
+    return value
+
+
+# An output time: serialised with its +08:00 offset.
+Stamp = Annotated[datetime, AfterValidator(with_offset)]
+# An input time (body): converted to Shanghai wall-clock and checked against the window.
+InTime = Annotated[
+    datetime,
+    AfterValidator(_received),
+    Field(description="ISO 8601; with an offset (converted), or without one (Shanghai wall-clock)"),
+]
+# A filter time (query): converted, not windowed (any instant may bound a filter).
+FilterTime = Annotated[datetime, AfterValidator(_filter_time)]
+
+
+# Text without control characters (give its length with ``Field(max_length=…)``).
+Printable = Annotated[str, AfterValidator(_printable)]
+# Free text of several lines (a note, a result): line breaks and tabs allowed, other control characters not.
+Prose = Annotated[str, AfterValidator(_prose)]
