@@ -23,6 +23,8 @@ with Session(resources.engine()) as session:
     if viewer.role == Role.WORKER:
         home = worker_home(session, viewer) if viewer.worker_id else None
         counts = None
+    elif not viewer.is_manager:  # the security and audit administrators: their duties, no worker's data
+        home, counts = None, None
     else:
         home = None
         counts = headcount(session, viewer)
@@ -35,7 +37,14 @@ with Session(resources.engine()) as session:
 
 st.title(tr("home.welcome", name=viewer.display_name))
 
-if viewer.role == Role.WORKER:
+if not viewer.is_manager and viewer.role != Role.WORKER:
+    st.caption(" · ".join(tr(f"role.{r.value}") for r in sorted(viewer.duties)))
+    st.info(tr("users.duties_help"), icon=":material/admin_panel_settings:")
+    st.subheader(tr("home.quick_links"))
+    for page in pages_for(viewer.duties):
+        if page.in_menu and page.path != "app.py":
+            st.page_link(page.path, label=tr(page.label), icon=page.icon)
+elif viewer.role == Role.WORKER:
     if home is None:
         st.warning(tr("home.no_worker"))
     else:
@@ -58,7 +67,7 @@ if viewer.role == Role.WORKER:
         if home["grid"].households:
             st.caption(f"{tr('home.households')}: {home['grid'].households}")
     st.subheader(tr("home.quick_links"))
-    for page in pages_for(viewer.role):
+    for page in pages_for(viewer.duties):
         if page.in_menu and page.path != "app.py":
             st.page_link(page.path, label=tr(page.label), icon=page.icon)
 else:

@@ -50,7 +50,7 @@ def main() -> int:
             t0 = time.perf_counter()
             seed_demo(s, scale=args.scale, log=lambda m: print("  " + m, file=sys.stderr))
             print(f"seeded demo (scale {args.scale}) in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-    users = {Role.WORKER: "dp0001", Role.MANAGER: "manager", Role.ADMIN: "admin"}
+    users = {Role.WORKER: "dp0001", Role.MANAGER: "manager", Role.SYSADMIN: "admin"}
     with Session(get_engine()) as s:
         viewers = {
             r: viewer_for(s, s.exec(select(User).where(User.username == u)).one()) for r, u in users.items()
@@ -78,7 +78,7 @@ def main() -> int:
     print(f"{'page':28} {'role':8} {'median ms':>10} {'max ms':>8} {'ratio':>7}  target 1000 ms")
     failed = 0
     for spec in [p for p in PAGES if p.exists]:
-        role = next(r for r in (Role.MANAGER, Role.WORKER, Role.ADMIN) if r in spec.roles)
+        role = next(r for r in (Role.MANAGER, Role.WORKER, Role.SYSADMIN) if r in spec.roles)
         run(spec.path, viewers[role])  # first run fills st.cache_data like a warm server
         times = [run(spec.path, viewers[role]) for _ in range(args.runs)]
         med = statistics.median(times)

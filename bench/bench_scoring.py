@@ -129,7 +129,7 @@ def bench_demo(db_url: str | None, scale: float, repeat: int) -> None:
         with unit_of_work(eng) as s:
             seed_demo(s, seed=2020, scale=scale, log=lambda _m: None)
     eng = make_engine(db_url)
-    viewer = Viewer(user_id=0, role=Role.ADMIN, scope_level=OrgLevel.DISTRICT, scope_unit_id=None)
+    viewer = Viewer(user_id=0, role=Role.SYSADMIN, scope_level=OrgLevel.DISTRICT, scope_unit_id=None)
     with Session(eng) as session:
         scheme, _ = active_scheme(session)
         session.commit()

@@ -55,7 +55,7 @@ class Caller:
 
 
 def _require_admin(viewer: Viewer) -> None:
-    if viewer.role != Role.ADMIN:
+    if not viewer.is_admin:
         raise ScopeError("only an administrator may manage API clients")
 
 

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from core.models import Role
 from core.models_audit import AuditEntry
-from core.scope import ScopeError, Viewer
+from core.scope import Viewer, require_duty
 
 # The first part of every action name (the admin page filters by it; labels are i18n "audit.area.<code>").
 ACTION_AREAS = (
@@ -101,8 +101,9 @@ def audit_frame(
     limit: int = 5000,
 ) -> pd.DataFrame:
     """Audit entries, newest first (administrators only)."""
-    if viewer.role != Role.ADMIN:
-        raise ScopeError("only an administrator may read the audit trail")
+    require_duty(
+        viewer, Role.AUDITOR, "read the audit trail"
+    )  # nobody else, managers and other admins included
     stmt = select(AuditEntry).order_by(col(AuditEntry.at).desc(), col(AuditEntry.id).desc()).limit(limit)
     if start is not None:
         stmt = stmt.where(AuditEntry.at >= start)

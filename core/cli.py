@@ -85,7 +85,7 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
             username=args.username,
             display_name=args.name or args.username,
             password_hash="",
-            role=Role.ADMIN.value,
+            role=Role(getattr(args, "role", "sysadmin")).value,
             must_change_password=True,
         )
         try:
@@ -94,7 +94,7 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
             _log(f"error: {exc}")
             return 2
         session.add(user)
-    _log(f"administrator {args.username!r} created")
+    _log(f"administrator {args.username!r} created ({user.role})")
     return 0
 
 
@@ -195,6 +195,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("username")
     p.add_argument("--name")
     p.add_argument("--password-stdin", action="store_true")
+    p.add_argument(
+        "--role",
+        choices=["sysadmin", "secadmin", "auditor"],
+        default="sysadmin",
+        help="which administrator duty (三员分立): system (default), security or audit administrator",
+    )
     p.set_defaults(func=cmd_create_admin)
 
     p = sub.add_parser("scheduler", help="run the job scheduler as its own process")

@@ -250,8 +250,19 @@ def seed_demo(
 
     # Accounts: the same demo password for everyone, hashed once (argon2 hashes carry their salt).
     pw = hash_password(DEMO_PASSWORD)
+    # One account per administrator duty (三员分立): ``admin`` is the system administrator.
     admin = User(
-        username="admin", display_name="系统管理员", password_hash=pw, role=Role.ADMIN.value, is_demo=True
+        username="admin", display_name="系统管理员", password_hash=pw, role=Role.SYSADMIN.value, is_demo=True
+    )
+    secadmin = User(
+        username="secadmin",
+        display_name="安全管理员",
+        password_hash=pw,
+        role=Role.SECADMIN.value,
+        is_demo=True,
+    )
+    auditor = User(
+        username="auditor", display_name="审计管理员", password_hash=pw, role=Role.AUDITOR.value, is_demo=True
     )
     manager = User(
         username="manager",
@@ -268,7 +279,7 @@ def seed_demo(
         scope_unit_id=xiasha.id,
         is_demo=True,
     )
-    session.add_all([admin, manager, xiasha_mgr])
+    session.add_all([admin, secadmin, auditor, manager, xiasha_mgr])
     session.add_all(
         [
             User(
@@ -288,7 +299,9 @@ def seed_demo(
         w for w in workers if w.party_member
     ][:1]
     accounts = [  # stored in the demo_seed setting without the password (demo_accounts adds it)
-        {"username": "admin", "role": "admin", "name": admin.display_name},
+        {"username": "admin", "role": "sysadmin", "name": admin.display_name},
+        {"username": "secadmin", "role": "secadmin", "name": secadmin.display_name},
+        {"username": "auditor", "role": "auditor", "name": auditor.display_name},
         {"username": "manager", "role": "manager", "name": manager.display_name},
         {"username": "xiasha", "role": "manager", "name": xiasha_mgr.display_name},
     ] + [{"username": w.employee_no.lower(), "role": "worker", "name": w.name} for w in listed_workers]

@@ -25,9 +25,28 @@ class OrgLevel(enum.StrEnum):
 
 
 class Role(enum.StrEnum):
+    """What an account may do. The administrator's work is split three ways (三员分立, 等保 2.0 访问控制):
+    the system administrator runs the system (accounts of workers and managers, the org tree, configuration),
+    the security administrator guards it (roles, administrators' accounts, signed-in sessions, unlocks,
+    second-factor resets, security settings) and the audit administrator reads and exports the audit trail,
+    nothing else. One account holds one of the three unless GRIDWISE_ALLOW_COMBINED_ADMIN_DUTIES is on
+    (``User.extra_duties``). Accounts of the former single ``admin`` role became system administrators
+    (migration 0012)."""
+
     WORKER = "worker"  # 网格员
     MANAGER = "manager"  # 网格管理中心 / 社区 / 办事处
-    ADMIN = "admin"
+    SYSADMIN = "sysadmin"  # 系统管理员
+    SECADMIN = "secadmin"  # 安全管理员
+    AUDITOR = "auditor"  # 审计管理员
+
+    @property
+    def is_admin(self) -> bool:
+        """One of the three administrator duties (e.g. where a second factor is required)."""
+        return self in ADMIN_ROLES
+
+
+# The three administrator duties, in the order they are shown.
+ADMIN_ROLES: tuple[Role, ...] = (Role.SYSADMIN, Role.SECADMIN, Role.AUDITOR)
 
 
 class WorkerStatus(enum.StrEnum):
@@ -136,6 +155,9 @@ class User(SQLModel, table=True):
     must_change_password: bool = False
     is_demo: bool = False
     created_at: LocalDateTime = Field(default_factory=now)
+    # Administrator duties held besides ``role`` ("secadmin,auditor"), only where
+    # GRIDWISE_ALLOW_COMBINED_ADMIN_DUTIES allows one person more than one (a small office); else ignored.
+    extra_duties: str = Field(default="", max_length=64)
 
 
 class AppSetting(SQLModel, table=True):

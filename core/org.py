@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from core import clock
 from core.audit import record
-from core.models import OrgLevel, OrgUnit, Role, Worker, WorkerCreate, WorkerStatus, row_id
+from core.models import OrgLevel, OrgUnit, Worker, WorkerCreate, WorkerStatus, row_id
 from core.scope import ScopeError, Viewer, unit_scope_clause, worker_scope_clause
 
 
@@ -222,8 +222,8 @@ def _grid_chain(session: Session, grid_id: int) -> tuple[OrgUnit, OrgUnit, OrgUn
 
 
 def ensure_manages_grid(session: Session, viewer: Viewer, grid_id: int) -> None:
-    if viewer.role == Role.WORKER:
-        raise ScopeError("workers cannot change worker records")
+    if not viewer.is_manager:  # workers, and the security and audit administrators
+        raise ScopeError("only managers change worker records")
     grid, comm, sub = _grid_chain(session, grid_id)
     if viewer.scope_unit_id not in (None, sub.id, comm.id, grid.id):
         raise ScopeError(f"grid {grid.code} is outside your scope")

@@ -14,7 +14,8 @@ from sqlalchemy import ColumnElement, false, true
 from sqlmodel import Session, col
 
 from core.errors import GridwiseError
-from core.models import OrgLevel, OrgUnit, Role, User, Worker
+from core.models import ADMIN_ROLES, OrgLevel, OrgUnit, Role, User, Worker
+from core.settings import get_settings
 
 
 class ScopeError(GridwiseError, PermissionError):
@@ -33,14 +34,40 @@ class Viewer:
     scope_unit_id: int | None
     worker_id: int | None = None
     display_name: str = ""
+    # Administrator duties held besides ``role`` (only where combined duties are allowed; see Role).
+    extra_duties: frozenset[Role] = frozenset()
+
+    @property
+    def duties(self) -> frozenset[Role]:
+        """Every role this viewer acts in: ``role`` and any extra administrator duties."""
+        return self.extra_duties | {self.role}
+
+    def holds(self, role: Role) -> bool:
+        return role in self.duties
 
     @property
     def is_admin(self) -> bool:
-        return self.role == Role.ADMIN
+        """The system administrator (configuration, accounts of workers and managers, the org tree)."""
+        return self.holds(Role.SYSADMIN)
 
     @property
     def is_manager(self) -> bool:
-        return self.role in (Role.MANAGER, Role.ADMIN)
+        """Reads and manages business data in its scope. The security and audit administrators do not."""
+        return self.role == Role.MANAGER or self.holds(Role.SYSADMIN)
+
+
+def require_duty(viewer: Viewer, role: Role, what: str) -> None:
+    """Refuse (ScopeError) unless ``viewer`` holds ``role``; ``what`` says what was refused."""
+    if not viewer.holds(role):
+        raise ScopeError(f"scope.err.only_{role.value}", what=what)
+
+
+def parse_duties(primary: str, extra: str) -> frozenset[Role]:
+    """The extra administrator duties an account's ``extra_duties`` column grants, as the settings allow:
+    none unless combined duties are allowed and the account's own role is an administrator duty."""
+    if not extra or not get_settings().allow_combined_admin_duties or Role(primary) not in ADMIN_ROLES:
+        return frozenset()
+    return frozenset(Role(d) for d in extra.split(",") if d in ADMIN_ROLES) - {Role(primary)}
 
 
 def viewer_for(session: Session, user: User) -> Viewer:
@@ -49,13 +76,17 @@ def viewer_for(session: Session, user: User) -> Viewer:
         unit = session.get(OrgUnit, user.scope_unit_id)
         if unit is not None:
             level = OrgLevel(unit.level)
+    role, extra = Role(user.role), parse_duties(user.role, user.extra_duties)
+    if extra:  # the first duty held in ADMIN_ROLES' order is the role: a system administrator acts as one
+        role, extra = next(r for r in ADMIN_ROLES if r in extra | {role}), (extra | {role})
     return Viewer(
         user_id=user.id or 0,
-        role=Role(user.role),
+        role=role,
         scope_level=level,
         scope_unit_id=user.scope_unit_id if level != OrgLevel.DISTRICT else None,
         worker_id=user.worker_id,
         display_name=user.display_name,
+        extra_duties=frozenset(extra - {role}),
     )
 
 
@@ -67,6 +98,8 @@ def worker_scope_clause(
         if viewer.worker_id is None:
             return false()
         return worker_cls.id == viewer.worker_id
+    if not viewer.is_manager:  # the security and audit administrators see no worker's data
+        return false()
     if viewer.scope_level == OrgLevel.DISTRICT or viewer.scope_unit_id is None:
         return true()
     if viewer.scope_level == OrgLevel.SUBDISTRICT:
@@ -79,7 +112,7 @@ def worker_scope_clause(
 def unit_scope_clause(viewer: Viewer) -> ColumnElement[bool]:
     """SQL condition on OrgUnit limiting the tree to the viewer's subtree (and its ancestors' ids
     are not included: a manager sees their own unit and below)."""
-    if viewer.role == Role.WORKER:
+    if not viewer.is_manager:
         return false()
     if viewer.scope_unit_id is None:
         return true()
@@ -90,6 +123,8 @@ def can_see_worker(viewer: Viewer, worker: Worker) -> bool:
     """The same rule as ``worker_scope_clause`` for one loaded row."""
     if viewer.role == Role.WORKER:
         return viewer.worker_id == worker.id
+    if not viewer.is_manager:
+        return False
     if viewer.scope_unit_id is None:
         return True
     return viewer.scope_unit_id in (worker.subdistrict_id, worker.community_id, worker.grid_id)
@@ -105,7 +140,7 @@ def ensure_can_see_worker(viewer: Viewer, worker: Worker | None) -> Worker:
 # district; audit entries it writes carry user id 0. Use it only where no signed-in user is behind the call.
 SYSTEM = Viewer(
     user_id=0,
-    role=Role.ADMIN,
+    role=Role.SYSADMIN,
     scope_level=OrgLevel.DISTRICT,
     scope_unit_id=None,
     display_name="gridwise system",

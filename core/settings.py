@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     # CSV fits. Streamlit refuses larger uploads first when .streamlit/config.toml's server.maxUploadSize
     # (kept equal to this default) is smaller; raise both together. The command line has no limit.
     max_upload_mb: int = 50
+    # Separated administrator duties (core.models.Role): one account holds at most one of system, security
+    # and audit administrator. A small office with fewer people may allow one account more than one
+    # (User.extra_duties, granted by a security administrator); the audit trail records each such grant.
+    allow_combined_admin_duties: bool = False
     # Notifications (core.notify). The address people open Gridwise at, e.g. https://grid.example.gov.cn:
     # messages sent to WeCom / DingTalk / Feishu / email link back to the page they are about.
     base_url: str = ""

@@ -1,4 +1,14 @@
-"""User accounts: create, edit, deactivate, reset password. Admin-only writes."""
+"""User accounts: create, edit, deactivate, reset password, roles, unlock.
+
+Who does what (三员分立, see core.models.Role):
+- the system administrator opens and keeps the accounts of workers and managers (create with one of those
+  two roles, name, scope, active, password reset);
+- the security administrator decides roles (any account's role, every administrator duty), keeps the
+  administrators' own accounts (create, deactivate, password reset), and unlocks locked accounts;
+- nobody changes their own role or deactivates their own account;
+- an account holds one administrator duty, or several only where GRIDWISE_ALLOW_COMBINED_ADMIN_DUTIES is
+  on; every grant of more than one is written to the audit trail as ``user.duties_combined``.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +22,10 @@ from sqlmodel import Session, col, select
 from core.audit import record
 from core.auth import hash_password, set_password
 from core.errors import GridwiseError
-from core.models import OrgUnit, Role, User, Worker
+from core.models import ADMIN_ROLES, OrgUnit, Role, User, Worker
 from core.models_api import ApiClient
-from core.scope import ScopeError, Viewer
+from core.scope import ScopeError, Viewer, require_duty
+from core.settings import get_settings
 from core.web_sessions import revoke_user_sessions
 
 
@@ -27,12 +38,22 @@ def _public(user: User) -> dict[str, object]:
         "scope_unit_id": user.scope_unit_id,
         "worker_id": user.worker_id,
         "is_active": user.is_active,
+        "extra_duties": user.extra_duties,
     }
 
 
 def _require_admin(viewer: Viewer) -> None:
-    if viewer.role != Role.ADMIN:
-        raise ScopeError("only an administrator may manage user accounts")
+    """Reading the accounts list: the system and the security administrator."""
+    if not (viewer.holds(Role.SYSADMIN) or viewer.holds(Role.SECADMIN)):
+        raise ScopeError("scope.err.only_sysadmin_or_secadmin")
+
+
+def _require_keeper(viewer: Viewer, role: str | Role) -> None:
+    """Keeping an account of ``role``: a worker's or manager's is the system administrator's, an
+    administrator's the security administrator's."""
+    keeper = Role.SECADMIN if Role(role) in ADMIN_ROLES else Role.SYSADMIN
+    if not viewer.holds(keeper):
+        raise ScopeError(f"users.err.keeper_{keeper.value}", role=Role(role).value)
 
 
 def _refuse_api_account(session: Session, user: User) -> None:
@@ -65,6 +86,8 @@ def users_frame(session: Session, viewer: Viewer) -> pd.DataFrame:
             col(User.is_active),
             col(User.last_login_at),
             col(User.locked_until),
+            col(User.failed_logins),
+            col(User.extra_duties),
         )
         .join(scope, col(scope.id) == User.scope_unit_id, isouter=True)
         .join(Worker, col(Worker.id) == User.worker_id, isouter=True)
@@ -85,6 +108,8 @@ def users_frame(session: Session, viewer: Viewer) -> pd.DataFrame:
             "is_active",
             "last_login_at",
             "locked_until",
+            "failed_logins",
+            "extra_duties",
         ],
     )
 
@@ -101,8 +126,9 @@ def create_user(
     worker_id: int | None = None,
     employee_no: str | None = None,
 ) -> User:
-    """Create an account (admin only); a worker account is linked by ``worker_id`` or ``employee_no``."""
-    _require_admin(viewer)
+    """Create an account; a worker account is linked by ``worker_id`` or ``employee_no``. Workers' and
+    managers' accounts are the system administrator's to open, administrators' the security administrator's."""
+    _require_keeper(viewer, role)
     username = username.strip()
     if not username:
         raise ValueError("username is required")
@@ -140,18 +166,27 @@ def update_user(
     scope_unit_id: int | None = None,
     is_active: bool | None = None,
 ) -> User:
-    _require_admin(viewer)
+    """Edit an account. Its keeper (see ``_require_keeper``) edits name, scope and active; a change of role
+    is the security administrator's alone."""
     user = session.get(User, user_id)
     if user is None:
         raise ValueError(f"user {user_id} does not exist")
     _refuse_api_account(session, user)
-    if user.id == viewer.user_id and (is_active is False or (role and role != Role.ADMIN)):
+    role_changes = role is not None and role.value != user.role
+    if role_changes:
+        if not viewer.holds(Role.SECADMIN):
+            raise ScopeError("users.err.role_by_secadmin")
+    else:
+        _require_keeper(viewer, user.role)
+    if user.id == viewer.user_id and (is_active is False or role_changes):
         raise ValueError("you cannot deactivate or demote your own account")
     before = _public(user)
     if display_name is not None:
         user.display_name = display_name
     if role is not None:
         user.role = role.value
+        if role not in ADMIN_ROLES:
+            user.extra_duties = ""  # extra administrator duties go with the administrator role
     if scope_unit_id is not None or role is not None:
         user.scope_unit_id = scope_unit_id
     if is_active is not None:
@@ -170,11 +205,13 @@ def update_user(
 
 
 def reset_password(session: Session, viewer: Viewer, user_id: int) -> str:
-    """Give the user a new random password, returned once; they must change it at next sign-in."""
-    _require_admin(viewer)
+    """Give the user a new random password, returned once; they must change it at next sign-in (the
+    account's keeper: the system administrator for workers and managers, the security administrator for
+    administrators)."""
     user = session.get(User, user_id)
     if user is None:
         raise ValueError(f"user {user_id} does not exist")
+    _require_keeper(viewer, user.role)
     _refuse_api_account(session, user)
     new_password = secrets.token_urlsafe(9)
     user.password_hash = hash_password(new_password)
@@ -183,3 +220,55 @@ def reset_password(session: Session, viewer: Viewer, user_id: int) -> str:
     record(session, "user.reset_password", viewer=viewer, entity="user", entity_id=user.id)
     revoke_user_sessions(session, user.id or 0, "password_reset", viewer=viewer)
     return new_password
+
+
+def unlock_user(session: Session, viewer: Viewer, user_id: int) -> User:
+    """End a lockout after failed sign-ins (the security administrator's)."""
+    require_duty(viewer, Role.SECADMIN, "unlock")
+    user = session.get(User, user_id)
+    if user is None:
+        raise ValueError(f"user {user_id} does not exist")
+    before = {"failed_logins": user.failed_logins, "locked_until": user.locked_until}
+    user.failed_logins, user.locked_until = 0, None
+    session.add(user)
+    record(
+        session,
+        "user.unlock",
+        viewer=viewer,
+        entity="user",
+        entity_id=user.id,
+        before=before,
+        after={"failed_logins": 0, "locked_until": None},
+    )
+    return user
+
+
+def set_extra_duties(session: Session, viewer: Viewer, user_id: int, duties: list[Role]) -> User:
+    """Give an administrator account further administrator duties besides its role (the security
+    administrator's, never on their own account), only where GRIDWISE_ALLOW_COMBINED_ADMIN_DUTIES is on.
+    Holding more than one duty is recorded in the audit trail as ``user.duties_combined``."""
+    if not viewer.holds(Role.SECADMIN):
+        raise ScopeError("users.err.role_by_secadmin")
+    user = session.get(User, user_id)
+    if user is None:
+        raise ValueError(f"user {user_id} does not exist")
+    if user.id == viewer.user_id:
+        raise ValueError("you cannot change your own duties")
+    extra = sorted({Role(d) for d in duties} - {Role(user.role)}, key=ADMIN_ROLES.index)
+    if extra and (not get_settings().allow_combined_admin_duties or Role(user.role) not in ADMIN_ROLES):
+        raise GridwiseError("users.err.one_duty", username=user.username)
+    before = user.extra_duties
+    user.extra_duties = ",".join(r.value for r in extra)
+    session.add(user)
+    action = "user.duties_combined" if extra else "user.duties_separated"
+    record(
+        session,
+        action,
+        viewer=viewer,
+        entity="user",
+        entity_id=user.id,
+        before={"role": user.role, "extra_duties": before},
+        after={"role": user.role, "extra_duties": user.extra_duties},
+    )
+    revoke_user_sessions(session, user.id or 0, "role_changed", viewer=viewer)
+    return user

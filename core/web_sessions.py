@@ -24,7 +24,7 @@ from core import clock
 from core.audit import record
 from core.models import Role, User, Worker
 from core.models_web_sessions import WebSession
-from core.scope import ScopeError, Viewer
+from core.scope import Viewer, require_duty
 from core.settings import get_settings
 
 COOKIE_NAME = "gridwise_session"
@@ -215,8 +215,7 @@ def revoke_sessions(
 ) -> int:
     """An administrator ends sessions; each takes effect on that browser's next action. Returns how many
     were still open."""
-    if viewer.role != Role.ADMIN:
-        raise ScopeError("only an administrator may end sessions")
+    require_duty(viewer, Role.SECADMIN, "end sessions")
     now = now or clock.now()
     rows = session.exec(
         select(WebSession).where(col(WebSession.id).in_(session_ids), col(WebSession.revoked_at).is_(None))
@@ -238,8 +237,7 @@ def revoke_sessions(
 def active_sessions(session: Session, viewer: Viewer, *, now: datetime | None = None) -> pd.DataFrame:
     """Sessions still signed in (not revoked, not past their idle or absolute limit), newest activity first
     (administrators only)."""
-    if viewer.role != Role.ADMIN:
-        raise ScopeError("only an administrator may list sessions")
+    require_duty(viewer, Role.SECADMIN, "list sessions")
     now = now or clock.now()
     idle_since = now - timedelta(minutes=get_settings().session_idle_minutes)
     stmt = (

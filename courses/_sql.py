@@ -7,7 +7,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import CursorResult, Result, literal, or_, true
 from sqlmodel import Session, SQLModel, col
 
-from core.models import OrgUnit, Role
+from core.models import OrgUnit
 from core.scope import ScopeError, Viewer
 from core.sql import PARAMS_PER_STATEMENT, frame, insert_ignore, table_of  # noqa: F401  (re-exported)
 from courses.models import TrainingSession
@@ -20,13 +20,13 @@ def require_manager(viewer: Viewer) -> None:
 
 def require_district(viewer: Viewer) -> None:
     """Catalog changes affect every community: district-level managers and admins only."""
-    if not viewer.is_manager or (viewer.role != Role.ADMIN and viewer.scope_unit_id is not None):
+    if not viewer.is_manager or (not viewer.is_admin and viewer.scope_unit_id is not None):
         raise ScopeError("only district-level managers may change the course catalog")
 
 
 def training_session_scope_clause(viewer: Viewer, scope_path: str | None):  # noqa: ANN201
     """Sessions a manager may see: district-wide ones, those for their subtree, those for an ancestor."""
-    if viewer.role == Role.WORKER:
+    if not viewer.is_manager:
         raise ScopeError("workers see sessions through their seats")
     if viewer.scope_unit_id is None:
         return true()

@@ -15,7 +15,7 @@ from sqlmodel import Session, col, select
 
 from core import clock
 from core.audit import changed_fields, record
-from core.models import OrgUnit, Role, Worker, row_id
+from core.models import OrgUnit, Worker, row_id
 from core.scope import ScopeError, Viewer, worker_scope_clause
 from courses._sql import (
     can_manage_unit,
@@ -111,7 +111,7 @@ def check_plan(
     if plan.capacity is not None and plan.capacity < 1:
         raise ScheduleError("capacity")
     slots = occurrences(plan.first_day, plan.start, plan.end, plan.weekdays, plan.until)
-    if slots[0][0] < now - timedelta(minutes=1) and viewer.role != Role.ADMIN:
+    if slots[0][0] < now - timedelta(minutes=1) and not viewer.is_admin:
         raise ScheduleError("in_past")
     return unit_id, course, slots
 

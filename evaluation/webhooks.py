@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from core import clock
 from core.api_clients import ApiClientError, client_viewer
 from core.audit import record
-from core.models import Role, Worker
+from core.models import Worker
 from core.models_api import ApiClient, ApiWebhook
 from core.notify.outbox import enqueue
 from core.scope import ScopeError, Viewer
@@ -40,7 +40,7 @@ def subscribe(
     """Push ``events`` to ``url`` for the client, signed with ``secret`` (administrators only)."""
     from core.notify.channels import add_channel
 
-    if viewer.role != Role.ADMIN:
+    if not viewer.is_admin:
         raise ScopeError("only an administrator may subscribe an API client to webhooks")
     row = session.exec(select(ApiClient).where(ApiClient.name == client)).first()
     if row is None or not row.is_active:

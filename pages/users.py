@@ -1,4 +1,5 @@
-"""Admin: user accounts, roles and scopes; create, edit, deactivate, reset password."""
+"""Accounts, roles and scopes. The system administrator keeps workers' and managers' accounts; the security
+administrator roles, administrators' accounts and unlocks (core.users says who does what)."""
 
 import pandas as pd
 import streamlit as st
@@ -6,10 +7,19 @@ from sqlmodel import Session
 
 from core.errors import GridwiseError
 from core.i18n import pick
-from core.models import OrgLevel, Role
+from core.models import ADMIN_ROLES, OrgLevel, Role
 from core.org import units_frame
 from core.scope import ScopeError
-from core.users import api_accounts_count, create_user, reset_password, update_user, users_frame
+from core.settings import get_settings
+from core.users import (
+    api_accounts_count,
+    create_user,
+    reset_password,
+    set_extra_duties,
+    unlock_user,
+    update_user,
+    users_frame,
+)
 from ui import resources
 from ui.guard import require
 from ui.state import lang, tr
@@ -24,8 +34,13 @@ def _when(times: pd.Series) -> pd.Series:
 
 L = lang()
 ROLES = [r.value for r in Role]
+SECURITY = viewer.holds(Role.SECADMIN)
+# The roles of the accounts this viewer opens: administrators' for the security administrator, else
+# workers' and managers'.
+NEW_ROLES = [r.value for r in Role if (r in ADMIN_ROLES) == SECURITY]
 
 st.title(tr("users.title"))
+st.caption(tr("users.duties_help"))
 with Session(resources.engine()) as session:
     users = users_frame(session, viewer)  # people only: API clients' service accounts are on their own page
     api_accounts = api_accounts_count(session, viewer)
@@ -42,7 +57,7 @@ role_filter = st.segmented_control(
     ROLES,
     format_func=lambda r: tr(f"role.{r}"),
     selection_mode="multi",
-    default=[Role.ADMIN.value, Role.MANAGER.value],
+    default=[*(r.value for r in ADMIN_ROLES), Role.MANAGER.value],
 )
 shown = users[users["role"].isin(role_filter or ROLES)]
 st.caption(
@@ -70,7 +85,12 @@ with new_col, st.form("new_user", clear_on_submit=True):
     st.subheader(tr("users.new"))
     username = st.text_input(tr("users.username"))
     display_name = st.text_input(tr("users.display_name"))
-    role = st.selectbox(tr("users.role"), ROLES, format_func=lambda r: tr(f"role.{r}"), index=1)
+    role = st.selectbox(
+        tr("users.role"),
+        NEW_ROLES,
+        format_func=lambda r: tr(f"role.{r}"),
+        index=len(NEW_ROLES) - 1 if not SECURITY else 0,
+    )
     scope = st.selectbox(tr("users.scope"), scope_ids, format_func=scope_name.get)
     employee_no = st.text_input(tr("users.worker"))
     password = st.text_input(tr("users.password"), type="password")
@@ -89,7 +109,7 @@ with new_col, st.form("new_user", clear_on_submit=True):
                 )
             st.success(tr("users.created", username=username))
         except (ValueError, ScopeError) as exc:
-            st.error(str(exc))
+            st.error(exc.message(L) if isinstance(exc, GridwiseError) else str(exc))
 
 with edit_col:
     st.subheader(tr("users.edit"))
@@ -107,7 +127,11 @@ with edit_col:
         with st.form("edit_user"):
             name = st.text_input(tr("users.display_name"), value=row["display_name"])
             new_role = st.selectbox(
-                tr("users.role"), ROLES, index=ROLES.index(row["role"]), format_func=lambda r: tr(f"role.{r}")
+                tr("users.role"),
+                ROLES,
+                index=ROLES.index(row["role"]),
+                format_func=lambda r: tr(f"role.{r}"),
+                disabled=not SECURITY,  # roles are the security administrator's to change
             )
             current_scope = next((i for i in scope_ids[1:] if scope_name[i] == row[f"scope_{L}"]), None)
             new_scope = st.selectbox(
@@ -129,6 +153,26 @@ with edit_col:
                     st.success(tr("common.saved"))
                 except (ValueError, ScopeError) as exc:
                     st.error(exc.message(L) if isinstance(exc, GridwiseError) else str(exc))
+        if SECURITY and get_settings().allow_combined_admin_duties and row["role"] in ADMIN_ROLES:
+            with st.form("duties"):
+                extra = st.multiselect(
+                    tr("users.extra_duties"),
+                    [r.value for r in ADMIN_ROLES if r.value != row["role"]],
+                    default=[d for d in str(row["extra_duties"] or "").split(",") if d],
+                    format_func=lambda r: tr(f"role.{r}"),
+                )
+                if st.form_submit_button(tr("common.save")):
+                    try:
+                        with resources.unit_of_work() as session:
+                            set_extra_duties(session, viewer, user_id, [Role(r) for r in extra])
+                        st.success(tr("users.duties_saved", username=row["username"]))
+                    except (ValueError, ScopeError) as exc:
+                        st.error(exc.message(L) if isinstance(exc, GridwiseError) else str(exc))
+        if SECURITY and (row["failed_logins"] or pd.notna(row["locked_until"])):
+            if st.button(tr("users.unlock"), icon=":material/lock_open:"):
+                with resources.unit_of_work() as session:
+                    unlock_user(session, viewer, user_id)
+                st.success(tr("users.unlocked", username=row["username"]))
         if st.button(tr("users.reset_password"), icon=":material/key:"):
             try:
                 with resources.unit_of_work() as session:

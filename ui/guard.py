@@ -51,7 +51,7 @@ def require(file: str) -> Viewer:
     if st.session_state.get(MUST_CHANGE_KEY):
         change_password_form(viewer)
         st.stop()
-    if viewer.role not in spec.roles:
+    if not spec.admits(viewer.duties):
         st.error(tr("guard.forbidden"), icon=":material/block:")
         st.page_link("app.py", label=tr("menu.home"), icon=":material/home:")
         st.stop()
@@ -186,7 +186,7 @@ def sidebar(viewer: Viewer) -> None:
     with st.sidebar:
         st.markdown(f"**{viewer.display_name}**  \n{tr('role.' + viewer.role.value)}")
         section = None
-        for page in pages_for(viewer.role):
+        for page in pages_for(viewer.duties):
             if not page.in_menu:
                 continue
             if page.section != section:

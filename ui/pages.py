@@ -13,7 +13,12 @@ from pathlib import Path
 from core.models import Role
 
 ROOT = Path(__file__).resolve().parents[1]
-W, M, A = Role.WORKER, Role.MANAGER, Role.ADMIN
+# Roles: worker, manager, and the three separated administrator duties (三员分立, core.models.Role): the system
+# administrator (A) has the managers' pages district-wide and the configuration; the security administrator (S)
+# roles, accounts and sessions; the audit administrator (U) the audit trail and nothing else. Nobody but U opens
+# the audit page.
+W, M, A, S, U = Role.WORKER, Role.MANAGER, Role.SYSADMIN, Role.SECADMIN, Role.AUDITOR
+EVERYONE = set(Role)
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,10 @@ class PageSpec:
     def exists(self) -> bool:
         return (ROOT / self.path).exists()
 
+    def admits(self, duties: frozenset[Role]) -> bool:
+        """Whether a viewer acting in ``duties`` (``Viewer.duties``) may open the page."""
+        return bool(self.roles & duties)
+
     @property
     def url_path(self) -> str:
         return "" if self.path == "app.py" else Path(self.path).stem
@@ -39,7 +48,7 @@ def _p(path: str, label: str, icon: str, roles: set[Role], section: str, in_menu
 
 
 PAGES: tuple[PageSpec, ...] = (
-    _p("app.py", "menu.home", ":material/home:", {W, M, A}, "menu.section.main"),
+    _p("app.py", "menu.home", ":material/home:", EVERYONE, "menu.section.main"),
     # A worker's day, phone first.
     _p("pages/my_learning.py", "menu.my_learning", ":material/school:", {W}, "menu.section.main"),
     _p("pages/my_training.py", "menu.my_training", ":material/timer:", {W}, "menu.section.main"),
@@ -54,12 +63,12 @@ PAGES: tuple[PageSpec, ...] = (
     ),
     _p("pages/my_tasks.py", "menu.my_tasks", ":material/task_alt:", {W}, "menu.section.main"),
     _p("pages/my_scorecard.py", "menu.my_scorecard", ":material/insights:", {W}, "menu.section.main"),
-    _p("pages/inbox.py", "menu.inbox", ":material/inbox:", {W, M, A}, "menu.section.main"),
+    _p("pages/inbox.py", "menu.inbox", ":material/inbox:", EVERYONE, "menu.section.main"),
     _p(
         "pages/notify_prefs.py",
         "menu.notify_prefs",
         ":material/notifications:",
-        {W, M, A},
+        EVERYONE,
         "menu.section.main",
         in_menu=False,
     ),
@@ -89,7 +98,7 @@ PAGES: tuple[PageSpec, ...] = (
     # Administration.
     _p("pages/workers.py", "menu.workers", ":material/groups:", {M, A}, "menu.section.admin"),
     _p("pages/org.py", "menu.org", ":material/account_tree:", {A}, "menu.section.admin"),
-    _p("pages/users.py", "menu.users", ":material/manage_accounts:", {A}, "menu.section.admin"),
+    _p("pages/users.py", "menu.users", ":material/manage_accounts:", {A, S}, "menu.section.admin"),
     _p("pages/metrics.py", "menu.metrics", ":material/functions:", {A}, "menu.section.admin"),
     _p("pages/schemes.py", "menu.schemes", ":material/tune:", {A}, "menu.section.admin"),
     _p(
@@ -100,8 +109,8 @@ PAGES: tuple[PageSpec, ...] = (
         "menu.section.admin",
     ),
     _p("pages/jobs.py", "menu.jobs", ":material/schedule:", {A}, "menu.section.admin"),
-    _p("pages/audit.py", "menu.audit", ":material/history:", {A}, "menu.section.admin"),
-    _p("pages/web_sessions.py", "menu.sessions", ":material/devices:", {A}, "menu.section.admin"),
+    _p("pages/audit.py", "menu.audit", ":material/history:", {U}, "menu.section.admin"),
+    _p("pages/web_sessions.py", "menu.sessions", ":material/devices:", {S}, "menu.section.admin"),
     _p("pages/api_clients.py", "menu.api_clients", ":material/api:", {A}, "menu.section.admin"),
 )
 BY_PATH = {p.path: p for p in PAGES}
@@ -117,11 +126,12 @@ def spec_for(file: str) -> PageSpec:
     return BY_PATH[rel]
 
 
-def pages_for(role: Role) -> list[PageSpec]:
-    return list(_pages_for(role))
+def pages_for(duties: Role | frozenset[Role]) -> list[PageSpec]:
+    """The pages a role (or a viewer's ``duties``, several where combined duties are allowed) may open."""
+    return list(_pages_for(frozenset({duties}) if isinstance(duties, Role) else duties))
 
 
-@lru_cache(maxsize=len(Role))
-def _pages_for(role: Role) -> tuple[PageSpec, ...]:
+@lru_cache(maxsize=64)
+def _pages_for(duties: frozenset[Role]) -> tuple[PageSpec, ...]:
     """Looked up once per server process (the menu is drawn on every run; the page files do not change)."""
-    return tuple(p for p in PAGES if role in p.roles and p.exists)
+    return tuple(p for p in PAGES if p.admits(duties) and p.exists)

@@ -56,7 +56,7 @@ def find_unit(session: Session, name_or_code: str) -> OrgUnit:
 def _owner_clause(viewer: Viewer):  # noqa: ANN202 - a SQL condition
     """Channels the viewer may see and manage: all for an administrator or a district-wide manager, the
     subtree of a scoped manager, none for a worker."""
-    if viewer.role == Role.WORKER:
+    if not viewer.is_manager:  # workers, the security and the audit administrator
         return false()
     if viewer.scope_unit_id is None:
         return true()
@@ -65,8 +65,8 @@ def _owner_clause(viewer: Viewer):  # noqa: ANN202 - a SQL condition
 
 
 def _ensure_manages(session: Session, viewer: Viewer, owner_unit_id: int | None) -> None:
-    if viewer.role == Role.WORKER:
-        raise ScopeError("workers do not manage notification channels")
+    if not viewer.is_manager:
+        raise ScopeError("only managers and the system administrator manage notification channels")
     if viewer.scope_unit_id is None:
         return
     unit = session.get(OrgUnit, owner_unit_id) if owner_unit_id is not None else None
@@ -329,7 +329,7 @@ def note_outcome(session: Session, channel: NotifyChannel, outcome: Outcome, at:
     if outcome.error_kind == "config" and not channel.flagged:
         channel.flagged = True
         admins = session.exec(
-            select(col(User.id)).where(col(User.role) == Role.ADMIN.value, col(User.is_active))
+            select(col(User.id)).where(col(User.role) == Role.SYSADMIN.value, col(User.is_active))
         ).all()
         notify(
             session,

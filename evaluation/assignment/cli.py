@@ -20,7 +20,7 @@ def _viewer(session, username: str | None):  # noqa: ANN001, ANN202
     if username is None:
         return SYSTEM
     user = session.exec(select(User).where(User.username == username)).first()
-    if user is None or user.role not in (Role.MANAGER.value, Role.ADMIN.value):
+    if user is None or user.role not in (Role.MANAGER.value, Role.SYSADMIN.value):
         raise SystemExit(f"error: {username!r} is not a manager or administrator account")
     return viewer_for(session, user)
 

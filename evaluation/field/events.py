@@ -25,8 +25,8 @@ from evaluation.field.models import Event, EventState, EventTransition
 from evaluation.field.registry import field_now, sla_levels
 
 S = EventState
-MANAGER_ROLES = frozenset({Role.MANAGER, Role.ADMIN})
-ANY_ROLE = frozenset({Role.WORKER, Role.MANAGER, Role.ADMIN})
+MANAGER_ROLES = frozenset({Role.MANAGER, Role.SYSADMIN})
+ANY_ROLE = frozenset({Role.WORKER, Role.MANAGER, Role.SYSADMIN})
 
 
 class IllegalTransition(ValueError):
@@ -141,6 +141,8 @@ def _ensure_may_act(viewer: Viewer, session: Session, event: Event, action: str)
 
 
 def _ensure_event_in_scope(viewer: Viewer, session: Session, event: Event) -> None:
+    if not viewer.is_manager:  # the security and audit administrators see no events
+        raise ScopeError("event is outside your scope")
     grid = session.get(OrgUnit, event.grid_id)
     if viewer.scope_unit_id is not None and (grid is None or f"/{viewer.scope_unit_id}/" not in grid.path):
         raise ScopeError("event is outside your scope")

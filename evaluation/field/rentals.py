@@ -80,6 +80,8 @@ def grade_for(scores: dict[str, float], veto: list[str] | tuple[str, ...] = ()) 
 
 
 def _ensure_manages_building(session: Session, viewer: Viewer, building: RentalBuilding) -> None:
+    if not viewer.is_manager:
+        raise ScopeError("building is outside your scope")
     unit = session.get(OrgUnit, building.grid_id)
     if viewer.scope_unit_id is not None and (unit is None or f"/{viewer.scope_unit_id}/" not in unit.path):
         raise ScopeError("building is outside your scope")

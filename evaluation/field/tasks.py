@@ -204,6 +204,8 @@ def _district(viewer: Viewer) -> Viewer:
 
 
 def _ensure_unit_in_scope(session: Session, viewer: Viewer, unit_id: int | None) -> None:
+    if not viewer.is_manager and viewer.role != Role.WORKER:
+        raise ScopeError("this task is outside your scope")
     unit = session.get(OrgUnit, unit_id) if unit_id is not None else None
     if viewer.scope_unit_id is not None and (unit is None or f"/{viewer.scope_unit_id}/" not in unit.path):
         raise ScopeError("this task is outside your scope")

@@ -131,7 +131,7 @@ def load_inputs(session, viewer, *, start_period: str, end_period: str, now=None
 
     system = Viewer(
         user_id=viewer.user_id,
-        role=Role.ADMIN,
+        role=Role.SYSADMIN,
         scope_level=_district_level(),
         scope_unit_id=None,
         display_name="scoring",

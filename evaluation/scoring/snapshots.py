@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from core.audit import record
 from core.clock import now as clock_now
-from core.models import Role, Worker, row_id
+from core.models import Worker, row_id
 from core.scope import SYSTEM, ScopeError, Viewer, worker_scope_clause
 from core.sql import insert_ignore
 from evaluation.scoring.compare import party_comparison
@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 
 def _ensure_district_wide(viewer: Viewer, what: str) -> None:
-    if viewer.role != Role.ADMIN and not (viewer.is_manager and viewer.scope_unit_id is None):
+    if not viewer.is_admin and not (viewer.is_manager and viewer.scope_unit_id is None):
         raise ScopeError(f"only district managers and administrators may {what}")
 
 

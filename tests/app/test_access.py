@@ -9,7 +9,13 @@ from core.models import Role
 from tests.app.util import texts
 from ui.pages import PAGES
 
-USERNAME = {Role.ADMIN: "admin", Role.MANAGER: "manager", Role.WORKER: "dp0001"}
+USERNAME = {
+    Role.SYSADMIN: "admin",
+    Role.SECADMIN: "secadmin",
+    Role.AUDITOR: "auditor",
+    Role.MANAGER: "manager",
+    Role.WORKER: "dp0001",
+}
 EXISTING = [p for p in PAGES if p.exists]
 
 
@@ -49,5 +55,11 @@ def test_menu_lists_only_the_pages_a_role_may_open(open_page, viewer_of, role):
         assert t("menu.workers", "zh") not in shown and t("menu.my_tasks", "zh") in shown
     if role == Role.MANAGER:
         assert t("menu.users", "zh") not in shown and t("menu.workers", "zh") in shown
-    if role == Role.ADMIN:
-        assert t("menu.users", "zh") in shown
+    if role == Role.SYSADMIN:
+        assert t("menu.users", "zh") in shown and t("menu.audit", "zh") not in shown
+    if role == Role.SECADMIN:
+        assert t("menu.sessions", "zh") in shown and t("menu.audit", "zh") not in shown
+        assert t("menu.workers", "zh") not in shown
+    if role == Role.AUDITOR:  # the audit trail and nothing else (besides home, inbox and own settings)
+        assert t("menu.audit", "zh") in shown and t("menu.users", "zh") not in shown
+        assert t("menu.workers", "zh") not in shown

@@ -47,7 +47,7 @@ def test_audit_page_shows_a_failed_sign_in(open_page, viewer_of, app_db):
     """Test that a failed sign-in appears on the audit page."""
     with Session(get_engine(app_db)) as s:
         sign_in(s, "xiasha", "wrong-password")
-    at = open_page("pages/audit.py", viewer_of("admin"))
+    at = open_page("pages/audit.py", viewer_of("auditor"))
     assert not at.exception
     frame = at.dataframe[0].value
     assert "signin.failed" in set(frame["操作"])

@@ -20,11 +20,11 @@ def test_area_filter_shows_only_that_areas_entries(open_page, viewer_of, app_db)
     edit and not the sign-in, and all areas show both."""
     with Session(get_engine(app_db)) as s:
         level = sla_levels(s)["normal"]
-        update_sla(s, viewer(Role.ADMIN), code="normal", sign_limit_hours=level.sign_limit_hours + 1)
+        update_sla(s, viewer(Role.SYSADMIN), code="normal", sign_limit_hours=level.sign_limit_hours + 1)
         s.commit()
         sign_in(s, "xiasha", "wrong-password")
     # In Chinese: AppTest formats the chosen option outside the page run, where the language is the default.
-    at = open_page("pages/audit.py", viewer_of("admin"), lang="zh")
+    at = open_page("pages/audit.py", viewer_of("auditor"), lang="zh")
     assert not at.exception
     area = at.selectbox[0]
     assert area.label == "业务范围" and "网格业务数据（事件、出租屋、指标、时限）" in area.options
@@ -40,7 +40,7 @@ def test_area_filter_shows_only_that_areas_entries(open_page, viewer_of, app_db)
 
 def test_area_labels_in_english(open_page, viewer_of):
     """Test that the area list is drawn in English for an English session."""
-    at = open_page("pages/audit.py", viewer_of("admin"), lang="en")
+    at = open_page("pages/audit.py", viewer_of("auditor"), lang="en")
     assert not at.exception
     area = at.selectbox[0]
     assert area.label == "Area" and area.options[0] == "All areas"

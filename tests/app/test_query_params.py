@@ -151,7 +151,7 @@ def test_quiz_page_ignores_a_course_the_worker_is_not_enrolled_in(open_page, vie
             }
         )
         admin = s.exec(select(User).where(User.username == "admin")).one()
-        course = save_course(s, Viewer(admin.id, Role.ADMIN, OrgLevel.DISTRICT, None), data)
+        course = save_course(s, Viewer(admin.id, Role.SYSADMIN, OrgLevel.DISTRICT, None), data)
         attempts_before = len(s.exec(select(QuizAttempt.id)).all())
     at = _open_with(open_page, worker, "pages/quiz.py", {"course": str(course.id)})
     assert "未报名的课程X" not in texts(at)

@@ -94,17 +94,17 @@ def test_signing_in_opens_a_server_side_session_and_sign_out_revokes_it(open_pag
 
 
 def test_an_admin_ends_a_session_from_the_sessions_page_and_that_browser_is_signed_out(open_page, viewer_of):
-    """Test that the admin's sessions page lists a manager's session, ending it signs the manager out at their
+    """Test that the security administrator's sessions page lists a manager's session, ending it signs the manager out at their
     next action, with a note."""
     manager = open_page(None, viewer_of("manager"), lang="en")
-    admin = open_page("pages/web_sessions.py", viewer_of("admin"), lang="en")
+    admin = open_page("pages/web_sessions.py", viewer_of("secadmin"), lang="en")
     assert not admin.exception
     table = admin.dataframe[0].value
     assert "manager" in table["Username"].tolist() and table["This browser"].sum() == 1
     with unit_of_work(get_engine(get_settings().database_url)) as s:  # the page's action, as one domain call
         from core.web_sessions import revoke_sessions
 
-        assert revoke_sessions(s, viewer_of("admin"), [manager.session_state[SESSION_KEY]]) == 1
+        assert revoke_sessions(s, viewer_of("secadmin"), [manager.session_state[SESSION_KEY]]) == 1
     manager.run()
     assert _signin_form_shown(manager)
     assert any("signed out" in i.value for i in manager.info)

@@ -55,7 +55,7 @@ def plant(db_url: str) -> Planted:
     from evaluation.field.tasks import assign_task
 
     with Session(get_engine(db_url), expire_on_commit=False) as s:
-        admin = Viewer(0, Role.ADMIN, OrgLevel.DISTRICT, None)
+        admin = Viewer(0, Role.SYSADMIN, OrgLevel.DISTRICT, None)
         worker = _viewer(s, "dp0001")
         manager = _viewer(s, "manager")
         mine = my_courses(s, worker)

@@ -117,13 +117,13 @@ def test_an_expired_session_asks_to_sign_in_again(page: Page, server):
 def test_an_admin_ends_a_workers_session_and_it_takes_effect_on_the_next_action(
     page: Page, server, browser: Browser
 ):
-    """Test that the admin's sessions page lists a worker's session with its device, ending it signs that
+    """Test that the security administrator's sessions page lists a worker's session with its device, ending it signs that
     worker out at their next click, with a note."""
     _signed_in_with_cookie(page, server, "dp0007")
     admin_context = browser.new_context(viewport={"width": 1366, "height": 900}, locale="zh-CN")
     try:
         admin = admin_context.new_page()
-        sign_in(admin, server, "admin", path="web_sessions")
+        sign_in(admin, server, "secadmin", path="web_sessions")
         expect(admin.get_by_role("heading", name="登录会话")).to_be_visible()
         admin.get_by_role("combobox").first.click()
         admin.get_by_role("option", name=re.compile("^dp0007 ·")).click()
@@ -143,8 +143,8 @@ def test_an_admin_ends_a_workers_session_and_it_takes_effect_on_the_next_action(
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_the_sessions_page_screenshot(page: Page, server, lang: str):
-    """Test that the admin's sessions page shows the signed-in browsers (screenshots in both languages)."""
-    sign_in(page, server, "admin", path="web_sessions")
+    """Test that the security administrator's sessions page shows the signed-in browsers (screenshots in both languages)."""
+    sign_in(page, server, "secadmin", path="web_sessions")
     if lang == "en":
         page.get_by_test_id("stSidebar").get_by_text("English").click()
         wait_for_run(page)

@@ -61,7 +61,7 @@ def make_world(session: Session) -> World:
         _user(session, "nt_mgr_a", Role.MANAGER, scope_unit_id=org.comm_a.id),
         _user(session, "nt_mgr_b", Role.MANAGER, scope_unit_id=org.comm_b.id),
         _user(session, "nt_mgr_sub", Role.MANAGER, scope_unit_id=org.sub.id),
-        _user(session, "nt_admin", Role.ADMIN),
+        _user(session, "nt_admin", Role.SYSADMIN),
     )
     session.commit()
     return world

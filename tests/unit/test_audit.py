@@ -31,21 +31,22 @@ def test_sign_ins_and_failures_are_recorded(session):
 
 
 def test_user_change_records_before_and_after_without_the_hash(session):
-    """Test that a role change is audited with both values and never the password hash."""
-    admin = viewer(Role.ADMIN)
+    """Test that a role change (the security administrator's) is audited with both values and never the
+    password hash."""
+    admin = viewer(Role.SYSADMIN)
     user = create_user(
         session, admin, username="mgr", display_name="M", role=Role.MANAGER, password="long-enough-1"
     )
-    update_user(session, admin, user.id, role=Role.ADMIN)
+    update_user(session, viewer(Role.SECADMIN, user_id=2), user.id, role=Role.SYSADMIN)
     session.commit()
     entry = session.exec(select(AuditEntry).where(AuditEntry.action == "user.update")).one()
-    assert '"role": "manager"' in entry.before and '"role": "admin"' in entry.after
+    assert '"role": "manager"' in entry.before and '"role": "sysadmin"' in entry.after
     assert "argon2" not in (entry.before + entry.after)
 
 
 def test_audit_rolls_back_with_the_change(session):
     """Test that an entry written in a transaction that is rolled back disappears with it."""
-    admin = viewer(Role.ADMIN)
+    admin = viewer(Role.SYSADMIN)
     create_user(session, admin, username="tmp", display_name="T", role=Role.MANAGER, password="long-enough-1")
     session.rollback()
     assert _actions(session) == []
@@ -54,20 +55,21 @@ def test_audit_rolls_back_with_the_change(session):
 def test_worker_import_is_audited_with_file_hash(session):
     """Test that an import entry names the file, its hash and the row counts."""
     org = make_org(session)
-    admin = viewer(Role.ADMIN)
+    admin = viewer(Role.SYSADMIN)
     data = f"工号,姓名,网格编码\nN1,李明,{org.grids_a[0].code}\n".encode("utf-8-sig")
     commit_worker_import(session, admin, preview_worker_import(session, admin, data, "roster.csv"))
     session.commit()
-    frame = audit_frame(session, admin, action_prefix="import")
+    frame = audit_frame(session, viewer(Role.AUDITOR), action_prefix="import")
     assert len(frame) == 1 and '"added": 1' in frame.iloc[0]["detail"] and "sha256" in frame.iloc[0]["detail"]
-    with pytest.raises(ScopeError):
-        audit_frame(session, viewer(Role.MANAGER))
+    for nobody_else in (Role.MANAGER, Role.SYSADMIN, Role.SECADMIN, Role.WORKER):
+        with pytest.raises(ScopeError):
+            audit_frame(session, viewer(nobody_else))
 
 
 def test_a_worker_account_is_linked_by_employee_number(session):
     """Test that an admin links a new worker account by employee number, and an unknown number is refused by name."""
     org = make_org(session)
-    admin = viewer(Role.ADMIN)
+    admin = viewer(Role.SYSADMIN)
     user = create_user(
         session,
         admin,

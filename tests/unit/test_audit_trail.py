@@ -464,7 +464,7 @@ def test_rental_grading_rolled_back_leaves_no_entry(session, field_org):
 
 def test_metric_registry_and_time_limit_edits_record_the_changed_fields(session, field_org):
     """Test that registry and SLA edits record only what changed, with the old value."""
-    admin = viewer(Role.ADMIN, user_id=2)
+    admin = viewer(Role.SYSADMIN, user_id=2)
     old_target = session.get(MetricDef, "collection_rate").target
     update_metric(session, admin, code="collection_rate", changes={"target": 99.0, "name_zh": "采集率"})
     level = session.get(SlaLevel, "normal")

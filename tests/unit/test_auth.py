@@ -83,7 +83,7 @@ def test_admin_reset_then_user_changes_password(session):
     from tests.factories import viewer
 
     user = make_user(session, "lee", hash_password("right-password"))
-    temp = reset_password(session, viewer(Role.ADMIN), user.id)
+    temp = reset_password(session, viewer(Role.SYSADMIN), user.id)
     session.commit()
     assert temp != "right-password" and user.must_change_password
     signed = sign_in(session, "lee", temp, now=NOW)

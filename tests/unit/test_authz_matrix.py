@@ -29,8 +29,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
 import core.api_clients
+import core.audit
 import core.org
 import core.users
+import core.web_sessions
 import core.worker_import
 import courses.api
 import courses.attendance
@@ -86,12 +88,17 @@ from tests.factories import MiniOrg, viewer
 from tests.unit._courses_world import make_world
 
 NOW = datetime(2020, 6, 1, 10, 0)
-COLUMNS = ("admin", "district", "sub", "mgr_a", "mgr_b", "owner", "other")
-MANAGERS_OF_A = frozenset({"admin", "district", "sub", "mgr_a"})
-DISTRICT = frozenset({"admin", "district"})
-ADMIN = frozenset({"admin"})
+# The three administrator duties (三员分立) are three columns: the system administrator ("sysadmin") manages
+# configuration and the business data district-wide; the security ("secadmin") and audit ("auditor")
+# administrators touch no business data at all.
+COLUMNS = ("sysadmin", "secadmin", "auditor", "district", "sub", "mgr_a", "mgr_b", "owner", "other")
+MANAGERS_OF_A = frozenset({"sysadmin", "district", "sub", "mgr_a"})
+DISTRICT = frozenset({"sysadmin", "district"})
+SYSADMIN = frozenset({"sysadmin"})
+SECADMIN = frozenset({"secadmin"})
+AUDITOR = frozenset({"auditor"})
 OWNER = frozenset({"owner"})
-ABOVE_A_AND_B = frozenset({"admin", "district", "sub"})  # those who manage both communities
+ABOVE_A_AND_B = frozenset({"sysadmin", "district", "sub"})  # those who manage both communities
 
 
 # --- the world ------------------------------------------------------------------------------------------
@@ -124,6 +131,7 @@ class Ids:
     building: int
     verification: int
     decision: int = 0  # an assignment decision choosing a0 (the sync API's decisions page)
+    web_session: int = 0  # a0's signed-in browser session
     viewers: dict[str, Viewer] = field(default_factory=dict)
 
 
@@ -151,12 +159,16 @@ def build_world(session: Session) -> Ids:
     w = make_world(session)
     org = w.org
     a0, a1 = org.workers_a[0], org.workers_a[1]
-    admin = _user(session, "admin", Role.ADMIN)
+    admin = _user(session, "sysadmin", Role.SYSADMIN)
+    secadmin = _user(session, "secadmin", Role.SECADMIN)
+    auditor = _user(session, "auditor", Role.AUDITOR)
     sub = _user(session, "sub", Role.MANAGER, org.sub)
     mgr_b = _user(session, "mgr_b", Role.MANAGER, org.comm_b)
     session.commit()
     viewers = {
-        "admin": viewer(Role.ADMIN, user_id=admin.id),
+        "sysadmin": viewer(Role.SYSADMIN, user_id=admin.id),
+        "secadmin": viewer(Role.SECADMIN, user_id=secadmin.id),
+        "auditor": viewer(Role.AUDITOR, user_id=auditor.id),
         "district": w.manager,
         "sub": viewer(Role.MANAGER, org.sub, user_id=sub.id),
         "mgr_a": w.manager_a,
@@ -285,6 +297,11 @@ def build_world(session: Session) -> Ids:
         decided_at=NOW - timedelta(hours=1),
     )
     session.add(decision)
+    # a0 is signed in (the security administrator's sessions list and "end session" rows).
+    from core.web_sessions import open_session, redeem_code
+
+    web, code = open_session(session, session.get(User, w.users[a0.id]), now=NOW)
+    redeem_code(session, code, now=NOW)
     session.commit()
     return Ids(
         org=org,
@@ -309,6 +326,7 @@ def build_world(session: Session) -> Ids:
         building=building.id,
         verification=task.id,
         decision=decision.id or 0,
+        web_session=web.id or 0,
         viewers=viewers,
     )
 
@@ -506,7 +524,7 @@ def _worker_preview(session: Session, ids: Ids):  # noqa: ANN202
         "工号,姓名,网格编码,入职日期,手机号\n"
         f"{a0.employee_no},{a0.name}改,{grid.code},2018-01-01,13900000000\n"
     ).encode()
-    return preview_worker_import(session, ids.viewers["admin"], data, "roster.csv")
+    return preview_worker_import(session, ids.viewers["sysadmin"], data, "roster.csv")
 
 
 def _registry_tables(session: Session):  # noqa: ANN202
@@ -889,38 +907,38 @@ WRITES: list[Write] = [
         lambda s, i, v: F.registry.update_metric(
             s, v, code="collection_rate", changes={"name_en": "Collection"}
         ),
-        ADMIN,
+        SYSADMIN,
     ),
     Write(
         "save the edited metric registry table",
         (F.registry.save_registry_table,),
         lambda s, i, v: F.registry.save_registry_table(s, v, *_registry_tables(s)),
-        ADMIN,
+        SYSADMIN,
     ),
     Write(
         "save the edited time-limit table",
         (F.registry.save_sla_table,),
         lambda s, i, v: F.registry.save_sla_table(s, v, _sla_table(s)),
-        ADMIN,
+        SYSADMIN,
     ),
     Write(
         "edit a time limit",
         (F.registry.update_sla,),
         lambda s, i, v: F.registry.update_sla(s, v, code="normal", sign_limit_hours=3.0),
-        ADMIN,
+        SYSADMIN,
     ),
     # --- scoring ---
     Write(
         "save a scheme version",
         (S.store.save_scheme_version,),
         lambda s, i, v: S.store.save_scheme_version(s, v, _edited_scheme(s), note="x"),
-        ADMIN,
+        SYSADMIN,
     ),
     Write(
         "activate a scheme version",
         (S.store.activate_version,),
         lambda s, i, v: S.store.activate_version(s, v, _inactive_scheme(s)),
-        ADMIN,
+        SYSADMIN,
     ),
     Write(
         "record a deduction for a0",
@@ -1075,19 +1093,80 @@ WRITES: list[Write] = [
             password="Passw0rd!long",
             scope_unit_id=i.org.comm_a.id,
         ),
-        ADMIN,
+        SYSADMIN,
+        refusals=("users.err.keeper_sysadmin",),
     ),
     Write(
         "update a0's account",
         (K.users.update_user,),
         lambda s, i, v: K.users.update_user(s, v, i.owner_user, display_name="改名"),
-        ADMIN,
+        SYSADMIN,
+        refusals=("users.err.keeper_sysadmin",),
     ),
     Write(
         "reset a0's password",
         (K.users.reset_password,),
         lambda s, i, v: K.users.reset_password(s, v, i.owner_user),
-        ADMIN,
+        SYSADMIN,
+        refusals=("users.err.keeper_sysadmin",),
+    ),
+    # Separated administrator duties (三员分立): the security administrator decides roles and keeps the
+    # administrators' own accounts; the system administrator keeps the workers' and managers'.
+    Write(
+        "create an audit administrator's account",
+        (K.users.create_user,),
+        lambda s, i, v: K.users.create_user(
+            s, v, username="audit2", display_name="审计", role=Role.AUDITOR, password="Passw0rd!long"
+        ),
+        SECADMIN,
+        refusals=("users.err.keeper_secadmin",),
+    ),
+    Write(
+        "make a0's account a manager's (a change of role)",
+        (K.users.update_user,),
+        lambda s, i, v: K.users.update_user(s, v, i.owner_user, role=Role.MANAGER),
+        SECADMIN,
+        refusals=("users.err.role_by_secadmin",),
+    ),
+    Write(
+        "make a0's account an audit administrator's",
+        (K.users.update_user,),
+        lambda s, i, v: K.users.update_user(s, v, i.owner_user, role=Role.AUDITOR),
+        SECADMIN,
+        refusals=("users.err.role_by_secadmin",),
+    ),
+    Write(
+        "deactivate the audit administrator's account",
+        (K.users.update_user,),
+        lambda s, i, v: K.users.update_user(s, v, i.viewers["auditor"].user_id, is_active=False),
+        SECADMIN,
+        refusals=("users.err.keeper_secadmin",),
+    ),
+    Write(
+        "reset the system administrator's password",
+        (K.users.reset_password,),
+        lambda s, i, v: K.users.reset_password(s, v, i.viewers["sysadmin"].user_id),
+        SECADMIN,
+        refusals=("users.err.keeper_secadmin",),
+    ),
+    Write(
+        "unlock a0's account",
+        (K.users.unlock_user,),
+        lambda s, i, v: K.users.unlock_user(s, v, i.owner_user),
+        SECADMIN,
+    ),
+    Write(
+        "set the audit administrator's further duties (none: duties kept apart)",
+        (K.users.set_extra_duties,),
+        lambda s, i, v: K.users.set_extra_duties(s, v, i.viewers["auditor"].user_id, []),
+        SECADMIN,
+        refusals=("users.err.role_by_secadmin",),
+    ),
+    Write(
+        "end a0's signed-in session",
+        (K.web_sessions.revoke_sessions,),
+        lambda s, i, v: K.web_sessions.revoke_sessions(s, v, [i.web_session], now=NOW),
+        SECADMIN,
     ),
     Write("edit a0's record", (K.org.save_worker,), _save_worker(lambda i: i.org.grids_a[0]), MANAGERS_OF_A),
     Write(
@@ -1124,25 +1203,25 @@ WRITES: list[Write] = [
         lambda s, i, v: K.api_clients.create_client(
             s, v, name="platform-x", scope_unit_id=i.org.comm_a.id, operations=["events.read"]
         ),
-        ADMIN,
+        SYSADMIN,
     ),
     Write(
         "rotate A's API client key",
         (K.api_clients.rotate_key,),
         lambda s, i, v: K.api_clients.rotate_key(s, v, "api_a"),
-        ADMIN,
+        SYSADMIN,
     ),
     Write(
         "change A's API client operations",
         (K.api_clients.update_operations,),
         lambda s, i, v: K.api_clients.update_operations(s, v, "api_a", ["events.read"]),
-        ADMIN,
+        SYSADMIN,
     ),
     Write(
         "revoke A's API client",
         (K.api_clients.revoke,),
         lambda s, i, v: K.api_clients.revoke(s, v, "api_a"),
-        ADMIN,
+        SYSADMIN,
     ),
     Write(
         "subscribe A's API client to webhooks",
@@ -1150,7 +1229,7 @@ WRITES: list[Write] = [
         lambda s, i, v: E.webhooks.subscribe(
             s, v, client="api_a", url="https://platform.example/hook", secret="s3cret-for-the-platform"
         ),
-        ADMIN,
+        SYSADMIN,
     ),
 ]
 
@@ -1499,7 +1578,7 @@ READS: list[Read] = [
         (T.lessons.lessons_frame,),
         lambda s, i, v: T.lessons.lessons_frame(s, v, course_id=i.course),
         lambda df, i: len(df) > 0,
-        frozenset({"admin", "district", "sub", "mgr_a", "mgr_b"}),
+        frozenset({"sysadmin", "district", "sub", "mgr_a", "mgr_b"}),
     ),
     Read(
         "my lesson progress",
@@ -1548,21 +1627,35 @@ READS: list[Read] = [
         (K.users.users_frame,),
         lambda s, i, v: K.users.users_frame(s, v),
         _has("id", lambda i: i.owner_user),
-        ADMIN,
+        SYSADMIN | SECADMIN,
     ),
     Read(
         "API service accounts left out of the users list",
         (K.users.api_accounts_count,),
         lambda s, i, v: K.users.api_accounts_count(s, v),
         lambda n, i: n >= 2,
-        ADMIN,
+        SYSADMIN | SECADMIN,
+    ),
+    Read(
+        "the audit trail (only the audit administrator reads it: no manager, no other administrator)",
+        (K.audit.audit_frame,),
+        lambda s, i, v: K.audit.audit_frame(s, v),
+        lambda df, i: len(df) > 0,
+        AUDITOR,
+    ),
+    Read(
+        "signed-in sessions (a0's among them)",
+        (K.web_sessions.active_sessions,),
+        lambda s, i, v: K.web_sessions.active_sessions(s, v, now=NOW + timedelta(minutes=1)),
+        lambda df, i: len(df) > 0,
+        SECADMIN,
     ),
     Read(
         "API clients",
         (K.api_clients.clients_frame,),
         lambda s, i, v: K.api_clients.clients_frame(s, v),
         lambda df, i: "api_a" in set(df["name"]),
-        ADMIN,
+        SYSADMIN,
     ),
     Read(
         "a0's training (as in My learning)",
@@ -1895,5 +1988,5 @@ def test_every_write_function_has_a_row() -> None:
 def test_matrix_rows_cover_every_column_kind() -> None:
     """Test that the rows are not all alike: some allow only admins, some only district level, some only the
     owner, some A's managers — so a harness that allowed or denied everything would fail."""
-    kinds = {row.allowed for row in WRITES}
-    assert {ADMIN, DISTRICT, MANAGERS_OF_A, OWNER, ABOVE_A_AND_B} <= kinds
+    kinds = {row.allowed for row in [*WRITES, *READS]}
+    assert {SYSADMIN, SECADMIN, AUDITOR, DISTRICT, MANAGERS_OF_A, OWNER, ABOVE_A_AND_B} <= kinds

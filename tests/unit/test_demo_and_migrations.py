@@ -72,8 +72,8 @@ def test_demo_district_is_deterministic_and_dapeng_shaped(demo_engine, tmp_path)
         users = s.exec(select(func.count(User.id))).one()
     assert levels["subdistrict"] == 3 and 23 <= levels["community"] <= 27
     assert 250 <= levels["grid"] <= 350 and party == 54
-    assert {a["username"] for a in accounts} >= {"admin", "manager", "xiasha"}
-    assert users == levels["grid"] + 3
+    assert {a["username"] for a in accounts} >= {"admin", "secadmin", "auditor", "manager", "xiasha"}
+    assert users == levels["grid"] + 5  # a worker per grid; three administrators (one per duty), two managers
     with pytest.raises(RuntimeError):
         with Session(engine) as s:
             seed_demo(s, seed=7, scale=0.0, extensions=(), log=lambda _m: None)

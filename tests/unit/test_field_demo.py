@@ -14,7 +14,7 @@ from core.scope import Viewer
 from evaluation.field.api import aggregate, metric_registry, metric_values
 from evaluation.field.models import Event, MetricValue, RentalBuilding, VisitDay
 
-ALL = Viewer(user_id=0, role=Role.ADMIN, scope_level=OrgLevel.DISTRICT, scope_unit_id=None)
+ALL = Viewer(user_id=0, role=Role.SYSADMIN, scope_level=OrgLevel.DISTRICT, scope_unit_id=None)
 
 
 def test_party_members_are_one_to_two_points_better(demo_db_url):

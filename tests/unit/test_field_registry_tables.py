@@ -18,7 +18,7 @@ from evaluation.field.registry import (
 )
 from tests.factories import viewer
 
-ADMIN = viewer(Role.ADMIN)
+ADMIN = viewer(Role.SYSADMIN)
 
 
 def test_saving_the_registry_table_updates_only_the_edited_entries(session, field_org):

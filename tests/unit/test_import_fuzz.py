@@ -623,7 +623,7 @@ def test_field_import_cli_survives_hostile_files(session, field_org, monkeypatch
 
 def test_worker_import_survives_hostile_files(session, field_org):
     """Test the roster import: broken files are refused with nothing written; clean ones re-import as no change."""
-    admin = viewer(Role.ADMIN)
+    admin = viewer(Role.SYSADMIN)
 
     def run(data: bytes, filename: str) -> bool:
         preview = preview_worker_import(session, admin, data, filename)

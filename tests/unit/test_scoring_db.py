@@ -57,14 +57,14 @@ def org(session):
                     source="import",
                 )
             )
-    admin = make_user(session, "admin", "x", Role.ADMIN)
+    admin = make_user(session, "admin", "x", Role.SYSADMIN)
     session.commit()
     global ADMIN
-    ADMIN = viewer(Role.ADMIN, user_id=admin.id)
+    ADMIN = viewer(Role.SYSADMIN, user_id=admin.id)
     return org
 
 
-ADMIN = viewer(Role.ADMIN)  # replaced by the fixture with a real user id (created_by is a foreign key)
+ADMIN = viewer(Role.SYSADMIN)  # replaced by the fixture with a real user id (created_by is a foreign key)
 DISTRICT_MGR = viewer(Role.MANAGER)
 
 

@@ -166,7 +166,7 @@ def test_field_import_refuses_a_disguised_workbook_without_writing(session):
 def test_roster_import_refuses_a_binary_csv(session):
     """Test that the roster preview refuses a binary .csv with the policy's message, and cannot be committed."""
     make_org(session)
-    admin = viewer(Role.ADMIN)
+    admin = viewer(Role.SYSADMIN)
     preview = preview_worker_import(session, admin, EXE, "花名册.csv")
     assert not preview.ok and [e.code for e in preview.errors] == ["upload_mismatch"]
     assert "花名册.csv" in preview.errors[0].message("zh")

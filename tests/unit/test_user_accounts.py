@@ -23,7 +23,9 @@ def _service_account(session) -> User:  # noqa: ANN001
 
 def test_the_users_list_leaves_out_api_service_accounts(session):
     """Test that users_frame lists people only and api_accounts_count says how many service accounts it left out."""
-    admin = viewer_for(session, make_user(session, "boss", hash_password("right-password"), role=Role.ADMIN))
+    admin = viewer_for(
+        session, make_user(session, "boss", hash_password("right-password"), role=Role.SYSADMIN)
+    )
     account = _service_account(session)
     assert account.username == "api:city-platform"
     assert list(users_frame(session, admin)["username"]) == ["boss"]
@@ -34,12 +36,14 @@ def test_the_users_list_leaves_out_api_service_accounts(session):
 def test_an_api_service_account_cannot_be_reactivated_edited_or_given_a_password(session, change):
     """Test that reactivating, editing or resetting the password of an API client's account is refused with a
     message naming the account and the API clients page, and the account stays inactive without a password."""
-    admin = viewer_for(session, make_user(session, "boss", hash_password("right-password"), role=Role.ADMIN))
+    admin = viewer_for(
+        session, make_user(session, "boss", hash_password("right-password"), role=Role.SYSADMIN)
+    )
     account = _service_account(session)
     revoke(session, SYSTEM, "city-platform")
     calls = {
         "reactivate": lambda: update_user(session, admin, account.id, is_active=True),
-        "promote": lambda: update_user(session, admin, account.id, role=Role.ADMIN),
+        "promote": lambda: update_user(session, admin, account.id, role=Role.SYSADMIN),
         "rename": lambda: update_user(session, admin, account.id, display_name="Platform"),
         "reset_password": lambda: reset_password(session, admin, account.id),
     }
@@ -59,7 +63,9 @@ def test_an_api_service_account_cannot_be_reactivated_edited_or_given_a_password
 
 def test_a_persons_account_is_still_edited_and_reset(session):
     """Test that the refusal is only for service accounts: a person's account is reactivated and reset."""
-    admin = viewer_for(session, make_user(session, "boss", hash_password("right-password"), role=Role.ADMIN))
+    admin = viewer_for(
+        session, make_user(session, "boss", hash_password("right-password"), role=Role.SYSADMIN)
+    )
     _service_account(session)
     lee = make_user(session, "lee", hash_password("right-password"))
     update_user(session, admin, lee.id, is_active=False)

@@ -104,8 +104,11 @@ def test_sign_out_revokes_so_a_copied_cookie_no_longer_works(session):
 def test_password_reset_role_change_and_deactivation_sign_the_user_out_everywhere(session):
     """Test that an admin's password reset, role or scope change and deactivation each end all of the user's
     sessions, and an edit of the display name ends none."""
-    admin = make_user(session, "boss", hash_password("right-password"), role=Role.ADMIN)
+    admin = make_user(session, "boss", hash_password("right-password"), role=Role.SYSADMIN)
     boss = viewer_for(session, admin)
+    guard = viewer_for(
+        session, make_user(session, "guard", hash_password("right-password"), role=Role.SECADMIN)
+    )
     user = make_user(session, "lee", hash_password("right-password"))
 
     def two_sessions() -> list[str]:
@@ -117,7 +120,9 @@ def test_password_reset_role_change_and_deactivation_sign_the_user_out_everywher
         assert all(check_session(session, token=t, now=NOW).ok for t in tokens)
     for change in (
         lambda: reset_password(session, boss, user.id),
-        lambda: update_user(session, boss, user.id, role=Role.ADMIN),
+        lambda: update_user(
+            session, guard, user.id, role=Role.WORKER if user.role == "manager" else Role.MANAGER
+        ),
         lambda: update_user(session, boss, user.id, is_active=False),
     ):
         tokens = two_sessions()
@@ -138,9 +143,9 @@ def test_changing_ones_own_password_keeps_this_browser_and_ends_the_others(sessi
 
 
 def test_an_admin_lists_and_ends_sessions_and_nobody_else_may(session):
-    """Test that the admin list shows open sessions with their device, ending one takes it off, and a manager
-    may neither list nor end sessions."""
-    admin = make_user(session, "boss", hash_password("right-password"), role=Role.ADMIN)
+    """Test that the security administrator's list shows open sessions with their device, ending one takes it
+    off, and neither a manager nor the system administrator may list or end sessions."""
+    admin = make_user(session, "boss", hash_password("right-password"), role=Role.SECADMIN)
     boss = viewer_for(session, admin)
     user = make_user(session, "lee", hash_password("right-password"))
     sid, token = _signed_in(session, user)
@@ -152,11 +157,12 @@ def test_an_admin_lists_and_ends_sessions_and_nobody_else_may(session):
     assert revoke_sessions(session, boss, [sid], now=NOW + timedelta(minutes=6)) == 0  # already ended
     assert check_session(session, token=token, now=NOW + timedelta(minutes=7)).reason == "revoked"
     assert active_sessions(session, boss, now=NOW + timedelta(minutes=7))["username"].tolist() == ["boss"]
-    manager = Viewer(user_id=user.id, role=Role.MANAGER, scope_level=OrgLevel.DISTRICT, scope_unit_id=None)
-    with pytest.raises(ScopeError):
-        active_sessions(session, manager)
-    with pytest.raises(ScopeError):
-        revoke_sessions(session, manager, [sid])
+    for role in (Role.MANAGER, Role.SYSADMIN, Role.AUDITOR):
+        other = Viewer(user_id=user.id, role=role, scope_level=OrgLevel.DISTRICT, scope_unit_id=None)
+        with pytest.raises(ScopeError):
+            active_sessions(session, other)
+        with pytest.raises(ScopeError):
+            revoke_sessions(session, other, [sid])
 
 
 def test_a_single_sign_on_identity_maps_to_its_user_by_the_configured_claim(session, monkeypatch):

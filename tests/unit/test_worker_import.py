@@ -29,7 +29,7 @@ def _count(session) -> int:
 def test_gb18030_roster_previews_then_commits_and_reimport_changes_nothing(session):
     """Test a GB18030 file: preview counts, commit, then the same file again is all unchanged."""
     org = make_org(session)
-    admin = viewer(Role.ADMIN)
+    admin = viewer(Role.SYSADMIN)
     data = _csv(
         org,
         ["N01,欧阳晓明,{a0},是,2020/6/1,在岗,13900001111", "N02,张三,{a1},否,2019-03-01,请假,"],
@@ -50,7 +50,7 @@ def test_gb18030_roster_previews_then_commits_and_reimport_changes_nothing(sessi
 def test_utf8_bom_corrected_file_updates_in_place(session):
     """Test that a corrected UTF-8-with-BOM file updates the same worker rather than adding one."""
     org = make_org(session)
-    admin = viewer(Role.ADMIN)
+    admin = viewer(Role.SYSADMIN)
     commit_worker_import(
         session,
         admin,
@@ -74,7 +74,7 @@ def test_utf8_bom_corrected_file_updates_in_place(session):
 def test_bad_rows_are_all_listed_and_nothing_is_written(session):
     """Test that every bad row is reported with its row number and column, and nothing is written."""
     org = make_org(session)
-    admin = viewer(Role.ADMIN)
+    admin = viewer(Role.SYSADMIN)
     before = _count(session)
     data = _csv(
         org,
@@ -125,5 +125,5 @@ def test_xlsx_roster_and_scope(session):
 def test_unreadable_file_is_refused_with_a_message(session):
     """Test that random bytes give an error, not an exception."""
     make_org(session)
-    preview = preview_worker_import(session, viewer(Role.ADMIN), b"\x00\xff\xfe\x81garbage", "x.csv")
+    preview = preview_worker_import(session, viewer(Role.SYSADMIN), b"\x00\xff\xfe\x81garbage", "x.csv")
     assert not preview.ok and preview.errors[0].message("en")
