@@ -26,12 +26,14 @@ def test_workers_page_masks_phones_and_scopes_to_the_community(open_page, viewer
 
 
 def test_users_page_lists_roles_in_english(open_page, viewer_of):
-    """Test that the users table shows the admin and the managers with translated roles."""
+    """Test that the users table shows the three administrators and the managers with translated roles."""
     at = open_page("pages/users.py", viewer_of("admin"), lang="en")
     assert not at.exception
     frame = at.dataframe[0].value
-    assert {"admin", "manager", "xiasha"} <= set(frame["Username"])
-    assert "Administrator" in set(frame["Role"])
+    assert {"admin", "secadmin", "auditor", "manager", "xiasha"} <= set(frame["Username"])
+    assert {"System administrator", "Security administrator", "Audit administrator", "Manager"} <= set(
+        frame["Role"]
+    )
 
 
 def test_jobs_page_lists_jobs_with_translated_descriptions(open_page, viewer_of):
