@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     # and audit administrator. A small office with fewer people may allow one account more than one
     # (User.extra_duties, granted by a security administrator); the audit trail records each such grant.
     allow_combined_admin_duties: bool = False
+    # The ground under the event, dispatch and warning maps (evaluation.field.basemap): a GeoJSON file of the
+    # district's real boundaries. Empty = areas drawn from the grids' own centres (works offline, approximate).
+    basemap_geojson: str = ""
     # Notifications (core.notify). The address people open Gridwise at, e.g. https://grid.example.gov.cn:
     # messages sent to WeCom / DingTalk / Feishu / email link back to the page they are about.
     base_url: str = ""

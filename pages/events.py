@@ -16,6 +16,7 @@ from evaluation.field.charts import event_map, state_chart
 from evaluation.field.registry import field_now
 from evaluation.field.tasks import act_on_event
 from ui import resources
+from ui.basemap import ground
 from ui.guard import require
 from ui.state import lang, tr
 
@@ -106,7 +107,7 @@ with map_tab:
             column_config=DUE,
         )
     else:
-        st.pydeck_chart(event_map(points, communities, L), height=460)
+        st.pydeck_chart(event_map(points, communities, L, ground()), height=460)
         n_over = int(points["overdue"].sum())
         st.markdown(tr("field.events.map_legend", overdue=n_over, ontime=len(points) - n_over))
 

@@ -6,6 +6,8 @@ fixed height around the title and a bottom legend, which squeezes the bands to n
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import altair as alt
 import pandas as pd
 import pydeck as pdk
@@ -155,11 +157,14 @@ PRIORITY_COLOURS = {
 CENTRE = (22.59, 114.48)  # the pilot district, for a map with no task on it
 
 
-def task_map(tasks: pd.DataFrame, workers: pd.DataFrame, lang: str) -> pdk.Deck:
+def task_map(
+    tasks: pd.DataFrame, workers: pd.DataFrame, lang: str, ground: Sequence[pdk.Layer] = ()
+) -> pdk.Deck:
     """Open tasks (coloured by priority) over the workers in scope (blue), each labelled for its tooltip,
     zoomed to fit them all.
 
-    ``tasks`` needs lat, lon, priority_rank, title_zh/title_en; ``workers`` lat, lon, name, grid_zh/grid_en."""
+    ``tasks`` needs lat, lon, priority_rank, title_zh/title_en; ``workers`` lat, lon, name, grid_zh/grid_en;
+    ``ground`` (evaluation.field.basemap) is drawn beneath."""
     points = tasks.dropna(subset=["lat", "lon"])
     tasks_layer = points.assign(
         colour=points["priority_rank"].map(PRIORITY_COLOURS),
@@ -181,6 +186,7 @@ def task_map(tasks: pd.DataFrame, workers: pd.DataFrame, lang: str) -> pdk.Deck:
     )
     return pdk.Deck(
         layers=[
+            *ground,
             pdk.Layer(
                 "ScatterplotLayer",
                 workers_layer[["lon", "lat", "label"]],

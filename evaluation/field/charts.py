@@ -7,6 +7,7 @@ Heights of charts with a discrete axis are ``alt.Step`` (per band), so long list
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import altair as alt
 import pandas as pd
@@ -53,11 +54,14 @@ def zoom_to_fit(
     )
 
 
-def event_map(events: pd.DataFrame, communities: pd.DataFrame, lang: str) -> pdk.Deck:
+def event_map(
+    events: pd.DataFrame, communities: pd.DataFrame, lang: str, ground: Sequence[pdk.Layer] = ()
+) -> pdk.Deck:
     """Open events (red when overdue, drawn on top; orange otherwise) with their communities' names.
 
     ``events``: lat, lon, overdue, event_no, item_code, location, community_id. ``communities``: id, name_zh, name_en, lat,
-    lon. The names come from our own org data, so the map reads without a basemap (offline, blocked tiles)."""
+    lon. The names come from our own org data and ``ground`` (evaluation.field.basemap) is drawn beneath, so the
+    map reads without tiles (offline, blocked tiles)."""
     points = (
         events.dropna(subset=["lat", "lon"])
         .assign(
@@ -107,7 +111,7 @@ def event_map(events: pd.DataFrame, communities: pd.DataFrame, lang: str) -> pdk
         zoom=round(zoom_to_fit(lat0, lat1, lon0, lon1), 2),
     )
     return pdk.Deck(
-        layers=[layer, labels],
+        layers=[*ground, layer, labels],
         initial_view_state=view,
         map_style=None,
         tooltip={"text": "{event_no}\n{item}\n{location}"},

@@ -9,6 +9,7 @@ import streamlit as st
 from core.i18n import col
 from evaluation.assignment import service
 from evaluation.assignment.charts import task_map
+from ui.basemap import ground
 from ui.state import lang, tr
 
 
@@ -32,5 +33,5 @@ def render(queue: pd.DataFrame, ctx: service.Context) -> None:
             width="stretch",
         )
     else:
-        st.pydeck_chart(task_map(points, ctx.workers, lang()), height=520)
+        st.pydeck_chart(task_map(points, ctx.workers, lang(), ground()), height=520)
         st.caption(tr("assign.map.legend"))
