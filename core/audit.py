@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from core.models import Role
 from core.models_audit import AuditEntry
+from core.privacy import masked
 from core.scope import Viewer, require_duty
 
 # The first part of every action name (the admin page filters by it; labels are i18n "audit.area.<code>").
@@ -34,12 +35,19 @@ ACTION_AREAS = (
     "notify",
     "backup",
     "privacy",
+    "view",
+    "export",
+    "audit",
 )
 
 
 def _dump(value: Any) -> str | None:
+    """JSON of ``value`` with contact fields masked: an audit entry never holds a phone or an address."""
     if value is None:
         return None
+    if hasattr(value, "model_dump"):
+        value = value.model_dump()
+    value = masked(value)
 
     def default(o: Any) -> Any:
         if isinstance(o, datetime | date):

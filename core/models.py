@@ -10,11 +10,12 @@ from __future__ import annotations
 import enum
 from datetime import date
 
-from sqlalchemy import Column, String, UniqueConstraint
+from sqlalchemy import Column, String, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 from core.clock import LocalDateTime, now
 from core.privacy import declare
+from core.sealed import Sealed, lookup_hash
 
 
 class OrgLevel(enum.StrEnum):
@@ -102,7 +103,7 @@ class WorkerBase(SQLModel):
     party_member: bool = False
     hire_date: date | None = None
     status: str = Field(default=WorkerStatus.ACTIVE.value, max_length=16)
-    phone: str | None = Field(default=None, max_length=20)
+    phone: str | None = Field(default=None, max_length=20, sa_type=Sealed)  # stored sealed: core.sealed
     gender: str | None = Field(default=None, max_length=8)
 
 
@@ -115,7 +116,7 @@ class Worker(WorkerBase, table=True):
         sensitive="party_member",
         contact="phone",
         business="grid_id status community_id subdistrict_id",
-        technical="id created_at updated_at",
+        technical="id created_at updated_at phone_hash",
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -123,6 +124,14 @@ class Worker(WorkerBase, table=True):
     subdistrict_id: int = Field(foreign_key="org_unit.id", index=True)
     created_at: LocalDateTime = Field(default_factory=now)
     updated_at: LocalDateTime = Field(default_factory=now)
+    # The keyed hash of the phone (core.sealed.lookup_hash): find a worker by phone without opening any.
+    phone_hash: str | None = Field(default=None, max_length=64, index=True)
+
+
+@event.listens_for(Worker, "before_insert")
+@event.listens_for(Worker, "before_update")
+def _hash_phone(mapper: object, connection: object, worker: Worker) -> None:
+    worker.phone_hash = lookup_hash(worker.phone)
 
 
 class WorkerCreate(WorkerBase):

@@ -13,17 +13,9 @@ from sqlmodel import Session, col, select
 from core import clock
 from core.audit import record
 from core.models import OrgLevel, OrgUnit, Worker, WorkerCreate, WorkerStatus, row_id
+from core.privacy import mask_phone
 from core.scope import ScopeError, Viewer, unit_scope_clause, worker_scope_clause
-
-
-def mask_phone(phone: str | None) -> str:
-    """138****5678: enough to recognise a number, not enough to use it."""
-    if not phone:
-        return ""
-    digits = phone.strip()
-    if len(digits) < 7:
-        return "*" * len(digits)
-    return f"{digits[:3]}****{digits[-4:]}"
+from core.sealed import lookup_hash
 
 
 def add_unit(
@@ -261,6 +253,31 @@ def save_worker(session: Session, viewer: Viewer, data: WorkerCreate) -> Worker:
 def worker_by_employee_no(session: Session, viewer: Viewer, employee_no: str) -> Worker | None:
     """The worker with this employee number if the viewer may see them (None when there is none in scope)."""
     stmt = select(Worker).where(Worker.employee_no == employee_no.strip(), worker_scope_clause(viewer))
+    return session.exec(stmt).first()
+
+
+def reveal_phone(session: Session, viewer: Viewer, worker_id: int) -> str:
+    """A worker's phone in full, for a manager or administrator whose scope holds the worker, on their
+    explicit request; the request is audited (``privacy.reveal``) in the caller's unit of work."""
+    if not viewer.is_manager:  # workers, and the security and audit administrators
+        raise ScopeError("only managers see phone numbers in full")
+    worker = session.exec(select(Worker).where(Worker.id == worker_id, worker_scope_clause(viewer))).first()
+    if worker is None:
+        raise ScopeError(f"worker {worker_id} is outside your scope")
+    record(
+        session,
+        "privacy.reveal",
+        viewer=viewer,
+        entity="worker",
+        entity_id=worker.employee_no,
+        detail={"field": "phone", "shown": mask_phone(worker.phone)},
+    )
+    return worker.phone or ""
+
+
+def worker_by_phone(session: Session, viewer: Viewer, phone: str) -> Worker | None:
+    """The worker in scope with this phone, found by its keyed hash (the stored phone is sealed)."""
+    stmt = select(Worker).where(Worker.phone_hash == lookup_hash(phone), worker_scope_clause(viewer))
     return session.exec(stmt).first()
 
 

@@ -205,3 +205,61 @@ def markdown() -> str:
         label = r.data_class.value if r.data_class else "**undeclared**"
         lines.append(f"| {r.column} | {label} | {'encrypted' if r.contact else ''} | {r.sql_type} |")
     return "\n".join(lines) + "\n"
+
+
+# Masks: what a screen, an export or an audit entry shows instead of personal data.
+CONTACT_KEYS = frozenset({"phone", "mobile", "email", "recipient", "to", "mentions"})
+
+
+def mask_phone(phone: str | None) -> str:
+    """138****5678: enough to recognise a number, not enough to use it."""
+    if not phone:
+        return ""
+    digits = phone.strip()
+    if len(digits) < 7:
+        return "*" * len(digits)
+    return f"{digits[:3]}****{digits[-4:]}"
+
+
+def mask_email(email: str | None) -> str:
+    """``zhang.wei@example.org`` → ``z***@example.org``."""
+    if not email:
+        return ""
+    local, _, domain = email.strip().partition("@")
+    return f"{local[:1]}***@{domain}" if domain else mask_phone(local)
+
+
+def mask_contact(value: str | None) -> str:
+    """A phone number or an e-mail address, masked ("group" and other non-addresses stay as they are)."""
+    if not value:
+        return ""
+    if "@" in value:
+        return mask_email(value)
+    if sum(ch.isdigit() for ch in value) >= 7:
+        return mask_phone(value)
+    return value
+
+
+def mask_name(name: str | None) -> str:
+    """张** / W*** : the family name (first character) only, for exports that do not need the person."""
+    if not name:
+        return ""
+    return name[0] + "*" * max(len(name) - 1, 1)
+
+
+def masked(value: Any) -> Any:
+    """``value`` with every contact field (``CONTACT_KEYS``) masked, through nested dicts and lists: what an
+    audit entry may hold."""
+    if isinstance(value, dict):
+        return {k: (_mask_any(v) if k in CONTACT_KEYS else masked(v)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [masked(v) for v in value]
+    return value
+
+
+def _mask_any(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_contact(value)
+    if isinstance(value, list | tuple):
+        return [_mask_any(v) for v in value]
+    return value

@@ -65,6 +65,19 @@ class Settings(BaseSettings):
     # A Fernet key that encrypts channel secrets at rest (robot keys, signing secrets, SMTP passwords).
     # Generate one: python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"
     secret_key: str = ""
+    # A Fernet key that seals contact data at rest (phone numbers, e-mail addresses: core.sealed); not the
+    # secret_key above. Empty: generated once into data_key_file (default var/data.key, mode 0600), outside
+    # the database. Production: set it (or keep the file) and store it apart from database backups.
+    # Change it with `gridwise privacy rotate-key`.
+    data_key: str = ""
+    data_key_file: str = ""
+    # The key of the audit trail's hash chain (core.audit; `gridwise audit verify`). Empty: generated once
+    # into audit_key_file (default var/audit.key). Never changes for an installation: archives verify with it.
+    audit_key: str = ""
+    audit_key_file: str = ""
+    # Audit rows younger than this many days stay in the table; `gridwise audit archive` moves older ones
+    # to a verifiable JSON-lines file (never deleted unarchived).
+    audit_keep_days: int = 180
     # Days a sent or given-up delivery stays in the delivery log before the daily notify.cleanup job removes it.
     notify_keep_days: int = 90
     # Backups (core.backup): the key that encrypts them — 32 random bytes, URL-safe base64 (`gridwise backup

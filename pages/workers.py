@@ -8,9 +8,11 @@ from sqlmodel import Session
 
 from core import clock
 from core.i18n import pick
-from core.models import OrgLevel, Worker, WorkerCreate, WorkerStatus
+from core.models import OrgLevel, Worker, WorkerCreate, WorkerStatus, row_id
 from core.org import (
     grids_in_scope,
+    mask_phone,
+    reveal_phone,
     save_worker,
     set_worker_status,
     units_frame,
@@ -27,6 +29,17 @@ from ui.state import lang, tr
 from ui.uploads import accepted_upload
 
 viewer = require(__file__)
+
+
+def _reveal(worker_id: int) -> None:
+    """The "show" button: the full number, for this worker only, recorded in the audit trail."""
+    try:
+        with resources.unit_of_work() as session:
+            st.session_state["revealed_phone"] = (worker_id, reveal_phone(session, viewer, worker_id))
+    except ScopeError:
+        st.session_state.pop("revealed_phone", None)
+
+
 L = lang()
 STATUSES = [s.value for s in WorkerStatus]
 
@@ -114,7 +127,12 @@ with edit_tab:
             format_func=grid_label.get,
             index=grid_ids.index(current.grid_id) if current and current.grid_id in grid_ids else 0,
         )
-        phone = c2.text_input(tr("workers.phone_full"), value=(current.phone or "") if current else "")
+        shown_phone = mask_phone(current.phone) if current else ""
+        phone = c2.text_input(
+            tr("workers.phone_full"),
+            value=shown_phone,
+            help=tr("privacy.phone_masked_help") if current else None,
+        )
         hire_date = c1.date_input(
             tr("col.hire_date"),
             value=current.hire_date if current else clock.today(),
@@ -144,7 +162,10 @@ with edit_tab:
                             party_member=party,
                             hire_date=hire_date,
                             status=status_v,
-                            phone=phone.strip() or None,
+                            # The masked number left as it was keeps the stored one.
+                            phone=(current.phone if current and phone.strip() == shown_phone else None)
+                            or phone.strip()
+                            or None,
                             gender=current.gender if current else None,
                         ),
                     )
@@ -153,6 +174,17 @@ with edit_tab:
                 st.error(tr("common.error_scope"))
             except ValueError as exc:
                 st.error(str(exc))
+    if current is not None and current.phone:
+        st.button(
+            tr("privacy.show_phone"),
+            icon=":material/visibility:",
+            on_click=_reveal,
+            args=(row_id(current.id),),
+            key=f"reveal_{current.id}",
+        )
+        revealed = st.session_state.get("revealed_phone")
+        if revealed and revealed[0] == current.id:
+            st.info(tr("privacy.shown_phone", name=current.name, phone=revealed[1]))
     if current is not None and current.status != WorkerStatus.LEFT.value:
         if st.button(tr("workers.deactivate"), icon=":material/person_off:"):
             try:

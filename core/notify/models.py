@@ -12,6 +12,7 @@ import core.models  # noqa: F401 - the tables our foreign keys name (org_unit, a
 import core.models_inbox  # noqa: F401 - … and notification, registered wherever these models are used
 from core.clock import LocalDateTime, now
 from core.privacy import declare
+from core.sealed import Sealed
 
 
 class ChannelKind(enum.StrEnum):
@@ -72,8 +73,8 @@ class NotifyDelivery(SQLModel, table=True):
     __tablename__ = "notify_delivery"
     __table_args__ = (Index("ix_notify_delivery_due", "state", "next_attempt_at"),)
     __data_classes__ = declare(
-        personal="user_id payload",
-        contact="recipient",
+        personal="user_id",
+        contact="recipient payload",
         business="notification_id channel_id kind state",
         technical=(
             "id key attempts next_attempt_at claimed_until claim_token last_attempt_at sent_at "
@@ -86,9 +87,11 @@ class NotifyDelivery(SQLModel, table=True):
     notification_id: int | None = Field(default=None, foreign_key="notification.id", index=True)
     channel_id: int = Field(foreign_key="notify_channel.id", index=True)
     user_id: int | None = Field(default=None, foreign_key="app_user.id")
-    recipient: str = Field(default="", max_length=200)  # "group", an email address or a mobile number
+    recipient: str = Field(
+        default="", sa_type=Sealed
+    )  # "group", an email address or a mobile number (sealed)
     kind: str = Field(default="", max_length=32)
-    payload: str = Field(sa_column=Column(Text, nullable=False))
+    payload: str = Field(sa_column=Column(Sealed(), nullable=False))  # sealed: it names the address
     state: str = Field(default=DeliveryState.PENDING.value, sa_column=Column(String(16), nullable=False))
     attempts: int = 0
     next_attempt_at: LocalDateTime = Field(default_factory=now)
@@ -130,8 +133,8 @@ class NotifyPreference(SQLModel, table=True):
     language: str = Field(default="zh", max_length=8)
     quiet_start: str = Field(default="22:00", max_length=5)  # "" for no quiet hours
     quiet_end: str = Field(default="07:00", max_length=5)
-    email: str = Field(default="", max_length=200)
-    mobile: str = Field(default="", max_length=20)  # empty: the worker record's phone
+    email: str = Field(default="", max_length=200, sa_type=Sealed)  # sealed: core.sealed
+    mobile: str = Field(default="", max_length=20, sa_type=Sealed)  # empty: the worker record's phone
     use_email: bool = True
     use_sms: bool = True
     use_group: bool = True

@@ -1,0 +1,36 @@
+"""Personal data on the pages: masked by default, shown in full only on the "show" button (audited), and
+every view and download of personal data recorded."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from core.db import get_engine
+from core.models import Worker
+from core.models_audit import AuditEntry
+from tests.app.util import texts
+
+
+def _audit(app_db: str, prefix: str) -> list[AuditEntry]:
+    with Session(get_engine(app_db)) as s:
+        stmt = (
+            select(AuditEntry).where(col(AuditEntry.action).startswith(prefix)).order_by(col(AuditEntry.id))
+        )
+        return list(s.exec(stmt).all())
+
+
+def test_the_edit_form_masks_the_phone_until_show_is_pressed(open_page, viewer_of, app_db):
+    with Session(get_engine(app_db)) as s:
+        worker = s.exec(select(Worker).where(Worker.employee_no == "DP0001")).one()
+    at = open_page("pages/workers.py", viewer_of("manager"))
+    pick = next(s for s in at.selectbox if any(o.startswith("DP0001") for o in s.options))
+    pick.set_value("DP0001").run()
+    phone_input = next(t for t in at.text_input if t.label == "手机号")
+    assert phone_input.value == f"{worker.phone[:3]}****{worker.phone[-4:]}"
+    assert worker.phone not in texts(at)
+    assert not _audit(app_db, "privacy.reveal")
+    next(b for b in at.button if b.label == "显示完整手机号").click().run()
+    assert not at.exception
+    assert worker.phone in " ".join(i.value for i in at.info)
+    [entry] = _audit(app_db, "privacy.reveal")
+    assert entry.entity_id == "DP0001" and worker.phone not in (entry.detail or "")
