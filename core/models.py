@@ -146,7 +146,7 @@ class User(SQLModel, table=True):
     __data_classes__ = declare(
         personal="username display_name worker_id failed_logins locked_until last_login_at",
         sensitive="password_hash",
-        business="role scope_unit_id is_active",
+        business="role extra_duties scope_unit_id is_active",
         technical="id must_change_password is_demo created_at",
     )
 
