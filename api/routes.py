@@ -143,16 +143,24 @@ def put_event(
     idempotency_key: IdemKey = None,
     call: Annotated[Call, Depends(allow("events.write"))],
 ) -> JSONResponse:
-    """The event's state follows from its timestamps exactly as in the events import. 201 when created,
-    200 when an existing event was updated or was already so."""
+    """The event's state follows from its timestamps exactly as in the events import (the same rules,
+    applied to this one event without a file). 201 when created, 200 when an existing event was updated
+    or was already so. One audit entry per request (api.events.write)."""
+
+    from evaluation.field.event_upsert import upsert_event
+    from evaluation.field.imports import ImportRefused
 
     def work(session: Session) -> tuple[int, dict[str, Any]]:
-        report = _import_events(session, call, [body.model_dump()], f"api-{call.caller.name}.csv")
-        event = session.exec(select(Event).where(Event.event_no == body.event_no)).one()
+        try:  # the import's rules on the one row, without building a file (evaluation.field.event_upsert)
+            done = upsert_event(session, call.viewer, body.model_dump(), source=f"api-{call.caller.name}")
+        except ImportRefused as refused:
+            raise refused_rows(refused.report.errors, "events", single=True) from refused
         written = EventWritten(
-            created=bool(report.added), changed=bool(report.changed), event=EventOut.model_validate(event)
+            created=done.status == "added",
+            changed=done.status == "changed",
+            event=EventOut.model_validate(done.event),
         )
-        return (201 if report.added else 200), written.model_dump(mode="json")
+        return (201 if written.created else 200), written.model_dump(mode="json")
 
     return _write(call, raw, idempotency_key, work, entity="event", entity_id=body.event_no)
 
