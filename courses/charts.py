@@ -9,6 +9,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from core.charts import COUNT_AXIS
+
 PASSED_COLOUR, FAILED_COLOUR, FLAG_COLOUR, PLAIN_COLOUR = "#2ca02c", "#d62728", "#d62728", "#1f77b4"
 
 
@@ -23,7 +25,7 @@ def attendance_rate_chart(
         .mark_bar()
         .encode(
             x=alt.X("rate:Q", bin=alt.Bin(step=0.05), title=labels["rate"], axis=alt.Axis(format="%")),
-            y=alt.Y("count():Q", title=labels["workers"]),
+            y=alt.Y("count():Q", title=labels["workers"], axis=COUNT_AXIS),
         )
         .properties(height=180, title=labels["title"])
     )
@@ -50,7 +52,7 @@ def score_histogram(attempts: pd.DataFrame, *, pass_mark: float, labels: dict[st
         .mark_bar()
         .encode(
             x=alt.X("score:Q", bin=alt.Bin(step=10, extent=[0, 100]), title=labels["score"]),
-            y=alt.Y("count():Q", title=labels["attempts"]),
+            y=alt.Y("count():Q", title=labels["attempts"], axis=COUNT_AXIS),
             color=alt.Color(
                 "result:N",
                 title=None,

@@ -4,6 +4,7 @@ import altair as alt
 import streamlit as st
 from sqlmodel import Session
 
+from core.charts import COUNT_AXIS
 from core.i18n import pick
 from core.models import OrgLevel
 from core.org import units_frame
@@ -54,7 +55,7 @@ with tree_tab:
         alt.Chart(comm_frame)
         .mark_bar()
         .encode(
-            x=alt.X("grids:Q", title=tr("col.grid")),
+            x=alt.X("grids:Q", title=tr("col.grid"), axis=COUNT_AXIS),
             y=alt.Y("name:N", sort="-x", title=None, axis=alt.Axis(labelLimit=220)),
             color=alt.Color("parent:N", title=tr("col.subdistrict"), legend=alt.Legend(orient="bottom")),
             tooltip=["name:N", "parent:N", "grids:Q", "households:Q"],

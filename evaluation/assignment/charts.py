@@ -12,6 +12,7 @@ import altair as alt
 import pandas as pd
 import pydeck as pdk
 
+from core.charts import COUNT_AXIS
 from core.i18n import col, pick, t
 from evaluation.assignment.rank import COMPONENTS
 from evaluation.field.charts import zoom_to_fit
@@ -134,7 +135,7 @@ def gaps_chart(gaps: pd.DataFrame, lang: str) -> alt.Chart:
         .mark_bar()
         .encode(
             y=alt.Y("item:N", sort=alt.EncodingSortField("tasks", op="sum", order="descending"), title=None),
-            x=alt.X("sum(tasks):Q", title=t("assign.gaps.open_tasks", lang)),
+            x=alt.X("sum(tasks):Q", title=t("assign.gaps.open_tasks", lang), axis=COUNT_AXIS),
             color=alt.Color(
                 "part:N",
                 title=None,

@@ -13,6 +13,7 @@ import altair as alt
 import pandas as pd
 import pydeck as pdk
 
+from core.charts import COUNT_AXIS
 from core.i18n import col, t
 from core.taxonomy import item_name
 from evaluation.field.quality import KINDS
@@ -29,7 +30,7 @@ def state_chart(counts: pd.DataFrame, lang: str) -> alt.Chart:
         .mark_bar()
         .encode(
             y=alt.Y("label:N", sort="-x", title=None, axis=alt.Axis(labelLimit=240)),
-            x=alt.X("events:Q", title=t("field.col.count", lang)),
+            x=alt.X("events:Q", title=t("field.col.count", lang), axis=COUNT_AXIS),
             color=alt.condition(alt.datum.overdue > 0, alt.value(OVERDUE), alt.value(ON_TIME)),
             tooltip=[
                 alt.Tooltip("label:N", title=t("field.col.state", lang)),
@@ -139,7 +140,7 @@ def grade_chart(buildings: pd.DataFrame, lang: str) -> alt.Chart:
                 title=None,
                 axis=alt.Axis(labelAngle=0),
             ),
-            y=alt.Y("n:Q", title=t("field.rentals.buildings", lang)),
+            y=alt.Y("n:Q", title=t("field.rentals.buildings", lang), axis=COUNT_AXIS),
             color=alt.Color(
                 "grade:N",
                 scale=alt.Scale(domain=list(GRADES), range=[colours[g] for g in GRADES]),
@@ -188,7 +189,7 @@ def quality_chart(summary: pd.DataFrame, lang: str) -> alt.Chart | None:
         .mark_bar()
         .encode(
             y=alt.Y("community:N", sort="-x", title=None, axis=alt.Axis(labelLimit=200)),
-            x=alt.X("sum(n):Q", title=t("field.col.count", lang)),
+            x=alt.X("sum(n):Q", title=t("field.col.count", lang), axis=COUNT_AXIS),
             color=alt.Color("label:N", title=t("field.dq.kind", lang), legend=alt.Legend(orient="bottom")),
             tooltip=[
                 alt.Tooltip("community:N", title=t("field.dq.community", lang)),

@@ -8,6 +8,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from core.charts import COUNT_AXIS
+
 GRADE_COLORS = {"excellent": "#1a9850", "good": "#91cf60", "pass": "#fdae61", "fail": "#d73027"}
 
 
@@ -45,7 +47,7 @@ def score_histogram(
         .mark_bar()
         .encode(
             x=alt.X("total:Q", bin=alt.Bin(step=5, extent=[0, 100]), title=x_title),
-            y=alt.Y("count():Q", title=y_title),
+            y=alt.Y("count():Q", title=y_title, axis=COUNT_AXIS),
             color=alt.Color(
                 "grade_name:N",
                 title=grade_title,
@@ -90,8 +92,8 @@ def party_gap_chart(
         id_vars=[name_col, "gap_pp"], value_vars=["party", "all"], var_name="group", value_name="rate"
     )
     long["group"] = long["group"].map({"party": party_label, "all": all_label})
-    lo = max(0.0, float(long["rate"].min()) - 5) if long["rate"].notna().any() else 0.0
-    y_scale = alt.Scale(domain=[lo, 100], clamp=True)
+    # Bars measure from zero: a 1–2 point gap must look like one (the gap is printed above each pair).
+    y_scale = alt.Scale(domain=[0, 100], clamp=True)
     bars = (
         alt.Chart(long)
         .mark_bar()
@@ -174,7 +176,9 @@ def grade_mix_chart(
                 "grade_name:N",
                 title=grade_title,
                 scale=_grade_scale(grade_names),
-                legend=alt.Legend(orient="bottom"),
+                # Above the bars, in one row, so a chart of one community is not a hairline under a legend
+                # that does not fit.
+                legend=alt.Legend(orient="top", direction="horizontal", labelLimit=0, titleOrient="left"),
             ),
             order=alt.Order("order:Q"),
             tooltip=[
@@ -183,7 +187,7 @@ def grade_mix_chart(
                 alt.Tooltip("count():Q"),
             ],
         )
-        .properties(height=max(160, 24 * df[community_col].nunique()))
+        .properties(height=alt.Step(28))
     )
 
 
