@@ -21,6 +21,7 @@ from sqlmodel import Session, col, select
 
 from core.audit import record
 from core.clock import now as clock_now
+from core.errors import GridwiseError
 from core.models import OrgLevel, OrgUnit, Role, User
 from core.models_api import ApiClient
 from core.scope import ScopeError, Viewer
@@ -40,8 +41,8 @@ KEY_PREFIX = "gw_"
 _NAME = re.compile(r"^[A-Za-z0-9_.\-\u4e00-\u9fff]{2,64}$")
 
 
-class ApiClientError(ValueError):
-    """A refused client registration or change, with what to fix."""
+class ApiClientError(GridwiseError):
+    """A refused client registration or change, with what to fix (``core.err.api_client.…``)."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class Caller:
 
 def _require_admin(viewer: Viewer) -> None:
     if not viewer.is_admin:
-        raise ScopeError("only an administrator may manage API clients")
+        raise ScopeError("scope.err.admin_api_clients")
 
 
 def hash_key(key: str) -> str:
@@ -73,9 +74,13 @@ def _check_operations(operations: list[str] | tuple[str, ...] | set[str]) -> str
     ops = sorted({o.strip() for o in operations if o and o.strip()})
     unknown = [o for o in ops if o not in OPERATIONS]
     if unknown:
-        raise ApiClientError(f"unknown operations {unknown}; choose from {list(OPERATIONS)}")
+        raise ApiClientError(
+            "core.err.api_client.operations",
+            unknown=", ".join(map(str, unknown)),
+            known=", ".join(OPERATIONS),
+        )
     if not ops:
-        raise ApiClientError("allow at least one operation")
+        raise ApiClientError("core.err.api_client.no_operation")
     return ",".join(ops)
 
 
@@ -84,7 +89,7 @@ def _check_scope(session: Session, scope_unit_id: int | None) -> None:
         return
     unit = session.get(OrgUnit, scope_unit_id)
     if unit is None or unit.level not in (OrgLevel.DISTRICT, OrgLevel.SUBDISTRICT, OrgLevel.COMMUNITY):
-        raise ApiClientError("the scope must be the district, a subdistrict or a community")
+        raise ApiClientError("core.err.api_client.scope")
 
 
 def create_client(
@@ -99,14 +104,14 @@ def create_client(
     _require_admin(viewer)
     name = (name or "").strip()
     if not _NAME.match(name):
-        raise ApiClientError("a client name has 2–64 letters, digits, '-', '_' or '.'")
+        raise ApiClientError("core.err.api_client.name")
     if session.exec(select(ApiClient.id).where(ApiClient.name == name)).first() is not None:
-        raise ApiClientError(f"an API client named {name!r} exists")
+        raise ApiClientError("core.err.api_client.exists", name=name)
     _check_scope(session, scope_unit_id)
     ops = _check_operations(operations)
     username = f"api:{name}"
     if session.exec(select(User.id).where(User.username == username)).first() is not None:
-        raise ApiClientError(f"a user named {username!r} exists; choose another client name")
+        raise ApiClientError("core.err.api_client.user_exists", username=username)
     user = User(
         username=username,
         display_name=username,
@@ -148,7 +153,7 @@ def _client(session: Session, name_or_id: str | int) -> ApiClient:
     )
     client = session.exec(stmt).first()
     if client is None:
-        raise ApiClientError(f"no API client {name_or_id!r}")
+        raise ApiClientError("core.err.api_client.none", name=name_or_id)
     return client
 
 
@@ -157,7 +162,7 @@ def rotate_key(session: Session, viewer: Viewer, client: str | int) -> str:
     _require_admin(viewer)
     row = _client(session, client)
     if not row.is_active:
-        raise ApiClientError(f"API client {row.name!r} is revoked; register a new one")
+        raise ApiClientError("core.err.api_client.revoked", name=row.name)
     key, prefix = _new_key()
     row.key_prefix, row.key_hash, row.rotated_at = prefix, hash_key(key), clock_now()
     session.add(row)
@@ -245,7 +250,7 @@ def client_viewer(session: Session, client: ApiClient) -> Viewer:
     if client.scope_unit_id is not None:
         unit = session.get(OrgUnit, client.scope_unit_id)
         if unit is None:
-            raise ScopeError("the client's scope no longer exists")
+            raise ScopeError("scope.err.client_scope_gone")
         level = OrgLevel(unit.level)
         unit_id = unit.id if level != OrgLevel.DISTRICT else None
     return Viewer(

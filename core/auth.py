@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 from core import clock
 from core.audit import record
 from core.db import retry_busy_in_session
+from core.errors import GridwiseError
 from core.models import User
 from core.settings import get_settings
 from core.web_sessions import revoke_user_sessions
@@ -147,7 +148,7 @@ def set_password(session: Session, user: User, password: str) -> None:
     """Set a new password (checked against the minimum length) and clear any lockout."""
     min_len = get_settings().min_password_length
     if len(password) < min_len:
-        raise ValueError(f"password must be at least {min_len} characters")
+        raise GridwiseError("core.err.password_short", n=min_len)
     user.password_hash = hash_password(password)
     user.failed_logins = 0
     user.locked_until = None
@@ -166,9 +167,9 @@ def change_own_password(
     browser of theirs is signed out (the session ``keep_session``, where they changed it, stays)."""
     user = session.get(User, user_id)
     if user is None or not verify_password(old_password, user.password_hash):
-        raise ValueError("the current password is wrong")
+        raise GridwiseError("core.err.password_wrong")
     if old_password == new_password:
-        raise ValueError("the new password must differ from the current one")
+        raise GridwiseError("core.err.password_same")
     set_password(session, user, new_password)
     user.must_change_password = False
     session.add(user)

@@ -17,6 +17,7 @@ import pandas as pd
 from sqlmodel import Session, select
 
 from core.auth import hash_password
+from core.errors import GridwiseError
 from core.instance import demo_mode, refuse_seed_outside_demo
 from core.models import AppSetting, OrgLevel, OrgUnit, Role, User, Worker, WorkerStatus, row_id
 from core.org import add_unit
@@ -218,7 +219,7 @@ def seed_demo(
     """
     refuse_seed_outside_demo()
     if session.exec(select(Worker.id).limit(1)).first() is not None:
-        raise RuntimeError("the database already holds workers; seed-demo only fills an empty one")
+        raise GridwiseError("core.err.demo_not_empty")
     rng = np.random.default_rng(seed)
     grids, xiasha = _build_org(session, rng)
     log(f"org: {len(grids)} grids")

@@ -19,3 +19,14 @@ class GridwiseError(ValueError):
 
     def message(self, lang: str) -> str:
         return t(self.prefix + self.key, lang, **self.params)
+
+
+class Misuse(ValueError):
+    """Code (not a person) passed what no person could, or a shipped file is broken: a bug, found early.
+
+    The message is English, for developers; it is never shown as a refusal (``ui.errors`` and the CLI let it
+    through). A person's bad input is a ``GridwiseError`` instead."""
+
+
+class InternalError(RuntimeError):
+    """A computation that should always succeed did not (e.g. a solver's status): a bug, with the facts."""

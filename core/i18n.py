@@ -9,6 +9,13 @@ from functools import lru_cache
 from core.settings import DATA_DIR
 
 LANGUAGES = ("zh", "en")
+
+
+class CatalogError(ValueError):
+    """A shipped catalog file is broken (a bug in data/locales, not a person's input; core.errors imports this
+    module, so the class lives here)."""
+
+
 LOCALES_DIR = DATA_DIR / "locales"
 
 
@@ -20,7 +27,7 @@ def catalog(lang: str) -> dict[str, str]:
         entries = json.loads(path.read_text(encoding="utf-8"))
         dup = merged.keys() & entries.keys()
         if dup:
-            raise ValueError(f"{path.name} repeats keys defined elsewhere: {sorted(dup)[:5]}")
+            raise CatalogError(f"{path.name} repeats keys defined elsewhere: {sorted(dup)[:5]}")
         merged.update(entries)
     return merged
 

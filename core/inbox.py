@@ -17,6 +17,7 @@ from sqlalchemy import select as sa_select  # more columns than sqlmodel's selec
 from sqlmodel import Session, col, select
 
 from core import clock
+from core.errors import Misuse
 from core.models import User
 from core.models_inbox import Notification
 from core.scope import Viewer
@@ -67,9 +68,9 @@ def notify(session: Session, notices: list[dict], *, now: datetime | None = None
             continue
         missing = [f for f in ("key", "kind", "title_zh") if not n.get(f)]
         if missing:
-            raise ValueError(f"a notice needs {', '.join(missing)}")
+            raise Misuse(f"a notice needs {', '.join(missing)}")
         if len(n["key"]) > 160:
-            raise ValueError(f"notice key longer than 160 characters: {n['key'][:40]}…")
+            raise Misuse(f"notice key longer than 160 characters: {n['key'][:40]}…")
         row = {f: n.get(f) for f in NOTICE_FIELDS}
         row.update(
             user_id=int(user_id),

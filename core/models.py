@@ -14,6 +14,7 @@ from sqlalchemy import Column, String, UniqueConstraint, event
 from sqlmodel import Field, SQLModel
 
 from core.clock import LocalDateTime, now
+from core.errors import Misuse
 from core.privacy import declare
 from core.sealed import Sealed, lookup_hash
 
@@ -63,7 +64,7 @@ def row_id(value: int | None) -> int:
     type checker, and checks, that this one has it.
     """
     if value is None:
-        raise ValueError("the row has no id yet: flush it first")
+        raise Misuse("the row has no id yet: flush it first")
     return value
 
 

@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from core import clock
 from core.audit import record
+from core.errors import GridwiseError, Misuse
 from core.models import OrgLevel, OrgUnit, Worker, WorkerCreate, WorkerStatus, row_id
 from core.privacy import mask_phone
 from core.scope import ScopeError, Viewer, unit_scope_clause, worker_scope_clause
@@ -205,20 +206,20 @@ def headcount(session: Session, viewer: Viewer) -> pd.DataFrame:
 def _grid_chain(session: Session, grid_id: int) -> tuple[OrgUnit, OrgUnit, OrgUnit]:
     grid = session.get(OrgUnit, grid_id)
     if grid is None or grid.level != OrgLevel.GRID.value:
-        raise ValueError(f"grid {grid_id} does not exist")
+        raise GridwiseError("core.err.no_grid", grid_id=grid_id)
     comm = session.get(OrgUnit, grid.parent_id)
     sub = session.get(OrgUnit, comm.parent_id) if comm else None
     if comm is None or sub is None:
-        raise ValueError(f"grid {grid.code} is not under a community and subdistrict")
+        raise Misuse(f"grid {grid.code} is not under a community and subdistrict")
     return grid, comm, sub
 
 
 def ensure_manages_grid(session: Session, viewer: Viewer, grid_id: int) -> None:
     if not viewer.is_manager:  # workers, and the security and audit administrators
-        raise ScopeError("only managers change worker records")
+        raise ScopeError("scope.err.manager_worker_records")
     grid, comm, sub = _grid_chain(session, grid_id)
     if viewer.scope_unit_id not in (None, sub.id, comm.id, grid.id):
-        raise ScopeError(f"grid {grid.code} is outside your scope")
+        raise ScopeError("scope.err.grid_out_of_scope", grid=grid.code)
 
 
 def save_worker(session: Session, viewer: Viewer, data: WorkerCreate) -> Worker:
@@ -284,7 +285,7 @@ def worker_by_phone(session: Session, viewer: Viewer, phone: str) -> Worker | No
 def set_worker_status(session: Session, viewer: Viewer, worker_id: int, status: WorkerStatus) -> Worker:
     worker = session.get(Worker, worker_id)
     if worker is None:
-        raise ValueError(f"worker {worker_id} does not exist")
+        raise GridwiseError("core.err.no_worker", worker_id=worker_id)
     ensure_manages_grid(session, viewer, worker.grid_id)
     record(
         session,
@@ -304,10 +305,10 @@ def set_worker_status(session: Session, viewer: Viewer, worker_id: int, status: 
 def worker_home(session: Session, viewer: Viewer) -> dict[str, object]:
     """What the signed-in worker's home page shows about their place in the org."""
     if viewer.worker_id is None:
-        raise ScopeError("this account is not a worker's")
+        raise ScopeError("scope.err.not_a_worker_account")
     worker = session.get(Worker, viewer.worker_id)
     if worker is None:
-        raise ValueError(f"worker {viewer.worker_id} does not exist")
+        raise GridwiseError("core.err.no_worker", worker_id=viewer.worker_id)
     grid, comm, sub = _grid_chain(session, worker.grid_id)
     colleagues = session.exec(
         select(func.count(col(Worker.id))).where(

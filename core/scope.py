@@ -132,7 +132,7 @@ def can_see_worker(viewer: Viewer, worker: Worker) -> bool:
 
 def ensure_can_see_worker(viewer: Viewer, worker: Worker | None) -> Worker:
     if worker is None or not can_see_worker(viewer, worker):
-        raise ScopeError("worker is outside your scope")
+        raise ScopeError("scope.err.worker_out_of_scope")
     return worker
 
 

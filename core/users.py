@@ -131,16 +131,16 @@ def create_user(
     _require_keeper(viewer, role)
     username = username.strip()
     if not username:
-        raise ValueError("username is required")
+        raise GridwiseError("core.err.username_required")
     if employee_no and employee_no.strip() and worker_id is None:
         worker = session.exec(select(Worker).where(Worker.employee_no == employee_no.strip())).first()
         if worker is None:
-            raise ValueError(f"no worker has employee number {employee_no.strip()!r}")
+            raise GridwiseError("core.err.no_employee_no", employee_no=employee_no.strip())
         worker_id = worker.id
     if session.exec(select(User).where(User.username == username)).first():
-        raise ValueError(f"username {username!r} is taken")
+        raise GridwiseError("core.err.username_taken", username=username)
     if role == Role.WORKER and worker_id is None:
-        raise ValueError("a worker account must be linked to a worker record")
+        raise GridwiseError("core.err.worker_account_needs_worker")
     user = User(
         username=username,
         display_name=display_name.strip() or username,
@@ -170,7 +170,7 @@ def update_user(
     is the security administrator's alone."""
     user = session.get(User, user_id)
     if user is None:
-        raise ValueError(f"user {user_id} does not exist")
+        raise GridwiseError("core.err.no_user", user_id=user_id)
     _refuse_api_account(session, user)
     role_changes = role is not None and role.value != user.role
     if role_changes:
@@ -179,7 +179,7 @@ def update_user(
     else:
         _require_keeper(viewer, user.role)
     if user.id == viewer.user_id and (is_active is False or role_changes):
-        raise ValueError("you cannot deactivate or demote your own account")
+        raise GridwiseError("core.err.own_account")
     before = _public(user)
     if display_name is not None:
         user.display_name = display_name
@@ -210,7 +210,7 @@ def reset_password(session: Session, viewer: Viewer, user_id: int) -> str:
     administrators)."""
     user = session.get(User, user_id)
     if user is None:
-        raise ValueError(f"user {user_id} does not exist")
+        raise GridwiseError("core.err.no_user", user_id=user_id)
     _require_keeper(viewer, user.role)
     _refuse_api_account(session, user)
     new_password = secrets.token_urlsafe(9)
@@ -227,7 +227,7 @@ def unlock_user(session: Session, viewer: Viewer, user_id: int) -> User:
     require_duty(viewer, Role.SECADMIN, "unlock")
     user = session.get(User, user_id)
     if user is None:
-        raise ValueError(f"user {user_id} does not exist")
+        raise GridwiseError("core.err.no_user", user_id=user_id)
     before = {"failed_logins": user.failed_logins, "locked_until": user.locked_until}
     user.failed_logins, user.locked_until = 0, None
     session.add(user)
@@ -251,9 +251,9 @@ def set_extra_duties(session: Session, viewer: Viewer, user_id: int, duties: lis
         raise ScopeError("users.err.role_by_secadmin")
     user = session.get(User, user_id)
     if user is None:
-        raise ValueError(f"user {user_id} does not exist")
+        raise GridwiseError("core.err.no_user", user_id=user_id)
     if user.id == viewer.user_id:
-        raise ValueError("you cannot change your own duties")
+        raise GridwiseError("core.err.own_duties")
     extra = sorted({Role(d) for d in duties} - {Role(user.role)}, key=ADMIN_ROLES.index)
     if extra and (not get_settings().allow_combined_admin_duties or Role(user.role) not in ADMIN_ROLES):
         raise GridwiseError("users.err.one_duty", username=user.username)

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from core import clock
 from core.audit import record
+from core.errors import GridwiseError
 from core.models import OrgLevel, OrgUnit, Worker, WorkerStatus
 from core.scope import ScopeError, Viewer, unit_scope_clause
 from core.tabular import Column, ReadResult, RowError, Schema, read_table
@@ -185,20 +186,20 @@ def _worker(session: Session, worker_id: float) -> Worker:
     """A previewed worker (ids come from a pandas column, so may be floats), still there."""
     worker = session.get(Worker, int(worker_id))
     if worker is None:
-        raise ValueError(f"worker {worker_id} was removed since the preview; nothing was written")
+        raise GridwiseError("core.err.worker_removed", worker_id=worker_id)
     return worker
 
 
 def commit_worker_import(session: Session, viewer: Viewer, preview: WorkerImportPreview) -> tuple[int, int]:
     """Write a clean preview in the caller's transaction; returns (added, updated)."""
     if not preview.ok:
-        raise ValueError("the file has errors; nothing was written")
+        raise GridwiseError("core.err.import_has_errors")
     # A preview is data: check its grids and workers against the viewer now, as preview_worker_import does.
     in_scope = set(_grid_lookup(session, viewer)["grid_id"])
     grids = {int(g) for g in preview.new["grid_id"]} | {int(g) for g in preview.changed["grid_id"]}
     grids |= {_worker(session, i).grid_id for i in preview.changed["id"]}
     if not grids <= in_scope:
-        raise ScopeError("the roster names grids or workers outside your scope")
+        raise ScopeError("scope.err.roster_out_of_scope")
     now = clock.now()
 
     def _val(v: Any) -> Any:

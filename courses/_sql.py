@@ -15,19 +15,19 @@ from courses.models import TrainingSession
 
 def require_manager(viewer: Viewer) -> None:
     if not viewer.is_manager:
-        raise ScopeError("only managers may do this")
+        raise ScopeError("scope.err.managers_only")
 
 
 def require_district(viewer: Viewer) -> None:
     """Catalog changes affect every community: district-level managers and admins only."""
     if not viewer.is_manager or (not viewer.is_admin and viewer.scope_unit_id is not None):
-        raise ScopeError("only district-level managers may change the course catalog")
+        raise ScopeError("scope.err.district_catalog")
 
 
 def training_session_scope_clause(viewer: Viewer, scope_path: str | None):  # noqa: ANN201
     """Sessions a manager may see: district-wide ones, those for their subtree, those for an ancestor."""
     if not viewer.is_manager:
-        raise ScopeError("workers see sessions through their seats")
+        raise ScopeError("scope.err.worker_sessions")
     if viewer.scope_unit_id is None:
         return true()
     unit_path = col(OrgUnit.path)

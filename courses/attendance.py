@@ -232,7 +232,7 @@ def mark_many(
         session.exec(select(col(Worker.id)).where(col(Worker.id).in_(ids), worker_scope_clause(viewer))).all()
     )
     if len(visible) != len(ids):
-        raise ScopeError("some of these workers are outside your scope")
+        raise ScopeError("scope.err.some_workers_out_of_scope")
     course = must_get(session, Course, ts.course_id)
     was = session.execute(
         select(col(Worker.employee_no), col(Attendance.worker_id), col(Attendance.status))
@@ -410,7 +410,7 @@ def decide_excuse(
         select(Worker).where(col(Worker.id) == req.worker_id, worker_scope_clause(viewer))
     ).first()
     if worker is None:
-        raise ScopeError("that worker is outside your scope")
+        raise ScopeError("scope.err.worker_out_of_scope")
     if req.status != ExcuseStatus.PENDING.value:
         return req
     req.status = (ExcuseStatus.APPROVED if approve else ExcuseStatus.REJECTED).value

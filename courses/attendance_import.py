@@ -151,7 +151,7 @@ def preview_platform_import(
     seats = register(session, viewer, session_id)
     empty = pd.DataFrame(columns=MATCHED_COLUMNS)
     if seats.empty:
-        raise ScopeError("no seats of your workers at this session")
+        raise ScopeError("scope.err.no_seats_of_yours")
     if rows.empty:
         return ImportPreview(session_id, empty, errors, **file)
     no_id = rows["employee_no"].isna() & rows["name"].isna()
@@ -219,7 +219,7 @@ def commit_platform_import(
     if len(
         set(session.exec(select(col(Worker.id)).where(col(Worker.id).in_(ids), worker_scope_clause(viewer))))
     ) != len(ids):
-        raise ScopeError("some of these workers are outside your scope")
+        raise ScopeError("scope.err.some_workers_out_of_scope")
     now = now or clock.now()
     ts = must_get(session, TrainingSession, preview.session_id)
     course = must_get(session, Course, ts.course_id)

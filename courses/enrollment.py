@@ -72,7 +72,7 @@ def enroll(
     )
     outside = [w for w in ids if w not in visible]
     if outside:
-        raise ScopeError(f"{len(outside)} of these workers are outside your scope (e.g. id {outside[0]})")
+        raise ScopeError("scope.err.n_workers_out_of_scope", n=len(outside), example=outside[0])
     check_prerequisite(session, course_id=course_id, worker_ids=ids, at=now)  # raises naming the course first
     new = insert_ignore(
         session,
@@ -140,7 +140,7 @@ def unenroll(
             select(col(Worker.id)).where(col(Worker.id) == worker_id, worker_scope_clause(viewer))
         ).all()
     ):
-        raise ScopeError("that worker is outside your scope")
+        raise ScopeError("scope.err.worker_out_of_scope")
     future = select(col(TrainingSession.id)).where(
         col(TrainingSession.course_id) == course_id, col(TrainingSession.start_at) > now
     )
@@ -269,7 +269,7 @@ def add_rule(
     require_manager(viewer)
     unit_id = unit_id if unit_id is not None else viewer.scope_unit_id
     if not can_manage_unit(session, viewer, unit_id):
-        raise ScopeError("you can only add rules for your own scope")
+        raise ScopeError("scope.err.rules_own_scope")
     if kind == RuleKind.UNIT and unit_id is None:
         raise CourseError("rule_unit")
     rule = EnrollmentRule(
@@ -378,7 +378,7 @@ def rules_frame(session: Session, viewer: Viewer, course_id: int | None = None) 
 def deactivate_rule(session: Session, viewer: Viewer, rule_id: int) -> None:
     rule = session.get(EnrollmentRule, rule_id)
     if rule is None or not can_manage_unit(session, viewer, rule.unit_id):
-        raise ScopeError("that rule is outside your scope")
+        raise ScopeError("scope.err.rule_out_of_scope")
     record(
         session,
         "course.rule.deactivate",

@@ -118,14 +118,14 @@ def worker_training(
     from core.scope import ScopeError, worker_scope_clause
 
     if viewer.role == Role.WORKER and viewer.worker_id != worker_id:
-        raise ScopeError("a worker sees only their own training")
+        raise ScopeError("scope.err.own_training")
     if (
         session.exec(
             select(col(Worker.id)).where(col(Worker.id) == worker_id, worker_scope_clause(viewer))
         ).first()
         is None
     ):
-        raise ScopeError("worker is outside your scope")
+        raise ScopeError("scope.err.worker_out_of_scope")
     as_worker = Viewer(
         user_id=viewer.user_id,
         role=Role.WORKER,

@@ -82,7 +82,7 @@ def occurrences(
 
 def _editable(session: Session, viewer: Viewer, ts: TrainingSession) -> None:
     if not can_manage_unit(session, viewer, ts.unit_id):
-        raise ScopeError("this session belongs to a unit outside your scope")
+        raise ScopeError("scope.err.session_out_of_scope")
 
 
 def _scheduled(session: Session, viewer: Viewer, session_id: int, *, refusal: str) -> TrainingSession:
@@ -104,7 +104,7 @@ def check_plan(
     require_manager(viewer)
     unit_id = plan.unit_id if plan.unit_id is not None else viewer.scope_unit_id
     if not can_manage_unit(session, viewer, unit_id):
-        raise ScopeError("you can only schedule sessions for your own scope")
+        raise ScopeError("scope.err.schedule_own_scope")
     course = must_get(session, Course, plan.course_id)
     if course is None or not course.is_active:
         raise ScheduleError("choose_course")
@@ -305,7 +305,7 @@ def session_in_scope(session: Session, viewer: Viewer, session_id: int) -> Train
     )
     ts = session.exec(stmt).first()
     if ts is None:
-        raise ScopeError("that session is outside your scope")
+        raise ScopeError("scope.err.session_out_of_scope")
     return ts
 
 
@@ -392,7 +392,7 @@ def upcoming_for_worker(
 ) -> pd.DataFrame:
     """The signed-in worker's seats in sessions that have not ended (and those starting within ``days``)."""
     if viewer.worker_id is None:
-        raise ScopeError("only a worker has a learning plan")
+        raise ScopeError("scope.err.worker_plan")
     worker_id = viewer.worker_id
     now = now or clock.now()
     stmt: Select = (

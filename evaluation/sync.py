@@ -60,7 +60,7 @@ def event_by_no(session: Session, viewer: Viewer, event_no: str) -> Event | None
     if viewer.role == Role.WORKER:
         visible = event.assignee_id is not None and event.assignee_id == viewer.worker_id
     if not visible:
-        raise ScopeError("event is outside your scope")
+        raise ScopeError("field.err.event_out_of_scope")
     return event
 
 
@@ -98,5 +98,5 @@ def worker_by_no(session: Session, viewer: Viewer, employee_no: str) -> Worker |
         session.exec(select(Worker.id).where(Worker.id == worker.id, worker_scope_clause(viewer))).first()
         is None
     ):
-        raise ScopeError("worker is outside your scope")
+        raise ScopeError("scope.err.worker_out_of_scope")
     return worker

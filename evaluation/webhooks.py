@@ -41,7 +41,7 @@ def subscribe(
     from core.notify.channels import add_channel
 
     if not viewer.is_admin:
-        raise ScopeError("only an administrator may subscribe an API client to webhooks")
+        raise ScopeError("scope.err.admin_webhooks")
     row = session.exec(select(ApiClient).where(ApiClient.name == client)).first()
     if row is None or not row.is_active:
         raise ApiClientError(f"no active API client {client!r}")

@@ -15,9 +15,11 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from core.auth import SignInError, change_own_password, sign_in
 from core.db import db_fault
 from core.demo import demo_accounts
+from core.errors import GridwiseError
 from core.scope import Viewer, viewer_for
 from core.settings import get_settings
 from ui import resources
+from ui.errors import error_text
 from ui.pages import PAGES, pages_for, spec_for
 from ui.session_cookie import (
     ENDED_KEY,
@@ -175,8 +177,8 @@ def change_password_form(viewer: Viewer) -> None:
                 change_own_password(
                     session, viewer.user_id, old, new, keep_session=st.session_state.get(SESSION_KEY)
                 )
-        except ValueError as exc:
-            st.error(tr("signin.error.change_failed", reason=str(exc)))
+        except GridwiseError as exc:
+            st.error(tr("signin.error.change_failed", reason=error_text(exc)))
             return
         st.session_state[MUST_CHANGE_KEY] = False
         st.rerun()

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from core import clock
 from core.audit import record
+from core.errors import GridwiseError
 from core.i18n import t
 from core.inbox import notify
 from core.models import OrgLevel, OrgUnit, Role, User
@@ -45,10 +46,10 @@ def find_unit(session: Session, name_or_code: str) -> OrgUnit:
         )
     ).all()
     if not rows:
-        raise ValueError(f"no district, subdistrict or community is called {value!r} (give its name or code)")
+        raise GridwiseError("notify.err.no_unit", value=value)
     if len(rows) > 1:
-        raise ValueError(
-            f"{value!r} names {len(rows)} units; give the code ({', '.join(r.code for r in rows)})"
+        raise GridwiseError(
+            "notify.err.unit_ambiguous", value=value, n=len(rows), codes=", ".join(r.code for r in rows)
         )
     return rows[0]
 
@@ -66,12 +67,12 @@ def _owner_clause(viewer: Viewer):  # noqa: ANN202 - a SQL condition
 
 def _ensure_manages(session: Session, viewer: Viewer, owner_unit_id: int | None) -> None:
     if not viewer.is_manager:
-        raise ScopeError("only managers and the system administrator manage notification channels")
+        raise ScopeError("scope.err.manager_channels")
     if viewer.scope_unit_id is None:
         return
     unit = session.get(OrgUnit, owner_unit_id) if owner_unit_id is not None else None
     if unit is None or f"/{viewer.scope_unit_id}/" not in unit.path:
-        raise ScopeError("this channel belongs to a unit outside your scope")
+        raise ScopeError("scope.err.channel_out_of_scope")
 
 
 def _validate(kind: str, url: str, options: dict[str, Any]) -> None:
@@ -79,7 +80,7 @@ def _validate(kind: str, url: str, options: dict[str, Any]) -> None:
     if kind == ChannelKind.EMAIL:
         providers.smtp_settings(url)
     elif scheme not in ("http", "https") or not urlsplit(url).hostname:
-        raise ValueError(f"a {kind} channel needs an http(s) URL, not {mask_url(url)!r}")
+        raise GridwiseError("notify.err.channel_url", kind=kind, url=mask_url(url))
     if kind == ChannelKind.WEBHOOK:
         providers.render_template(
             str(options.get("template") or providers.DEFAULT_TEMPLATE), {"text": "test", "title": "test"}
@@ -105,16 +106,16 @@ def add_channel(
     gateway's JSON body with ``{mobile}``, ``{email}``, ``{title}``, ``{text}``, ``{link}`` placeholders."""
     name, url, kind = name.strip(), url.strip(), kind.strip().lower()
     if kind not in KINDS:
-        raise ValueError(f"channel kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        raise GridwiseError("notify.err.channel_kind", kinds=", ".join(KINDS), kind=kind)
     if not name or len(name) > 64:
-        raise ValueError("a channel needs a name of 1–64 characters")
+        raise GridwiseError("notify.err.channel_name")
     _ensure_manages(session, viewer, owner_unit_id)
     if session.exec(select(col(NotifyChannel.id)).where(col(NotifyChannel.name) == name)).first() is not None:
-        raise ValueError(f"a channel called {name!r} exists already")
+        raise GridwiseError("notify.err.channel_exists", name=name)
     if owner_unit_id is not None:
         unit = session.get(OrgUnit, owner_unit_id)
         if unit is None or unit.level == OrgLevel.GRID.value:
-            raise ValueError("a channel belongs to the district, a subdistrict or a community")
+            raise GridwiseError("notify.err.channel_owner")
     options: dict[str, Any] = {
         k: v for k, v in (("keyword", keyword.strip()), ("template", template.strip())) if v
     }
@@ -169,7 +170,7 @@ def get_channel(session: Session, viewer: Viewer, name_or_id: str | int) -> Noti
     else:
         channel = session.exec(select(NotifyChannel).where(col(NotifyChannel.name) == name_or_id)).first()
     if channel is None:
-        raise ValueError(f"no notification channel is called {name_or_id!r}")
+        raise GridwiseError("notify.err.no_channel", name=name_or_id)
     _ensure_manages(session, viewer, channel.owner_unit_id)
     return channel
 
@@ -253,7 +254,7 @@ def update_channel(
     if name is not None:
         name = name.strip()
         if not name or len(name) > 64:
-            raise ValueError("a channel needs a name of 1–64 characters")
+            raise GridwiseError("notify.err.channel_name")
         if (
             name != channel.name
             and session.exec(
@@ -263,7 +264,7 @@ def update_channel(
             ).first()
             is not None
         ):
-            raise ValueError(f"a channel called {name!r} exists already")
+            raise GridwiseError("notify.err.channel_exists", name=name)
         channel.name = name
     for key, value in (("keyword", keyword), ("template", template)):
         if value is not None:

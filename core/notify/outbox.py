@@ -52,6 +52,7 @@ from sqlmodel import Session, col, select
 
 from core import clock
 from core.db import get_engine, unit_of_work
+from core.errors import Misuse
 from core.i18n import pick
 from core.models import OrgUnit, User, Worker
 from core.models_inbox import Notification
@@ -246,7 +247,7 @@ def enqueue(
     subscriber). ``key`` is unique (e.g. ``"decision:42"``): queuing it again adds nothing; returns whether
     it was new. Sent by the delivery job like any notice, signed when the channel has a secret."""
     if len(key) > 200:
-        raise ValueError(f"a delivery key is at most 200 characters: {key[:40]}…")
+        raise Misuse(f"a delivery key is at most 200 characters: {key[:40]}…")
     at = now or clock.now()
     row = {
         "key": key,
@@ -494,7 +495,7 @@ def purge_old(session: Session, *, now: datetime | None = None, keep_days: int |
     many were removed; a second run removes nothing more."""
     days = get_settings().notify_keep_days if keep_days is None else keep_days
     if days < 1:
-        raise ValueError(f"notify_keep_days must be at least 1, not {days}")
+        raise Misuse(f"notify_keep_days must be at least 1, not {days}")
     cutoff = (now or clock.now()) - timedelta(days=days)
     return int(
         session.exec(

@@ -8,6 +8,7 @@ from datetime import datetime, time, timedelta
 from sqlmodel import Session
 
 from core import clock
+from core.errors import GridwiseError
 from core.i18n import LANGUAGES
 from core.models import User, Worker
 from core.notify.models import NotifyPreference
@@ -54,19 +55,19 @@ def save_preference(
 ) -> NotifyPreference:
     """Store the viewer's own choices (nobody sets another person's); bad input raises ValueError naming it."""
     if session.get(User, viewer.user_id) is None:
-        raise ValueError("preferences belong to a signed-in user account")
+        raise GridwiseError("notify.err.prefs_need_account")
     email, mobile = email.strip(), mobile.strip().replace(" ", "").replace("-", "")
     if language not in LANGUAGES:
-        raise ValueError(f"language must be one of {', '.join(LANGUAGES)}, not {language!r}")
-    for name, value in (("quiet hours start", quiet_start), ("quiet hours end", quiet_end)):
+        raise GridwiseError("notify.err.prefs_language", language=language)
+    for name, value in (("quiet_start", quiet_start), ("quiet_end", quiet_end)):
         if value and not HHMM.match(value):
-            raise ValueError(f"{name} must be HH:MM (00:00–23:59), not {value!r}")
+            raise GridwiseError(f"notify.err.prefs_{name}", value=value)
     if bool(quiet_start) != bool(quiet_end):
-        raise ValueError("quiet hours need both a start and an end (or neither)")
+        raise GridwiseError("notify.err.prefs_quiet_pair")
     if email and not EMAIL.match(email):
-        raise ValueError(f"email address {email!r} does not look like name@example.org")
+        raise GridwiseError("notify.err.prefs_email", email=email)
     if mobile and not MOBILE.match(mobile):
-        raise ValueError(f"mobile number {mobile!r} must be 6–15 digits")
+        raise GridwiseError("notify.err.prefs_mobile", mobile=mobile)
     pref = session.get(NotifyPreference, viewer.user_id) or NotifyPreference(user_id=viewer.user_id)
     pref.language, pref.quiet_start, pref.quiet_end = language, quiet_start, quiet_end
     pref.email, pref.mobile = email, mobile

@@ -32,6 +32,7 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import parse_qsl, quote_plus, unquote, urlsplit
 
+from core.errors import GridwiseError
 from core.i18n import t
 from core.notify.models import ChannelKind
 from core.settings import get_settings
@@ -130,11 +131,9 @@ def render_template(template: str, values: dict[str, str]) -> dict[str, Any]:
     try:
         parsed = json.loads(body)
     except json.JSONDecodeError as exc:
-        raise ValueError(
-            f"the body template is not JSON once filled in: {exc.msg} at character {exc.pos}"
-        ) from None
+        raise GridwiseError("notify.err.template_json", msg=exc.msg, pos=exc.pos) from None
     if not isinstance(parsed, dict):
-        raise ValueError("the body template must be a JSON object")
+        raise GridwiseError("notify.err.template_object")
     return parsed
 
 
@@ -315,10 +314,7 @@ def smtp_settings(url: str) -> dict[str, Any]:
     parts = urlsplit(url)
     modes = {"smtp": "plain", "smtp+starttls": "starttls", "smtps": "ssl"}
     if parts.scheme not in modes or not parts.hostname:
-        raise ValueError(
-            "an email channel's URL is smtp+starttls://user@host:587, smtps://user@host:465 "
-            "or smtp://host:25, optionally ?from=sender@example.org"
-        )
+        raise GridwiseError("notify.err.email_url")
     query = dict(parse_qsl(parts.query))
     mode = modes[parts.scheme]
     user = unquote(parts.username or "")

@@ -12,6 +12,7 @@ from typing import IO, Literal
 import numpy as np
 import pandas as pd
 
+from core.errors import Misuse
 from core.i18n import t
 from core.tabular.schema import Column, Schema, fmt_bound
 
@@ -82,7 +83,7 @@ def template_bytes(schema: Schema, fmt: Literal["csv", "xlsx"] = "xlsx", lang: s
         writer.writerow([_example_text(c, lang) for c in schema.columns])
         return text.getvalue().encode("utf-8-sig")  # the BOM makes Excel read UTF-8, not the ANSI code page
     if fmt != "xlsx":
-        raise ValueError(f"unknown template format {fmt!r}")
+        raise Misuse(f"unknown template format {fmt!r}")
     return _xlsx_template(schema, headers, lang)
 
 

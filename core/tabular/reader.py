@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from core.errors import Misuse
 from core.i18n import t
 from core.tabular.cells import convert
 from core.tabular.messages import PerLang, RowError, list_sep, make_error, show
@@ -276,7 +277,7 @@ def iter_table(
     caller that wants all-or-nothing writes them in one transaction and rolls back unless every chunk is ok.
     """
     if chunk_rows is not None and chunk_rows < 1:
-        raise ValueError("chunk_rows must be positive")
+        raise Misuse("chunk_rows must be positive")
     data = bytes(data)
 
     def file_chunk(

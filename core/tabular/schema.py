@@ -11,6 +11,8 @@ from typing import Literal
 
 import pandas as pd
 
+from core.errors import Misuse
+
 Kind = Literal["str", "int", "float", "date", "datetime", "bool", "enum"]
 KINDS: tuple[str, ...] = ("str", "int", "float", "date", "datetime", "bool", "enum")
 
@@ -58,11 +60,11 @@ class Column:
     def __post_init__(self) -> None:
         aliases = (self.aliases,) if isinstance(self.aliases, str) else tuple(self.aliases)
         if self.kind not in KINDS:
-            raise ValueError(f"column {self.key!r}: unknown kind {self.kind!r}")
+            raise Misuse(f"column {self.key!r}: unknown kind {self.kind!r}")
         if not aliases:
-            raise ValueError(f"column {self.key!r}: needs at least one alias")
+            raise Misuse(f"column {self.key!r}: needs at least one alias")
         if self.kind == "enum" and not self.choices:
-            raise ValueError(f"column {self.key!r}: an enum needs choices")
+            raise Misuse(f"column {self.key!r}: an enum needs choices")
         object.__setattr__(self, "aliases", aliases)
         if self.choices is not None:
             object.__setattr__(self, "choices", dict(self.choices))
@@ -97,17 +99,15 @@ class Schema:
         object.__setattr__(self, "key", key)
         keys = [c.key for c in columns]
         if len(set(keys)) != len(keys):
-            raise ValueError(f"schema {self.name!r}: duplicate column keys")
+            raise Misuse(f"schema {self.name!r}: duplicate column keys")
         if missing := set(key) - set(keys):
-            raise ValueError(f"schema {self.name!r}: key names unknown columns {sorted(missing)}")
+            raise Misuse(f"schema {self.name!r}: key names unknown columns {sorted(missing)}")
         lookup: dict[str, str] = {}
         for col in columns:
             for text in (col.key, *col.aliases, col.label_zh, col.label_en):
                 n = norm(text)
                 if lookup.setdefault(n, col.key) != col.key:
-                    raise ValueError(
-                        f"schema {self.name!r}: header {text!r} fits {lookup[n]!r} and {col.key!r}"
-                    )
+                    raise Misuse(f"schema {self.name!r}: header {text!r} fits {lookup[n]!r} and {col.key!r}")
         object.__setattr__(self, "_lookup", lookup)
 
     @property

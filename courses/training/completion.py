@@ -171,7 +171,7 @@ def prerequisite_for_worker(
 ) -> dict | None:
     """What a worker still needs before ``course_id`` (the required course and why), or None."""
     if viewer.worker_id is None:
-        raise ScopeError("only a worker asks about their own path")
+        raise ScopeError("scope.err.worker_path")
     pre, lacking = missing_prerequisite(
         session, course_id=course_id, worker_ids=[viewer.worker_id], at=now or clock.now()
     )

@@ -239,7 +239,7 @@ def _int(v: float | None) -> int | None:
 
 def _worker_in_scope(session: Session, viewer: Viewer, worker_id: int) -> Worker:
     if not viewer.is_manager:
-        raise ScopeError("only managers record or correct study hours")
+        raise ScopeError("scope.err.manager_hours")
     return ensure_can_see_worker(viewer, session.get(Worker, worker_id))
 
 

@@ -87,7 +87,7 @@ def ensure_lessons(session: Session, *, course_ids: list[int] | None = None) -> 
 
 def _worker(viewer: Viewer) -> int:
     if viewer.worker_id is None:
-        raise ScopeError("only a worker reads lessons as themselves")
+        raise ScopeError("scope.err.worker_lessons")
     return viewer.worker_id
 
 
@@ -102,7 +102,7 @@ def _lesson_for(session: Session, viewer: Viewer, lesson_id: int) -> Lesson:
         )
     ).first()
     if enrolled is None:
-        raise ScopeError("that lesson belongs to a course you are not enrolled in")
+        raise ScopeError("scope.err.lesson_not_enrolled")
     return lesson
 
 
@@ -286,7 +286,7 @@ LESSON_COLS = [
 def lessons_frame(session: Session, viewer: Viewer, *, course_id: int) -> pd.DataFrame:
     """A course's lessons as a manager edits them (the catalog is district-wide: managers at any level read)."""
     if not viewer.is_manager:
-        raise ScopeError("only managers edit lessons")
+        raise ScopeError("scope.err.manager_lessons")
     stmt = (
         select(*[getattr(Lesson, c) for c in LESSON_COLS])
         .where(Lesson.course_id == course_id)

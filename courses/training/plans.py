@@ -110,7 +110,7 @@ def save_plan(
     now = now or clock.now()
     unit = _unit(session, unit_id)
     if not can_edit_plan(viewer, unit):
-        raise ScopeError("that plan belongs to a unit outside your scope")
+        raise ScopeError("scope.err.plan_out_of_scope")
     courses = courses or []
     _validate(requirements, courses)
     course_rows = []
@@ -190,7 +190,7 @@ def plans_frame(session: Session, viewer: Viewer, *, year: int) -> pd.DataFrame:
     """The plans a manager works with: those of their unit's ancestors (read-only for them) and of their
     subtree, one row per requirement, with ``editable``."""
     if not viewer.is_manager:
-        raise ScopeError("only managers see plans")
+        raise ScopeError("scope.err.manager_plans")
     stmt: Select = (
         sa_select(
             col(TrainingPlan.id).label("plan_id"),

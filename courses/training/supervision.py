@@ -204,7 +204,7 @@ def bulletin_workbook(session: Session, viewer: Viewer, *, year: int, month: int
     from openpyxl.styles import Font
 
     if not viewer.is_manager:
-        raise ScopeError("only managers download the bulletin")
+        raise ScopeError("scope.err.manager_bulletin")
     as_of = month_end(year, month)
     status = plan_status(session, viewer, year=year, as_of=as_of)
     summary = community_summary(status)
@@ -380,7 +380,7 @@ def my_compulsory(session: Session, viewer: Viewer, *, year: int, as_of: date) -
     from courses.training.completion import missing_prerequisite
 
     if viewer.worker_id is None:
-        raise ScopeError("only a worker asks for their own compulsory courses")
+        raise ScopeError("scope.err.worker_compulsory")
     workers = plans.workers_in_scope(session, viewer, worker_ids=[viewer.worker_id])
     comp = plans.compulsory(session, workers, year=year)
     cols = [

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from core.errors import Misuse
 from core.settings import DATA_DIR
 from core.taxonomy import load_taxonomy
 
@@ -83,7 +84,7 @@ class Preset:
         """The same preset with some weights changed (the page's sliders)."""
         unknown = set(weights) - set(COMPONENTS)
         if unknown:
-            raise ValueError(f"unknown weight(s) {sorted(unknown)}; expected {COMPONENTS}")
+            raise Misuse(f"unknown weight(s) {sorted(unknown)}; expected {COMPONENTS}")
         return replace(self, weights={**self.weights, **weights})
 
     def weight(self, component: str) -> float:

@@ -56,6 +56,8 @@ import pandas as pd
 from ortools.graph.python.min_cost_flow import SimpleMinCostFlow
 from scipy.spatial import cKDTree
 
+from core.errors import InternalError, Misuse
+
 REQUIRED_COLUMNS = ("task_id", "worker_id", "cost")
 COST_STEPS = 1_000_000  # target resolution: the cost spread is cut into at most this many steps
 _INT64_MAX = np.iinfo(np.int64).max
@@ -118,7 +120,7 @@ def solve_batch(candidates: pd.DataFrame, capacities: Mapping[Hashable, int]) ->
         if status == SimpleMinCostFlow.OPTIMAL:
             return _package(batch, chosen, cost_resolution=resolution)
         if status != SimpleMinCostFlow.BAD_COST_RANGE or steps < _COARSER_ON_RETRY:
-            raise RuntimeError(f"min-cost flow failed with status {status!r}")
+            raise InternalError(f"min-cost flow failed with status {status!r}")
         steps //= _COARSER_ON_RETRY
 
 
@@ -161,7 +163,7 @@ def make_random_instance(
     other terms; priorities 1/2/3 come in shares 20/30/50 %. Every worker has ``capacity``.
     """
     if degree < 1 or n_workers < 1:
-        raise ValueError("degree and n_workers must be at least 1")
+        raise Misuse("degree and n_workers must be at least 1")
     rng = np.random.default_rng(seed)
     worker_xy = rng.random((n_workers, 2))
     task_xy = rng.random((n_tasks, 2))
@@ -230,10 +232,10 @@ def _prepare(candidates: pd.DataFrame, capacities: Mapping[Hashable, int]) -> _B
         candidates = pd.DataFrame({column: [] for column in REQUIRED_COLUMNS})
     missing = [column for column in REQUIRED_COLUMNS if column not in candidates.columns]
     if missing:
-        raise ValueError(f"candidates is missing column(s) {missing}")
+        raise Misuse(f"candidates is missing column(s) {missing}")
     candidates = candidates.reset_index(drop=True)
     if candidates["task_id"].isna().any():
-        raise ValueError("candidates column 'task_id' has missing values")
+        raise Misuse("candidates column 'task_id' has missing values")
     task, _ = pd.factorize(candidates["task_id"])
     worker, worker_ids = pd.factorize(candidates["worker_id"])  # missing worker_id -> code -1
     has_worker = worker >= 0
@@ -242,7 +244,7 @@ def _prepare(candidates: pd.DataFrame, capacities: Mapping[Hashable, int]) -> _B
     bad = has_worker & ~np.isfinite(cost)
     if bad.any():
         example = candidates["task_id"].iloc[int(np.argmax(bad))]
-        raise ValueError(
+        raise Misuse(
             f"candidates column 'cost' must be a finite number on every allowed pair; "
             f"{int(bad.sum())} row(s) are NaN or infinite (e.g. task_id={example!r})"
         )
@@ -275,12 +277,12 @@ def _priorities(candidates: pd.DataFrame, task: np.ndarray, task_first_row: np.n
         return np.ones(len(task_first_row), dtype=np.int64)
     raw = pd.to_numeric(candidates["priority"], errors="raise").to_numpy(dtype=np.float64, na_value=np.nan)
     if not np.isfinite(raw).all() or (raw != np.round(raw)).any():
-        raise ValueError("candidates column 'priority' must be a whole number on every row")
+        raise Misuse("candidates column 'priority' must be a whole number on every row")
     per_task = raw[task_first_row].astype(np.int64)
     disagree = raw != per_task[task]
     if disagree.any():
         example = candidates["task_id"].iloc[int(np.argmax(disagree))]
-        raise ValueError(f"candidates column 'priority' differs between rows of task_id={example!r}")
+        raise Misuse(f"candidates column 'priority' differs between rows of task_id={example!r}")
     return per_task
 
 
@@ -291,7 +293,7 @@ def _capacities(worker_ids: pd.Index | np.ndarray, capacities: Mapping[Hashable,
     bad = ~np.isfinite(values) | (values != np.round(values))
     if bad.any():
         example = ids[int(np.argmax(bad))]
-        raise ValueError(f"capacity must be a whole number (worker_id={example!r})")
+        raise Misuse(f"capacity must be a whole number (worker_id={example!r})")
     return np.clip(values, 0, None).astype(np.int64)
 
 

@@ -19,6 +19,8 @@ from sqlalchemy import select as sa_select  # more columns than sqlmodel's selec
 from sqlmodel import Session, col, select
 
 from core.audit import changed_fields, clip, record
+from core.errors import GridwiseError
+from core.i18n import t
 from core.models import OrgUnit, Role, Worker, row_id
 from core.scope import ScopeError, Viewer, ensure_can_see_worker, unit_scope_clause, worker_scope_clause
 from evaluation.field.models import Event, EventState, EventTransition
@@ -29,13 +31,27 @@ MANAGER_ROLES = frozenset({Role.MANAGER, Role.SYSADMIN})
 ANY_ROLE = frozenset({Role.WORKER, Role.MANAGER, Role.SYSADMIN})
 
 
-class IllegalTransition(ValueError):
-    """The action is not allowed from the event's current state (or by this person). ``str()`` is the English
-    text; ``key``/``params`` name its catalog entry (field.err.*), so the API answers in Chinese too."""
+class IllegalTransition(GridwiseError):
+    """The action is not allowed from the event's current state (or by this person): a catalog key
+    (``field.err.…``) whose ``action``, ``state``, ``role`` and ``legal`` parameters are shown translated
+    (``field.action.*``, ``field.state.*``, ``role.*``), so a refused step reads whole in the reader's language."""
 
-    def __init__(self, text: str, key: str = "", **params: object) -> None:
-        super().__init__(text)
-        self.key, self.params = key or None, params
+    def message(self, lang: str) -> str:
+        params = dict(self.params)
+        if "action" in params:
+            params["action"] = t(f"field.action.{params['action']}", lang)
+        if "state" in params:
+            params["state"] = t(f"field.state.{params['state']}", lang)
+        if "role" in params:
+            params["role"] = t(f"role.{params['role']}", lang)
+        if "legal" in params:
+            legal = [t(f"field.action.{a}", lang) for a in str(params["legal"]).split(",") if a]
+            params["legal"] = ("、" if lang == "zh" else ", ").join(legal) or t("field.err.no_legal", lang)
+        return t(self.key, lang, **params)
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key, **params)
+        self.args = (self.message("en"),)
 
 
 @dataclass(frozen=True)
@@ -106,21 +122,19 @@ def next_state(
     state = EventState(state)
     step = TRANSITIONS.get((state, action))
     if step is None:
-        legal = ", ".join(allowed_actions(state)) or "none"
         raise IllegalTransition(
-            f"cannot {action} an event that is {state.value}; allowed: {legal}",
             "field.err.illegal_state",
             action=action,
             state=state.value,
-            legal=legal,
+            legal=",".join(allowed_actions(state)),
         )
     if role not in step.roles:
-        raise IllegalTransition(f"a {role.value} may not {action} an event")
+        raise IllegalTransition("field.err.role_may_not", role=role.value, action=action)
     if step.needs_note and not (note or "").strip():
-        raise IllegalTransition(f"{action} needs a note saying why or what was done")
+        raise IllegalTransition("field.err.needs_note", action=action)
     if action == "rate":
         if satisfaction not in SATISFACTION:
-            raise IllegalTransition("rate needs satisfaction: satisfied, basic or unsatisfied")
+            raise IllegalTransition("field.err.rate_needs_satisfaction")
         return S.EVALUATED if satisfaction in SATISFIED else S.REOPENED
     return step.to
 
@@ -135,17 +149,17 @@ def is_overdue(state: str, due_at: datetime | None, sign_due_at: datetime | None
 def _ensure_may_act(viewer: Viewer, session: Session, event: Event, action: str) -> None:
     if viewer.role == Role.WORKER:
         if action not in WORKER_ACTIONS or event.assignee_id is None or event.assignee_id != viewer.worker_id:
-            raise ScopeError("this task is not assigned to you")
+            raise ScopeError("field.err.not_your_task")
         return
     _ensure_event_in_scope(viewer, session, event)
 
 
 def _ensure_event_in_scope(viewer: Viewer, session: Session, event: Event) -> None:
     if not viewer.is_manager:  # the security and audit administrators see no events
-        raise ScopeError("event is outside your scope")
+        raise ScopeError("field.err.event_out_of_scope")
     grid = session.get(OrgUnit, event.grid_id)
     if viewer.scope_unit_id is not None and (grid is None or f"/{viewer.scope_unit_id}/" not in grid.path):
-        raise ScopeError("event is outside your scope")
+        raise ScopeError("field.err.event_out_of_scope")
 
 
 def transition(
@@ -164,7 +178,7 @@ def transition(
     at = field_now(session, now)
     event = session.get(Event, event_id)
     if event is None:
-        raise ValueError(f"no event {event_id}")
+        raise GridwiseError("field.err.no_event", event_id=event_id)
     _ensure_may_act(viewer, session, event, action)
     if assignee_id is not None:  # dispatch only to a worker the viewer manages
         ensure_can_see_worker(viewer, session.get(Worker, assignee_id))
@@ -177,7 +191,7 @@ def transition(
         setattr(event, step.stamp, at)
     if action == "dispatch":
         if assignee_id is None and event.assignee_id is None:
-            raise IllegalTransition("dispatch needs a worker to assign")
+            raise IllegalTransition("field.err.dispatch_needs_worker")
         if assignee_id is not None:
             event.assignee_id = assignee_id
         event.sign_due_at = at + timedelta(hours=limits.sign_limit_hours)
@@ -262,7 +276,7 @@ def event_history(session: Session, viewer: Viewer, event_id: int) -> pd.DataFra
     if target is not None:
         if viewer.role == Role.WORKER:
             if target.assignee_id is None or target.assignee_id != viewer.worker_id:
-                raise ScopeError("this task is not assigned to you")
+                raise ScopeError("field.err.not_your_task")
         else:
             _ensure_event_in_scope(viewer, session, target)
     rows = session.exec(
@@ -308,7 +322,7 @@ def event_detail(session: Session, viewer: Viewer, event_id: int) -> EventDetail
     workers a manager may dispatch it to."""
     event = session.get(Event, event_id)
     if event is None:
-        raise ValueError(f"no event {event_id}")
+        raise GridwiseError("field.err.no_event", event_id=event_id)
     history = event_history(session, viewer, event_id)  # checks the viewer may see it
     workers = pd.DataFrame(
         session.exec(

@@ -861,9 +861,9 @@ def _check_and_write(
     if not viewer.is_manager:
         from core.scope import ScopeError
 
-        raise ScopeError("only a manager may import field data")
+        raise ScopeError("scope.err.manager_field_import")
     if kind not in SCHEMAS:
-        raise ValueError(f"unknown import kind {kind!r}; use metrics or events")
+        raise GridwiseError("field.err.import_kind", kind=kind)
     if (problem := upload_problem(data, filename)) is not None:  # e.g. an .xlsx that is not a workbook
         return ImportReport(kind=kind, filename=filename, errors=[problem], error_count=1)
     at = field_now(session, now)

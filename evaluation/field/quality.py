@@ -294,7 +294,7 @@ def raise_verification_tasks(
     audit entry naming the counts; returns new tasks per kind. Managers only (the data-quality job and the
     CLI act as core.scope.SYSTEM, the whole district)."""
     if not viewer.is_manager:
-        raise ScopeError("only managers may raise verification tasks")
+        raise ScopeError("scope.err.manager_verification")
     at = field_now(session, now)
     cand = _candidates(session, viewer)
     out = dict.fromkeys(KINDS, 0)

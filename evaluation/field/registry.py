@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select
 
 from core.audit import changed_fields, record
 from core.clock import now as clock_now
+from core.errors import GridwiseError
 from core.settings import DATA_DIR
 from core.taxonomy import load_taxonomy
 from evaluation.field.models import Aggregation, Direction, MetricDef, SlaLevel
@@ -146,15 +147,15 @@ def update_metric(session: Session, viewer, *, code: str, changes: dict[str, Any
     if not viewer.is_admin:
         from core.scope import ScopeError
 
-        raise ScopeError("only an administrator may edit the metric registry")
+        raise ScopeError("scope.err.admin_metrics")
     metric = session.get(MetricDef, code)
     if metric is None:
-        raise ValueError(f"unknown metric {code!r}")
+        raise GridwiseError("field.err.unknown_metric", code=code)
     bad = set(changes) - set(EDITABLE)
     if bad:
-        raise ValueError(f"these fields cannot be edited: {', '.join(sorted(bad))}")
+        raise GridwiseError("field.err.not_editable", fields=", ".join(sorted(bad)))
     if "direction" in changes and changes["direction"] not in {d.value for d in Direction}:
-        raise ValueError("direction must be 'higher' or 'lower'")
+        raise GridwiseError("field.err.direction")
     was = {key: getattr(metric, key) for key in changes}
     for key, value in changes.items():
         if key == "target" and value is not None and pd.isna(value):
@@ -203,10 +204,10 @@ def update_sla(session: Session, viewer, *, code: str, **limits: float) -> SlaLe
     if not viewer.is_admin:
         from core.scope import ScopeError
 
-        raise ScopeError("only an administrator may edit time limits")
+        raise ScopeError("scope.err.admin_time_limits")
     level = sla_levels(session).get(code)
     if level is None:
-        raise ValueError(f"unknown priority {code!r}")
+        raise GridwiseError("field.err.unknown_priority", code=code)
     cap = float(shipped_sla()["hard_cap_hours"])
     was = {key: getattr(level, key, None) for key in limits}
     for key, value in limits.items():
@@ -216,9 +217,9 @@ def update_sla(session: Session, viewer, *, code: str, **limits: float) -> SlaLe
             "handle_limit_hours",
             "supervise_after_hours",
         }:
-            raise ValueError(f"unknown limit {key!r}")
+            raise GridwiseError("field.err.unknown_limit", limit=key)
         if value is None or not (0 < float(value) <= cap):
-            raise ValueError(f"{key} must be between 0 and {cap:g} hours")
+            raise GridwiseError("field.err.limit_range", limit=key, cap=f"{cap:g}")
         setattr(level, key, float(value))
     before, after = changed_fields(was, {key: getattr(level, key) for key in limits})
     if after:

@@ -16,6 +16,7 @@ from sqlalchemy import select as sa_select  # more columns than sqlmodel's selec
 from sqlmodel import Session, col, select
 
 from core.audit import record
+from core.errors import GridwiseError
 from core.models import OrgUnit, Worker, row_id
 from core.scope import ScopeError, Viewer, ensure_can_see_worker, unit_scope_clause
 from core.settings import DATA_DIR
@@ -60,16 +61,16 @@ def grade_for(scores: dict[str, float], veto: list[str] | tuple[str, ...] = ()) 
     crit = criteria().set_index("code")["max"]
     unknown = set(scores) - set(crit.index)
     if unknown:
-        raise ValueError(f"unknown criteria: {', '.join(sorted(unknown))}")
+        raise GridwiseError("field.err.unknown_criteria", codes=", ".join(sorted(unknown)))
     missing = set(crit.index) - set(scores)
     if missing:
-        raise ValueError(f"scores missing for: {', '.join(sorted(missing))}")
+        raise GridwiseError("field.err.scores_missing", codes=", ".join(sorted(missing)))
     for code, value in scores.items():
         if value is None or not (0 <= float(value) <= float(crit[code])):
-            raise ValueError(f"{code} must be between 0 and {crit[code]}")
+            raise GridwiseError("field.err.score_range", code=code, top=crit[code])
     vetoes = {v["code"] for v in grading_standard()["veto"]}
     if set(veto) - vetoes:
-        raise ValueError(f"unknown veto items: {', '.join(sorted(set(veto) - vetoes))}")
+        raise GridwiseError("field.err.unknown_veto", codes=", ".join(sorted(set(veto) - vetoes)))
     total = float(sum(float(v) for v in scores.values()))
     if veto:
         return "red", total
@@ -81,10 +82,10 @@ def grade_for(scores: dict[str, float], veto: list[str] | tuple[str, ...] = ()) 
 
 def _ensure_manages_building(session: Session, viewer: Viewer, building: RentalBuilding) -> None:
     if not viewer.is_manager:
-        raise ScopeError("building is outside your scope")
+        raise ScopeError("scope.err.building_out_of_scope")
     unit = session.get(OrgUnit, building.grid_id)
     if viewer.scope_unit_id is not None and (unit is None or f"/{viewer.scope_unit_id}/" not in unit.path):
-        raise ScopeError("building is outside your scope")
+        raise ScopeError("scope.err.building_out_of_scope")
 
 
 def grade_building(
@@ -98,11 +99,11 @@ def grade_building(
 ) -> RentalBuilding:
     """Grade or re-grade a building; the breakdown is kept in the grading history."""
     if not viewer.is_manager:
-        raise ScopeError("only a manager may grade buildings")
+        raise ScopeError("scope.err.manager_grading")
     at = field_now(session, now)
     building = session.get(RentalBuilding, building_id)
     if building is None:
-        raise ValueError(f"no building {building_id}")
+        raise GridwiseError("field.err.no_building", building_id=building_id)
     _ensure_manages_building(session, viewer, building)
     grade, total = grade_for(scores, veto)
     payload = json.dumps({k: float(v) for k, v in scores.items()})
@@ -211,18 +212,16 @@ def record_patrol(
     at = visited_at or field_now(session)
     building = session.get(RentalBuilding, building_id)
     if building is None:
-        raise ValueError(f"no building {building_id}")
+        raise GridwiseError("field.err.no_building", building_id=building_id)
     wid = worker_id if worker_id is not None else viewer.worker_id
     if viewer.role.value == "worker":
         if wid != viewer.worker_id:
-            raise ScopeError("a worker records only their own patrols")
+            raise ScopeError("scope.err.own_patrols")
         worker = session.get(Worker, wid)
         if worker is None or (
             building.community_id != worker.community_id and building.patrol_assignee_id != worker.id
         ):
-            raise ScopeError(
-                "a worker records patrols only for buildings of their own community or assigned to them"
-            )
+            raise ScopeError("scope.err.patrol_building")
     if viewer.role.value != "worker":  # a manager logs patrols of their own buildings by their own workers
         _ensure_manages_building(session, viewer, building)
         if wid is not None:
@@ -273,7 +272,7 @@ def overdue_patrols(session: Session, viewer: Viewer, *, now: datetime | None = 
 def grading_history(session: Session, viewer: Viewer, building_id: int) -> pd.DataFrame:
     """A building's gradings, newest first (managers of the building's grid)."""
     if not viewer.is_manager:
-        raise ScopeError("only a manager may read grading history")
+        raise ScopeError("scope.err.manager_grading_history")
     building = session.get(RentalBuilding, building_id)
     if building is not None:
         _ensure_manages_building(session, viewer, building)

@@ -24,6 +24,7 @@ from sqlalchemy import ColumnElement, MetaData, Table, and_, case, delete, func,
 from sqlalchemy import select as sa_select  # more columns than sqlmodel's select is typed for
 from sqlmodel import Session, col, select
 
+from core.errors import Misuse
 from core.models import Worker
 from core.scope import Viewer, worker_scope_clause
 from core.sql import table_of
@@ -267,7 +268,7 @@ def aggregate(values: pd.DataFrame, by: list[str], registry: pd.DataFrame | None
     A zero or missing denominator gives NaN (no figure), never 0%.
     """
     if "metric" not in by:
-        raise ValueError("aggregate by must include 'metric'")
+        raise Misuse("aggregate by must include 'metric'")
     if values.empty:
         return pd.DataFrame(columns=[*by, "numerator", "denominator", "value"])
     sums = values.groupby(by, as_index=False, dropna=False).agg(

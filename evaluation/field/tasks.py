@@ -16,6 +16,7 @@ from sqlalchemy import select as sa_select  # more columns than sqlmodel's selec
 from sqlmodel import Session, col, select
 
 from core.audit import record
+from core.errors import GridwiseError
 from core.models import OrgLevel, OrgUnit, Role, Worker, WorkerStatus
 from core.scope import SYSTEM, ScopeError, Viewer, ensure_can_see_worker, unit_scope_clause
 from evaluation.field import events as ev
@@ -56,7 +57,7 @@ PATROL_PRIORITY = {"red": "urgent", "orange": "normal", "yellow": "normal", "gre
 def parse_task_id(task_id: str) -> tuple[str, int]:
     kind, _, raw = str(task_id).partition(":")
     if kind not in ("event", "verification", "patrol") or not raw.isdigit():
-        raise ValueError(f"task id {task_id!r} is not 'event:N', 'verification:N' or 'patrol:N'")
+        raise GridwiseError("field.err.task_id", task_id=task_id)
     return kind, int(raw)
 
 
@@ -205,10 +206,10 @@ def _district(viewer: Viewer) -> Viewer:
 
 def _ensure_unit_in_scope(session: Session, viewer: Viewer, unit_id: int | None) -> None:
     if not viewer.is_manager and viewer.role != Role.WORKER:
-        raise ScopeError("this task is outside your scope")
+        raise ScopeError("scope.err.task_out_of_scope")
     unit = session.get(OrgUnit, unit_id) if unit_id is not None else None
     if viewer.scope_unit_id is not None and (unit is None or f"/{viewer.scope_unit_id}/" not in unit.path):
-        raise ScopeError("this task is outside your scope")
+        raise ScopeError("scope.err.task_out_of_scope")
 
 
 HAND_DISPATCH = ("管理员人工派遣", "Dispatched by a manager")  # the reason a worker reads for a hand dispatch
@@ -230,7 +231,7 @@ def act_on_event(
     with the note as the reason), any other action is the event's transition."""
     if action == "dispatch":
         if worker_id is None:
-            raise ValueError("choose the worker to dispatch the event to")
+            raise GridwiseError("field.err.dispatch_needs_worker")
         assign_task(
             session,
             viewer,
@@ -272,17 +273,17 @@ def assign_task(
     The audit trail gets the previous and new assignee, the recommended worker (when the caller ranked
     candidates) and the override reason."""
     if not viewer.is_manager:
-        raise ScopeError("only a manager may assign tasks")
+        raise ScopeError("scope.err.manager_assign")
     at = field_now(session, now)
     worker = ensure_can_see_worker(viewer, session.get(Worker, worker_id))
     if worker.status != WorkerStatus.ACTIVE.value:
-        raise ValueError(f"{worker.name} is not on duty ({worker.status})")
+        raise GridwiseError("field.err.not_on_duty", name=worker.name, status=worker.status)
     kind, key = parse_task_id(task_id)
     reasons = {"assign_reason_zh": reason_zh[:500], "assign_reason_en": reason_en[:500]}
     if kind == "event":
         event = session.get(Event, key)
         if event is None:
-            raise ValueError(f"no event {key}")
+            raise GridwiseError("field.err.no_event", event_id=key)
         previous = event.assignee_id
         if event.state == EventState.DISPATCHED.value:
             ev._ensure_may_act(viewer, session, event, "dispatch")
@@ -304,7 +305,7 @@ def assign_task(
     elif kind == "verification":
         task = session.get(VerificationTask, key)
         if task is None or task.state != "open":
-            raise ValueError(f"no open verification task {key}")
+            raise GridwiseError("field.err.no_verification", task=key)
         _ensure_unit_in_scope(session, viewer, task.grid_id or task.community_id)
         previous = task.assignee_id
         task.assignee_id, task.assigned_by, task.override_reason = worker_id, assigned_by, override_reason
@@ -316,7 +317,7 @@ def assign_task(
     else:
         building = session.get(RentalBuilding, key)
         if building is None:
-            raise ValueError(f"no rental building {key}")
+            raise GridwiseError("field.err.no_building", building_id=key)
         _ensure_unit_in_scope(session, viewer, building.grid_id)
         previous = building.patrol_assignee_id
         building.patrol_assignee_id = worker_id

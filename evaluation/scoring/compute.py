@@ -27,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from core.errors import Misuse
 from evaluation.scoring.periods import Period, parse_period
 from evaluation.scoring.scheme import Scheme
 
@@ -157,7 +158,7 @@ def score_window(
             comp[col] = pd.Categorical(comp[col].astype(object), categories=cats)
     unknown = comp.loc[comp["direction"].isna(), "metric"].tolist()
     if unknown:
-        raise ValueError(
+        raise Misuse(
             f"scheme {scheme.code} v{scheme.version} uses metrics missing from the registry: {unknown}"
         )
 

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from core.errors import GridwiseError
+
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _QUARTER = re.compile(r"^(\d{4})-Q([1-4])$", re.I)
 _HALF = re.compile(r"^(\d{4})-H([12])$", re.I)
@@ -53,7 +55,7 @@ def parse_period(text: str) -> Period:
     if m := _MONTH.match(s):
         y, mo = int(m[1]), int(m[2])
         if not 1 <= mo <= 12:
-            raise ValueError(f"{s!r}: month must be 01–12")
+            raise GridwiseError("score.err.bad_month", period=s)
         return Period(f"{y}-{mo:02d}", "month", y, mo, 1)
     if m := _QUARTER.match(s):
         q = int(m[2])
@@ -63,7 +65,7 @@ def parse_period(text: str) -> Period:
         return Period(f"{m[1]}-H{h}", "half", int(m[1]), 1 if h == 1 else 7, 6)
     if m := _YEAR.match(s):
         return Period(s, "year", int(s), 1, 12)
-    raise ValueError(f"{s!r} is not a period; use YYYY-MM, YYYY-Qn, YYYY-Hn or YYYY (e.g. 2020-06)")
+    raise GridwiseError("score.err.bad_period", period=s)
 
 
 def month_of(d: date) -> str:

@@ -40,7 +40,7 @@ def enroll_bottom_group(
     from evaluation.scoring.service import district_scorecards
 
     if not viewer.is_manager or viewer.scope_unit_id is not None:
-        raise ScopeError("only the district places the bottom of the scorecard in remedial training")
+        raise ScopeError("scope.err.district_remedial")
     now = now or clock.now()
     p = parse_period(period)
     plan = courses_api.remedial_plan(session, year=p.year)

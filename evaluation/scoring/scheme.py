@@ -12,6 +12,7 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from core.errors import GridwiseError
 from core.settings import DATA_DIR
 
 DEFAULT_PATH = DATA_DIR / "scoring_default.json"
@@ -23,8 +24,10 @@ YEAR_RULES = ("mean_of_quarters", "half_40_year_end_60")
 DIRECTIONS = ("higher", "lower")
 
 
-class SchemeError(ValueError):
-    """A scheme definition that cannot be used, with what to fix."""
+class SchemeError(GridwiseError):
+    """A scheme definition that cannot be used, with what to fix (``score.err.scheme.…``)."""
+
+    prefix = "score.err.scheme."
 
 
 @dataclass(frozen=True)
@@ -227,11 +230,11 @@ class Scheme:
                 version=version,
             )
         except KeyError as exc:
-            raise SchemeError(f"the scheme is missing the field {exc.args[0]!r}") from exc
+            raise SchemeError("missing_field", field=exc.args[0]) from exc
         except (TypeError, ValueError) as exc:
             if isinstance(exc, SchemeError):
                 raise
-            raise SchemeError(f"the scheme has a malformed value: {exc}") from exc
+            raise SchemeError("malformed", detail=str(exc)) from exc
         scheme.validate(registry_directions)
         return scheme
 
@@ -240,59 +243,55 @@ class Scheme:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise SchemeError(f"not valid JSON (line {exc.lineno}, column {exc.colno}): {exc.msg}") from exc
+            raise SchemeError("json", line=exc.lineno, col=exc.colno, msg=exc.msg) from exc
         return cls.from_dict(data, **kw)
 
     def validate(self, registry_directions: dict[str, str] | None = None) -> None:
         comps = self.components
         if not comps:
-            raise SchemeError("a scheme needs at least one component")
+            raise SchemeError("no_components")
         codes = [c.code for c in comps]
         dup = {c for c in codes if codes.count(c) > 1}
         if dup:
-            raise SchemeError(f"component codes must be unique; repeated: {sorted(dup)}")
+            raise SchemeError("duplicate_codes", codes=", ".join(sorted(dup)))
         if abs(self.total_weight - 100) > 1e-6:
-            raise SchemeError(f"component weights must add up to 100 (they add up to {self.total_weight:g})")
+            raise SchemeError("weights_sum", total=f"{self.total_weight:g}")
         for c in comps:
             n = c.normalisation
             if c.weight <= 0:
-                raise SchemeError(f"{c.code}: weight must be positive")
+                raise SchemeError("weight_positive", code=c.code)
             if n.method not in METHODS:
-                raise SchemeError(f"{c.code}: normalisation must be one of {METHODS}, not {n.method!r}")
+                raise SchemeError("method", code=c.code, methods=", ".join(METHODS), method=n.method)
             if c.fairness not in FAIRNESS:
-                raise SchemeError(f"{c.code}: fairness must be one of {FAIRNESS[1:]} or empty")
+                raise SchemeError("fairness", code=c.code, choices=", ".join(str(f) for f in FAIRNESS[1:]))
             direction = (registry_directions or {}).get(c.metric)
             if registry_directions is not None and direction is None:
-                raise SchemeError(f"{c.code}: metric {c.metric!r} is not in the metric registry")
+                raise SchemeError("unknown_metric", code=c.code, metric=c.metric)
             if n.method == "linear":
                 if n.target is None or n.floor is None or n.target == n.floor:
-                    raise SchemeError(f"{c.code}: linear needs a target and a floor that differ")
+                    raise SchemeError("linear_ends", code=c.code)
                 if direction == "higher" and n.target < n.floor:
-                    raise SchemeError(
-                        f"{c.code}: {c.metric} is higher-is-better, so the target must exceed the floor"
-                    )
+                    raise SchemeError("higher_target", code=c.code, metric=c.metric)
                 if direction == "lower" and n.target > n.floor:
-                    raise SchemeError(
-                        f"{c.code}: {c.metric} is lower-is-better, so the target must be below the floor"
-                    )
+                    raise SchemeError("lower_target", code=c.code, metric=c.metric)
             elif n.method == "bands":
                 if not n.bands:
-                    raise SchemeError(f"{c.code}: bands need at least one threshold")
+                    raise SchemeError("bands_empty", code=c.code)
                 if any(not 0 <= b.score <= 1 for b in n.bands):
-                    raise SchemeError(f"{c.code}: a band's score is a share of the weight, between 0 and 1")
+                    raise SchemeError("band_score", code=c.code)
             elif n.cohort not in COHORTS:
-                raise SchemeError(f"{c.code}: percentile cohort must be one of {COHORTS}")
+                raise SchemeError("cohort", code=c.code, cohorts=", ".join(COHORTS))
         if self.year_rule not in YEAR_RULES:
-            raise SchemeError(f"year_rule must be one of {YEAR_RULES}")
+            raise SchemeError("year_rule", rules=", ".join(YEAR_RULES))
         if not self.grades:
-            raise SchemeError("a scheme needs grade bands")
+            raise SchemeError("no_grades")
         for g in self.grades:
             if g.max_share is not None and not 0 < g.max_share <= 1:
-                raise SchemeError(f"grade {g.code}: the cap on its share is a fraction between 0 and 1")
+                raise SchemeError("grade_cap", grade=g.code)
         if not 0 <= self.min_coverage <= 1:
-            raise SchemeError("min_coverage is a share of the weight, between 0 and 1")
+            raise SchemeError("min_coverage")
         if self.bonus_cap < 0:
-            raise SchemeError("bonus_cap cannot be negative")
+            raise SchemeError("bonus_cap")
 
 
 def _norm(d: dict[str, Any]) -> Normalisation:

@@ -119,9 +119,9 @@ def worker_view(view: ScoreView, viewer: Viewer, worker_id: int) -> tuple[pd.Ser
     """One worker's card and components from a ScoreView (raising ScopeError outside the scope)."""
     card = view.cards[view.cards["worker_id"] == worker_id]
     if card.empty:
-        raise ScopeError("this worker is outside your scope or has no scorecard for the period")
+        raise ScopeError("scope.err.no_scorecard")
     if viewer.role.value == "worker" and viewer.worker_id != worker_id:
-        raise ScopeError("a worker sees only their own scorecard")
+        raise ScopeError("scope.err.own_scorecard")
     comps = view.components[view.components["worker_id"] == worker_id]
     return card.iloc[0], comps.reset_index(drop=True)
 

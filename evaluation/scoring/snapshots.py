@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from core.audit import record
 from core.clock import now as clock_now
+from core.errors import GridwiseError
 from core.models import Worker, row_id
 from core.scope import SYSTEM, ScopeError, Viewer, worker_scope_clause
 from core.sql import insert_ignore
@@ -32,8 +33,9 @@ log = logging.getLogger(__name__)
 
 
 def _ensure_district_wide(viewer: Viewer, what: str) -> None:
+    """``what`` names the action's catalog key (``score.err.district_<what>``)."""
     if not viewer.is_admin and not (viewer.is_manager and viewer.scope_unit_id is None):
-        raise ScopeError(f"only district managers and administrators may {what}")
+        raise ScopeError(f"score.err.district_{what}")
 
 
 def latest_snapshot(session: Session, period: str) -> ScorecardSnapshot | None:
@@ -57,8 +59,8 @@ def freeze_period(
     (``created`` False); with it the month is recomputed into the next revision."""
     p = parse_period(period)
     if p.kind != "month":
-        raise ValueError("snapshots are monthly; quarters and years roll up from the months")
-    _ensure_district_wide(viewer, "freeze scorecards")
+        raise GridwiseError("score.err.snapshot_monthly")
+    _ensure_district_wide(viewer, "freeze")
     prev = latest_snapshot(session, p.label)
     if prev is not None and not new_revision:
         return prev, False
@@ -335,7 +337,7 @@ def snapshots_frame(session: Session) -> pd.DataFrame:
 
 def bulletin_bytes(session: Session, viewer: Viewer, snapshot_id: int) -> bytes | None:
     """The district bulletin (every worker's result) of a frozen revision: district-wide viewers only."""
-    _ensure_district_wide(viewer, "download the district bulletin")
+    _ensure_district_wide(viewer, "bulletin")
     snap = session.get(ScorecardSnapshot, snapshot_id)
     return snap.bulletin if snap else None
 

@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 
 from core.audit import changed_fields, record
 from core.clock import now as clock_now
+from core.errors import GridwiseError
 from core.scope import ScopeError, Viewer
 from evaluation.scoring.models_scoring import ScoringScheme
 from evaluation.scoring.scheme import Scheme, default_scheme
@@ -103,7 +104,7 @@ def save_scheme_version(
 ) -> ScoringScheme:
     """Validate an edited definition and store it as the next version of its code (admins only)."""
     if not viewer.is_admin:
-        raise ScopeError("only administrators may change scoring schemes")
+        raise ScopeError("scope.err.admin_schemes")
     text = definition if isinstance(definition, str) else json.dumps(definition, ensure_ascii=False)
     scheme = Scheme.from_json(text, registry_directions=registry_directions(session))
     last = session.exec(
@@ -116,7 +117,7 @@ def save_scheme_version(
             select(ScoringScheme).where(ScoringScheme.code == scheme.code, ScoringScheme.version == last)
         ).one()
         if Scheme.from_json(prev.definition) == scheme:
-            raise ValueError(f"nothing changed: this is the same as version {last}")
+            raise GridwiseError("score.err.scheme_unchanged", version=last)
         previous = _settings(Scheme.from_json(prev.definition))
     if activate:
         session.exec(update(ScoringScheme).values(is_active=False))
@@ -149,10 +150,10 @@ def save_scheme_version(
 
 def activate_version(session: Session, viewer: Viewer, scheme_id: int) -> ScoringScheme:
     if not viewer.is_admin:
-        raise ScopeError("only administrators may change scoring schemes")
+        raise ScopeError("scope.err.admin_schemes")
     row = session.get(ScoringScheme, scheme_id)
     if row is None:
-        raise ValueError(f"scheme version {scheme_id} does not exist")
+        raise GridwiseError("score.err.no_scheme_version", scheme_id=scheme_id)
     was = session.exec(select(ScoringScheme).where(ScoringScheme.is_active)).first()
     record(
         session,
@@ -191,5 +192,5 @@ def scheme_versions(session: Session) -> pd.DataFrame:
 def scheme_by_id(session: Session, scheme_id: int) -> Scheme:
     row = session.get(ScoringScheme, scheme_id)
     if row is None:
-        raise ValueError(f"scheme version {scheme_id} does not exist")
+        raise GridwiseError("score.err.no_scheme_version", scheme_id=scheme_id)
     return scheme_of(row)

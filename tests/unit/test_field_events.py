@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 import pytest
 from sqlmodel import select
 
+from core.i18n import t
 from core.models import Role
 from core.scope import ScopeError
 from evaluation.field import events as ev
@@ -53,14 +55,24 @@ def test_pure_table_allows_the_documented_path():
     ],
 )
 def test_illegal_transitions_are_refused_with_the_allowed_list(state, action):
-    """Test that an illegal action names the current state and what is allowed."""
-    with pytest.raises(ev.IllegalTransition, match=f"cannot {action} an event that is {state.value}"):
+    """Test that an illegal action names the current state and what is allowed, in both languages, with the
+    state and action names translated (no raw English state code in the Chinese text)."""
+    with pytest.raises(ev.IllegalTransition) as refused:
         ev.next_state(state, action, note="x")
+    exc = refused.value
+    assert exc.key == "field.err.illegal_state"
+    for lang in ("zh", "en"):
+        text = exc.message(lang)
+        assert t(f"field.state.{state.value}", lang) in text and t(f"field.action.{action}", lang) in text
+        for legal in ev.allowed_actions(state):
+            assert t(f"field.action.{legal}", lang) in text
+    assert str(exc) == exc.message("en")
+    assert not re.search(r"[A-Za-z]", exc.message("zh").replace("SLA", ""))
 
 
 def test_role_and_note_rules():
     """Test that a worker may not accept, feedback needs a note and rate needs a satisfaction."""
-    with pytest.raises(ev.IllegalTransition, match="worker may not accept"):
+    with pytest.raises(ev.IllegalTransition, match="worker may not “Accept”"):
         ev.next_state(S.REPORTED, "accept", role=Role.WORKER)
     with pytest.raises(ev.IllegalTransition, match="needs a note"):
         ev.next_state(S.HANDLING, "feedback", role=Role.WORKER, note="  ")

@@ -79,7 +79,7 @@ def test_default_scheme_is_version_one_and_edits_add_versions(session, org):
     assert v2.version == 2 and v2.is_active
     versions = scheme_versions(session)
     assert versions["version"].tolist() == [2, 1] and versions["is_active"].tolist() == [True, False]
-    with pytest.raises(ValueError, match="nothing changed"):
+    with pytest.raises(ValueError, match="Nothing changed"):
         save_scheme_version(session, ADMIN, d)
     with pytest.raises(ScopeError):
         save_scheme_version(session, DISTRICT_MGR, d)
