@@ -14,6 +14,7 @@ from sqlmodel import Session, func, select
 
 from core.db import make_engine
 from core.demo import seed_demo
+from core.errors import GridwiseError
 from core.migrate import FOREIGN_TABLES, import_all_models, upgrade
 from core.models import OrgUnit, User, Worker
 from core.settings import ROOT
@@ -74,7 +75,7 @@ def test_demo_district_is_deterministic_and_dapeng_shaped(demo_engine, tmp_path)
     assert 250 <= levels["grid"] <= 350 and party == 54
     assert {a["username"] for a in accounts} >= {"admin", "secadmin", "auditor", "manager", "xiasha"}
     assert users == levels["grid"] + 5  # a worker per grid; three administrators (one per duty), two managers
-    with pytest.raises(RuntimeError):
+    with pytest.raises(GridwiseError, match="already holds workers"):
         with Session(engine) as s:
             seed_demo(s, seed=7, scale=0.0, extensions=(), log=lambda _m: None)
     # Same seed, same district: compare with a second database.
