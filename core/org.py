@@ -11,6 +11,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from core import clock
+from core.account_lifecycle import end_accounts_with_the_job
 from core.audit import record
 from core.errors import GridwiseError, Misuse
 from core.models import OrgLevel, OrgUnit, Worker, WorkerCreate, WorkerStatus, row_id
@@ -248,6 +249,8 @@ def save_worker(session: Session, viewer: Viewer, data: WorkerCreate) -> Worker:
         before=before,
         after=data.model_dump(),
     )
+    if before is not None:  # left, or moved out of an account's scope: the account ends with the job
+        end_accounts_with_the_job(session, viewer, [row_id(worker.id)])
     return worker
 
 
@@ -299,6 +302,7 @@ def set_worker_status(session: Session, viewer: Viewer, worker_id: int, status: 
     worker.status = status.value
     worker.updated_at = clock.now()
     session.add(worker)
+    end_accounts_with_the_job(session, viewer, [row_id(worker.id)])  # a worker who left loses the account
     return worker
 
 

@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     # The ground under the event, dispatch and warning maps (evaluation.field.basemap): a GeoJSON file of the
     # district's real boundaries. Empty = areas drawn from the grids' own centres (works offline, approximate).
     basemap_geojson: str = ""
+    # Accounts nobody has signed in to for this many days are listed for review on the users page; with
+    # account_disable_unused the daily accounts.disable_unused job deactivates workers' and managers' ones.
+    account_unused_days: int = 90
+    account_disable_unused: bool = False
     # Notifications (core.notify). The address people open Gridwise at, e.g. https://grid.example.gov.cn:
     # messages sent to WeCom / DingTalk / Feishu / email link back to the page they are about.
     base_url: str = ""

@@ -15,6 +15,7 @@ from sqlalchemy import select as sa_select  # more columns than sqlmodel's selec
 from sqlmodel import Session, col, select
 
 from core import clock
+from core.account_lifecycle import end_accounts_with_the_job
 from core.audit import record
 from core.errors import GridwiseError
 from core.models import OrgLevel, OrgUnit, Worker, WorkerStatus
@@ -232,6 +233,8 @@ def commit_worker_import(session: Session, viewer: Viewer, preview: WorkerImport
         worker.phone, worker.gender, worker.updated_at = _val(r.phone), _val(r.gender), now
         session.add(worker)
     session.flush()
+    # Those who left or moved out of an account's scope lose that account, in this same unit of work.
+    end_accounts_with_the_job(session, viewer, [int(i) for i in preview.changed["id"]])
     record(
         session,
         "import.workers",

@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 from sqlmodel import Session
 
+from core.account_lifecycle import unused_accounts
 from core.errors import GridwiseError
 from core.i18n import pick
 from core.models import ADMIN_ROLES, OrgLevel, Role
@@ -79,6 +80,23 @@ st.dataframe(
     hide_index=True,
     height=min(520, 38 + 35 * max(len(shown), 1)),
 )
+
+with Session(resources.engine()) as session:
+    unused = unused_accounts(session, viewer)
+if len(unused):
+    with st.expander(tr("users.unused", n=len(unused), days=get_settings().account_unused_days)):
+        st.caption(tr("users.unused_help"))
+        st.dataframe(
+            pd.DataFrame(
+                {
+                    tr("users.username"): unused["username"],
+                    tr("users.display_name"): unused["display_name"],
+                    tr("users.role"): unused["role"].map(lambda r: tr(f"role.{r}")),
+                    tr("users.last_login"): _when(unused["last_login_at"]),
+                }
+            ),
+            hide_index=True,
+        )
 
 new_col, edit_col = st.columns(2)
 with new_col, st.form("new_user", clear_on_submit=True):

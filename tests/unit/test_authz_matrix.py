@@ -28,6 +28,7 @@ from sqlalchemy import event, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 
+import core.account_lifecycle
 import core.api_clients
 import core.audit
 import core.org
@@ -1634,6 +1635,13 @@ READS: list[Read] = [
         (K.users.api_accounts_count,),
         lambda s, i, v: K.users.api_accounts_count(s, v),
         lambda n, i: n >= 2,
+        SYSADMIN | SECADMIN,
+    ),
+    Read(
+        "accounts unused for 90 days, for review (a0's among them a year on)",
+        (K.account_lifecycle.unused_accounts,),
+        lambda s, i, v: K.account_lifecycle.unused_accounts(s, v, now=datetime.now() + timedelta(days=365)),
+        _has("id", lambda i: i.owner_user),
         SYSADMIN | SECADMIN,
     ),
     Read(

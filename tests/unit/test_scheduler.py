@@ -93,6 +93,7 @@ def test_daily_jobs_that_ask_for_it_also_run_once_after_a_start(engine: Engine):
         "field.data_quality@start",
         "notify.cleanup@start",
         "backup.daily@start",
+        "accounts.disable_unused@start",
     }
     for job_id in catch_up:
         trigger = jobs[job_id].trigger
