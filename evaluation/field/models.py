@@ -11,6 +11,7 @@ import enum
 from datetime import date
 
 from sqlalchemy import Column, Index, String, Text, UniqueConstraint
+from sqlalchemy import true as sa_true
 from sqlmodel import Field, SQLModel
 
 from core.clock import LocalDateTime, now
@@ -178,6 +179,13 @@ class Event(SQLModel, table=True):
     source: str = Field(default="app", max_length=8)  # app | import | demo
     import_hash: str | None = Field(default=None, max_length=16)  # fingerprint of the imported row
     updated_at: LocalDateTime = Field(default_factory=now)
+    # Triage (evaluation.triage): the report as written, the item the classifier suggested with its
+    # confidence, and whether a person has confirmed item_code (False: item_code is the unconfirmed
+    # suggestion, e.g. an API event that came with text and no item, until a manager confirms it).
+    report_text: str | None = Field(default=None, sa_column=Column(Text))
+    suggested_item: str | None = Field(default=None, max_length=8)
+    suggestion_confidence: float | None = None
+    item_confirmed: bool = Field(default=True, sa_column_kwargs={"server_default": sa_true()})
 
 
 class EventTransition(SQLModel, table=True):
