@@ -104,7 +104,7 @@ def test_only_workers_report_on_the_phone(session, org):
 
 
 def test_text_only_event_carries_an_unconfirmed_suggestion_until_a_manager_confirms(session, org):
-    system = viewer(Role.ADMIN)
+    system = viewer(Role.SYSADMIN)
     event, created = report_from_text(
         session,
         system,

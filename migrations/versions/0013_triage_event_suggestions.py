@@ -1,7 +1,7 @@
 """triage: the report text, the suggested item with its confidence, and whether the item is confirmed
 
-Revision ID: 0012_triage
-Revises: 0011_api_webhooks
+Revision ID: 0013_triage
+Revises: 0012_duties
 Create Date: 2026-12-06 07:45:00
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0012_triage"
-down_revision: str | None = "0011_api_webhooks"
+revision: str = "0013_triage"
+down_revision: str | None = "0012_duties"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
