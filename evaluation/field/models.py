@@ -124,13 +124,14 @@ class Event(SQLModel, table=True):
     # once per group anyway, and every extra index costs on a million-row import.
     __table_args__ = (Index("ix_field_event_state_due", "state", "due_at"),)
     __data_classes__ = declare(
-        personal="location reporter_id assignee_id assigned_by override_reason note",
+        personal="location reporter_id assignee_id assigned_by override_reason note report_text",
         business=(
             "event_no item_code category_code grid_id community_id building_code lat lon "
             "priority state discovered_at reported_at accepted_at voided_at dispatched_at "
             "signed_at started_at feedback_at closed_at evaluated_at sign_due_at due_at result "
             "satisfaction postponed rework_count reopen_count return_count escalation urged_at "
-            "supervised_at assign_reason_zh assign_reason_en source"
+            "supervised_at assign_reason_zh assign_reason_en source suggested_item "
+            "suggestion_confidence item_confirmed"
         ),
         technical="id import_hash updated_at",
     )

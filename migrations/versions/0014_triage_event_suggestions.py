@@ -1,7 +1,7 @@
 """triage: the report text, the suggested item with its confidence, and whether the item is confirmed
 
-Revision ID: 0013_triage
-Revises: 0012_duties
+Revision ID: 0014_triage
+Revises: 0013_privacy
 Create Date: 2026-12-06 07:45:00
 """
 
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "0013_triage"
-down_revision: str | None = "0012_duties"
+revision: str = "0014_triage"
+down_revision: str | None = "0013_privacy"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
