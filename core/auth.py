@@ -10,14 +10,15 @@ from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlalchemy import delete, func
+from sqlmodel import Session, col, select
 
 from core import clock
 from core.audit import record
 from core.db import retry_busy_in_session
-from core.errors import GridwiseError
-from core.models import User
+from core.models import User, row_id
+from core.models_auth import PasswordHistory
+from core.passwords import PasswordRefused, check_password
 from core.settings import get_settings
 from core.web_sessions import revoke_user_sessions
 
@@ -136,6 +137,10 @@ def sign_in(session: Session, username: str, password: str, *, now: datetime | N
         user.failed_logins = 0
         user.locked_until = None
         user.last_login_at = now
+        if _hasher.check_needs_rehash(user.password_hash):  # made with older argon2 parameters
+            user.password_hash = hash_password(password)
+        if password_expired(session, user, now):
+            user.must_change_password = True
         session.add(user)
         record(session, "signin.ok", username=user.username, entity="user", entity_id=user.id)
 
@@ -144,15 +149,70 @@ def sign_in(session: Session, username: str, password: str, *, now: datetime | N
     return SignInResult(user=user)
 
 
-def set_password(session: Session, user: User, password: str) -> None:
-    """Set a new password (checked against the minimum length) and clear any lockout."""
-    min_len = get_settings().min_password_length
-    if len(password) < min_len:
-        raise GridwiseError("core.err.password_short", n=min_len)
+def password_changed_at(session: Session, user: User) -> datetime:
+    """When the account's password was last set: its newest history row, else the account's creation."""
+    latest = session.exec(
+        select(func.max(PasswordHistory.created_at)).where(PasswordHistory.user_id == user.id)
+    ).one()
+    return latest or user.created_at
+
+
+def password_expired(session: Session, user: User, now: datetime) -> bool:
+    """Is the password older than ``GRIDWISE_PASSWORD_MAX_AGE_DAYS`` (0 = never)? Demo accounts never expire."""
+    days = get_settings().password_max_age_days
+    if days <= 0 or user.is_demo or user.id is None:
+        return False
+    return now - password_changed_at(session, user) > timedelta(days=days)
+
+
+def _recent_hashes(session: Session, user: User) -> list[str]:
+    """The current hash and the previous ones the policy refuses to see again (the last N in all)."""
+    keep = get_settings().password_history
+    if keep <= 0:
+        return []
+    rows: list[str] = []
+    if user.id is not None:
+        rows = list(
+            session.exec(
+                select(PasswordHistory.password_hash)
+                .where(PasswordHistory.user_id == user.id)
+                .order_by(col(PasswordHistory.created_at).desc(), col(PasswordHistory.id).desc())
+                .limit(keep)
+            ).all()
+        )
+    if user.password_hash and user.password_hash not in rows:
+        rows = [user.password_hash, *rows][:keep]
+    return rows
+
+
+def set_password(session: Session, user: User, password: str, *, now: datetime | None = None) -> None:
+    """Give the account a new password: checked against the policy (core.passwords; ``PasswordRefused``),
+    hashed, remembered in the password history (the last N are kept) and any lockout cleared."""
+    check_password(
+        password, username=user.username, recent_hashes=_recent_hashes(session, user), verify=verify_password
+    )
+    if user.id is None:
+        session.add(user)
+        session.flush()
     user.password_hash = hash_password(password)
     user.failed_logins = 0
     user.locked_until = None
     session.add(user)
+    session.add(
+        PasswordHistory(
+            user_id=row_id(user.id), password_hash=user.password_hash, created_at=now or clock.now()
+        )
+    )
+    session.flush()
+    keep = max(get_settings().password_history, 1)
+    old = session.exec(
+        select(PasswordHistory.id)
+        .where(PasswordHistory.user_id == user.id)
+        .order_by(col(PasswordHistory.created_at).desc(), col(PasswordHistory.id).desc())
+        .offset(keep)
+    ).all()
+    if old:
+        session.execute(delete(PasswordHistory).where(col(PasswordHistory.id).in_(old)))
 
 
 def change_own_password(
@@ -162,15 +222,16 @@ def change_own_password(
     new_password: str,
     *,
     keep_session: int | None = None,
+    now: datetime | None = None,
 ) -> None:
-    """A signed-in user replaces their password (after an admin reset, for instance); every other signed-in
-    browser of theirs is signed out (the session ``keep_session``, where they changed it, stays)."""
+    """A signed-in user replaces their password (first sign-in, after an administrator's reset, when it
+    expired, or by choice); every other signed-in browser of theirs is signed out (the session
+    ``keep_session``, where they changed it, stays)."""
     user = session.get(User, user_id)
     if user is None or not verify_password(old_password, user.password_hash):
-        raise GridwiseError("core.err.password_wrong")
-    if old_password == new_password:
-        raise GridwiseError("core.err.password_same")
-    set_password(session, user, new_password)
+        raise PasswordRefused("auth.err.pw_wrong_current")
+    set_password(session, user, new_password, now=now)
     user.must_change_password = False
     session.add(user)
+    record(session, "user.change_password", username=user.username, entity="user", entity_id=user.id)
     revoke_user_sessions(session, user_id, "password_changed", keep=keep_session)

@@ -45,7 +45,14 @@ class Settings(BaseSettings):
     # An identity that matches no active user is refused; nobody is created.
     sso_claim: str = "preferred_username"
     sso_match: str = "username"
-    min_password_length: int = 8
+    # Password policy (core.passwords; 等保 2.0 身份鉴别 a). 0 turns a rule off. Also always refused: a password
+    # containing the username (3+ characters) and one on the shipped list data/common_passwords.txt.
+    password_min_length: int = 10
+    password_min_classes: int = 3  # of four: lower-case letters, capitals, digits, other characters
+    password_history: int = 5  # a new password may not be any of the account's last N (the current one too)
+    password_max_age_days: int = (
+        90  # then the next sign-in must choose a new one (demo accounts never expire)
+    )
     default_language: str = "zh"
     sqlite_busy_timeout_ms: int = 5000
     # Largest file a page accepts (imports, course attachments), in MB: a month of a district's events in

@@ -12,18 +12,17 @@ Who does what (三员分立, see core.models.Role):
 
 from __future__ import annotations
 
-import secrets
-
 import pandas as pd
 from sqlalchemy import select as sa_select  # more columns than sqlmodel's select is typed for
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from core.audit import record
-from core.auth import hash_password, set_password
+from core.auth import set_password
 from core.errors import GridwiseError
 from core.models import ADMIN_ROLES, OrgUnit, Role, User, Worker
 from core.models_api import ApiClient
+from core.passwords import temporary_password
 from core.scope import ScopeError, Viewer, require_duty
 from core.settings import get_settings
 from core.web_sessions import revoke_user_sessions
@@ -149,6 +148,7 @@ def create_user(
         scope_unit_id=scope_unit_id,
         worker_id=worker_id,
     )
+    user.must_change_password = True  # the administrator knows this password: the user chooses their own
     set_password(session, user, password)
     session.add(user)
     session.flush()
@@ -213,9 +213,9 @@ def reset_password(session: Session, viewer: Viewer, user_id: int) -> str:
         raise GridwiseError("core.err.no_user", user_id=user_id)
     _require_keeper(viewer, user.role)
     _refuse_api_account(session, user)
-    new_password = secrets.token_urlsafe(9)
-    user.password_hash = hash_password(new_password)
-    user.failed_logins, user.locked_until, user.must_change_password = 0, None, True
+    new_password = temporary_password()
+    set_password(session, user, new_password)
+    user.must_change_password = True
     session.add(user)
     record(session, "user.reset_password", viewer=viewer, entity="user", entity_id=user.id)
     revoke_user_sessions(session, user.id or 0, "password_reset", viewer=viewer)

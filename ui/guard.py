@@ -12,14 +12,13 @@ import streamlit as st
 from sqlmodel import Session
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from core.auth import SignInError, change_own_password, sign_in
+from core.auth import SignInError, sign_in
 from core.db import db_fault
 from core.demo import demo_accounts
-from core.errors import GridwiseError
 from core.scope import Viewer, viewer_for
 from core.settings import get_settings
 from ui import resources
-from ui.errors import error_text
+from ui.account import change_password_form
 from ui.pages import PAGES, pages_for, spec_for
 from ui.session_cookie import (
     ENDED_KEY,
@@ -32,7 +31,7 @@ from ui.session_cookie import (
     sso_viewer,
     start,
 )
-from ui.state import SESSION_KEY, lang, language_switch, tr
+from ui.state import lang, language_switch, tr
 
 
 def require(file: str) -> Viewer:
@@ -51,7 +50,8 @@ def require(file: str) -> Viewer:
         st.stop()
     sidebar(viewer)
     if st.session_state.get(MUST_CHANGE_KEY):
-        change_password_form(viewer)
+        if change_password_form(viewer, forced=True):
+            st.rerun()
         st.stop()
     if not spec.admits(viewer.duties):
         st.error(tr("guard.forbidden"), icon=":material/block:")
@@ -157,31 +157,6 @@ def single_sign_on() -> None:
         tr("signin.sso"), icon=":material/key:", type="secondary", width="stretch", key="signin_sso"
     ):
         st.login()
-
-
-def change_password_form(viewer: Viewer) -> None:
-    """Shown instead of any page until a user whose password was reset chooses a new one."""
-    st.title(tr("signin.change_title"))
-    st.info(tr("signin.change_required"))
-    with st.form("change_password"):
-        old = st.text_input(tr("signin.current_password"), type="password")
-        new = st.text_input(tr("signin.new_password"), type="password")
-        again = st.text_input(tr("signin.repeat_password"), type="password")
-        submitted = st.form_submit_button(tr("common.save"), type="primary")
-    if submitted:
-        if new != again:
-            st.error(tr("signin.error.mismatch"))
-            return
-        try:
-            with resources.unit_of_work() as session:
-                change_own_password(
-                    session, viewer.user_id, old, new, keep_session=st.session_state.get(SESSION_KEY)
-                )
-        except GridwiseError as exc:
-            st.error(tr("signin.error.change_failed", reason=error_text(exc)))
-            return
-        st.session_state[MUST_CHANGE_KEY] = False
-        st.rerun()
 
 
 def sidebar(viewer: Viewer) -> None:

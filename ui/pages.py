@@ -72,6 +72,7 @@ PAGES: tuple[PageSpec, ...] = (
         "menu.section.main",
         in_menu=False,
     ),
+    _p("pages/account.py", "menu.account", ":material/lock_person:", set(Role), "menu.section.main"),
     # Training (managers).
     _p("pages/catalog.py", "menu.courses", ":material/menu_book:", {M, A}, "menu.section.training"),
     _p("pages/attendance.py", "menu.attendance", ":material/how_to_reg:", {M, A}, "menu.section.training"),

@@ -131,7 +131,7 @@ def test_a_real_installation_lists_no_accounts_and_knows_no_password(tmp_path, m
         cwd=ROOT,
         check=True,
         capture_output=True,
-        input="a long secret phrase\n",
+        input="A long secret phrase 7\n",
         text=True,
     )
     monkeypatch.setenv("GRIDWISE_DATABASE_URL", url)
@@ -152,5 +152,5 @@ def test_a_real_installation_lists_no_accounts_and_knows_no_password(tmp_path, m
         assert [u.username for u in users] == ["chief"] and not users[0].is_demo
         for guess in (DEMO_PASSWORD, "admin", "password", "12345678"):  # fewer than the lockout threshold
             assert not sign_in(s, "chief", guess).ok
-        assert sign_in(s, "chief", "a long secret phrase").ok
+        assert sign_in(s, "chief", "A long secret phrase 7").ok
     engine.dispose()

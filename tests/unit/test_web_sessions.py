@@ -137,7 +137,7 @@ def test_changing_ones_own_password_keeps_this_browser_and_ends_the_others(sessi
     user = make_user(session, "lee", hash_password("right-password"))
     here, here_token = _signed_in(session, user)
     _other, other_token = _signed_in(session, user)
-    change_own_password(session, user.id, "right-password", "a new password", keep_session=here)
+    change_own_password(session, user.id, "right-password", "A new password 7", keep_session=here)
     assert check_session(session, token=here_token, now=NOW).ok
     assert check_session(session, token=other_token, now=NOW).reason == "revoked"
 
