@@ -15,7 +15,7 @@ from evaluation.field import events as ev
 from evaluation.field.charts import event_map, state_chart
 from evaluation.field.registry import field_now
 from evaluation.field.tasks import act_on_event
-from ui import resources
+from ui import resources, triage_review
 from ui.basemap import ground
 from ui.guard import require
 from ui.state import lang, tr
@@ -59,7 +59,15 @@ def item(code: str) -> str:
     return item_name(code, L)
 
 
-queue_tab, map_tab = st.tabs([tr("field.events.queue"), tr("field.events.map")])
+queue_tab, map_tab, triage_tab = st.tabs(
+    [
+        tr("field.events.queue"),
+        tr("field.events.map"),
+        tr("triage.review.tab", n=len(triage_review.pending(viewer))),
+    ]
+)
+with triage_tab:
+    triage_review.review(viewer)
 with queue_tab:
     if queue.empty:
         st.info(tr("field.events.empty"))

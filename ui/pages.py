@@ -62,6 +62,7 @@ PAGES: tuple[PageSpec, ...] = (
         in_menu=False,
     ),
     _p("pages/my_tasks.py", "menu.my_tasks", ":material/task_alt:", {W}, "menu.section.main"),
+    _p("pages/report_event.py", "menu.report_event", ":material/add_alert:", {W}, "menu.section.main"),
     _p("pages/my_scorecard.py", "menu.my_scorecard", ":material/insights:", {W}, "menu.section.main"),
     _p("pages/inbox.py", "menu.inbox", ":material/inbox:", EVERYONE, "menu.section.main"),
     _p(

@@ -14,6 +14,7 @@ from core.models import OrgLevel
 from core.org import units_frame
 from core.scope import Viewer
 from evaluation.assignment.charts import quality_chart
+from evaluation.triage.reports import suggestion_acceptance
 from ui import resources
 from ui.dispatch.common import PRESETS, item_label, quality_figures, quality_inputs
 from ui.state import lang, tr
@@ -139,6 +140,28 @@ def _decision_log(decisions: pd.DataFrame) -> None:
         )
 
 
+def _suggestions(viewer: Viewer, start_day: date, today: date) -> None:
+    """How often the triage suggestion was kept when a worker or a manager confirmed the item."""
+    with Session(resources.engine()) as session:
+        fig = suggestion_acceptance(
+            session,
+            viewer,
+            start=datetime.combine(start_day, datetime.min.time()),
+            end=datetime.combine(today + timedelta(days=1), datetime.min.time()),
+        )
+    st.subheader(tr("triage.q.title"))
+    c1, c2, c3 = st.columns(3)
+    c1.metric(
+        tr("triage.q.accepted"),
+        "—" if fig["rate"] is None else f"{fig['rate']:.0%}",
+        tr("triage.q.of_confirmed", n=fig["confirmed"]),
+        delta_color="off",
+        help=tr("triage.q.help"),
+    )
+    c2.metric(tr("triage.q.changed"), fig["changed"])
+    c3.metric(tr("triage.q.pending"), fig["pending"])
+
+
 def render(viewer: Viewer, now: datetime) -> None:
     names = {p: tr(f"assign.q.period_{p}") for p in PERIODS}
     period = st.segmented_control(
@@ -156,6 +179,7 @@ def render(viewer: Viewer, now: datetime) -> None:
         st.info(tr("assign.q.empty"))
     else:
         _dispatch_figures(viewer, start_day, today, now)
+    _suggestions(viewer, start_day, today)
     _overrides(overrides)
     if not decisions.empty:
         _decision_log(decisions)
