@@ -115,7 +115,7 @@ def create_app(engine: Engine | None = None, limits: ApiLimits | None = None) ->
     check_instance(app.state.engine)  # a production API does not start beside demo accounts
     app.state.limits = limits
     app.state.limiter = RateLimiter(limits.rate_per_second, limits.burst)
-    app.state.anonymous_limiter = RateLimiter(2.0, 20)  # refused keys, per remote address
+    app.state.anonymous_limiter = RateLimiter(limits.refused_rate, limits.refused_burst)  # per address
     app.state.sqlite_writes = threading.Lock() if is_sqlite(app.state.engine) else nullcontext()
     errors.install(app, on_refusal=audit_refusal)
     app.include_router(router)

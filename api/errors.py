@@ -204,7 +204,9 @@ def invalid_errors(raw: list[Any]) -> list[dict[str, Any]]:
         loc = [str(p) for p in e.get("loc", ())]
         where = loc[0] if loc else ""
         path = loc[1:] if where in ("body", "query", "path", "header") else loc
-        index = next((i for i, p in enumerate(path) if p.isdigit()), None)
+        if e.get("type") == "json_invalid":  # loc is ("body", <character position>), not an item
+            path = []
+        index = next((i for i, p in enumerate(path) if p.isdigit() and i > 0), None)  # events.3.…
         item = int(path[index]) if index is not None else None
         field = ".".join(path[index + 1 :] if index is not None else path) or (where or None)
         ctx = {k: v for k, v in (e.get("ctx") or {}).items() if isinstance(v, str | int | float)}

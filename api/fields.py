@@ -56,7 +56,7 @@ def _received(value: datetime) -> datetime:
 
 
 def _prose(value: str) -> str:
-    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in value):
+    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in value):  # \r is refused too
         raise PydanticCustomError("control_characters", "contains control characters (line breaks, tabs …)")
     return value
 
@@ -84,6 +84,8 @@ FilterTime = Annotated[datetime, AfterValidator(_filter_time)]
 
 
 # Text without control characters (give its length with ``Field(max_length=…)``).
-Printable = Annotated[str, AfterValidator(_printable)]
+NO_CONTROL = r"^[^\x00-\x1f\x7f-\x9f]*$"  # the same rule, stated in the OpenAPI document
+NO_CONTROL_BUT_LINES = r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$"
+Printable = Annotated[str, AfterValidator(_printable), Field(json_schema_extra={"pattern": NO_CONTROL})]
 # Free text of several lines (a note, a result): line breaks and tabs allowed, other control characters not.
-Prose = Annotated[str, AfterValidator(_prose)]
+Prose = Annotated[str, AfterValidator(_prose), Field(json_schema_extra={"pattern": NO_CONTROL_BUT_LINES})]

@@ -54,6 +54,9 @@ IdemKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
+        min_length=1,
+        max_length=128,
+        pattern=r"^[\x20-\x7e]+$",
         description="retry-safe key (≤128 chars), "
         "stored per client: the same key again returns the first response",
     ),
