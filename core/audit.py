@@ -38,6 +38,7 @@ ACTION_AREAS = (
     "view",
     "export",
     "audit",
+    "rights",
 )
 
 

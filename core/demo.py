@@ -36,6 +36,7 @@ DEMO_EXTENSIONS: tuple[str, ...] = (
     "courses.training.demo:seed",
     "evaluation.demo:seed",
     "evaluation.scoring.remedial:seed_demo",
+    "core.rights:seed_demo",
 )
 
 # 大鹏新区: 3 办事处 and their 社区 (25 in all), with a rough centre for each subdistrict.

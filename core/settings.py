@@ -98,6 +98,10 @@ class Settings(BaseSettings):
     # daily copies the job keeps there (older ones are deleted after a new copy is written).
     backup_dir: str = str(VAR_DIR / "backups")
     backup_keep: int = 14
+    # Personal data of a worker who left is erased (pseudonymised, core.rights.erase_worker) by the daily
+    # privacy.retention job this many days after the job first saw them as left; 0 keeps it until an
+    # administrator erases it by hand.
+    erase_after_days: int = 730
 
 
 @lru_cache(maxsize=1)

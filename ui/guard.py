@@ -20,6 +20,7 @@ from core.settings import get_settings
 from ui import resources
 from ui.account import change_password_form
 from ui.pages import PAGES, pages_for, spec_for
+from ui.privacy_notice import privacy_gate
 from ui.session_cookie import (
     ENDED_KEY,
     MUST_CHANGE_KEY,
@@ -53,6 +54,7 @@ def require(file: str) -> Viewer:
         if change_password_form(viewer, forced=True):
             st.rerun()
         st.stop()
+    privacy_gate(viewer)
     if not spec.admits(viewer.duties):
         st.error(tr("guard.forbidden"), icon=":material/block:")
         st.page_link("app.py", label=tr("menu.home"), icon=":material/home:")

@@ -65,6 +65,7 @@ PAGES: tuple[PageSpec, ...] = (
     _p("pages/report_event.py", "menu.report_event", ":material/add_alert:", {W}, "menu.section.main"),
     _p("pages/my_scorecard.py", "menu.my_scorecard", ":material/insights:", {W}, "menu.section.main"),
     _p("pages/inbox.py", "menu.inbox", ":material/inbox:", EVERYONE, "menu.section.main"),
+    _p("pages/my_data.py", "menu.my_data", ":material/badge:", {W}, "menu.section.main"),
     _p(
         "pages/notify_prefs.py",
         "menu.notify_prefs",
@@ -99,6 +100,7 @@ PAGES: tuple[PageSpec, ...] = (
     _p("pages/skill_gaps.py", "menu.skill_gaps", ":material/trending_up:", {M, A}, "menu.section.evaluation"),
     # Administration.
     _p("pages/workers.py", "menu.workers", ":material/groups:", {M, A}, "menu.section.admin"),
+    _p("pages/corrections.py", "menu.corrections", ":material/edit_note:", {M, A}, "menu.section.admin"),
     _p("pages/org.py", "menu.org", ":material/account_tree:", {A}, "menu.section.admin"),
     _p("pages/users.py", "menu.users", ":material/manage_accounts:", {A, S}, "menu.section.admin"),
     _p("pages/metrics.py", "menu.metrics", ":material/functions:", {A}, "menu.section.admin"),
