@@ -19,7 +19,7 @@ from core.db import get_engine, unit_of_work
 from core.errors import GridwiseError
 from core.i18n import LANGUAGES, t
 from core.models import Role, User
-from core.plugins import optional
+from core.plugins import provided
 from core.settings import get_settings
 
 CLI_EXTENSIONS: tuple[str, ...] = (
@@ -219,9 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_restore)
 
     for spec in CLI_EXTENSIONS:
-        register = optional(spec)
-        if register is not None:
-            register(sub)
+        provided(spec)(sub)
     return parser
 
 

@@ -21,7 +21,7 @@ from core.errors import GridwiseError
 from core.instance import demo_mode, refuse_seed_outside_demo
 from core.models import AppSetting, OrgLevel, OrgUnit, Role, User, Worker, WorkerStatus, row_id
 from core.org import add_unit
-from core.plugins import optional
+from core.plugins import provided
 
 # The one published password of every demo account. It lives here (demo code) and in tests/bench only: it is
 # never stored in clear (the accounts listed on the sign-in page are stored without it) and shown only in demo
@@ -349,11 +349,9 @@ def seed_demo(
         accounts=accounts,
     )
     for spec in DEMO_EXTENSIONS if extensions is None else extensions:
-        fn = optional(spec)
-        if fn is not None:
-            log(f"seeding {spec} …")
-            fn(ctx)
-            session.flush()
+        log(f"seeding {spec} …")
+        provided(spec)(ctx)
+        session.flush()
     session.add(
         AppSetting(
             key=DEMO_SETTING,

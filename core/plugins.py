@@ -7,16 +7,11 @@ import importlib
 from typing import Any
 
 
-def optional(spec: str) -> Any | None:
-    """The attribute named by "package.module:attribute", or None when that module does not exist.
+def provided(spec: str) -> Any:
+    """The attribute named by "package.module:attribute" (the module when there is no attribute).
 
-    A module that exists but fails to import (a broken import inside it) still raises.
-    """
+    Every area named this way is part of the product: a missing or broken module raises (no silent
+    fallback that would leave a command, a demo seeder or a job out)."""
     module_name, _, attr = spec.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            return None
-        raise
+    module = importlib.import_module(module_name)
     return getattr(module, attr) if attr else module

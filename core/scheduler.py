@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from core.clock import TZ
 from core.db import get_engine, is_sqlite, retry_when_busy
 from core.instance import InstanceRefused, check_instance
-from core.plugins import optional
+from core.plugins import provided
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class JobSpec:
 def job_specs() -> list[JobSpec]:
     specs: list[JobSpec] = []
     for provider in JOB_PROVIDERS:
-        specs.extend(optional(provider) or [])
+        specs.extend(provided(provider))
     return specs
 
 

@@ -14,6 +14,7 @@ import io
 import zipfile
 from pathlib import PurePath
 
+from core.errors import GridwiseError
 from core.i18n import t
 from core.settings import get_settings
 from core.tabular import RowError
@@ -58,19 +59,21 @@ ZIP_MAX_UNPACKED = 1 << 30
 ZIP_MAX_ENTRIES = 10_000
 
 
-class UploadError(ValueError):
-    """A refused upload. ``str(exc)`` is English (logs, CLI); ``exc.message(lang)`` what a page shows."""
+class UploadError(GridwiseError):
+    """A refused upload (``core.upload.<key>``); the file kinds it names are shown in the reader's language."""
+
+    prefix = "core.upload."
 
     def __init__(self, key: str, **params: object) -> None:
-        self.key, self.params = key, params
-        super().__init__(self.message("en"))
+        super().__init__(key, **params)
+        self.args = (self.message("en"),)
 
     def message(self, lang: str) -> str:
         params = dict(self.params)
         for name in ("expected", "actual"):  # kinds are named in the reader's language
             if name in params:
                 params[name] = t(f"core.upload.kind.{params[name]}", lang)
-        return t(f"core.upload.{self.key}", lang, **params)
+        return t(self.prefix + self.key, lang, **params)
 
 
 def max_upload_bytes() -> int:

@@ -9,8 +9,8 @@ from core.api_clients import OPERATIONS, clients_frame, create_client, revoke, r
 from core.i18n import pick
 from core.models import OrgLevel
 from core.org import units_frame
-from core.scope import ScopeError
 from ui import resources
+from ui.errors import refusals
 from ui.guard import require
 from ui.state import lang, tr
 
@@ -75,13 +75,11 @@ with new_col, st.form("new_api_client", clear_on_submit=True):
         for label in st.multiselect(tr("api.operations"), list(OP_OF), placeholder=tr("api.choose_ops"))
     ]
     if st.form_submit_button(tr("api.register"), type="primary"):
-        try:
+        with refusals():
             with resources.unit_of_work() as session:
                 _, key = create_client(session, viewer, name=name, scope_unit_id=scope, operations=ops)
             st.success(tr("api.registered", name=name.strip()))
             _show_key(key)
-        except (ValueError, ScopeError) as exc:
-            st.error(str(exc))
 
 with manage_col:
     st.subheader(tr("api.manage"))
@@ -98,12 +96,10 @@ with manage_col:
             )
             new_ops = [OP_OF[label] for label in labels]
             if st.form_submit_button(tr("common.save")):
-                try:
+                with refusals():
                     with resources.unit_of_work() as session:
                         update_operations(session, viewer, picked, new_ops)
                     st.success(tr("api.saved", name=picked))
-                except (ValueError, ScopeError) as exc:
-                    st.error(str(exc))
         rotate_col, revoke_col = st.columns(2)
         if rotate_col.button(tr("api.rotate"), width="stretch"):
             with resources.unit_of_work() as session:

@@ -10,8 +10,8 @@ import streamlit as st
 from sqlmodel import Session
 
 from core import clock
+from core.errors import GridwiseError
 from core.i18n import pick
-from core.scope import ScopeError
 from core.tabular import errors_frame, safe_frame, template_bytes
 from core.uploads import TABLE_KINDS
 from courses.attendance import (
@@ -27,10 +27,10 @@ from courses.attendance import (
 )
 from courses.attendance_import import PLATFORM_SCHEMA, commit_platform_import, preview_platform_import
 from courses.charts import attendance_rate_chart
-from courses.errors import CoursesError
 from courses.models import AttendanceStatus
 from courses.training_sessions import session_in_scope, sessions_frame
 from ui import resources
+from ui.errors import show_error
 from ui.guard import require
 from ui.state import lang, tr
 from ui.uploads import accepted_upload
@@ -41,10 +41,6 @@ now = clock.now()
 STATUSES = [s.value for s in AttendanceStatus]
 status_label = {s: tr(f"courses.status.{s}") for s in STATUSES}
 status_of = {v: k for k, v in status_label.items()}
-
-
-def fail(exc: Exception) -> None:
-    st.error(exc.message(L) if isinstance(exc, CoursesError) else tr("common.error_scope"))
 
 
 def base_url() -> str:
@@ -80,8 +76,8 @@ with tab_session:
                             with resources.unit_of_work() as session:
                                 decide_excuse(session, viewer, excuse_id=int(e.id), approve=approve)
                             st.rerun()
-                        except (CoursesError, ScopeError) as exc:
-                            fail(exc)
+                        except GridwiseError as exc:
+                            show_error(exc)
     if sessions.empty:
         st.info(tr("courses.att.no_sessions"))
         st.stop()
@@ -182,8 +178,8 @@ with tab_session:
                 with resources.unit_of_work() as session:
                     mark_many(session, viewer, session_id=sid, statuses=statuses)
                 st.rerun()
-            except (CoursesError, ScopeError) as exc:
-                fail(exc)
+            except GridwiseError as exc:
+                show_error(exc)
 
         if b1.button(tr("courses.att.save", n=len(changed)), type="primary", disabled=changed.empty):
             save(changed.dropna(subset=["status"]).set_index("worker_id")["status"].to_dict())
@@ -213,8 +209,8 @@ with tab_session:
                     preview = preview_platform_import(
                         session, viewer, session_id=sid, data=data, filename=upload.name
                     )
-            except (CoursesError, ScopeError) as exc:
-                fail(exc)
+            except GridwiseError as exc:
+                show_error(exc)
                 preview = None
             if preview is not None:
                 if preview.errors:
@@ -250,8 +246,8 @@ with tab_session:
                         with resources.unit_of_work() as session:
                             n = commit_platform_import(session, viewer, preview)
                         st.success(tr("courses.att.imported", n=n))
-                    except (CoursesError, ScopeError) as exc:
-                        fail(exc)
+                    except GridwiseError as exc:
+                        show_error(exc)
 
 with tab_workers:
     c1, c2 = st.columns(2)

@@ -8,11 +8,10 @@ import streamlit as st
 from sqlmodel import Session
 
 from core import clock
+from core.errors import GridwiseError
 from core.i18n import pick
 from core.models import OrgLevel
 from core.org import units_frame, workers_frame
-from core.scope import ScopeError
-from core.uploads import UploadError
 from courses.catalog import catalog_frame, skill_areas
 from courses.enrollment import (
     add_rule,
@@ -22,7 +21,6 @@ from courses.enrollment import (
     rules_frame,
     schedule_for_audience,
 )
-from courses.errors import CoursesError
 from courses.models import RuleKind
 from courses.training_sessions import (
     SessionPlan,
@@ -34,6 +32,7 @@ from courses.training_sessions import (
 )
 from ui import resources
 from ui.course_catalog import course_editor
+from ui.errors import show_error
 from ui.guard import require
 from ui.state import lang, tr
 
@@ -41,10 +40,6 @@ viewer = require(__file__)
 L = lang()
 now = clock.now()
 district_level = viewer.scope_unit_id is None
-
-
-def fail(exc: Exception) -> None:
-    st.error(exc.message(L) if isinstance(exc, CoursesError | UploadError) else tr("common.error_scope"))
 
 
 with Session(resources.engine()) as session:
@@ -183,8 +178,8 @@ with tab_cal:
                                     capacity=int(cap) or None,
                                 )
                                 st.success(tr("courses.edit.saved"))
-                    except (CoursesError, ScopeError) as exc:
-                        fail(exc)
+                    except GridwiseError as exc:
+                        show_error(exc)
 
 # --- schedule ---------------------------------------------------------------------------------------------
 WEEKDAYS = list(range(7))
@@ -241,8 +236,8 @@ with tab_sched:
                         enroll_audience=enroll_all,
                     )
                 st.success(tr("courses.sched.done", n=len(done.sessions), seated=done.seated))
-            except (CoursesError, ScopeError) as exc:
-                fail(exc)
+            except GridwiseError as exc:
+                show_error(exc)
 
 # --- enrollment -------------------------------------------------------------------------------------------
 with tab_enroll:
@@ -277,8 +272,8 @@ with tab_enroll:
                             quiz_due_at=datetime.combine(due, time(23, 59)) if due else None,
                         )
                     st.success(tr("courses.enroll.done", n=n))
-                except (CoursesError, ScopeError) as exc:
-                    fail(exc)
+                except GridwiseError as exc:
+                    show_error(exc)
         with by_rule:
             st.markdown(f"**{tr('courses.enroll.by_rule')}**")
             with st.form("enroll_rule"):
@@ -311,8 +306,8 @@ with tab_enroll:
                             cert_course_id=cert_course,
                         )
                     st.success(tr("courses.rule.done", n=n))
-                except (CoursesError, ScopeError) as exc:
-                    fail(exc)
+                except GridwiseError as exc:
+                    show_error(exc)
         with Session(resources.engine()) as session:
             rules = rules_frame(session, viewer, course_id)
             enrolled = enrolled_frame(session, viewer, course_id)
@@ -377,4 +372,4 @@ with tab_catalog:
             [None, *course_ids],
             format_func=lambda i: tr("courses.catalog.new") if i is None else course_label[i],
         )
-        course_editor(viewer, pick_id, areas, fail)
+        course_editor(viewer, pick_id, areas)

@@ -5,9 +5,10 @@ from sqlmodel import Session
 
 from core import clock
 from core.i18n import pick
-from courses.attendance import CheckInError, check_in
+from courses.attendance import check_in
 from courses.learner import open_for_checkin
 from ui import resources
+from ui.errors import refusals
 from ui.guard import require
 from ui.state import lang, tr
 
@@ -33,14 +34,12 @@ token = params.get("token")
 session_param = params.get("session")
 if token and session_param and session_param.isdigit():
     # Opened from the QR code / link: check in straight away (idempotent on reloads).
-    try:
+    with refusals():
         _done(
             resources.unit_of_work_retrying(
                 lambda session: check_in(session, viewer, session_id=int(session_param), token=token)
             )
         )
-    except CheckInError as exc:
-        st.error(exc.message(L))
     st.page_link("pages/my_learning.py", label=tr("menu.my_learning"), icon=":material/school:")
     st.stop()
 
@@ -77,14 +76,12 @@ def code_form() -> None:
         )
         submitted = st.form_submit_button(tr("courses.checkin.submit"), type="primary", width="stretch")
     if submitted:
-        try:
+        with refusals():
             _done(
                 resources.unit_of_work_retrying(
                     lambda session: check_in(session, viewer, session_id=int(chosen), code=code)
                 )
             )
-        except CheckInError as exc:
-            st.error(exc.message(L))
 
 
 code_form()

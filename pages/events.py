@@ -8,7 +8,6 @@ from sqlmodel import Session
 from core.i18n import col, pick, t
 from core.models import OrgLevel
 from core.org import units_frame
-from core.scope import ScopeError
 from core.tabular import safe_frame
 from core.taxonomy import item_name
 from evaluation.field import events as ev
@@ -17,6 +16,7 @@ from evaluation.field.registry import field_now
 from evaluation.field.tasks import act_on_event
 from ui import resources, triage_review
 from ui.basemap import ground
+from ui.errors import refusals
 from ui.guard import require
 from ui.state import lang, tr
 
@@ -188,7 +188,7 @@ with right:
             note = st.text_area(tr("field.events.note"), max_chars=1000)
             submitted = st.form_submit_button(tr("field.events.submit"), type="primary", width="stretch")
         if submitted:
-            try:
+            with refusals():
                 with resources.unit_of_work() as session:
                     act_on_event(
                         session,
@@ -205,5 +205,3 @@ with right:
                     "field.events.done", action=tr(f"field.action.{action}")
                 )
                 st.rerun()
-            except (ValueError, ScopeError) as exc:
-                st.error(str(exc))

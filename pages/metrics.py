@@ -4,9 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from core.i18n import pick
-from core.scope import ScopeError
 from evaluation.field.registry import metric_registry, save_registry_table, save_sla_table, sla_levels
 from ui import resources
+from ui.errors import refusals
 from ui.guard import require
 from ui.state import lang, tr
 
@@ -58,13 +58,11 @@ edited = st.data_editor(
     },
 )
 if st.button(tr("field.metrics.save"), type="primary", key="save_metrics"):
-    try:
+    with refusals():
         with resources.unit_of_work() as session:
             n = save_registry_table(session, viewer, reg[COLS].set_index("code"), edited.set_index("code"))
         st.session_state["metrics_flash"] = tr("field.metrics.saved", n=n)
         st.rerun()
-    except (ValueError, ScopeError) as exc:
-        st.error(str(exc))
 
 with st.expander(tr("field.metrics.formula")):
     for r in reg.itertuples():
@@ -110,10 +108,8 @@ sla_edit = st.data_editor(
     column_config={"code": None, "name": st.column_config.TextColumn(tr("field.col.priority")), **limits},
 )
 if st.button(tr("field.metrics.save"), key="save_sla"):
-    try:
+    with refusals():
         with resources.unit_of_work() as session:
             save_sla_table(session, viewer, sla_edit)
         st.session_state["metrics_flash"] = tr("field.metrics.sla_saved")
         st.rerun()
-    except (ValueError, ScopeError) as exc:
-        st.error(str(exc))

@@ -10,11 +10,11 @@ from core import clock
 from core.i18n import pick
 from courses.attendance import CHECKIN_OPENS_MINUTES, request_excuse
 from courses.catalog import course_files, parse_links
-from courses.errors import CoursesError
 from courses.learner import my_certificates, my_courses
 from courses.models import Course
 from courses.training_sessions import upcoming_for_worker
 from ui import resources
+from ui.errors import refusals
 from ui.guard import require
 from ui.state import lang, tr
 
@@ -70,12 +70,10 @@ for s in upcoming.itertuples():
                 with st.form(f"excuse_{s.id}", border=False):
                     reason = st.text_input(tr("courses.my.excuse_reason"), max_chars=300)
                     if st.form_submit_button(tr("courses.my.excuse_send"), width="stretch"):
-                        try:
+                        with refusals():
                             with resources.unit_of_work() as session:
                                 request_excuse(session, viewer, session_id=int(s.id), reason=reason)
                             st.success(tr("courses.my.excuse_sent"))
-                        except CoursesError as exc:
-                            st.error(exc.message(L))
 
 st.subheader(tr("courses.my.courses"))
 if mine.empty:

@@ -5,12 +5,12 @@ import streamlit as st
 from sqlmodel import Session
 
 from core.i18n import pick
-from core.scope import ScopeError
 from evaluation.field import events as ev
 from evaluation.field.registry import field_now, item_lookup
 from evaluation.field.rentals import record_patrol
 from evaluation.field.tasks import my_tasks, open_tasks
 from ui import resources
+from ui.errors import refusals
 from ui.guard import require
 from ui.state import lang, tr
 
@@ -40,11 +40,10 @@ def act(event_id: int, action: str, note: str) -> None:
         st.session_state["my_tasks_flash"] = None
         st.error(tr("field.my.note_needed"))
         return
-    try:
+    with refusals() as refused:
         with resources.unit_of_work() as session:
             ev.transition(session, viewer, event_id=event_id, action=action, note=note or None, now=now)
-    except (ValueError, ScopeError) as exc:
-        st.error(str(exc))
+    if refused:
         return
     st.session_state["my_tasks_flash"] = tr("field.my.done", action=tr(f"field.action.{action}"))
     st.rerun()

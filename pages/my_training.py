@@ -7,11 +7,11 @@ import streamlit as st
 from sqlmodel import Session
 
 from core.i18n import pick
-from courses.training.errors import TrainingError
 from courses.training.lessons import complete_lesson, continue_lesson, course_lessons, open_lesson
 from courses.training.supervision import my_compulsory, plan_status
 from evaluation.field.registry import field_now
 from ui import resources
+from ui.errors import refusals
 from ui.guard import require
 from ui.state import lang, tr
 
@@ -113,12 +113,10 @@ with st.container(border=True):
         st.link_button(tr("training.my.video"), lesson["video_url"], width="stretch")
 st.caption(tr("training.my.min_read", minutes=max(1, int(lesson["min_read_seconds"]) // 60)))
 if st.button(tr("training.my.done"), type="primary", width="stretch", key="lesson_done"):
-    try:
+    with refusals(level="warning") as refused:
         with resources.unit_of_work() as session:
             complete_lesson(session, viewer, lesson_id=int(lesson["id"]))
-    except TrainingError as exc:
-        st.warning(exc.message(L))
-    else:
+    if not refused:
         st.session_state.pop("training_reading", None)
         st.success(tr("training.my.done_ok", minutes=int(lesson["credit_minutes"])))
         st.rerun()

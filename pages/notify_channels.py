@@ -23,6 +23,7 @@ from core.notify.channels import (
 from core.notify.models import DeliveryState
 from core.org import units_frame
 from ui import resources
+from ui.errors import refusals
 from ui.guard import require
 from ui.state import lang, tr
 
@@ -79,12 +80,10 @@ with tab_channels:
         row = channels[channels["name"] == pick_name].iloc[0]
         c1, c2 = st.columns(2)
         if c1.button(tr("notify.channels.test"), icon=":material/send:", type="primary", key="notify_test"):
-            try:
+            with refusals() as refused:
                 with resources.unit_of_work() as session:
                     outcome = send_test(session, viewer, int(row.id), lang=L)
-            except ValueError as exc:
-                st.error(str(exc))
-            else:
+            if not refused:
                 if outcome.ok:
                     st.success(tr("notify.channels.test_ok", name=pick_name))
                 else:
@@ -113,7 +112,7 @@ with tab_channels:
                 )
                 new_keyword = st.text_input(tr("notify.add.keyword"), value=str(row.keyword or ""))
                 if st.form_submit_button(tr("notify.edit.submit"), type="primary"):
-                    try:
+                    with refusals() as refused:
                         with resources.unit_of_work() as session:
                             update_channel(
                                 session,
@@ -124,9 +123,7 @@ with tab_channels:
                                 secret=new_secret or None,
                                 keyword=new_keyword,
                             )
-                    except ValueError as exc:
-                        st.error(exc.message(L) if hasattr(exc, "message") else str(exc))
-                    else:
+                    if not refused:
                         st.success(tr("notify.edit.done", name=new_name))
                         st.rerun()
 
@@ -152,7 +149,7 @@ with tab_channels:
             keyword = st.text_input(tr("notify.add.keyword"), help=tr("notify.add.keyword_help"))
             template = st.text_area(tr("notify.add.template"), help=tr("notify.add.template_help"), height=80)
             if st.form_submit_button(tr("notify.add.submit"), type="primary"):
-                try:
+                with refusals() as refused:
                     with resources.unit_of_work() as session:
                         add_channel(
                             session,
@@ -165,9 +162,7 @@ with tab_channels:
                             keyword=keyword,
                             template=template,
                         )
-                except ValueError as exc:
-                    st.error(exc.message(L) if hasattr(exc, "message") else str(exc))
-                else:
+                if not refused:
                     st.success(tr("notify.add.done", name=name))
                     st.rerun()
 

@@ -7,6 +7,7 @@ from sqlmodel import Session
 
 from core.notify.prefs import preference, save_preference, worker_phone
 from ui import resources
+from ui.errors import refusals
 from ui.guard import require
 from ui.state import lang, tr
 
@@ -52,7 +53,7 @@ with st.form("notify_prefs"):
     use_sms = st.checkbox(tr("notify.prefs.use_sms"), value=pref.use_sms)
     use_group = st.checkbox(tr("notify.prefs.use_group"), value=pref.use_group)
     if st.form_submit_button(tr("notify.prefs.save"), type="primary", width="stretch"):
-        try:
+        with refusals() as refused:
             with resources.unit_of_work() as session:
                 save_preference(
                     session,
@@ -66,7 +67,5 @@ with st.form("notify_prefs"):
                     use_sms=use_sms,
                     use_group=use_group,
                 )
-        except ValueError as exc:
-            st.error(str(exc))
-        else:
+        if not refused:
             st.success(tr("notify.prefs.saved"))

@@ -5,12 +5,13 @@ import streamlit as st
 from sqlmodel import Session
 
 from core import clock
+from core.errors import GridwiseError
 from core.i18n import pick
-from courses.errors import CoursesError
 from courses.learner import my_courses
 from courses.models import QuestionKind
 from courses.quizzes import attempt_questions, review_allowed, save_answer, start_attempt, submit_attempt
 from ui import resources
+from ui.errors import error_text
 from ui.guard import require
 from ui.state import lang, tr
 
@@ -112,8 +113,8 @@ if attempt_id != attempt_id or attempt_id is None:  # NaN: nothing in progress
             resources.unit_of_work_retrying(
                 lambda session: start_attempt(session, viewer, course_id=course_id)
             )
-        except CoursesError as exc:
-            st.session_state["quiz_error"] = exc.message(L)
+        except GridwiseError as exc:
+            st.session_state["quiz_error"] = error_text(exc)
 
     st.button(tr("courses.quiz.start"), type="primary", width="stretch", on_click=start)
     if err := st.session_state.pop("quiz_error", None):
@@ -182,8 +183,8 @@ def answering(attempt_id: int) -> None:
                     )
                 )
             st.session_state[pos_key] = max(0, min(len(questions) - 1, pos + step))
-        except CoursesError as exc:
-            st.session_state["quiz_error"] = exc.message(L)
+        except GridwiseError as exc:
+            st.session_state["quiz_error"] = error_text(exc)
 
     def submit() -> None:
         answers = {x["question_id"]: list(x["chosen"]) for x in questions if x["chosen"]}
@@ -194,8 +195,8 @@ def answering(attempt_id: int) -> None:
                 lambda session: submit_attempt(session, viewer, attempt_id=attempt_id, answers=answers)
             )
             until = f"{result.certificate.valid_until:%Y-%m-%d}" if result.certificate else None
-        except CoursesError as exc:
-            st.session_state["quiz_error"] = exc.message(L)
+        except GridwiseError as exc:
+            st.session_state["quiz_error"] = error_text(exc)
             return
         st.session_state[RESULT_KEY] = {
             "course_id": course_id,

@@ -9,7 +9,6 @@ import streamlit as st
 from sqlmodel import Session
 
 from core.i18n import pick
-from core.scope import ScopeError
 from core.tabular import safe_frame
 from evaluation.field.charts import coverage_chart, grade_chart
 from evaluation.field.registry import field_now
@@ -22,6 +21,7 @@ from evaluation.field.rentals import (
     patrol_coverage,
 )
 from ui import resources
+from ui.errors import refusals
 from ui.guard import require
 from ui.state import lang, tr
 
@@ -153,9 +153,7 @@ with b2:
         )
         save = st.form_submit_button(tr("field.rentals.save"), type="primary", width="stretch")
     if save:
-        try:
+        with refusals():
             with resources.unit_of_work() as session:
                 b = grade_building(session, viewer, building_id=int(bid), scores=entered, veto=veto, now=now)
             st.success(tr("field.rentals.saved", grade=tr(f"field.grade.{b.grade}"), score=b.score))
-        except (ValueError, ScopeError) as exc:
-            st.error(str(exc))

@@ -8,8 +8,6 @@ import streamlit as st
 from sqlmodel import Session
 
 from core.i18n import col, pick
-from core.scope import ScopeError
-from evaluation.scoring.scheme import SchemeError
 from evaluation.scoring.store import (
     activate_version,
     active_scheme,
@@ -18,6 +16,7 @@ from evaluation.scoring.store import (
     scheme_versions,
 )
 from ui import resources
+from ui.errors import refusals
 from ui.guard import require
 from ui.state import lang, tr
 
@@ -171,10 +170,8 @@ if save:
                 norm["cohort"] = r["cohort"] or "community"
                 c["normalisation"] = norm
                 c["fairness"] = None if pd.isna(r["fairness"]) or not r["fairness"] else r["fairness"]
-    try:
+    with refusals():
         with resources.unit_of_work() as session:
             new = save_scheme_version(session, viewer, definition, note=note)
         st.cache_data.clear()
         st.success(tr("score.schemes.saved", code=new.code, version=new.version))
-    except (SchemeError, ValueError, ScopeError) as exc:
-        st.error(str(exc))

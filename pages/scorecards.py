@@ -8,6 +8,7 @@ from core.i18n import pick
 from evaluation.scoring.reports import grade_names
 from evaluation.scoring.service import period_choices
 from ui import resources
+from ui.errors import refusals
 from ui.guard import require
 from ui.scorecards import communities_tab, party_tab, ranking_tab, snapshots_tab, trend_tab
 from ui.scoring_cache import cached_party, cached_scorecards
@@ -29,10 +30,9 @@ st.title(tr("score.scorecards.title"))
 top = st.columns([2, 3])
 period = top[0].selectbox(tr("score.period"), periods, key="score_period", help=tr("score.period_help"))
 with st.spinner(tr("score.computing")):
-    try:
+    with refusals() as refused:
         view, party = cached_scorecards(viewer, period), cached_party(viewer, period)
-    except ValueError as exc:
-        st.error(str(exc))
+    if refused:
         st.stop()
 scheme = view.result.scheme
 GN = grade_names(scheme, L)

@@ -6,7 +6,6 @@ import streamlit as st
 from sqlmodel import Session
 
 from core.i18n import pick
-from core.scope import ScopeError
 from courses import api as courses_api
 from evaluation.assignment import service
 from evaluation.assignment.charts import gaps_chart
@@ -14,6 +13,7 @@ from evaluation.assignment.gaps import nearest_to_qualifying
 from evaluation.assignment.rank import course_titles, item_courses
 from evaluation.field.registry import field_now
 from ui import resources
+from ui.errors import refusals
 from ui.guard import require
 from ui.state import lang, tr
 
@@ -145,7 +145,7 @@ else:
             if not chosen:
                 st.warning(tr("assign.gaps.pick_someone"))
             else:
-                try:
+                with refusals() as refused:
                     with resources.unit_of_work() as session:
                         n = courses_api.enroll_workers(
                             session,
@@ -154,11 +154,7 @@ else:
                             worker_ids=[int(w) for w in chosen],
                             reason=tr("assign.gaps.enroll_reason", item=item_label(item)),
                         )
-                except ScopeError:
-                    st.error(tr("common.error_scope"))
-                except ValueError as exc:
-                    st.error(str(exc))
-                else:
+                if not refused:
                     st.success(
                         tr("assign.gaps.enrolled", n=n, already=len(chosen) - n, course=course_label(course))
                     )

@@ -12,7 +12,6 @@ from core import clock
 from core.i18n import col
 from core.org import units_frame
 from courses.training.charts import community_completion_chart
-from courses.training.errors import TrainingError
 from courses.training.ledger import correct_entry, ledger_frame, record_external
 from courses.training.plans import plan_courses_frame, plans_frame, save_plan
 from courses.training.supervision import (
@@ -24,6 +23,7 @@ from courses.training.supervision import (
     plan_status,
 )
 from ui import resources
+from ui.errors import refusals
 from ui.guard import require
 from ui.state import lang, tr
 from ui.training_rules import rules_tab
@@ -236,7 +236,7 @@ with tab_plans:
                     }
                     for r in crs_edit.dropna(subset=["course_code"]).to_dict("records")
                 ]
-                try:
+                with refusals() as refused:
                     with resources.unit_of_work() as session:
                         save_plan(
                             session,
@@ -247,9 +247,7 @@ with tab_plans:
                             courses=crs_rows,
                             note=plan_note,
                         )
-                except (TrainingError, ValueError, PermissionError) as exc:
-                    st.error(exc.message(L) if isinstance(exc, TrainingError) else str(exc))
-                else:
+                if not refused:
                     st.success(tr("training.plan.saved"))
 
 with tab_external:
@@ -272,7 +270,7 @@ with tab_external:
         note = st.text_area(tr("training.plan.note"))
         upload = st.file_uploader(tr("training.plan.evidence"))
         if st.form_submit_button(tr("training.plan.record"), type="primary") and worker_id is not None:
-            try:
+            with refusals() as refused:
                 with resources.unit_of_work() as session:
                     record_external(
                         session,
@@ -283,9 +281,7 @@ with tab_external:
                         note=note,
                         evidence=(upload.name, upload.getvalue()) if upload else None,
                     )
-            except TrainingError as exc:
-                st.error(exc.message(L))
-            else:
+            if not refused:
                 st.success(tr("training.plan.recorded"))
 
 with tab_ledger:
@@ -319,12 +315,10 @@ with tab_ledger:
             )
             reason = st.text_input(tr("training.plan.reason"), key="correct_reason")
             if st.form_submit_button(tr("training.plan.correct")) and entry is not None:
-                try:
+                with refusals() as refused:
                     with resources.unit_of_work() as session:
                         correct_entry(session, viewer, entry_id=int(entry), hours=float(delta), note=reason)
-                except TrainingError as exc:
-                    st.error(exc.message(L))
-                else:
+                if not refused:
                     st.success(tr("training.plan.recorded"))
 
 with tab_rules:

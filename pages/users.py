@@ -6,11 +6,9 @@ import streamlit as st
 from sqlmodel import Session
 
 from core.account_lifecycle import unused_accounts
-from core.errors import GridwiseError
 from core.i18n import pick
 from core.models import ADMIN_ROLES, OrgLevel, Role
 from core.org import units_frame
-from core.scope import ScopeError
 from core.settings import get_settings
 from core.users import (
     api_accounts_count,
@@ -22,6 +20,7 @@ from core.users import (
     users_frame,
 )
 from ui import resources
+from ui.errors import refusals
 from ui.guard import require
 from ui.state import lang, tr
 
@@ -113,7 +112,7 @@ with new_col, st.form("new_user", clear_on_submit=True):
     employee_no = st.text_input(tr("users.worker"))
     password = st.text_input(tr("users.password"), type="password")
     if st.form_submit_button(tr("users.create"), type="primary"):
-        try:
+        with refusals():
             with resources.unit_of_work() as session:
                 create_user(
                     session,
@@ -126,8 +125,6 @@ with new_col, st.form("new_user", clear_on_submit=True):
                     employee_no=employee_no,
                 )
             st.success(tr("users.created", username=username))
-        except (ValueError, ScopeError) as exc:
-            st.error(exc.message(L) if isinstance(exc, GridwiseError) else str(exc))
 
 with edit_col:
     st.subheader(tr("users.edit"))
@@ -157,7 +154,7 @@ with edit_col:
             )
             active = st.checkbox(tr("users.active"), value=bool(row["is_active"]))
             if st.form_submit_button(tr("common.save"), type="primary"):
-                try:
+                with refusals():
                     with resources.unit_of_work() as session:
                         update_user(
                             session,
@@ -169,8 +166,6 @@ with edit_col:
                             is_active=active,
                         )
                     st.success(tr("common.saved"))
-                except (ValueError, ScopeError) as exc:
-                    st.error(exc.message(L) if isinstance(exc, GridwiseError) else str(exc))
         if SECURITY and get_settings().allow_combined_admin_duties and row["role"] in ADMIN_ROLES:
             with st.form("duties"):
                 extra = st.multiselect(
@@ -180,21 +175,17 @@ with edit_col:
                     format_func=lambda r: tr(f"role.{r}"),
                 )
                 if st.form_submit_button(tr("common.save")):
-                    try:
+                    with refusals():
                         with resources.unit_of_work() as session:
                             set_extra_duties(session, viewer, user_id, [Role(r) for r in extra])
                         st.success(tr("users.duties_saved", username=row["username"]))
-                    except (ValueError, ScopeError) as exc:
-                        st.error(exc.message(L) if isinstance(exc, GridwiseError) else str(exc))
         if SECURITY and (row["failed_logins"] or pd.notna(row["locked_until"])):
             if st.button(tr("users.unlock"), icon=":material/lock_open:"):
                 with resources.unit_of_work() as session:
                     unlock_user(session, viewer, user_id)
                 st.success(tr("users.unlocked", username=row["username"]))
         if st.button(tr("users.reset_password"), icon=":material/key:"):
-            try:
+            with refusals():
                 with resources.unit_of_work() as session:
                     new_password = reset_password(session, viewer, user_id)
                 st.warning(tr("users.reset_done", username=row["username"], password=new_password))
-            except GridwiseError as exc:
-                st.error(exc.message(L))

@@ -24,6 +24,7 @@ from core.tabular import safe_frame, template_bytes
 from core.uploads import TABLE_KINDS
 from core.worker_import import WORKER_SCHEMA, commit_worker_import, preview_worker_import
 from ui import resources
+from ui.errors import refusals
 from ui.guard import require
 from ui.state import lang, tr
 from ui.uploads import accepted_upload
@@ -150,7 +151,7 @@ with edit_tab:
         if not (employee_no.strip() and name.strip() and grid_id):
             st.error(tr("workers.err_required"))
         else:
-            try:
+            with refusals():
                 with resources.unit_of_work() as session:
                     saved = save_worker(
                         session,
@@ -170,10 +171,6 @@ with edit_tab:
                         ),
                     )
                 st.success(tr("workers.saved", name=saved.name, no=saved.employee_no))
-            except ScopeError:
-                st.error(tr("common.error_scope"))
-            except ValueError as exc:
-                st.error(str(exc))
     if current is not None and current.phone:
         st.button(
             tr("privacy.show_phone"),
@@ -187,12 +184,10 @@ with edit_tab:
             st.info(tr("privacy.shown_phone", name=current.name, phone=revealed[1]))
     if current is not None and current.status != WorkerStatus.LEFT.value:
         if st.button(tr("workers.deactivate"), icon=":material/person_off:"):
-            try:
+            with refusals():
                 with resources.unit_of_work() as session:
                     set_worker_status(session, viewer, current.id, WorkerStatus.LEFT)
                 st.rerun()
-            except ScopeError:
-                st.error(tr("common.error_scope"))
 
 with import_tab:
     st.caption(tr("workers.import_help"))

@@ -3,25 +3,22 @@ a preview of its material and its question bank. Saving is one action: ``courses
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import pandas as pd
 import streamlit as st
 from sqlmodel import Session
 
+from core.errors import GridwiseError
 from core.i18n import pick
-from core.scope import ScopeError, Viewer
-from core.uploads import ATTACHMENT_KINDS, UploadError
+from core.scope import Viewer
+from core.uploads import ATTACHMENT_KINDS
 from courses.catalog import Upload, course_files, course_form, question_bank, save_course
-from courses.errors import CoursesError
 from courses.models import CourseBase, GradingMethod, ReviewPolicy
 from ui import resources
+from ui.errors import show_error
 from ui.state import lang, tr
 
 
-def course_editor(
-    viewer: Viewer, pick_id: int | None, areas: dict[str, tuple[str, str]], fail: Callable[[Exception], None]
-) -> None:
+def course_editor(viewer: Viewer, pick_id: int | None, areas: dict[str, tuple[str, str]]) -> None:
     """The form for course ``pick_id`` (None: a new course) and, for an existing one, its files and bank."""
     L = lang()  # noqa: N806 - the pages' name for the language
     with Session(resources.engine()) as session:
@@ -123,8 +120,8 @@ def course_editor(
                     files=[Upload(f.name, f.getvalue(), f.type) for f in upload or []],
                 )
             st.success(tr("common.saved"))
-        except (CoursesError, ScopeError, UploadError) as exc:
-            fail(exc)
+        except GridwiseError as exc:
+            show_error(exc)
     if pick_id:
         if files:
             st.caption(tr("courses.catalog.files") + ": " + ", ".join(f.filename for f in files))

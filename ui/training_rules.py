@@ -9,17 +9,14 @@ import pandas as pd
 import streamlit as st
 from sqlmodel import Session
 
+from core.errors import GridwiseError
 from core.i18n import pick
-from core.scope import ScopeError, Viewer
+from core.scope import Viewer
 from courses.training.completion import rules, set_rule
-from courses.training.errors import TrainingError
 from courses.training.lessons import lessons_frame, set_lesson
 from ui import resources
+from ui.errors import show_error
 from ui.state import lang, tr
-
-
-def _fail(exc: Exception) -> None:
-    st.error(exc.message(lang()) if isinstance(exc, TrainingError) else str(exc))
 
 
 def rules_tab(viewer: Viewer) -> None:
@@ -94,8 +91,8 @@ def rules_tab(viewer: Viewer) -> None:
                         quiz_credit_hours=float(hours),
                         prerequisite_code=codes[first] if first is not None else None,
                     )
-            except (TrainingError, ScopeError) as exc:
-                _fail(exc)
+            except GridwiseError as exc:
+                show_error(exc)
             else:
                 st.success(tr("training.rules.saved"))
     _lessons(viewer, cid, district)
@@ -159,8 +156,8 @@ def _lessons(viewer: Viewer, cid: int, district: bool) -> None:
                         credit_minutes=int(credit),
                         video_url=video,
                     )
-            except (TrainingError, ScopeError) as exc:
-                _fail(exc)
+            except GridwiseError as exc:
+                show_error(exc)
             else:
                 st.success(tr("training.rules.lesson_saved"))
     with Session(resources.engine()) as session:  # after the save: the table shows what was saved

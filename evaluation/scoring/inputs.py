@@ -14,6 +14,8 @@ from datetime import date
 
 import pandas as pd
 
+from courses import api as courses_api
+from evaluation.field import api as field_api
 from evaluation.scoring.compute import ADJ_COLS, VALUE_COLS, ScoringInputs, empty_values
 
 TRAINING_REGISTRY = pd.DataFrame(
@@ -215,33 +217,13 @@ def workers_for_scoring(session) -> pd.DataFrame:  # noqa: ANN001
 
 
 def _field_values(session, viewer, start_period: str, end_period: str) -> tuple[pd.DataFrame, pd.DataFrame]:  # noqa: ANN001
-    try:
-        from evaluation.field import api as field_api
-    except ModuleNotFoundError as exc:  # the field area has not landed yet
-        if exc.name and exc.name.startswith("evaluation.field"):
-            return empty_values(), registry_from_file()
-        raise
     reg = field_api.metric_registry(session)
     values = field_api.metric_values(session, viewer, start_period=start_period, end_period=end_period)
     values = values[VALUE_COLS] if len(values) else empty_values()
     return values, reg
 
 
-def registry_from_file() -> pd.DataFrame:
-    import json
-
-    from core.settings import DATA_DIR
-
-    return pd.DataFrame(json.loads((DATA_DIR / "metrics.json").read_text(encoding="utf-8")))
-
-
 def _training(session, viewer, start: date, end: date) -> pd.DataFrame:  # noqa: ANN001
-    try:
-        from courses import api as courses_api
-    except ModuleNotFoundError as exc:
-        if exc.name and exc.name.startswith("courses.api"):
-            return empty_values()
-        raise
     values = training_values(courses_api.training_figures(session, viewer, start=start, end=end))
     plan = plan_values(courses_api.plan_hours(session, viewer, start=start, end=end))
     return pd.concat([v for v in (values, plan) if len(v)], ignore_index=True) if len(plan) else values

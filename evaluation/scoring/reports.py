@@ -7,12 +7,15 @@ import io
 from datetime import date, datetime, time
 
 import pandas as pd
-from sqlmodel import Session
+from sqlalchemy import and_, case, func, or_
+from sqlmodel import Session, select
+from sqlmodel import col as sql_col
 
 from core import clock
 from core.i18n import col, pick, t
 from core.tabular import safe_frame
 from core.taxonomy import item_name
+from evaluation.field.models import Event
 from evaluation.scoring.periods import parse_period
 from evaluation.scoring.scheme import Scheme
 
@@ -160,13 +163,6 @@ def grade_distribution(cards: pd.DataFrame, scheme: Scheme, lang: str) -> pd.Dat
 
 def event_items(session: Session, period: str, lang: str, top: int = 10) -> pd.DataFrame:
     """The most frequent event items reported in the month, and overdue counts per community."""
-    try:
-        from evaluation.field.models import Event
-    except ModuleNotFoundError:
-        return pd.DataFrame()
-    from sqlalchemy import func
-    from sqlmodel import col as sql_col
-    from sqlmodel import select
 
     p = parse_period(period)
     lo, hi = datetime.combine(p.start, time()), datetime.combine(p.end, time.max)
@@ -190,13 +186,6 @@ def event_items(session: Session, period: str, lang: str, top: int = 10) -> pd.D
 
 def overdue_counts(session: Session, period: str, lang: str) -> pd.DataFrame:
     """Events due in the month closed late or still open past the deadline, per community."""
-    try:
-        from evaluation.field.models import Event
-    except ModuleNotFoundError:
-        return pd.DataFrame()
-    from sqlalchemy import and_, case, func, or_
-    from sqlmodel import col as sql_col
-    from sqlmodel import select
 
     from core.models import OrgUnit
 

@@ -9,9 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
-from sqlmodel import Session
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
+from core.clock import now
 from core.scope import ScopeError, Viewer
+from courses.api import courses_for_skill, enroll_workers
+from evaluation.field.models import MetricValue
 from evaluation.scoring.compare import ARTICLE_METRICS, group_comparison, party_comparison
 from evaluation.scoring.compute import Scorecards, ScoringInputs, score_months, score_period
 from evaluation.scoring.inputs import load_inputs, restrict_to_scope
@@ -136,10 +140,6 @@ def improvement_options(components: pd.DataFrame) -> pd.DataFrame:
 
 def courses_for_components(session: Session, options: pd.DataFrame, limit: int = 3) -> pd.DataFrame:
     """For the top ``limit`` options, the courses that train them (courses.api.courses_for_skill)."""
-    try:
-        from courses.api import courses_for_skill
-    except ModuleNotFoundError:
-        return pd.DataFrame(columns=["component", "code", "title_zh", "title_en"])
     rows = []
     for _, opt in options.head(limit).iterrows():  # ≤ 3 small lookups, not a loop over data rows
         for skill in opt["skills"]:
@@ -155,8 +155,6 @@ def enroll_for_improvement(
     """Enroll a worker in a course that trains a weak component (courses.api.enroll_workers)."""
     if not viewer.is_manager:
         raise ScopeError("score.err.enroll_managers_only")
-    from courses.api import enroll_workers
-
     return enroll_workers(
         session,
         viewer,
@@ -168,29 +166,17 @@ def enroll_for_improvement(
 
 def period_choices(session: Session, viewer: Viewer, *, last: int = 12) -> list[str]:
     """Months with field figures, newest first (falls back to the current month)."""
-    from sqlmodel import col, select
-
-    try:
-        from evaluation.field.models import MetricValue
-    except ModuleNotFoundError:
-        MetricValue = None  # type: ignore[misc, assignment]  # noqa: N806 - field data not installed
-    months: list[str] = []
-    if MetricValue is not None:
-        from sqlalchemy import func
-
-        rows = session.exec(
-            select(MetricValue.period, func.count())
-            .group_by(MetricValue.period)
-            .order_by(col(MetricValue.period).desc())
-            .limit(last + 3)
-        ).all()
-        # A month holding a handful of stray rows (events filed after the data ends) is not a period
-        # anyone assesses: keep months with at least a tenth of the fullest month's figures.
-        most = max((n for _, n in rows), default=0)
-        months = [p for p, n in rows if n >= most / 10][:last]
+    rows = session.exec(
+        select(MetricValue.period, func.count())
+        .group_by(MetricValue.period)
+        .order_by(col(MetricValue.period).desc())
+        .limit(last + 3)
+    ).all()
+    # A month holding a handful of stray rows (events filed after the data ends) is not a period
+    # anyone assesses: keep months with at least a tenth of the fullest month's figures.
+    most = max((n for _, n in rows), default=0)
+    months = [p for p, n in rows if n >= most / 10][:last]
     if not months:
-        from core.clock import now
-
         n = now()
         months = [f"{n.year}-{n.month:02d}"]
     return months

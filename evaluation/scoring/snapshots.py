@@ -23,6 +23,7 @@ from core.errors import GridwiseError
 from core.models import Worker, row_id
 from core.scope import SYSTEM, ScopeError, Viewer, worker_scope_clause
 from core.sql import insert_ignore
+from evaluation.field.models import MetricValue
 from evaluation.scoring.compare import party_comparison
 from evaluation.scoring.models_scoring import ScorecardComponentEntry, ScorecardEntry, ScorecardSnapshot
 from evaluation.scoring.periods import months_between, parse_period
@@ -344,10 +345,6 @@ def bulletin_bytes(session: Session, viewer: Viewer, snapshot_id: int) -> bytes 
 
 def months_to_freeze(session: Session, now: datetime, lookback: int = 12) -> list[str]:
     """Closed months (before ``now``'s month) within ``lookback`` that have field figures and no snapshot."""
-    try:
-        from evaluation.field.models import MetricValue
-    except ModuleNotFoundError:
-        return []
     this_month = f"{now.year}-{now.month:02d}"
     y, m = now.year, now.month - lookback
     while m < 1:

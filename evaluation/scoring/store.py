@@ -8,27 +8,22 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import func, update
 from sqlalchemy import select as sa_select
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from core.audit import changed_fields, record
 from core.clock import now as clock_now
 from core.errors import GridwiseError
 from core.scope import ScopeError, Viewer
+from core.sql import insert_ignore
+from evaluation.field.api import metric_registry
+from evaluation.scoring.inputs import TRAINING_REGISTRY
 from evaluation.scoring.models_scoring import ScoringScheme
 from evaluation.scoring.scheme import Scheme, default_scheme
 
 
 def registry_directions(session: Session) -> dict[str, str]:
     """metric code → higher/lower, from the field registry and the training figures."""
-    from evaluation.scoring.inputs import TRAINING_REGISTRY, registry_from_file
-
-    try:
-        from evaluation.field.api import metric_registry
-
-        reg = metric_registry(session)
-    except ModuleNotFoundError:
-        reg = registry_from_file()
+    reg = metric_registry(session)
     reg = pd.concat([reg[["code", "direction"]], TRAINING_REGISTRY[["code", "direction"]]])
     return dict(zip(reg["code"], reg["direction"], strict=True))
 
@@ -47,24 +42,29 @@ def ensure_default_scheme(session: Session) -> ScoringScheme:
         session.flush()
         return row
     s = default_scheme()
-    row = ScoringScheme(
-        code=s.code,
-        version=1,
-        name_zh=s.name_zh,
-        name_en=s.name_en,
-        definition=s.to_json(),
-        is_active=True,
-        note="shipped default (data/scoring_default.json)",
+    # Two processes may get here at once (the first scorecard of a new installation): the unique key
+    # (code, version) lets one insert win and the other skip it, without touching the caller's transaction
+    # (no rollback of what the caller wrote before, no savepoint).
+    insert_ignore(
+        session,
+        ScoringScheme,
+        [
+            {
+                "code": s.code,
+                "version": 1,
+                "name_zh": s.name_zh,
+                "name_en": s.name_en,
+                "definition": s.to_json(),
+                "is_active": True,
+                "note": "shipped default (data/scoring_default.json)",
+                "created_at": clock_now(),
+            }
+        ],
+        conflict=("code", "version"),
     )
-    session.add(row)
-    try:
-        session.flush()
-    except IntegrityError:  # another process created it first
-        session.rollback()
-        return session.exec(
-            select(ScoringScheme).where(ScoringScheme.code == s.code, ScoringScheme.version == 1)
-        ).one()
-    return row
+    return session.exec(
+        select(ScoringScheme).where(ScoringScheme.code == s.code, ScoringScheme.version == 1)
+    ).one()
 
 
 def scheme_of(row: ScoringScheme) -> Scheme:

@@ -415,3 +415,260 @@ def test_a_commit_in_domain_code_is_caught():
         "courses.m:6 Store.save() commits",
         "pages.p:2 <module>() commits",
     ]
+
+
+# --- one way to fail (issue #20) ------------------------------------------------------------------------
+# A refusal reaches a person as catalog text in their language (ui.errors), never as str(exc); domain code
+# raises GridwiseError (or core.errors.Misuse for code misuse), never a bare ValueError/RuntimeError with a
+# message; only the unit-of-work helpers roll a session back; and no `except ModuleNotFoundError` hides a
+# broken area behind an empty answer.
+
+SHOWS = {"error", "warning", "info", "toast", "success"}
+SHOWN_IN = {"ui", "pages"}
+NO_BARE_ERRORS = {"core", "courses", "evaluation"}
+BARE = {"ValueError", "RuntimeError"}
+# The unit-of-work helpers (and the named commit exception, which must undo its own failed commit).
+ROLLBACK_ALLOWED = {
+    "core.db:unit_of_work": "the one unit-of-work helper rolls back on any exception",
+    "core.db:retry_busy_in_session": "retries its caller's own retrying unit (sign-in), from scratch",
+    "core.auth:_commit_retrying": "the named commit exception undoes its own failed commit",
+}
+# Work owned by other helpers running now: strict xfail, so the mark must go when their work lands.
+PENDING_BARE_ERRORS: dict[str, str] = {
+    "core.backup": "rights helper (#19) is rewriting core/backup.py: its refusals become GridwiseError there",
+    "core.privacy": "pii helper (#19) owns core/privacy.py: a declaration bug should raise core.errors.Misuse",
+    "evaluation.triage.model": "triage helper (#24) owns evaluation/triage: a model-version mismatch is Misuse",
+}
+PENDING_ROLLBACKS: dict[str, str] = {
+    "core.backup": "rights helper (#19): the backup's read-only snapshot connection (not a Session) ends with "
+    "rollback(); name it in ROLLBACK_ALLOWED with that reason when core/backup.py settles",
+}
+PENDING_FALLBACKS: dict[str, str] = {}
+
+
+def _qualified_calls(module: Module) -> list[tuple[str, ast.Call]]:
+    """(qualified enclosing function, call) for every call in the module."""
+    found: list[tuple[str, ast.Call]] = []
+
+    def visit(node: ast.AST, qual: list[str]) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                visit(child, [*qual, child.name])
+                continue
+            if isinstance(child, ast.Call):
+                found.append((".".join(qual) or "<module>", child))
+            visit(child, qual)
+
+    visit(module.tree, [])
+    return found
+
+
+def exception_text_shown(scan: Scan) -> list[str]:
+    """ "module:line" of every st.error/warning/info/toast/success in ui/ and pages/ whose text is built from
+    an exception: ``str(x)`` of a plain name, or the name an ``except … as name`` bound, used bare (not
+    ``exc.message(...)``) — the English text of a refusal shown to a Chinese reader."""
+    bad = []
+    for name, module in sorted(scan.modules.items()):
+        if module.layer not in SHOWN_IN:
+            continue
+        caught = {h.name for h in ast.walk(module.tree) if isinstance(h, ast.ExceptHandler) and h.name}
+        for _, call in _qualified_calls(module):
+            if not (isinstance(call.func, ast.Attribute) and call.func.attr in SHOWS):
+                continue
+            args = [*call.args, *(k.value for k in call.keywords)]
+            # a caught name shown as it is: a direct argument, or formatted into an f-string
+            formatted = {
+                id(f.value) for arg in args for f in ast.walk(arg) if isinstance(f, ast.FormattedValue)
+            }
+            direct = {id(arg) for arg in args}
+            for arg in args:
+                for node in ast.walk(arg):
+                    is_str_of_name = (
+                        isinstance(node, ast.Call)
+                        and isinstance(node.func, ast.Name)
+                        and node.func.id == "str"
+                        and len(node.args) == 1
+                        and isinstance(node.args[0], ast.Name)
+                    )
+                    is_bare_caught = (
+                        isinstance(node, ast.Name) and node.id in caught and id(node) in direct | formatted
+                    )
+                    if is_str_of_name or is_bare_caught:
+                        bad.append(f"{name}:{call.lineno}")
+    return sorted(set(bad))
+
+
+def bare_errors(module: Module) -> list[str]:
+    """ "module:line" of every ``raise ValueError(...)`` / ``raise RuntimeError(...)`` with a message."""
+    if module.layer not in NO_BARE_ERRORS:
+        return []
+    bad = []
+    for node in ast.walk(module.tree):
+        if (
+            isinstance(node, ast.Raise)
+            and isinstance(node.exc, ast.Call)
+            and isinstance(node.exc.func, ast.Name)
+            and node.exc.func.id in BARE
+            and (node.exc.args or node.exc.keywords)
+        ):
+            bad.append(f"{module.name}:{node.lineno} raises {node.exc.func.id}")
+    return bad
+
+
+def rollbacks_outside_allow_list(module: Module) -> list[str]:
+    """ "module:line" of every ``<x>.rollback()`` outside ROLLBACK_ALLOWED (a domain function never rolls back
+    its caller's session: what the caller wrote before would be lost while it carries on)."""
+    if module.layer not in NO_COMMIT:
+        return []
+    return [
+        f"{module.name}:{call.lineno} {qual}() rolls back"
+        for qual, call in _qualified_calls(module)
+        if isinstance(call.func, ast.Attribute)
+        and call.func.attr == "rollback"
+        and f"{module.name}:{qual}" not in ROLLBACK_ALLOWED
+    ]
+
+
+def module_not_found_fallbacks(module: Module) -> list[str]:
+    """ "module:line" of every ``except ModuleNotFoundError`` (alone or in a tuple): an area that fails to
+    import must fail loudly, not answer empty."""
+    bad = []
+    for node in ast.walk(module.tree):
+        if not isinstance(node, ast.ExceptHandler) or node.type is None:
+            continue
+        types = node.type.elts if isinstance(node.type, ast.Tuple) else [node.type]
+        names = {t.id if isinstance(t, ast.Name) else getattr(t, "attr", "") for t in types}
+        if "ModuleNotFoundError" in names:
+            bad.append(f"{module.name}:{node.lineno} except ModuleNotFoundError")
+    return bad
+
+
+def _modules_of(layers: set[str]) -> list[str]:
+    return sorted(n for n, m in PROJECT.modules.items() if m.layer in layers)
+
+
+def test_pages_show_refusals_in_the_viewers_language():
+    """Test that no page or ui module shows an exception's own text (str(exc), English) to a person."""
+    assert exception_text_shown(PROJECT) == []
+
+
+@pytest.mark.parametrize(
+    "module",
+    [pytest.param(m, marks=_pending(PENDING_BARE_ERRORS.get(m))) for m in _modules_of(NO_BARE_ERRORS)],
+)
+def test_domain_code_refuses_with_catalog_keys(module):
+    """Test that core/, courses/ and evaluation/ raise no bare ValueError/RuntimeError with a message."""
+    assert bare_errors(PROJECT.modules[module]) == []
+
+
+@pytest.mark.parametrize(
+    "module", [pytest.param(m, marks=_pending(PENDING_ROLLBACKS.get(m))) for m in _domain_modules()]
+)
+def test_only_the_unit_of_work_rolls_back(module):
+    """Test that .rollback() appears only in the unit-of-work helpers (core.db) and the named exception."""
+    assert rollbacks_outside_allow_list(PROJECT.modules[module]) == []
+
+
+@pytest.mark.parametrize(
+    "module", [pytest.param(m, marks=_pending(PENDING_FALLBACKS.get(m))) for m in sorted(PROJECT.modules)]
+)
+def test_no_module_not_found_fallbacks(module):
+    """Test that no module catches ModuleNotFoundError (a missing or broken area fails loudly)."""
+    assert module_not_found_fallbacks(PROJECT.modules[module]) == []
+
+
+def test_every_allowed_rollback_still_exists():
+    """Test that the rollback allow-list names only functions that are there and roll back."""
+    present = {
+        f"{name}:{qual}"
+        for name, m in PROJECT.modules.items()
+        for qual, call in _qualified_calls(m)
+        if isinstance(call.func, ast.Attribute) and call.func.attr == "rollback"
+    }
+    assert set(ROLLBACK_ALLOWED) <= present
+
+
+def test_showing_an_exceptions_text_is_caught():
+    """Test that st.error(str(exc)), st.warning(f"{exc}") and a tr(..., reason=str(exc)) are caught, in pages
+    and ui, while exc.message(lang) / error_text(exc) and domain modules are not."""
+    scan = load(
+        {
+            "pages.bad": (
+                "import streamlit as st\n"
+                "try:\n    pass\nexcept ValueError as exc:\n    st.error(str(exc))\n"
+                "try:\n    pass\nexcept ValueError as err:\n    st.warning(f'failed: {err}')\n"
+            ),
+            "ui.bad": (
+                "def f(exc, tr, st):\n    st.info(tr('x', reason=str(exc)))\n"
+                "    c = st.columns(2)\n    c[0].error(str(exc))\n"
+            ),
+            "pages.good": (
+                "import streamlit as st\nfrom ui.errors import error_text\n"
+                "try:\n    pass\nexcept ValueError as exc:\n    st.error(exc.message('zh'))\n"
+                "    st.warning(error_text(exc))\n"
+            ),
+            "core.cli": "def f(exc, st):\n    st.error(str(exc))\n",
+        }
+    )
+    assert exception_text_shown(scan) == ["pages.bad:5", "pages.bad:9", "ui.bad:2", "ui.bad:4"]
+
+
+def test_a_bare_error_with_a_message_is_caught():
+    """Test that raise ValueError("…") / RuntimeError(f"…") in domain code are caught; a subclass, a bare
+    re-raise, an argument-less ValueError() and the same in ui/ or api/ are not."""
+    source = (
+        "from core.errors import GridwiseError, Misuse\n"
+        "def f(x):\n"
+        "    if x == 1:\n        raise ValueError('no such thing')\n"
+        "    if x == 2:\n        raise RuntimeError(f'{x} failed')\n"
+        "    if x == 3:\n        raise GridwiseError('core.err.x')\n"
+        "    if x == 4:\n        raise Misuse('a bug')\n"
+        "    if x == 5:\n        raise ValueError()\n"
+        "    try:\n        pass\n    except ValueError:\n        raise\n"
+    )
+    scan = load({"courses.bad": source, "api.ok": source, "ui.ok": source})
+    assert bare_errors(scan.modules["courses.bad"]) == [
+        "courses.bad:4 raises ValueError",
+        "courses.bad:6 raises RuntimeError",
+    ]
+    assert bare_errors(scan.modules["api.ok"]) == [] and bare_errors(scan.modules["ui.ok"]) == []
+
+
+def test_a_rollback_outside_the_unit_of_work_is_caught():
+    """Test that a domain function rolling back its caller's session (as ensure_default_scheme once did) is
+    caught, and the unit-of-work helper is not."""
+    scan = load(
+        {
+            "evaluation.store": (
+                "def ensure(session):\n    try:\n        session.flush()\n"
+                "    except Exception:\n        session.rollback()\n"
+            ),
+            "core.db": "def unit_of_work(session):\n    session.rollback()\n",
+        }
+    )
+    assert rollbacks_outside_allow_list(scan.modules["evaluation.store"]) == [
+        "evaluation.store:5 ensure() rolls back"
+    ]
+    assert rollbacks_outside_allow_list(scan.modules["core.db"]) == []
+
+
+def test_a_module_not_found_fallback_is_caught():
+    """Test that `except ModuleNotFoundError`, alone, aliased in a tuple or as builtins.ModuleNotFoundError,
+    is caught anywhere, and `except ImportError` for a truly optional library is not."""
+    scan = load(
+        {
+            "evaluation.a": (
+                "def f():\n    try:\n        from evaluation.field import api\n"
+                "    except ModuleNotFoundError:\n        return []\n"
+            ),
+            "ui.b": "try:\n    import x\nexcept (KeyError, ModuleNotFoundError) as e:\n    pass\n",
+            "core.c": "import builtins\ntry:\n    import y\nexcept builtins.ModuleNotFoundError:\n    pass\n",
+            "core.d": "try:\n    import z\nexcept ImportError:\n    z = None\n",
+        }
+    )
+    found = [line for m in scan.modules.values() for line in module_not_found_fallbacks(m)]
+    assert found == [
+        "evaluation.a:4 except ModuleNotFoundError",
+        "ui.b:3 except ModuleNotFoundError",
+        "core.c:4 except ModuleNotFoundError",
+    ]

@@ -16,6 +16,7 @@ from evaluation.assignment.explain import exclusion_reasons, explain, reason_sen
 from evaluation.assignment.rank import COMPONENTS, Preset, preset_for_priority
 from ui import dispatch_cache, resources
 from ui.dispatch.common import ITEMS, apply_preset, course_title, forget_after_assignment, item_label, title
+from ui.errors import refusals
 from ui.state import lang, tr
 
 KINDS = ("event", "verification", "patrol")
@@ -199,7 +200,7 @@ def _assign_form(
         go = st.form_submit_button(tr("assign.assign_button"), type="primary")
     if not go:
         return
-    try:
+    with refusals() as refused:
         with resources.unit_of_work() as session:
             decision = service.assign(
                 session,
@@ -210,11 +211,7 @@ def _assign_form(
                 override_reason=reason,
                 now=now,
             )
-    except service.AssignmentError as exc:
-        st.error(exc.message(lang()))
-    except ValueError as exc:
-        st.error(str(exc))
-    else:
+    if not refused:
         st.session_state["assign_flash"] = tr(
             "assign.done_override" if decision.overridden else "assign.done", name=names[chosen]
         )
