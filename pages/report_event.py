@@ -64,7 +64,8 @@ def on_send() -> None:
         return
     st.session_state["report_flash"] = tr("triage.report.sent", event_no=event_no, item=label(item))
     st.session_state["report_key"] = new_report_key()
-    for key in ("report_text", "report_location", "report_suggestion", "report_item"):
+    st.session_state["report_text"] = st.session_state["report_location"] = ""  # a fresh form
+    for key in ("report_suggestion", "report_item"):
         st.session_state.pop(key, None)
 
 
