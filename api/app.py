@@ -17,7 +17,9 @@ from api.fields import CURRENT_LIMITS
 from api.routes import router
 from api.schemas import ErrorOut, Health
 from core.db import get_engine, is_sqlite
+from core.http_security import API_CSP, SecurityHeaders
 from core.instance import check_instance
+from core.settings import get_settings
 
 DESCRIPTION = """Gridwise for other systems: events in as they happen, assignments and scores out.
 
@@ -103,12 +105,13 @@ class WithLimits:
 
 def create_app(engine: Engine | None = None, limits: ApiLimits | None = None) -> FastAPI:
     limits = limits or ApiLimits.from_env()
+    docs = get_settings().api_docs  # the docs page and openapi.json: off unless GRIDWISE_API_DOCS is on
     app = FastAPI(
         title="Gridwise API",
         version="1.0.0",
         description=DESCRIPTION,
-        openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        openapi_url="/api/v1/openapi.json" if docs else None,
+        docs_url="/api/v1/docs" if docs else None,
         redoc_url=None,
     )
     app.state.engine = engine or get_engine()
@@ -136,4 +139,5 @@ def create_app(engine: Engine | None = None, limits: ApiLimits | None = None) ->
 
     app.add_middleware(BodyLimit, limit=limits.max_body_bytes)
     app.add_middleware(WithLimits, limits=limits)
+    app.add_middleware(SecurityHeaders, csp=API_CSP, docs_paths=("/api/v1/docs",))  # core.http_security
     return app

@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     lockout_threshold: int = 5
     lockout_minutes: int = 15
     # A signed-in browser session that sees no activity for this long is signed out.
-    session_idle_minutes: int = 120
+    session_idle_minutes: int = 30
     # A session ends this long after sign-in however active it is (core.web_sessions); sign in again then.
     session_max_hours: int = 12
     # Allow username + password sign-in. Turn off only where single sign-on ([auth] in .streamlit/secrets.toml)
@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     # and audit administrator. A small office with fewer people may allow one account more than one
     # (User.extra_duties, granted by a security administrator); the audit trail records each such grant.
     allow_combined_admin_duties: bool = False
+    # Reverse proxies (addresses or networks, comma-separated) whose X-Forwarded-For / X-Forwarded-Proto are
+    # believed (core.http_security: HSTS only over HTTPS, the client's address). Anyone else's are ignored.
+    trusted_proxies: str = "127.0.0.1,::1"
+    # The API's interactive documentation (/api/v1/docs) and its openapi.json: off unless turned on.
+    api_docs: bool = False
     # The ground under the event, dispatch and warning maps (evaluation.field.basemap): a GeoJSON file of the
     # district's real boundaries. Empty = areas drawn from the grids' own centres (works offline, approximate).
     basemap_geojson: str = ""

@@ -9,8 +9,10 @@ session cookie, so sign-ins then last only as long as the browser tab (ui/sessio
 from __future__ import annotations
 
 import streamlit as st
+from starlette.middleware import Middleware
 
 from core.db import get_engine
+from core.http_security import SecurityHeaders
 from core.instance import InstanceRefused, check_instance
 from core.settings import ROOT
 from ui.session_cookie import routes
@@ -20,4 +22,6 @@ try:  # a production server does not start beside demo accounts (core.instance)
 except InstanceRefused as exc:
     raise SystemExit(f"Gridwise refuses to start: {exc}") from None
 
-app = st.App(str(ROOT / "app.py"), routes=routes())
+# Security headers (CSP, frame-ancestors, nosniff, Referrer-Policy, HSTS over HTTPS) on every response, through
+# st.App's public middleware argument (it wraps Streamlit's own stack; no private internals patched).
+app = st.App(str(ROOT / "app.py"), routes=routes(), middleware=[Middleware(SecurityHeaders)])
