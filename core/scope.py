@@ -109,14 +109,36 @@ def worker_scope_clause(
     return worker_cls.grid_id == viewer.scope_unit_id
 
 
+# The one rule for "this org unit lies in the viewer's subtree", in Python and in SQL. A unit's ``path`` is
+# its ancestors' ids and its own, "/1/4/17/"; the viewer's scope unit is in it exactly when the unit is that
+# unit or below it. An unscoped viewer (the district) has every unit. Who may act at all (a manager, a
+# worker for their own tasks) is checked by the caller before; these answer only "inside the subtree?".
+
+
+def _marker(viewer: Viewer) -> str:
+    return f"/{viewer.scope_unit_id}/"
+
+
+def in_scope(viewer: Viewer, unit_path: str | None) -> bool:
+    """Whether the unit with materialised path ``unit_path`` is in ``viewer``'s subtree (None: no such unit)."""
+    if viewer.scope_unit_id is None:
+        return True
+    return unit_path is not None and _marker(viewer) in unit_path
+
+
+def path_scope_clause(viewer: Viewer, unit_path: Any) -> ColumnElement[bool]:
+    """``in_scope`` as SQL, on any path column (``col(OrgUnit.path)``, an aliased unit's path)."""
+    if viewer.scope_unit_id is None:
+        return true()
+    return unit_path.contains(_marker(viewer))
+
+
 def unit_scope_clause(viewer: Viewer) -> ColumnElement[bool]:
     """SQL condition on OrgUnit limiting the tree to the viewer's subtree (and its ancestors' ids
     are not included: a manager sees their own unit and below)."""
     if not viewer.is_manager:
         return false()
-    if viewer.scope_unit_id is None:
-        return true()
-    return col(OrgUnit.path).contains(f"/{viewer.scope_unit_id}/")
+    return path_scope_clause(viewer, col(OrgUnit.path))
 
 
 def can_see_worker(viewer: Viewer, worker: Worker) -> bool:

@@ -8,7 +8,7 @@ from sqlalchemy import CursorResult, Result, literal, or_, true
 from sqlmodel import Session, SQLModel, col
 
 from core.models import OrgUnit
-from core.scope import ScopeError, Viewer
+from core.scope import ScopeError, Viewer, in_scope, path_scope_clause
 from core.sql import PARAMS_PER_STATEMENT, frame, insert_ignore, table_of  # noqa: F401  (re-exported)
 from courses.models import TrainingSession
 
@@ -33,7 +33,7 @@ def training_session_scope_clause(viewer: Viewer, scope_path: str | None):  # no
     unit_path = col(OrgUnit.path)
     return or_(
         col(TrainingSession.unit_id).is_(None),
-        unit_path.contains(f"/{viewer.scope_unit_id}/"),
+        path_scope_clause(viewer, unit_path),
         literal(scope_path or "").contains(unit_path),
     )
 
@@ -53,8 +53,7 @@ def can_manage_unit(session: Session, viewer: Viewer, unit_id: int | None) -> bo
         return True
     if unit_id is None:
         return False
-    path = unit_path(session, unit_id) or ""
-    return f"/{viewer.scope_unit_id}/" in path
+    return in_scope(viewer, unit_path(session, unit_id))
 
 
 M = TypeVar("M", bound=SQLModel)

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from core import clock
 from core.audit import record
 from core.models import OrgUnit, Worker, WorkerStatus, row_id
-from core.scope import ScopeError, Viewer, worker_scope_clause
+from core.scope import ScopeError, Viewer, path_scope_clause, worker_scope_clause
 from courses._sql import can_manage_unit, frame, insert_ignore, must_get, require_manager, rowcount, table_of
 from courses.catalog import CourseError, course_by_code
 from courses.models import (
@@ -369,7 +369,7 @@ def rules_frame(session: Session, viewer: Viewer, course_id: int | None = None) 
         .order_by(col(EnrollmentRule.id))
     )
     if viewer.scope_unit_id is not None:
-        stmt = stmt.where(col(OrgUnit.path).contains(f"/{viewer.scope_unit_id}/"))
+        stmt = stmt.where(path_scope_clause(viewer, col(OrgUnit.path)))
     if course_id is not None:
         stmt = stmt.where(col(EnrollmentRule.course_id) == course_id)
     return frame(session, stmt)

@@ -29,7 +29,7 @@ from core.notify.crypto import decrypt, encrypt, mask, mask_url
 from core.notify.models import ChannelKind, DeliveryState, NotifyChannel, NotifyDelivery
 from core.notify.providers import Message, Outcome, Target, absolute_link
 from core.org import mask_phone
-from core.scope import ScopeError, Viewer
+from core.scope import ScopeError, Viewer, in_scope, path_scope_clause
 from core.sql import frame
 
 KINDS = tuple(k.value for k in ChannelKind)
@@ -61,7 +61,7 @@ def _owner_clause(viewer: Viewer):  # noqa: ANN202 - a SQL condition
         return false()
     if viewer.scope_unit_id is None:
         return true()
-    subtree = select(col(OrgUnit.id)).where(col(OrgUnit.path).contains(f"/{viewer.scope_unit_id}/"))
+    subtree = select(col(OrgUnit.id)).where(path_scope_clause(viewer, col(OrgUnit.path)))
     return col(NotifyChannel.owner_unit_id).in_(subtree)
 
 
@@ -71,7 +71,7 @@ def _ensure_manages(session: Session, viewer: Viewer, owner_unit_id: int | None)
     if viewer.scope_unit_id is None:
         return
     unit = session.get(OrgUnit, owner_unit_id) if owner_unit_id is not None else None
-    if unit is None or f"/{viewer.scope_unit_id}/" not in unit.path:
+    if not in_scope(viewer, unit.path if unit else None):
         raise ScopeError("scope.err.channel_out_of_scope")
 
 

@@ -20,7 +20,7 @@ from sqlmodel import Session, col, select
 from core import clock
 from core.audit import record
 from core.models import OrgLevel, OrgUnit, Worker, WorkerStatus, row_id
-from core.scope import ScopeError, Viewer, worker_scope_clause
+from core.scope import ScopeError, Viewer, in_scope, worker_scope_clause
 from core.sql import frame
 from courses.catalog import course_by_code
 from courses.training.errors import TrainingError
@@ -59,7 +59,7 @@ def can_edit_plan(viewer: Viewer, unit: OrgUnit) -> bool:
         return False
     if viewer.scope_unit_id is None:
         return True
-    return f"/{viewer.scope_unit_id}/" in (unit.path or "")
+    return in_scope(viewer, unit.path)
 
 
 def _validate(requirements: list[dict], courses: list[dict]) -> None:
@@ -214,7 +214,7 @@ def plans_frame(session: Session, viewer: Viewer, *, year: int) -> pd.DataFrame:
     if viewer.scope_unit_id is not None and len(df):
         own = session.get(OrgUnit, viewer.scope_unit_id)
         own_path = own.path if own else ""
-        mine = df["path"].str.contains(f"/{viewer.scope_unit_id}/", regex=False)
+        mine = df["path"].map(lambda p: in_scope(viewer, p))  # one row per unit (≈ 30), not per worker
         above = df["path"].map(lambda p: own_path.startswith(p))
         df = df[mine | above].copy()
         df["editable"] = mine

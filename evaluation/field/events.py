@@ -22,7 +22,14 @@ from core.audit import changed_fields, clip, record
 from core.errors import GridwiseError
 from core.i18n import t
 from core.models import OrgUnit, Role, Worker, row_id
-from core.scope import ScopeError, Viewer, ensure_can_see_worker, unit_scope_clause, worker_scope_clause
+from core.scope import (
+    ScopeError,
+    Viewer,
+    ensure_can_see_worker,
+    in_scope,
+    unit_scope_clause,
+    worker_scope_clause,
+)
 from evaluation.field.models import Event, EventState, EventTransition
 from evaluation.field.registry import field_now, sla_levels
 
@@ -158,7 +165,7 @@ def _ensure_event_in_scope(viewer: Viewer, session: Session, event: Event) -> No
     if not viewer.is_manager:  # the security and audit administrators see no events
         raise ScopeError("field.err.event_out_of_scope")
     grid = session.get(OrgUnit, event.grid_id)
-    if viewer.scope_unit_id is not None and (grid is None or f"/{viewer.scope_unit_id}/" not in grid.path):
+    if not in_scope(viewer, grid.path if grid else None):
         raise ScopeError("field.err.event_out_of_scope")
 
 

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from core.audit import record
 from core.errors import GridwiseError
 from core.models import OrgUnit, Worker, row_id
-from core.scope import ScopeError, Viewer, ensure_can_see_worker, unit_scope_clause
+from core.scope import ScopeError, Viewer, ensure_can_see_worker, in_scope, unit_scope_clause
 from core.settings import DATA_DIR
 from evaluation.field.models import RentalBuilding, RentalGrading, RentalPatrol
 from evaluation.field.registry import field_now
@@ -84,7 +84,7 @@ def _ensure_manages_building(session: Session, viewer: Viewer, building: RentalB
     if not viewer.is_manager:
         raise ScopeError("scope.err.building_out_of_scope")
     unit = session.get(OrgUnit, building.grid_id)
-    if viewer.scope_unit_id is not None and (unit is None or f"/{viewer.scope_unit_id}/" not in unit.path):
+    if not in_scope(viewer, unit.path if unit else None):
         raise ScopeError("scope.err.building_out_of_scope")
 
 

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from core.audit import record
 from core.errors import GridwiseError
 from core.models import OrgLevel, OrgUnit, Role, Worker, WorkerStatus
-from core.scope import SYSTEM, ScopeError, Viewer, ensure_can_see_worker, unit_scope_clause
+from core.scope import SYSTEM, ScopeError, Viewer, ensure_can_see_worker, in_scope, unit_scope_clause
 from evaluation.field import events as ev
 from evaluation.field.models import Event, EventState, RentalBuilding, VerificationTask
 from evaluation.field.registry import field_now, item_lookup
@@ -208,7 +208,7 @@ def _ensure_unit_in_scope(session: Session, viewer: Viewer, unit_id: int | None)
     if not viewer.is_manager and viewer.role != Role.WORKER:
         raise ScopeError("scope.err.task_out_of_scope")
     unit = session.get(OrgUnit, unit_id) if unit_id is not None else None
-    if viewer.scope_unit_id is not None and (unit is None or f"/{viewer.scope_unit_id}/" not in unit.path):
+    if not in_scope(viewer, unit.path if unit else None):
         raise ScopeError("scope.err.task_out_of_scope")
 
 

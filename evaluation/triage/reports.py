@@ -23,7 +23,7 @@ from sqlmodel import Session, col, select
 from core.audit import record
 from core.errors import GridwiseError
 from core.models import OrgLevel, OrgUnit, Role, Worker, row_id
-from core.scope import ScopeError, Viewer, unit_scope_clause
+from core.scope import ScopeError, Viewer, in_scope, unit_scope_clause
 from core.sql import insert_ignore
 from evaluation.field.models import Event, EventState, EventTransition
 from evaluation.field.registry import field_now
@@ -124,7 +124,7 @@ def report_from_text(
     grid = session.get(OrgUnit, grid_id)
     if grid is None or grid.level != OrgLevel.GRID or grid.parent_id is None:
         raise TriageError("unknown_grid", grid=grid_id)
-    if viewer.scope_unit_id is not None and f"/{viewer.scope_unit_id}/" not in grid.path:
+    if not in_scope(viewer, grid.path):
         raise ScopeError()
     text = _clean_text(text)
     s = suggest(text[:MAX_TEXT])

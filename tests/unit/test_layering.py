@@ -672,3 +672,38 @@ def test_a_module_not_found_fallback_is_caught():
         "ui.b:3 except ModuleNotFoundError",
         "core.c:4 except ModuleNotFoundError",
     ]
+
+
+def hand_written_scope_checks(scan: Scan) -> list[str]:
+    """ "module:line" of every f"/{….scope_unit_id}/" outside core.scope: the subtree rule is
+    core.scope.in_scope (Python) / path_scope_clause (SQL), written once."""
+    bad = []
+    for name, module in sorted(scan.modules.items()):
+        if name == "core.scope":
+            continue
+        for node in ast.walk(module.tree):
+            if isinstance(node, ast.JoinedStr) and any(
+                isinstance(v, ast.FormattedValue)
+                and isinstance(v.value, ast.Attribute)
+                and v.value.attr == "scope_unit_id"
+                for v in node.values
+            ):
+                bad.append(f"{name}:{node.lineno}")
+    return bad
+
+
+def test_the_scope_rule_is_written_once():
+    """Test that no module outside core.scope builds the "/<scope unit>/" path marker by hand."""
+    assert hand_written_scope_checks(PROJECT) == []
+
+
+def test_a_hand_written_scope_check_is_caught():
+    """Test that f"/{viewer.scope_unit_id}/" in Python or SQL code is caught outside core.scope only."""
+    scan = load(
+        {
+            "evaluation.x": "def f(viewer, unit):\n    return f'/{viewer.scope_unit_id}/' in unit.path\n",
+            "courses.y": "def g(v, c):\n    return c.contains(f'/{v.scope_unit_id}/')\n",
+            "core.scope": "def _marker(viewer):\n    return f'/{viewer.scope_unit_id}/'\n",
+        }
+    )
+    assert hand_written_scope_checks(scan) == ["courses.y:2", "evaluation.x:2"]
