@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from api import pagination
 from api.context import Call, allow
-from api.errors import catalog_error, not_found, refused_rows
+from api.errors import ApiError, catalog_error, not_found, refused_rows
 from api.fields import FilterTime
 from api.idempotency import run_once
 from api.schemas import (
@@ -152,12 +152,26 @@ def put_event(
 
     from evaluation.field.event_upsert import upsert_event
     from evaluation.field.imports import ImportRefused
+    from evaluation.triage.reports import item_for_text, keep_report_text
 
     def work(session: Session) -> tuple[int, dict[str, Any]]:
+        raw, suggestion = body.model_dump(exclude={"text"}), None
+        if body.item is None:  # text only: the item is suggested from it (evaluation.triage), unconfirmed
+            if not (body.text or "").strip():
+                raise ApiError(
+                    422,
+                    "item_or_text",
+                    "give the item, or the text to suggest it from",
+                    "请给出事项，或给出可识别事项的文字",
+                    field="item",
+                )
+            raw["item"], suggestion = item_for_text(session, event_no=body.event_no, text=body.text or "")
         try:  # the import's rules on the one row, without building a file (evaluation.field.event_upsert)
-            done = upsert_event(session, call.viewer, body.model_dump(), source=f"api-{call.caller.name}")
+            done = upsert_event(session, call.viewer, raw, source=f"api-{call.caller.name}")
         except ImportRefused as refused:
             raise refused_rows(refused.report.errors, "events", single=True) from refused
+        if body.text:
+            keep_report_text(session, done.event, text=body.text, suggestion=suggestion)
         written = EventWritten(
             created=done.status == "added",
             changed=done.status == "changed",

@@ -19,8 +19,15 @@ class EventIn(Strict):
     priority, as in a file). Times are Shanghai wall-clock unless they carry an offset."""
 
     event_no: Printable = Field(min_length=1, max_length=40, examples=["DP2020060100001"])
-    item: Printable = Field(
-        min_length=1, max_length=100, description="item code or name, e.g. F02 or 电动车违规充电"
+    item: Printable | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="item code or name, e.g. F02 or 电动车违规充电; leave it out and send text to have it "
+        "suggested (marked unconfirmed until a manager confirms it)",
+    )
+    text: Prose | None = Field(
+        default=None, max_length=1000, description="the report as written (required when item is left out)"
     )
     grid_code: Printable = Field(min_length=1, max_length=32, examples=["440307002007001"])
     location: Printable | None = Field(default=None, max_length=200)
@@ -99,6 +106,9 @@ class EventOut(Out):
     reopen_count: int
     escalation: int
     updated_at: Stamp
+    suggested_item: str | None = None  # the item triage suggested from the report text
+    suggestion_confidence: float | None = None
+    item_confirmed: bool = True  # False: item_code is the suggestion, not yet confirmed by a manager
 
 
 class EventWritten(Out):

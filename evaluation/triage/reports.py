@@ -302,3 +302,28 @@ def suggestion_acceptance(
         "pending": int(session.execute(pending).scalar_one() or 0),
         "rate": accepted / confirmed if confirmed else None,
     }
+
+
+def item_for_text(session: Session, *, event_no: str, text: str) -> tuple[str, dict[str, Any]]:
+    """The item an event sent with text and no item takes: the suggestion, unless a manager has already
+    confirmed this event's item (a repeated request must not undo the confirmation)."""
+    s = suggest(_clean_text(text)[:MAX_TEXT])
+    known = session.exec(select(Event).where(Event.event_no == event_no)).first()
+    if known is not None and known.item_confirmed and known.suggested_item is not None:
+        return known.item_code, s
+    return s["item"], s
+
+
+def keep_report_text(
+    session: Session, event: Event, *, text: str, suggestion: dict[str, Any] | None = None
+) -> Event:
+    """Keep the text an event came with; with ``suggestion`` (it came without an item) the item is that
+    suggestion, marked unconfirmed until a manager confirms it (a confirmed item stays confirmed)."""
+    event.report_text = _clean_text(text)
+    if suggestion is not None and not (event.item_confirmed and event.suggested_item is not None):
+        event.suggested_item = suggestion["item"]
+        event.suggestion_confidence = round(float(suggestion["confidence"]), 4)
+        event.item_confirmed = False
+    session.add(event)
+    session.flush()
+    return event
