@@ -11,6 +11,7 @@ from courses.learner import my_courses
 from courses.models import QuestionKind
 from courses.quizzes import attempt_questions, review_allowed, save_answer, start_attempt, submit_attempt
 from ui import resources
+from ui.countdown import countdown
 from ui.errors import error_text
 from ui.guard import require
 from ui.state import lang, tr
@@ -137,15 +138,11 @@ def answering(attempt_id: int) -> None:
     left = (attempt.deadline_at - clock.now()).total_seconds()
     if left <= 0:
         st.error(tr("courses.quiz.time_up"))
-    else:
-        st.progress(
-            max(0.0, min(1.0, left / (c["time_limit_minutes"] * 60))),
-            text=tr(
-                "courses.quiz.time_left",
-                minutes=int(left // 60),
-                seconds=int(left % 60),
-                deadline=f"{attempt.deadline_at:%H:%M}",
-            ),
+    else:  # ticks in the browser (CSS), no server run
+        countdown(
+            left,
+            c["time_limit_minutes"] * 60,
+            tr("courses.quiz.countdown", clock="{clock}", deadline=f"{attempt.deadline_at:%H:%M}"),
         )
     pos_key = f"quiz_{attempt_id}_pos"
     # A new browser session (a reload, another tab or server process) resumes at the first unanswered question:
@@ -186,10 +183,30 @@ def answering(attempt_id: int) -> None:
         except GridwiseError as exc:
             st.session_state["quiz_error"] = error_text(exc)
 
-    def submit() -> None:
+    confirm_key = f"quiz_{attempt_id}_confirm"
+
+    def answers_now() -> dict[int, list[int]]:
         answers = {x["question_id"]: list(x["chosen"]) for x in questions if x["chosen"]}
         if chosen := current_choice():
             answers[q["question_id"]] = chosen
+        return answers
+
+    def ask_submit() -> None:
+        """交卷 spends an attempt: with questions unanswered, keep the choice made here and ask first."""
+        unanswered = len(questions) - len(answers_now())
+        if unanswered:
+            save_and_go(0)
+            st.session_state[confirm_key] = unanswered
+        else:
+            submit()
+
+    def back_to_unanswered() -> None:
+        st.session_state.pop(confirm_key, None)
+        st.session_state[pos_key] = first_open
+
+    def submit() -> None:
+        st.session_state.pop(confirm_key, None)
+        answers = answers_now()
         try:
             result = resources.unit_of_work_retrying(
                 lambda session: submit_attempt(session, viewer, attempt_id=attempt_id, answers=answers)
@@ -235,12 +252,34 @@ def answering(attempt_id: int) -> None:
         if err := st.session_state.pop("quiz_error", None):
             st.error(err)
         st.divider()
+        last_question = pos == len(questions) - 1
+        # Away from 下一题 on a phone: a quiet link-like button until the last question.
         st.form_submit_button(
-            tr("courses.quiz.submit"),
-            on_click=submit,
-            width="stretch",
-            type="primary" if pos == len(questions) - 1 else "secondary",
+            tr("courses.quiz.submit") if last_question else tr("courses.quiz.submit_early"),
+            on_click=ask_submit,
+            width="stretch" if last_question else "content",
+            type="primary" if last_question else "tertiary",
         )
+    if unanswered := st.session_state.get(confirm_key):
+        with st.container(border=True):
+            st.warning(
+                tr("courses.quiz.confirm_unanswered", n=unanswered, left=int(c["attempts_left"]) - 1),
+                icon=":material/warning:",
+            )
+            back, anyway = st.columns(2)
+            back.button(
+                tr("courses.quiz.keep_answering"),
+                on_click=back_to_unanswered,
+                type="primary",
+                width="stretch",
+                key=f"quiz_{attempt_id}_back",
+            )
+            anyway.button(
+                tr("courses.quiz.submit_anyway"),
+                on_click=submit,
+                width="stretch",
+                key=f"quiz_{attempt_id}_anyway",
+            )
 
 
 answering(int(attempt_id))

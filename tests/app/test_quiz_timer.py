@@ -1,4 +1,5 @@
-"""The quiz page's time left: drawn by each run of the questions, never by an auto-rerunning fragment.
+"""The quiz page's time left: drawn by each run of the questions and ticking in the browser (CSS, ui.countdown),
+never by an auto-rerunning fragment; and 交卷 with questions unanswered asks before it spends an attempt.
 
 Found by bench/load_test.py: with 50 workers at once, a countdown fragment's 15-second reruns raced the page's
 own runs in Streamlit's frontend, which dropped the question counter or the score metrics of the full run and left
@@ -29,8 +30,19 @@ def _started_quiz(open_page, viewer_of):  # noqa: ANN001, ANN202
     return at
 
 
+CLOCK = re.compile(r'<span class="gw-mm"></span>:<span class="gw-ss"></span>')
+FROM = re.compile(r"--gw-from: (\d+)")
+
+
 def _progress_texts(at) -> list[str]:  # noqa: ANN001
-    return [el.proto.text for el in at.get("progress")]
+    """The countdowns drawn (ui.countdown): their text with the ticking clock as 'mm:ss', and 'from=<seconds>'."""
+    shown = []
+    for el in at.markdown:
+        body = el.value
+        if "gw-countdown" in body:
+            text = re.sub(r"<[^>]+>", "", CLOCK.sub("mm:ss", body.split("</style>")[-1]))
+            shown.append(f"{text.strip()} from={FROM.search(body).group(1)}")
+    return shown
 
 
 def test_quiz_shows_the_time_left_and_the_deadline(open_page, viewer_of, app_db):
@@ -43,8 +55,9 @@ def test_quiz_shows_the_time_left_and_the_deadline(open_page, viewer_of, app_db)
             )
         ).one()
     (shown,) = _progress_texts(at)
-    assert re.fullmatch(rf"\d+ min \d+ s left \(until {attempt.deadline_at:%H:%M}\)", shown)
-    assert int(shown.split()[0]) >= (attempt.deadline_at - clock.now()).total_seconds() // 60 - 1
+    assert re.fullmatch(rf"mm:ss left \(until {attempt.deadline_at:%H:%M}\) from=\d+", shown)
+    seconds = int(shown.rsplit("=", 1)[1])  # the browser counts down from here
+    assert abs(seconds - (attempt.deadline_at - clock.now()).total_seconds()) < 30
     next(b for b in at.button if b.label == "Next").click().run()
     assert "Question 2 of" in texts(at)
     assert len(_progress_texts(at)) == 1
@@ -86,3 +99,28 @@ def test_quiz_page_schedules_no_server_reruns(open_page, viewer_of, app_db, monk
     assert not at.exception
     assert len(_progress_texts(at)) == 1  # the time left is shown ...
     assert timed == []  # ... by the worker's own runs, not by a timed rerun
+
+
+def _attempts(app_db: str, worker_id: int) -> list[str]:
+    with Session(get_engine(app_db)) as s:
+        return list(s.exec(select(QuizAttempt.status).where(QuizAttempt.worker_id == worker_id)).all())
+
+
+def test_submitting_with_unanswered_questions_asks_first(open_page, viewer_of, app_db):
+    """Test that 交卷 with questions unanswered spends nothing until the worker confirms, names how many are
+    open and how many attempts will be left, and that 'keep answering' goes back to the first open question."""
+    me = viewer_of("dp0001").worker_id
+    at = _started_quiz(open_page, viewer_of)
+    next(b for b in at.button if b.label == "Submit now").click().run()
+    assert not at.exception
+    warning = " ".join(w.value for w in at.warning)
+    assert re.search(r"\d+ questions are not answered", warning) and "left after this" in warning
+    assert _attempts(app_db, me).count("in_progress") == 1  # nothing spent yet
+    next(b for b in at.button if b.label == "Keep answering").click().run()
+    assert "not answered" not in " ".join(w.value for w in at.warning)
+    assert "Question 1 of" in texts(at)
+    next(b for b in at.button if b.label == "Submit now").click().run()
+    next(b for b in at.button if b.label == "Submit anyway").click().run()
+    assert not at.exception
+    assert "in_progress" not in _attempts(app_db, me)
+    assert any(m.label == "Score" for m in at.metric)
