@@ -46,7 +46,7 @@ api: migrate
 # scheduler process; migrates, and seeds the demo district only when asked (GRIDWISE_DEMO=true). PostgreSQL only (GRIDWISE_DATABASE_URL,
 # refused with a message on SQLite); deploy/README.md has the production layout.
 cluster: install browser-deps
-	REPLICAS=$(or $(REPLICAS),2) CLUSTER_PORT=$(or $(CLUSTER_PORT),8080) $(BIN)/python -m deploy.cluster
+	REPLICAS=$(or $(REPLICAS),2) CLUSTER_PORT=$(or $(CLUSTER_PORT),8443) CLUSTER_HTTP_PORT=$(or $(CLUSTER_HTTP_PORT),8080) $(BIN)/python -m deploy.cluster
 
 scheduler: migrate
 	GRIDWISE_SCHEDULER_ENABLED=false $(BIN)/gridwise scheduler

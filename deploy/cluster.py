@@ -1,7 +1,12 @@
 """`make cluster`: N Streamlit processes and the JSON API on loopback ports behind HAProxy, plus one
 `gridwise scheduler`.
 
-    python -m deploy.cluster [--replicas 2] [--port 8080]
+    python -m deploy.cluster [--replicas 2] [--port 8443] [--http-port 8080]
+
+HTTPS: HAProxy terminates TLS on ``--port`` with the certificate in GRIDWISE_TLS_PEM (a PEM file holding the
+certificate chain and its private key: the path for a real certificate, deploy/README.md) or, without it, a
+self-signed one made for 127.0.0.1/localhost at the first start (var/cluster/tls/, the ``cryptography``
+package); plain HTTP on ``--http-port`` is redirected to HTTPS.
 
 Runs on PostgreSQL only (GRIDWISE_DATABASE_URL): the processes share the sign-in sessions, quiz attempts and
 everything else through it, and SQLite is one file that one process at a time may write. Every replica gets
@@ -16,11 +21,14 @@ starts the same processes through ``start``.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import ipaddress
 import os
 import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -57,7 +65,9 @@ def haproxy_binary() -> str:
     return exe
 
 
-def haproxy_config(bind: str, replicas: list[tuple[str, int]], api: Sequence[tuple[str, int]] = ()) -> str:
+def haproxy_config(
+    bind: str, replicas: list[tuple[str, int]], api: Sequence[tuple[str, int]] = (), redirect: str = ""
+) -> str:
     """deploy/haproxy.cfg with its listen address, one `server` line per replica and one per API process."""
     servers = "\n".join(f"    server {name} 127.0.0.1:{port} cookie {name}" for name, port in replicas)
     api_servers = "\n".join(f"    server {name} 127.0.0.1:{port}" for name, port in api)
@@ -66,6 +76,60 @@ def haproxy_config(bind: str, replicas: list[tuple[str, int]], api: Sequence[tup
         .replace("{bind}", bind)
         .replace("{servers}", servers)
         .replace("{api_servers}", api_servers)
+        .replace("{redirect}", redirect)
+    )
+
+
+def self_signed_pem(work_dir: Path) -> Path:
+    """A certificate for the local cluster (127.0.0.1, ::1, localhost; 1 year) and its key in one PEM file,
+    as HAProxy's ``crt`` wants it; made once and kept in ``work_dir/tls``. Never for production."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    pem = work_dir / "tls" / "cluster.pem"
+    if pem.exists():
+        return pem
+    pem.parent.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Gridwise local cluster (self-signed)")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [
+                    x509.DNSName("localhost"),
+                    x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                    x509.IPAddress(ipaddress.ip_address("::1")),
+                ]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    pem.write_bytes(cert.public_bytes(serialization.Encoding.PEM) + key_pem)
+    pem.chmod(0o600)
+    return pem
+
+
+def redirect_frontend(http_bind: str, https_port: int) -> str:
+    """A frontend on plain HTTP that sends every request to the same host and path over HTTPS on
+    ``https_port`` (in production, :80 → :443, ``redirect scheme https`` does the same)."""
+    return (
+        f"frontend gridwise_http\n    bind {http_bind}\n"
+        f"    http-request redirect prefix https://%[req.hdr(host),field(1,:)]:{https_port} code 301\n"
     )
 
 
@@ -94,7 +158,9 @@ def _wait_for(
         if process.poll() is not None:
             break
         try:
-            with urllib.request.urlopen(url, timeout=2) as r:
+            # The local cluster's own self-signed certificate: this is a liveness probe, not a trust decision.
+            context = ssl._create_unverified_context() if url.startswith("https:") else None  # noqa: S323
+            with urllib.request.urlopen(url, timeout=2, context=context) as r:
                 if expect in r.read().decode().strip():
                     return
         except OSError:
@@ -146,6 +212,8 @@ def start(
     python: str = sys.executable,
     extra_env: dict[str, str] | None = None,
     api: bool = True,
+    tls: bool = False,
+    http_port: int | None = None,
 ) -> Cluster:
     """Start the replicas, the API, the scheduler and HAProxy; return once HAProxy answers /_stcore/health
     (and /api/v1/health when the API runs)."""
@@ -215,16 +283,23 @@ def start(
             f"http://127.0.0.1:{api_port}/api/v1/health", api_process, work_dir / "api.log", expect='"ok"'
         )
     config = work_dir / "haproxy.cfg"
+    bind, scheme = f"127.0.0.1:{port}", "http"
+    if tls:  # HAProxy terminates TLS; the app hears X-Forwarded-Proto: https from it (a trusted proxy)
+        pem = Path(os.environ["GRIDWISE_TLS_PEM"]) if os.environ.get("GRIDWISE_TLS_PEM") else None
+        bind, scheme = f"{bind} ssl crt {pem or self_signed_pem(work_dir)}", "https"
     config.write_text(
         haproxy_config(
-            f"127.0.0.1:{port}",
+            bind,
             [(n, p) for n, (p, _) in started.items()],
             [("api1", api_port)] if api_process is not None else [],
+            redirect_frontend(f"127.0.0.1:{http_port}", port) if tls and http_port else "",
         )
     )
     with open(work_dir / "haproxy.log", "wb") as out:
         proxy = subprocess.Popen([exe, "-db", "-f", str(config)], stdout=out, stderr=subprocess.STDOUT)
-    cluster = Cluster(f"http://127.0.0.1:{port}", started, proxy, sched, work_dir, database_url, api_process)
+    cluster = Cluster(
+        f"{scheme}://127.0.0.1:{port}", started, proxy, sched, work_dir, database_url, api_process
+    )
     try:
         _wait_for(f"{cluster.url}/_stcore/health", proxy, work_dir / "haproxy.log", timeout=30)
         if api_process is not None:
@@ -240,7 +315,8 @@ def start(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="make cluster", description=__doc__.split("\n\n")[0])
     parser.add_argument("--replicas", type=int, default=int(os.environ.get("REPLICAS", 2)))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("CLUSTER_PORT", 8080)))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("CLUSTER_PORT", 8443)))
+    parser.add_argument("--http-port", type=int, default=int(os.environ.get("CLUSTER_HTTP_PORT", 8080)))
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     from core.settings import VAR_DIR, get_settings
@@ -261,13 +337,18 @@ def main(argv: list[str] | None = None) -> int:
         except InstanceRefused as exc:
             raise ClusterError(str(exc)) from None
         cluster = start(
-            replicas=args.replicas, port=args.port, database_url=url, work_dir=VAR_DIR / "cluster"
+            replicas=args.replicas,
+            port=args.port,
+            database_url=url,
+            work_dir=VAR_DIR / "cluster",
+            tls=True,
+            http_port=args.http_port,
         )
     except ClusterError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(
-        f"Gridwise on {cluster.url} ({args.replicas} Streamlit processes and the API under /api/ behind "
+        f"Gridwise on {cluster.url} (http://127.0.0.1:{args.http_port} redirects there; {args.replicas} Streamlit processes and the API under /api/ behind "
         "HAProxy, one scheduler); "
         f"logs in {cluster.logs}. Ctrl-C stops everything.",
         flush=True,

@@ -184,3 +184,46 @@ def test_the_api_answers_behind_the_proxy_and_a_retried_event_lands_once(cluster
             s.exec(select(func.count()).select_from(Event).where(Event.event_no == "PROXY-0001")).one() == 1
         )
     engine.dispose()
+
+
+def test_the_cluster_serves_https_with_the_headers_and_redirects_http(tmp_path: Path):
+    """Test that `make cluster`'s TLS setup (a self-signed certificate made at start) answers a page and an
+    API call over HTTPS with CSP, X-Frame-Options, nosniff, Referrer-Policy and HSTS (the proxy's
+    X-Forwarded-Proto believed), and that plain HTTP is redirected to HTTPS."""
+    import http.client
+    import ssl
+
+    if not PG_URL:
+        pytest.skip("the cluster runs on PostgreSQL: set GRIDWISE_TEST_POSTGRES_URL")
+    try:
+        haproxy_binary()
+    except ClusterError as exc:
+        pytest.skip(str(exc))
+    url = create_pg_database("gw_cluster_tls")
+    env = {**os.environ, "GRIDWISE_DATABASE_URL": url}
+    try:
+        subprocess.run([sys.executable, "-m", "core.cli", "migrate"], cwd=ROOT, env=env, check=True)
+        http_port = free_port()
+        running = start(
+            replicas=1, port=free_port(), http_port=http_port, database_url=url, work_dir=tmp_path, tls=True
+        )
+        try:
+            assert running.url.startswith("https://")
+            assert (tmp_path / "tls" / "cluster.pem").exists()
+            insecure = ssl._create_unverified_context()  # noqa: S323 - the cluster's own self-signed certificate
+            for path in ("/", "/api/v1/health"):
+                with urllib.request.urlopen(running.url + path, context=insecure, timeout=10) as r:
+                    headers = r.headers
+                assert "frame-ancestors 'none'" in headers["Content-Security-Policy"], path
+                assert headers["X-Frame-Options"] == "DENY" and headers["X-Content-Type-Options"] == "nosniff"
+                assert headers["Referrer-Policy"] == "same-origin"
+                assert headers["Strict-Transport-Security"].startswith("max-age="), path
+            plain = http.client.HTTPConnection("127.0.0.1", http_port, timeout=10)
+            plain.request("GET", "/scorecards")
+            answer = plain.getresponse()
+            assert answer.status == 301
+            assert answer.getheader("Location") == running.url + "/scorecards"
+        finally:
+            running.stop()
+    finally:
+        drop_pg_database(url)
