@@ -17,7 +17,7 @@ from core import clock
 from core.audit import record
 from core.db import retry_busy_in_session
 from core.models import User, row_id
-from core.models_auth import PasswordHistory
+from core.models_auth import PasswordHistory, SignInThrottle
 from core.passwords import PasswordRefused, check_password
 from core.settings import get_settings
 from core.web_sessions import revoke_user_sessions
@@ -42,9 +42,12 @@ def verify_password(password: str, password_hash: str) -> bool:
 
 class SignInError(enum.StrEnum):
     EMPTY = "empty"  # username or password not given
-    BAD_CREDENTIALS = "bad_credentials"  # unknown user or wrong password: deliberately one message
-    LOCKED = "locked"
-    INACTIVE = "inactive"
+    # Unknown user, wrong password, or a wrong password for a locked account: deliberately one answer, so
+    # nobody learns which usernames exist or how many tries are left.
+    BAD_CREDENTIALS = "bad_credentials"
+    LOCKED = "locked"  # the right password for a locked account (only its holder learns of the lock)
+    INACTIVE = "inactive"  # the right password for a deactivated account
+    THROTTLED = "throttled"  # too many refused sign-ins from this client address: refused before any account
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,6 @@ class SignInResult:
     user: User | None = None
     error: SignInError | None = None
     locked_until: datetime | None = None
-    attempts_left: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -62,6 +64,9 @@ class SignInResult:
 # A fixed hash verified when the user does not exist, so that "unknown user" takes as long as
 # "wrong password" and the timing does not reveal which usernames exist.
 _DUMMY_HASH = _hasher.hash("gridwise-timing-equaliser")
+# What the audit trail keeps instead of a typed username that matches no account (often a password typed
+# into the wrong box).
+UNKNOWN_USER = "(unknown)"
 
 
 WRITE_ATTEMPTS = (
@@ -87,10 +92,45 @@ def _commit_retrying(session: Session, write: Callable[[], T]) -> T:
         raise
 
 
-def sign_in(session: Session, username: str, password: str, *, now: datetime | None = None) -> SignInResult:
-    """Check a username and password; count failures and lock after the configured number.
+def address_throttled(session: Session, address: str, now: datetime) -> bool:
+    """Has this client address had ``GRIDWISE_SIGNIN_ADDRESS_FAILURES`` refused sign-ins in the window?"""
+    settings = get_settings()
+    if not address or settings.signin_address_failures <= 0:
+        return False
+    row = session.get(SignInThrottle, address)
+    window = timedelta(minutes=settings.signin_address_window_minutes)
+    return (
+        row is not None
+        and row.window_start > now - window
+        and row.failures >= settings.signin_address_failures
+    )
 
-    A named exception to "the caller owns the transaction" (docs/CONVENTIONS.md): the failure counter,
+
+def _count_refusal(session: Session, address: str, now: datetime) -> None:
+    """One more refused sign-in from ``address`` (a new window when the last one has passed)."""
+    if not address or get_settings().signin_address_failures <= 0:
+        return
+    window = timedelta(minutes=get_settings().signin_address_window_minutes)
+    row = session.get(SignInThrottle, address)
+    if row is None:
+        row = SignInThrottle(address=address, window_start=now, failures=0)
+    elif row.window_start <= now - window:
+        row.window_start, row.failures = now, 0
+    row.failures += 1
+    session.add(row)
+
+
+def sign_in(
+    session: Session, username: str, password: str, *, address: str = "", now: datetime | None = None
+) -> SignInResult:
+    """Check a username and password from the client ``address`` (core.client_address); count failures per
+    account (lock after ``GRIDWISE_LOCKOUT_THRESHOLD``) and per address (refuse the address after
+    ``GRIDWISE_SIGNIN_ADDRESS_FAILURES``). A throttled address is refused before any account is looked at, so
+    one address cannot lock everyone. An unknown user, a wrong password and a wrong password for a locked
+    account get the same answer in the same time. Every refusal is audited with the address; a username
+    that matches no account is not stored.
+
+    A named exception to "the caller owns the transaction" (docs/CONVENTIONS.md): the failure counters,
     the lockout and their audit row commit here, retried while the database is busy, because they must
     stay written although the caller then shows an error and writes nothing else.
     """
@@ -99,14 +139,47 @@ def sign_in(session: Session, username: str, password: str, *, now: datetime | N
     username = (username or "").strip()
     if not username or not password:
         return SignInResult(error=SignInError.EMPTY)
+    detail = {"address": address}
+    if address_throttled(session, address, now):
+        _commit_retrying(
+            session, lambda: record(session, "signin.throttled", username=UNKNOWN_USER, detail=detail)
+        )
+        return SignInResult(error=SignInError.THROTTLED)
     user = session.exec(select(User).where(func.lower(User.username) == username.lower())).first()
     if user is None:
         verify_password(password, _DUMMY_HASH)
-        _commit_retrying(session, lambda: record(session, "signin.unknown_user", username=username[:64]))
-        return SignInResult(error=SignInError.BAD_CREDENTIALS)
-    if user.locked_until and user.locked_until > now:
-        return SignInResult(error=SignInError.LOCKED, locked_until=user.locked_until)
-    if not verify_password(password, user.password_hash):
+
+        def unknown() -> SignInResult:
+            _count_refusal(session, address, now)
+            record(session, "signin.unknown_user", username=UNKNOWN_USER, detail=detail)
+            return SignInResult(error=SignInError.BAD_CREDENTIALS)
+
+        return _commit_retrying(session, unknown)
+    right = verify_password(password, user.password_hash)
+    locked = bool(user.locked_until and user.locked_until > now)
+
+    def refused(action: str, result: SignInResult, after: dict[str, object] | None = None) -> SignInResult:
+        _count_refusal(session, address, now)
+        record(
+            session,
+            action,
+            username=user.username,
+            entity="user",
+            entity_id=user.id,
+            after=after,
+            detail=detail,
+        )
+        return result
+
+    if locked:
+        answer = SignInResult(error=SignInError.LOCKED, locked_until=user.locked_until) if right else None
+        return _commit_retrying(
+            session,
+            lambda: refused(
+                "signin.refused_locked", answer or SignInResult(error=SignInError.BAD_CREDENTIALS)
+            ),
+        )
+    if not right:
 
         def failed() -> SignInResult:
             user.failed_logins = (user.failed_logins or 0) + 1
@@ -114,24 +187,18 @@ def sign_in(session: Session, username: str, password: str, *, now: datetime | N
             if user.failed_logins >= settings.lockout_threshold:
                 user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
                 user.failed_logins = 0
-                record(
-                    session,
+                return refused(
                     "signin.locked",
-                    username=user.username,
-                    entity="user",
-                    entity_id=user.id,
+                    SignInResult(error=SignInError.BAD_CREDENTIALS),
                     after={"locked_until": user.locked_until},
                 )
-                return SignInResult(error=SignInError.LOCKED, locked_until=user.locked_until)
-            record(session, "signin.failed", username=user.username, entity="user", entity_id=user.id)
-            return SignInResult(
-                error=SignInError.BAD_CREDENTIALS,
-                attempts_left=settings.lockout_threshold - user.failed_logins,
-            )
+            return refused("signin.failed", SignInResult(error=SignInError.BAD_CREDENTIALS))
 
         return _commit_retrying(session, failed)
     if not user.is_active:
-        return SignInResult(error=SignInError.INACTIVE)
+        return _commit_retrying(
+            session, lambda: refused("signin.inactive", SignInResult(error=SignInError.INACTIVE))
+        )
 
     def succeeded() -> None:
         user.failed_logins = 0
@@ -142,7 +209,7 @@ def sign_in(session: Session, username: str, password: str, *, now: datetime | N
         if password_expired(session, user, now):
             user.must_change_password = True
         session.add(user)
-        record(session, "signin.ok", username=user.username, entity="user", entity_id=user.id)
+        record(session, "signin.ok", username=user.username, entity="user", entity_id=user.id, detail=detail)
 
     _commit_retrying(session, succeeded)
     session.refresh(user)

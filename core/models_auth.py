@@ -52,3 +52,16 @@ class RecoveryCode(SQLModel, table=True):
     code_hash: str = Field(max_length=64, unique=True)
     used_at: LocalDateTime | None = None
     created_at: LocalDateTime = Field(default_factory=clock.now)
+
+
+class SignInThrottle(SQLModel, table=True):
+    """Refused sign-ins per client address in the current window (core.auth): an address with
+    ``GRIDWISE_SIGNIN_ADDRESS_FAILURES`` refusals within ``GRIDWISE_SIGNIN_ADDRESS_WINDOW_MINUTES`` is refused
+    before any account is looked at, so one address cannot lock every account by guessing."""
+
+    __tablename__ = "signin_throttle"
+    __data_classes__ = declare(personal="address", technical="window_start failures")
+
+    address: str = Field(primary_key=True, max_length=64)
+    window_start: LocalDateTime = Field(default_factory=clock.now)
+    failures: int = 0

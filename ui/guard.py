@@ -25,6 +25,7 @@ from ui.session_cookie import (
     ENDED_KEY,
     MUST_CHANGE_KEY,
     SSO_REFUSED_KEY,
+    browser_address,
     current_viewer,
     end,
     hand_over,
@@ -106,7 +107,7 @@ def sign_in_page() -> None:
         submitted = st.form_submit_button(tr("signin.submit"), type="primary", width="stretch")
     if submitted:
         with Session(resources.engine()) as session:
-            result = sign_in(session, username, password)
+            result = sign_in(session, username, password, address=browser_address())
             if result.ok:
                 start(result.user, viewer_for(session, result.user))
                 st.rerun()
@@ -116,8 +117,8 @@ def sign_in_page() -> None:
             st.error(tr("signin.error.locked", until=result.locked_until.strftime("%H:%M")))
         elif result.error == SignInError.INACTIVE:
             st.error(tr("signin.error.inactive"))
-        elif result.attempts_left is not None:
-            st.error(tr("signin.error.bad_credentials_left", left=result.attempts_left))
+        elif result.error == SignInError.THROTTLED:
+            st.error(tr("auth.signin_throttled"))
         else:
             st.error(tr("signin.error.bad_credentials"))
     accounts = _demo_accounts(get_settings().database_url)

@@ -38,6 +38,7 @@ from starlette.routing import Route
 from streamlit.delta_generator import DeltaGenerator
 
 from core import web_sessions
+from core.client_address import client_address
 from core.db import get_engine, unit_of_work
 from core.http_security import HANDOVER_SCRIPT
 from core.models import User
@@ -85,6 +86,15 @@ def current_viewer() -> Viewer | None:
             st.session_state[LANG_KEY] = state.lang
     st.session_state[MUST_CHANGE_KEY] = must_change
     return viewer
+
+
+def browser_address() -> str:
+    """This browser's network address: the connection's peer, or the trusted proxy's header
+    (core.client_address; Streamlit reports a loopback peer as None)."""
+    headers = st.context.headers
+    return client_address(
+        _text(st.context.ip_address) or "127.0.0.1", {k: _text(v) for k, v in headers.items()}
+    )
 
 
 def _text(value: object) -> str:

@@ -43,7 +43,7 @@ def test_signing_in_while_another_process_holds_the_write_lock_says_busy(
     assert not at.exception
     assert t("common.db_busy", lang) not in texts(at)
     # the ordinary wrong-password answer: the refused attempt was not counted
-    assert [e.value for e in at.error] == [t("signin.error.bad_credentials_left", lang, left=4)]
+    assert [e.value for e in at.error] == [t("signin.error.bad_credentials", lang)]
 
 
 def test_an_unreachable_database_server_shows_a_message_not_a_traceback(open_page, app_db, monkeypatch):
