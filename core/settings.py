@@ -45,22 +45,19 @@ class Settings(BaseSettings):
     # An identity that matches no active user is refused; nobody is created.
     sso_claim: str = "preferred_username"
     sso_match: str = "username"
-    # Password policy (core.passwords; 等保 2.0 身份鉴别 a). 0 turns a rule off. Also always refused: a password
-    # containing the username (3+ characters) and one on the shipped list data/common_passwords.txt.
     # Sign-in abuse (core.auth): refused sign-ins from one client address within the window before that address
     # is refused outright (0 = off), checked before any account's own counter (lockout_threshold) is touched.
+    # The address is the connection's peer, or, from a trusted proxy (trusted_proxies, below), the right-most
+    # untrusted entry of this header (core.client_address).
     signin_address_failures: int = 20
     signin_address_window_minutes: int = 15
-    # The client address: the connection's peer, unless the peer is one of these trusted reverse proxies
-    # (comma-separated addresses or networks), whose header names the client (its right-most untrusted entry).
-    trusted_proxies: str = "127.0.0.1,::1"
     client_address_header: str = "X-Forwarded-For"
+    # Password policy (core.passwords; 等保 2.0 身份鉴别 a). 0 turns a rule off. Also always refused: a password
+    # containing the username (3+ characters) and one on the shipped list data/common_passwords.txt.
     password_min_length: int = 10
     password_min_classes: int = 3  # of four: lower-case letters, capitals, digits, other characters
     password_history: int = 5  # a new password may not be any of the account's last N (the current one too)
-    password_max_age_days: int = (
-        90  # then the next sign-in must choose a new one (demo accounts never expire)
-    )
+    password_max_age_days: int = 90  # then the next sign-in must choose a new one; demo accounts never expire
     default_language: str = "zh"
     sqlite_busy_timeout_ms: int = 5000
     # Largest file a page accepts (imports, course attachments), in MB: a month of a district's events in
