@@ -132,11 +132,8 @@ def from_domain(exc: Exception) -> ApiError:
 
     if isinstance(exc, ScopeError):
         return catalog_error(404, "not_found", "api.error.not_found")
-    if isinstance(exc, IllegalTransition):
-        key = exc.key or ""
-        params = getattr(exc, "params", {}) or {}
-        zh = t(key, "zh", **params) if key else t("api.error.untranslated", "zh")
-        return ApiError(409, "illegal_transition", str(exc), zh)
+    if isinstance(exc, IllegalTransition):  # a GridwiseError: its catalog text in both languages
+        return ApiError(409, "illegal_transition", exc.message("en"), exc.message("zh"))
     if isinstance(exc, GridwiseError):
         return ApiError(409, exc.prefix + exc.key, exc.message("en"), exc.message("zh"))
     log.warning("a refusal without a catalog key reached the API: %r", exc)
