@@ -1,18 +1,24 @@
-"""The audit trail: who did what, when, with the values before and after.
+"""The audit trail: who did what, when, from which address, with the values before and after (contact
+data masked), and who viewed or downloaded personal data.
 
-``record`` adds the entry to the caller's session, so it commits (or rolls back) in the same
-transaction as the change it describes.
+``record`` adds the entry to the caller's session, chained to the previous row (core.audit_chain), so it
+commits (or rolls back) in the same transaction as the change it describes. The client address comes from
+``address=`` or, for everything a page writes, from ``CLIENT_ADDRESS``, which the ui layer sets for the
+duration of a unit of work (ui.resources.unit_of_work) from the trusted proxy header.
 """
 
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
 from sqlmodel import Session, col, select
 
+from core import clock
+from core.audit_chain import seal_entry
 from core.models import Role
 from core.models_audit import AuditEntry
 from core.privacy import masked
@@ -40,6 +46,10 @@ ACTION_AREAS = (
     "audit",
     "rights",
 )
+
+
+# The client address of the request being served (set by ui code and the API), "" for jobs and the CLI.
+CLIENT_ADDRESS: ContextVar[str] = ContextVar("audit_client_address", default="")
 
 
 def _dump(value: Any) -> str | None:
@@ -71,8 +81,10 @@ def record(
     before: Any = None,
     after: Any = None,
     detail: Any = None,
+    address: str | None = None,
 ) -> AuditEntry:
     entry = AuditEntry(
+        at=clock.now(),
         user_id=(viewer.user_id or None) if viewer else None,  # 0: a job's or the CLI's system viewer
         username=username or (viewer.display_name if viewer else ""),
         action=action,
@@ -81,9 +93,37 @@ def record(
         before=_dump(before),
         after=_dump(after),
         detail=_dump(detail),
+        address=(CLIENT_ADDRESS.get() if address is None else address)[:64],
     )
-    session.add(entry)
-    return entry
+    return seal_entry(session, entry)
+
+
+def record_read(
+    session: Session,
+    viewer: Viewer,
+    what: str,
+    *,
+    filters: dict[str, Any] | None = None,
+    rows: int = 0,
+    file_name: str | None = None,
+    entity: str = "",
+    entity_id: object = "",
+    address: str | None = None,
+) -> AuditEntry:
+    """A view (``view.<what>``) or, with ``file_name``, a download (``export.<what>``) of personal data:
+    who, which filter, how many rows, which file."""
+    detail: dict[str, Any] = {"filter": filters or {}, "rows": rows}
+    if file_name is not None:
+        detail["file"] = file_name
+    return record(
+        session,
+        f"{'export' if file_name is not None else 'view'}.{what}",
+        viewer=viewer,
+        entity=entity or what,
+        entity_id=entity_id,
+        detail=detail,
+        address=address,
+    )
 
 
 def clip(value: Any, max_chars: int = 120) -> Any:
@@ -134,5 +174,6 @@ def audit_frame(
             "before",
             "after",
             "detail",
+            "address",
         ],
     )

@@ -29,6 +29,7 @@ CLI_EXTENSIONS: tuple[str, ...] = (
     "api.cli:register",
     "core.notify.cli:register",
     "core.privacy_cli:register",
+    "core.audit_cli:register",
 )
 
 

@@ -1,0 +1,228 @@
+"""The audit trail's tamper evidence: every row chained to the previous one by a keyed hash, a verifier
+that names the first row changed, removed or inserted, archives of old rows that verify on their own and
+leave an anchor the table's chain continues from, and (PostgreSQL) the grants and trigger that make the
+table append-only.
+
+The chain key is ``GRIDWISE_AUDIT_KEY`` (empty: generated once into ``var/audit.key``, 0600, outside the
+database; keep it with the other keys, apart from backups). It never changes for an installation: archives
+are verified with it. Somebody who can write the database but does not hold the key cannot forge a row.
+
+Concurrency: on PostgreSQL the writer takes a transaction-scoped advisory lock before reading the chain
+head, so two transactions never chain to the same row (the lock is held until commit: audited writes
+serialise there); on SQLite an empty UPDATE takes the database's single write lock first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session, col, select
+
+from core import clock
+from core.models import AppSetting
+from core.models_audit import AuditEntry
+from core.sealed import key_file, read_or_create_key
+from core.settings import get_settings
+
+ANCHOR = "audit_anchor"  # app_setting: the row_hash of the last archived row (the chain continues from it)
+LOCK_ID = 7_420_190_19  # pg_advisory_xact_lock key of the chain head
+ARCHIVE_KIND = "gridwise-audit-archive"
+
+
+def audit_key() -> bytes:
+    s = get_settings()
+    key = s.audit_key.strip() or read_or_create_key(key_file(s.audit_key_file, "audit.key"))
+    return key.encode()
+
+
+def _canonical(row: AuditEntry | dict[str, Any]) -> bytes:
+    get = row.get if isinstance(row, dict) else (lambda k: getattr(row, k))
+    at = get("at")
+    at_text = at.isoformat(timespec="microseconds") if isinstance(at, datetime) else str(at)
+    fields = [get(k) for k in ("user_id", "username", "action", "entity", "entity_id", "before", "after")]
+    fields += [get("detail"), get("address") or "", get("prev_hash") or ""]
+    return json.dumps([at_text, *fields], ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def row_digest(row: AuditEntry | dict[str, Any], key: bytes | None = None) -> str:
+    """HMAC-SHA256 of the row's content and its ``prev_hash``."""
+    return hmac.new(key or audit_key(), _canonical(row), hashlib.sha256).hexdigest()
+
+
+def anchor(session: Session) -> str:
+    setting = session.get(AppSetting, ANCHOR)
+    return setting.value if setting else ""
+
+
+def chain_head(session: Session) -> str:
+    """The hash the next row chains to, taken under the chain lock (PostgreSQL) for this transaction."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_ID})
+    else:
+        # SQLite: take the database's write lock before reading the head (the driver would otherwise read
+        # outside any transaction and two writers could chain to the same row); it is held until commit.
+        session.execute(text("UPDATE app_setting SET key = key WHERE 1 = 0"))
+    last = session.exec(select(AuditEntry.row_hash).order_by(col(AuditEntry.id).desc()).limit(1)).first()
+    return last if last is not None else anchor(session)
+
+
+def seal_entry(session: Session, entry: AuditEntry) -> AuditEntry:
+    """Chain ``entry`` to the head and write it (flushed: the next row of this transaction chains to it)."""
+    entry.prev_hash = chain_head(session)
+    entry.row_hash = row_digest(entry)
+    session.add(entry)
+    session.flush([entry])
+    return entry
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    checked: int
+    row_id: int | None = None  # the first row found wrong (or the first row after a gap)
+    problem: str = ""  # "changed" | "removed" | "inserted" | ""
+    message: str = ""
+
+
+def _check(rows: Iterable[dict[str, Any]], start: str, key: bytes) -> Verdict:
+    prev, prev_id, n = start, None, 0
+    for row in rows:
+        rid = row["id"]
+        if row["prev_hash"] != prev:
+            where = f"between row {prev_id} and row {rid}" if prev_id is not None else f"before row {rid}"
+            return Verdict(
+                False,
+                n,
+                rid,
+                "removed",
+                f"the chain breaks {where}: a row was removed (or one inserted) there",
+            )
+        if row_digest(row, key) != row["row_hash"]:
+            return Verdict(
+                False,
+                n,
+                rid,
+                "changed",
+                f"row {rid} ({row['at']}, {row['action']}) does not match its hash: it was changed, or "
+                "inserted by somebody without the audit key",
+            )
+        prev, prev_id, n = row["row_hash"], rid, n + 1
+    return Verdict(True, n, message=f"{n} rows verified")
+
+
+def _table_rows(session: Session) -> Iterator[dict[str, Any]]:
+    stmt = select(AuditEntry).order_by(col(AuditEntry.id)).execution_options(yield_per=2000)
+    for entry in session.exec(stmt):
+        yield entry.model_dump()
+
+
+def verify(session: Session) -> Verdict:
+    """Walk the table's chain from the archive anchor: the first row changed, removed or inserted."""
+    return _check(_table_rows(session), anchor(session), audit_key())
+
+
+def _json_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: (v.isoformat(timespec="microseconds") if isinstance(v, datetime) else v) for k, v in row.items()
+    }
+
+
+def _from_json(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "at": datetime.fromisoformat(row["at"])}
+
+
+def verify_archive(path: Path) -> Verdict:
+    """An archive file on its own: its rows chain from the anchor in its header to the hash it ends with."""
+    with path.open(encoding="utf-8") as fh:
+        header = json.loads(fh.readline())
+        if header.get("kind") != ARCHIVE_KIND:
+            return Verdict(False, 0, problem="changed", message=f"{path} is not an audit archive")
+        verdict = _check(
+            (_from_json(json.loads(line)) for line in fh if line.strip()), header["anchor"], audit_key()
+        )
+    if verdict.ok and verdict.checked != header["rows"]:
+        return Verdict(False, verdict.checked, None, "removed", f"the header says {header['rows']} rows")
+    return verdict
+
+
+def archive(
+    session: Session, out_dir: Path, *, keep_days: int | None = None, now: datetime | None = None
+) -> Path | None:
+    """Move rows older than ``keep_days`` (setting ``audit_keep_days``, at least 180 by default) to a
+    JSON-lines file in ``out_dir`` (0600, written and synced before any row leaves the table); the table's
+    chain then continues from the anchor. Nothing to archive: None. Refuses a broken chain."""
+    keep = get_settings().audit_keep_days if keep_days is None else keep_days
+    cutoff = (now or clock.now()) - timedelta(days=keep)
+    last_id = session.exec(
+        select(AuditEntry.id).where(AuditEntry.at < cutoff).order_by(col(AuditEntry.id).desc()).limit(1)
+    ).first()
+    if last_id is None:
+        return None
+    start = anchor(session)
+    rows = [
+        r
+        for r in _table_rows(session)
+        if r["id"] <= last_id  # a prefix of the chain, in order
+    ]
+    verdict = _check(rows, start, audit_key())
+    if not verdict.ok:
+        raise ValueError(f"the audit chain is broken, nothing archived: {verdict.message}")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"audit-{rows[0]['id']}-{rows[-1]['id']}.jsonl"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        header = {"kind": ARCHIVE_KIND, "anchor": start, "rows": len(rows), "last_hash": rows[-1]["row_hash"]}
+        fh.write(json.dumps(header) + "\n")
+        for r in rows:
+            fh.write(json.dumps(_json_row(r), ensure_ascii=False) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SET LOCAL gridwise.audit_archive = 'on'")
+        )  # the append-only trigger's exception
+    session.execute(text("DELETE FROM audit_log WHERE id <= :i"), {"i": last_id})
+    setting = session.get(AppSetting, ANCHOR) or AppSetting(key=ANCHOR)
+    setting.value = rows[-1]["row_hash"]
+    session.add(setting)
+    session.flush()
+    return path
+
+
+LOCK_DOWN_SQL = """
+CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'DELETE' AND current_setting('gridwise.audit_archive', true) = 'on' THEN
+        RETURN OLD;  -- gridwise audit archive, after writing the rows to a verified file
+    END IF;
+    RAISE EXCEPTION 'audit_log is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
+END $$;
+DROP TRIGGER IF EXISTS audit_log_no_change ON audit_log;
+CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
+    FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+DROP TRIGGER IF EXISTS audit_log_no_truncate ON audit_log;
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+"""
+
+
+def lock_down(session: Session, role: str | None) -> None:
+    """PostgreSQL: a trigger refusing UPDATE, DELETE and TRUNCATE of audit rows (for every role, the owner
+    too), and for the application's ``role`` only INSERT and SELECT on the table."""
+    if session.get_bind().dialect.name != "postgresql":
+        raise ValueError("lock-down is for PostgreSQL; SQLite has no roles (protect the file instead)")
+    session.execute(text(LOCK_DOWN_SQL))
+    if role:
+        quoted = '"' + role.replace('"', '""') + '"'
+        session.execute(text(f"REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM {quoted}"))
+        session.execute(text(f"GRANT SELECT, INSERT ON audit_log TO {quoted}"))
+        session.execute(text(f"GRANT USAGE, SELECT ON SEQUENCE audit_log_id_seq TO {quoted}"))
