@@ -28,6 +28,7 @@ from sqlalchemy import text
 from sqlmodel import Session, col, select
 
 from core import clock
+from core.errors import GridwiseError
 from core.models import AppSetting
 from core.models_audit import AuditEntry
 from core.sealed import key_file, read_or_create_key
@@ -36,6 +37,10 @@ from core.settings import get_settings
 ANCHOR = "audit_anchor"  # app_setting: the row_hash of the last archived row (the chain continues from it)
 LOCK_ID = 7_420_190_19  # pg_advisory_xact_lock key of the chain head
 ARCHIVE_KIND = "gridwise-audit-archive"
+
+
+class AuditChainError(GridwiseError):
+    prefix = "privacy.err."
 
 
 def audit_key() -> bytes:
@@ -175,7 +180,7 @@ def archive(
     ]
     verdict = _check(rows, start, audit_key())
     if not verdict.ok:
-        raise ValueError(f"the audit chain is broken, nothing archived: {verdict.message}")
+        raise AuditChainError("audit_broken", problem=verdict.message)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"audit-{rows[0]['id']}-{rows[-1]['id']}.jsonl"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -219,7 +224,7 @@ def lock_down(session: Session, role: str | None) -> None:
     """PostgreSQL: a trigger refusing UPDATE, DELETE and TRUNCATE of audit rows (for every role, the owner
     too), and for the application's ``role`` only INSERT and SELECT on the table."""
     if session.get_bind().dialect.name != "postgresql":
-        raise ValueError("lock-down is for PostgreSQL; SQLite has no roles (protect the file instead)")
+        raise AuditChainError("lock_down_postgres")
     session.execute(text(LOCK_DOWN_SQL))
     if role:
         quoted = '"' + role.replace('"', '""') + '"'

@@ -55,12 +55,8 @@ def cmd_lock_down(args: argparse.Namespace) -> int:
     from core.audit_chain import lock_down
     from core.db import unit_of_work
 
-    try:
-        with unit_of_work() as session:
-            lock_down(session, args.role)
-    except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    with unit_of_work() as session:  # a GridwiseError (not PostgreSQL) is printed by gridwise itself, exit 2
+        lock_down(session, args.role)
     print(
         f"audit_log is append-only{f'; {args.role} may only insert and read it' if args.role else ''}",
         file=sys.stderr,
