@@ -1,7 +1,7 @@
 """audit: client address and a keyed hash chain on every audit row
 
-Revision ID: 0017_audit_chain
-Revises: 0016_rights
+Revision ID: 0018_audit_chain
+Revises: 0017_auth_throttle
 Create Date: 2026-12-06 08:00:00
 
 Rows already in the table are chained here in id order (core.audit_chain.row_digest with
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0017_audit_chain"
-down_revision: str | None = "0016_rights"
+revision: str = "0018_audit_chain"
+down_revision: str | None = "0017_auth_throttle"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
