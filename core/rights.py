@@ -40,6 +40,7 @@ CORRECTION_FIELDS = ("name", "phone", "grid", "hire_date", "training", "score", 
 SECRET_PARTS = ("password", "secret", "token", "hash", "totp")
 SKIP_EXPORT = {"audit_log", "web_session", *FOREIGN_TABLES}
 PSEUDONYM = "已删除人员 #{id}"
+AUDIT_TABLE = "audit_log"
 SYSTEM = Viewer(
     user_id=0, role=Role.SYSADMIN, scope_level=OrgLevel.DISTRICT, scope_unit_id=None, display_name="system"
 )
@@ -301,7 +302,9 @@ def is_text(column_type: Any) -> bool:
 def _scrub_everywhere(session: Session, worker_id: int, replacements: list[tuple[str, str]]) -> int:
     """Replace each (old, new) in the text columns of every table; returns how many cells changed.
 
-    Left alone: the worker and account tables (their row is rewritten directly, and a namesake keeps their
+    Left alone: the audit trail (append-only and hash-chained; PIPL art. 47 para. 2 — logs the law requires to
+    be kept (网络安全法 art. 21: at least six months) are only stored and protected until their retention ends,
+    then archived by the audit retention job), the worker and account tables (their row is rewritten directly, and a namesake keeps their
     name), contact columns (encrypted per owner; the owner's are cleared), and in a table with a ``worker_id``
     the rows of other workers. Free text elsewhere (event notes, audit before/after) is scrubbed wherever the
     name appears: a namesake mentioned in free text loses the mention, never their record."""
@@ -311,7 +314,7 @@ def _scrub_everywhere(session: Session, worker_id: int, replacements: list[tuple
     dialect = session.get_bind().dialect.name
     changed = 0
     for table in import_all_models().sorted_tables:
-        if table.name in FOREIGN_TABLES or table.name in ("worker", "app_user"):
+        if table.name in FOREIGN_TABLES or table.name in ("worker", "app_user", AUDIT_TABLE):
             continue
         owner = table.c.get("worker_id")
         for column in table.columns:
