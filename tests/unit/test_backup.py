@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import Session, func, select
 
+from core.audit import record
 from core.backup import BackupError, check_file, drill, generate_key, prune, restore_into, write_backup
 from core.db import make_engine
 from core.migrate import import_all_models, upgrade
@@ -165,7 +166,7 @@ def test_postgres_backup_restore_drill_into_scratch_database(tmp_path: Path) -> 
         engine = make_engine(url)
         with Session(engine) as s:
             make_org(s)
-            s.add(AuditEntry(action="worker.save", username="t", entity="worker", entity_id="1"))
+            record(s, "worker.save", username="t", entity="worker", entity_id="1")  # chained like every entry
             s.commit()
         result = write_backup(engine, tmp_path / "pg.gwbak", key=_key())
         assert result.manifest["dialect"] == "postgresql" and result.manifest["revision"]
@@ -173,6 +174,7 @@ def test_postgres_backup_restore_drill_into_scratch_database(tmp_path: Path) -> 
 
         checked = drill(result.path, url=url, key=_key())
         assert checked.ok, checked
+        assert checked.audit in ("ok", "skipped")
         assert "PostgreSQL" in checked.scratch and checked.rows == result.rows
 
         sqlite_url = f"sqlite:///{tmp_path / 'from-pg.db'}"
