@@ -119,8 +119,15 @@ def _marker(viewer: Viewer) -> str:
     return f"/{viewer.scope_unit_id}/"
 
 
+def _no_business_data(viewer: Viewer) -> bool:
+    """The security and audit administrators (unscoped, yet no org unit is theirs to see)."""
+    return not viewer.is_manager and viewer.role != Role.WORKER
+
+
 def in_scope(viewer: Viewer, unit_path: str | None) -> bool:
     """Whether the unit with materialised path ``unit_path`` is in ``viewer``'s subtree (None: no such unit)."""
+    if _no_business_data(viewer):
+        return False
     if viewer.scope_unit_id is None:
         return True
     return unit_path is not None and _marker(viewer) in unit_path
@@ -128,6 +135,8 @@ def in_scope(viewer: Viewer, unit_path: str | None) -> bool:
 
 def path_scope_clause(viewer: Viewer, unit_path: Any) -> ColumnElement[bool]:
     """``in_scope`` as SQL, on any path column (``col(OrgUnit.path)``, an aliased unit's path)."""
+    if _no_business_data(viewer):
+        return false()
     if viewer.scope_unit_id is None:
         return true()
     return unit_path.contains(_marker(viewer))
