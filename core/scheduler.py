@@ -15,6 +15,7 @@ import importlib
 import logging
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +28,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 
 from core.clock import TZ
 from core.db import get_engine, is_sqlite, retry_when_busy
+from core.errors import Misuse
 from core.instance import InstanceRefused, check_instance
 from core.plugins import provided
 
@@ -70,24 +72,26 @@ def job_specs() -> list[JobSpec]:
 
 
 class SchedulerLock:
-    """Held for the life of the process that runs the scheduler."""
+    """Held for the life of the process that runs the scheduler (``name``/``key`` default); also, named per
+    job, held while one run of that job lasts (``run_job``), so two processes never run the same job at once."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, name: str = "scheduler", key: int = ADVISORY_LOCK_KEY) -> None:
         self.engine = engine
+        self.name, self.key = name, key
         self._file: FileLock | None = None
         self._conn: Connection | None = None
 
     def try_acquire(self) -> bool:
         if is_sqlite(self.engine):
             db = make_url(str(self.engine.url)).database or "memory"
-            self._file = FileLock(f"{db}.scheduler.lock")
+            self._file = FileLock(f"{db}.{self.name}.lock")
             try:
                 self._file.acquire(timeout=0)
                 return True
             except Timeout:
                 return False
         conn = self._conn = self.engine.connect()
-        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_KEY}).scalar()
+        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self.key}).scalar()
         conn.commit()  # named exception (docs/CONVENTIONS.md): ends the implicit transaction, keeps the lock
         if not got:
             conn.close()
@@ -98,17 +102,50 @@ class SchedulerLock:
         if self._file is not None and self._file.is_locked:
             self._file.release()
         if self._conn is not None:
-            self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_KEY})
+            self._conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
             self._conn.close()
             self._conn = None
 
 
+class AlreadyRunning:
+    """``run_job``'s answer when another process (the scheduler, or someone's "run now") runs that job now."""
+
+    def __repr__(self) -> str:
+        return "already running"
+
+
+ALREADY_RUNNING = AlreadyRunning()
+
+
+def job_lock(func: str, engine: Engine | None = None) -> SchedulerLock:
+    """The lock one run of job ``func`` holds (a file beside SQLite, an advisory lock on PostgreSQL)."""
+    digest = zlib.crc32(func.encode())
+    return SchedulerLock(engine or get_engine(), name=f"job-{digest:08x}", key=ADVISORY_LOCK_KEY + 1 + digest)
+
+
 def run_job(func: str, **kwargs: Any) -> Any:
-    """What the scheduler calls: the job ``func`` ("module:function"), run again after a short pause if
-    the database was busy or out of reach (jobs work out what is due, so a repeat is safe)."""
+    """What the scheduler calls: the job ``func`` ("module:function") under its own lock (a run already
+    going elsewhere: ``ALREADY_RUNNING``), run again after a short pause if the database was busy or out of
+    reach (jobs work out what is due and open their own unit of work, so a repeat is safe)."""
     module_name, _, name = func.partition(":")
     fn = getattr(importlib.import_module(module_name), name)
-    return retry_when_busy(lambda: fn(**kwargs), attempts=JOB_ATTEMPTS, pause_s=JOB_RETRY_PAUSE_SECONDS)
+    lock = job_lock(func)
+    if not lock.try_acquire():
+        log.info("%s is running elsewhere; not starting it again", func)
+        return ALREADY_RUNNING
+    try:
+        return retry_when_busy(lambda: fn(**kwargs), attempts=JOB_ATTEMPTS, pause_s=JOB_RETRY_PAUSE_SECONDS)
+    finally:
+        lock.release()
+
+
+def run_now(job_id: str) -> Any:
+    """Run one job now the way the scheduler does (``run_job``: its lock, its retry, its own unit of work),
+    for the jobs page and operators. Unknown ids are a ``Misuse`` (the page lists only real ones)."""
+    spec = next((s for s in job_specs() if s.id == job_id), None)
+    if spec is None:
+        raise Misuse(f"no job {job_id!r}")
+    return run_job(spec.func)
 
 
 def build_scheduler(engine: Engine, scheduler_cls: type = BackgroundScheduler):

@@ -71,3 +71,14 @@ def test_users_page_leaves_out_api_service_accounts(open_page, viewer_of, app_db
     assert "1 API client service accounts are not listed: the API clients page manages them." in " ".join(
         c.value for c in at.caption
     )
+
+
+def test_jobs_page_runs_a_job_through_the_scheduler_and_says_what_it_did(open_page, viewer_of):
+    """Test that "run now" runs the job (scheduler.run_now: its lock, retry, unit of work) and reports the
+    result in words in the page's language, not a bare number."""
+    at = open_page("pages/jobs.py", viewer_of("admin"), lang="en")
+    at.selectbox[0].set_value("notify.cleanup")
+    next(b for b in at.button if b.label == "Run now").click().run()
+    assert not at.exception, at.exception
+    said = [i.value for i in at.info] + [w.value for w in at.warning]
+    assert any(s.startswith("Finished") or "running elsewhere" in s for s in said), said
