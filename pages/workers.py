@@ -24,6 +24,8 @@ from core.tabular import safe_frame, template_bytes
 from core.uploads import TABLE_KINDS
 from core.worker_import import WORKER_SCHEMA, commit_worker_import, preview_worker_import
 from ui import resources
+from ui.audit_reads import download_button as audited_download
+from ui.audit_reads import record_view
 from ui.errors import refusals
 from ui.guard import require
 from ui.state import lang, tr
@@ -93,9 +95,15 @@ with list_tab:
         }
     )
     st.dataframe(shown, hide_index=True, height=min(600, 38 + 35 * max(len(shown), 1)))
-    st.download_button(
+    filters = {"community_id": community_id, "status": status, "search": search or None}
+    record_view(viewer, "workers", filters=filters, rows=len(frame))
+    audited_download(
         tr("common.download_csv"),
         safe_frame(shown).to_csv(index=False).encode("utf-8-sig"),
+        viewer=viewer,
+        what="workers",
+        filters=filters,
+        rows=len(shown),
         file_name="workers.csv",
         mime="text/csv",
     )

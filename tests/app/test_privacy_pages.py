@@ -3,6 +3,8 @@ every view and download of personal data recorded."""
 
 from __future__ import annotations
 
+import json
+
 from sqlmodel import Session, col, select
 
 from core.db import get_engine
@@ -34,3 +36,25 @@ def test_the_edit_form_masks_the_phone_until_show_is_pressed(open_page, viewer_o
     assert worker.phone in " ".join(i.value for i in at.info)
     [entry] = _audit(app_db, "privacy.reveal")
     assert entry.entity_id == "DP0001" and worker.phone not in (entry.detail or "")
+
+
+def test_a_manager_opening_the_workers_page_and_downloading_its_csv_is_audited_with_masked_values(
+    open_page, viewer_of, app_db
+):
+    """Done-when (#19): the view and the CSV download leave audit rows (viewer, filter, rows, file, address),
+    one view row however often the page reruns, and the rows hold masked values only."""
+    at = open_page("pages/workers.py", viewer_of("manager"))
+    at.run()  # a rerun with the same filter: still one view row
+    views = _audit(app_db, "view.workers")
+    assert len(views) == 1 and views[0].username and views[0].address
+    detail = json.loads(views[0].detail or "{}")
+    assert detail["rows"] > 0 and detail["filter"] == {"community_id": None, "status": None, "search": None}
+    at.get("download_button")[0].click().run()  # the CSV
+    assert not at.exception
+    [export] = _audit(app_db, "export.workers")
+    assert json.loads(export.detail or "{}")["file"] == "workers.csv"
+    with Session(get_engine(app_db)) as s:
+        phones = [p for p in s.exec(select(Worker.phone)).all() if p]
+        rows = s.exec(select(AuditEntry)).all()
+    blob = " ".join(f"{r.before} {r.after} {r.detail} {r.entity_id}" for r in rows)
+    assert phones and not any(p in blob for p in phones)

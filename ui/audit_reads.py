@@ -1,0 +1,62 @@
+"""Reads of personal data, accounted for: a page view recorded once per browser session and filter (not on
+every rerun), a download recorded when it is clicked (the button's on_click), both with the client address."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import streamlit as st
+
+from core.audit import record_read
+from core.scope import Viewer
+from ui import resources
+from ui.session_cookie import browser_address
+
+_SEEN = "_audit_views"
+
+
+def record_view(
+    viewer: Viewer, what: str, *, filters: dict[str, Any], rows: int, entity_id: object = ""
+) -> None:
+    """``view.<what>`` once per (what, filters, entity) in this browser session."""
+    key = json.dumps([what, filters, str(entity_id)], default=str, sort_keys=True, ensure_ascii=False)
+    seen: set[str] = st.session_state.setdefault(_SEEN, set())
+    if key in seen:
+        return
+    with resources.unit_of_work() as session:
+        record_read(
+            session, viewer, what, filters=filters, rows=rows, entity_id=entity_id, address=browser_address()
+        )
+    seen.add(key)
+
+
+def _record_export(viewer: Viewer, what: str, filters: dict[str, Any], rows: int, file_name: str) -> None:
+    with resources.unit_of_work() as session:
+        record_read(
+            session, viewer, what, filters=filters, rows=rows, file_name=file_name, address=browser_address()
+        )
+
+
+def download_button(
+    label: str,
+    data: Any,
+    *,
+    viewer: Viewer,
+    what: str,
+    filters: dict[str, Any],
+    rows: int,
+    file_name: str,
+    mime: str | None = None,
+    **kwargs: Any,
+) -> bool:
+    """``st.download_button`` that records ``export.<what>`` (viewer, filter, rows, file) when clicked."""
+    return st.download_button(
+        label,
+        data,
+        file_name=file_name,
+        mime=mime,
+        on_click=_record_export,
+        args=(viewer, what, filters, rows, file_name),
+        **kwargs,
+    )
