@@ -491,6 +491,18 @@ async def run_user(
         )
         out.submitted = True
 
+    async def my_scorecard() -> (
+        None
+    ):  # 我的考评 (bench/journey_cost.py; the load test's journey stops at the quiz)
+        await act(sidebar.get_by_role("link", name="我的考评", exact=True).click)
+        await expect(page.get_by_role("heading", name="我的考评")).to_be_visible(timeout=timeout_ms)
+
+    async def inbox() -> None:  # 消息
+        await act(sidebar.get_by_role("link", name="消息", exact=True).click)
+        await expect(page.get_by_test_id("stMain").get_by_role("heading").first).to_be_visible(
+            timeout=timeout_ms
+        )
+
     steps = {
         "open": open_site,
         "sign_in": sign_in,
@@ -500,6 +512,8 @@ async def run_user(
         "quiz_open": quiz_open,
         "quiz_answer": quiz_answer,
         "quiz_submit": quiz_submit,
+        "my_scorecard": my_scorecard,
+        "inbox": inbox,
     }
     try:
         for name in steps_to_run:

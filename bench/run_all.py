@@ -31,8 +31,8 @@ def plan(tmp: Path, full: bool) -> dict[str, list[str]]:
     if full:
         return {"pages": [], "assignment": ["--district"], "scoring": [], "import": []}
     return {
-        # the full demo district (the page targets are for it) in a throwaway database; median of 3 reruns
-        "pages": ["--db", f"sqlite:///{tmp / 'pages.db'}", "--runs", "3"],
+        # the worker and the 下沙 manager on a copy of the seeded demo district (cold and warm)
+        "pages": ["--roles", "worker,xiasha"],
         "assignment": ["--repeat", "1"],
         "scoring": ["--demo-scale", "0.05", "--workers", "2000", "--records", "1000000", "--repeat", "1"],
         "import": ["--rows", "100000", "--chunk", "50000"],

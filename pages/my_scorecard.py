@@ -12,7 +12,12 @@ from evaluation.scoring.service import period_choices
 from ui import resources
 from ui.guard import require
 from ui.scorecards.improve import improvement_section
-from ui.scoring_cache import cached_scorecards, cached_trend, card_notes_and_contributions
+from ui.scoring_cache import (
+    cached_scorecards,
+    cached_trend,
+    card_notes_and_contributions,
+    figures_caption,
+)
 from ui.state import lang, tr
 
 viewer = require(__file__)
@@ -30,6 +35,7 @@ with Session(resources.engine()) as session:
     months = period_choices(session, viewer)
 period = st.selectbox(tr("score.period"), months, key="my_score_period")
 view = cached_scorecards(viewer, period)
+figures_caption(view)
 mine = view.cards[view.cards["worker_id"] == viewer.worker_id]
 if mine.empty or not bool(mine["scored"].iloc[0]):
     st.info(tr("score.my.empty", period=period))

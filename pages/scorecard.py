@@ -17,7 +17,13 @@ from ui import resources
 from ui.errors import refusals
 from ui.guard import require
 from ui.scorecards.improve import improvement_section
-from ui.scoring_cache import cached_scorecards, cached_trend, card_notes_and_contributions, clear_scorecards
+from ui.scoring_cache import (
+    cached_scorecards,
+    cached_trend,
+    card_notes_and_contributions,
+    clear_scorecards,
+    figures_caption,
+)
 from ui.state import lang, tr
 
 viewer = require(__file__)
@@ -37,6 +43,7 @@ period = top[0].selectbox(
     key="scorecard_period_pick",
 )
 view = cached_scorecards(viewer, period)
+figures_caption(view)
 cards = view.cards.sort_values(["community_zh", "employee_no"])
 if cards.empty:
     st.info(tr("score.empty", period=period))

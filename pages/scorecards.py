@@ -11,7 +11,7 @@ from ui import resources
 from ui.errors import refusals
 from ui.guard import require
 from ui.scorecards import communities_tab, party_tab, ranking_tab, snapshots_tab, trend_tab
-from ui.scoring_cache import cached_party, cached_scorecards
+from ui.scoring_cache import cached_party, cached_scorecards, figures_caption
 from ui.state import lang, tr
 
 viewer = require(__file__)
@@ -44,6 +44,8 @@ top[1].caption(
         version=scheme.version,
     )
 )
+with top[1]:
+    figures_caption(view)
 
 cards = view.cards.copy()
 cards["community"] = cards[f"community_{L}"]

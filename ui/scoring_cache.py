@@ -1,37 +1,39 @@
-"""Scorecard reads cached across the three scorecard pages, and the card parts they share (keyed by database, viewer and period),
+"""Scorecard reads (served tables, evaluation.scoring.served) cached across the three scorecard pages, and the card parts they share (keyed by database, viewer and period),
 so opening a worker's card after the ranking reuses the computation instead of repeating it."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
-from sqlmodel import Session
 
 from core.scope import Viewer
 from core.settings import get_settings
 from evaluation.scoring import charts
-from evaluation.scoring.service import compare_party, monthly_trend, scorecards
+from evaluation.scoring.served import served_party, served_trend, served_view
 from ui import resources
 from ui.state import tr
 
+# The figures come from the served tables (evaluation.scoring.served): a read by key and scope, filled once
+# for everyone when a period is not served yet (so the read runs in a unit of work: it may write that fill).
+# st.cache_data is a convenience on top, not what stands between a click and a recomputation.
+
 
 @st.cache_data(ttl=120, show_spinner=False)
-def _scorecards(db: str, who: Viewer, period: str):  # noqa: ANN202 - a ScorecardView
-    with Session(resources.engine()) as session:
-        return scorecards(session, who, period)
+def _scorecards(db: str, who: Viewer, period: str):  # noqa: ANN202 - a ServedView
+    with resources.unit_of_work() as session:
+        return served_view(session, who, period)
 
 
 @st.cache_data(ttl=120, show_spinner=False)
 def _party(db: str, who: Viewer, period: str) -> pd.DataFrame:
-    view = _scorecards(db, who, period)
-    with Session(resources.engine()) as session:
-        return compare_party(session, who, period, inputs=view.inputs)
+    with resources.unit_of_work() as session:
+        return served_party(session, who, period)
 
 
 @st.cache_data(ttl=120, show_spinner=False)
 def _trend(db: str, who: Viewer, first: str, last: str) -> pd.DataFrame:
-    with Session(resources.engine()) as session:
-        return monthly_trend(session, who, first=first, last=last)
+    with resources.unit_of_work() as session:
+        return served_trend(session, who, first=first, last=last)
 
 
 def cached_scorecards(who: Viewer, period: str):  # noqa: ANN201
@@ -44,6 +46,11 @@ def cached_party(who: Viewer, period: str) -> pd.DataFrame:
 
 def cached_trend(who: Viewer, first: str, last: str) -> pd.DataFrame:
     return _trend(get_settings().database_url, who, first, last)
+
+
+def figures_caption(view) -> None:  # noqa: ANN001 - a ServedView
+    """The time of the served figures, under the period picker."""
+    st.caption(tr("score.figures_at", at=view.computed_at.strftime("%Y-%m-%d %H:%M")))
 
 
 def clear_scorecards() -> None:

@@ -11,6 +11,7 @@ from core.models import Worker
 from core.scope import ScopeError, Viewer, ensure_can_see_worker
 from evaluation.scoring.models_scoring import ScoreAdjustment
 from evaluation.scoring.periods import parse_period
+from evaluation.scoring.served import refresh_after_write
 from evaluation.scoring.store import active_scheme
 
 
@@ -52,4 +53,5 @@ def record_adjustment(
     row.created_by, row.created_at = viewer.user_id or None, clock_now()
     session.add(row)
     session.flush()
+    refresh_after_write(session, p.label)  # the served scorecards of that month follow the write
     return row

@@ -3,6 +3,7 @@
 gridwise scores compute --period 2020-06 [--json]
 gridwise scores compare --by party --period 2020-06 --json
 gridwise scores freeze --period 2020-06 [--recompute --reason "…"]
+gridwise scores serve [--period 2020-06 …] [--missing]
 """
 
 from __future__ import annotations
@@ -119,6 +120,18 @@ def cmd_freeze(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from core.db import unit_of_work
+    from evaluation.scoring.served import serve_periods
+    from evaluation.scoring.service import period_choices
+
+    with unit_of_work() as session:
+        periods = args.period or period_choices(session, CLI_VIEWER)
+        n = serve_periods(session, periods, source="job", missing_only=args.missing)
+    print(json.dumps({"served": n, "periods": periods}, ensure_ascii=False))
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("scores", help="performance scorecards: compute, compare, freeze")
     sp = p.add_subparsers(dest="scores_command", required=True)
@@ -137,3 +150,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     f.add_argument("--recompute", action="store_true")
     f.add_argument("--reason", default="")
     f.set_defaults(func=cmd_freeze)
+    s = sp.add_parser("serve", help="keep periods' scorecards in the served tables (pages read them)")
+    s.add_argument("--period", action="append", help="a period (repeatable); default: every month offered")
+    s.add_argument("--missing", action="store_true", help="only periods not served yet")
+    s.set_defaults(func=cmd_serve)

@@ -1,4 +1,5 @@
-"""Scoring's scheduled job: freeze each closed month's scorecards and write its bulletin (通报)."""
+"""Scoring's scheduled jobs: freeze each closed month's scorecards and write its bulletin (通报); keep the open
+periods' served scorecards up to date (evaluation.scoring.served)."""
 
 from __future__ import annotations
 
@@ -12,5 +13,12 @@ JOBS: list[JobSpec] = [
         trigger={"trigger": "cron", "hour": 2, "minute": 30},
         description="Freeze last month's scorecards and write the monthly bulletin",
         run_at_start=True,  # a freeze cut short by a restart finishes the same day
+    ),
+    JobSpec(
+        id="scoring.serve_current",
+        func="evaluation.scoring.served:serve_current",
+        # the open periods' served scorecards (this month, its quarter/half/year, last month until frozen)
+        trigger={"trigger": "interval", "minutes": 15},
+        description="Bring the current month's served scorecards up to date",
     ),
 ]

@@ -28,6 +28,7 @@ from evaluation.scoring.compare import party_comparison
 from evaluation.scoring.models_scoring import ScorecardComponentEntry, ScorecardEntry, ScorecardSnapshot
 from evaluation.scoring.periods import months_between, parse_period
 from evaluation.scoring.reports import bulletin_workbook
+from evaluation.scoring.served import write_served
 from evaluation.scoring.service import district_scorecards
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,8 @@ def freeze_period(
         )
     ).one()
     _write_entries(session, row_id(snap.id), cards, comps)
+    # Served as frozen: readers of this month get exactly the frozen figures from now on.
+    write_served(session, p.label, source="freeze", now=snap.computed_at, result=(result, inputs, scheme_id))
     figures = ("revision", "scheme_version", "workers_scored", "mean_total")
     record(
         session,
