@@ -1,0 +1,124 @@
+"""Hotspot detection (issue 24 part 2): the rule on hand-made daily counts, and the SQL counts it reads."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from evaluation.warning.hotspots import BASELINE_DAYS, WINDOW_DAYS, Rule, detect
+
+AS_OF = date(2020, 6, 30)
+START = AS_OF - timedelta(days=WINDOW_DAYS + BASELINE_DAYS - 1)
+
+
+def _background(communities: int = 6, per_day: float = 0.15, seed: int = 1) -> pd.DataFrame:
+    """Each community has item D01 (dispute) at ``per_day`` and F01 (fire) at 0.5/day, grid = community × 10."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for c in range(1, communities + 1):
+        for d in range(WINDOW_DAYS + BASELINE_DAYS):
+            day = START + timedelta(days=d)
+            for item, cat, lam in (("D01", "dispute", per_day), ("F01", "fire", 0.5)):
+                n = int(rng.poisson(lam))
+                if n:
+                    rows.append((c, c * 10, item, cat, day, n))
+    return pd.DataFrame(rows, columns=["community_id", "grid_id", "item_code", "category_code", "day", "n"])
+
+
+def _plant(counts: pd.DataFrame, community: int, item: str, cat: str, extra: int) -> pd.DataFrame:
+    days = [AS_OF - timedelta(days=i % WINDOW_DAYS) for i in range(extra)]
+    rows = [(community, community * 10, item, cat, d, 1) for d in days]
+    return pd.concat([counts, pd.DataFrame(rows, columns=counts.columns)], ignore_index=True)
+
+
+def test_a_planted_flare_up_is_warned_with_its_observed_and_expected_counts() -> None:
+    counts = _plant(_background(), 3, "D01", "dispute", 9)
+    out = detect(counts, AS_OF)
+    hit = out[(out["community_id"] == 3) & (out["kind"] == "item") & (out["level"] == "community")]
+    assert list(hit["code"]) == ["D01"]
+    row = hit.iloc[0]
+    background_week = counts[(counts.community_id == 3) & (counts.item_code == "D01")]
+    in_window = background_week[background_week["day"] > AS_OF - timedelta(days=WINDOW_DAYS)]["n"].sum()
+    assert row["observed"] == in_window
+    assert 0.3 < row["expected"] < 2.5  # ~0.15/day × 7
+    assert row["score"] < 0.001
+    # The same flare-up shows at grid level (grid 30) and in its category.
+    assert ((out["level"] == "grid") & (out["grid_id"] == 30) & (out["code"] == "D01")).any()
+    assert ((out["kind"] == "category") & (out["code"] == "dispute") & (out["community_id"] == 3)).any()
+    # Nobody else warns on this quiet background.
+    assert set(out["community_id"]) == {3}
+
+
+def test_quiet_data_raises_nothing_and_empty_data_is_an_empty_list() -> None:
+    assert detect(_background(seed=7), AS_OF).empty
+    assert detect(_background().iloc[0:0], AS_OF).empty
+
+
+def test_the_minimum_count_holds_even_when_expected_is_tiny() -> None:
+    counts = _plant(_background(per_day=0.0), 2, "S05", "security", 3)  # 3 events of a never-seen item
+    assert detect(counts, AS_OF).empty
+    counts = _plant(counts, 2, "S05", "security", 1)
+    assert not detect(counts, AS_OF).empty
+    assert detect(counts, AS_OF, Rule(min_observed=5)).empty
+
+
+def test_a_busy_community_is_judged_by_its_own_history_not_the_district_average() -> None:
+    counts = _background()
+    busy = _background(communities=1, per_day=1.2, seed=3).assign(community_id=9, grid_id=90)
+    out = detect(pd.concat([counts, busy], ignore_index=True), AS_OF)
+    assert not ((out["community_id"] == 9) & (out["code"] == "D01")).any()  # ~8 a week is its normal
+
+
+def test_a_new_community_is_expected_to_look_like_the_district_average() -> None:
+    counts = _background()
+    # Community 7 appeared 3 days before the window with one event; 7 disputes this week.
+    new = [(7, 70, "F01", "fire", AS_OF - timedelta(days=WINDOW_DAYS + 2), 1)]
+    new += [(7, 70, "D01", "dispute", AS_OF - timedelta(days=i), 1) for i in range(7)]
+    counts = pd.concat([counts, pd.DataFrame(new, columns=counts.columns)], ignore_index=True)
+    out = detect(counts, AS_OF)
+    row = out[(out["community_id"] == 7) & (out["code"] == "D01") & (out["level"] == "community")]
+    assert len(row) == 1
+    # expected ≈ the district's rate per community (~0.15/day × 7 ≈ 1), not 0 for "no own history".
+    assert 0.5 < row.iloc[0]["expected"] < 1.8
+
+
+def _events(session, org, rows: list[tuple]) -> None:  # noqa: ANN001
+    """rows: (grid, item, category, reported_at, state)."""
+    from evaluation.field.models import Event
+
+    for n, (grid, item, cat, at, state) in enumerate(rows):
+        session.add(
+            Event(
+                event_no=f"H{n}",
+                item_code=item,
+                category_code=cat,
+                grid_id=grid.id,
+                community_id=grid.parent_id,
+                priority="normal",
+                state=state,
+                reported_at=at,
+            )
+        )
+    session.commit()
+
+
+def test_counts_are_grouped_in_sql_per_day_leaving_out_voided_events(session, field_org) -> None:  # noqa: ANN001
+    from datetime import datetime
+
+    from evaluation.warning.hotspots import daily_counts, hotspots
+
+    g = field_org.grids_a[0]
+    day = datetime(2020, 6, 29, 9, 0)
+    rows = [(g, "D01", "dispute", day + timedelta(minutes=i), "closed") for i in range(6)]
+    rows += [(g, "D01", "dispute", day, "voided")]
+    rows += [(field_org.grids_b[0], "F01", "fire", day - timedelta(days=30), "closed")]
+    _events(session, field_org, rows)
+    counts = daily_counts(session, date(2020, 5, 1), AS_OF)
+    mine = counts[counts["item_code"] == "D01"]
+    assert list(mine["n"]) == [6] and list(mine["day"]) == [date(2020, 6, 29)]
+    assert int(mine["community_id"].iloc[0]) == field_org.comm_a.id
+    out = hotspots(session, AS_OF)
+    hit = out[(out["level"] == "community") & (out["kind"] == "item")]
+    assert list(hit["code"]) == ["D01"] and int(hit["observed"].iloc[0]) == 6
