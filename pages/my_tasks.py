@@ -9,6 +9,8 @@ from evaluation.field import events as ev
 from evaluation.field.registry import field_now, item_lookup
 from evaluation.field.rentals import record_patrol
 from evaluation.field.tasks import my_tasks, open_tasks
+from evaluation.field.verification import my_verifications
+from ui import my_verifications as verification_cards
 from ui import resources
 from ui.errors import refusals
 from ui.guard import require
@@ -28,7 +30,9 @@ with Session(resources.engine()) as session:
     now = field_now(session)
     events = my_tasks(session, viewer, now=now)
     others = open_tasks(session, viewer, now=now)
-others = others[others["kind"] != "event"]
+    checks = my_verifications(session, viewer, now=now)
+patrols = others[others["kind"] == "patrol"]
+focus = st.query_params.get("task")  # 查看 in a message opens that very task
 
 flash = st.session_state.pop("my_tasks_flash", None)
 if flash:
@@ -49,9 +53,12 @@ def act(event_id: int, action: str, note: str) -> None:
     st.rerun()
 
 
-st.subheader(f"{tr('field.my.events')} ({len(events)})")
-if events.empty:
+if events.empty and patrols.empty and checks.empty:
     st.info(tr("field.my.none"))
+if len(checks):
+    verification_cards.render(checks, viewer, now, focus)
+if len(events):
+    st.subheader(f"{tr('field.my.events')} ({len(events)})")
 for row in events.itertuples():
     meta = ITEMS.get(row.item_code, {})
     with st.container(border=True):
@@ -88,8 +95,6 @@ for row in events.itertuples():
                 ):
                     act(int(row.id), action, note)
 
-patrols = others[others["kind"] == "patrol"]
-checks = others[others["kind"] == "verification"]
 if len(patrols):
     st.subheader(f"{tr('field.my.patrols')} ({len(patrols)})")
     for row in patrols.itertuples():
@@ -103,10 +108,3 @@ if len(patrols):
                     record_patrol(session, viewer, building_id=int(row.task_id.split(":")[1]), visited_at=now)
                 st.session_state["my_tasks_flash"] = tr("field.my.patrol_recorded")
                 st.rerun()
-if len(checks):
-    st.subheader(f"{tr('field.my.verifications')} ({len(checks)})")
-    for row in checks.itertuples():
-        with st.container(border=True):
-            st.markdown(pick(L, row.title_zh, row.title_en))
-            if row.due_at is not None and not pd.isna(row.due_at):
-                st.caption(tr("field.my.due", due=pd.Timestamp(row.due_at).strftime("%m-%d")))

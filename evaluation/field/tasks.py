@@ -17,12 +17,14 @@ from sqlmodel import Session, col, select
 
 from core.audit import record
 from core.errors import GridwiseError
+from core.inbox import notify
 from core.models import OrgLevel, OrgUnit, Role, Worker, WorkerStatus
 from core.scope import SYSTEM, ScopeError, Viewer, ensure_can_see_worker, in_scope, unit_scope_clause
 from evaluation.field import events as ev
 from evaluation.field.models import Event, EventState, RentalBuilding, VerificationTask
 from evaluation.field.registry import field_now, item_lookup
 from evaluation.field.rentals import buildings_frame
+from evaluation.field.verification import assignment_notice
 
 TASK_COLUMNS = [
     "task_id",
@@ -336,7 +338,25 @@ def assign_task(
         after={"assignee_id": worker_id, "assignee": worker.employee_no},
         detail={"recommended_worker_id": recommended_worker_id, "override_reason": override_reason},
     )
+    if previous != worker_id:  # tell the worker; 查看 opens this very task (a repeated assignment: once)
+        notify(
+            session, [assignment_notice(task_id, worker_id, *_task_titles(session, kind, key), at)], now=at
+        )
     session.flush()
+
+
+def _task_titles(session: Session, kind: str, key: int) -> tuple[str, str]:
+    if kind == "event":
+        event = session.get(Event, key)
+        meta = item_lookup().get(event.item_code, {}) if event else {}
+        where = f" · {event.location}" if event and event.location else ""
+        return f"{meta.get('item_zh', '')}{where}", f"{meta.get('item_en', '')}{where}"
+    if kind == "verification":
+        task = session.get(VerificationTask, key)
+        return (task.title_zh, task.title_en) if task else ("", "")
+    building = session.get(RentalBuilding, key)
+    address = building.address if building else ""
+    return f"出租屋巡查 {address}".strip(), f"Rental patrol {address}".strip()
 
 
 def category_performance(session: Session, *, since: date) -> pd.DataFrame:
