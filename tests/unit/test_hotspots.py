@@ -122,3 +122,37 @@ def test_counts_are_grouped_in_sql_per_day_leaving_out_voided_events(session, fi
     out = hotspots(session, AS_OF)
     hit = out[(out["level"] == "community") & (out["kind"] == "item")]
     assert list(hit["code"]) == ["D01"] and int(hit["observed"].iloc[0]) == 6
+
+
+def test_the_daily_job_run_twice_stores_one_warning_and_sends_one_notice_each(session, field_org) -> None:  # noqa: ANN001
+    from datetime import datetime
+
+    from sqlmodel import select
+
+    from core.models import Role
+    from core.models_inbox import Notification
+    from evaluation.warning.jobs import raise_warnings
+    from evaluation.warning.models import HotspotWarning
+    from tests.factories import make_user
+
+    g = field_org.grids_a[0]
+    day = datetime(2020, 6, 29, 9, 0)
+    _events(
+        session, field_org, [(g, "D01", "dispute", day + timedelta(minutes=i), "closed") for i in range(6)]
+    )
+    comm = make_user(session, "m_comm", "x", Role.MANAGER, scope_unit_id=field_org.comm_a.id)
+    sub = make_user(session, "m_sub", "x", Role.MANAGER, scope_unit_id=field_org.sub.id)
+    other = make_user(session, "m_other", "x", Role.MANAGER, scope_unit_id=field_org.comm_b.id)
+    session.commit()
+    now = datetime(2020, 6, 30, 6, 20)
+    first = raise_warnings(session, now=now)
+    session.commit()
+    second = raise_warnings(session, now=now)
+    session.commit()
+    stored = session.exec(select(HotspotWarning)).all()
+    assert first["new"] == len(stored) >= 1 and second["new"] == 0 and second["notices"] == 0
+    assert {(w.kind, w.code) for w in stored if w.grid_id == 0} == {("item", "D01"), ("category", "dispute")}
+    notes = session.exec(select(Notification)).all()
+    per_user = {u.id: sum(1 for n in notes if n.user_id == u.id) for u in (comm, sub, other)}
+    assert per_user[comm.id] == per_user[sub.id] == len(stored) and per_user[other.id] == 0
+    assert any("D01" in n.title_zh and "6" in n.body_zh for n in notes)
