@@ -301,7 +301,7 @@ def test_an_action_retried_with_its_key_is_applied_once(api, api_world, session)
     refused = _is_error(
         c.post("/api/v1/events/A-REP/actions", json={"action": "accept"}), 409, "illegal_transition"
     )
-    assert "已受理" in refused["message_zh"] and "accepted" in refused["message_en"]  # whole in each language
+    assert "已受理" in refused["message_zh"] and "Accepted" in refused["message_en"]  # whole in each language
     assert not refused["message_zh"].startswith("请求被拒绝")  # not English behind a Chinese prefix
 
 
