@@ -212,6 +212,11 @@ def sign_in(tab: Tab, username: str) -> None:
     # the run after sign-in hands the one-time code to /_gw/session; let that and its run finish
     page.wait_for_timeout(500)
     page.wait_for_function(lt.RUN_DONE_JS, arg=0, timeout=tab.timeout_ms, polling=50)
+    # the privacy notice stops every page until the user accepts it (first sign-in): accept it once, or
+    # every page would measure the notice instead of itself
+    accept = page.get_by_role("button", name="我已阅读并知悉")
+    if accept.count():
+        tab.act(accept.click)
 
 
 def floor_cost(browser, url: str, pid: int, clicks: int, timeout_ms: int) -> float:  # noqa: ANN001
