@@ -47,6 +47,8 @@ EMPTY_CELLS = "(empty cells)"
 # Pages that still show raw text (issue #22's work, measured 2026-12-06 with this walk): each is expected to
 # fail until it is cleaned, and strict, so the entry must go the day its page passes.
 STILL_RAW = {
+    ("pages/my_data.py", "zh"),
+    ("pages/my_data.py", "en"),
     ("pages/attendance.py", "en"),
     ("pages/attendance.py", "zh"),
     ("pages/audit.py", "en"),

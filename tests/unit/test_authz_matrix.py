@@ -1896,7 +1896,18 @@ NOT_A_WRITE = {
         "override_report",
         "skill_gaps",
     },
-    "core.org": {"mask_phone", "units_frame", "grids_in_scope", "headcount", "ensure_manages_grid"},
+    "core.org": {
+        "mask_phone",
+        "units_frame",
+        "grids_in_scope",
+        "headcount",
+        "ensure_manages_grid",
+        # reads of one phone: worker_by_phone is the keyed-hash look-up (no viewer: the importer's), and
+        # reveal_phone's scope refusal and audit row are tested in tests/unit/test_privacy_sealed.py
+        # (test_showing_a_phone_in_full_is_audited_and_refused_outside_scope)
+        "worker_by_phone",
+        "reveal_phone",
+    },
     "core.worker_import": {"preview_worker_import"},
     "courses.training.plans": {
         "can_edit_plan",
