@@ -193,12 +193,18 @@ def test_manager_pages_show_hostile_excuse_and_note_as_text(page: Page, hostile_
     screenshot(page, "events_note")
 
 
-def test_the_probe_catches_a_real_injection(page: Page, hostile_server) -> None:
-    """Test that the checks above can fail: markup actually inserted into the page does run and is found."""
+def test_the_probe_catches_a_real_injection(browser, hostile_server) -> None:
+    """Test that the checks above can fail: markup actually inserted into the page does run and is found.
+
+    The app's Content-Security-Policy refuses inline handlers, so the injected markup could not run at all;
+    this check of the probe itself runs with the policy bypassed (the policy has its own test, test_csp.py)."""
     server, _ = hostile_server
+    context = browser.new_context(bypass_csp=True, viewport={"width": 1366, "height": 900}, locale="zh-CN")
+    page = context.new_page()
     sign_in(page, server, "dp0001")
     page.evaluate(f"() => document.body.insertAdjacentHTML('beforeend', {PAYLOAD!r})")
     page.wait_for_timeout(500)
     assert page.evaluate("() => window.__xss") == 2
     with pytest.raises(AssertionError):
         assert_nothing_ran(page)
+    context.close()

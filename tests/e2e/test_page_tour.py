@@ -56,6 +56,10 @@ HEADINGS = {
     "pages/web_sessions.py": "sessions.title",
     "pages/notify_channels.py": "notify.channels.title",
     "pages/notify_prefs.py": "notify.prefs.title",
+    "pages/report_event.py": "triage.report.title",
+    "pages/account.py": "auth.account_title",
+    "pages/corrections.py": "rights.mgr.title",
+    "pages/my_data.py": "rights.my.title",
 }
 
 
