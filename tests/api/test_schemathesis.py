@@ -65,6 +65,7 @@ def live_api(demo_db_template: Path, tmp_path_factory: pytest.TempPathFactory) -
         "GRIDWISE_API_BURST": "100000",
         "GRIDWISE_API_REFUSED_RATE": "100000",  # the fuzzer sends wrong keys on purpose
         "GRIDWISE_API_REFUSED_BURST": "100000",
+        "GRIDWISE_API_DOCS": "true",  # the fuzzer reads the served document (off by default)
     }
     log = tmp / "api.log"
     cmd = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1"]
