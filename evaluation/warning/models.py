@@ -8,6 +8,7 @@ from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.clock import LocalDateTime, now
+from core.privacy import declare
 
 
 class HotspotWarning(SQLModel, table=True):
@@ -19,6 +20,11 @@ class HotspotWarning(SQLModel, table=True):
     """
 
     __tablename__ = "hotspot_warning"
+    __data_classes__ = declare(
+        personal="acknowledged_by ack_note",
+        business="community_id grid_id kind code window_end observed expected score acknowledged_at",
+        technical="id created_at",
+    )
     __table_args__ = (
         UniqueConstraint("community_id", "grid_id", "kind", "code", "window_end", name="uq_hotspot_warning"),
     )

@@ -19,9 +19,13 @@ def _headers_ok(headers) -> None:  # noqa: ANN001
     assert headers["referrer-policy"] == "same-origin"
 
 
-def test_every_api_answer_has_the_headers_and_the_docs_are_off(engine: Engine) -> None:
+def test_every_api_answer_has_the_headers_and_the_docs_are_off(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Test that a success, a refusal (no key) and an unknown path all carry the headers, and that
     /api/v1/docs and openapi.json answer 404 by default."""
+    monkeypatch.delenv("GRIDWISE_API_DOCS", raising=False)
+    get_settings.cache_clear()  # a test that turned the docs on may have left its settings cached
     with TestClient(create_app(engine)) as c:
         for path in ("/api/v1/health", "/api/v1/events", "/nowhere"):
             _headers_ok(c.get(path).headers)

@@ -1897,7 +1897,6 @@ NOT_A_WRITE = {
         "skill_gaps",
     },
     "core.org": {
-        "mask_phone",
         "units_frame",
         "grids_in_scope",
         "headcount",
