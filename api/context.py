@@ -24,6 +24,7 @@ from sqlmodel import Session
 from api.errors import catalog_error
 from core.api_clients import Caller, authenticate
 from core.audit import record
+from core.client_address import client_address
 from core.db import unit_of_work
 
 bearer = HTTPBearer(auto_error=False, description="The client's key: `Authorization: Bearer gw_….…`")
@@ -78,6 +79,7 @@ class Call:
                 session,
                 f"api.{self.operation}",
                 viewer=self.viewer,
+                address=caller_address(self.request),
                 entity=entity or "api",
                 entity_id=entity_id,
                 detail={
@@ -89,8 +91,13 @@ class Call:
             )
 
 
+def caller_address(request: Request) -> str:
+    """The calling system's address for the audit trail: the peer, or the trusted proxy's header."""
+    return client_address(request.client.host if request.client else "", request.headers)
+
+
 def _refuse_unknown(request: Request) -> None:
-    wait = request.app.state.anonymous_limiter.take(request.client.host if request.client else "?")
+    wait = request.app.state.anonymous_limiter.take(caller_address(request) or "?")
     if wait:
         raise catalog_error(
             429,
@@ -153,6 +160,7 @@ def audit_refusal(request: Request, status: int, code: str) -> None:
                 session,
                 f"api.{getattr(request.state, 'operation', 'call')}.refused",
                 viewer=caller.viewer,
+                address=caller_address(request),
                 entity="api",
                 detail={
                     "method": request.method,

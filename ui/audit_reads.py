@@ -11,7 +11,6 @@ import streamlit as st
 from core.audit import record_read
 from core.scope import Viewer
 from ui import resources
-from ui.session_cookie import browser_address
 
 _SEEN = "_audit_views"
 
@@ -25,17 +24,13 @@ def record_view(
     if key in seen:
         return
     with resources.unit_of_work() as session:
-        record_read(
-            session, viewer, what, filters=filters, rows=rows, entity_id=entity_id, address=browser_address()
-        )
+        record_read(session, viewer, what, filters=filters, rows=rows, entity_id=entity_id)
     seen.add(key)
 
 
 def _record_export(viewer: Viewer, what: str, filters: dict[str, Any], rows: int, file_name: str) -> None:
     with resources.unit_of_work() as session:
-        record_read(
-            session, viewer, what, filters=filters, rows=rows, file_name=file_name, address=browser_address()
-        )
+        record_read(session, viewer, what, filters=filters, rows=rows, file_name=file_name)
 
 
 def download_button(

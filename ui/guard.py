@@ -25,7 +25,6 @@ from ui.session_cookie import (
     ENDED_KEY,
     MUST_CHANGE_KEY,
     SSO_REFUSED_KEY,
-    browser_address,
     current_viewer,
     end,
     hand_over,
@@ -107,7 +106,7 @@ def sign_in_page() -> None:
         submitted = st.form_submit_button(tr("signin.submit"), type="primary", width="stretch")
     if submitted:
         with Session(resources.engine()) as session:
-            result = sign_in(session, username, password, address=browser_address())
+            result = sign_in(session, username, password, address=resources.browser_address())
             if result.ok:
                 start(result.user, viewer_for(session, result.user))
                 st.rerun()

@@ -38,7 +38,6 @@ from starlette.routing import Route
 from streamlit.delta_generator import DeltaGenerator
 
 from core import web_sessions
-from core.client_address import client_address
 from core.db import get_engine, unit_of_work
 from core.http_security import HANDOVER_SCRIPT
 from core.models import User
@@ -63,7 +62,7 @@ def current_viewer() -> Viewer | None:
     (and the state cleared, with the reason in ``ENDED_KEY``) when the session has ended."""
     viewer: Viewer | None = st.session_state.get(VIEWER_KEY)
     session_id = st.session_state.get(SESSION_KEY)
-    token = None if viewer is not None else _text(st.context.cookies.get(web_sessions.COOKIE_NAME))
+    token = None if viewer is not None else resources.text(st.context.cookies.get(web_sessions.COOKIE_NAME))
     if viewer is None and not token:
         return None
     with resources.unit_of_work() as session:
@@ -88,20 +87,6 @@ def current_viewer() -> Viewer | None:
     return viewer
 
 
-def browser_address() -> str:
-    """This browser's network address: the connection's peer, or the trusted proxy's header
-    (core.client_address; Streamlit reports a loopback peer as None)."""
-    headers = st.context.headers
-    return client_address(
-        _text(st.context.ip_address) or "127.0.0.1", {k: _text(v) for k, v in headers.items()}
-    )
-
-
-def _text(value: object) -> str:
-    """A cookie or header value as text ("" when absent; AppTest's stand-in client gives non-strings)."""
-    return value if isinstance(value, str) else ""
-
-
 def start(user: User, viewer: Viewer, *, via: str = "password") -> None:
     """Sign this browser session in as ``user`` (who has just proved who they are): open the server-side
     session now; its cookie is set on the next run (``hand_over``)."""
@@ -109,7 +94,7 @@ def start(user: User, viewer: Viewer, *, via: str = "password") -> None:
         row, code = web_sessions.open_session(
             session,
             user,
-            user_agent=_text(st.context.headers.get("User-Agent")),
+            user_agent=resources.text(st.context.headers.get("User-Agent")),
             via=via,
             lang=st.session_state.get(LANG_KEY, ""),
         )

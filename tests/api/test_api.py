@@ -274,6 +274,35 @@ def test_every_call_is_audited_under_the_clients_name(api, api_world, session: S
     assert ("api.events.write.refused", "api:reader") in rows
 
 
+def test_every_api_audit_row_carries_the_callers_address(api_world, session: Session) -> None:
+    """Test that a read, a write and a refusal each record the caller's address: the peer, or the address a
+    trusted proxy (loopback here) names in X-Forwarded-For; a header from anyone else is not believed."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+
+    app = create_app(api_world.engine, ApiLimits(rate_per_second=1000, burst=1000))
+    forwarded = {"X-Forwarded-For": "198.51.100.9, 203.0.113.5"}
+    key = {"Authorization": f"Bearer {api_world.keys['comm_a']}"}
+    reader = {"Authorization": f"Bearer {api_world.keys['reader']}"}
+    with TestClient(app, client=("127.0.0.1", 40000)) as via_proxy:
+        assert via_proxy.get("/api/v1/events", headers={**key, **forwarded}).status_code == 200
+        via_proxy.post("/api/v1/events", json=_event(api_world, "ADDR-1"), headers={**reader, **forwarded})
+    with TestClient(app, client=("192.0.2.44", 40000)) as direct:
+        assert direct.get("/api/v1/events", headers={**key, **forwarded}).status_code == 200
+    session.expire_all()
+    rows = session.exec(
+        select(AuditEntry.action, AuditEntry.address)
+        .where(AuditEntry.action.startswith("api.events"))
+        .order_by(AuditEntry.id)
+    ).all()
+    assert rows == [
+        ("api.events.read", "203.0.113.5"),
+        ("api.events.write.refused", "203.0.113.5"),
+        ("api.events.read", "192.0.2.44"),
+    ]
+
+
 # --- idempotency ----------------------------------------------------------------------------------------
 
 

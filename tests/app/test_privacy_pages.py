@@ -22,6 +22,8 @@ def _audit(app_db: str, prefix: str) -> list[AuditEntry]:
 
 
 def test_the_edit_form_masks_the_phone_until_show_is_pressed(open_page, viewer_of, app_db):
+    """Test that the phone shows masked until "show", whose audit row (a page action's unit of work) carries
+    the browser's address (AppTest's loopback peer) and no phone."""
     with Session(get_engine(app_db)) as s:
         worker = s.exec(select(Worker).where(Worker.employee_no == "DP0001")).one()
     at = open_page("pages/workers.py", viewer_of("manager"))
@@ -36,6 +38,7 @@ def test_the_edit_form_masks_the_phone_until_show_is_pressed(open_page, viewer_o
     assert worker.phone in " ".join(i.value for i in at.info)
     [entry] = _audit(app_db, "privacy.reveal")
     assert entry.entity_id == "DP0001" and worker.phone not in (entry.detail or "")
+    assert entry.address == "127.0.0.1"
 
 
 def test_a_manager_opening_the_workers_page_and_downloading_its_csv_is_audited_with_masked_values(
