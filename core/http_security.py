@@ -38,6 +38,20 @@ HANDOVER_SCRIPT = (
     " e.setAttribute('data-gw-done', '1');"
     " fetch(e.getAttribute('data-gw-post'), {method: 'POST', credentials: 'same-origin'}); });"
 )
+# The phone menu (ui.guard.sidebar): on a narrow screen a choice in the sidebar menu (a page, or signing out)
+# also closes the sidebar, as Streamlit's own page list does (its st.page_link does not, and the open/closed
+# state is kept in the browser, where st.set_page_config cannot reach it). Installed once per document; it
+# presses Streamlit's own collapse button, so the closed state is remembered as if the user had pressed it.
+# Fixed text too, allowed by its hash.
+MENU_SCRIPT = (
+    "if (!window.gwMenu) { window.gwMenu = 1;"
+    " document.addEventListener('click', function (e) {"
+    " var t = e.target.closest ? e.target.closest("
+    "'[data-testid=stSidebar] [data-testid=stPageLink-NavLink], [data-testid=stSidebar] .st-key-gw_sign_out') : null;"
+    " if (!t || !window.matchMedia('(max-width: 767.98px)').matches) return;"
+    " var b = document.querySelector('[data-testid=stSidebarCollapseButton] button');"
+    " if (b) b.click(); }, true); }"
+)
 
 
 def script_hash(body: str) -> str:
@@ -69,9 +83,9 @@ def app_csp() -> str:
     every page as each role and records no violation):
 
     - ``default-src 'self'``: nothing from other hosts; Streamlit serves its bundle, fonts and media itself.
-    - ``script-src 'self'`` + the hashes of index.html's one inline script and of ``HANDOVER_SCRIPT`` (the
-      sign-in cookie hand-over) + ``'wasm-unsafe-eval'``: Streamlit's bundle compiles WebAssembly (reported
-      as a ``wasm-eval`` violation from protobuf.js on every page without it). Not ``'unsafe-eval'``: the
+    - ``script-src 'self'`` + the hashes of index.html's one inline script, of ``HANDOVER_SCRIPT`` (the
+      sign-in cookie hand-over) and of ``MENU_SCRIPT`` (the phone menu closing after a choice) +
+      ``'wasm-unsafe-eval'``: Streamlit's bundle compiles WebAssembly (reported as a ``wasm-eval`` violation from protobuf.js on every page without it). Not ``'unsafe-eval'``: the
       altair/Vega charts draw without it (measured on 1.67 by the test below), and not ``'unsafe-inline'``,
       so user text can never run as script.
     - ``style-src 'self' 'unsafe-inline'``: Streamlit's components style themselves at run time (emotion
@@ -85,7 +99,13 @@ def app_csp() -> str:
       ``base-uri 'self'``, ``form-action 'self'``.
     """
     scripts = " ".join(
-        ("'self'", *streamlit_inline_script_hashes(), script_hash(HANDOVER_SCRIPT), "'wasm-unsafe-eval'")
+        (
+            "'self'",
+            *streamlit_inline_script_hashes(),
+            script_hash(HANDOVER_SCRIPT),
+            script_hash(MENU_SCRIPT),
+            "'wasm-unsafe-eval'",
+        )
     )
     return "; ".join(
         (

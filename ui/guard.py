@@ -15,6 +15,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from core.auth import SignInError, sign_in
 from core.db import db_fault
 from core.demo import demo_accounts
+from core.http_security import MENU_SCRIPT
 from core.scope import Viewer, viewer_for
 from core.settings import get_settings
 from ui import resources
@@ -34,6 +35,8 @@ from ui.session_cookie import (
 )
 from ui.state import lang, language_switch, tr
 
+NO_SIDEBAR_CSS = "[data-testid=stSidebar], [data-testid=stExpandSidebarButton] {display: none !important}"
+
 
 def require(file: str) -> Viewer:
     """Gate a page: return the signed-in viewer allowed on it, or draw what they need and stop."""
@@ -47,6 +50,10 @@ def require(file: str) -> Viewer:
     viewer = current_viewer() or sso_viewer()
     hand_over()
     if viewer is None:
+        # Nothing covers the sign-in form: a sidebar left open when signing out (on a phone it spans the
+        # screen) is hidden with its open button while nobody is signed in (style only: goes to Streamlit's
+        # event container, and is gone from the first run after signing in).
+        st.html(f"<style>{NO_SIDEBAR_CSS}</style>")
         sign_in_page()
         st.stop()
     sidebar(viewer)
@@ -174,9 +181,11 @@ def sidebar(viewer: Viewer) -> None:
             st.page_link(page.path, label=tr(page.label), icon=page.icon)
         st.divider()
         language_switch("sidebar")
-        if st.button(tr("signin.sign_out"), icon=":material/logout:", width="stretch"):
+        if st.button(tr("signin.sign_out"), icon=":material/logout:", width="stretch", key="gw_sign_out"):
             end()
             st.switch_page("app.py")
+        # On a phone, a choice in this menu closes it (core.http_security.MENU_SCRIPT).
+        st.html(f"<script>{MENU_SCRIPT}</script>", unsafe_allow_javascript=True, width="content")
 
 
 __all__ = ["PAGES", "require", "lang", "tr"]
