@@ -7,8 +7,7 @@ import argparse
 import json
 import sys
 
-from core.api_clients import OPERATIONS
-from core.scope import SYSTEM
+from core.api_operations import OPERATIONS
 
 
 def _log(msg: str) -> None:
@@ -35,8 +34,10 @@ def _scope_id(session, code: str | None) -> int | None:  # noqa: ANN001
 
 
 def _client(args: argparse.Namespace) -> int:
+    # imported when the command runs, so that `gridwise --help` stays light (core/cli.py)
     from core import api_clients as ac
     from core.db import unit_of_work
+    from core.scope import SYSTEM
 
     if args.action != "list" and not args.name:
         _log(f"error: api-client {args.action} needs the client's name")

@@ -30,9 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from evaluation.assignment import greedy_batch, make_random_instance, solve_batch  # noqa: E402
 from evaluation.assignment.batch import candidate_table  # noqa: E402
 from evaluation.assignment.rank import item_courses, score_pairs  # noqa: E402
+from evaluation.assignment.solver import greedy_batch, make_random_instance, solve_batch  # noqa: E402
 
 
 @dataclass(frozen=True)

@@ -29,13 +29,14 @@ ROOT = Path(__file__).resolve().parent.parent
 def plan(tmp: Path, full: bool) -> dict[str, list[str]]:
     """Benchmark name → arguments for its script (quick unless ``full``)."""
     if full:
-        return {"pages": [], "assignment": ["--district"], "scoring": [], "import": []}
+        return {"pages": [], "assignment": ["--district"], "scoring": [], "import": [], "cli": []}
     return {
         # the worker and the 下沙 manager on a copy of the seeded demo district (cold and warm)
         "pages": ["--roles", "worker,xiasha"],
         "assignment": ["--repeat", "1"],
         "scoring": ["--demo-scale", "0.05", "--workers", "2000", "--records", "1000000", "--repeat", "1"],
         "import": ["--rows", "100000", "--chunk", "50000"],
+        "cli": ["--repeat", "3"],
     }
 
 
@@ -44,7 +45,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--full", action="store_true", help="each benchmark's default (reference) arguments")
-    parser.add_argument("--only", nargs="+", choices=["pages", "assignment", "scoring", "import"])
+    parser.add_argument("--only", nargs="+", choices=["pages", "assignment", "scoring", "import", "cli"])
     args = parser.parse_args()
 
     summary = []

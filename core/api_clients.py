@@ -19,6 +19,7 @@ import pandas as pd
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from core.api_operations import OPERATIONS
 from core.audit import record
 from core.clock import now as clock_now
 from core.errors import GridwiseError
@@ -26,17 +27,6 @@ from core.models import OrgLevel, OrgUnit, Role, User
 from core.models_api import ApiClient
 from core.scope import ScopeError, Viewer
 
-# What a client may be allowed to do (one name per group of endpoints; docs in README "API").
-OPERATIONS: tuple[str, ...] = (
-    "events.write",  # create/update events, apply state-machine actions, bulk upload
-    "events.read",  # read events
-    "attendance.write",  # meeting-platform attendance
-    "workers.write",  # roster upserts
-    "recommendations.read",  # ranked candidates for an open task
-    "decisions.read",  # assignment decisions
-    "scorecards.read",  # frozen scorecards
-    "training.read",  # a worker's training status
-)
 KEY_PREFIX = "gw_"
 _NAME = re.compile(r"^[A-Za-z0-9_.\-\u4e00-\u9fff]{2,64}$")
 

@@ -2,6 +2,10 @@
 
 Areas add their own subcommands through ``CLI_EXTENSIONS`` (``module:register`` taking the
 argparse sub-parsers), imported lazily so that core does not depend on them.
+
+Start-up stays light (``gridwise --help`` in well under half a second, bench/bench_cli.py): this module and
+every ``register`` import only argparse-level things at module top; a command imports the database, pandas
+and the domain when it runs (tests/unit/test_cli_startup.py checks ``--help`` loads none of them).
 """
 
 from __future__ import annotations
@@ -13,14 +17,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from sqlmodel import select
-
-from core.db import get_engine, unit_of_work
 from core.errors import GridwiseError
 from core.i18n import LANGUAGES, t
-from core.models import Role, User
 from core.plugins import provided
-from core.settings import get_settings
 
 CLI_EXTENSIONS: tuple[str, ...] = (
     "courses.cli:register",
@@ -38,6 +37,7 @@ def _log(msg: str) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
+    # imported when the command runs, so that `gridwise --help` stays light (module docstring)
     from core.migrate import upgrade
 
     upgrade(revision=args.revision)
@@ -46,6 +46,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_seed_demo(args: argparse.Namespace) -> int:
+    # imported when the command runs, so that `gridwise --help` stays light (module docstring)
+    from sqlmodel import select
+
+    from core.db import unit_of_work
     from core.demo import demo_accounts, seed_demo
     from core.instance import InstanceRefused, refuse_seed_outside_demo
     from core.models import Worker
@@ -75,7 +79,12 @@ def cmd_seed_demo(args: argparse.Namespace) -> int:
 def cmd_create_admin(args: argparse.Namespace) -> int:
     """Bootstrap the first administrator of a real (non-demo) installation; they choose a new password at
     their first sign-in (the one typed here has passed through a terminal, a script or a colleague)."""
+    # imported when the command runs, so that `gridwise --help` stays light (module docstring)
+    from sqlmodel import select
+
     from core.auth import set_password
+    from core.db import unit_of_work
+    from core.models import Role, User
 
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else getpass.getpass("password: ")
     with unit_of_work() as session:
@@ -100,6 +109,7 @@ def cmd_create_admin(args: argparse.Namespace) -> int:
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
+    # imported when the command runs, so that `gridwise --help` stays light (module docstring)
     from core.scheduler import run_forever
 
     return run_forever()
@@ -107,10 +117,12 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     """``backup [FILE]``, ``backup verify FILE`` (the restore drill) and ``backup keygen``."""
+    # imported when the command runs, so that `gridwise --help` stays light (module docstring)
     from pathlib import Path
 
     from core.backup import BackupError, backup_dir, drill, generate_key, record_backup_action, write_backup
     from core.clock import now
+    from core.db import get_engine
 
     words = list(args.words)
     if words[:1] == ["keygen"]:
@@ -152,9 +164,11 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    # imported when the command runs, so that `gridwise --help` stays light (module docstring)
     from pathlib import Path
 
     from core.backup import BackupError, record_backup_action, restore_into
+    from core.db import get_engine
     from core.settings import get_settings
 
     url = get_settings().database_url
@@ -229,6 +243,9 @@ def message_language(args: argparse.Namespace | None = None) -> str:
     chosen = getattr(args, "message_lang", None) or os.environ.get("GRIDWISE_LANG")
     if chosen in LANGUAGES:
         return chosen
+    # imported only when a refusal is printed without a chosen language (pydantic is not start-up cost)
+    from core.settings import get_settings
+
     return get_settings().default_language
 
 
@@ -246,7 +263,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GridwiseError as exc:  # an expected refusal: its catalog text, exit non-zero, no traceback
         return fail(exc, args)
     finally:
-        get_engine().dispose()
+        # a command that never touched the database has not imported it: nothing to close, nothing to load
+        db = sys.modules.get("core.db")
+        if db is not None:
+            db.get_engine().dispose()
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 
-from core.settings import DATA_DIR
+from core.paths import DATA_DIR
 
 LANGUAGES = ("zh", "en")
 

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# The repository root: migrations/, data/ and the default database live relative to it.
-ROOT = Path(__file__).resolve().parents[1]
-DATA_DIR = ROOT / "data"
-VAR_DIR = ROOT / "var"
+from core.paths import DATA_DIR, ROOT, VAR_DIR
+
+__all__ = ["DATA_DIR", "ROOT", "VAR_DIR", "Settings", "get_settings"]  # the paths live in core.paths (light)
 
 
 class Settings(BaseSettings):

@@ -12,16 +12,16 @@ import argparse
 import json
 import sys
 
-from core.db import unit_of_work
-from core.scope import SYSTEM
-
 
 def _err(msg: str) -> None:
     print(f"error: {msg}", file=sys.stderr)
 
 
 def _channel_add(args: argparse.Namespace) -> int:
+    # imported when the command runs, so that `gridwise --help` stays light (core/cli.py)
+    from core.db import unit_of_work
     from core.notify.channels import KINDS, add_channel, find_unit
+    from core.scope import SYSTEM
 
     if args.kind not in KINDS:
         _err(f"--kind must be one of {', '.join(KINDS)}")
@@ -49,7 +49,10 @@ def _channel_add(args: argparse.Namespace) -> int:
 
 
 def _test(args: argparse.Namespace) -> int:
+    # imported when the command runs, so that `gridwise --help` stays light (core/cli.py)
+    from core.db import unit_of_work
     from core.notify.channels import send_test
+    from core.scope import SYSTEM
 
     try:
         with unit_of_work() as session:

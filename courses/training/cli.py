@@ -7,12 +7,12 @@ import json
 import sys
 from datetime import date, datetime
 
-from core.db import unit_of_work
-
 
 def _hours(args: argparse.Namespace) -> int:
+    # imported when the command runs, so that `gridwise --help` stays light (core/cli.py)
     from sqlmodel import select
 
+    from core.db import unit_of_work
     from core.models import OrgUnit
     from core.scope import SYSTEM
     from courses.training.supervision import plan_status
@@ -71,6 +71,8 @@ def _hours(args: argparse.Namespace) -> int:
 
 
 def _credit(args: argparse.Namespace) -> int:
+    # imported when the command runs, so that `gridwise --help` stays light (core/cli.py)
+    from core.db import unit_of_work
     from courses.training.ledger import credit_sources
 
     now = datetime.fromisoformat(args.now) if args.now else None

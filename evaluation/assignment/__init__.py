@@ -1,11 +1,3 @@
-"""Batch assignment of tasks to grid workers (智能派单): optimal solver, greedy baseline, test data."""
+"""Batch assignment of tasks to grid workers (智能派单): optimal solver (``solver``), greedy baseline, test data.
 
-from evaluation.assignment.solver import (
-    BatchAssignment,
-    UnassignedReason,
-    greedy_batch,
-    make_random_instance,
-    solve_batch,
-)
-
-__all__ = ["BatchAssignment", "UnassignedReason", "greedy_batch", "make_random_instance", "solve_batch"]
+Nothing is imported here: ``evaluation.assignment.cli`` must load without scipy (``gridwise --help``)."""

@@ -6,7 +6,7 @@ import argparse
 import json
 from datetime import datetime
 
-from core.db import unit_of_work
+from core.paths import DATA_DIR
 
 
 def _viewer(session, username: str | None):  # noqa: ANN001, ANN202
@@ -26,6 +26,8 @@ def _viewer(session, username: str | None):  # noqa: ANN001, ANN202
 
 
 def _batch(args: argparse.Namespace) -> int:
+    # imported when the command runs, so that `gridwise --help` stays light (core/cli.py)
+    from core.db import unit_of_work
     from evaluation.assignment import service
     from evaluation.assignment.models import DecisionSource
     from evaluation.field.registry import field_now
@@ -79,15 +81,20 @@ def _batch(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    from evaluation.assignment.rank import load_presets
+def _preset_codes() -> list[str]:
+    """The shipped presets' codes, read from the file rank.load_presets reads (data/assignment_presets.json)
+    without loading rank's numpy and pandas: building the parser is `gridwise --help`'s cost."""
+    shipped = json.loads((DATA_DIR / "assignment_presets.json").read_text(encoding="utf-8"))
+    return [preset["code"] for preset in shipped["presets"]]
 
+
+def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("assign", help="smart task assignment (智能派单)")
     asub = p.add_subparsers(dest="assign_command", required=True, metavar="ACTION")
     b = asub.add_parser("batch", help="assign every unassigned open task optimally (most urgent first)")
     b.add_argument("--dry-run", action="store_true", help="show the proposal, write nothing")
     b.add_argument("--json", action="store_true", help="print the proposal as JSON")
-    b.add_argument("--preset", default="routine", choices=list(load_presets()))
+    b.add_argument("--preset", default="routine", choices=_preset_codes())
     b.add_argument("--user", help="act as this manager account (its scope and name on the decisions)")
     b.add_argument(
         "--now",

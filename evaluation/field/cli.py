@@ -9,15 +9,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from core.scope import SYSTEM  # the command line acts for the installation as a whole
-
 
 def _log(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    # imported when the command runs, so that `gridwise --help` stays light (core/cli.py)
     from core.db import unit_of_work
+    from core.scope import SYSTEM  # the command line acts for the installation as a whole
     from evaluation.field.imports import ImportRefused, import_file, preview_import, template
 
     if args.template:
@@ -81,7 +81,9 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_field(args: argparse.Namespace) -> int:
+    # imported when the command runs, so that `gridwise --help` stays light (core/cli.py)
     from core.db import unit_of_work
+    from core.scope import SYSTEM  # the command line acts for the installation as a whole
 
     now = datetime.fromisoformat(args.now) if getattr(args, "now", None) else None
     with unit_of_work() as session:

@@ -13,8 +13,6 @@ import json
 import math
 import sys
 
-from core.scope import SYSTEM as CLI_VIEWER  # the command line acts for the installation as a whole
-
 
 def _clean(v):  # noqa: ANN001, ANN202
     if isinstance(v, float) and math.isnan(v):
@@ -29,7 +27,9 @@ def _records(frame) -> list[dict]:  # noqa: ANN001
 
 
 def cmd_compute(args: argparse.Namespace) -> int:
+    # imported when the command runs, so that `gridwise --help` stays light (core/cli.py)
     from core.db import unit_of_work
+    from core.scope import SYSTEM as CLI_VIEWER  # the command line acts for the installation as a whole
     from evaluation.scoring.service import scorecards
 
     with unit_of_work() as session:
@@ -72,7 +72,9 @@ def cmd_compute(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    # imported when the command runs, so that `gridwise --help` stays light (core/cli.py)
     from core.db import unit_of_work
+    from core.scope import SYSTEM as CLI_VIEWER  # the command line acts for the installation as a whole
     from evaluation.scoring.service import compare_groups, compare_party
 
     with unit_of_work() as session:
@@ -93,7 +95,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_freeze(args: argparse.Namespace) -> int:
+    # imported when the command runs, so that `gridwise --help` stays light (core/cli.py)
     from core.db import unit_of_work
+    from core.scope import SYSTEM as CLI_VIEWER  # the command line acts for the installation as a whole
     from evaluation.scoring.snapshots import freeze_period
 
     with unit_of_work() as session:
@@ -121,7 +125,9 @@ def cmd_freeze(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    # imported when the command runs, so that `gridwise --help` stays light (core/cli.py)
     from core.db import unit_of_work
+    from core.scope import SYSTEM as CLI_VIEWER  # the command line acts for the installation as a whole
     from evaluation.scoring.served import serve_periods
     from evaluation.scoring.service import period_choices
 

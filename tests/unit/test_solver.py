@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 
-from evaluation.assignment import (
+from evaluation.assignment.solver import (
     UnassignedReason,
     greedy_batch,
     make_random_instance,
