@@ -12,12 +12,16 @@ an escape): they break exports, logs and the next system down the line.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from fastapi import Request
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
+from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 from api.config import ApiLimits
@@ -61,6 +65,19 @@ def _prose(value: str) -> str:
     return value
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}([T ]|$)")
+
+
+def _iso_text(value: object) -> object:
+    """A time as the document states it: ISO 8601 text. pydantic would also read a number (or numeric text)
+    as seconds since 1970, which no platform means."""
+    if isinstance(value, str) and not _ISO_DATE.match(value.strip()):
+        raise PydanticCustomError("datetime_parsing", "is not an ISO 8601 date-time")
+    if isinstance(value, int | float | bool):
+        raise PydanticCustomError("datetime_type", "is not an ISO 8601 date-time")
+    return value
+
+
 def _filter_time(value: datetime) -> datetime:
     return to_local(value) if value.tzinfo else value
 
@@ -76,11 +93,12 @@ Stamp = Annotated[datetime, AfterValidator(with_offset)]
 # An input time (body): converted to Shanghai wall-clock and checked against the window.
 InTime = Annotated[
     datetime,
+    BeforeValidator(_iso_text),
     AfterValidator(_received),
     Field(description="ISO 8601; with an offset (converted), or without one (Shanghai wall-clock)"),
 ]
 # A filter time (query): converted, not windowed (any instant may bound a filter).
-FilterTime = Annotated[datetime, AfterValidator(_filter_time)]
+FilterTime = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_filter_time)]
 
 
 # Text without control characters (give its length with ``Field(max_length=…)``).
@@ -89,3 +107,40 @@ NO_CONTROL_BUT_LINES = r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$"
 Printable = Annotated[str, AfterValidator(_printable), Field(json_schema_extra={"pattern": NO_CONTROL})]
 # Free text of several lines (a note, a result): line breaks and tabs allowed, other control characters not.
 Prose = Annotated[str, AfterValidator(_prose), Field(json_schema_extra={"pattern": NO_CONTROL_BUT_LINES})]
+
+
+# Query parameters. FastAPI ignores a parameter an operation does not declare, so a platform's typo
+# (``?udpated_since=…``) would silently widen a read; every operation refuses them instead, in the one
+# error shape (422 invalid_request, api.invalid.extra_forbidden naming the parameter).
+_DECLARED: dict[int, frozenset[str]] = {}
+
+
+def _declared_query(dependant: Dependant) -> frozenset[str]:
+    names = {f.alias for f in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _declared_query(sub)
+    return frozenset(names)
+
+
+def known_query_only(request: Request) -> None:
+    """The router's dependency: 422 for a query parameter the operation does not declare."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    if dependant is None or not request.query_params:
+        return
+    declared = _DECLARED.get(id(route))
+    if declared is None:
+        declared = _DECLARED[id(route)] = _declared_query(dependant)
+    unknown = [name for name in request.query_params if name not in declared]
+    if unknown:
+        raise RequestValidationError(
+            [
+                {
+                    "type": "extra_forbidden",
+                    "loc": ("query", name),
+                    "msg": "Extra inputs are not permitted",
+                    "input": request.query_params[name],
+                }
+                for name in unknown
+            ]
+        )

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from api import pagination
 from api.context import Call, allow
 from api.errors import ApiError, catalog_error, not_found, refused_rows
-from api.fields import FilterTime
+from api.fields import FilterTime, known_query_only
 from api.idempotency import run_once
 from api.schemas import (
     AttendanceIn,
@@ -46,7 +46,7 @@ from core.scope import ScopeError
 from evaluation import sync
 from evaluation.field.models import Event
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(known_query_only)])
 ERRORS: dict[int | str, dict[str, Any]] = {
     s: {"model": ErrorOut} for s in (400, 401, 403, 404, 409, 413, 422, 429, 500, 503)
 }

@@ -159,6 +159,43 @@ def test_input_a_platform_gets_wrong_is_refused_with_a_catalog_message(
     assert session.exec(select(Event).where(Event.event_no.startswith("A\n"))).first() is None
 
 
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/v1/events?udpated_since=2020-06-01T00:00:00"),
+        ("GET", "/api/v1/tasks?sort=due"),
+        ("GET", "/api/v1/scorecards/2020-05?community=A"),
+        ("POST", "/api/v1/events?dry_run=true"),
+    ],
+)
+def test_a_query_parameter_the_operation_does_not_declare_is_refused(
+    api, api_world, session, method: str, path: str
+) -> None:
+    """Test that a misspelt or unknown query parameter is refused (422, the parameter named, both
+    languages) instead of being ignored, which would silently widen a read or skip a write's option."""
+    name = path.split("?", 1)[1].split("=", 1)[0]
+    body = _event(api_world, "QRY-1") if method == "POST" else None
+    r = api("comm_a").request(method, path, json=body)
+    refused = _refused(r, 422, "invalid_request")
+    (err,) = refused["errors"]
+    assert err["code"] == "invalid.extra_forbidden" and err["field"] == name, err
+    assert "不是本接口的字段" in err["message_zh"] and err["message_en"].startswith(name), err
+    assert session.exec(select(Event).where(Event.event_no == "QRY-1")).first() is None
+
+
+@pytest.mark.parametrize("when", [1591002000, "1591002000", "0.66"])
+def test_a_number_is_not_read_as_a_time(api, api_world, when: object) -> None:
+    """Test that a number (or numeric text) for a time is refused, in a body and in a filter, rather than
+    read as seconds since 1970 as pydantic's lax mode would."""
+    c = api("comm_a")
+    posted = _refused(
+        c.post("/api/v1/events", json=_event(api_world, "NUM-1", reported_at=when)), 422, "invalid_request"
+    )
+    assert posted["errors"][0]["code"] == "invalid.datetime" and posted["field"] == "reported_at"
+    listed = _refused(c.get("/api/v1/events", params={"updated_since": when}), 422, "invalid_request")
+    assert listed["errors"][0]["code"] == "invalid.datetime" and listed["field"] == "updated_since"
+
+
 def test_a_note_may_have_line_breaks_but_no_other_control_character(api, api_world) -> None:
     """Test that a multi-line note is accepted while an escape character in it is refused."""
     c = api("comm_a")

@@ -116,7 +116,7 @@ def _fuzz(operation, mode, counted, url: str, headers: dict[str, str]):  # noqa:
     """A Hypothesis test sending MAX_EXAMPLES generated cases of ``operation`` (schema-valid or, in the
     negative mode, schema-invalid ones) with the default checks."""
     from hypothesis import given
-    from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
+    from schemathesis.specs.openapi.checks import positive_data_acceptance
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(
@@ -136,9 +136,7 @@ def _fuzz(operation, mode, counted, url: str, headers: dict[str, str]):  # noqa:
             headers=headers
             if has_auth
             else {k: v for k, v in headers.items() if k.lower() != "authorization"},
-            # negative_data_rejection: the API ignores unknown query parameters, which the check counts as
-            # accepting invalid data (open: #23 'unknown fields where they matter' for query strings).
-            excluded_checks=[positive_data_acceptance, negative_data_rejection],
+            excluded_checks=[positive_data_acceptance],
             additional_checks=[schema_valid_data_is_not_refused_as_invalid],
         )
 
