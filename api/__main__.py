@@ -7,6 +7,7 @@ import sys
 
 
 def serve(host: str = "127.0.0.1", port: int = 8600, workers: int = 1) -> int:
+    # lazy: loaded when the command runs, so `gridwise --help` stays light (core/cli.py)
     import uvicorn
 
     from core.db import get_engine

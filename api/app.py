@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from contextlib import nullcontext
 from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -68,8 +70,6 @@ class BodyLimit:
             await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        import json
-
         refusal = errors.catalog_error(413, "body_too_large", "api.error.body_too_large", limit=self.limit)
         body = json.dumps(refusal.body(), ensure_ascii=False).encode()
         await send(
@@ -131,8 +131,6 @@ def create_app(engine: Engine | None = None, limits: ApiLimits | None = None) ->
         summary="Liveness: the process answers and the database is reachable",
     )
     def health() -> dict[str, Any]:
-        from sqlalchemy import text
-
         with app.state.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         return {"status": "ok"}

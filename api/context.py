@@ -9,6 +9,7 @@ and it commits before the response is sent — or rolls back on any refusal.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -171,6 +172,4 @@ def audit_refusal(request: Request, status: int, code: str) -> None:
                 },
             )
     except Exception:  # noqa: BLE001 - the refusal is answered even when its audit row cannot be written
-        import logging
-
         logging.getLogger("api").exception("could not audit a refused call")

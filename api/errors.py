@@ -23,6 +23,7 @@ from core.errors import GridwiseError
 from core.i18n import t
 from core.scope import ScopeError
 from core.tabular import RowError
+from evaluation.field.events import IllegalTransition
 
 log = logging.getLogger("api")
 
@@ -128,8 +129,6 @@ def from_domain(exc: Exception) -> ApiError:
     and its catalog text in both languages; a ScopeError is "not there" (404, as for a missing record); an
     IllegalTransition (a step the event's state does not allow) is 409; any other ValueError — a domain
     refusal not yet in a catalog — is 400 with its English text and a catalog sentence in Chinese."""
-    from evaluation.field.events import IllegalTransition
-
     if isinstance(exc, ScopeError):
         return catalog_error(404, "not_found", "api.error.not_found")
     if isinstance(exc, IllegalTransition):  # a GridwiseError: its catalog text in both languages

@@ -43,8 +43,20 @@ from api.schemas import (
 from api.tables import to_csv
 from core.models import Worker
 from core.scope import ScopeError
+from core.worker_import import commit_worker_import, preview_worker_import
+from courses.attendance import register
+from courses.attendance_import import commit_platform_import, preview_platform_import
+from courses.learner import worker_training
 from evaluation import sync
+from evaluation.assignment.explain import exclusion_reasons, explain
+from evaluation.assignment.rank import load_presets, preset_for_priority
+from evaluation.assignment.service import AssignmentError, load_context, recommend, task_queue
+from evaluation.field.event_upsert import upsert_event
+from evaluation.field.events import transition
+from evaluation.field.imports import ImportRefused, import_file
 from evaluation.field.models import Event
+from evaluation.scoring.snapshots import latest_snapshot, snapshot_frames
+from evaluation.triage.reports import item_for_text, keep_report_text
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(known_query_only)])
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -114,7 +126,6 @@ async def _raw(request: Request) -> bytes:
 
 
 def _import_events(session: Session, call: Call, items: list[dict[str, Any]], name: str):  # noqa: ANN202
-    from evaluation.field.imports import ImportRefused, import_file
 
     try:  # a refused row raises, and the request's unit of work rolls back whatever was written
         return import_file(
@@ -149,10 +160,6 @@ def put_event(
     """The event's state follows from its timestamps exactly as in the events import (the same rules,
     applied to this one event without a file). 201 when created, 200 when an existing event was updated
     or was already so. One audit entry per request (api.events.write)."""
-
-    from evaluation.field.event_upsert import upsert_event
-    from evaluation.field.imports import ImportRefused
-    from evaluation.triage.reports import item_for_text, keep_report_text
 
     def work(session: Session) -> tuple[int, dict[str, Any]]:
         raw, suggestion = body.model_dump(exclude={"text"}), None
@@ -235,8 +242,6 @@ def act_on_event(
     idempotency_key: IdemKey = None,
     call: Annotated[Call, Depends(allow("events.write"))],
 ) -> JSONResponse:
-    from evaluation.field.events import transition
-
     def work(session: Session) -> tuple[int, dict[str, Any]]:
         event = _event(session, call, event_no)
         assignee = None
@@ -330,9 +335,6 @@ def put_attendance(
     idempotency_key: IdemKey = None,
     call: Annotated[Call, Depends(allow("attendance.write"))],
 ) -> JSONResponse:
-    from courses.attendance import register
-    from courses.attendance_import import commit_platform_import, preview_platform_import
-
     def work(session: Session) -> tuple[int, dict[str, Any]]:
         data = to_csv(
             [p.model_dump() for p in body.participants], ["employee_no", "name", "join_at", "leave_at"]
@@ -379,8 +381,6 @@ def put_workers(
     idempotency_key: IdemKey = None,
     call: Annotated[Call, Depends(allow("workers.write"))],
 ) -> JSONResponse:
-    from core.worker_import import commit_worker_import, preview_worker_import
-
     def work(session: Session) -> tuple[int, dict[str, Any]]:
         data = to_csv([w.model_dump() for w in body.workers], list(WorkerIn.model_fields))
         preview = preview_worker_import(session, call.viewer, data, f"api-{call.caller.name}-workers.csv")
@@ -413,8 +413,6 @@ def list_tasks(
     limit: int = Query(100, ge=1, le=500),
     call: Annotated[Call, Depends(allow("recommendations.read"))],
 ) -> dict[str, Any]:
-    from evaluation.assignment.service import task_queue
-
     with call.unit_of_work() as session:
         queue = task_queue(session, call.viewer)
     cols = [
@@ -458,10 +456,6 @@ def recommendations(
     limit: int = Query(10, ge=1, le=100),
     call: Annotated[Call, Depends(allow("recommendations.read"))],
 ) -> dict[str, Any]:
-    from evaluation.assignment.explain import exclusion_reasons, explain
-    from evaluation.assignment.rank import load_presets, preset_for_priority
-    from evaluation.assignment.service import AssignmentError, load_context, recommend
-
     if preset is not None and preset not in load_presets():
         raise catalog_error(
             422,
@@ -585,8 +579,6 @@ def scorecards(
     limit: int = Query(100, ge=1, le=500),
     call: Annotated[Call, Depends(allow("scorecards.read"))],
 ) -> dict[str, Any]:
-    from evaluation.scoring.snapshots import latest_snapshot, snapshot_frames
-
     with call.unit_of_work(entity="period", entity_id=period) as session:
         snap = latest_snapshot(session, period)
         if snap is None:
@@ -642,8 +634,6 @@ def scorecards(
 def training(
     *, employee_no: str = Path(max_length=32), call: Annotated[Call, Depends(allow("training.read"))]
 ) -> dict[str, Any]:
-    from courses.learner import worker_training
-
     with call.unit_of_work(entity="worker", entity_id=employee_no) as session:
         try:
             worker = sync.worker_by_no(session, call.viewer, employee_no)

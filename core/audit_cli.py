@@ -13,6 +13,7 @@ from pathlib import Path
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    # lazy: loaded when the command runs, so `gridwise --help` stays light (core/cli.py)
     from sqlmodel import Session
 
     from core.audit_chain import verify, verify_archive
@@ -30,6 +31,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_archive(args: argparse.Namespace) -> int:
+    # lazy: loaded when the command runs, so `gridwise --help` stays light (core/cli.py)
     from core.audit import record
     from core.audit_chain import archive
     from core.db import unit_of_work
@@ -52,6 +54,7 @@ def cmd_archive(args: argparse.Namespace) -> int:
 
 
 def cmd_lock_down(args: argparse.Namespace) -> int:
+    # lazy: loaded when the command runs, so `gridwise --help` stays light (core/cli.py)
     from core.audit_chain import lock_down
     from core.db import unit_of_work
 

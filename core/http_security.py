@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import importlib.util
 import ipaddress
 import re
 from collections.abc import Iterable
@@ -62,8 +63,6 @@ def script_hash(body: str) -> str:
 def streamlit_inline_script_hashes() -> tuple[str, ...]:
     """CSP hashes of the inline scripts in the installed Streamlit's index.html (1.67 has one:
     ``window.prerenderReady = false``), computed from the file so an upgrade cannot silently break the page."""
-    import importlib.util
-
     spec = importlib.util.find_spec("streamlit")
     if spec is None or spec.origin is None:
         return ()

@@ -32,6 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sqlmodel import SQLModel
+
+from core.migrate import import_all_models
 from core.settings import ROOT
 
 ATTRIBUTE = "__data_classes__"
@@ -89,10 +92,6 @@ class InventoryRow:
 
 def table_models() -> list[Any]:
     """Every table model class (all model modules imported), by table name."""
-    from sqlmodel import SQLModel
-
-    from core.migrate import import_all_models
-
     import_all_models()
     mappers = SQLModel._sa_registry.mappers  # noqa: SLF001 - the registry is the list of mapped classes
     return sorted((m.class_ for m in mappers), key=lambda c: c.__table__.name)

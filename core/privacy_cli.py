@@ -10,6 +10,7 @@ import sys
 
 
 def cmd_inventory(args: argparse.Namespace) -> int:
+    # lazy: loaded when the command runs, so `gridwise --help` stays light (core/cli.py)
     from core.privacy import inventory, markdown, undeclared
 
     if args.markdown:
@@ -25,6 +26,7 @@ def cmd_inventory(args: argparse.Namespace) -> int:
 
 
 def cmd_rotate_key(args: argparse.Namespace) -> int:
+    # lazy: loaded when the command runs, so `gridwise --help` stays light (core/cli.py)
     from pathlib import Path
 
     from cryptography.fernet import Fernet

@@ -32,6 +32,7 @@ from core.inbox import notify
 from core.migrate import FOREIGN_TABLES, import_all_models
 from core.models import OrgLevel, Role, User, Worker, WorkerStatus, row_id
 from core.models_rights import CorrectionRequest, CorrectionStatus, PrivacyAcceptance, WorkerDeparture
+from core.privacy import contact_columns
 from core.scope import ScopeError, Viewer, worker_scope_clause
 from core.settings import DATA_DIR, get_settings
 
@@ -308,8 +309,6 @@ def _scrub_everywhere(session: Session, worker_id: int, replacements: list[tuple
     name), contact columns (encrypted per owner; the owner's are cleared), and in a table with a ``worker_id``
     the rows of other workers. Free text elsewhere (event notes, audit before/after) is scrubbed wherever the
     name appears: a namesake mentioned in free text loses the mention, never their record."""
-    from core.privacy import contact_columns
-
     contact = contact_columns()
     dialect = session.get_bind().dialect.name
     changed = 0
@@ -406,8 +405,6 @@ def erase_worker(
 
 def _clear_contact_rows(session: Session, worker_id: int, user_ids: list[int]) -> None:
     """Contact columns (the inventory's ``contact`` class) of rows that belong to the person: emptied."""
-    from core.privacy import contact_columns
-
     tables = import_all_models().tables
     for name, columns in contact_columns().items():
         table = tables.get(name)

@@ -26,6 +26,9 @@ from courses.models import (
     SessionStatus,
     TrainingSession,
 )
+from courses.training.models import WorkerGroup
+from courses.training.plans import bottom_pct, record_group, remedial_courses
+from courses.training.supervision import monthly_figures
 
 __all__ = [
     "enroll_workers",
@@ -257,16 +260,12 @@ def plan_hours(session: Session, viewer: Viewer, *, start: date, end: date) -> p
     """Training-plan figures per worker in scope × month (``period`` "YYYY-MM"): ``credited_hours`` (credited
     in the month) and ``required_hours`` (what the year's plans accrue in it), so that Σ credited ÷ Σ required
     over a range is plan completion to date (courses.training.supervision.monthly_figures)."""
-    from courses.training.supervision import monthly_figures
-
     return monthly_figures(session, viewer, start=start, end=end)
 
 
 def remedial_plan(session: Session, *, year: int) -> dict:
     """The bottom group of ``year``'s district plan: ``bottom_pct`` (None: no bottom group) and ``courses``
     (codes compulsory for it: 末位培训)."""
-    from courses.training.plans import bottom_pct, remedial_courses
-
     return {"bottom_pct": bottom_pct(session, year=year), "courses": remedial_courses(session, year=year)}
 
 
@@ -274,7 +273,4 @@ def place_bottom_group(
     session: Session, *, year: int, members: pd.DataFrame, now: datetime | None = None
 ) -> int:
     """Place workers (``members``: worker_id, period, rank_pct) in ``year``'s bottom group; idempotent."""
-    from courses.training.models import WorkerGroup
-    from courses.training.plans import record_group
-
     return record_group(session, year=year, group=WorkerGroup.BOTTOM, members=members, now=now)

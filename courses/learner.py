@@ -10,7 +10,8 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from core import clock
-from core.scope import Viewer
+from core.models import OrgLevel, Role, Worker
+from core.scope import ScopeError, Viewer, worker_scope_clause
 from courses._sql import frame
 from courses.attendance import CHECKIN_OPENS_MINUTES
 from courses.models import Attendance, Certificate, Course, Enrollment, SessionStatus, TrainingSession
@@ -114,9 +115,6 @@ def worker_training(
 ) -> pd.DataFrame:
     """A worker's courses as they see them in My learning (my_courses), for a manager (or an API client)
     whose scope holds the worker; ScopeError otherwise."""
-    from core.models import OrgLevel, Role, Worker
-    from core.scope import ScopeError, worker_scope_clause
-
     if viewer.role == Role.WORKER and viewer.worker_id != worker_id:
         raise ScopeError("scope.err.own_training")
     if (

@@ -18,10 +18,13 @@ from sqlmodel import Session, col, select
 from core import clock
 from core.api_clients import ApiClientError, client_viewer
 from core.audit import record
+from core.db import unit_of_work
 from core.models import Worker
 from core.models_api import ApiClient, ApiWebhook
+from core.notify.channels import add_channel
 from core.notify.outbox import enqueue
 from core.scope import ScopeError, Viewer
+from evaluation.scoring.models_scoring import ScorecardSnapshot
 from evaluation.sync import decisions_page
 
 EVENTS = ("assignment.decision", "scorecards.frozen")
@@ -38,8 +41,6 @@ def subscribe(
     events: list[str] | tuple[str, ...] = EVENTS,
 ) -> ApiWebhook:
     """Push ``events`` to ``url`` for the client, signed with ``secret`` (administrators only)."""
-    from core.notify.channels import add_channel
-
     if not viewer.is_admin:
         raise ScopeError("scope.err.admin_webhooks")
     row = session.exec(select(ApiClient).where(ApiClient.name == client)).first()
@@ -82,8 +83,6 @@ def subscribe(
 def enqueue_due(session: Session, *, now: datetime | None = None) -> int:
     """Queue every decision and frozen scorecard revision of the last LOOKBACK a subscriber may see;
     returns how many deliveries were new."""
-    from evaluation.scoring.models_scoring import ScorecardSnapshot
-
     at = now or clock.now()
     since = at - LOOKBACK
     subs = session.exec(
@@ -148,7 +147,5 @@ def enqueue_due(session: Session, *, now: datetime | None = None) -> int:
 
 def run(now: datetime | None = None) -> int:
     """The scheduler's job: queue what is due, in one unit of work."""
-    from core.db import unit_of_work
-
     with unit_of_work() as session:
         return enqueue_due(session, now=now)

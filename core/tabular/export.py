@@ -88,6 +88,7 @@ def template_bytes(schema: Schema, fmt: Literal["csv", "xlsx"] = "xlsx", lang: s
 
 
 def _xlsx_template(schema: Schema, headers: list[str], lang: str) -> bytes:
+    # openpyxl (~0.1 s to import) loads only when a workbook is written
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter

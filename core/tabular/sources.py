@@ -154,6 +154,7 @@ def _cell_text(value: object) -> str:
 
 
 def _open_xlsx(data: bytes, filename: str, chunk_rows: int | None) -> Source | RowError:
+    # openpyxl (~0.1 s to import) loads only when a workbook is read
     import openpyxl
 
     try:

@@ -20,7 +20,8 @@ from core.audit import record
 from core.models import Worker, row_id
 from core.scope import ScopeError, Viewer, worker_scope_clause
 from core.sql import frame
-from courses.models import Attendance, Certificate, Course, SessionStatus, TrainingSession
+from courses._sql import require_district
+from courses.models import Attendance, Certificate, Course, Enrollment, SessionStatus, TrainingSession
 from courses.training.errors import TrainingError
 from courses.training.models import CourseRule, Lesson, LessonProgress
 
@@ -71,8 +72,6 @@ def set_rule(
     now: datetime | None = None,
 ) -> CourseRule:
     """Set a course's completion rule and prerequisite (district managers: the catalog is district-wide)."""
-    from courses._sql import require_district
-
     require_district(viewer)
     now = now or clock.now()
     course = session.get(Course, course_id)
@@ -267,8 +266,6 @@ def completion_frame(
     session: Session, viewer: Viewer, *, course_id: int, now: datetime | None = None
 ) -> pd.DataFrame:
     """Completion of one course for the enrolled workers the viewer may see."""
-    from courses.models import Enrollment
-
     ids = list(
         session.exec(
             select(Enrollment.worker_id)

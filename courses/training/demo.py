@@ -15,9 +15,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import insert
+from sqlmodel import select
 
 from core import clock
 from core.demo import DemoContext
+from core.models import OrgUnit, row_id
 from core.scope import SYSTEM
 from core.sql import table_of
 from courses.models import Course
@@ -36,9 +38,6 @@ FIRE_VIDEO = "消防安全科普视频(国家消防救援局)[演示] | https://
 
 def seed(ctx: DemoContext) -> None:
     s = ctx.session
-    from sqlmodel import select
-
-    from core.models import OrgUnit, row_id
 
     district = s.exec(select(OrgUnit).where(OrgUnit.level == "district")).first()
     if district is None:

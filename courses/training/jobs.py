@@ -11,25 +11,22 @@ from sqlalchemy.engine import Engine
 from core import clock
 from core.db import unit_of_work
 from core.scheduler import JobSpec
+from courses.training import supervision
+from courses.training.ledger import credit_sources
 
 
 def credit_hours(now: datetime | None = None, engine: Engine | None = None) -> int:
     """Bring the hours ledger in line with sessions, passed quizzes and lessons."""
-    from courses.training.ledger import credit_sources
-
     with unit_of_work(engine) as session:
         return credit_sources(session, now=now or clock.now())
 
 
 def remind_behind(now: datetime | None = None, engine: Engine | None = None) -> int:
     """Once a month: reminders to workers behind plan and to their community managers."""
-    from courses.training.ledger import credit_sources
-    from courses.training.supervision import remind_behind as remind
-
     now = now or clock.now()
     with unit_of_work(engine) as session:
         credit_sources(session, now=now)
-        return remind(session, now=now)
+        return supervision.remind_behind(session, now=now)
 
 
 JOBS: list[JobSpec] = [

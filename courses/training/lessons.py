@@ -17,11 +17,14 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from core import clock
+from core.audit import record
 from core.scope import ScopeError, Viewer
 from core.sql import frame, insert_ignore
-from courses._sql import must_get, rowcount
+from courses._sql import must_get, require_district, rowcount
+from courses.catalog import parse_links
 from courses.models import Course, Enrollment
 from courses.training.errors import TrainingError
+from courses.training.ledger import credit_sources
 from courses.training.models import Lesson, LessonProgress
 
 HEADING = re.compile(r"^##\s+(.+)$", re.MULTILINE)
@@ -58,7 +61,6 @@ def ensure_lessons(session: Session, *, course_ids: list[int] | None = None) -> 
     stmt = select(Course).where(~col(Course.id).in_(select(Lesson.course_id)))
     if course_ids is not None:
         stmt = stmt.where(col(Course.id).in_(course_ids))
-    from courses.catalog import parse_links
 
     rows = []
     for course in session.exec(stmt).all():
@@ -141,8 +143,6 @@ def open_lesson(
 def complete_lesson(session: Session, viewer: Viewer, *, lesson_id: int, now: datetime | None = None) -> bool:
     """Mark a lesson done once its minimum reading time has passed since it was opened (checked here, on the
     server); credit its hours. Returns False when it was already done."""
-    from courses.training.ledger import credit_sources
-
     now = now or clock.now()
     lesson = _lesson_for(session, viewer, lesson_id)
     worker_id = _worker(viewer)
@@ -308,9 +308,6 @@ def set_lesson(
 ) -> Lesson:
     """Change a lesson's titles, minimum reading time, credited minutes and video link (district managers:
     the catalog is district-wide); audited."""
-    from core.audit import record
-    from courses._sql import require_district
-
     require_district(viewer)
     lesson = session.get(Lesson, lesson_id)
     if lesson is None:

@@ -21,8 +21,9 @@ from core import clock
 from core.audit import record
 from core.models import OrgLevel, OrgUnit, Worker, WorkerStatus, row_id
 from core.scope import ScopeError, Viewer, in_scope, worker_scope_clause
-from core.sql import frame
+from core.sql import frame, insert_ignore
 from courses.catalog import course_by_code
+from courses.models import Course
 from courses.training.errors import TrainingError
 from courses.training.models import GroupMember, PlanCourse, PlanRequirement, TrainingPlan, WorkerGroup
 
@@ -230,8 +231,6 @@ def plans_frame(session: Session, viewer: Viewer, *, year: int) -> pd.DataFrame:
 
 def plan_courses_frame(session: Session, viewer: Viewer, *, year: int) -> pd.DataFrame:
     """Compulsory courses of the plans the viewer works with."""
-    from courses.models import Course
-
     plans = plans_frame(session, viewer, year=year)
     ids = sorted(set(plans["plan_id"].tolist())) if len(plans) else []
     stmt: Select = (
@@ -419,8 +418,6 @@ def requirements(session: Session, workers: pd.DataFrame, *, year: int, as_of: d
 
 def compulsory(session: Session, workers: pd.DataFrame, *, year: int) -> pd.DataFrame:
     """worker_id × compulsory course with its deadline (``due``), from every plan that applies to them."""
-    from courses.models import Course
-
     cols = ["worker_id", "course_id", "course_code", "title_zh", "title_en", "due"]
     if workers.empty:
         return pd.DataFrame(columns=cols)
@@ -472,8 +469,6 @@ def record_group(
     session: Session, *, year: int, group: WorkerGroup, members: pd.DataFrame, now: datetime | None = None
 ) -> int:
     """Place workers in a computed group for a year (``members``: worker_id, period, rank_pct); idempotent."""
-    from core.sql import insert_ignore
-
     now = now or clock.now()
     rows = [
         {
@@ -506,8 +501,6 @@ def bottom_pct(session: Session, *, year: int) -> float | None:
 
 def remedial_courses(session: Session, *, year: int) -> list[str]:
     """Course codes the plans make compulsory for the bottom group (末位培训)."""
-    from courses.models import Course
-
     stmt = (
         select(Course.code)
         .join(PlanCourse, col(PlanCourse.course_id) == col(Course.id))

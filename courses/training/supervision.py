@@ -11,15 +11,17 @@ import io
 from datetime import date, datetime, timedelta
 
 import pandas as pd
+from openpyxl.styles import Font
 from sqlmodel import Session, col, select
 
 from core import clock
 from core.i18n import t
-from core.models import OrgUnit
-from core.scope import ScopeError, Viewer
+from core.inbox import notify
+from core.models import OrgUnit, Role, User
+from core.scope import SYSTEM, ScopeError, Viewer
 from core.sql import frame
 from courses.training import ledger, plans
-from courses.training.completion import completion
+from courses.training.completion import completion, missing_prerequisite
 
 BEHIND_SHARE = 0.8  # a proposal: behind when credited < 80 % of the hours required to date
 STATUS_COLS = [
@@ -200,8 +202,8 @@ def month_end(year: int, month: int) -> date:
 def bulletin_workbook(session: Session, viewer: Viewer, *, year: int, month: int, lang: str = "zh") -> bytes:
     """The monthly 培训通报 (as of the month's last day) as an Excel workbook: the headline, communities, the
     workers behind plan, overdue compulsory courses and new hires past their pre-service deadline."""
+    # openpyxl (~0.1 s to import) loads only when a workbook is written
     from openpyxl import Workbook
-    from openpyxl.styles import Font
 
     if not viewer.is_manager:
         raise ScopeError("scope.err.manager_bulletin")
@@ -276,10 +278,6 @@ def remind_behind(session: Session, *, now: datetime | None = None) -> int:
     """Monthly reminders (keys per month, so a job that runs daily sends each once): each worker behind plan
     or past a deadline, and the managers of their community and subdistrict with the count. Returns the
     notices sent."""
-    from core.inbox import notify
-    from core.models import Role, User
-    from core.scope import SYSTEM
-
     now = now or clock.now()
     year, month = now.year, f"{now:%Y-%m}"
     status = plan_status(session, SYSTEM, year=year, as_of=now.date())
@@ -377,8 +375,6 @@ def monthly_figures(session: Session, viewer: Viewer, *, start: date, end: date)
 def my_compulsory(session: Session, viewer: Viewer, *, year: int, as_of: date) -> pd.DataFrame:
     """A worker's compulsory courses this year: course, due, completed (by the course's rule), overdue, and
     the course whose certificate it requires first (``needs_zh``/``needs_en``, empty when none is missing)."""
-    from courses.training.completion import missing_prerequisite
-
     if viewer.worker_id is None:
         raise ScopeError("scope.err.worker_compulsory")
     workers = plans.workers_in_scope(session, viewer, worker_ids=[viewer.worker_id])

@@ -29,6 +29,7 @@ from core.settings import DATA_DIR
 from courses import api as courses_api
 from evaluation.assignment.batch import BatchProposal, propose
 from evaluation.assignment.explain import exclusion_reasons, explain
+from evaluation.assignment.gaps import item_gaps
 from evaluation.assignment.models import AssignmentDecision, DecisionSource
 from evaluation.assignment.rank import Preset, as_preset, priority_rank, rank_candidates, score_pairs
 from evaluation.field import api as field_api
@@ -467,8 +468,6 @@ def skill_gaps(
 ) -> tuple[pd.DataFrame, pd.DataFrame, Context]:
     """``(gaps, pairs, ctx)``: per item needing a qualification, its open tasks and how many have nobody
     qualified in their community (gaps.item_gaps), from every open task in scope."""
-    from evaluation.assignment.gaps import item_gaps
-
     ctx = ctx or load_context(session, viewer, now=now)
     tasks = field_api.open_tasks(session, viewer, now=ctx.now)
     pairs = (

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import insert, update
+from sqlalchemy import DateTime, bindparam, insert, update
 from sqlalchemy import select as sa_select  # more columns than sqlmodel's select is typed for
 from sqlmodel import col, select
 
@@ -258,7 +258,6 @@ def _rentals(ctx: DemoContext, rng: np.random.Generator) -> pd.DataFrame:
             {"_id": int(r.id), "last": seen, "assignee": int(worker_of_grid.get(r.grid_id, 0)) or None}
         )
     ctx.session.execute(insert(RentalPatrol), patrols)
-    from sqlalchemy import bindparam
 
     ctx.session.connection().execute(
         update(RentalBuilding)
@@ -488,8 +487,6 @@ def _events(ctx: DemoContext, rng: np.random.Generator, buildings: pd.DataFrame)
 
 def _records(frame: pd.DataFrame, ints: tuple[str, ...] = ()) -> list[dict]:
     """Rows as plain Python values for executemany: datetimes to the second, NaN/NaT → None."""
-    from sqlalchemy import DateTime
-
     out = {}
     for c in frame.columns:
         column = table_of(Event).columns.get(c)
@@ -596,7 +593,6 @@ def _verification(ctx: DemoContext, rng: np.random.Generator) -> None:
     ids = np.array(session.exec(select(VerificationTask.id)).all())
     done = ids[rng.random(len(ids)) < 0.95]
     done_at = [datetime(2020, 5, 10) + timedelta(days=float(d)) for d in rng.uniform(0, 80, len(done))]
-    from sqlalchemy import bindparam
 
     session.connection().execute(
         update(VerificationTask)

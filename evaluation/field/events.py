@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import and_, insert, or_, update
+from sqlalchemy import and_, case, func, insert, or_, update
 from sqlalchemy import select as sa_select  # more columns than sqlmodel's select is typed for
 from sqlmodel import Session, col, select
 
@@ -31,7 +31,7 @@ from core.scope import (
     worker_scope_clause,
 )
 from evaluation.field.models import Event, EventState, EventTransition
-from evaluation.field.registry import field_now, sla_levels
+from evaluation.field.registry import field_now, shipped_sla, sla_levels
 
 S = EventState
 MANAGER_ROLES = frozenset({Role.MANAGER, Role.SYSADMIN})
@@ -214,8 +214,6 @@ def transition(
         event.assignee_id = event.assignee_id or event.reporter_id
         event.due_at = event.due_at or at
     elif action == "approve_postpone":
-        from evaluation.field.registry import shipped_sla
-
         hours = float(extend_hours or limits.handle_limit_hours)
         cap = (event.reported_at or at) + timedelta(hours=float(shipped_sla()["hard_cap_hours"]))
         event.due_at = min(max(event.due_at or at, at) + timedelta(hours=hours), cap)
@@ -478,8 +476,6 @@ def _overdue_mask(frame: pd.DataFrame, at: datetime) -> pd.Series:
 
 def state_counts(session: Session, viewer: Viewer, *, now: datetime | None = None) -> pd.DataFrame:
     """Open events per state in scope, with how many are overdue."""
-    from sqlalchemy import case, func
-
     at = field_now(session, now)
     stmt = (
         select(

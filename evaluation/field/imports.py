@@ -27,12 +27,12 @@ from sqlmodel import Session, col, select
 from core.audit import record
 from core.errors import GridwiseError
 from core.models import OrgLevel, OrgUnit, Worker
-from core.scope import Viewer, unit_scope_clause, worker_scope_clause
-from core.tabular import Column, RowError, Schema, iter_table
+from core.scope import ScopeError, Viewer, unit_scope_clause, worker_scope_clause
+from core.tabular import Column, RowError, Schema, iter_table, template_bytes
 from core.taxonomy import load_taxonomy
 from core.uploads import upload_problem
 from evaluation.field.import_bulk import DeferredIndexes, columns_for, executemany
-from evaluation.field.models import Event, EventState, FigureSource, MetricValue
+from evaluation.field.models import Event, EventState, FigureSource, MetricDef, MetricValue
 from evaluation.field.registry import (
     ensure_reference_data,
     field_now,
@@ -859,8 +859,6 @@ def _check_and_write(
     recompute_figures: bool = True,
 ) -> ImportReport:
     if not viewer.is_manager:
-        from core.scope import ScopeError
-
         raise ScopeError("scope.err.manager_field_import")
     if kind not in SCHEMAS:
         raise GridwiseError("field.err.import_kind", kind=kind)
@@ -871,7 +869,6 @@ def _check_and_write(
     look = _Lookups(session, viewer)
     report = ImportReport(kind=kind, filename=filename)
     total = data.count(b"\n") if not data.startswith(b"PK") else None
-    from evaluation.field.models import MetricDef
 
     regs = session.exec(select(MetricDef.code, MetricDef.from_events, MetricDef.kind)).all()
     from_events = {c for c, fe, _ in regs if fe}
@@ -962,6 +959,4 @@ def _check_and_write(
 
 
 def template(kind: Kind, fmt: Literal["csv", "xlsx"] = "xlsx", lang: str = "zh") -> bytes:
-    from core.tabular import template_bytes
-
     return template_bytes(SCHEMAS[kind], fmt, lang)

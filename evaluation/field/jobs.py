@@ -6,29 +6,26 @@ from datetime import datetime
 
 from core.db import unit_of_work
 from core.scheduler import JobSpec
+from core.scope import SYSTEM
+from evaluation.field.escalation import escalate_and_notify
+from evaluation.field.quality import raise_verification_tasks
+from evaluation.field.summary import recompute_event_metrics
 
 
 def escalate_overdue(now: datetime | None = None) -> dict[str, int]:
     """催办 then 督办 overdue events, with inbox notices to the assignee (and the community manager at 督办)."""
-    from evaluation.field.escalation import escalate_and_notify as run
-
     with unit_of_work() as session:
-        return run(session, now=now)
+        return escalate_and_notify(session, now=now)
 
 
 def recompute_metrics(now: datetime | None = None) -> int:
     """Rebuild event-derived monthly figures (events move through the app all day)."""
-    from evaluation.field.summary import recompute_event_metrics
-
     with unit_of_work() as session:
         return recompute_event_metrics(session, now=now)
 
 
 def data_quality(now: datetime | None = None) -> dict[str, int]:
     """Flag data-quality problems and raise verification tasks (one per problem, never twice)."""
-    from core.scope import SYSTEM
-    from evaluation.field.quality import raise_verification_tasks
-
     with unit_of_work() as session:
         return raise_verification_tasks(session, SYSTEM, now=now)
 

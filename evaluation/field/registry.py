@@ -13,6 +13,8 @@ from sqlmodel import Session, col, select
 from core.audit import changed_fields, record
 from core.clock import now as clock_now
 from core.errors import GridwiseError
+from core.models import AppSetting
+from core.scope import ScopeError
 from core.settings import DATA_DIR
 from core.taxonomy import load_taxonomy
 from evaluation.field.models import Aggregation, Direction, MetricDef, SlaLevel
@@ -145,8 +147,6 @@ def update_metric(session: Session, viewer, *, code: str, changes: dict[str, Any
     """Edit a registry entry (admin). Formulas (kind, aggregation, from_events) are not editable:
     they decide how stored figures are read."""
     if not viewer.is_admin:
-        from core.scope import ScopeError
-
         raise ScopeError("scope.err.admin_metrics")
     metric = session.get(MetricDef, code)
     if metric is None:
@@ -202,8 +202,6 @@ def sla_levels(session: Session) -> dict[str, SlaLevel]:
 
 def update_sla(session: Session, viewer, *, code: str, **limits: float) -> SlaLevel:  # noqa: ANN001
     if not viewer.is_admin:
-        from core.scope import ScopeError
-
         raise ScopeError("scope.err.admin_time_limits")
     level = sla_levels(session).get(code)
     if level is None:
@@ -255,7 +253,6 @@ def field_now(session: Session, now: datetime | None = None) -> datetime:
     data ends on 2020-09-30, so the wall clock would make every open item years overdue); else the clock."""
     if now is not None:
         return now
-    from core.models import AppSetting
 
     setting = session.get(AppSetting, AS_OF_SETTING)
     if setting is not None and setting.value:

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from core.audit import record
 from core.errors import GridwiseError
-from core.models import OrgUnit, Worker, row_id
+from core.models import OrgUnit, Worker, WorkerStatus, row_id
 from core.scope import ScopeError, Viewer, ensure_can_see_worker, in_scope, unit_scope_clause
 from core.settings import DATA_DIR
 from evaluation.field.models import RentalBuilding, RentalGrading, RentalPatrol
@@ -293,8 +293,6 @@ def patrol_figures(
     """出租屋巡查覆盖率 per worker × month: patrols due from each building's grade interval over the days it
     was graded in that month, patrols made capped at what was due. Credited to the building's patrol
     worker, else the worker of its grid."""
-    from core.models import Worker, WorkerStatus
-
     cols = ["worker_id", "period", "metric", "numerator", "denominator"]
     b = pd.DataFrame(
         session.execute(

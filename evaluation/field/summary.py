@@ -30,6 +30,8 @@ from core.scope import Viewer, worker_scope_clause
 from core.sql import table_of
 from evaluation.field.models import Event, EventState, FigureSource, MetricDef, MetricValue
 from evaluation.field.registry import ensure_reference_data, field_now, shipped_sla, sla_levels
+from evaluation.field.rentals import patrol_figures
+from evaluation.field.visits import visit_figures
 
 VALUE_COLUMNS = ["worker_id", "period", "metric", "numerator", "denominator"]
 
@@ -204,8 +206,6 @@ def recompute_event_metrics(
     """
     at = field_now(session, now)
     ensure_reference_data(session)
-    from evaluation.field.rentals import patrol_figures
-    from evaluation.field.visits import visit_figures
 
     frame = pd.concat(
         [

@@ -7,11 +7,12 @@ kinds never collide.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func
+from sqlalchemy import case, func
 from sqlalchemy import select as sa_select  # more columns than sqlmodel's select is typed for
 from sqlmodel import Session, col, select
 
@@ -201,8 +202,6 @@ def open_tasks(session: Session, viewer: Viewer, *, now: datetime | None = None)
 
 
 def _district(viewer: Viewer) -> Viewer:
-    from dataclasses import replace
-
     return replace(viewer, role=Role.MANAGER, scope_level=OrgLevel.DISTRICT, scope_unit_id=None)
 
 
@@ -362,8 +361,6 @@ def _task_titles(session: Session, kind: str, key: int) -> tuple[str, str]:
 def category_performance(session: Session, *, since: date) -> pd.DataFrame:
     """Per worker × category since ``since`` (events whose first feedback came then): handled, on time,
     reworks, satisfied and rated — the raw counts behind perf_cat in dispatch (DOMAIN.md §7)."""
-    from sqlalchemy import case
-
     start = datetime.combine(since, datetime.min.time())
     ontime = (col(Event.closed_at).is_not(None)) & (col(Event.feedback_at) <= col(Event.due_at))
     stmt = (

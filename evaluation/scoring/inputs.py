@@ -13,10 +13,17 @@ from __future__ import annotations
 from datetime import date
 
 import pandas as pd
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
+from sqlmodel import col, select
 
+from core.models import OrgLevel, OrgUnit, Role, Worker, WorkerStatus
+from core.scope import Viewer, worker_scope_clause
 from courses import api as courses_api
 from evaluation.field import api as field_api
 from evaluation.scoring.compute import ADJ_COLS, VALUE_COLS, ScoringInputs, empty_values
+from evaluation.scoring.models_scoring import ScoreAdjustment
+from evaluation.scoring.periods import parse_period
 
 TRAINING_REGISTRY = pd.DataFrame(
     [
@@ -127,14 +134,10 @@ def load_inputs(session, viewer, *, start_period: str, end_period: str, now=None
     the district, and pages then show the viewer's scope (``restrict_to_scope``). ``viewer`` is only
     checked to be a manager/admin or the worker reading their own card.
     """
-    from core.models import Role
-    from core.scope import Viewer
-    from evaluation.scoring.periods import parse_period
-
     system = Viewer(
         user_id=viewer.user_id,
         role=Role.SYSADMIN,
-        scope_level=_district_level(),
+        scope_level=OrgLevel.DISTRICT,
         scope_unit_id=None,
         display_name="scoring",
     )
@@ -154,23 +157,11 @@ def load_inputs(session, viewer, *, start_period: str, end_period: str, now=None
     )
 
 
-def _district_level():  # noqa: ANN202
-    from core.models import OrgLevel
-
-    return OrgLevel.DISTRICT
-
-
 def workers_for_scoring(session) -> pd.DataFrame:  # noqa: ANN001
     """Every worker not marked as left, with grid households and org names (one SQL query)."""
-    from sqlalchemy import select
-    from sqlalchemy.orm import aliased
-    from sqlmodel import col
-
-    from core.models import OrgUnit, Worker, WorkerStatus
-
     grid, comm, sub = aliased(OrgUnit), aliased(OrgUnit), aliased(OrgUnit)
     stmt = (
-        select(
+        sa_select(
             col(Worker.id),
             col(Worker.employee_no),
             col(Worker.name),
@@ -246,10 +237,6 @@ def plan_values(hours: pd.DataFrame) -> pd.DataFrame:
 
 
 def adjustments_frame(session, *, start_period: str, end_period: str) -> pd.DataFrame:  # noqa: ANN001
-    from sqlmodel import select
-
-    from evaluation.scoring.models_scoring import ScoreAdjustment
-
     rows = session.exec(
         select(
             ScoreAdjustment.worker_id, ScoreAdjustment.period, ScoreAdjustment.code, ScoreAdjustment.cases
@@ -260,10 +247,5 @@ def adjustments_frame(session, *, start_period: str, end_period: str) -> pd.Data
 
 def restrict_to_scope(session, viewer, frame: pd.DataFrame) -> pd.DataFrame:  # noqa: ANN001
     """Keep the rows of workers the viewer may see (the same rule as core.scope, in SQL)."""
-    from sqlmodel import select
-
-    from core.models import Worker
-    from core.scope import worker_scope_clause
-
     ids = set(session.exec(select(Worker.id).where(worker_scope_clause(viewer))).all())
     return frame[frame["worker_id"].isin(ids)]

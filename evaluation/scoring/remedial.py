@@ -15,9 +15,11 @@ from sqlmodel import Session
 
 from core import clock
 from core.audit import record
+from core.db import unit_of_work
 from core.scheduler import JobSpec
 from core.scope import SYSTEM, ScopeError, Viewer
 from courses import api as courses_api
+from evaluation.scoring import service
 from evaluation.scoring.periods import parse_period
 
 
@@ -37,8 +39,6 @@ def enroll_bottom_group(
 ) -> dict:
     """Place the bottom of ``period``'s scorecard in the plan's bottom group and enrol them in its remedial
     courses (district managers, or the job). Returns counts: placed, enrolled, bottom."""
-    from evaluation.scoring.service import district_scorecards
-
     if not viewer.is_manager or viewer.scope_unit_id is not None:
         raise ScopeError("scope.err.district_remedial")
     now = now or clock.now()
@@ -46,7 +46,7 @@ def enroll_bottom_group(
     plan = courses_api.remedial_plan(session, year=p.year)
     if plan["bottom_pct"] is None:
         return {"placed": 0, "enrolled": 0, "bottom": 0}
-    result, _inputs, _sid = district_scorecards(session, viewer, p.label)
+    result, _inputs, _sid = service.district_scorecards(session, viewer, p.label)
     bottom = bottom_of_scorecard(result.cards, float(plan["bottom_pct"])).assign(period=p.label)
     placed = courses_api.place_bottom_group(session, year=p.year, members=bottom, now=now)
     ids = bottom["worker_id"].astype(int).tolist()
@@ -80,8 +80,6 @@ def previous_quarter(now: datetime) -> str:
 
 def remedial_job(now: datetime | None = None) -> int:
     """Quarterly: last quarter's bottom group into remedial training (idempotent)."""
-    from core.db import unit_of_work
-
     now = now or clock.now()
     period = previous_quarter(now)
     with unit_of_work() as session:

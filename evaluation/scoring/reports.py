@@ -13,6 +13,7 @@ from sqlmodel import col as sql_col
 
 from core import clock
 from core.i18n import col, pick, t
+from core.models import OrgUnit
 from core.tabular import safe_frame
 from core.taxonomy import item_name
 from evaluation.field.models import Event
@@ -186,8 +187,6 @@ def event_items(session: Session, period: str, lang: str, top: int = 10) -> pd.D
 
 def overdue_counts(session: Session, period: str, lang: str) -> pd.DataFrame:
     """Events due in the month closed late or still open past the deadline, per community."""
-
-    from core.models import OrgUnit
 
     p = parse_period(period)
     lo, hi = datetime.combine(p.start, time()), datetime.combine(p.end, time.max)

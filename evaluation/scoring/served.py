@@ -33,6 +33,7 @@ from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from core.clock import now as clock_now
+from core.db import unit_of_work
 from core.models import OrgLevel, OrgUnit, Role, Worker, row_id
 from core.scope import SYSTEM, Viewer, worker_scope_clause
 from core.sql import insert_ignore
@@ -42,6 +43,7 @@ from evaluation.scoring.models_scoring import ScorecardSnapshot
 from evaluation.scoring.models_served import ServedCard, ServedComparison, ServedScorecard
 from evaluation.scoring.periods import months_between, parse_period
 from evaluation.scoring.scheme import Scheme
+from evaluation.scoring.service import compare_party, district_scorecards, period_choices
 from evaluation.scoring.store import active_scheme, scheme_by_id
 
 log = logging.getLogger(__name__)
@@ -129,8 +131,6 @@ def _components_columns(frame: pd.DataFrame) -> list[str]:
 
 
 def _compute(session: Session, period: str, scheme_id: int | None) -> tuple[Scorecards, ScoringInputs, int]:
-    from evaluation.scoring.service import district_scorecards
-
     return district_scorecards(session, SYSTEM, period, scheme_id=scheme_id)
 
 
@@ -277,8 +277,6 @@ def refresh_after_write(session: Session, month: str, *, now: datetime | None = 
 def serve_current(now: datetime | None = None, engine=None) -> dict[str, int]:  # noqa: ANN001
     """Scheduler job: bring the open periods' served scorecards up to date (each in its own unit of work):
     the current month and last month (until frozen), and the quarter, half and year of the current month."""
-    from core.db import unit_of_work
-
     at = now or clock_now()
     this = f"{at.year}-{at.month:02d}"
     last = f"{at.year - 1}-12" if at.month == 1 else f"{at.year}-{at.month - 1:02d}"
@@ -416,7 +414,6 @@ def served_party(session: Session, viewer: Viewer, period: str) -> pd.DataFrame:
         if frame is not None:
             data = json.loads(frame)
             return _frame(data["rows"], data["dtypes"])
-    from evaluation.scoring.service import compare_party
 
     return compare_party(session, viewer, period)
 
@@ -444,8 +441,6 @@ def serve_periods(
 
 def seed_demo(ctx) -> None:  # noqa: ANN001 - core.demo.DemoContext
     """Demo: serve every month the pages offer (core.demo extension), so no first viewer computes one."""
-    from evaluation.scoring.service import period_choices
-
     months = period_choices(ctx.session, SYSTEM)
     n = serve_periods(ctx.session, months, source="job")
     ctx.log(f"scoring: served scorecards for {n} months")

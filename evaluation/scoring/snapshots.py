@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 
 from core.audit import record
 from core.clock import now as clock_now
+from core.db import get_engine, unit_of_work
 from core.errors import GridwiseError
 from core.models import Worker, row_id
 from core.scope import SYSTEM, ScopeError, Viewer, worker_scope_clause
@@ -367,8 +368,6 @@ def months_to_freeze(session: Session, now: datetime, lookback: int = 12) -> lis
 def freeze_closed_months(now: datetime | None = None, engine=None) -> dict[str, int]:  # noqa: ANN001
     """Scheduler job: freeze every closed month not yet frozen (and write its bulletin), each month in a unit
     of work of its own (a month frozen stays frozen if a later one fails; a rerun freezes the rest)."""
-    from core.db import get_engine, unit_of_work
-
     at = now or clock_now()
     frozen = 0
     with Session(engine or get_engine()) as session:

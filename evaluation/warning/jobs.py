@@ -12,7 +12,7 @@ from core.inbox import notify
 from core.models import OrgUnit, Role, User
 from core.scheduler import JobSpec
 from core.sql import insert_ignore
-from evaluation.field.registry import field_now
+from evaluation.field.registry import field_now, items_frame
 from evaluation.warning.hotspots import hotspots
 from evaluation.warning.models import HotspotWarning
 
@@ -40,8 +40,6 @@ def managers_of(session: Session, community_ids: list[int]) -> dict[int, list[in
 
 
 def _texts(session: Session, w: pd.DataFrame) -> pd.DataFrame:
-    from evaluation.field.registry import items_frame
-
     names = dict(session.exec(select(OrgUnit.id, OrgUnit.name_zh)).all())
     names_en = dict(session.exec(select(OrgUnit.id, OrgUnit.name_en)).all())
     items = items_frame()
