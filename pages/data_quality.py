@@ -17,6 +17,7 @@ from evaluation.field.quality import (
 )
 from evaluation.field.registry import field_now
 from ui import resources
+from ui.data_quality_view import drill_table
 from ui.guard import require
 from ui.state import lang, tr
 
@@ -64,7 +65,9 @@ st.dataframe(safe_frame(table), hide_index=True, width="stretch")
 
 st.subheader(tr("field.dq.drill"))
 d1, d2 = st.columns(2)
-kind = d1.selectbox(tr("field.dq.kind"), list(KINDS), format_func=lambda k, _l=L: t(f"field.dq.kind.{k}", _l))
+kind = d1.selectbox(
+    tr("field.dq.kind"), list(KINDS), format_func=lambda k, _l=L: t(f"field.dq.kind.{k}", _l), key="dq_kind"
+)
 names = dict(zip(summary["community_id"], summary["community"], strict=True))
 community = d2.selectbox(
     tr("field.dq.community"),
@@ -75,9 +78,7 @@ with Session(resources.engine()) as session:
     rows = CHECKS[kind](session, viewer)
 if community is not None:
     rows = rows[rows["community_id"] == community]
-rows = rows.assign(community=rows["community_id"].map(names)).drop(
-    columns=[c for c in ("community_id", "grid_id", "lat", "lon", "id") if c in rows.columns]
-)
+rows = drill_table(kind, rows, names)
 st.caption(tr("common.rows", n=len(rows)))
 st.dataframe(safe_frame(rows), hide_index=True, width="stretch", height=360)
 if len(rows):

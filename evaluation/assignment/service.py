@@ -33,6 +33,7 @@ from evaluation.assignment.gaps import item_gaps
 from evaluation.assignment.models import AssignmentDecision, DecisionSource
 from evaluation.assignment.rank import Preset, as_preset, priority_rank, rank_candidates, score_pairs
 from evaluation.field import api as field_api
+from evaluation.field.models import Event
 from evaluation.field.registry import field_now
 
 PERF_LOOKBACK_DAYS = 365  # past performance counts events fed back within the last year
@@ -437,7 +438,29 @@ def decisions_frame(session: Session, viewer: Viewer, *, since: datetime | None 
     frame["chosen_name"] = frame["chosen_worker_id"].map(names)
     frame["recommended_name"] = frame["recommended_worker_id"].map(names)
     frame["decided_by_name"] = frame["decided_by"].map(user_names)
+    frame["event_no"] = _event_numbers(session, frame["task_id"])
     return frame
+
+
+def _event_numbers(session: Session, task_ids: pd.Series) -> pd.Series:
+    """The event number people quote (DP2020…) of each ``event:N`` task, None for other tasks."""
+    if task_ids.empty:
+        return pd.Series(index=task_ids.index, dtype=object)
+    kind_id = task_ids.astype(str).str.partition(":")
+    ids = [int(i) for i in kind_id.loc[kind_id[0] == "event", 2].unique() if str(i).isdigit()]
+    numbers = (
+        dict(session.exec(select(Event.id, Event.event_no).where(col(Event.id).in_(ids))).all())
+        if ids
+        else {}
+    )
+    return pd.Series(
+        [
+            numbers.get(int(i)) if k == "event" and str(i).isdigit() else None
+            for k, i in zip(kind_id[0], kind_id[2], strict=True)
+        ],
+        index=task_ids.index,
+        dtype=object,
+    )
 
 
 def override_report(session: Session, viewer: Viewer, *, since: datetime | None = None) -> pd.DataFrame:

@@ -48,14 +48,16 @@ def address_codes(session: Session, viewer: Viewer) -> pd.DataFrame:
             col(HouseRecord.community_id),
             col(HouseRecord.grid_id),
             col(HouseRecord.worker_id),
+            col(Worker.name),
         )
         .join(multi, multi.c.standard_address == col(HouseRecord.standard_address))
+        .outerjoin(Worker, col(Worker.id) == col(HouseRecord.worker_id))
         .where(col(HouseRecord.community_id).in_(_scoped_units(viewer)))
         .order_by(col(HouseRecord.standard_address), col(HouseRecord.house_code))
     )
     return pd.DataFrame(
         session.execute(stmt).all(),
-        columns=["standard_address", "house_code", "community_id", "grid_id", "worker_id"],
+        columns=["standard_address", "house_code", "community_id", "grid_id", "worker_id", "worker_name"],
     )
 
 
@@ -132,7 +134,9 @@ def reversed_deregistrations(session: Session, viewer: Viewer) -> pd.DataFrame:
             col(Deregistration.worker_id),
             col(Deregistration.community_id),
             col(Deregistration.grid_id),
+            col(Worker.name),
         )
+        .outerjoin(Worker, col(Worker.id) == col(Deregistration.worker_id))
         .where(
             col(Deregistration.reversed_at).is_not(None),
             col(Deregistration.community_id).in_(_scoped_units(viewer)),
@@ -149,6 +153,7 @@ def reversed_deregistrations(session: Session, viewer: Viewer) -> pd.DataFrame:
             "worker_id",
             "community_id",
             "grid_id",
+            "worker_name",
         ],
     )
 

@@ -99,9 +99,12 @@ def _overrides(overrides: pd.DataFrame) -> None:
     st.dataframe(
         pd.DataFrame(
             {
-                tr("assign.col.item"): overrides["item_code"].map(
-                    lambda c: f"{c} {item_label(c)}" if isinstance(c, str) else tr(f"assign.category.{c}")
-                ),
+                tr("assign.col.item"): [
+                    f"{item} {item_label(item)}"
+                    if isinstance(item, str)
+                    else tr(f"assign.category.{category if isinstance(category, str) else None}")
+                    for item, category in zip(overrides["item_code"], overrides["category_code"], strict=True)
+                ],
                 tr("assign.q.decisions"): overrides["decisions"],
                 tr("assign.q.overrides_n"): overrides["overrides"],
                 tr("assign.q.override_rate"): overrides["override_rate"],
@@ -123,7 +126,10 @@ def _decision_log(decisions: pd.DataFrame) -> None:
             pd.DataFrame(
                 {
                     tr("assign.q.when"): decisions["decided_at"],
-                    tr("assign.col.task"): decisions["task_id"],
+                    tr("assign.col.task"): [
+                        number if isinstance(number, str) else tr(f"assign.kind.{kind}")
+                        for number, kind in zip(decisions["event_no"], decisions["kind"], strict=True)
+                    ],
                     tr("assign.col.item"): decisions["item_code"].map(item_label),
                     tr("assign.q.recommended"): decisions["recommended_name"],
                     tr("assign.q.chosen"): decisions["chosen_name"],
