@@ -3,20 +3,18 @@ where my points come from, my trend and what would raise my score."""
 
 import pandas as pd
 import streamlit as st
-from sqlmodel import Session
 
 from core.i18n import col
 from evaluation.scoring import charts
 from evaluation.scoring.reports import grade_names
-from evaluation.scoring.service import period_choices
-from ui import resources
 from ui.guard import require
 from ui.scorecards.improve import improvement_section
 from ui.scoring_cache import (
-    cached_scorecards,
     cached_trend,
+    cached_worker_card,
     card_notes_and_contributions,
     figures_caption,
+    period_options,
 )
 from ui.state import lang, tr
 
@@ -31,10 +29,9 @@ def top_share_text(share: float) -> str:
 
 
 st.title(tr("score.my.title"))
-with Session(resources.engine()) as session:
-    months = period_choices(session, viewer)
+months = period_options()
 period = st.selectbox(tr("score.period"), months, key="my_score_period")
-view = cached_scorecards(viewer, period)
+view = cached_worker_card(viewer, period)  # one served row by key
 figures_caption(view)
 mine = view.cards[view.cards["worker_id"] == viewer.worker_id]
 if mine.empty or not bool(mine["scored"].iloc[0]):
@@ -61,7 +58,7 @@ for _, c in comps.iterrows():
     with st.expander(f"{c[name_col]} · {c['points']:.1f} / {c['eff_weight']:.1f}"):
         st.caption(c["formula"])
 
-trend = cached_trend(viewer, months[-1], months[0]) if months else pd.DataFrame()
+trend = cached_trend(viewer, months[-1], months[0], names=False) if months else pd.DataFrame()
 if len(trend) and trend["period"].nunique() > 1:
     t = trend[trend["scored"].astype(bool)][["period", "total"]].rename(columns={"total": "mine"})
     st.altair_chart(

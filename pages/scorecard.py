@@ -4,7 +4,6 @@ deduction/bonus cases for the month."""
 
 import pandas as pd
 import streamlit as st
-from sqlmodel import Session
 
 from core.i18n import col, pick
 from core.scope import ScopeError
@@ -12,7 +11,7 @@ from evaluation.scoring import charts
 from evaluation.scoring.adjustments import record_adjustment
 from evaluation.scoring.periods import parse_period
 from evaluation.scoring.reports import grade_names
-from evaluation.scoring.service import period_choices, worker_view
+from evaluation.scoring.service import worker_view
 from ui import resources
 from ui.errors import refusals
 from ui.guard import require
@@ -23,6 +22,7 @@ from ui.scoring_cache import (
     card_notes_and_contributions,
     clear_scorecards,
     figures_caption,
+    period_options,
 )
 from ui.state import lang, tr
 
@@ -30,8 +30,7 @@ viewer = require(__file__)
 L = lang()
 
 
-with Session(resources.engine()) as session:
-    months = period_choices(session, viewer)
+months = period_options()
 
 st.title(tr("score.scorecard.title"))
 top = st.columns([1, 2])

@@ -2,24 +2,20 @@
 comparison, community comparison and calibration, frozen snapshots and monthly bulletins."""
 
 import streamlit as st
-from sqlmodel import Session
 
 from core.i18n import pick
 from evaluation.scoring.reports import grade_names
-from evaluation.scoring.service import period_choices
-from ui import resources
 from ui.errors import refusals
 from ui.guard import require
 from ui.scorecards import communities_tab, party_tab, ranking_tab, snapshots_tab, trend_tab
-from ui.scoring_cache import cached_party, cached_scorecards, figures_caption
+from ui.scoring_cache import cached_party, cached_scorecards, figures_caption, period_options
 from ui.state import lang, tr
 
 viewer = require(__file__)
 L = lang()
 
 # The tabs live in ui/scorecards/ (one module each); this page loads the period's cards and lays them out.
-with Session(resources.engine()) as session:
-    months = period_choices(session, viewer)
+months = period_options()
 periods = (
     months
     + sorted({f"{m[:4]}-Q{(int(m[5:]) - 1) // 3 + 1}" for m in months}, reverse=True)

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
+from sqlmodel import Session
 
-from core.scope import Viewer
+from core.scope import SYSTEM, Viewer
 from core.settings import get_settings
 from evaluation.scoring import charts
-from evaluation.scoring.served import served_party, served_trend, served_view
+from evaluation.scoring.served import served_party, served_trend, served_view, served_worker_card
+from evaluation.scoring.service import period_choices
 from ui import resources
 from ui.state import tr
 
@@ -25,27 +27,50 @@ def _scorecards(db: str, who: Viewer, period: str):  # noqa: ANN202 - a ServedVi
 
 
 @st.cache_data(ttl=120, show_spinner=False)
+def _worker_card(db: str, who: Viewer, period: str):  # noqa: ANN202 - a ServedView of one card
+    with resources.unit_of_work() as session:
+        return served_worker_card(session, who, period)
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _periods(db: str) -> list[str]:
+    with Session(resources.engine()) as session:
+        return period_choices(session, SYSTEM)
+
+
+@st.cache_data(ttl=120, show_spinner=False)
 def _party(db: str, who: Viewer, period: str) -> pd.DataFrame:
     with resources.unit_of_work() as session:
         return served_party(session, who, period)
 
 
 @st.cache_data(ttl=120, show_spinner=False)
-def _trend(db: str, who: Viewer, first: str, last: str) -> pd.DataFrame:
+def _trend(db: str, who: Viewer, first: str, last: str, names: bool) -> pd.DataFrame:
     with resources.unit_of_work() as session:
-        return served_trend(session, who, first=first, last=last)
+        return served_trend(session, who, first=first, last=last, names=names)
 
 
 def cached_scorecards(who: Viewer, period: str):  # noqa: ANN201
     return _scorecards(get_settings().database_url, who, period)
 
 
+def cached_worker_card(who: Viewer, period: str):  # noqa: ANN201
+    """A worker's own served card (one row by key), for 我的考评."""
+    return _worker_card(get_settings().database_url, who, period)
+
+
+def period_options() -> list[str]:
+    """The months the scorecard pages offer, newest first: the same for every viewer (period_choices reads
+    no scope), so read once per process and database for everyone, not once per viewer."""
+    return _periods(get_settings().database_url)
+
+
 def cached_party(who: Viewer, period: str) -> pd.DataFrame:
     return _party(get_settings().database_url, who, period)
 
 
-def cached_trend(who: Viewer, first: str, last: str) -> pd.DataFrame:
-    return _trend(get_settings().database_url, who, first, last)
+def cached_trend(who: Viewer, first: str, last: str, *, names: bool = True) -> pd.DataFrame:
+    return _trend(get_settings().database_url, who, first, last, names)
 
 
 def figures_caption(view) -> None:  # noqa: ANN001 - a ServedView
@@ -55,7 +80,7 @@ def figures_caption(view) -> None:  # noqa: ANN001 - a ServedView
 
 def clear_scorecards() -> None:
     """Forget cached scorecards after a change that alters them (an adjustment, a scheme edit)."""
-    for fn in (_scorecards, _party, _trend):
+    for fn in (_scorecards, _worker_card, _party, _trend):
         fn.clear()
 
 

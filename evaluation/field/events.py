@@ -475,7 +475,8 @@ def _overdue_mask(frame: pd.DataFrame, at: datetime) -> pd.Series:
 
 
 def state_counts(session: Session, viewer: Viewer, *, now: datetime | None = None) -> pd.DataFrame:
-    """Open events per state in scope, with how many are overdue."""
+    """Open events per state in scope, with how many are overdue. Only open states are read (through the
+    (state, due_at) index): closed events, nearly all of a long history, are never scanned (issue #21)."""
     at = field_now(session, now)
     stmt = (
         select(
@@ -483,7 +484,10 @@ def state_counts(session: Session, viewer: Viewer, *, now: datetime | None = Non
             func.count().label("events"),
             func.sum(case((_overdue_clause(at), 1), else_=0)).label("overdue"),
         )
-        .where(col(Event.grid_id).in_(select(col(OrgUnit.id)).where(unit_scope_clause(viewer))))
+        .where(
+            col(Event.state).in_(sorted(s.value for s in OPEN_STATES)),
+            col(Event.grid_id).in_(select(col(OrgUnit.id)).where(unit_scope_clause(viewer))),
+        )
         .group_by(col(Event.state))
     )
     return pd.DataFrame(session.exec(stmt).all(), columns=["state", "events", "overdue"])

@@ -333,15 +333,41 @@ def _view(
 
 
 def served_worker_card(session: Session, viewer: Viewer, period: str) -> ServedView:
-    """A worker's own card and components: one row read by key (the viewer's scope is that worker)."""
-    return served_view(session, viewer, period)
+    """A worker's own card and components: one row read by key (served_id, worker_id), nothing else of the
+    period (a worker's first view of 我的考评 is this read, issue #21). The frames hold the values as JSON
+    kept them (numbers, flags, text; dates stay text): restoring every column's dtype costs more than the
+    read, and one card sorts nothing. Empty when the worker has no card."""
+    if viewer.worker_id is None:
+        return served_view(session, viewer, period)
+    p = parse_period(period)
+    scheme, _ = _scheme_id(session, None)
+    served = ensure_served(session, p.label)
+    row = session.execute(
+        sa_select(col(ServedCard.card), col(ServedCard.components)).where(
+            col(ServedCard.served_id) == row_id(served.id), col(ServedCard.worker_id) == viewer.worker_id
+        )
+    ).first()
+    card_rows = [json.loads(row[0])] if row else []
+    comp_rows = [{"worker_id": viewer.worker_id, **c} for c in json.loads(row[1])] if row else []
+    cards = pd.DataFrame.from_records(card_rows, columns=list(json.loads(served.card_dtypes)))
+    comps = pd.DataFrame.from_records(comp_rows, columns=list(json.loads(served.component_dtypes)))
+    return ServedView(
+        Scorecards(p.label, scheme, cards, comps), cards, comps, served.scheme_id, served.computed_at
+    )
 
 
 def served_trend(
-    session: Session, viewer: Viewer, *, first: str, last: str, scheme_id: int | None = None
+    session: Session,
+    viewer: Viewer,
+    *,
+    first: str,
+    last: str,
+    scheme_id: int | None = None,
+    names: bool = True,
 ) -> pd.DataFrame:
     """Monthly cards in scope, first..last: the columns a trend reads (period, worker_id, community_id,
-    subdistrict_id and names, total, grade, scored), from the served rows (months missing are filled once)."""
+    subdistrict_id and, with ``names``, their names; total, grade, scored), from the served rows (months
+    missing are filled once)."""
     _, sid = _scheme_id(session, scheme_id)
     months = months_between(first, last)
     have = set(
@@ -376,13 +402,15 @@ def served_trend(
     )
     out["total"] = out["total"].astype(float)
     out["scored"] = out["scored"].astype(bool)
-    names = session.exec(
+    if not names:
+        return out
+    units = session.exec(
         select(OrgUnit.id, OrgUnit.name_zh, OrgUnit.name_en).where(
             col(OrgUnit.level).in_([OrgLevel.SUBDISTRICT.value, OrgLevel.COMMUNITY.value])
         )
     ).all()
-    zh = {i: z for i, z, _ in names}
-    en = {i: e for i, _, e in names}
+    zh = {i: z for i, z, _ in units}
+    en = {i: e for i, _, e in units}
     for kind in ("community", "subdistrict"):
         out[f"{kind}_zh"] = out[f"{kind}_id"].map(zh)
         out[f"{kind}_en"] = out[f"{kind}_id"].map(en)

@@ -81,3 +81,56 @@ def test_figures_by_item_and_community():
 def test_no_events_gives_an_empty_table():
     """Test that an empty period gives no rows rather than an error."""
     assert quality_figures(events().iloc[0:0], "item_code", now=NOW).empty
+
+
+def test_sql_aggregate_equals_the_pandas_figures(session):
+    """Test that dispatch_quality (one GROUP BY in the database, what the page reads) gives the pandas
+    figures of the same events, overall and by item and community, and leaves out events dispatched
+    outside the period or the viewer's scope (issue #21)."""
+    from core.models import Role
+    from evaluation.assignment.quality import dispatch_quality, dispatched_events
+    from evaluation.field.models import Event
+    from evaluation.field.registry import ensure_reference_data
+    from tests.factories import make_org, viewer
+
+    org = make_org(session)
+    ensure_reference_data(session)
+    comm = {10: org.comm_a, 20: org.comm_b}
+    grid = {10: org.grids_a[0], 20: org.grids_b[0]}
+    frame = events()
+    rows = [*frame.itertuples(index=False)]
+    old = rows[0]._replace(id=5, dispatched_at=datetime(2019, 1, 1, 8))  # before the period
+    for r in [*rows, old]:
+        session.add(
+            Event(
+                event_no=f"E{r.id}",
+                item_code=r.item_code,
+                category_code="fire",
+                grid_id=grid[r.community_id].id,
+                community_id=comm[r.community_id].id,
+                priority="normal",
+                state="handling",
+                reported_at=r.dispatched_at,
+                dispatched_at=r.dispatched_at,
+                signed_at=None if pd.isna(r.signed_at) else r.signed_at,
+                due_at=r.due_at,
+                closed_at=None if pd.isna(r.closed_at) else r.closed_at,
+                feedback_at=None if pd.isna(r.feedback_at) else r.feedback_at,
+                return_count=r.return_count,
+            )
+        )
+    session.flush()
+    start, end = datetime(2020, 6, 1), datetime(2020, 7, 1)
+    district = viewer(Role.MANAGER)
+    evs = dispatched_events(session, district, start=start, end=end)
+    for by in (None, "item_code", "community_id"):
+        got = dispatch_quality(session, district, start=start, end=end, by=by, now=NOW)
+        want = quality_figures(evs, by, now=NOW)
+        pd.testing.assert_frame_equal(
+            got.reset_index(drop=True), want.reset_index(drop=True), check_dtype=False, check_exact=False
+        )
+    q = dispatch_quality(session, district, start=start, end=end, now=NOW).iloc[0]
+    assert q["dispatched"] == 4 and q["overdue"] == 2 and q["avg_sign_hours"] == pytest.approx(2.0)
+    only_b = dispatch_quality(session, viewer(Role.MANAGER, org.comm_b), start=start, end=end, now=NOW)
+    assert only_b.iloc[0]["dispatched"] == 2
+    assert dispatch_quality(session, district, start=end, end=datetime(2020, 8, 1), now=NOW).empty

@@ -244,3 +244,18 @@ def test_open_tasks_and_load(session):
     assert load.loc[org.workers_a[0].id, "open_tasks"] == 0
     mine = open_tasks(session, viewer(Role.WORKER, worker=org.workers_a[2]), now=T0)
     assert mine["task_id"].tolist() == [f"event:{e.id}"]
+
+
+def test_state_counts_count_open_events_only(session):
+    """Test that the 事件闭环 counts list open states with their overdue events, and closed or evaluated
+    events (most of a long history) are not counted (issue #21: counts over open states by index)."""
+    org = make_org(session)
+    ensure_reference_data(session)
+    due = T0 + timedelta(hours=10)
+    _event(session, org, n=1, state=S.HANDLING.value, assignee_id=org.workers_a[0].id, due_at=due)
+    _event(session, org, n=2, state=S.REGISTERED.value)
+    _event(session, org, n=3, state=S.CLOSED.value, due_at=due, closed_at=due + timedelta(days=1))
+    _event(session, org, n=4, state=S.EVALUATED.value, due_at=due, closed_at=due)
+    counts = ev.state_counts(session, viewer(Role.MANAGER), now=due + timedelta(hours=1))
+    by_state = dict(zip(counts["state"], zip(counts["events"], counts["overdue"], strict=True), strict=True))
+    assert by_state == {S.HANDLING.value: (1, 1), S.REGISTERED.value: (1, 0)}

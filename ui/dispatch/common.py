@@ -51,12 +51,10 @@ def title(row: pd.Series) -> str:
 @st.cache_data(ttl=300, show_spinner=False)
 def _quality_inputs(
     scope: tuple, start_day: date, end_day: date, _viewer: Viewer
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     start = datetime.combine(start_day, datetime.min.time())
-    end = datetime.combine(end_day + timedelta(days=1), datetime.min.time())
     with Session(resources.engine()) as session:
         return (
-            quality.dispatched_events(session, _viewer, start=start, end=end),
             service.override_report(session, _viewer, since=start),
             service.decisions_frame(session, _viewer, since=start),
         )
@@ -66,8 +64,10 @@ def _quality_inputs(
 def _quality_figures(
     scope: tuple, start_day: date, end_day: date, group: str | None, now: datetime, _viewer: Viewer
 ) -> pd.DataFrame:
-    events = _quality_inputs(scope, start_day, end_day, _viewer)[0]
-    return quality.quality_figures(events, group, now=now)
+    start = datetime.combine(start_day, datetime.min.time())
+    end = datetime.combine(end_day + timedelta(days=1), datetime.min.time())
+    with Session(resources.engine()) as session:  # one aggregate query: the figures, not the events
+        return quality.dispatch_quality(session, _viewer, start=start, end=end, by=group, now=now)
 
 
 def _scope(viewer: Viewer) -> tuple:
@@ -80,18 +80,16 @@ def _scope(viewer: Viewer) -> tuple:
     )
 
 
-def quality_inputs(
-    viewer: Viewer, start_day: date, end_day: date
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Dispatched events, override report and decision log for the period, cached per scope and day and
-    cleared (``forget_after_assignment``) after every assignment the page makes."""
+def quality_inputs(viewer: Viewer, start_day: date, end_day: date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Override report and decision log for the period, cached per scope and day and cleared
+    (``forget_after_assignment``) after every assignment the page makes."""
     return _quality_inputs(_scope(viewer), start_day, end_day, viewer)
 
 
 def quality_figures(
     viewer: Viewer, start_day: date, end_day: date, group: str | None, now: datetime
 ) -> pd.DataFrame:
-    """``quality.quality_figures`` of the cached dispatched events (overall, by item, by community)."""
+    """``quality.dispatch_quality`` for the period (overall, by item, by community), aggregated in SQL."""
     return _quality_figures(_scope(viewer), start_day, end_day, group, now, viewer)
 
 

@@ -20,6 +20,7 @@ from ui.dispatch.common import PRESETS, item_label, quality_figures, quality_inp
 from ui.state import lang, tr
 
 PERIODS = {"all": None, "365": 365, "90": 90, "30": 30}
+DEFAULT_PERIOD = "90"  # bounded by default: the figures of recent work, not of every year kept (issue #21)
 LOG_ROWS = 500  # the decision log shows the newest rows; the override table above covers them all
 
 
@@ -173,15 +174,15 @@ def render(viewer: Viewer, now: datetime) -> None:
     period = st.segmented_control(
         tr("assign.q.period"),
         list(PERIODS),
-        default="all",
+        default=DEFAULT_PERIOD,
         key=f"assign_q_period_{lang()}",
         format_func=names.get,
     )
-    days = PERIODS.get(period or "all")
+    days = PERIODS.get(period or DEFAULT_PERIOD)
     today = now.date()
     start_day = today - timedelta(days=days) if days else today.replace(year=2000)
-    events, overrides, decisions = quality_inputs(viewer, start_day, today)
-    if events.empty:
+    overrides, decisions = quality_inputs(viewer, start_day, today)
+    if quality_figures(viewer, start_day, today, None, now).empty:
         st.info(tr("assign.q.empty"))
     else:
         _dispatch_figures(viewer, start_day, today, now)
