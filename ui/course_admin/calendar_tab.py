@@ -1,0 +1,127 @@
+"""The week calendar and the list of its sessions; a scheduled session can be moved or cancelled."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import pandas as pd
+import streamlit as st
+from sqlmodel import Session
+
+from core.errors import GridwiseError
+from core.i18n import pick
+from courses.training_sessions import (
+    calendar_chart,
+    cancel_session,
+    sessions_frame,
+    update_session,
+    week_start,
+)
+from ui import resources
+from ui.course_admin.common import CourseAdmin
+from ui.errors import show_error
+from ui.state import lang, tr
+
+
+def render(a: CourseAdmin) -> None:
+    viewer, now, unit_label, L = a.viewer, a.now, a.unit_label, lang()
+    this_monday = week_start(now.date())
+    # Weeks as a list (this week first, then forward, then back to the demo period's start).
+    mondays = [this_monday + timedelta(weeks=k) for k in range(0, 13)] + [
+        this_monday - timedelta(weeks=k)
+        for k in range(1, 400)
+        if this_monday - timedelta(weeks=k) >= date(2020, 1, 1)
+    ]
+    monday = st.selectbox(
+        tr("courses.cal.week_of"),
+        mondays,
+        format_func=lambda m: tr(
+            "courses.cal.week", start=f"{m:%Y-%m-%d}", end=f"{m + timedelta(days=6):%m-%d}"
+        ),
+        key="cal_week",
+    )
+    week_of = monday
+    with Session(resources.engine()) as session:
+        week = sessions_frame(
+            session,
+            viewer,
+            start=datetime.combine(monday, time()),
+            end=datetime.combine(monday + timedelta(days=7), time()),
+        )
+    labels = {
+        "time": tr("courses.cal.time"),
+        "course": tr("courses.col.course"),
+        "day": tr("courses.cal.day"),
+        "start": tr("courses.col.start"),
+        "end": tr("courses.col.end"),
+        "status": tr("courses.col.status"),
+        "seated": tr("courses.col.seated"),
+    }
+    labels |= {f"status.{s}": tr(f"courses.session_status.{s}") for s in ("scheduled", "cancelled", "closed")}
+    labels |= {f"weekday.{d}": tr(f"courses.weekday.{d}") for d in range(7)}
+    st.altair_chart(calendar_chart(week, week_of=week_of, lang=L, labels=labels), width="stretch")
+    if week.empty:
+        st.info(tr("courses.cal.empty"))
+    else:
+        shown = pd.DataFrame(
+            {
+                tr("courses.col.course"): [
+                    pick(L, z, e) for z, e in zip(week["course_zh"], week["course_en"], strict=True)
+                ],
+                tr("courses.col.start"): week["start_at"],
+                tr("courses.col.end"): week["end_at"],
+                tr("courses.col.audience"): [
+                    unit_label.get(u, pick(L, z, e)) if pd.notna(u) else tr("courses.all_enrolled")
+                    for u, z, e in zip(week["unit_id"], week["unit_zh"], week["unit_en"], strict=True)
+                ],
+                tr("courses.col.seated"): week["seated"],
+                tr("courses.col.attended"): week["attended"],
+                tr("courses.col.status"): week["status"].map(lambda s: tr(f"courses.session_status.{s}")),
+            }
+        )
+        st.dataframe(shown, hide_index=True, width="stretch")
+        editable = week[week["status"] == "scheduled"]
+        if not editable.empty:
+            with st.expander(tr("courses.edit.title")):
+                sid = st.selectbox(
+                    tr("courses.edit.pick"),
+                    editable["id"].tolist(),
+                    format_func=lambda i: (
+                        lambda r: f"{pick(L, r.course_zh, r.course_en)} · {r.start_at:%m-%d %H:%M}"
+                    )(editable.set_index("id").loc[i]),
+                )
+                row = editable.set_index("id").loc[sid]
+                with st.form("edit_session"):
+                    e1, e2, e3 = st.columns(3)
+                    day = e1.date_input(tr("courses.col.date"), value=row.start_at.date())
+                    start = e2.time_input(tr("courses.col.start"), value=row.start_at.time())
+                    end = e3.time_input(tr("courses.col.end"), value=row.end_at.time())
+                    url = st.text_input(tr("courses.col.meeting_url"), value=row.meeting_url or "")
+                    cap = st.number_input(
+                        tr("courses.col.capacity"),
+                        min_value=0,
+                        value=int(row.capacity) if pd.notna(row.capacity) else 0,
+                        help=tr("courses.sched.capacity_help"),
+                    )
+                    b1, b2 = st.columns(2)
+                    save = b1.form_submit_button(tr("courses.edit.save"), type="primary", width="stretch")
+                    cancel = b2.form_submit_button(tr("courses.edit.cancel_session"), width="stretch")
+                if save or cancel:
+                    try:
+                        with resources.unit_of_work() as session:
+                            if cancel:
+                                cancel_session(session, viewer, int(sid))
+                                st.success(tr("courses.edit.cancelled"))
+                            else:
+                                update_session(
+                                    session,
+                                    viewer,
+                                    int(sid),
+                                    start_at=datetime.combine(day, start),
+                                    end_at=datetime.combine(day, end),
+                                    meeting_url=url,
+                                    capacity=int(cap) or None,
+                                )
+                                st.success(tr("courses.edit.saved"))
+                    except GridwiseError as exc:
+                        show_error(exc)
