@@ -8,9 +8,9 @@ from core.i18n import pick, t
 from core.tabular import safe_frame
 from evaluation.field.charts import quality_chart
 from evaluation.field.quality import (
-    CHECKS,
     KINDS,
     MAX_VISITS_PER_DAY,
+    quality_results,
     quality_summary,
     raise_verification_tasks,
     verification_tasks,
@@ -32,7 +32,8 @@ if flash:
     st.success(flash)
 
 with Session(resources.engine()) as session:
-    summary = quality_summary(session, viewer)
+    results = quality_results(session, viewer)  # each check once per view
+    summary = quality_summary(session, viewer, results=results)
     tasks = verification_tasks(session, viewer)
 
 summary["community"] = [pick(L, z, e) for z, e in zip(summary["name_zh"], summary["name_en"], strict=True)]
@@ -74,8 +75,7 @@ community = d2.selectbox(
     [None, *summary["community_id"].tolist()],
     format_func=lambda i, _l=L: t("field.dq.all", _l) if i is None else names[i],
 )
-with Session(resources.engine()) as session:
-    rows = CHECKS[kind](session, viewer)
+rows = results[kind]
 if community is not None:
     rows = rows[rows["community_id"] == community]
 rows = drill_table(kind, rows, names)

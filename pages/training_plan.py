@@ -132,11 +132,14 @@ with tab_dash:
 with tab_bulletin:
     month = int(st.selectbox(tr("training.plan.month"), list(range(1, 13)), index=as_of.month - 1))
     if viewer.is_manager:
-        with Session(resources.engine()) as session:
-            data = bulletin_workbook(session, viewer, year=year, month=month, lang=L)
+
+        def workbook(y: int = year, m: int = month) -> bytes:  # built on click, not on every view (#21)
+            with Session(resources.engine()) as s:
+                return bulletin_workbook(s, viewer, year=y, month=m, lang=L)
+
         st.download_button(
             tr("training.plan.download"),
-            data,
+            workbook,
             file_name=f"training-bulletin-{year}-{month:02d}.xlsx",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             width="stretch",

@@ -166,11 +166,19 @@ CHECKS = {
 }
 
 
-def quality_summary(session: Session, viewer: Viewer) -> pd.DataFrame:
-    """Flagged rows per community and check (address_codes counts addresses, not records)."""
+def quality_results(session: Session, viewer: Viewer) -> dict[str, pd.DataFrame]:
+    """Every check's flagged rows in the viewer's scope, each check run once (the page's summary and its
+    drill-down read these, so no check runs twice per view)."""
+    return {kind: check(session, viewer) for kind, check in CHECKS.items()}
+
+
+def quality_summary(
+    session: Session, viewer: Viewer, *, results: dict[str, pd.DataFrame] | None = None
+) -> pd.DataFrame:
+    """Flagged rows per community and check (address_codes counts addresses, not records), from
+    ``results`` (``quality_results``) when given."""
     frames = []
-    for kind, check in CHECKS.items():
-        rows = check(session, viewer)
+    for kind, rows in (results or quality_results(session, viewer)).items():
         if rows.empty:
             continue
         if kind == "address_codes":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime, timedelta
 
+import pandas as pd
 import pytest
 from sqlalchemy import func
 from sqlmodel import select
@@ -228,3 +229,23 @@ def test_a_worker_logs_patrols_only_in_their_community_or_where_assigned(session
         session, viewer(Role.WORKER, worker=stranger), building_id=b.id, visited_at=NOW + timedelta(hours=2)
     )
     assert session.exec(select(func.count()).select_from(RentalPatrol)).one() == 2
+
+
+def test_quality_results_run_each_check_once_and_give_the_same_summary(session, monkeypatch):
+    """Test that the data-quality page's reads (quality_results, then the summary from them) run each check
+    once and count what quality_summary counts on its own (issue #21: the address check ran twice a view)."""
+    from evaluation.field import quality
+
+    _planted_problems(session)
+    manager = viewer(Role.MANAGER)
+    alone = quality_summary(session, manager)
+    calls: list[str] = []
+    for kind, check in list(quality.CHECKS.items()):
+        monkeypatch.setitem(
+            quality.CHECKS, kind, lambda s, v, _k=kind, _c=check: calls.append(_k) or _c(s, v)
+        )
+    results = quality.quality_results(session, manager)
+    from_results = quality_summary(session, manager, results=results)
+    assert sorted(calls) == sorted(quality.KINDS)  # once each, the summary ran none again
+    pd.testing.assert_frame_equal(from_results, alone)
+    assert len(results["address_codes"]) == 2
