@@ -113,7 +113,27 @@ def check_plan(
     slots = occurrences(plan.first_day, plan.start, plan.end, plan.weekdays, plan.until)
     if slots[0][0] < now - timedelta(minutes=1) and not viewer.is_admin:
         raise ScheduleError("in_past")
+    if (taken := _already_scheduled(session, row_id(course.id), unit_id, [s for s, _ in slots])) is not None:
+        raise ScheduleError("duplicate", start=f"{taken:%Y-%m-%d %H:%M}")
     return unit_id, course, slots
+
+
+def _already_scheduled(
+    session: Session, course_id: int, unit_id: int | None, starts: list[datetime]
+) -> datetime | None:
+    """The first of ``starts`` at which this course already has a live session for the same audience: 排课
+    pressed twice (or the same plan made again) must not make a second, identical session."""
+    audience = (
+        col(TrainingSession.unit_id).is_(None) if unit_id is None else TrainingSession.unit_id == unit_id
+    )
+    return session.exec(
+        select(func.min(TrainingSession.start_at)).where(
+            TrainingSession.course_id == course_id,
+            audience,
+            TrainingSession.status != SessionStatus.CANCELLED.value,
+            col(TrainingSession.start_at).in_(starts),
+        )
+    ).one()
 
 
 def schedule(
@@ -313,8 +333,11 @@ def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def calendar_chart(sessions: pd.DataFrame, *, week_of: date, lang: str, labels: dict[str, str]) -> alt.Chart:
-    """A week calendar: one column per day, sessions as blocks from start to end time, coloured by course.
+def calendar_chart(
+    sessions: pd.DataFrame, *, week_of: date, lang: str, labels: dict[str, str]
+) -> alt.LayerChart:
+    """A week calendar: one column per day, sessions as blocks from start to end time, coloured by course;
+    a cancelled session is a grey, dashed block labelled with its status (已取消).
 
     ``labels`` gives the axis titles and status names in the page's language.
     """
@@ -342,45 +365,52 @@ def calendar_chart(sessions: pd.DataFrame, *, week_of: date, lang: str, labels: 
             }
         )
     day_labels = [_day_label(d, labels) for d in days]
-    return (
-        alt.Chart(data)
-        .mark_bar(cornerRadius=3, opacity=0.85, clip=True)
-        .encode(
-            x=alt.X(
-                "day:O",
-                sort=day_labels,
-                scale=alt.Scale(domain=day_labels),
-                title=None,
-                axis=alt.Axis(labelAngle=0, orient="top"),
-            ),
-            # Morning at the top, as on a paper timetable; the day runs to midnight.
-            y=alt.Y(
-                "start:T",
-                title=None,
-                axis=alt.Axis(format="%H:%M", tickCount=9),
-                scale=alt.Scale(domain=["2000-01-01T07:00:00", "2000-01-02T00:00:00"], reverse=True),
-            ),
-            y2="end:T",
-            xOffset=alt.XOffset("course:N"),  # sessions of different courses on one day side by side
-            color=alt.Color(
-                "course:N", title=labels.get("course", "course"), legend=alt.Legend(orient="bottom")
-            ),
-            strokeDash=alt.condition(
-                alt.datum.status == labels.get("status.cancelled", "cancelled"),
-                alt.value([4, 3]),
-                alt.value([1, 0]),
-            ),
-            tooltip=[
-                alt.Tooltip("course:N", title=labels.get("course", "course")),
-                alt.Tooltip("day:O", title=labels.get("day", "day")),
-                alt.Tooltip("start:T", format="%H:%M", title=labels.get("start", "start")),
-                alt.Tooltip("end:T", format="%H:%M", title=labels.get("end", "end")),
-                alt.Tooltip("status:N", title=labels.get("status", "status")),
-                alt.Tooltip("seated:Q", title=labels.get("seated", "seated")),
-            ],
-        )
-        .properties(height=420)
+    cancelled = labels.get("status.cancelled", "cancelled")
+    base = alt.Chart(data).encode(
+        x=alt.X(
+            "day:O",
+            sort=day_labels,
+            scale=alt.Scale(domain=day_labels),
+            title=None,
+            axis=alt.Axis(labelAngle=0, orient="top"),
+        ),
+        # Morning at the top, as on a paper timetable; the day runs to midnight.
+        y=alt.Y(
+            "start:T",
+            title=None,
+            axis=alt.Axis(format="%H:%M", tickCount=9),
+            scale=alt.Scale(domain=["2000-01-01T07:00:00", "2000-01-02T00:00:00"], reverse=True),
+        ),
+        xOffset=alt.XOffset("course:N"),  # sessions of different courses on one day side by side
     )
+    is_cancelled = alt.datum.status == cancelled
+    # A cancelled session is drawn apart from live ones: a pale grey block with a dashed outline and the
+    # word 已取消 (Cancelled) on it, out of the course colours.
+    blocks = base.mark_bar(cornerRadius=3, clip=True, strokeWidth=1.5).encode(
+        y2="end:T",
+        color=alt.condition(
+            is_cancelled,
+            alt.value("#e0e0e0"),
+            alt.Color("course:N", title=labels.get("course", "course"), legend=alt.Legend(orient="bottom")),
+        ),
+        opacity=alt.condition(is_cancelled, alt.value(0.6), alt.value(0.85)),
+        stroke=alt.condition(is_cancelled, alt.value("#757575"), alt.value(None)),
+        strokeDash=alt.condition(is_cancelled, alt.value([4, 3]), alt.value([1, 0])),
+        tooltip=[
+            alt.Tooltip("course:N", title=labels.get("course", "course")),
+            alt.Tooltip("day:O", title=labels.get("day", "day")),
+            alt.Tooltip("start:T", format="%H:%M", title=labels.get("start", "start")),
+            alt.Tooltip("end:T", format="%H:%M", title=labels.get("end", "end")),
+            alt.Tooltip("status:N", title=labels.get("status", "status")),
+            alt.Tooltip("seated:Q", title=labels.get("seated", "seated")),
+        ],
+    )
+    marks = (
+        base.transform_filter(is_cancelled)
+        .mark_text(baseline="top", dy=4, fontSize=11, color="#616161", angle=0, clip=True)
+        .encode(text="status:N")
+    )
+    return alt.LayerChart(layer=[blocks, marks]).properties(height=420)
 
 
 def _day_label(day: date, labels: dict[str, str]) -> str:

@@ -12,6 +12,7 @@ from evaluation.field.tasks import my_tasks, open_tasks
 from evaluation.field.verification import my_verifications
 from ui import my_verifications as verification_cards
 from ui import resources
+from ui.confirm import arm, confirmed
 from ui.errors import refusals
 from ui.guard import require
 from ui.state import lang, tr
@@ -39,10 +40,13 @@ if flash:
     st.success(flash, icon=":material/task_alt:")
 
 
-def act(event_id: int, action: str, note: str) -> None:
+def act(event_id: int, action: str, note: str, *, sure: bool = False) -> None:
     if action in NEEDS_NOTE and not note.strip():
         st.session_state["my_tasks_flash"] = None
         st.error(tr("field.my.note_needed"))
+        return
+    if action == "return" and not sure:  # giving a task back asks first (it leaves the worker's hands)
+        arm(f"return_{event_id}", note)
         return
     with refusals() as refused:
         with resources.unit_of_work() as session:
@@ -94,6 +98,11 @@ for row in events.itertuples():
                     type="primary" if primary else "secondary",
                 ):
                     act(int(row.id), action, note)
+            given_back = confirmed(
+                f"return_{row.id}", tr("field.my.return_sure"), yes=tr("field.my.return_yes")
+            )
+            if given_back is not None:
+                act(int(row.id), "return", given_back, sure=True)
 
 if len(patrols):
     st.subheader(f"{tr('field.my.patrols')} ({len(patrols)})")

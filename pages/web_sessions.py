@@ -6,6 +6,7 @@ import streamlit as st
 from core.settings import get_settings
 from core.web_sessions import active_sessions, device, revoke_sessions
 from ui import resources
+from ui.confirm import arm, armed, confirmed
 from ui.guard import require
 from ui.state import SESSION_KEY, tr
 
@@ -57,8 +58,15 @@ if own in ids:
 if st.button(
     tr("sessions.end_selected", n=len(ids)), type="primary", disabled=not ids, icon=":material/logout:"
 ):
+    arm("end_sessions", list(ids))  # asks first: those browsers are signed out at once
+chosen = confirmed(
+    "end_sessions",
+    tr("sessions.end_sure", n=len(armed("end_sessions", ids))),
+    yes=tr("sessions.end_yes"),
+)
+if chosen is not None:
     with resources.unit_of_work() as session:
-        n = revoke_sessions(session, viewer, ids)
+        n = revoke_sessions(session, viewer, chosen)
     st.session_state["_sessions_ended"] = n
     st.session_state.pop("sessions_pick", None)  # the ended sessions leave the options
     st.rerun()

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from courses.attendance import CheckInError, check_in, checkin_code, link_token
 from courses.enrollment import enroll
-from courses.models import AttemptAnswer, Attendance, Certificate
+from courses.models import AttemptAnswer, Attendance, Certificate, TrainingSession
 from courses.quizzes import (
     QuizError,
     attempt_questions,
@@ -21,7 +21,7 @@ from courses.quizzes import (
     start_attempt,
     submit_attempt,
 )
-from courses.training_sessions import SessionPlan, schedule
+from courses.training_sessions import ScheduleError, SessionPlan, cancel_session, schedule
 from tests.unit._courses_world import make_world
 
 NOW = datetime(2020, 3, 2, 9, 0)
@@ -299,3 +299,28 @@ def test_schedule_seats_only_the_audience_and_respects_capacity(session, setup):
     )
     seated = session.exec(select(Attendance.worker_id).where(Attendance.session_id == ts.id)).all()
     assert len(seated) == 2 and set(seated) <= {x.id for x in w.org.workers_a}
+
+
+def test_schedule_pressed_twice_makes_one_session(session, setup):
+    """Test that scheduling the same course for the same audience at the same time again (排课 pressed twice)
+    is refused with a catalog message and creates nothing, while another audience, another time or a slot
+    whose session was cancelled may still be scheduled."""
+    w, course, ts = setup
+    plan = SessionPlan(
+        course_id=course.id, first_day=START.date(), start=time(14), end=time(16), unit_id=w.org.comm_a.id
+    )
+    before = len(session.exec(select(TrainingSession)).all())
+    with pytest.raises(ScheduleError) as refused:
+        schedule(session, w.manager, plan, now=NOW)
+    assert refused.value.key == "duplicate"
+    assert "2020-03-03 14:00" in refused.value.message("zh")
+    weekly = SessionPlan(**{**plan.__dict__, "weekdays": (1,), "until": date(2020, 3, 24)})
+    with pytest.raises(ScheduleError):  # a series that would repeat the existing session
+        schedule(session, w.manager, weekly, now=NOW)
+    assert len(session.exec(select(TrainingSession)).all()) == before
+
+    schedule(session, w.manager, SessionPlan(**{**plan.__dict__, "unit_id": w.org.comm_b.id}), now=NOW)
+    schedule(session, w.manager, SessionPlan(**{**plan.__dict__, "start": time(9), "end": time(10)}), now=NOW)
+    cancel_session(session, w.manager, ts.id, now=NOW)
+    schedule(session, w.manager, plan, now=NOW)
+    assert len(session.exec(select(TrainingSession)).all()) == before + 3

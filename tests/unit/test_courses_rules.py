@@ -211,5 +211,32 @@ def test_week_calendar_chart_shows_only_that_week_morning_on_top():
     rows = next(iter(spec["datasets"].values()))
     assert [r["day"] for r in rows] == ["03-02 周一", "03-04 周三"]
     assert [r["course"] for r in rows] == ["Info", "消防"]  # falls back to zh without an English title
-    assert spec["encoding"]["y"]["scale"]["reverse"] is True
-    assert spec["encoding"]["x"]["scale"]["domain"][0] == "03-02 周一"
+    blocks = spec["layer"][0]
+    assert blocks["encoding"]["y"]["scale"]["reverse"] is True
+    assert blocks["encoding"]["x"]["scale"]["domain"][0] == "03-02 周一"
+
+
+def test_week_calendar_draws_a_cancelled_session_grey_and_labelled():
+    """Test that a cancelled session is drawn apart from live ones: grey, out of the course colours, with a
+    dashed outline and its status (已取消) written on the block."""
+    from courses.training_sessions import calendar_chart
+
+    sessions = pd.DataFrame(
+        {
+            "start_at": pd.to_datetime(["2020-03-02 09:30", "2020-03-04 14:00"]),
+            "end_at": pd.to_datetime(["2020-03-02 11:00", "2020-03-04 15:30"]),
+            "course_zh": ["信息采集", "消防"],
+            "course_en": ["Info", "Fire"],
+            "status": ["scheduled", "cancelled"],
+            "seated": [30, 20],
+        }
+    )
+    labels = {"status.cancelled": "已取消", "status.scheduled": "已排期"}
+    spec = calendar_chart(sessions, week_of=date(2020, 3, 4), lang="zh", labels=labels).to_dict()
+    blocks, words = spec["layer"]
+    test = "(datum.status === '已取消')"
+    assert blocks["encoding"]["color"]["condition"] == {"test": test, "value": "#e0e0e0"}
+    assert blocks["encoding"]["color"]["field"] == "course"
+    assert blocks["encoding"]["strokeDash"]["condition"]["value"] == [4, 3]
+    assert words["mark"]["type"] == "text" and words["encoding"]["text"]["field"] == "status"
+    assert words["transform"] == [{"filter": test}]

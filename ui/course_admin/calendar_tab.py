@@ -8,7 +8,6 @@ import pandas as pd
 import streamlit as st
 from sqlmodel import Session
 
-from core.errors import GridwiseError
 from core.i18n import pick
 from courses.training_sessions import (
     calendar_chart,
@@ -18,13 +17,16 @@ from courses.training_sessions import (
     week_start,
 )
 from ui import resources
+from ui.confirm import arm, confirmed
 from ui.course_admin.common import CourseAdmin
-from ui.errors import show_error
+from ui.errors import refusals
 from ui.state import lang, tr
 
 
 def render(a: CourseAdmin) -> None:
     viewer, now, unit_label, L = a.viewer, a.now, a.unit_label, lang()
+    if flash := st.session_state.pop("catalog_flash", None):
+        st.success(flash)
     this_monday = week_start(now.date())
     # Weeks as a list (this week first, then forward, then back to the demo period's start).
     mondays = [this_monday + timedelta(weeks=k) for k in range(0, 13)] + [
@@ -106,22 +108,33 @@ def render(a: CourseAdmin) -> None:
                     b1, b2 = st.columns(2)
                     save = b1.form_submit_button(tr("courses.edit.save"), type="primary", width="stretch")
                     cancel = b2.form_submit_button(tr("courses.edit.cancel_session"), width="stretch")
-                if save or cancel:
-                    try:
-                        with resources.unit_of_work() as session:
-                            if cancel:
-                                cancel_session(session, viewer, int(sid))
-                                st.success(tr("courses.edit.cancelled"))
-                            else:
-                                update_session(
-                                    session,
-                                    viewer,
-                                    int(sid),
-                                    start_at=datetime.combine(day, start),
-                                    end_at=datetime.combine(day, end),
-                                    meeting_url=url,
-                                    capacity=int(cap) or None,
-                                )
-                                st.success(tr("courses.edit.saved"))
-                    except GridwiseError as exc:
-                        show_error(exc)
+                if cancel:  # asks first: the seated are told at once and it cannot be undone
+                    arm("cancel_session", int(sid))
+                if save:
+                    with refusals() as refused, resources.unit_of_work() as session:
+                        update_session(
+                            session,
+                            viewer,
+                            int(sid),
+                            start_at=datetime.combine(day, start),
+                            end_at=datetime.combine(day, end),
+                            meeting_url=url,
+                            capacity=int(cap) or None,
+                        )
+                    if not refused:
+                        st.success(tr("courses.edit.saved"))
+                gone = confirmed(
+                    "cancel_session",
+                    tr(
+                        "courses.edit.cancel_sure",
+                        session=f"{pick(L, row.course_zh, row.course_en)} · {row.start_at:%m-%d %H:%M}",
+                        n=int(row.seated),
+                    ),
+                    yes=tr("courses.edit.cancel_yes"),
+                )
+                if gone is not None:
+                    with refusals() as refused, resources.unit_of_work() as session:
+                        cancel_session(session, viewer, int(gone))
+                    if not refused:  # drawn again at once, grey and labelled 已取消 in the calendar
+                        st.session_state["catalog_flash"] = tr("courses.edit.cancelled")
+                        st.rerun()
