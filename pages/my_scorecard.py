@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.i18n import col
 from evaluation.scoring import charts
+from evaluation.scoring.formula_text import localise_formula
 from evaluation.scoring.reports import grade_names
 from ui.guard import require
 from ui.scorecards.improve import improvement_section
@@ -56,7 +57,7 @@ card_notes_and_contributions(card, comps, name_col, alert="caption")
 st.subheader(tr("score.my.how"))
 for _, c in comps.iterrows():
     with st.expander(f"{c[name_col]} · {c['points']:.1f} / {c['eff_weight']:.1f}"):
-        st.caption(c["formula"])
+        st.caption(localise_formula(c["formula"], lang()))
 
 trend = cached_trend(viewer, months[-1], months[0], names=False) if months else pd.DataFrame()
 if len(trend) and trend["period"].nunique() > 1:

@@ -36,7 +36,7 @@ with tree_tab:
     for sub in units[units["level"] == OrgLevel.SUBDISTRICT.value].itertuples():
         comms = units[units["parent_id"] == sub.id]
         with st.expander(f"{sub.name} · {sub.code}", expanded=False):
-            table = comms[["code", "name"]].join(per_comm, on=comms["id"]).fillna(0)
+            table = comms[["id", "code", "name"]].join(per_comm, on="id").drop(columns="id").fillna(0)
             st.dataframe(
                 table.rename(
                     columns={
@@ -72,6 +72,8 @@ with grid_tab:
                 "name": tr("col.grid"),
                 "parent": tr("col.community"),
                 "households": tr("col.households"),
+                "lat": tr("col.lat"),
+                "lon": tr("col.lon"),
             }
         ),
         hide_index=True,

@@ -9,6 +9,7 @@ from core.i18n import col, pick
 from core.scope import ScopeError
 from evaluation.scoring import charts
 from evaluation.scoring.adjustments import record_adjustment
+from evaluation.scoring.formula_text import localise_formula
 from evaluation.scoring.periods import parse_period
 from evaluation.scoring.reports import grade_names
 from evaluation.scoring.service import worker_view
@@ -105,7 +106,12 @@ if card["bonus"] or card["deduction"]:
 card_notes_and_contributions(card, comps, name_col, alert="warning")
 
 st.subheader(tr("score.breakdown"))
-table = comps.assign(dimension=comps[col(L, "dimension")], component=comps[name_col])
+table = comps.assign(
+    dimension=comps[col(L, "dimension")],
+    component=comps[name_col],
+    rule=comps["rule"].map(lambda text: localise_formula(text, L)),
+    formula=comps["formula"].map(lambda text: localise_formula(text, L)),
+)
 st.dataframe(
     table[
         [

@@ -47,7 +47,7 @@ def improvement_section(
             if offer.empty:
                 st.caption(tr("score.no_course"))
             for _, course in offer.iterrows():
-                label = f"📘 {course[title_col]} ({course['code']})"
+                label = f"📘 {course[title_col]}"
                 if enroll_worker_id is None:
                     st.write(label)
                     continue
