@@ -15,12 +15,14 @@ def _log(msg: str) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    # imported when the command runs, so that `gridwise --help` stays light (core/cli.py)
     from api.__main__ import serve
 
     return serve(args.host, args.port, args.workers)
 
 
 def _scope_id(session, code: str | None) -> int | None:  # noqa: ANN001
+    # imported when the command runs, so that `gridwise --help` stays light (core/cli.py)
     from sqlmodel import select
 
     from core.models import OrgUnit

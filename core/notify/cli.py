@@ -68,6 +68,7 @@ def _test(args: argparse.Namespace) -> int:
 
 
 def _deliver(args: argparse.Namespace) -> int:
+    # imported when the command runs, so that `gridwise --help` stays light (core/cli.py)
     from core.notify.outbox import deliver_due
 
     try:

@@ -12,6 +12,7 @@ from core.paths import DATA_DIR
 def _viewer(session, username: str | None):  # noqa: ANN001, ANN202
     """The acting user: ``--user`` (a manager or admin, with their scope), else the whole district as
     the system (decisions then record no user)."""
+    # imported when the command runs, so that `gridwise --help` stays light (core/cli.py)
     from sqlmodel import select
 
     from core.models import Role, User

@@ -9,6 +9,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
+from core.i18n import t
+
 
 def _log(msg: str) -> None:
     print(msg, file=sys.stderr)
@@ -105,6 +107,7 @@ def cmd_field(args: argparse.Namespace) -> int:
 
 def cmd_triage(args: argparse.Namespace) -> int:
     """``gridwise field triage FILE [--json]`` and ``gridwise field triage-train``: no database needed."""
+    # imported when the command runs, so that `gridwise --help` stays light (core/cli.py)
     from evaluation.triage.service import TriageRefused, train, triage_file
 
     if args.field_command == "triage-train":
@@ -112,8 +115,6 @@ def cmd_triage(args: argparse.Namespace) -> int:
         return 0
     path = Path(args.file)
     if not path.is_file():
-        from core.i18n import t
-
         _log(f"error: {t('triage.no_file', args.lang, filename=str(path))}")
         return 2
     try:

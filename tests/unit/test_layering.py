@@ -2,8 +2,9 @@
 
 Every project module (core/, courses/, evaluation/, api/, ui/, pages/, app.py) is parsed; an import
 anywhere in it counts, inside functions too, except under ``if TYPE_CHECKING:`` (never run) for cycles.
-Three rules: no import cycle, imports only point down the layers (and nothing below ui/ imports
-streamlit), and no ``.commit()`` in domain code outside the unit-of-work helper and the named exceptions.
+The rules: no import cycle, imports only point down the layers (and nothing below ui/ imports
+streamlit), no ``.commit()`` in domain code outside the unit-of-work helper and the named exceptions, and
+issue #20's (one way to fail, imports at the top unless a comment says why), each in its section below.
 Each rule is also fed a synthetic bad module, to show it can fail.
 """
 
@@ -47,6 +48,7 @@ class Module:
     tree: ast.Module
     is_package: bool = False
     path: str = ""
+    source: str = ""
 
     @property
     def layer(self) -> str:
@@ -95,7 +97,10 @@ def load(sources: Mapping[str, str], packages: Iterable[str] = ()) -> Scan:
     """A scan of synthetic modules: {"core.x": "source", ...}; ``packages`` names those that are packages."""
     packages = set(packages)
     return Scan(
-        {name: Module(name, ast.parse(src), name in packages, f"<{name}>") for name, src in sources.items()}
+        {
+            name: Module(name, ast.parse(src), name in packages, f"<{name}>", src)
+            for name, src in sources.items()
+        }
     )
 
 
@@ -109,14 +114,12 @@ def load_project(root: Path = ROOT) -> Scan:
         if is_package:
             parts.pop()
         name = ".".join(parts)
-        modules[name] = Module(
-            name, ast.parse(path.read_text(encoding="utf-8")), is_package, str(path.relative_to(root))
-        )
+        text = path.read_text(encoding="utf-8")
+        modules[name] = Module(name, ast.parse(text), is_package, str(path.relative_to(root)), text)
     for script, name in SCRIPTS.items():
         if (root / script).is_file():
-            modules[name] = Module(
-                name, ast.parse((root / script).read_text(encoding="utf-8")), False, script
-            )
+            text = (root / script).read_text(encoding="utf-8")
+            modules[name] = Module(name, ast.parse(text), False, script, text)
     return Scan(modules)
 
 
@@ -707,3 +710,99 @@ def test_a_hand_written_scope_check_is_caught():
         }
     )
     assert hand_written_scope_checks(scan) == ["courses.y:2", "evaluation.x:2"]
+
+
+# --- imports at the top (issue #20) -----------------------------------------------------------------------
+# An import inside a function hides which area needs which; it stays only with its reason in a comment (a
+# heavy library loaded when used, `gridwise --help` kept light, a test that patches the module…): on the
+# import's line, or on the line above its block of imports. One explained block covers later ones in the same
+# function ("as above").
+
+
+def unexplained_function_imports(module: Module) -> list[str]:
+    """ "module:line" of the first import of every block of imports inside a function that no comment
+    explains."""
+    lines = module.source.splitlines()
+
+    def commented(node: ast.stmt) -> bool:
+        assert node.end_lineno is not None
+        return any("#" in lines[n - 1] for n in range(node.lineno, node.end_lineno + 1))
+
+    bad: list[str] = []
+
+    def blocks(body: list[ast.stmt]) -> Iterable[list[ast.stmt]]:
+        block: list[ast.stmt] = []
+        for stmt in body:
+            if isinstance(stmt, ast.Import | ast.ImportFrom):
+                block.append(stmt)
+                continue
+            if block:
+                yield block
+            block = []
+        if block:
+            yield block
+
+    def bodies(node: ast.AST) -> Iterable[list[ast.stmt]]:
+        """Every statement list inside ``node``, in source order (nested functions included)."""
+        for name in ("body", "orelse", "finalbody"):
+            body = getattr(node, name, None)
+            if isinstance(body, list) and body and isinstance(body[0], ast.stmt):
+                yield body
+                for stmt in body:
+                    yield from bodies(stmt)
+        for handler in getattr(node, "handlers", []):
+            yield from bodies(handler)
+        for case in getattr(node, "cases", []):
+            yield from bodies(case)
+
+    def check_function(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        explained = False
+        found = [b for body in bodies(fn) for b in blocks(body)]
+        for block in sorted(found, key=lambda b: b[0].lineno):
+            above = lines[block[0].lineno - 2].strip() if block[0].lineno >= 2 else ""
+            explained = explained or above.startswith("#") or any(commented(s) for s in block)
+            if not explained:
+                bad.append(f"{module.name}:{block[0].lineno}")
+
+    for node in ast.walk(module.tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            outer = [
+                p
+                for p in ast.walk(module.tree)
+                if isinstance(p, ast.FunctionDef | ast.AsyncFunctionDef)
+                and p is not node
+                and node in ast.walk(p)
+            ]
+            if not outer:  # nested functions are checked with the function that holds them
+                check_function(node)
+    return sorted(bad, key=lambda b: int(b.rsplit(":", 1)[1]))
+
+
+@pytest.mark.parametrize("module", sorted(PROJECT.modules))
+def test_imports_sit_at_the_top_unless_a_comment_says_why(module):
+    """Test that every import inside a function carries a comment saying why it is not at the module top."""
+    assert unexplained_function_imports(PROJECT.modules[module]) == []
+
+
+def test_an_unexplained_function_level_import_is_caught():
+    """Test that an import inside a function (or a method, or a nested block) without a comment is caught, and
+    one explained on its line, above its block, or by an earlier block of the same function is not."""
+    scan = load(
+        {
+            "courses.bad": (
+                "import os\n"
+                "def f():\n    from courses import x\n    return x\n"
+                "class C:\n    def m(self):\n        if self:\n            import json\n"
+                "def g():\n    # openpyxl is slow to import: only when a workbook is written\n"
+                "    import openpyxl\n\n    from courses import y\n"
+                "    if y:\n        import csv\n"
+                "def h():\n    import re  # the pattern is compiled only here\n"
+                "def k():\n    x = 1  # a comment elsewhere\n    import zlib\n"
+            ),
+        }
+    )
+    assert unexplained_function_imports(scan.modules["courses.bad"]) == [
+        "courses.bad:3",
+        "courses.bad:8",
+        "courses.bad:20",
+    ]
