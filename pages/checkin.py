@@ -50,6 +50,20 @@ if open_now.empty:
     st.page_link("pages/my_learning.py", label=tr("menu.my_learning"), icon=":material/school:")
     st.stop()
 
+# Say so before the form: a session already checked in to is not offered again.
+done = open_now[open_now["checked_in_at"].notna()]
+for r in done.itertuples():
+    st.info(
+        f"{pick(L, r.title_zh, r.title_en)} · "
+        + tr(
+            "courses.checkin.already", at=f"{r.checked_in_at:%H:%M}", status=tr(f"courses.status.{r.status}")
+        ),
+        icon=":material/check_circle:",
+    )
+open_now = open_now[open_now["checked_in_at"].isna()]
+if open_now.empty:
+    st.page_link("pages/my_learning.py", label=tr("menu.my_learning"), icon=":material/school:")
+    st.stop()
 ids = open_now["id"].tolist()
 labels = {
     r.id: f"{pick(L, r.title_zh, r.title_en)} · {r.start_at:%H:%M}–{r.end_at:%H:%M}"

@@ -13,6 +13,7 @@ from courses.catalog import course_files, parse_links
 from courses.learner import my_certificates, my_courses
 from courses.models import Course
 from courses.training_sessions import upcoming_for_worker
+from evaluation.field.registry import field_now
 from ui import resources
 from ui.errors import refusals
 from ui.guard import require
@@ -30,6 +31,9 @@ if viewer.worker_id is None:
 with Session(resources.engine()) as session:
     upcoming = upcoming_for_worker(session, viewer, now=now)
     mine = my_courses(session, viewer, now=now)
+    # Certificates are judged on the demo's own date (2020-09-30 in a demo database, whose quizzes and
+    # certificates are from 2020), the clock elsewhere: not every 2020 certificate shown 过期 in 2026.
+    as_of = field_now(session)
 
 st.subheader(tr("courses.my.upcoming"))
 if upcoming.empty:
@@ -81,7 +85,7 @@ if mine.empty:
 for c in mine.itertuples():
     with st.container(border=True):
         st.markdown(f"**{pick(L, c.title_zh, c.title_en)}**")
-        if c.certificate_valid:
+        if pd.notna(c.certificate_valid_until) and c.certificate_valid_until > as_of:
             st.success(
                 tr("courses.my.cert_valid", until=f"{c.certificate_valid_until:%Y-%m-%d}"),
                 icon=":material/workspace_premium:",
@@ -135,10 +139,11 @@ for c in mine.itertuples():
 with Session(resources.engine()) as session:
     certs = my_certificates(session, viewer)
 st.subheader(tr("courses.my.certificates"))
+st.caption(tr("courses.my.as_of", date=f"{as_of:%Y-%m-%d}"))
 if certs.empty:
     st.caption(tr("courses.my.no_certificates"))
 for c in certs.itertuples():
-    valid = c.valid_until > now
+    valid = c.valid_until > as_of
     icon = ":green[:material/verified:]" if valid else ":gray[:material/history:]"
     st.markdown(
         f"{icon} **{pick(L, c.title_zh, c.title_en)}** · {c.score:.0f}  \n"

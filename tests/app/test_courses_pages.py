@@ -60,6 +60,11 @@ def test_worker_checks_in_once_with_the_host_code(open_page, viewer_of, app_db):
             select(Attendance).where(Attendance.session_id == ts.id, Attendance.worker_id == worker_id)
         ).all()
     assert len(seats) == 1 and seats[0].status in ("present", "late") and seats[0].source == "code"
+    # Opened again, the page says so before anything is submitted, and does not offer that session again.
+    again = open_page("pages/checkin.py", viewer_of("dp0001"))
+    assert not again.exception
+    assert any("无需重复签到" in i.value for i in again.info), texts(again)
+    assert not again.text_input
 
 
 def test_worker_takes_a_quiz_and_sees_the_result_in_english(open_page, viewer_of, app_db):
