@@ -66,7 +66,7 @@ from core.audit import record
 from core.audit_chain import verify
 from core.clock import now as clock_now
 from core.db import is_sqlite, make_engine, unit_of_work
-from core.errors import GridwiseError
+from core.errors import GridwiseError, InternalError
 from core.migrate import FOREIGN_TABLES, alembic_config, import_all_models
 from core.settings import get_settings
 
@@ -323,7 +323,9 @@ def write_backup(engine: Engine, target: Path, *, key: bytes | None = None) -> B
                         writer.write(("\n".join(lines) + "\n").encode())
                         written += len(part)
                     if written != counts[table.name]:  # the snapshot makes this impossible; say so if not
-                        raise RuntimeError(f"{table.name}: counted {counts[table.name]} rows, read {written}")
+                        raise InternalError(
+                            f"{table.name}: counted {counts[table.name]} rows, read {written}"
+                        )
                     total += written
                 writer.write(json.dumps({"end": total}).encode() + b"\n")
             finally:

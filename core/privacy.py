@@ -34,6 +34,7 @@ from typing import Any
 
 from sqlmodel import SQLModel
 
+from core.errors import Misuse
 from core.migrate import import_all_models
 from core.settings import ROOT
 
@@ -74,7 +75,7 @@ def declare(
     for names, cls in groups:
         for name in names.split():
             if name in out:
-                raise ValueError(f"column {name!r} is declared twice in one {ATTRIBUTE}")
+                raise Misuse(f"column {name!r} is declared twice in one {ATTRIBUTE}")
             out[name] = cls
     return out
 

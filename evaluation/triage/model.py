@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 from scipy import optimize, sparse
 
+from core.errors import Misuse
 from core.settings import DATA_DIR
 from core.taxonomy import load_taxonomy
 
@@ -130,7 +131,7 @@ class Classifier:
     @classmethod
     def from_json(cls, data: dict) -> Classifier:
         if data.get("version") != MODEL_VERSION:
-            raise ValueError(f"triage model version {data.get('version')} is not {MODEL_VERSION}")
+            raise Misuse(f"triage model version {data.get('version')} is not {MODEL_VERSION}")
         meta = {k: data[k] for k in ("examples", "train_sha") if k in data}
         return cls(
             data["classes"],

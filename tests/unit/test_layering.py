@@ -435,17 +435,11 @@ ROLLBACK_ALLOWED = {
     "core.db:unit_of_work": "the one unit-of-work helper rolls back on any exception",
     "core.db:retry_busy_in_session": "retries its caller's own retrying unit (sign-in), from scratch",
     "core.auth:_commit_retrying": "the named commit exception undoes its own failed commit",
+    "core.backup:write_backup": "ends its own read-only snapshot connection (not a Session; nothing written)",
 }
 # Work owned by other helpers running now: strict xfail, so the mark must go when their work lands.
-PENDING_BARE_ERRORS: dict[str, str] = {
-    "core.backup": "rights helper (#19) is rewriting core/backup.py: its refusals become GridwiseError there",
-    "core.privacy": "pii helper (#19) owns core/privacy.py: a declaration bug should raise core.errors.Misuse",
-    "evaluation.triage.model": "triage helper (#24) owns evaluation/triage: a model-version mismatch is Misuse",
-}
-PENDING_ROLLBACKS: dict[str, str] = {
-    "core.backup": "rights helper (#19): the backup's read-only snapshot connection (not a Session) ends with "
-    "rollback(); name it in ROLLBACK_ALLOWED with that reason when core/backup.py settles",
-}
+PENDING_BARE_ERRORS: dict[str, str] = {}
+PENDING_ROLLBACKS: dict[str, str] = {}
 PENDING_FALLBACKS: dict[str, str] = {}
 
 
