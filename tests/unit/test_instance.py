@@ -26,8 +26,12 @@ GRIDWISE = [sys.executable, "-m", "core.cli"]
 
 @pytest.fixture
 def production(monkeypatch: pytest.MonkeyPatch):
-    """This process as a production instance (GRIDWISE_DEMO=false)."""
+    """This process as a production instance (GRIDWISE_DEMO=false) given its data key and audit key."""
+    from cryptography.fernet import Fernet
+
     monkeypatch.setenv("GRIDWISE_DEMO", "false")
+    monkeypatch.setenv("GRIDWISE_DATA_KEY", Fernet.generate_key().decode())
+    monkeypatch.setenv("GRIDWISE_AUDIT_KEY", "a-long-random-audit-chain-key-for-this-test")
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
@@ -129,6 +133,53 @@ def test_a_production_instance_accepts_its_own_database_and_a_fresh_one(tmp_path
     upgrade(url)
     with unit_of_work(eng) as s:
         s.add(User(username="chief", display_name="chief", password_hash="x", role="admin"))
+    check_instance(eng)
+    eng.dispose()
+
+
+def test_a_production_instance_refuses_to_start_without_its_data_key_and_audit_key(
+    tmp_path, monkeypatch, production
+):
+    """Test that a production instance (the app's check, the API, the scheduler) refuses to start while the
+    data key or the audit key is not configured, naming the missing ones in the reader's language, and starts
+    once each is given, in the environment or as a key file that holds it."""
+    from api.app import create_app
+    from core import scheduler
+
+    url = f"sqlite:///{tmp_path / 'prod.db'}"
+    upgrade(url)
+    eng = make_engine(url)
+    monkeypatch.setenv("GRIDWISE_DATABASE_URL", url)
+    for unset in (
+        "GRIDWISE_DATA_KEY",
+        "GRIDWISE_AUDIT_KEY",
+        "GRIDWISE_DATA_KEY_FILE",
+        "GRIDWISE_AUDIT_KEY_FILE",
+    ):
+        monkeypatch.delenv(unset, raising=False)
+    get_settings.cache_clear()
+    with pytest.raises(InstanceRefused) as refused:
+        check_instance(eng)
+    assert "GRIDWISE_DATA_KEY, GRIDWISE_AUDIT_KEY" in str(refused.value)
+    assert "正式实例未配置密钥" in refused.value.message("zh")
+    with pytest.raises(InstanceRefused):
+        create_app(eng)
+    assert scheduler.run_forever() == 2
+    monkeypatch.setenv("GRIDWISE_AUDIT_KEY", "a-long-random-audit-chain-key-for-this-test")
+    get_settings.cache_clear()
+    with pytest.raises(InstanceRefused, match="GRIDWISE_DATA_KEY not configured"):
+        check_instance(eng)
+    key_file = tmp_path / "data.key"
+    monkeypatch.setenv("GRIDWISE_DATA_KEY_FILE", str(key_file))  # named, but no such file yet
+    get_settings.cache_clear()
+    with pytest.raises(InstanceRefused, match="GRIDWISE_DATA_KEY not configured"):
+        check_instance(eng)
+    key_file.write_text("k" * 44 + "\n")
+    check_instance(eng)
+    monkeypatch.setenv("GRIDWISE_DEMO", "true")  # a demo generates its keys into var/
+    monkeypatch.delenv("GRIDWISE_DATA_KEY_FILE")
+    monkeypatch.delenv("GRIDWISE_AUDIT_KEY")
+    get_settings.cache_clear()
     check_instance(eng)
     eng.dispose()
 
