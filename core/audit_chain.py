@@ -183,7 +183,11 @@ def archive(
         raise AuditChainError("audit_broken", problem=verdict.message)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"audit-{rows[0]['id']}-{rows[-1]['id']}.jsonl"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # Written under a temporary name and renamed: a run that wrote the file and then failed before the rows
+    # left the table is repeated by the next run, which writes the same rows (the same verified prefix of the
+    # chain) under the same name.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         header = {"kind": ARCHIVE_KIND, "anchor": start, "rows": len(rows), "last_hash": rows[-1]["row_hash"]}
         fh.write(json.dumps(header) + "\n")
@@ -191,6 +195,7 @@ def archive(
             fh.write(json.dumps(_json_row(r), ensure_ascii=False) + "\n")
         fh.flush()
         os.fsync(fh.fileno())
+    os.replace(tmp, path)
     if session.get_bind().dialect.name == "postgresql":
         session.execute(
             text("SET LOCAL gridwise.audit_archive = 'on'")

@@ -32,23 +32,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_archive(args: argparse.Namespace) -> int:
     # lazy: loaded when the command runs, so `gridwise --help` stays light (core/cli.py)
-    from core.audit import record
-    from core.audit_chain import archive
+    from core.audit_jobs import archive_old_rows
     from core.db import unit_of_work
-    from core.settings import VAR_DIR
 
     with unit_of_work() as session:
-        path = archive(
-            session, Path(args.dir) if args.dir else VAR_DIR / "audit-archive", keep_days=args.keep_days
+        path = archive_old_rows(
+            session,
+            out_dir=Path(args.dir) if args.dir else None,
+            keep_days=args.keep_days,
+            by="gridwise audit archive",
         )
-        if path is not None:
-            record(
-                session,
-                "audit.archive",
-                username="gridwise audit archive",
-                entity="file",
-                detail={"file": str(path)},
-            )
     print(f"archived to {path}" if path else "nothing older than the retention period", file=sys.stderr)
     return 0
 
@@ -74,7 +67,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--archive", help="verify an archive file instead of the table")
     q.set_defaults(func=cmd_verify)
     q = psub.add_parser("archive", help="move rows older than the retention period to a verifiable file")
-    q.add_argument("--dir", help="where archive files go (default var/audit-archive)")
+    q.add_argument(
+        "--dir", help="where archive files go (default GRIDWISE_AUDIT_ARCHIVE_DIR, var/audit-archive)"
+    )
     q.add_argument("--keep-days", type=int, help="override GRIDWISE_AUDIT_KEEP_DAYS")
     q.set_defaults(func=cmd_archive)
     q = psub.add_parser("lock-down", help="PostgreSQL: make audit_log append-only for the application's role")

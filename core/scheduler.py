@@ -43,6 +43,7 @@ JOB_PROVIDERS: tuple[str, ...] = (
     "core.backup_jobs:JOBS",
     "core.account_jobs:JOBS",
     "core.rights_jobs:JOBS",
+    "core.audit_jobs:JOBS",
 )
 ADVISORY_LOCK_KEY = 0x6772_6964  # "grid"
 MISFIRE_GRACE_SECONDS = 15 * 60

@@ -94,9 +94,11 @@ class Settings(BaseSettings):
     # into audit_key_file (default var/audit.key). Never changes for an installation: archives verify with it.
     audit_key: str = ""
     audit_key_file: str = ""
-    # Audit rows younger than this many days stay in the table; `gridwise audit archive` moves older ones
+    # Audit rows younger than this many days stay in the table; the daily audit.archive job moves older ones
     # to a verifiable JSON-lines file (never deleted unarchived).
     audit_keep_days: int = 180
+    # Where the daily audit.archive job (and `gridwise audit archive` without --dir) writes those files.
+    audit_archive_dir: str = str(VAR_DIR / "audit-archive")
     # Days a sent or given-up delivery stays in the delivery log before the daily notify.cleanup job removes it.
     notify_keep_days: int = 90
     # Backups (core.backup): the key that encrypts them — 32 random bytes, URL-safe base64 (`gridwise backup

@@ -115,22 +115,27 @@ def test_concurrent_writers_keep_one_chain(engine: Engine, session: Session) -> 
     assert verdict.ok and verdict.checked == 30, verdict.message
 
 
-def test_old_rows_archive_to_a_file_that_verifies_and_the_chain_continues(session: Session, tmp_path) -> None:
-    _write(session, 4)
-    old = datetime(2026, 1, 1, 9, 0)
-    # Rows written long ago: re-date the first three and re-chain them as the writer would have.
+def _redate(session: Session, n: int, old: datetime) -> list[AuditEntry]:
+    """Rows written long ago: re-date the first ``n`` and re-chain all as the writer would have."""
     from core.audit_chain import row_digest
 
-    rows = session.exec(select(AuditEntry).order_by(col(AuditEntry.id))).all()
+    rows = list(session.exec(select(AuditEntry).order_by(col(AuditEntry.id))).all())
     prev = ""
     for i, r in enumerate(rows):
-        if i < 3:
+        if i < n:
             r.at = old + timedelta(minutes=i)
         r.prev_hash = prev
         r.row_hash = row_digest(r)
         prev = r.row_hash
         session.add(r)
     session.commit()
+    return rows
+
+
+def test_old_rows_archive_to_a_file_that_verifies_and_the_chain_continues(session: Session, tmp_path) -> None:
+    _write(session, 4)
+    old = datetime(2026, 1, 1, 9, 0)
+    rows = _redate(session, 3, old)
     path = archive(session, tmp_path / "archive", keep_days=180, now=old + timedelta(days=200))
     session.commit()
     assert path is not None and (path.stat().st_mode & 0o777) == 0o600
@@ -147,6 +152,48 @@ def test_old_rows_archive_to_a_file_that_verifies_and_the_chain_continues(sessio
     bad = verify_archive(path)
     assert not bad.ok and bad.row_id == forged["id"]
     assert archive(session, tmp_path / "archive", keep_days=180, now=old + timedelta(days=200)) is None
+
+
+def test_daily_archive_job_moves_old_rows_to_a_verified_file_once(
+    engine: Engine, session: Session, tmp_path, monkeypatch
+) -> None:
+    """Test that the scheduled audit.archive job moves rows older than audit_keep_days to a file that verifies
+    and deletes them from the table, records that it did, does nothing when run again, and finishes a run
+    that wrote its file but failed before the rows left the table."""
+    from core import audit_jobs
+    from core.scheduler import job_specs
+
+    assert "core.audit_jobs:daily" in {s.func for s in job_specs()}
+    monkeypatch.setenv("GRIDWISE_AUDIT_ARCHIVE_DIR", str(tmp_path / "archive"))
+    monkeypatch.setenv("GRIDWISE_AUDIT_KEEP_DAYS", "30")
+    get_settings.cache_clear()
+    try:
+        ids = _write(session, 4)
+        _redate(session, 3, datetime(2026, 1, 1, 9, 0))  # three rows older than 30 days, one new
+
+        def failing_record(*_a, **_k):
+            raise RuntimeError("crash after the file was written")
+
+        with (
+            monkeypatch.context() as m
+        ):  # the first run dies after writing its file: nothing leaves the table
+            m.setattr(audit_jobs, "record", failing_record)
+            with pytest.raises(RuntimeError):
+                audit_jobs.daily(engine=engine)
+        session.expire_all()
+        assert [r.id for r in session.exec(select(AuditEntry)).all()] == ids
+        assert audit_jobs.daily(engine=engine) == {"archived": 1}
+        [path] = list((tmp_path / "archive").iterdir())
+        assert verify_archive(path).ok and verify_archive(path).checked == 3
+        session.expire_all()
+        left = session.exec(select(AuditEntry).order_by(col(AuditEntry.id))).all()
+        assert [r.id for r in left[:1]] == ids[3:]  # the new row stays, then the job's record of the archive
+        assert left[1].action == "audit.archive" and path.name in (left[1].detail or "")
+        assert verify(session).ok
+        assert audit_jobs.daily(engine=engine) == {"archived": 0}
+        assert list((tmp_path / "archive").iterdir()) == [path]
+    finally:
+        get_settings.cache_clear()
 
 
 def test_verify_command_exits_non_zero_and_names_the_row(tmp_path, monkeypatch, capsys) -> None:
