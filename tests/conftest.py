@@ -120,6 +120,20 @@ def demo_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
+def cli_db(demo_db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The demo database copy as the one `gridwise` commands use (scheduler off), for CLI tests."""
+    from core.db import get_engine
+    from core.settings import get_settings
+
+    monkeypatch.setenv("GRIDWISE_DATABASE_URL", demo_db_url)
+    monkeypatch.setenv("GRIDWISE_SCHEDULER_ENABLED", "false")
+    get_settings.cache_clear()
+    yield demo_db_url
+    get_engine(demo_db_url).dispose()
+    get_settings.cache_clear()
+
+
+@pytest.fixture
 def demo_db_url(demo_db_template: Path, tmp_path: Path) -> str:
     """A private copy of the seeded demo database for one test."""
     target = tmp_path / "demo.db"

@@ -133,6 +133,27 @@ def cmd_triage(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_hotspots(args: argparse.Namespace) -> int:
+    """``gridwise field hotspots --as-of DATE [--json]``: the warnings the rule finds for the 7 days ending
+    DATE, read from the events (nothing stored, nobody notified; the daily job does that)."""
+    # Imported here, not at the top: the CLI starts without loading pandas/scipy for other commands.
+    from core.db import unit_of_work
+    from evaluation.warning.service import hotspot_records, parse_as_of
+
+    as_of = parse_as_of(args.as_of)  # a bad date is a GridwiseError: core.cli prints it, exit 2
+    with unit_of_work() as session:
+        rows = hotspot_records(session, as_of)
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    for r in rows:
+        place = r["community_zh"] + (f" {r['grid_zh']}" if r["grid"] else "")
+        what = r.get("item") or r.get("category")
+        print(f"{place}\t{what}\t{r['observed']}\t{r['expected']:.2f}\t{r['score']:.2g}")
+    _log(f"{len(rows)} warnings for the 7 days ending {as_of}")
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "import", help="import field data (monthly figures or an event list) from CSV/Excel"
@@ -168,6 +189,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     tr.add_argument("--json", action="store_true", help="print a JSON list: text, item, confidence, top3")
     tr.add_argument("--lang", choices=["zh", "en"], default="zh", help="language of error messages")
     tr.set_defaults(func=cmd_triage)
+    hs = fs.add_parser(
+        "hotspots", help="early warning: improbably high 7-day event counts per community/grid and item"
+    )
+    hs.add_argument("--as-of", required=True, help="last day of the 7-day window (YYYY-MM-DD)")
+    hs.add_argument(
+        "--json",
+        action="store_true",
+        help="print a JSON list: community, grid (or null), item or category, observed, expected, score",
+    )
+    hs.set_defaults(func=cmd_hotspots)
     tt = fs.add_parser("triage-train", help="train the triage model from data/triage/train.csv")
     tt.set_defaults(func=cmd_triage)
     f.set_defaults(func=cmd_field)

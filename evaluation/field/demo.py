@@ -45,6 +45,7 @@ from evaluation.field.registry import AS_OF_SETTING, ensure_reference_data, item
 from evaluation.field.rentals import criteria, grade_for
 from evaluation.field.summary import recompute_event_metrics
 from evaluation.field.visits import visits_due
+from evaluation.warning.demo import plant_flare_ups
 
 HOUSE_VISITS = 603_154
 HAZARDS = 10_600
@@ -69,6 +70,7 @@ def seed(ctx: DemoContext) -> None:
     buildings = _rentals(ctx, rng)
     _visits(ctx, rng, days)  # after the rentals: graded buildings raise the visits due in their grids
     _events(ctx, rng, buildings)
+    plant_flare_ups(ctx)  # early warning's planted flare-ups, before anything counts the events
     sent = notify_escalations(session, now=AS_OF)  # what the overdue job would have put in the inboxes
     ctx.log(f"field: inbox notices for overdue events {sent}")
     _verification(ctx, rng)

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 import pandas as pd
 from sqlmodel import Session, col, select
 
 from core.db import unit_of_work
 from core.inbox import notify
-from core.models import OrgUnit, Role, User
+from core.models import OrgUnit, Role, User, row_id
 from core.scheduler import JobSpec
 from core.sql import insert_ignore
 from evaluation.field.registry import field_now, items_frame
-from evaluation.warning.hotspots import hotspots
+from evaluation.warning.hotspots import WINDOW_DAYS, hotspots
 from evaluation.warning.models import HotspotWarning
 
 KEY_FIELDS = ["community_id", "grid_id", "kind", "code", "window_end"]
@@ -65,49 +65,114 @@ def _texts(session: Session, w: pd.DataFrame) -> pd.DataFrame:
     return w
 
 
+ONGOING_DAYS = WINDOW_DAYS  # warned again within a week of its last warned window: the same flare-up
+
+
+def _ongoing(session: Session, w: pd.DataFrame, as_of: date) -> dict[tuple, HotspotWarning]:
+    """The stored warnings that the found ones continue: same place and key, last warned at most
+    ``ONGOING_DAYS`` before ``as_of`` (and first warned no later than it)."""
+    rows = session.exec(
+        select(HotspotWarning).where(
+            col(HotspotWarning.community_id).in_(sorted({int(c) for c in w["community_id"]})),
+            col(HotspotWarning.last_window_end) >= as_of - timedelta(days=ONGOING_DAYS),
+            col(HotspotWarning.window_end) <= as_of,
+        )
+    ).all()
+    out: dict[tuple, HotspotWarning] = {}
+    for row in sorted(rows, key=lambda r: r.last_window_end):  # the latest one wins
+        out[(row.community_id, row.grid_id, row.kind, row.code)] = row
+    return out
+
+
 def raise_warnings(session: Session, now: datetime | None = None) -> dict[str, int]:
-    """Store the warnings for the 7 days ending on the field area's "now" (ON CONFLICT DO NOTHING) and put
-    one inbox notice per warning in each responsible manager's inbox (unique key per warning × user).
-    Running it twice the same day changes nothing. Flushes; the caller commits."""
+    """Warn about the 7 days ending on the field area's "now", one warning per flare-up.
+
+    A flare-up still improbably high on the following days (warned again within ``ONGOING_DAYS`` of its
+    last warned window) updates its warning — the latest window's figures, the peak — and raises no new
+    one; otherwise a new warning is stored (``INSERT … ON CONFLICT DO NOTHING`` on the natural key, so two
+    runs at once store it once). Each warning reaches each responsible manager's inbox once (notice key
+    per warning × user). Running it twice the same day changes nothing. Flushes; the caller commits.
+    """
     at = field_now(session, now)
     as_of = at.date()
     found = hotspots(session, as_of)
     if found.empty:
-        return {"found": 0, "new": 0, "notices": 0}
+        return {"found": 0, "new": 0, "updated": 0, "notices": 0}
     w = found.assign(grid_id=found["grid_id"].fillna(0).astype(int), window_end=as_of)
-    rows = [
-        {
-            **{k: r[k] for k in KEY_FIELDS},
-            "community_id": int(r["community_id"]),
-            "grid_id": int(r["grid_id"]),
-            "observed": int(r["observed"]),
-            "expected": float(r["expected"]),
-            "score": float(r["score"]),
-            "created_at": at,
-        }
-        for r in w.to_dict("records")
-    ]
-    new = insert_ignore(session, HotspotWarning, rows, conflict=KEY_FIELDS)
+    w["community_id"] = w["community_id"].astype(int)
+    ongoing = _ongoing(session, w, as_of)
+    new_rows, updated, ids = [], 0, []
+    for r in w.to_dict("records"):
+        key = (r["community_id"], r["grid_id"], r["kind"], r["code"])
+        observed, expected, score = int(r["observed"]), float(r["expected"]), float(r["score"])
+        figures = {"observed": observed, "expected": expected, "score": score}
+        known = ongoing.get(key)
+        if known is None:
+            new_rows.append(
+                {
+                    **dict(zip(KEY_FIELDS, (*key, as_of), strict=True)),
+                    **figures,
+                    "last_window_end": as_of,
+                    "peak": observed,
+                    "created_at": at,
+                }
+            )
+            continue
+        ids.append(row_id(known.id))
+        if as_of >= known.last_window_end:  # a run for an earlier day leaves the latest figures alone
+            updated += int((known.last_window_end, known.observed) != (as_of, observed))
+            known.last_window_end = as_of
+            known.observed, known.expected, known.score = observed, expected, score
+        known.peak = max(known.peak, observed)
+        session.add(known)
+    new = insert_ignore(session, HotspotWarning, new_rows, conflict=KEY_FIELDS)
+    session.flush()
+    if new_rows:
+        new_keys = {tuple(r[k] for k in KEY_FIELDS[:4]) for r in new_rows}
+        stored = session.exec(
+            select(HotspotWarning).where(
+                HotspotWarning.window_end == as_of,
+                col(HotspotWarning.community_id).in_({r["community_id"] for r in new_rows}),
+            )
+        ).all()
+        ids += [row_id(h.id) for h in stored if (h.community_id, h.grid_id, h.kind, h.code) in new_keys]
+    sent = notify(session, notices_for(session, ids, now=at), now=at)
+    return {"found": len(w), "new": new, "updated": updated, "notices": sent}
+
+
+def notices_for(session: Session, warning_ids: list[int], *, now: datetime) -> list[dict]:
+    """One inbox notice per warning × responsible manager (the key names the warning, not the day)."""
+    if not warning_ids:
+        return []
+    rows = session.exec(select(HotspotWarning).where(col(HotspotWarning.id).in_(warning_ids))).all()
+    w = pd.DataFrame(
+        [
+            {
+                f: getattr(h, f)
+                for f in ("id", "community_id", "grid_id", "kind", "code", "observed", "expected")
+            }
+            for h in rows
+        ]
+    )
     w = _texts(session, w)
     managers = managers_of(session, sorted({int(c) for c in w["community_id"]}))
     notices = []
     for r in w.to_dict("records"):
-        key = f"hotspot:{r['community_id']}:{r['grid_id']}:{r['kind']}:{r['code']}:{as_of.isoformat()}"
         for uid in managers.get(int(r["community_id"]), []):
             notices.append(
                 {
-                    "key": f"{key}:{uid}",
+                    "key": f"hotspot:{r['id']}:{uid}",
                     "kind": "field.hotspot",
                     "user_id": uid,
                     "title_zh": r["title_zh"],
                     "title_en": r["title_en"],
                     "body_zh": r["body_zh"],
                     "body_en": r["body_en"],
-                    "created_at": at,
+                    "link": f"pages/warnings.py?warning={r['id']}",
+                    "created_at": now,
                 }
             )
-    sent = notify(session, notices, now=at)
-    return {"found": len(rows), "new": new, "notices": sent}
+    return notices
 
 
 def daily(now: datetime | None = None) -> dict[str, int]:

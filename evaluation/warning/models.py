@@ -1,4 +1,5 @@
-"""Stored hotspot warnings: one per (community, grid or 0, item or category, window end date)."""
+"""Stored hotspot warnings: one per flare-up — (community, grid or 0, item or category, the window end on
+which it was first raised), kept up to date while it goes on."""
 
 from __future__ import annotations
 
@@ -16,13 +17,18 @@ class HotspotWarning(SQLModel, table=True):
 
     ``grid_id`` is 0 for a community-level warning (so the unique key holds: NULLs never collide);
     ``kind`` is "item" (``code`` a taxonomy item, e.g. D01) or "category" (e.g. dispute).
-    Personal data: none (counts per place and item).
+    ``window_end`` is the last day of the 7-day window in which the flare-up was first warned (part of the
+    natural key); ``last_window_end`` the last day of the latest window in which it was still improbably high.
+    ``observed``/``expected``/``score`` are that latest window's; ``peak`` the highest 7-day count seen.
+    A flare-up warned again within 7 days of ``last_window_end`` updates this row (no new warning, no new
+    notice): see evaluation.warning.jobs.
+    Personal data: the acknowledging user and their note.
     """
 
     __tablename__ = "hotspot_warning"
     __data_classes__ = declare(
         personal="acknowledged_by ack_note",
-        business="community_id grid_id kind code window_end observed expected score acknowledged_at",
+        business="community_id grid_id kind code window_end last_window_end observed peak expected score acknowledged_at",
         technical="id created_at",
     )
     __table_args__ = (
@@ -35,7 +41,9 @@ class HotspotWarning(SQLModel, table=True):
     kind: str = Field(max_length=8)
     code: str = Field(max_length=16)
     window_end: date = Field(index=True)
+    last_window_end: date = Field(index=True)
     observed: int
+    peak: int = 0
     expected: float
     score: float
     created_at: LocalDateTime = Field(default_factory=now)

@@ -11,22 +11,11 @@ from sqlmodel import Session, select
 
 from core.cli import main
 from core.db import get_engine
-from core.settings import get_settings
 from evaluation.assignment.models import AssignmentDecision
 from evaluation.field.models import Event
 from evaluation.field.registry import field_now
 
 NOW = datetime(2020, 9, 29, 9, 0)  # inside the demo's nine months: certificates are valid
-
-
-@pytest.fixture
-def cli_db(demo_db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setenv("GRIDWISE_DATABASE_URL", demo_db_url)
-    monkeypatch.setenv("GRIDWISE_SCHEDULER_ENABLED", "false")
-    get_settings.cache_clear()
-    yield demo_db_url
-    get_engine(demo_db_url).dispose()
-    get_settings.cache_clear()
 
 
 def run_json(capsys: pytest.CaptureFixture[str], *args: str, now: datetime | None = NOW) -> dict:

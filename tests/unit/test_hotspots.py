@@ -156,3 +156,53 @@ def test_the_daily_job_run_twice_stores_one_warning_and_sends_one_notice_each(se
     per_user = {u.id: sum(1 for n in notes if n.user_id == u.id) for u in (comm, sub, other)}
     assert per_user[comm.id] == per_user[sub.id] == len(stored) and per_user[other.id] == 0
     assert any("D01" in n.title_zh and "6" in n.body_zh for n in notes)
+
+
+def test_an_ongoing_flare_up_is_one_warning_and_one_notice_over_consecutive_days(session, field_org) -> None:  # noqa: ANN001
+    """Test that daily runs while a flare-up goes on update one warning (latest window, peak) and notify once."""
+    from datetime import datetime
+
+    from sqlmodel import select
+
+    from core.models import Role
+    from core.models_inbox import Notification
+    from evaluation.warning.jobs import raise_warnings
+    from evaluation.warning.models import HotspotWarning
+    from tests.factories import make_user
+
+    g = field_org.grids_a[0]
+    day = datetime(2020, 6, 29, 9, 0)
+    rows = [(g, "D01", "dispute", day + timedelta(minutes=i), "closed") for i in range(6)]
+    rows += [(g, "D01", "dispute", day + timedelta(days=1, minutes=i), "closed") for i in range(2)]
+    # A second flare-up of the same item, weeks after the first has died down.
+    later = datetime(2020, 8, 10, 9, 0)
+    rows += [(g, "D01", "dispute", later + timedelta(minutes=i), "closed") for i in range(7)]
+    _events(session, field_org, rows)
+    mgr = make_user(session, "m_comm", "x", Role.MANAGER, scope_unit_id=field_org.comm_a.id)
+    session.commit()
+
+    def run(d: date) -> dict[str, int]:
+        out = raise_warnings(session, now=datetime.combine(d, datetime.min.time()).replace(hour=6, minute=20))
+        session.commit()
+        return out
+
+    first = run(date(2020, 6, 30))
+    keys = {(w.grid_id, w.kind, w.code) for w in session.exec(select(HotspotWarning)).all()}
+    assert first["new"] == len(keys) >= 2
+    for d in range(1, 6):  # the 6 events stay in the 7-day window until 5 July
+        again = run(date(2020, 6, 30) + timedelta(days=d))
+        assert again["new"] == 0 and again["notices"] == 0
+    run(date(2020, 7, 2))  # a repeated run of an earlier day changes nothing
+    stored = session.exec(select(HotspotWarning)).all()
+    assert len(stored) == len(keys)
+    community_item = next(w for w in stored if (w.grid_id, w.kind, w.code) == (0, "item", "D01"))
+    assert community_item.window_end == date(2020, 6, 30)
+    assert community_item.last_window_end == date(2020, 7, 5)
+    assert community_item.peak == 8 and community_item.observed == 8
+    notes = session.exec(select(Notification).where(Notification.user_id == mgr.id)).all()
+    assert len(notes) == len(stored)
+    assert all(n.link and n.link.startswith("pages/warnings.py?warning=") for n in notes)
+
+    again = run(date(2020, 8, 11))  # more than a week after the last warned window: a new flare-up
+    assert again["new"] >= 1
+    assert len(session.exec(select(HotspotWarning)).all()) == len(stored) + again["new"]
