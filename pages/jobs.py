@@ -5,11 +5,11 @@ import streamlit as st
 from sqlalchemy import inspect, text
 from sqlmodel import Session
 
-from core.i18n import catalog
 from core.scheduler import ALREADY_RUNNING, job_specs, run_now
 from ui import resources
 from ui.guard import require
-from ui.state import lang, tr
+from ui.jobs_view import description, next_run_text, trigger_text
+from ui.state import tr
 
 viewer = require(__file__)
 
@@ -38,25 +38,18 @@ else:
         pd.DataFrame(
             {
                 tr("jobs.id"): [s.id for s in specs],
-                # A job's own description is the fallback for jobs that have no translated one yet.
-                tr("jobs.description"): [
-                    tr(f"jobs.desc.{s.id}") if f"jobs.desc.{s.id}" in catalog(lang()) else s.description
-                    for s in specs
-                ],
-                tr("jobs.trigger"): [", ".join(f"{k}={v}" for k, v in s.trigger.items()) for s in specs],
+                tr("jobs.description"): [description(s.id) for s in specs],
+                tr("jobs.trigger"): [trigger_text(s.trigger) for s in specs],
                 # a catch-up run queued at start ("<id>@start") comes before the regular trigger
                 tr("jobs.next_run"): [
-                    min(
-                        (t for t in (next_runs.get(s.id), next_runs.get(f"{s.id}@start")) if t is not None),
-                        default=None,
-                    )
-                    for s in specs
+                    next_run_text(next_runs.get(s.id), next_runs.get(f"{s.id}@start")) for s in specs
                 ],
             }
         ),
         hide_index=True,
     )
-    job_id = st.selectbox(tr("jobs.pick"), [s.id for s in specs])
+    labels = {s.id: description(s.id) for s in specs}
+    job_id = st.selectbox(tr("jobs.pick"), list(labels), format_func=labels.get)
     if st.button(tr("jobs.run_now"), type="primary", icon=":material/play_arrow:"):
         # Through the scheduler's own path: the job's lock (never twice at once), its retry, its unit of work.
         with st.status(tr("jobs.running", id=job_id)) as status:

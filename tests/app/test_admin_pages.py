@@ -82,3 +82,17 @@ def test_jobs_page_runs_a_job_through_the_scheduler_and_says_what_it_did(open_pa
     assert not at.exception, at.exception
     said = [i.value for i in at.info] + [w.value for w in at.warning]
     assert any(s.startswith("Finished") or "running elsewhere" in s for s in said), said
+
+
+def test_every_job_is_described_and_scheduled_in_words():
+    """Test that every scheduled job has a description in both catalogs and a schedule that reads as words
+    (no ``trigger=cron, hour=2``), so the 定时任务 page never falls back to a job's English text."""
+    from core.i18n import catalog
+    from core.scheduler import job_specs
+    from ui.jobs_view import trigger_text
+
+    for lang in ("zh", "en"):
+        missing = [s.id for s in job_specs() if f"jobs.desc.{s.id}" not in catalog(lang)]
+        assert not missing, (lang, missing)
+    schedules = {s.id: trigger_text(s.trigger) for s in job_specs()}
+    assert not [i for i, text in schedules.items() if "=" in text or text == "自定义"], schedules

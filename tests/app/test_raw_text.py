@@ -67,8 +67,6 @@ STILL_RAW = {
     ("pages/attendance.py", "zh"),
     ("pages/audit.py", "en"),
     ("pages/audit.py", "zh"),
-    ("pages/jobs.py", "en"),
-    ("pages/jobs.py", "zh"),
     ("pages/metrics.py", "en"),
     ("pages/metrics.py", "zh"),
     ("pages/schemes.py", "en"),
