@@ -55,6 +55,7 @@ st.success(top_share_text(float(card["community_top_share"])), icon=":material/e
 card_notes_and_contributions(card, comps, name_col, alert="caption")
 
 st.subheader(tr("score.my.how"))
+st.caption(tr("score.my.how_plain"))
 for _, c in comps.iterrows():
     with st.expander(f"{c[name_col]} · {c['points']:.1f} / {c['eff_weight']:.1f}"):
         st.caption(localise_formula(c["formula"], lang()))

@@ -131,11 +131,37 @@ def worker_view(view: ScoreView, viewer: Viewer, worker_id: int) -> tuple[pd.Ser
 
 
 def improvement_options(components: pd.DataFrame) -> pd.DataFrame:
-    """Components ordered by the points a worker could still gain (full marks − points now)."""
-    c = components[~components["missing"].astype(bool)].copy()
+    """Components ordered by the points a worker could still gain (full marks − points now), the way the
+    points are earned said honestly: ``ranked`` components (a percentile in a cohort: the subdistrict, …) carry
+    ``cohort``, ``cohort_rank`` and ``cohort_n`` (from the worked formula), and ``at_best`` marks one whose
+    value is already the best there is (100% of a rate): its missing points come from others' ties, not from
+    anything the worker could do, so it is not offered as a way to raise the score (see ``tied_at_best``)."""
+    c = _with_ranking(components[~components["missing"].astype(bool)].copy())
     c["gain"] = (c["eff_weight"] - c["points"]).clip(lower=0)
     c["skills"] = [SKILLS_FOR_METRIC.get(str(m), ()) for m in c["metric"]]
-    return c[c["gain"] > 0.01].sort_values("gain", ascending=False).reset_index(drop=True)
+    keep = (c["gain"] > 0.01) & ~c["at_best"]
+    return c[keep].sort_values("gain", ascending=False).reset_index(drop=True)
+
+
+def tied_at_best(components: pd.DataFrame) -> pd.DataFrame:
+    """Ranked components where the worker's value is already the best there is and points are still missing."""
+    c = _with_ranking(components[~components["missing"].astype(bool)].copy())
+    c["gain"] = (c["eff_weight"] - c["points"]).clip(lower=0)
+    return c[(c["gain"] > 0.01) & c["at_best"]].reset_index(drop=True)
+
+
+def _with_ranking(c: pd.DataFrame) -> pd.DataFrame:
+    ranked = c["method"].astype(str) == "percentile"
+    found = c["formula"].astype(str).str.extract(r"rank ([\d.]+)/(\d+) in (\w+)")
+    c["ranked"] = ranked
+    c["cohort_rank"] = pd.to_numeric(found[0], errors="coerce")
+    c["cohort_n"] = pd.to_numeric(found[1], errors="coerce")
+    c["cohort"] = found[2].fillna("subdistrict")
+    value = pd.to_numeric(c["value"], errors="coerce")
+    lower = c["direction"].astype(str) == "lower"
+    ceiling = (c["unit"].astype(str) == "%") & ((~lower & (value >= 100 - 1e-9)) | (lower & (value <= 1e-9)))
+    c["at_best"] = ranked & ceiling
+    return c
 
 
 def courses_for_components(session: Session, options: pd.DataFrame, limit: int = 3) -> pd.DataFrame:
@@ -191,6 +217,7 @@ __all__ = [
     "compare_groups",
     "worker_view",
     "improvement_options",
+    "tied_at_best",
     "courses_for_components",
     "enroll_for_improvement",
     "period_choices",

@@ -16,3 +16,15 @@ def test_my_learning_is_named_as_in_the_menu_and_judges_certificates_on_the_demo
     assert "有效期按 2020-09-30 计算。" in texts(at)
     valid = [s.value for s in at.success if "有效" in s.value]
     assert valid, texts(at)
+
+
+def test_my_scorecard_says_how_the_score_is_computed_and_advises_consistently(open_page, viewer_of):
+    """Test that the worker's card says in plain words that some items are ranked against colleagues, and that
+    no advice offers points for an item already at 100%."""
+    for lang, plain in (("zh", "按你的名次给分"), ("en", "score your place")):
+        at = open_page("pages/my_scorecard.py", viewer_of("dp0183"), lang=lang)
+        assert not at.exception
+        shown = texts(at)
+        assert plain in shown
+        advice = [m.value for m in at.markdown if "100.0%" in m.value]
+        assert not [a for a in advice if "可多得" in a or "more point" in a], advice

@@ -1882,6 +1882,7 @@ NOT_A_WRITE = {
         "compare_party",
         "compare_groups",
         "improvement_options",
+        "tied_at_best",
         "courses_for_components",
         "period_choices",
     },

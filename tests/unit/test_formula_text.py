@@ -39,5 +39,7 @@ def test_workings_and_rules_read_in_chinese(text):
 def test_english_keeps_the_figures_and_drops_codes():
     """Test that the English reading keeps every figure and spells the fairness rule in words."""
     assert localise_formula(WORKINGS[0], "en") == WORKINGS[0]
-    assert localise_formula("linear 60 → 95, per_100_households", "en") == "linear 60 → 95, per 100 households"
+    assert (
+        localise_formula("linear 60 → 95, per_100_households", "en") == "linear 60 → 95, per 100 households"
+    )
     assert localise_formula(None, "zh") == ""

@@ -96,3 +96,37 @@ def test_improvement_options_rank_by_points_to_gain(june):
     assert opts["gain"].tolist() == pytest.approx([20, 20, 10])
     assert set(opts["component"][:2]) == {"c_acc", "c_coll"} and opts["component"].iloc[2] == "c_rework"
     assert opts.set_index("component").at["c_coll", "skills"] == ("info_collection", "residence_registration")
+
+
+def test_advice_is_honest_about_ranked_components():
+    """Test that a component scored by rank in the subdistrict is not offered as a way up when the worker's
+    value is already 100% (the missing points come from ties), that it is reported as tied instead, and that a
+    ranked component below the top carries its rank and cohort for the advice's text."""
+    from evaluation.scoring.service import tied_at_best
+
+    comps = pd.DataFrame(
+        {
+            "component": ["valid", "cover", "acc"],
+            "name_zh": ["有效上报率", "覆盖率", "准确率"],
+            "metric": ["valid_report_rate", "patrol_coverage_rate", "accuracy_rate"],
+            "method": ["percentile", "percentile", "linear"],
+            "unit": ["%", "%", "%"],
+            "direction": ["higher", "higher", "higher"],
+            "value": [100.0, 80.0, 90.0],
+            "points": [5.2, 2.5, 8.0],
+            "eff_weight": [10.0, 10.0, 10.0],
+            "missing": [False, False, False],
+            "formula": [
+                "30/30 = 100.0% → rank 3.5/6 in subdistrict = 0.5 × 10 = 5.2",
+                "8/10 = 80.0% → rank 5/6 in subdistrict = 0.2 × 10 = 2.5",
+                "90% → (90 − 60) ÷ (95 − 60) = 0.8 × 10 = 8",
+            ],
+        }
+    )
+    opts = improvement_options(comps)
+    assert "valid" not in opts["component"].tolist()  # no "当前 100.0%" beside "可多得 4.8 分"
+    cover = opts.set_index("component").loc["cover"]
+    assert cover["ranked"] and cover["cohort"] == "subdistrict"
+    assert (cover["cohort_rank"], cover["cohort_n"]) == (5, 6)
+    assert not opts.set_index("component").loc["acc", "ranked"]
+    assert tied_at_best(comps)["component"].tolist() == ["valid"]

@@ -10,7 +10,12 @@ from sqlmodel import Session
 
 from core.i18n import col
 from core.scope import Viewer
-from evaluation.scoring.service import courses_for_components, enroll_for_improvement, improvement_options
+from evaluation.scoring.service import (
+    courses_for_components,
+    enroll_for_improvement,
+    improvement_options,
+    tied_at_best,
+)
 from ui import resources
 from ui.errors import refusals
 from ui.state import lang, tr
@@ -28,6 +33,17 @@ def improvement_section(
     name_col, title_col = col(L, "name"), col(L, "title")
     st.subheader(tr("score.improve"))
     options = improvement_options(components)
+    for _, tied in tied_at_best(components).iterrows():  # said plainly, not offered as a way up
+        st.caption(
+            tr(
+                "score.improve_tied",
+                component=tied[name_col],
+                value=_value_text(tied),
+                cohort=tr(f"score.cohort.{tied['cohort']}"),
+                points=f"{tied['points']:.1f}",
+                weight=f"{tied['eff_weight']:.1f}",
+            )
+        )
     if options.empty:
         st.success(tr("score.improve_none"))
         return
@@ -36,14 +52,24 @@ def improvement_section(
     for _, opt in options.head(SHOWN).iterrows():
         offer = courses[courses["component"] == opt["component"]]
         with st.container(border=True):
-            st.markdown(
-                tr(
+            if opt["ranked"] and pd.notna(opt["cohort_rank"]):
+                text = tr(
+                    "score.improve_item_ranked",
+                    component=opt[name_col],
+                    value=_value_text(opt),
+                    cohort=tr(f"score.cohort.{opt['cohort']}"),
+                    rank=f"{opt['cohort_rank']:.0f}",
+                    n=f"{opt['cohort_n']:.0f}",
+                    gain=f"{opt['gain']:.1f}",
+                )
+            else:
+                text = tr(
                     "score.improve_item",
                     component=opt[name_col],
                     gain=f"{opt['gain']:.1f}",
-                    value=f"{opt['value']:.1f}{'%' if opt['unit'] == '%' else ''}",
+                    value=_value_text(opt),
                 )
-            )
+            st.markdown(text)
             if offer.empty:
                 st.caption(tr("score.no_course"))
             for _, course in offer.iterrows():
@@ -70,3 +96,7 @@ def improvement_section(
                         st.success(tr("score.enrolled") if n else tr("score.already_enrolled"))
     if enroll_worker_id is None:
         st.page_link("pages/my_learning.py", label=tr("menu.my_learning"), icon=":material/school:")
+
+
+def _value_text(row: pd.Series) -> str:
+    return f"{row['value']:.1f}{'%' if row['unit'] == '%' else ''}"
