@@ -800,3 +800,94 @@ def test_an_unexplained_function_level_import_is_caught():
         "courses.bad:8",
         "courses.bad:20",
     ]
+
+
+# --- a message shown is catalog text (issue #20) ----------------------------------------------------------
+# st.error / st.warning (and info, toast, success) in pages and ui show text from the catalogs: a call of
+# tr/t (or pick between a record's zh/en fields), ui.errors' error_text, an error's .message(lang), or a value
+# computed elsewhere (a name); never words written in the call itself ("Failed: …", "保存失败") or str(...).
+
+CATALOG_CALLS = {"tr", "t", "pick", "error_text", "message", "reason_text"}
+
+
+def _catalog_call(node: ast.AST) -> bool:
+    if not isinstance(node, ast.Call):
+        return False
+    func = node.func
+    name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
+    return name in CATALOG_CALLS
+
+
+def uncatalogued_text_shown(scan: Scan) -> list[str]:
+    """ "module:line" of every message call in ui/ and pages/ whose text has words of its own (a string
+    literal with a letter, outside a catalog call) or is built with str()/repr()/format()."""
+    bad = []
+    for name, module in sorted(scan.modules.items()):
+        if module.layer not in SHOWN_IN:
+            continue
+        for _, call in _qualified_calls(module):
+            if not (isinstance(call.func, ast.Attribute) and call.func.attr in SHOWS):
+                continue
+            texts = call.args[:1] + [k.value for k in call.keywords if k.arg in ("body", "text")]
+            stack = list(texts)
+            while stack:
+                node = stack.pop()
+                if _catalog_call(node):
+                    continue
+                if isinstance(node, ast.Subscript):  # row["name"]: a key, not words
+                    stack.append(node.value)
+                    continue
+                words = isinstance(node, ast.Constant) and isinstance(node.value, str)
+                words = words and any(ch.isalpha() for ch in node.value)  # type: ignore[union-attr]
+                built = (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Name | ast.Attribute)
+                    and (node.func.id if isinstance(node.func, ast.Name) else node.func.attr)
+                    in ("str", "repr", "format")
+                )
+                if words or built:
+                    bad.append(f"{name}:{call.lineno}")
+                    break
+                stack.extend(ast.iter_child_nodes(node))
+    return sorted(set(bad))
+
+
+def test_pages_show_catalog_text():
+    """Test that every st.error / st.warning / st.info / st.toast / st.success in pages and ui shows catalog
+    text (tr, error_text, exc.message), never words written in the call."""
+    assert uncatalogued_text_shown(PROJECT) == []
+
+
+def test_text_written_in_a_message_call_is_caught():
+    """Test that st.error("…"), st.warning(f"… {x}"), a column's .error("保存失败"), st.info(str(n)) and
+    "{}".format(x) are caught in pages and ui, and tr/error_text/.message (with a literal key), a name and an
+    icon are not, nor the same in domain code."""
+    scan = load(
+        {
+            "pages.bad": (
+                "import streamlit as st\n"
+                "st.error('Something went wrong')\n"
+                "st.warning(f'failed for {name}')\n"
+                "c = st.columns(2)\nc[0].error('保存失败')\n"
+                "st.info(str(n))\n"
+                "st.toast('{} saved'.format(x))\n"
+            ),
+            "ui.good": (
+                "import streamlit as st\n"
+                "st.error(tr('x.err', n=1), icon=':material/block:')\n"
+                "st.warning(error_text(exc))\n"
+                "st.error(exc.message(lang()))\n"
+                "st.error(err)\n"
+                "st.success(share_text(float(card['top_share'])))\n"
+                "st.success(f\"{tr('a')} · {tr('b')}\")\n"
+            ),
+            "core.cli": "def f(st):\n    st.error('fine here')\n",
+        }
+    )
+    assert uncatalogued_text_shown(scan) == [
+        "pages.bad:2",
+        "pages.bad:3",
+        "pages.bad:5",
+        "pages.bad:6",
+        "pages.bad:7",
+    ]
