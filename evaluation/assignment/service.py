@@ -35,6 +35,7 @@ from evaluation.assignment.rank import Preset, as_preset, priority_rank, rank_ca
 from evaluation.field import api as field_api
 from evaluation.field.models import Event
 from evaluation.field.registry import field_now
+from evaluation.warning.service import warned_events
 
 PERF_LOOKBACK_DAYS = 365  # past performance counts events fed back within the last year
 HARD_RULES = ("inactive", "in_training", "not_qualified")  # an override may not break these
@@ -134,7 +135,8 @@ def busy_for(session: Session, tasks: pd.DataFrame, now: datetime) -> pd.DataFra
 
 
 def task_queue(session: Session, viewer: Viewer, *, now: datetime | None = None) -> pd.DataFrame:
-    """Open tasks in scope, unassigned first then by deadline, with community and assignee names."""
+    """Open tasks in scope, unassigned first, then those of a current early warning (``warned``), then by
+    priority and deadline, with community and assignee names."""
     tasks = field_api.open_tasks(session, viewer, now=now)
     if tasks.empty:
         return tasks.assign(
@@ -142,6 +144,7 @@ def task_queue(session: Session, viewer: Viewer, *, now: datetime | None = None)
             community_en=pd.Series(dtype=str),
             assignee_name=pd.Series(dtype=str),
             priority_rank=pd.Series(dtype=int),
+            warned=pd.Series(dtype=bool),
         )
     units = pd.DataFrame(
         session.exec(
@@ -168,9 +171,13 @@ def task_queue(session: Session, viewer: Viewer, *, now: datetime | None = None)
         priority_rank=priority_rank(tasks["priority"]),
     )
     out["unassigned"] = out["assignee_id"].isna()
+    # Events of a current early warning (evaluation.warning) rank first among the unassigned.
+    event_ids = [int(t.split(":")[1]) for t in out["task_id"] if t.startswith("event:")]
+    warned = {f"event:{i}" for i in warned_events(session, event_ids, now=now)}
+    out["warned"] = out["task_id"].isin(warned)
     return out.sort_values(
-        ["unassigned", "priority_rank", "due_at", "task_id"],
-        ascending=[False, True, True, True],
+        ["unassigned", "warned", "priority_rank", "due_at", "task_id"],
+        ascending=[False, False, True, True, True],
         na_position="last",
     ).reset_index(drop=True)
 

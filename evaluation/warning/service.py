@@ -4,14 +4,19 @@ acknowledgement."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import pandas as pd
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from core.errors import GridwiseError
 from core.models import OrgUnit
-from evaluation.warning.hotspots import hotspots
+from core.sql import frame
+from evaluation.field.models import Event
+from evaluation.field.registry import field_now
+from evaluation.warning.hotspots import WINDOW_DAYS, hotspots
+from evaluation.warning.models import HotspotWarning
 
 
 class WarningError(GridwiseError):
@@ -56,3 +61,46 @@ def hotspot_records(session: Session, as_of: date) -> list[dict]:
             }
         )
     return out
+
+
+def warned_events(session: Session, event_ids: list[int], *, now: datetime | None = None) -> set[int]:
+    """Which of ``event_ids`` belong to a current warning: same community (and grid, for a grid-level
+    warning), its item (or an item of its category), reported since its first window began. A warning is
+    current while it was last warned within ``WINDOW_DAYS`` of the field area's "now" (acknowledged ones
+    too: acknowledging says someone has seen it, not that it is over). Dispatch ranks these first."""
+    if not event_ids:
+        return set()
+    today = field_now(session, now).date()
+    warnings = frame(
+        session,
+        sa_select(
+            col(HotspotWarning.community_id),
+            col(HotspotWarning.grid_id),
+            col(HotspotWarning.kind),
+            col(HotspotWarning.code),
+            col(HotspotWarning.window_end),
+        ).where(col(HotspotWarning.last_window_end) >= today - timedelta(days=WINDOW_DAYS)),
+        ["community_id", "warned_grid", "kind", "code", "window_end"],
+    )
+    if warnings.empty:
+        return set()
+    events = frame(
+        session,
+        sa_select(
+            col(Event.id),
+            col(Event.community_id),
+            col(Event.grid_id),
+            col(Event.item_code),
+            col(Event.category_code),
+            col(Event.reported_at),
+        ).where(col(Event.id).in_(event_ids)),
+        ["id", "community_id", "grid_id", "item", "category", "reported_at"],
+    )
+    m = events.merge(warnings, on="community_id")
+    since = pd.to_datetime(m["window_end"]) - pd.Timedelta(days=WINDOW_DAYS - 1)
+    hit = (
+        ((m["warned_grid"] == 0) | (m["warned_grid"] == m["grid_id"]))
+        & (m["code"] == m["item"].where(m["kind"] == "item", m["category"]))
+        & (pd.to_datetime(m["reported_at"]) >= since)
+    )
+    return {int(i) for i in m.loc[hit, "id"]}

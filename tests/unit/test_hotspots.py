@@ -206,3 +206,44 @@ def test_an_ongoing_flare_up_is_one_warning_and_one_notice_over_consecutive_days
     again = run(date(2020, 8, 11))  # more than a week after the last warned window: a new flare-up
     assert again["new"] >= 1
     assert len(session.exec(select(HotspotWarning)).all()) == len(stored) + again["new"]
+
+
+def test_a_warnings_open_events_rank_first_in_the_dispatch_queue(session, field_org) -> None:  # noqa: ANN001
+    """Test that unassigned events of a current warning come before other unassigned tasks, urgent ones too."""
+    from datetime import datetime
+
+    from core.models import Role
+    from evaluation.assignment.service import task_queue
+    from evaluation.warning.jobs import raise_warnings
+    from tests.factories import viewer
+
+    g, other = field_org.grids_a[0], field_org.grids_b[0]
+    day = datetime(2020, 6, 29, 9, 0)
+    rows = [(g, "D01", "dispute", day + timedelta(minutes=i), "closed") for i in range(5)]
+    rows += [(g, "D01", "dispute", day + timedelta(hours=2), "registered")]  # the flare-up's open event
+    rows += [(other, "F01", "fire", day + timedelta(hours=3), "registered")]  # urgent, elsewhere
+    rows += [(g, "D01", "dispute", day - timedelta(days=40), "registered")]  # before the flare-up
+    _events(session, field_org, rows)
+    from sqlmodel import select
+
+    from evaluation.field.models import Event
+
+    for e in session.exec(select(Event).where(Event.item_code == "F01")).all():
+        e.priority = "urgent"
+        session.add(e)
+    session.commit()
+    now = datetime(2020, 6, 30, 8, 0)
+    manager = viewer(Role.MANAGER, field_org.district)
+    before = task_queue(session, manager, now=now)
+    assert not before["warned"].any()
+    assert before.iloc[0]["item_code"] == "F01"  # urgent first while nothing is warned
+    raise_warnings(session, now=now)
+    session.commit()
+    queue = task_queue(session, manager, now=now)
+    events = queue[queue["kind"] == "event"]
+    warned = events[events["warned"]]
+    assert len(warned) == 1 and warned.iloc[0]["item_code"] == "D01"
+    assert queue.iloc[0]["task_id"] == warned.iloc[0]["task_id"]
+    # A week after the warning was last raised, it no longer ranks anything first.
+    later = task_queue(session, manager, now=now + timedelta(days=8))
+    assert not later["warned"].any()

@@ -46,6 +46,7 @@ def _queue_table(queue: pd.DataFrame, now: datetime) -> pd.DataFrame:
     shown = queue[queue["kind"].isin(kinds) & (queue["unassigned"] | (not only_open))]
     table = pd.DataFrame(
         {
+            tr("assign.col.warned"): shown["warned"].map({True: tr("assign.warned"), False: ""}),
             tr("assign.col.priority"): shown["priority"].map(lambda p: tr(f"assign.priority.{p}")),
             tr("assign.col.kind"): shown["kind"].map(lambda k: tr(f"assign.kind.{k}")),
             tr("assign.col.task"): _names(shown, "title"),
