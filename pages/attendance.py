@@ -30,6 +30,7 @@ from courses.charts import attendance_rate_chart
 from courses.models import AttendanceStatus
 from courses.training_sessions import session_in_scope, sessions_frame
 from ui import resources
+from ui.audit_reads import download_button as audited_download
 from ui.errors import show_error
 from ui.guard import require
 from ui.state import lang, tr
@@ -188,9 +189,13 @@ with tab_session:
         )
         if b3.button(tr("courses.att.bulk_apply"), disabled=n_marked == len(roster)):
             save(dict.fromkeys(roster[roster["status"].isna()]["worker_id"], bulk))
-        st.download_button(
+        audited_download(
             tr("common.download_csv"),
             safe_frame(edited.drop(columns="worker_id")).to_csv(index=False).encode("utf-8-sig"),
+            viewer=viewer,
+            what="attendance",
+            filters={"session_id": sid},
+            rows=len(edited),
             file_name=f"attendance_{sid}.csv",
             mime="text/csv",
         )
@@ -318,9 +323,13 @@ with tab_workers:
         st.markdown(f"**{tr('courses.att.all_workers')}**")
         full = table(per_worker)
         st.dataframe(full, hide_index=True, width="stretch", column_config=pct, height=420)
-        st.download_button(
+        audited_download(
             tr("common.download_csv"),
             safe_frame(full).to_csv(index=False).encode("utf-8-sig"),
+            viewer=viewer,
+            what="attendance_by_worker",
+            filters={},
+            rows=len(full),
             file_name="attendance_by_worker.csv",
             mime="text/csv",
             key="dl_workers",

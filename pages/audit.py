@@ -10,6 +10,7 @@ from core import clock
 from core.audit import ACTION_AREAS, audit_frame
 from core.tabular import safe_frame
 from ui import resources
+from ui.audit_reads import download_button as audited_download
 from ui.guard import require
 from ui.state import tr
 
@@ -50,9 +51,13 @@ else:
     )
     st.caption(tr("common.rows", n=len(shown)))
     st.dataframe(shown, hide_index=True, height=520)
-    st.download_button(
+    audited_download(
         tr("common.download_csv"),
         safe_frame(shown).to_csv(index=False).encode("utf-8-sig"),
+        viewer=viewer,
+        what="audit",
+        filters={"start": start, "end": end},
+        rows=len(shown),
         file_name=f"audit-{start}-{end}.csv",
         mime="text/csv",
     )

@@ -17,6 +17,7 @@ from evaluation.field.quality import (
 )
 from evaluation.field.registry import field_now
 from ui import resources
+from ui.audit_reads import download_button as audited_download
 from ui.data_quality_view import drill_table
 from ui.guard import require
 from ui.state import lang, tr
@@ -82,10 +83,14 @@ rows = drill_table(kind, rows, names)
 st.caption(tr("common.rows", n=len(rows)))
 st.dataframe(safe_frame(rows), hide_index=True, width="stretch", height=360)
 if len(rows):
-    st.download_button(
+    audited_download(
         tr("common.download_csv"),
         safe_frame(rows).to_csv(index=False).encode("utf-8-sig"),
-        f"data_quality_{kind}.csv",
+        viewer=viewer,
+        what="data_quality",
+        filters={"kind": kind, "community_id": community},
+        rows=len(rows),
+        file_name=f"data_quality_{kind}.csv",
         mime="text/csv",
     )
 

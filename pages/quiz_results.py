@@ -13,6 +13,7 @@ from courses.catalog import catalog_frame, get_course
 from courses.charts import item_map, score_histogram
 from courses.results import WEAK_DISCRIMINATION, answers_frame, attempts_frame, excel_report, item_analysis
 from ui import resources
+from ui.audit_reads import download_button as audited_download
 from ui.guard import require
 from ui.state import lang, tr
 
@@ -139,7 +140,7 @@ labels = {
     "sheet.items": tr("courses.res.tab_items"),
     "sheet.matrix": tr("courses.res.matrix"),
 }
-st.download_button(
+audited_download(
     tr("common.download_xlsx"),
     # Built only when clicked: the workbook holds every attempt and answer.
     lambda: excel_report(
@@ -149,6 +150,10 @@ st.download_button(
         answers=answers,
         labels=labels,
     ),
+    viewer=viewer,
+    what="quiz_results",
+    filters={"course": course.code},
+    rows=len(attempts),
     file_name=f"quiz_{course.code}.xlsx",
     mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     icon=":material/download:",

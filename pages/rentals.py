@@ -21,6 +21,7 @@ from evaluation.field.rentals import (
     patrol_coverage,
 )
 from ui import resources
+from ui.audit_reads import download_button as audited_download
 from ui.errors import refusals
 from ui.guard import require
 from ui.state import lang, tr
@@ -80,10 +81,14 @@ st.dataframe(
         tr("field.col.score"): st.column_config.ProgressColumn(format="%.0f", min_value=0, max_value=100),
     },
 )
-st.download_button(
+audited_download(
     tr("common.download_csv"),
     safe_frame(table).to_csv(index=False).encode("utf-8-sig"),
-    "rentals.csv",
+    viewer=viewer,
+    what="rentals",
+    filters={},
+    rows=len(table),
+    file_name="rentals.csv",
     mime="text/csv",
 )
 

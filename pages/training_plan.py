@@ -23,6 +23,7 @@ from courses.training.supervision import (
     plan_status,
 )
 from ui import resources
+from ui.audit_reads import download_button as audited_download
 from ui.errors import refusals
 from ui.guard import require
 from ui.state import lang, tr
@@ -137,9 +138,13 @@ with tab_bulletin:
             with Session(resources.engine()) as s:
                 return bulletin_workbook(s, viewer, year=y, month=m, lang=L)
 
-        st.download_button(
+        audited_download(
             tr("training.plan.download"),
             workbook,
+            viewer=viewer,
+            what="training_plan",
+            filters={"year": year, "month": month},
+            rows=0,
             file_name=f"training-bulletin-{year}-{month:02d}.xlsx",
             mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             width="stretch",

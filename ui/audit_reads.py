@@ -11,6 +11,7 @@ import streamlit as st
 from core.audit import record_read
 from core.scope import Viewer
 from ui import resources
+from ui.state import VIEWER_KEY
 
 _SEEN = "_audit_views"
 
@@ -37,21 +38,24 @@ def download_button(
     label: str,
     data: Any,
     *,
-    viewer: Viewer,
     what: str,
     filters: dict[str, Any],
     rows: int,
     file_name: str,
+    viewer: Viewer | None = None,
     mime: str | None = None,
+    container: Any = None,
     **kwargs: Any,
 ) -> bool:
-    """``st.download_button`` that records ``export.<what>`` (viewer, filter, rows, file) when clicked."""
-    return st.download_button(
+    """``st.download_button`` (in ``container``, default the page) that records ``export.<what>`` (viewer,
+    filter, rows, file; never the data) when clicked. ``viewer``: the signed-in one when not given."""
+    who = viewer or st.session_state[VIEWER_KEY]
+    return (container or st).download_button(
         label,
         data,
         file_name=file_name,
         mime=mime,
         on_click=_record_export,
-        args=(viewer, what, filters, rows, file_name),
+        args=(who, what, filters, rows, file_name),
         **kwargs,
     )

@@ -7,6 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from evaluation.scoring.reports import cards_table, scorecards_workbook
+from ui.audit_reads import download_button as audited_download
 from ui.state import lang, tr
 
 
@@ -67,9 +68,13 @@ def render(view, cards: pd.DataFrame, grade_names: dict[str, str], period: str) 
         st.session_state["scorecard_worker"] = int(chosen)
         st.session_state["scorecard_period"] = period
         st.switch_page("pages/scorecard.py")
-    c[2].download_button(
+    audited_download(
         # Built only when clicked: the workbook takes seconds for a whole district.
         tr("score.export_xlsx"),
+        what="scorecards",
+        filters={"period": period},
+        rows=len(shown),
+        container=c[2],
         data=lambda: scorecards_workbook(
             shown,
             view.components[view.components["worker_id"].isin(shown["worker_id"])],

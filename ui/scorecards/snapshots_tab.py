@@ -19,6 +19,7 @@ from evaluation.scoring.snapshots import (
     snapshots_frame,
 )
 from ui import resources
+from ui.audit_reads import download_button as audited_download
 from ui.state import tr
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -106,9 +107,13 @@ def render(viewer: Viewer, cards: pd.DataFrame, grade_names: dict[str, str], per
             with Session(resources.engine()) as session:
                 data = bulletin_bytes(session, viewer, int(sid))
             if data:
-                st.download_button(
+                audited_download(
                     tr("score.download_bulletin"),
                     data=data,
+                    viewer=viewer,
+                    what="bulletin",
+                    filters={"snapshot_id": sid},
+                    rows=0,
                     icon=":material/download:",
                     file_name=f"bulletin_{labels[sid].replace(' ', '_')}.xlsx",
                     mime=XLSX,
@@ -150,9 +155,13 @@ def _freeze_form(
             )
             return
         status.update(label=tr("score.frozen", period=period, revision=snap.revision), state="complete")
-        st.download_button(
+        audited_download(
             tr("score.download_bulletin"),
             data=snap.bulletin,
+            viewer=viewer,
+            what="bulletin",
+            filters={"period": period},
+            rows=0,
             icon=":material/download:",
             file_name=f"bulletin_{period}_r{snap.revision}.xlsx",
             key="score_new_bulletin",
