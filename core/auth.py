@@ -1,9 +1,11 @@
-"""Password hashing (argon2id) and sign-in with failed-attempt lockout."""
+"""Password hashing (argon2id) and sign-in with failed-attempt lockout, in one or two steps: the password,
+then, for an account that needs one (core.totp), the second factor (``second_factor_sign_in``). Failures of
+either step count toward the same per-account lock and per-address throttle, and are audited."""
 
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -20,6 +22,14 @@ from core.models import User, row_id
 from core.models_auth import PasswordHistory, SignInThrottle
 from core.passwords import PasswordRefused, check_password
 from core.settings import get_settings
+from core.totp import (
+    DIGITS,
+    enrolled,
+    needs_second_factor,
+    sso_claims_second_factor,
+    use_recovery_code,
+    verify,
+)
 from core.web_sessions import revoke_user_sessions
 
 # OWASP's recommended argon2id configuration (Password Storage Cheat Sheet: 19 MiB, 2 iterations, 1 lane):
@@ -48,6 +58,15 @@ class SignInError(enum.StrEnum):
     LOCKED = "locked"  # the right password for a locked account (only its holder learns of the lock)
     INACTIVE = "inactive"  # the right password for a deactivated account
     THROTTLED = "throttled"  # too many refused sign-ins from this client address: refused before any account
+    # A wrong, reused or mis-shaped second-factor code (or recovery code): one answer for all of them.
+    BAD_CODE = "bad_code"
+
+
+class SecondStep(enum.StrEnum):
+    """What a right password leads to when the account takes a second factor."""
+
+    CODE = "code"  # type the authenticator's code (or a recovery code)
+    ENROL = "enrol"  # required for the role and not set up yet: set it up now, nothing else before
 
 
 @dataclass(frozen=True)
@@ -55,10 +74,19 @@ class SignInResult:
     user: User | None = None
     error: SignInError | None = None
     locked_until: datetime | None = None
+    # Set when the password was right and a second step must follow before any session opens.
+    second_step: SecondStep | None = None
+    method: str = ""  # how the second factor was given: "totp" or "recovery"
 
     @property
     def ok(self) -> bool:
-        return self.user is not None
+        """Signed in completely: a session may open now."""
+        return self.user is not None and self.second_step is None
+
+    @property
+    def pending(self) -> bool:
+        """The password was right; the second step (``second_step``) comes next."""
+        return self.user is not None and self.second_step is not None
 
 
 # A fixed hash verified when the user does not exist, so that "unknown user" takes as long as
@@ -200,20 +228,178 @@ def sign_in(
             session, lambda: refused("signin.inactive", SignInResult(error=SignInError.INACTIVE))
         )
 
+    second = None
+    if needs_second_factor(session, user):
+        second = SecondStep.CODE if enrolled(session, row_id(user.id)) else SecondStep.ENROL
+
     def succeeded() -> None:
-        user.failed_logins = 0
-        user.locked_until = None
-        user.last_login_at = now
+        if second is None:  # with a second step, the failure counter is cleared only once that step passes
+            user.failed_logins = 0
+            user.locked_until = None
+            user.last_login_at = now
         if _hasher.check_needs_rehash(user.password_hash):  # made with older argon2 parameters
             user.password_hash = hash_password(password)
         if password_expired(session, user, now):
             user.must_change_password = True
         session.add(user)
-        record(session, "signin.ok", username=user.username, entity="user", entity_id=user.id, detail=detail)
+        action, extra = (
+            ("signin.ok", {}) if second is None else ("signin.password_ok", {"next": second.value})
+        )
+        record(
+            session,
+            action,
+            username=user.username,
+            entity="user",
+            entity_id=user.id,
+            detail={**detail, **extra},
+        )
 
     _commit_retrying(session, succeeded)
     session.refresh(user)
-    return SignInResult(user=user)
+    return SignInResult(user=user, second_step=second)
+
+
+def second_factor_sign_in(
+    session: Session,
+    user_id: int,
+    code: str,
+    *,
+    address: str = "",
+    now: datetime | None = None,
+    unix_time: float | None = None,
+) -> SignInResult:
+    """The second step of a sign-in whose password was right (``SignInResult.second_step`` CODE): a code from
+    the account's authenticator (±1 step, each step once) or one of its recovery codes (spent). A wrong code
+    of any shape gets one answer (``BAD_CODE``) and counts, like a wrong password, toward the account's lock
+    and the address's throttle; a locked account or a throttled address is refused before the code is
+    looked at. Audited either way (``signin.second_factor`` / ``signin.second_factor_failed``).
+
+    Commits like ``sign_in`` (the same named exception), so a refusal's counters stay written."""
+    settings = get_settings()
+    now = now or clock.now()
+    detail: dict[str, object] = {"address": address}
+    user = session.get(User, user_id)
+    if user is None:
+        return SignInResult(error=SignInError.BAD_CODE)
+    if address_throttled(session, address, now):
+        _commit_retrying(
+            session,
+            lambda: record(
+                session,
+                "signin.throttled",
+                username=user.username,
+                entity="user",
+                entity_id=user.id,
+                detail=detail,
+            ),
+        )
+        return SignInResult(error=SignInError.THROTTLED)
+
+    def refused(action: str, result: SignInResult, after: dict[str, object] | None = None) -> SignInResult:
+        _count_refusal(session, address, now)
+        record(
+            session,
+            action,
+            username=user.username,
+            entity="user",
+            entity_id=user.id,
+            after=after,
+            detail=detail,
+        )
+        return result
+
+    if user.locked_until and user.locked_until > now:
+        until = user.locked_until
+        return _commit_retrying(
+            session,
+            lambda: refused(
+                "signin.refused_locked", SignInResult(error=SignInError.LOCKED, locked_until=until)
+            ),
+        )
+    if not user.is_active:
+        return _commit_retrying(
+            session, lambda: refused("signin.inactive", SignInResult(error=SignInError.INACTIVE))
+        )
+    typed = (code or "").strip().replace(" ", "")
+
+    def attempt() -> SignInResult:
+        method = ""
+        if len(typed) == DIGITS and typed.isdigit():
+            method = (
+                "totp" if verify(session, user_id, typed, unix_time=unix_time, confirmed_only=True) else ""
+            )
+        elif enrolled(session, user_id) and use_recovery_code(session, user_id, typed, now=now):
+            method = "recovery"
+        if not method:
+            user.failed_logins = (user.failed_logins or 0) + 1
+            session.add(user)
+            if user.failed_logins >= settings.lockout_threshold:
+                user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
+                user.failed_logins = 0
+                return refused(
+                    "signin.locked",
+                    SignInResult(error=SignInError.BAD_CODE),
+                    after={"locked_until": user.locked_until, "step": "second_factor"},
+                )
+            return refused("signin.second_factor_failed", SignInResult(error=SignInError.BAD_CODE))
+        user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+        session.add(user)
+        record(
+            session,
+            "signin.second_factor",
+            username=user.username,
+            entity="user",
+            entity_id=user.id,
+            detail={**detail, "method": method},
+        )
+        return SignInResult(user=user, method=method)
+
+    result = _commit_retrying(session, attempt)
+    if result.user is not None:
+        session.refresh(user)
+    return result
+
+
+def sso_second_step(
+    session: Session, user: User, claims: Mapping[str, object]
+) -> tuple[SecondStep | None, str]:
+    """After single sign-on: the second step the account still needs (None: none) and the session's ``via``.
+    The provider's claim (``GRIDWISE_SSO_MFA_CLAIM``, core.totp.sso_claims_second_factor) stands for the
+    step when it says a second factor was checked there; that is audited (``signin.second_factor``)."""
+    if not needs_second_factor(session, user):
+        return None, "sso"
+    if sso_claims_second_factor(claims):
+        record(
+            session,
+            "signin.second_factor",
+            username=user.username,
+            entity="user",
+            entity_id=user.id,
+            detail={"method": "sso_claim", "claim": get_settings().sso_mfa_claim},
+        )
+        return None, "sso+mfa"
+    return (SecondStep.CODE if enrolled(session, row_id(user.id)) else SecondStep.ENROL), "sso"
+
+
+def second_factor_enrolled(
+    session: Session, user_id: int, *, address: str = "", now: datetime | None = None
+) -> None:
+    """A sign-in that set up its required second factor (core.totp.confirm, in the caller's unit of work)
+    is complete: the failure counter is cleared and the sign-in audited (``signin.second_factor``)."""
+    now = now or clock.now()
+    user = session.get(User, user_id)
+    if user is None:
+        return
+    user.failed_logins, user.locked_until, user.last_login_at = 0, None, now
+    session.add(user)
+    record(
+        session,
+        "signin.second_factor",
+        username=user.username,
+        entity="user",
+        entity_id=user.id,
+        detail={"address": address, "method": "enrolled"},
+    )
 
 
 def password_changed_at(session: Session, user: User) -> datetime:

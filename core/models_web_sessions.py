@@ -29,7 +29,7 @@ class WebSession(SQLModel, table=True):
     last_seen_at: LocalDateTime = Field(default_factory=clock.now)
     expires_at: LocalDateTime  # the absolute end (GRIDWISE_SESSION_MAX_HOURS after sign-in)
     user_agent: str = Field(default="", max_length=255)
-    via: str = Field(default="password", max_length=16)  # "password" or "sso"
+    via: str = Field(default="password", max_length=16)  # "password" or "sso", "+mfa" after a second factor
     lang: str = Field(default="", max_length=8)  # the language chosen at sign-in, restored on reload
     revoked_at: LocalDateTime | None = Field(default=None, index=True)
     revoked_reason: str | None = Field(default=None, max_length=32)

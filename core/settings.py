@@ -43,6 +43,16 @@ class Settings(BaseSettings):
     # An identity that matches no active user is refused; nobody is created.
     sso_claim: str = "preferred_username"
     sso_match: str = "username"
+    # Second factor (core.totp; 等保 2.0 身份鉴别 d): the roles that must sign in with a TOTP code (comma-separated:
+    # worker, manager, sysadmin, secadmin, auditor; empty = nobody). An account of such a role without an
+    # authenticator is sent to set one up right after its password, and can do nothing else until it has.
+    # Anyone else may set one up on 我的账号 and is then asked for it too.
+    mfa_required_roles: str = "sysadmin,secadmin,auditor"
+    # With single sign-on: the ID-token claim (e.g. "amr", RFC 8176) whose value(s) say the identity provider
+    # checked a second factor; one of sso_mfa_values there stands for Gridwise's own step. Empty = trust none:
+    # a required-role user signing in through the provider is asked for the TOTP code too.
+    sso_mfa_claim: str = "amr"
+    sso_mfa_values: str = "mfa,otp,hwk"
     # Sign-in abuse (core.auth): refused sign-ins from one client address within the window before that address
     # is refused outright (0 = off), checked before any account's own counter (lockout_threshold) is touched.
     # The address is the connection's peer, or, from a trusted proxy (trusted_proxies, below), the right-most

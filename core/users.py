@@ -20,11 +20,12 @@ from sqlmodel import Session, col, select
 from core.audit import record
 from core.auth import set_password
 from core.errors import GridwiseError
-from core.models import ADMIN_ROLES, OrgUnit, Role, User, Worker
+from core.models import ADMIN_ROLES, OrgUnit, Role, User, Worker, row_id
 from core.models_api import ApiClient
 from core.passwords import temporary_password
 from core.scope import ScopeError, Viewer, require_duty
 from core.settings import get_settings
+from core.totp import remove as remove_second_factor
 from core.web_sessions import revoke_user_sessions
 
 
@@ -241,6 +242,29 @@ def unlock_user(session: Session, viewer: Viewer, user_id: int) -> User:
         after={"failed_logins": 0, "locked_until": None},
     )
     return user
+
+
+def reset_second_factor(session: Session, viewer: Viewer, user_id: int) -> None:
+    """Forget an account's authenticator and recovery codes (a lost phone): the security administrator's,
+    never on their own account. Every signed-in browser of the account ends; its next sign-in sets a new
+    one up (required roles) or signs in with the password alone (others). Audited: who, whose."""
+    require_duty(viewer, Role.SECADMIN, "reset second factor")
+    user = session.get(User, user_id)
+    if user is None:
+        raise GridwiseError("core.err.no_user", user_id=user_id)
+    if user.id == viewer.user_id:
+        raise GridwiseError("users.err.own_second_factor")
+    if not remove_second_factor(session, row_id(user.id)):
+        raise GridwiseError("users.err.no_second_factor", username=user.username)
+    record(
+        session,
+        "user.reset_second_factor",
+        viewer=viewer,
+        entity="user",
+        entity_id=user.id,
+        detail={"account": user.username},
+    )
+    revoke_user_sessions(session, row_id(user.id), "second_factor_reset", viewer=viewer)
 
 
 def set_extra_duties(session: Session, viewer: Viewer, user_id: int, duties: list[Role]) -> User:

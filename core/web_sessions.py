@@ -26,9 +26,11 @@ from core.models import Role, User, Worker
 from core.models_web_sessions import WebSession
 from core.scope import Viewer, require_duty
 from core.settings import get_settings
+from core.totp import needs_second_factor
 
 COOKIE_NAME = "gridwise_session"
 CODE_SECONDS = 60  # a sign-in's one-time code must be redeemed this fast
+MFA_SUFFIX = "+mfa"  # ``via`` of a session opened after the second factor: "password+mfa", "sso+mfa"
 TOUCH_SECONDS = 60  # last_seen_at is written at most this often per session (one UPDATE a minute, not a run)
 
 
@@ -42,7 +44,9 @@ class SessionState:
 
     session_id: int | None
     user: User | None = None
-    reason: str | None = None  # "unknown", "revoked", "idle", "expired", "inactive"
+    # "unknown", "revoked", "idle", "expired", "inactive", "second_factor" (the account takes a second factor
+    # and this session was opened without it: opened before the requirement, or never through the step)
+    reason: str | None = None
     lang: str = ""
     via: str = "password"
 
@@ -135,6 +139,8 @@ def check_session(
         reason = "expired"
     elif row.last_seen_at + timedelta(minutes=get_settings().session_idle_minutes) <= now:
         reason = "idle"
+    elif not row.via.endswith(MFA_SUFFIX) and needs_second_factor(session, user):
+        reason = "second_factor"
     if reason is not None:
         _revoke(session, row, reason, now)
         record(
@@ -154,6 +160,15 @@ def check_session(
 def _revoke(session: Session, row: WebSession, reason: str, now: datetime) -> None:
     row.revoked_at, row.revoked_reason, row.code_hash = now, reason, None
     session.add(row)
+
+
+def mark_second_factor(session: Session, session_id: int) -> None:
+    """This session's user has just proved the second factor too (set it up on 我的账号): the session stays
+    valid for an account that now takes one."""
+    row = session.get(WebSession, session_id)
+    if row is not None and not row.via.endswith(MFA_SUFFIX):
+        row.via = row.via + MFA_SUFFIX
+        session.add(row)
 
 
 def session_for_token(session: Session, token: str) -> int | None:

@@ -14,6 +14,7 @@ from core.users import (
     api_accounts_count,
     create_user,
     reset_password,
+    reset_second_factor,
     set_extra_duties,
     unlock_user,
     update_user,
@@ -184,6 +185,11 @@ with edit_col:
                 with resources.unit_of_work() as session:
                     unlock_user(session, viewer, user_id)
                 st.success(tr("users.unlocked", username=row["username"]))
+        if SECURITY and st.button(tr("users.reset_second_factor"), icon=":material/phonelink_erase:"):
+            with refusals():
+                with resources.unit_of_work() as session:
+                    reset_second_factor(session, viewer, user_id)
+                st.success(tr("users.second_factor_reset_done", username=row["username"]))
         if st.button(tr("users.reset_password"), icon=":material/key:"):
             with refusals():
                 with resources.unit_of_work() as session:

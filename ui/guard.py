@@ -22,10 +22,12 @@ from ui import resources
 from ui.account import change_password_form
 from ui.pages import PAGES, pages_for, spec_for
 from ui.privacy_notice import privacy_gate
+from ui.second_factor import recovery_codes_once, second_factor_step
 from ui.session_cookie import (
     ENDED_KEY,
     MUST_CHANGE_KEY,
     SSO_REFUSED_KEY,
+    begin_second_step,
     current_viewer,
     end,
     hand_over,
@@ -54,9 +56,12 @@ def require(file: str) -> Viewer:
         # screen) is hidden with its open button while nobody is signed in (style only: goes to Streamlit's
         # event container, and is gone from the first run after signing in).
         st.html(f"<style>{NO_SIDEBAR_CSS}</style>")
-        sign_in_page()
+        if not second_factor_step():  # a password proved, the second factor still to come
+            sign_in_page()
         st.stop()
     sidebar(viewer)
+    if recovery_codes_once():  # a second factor just set up: its recovery codes, shown this once
+        st.stop()
     if st.session_state.get(MUST_CHANGE_KEY):
         if change_password_form(viewer, forced=True):
             st.rerun()
@@ -99,7 +104,7 @@ def sign_in_page() -> None:
     with right:
         language_switch("signin")
     ended = st.session_state.pop(ENDED_KEY, None)
-    if ended in ("idle", "expired"):
+    if ended in ("idle", "expired", "second_factor"):
         st.info(tr(f"signin.{ended}_signed_out"))
     elif ended is not None:
         st.info(tr("signin.revoked_signed_out"))
@@ -116,6 +121,9 @@ def sign_in_page() -> None:
             result = sign_in(session, username, password, address=resources.browser_address())
             if result.ok:
                 start(result.user, viewer_for(session, result.user))
+                st.rerun()
+            if result.pending and result.user is not None and result.second_step is not None:
+                begin_second_step(result.user, result.second_step.value, via="password")
                 st.rerun()
         if result.error == SignInError.EMPTY:
             st.warning(tr("signin.error.empty"))

@@ -38,6 +38,7 @@ from starlette.routing import Route
 from streamlit.delta_generator import DeltaGenerator
 
 from core import web_sessions
+from core.auth import sso_second_step
 from core.db import get_engine, unit_of_work
 from core.http_security import HANDOVER_SCRIPT
 from core.models import User
@@ -52,6 +53,11 @@ CODE_KEY = "_session_code"  # session_state: a fresh sign-in's code, handed to t
 CLEAR_KEY = "_session_clear_cookie"  # session_state: sign-out happened; clear the cookie on the next run
 MUST_CHANGE_KEY = "must_change_password"
 ENDED_KEY = "session_ended"  # session_state: why the last session ended ("idle", "expired", "revoked", …)
+# session_state: the identity proved (password or single sign-on) and the second step still to come, as
+# {"user_id", "step" ("code" | "enrol"), "via", "at"}. No session exists until that step passes, so neither a
+# reload nor the cookie can skip it; it lapses after PENDING_SECONDS (the password is asked again).
+PENDING_KEY = "_second_step"
+PENDING_SECONDS = 300
 
 
 # ---- the browser session (Streamlit side) ---------------------------------------------------------------
@@ -85,6 +91,23 @@ def current_viewer() -> Viewer | None:
             st.session_state[LANG_KEY] = state.lang
     st.session_state[MUST_CHANGE_KEY] = must_change
     return viewer
+
+
+def begin_second_step(user: User, step: str, *, via: str) -> None:
+    """The identity is proved and the account takes a second factor: ask for it (``step`` "code") or have it
+    set up (``step`` "enrol") before any session opens (ui/second_factor.py draws the step)."""
+    st.session_state[PENDING_KEY] = {"user_id": user.id, "step": step, "via": via, "at": time.monotonic()}
+
+
+def pending_second_step() -> dict[str, object] | None:
+    """The second step this browser session is in the middle of, if it has not lapsed."""
+    pending = st.session_state.get(PENDING_KEY)
+    if pending is None:
+        return None
+    if time.monotonic() - float(pending["at"]) > PENDING_SECONDS:
+        st.session_state.pop(PENDING_KEY, None)
+        return None
+    return dict(pending)
 
 
 def start(user: User, viewer: Viewer, *, via: str = "password") -> None:
@@ -150,12 +173,16 @@ def sso_viewer() -> Viewer | None:
     with resources.unit_of_work() as session:
         user = web_sessions.user_for_identity(session, claims)
         viewer = viewer_for(session, user) if user is not None else None
+        step, via = sso_second_step(session, user, claims) if user is not None else (None, "sso")
     if user is None or viewer is None:
         st.session_state[SSO_REFUSED_KEY] = str(
             claims.get(get_settings().sso_claim) or claims.get("sub") or "?"
         )
         return None
-    start(user, viewer, via="sso")
+    if step is not None:
+        begin_second_step(user, step, via="sso")
+        return None
+    start(user, viewer, via=via)
     return viewer
 
 

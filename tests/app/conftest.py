@@ -49,8 +49,11 @@ def open_page(app_db: str) -> Callable[..., AppTest]:
         at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
         at.session_state["lang"] = lang
         if viewer is not None:  # signed in as the sign-in form would: a server-side session, cached in state
+            # (opened after the second step, as it is for an administrator, who must pass it: "+mfa")
             with unit_of_work(get_engine(app_db)) as s:
-                row, _code = open_session(s, s.get(User, viewer.user_id), user_agent="AppTest")
+                row, _code = open_session(
+                    s, s.get(User, viewer.user_id), user_agent="AppTest", via="password+mfa"
+                )
             at.session_state["viewer"] = viewer
             at.session_state["web_session_id"] = row.id
         at.run()

@@ -70,6 +70,7 @@ from core.db import make_engine
 from core.models import OrgUnit, Role, User, Worker, WorkerCreate, WorkerStatus
 from core.models_inbox import Notification
 from core.scope import SYSTEM, Viewer
+from core.totp import begin_enrolment, confirm, current_step, totp
 from courses.models import (
     AttendanceStatus,
     Course,
@@ -481,6 +482,11 @@ class Write:
     allowed: frozenset[str]
     refusals: tuple[str, ...] = ()  # domain error keys that also count as a refusal (besides ScopeError)
     refused_result: Callable[[Any], bool] | None = None  # for writes that refuse by doing nothing
+
+
+def _second_factor(session: Session, user_id: int) -> None:
+    """Give the account an authenticator (enrolled and confirmed) for the reset row to remove."""
+    confirm(session, user_id, totp(begin_enrolment(session, user_id), current_step()))
 
 
 def _course_data(session: Session, course_id: int, **changes: Any):  # noqa: ANN202
@@ -1154,6 +1160,15 @@ WRITES: list[Write] = [
         "unlock a0's account",
         (K.users.unlock_user,),
         lambda s, i, v: K.users.unlock_user(s, v, i.owner_user),
+        SECADMIN,
+    ),
+    Write(
+        "reset a0's second factor (a lost phone)",
+        (K.users.reset_second_factor,),
+        lambda s, i, v: (
+            _second_factor(s, i.owner_user),
+            K.users.reset_second_factor(s, v, i.owner_user),
+        ),
         SECADMIN,
     ),
     Write(
