@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import Select, and_, func
+from sqlalchemy import Select, and_, func, or_
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col
 
 from core import clock
 from core.inbox import send_rows, worker_users
+from core.models_inbox import Notification
 from core.sql import frame
 from courses._sql import must_get
 from courses.models import (
@@ -91,10 +92,25 @@ def send_reminders(session: Session, *, now: datetime | None = None) -> int:
 
 
 def notify_session_change(session: Session, ts: TrainingSession, *, cancelled: bool, now: datetime) -> int:
-    """Tell everyone seated that the session moved or was cancelled (one notice per edit: key has the version)."""
+    """Tell everyone seated that the session moved (one notice per edit: the key has the version) or was
+    cancelled. A cancellation goes only to those who were told of the session (a reminder or a change notice:
+    nobody learns of a session from its cancellation), once per course and start time: two identical sessions
+    (排课 pressed twice, before that was refused) cancelled together make one notice, not two."""
     course = must_get(session, Course, ts.course_id)
     stmt = sa_select(col(Attendance.worker_id)).where(col(Attendance.session_id) == ts.id)
     df = _seated_with_users(session, stmt)
+    if cancelled:
+        told = session.execute(
+            sa_select(col(Notification.user_id)).where(
+                or_(
+                    *(
+                        col(Notification.key).like(f"{k}:{ts.id}:%")
+                        for k in ("remind24", "remind1", "session_changed")
+                    )
+                )
+            )
+        ).scalars()
+        df = df[df["user_id"].isin({int(u) for u in told})]
     kind = "session_cancelled" if cancelled else "session_changed"
     if cancelled:
         title_zh = f"课程取消:{course.title_zh} {ts.start_at:%m-%d %H:%M}"
@@ -109,7 +125,11 @@ def notify_session_change(session: Session, ts: TrainingSession, *, cancelled: b
             "user_id": int(u),
             "kind": kind,
             "created_at": now,
-            "key": f"{kind}:{ts.id}:v{ts.version}:{w}",
+            "key": (
+                f"{kind}:{ts.course_id}:{ts.start_at:%Y%m%d%H%M}:{w}"
+                if cancelled
+                else f"{kind}:{ts.id}:v{ts.version}:{w}"
+            ),
             "title_zh": title_zh,
             "title_en": title_en,
             "body_zh": f"会议链接:{ts.meeting_url}" if ts.meeting_url and not cancelled else "",

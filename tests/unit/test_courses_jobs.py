@@ -216,3 +216,28 @@ def test_quiz_deadline_notice_once_for_those_without_a_certificate(session, setu
     assert jobs.certificate_expiry(now=NOW + timedelta(days=3), engine=eng) == 3
     assert jobs.certificate_expiry(now=NOW + timedelta(days=4), engine=eng) == 0
     assert _notes(session, "quiz_due") == 3
+
+
+def test_a_cancellation_goes_once_and_only_to_those_told_of_the_session(session, setup):
+    """Test that cancelling a session nobody was reminded of sends nothing, and that two identical sessions
+    (the same course and start) cancelled after their reminders make one notice per worker, not two."""
+    w, course, ts, eng = setup
+    cancel_session(session, w.manager, ts.id, now=NOW)  # no reminder yet: the workers never heard of it
+    session.commit()
+    assert _notes(session, "session_cancelled") == 0
+
+    plan = SessionPlan(course_id=course.id, first_day=START.date(), start=time(14), end=time(16))
+    (first,) = schedule(session, w.manager, plan, now=NOW)
+    twin = TrainingSession(**{**first.model_dump(exclude={"id"}), "secret": "twin"})  # as a double click made
+    session.add(twin)
+    session.flush()
+    session.add_all(
+        Attendance(session_id=twin.id, worker_id=a.worker_id)
+        for a in session.exec(select(Attendance).where(Attendance.session_id == first.id)).all()
+    )
+    session.commit()
+    assert jobs.send_reminders(now=START - timedelta(hours=23), engine=eng) == 6
+    cancel_session(session, w.manager, first.id, now=START - timedelta(hours=2))
+    cancel_session(session, w.manager, twin.id, now=START - timedelta(hours=2))
+    session.commit()
+    assert _notes(session, "session_cancelled") == 3
