@@ -10,14 +10,14 @@ database, no Streamlit.
 
 from __future__ import annotations
 
-import io
+import codecs
 import zipfile
 from pathlib import PurePath
 
 from core.errors import GridwiseError
 from core.i18n import t
 from core.settings import get_settings
-from core.tabular import RowError
+from core.tabular import Data, RowError, blocks, head_bytes, readable, size_of
 from core.tabular import detect_encoding as _detect_encoding  # the one list of encodings the importers read
 
 MB = 1 << 20
@@ -86,27 +86,30 @@ def _display_name(filename: str) -> str:
     return name if len(name) <= 80 else name[:77] + "…"
 
 
-def sniff(data: bytes) -> str:
+def sniff(data: Data) -> str:
     """What the bytes are: xlsx, docx, pptx, zip, pdf, png, jpeg, gif, ole, program, text or binary.
 
     Raises :class:`UploadError` (``damaged``/``zip_bomb``, with ``name`` left for the caller) for a ZIP
     that cannot be listed or would unpack to too much."""
-    if data.startswith(b"PK\x03\x04"):
+    start = head_bytes(data, 16)
+    if start.startswith(b"PK\x03\x04"):
         return _sniff_zip(data)
     for magic, kind in _MAGIC:
-        if data.startswith(magic):
+        if start.startswith(magic):
             return kind
     encoding = _detect_encoding(data)
     if encoding is None:
         return "binary"
     if encoding.startswith("utf-16"):
-        return "binary" if "\x00" in data.decode(encoding) else "text"
-    return "binary" if b"\x00" in data else "text"  # in UTF-8 and GB18030 a NUL byte is only ever NUL
+        decoder = codecs.getincrementaldecoder(encoding)()
+        return "binary" if any("\x00" in decoder.decode(b) for b in blocks(data)) else "text"
+    # in UTF-8 and GB18030 a NUL byte is only ever NUL
+    return "binary" if any(b"\x00" in b for b in blocks(data)) else "text"
 
 
-def _sniff_zip(data: bytes) -> str:
+def _sniff_zip(data: Data) -> str:
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with zipfile.ZipFile(readable(data)) as archive:
             entries = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError):
         raise UploadError("damaged", name="") from None
@@ -114,9 +117,9 @@ def _sniff_zip(data: bytes) -> str:
     if (
         len(entries) > ZIP_MAX_ENTRIES
         or unpacked > ZIP_MAX_UNPACKED
-        or unpacked > ZIP_MAX_RATIO * max(len(data), 64 * 1024)
+        or unpacked > ZIP_MAX_RATIO * max(size_of(data), 64 * 1024)
     ):
-        raise UploadError("zip_bomb", name="", ratio=unpacked // max(1, len(data)))
+        raise UploadError("zip_bomb", name="", ratio=unpacked // max(1, size_of(data)))
     names = {e.filename for e in entries}
     if "[Content_Types].xml" in names:
         for prefix, kind in _OOXML:
@@ -126,7 +129,7 @@ def _sniff_zip(data: bytes) -> str:
 
 
 def check_upload(
-    data: bytes, filename: str, *, kinds: set[str] | frozenset[str], max_bytes: int | None = None
+    data: Data, filename: str, *, kinds: set[str] | frozenset[str], max_bytes: int | None = None
 ) -> str:
     """Accept ``data`` as one of ``kinds`` or raise :class:`UploadError` naming the file.
 
@@ -134,14 +137,14 @@ def check_upload(
     an encoding the importers read, with no NUL characters). ``max_bytes`` None = no size limit (the
     command line imports files of any size). Returns the kind."""
     name = _display_name(filename)
-    if max_bytes is not None and len(data) > max_bytes:
-        raise UploadError("too_large", name=name, size=f"{len(data) / MB:.1f}", mb=f"{max_bytes / MB:g}")
+    if max_bytes is not None and size_of(data) > max_bytes:
+        raise UploadError("too_large", name=name, size=f"{size_of(data) / MB:.1f}", mb=f"{max_bytes / MB:g}")
     ext = PurePath(name).suffix.lower().lstrip(".")
     expected = _EXTENSIONS.get(ext)
     if expected is None or expected not in kinds:
         allowed = ", ".join(sorted({f".{e}" for e, k in _EXTENSIONS.items() if k in kinds}))
         raise UploadError("bad_type", name=name, allowed=allowed)
-    if not data:
+    if not size_of(data):
         raise UploadError("empty", name=name)
     try:
         actual = sniff(data)
@@ -153,7 +156,7 @@ def check_upload(
 
 
 def upload_problem(
-    data: bytes, filename: str, kinds: set[str] | frozenset[str] = TABLE_KINDS, max_bytes: int | None = None
+    data: Data, filename: str, kinds: set[str] | frozenset[str] = TABLE_KINDS, max_bytes: int | None = None
 ) -> RowError | None:
     """:func:`check_upload` for the table importers: a refusal as a file-level ``RowError``, else None."""
     try:

@@ -21,11 +21,16 @@ from core.tabular.export import safe_cell, safe_frame, template_bytes, write_tem
 from core.tabular.messages import RowError
 from core.tabular.reader import ParsedChunk, ReadResult, errors_frame, iter_table, read_table, to_records
 from core.tabular.schema import KINDS, Column, Kind, Schema
-from core.tabular.sources import detect_encoding
+from core.tabular.sources import Data, blocks, detect_encoding, head_bytes, readable, size_of
 
 _detect_encoding = detect_encoding  # the older private name, kept for importers not yet renamed
 
 __all__ = [
+    "Data",
+    "blocks",
+    "head_bytes",
+    "readable",
+    "size_of",
     "Column",
     "Schema",
     "Kind",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ from core.i18n import t
 from core.tabular.cells import convert
 from core.tabular.messages import PerLang, RowError, list_sep, make_error, show
 from core.tabular.schema import Column, Schema, empty_rows
-from core.tabular.sources import find_header, open_source
+from core.tabular.sources import Data, find_header, open_source
 
 
 @dataclass
@@ -268,7 +269,7 @@ def _materialise(issues: list[_Issue], rows_no: np.ndarray, ctx: _Context) -> tu
 
 
 def iter_table(
-    data: bytes, filename: str, schema: Schema, *, chunk_rows: int | None = 100_000, max_errors: int = 1000
+    data: Data, filename: str, schema: Schema, *, chunk_rows: int | None = 100_000, max_errors: int = 1000
 ) -> Iterator[ParsedChunk]:
     """Read a CSV/xlsx file in chunks of at most ``chunk_rows`` rows (None = one chunk).
 
@@ -278,7 +279,7 @@ def iter_table(
     """
     if chunk_rows is not None and chunk_rows < 1:
         raise Misuse("chunk_rows must be positive")
-    data = bytes(data)
+    data = data if isinstance(data, Path) else bytes(data)  # a file on disk is read in blocks, never whole
 
     def file_chunk(
         errors: list[RowError],

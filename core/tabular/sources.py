@@ -11,6 +11,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain, islice
+from pathlib import Path
 
 import pandas as pd
 
@@ -25,6 +26,48 @@ _HEADER_SCAN = 10  # title rows above the header are common in office exports
 _DELIMITERS = (",", ";", "\t")
 
 
+# A file's content: in memory (a page's upload) or on disk (the command line, read in blocks and never
+# whole, so that a million-row file costs the memory of a chunk, not of the file).
+Data = bytes | Path
+_BLOCK = 1 << 20
+
+
+def blocks(data: Data, size: int = _BLOCK) -> Iterator[bytes]:
+    """The content in blocks of ``size`` bytes."""
+    if isinstance(data, Path):
+        with open(data, "rb") as fh:
+            while block := fh.read(size):
+                yield block
+        return
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+def head_bytes(data: Data, n: int) -> bytes:
+    """The first ``n`` bytes."""
+    if isinstance(data, Path):
+        with open(data, "rb") as fh:
+            return fh.read(n)
+    return data[:n]
+
+
+def size_of(data: Data) -> int:
+    return data.stat().st_size if isinstance(data, Path) else len(data)
+
+
+def readable(data: Data) -> Path | io.BytesIO:
+    """What pandas and openpyxl read from: the file itself, or the bytes as one."""
+    return data if isinstance(data, Path) else io.BytesIO(data)
+
+
+def _blank(data: Data) -> bool:
+    """Nothing but a UTF-8 BOM and whitespace."""
+    for n, block in enumerate(blocks(data)):
+        if (block.lstrip(codecs.BOM_UTF8) if n == 0 else block).strip():
+            return False
+    return True
+
+
 @dataclass
 class Source:
     file_type: str
@@ -34,23 +77,23 @@ class Source:
     delimiter: str | None = None
 
 
-def _decodes(data: bytes, encoding: str) -> bool:
+def _decodes(data: Data, encoding: str) -> bool:
     decoder = codecs.getincrementaldecoder(encoding)()
-    step = 1 << 20
     try:
-        for start in range(0, len(data), step):
-            decoder.decode(data[start : start + step], final=False)
+        for block in blocks(data):
+            decoder.decode(block, final=False)
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
         return False
     return True
 
 
-def detect_encoding(data: bytes) -> str | None:
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Excel's "Unicode text"
+def detect_encoding(data: Data) -> str | None:
+    start = head_bytes(data, 4)
+    if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Excel's "Unicode text"
         return "utf-16" if _decodes(data, "utf-16") else None
     if _decodes(data, "utf-8"):
-        return "utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8"
+        return "utf-8-sig" if start.startswith(codecs.BOM_UTF8) else "utf-8"
     return "gb18030" if _decodes(data, "gb18030") else None  # gb18030 ⊃ GBK ⊃ GB2312
 
 
@@ -76,12 +119,12 @@ def find_header(records: Sequence[Sequence[str]], schema: Schema) -> tuple[int |
     return (best if best is not None else first_nonblank), best_hits
 
 
-def _open_csv(data: bytes, filename: str, schema: Schema, chunk_rows: int | None) -> Source | RowError:
+def _open_csv(data: Data, filename: str, schema: Schema, chunk_rows: int | None) -> Source | RowError:
     encoding = detect_encoding(data)
     if encoding is None:
         return make_error("unknown_encoding", filename=filename)
-    complete = len(data) <= _SAMPLE_BYTES
-    text = codecs.getincrementaldecoder(encoding)().decode(data[:_SAMPLE_BYTES], final=complete)
+    complete = size_of(data) <= _SAMPLE_BYTES
+    text = codecs.getincrementaldecoder(encoding)().decode(head_bytes(data, _SAMPLE_BYTES), final=complete)
     candidates = {d: _sample_records(text, d, complete) for d in _DELIMITERS}
 
     def score(d: str) -> tuple[int, int]:
@@ -97,11 +140,11 @@ def _open_csv(data: bytes, filename: str, schema: Schema, chunk_rows: int | None
 
 
 def _csv_chunks(
-    data: bytes, encoding: str, delimiter: str, width: int, chunk_rows: int | None
+    data: Data, encoding: str, delimiter: str, width: int, chunk_rows: int | None
 ) -> Iterator[pd.DataFrame]:
     def read(engine: str, ncols: int, **extra: object) -> Iterator[pd.DataFrame]:
         reader = pd.read_csv(
-            io.BytesIO(data),
+            readable(data),
             sep=delimiter,
             header=None,
             names=list(range(ncols)),
@@ -153,14 +196,14 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _open_xlsx(data: bytes, filename: str, chunk_rows: int | None) -> Source | RowError:
+def _open_xlsx(data: Data, filename: str, chunk_rows: int | None) -> Source | RowError:
     # openpyxl (~0.1 s to import) loads only when a workbook is read
     import openpyxl
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns about styles/extensions it ignores
-            book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+            book = openpyxl.load_workbook(readable(data), read_only=True, data_only=True)
     except Exception as exc:  # damaged or foreign zip: zipfile, XML and KeyError alike
         return make_error("unreadable_file", filename=filename, detail=show(exc, 120))
     sheets = [ws for ws in book.worksheets if ws.sheet_state == "visible"] or book.worksheets
@@ -190,16 +233,17 @@ def _open_xlsx(data: bytes, filename: str, chunk_rows: int | None) -> Source | R
     return Source("xlsx", None, head, chunks())
 
 
-def open_source(data: bytes, filename: str, schema: Schema, chunk_rows: int | None) -> Source | RowError:
-    if not data.lstrip(codecs.BOM_UTF8).strip():
+def open_source(data: Data, filename: str, schema: Schema, chunk_rows: int | None) -> Source | RowError:
+    if _blank(data):
         return make_error("empty_file", filename=filename)
-    if data.startswith(_ZIP):
+    first = head_bytes(data, 512)
+    if first.startswith(_ZIP):
         return _open_xlsx(data, filename, chunk_rows)
-    if data.startswith(_OLE2):
+    if first.startswith(_OLE2):
         return make_error(
             "unsupported_format", value="xls", msg_key="unsupported_format_xls", filename=filename
         )
-    start = data[:512].lstrip(codecs.BOM_UTF8 + b" \t\r\n").lower()
+    start = first.lstrip(codecs.BOM_UTF8 + b" \t\r\n").lower()
     if start.startswith((b"<!doctype html", b"<html", b"<table", b"<?xml")):
         return make_error(
             "unsupported_format", value="html", msg_key="unsupported_format_html", filename=filename

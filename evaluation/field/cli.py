@@ -51,7 +51,7 @@ def cmd_import(args: argparse.Namespace) -> int:
                 session,
                 SYSTEM,
                 args.kind,
-                path.read_bytes(),
+                path,  # read from disk in blocks and chunks: memory follows --chunk-rows, not the file
                 path.name,
                 progress=progress if not args.json else None,
                 chunk_rows=args.chunk_rows,

@@ -28,10 +28,10 @@ from core.audit import record
 from core.errors import GridwiseError
 from core.models import OrgLevel, OrgUnit, Worker
 from core.scope import ScopeError, Viewer, unit_scope_clause, worker_scope_clause
-from core.tabular import Column, RowError, Schema, iter_table, template_bytes
+from core.tabular import Column, Data, RowError, Schema, blocks, head_bytes, iter_table, template_bytes
 from core.taxonomy import load_taxonomy
 from core.uploads import upload_problem
-from evaluation.field.import_bulk import DeferredIndexes, columns_for, executemany
+from evaluation.field.import_bulk import DeferredIndexes, columns_for, copy_upsert, executemany
 from evaluation.field.models import Event, EventState, FigureSource, MetricDef, MetricValue
 from evaluation.field.registry import (
     ensure_reference_data,
@@ -733,6 +733,22 @@ def _diff_events(session: Session, rows: pd.DataFrame) -> pd.DataFrame:
 def _write_events(session: Session, diff: pd.DataFrame, at: datetime) -> None:
     sqlite = session.get_bind().dialect.name == "sqlite"
     cols = [*EVENT_FIELDS, "import_hash"]
+    extra = ["event_no", "updated_at", "source", "reopen_count", "return_count", "escalation"]
+    if not sqlite:  # PostgreSQL: COPY added and changed rows together, upsert by event number
+        rows = diff[diff["status"].isin(["added", "changed"])]
+        if len(rows):
+            frame = rows.assign(
+                updated_at=pd.Timestamp(at), source="import", reopen_count=0, return_count=0, escalation=0
+            )
+            copy_upsert(
+                session,
+                Event.__tablename__,
+                cols + extra,
+                columns_for(frame, cols + extra, sqlite=True),  # timestamps as text, as COPY reads them
+                key="event_no",
+                update=[*cols, "updated_at"],  # a changed event keeps its counters, as the SQLite path
+            )
+        return
     new = diff[diff["status"] == "added"]
     if len(new):
         frame = new.assign(
@@ -743,7 +759,6 @@ def _write_events(session: Session, diff: pd.DataFrame, at: datetime) -> None:
             return_count=0,
             escalation=0,
         )
-        extra = ["event_no", "updated_at", "source", "reopen_count", "return_count", "escalation"]
         executemany(session, "field_event", cols + extra, columns_for(frame, cols + extra, sqlite))
     chg = diff[diff["status"] == "changed"]
     if len(chg):
@@ -770,6 +785,13 @@ def _merge_span(a: tuple[str, str] | None, b: tuple[str, str] | None) -> tuple[s
     return min(a[0], b[0]), max(a[1], b[1])
 
 
+def _sha256(data: Data) -> str:
+    digest = hashlib.sha256()
+    for block in blocks(data):
+        digest.update(block)
+    return digest.hexdigest()
+
+
 class ImportRefused(GridwiseError):
     """A file with refused rows. Some of its chunks may already be written to the caller's transaction,
     which must roll back (a unit of work does, as the exception leaves it); ``report`` says what was wrong."""
@@ -783,7 +805,7 @@ def preview_import(
     session: Session,
     viewer: Viewer,
     kind: Kind,
-    data: bytes,
+    data: Data,
     filename: str,
     *,
     progress: Progress | None = None,
@@ -810,7 +832,7 @@ def import_file(
     session: Session,
     viewer: Viewer,
     kind: Kind,
-    data: bytes,
+    data: Data,
     filename: str,
     *,
     progress: Progress | None = None,
@@ -848,7 +870,7 @@ def _check_and_write(
     session: Session,
     viewer: Viewer,
     kind: Kind,
-    data: bytes,
+    data: Data,
     filename: str,
     *,
     write: bool,
@@ -868,7 +890,7 @@ def _check_and_write(
     ensure_reference_data(session)
     look = _Lookups(session, viewer)
     report = ImportReport(kind=kind, filename=filename)
-    total = data.count(b"\n") if not data.startswith(b"PK") else None
+    total = sum(b.count(b"\n") for b in blocks(data)) if not head_bytes(data, 2) == b"PK" else None
 
     regs = session.exec(select(MetricDef.code, MetricDef.from_events, MetricDef.kind)).all()
     from_events = {c for c, fe, _ in regs if fe}
@@ -946,7 +968,7 @@ def _check_and_write(
             entity_id=filename[:64],
             detail={
                 "filename": filename,
-                "sha256": hashlib.sha256(data).hexdigest(),
+                "sha256": _sha256(data),
                 "rows_read": report.rows_read,
                 "added": report.added,
                 "changed": report.changed,

@@ -28,6 +28,7 @@ from core.errors import Misuse
 from core.models import Worker
 from core.scope import Viewer, worker_scope_clause
 from core.sql import table_of
+from evaluation.field.import_bulk import columns_for, copy_rows
 from evaluation.field.models import Event, EventState, FigureSource, MetricDef, MetricValue
 from evaluation.field.registry import ensure_reference_data, field_now, shipped_sla, sla_levels
 from evaluation.field.rentals import patrol_figures
@@ -225,6 +226,13 @@ def recompute_event_metrics(
         return 0
     frame["numerator"] = frame["numerator"].astype(float)
     frame["denominator"] = frame["denominator"].astype(float)
+    if (
+        session.get_bind().dialect.name == "postgresql"
+    ):  # COPY: a district's months are tens of thousands of rows
+        rows = frame.assign(source=FigureSource.EVENTS.value, updated_at=pd.Timestamp(at))
+        cols = list(rows.columns)
+        copy_rows(session, MetricValue.__tablename__, cols, columns_for(rows, cols, sqlite=True))
+        return len(rows)
     records = frame.assign(source=FigureSource.EVENTS.value, updated_at=at)
     records = records.astype(object).where(records.notna(), None).to_dict("records")
     session.execute(insert(MetricValue), records)
