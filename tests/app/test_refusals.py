@@ -44,6 +44,14 @@ def _weights_off(at: AppTest, lang: str) -> dict[str, object]:
     return {"total": "101"}
 
 
+def _wrong_current_password(at: AppTest, lang: str) -> dict[str, object]:
+    at.text_input(key="pw_current").set_value("not-the-password-9")
+    at.text_input(key="pw_new").set_value("Kestrel-Harbour-41x")
+    at.text_input(key="pw_again").set_value("Kestrel-Harbour-41x")
+    at.get("form_submit_button")[0].click().run()
+    return {}
+
+
 @dataclass(frozen=True)
 class Refusal:
     page: str
@@ -56,6 +64,10 @@ REFUSALS = [
     Refusal("pages/notify_prefs.py", "dp0001", _bad_email, "notify.err.prefs_email"),
     Refusal("pages/api_clients.py", "admin", _no_operations, "core.err.api_client.no_operation"),
     Refusal("pages/schemes.py", "admin", _weights_off, "score.err.scheme.weights_sum"),
+    *(
+        Refusal("pages/account.py", who, _wrong_current_password, "auth.err.pw_wrong_current")
+        for who in ("dp0001", "manager", "admin", "secadmin", "auditor")
+    ),
 ]
 
 
