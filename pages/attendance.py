@@ -31,6 +31,7 @@ from courses.models import AttendanceStatus
 from courses.training_sessions import session_in_scope, sessions_frame
 from ui import resources
 from ui.audit_reads import download_button as audited_download
+from ui.cells import cell_number, cell_time
 from ui.errors import show_error
 from ui.guard import require
 from ui.state import lang, tr
@@ -127,6 +128,8 @@ with tab_session:
             h2.image(segno.make(url, error="m").png_data_uri(scale=4), caption=tr("courses.att.qr"))
             st.code(url, language=None)
 
+    if flash := st.session_state.pop("att_flash", None):
+        st.success(flash)
     n_marked = int(roster["status"].notna().sum()) if not roster.empty else 0
     counts = roster["status"].value_counts() if not roster.empty else pd.Series(dtype=int)
     m = st.columns(5)
@@ -137,53 +140,49 @@ with tab_session:
         st.info(tr("courses.att.no_seats"))
     else:
         st.caption(tr("courses.att.unmarked", n=len(roster) - n_marked))
+        STATUS = tr("courses.col.status")  # the one editable column
         view = pd.DataFrame(
             {
-                "worker_id": roster["worker_id"],
                 tr("col.employee_no"): roster["employee_no"],
                 tr("col.name"): roster["name"],
                 tr("col.community"): [
                     pick(L, z, e) for z, e in zip(roster["community_zh"], roster["community_en"], strict=True)
                 ],
-                "status": roster["status"].map(status_label).fillna(""),
-                tr("courses.col.points"): roster["points"],
-                tr("courses.col.checked_in_at"): roster["checked_in_at"],
-                tr("courses.col.minutes"): roster["minutes_attended"],
+                STATUS: roster["status"].map(status_label).fillna(""),
+                tr("courses.col.points"): roster["points"].map(cell_number),
+                tr("courses.col.checked_in_at"): roster["checked_in_at"].map(cell_time),
+                tr("courses.col.minutes"): roster["minutes_attended"].map(cell_number),
                 tr("courses.col.source"): roster["source"].map(
                     lambda s: tr(f"courses.mark_source.{s}") if isinstance(s, str) else ""
                 ),
                 tr("courses.col.excuse"): roster["excuse_reason"].fillna(""),
             }
-        )
+        ).set_index(roster["worker_id"].rename(None))
         edited = st.data_editor(
             view,
             hide_index=True,
             width="stretch",
             height=min(640, 38 + 35 * len(view)),
             key=f"reg_{sid}",
-            disabled=[c for c in view.columns if c != "status"],
-            column_order=[c for c in view.columns if c != "worker_id"],
+            disabled=[c for c in view.columns if c != STATUS],
             column_config={
-                "status": st.column_config.SelectboxColumn(
-                    tr("courses.col.status"), options=list(status_label.values()), required=False
-                )
+                STATUS: st.column_config.SelectboxColumn(options=list(status_label.values()), required=False)
             },
         )
-        changed = edited[edited["status"].fillna("") != view["status"]].assign(
-            status=lambda d: d["status"].map(status_of)
-        )
+        changed = edited[edited[STATUS].fillna("") != view[STATUS]][STATUS].map(status_of)
         b1, b2, b3 = st.columns([2, 2, 3])
 
         def save(statuses: dict) -> None:  # one register save, all or nothing (courses.attendance.mark_many)
             try:
                 with resources.unit_of_work() as session:
                     mark_many(session, viewer, session_id=sid, statuses=statuses)
+                st.session_state["att_flash"] = tr("courses.att.saved", n=len(statuses))
                 st.rerun()
             except GridwiseError as exc:
                 show_error(exc)
 
         if b1.button(tr("courses.att.save", n=len(changed)), type="primary", disabled=changed.empty):
-            save(changed.dropna(subset=["status"]).set_index("worker_id")["status"].to_dict())
+            save(changed.dropna().to_dict())
         bulk = b2.selectbox(
             tr("courses.att.bulk"), STATUSES, format_func=status_label.get, label_visibility="collapsed"
         )
@@ -191,7 +190,7 @@ with tab_session:
             save(dict.fromkeys(roster[roster["status"].isna()]["worker_id"], bulk))
         audited_download(
             tr("common.download_csv"),
-            safe_frame(edited.drop(columns="worker_id")).to_csv(index=False).encode("utf-8-sig"),
+            safe_frame(edited).to_csv(index=False).encode("utf-8-sig"),
             viewer=viewer,
             what="attendance",
             filters={"session_id": sid},
