@@ -20,6 +20,7 @@ from core.notify.channels import (
     set_enabled,
     update_channel,
 )
+from core.notify.crypto import key_ready
 from core.notify.models import DeliveryState
 from core.org import units_frame
 from ui import resources
@@ -128,12 +129,18 @@ with tab_channels:
                         st.rerun()
 
     with st.expander(tr("notify.add.title"), icon=":material/add:", expanded=channels.empty):
-        with st.form("add_channel", clear_on_submit=True):
+        if not key_ready():  # said before typing, in the words of the person at the desk
+            st.warning(tr("notify.add.no_key"), icon=":material/key_off:")
+        # Not cleared on submit: a refused channel keeps what was typed (cleared below once it is saved).
+        with st.form("add_channel"):
             kind = st.selectbox(tr("notify.col.kind"), KINDS, format_func=lambda k: tr(f"notify.kind.{k}"))
             name = st.text_input(tr("notify.col.name"), max_chars=64, key="notify_add_name")
             url = st.text_input(tr("notify.add.url"), help=tr("notify.add.url_help"), key="notify_add_url")
             secret = st.text_input(
-                tr("notify.add.secret"), type="password", help=tr("notify.add.secret_help")
+                tr("notify.add.secret"),
+                type="password",
+                help=tr("notify.add.secret_help"),
+                key="notify_add_secret",
             )
             unit_ids = (
                 [None, *units["id"].astype(int).tolist()]
@@ -146,8 +153,15 @@ with tab_channels:
                 unit_ids,
                 format_func=lambda u: tr("notify.owner.district") if u is None else names[u],
             )
-            keyword = st.text_input(tr("notify.add.keyword"), help=tr("notify.add.keyword_help"))
-            template = st.text_area(tr("notify.add.template"), help=tr("notify.add.template_help"), height=80)
+            keyword = st.text_input(
+                tr("notify.add.keyword"), help=tr("notify.add.keyword_help"), key="notify_add_keyword"
+            )
+            template = st.text_area(
+                tr("notify.add.template"),
+                help=tr("notify.add.template_help"),
+                height=80,
+                key="notify_add_template",
+            )
             if st.form_submit_button(tr("notify.add.submit"), type="primary"):
                 with refusals() as refused:
                     with resources.unit_of_work() as session:
@@ -164,6 +178,8 @@ with tab_channels:
                         )
                 if not refused:
                     st.success(tr("notify.add.done", name=name))
+                    for field in ("name", "url", "secret", "keyword", "template"):
+                        del st.session_state[f"notify_add_{field}"]
                     st.rerun()
 
 with tab_log:

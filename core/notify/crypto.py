@@ -28,6 +28,15 @@ def _fernet() -> Fernet:
         raise SecretKeyError("bad_secret_key", command=GENERATE) from None
 
 
+def key_ready() -> bool:
+    """Whether channel secrets can be saved (GRIDWISE_SECRET_KEY is set to a valid key)."""
+    try:
+        _fernet()
+    except SecretKeyError:
+        return False
+    return True
+
+
 def encrypt(plain: str) -> str:
     return _fernet().encrypt(plain.encode()).decode()
 

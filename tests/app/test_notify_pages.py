@@ -54,6 +54,23 @@ def test_channels_page_without_a_secret_key_explains_how_to_make_one(open_page, 
     assert any("GRIDWISE_SECRET_KEY" in e.value for e in at.error)
 
 
+def test_channels_page_without_a_key_says_so_before_typing_and_keeps_the_form(
+    open_page, viewer_of, monkeypatch
+):
+    """Test that with no GRIDWISE_SECRET_KEY the page says, in an office worker's words and before anything is
+    typed, that a key must be set by the system administrator, and that a refused add keeps what was typed."""
+    monkeypatch.delenv("GRIDWISE_SECRET_KEY", raising=False)
+    get_settings.cache_clear()
+    at = open_page("pages/notify_channels.py", viewer_of("admin"))
+    assert any("联系系统管理员" in w.value and "不会丢失" in w.value for w in at.warning), texts(at)
+    url = f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={KEY}"
+    at.text_input[0].input("下沙社区群")
+    at.text_input[1].input(url)
+    at.button[0].click().run()
+    assert at.error
+    assert at.text_input[0].value == "下沙社区群" and at.text_input[1].value == url
+
+
 def test_a_worker_saves_quiet_hours_and_an_email(open_page, viewer_of, app_db):
     """Test that a worker's notification settings are saved from the settings page."""
     v = viewer_of("dp0001")
