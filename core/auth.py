@@ -148,6 +148,19 @@ def _count_refusal(session: Session, address: str, now: datetime) -> None:
     session.add(row)
 
 
+def _count_failure(session: Session, user: User, now: datetime) -> bool:
+    """One more failed sign-in (password or second factor) for the account; True when it is now locked
+    (``GRIDWISE_LOCKOUT_THRESHOLD`` in a row → ``GRIDWISE_LOCKOUT_MINUTES``)."""
+    settings = get_settings()
+    user.failed_logins = (user.failed_logins or 0) + 1
+    session.add(user)
+    if user.failed_logins < settings.lockout_threshold:
+        return False
+    user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
+    user.failed_logins = 0
+    return True
+
+
 def sign_in(
     session: Session, username: str, password: str, *, address: str = "", now: datetime | None = None
 ) -> SignInResult:
@@ -162,7 +175,6 @@ def sign_in(
     the lockout and their audit row commit here, retried while the database is busy, because they must
     stay written although the caller then shows an error and writes nothing else.
     """
-    settings = get_settings()
     now = now or clock.now()
     username = (username or "").strip()
     if not username or not password:
@@ -210,11 +222,7 @@ def sign_in(
     if not right:
 
         def failed() -> SignInResult:
-            user.failed_logins = (user.failed_logins or 0) + 1
-            session.add(user)
-            if user.failed_logins >= settings.lockout_threshold:
-                user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
-                user.failed_logins = 0
+            if _count_failure(session, user, now):
                 return refused(
                     "signin.locked",
                     SignInResult(error=SignInError.BAD_CREDENTIALS),
@@ -275,7 +283,6 @@ def second_factor_sign_in(
     looked at. Audited either way (``signin.second_factor`` / ``signin.second_factor_failed``).
 
     Commits like ``sign_in`` (the same named exception), so a refusal's counters stay written."""
-    settings = get_settings()
     now = now or clock.now()
     detail: dict[str, object] = {"address": address}
     user = session.get(User, user_id)
@@ -331,11 +338,7 @@ def second_factor_sign_in(
         elif enrolled(session, user_id) and use_recovery_code(session, user_id, typed, now=now):
             method = "recovery"
         if not method:
-            user.failed_logins = (user.failed_logins or 0) + 1
-            session.add(user)
-            if user.failed_logins >= settings.lockout_threshold:
-                user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
-                user.failed_logins = 0
+            if _count_failure(session, user, now):
                 return refused(
                     "signin.locked",
                     SignInResult(error=SignInError.BAD_CODE),
