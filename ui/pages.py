@@ -97,6 +97,7 @@ PAGES: tuple[PageSpec, ...] = (
     _p("pages/scorecards.py", "menu.scorecards", ":material/leaderboard:", {M, A}, "menu.section.evaluation"),
     _p("pages/scorecard.py", "menu.scorecard", ":material/person_search:", {M, A}, "menu.section.evaluation"),
     _p("pages/dispatch.py", "menu.dispatch", ":material/assignment_ind:", {M, A}, "menu.section.evaluation"),
+    _p("pages/warnings.py", "menu.warnings", ":material/crisis_alert:", {M, A}, "menu.section.evaluation"),
     _p("pages/skill_gaps.py", "menu.skill_gaps", ":material/trending_up:", {M, A}, "menu.section.evaluation"),
     # Administration.
     _p("pages/workers.py", "menu.workers", ":material/groups:", {M, A}, "menu.section.admin"),

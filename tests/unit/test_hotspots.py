@@ -247,3 +247,43 @@ def test_a_warnings_open_events_rank_first_in_the_dispatch_queue(session, field_
     # A week after the warning was last raised, it no longer ranks anything first.
     later = task_queue(session, manager, now=now + timedelta(days=8))
     assert not later["warned"].any()
+
+
+def test_acknowledging_twice_writes_once_and_out_of_scope_is_refused(session, field_org) -> None:  # noqa: ANN001
+    """Test that a double click acknowledges once (one audit row) and another community's manager is refused."""
+    from datetime import datetime
+
+    import pytest
+    from sqlmodel import select
+
+    from core.models import Role
+    from core.models_audit import AuditEntry
+    from core.scope import ScopeError
+    from evaluation.warning.jobs import raise_warnings
+    from evaluation.warning.models import HotspotWarning
+    from evaluation.warning.service import WarningError, acknowledge, warning_series, warnings_in_scope
+    from tests.factories import viewer
+
+    g = field_org.grids_a[0]
+    day = datetime(2020, 6, 29, 9, 0)
+    _events(
+        session, field_org, [(g, "D01", "dispute", day + timedelta(minutes=i), "closed") for i in range(6)]
+    )
+    raise_warnings(session, now=datetime(2020, 6, 30, 6, 20))
+    session.commit()
+    w = session.exec(select(HotspotWarning).where(HotspotWarning.grid_id == 0)).first()
+    mine, other = viewer(Role.MANAGER, field_org.comm_a), viewer(Role.MANAGER, field_org.comm_b)
+    assert len(warnings_in_scope(session, mine)) >= 2 and warnings_in_scope(session, other).empty
+    series = warning_series(session, mine, w.id)
+    assert int(series["week"].iloc[-1]) == w.observed and series["week"].min() >= 0
+    with pytest.raises(ScopeError):
+        acknowledge(session, other, w.id, "看过了")
+    with pytest.raises(WarningError):
+        acknowledge(session, mine, w.id, "   ")
+    assert acknowledge(session, mine, w.id, "已安排调解") is True
+    assert acknowledge(session, mine, w.id, "已安排调解") is False
+    session.commit()
+    session.refresh(w)
+    assert w.ack_note == "已安排调解" and w.acknowledged_at is not None
+    audits = session.exec(select(AuditEntry).where(AuditEntry.action == "warning.acknowledge")).all()
+    assert len(audits) == 1
