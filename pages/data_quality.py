@@ -18,6 +18,7 @@ from evaluation.field.quality import (
 from evaluation.field.registry import field_now
 from ui import resources
 from ui.audit_reads import download_button as audited_download
+from ui.audit_reads import record_view
 from ui.data_quality_view import drill_table
 from ui.guard import require
 from ui.state import lang, tr
@@ -81,6 +82,7 @@ if community is not None:
     rows = rows[rows["community_id"] == community]
 rows = drill_table(kind, rows, names)
 st.caption(tr("common.rows", n=len(rows)))
+record_view(viewer, "data_quality", filters={"kind": kind, "community_id": community}, rows=len(rows))
 st.dataframe(safe_frame(rows), hide_index=True, width="stretch", height=360)
 if len(rows):
     audited_download(

@@ -22,6 +22,7 @@ from evaluation.field.rentals import (
 )
 from ui import resources
 from ui.audit_reads import download_button as audited_download
+from ui.audit_reads import record_view
 from ui.errors import refusals
 from ui.guard import require
 from ui.state import lang, tr
@@ -70,6 +71,7 @@ table = pd.DataFrame(
         tr("field.col.overdue"): shown["patrol_overdue"],
     }
 )
+record_view(viewer, "rentals", filters={}, rows=len(table))
 st.dataframe(
     safe_frame(table),
     hide_index=True,

@@ -91,8 +91,8 @@ def test_every_download_of_others_data_goes_through_the_audited_button():
 
 
 def test_downloads_on_other_pages_are_audited_with_masked_values(open_page, viewer_of, app_db):
-    """Test that a manager's CSV downloads of data quality and rentals each leave an export row naming the
-    file and the row count, with no phone number in any audit row."""
+    """Test that a manager's views and CSV downloads of data quality and rentals each leave a view row and an
+    export row naming the file and the row count, with no phone number in any audit row."""
     for page, what, file_name in (
         ("pages/rentals.py", "export.rentals", "rentals.csv"),
         ("pages/data_quality.py", "export.data_quality", "data_quality_"),
@@ -101,6 +101,7 @@ def test_downloads_on_other_pages_are_audited_with_masked_values(open_page, view
         assert not at.exception
         next(b for b in at.get("download_button") if b.proto.label == "下载 CSV").click().run()
         assert not at.exception
+        assert len(_audit(app_db, what.replace("export.", "view."))) == 1  # the list's view, once
         [export] = _audit(app_db, what)
         detail = json.loads(export.detail or "{}")
         assert detail["file"].startswith(file_name) and detail["rows"] > 0 and export.address
