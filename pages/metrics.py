@@ -67,11 +67,11 @@ if st.button(tr("field.metrics.save"), type="primary", key="save_metrics"):
 with st.expander(tr("field.metrics.formula")):
     for r in reg.itertuples():
         st.markdown(
-            f"**{pick(L, r.name_zh, r.name_en)}** (`{r.code}`, {tr('field.metrics.direction.' + r.direction)}) — "
+            f"**{pick(L, r.name_zh, r.name_en)}** ({tr('field.metrics.direction.' + r.direction)}) — "
             f"{tr('field.metrics.from_events') if r.from_events else tr('field.metrics.imported')}"
         )
         st.markdown(f"- {tr('field.metrics.numerator')}: {pick(L, r.numerator_zh, r.numerator_en)}")
-        if r.denominator_zh:
+        if isinstance(r.denominator_zh, str) and r.denominator_zh:  # a count metric has none (NaN)
             st.markdown(f"- {tr('field.metrics.denominator')}: {pick(L, r.denominator_zh, r.denominator_en)}")
         st.caption(f"{tr('field.metrics.source')}: {pick(L, r.source_zh, r.source_en)}")
 
