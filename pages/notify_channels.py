@@ -91,7 +91,7 @@ with tab_channels:
                     st.error(
                         tr(
                             "notify.channels.test_failed",
-                            reason=reason_text(outcome.error_kind, outcome.error, L),
+                            reason=reason_text(outcome.error_kind, outcome.error, L, now=True),
                         )
                     )
         enabled = bool(row.enabled) and not bool(row.flagged)

@@ -506,9 +506,16 @@ def delivery_log(
     return out
 
 
-def reason_text(error_kind: str, error: str, lang: str) -> str:
-    """A failure in plain words, with the provider's own message after it."""
+def reason_text(error_kind: str, error: str, lang: str, *, now: bool = False) -> str:
+    """A failure in plain words, with the provider's own message after it. ``now``: the answer to a test sent
+    from the page, which is not retried (so no "稍后自动重试"), and whose network failure is said without the
+    system's own words for it (``gaierror: [Errno -2] …`` helps nobody at a desk; the delivery log keeps it)."""
     if not error_kind:
         return ""
-    plain = t(f"notify.reason.{error_kind}", lang)
+    key = f"notify.reason.{error_kind}"
+    if now and error_kind in ("network", "rate_limited"):
+        key += "_now"
+    plain = t(key, lang)
+    if now and error_kind == "network":
+        return plain
     return f"{plain} ({error})" if error else plain

@@ -179,3 +179,15 @@ def test_links_point_at_the_page_under_the_base_url(monkeypatch):
 def test_template_values_are_json_escaped():
     """Test that quotes and newlines in a message cannot break the gateway's JSON body."""
     assert render_template('{"t": "{text}"}', {"text": 'a "b"\nc'}) == {"t": 'a "b"\nc'}
+
+
+def test_a_failed_test_message_is_said_in_plain_words():
+    """Test that a test message that could not reach the service is explained without the raw socket error
+    and without promising a retry, while the delivery log's wording keeps the provider's detail."""
+    from core.notify.channels import reason_text
+
+    raw = "gaierror: [Errno -2] Name or service not known"
+    now = reason_text("network", raw, "zh", now=True)
+    assert "gaierror" not in now and "重试" not in now and "地址" in now
+    assert "gaierror" not in reason_text("network", raw, "en", now=True)
+    assert raw in reason_text("network", raw, "zh")  # the log keeps the detail for whoever looks into it
