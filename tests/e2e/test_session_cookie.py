@@ -132,6 +132,9 @@ def test_an_admin_ends_a_workers_session_and_it_takes_effect_on_the_next_action(
         screenshot(admin, "admin-sessions-picked")
         admin.get_by_role("button", name=re.compile("结束所选的 1 个会话")).click()
         wait_for_run(admin)
+        expect(admin.get_by_text("确定结束所选的 1 个会话吗")).to_be_visible()  # it asks first (ui.confirm)
+        admin.get_by_role("button", name="确认结束").click()
+        wait_for_run(admin)
         expect(admin.get_by_text("已结束 1 个会话")).to_be_visible()
     finally:
         admin_context.close()
