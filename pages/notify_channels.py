@@ -220,8 +220,8 @@ with tab_log:
                     tr("notify.log.recipient"): log["recipient"].replace("group", tr("notify.log.group")),
                     tr("notify.log.state"): log["state"].map(lambda s: tr(f"notify.state.{s}")),
                     tr("notify.log.reason"): [
-                        reason_text(k, e, L)
-                        for k, e in zip(log["error_kind"], log["last_error"], strict=True)
+                        reason_text(k, e, L, final=s == "gave_up")
+                        for k, e, s in zip(log["error_kind"], log["last_error"], log["state"], strict=True)
                     ],
                     tr("notify.log.attempts"): log["attempts"],
                     tr("notify.log.next"): _when(

@@ -506,15 +506,18 @@ def delivery_log(
     return out
 
 
-def reason_text(error_kind: str, error: str, lang: str, *, now: bool = False) -> str:
+def reason_text(error_kind: str, error: str, lang: str, *, now: bool = False, final: bool = False) -> str:
     """A failure in plain words, with the provider's own message after it. ``now``: the answer to a test sent
     from the page, which is not retried (so no "稍后自动重试"), and whose network failure is said without the
-    system's own words for it (``gaierror: [Errno -2] …`` helps nobody at a desk; the delivery log keeps it)."""
+    system's own words for it (``gaierror: [Errno -2] …`` helps nobody at a desk; the delivery log keeps it).
+    ``final``: a delivery given up (已放弃), whose reason must not promise a retry."""
     if not error_kind:
         return ""
     key = f"notify.reason.{error_kind}"
     if now and error_kind in ("network", "rate_limited"):
         key += "_now"
+    elif final and error_kind in ("network", "rate_limited"):  # given up: no "稍后自动重试" beside 已放弃
+        key += "_final"
     plain = t(key, lang)
     if now and error_kind == "network":
         return plain

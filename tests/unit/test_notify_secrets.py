@@ -191,3 +191,12 @@ def test_a_failed_test_message_is_said_in_plain_words():
     assert "gaierror" not in now and "重试" not in now and "地址" in now
     assert "gaierror" not in reason_text("network", raw, "en", now=True)
     assert raw in reason_text("network", raw, "zh")  # the log keeps the detail for whoever looks into it
+
+
+def test_a_given_up_delivery_does_not_promise_a_retry():
+    """Test that the reason beside 已放弃 in the delivery log does not say it will be retried later."""
+    from core.notify.channels import reason_text
+
+    assert "稍后自动重试" in reason_text("network", "timeout", "zh")
+    assert "稍后自动重试" not in reason_text("network", "timeout", "zh", final=True)
+    assert "已放弃" in reason_text("network", "timeout", "zh", final=True)
