@@ -216,9 +216,21 @@ def put_events(
         )
 
     def work(session: Session) -> tuple[int, dict[str, Any]]:
-        report = _import_events(
-            session, call, [e.model_dump() for e in body.events], f"api-{call.caller.name}-batch.csv"
-        )
+        rows, texts = [], {}
+        for e in body.events:  # an event sent with text and no item takes the suggestion, unconfirmed
+            row = e.model_dump(exclude={"text"})
+            if e.text and e.text.strip():
+                suggestion = None
+                if e.item is None:
+                    row["item"], suggestion = item_for_text(session, event_no=e.event_no, text=e.text)
+                texts[e.event_no] = (e.text, suggestion)
+            rows.append(row)
+        report = _import_events(session, call, rows, f"api-{call.caller.name}-batch.csv")
+        if texts:
+            with_text = session.exec(select(Event).where(col(Event.event_no).in_(list(texts)))).all()
+            for event in with_text:
+                text, suggestion = texts[event.event_no]
+                keep_report_text(session, event, text=text, suggestion=suggestion)
         written = BatchWritten(
             rows_read=report.rows_read, added=report.added, changed=report.changed, unchanged=report.unchanged
         )

@@ -53,3 +53,28 @@ def test_item_given_with_text_is_confirmed_and_neither_is_refused(api, api_world
     )
     assert bad.status_code == 422
     assert bad.json()["code"] == "item_or_text" and bad.json()["message_zh"]
+
+
+def test_a_batch_of_text_only_events_carries_unconfirmed_suggestions(
+    api, api_world, session: Session
+) -> None:
+    """Test that /events/batch treats an event with text and no item as POST /events does: the item is
+    the suggestion, marked unconfirmed, the text kept; an event with an item and text is confirmed."""
+    c = api("comm_a")
+    batch = [_text_only(api_world, "TXB-1"), _text_only(api_world, "TXB-2", item="C03")]
+    r = c.post("/api/v1/events/batch", json={"events": batch})
+    assert r.status_code == 200, r.text
+    assert r.json()["added"] == 2
+    session.expire_all()
+    got = {e.event_no: e for e in session.exec(select(Event).where(Event.event_no.startswith("TXB-")))}
+    assert (got["TXB-1"].item_code, got["TXB-1"].suggested_item, got["TXB-1"].item_confirmed) == (
+        "F03",
+        "F03",
+        False,
+    )
+    assert got["TXB-1"].report_text == TEXT and 0 < got["TXB-1"].suggestion_confidence <= 1
+    assert (got["TXB-2"].item_code, got["TXB-2"].item_confirmed) == ("C03", True)
+    neither = {k: v for k, v in _text_only(api_world, "TXB-3").items() if k != "text"}
+    bad = c.post("/api/v1/events/batch", json={"events": [neither]})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["row"] == 2, bad.text
+    assert session.exec(select(Event).where(Event.event_no == "TXB-3")).first() is None
