@@ -19,7 +19,9 @@ def series_chart(series: pd.DataFrame, labels: dict[str, str]) -> alt.LayerChart
 
     ``series`` from evaluation.warning.service.warning_series; ``labels`` the reader's words for
     ``day``, ``week``, ``expected`` and ``band``."""
-    base = alt.Chart(series).encode(x=alt.X("day:T", title=labels["day"]))
+    base = alt.Chart(series).encode(  # dates as numbers: Vega's default ticks are English ("Mon 03")
+        x=alt.X("day:T", title=labels["day"], axis=alt.Axis(format="%m-%d"))
+    )
     band = base.mark_area(opacity=0.25, color="#9ecae1").encode(
         y=alt.Y("low:Q", axis=COUNT_AXIS, title=labels["week"]),
         y2="high:Q",
@@ -27,7 +29,10 @@ def series_chart(series: pd.DataFrame, labels: dict[str, str]) -> alt.LayerChart
     )
     bars = base.mark_bar(color="#d62728", opacity=0.8).encode(
         y=alt.Y("week:Q", axis=COUNT_AXIS, title=labels["week"]),
-        tooltip=[alt.Tooltip("day:T", title=labels["day"]), alt.Tooltip("week:Q", title=labels["week"])],
+        tooltip=[
+            alt.Tooltip("day:T", title=labels["day"], format="%Y-%m-%d"),
+            alt.Tooltip("week:Q", title=labels["week"]),
+        ],
     )
     line = base.mark_line(color="#08519c", strokeDash=[4, 3]).encode(
         y=alt.Y("expected:Q", axis=COUNT_AXIS),
