@@ -45,6 +45,7 @@ ACTION_AREAS = (
     "export",
     "audit",
     "rights",
+    "warning",
 )
 
 

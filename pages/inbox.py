@@ -2,6 +2,8 @@
 attendance warnings, excuse requests, and overdue events (催办 to the assignee; 督办 also to the community
 manager)."""
 
+from urllib.parse import parse_qsl
+
 import streamlit as st
 from sqlmodel import Session
 
@@ -52,9 +54,13 @@ for n in notes.itertuples():
             st.caption(body)
         c1, c2 = st.columns([2, 1])
         c1.caption(f"{n.created_at:%Y-%m-%d %H:%M} · {tr('courses.inbox.kind.' + n.kind)}")
-        if n.link:
+        if n.link:  # "pages/my_tasks.py?task=7": the page, and the query it opens with
+            path, _, query = n.link.partition("?")
             c2.page_link(
-                n.link, label=tr("courses.inbox.open"), icon=ICONS.get(n.kind, ":material/open_in_new:")
+                path,
+                label=tr("courses.inbox.open"),
+                icon=ICONS.get(n.kind, ":material/open_in_new:"),
+                query_params=dict(parse_qsl(query)),
             )
         if new and c2.button(tr("courses.inbox.mark_one"), key=f"read_{n.id}"):
             with resources.unit_of_work() as session:

@@ -15,6 +15,7 @@ import pydeck as pdk
 from core.charts import COUNT_AXIS
 from core.i18n import col, pick, t
 from evaluation.assignment.rank import COMPONENTS
+from evaluation.field.basemap import NO_BASEMAP
 from evaluation.field.charts import zoom_to_fit
 
 # One colour per preference, stable across charts; penalties (load, fairness) in warm tones.
@@ -211,5 +212,6 @@ def task_map(
         ],
         initial_view_state=pdk.ViewState(latitude=lat, longitude=lon, zoom=zoom),
         tooltip={"text": "{label}"},
-        map_style=None,
+        map_style=NO_BASEMAP,
+        map_provider=None,
     )

@@ -16,6 +16,7 @@ import pydeck as pdk
 from core.charts import COUNT_AXIS
 from core.i18n import col, t
 from core.taxonomy import item_name
+from evaluation.field.basemap import NO_BASEMAP
 from evaluation.field.quality import KINDS
 from evaluation.field.rentals import GRADES, grading_standard
 
@@ -114,7 +115,8 @@ def event_map(
     return pdk.Deck(
         layers=[*ground, layer, labels],
         initial_view_state=view,
-        map_style=None,
+        map_style=NO_BASEMAP,
+        map_provider=None,
         tooltip={"text": "{event_no}\n{item}\n{location}"},
     )
 

@@ -11,6 +11,7 @@ import pydeck as pdk
 
 from core.charts import COUNT_AXIS
 from evaluation.assignment.charts import CENTRE
+from evaluation.field.basemap import NO_BASEMAP
 from evaluation.field.charts import zoom_to_fit
 
 
@@ -71,6 +72,7 @@ def warning_map(warnings: pd.DataFrame, labels: list[str], ground: Sequence[pdk.
             ),
         ],
         initial_view_state=pdk.ViewState(latitude=lat, longitude=lon, zoom=min(zoom, 14)),
-        map_style=None,
+        map_style=NO_BASEMAP,
+        map_provider=None,
         tooltip={"text": "{label}"},
     )

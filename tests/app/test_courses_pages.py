@@ -124,6 +124,32 @@ def test_inbox_lists_reminders_and_marks_them_read(open_page, viewer_of, app_db)
         )
 
 
+def test_a_notice_linking_to_a_page_with_a_query_opens_that_page_with_it(open_page, viewer_of, app_db):
+    """Test that a notice whose link carries a query (a verification task, a warning) is drawn as a link to the
+    page with that query, not a Streamlit "page not found" error that takes the whole inbox down."""
+    uid = viewer_of("dp0001").user_id
+    with Session(get_engine(app_db)) as s:
+        s.add(
+            Notification(
+                user_id=uid,
+                key="test.query-link",
+                kind="task",
+                title_zh="核查任务",
+                link="pages/my_tasks.py?task=7",
+            )
+        )
+        s.commit()
+    try:
+        at = open_page("pages/inbox.py", viewer_of("dp0001"))
+        assert not at.exception, at.exception
+        link = next(p for p in at.get("page_link") if p.proto.page.endswith("my_tasks"))
+        assert link.proto.query_string == "task=7"
+    finally:
+        with Session(get_engine(app_db)) as s:
+            s.delete(s.exec(select(Notification).where(Notification.key == "test.query-link")).one())
+            s.commit()
+
+
 def test_manager_schedules_a_session_for_a_community(open_page, viewer_of, app_db):
     """Test that the community manager schedules a session for 下沙 and its workers get seats."""
     at = open_page("pages/catalog.py", viewer_of("xiasha"))

@@ -25,8 +25,15 @@ from tests.app.util import texts
 
 pytestmark = pytest.mark.xdist_group("apptest")
 # my_tasks reads ?task= only to put that one of the worker's OWN tasks first (a foreign or unknown id matches
-# nothing): tests/app/test_my_tasks_verification.py opens it from a message link.
-PAGES_READING_QUERY_PARAMS = {"pages/attendance.py", "pages/checkin.py", "pages/quiz.py", "pages/my_tasks.py"}
+# nothing): tests/app/test_my_tasks_verification.py opens it from a message link. warnings reads ?warning= only to
+# preselect a warning already listed in the viewer's scope (a notice links to it); an id outside it selects nothing.
+PAGES_READING_QUERY_PARAMS = {
+    "pages/attendance.py",
+    "pages/checkin.py",
+    "pages/quiz.py",
+    "pages/my_tasks.py",
+    "pages/warnings.py",
+}
 
 
 def _district(s: Session) -> Viewer:

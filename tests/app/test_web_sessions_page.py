@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
 from core import clock
-from core.auth import sign_in
+from core.auth import SecondStep, sign_in
 from core.db import get_engine, make_engine, unit_of_work
 from core.demo import DEMO_PASSWORD
 from core.models import User
@@ -152,5 +152,7 @@ def test_a_real_installation_lists_no_accounts_and_knows_no_password(tmp_path, m
         assert [u.username for u in users] == ["chief"] and not users[0].is_demo
         for guess in (DEMO_PASSWORD, "admin", "password", "12345678"):  # fewer than the lockout threshold
             assert not sign_in(s, "chief", guess).ok
-        assert sign_in(s, "chief", "A long secret phrase 7").ok
+        right = sign_in(s, "chief", "A long secret phrase 7")
+        # The password is right; a system administrator then enrols a second factor before any session.
+        assert right.pending and right.second_step is SecondStep.ENROL
     engine.dispose()

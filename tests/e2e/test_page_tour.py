@@ -60,6 +60,7 @@ HEADINGS = {
     "pages/account.py": "auth.account_title",
     "pages/corrections.py": "rights.mgr.title",
     "pages/my_data.py": "rights.my.title",
+    "pages/warnings.py": "warning.title",
 }
 
 

@@ -1871,6 +1871,7 @@ NOT_A_WRITE = {
         "duplicate_events",
         "reversed_deregistrations",
         "quality_summary",
+        "quality_results",
     },
     "evaluation.field.tasks": {"parse_task_id", "category_performance", "worker_load"},
     "evaluation.field.registry": {

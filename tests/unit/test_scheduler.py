@@ -94,6 +94,7 @@ def test_daily_jobs_that_ask_for_it_also_run_once_after_a_start(engine: Engine):
         "notify.cleanup@start",
         "backup.daily@start",
         "accounts.disable_unused@start",
+        "audit.archive@start",
     }
     for job_id in catch_up:
         trigger = jobs[job_id].trigger
