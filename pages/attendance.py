@@ -31,6 +31,7 @@ from courses.models import AttendanceStatus
 from courses.training_sessions import session_in_scope, sessions_frame
 from ui import resources
 from ui.audit_reads import download_button as audited_download
+from ui.audit_reads import record_view
 from ui.cells import cell_number, cell_time
 from ui.errors import show_error
 from ui.guard import require
@@ -62,6 +63,7 @@ with tab_session:
         excuses = pending_excuses(session, viewer)
     sessions = sessions[sessions["status"] != "cancelled"].sort_values("start_at", ascending=False)
     if not excuses.empty:
+        record_view(viewer, "attendance_excuses", filters={}, rows=len(excuses))
         with st.expander(tr("courses.att.excuses", n=len(excuses)), expanded=True):
             for e in excuses.itertuples():
                 c1, c2, c3 = st.columns([4, 1, 1])
@@ -102,6 +104,7 @@ with tab_session:
     with Session(resources.engine()) as session:
         ts = session_in_scope(session, viewer, sid)
         roster = register(session, viewer, sid)
+    record_view(viewer, "attendance", filters={"session_id": sid}, rows=len(roster))
     opens, closes = window(ts)
 
     if ts.status == "scheduled" and now <= closes:
@@ -259,6 +262,7 @@ with tab_workers:
     min_sessions = c2.number_input(tr("courses.att.min_sessions"), 1, 50, 3)
     with Session(resources.engine()) as session:
         per_worker = worker_attendance(session, viewer, now=now)
+    record_view(viewer, "attendance_by_worker", filters={}, rows=len(per_worker))
     if per_worker.empty:
         st.info(tr("courses.att.no_data"))
     else:

@@ -11,6 +11,7 @@ from core.audit import ACTION_AREAS, audit_frame
 from core.tabular import safe_frame
 from ui import resources
 from ui.audit_reads import download_button as audited_download
+from ui.audit_reads import record_view
 from ui.guard import require
 from ui.state import tr
 
@@ -35,6 +36,8 @@ with Session(resources.engine()) as session:
         end=datetime.combine(end + timedelta(days=1), time.min),
         action_prefix=prefix or (f"{area}." if area else None),
     )
+filters = {"start": start, "end": end, "action": prefix or (f"{area}." if area else None)}
+record_view(viewer, "audit", filters=filters, rows=len(frame))
 if frame.empty:
     st.info(tr("audit.empty"))
 else:

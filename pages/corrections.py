@@ -8,6 +8,7 @@ from sqlmodel import Session
 from core.rights import answer_correction, corrections, departed_workers, erase_worker
 from core.settings import get_settings
 from ui import resources
+from ui.audit_reads import record_view
 from ui.errors import refusals
 from ui.guard import require
 from ui.state import tr
@@ -26,6 +27,7 @@ with tabs[0]:
     open_only = st.toggle(tr("rights.mgr.open_only"), value=True, key="corr_open_only")
     with Session(resources.engine()) as session:
         frame = corrections(session, viewer, open_only=open_only)
+    record_view(viewer, "corrections", filters={"open_only": open_only}, rows=len(frame))
     if frame.empty:
         st.info(tr("rights.mgr.none"))
     else:
@@ -66,6 +68,7 @@ if viewer.is_admin:
         st.caption(tr("rights.erase.caption", days=get_settings().erase_after_days))
         with Session(resources.engine()) as session:
             departed = departed_workers(session, viewer)
+        record_view(viewer, "departed_workers", filters={}, rows=len(departed))
         if departed.empty:
             st.info(tr("rights.erase.none"))
         else:

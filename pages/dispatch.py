@@ -10,6 +10,7 @@ from core.i18n import pick
 from evaluation.assignment.rank import COMPONENTS, preset_for_priority
 from evaluation.field.registry import field_now
 from ui import dispatch_cache, resources
+from ui.audit_reads import record_view
 from ui.dispatch import batch_tab, map_tab, quality_tab, queue_tab
 from ui.dispatch.common import PRESETS, apply_preset, preset_names
 from ui.guard import require
@@ -29,6 +30,7 @@ with Session(resources.engine()) as session:
     # and the context are read once per minute and cached (ui/dispatch_cache.py), shared by the tabs.
     NOW = field_now(session).replace(second=0, microsecond=0)
 queue, ctx = dispatch_cache.board(viewer, NOW)
+record_view(viewer, "dispatch", filters={}, rows=len(queue))  # the queue, its candidates and their figures
 
 # The first visit (or a task that left the queue) selects the most urgent unassigned task and its preset.
 # The chosen task is kept in "assign_current" (the select box's key changes with the language).

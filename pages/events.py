@@ -15,6 +15,7 @@ from evaluation.field.charts import event_map, state_chart
 from evaluation.field.registry import field_now
 from evaluation.field.tasks import act_on_event
 from ui import resources, triage_review
+from ui.audit_reads import record_view
 from ui.basemap import ground
 from ui.errors import refusals
 from ui.guard import require
@@ -51,6 +52,7 @@ states = st.multiselect(
 )
 with Session(resources.engine()) as session:
     queue = ev.event_queue(session, viewer, states=states or None, now=now)
+record_view(viewer, "events", filters={"states": sorted(states)}, rows=len(queue))
 c[2].metric(tr("field.events.urged"), f"{int((queue['escalation'] == 1).sum()):,}")
 c[3].metric(tr("field.events.supervised"), f"{int((queue['escalation'] == 2).sum()):,}")
 
@@ -127,6 +129,7 @@ choice = st.selectbox(tr("field.events.pick"), list(labels), key="events_pick", 
 with Session(resources.engine()) as session:
     detail = ev.event_detail(session, viewer, int(choice))
 event, history, workers = detail.event, detail.history, detail.workers
+record_view(viewer, "event", filters={}, rows=len(history), entity_id=event.event_no)
 
 left, right = st.columns([3, 2])
 with left:

@@ -24,6 +24,7 @@ from core.notify.crypto import key_ready
 from core.notify.models import DeliveryState
 from core.org import units_frame
 from ui import resources
+from ui.audit_reads import record_view
 from ui.errors import refusals
 from ui.guard import require
 from ui.state import lang, tr
@@ -208,6 +209,8 @@ with tab_log:
             start=pd.Timestamp(start).to_pydatetime(),
             end=pd.Timestamp(end + timedelta(days=1)).to_pydatetime(),
         )
+    filters = {"channel_id": chosen, "state": state, "start": start, "end": end}
+    record_view(viewer, "delivery_log", filters=filters, rows=len(log))
     if log.empty:
         st.info(tr("notify.log.empty"))
     else:

@@ -14,6 +14,7 @@ from courses.charts import item_map, score_histogram
 from courses.results import WEAK_DISCRIMINATION, answers_frame, attempts_frame, excel_report, item_analysis
 from ui import resources
 from ui.audit_reads import download_button as audited_download
+from ui.audit_reads import record_view
 from ui.guard import require
 from ui.state import lang, tr
 
@@ -46,6 +47,8 @@ with Session(resources.engine()) as session:
 if attempts.empty:
     st.info(tr("courses.res.empty"))
     st.stop()
+filters = {"course": course.code, "since": since, "until": until}
+record_view(viewer, "quiz_results", filters=filters, rows=len(attempts))
 
 items = item_analysis(answers)
 k = st.columns(4)

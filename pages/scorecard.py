@@ -14,6 +14,7 @@ from evaluation.scoring.periods import parse_period
 from evaluation.scoring.reports import grade_names
 from evaluation.scoring.service import worker_view
 from ui import resources
+from ui.audit_reads import record_view
 from ui.errors import refusals
 from ui.guard import require
 from ui.scorecards.improve import improvement_section
@@ -69,6 +70,7 @@ try:
 except ScopeError:
     st.error(tr("score.out_of_scope"))
     st.stop()
+record_view(viewer, "scorecard", filters={"period": period}, rows=len(comps), entity_id=int(worker_id))
 
 scheme = view.result.scheme
 GN = grade_names(scheme, L)

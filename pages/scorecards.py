@@ -5,6 +5,7 @@ import streamlit as st
 
 from core.i18n import pick
 from evaluation.scoring.reports import grade_names
+from ui.audit_reads import record_view
 from ui.errors import refusals
 from ui.guard import require
 from ui.scorecards import communities_tab, party_tab, ranking_tab, snapshots_tab, trend_tab
@@ -50,6 +51,7 @@ scored = cards[cards["scored"].astype(bool)]
 if scored.empty:
     st.info(tr("score.empty", period=period))
     st.stop()
+record_view(viewer, "scorecards", filters={"period": period}, rows=len(cards))
 
 m = st.columns(4)
 m[0].metric(tr("score.workers_scored"), f"{len(scored)} / {len(cards)}")

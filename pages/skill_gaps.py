@@ -13,6 +13,7 @@ from evaluation.assignment.gaps import nearest_to_qualifying
 from evaluation.assignment.rank import course_titles, item_courses
 from evaluation.field.registry import field_now
 from ui import resources
+from ui.audit_reads import record_view
 from ui.errors import refusals
 from ui.guard import require
 from ui.state import lang, tr
@@ -102,6 +103,8 @@ else:
     if near.empty:
         st.success(tr("assign.gaps.nobody_missing"))
     else:
+        filters = {"item": item, "course": course, "all_communities": everywhere}
+        record_view(viewer, "skill_gaps", filters=filters, rows=len(near))
         grid_name = ctx.workers.set_index("worker_id")[f"grid_{L}"]
         st.dataframe(
             pd.DataFrame(

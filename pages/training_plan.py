@@ -24,6 +24,7 @@ from courses.training.supervision import (
 )
 from ui import resources
 from ui.audit_reads import download_button as audited_download
+from ui.audit_reads import record_view
 from ui.errors import refusals
 from ui.guard import require
 from ui.state import lang, tr
@@ -72,6 +73,7 @@ with Session(resources.engine()) as session:
     status = plan_status(session, viewer, year=year, as_of=as_of)
     over = overdue_courses(session, viewer, year=year, as_of=as_of)
     plans = plans_frame(session, viewer, year=year)
+record_view(viewer, "training_plan", filters={"year": year, "as_of": as_of}, rows=len(status) + len(over))
 
 tab_dash, tab_bulletin, tab_plans, tab_external, tab_ledger, tab_rules = st.tabs(
     [
@@ -302,6 +304,7 @@ with tab_ledger:
         )
         with Session(resources.engine()) as session:
             rows = ledger_frame(session, viewer, year=year, worker_id=int(who))
+        record_view(viewer, "training_ledger", filters={"year": year}, rows=len(rows), entity_id=int(who))
         st.metric(tr("training.col.credited"), f"{rows['hours'].sum():.2f} h" if len(rows) else "0 h")
         cols = [
             "id",

@@ -21,6 +21,7 @@ from core.users import (
     users_frame,
 )
 from ui import resources
+from ui.audit_reads import record_view
 from ui.errors import refusals
 from ui.guard import require
 from ui.state import lang, tr
@@ -61,6 +62,7 @@ role_filter = st.segmented_control(
     default=[*(r.value for r in ADMIN_ROLES), Role.MANAGER.value],
 )
 shown = users[users["role"].isin(role_filter or ROLES)]
+record_view(viewer, "users", filters={"roles": sorted(role_filter or ROLES)}, rows=len(shown))
 st.caption(
     tr("common.rows", n=len(shown)) + (f" · {tr('users.api_hidden', n=api_accounts)}" if api_accounts else "")
 )

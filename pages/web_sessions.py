@@ -6,6 +6,7 @@ import streamlit as st
 from core.settings import get_settings
 from core.web_sessions import active_sessions, device, revoke_sessions
 from ui import resources
+from ui.audit_reads import record_view
 from ui.confirm import arm, armed, confirmed
 from ui.guard import require
 from ui.state import SESSION_KEY, tr
@@ -21,6 +22,7 @@ if (ended := st.session_state.pop("_sessions_ended", None)) is not None:
 
 with resources.unit_of_work() as session:
     frame = active_sessions(session, viewer)
+record_view(viewer, "web_sessions", filters={}, rows=len(frame))
 
 if frame.empty:
     st.info(tr("sessions.empty"))

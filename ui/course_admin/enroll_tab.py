@@ -20,6 +20,7 @@ from courses.enrollment import (
 )
 from courses.models import RuleKind
 from ui import resources
+from ui.audit_reads import record_view
 from ui.course_admin.common import CourseAdmin
 from ui.errors import show_error
 from ui.state import lang, tr
@@ -98,6 +99,7 @@ def render(a: CourseAdmin) -> None:
         with Session(resources.engine()) as session:
             rules = rules_frame(session, viewer, course_id)
             enrolled = enrolled_frame(session, viewer, course_id)
+        record_view(viewer, "enrolled", filters={"course_id": course_id}, rows=len(enrolled))
         active = rules[rules["is_active"]] if not rules.empty else rules
         if not active.empty:
             st.markdown(f"**{tr('courses.rule.active')}**")
