@@ -15,6 +15,7 @@ from core.notify.channels import (
     add_channel,
     channels_frame,
     delivery_log,
+    last_error_kind,
     reason_text,
     send_test,
     set_enabled,
@@ -72,7 +73,9 @@ with tab_channels:
                     tr("notify.col.url"): channels["url_hint"],
                     tr("notify.col.status"): channels.apply(_status, axis=1),
                     tr("notify.col.last_sent"): _when(channels["last_sent_at"]),
-                    tr("notify.col.last_error"): channels["last_error"],
+                    tr("notify.col.last_error"): channels["last_error"].map(
+                        lambda e: reason_text(last_error_kind(e), L)
+                    ),
                 }
             ),
             hide_index=True,
@@ -92,7 +95,7 @@ with tab_channels:
                     st.error(
                         tr(
                             "notify.channels.test_failed",
-                            reason=reason_text(outcome.error_kind, outcome.error, L, now=True),
+                            reason=reason_text(outcome.error_kind, L, now=True),
                         )
                     )
         enabled = bool(row.enabled) and not bool(row.flagged)
@@ -223,9 +226,11 @@ with tab_log:
                     tr("notify.log.recipient"): log["recipient"].replace("group", tr("notify.log.group")),
                     tr("notify.log.state"): log["state"].map(lambda s: tr(f"notify.state.{s}")),
                     tr("notify.log.reason"): [
-                        reason_text(k, e, L, final=s == "gave_up")
-                        for k, e, s in zip(log["error_kind"], log["last_error"], log["state"], strict=True)
+                        reason_text(k, L, final=s == "gave_up")
+                        for k, s in zip(log["error_kind"], log["state"], strict=True)
                     ],
+                    # the provider's own words (often English), labelled as theirs, for whoever looks into it
+                    tr("notify.log.provider_said"): log["last_error"],
                     tr("notify.log.attempts"): log["attempts"],
                     tr("notify.log.next"): _when(
                         log["next_attempt_at"].where(log["state"].isin(["pending", "failed"]))

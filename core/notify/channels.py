@@ -8,6 +8,7 @@ writes an audit entry that shows the URL and secret only masked.
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from datetime import datetime
 from typing import Any
@@ -31,6 +32,8 @@ from core.notify.providers import Message, Outcome, Target, absolute_link
 from core.org import mask_phone
 from core.scope import ScopeError, Viewer, in_scope, path_scope_clause
 from core.sql import frame
+
+log = logging.getLogger(__name__)
 
 KINDS = tuple(k.value for k in ChannelKind)
 FLAGGED_KIND = "notify_flagged"  # the inbox notice telling administrators a channel's key was refused
@@ -384,6 +387,10 @@ def send_test(
         key=key,
     )
     outcome = providers.send(target, message)
+    if not outcome.ok:  # the provider's own words, for whoever looks into it (the page says it plainly)
+        log.warning(
+            "test message through channel %s failed: %s: %s", channel.id, outcome.error_kind, outcome.error
+        )
     note_outcome(session, channel, outcome, at)
     session.add(channel)
     session.add(
@@ -506,11 +513,12 @@ def delivery_log(
     return out
 
 
-def reason_text(error_kind: str, error: str, lang: str, *, now: bool = False, final: bool = False) -> str:
-    """A failure in plain words, with the provider's own message after it. ``now``: the answer to a test sent
-    from the page, which is not retried (so no "稍后自动重试"), and whose network failure is said without the
-    system's own words for it (``gaierror: [Errno -2] …`` helps nobody at a desk; the delivery log keeps it).
-    ``final``: a delivery given up (已放弃), whose reason must not promise a retry."""
+def reason_text(error_kind: str, lang: str, *, now: bool = False, final: bool = False) -> str:
+    """A failure in plain words, in the reader's language only: the provider's own message (often English,
+    ``gaierror: [Errno -2] …`` or a gateway's ``invalid webhook url``) is never appended; it stays in the
+    delivery's ``last_error``, the audit row and the log, and the delivery log shows it in its own column,
+    labelled as the provider's words. ``now``: the answer to a test sent from the page, which is not retried
+    (so no "稍后自动重试"). ``final``: a delivery given up (已放弃), whose reason must not promise a retry."""
     if not error_kind:
         return ""
     key = f"notify.reason.{error_kind}"
@@ -518,7 +526,9 @@ def reason_text(error_kind: str, error: str, lang: str, *, now: bool = False, fi
         key += "_now"
     elif final and error_kind in ("network", "rate_limited"):  # given up: no "稍后自动重试" beside 已放弃
         key += "_final"
-    plain = t(key, lang)
-    if now and error_kind == "network":
-        return plain
-    return f"{plain} ({error})" if error else plain
+    return t(key, lang)
+
+
+def last_error_kind(last_error: str) -> str:
+    """The kind of a channel's ``last_error`` (stored as ``"<kind>: <provider's words>"``, note_outcome)."""
+    return last_error.partition(":")[0].strip() if last_error else ""
