@@ -19,7 +19,7 @@ import hmac
 import json
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from sqlmodel import Session, col, select
 
 from core import clock
 from core.errors import GridwiseError
+from core.i18n import t
 from core.models import AppSetting
 from core.models_audit import AuditEntry
 from core.sealed import key_file, read_or_create_key
@@ -91,11 +92,32 @@ def seal_entry(session: Session, entry: AuditEntry) -> AuditEntry:
 
 @dataclass(frozen=True)
 class Verdict:
+    """What the verifier found, said by a catalog key (``privacy.audit.*``) and its parameters:
+    ``message(lang)`` in the reader's language, ``str(verdict)`` in English (logs)."""
+
     ok: bool
     checked: int
     row_id: int | None = None  # the first row found wrong (or the first row after a gap)
     problem: str = ""  # "changed" | "removed" | "inserted" | ""
-    message: str = ""
+    key: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def message(self, lang: str) -> str:
+        return t(self.key, lang, **self.params)
+
+    def __str__(self) -> str:
+        return self.message("en")
+
+
+class AuditChainBroken(AuditChainError):
+    """The chain is broken, so nothing was archived; the verifier's finding said in the reader's language."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        self.verdict = verdict
+        super().__init__("audit_broken", problem=verdict.message("en"))
+
+    def message(self, lang: str) -> str:
+        return t(self.prefix + self.key, lang, problem=self.verdict.message(lang))
 
 
 def _check(rows: Iterable[dict[str, Any]], start: str, key: bytes) -> Verdict:
@@ -103,13 +125,10 @@ def _check(rows: Iterable[dict[str, Any]], start: str, key: bytes) -> Verdict:
     for row in rows:
         rid = row["id"]
         if row["prev_hash"] != prev:
-            where = f"between row {prev_id} and row {rid}" if prev_id is not None else f"before row {rid}"
+            if prev_id is None:
+                return Verdict(False, n, rid, "removed", "privacy.audit.removed_before", {"row": rid})
             return Verdict(
-                False,
-                n,
-                rid,
-                "removed",
-                f"the chain breaks {where}: a row was removed (or one inserted) there",
+                False, n, rid, "removed", "privacy.audit.removed_between", {"before": prev_id, "row": rid}
             )
         if row_digest(row, key) != row["row_hash"]:
             return Verdict(
@@ -117,11 +136,11 @@ def _check(rows: Iterable[dict[str, Any]], start: str, key: bytes) -> Verdict:
                 n,
                 rid,
                 "changed",
-                f"row {rid} ({row['at']}, {row['action']}) does not match its hash: it was changed, or "
-                "inserted by somebody without the audit key",
+                "privacy.audit.changed",
+                {"row": rid, "at": row["at"], "action": row["action"]},
             )
         prev, prev_id, n = row["row_hash"], rid, n + 1
-    return Verdict(True, n, message=f"{n} rows verified")
+    return Verdict(True, n, key="privacy.audit.verified", params={"n": n})
 
 
 def _table_rows(session: Session) -> Iterator[dict[str, Any]]:
@@ -150,12 +169,21 @@ def verify_archive(path: Path) -> Verdict:
     with path.open(encoding="utf-8") as fh:
         header = json.loads(fh.readline())
         if header.get("kind") != ARCHIVE_KIND:
-            return Verdict(False, 0, problem="changed", message=f"{path} is not an audit archive")
+            return Verdict(
+                False, 0, problem="changed", key="privacy.audit.not_archive", params={"path": path}
+            )
         verdict = _check(
             (_from_json(json.loads(line)) for line in fh if line.strip()), header["anchor"], audit_key()
         )
     if verdict.ok and verdict.checked != header["rows"]:
-        return Verdict(False, verdict.checked, None, "removed", f"the header says {header['rows']} rows")
+        return Verdict(
+            False,
+            verdict.checked,
+            None,
+            "removed",
+            "privacy.audit.rows_missing",
+            {"rows": header["rows"], "checked": verdict.checked},
+        )
     return verdict
 
 
@@ -180,7 +208,7 @@ def archive(
     ]
     verdict = _check(rows, start, audit_key())
     if not verdict.ok:
-        raise AuditChainError("audit_broken", problem=verdict.message)
+        raise AuditChainBroken(verdict)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"audit-{rows[0]['id']}-{rows[-1]['id']}.jsonl"
     # Written under a temporary name and renamed: a run that wrote the file and then failed before the rows

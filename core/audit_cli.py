@@ -17,14 +17,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from sqlmodel import Session
 
     from core.audit_chain import verify, verify_archive
+    from core.cli import message_language  # core.cli loads this module by name only: no import cycle
     from core.db import get_engine
+    from core.i18n import t
 
     if args.archive:
         verdict = verify_archive(Path(args.archive))
     else:
         with Session(get_engine()) as session:
             verdict = verify(session)
-    print(("ok: " if verdict.ok else "TAMPERED: ") + verdict.message, file=sys.stderr)
+    lang = message_language(args)
+    said = t("privacy.audit.ok" if verdict.ok else "privacy.audit.tampered", lang)
+    print(f"{said}: {verdict.message(lang)}", file=sys.stderr)
     if not verdict.ok and verdict.row_id is not None:
         print(verdict.row_id)
     return 0 if verdict.ok else 1

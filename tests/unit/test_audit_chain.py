@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from datetime import datetime, timedelta
 
@@ -15,7 +16,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, col, select
 
 from core.audit import CLIENT_ADDRESS, record, record_read
-from core.audit_chain import archive, lock_down, verify, verify_archive
+from core.audit_chain import AuditChainError, archive, lock_down, verify, verify_archive
 from core.cli import main
 from core.db import make_engine
 from core.migrate import import_all_models
@@ -75,7 +76,7 @@ def test_changing_one_row_with_sql_is_named(session: Session) -> None:
     session.commit()
     verdict = verify(session)
     assert not verdict.ok and verdict.row_id == ids[2] and verdict.problem == "changed"
-    assert f"row {ids[2]}" in verdict.message
+    assert f"row {ids[2]}" in verdict.message("en")
 
 
 def test_removing_a_row_is_named_by_the_gap(session: Session) -> None:
@@ -84,7 +85,23 @@ def test_removing_a_row_is_named_by_the_gap(session: Session) -> None:
     session.commit()
     verdict = verify(session)
     assert not verdict.ok and verdict.row_id == ids[2] and verdict.problem == "removed"
-    assert f"between row {ids[0]} and row {ids[2]}" in verdict.message
+    assert f"between row {ids[0]} and row {ids[2]}" in verdict.message("en")
+    zh = verdict.message("zh")  # the finding in the reader's language (#20): numbers, no English words
+    assert f"第 {ids[0]} 条与第 {ids[2]} 条" in zh and not re.search(r"[A-Za-z]{2,}", zh)
+
+
+def test_archiving_a_broken_chain_is_refused_in_the_readers_language(session: Session, tmp_path) -> None:
+    """Test that the refusal to archive a broken chain says where it breaks in Chinese, with no English."""
+    ids = _write(session, 5)
+    session.connection().execute(text("DELETE FROM audit_log WHERE id = :i"), {"i": ids[1]})
+    session.commit()
+    later = datetime.now() + timedelta(days=400)
+    with pytest.raises(AuditChainError) as refused:
+        archive(session, tmp_path / "archive", keep_days=180, now=later)
+    zh = refused.value.message("zh")
+    assert zh.startswith("审计链已断裂") and f"第 {ids[2]} 条" in zh
+    assert not re.search(r"[A-Za-z]{2,}", zh.replace("gridwise audit verify", "")), zh
+    assert "between row" in str(refused.value)  # the log's English
 
 
 def test_a_row_inserted_without_the_key_is_named(session: Session) -> None:
@@ -112,7 +129,7 @@ def test_concurrent_writers_keep_one_chain(engine: Engine, session: Session) -> 
         t.join()
     with Session(engine) as s:
         verdict = verify(s)
-    assert verdict.ok and verdict.checked == 30, verdict.message
+    assert verdict.ok and verdict.checked == 30, str(verdict)
 
 
 def _redate(session: Session, n: int, old: datetime) -> list[AuditEntry]:
@@ -208,11 +225,14 @@ def test_verify_command_exits_non_zero_and_names_the_row(tmp_path, monkeypatch, 
     monkeypatch.setenv("GRIDWISE_DATABASE_URL", url)
     get_settings.cache_clear()
     try:
-        assert main(["audit", "verify"]) == 1
+        assert main(["--lang", "en", "audit", "verify"]) == 1
+        out = capsys.readouterr()
+        assert out.out.strip() == str(ids[1]) and f"row {ids[1]}" in out.err
+        assert main(["--lang", "zh", "audit", "verify"]) == 1  # in the chosen language (#20)
+        out = capsys.readouterr()
+        assert out.err.startswith("被篡改") and f"第 {ids[1]} 条" in out.err
     finally:
         get_settings.cache_clear()
-    out = capsys.readouterr()
-    assert out.out.strip() == str(ids[1]) and f"row {ids[1]}" in out.err
 
 
 @pytest.mark.skipif(not PG_URL, reason="needs GRIDWISE_TEST_POSTGRES_URL")
