@@ -23,44 +23,48 @@ with resources.unit_of_work() as session:
     reg = metric_registry(session)
     sla = sla_levels(session)
 
-COLS = [
-    "code",
-    "name_zh",
-    "name_en",
-    "unit",
-    "direction",
-    "aggregation",
-    "from_events",
-    "target",
-    "is_active",
-]
+# The registry as the reader reads it: the code is the hidden index, codes carry their labels, and the name is
+# the reader's language's (the other language's name is edited with the page in that language).
+NAME = f"name_{L}"
+FIELDS = {  # shown column → its label's catalog key
+    NAME: f"field.metrics.col.{NAME}",
+    "unit": "field.metrics.col.unit",
+    "direction": "field.metrics.col.direction",
+    "aggregation": "field.metrics.col.aggregation",
+    "from_events": "field.metrics.col.from_events",
+    "target": "field.metrics.col.target",
+    "is_active": "field.metrics.col.is_active",
+}
+LABEL = {field: tr(key) for field, key in FIELDS.items()}
+direction_label = {d: tr(f"field.metrics.direction.{d}") for d in ("higher", "lower")}
+direction_of = {label: d for d, label in direction_label.items()}
+registry = reg.set_index("code")
+view = registry[list(FIELDS)].assign(
+    unit=registry["unit"].map(lambda u: tr("field.metrics.unit.count") if u == "count" else u),
+    direction=registry["direction"].map(direction_label),
+    aggregation=registry["aggregation"].map(lambda a: tr(f"field.metrics.aggregation.{a}")),
+)
+view = view.rename(columns=LABEL).rename_axis(None)
 st.subheader(tr("field.metrics.registry"))
 edited = st.data_editor(
-    reg[COLS],
+    view,
     hide_index=True,
     width="stretch",
     key="metric_editor",
-    disabled=["code", "unit", "aggregation", "from_events"],
+    disabled=[LABEL["unit"], LABEL["aggregation"], LABEL["from_events"]],
     column_config={
-        "code": st.column_config.TextColumn(tr("field.metrics.col.code")),
-        "name_zh": st.column_config.TextColumn(tr("field.metrics.col.name_zh"), max_chars=100, required=True),
-        "name_en": st.column_config.TextColumn(tr("field.metrics.col.name_en"), max_chars=100, required=True),
-        "unit": st.column_config.TextColumn(tr("field.metrics.col.unit")),
-        "direction": st.column_config.SelectboxColumn(
-            tr("field.metrics.col.direction"), options=["higher", "lower"], required=True
-        ),
-        "aggregation": st.column_config.TextColumn(tr("field.metrics.col.aggregation")),
-        "from_events": st.column_config.CheckboxColumn(tr("field.metrics.col.from_events")),
-        "target": st.column_config.NumberColumn(
-            tr("field.metrics.col.target"), min_value=0, max_value=100000
-        ),
-        "is_active": st.column_config.CheckboxColumn(tr("field.metrics.col.is_active")),
+        LABEL[NAME]: st.column_config.TextColumn(max_chars=100, required=True),
+        LABEL["direction"]: st.column_config.SelectboxColumn(options=list(direction_of), required=True),
+        LABEL["target"]: st.column_config.NumberColumn(min_value=0, max_value=100000),
     },
 )
 if st.button(tr("field.metrics.save"), type="primary", key="save_metrics"):
+    EDITED = [NAME, "direction", "target", "is_active"]
+    after = edited.rename(columns={label: field for field, label in LABEL.items()})[EDITED]
+    after["direction"] = after["direction"].map(direction_of)
     with refusals():
         with resources.unit_of_work() as session:
-            n = save_registry_table(session, viewer, reg[COLS].set_index("code"), edited.set_index("code"))
+            n = save_registry_table(session, viewer, registry[EDITED], after)
         st.session_state["metrics_flash"] = tr("field.metrics.saved", n=n)
         st.rerun()
 
@@ -77,39 +81,35 @@ with st.expander(tr("field.metrics.formula")):
 
 st.subheader(tr("field.metrics.sla"))
 st.caption(tr("field.metrics.sla_caption"))
-sla_frame = pd.DataFrame(
-    [
-        {
-            "code": s.code,
-            "name": pick(L, s.name_zh, s.name_en),
-            "report_limit_hours": s.report_limit_hours,
-            "sign_limit_hours": s.sign_limit_hours,
-            "handle_limit_hours": s.handle_limit_hours,
-            "supervise_after_hours": s.supervise_after_hours,
-        }
-        for s in sla.values()
-    ]
-)
-limits = {
-    c: st.column_config.NumberColumn(tr(f"field.metrics.col.{k}"), min_value=0.1, max_value=360.0, step=0.5)
-    for c, k in (
-        ("report_limit_hours", "report"),
-        ("sign_limit_hours", "sign"),
-        ("handle_limit_hours", "handle"),
-        ("supervise_after_hours", "supervise"),
-    )
+LIMITS = {  # column → its label's catalog key
+    "report_limit_hours": "field.metrics.col.report",
+    "sign_limit_hours": "field.metrics.col.sign",
+    "handle_limit_hours": "field.metrics.col.handle",
+    "supervise_after_hours": "field.metrics.col.supervise",
 }
+PRIORITY = tr("field.col.priority")
+sla_frame = pd.DataFrame(  # the priority's code is the hidden index; its name is shown
+    [
+        {PRIORITY: pick(L, s.name_zh, s.name_en), **{tr(k): getattr(s, c) for c, k in LIMITS.items()}}
+        for s in sla.values()
+    ],
+    index=list(sla),
+)
 sla_edit = st.data_editor(
     sla_frame,
     hide_index=True,
     width="stretch",
     key="sla_editor",
-    disabled=["code", "name"],
-    column_config={"code": None, "name": st.column_config.TextColumn(tr("field.col.priority")), **limits},
+    disabled=[PRIORITY],
+    column_config={
+        tr(k): st.column_config.NumberColumn(min_value=0.1, max_value=360.0, step=0.5)
+        for k in LIMITS.values()
+    },
 )
 if st.button(tr("field.metrics.save"), key="save_sla"):
+    limits = sla_edit.rename(columns={tr(k): c for c, k in LIMITS.items()})[list(LIMITS)]
     with refusals():
         with resources.unit_of_work() as session:
-            save_sla_table(session, viewer, sla_edit)
+            save_sla_table(session, viewer, limits.rename_axis("code").reset_index())
         st.session_state["metrics_flash"] = tr("field.metrics.sla_saved")
         st.rerun()

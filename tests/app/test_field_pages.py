@@ -185,3 +185,16 @@ def test_metrics_registry_for_admin(open_page, viewer_of, app_db):
     with Session(get_engine(app_db)) as s:
         assert len(registry) == len(metric_registry(s)) >= 1  # every metric, active or not
     assert len(sla) == 3  # the three SLA levels
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_metrics_tables_save_back_through_their_labels(open_page, viewer_of, lang):
+    """Test that the registry and time-limit tables, shown with labelled columns and names instead of codes,
+    save back unchanged: nothing changed is nothing saved, and the priorities are found by their hidden codes."""
+    at = open_page("pages/metrics.py", viewer_of("admin"), lang=lang)
+    at.button(key="save_metrics").click().run()
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    assert t("field.metrics.saved", lang, n=0) in texts(at)
+    at.button(key="save_sla").click().run()
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    assert t("field.metrics.sla_saved", lang) in texts(at)
