@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from api.fields import InTime, Printable, Prose, Stamp
+from core.privacy import mask_text
 
 
 class Strict(BaseModel):
@@ -109,6 +110,12 @@ class EventOut(Out):
     suggested_item: str | None = None  # the item triage suggested from the report text
     suggestion_confidence: float | None = None
     item_confirmed: bool = True  # False: item_code is the suggestion, not yet confirmed by a manager
+
+    @field_validator("location", "result")
+    @classmethod
+    def _residents_numbers_masked(cls, value: str | None) -> str | None:
+        """Typed by hand: a resident's phone or ID number in a location or a result leaves the API masked."""
+        return mask_text(value) if value else value
 
 
 class EventWritten(Out):

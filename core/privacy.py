@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import enum
 import inspect
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -247,11 +248,66 @@ def mask_name(name: str | None) -> str:
     return name[0] + "*" * max(len(name) - 1, 1)
 
 
+# Residents' numbers written into free text (a report, a note, a location typed by hand): an 18- or 15-digit
+# resident ID number (居民身份证号), a mainland mobile number, a landline with its area code. Digits on either
+# side make it another number (an event number, a house code), which stays as it is.
+_ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{6})(?:\d{8}(\d{3}[0-9Xx])|\d{5}(\d{4}))(?![0-9A-Za-z])")
+_MOBILE = re.compile(r"(?<!\d)(\+?86[- ]?)?(1[3-9]\d)[- ]?\d{4}[- ]?(\d{4})(?!\d)")
+_LANDLINE = re.compile(r"(?<!\d)(0\d{2,3})[- ]?\d{3,4}(\d{4})(?!\d)")
+# The keys of free text in an audit entry's before/after/detail: masked as mask_text does.
+FREE_TEXT_KEYS = frozenset(
+    {
+        "note",
+        "text",
+        "report_text",
+        "result",
+        "location",
+        "message",
+        "reason",
+        "override_reason",
+        "answer_note",
+    }
+)
+
+
+def mask_text(text: str | None) -> str:
+    """Free text with residents' ID numbers (110101********123X), mobile numbers (138****5678) and landlines
+    (0755****5678) masked: what a screen, an export, an API read or an audit entry shows of a note, a report
+    or a hand-typed location. Anything but text (None, a missing cell's NaN) is shown as ""."""
+    if not isinstance(text, str) or not text:
+        return ""
+    text = _ID_NUMBER.sub(lambda m: f"{m[1]}********{m[2] or m[3]}", text)
+    text = _MOBILE.sub(lambda m: f"{m[2]}****{m[3]}", text)
+    return _LANDLINE.sub(lambda m: f"{m[1]}****{m[2]}", text)
+
+
+def mask_reference(ref: str | None) -> str:
+    """A resident's record reference (人口信息编号, or an ID number used as one): the first and last two
+    characters (P0****23), enough to tell records apart on a list, not to look the person up."""
+    if not isinstance(ref, str) or not ref:
+        return ""
+    ref = ref.strip()
+    if _ID_NUMBER.fullmatch(ref):
+        return mask_text(ref)
+    if len(ref) <= 4:
+        return "*" * len(ref)
+    return f"{ref[:2]}****{ref[-2:]}"
+
+
 def masked(value: Any) -> Any:
-    """``value`` with every contact field (``CONTACT_KEYS``) masked, through nested dicts and lists: what an
-    audit entry may hold."""
+    """``value`` with every contact field (``CONTACT_KEYS``) masked and the numbers in free-text fields
+    (``FREE_TEXT_KEYS``) masked, through nested dicts and lists: what an audit entry may hold."""
     if isinstance(value, dict):
-        return {k: (_mask_any(v) if k in CONTACT_KEYS else masked(v)) for k, v in value.items()}
+        return {
+            k: (
+                _mask_any(v)
+                if k in CONTACT_KEYS
+                else mask_text(v)
+                if k in FREE_TEXT_KEYS and isinstance(v, str)
+                else masked(v)
+            )
+            for k, v in value.items()
+        }
     if isinstance(value, list | tuple):
         return [masked(v) for v in value]
     return value

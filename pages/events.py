@@ -8,6 +8,7 @@ from sqlmodel import Session
 from core.i18n import col, pick, t
 from core.models import OrgLevel
 from core.org import units_frame
+from core.privacy import mask_text
 from core.tabular import safe_frame
 from core.taxonomy import item_name
 from evaluation.field import events as ev
@@ -52,6 +53,7 @@ states = st.multiselect(
 )
 with Session(resources.engine()) as session:
     queue = ev.event_queue(session, viewer, states=states or None, now=now)
+queue["location"] = queue["location"].map(mask_text)  # typed by hand: residents' numbers in it masked
 record_view(viewer, "events", filters={"states": sorted(states)}, rows=len(queue))
 c[2].metric(tr("field.events.urged"), f"{int((queue['escalation'] == 1).sum()):,}")
 c[3].metric(tr("field.events.supervised"), f"{int((queue['escalation'] == 2).sum()):,}")
@@ -136,7 +138,7 @@ with left:
     st.markdown(f"**{event.event_no}** · {item(event.item_code)} · {tr('field.priority.' + event.priority)}")
     st.markdown(
         f"{tr('field.col.state')}: **{tr('field.state.' + event.state)}** · "
-        f"{tr('field.col.due_at')}: {event.due_at or '—'} · {event.location or ''}"
+        f"{tr('field.col.due_at')}: {event.due_at or '—'} · {mask_text(event.location)}"
     )
     st.caption(
         tr(
@@ -158,7 +160,7 @@ with left:
                     tr("field.col.time"): history["at"],
                     tr("field.col.action"): history["action"].map(lambda a: tr(f"field.action.{a}")),
                     tr("field.col.to"): history["to_state"].map(lambda s: tr(f"field.state.{s}")),
-                    tr("field.col.note"): history["note"].fillna(""),
+                    tr("field.col.note"): history["note"].map(mask_text),
                 }
             )
         ),

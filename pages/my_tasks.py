@@ -5,6 +5,7 @@ import streamlit as st
 from sqlmodel import Session
 
 from core.i18n import pick
+from core.privacy import mask_text
 from evaluation.field import events as ev
 from evaluation.field.registry import field_now, item_lookup
 from evaluation.field.rentals import record_patrol
@@ -69,7 +70,7 @@ for row in events.itertuples():
         badge = f" :red-badge[{tr('field.my.overdue')}]" if row.overdue else ""
         st.markdown(f"**{pick(L, meta.get('item_zh'), meta.get('item_en'))}**{badge}")
         st.markdown(
-            f":material/location_on: {row.location or '—'}  \n"
+            f":material/location_on: {mask_text(row.location) or '—'}  \n"
             f"{tr('field.priority.' + row.priority)} · {tr('field.state.' + row.state)}"
         )
         due = row.sign_due_at if row.state == "dispatched" else row.due_at

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from core.privacy import mask_reference, mask_text
 from core.taxonomy import item_name
 from ui.state import lang, tr
 
@@ -50,6 +51,10 @@ def drill_table(kind: str, rows: pd.DataFrame, communities: dict[int, str]) -> p
         shown["item"] = [item_name(c, L) if isinstance(c, str) else "" for c in shown["item_code"]]
     if "reason" in shown.columns:
         shown["reason"] = shown["reason"].map(lambda r: tr(f"field.dq.reason.{r}"))
+    if "person_ref" in shown.columns:  # a resident's record: masked on the screen and in the CSV
+        shown["person_ref"] = shown["person_ref"].map(mask_reference)
+    if "standard_address" in shown.columns:  # typed by hand: a phone or ID number in it is masked
+        shown["standard_address"] = shown["standard_address"].map(mask_text)
     for name in ("worker_name", "name"):
         if name in shown.columns:
             shown[name] = shown[name].fillna("—")

@@ -9,6 +9,7 @@ import streamlit as st
 from sqlmodel import Session
 
 from core.i18n import pick
+from core.privacy import mask_text
 from core.scope import Viewer
 from core.tabular import safe_frame
 from evaluation.field.registry import item_lookup
@@ -51,7 +52,7 @@ def review(viewer: Viewer) -> None:
             pd.DataFrame(
                 {
                     tr("field.col.event_no"): rows["event_no"],
-                    tr("triage.review.text"): rows["report_text"],
+                    tr("triage.review.text"): rows["report_text"].map(mask_text),
                     tr("triage.review.suggested"): rows["suggested_item"].map(_label),
                     tr("triage.review.confidence"): rows["confidence"],
                 }
@@ -70,7 +71,7 @@ def review(viewer: Viewer) -> None:
         tr("triage.review.pick"),
         list(by_id),
         key="triage_pick",
-        format_func=lambda i: f"{by_id[i].event_no} · {str(by_id[i].report_text)[:40]}",
+        format_func=lambda i: f"{by_id[i].event_no} · {mask_text(by_id[i].report_text)[:40]}",
     )
     row = by_id[int(chosen)]
     codes = list(item_lookup())

@@ -123,12 +123,14 @@ class Event(SQLModel, table=True):
     # The queue (state, deadline) and scope (grid, assignee) are indexed; month figures scan the table
     # once per group anyway, and every extra index costs on a million-row import.
     __table_args__ = (Index("ix_field_event_state_due", "state", "due_at"),)
+    # Residents' data: the place and the free text (a report, a note, the result) may name a resident or carry
+    # a phone or ID number: personal, and shown through core.privacy.mask_text.
     __data_classes__ = declare(
-        personal="location reporter_id assignee_id assigned_by override_reason note report_text",
+        personal="location reporter_id assignee_id assigned_by override_reason note report_text result",
         business=(
             "event_no item_code category_code grid_id community_id building_code lat lon "
             "priority state discovered_at reported_at accepted_at voided_at dispatched_at "
-            "signed_at started_at feedback_at closed_at evaluated_at sign_due_at due_at result "
+            "signed_at started_at feedback_at closed_at evaluated_at sign_due_at due_at "
             "satisfaction postponed rework_count reopen_count return_count escalation urged_at "
             "supervised_at assign_reason_zh assign_reason_en source suggested_item "
             "suggestion_confidence item_confirmed"
@@ -360,12 +362,11 @@ class VerificationTask(SQLModel, table=True):
 
     __tablename__ = "field_verification_task"
     __table_args__ = (UniqueConstraint("kind", "ref_key", name="uq_field_verification_task"),)
+    # ref_key is a house's standard address or a resident's record reference; the titles name it (a record
+    # reference masked, core.privacy.mask_reference).
     __data_classes__ = declare(
-        personal="assignee_id assigned_by override_reason note",
-        business=(
-            "kind ref_key community_id grid_id lat lon title_zh title_en state due_at "
-            "assign_reason_zh assign_reason_en done_at"
-        ),
+        personal="assignee_id assigned_by override_reason note ref_key title_zh title_en",
+        business=("kind community_id grid_id lat lon state due_at assign_reason_zh assign_reason_en done_at"),
         technical="id created_at",
     )
 

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from core.audit import record
 from core.models import OrgLevel, OrgUnit, Worker
+from core.privacy import mask_reference
 from core.scope import ScopeError, Viewer, unit_scope_clause
 from evaluation.field.models import Deregistration, Event, HouseRecord, VerificationTask, VisitDay
 from evaluation.field.registry import field_now
@@ -285,6 +286,7 @@ def _candidates(session: Session, viewer: Viewer) -> pd.DataFrame:
         )
     r = reversed_deregistrations(session, viewer)
     if len(r):
+        masked_refs = r["person_ref"].map(mask_reference)
         parts.append(
             pd.DataFrame(
                 {
@@ -292,8 +294,9 @@ def _candidates(session: Session, viewer: Viewer) -> pd.DataFrame:
                     "ref_key": r["person_ref"],
                     "community_id": r["community_id"],
                     "grid_id": r["grid_id"],
-                    "title_zh": "核查异常注销:" + r["person_ref"] + " 注销后又恢复",
-                    "title_en": "Check abnormal deregistration: " + r["person_ref"] + " was reversed",
+                    # The title names the resident's record masked (the full one is the task's key only).
+                    "title_zh": "核查异常注销:" + masked_refs + " 注销后又恢复",
+                    "title_en": "Check abnormal deregistration: " + masked_refs + " was reversed",
                 }
             )
         )
