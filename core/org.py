@@ -264,10 +264,10 @@ def reveal_phone(session: Session, viewer: Viewer, worker_id: int) -> str:
     """A worker's phone in full, for a manager or administrator whose scope holds the worker, on their
     explicit request; the request is audited (``privacy.reveal``) in the caller's unit of work."""
     if not viewer.is_manager:  # workers, and the security and audit administrators
-        raise ScopeError("only managers see phone numbers in full")
+        raise ScopeError("scope.err.manager_phone")
     worker = session.exec(select(Worker).where(Worker.id == worker_id, worker_scope_clause(viewer))).first()
     if worker is None:
-        raise ScopeError(f"worker {worker_id} is outside your scope")
+        raise ScopeError("scope.err.worker_out_of_scope")
     record(
         session,
         "privacy.reveal",

@@ -45,16 +45,14 @@ def subscribe(
         raise ScopeError("scope.err.admin_webhooks")
     row = session.exec(select(ApiClient).where(ApiClient.name == client)).first()
     if row is None or not row.is_active:
-        raise ApiClientError(f"no active API client {client!r}")
+        raise ApiClientError("core.err.api_client.not_active", name=client)
     wanted = sorted({e.strip() for e in events if e.strip()})
     if not wanted or set(wanted) - set(EVENTS):
-        raise ApiClientError(f"webhook events must be among {list(EVENTS)}")
+        raise ApiClientError("core.err.api_client.webhook_events", known=", ".join(EVENTS))
     if len(secret or "") < 16:
-        raise ApiClientError(
-            "a webhook secret has at least 16 characters (the receiver verifies the HMAC with it)"
-        )
+        raise ApiClientError("core.err.api_client.webhook_secret")
     if session.exec(select(ApiWebhook.id).where(ApiWebhook.client_id == row.id)).first() is not None:
-        raise ApiClientError(f"API client {client!r} is already subscribed")
+        raise ApiClientError("core.err.api_client.subscribed", name=client)
     channel = add_channel(
         session,
         viewer,

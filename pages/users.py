@@ -131,17 +131,23 @@ with new_col, st.form("new_user", clear_on_submit=True):
 
 with edit_col:
     st.subheader(tr("users.edit"))
+    # An account as "username · display name · role": the display name is what was typed for the account
+    # (a person's name, or an office such as 系统管理员, kept as typed); the role is the catalog's, so an
+    # English reader still reads what each account is.
+    by_id = users.set_index("id")
     user_id = st.selectbox(
         tr("users.pick"),
         [None, *users["id"].tolist()],
         format_func=lambda v: (
             "—"
             if v is None
-            else f"{users.set_index('id').at[v, 'username']} · {users.set_index('id').at[v, 'display_name']}"
+            else " · ".join(
+                (by_id.at[v, "username"], by_id.at[v, "display_name"], tr(f"role.{by_id.at[v, 'role']}"))
+            )
         ),
     )
     if user_id is not None:
-        row = users.set_index("id").loc[user_id]
+        row = by_id.loc[user_id]
         with st.form("edit_user"):
             name = st.text_input(tr("users.display_name"), value=row["display_name"])
             new_role = st.selectbox(

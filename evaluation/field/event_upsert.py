@@ -319,7 +319,7 @@ def upsert_event(
     times as naive Shanghai datetimes …), upsert by event number, exactly as importing it in a one-row
     file would; ``ImportRefused`` when the import would refuse it."""
     if not viewer.is_manager:
-        raise ScopeError("only a manager may import field data")
+        raise ScopeError("scope.err.manager_field_import")
     row, errors = _cells(raw)
     if errors:
         raise _refuse(errors, source)

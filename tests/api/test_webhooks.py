@@ -91,5 +91,5 @@ def test_only_an_administrator_subscribes_with_a_real_secret(api_world, session:
     url, _ = receiver
     with pytest.raises(ValueError, match="16 characters"):
         subscribe(session, SYSTEM, client="comm_a", url=url, secret="short")
-    with pytest.raises(ValueError, match="webhook events"):
+    with pytest.raises(ValueError, match="Webhook events"):
         subscribe(session, SYSTEM, client="comm_a", url=url, secret=SECRET, events=["events.created"])

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from core.i18n import catalog
+
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("core", "courses", "evaluation", "api", "ui", "pages")
 SCRIPTS = {"app.py": "pages.__app__"}  # the Streamlit entry point sits with the pages
@@ -890,4 +892,118 @@ def test_text_written_in_a_message_call_is_caught():
         "pages.bad:5",
         "pages.bad:6",
         "pages.bad:7",
+    ]
+
+
+# --- a refusal names a key both catalogs hold (issue #20) -----------------------------------------------
+# A GridwiseError (or subclass) raised with a literal key that no catalog holds shows the key itself (or, when
+# an English sentence was passed as the "key", that English) to every reader. The class's ``prefix`` is
+# followed up its bases; an f-string key must at least begin like some key of the catalogs.
+
+
+def _refusal_classes(scan: Scan) -> dict[str, str]:
+    """Name → key prefix of GridwiseError and every subclass defined in the scan."""
+    bases: dict[str, list[str]] = {}
+    prefixes: dict[str, str] = {}
+    for module in scan.modules.values():
+        for node in ast.walk(module.tree):
+            if not isinstance(node, ast.ClassDef):
+                continue
+            bases[node.name] = [
+                b.id if isinstance(b, ast.Name) else getattr(b, "attr", "") for b in node.bases
+            ]
+            for stmt in node.body:
+                if (
+                    isinstance(stmt, ast.Assign)
+                    and any(isinstance(t, ast.Name) and t.id == "prefix" for t in stmt.targets)
+                    and isinstance(stmt.value, ast.Constant)
+                ):
+                    prefixes[node.name] = str(stmt.value.value)
+
+    def prefix(name: str, seen: frozenset[str] = frozenset()) -> str | None:
+        """The key prefix when ``name`` is a refusal class, else None."""
+        if name == "GridwiseError":
+            return prefixes.get(name, "")
+        if name not in bases or name in seen:
+            return None
+        for base in bases[name]:
+            found = prefix(base, seen | {name})
+            if found is not None:
+                return prefixes.get(name, found)
+        return None
+
+    return {n: p for n in [*bases, "GridwiseError"] if (p := prefix(n)) is not None}
+
+
+def refusals_without_a_key(scan: Scan, catalogs: Mapping[str, Mapping[str, str]]) -> list[str]:
+    """ "module:line key" of every refusal class called with a literal key missing from a catalog, or with an
+    f-string key that no key of a catalog begins like."""
+    classes = _refusal_classes(scan)
+    bad = []
+    for name, module in sorted(scan.modules.items()):
+        for _, call in _qualified_calls(module):
+            func = call.func
+            cls = (
+                func.id
+                if isinstance(func, ast.Name)
+                else func.attr
+                if isinstance(func, ast.Attribute)
+                else ""
+            )
+            if cls not in classes:
+                continue
+            arg = (
+                call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "key"), None)
+            )
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                key = classes[cls] + arg.value
+                if any(key not in catalog for catalog in catalogs.values()):
+                    bad.append(f"{name}:{call.lineno} {key}")
+            elif isinstance(arg, ast.JoinedStr):
+                head = "".join(
+                    str(v.value) for v in arg.values[:1] if isinstance(v, ast.Constant)
+                )  # the literal part before the first {…}
+                key = classes[cls] + head
+                if any(not any(k.startswith(key) for k in catalog) for catalog in catalogs.values()):
+                    bad.append(f"{name}:{call.lineno} {key}…")
+    return bad
+
+
+def test_every_refusal_names_a_catalog_key():
+    """Test that every GridwiseError raised with a literal key (its class's prefix included) finds the key in
+    the zh and en catalogs."""
+    assert refusals_without_a_key(PROJECT, {lang: catalog(lang) for lang in ("zh", "en")}) == []
+
+
+def test_a_refusal_without_a_catalog_key_is_caught():
+    """Test that an English sentence passed as a key, a key missing from one catalog, a subclass's prefix and an
+    f-string key that begins like no key are caught; a key both catalogs hold (directly, through a prefix or
+    as an f-string's head) and an unrelated class are not."""
+    scan = load(
+        {
+            "core.errors": "class GridwiseError(ValueError):\n    prefix = ''\n",
+            "core.bad": (
+                "from core.errors import GridwiseError\n"
+                "class AreaError(GridwiseError):\n    prefix = 'area.err.'\n"
+                "class Narrower(AreaError):\n    pass\n"
+                "class Other(ValueError):\n    pass\n"
+                "def f(x):\n"
+                "    if x == 1:\n        raise GridwiseError('only managers may do this')\n"
+                "    if x == 2:\n        raise GridwiseError('a.only_zh')\n"
+                "    if x == 3:\n        raise Narrower('missing', n=1)\n"
+                "    if x == 4:\n        raise AreaError(f'worker {x} is out')\n"
+                "    if x == 5:\n        raise GridwiseError('a.both')\n"
+                "    if x == 6:\n        raise Narrower('known')\n"
+                "    if x == 7:\n        raise AreaError(f'kind_{x}')\n"
+                "    raise Other('anything')\n"
+            ),
+        }
+    )
+    both = {"a.both": "", "area.err.known": "", "area.err.kind_a": ""}
+    catalogs = {"zh": {**both, "a.only_zh": ""}, "en": both}
+    assert refusals_without_a_key(scan, catalogs) == [
+        "core.bad:10 only managers may do this",
+        "core.bad:12 a.only_zh",
+        "core.bad:14 area.err.missing",
+        "core.bad:16 area.err.worker …",
     ]
