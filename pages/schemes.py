@@ -9,8 +9,10 @@ from sqlmodel import Session
 
 from core.i18n import col, pick
 from evaluation.scoring.store import (
+    SHIPPED_NOTE,
     activate_version,
     active_scheme,
+    metric_names,
     save_scheme_version,
     scheme_by_id,
     scheme_versions,
@@ -29,26 +31,27 @@ with resources.unit_of_work() as session:  # the first use stores the shipped sc
     scheme, row = active_scheme(session)
     active_id = row.id
     versions = scheme_versions(session)
+    metrics = metric_names(session)
 
+labels = {  # a version by its name and number, never by the scheme's code
+    r.id: tr("score.schemes.version_label", name=pick(L, r.name_zh, r.name_en), version=r.version)
+    for r in versions.itertuples()
+}
 st.dataframe(
-    versions.assign(active=versions["is_active"].map({True: "✓", False: ""}))[
-        ["code", "version", col(L, "name"), "active", "note", "created_at"]
-    ].rename(
-        columns={
-            "code": tr("score.scheme"),
-            "version": tr("score.scheme_version"),
-            "name_zh": tr("score.col.name"),
-            "name_en": tr("score.col.name"),
-            "active": tr("score.active"),
-            "note": tr("score.col.reason"),
-            "created_at": tr("score.col.computed_at"),
+    pd.DataFrame(
+        {
+            tr("score.scheme"): versions["id"].map(labels),
+            tr("score.active"): versions["is_active"].map({True: "✓", False: ""}),
+            tr("score.col.reason"): versions["note"]
+            .replace({SHIPPED_NOTE: tr("score.schemes.shipped_note")})
+            .fillna(""),
+            tr("score.col.computed_at"): versions["created_at"],
         }
     ),
     hide_index=True,
     width="stretch",
 )
 
-labels = dict(zip(versions["id"], versions["code"] + " v" + versions["version"].astype(str), strict=True))
 shown_id = st.selectbox(
     tr("score.schemes.show"),
     list(labels),
@@ -77,31 +80,46 @@ st.dataframe(
 
 st.subheader(tr("score.schemes.components"))
 st.caption(tr("score.schemes.edit_help"))
-editable = comp[["component", name, "metric", "weight", "method", "floor", "target", "cohort", "fairness"]]
+# Codes stay behind the labels: the component is the hidden index, the metric shows its name, and the
+# method, cohort and fairness choices read as words (mapped back to their codes on save).
+OPTIONS = {
+    "method": {m: tr(f"score.method.{m}") for m in ("linear", "bands", "percentile")},
+    "cohort": {c: tr(f"score.cohort.{c}") for c in ("community", "subdistrict", "all")},
+    "fairness": {
+        "": tr("score.fairness.none"),
+        **{f: tr(f"score.fairness.{f}") for f in ("per_100_households", "expected_volume")},
+    },
+}
+COLUMNS = {  # column → its header's catalog key
+    name: "score.col.component_name",
+    "metric": "score.col.metric",
+    "weight": "score.col.weight",
+    "method": "score.col.rule",
+    "floor": "score.col.floor",
+    "target": "score.col.target",
+    "cohort": "score.col.cohort",
+    "fairness": "score.col.fairness",
+}
+HEADER = {c: tr(k) for c, k in COLUMNS.items()}
+editable = comp.set_index("component").rename_axis(None)[list(COLUMNS)]
+editable["metric"] = editable["metric"].map(lambda m: pick(L, *metrics[m]) if m in metrics else m)
+editable["fairness"] = editable["fairness"].fillna("")
+for k, option in OPTIONS.items():
+    editable[k] = editable[k].map(option)
+editable = editable.rename(columns=HEADER)
 edited = st.data_editor(
     editable,
     hide_index=True,
     width="stretch",
     key="scheme_editor",
-    disabled=["component", name, "metric"],
+    disabled=[HEADER[name], HEADER["metric"]],
     column_config={
-        "method": st.column_config.SelectboxColumn(
-            tr("score.col.rule"), options=["linear", "bands", "percentile"]
-        ),
-        "cohort": st.column_config.SelectboxColumn(
-            tr("score.col.cohort"), options=["community", "subdistrict", "all"]
-        ),
-        "fairness": st.column_config.SelectboxColumn(
-            tr("score.col.fairness"), options=["per_100_households", "expected_volume"]
-        ),
-        "weight": st.column_config.NumberColumn(
-            tr("score.col.weight"), min_value=0.5, max_value=100, step=0.5
-        ),
-        name: tr("score.col.component_name"),
-        "metric": tr("score.col.metric"),
-    },
+        HEADER[k]: st.column_config.SelectboxColumn(options=list(OPTIONS[k].values()), required=True)
+        for k in OPTIONS
+    }
+    | {HEADER["weight"]: st.column_config.NumberColumn(min_value=0.5, max_value=100, step=0.5)},
 )
-st.caption(tr("score.schemes.weight_sum", total=f"{edited['weight'].sum():g}"))
+st.caption(tr("score.schemes.weight_sum", total=f"{edited[HEADER['weight']].sum():g}"))
 
 with st.expander(tr("score.schemes.grades_adjustments")):
     st.dataframe(
@@ -159,7 +177,9 @@ if save:
             st.stop()
     else:
         definition = shown.to_dict()
-        rows = edited.set_index("component")
+        rows = edited.rename(columns={h: c for c, h in HEADER.items()})
+        for k, option in OPTIONS.items():
+            rows[k] = rows[k].map({label: code for code, label in option.items()})
         for dim in definition["dimensions"]:
             for c in dim["components"]:
                 r = rows.loc[c["code"]]
@@ -174,4 +194,4 @@ if save:
         with resources.unit_of_work() as session:
             new = save_scheme_version(session, viewer, definition, note=note)
         st.cache_data.clear()
-        st.success(tr("score.schemes.saved", code=new.code, version=new.version))
+        st.success(tr("score.schemes.saved", name=pick(L, new.name_zh, new.name_en), version=new.version))

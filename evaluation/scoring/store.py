@@ -20,12 +20,22 @@ from evaluation.scoring.inputs import TRAINING_REGISTRY
 from evaluation.scoring.models_scoring import ScoringScheme
 from evaluation.scoring.scheme import Scheme, default_scheme
 
+# The note of version 1, which the system writes: stored as it is, shown by the page in the reader's words.
+SHIPPED_NOTE = "shipped default (data/scoring_default.json)"
+
 
 def registry_directions(session: Session) -> dict[str, str]:
     """metric code → higher/lower, from the field registry and the training figures."""
     reg = metric_registry(session)
     reg = pd.concat([reg[["code", "direction"]], TRAINING_REGISTRY[["code", "direction"]]])
     return dict(zip(reg["code"], reg["direction"], strict=True))
+
+
+def metric_names(session: Session) -> dict[str, tuple[str, str]]:
+    """metric code → (name_zh, name_en), from the field registry and the training figures."""
+    reg = metric_registry(session)
+    reg = pd.concat([reg[["code", "name_zh", "name_en"]], TRAINING_REGISTRY[["code", "name_zh", "name_en"]]])
+    return {code: (zh, en) for code, zh, en in reg.itertuples(index=False)}
 
 
 def ensure_default_scheme(session: Session) -> ScoringScheme:
@@ -56,7 +66,7 @@ def ensure_default_scheme(session: Session) -> ScoringScheme:
                 "name_en": s.name_en,
                 "definition": s.to_json(),
                 "is_active": True,
-                "note": "shipped default (data/scoring_default.json)",
+                "note": SHIPPED_NOTE,
                 "created_at": clock_now(),
             }
         ],

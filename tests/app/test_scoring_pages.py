@@ -92,6 +92,17 @@ def test_schemes_page_saves_a_new_version(open_page, viewer_of):
     assert any("add up to 100" in e.value for e in at.error)
 
 
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_schemes_table_saves_codes_behind_its_labels(open_page, viewer_of, lang):
+    """Test that the component table, which shows methods, cohorts and fairness as words, reads back as the
+    same definition (codes, not labels): saving it untouched is refused as unchanged, not as a bad method."""
+    at = open_page("pages/schemes.py", viewer_of("admin"), lang=lang)
+    assert not at.exception, at.exception
+    at.get("form_submit_button")[0].click().run()
+    assert not at.exception, at.exception
+    assert [e.value for e in at.error] == [t("score.err.scheme_unchanged", lang, version=1)]
+
+
 def test_freeze_then_recompute_shows_what_changed(open_page, viewer_of):
     """Test the snapshots tab: freezing June writes revision 1 (and its bulletin); recomputing after a
     deduction writes revision 2 and lists the worker whose total dropped by 5."""
