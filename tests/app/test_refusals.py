@@ -1,6 +1,8 @@
 """A refusal reads in the viewer's language: per page and role, provoke one refusal through the page's own
 widgets, in Chinese and in English; the page shows exactly the catalog text of the expected key, and the
-Chinese run shows no English words (and the English run no Chinese) outside the values the person typed."""
+Chinese run shows no English words (and the English run no Chinese) outside the values the person typed, no
+exception box, and nothing was written (the rows of the action's tables, audit trail included, are counted
+before and after). Each page opens once per language: the refusal is provoked in the first run after it."""
 
 from __future__ import annotations
 
@@ -9,12 +11,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from sqlalchemy import text as sql
+from sqlmodel import Session, select
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 from streamlit.testing.v1 import AppTest
 
+import ui.state
+from core.db import get_engine, unit_of_work
+from core.errors import GridwiseError
 from core.i18n import t
+from core.models import User
+from core.rights import request_correction
+from core.scope import viewer_for
+from evaluation.field.events import IllegalTransition
+from evaluation.field.models import Event
 
 LATIN = re.compile(r"[A-Za-z]{2,}")
 EXAMPLES = re.compile(r"[\w.+-]+@[\w.-]+")  # a format example (name@example.org) is no English sentence
+SETTINGS = re.compile(r"\bGRIDWISE_[A-Z_]+\b")  # a setting's name is what an administrator types, as it is
 CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -52,18 +66,138 @@ def _wrong_current_password(at: AppTest, lang: str) -> dict[str, object]:
     return {}
 
 
+def _submit(at: AppTest, form: str) -> None:
+    """Click the submit button of the form with this key, and run."""
+    next(b for b in at.get("form_submit_button") if b.proto.form_id == form).click().run()
+
+
+def _labelled(widgets, label_key: str, lang: str, nth: int = 0):
+    return [w for w in widgets if w.label == t(label_key, lang)][nth]
+
+
+def _taken_username(at: AppTest, lang: str) -> dict[str, object]:
+    _labelled(at.text_input, "users.username", lang).set_value("admin")
+    _labelled(at.text_input, "users.display_name", lang).set_value("张三" if lang == "zh" else "Zhang San")
+    _submit(at, "new_user")
+    return {"username": "admin"}
+
+
+def _worker_without_name(at: AppTest, lang: str) -> dict[str, object]:
+    _labelled(at.text_input, "col.employee_no", lang).set_value("DP9999")
+    _submit(at, "worker_edit")
+    return {}
+
+
+def _return_without_note(at: AppTest, lang: str) -> dict[str, object]:
+    at.session_state["events_pick"] = at.session_state["_prepared"]
+    at.run()
+    at.session_state["events_action"] = "return"
+    at.run()
+    _submit(at, "event_action")
+    return {"action": "return"}
+
+
+def _decline_without_note(at: AppTest, lang: str) -> dict[str, object]:
+    _submit_named(at, "answer", t("rights.mgr.decline", lang))
+    return {}
+
+
+def _submit_named(at: AppTest, form: str, label: str) -> None:
+    next(
+        b for b in at.get("form_submit_button") if b.proto.form_id == form and b.proto.label == label
+    ).click().run()
+
+
+def _channel_without_name(at: AppTest, lang: str) -> dict[str, object]:
+    at.text_input(key="notify_add_url").set_value("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=x")
+    _submit(at, "add_channel")
+    return {}
+
+
+def _hours_without_evidence(at: AppTest, lang: str) -> dict[str, object]:
+    _submit(at, "external")
+    return {}
+
+
+def _course_without_code(at: AppTest, lang: str) -> dict[str, object]:
+    _submit(at, "course_None")
+    return {}
+
+
+def _dispatched_event(url: str) -> int:
+    """An event dispatched to a worker, for the events page to pick."""
+    with unit_of_work(get_engine(url)) as s:
+        e = s.exec(select(Event).where(Event.state == "evaluated")).first()
+        assert e is not None
+        worker = s.exec(select(User).where(User.username == "dp0001")).one()
+        e.state, e.assignee_id = "dispatched", worker.worker_id
+        s.add(e)
+        s.flush()
+        return int(e.id or 0)
+
+
+def _open_correction(url: str) -> int:
+    """A worker's open correction request, for the manager to answer."""
+    with unit_of_work(get_engine(url)) as s:
+        worker = viewer_for(s, s.exec(select(User).where(User.username == "dp0001")).one())
+        return int(request_correction(s, worker, field="phone", message="号码写错了").id or 0)
+
+
 @dataclass(frozen=True)
 class Refusal:
     page: str
     username: str
     provoke: Callable[[AppTest, str], dict[str, object]]
     key: str
+    tables: tuple[str, ...] = ("audit_log",)  # nothing written: their rows counted before and after
+    prepare: Callable[[str], int] | None = None  # on the database before the page opens; its id → state
+    error: type[GridwiseError] = GridwiseError  # renders the key (IllegalTransition translates its params)
 
 
 REFUSALS = [
-    Refusal("pages/notify_prefs.py", "dp0001", _bad_email, "notify.err.prefs_email"),
-    Refusal("pages/api_clients.py", "admin", _no_operations, "core.err.api_client.no_operation"),
-    Refusal("pages/schemes.py", "admin", _weights_off, "score.err.scheme.weights_sum"),
+    Refusal("pages/notify_prefs.py", "dp0001", _bad_email, "notify.err.prefs_email", ("notify_preference",)),
+    Refusal(
+        "pages/api_clients.py", "admin", _no_operations, "core.err.api_client.no_operation", ("api_client",)
+    ),
+    Refusal("pages/schemes.py", "admin", _weights_off, "score.err.scheme.weights_sum", ("scoring_scheme",)),
+    Refusal("pages/users.py", "admin", _taken_username, "core.err.username_taken", ("app_user", "audit_log")),
+    Refusal(
+        "pages/workers.py", "manager", _worker_without_name, "workers.err_required", ("worker", "audit_log")
+    ),
+    Refusal(
+        "pages/events.py",
+        "manager",
+        _return_without_note,
+        "field.err.needs_note",
+        ("field_event_transition", "audit_log"),
+        prepare=_dispatched_event,
+        error=IllegalTransition,
+    ),
+    Refusal(
+        "pages/corrections.py",
+        "manager",
+        _decline_without_note,
+        "rights.err.note_needed",
+        ("correction_request", "notification", "audit_log"),
+        prepare=_open_correction,
+    ),
+    Refusal(
+        "pages/notify_channels.py",
+        "admin",
+        _channel_without_name,
+        "notify.err.channel_name",
+        ("notify_channel",),
+    ),
+    Refusal(
+        "pages/training_plan.py",
+        "manager",
+        _hours_without_evidence,
+        "training.err.evidence_needed",
+        ("training_hours", "training_evidence", "audit_log"),
+    ),
+    Refusal(
+        "pages/catalog.py", "manager", _course_without_code, "courses.err.course_code_title", ("course",)
+    ),
     *(
         Refusal("pages/account.py", who, _wrong_current_password, "auth.err.pw_wrong_current")
         for who in ("dp0001", "manager", "admin", "secadmin", "auditor")
@@ -71,22 +205,43 @@ REFUSALS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def widgets_read_in_the_runs_language(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between runs AppTest formats a selectbox's value with the page's format_func (tr) to find its option;
+    outside a run tr sees no session and speaks the default language, so an English page's options would
+    not be found. Outside a run, tr speaks this test's language (inside, the session's, as always)."""
+    run_lang, real = request.node.callspec.params["lang"], ui.state.lang
+    monkeypatch.setattr(ui.state, "lang", lambda: real() if get_script_run_ctx() else run_lang)
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
 @pytest.mark.parametrize("case", REFUSALS, ids=lambda c: f"{c.page}:{c.username}")
-def test_a_refusal_reads_in_the_viewers_language(open_page, viewer_of, case, lang):
-    """Test that the refusal is the expected key's text in the run's language, and nothing else shown as an
-    error is in the other language."""
+def test_a_refusal_reads_in_the_viewers_language(open_page, viewer_of, app_db, case, lang):
+    """Test that the refusal is the expected key's text in the run's language, nothing else shown as an
+    error or warning is in the other language, no exception box is drawn and nothing was written."""
+    prepared = case.prepare(app_db) if case.prepare else None
     at = open_page(case.page, viewer_of(case.username), lang=lang)
     assert not at.exception, at.exception
+    if prepared is not None:
+        at.session_state["_prepared"] = prepared
+    before = _rows(app_db, case.tables)
     params = case.provoke(at, lang)
     assert not at.exception, at.exception
-    shown = [e.value for e in at.error]
-    assert t(case.key, lang, **params) in shown, shown
+    shown = [e.value for e in at.error] + [w.value for w in at.warning]
+    assert case.error(case.key, **params).message(lang) in shown, shown
+    assert _rows(app_db, case.tables) == before, "a refused action wrote rows"
     for text in shown:
         for value in params.values():
             text = text.replace(str(value), "")
-        text = EXAMPLES.sub("", text)
+        text = SETTINGS.sub("", EXAMPLES.sub("", text))
         if lang == "zh":
             assert not LATIN.search(text), f"English in the Chinese refusal: {text!r}"
         else:
             assert not CJK.search(text), f"Chinese in the English refusal: {text!r}"
+
+
+def _rows(url: str, tables: tuple[str, ...]) -> dict[str, int]:
+    with Session(get_engine(url)) as s:
+        return {name: int(s.execute(sql(f"SELECT count(*) FROM {name}")).scalar_one()) for name in tables}
