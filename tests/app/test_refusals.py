@@ -124,13 +124,41 @@ def _course_without_code(at: AppTest, lang: str) -> dict[str, object]:
     return {}
 
 
-def _dispatched_event(url: str) -> int:
-    """An event dispatched to a worker, for the events page to pick."""
+def _short_correction(at: AppTest, lang: str) -> dict[str, object]:
+    at.text_area(key="corr_message").set_value("错")
+    _submit(at, "correction")
+    return {}
+
+
+def _feedback_without_note(at: AppTest, lang: str) -> dict[str, object]:
+    at.button(key=f"feedback_{at.session_state['_prepared']}").click().run()
+    return {}
+
+
+def _acknowledge_without_note(at: AppTest, lang: str) -> dict[str, object]:
+    _submit(at, f"ack_{at.selectbox[0].value}")
+    return {}
+
+
+def _check_in_to_no_session(at: AppTest, lang: str) -> dict[str, object]:
+    at.query_params["session"] = "999999"  # the link of a QR code for a session that is not there
+    at.query_params["token"] = "stale"
+    at.run()
+    return {}
+
+
+def _handling_event(url: str) -> int:
+    """An event dp0001 is handling, for 我的任务."""
+    return _dispatched_event(url, state="handling")
+
+
+def _dispatched_event(url: str, state: str = "dispatched") -> int:
+    """An event dispatched to dp0001 (or in another of their states), for the page to pick."""
     with unit_of_work(get_engine(url)) as s:
         e = s.exec(select(Event).where(Event.state == "evaluated")).first()
         assert e is not None
         worker = s.exec(select(User).where(User.username == "dp0001")).one()
-        e.state, e.assignee_id = "dispatched", worker.worker_id
+        e.state, e.assignee_id = state, worker.worker_id
         s.add(e)
         s.flush()
         return int(e.id or 0)
@@ -194,6 +222,25 @@ REFUSALS = [
         _hours_without_evidence,
         "training.err.evidence_needed",
         ("training_hours", "training_evidence", "audit_log"),
+    ),
+    Refusal(
+        "pages/my_data.py", "dp0001", _short_correction, "rights.err.bad_message", ("correction_request",)
+    ),
+    Refusal(
+        "pages/my_tasks.py",
+        "dp0001",
+        _feedback_without_note,
+        "field.my.note_needed",
+        ("field_event_transition", "audit_log"),
+        prepare=_handling_event,
+    ),
+    Refusal("pages/warnings.py", "manager", _acknowledge_without_note, "warning.err.note_required"),
+    Refusal(
+        "pages/checkin.py",
+        "dp0001",
+        _check_in_to_no_session,
+        "courses.err.no_session",
+        ("course_attendance",),
     ),
     Refusal(
         "pages/catalog.py", "manager", _course_without_code, "courses.err.course_code_title", ("course",)
