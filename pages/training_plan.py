@@ -9,10 +9,11 @@ import streamlit as st
 from sqlmodel import Session
 
 from core import clock
-from core.i18n import col
+from core.i18n import col, pick
 from core.org import units_frame
 from courses.training.charts import community_completion_chart
-from courses.training.ledger import correct_entry, ledger_frame, record_external
+from courses.training.completion import rules
+from courses.training.ledger import record_external
 from courses.training.plans import plan_courses_frame, plans_frame, save_plan
 from courses.training.supervision import (
     bulletin_workbook,
@@ -28,6 +29,7 @@ from ui.audit_reads import record_view
 from ui.errors import refusals
 from ui.guard import require
 from ui.state import lang, tr
+from ui.training_ledger import ledger_tab
 from ui.training_rules import rules_tab
 
 viewer = require(__file__)
@@ -110,7 +112,6 @@ with tab_dash:
                 "employee_no",
                 "name",
                 col(L, "community"),
-                "course_code",
                 col(L, "title"),
                 "due",
                 "days_over",
@@ -193,41 +194,53 @@ with tab_plans:
         names = dict(zip(units["id"], units[col(L, "name")], strict=True))
         unit_id = st.selectbox(tr("training.col.unit"), list(names), format_func=lambda u: names[u])
         mine = plans[plans["unit_id"] == unit_id] if len(plans) else plans
+        # The editors show groups and courses by name (the codes stay behind, mapped back on save).
+        group_label = {g: tr(f"training.group.{g}") for g in ("all", "new_hire", "party", "bottom")}
+        with Session(resources.engine()) as session:
+            catalog = rules(session)
+        course_label = {
+            str(r.code): pick(L, r.title_zh, r.title_en) for r in catalog.itertuples() if r.title_zh
+        }
+        REQ = {c: tr(f"training.col.{c}") for c in ("worker_group", "hours", "window_days", "bottom_pct")}
+        CRS = {"course_code": tr("training.col.title"), "worker_group": REQ["worker_group"]}
+        CRS["due_date"] = tr("training.col.due")
         reqs = (
-            mine[["worker_group", "hours", "window_days", "bottom_pct"]].dropna(subset=["worker_group"])
-            if len(mine)
-            else pd.DataFrame(columns=["worker_group", "hours", "window_days", "bottom_pct"])
-        )
+            mine[list(REQ)].dropna(subset=["worker_group"]) if len(mine) else pd.DataFrame(columns=list(REQ))
+        ).assign(worker_group=lambda f: f["worker_group"].map(group_label))
         crs = (
-            plan_courses[plan_courses["unit_id"] == unit_id][["course_code", "worker_group", "due_date"]]
+            plan_courses[plan_courses["unit_id"] == unit_id][list(CRS)]
             if len(plan_courses)
-            else pd.DataFrame(columns=["course_code", "worker_group", "due_date"])
+            else pd.DataFrame(columns=list(CRS))
+        ).assign(
+            course_code=lambda f: f["course_code"].map(course_label),
+            worker_group=lambda f: f["worker_group"].map(group_label),
         )
-        groups = ["all", "new_hire", "party", "bottom"]
+        groups = st.column_config.SelectboxColumn(options=list(group_label.values()))
         with st.form(f"plan_{unit_id}_{year}"):
             st.caption(tr("training.plan.edit_help"))
             req_edit = st.data_editor(
-                reqs.reset_index(drop=True),
+                reqs.rename(columns=REQ).reset_index(drop=True),
                 num_rows="dynamic",
                 width="stretch",
                 column_config={
-                    "worker_group": st.column_config.SelectboxColumn(
-                        tr("training.col.worker_group"), options=groups
-                    ),
-                    "hours": st.column_config.NumberColumn(tr("training.plan.hours"), min_value=0.0),
+                    REQ["worker_group"]: groups,
+                    REQ["hours"]: st.column_config.NumberColumn(min_value=0.0),
                 },
-            )
+            ).rename(columns={v: k for k, v in REQ.items()})
             crs_edit = st.data_editor(
-                crs.reset_index(drop=True),
+                crs.rename(columns=CRS).reset_index(drop=True),
                 num_rows="dynamic",
                 width="stretch",
                 column_config={
-                    "worker_group": st.column_config.SelectboxColumn(
-                        tr("training.col.worker_group"), options=groups
-                    ),
-                    "due_date": st.column_config.DateColumn(tr("training.col.due")),
+                    CRS["course_code"]: st.column_config.SelectboxColumn(options=list(course_label.values())),
+                    CRS["worker_group"]: groups,
+                    CRS["due_date"]: st.column_config.DateColumn(),
                 },
-            )
+            ).rename(columns={v: k for k, v in CRS.items()})
+            group_of = {v: k for k, v in group_label.items()}
+            req_edit["worker_group"] = req_edit["worker_group"].map(group_of)
+            crs_edit["worker_group"] = crs_edit["worker_group"].map(group_of).fillna("all")
+            crs_edit["course_code"] = crs_edit["course_code"].map({v: k for k, v in course_label.items()})
             plan_note = st.text_input(
                 tr("training.plan.note"), value=str(mine["note"].iloc[0]) if len(mine) else ""
             )
@@ -295,42 +308,7 @@ with tab_external:
                 st.success(tr("training.plan.recorded"))
 
 with tab_ledger:
-    if status.empty:
-        st.caption(tr("training.plan.none"))
-    else:
-        people = dict(zip(status["worker_id"], status["employee_no"] + " " + status["name"], strict=True))
-        who = st.selectbox(
-            tr("training.col.name"), list(people), format_func=lambda w: people[w], key="ledger_worker"
-        )
-        with Session(resources.engine()) as session:
-            rows = ledger_frame(session, viewer, year=year, worker_id=int(who))
-        record_view(viewer, "training_ledger", filters={"year": year}, rows=len(rows), entity_id=int(who))
-        st.metric(tr("training.col.credited"), f"{rows['hours'].sum():.2f} h" if len(rows) else "0 h")
-        cols = [
-            "id",
-            "credited_on",
-            "hours",
-            "source",
-            "source_ref",
-            col(L, "title"),
-            "note",
-            "evidence",
-            "corrects_id",
-        ]
-        st.dataframe(rows[cols], hide_index=True, width="stretch")
-        with st.form("correct"):
-            st.caption(tr("training.plan.correct_help"))
-            entry = st.selectbox(tr("training.plan.entry"), rows["id"].tolist())
-            delta = st.number_input(
-                tr("training.plan.hours"), min_value=-200.0, max_value=200.0, value=-0.5, step=0.5
-            )
-            reason = st.text_input(tr("training.plan.reason"), key="correct_reason")
-            if st.form_submit_button(tr("training.plan.correct")) and entry is not None:
-                with refusals() as refused:
-                    with resources.unit_of_work() as session:
-                        correct_entry(session, viewer, entry_id=int(entry), hours=float(delta), note=reason)
-                if not refused:
-                    st.success(tr("training.plan.recorded"))
+    ledger_tab(viewer, status, year)
 
 with tab_rules:
     rules_tab(viewer)

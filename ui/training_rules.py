@@ -31,7 +31,7 @@ def rules_tab(viewer: Viewer) -> None:
     if table.empty:
         st.caption(tr("training.plan.none"))
         return
-    names = {int(r.course_id): f"{r.code} · {pick(L, r.title_zh, r.title_en)}" for r in table.itertuples()}
+    names = {int(r.course_id): pick(L, r.title_zh, r.title_en) for r in table.itertuples()}  # no codes
     cid = int(
         st.selectbox(
             tr("training.rules.course"), list(names), format_func=lambda c: names[c], key="rule_course"

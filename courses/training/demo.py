@@ -58,7 +58,7 @@ def seed(ctx: DemoContext) -> None:
         courses=courses,
         title_zh="2020 年度网格员培训计划",
         title_en="Grid worker training plan 2020",
-        note=f"{p['note_zh']}\n{p['note_en']}",
+        note=p["note_zh"],  # a district writes its plan's note in its own language
         now=datetime(2020, 1, 6, 9),
     )
     w = ctx.workers
@@ -71,7 +71,7 @@ def seed(ctx: DemoContext) -> None:
         requirements=[{"worker_group": "all", "hours": 4.0}],
         title_zh="办事处加训",
         title_en="Subdistrict additions",
-        note="【建议值】 [Proposed]",
+        note="【建议值】",
         now=datetime(2020, 1, 8, 9),
     )
     comm_id = int(w["community_id"].iloc[0])
@@ -83,7 +83,7 @@ def seed(ctx: DemoContext) -> None:
         requirements=[{"worker_group": "all", "hours": 2.0}],
         title_zh="社区加训",
         title_en="Community additions",
-        note="【建议值】 [Proposed]",
+        note="【建议值】",
         now=datetime(2020, 1, 9, 9),
     )
     fire = s.exec(select(Course).where(Course.code == "fire_safety")).first()

@@ -65,8 +65,6 @@ STILL_RAW = {
     ("pages/my_data.py", "en"),
     ("pages/audit.py", "en"),
     ("pages/audit.py", "zh"),
-    ("pages/training_plan.py", "en"),
-    ("pages/training_plan.py", "zh"),
 }
 
 

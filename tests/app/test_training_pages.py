@@ -73,11 +73,11 @@ def test_district_manager_sets_a_prerequisite_and_edits_a_lesson(open_page, view
     at = open_page("pages/training_plan.py", viewer_of("manager"), lang=lang)
     assert not at.exception
     course = at.selectbox(key="rule_course")
-    course.select_index(
-        next(i for i, o in enumerate(course.options) if o.startswith("residence_registration"))
-    ).run()
+    course.select_index(course.options.index("居住登记申报" if zh else "Residence registration")).run()
     pre = _keyed(at.selectbox, "rule_prereq_")
-    assert pre.options[pre.index].startswith("info_collection")
+    assert pre.options[pre.index] == (
+        "四标四实信息采集规范" if zh else "Four Standards, Four Actuals: data collection"
+    )
     _keyed(at.checkbox, "rule_use_att_").check()
     _keyed(at.number_input, "rule_pct_").set_value(75)
     _button(at, "保存规则" if zh else "Save the rule").click().run()
@@ -103,3 +103,33 @@ def test_community_manager_reads_the_rules_but_cannot_save(open_page, viewer_of)
     assert not at.exception
     assert any("district-level" in i.value for i in at.info)
     assert _button(at, "Save the rule").disabled and _button(at, "Save the lesson").disabled
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_plan_editor_saves_groups_and_courses_shown_by_name(open_page, viewer_of, app_db, lang):
+    """Test that the plan editor, which shows groups and compulsory courses by name, saves the district plan
+    back as it was: the same requirements and the same course codes."""
+    from sqlmodel import Session
+
+    from core.db import get_engine
+    from core.i18n import t
+    from courses.training.plans import plan_courses_frame, plans_frame
+
+    manager = viewer_of("manager")
+
+    def plan() -> tuple[list, list]:
+        with Session(get_engine(app_db)) as s:
+            reqs = plans_frame(s, manager, year=2020)
+            crs = plan_courses_frame(s, manager, year=2020)
+        district = reqs["unit_id"].iloc[0]
+        reqs = reqs[reqs["unit_id"] == district][["worker_group", "hours", "window_days", "bottom_pct"]]
+        crs = crs[crs["unit_id"] == district][["course_code", "worker_group", "due_date"]]
+        return reqs.astype(str).values.tolist(), crs.astype(str).values.tolist()
+
+    before = plan()
+    assert before[1], "the demo's district plan has compulsory courses"
+    at = open_page("pages/training_plan.py", manager, lang=lang)
+    _button(at, t("training.plan.save", lang)).click().run()
+    assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
+    assert any(s.value == t("training.plan.saved", lang) for s in at.success)
+    assert plan() == before
