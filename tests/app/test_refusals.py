@@ -147,6 +147,15 @@ def _check_in_to_no_session(at: AppTest, lang: str) -> dict[str, object]:
     return {}
 
 
+def _enrol_no_one(at: AppTest, lang: str) -> dict[str, object]:
+    form = next(
+        b.proto.form_id for b in at.get("form_submit_button") if b.proto.form_id.startswith("gaps_enroll_")
+    )
+    next(m for m in at.multiselect if m.label == t("assign.gaps.enroll_who", lang)).set_value([])
+    _submit(at, form)
+    return {}
+
+
 def _handling_event(url: str) -> int:
     """An event dp0001 is handling, for 我的任务."""
     return _dispatched_event(url, state="handling")
@@ -233,6 +242,9 @@ REFUSALS = [
         "field.my.note_needed",
         ("field_event_transition", "audit_log"),
         prepare=_handling_event,
+    ),
+    Refusal(
+        "pages/skill_gaps.py", "manager", _enrol_no_one, "assign.gaps.pick_someone", ("course_enrollment",)
     ),
     Refusal("pages/warnings.py", "manager", _acknowledge_without_note, "warning.err.note_required"),
     Refusal(
