@@ -46,6 +46,23 @@ class AssignmentError(GridwiseError):
     """An expected refusal; ``key``/``params`` let a page say it in the user's language."""
 
 
+class HardRuleRefusal(AssignmentError):
+    """A worker a hard rule excludes, with the rule's reason said in the reader's language too (the reason is
+    a sentence of its own, so it is rendered per language rather than kept as an English parameter)."""
+
+    def __init__(self, chosen: pd.DataFrame) -> None:
+        self.chosen = chosen.head(1)
+        super().__init__(
+            "assign.error.hard_rule",
+            name=self.chosen["name"].iloc[0],
+            reason=exclusion_reasons(self.chosen, "en").iloc[0],
+        )
+
+    def message(self, lang: str) -> str:
+        reason = exclusion_reasons(self.chosen, lang).iloc[0]
+        return t(self.prefix + self.key, lang, **{**self.params, "reason": reason})
+
+
 @dataclass(frozen=True)
 class Context:
     """Everything the ranking reads, loaded once per page run."""
@@ -272,11 +289,7 @@ def assign(
         if chosen.empty:
             raise AssignmentError("assign.error.not_in_scope")
         if chosen["rule"].iloc[0] in HARD_RULES:
-            raise AssignmentError(
-                "assign.error.hard_rule",
-                name=chosen["name"].iloc[0],
-                reason=exclusion_reasons(chosen, "en").iloc[0],
-            )
+            raise HardRuleRefusal(chosen)
     reason = (override_reason or "").strip() or None
     overridden = worker_id != recommended
     if overridden and reason is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -132,7 +133,7 @@ def test_override_needs_a_reason_and_is_recorded_with_the_worker_facing_reason(s
     task_id = _task_id(session, 1)
     with pytest.raises(service.AssignmentError, match="Give a reason"):
         service.assign(session, world.manager, task_id=task_id, worker_id=a1.id, preset="routine", now=NOW)
-    with pytest.raises(service.AssignmentError, match="Cannot assign"):
+    with pytest.raises(service.AssignmentError, match="Cannot assign") as hard:
         service.assign(
             session,
             world.manager,
@@ -142,6 +143,8 @@ def test_override_needs_a_reason_and_is_recorded_with_the_worker_facing_reason(s
             override_reason="熟悉情况",
             now=NOW,
         )
+    zh = hard.value.message("zh")  # the rule's reason in Chinese too, not the English sentence (#20)
+    assert not re.search(r"[A-Za-z]{3,}", zh.replace(a2.name, "")), zh
     d = service.assign(
         session,
         world.manager,
