@@ -8,14 +8,18 @@ from sqlmodel import Session
 
 from core import clock
 from core.audit import ACTION_AREAS, audit_frame
+from core.audit_text import action_text, entity_text, user_text, values_text
+from core.i18n import pick
 from core.tabular import safe_frame
+from courses.training.completion import rules
 from ui import resources
 from ui.audit_reads import download_button as audited_download
 from ui.audit_reads import record_view
 from ui.guard import require
-from ui.state import tr
+from ui.state import lang, tr
 
 viewer = require(__file__)
+L = lang()
 
 st.title(tr("audit.title"))
 st.caption(tr("audit.caption"))
@@ -36,6 +40,8 @@ with Session(resources.engine()) as session:
         end=datetime.combine(end + timedelta(days=1), time.min),
         action_prefix=prefix or (f"{area}." if area else None),
     )
+    courses = rules(session)  # an entry about a course names it by its code; the reader sees its title
+names = {("course", str(r.code)): pick(L, r.title_zh, r.title_en) for r in courses.itertuples()}
 filters = {"start": start, "end": end, "action": prefix or (f"{area}." if area else None)}
 record_view(viewer, "audit", filters=filters, rows=len(frame))
 if frame.empty:
@@ -44,12 +50,14 @@ else:
     shown = pd.DataFrame(
         {
             tr("audit.at"): frame["at"],
-            tr("audit.user"): frame["username"],
-            tr("audit.action_col"): frame["action"],
-            tr("audit.entity"): frame["entity"] + " " + frame["entity_id"],
-            tr("audit.before"): frame["before"],
-            tr("audit.after"): frame["after"],
-            tr("audit.detail"): frame["detail"],
+            tr("audit.user"): frame["username"].map(lambda u: user_text(u, L)),
+            tr("audit.action_col"): frame["action"].map(lambda a: action_text(a, L)),
+            tr("audit.entity"): [
+                entity_text(e, i, L, names) for e, i in zip(frame["entity"], frame["entity_id"], strict=True)
+            ],
+            tr("audit.before"): frame["before"].map(lambda v: values_text(v, L)),
+            tr("audit.after"): frame["after"].map(lambda v: values_text(v, L)),
+            tr("audit.detail"): frame["detail"].map(lambda v: values_text(v, L)),
         }
     )
     st.caption(tr("common.rows", n=len(shown)))

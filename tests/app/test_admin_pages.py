@@ -52,7 +52,7 @@ def test_audit_page_shows_a_failed_sign_in(open_page, viewer_of, app_db):
     at = open_page("pages/audit.py", viewer_of("auditor"))
     assert not at.exception
     frame = at.dataframe[0].value
-    assert "signin.failed" in set(frame["操作"])
+    assert "登录失败（密码错误）" in set(frame["操作"])  # signin.failed, in words
 
 
 def test_users_page_leaves_out_api_service_accounts(open_page, viewer_of, app_db):

@@ -28,14 +28,14 @@ def test_area_filter_shows_only_that_areas_entries(open_page, viewer_of, app_db)
     assert not at.exception
     area = at.selectbox[0]
     assert area.label == "业务范围" and "网格业务数据（事件、出租屋、指标、时限）" in area.options
-    everything = set(at.dataframe[0].value["操作"])
-    assert {"field.sla.update", "signin.failed"} <= everything
+    everything = set(at.dataframe[0].value["操作"])  # actions in words, not codes such as signin.failed
+    assert {"修改办理时限", "登录失败（密码错误）"} <= everything
     area.set_value("field").run()
     assert not at.exception
     shown = at.dataframe[0].value
-    assert "field.sla.update" in set(shown["操作"])
-    assert all(action.startswith("field.") for action in shown["操作"]), set(shown["操作"])
-    assert '"sign_limit_hours"' in shown["变更前"].iloc[0]
+    assert "修改办理时限" in set(shown["操作"])
+    assert "登录失败（密码错误）" not in set(shown["操作"]), set(shown["操作"])
+    assert "签收时限(小时)：" in shown["变更前"].iloc[0]
 
 
 def test_area_labels_in_english(open_page, viewer_of):

@@ -63,8 +63,6 @@ def visible(text: str) -> str:
 STILL_RAW = {
     ("pages/my_data.py", "zh"),
     ("pages/my_data.py", "en"),
-    ("pages/audit.py", "en"),
-    ("pages/audit.py", "zh"),
 }
 
 
