@@ -452,7 +452,9 @@ def test_a_body_over_the_size_limit_is_refused(api_world) -> None:
 
 def test_a_client_over_its_rate_is_told_when_to_retry(api_world) -> None:
     """Test that calls beyond a client's burst get 429 with Retry-After, and other clients are unaffected."""
-    limits = ApiLimits(rate_per_second=0.5, burst=3)
+    # One token per 100 s: no call is refilled however slowly a loaded machine runs the five (0.5/s refilled
+    # one when five calls took over 2 s under load, and the fourth was served).
+    limits = ApiLimits(rate_per_second=0.01, burst=3)
     app_client = api_world.client("comm_a", limits=limits)
     codes = [app_client.get("/api/v1/events").status_code for _ in range(5)]
     assert codes[:3] == [200, 200, 200] and codes[3:] == [429, 429]
