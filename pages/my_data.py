@@ -49,7 +49,7 @@ st.markdown(
         for k, v in (
             ("name", me.get("name")),
             ("employee_no", me.get("employee_no")),
-            ("status", me.get("status")),
+            ("status", tr(f"status.{me.get('status')}")),
             ("hire_date", me.get("hire_date") or "—"),
             ("phone", mask_phone(me.get("phone"))),
         )
