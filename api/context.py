@@ -2,9 +2,11 @@
 
 ``allow("events.write")`` is the dependency every endpoint declares: it reads the bearer key, finds the
 client (core.api_clients.authenticate), checks the operation and the client's rate, and hands the
-endpoint a ``Call``. ``call.unit_of_work()`` is the request's only transaction (core.db.unit_of_work): the
-domain functions flush into it, the call's audit entry ("api.<operation>", under "api:<client>") joins it,
-and it commits before the response is sent — or rolls back on any refusal.
+endpoint a ``Call``. The key is checked in the request's own database session (``request_session``), and
+``call.unit_of_work()`` continues that session's transaction (core.db.unit_of_work): one transaction per
+request — the key's check (a revoked key is refused from the next request on, nothing about keys is
+cached), the domain functions' writes and the call's audit entry ("api.<operation>", under
+"api:<client>") — committed before the response is sent, or rolled back on any refusal.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Annotated
@@ -21,6 +23,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
+from starlette.concurrency import run_in_threadpool
 
 from api.errors import catalog_error
 from core.api_clients import Caller, authenticate
@@ -52,11 +55,27 @@ class RateLimiter:
             return (1.0 - tokens) / self.rate if self.rate > 0 else 60.0
 
 
+async def request_session(request: Request) -> AsyncIterator[Session]:
+    """The request's database session, shared by the key's check and the request's unit of work. Closed
+    when the request ends; a request refused after its key was checked but before its unit of work ran
+    (a body the schema refuses) still holds the check's read transaction, which closing rolls back (in a
+    worker thread: it talks to the database)."""
+    session = Session(request.app.state.engine, expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
+
+
 @dataclass
 class Call:
     request: Request
     caller: Caller
     operation: str
+    session: Session
 
     @property
     def engine(self) -> Engine:
@@ -74,7 +93,7 @@ class Call:
         writes queue on a lock instead of in SQLite's busy handler, which is unfair and gives up after the
         busy timeout; other processes' writers still wait in the busy handler."""
         serial = self.request.app.state.sqlite_writes if self.operation.endswith(".write") else nullcontext()
-        with serial, unit_of_work(self.engine) as session:
+        with serial, unit_of_work(session=self.session) as session:
             yield session
             record(
                 session,
@@ -112,39 +131,47 @@ def _refuse_unknown(request: Request) -> None:
     )
 
 
+def _admit(request: Request, key: str | None, operation: str, session: Session) -> Call:
+    caller = authenticate(session, key)
+    if caller is None:
+        _refuse_unknown(request)
+        raise AssertionError("unreachable")
+    request.state.caller = caller
+    request.state.operation = operation
+    wait = request.app.state.limiter.take(caller.client_id)
+    if wait:
+        raise catalog_error(
+            429,
+            "rate_limited",
+            "api.error.rate_limited",
+            headers={"Retry-After": f"{max(1, round(wait))}"},
+            rate=f"{request.app.state.limits.rate_per_second:g}",
+            wait=f"{wait:.2f}",
+        )
+    if operation not in caller.operations:
+        raise catalog_error(
+            403,
+            "operation_not_allowed",
+            "api.error.operation_not_allowed",
+            name=caller.name,
+            operation=operation,
+        )
+    return Call(request, caller, operation, session)
+
+
 def allow(operation: str) -> Callable[..., Call]:
     """The dependency for an endpoint needing ``operation`` (one of core.api_clients.OPERATIONS)."""
 
     def dependency(
-        request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+        request: Request,
+        creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+        session: Annotated[Session, Depends(request_session)],
     ) -> Call:
-        key = creds.credentials if creds else None
-        with Session(request.app.state.engine) as session:
-            caller = authenticate(session, key)
-        if caller is None:
-            _refuse_unknown(request)
-            raise AssertionError("unreachable")
-        request.state.caller = caller
-        request.state.operation = operation
-        wait = request.app.state.limiter.take(caller.client_id)
-        if wait:
-            raise catalog_error(
-                429,
-                "rate_limited",
-                "api.error.rate_limited",
-                headers={"Retry-After": f"{max(1, round(wait))}"},
-                rate=f"{request.app.state.limits.rate_per_second:g}",
-                wait=f"{wait:.2f}",
-            )
-        if operation not in caller.operations:
-            raise catalog_error(
-                403,
-                "operation_not_allowed",
-                "api.error.operation_not_allowed",
-                name=caller.name,
-                operation=operation,
-            )
-        return Call(request, caller, operation)
+        try:
+            return _admit(request, creds.credentials if creds else None, operation, session)
+        except BaseException:
+            session.close()  # refused: the check's read transaction ends here, in this worker thread
+            raise
 
     return dependency
 

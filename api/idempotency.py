@@ -18,9 +18,9 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from api.errors import catalog_error
 from core.clock import now as clock_now
@@ -89,31 +89,33 @@ def run_once(
             return answer
         row_id = taken.id  # a stale reservation (its request died): run again under it
     status, response = work()
-    session.execute(
-        update(ApiIdempotency)
-        .where(col(ApiIdempotency.id) == row_id)
-        .values(status_code=status, response=json.dumps(response, ensure_ascii=False, default=str))
+    session.connection().execute(  # Core, on the connection: the ORM's bulk-update machinery costs more
+        _STORE,
+        {
+            "row_id": row_id,
+            "status_code": status,
+            "response": json.dumps(response, ensure_ascii=False, default=str),
+        },
     )
     return status, response, False
+
+
+_TABLE = ApiIdempotency.__table__  # type: ignore[attr-defined]  # SQLModel sets __table__
+_STORE = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("row_id"))
+    .values(status_code=bindparam("status_code"), response=bindparam("response"))
+)
+_RESERVE = {
+    name: insert(_TABLE).on_conflict_do_nothing(index_elements=["client_id", "key"]).returning(_TABLE.c.id)
+    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
 
 
 def _reserve(
     session: Session, *, client_id: int, key: str, method: str, path: str, digest: str
 ) -> int | None:
     """Insert the key's row unless the (client, key) is taken: its id, or None when it was taken."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (
-        insert(ApiIdempotency)
-        .values(
-            client_id=client_id,
-            key=key,
-            method=method,
-            path=path[:200],
-            request_hash=digest,
-            created_at=clock_now(),
-        )
-        .on_conflict_do_nothing(index_elements=["client_id", "key"])
-        .returning(col(ApiIdempotency.id))
-    )
-    return session.execute(stmt).scalar()
+    conn = session.connection()
+    row = {"client_id": client_id, "key": key, "method": method, "path": path[:200], "request_hash": digest}
+    return conn.execute(_RESERVE[conn.dialect.name], {**row, "created_at": clock_now()}).scalar()

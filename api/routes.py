@@ -182,7 +182,7 @@ def put_event(
         written = EventWritten(
             created=done.status == "added",
             changed=done.status == "changed",
-            event=EventOut.model_validate(done.event),
+            event=EventOut.model_validate(done.event if body.text else done.row),
         )
         return (201 if written.created else 200), written.model_dump(mode="json")
 

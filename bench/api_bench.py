@@ -1,13 +1,19 @@
 """Benchmark: events posted to the JSON API at a sustained rate from several client threads, against a real
 uvicorn process on loopback, beside the floor — a bare FastAPI endpoint inserting one row — run the same way.
 
-    .venv/bin/python bench/api_bench.py [--seconds 30] [--rate 10] [--threads 4] [--postgres URL]
+    .venv/bin/python bench/api_bench.py [--seconds 30] [--rate 300] [--threads 8] [--postgres URL]
 
 Each thread posts its share of the rate (one new event per request, ``Idempotency-Key`` = the event number);
 a request that fails (5xx, timeout, connection) is retried with the same key, as a platform would. Prints
-p50/p95 latency for both servers, the ratio API/floor, the server CPU seconds (from /proc) per request, the
-client CPU seconds, and counts in the database: every event posted is there exactly once (zero lost, zero
-doubled) — the run fails otherwise.
+p50/p95 latency for both servers, the server CPU seconds (from /proc) per request and the ratio API/floor,
+events/s, the client CPU seconds, and checks in the database: every event posted is there exactly once
+(zero lost, zero doubled), one ``api.events.write`` audit row per answered request, the audit chain
+verifies (core.audit_chain.verify).
+
+Goal (issue #23), checked in the one run: the API's server CPU per event at most ``MAX_CPU_RATIO`` × the
+floor's, and on PostgreSQL at least ``MIN_EVENTS_PER_SECOND`` events/s answered by the one API process
+(offer at least that rate: a lower --rate cannot show it, and the run says so and fails). Exit 1 when a
+goal is missed or an event is lost or doubled. The figures depend on the machine: on a shared one, repeat.
 """
 
 from __future__ import annotations
@@ -32,6 +38,8 @@ os.environ["GRIDWISE_DEMO"] = "true"  # benches run on the demo district (core.i
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 TICKS = os.sysconf("SC_CLK_TCK")
+MAX_CPU_RATIO = 5.0  # API server CPU per event ÷ the floor's
+MIN_EVENTS_PER_SECOND = 200.0  # PostgreSQL, one API process
 
 
 def free_port() -> int:
@@ -114,6 +122,7 @@ def prepare(url: str) -> tuple[str, str, list[str]]:
 class Result:
     latencies: list[float] = field(default_factory=list)
     sent: set[str] = field(default_factory=set)
+    answered: int = 0  # 200/201 responses, replays of a retried request included
     retries: int = 0
     failures: int = 0
 
@@ -202,6 +211,7 @@ def load(
                 elapsed = time.perf_counter() - t0
                 with lock:
                     if r is not None and r.status_code in (200, 201):
+                        result.answered += 1
                         result.latencies.append(elapsed)
                         result.sent.add(no)
                     elif r is not None:
@@ -239,6 +249,25 @@ def count(url: str, table: str, column: str, prefix: str) -> tuple[int, int]:
         ).one()
     engine.dispose()
     return int(rows), int(distinct)
+
+
+def audit_check(url: str, prefix: str) -> tuple[int, bool, str]:
+    """(api.events.write rows for the bench's events, chain verified, verdict message)."""
+    from sqlalchemy import text
+    from sqlmodel import Session
+
+    from core.audit_chain import verify
+    from core.db import make_engine
+
+    engine = make_engine(url)
+    with Session(engine) as session:
+        rows = session.execute(
+            text("SELECT count(*) FROM audit_log WHERE action = 'api.events.write' AND entity_id LIKE :p"),
+            {"p": prefix + "%"},
+        ).scalar_one()
+        verdict = verify(session)
+    engine.dispose()
+    return int(rows), verdict.ok, verdict.message
 
 
 def run(
@@ -291,6 +320,7 @@ def run(
         "doubled": rows - distinct,
         "retries": res.retries,
         "failures": res.failures,
+        "answered": res.answered,
     }
     print(
         f"{name:>5}: {n} events in {wall:.1f} s ({out['rate']:.1f}/s), p50 {out['p50_ms']:.1f} ms, "
@@ -304,8 +334,8 @@ def run(
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seconds", type=float, default=30)
-    p.add_argument("--rate", type=float, default=10, help="events per second, all threads together")
-    p.add_argument("--threads", type=int, default=4)
+    p.add_argument("--rate", type=float, default=300, help="events per second, all threads together")
+    p.add_argument("--threads", type=int, default=8)
     p.add_argument(
         "--postgres", help="a PostgreSQL URL (an empty database) instead of a temporary SQLite file"
     )
@@ -332,13 +362,46 @@ def main() -> int:
             args,
             tmp,
         )
+        audit_rows, chain_ok, chain_message = audit_check(url, "E")
+    ratio = api["cpu_ms_per_req"] / floor["cpu_ms_per_req"]
     print(
         f"ratio api/floor: p50 {api['p50_ms'] / floor['p50_ms']:.1f}x, p95 {api['p95_ms'] / floor['p95_ms']:.1f}x, "
-        f"server CPU per request {api['cpu_ms_per_req'] / floor['cpu_ms_per_req']:.1f}x"
+        f"server CPU per request {ratio:.1f}x"
+    )
+    print(
+        f"audit: {audit_rows} api.events.write rows for {api['answered']} answered requests; chain: {chain_message}"
     )
     ok = all(r["lost"] == 0 and r["doubled"] == 0 and r["failures"] == 0 for r in (floor, api))
     print("zero lost, zero doubled" if ok else "LOST OR DOUBLED EVENTS (or failures): see above")
-    return 0 if ok else 1
+    audit_ok = chain_ok and audit_rows == api["answered"]
+    if not audit_ok:
+        print("AUDIT: not one verified row per request")
+    goals = [
+        (
+            f"server CPU per event ≤ {MAX_CPU_RATIO:g}x the floor's",
+            ratio <= MAX_CPU_RATIO,
+            f"{api['cpu_ms_per_req']:.1f} ms vs {floor['cpu_ms_per_req']:.1f} ms = {ratio:.1f}x",
+        )
+    ]
+    if args.postgres:
+        offered = args.rate >= MIN_EVENTS_PER_SECOND
+        goals.append(
+            (
+                f"≥ {MIN_EVENTS_PER_SECOND:g} events/s from one API process on PostgreSQL",
+                offered and api["rate"] >= MIN_EVENTS_PER_SECOND,
+                f"{api['rate']:.1f}/s"
+                + (
+                    ""
+                    if offered
+                    else f" (offered {args.rate:g}/s: run with --rate {MIN_EVENTS_PER_SECOND:g} or more)"
+                ),
+            )
+        )
+    else:
+        print(f"events/s (SQLite, no goal): {api['rate']:.1f}")
+    for label, met, figure in goals:
+        print(f"goal {'met' if met else 'MISSED'}: {label}: {figure}")
+    return 0 if ok and audit_ok and all(met for _, met, _ in goals) else 1
 
 
 if __name__ == "__main__":

@@ -253,12 +253,37 @@ def client_viewer(session: Session, client: ApiClient) -> Viewer:
 
 
 def authenticate(session: Session, key: str | None) -> Caller | None:
-    """The active client holding ``key``, or None (unknown, malformed, rotated away or revoked)."""
+    """The active client holding ``key``, or None (unknown, malformed, rotated away or revoked). One query:
+    the client's row by its key's prefix, with its scope unit's level (the viewer it acts as)."""
     if not key or not key.startswith(KEY_PREFIX) or "." not in key or len(key) > 200:
         return None
     prefix = key.split(".", 1)[0]
-    client = session.exec(select(ApiClient).where(ApiClient.key_prefix == prefix)).first()
-    if client is None or not client.is_active or not hmac.compare_digest(client.key_hash, hash_key(key)):
+    cols: list[Any] = [
+        ApiClient.id,
+        ApiClient.name,
+        ApiClient.user_id,
+        ApiClient.scope_unit_id,
+        ApiClient.operations,
+        ApiClient.is_active,
+        ApiClient.key_hash,
+        OrgUnit.level,
+    ]
+    row = session.execute(
+        sa_select(*cols)
+        .join(OrgUnit, col(OrgUnit.id) == ApiClient.scope_unit_id, isouter=True)
+        .where(col(ApiClient.key_prefix) == prefix)
+    ).first()
+    if row is None or not row.is_active or not hmac.compare_digest(row.key_hash, hash_key(key)):
         return None
-    ops = frozenset(o for o in client.operations.split(",") if o)
-    return Caller(client.id or 0, client.name, ops, client_viewer(session, client))
+    if row.scope_unit_id is not None and row.level is None:
+        raise ScopeError("scope.err.client_scope_gone")
+    level = OrgLevel(row.level) if row.level is not None else OrgLevel.DISTRICT
+    viewer = Viewer(
+        user_id=row.user_id,
+        role=Role.MANAGER,
+        scope_level=level,
+        scope_unit_id=row.scope_unit_id if level != OrgLevel.DISTRICT else None,
+        display_name=f"api:{row.name}",
+    )
+    ops = frozenset(o for o in row.operations.split(",") if o)
+    return Caller(row.id or 0, row.name, ops, viewer)

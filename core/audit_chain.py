@@ -69,24 +69,35 @@ def anchor(session: Session) -> str:
     return setting.value if setting else ""
 
 
+_HEAD = text("SELECT row_hash FROM audit_log ORDER BY id DESC LIMIT 1")
+_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+_SQLITE_WRITE_LOCK = text("UPDATE app_setting SET key = key WHERE 1 = 0")
+_INSERT = AuditEntry.__table__.insert()  # type: ignore[attr-defined]  # SQLModel sets __table__
+_COLUMNS = tuple(c.name for c in AuditEntry.__table__.columns if c.name != "id")  # type: ignore[attr-defined]
+
+
 def chain_head(session: Session) -> str:
     """The hash the next row chains to, taken under the chain lock (PostgreSQL) for this transaction."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_ID})
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        conn.execute(_LOCK, {"k": LOCK_ID})
     else:
         # SQLite: take the database's write lock before reading the head (the driver would otherwise read
         # outside any transaction and two writers could chain to the same row); it is held until commit.
-        session.execute(text("UPDATE app_setting SET key = key WHERE 1 = 0"))
-    last = session.exec(select(AuditEntry.row_hash).order_by(col(AuditEntry.id).desc()).limit(1)).first()
+        conn.execute(_SQLITE_WRITE_LOCK)
+    last = conn.execute(_HEAD).scalar()
     return last if last is not None else anchor(session)
 
 
 def seal_entry(session: Session, entry: AuditEntry) -> AuditEntry:
-    """Chain ``entry`` to the head and write it (flushed: the next row of this transaction chains to it)."""
+    """Chain ``entry`` to the head and write it at once, on the session's connection (the next row of this
+    transaction chains to it). A Core insert: the ORM's unit of work costs more than the rest of the row,
+    and nothing else pending in the session is flushed by it. ``entry`` comes back with its id, not
+    attached to the session."""
     entry.prev_hash = chain_head(session)
     entry.row_hash = row_digest(entry)
-    session.add(entry)
-    session.flush([entry])
+    result = session.connection().execute(_INSERT, {c: getattr(entry, c) for c in _COLUMNS})
+    entry.id = result.inserted_primary_key[0]  # type: ignore[index]  # one row inserted, its key
     return entry
 
 

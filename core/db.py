@@ -14,7 +14,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -75,18 +75,23 @@ def get_engine(url: str | None = None) -> Engine:
 
 
 @contextmanager
-def unit_of_work(engine: Engine | None = None) -> Iterator[Session]:
+def unit_of_work(engine: Engine | None = None, *, session: Session | None = None) -> Iterator[Session]:
     """One user action, one transaction: commit on success, roll back on any exception.
 
     The caller owns it — a page's form submit or button, one CLI command, one job run. Domain functions
-    take the session, flush when they need ids, and never commit (docs/CONVENTIONS.md).
+    take the session, flush when they need ids, and never commit (docs/CONVENTIONS.md). With ``session``
+    the unit of work continues that session's transaction (an API request authenticates in it first) and
+    leaves closing it to its owner.
     """
-    with Session(engine or get_engine(), expire_on_commit=False) as session:
+    opened = (
+        Session(engine or get_engine(), expire_on_commit=False) if session is None else nullcontext(session)
+    )
+    with opened as work:
         try:
-            yield session
-            session.commit()
+            yield work
+            work.commit()
         except BaseException:
-            session.rollback()
+            work.rollback()
             raise
 
 

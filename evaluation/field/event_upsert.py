@@ -17,7 +17,7 @@ caller records the action (the API's call records one entry per request).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any, Literal
@@ -25,7 +25,9 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 from pandas.core.util.hashing import combine_hash_arrays, hash_array
+from pydantic_core import PydanticUndefined
 from sqlalchemy import select as sa_select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from core.models import OrgLevel, OrgUnit, Worker
@@ -40,16 +42,26 @@ from evaluation.field.imports import (
     ImportRefused,
     ImportReport,
 )
-from evaluation.field.models import Event, EventState, SlaLevel
-from evaluation.field.registry import ensure_reference_data, field_now, item_lookup
+from evaluation.field.models import Event, EventState
+from evaluation.field.registry import SlaLimits, field_reference, item_lookup
 
 Status = Literal["added", "changed", "unchanged"]
 
 
 @dataclass
 class Upserted:
+    """What ``upsert_event`` did, and the stored row: the ORM event (changed, unchanged) or, for an event
+    just added by a Core insert, its column values with its id (``event`` loads the ORM row when asked)."""
+
     status: Status
-    event: Event
+    row: Event | dict[str, Any]
+    session: Session = field(repr=False)
+
+    @property
+    def event(self) -> Event:
+        if isinstance(self.row, dict):
+            self.row = self.session.get_one(Event, self.row["id"])
+        return self.row
 
 
 @lru_cache(maxsize=1)
@@ -139,14 +151,6 @@ def _lookups(session: Session, viewer: Viewer, row: dict[str, Any]) -> tuple[tup
     return (tuple(grid) if grid is not None else None), workers
 
 
-def _sla(session: Session) -> dict[str, SlaLevel]:
-    levels = {s.code: s for s in session.exec(select(SlaLevel)).all()}
-    if not levels:
-        ensure_reference_data(session)
-        levels = {s.code: s for s in session.exec(select(SlaLevel)).all()}
-    return levels
-
-
 _HASH_DTYPES = {  # the dtypes the import's frame has when it fingerprints a row (imports._row_hash)
     "item_code": DTYPES["str"],
     "grid_id": "int64",
@@ -194,7 +198,7 @@ def _hash(fields: dict[str, Any]) -> str:
 
 
 def derive(
-    row: dict[str, Any], grid: tuple | None, workers: dict[str, int], sla: dict[str, SlaLevel]
+    row: dict[str, Any], grid: tuple | None, workers: dict[str, int], sla: dict[str, SlaLimits]
 ) -> tuple[dict[str, Any], list[RowError]]:
     """The import's per-row rules (imports._events_chunk) on one checked row: lookups, chronology, then
     the derived fields of the stored event."""
@@ -312,56 +316,74 @@ def _refuse(errors: list[RowError], filename: str) -> ImportRefused:
     )
 
 
+_TABLE = Event.__table__  # type: ignore[attr-defined]  # SQLModel sets __table__
+# The values Event(...) gives the columns a new event's fields leave out (as the ORM insert wrote them).
+_DEFAULTS = {
+    name: f.default
+    for name, f in Event.model_fields.items()
+    if name != "id" and f.default is not PydanticUndefined and f.default_factory is None
+}
+_INSERT = {  # a new event, or nothing when its number is taken (then it is an update)
+    name: insert(_TABLE).on_conflict_do_nothing(index_elements=["event_no"]).returning(_TABLE.c.id)
+    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+
+
 def upsert_event(
     session: Session, viewer: Viewer, raw: dict[str, Any], *, now: datetime | None = None, source: str = "api"
 ) -> Upserted:
     """Add or update the event ``raw`` describes (the events import's columns: event_no, item, grid_code,
     times as naive Shanghai datetimes …), upsert by event number, exactly as importing it in a one-row
-    file would; ``ImportRefused`` when the import would refuse it."""
+    file would; ``ImportRefused`` when the import would refuse it. A new event is one Core insert (which
+    does nothing when the number is taken: then the stored event is read and updated); the SLA limits
+    and the as-of setting come from this process's copy (registry.field_reference, ≤ 10 s old)."""
     if not viewer.is_manager:
         raise ScopeError("scope.err.manager_field_import")
     row, errors = _cells(raw)
     if errors:
         raise _refuse(errors, source)
     grid, workers = _lookups(session, viewer, row)
-    fields, errors = derive(row, grid, workers, _sla(session))
+    reference = field_reference(session)
+    fields, errors = derive(row, grid, workers, reference.sla)
     if errors:
         raise _refuse(errors, source)
-    event = session.exec(select(Event).where(Event.event_no == row["event_no"])).first()
-    if event is not None:
-        in_scope = session.exec(
-            select(OrgUnit.id).where(OrgUnit.id == event.grid_id, unit_scope_clause(viewer))
-        ).first()
-        if in_scope is None:  # the number of an event outside the viewer's scope: not theirs to change
-            raise _refuse(
-                [
-                    _error(
-                        EVENTS_SCHEMA.column("event_no"),
-                        row["event_no"],
-                        "event_out_of_scope",
-                        "是您管理范围以外的事件编号",
-                        "is the number of an event outside your scope",
-                    )
-                ],
-                source,
-            )
-        if event.import_hash == fields["import_hash"]:
-            return Upserted("unchanged", event)
-        for name, value in fields.items():
-            setattr(event, name, value)
-        event.updated_at = field_now(session, now)
-        session.add(event)
-        session.flush()
-        return Upserted("changed", event)
-    event = Event(
-        event_no=row["event_no"],
+    at = reference.now(now)
+    conn = session.connection()
+    values = {
+        **_DEFAULTS,
+        "event_no": row["event_no"],
         **fields,
-        updated_at=field_now(session, now),
-        source="import",
-        reopen_count=0,
-        return_count=0,
-        escalation=0,
-    )
+        "updated_at": at,
+        "source": "import",
+        "reopen_count": 0,
+        "return_count": 0,
+        "escalation": 0,
+    }
+    new_id = conn.execute(_INSERT[conn.dialect.name], values).scalar()
+    if new_id is not None:
+        return Upserted("added", {**values, "id": new_id}, session)
+    event = session.exec(select(Event).where(Event.event_no == row["event_no"])).one()
+    in_scope = session.exec(
+        select(OrgUnit.id).where(OrgUnit.id == event.grid_id, unit_scope_clause(viewer))
+    ).first()
+    if in_scope is None:  # the number of an event outside the viewer's scope: not theirs to change
+        raise _refuse(
+            [
+                _error(
+                    EVENTS_SCHEMA.column("event_no"),
+                    row["event_no"],
+                    "event_out_of_scope",
+                    "是您管理范围以外的事件编号",
+                    "is the number of an event outside your scope",
+                )
+            ],
+            source,
+        )
+    if event.import_hash == fields["import_hash"]:
+        return Upserted("unchanged", event, session)
+    for name, value in fields.items():
+        setattr(event, name, value)
+    event.updated_at = at
     session.add(event)
     session.flush()
-    return Upserted("added", event)
+    return Upserted("changed", event, session)

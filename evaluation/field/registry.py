@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -232,6 +235,7 @@ def update_sla(session: Session, viewer, *, code: str, **limits: float) -> SlaLe
         )
     session.add(level)
     session.flush()
+    forget_field_reference()  # this process's single-event path reads the new limits from now on
     return level
 
 
@@ -258,3 +262,61 @@ def field_now(session: Session, now: datetime | None = None) -> datetime:
     if setting is not None and setting.value:
         return datetime.fromisoformat(setting.value)
     return clock_now()
+
+
+# --- the single-event path's copy of the reference data ----------------------------------------------------
+# An API process posting events one by one would read the SLA table and the as-of setting for every event.
+# It keeps them per database for REFERENCE_TTL_SECONDS instead: an administrator's change of a time limit
+# (in another process: the app, the CLI) reaches that path within that time; a change made in this process
+# (update_sla) at once.
+
+REFERENCE_TTL_SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class SlaLimits:
+    sign_limit_hours: float
+    handle_limit_hours: float
+
+
+@dataclass(frozen=True)
+class FieldReference:
+    sla: dict[str, SlaLimits]
+    as_of: datetime | None  # the demo's pinned "today" (field_now), None: the clock
+    loaded_at: float  # time.monotonic()
+
+    def now(self, now: datetime | None = None) -> datetime:
+        """field_now with this copy of the setting."""
+        return now or self.as_of or clock_now()
+
+
+_references: dict[str, FieldReference] = {}
+_references_lock = threading.Lock()
+
+
+def field_reference(session: Session) -> FieldReference:
+    """The SLA limits and the as-of setting, read at most every REFERENCE_TTL_SECONDS per database."""
+    key = session.get_bind().engine.url.render_as_string(hide_password=True)
+    ref = _references.get(key)
+    if ref is not None and time.monotonic() - ref.loaded_at < REFERENCE_TTL_SECONDS:
+        return ref
+    levels = sla_levels(session)
+    setting = session.get(AppSetting, AS_OF_SETTING)
+    ref = FieldReference(
+        sla={
+            code: SlaLimits(float(s.sign_limit_hours), float(s.handle_limit_hours))
+            for code, s in levels.items()
+        },
+        as_of=datetime.fromisoformat(setting.value) if setting is not None and setting.value else None,
+        loaded_at=time.monotonic(),
+    )
+    with _references_lock:
+        _references[key] = ref
+    return ref
+
+
+def forget_field_reference() -> None:
+    """Drop every copy (the next single event reads the tables again): after a change in this process, and
+    for tests that empty a database between cases."""
+    with _references_lock:
+        _references.clear()

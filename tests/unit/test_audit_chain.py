@@ -8,6 +8,7 @@ import json
 import os
 import re
 import threading
+import warnings
 from datetime import datetime, timedelta
 
 import pytest
@@ -274,3 +275,16 @@ def test_postgres_refuses_update_and_delete_of_audit_rows() -> None:
         drop_pg_database(url)
         with create_engine(PG_URL, isolation_level="AUTOCOMMIT").connect() as conn:
             conn.execute(text(f'DROP ROLE IF EXISTS "{role}"'))
+
+
+def test_sealing_a_row_warns_nothing_and_returns_its_id(session: Session) -> None:
+    """Test that writing an audit row raises no warning (it was SQLAlchemy's deprecation of
+    ``flush([objects])``, once per row) and that the row comes back with its id, chained."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        first = record(session, "worker.save", viewer=viewer(Role.MANAGER), entity_id="W1")
+        second = record(session, "worker.save", viewer=viewer(Role.MANAGER), entity_id="W2")
+    session.commit()
+    assert first.id is not None and second.id == first.id + 1
+    assert second.prev_hash == first.row_hash
+    assert verify(session).ok
