@@ -267,7 +267,7 @@ def audit_check(url: str, prefix: str) -> tuple[int, bool, str]:
         ).scalar_one()
         verdict = verify(session)
     engine.dispose()
-    return int(rows), verdict.ok, verdict.message
+    return int(rows), verdict.ok, verdict.message("en")
 
 
 def run(

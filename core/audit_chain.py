@@ -24,11 +24,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Connection, text
 from sqlmodel import Session, col, select
 
 from core import clock
-from core.errors import GridwiseError
+from core.errors import GridwiseError, InternalError
 from core.i18n import t
 from core.models import AppSetting
 from core.models_audit import AuditEntry
@@ -70,22 +70,43 @@ def anchor(session: Session) -> str:
 
 
 _HEAD = text("SELECT row_hash FROM audit_log ORDER BY id DESC LIMIT 1")
-_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+# PostgreSQL: the lock and the head in one round trip, two statements of one simple query. The head is read
+# by a statement of its own, so under READ COMMITTED its snapshot is taken after the lock was granted (a
+# writer that held the lock has committed by then and its row is seen). One round trip fewer inside the
+# section every audited write passes one at a time (lock granted → commit), where each round trip also
+# waits for this process's GIL.
+_PG_LOCK_AND_HEAD = (
+    f"SELECT pg_advisory_xact_lock({LOCK_ID}); SELECT row_hash FROM audit_log ORDER BY id DESC LIMIT 1"
+)
 _SQLITE_WRITE_LOCK = text("UPDATE app_setting SET key = key WHERE 1 = 0")
 _INSERT = AuditEntry.__table__.insert()  # type: ignore[attr-defined]  # SQLModel sets __table__
 _COLUMNS = tuple(c.name for c in AuditEntry.__table__.columns if c.name != "id")  # type: ignore[attr-defined]
+
+
+def _pg_locked_head(conn: Connection) -> str | None:
+    dbapi = conn.connection.dbapi_connection
+    if dbapi is None:  # pragma: no cover - a connection in use has its driver connection
+        raise InternalError("no driver connection")
+    cursor = dbapi.cursor()
+    try:
+        cursor.execute(_PG_LOCK_AND_HEAD)  # no parameters: the simple query protocol, both statements
+        cursor.nextset()
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return row[0] if row is not None else None
 
 
 def chain_head(session: Session) -> str:
     """The hash the next row chains to, taken under the chain lock (PostgreSQL) for this transaction."""
     conn = session.connection()
     if conn.dialect.name == "postgresql":
-        conn.execute(_LOCK, {"k": LOCK_ID})
+        last = _pg_locked_head(conn)
     else:
         # SQLite: take the database's write lock before reading the head (the driver would otherwise read
         # outside any transaction and two writers could chain to the same row); it is held until commit.
         conn.execute(_SQLITE_WRITE_LOCK)
-    last = conn.execute(_HEAD).scalar()
+        last = conn.execute(_HEAD).scalar()
     return last if last is not None else anchor(session)
 
 
