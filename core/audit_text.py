@@ -71,6 +71,8 @@ def _value(value: Any, lang: str) -> str:
         return t("audit.value.yes" if value else "audit.value.no", lang)
     if isinstance(value, float):
         return f"{value:g}"
+    if isinstance(value, list | dict) and not value:
+        return t("audit.value.empty", lang)
     if isinstance(value, list):
         if value and all(isinstance(v, dict) for v in value):
             return between.join(f"{opening}{_pairs(v, lang)}{closing}" for v in value)

@@ -37,4 +37,5 @@ def test_objects_users_and_values_read_without_codes_or_json():
         "学时要求：（人员类别：全体网格员；学时：2；末位比例(%)：（空））；网格员：1、2、3、4、5 等共 6 个"
     )
     assert values_text(json.dumps({"require_quiz": True}), "en") == "quiz required: yes"
+    assert values_text(json.dumps({"courses": [], "filter": {}}), "zh") == "必修课：（空）；筛选条件：（空）"
     assert values_text(None, "zh") == values_text(float("nan"), "zh") == ""
