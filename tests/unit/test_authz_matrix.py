@@ -1877,13 +1877,21 @@ NOT_A_WRITE = {
     "evaluation.field.registry": {
         "items_frame",
         "item_lookup",
+        "field_reference",  # the SLA limits and as-of setting, read (and kept per process for seconds)
+        "forget_field_reference",  # drops that per-process copy; no database write
         "shipped_metrics",
         "shipped_sla",
         "metric_registry",
         "sla_levels",
         "field_now",
     },
-    "evaluation.scoring.store": {"registry_directions", "scheme_of", "scheme_versions", "scheme_by_id"},
+    "evaluation.scoring.store": {
+        "registry_directions",
+        "scheme_of",
+        "scheme_versions",
+        "scheme_by_id",
+        "metric_names",
+    },
     "evaluation.scoring.snapshots": {
         "latest_snapshot",
         "snapshot_frames",
