@@ -16,19 +16,17 @@ from courses.training.completion import rules
 from courses.training.ledger import record_external
 from courses.training.plans import plan_courses_frame, plans_frame, save_plan
 from courses.training.supervision import (
-    bulletin_workbook,
     community_summary,
     headline,
-    month_end,
     overdue_courses,
     plan_status,
 )
 from ui import resources
-from ui.audit_reads import download_button as audited_download
 from ui.audit_reads import record_view
 from ui.errors import refusals
 from ui.guard import require
 from ui.state import lang, tr
+from ui.training_bulletin import bulletin_tab, shown_table
 from ui.training_ledger import ledger_tab
 from ui.training_rules import rules_tab
 
@@ -42,20 +40,6 @@ def _as_of_default(year: int) -> date:
     with Session(resources.engine()) as s:
         pinned = field_now(s).date()
     return min(pinned, date(year, 12, 31))
-
-
-def _shown(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
-    """The columns to show, numbers rounded, completion as a percentage, headers translated."""
-    out = df[cols].copy()
-    for c in ("required_to_date", "credited", "preservice_hours", "preservice_credited"):
-        if c in out:
-            out[c] = out[c].astype(float).map(lambda v: f"{v:.1f}")
-    if "completion" in out:
-        out["completion"] = out["completion"].astype(float).map(lambda v: "" if v != v else f"{v * 100:.0f}%")
-    for c in ("due", "preservice_deadline", "hire_date"):
-        if c in out:
-            out[c] = pd.to_datetime(out[c]).dt.strftime("%Y-%m-%d")
-    return out.rename(columns=lambda c: tr(f"training.col.{c.removesuffix('_' + L)}"))
 
 
 st.title(tr("training.plan.title"))
@@ -103,7 +87,7 @@ with tab_dash:
         st.subheader(tr("training.bulletin.sheet.behind"))
         behind = status[status["behind"]].sort_values("completion")
         show = ["employee_no", "name", col(L, "community"), "required_to_date", "credited", "completion"]
-        st.dataframe(_shown(behind, show), hide_index=True, width="stretch")
+        st.dataframe(shown_table(behind, show), hide_index=True, width="stretch")
         st.subheader(tr("training.bulletin.sheet.overdue"))
         if over.empty:
             st.caption(tr("training.plan.none"))
@@ -116,7 +100,7 @@ with tab_dash:
                 "due",
                 "days_over",
             ]
-            st.dataframe(_shown(over, cols), hide_index=True, width="stretch")
+            st.dataframe(shown_table(over, cols), hide_index=True, width="stretch")
         st.subheader(tr("training.bulletin.sheet.preservice"))
         pre = status[status["preservice_overdue"]]
         if pre.empty:
@@ -131,40 +115,11 @@ with tab_dash:
                 "preservice_hours",
                 "preservice_credited",
             ]
-            st.dataframe(_shown(pre, cols), hide_index=True, width="stretch")
+            st.dataframe(shown_table(pre, cols), hide_index=True, width="stretch")
 
 with tab_bulletin:
-    month = int(st.selectbox(tr("training.plan.month"), list(range(1, 13)), index=as_of.month - 1))
-    if viewer.is_manager:
+    bulletin_tab(viewer, year, as_of)
 
-        def workbook(y: int = year, m: int = month) -> bytes:  # built on click, not on every view (#21)
-            with Session(resources.engine()) as s:
-                return bulletin_workbook(s, viewer, year=y, month=m, lang=L)
-
-        audited_download(
-            tr("training.plan.download"),
-            workbook,
-            viewer=viewer,
-            what="training_plan",
-            filters={"year": year, "month": month},
-            rows=0,
-            file_name=f"training-bulletin-{year}-{month:02d}.xlsx",
-            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            width="stretch",
-        )
-        with Session(resources.engine()) as session:
-            month_status = plan_status(session, viewer, year=year, as_of=month_end(year, month))
-        head = headline(month_status)
-        st.markdown(f"## {tr('training.bulletin.title', year=year, month=month)}")
-        st.caption(tr("training.bulletin.as_of", day=month_end(year, month).isoformat()))
-        head["completion"] = f"{(head['completion'] or 0) * 100:.0f}%"
-        st.markdown("\n".join(f"- {tr(f'training.col.{k}')}: **{v}**" for k, v in head.items()))
-        st.table(
-            _shown(
-                community_summary(month_status),
-                [col(L, "community"), "workers", "required_to_date", "credited", "completion", "behind"],
-            )
-        )
 
 with tab_plans:
     if plans.empty:
