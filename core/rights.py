@@ -70,6 +70,25 @@ def _refs(table: Any, target: str) -> list[Any]:
     return [c for c in table.columns if any(fk.column.table.name == target for fk in c.foreign_keys)]
 
 
+def exported_tables() -> list[Any]:
+    """The tables 我的数据 reads: the worker's record, the account, and every table referring to either."""
+    return [
+        table
+        for table in import_all_models().sorted_tables
+        if table.name not in SKIP_EXPORT
+        and (
+            table.name in ("worker", "app_user")
+            or _refs(table, "worker")
+            or any(c.name == "user_id" for c in _refs(table, "app_user"))
+        )
+    ]
+
+
+def exported_columns(table: Any) -> list[Any]:
+    """A table's columns in 我的数据: all but credentials."""
+    return [c for c in table.columns if not _secret(c.name)]
+
+
 def my_data(session: Session, viewer: Viewer) -> dict[str, Any]:
     """Everything stored about the signed-in worker: their record, their account, and every row of every table
     that refers to them, as JSON-ready data (``tables``: name → list of rows)."""
@@ -77,9 +96,7 @@ def my_data(session: Session, viewer: Viewer) -> dict[str, Any]:
         raise RightsError("no_worker")
     worker_id, user_id = viewer.worker_id, viewer.user_id
     out: dict[str, Any] = {"generated_at": clock.now().isoformat(), "worker_id": worker_id, "tables": {}}
-    for table in import_all_models().sorted_tables:
-        if table.name in SKIP_EXPORT:
-            continue
+    for table in exported_tables():
         conds = []
         if table.name == "worker":
             conds.append(table.c.id == worker_id)
@@ -88,9 +105,7 @@ def my_data(session: Session, viewer: Viewer) -> dict[str, Any]:
         else:
             conds += [c == worker_id for c in _refs(table, "worker")]
             conds += [c == user_id for c in _refs(table, "app_user") if c.name == "user_id"]
-        if not conds:
-            continue
-        cols = [c for c in table.columns if not _secret(c.name)]
+        cols = exported_columns(table)
         order = list(table.primary_key.columns) or cols[:1]
         rows = session.execute(sa_select(*cols).where(or_(*conds)).order_by(*order)).mappings().all()
         if rows:
@@ -112,6 +127,77 @@ def record_my_data_download(session: Session, viewer: Viewer, data: dict[str, An
         entity_id=viewer.worker_id,
         detail={"tables": {name: len(rows) for name, rows in data["tables"].items()}},
     )
+
+
+# How 我的数据 names a row that one of its columns points to (that row's zh and en columns), and the id
+# columns that point to a table without declaring a foreign key.
+NAMED_BY: dict[str, tuple[str, str]] = {
+    "org_unit": ("name_zh", "name_en"),
+    "worker": ("name", "name"),
+    "app_user": ("display_name", "display_name"),
+    "course": ("title_zh", "title_en"),
+    "training_session": ("title_zh", "title_en"),  # or its course's title, with the start (below)
+    "course_lesson": ("title_zh", "title_en"),
+    "course_enrollment_rule": ("kind", "kind"),
+    "quiz_attempt": ("number", "started_at"),
+    "training_hours": ("credited_on", "credited_on"),
+    "training_evidence": ("filename", "filename"),
+    "field_rental_building": ("address", "address"),
+    "field_metric": ("name_zh", "name_en"),
+    "served_scorecard": ("period", "period"),
+    "scorecard_snapshot": ("period", "period"),
+    "notification": ("title_zh", "title_en"),
+    "notify_channel": ("name", "name"),
+}
+IMPLIED_REFS = {
+    "community_id": "org_unit",
+    "subdistrict_id": "org_unit",
+    "assigned_by": "app_user",
+    "graded_by": "app_user",
+}
+
+
+def referenced(table: str, column: str) -> tuple[str, str] | None:
+    """The table and key column that ``table.column`` points to, or None when it holds no reference."""
+    found = import_all_models().tables[table].c.get(column)
+    for fk in found.foreign_keys if found is not None else ():
+        return fk.column.table.name, fk.column.name
+    return (IMPLIED_REFS[column], "id") if column in IMPLIED_REFS else None
+
+
+def my_data_names(session: Session, data: dict[str, Any]) -> dict[str, dict[Any, tuple[Any, Any]]]:
+    """What the rows 我的数据 points to are called: target table → key → (zh, en) of its NAMED_BY columns,
+    so the page can show a grid, a course or a manager by name instead of an internal id."""
+    wanted: dict[tuple[str, str], set[Any]] = {}
+    for table, rows in data["tables"].items():
+        for column in rows[0] if rows else ():
+            points_to = referenced(table, column)
+            if points_to is not None and points_to[0] in NAMED_BY:
+                wanted.setdefault(points_to, set()).update(r[column] for r in rows if r[column] is not None)
+    out: dict[str, dict[Any, tuple[Any, Any]]] = {}
+    tables = import_all_models().tables
+    for (target, key), ids in wanted.items():
+        named = tables[target]
+        zh, en = NAMED_BY[target]
+        query = sa_select(named.c[key], named.c[zh], named.c[en]).where(named.c[key].in_(sorted(ids)))
+        out.setdefault(target, {}).update({k: (a, b) for k, a, b in session.execute(query)})
+    if (
+        "training_session" in out
+    ):  # a session is its course and when it began: "消防安全隐患排查 2020-01-30 14:30"
+        sessions, courses = tables["training_session"], tables["course"]
+        query = (
+            sa_select(sessions.c.id, sessions.c.start_at, courses.c.title_zh, courses.c.title_en)
+            .join(courses, courses.c.id == sessions.c.course_id)
+            .where(sessions.c.id.in_(list(out["training_session"])))
+        )
+        for key, start, zh, en in session.execute(query):
+            own_zh, own_en = out["training_session"][key]
+            when = f"{start:%Y-%m-%d %H:%M}" if start else ""
+            out["training_session"][key] = (
+                f"{own_zh or zh} {when}".strip(),
+                f"{own_en or en} {when}".strip(),
+            )
+    return out
 
 
 # --- correction requests -------------------------------------------------------------------------------------

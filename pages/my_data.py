@@ -13,12 +13,16 @@ from core.rights import (
     corrections,
     my_data,
     my_data_file,
+    my_data_names,
     record_my_data_download,
     request_correction,
 )
+from evaluation.scoring.store import active_scheme
 from ui import resources
+from ui.dispatch.common import preset_names
 from ui.errors import refusals
 from ui.guard import require
+from ui.my_data_view import Reader
 from ui.state import lang, tr
 
 viewer = require(__file__)
@@ -33,6 +37,8 @@ with Session(resources.engine()) as session:
     data = my_data(session, viewer)
     mine = corrections(session, viewer)
     versions = accepted_versions(session, viewer)
+    names = my_data_names(session, data)
+    scheme, _row = active_scheme(session)
 
 
 def _label(table: str) -> str:
@@ -75,11 +81,14 @@ st.download_button(
 )
 
 st.subheader(tr("rights.my.held"))
+st.caption(tr("rights.my.internal"))
+reader = Reader(lang(), names, scheme, preset_names())
+own = {viewer.worker_id, viewer.user_id}
 for table, rows in data["tables"].items():
     if table == "worker":
         continue
     with st.expander(f"{_label(table)} · {tr('rights.my.rows', n=len(rows))}"):
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+        st.dataframe(reader.frame(table, rows, own), hide_index=True, width="stretch")
 
 st.subheader(tr("rights.my.correct"))
 with st.form("correction", clear_on_submit=True):
