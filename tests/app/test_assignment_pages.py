@@ -170,6 +170,35 @@ def test_override_needs_a_reason_and_is_recorded(open_page, viewer_of, dispatch_
     assert "改派率" in texts(at)
 
 
+def test_two_tasks_titled_alike_stay_apart(open_page, viewer_of, dispatch_db, app_db):
+    """Test that of two tasks with the same item, place and priority (the demo has such twins), the one the
+    manager picks is the one the page ranks and assigns: a select box sends back its option's label, and
+    with one label for both the page switched to the other task and dropped the manager's submit."""
+    with Session(get_engine(app_db)) as s:
+        first = s.get(Event, int(dispatch_db["C03"].split(":")[1]))
+        twin = Event(**first.model_dump(exclude={"id", "event_no"}), event_no="T-C03-twin")
+        s.add(twin)
+        s.commit()
+        twin_id = f"event:{twin.id}"
+    task = dispatch_db["C03"]
+    at = open_page("pages/dispatch.py", viewer_of("xiasha"), lang="zh")
+    for chosen in (task, twin_id):
+        at.selectbox(key="assign_task_zh").set_value(chosen).run()
+        assert at.session_state["assign_current"] == chosen
+        with Session(get_engine(app_db)) as s:
+            _, ranked, _ = service.recommend(
+                s, viewer_of("xiasha"), chosen, at.session_state["assign_preset"]
+            )
+        second = int(ranked["worker_id"].iloc[1])
+        at.selectbox(key=f"assign_choice_{chosen}_zh").set_value(second)  # #2, without a reason
+        next(
+            b for b in at.get("form_submit_button") if b.proto.form_id == f"assign_form_{chosen}"
+        ).click().run()
+        assert not at.exception
+        assert at.session_state["assign_current"] == chosen
+        assert t("assign.error.override_reason", "zh") in [e.value for e in at.error]
+
+
 def test_batch_proposal_then_confirm_assigns_everything_it_can(open_page, viewer_of, dispatch_db, app_db):
     """Test "assign all open": the proposal with its total, then confirmation dispatching the tasks."""
     at = open_page("pages/dispatch.py", viewer_of("xiasha"), lang="en")

@@ -15,7 +15,15 @@ from evaluation.assignment.charts import points_chart
 from evaluation.assignment.explain import exclusion_reasons, explain, reason_sentences
 from evaluation.assignment.rank import COMPONENTS, Preset, preset_for_priority
 from ui import dispatch_cache, resources
-from ui.dispatch.common import ITEMS, apply_preset, course_title, forget_after_assignment, item_label, title
+from ui.dispatch.common import (
+    ITEMS,
+    apply_preset,
+    course_title,
+    distinct_labels,
+    forget_after_assignment,
+    item_label,
+    title,
+)
 from ui.errors import refusals
 from ui.state import lang, tr
 
@@ -63,11 +71,13 @@ def _queue_table(queue: pd.DataFrame, now: datetime) -> pd.DataFrame:
 def _pick_task(queue: pd.DataFrame, shown: pd.DataFrame) -> str:
     """The task select box; a new task puts its priority's preset on the sliders."""
     L = lang()
-    labels = {
-        r.task_id: f"{tr(f'assign.priority.{r.priority}')} · {pick(L, r.title_zh, r.title_en)} · "
-        f"{pick(L, r.community_zh, r.community_en)}"
-        for r in shown.itertuples(index=False)
-    }
+    labels = distinct_labels(
+        {
+            r.task_id: f"{tr(f'assign.priority.{r.priority}')} · {pick(L, r.title_zh, r.title_en)} · "
+            f"{pick(L, r.community_zh, r.community_en)}"
+            for r in shown.itertuples(index=False)
+        }
+    )
     key = f"assign_task_{lang()}"  # a key per language: Streamlit keeps a keyed widget's formatted labels
 
     def on_task() -> None:
@@ -180,12 +190,14 @@ def _assign_form(
         return
     names = dict(zip(choosable["worker_id"], choosable["name"], strict=True))
     rank_of = dict(zip(ranked["worker_id"], ranked["rank"], strict=True)) if not ranked.empty else {}
-    labels = {
-        int(w): tr("assign.choice_ranked", rank=rank_of[w], name=names[w])
-        if w in rank_of
-        else tr("assign.choice_excluded", name=names[w])
-        for w in choosable["worker_id"]
-    }
+    labels = distinct_labels(  # two excluded workers may share a name
+        {
+            int(w): tr("assign.choice_ranked", rank=rank_of[w], name=names[w])
+            if w in rank_of
+            else tr("assign.choice_excluded", name=names[w])
+            for w in choosable["worker_id"]
+        }
+    )
     with st.form(f"assign_form_{task_id}", border=True):
         chosen = st.selectbox(
             tr("assign.assign_to"),
