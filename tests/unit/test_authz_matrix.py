@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import hashlib
 import inspect
+import re
 import types
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -135,6 +137,7 @@ class Ids:
     decision: int = 0  # an assignment decision choosing a0 (the sync API's decisions page)
     web_session: int = 0  # a0's signed-in browser session
     viewers: dict[str, Viewer] = field(default_factory=dict)
+    baseline: dict[str, str] = field(default_factory=dict)  # the world's fingerprint, every cell's start
 
 
 def _user(session: Session, name: str, role: Role, unit: OrgUnit | None = None) -> User:
@@ -429,15 +432,19 @@ def world(engine: Engine) -> Iterator[Ids]:
     ``session`` fixture does after each test."""
     with Session(engine, expire_on_commit=False) as session:
         ids = build_world(session)
+    with Session(engine) as session:
+        ids.baseline = fingerprint(session)
     yield ids
     _wipe(engine)
 
 
-def fingerprint(session: Session) -> dict[str, str]:
-    """A digest of every table's rows (the world is small)."""
+def fingerprint(session: Session, tables: set[str] | None = None) -> dict[str, str]:
+    """A digest of every table's rows (the world is small), or of the named ones."""
     conn = session.connection()
     out = {}
     for table in SQLModel.metadata.sorted_tables:
+        if tables is not None and table.name not in tables:
+            continue
         # Raw driver rows: no per-value type processing, so a cell costs milliseconds.
         order = ", ".join(f'"{c.name}"' for c in table.primary_key.columns)
         rows = conn.exec_driver_sql(f'SELECT * FROM "{table.name}" ORDER BY {order}').fetchall()
@@ -445,26 +452,61 @@ def fingerprint(session: Session) -> dict[str, str]:
     return out
 
 
+# A statement that may write: the table it names (INSERT INTO / UPDATE / DELETE FROM, quoted or not).
+WRITE_SQL = re.compile(
+    r'^\s*(?:WITH\b.*?\)\s*)?(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)"?', re.I | re.S
+)
+DML_WORD = re.compile(r"\b(INSERT|UPDATE|DELETE|MERGE|TRUNCATE)\b", re.I)
+
+
+@contextmanager
+def tables_written() -> Iterator[set[str]]:
+    """The tables every statement run meanwhile (on any engine) may have written; ``"*"`` when a statement
+    could write and its table cannot be read off it (the cell then compares every table)."""
+    seen: set[str] = set()
+
+    def note(conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
+        head = statement.lstrip()[:6].upper()
+        if head in ("SELECT", "SAVEPO", "RELEAS", "ROLLBA", "BEGIN", "COMMIT", "PRAGMA", "SHOW T", "SET TR"):
+            return
+        named = WRITE_SQL.match(statement)
+        if named:
+            seen.add(named.group(1))
+        elif DML_WORD.search(statement):
+            seen.add("*")
+
+    event.listen(Engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(Engine, "before_cursor_execute", note)
+
+
 def run_cell(
     eng: Engine, act: Callable[[Session, Ids, Viewer], Any], ids: Ids, who: str
 ) -> tuple[Any, BaseException | None, list[str]]:
-    """Run ``act`` as ``who``; return its result, any exception and the tables it changed."""
+    """Run ``act`` as ``who``; return its result, any exception and the tables it changed.
+
+    Every cell starts from the same world (each one's outer transaction is rolled back), so the world's
+    fingerprint is taken once (``ids.baseline``); after the cell only the tables a statement wrote to are
+    digested again and compared with it. A write that was rolled back, or that stored what was there
+    already, changes nothing."""
     with eng.connect() as conn:
         outer = conn.begin()
         try:
             with Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False) as s:
-                before = fingerprint(s)
                 result, error = None, None
-                try:
-                    result = act(s, ids, ids.viewers[who])
-                    s.flush()
-                except Exception as exc:  # noqa: BLE001 - the cell decides what was expected
-                    error = exc
-                    s.rollback()
-                after = fingerprint(s)
+                with tables_written() as written:
+                    try:
+                        result = act(s, ids, ids.viewers[who])
+                        s.flush()
+                    except Exception as exc:  # noqa: BLE001 - the cell decides what was expected
+                        error = exc
+                        s.rollback()
+                after = fingerprint(s, None if "*" in written else written)
         finally:
             outer.rollback()
-    return result, error, sorted(t for t in after if after[t] != before[t])
+    return result, error, sorted(t for t in after if after[t] != ids.baseline[t])
 
 
 def refusal_key(exc: BaseException) -> str | None:
