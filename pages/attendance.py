@@ -177,7 +177,9 @@ with tab_session:
             try:
                 with resources.unit_of_work() as session:
                     mark_many(session, viewer, session_id=sid, statuses=statuses)
-                st.session_state["att_flash"] = tr("courses.att.saved", n=len(statuses))
+                counts = pd.Series(list(statuses.values()), dtype=object).value_counts()
+                what = tr("common.list_sep").join(f"{status_label[k]} {n}" for k, n in counts.items())
+                st.session_state["att_flash"] = tr("courses.att.saved", n=len(statuses), what=what)
                 st.rerun()
             except GridwiseError as exc:
                 show_error(exc)

@@ -142,7 +142,7 @@ class Reader:
         ):
             return lambda v: self.scheme_names.get(str(v), str(v))
         if column == "missing_components":
-            sep = "、" if self.lang == "zh" else ", "
+            sep = t("common.list_sep", self.lang)
             return lambda v: sep.join(self.scheme_names.get(x, x) for x in str(v).split(",") if x)
         kind = import_all_models().tables[table].c[column].type
         if isinstance(kind, Boolean):

@@ -208,7 +208,8 @@ def test_the_qr_link_checks_the_worker_in_on_opening(open_page, viewer_of, app_d
 
 
 def test_manager_bulk_marks_the_unmarked(open_page, viewer_of, app_db):
-    """Test that 'set everyone unmarked' on the live session's register marks them all at once."""
+    """Test that 'set everyone unmarked' on the live session's register marks them all at once and then says
+    what it saved: how many people, with which status."""
     ts = _live_session(app_db)
     at = open_page("pages/attendance.py", viewer_of("manager"), lang="en")
     next(b for b in at.button if b.label == "Set everyone unmarked to this status").click().run()
@@ -216,6 +217,8 @@ def test_manager_bulk_marks_the_unmarked(open_page, viewer_of, app_db):
     with Session(get_engine(app_db)) as s:
         statuses = s.exec(select(Attendance.status).where(Attendance.session_id == ts.id)).all()
     assert statuses and all(st == "present" for st in statuses)
+    n = len(statuses)
+    assert [s.value for s in at.success] == [f"Attendance saved for {n} people: Present {n}."], texts(at)
 
 
 def test_quiz_results_excel_export_has_three_sheets(viewer_of, app_db):
