@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 from sqlmodel import select
 
 from core.db import unit_of_work
+from core.errors import GridwiseError
+from core.i18n import t
 from core.models import Role
 from evaluation.field.models import SlaLevel
 from evaluation.field.registry import (
@@ -49,3 +53,21 @@ def test_a_time_limit_table_with_one_bad_limit_saves_none(session, field_org):
         save_sla_table(s, ADMIN, table)
     session.expire_all()
     assert {x.code: x.sign_limit_hours for x in session.exec(select(SlaLevel)).all()} == was
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_bad_direction_is_refused_in_the_readers_words(session, field_org, lang):
+    """Test that a direction other than higher/lower is refused with the directions as the metrics page
+    names them (越高越好/越低越好, "higher is better"/"lower is better"), not the stored codes."""
+    before = metric_registry(session).set_index("code")
+    after = before.copy()
+    after.loc["collection_rate", "direction"] = "sideways"
+    with pytest.raises(GridwiseError) as refused:
+        save_registry_table(session, ADMIN, before, after)
+    text = refused.value.message(lang)
+    for d in ("higher", "lower"):
+        assert t(f"field.metrics.direction.{d}", lang) in text
+    if lang == "zh":
+        assert not re.search(r"[A-Za-z]", text), text
+    else:
+        assert not re.search(r"\b(higher|lower)\b(?! is better)", text), text
