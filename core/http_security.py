@@ -78,7 +78,7 @@ def streamlit_inline_script_hashes() -> tuple[str, ...]:
 
 
 def app_csp() -> str:
-    """The Streamlit app's policy, the tightest under which every page works (tests/e2e/test_csp.py walks
+    """The Streamlit app's policy, the tightest under which every page works (tests/e2e/test_page_tour.py walks
     every page as each role and records no violation):
 
     - ``default-src 'self'``: nothing from other hosts; Streamlit serves its bundle, fonts and media itself.

@@ -29,7 +29,7 @@ from core.settings import get_settings
 
 # pydeck's ``map_style`` for "draw no basemap": Streamlit's map component (1.67) fetches Carto's style from the
 # internet when a Deck has no map style, and skips the basemap only for this value of its own. The pages' CSP
-# allows no map host, so tests/e2e/test_csp.py fails if a Streamlit upgrade changes this.
+# allows no map host, so tests/e2e/test_page_tour.py fails if a Streamlit upgrade changes this.
 NO_BASEMAP = "__MAP_STYLE__"
 MARGIN_DEG = 0.012  # the outline reaches this far past the outermost grid centres (~1.2 km)
 # One hue per subdistrict (cycled), communities alternate between two shades of it.

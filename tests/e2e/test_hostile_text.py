@@ -197,7 +197,7 @@ def test_the_probe_catches_a_real_injection(browser, hostile_server) -> None:
     """Test that the checks above can fail: markup actually inserted into the page does run and is found.
 
     The app's Content-Security-Policy refuses inline handlers, so the injected markup could not run at all;
-    this check of the probe itself runs with the policy bypassed (the policy has its own test, test_csp.py)."""
+    this check of the probe itself runs with the policy bypassed (the policy has its own test, test_page_tour.py)."""
     server, _ = hostile_server
     context = browser.new_context(bypass_csp=True, viewport={"width": 1366, "height": 900}, locale="zh-CN")
     page = context.new_page()
