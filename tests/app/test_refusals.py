@@ -23,6 +23,8 @@ from core.i18n import t
 from core.models import User
 from core.rights import request_correction
 from core.scope import viewer_for
+from core.settings import get_settings
+from evaluation.assignment.service import recommend
 from evaluation.field.events import IllegalTransition
 from evaluation.field.models import Event
 
@@ -156,6 +158,42 @@ def _enrol_no_one(at: AppTest, lang: str) -> dict[str, object]:
     return {}
 
 
+def _direction_off(at: AppTest, lang: str) -> dict[str, object]:
+    # The editor's direction column offers its two words; the edit state is what the browser sends back, and
+    # the server must refuse anything else (a stale or crafted edit) in words, not with the stored codes.
+    edit = {t("field.metrics.col.direction", lang): "sideways"}
+    at.session_state["metric_editor"] = {"edited_rows": {0: edit}, "added_rows": [], "deleted_rows": []}
+    at.button(key="save_metrics").click().run()
+    return {}
+
+
+def _report_too_long(at: AppTest, lang: str) -> dict[str, object]:
+    at.text_area(key="report_text").input("楼道里堆满了杂物")
+    at.button[0].click().run()  # suggest: the item and the send button appear
+    at.text_area(key="report_text").input("楼道里堆满了杂物" * 130)  # 1,040 characters, over the 1,000
+    at.button[1].click().run()
+    return {"limit": 1000}
+
+
+def _lesson_done_at_once(at: AppTest, lang: str) -> dict[str, object]:
+    at.button(key="open_lesson").click().run()
+    at.button(key="lesson_done").click().run()
+    shown = " ".join(w.value for w in at.warning)
+    # The seconds still to read are counted on the server's clock; read them off the text.
+    return {"seconds": int(m.group()) if (m := re.search(r"\d+", shown)) else -1}
+
+
+def _other_worker_without_reason(at: AppTest, lang: str) -> dict[str, object]:
+    # The manager's first task has a twin (same item, place and priority) in the demo: before c415c5f the
+    # two shared one select-box label, the page switched to the twin and this refusal never showed.
+    task = at.session_state["assign_current"]
+    with Session(get_engine(get_settings().database_url)) as s:
+        _, ranked, _ = recommend(s, at.session_state["viewer"], task, at.session_state["assign_preset"])
+    at.selectbox(key=f"assign_choice_{task}_{lang}").set_value(int(ranked["worker_id"].iloc[1]))
+    _submit(at, f"assign_form_{task}")
+    return {}
+
+
 def _handling_event(url: str) -> int:
     """An event dp0001 is handling, for 我的任务."""
     return _dispatched_event(url, state="handling")
@@ -256,6 +294,26 @@ REFUSALS = [
     ),
     Refusal(
         "pages/catalog.py", "manager", _course_without_code, "courses.err.course_code_title", ("course",)
+    ),
+    Refusal(
+        "pages/metrics.py", "admin", _direction_off, "field.err.direction", ("field_metric", "audit_log")
+    ),
+    Refusal(
+        "pages/report_event.py", "dp0001", _report_too_long, "triage.err.text_too_long", ("field_event",)
+    ),
+    Refusal(
+        "pages/my_training.py",
+        "dp0001",
+        _lesson_done_at_once,
+        "training.err.lesson_too_soon",
+        ("training_hours",),
+    ),
+    Refusal(
+        "pages/dispatch.py",
+        "manager",
+        _other_worker_without_reason,
+        "assign.error.override_reason",
+        ("assignment_decision", "field_event_transition", "audit_log"),
     ),
     *(
         Refusal("pages/account.py", who, _wrong_current_password, "auth.err.pw_wrong_current")
