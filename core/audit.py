@@ -148,9 +148,11 @@ def audit_frame(
     start: datetime | None = None,
     end: datetime | None = None,
     action_prefix: str | None = None,
+    action: str | None = None,
     limit: int = 5000,
 ) -> pd.DataFrame:
-    """Audit entries, newest first (administrators only)."""
+    """Audit entries, newest first (administrators only); ``action`` keeps one action, ``action_prefix``
+    a family of them (``signin.`` → every sign-in entry)."""
     require_duty(
         viewer, Role.AUDITOR, "read the audit trail"
     )  # nobody else, managers and other admins included
@@ -160,7 +162,9 @@ def audit_frame(
     if end is not None:
         stmt = stmt.where(AuditEntry.at < end)
     if action_prefix:
-        stmt = stmt.where(AuditEntry.action.startswith(action_prefix))
+        stmt = stmt.where(col(AuditEntry.action).startswith(action_prefix))
+    if action:
+        stmt = stmt.where(AuditEntry.action == action)
     rows = [e.model_dump() for e in session.exec(stmt).all()]
     return pd.DataFrame(
         rows,
@@ -178,3 +182,16 @@ def audit_frame(
             "address",
         ],
     )
+
+
+def audit_actions(
+    session: Session, viewer: Viewer, *, start: datetime | None = None, end: datetime | None = None
+) -> list[str]:
+    """The actions on record in the period, sorted (auditors only): the choices of the audit page's filter."""
+    require_duty(viewer, Role.AUDITOR, "read the audit trail")
+    stmt = select(AuditEntry.action).distinct()
+    if start is not None:
+        stmt = stmt.where(AuditEntry.at >= start)
+    if end is not None:
+        stmt = stmt.where(AuditEntry.at < end)
+    return sorted(session.exec(stmt).all())

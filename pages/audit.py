@@ -7,9 +7,9 @@ import streamlit as st
 from sqlmodel import Session
 
 from core import clock
-from core.audit import ACTION_AREAS, audit_frame
+from core.audit import ACTION_AREAS, audit_actions, audit_frame
 from core.audit_text import action_text, entity_text, user_text, values_text
-from core.i18n import pick
+from core.i18n import pick, t
 from core.tabular import safe_frame
 from courses.training.completion import rules
 from ui import resources
@@ -28,21 +28,34 @@ c1, c2, c3, c4 = st.columns(4)
 start = c1.date_input(tr("audit.from"), value=today - timedelta(days=30))
 end = c2.date_input(tr("audit.to"), value=today)
 area = c3.selectbox(
-    tr("audit.area"), ["", *ACTION_AREAS], format_func=lambda a: tr(f"audit.area.{a or 'all'}")
+    tr("audit.area"), ["", *ACTION_AREAS], format_func=lambda a: t(f"audit.area.{a or 'all'}", L)
 )
-prefix = c4.text_input(tr("audit.action"), placeholder="course.session / field.event …").strip()
+since, until = datetime.combine(start, time.min), datetime.combine(end + timedelta(days=1), time.min)
+with Session(resources.engine()) as session:
+    on_record = audit_actions(session, viewer, start=since, end=until)
+# The actions recorded in the period (within the area), by their words; the filter keeps the code.
+choices = sorted(
+    (a for a in on_record if not area or a.startswith(f"{area}.")), key=lambda a: action_text(a, L)
+)
+action = c4.selectbox(
+    tr("audit.action"),
+    ["", *choices],
+    format_func=lambda a: action_text(a, L) if a else t("audit.action_all", L),
+    key=f"audit_action_{area}",
+)
 
 with Session(resources.engine()) as session:
     frame = audit_frame(
         session,
         viewer,
-        start=datetime.combine(start, time.min),
-        end=datetime.combine(end + timedelta(days=1), time.min),
-        action_prefix=prefix or (f"{area}." if area else None),
+        start=since,
+        end=until,
+        action_prefix=f"{area}." if area else None,
+        action=action or None,
     )
     courses = rules(session)  # an entry about a course names it by its code; the reader sees its title
 names = {("course", str(r.code)): pick(L, r.title_zh, r.title_en) for r in courses.itertuples()}
-filters = {"start": start, "end": end, "action": prefix or (f"{area}." if area else None)}
+filters = {"start": start, "end": end, "action": action or (f"{area}." if area else None)}
 record_view(viewer, "audit", filters=filters, rows=len(frame))
 if frame.empty:
     st.info(tr("audit.empty"))
