@@ -194,6 +194,20 @@ def _other_worker_without_reason(at: AppTest, lang: str) -> dict[str, object]:
     return {}
 
 
+def _excuse_without_reason(at: AppTest, lang: str) -> dict[str, object]:
+    _submit(
+        at,
+        next(b.proto.form_id for b in at.get("form_submit_button") if b.proto.form_id.startswith("excuse_")),
+    )
+    return {}
+
+
+def _empty_upload(at: AppTest, lang: str) -> dict[str, object]:
+    name = "事件.csv" if lang == "zh" else "events.csv"
+    at.file_uploader(key="upload_events").upload(name, b"").run()
+    return {"name": name}
+
+
 def _handling_event(url: str) -> int:
     """An event dp0001 is handling, for 我的任务."""
     return _dispatched_event(url, state="handling")
@@ -314,6 +328,20 @@ REFUSALS = [
         _other_worker_without_reason,
         "assign.error.override_reason",
         ("assignment_decision", "field_event_transition", "audit_log"),
+    ),
+    Refusal(
+        "pages/my_learning.py",
+        "dp0001",
+        _excuse_without_reason,
+        "courses.err.excuse_reason",
+        ("course_excuse",),
+    ),
+    Refusal(
+        "pages/field_import.py",
+        "manager",
+        _empty_upload,
+        "core.upload.empty",
+        ("field_event", "field_metric_value", "audit_log"),
     ),
     *(
         Refusal("pages/account.py", who, _wrong_current_password, "auth.err.pw_wrong_current")
