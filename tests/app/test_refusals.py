@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import text as sql
@@ -17,6 +18,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from streamlit.testing.v1 import AppTest
 
 import ui.state
+from core import clock
 from core.db import get_engine, unit_of_work
 from core.errors import GridwiseError
 from core.i18n import t
@@ -24,6 +26,9 @@ from core.models import User
 from core.rights import request_correction
 from core.scope import viewer_for
 from core.settings import get_settings
+from courses.learner import my_courses
+from courses.models import QuestionKind
+from courses.quizzes import attempt_questions, start_attempt
 from evaluation.assignment.service import recommend
 from evaluation.field.events import IllegalTransition
 from evaluation.field.models import Event
@@ -208,6 +213,32 @@ def _empty_upload(at: AppTest, lang: str) -> dict[str, object]:
     return {"name": name}
 
 
+def _answer_after_the_deadline(at: AppTest, lang: str) -> dict[str, object]:
+    attempt_id = at.session_state["_prepared"]
+    with Session(get_engine(get_settings().database_url)) as s:
+        _, questions = attempt_questions(s, at.session_state["viewer"], attempt_id)
+    q = questions[0]  # the page opens on the first unanswered question
+    first = q["options"][0]["id"]
+    if q["kind"] == QuestionKind.MULTIPLE.value:
+        at.checkbox(key=f"q{attempt_id}_{q['question_id']}_{first}").check()
+    else:
+        at.radio(key=f"q{attempt_id}_{q['question_id']}").set_value(first)
+    _submit_named(at, f"quiz_{attempt_id}", t("courses.quiz.next", lang))
+    return {}
+
+
+def _quiz_past_its_deadline(url: str) -> int:
+    """dp0001's quiz of the first course the page offers, started, its time run out while the page is open."""
+    with unit_of_work(get_engine(url)) as s:
+        worker = viewer_for(s, s.exec(select(User).where(User.username == "dp0001")).one())
+        course_id = int(my_courses(s, worker)["course_id"].iloc[0])
+        attempt = start_attempt(s, worker, course_id=course_id)
+        attempt.deadline_at = clock.now() - timedelta(minutes=1)
+        s.add(attempt)
+        s.flush()
+        return int(attempt.id or 0)
+
+
 def _handling_event(url: str) -> int:
     """An event dp0001 is handling, for 我的任务."""
     return _dispatched_event(url, state="handling")
@@ -342,6 +373,14 @@ REFUSALS = [
         _empty_upload,
         "core.upload.empty",
         ("field_event", "field_metric_value", "audit_log"),
+    ),
+    Refusal(
+        "pages/quiz.py",
+        "dp0001",
+        _answer_after_the_deadline,
+        "courses.err.time_up",
+        ("quiz_attempt", "quiz_answer", "course_certificate"),
+        prepare=_quiz_past_its_deadline,
     ),
     *(
         Refusal("pages/account.py", who, _wrong_current_password, "auth.err.pw_wrong_current")
