@@ -239,6 +239,12 @@ def _quiz_past_its_deadline(url: str) -> int:
         return int(attempt.id or 0)
 
 
+def _empty_meeting_list(at: AppTest, lang: str) -> dict[str, object]:
+    name = "会议签到.csv" if lang == "zh" else "meeting.csv"
+    next(u for u in at.get("file_uploader") if (u.key or "").startswith("imp_")).upload(name, b"").run()
+    return {"name": name}
+
+
 def _handling_event(url: str) -> int:
     """An event dp0001 is handling, for 我的任务."""
     return _dispatched_event(url, state="handling")
@@ -381,6 +387,13 @@ REFUSALS = [
         "courses.err.time_up",
         ("quiz_attempt", "quiz_answer", "course_certificate"),
         prepare=_quiz_past_its_deadline,
+    ),
+    Refusal(
+        "pages/attendance.py",
+        "manager",
+        _empty_meeting_list,
+        "core.upload.empty",
+        ("course_attendance", "audit_log"),
     ),
     *(
         Refusal("pages/account.py", who, _wrong_current_password, "auth.err.pw_wrong_current")
