@@ -36,6 +36,7 @@ HIDDEN = {
     "scores_json",
     "veto_json",
     "payload",
+    "formula",  # a component's rule in the scheme's notation; 我的考评 says it in words
 }
 # Coded values read as catalog words: the column (``table.column`` or any table's ``column``) → key prefix.
 CODES = {
@@ -141,6 +142,9 @@ class Reader:
             "score_adjustment",
         ):
             return lambda v: self.scheme_names.get(str(v), str(v))
+        if column == "operations":  # an API client's operations, "events.read,events.write"
+            sep = t("common.list_sep", self.lang)
+            return lambda v: sep.join(_code("api.op.", x, self.lang) for x in str(v).split(",") if x)
         if column == "missing_components":
             sep = t("common.list_sep", self.lang)
             return lambda v: sep.join(self.scheme_names.get(x, x) for x in str(v).split(",") if x)

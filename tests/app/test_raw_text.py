@@ -15,7 +15,11 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.db import get_engine, unit_of_work
+from core.i18n import t
 from core.models import Role
+from core.notify.prefs import save_preference
+from core.rights import request_correction
 from evaluation.field.quality import KINDS
 from ui.pages import PAGES
 
@@ -210,3 +214,20 @@ def test_every_data_quality_check_reads_without_codes(open_page, viewer_of):
             assert not at.exception, at.exception
             found = findings(at, lang)
             assert not found, f"{kind} ({lang}):\n" + "\n".join(found)
+
+
+def test_my_data_reads_without_codes_with_rows_the_demo_lacks(open_page, viewer_of, app_db):
+    """Test that 我的数据 stays free of raw text with a correction request and notification preferences on
+    record (tables the demo's workers do not have), in both languages."""
+    me = viewer_of(WALKER[Role.WORKER])
+    with unit_of_work(get_engine(app_db)) as s:
+        request_correction(s, me, field="hire_date", message="入职日期应为 2018-09-03，见劳动合同。")
+        save_preference(s, me, language="zh", quiet_start="22:00", quiet_end="07:00", use_sms=False)
+    for lang in ("zh", "en"):
+        at = open_page("pages/my_data.py", me, lang=lang)
+        assert not at.exception, at.exception
+        labels = [e.label for e in at.expander]
+        assert any(label.startswith(t("rights.table.correction_request", lang)) for label in labels), labels
+        assert any(label.startswith(t("rights.table.notify_preference", lang)) for label in labels), labels
+        found = findings(at, lang)
+        assert not found, f"my_data ({lang}):\n" + "\n".join(found)

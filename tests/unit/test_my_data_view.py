@@ -77,6 +77,17 @@ def test_every_coded_value_has_words(lang):
     assert not missing, missing
 
 
+def test_an_api_clients_operations_read_as_words():
+    """Test that the operations an API client may use read as words, in each language."""
+    rows = [{"id": 1, "name": "会议平台", "operations": "attendance.write,events.read", "is_active": True}]
+    zh = Reader("zh", {}).frame("api_client", rows, own=set())
+    assert zh.to_dict("records") == [
+        {"客户端名称": "会议平台", "可用操作": "写入会议签到、读取事件", "有效": "是"}
+    ]
+    en = Reader("en", {}).frame("api_client", rows, own=set())
+    assert "events.read" not in en.iloc[0, 1] and ", " in en.iloc[0, 1]
+
+
 def test_a_table_reads_in_words_with_names_and_empty_cells():
     """Test one table as the reader sees it: the reader's own id left out, ids as names, codes and booleans
     as words, times to the minute, and nothing where nothing is stored."""
