@@ -4,7 +4,13 @@ import pandas as pd
 import streamlit as st
 
 from core.i18n import pick
-from evaluation.field.registry import metric_registry, save_registry_table, save_sla_table, sla_levels
+from evaluation.field.registry import (
+    LIMIT_NAMES,
+    metric_registry,
+    save_registry_table,
+    save_sla_table,
+    sla_levels,
+)
 from ui import resources
 from ui.errors import refusals
 from ui.guard import require
@@ -81,12 +87,7 @@ with st.expander(tr("field.metrics.formula")):
 
 st.subheader(tr("field.metrics.sla"))
 st.caption(tr("field.metrics.sla_caption"))
-LIMITS = {  # column → its label's catalog key
-    "report_limit_hours": "field.metrics.col.report",
-    "sign_limit_hours": "field.metrics.col.sign",
-    "handle_limit_hours": "field.metrics.col.handle",
-    "supervise_after_hours": "field.metrics.col.supervise",
-}
+LIMITS = LIMIT_NAMES  # column → its label's catalog key
 PRIORITY = tr("field.col.priority")
 sla_frame = pd.DataFrame(  # the priority's code is the hidden index; its name is shown
     [

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from core.audit import changed_fields, record
 from core.clock import now as clock_now
 from core.errors import GridwiseError
+from core.i18n import t
 from core.models import AppSetting
 from core.scope import ScopeError
 from core.settings import DATA_DIR
@@ -203,6 +204,30 @@ def sla_levels(session: Session) -> dict[str, SlaLevel]:
     return {s.code: s for s in session.exec(select(SlaLevel)).all()}
 
 
+# A time limit's column → the catalog key of its name on the metrics page.
+LIMIT_NAMES = {
+    "report_limit_hours": "field.metrics.col.report",
+    "sign_limit_hours": "field.metrics.col.sign",
+    "handle_limit_hours": "field.metrics.col.handle",
+    "supervise_after_hours": "field.metrics.col.supervise",
+}
+
+
+class LimitError(GridwiseError):
+    """A time limit refused: the ``limit`` is named as the metrics page names its column, in the reader's
+    language, not by its column (``handle_limit_hours``)."""
+
+    def message(self, lang: str) -> str:
+        params = dict(self.params)
+        if params.get("limit") in LIMIT_NAMES:
+            params["limit"] = t(LIMIT_NAMES[str(params["limit"])], lang)
+        return t(self.key, lang, **params)
+
+    def __init__(self, key: str, **params: object) -> None:
+        super().__init__(key, **params)
+        self.args = (self.message("en"),)
+
+
 def update_sla(session: Session, viewer, *, code: str, **limits: float) -> SlaLevel:  # noqa: ANN001
     if not viewer.is_admin:
         raise ScopeError("scope.err.admin_time_limits")
@@ -212,15 +237,10 @@ def update_sla(session: Session, viewer, *, code: str, **limits: float) -> SlaLe
     cap = float(shipped_sla()["hard_cap_hours"])
     was = {key: getattr(level, key, None) for key in limits}
     for key, value in limits.items():
-        if key not in {
-            "report_limit_hours",
-            "sign_limit_hours",
-            "handle_limit_hours",
-            "supervise_after_hours",
-        }:
+        if key not in LIMIT_NAMES:
             raise GridwiseError("field.err.unknown_limit", limit=key)
         if value is None or not (0 < float(value) <= cap):
-            raise GridwiseError("field.err.limit_range", limit=key, cap=f"{cap:g}")
+            raise LimitError("field.err.limit_range", limit=key, cap=f"{cap:g}")
         setattr(level, key, float(value))
     before, after = changed_fields(was, {key: getattr(level, key) for key in limits})
     if after:
