@@ -32,6 +32,7 @@ from courses.quizzes import attempt_questions, start_attempt
 from evaluation.assignment.service import recommend
 from evaluation.field.events import IllegalTransition
 from evaluation.field.models import Event
+from evaluation.field.registry import LimitError
 
 LATIN = re.compile(r"[A-Za-z]{2,}")
 EXAMPLES = re.compile(r"[\w.+-]+@[\w.-]+")  # a format example (name@example.org) is no English sentence
@@ -245,6 +246,13 @@ def _empty_meeting_list(at: AppTest, lang: str) -> dict[str, object]:
     return {"name": name}
 
 
+def _time_limit_cleared(at: AppTest, lang: str) -> dict[str, object]:
+    edit = {t("field.metrics.col.handle", lang): None}  # a cell emptied in the time-limit table
+    at.session_state["sla_editor"] = {"edited_rows": {0: edit}, "added_rows": [], "deleted_rows": []}
+    at.button(key="save_sla").click().run()
+    return {"limit": "handle_limit_hours", "cap": "360"}
+
+
 def _handling_event(url: str) -> int:
     """An event dp0001 is handling, for 我的任务."""
     return _dispatched_event(url, state="handling")
@@ -348,6 +356,14 @@ REFUSALS = [
     ),
     Refusal(
         "pages/metrics.py", "admin", _direction_off, "field.err.direction", ("field_metric", "audit_log")
+    ),
+    Refusal(
+        "pages/metrics.py",
+        "admin",
+        _time_limit_cleared,
+        "field.err.limit_range",
+        ("field_sla", "audit_log"),
+        error=LimitError,
     ),
     Refusal(
         "pages/report_event.py", "dp0001", _report_too_long, "triage.err.text_too_long", ("field_event",)
