@@ -177,6 +177,7 @@ class Cluster:
     logs: Path
     database_url: str
     api: subprocess.Popen | None = None
+    http_port: int | None = None  # plain HTTP that redirects to the HTTPS address (tls only)
 
     def kill_replica(self, name: str) -> None:
         """Stop one replica at once (SIGKILL: a crash, not a goodbye)."""
@@ -298,7 +299,14 @@ def start(
     with open(work_dir / "haproxy.log", "wb") as out:
         proxy = subprocess.Popen([exe, "-db", "-f", str(config)], stdout=out, stderr=subprocess.STDOUT)
     cluster = Cluster(
-        f"{scheme}://127.0.0.1:{port}", started, proxy, sched, work_dir, database_url, api_process
+        f"{scheme}://127.0.0.1:{port}",
+        started,
+        proxy,
+        sched,
+        work_dir,
+        database_url,
+        api_process,
+        http_port if tls else None,
     )
     try:
         _wait_for(f"{cluster.url}/_stcore/health", proxy, work_dir / "haproxy.log", timeout=30)

@@ -56,9 +56,10 @@ def open_page(app_db: str) -> Callable[..., AppTest]:
                 )
             at.session_state["viewer"] = viewer
             at.session_state["web_session_id"] = row.id
-        at.run()
+        # Straight to the page: without st.navigation, Streamlit knows a pages/ file by its name before
+        # the first run, so the home page need not run first (it would cost a whole run per test).
         if page is not None and page != "app.py":
-            at.switch_page(page).run()
-        return at
+            at.switch_page(page)
+        return at.run()
 
     return _open

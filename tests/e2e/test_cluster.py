@@ -1,16 +1,20 @@
-"""More than one server process (issue #12): two Streamlit replicas behind HAProxy on PostgreSQL
-(deploy/cluster.py, as `make cluster` starts them). A worker half-way through a quiz whose replica dies carries
-on at the other one: still signed in, the answers kept, one attempt in the database. The JSON API answers
-under /api/ at the same address.
+"""More than one server process (issue #12): two Streamlit replicas behind HAProxy on PostgreSQL, over HTTPS
+(deploy/cluster.py, as `make cluster` starts them). The cluster serves its pages and API with the security
+headers and redirects plain HTTP; the JSON API answers under /api/ at the same address; a worker half-way
+through a quiz whose replica dies carries on at the other one: still signed in, the answers kept, one attempt
+in the database. One cluster is started for all of it (starting one costs about 40 s of two cores), in one
+test, so that no scheduling of the tests over processes can start it twice.
 
 Needs PostgreSQL (GRIDWISE_TEST_POSTGRES_URL) and HAProxy (`make browser-deps` installs it); skipped without.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
+import ssl
 import subprocess
 import sys
 import urllib.request
@@ -50,6 +54,9 @@ def test_the_cluster_refuses_sqlite_with_a_clear_message():
     assert not (ROOT / "nowhere.db").exists()
 
 
+INSECURE = ssl._create_unverified_context()  # noqa: S323 - the cluster's own self-signed certificate
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     if not PG_URL:
@@ -68,9 +75,11 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         running = start(
             replicas=2,
             port=free_port(),
+            http_port=free_port(),
             database_url=url,
             work_dir=tmp_path_factory.mktemp("cluster"),
             scheduler=True,
+            tls=True,
         )
         try:
             yield running
@@ -97,10 +106,10 @@ def _attempts_since(db_url: str, username: str, since: datetime) -> tuple[int, i
     return len(attempt_ids), answered
 
 
-def test_a_quiz_half_done_carries_on_at_the_other_replica_when_its_replica_dies(page: Page, cluster: Cluster):
-    """Test that after the replica serving a worker is killed mid-quiz, a reload lands on the other replica
-    signed in, at the next unanswered question with the earlier answers kept, and the database holds one
-    attempt with those answers."""
+def _quiz_survives_a_replica_death(page: Page, cluster: Cluster) -> None:
+    """After the replica serving a worker is killed mid-quiz, a reload lands on the other replica signed in,
+    at the next unanswered question with the earlier answers kept, and the database holds one attempt with
+    those answers."""
     server = Server(cluster.url, cluster.database_url, cluster.proxy, Path(cluster.logs))
     username, since = "dp0001", clock.now() - timedelta(seconds=1)
     with page.expect_response(lambda r: "/_gw/session" in r.url):
@@ -144,13 +153,13 @@ def _call(
     request = urllib.request.Request(
         url, data=data, headers={"Content-Type": "application/json", **(headers or {})}
     )
-    with urllib.request.urlopen(request, timeout=30) as r:
+    with urllib.request.urlopen(request, timeout=30, context=INSECURE) as r:
         return r.status, json.loads(r.read()), {k.lower(): v for k, v in r.headers.items()}
 
 
-def test_the_api_answers_behind_the_proxy_and_a_retried_event_lands_once(cluster: Cluster):
-    """Test that /api/v1/health answers through HAProxy (no replica cookie set), and that an event POSTed
-    twice through it by a registered client with the same Idempotency-Key is one event in the database."""
+def _api_answers_and_a_retried_event_lands_once(cluster: Cluster) -> None:
+    """/api/v1/health answers through HAProxy (no replica cookie set), and an event POSTed twice through it by
+    a registered client with the same Idempotency-Key is one event in the database."""
     status, body, headers = _call(f"{cluster.url}/api/v1/health")
     assert (status, body["status"]) == (200, "ok")
     assert "GWREPLICA" not in headers.get("set-cookie", "")
@@ -186,44 +195,33 @@ def test_the_api_answers_behind_the_proxy_and_a_retried_event_lands_once(cluster
     engine.dispose()
 
 
-def test_the_cluster_serves_https_with_the_headers_and_redirects_http(tmp_path: Path):
-    """Test that `make cluster`'s TLS setup (a self-signed certificate made at start) answers a page and an
-    API call over HTTPS with CSP, X-Frame-Options, nosniff, Referrer-Policy and HSTS (the proxy's
-    X-Forwarded-Proto believed), and that plain HTTP is redirected to HTTPS."""
-    import http.client
-    import ssl
+def _https_with_the_headers_and_http_redirected(cluster: Cluster) -> None:
+    """`make cluster`'s TLS setup (a self-signed certificate made at start) answers a page and an API call
+    over HTTPS with CSP, X-Frame-Options, nosniff, Referrer-Policy and HSTS (the proxy's X-Forwarded-Proto
+    believed), and plain HTTP is redirected to HTTPS."""
+    assert cluster.url.startswith("https://")
+    assert (Path(cluster.logs) / "tls" / "cluster.pem").exists()
+    for path in ("/", "/api/v1/health"):
+        with urllib.request.urlopen(cluster.url + path, context=INSECURE, timeout=10) as r:
+            headers = r.headers
+        assert "frame-ancestors 'none'" in headers["Content-Security-Policy"], path
+        assert headers["X-Frame-Options"] == "DENY" and headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "same-origin"
+        assert headers["Strict-Transport-Security"].startswith("max-age="), path
+    assert cluster.http_port is not None
+    plain = http.client.HTTPConnection("127.0.0.1", cluster.http_port, timeout=10)
+    plain.request("GET", "/scorecards")
+    answer = plain.getresponse()
+    assert answer.status == 301
+    assert answer.getheader("Location") == cluster.url + "/scorecards"
 
-    if not PG_URL:
-        pytest.skip("the cluster runs on PostgreSQL: set GRIDWISE_TEST_POSTGRES_URL")
-    try:
-        haproxy_binary()
-    except ClusterError as exc:
-        pytest.skip(str(exc))
-    url = create_pg_database("gw_cluster_tls")
-    env = {**os.environ, "GRIDWISE_DATABASE_URL": url}
-    try:
-        subprocess.run([sys.executable, "-m", "core.cli", "migrate"], cwd=ROOT, env=env, check=True)
-        http_port = free_port()
-        running = start(
-            replicas=1, port=free_port(), http_port=http_port, database_url=url, work_dir=tmp_path, tls=True
-        )
-        try:
-            assert running.url.startswith("https://")
-            assert (tmp_path / "tls" / "cluster.pem").exists()
-            insecure = ssl._create_unverified_context()  # noqa: S323 - the cluster's own self-signed certificate
-            for path in ("/", "/api/v1/health"):
-                with urllib.request.urlopen(running.url + path, context=insecure, timeout=10) as r:
-                    headers = r.headers
-                assert "frame-ancestors 'none'" in headers["Content-Security-Policy"], path
-                assert headers["X-Frame-Options"] == "DENY" and headers["X-Content-Type-Options"] == "nosniff"
-                assert headers["Referrer-Policy"] == "same-origin"
-                assert headers["Strict-Transport-Security"].startswith("max-age="), path
-            plain = http.client.HTTPConnection("127.0.0.1", http_port, timeout=10)
-            plain.request("GET", "/scorecards")
-            answer = plain.getresponse()
-            assert answer.status == 301
-            assert answer.getheader("Location") == running.url + "/scorecards"
-        finally:
-            running.stop()
-    finally:
-        drop_pg_database(url)
+
+@pytest.mark.browser_context_args(ignore_https_errors=True)
+def test_the_cluster_serves_https_and_the_api_and_a_quiz_survives_a_replica_death(
+    page: Page, cluster: Cluster
+):
+    """Test, on one running cluster: HTTPS with the security headers and HTTP redirected; the API behind the
+    proxy with an idempotent retry; then (last: it kills a replica) a quiz carried on at the other replica."""
+    _https_with_the_headers_and_http_redirected(cluster)
+    _api_answers_and_a_retried_event_lands_once(cluster)
+    _quiz_survives_a_replica_death(page, cluster)
