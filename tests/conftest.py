@@ -3,6 +3,7 @@ seeded demo database built once per test run through the real migrations."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import uuid
@@ -107,13 +108,29 @@ def field_org(session: Session):
 
 
 @pytest.fixture(scope="session")
-def demo_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An SQLite file migrated with Alembic and seeded with the (small) demo district."""
+def demo_db_template(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """An SQLite file migrated with Alembic and seeded with the (small) demo district; tests copy it.
+
+    Built once per run: under xdist the processes share the run's base directory, and the first to take the
+    lock builds the file (about 20 s of CPU) while the other waits for it."""
+    if worker_id == "master":
+        return _build_demo_db(tmp_path_factory.mktemp("demo") / "demo.db")
+    shared = tmp_path_factory.getbasetemp().parent / "demo-template"
+    shared.mkdir(exist_ok=True)
+    with open(shared / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        path = shared / "demo.db"
+        if not (shared / "done").exists():
+            _build_demo_db(path)
+            (shared / "done").touch()
+    return path
+
+
+def _build_demo_db(path: Path) -> Path:
     from core.db import unit_of_work
     from core.demo import seed_demo
     from core.migrate import upgrade
 
-    path = tmp_path_factory.mktemp("demo") / "demo.db"
     url = f"sqlite:///{path}"
     upgrade(url)
     eng = make_engine(url)

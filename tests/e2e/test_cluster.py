@@ -68,7 +68,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     url = create_pg_database("gw_cluster")
     env = {**os.environ, "GRIDWISE_DATABASE_URL": url, "GRIDWISE_SCHEDULER_ENABLED": "false"}
     try:
-        for step in (["migrate"], ["seed-demo", "--scale", "0.02"]):
+        for step in (["migrate"], ["seed-demo", "--scale", "0"]):
             subprocess.run(
                 [sys.executable, "-m", "core.cli", *step], cwd=ROOT, env=env, check=True, capture_output=True
             )

@@ -158,7 +158,9 @@ def test_old_rows_archive_to_a_file_that_verifies_and_the_chain_continues(sessio
     session.commit()
     assert path is not None and (path.stat().st_mode & 0o777) == 0o600
     assert verify_archive(path).ok and verify_archive(path).checked == 3
-    assert session.exec(select(AuditEntry).order_by(col(AuditEntry.id))).all()[0].id == rows[3].id  # the three old rows left the table …
+    assert (
+        session.exec(select(AuditEntry).order_by(col(AuditEntry.id))).all()[0].id == rows[3].id
+    )  # the three old rows left the table …
     _write(session, 2, start=10)
     assert (
         verify(session).ok and verify(session).checked == 3

@@ -96,7 +96,7 @@ def test_cli_migrate_seed_and_json(tmp_path):
     assert "migrate" in help_out.stdout and "seed-demo" in help_out.stdout
     subprocess.run([*exe, "migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
     seeded = subprocess.run(
-        [*exe, "seed-demo", "--scale", "0.01", "--json"],
+        [*exe, "seed-demo", "--scale", "0", "--json"],
         cwd=ROOT,
         env=env,
         check=True,

@@ -45,7 +45,7 @@ from tests.unit._field_import import import_and_commit
 NOW = datetime(2020, 10, 1, 12, 0)
 # No shrinking: a failure names how its file was made, and shrinking 1 MB files through a database is slow.
 FUZZ = settings(
-    max_examples=50,
+    max_examples=30,
     deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
     suppress_health_check=[
@@ -56,7 +56,7 @@ FUZZ = settings(
     ],
 )
 MB = 1 << 20
-PG_EXAMPLES = 15
+PG_EXAMPLES = 10
 
 Grid = list[list[str]]  # a file as text cells: header row first
 
