@@ -33,7 +33,7 @@ from schemathesis import GenerationMode
 from core.settings import ROOT
 
 pytestmark = [pytest.mark.xdist_group("schemathesis")]
-MAX_EXAMPLES = 15  # per operation and mode (schema-valid, schema-invalid); 13 operations
+MAX_EXAMPLES = 10  # per operation and mode (schema-valid, schema-invalid); 13 operations
 
 
 def _free_port() -> int:

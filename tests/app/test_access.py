@@ -30,7 +30,8 @@ EXISTING = [p for p in PAGES if p.exists]
 
 @pytest.mark.parametrize("page", [p.path for p in EXISTING])
 def test_signed_out_visitor_gets_the_sign_in_form(open_page, page):
-    """Test that a visitor who has not signed in sees the sign-in form on every page."""
+    """Test that a visitor who has not signed in sees the sign-in form on every page, the page file run first
+    (open_page goes straight to it: app.py has not run in this session)."""
     at = open_page(page)
     assert not at.exception
     assert len(at.text_input) == 2  # username and password
