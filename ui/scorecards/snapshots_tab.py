@@ -20,6 +20,7 @@ from evaluation.scoring.snapshots import (
 )
 from ui import resources
 from ui.audit_reads import download_button as audited_download
+from ui.errors import refusals
 from ui.state import tr
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -145,10 +146,14 @@ def _freeze_form(
     if not go:
         return
     with st.status(tr("score.freezing"), expanded=True) as status:
-        with resources.unit_of_work() as session:
-            snap, created = freeze_period(
-                session, period, viewer=viewer, new_revision=recompute, reason=reason
-            )
+        with refusals() as refused:
+            with resources.unit_of_work() as session:
+                snap, created = freeze_period(
+                    session, period, viewer=viewer, new_revision=recompute, reason=reason
+                )
+        if refused:  # shown in the box, which closes as failed; nothing was frozen
+            status.update(label=tr("score.freeze"), state="error")
+            return
         if not created:
             status.update(
                 label=tr("score.already_frozen", period=period, revision=snap.revision), state="complete"
