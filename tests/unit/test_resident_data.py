@@ -8,12 +8,14 @@ import math
 from datetime import datetime
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import select
 
 from api.schemas import EventOut
 from core.audit import record
 from core.models import Role
 from core.models_audit import AuditEntry
+from core.migrate import upgrade
 from core.privacy import DataClass, inventory, mask_reference, mask_text
 from core.scope import SYSTEM
 from evaluation.field.models import Deregistration, VerificationTask
@@ -163,3 +165,39 @@ def test_a_verification_task_names_the_residents_record_masked(session):
     assert task.ref_key == "P0000123"
     assert "P0****23" in task.title_zh and "P0****23" in task.title_en
     assert "P0000123" not in task.title_zh + task.title_en
+
+
+def test_the_migration_masks_the_references_in_tasks_made_before_masking(tmp_path):
+    """Test that upgrading a database whose reversed-deregistration tasks name the resident's full reference
+    (as tasks made before masking did) leaves titles with the masked reference only, the very titles a new
+    task gets, the key untouched, and other kinds of task as they were."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    upgrade(url, "0021_warning_flareups")
+    eng = sa.create_engine(url)
+    with eng.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO org_unit (id, code, name_zh, name_en, level, path, is_active) "
+            "VALUES (1, 'C1', '甲社区', 'Community A', 'community', '/1/', 1)"
+        )
+        for id_, kind, key, zh, en in (
+            (1, "reversed_dereg", "P0000123", "核查异常注销:P0000123 注销后又恢复", "Check: P0000123"),
+            (2, "duplicate_event", "E-1", "核查重复上报:E-1", "Check duplicate: E-1"),
+        ):
+            conn.exec_driver_sql(
+                "INSERT INTO field_verification_task (id, kind, ref_key, community_id, title_zh, title_en, "
+                "state, created_at) VALUES (?, ?, ?, 1, ?, ?, 'open', '2020-06-01 00:00:00')",
+                (id_, kind, key, zh, en),
+            )
+    upgrade(url)
+    with eng.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT kind, ref_key, title_zh, title_en FROM field_verification_task ORDER BY id"
+        ).all()
+    eng.dispose()
+    assert rows[0] == (
+        "reversed_dereg",
+        "P0000123",
+        "核查异常注销:P0****23 注销后又恢复",
+        "Check abnormal deregistration: P0****23 was reversed",
+    )
+    assert rows[1] == ("duplicate_event", "E-1", "核查重复上报:E-1", "Check duplicate: E-1")
