@@ -49,6 +49,9 @@ def _status(r: pd.Series) -> str:
         return tr("notify.status.flagged")
     if pd.notna(r.paused_until) and r.paused_until > clock.now():
         return tr("notify.status.paused", until=f"{r.paused_until:%H:%M}")
+    # The log's last word: a failure after the last success (given up or still retried) is not 正常.
+    if pd.notna(r.last_error_at) and (pd.isna(r.last_sent_at) or r.last_error_at > r.last_sent_at):
+        return tr("notify.status.failing", at=f"{r.last_error_at:%m-%d %H:%M}")
     return tr("notify.status.active")
 
 

@@ -153,3 +153,25 @@ def test_a_worker_cannot_open_the_channels_page(open_page, viewer_of, secret_env
     """Test that the channels page stays closed to a worker (managers and administrators only)."""
     at = open_page("pages/notify_channels.py", viewer_of("dp0001"), lang="en")
     assert not at.dataframe and "Notification channels" not in [t.value for t in at.title]
+
+
+def test_a_channel_whose_last_send_failed_does_not_read_as_working(open_page, viewer_of, secret_env):
+    """Test that a channel whose last send failed after its last success (a network error, given up) shows
+    that in its status, not 正常, and reads 正常 again once a later send succeeded."""
+    from datetime import datetime
+
+    from core.db import unit_of_work
+    from core.notify.models import NotifyChannel
+
+    own, _ = _two_community_channels(secret_env)
+    with unit_of_work(get_engine(secret_env)) as s:
+        channel = s.get(NotifyChannel, own)
+        channel.last_sent_at = datetime(2020, 6, 1, 9, 0)
+        channel.last_error, channel.last_error_at = "network: timed out", datetime(2020, 6, 2, 10, 30)
+    at = open_page("pages/notify_channels.py", viewer_of("xiasha"))
+    assert not at.exception, at.exception
+    assert list(at.dataframe[0].value["状态"]) == ["最近一次发送失败（06-02 10:30），见发送记录"]
+    with unit_of_work(get_engine(secret_env)) as s:
+        s.get(NotifyChannel, own).last_sent_at = datetime(2020, 6, 3, 8, 0)
+    at = open_page("pages/notify_channels.py", viewer_of("xiasha"))
+    assert list(at.dataframe[0].value["状态"]) == ["正常"]
