@@ -211,9 +211,13 @@ def second_factor(page: Page, server: Server, username: str) -> None:
         wait_for_run(page)
 
 
+CHARTS = "[data-testid=stVegaLiteChart], [data-testid=stDeckGlJsonChart]"
+
+
 def screenshot(page: Page, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
-    page.wait_for_timeout(400)  # charts (vega) draw after the script run has finished
+    if page.locator(CHARTS).count():
+        page.wait_for_timeout(400)  # charts (vega, deck.gl) draw after the script run has finished
     page.screenshot(path=str(path), full_page=True)
     return path
