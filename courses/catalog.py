@@ -65,33 +65,39 @@ def import_course(session: Session, data: dict) -> Course:
     session.add(course)
     session.flush()
     existing = {q.code: q for q in session.exec(select(Question).where(col(Question.course_id) == course.id))}
-    for q in data.get("questions", []):
-        question = existing.get(q["code"])
-        if question is not None:
-            continue  # answered questions are never rewritten under the attempts that saw them
-        question = Question(
-            course_id=row_id(course.id),
-            code=q["code"],
-            kind=q["kind"],
-            text_zh=q["text_zh"],
-            text_en=q.get("text_en", ""),
-            explanation_zh=q.get("explanation_zh", ""),
-            explanation_en=q.get("explanation_en", ""),
+    # answered questions are never rewritten under the attempts that saw them: only new codes are added,
+    # all in one flush (the database numbers them), then their options in another.
+    added = [
+        (
+            Question(
+                course_id=row_id(course.id),
+                code=q["code"],
+                kind=q["kind"],
+                text_zh=q["text_zh"],
+                text_en=q.get("text_en", ""),
+                explanation_zh=q.get("explanation_zh", ""),
+                explanation_en=q.get("explanation_en", ""),
+            ),
+            q,
         )
-        session.add(question)
-        session.flush()
-        session.add_all(
-            [
-                QuestionOption(
-                    question_id=row_id(question.id),
-                    code=o["code"],
-                    text_zh=o["text_zh"],
-                    text_en=o.get("text_en", ""),
-                    correct=bool(o["correct"]),
-                )
-                for o in q["options"]
-            ]
-        )
+        for q in data.get("questions", [])
+        if q["code"] not in existing
+    ]
+    session.add_all([question for question, _ in added])
+    session.flush()
+    session.add_all(
+        [
+            QuestionOption(
+                question_id=row_id(question.id),
+                code=o["code"],
+                text_zh=o["text_zh"],
+                text_en=o.get("text_en", ""),
+                correct=bool(o["correct"]),
+            )
+            for question, q in added
+            for o in q["options"]
+        ]
+    )
     session.flush()
     return course
 
