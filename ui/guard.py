@@ -38,6 +38,22 @@ from ui.session_cookie import (
 from ui.state import lang, language_switch, tr
 
 NO_SIDEBAR_CSS = "[data-testid=stSidebar], [data-testid=stExpandSidebarButton] {display: none !important}"
+# Streamlit's own words that its API gives no label for, in the viewer's language where it is not English:
+# the upload button and its size line (the accepted types are in each page's own help text), and the
+# "Press Enter to submit form" hint under a form's text box (a Chinese office needs no such hint in English).
+UPLOAD_BUTTON = "[data-testid=stFileUploaderDropzone] button [data-testid=stMarkdownContainer]"
+UPLOAD_LINE = "[data-testid=stFileUploaderDropzoneInstructions] span"
+STREAMLIT_WORDS_CSS = (
+    UPLOAD_BUTTON
+    + " p {{display: none}}\n"
+    + UPLOAD_BUTTON
+    + '::after {{content: "{button}"}}\n'
+    + UPLOAD_LINE
+    + " {{font-size: 0}}\n"
+    + UPLOAD_LINE
+    + '::after {{content: "{limit}"; font-size: 0.875rem}}\n'
+    + "[data-testid=InputInstructions] {{display: none}}"
+)
 
 
 def require(file: str) -> Viewer:
@@ -49,6 +65,7 @@ def require(file: str) -> Viewer:
         st.error(refused.message(lang()), icon=":material/block:")
         st.stop()
     resources.scheduler()
+    _streamlit_words_in_language()
     viewer = current_viewer() or sso_viewer()
     hand_over()
     if viewer is None:
@@ -72,6 +89,16 @@ def require(file: str) -> Viewer:
         st.page_link("app.py", label=tr("menu.home"), icon=":material/home:")
         st.stop()
     return viewer
+
+
+def _streamlit_words_in_language() -> None:
+    """Streamlit's own words on widgets (no API for them) in the viewer's language: style only, every run."""
+    if lang() == "en":
+        return
+    css = STREAMLIT_WORDS_CSS.format(
+        button=tr("common.upload_button"), limit=tr("common.upload_limit", mb=get_settings().max_upload_mb)
+    )
+    st.html(f"<style>{css}</style>")
 
 
 def _handle_db_faults() -> None:

@@ -54,3 +54,25 @@ def test_manager_imports_figures_sees_preview_then_committed_rows(page: Page, se
         ("DP0002", "accuracy_rate", 37, 40),
         ("DP0003", "retention_rate", 88, 90),
     ]
+
+
+def _after(page: Page, selector: str) -> str:
+    """The text a ::after rule puts after the first element matching ``selector`` (quoted, as CSS gives it)."""
+    return page.locator(selector).first.evaluate("e => getComputedStyle(e, '::after').content")
+
+
+def test_the_upload_widget_speaks_the_pages_language(page: Page, server):
+    """Test that Streamlit's own upload button and size line (no API labels them) read in Chinese on a Chinese
+    page — the English words hidden — and stay Streamlit's English on an English page."""
+    sign_in(page, server, "manager", path="field_import")
+    zone = page.get_by_test_id("stFileUploaderDropzone").first
+    expect(zone.get_by_text("Upload", exact=True)).to_be_hidden()
+    button = "[data-testid=stFileUploaderDropzone] button [data-testid=stMarkdownContainer]"
+    assert _after(page, button) == '"上传文件"'
+    assert _after(page, "[data-testid=stFileUploaderDropzoneInstructions] span") == '"单个文件不超过 50 MB"'
+    screenshot(page, "upload-widget-zh")
+    page.get_by_test_id("stSidebar").get_by_text("English").click()
+    wait_for_run(page)
+    expect(zone.get_by_text("Upload", exact=True)).to_be_visible()
+    assert _after(page, button) in ("none", "normal")
+    screenshot(page, "upload-widget-en")
