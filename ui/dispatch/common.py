@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
 from datetime import date, datetime, timedelta
-from typing import TypeVar
 
 import pandas as pd
 import streamlit as st
@@ -18,8 +16,6 @@ from evaluation.assignment.rank import COMPONENTS, course_titles, item_courses, 
 from ui import dispatch_cache, resources
 from ui.state import lang
 
-K = TypeVar("K", bound=Hashable)
-
 PRESETS = load_presets()
 ITEMS = item_courses().set_index("item_code")
 
@@ -27,19 +23,6 @@ ITEMS = item_courses().set_index("item_code")
 def preset_names() -> dict[str, str]:
     """Preset code → name in the session's language (a dict: Streamlit may call format_func later)."""
     return {c: pick(lang(), p.name_zh, p.name_en) for c, p in PRESETS.items()}
-
-
-def distinct_labels(labels: dict[K, str]) -> dict[K, str]:
-    """The same labels with a repeated one numbered ("…", "… (2)", "… (3)"). A select box sends back its
-    option's label, not its value, and Streamlit maps a label shared by two options to the last of them:
-    with two tasks titled alike (same item, same place), picking the first would switch the page to the
-    second on the next run, and the assign form of the task the manager was deciding on would be gone."""
-    seen: dict[str, int] = {}
-    out: dict[K, str] = {}
-    for value, label in labels.items():
-        seen[label] = seen.get(label, 0) + 1
-        out[value] = label if seen[label] == 1 else f"{label} ({seen[label]})"
-    return out
 
 
 def apply_preset(code: str) -> None:

@@ -19,12 +19,12 @@ from ui.dispatch.common import (
     ITEMS,
     apply_preset,
     course_title,
-    distinct_labels,
     forget_after_assignment,
     item_label,
     title,
 )
 from ui.errors import refusals
+from ui.options import distinct_labels
 from ui.state import lang, tr
 
 KINDS = ("event", "verification", "patrol")
