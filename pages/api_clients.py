@@ -12,6 +12,7 @@ from core.org import units_frame
 from ui import resources
 from ui.errors import refusals
 from ui.guard import require
+from ui.options import distinct_labels
 from ui.state import lang, tr
 
 viewer = require(__file__)
@@ -25,10 +26,9 @@ with Session(resources.engine()) as session:
 scopes = units[units["level"].isin([OrgLevel.SUBDISTRICT.value, OrgLevel.COMMUNITY.value])]
 scope_ids = [None, *scopes["id"].tolist()]
 OP_OF = {tr(f"api.op.{o}"): o for o in OPERATIONS}  # label → operation (labels are the options)
-scope_name = {
-    None: tr("home.scope_district"),
-    **{r.id: pick(L, r.name_zh, r.name_en) for r in scopes.itertuples()},
-}
+scope_name = distinct_labels(  # two communities may share a name
+    {None: tr("home.scope_district"), **{r.id: pick(L, r.name_zh, r.name_en) for r in scopes.itertuples()}}
+)
 
 
 def _ops(value: str) -> str:

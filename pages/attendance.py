@@ -33,6 +33,7 @@ from ui.audit_reads import record_view
 from ui.cells import cell_number, cell_time
 from ui.errors import show_error
 from ui.guard import require
+from ui.options import distinct_labels
 from ui.state import lang, tr
 from ui.uploads import accepted_upload
 
@@ -91,11 +92,13 @@ with tab_session:
         if raw.isdigit() and int(raw) in ids
         else (int(live["id"].iloc[0]) if not live.empty else ids[0])
     )
-    session_label = {
-        i: f"{r.start_at:%Y-%m-%d %H:%M} · {pick(L, r.course_zh, r.course_en)} · "
-        f"{tr('courses.session_status.' + r.status)}"
-        for i, r in zip(ids, sessions.itertuples(), strict=True)
-    }
+    session_label = distinct_labels(  # two sittings of a course may start together (two audiences)
+        {
+            i: f"{r.start_at:%Y-%m-%d %H:%M} · {pick(L, r.course_zh, r.course_en)} · "
+            f"{tr('courses.session_status.' + r.status)}"
+            for i, r in zip(ids, sessions.itertuples(), strict=True)
+        }
+    )
     sid = st.selectbox(
         tr("courses.att.session"), ids, index=ids.index(default), format_func=session_label.get
     )

@@ -16,6 +16,7 @@ from ui import resources
 from ui.course_admin import calendar_tab, catalog_tab, enroll_tab, schedule_tab
 from ui.course_admin.common import CourseAdmin
 from ui.guard import require
+from ui.options import distinct_labels
 from ui.state import lang, tr
 
 viewer = require(__file__)
@@ -35,18 +36,22 @@ with Session(resources.engine()) as session:
     )
 areas = skill_areas()
 course_ids = catalog["id"].astype(int).tolist()
-course_label = dict(
-    zip(
-        catalog["id"].astype(int),
-        [pick(L, z, e) for z, e in zip(catalog["title_zh"], catalog["title_en"], strict=True)],
-        strict=True,
+course_label = distinct_labels(  # two courses (two codes) may share a title
+    dict(
+        zip(
+            catalog["id"].astype(int),
+            [pick(L, z, e) for z, e in zip(catalog["title_zh"], catalog["title_en"], strict=True)],
+            strict=True,
+        )
     )
 )
-unit_label = dict(
-    zip(
-        units["id"].astype(int),
-        [pick(L, z, e) for z, e in zip(units["name_zh"], units["name_en"], strict=True)],
-        strict=True,
+unit_label = distinct_labels(  # two communities may share a name
+    dict(
+        zip(
+            units["id"].astype(int),
+            [pick(L, z, e) for z, e in zip(units["name_zh"], units["name_en"], strict=True)],
+            strict=True,
+        )
     )
 )
 

@@ -10,6 +10,7 @@ from courses.learner import open_for_checkin
 from ui import resources
 from ui.errors import refusals
 from ui.guard import require
+from ui.options import distinct_labels
 from ui.state import lang, tr
 
 viewer = require(__file__)
@@ -65,10 +66,12 @@ if open_now.empty:
     st.page_link("pages/my_learning.py", label=tr("menu.my_learning"), icon=":material/school:")
     st.stop()
 ids = open_now["id"].tolist()
-labels = {
-    r.id: f"{pick(L, r.title_zh, r.title_en)} · {r.start_at:%H:%M}–{r.end_at:%H:%M}"
-    for r in open_now.itertuples()
-}
+labels = distinct_labels(
+    {
+        r.id: f"{pick(L, r.title_zh, r.title_en)} · {r.start_at:%H:%M}–{r.end_at:%H:%M}"
+        for r in open_now.itertuples()
+    }
+)
 preselect = (
     int(session_param) if session_param and session_param.isdigit() and int(session_param) in ids else ids[0]
 )

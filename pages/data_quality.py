@@ -21,6 +21,7 @@ from ui.audit_reads import download_button as audited_download
 from ui.audit_reads import record_view
 from ui.data_quality_view import drill_table
 from ui.guard import require
+from ui.options import distinct_labels
 from ui.state import lang, tr
 
 viewer = require(__file__)
@@ -71,7 +72,7 @@ d1, d2 = st.columns(2)
 kind = d1.selectbox(
     tr("field.dq.kind"), list(KINDS), format_func=lambda k, _l=L: t(f"field.dq.kind.{k}", _l), key="dq_kind"
 )
-names = dict(zip(summary["community_id"], summary["community"], strict=True))
+names = distinct_labels(dict(zip(summary["community_id"], summary["community"], strict=True)))
 community = d2.selectbox(
     tr("field.dq.community"),
     [None, *summary["community_id"].tolist()],

@@ -20,6 +20,7 @@ from ui.audit_reads import record_view
 from ui.basemap import ground
 from ui.errors import refusals
 from ui.guard import require
+from ui.options import distinct_labels
 from ui.state import lang, tr
 
 viewer = require(__file__)
@@ -173,7 +174,9 @@ with right:
     if not actions:
         st.info(tr("field.events.no_actions"))
     else:
-        people = {int(w.worker_id): f"{w.name} ({w.employee_no})" for w in workers.itertuples(index=False)}
+        people = distinct_labels(
+            {int(w.worker_id): f"{w.name} ({w.employee_no})" for w in workers.itertuples(index=False)}
+        )
         with st.form("event_action"):
             action = st.selectbox(
                 tr("field.events.action"),

@@ -28,6 +28,7 @@ from ui import resources
 from ui.audit_reads import record_view
 from ui.errors import refusals
 from ui.guard import require
+from ui.options import distinct_labels
 from ui.state import lang, tr
 
 viewer = require(__file__)
@@ -154,7 +155,7 @@ with tab_channels:
                 if viewer.scope_unit_id is None
                 else units["id"].astype(int).tolist()
             )
-            names = {int(r.id): pick(L, r.name_zh, r.name_en) for r in units.itertuples()}
+            names = distinct_labels({int(r.id): pick(L, r.name_zh, r.name_en) for r in units.itertuples()})
             owner_id = st.selectbox(
                 tr("notify.col.owner"),
                 unit_ids,

@@ -14,6 +14,7 @@ from ui import resources
 from ui.countdown import countdown
 from ui.errors import error_text
 from ui.guard import require
+from ui.options import distinct_labels
 from ui.state import lang, tr
 
 viewer = require(__file__)
@@ -30,11 +31,10 @@ if mine.empty:
 ids = mine["course_id"].astype(int).tolist()
 course_id = int(raw) if raw.isdigit() and int(raw) in ids else None
 if course_id is None:
-    course_id = st.selectbox(
-        tr("courses.quiz.pick_course"),
-        ids,
-        format_func=lambda i: pick(L, *mine.set_index("course_id").loc[i, ["title_zh", "title_en"]]),
+    titles = distinct_labels(  # two courses may share a title
+        {int(r.course_id): pick(L, r.title_zh, r.title_en) for r in mine.itertuples()}
     )
+    course_id = st.selectbox(tr("courses.quiz.pick_course"), ids, format_func=titles.get)
 c = mine.set_index("course_id").loc[course_id]
 st.subheader(pick(L, c["title_zh"], c["title_en"]))
 
@@ -155,7 +155,7 @@ def answering(attempt_id: int) -> None:
     kind_label = tr(f"courses.kind.{q['kind']}")
     st.markdown(f"**{pos + 1}. [{kind_label}]** {pick(L, q['text_zh'], q['text_en'])}")
     options = [o["id"] for o in q["options"]]
-    label_of = {o["id"]: pick(L, o["text_zh"], o["text_en"]) for o in q["options"]}
+    label_of = distinct_labels({o["id"]: pick(L, o["text_zh"], o["text_en"]) for o in q["options"]})
     multiple = q["kind"] == QuestionKind.MULTIPLE.value
     radio_key = f"q{attempt_id}_{q['question_id']}"
 

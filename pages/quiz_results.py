@@ -16,6 +16,7 @@ from ui import resources
 from ui.audit_reads import download_button as audited_download
 from ui.audit_reads import record_view
 from ui.guard import require
+from ui.options import distinct_labels
 from ui.state import lang, tr
 
 viewer = require(__file__)
@@ -28,11 +29,13 @@ if catalog.empty:
     st.info(tr("courses.catalog.empty"))
     st.stop()
 ids = catalog["id"].astype(int).tolist()
-label = dict(
-    zip(
-        ids,
-        [pick(L, z, e) for z, e in zip(catalog["title_zh"], catalog["title_en"], strict=True)],
-        strict=True,
+label = distinct_labels(  # two courses (two codes) may share a title
+    dict(
+        zip(
+            ids,
+            [pick(L, z, e) for z, e in zip(catalog["title_zh"], catalog["title_en"], strict=True)],
+            strict=True,
+        )
     )
 )
 c1, c2, c3 = st.columns([2, 1, 1])

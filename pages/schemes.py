@@ -20,6 +20,7 @@ from evaluation.scoring.store import (
 from ui import resources
 from ui.errors import refusals
 from ui.guard import require
+from ui.options import distinct_labels
 from ui.state import lang, tr
 
 viewer = require(__file__)
@@ -33,10 +34,12 @@ with resources.unit_of_work() as session:  # the first use stores the shipped sc
     versions = scheme_versions(session)
     metrics = metric_names(session)
 
-labels = {  # a version by its name and number, never by the scheme's code
-    r.id: tr("score.schemes.version_label", name=pick(L, r.name_zh, r.name_en), version=r.version)
-    for r in versions.itertuples()
-}
+labels = distinct_labels(  # a version by its name and number, never by the scheme's code
+    {
+        r.id: tr("score.schemes.version_label", name=pick(L, r.name_zh, r.name_en), version=r.version)
+        for r in versions.itertuples()
+    }
+)
 st.dataframe(
     pd.DataFrame(
         {

@@ -16,6 +16,7 @@ from ui import resources
 from ui.audit_reads import record_view
 from ui.errors import refusals
 from ui.guard import require
+from ui.options import distinct_labels
 from ui.state import lang, tr
 
 viewer = require(__file__)
@@ -86,8 +87,9 @@ else:
     with Session(resources.engine()) as session:
         offered = courses_api.courses_for_skill(session, skill_area=item)
     codes = list(dict.fromkeys([row["qualification_course"], *[c["code"] for c in offered]]))
+    course_labels = distinct_labels({c: course_label(c) for c in codes})  # two courses may share a title
     course = st.selectbox(
-        tr("assign.gaps.course"), codes, format_func=course_label, key=f"gaps_course_{item}_{L}"
+        tr("assign.gaps.course"), codes, format_func=course_labels.get, key=f"gaps_course_{item}_{L}"
     )
     item_pairs = pairs[pairs["item_code"] == item]
     per_task = item_pairs.groupby("task_id").agg(
@@ -127,7 +129,13 @@ else:
             height=min(420, 38 + 35 * len(near)),
             column_config={tr("assign.gaps.valid_until"): st.column_config.DateColumn(format="YYYY-MM-DD")},
         )
-        names = dict(zip(near["worker_id"], near["name"], strict=True))
+        employee_no = ctx.workers.set_index("worker_id")["employee_no"]
+        names = distinct_labels(  # two workers may share a name: the employee number tells them apart
+            {
+                int(w): f"{n} · {employee_no.get(w, '')}"
+                for w, n in zip(near["worker_id"], near["name"], strict=True)
+            }
+        )
         default = (
             near[near["status"] != "untrained"]["worker_id"].head(10).tolist()
             or near["worker_id"].head(5).tolist()

@@ -25,6 +25,7 @@ from ui import resources
 from ui.audit_reads import record_view
 from ui.errors import refusals
 from ui.guard import require
+from ui.options import distinct_labels
 from ui.state import lang, tr
 from ui.training_bulletin import bulletin_tab, shown_table
 from ui.training_ledger import ledger_tab
@@ -146,16 +147,16 @@ with tab_plans:
     if units.empty:
         st.caption(tr("training.plan.none"))
     else:
-        names = dict(zip(units["id"], units[col(L, "name")], strict=True))
+        names = distinct_labels(dict(zip(units["id"], units[col(L, "name")], strict=True)))
         unit_id = st.selectbox(tr("training.col.unit"), list(names), format_func=lambda u: names[u])
         mine = plans[plans["unit_id"] == unit_id] if len(plans) else plans
         # The editors show groups and courses by name (the codes stay behind, mapped back on save).
         group_label = {g: tr(f"training.group.{g}") for g in ("all", "new_hire", "party", "bottom")}
         with Session(resources.engine()) as session:
             catalog = rules(session)
-        course_label = {
-            str(r.code): pick(L, r.title_zh, r.title_en) for r in catalog.itertuples() if r.title_zh
-        }
+        course_label = distinct_labels(  # mapped back by title on save: two courses may share one
+            {str(r.code): pick(L, r.title_zh, r.title_en) for r in catalog.itertuples() if r.title_zh}
+        )
         REQ = {c: tr(f"training.col.{c}") for c in ("worker_group", "hours", "window_days", "bottom_pct")}
         CRS = {"course_code": tr("training.col.title"), "worker_group": REQ["worker_group"]}
         CRS["due_date"] = tr("training.col.due")
@@ -234,7 +235,9 @@ with tab_external:
         ids = status[["worker_id", "employee_no", "name"]] if len(status) else None
         options = ids["worker_id"].tolist() if ids is not None else []
         labels = (
-            dict(zip(options, (ids["employee_no"] + " " + ids["name"]).tolist(), strict=True))
+            distinct_labels(
+                dict(zip(options, (ids["employee_no"] + " " + ids["name"]).tolist(), strict=True))
+            )
             if ids is not None
             else {}
         )

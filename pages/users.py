@@ -24,6 +24,7 @@ from ui import resources
 from ui.audit_reads import record_view
 from ui.errors import refusals
 from ui.guard import require
+from ui.options import distinct_labels
 from ui.state import lang, tr
 
 viewer = require(__file__)
@@ -49,10 +50,9 @@ with Session(resources.engine()) as session:
     units = units_frame(session, viewer)
 scopes = units[units["level"].isin([OrgLevel.SUBDISTRICT.value, OrgLevel.COMMUNITY.value])]
 scope_ids = [None, *scopes["id"].tolist()]
-scope_name = {
-    None: tr("home.scope_district"),
-    **{r.id: pick(L, r.name_zh, r.name_en) for r in scopes.itertuples()},
-}
+scope_name = distinct_labels(  # two communities may share a name
+    {None: tr("home.scope_district"), **{r.id: pick(L, r.name_zh, r.name_en) for r in scopes.itertuples()}}
+)
 
 role_filter = st.segmented_control(
     tr("users.filter_role"),

@@ -5,6 +5,7 @@ import streamlit as st
 
 from ui import warnings as parts
 from ui.guard import require
+from ui.options import distinct_labels
 from ui.state import tr
 
 viewer = require(__file__)
@@ -20,10 +21,12 @@ if st.toggle(tr("warning.only_open"), value=False, key="warning_only_open"):
 parts.table(warnings)
 
 if not warnings.empty:
-    labels = {
-        int(r["id"]): f"{parts.place(r)} · {parts.what(r)} · {r['last_window_end']}"
-        for _, r in warnings.iterrows()
-    }
+    labels = distinct_labels(
+        {
+            int(r["id"]): f"{parts.place(r)} · {parts.what(r)} · {r['last_window_end']}"
+            for _, r in warnings.iterrows()
+        }
+    )
     wanted = st.query_params.get("warning")
     ids = list(labels)
     start = ids.index(int(wanted)) if wanted and wanted.isdigit() and int(wanted) in labels else 0

@@ -9,6 +9,7 @@ from ui import resources
 from ui.audit_reads import record_view
 from ui.confirm import arm, armed, confirmed
 from ui.guard import require
+from ui.options import distinct_labels
 from ui.state import SESSION_KEY, tr
 
 viewer = require(__file__)
@@ -44,10 +45,12 @@ shown = pd.DataFrame(
 )
 st.caption(tr("common.rows", n=len(shown)))
 st.dataframe(shown, hide_index=True, width="stretch")
-labels = {
-    int(r.id): f"{r.username} · {r.display_name} · {device(r.user_agent)} · {r.last_seen_at:%m-%d %H:%M}"
-    for r in frame.itertuples()
-}
+labels = distinct_labels(  # one account may have two browsers alike, last seen the same minute
+    {
+        int(r.id): f"{r.username} · {r.display_name} · {device(r.user_agent)} · {r.last_seen_at:%m-%d %H:%M}"
+        for r in frame.itertuples()
+    }
+)
 ids = st.multiselect(
     tr("sessions.pick"),
     list(labels),

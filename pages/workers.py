@@ -28,6 +28,7 @@ from ui.audit_reads import download_button as audited_download
 from ui.audit_reads import record_view
 from ui.errors import refusals
 from ui.guard import require
+from ui.options import distinct_labels
 from ui.state import lang, tr
 from ui.uploads import accepted_upload
 
@@ -58,11 +59,13 @@ with Session(resources.engine()) as session:
 with list_tab:
     c1, c2, c3 = st.columns([2, 1, 2])
     comm_options = [None, *communities["id"].tolist()]
-    comm_names = dict(
-        zip(
-            communities["id"],
-            [pick(L, z, e) for z, e in zip(communities["name_zh"], communities["name_en"], strict=True)],
-            strict=True,
+    comm_names = distinct_labels(  # two communities may share a name
+        dict(
+            zip(
+                communities["id"],
+                [pick(L, z, e) for z, e in zip(communities["name_zh"], communities["name_en"], strict=True)],
+                strict=True,
+            )
         )
     )
     community_id = c1.selectbox(

@@ -16,6 +16,7 @@ from courses.training.completion import rules, set_rule
 from courses.training.lessons import lessons_frame, set_lesson
 from ui import resources
 from ui.errors import show_error
+from ui.options import distinct_labels
 from ui.state import lang, tr
 
 
@@ -31,7 +32,9 @@ def rules_tab(viewer: Viewer) -> None:
     if table.empty:
         st.caption(tr("training.plan.none"))
         return
-    names = {int(r.course_id): pick(L, r.title_zh, r.title_en) for r in table.itertuples()}  # no codes
+    names = distinct_labels(
+        {int(r.course_id): pick(L, r.title_zh, r.title_en) for r in table.itertuples()}
+    )  # no codes
     cid = int(
         st.selectbox(
             tr("training.rules.course"), list(names), format_func=lambda c: names[c], key="rule_course"
@@ -106,7 +109,9 @@ def _lessons(viewer: Viewer, cid: int, district: bool) -> None:
     if lessons.empty:
         st.caption(tr("training.rules.no_lessons"))
         return
-    labels = {int(r.id): f"{r.position}. {pick(L, r.title_zh, r.title_en)}" for r in lessons.itertuples()}
+    labels = distinct_labels(
+        {int(r.id): f"{r.position}. {pick(L, r.title_zh, r.title_en)}" for r in lessons.itertuples()}
+    )
     lid = int(
         st.selectbox(
             tr("training.rules.lesson"), list(labels), format_func=lambda i: labels[i], key="rule_lesson"

@@ -258,6 +258,58 @@ def test_skill_gaps_lists_items_and_enrolls_the_nearest(open_page, viewer_of, di
     assert all(r.startswith("技能缺口:F01") for _, r in rows)
 
 
+def test_two_workers_named_alike_enrol_the_one_picked(open_page, viewer_of, dispatch_db, app_db):
+    """Test that of two workers with one name (two 王伟 in a community are common), the one the manager picks
+    on the skill-gap page is the one enrolled: a multiselect sends back its options' labels, and with the
+    name alone as label Streamlit took the first option so labelled (a select box, the last): picking the
+    second 王伟 enrolled the first."""
+    assert expire_certificates(app_db) > 0
+    with Session(get_engine(app_db)) as s:  # given: two of 下沙's lapsed holders renamed 王伟
+        xiasha = s.exec(select(User).where(User.username == "xiasha")).one().scope_unit_id
+        course_id = s.exec(select(Course.id).where(Course.code == "fire_safety")).one()
+        certs = s.exec(
+            select(Certificate)
+            .join(Worker, Worker.id == Certificate.worker_id)
+            .where(
+                Certificate.course_id == course_id, Worker.community_id == xiasha, Worker.status == "active"
+            )
+            .order_by(Certificate.worker_id)
+        ).all()
+        certs[0].valid_until = datetime(2020, 9, 20)  # lapsed most recently: listed before the other
+        s.add(certs[0])
+        first, last = certs[0].worker_id, certs[1].worker_id
+        twins = [s.get(Worker, first), s.get(Worker, last)]
+        for w in twins:
+            w.name = "王伟"
+            s.add(w)
+        for e in s.exec(
+            select(Enrollment).where(
+                Enrollment.course_id == course_id, Enrollment.worker_id.in_([first, last])
+            )
+        ).all():
+            s.delete(e)
+        s.commit()
+        numbers = [w.employee_no for w in twins]
+    at = open_page("pages/skill_gaps.py", viewer_of("xiasha"), lang="zh")
+    items = at.selectbox(key="gaps_item_zh").options
+    at.selectbox(key="gaps_item_zh").select(next(o for o in items if o.startswith("F01"))).run()
+    assert not at.exception
+    at.multiselect[0].set_value([last])  # in the form: sent with its submit button
+    next(b for b in at.button if b.label.startswith("一键报名")).click().run()
+    assert not at.exception
+    assert at.multiselect[0].value == [last]
+    with Session(get_engine(app_db)) as s:
+        enrolled = s.exec(
+            select(Enrollment.worker_id).where(
+                Enrollment.course_id == course_id, Enrollment.worker_id.in_([first, last])
+            )
+        ).all()
+    assert enrolled == [last]
+    # Each told apart by employee number, the one picked listed second of the two.
+    shown = [at.multiselect[0].options.index(f"王伟 · {n}") for n in numbers]
+    assert shown == sorted(shown)
+
+
 def test_pages_in_both_languages_show_every_tab_and_the_quality_figures(open_page, viewer_of, dispatch_db):
     """Test that the district manager sees, in zh and en, the dispatch page's four tabs in the page's language
     with the queue's figures and the quality tab's override section, and the skill-gap page's heading."""

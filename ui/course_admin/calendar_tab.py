@@ -20,6 +20,7 @@ from ui import resources
 from ui.confirm import arm, confirmed
 from ui.course_admin.common import CourseAdmin
 from ui.errors import refusals
+from ui.options import distinct_labels
 from ui.state import lang, tr
 
 
@@ -85,13 +86,13 @@ def render(a: CourseAdmin) -> None:
         editable = week[week["status"] == "scheduled"]
         if not editable.empty:
             with st.expander(tr("courses.edit.title")):
-                sid = st.selectbox(
-                    tr("courses.edit.pick"),
-                    editable["id"].tolist(),
-                    format_func=lambda i: (
-                        lambda r: f"{pick(L, r.course_zh, r.course_en)} · {r.start_at:%m-%d %H:%M}"
-                    )(editable.set_index("id").loc[i]),
+                labels = distinct_labels(  # two sittings of a course may start together (two audiences)
+                    {
+                        int(r.id): f"{pick(L, r.course_zh, r.course_en)} · {r.start_at:%m-%d %H:%M}"
+                        for r in editable.itertuples()
+                    }
                 )
+                sid = st.selectbox(tr("courses.edit.pick"), list(labels), format_func=labels.get)
                 row = editable.set_index("id").loc[sid]
                 with st.form("edit_session"):
                     e1, e2, e3 = st.columns(3)

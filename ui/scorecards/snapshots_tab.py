@@ -21,6 +21,7 @@ from evaluation.scoring.snapshots import (
 from ui import resources
 from ui.audit_reads import download_button as audited_download
 from ui.errors import refusals
+from ui.options import distinct_labels
 from ui.state import tr
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -100,7 +101,9 @@ def render(viewer: Viewer, cards: pd.DataFrame, grade_names: dict[str, str], per
             hide_index=True,
             width="stretch",
         )
-        labels = dict(zip(snaps["id"], snaps["period"] + " r" + snaps["revision"].astype(str), strict=True))
+        labels = distinct_labels(
+            dict(zip(snaps["id"], snaps["period"] + " r" + snaps["revision"].astype(str), strict=True))
+        )
         if district_wide:  # the bulletin lists every worker of the district
             sid = st.selectbox(
                 tr("score.bulletin_for"), list(labels), format_func=labels.get, key="score_bulletin"
