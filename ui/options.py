@@ -1,12 +1,14 @@
 """Labels of a select box's options that people can tell apart, and that Streamlit can too.
 
 A select box, multiselect, radio or segmented control sends back its option's *label*, not its value, and
-Streamlit (1.67) maps a label back to an option through a dict (``formatted_option_to_option_index``): when two
-options share a label, choosing the first silently selects the last. Labels made from data (people's names,
-course and lesson titles, unit names, session times) can repeat, so every such option list goes through
-``distinct_labels``; labels from the catalog per fixed code (states, kinds, roles, weekdays) cannot repeat and
-need not. Where a better distinguishing part exists (a worker's employee number after the name) add it first:
-``distinct_labels`` is the safety net, "(2)" tells two options apart but not who is who.
+Streamlit (1.67) maps the label back to one option: a select box, radio or segmented control through a dict
+(``formatted_option_to_option_index``, the last option so labelled), a multiselect with ``list.index`` (the
+first). When two options share a label, choosing one of them silently selects the other. Labels made from
+data (people's names, course and lesson titles, unit names, session times) can repeat, so every such option
+list goes through ``distinct_labels``; labels from the catalog per fixed code (states, kinds, roles,
+weekdays) cannot repeat and need not. Where a better distinguishing part exists (a worker's employee number
+after the name) add it first: ``distinct_labels`` is the safety net, "(2)" tells two options apart but not
+who is who.
 """
 
 from __future__ import annotations

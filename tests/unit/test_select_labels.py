@@ -1,7 +1,7 @@
 """Select boxes whose options people can tell apart, and Streamlit can too (ui/options.py).
 
-Streamlit sends back a select box's, multiselect's or radio's *label* and maps it to an option through a dict:
-two options with one label and choosing the first selects the last. ``distinct_labels`` numbers a repeated
+Streamlit sends back a select box's, multiselect's or radio's *label* and maps it to one option: of two options
+with one label, choosing one selects the other (a select box keeps the last, a multiselect the first). ``distinct_labels`` numbers a repeated
 label; the guard below keeps every ``format_func`` in pages/ and ui/ either fed by ``distinct_labels`` or on
 the reviewed list with the reason its labels cannot repeat.
 """
