@@ -13,9 +13,9 @@ from sqlmodel import select
 
 from api.schemas import EventOut
 from core.audit import record
+from core.migrate import upgrade
 from core.models import Role
 from core.models_audit import AuditEntry
-from core.migrate import upgrade
 from core.privacy import DataClass, inventory, mask_reference, mask_text
 from core.scope import SYSTEM
 from evaluation.field.models import Deregistration, VerificationTask
