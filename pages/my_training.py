@@ -36,19 +36,20 @@ if status.empty or float(status["required_year"].iloc[0]) == 0:
     st.info(tr("training.my.no_plan", year=year))
 else:
     me = status.iloc[0]
-    st.metric(
+    st.metric(  # to 2 decimals, as the ledger keeps them: a 5-minute lesson moves the figure
         tr("training.col.credited"),
-        f"{me['credited']:.1f} h",
-        delta=f"{me['credited'] - me['required_to_date']:+.1f} h",
-        help=tr("training.my.delta_help"),
+        f"{me['credited']:.2f} h",
+        delta=f"{me['credited'] - me['required_to_date']:+.2f} h",
+        help=tr("training.my.delta_help", day=today.isoformat()),
     )
     st.progress(
         min(1.0, float(me["credited"]) / float(me["required_year"])),
         text=tr(
             "training.my.of_year",
-            credited=f"{me['credited']:.1f}",
+            credited=f"{me['credited']:.2f}",
             required=f"{me['required_year']:.0f}",
             to_date=f"{me['required_to_date']:.1f}",
+            day=today.isoformat(),  # "today" is the demo's pinned day in a demo database: say which
         ),
     )
     if me["behind"]:
@@ -82,6 +83,19 @@ for c in due.itertuples():
             st.warning(tr("training.my.needs_first", course=pick(L, c.needs_zh, c.needs_en)))
 
 st.subheader(tr("training.my.continue"))
+finished = st.session_state.pop("training_finished", None)  # the lesson just done, said after the rerun
+if finished:
+    total = 0.0 if status.empty else float(status["credited"].iloc[0])
+    st.success(
+        tr(
+            "training.my.done_ok",
+            title=pick(L, finished["title_zh"], finished["title_en"]),
+            minutes=finished["minutes"],
+            year=year,
+            credited=f"{total:.2f}",
+        ),
+        icon=":material/task_alt:",
+    )
 if nxt is None:
     st.info(tr("training.my.no_lessons"))
     st.stop()
@@ -115,8 +129,13 @@ st.caption(tr("training.my.min_read", minutes=max(1, int(lesson["min_read_second
 if st.button(tr("training.my.done"), type="primary", width="stretch", key="lesson_done"):
     with refusals(level="warning") as refused:
         with resources.unit_of_work() as session:
-            complete_lesson(session, viewer, lesson_id=int(lesson["id"]))
+            # The hours count on the page's today (a demo database's pinned day: the year shown above).
+            complete_lesson(session, viewer, lesson_id=int(lesson["id"]), credit_on=today)
     if not refused:
         st.session_state.pop("training_reading", None)
-        st.success(tr("training.my.done_ok", minutes=int(lesson["credit_minutes"])))
+        st.session_state["training_finished"] = {
+            "title_zh": lesson["title_zh"],
+            "title_en": lesson["title_en"],
+            "minutes": int(lesson["credit_minutes"]),
+        }
         st.rerun()

@@ -172,10 +172,16 @@ def _lesson_targets(session: Session, worker_ids: list[int] | None) -> pd.DataFr
 
 
 def credit_sources(
-    session: Session, *, now: datetime | None = None, worker_ids: list[int] | None = None
+    session: Session,
+    *,
+    now: datetime | None = None,
+    worker_ids: list[int] | None = None,
+    days: dict[str, date] | None = None,
 ) -> int:
     """Bring the ledger in line with sessions, passed quizzes and lessons; return the rows added.
 
+    ``days`` gives a source (by its ref) the day its hours count on instead of the source's own date (a lesson
+    done in a demo database counts on the demo's pinned today, the year its worker page shows).
     Idempotent: a source already credited at its current worth adds nothing (and the unique key makes two
     concurrent runs add a difference once)."""
     now = now or clock.now()
@@ -191,6 +197,10 @@ def credit_sources(
     if not parts:
         return 0
     target = pd.concat(parts, ignore_index=True)
+    if days:
+        target["credited_on"] = [
+            days.get(ref, day) for ref, day in zip(target["source_ref"], target["credited_on"], strict=True)
+        ]
     have_stmt = (
         select(HoursEntry.source_ref, func.sum(HoursEntry.hours).label("held"), func.count().label("n"))
         .where(col(HoursEntry.source).in_(AUTO_SOURCES))

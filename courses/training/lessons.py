@@ -9,7 +9,7 @@ course the worker last read.
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 
 import pandas as pd
 from sqlalchemy import Select, update
@@ -140,9 +140,18 @@ def open_lesson(
     ).one()
 
 
-def complete_lesson(session: Session, viewer: Viewer, *, lesson_id: int, now: datetime | None = None) -> bool:
+def complete_lesson(
+    session: Session,
+    viewer: Viewer,
+    *,
+    lesson_id: int,
+    now: datetime | None = None,
+    credit_on: date | None = None,
+) -> bool:
     """Mark a lesson done once its minimum reading time has passed since it was opened (checked here, on the
-    server); credit its hours. Returns False when it was already done."""
+    server); credit its hours, on ``credit_on`` when given (a demo database's pinned today: the reading time
+    runs on the clock, the hours count in the year the worker's page shows), else on the day it is done.
+    Returns False when it was already done."""
     now = now or clock.now()
     lesson = _lesson_for(session, viewer, lesson_id)
     worker_id = _worker(viewer)
@@ -165,7 +174,8 @@ def complete_lesson(session: Session, viewer: Viewer, *, lesson_id: int, now: da
             .values(done_at=now, last_seen_at=now)
         )
     )
-    credit_sources(session, now=now, worker_ids=[worker_id])
+    ref = f"lesson:{lesson.id}:{worker_id}"  # the ledger's source ref of a lesson (ledger._lesson_targets)
+    credit_sources(session, now=now, worker_ids=[worker_id], days={ref: credit_on} if credit_on else None)
     return bool(done)
 
 

@@ -420,6 +420,26 @@ def test_a_lesson_is_done_only_after_the_server_checked_reading_time(session, wo
     assert nxt["code"] == "fire_safety" and nxt["position"] == 2 and nxt["lessons_done"] == 1
 
 
+def test_a_lesson_done_counts_on_the_day_given_and_a_later_sync_adds_nothing(session, world):
+    """Test that a lesson done on the clock's day but credited on another (a demo database's pinned today) is
+    in the ledger on that day, and that the hours job run afterwards neither moves nor repeats it."""
+    a0 = world.org.workers_a[0]
+    course = world.courses["fire_safety"]
+    enroll(session, world.manager, course_id=course.id, worker_ids=[a0.id], now=NOW)
+    lessons.ensure_lessons(session, course_ids=[course.id])
+    me = world.worker(a0)
+    first = session.exec(select(Lesson).where(Lesson.course_id == course.id, Lesson.position == 1)).one()
+    t0 = datetime(2026, 12, 7, 9)
+    lessons.open_lesson(session, me, lesson_id=first.id, now=t0)
+    done_at = t0 + timedelta(seconds=first.min_read_seconds)
+    assert lessons.complete_lesson(session, me, lesson_id=first.id, now=done_at, credit_on=date(2020, 9, 30))
+    assert ledger.credit_sources(session, now=done_at + timedelta(days=1)) == 0
+    rows = session.exec(select(HoursEntry).where(HoursEntry.lesson_id == first.id)).all()
+    assert [(r.credited_on, r.hours) for r in rows] == [
+        (date(2020, 9, 30), round(first.credit_minutes / 60, 2))
+    ]
+
+
 def test_lessons_of_a_course_not_enrolled_are_closed(session, world):
     """Test that a worker cannot open a lesson of a course they are not enrolled in."""
     a0 = world.org.workers_a[0]
