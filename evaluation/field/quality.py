@@ -212,7 +212,7 @@ def _candidates(session: Session, viewer: Viewer) -> pd.DataFrame:
             .agg(
                 community_id=("community_id", "first"),
                 grid_id=("grid_id", "first"),
-                codes=("house_code", lambda s: "、".join(sorted(s)[:4])),
+                codes=("house_code", lambda s: ", ".join(sorted(s)[:4])),  # for the English title
                 n=("house_code", "nunique"),
             )
             .reset_index()

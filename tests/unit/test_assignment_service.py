@@ -172,8 +172,8 @@ def test_accepting_the_recommendation_stores_its_reasons(session, world):
     )
     assert not d.overridden and d.override_reason is None and d.chosen_rank == 1
     event = session.exec(select(Event).where(Event.event_no == "E1")).one()
-    assert event.assign_reason_zh.startswith("推荐理由:同一网格 +30")
-    assert event.assign_reason_en.startswith("Why you: Same grid +30")
+    assert event.assign_reason_zh.startswith("同一网格 +30")  # the card says 派给你的原因 before it
+    assert event.assign_reason_en.startswith("Same grid +30")
 
 
 def test_batch_proposes_commits_once_and_explains_what_stays_unassigned(session, world):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime, timedelta
 
 import pandas as pd
@@ -177,6 +178,8 @@ def test_data_quality_checks_and_idempotent_tasks(session):
     tasks = open_tasks(session, viewer(Role.MANAGER, org.comm_b), now=NOW)
     assert set(tasks["kind"]) == {"verification"} and len(tasks) == 2
     assert any("X2" in t for t in tasks["title_en"])
+    codes = session.exec(select(VerificationTask).where(VerificationTask.kind == "address_codes")).one()
+    assert re.fullmatch(r"Check house codes: 2 codes at one address \(\w+, \w+\)", codes.title_en)  # no 、
 
 
 def test_a_community_manager_raises_verification_tasks_only_for_their_community(session):
