@@ -51,6 +51,7 @@ states = st.multiselect(
     [s.value for s in ev.EventState],
     default=OPEN,
     format_func=lambda s, _l=L: t(f"field.state.{s}", _l),
+    placeholder=tr("common.choose_many"),
 )
 with Session(resources.engine()) as session:
     queue = ev.event_queue(session, viewer, states=states or None, now=now)

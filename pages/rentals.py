@@ -157,6 +157,7 @@ with b2:
             tr("field.rentals.veto"),
             [v["code"] for v in vetoes],
             format_func=lambda c: next(pick(L, v["name_zh"], v["name_en"]) for v in vetoes if v["code"] == c),
+            placeholder=tr("common.choose_many"),
         )
         save = st.form_submit_button(tr("field.rentals.save"), type="primary", width="stretch")
     if save:

@@ -146,6 +146,7 @@ else:
                 near["worker_id"].tolist(),
                 default=default,
                 format_func=names.get,
+                placeholder=tr("common.choose_many"),
             )
             go = st.form_submit_button(
                 tr("assign.gaps.enroll", course=course_label(course)),

@@ -182,6 +182,7 @@ with edit_col:
                     [r.value for r in ADMIN_ROLES if r.value != row["role"]],
                     default=[d for d in str(row["extra_duties"] or "").split(",") if d],
                     format_func=lambda r: tr(f"role.{r}"),
+                    placeholder=tr("common.choose_many"),
                 )
                 if st.form_submit_button(tr("common.save")):
                     with refusals():

@@ -47,6 +47,7 @@ ALLOWED_IN_ZH = {
 # Data, not words: the demo's account names and the user agent AppTest signs in with.
 DATA_WORDS = {"admin", "secadmin", "auditor", "manager", "xiasha", "apptest"}
 EMPTY_CELLS = "(empty cells)"
+STREAMLIT_PLACEHOLDER = {"multiselect": "Choose options", "selectbox": "Choose an option"}
 # A language's own name is how a reader finds it in a language picker (中文 / English), on any page.
 ENDONYMS = {"English"}
 # Markup the reader does not see: Streamlit's colour and icon directives and inline HTML tags; their text stays.
@@ -110,6 +111,9 @@ def _chrome(at: AppTest) -> Iterator[tuple[str, str]]:
             placeholder = getattr(getattr(el, "proto", None), "placeholder", "")
             if placeholder:
                 yield f"{kind} placeholder", str(placeholder)
+            elif kind == "multiselect" or (kind == "selectbox" and not el.proto.HasField("default")):
+                # Nothing given: the browser shows Streamlit's own English while nothing is chosen.
+                yield f"{kind} placeholder", STREAMLIT_PLACEHOLDER[kind]
     for el in at.get("download_button"):
         yield "download_button", str(getattr(getattr(el, "proto", None), "label", ""))
     for frame in at.dataframe:

@@ -41,7 +41,10 @@ def render(a: CourseAdmin) -> None:
             label = dict(zip(everyone["id"], everyone["employee_no"] + " · " + everyone["name"], strict=True))
             with st.form("enroll_hand", clear_on_submit=True):
                 chosen = st.multiselect(
-                    tr("courses.enroll.workers"), everyone["id"].tolist(), format_func=label.get
+                    tr("courses.enroll.workers"),
+                    everyone["id"].tolist(),
+                    format_func=label.get,
+                    placeholder=tr("common.choose_many"),
                 )
                 reason = st.text_input(tr("courses.enroll.reason"))
                 due = st.date_input(

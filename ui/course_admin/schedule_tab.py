@@ -42,7 +42,10 @@ def render(a: CourseAdmin) -> None:
                 weekly = st.toggle(tr("courses.sched.weekly"))
                 r1, r2 = st.columns(2)
                 weekdays = r1.multiselect(
-                    tr("courses.sched.weekdays"), WEEKDAYS, format_func=lambda d: tr(f"courses.weekday.{d}")
+                    tr("courses.sched.weekdays"),
+                    WEEKDAYS,
+                    format_func=lambda d: tr(f"courses.weekday.{d}"),
+                    placeholder=tr("common.choose_many"),
                 )
                 until = r2.date_input(tr("courses.sched.until"), value=now.date() + timedelta(days=28))
                 url = st.text_input(

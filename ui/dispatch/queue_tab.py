@@ -49,6 +49,7 @@ def _queue_table(queue: pd.DataFrame, now: datetime) -> pd.DataFrame:
         default=list(kind_names),
         format_func=kind_names.get,
         key=f"assign_kinds_{lang()}",
+        placeholder=tr("common.choose_many"),
     )
     only_open = f2.toggle(tr("assign.queue.only_unassigned"), value=True, key="assign_only_open")
     shown = queue[queue["kind"].isin(kinds) & (queue["unassigned"] | (not only_open))]

@@ -16,11 +16,17 @@ def render(view, cards: pd.DataFrame, grade_names: dict[str, str], period: str) 
     L, GN, scheme = lang(), grade_names, view.result.scheme
     f = st.columns(4)
     subs = f[0].multiselect(
-        tr("score.col.subdistrict"), sorted(cards["subdistrict"].dropna().unique()), key="score_f_sub"
+        tr("score.col.subdistrict"),
+        sorted(cards["subdistrict"].dropna().unique()),
+        key="score_f_sub",
+        placeholder=tr("common.choose_many"),
     )
     pool = cards[cards["subdistrict"].isin(subs)] if subs else cards
     comms = f[1].multiselect(
-        tr("score.col.community"), sorted(pool["community"].dropna().unique()), key="score_f_comm"
+        tr("score.col.community"),
+        sorted(pool["community"].dropna().unique()),
+        key="score_f_comm",
+        placeholder=tr("common.choose_many"),
     )
     party_labels = {tr(f"score.filter.{o}"): o for o in ("all", "party", "non_party")}
     party_opt = party_labels[
@@ -28,7 +34,13 @@ def render(view, cards: pd.DataFrame, grade_names: dict[str, str], period: str) 
             tr("score.col.party_member"), list(party_labels), horizontal=True, key=f"score_f_party_{L}"
         )
     ]
-    grades = f[3].multiselect(tr("score.col.grade"), list(GN), format_func=GN.get, key="score_f_grade")
+    grades = f[3].multiselect(
+        tr("score.col.grade"),
+        list(GN),
+        format_func=GN.get,
+        key="score_f_grade",
+        placeholder=tr("common.choose_many"),
+    )
     shown = pool
     if comms:
         shown = shown[shown["community"].isin(comms)]
@@ -61,6 +73,7 @@ def render(view, cards: pd.DataFrame, grade_names: dict[str, str], period: str) 
             zip(names["worker_id"], names["name"] + " · " + names["employee_no"], strict=True)
         ).get,
         key="score_pick",
+        placeholder=tr("common.choose_one"),
     )
     if c[1].button(
         tr("score.open"), disabled=chosen is None, width="stretch", icon=":material/person_search:"
