@@ -89,7 +89,7 @@ with queue_tab:
                 tr("field.col.community"): queue["community_id"].map(names),
                 tr("field.col.location"): queue["location"],
                 tr("field.col.due_at"): pd.to_datetime(queue["due_at"]),
-                tr("field.col.assignee"): queue["assignee"],
+                tr("field.col.assignee"): queue["assignee"].fillna(""),
                 tr("field.col.escalation"): queue["escalation"].map(
                     {0: "", 1: tr("field.action.urge"), 2: tr("field.action.supervise")}
                 ),

@@ -170,6 +170,7 @@ with tab_plans:
         ).assign(
             course_code=lambda f: f["course_code"].map(course_label),
             worker_group=lambda f: f["worker_group"].map(group_label),
+            due_date=lambda f: pd.to_datetime(f["due_date"]),  # no date: an empty cell, not "None"
         )
         groups = st.column_config.SelectboxColumn(options=list(group_label.values()))
         with st.form(f"plan_{unit_id}_{year}"):

@@ -54,8 +54,11 @@ def _texts(session: Session, w: pd.DataFrame) -> pd.DataFrame:
     has_grid = grid > 0
     place_zh = place_zh.where(~has_grid, place_zh + " " + grid.map(names).fillna(""))
     place_en = place_en.where(~has_grid, place_en + " " + grid.map(names_en).fillna(""))
-    what_zh = w["code"] + " " + w["code"].map(item_zh).fillna("")
-    what_en = w["code"] + " " + w["code"].map(item_en).fillna("")
+    # An item is named with its taxonomy code (C03 占道经营), a category by its name alone (its code is
+    # an internal word such as "dispute").
+    coded = w["code"].isin(items.index)
+    what_zh = (w["code"] + " ").where(coded, "") + w["code"].map(item_zh).fillna("")
+    what_en = (w["code"] + " ").where(coded, "") + w["code"].map(item_en).fillna("")
     w["title_zh"] = "预警:" + place_zh + " · " + what_zh.str.strip()
     w["title_en"] = "Warning: " + place_en + " · " + what_en.str.strip()
     w["body_zh"] = (

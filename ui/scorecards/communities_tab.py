@@ -57,6 +57,7 @@ def render(scored: pd.DataFrame, grade_names: dict[str, str]) -> None:
     if len(out):
         st.dataframe(
             out[["name", "employee_no", "community", "total", "fence_low", "fence_high", "outlier"]]
+            .assign(outlier=out["outlier"].map(lambda o: tr(f"score.outlier.{o}")))
             .round(2)
             .rename(
                 columns={
