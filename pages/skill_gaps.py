@@ -114,7 +114,8 @@ else:
                     tr("assign.col.worker"): near["name"],
                     tr("assign.col.grid"): near["worker_id"].map(grid_name),
                     tr("assign.gaps.status"): near["status"].map(lambda s: tr(f"assign.gaps.status_{s}")),
-                    tr("assign.gaps.valid_until"): near["certificate_valid_until"],
+                    # no certificate: an empty date cell, not "None"
+                    tr("assign.gaps.valid_until"): pd.to_datetime(near["certificate_valid_until"]),
                     # no attempt yet: a dash, not "None"
                     tr("assign.gaps.best_score"): pd.to_numeric(near["best_score"], errors="coerce").map(
                         _dash
