@@ -16,12 +16,14 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from core.db import get_engine
 from core.settings import ROOT
 from core.totp import current_step, totp
 
@@ -75,6 +77,7 @@ class Server:
             self.process.kill()
 
 
+PHONE = {"width": 390, "height": 844}  # the phone screen of issue #22
 E2E_SECRET_KEY = "ZTJlLXRlc3Qta2V5LW5vdC1mb3ItcHJvZHVjdGlvbiE="  # a Fernet key for the test servers only
 
 
@@ -128,22 +131,29 @@ def start_server(
 @pytest.fixture(scope="session")
 def server(demo_db_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """One server on a copy of the demo database, shared by the browser tests of this process."""
-    tmp = tmp_path_factory.mktemp("e2e")
-    db = tmp / "demo.db"
-    shutil.copy(demo_db_template, db)
-    srv = start_server(db, tmp)
-    yield srv
-    srv.stop()
+    with server_on_copy(demo_db_template, tmp_path_factory.mktemp("e2e")) as srv:
+        yield srv
 
 
 @pytest.fixture
 def fresh_server(demo_db_template: Path, tmp_path: Path) -> Iterator[Server]:
     """A server nobody has loaded yet (for the pages/ hazard test)."""
-    db = tmp_path / "demo.db"
+    with server_on_copy(demo_db_template, tmp_path) as srv:
+        yield srv
+
+
+@contextmanager
+def server_on_copy(demo_db_template: Path, tmp: Path) -> Iterator[Server]:
+    """A server of its own on a copy of the demo database in ``tmp`` (for tests that change data the shared
+    server's other tests count); stopped, and the test's engine on the copy disposed, afterwards."""
+    db = tmp / "demo.db"
     shutil.copy(demo_db_template, db)
-    srv = start_server(db, tmp_path)
-    yield srv
-    srv.stop()
+    srv = start_server(db, tmp)
+    try:
+        yield srv
+    finally:
+        srv.stop()
+        get_engine(f"sqlite:///{db}").dispose()
 
 
 def wait_for_run(page: Page) -> None:

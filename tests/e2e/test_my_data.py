@@ -9,10 +9,9 @@ import json
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.conftest import screenshot, sign_in, wait_for_run
+from tests.e2e.conftest import PHONE, screenshot, sign_in, wait_for_run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
-PHONE = {"width": 390, "height": 844}
 MESSAGE = "入职日期应为 2018-03-01，不是 2018-01-01"
 
 

@@ -7,10 +7,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import screenshot, sign_in, wait_for_run
+from tests.e2e.conftest import PHONE, screenshot, sign_in, wait_for_run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
-PHONE = {"width": 390, "height": 844}
 TEXT = {
     "zh": {"tasks": "我的任务", "sign_out": "退出登录", "username": "用户名"},
     "en": {"tasks": "My tasks", "sign_out": "Sign out", "username": "Username"},

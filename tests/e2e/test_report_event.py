@@ -8,10 +8,9 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import create_engine, text
 
-from tests.e2e.conftest import screenshot, sign_in, wait_for_run
+from tests.e2e.conftest import PHONE, screenshot, sign_in, wait_for_run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
-PHONE = {"width": 390, "height": 844}
 REPORTS = {"zh": "12栋楼道里电动车在充电 好几辆", "en": "5号楼消防通道被私家车堵死了"}
 EXPECTED = {"zh": "F02", "en": "F01"}
 UI = {

@@ -11,10 +11,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from core.totp import current_step, totp
-from tests.e2e.conftest import DEMO_PASSWORD, screenshot, wait_for_run
+from tests.e2e.conftest import DEMO_PASSWORD, PHONE, screenshot, wait_for_run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
-PHONE = {"width": 390, "height": 844}
 DESK = {"width": 1366, "height": 900}
 
 

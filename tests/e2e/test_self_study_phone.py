@@ -7,7 +7,6 @@ artifacts/screenshots/)."""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -20,23 +19,17 @@ from core.db import get_engine, unit_of_work
 from core.i18n import t
 from core.models import User
 from courses.training.models import HoursEntry, Lesson, LessonProgress
-from tests.e2e.conftest import Server, screenshot, sign_in, start_server, wait_for_run
+from tests.e2e.conftest import PHONE, Server, screenshot, server_on_copy, sign_in, wait_for_run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
-PHONE = {"width": 390, "height": 844}
 DEMO_TODAY = date(2020, 9, 30)  # the demo database's pinned today: 我的学时 shows 2020
 
 
 @pytest.fixture(scope="module")
 def phone_server(demo_db_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A private server: the test finishes lessons (and moves their opening time) in its own database."""
-    tmp = tmp_path_factory.mktemp("self-study-phone")
-    db = tmp / "demo.db"
-    shutil.copy(demo_db_template, db)
-    srv = start_server(db, tmp)
-    yield srv
-    srv.stop()
-    get_engine(f"sqlite:///{db}").dispose()
+    with server_on_copy(demo_db_template, tmp_path_factory.mktemp("self-study-phone")) as srv:
+        yield srv
 
 
 def _credited(page: Page, lang: str) -> float:

@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.conftest import screenshot, sign_in, wait_for_run
+from tests.e2e.conftest import PHONE, screenshot, sign_in, wait_for_run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
-PHONE = {"width": 390, "height": 844}
 
 
 def test_worker_phone_view_in_both_languages(page: Page, server):

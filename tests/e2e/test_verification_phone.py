@@ -6,7 +6,6 @@ en, with screenshots of each step (verification-phone-<step>-<lang>.png under ar
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,10 +17,9 @@ from core.db import get_engine
 from core.i18n import t
 from core.models import OrgUnit, User
 from evaluation.field.models import VerificationTask
-from tests.e2e.conftest import Server, screenshot, sign_in, start_server, wait_for_run
+from tests.e2e.conftest import PHONE, Server, screenshot, server_on_copy, sign_in, wait_for_run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
-PHONE = {"width": 390, "height": 844}
 # One of the demo's open, unassigned house-code checks per language (its key, and what to type in 选择任务 to
 # find it in the district's long queue).
 TASK = {
@@ -37,13 +35,8 @@ FINDING = {
 @pytest.fixture(scope="module")
 def phone_server(demo_db_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """A private server: the test assigns and closes tasks the shared server's other tests may count."""
-    tmp = tmp_path_factory.mktemp("verification-phone")
-    db = tmp / "demo.db"
-    shutil.copy(demo_db_template, db)
-    srv = start_server(db, tmp)
-    yield srv
-    srv.stop()
-    get_engine(f"sqlite:///{db}").dispose()
+    with server_on_copy(demo_db_template, tmp_path_factory.mktemp("verification-phone")) as srv:
+        yield srv
 
 
 def _english(page: Page) -> None:

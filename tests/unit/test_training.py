@@ -394,15 +394,20 @@ def test_material_splits_at_level_two_headings():
     assert parts == [("", "导言"), ("第一节", "内容一"), ("第二节", "内容二")]
 
 
-def test_a_lesson_is_done_only_after_the_server_checked_reading_time(session, world):
-    """Test that 'done' is refused before the minimum reading time since the first opening (re-opening does not
-    restart the clock), then accepted once, credited, and offered as 'continue where you left off'."""
+def _first_fire_lesson(session, world):  # noqa: ANN001, ANN202
+    """Worker a0 enrolled in the fire-safety course with its lessons made: (a0, a0 as viewer, lesson 1)."""
     a0 = world.org.workers_a[0]
     course = world.courses["fire_safety"]
     enroll(session, world.manager, course_id=course.id, worker_ids=[a0.id], now=NOW)
     lessons.ensure_lessons(session, course_ids=[course.id])
-    me = world.worker(a0)
     first = session.exec(select(Lesson).where(Lesson.course_id == course.id, Lesson.position == 1)).one()
+    return a0, world.worker(a0), first
+
+
+def test_a_lesson_is_done_only_after_the_server_checked_reading_time(session, world):
+    """Test that 'done' is refused before the minimum reading time since the first opening (re-opening does not
+    restart the clock), then accepted once, credited, and offered as 'continue where you left off'."""
+    a0, me, first = _first_fire_lesson(session, world)
     t0 = datetime(2020, 6, 1, 9)
     lessons.open_lesson(session, me, lesson_id=first.id, now=t0)
     lessons.open_lesson(session, me, lesson_id=first.id, now=t0 + timedelta(seconds=30))
@@ -423,12 +428,7 @@ def test_a_lesson_is_done_only_after_the_server_checked_reading_time(session, wo
 def test_a_lesson_done_counts_on_the_day_given_and_a_later_sync_adds_nothing(session, world):
     """Test that a lesson done on the clock's day but credited on another (a demo database's pinned today) is
     in the ledger on that day, and that the hours job run afterwards neither moves nor repeats it."""
-    a0 = world.org.workers_a[0]
-    course = world.courses["fire_safety"]
-    enroll(session, world.manager, course_id=course.id, worker_ids=[a0.id], now=NOW)
-    lessons.ensure_lessons(session, course_ids=[course.id])
-    me = world.worker(a0)
-    first = session.exec(select(Lesson).where(Lesson.course_id == course.id, Lesson.position == 1)).one()
+    a0, me, first = _first_fire_lesson(session, world)
     t0 = datetime(2026, 12, 7, 9)
     lessons.open_lesson(session, me, lesson_id=first.id, now=t0)
     done_at = t0 + timedelta(seconds=first.min_read_seconds)
