@@ -36,6 +36,8 @@ L = lang()
 
 st.title(tr("notify.channels.title"))
 st.caption(tr("notify.channels.intro"))
+if flash := st.session_state.pop("notify_flash", None):  # set by the last save, shown after its rerun
+    st.success(flash, icon=":material/check_circle:")
 with Session(resources.engine()) as session:
     channels = channels_frame(session, viewer)
     units = units_frame(session, viewer)
@@ -133,7 +135,7 @@ with tab_channels:
                                 keyword=new_keyword,
                             )
                     if not refused:
-                        st.success(tr("notify.edit.done", name=new_name))
+                        st.session_state["notify_flash"] = tr("notify.edit.done", name=new_name)
                         st.rerun()
 
     with st.expander(tr("notify.add.title"), icon=":material/add:", expanded=channels.empty):
@@ -185,7 +187,7 @@ with tab_channels:
                             template=template,
                         )
                 if not refused:
-                    st.success(tr("notify.add.done", name=name))
+                    st.session_state["notify_flash"] = tr("notify.add.done", name=name)
                     for field in ("name", "url", "secret", "keyword", "template"):
                         del st.session_state[f"notify_add_{field}"]
                     st.rerun()

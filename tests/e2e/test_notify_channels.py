@@ -68,6 +68,7 @@ def test_community_manager_fixes_a_refused_key_on_the_page(page: Page, server, h
     page.locator(".st-key-notify_add_url input").fill(robot.url(httpserver, bad_key=True))
     page.get_by_role("button", name=t("notify.add.submit", "zh")).click()
     wait_for_run(page)
+    expect(page.get_by_text(t("notify.add.done", "zh", name="下沙社区群"))).to_be_visible()
     page.locator(".st-key-notify_test button").click()
     wait_for_run(page)
     # The refusal in plain words (the provider's own code, 93000, is kept for the delivery log, not shown here).
@@ -75,10 +76,13 @@ def test_community_manager_fixes_a_refused_key_on_the_page(page: Page, server, h
     expect(page.get_by_text(refused).first).to_be_visible()
     expect(page.get_by_role("main").get_by_text("93000", exact=False)).to_have_count(0)
     page.get_by_text(t("notify.edit.title", "zh", name="下沙社区群")).click()
-    page.get_by_role("textbox", name=t("notify.edit.url", "zh")).fill(robot.url(httpserver))
+    new_url = page.get_by_role("textbox", name=t("notify.edit.url", "zh"))
+    new_url.fill(robot.url(httpserver))
     screenshot(page, "notify-channels-manager-flagged-zh")
     page.get_by_role("button", name=t("notify.edit.submit", "zh")).click()
     wait_for_run(page)
+    # The save is said after its rerun (and the test message is sent only once the save has finished).
+    expect(page.get_by_text(t("notify.edit.done", "zh", name="下沙社区群"))).to_be_visible()
     expect(page.get_by_text(t("notify.channels.flagged_banner", "zh", name="下沙社区群"))).to_have_count(0)
     page.locator(".st-key-notify_test button").click()
     wait_for_run(page)
