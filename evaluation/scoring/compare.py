@@ -33,9 +33,18 @@ def party_comparison(
 ) -> pd.DataFrame:
     """One row per metric: metric, name_zh, name_en, party, all, gap_pp (party − all), non_party,
     party_pooled, all_pooled, n_party, n_all. Rates in %, gap in percentage points."""
-    rates = worker_rates(values, months, metrics).merge(
-        workers[["worker_id", "party_member"]], on="worker_id", how="inner"
-    )
+    return party_comparison_of(worker_rates(values, months, metrics), workers, registry, metrics=metrics)
+
+
+def party_comparison_of(
+    worker_rates: pd.DataFrame,
+    workers: pd.DataFrame,
+    registry: pd.DataFrame,
+    *,
+    metrics: tuple[str, ...] = ARTICLE_METRICS,
+) -> pd.DataFrame:
+    """:func:`party_comparison` from the rates of :func:`worker_rates` (computed once for many groups)."""
+    rates = worker_rates.merge(workers[["worker_id", "party_member"]], on="worker_id", how="inner")
     rates["party_member"] = rates["party_member"].astype(bool)
     rows = []
     names = registry.set_index("code")

@@ -37,7 +37,7 @@ from core.db import unit_of_work
 from core.models import OrgLevel, OrgUnit, Role, Worker, row_id
 from core.scope import SYSTEM, Viewer, worker_scope_clause
 from core.sql import insert_ignore
-from evaluation.scoring.compare import ARTICLE_METRICS, party_comparison
+from evaluation.scoring.compare import ARTICLE_METRICS, party_comparison_of, worker_rates
 from evaluation.scoring.compute import Scorecards, ScoringInputs
 from evaluation.scoring.models_scoring import ScorecardSnapshot
 from evaluation.scoring.models_served import ServedCard, ServedComparison, ServedScorecard
@@ -212,11 +212,10 @@ def _write_comparisons(session: Session, served_id: int, inputs: ScoringInputs, 
     for unit_id, level in _scope_units(session):
         key = "subdistrict_id" if level == OrgLevel.SUBDISTRICT.value else "community_id"
         units.append((unit_id, workers[workers[key] == unit_id]))
+    rates = worker_rates(inputs.values, months, ARTICLE_METRICS)  # once: each unit takes its workers' rows
     rows = []
     for unit_id, subset in units:
-        frame = party_comparison(
-            inputs.values, subset, inputs.registry, months=months, metrics=ARTICLE_METRICS
-        )
+        frame = party_comparison_of(rates, subset, inputs.registry, metrics=ARTICLE_METRICS)
         rows.append(
             {
                 "served_id": served_id,

@@ -22,7 +22,7 @@ from core.demo import DemoContext
 from core.models import OrgUnit, row_id
 from evaluation.field.models import Event
 from evaluation.field.registry import field_now, items_frame, sla_levels
-from evaluation.warning.hotspots import BASELINE_DAYS, WINDOW_DAYS
+from evaluation.warning.hotspots import BASELINE_DAYS, WINDOW_DAYS, daily_counts, warnable_days
 from evaluation.warning.jobs import raise_warnings
 
 OPEN_DAYS = 2  # planted events reported in the last 2 days before "today" are still waiting for dispatch
@@ -124,14 +124,21 @@ def plant_flare_ups(ctx: DemoContext) -> int:
 
 
 def replay(session: Session, first: date, last: date, log: Callable[[str], None] = print) -> dict[str, int]:
-    """Run the daily warning job for every day from ``first`` to ``last``, as if it had run each morning."""
+    """Run the daily warning job for every day from ``first`` to ``last``, as if it had run each morning.
+
+    A day on which no window reaches the rule's minimum count cannot warn (the job returns at once without
+    writing), so the replay reads the counts once and runs the job only on the days that can: the same
+    warnings and notices as running it every day, at a fraction of the cost."""
+    counts = daily_counts(session, first - timedelta(days=WINDOW_DAYS - 1), last)
+    can_warn = warnable_days(counts, first, last)
     totals = {"days": 0, "new": 0, "notices": 0}
     day = first
     while day <= last:
-        out = raise_warnings(session, now=datetime.combine(day, datetime.min.time()) + timedelta(hours=6))
+        if day in can_warn:
+            out = raise_warnings(session, now=datetime.combine(day, datetime.min.time()) + timedelta(hours=6))
+            totals["new"] += out["new"]
+            totals["notices"] += out["notices"]
         totals["days"] += 1
-        totals["new"] += out["new"]
-        totals["notices"] += out["notices"]
         day += timedelta(days=1)
     log(
         f"warning: job replayed over {totals['days']} days: {totals['new']} warnings, {totals['notices']} notices"

@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from evaluation.warning.hotspots import BASELINE_DAYS, WINDOW_DAYS, Rule, detect
+from evaluation.warning.hotspots import BASELINE_DAYS, WINDOW_DAYS, Rule, detect, warnable_days
 
 AS_OF = date(2020, 6, 30)
 START = AS_OF - timedelta(days=WINDOW_DAYS + BASELINE_DAYS - 1)
@@ -49,6 +49,25 @@ def test_a_planted_flare_up_is_warned_with_its_observed_and_expected_counts() ->
     assert ((out["kind"] == "category") & (out["code"] == "dispute") & (out["community_id"] == 3)).any()
     # Nobody else warns on this quiet background.
     assert set(out["community_id"]) == {3}
+
+
+def test_the_replay_skips_only_days_on_which_nothing_can_warn() -> None:
+    """warnable_days (the demo's replay runs the job on those days only) holds every day detect warns on, and
+    no day whose windows all stay under the minimum count."""
+    quiet = _background(per_day=0.3, seed=3)
+    quiet = quiet[quiet["item_code"] == "D01"]  # a sparse background: most weeks under the minimum
+    counts = _plant(_plant(quiet, 2, "D01", "dispute", 9), 5, "F01", "fire", 8)
+    first, last = START + timedelta(days=WINDOW_DAYS - 1), AS_OF
+    can = warnable_days(counts, first, last)
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    warned = {d for d in days if not detect(counts[counts["day"] <= d], d).empty}
+    assert warned and warned <= can
+    for d in set(days) - can:  # every window ending on a skipped day is under the minimum
+        window = counts[(counts["day"] > d - timedelta(days=WINDOW_DAYS)) & (counts["day"] <= d)]
+        for keys in (["community_id", "item_code"], ["grid_id", "category_code"]):
+            assert (window.groupby(keys)["n"].sum() < Rule().min_observed).all()
+    assert len(can) < len(days)
+    assert warnable_days(counts.iloc[0:0], first, last) == set()
 
 
 def test_quiet_data_raises_nothing_and_empty_data_is_an_empty_list() -> None:
