@@ -63,7 +63,7 @@ def entity_text(
     return f"{kind} {value}".strip()
 
 
-def _value(value: Any, lang: str) -> str:
+def _value(value: Any, lang: str, field: str = "") -> str:
     between, _, item, opening, closing = PUNCT.get(lang, PUNCT["zh"])
     if value is None:
         return t("audit.value.empty", lang)
@@ -81,13 +81,16 @@ def _value(value: Any, lang: str) -> str:
     if isinstance(value, dict):
         return f"{opening}{_pairs(value, lang)}{closing}"
     text = str(value)
-    return _label(f"audit.value.{text}", lang) or text
+    # A code of one field (a failure kind) first, then a value that reads the same in every field.
+    return (
+        (field and _label(f"audit.value.{field}.{text}", lang)) or _label(f"audit.value.{text}", lang) or text
+    )
 
 
 def _pairs(values: dict[str, Any], lang: str) -> str:
     between, colon = PUNCT.get(lang, PUNCT["zh"])[:2]
     return between.join(
-        f"{_label(f'audit.field.{k}', lang) or k}{colon}{_value(v, lang)}" for k, v in values.items()
+        f"{_label(f'audit.field.{k}', lang) or k}{colon}{_value(v, lang, k)}" for k, v in values.items()
     )
 
 

@@ -427,7 +427,10 @@ def send_test(
         viewer=viewer,
         entity="notify_channel",
         entity_id=channel.id,
-        detail={"ok": outcome.ok, "error_kind": outcome.error_kind, "error": outcome.error[:200]},
+        # A failure's kind and the provider's answer; a success records only that it went through.
+        detail={"ok": outcome.ok}
+        if outcome.ok
+        else {"ok": False, "error_kind": outcome.error_kind, "error": outcome.error[:200]},
     )
     return outcome
 

@@ -21,9 +21,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pytest_httpserver import HTTPServer
-from sqlmodel import Session
+from sqlmodel import Session, select
 from werkzeug import Request, Response
 
+from core.models_audit import AuditEntry
 from core.notify.channels import add_channel, send_test
 from core.notify.outbox import deliver_due, enqueue
 from core.notify.prefs import save_preference
@@ -175,6 +176,12 @@ def test_a_wrong_smtp_password_flags_the_mail_channel(session, engine, world, sm
     assert not outcome.ok and outcome.error_kind == "config" and "535" in outcome.error
     session.refresh(ch)
     assert ch.flagged and sink.messages == []
+    audited = session.exec(select(AuditEntry).where(AuditEntry.action == "notify.channel.test")).one()
+    assert json.loads(audited.detail or "") == {
+        "ok": False,
+        "error_kind": "config",
+        "error": outcome.error[:200],
+    }
 
 
 def test_the_mail_test_message_goes_to_the_sender_address(session, engine, world, smtp_tls):
@@ -187,6 +194,8 @@ def test_the_mail_test_message_goes_to_the_sender_address(session, engine, world
     ((_, rcpts, msg),) = sink.messages
     assert rcpts == ["noreply@grid.example.org"] and msg["Subject"] == "Gridwise 测试消息"
     assert [d.state for d in deliveries(session)] == ["sent"]
+    audited = session.exec(select(AuditEntry).where(AuditEntry.action == "notify.channel.test")).one()
+    assert json.loads(audited.detail or "") == {"ok": True}  # nothing empty recorded for a success
 
 
 def test_an_sms_gateway_gets_a_signed_json_post_with_the_mobile(session, engine, world, httpserver):
