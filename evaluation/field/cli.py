@@ -99,9 +99,9 @@ def cmd_field(args: argparse.Namespace) -> int:
 
             _log(json.dumps(escalate_overdue(session, now=now)))
         elif args.field_command == "quality":
-            from evaluation.field.quality import raise_verification_tasks
+            from evaluation.field.findings import run_checks
 
-            _log(json.dumps(raise_verification_tasks(session, SYSTEM, now=now)))
+            _log(json.dumps(run_checks(session, SYSTEM, now=now, raise_tasks=not args.no_tasks)))
     return 0
 
 
@@ -180,10 +180,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     for name, text in (
         ("recompute", "recompute event-derived monthly figures"),
         ("escalate", "催办/督办 overdue events (what the scheduler job does)"),
-        ("quality", "run the data-quality checks and raise verification tasks"),
+        ("quality", "run the data-quality checks: keep their findings, raise verification tasks"),
     ):
         q = fs.add_parser(name, help=text)
         q.add_argument("--now", help="ISO time to act as (default: now)")
+        if name == "quality":
+            q.add_argument(
+                "--no-tasks", action="store_true", help="keep the findings only; raise no verification tasks"
+            )
     tr = fs.add_parser("triage", help="suggest the taxonomy item of each report text in a CSV/Excel file")
     tr.add_argument("file", help="CSV or .xlsx file with a column text (内容)")
     tr.add_argument("--json", action="store_true", help="print a JSON list: text, item, confidence, top3")

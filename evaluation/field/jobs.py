@@ -8,7 +8,7 @@ from core.db import unit_of_work
 from core.scheduler import JobSpec
 from core.scope import SYSTEM
 from evaluation.field.escalation import escalate_and_notify
-from evaluation.field.quality import raise_verification_tasks
+from evaluation.field.findings import run_checks
 from evaluation.field.summary import recompute_event_metrics
 
 
@@ -24,10 +24,11 @@ def recompute_metrics(now: datetime | None = None) -> int:
         return recompute_event_metrics(session, now=now)
 
 
-def data_quality(now: datetime | None = None) -> dict[str, int]:
-    """Flag data-quality problems and raise verification tasks (one per problem, never twice)."""
+def data_quality(now: datetime | None = None) -> dict[str, dict[str, int]]:
+    """Run the data-quality checks once: keep their findings for the 数据质量 page (replacing the last run's)
+    and raise verification tasks (one per problem, never twice)."""
     with unit_of_work() as session:
-        return raise_verification_tasks(session, SYSTEM, now=now)
+        return run_checks(session, SYSTEM, now=now, raise_tasks=True)
 
 
 JOBS = [
@@ -47,7 +48,7 @@ JOBS = [
         "field.data_quality",
         "evaluation.field.jobs:data_quality",
         {"trigger": "cron", "hour": 2, "minute": 30},
-        "Data-quality checks → verification tasks",
+        "Data-quality checks → findings and verification tasks",
         run_at_start=True,
     ),
 ]

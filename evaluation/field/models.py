@@ -389,3 +389,65 @@ class VerificationTask(SQLModel, table=True):
     override_reason: str | None = Field(default=None, max_length=500)
     done_at: LocalDateTime | None = None
     note: str | None = Field(default=None, max_length=1000)
+
+
+class QualityFinding(SQLModel, table=True):
+    """A row a data-quality check flagged, as the last check of its community found it.
+
+    Kept by the daily data-quality job (evaluation.field.findings) so the 数据质量 page reads results
+    instead of running the checks. A run replaces the rows of its scope.
+
+    ``ref_key`` names the problem as its verification task does: the standard address (address_codes),
+    ``worker@day`` (visit_overflow), the later event number (duplicate_event), the resident's record
+    reference (reversed_dereg). The other columns are what the drill-down shows for the check's kind."""
+
+    __tablename__ = "field_quality_finding"
+    __table_args__ = (Index("ix_field_quality_finding_kind_community_seq", "kind", "community_id", "seq"),)
+    __data_classes__ = declare(
+        personal="ref_key worker_id visits",
+        sensitive="reason",
+        business=(
+            "kind community_id grid_id house_code day first_event_no item_code building_code reported_at "
+            "deregistered_at reversed_at"
+        ),
+        technical="id seq found_at",
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=24)  # quality.KINDS
+    community_id: int = Field(foreign_key="org_unit.id")
+    grid_id: int | None = Field(default=None, foreign_key="org_unit.id")
+    seq: int  # the row's place in its check's order (what the drill-down lists first)
+    ref_key: str = Field(max_length=200)
+    worker_id: int | None = Field(default=None, foreign_key="worker.id", index=True)
+    house_code: str | None = Field(default=None, max_length=40)
+    day: date | None = None
+    visits: int | None = None
+    first_event_no: str | None = Field(default=None, max_length=40)
+    item_code: str | None = Field(default=None, max_length=8)
+    building_code: str | None = Field(default=None, max_length=40)
+    reported_at: LocalDateTime | None = None
+    reason: str | None = Field(default=None, max_length=40)
+    deregistered_at: LocalDateTime | None = None
+    reversed_at: LocalDateTime | None = None
+    found_at: LocalDateTime
+
+
+class QualityCheck(SQLModel, table=True):
+    """When a community's data was last checked, and the problems each check found there.
+
+    The figures the 数据质量 page shows (problems per community and check) and the number of findings behind
+    them, written with the findings in one transaction."""
+
+    __tablename__ = "field_quality_check"
+    __data_classes__ = declare(
+        personal="checked_by",
+        business="community_id kind problems rows checked_at",
+    )
+
+    community_id: int = Field(foreign_key="org_unit.id", primary_key=True)
+    kind: str = Field(max_length=24, primary_key=True)
+    problems: int = 0  # distinct ref_key: an address with three codes is one problem
+    rows: int = 0  # the findings behind them (three house records)
+    checked_at: LocalDateTime
+    checked_by: int | None = None  # the user who asked for the check; None for the daily job

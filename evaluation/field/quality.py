@@ -201,11 +201,11 @@ def quality_summary(
     return out
 
 
-def _candidates(session: Session, viewer: Viewer) -> pd.DataFrame:
-    """Every flagged problem in the viewer's scope as a prospective task: kind, ref_key, community, grid,
-    titles."""
+def _candidates(results: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Every flagged problem of ``results`` (``quality_results``) as a prospective task: kind, ref_key,
+    community, grid, titles."""
     parts = []
-    a = address_codes(session, viewer)
+    a = results["address_codes"]
     if len(a):
         g = (
             a.groupby("standard_address")
@@ -237,7 +237,7 @@ def _candidates(session: Session, viewer: Viewer) -> pd.DataFrame:
                 }
             )
         )
-    v = visit_overflow(session, viewer)
+    v = results["visit_overflow"]
     if len(v):
         day = pd.to_datetime(v["day"]).dt.strftime("%Y-%m-%d")
         parts.append(
@@ -263,7 +263,7 @@ def _candidates(session: Session, viewer: Viewer) -> pd.DataFrame:
                 }
             )
         )
-    d = duplicate_events(session, viewer)
+    d = results["duplicate_event"]
     if len(d):
         parts.append(
             pd.DataFrame(
@@ -284,7 +284,7 @@ def _candidates(session: Session, viewer: Viewer) -> pd.DataFrame:
                 }
             )
         )
-    r = reversed_deregistrations(session, viewer)
+    r = results["reversed_dereg"]
     if len(r):
         masked_refs = r["person_ref"].map(mask_reference)
         parts.append(
@@ -304,15 +304,20 @@ def _candidates(session: Session, viewer: Viewer) -> pd.DataFrame:
 
 
 def raise_verification_tasks(
-    session: Session, viewer: Viewer, *, now: datetime | None = None
+    session: Session,
+    viewer: Viewer,
+    *,
+    now: datetime | None = None,
+    results: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, int]:
     """Create a verification task for every flagged problem in the viewer's scope that has none yet, with one
     audit entry naming the counts; returns new tasks per kind. Managers only (the data-quality job and the
-    CLI act as core.scope.SYSTEM, the whole district)."""
+    CLI act as core.scope.SYSTEM, the whole district). ``results``: the checks' rows when the caller has
+    just run them for this viewer (``quality_results``); else they run here."""
     if not viewer.is_manager:
         raise ScopeError("scope.err.manager_verification")
     at = field_now(session, now)
-    cand = _candidates(session, viewer)
+    cand = _candidates(quality_results(session, viewer) if results is None else results)
     out = dict.fromkeys(KINDS, 0)
     if cand.empty:
         return out

@@ -54,6 +54,7 @@ import courses.training.supervision
 import courses.training_sessions
 import evaluation.assignment.service
 import evaluation.field.events
+import evaluation.field.findings
 import evaluation.field.imports
 import evaluation.field.quality
 import evaluation.field.registry
@@ -275,6 +276,7 @@ def build_world(session: Session) -> Ids:
     overflow = VisitDay(worker_id=a0.id, day=(NOW - timedelta(days=1)).date(), visits=200)  # A's data problem
     session.add_all([building, task, overflow])
     session.flush()
+    evaluation.field.findings.run_checks(session, SYSTEM, now=NOW)  # the daily job's findings, A's overflow
     session.add(
         RentalGrading(
             building_id=building.id,
@@ -944,6 +946,12 @@ WRITES: list[Write] = [
         for to, worker, allowed in (("a0", "owner", MANAGERS_OF_A), ("B's worker", "b0", ABOVE_A_AND_B))
     ],
     Write(
+        "run the data-quality checks (a manager's 重新检查: each manager's own communities)",
+        (F.findings.run_checks,),
+        lambda s, i, v: F.findings.run_checks(s, v, now=NOW + timedelta(hours=1)),
+        MANAGERS_OF_A | {"mgr_b"},
+    ),
+    Write(
         "raise verification tasks for A's data problems",
         (F.quality.raise_verification_tasks,),
         lambda s, i, v: F.quality.raise_verification_tasks(s, v, now=NOW),
@@ -1547,6 +1555,20 @@ READS: list[Read] = [
         MANAGERS_OF_A,
     ),
     Read(
+        "data-quality figures per community",
+        (F.findings.served_summary,),
+        lambda s, i, v: F.findings.served_summary(s, v),
+        lambda df, i: bool((df.loc[df["community_id"] == i.org.comm_a.id, "total"] > 0).any()),
+        MANAGERS_OF_A,
+    ),
+    Read(
+        "data-quality findings (drill-down and CSV)",
+        (F.findings.finding_rows,),
+        lambda s, i, v: F.findings.finding_rows(s, v, "visit_overflow", limit=None),
+        WORKERS_OF_A,
+        MANAGERS_OF_A,
+    ),
+    Read(
         "verification tasks",
         (F.quality.verification_tasks,),
         lambda s, i, v: F.quality.verification_tasks(s, v),
@@ -1829,6 +1851,7 @@ MODULES = [
     evaluation.field.events,
     evaluation.field.rentals,
     evaluation.field.quality,
+    evaluation.field.findings,
     evaluation.field.tasks,
     evaluation.field.registry,
     evaluation.scoring.store,
@@ -1915,6 +1938,7 @@ NOT_A_WRITE = {
         "quality_summary",
         "quality_results",
     },
+    "evaluation.field.findings": {"checked_at"},  # when the scope's figures were checked: a time, no record
     "evaluation.field.tasks": {"parse_task_id", "category_performance", "worker_load"},
     "evaluation.field.registry": {
         "items_frame",

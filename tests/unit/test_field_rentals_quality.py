@@ -15,16 +15,19 @@ from core.models import Role
 from core.models_audit import AuditEntry
 from core.scope import SYSTEM, ScopeError
 from evaluation.field.api import open_tasks
+from evaluation.field.findings import checked_at, finding_rows, run_checks, served_summary
 from evaluation.field.models import (
     Deregistration,
     Event,
     HouseRecord,
+    QualityCheck,
+    QualityFinding,
     RentalBuilding,
     RentalPatrol,
     VerificationTask,
     VisitDay,
 )
-from evaluation.field.quality import quality_summary, raise_verification_tasks
+from evaluation.field.quality import KINDS, quality_summary, raise_verification_tasks
 from evaluation.field.registry import ensure_reference_data
 from evaluation.field.rentals import (
     criteria,
@@ -252,3 +255,75 @@ def test_quality_results_run_each_check_once_and_give_the_same_summary(session, 
     assert sorted(calls) == sorted(quality.KINDS)  # once each, the summary ran none again
     pd.testing.assert_frame_equal(from_results, alone)
     assert len(results["address_codes"]) == 2
+
+
+def _finding_rows(session):
+    cols = ("kind", "community_id", "grid_id", "seq", "ref_key", "worker_id", "house_code", "day", "visits")
+    return sorted(
+        session.exec(select(*(getattr(QualityFinding, c) for c in cols))).all(),
+        key=lambda r: (r[0], r[3], r[1]),
+    )
+
+
+def test_the_data_quality_job_keeps_the_same_findings_when_run_twice(session):
+    """Test that the daily job's run (core.scope.SYSTEM) keeps each flagged row once with its run records, that
+    running it again replaces them with the same rows (not twice as many), and that a problem fixed between
+    runs leaves the results."""
+    org = _planted_problems(session)
+    first = run_checks(session, SYSTEM, now=NOW, raise_tasks=True)
+    assert first["found"] == {
+        "address_codes": 1,
+        "visit_overflow": 1,
+        "duplicate_event": 1,
+        "reversed_dereg": 1,
+    }
+    assert sum(first["raised"].values()) == 4
+    rows, runs = _finding_rows(session), session.exec(select(QualityCheck)).all()
+    assert len(rows) == 5  # two house records at one address, one day, one duplicate, one reversal
+    assert len(runs) == 2 * len(KINDS)  # every community of the district, every check, zeros included
+    again = run_checks(session, SYSTEM, now=NOW + timedelta(days=1), raise_tasks=True)
+    assert again["found"] == first["found"] and sum(again["raised"].values()) == 0
+    assert _finding_rows(session) == rows
+    assert len(session.exec(select(QualityCheck)).all()) == len(runs)
+    assert checked_at(session, SYSTEM) == NOW + timedelta(days=1)
+    session.exec(select(VisitDay).where(VisitDay.visits == 150)).one().visits = 60  # corrected
+    session.flush()
+    run_checks(session, SYSTEM, now=NOW + timedelta(days=2))
+    assert [r for r in _finding_rows(session) if r[0] == "visit_overflow"] == []
+    summary = served_summary(session, viewer(Role.MANAGER)).set_index("community_id")
+    assert summary.loc[org.comm_a.id, list(KINDS)].tolist() == [1, 0, 0, 0]
+
+
+def test_served_results_are_the_checks_figures_scoped_to_the_viewer(session):
+    """Test that the served summary counts what the checks count, that a community manager reads only their
+    community's figures and rows, and that their 重新检查 replaces their community's results only (the
+    other community keeps the job's, and its time)."""
+    org = _planted_problems(session)
+    session.commit()
+    district = viewer(Role.MANAGER)
+    run_checks(session, SYSTEM, now=NOW)
+    served = served_summary(session, district)
+    pd.testing.assert_frame_equal(
+        served[[*quality_summary(session, district).columns]], quality_summary(session, district)
+    )
+    assert served.set_index("community_id").loc[org.comm_a.id, "address_codes_rows"] == 2
+    manager_a = viewer(Role.MANAGER, org.comm_a, user_id=make_user(session, "mgr_a", "x").id)
+    mine = served_summary(session, manager_a)
+    assert mine["community_id"].tolist() == [org.comm_a.id] and mine["total"].tolist() == [2]
+    for kind in KINDS:
+        rows = finding_rows(session, manager_a, kind)
+        assert set(rows["community_id"]) <= {org.comm_a.id}
+        assert finding_rows(session, manager_a, kind, community_id=org.comm_b.id).empty
+    assert finding_rows(session, manager_a, "address_codes")["house_code"].tolist() == ["H1", "H2"]
+    assert finding_rows(session, district, "reversed_dereg")["person_ref"].tolist() == ["P1"]
+    assert len(finding_rows(session, district, "address_codes", limit=1)) == 1
+    with pytest.raises(ScopeError):
+        run_checks(session, viewer(Role.WORKER, org.comm_a), now=NOW)
+    session.add(VisitDay(worker_id=org.workers_b[0].id, day=date(2020, 6, 3), visits=99))  # B's new problem
+    session.flush()
+    later = NOW + timedelta(hours=3)
+    assert run_checks(session, manager_a, now=later)["found"]["visit_overflow"] == 1  # A's only
+    assert checked_at(session, manager_a) == later and checked_at(session, district) == NOW
+    assert finding_rows(session, district, "visit_overflow")["worker_id"].tolist() == [org.workers_a[0].id]
+    entry = session.exec(select(AuditEntry).where(AuditEntry.user_id == manager_a.user_id)).one()
+    assert entry.action == "field.quality.check" and json.loads(entry.after)["visit_overflow"] == 1
