@@ -1,4 +1,5 @@
-"""Managers: data-quality checks — counts per community, the rows behind them, and verification tasks."""
+"""Managers: data-quality checks — counts per community, the rows behind them, and verification tasks — read
+from what the daily data-quality job (or a manager's 重新检查) found; a view runs no check."""
 
 import pandas as pd
 import streamlit as st
@@ -7,19 +8,10 @@ from sqlmodel import Session
 from core.i18n import pick, t
 from core.tabular import safe_frame
 from evaluation.field.charts import quality_chart
-from evaluation.field.quality import (
-    KINDS,
-    MAX_VISITS_PER_DAY,
-    quality_results,
-    quality_summary,
-    raise_verification_tasks,
-    verification_tasks,
-)
-from evaluation.field.registry import field_now
+from evaluation.field.findings import checked_at, run_checks, served_summary
+from evaluation.field.quality import KINDS, MAX_VISITS_PER_DAY, verification_tasks
 from ui import resources
-from ui.audit_reads import download_button as audited_download
-from ui.audit_reads import record_view
-from ui.data_quality_view import drill_table
+from ui.data_quality_view import show_drill
 from ui.guard import require
 from ui.options import distinct_labels
 from ui.state import lang, tr
@@ -35,8 +27,8 @@ if flash:
     st.success(flash)
 
 with Session(resources.engine()) as session:
-    results = quality_results(session, viewer)  # each check once per view
-    summary = quality_summary(session, viewer, results=results)
+    summary = served_summary(session, viewer)  # the last check's figures: no check runs on a view
+    at = checked_at(session, viewer)
     tasks = verification_tasks(session, viewer)
 
 summary["community"] = [pick(L, z, e) for z, e in zip(summary["name_zh"], summary["name_en"], strict=True)]
@@ -44,11 +36,28 @@ c = st.columns(len(KINDS) + 1)
 for i, kind in enumerate(KINDS):
     c[i].metric(tr(f"field.dq.kind.{kind}"), f"{int(summary[kind].sum()):,}")
 c[-1].metric(tr("field.dq.open_tasks"), f"{len(tasks):,}")
+if at is None:
+    st.caption(tr("field.dq.never_checked"))
+else:
+    st.caption(tr("field.dq.checked_at", at=at.strftime("%Y-%m-%d %H:%M")))
 st.caption(tr("field.dq.limit", n=MAX_VISITS_PER_DAY))
 
-if st.button(tr("field.dq.raise"), icon=":material/playlist_add_check:", disabled=not viewer.is_manager):
+b1, b2 = st.columns(2)
+# Both run the checks over the viewer's scope now and keep the results (the daily job does the district at
+# night); raising tasks works from those fresh rows, so a task is never raised for a problem already fixed.
+if b1.button(
+    tr("field.dq.recheck"),
+    icon=":material/refresh:",
+    help=tr("field.dq.recheck_help"),
+    disabled=not viewer.is_manager,
+):
     with resources.unit_of_work() as session:
-        made = raise_verification_tasks(session, viewer, now=field_now(session))
+        found = run_checks(session, viewer)["found"]
+    st.session_state["dq_flash"] = tr("field.dq.rechecked", n=sum(found.values()))
+    st.rerun()
+if b2.button(tr("field.dq.raise"), icon=":material/playlist_add_check:", disabled=not viewer.is_manager):
+    with resources.unit_of_work() as session:
+        made = run_checks(session, viewer, raise_tasks=True)["raised"]
     st.session_state["dq_flash"] = tr("field.dq.raised", n=sum(made.values()))
     st.rerun()
 
@@ -78,24 +87,8 @@ community = d2.selectbox(
     [None, *summary["community_id"].tolist()],
     format_func=lambda i, _l=L: t("field.dq.all", _l) if i is None else names[i],
 )
-rows = results[kind]
-if community is not None:
-    rows = rows[rows["community_id"] == community]
-rows = drill_table(kind, rows, names)
-st.caption(tr("common.rows", n=len(rows)))
-record_view(viewer, "data_quality", filters={"kind": kind, "community_id": community}, rows=len(rows))
-st.dataframe(safe_frame(rows), hide_index=True, width="stretch", height=360)
-if len(rows):
-    audited_download(
-        tr("common.download_csv"),
-        safe_frame(rows).to_csv(index=False).encode("utf-8-sig"),
-        viewer=viewer,
-        what="data_quality",
-        filters={"kind": kind, "community_id": community},
-        rows=len(rows),
-        file_name=f"data_quality_{kind}.csv",
-        mime="text/csv",
-    )
+in_view = summary if community is None else summary[summary["community_id"] == community]
+show_drill(viewer, kind, community, names, total=int(in_view[f"{kind}_rows"].sum()))
 
 if len(tasks):
     st.subheader(tr("field.dq.open_tasks"))

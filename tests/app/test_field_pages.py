@@ -134,6 +134,35 @@ def test_data_quality_raises_tasks_once(open_page, viewer_of):
     assert "0 new verification tasks" in texts(at)
 
 
+def test_data_quality_reads_the_jobs_results_and_runs_no_check_on_a_view(open_page, viewer_of, monkeypatch):
+    """Test that 数据质量 and every check's drill-down are read from what the demo's data-quality run found:
+    with every check patched to fail, the page still shows the figures, the time of the check and the rows,
+    a bounded page of them with "showing N of M" (issue #21)."""
+    from evaluation.field import quality
+    from ui import data_quality_view
+
+    def check_ran(*_args, **_kwargs):
+        raise AssertionError("a data-quality check ran on a view of the page")
+
+    for kind in quality.KINDS:
+        monkeypatch.setitem(quality.CHECKS, kind, check_ran)
+    for name in ("address_codes", "visit_overflow", "duplicate_events", "reversed_deregistrations"):
+        monkeypatch.setattr(quality, name, check_ran)
+    monkeypatch.setattr(data_quality_view, "DRILL_LIMIT", 3)
+    at = open_page("pages/data_quality.py", viewer_of("manager"), lang="en")
+    assert not at.exception, at.exception
+    assert int(at.metric[0].value.replace(",", "")) > 0
+    assert t("field.dq.checked_at", "en", at="2020-09-30 18:00") in texts(at)
+    bounded = []
+    for kind in quality.KINDS:
+        at.selectbox(key="dq_kind").set_value(kind).run()
+        assert not at.exception, at.exception
+        drill = at.dataframe[1].value
+        assert 0 < len(drill) <= 3, kind
+        bounded += [kind] if "Showing the first 3 of " in texts(at) else []
+    assert "address_codes" in bounded  # one address, several house records each
+
+
 def test_a_community_manager_raises_verification_tasks_for_their_community_only(open_page, viewer_of, app_db):
     """Test that when 下沙's manager presses "raise verification tasks", tasks appear for 下沙's new problems
     only (another community's wait for its own managers) and the audit trail names who raised them."""

@@ -10,12 +10,14 @@ from core.db import get_engine, unit_of_work
 from core.i18n import t
 from evaluation.field.models import Deregistration, Event, EventTransition
 from tests.app.util import texts
+from ui.data_quality_view import drill_csv
 
 PHONE = "13812345678"
 
 
 def test_the_data_quality_drill_down_masks_residents_record_references(open_page, viewer_of, app_db):
-    """Test that the reversed-deregistration list shows each resident's reference as P0****23, never whole."""
+    """Test that the reversed-deregistration list shows each resident's reference as P0****23, never whole, on
+    the screen and in the CSV of every row."""
     with Session(get_engine(app_db)) as s:
         refs = set(
             s.exec(select(Deregistration.person_ref).where(col(Deregistration.reversed_at).is_not(None)))
@@ -28,6 +30,12 @@ def test_the_data_quality_drill_down_masks_residents_record_references(open_page
     shown = set(table[label])
     assert refs and shown and all("****" in r for r in shown)
     assert not shown & refs and not any(r in texts(at) for r in refs)
+    csv = drill_csv(get_engine(app_db), viewer_of("manager"), "reversed_dereg", None, {}, "zh").decode(
+        "utf-8-sig"
+    )
+    assert (
+        label in csv and csv.count("****") >= len(refs) and not any(r in csv for r in refs)
+    )  # the whole set
 
 
 def test_the_events_page_masks_a_phone_number_typed_into_a_location_or_a_note(open_page, viewer_of, app_db):

@@ -21,7 +21,7 @@ from ui.pages import PAGES
 RECORDS_VIEWS = {
     "pages/workers.py": "pages/workers.py",
     "pages/rentals.py": "pages/rentals.py",
-    "pages/data_quality.py": "pages/data_quality.py",
+    "pages/data_quality.py": "ui/data_quality_view.py",  # the drill-down's rows
     "pages/scorecards.py": "pages/scorecards.py",
     "pages/scorecard.py": "pages/scorecard.py",
     "pages/attendance.py": "pages/attendance.py",
