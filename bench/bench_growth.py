@@ -7,7 +7,10 @@ The 10× district is the seeded demo (bench_pages' SQLite template, var/bench-de
 more copies of its events and house records (``grow``): each copy is a past year's history (event times
 shifted back by whole years, every copy closed, event numbers suffixed) and another set of houses (codes
 and standard addresses suffixed, same grids), so the current month and its open work are the demo's and
-only history grows. It is kept as var/bench-demo-<factor>x.db (``--fresh`` makes it again).
+only history grows. The grown copy is then migrated and its data-quality findings are made again, as the
+daily job would over that history (``gridwise field quality --no-tasks``: the verification tasks of nine
+past years would be closed by now). It is kept as var/bench-demo-<factor>x.db (``--fresh`` makes it again;
+so does a template seeded before a migration that added a served table: run bench_pages.py ``--fresh``).
 
 Then bench/bench_pages.py runs on each (same roles and pages, one after the other in this command) and
 the ratio 10× ÷ 1× is printed per page, cold and warm. Goal (issue #21): ≤ 1.2×. /proc counts 10 ms
@@ -19,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -68,8 +72,23 @@ def grow(src: Path, dst: Path, factor: int) -> None:
     ]
     db.execute("ANALYZE")
     db.close()
+    served_results(tmp)
     tmp.replace(dst)
     print(f"grown ×{factor}: {counts[0]:,} events, {counts[1]:,} house records → {dst}", flush=True)
+
+
+def served_results(db: Path) -> None:
+    """Migrate ``db`` and keep its data-quality findings as the daily job would over its whole history."""
+    env = {
+        **os.environ,
+        "GRIDWISE_DATABASE_URL": f"sqlite:///{db}",
+        "GRIDWISE_SCHEDULER_ENABLED": "false",
+        "GRIDWISE_DEMO": "true",
+    }
+    for command in (["migrate"], ["field", "quality", "--no-tasks"]):
+        subprocess.run(
+            [sys.executable, "-m", "core.cli", *command], cwd=ROOT, env=env, check=True, capture_output=True
+        )
 
 
 def run_pages(template: Path, args: argparse.Namespace, out: Path) -> int:
