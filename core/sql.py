@@ -1,4 +1,5 @@
-"""Small SQL helpers every area uses: an idempotent bulk insert and a query into a DataFrame."""
+"""Small SQL helpers every area uses: an idempotent bulk insert, a query into a DataFrame, and two hints for
+SQLite's planner (a column no index may serve, a condition true of few rows)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Table
+from sqlalchemy import Boolean, ColumnElement, Table
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, SQLModel
 
 PARAMS_PER_STATEMENT = 30_000  # under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters
@@ -46,3 +49,37 @@ def insert_ignore(
 def frame(session: Session, stmt, columns: list[str] | None = None) -> pd.DataFrame:  # noqa: ANN001
     result = session.execute(stmt)
     return pd.DataFrame(result.fetchall(), columns=columns or list(result.keys()))
+
+
+def unindexed(column: Any) -> ColumnElement[Any]:  # noqa: ANN401 - a column or col(Model.field)
+    """``column + 0``: the same value, but an expression no index can serve (SQLite's documented way to keep
+    a term from driving a plan; PostgreSQL plans it as a filter too). For a filter or GROUP BY column whose index the query must not be driven by: SQLite's planner
+    (with ANALYZE statistics) reads a whole table through the index of a scope column (``grid_id IN (…)``) or
+    of a GROUP BY column (``assignee_id``) rather than seeking the few rows a state or time index selects,
+    and that whole table is every year of history (issue #21, bench/bench_growth.py)."""
+    return column + 0
+
+
+class rare(FunctionElement[bool]):  # noqa: N801 - used as a function: rare(state IN (...))
+    """A condition true of few rows however many the table holds, such as "the event is still open" over
+    years of closed events. SQLite's statistics give each value of a column the table's average share (no
+    histogram), so ten open states of fourteen read as most of the table and it scans it; on SQLite this
+    renders ``likelihood(condition, 0.01)``, which keeps the condition's index in the plan. Elsewhere the
+    condition as it is (PostgreSQL's statistics see the skew)."""
+
+    type = Boolean()
+    name = "rare"
+    inherit_cache = True
+    _is_implicitly_boolean = True  # a condition: no "= 1" after it on SQLite
+
+
+@compiles(rare)
+def _rare(element: rare, compiler, **kw: Any) -> str:  # noqa: ANN001
+    (condition,) = element.clauses
+    return compiler.process(condition, **kw)
+
+
+@compiles(rare, "sqlite")
+def _rare_sqlite(element: rare, compiler, **kw: Any) -> str:  # noqa: ANN001
+    (condition,) = element.clauses
+    return f"likelihood({compiler.process(condition, **kw)}, 0.01)"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from datetime import date
 
-from sqlalchemy import Column, Index, String, Text, UniqueConstraint
+from sqlalchemy import Column, Index, String, Text, UniqueConstraint, text
 from sqlalchemy import true as sa_true
 from sqlmodel import Field, SQLModel
 
@@ -121,8 +121,22 @@ class Event(SQLModel, table=True):
 
     __tablename__ = "field_event"
     # The queue (state, deadline) and scope (grid, assignee) are indexed; month figures scan the table
-    # once per group anyway, and every extra index costs on a million-row import.
-    __table_args__ = (Index("ix_field_event_state_due", "state", "due_at"),)
+    # once per group anyway, and every extra index costs on a million-row import. The figures pages read
+    # over a bounded recent period are indexed by that period's time (issue #21: a page's cost must not
+    # grow with the years kept): dispatched_at (workload, dispatch quality), feedback_at (past
+    # performance in dispatch), and the few events that came with a suggested item by reported_at (a
+    # partial index: nothing to write for the rest).
+    __table_args__ = (
+        Index("ix_field_event_state_due", "state", "due_at"),
+        Index("ix_field_event_dispatched_at", "dispatched_at"),
+        Index("ix_field_event_feedback_at", "feedback_at"),
+        Index(
+            "ix_field_event_suggested",
+            "reported_at",
+            sqlite_where=text("suggested_item IS NOT NULL"),
+            postgresql_where=text("suggested_item IS NOT NULL"),
+        ),
+    )
     # Residents' data: the place and the free text (a report, a note, the result) may name a resident or carry
     # a phone or ID number: personal, and shown through core.privacy.mask_text.
     __data_classes__ = declare(

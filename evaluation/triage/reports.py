@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import case, func
+from sqlalchemy import and_, case, func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -24,7 +24,7 @@ from core.audit import record
 from core.errors import GridwiseError
 from core.models import OrgLevel, OrgUnit, Role, Worker, row_id
 from core.scope import ScopeError, Viewer, in_scope, unit_scope_clause
-from core.sql import insert_ignore
+from core.sql import insert_ignore, unindexed
 from evaluation.field.models import Event, EventState, EventTransition
 from evaluation.field.registry import field_now
 from evaluation.triage.service import MAX_TEXT, item_info, suggest
@@ -213,6 +213,15 @@ def _in_scope(viewer: Viewer):  # noqa: ANN202
     return col(Event.grid_id).in_(select(col(OrgUnit.id)).where(unit_scope_clause(viewer)))
 
 
+def _suggested_in_scope(viewer: Viewer):  # noqa: ANN202
+    """Events that came with a suggested item, in scope: read through the partial index of those few
+    (ix_field_event_suggested), the scope a filter — through the grid index it read every event kept."""
+    return and_(
+        col(Event.suggested_item).is_not(None),
+        unindexed(col(Event.grid_id)).in_(select(col(OrgUnit.id)).where(unit_scope_clause(viewer))),
+    )
+
+
 def confirm_item(
     session: Session, viewer: Viewer, *, event_id: int, item_code: str, now: datetime | None = None
 ) -> Event:
@@ -258,7 +267,8 @@ def unconfirmed_events(session: Session, viewer: Viewer, *, limit: int = 200) ->
             col(Event.community_id),
             col(Event.reported_at),
         )
-        .where(col(Event.item_confirmed).is_(False), _in_scope(viewer))
+        # only an event that came with a suggestion is ever unconfirmed (keep_report_text)
+        .where(col(Event.item_confirmed).is_(False), _suggested_in_scope(viewer))
         .order_by(col(Event.reported_at).desc(), col(Event.id).desc())
         .limit(limit)
     )
@@ -283,10 +293,8 @@ def suggestion_acceptance(
     stmt = sa_select(
         func.count(),
         func.sum(case((col(Event.item_code) == col(Event.suggested_item), 1), else_=0)),
-    ).where(col(Event.suggested_item).is_not(None), col(Event.item_confirmed).is_(True), _in_scope(viewer))
-    pending = sa_select(func.count()).where(
-        col(Event.suggested_item).is_not(None), col(Event.item_confirmed).is_(False), _in_scope(viewer)
-    )
+    ).where(col(Event.item_confirmed).is_(True), _suggested_in_scope(viewer))
+    pending = sa_select(func.count()).where(col(Event.item_confirmed).is_(False), _suggested_in_scope(viewer))
     if start is not None:
         stmt = stmt.where(col(Event.reported_at) >= start)
         pending = pending.where(col(Event.reported_at) >= start)
