@@ -44,14 +44,15 @@ def _pct(x: float) -> str:
     return f"{x:.0%}"
 
 
-def reason_sentences(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """One sentence per preference (columns ``why_<component>``) with its signed points."""
+def reason_sentences(frame: pd.DataFrame, lang: str, *, points: bool = True) -> pd.DataFrame:
+    """One sentence per preference (columns ``why_<component>``) with its signed points (without them for a
+    worker, to whom "+30" means nothing: ``points=False``)."""
     out = pd.DataFrame(index=frame.index)
     if frame.empty:
         for c in COMPONENTS:
             out[f"why_{c}"] = pd.Series(dtype=str)
         return out
-    pts = {c: [signed_points(v) for v in frame[f"pts_{c}"]] for c in COMPONENTS}
+    pts = {c: [signed_points(v) if points else "" for v in frame[f"pts_{c}"]] for c in COMPONENTS}
     tier_key = {0: "assign.why.grid_own", 1: "assign.why.grid_adjacent", 2: "assign.why.grid_community"}
     out["why_grid"] = [
         t(tier_key[int(tr_)], lang, pts=p) for tr_, p in zip(frame["tier"], pts["grid"], strict=True)
@@ -126,17 +127,18 @@ def reason_sentences(frame: pd.DataFrame, lang: str) -> pd.DataFrame:
         t("assign.why.fairness", lang, n=int(n), avg=f"{a:.1f}", pts=p)
         for n, a, p in zip(frame["tasks_last_30d"], frame["community_mean_30d"], pts["fairness"], strict=True)
     ]
-    return out
+    return out if points else out.apply(lambda column: column.str.strip())
 
 
-def explain(frame: pd.DataFrame, lang: str, *, top: int | None = None) -> pd.Series:
+def explain(frame: pd.DataFrame, lang: str, *, top: int | None = None, points: bool = True) -> pd.Series:
     """The reasons of each candidate as one line, strongest first: "同一网格 +30；距离 0.4 公里 +14；…".
 
-    ``top`` keeps the strongest few (by absolute points), as shown to the worker in My tasks.
+    ``top`` keeps the strongest few (by absolute points), as shown to the worker in My tasks, where
+    ``points=False`` leaves the points out (a manager's measure, not the worker's).
     """
     if frame.empty:
         return pd.Series(dtype=str, index=frame.index)
-    sentences = reason_sentences(frame, lang)
+    sentences = reason_sentences(frame, lang, points=points)
     points = frame[[f"pts_{c}" for c in COMPONENTS]].abs().to_numpy()
     order = np.argsort(-points, axis=1, kind="stable")
     whys = sentences[[f"why_{c}" for c in COMPONENTS]].to_numpy()

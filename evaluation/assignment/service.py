@@ -258,7 +258,7 @@ def choosable(ranked: pd.DataFrame, excluded: pd.DataFrame) -> pd.DataFrame:
 
 def worker_reason(row: pd.DataFrame, lang: str, override_reason: str | None, source: str) -> str:
     """The sentence the worker reads in My tasks."""
-    reasons = explain(row, lang, top=REASON_TOP).iloc[0]
+    reasons = explain(row, lang, top=REASON_TOP, points=False).iloc[0]
     if override_reason:
         return t("assign.worker_reason_override", lang, reason=override_reason, reasons=reasons)
     key = "assign.worker_reason_batch" if source != DecisionSource.SINGLE else "assign.worker_reason"

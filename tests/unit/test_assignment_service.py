@@ -165,15 +165,17 @@ def test_override_needs_a_reason_and_is_recorded_with_the_worker_facing_reason(s
 
 
 def test_accepting_the_recommendation_stores_its_reasons(session, world):
-    """Test that accepting stores 'why you' with the strongest reasons and no override."""
+    """Test that accepting stores 'why you' with the strongest reasons, in words without the manager's points,
+    and no override."""
     a0 = world.org.workers_a[0]
     d = service.assign(
         session, world.manager, task_id=_task_id(session, 1), worker_id=a0.id, preset="routine", now=NOW
     )
     assert not d.overridden and d.override_reason is None and d.chosen_rank == 1
     event = session.exec(select(Event).where(Event.event_no == "E1")).one()
-    assert event.assign_reason_zh.startswith("同一网格 +30")  # the card says 派给你的原因 before it
-    assert event.assign_reason_en.startswith("Same grid +30")
+    assert event.assign_reason_zh.startswith("同一网格；")  # the card says 派给你的原因 before it
+    assert event.assign_reason_en.startswith("Same grid; ")
+    assert not re.search(r"(^|\s)[+−-]\d", event.assign_reason_zh + " " + event.assign_reason_en)  # no "+30"
 
 
 def test_batch_proposes_commits_once_and_explains_what_stays_unassigned(session, world):
