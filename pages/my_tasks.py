@@ -13,6 +13,7 @@ from evaluation.field.tasks import my_tasks, open_tasks
 from evaluation.field.verification import my_verifications
 from ui import my_verifications as verification_cards
 from ui import resources
+from ui.cells import short_time
 from ui.confirm import arm, confirmed
 from ui.errors import refusals
 from ui.guard import require
@@ -75,7 +76,7 @@ for row in events.itertuples():
         )
         due = row.sign_due_at if row.state == "dispatched" else row.due_at
         if due is not None and not pd.isna(due):
-            st.caption(tr("field.my.due", due=pd.Timestamp(due).strftime("%m-%d %H:%M")))
+            st.caption(tr("field.my.due", due=short_time(due, now)))
         if row.escalation:
             st.caption(
                 tr(
@@ -110,7 +111,7 @@ if len(patrols):
     for row in patrols.itertuples():
         with st.container(border=True):
             st.markdown(f"**{pick(L, row.title_zh, row.title_en)}**")
-            st.caption(tr("field.my.due", due=pd.Timestamp(row.due_at).strftime("%m-%d")))
+            st.caption(tr("field.my.due", due=short_time(row.due_at, now, minutes=False)))
             if st.button(
                 tr("field.my.record_patrol"), key=f"patrol_{row.task_id}", width="stretch", type="primary"
             ):

@@ -14,6 +14,7 @@ from core.i18n import pick
 from core.scope import Viewer
 from evaluation.field.verification import NOTE_MAX, report_verification
 from ui import resources
+from ui.cells import short_time
 from ui.errors import refusals
 from ui.state import lang, tr
 
@@ -47,7 +48,7 @@ def render(checks: pd.DataFrame, viewer: Viewer, now: datetime, focus: str | Non
                 where += f" · [{tr('field.my.map')}]({map_link(float(row.lat), float(row.lon), title)})"
             st.markdown(f":material/location_on: {where}")
             if pd.notna(row.due_at):
-                st.caption(tr("field.my.due", due=pd.Timestamp(row.due_at).strftime("%m-%d %H:%M")))
+                st.caption(tr("field.my.due", due=short_time(row.due_at, now)))
             reason = pick(L, row.assign_reason_zh, row.assign_reason_en)
             if reason:
                 st.caption(tr("field.my.why", reason=reason))
