@@ -38,6 +38,7 @@ DEMO_EXTENSIONS: tuple[str, ...] = (
     "evaluation.scoring.remedial:seed_demo",
     "core.rights:seed_demo",
     "evaluation.scoring.served:seed_demo",
+    "courses.training.demo:seed_progress",
 )
 
 # 大鹏新区: 3 办事处 and their 社区 (25 in all), with a rough centre for each subdistrict.

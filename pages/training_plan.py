@@ -1,6 +1,7 @@
 """Managers: the training plan dashboard (required vs credited hours per community and worker, overdue
 compulsory courses, new hires past their pre-service deadline), the monthly 培训通报 (Excel and printable),
-this year's plans, and external training recorded with evidence."""
+this year's plans, and external training recorded with evidence. The dashboard and the bulletin read the
+figures the ledger job serves (courses.training.progress), with their time; nothing here recomputes them."""
 
 from datetime import date
 
@@ -11,23 +12,18 @@ from sqlmodel import Session
 from core import clock
 from core.i18n import col, pick
 from core.org import units_frame
-from courses.training.charts import community_completion_chart
+from courses.training import progress
 from courses.training.completion import rules
 from courses.training.ledger import record_external
-from courses.training.plans import plan_courses_frame, plans_frame, save_plan
-from courses.training.supervision import (
-    community_summary,
-    headline,
-    overdue_courses,
-    plan_status,
-)
+from courses.training.plans import plan_courses_frame, plans_frame, save_plan, workers_in_scope
 from ui import resources
 from ui.audit_reads import record_view
 from ui.errors import refusals
 from ui.guard import require
 from ui.options import distinct_labels
 from ui.state import lang, tr
-from ui.training_bulletin import bulletin_tab, shown_table
+from ui.training_bulletin import bulletin_tab
+from ui.training_dashboard import dashboard_tab
 from ui.training_ledger import ledger_tab
 from ui.training_rules import rules_tab
 
@@ -35,32 +31,24 @@ viewer = require(__file__)
 L = lang()
 
 
-def _as_of_default(year: int) -> date:
+def _today() -> date:
     from evaluation.field.registry import field_now  # a demo database is pinned to its own "today"
 
     with Session(resources.engine()) as s:
-        pinned = field_now(s).date()
-    return min(pinned, date(year, 12, 31))
+        return field_now(s).date()
 
 
 st.title(tr("training.plan.title"))
-c1, c2 = st.columns(2)
+today = _today()
 year = int(
-    c1.number_input(
-        tr("training.plan.year"),
-        min_value=2015,
-        max_value=2100,
-        value=_as_of_default(clock.today().year).year,
-        step=1,
-    )
+    st.number_input(tr("training.plan.year"), min_value=2015, max_value=2100, value=today.year, step=1)
 )
-as_of = c2.date_input(tr("training.plan.as_of"), value=_as_of_default(year))
 
-with Session(resources.engine()) as session:
-    status = plan_status(session, viewer, year=year, as_of=as_of)
-    over = overdue_courses(session, viewer, year=year, as_of=as_of)
+with Session(resources.engine()) as session:  # served figures (the ledger job), never recomputed here (#21)
+    figures = progress.figures_at(session, viewer, year=year)
+    months = progress.served_months(session, viewer, year=year)
+    people = workers_in_scope(session, viewer)
     plans = plans_frame(session, viewer, year=year)
-record_view(viewer, "training_plan", filters={"year": year, "as_of": as_of}, rows=len(status) + len(over))
 
 tab_dash, tab_bulletin, tab_plans, tab_external, tab_ledger, tab_rules = st.tabs(
     [
@@ -74,52 +62,11 @@ tab_dash, tab_bulletin, tab_plans, tab_external, tab_ledger, tab_rules = st.tabs
 )
 
 with tab_dash:
-    if status.empty or float(status["required_to_date"].sum()) == 0:
-        st.info(tr("training.plan.empty", year=year))
-    else:
-        head = headline(status)
-        m = st.columns(4)
-        m[0].metric(tr("training.col.completion"), f"{(head['completion'] or 0) * 100:.0f}%")
-        m[1].metric(tr("training.col.behind"), head["behind"])
-        m[2].metric(tr("training.col.preservice_overdue"), head["preservice_overdue"])
-        m[3].metric(tr("training.col.compulsory_overdue"), head["compulsory_overdue"])
-        summary = community_summary(status)
-        st.altair_chart(community_completion_chart(summary, L), width="stretch")
-        st.subheader(tr("training.bulletin.sheet.behind"))
-        behind = status[status["behind"]].sort_values("completion")
-        show = ["employee_no", "name", col(L, "community"), "required_to_date", "credited", "completion"]
-        st.dataframe(shown_table(behind, show), hide_index=True, width="stretch")
-        st.subheader(tr("training.bulletin.sheet.overdue"))
-        if over.empty:
-            st.caption(tr("training.plan.none"))
-        else:
-            cols = [
-                "employee_no",
-                "name",
-                col(L, "community"),
-                col(L, "title"),
-                "due",
-                "days_over",
-            ]
-            st.dataframe(shown_table(over, cols), hide_index=True, width="stretch")
-        st.subheader(tr("training.bulletin.sheet.preservice"))
-        pre = status[status["preservice_overdue"]]
-        if pre.empty:
-            st.caption(tr("training.plan.none"))
-        else:
-            cols = [
-                "employee_no",
-                "name",
-                col(L, "community"),
-                "hire_date",
-                "preservice_deadline",
-                "preservice_hours",
-                "preservice_credited",
-            ]
-            st.dataframe(shown_table(pre, cols), hide_index=True, width="stretch")
+    shown = dashboard_tab(viewer, year, figures)
+record_view(viewer, "training_plan", filters={"year": year, "month": figures and figures.month}, rows=shown)
 
 with tab_bulletin:
-    bulletin_tab(viewer, year, as_of)
+    bulletin_tab(viewer, year, months)
 
 
 with tab_plans:
@@ -233,7 +180,7 @@ with tab_plans:
 with tab_external:
     st.caption(tr("training.plan.external_help"))
     with st.form("external"):
-        ids = status[["worker_id", "employee_no", "name"]] if len(status) else None
+        ids = people[["worker_id", "employee_no", "name"]] if len(people) else None
         options = ids["worker_id"].tolist() if ids is not None else []
         labels = (
             distinct_labels(
@@ -248,7 +195,7 @@ with tab_external:
         hours = st.number_input(
             tr("training.plan.hours"), min_value=0.5, max_value=200.0, value=2.0, step=0.5
         )
-        day = st.date_input(tr("training.plan.day"), value=as_of, max_value=clock.today())
+        day = st.date_input(tr("training.plan.day"), value=min(today, clock.today()), max_value=clock.today())
         note = st.text_area(tr("training.plan.note"))
         upload = st.file_uploader(tr("training.plan.evidence"))
         if st.form_submit_button(tr("training.plan.record"), type="primary") and worker_id is not None:
@@ -267,7 +214,7 @@ with tab_external:
                 st.success(tr("training.plan.recorded"))
 
 with tab_ledger:
-    ledger_tab(viewer, status, year)
+    ledger_tab(viewer, people, year)
 
 with tab_rules:
     rules_tab(viewer)

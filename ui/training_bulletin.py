@@ -1,21 +1,15 @@
 """The training plan page's 培训通报 tab (the monthly bulletin: headline, communities, the Excel download) and
 the table formatting the page's tabs share."""
 
-from datetime import date
-
 import pandas as pd
 import streamlit as st
 from sqlmodel import Session
 
 from core.i18n import col
 from core.scope import Viewer
-from courses.training.supervision import (
-    bulletin_workbook,
-    community_summary,
-    headline,
-    month_end,
-    plan_status,
-)
+from courses.training import progress
+from courses.training.progress import Figures
+from courses.training.supervision import bulletin_workbook
 from ui import resources
 from ui.audit_reads import download_button as audited_download
 from ui.state import lang, tr
@@ -36,10 +30,20 @@ def shown_table(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     return out.rename(columns=lambda c: tr(f"training.col.{c.removesuffix('_' + L)}"))
 
 
-def bulletin_tab(viewer: Viewer, year: int, as_of: date) -> None:
-    """The month's bulletin for ``year`` (the month defaults to ``as_of``'s); managers download it as Excel."""
+def figures_caption(figures: Figures) -> None:
+    """统计时间: when the served figures were computed and the day they are as of."""
+    at = f"{figures.updated_at:%Y-%m-%d %H:%M}"
+    st.caption(tr("training.plan.figures_at", at=at, day=figures.as_of.isoformat()))
+
+
+def bulletin_tab(viewer: Viewer, year: int, months: list[int]) -> None:
+    """The month's bulletin for ``year`` from the served figures (the month defaults to the latest served);
+    managers download it as Excel (computed on click, as of the month's last day)."""
     L = lang()
-    month = int(st.selectbox(tr("training.plan.month"), list(range(1, 13)), index=as_of.month - 1))
+    if not months:
+        st.info(tr("training.plan.not_served", year=year))
+        return
+    month = int(st.selectbox(tr("training.plan.month"), months, index=len(months) - 1))
     if viewer.is_manager:
 
         def workbook(y: int = year, m: int = month) -> bytes:  # built on click, not on every view (#21)
@@ -58,15 +62,18 @@ def bulletin_tab(viewer: Viewer, year: int, as_of: date) -> None:
             width="stretch",
         )
         with Session(resources.engine()) as session:
-            month_status = plan_status(session, viewer, year=year, as_of=month_end(year, month))
-        head = headline(month_status)
+            figures = progress.figures_at(session, viewer, year=year, month=month)
+            if figures is None:
+                return
+            head = progress.headline(session, viewer, figures)
+            summary = progress.communities(session, viewer, figures)
         st.markdown(f"## {tr('training.bulletin.title', year=year, month=month)}")
-        st.caption(tr("training.bulletin.as_of", day=month_end(year, month).isoformat()))
+        figures_caption(figures)
         head["completion"] = f"{(head['completion'] or 0) * 100:.0f}%"
         st.markdown("\n".join(f"- {tr(f'training.col.{k}')}: **{v}**" for k, v in head.items()))
         st.table(
             shown_table(
-                community_summary(month_status),
+                summary,
                 [col(L, "community"), "workers", "required_to_date", "credited", "completion", "behind"],
             )
         )

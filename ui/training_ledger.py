@@ -39,14 +39,14 @@ def _shown(rows: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def ledger_tab(viewer: Viewer, status: pd.DataFrame, year: int) -> None:
-    """The tab's content: pick a worker of the plan status, see their ledger, add a correction."""
-    if status.empty:
+def ledger_tab(viewer: Viewer, people: pd.DataFrame, year: int) -> None:
+    """The tab's content: pick a worker in scope, see their ledger, add a correction."""
+    if people.empty:
         st.caption(tr("training.plan.none"))
         return
-    people = dict(zip(status["worker_id"], status["employee_no"] + " " + status["name"], strict=True))
+    names = dict(zip(people["worker_id"], people["employee_no"] + " " + people["name"], strict=True))
     who = st.selectbox(
-        tr("training.col.name"), list(people), format_func=lambda w: people[w], key="ledger_worker"
+        tr("training.col.name"), list(names), format_func=lambda w: names[w], key="ledger_worker"
     )
     with Session(resources.engine()) as session:
         rows = ledger_frame(session, viewer, year=year, worker_id=int(who))

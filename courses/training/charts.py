@@ -6,7 +6,7 @@ import altair as alt
 import pandas as pd
 
 from core.i18n import t
-from courses.training.supervision import BEHIND_SHARE
+from courses.training.progress import BEHIND_SHARE
 
 
 def community_completion_chart(summary: pd.DataFrame, lang: str = "zh") -> alt.LayerChart | alt.FacetChart:

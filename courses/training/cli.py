@@ -74,11 +74,13 @@ def _credit(args: argparse.Namespace) -> int:
     # imported when the command runs, so that `gridwise --help` stays light (core/cli.py)
     from core.db import unit_of_work
     from courses.training.ledger import credit_sources
+    from courses.training.serving import serve
 
     now = datetime.fromisoformat(args.now) if args.now else None
     with unit_of_work() as session:
         n = credit_sources(session, now=now)
-    print(f"{n} ledger rows added", file=sys.stderr)
+        served = serve(session, now=now)
+    print(f"{n} ledger rows added; {served} plan progress rows served", file=sys.stderr)
     return 0
 
 
@@ -91,6 +93,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--as-of", help="YYYY-MM-DD (default: today, or 31 December of a past year)")
     c.add_argument("--json", action="store_true", help="one JSON record per worker")
     c.set_defaults(func=_hours)
-    c = tsub.add_parser("credit", help="bring the hours ledger up to date with sessions, quizzes and lessons")
+    c = tsub.add_parser(
+        "credit",
+        help="bring the hours ledger up to date with sessions, quizzes and lessons; serve plan progress",
+    )
     c.add_argument("--now", help="ISO wall-clock time (default: now)")
     c.set_defaults(func=_credit)

@@ -23,7 +23,7 @@ from core.models import OrgUnit, row_id
 from core.scope import SYSTEM
 from core.sql import table_of
 from courses.models import Course
-from courses.training import completion, ledger, lessons, plans
+from courses.training import completion, ledger, lessons, plans, serving
 from courses.training.models import HoursEntry
 
 BEHIND_COMMUNITIES = 3
@@ -149,3 +149,10 @@ def _external(worker_id: int, day: date, hours: float, ref: str, note: str) -> d
         "recorded_by": None,
         "recorded_at": datetime.combine(day, datetime.min.time()) + timedelta(hours=17),
     }
+
+
+def seed_progress(ctx: DemoContext) -> None:
+    """Serve the plan year's progress up to the demo's today (a later extension: after the ledger, the field
+    data that pins the demo's today, and the remedial group that adds to the requirements)."""
+    n = serving.serve(ctx.session)
+    ctx.log(f"training progress: {n} served rows")

@@ -1,6 +1,7 @@
-"""Scheduled jobs of training plans: credit study hours; monthly reminders to those behind and their managers.
+"""Scheduled jobs of training plans: credit study hours and serve the plan progress the dashboard reads;
+monthly reminders to those behind and their managers.
 
-Both are idempotent: ledger rows and notices carry unique keys."""
+All are idempotent: ledger rows and notices carry unique keys, served progress rows natural primary keys."""
 
 from __future__ import annotations
 
@@ -11,14 +12,17 @@ from sqlalchemy.engine import Engine
 from core import clock
 from core.db import unit_of_work
 from core.scheduler import JobSpec
-from courses.training import supervision
+from courses.training import serving, supervision
 from courses.training.ledger import credit_sources
 
 
 def credit_hours(now: datetime | None = None, engine: Engine | None = None) -> int:
-    """Bring the hours ledger in line with sessions, passed quizzes and lessons."""
+    """Bring the hours ledger in line with sessions, passed quizzes and lessons, then serve the plan progress
+    (courses.training.serving) from it, in one transaction; returns the ledger rows added."""
     with unit_of_work(engine) as session:
-        return credit_sources(session, now=now or clock.now())
+        n = credit_sources(session, now=now or clock.now())
+        serving.serve(session, now=now)
+        return n
 
 
 def remind_behind(now: datetime | None = None, engine: Engine | None = None) -> int:
@@ -34,7 +38,7 @@ JOBS: list[JobSpec] = [
         "training.credit_hours",
         "courses.training.jobs:credit_hours",
         {"trigger": "interval", "minutes": 30},
-        "Credit study hours (sessions, quizzes, lessons)",
+        "Credit study hours (sessions, quizzes, lessons) and serve plan progress",
     ),
     JobSpec(
         "training.remind_behind",

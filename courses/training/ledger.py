@@ -11,7 +11,8 @@ one row for the difference (key ``<ref>#<n>``): running it twice adds nothing; a
 changes the minutes adds a correcting row; nothing is ever edited or deleted.
 
 Managers record external training (with a file or a note as evidence) and correct any row; both are new
-rows and are never touched by the job.
+rows and are never touched by the job. Every write here recounts the served progress of the worker it touches
+(courses.training.progress.recount_hours), in the same transaction.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from courses._sql import must_get
 from courses.models import Attendance, Certificate, Course, SessionStatus, TrainingSession
 from courses.training.errors import TrainingError
 from courses.training.models import CourseRule, Evidence, HoursEntry, HoursSource, Lesson, LessonProgress
+from courses.training.progress import recount_hours
 
 AUTO_SOURCES = (HoursSource.SESSION.value, HoursSource.QUIZ.value, HoursSource.LESSON.value)
 DEFAULT_QUIZ_HOURS = 1.0
@@ -240,7 +242,12 @@ def credit_sources(
                 "corrects_id": None,
             }
         )
-    return insert_ignore(session, HoursEntry, rows, conflict=["source_key"])
+    added = insert_ignore(session, HoursEntry, rows, conflict=["source_key"])
+    if (
+        worker_ids is not None and added
+    ):  # one worker's lesson: their served figures now; the job serves the rest
+        recount_hours(session, worker_ids=worker_ids, now=now)
+    return added
 
 
 def _int(v: float | None) -> int | None:
@@ -307,6 +314,7 @@ def record_external(
     )
     session.add(entry)
     session.flush()
+    recount_hours(session, worker_ids=[worker_id], now=now)
     record(
         session,
         "training.hours.external",
@@ -364,6 +372,7 @@ def correct_entry(
     )
     session.add(entry)
     session.flush()
+    recount_hours(session, worker_ids=[original.worker_id], now=now)
     record(
         session,
         "training.hours.correct",

@@ -22,8 +22,8 @@ from core.scope import SYSTEM, ScopeError, Viewer
 from core.sql import frame
 from courses.training import ledger, plans
 from courses.training.completion import completion, missing_prerequisite
+from courses.training.progress import BEHIND_SHARE
 
-BEHIND_SHARE = 0.8  # a proposal: behind when credited < 80 % of the hours required to date
 STATUS_COLS = [
     "worker_id",
     "employee_no",
@@ -50,6 +50,9 @@ STATUS_COLS = [
 ]
 
 
+OVERDUE_COLS = ["worker_id", "course_id", "course_code", "title_zh", "title_en", "due", "days_over"]
+
+
 def _names(session: Session) -> pd.DataFrame:
     return frame(session, select(OrgUnit.id, OrgUnit.name_zh, OrgUnit.name_en), columns=["id", "zh", "en"])
 
@@ -65,12 +68,27 @@ def plan_status(
 ) -> pd.DataFrame:
     """One row per worker in scope: required vs credited hours as of ``as_of`` (default today, or 31
     December for a past year), pre-service training and overdue compulsory courses."""
+    return status_and_overdue(
+        session, viewer, year=year, as_of=as_of, community_id=community_id, worker_ids=worker_ids
+    )[0]
+
+
+def status_and_overdue(
+    session: Session,
+    viewer: Viewer,
+    *,
+    year: int,
+    as_of: date | None = None,
+    community_id: int | None = None,
+    worker_ids: list[int] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``plan_status`` and the overdue compulsory courses (``overdue_courses_for``) it counts, computed once."""
     as_of = as_of or min(clock.today(), date(year, 12, 31))
     workers = plans.workers_in_scope(session, viewer, worker_ids=worker_ids)
     if community_id is not None:
         workers = workers[workers["community_id"] == community_id]
     if workers.empty:
-        return pd.DataFrame(columns=STATUS_COLS)
+        return pd.DataFrame(columns=STATUS_COLS), pd.DataFrame(columns=OVERDUE_COLS)
     ids = workers["worker_id"].astype(int).tolist()
     req = plans.requirements(session, workers, year=year, as_of=as_of)
     got = ledger.credited(session, ids, start=date(year, 1, 1), end=min(as_of, date(year, 12, 31)))
@@ -113,7 +131,8 @@ def plan_status(
     df["community_en"] = df["community_id"].map(names["en"])
     df["subdistrict_zh"] = df["subdistrict_id"].map(names["zh"])
     df["subdistrict_en"] = df["subdistrict_id"].map(names["en"])
-    return df[STATUS_COLS].sort_values(["community_zh", "employee_no"]).reset_index(drop=True)
+    status = df[STATUS_COLS].sort_values(["community_zh", "employee_no"]).reset_index(drop=True)
+    return status, over
 
 
 def overdue_courses_for(session: Session, workers: pd.DataFrame, *, year: int, as_of: date) -> pd.DataFrame:

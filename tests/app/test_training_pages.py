@@ -133,3 +133,32 @@ def test_plan_editor_saves_groups_and_courses_shown_by_name(open_page, viewer_of
     assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
     assert any(s.value == t("training.plan.saved", lang) for s in at.success)
     assert plan() == before
+
+
+def test_dashboard_reads_the_served_figures_and_never_recomputes(open_page, viewer_of, app_db, monkeypatch):
+    """Test that the district manager's dashboard shows the figures the ledger job served (the same as the
+    computation for the demo's day) with their time, and that a view never recomputes them: the computation
+    raises if it is called."""
+    from datetime import date
+
+    from sqlmodel import Session
+
+    from core.db import get_engine
+    from courses.training import completion, supervision
+
+    manager = viewer_of("manager")
+    with Session(get_engine(app_db)) as s:
+        head = supervision.headline(supervision.plan_status(s, manager, year=2020, as_of=date(2020, 9, 30)))
+
+    def recomputed(*_a, **_k):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("the page recomputed the plan status")
+
+    for name in ("plan_status", "status_and_overdue", "overdue_courses", "overdue_courses_for"):
+        monkeypatch.setattr(supervision, name, recomputed, raising=False)
+    monkeypatch.setattr(completion, "completion", recomputed)
+    at = open_page("pages/training_plan.py", manager, lang="zh")
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["落后人数"] == str(head["behind"]) and head["behind"] > 0
+    assert metrics["完成率"] == f"{head['completion'] * 100:.0f}%"
+    assert any("统计时间" in c.value and "2020-09-30" in c.value for c in at.caption)

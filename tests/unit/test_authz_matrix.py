@@ -1675,6 +1675,13 @@ READS: list[Read] = [
         MANAGERS_OF_A | OWNER,
     ),
     Read(
+        "plan status with its overdue courses",
+        (T.supervision.status_and_overdue,),
+        lambda s, i, v: T.supervision.status_and_overdue(s, v, year=2020, as_of=NOW.date()),
+        lambda r, i: WORKERS_OF_A(r[0], i),
+        MANAGERS_OF_A | OWNER,
+    ),
+    Read(
         "overdue compulsory courses",
         (T.supervision.overdue_courses,),
         lambda s, i, v: T.supervision.overdue_courses(s, v, year=2020, as_of=NOW.date()),
