@@ -426,15 +426,18 @@ def commit_batch(
     }
 
 
-def decisions_frame(session: Session, viewer: Viewer, *, since: datetime | None = None) -> pd.DataFrame:
-    """Recorded decisions in scope (by the chosen worker), newest first, with the recommended and chosen
-    workers' names and the deciding user's name."""
+def decisions_frame(
+    session: Session, viewer: Viewer, *, since: datetime | None = None, limit: int | None = None
+) -> pd.DataFrame:
+    """Recorded decisions in scope (by the chosen worker), newest first (the ``limit`` newest), with the
+    recommended and chosen workers' names and the deciding user's name."""
     cols = list(AssignmentDecision.model_fields)
     stmt = (
         select(*[getattr(AssignmentDecision, c) for c in cols])
         .join(Worker, Worker.id == AssignmentDecision.chosen_worker_id)
         .where(worker_scope_clause(viewer))
-        .order_by(col(AssignmentDecision.decided_at).desc())
+        .order_by(col(AssignmentDecision.decided_at).desc(), col(AssignmentDecision.id).desc())
+        .limit(limit)
     )
     if since is not None:
         stmt = stmt.where(AssignmentDecision.decided_at >= since)
@@ -460,6 +463,19 @@ def decisions_frame(session: Session, viewer: Viewer, *, since: datetime | None 
     frame["decided_by_name"] = frame["decided_by"].map(user_names)
     frame["event_no"] = _event_numbers(session, frame["task_id"])
     return frame
+
+
+def decision_count(session: Session, viewer: Viewer, *, since: datetime | None = None) -> int:
+    """How many decisions ``decisions_frame`` would list without a limit."""
+    stmt = (
+        select(func.count())
+        .select_from(AssignmentDecision)
+        .join(Worker, col(Worker.id) == AssignmentDecision.chosen_worker_id)
+        .where(worker_scope_clause(viewer))
+    )
+    if since is not None:
+        stmt = stmt.where(AssignmentDecision.decided_at >= since)
+    return int(session.exec(stmt).one())
 
 
 def _event_numbers(session: Session, task_ids: pd.Series) -> pd.Series:

@@ -219,3 +219,39 @@ def test_decision_log_and_override_report_respect_scope(session, world):
     assert service.decisions_frame(session, manager_b).empty
     assert service.override_report(session, manager_b).empty
     assert service.override_report(session, world.manager_a)["overrides"].sum() == 1
+
+
+def test_decision_log_reads_the_newest_rows_and_counts_the_rest(session, world):
+    """Test that the quality tab's log reads only its newest rows (decisions_frame's limit, newest first,
+    the same rows the unlimited frame starts with) and counts the period's decisions in scope without
+    reading them (decision_count), so a long period costs the rows shown."""
+    a0, a1, _ = world.org.workers_a
+    b0 = world.org.workers_b[0]
+    rows = []
+    for i in range(7):
+        chosen = (a0, a1, b0)[i % 3]
+        rows.append(
+            AssignmentDecision(
+                task_id=f"event:{100 + i}",
+                kind="event",
+                item_code="F01",
+                category_code="fire",
+                community_id=chosen.community_id,
+                chosen_worker_id=chosen.id,
+                preset="routine",
+                source="single",
+                decided_at=NOW - timedelta(days=i),  # one a day, the newest first
+            )
+        )
+    session.add_all(rows)
+    session.flush()
+    full = service.decisions_frame(session, world.manager)
+    newest = service.decisions_frame(session, world.manager, limit=3)
+    assert newest["task_id"].tolist() == ["event:100", "event:101", "event:102"]
+    assert newest["task_id"].tolist() == full["task_id"].head(3).tolist()
+    assert service.decision_count(session, world.manager) == len(full) == 7
+    since = NOW - timedelta(days=3, hours=1)
+    assert service.decision_count(session, world.manager, since=since) == 4
+    manager_b = replace(world.manager_a, scope_unit_id=world.org.comm_b.id)
+    assert service.decision_count(session, manager_b) == 2  # b0 chose on days 2 and 5
+    assert service.decisions_frame(session, manager_b, limit=1)["task_id"].tolist() == ["event:102"]

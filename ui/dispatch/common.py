@@ -17,6 +17,7 @@ from ui import dispatch_cache, resources
 from ui.state import lang
 
 PRESETS = load_presets()
+LOG_ROWS = 500  # the decision log shows the newest rows; the override table covers them all
 ITEMS = item_courses().set_index("item_code")
 
 
@@ -51,12 +52,13 @@ def title(row: pd.Series) -> str:
 @st.cache_data(ttl=300, show_spinner=False)
 def _quality_inputs(
     scope: tuple, start_day: date, end_day: date, _viewer: Viewer
-) -> tuple[pd.DataFrame, pd.DataFrame]:
+) -> tuple[pd.DataFrame, pd.DataFrame, int]:
     start = datetime.combine(start_day, datetime.min.time())
-    with Session(resources.engine()) as session:
+    with Session(resources.engine()) as session:  # the log's newest rows and how many there are, not all
         return (
             service.override_report(session, _viewer, since=start),
-            service.decisions_frame(session, _viewer, since=start),
+            service.decisions_frame(session, _viewer, since=start, limit=LOG_ROWS),
+            service.decision_count(session, _viewer, since=start),
         )
 
 
@@ -80,8 +82,8 @@ def _scope(viewer: Viewer) -> tuple:
     )
 
 
-def quality_inputs(viewer: Viewer, start_day: date, end_day: date) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Override report and decision log for the period, cached per scope and day and cleared
+def quality_inputs(viewer: Viewer, start_day: date, end_day: date) -> tuple[pd.DataFrame, pd.DataFrame, int]:
+    """Override report, the decision log's newest ``LOG_ROWS`` and the period's number of decisions, cached per scope and day and cleared
     (``forget_after_assignment``) after every assignment the page makes."""
     return _quality_inputs(_scope(viewer), start_day, end_day, viewer)
 

@@ -21,7 +21,6 @@ from ui.state import lang, tr
 
 PERIODS = {"all": None, "365": 365, "90": 90, "30": 30}
 DEFAULT_PERIOD = "90"  # bounded by default: the figures of recent work, not of every year kept (issue #21)
-LOG_ROWS = 500  # the decision log shows the newest rows; the override table above covers them all
 
 
 def _figures(frame: pd.DataFrame, label_col: str, label: str) -> pd.DataFrame:
@@ -117,12 +116,12 @@ def _overrides(overrides: pd.DataFrame) -> None:
     )
 
 
-def _decision_log(decisions: pd.DataFrame) -> None:
+def _decision_log(decisions: pd.DataFrame, total: int) -> None:
+    """The newest ``LOG_ROWS`` decisions (all that were read) of the period's ``total``."""
     L = lang()
-    with st.expander(tr("assign.q.decision_log", n=len(decisions))):
-        if len(decisions) > LOG_ROWS:
-            st.caption(tr("assign.q.log_newest", n=LOG_ROWS))
-            decisions = decisions.head(LOG_ROWS)
+    with st.expander(tr("assign.q.decision_log", n=total)):
+        if total > len(decisions):
+            st.caption(tr("assign.q.log_newest", n=len(decisions)))
         st.dataframe(
             pd.DataFrame(
                 {
@@ -181,7 +180,7 @@ def render(viewer: Viewer, now: datetime) -> None:
     days = PERIODS.get(period or DEFAULT_PERIOD)
     today = now.date()
     start_day = today - timedelta(days=days) if days else today.replace(year=2000)
-    overrides, decisions = quality_inputs(viewer, start_day, today)
+    overrides, decisions, n_decisions = quality_inputs(viewer, start_day, today)
     if quality_figures(viewer, start_day, today, None, now).empty:
         st.info(tr("assign.q.empty"))
     else:
@@ -189,4 +188,4 @@ def render(viewer: Viewer, now: datetime) -> None:
     _suggestions(viewer, start_day, today)
     _overrides(overrides)
     if not decisions.empty:
-        _decision_log(decisions)
+        _decision_log(decisions, n_decisions)
