@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import sys
 from datetime import datetime
@@ -16,12 +17,31 @@ def _log(msg: str) -> None:
     print(msg, file=sys.stderr)
 
 
+def _fixed_mmap_threshold(size: int = 64 * 1024) -> None:
+    """glibc: allocations of ``size`` bytes and more are mapped, and unmapped when freed (mallopt
+    M_MMAP_THRESHOLD, which also stops glibc raising the threshold as large blocks are freed). Elsewhere:
+    nothing."""
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(-3, size)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError, TypeError):  # not glibc, or no C library to load by name
+        pass
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     # imported when the command runs, so that `gridwise --help` stays light (core/cli.py)
+    import pyarrow as pa
+
     from core.db import unit_of_work
     from core.scope import SYSTEM  # the command line acts for the installation as a whole
     from evaluation.field.imports import ImportRefused, import_file, preview_import, template
 
+    # This process does one import, chunk after chunk of the same size: what a chunk frees should go back to
+    # the system before the next one, not stay with the allocators (measured on 200,000 events in chunks of
+    # 50,000: peak RSS 428 → 336 MB with Arrow on the C allocator instead of its mimalloc pool, → 315 MB
+    # with glibc's mmap threshold fixed, instead of rising to 32 MB after the first large free).
+    pa.set_memory_pool(pa.system_memory_pool())
+    _fixed_mmap_threshold()
     if args.template:
         path = Path(args.template)
         fmt: Literal["csv", "xlsx"] = "csv" if path.suffix.lower() == ".csv" else "xlsx"

@@ -614,7 +614,7 @@ def _events_chunk(
         )
         bad |= before
         latest = latest.where(rows[cname].isna() | (latest > rows[cname]), rows[cname])
-    rows = rows[~bad].copy()
+    rows = rows[~bad].copy() if bad.any() else rows  # (the join made a frame of its own)
     if rows.empty:
         return rows, errors
     meta = pd.DataFrame.from_dict(items, orient="index")
@@ -735,16 +735,14 @@ def _write_events(session: Session, diff: pd.DataFrame, at: datetime) -> None:
     cols = [*EVENT_FIELDS, "import_hash"]
     extra = ["event_no", "updated_at", "source", "reopen_count", "return_count", "escalation"]
     if not sqlite:  # PostgreSQL: COPY added and changed rows together, upsert by event number
-        rows = diff[diff["status"].isin(["added", "changed"])]
-        if len(rows):
-            frame = rows.assign(
-                updated_at=pd.Timestamp(at), source="import", reopen_count=0, return_count=0, escalation=0
-            )
+        written = diff["status"].isin(["added", "changed"]).to_numpy()
+        if written.any():
             copy_upsert(
                 session,
                 Event.__tablename__,
-                cols + extra,
-                columns_for(frame, cols + extra, sqlite=True),  # timestamps as text, as COPY reads them
+                diff if written.all() else diff[written],
+                cols + ["event_no"],
+                {"updated_at": at, "source": "import", "reopen_count": 0, "return_count": 0, "escalation": 0},
                 key="event_no",
                 update=[*cols, "updated_at"],  # a changed event keeps its counters, as the SQLite path
             )
@@ -911,10 +909,12 @@ def _check_and_write(
             if kind == "metrics":
                 good, more = _metrics_chunk(session, chunk.rows, look, from_events, kinds, seen_keys)
                 diff = _diff_metrics(session, good)
+                del good
                 span = (diff["period"].min(), diff["period"].max()) if len(diff) else None
             else:
                 good, more = _events_chunk(chunk.rows, look, items, limits)
                 diff = _diff_events(session, good) if len(good) else good.assign(status=[])
+                del good  # the diff holds its rows: one copy of the chunk the less while it is written
                 if len(
                     diff
                 ):  # an event number already used in a grid outside the viewer's scope is not theirs
@@ -948,10 +948,14 @@ def _check_and_write(
                     deferred.after_write()
             have = sum(len(s) for s in samples)
             if have < sample_rows and len(diff):
-                samples.append(diff[diff["status"] != "unchanged"].head(sample_rows - have))
+                # taken, not sliced: a head is a view whose (Arrow) buffers are the whole chunk's
+                shown = np.flatnonzero((diff["status"] != "unchanged").to_numpy())[: sample_rows - have]
+                samples.append(diff.take(shown))
+            del diff  # nor is this chunk's frame alive while the next one is read
         report.errors += errors[: max(0, 1000 - len(report.errors))]
         if progress is not None:
             progress(report.rows_read, min(1.0, report.rows_read / total) if total else None)
+        del chunk
     report.errors.sort(key=lambda e: e.row or 0)
     if samples:
         report.sample = pd.concat(samples, ignore_index=True)

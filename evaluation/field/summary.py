@@ -28,7 +28,7 @@ from core.errors import Misuse
 from core.models import Worker
 from core.scope import Viewer, worker_scope_clause
 from core.sql import table_of
-from evaluation.field.import_bulk import columns_for, copy_rows
+from evaluation.field.import_bulk import copy_frame
 from evaluation.field.models import Event, EventState, FigureSource, MetricDef, MetricValue
 from evaluation.field.registry import ensure_reference_data, field_now, shipped_sla, sla_levels
 from evaluation.field.rentals import patrol_figures
@@ -231,7 +231,7 @@ def recompute_event_metrics(
     ):  # COPY: a district's months are tens of thousands of rows
         rows = frame.assign(source=FigureSource.EVENTS.value, updated_at=pd.Timestamp(at))
         cols = list(rows.columns)
-        copy_rows(session, MetricValue.__tablename__, cols, columns_for(rows, cols, sqlite=True))
+        copy_frame(session, MetricValue.__tablename__, rows, cols)
         return len(rows)
     records = frame.assign(source=FigureSource.EVENTS.value, updated_at=at)
     records = records.astype(object).where(records.notna(), None).to_dict("records")

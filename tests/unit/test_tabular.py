@@ -21,6 +21,7 @@ from core.tabular import (
     read_table,
     safe_cell,
     safe_frame,
+    sources,
     template_bytes,
     to_records,
     write_template,
@@ -454,6 +455,28 @@ def test_chunks_match_the_one_shot_read():
     assert set(range(2, 200_007)) - set(rows.tolist()) - refused == {9, 50_010, 100_011, 150_012}
     last = whole.errors[-1]
     assert (last.row, last.code) == (200_006, "duplicate_key") and "第 7 行" in last.message_zh
+
+
+def test_a_chunk_is_parsed_in_pieces_of_bounded_rows(monkeypatch):
+    """Test that a chunk of many rows is parsed PARSE_ROWS rows at a time (pandas holds a Python str for every
+    cell it parses at once) and joined into the same chunks, rows, row numbers and errors."""
+    data = big_csv(100)  # a blank line, a bad score and a repeated key among them
+    expected = list(iter_table(data, "big.csv", WORKERS, chunk_rows=30))
+    asked: list[int | None] = []
+    read_csv = sources.pd.read_csv
+
+    def spy(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        asked.append(kwargs.get("chunksize"))
+        return read_csv(*args, **kwargs)
+
+    monkeypatch.setattr(sources, "PARSE_ROWS", 4, raising=False)
+    monkeypatch.setattr(sources.pd, "read_csv", spy)
+    got = list(iter_table(data, "big.csv", WORKERS, chunk_rows=30))
+    assert asked and max(size or 0 for size in asked) == 4
+    assert len(got) == len(expected) == 4
+    for mine, theirs in zip(got, expected, strict=True):
+        pd.testing.assert_frame_equal(mine.rows, theirs.rows)
+        assert mine.errors == theirs.errors and mine.rows_read == theirs.rows_read
 
 
 # ------------------------------------------------------------------------------------------ templates
