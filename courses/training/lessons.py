@@ -28,13 +28,15 @@ from courses.training.ledger import credit_sources
 from courses.training.models import Lesson, LessonProgress
 
 HEADING = re.compile(r"^##\s+(.+)$", re.MULTILINE)
+TITLE_ONLY = re.compile(r"^#\s+.*$", re.MULTILINE)
 READ_SECONDS_PER_CHAR = 0.12  # a proposal: about 500 characters a minute, at least one minute
 MIN_READ_SECONDS = 60
 
 
 def split_material(markdown: str) -> list[tuple[str, str]]:
     """Split markdown at its level-2 headings into (title, body); text before the first heading becomes an
-    introduction. No heading: one lesson."""
+    introduction, unless it is only the material's level-1 title (a lesson with nothing to read). No heading:
+    one lesson."""
     text = (markdown or "").strip()
     if not text:
         return []
@@ -43,7 +45,7 @@ def split_material(markdown: str) -> list[tuple[str, str]]:
         return [("", text)]
     out = []
     intro = text[: marks[0].start()].strip()
-    if intro:
+    if TITLE_ONLY.sub("", intro).strip():
         out.append(("", intro))
     for i, m in enumerate(marks):
         end = marks[i + 1].start() if i + 1 < len(marks) else len(text)

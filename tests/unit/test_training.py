@@ -4,6 +4,7 @@ dashboard and the bulletin, scope, and the idempotent jobs."""
 from __future__ import annotations
 
 import io
+import json
 from datetime import date, datetime, timedelta
 
 import pandas as pd
@@ -14,6 +15,7 @@ from sqlmodel import Session, select
 from core.models import Role, Worker
 from core.models_inbox import Notification
 from core.scope import SYSTEM, ScopeError
+from core.settings import ROOT
 from courses.enrollment import enroll
 from courses.models import Attendance, Certificate, QuizAttempt, TrainingSession
 from courses.training import completion, ledger, lessons, plans, supervision
@@ -392,6 +394,21 @@ def test_material_splits_at_level_two_headings():
     """Test that material splits into an introduction and one lesson per '##' heading."""
     parts = lessons.split_material("导言\n\n## 第一节\n内容一\n\n## 第二节\n内容二")
     assert parts == [("", "导言"), ("第一节", "内容一"), ("第二节", "内容二")]
+    # A material's level-1 title alone is not an introduction (it made a first lesson with nothing to read).
+    assert lessons.split_material("# 课程\n\n## 第一节\n内容一") == [("第一节", "内容一")]
+
+
+def test_every_shipped_course_has_a_lesson_per_section_in_both_languages():
+    """Test that each course under data/courses splits into the same lessons in Chinese and English, none
+    empty (English lessons 2–n showed the Chinese text when the English material had no sections)."""
+    for path in sorted((ROOT / "data" / "courses").glob("*.json")):
+        course = json.loads(path.read_text(encoding="utf-8"))
+        zh, en = (
+            lessons.split_material(course["material_md_zh"]),
+            lessons.split_material(course["material_md_en"]),
+        )
+        assert len(zh) == len(en) > 1, path.name
+        assert all(body for _, body in zh + en) and all(title for title, _ in zh + en), path.name
 
 
 def _first_fire_lesson(session, world):  # noqa: ANN001, ANN202
