@@ -293,9 +293,20 @@ def finding_rows(
         .where(col(f.kind) == kind)
         .order_by(col(f.seq))
     )
-    if community_id is not None:
-        stmt = stmt.where(col(f.community_id) == community_id)
-    stmt = stmt.where(col(f.community_id).in_(_scoped_units(viewer)))
+    # Findings belong to communities: the scope's communities, read first (a few dozen ids), let one community
+    # be an equality — the (kind, community, seq) index then gives its rows in order, no sort — and a
+    # district's many walk the (kind, seq) index until the page is full, whatever the history behind it.
+    communities = [
+        c
+        for c in session.exec(
+            select(OrgUnit.id).where(OrgUnit.level == OrgLevel.COMMUNITY.value, unit_scope_clause(viewer))
+        ).all()
+        if community_id is None or c == community_id
+    ]
+    if len(communities) == 1:
+        stmt = stmt.where(col(f.community_id) == communities[0])
+    else:
+        stmt = stmt.where(col(f.community_id).in_(communities))
     if limit is not None:
         stmt = stmt.limit(limit)
     res = session.execute(stmt)

@@ -416,7 +416,11 @@ class QualityFinding(SQLModel, table=True):
     reference (reversed_dereg). The other columns are what the drill-down shows for the check's kind."""
 
     __tablename__ = "field_quality_finding"
-    __table_args__ = (Index("ix_field_quality_finding_kind_community_seq", "kind", "community_id", "seq"),)
+    # The drill-down's two reads: one community's rows in order, and a district's first rows in order.
+    __table_args__ = (
+        Index("ix_field_quality_finding_kind_community_seq", "kind", "community_id", "seq"),
+        Index("ix_field_quality_finding_kind_seq", "kind", "seq"),
+    )
     __data_classes__ = declare(
         personal="ref_key worker_id visits",
         sensitive="reason",
