@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Boolean, ColumnElement, Table
+from sqlalchemy import Boolean, ColumnElement, Table, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -57,7 +57,7 @@ def unindexed(column: Any) -> ColumnElement[Any]:  # noqa: ANN401 - a column or 
     (with ANALYZE statistics) reads a whole table through the index of a scope column (``grid_id IN (…)``) or
     of a GROUP BY column (``assignee_id``) rather than seeking the few rows a state or time index selects,
     and that whole table is every year of history (issue #21, bench/bench_growth.py)."""
-    return column + 0
+    return column + literal_column("0")  # written out, not a bound parameter: the same text everywhere
 
 
 class rare(FunctionElement[bool]):  # noqa: N801 - used as a function: rare(state IN (...))
