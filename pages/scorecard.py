@@ -12,15 +12,16 @@ from evaluation.scoring.adjustments import record_adjustment
 from evaluation.scoring.formula_text import localise_formula
 from evaluation.scoring.periods import parse_period
 from evaluation.scoring.reports import grade_names
-from evaluation.scoring.service import worker_view
 from ui import resources
 from ui.audit_reads import record_view
 from ui.errors import refusals
 from ui.guard import require
 from ui.scorecards.improve import improvement_section
 from ui.scoring_cache import (
-    cached_scorecards,
-    cached_trend,
+    cached_card_of,
+    cached_ranking,
+    cached_trend_summary,
+    cached_worker_totals,
     card_notes_and_contributions,
     clear_scorecards,
     figures_caption,
@@ -43,7 +44,8 @@ period = top[0].selectbox(
     index=months.index(default_period) if default_period in months else 0,
     key="scorecard_period_pick",
 )
-view = cached_scorecards(viewer, period)
+# The picker reads every worker's ranking columns; the chosen worker's card and components are one row.
+view = cached_ranking(viewer, period)
 figures_caption(view)
 cards = view.cards.sort_values(["community_zh", "employee_no"])
 if cards.empty:
@@ -66,7 +68,7 @@ worker_id = top[1].selectbox(
     key="scorecard_worker_pick",
 )
 try:
-    card, comps = worker_view(view, viewer, int(worker_id))
+    card, comps = cached_card_of(viewer, period, int(worker_id))
 except ScopeError:
     st.error(tr("score.out_of_scope"))
     st.stop()
@@ -167,11 +169,16 @@ st.caption(
 
 # --- trend ---------------------------------------------------------------------------------------
 p = parse_period(period)
-trend = cached_trend(viewer, min(months[-1], p.months[0]), p.months[-1]) if months else pd.DataFrame()
-if len(trend) and trend["period"].nunique() > 1:
-    scored = trend[trend["scored"].astype(bool)]
-    mine = scored[scored["worker_id"] == worker_id].set_index("period")["total"]
-    comm = scored[scored["community_id"] == card["community_id"]].groupby("period")["total"].mean()
+first, last = min(months[-1], p.months[0]) if months else p.months[0], p.months[-1]
+# This worker's totals and their community's mean per month, summed in SQL (not the scope's every card).
+mine = cached_worker_totals(viewer, int(worker_id), first, last).set_index("period")["total"]
+sums = (
+    cached_trend_summary(viewer, first, last, int(card["community_id"]))
+    .groupby("period")[["total_sum", "n"]]
+    .sum()
+)
+comm = sums["total_sum"] / sums["n"]
+if len(comm) > 1:
     series = pd.DataFrame({"mine": mine, "community": comm}).reset_index(names="period")
     st.altair_chart(
         charts.worker_trend_chart(

@@ -9,7 +9,7 @@ from ui.audit_reads import record_view
 from ui.errors import refusals
 from ui.guard import require
 from ui.scorecards import communities_tab, party_tab, ranking_tab, snapshots_tab, trend_tab
-from ui.scoring_cache import cached_party, cached_scorecards, figures_caption, period_options
+from ui.scoring_cache import cached_party, cached_ranking, figures_caption, period_options
 from ui.state import lang, tr
 
 viewer = require(__file__)
@@ -28,7 +28,9 @@ top = st.columns([2, 3])
 period = top[0].selectbox(tr("score.period"), periods, key="score_period", help=tr("score.period_help"))
 with st.spinner(tr("score.computing")):
     with refusals() as refused:
-        view, party = cached_scorecards(viewer, period), cached_party(viewer, period)
+        # The ranking columns of every worker in scope (no card decoded): whole cards are read for the
+        # table's page and for an export when clicked (ui/scorecards/ranking_tab.py).
+        view, party = cached_ranking(viewer, period), cached_party(viewer, period)
     if refused:
         st.stop()
 scheme = view.result.scheme
@@ -69,7 +71,7 @@ tabs = st.tabs(
     ]
 )
 with tabs[0]:
-    ranking_tab.render(view, cards, GN, period)
+    ranking_tab.render(viewer, view, cards, GN, period)
 with tabs[1]:
     trend_tab.render(viewer, scored, GN, period, months)
 with tabs[2]:

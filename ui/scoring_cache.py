@@ -11,6 +11,13 @@ from core.scope import SYSTEM, Viewer
 from core.settings import get_settings
 from evaluation.scoring import charts
 from evaluation.scoring.served import served_party, served_trend, served_view, served_worker_card
+from evaluation.scoring.served_ranking import (
+    served_card_of,
+    served_cards_of,
+    served_ranking,
+    served_trend_summary,
+    served_worker_totals,
+)
 from evaluation.scoring.service import period_choices
 from ui import resources
 from ui.state import tr
@@ -24,6 +31,36 @@ from ui.state import tr
 def _scorecards(db: str, who: Viewer, period: str):  # noqa: ANN202 - a ServedView
     with resources.unit_of_work() as session:
         return served_view(session, who, period)
+
+
+@st.cache_data(ttl=120, show_spinner=False)
+def _ranking(db: str, who: Viewer, period: str):  # noqa: ANN202 - a ServedView of the ranking columns
+    with resources.unit_of_work() as session:
+        return served_ranking(session, who, period)
+
+
+@st.cache_data(ttl=120, show_spinner=False)
+def _cards_of(db: str, who: Viewer, period: str, worker_ids: tuple[int, ...]) -> pd.DataFrame:
+    with resources.unit_of_work() as session:
+        return served_cards_of(session, who, period, worker_ids).cards
+
+
+@st.cache_data(ttl=120, show_spinner=False)
+def _card_of(db: str, who: Viewer, period: str, worker_id: int) -> tuple[pd.Series, pd.DataFrame]:
+    with resources.unit_of_work() as session:
+        return served_card_of(session, who, period, worker_id)
+
+
+@st.cache_data(ttl=120, show_spinner=False)
+def _trend_summary(db: str, who: Viewer, first: str, last: str, community_id: int | None) -> pd.DataFrame:
+    with resources.unit_of_work() as session:
+        return served_trend_summary(session, who, first=first, last=last, community_id=community_id)
+
+
+@st.cache_data(ttl=120, show_spinner=False)
+def _worker_totals(db: str, who: Viewer, worker_id: int, first: str, last: str) -> pd.DataFrame:
+    with resources.unit_of_work() as session:
+        return served_worker_totals(session, who, worker_id, first=first, last=last)
 
 
 @st.cache_data(ttl=120, show_spinner=False)
@@ -54,6 +91,36 @@ def cached_scorecards(who: Viewer, period: str):  # noqa: ANN201
     return _scorecards(get_settings().database_url, who, period)
 
 
+def cached_ranking(who: Viewer, period: str):  # noqa: ANN201
+    """Every worker in scope with what a ranking filters, counts and orders by; no card decoded."""
+    return _ranking(get_settings().database_url, who, period)
+
+
+def cached_cards_of(who: Viewer, period: str, worker_ids: list[int]) -> pd.DataFrame:
+    """The whole cards of ``worker_ids`` (the rows on screen)."""
+    return _cards_of(get_settings().database_url, who, period, tuple(int(w) for w in worker_ids))
+
+
+def cached_card_of(who: Viewer, period: str, worker_id: int) -> tuple[pd.Series, pd.DataFrame]:
+    """One worker's card and components (ScopeError outside the viewer's scope)."""
+    return _card_of(get_settings().database_url, who, period, int(worker_id))
+
+
+def cached_trend_summary(who: Viewer, first: str, last: str, community_id: int | None = None) -> pd.DataFrame:
+    """Scored totals summed per month and subdistrict in SQL (served_ranking.served_trend_summary)."""
+    return _trend_summary(get_settings().database_url, who, first, last, community_id)
+
+
+def cached_worker_totals(who: Viewer, worker_id: int, first: str, last: str) -> pd.DataFrame:
+    return _worker_totals(get_settings().database_url, who, int(worker_id), first, last)
+
+
+def export_scorecards(who: Viewer, period: str, worker_ids: list[int]):  # noqa: ANN201 - a ServedView
+    """Every card and component of ``worker_ids`` for an export someone clicked (not cached: read once)."""
+    with resources.unit_of_work() as session:
+        return served_cards_of(session, who, period, worker_ids, components=True)
+
+
 def cached_worker_card(who: Viewer, period: str):  # noqa: ANN201
     """A worker's own served card (one row by key), for 我的考评."""
     return _worker_card(get_settings().database_url, who, period)
@@ -80,7 +147,17 @@ def figures_caption(view) -> None:  # noqa: ANN001 - a ServedView
 
 def clear_scorecards() -> None:
     """Forget cached scorecards after a change that alters them (an adjustment, a scheme edit)."""
-    for fn in (_scorecards, _worker_card, _party, _trend):
+    for fn in (
+        _scorecards,
+        _worker_card,
+        _party,
+        _trend,
+        _ranking,
+        _cards_of,
+        _card_of,
+        _trend_summary,
+        _worker_totals,
+    ):
         fn.clear()
 
 

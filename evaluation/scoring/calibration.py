@@ -26,7 +26,7 @@ def community_calibration(
             "n": g.size(),
             "mean": g["total"].mean(),
             "std": g["total"].std(ddof=0),
-            "top_share": g["grade"].apply(lambda x: (x == top_grade).mean()),
+            "top_share": (s["grade"] == top_grade).groupby(s[community_col]).mean(),
         }
     ).reset_index()
     se = sd / np.sqrt(out["n"]) if sd > 0 else np.inf
@@ -47,7 +47,9 @@ def worker_outliers(
     if s.empty:
         return s.assign(fence_low=[], fence_high=[], outlier=[])
     g = s.groupby(community_col)["total"]
-    q1, q3 = g.transform(lambda x: x.quantile(0.25)), g.transform(lambda x: x.quantile(0.75))
+    # Quartiles per community, vectorised (a lambda per group costs ~1 ms each: 1,300 communities in a city).
+    q1 = s[community_col].map(g.quantile(0.25))
+    q3 = s[community_col].map(g.quantile(0.75))
     s["fence_low"], s["fence_high"] = q1 - k * (q3 - q1), q3 + k * (q3 - q1)
     s["outlier"] = np.select([s["total"] < s["fence_low"], s["total"] > s["fence_high"]], ["low", "high"], "")
     return s[s["outlier"] != ""].reset_index(drop=True)

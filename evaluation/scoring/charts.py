@@ -6,6 +6,7 @@ Labels are passed in already translated so this module stays free of Streamlit a
 from __future__ import annotations
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from core.charts import COUNT_AXIS
@@ -39,22 +40,37 @@ def score_histogram(
     y_title: str,
     grade_title: str,
 ) -> alt.Chart:
-    """Distribution of totals in 5-point bins, coloured by grade."""
-    df = _plain(cards[cards["scored"].astype(bool)][["total", "grade"]])
-    df["grade_name"] = df["grade"].map(grade_names)
+    """Distribution of totals in 5-point bins, coloured by grade. The bins are counted here, so the chart
+    carries one row per bin and grade (at most 20 × grades), not one per worker (20,000 in a city)."""
+    df = cards[cards["scored"].astype(bool)][["total", "grade"]]
+    # Vega-Lite's bins with extent [0, 100]: [0, 5), …, [95, 100] (the last one closed).
+    start = np.clip(np.floor(df["total"].astype(float).to_numpy() / 5.0) * 5.0, 0.0, 95.0)
+    counts = (
+        pd.DataFrame({"bin": start, "grade_name": df["grade"].astype(object).map(grade_names).to_numpy()})
+        .groupby(["bin", "grade_name"], as_index=False)
+        .size()
+        .rename(columns={"size": "n"})
+    )
+    counts["bin_end"] = counts["bin"] + 5.0
     return (
-        alt.Chart(df, title=title)
+        alt.Chart(_plain(counts), title=title)
         .mark_bar()
         .encode(
-            x=alt.X("total:Q", bin=alt.Bin(step=5, extent=[0, 100]), title=x_title),
-            y=alt.Y("count():Q", title=y_title, axis=COUNT_AXIS),
+            x=alt.X(
+                "bin:Q",
+                bin=alt.Bin(binned=True, step=5),
+                scale=alt.Scale(domain=[0, 100]),
+                title=x_title,
+            ),
+            x2="bin_end:Q",
+            y=alt.Y("sum(n):Q", title=y_title, axis=COUNT_AXIS),
             color=alt.Color(
                 "grade_name:N",
                 title=grade_title,
                 scale=_grade_scale(grade_names),
                 legend=alt.Legend(orient="right"),
             ),
-            tooltip=[alt.Tooltip("grade_name:N", title=grade_title), alt.Tooltip("count():Q", title=y_title)],
+            tooltip=[alt.Tooltip("grade_name:N", title=grade_title), alt.Tooltip("sum(n):Q", title=y_title)],
         )
         # Streamlit fits the whole chart (title, axes, legend) into the height: leave room for the bars.
         .properties(height=320)
@@ -132,7 +148,7 @@ def community_chart(
 ) -> alt.Chart:
     """Mean total per community with the spread (min–max) as a rule."""
     df = (
-        _plain(cards[cards["scored"].astype(bool)])
+        _plain(cards[cards["scored"].astype(bool)][[community_col, "total"]])
         .groupby(community_col, as_index=False)["total"]
         .agg(mean="mean", lo="min", hi="max", n="count")
     )
@@ -161,17 +177,28 @@ def grade_mix_chart(
     x_title: str,
     grade_title: str,
 ) -> alt.Chart:
-    """Share of each grade per community (stacked to 100%): the calibration view."""
-    df = _plain(cards[cards["scored"].astype(bool)])
-    df["grade_name"] = df["grade"].map(grade_names)
+    """Share of each grade per community (stacked to 100%): the calibration view. Counted per community
+    and grade here, so the chart carries those counts, not a row per worker."""
+    s = cards[cards["scored"].astype(bool)]
     order = {name: i for i, name in enumerate(grade_names.values())}
+    df = (
+        pd.DataFrame(
+            {
+                community_col: s[community_col].astype(object).to_numpy(),
+                "grade_name": s["grade"].astype(object).map(grade_names).to_numpy(),
+            }
+        )
+        .groupby([community_col, "grade_name"], as_index=False)
+        .size()
+        .rename(columns={"size": "n"})
+    )
     df["order"] = df["grade_name"].map(order)
     return (
-        alt.Chart(df, title=title)
+        alt.Chart(_plain(df), title=title)
         .mark_bar()
         .encode(
             y=alt.Y(f"{community_col}:N", title=None),
-            x=alt.X("count():Q", stack="normalize", title=x_title, axis=alt.Axis(format="%")),
+            x=alt.X("n:Q", stack="normalize", title=x_title, axis=alt.Axis(format="%")),
             color=alt.Color(
                 "grade_name:N",
                 title=grade_title,
@@ -184,7 +211,7 @@ def grade_mix_chart(
             tooltip=[
                 alt.Tooltip(f"{community_col}:N"),
                 alt.Tooltip("grade_name:N", title=grade_title),
-                alt.Tooltip("count():Q"),
+                alt.Tooltip("n:Q"),
             ],
         )
         .properties(height=alt.Step(28))

@@ -24,10 +24,37 @@ def test_histogram_bins_totals_and_colours_by_grade(june):
     spec = charts.score_histogram(
         june.cards, GN, title="t", x_title="x", y_title="y", grade_title="g"
     ).to_dict()
-    assert spec["encoding"]["x"]["bin"] == {"step": 5, "extent": [0, 100]}
+    assert spec["encoding"]["x"]["bin"] == {"binned": True, "step": 5}
+    assert spec["encoding"]["x"]["scale"]["domain"] == [0, 100]
     assert spec["encoding"]["color"]["scale"]["domain"] == ["优秀", "良好", "合格", "不合格"]
     rows = next(iter(spec["datasets"].values()))
-    assert len(rows) == 3  # the worker without data is not drawn
+    assert sum(r["n"] for r in rows) == 3  # the worker without data is not drawn
+    assert all(r["bin_end"] - r["bin"] == 5 and r["bin"] % 5 == 0 for r in rows)
+
+
+def test_histogram_and_grade_mix_carry_counts_not_workers():
+    """Test that a city's 20,000 totals reach the browser as counts per bin (or community) and grade."""
+    n = 20_000
+    cards = pd.DataFrame(
+        {
+            "scored": True,
+            "total": [(i * 7919) % 10001 / 100 for i in range(n)],  # 0 … 100, both ends included
+            "grade": [list(GN)[i % 4] for i in range(n)],
+            "community": [f"c{i % 50}" for i in range(n)],
+        }
+    )
+    hist = charts.score_histogram(cards, GN, title="t", x_title="x", y_title="y", grade_title="g").to_dict()
+    rows = pd.DataFrame(next(iter(hist["datasets"].values())))
+    assert len(rows) <= 20 * 4 and rows["n"].sum() == n
+    assert rows["bin"].min() == 0 and rows["bin"].max() == 95  # a total of 100 falls in the last bin
+    at_100 = int((cards["total"] == 100).sum())
+    assert at_100 and rows[rows["bin"] == 95]["n"].sum() == int((cards["total"] >= 95).sum())
+    mix = charts.grade_mix_chart(
+        cards, GN, community_col="community", title="t", x_title="x", grade_title="g"
+    ).to_dict()
+    rows = pd.DataFrame(next(iter(mix["datasets"].values())))
+    assert len(rows) <= 50 * 4 and rows["n"].sum() == n
+    assert (rows.groupby("community")["n"].sum() == n // 50).all()
 
 
 def test_contribution_chart_earned_and_missed(june):

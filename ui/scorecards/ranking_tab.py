@@ -1,18 +1,35 @@
-"""The ranking tab: filters (subdistrict, community, party membership, grade), the ranked table, open one card,
-export the shown workers as a workbook."""
+"""The ranking tab: filters (subdistrict, community, party membership, grade), the ranked table a page at a
+time, open one card, export the shown workers as a workbook.
+
+``cards`` holds every worker in scope with the ranking columns only (served_ranking): the table decodes the
+whole cards of the rows on its page, the export reads every card and component of the filtered workers
+when clicked."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
+from core.scope import Viewer
 from evaluation.scoring.reports import cards_table, scorecards_workbook
 from ui.audit_reads import download_button as audited_download
+from ui.scoring_cache import cached_cards_of, export_scorecards
 from ui.state import lang, tr
 
+# Rows on one page of the table: a district's or a community's whole ranking fits on one (the demo has 304
+# workers); a city's 20,000 are paged.
+PAGE_ROWS = 500
 
-def render(view, cards: pd.DataFrame, grade_names: dict[str, str], period: str) -> None:
-    """The ranking of `cards` (every worker in scope, scored or not) for `period`."""
+
+def _export(
+    viewer: Viewer, period: str, shown: pd.DataFrame, lang_code: str, scheme, scheme_id: int
+) -> bytes:  # noqa: ANN001
+    view = export_scorecards(viewer, period, shown["worker_id"].tolist())  # every filtered worker, not a page
+    return scorecards_workbook(view.cards, view.components, scheme, period, lang_code, scheme_id)
+
+
+def render(viewer: Viewer, view, cards: pd.DataFrame, grade_names: dict[str, str], period: str) -> None:  # noqa: ANN001
+    """The ranking of `cards` (every worker in scope, scored or not, in rank order) for `period`."""
     L, GN, scheme = lang(), grade_names, view.result.scheme
     f = st.columns(4)
     subs = f[0].multiselect(
@@ -51,7 +68,20 @@ def render(view, cards: pd.DataFrame, grade_names: dict[str, str], period: str) 
     if grades:
         shown = shown[shown["grade"].isin(grades)]
     st.caption(tr("score.ranking_caption", n=len(shown)))
-    table = cards_table(shown, scheme, L)
+    pages = max(1, -(-len(shown) // PAGE_ROWS))
+    page = 1
+    if pages > 1:
+        page = int(
+            st.number_input(
+                tr("score.ranking_page", pages=pages, rows=PAGE_ROWS),
+                min_value=1,
+                max_value=pages,
+                step=1,
+                key="score_page",
+            )
+        )
+    on_page = shown.iloc[(page - 1) * PAGE_ROWS : page * PAGE_ROWS]
+    table = cards_table(cached_cards_of(viewer, period, on_page["worker_id"].tolist()), scheme, L)
     st.dataframe(
         table,
         hide_index=True,
@@ -64,7 +94,7 @@ def render(view, cards: pd.DataFrame, grade_names: dict[str, str], period: str) 
         },
     )
     c = st.columns([2, 1, 1])
-    names = shown.sort_values("rank")
+    names = on_page
     chosen = c[0].selectbox(
         tr("score.open_card"),
         names["worker_id"].tolist(),
@@ -88,14 +118,7 @@ def render(view, cards: pd.DataFrame, grade_names: dict[str, str], period: str) 
         filters={"period": period},
         rows=len(shown),
         container=c[2],
-        data=lambda: scorecards_workbook(
-            shown,
-            view.components[view.components["worker_id"].isin(shown["worker_id"])],
-            scheme,
-            period,
-            L,
-            view.scheme_id,
-        ),
+        data=lambda: _export(viewer, period, shown, L, scheme, view.scheme_id),
         file_name=f"scorecards_{period}.xlsx",
         icon=":material/download:",
         width="stretch",

@@ -8,7 +8,7 @@ import streamlit as st
 from core.scope import Viewer
 from evaluation.scoring import charts
 from evaluation.scoring.periods import parse_period
-from ui.scoring_cache import cached_trend
+from ui.scoring_cache import cached_trend_summary
 from ui.state import lang, tr
 
 
@@ -30,14 +30,15 @@ def render(
     )
     p = parse_period(period)
     first = months[min(len(months) - 1, 8)] if months else p.months[0]
-    trend = cached_trend(viewer, min(first, p.months[0]), p.months[-1])
+    # Summed per month and subdistrict in SQL: the chart and the table read means, not every worker's month.
+    trend = cached_trend_summary(viewer, min(first, p.months[0]), p.months[-1])
     if trend.empty or trend["period"].nunique() < 2:
         st.info(tr("score.trend_empty"))
         return
-    trend["subdistrict"] = trend[f"subdistrict_{L}"]
+    trend = trend.assign(subdistrict=trend[f"subdistrict_{L}"], total=trend["total_sum"] / trend["n"])
     st.altair_chart(
         charts.trend_chart(
-            trend[trend["scored"].astype(bool)],
+            trend,
             group="subdistrict",
             title=tr("score.chart.trend"),
             x_title=tr("score.period"),
@@ -46,7 +47,8 @@ def render(
         ),
         width="stretch",
     )
-    by_month = trend[trend["scored"].astype(bool)].groupby("period")["total"].agg(["mean", "count"])
+    sums = trend.groupby("period")[["total_sum", "n"]].sum()
+    by_month = pd.DataFrame({"mean": sums["total_sum"] / sums["n"], "count": sums["n"]})
     by_month["change"] = by_month["mean"].diff()
     st.dataframe(
         by_month.round(2)

@@ -1,0 +1,197 @@
+"""Reads of the served scorecards sized by what a ranking page shows, not by the district.
+
+A district of 20,000 workers holds ~17 MB of card JSON and ~135 MB of component JSON per period
+(served.py keeps each worker's whole card). The ranking pages need, for every worker in scope, only what
+filters, counts, charts and the order read — the served row's own columns (total, grade, scored, units)
+and the roster's name, number and party membership — and whole cards only for the rows on screen, one
+worker's components only when that worker's card is opened, every card and component only for an export
+someone clicked. Aggregates over months (the trend) are computed in SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import case, func
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from core.models import OrgLevel, OrgUnit, Worker, row_id
+from core.scope import ScopeError, Viewer
+from evaluation.scoring.compute import Scorecards
+from evaluation.scoring.models_served import ServedCard, ServedScorecard
+from evaluation.scoring.periods import months_between, parse_period
+from evaluation.scoring.served import ServedView, _in_scope, _scheme_id, _view, ensure_served
+
+# The columns of ``served_ranking``: what a ranking filters, counts, charts and orders by.
+RANKING_COLS = [
+    "worker_id",
+    "employee_no",
+    "name",
+    "party_member",
+    "community_id",
+    "subdistrict_id",
+    "community_zh",
+    "community_en",
+    "subdistrict_zh",
+    "subdistrict_en",
+    "total",
+    "grade",
+    "scored",
+]
+
+
+def served_ranking(session: Session, viewer: Viewer, period: str) -> ServedView:
+    """Every worker in scope with the ranking columns (RANKING_COLS), in rank order (scored first, by total
+    descending, then employee number, as the cards' ranks): one SQL query over the served rows' columns,
+    no card decoded. ``cards`` of the view holds these columns, ``components`` is empty."""
+    p = parse_period(period)
+    scheme, _ = _scheme_id(session, None)
+    served = ensure_served(session, p.label)
+    comm, sub = aliased(OrgUnit), aliased(OrgUnit)
+    stmt = (
+        sa_select(
+            col(ServedCard.worker_id),
+            col(Worker.employee_no),
+            col(Worker.name),
+            col(Worker.party_member),
+            col(ServedCard.community_id),
+            col(ServedCard.subdistrict_id),
+            col(comm.name_zh),
+            col(comm.name_en),
+            col(sub.name_zh),
+            col(sub.name_en),
+            col(ServedCard.total),
+            col(ServedCard.grade),
+            col(ServedCard.scored),
+        )
+        .join(Worker, col(Worker.id) == col(ServedCard.worker_id))
+        .outerjoin(comm, col(comm.id) == col(ServedCard.community_id))
+        .outerjoin(sub, col(sub.id) == col(ServedCard.subdistrict_id))
+        .where(col(ServedCard.served_id) == row_id(served.id), _in_scope(viewer))
+        .order_by(
+            case((col(ServedCard.scored), 0), else_=1),
+            col(ServedCard.total).desc(),
+            col(Worker.employee_no),
+        )
+    )
+    cards = pd.DataFrame.from_records([tuple(r) for r in session.execute(stmt).all()], columns=RANKING_COLS)
+    cards["party_member"] = cards["party_member"].astype(bool)
+    cards["scored"] = cards["scored"].astype(bool)
+    cards["total"] = cards["total"].astype(float)
+    comps = pd.DataFrame(columns=["worker_id"])
+    return ServedView(
+        Scorecards(p.label, scheme, cards, comps), cards, comps, served.scheme_id, served.computed_at
+    )
+
+
+def served_cards_of(
+    session: Session, viewer: Viewer, period: str, worker_ids: Sequence[int], *, components: bool = False
+) -> ServedView:
+    """The whole cards (and, with ``components``, their components) of ``worker_ids`` in the viewer's scope
+    for ``period``: the rows on screen, one opened card, or an export's workers. Workers outside the scope
+    are left out, as ``served.served_view`` leaves them."""
+    p = parse_period(period)
+    scheme, _ = _scheme_id(session, None)
+    served = ensure_served(session, p.label)
+    what: list[Any] = [col(ServedCard.card)] + ([col(ServedCard.components)] if components else [])
+    ids = [int(w) for w in worker_ids]
+    rows: list[Any] = []
+    for i in range(0, len(ids), 900):  # bound the IN list (SQLite's parameter limit)
+        rows += session.execute(
+            sa_select(*what).where(
+                col(ServedCard.served_id) == row_id(served.id),
+                col(ServedCard.worker_id).in_(ids[i : i + 900]),
+                _in_scope(viewer),
+            )
+        ).all()
+    return _view(served, scheme, p.label, rows, components)
+
+
+def served_card_of(
+    session: Session, viewer: Viewer, period: str, worker_id: int
+) -> tuple[pd.Series, pd.DataFrame]:
+    """One worker's card and components (``service.worker_view`` without reading anyone else's): raises
+    ScopeError when the worker has no card the viewer may see."""
+    view = served_cards_of(session, viewer, period, [worker_id], components=True)
+    if view.cards.empty:
+        raise ScopeError("scope.err.no_scorecard")
+    return view.cards.iloc[0], view.components.reset_index(drop=True)
+
+
+def served_trend_summary(
+    session: Session, viewer: Viewer, *, first: str, last: str, community_id: int | None = None
+) -> pd.DataFrame:
+    """Scored workers' totals per month and subdistrict in scope (or in one community), first..last,
+    summed in SQL: period, subdistrict_id, subdistrict_zh, subdistrict_en, n, total_sum. Means per month
+    (overall or per subdistrict) are total_sum ÷ n over the rows that make them."""
+    _, sid = _scheme_id(session, None)
+    months = months_between(first, last)
+    have = set(
+        session.exec(
+            select(ServedScorecard.period).where(
+                col(ServedScorecard.period).in_(months), ServedScorecard.scheme_id == sid
+            )
+        ).all()
+    )
+    for m in months:
+        if m not in have:
+            ensure_served(session, m, scheme_id=sid)
+    stmt = (
+        sa_select(
+            col(ServedScorecard.period),
+            col(ServedCard.subdistrict_id),
+            func.count(),
+            func.sum(col(ServedCard.total)),
+        )
+        .join(ServedScorecard, col(ServedScorecard.id) == col(ServedCard.served_id))
+        .where(
+            col(ServedScorecard.period).in_(months),
+            col(ServedScorecard.scheme_id) == sid,
+            col(ServedCard.scored),
+            _in_scope(viewer),
+        )
+        .group_by(col(ServedScorecard.period), col(ServedCard.subdistrict_id))
+        .order_by(col(ServedScorecard.period), col(ServedCard.subdistrict_id))
+    )
+    if community_id is not None:
+        stmt = stmt.where(col(ServedCard.community_id) == community_id)
+    out = pd.DataFrame.from_records(
+        [tuple(r) for r in session.execute(stmt).all()],
+        columns=["period", "subdistrict_id", "n", "total_sum"],
+    )
+    out["n"] = out["n"].astype(int)
+    out["total_sum"] = out["total_sum"].astype(float)
+    names = session.exec(
+        select(OrgUnit.id, OrgUnit.name_zh, OrgUnit.name_en).where(
+            OrgUnit.level == OrgLevel.SUBDISTRICT.value
+        )
+    ).all()
+    out["subdistrict_zh"] = out["subdistrict_id"].map({i: z for i, z, _ in names})
+    out["subdistrict_en"] = out["subdistrict_id"].map({i: e for i, _, e in names})
+    return out
+
+
+def served_worker_totals(
+    session: Session, viewer: Viewer, worker_id: int, *, first: str, last: str
+) -> pd.DataFrame:
+    """One worker's scored totals per month, first..last (period, total), in the viewer's scope."""
+    _, sid = _scheme_id(session, None)
+    rows = session.execute(
+        sa_select(col(ServedScorecard.period), col(ServedCard.total))
+        .join(ServedScorecard, col(ServedScorecard.id) == col(ServedCard.served_id))
+        .where(
+            col(ServedScorecard.period).in_(months_between(first, last)),
+            col(ServedScorecard.scheme_id) == sid,
+            col(ServedCard.worker_id) == worker_id,
+            col(ServedCard.scored),
+            _in_scope(viewer),
+        )
+        .order_by(col(ServedScorecard.period))
+    ).all()
+    out = pd.DataFrame.from_records([tuple(r) for r in rows], columns=["period", "total"])
+    out["total"] = out["total"].astype(float)
+    return out
