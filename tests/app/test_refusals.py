@@ -123,6 +123,8 @@ def _channel_without_name(at: AppTest, lang: str) -> dict[str, object]:
 
 
 def _hours_without_evidence(at: AppTest, lang: str) -> dict[str, object]:
+    at.session_state["training_plan_tab"] = t("training.plan.tab.external", lang)  # tabs run when open
+    at.run()
     _submit(at, "external")
     return {}
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.i18n import t
 from tests.app.util import texts
 
 
@@ -46,7 +47,7 @@ def test_worker_sees_hours_compulsory_courses_and_continue(open_page, viewer_of,
 def test_ledger_tab_corrects_an_entry_with_a_reason(open_page, viewer_of):
     """Test that the 下沙 manager can add a correction to a worker's ledger from the page, and that a correction
     without a reason is refused with the message."""
-    at = open_page("pages/training_plan.py", viewer_of("xiasha"), lang="en")
+    at = _open_tab(open_page("pages/training_plan.py", viewer_of("xiasha"), lang="en"), "ledger", "en")
     assert not at.exception
     form_button = [b for b in at.button if b.label == "Add the correction"][0]
     form_button.click().run()
@@ -54,6 +55,11 @@ def test_ledger_tab_corrects_an_entry_with_a_reason(open_page, viewer_of):
     at.text_input(key="correct_reason").input("双重登记")
     [b for b in at.button if b.label == "Add the correction"][0].click().run()
     assert not at.exception and any(s.value == "Recorded." for s in at.success), [e.value for e in at.error]
+
+
+def _open_tab(at, tab: str, lang: str):  # noqa: ANN001, ANN202 - only the open tab runs (on_change="rerun")
+    at.session_state["training_plan_tab"] = t(f"training.plan.tab.{tab}", lang)
+    return at.run()
 
 
 def _button(at, label: str):  # noqa: ANN001, ANN202
@@ -70,7 +76,7 @@ def test_district_manager_sets_a_prerequisite_and_edits_a_lesson(open_page, view
     can change a course's rule and a lesson's reading time and video link, each confirmed, and that a link
     that is not a web address is refused naming the lesson."""
     zh = lang == "zh"
-    at = open_page("pages/training_plan.py", viewer_of("manager"), lang=lang)
+    at = _open_tab(open_page("pages/training_plan.py", viewer_of("manager"), lang=lang), "rules", lang)
     assert not at.exception
     course = at.selectbox(key="rule_course")
     course.select_index(course.options.index("居住登记申报" if zh else "Residence registration")).run()
@@ -99,7 +105,7 @@ def test_district_manager_sets_a_prerequisite_and_edits_a_lesson(open_page, view
 
 def test_community_manager_reads_the_rules_but_cannot_save(open_page, viewer_of):
     """Test that a community manager is told the catalog is district-level and the save buttons are disabled."""
-    at = open_page("pages/training_plan.py", viewer_of("xiasha"), lang="en")
+    at = _open_tab(open_page("pages/training_plan.py", viewer_of("xiasha"), lang="en"), "rules", "en")
     assert not at.exception
     assert any("district-level" in i.value for i in at.info)
     assert _button(at, "Save the rule").disabled and _button(at, "Save the lesson").disabled
@@ -112,7 +118,6 @@ def test_plan_editor_saves_groups_and_courses_shown_by_name(open_page, viewer_of
     from sqlmodel import Session
 
     from core.db import get_engine
-    from core.i18n import t
     from courses.training.plans import plan_courses_frame, plans_frame
 
     manager = viewer_of("manager")
@@ -128,7 +133,7 @@ def test_plan_editor_saves_groups_and_courses_shown_by_name(open_page, viewer_of
 
     before = plan()
     assert before[1], "the demo's district plan has compulsory courses"
-    at = open_page("pages/training_plan.py", manager, lang=lang)
+    at = _open_tab(open_page("pages/training_plan.py", manager, lang=lang), "plans", lang)
     _button(at, t("training.plan.save", lang)).click().run()
     assert not at.exception and not at.error, (at.exception, [e.value for e in at.error])
     assert any(s.value == t("training.plan.saved", lang) for s in at.success)
@@ -162,3 +167,6 @@ def test_dashboard_reads_the_served_figures_and_never_recomputes(open_page, view
     assert metrics["落后人数"] == str(head["behind"]) and head["behind"] > 0
     assert metrics["完成率"] == f"{head['completion'] * 100:.0f}%"
     assert any("统计时间" in c.value and "2020-09-30" in c.value for c in at.caption)
+    at = _open_tab(at, "bulletin", "zh")  # the month's bulletin reads them too
+    assert not at.exception, at.exception
+    assert any("统计时间" in c.value for c in at.caption) and len(at.table) == 1
