@@ -11,7 +11,6 @@ import io
 from datetime import date, datetime, timedelta
 
 import pandas as pd
-from openpyxl.styles import Font
 from sqlmodel import Session, col, select
 
 from core import clock
@@ -221,8 +220,9 @@ def month_end(year: int, month: int) -> date:
 def bulletin_workbook(session: Session, viewer: Viewer, *, year: int, month: int, lang: str = "zh") -> bytes:
     """The monthly 培训通报 (as of the month's last day) as an Excel workbook: the headline, communities, the
     workers behind plan, overdue compulsory courses and new hires past their pre-service deadline."""
-    # openpyxl (~0.1 s to import) loads only when a workbook is written
+    # openpyxl (~0.1 s to import) loads only when a workbook is written, not with the page that offers it
     from openpyxl import Workbook
+    from openpyxl.styles import Font
 
     if not viewer.is_manager:
         raise ScopeError("scope.err.manager_bulletin")
