@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -30,6 +30,7 @@ from core.api_clients import Caller, authenticate
 from core.audit import record
 from core.client_address import client_address
 from core.db import unit_of_work
+from core.sql import Statement
 
 bearer = HTTPBearer(auto_error=False, description="The client's key: `Authorization: Bearer gw_….…`")
 
@@ -76,6 +77,9 @@ class Call:
     caller: Caller
     operation: str
     session: Session
+    # Writes of the request whose results nobody reads (the idempotency row's response): sent with the
+    # audit entry's first round trip instead of one of their own (core.audit_chain.seal_entry).
+    deferred: list[Statement] = field(default_factory=list)
 
     @property
     def engine(self) -> Engine:
@@ -85,15 +89,20 @@ class Call:
     def viewer(self):  # noqa: ANN201 - core.scope.Viewer
         return self.caller.viewer
 
+    def defer(self, statement: Statement) -> None:
+        self.deferred.append(statement)
+
     @contextmanager
     def unit_of_work(
         self, *, entity: str = "", entity_id: object = "", detail: dict | None = None
     ) -> Iterator[Session]:
-        """The request's transaction, with its audit entry. On SQLite (one writer at a time) this process's
-        writes queue on a lock instead of in SQLite's busy handler, which is unfair and gives up after the
-        busy timeout; other processes' writers still wait in the busy handler."""
+        """The request's transaction, with its audit entry, which commits it (with the deferred writes,
+        two round trips on PostgreSQL). On SQLite (one writer at a time) this process's writes queue on a
+        lock instead of in SQLite's busy handler, which is unfair and gives up after the busy timeout;
+        other processes' writers still wait in the busy handler."""
         serial = self.request.app.state.sqlite_writes if self.operation.endswith(".write") else nullcontext()
         with serial, unit_of_work(session=self.session) as session:
+            self.deferred.clear()
             yield session
             record(
                 session,
@@ -108,6 +117,8 @@ class Call:
                     "client": self.caller.name,
                     **(detail or {}),
                 },
+                before_entry=self.deferred,
+                commit=True,
             )
 
 

@@ -25,6 +25,7 @@ from sqlmodel import Session, select
 from api.errors import catalog_error
 from core.clock import now as clock_now
 from core.models_api import ApiIdempotency
+from core.sql import Statement
 
 STALE_AFTER = timedelta(minutes=2)  # a reservation without a response this old: its request died; run again
 
@@ -46,8 +47,11 @@ def run_once(
     path: str,
     body: bytes,
     work: Callable[[], tuple[int, dict[str, Any]]],
+    defer: Callable[[Statement], None] | None = None,
 ) -> tuple[int, dict[str, Any], bool]:
-    """(status, response, replayed): ``work()``'s answer, or the answer stored for this key."""
+    """(status, response, replayed): ``work()``'s answer, or the answer stored for this key. ``defer``: how
+    to send the write storing the response when nothing follows it that reads it (api.context.Call.defer:
+    with the request's audit entry); without it, at once."""
     if key is None:
         status, response = work()
         return status, response, False
@@ -89,7 +93,7 @@ def run_once(
             return answer
         row_id = taken.id  # a stale reservation (its request died): run again under it
     status, response = work()
-    session.connection().execute(  # Core, on the connection: the ORM's bulk-update machinery costs more
+    store = (
         _STORE,
         {
             "row_id": row_id,
@@ -97,6 +101,10 @@ def run_once(
             "response": json.dumps(response, ensure_ascii=False, default=str),
         },
     )
+    if defer is not None:
+        defer(store)
+    else:  # Core, on the connection: the ORM's bulk-update machinery costs more
+        session.connection().execute(*store)
     return status, response, False
 
 

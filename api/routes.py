@@ -115,6 +115,7 @@ def _write(
             path=call.request.url.path,
             body=raw,
             work=lambda: work(session),
+            defer=call.defer,
         )
     return JSONResponse(
         out, status_code=status, headers={"Idempotent-Replayed": "true"} if replayed else None

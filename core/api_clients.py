@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
+from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
@@ -26,6 +27,7 @@ from core.errors import GridwiseError
 from core.models import OrgLevel, OrgUnit, Role, User
 from core.models_api import ApiClient
 from core.scope import ScopeError, Viewer
+from core.sql import pipelined
 
 KEY_PREFIX = "gw_"
 _NAME = re.compile(r"^[A-Za-z0-9_.\-\u4e00-\u9fff]{2,64}$")
@@ -258,32 +260,38 @@ def authenticate(session: Session, key: str | None) -> Caller | None:
     if not key or not key.startswith(KEY_PREFIX) or "." not in key or len(key) > 200:
         return None
     prefix = key.split(".", 1)[0]
-    cols: list[Any] = [
-        ApiClient.id,
-        ApiClient.name,
-        ApiClient.user_id,
-        ApiClient.scope_unit_id,
-        ApiClient.operations,
-        ApiClient.is_active,
-        ApiClient.key_hash,
-        OrgUnit.level,
-    ]
-    row = session.execute(
-        sa_select(*cols)
-        .join(OrgUnit, col(OrgUnit.id) == ApiClient.scope_unit_id, isouter=True)
-        .where(col(ApiClient.key_prefix) == prefix)
-    ).first()
-    if row is None or not row.is_active or not hmac.compare_digest(row.key_hash, hash_key(key)):
+    found = pipelined(session, [(_BY_PREFIX, {"prefix": prefix})])[0]
+    if not found:
         return None
-    if row.scope_unit_id is not None and row.level is None:
+    client_id, name, user_id, scope_unit_id, operations, is_active, key_hash, unit_level = found[0]
+    if not is_active or not hmac.compare_digest(key_hash, hash_key(key)):
+        return None
+    if scope_unit_id is not None and unit_level is None:
         raise ScopeError("scope.err.client_scope_gone")
-    level = OrgLevel(row.level) if row.level is not None else OrgLevel.DISTRICT
+    level = OrgLevel(unit_level) if unit_level is not None else OrgLevel.DISTRICT
     viewer = Viewer(
-        user_id=row.user_id,
+        user_id=user_id,
         role=Role.MANAGER,
         scope_level=level,
-        scope_unit_id=row.scope_unit_id if level != OrgLevel.DISTRICT else None,
-        display_name=f"api:{row.name}",
+        scope_unit_id=scope_unit_id if level != OrgLevel.DISTRICT else None,
+        display_name=f"api:{name}",
     )
-    ops = frozenset(o for o in row.operations.split(",") if o)
-    return Caller(row.id or 0, row.name, ops, viewer)
+    ops = frozenset(o for o in operations.split(",") if o)
+    return Caller(client_id or 0, name, ops, viewer)
+
+
+# The client holding a key, by the key's prefix, with its scope unit's level: built once (core.sql.pipelined).
+_BY_PREFIX = (
+    sa_select(
+        col(ApiClient.id),
+        col(ApiClient.name),
+        col(ApiClient.user_id),
+        col(ApiClient.scope_unit_id),
+        col(ApiClient.operations),
+        col(ApiClient.is_active),
+        col(ApiClient.key_hash),
+        col(OrgUnit.level),
+    )
+    .join(OrgUnit, col(OrgUnit.id) == ApiClient.scope_unit_id, isouter=True)
+    .where(col(ApiClient.key_prefix) == bindparam("prefix"))
+)

@@ -10,6 +10,7 @@ duration of a unit of work (ui.resources.unit_of_work) from the trusted proxy he
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from contextvars import ContextVar
 from datetime import date, datetime
 from typing import Any
@@ -23,6 +24,7 @@ from core.models import Role
 from core.models_audit import AuditEntry
 from core.privacy import masked
 from core.scope import Viewer, require_duty
+from core.sql import Statement
 
 # The first part of every action name (the admin page filters by it; labels are i18n "audit.area.<code>").
 ACTION_AREAS = (
@@ -83,7 +85,11 @@ def record(
     after: Any = None,
     detail: Any = None,
     address: str | None = None,
+    before_entry: Sequence[Statement] = (),
+    commit: bool = False,
 ) -> AuditEntry:
+    """Add the entry to the session's transaction, chained (core.audit_chain.seal_entry: ``before_entry``
+    statements sent ahead of it, ``commit`` to end the transaction with it)."""
     entry = AuditEntry(
         at=clock.now(),
         user_id=(viewer.user_id or None) if viewer else None,  # 0: a job's or the CLI's system viewer
@@ -96,7 +102,7 @@ def record(
         detail=_dump(detail),
         address=(CLIENT_ADDRESS.get() if address is None else address)[:64],
     )
-    return seal_entry(session, entry)
+    return seal_entry(session, entry, before=before_entry, commit=commit)
 
 
 def record_read(

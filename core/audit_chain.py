@@ -18,13 +18,13 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, bindparam, text
 from sqlmodel import Session, col, select
 
 from core import clock
@@ -34,6 +34,7 @@ from core.models import AppSetting
 from core.models_audit import AuditEntry
 from core.sealed import key_file, read_or_create_key
 from core.settings import get_settings
+from core.sql import Statement, pipelined
 
 ANCHOR = "audit_anchor"  # app_setting: the row_hash of the last archived row (the chain continues from it)
 LOCK_ID = 7_420_190_19  # pg_advisory_xact_lock key of the chain head
@@ -80,7 +81,11 @@ _PG_LOCK_AND_HEAD = (
 )
 _SQLITE_WRITE_LOCK = text("UPDATE app_setting SET key = key WHERE 1 = 0")
 _INSERT = AuditEntry.__table__.insert()  # type: ignore[attr-defined]  # SQLModel sets __table__
+_PG_LOCK = text(f"SELECT pg_advisory_xact_lock({LOCK_ID})")
 _COLUMNS = tuple(c.name for c in AuditEntry.__table__.columns if c.name != "id")  # type: ignore[attr-defined]
+_INSERT_ID = _INSERT.values({c: bindparam(c) for c in _COLUMNS}).returning(  # the id back, every column bound
+    AuditEntry.__table__.c.id  # type: ignore[attr-defined]
+)
 
 
 def _pg_locked_head(conn: Connection) -> str | None:
@@ -110,14 +115,31 @@ def chain_head(session: Session) -> str:
     return last if last is not None else anchor(session)
 
 
-def seal_entry(session: Session, entry: AuditEntry) -> AuditEntry:
+def seal_entry(
+    session: Session, entry: AuditEntry, *, before: Sequence[Statement] = (), commit: bool = False
+) -> AuditEntry:
     """Chain ``entry`` to the head and write it at once, on the session's connection (the next row of this
     transaction chains to it). A Core insert: the ORM's unit of work costs more than the rest of the row,
     and nothing else pending in the session is flushed by it. ``entry`` comes back with its id, not
-    attached to the session."""
+    attached to the session.
+
+    ``before``: statements of the transaction whose results nobody needs, sent ahead of the chain lock;
+    ``commit``: the entry is the transaction's last write and commits with it (core.sql.pipelined). On
+    PostgreSQL that makes two round trips in all — (before…, lock, head), then (insert, COMMIT) — so the
+    lock, which audited writes pass one at a time, is held for one round trip and the commit's flush."""
+    conn = session.connection()
+    if conn.dialect.name == "postgresql" and (before or commit):
+        head = pipelined(session, [*before, (_PG_LOCK, {}), (_HEAD, {})])[-1]
+        entry.prev_hash = head[0][0] if head else anchor(session)
+        entry.row_hash = row_digest(entry)
+        rows = pipelined(session, [(_INSERT_ID, {c: getattr(entry, c) for c in _COLUMNS})], commit=commit)
+        entry.id = rows[0][0][0]
+        return entry
+    for stmt, params in before:
+        conn.execute(stmt, dict(params))
     entry.prev_hash = chain_head(session)
     entry.row_hash = row_digest(entry)
-    result = session.connection().execute(_INSERT, {c: getattr(entry, c) for c in _COLUMNS})
+    result = conn.execute(_INSERT, {c: getattr(entry, c) for c in _COLUMNS})
     entry.id = result.inserted_primary_key[0]  # type: ignore[index]  # one row inserted, its key
     return entry
 

@@ -1,14 +1,18 @@
-"""Small SQL helpers every area uses: an idempotent bulk insert, a query into a DataFrame, and two hints for
-SQLite's planner (a column no index may serve, a condition true of few rows)."""
+"""Small SQL helpers every area uses: an idempotent bulk insert, a query into a DataFrame, two hints for
+SQLite's planner (a column no index may serve, a condition true of few rows), and statements sent to
+PostgreSQL in one round trip (``pipelined``, the API's single-event path)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Boolean, ColumnElement, Table, literal_column
+from sqlalchemy import Boolean, ColumnElement, Executable, Table, literal_column
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.engine.interfaces import Compiled
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, SQLModel
@@ -83,3 +87,77 @@ def _rare(element: rare, compiler, **kw: Any) -> str:  # noqa: ANN001
 def _rare_sqlite(element: rare, compiler, **kw: Any) -> str:  # noqa: ANN001
     (condition,) = element.clauses
     return f"likelihood({compiler.process(condition, **kw)}, 0.01)"
+
+
+Statement = tuple[Executable, Mapping[str, Any]]
+
+
+def _pg_sql(stmt: Executable, dialect: Dialect) -> Compiled:
+    """The statement compiled for ``dialect``, once (the entry keeps the statement, so its id stays its)."""
+    entry = _COMPILED.get(id(stmt))
+    if entry is None or entry[0] is not stmt or entry[1] is not dialect:
+        if len(_COMPILED) >= _COMPILED_MAX:  # statements built per call: never more than this many kept
+            _COMPILED.clear()
+        entry = _COMPILED[id(stmt)] = (stmt, dialect, stmt.compile(dialect=dialect))  # type: ignore[attr-defined]
+    return entry[2]
+
+
+_COMPILED: dict[int, tuple[Executable, Dialect, Compiled]] = {}
+_COMPILED_MAX = 512
+
+
+def pipelined(session: Session, statements: Sequence[Statement], *, commit: bool = False) -> list[list[Any]]:
+    """Run ``statements`` (Core statements built once, at module level or cached, with their parameters)
+    in order in the session's transaction; the rows of each (an empty list for a statement returning
+    none). On PostgreSQL they go to the server in one round trip (psycopg's pipeline mode: the server runs
+    them one after the other, each under its own snapshot as separate statements would; the first error
+    aborts the rest and is raised), through the driver's cursor with SQL compiled once per statement:
+    none of SQLAlchemy's per-execution work (cache key, result processing), none of the ORM's.
+
+    ``commit``: end the transaction with them, in the same round trip (PostgreSQL; elsewhere the caller's
+    unit of work commits right after). Only for the last statements of a unit of work: the session is
+    flushed first, and the unit of work's own commit then finds nothing left to send.
+    """
+    conn = session.connection()
+    if conn.dialect.name != "postgresql":
+        out: list[list[Any]] = []
+        for stmt, params in statements:
+            result = conn.execute(stmt, dict(params))
+            out.append(list(result) if result.returns_rows else [])
+        return out
+    if commit:
+        session.flush()
+    dbapi: Any = conn.connection.dbapi_connection  # psycopg's Connection
+    if dbapi is None:  # pragma: no cover - a connection in use has its driver connection
+        raise RuntimeError("no driver connection")
+    sql = ""
+    try:
+        if len(statements) == 1 and not commit:  # one statement: no pipeline to open and sync
+            stmt, params = statements[0]
+            compiled = _pg_sql(stmt, conn.dialect)
+            sql = compiled.string
+            with dbapi.cursor() as cursor:
+                cursor.execute(sql, compiled.construct_params(dict(params)))
+                return [cursor.fetchall() if cursor.description is not None else []]
+        cursors = []
+        try:
+            with dbapi.pipeline():
+                for stmt, params in statements:
+                    compiled = _pg_sql(stmt, conn.dialect)
+                    sql = compiled.string
+                    cursor = dbapi.cursor()
+                    cursors.append(cursor)
+                    cursor.execute(sql, compiled.construct_params(dict(params)))
+                if commit:  # a statement, not dbapi.commit(): that one waits for its own reply in a pipeline
+                    dbapi.cursor().execute("COMMIT")
+            return [cursor.fetchall() if cursor.description is not None else [] for cursor in cursors]
+        finally:
+            for cursor in cursors:
+                cursor.close()
+    except conn.dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would raise it (core.db.db_fault reads it)
+        gone = conn.dialect.is_disconnect(exc, dbapi, None)
+        if gone:
+            conn.invalidate(exc)
+        raise sa_exc.DBAPIError.instance(
+            sql, None, exc, conn.dialect.loaded_dbapi.Error, connection_invalidated=gone, dialect=conn.dialect
+        ) from exc

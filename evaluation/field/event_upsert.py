@@ -17,6 +17,7 @@ caller records the action (the API's call records one entry per request).
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -24,14 +25,16 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pandas.core.util.hashing import combine_hash_arrays, hash_array
+from pandas._libs.hashing import hash_object_array
 from pydantic_core import PydanticUndefined
+from sqlalchemy import Executable, Select, bindparam
 from sqlalchemy import select as sa_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from core.models import OrgLevel, OrgUnit, Worker
 from core.scope import ScopeError, Viewer, unit_scope_clause, worker_scope_clause
+from core.sql import Statement, pipelined
 from core.tabular import Column, RowError
 from core.tabular.cells import _BOOLS  # the import's spellings of yes/no
 from core.tabular.schema import DTYPES, norm
@@ -131,24 +134,36 @@ def _cells(raw: dict[str, Any]) -> tuple[dict[str, Any], list[RowError]]:
     return row, errors
 
 
+@lru_cache(maxsize=64)
+def _grid_by_code(viewer: Viewer) -> Select:
+    """The grid lookup in a viewer's scope, built once per viewer so its SQL is compiled once
+    (core.sql.pipelined)."""
+    return sa_select(col(OrgUnit.id), col(OrgUnit.parent_id), col(OrgUnit.lat), col(OrgUnit.lon)).where(
+        col(OrgUnit.code) == bindparam("code"),
+        col(OrgUnit.level) == OrgLevel.GRID.value,
+        unit_scope_clause(viewer),
+    )
+
+
+@lru_cache(maxsize=64)
+def _workers_by_no(viewer: Viewer) -> Select:
+    """The reporter's and the assignee's ids by number in a viewer's scope (two numbers, the same one
+    twice when only one is given)."""
+    return sa_select(col(Worker.employee_no), col(Worker.id)).where(
+        col(Worker.employee_no).in_([bindparam("a"), bindparam("b")]), worker_scope_clause(viewer)
+    )
+
+
 def _lookups(session: Session, viewer: Viewer, row: dict[str, Any]) -> tuple[tuple | None, dict[str, int]]:
-    grid = session.execute(
-        sa_select(col(OrgUnit.id), col(OrgUnit.parent_id), col(OrgUnit.lat), col(OrgUnit.lon)).where(
-            col(OrgUnit.code) == row["grid_code"],
-            col(OrgUnit.level) == OrgLevel.GRID.value,
-            unit_scope_clause(viewer),
-        )
-    ).first()
-    numbers = {n for n in (row["reporter_no"], row["assignee_no"]) if n is not None}
-    workers: dict[str, int] = {}
+    """The row's grid and its reporter's and assignee's ids, in the viewer's scope: one round trip."""
+    numbers = [n for n in (row["reporter_no"], row["assignee_no"]) if n is not None]
+    statements: list[Statement] = [(_grid_by_code(viewer), {"code": row["grid_code"]})]
     if numbers:
-        found = session.exec(
-            select(Worker.employee_no, Worker.id).where(
-                col(Worker.employee_no).in_(numbers), worker_scope_clause(viewer)
-            )
-        ).all()
-        workers = {no: int(wid) for no, wid in found if wid is not None}
-    return (tuple(grid) if grid is not None else None), workers
+        statements.append((_workers_by_no(viewer), {"a": numbers[0], "b": numbers[-1]}))
+    found = pipelined(session, statements)
+    grid = tuple(found[0][0]) if found[0] else None
+    workers = {no: int(wid) for no, wid in (found[1] if numbers else []) if wid is not None}
+    return grid, workers
 
 
 _HASH_DTYPES = {  # the dtypes the import's frame has when it fingerprints a row (imports._row_hash)
@@ -169,32 +184,67 @@ _HASH_DTYPES = {  # the dtypes the import's frame has when it fingerprints a row
 }
 
 
-_NO_TEXT = np.array([np.iinfo(np.uint64).max], dtype=np.uint64)  # how pandas hashes a missing string
+_MASK = (1 << 64) - 1
+
+
+def _na_hash() -> int:
+    h = np.zeros(1, dtype=np.uint64)
+    h[:] = hash(pd.NA)  # as pandas writes pd.NA's hash into a masked array's hashes
+    return int(h[0])
+
+
+_NA_HASH = _na_hash()
+_MICROSECOND = timedelta(microseconds=1)
+_NO_TEXT = _MASK  # how pandas hashes a missing string (the largest uint64)
+_EPOCH = datetime(1970, 1, 1)
+_NAT = 1 << 63  # NaT: the smallest int64, as uint64
+_NAN_BITS = struct.unpack("<Q", struct.pack("<d", float("nan")))[0]
+_HASH_KEY = "0123456789123456"  # pandas' default hash key
+
+
+def _mix(u: int) -> int:
+    """pandas' redistribution of a 64-bit value (util.hashing._hash_ndarray), on a Python int."""
+    u ^= u >> 30
+    u = (u * 0xBF58476D1CE4E5B9) & _MASK
+    u ^= u >> 27
+    u = (u * 0x94D049BB133111EB) & _MASK
+    return u ^ (u >> 31)
 
 
 def _hash(fields: dict[str, Any]) -> str:
     """The import's fingerprint (imports._row_hash: pandas' hash_pandas_object of the row, index left
-    out) of this one row, computed column by column on one-element numpy arrays as pandas hashes the
-    import's dtypes (a DataFrame for one row costs more than the rest of a request). The parity test
+    out) of this one row: pandas' arithmetic on Python ints, value by value as pandas hashes the import's
+    dtypes (numpy on one-element arrays costs more than the rest of the request; a DataFrame more still).
+    Texts go through pandas' own string hash, all in one call. The parity test
     (tests/unit/test_event_upsert.py) compares it with the import's on many rows."""
-    hashes = []
+    hashes: list[int] = []
+    texts: list[tuple[int, str]] = []
     for key, dtype in _HASH_DTYPES.items():
         value = fields[key]
         if dtype == "Int64":  # masked integers: the data's hash, pd.NA's where missing
-            h = hash_array(np.array([0 if value is None else value], dtype="int64"))
-            if value is None:
-                h[:] = hash(pd.NA)
+            h = _NA_HASH if value is None else _mix(int(value) & _MASK)
         elif dtype in ("int64", "bool"):
-            h = hash_array(np.array([value], dtype=dtype))
+            h = _mix(int(value) & _MASK)
         elif dtype == "float64":
-            h = hash_array(np.array([np.nan if value is None else value], dtype=dtype))
+            v = float("nan") if value is None else float(value)
+            bits = _NAN_BITS if v != v else struct.unpack("<Q", struct.pack("<d", v))[0]
+            h = _mix(0 if bits == 1 << 63 else bits)  # -0.0 hashes as 0.0
         elif dtype == "datetime64[us]":
-            h = hash_array(np.array([value if value is not None else "NaT"], dtype=dtype))
-        else:  # text: hashed through its categories, a missing value as the largest uint64
-            h = _NO_TEXT if value is None else hash_array(np.array([value], dtype=object), categorize=False)
+            h = _mix(_NAT if value is None else ((value - _EPOCH) // _MICROSECOND) & _MASK)
+        else:  # text: pandas' string hash (below), a missing value as the largest uint64
+            h = _NO_TEXT
+            if value is not None:
+                texts.append((len(hashes), value))
         hashes.append(h)
-    combined = combine_hash_arrays(iter(hashes), len(hashes), 1)
-    return f"{int(combined[0]):016x}"
+    if texts:
+        hashed = hash_object_array(np.array([t for _, t in texts], dtype=object), _HASH_KEY, "utf8")
+        for (i, _), h in zip(texts, hashed, strict=True):
+            hashes[i] = _mix(int(h))
+    out, mult, n = 0x345678, 1000003, len(hashes)  # combine_hash_arrays, as CPython's tuple hash
+    for i, h in enumerate(hashes):
+        out = ((out ^ h) * mult) & _MASK
+        mult = (mult + 82520 + 2 * (n - i)) & _MASK
+    return f"{(out + 97531) & _MASK:016x}"
 
 
 def derive(
@@ -323,10 +373,19 @@ _DEFAULTS = {
     for name, f in Event.model_fields.items()
     if name != "id" and f.default is not PydanticUndefined and f.default_factory is None
 }
-_INSERT = {  # a new event, or nothing when its number is taken (then it is an update)
-    name: insert(_TABLE).on_conflict_do_nothing(index_elements=["event_no"]).returning(_TABLE.c.id)
-    for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
-}
+
+
+@lru_cache(maxsize=8)
+def _insert(dialect: str, columns: tuple[str, ...]) -> Executable:
+    """A new event, or nothing when its number is taken (then it is an update): every column bound, built
+    once per column set (core.sql.pipelined)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return (
+        insert(_TABLE)
+        .values({c: bindparam(c) for c in columns})
+        .on_conflict_do_nothing(index_elements=["event_no"])
+        .returning(_TABLE.c.id)
+    )
 
 
 def upsert_event(
@@ -359,9 +418,9 @@ def upsert_event(
         "return_count": 0,
         "escalation": 0,
     }
-    new_id = conn.execute(_INSERT[conn.dialect.name], values).scalar()
-    if new_id is not None:
-        return Upserted("added", {**values, "id": new_id}, session)
+    inserted = pipelined(session, [(_insert(conn.dialect.name, tuple(values)), values)])[0]
+    if inserted:
+        return Upserted("added", {**values, "id": inserted[0][0]}, session)
     event = session.exec(select(Event).where(Event.event_no == row["event_no"])).one()
     in_scope = session.exec(
         select(OrgUnit.id).where(OrgUnit.id == event.grid_id, unit_scope_clause(viewer))
