@@ -17,6 +17,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 from sqlmodel import Session, SQLModel
 
+from core.errors import InternalError
+
 PARAMS_PER_STATEMENT = 30_000  # under SQLite's 32,766 and PostgreSQL's 65,535 bound parameters
 
 
@@ -129,7 +131,7 @@ def pipelined(session: Session, statements: Sequence[Statement], *, commit: bool
         session.flush()
     dbapi: Any = conn.connection.dbapi_connection  # psycopg's Connection
     if dbapi is None:  # pragma: no cover - a connection in use has its driver connection
-        raise RuntimeError("no driver connection")
+        raise InternalError("no driver connection")
     sql = ""
     try:
         if len(statements) == 1 and not commit:  # one statement: no pipeline to open and sync
