@@ -31,7 +31,14 @@ from evaluation.assignment.batch import BatchProposal, propose
 from evaluation.assignment.explain import exclusion_reasons, explain
 from evaluation.assignment.gaps import item_gaps
 from evaluation.assignment.models import AssignmentDecision, DecisionSource
-from evaluation.assignment.rank import Preset, as_preset, priority_rank, rank_candidates, score_pairs
+from evaluation.assignment.rank import (
+    PERF_COUNTS,
+    Preset,
+    as_preset,
+    priority_rank,
+    rank_candidates,
+    score_pairs,
+)
 from evaluation.field import api as field_api
 from evaluation.field.models import Event
 from evaluation.field.registry import field_now
@@ -85,8 +92,12 @@ def response_window_hours() -> dict[str, float]:
     return {p["code"]: float(p.get("onsite_limit_hours") or p["sign_limit_hours"]) for p in sla["priorities"]}
 
 
-def load_context(session: Session, viewer: Viewer, *, now: datetime | None = None) -> Context:
-    """The frames for ranking in the viewer's scope, as of ``now`` (default: the field clock)."""
+def load_context(
+    session: Session, viewer: Viewer, *, now: datetime | None = None, ranking: bool = True
+) -> Context:
+    """The frames for ranking in the viewer's scope, as of ``now`` (default: the field clock). ``ranking``
+    False leaves out past performance and workload (empty frames): who is qualified, all that skill gaps
+    read, does not depend on them."""
     at = field_now(session, now)
     rows = session.execute(
         sa_select(
@@ -130,6 +141,10 @@ def load_context(session: Session, viewer: Viewer, *, now: datetime | None = Non
     )
     quals = courses_api.qualifications(session, at=at)
     quals = quals[quals["worker_id"].isin(workers["worker_id"])]
+    if not ranking:
+        perf = pd.DataFrame(columns=["worker_id", "category_code", *PERF_COUNTS])
+        load = pd.DataFrame(columns=["worker_id", "open_tasks", "tasks_last_30d"])
+        return Context(at, workers, grids, quals, perf, load)
     perf = field_api.category_performance(session, since=(at - timedelta(days=PERF_LOOKBACK_DAYS)).date())
     load = field_api.worker_load(session, now=at)
     return Context(at, workers, grids, quals, perf, load)
@@ -526,8 +541,9 @@ def skill_gaps(
     session: Session, viewer: Viewer, *, now: datetime | None = None, ctx: Context | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame, Context]:
     """``(gaps, pairs, ctx)``: per item needing a qualification, its open tasks and how many have nobody
-    qualified in their community (gaps.item_gaps), from every open task in scope."""
-    ctx = ctx or load_context(session, viewer, now=now)
+    qualified in their community (gaps.item_gaps), from every open task in scope. Without ``ctx`` the
+    context is read without performance and workload: the gaps need only who is qualified."""
+    ctx = ctx or load_context(session, viewer, now=now, ranking=False)
     tasks = field_api.open_tasks(session, viewer, now=ctx.now)
     pairs = (
         score_pairs(

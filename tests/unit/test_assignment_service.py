@@ -255,3 +255,24 @@ def test_decision_log_reads_the_newest_rows_and_counts_the_rest(session, world):
     manager_b = replace(world.manager_a, scope_unit_id=world.org.comm_b.id)
     assert service.decision_count(session, manager_b) == 2  # b0 chose on days 2 and 5
     assert service.decisions_frame(session, manager_b, limit=1)["task_id"].tolist() == ["event:102"]
+
+
+def test_skill_gaps_read_without_performance_and_workload_give_the_same_answer(session, world):
+    """Test that skill gaps, read with a context that leaves out past performance and workload (what the
+    page does: only who is qualified matters), give the gaps and the per-pair qualification the full
+    ranking context gives — with a worker holding a task, so the full context's workload is not empty."""
+    a1 = world.org.workers_a[1]
+    service.assign(
+        session, world.manager, task_id=_task_id(session, 2), worker_id=a1.id, preset="routine", now=NOW
+    )
+    full_ctx = service.load_context(session, world.manager, now=NOW)
+    assert not full_ctx.load.empty and int(full_ctx.load["open_tasks"].sum()) == 1
+    lite_ctx = service.load_context(session, world.manager, now=NOW, ranking=False)
+    assert lite_ctx.perf.empty and lite_ctx.load.empty
+    full = service.skill_gaps(session, world.manager, now=NOW, ctx=full_ctx)
+    lite = service.skill_gaps(session, world.manager, now=NOW)
+    assert full[0].equals(lite[0]) and not full[0].empty
+    cols = ["task_id", "worker_id", "qualified"]
+    key = lambda f: f[cols].sort_values(cols[:2]).reset_index(drop=True)  # noqa: E731
+    assert key(full[1]).equals(key(lite[1]))
+    assert full[0].set_index("item_code").loc["F01", "tasks"] == 2
