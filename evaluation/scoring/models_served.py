@@ -9,7 +9,7 @@ replaces a period's rows in one transaction, so a reader sees the old figures or
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Text, UniqueConstraint
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from core.clock import LocalDateTime, now
@@ -41,7 +41,21 @@ class ServedCard(SQLModel, table=True):
     """One worker's card and components in a served period."""
 
     __tablename__ = "served_card"
-    __table_args__ = (UniqueConstraint("served_id", "worker_id", name="uq_served_card_served_worker"),)
+    __table_args__ = (
+        UniqueConstraint("served_id", "worker_id", name="uq_served_card_served_worker"),
+        # Covering the ranking columns: a ranking or a trend over 20,000 workers reads the index, not every
+        # row with its ~7.5 KB of JSON (migration 0027).
+        Index(
+            "ix_served_card_ranking",
+            "served_id",
+            "scored",
+            "total",
+            "worker_id",
+            "community_id",
+            "subdistrict_id",
+            "grade",
+        ),
+    )
     # a worker's scorecard (as scorecard_entry): personal; the card JSON holds their name and employee number
     __data_classes__ = declare(
         personal="worker_id total grade scored card components",
