@@ -65,14 +65,14 @@ tab_dash, tab_bulletin, tab_plans, tab_external, tab_ledger, tab_rules = st.tabs
 
 if tab_dash.open:  # only the open tab runs (on_change="rerun")
     with tab_dash:
-        shown = dashboard_tab(viewer, year, figures)
+        shown = dashboard_tab(viewer, year, figures, has_plan=not plans.empty)
     record_view(
         viewer, "training_plan", filters={"year": year, "month": figures and figures.month}, rows=shown
     )
 
 if tab_bulletin.open:
     with tab_bulletin:
-        bulletin_tab(viewer, year, months)
+        bulletin_tab(viewer, year, months, has_plan=not plans.empty)
 
 
 if tab_plans.open:

@@ -36,12 +36,12 @@ def figures_caption(figures: Figures) -> None:
     st.caption(tr("training.plan.figures_at", at=at, day=figures.as_of.isoformat()))
 
 
-def bulletin_tab(viewer: Viewer, year: int, months: list[int]) -> None:
+def bulletin_tab(viewer: Viewer, year: int, months: list[int], *, has_plan: bool) -> None:
     """The month's bulletin for ``year`` from the served figures (the month defaults to the latest served);
     managers download it as Excel (computed on click, as of the month's last day)."""
     L = lang()
     if not months:
-        st.info(tr("training.plan.not_served", year=year))
+        st.info(tr("training.plan.not_served" if has_plan else "training.plan.empty", year=year))
         return
     month = int(st.selectbox(tr("training.plan.month"), months, index=len(months) - 1))
     if viewer.is_manager:

@@ -17,11 +17,12 @@ from ui.state import lang, tr
 from ui.training_bulletin import figures_caption, shown_table
 
 
-def dashboard_tab(viewer: Viewer, year: int, figures: Figures | None) -> int:
-    """The tab's content; returns the rows shown (for the read's audit record)."""
+def dashboard_tab(viewer: Viewer, year: int, figures: Figures | None, *, has_plan: bool) -> int:
+    """The tab's content; returns the rows shown (for the read's audit record). ``has_plan``: a plan applies
+    to the viewer's workers this year (without one the job serves nothing, and says so differently)."""
     L = lang()  # noqa: N806 - the pages' name for the language
     if figures is None:
-        st.info(tr("training.plan.not_served", year=year))
+        st.info(tr("training.plan.not_served" if has_plan else "training.plan.empty", year=year))
         return 0
     with Session(resources.engine()) as session:
         head = progress.headline(session, viewer, figures)

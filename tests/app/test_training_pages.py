@@ -170,3 +170,12 @@ def test_dashboard_reads_the_served_figures_and_never_recomputes(open_page, view
     at = _open_tab(at, "bulletin", "zh")  # the month's bulletin reads them too
     assert not at.exception, at.exception
     assert any("统计时间" in c.value for c in at.caption) and len(at.table) == 1
+
+
+def test_a_year_without_a_plan_says_so_not_that_figures_are_pending(open_page, viewer_of):
+    """Test that a year no plan covers reads "no training plan", not "not computed yet" (the job serves only
+    planned years)."""
+    at = open_page("pages/training_plan.py", viewer_of("manager"), lang="zh")
+    at.number_input[0].set_value(2019).run()
+    assert not at.exception
+    assert [i.value for i in at.info] == [t("training.plan.empty", "zh", year=2019)]
