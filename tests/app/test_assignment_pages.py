@@ -140,7 +140,7 @@ def test_preset_and_weights_rerank_at_once(open_page, viewer_of, dispatch_db):
     at.selectbox(key="assign_task_zh").set_value(dispatch_db["F01"]).run()
     assert not at.exception
     assert at.session_state["assign_preset"] == "emergency"
-    assert "策略:应急" in texts(at)
+    assert "策略：应急" in texts(at)
 
 
 def test_override_needs_a_reason_and_is_recorded(open_page, viewer_of, dispatch_db, app_db):
@@ -165,7 +165,7 @@ def test_override_needs_a_reason_and_is_recorded(open_page, viewer_of, dispatch_
         event = s.get(Event, int(task.split(":")[1]))
     assert d.overridden and d.chosen_rank == 2 and d.override_reason == "熟悉该楼栋业主"
     assert event.state == "dispatched" and event.assignee_id == d.chosen_worker_id
-    assert event.assign_reason_zh.startswith("管理员指派:熟悉该楼栋业主。")
+    assert event.assign_reason_zh.startswith("管理员指派：熟悉该楼栋业主。")
     # The quality tab reports the override for the item.
     assert "改派率" in texts(at)
 
@@ -255,7 +255,7 @@ def test_skill_gaps_lists_items_and_enrolls_the_nearest(open_page, viewer_of, di
             )
         ).all()
     assert {w for w, _ in rows} == set(chosen)
-    assert all(r.startswith("技能缺口:F01") for _, r in rows)
+    assert all(r.startswith("技能缺口：F01") for _, r in rows)
 
 
 def test_two_workers_named_alike_enrol_the_one_picked(open_page, viewer_of, dispatch_db, app_db):

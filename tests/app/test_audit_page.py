@@ -34,7 +34,7 @@ def test_area_filter_shows_only_that_areas_entries(open_page, viewer_of, app_db)
     shown = at.dataframe[0].value
     assert "修改办理时限" in set(shown["操作"])
     assert "登录失败（密码错误）" not in set(shown["操作"]), set(shown["操作"])
-    assert "签收时限(小时)：" in shown["变更前"].iloc[0]
+    assert "签收时限（小时）：" in shown["变更前"].iloc[0]
 
 
 def test_area_labels_in_english(open_page, viewer_of):

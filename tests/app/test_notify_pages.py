@@ -37,7 +37,7 @@ def test_channels_page_starts_empty_and_adds_a_masked_channel(open_page, viewer_
     assert not at.exception, at.exception
     shown = at.dataframe[0].value
     assert list(shown["名称"]) == ["Xiasha group"]
-    assert shown["地址(已隐藏密钥)"].iloc[0].endswith("key=abc…89") and KEY not in texts(at)
+    assert shown["地址（已隐藏密钥）"].iloc[0].endswith("key=abc…89") and KEY not in texts(at)
     with Session(get_engine(secret_env)) as s:
         assert s.exec(select(AuditEntry).where(AuditEntry.action == "notify.channel.add")).first() is not None
 

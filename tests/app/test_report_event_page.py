@@ -73,7 +73,7 @@ def test_manager_confirms_an_unconfirmed_suggestion_on_the_events_page(open_page
     # zh: AppTest formats option labels in the test process, where the language is the default (zh)
     at = open_page("pages/events.py", manager, lang="zh")
     assert not at.exception
-    assert any("待确认事项 (1)" in t.label for t in at.tabs)
+    assert any("待确认事项（1）" in t.label for t in at.tabs)
     assert "这 1 个事件只带文字进来" in texts(at)
     assert at.selectbox(key="triage_pick").value is not None
     with Session(get_engine(app_db)) as s:

@@ -96,7 +96,7 @@ def test_schedule_enroll_check_in_quiz_and_review(page: Page, browser: Browser, 
     page.get_by_role("tab", name="排课").click()
     form = page.get_by_test_id("stForm").filter(has=page.get_by_role("button", name="排课"))
     _pick(page, form, "课程", COURSE_ZH)
-    _segments(form, "日期(首次)", {"year": start.year, "month": start.month, "day": start.day})
+    _segments(form, "日期（首次）", {"year": start.year, "month": start.month, "day": start.day})
     for label, value in (("开始", start), ("结束", end)):
         _segments(form, label, {"hour": value.hour, "minute": value.minute})
     form.get_by_label("会议链接").fill("https://meeting.tencent.com/dm/e2e-test")
@@ -105,7 +105,7 @@ def test_schedule_enroll_check_in_quiz_and_review(page: Page, browser: Browser, 
     screenshot(page, "courses-schedule-zh")
     form.get_by_role("button", name="排课").click()
     wait_for_run(page)
-    expect(page.get_by_text(re.compile(r"已排 1 次课,共 \d+ 个学员席位"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"已排 1 次课，共 \d+ 个学员席位"))).to_be_visible()
 
     # The worker sees it, checks in with the code the host shows, takes the quiz.
     host_page = page

@@ -65,14 +65,14 @@ def test_manager_overrides_then_runs_the_batch_and_the_worker_sees_the_task(
     wait_for_run(page)
     expect(page.get_by_role("heading", name="智能派单")).to_be_visible()
     choose(page, "选择任务", re.compile("消防通道堵塞占用"))
-    expect(page.get_by_text(re.compile("^推荐:"))).to_be_visible()
+    expect(page.get_by_text(re.compile("^推荐："))).to_be_visible()
     # The top three's reason cards: each holds a valid certificate (not "no worker passes the rules").
     expect(page.get_by_role("listitem").filter(has_text=re.compile("^已持有消防安全.*证书"))).to_have_count(3)
     expect(page.get_by_test_id("stException")).to_have_count(0)
     screenshot(page, "dispatch-fire-ranking-zh")
 
     choose(page, "选择任务", re.compile("乱堆物堆料"))
-    expect(page.get_by_text(re.compile("^推荐:"))).to_be_visible()
+    expect(page.get_by_text(re.compile("^推荐："))).to_be_visible()
     expect(page.get_by_test_id("stException")).to_have_count(0)
     screenshot(page, "dispatch-ranking-zh")
 
@@ -152,6 +152,6 @@ def test_manager_overrides_then_runs_the_batch_and_the_worker_sees_the_task(
     sign_in(worker, server, username, path="my_tasks")
     wait_for_run(worker)
     expect(worker.get_by_text("测试路0号", exact=False)).to_be_visible()
-    expect(worker.get_by_text(re.compile("管理员指派:熟悉该楼栋业主,沟通更顺"))).to_be_visible()
+    expect(worker.get_by_text(re.compile("管理员指派：熟悉该楼栋业主,沟通更顺"))).to_be_visible()
     screenshot(worker, "dispatch-worker-my-tasks-zh")
     worker.close()

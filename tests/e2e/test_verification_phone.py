@@ -140,7 +140,7 @@ def test_a_verification_task_goes_from_assignment_to_reported_on_a_phone(
             "href", re.compile(r"^https://uri\.amap\.com/marker\?position=")
         )
         expect(phone.get_by_text(t("field.my.due", lang, due="06-08 09:00"))).to_be_visible()
-        why = t("field.my.why", lang, reason="")  # said once, not 派给你的原因:推荐理由: / Why you: Why you:
+        why = t("field.my.why", lang, reason="")  # said once, not 派给你的原因：推荐理由: / Why you: Why you:
         reason = phone.get_by_text(re.compile("^" + re.escape(why))).first.inner_text()
         assert reason.count(why) == 1 and "推荐理由" not in reason, reason
         # Nothing wider than the screen: the page does not scroll sideways.

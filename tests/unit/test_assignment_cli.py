@@ -43,7 +43,7 @@ def test_dry_run_then_commit_then_nothing_left(cli_db, capsys):
         if event_id is not None:
             event = s.get(Event, event_id)
             assert event.assignee_id == some.chosen_worker_id
-            assert event.assign_reason_zh.startswith("批量派单推荐:")
+            assert event.assign_reason_zh.startswith("批量派单推荐：")
     again = run_json(capsys, "--dry-run")
     assert again["open_unassigned_tasks"] == dry["open_unassigned_tasks"] - done["committed"]
     assert again["proposed"] == 0  # what was left had no candidate or no room, and now there is less room

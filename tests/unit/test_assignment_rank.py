@@ -119,17 +119,17 @@ def test_each_hard_rule_excludes_with_its_own_reason():
         5: "not_qualified",
     }
     zh = dict(zip(excluded["worker_id"], exclusion_reasons(excluded, "zh"), strict=True))
-    assert zh[2] == "不在岗:请假"
+    assert zh[2] == "不在岗：请假"
     assert zh[3] == "消防安全隐患排查证书已于 2020-08-01 过期"
-    assert zh[4] == "消防安全隐患排查测验最高 60 分,未达合格线"
-    assert zh[5] == "未取得消防安全隐患排查资格(未参加测验)"
+    assert zh[4] == "消防安全隐患排查测验最高 60 分，未达合格线"
+    assert zh[5] == "未取得消防安全隐患排查资格（未参加测验）"
     en = dict(zip(excluded["worker_id"], exclusion_reasons(excluded, "en"), strict=True))
     assert en[1] == "In a training session during the task's time"
     # Without the training session, worker 1 hits the cap instead.
     _, excluded = rank(workers=workers, quals=quals, load=load)
     row = excluded[excluded["worker_id"] == 1]
     assert row["rule"].item() == "at_cap"
-    assert exclusion_reasons(row, "zh").item() == "手头未办结 8 件,已达上限 8 件"
+    assert exclusion_reasons(row, "zh").item() == "手头未办结 8 件，已达上限 8 件"
 
 
 def test_a_pass_counts_only_while_its_certificate_is_valid():
@@ -152,7 +152,7 @@ def test_scope_tiers_widen_only_until_enough_candidates():
     ranked, excluded = rank()  # own (1) + adjacent (2, 3, 4) = 4 >= 3: grid 15's worker is not needed
     assert list(ranked["tier"]) == [0, 1, 1, 1]
     assert excluded.set_index("worker_id").loc[5, "rule"] == "farther_tier"
-    assert exclusion_reasons(excluded, "zh").iloc[0] == "本网格及相邻网格已有足够合格人选(属地优先)"
+    assert exclusion_reasons(excluded, "zh").iloc[0] == "本网格及相邻网格已有足够合格人选（属地优先）"
     # Two of the adjacent workers unqualified: only 2 within the adjacent tier, so the pool widens.
     ranked, excluded = rank(quals=quals_frame({2: None, 3: None}))
     assert set(ranked["worker_id"]) == {1, 4, 5}
@@ -180,10 +180,10 @@ def test_reasons_carry_signed_points_that_add_up_to_the_score():
     line = explain(top, "zh").item()
     assert "同一网格 +30" in line
     assert "距离 0.0 公里 +15" in line
-    assert "已持有消防安全隐患排查证书(有效至 2021-03-01),测验最高 90 分 +18.6" in line
-    assert "手头未办结 4 件(上限 8 件) −8" in line
+    assert "已持有消防安全隐患排查证书（有效至 2021-03-01），测验最高 90 分 +18.6" in line
+    assert "手头未办结 4 件（上限 8 件） −8" in line
     # Fairness: community mean of last-30-day tasks is (6+2+0+0+0)/5 = 1.6; 6 ≥ 2×1.6 → full −5.
-    assert "近30天接单 6 件(社区人均 1.6 件) −5" in line
+    assert "近30天接单 6 件（社区人均 1.6 件） −5" in line
     assert line.index("同一网格") < line.index("手头未办结")  # strongest reason first
     en = explain(top, "en").item()
     assert "Same grid +30" in en and "4 open tasks on hand (cap 8) −8" in en
@@ -210,9 +210,9 @@ def test_past_performance_is_smoothed_so_new_workers_are_not_punished():
     # One bad task moves a newcomer only part of the way down (5 pseudo-tasks of the average).
     assert p[3] < p[4] < p[1]
     sentence = explain(ranked.set_index("worker_id").loc[[1]].reset_index(), "zh").item()
-    assert "暂无消防安全类办件记录,按平均水平计" in sentence
+    assert "暂无消防安全类办件记录，按平均水平计" in sentence
     sentence = explain(ranked.set_index("worker_id").loc[[2]].reset_index(), "zh").item()
-    assert "消防安全类已办 20 件:按时 100%、返工 0%、满意 100%" not in sentence  # smoothed, not raw
+    assert "消防安全类已办 20 件：按时 100%、返工 0%、满意 100%" not in sentence  # smoothed, not raw
     assert "消防安全类已办 20 件" in sentence
 
 

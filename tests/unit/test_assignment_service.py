@@ -97,7 +97,7 @@ def test_recommend_ranks_the_qualified_and_says_why_the_others_are_out(session, 
     assert list(ranked["worker_id"]) == [a0.id, a1.id]
     assert ranked["name"].tolist() == [a0.name, a1.name]
     assert excluded["worker_id"].tolist() == [a2.id] and excluded["rule"].item() == "not_qualified"
-    assert "测验最高 55 分,未达合格线" in service.exclusion_reasons(excluded, "zh").item()
+    assert "测验最高 55 分，未达合格线" in service.exclusion_reasons(excluded, "zh").item()
     # A community manager of B sees none of A's workers for A's task: the task is not in their queue.
     with pytest.raises(service.AssignmentError):
         service.recommend(
@@ -157,7 +157,7 @@ def test_override_needs_a_reason_and_is_recorded_with_the_worker_facing_reason(s
     assert d.overridden and d.recommended_worker_id == a0.id and d.chosen_rank == 2
     event = session.get(Event, int(task_id.split(":")[1]))
     assert event.state == EventState.DISPATCHED.value and event.assignee_id == a1.id
-    assert event.assign_reason_zh.startswith("管理员指派:该楼栋业主只认识李师傅。")
+    assert event.assign_reason_zh.startswith("管理员指派：该楼栋业主只认识李师傅。")
     assert "Assigned by a manager" in event.assign_reason_en
     assert event.override_reason == "该楼栋业主只认识李师傅"
     report = service.override_report(session, world.manager)
@@ -194,7 +194,7 @@ def test_batch_proposes_commits_once_and_explains_what_stays_unassigned(session,
     assert (
         session.exec(select(Event.assign_reason_zh).where(Event.event_no == "E2"))
         .one()
-        .startswith("批量派单推荐:")
+        .startswith("批量派单推荐：")
     )
     again = service.commit_batch(session, world.manager, proposal, now=NOW)
     assert again["assigned"] == 0 and again["skipped"] == 2

@@ -34,7 +34,7 @@ def test_objects_users_and_values_read_without_codes_or_json():
         }
     )
     assert values_text(raw, "zh") == (
-        "学时要求：（人员类别：全体网格员；学时：2；末位比例(%)：（空））；网格员：1、2、3、4、5 等共 6 个"
+        "学时要求：（人员类别：全体网格员；学时：2；末位比例（%）：（空））；网格员：1、2、3、4、5 等共 6 个"
     )
     assert values_text(json.dumps({"require_quiz": True}), "en") == "quiz required: yes"
     assert values_text(json.dumps({"courses": [], "filter": {}}), "zh") == "必修课：（空）；筛选条件：（空）"
@@ -46,7 +46,7 @@ def test_a_channel_test_reads_as_its_outcome_not_as_empty_codes():
     success records nothing empty ("error: ;" was shown for every successful test)."""
     failed = json.dumps({"ok": False, "error_kind": "config", "error": "errcode 93000"})
     assert values_text(failed, "zh") == (
-        "发送成功：否；失败原因：密钥、签名、关键词或 IP 白名单被拒绝,渠道已停用,请管理员检查后重新启用；"
+        "发送成功：否；失败原因：密钥、签名、关键词或 IP 白名单被拒绝，渠道已停用，请管理员检查后重新启用；"
         "服务方回应：errcode 93000"
     )
     assert values_text(failed, "en").startswith("went through: no; reason: Key, signature")

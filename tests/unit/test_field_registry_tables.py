@@ -76,7 +76,7 @@ def test_a_bad_direction_is_refused_in_the_readers_words(session, field_org, lan
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_an_emptied_time_limit_is_refused_by_its_name_on_the_page(session, field_org, lang):
     """Test that a time limit left empty (a cleared cell) is refused naming the limit as the metrics page's
-    column does (办结时限(小时) / Handle within (h)), not by its column handle_limit_hours."""
+    column does (办结时限（小时） / Handle within (h)), not by its column handle_limit_hours."""
     levels = sla_levels(session)
     table = pd.DataFrame([{"code": c, **{k: getattr(x, k) for k in SLA_LIMITS}} for c, x in levels.items()])
     table.loc[table.index[0], "handle_limit_hours"] = None
