@@ -18,7 +18,7 @@ from api.context import RateLimiter, audit_refusal
 from api.fields import CURRENT_LIMITS
 from api.routes import router
 from api.schemas import ErrorOut, Health
-from core.db import get_engine, is_sqlite
+from core.db import is_sqlite, make_engine
 from core.http_security import API_CSP, SecurityHeaders
 from core.instance import check_instance
 from core.settings import get_settings
@@ -103,6 +103,13 @@ class WithLimits:
             CURRENT_LIMITS.reset(token)
 
 
+def _own_engine() -> Engine:
+    """The API process's engine: the configured database, without a ping before each use of a pooled
+    connection (a round trip on every request); a request that finds its connection dropped (a database
+    restart) renews the pool and checks its key again on a new one (api.context.check_key)."""
+    return make_engine(get_settings().database_url, pre_ping=False)
+
+
 def create_app(engine: Engine | None = None, limits: ApiLimits | None = None) -> FastAPI:
     limits = limits or ApiLimits.from_env()
     docs = get_settings().api_docs  # the docs page and openapi.json: off unless GRIDWISE_API_DOCS is on
@@ -114,7 +121,7 @@ def create_app(engine: Engine | None = None, limits: ApiLimits | None = None) ->
         docs_url="/api/v1/docs" if docs else None,
         redoc_url=None,
     )
-    app.state.engine = engine or get_engine()
+    app.state.engine = engine or _own_engine()
     check_instance(app.state.engine)  # a production API does not start beside demo accounts
     app.state.limits = limits
     app.state.limiter = RateLimiter(limits.rate_per_second, limits.burst)

@@ -22,6 +22,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -142,8 +143,25 @@ def _refuse_unknown(request: Request) -> None:
     )
 
 
+def check_key(session: Session, key: str | None) -> Caller | None:
+    """The key's client (core.api_clients.authenticate), the request's first statement. The API's engine
+    does not ping a pooled connection before using it (api.app): when the server dropped it (a restart
+    drops them all), the pool is renewed and the key checked again on a new connection (nothing was
+    written yet)."""
+    try:
+        return authenticate(session, key)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    bind = session.get_bind()
+    session.close()
+    if isinstance(bind, Engine):
+        bind.dispose()  # the other pooled connections died with it: a new pool
+    return authenticate(session, key)
+
+
 def _admit(request: Request, key: str | None, operation: str, session: Session) -> Call:
-    caller = authenticate(session, key)
+    caller = check_key(session, key)
     if caller is None:
         _refuse_unknown(request)
         raise AssertionError("unreachable")

@@ -37,8 +37,10 @@ def is_sqlite(engine_or_url: Engine | str) -> bool:
     return url.get_backend_name() == "sqlite"
 
 
-def make_engine(url: str) -> Engine:
-    """Build an engine with this project's connection policy (use get_engine to share one)."""
+def make_engine(url: str, *, pre_ping: bool = True) -> Engine:
+    """Build an engine with this project's connection policy (use get_engine to share one). ``pre_ping``
+    (PostgreSQL): test a pooled connection with a round trip before each use; the API's engine goes
+    without and renews the pool when a request finds its connection dropped (api.context)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -61,7 +63,7 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=pre_ping, pool_size=10, max_overflow=20)
 
 
 def get_engine(url: str | None = None) -> Engine:

@@ -5,14 +5,19 @@ request left refused after its key was checked gives its connection back."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import event, text
 from sqlmodel import Session, func, select
 
+from api.app import create_app
+from api.config import ApiLimits
 from core.api_clients import revoke
+from core.db import make_engine
 from core.models import Role
 from core.models_audit import AuditEntry
 from core.scope import SYSTEM
@@ -136,3 +141,32 @@ def test_time_limits_kept_per_process_follow_a_change(
     monkeypatch.setattr(registry, "REFERENCE_TTL_SECONDS", 0.0)
     assert c.post("/api/v1/events", json=_event(api_world, "SLA-4")).status_code == 201
     assert _due_hours(session, "SLA-4") == 5
+
+
+def test_a_post_after_postgresql_dropped_the_apis_connections_succeeds(api_world: ApiWorld, engine) -> None:  # noqa: ANN001
+    """Test that the API's engine, which does not ping a pooled connection before each use (a round trip
+    per request), still answers the first request after PostgreSQL dropped its connections (a restart):
+    the key's check finds the connection dead, the pool is renewed and the request runs on a new one."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL drops connections; SQLite has none to drop")
+    name = f"gw_api_drop_{uuid.uuid4().hex[:8]}"
+    url = engine.url.set(query={"application_name": name}).render_as_string(hide_password=False)
+    bare = make_engine(url, pre_ping=False)
+    try:
+        c = TestClient(create_app(bare, ApiLimits(rate_per_second=1000, burst=1000)))
+        c.headers["Authorization"] = f"Bearer {api_world.keys['comm_a']}"
+        with c:
+            assert c.post("/api/v1/events", json=_event(api_world, "DROP-1")).status_code == 201
+            with engine.connect() as conn:
+                killed = conn.execute(
+                    text(
+                        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                        "WHERE application_name = :app AND pid <> pg_backend_pid()"
+                    ),
+                    {"app": name},
+                ).scalar()
+            assert killed >= 1
+            r = c.post("/api/v1/events", json=_event(api_world, "DROP-2"))
+            assert r.status_code == 201, r.text
+    finally:
+        bare.dispose()
