@@ -8,6 +8,9 @@ session cookie, so sign-ins then last only as long as the browser tab (ui/sessio
 
 from __future__ import annotations
 
+import ast
+import importlib
+
 import streamlit as st
 from starlette.middleware import Middleware
 
@@ -21,6 +24,27 @@ try:  # a production server does not start beside demo accounts (core.instance)
     check_instance(get_engine())
 except InstanceRefused as exc:
     raise SystemExit(f"Gridwise refuses to start: {exc}") from None
+
+
+def preload() -> list[str]:
+    """Import, once at server start, what app.py and the pages import from outside ui/: pandas, altair,
+    scipy and the domain modules. Otherwise the first viewer of each page after a start pays them (2–4 CPU-s
+    in all on these machines), and every replica of a cluster makes its first users wait. ui/ modules stay
+    for the first run: their st.cache_data wrappers are made once Streamlit's runtime exists."""
+    names: set[str] = set()
+    for path in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names.add(node.module)
+    loaded = sorted(n for n in names if n.split(".")[0] not in ("ui", "streamlit"))
+    for name in loaded:
+        importlib.import_module(name)
+    return loaded
+
+
+preload()
 
 # Security headers (CSP, frame-ancestors, nosniff, Referrer-Policy, HSTS over HTTPS) on every response, through
 # st.App's public middleware argument (it wraps Streamlit's own stack; no private internals patched).
