@@ -33,7 +33,7 @@ def test_manager_and_worker_scorecards(page: Page, server):
     wait_for_run(page)
     expect(page.get_by_role("heading", name="考评排名与对比")).to_be_visible()
     expect(page.get_by_test_id("stException")).to_have_count(0)
-    expect(page.get_by_text(re.compile(r"共 30\d 人;排名为全区排名"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"共 30\d 人；排名为全区排名"))).to_be_visible()
     screenshot(page, "scorecards-ranking-zh")
     _tab(page, "党员对比")
     # the chart prints each gap in points above its bars (the article: 1–2 points)

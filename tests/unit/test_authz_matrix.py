@@ -1991,6 +1991,7 @@ NOT_A_WRITE = {
         "choosable",
         "propose_batch",
         "decisions_frame",
+        "decision_count",
         "override_report",
         "skill_gaps",
     },
