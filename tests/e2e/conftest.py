@@ -185,9 +185,10 @@ _LAST_STEP: dict[tuple[str, str], int] = {}
 
 def next_code(server: Server, username: str) -> str:
     """A code for the account's authenticator that has not been used yet (waiting for the clock if the
-    steps within the ±1 window are spent)."""
+    current and the next step are spent). Never the previous step: on a loaded machine the server may check
+    it after the clock has moved on, when it is out of the ±1 window ("验证码不正确或已使用过" in a CI run)."""
     key = (server.url, username)
-    step = max(current_step() - 1, _LAST_STEP.get(key, 0) + 1)
+    step = max(current_step(), _LAST_STEP.get(key, 0) + 1)
     while step > current_step() + 1:
         time.sleep(1)
     _LAST_STEP[key] = step
