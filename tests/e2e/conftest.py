@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from core.db import get_engine
 from core.settings import ROOT
@@ -162,6 +163,30 @@ def wait_for_run(page: Page) -> None:
     page.locator("[data-testid=stApp][data-test-script-state=notRunning]").wait_for(
         state="attached", timeout=30_000
     )
+
+
+def pick_option(page: Page, opener: Locator, option: re.Pattern | str, typed: str = "") -> None:
+    """Open a select (``opener``: its combobox or its label), type ``typed`` to filter a long list, and click the
+    first option whose name matches ``option`` (a string matches exactly). A rerun that ends just as the list
+    opens draws the select again and closes the list, so the opening is tried again (up to three times) rather
+    than waiting 30 s for an option that is no longer there."""
+    exact = isinstance(option, str)
+    target = page.get_by_role("option", name=option, exact=exact).first
+    for attempt in range(3):
+        wait_for_run(page)
+        opener.scroll_into_view_if_needed()
+        opener.click()
+        if typed:
+            page.keyboard.type(typed)
+        try:
+            target.wait_for(state="visible", timeout=5_000)
+            break
+        except PlaywrightTimeoutError:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+    target.click()
+    wait_for_run(page)
 
 
 def sign_in(page: Page, server: Server, username: str, password: str = DEMO_PASSWORD, path: str = "") -> None:

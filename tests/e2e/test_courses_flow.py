@@ -12,7 +12,7 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import create_engine, text
 
 from core import clock
-from tests.e2e.conftest import screenshot, sign_in, wait_for_run
+from tests.e2e.conftest import pick_option, screenshot, sign_in, wait_for_run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 COURSE_ZH = "矛盾纠纷排查化解"
@@ -76,9 +76,8 @@ def _segments(scope, label: str, parts: dict[str, int]) -> None:
 
 
 def _pick(page: Page, scope, label: str, option: str) -> None:
-    scope.get_by_label(label, exact=True).click()
-    page.keyboard.type(option)  # the list is virtualised: filter it first
-    page.get_by_role("option", name=option, exact=True).click()
+    # The list is virtualised: filter it first.
+    pick_option(page, scope.get_by_label(label, exact=True), option, typed=option)
 
 
 def test_schedule_enroll_check_in_quiz_and_review(page: Page, browser: Browser, server):
@@ -122,8 +121,11 @@ def test_schedule_enroll_check_in_quiz_and_review(page: Page, browser: Browser, 
     screenshot(worker, "my-learning-zh")
 
     _nav(host_page, "考勤")
-    host_page.get_by_label("课次", exact=True).click()
-    host_page.get_by_role("option", name=re.compile(rf"^{start:%Y-%m-%d %H:%M} · {COURSE_ZH}")).click()
+    pick_option(
+        host_page,
+        host_page.get_by_label("课次", exact=True),
+        re.compile(rf"^{start:%Y-%m-%d %H:%M} · {COURSE_ZH}"),
+    )
     wait_for_run(host_page)
     code_el = host_page.locator("div").filter(has_text=re.compile(r"^\d{6}$")).last
     expect(code_el).to_be_visible()
@@ -132,8 +134,7 @@ def test_schedule_enroll_check_in_quiz_and_review(page: Page, browser: Browser, 
 
     card.get_by_role("link", name="立即签到").click()
     wait_for_run(worker)
-    worker.get_by_label("课次", exact=True).click()
-    worker.get_by_role("option", name=re.compile(COURSE_ZH)).click()
+    pick_option(worker, worker.get_by_label("课次", exact=True), re.compile(COURSE_ZH))
     worker.get_by_role("textbox", name="六位签到码").fill(code)
     worker.get_by_role("button", name="签到", exact=True).click()
     wait_for_run(worker)
@@ -174,8 +175,11 @@ def test_schedule_enroll_check_in_quiz_and_review(page: Page, browser: Browser, 
 
     # The manager sees the check-in in the register and the attempt in the results.
     _nav(host_page, "考勤")
-    host_page.get_by_label("课次", exact=True).click()
-    host_page.get_by_role("option", name=re.compile(rf"^{start:%Y-%m-%d %H:%M} · {COURSE_ZH}")).click()
+    pick_option(
+        host_page,
+        host_page.get_by_label("课次", exact=True),
+        re.compile(rf"^{start:%Y-%m-%d %H:%M} · {COURSE_ZH}"),
+    )
     wait_for_run(host_page)
     present = host_page.get_by_test_id("stMetric").filter(has_text="出勤").first
     late = host_page.get_by_test_id("stMetric").filter(has_text="迟到").first

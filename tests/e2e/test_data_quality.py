@@ -16,7 +16,7 @@ from core.db import get_engine
 from core.i18n import t
 from core.models_audit import AuditEntry
 from evaluation.field.models import Deregistration, QualityCheck
-from tests.e2e.conftest import server_on_copy, sign_in, wait_for_run
+from tests.e2e.conftest import pick_option, server_on_copy, sign_in, wait_for_run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
@@ -34,9 +34,11 @@ def test_the_data_quality_csv_is_built_on_click_with_every_finding_masked(
             rows = sum(s.exec(select(QualityCheck.rows).where(QualityCheck.kind == "reversed_dereg")).all())
         sign_in(page, server, "manager", path="data_quality")
         expect(page.get_by_text("检查时间：2020-09-30 18:00", exact=False)).to_be_visible()
-        page.get_by_label(t("field.dq.kind", "zh"), exact=True).click()
-        page.get_by_role("option", name=t("field.dq.kind.reversed_dereg", "zh"), exact=True).click()
-        wait_for_run(page)
+        pick_option(
+            page,
+            page.get_by_label(t("field.dq.kind", "zh"), exact=True),
+            t("field.dq.kind.reversed_dereg", "zh"),
+        )
         with page.expect_download() as info:
             page.get_by_role("button", name=t("common.download_csv", "zh")).click()
         with open(info.value.path(), encoding="utf-8-sig", newline="") as f:

@@ -19,7 +19,7 @@ from core.models import User
 from evaluation.assignment.models import AssignmentDecision
 from evaluation.field.models import Event
 from tests.app.test_assignment_pages import expire_certificates, prepare_dispatch_db
-from tests.e2e.conftest import Server, sign_in, start_server, wait_for_run
+from tests.e2e.conftest import Server, pick_option, sign_in, start_server, wait_for_run
 from tests.e2e.conftest import screenshot as _screenshot
 
 
@@ -49,10 +49,7 @@ def dispatch_server(demo_db_template: Path, tmp_path: Path) -> Iterator[tuple[Se
 def choose(page: Page, label: str, option: re.Pattern | str) -> None:
     """Open the Streamlit selectbox called ``label`` and pick the option matching ``option``."""
     box = page.get_by_test_id("stSelectbox").filter(has_text=label).first
-    box.scroll_into_view_if_needed()
-    box.get_by_role("combobox").click()
-    page.get_by_role("option", name=option).first.click()
-    wait_for_run(page)
+    pick_option(page, box.get_by_role("combobox"), option)
 
 
 def test_manager_overrides_then_runs_the_batch_and_the_worker_sees_the_task(

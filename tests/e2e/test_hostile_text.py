@@ -24,7 +24,7 @@ from core import clock
 from core.db import get_engine
 from core.models import OrgLevel, OrgUnit, Role, User, Worker
 from core.scope import Viewer, viewer_for
-from tests.e2e.conftest import Server, sign_in, start_server, wait_for_run
+from tests.e2e.conftest import Server, pick_option, sign_in, start_server, wait_for_run
 from tests.e2e.conftest import screenshot as _screenshot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
@@ -183,11 +183,9 @@ def test_manager_pages_show_hostile_excuse_and_note_as_text(page: Page, hostile_
 
     go(page, "事件闭环")
     box = page.get_by_test_id("stSelectbox").filter(has_text=re.compile("选择事件|Pick an event")).first
-    box.scroll_into_view_if_needed()
-    box.get_by_role("combobox").click()
-    page.keyboard.type(planted.event_no)
-    page.get_by_role("option", name=re.compile(re.escape(planted.event_no))).first.click()
-    wait_for_run(page)
+    pick_option(
+        page, box.get_by_role("combobox"), re.compile(re.escape(planted.event_no)), typed=planted.event_no
+    )
     expect(page.get_by_text(MARK["reason"]).first).to_be_visible()
     assert_nothing_ran(page)
     screenshot(page, "events_note")

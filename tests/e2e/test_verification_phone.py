@@ -17,7 +17,7 @@ from core.db import get_engine
 from core.i18n import t
 from core.models import OrgUnit, User
 from evaluation.field.models import VerificationTask
-from tests.e2e.conftest import PHONE, Server, screenshot, server_on_copy, sign_in, wait_for_run
+from tests.e2e.conftest import PHONE, Server, pick_option, screenshot, server_on_copy, sign_in, wait_for_run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 # One of the demo's open, unassigned house-code checks per language (its key, and what to type in 选择任务 to
@@ -47,10 +47,7 @@ def _english(page: Page) -> None:
 def _choose_task(page: Page, lang: str, title: str, typed: str) -> None:
     """Pick the task in 选择任务 by typing part of its title (the district's queue is long)."""
     box = page.get_by_test_id("stSelectbox").filter(has_text=t("assign.pick_task", lang)).first
-    box.get_by_role("combobox").click()
-    box.get_by_role("combobox").press_sequentially(typed)
-    page.get_by_role("option", name=re.compile(re.escape(title))).first.click()
-    wait_for_run(page)
+    pick_option(page, box.get_by_role("combobox"), re.compile(re.escape(title)), typed=typed)
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
