@@ -28,6 +28,7 @@ from sqlalchemy import Connection, bindparam, text
 from sqlmodel import Session, col, select
 
 from core import clock
+from core.db import commit_with
 from core.errors import GridwiseError, InternalError
 from core.i18n import t
 from core.models import AppSetting
@@ -124,7 +125,7 @@ def seal_entry(
     attached to the session.
 
     ``before``: statements of the transaction whose results nobody needs, sent ahead of the chain lock;
-    ``commit``: the entry is the transaction's last write and commits with it (core.sql.pipelined). On
+    ``commit``: the entry is the unit of work's last write and commits with it (core.db.commit_with). On
     PostgreSQL that makes two round trips in all — (before…, lock, head), then (insert, COMMIT) — so the
     lock, which audited writes pass one at a time, is held for one round trip and the commit's flush."""
     conn = session.connection()
@@ -132,7 +133,8 @@ def seal_entry(
         head = pipelined(session, [*before, (_PG_LOCK, {}), (_HEAD, {})])[-1]
         entry.prev_hash = head[0][0] if head else anchor(session)
         entry.row_hash = row_digest(entry)
-        rows = pipelined(session, [(_INSERT_ID, {c: getattr(entry, c) for c in _COLUMNS})], commit=commit)
+        insert = [(_INSERT_ID, {c: getattr(entry, c) for c in _COLUMNS})]
+        rows = commit_with(session, insert) if commit else pipelined(session, insert)
         entry.id = rows[0][0][0]
         return entry
     for stmt, params in before:

@@ -13,17 +13,18 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, create_engine
 
 from core.settings import get_settings
+from core.sql import Statement, pipelined
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -95,6 +96,21 @@ def unit_of_work(engine: Engine | None = None, *, session: Session | None = None
         except BaseException:
             work.rollback()
             raise
+
+
+_COMMIT = text("COMMIT")
+
+
+def commit_with(session: Session, statements: Sequence[Statement]) -> list[list[Any]]:
+    """End the unit of work with ``statements`` (core.sql.pipelined), the rows of each. On PostgreSQL what
+    the session holds is flushed, then the statements and COMMIT go in one round trip (a COMMIT statement,
+    not the driver's commit, which waits for its own reply in a pipeline); the unit of work's own commit
+    then finds nothing left to send. On SQLite the statements run and the unit of work commits right after.
+    For a unit-of-work helper's last writes (the API's audit entry), never for a domain function."""
+    if session.connection().dialect.name != "postgresql":
+        return pipelined(session, statements)
+    session.flush()
+    return pipelined(session, [*statements, (_COMMIT, {})])[:-1]
 
 
 # SQLite: SQLITE_BUSY / SQLITE_LOCKED. PostgreSQL: lock_not_available (lock_timeout), deadlock,

@@ -108,17 +108,14 @@ _COMPILED: dict[int, tuple[Executable, Dialect, Compiled]] = {}
 _COMPILED_MAX = 512
 
 
-def pipelined(session: Session, statements: Sequence[Statement], *, commit: bool = False) -> list[list[Any]]:
+def pipelined(session: Session, statements: Sequence[Statement]) -> list[list[Any]]:
     """Run ``statements`` (Core statements built once, at module level or cached, with their parameters)
     in order in the session's transaction; the rows of each (an empty list for a statement returning
     none). On PostgreSQL they go to the server in one round trip (psycopg's pipeline mode: the server runs
     them one after the other, each under its own snapshot as separate statements would; the first error
     aborts the rest and is raised), through the driver's cursor with SQL compiled once per statement:
-    none of SQLAlchemy's per-execution work (cache key, result processing), none of the ORM's.
-
-    ``commit``: end the transaction with them, in the same round trip (PostgreSQL; elsewhere the caller's
-    unit of work commits right after). Only for the last statements of a unit of work: the session is
-    flushed first, and the unit of work's own commit then finds nothing left to send.
+    none of SQLAlchemy's per-execution work (cache key, result processing), none of the ORM's. A unit of
+    work ends with its last statements in the same round trip through core.db.commit_with.
     """
     conn = session.connection()
     if conn.dialect.name != "postgresql":
@@ -127,14 +124,12 @@ def pipelined(session: Session, statements: Sequence[Statement], *, commit: bool
             result = conn.execute(stmt, dict(params))
             out.append(list(result) if result.returns_rows else [])
         return out
-    if commit:
-        session.flush()
     dbapi: Any = conn.connection.dbapi_connection  # psycopg's Connection
     if dbapi is None:  # pragma: no cover - a connection in use has its driver connection
         raise InternalError("no driver connection")
     sql = ""
     try:
-        if len(statements) == 1 and not commit:  # one statement: no pipeline to open and sync
+        if len(statements) == 1:  # one statement: no pipeline to open and sync
             stmt, params = statements[0]
             compiled = _pg_sql(stmt, conn.dialect)
             sql = compiled.string
@@ -150,8 +145,6 @@ def pipelined(session: Session, statements: Sequence[Statement], *, commit: bool
                     cursor = dbapi.cursor()
                     cursors.append(cursor)
                     cursor.execute(sql, compiled.construct_params(dict(params)))
-                if commit:  # a statement, not dbapi.commit(): that one waits for its own reply in a pipeline
-                    dbapi.cursor().execute("COMMIT")
             return [cursor.fetchall() if cursor.description is not None else [] for cursor in cursors]
         finally:
             for cursor in cursors:

@@ -1,5 +1,5 @@
 """core.sql.pipelined (the API's single-event path sends its statements through it) and the audit entry that
-commits its transaction (core.audit.record(commit=True)): on both backends."""
+commits its transaction (core.db.commit_with, through core.audit.record(commit=True)): on both backends."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlmodel import Session, col, func
 
 from core.audit import record
 from core.audit_chain import verify
-from core.db import db_fault
+from core.db import commit_with, db_fault
 from core.models import AppSetting, Role
 from core.models_audit import AuditEntry
 from core.sql import pipelined
@@ -58,11 +58,11 @@ def test_an_error_is_sqlalchemys_and_rolls_the_transaction_back(session: Session
 
 
 def test_commit_ends_the_transaction_with_the_statements(session: Session, engine: Any) -> None:
-    """Test that commit=True makes the statements (and what the session had pending) durable: another
+    """Test that commit_with makes the statements (and what the session had pending) durable: another
     connection sees them before the session's own commit, which then has nothing left to do (PostgreSQL;
     on SQLite the caller's commit commits)."""
     session.add(AppSetting(key="pending", value="x"))  # flushed first, committed with the rest
-    pipelined(session, [(_ADD, {"k": "c.a", "v": "1"})], commit=True)
+    commit_with(session, [(_ADD, {"k": "c.a", "v": "1"})])
     if engine.dialect.name == "postgresql":
         with engine.connect() as other:
             keys = other.execute(text("SELECT key FROM app_setting ORDER BY key")).scalars().all()
