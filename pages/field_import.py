@@ -130,6 +130,9 @@ for kind, tab in zip(
             if done["sample"] is not None:
                 st.subheader(tr("field.import.recent"))
                 st.dataframe(done["sample"], hide_index=True, width="stretch")
+            # The data-quality checks run nightly: say how to check what was just written now.
+            st.caption(tr("field.import.quality_hint", recheck=tr("field.dq.recheck")))
+            st.page_link("pages/data_quality.py", label=tr("menu.data_quality"), icon=":material/rule:")
             continue
         report = _run(kind, data, upload.name, write=False)
         _summary(report)

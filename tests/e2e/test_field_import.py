@@ -39,6 +39,13 @@ def test_manager_imports_figures_sees_preview_then_committed_rows(page: Page, se
     expect(page.get_by_text("已写入：新增 3 条，更新 0 条。")).to_be_visible()
     expect(page.get_by_text("刚写入的记录")).to_be_visible()
     screenshot(page, "field-import-committed-zh")
+    # The nightly checks have not seen the new rows: the page says how to check them now, and links there.
+    expect(
+        page.get_by_text("数据质量检查每晚运行一次；要马上检查刚写入的数据，打开数据质量，点“重新检查”。")
+    ).to_be_visible()
+    page.get_by_test_id("stMain").get_by_role("link", name="数据质量").click()
+    wait_for_run(page)
+    expect(page.get_by_role("button", name="重新检查")).to_be_visible()
     engine = create_engine(server.db_url)
     with engine.connect() as conn:
         rows = conn.execute(
