@@ -36,7 +36,7 @@ st.caption(tr("field.rentals.caption"))
 with Session(resources.engine()) as session:
     now = field_now(session)
     frame = buildings_frame(session, viewer, now=now)
-    coverage = patrol_coverage(session, viewer, start=now - timedelta(days=30), end=now)
+    coverage = patrol_coverage(session, viewer, start=now - timedelta(days=30), end=now, buildings=frame)
 
 if frame.empty:
     st.info(tr("field.rentals.empty"))
@@ -85,7 +85,7 @@ st.dataframe(
 )
 audited_download(
     tr("common.download_csv"),
-    safe_frame(table).to_csv(index=False).encode("utf-8-sig"),
+    lambda: safe_frame(table).to_csv(index=False).encode("utf-8-sig"),  # built on click, not on every run
     viewer=viewer,
     what="rentals",
     filters={},
@@ -95,11 +95,8 @@ audited_download(
 )
 
 st.subheader(tr("field.rentals.breakdown"))
-bid = st.selectbox(
-    tr("field.rentals.pick"),
-    frame["id"].tolist(),
-    format_func=lambda i: f"{frame.set_index('id').at[i, 'code']} · {frame.set_index('id').at[i, 'address']}",
-)
+labels = dict(zip(frame["id"].tolist(), (frame["code"] + " · " + frame["address"]).tolist(), strict=True))
+bid = st.selectbox(tr("field.rentals.pick"), list(labels), format_func=labels.__getitem__)
 building = frame.set_index("id").loc[bid]
 crit = criteria()
 scores = json.loads(building["scores_json"]) if isinstance(building.get("scores_json"), str) else {}

@@ -240,10 +240,13 @@ def record_patrol(
     return patrol
 
 
-def patrol_coverage(session: Session, viewer: Viewer, *, start: datetime, end: datetime) -> pd.DataFrame:
+def patrol_coverage(
+    session: Session, viewer: Viewer, *, start: datetime, end: datetime, buildings: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Per community: patrols due in [start, end) from each building's grade, patrols made (each building
-    capped at what it was due, so repeat visits cannot hide missed ones) and the coverage rate."""
-    b = buildings_frame(session, viewer, now=end)
+    capped at what it was due, so repeat visits cannot hide missed ones) and the coverage rate.
+    ``buildings``: the viewer's ``buildings_frame`` at ``end`` when the caller has it already."""
+    b = (buildings_frame(session, viewer, now=end) if buildings is None else buildings).copy()
     if b.empty:
         return pd.DataFrame(columns=["community_id", "community_zh", "community_en", "due", "made", "rate"])
     days = (end - start).total_seconds() / 86400
