@@ -102,7 +102,7 @@ with list_tab:
     record_view(viewer, "workers", filters=filters, rows=len(frame))
     audited_download(
         tr("common.download_csv"),
-        safe_frame(shown).to_csv(index=False).encode("utf-8-sig"),
+        lambda: safe_frame(shown).to_csv(index=False).encode("utf-8-sig"),  # built on click, not every run
         viewer=viewer,
         what="workers",
         filters=filters,
@@ -112,14 +112,16 @@ with list_tab:
     )
 
 with edit_tab:
-    with Session(resources.engine()) as session:
-        everyone = workers_frame(session, viewer)
+    if community_id is None and status is None and not search:
+        everyone = frame  # the list tab read the whole scope already
+    else:
+        with Session(resources.engine()) as session:
+            everyone = workers_frame(session, viewer)
+    names = dict(zip(everyone["employee_no"].tolist(), everyone["name"].tolist(), strict=True))
     pick_no = st.selectbox(
         tr("workers.edit_pick"),
-        [None, *everyone["employee_no"].tolist()],
-        format_func=lambda v: (
-            tr("workers.new") if v is None else f"{v} · {everyone.set_index('employee_no').at[v, 'name']}"
-        ),
+        [None, *names],
+        format_func=lambda v: tr("workers.new") if v is None else f"{v} · {names[v]}",
     )
     current: Worker | None = None
     if pick_no:

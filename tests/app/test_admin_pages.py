@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from core import org
 from core.auth import sign_in
 from core.db import get_engine
+from core.i18n import t
 from tests.app.util import texts
+
+REAL_WORKERS_FRAME = org.workers_frame
 
 
 def test_org_page_counts_the_demo_tree(open_page, viewer_of):
@@ -23,6 +27,23 @@ def test_workers_page_masks_phones_and_scopes_to_the_community(open_page, viewer
     frame = at.dataframe[0].value
     assert set(frame["社区"]) == {"下沙社区"}
     assert frame["电话"].str.fullmatch(r"\d{3}\*{4}\d{4}").all()
+
+
+def test_workers_page_reads_the_scope_once_and_offers_every_worker_to_edit(open_page, viewer_of, monkeypatch):
+    """Test that an unfiltered view of 网格员 reads the scope's workers once (the edit tab's picker takes the
+    list's rows: both tabs run on every view), that the picker offers each of them by number and name, and
+    that a filtered list still leaves every worker in the picker (issue #21: 300 ms a view for the district)."""
+    calls = []
+    monkeypatch.setattr(org, "workers_frame", lambda *a, **k: calls.append(k) or REAL_WORKERS_FRAME(*a, **k))
+    at = open_page("pages/workers.py", viewer_of("manager"))
+    assert not at.exception
+    everyone = at.dataframe[0].value
+    picker = next(s for s in at.selectbox if s.label == t("workers.edit_pick", "zh"))
+    assert len(calls) == 1 and len(picker.options) == len(everyone) + 1
+    assert f"{everyone.iloc[0]['工号']} · {everyone.iloc[0]['姓名']}" in picker.options
+    at.text_input[0].set_value(everyone.iloc[0]["工号"]).run()
+    picker = next(s for s in at.selectbox if s.label == t("workers.edit_pick", "zh"))
+    assert len(at.dataframe[0].value) == 1 and len(picker.options) == len(everyone) + 1
 
 
 def test_users_page_lists_roles_in_english(open_page, viewer_of):
