@@ -127,7 +127,8 @@ def seal_entry(
     ``before``: statements of the transaction whose results nobody needs, sent ahead of the chain lock;
     ``commit``: the entry is the unit of work's last write and commits with it (core.db.commit_with). On
     PostgreSQL that makes two round trips in all — (before…, lock, head), then (insert, COMMIT) — so the
-    lock, which audited writes pass one at a time, is held for one round trip and the commit's flush."""
+    lock, which audited writes pass one at a time, is held for one round trip, not for the commit's disk
+    write (core.db.commit_with releases it before the flush and waits for the flush after)."""
     conn = session.connection()
     if conn.dialect.name == "postgresql" and (before or commit):
         head = pipelined(session, [*before, (_PG_LOCK, {}), (_HEAD, {})])[-1]

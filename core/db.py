@@ -99,6 +99,11 @@ def unit_of_work(engine: Engine | None = None, *, session: Session | None = None
 
 
 _COMMIT = text("COMMIT")
+# PostgreSQL: the transaction commits without waiting for its WAL to reach the disk, so its locks are released
+# at once; then a transaction of one logical-decoding message (it needs a transaction id and writes WAL, so
+# its commit waits for the flush, of everything before it too) returns once the first one is on disk.
+_NO_FLUSH_WAIT = text("SET LOCAL synchronous_commit TO off")
+_WAIT_FOR_FLUSH = text("SELECT pg_logical_emit_message(true, 'gridwise.flush', '')")
 
 
 def commit_with(session: Session, statements: Sequence[Statement]) -> list[list[Any]]:
@@ -106,11 +111,20 @@ def commit_with(session: Session, statements: Sequence[Statement]) -> list[list[
     the session holds is flushed, then the statements and COMMIT go in one round trip (a COMMIT statement,
     not the driver's commit, which waits for its own reply in a pipeline); the unit of work's own commit
     then finds nothing left to send. On SQLite the statements run and the unit of work commits right after.
-    For a unit-of-work helper's last writes (the API's audit entry), never for a domain function."""
+    For a unit-of-work helper's last writes (the API's audit entry), never for a domain function.
+
+    PostgreSQL: the locks the transaction holds (the audit chain's, which audited writes pass one at a
+    time) are released when COMMIT runs, not after the disk write that makes it durable (~5–10 ms on a
+    disk, for which every other audited write would queue): the COMMIT does not wait for the WAL flush,
+    and the same round trip then waits for it (``_WAIT_FOR_FLUSH``), so the call returns, and its caller
+    answers, only once the transaction is durable, as with a plain COMMIT; the flushes of concurrent
+    writers share one disk write. What a crash can lose in between is a transaction nobody was told had
+    committed (other sessions may have read it; a later durable commit includes it)."""
     if session.connection().dialect.name != "postgresql":
         return pipelined(session, statements)
     session.flush()
-    return pipelined(session, [*statements, (_COMMIT, {})])[:-1]
+    tail = [(_NO_FLUSH_WAIT, {}), (_COMMIT, {}), (_WAIT_FOR_FLUSH, {})]
+    return pipelined(session, [*statements, *tail])[: -len(tail)]
 
 
 # SQLite: SQLITE_BUSY / SQLITE_LOCKED. PostgreSQL: lock_not_available (lock_timeout), deadlock,

@@ -95,3 +95,35 @@ def test_an_audit_entry_that_commits_chains_and_sends_the_deferred_writes_first(
     through_sqlalchemy = sum(sql.startswith("INSERT INTO audit_log") for sql in seen)
     # PostgreSQL: the committing entry's lock, head, insert and commit go through the driver's pipeline
     assert through_sqlalchemy == (2 if session.get_bind().dialect.name == "postgresql" else 3)
+
+
+def test_postgresql_commit_releases_the_locks_before_the_flush_and_returns_after_it(
+    session: Session, engine: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Test that on PostgreSQL commit_with's COMMIT does not wait for the disk (the audit chain's lock, which
+    every audited write queues for, is released when it runs) and that the same round trip then waits for
+    the flush: when commit_with returns, the WAL up to the transaction's commit is on disk."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL's commit")
+    sent: list[list[str]] = []
+
+    def spy(session: Session, statements: Any) -> list[list[Any]]:
+        sent.append([str(stmt) for stmt, _ in statements])
+        return pipelined(session, statements)
+
+    monkeypatch.setattr("core.db.pipelined", spy)
+    rows = commit_with(
+        session, [(_ADD, {"k": "c.a", "v": "1"}), (text("SELECT pg_current_wal_insert_lsn()::text"), {})]
+    )
+    (lsn,) = rows[1][0]  # WAL written by the transaction ends before its commit record, after this
+    assert len(sent) == 1  # one round trip
+    tail = sent[0][2:]
+    assert tail[0] == "SET LOCAL synchronous_commit TO off" and tail[1] == "COMMIT"
+    assert "pg_logical_emit_message(true" in tail[2]
+    with engine.connect() as other:
+        durable = other.execute(
+            text("SELECT pg_current_wal_flush_lsn() >= CAST(:lsn AS pg_lsn)"), {"lsn": lsn}
+        ).scalar_one()
+        assert other.execute(text("SELECT value FROM app_setting WHERE key = 'c.a'")).scalar_one() == "1"
+    assert durable
+    assert session.connection().connection.dbapi_connection.info.transaction_status == 0  # IDLE: committed
