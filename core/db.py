@@ -123,7 +123,7 @@ def commit_with(session: Session, statements: Sequence[Statement]) -> list[list[
     if session.connection().dialect.name != "postgresql":
         return pipelined(session, statements)
     session.flush()
-    tail = [(_NO_FLUSH_WAIT, {}), (_COMMIT, {}), (_WAIT_FOR_FLUSH, {})]
+    tail: list[Statement] = [(_NO_FLUSH_WAIT, {}), (_COMMIT, {}), (_WAIT_FOR_FLUSH, {})]
     return pipelined(session, [*statements, *tail])[: -len(tail)]
 
 
