@@ -12,7 +12,7 @@ from sqlmodel import Session
 from core import clock
 from core.errors import GridwiseError
 from core.i18n import pick
-from core.tabular import errors_frame, safe_frame, template_bytes
+from core.tabular import errors_frame, template_bytes
 from core.uploads import TABLE_KINDS
 from courses.attendance import (
     checkin_code,
@@ -28,8 +28,7 @@ from courses.models import AttendanceStatus
 from courses.training_sessions import session_in_scope, sessions_frame
 from ui import resources
 from ui.attendance_workers import attendance_by_worker
-from ui.audit_reads import download_button as audited_download
-from ui.audit_reads import record_view
+from ui.audit_reads import csv_download, record_view
 from ui.cells import cell_number, cell_time
 from ui.errors import show_error
 from ui.guard import require
@@ -194,15 +193,13 @@ with tab_session:
         )
         if b3.button(tr("courses.att.bulk_apply"), disabled=n_marked == len(roster)):
             save(dict.fromkeys(roster[roster["status"].isna()]["worker_id"], bulk))
-        audited_download(
+        csv_download(
             tr("common.download_csv"),
-            safe_frame(edited).to_csv(index=False).encode("utf-8-sig"),
+            edited,
             viewer=viewer,
             what="attendance",
             filters={"session_id": sid},
-            rows=len(edited),
             file_name=f"attendance_{sid}.csv",
-            mime="text/csv",
         )
 
     with st.expander(tr("courses.att.import")):

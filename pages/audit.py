@@ -10,11 +10,9 @@ from core import clock
 from core.audit import ACTION_AREAS, audit_actions, audit_frame
 from core.audit_text import action_text, entity_text, user_text, values_text
 from core.i18n import pick, t
-from core.tabular import safe_frame
 from courses.training.completion import rules
 from ui import resources
-from ui.audit_reads import download_button as audited_download
-from ui.audit_reads import record_view
+from ui.audit_reads import csv_download, record_view
 from ui.guard import require
 from ui.state import lang, tr
 
@@ -75,13 +73,11 @@ else:
     )
     st.caption(tr("common.rows", n=len(shown)))
     st.dataframe(shown, hide_index=True, height=520)
-    audited_download(
+    csv_download(
         tr("common.download_csv"),
-        safe_frame(shown).to_csv(index=False).encode("utf-8-sig"),
+        shown,
         viewer=viewer,
         what="audit",
         filters={"start": start, "end": end},
-        rows=len(shown),
         file_name=f"audit-{start}-{end}.csv",
-        mime="text/csv",
     )

@@ -21,8 +21,7 @@ from evaluation.field.rentals import (
     patrol_coverage,
 )
 from ui import resources
-from ui.audit_reads import download_button as audited_download
-from ui.audit_reads import record_view
+from ui.audit_reads import csv_download, record_view
 from ui.errors import refusals
 from ui.guard import require
 from ui.state import lang, tr
@@ -83,15 +82,8 @@ st.dataframe(
         tr("field.col.score"): st.column_config.ProgressColumn(format="%.0f", min_value=0, max_value=100),
     },
 )
-audited_download(
-    tr("common.download_csv"),
-    lambda: safe_frame(table).to_csv(index=False).encode("utf-8-sig"),  # built on click, not on every run
-    viewer=viewer,
-    what="rentals",
-    filters={},
-    rows=len(table),
-    file_name="rentals.csv",
-    mime="text/csv",
+csv_download(
+    tr("common.download_csv"), table, viewer=viewer, what="rentals", filters={}, file_name="rentals.csv"
 )
 
 st.subheader(tr("field.rentals.breakdown"))

@@ -20,12 +20,11 @@ from core.org import (
     workers_frame,
 )
 from core.scope import ScopeError
-from core.tabular import safe_frame, template_bytes
+from core.tabular import template_bytes
 from core.uploads import TABLE_KINDS
 from core.worker_import import WORKER_SCHEMA, commit_worker_import, preview_worker_import
 from ui import resources
-from ui.audit_reads import download_button as audited_download
-from ui.audit_reads import record_view
+from ui.audit_reads import csv_download, record_view
 from ui.errors import refusals
 from ui.guard import require
 from ui.options import distinct_labels
@@ -100,15 +99,13 @@ with list_tab:
     st.dataframe(shown, hide_index=True, height=min(600, 38 + 35 * max(len(shown), 1)))
     filters = {"community_id": community_id, "status": status, "search": search or None}
     record_view(viewer, "workers", filters=filters, rows=len(frame))
-    audited_download(
+    csv_download(
         tr("common.download_csv"),
-        lambda: safe_frame(shown).to_csv(index=False).encode("utf-8-sig"),  # built on click, not every run
+        shown,
         viewer=viewer,
         what="workers",
         filters=filters,
-        rows=len(shown),
         file_name="workers.csv",
-        mime="text/csv",
     )
 
 with edit_tab:

@@ -8,12 +8,10 @@ from sqlmodel import Session
 
 from core.i18n import pick
 from core.scope import Viewer
-from core.tabular import safe_frame
 from courses.attendance import attendance_warnings, worker_attendance
 from courses.charts import attendance_rate_chart
 from ui import resources
-from ui.audit_reads import download_button as audited_download
-from ui.audit_reads import record_view
+from ui.audit_reads import csv_download, record_view
 from ui.state import tr
 
 
@@ -88,14 +86,12 @@ def attendance_by_worker(viewer: Viewer, L: str, now: datetime) -> None:
         st.markdown(f"**{tr('courses.att.all_workers')}**")
         full = table(per_worker)
         st.dataframe(full, hide_index=True, width="stretch", column_config=pct, height=420)
-        audited_download(
+        csv_download(
             tr("common.download_csv"),
-            safe_frame(full).to_csv(index=False).encode("utf-8-sig"),
+            full,
             viewer=viewer,
             what="attendance_by_worker",
             filters={},
-            rows=len(full),
             file_name="attendance_by_worker.csv",
-            mime="text/csv",
             key="dl_workers",
         )

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from core.audit import record_read
 from core.scope import Viewer
+from core.tabular import safe_frame
 from ui import resources
 from ui.state import VIEWER_KEY
 
@@ -57,5 +59,30 @@ def download_button(
         mime=mime,
         on_click=_record_export,
         args=(who, what, filters, rows, file_name),
+        **kwargs,
+    )
+
+
+def csv_download(
+    label: str,
+    frame: pd.DataFrame,
+    *,
+    what: str,
+    filters: dict[str, Any],
+    file_name: str,
+    viewer: Viewer | None = None,
+    **kwargs: Any,
+) -> bool:
+    """:func:`download_button` of ``frame`` as a UTF-8 CSV (with BOM, for Excel) that spreadsheets will not
+    run as formulas (core.tabular.safe_frame), built when clicked — not on every run of the page."""
+    return download_button(
+        label,
+        lambda: safe_frame(frame).to_csv(index=False).encode("utf-8-sig"),
+        what=what,
+        filters=filters,
+        rows=len(frame),
+        file_name=file_name,
+        viewer=viewer,
+        mime="text/csv",
         **kwargs,
     )
