@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from functools import cache
 
 from alembic import command
 from alembic.config import Config
@@ -21,7 +22,10 @@ AREAS = ("core", "courses", "evaluation")
 FOREIGN_TABLES = frozenset({"apscheduler_jobs"})
 
 
+@cache
 def import_all_models() -> MetaData:
+    """Every table of the application (each area's ``models`` / ``models_*`` modules imported): the package
+    walk runs once per process (我的数据 asks for every column it shows; the walk cost 24 ms each time)."""
     for area in AREAS:
         package = importlib.import_module(area)
         for info in pkgutil.walk_packages(package.__path__, prefix=f"{area}."):
