@@ -242,14 +242,38 @@ def _scheme_id(session: Session, scheme_id: int | None) -> tuple[Scheme, int]:
     return scheme_by_id(session, scheme_id), scheme_id
 
 
+def served_of(
+    session: Session, period: str, *, scheme_id: int | None = None
+) -> tuple[str, Scheme, ServedScorecard]:
+    """What every read starts from: the period's label, the active (or given) scheme and the period's served
+    row, computed and kept when missing (the scheme read once)."""
+    label = parse_period(period).label
+    scheme, sid = _scheme_id(session, scheme_id)
+    row = _served_row(session, label, sid)
+    if row is None:
+        row = write_served(session, label, scheme_id=sid, source="read")
+    return label, scheme, row
+
+
 def ensure_served(session: Session, period: str, *, scheme_id: int | None = None) -> ServedScorecard:
     """The served row of ``period`` (and the active or given scheme), computed and kept when missing."""
-    p = parse_period(period)
+    return served_of(session, period, scheme_id=scheme_id)[2]
+
+
+def ensure_months_served(session: Session, months: list[str], *, scheme_id: int | None = None) -> int:
+    """Fill the served rows of the ``months`` not served yet (each once, for everyone); the scheme's id."""
     _, sid = _scheme_id(session, scheme_id)
-    row = _served_row(session, p.label, sid)
-    if row is not None:
-        return row
-    return write_served(session, p.label, scheme_id=sid, source="read")
+    have = set(
+        session.exec(
+            select(ServedScorecard.period).where(
+                col(ServedScorecard.period).in_(months), ServedScorecard.scheme_id == sid
+            )
+        ).all()
+    )
+    for m in months:
+        if m not in have:
+            write_served(session, m, scheme_id=sid, source="read")
+    return sid
 
 
 def periods_containing(month: str) -> list[str]:
@@ -300,22 +324,38 @@ def _in_scope(viewer: Viewer) -> Any:  # noqa: ANN401 - a SQL expression
     return col(ServedCard.worker_id).in_(select(Worker.id).where(worker_scope_clause(viewer)))
 
 
+def card_rows(
+    session: Session,
+    served: ServedScorecard,
+    viewer: Viewer | None,
+    *,
+    components: bool,
+    worker_ids: Sequence[int] | None = None,
+) -> list[Any]:
+    """The served cards' JSON (and, with ``components``, their components') of ``served``: every worker in
+    the viewer's scope in row order, or only ``worker_ids`` of them (in chunks: SQLite's parameter limit).
+    ``viewer`` None reads by key without a scope condition (a worker's own card)."""
+    what = [col(ServedCard.card)] + ([col(ServedCard.components)] if components else [])
+    stmt = sa_select(*what).where(col(ServedCard.served_id) == row_id(served.id))
+    if viewer is not None:
+        stmt = stmt.where(_in_scope(viewer))
+    if worker_ids is None:
+        return list(session.execute(stmt.order_by(col(ServedCard.id))).all())
+    ids = [int(w) for w in worker_ids]
+    rows: list[Any] = []
+    for i in range(0, len(ids), 900):
+        rows += session.execute(stmt.where(col(ServedCard.worker_id).in_(ids[i : i + 900]))).all()
+    return rows
+
+
 def served_view(
     session: Session, viewer: Viewer, period: str, *, scheme_id: int | None = None, components: bool = True
 ) -> ServedView:
     """The period's cards (and components) for the workers ``viewer`` may see, read from the served tables
     (filled once if missing). Equal to ``service.scorecards`` for the same period and viewer."""
-    p = parse_period(period)
-    scheme, _ = _scheme_id(session, scheme_id)
-    served = ensure_served(session, p.label, scheme_id=scheme_id)
-    sid = row_id(served.id)
-    what = [col(ServedCard.card)] + ([col(ServedCard.components)] if components else [])
-    rows = session.execute(
-        sa_select(*what)
-        .where(col(ServedCard.served_id) == sid, _in_scope(viewer))
-        .order_by(col(ServedCard.id))
-    ).all()
-    return _view(served, scheme, p.label, rows, components)
+    label, scheme, served = served_of(session, period, scheme_id=scheme_id)
+    rows = card_rows(session, served, viewer, components=components)
+    return _view(served, scheme, label, rows, components)
 
 
 def _view(
@@ -338,20 +378,14 @@ def served_worker_card(session: Session, viewer: Viewer, period: str) -> ServedV
     read, and one card sorts nothing. Empty when the worker has no card."""
     if viewer.worker_id is None:
         return served_view(session, viewer, period)
-    p = parse_period(period)
-    scheme, _ = _scheme_id(session, None)
-    served = ensure_served(session, p.label)
-    row = session.execute(
-        sa_select(col(ServedCard.card), col(ServedCard.components)).where(
-            col(ServedCard.served_id) == row_id(served.id), col(ServedCard.worker_id) == viewer.worker_id
-        )
-    ).first()
-    card_rows = [json.loads(row[0])] if row else []
-    comp_rows = [{"worker_id": viewer.worker_id, **c} for c in json.loads(row[1])] if row else []
-    cards = pd.DataFrame.from_records(card_rows, columns=list(json.loads(served.card_dtypes)))
+    label, scheme, served = served_of(session, period)
+    rows = card_rows(session, served, None, components=True, worker_ids=[viewer.worker_id])
+    card_rows_ = [json.loads(rows[0][0])] if rows else []
+    comp_rows = [{"worker_id": viewer.worker_id, **c} for c in json.loads(rows[0][1])] if rows else []
+    cards = pd.DataFrame.from_records(card_rows_, columns=list(json.loads(served.card_dtypes)))
     comps = pd.DataFrame.from_records(comp_rows, columns=list(json.loads(served.component_dtypes)))
     return ServedView(
-        Scorecards(p.label, scheme, cards, comps), cards, comps, served.scheme_id, served.computed_at
+        Scorecards(label, scheme, cards, comps), cards, comps, served.scheme_id, served.computed_at
     )
 
 
@@ -367,18 +401,8 @@ def served_trend(
     """Monthly cards in scope, first..last: the columns a trend reads (period, worker_id, community_id,
     subdistrict_id and, with ``names``, their names; total, grade, scored), from the served rows (months
     missing are filled once)."""
-    _, sid = _scheme_id(session, scheme_id)
     months = months_between(first, last)
-    have = set(
-        session.exec(
-            select(ServedScorecard.period).where(
-                col(ServedScorecard.period).in_(months), ServedScorecard.scheme_id == sid
-            )
-        ).all()
-    )
-    for m in months:
-        if m not in have:
-            ensure_served(session, m, scheme_id=sid)
+    sid = ensure_months_served(session, months, scheme_id=scheme_id)
     rows = session.execute(
         sa_select(
             col(ServedScorecard.period),
@@ -403,17 +427,22 @@ def served_trend(
     out["scored"] = out["scored"].astype(bool)
     if not names:
         return out
+    return with_unit_names(session, out, ("community", "subdistrict"))
+
+
+def with_unit_names(session: Session, frame: pd.DataFrame, kinds: Sequence[str]) -> pd.DataFrame:
+    """``frame`` with ``<kind>_zh`` and ``<kind>_en`` for each ``<kind>_id`` column (community, subdistrict):
+    the units' names read once and mapped by id (a few hundred names shared by thousands of rows)."""
     units = session.exec(
         select(OrgUnit.id, OrgUnit.name_zh, OrgUnit.name_en).where(
             col(OrgUnit.level).in_([OrgLevel.SUBDISTRICT.value, OrgLevel.COMMUNITY.value])
         )
     ).all()
-    zh = {i: z for i, z, _ in units}
-    en = {i: e for i, _, e in units}
-    for kind in ("community", "subdistrict"):
-        out[f"{kind}_zh"] = out[f"{kind}_id"].map(zh)
-        out[f"{kind}_en"] = out[f"{kind}_id"].map(en)
-    return out
+    names = {"zh": {i: z for i, z, _ in units}, "en": {i: e for i, _, e in units}}
+    for kind in kinds:
+        for lang in ("zh", "en"):
+            frame[f"{kind}_{lang}"] = frame[f"{kind}_id"].map(names[lang]).astype(object)
+    return frame
 
 
 def _party_unit(viewer: Viewer) -> int | None:
@@ -431,7 +460,7 @@ def _party_unit(viewer: Viewer) -> int | None:
 def served_party(session: Session, viewer: Viewer, period: str) -> pd.DataFrame:
     """The article's party comparison over the viewer's scope, read by key (equal to service.compare_party)."""
     unit = _party_unit(viewer)
-    served = ensure_served(session, parse_period(period).label)
+    _, _, served = served_of(session, period)
     if unit is not None:
         frame = session.exec(
             select(ServedComparison.frame).where(

@@ -17,14 +17,23 @@ import pandas as pd
 from sqlalchemy import case, func
 from sqlalchemy import select as sa_select
 from sqlalchemy.sql.elements import True_
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
-from core.models import OrgLevel, OrgUnit, Worker, row_id
+from core.models import Worker, row_id
 from core.scope import ScopeError, Viewer, worker_scope_clause
 from evaluation.scoring.compute import Scorecards
 from evaluation.scoring.models_served import ServedCard, ServedScorecard
-from evaluation.scoring.periods import months_between, parse_period
-from evaluation.scoring.served import ServedView, _in_scope, _scheme_id, _view, ensure_served
+from evaluation.scoring.periods import months_between
+from evaluation.scoring.served import (
+    ServedView,
+    _in_scope,
+    _scheme_id,
+    _view,
+    card_rows,
+    ensure_months_served,
+    served_of,
+    with_unit_names,
+)
 
 # The columns of ``served_ranking``: what a ranking filters, counts, charts and orders by.
 RANKING_COLS = [
@@ -56,9 +65,7 @@ def served_ranking(session: Session, viewer: Viewer, period: str) -> ServedView:
     """Every worker in scope with the ranking columns (RANKING_COLS), in rank order (scored first, by total
     descending, then employee number, as the cards' ranks): one SQL query over the served rows' columns,
     no card decoded. ``cards`` of the view holds these columns, ``components`` is empty."""
-    p = parse_period(period)
-    scheme, _ = _scheme_id(session, None)
-    served = ensure_served(session, p.label)
+    label, scheme, served = served_of(session, period)
     stmt = (
         sa_select(
             col(ServedCard.worker_id),
@@ -98,20 +105,11 @@ def served_ranking(session: Session, viewer: Viewer, period: str) -> ServedView:
             "scored": pd.array(data[8], dtype=bool),
         }
     )
-    # Unit names by id: a few hundred names shared by 20,000 rows (plain objects: no per-row string copies).
-    units = session.exec(
-        select(OrgUnit.id, OrgUnit.name_zh, OrgUnit.name_en).where(
-            col(OrgUnit.level).in_([OrgLevel.SUBDISTRICT.value, OrgLevel.COMMUNITY.value])
-        )
-    ).all()
-    for kind in ("community", "subdistrict"):
-        ids = cards[f"{kind}_id"]
-        for lang, names in (("zh", {i: z for i, z, _ in units}), ("en", {i: e for i, _, e in units})):
-            cards[f"{kind}_{lang}"] = ids.map(names).astype(object)
+    cards = with_unit_names(session, cards, ("community", "subdistrict"))
     cards = cards[RANKING_COLS]
     comps = pd.DataFrame(columns=["worker_id"])
     return ServedView(
-        Scorecards(p.label, scheme, cards, comps), cards, comps, served.scheme_id, served.computed_at
+        Scorecards(label, scheme, cards, comps), cards, comps, served.scheme_id, served.computed_at
     )
 
 
@@ -121,21 +119,9 @@ def served_cards_of(
     """The whole cards (and, with ``components``, their components) of ``worker_ids`` in the viewer's scope
     for ``period``: the rows on screen, one opened card, or an export's workers. Workers outside the scope
     are left out, as ``served.served_view`` leaves them."""
-    p = parse_period(period)
-    scheme, _ = _scheme_id(session, None)
-    served = ensure_served(session, p.label)
-    what: list[Any] = [col(ServedCard.card)] + ([col(ServedCard.components)] if components else [])
-    ids = [int(w) for w in worker_ids]
-    rows: list[Any] = []
-    for i in range(0, len(ids), 900):  # bound the IN list (SQLite's parameter limit)
-        rows += session.execute(
-            sa_select(*what).where(
-                col(ServedCard.served_id) == row_id(served.id),
-                col(ServedCard.worker_id).in_(ids[i : i + 900]),
-                _in_scope(viewer),
-            )
-        ).all()
-    return _view(served, scheme, p.label, rows, components)
+    label, scheme, served = served_of(session, period)
+    rows = card_rows(session, served, viewer, components=components, worker_ids=worker_ids)
+    return _view(served, scheme, label, rows, components)
 
 
 def served_card_of(
@@ -155,18 +141,8 @@ def served_trend_summary(
     """Scored workers' totals per month and subdistrict in scope (or in one community), first..last,
     summed in SQL: period, subdistrict_id, subdistrict_zh, subdistrict_en, n, total_sum. Means per month
     (overall or per subdistrict) are total_sum ÷ n over the rows that make them."""
-    _, sid = _scheme_id(session, None)
     months = months_between(first, last)
-    have = set(
-        session.exec(
-            select(ServedScorecard.period).where(
-                col(ServedScorecard.period).in_(months), ServedScorecard.scheme_id == sid
-            )
-        ).all()
-    )
-    for m in months:
-        if m not in have:
-            ensure_served(session, m, scheme_id=sid)
+    sid = ensure_months_served(session, months)
     stmt = (
         sa_select(
             col(ServedScorecard.period),
@@ -192,14 +168,7 @@ def served_trend_summary(
     )
     out["n"] = out["n"].astype(int)
     out["total_sum"] = out["total_sum"].astype(float)
-    names = session.exec(
-        select(OrgUnit.id, OrgUnit.name_zh, OrgUnit.name_en).where(
-            OrgUnit.level == OrgLevel.SUBDISTRICT.value
-        )
-    ).all()
-    out["subdistrict_zh"] = out["subdistrict_id"].map({i: z for i, z, _ in names})
-    out["subdistrict_en"] = out["subdistrict_id"].map({i: e for i, _, e in names})
-    return out
+    return with_unit_names(session, out, ("subdistrict",))
 
 
 def served_worker_totals(
