@@ -7,10 +7,12 @@ rank must not change with who is looking.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlalchemy import func, literal
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col
 
 from core.clock import now
 from core.scope import ScopeError, Viewer
@@ -136,18 +138,24 @@ def improvement_options(components: pd.DataFrame) -> pd.DataFrame:
     ``cohort``, ``cohort_rank`` and ``cohort_n`` (from the worked formula), and ``at_best`` marks one whose
     value is already the best there is (100% of a rate): its missing points come from others' ties, not from
     anything the worker could do, so it is not offered as a way to raise the score (see ``tied_at_best``)."""
-    c = _with_ranking(components[~components["missing"].astype(bool)].copy())
-    c["gain"] = (c["eff_weight"] - c["points"]).clip(lower=0)
-    c["skills"] = [SKILLS_FOR_METRIC.get(str(m), ()) for m in c["metric"]]
-    keep = (c["gain"] > 0.01) & ~c["at_best"]
-    return c[keep].sort_values("gain", ascending=False).reset_index(drop=True)
+    return improvement_and_ties(components)[0]
 
 
 def tied_at_best(components: pd.DataFrame) -> pd.DataFrame:
     """Ranked components where the worker's value is already the best there is and points are still missing."""
+    return improvement_and_ties(components)[1]
+
+
+def improvement_and_ties(components: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``improvement_options`` and ``tied_at_best`` of one card, its components read once (both sections of a
+    card show them together)."""
     c = _with_ranking(components[~components["missing"].astype(bool)].copy())
     c["gain"] = (c["eff_weight"] - c["points"]).clip(lower=0)
-    return c[(c["gain"] > 0.01) & c["at_best"]].reset_index(drop=True)
+    gaining = c["gain"] > 0.01
+    tied = c[gaining & c["at_best"]].reset_index(drop=True)
+    c["skills"] = [SKILLS_FOR_METRIC.get(str(m), ()) for m in c["metric"]]
+    options = c[gaining & ~c["at_best"]].sort_values("gain", ascending=False).reset_index(drop=True)
+    return options, tied
 
 
 def _with_ranking(c: pd.DataFrame) -> pd.DataFrame:
@@ -190,18 +198,64 @@ def enroll_for_improvement(
     )
 
 
+# A month holding a handful of stray rows (events filed after the data ends) is not a period anyone
+# assesses: a month is offered when it holds at least a tenth of the fullest month's figures, or at least
+# this many (a month that full is assessed in any district). Counting stops there, so period_choices reads
+# index entries sized by its answer, not a district's summary (2.7 M rows with 20,000 workers).
+FULL_MONTH_FIGURES = 20_000
+
+
+def _figures_up_to(session: Session, months: list[str], cap: int) -> list[int]:
+    """Each month's figures counted up to ``cap`` (one statement; a capped range of the period index each)."""
+    if not months:
+        return []
+    period = col(MetricValue.period)
+
+    def capped(month: str) -> Any:  # noqa: ANN401 - a scalar subquery
+        some = sa_select(literal(1)).where(period == month).limit(cap).subquery()
+        return sa_select(func.count()).select_from(some).scalar_subquery()
+
+    return [int(n) for n in session.execute(sa_select(*[capped(m) for m in months])).one()]
+
+
+def months_with_figures(session: Session, *, below: str | None = None, last: int) -> list[str]:
+    """The newest ``last`` distinct months of the field summary (before ``below`` if given), newest first:
+    one index seek per month (a loose scan of ix_field_metric_value_period_metric: each step the greatest
+    period under the one before), never a read of the months' rows."""
+    period = col(MetricValue.period)
+    first = sa_select(func.max(period).label("period"), literal(1).label("n"))
+    if below is not None:
+        first = first.where(period < below)
+    months = first.cte("months", recursive=True)
+    step = sa_select(
+        sa_select(func.max(period)).where(period < months.c.period).scalar_subquery(), months.c.n + 1
+    ).where(months.c.period.is_not(None), months.c.n < last)
+    months = months.union_all(step)
+    rows = session.execute(sa_select(months.c.period).where(months.c.period.is_not(None))).all()
+    return [str(r[0]) for r in rows]
+
+
 def period_choices(session: Session, viewer: Viewer, *, last: int = 12) -> list[str]:
-    """Months with field figures, newest first (falls back to the current month)."""
-    rows = session.exec(
-        select(MetricValue.period, func.count())
-        .group_by(MetricValue.period)
-        .order_by(col(MetricValue.period).desc())
-        .limit(last + 3)
-    ).all()
-    # A month holding a handful of stray rows (events filed after the data ends) is not a period
-    # anyone assesses: keep months with at least a tenth of the fullest month's figures.
-    most = max((n for _, n in rows), default=0)
-    months = [p for p, n in rows if n >= most / 10][:last]
+    """Months with field figures, newest first (falls back to the current month): the newest months found by
+    index seeks, then each one's figures counted only as far as the rule needs (FULL_MONTH_FIGURES)."""
+    candidates = months_with_figures(session, last=last + 3)
+    counts = dict(zip(candidates, _figures_up_to(session, candidates, FULL_MONTH_FIGURES), strict=True))
+    full = [m for m, n in counts.items() if n >= FULL_MONTH_FIGURES]
+    most = max(counts.values(), default=0)  # the fullest month's figures when no month is full
+
+    def offered(month: str) -> bool:
+        n = counts[month]
+        if n >= FULL_MONTH_FIGURES:
+            return True
+        if not full:
+            return n * 10 >= most  # every count exact
+        if n * 10 < FULL_MONTH_FIGURES:
+            return False  # a full month holds more than ten times this one
+        # a month under the mark beside full ones: is any more than ten times this one? (one at a time: the
+        # first full month usually is)
+        return not any(_figures_up_to(session, [m], n * 10 + 1)[0] > n * 10 for m in full)
+
+    months = [m for m in candidates if offered(m)][:last]
     if not months:
         n = now()
         months = [f"{n.year}-{n.month:02d}"]
@@ -218,8 +272,10 @@ __all__ = [
     "worker_view",
     "improvement_options",
     "tied_at_best",
+    "improvement_and_ties",
     "courses_for_components",
     "enroll_for_improvement",
     "period_choices",
+    "months_with_figures",
     "district_scorecards",
 ]

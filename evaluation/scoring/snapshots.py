@@ -24,13 +24,12 @@ from core.errors import GridwiseError
 from core.models import Worker, row_id
 from core.scope import SYSTEM, ScopeError, Viewer, worker_scope_clause
 from core.sql import insert_ignore
-from evaluation.field.models import MetricValue
 from evaluation.scoring.compare import party_comparison
 from evaluation.scoring.models_scoring import ScorecardComponentEntry, ScorecardEntry, ScorecardSnapshot
 from evaluation.scoring.periods import months_between, parse_period
 from evaluation.scoring.reports import bulletin_workbook
 from evaluation.scoring.served import write_served
-from evaluation.scoring.service import district_scorecards
+from evaluation.scoring.service import district_scorecards, months_with_figures
 
 log = logging.getLogger(__name__)
 
@@ -354,13 +353,7 @@ def months_to_freeze(session: Session, now: datetime, lookback: int = 12) -> lis
     while m < 1:
         y, m = y - 1, m + 12
     first = f"{y}-{m:02d}"
-    with_data = set(
-        session.exec(
-            select(MetricValue.period)
-            .where(MetricValue.period >= first, MetricValue.period < this_month)
-            .group_by(MetricValue.period)
-        ).all()
-    )
+    with_data = {m for m in months_with_figures(session, below=this_month, last=lookback) if m >= first}
     frozen = set(session.exec(select(ScorecardSnapshot.period).group_by(ScorecardSnapshot.period)).all())
     return [p for p in months_between(first, this_month) if p in with_data and p not in frozen]
 

@@ -1980,8 +1980,10 @@ NOT_A_WRITE = {
         "compare_groups",
         "improvement_options",
         "tied_at_best",
+        "improvement_and_ties",
         "courses_for_components",
         "period_choices",
+        "months_with_figures",  # the newest months of the field summary: labels, no figures
     },
     "evaluation.assignment.service": {
         "response_window_hours",

@@ -13,8 +13,7 @@ from core.scope import Viewer
 from evaluation.scoring.service import (
     courses_for_components,
     enroll_for_improvement,
-    improvement_options,
-    tied_at_best,
+    improvement_and_ties,
 )
 from ui import resources
 from ui.errors import refusals
@@ -32,8 +31,8 @@ def improvement_section(
     L = lang()  # noqa: N806 - the pages' name for the language
     name_col, title_col = col(L, "name"), col(L, "title")
     st.subheader(tr("score.improve"))
-    options = improvement_options(components)
-    for _, tied in tied_at_best(components).iterrows():  # said plainly, not offered as a way up
+    options, ties = improvement_and_ties(components)
+    for _, tied in ties.iterrows():  # said plainly, not offered as a way up
         st.caption(
             tr(
                 "score.improve_tied",
