@@ -15,7 +15,7 @@ from core.db import make_engine
 from core.models import User
 from core.models_web_sessions import WebSession
 from core.web_sessions import COOKIE_NAME
-from tests.e2e.conftest import Server, screenshot, sign_in, wait_for_run
+from tests.e2e.conftest import Server, screenshot, sign_in, signed_in_directly, wait_for_run
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
@@ -147,7 +147,7 @@ def test_an_admin_ends_a_workers_session_and_it_takes_effect_on_the_next_action(
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_the_sessions_page_screenshot(page: Page, server, lang: str):
     """Test that the security administrator's sessions page shows the signed-in browsers (screenshots in both languages)."""
-    sign_in(page, server, "secadmin", path="web_sessions")
+    signed_in_directly(page, server, "secadmin", path="web_sessions")
     if lang == "en":
         page.get_by_test_id("stSidebar").get_by_text("English").click()
         wait_for_run(page)
