@@ -74,17 +74,18 @@ def _wipe(eng: Engine) -> None:
     with eng.begin() as conn:
         # DELETE, children first, on both backends: a test leaves a few rows, and PostgreSQL's TRUNCATE of every
         # table gives each a new file (0.3-1 s a test here, most of a PostgreSQL unit test's time; DELETE: 40 ms).
-        for table in reversed(tables):
-            conn.execute(table.delete())
-        if (
-            eng.dialect.name == "postgresql"
-        ):  # ids from 1 again, as TRUNCATE … RESTART IDENTITY (and SQLite) give
-            conn.execute(
-                text(
-                    "SELECT setval(c.oid, 1, false) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
-                    " WHERE c.relkind = 'S' AND n.nspname = current_schema()"
-                )
+        if eng.dialect.name == "postgresql":
+            # One round trip for all of it (a round trip per table: 228 ms a test on a loaded 2-core machine; one:
+            # 52 ms): the DELETEs, then ids from 1 again, as TRUNCATE … RESTART IDENTITY (and SQLite) give. No
+            # parameters, so psycopg sends the statements as one simple query.
+            conn.exec_driver_sql(
+                "".join(f'DELETE FROM "{table.name}"; ' for table in reversed(tables))
+                + "SELECT setval(c.oid, 1, false) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE c.relkind = 'S' AND n.nspname = current_schema()"
             )
+        else:
+            for table in reversed(tables):
+                conn.execute(table.delete())
 
 
 @pytest.fixture
