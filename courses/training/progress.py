@@ -27,6 +27,19 @@ from courses.training.models_progress import TrainingOverdue, TrainingProgress
 
 BEHIND_SHARE = 0.8  # a proposal: behind when credited < 80 % of the hours required to date
 KINDS = tuple(s.value for s in HoursSource)  # credited_<kind> columns
+# the columns of a per-community table (``communities``, ``supervision.community_summary``)
+COMMUNITY_COLS = [
+    "community_id",
+    "community_zh",
+    "community_en",
+    "workers",
+    "required_to_date",
+    "credited",
+    "completion",
+    "behind",
+    "preservice_overdue",
+    "compulsory_overdue",
+]
 
 
 @dataclass(frozen=True)
@@ -145,19 +158,7 @@ def communities(session: Session, viewer: Viewer, figures: Figures) -> pd.DataFr
     for c in ("workers", "behind", "preservice_overdue", "compulsory_overdue"):
         g[c] = g[c].astype(int)
     g["completion"] = (g["credited"] / g["required_to_date"]).where(g["required_to_date"] > 0).round(3)
-    cols = [
-        "community_id",
-        "community_zh",
-        "community_en",
-        "workers",
-        "required_to_date",
-        "credited",
-        "completion",
-        "behind",
-        "preservice_overdue",
-        "compulsory_overdue",
-    ]
-    return g.sort_values(["completion", "community_zh"]).reset_index(drop=True)[cols]
+    return g.sort_values(["completion", "community_zh"]).reset_index(drop=True)[COMMUNITY_COLS]
 
 
 def _community_names() -> tuple:
@@ -223,36 +224,44 @@ def overdue(session: Session, viewer: Viewer, figures: Figures) -> pd.DataFrame:
     return df.sort_values(["days_over", "employee_no"], ascending=[False, True]).reset_index(drop=True)
 
 
-def flags(df: pd.DataFrame) -> pd.DataFrame:
-    """The flags of progress rows from their figures (one rule for the job and the recount)."""
-    df["complete"] = (df["required_year"] > 0) & (df["credited"] >= df["required_year"] - 0.005)
-    df["behind"] = (df["required_to_date"] > 0) & (df["credited"] < BEHIND_SHARE * df["required_to_date"])
-    deadline = pd.to_datetime(df["preservice_deadline"])
-    df["preservice_overdue"] = (
-        (df["preservice_hours"] > 0)
-        & (deadline < pd.to_datetime(df["as_of"]))
-        & (df["preservice_credited"] < df["preservice_hours"])
-    )
-    return df
+def entries(session: Session, *where: ColumnElement[bool]) -> pd.DataFrame:
+    """Ledger rows (worker_id, credited_on, hours, source) matching ``where``: what ``standing`` counts."""
+    h = HoursEntry
+    stmt = sa_select(col(h.worker_id), col(h.credited_on), col(h.hours), col(h.source)).where(*where)
+    return frame(session, stmt)
 
 
-def hours_by_kind(entries: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
-    """Per progress row (worker_id, year, as_of): hours credited 1 January .. as_of, in all and by kind.
+def standing(rows: pd.DataFrame, ledger_rows: pd.DataFrame) -> pd.DataFrame:
+    """Each row's plan status from the ledger: the one computation behind ``supervision.plan_status``, the
+    served rows (``courses.training.serving``) and their recount (``recount_hours``).
 
-    ``entries``: ledger rows (worker_id, credited_on, hours, source)."""
-    out = rows[["worker_id", "year", "month", "as_of"]].copy()
-    e = entries.merge(out, on="worker_id")
+    ``rows``: worker_id, year, as_of, hire_date, required_year, required_to_date, preservice_hours and
+    preservice_deadline (NaT when none); ``ledger_rows``: ``entries`` of those workers. Returns a copy
+    of ``rows`` (index 0..n-1) with the hours credited 1 January .. as_of in all (``credited``) and by kind
+    (``credited_<kind>``), the pre-service hours (credited from the hire date up to the deadline) and the flags
+    ``complete``, ``behind`` and ``preservice_overdue``."""
+    out = rows.reset_index(drop=True)
+    keys = out[["worker_id", "year", "as_of", "hire_date", "preservice_deadline"]].reset_index(names="row")
+    e = ledger_rows.merge(keys, on="worker_id")
     day = pd.to_datetime(e["credited_on"])
-    inside = (day.dt.year == e["year"]) & (day <= pd.to_datetime(e["as_of"]))
-    e = e[inside]
-    keys = ["worker_id", "year", "month"]
-    total = e.groupby(keys)["hours"].sum().rename("credited")
-    out = out.merge(total, on=keys, how="left")
+    in_year = e[(day.dt.year == e["year"]) & (day <= pd.to_datetime(e["as_of"]))]
+    pre = e[(day >= pd.to_datetime(e["hire_date"])) & (day <= pd.to_datetime(e["preservice_deadline"]))]
+
+    def hours(part: pd.DataFrame) -> pd.Series:
+        total = part.groupby("row")["hours"].sum()
+        return total.reindex(out.index, fill_value=0.0).astype(float).round(2)
+
+    out["credited"] = hours(in_year)
     for kind in KINDS:
-        part = e[e["source"] == kind].groupby(keys)["hours"].sum().rename(f"credited_{kind}")
-        out = out.merge(part, on=keys, how="left")
-    cols = ["credited", *(f"credited_{k}" for k in KINDS)]
-    out[cols] = out[cols].fillna(0.0).astype(float).round(2)
+        out[f"credited_{kind}"] = hours(in_year[in_year["source"] == kind])
+    out["preservice_credited"] = hours(pre)
+    out["complete"] = (out["required_year"] > 0) & (out["credited"] >= out["required_year"] - 0.005)
+    out["behind"] = (out["required_to_date"] > 0) & (out["credited"] < BEHIND_SHARE * out["required_to_date"])
+    out["preservice_overdue"] = (
+        (out["preservice_hours"] > 0)
+        & (pd.to_datetime(out["preservice_deadline"]) < pd.to_datetime(out["as_of"]))
+        & (out["preservice_credited"] < out["preservice_hours"])
+    )
     return out
 
 
@@ -281,26 +290,7 @@ def recount_hours(session: Session, *, worker_ids: list[int], now: datetime) -> 
     )
     if rows.empty:
         return 0
-    entries = frame(
-        session,
-        sa_select(
-            col(HoursEntry.worker_id),
-            col(HoursEntry.credited_on),
-            col(HoursEntry.hours),
-            col(HoursEntry.source),
-        ).where(col(HoursEntry.worker_id).in_(worker_ids)),
-    )
-    df = rows.merge(hours_by_kind(entries, rows), on=["worker_id", "year", "month", "as_of"])
-    # pre-service: hours credited from the hire date up to the deadline (as supervision.plan_status counts them)
-    pre = entries.merge(
-        rows[["worker_id", "year", "month", "hire_date", "preservice_deadline"]], on="worker_id"
-    )
-    day = pd.to_datetime(pre["credited_on"])
-    pre = pre[(day >= pd.to_datetime(pre["hire_date"])) & (day <= pd.to_datetime(pre["preservice_deadline"]))]
-    got = pre.groupby(["worker_id", "year", "month"])["hours"].sum().rename("preservice_credited")
-    df = df.merge(got, on=["worker_id", "year", "month"], how="left")
-    df["preservice_credited"] = df["preservice_credited"].fillna(0.0).astype(float).round(2)
-    df = flags(df)
+    df = standing(rows, entries(session, col(HoursEntry.worker_id).in_(worker_ids)))
     hours = ["credited", *(f"credited_{k}" for k in KINDS), "preservice_credited"]
     flag_cols = ["complete", "behind", "preservice_overdue"]
     t = table_of(TrainingProgress)

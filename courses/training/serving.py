@@ -19,9 +19,8 @@ from sqlmodel import Session, col
 from core import clock
 from core.models import AppSetting
 from core.scope import SYSTEM
-from core.sql import frame, table_of
-from courses.training import progress
-from courses.training.models import HoursEntry, TrainingPlan
+from core.sql import table_of
+from courses.training.models import TrainingPlan
 from courses.training.models_progress import TrainingOverdue, TrainingProgress
 from courses.training.supervision import month_end, status_and_overdue
 
@@ -71,27 +70,8 @@ def serve_month(session: Session, *, year: int, month: int, today: date, now: da
         )
     if status.empty:
         return 0
-    ids = status["worker_id"].astype(int).tolist()
-    entries = frame(
-        session,
-        sa_select(
-            col(HoursEntry.worker_id),
-            col(HoursEntry.credited_on),
-            col(HoursEntry.hours),
-            col(HoursEntry.source),
-        ).where(
-            col(HoursEntry.worker_id).in_(ids),
-            col(HoursEntry.credited_on) >= date(year, 1, 1),
-            col(HoursEntry.credited_on) <= as_of,
-        ),
-    )
-    rows = pd.DataFrame({"worker_id": status["worker_id"].astype(int), "year": year, "month": month})
-    rows["as_of"] = as_of
-    kinds = progress.hours_by_kind(entries, rows).drop(columns=["credited"])
-    df = status.merge(kinds, on="worker_id")
-    df["year"], df["month"], df["as_of"], df["updated_at"] = year, month, as_of, now
+    df = status.assign(year=year, month=month, as_of=as_of, updated_at=now)
     df["preservice_deadline"] = pd.to_datetime(df["preservice_deadline"]).dt.date
-    df = progress.flags(df)
     cols = [c.name for c in table_of(TrainingProgress).columns]
     records = df[cols].astype(object).where(df[cols].notna(), None).to_dict("records")
     session.execute(insert(table_of(TrainingProgress)), records)

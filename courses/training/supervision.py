@@ -11,6 +11,7 @@ import io
 from datetime import date, datetime, timedelta
 
 import pandas as pd
+from sqlalchemy import and_, or_
 from sqlmodel import Session, col, select
 
 from core import clock
@@ -19,9 +20,9 @@ from core.inbox import notify
 from core.models import OrgUnit, Role, User
 from core.scope import SYSTEM, ScopeError, Viewer
 from core.sql import frame
-from courses.training import ledger, plans
+from courses.training import ledger, plans, progress
 from courses.training.completion import completion, missing_prerequisite
-from courses.training.progress import BEHIND_SHARE
+from courses.training.models import HoursEntry
 
 STATUS_COLS = [
     "worker_id",
@@ -49,6 +50,7 @@ STATUS_COLS = [
 ]
 
 
+SERVED_COLS = [*(f"credited_{k}" for k in progress.KINDS), "complete"]
 OVERDUE_COLS = ["worker_id", "course_id", "course_code", "title_zh", "title_en", "due", "days_over"]
 
 
@@ -67,9 +69,10 @@ def plan_status(
 ) -> pd.DataFrame:
     """One row per worker in scope: required vs credited hours as of ``as_of`` (default today, or 31
     December for a past year), pre-service training and overdue compulsory courses."""
-    return status_and_overdue(
+    status, _ = status_and_overdue(
         session, viewer, year=year, as_of=as_of, community_id=community_id, worker_ids=worker_ids
-    )[0]
+    )
+    return status[STATUS_COLS]
 
 
 def status_and_overdue(
@@ -81,45 +84,33 @@ def status_and_overdue(
     community_id: int | None = None,
     worker_ids: list[int] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``plan_status`` and the overdue compulsory courses (``overdue_courses_for``) it counts, computed once."""
+    """``plan_status`` (with ``SERVED_COLS``, the hours by kind and ``complete`` the served rows keep too) and
+    the overdue compulsory courses (``overdue_courses_for``) it counts, computed once."""
     as_of = as_of or min(clock.today(), date(year, 12, 31))
     workers = plans.workers_in_scope(session, viewer, worker_ids=worker_ids)
     if community_id is not None:
         workers = workers[workers["community_id"] == community_id]
     if workers.empty:
-        return pd.DataFrame(columns=STATUS_COLS), pd.DataFrame(columns=OVERDUE_COLS)
+        return pd.DataFrame(columns=STATUS_COLS + SERVED_COLS), pd.DataFrame(columns=OVERDUE_COLS)
     ids = workers["worker_id"].astype(int).tolist()
     req = plans.requirements(session, workers, year=year, as_of=as_of)
-    got = ledger.credited(session, ids, start=date(year, 1, 1), end=min(as_of, date(year, 12, 31)))
-    df = workers.merge(req, on="worker_id", how="left").merge(
-        got.rename(columns={"hours": "credited"}), on="worker_id", how="left"
+    df = workers.merge(req, on="worker_id", how="left").assign(year=year, as_of=as_of)
+    # the year's hours up to as_of, and every entry of the new hires (their pre-service window)
+    new = df.loc[df["preservice_hours"] > 0, "worker_id"].astype(int).tolist()
+    on = col(HoursEntry.credited_on)
+    df = progress.standing(
+        df,
+        progress.entries(
+            session,
+            col(HoursEntry.worker_id).in_(ids),
+            or_(
+                and_(on >= date(year, 1, 1), on <= min(as_of, date(year, 12, 31))),
+                col(HoursEntry.worker_id).in_(new),
+            ),
+        ),
     )
-    df["credited"] = df["credited"].fillna(0.0).astype(float).round(2)
     df["completion"] = (
         (df["credited"] / df["required_to_date"]).where(df["required_to_date"] > 0).clip(upper=9.99)
-    )
-    df["behind"] = (df["required_to_date"] > 0) & (df["credited"] < BEHIND_SHARE * df["required_to_date"])
-    # Pre-service: hours credited from the hire date up to the deadline.
-    df["preservice_credited"] = 0.0
-    new = df[df["preservice_hours"] > 0]
-    if len(new):
-        rows = frame(
-            session,
-            select(
-                ledger.HoursEntry.worker_id, col(ledger.HoursEntry.credited_on), ledger.HoursEntry.hours
-            ).where(col(ledger.HoursEntry.worker_id).in_(new["worker_id"].astype(int).tolist())),
-            columns=["worker_id", "credited_on", "hours"],
-        )
-        rows = rows.merge(new[["worker_id", "hire_date", "preservice_deadline"]], on="worker_id")
-        day = pd.to_datetime(rows["credited_on"])
-        inside = (day >= pd.to_datetime(rows["hire_date"])) & (day <= rows["preservice_deadline"])
-        pre = rows[inside].groupby("worker_id")["hours"].sum()
-        df["preservice_credited"] = df["worker_id"].map(pre).fillna(0.0).round(2)
-    deadline = pd.to_datetime(df["preservice_deadline"])
-    df["preservice_overdue"] = (
-        (df["preservice_hours"] > 0)
-        & (deadline < pd.Timestamp(as_of))
-        & (df["preservice_credited"] < df["preservice_hours"])
     )
     over = overdue_courses_for(session, workers, year=year, as_of=as_of)
     comp = plans.compulsory(session, workers, year=year)
@@ -130,7 +121,7 @@ def status_and_overdue(
     df["community_en"] = df["community_id"].map(names["en"])
     df["subdistrict_zh"] = df["subdistrict_id"].map(names["zh"])
     df["subdistrict_en"] = df["subdistrict_id"].map(names["en"])
-    status = df[STATUS_COLS].sort_values(["community_zh", "employee_no"]).reset_index(drop=True)
+    status = df[STATUS_COLS + SERVED_COLS].sort_values(["community_zh", "employee_no"]).reset_index(drop=True)
     return status, over
 
 
@@ -170,18 +161,7 @@ def overdue_courses(
 
 def community_summary(status: pd.DataFrame) -> pd.DataFrame:
     """Per community: workers, required to date, credited, completion, behind, overdue pre-service / courses."""
-    cols = [
-        "community_id",
-        "community_zh",
-        "community_en",
-        "workers",
-        "required_to_date",
-        "credited",
-        "completion",
-        "behind",
-        "preservice_overdue",
-        "compulsory_overdue",
-    ]
+    cols = progress.COMMUNITY_COLS
     if status.empty:
         return pd.DataFrame(columns=cols)
     g = status.groupby(["community_id", "community_zh", "community_en"], as_index=False).agg(
@@ -252,16 +232,7 @@ def bulletin_workbook(session: Session, viewer: Viewer, *, year: int, month: int
     sheet(
         "training.bulletin.sheet.communities",
         summary,
-        [
-            f"community_{c}",
-            "workers",
-            "required_to_date",
-            "credited",
-            "completion",
-            "behind",
-            "preservice_overdue",
-            "compulsory_overdue",
-        ],
+        [f"community_{c}", *progress.COMMUNITY_COLS[3:]],  # the community's name in the language
     )
     behind = status[status["behind"]].sort_values("completion")
     sheet(

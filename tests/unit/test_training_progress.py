@@ -117,3 +117,59 @@ def test_served_today_follows_now_then_the_pinned_day(session):
     session.flush()
     assert serving.served_today(session) == date(2020, 9, 30)
     assert serving.served_today(session, datetime(2021, 1, 2, 3)) == date(2021, 1, 2)
+
+
+def test_standing_counts_the_plan_year_to_date_and_the_preservice_window():
+    """Test the one status computation (plan_status, the served rows and their recount all call it): hours of
+    the plan year up to as_of, in all and by kind; pre-service hours from the hire date to the deadline, even
+    after as_of; the complete, behind and pre-service-overdue flags."""
+    rows = pd.DataFrame(
+        {
+            "worker_id": [1, 1, 2],
+            "year": [2020, 2020, 2020],
+            "month": [5, 6, 6],
+            "as_of": [date(2020, 5, 31), JUNE, JUNE],
+            "hire_date": [date(2020, 5, 1), date(2020, 5, 1), date(2015, 3, 1)],
+            "required_year": [10.0, 10.0, 4.0],
+            "required_to_date": [5.0, 6.0, 2.0],
+            "preservice_hours": [8.0, 8.0, 0.0],
+            "preservice_deadline": [pd.Timestamp(2020, 6, 10), pd.Timestamp(2020, 6, 10), pd.NaT],
+        },
+        index=[7, 8, 9],  # any index: the result's is 0..n-1
+    )
+    entries = pd.DataFrame(
+        [
+            (1, date(2019, 12, 31), 9.0, "external"),  # last year: counts nowhere
+            (1, date(2020, 5, 2), 3.0, "session"),
+            (1, date(2020, 6, 5), 2.5, "lesson"),  # after 31 May: June's only, but pre-service in both
+            (1, date(2020, 6, 20), 1.0, "quiz"),  # after the pre-service deadline
+            (2, date(2020, 2, 1), 4.0, "external"),
+            (2, date(2020, 3, 1), -0.5, "correction"),
+        ],
+        columns=["worker_id", "credited_on", "hours", "source"],
+    )
+    got = progress.standing(rows, entries)
+    assert list(got.index) == [0, 1, 2]
+    assert got["credited"].tolist() == [3.0, 6.5, 3.5]
+    assert got["credited_session"].tolist() == [3.0, 3.0, 0.0]
+    assert got["credited_lesson"].tolist() == [0.0, 2.5, 0.0]
+    assert got["credited_quiz"].tolist() == [0.0, 1.0, 0.0]
+    assert got["credited_external"].tolist() == [0.0, 0.0, 4.0]
+    assert got["credited_correction"].tolist() == [0.0, 0.0, -0.5]
+    assert got["preservice_credited"].tolist() == [5.5, 5.5, 0.0]
+    assert got["complete"].tolist() == [False, False, False]
+    assert got["behind"].tolist() == [True, False, False]  # 3 < 0.8 × 5; 6.5 ≥ 0.8 × 6; 3.5 ≥ 0.8 × 2
+    assert got["preservice_overdue"].tolist() == [False, True, False]  # 31 May: not yet due; 30 June: due
+
+
+def test_a_recount_leaves_freshly_served_rows_as_they_are(session, world):  # noqa: F811
+    """Test that recounting the hours of rows the job has just served changes none of them (both count with
+    progress.standing), the updated_at stamp aside."""
+    _supervised_world(session, world)
+    serving.serve(session, now=NOW)
+    session.expire_all()
+    before = _rows(session)
+    ids = [w.id for w in [*world.org.workers_a, *world.org.workers_b]]
+    assert progress.recount_hours(session, worker_ids=ids, now=NOW) > 0
+    session.expire_all()
+    assert _rows(session) == before
