@@ -22,7 +22,7 @@ from core.audit import record
 from core.models import OrgLevel, OrgUnit, Worker
 from core.scope import ScopeError, Viewer, unit_scope_clause
 from evaluation.field.models import QualityCheck, QualityFinding
-from evaluation.field.quality import KINDS, quality_results, raise_verification_tasks
+from evaluation.field.quality import KINDS, per_community, quality_results, raise_verification_tasks
 from evaluation.field.registry import field_now
 
 DRILL_LIMIT = 500  # drill-down rows read for the screen; the CSV has them all
@@ -216,14 +216,6 @@ def served_summary(session: Session, viewer: Viewer) -> pd.DataFrame:
     """Problems per community in the viewer's scope and check, as the last run found them: one row per
     community (community_id, name_zh, name_en, one column per check, total) plus ``<check>_rows``, the
     findings behind each figure. Reads the run records only (communities × checks rows)."""
-    comms = pd.DataFrame(
-        session.exec(
-            select(OrgUnit.id, OrgUnit.name_zh, OrgUnit.name_en)
-            .where(OrgUnit.level == OrgLevel.COMMUNITY.value, unit_scope_clause(viewer))
-            .order_by(OrgUnit.code)
-        ).all(),
-        columns=["community_id", "name_zh", "name_en"],
-    )
     counts = pd.DataFrame(
         session.execute(
             sa_select(
@@ -238,13 +230,11 @@ def served_summary(session: Session, viewer: Viewer) -> pd.DataFrame:
     wide = counts.pivot_table(
         index="community_id", columns="kind", values=["problems", "rows"], aggfunc="sum", fill_value=0
     )
-    out = comms
+    figures: dict[str, pd.Series] = {}
     for kind in KINDS:
         for what, name in (("problems", kind), ("rows", f"{kind}_rows")):
-            series = wide[(what, kind)] if (what, kind) in wide.columns else pd.Series(dtype=int)
-            out[name] = out["community_id"].map(series).fillna(0).astype(int)
-    out["total"] = out[list(KINDS)].sum(axis=1)
-    return out
+            figures[name] = wide[(what, kind)] if (what, kind) in wide.columns else pd.Series(dtype=int)
+    return per_community(session, viewer, figures)
 
 
 def checked_at(session: Session, viewer: Viewer) -> datetime | None:

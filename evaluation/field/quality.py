@@ -178,14 +178,22 @@ def quality_summary(
 ) -> pd.DataFrame:
     """Flagged rows per community and check (address_codes counts addresses, not records), from
     ``results`` (``quality_results``) when given."""
-    frames = []
+    counts = {kind: pd.Series(dtype=int) for kind in KINDS}
     for kind, rows in (results or quality_results(session, viewer)).items():
         if rows.empty:
             continue
         if kind == "address_codes":
             rows = rows.drop_duplicates("standard_address")
-        frames.append(rows.groupby("community_id").size().rename(kind))
-    comms = pd.DataFrame(
+        counts[kind] = rows.groupby("community_id").size()
+    return per_community(session, viewer, counts)
+
+
+def per_community(session: Session, viewer: Viewer, counts: dict[str, pd.Series]) -> pd.DataFrame:
+    """The data-quality table of the viewer's communities (community_id, name_zh, name_en; in code order):
+    a column per entry of ``counts`` (a figure per community_id; 0 where it has none) and ``total``, the sum
+    of the checks' columns (``KINDS``). Shared by the summary computed here and the served one
+    (``evaluation.field.findings.served_summary``)."""
+    out = pd.DataFrame(
         session.exec(
             select(OrgUnit.id, OrgUnit.name_zh, OrgUnit.name_en)
             .where(OrgUnit.level == OrgLevel.COMMUNITY.value, unit_scope_clause(viewer))
@@ -193,10 +201,8 @@ def quality_summary(
         ).all(),
         columns=["community_id", "name_zh", "name_en"],
     )
-    counts = pd.concat(frames, axis=1) if frames else pd.DataFrame()
-    out = comms.join(counts, on="community_id") if not counts.empty else comms
-    for kind in KINDS:
-        out[kind] = out[kind].fillna(0).astype(int) if kind in out else 0
+    for name, figures in counts.items():
+        out[name] = out["community_id"].map(figures).fillna(0).astype(int)
     out["total"] = out[list(KINDS)].sum(axis=1)
     return out
 

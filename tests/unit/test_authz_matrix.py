@@ -1944,6 +1944,7 @@ NOT_A_WRITE = {
         "reversed_deregistrations",
         "quality_summary",
         "quality_results",
+        "per_community",  # the summary's table of the viewer's communities (names and counts given)
     },
     "evaluation.field.findings": {"checked_at"},  # when the scope's figures were checked: a time, no record
     "evaluation.field.tasks": {"parse_task_id", "category_performance", "worker_load"},
