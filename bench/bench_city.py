@@ -22,35 +22,17 @@ misses it (``--print-only``: 0), 2 when a run fails.
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
-import os
 import shutil
 import sqlite3
-import subprocess
-import sys
-import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-BASE = ROOT / "var" / "bench-demo.db"
+from grown_demo import ROOT, arguments, copy_rows, gridwise, page_costs
+
 GOAL_CITY_COLD_S = 0.5
 # Pages whose data the generator copies (scorecards: served cards and comparisons of every worker).
 DEFAULT_PAGES = "scorecards,scorecard"
-
-
-def _columns(db: sqlite3.Connection, table: str) -> list[str]:
-    return [r[1] for r in db.execute(f"PRAGMA table_info({table})")]
-
-
-def _copy(db: sqlite3.Connection, table: str, changed: dict[str, str], where: str) -> None:
-    """INSERT INTO table SELECT … FROM table WHERE ``where``, with ``changed`` columns computed (``id`` is
-    left to the database unless ``changed`` names it)."""
-    cols = [c for c in _columns(db, table) if c != "id" or "id" in changed]
-    select = ", ".join(changed.get(c, c) for c in cols)
-    db.execute(f"INSERT INTO {table} ({', '.join(cols)}) SELECT {select} FROM {table} WHERE {where}")
 
 
 def grow_city(src: Path, dst: Path, workers: int) -> None:
@@ -77,7 +59,7 @@ def grow_city(src: Path, dst: Path, workers: int) -> None:
         take = min(n0, workers - n0 * k)  # the last copy takes only the workers still wanted
         chosen = f"SELECT id FROM worker WHERE {base_workers} ORDER BY id LIMIT {take}"
         ou, wo, qa, th = (off[t] * k for t in ("org_unit", "worker", "quiz_attempt", "training_hours"))
-        _copy(
+        copy_rows(
             db,
             "org_unit",
             {
@@ -90,7 +72,7 @@ def grow_city(src: Path, dst: Path, workers: int) -> None:
             },
             f"id IN ({units})",
         )
-        _copy(
+        copy_rows(
             db,
             "worker",
             {
@@ -103,16 +85,16 @@ def grow_city(src: Path, dst: Path, workers: int) -> None:
             f"id IN ({chosen})",
         )
         mine = f"worker_id IN ({chosen})"
-        _copy(db, "field_metric_value", {"worker_id": f"worker_id + {wo}"}, mine)
-        _copy(db, "course_attendance", {"worker_id": f"worker_id + {wo}"}, mine)
-        _copy(db, "quiz_attempt", {"id": f"id + {qa}", "worker_id": f"worker_id + {wo}"}, mine)
-        _copy(
+        copy_rows(db, "field_metric_value", {"worker_id": f"worker_id + {wo}"}, mine)
+        copy_rows(db, "course_attendance", {"worker_id": f"worker_id + {wo}"}, mine)
+        copy_rows(db, "quiz_attempt", {"id": f"id + {qa}", "worker_id": f"worker_id + {wo}"}, mine)
+        copy_rows(
             db,
             "course_certificate",
             {"worker_id": f"worker_id + {wo}", "attempt_id": f"attempt_id + {qa}"},
             mine,
         )
-        _copy(
+        copy_rows(
             db,
             "training_hours",
             {
@@ -155,66 +137,36 @@ def serve(path: Path) -> None:
         "    months = period_choices(s, SYSTEM)\n"
         "    print(months, serve_periods(s, months, source='job'))\n"
     )
-    env = {
-        **os.environ,
-        "GRIDWISE_DEMO": "true",
-        "GRIDWISE_DATABASE_URL": f"sqlite:///{path}",
-        "GRIDWISE_SCHEDULER_ENABLED": "false",
-    }
     t = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, check=True)
+    gridwise(path, code=code)
     print(f"served scorecards written: {time.perf_counter() - t:.1f} s", flush=True)
 
 
 def analyze(path: Path) -> None:
     """Migrate to head (bench_pages would on every copy) and refresh the planner's statistics: the served
     rows were written after the ANALYZE above."""
-    env = {**os.environ, "GRIDWISE_DATABASE_URL": f"sqlite:///{path}", "GRIDWISE_SCHEDULER_ENABLED": "false"}
-    subprocess.run([sys.executable, "-m", "core.cli", "migrate"], cwd=ROOT, env=env, check=True)
+    gridwise(path, "migrate", demo=False)
     db = sqlite3.connect(path)
     db.execute("ANALYZE")
     db.close()
 
 
-def run_pages(template: Path, args: argparse.Namespace, out: Path) -> int:
-    cmd = [sys.executable, str(ROOT / "bench" / "bench_pages.py"), "--template-db", str(template)]
-    cmd += ["--roles", args.roles, "--pages", args.pages, "--json", str(out), "--print-only"]
-    print("$ " + " ".join(cmd[1:]), flush=True)
-    return subprocess.run(cmd, cwd=ROOT).returncode
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = arguments(__doc__, roles="manager,xiasha", pages=DEFAULT_PAGES, fresh="generate the city again")
     parser.add_argument("--workers", type=int, default=20_000)
-    parser.add_argument("--roles", default="manager,xiasha")
-    parser.add_argument("--pages", default=DEFAULT_PAGES)
-    parser.add_argument("--fresh", action="store_true", help="generate the city again")
-    parser.add_argument("--print-only", action="store_true", help="exit 0 when a goal is missed")
     args = parser.parse_args()
-    if not BASE.exists():
-        print(f"{BASE} missing: run bench/bench_pages.py once (it seeds the demo template)")
-        return 2
     city = ROOT / "var" / f"bench-city-{args.workers}.db"
-    if args.fresh or not city.exists():
-        grow_city(BASE, city, args.workers)
-    work = Path(tempfile.mkdtemp(prefix="gridwise-city-"))
-    runs = {}
-    for label, template in (("demo", BASE), ("city", city)):
-        if run_pages(template, args, work / f"{label}.json") == 2:
-            return 2
-        runs[label] = json.loads((work / f"{label}.json").read_text())["rows"]
-    shutil.rmtree(work, ignore_errors=True)
-    demo = {(r["role"], r["page"], r["phase"]): r["cpu"] for r in runs["demo"]}
+    costs = page_costs(args, city, lambda src, dst: grow_city(src, dst, args.workers), ("demo", "city"))
+    if costs is None:
+        return 2
+    demo = costs["demo"]
     missed = 0
     print(f"\n{'role':8} {'page':16} {'phase':5} {'demo ms':>8} {'city ms':>8} {'ratio':>6}  goal")
-    for r in runs["city"]:
-        key = (r["role"], r["page"], r["phase"])
-        a, b = demo.get(key, float("nan")), r["cpu"]
+    for key, b in costs["city"].items():
+        a = demo.get(key, float("nan"))
         ratio = b / a if a > 0 else float("nan")
         verdict = ""
-        if r["phase"] == "cold":
+        if key[2] == "cold":
             ok = b <= GOAL_CITY_COLD_S
             missed += not ok
             verdict = f"≤ {GOAL_CITY_COLD_S} s: {'MET' if ok else 'MISSED'}"

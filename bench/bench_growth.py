@@ -20,23 +20,13 @@ differences are a few ticks). Exit status 1 when a goal is missed (``--print-onl
 
 from __future__ import annotations
 
-import argparse
-import json
-import os
 import shutil
 import sqlite3
-import subprocess
-import sys
-import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-BASE = ROOT / "var" / "bench-demo.db"
+from grown_demo import ROOT, arguments, columns, copy_rows, gridwise, page_costs
+
 GOAL_RATIO, NOISE_S = 1.2, 0.030
-
-
-def _columns(db: sqlite3.Connection, table: str) -> list[str]:
-    return [r[1] for r in db.execute(f"PRAGMA table_info({table})") if r[1] != "id"]
 
 
 def grow(src: Path, dst: Path, factor: int) -> None:
@@ -44,9 +34,7 @@ def grow(src: Path, dst: Path, factor: int) -> None:
     tmp = dst.with_suffix(".tmp")
     shutil.copy(src, tmp)
     db = sqlite3.connect(tmp)
-    ev = _columns(db, "field_event")
-    times = {c for c in ev if c.endswith("_at")}
-    house = _columns(db, "field_house_record")
+    times = {c for c in columns(db, "field_event") if c.endswith("_at")}
     for k in range(1, factor):
         shifted = {c: f"datetime({c}, '-{k} years')" for c in times}
         shifted |= {
@@ -56,16 +44,9 @@ def grow(src: Path, dst: Path, factor: int) -> None:
             "escalation": "0",
             "import_hash": "NULL",
         }
-        db.execute(
-            f"INSERT INTO field_event ({', '.join(ev)}) SELECT {', '.join(shifted.get(c, c) for c in ev)} "
-            "FROM field_event WHERE event_no NOT LIKE '%-h%'"
-        )
+        copy_rows(db, "field_event", shifted, "event_no NOT LIKE '%-h%'")
         renamed = {"house_code": f"house_code || '-g{k}'", "standard_address": f"standard_address || '#{k}'"}
-        db.execute(
-            f"INSERT INTO field_house_record ({', '.join(house)}) "
-            f"SELECT {', '.join(renamed.get(c, c) for c in house)} FROM field_house_record "
-            "WHERE house_code NOT LIKE '%-g%'"
-        )
+        copy_rows(db, "field_house_record", renamed, "house_code NOT LIKE '%-g%'")
     db.commit()
     counts = [
         db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("field_event", "field_house_record")
@@ -79,58 +60,25 @@ def grow(src: Path, dst: Path, factor: int) -> None:
 
 def served_results(db: Path) -> None:
     """Migrate ``db`` and keep its data-quality findings as the daily job would over its whole history."""
-    env = {
-        **os.environ,
-        "GRIDWISE_DATABASE_URL": f"sqlite:///{db}",
-        "GRIDWISE_SCHEDULER_ENABLED": "false",
-        "GRIDWISE_DEMO": "true",
-    }
     for command in (["migrate"], ["field", "quality", "--no-tasks"]):
-        subprocess.run(
-            [sys.executable, "-m", "core.cli", *command], cwd=ROOT, env=env, check=True, capture_output=True
-        )
-
-
-def run_pages(template: Path, args: argparse.Namespace, out: Path) -> int:
-    cmd = [sys.executable, str(ROOT / "bench" / "bench_pages.py"), "--template-db", str(template)]
-    cmd += ["--roles", args.roles, "--json", str(out), "--print-only"]
-    if args.pages:
-        cmd += ["--pages", args.pages]
-    print("$ " + " ".join(cmd[1:]), flush=True)
-    return subprocess.run(cmd, cwd=ROOT).returncode
+        gridwise(db, *command, quiet=True)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = arguments(__doc__, roles="xiasha,manager", fresh="grow the 10× district again")
     parser.add_argument("--factor", type=int, default=10)
-    parser.add_argument("--roles", default="xiasha,manager")
-    parser.add_argument("--pages", default="")
-    parser.add_argument("--fresh", action="store_true", help="grow the 10× district again")
-    parser.add_argument("--print-only", action="store_true", help="exit 0 when a goal is missed")
     args = parser.parse_args()
-    if not BASE.exists():
-        print(f"{BASE} missing: run bench/bench_pages.py once (it seeds the demo template)")
-        return 2
     big = ROOT / "var" / f"bench-demo-{args.factor}x.db"
-    if args.fresh or not big.exists():
-        grow(BASE, big, args.factor)
-    work = Path(tempfile.mkdtemp(prefix="gridwise-growth-"))
-    runs = {}
-    for label, template in (("1x", BASE), (f"{args.factor}x", big)):
-        if run_pages(template, args, work / f"{label}.json") == 2:
-            return 2
-        runs[label] = json.loads((work / f"{label}.json").read_text())["rows"]
-    shutil.rmtree(work, ignore_errors=True)
-    small = {(r["role"], r["page"], r["phase"]): r["cpu"] for r in runs["1x"]}
+    costs = page_costs(args, big, lambda src, dst: grow(src, dst, args.factor), ("1x", f"{args.factor}x"))
+    if costs is None:
+        return 2
+    small = costs["1x"]
     missed = 0
     print(f"\n{'role':8} {'page':16} {'phase':5} {'1x ms':>7} {f'{args.factor}x ms':>7} {'ratio':>6}  goal")
-    for r in runs[f"{args.factor}x"]:
-        key = (r["role"], r["page"], r["phase"])
+    for key, b in costs[f"{args.factor}x"].items():
         if key not in small:
             continue
-        a, b = small[key], r["cpu"]
+        a = small[key]
         ratio = b / a if a > 0 else float("inf") if b > 0 else 1.0
         judged = b - a > NOISE_S
         ok = not judged or ratio <= GOAL_RATIO
