@@ -15,6 +15,7 @@ def _hours(args: argparse.Namespace) -> int:
     from core.db import unit_of_work
     from core.models import OrgUnit
     from core.scope import SYSTEM
+    from courses.training.progress import FIGURES
     from courses.training.supervision import plan_status
 
     as_of = date.fromisoformat(args.as_of) if args.as_of else None
@@ -33,18 +34,7 @@ def _hours(args: argparse.Namespace) -> int:
                 return 2
             community_id = unit.id
         df = plan_status(session, SYSTEM, year=args.year, as_of=as_of, community_id=community_id)
-    cols = [
-        "employee_no",
-        "name",
-        "community_zh",
-        "required_year",
-        "required_to_date",
-        "credited",
-        "completion",
-        "behind",
-        "preservice_overdue",
-        "compulsory_overdue",
-    ]
+    cols = ["employee_no", "name", "community_zh", "required_year", *FIGURES]
     if args.json:
         out = df[cols].copy()
         out["completion"] = out["completion"].astype(float).round(3)

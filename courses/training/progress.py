@@ -27,19 +27,10 @@ from courses.training.models_progress import TrainingOverdue, TrainingProgress
 
 BEHIND_SHARE = 0.8  # a proposal: behind when credited < 80 % of the hours required to date
 KINDS = tuple(s.value for s in HoursSource)  # credited_<kind> columns
+# the plan figures shown of a worker (the CLI) and of a community (summed: the tables below, the bulletin)
+FIGURES = ["required_to_date", "credited", "completion", "behind", "preservice_overdue", "compulsory_overdue"]
 # the columns of a per-community table (``communities``, ``supervision.community_summary``)
-COMMUNITY_COLS = [
-    "community_id",
-    "community_zh",
-    "community_en",
-    "workers",
-    "required_to_date",
-    "credited",
-    "completion",
-    "behind",
-    "preservice_overdue",
-    "compulsory_overdue",
-]
+COMMUNITY_COLS = ["community_id", "community_zh", "community_en", "workers", *FIGURES]
 
 
 @dataclass(frozen=True)

@@ -232,7 +232,7 @@ def bulletin_workbook(session: Session, viewer: Viewer, *, year: int, month: int
     sheet(
         "training.bulletin.sheet.communities",
         summary,
-        [f"community_{c}", *progress.COMMUNITY_COLS[3:]],  # the community's name in the language
+        [f"community_{c}", "workers", *progress.FIGURES],
     )
     behind = status[status["behind"]].sort_values("completion")
     sheet(
