@@ -9,8 +9,11 @@ process — the floor any importer of this file pays:
 - SQLite: pandas.read_csv of the same file in the same chunks plus a plain sqlite3 executemany into a bare
   table (no validation, no lookups, no diff). Targets (issue #4): under 60 s and under 1 GB peak memory.
 - PostgreSQL: a bare ``COPY … FROM STDIN (FORMAT csv)`` of the same file into a table of text columns with a
-  unique index on the event number (no validation, no lookups, no diff, no figures). CPU counts this process
-  and its PostgreSQL backend (/proc). Goals (issue #21): the import ≤ 3× the bare COPY, peak RSS ≤ 300 MB.
+  unique index on the event number (no validation, no lookups, no diff, no figures) — not into field_event.
+  CPU counts this process and its PostgreSQL backend (/proc). Goals (issue #21): the import's CPU ≤ 3× the
+  bare COPY's, peak RSS ≤ 300 MB. A second reference is printed beside it: the rows the import wrote, COPYed
+  again straight into field_event with its indexes and four foreign keys (rolled back) — the table's own
+  cost, which alone is about 10× the bare COPY at a million rows.
 The import reads the file as ``gridwise import events FILE`` does (streamed from disk, not loaded whole); peak
 RSS is this process's high-water mark over the import alone (reset through /proc/self/clear_refs before it).
 """
@@ -158,6 +161,32 @@ def pg_reference(engine, path: Path) -> tuple[float, float]:  # noqa: ANN001
     return elapsed, cpu
 
 
+def pg_table_reference(engine, columns: list[str]) -> tuple[float, float]:  # noqa: ANN001
+    """The rows the import wrote, COPYed again straight into field_event itself — its unique key, indexes and
+    four foreign keys, emptied by TRUNCATE in a transaction rolled back afterwards: (wall s, CPU s of this
+    process and the backend). What the table alone costs for these rows, before any reading, checking or
+    upserting: the second reference, printed beside the bare COPY."""
+    listed = ", ".join(columns)
+    with engine.begin() as conn:
+        driver = conn.connection.driver_connection
+        with driver.cursor() as cur, cur.copy(f"COPY (SELECT {listed} FROM field_event) TO STDOUT") as out:
+            rows = b"".join(bytes(block) for block in out)
+    with engine.connect() as conn:
+        driver = conn.connection.driver_connection
+        conn.exec_driver_sql("TRUNCATE field_event CASCADE")  # emptied as the import found it (undone below)
+        conn.exec_driver_sql("SELECT 1")
+        pid = driver.info.backend_pid
+        t, cpu, server = time.perf_counter(), time.process_time(), backend_cpu(pid)
+        with driver.cursor() as cur, cur.copy(f"COPY field_event ({listed}) FROM STDIN") as copy:
+            for i in range(0, len(rows), 1 << 20):
+                copy.write(rows[i : i + (1 << 20)])
+        conn.exec_driver_sql("SELECT 1")  # the COPY is finished on the server
+        elapsed = time.perf_counter() - t
+        cpu = time.process_time() - cpu + backend_cpu(pid) - server
+        conn.rollback()
+    return elapsed, cpu
+
+
 def cli_import(url: str, path: Path, chunk: int) -> tuple[float, float, float, dict]:
     """``gridwise import events FILE --json`` in a child process on ``url``: (wall s, CPU s of the child and
     its PostgreSQL backend, the child's peak RSS in MB, the report).
@@ -183,6 +212,45 @@ def cli_import(url: str, path: Path, chunk: int) -> tuple[float, float, float, d
     _SAMPLER["split"] = (usage.ru_utime + usage.ru_stime, server)
     return elapsed, usage.ru_utime + usage.ru_stime + server, _SAMPLER["child_hwm"], json.loads(out)
 
+
+# The columns the import writes (evaluation.field.imports._write_events); the rest take their defaults.
+TABLE_COLUMNS = [
+    "event_no",
+    "item_code",
+    "category_code",
+    "grid_id",
+    "community_id",
+    "location",
+    "building_code",
+    "lat",
+    "lon",
+    "priority",
+    "reporter_id",
+    "assignee_id",
+    "discovered_at",
+    "reported_at",
+    "accepted_at",
+    "dispatched_at",
+    "signed_at",
+    "feedback_at",
+    "closed_at",
+    "voided_at",
+    "started_at",
+    "evaluated_at",
+    "sign_due_at",
+    "due_at",
+    "result",
+    "satisfaction",
+    "rework_count",
+    "postponed",
+    "state",
+    "import_hash",
+    "updated_at",
+    "source",
+    "reopen_count",
+    "return_count",
+    "escalation",
+]
 
 _BACKENDS: dict[int, float] = {}
 
@@ -307,6 +375,12 @@ def main() -> int:
                 elapsed, cpu = time.perf_counter() - t, time.process_time() - cpu
                 peak = hwm_mb()
             assert report["refused"] == 0 and report["added"] == args.rows, report["errors"][:5]
+            if args.postgres:
+                table_ref, table_cpu = pg_table_reference(engine, TABLE_COLUMNS)
+                print(
+                    f"second reference (the same rows COPYed straight into field_event, its indexes and foreign "
+                    f"keys): {table_ref:.1f} s ({table_cpu:.1f} s CPU, {table_cpu / ref_cpu:.1f}x the bare COPY)"
+                )
             print(
                 f"gridwise import events: {elapsed:.1f} s, {args.rows / elapsed:,.0f} rows/s "
                 "(incl. recomputing the event-derived figures and the commit)"
@@ -330,8 +404,9 @@ def main() -> int:
             if args.postgres:
                 client, server = _SAMPLER["split"]
                 print(f"CPU of the import: gridwise {client:.1f} s, its PostgreSQL backend {server:.1f} s")
-                ok = elapsed <= 3 * ref and peak <= 300
-                print("goals (≤ 3× the bare COPY, ≤ 300 MB):", "met" if ok else "NOT met")
+                print(f"CPU ratio to the second reference (COPY into field_event): {cpu / table_cpu:.2f}x")
+                ok = cpu <= 3 * ref_cpu and peak <= 300
+                print("goals (CPU ≤ 3× the bare COPY, ≤ 300 MB):", "met" if ok else "NOT met")
             else:
                 ok = elapsed < 60 and peak < 1024
                 print("targets (< 60 s, < 1 GB):", "met" if ok else "NOT met")

@@ -12,6 +12,7 @@ figures are recomputed for the months it touched.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -706,11 +707,14 @@ def _existing_events(session: Session, numbers: list[str]) -> pd.DataFrame:
     """Stored events with these numbers: event_no, id, old_hash, old_grid_id.
 
     Plain driver SQL: SQLAlchemy's expanding IN renders every parameter in Python, which cost more than
-    the lookups themselves (~5 s of CPU at a million rows). PostgreSQL takes the list as one array."""
+    the lookups themselves (~5 s of CPU at a million rows). PostgreSQL takes the list as one JSON text
+    (json.dumps in C; psycopg's array dumper quotes each element in Python: ~0.05 s per 50,000 numbers)."""
     conn = session.connection()
     sql = f"SELECT event_no, id, import_hash, grid_id FROM {Event.__tablename__} WHERE event_no "
     if conn.dialect.name == "postgresql":
-        found = conn.exec_driver_sql(sql + "= ANY(%s)", (numbers,)).all()
+        found = conn.exec_driver_sql(
+            sql + "IN (SELECT json_array_elements_text(%s::json))", (json.dumps(numbers),)
+        ).all()
     else:
         found = []
         for i in range(0, len(numbers), IN_BATCH):
@@ -745,6 +749,7 @@ def _write_events(session: Session, diff: pd.DataFrame, at: datetime) -> None:
                 {"updated_at": at, "source": "import", "reopen_count": 0, "return_count": 0, "escalation": 0},
                 key="event_no",
                 update=[*cols, "updated_at"],  # a changed event keeps its counters, as the SQLite path
+                order_by="reported_at",  # the time indexes (and state, due) take the chunk in order
             )
         return
     new = diff[diff["status"] == "added"]
