@@ -203,8 +203,8 @@ def copy_upsert(
 
     ``order_by``: a column of ``frame`` the rows are staged (and so inserted) in order of, so that the
     table's indexes on times take each chunk as a sweep over their pages rather than scattered inserts
-    (measured at a million events in file order vs by report time: 43.7 vs 36.6 s of backend CPU for a
-    COPY into field_event)."""
+    (measured at a million events in 50,000-row chunks, in file order vs by report time: 41.2 vs 34.9 s of
+    backend CPU for the INSERTs into field_event, the sort included)."""
     conn = session.connection()
     staging = f"import_stage_{table}"
     listed = ", ".join([*cols, *(constants or {})])
