@@ -1,7 +1,9 @@
 """Managers: smart task assignment (智能派单) — the queue, one task's ranking with reasons, assign or
 override with a reason, "assign all open" as an optimal batch, a map, and dispatch quality.
 
-The tabs live in ui/dispatch/ (one module each); this page loads what they share and lays them out."""
+The tabs live in ui/dispatch/ (one module each); this page lays them out and loads what the open one needs.
+Only the open tab runs (``on_change="rerun"``, as on the training plan): a view of the queue reads neither
+the quality figures nor the map's ground, and the quality tab reads no queue (issue #21)."""
 
 import streamlit as st
 from sqlmodel import Session
@@ -12,7 +14,7 @@ from evaluation.field.registry import field_now
 from ui import dispatch_cache, resources
 from ui.audit_reads import record_view
 from ui.dispatch import batch_tab, map_tab, quality_tab, queue_tab
-from ui.dispatch.common import PRESETS, apply_preset, preset_names
+from ui.dispatch.common import PRESETS, TAB_KEY, apply_preset, preset_names, tab_labels
 from ui.guard import require
 from ui.state import lang, tr
 
@@ -29,18 +31,20 @@ with Session(resources.engine()) as session:
     # Tasks are judged at the field clock (the demo's pinned date in a demo database), to the minute: the queue
     # and the context are read once per minute and cached (ui/dispatch_cache.py), shared by the tabs.
     NOW = field_now(session).replace(second=0, microsecond=0)
-queue, ctx = dispatch_cache.board(viewer, NOW)
-record_view(viewer, "dispatch", filters={}, rows=len(queue))  # the queue, its candidates and their figures
 
-# The first visit (or a task that left the queue) selects the most urgent unassigned task and its preset.
-# The chosen task is kept in "assign_current" (the select box's key changes with the language).
-if not queue.empty and st.session_state.get("assign_current") not in set(queue["task_id"]):
-    st.session_state["assign_current"] = queue["task_id"].iloc[0]
-    apply_preset(preset_for_priority(queue["priority"].iloc[0]).code)
-
-tabs = st.tabs(
-    [tr("assign.tab.queue"), tr("assign.tab.batch"), tr("assign.tab.map"), tr("assign.tab.quality")]
+tab_queue, tab_batch, tab_map, tab_quality = st.tabs(
+    list(tab_labels().values()), key=TAB_KEY, on_change="rerun"
 )
+if tab_queue.open or tab_batch.open or tab_map.open:
+    queue, ctx = dispatch_cache.board(viewer, NOW)
+    record_view(
+        viewer, "dispatch", filters={}, rows=len(queue)
+    )  # the queue, its candidates and their figures
+    # The first visit (or a task that left the queue) selects the most urgent unassigned task and its preset.
+    # The chosen task is kept in "assign_current" (the select box's key changes with the language).
+    if not queue.empty and st.session_state.get("assign_current") not in set(queue["task_id"]):
+        st.session_state["assign_current"] = queue["task_id"].iloc[0]
+        apply_preset(preset_for_priority(queue["priority"].iloc[0]).code)
 
 # --- weights: a preset, then sliders that tune it; every change reranks at once --------------------
 with st.sidebar:
@@ -58,11 +62,17 @@ with st.sidebar:
         st.slider(tr(f"assign.component.{c}"), 0, 60, key=f"assign_w_{c}", step=1)
 preset = base.tuned(**{c: float(st.session_state[f"assign_w_{c}"]) for c in COMPONENTS})
 
-with tabs[0]:
-    queue_tab.render(viewer, queue, ctx, base, preset)
-with tabs[1]:
-    batch_tab.render(viewer, ctx)
-with tabs[2]:
-    map_tab.render(queue, ctx)
-with tabs[3]:
-    quality_tab.render(viewer, NOW)
+if tab_queue.open:
+    with tab_queue:
+        queue_tab.render(viewer, queue, ctx, base, preset)
+if tab_batch.open:
+    with tab_batch:
+        batch_tab.render(viewer, ctx)
+if tab_map.open:
+    with tab_map:
+        map_tab.render(queue, ctx)
+if tab_quality.open:
+    with tab_quality:
+        period, rows = quality_tab.render(viewer, NOW)
+    # the decision log names the recommended and the chosen workers
+    record_view(viewer, "dispatch", filters={"tab": "quality", "period": period}, rows=rows)

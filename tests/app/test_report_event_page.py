@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 from core.db import get_engine
 from core.models import Worker
 from evaluation.field.models import Event
+from tests.app.test_assignment_pages import open_tab
 from tests.app.util import texts
 
 
@@ -89,6 +90,6 @@ def test_manager_confirms_an_unconfirmed_suggestion_on_the_events_page(open_page
     assert (event.item_code, event.item_confirmed) == ("C03", True)
     assert "没有待确认的事项建议。" in texts(at)
 
-    dispatch = open_page("pages/dispatch.py", manager, lang="en")
+    dispatch = open_tab(open_page("pages/dispatch.py", manager, lang="en"), "quality", "en")
     assert not dispatch.exception
     assert "Item suggestions accepted" in texts(dispatch)

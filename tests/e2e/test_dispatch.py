@@ -52,6 +52,12 @@ def choose(page: Page, label: str, option: re.Pattern | str) -> None:
     pick_option(page, box.get_by_role("combobox"), option)
 
 
+def open_tab(page: Page, name: str) -> None:
+    """Click a tab and wait for the run it starts: only the open tab runs (on_change="rerun")."""
+    page.get_by_role("tab", name=name).click()
+    wait_for_run(page)
+
+
 def test_manager_overrides_then_runs_the_batch_and_the_worker_sees_the_task(
     page: Page, browser: Browser, dispatch_server
 ):
@@ -86,7 +92,7 @@ def test_manager_overrides_then_runs_the_batch_and_the_worker_sees_the_task(
         chosen = decision.chosen_worker_id
         username = s.exec(select(User.username).where(User.worker_id == chosen)).one()
 
-    page.get_by_role("tab", name="批量派单").click()
+    open_tab(page, "批量派单")
     page.get_by_role("button", name="生成批量派单方案").click()
     wait_for_run(page)
     expect(page.get_by_text("总得分", exact=True)).to_be_visible()
@@ -100,17 +106,16 @@ def test_manager_overrides_then_runs_the_batch_and_the_worker_sees_the_task(
     assert event.assignee_id == chosen  # the batch skipped the task already assigned
     assert len(batch) == 4  # …and dispatched the other four, the two fire events included
 
-    page.get_by_role("tab", name="派单质量").click()
-    wait_for_run(page)
+    open_tab(page, "派单质量")
     expect(page.get_by_text("改派率", exact=True).first).to_be_visible()
     screenshot(page, "dispatch-quality-zh")
-    page.get_by_role("tab", name=t("assign.tab.map", "zh")).click()
+    open_tab(page, t("assign.tab.map", "zh"))
     expect(page.get_by_test_id("stDeckGlJsonChart")).to_be_visible()
     screenshot(page, "dispatch-map-zh")
 
     page.get_by_test_id("stSidebar").get_by_text("English").click()
     wait_for_run(page)
-    page.get_by_role("tab", name="Queue").click()
+    open_tab(page, "Queue")
     expect(page.get_by_text("Dispatch policy and weights")).to_be_visible()
     page.get_by_text("Unassigned only").click()  # everything is assigned now: show the assigned tasks too
     wait_for_run(page)
@@ -120,13 +125,13 @@ def test_manager_overrides_then_runs_the_batch_and_the_worker_sees_the_task(
         page.get_by_role("listitem").filter(has_text=re.compile("^Holds the Fire.* certificate"))
     ).to_have_count(3)
     screenshot(page, "dispatch-queue-en")
-    page.get_by_role("tab", name=t("assign.tab.batch", "en")).click()
+    open_tab(page, t("assign.tab.batch", "en"))
     expect(page.locator(".st-key-assign_batch_propose")).to_be_visible()
     screenshot(page, "dispatch-batch-en")
-    page.get_by_role("tab", name=t("assign.tab.map", "en")).click()
+    open_tab(page, t("assign.tab.map", "en"))
     expect(page.get_by_test_id("stDeckGlJsonChart")).to_be_visible()
     screenshot(page, "dispatch-map-en")
-    page.get_by_role("tab", name=t("assign.tab.quality", "en")).click()
+    open_tab(page, t("assign.tab.quality", "en"))
     expect(page.get_by_text(t("assign.q.override_rate", "en"), exact=True).first).to_be_visible()
     screenshot(page, "dispatch-quality-en")
     assert expire_certificates(db_url) > 0  # the demo has no gap on its field "today": make one in 下沙

@@ -168,7 +168,8 @@ def _suggestions(viewer: Viewer, start_day: date, today: date) -> None:
     c3.metric(tr("triage.q.pending"), fig["pending"])
 
 
-def render(viewer: Viewer, now: datetime) -> None:
+def render(viewer: Viewer, now: datetime) -> tuple[str, int]:
+    """Draw the tab; return the period shown and how many decisions the log shows (for record_view)."""
     names = {p: tr(f"assign.q.period_{p}") for p in PERIODS}
     period = st.segmented_control(
         tr("assign.q.period"),
@@ -177,7 +178,8 @@ def render(viewer: Viewer, now: datetime) -> None:
         key=f"assign_q_period_{lang()}",
         format_func=names.get,
     )
-    days = PERIODS.get(period or DEFAULT_PERIOD)
+    period = period or DEFAULT_PERIOD
+    days = PERIODS.get(period)
     today = now.date()
     start_day = today - timedelta(days=days) if days else today.replace(year=2000)
     overrides, decisions, n_decisions = quality_inputs(viewer, start_day, today)
@@ -189,3 +191,4 @@ def render(viewer: Viewer, now: datetime) -> None:
     _overrides(overrides)
     if not decisions.empty:
         _decision_log(decisions, n_decisions)
+    return period, len(decisions)
