@@ -1,6 +1,6 @@
 """Skill gaps: items that keep lacking qualified candidates, and who is nearest to qualifying.
 
-Pure functions over the pair table (rank.score_pairs) and the qualifications frame (courses contract).
+Pure functions over the pair table (qualification_pairs, or rank.score_pairs) and the qualifications frame (courses contract).
 A task "lacks qualified candidates" when no worker of its community holds the item's qualification
 (whatever else they are doing); the fix is training, not dispatch, so the page turns it into an
 enrollment in the linked course.
@@ -13,9 +13,59 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from evaluation.assignment.rank import _pair_positions, item_courses
+
 EXPIRING_DAYS = 30  # a certificate expiring within this many days counts as "about to lapse"
 # How close a worker is to qualifying, nearest first.
 CLOSENESS = ("expiring", "expired", "failed", "untrained")
+
+
+PAIR_COLUMNS = ["task_id", "item_code", "qualification_course", "community_id", "worker_id", "qualified"]
+
+
+def qualification_pairs(
+    tasks: pd.DataFrame,
+    workers: pd.DataFrame,
+    quals: pd.DataFrame,
+    *,
+    now: datetime,
+    items: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Every (task whose item needs a qualification, worker of the task's community) pair and whether the
+    worker holds it at ``now``: a certificate valid then, or a pass of a course that issued none — the rule
+    rank.score_pairs applies, without the ranking's points (all that item_gaps reads, for a fraction of the
+    work). Tasks needing no qualification are left out: they cannot lack one.
+
+    Returns task_id, item_code, qualification_course, community_id, worker_id, qualified."""
+    items = items if items is not None else item_courses()
+    need = items.dropna(subset=["qualification_course"]).drop_duplicates("item_code")
+    course = need.set_index("item_code")["qualification_course"]
+    tk = tasks.loc[tasks["item_code"].isin(course.index), ["task_id", "item_code", "community_id"]]
+    if tk.empty:
+        return pd.DataFrame(columns=PAIR_COLUMNS)
+    tk = tk.assign(qualification_course=tk["item_code"].map(course))
+    ti, wi = _pair_positions(tk["community_id"], workers["community_id"])
+    pairs = pd.DataFrame(
+        {
+            **{
+                c: tk[c].to_numpy()[ti]
+                for c in ("task_id", "item_code", "qualification_course", "community_id")
+            },
+            "worker_id": workers["worker_id"].to_numpy()[wi],
+        }
+    )
+    q = quals.reindex(columns=["worker_id", "course_code", "passed", "certificate_valid_until"])
+    q = q.assign(
+        passed=q["passed"].fillna(False).astype(bool),
+        certificate_valid_until=pd.to_datetime(q["certificate_valid_until"], errors="coerce"),
+    ).drop_duplicates(["worker_id", "course_code"], keep="last")
+    held = pairs.merge(
+        q, left_on=["worker_id", "qualification_course"], right_on=["worker_id", "course_code"], how="left"
+    )
+    until = pd.to_datetime(held["certificate_valid_until"])
+    passed_no_cert = held["passed"].fillna(False).astype(bool) & until.isna()
+    pairs["qualified"] = ((until.notna() & (until >= pd.Timestamp(now))) | passed_no_cert).to_numpy()
+    return pairs[PAIR_COLUMNS]
 
 
 def item_gaps(pairs: pd.DataFrame) -> pd.DataFrame:

@@ -29,7 +29,7 @@ from core.settings import DATA_DIR
 from courses import api as courses_api
 from evaluation.assignment.batch import BatchProposal, propose
 from evaluation.assignment.explain import exclusion_reasons, explain
-from evaluation.assignment.gaps import item_gaps
+from evaluation.assignment.gaps import item_gaps, qualification_pairs
 from evaluation.assignment.models import AssignmentDecision, DecisionSource
 from evaluation.assignment.rank import (
     PERF_COUNTS,
@@ -541,15 +541,10 @@ def skill_gaps(
     session: Session, viewer: Viewer, *, now: datetime | None = None, ctx: Context | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame, Context]:
     """``(gaps, pairs, ctx)``: per item needing a qualification, its open tasks and how many have nobody
-    qualified in their community (gaps.item_gaps), from every open task in scope. Without ``ctx`` the
+    qualified in their community (gaps.item_gaps), from every open task in scope whose item needs one (the
+    pairs are of those tasks only: a task needing no qualification cannot lack it). Without ``ctx`` the
     context is read without performance and workload: the gaps need only who is qualified."""
     ctx = ctx or load_context(session, viewer, now=now, ranking=False)
     tasks = field_api.open_tasks(session, viewer, now=ctx.now)
-    pairs = (
-        score_pairs(
-            tasks, ctx.workers, ctx.quals, ctx.perf, ctx.load, None, "routine", now=ctx.now, grids=ctx.grids
-        )
-        if not tasks.empty
-        else pd.DataFrame()
-    )
+    pairs = qualification_pairs(tasks, ctx.workers, ctx.quals, now=ctx.now)
     return item_gaps(pairs), pairs, ctx

@@ -6,12 +6,13 @@ from datetime import datetime
 
 import pandas as pd
 
-from evaluation.assignment.gaps import item_gaps, nearest_to_qualifying
+from evaluation.assignment.gaps import item_gaps, nearest_to_qualifying, qualification_pairs
 from evaluation.assignment.rank import score_pairs
 from tests.unit.test_assignment_batch import tasks_frame
 from tests.unit.test_assignment_rank import (
     EMPTY_LOAD,
     EMPTY_PERF,
+    EXPIRED,
     NOW,
     grids_frame,
     quals_frame,
@@ -40,6 +41,35 @@ def test_items_without_any_qualified_worker_in_the_community_come_first():
     assert gaps.loc["F04", "gap_share"] == 1.0
     assert gaps.loc["F01", "qualification_course"] == "fire_safety"
     assert gaps.loc["F01", "qualified_workers"] == 5 and gaps.loc["F01", "workers"] == 6
+
+
+def test_qualification_pairs_agree_with_the_ranking_on_who_is_qualified():
+    """Test that the skill-gap pairs (qualification only, tasks needing one only) hold the pairs and the
+    qualification the full ranking gives those tasks — valid, expired, passed without a certificate, failed,
+    no record, and an inactive worker — and so the same gaps; with no qualifications read, nobody holds one."""
+    tasks = tasks_frame(
+        [
+            ("a", "F01", 11, "urgent"),
+            ("b", "F01", 21, "normal"),
+            ("c", "F04", 13, "normal"),
+            ("d", "C03", 21, "normal"),
+        ]
+    )
+    quals = quals_frame(
+        {2: (True, EXPIRED, 88.0), 3: (True, pd.NaT, 85.0), 4: (False, pd.NaT, 60.0), 5: None, 9: None}
+    )
+    workers = workers_frame(w1="left")
+    full = score_pairs(
+        tasks, workers, quals, EMPTY_PERF, EMPTY_LOAD, set(), "routine", now=NOW, grids=grids_frame()
+    )
+    lean = qualification_pairs(tasks, workers, quals, now=NOW)
+    cols = ["task_id", "worker_id", "community_id", "qualified"]
+    key = lambda f: f[cols].sort_values(cols[:2]).reset_index(drop=True)  # noqa: E731
+    assert key(lean).equals(key(full[full["qualification_course"].notna()]))
+    assert set(lean["task_id"]) == {"a", "b", "c"} and lean["qualified"].sum() == 4  # 1 and 3, for a and c
+    assert item_gaps(lean).equals(item_gaps(full))
+    empty = quals.iloc[:0]
+    assert not qualification_pairs(tasks, workers, empty, now=NOW)["qualified"].any()
 
 
 def test_nearest_to_qualifying_orders_expiring_expired_failed_untrained():
