@@ -26,6 +26,7 @@ from core.i18n import t
 from core.models import OrgLevel, OrgUnit, User, Worker
 from core.scope import Viewer, unit_scope_clause, worker_scope_clause
 from core.settings import DATA_DIR
+from core.sql import frame
 from courses import api as courses_api
 from evaluation.assignment.batch import BatchProposal, propose
 from evaluation.assignment.explain import exclusion_reasons, explain
@@ -99,7 +100,8 @@ def load_context(
     False leaves out past performance and workload (empty frames): who is qualified, all that skill gaps
     read, does not depend on them."""
     at = field_now(session, now)
-    rows = session.execute(
+    workers = frame(
+        session,
         sa_select(
             col(Worker.id),
             col(Worker.name),
@@ -114,11 +116,8 @@ def load_context(
         )
         .join(OrgUnit, col(OrgUnit.id) == Worker.grid_id)
         .where(worker_scope_clause(viewer))
-        .order_by(col(Worker.id))
-    ).all()
-    workers = pd.DataFrame(
-        rows,
-        columns=[
+        .order_by(col(Worker.id)),
+        [
             "worker_id",
             "name",
             "employee_no",
@@ -131,13 +130,12 @@ def load_context(
             "grid_en",
         ],
     )
-    grids = pd.DataFrame(
-        session.exec(
-            select(OrgUnit.id, OrgUnit.parent_id, OrgUnit.lat, OrgUnit.lon).where(
-                OrgUnit.level == OrgLevel.GRID.value, unit_scope_clause(viewer)
-            )
-        ).all(),
-        columns=["grid_id", "community_id", "lat", "lon"],
+    grids = frame(
+        session,
+        sa_select(col(OrgUnit.id), col(OrgUnit.parent_id), col(OrgUnit.lat), col(OrgUnit.lon)).where(
+            col(OrgUnit.level) == OrgLevel.GRID.value, unit_scope_clause(viewer)
+        ),
+        ["grid_id", "community_id", "lat", "lon"],
     )
     quals = courses_api.qualifications(session, at=at)
     quals = quals[quals["worker_id"].isin(workers["worker_id"])]

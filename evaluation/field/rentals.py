@@ -20,6 +20,7 @@ from core.errors import GridwiseError
 from core.models import OrgUnit, Worker, WorkerStatus, row_id
 from core.scope import ScopeError, Viewer, ensure_can_see_worker, in_scope, unit_scope_clause
 from core.settings import DATA_DIR
+from core.sql import frame
 from evaluation.field.models import RentalBuilding, RentalGrading, RentalPatrol
 from evaluation.field.registry import field_now
 
@@ -166,9 +167,10 @@ def buildings_frame(session: Session, viewer: Viewer, *, now: datetime | None = 
         .where(col(RentalBuilding.grid_id).in_(select(col(OrgUnit.id)).where(unit_scope_clause(viewer))))
         .order_by(col(RentalBuilding.code))
     )
-    frame = pd.DataFrame(
-        session.execute(stmt).all(),
-        columns=[
+    out = frame(
+        session,
+        stmt,
+        [
             "id",
             "code",
             "address",
@@ -186,7 +188,7 @@ def buildings_frame(session: Session, viewer: Viewer, *, now: datetime | None = 
             "patrol_assignee_id",
         ],
     )
-    return with_patrol_due(frame, at)
+    return with_patrol_due(out, at)
 
 
 def with_patrol_due(frame: pd.DataFrame, at: datetime) -> pd.DataFrame:

@@ -21,7 +21,7 @@ from core.errors import GridwiseError
 from core.inbox import notify
 from core.models import OrgLevel, OrgUnit, Role, Worker, WorkerStatus
 from core.scope import SYSTEM, ScopeError, Viewer, ensure_can_see_worker, in_scope, unit_scope_clause
-from core.sql import rare, unindexed
+from core.sql import frame, rare, unindexed
 from evaluation.field import events as ev
 from evaluation.field.models import Event, EventState, RentalBuilding, VerificationTask
 from evaluation.field.registry import field_now, item_lookup
@@ -95,9 +95,10 @@ def open_tasks(session: Session, viewer: Viewer, *, now: datetime | None = None)
         # the open states' index drives, scope filters: the grid index would read every year of history
         else stmt.where(_in_scope(viewer, unindexed(col(Event.grid_id))))
     )
-    e = pd.DataFrame(
-        session.execute(stmt).all(),
-        columns=[
+    e = frame(
+        session,
+        stmt,
+        [
             "id",
             "item_code",
             "category_code",
@@ -146,9 +147,10 @@ def open_tasks(session: Session, viewer: Viewer, *, now: datetime | None = None)
         vstmt = vstmt.where(
             col(VerificationTask.community_id).in_(select(col(OrgUnit.id)).where(unit_scope_clause(viewer)))
         )
-    v = pd.DataFrame(
-        session.execute(vstmt).all(),
-        columns=[
+    v = frame(
+        session,
+        vstmt,
+        [
             "id",
             "grid_id",
             "community_id",
@@ -380,10 +382,10 @@ def category_performance(session: Session, *, since: date) -> pd.DataFrame:
         .group_by(worker, col(Event.category_code))
     )
     cols = ["worker_id", "category_code", "handled", "ontime", "rework", "satisfied", "rated"]
-    frame = pd.DataFrame(session.execute(stmt).all(), columns=cols)
+    out = frame(session, stmt, cols)
     for c in cols[2:]:
-        frame[c] = frame[c].fillna(0).astype(int)
-    return frame
+        out[c] = out[c].fillna(0).astype(int)
+    return out
 
 
 def worker_load(session: Session, *, now: datetime | None = None) -> pd.DataFrame:
