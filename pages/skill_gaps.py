@@ -7,12 +7,11 @@ from sqlmodel import Session
 
 from core.i18n import pick
 from courses import api as courses_api
-from evaluation.assignment import service
 from evaluation.assignment.charts import gaps_chart
 from evaluation.assignment.gaps import nearest_to_qualifying
 from evaluation.assignment.rank import course_titles, item_courses
 from evaluation.field.registry import field_now
-from ui import resources
+from ui import dispatch_cache, resources
 from ui.audit_reads import record_view
 from ui.errors import refusals
 from ui.guard import require
@@ -41,10 +40,10 @@ st.title(tr("assign.gaps.title"))
 st.caption(tr("assign.gaps.caption"))
 
 with Session(resources.engine()) as session:
-    NOW = field_now(
-        session
-    )  # certificates are judged when the tasks are (the demo's pinned date in a demo database)
-    gaps, pairs, ctx = service.skill_gaps(session, viewer, now=NOW)
+    # certificates are judged when the tasks are (the demo's pinned date in a demo database), to the minute: the
+    # gaps are read once per minute and cached (ui/dispatch_cache.py)
+    NOW = field_now(session).replace(second=0, microsecond=0)
+gaps, pairs, ctx = dispatch_cache.gaps(viewer, NOW)
 
 
 def _dash(value: float) -> str:
