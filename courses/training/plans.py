@@ -416,8 +416,12 @@ def requirements(session: Session, workers: pd.DataFrame, *, year: int, as_of: d
     return out
 
 
-def compulsory(session: Session, workers: pd.DataFrame, *, year: int) -> pd.DataFrame:
-    """worker_id × compulsory course with its deadline (``due``), from every plan that applies to them."""
+def compulsory(
+    session: Session, workers: pd.DataFrame, *, year: int, req: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """worker_id × compulsory course with its deadline (``due``), from every plan that applies to them.
+    ``req``: the workers' ``requirements`` of this year when the caller has them (as of any day: the group
+    and the pre-service deadline read from them do not depend on it)."""
     cols = ["worker_id", "course_id", "course_code", "title_zh", "title_en", "due"]
     if workers.empty:
         return pd.DataFrame(columns=cols)
@@ -442,7 +446,8 @@ def compulsory(session: Session, workers: pd.DataFrame, *, year: int) -> pd.Data
     )
     if pc.empty:
         return pd.DataFrame(columns=cols)
-    req = requirements(session, workers, year=year, as_of=date(year, 12, 31))
+    if req is None:
+        req = requirements(session, workers, year=year, as_of=date(year, 12, 31))
     w = workers.merge(req[["worker_id", "bottom", "preservice_deadline"]], on="worker_id")
     hire = pd.to_datetime(w["hire_date"])
     w["new_hire"] = (hire.dt.year == year).fillna(False)

@@ -112,8 +112,8 @@ def status_and_overdue(
     df["completion"] = (
         (df["credited"] / df["required_to_date"]).where(df["required_to_date"] > 0).clip(upper=9.99)
     )
-    over = overdue_courses_for(session, workers, year=year, as_of=as_of)
-    comp = plans.compulsory(session, workers, year=year)
+    comp = plans.compulsory(session, workers, year=year, req=req)
+    over = overdue_courses_for(session, workers, year=year, as_of=as_of, comp=comp)
     df["compulsory_total"] = df["worker_id"].map(comp.groupby("worker_id").size()).fillna(0).astype(int)
     df["compulsory_overdue"] = df["worker_id"].map(over.groupby("worker_id").size()).fillna(0).astype(int)
     names = _names(session).set_index("id")
@@ -125,9 +125,12 @@ def status_and_overdue(
     return status, over
 
 
-def overdue_courses_for(session: Session, workers: pd.DataFrame, *, year: int, as_of: date) -> pd.DataFrame:
-    """Compulsory courses past their deadline and not completed (by the course's rule)."""
-    comp = plans.compulsory(session, workers, year=year)
+def overdue_courses_for(
+    session: Session, workers: pd.DataFrame, *, year: int, as_of: date, comp: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Compulsory courses past their deadline and not completed (by the course's rule). ``comp``: the
+    workers' ``plans.compulsory`` of the year when the caller has it."""
+    comp = plans.compulsory(session, workers, year=year) if comp is None else comp
     comp = comp[comp["due"] < pd.Timestamp(as_of)]
     if comp.empty:
         return comp.assign(days_over=pd.Series(dtype=int))

@@ -510,6 +510,25 @@ def test_dashboard_shows_who_is_behind_and_what_is_overdue(session, world):
     assert set(over["worker_id"]) == {o.workers_a[1].id, o.workers_a[2].id}  # A's only; a0 completed
 
 
+def test_plan_status_works_out_the_plans_of_its_workers_once(session, world, monkeypatch):
+    """Test that a plan status reads what the year's plans ask of its workers once and their compulsory
+    courses once (the overdue courses and the counts share them), with the dashboard's figures unchanged
+    (issue #21: 我的学时 worked them out four and three times a view)."""
+    _supervised_world(session, world)
+    calls = {"requirements": 0, "compulsory": 0}
+    for name in calls:
+        real = getattr(plans, name)
+        monkeypatch.setattr(
+            plans, name, lambda *a, _n=name, _f=real, **k: calls.__setitem__(_n, calls[_n] + 1) or _f(*a, **k)
+        )
+    st = supervision.plan_status(session, world.manager, year=2020, as_of=date(2020, 6, 30)).set_index(
+        "worker_id"
+    )
+    assert calls == {"requirements": 1, "compulsory": 1}
+    b0, b2 = world.org.workers_b[0].id, world.org.workers_b[2].id
+    assert st.loc[b0, "compulsory_overdue"] == 1 and st.loc[b2, "preservice_overdue"]
+
+
 def test_bulletin_figures_equal_the_dashboard(session, world):
     """Test that the 培训通报 workbook shows the same community figures, the same workers behind and the same
     overdue lists as the dashboard for the month's last day."""
