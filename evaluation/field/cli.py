@@ -185,9 +185,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--chunk-rows",
         type=int,
-        default=50_000,
+        # 25,000: a million events peaked at 289 MB (323 MB in chunks of 50,000) for the same CPU (83 vs 86 s,
+        # the command and its PostgreSQL backend; bench_import, issue #21: at most 300 MB)
+        default=25_000,
         metavar="N",
-        help="rows checked and written at a time (memory against speed; default 50000)",
+        help="rows checked and written at a time (memory against speed; default 25000)",
     )
     p.add_argument("--template", metavar="FILE", help="write an empty template (.xlsx or .csv) and exit")
     p.add_argument(
