@@ -116,4 +116,5 @@ else:
                 }
             ),
             hide_index=True,
+            placeholder="",
         )

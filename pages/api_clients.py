@@ -63,6 +63,7 @@ else:
         hide_index=True,
         width="stretch",
         height=min(420, 38 + 35 * len(clients)),
+        placeholder="",
     )
 
 new_col, manage_col = st.columns(2)

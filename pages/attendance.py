@@ -171,6 +171,7 @@ with tab_session:
             column_config={
                 STATUS: st.column_config.SelectboxColumn(options=list(status_label.values()), required=False)
             },
+            placeholder="",
         )
         changed = edited[edited[STATUS].fillna("") != view[STATUS]][STATUS].map(status_of)
         b1, b2, b3 = st.columns([2, 2, 3])
@@ -222,7 +223,9 @@ with tab_session:
             if preview is not None:
                 if preview.errors:
                     st.error(tr("courses.att.import_errors", n=len(preview.errors)))
-                    st.dataframe(errors_frame(preview.errors, L), hide_index=True, width="stretch")
+                    st.dataframe(
+                        errors_frame(preview.errors, L), hide_index=True, width="stretch", placeholder=""
+                    )
                 if preview.unmatched:
                     st.warning(tr("courses.att.unmatched", names="、".join(preview.unmatched[:20])))
                 if preview.ambiguous:
@@ -243,6 +246,7 @@ with tab_session:
                     ),
                     hide_index=True,
                     width="stretch",
+                    placeholder="",
                 )
                 if st.button(
                     tr("courses.att.commit", n=int(p["will_change"].sum())),

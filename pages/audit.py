@@ -72,7 +72,7 @@ else:
         }
     )
     st.caption(tr("common.rows", n=len(shown)))
-    st.dataframe(shown, hide_index=True, height=520)
+    st.dataframe(shown, hide_index=True, height=520, placeholder="")
     csv_download(
         tr("common.download_csv"),
         shown,

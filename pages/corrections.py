@@ -42,7 +42,7 @@ with tabs[0]:
                 tr("rights.col.created"): pd.to_datetime(frame["created_at"]).dt.strftime("%Y-%m-%d %H:%M"),
             }
         )
-        st.dataframe(shown, hide_index=True, width="stretch")
+        st.dataframe(shown, hide_index=True, width="stretch", placeholder="")
         pending = frame[frame["status"] == "open"]
         if not pending.empty:
             with st.form("answer"):
@@ -72,7 +72,7 @@ if viewer.is_admin:
         if departed.empty:
             st.info(tr("rights.erase.none"))
         else:
-            st.dataframe(departed, hide_index=True, width="stretch")
+            st.dataframe(departed, hide_index=True, width="stretch", placeholder="")
             todo = departed[departed["erased_at"].isna()]
             if not todo.empty:
                 with st.form("erase"):

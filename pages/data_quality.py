@@ -74,7 +74,7 @@ table = summary[["community", *KINDS, "total"]].rename(
         **{k: tr(f"field.dq.kind.{k}") for k in KINDS},
     }
 )
-st.dataframe(safe_frame(table), hide_index=True, width="stretch")
+st.dataframe(safe_frame(table), hide_index=True, width="stretch", placeholder="")
 
 st.subheader(tr("field.dq.drill"))
 d1, d2 = st.columns(2)
@@ -108,4 +108,5 @@ if len(tasks):
         hide_index=True,
         width="stretch",
         height=300,
+        placeholder="",
     )

@@ -95,7 +95,9 @@ with queue_tab:
                 ),
             }
         )
-        st.dataframe(safe_frame(shown), hide_index=True, width="stretch", height=420, column_config=DUE)
+        st.dataframe(
+            safe_frame(shown), hide_index=True, width="stretch", height=420, column_config=DUE, placeholder=""
+        )
 
 with map_tab:
     points = queue[queue["state"].isin(OPEN) & queue["lat"].notna() & queue["lon"].notna()]
@@ -119,6 +121,7 @@ with map_tab:
             hide_index=True,
             width="stretch",
             column_config=DUE,
+            placeholder="",
         )
     else:
         st.pydeck_chart(event_map(points, communities, L, ground()), height=460)
@@ -168,6 +171,7 @@ with left:
         ),
         hide_index=True,
         width="stretch",
+        placeholder="",
     )
 with right:
     actions = ev.allowed_actions(event.state, viewer.role)

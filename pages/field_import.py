@@ -129,7 +129,7 @@ for kind, tab in zip(
             )
             if done["sample"] is not None:
                 st.subheader(tr("field.import.recent"))
-                st.dataframe(done["sample"], hide_index=True, width="stretch")
+                st.dataframe(done["sample"], hide_index=True, width="stretch", placeholder="")
             # The data-quality checks run nightly: say how to check what was just written now.
             st.caption(tr("field.import.quality_hint", recheck=tr("field.dq.recheck")))
             st.page_link("pages/data_quality.py", label=tr("menu.data_quality"), icon=":material/rule:")
@@ -146,7 +146,7 @@ for kind, tab in zip(
                     "message": tr("field.col.problem"),
                 }
             )
-            st.dataframe(safe_frame(errors), hide_index=True, width="stretch")
+            st.dataframe(safe_frame(errors), hide_index=True, width="stretch", placeholder="")
             if report.error_count > len(report.errors):
                 st.caption(tr("field.import.truncated", shown=len(report.errors)))
             continue
@@ -157,7 +157,7 @@ for kind, tab in zip(
             continue
         st.subheader(tr("field.import.sample", n=len(report.sample)))
         sample = _sample(kind, report.sample)
-        st.dataframe(sample, hide_index=True, width="stretch")
+        st.dataframe(sample, hide_index=True, width="stretch", placeholder="")
         if st.button(tr("field.import.commit"), type="primary", key=f"commit_{kind}", icon=":material/save:"):
             result = _run(kind, data, upload.name, write=True)
             if result.written:

@@ -47,6 +47,7 @@ else:
             }
         ),
         hide_index=True,
+        placeholder="",
     )
     labels = {s.id: description(s.id) for s in specs}
     job_id = st.selectbox(tr("jobs.pick"), list(labels), format_func=labels.get)
@@ -68,6 +69,7 @@ else:
                     {tr("jobs.result_what"): list(result), tr("jobs.result_n"): list(result.values())}
                 ),
                 hide_index=True,
+                placeholder="",
             )
         else:
             st.info(tr("jobs.result_other", result=result))

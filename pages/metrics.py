@@ -63,6 +63,7 @@ edited = st.data_editor(
         LABEL["direction"]: st.column_config.SelectboxColumn(options=list(direction_of), required=True),
         LABEL["target"]: st.column_config.NumberColumn(min_value=0, max_value=100000),
     },
+    placeholder="",
 )
 if st.button(tr("field.metrics.save"), type="primary", key="save_metrics"):
     EDITED = [NAME, "direction", "target", "is_active"]
@@ -106,6 +107,7 @@ sla_edit = st.data_editor(
         tr(k): st.column_config.NumberColumn(min_value=0.1, max_value=360.0, step=0.5)
         for k in LIMITS.values()
     },
+    placeholder="",
 )
 if st.button(tr("field.metrics.save"), key="save_sla"):
     limits = sla_edit.rename(columns={tr(k): c for c, k in LIMITS.items()})[list(LIMITS)]

@@ -88,7 +88,7 @@ for table, rows in data["tables"].items():
     if table == "worker":
         continue
     with st.expander(f"{_label(table)} · {tr('rights.my.rows', n=len(rows))}"):
-        st.dataframe(reader.frame(table, rows, own), hide_index=True, width="stretch")
+        st.dataframe(reader.frame(table, rows, own), hide_index=True, width="stretch", placeholder="")
 
 st.subheader(tr("rights.my.correct"))
 with st.form("correction", clear_on_submit=True):

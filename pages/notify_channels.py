@@ -86,6 +86,7 @@ with tab_channels:
             ),
             hide_index=True,
             width="stretch",
+            placeholder="",
         )
         pick_name = st.selectbox(tr("notify.channels.pick"), channels["name"].tolist())
         row = channels[channels["name"] == pick_name].iloc[0]
@@ -246,4 +247,5 @@ with tab_log:
             ),
             hide_index=True,
             width="stretch",
+            placeholder="",
         )

@@ -47,6 +47,7 @@ with tree_tab:
                     }
                 ),
                 hide_index=True,
+                placeholder="",
             )
     comm_frame = units[units["level"] == OrgLevel.COMMUNITY.value][["id", "name", "parent"]].join(
         per_comm, on="id"
@@ -78,4 +79,5 @@ with grid_tab:
         ),
         hide_index=True,
         height=420,
+        placeholder="",
     )

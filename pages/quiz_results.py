@@ -92,7 +92,9 @@ with tab_att:
             tr("courses.res.auto"): attempts["status"] == "auto_submitted",
         }
     )
-    st.dataframe(shown, hide_index=True, width="stretch", height=min(420, 40 + 35 * len(shown)))
+    st.dataframe(
+        shown, hide_index=True, width="stretch", height=min(420, 40 + 35 * len(shown)), placeholder=""
+    )
 
 with tab_items:
     st.caption(tr("courses.res.items_help", d=WEAK_DISCRIMINATION))
@@ -132,6 +134,7 @@ with tab_items:
             tr("courses.res.facility"): st.column_config.NumberColumn(format="%.2f"),
             tr("courses.res.discrimination"): st.column_config.NumberColumn(format="%.2f"),
         },
+        placeholder="",
     )
 
 labels = {

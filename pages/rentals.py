@@ -81,6 +81,7 @@ st.dataframe(
         tr("field.col.next_due"): st.column_config.DatetimeColumn(format="YYYY-MM-DD"),
         tr("field.col.score"): st.column_config.ProgressColumn(format="%.0f", min_value=0, max_value=100),
     },
+    placeholder="",
 )
 csv_download(
     tr("common.download_csv"), table, viewer=viewer, what="rentals", filters={}, file_name="rentals.csv"
@@ -115,6 +116,7 @@ with b1:
         ),
         hide_index=True,
         width="stretch",
+        placeholder="",
     )
     if not history.empty:
         st.caption(tr("field.rentals.history"))
@@ -128,6 +130,7 @@ with b1:
             ),
             hide_index=True,
             width="stretch",
+            placeholder="",
         )
 with b2:
     with st.form("regrade"):

@@ -53,6 +53,7 @@ st.dataframe(
     ),
     hide_index=True,
     width="stretch",
+    placeholder="",
 )
 
 shown_id = st.selectbox(
@@ -79,6 +80,7 @@ st.dataframe(
         columns={"name": tr("score.col.dimension"), "weight": tr("score.col.weight")}
     ),
     hide_index=True,
+    placeholder="",
 )
 
 st.subheader(tr("score.schemes.components"))
@@ -121,6 +123,7 @@ edited = st.data_editor(
         for k in OPTIONS
     }
     | {HEADER["weight"]: st.column_config.NumberColumn(min_value=0.5, max_value=100, step=0.5)},
+    placeholder="",
 )
 st.caption(tr("score.schemes.weight_sum", total=f"{edited[HEADER['weight']].sum():g}"))
 
@@ -137,6 +140,7 @@ with st.expander(tr("score.schemes.grades_adjustments")):
             ]
         ),
         hide_index=True,
+        placeholder="",
     )
     st.dataframe(
         pd.DataFrame(
@@ -151,6 +155,7 @@ with st.expander(tr("score.schemes.grades_adjustments")):
             ]
         ),
         hide_index=True,
+        placeholder="",
     )
     st.caption(
         tr(

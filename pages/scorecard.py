@@ -157,6 +157,7 @@ st.dataframe(
         tr("score.col.points"): st.column_config.NumberColumn(format="%.2f"),
         tr("score.col.formula"): st.column_config.TextColumn(width="large"),
     },
+    placeholder="",
 )
 st.caption(
     tr(

@@ -76,6 +76,7 @@ else:
         hide_index=True,
         width="stretch",
         column_config={tr("assign.gaps.qualified_share"): st.column_config.NumberColumn(format="percent")},
+        placeholder="",
     )
 
     st.subheader(tr("assign.gaps.nearest"))
@@ -128,6 +129,7 @@ else:
             width="stretch",
             height=min(420, 38 + 35 * len(near)),
             column_config={tr("assign.gaps.valid_until"): st.column_config.DateColumn(format="YYYY-MM-DD")},
+            placeholder="",
         )
         employee_no = ctx.workers.set_index("worker_id")["employee_no"]
         names = distinct_labels(  # two workers may share a name: the employee number tells them apart

@@ -94,6 +94,7 @@ if tab_plans.open:
                 table.rename(columns=lambda c: tr(f"training.col.{c.removesuffix('_' + L)}")),
                 hide_index=True,
                 width="stretch",
+                placeholder="",
             )
         st.subheader(tr("training.plan.edit"))
         with Session(resources.engine()) as session:
@@ -141,6 +142,7 @@ if tab_plans.open:
                         REQ["worker_group"]: groups,
                         REQ["hours"]: st.column_config.NumberColumn(min_value=0.0),
                     },
+                    placeholder="",
                 ).rename(columns={v: k for k, v in REQ.items()})
                 crs_edit = st.data_editor(
                     crs.rename(columns=CRS).reset_index(drop=True),
@@ -153,6 +155,7 @@ if tab_plans.open:
                         CRS["worker_group"]: groups,
                         CRS["due_date"]: st.column_config.DateColumn(),
                     },
+                    placeholder="",
                 ).rename(columns={v: k for k, v in CRS.items()})
                 group_of = {v: k for k, v in group_label.items()}
                 req_edit["worker_group"] = req_edit["worker_group"].map(group_of)

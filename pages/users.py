@@ -81,6 +81,7 @@ st.dataframe(
     ),
     hide_index=True,
     height=min(520, 38 + 35 * max(len(shown), 1)),
+    placeholder="",
 )
 
 with Session(resources.engine()) as session:
@@ -98,6 +99,7 @@ if len(unused):
                 }
             ),
             hide_index=True,
+            placeholder="",
         )
 
 new_col, edit_col = st.columns(2)

@@ -44,7 +44,7 @@ shown = pd.DataFrame(
     }
 )
 st.caption(tr("common.rows", n=len(shown)))
-st.dataframe(shown, hide_index=True, width="stretch")
+st.dataframe(shown, hide_index=True, width="stretch", placeholder="")
 labels = distinct_labels(  # one account may have two browsers alike, last seen the same minute
     {
         int(r.id): f"{r.username} · {r.display_name} · {device(r.user_agent)} · {r.last_seen_at:%m-%d %H:%M}"

@@ -96,7 +96,7 @@ with list_tab:
             tr("col.phone"): frame["phone"],
         }
     )
-    st.dataframe(shown, hide_index=True, height=min(600, 38 + 35 * max(len(shown), 1)))
+    st.dataframe(shown, hide_index=True, height=min(600, 38 + 35 * max(len(shown), 1)), placeholder="")
     filters = {"community_id": community_id, "status": status, "search": search or None}
     record_view(viewer, "workers", filters=filters, rows=len(frame))
     csv_download(
@@ -235,7 +235,7 @@ with import_tab:
                     "message": tr("workers.err_message"),
                 }
             )
-            st.dataframe(errors, hide_index=True)
+            st.dataframe(errors, hide_index=True, placeholder="")
         else:
             if len(preview.new):
                 st.dataframe(
@@ -247,6 +247,7 @@ with import_tab:
                         }
                     ),
                     hide_index=True,
+                    placeholder="",
                 )
             if st.button(
                 tr("workers.commit"), type="primary", disabled=not (len(preview.new) or len(preview.changed))

@@ -82,10 +82,10 @@ def attendance_by_worker(viewer: Viewer, L: str, now: datetime) -> None:
         if warned.empty:
             st.success(tr("courses.att.no_warnings"))
         else:
-            st.dataframe(table(warned), hide_index=True, width="stretch", column_config=pct)
+            st.dataframe(table(warned), hide_index=True, width="stretch", column_config=pct, placeholder="")
         st.markdown(f"**{tr('courses.att.all_workers')}**")
         full = table(per_worker)
-        st.dataframe(full, hide_index=True, width="stretch", column_config=pct, height=420)
+        st.dataframe(full, hide_index=True, width="stretch", column_config=pct, height=420, placeholder="")
         csv_download(
             tr("common.download_csv"),
             full,

@@ -141,4 +141,5 @@ def course_editor(viewer: Viewer, pick_id: int | None, areas: dict[str, tuple[st
                 ),
                 hide_index=True,
                 width="stretch",
+                placeholder="",
             )

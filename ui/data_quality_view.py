@@ -108,7 +108,7 @@ def show_drill(
     else:
         st.caption(tr("common.rows", n=len(shown)))
     record_view(viewer, "data_quality", filters=filters, rows=len(shown))
-    st.dataframe(safe_frame(shown), hide_index=True, width="stretch", height=360)
+    st.dataframe(safe_frame(shown), hide_index=True, width="stretch", height=360, placeholder="")
     if total:
         audited_download(
             tr("common.download_csv"),

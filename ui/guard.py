@@ -178,6 +178,7 @@ def sign_in_page() -> None:
                 ],
                 hide_index=True,
                 width="stretch",
+                placeholder="",
             )
 
 

@@ -42,13 +42,15 @@ def dashboard_tab(viewer: Viewer, year: int, figures: Figures | None, *, has_pla
     st.altair_chart(community_completion_chart(summary, L), width="stretch")
     st.subheader(tr("training.bulletin.sheet.behind"))
     show = ["employee_no", "name", col(L, "community"), "required_to_date", "credited", "completion"]
-    st.dataframe(shown_table(behind.sort_values("completion"), show), hide_index=True, width="stretch")
+    st.dataframe(
+        shown_table(behind.sort_values("completion"), show), hide_index=True, width="stretch", placeholder=""
+    )
     st.subheader(tr("training.bulletin.sheet.overdue"))
     if over.empty:
         st.caption(tr("training.plan.none"))
     else:
         cols = ["employee_no", "name", col(L, "community"), col(L, "title"), "due", "days_over"]
-        st.dataframe(shown_table(over, cols), hide_index=True, width="stretch")
+        st.dataframe(shown_table(over, cols), hide_index=True, width="stretch", placeholder="")
     st.subheader(tr("training.bulletin.sheet.preservice"))
     if pre.empty:
         st.caption(tr("training.plan.none"))
@@ -62,5 +64,5 @@ def dashboard_tab(viewer: Viewer, year: int, figures: Figures | None, *, has_pla
             "preservice_hours",
             "preservice_credited",
         ]
-        st.dataframe(shown_table(pre, cols), hide_index=True, width="stretch")
+        st.dataframe(shown_table(pre, cols), hide_index=True, width="stretch", placeholder="")
     return len(behind) + len(over) + len(pre)

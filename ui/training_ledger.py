@@ -52,7 +52,7 @@ def ledger_tab(viewer: Viewer, people: pd.DataFrame, year: int) -> None:
         rows = ledger_frame(session, viewer, year=year, worker_id=int(who))
     record_view(viewer, "training_ledger", filters={"year": year}, rows=len(rows), entity_id=int(who))
     st.metric(tr("training.col.credited"), f"{rows['hours'].sum():.2f} h" if len(rows) else "0 h")
-    st.dataframe(_shown(rows), hide_index=True, width="stretch")
+    st.dataframe(_shown(rows), hide_index=True, width="stretch", placeholder="")
     with st.form("correct"):
         st.caption(tr("training.plan.correct_help"))
         entry = st.selectbox(tr("training.plan.entry"), rows["id"].tolist())

@@ -178,4 +178,4 @@ def _lessons(viewer: Viewer, cid: int, district: bool) -> None:
             tr("training.rules.video"): lessons["video_url"],
         }
     )
-    st.dataframe(show, hide_index=True, width="stretch")
+    st.dataframe(show, hide_index=True, width="stretch", placeholder="")

@@ -65,6 +65,7 @@ def review(viewer: Viewer) -> None:
                 min_value=0, max_value=1, format="percent"
             )
         },
+        placeholder="",
     )
     by_id = {int(r.id): r for r in rows.itertuples(index=False)}
     chosen = st.selectbox(

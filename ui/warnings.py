@@ -55,7 +55,9 @@ def table(warnings: pd.DataFrame) -> pd.DataFrame:
             .map({True: tr("warning.status.ack"), False: tr("warning.status.open")}),
         }
     )
-    st.dataframe(shown, hide_index=True, width="stretch", height=min(420, 38 + 35 * max(len(shown), 1)))
+    st.dataframe(
+        shown, hide_index=True, width="stretch", height=min(420, 38 + 35 * max(len(shown), 1)), placeholder=""
+    )
     return shown
 
 

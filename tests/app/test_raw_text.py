@@ -134,11 +134,13 @@ def _content(at: AppTest) -> Iterator[tuple[str, str]]:
                 yield f"{kind} option", str(option)
     for frame in at.dataframe:
         df = frame.value
+        # a missing value is drawn as a grey "None" unless the table's placeholder is "" (any column's type)
+        empty_drawn_empty = frame.proto.HasField("placeholder") and frame.proto.placeholder == ""
         for column in df.columns:
             series = df[column]
+            if series.isna().any() and not empty_drawn_empty:
+                yield f"column {column!r}", EMPTY_CELLS
             if series.dtype == object or pd.api.types.is_string_dtype(series):
-                if series.isna().any():  # drawn as a grey "None" in the table
-                    yield f"column {column!r}", EMPTY_CELLS
                 for value in series.dropna().astype(str).unique()[:200]:
                     yield "cell", value
 

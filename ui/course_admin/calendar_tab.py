@@ -82,7 +82,7 @@ def render(a: CourseAdmin) -> None:
                 tr("courses.col.status"): week["status"].map(lambda s: tr(f"courses.session_status.{s}")),
             }
         )
-        st.dataframe(shown, hide_index=True, width="stretch")
+        st.dataframe(shown, hide_index=True, width="stretch", placeholder="")
         editable = week[week["status"] == "scheduled"]
         if not editable.empty:
             with st.expander(tr("courses.edit.title")):

@@ -29,6 +29,7 @@ def render(a: CourseAdmin) -> None:
         ),
         hide_index=True,
         width="stretch",
+        placeholder="",
     )
     if not district_level:
         st.caption(tr("courses.catalog.district_only"))

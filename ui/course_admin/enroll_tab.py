@@ -135,4 +135,5 @@ def render(a: CourseAdmin) -> None:
             hide_index=True,
             width="stretch",
             height=360,
+            placeholder="",
         )

@@ -48,6 +48,7 @@ def _show(proposal: BatchProposal) -> None:
             width="stretch",
             height=min(420, 38 + 35 * len(a)),
             column_config={tr("assign.col.score"): st.column_config.NumberColumn(format="%.1f")},
+            placeholder="",
         )
     if not proposal.unassigned.empty:
         u = proposal.unassigned
@@ -65,6 +66,7 @@ def _show(proposal: BatchProposal) -> None:
             hide_index=True,
             width="stretch",
             height=min(300, 38 + 35 * len(u)),
+            placeholder="",
         )
 
 

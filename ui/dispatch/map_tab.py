@@ -31,6 +31,7 @@ def render(queue: pd.DataFrame, ctx: service.Context) -> None:
             ),
             hide_index=True,
             width="stretch",
+            placeholder="",
         )
     else:
         st.pydeck_chart(task_map(points, ctx.workers, lang(), ground()), height=520)

@@ -68,6 +68,7 @@ def _dispatch_figures(viewer: Viewer, start_day: date, today: date, now: datetim
         hide_index=True,
         width="stretch",
         column_config=cfg,
+        placeholder="",
     )
     by_comm = quality_figures(viewer, start_day, today, "community_id", now)
     with Session(resources.engine()) as session:
@@ -81,6 +82,7 @@ def _dispatch_figures(viewer: Viewer, start_day: date, today: date, now: datetim
         hide_index=True,
         width="stretch",
         column_config=cfg,
+        placeholder="",
     )
 
 
@@ -113,6 +115,7 @@ def _overrides(overrides: pd.DataFrame) -> None:
         hide_index=True,
         width="stretch",
         column_config={tr("assign.q.override_rate"): st.column_config.NumberColumn(format="percent")},
+        placeholder="",
     )
 
 
@@ -143,6 +146,7 @@ def _decision_log(decisions: pd.DataFrame, total: int) -> None:
             ),
             hide_index=True,
             width="stretch",
+            placeholder="",
         )
 
 

@@ -64,7 +64,9 @@ def _queue_table(queue: pd.DataFrame, now: datetime) -> pd.DataFrame:
             tr("assign.col.assignee"): shown["assignee_name"].fillna("—"),
         }
     )
-    st.dataframe(table, hide_index=True, width="stretch", height=min(420, 38 + 35 * max(len(table), 1)))
+    st.dataframe(
+        table, hide_index=True, width="stretch", height=min(420, 38 + 35 * max(len(table), 1)), placeholder=""
+    )
     st.caption(tr("common.rows", n=len(table)))
     return shown
 
@@ -157,6 +159,7 @@ def _candidates(ranked: pd.DataFrame, excluded: pd.DataFrame) -> None:
                 tr("assign.col.score"): st.column_config.NumberColumn(format="%.1f"),
                 tr("assign.col.distance"): st.column_config.NumberColumn(format="%.1f"),
             },
+            placeholder="",
         )
         # The top three, one sentence per reason, strongest first: what a manager reads to decide.
         sentences = reason_sentences(ranked.head(3), L)
@@ -179,6 +182,7 @@ def _candidates(ranked: pd.DataFrame, excluded: pd.DataFrame) -> None:
                 ),
                 hide_index=True,
                 width="stretch",
+                placeholder="",
             )
 
 

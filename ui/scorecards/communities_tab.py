@@ -51,6 +51,7 @@ def render(scored: pd.DataFrame, grade_names: dict[str, str]) -> None:
         ),
         hide_index=True,
         width="stretch",
+        placeholder="",
     )
     out = worker_outliers(scored, community_col="community")
     st.caption(tr("score.outliers_caption", n=len(out)))
@@ -72,4 +73,5 @@ def render(scored: pd.DataFrame, grade_names: dict[str, str]) -> None:
             ),
             hide_index=True,
             width="stretch",
+            placeholder="",
         )

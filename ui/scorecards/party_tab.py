@@ -48,4 +48,5 @@ def render(party: pd.DataFrame, period: str) -> None:
             tr("score.all_workers"): st.column_config.NumberColumn(format="%.2f"),
             tr("score.col.non_party"): st.column_config.NumberColumn(format="%.2f"),
         },
+        placeholder="",
     )

@@ -92,6 +92,7 @@ def render(viewer: Viewer, view, cards: pd.DataFrame, grade_names: dict[str, str
             tr("score.col.coverage"): st.column_config.NumberColumn(format="percent"),
             tr("score.col.base"): st.column_config.NumberColumn(format="%.2f"),
         },
+        placeholder="",
     )
     c = st.columns([2, 1, 1])
     names = on_page

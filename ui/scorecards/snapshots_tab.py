@@ -45,6 +45,7 @@ def diff_table(diff: pd.DataFrame, grade_names: dict[str, str]) -> None:
         diff[list(cols)].round(2).rename(columns={k: tr(v) for k, v in cols.items()}),
         hide_index=True,
         width="stretch",
+        placeholder="",
     )
 
 
@@ -100,6 +101,7 @@ def render(viewer: Viewer, cards: pd.DataFrame, grade_names: dict[str, str], per
             ),
             hide_index=True,
             width="stretch",
+            placeholder="",
         )
         labels = distinct_labels(
             dict(zip(snaps["id"], snaps["period"] + " r" + snaps["revision"].astype(str), strict=True))

@@ -62,4 +62,5 @@ def render(
             }
         ),
         hide_index=True,
+        placeholder="",
     )
