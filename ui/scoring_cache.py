@@ -20,6 +20,7 @@ from evaluation.scoring.served_ranking import (
 )
 from evaluation.scoring.service import period_choices
 from ui import resources
+from ui.chart_specs import draw_chart
 from ui.state import tr
 
 # The figures come from the served tables (evaluation.scoring.served): a read by key and scope, filled once
@@ -162,25 +163,20 @@ def clear_scorecards() -> None:
 
 
 def card_notes_and_contributions(
-    card: pd.Series | dict, comps: pd.DataFrame, name_col: str, *, alert: str = "warning"
+    card: pd.Series | dict, comps: pd.DataFrame | list[dict], name_col: str, *, alert: str = "warning"
 ) -> None:
     """What both scorecard pages show under the total: missing data, pro-rating, then each component's
     contribution. ``alert`` is the Streamlit call for the notes ("warning" for managers, "caption" for
-    the worker's own, calmer card)."""
+    the worker's own, calmer card). ``comps``: the card's components (a frame or its records)."""
+    rows = comps.to_dict("records") if isinstance(comps, pd.DataFrame) else comps
     say = getattr(st, alert)
     if card["missing_components"]:
-        missing = comps[comps["missing"].astype(bool)][name_col].tolist()
+        missing = [c[name_col] for c in rows if bool(c["missing"])]
         say(tr("score.missing_note", components="、".join(missing), coverage=f"{card['coverage']:.0%}"))
     if card["prorated"]:
         say(tr("score.prorated_note", share=f"{card['active_share']:.0%}"))
-    st.altair_chart(
-        charts.contribution_chart(
-            comps,
-            name_col=name_col,
-            earned_label=tr("score.earned"),
-            lost_label=tr("score.lost"),
-            title=tr("score.chart.contributions"),
-            x_title=tr("score.points"),
-        ),
-        width="stretch",
-    )
+    labels = {"name_col": name_col, "earned_label": tr("score.earned"), "lost_label": tr("score.lost")}
+    titles = {"title": tr("score.chart.contributions"), "x_title": tr("score.points")}
+    data, names = charts.contribution_rows(rows, **labels)
+    key = ("contributions", tuple(names), *labels.values(), *titles.values())
+    draw_chart(data, key, lambda: charts.contribution_spec(names, **labels, **titles))

@@ -218,20 +218,49 @@ def grade_mix_chart(
     )
 
 
-def contribution_chart(
-    components: pd.DataFrame, *, name_col: str, earned_label: str, lost_label: str, title: str, x_title: str
+def _round2(x: float) -> float:
+    """``x`` rounded to 2 places as pandas' ``round(2)`` does (numpy: ``rint(x × 100) ÷ 100``)."""
+    return x if x != x else round(x * 100) / 100  # noqa: PLR0124 - NaN stays NaN
+
+
+def _records(frame: pd.DataFrame | list[dict]) -> list[dict]:
+    return frame.to_dict("records") if isinstance(frame, pd.DataFrame) else frame
+
+
+def contribution_rows(
+    components: pd.DataFrame | list[dict], *, name_col: str, earned_label: str, lost_label: str
+) -> tuple[pd.DataFrame, list[str]]:
+    """The contribution chart's data (one worker's dozen components: plain Python, not pandas' melt): a row per
+    component with data and part (earned, then lost) — columns ``name_col``, formula, part, pts — and the
+    components' names in order (the chart's sort)."""
+    shown = [c for c in _records(components) if not bool(c["missing"])]
+    names = [c[name_col] for c in shown]
+    earned = [_round2(float(c["points"])) for c in shown]
+    lost = [_round2(max(float(c["eff_weight"]) - float(c["points"]), 0.0)) for c in shown]
+    n = len(shown)
+    data = {
+        name_col: pd.Series(names * 2, dtype=object),
+        "formula": pd.Series([c["formula"] for c in shown] * 2, dtype=object),
+        "part": pd.Series([earned_label] * n + [lost_label] * n, dtype=object),
+        "pts": pd.Series(earned + lost, dtype=float),
+    }
+    return pd.DataFrame(data), names
+
+
+def contribution_spec(
+    names: list[str],
+    *,
+    name_col: str,
+    earned_label: str,
+    lost_label: str,
+    title: str,
+    x_title: str,
+    data: pd.DataFrame | None = None,
 ) -> alt.Chart:
-    """Each component's points earned and points missed out of its (shared-out) weight."""
-    df = _plain(components[~components["missing"].astype(bool)])
-    df["earned"] = df["points"].round(2)
-    df["lost"] = (df["eff_weight"] - df["points"]).clip(lower=0).round(2)
-    long = df[[name_col, "formula", "earned", "lost"]].melt(
-        id_vars=[name_col, "formula"], value_vars=["earned", "lost"], var_name="part", value_name="pts"
-    )
-    long["part"] = long["part"].map({"earned": earned_label, "lost": lost_label})
-    names = df[name_col].tolist()
+    """The contribution chart for rows of ``contribution_rows`` (``data``; without it, the chart's spec alone,
+    which depends on the names and labels only)."""
     return (
-        alt.Chart(long, title=title)
+        alt.Chart(alt.Undefined if data is None else data, title=title)
         .mark_bar()
         .encode(
             y=alt.Y(f"{name_col}:N", sort=names, title=None, axis=alt.Axis(labelLimit=220)),
@@ -254,15 +283,41 @@ def contribution_chart(
     )
 
 
-def worker_trend_chart(
-    trend: pd.DataFrame, *, title: str, x_title: str, y_title: str, mine_label: str, community_label: str
+def contribution_chart(
+    components: pd.DataFrame, *, name_col: str, earned_label: str, lost_label: str, title: str, x_title: str
 ) -> alt.Chart:
-    """One worker's monthly total against their community's mean (columns: period, mine, community)."""
-    cols = [c for c in ("mine", "community") if c in trend.columns]
-    long = _plain(trend).melt(id_vars="period", value_vars=cols, var_name="series", value_name="total")
-    long["series"] = long["series"].map({"mine": mine_label, "community": community_label})
+    """Each component's points earned and points missed out of its (shared-out) weight."""
+    labels = {"name_col": name_col, "earned_label": earned_label, "lost_label": lost_label}
+    data, names = contribution_rows(components, **labels)
+    return contribution_spec(names, title=title, x_title=x_title, data=data, **labels)
+
+
+def worker_trend_rows(
+    trend: pd.DataFrame | list[dict], *, mine_label: str, community_label: str
+) -> pd.DataFrame:
+    """The worker trend chart's data: per series (mine, then community, the columns ``trend`` has) a row per
+    month — columns period, series, total."""
+    if isinstance(trend, pd.DataFrame):
+        cols, rows = [c for c in ("mine", "community") if c in trend.columns], trend.to_dict("records")
+    else:
+        cols, rows = [c for c in ("mine", "community") if trend and c in trend[0]], trend
+    label = {"mine": mine_label, "community": community_label}
+    return pd.DataFrame(
+        {
+            "period": pd.Series([r["period"] for c in cols for r in rows], dtype=object),
+            "series": pd.Series([label[c] for c in cols for _ in rows], dtype=object),
+            "total": pd.Series([r[c] for c in cols for r in rows], dtype=float),
+        }
+    )
+
+
+def worker_trend_spec(
+    *, title: str, x_title: str, y_title: str, data: pd.DataFrame | None = None
+) -> alt.Chart:
+    """The worker trend chart for rows of ``worker_trend_rows`` (``data``; without it, the spec alone, which
+    depends on the titles only)."""
     return (
-        alt.Chart(long, title=title)
+        alt.Chart(alt.Undefined if data is None else data, title=title)
         .mark_line(point=True)
         .encode(
             x=alt.X("period:O", title=x_title, axis=alt.Axis(labelAngle=0)),
@@ -272,3 +327,11 @@ def worker_trend_chart(
         )
         .properties(height=300)
     )
+
+
+def worker_trend_chart(
+    trend: pd.DataFrame, *, title: str, x_title: str, y_title: str, mine_label: str, community_label: str
+) -> alt.Chart:
+    """One worker's monthly total against their community's mean (columns: period, mine, community)."""
+    data = worker_trend_rows(trend, mine_label=mine_label, community_label=community_label)
+    return worker_trend_spec(title=title, x_title=x_title, y_title=y_title, data=data)

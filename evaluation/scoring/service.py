@@ -6,6 +6,7 @@ rank must not change with who is looking.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,38 +150,74 @@ def tied_at_best(components: pd.DataFrame) -> pd.DataFrame:
 def improvement_and_ties(components: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``improvement_options`` and ``tied_at_best`` of one card, its components read once (both sections of a
     card show them together)."""
-    c = _with_ranking(components[~components["missing"].astype(bool)].copy())
-    c["gain"] = (c["eff_weight"] - c["points"]).clip(lower=0)
-    gaining = c["gain"] > 0.01
-    tied = c[gaining & c["at_best"]].reset_index(drop=True)
-    c["skills"] = [SKILLS_FOR_METRIC.get(str(m), ()) for m in c["metric"]]
-    options = c[gaining & ~c["at_best"]].sort_values("gain", ascending=False).reset_index(drop=True)
-    return options, tied
+    options, tied = improvement_rows(components.to_dict("records"))
+    cols = [*components.columns, *_RANKING_COLS, "gain", "skills"]
+    return (
+        pd.DataFrame.from_records(options, columns=cols),
+        pd.DataFrame.from_records(tied, columns=[c for c in cols if c != "skills"]),
+    )
 
 
-def _with_ranking(c: pd.DataFrame) -> pd.DataFrame:
-    ranked = c["method"].astype(str) == "percentile"
-    found = c["formula"].astype(str).str.extract(r"rank ([\d.]+)/(\d+) in (\w+)")
+_RANKING_COLS = ("ranked", "cohort_rank", "cohort_n", "cohort", "at_best")
+_RANK_IN_COHORT = re.compile(r"rank ([\d.]+)/(\d+) in (\w+)")
+
+
+def improvement_rows(components: list[dict]) -> tuple[list[dict], list[dict]]:
+    """``improvement_and_ties`` of one card's component records (a dozen rows: plain Python, no frames):
+    the options, most points to gain first, and the ranked components tied at best."""
+    rows = [_with_ranking(dict(c)) for c in components if not bool(c["missing"])]
+    gaining = []
+    for c in rows:
+        gain = float(c["eff_weight"]) - float(c["points"])
+        c["gain"] = gain if gain != gain else max(gain, 0.0)  # noqa: PLR0124 - NaN stays NaN (no gain)
+        if c["gain"] > 0.01:
+            gaining.append(c)
+    tied = [c for c in gaining if c["at_best"]]
+    options = [c for c in gaining if not c["at_best"]]
+    for c in options:
+        c["skills"] = SKILLS_FOR_METRIC.get(str(c["metric"]), ())
+    # sorted() is stable, as pandas' sort of a dozen rows is (an insertion sort below 16 rows)
+    return sorted(options, key=lambda c: -c["gain"]), tied
+
+
+def _with_ranking(c: dict) -> dict:
+    ranked = str(c["method"]) == "percentile"
+    found = _RANK_IN_COHORT.search(str(c["formula"]))
     c["ranked"] = ranked
-    c["cohort_rank"] = pd.to_numeric(found[0], errors="coerce")
-    c["cohort_n"] = pd.to_numeric(found[1], errors="coerce")
-    c["cohort"] = found[2].fillna("subdistrict")
-    value = pd.to_numeric(c["value"], errors="coerce")
-    lower = c["direction"].astype(str) == "lower"
-    ceiling = (c["unit"].astype(str) == "%") & ((~lower & (value >= 100 - 1e-9)) | (lower & (value <= 1e-9)))
-    c["at_best"] = ranked & ceiling
+    c["cohort_rank"] = float(found[1]) if found else float("nan")
+    c["cohort_n"] = float(found[2]) if found else float("nan")
+    c["cohort"] = found[3] if found else "subdistrict"
+    value = _number(c["value"])
+    lower = str(c["direction"]) == "lower"
+    at_top = value <= 1e-9 if lower else value >= 100 - 1e-9
+    c["at_best"] = ranked and str(c["unit"]) == "%" and at_top
     return c
+
+
+def _number(x: Any) -> float:  # noqa: ANN401 - a record's value: a number, None or text
+    """``pd.to_numeric(x, errors="coerce")`` of one value."""
+    try:
+        return float(x) if x is not None else float("nan")
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 def courses_for_components(session: Session, options: pd.DataFrame, limit: int = 3) -> pd.DataFrame:
     """For the top ``limit`` options, the courses that train them (courses.api.courses_for_skill)."""
-    rows = []
-    for _, opt in options.head(limit).iterrows():  # ≤ 3 small lookups, not a loop over data rows
+    rows = course_rows_for_components(session, options.head(limit).to_dict("records"), limit=limit)
+    return pd.DataFrame(rows, columns=["component", "code", "title_zh", "title_en", "skill_area"])
+
+
+def course_rows_for_components(session: Session, options: list[dict], limit: int = 3) -> list[dict]:
+    """``courses_for_components`` of option records: one record per component and course, first seen first."""
+    rows, seen = [], set()
+    for opt in options[:limit]:  # ≤ 3 small lookups, not a loop over data rows
         for skill in opt["skills"]:
             for course in courses_for_skill(session, skill_area=skill):
-                rows.append({"component": opt["component"], **course})
-    out = pd.DataFrame(rows, columns=["component", "code", "title_zh", "title_en", "skill_area"])
-    return out.drop_duplicates(["component", "code"])
+                if (opt["component"], course["code"]) not in seen:
+                    seen.add((opt["component"], course["code"]))
+                    rows.append({"component": opt["component"], **course})
+    return rows
 
 
 def enroll_for_improvement(
@@ -274,6 +311,8 @@ __all__ = [
     "tied_at_best",
     "improvement_and_ties",
     "courses_for_components",
+    "improvement_rows",
+    "course_rows_for_components",
     "enroll_for_improvement",
     "period_choices",
     "months_with_figures",

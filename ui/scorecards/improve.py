@@ -11,9 +11,9 @@ from sqlmodel import Session
 from core.i18n import col
 from core.scope import Viewer
 from evaluation.scoring.service import (
-    courses_for_components,
+    course_rows_for_components,
     enroll_for_improvement,
-    improvement_and_ties,
+    improvement_rows,
 )
 from ui import resources
 from ui.errors import refusals
@@ -23,16 +23,18 @@ SHOWN = 3  # the options worth a person's attention
 
 
 def improvement_section(
-    viewer: Viewer, components: pd.DataFrame, *, enroll_worker_id: int | None = None
+    viewer: Viewer, components: pd.DataFrame | list[dict], *, enroll_worker_id: int | None = None
 ) -> None:
     """The section: up to three components by points to gain, each with its courses. With ``enroll_worker_id``
     (a manager's view) each course has an enrol button for that worker; without it (the worker's own card) the
-    courses are listed and the section ends with a link to my courses."""
+    courses are listed and the section ends with a link to my courses. ``components``: the card's components
+    (a frame or its records)."""
     L = lang()  # noqa: N806 - the pages' name for the language
     name_col, title_col = col(L, "name"), col(L, "title")
     st.subheader(tr("score.improve"))
-    options, ties = improvement_and_ties(components)
-    for _, tied in ties.iterrows():  # said plainly, not offered as a way up
+    rows = components.to_dict("records") if isinstance(components, pd.DataFrame) else components
+    options, ties = improvement_rows(rows)
+    for tied in ties:  # said plainly, not offered as a way up
         st.caption(
             tr(
                 "score.improve_tied",
@@ -43,13 +45,13 @@ def improvement_section(
                 weight=f"{tied['eff_weight']:.1f}",
             )
         )
-    if options.empty:
+    if not options:
         st.success(tr("score.improve_none"))
         return
     with Session(resources.engine()) as session:
-        courses = courses_for_components(session, options, limit=SHOWN)
-    for _, opt in options.head(SHOWN).iterrows():
-        offer = courses[courses["component"] == opt["component"]]
+        courses = course_rows_for_components(session, options, limit=SHOWN)
+    for opt in options[:SHOWN]:
+        offer = [c for c in courses if c["component"] == opt["component"]]
         with st.container(border=True):
             if opt["ranked"] and pd.notna(opt["cohort_rank"]):
                 text = tr(
@@ -69,9 +71,9 @@ def improvement_section(
                     value=_value_text(opt),
                 )
             st.markdown(text)
-            if offer.empty:
+            if not offer:
                 st.caption(tr("score.no_course"))
-            for _, course in offer.iterrows():
+            for course in offer:
                 label = f"📘 {course[title_col]}"
                 if enroll_worker_id is None:
                     st.write(label)
@@ -97,5 +99,5 @@ def improvement_section(
         st.page_link("pages/my_learning.py", label=tr("menu.my_learning"), icon=":material/school:")
 
 
-def _value_text(row: pd.Series) -> str:
+def _value_text(row: dict) -> str:
     return f"{row['value']:.1f}{'%' if row['unit'] == '%' else ''}"
