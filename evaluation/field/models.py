@@ -124,12 +124,14 @@ class Event(SQLModel, table=True):
     # once per group anyway, and every extra index costs on a million-row import. The figures pages read
     # over a bounded recent period are indexed by that period's time (issue #21: a page's cost must not
     # grow with the years kept): dispatched_at (workload, dispatch quality), feedback_at (past
-    # performance in dispatch), and the few events that came with a suggested item by reported_at (a
-    # partial index: nothing to write for the rest).
+    # performance in dispatch), reported_at (the days behind a hotspot warning on 预警, the nightly
+    # hotspot job's weeks), and the few events that came with a suggested item by reported_at (a partial
+    # index: nothing to write for the rest; it walks them newest first for the unconfirmed ones).
     __table_args__ = (
         Index("ix_field_event_state_due", "state", "due_at"),
         Index("ix_field_event_dispatched_at", "dispatched_at"),
         Index("ix_field_event_feedback_at", "feedback_at"),
+        Index("ix_field_event_reported_at", "reported_at"),
         Index(
             "ix_field_event_suggested",
             "reported_at",

@@ -19,6 +19,7 @@ from evaluation.field.models import Event, EventState
 from evaluation.field.registry import ensure_reference_data
 from evaluation.field.tasks import category_performance, open_tasks, worker_load
 from evaluation.triage.reports import suggestion_acceptance, unconfirmed_events
+from evaluation.warning.hotspots import daily_counts
 from tests.factories import make_org, viewer
 
 NOW = datetime(2020, 6, 20, 12, 0)
@@ -221,6 +222,13 @@ def test_period_and_open_reads_answer_from_their_rows_only(session):
     }
     assert suggestion_acceptance(session, comm_a, start=start)["confirmed"] == 0
 
+    # the days behind a warning (预警): the events reported in the window, none of the history's
+    days = daily_counts(session, (NOW - timedelta(days=10)).date(), NOW.date())
+    got_days = {(r.item_code, r.day.isoformat()): r.n for r in days.itertuples(index=False)}
+    assert got_days == {
+        ("F01", (NOW - timedelta(days=d)).date().isoformat()): n for d, n in ((1, 2), (2, 1), (3, 1), (4, 1))
+    }
+
     q = dispatch_quality(session, district, start=NOW - timedelta(days=30), end=NOW, now=NOW).iloc[0]
     assert q["dispatched"] == 4  # R1, R2, R4, R6: nothing of the history
     by_comm = dispatch_quality(session, comm_b, start=NOW - timedelta(days=30), end=NOW, now=NOW)
@@ -239,6 +247,7 @@ BOUNDED = (
     "ix_field_event_state_due",
     "ix_field_event_dispatched_at",
     "ix_field_event_feedback_at",
+    "ix_field_event_reported_at",
     "ix_field_event_suggested",
 )
 
@@ -273,6 +282,7 @@ def test_history_reads_are_driven_by_their_period_or_state_index(session):
         "unconfirmed_events": lambda: unconfirmed_events(session, district),
         "suggestion_acceptance": lambda: suggestion_acceptance(session, district, start=start),
         "dispatch_quality": lambda: dispatch_quality(session, district, start=start, end=NOW, by="item_code"),
+        "daily_counts": lambda: daily_counts(session, (NOW - timedelta(days=62)).date(), NOW.date()),
     }
     conn = session.connection()
     seen: list[tuple[str, str, object]] = []
