@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from core.i18n import pick
 from courses.training.lessons import complete_lesson, continue_lesson, course_lessons, open_lesson
-from courses.training.supervision import my_compulsory, plan_status
+from courses.training.supervision import my_standing
 from evaluation.field.registry import field_now
 from ui import resources
 from ui.errors import refusals
@@ -27,15 +27,13 @@ if viewer.worker_id is None:
     st.stop()
 
 with Session(resources.engine()) as session:
-    status = plan_status(session, viewer, year=year, as_of=today)
-    due = my_compulsory(session, viewer, year=year, as_of=today)
+    me, due = my_standing(session, viewer, year=year, as_of=today)
     nxt = continue_lesson(session, viewer)
 
 st.subheader(tr("training.my.hours", year=year))
-if status.empty or float(status["required_year"].iloc[0]) == 0:
+if me is None or float(me["required_year"]) == 0:
     st.info(tr("training.my.no_plan", year=year))
 else:
-    me = status.iloc[0]
     st.metric(  # to 2 decimals, as the ledger keeps them: a 5-minute lesson moves the figure
         tr("training.col.credited"),
         f"{me['credited']:.2f} h",
@@ -85,7 +83,7 @@ for c in due.itertuples():
 st.subheader(tr("training.my.continue"))
 finished = st.session_state.pop("training_finished", None)  # the lesson just done, said after the rerun
 if finished:
-    total = 0.0 if status.empty else float(status["credited"].iloc[0])
+    total = 0.0 if me is None else float(me["credited"])
     st.success(
         tr(
             "training.my.done_ok",

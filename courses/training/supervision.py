@@ -92,8 +92,27 @@ def status_and_overdue(
         workers = workers[workers["community_id"] == community_id]
     if workers.empty:
         return pd.DataFrame(columns=STATUS_COLS + SERVED_COLS), pd.DataFrame(columns=OVERDUE_COLS)
-    ids = workers["worker_id"].astype(int).tolist()
     req = plans.requirements(session, workers, year=year, as_of=as_of)
+    df = _hours_standing(session, workers, req, year=year, as_of=as_of)
+    comp = plans.compulsory(session, workers, year=year, req=req)
+    over = overdue_courses_for(session, workers, year=year, as_of=as_of, comp=comp)
+    df["compulsory_total"] = df["worker_id"].map(comp.groupby("worker_id").size()).fillna(0).astype(int)
+    df["compulsory_overdue"] = df["worker_id"].map(over.groupby("worker_id").size()).fillna(0).astype(int)
+    names = _names(session).set_index("id")
+    df["community_zh"] = df["community_id"].map(names["zh"])
+    df["community_en"] = df["community_id"].map(names["en"])
+    df["subdistrict_zh"] = df["subdistrict_id"].map(names["zh"])
+    df["subdistrict_en"] = df["subdistrict_id"].map(names["en"])
+    status = df[STATUS_COLS + SERVED_COLS].sort_values(["community_zh", "employee_no"]).reset_index(drop=True)
+    return status, over
+
+
+def _hours_standing(
+    session: Session, workers: pd.DataFrame, req: pd.DataFrame, *, year: int, as_of: date
+) -> pd.DataFrame:
+    """The workers with their ``requirements`` and hours standing (``progress.standing``) as of ``as_of``,
+    and ``completion``: credited over required to date."""
+    ids = workers["worker_id"].astype(int).tolist()
     df = workers.merge(req, on="worker_id", how="left").assign(year=year, as_of=as_of)
     # the year's hours up to as_of, and every entry of the new hires (their pre-service window)
     new = df.loc[df["preservice_hours"] > 0, "worker_id"].astype(int).tolist()
@@ -112,17 +131,29 @@ def status_and_overdue(
     df["completion"] = (
         (df["credited"] / df["required_to_date"]).where(df["required_to_date"] > 0).clip(upper=9.99)
     )
+    return df
+
+
+def my_standing(
+    session: Session, viewer: Viewer, *, year: int, as_of: date
+) -> tuple[pd.Series | None, pd.DataFrame]:
+    """A worker's 我的学时: their plan_status row as of ``as_of`` (``None`` when they are out of scope;
+    ``required_year`` 0 when no plan asks anything of them) and ``my_compulsory``'s courses — the year's requirements and compulsory courses worked
+    out once for both (the page asked plan_status and my_compulsory, which worked each out again)."""
+    if viewer.worker_id is None:
+        raise ScopeError("scope.err.worker_compulsory")
+    workers = plans.workers_in_scope(session, viewer, worker_ids=[viewer.worker_id])
+    if workers.empty:
+        return None, my_compulsory(session, viewer, year=year, as_of=as_of, comp=_no_courses())
+    req = plans.requirements(session, workers, year=year, as_of=as_of)
+    me = _hours_standing(session, workers, req, year=year, as_of=as_of).iloc[0]
     comp = plans.compulsory(session, workers, year=year, req=req)
-    over = overdue_courses_for(session, workers, year=year, as_of=as_of, comp=comp)
-    df["compulsory_total"] = df["worker_id"].map(comp.groupby("worker_id").size()).fillna(0).astype(int)
-    df["compulsory_overdue"] = df["worker_id"].map(over.groupby("worker_id").size()).fillna(0).astype(int)
-    names = _names(session).set_index("id")
-    df["community_zh"] = df["community_id"].map(names["zh"])
-    df["community_en"] = df["community_id"].map(names["en"])
-    df["subdistrict_zh"] = df["subdistrict_id"].map(names["zh"])
-    df["subdistrict_en"] = df["subdistrict_id"].map(names["en"])
-    status = df[STATUS_COLS + SERVED_COLS].sort_values(["community_zh", "employee_no"]).reset_index(drop=True)
-    return status, over
+    due = my_compulsory(session, viewer, year=year, as_of=as_of, comp=comp)
+    return me, due
+
+
+def _no_courses() -> pd.DataFrame:
+    return pd.DataFrame(columns=["worker_id", "course_id", "course_code", "title_zh", "title_en", "due"])
 
 
 def overdue_courses_for(
@@ -365,13 +396,17 @@ def monthly_figures(session: Session, viewer: Viewer, *, start: date, end: date)
     return out[cols]
 
 
-def my_compulsory(session: Session, viewer: Viewer, *, year: int, as_of: date) -> pd.DataFrame:
+def my_compulsory(
+    session: Session, viewer: Viewer, *, year: int, as_of: date, comp: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """A worker's compulsory courses this year: course, due, completed (by the course's rule), overdue, and
-    the course whose certificate it requires first (``needs_zh``/``needs_en``, empty when none is missing)."""
+    the course whose certificate it requires first (``needs_zh``/``needs_en``, empty when none is missing).
+    ``comp``: the worker's ``plans.compulsory`` of the year when the caller has it."""
     if viewer.worker_id is None:
         raise ScopeError("scope.err.worker_compulsory")
-    workers = plans.workers_in_scope(session, viewer, worker_ids=[viewer.worker_id])
-    comp = plans.compulsory(session, workers, year=year)
+    if comp is None:
+        workers = plans.workers_in_scope(session, viewer, worker_ids=[viewer.worker_id])
+        comp = plans.compulsory(session, workers, year=year)
     cols = [
         "course_id",
         "course_code",

@@ -674,3 +674,35 @@ def test_my_compulsory_courses_say_done_overdue_or_what_comes_first(session, wor
     ob = other.set_index("course_code")
     assert ob.loc["fire_safety", "overdue"]
     assert ob.loc["epidemic_screening", "needs_zh"] == world.courses["fire_safety"].title_zh
+
+
+def test_my_standing_is_plan_status_and_my_compulsory_worked_out_once(session, world, monkeypatch):
+    """Test that a worker's 我的学时 (supervision.my_standing) shows their plan_status row and my_compulsory
+    list, reading the year's requirements and compulsory courses once (the page read them twice: #21), and
+    says no plan for a worker no plan asks anything of."""
+    _supervised_world(session, world)
+    o = world.org
+    for worker, as_of in ((o.workers_b[2], date(2020, 6, 30)), (o.workers_a[0], date(2020, 7, 1))):
+        viewer = world.worker(worker)
+        row = supervision.plan_status(session, viewer, year=2020, as_of=as_of).iloc[0]
+        courses = supervision.my_compulsory(session, viewer, year=2020, as_of=as_of)
+        calls = {"requirements": 0, "compulsory": 0}
+        for name in calls:
+            real = getattr(plans, name)
+            monkeypatch.setattr(
+                plans,
+                name,
+                lambda *a, _n=name, _f=real, _c=calls, **k: _c.__setitem__(_n, _c[_n] + 1) or _f(*a, **k),
+            )
+        me, due = supervision.my_standing(session, viewer, year=2020, as_of=as_of)
+        monkeypatch.undo()
+        assert calls == {"requirements": 1, "compulsory": 1}
+        assert me is not None
+        for name in ("required_year", "required_to_date", "credited", "behind", "preservice_hours"):
+            assert me[name] == row[name], name
+        assert me["preservice_overdue"] == row["preservice_overdue"]
+        pd.testing.assert_frame_equal(due, courses)
+    me, due = supervision.my_standing(
+        session, world.worker(o.workers_a[0]), year=2019, as_of=date(2019, 6, 1)
+    )
+    assert me is not None and me["required_year"] == 0 and due.empty  # no plan that year: the page says so
