@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors
 from api.config import ApiLimits
-from api.context import RateLimiter, audit_refusal
+from api.context import RateLimiter, admit_before_refusal, audit_refusal
 from api.fields import CURRENT_LIMITS
 from api.routes import router
 from api.schemas import ErrorOut, Health
@@ -127,7 +127,7 @@ def create_app(engine: Engine | None = None, limits: ApiLimits | None = None) ->
     app.state.limiter = RateLimiter(limits.rate_per_second, limits.burst)
     app.state.anonymous_limiter = RateLimiter(limits.refused_rate, limits.refused_burst)  # per address
     app.state.sqlite_writes = threading.Lock() if is_sqlite(app.state.engine) else nullcontext()
-    errors.install(app, on_refusal=audit_refusal)
+    errors.install(app, on_refusal=audit_refusal, before_refusal=admit_before_refusal)
     app.include_router(router)
 
     @app.get(

@@ -1,8 +1,13 @@
 """Who is calling and the one transaction of their request.
 
-``allow("events.write")`` is the dependency every endpoint declares: it reads the bearer key, finds the
-client (core.api_clients.authenticate), checks the operation and the client's rate, and hands the
-endpoint a ``Call``. The key is checked in the request's own database session (``request_session``), and
+``allow("events.write")`` is the dependency every endpoint declares: it reads the bearer key and hands the
+endpoint a ``Call``, whose admission — find the client (core.api_clients.authenticate), check the operation
+and the client's rate — runs in the endpoint's own worker thread when the endpoint first asks who is
+calling (``call.caller``, ``call.viewer``, ``call.unit_of_work()``): one trip through the thread pool per
+request, not one for the key and another for the endpoint. A request refused before that (a body or a
+header the schema refuses, a batch too large) is admitted first by the error handlers
+(``admit_before_refusal``), so an unknown key is still answered 401 and a refused known client's call is
+audited as before. The key is checked in the request's own database session (``request_session``), and
 ``call.unit_of_work()`` continues that session's transaction (core.db.unit_of_work): one transaction per
 request — the key's check (a revoked key is refused from the next request on, nothing about keys is
 cached), the domain functions' writes and the call's audit entry ("api.<operation>", under
@@ -14,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -28,7 +33,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.errors import catalog_error
 from core.api_clients import Caller, authenticate
-from core.audit import record
+from core.audit import record, record_row
 from core.client_address import client_address
 from core.db import unit_of_work
 from core.sql import Statement
@@ -75,12 +80,29 @@ async def request_session(request: Request) -> AsyncIterator[Session]:
 @dataclass
 class Call:
     request: Request
-    caller: Caller
     operation: str
     session: Session
+    key: str | None = field(default=None, repr=False)
     # Writes of the request whose results nobody reads (the idempotency row's response): sent with the
     # audit entry's first round trip instead of one of their own (core.audit_chain.seal_entry).
     deferred: list[Statement] = field(default_factory=list)
+    _caller: Caller | None = field(default=None, repr=False)
+    checked: bool = field(default=False, repr=False)  # admission ran (admitted, or refused)
+
+    @property
+    def caller(self) -> Caller:
+        """The admitted client: admitted here on first use, in the calling (worker) thread; a refusal ends
+        the check's read transaction and raises."""
+        if self._caller is None:
+            if self.checked:  # refused already: nothing of the request runs for it
+                raise AssertionError("a refused call is not admitted")
+            self.checked = self.request.state.checked = True
+            try:
+                self._caller = _admit(self.request, self.key, self.operation, self.session)
+            except BaseException:
+                self.session.close()  # refused: the check's read transaction ends here, in this thread
+                raise
+        return self._caller
 
     @property
     def engine(self) -> Engine:
@@ -101,21 +123,22 @@ class Call:
         two round trips on PostgreSQL). On SQLite (one writer at a time) this process's writes queue on a
         lock instead of in SQLite's busy handler, which is unfair and gives up after the busy timeout;
         other processes' writers still wait in the busy handler."""
+        caller = self.caller  # admitted before anything is read or written for it
         serial = self.request.app.state.sqlite_writes if self.operation.endswith(".write") else nullcontext()
         with serial, unit_of_work(session=self.session) as session:
             self.deferred.clear()
             yield session
-            record(
+            record_row(
                 session,
                 f"api.{self.operation}",
-                viewer=self.viewer,
+                viewer=caller.viewer,
                 address=caller_address(self.request),
                 entity=entity or "api",
                 entity_id=entity_id,
                 detail={
                     "method": self.request.method,
                     "path": self.request.url.path,
-                    "client": self.caller.name,
+                    "client": caller.name,
                     **(detail or {}),
                 },
                 before_entry=self.deferred,
@@ -160,7 +183,7 @@ def check_key(session: Session, key: str | None) -> Caller | None:
     return authenticate(session, key)
 
 
-def _admit(request: Request, key: str | None, operation: str, session: Session) -> Call:
+def _admit(request: Request, key: str | None, operation: str, session: Session) -> Caller:
     caller = check_key(session, key)
     if caller is None:
         _refuse_unknown(request)
@@ -185,24 +208,41 @@ def _admit(request: Request, key: str | None, operation: str, session: Session) 
             name=caller.name,
             operation=operation,
         )
-    return Call(request, caller, operation, session)
+    return caller
 
 
-def allow(operation: str) -> Callable[..., Call]:
-    """The dependency for an endpoint needing ``operation`` (one of core.api_clients.OPERATIONS)."""
+def allow(operation: str) -> Callable[..., Awaitable[Call]]:
+    """The dependency for an endpoint needing ``operation`` (one of core.api_clients.OPERATIONS). A
+    coroutine that touches no database: the call is admitted in the endpoint's worker thread (``Call``)."""
 
-    def dependency(
+    async def dependency(
         request: Request,
         creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
         session: Annotated[Session, Depends(request_session)],
     ) -> Call:
-        try:
-            return _admit(request, creds.credentials if creds else None, operation, session)
-        except BaseException:
-            session.close()  # refused: the check's read transaction ends here, in this worker thread
-            raise
+        key = creds.credentials if creds else None
+        request.state.admission = (key, operation)  # plain values: the request's state holds no Call
+        return Call(request, operation, session, key)
 
     return dependency
+
+
+def _admit_alone(request: Request, key: str | None, operation: str) -> None:
+    """Admit a call whose request was refused before its endpoint asked (its session is closed by now):
+    in a session of its own, rolled back at once."""
+    request.state.checked = True
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        _admit(request, key, operation, session)
+
+
+async def admit_before_refusal(request: Request) -> None:
+    """The errors' hook (api.errors.install): a request refused before its call was admitted (a body or a
+    header the schema refuses, a check made before the endpoint asked who calls) is admitted first, so
+    an unknown key, a client over its rate or without the operation is refused for that, as it would be
+    before any other check, and a known client's refusal is audited under its name."""
+    admission = getattr(request.state, "admission", None)
+    if admission is not None and not getattr(request.state, "checked", False):
+        await run_in_threadpool(_admit_alone, request, *admission)
 
 
 def audit_refusal(request: Request, status: int, code: str) -> None:

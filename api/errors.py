@@ -239,20 +239,29 @@ def invalid_errors(raw: list[Any]) -> list[dict[str, Any]]:
     return out
 
 
-def install(app: FastAPI, on_refusal: Any = None) -> None:
-    """Exception handlers producing the one shape. ``on_refusal(request, status, code)`` audits refusals."""
+def install(app: FastAPI, on_refusal: Any = None, before_refusal: Any = None) -> None:
+    """Exception handlers producing the one shape. ``on_refusal(request, status, code)`` audits refusals;
+    ``await before_refusal(request)`` runs first and may raise the refusal to answer instead (the call's
+    admission, api.context.admit_before_refusal: an unknown key is refused for that before anything else)."""
 
     def refused(request: Request, status: int, code: str) -> None:
         if on_refusal is not None:
             on_refusal(request, status, code)
 
-    def answer(request: Request, exc: ApiError) -> JSONResponse:
+    async def answer(request: Request, exc: ApiError) -> JSONResponse:
+        if before_refusal is not None:
+            try:
+                await before_refusal(request)
+            except ApiError as first:
+                exc = first
+            except ScopeError as first:
+                exc = from_domain(first)
         refused(request, exc.status, exc.code)
         return _json(exc.status, exc.body(), exc.headers)
 
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
-        return answer(request, exc)
+        return await answer(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -267,7 +276,7 @@ def install(app: FastAPI, on_refusal: Any = None) -> None:
             row=first["row"],
             errors=errors,
         )
-        return answer(request, out)
+        return await answer(request, out)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -279,11 +288,11 @@ def install(app: FastAPI, on_refusal: Any = None) -> None:
 
     @app.exception_handler(ScopeError)
     async def _scope(request: Request, exc: ScopeError) -> JSONResponse:
-        return answer(request, from_domain(exc))
+        return await answer(request, from_domain(exc))
 
     @app.exception_handler(ValueError)
     async def _value(request: Request, exc: ValueError) -> JSONResponse:
-        return answer(request, from_domain(exc))
+        return await answer(request, from_domain(exc))
 
     @app.exception_handler(Exception)
     async def _internal(request: Request, exc: Exception) -> JSONResponse:

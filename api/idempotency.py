@@ -25,7 +25,7 @@ from sqlmodel import Session, select
 from api.errors import catalog_error
 from core.clock import now as clock_now
 from core.models_api import ApiIdempotency
-from core.sql import Statement
+from core.sql import Statement, pipelined
 
 STALE_AFTER = timedelta(minutes=2)  # a reservation without a response this old: its request died; run again
 
@@ -114,8 +114,12 @@ _STORE = (
     .where(_TABLE.c.id == bindparam("row_id"))
     .values(status_code=bindparam("status_code"), response=bindparam("response"))
 )
+_RESERVED = ("client_id", "key", "method", "path", "request_hash", "created_at")  # the columns bound
 _RESERVE = {
-    name: insert(_TABLE).on_conflict_do_nothing(index_elements=["client_id", "key"]).returning(_TABLE.c.id)
+    name: insert(_TABLE)
+    .values({c: bindparam(c) for c in _RESERVED})
+    .on_conflict_do_nothing(index_elements=["client_id", "key"])
+    .returning(_TABLE.c.id)
     for name, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
 }
 
@@ -124,6 +128,7 @@ def _reserve(
     session: Session, *, client_id: int, key: str, method: str, path: str, digest: str
 ) -> int | None:
     """Insert the key's row unless the (client, key) is taken: its id, or None when it was taken."""
-    conn = session.connection()
     row = {"client_id": client_id, "key": key, "method": method, "path": path[:200], "request_hash": digest}
-    return conn.execute(_RESERVE[conn.dialect.name], {**row, "created_at": clock_now()}).scalar()
+    stmt = _RESERVE[session.get_bind().dialect.name]
+    found = pipelined(session, [(stmt, {**row, "created_at": clock_now()})])[0]  # core.sql: SQL compiled once
+    return found[0][0] if found else None

@@ -19,7 +19,7 @@ import pandas as pd
 from sqlmodel import Session, col, select
 
 from core import clock
-from core.audit_chain import seal_entry
+from core.audit_chain import seal_entry, seal_row
 from core.models import Role
 from core.models_audit import AuditEntry
 from core.privacy import masked
@@ -73,6 +73,34 @@ def _dump(value: Any) -> str | None:
     return json.dumps(value, ensure_ascii=False, default=default, sort_keys=True)
 
 
+def _values(
+    action: str,
+    *,
+    viewer: Viewer | None,
+    username: str,
+    entity: str,
+    entity_id: object,
+    before: Any,
+    after: Any,
+    detail: Any,
+    address: str | None,
+) -> dict[str, Any]:
+    return {
+        "at": clock.now(),
+        "user_id": (viewer.user_id or None) if viewer else None,  # 0: a job's or the CLI's system viewer
+        "username": username or (viewer.display_name if viewer else ""),
+        "action": action,
+        "entity": entity,
+        "entity_id": str(entity_id or ""),
+        "before": _dump(before),
+        "after": _dump(after),
+        "detail": _dump(detail),
+        "address": (CLIENT_ADDRESS.get() if address is None else address)[:64],
+        "prev_hash": "",
+        "row_hash": "",
+    }
+
+
 def record(
     session: Session,
     action: str,
@@ -90,19 +118,46 @@ def record(
 ) -> AuditEntry:
     """Add the entry to the session's transaction, chained (core.audit_chain.seal_entry: ``before_entry``
     statements sent ahead of it, ``commit`` to end the transaction with it)."""
-    entry = AuditEntry(
-        at=clock.now(),
-        user_id=(viewer.user_id or None) if viewer else None,  # 0: a job's or the CLI's system viewer
-        username=username or (viewer.display_name if viewer else ""),
-        action=action,
+    values = _values(
+        action,
+        viewer=viewer,
+        username=username,
         entity=entity,
-        entity_id=str(entity_id or ""),
-        before=_dump(before),
-        after=_dump(after),
-        detail=_dump(detail),
-        address=(CLIENT_ADDRESS.get() if address is None else address)[:64],
+        entity_id=entity_id,
+        before=before,
+        after=after,
+        detail=detail,
+        address=address,
     )
-    return seal_entry(session, entry, before=before_entry, commit=commit)
+    return seal_entry(session, AuditEntry(**values), before=before_entry, commit=commit)
+
+
+def record_row(
+    session: Session,
+    action: str,
+    *,
+    viewer: Viewer | None = None,
+    entity: str = "",
+    entity_id: object = "",
+    detail: Any = None,
+    address: str | None = None,
+    before_entry: Sequence[Statement] = (),
+    commit: bool = False,
+) -> int:
+    """``record`` for a caller that never reads the entry back (the API's call, once per request): the
+    same row, written without building the model (which costs more than the rest of it); its id."""
+    values = _values(
+        action,
+        viewer=viewer,
+        username="",
+        entity=entity,
+        entity_id=entity_id,
+        before=None,
+        after=None,
+        detail=detail,
+        address=address,
+    )
+    return int(seal_row(session, values, before=before_entry, commit=commit)["id"])
 
 
 def record_read(

@@ -21,6 +21,7 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,14 @@ class AuditChainError(GridwiseError):
 
 def audit_key() -> bytes:
     s = get_settings()
-    key = s.audit_key.strip() or read_or_create_key(key_file(s.audit_key_file, "audit.key"))
+    return _audit_key(s.audit_key, s.audit_key_file)
+
+
+@lru_cache(maxsize=8)
+def _audit_key(configured: str, file_setting: str) -> bytes:
+    """The key for these settings, its file read (or made) once per process: it never changes for an
+    installation, and every audited write hashes with it."""
+    key = configured.strip() or read_or_create_key(key_file(file_setting, "audit.key"))
     return key.encode()
 
 
@@ -122,29 +130,40 @@ def seal_entry(
     """Chain ``entry`` to the head and write it at once, on the session's connection (the next row of this
     transaction chains to it). A Core insert: the ORM's unit of work costs more than the rest of the row,
     and nothing else pending in the session is flushed by it. ``entry`` comes back with its id, not
-    attached to the session.
+    attached to the session (``seal_row``: the same for the row's values, without the model).
 
     ``before``: statements of the transaction whose results nobody needs, sent ahead of the chain lock;
     ``commit``: the entry is the unit of work's last write and commits with it (core.db.commit_with). On
     PostgreSQL that makes two round trips in all — (before…, lock, head), then (insert, COMMIT) — so the
     lock, which audited writes pass one at a time, is held for one round trip, not for the commit's disk
     write (core.db.commit_with releases it before the flush and waits for the flush after)."""
+    row = seal_row(session, {c: getattr(entry, c) for c in _COLUMNS}, before=before, commit=commit)
+    entry.prev_hash, entry.row_hash, entry.id = row["prev_hash"], row["row_hash"], row["id"]
+    return entry
+
+
+def seal_row(
+    session: Session, row: dict[str, Any], *, before: Sequence[Statement] = (), commit: bool = False
+) -> dict[str, Any]:
+    """``seal_entry`` for an entry's column values (every column but ``id``; ``prev_hash`` and ``row_hash``
+    are set here, and ``id`` once written): a caller that never reads the entry back (the API's call)
+    builds no model for it, which costs more than hashing and writing the row."""
     conn = session.connection()
     if conn.dialect.name == "postgresql" and (before or commit):
         head = pipelined(session, [*before, (_PG_LOCK, {}), (_HEAD, {})])[-1]
-        entry.prev_hash = head[0][0] if head else anchor(session)
-        entry.row_hash = row_digest(entry)
-        insert = [(_INSERT_ID, {c: getattr(entry, c) for c in _COLUMNS})]
+        row["prev_hash"] = head[0][0] if head else anchor(session)
+        row["row_hash"] = row_digest(row)
+        insert = [(_INSERT_ID, {c: row[c] for c in _COLUMNS})]
         rows = commit_with(session, insert) if commit else pipelined(session, insert)
-        entry.id = rows[0][0][0]
-        return entry
+        row["id"] = rows[0][0][0]
+        return row
     for stmt, params in before:
         conn.execute(stmt, dict(params))
-    entry.prev_hash = chain_head(session)
-    entry.row_hash = row_digest(entry)
-    result = conn.execute(_INSERT, {c: getattr(entry, c) for c in _COLUMNS})
-    entry.id = result.inserted_primary_key[0]  # type: ignore[index]  # one row inserted, its key
-    return entry
+    row["prev_hash"] = chain_head(session)
+    row["row_hash"] = row_digest(row)
+    result = conn.execute(_INSERT, {c: row[c] for c in _COLUMNS})
+    row["id"] = result.inserted_primary_key[0]  # type: ignore[index]  # one row inserted, its key
+    return row
 
 
 @dataclass(frozen=True)

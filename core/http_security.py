@@ -136,6 +136,21 @@ API_DOCS_CSP = (
 PERMISSIONS = "microphone=(), payment=(), usb=(), interest-cohort=()"
 
 
+@lru_cache(maxsize=8)
+def _proxy_networks(proxies: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """The trusted proxies' networks, parsed once per setting (an entry that is no network is skipped)."""
+    networks = []
+    for entry in proxies:
+        entry = entry.strip()
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            continue
+    return tuple(networks)
+
+
 def _trusted(host: str | None, proxies: Iterable[str]) -> bool:
     if not host:
         return False
@@ -143,16 +158,7 @@ def _trusted(host: str | None, proxies: Iterable[str]) -> bool:
         address = ipaddress.ip_address(host)
     except ValueError:
         return False
-    for entry in proxies:
-        entry = entry.strip()
-        if not entry:
-            continue
-        try:
-            if address in ipaddress.ip_network(entry, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
+    return any(address in network for network in _proxy_networks(tuple(proxies)))
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

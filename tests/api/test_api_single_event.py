@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import anyio.to_thread
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, text
@@ -82,6 +83,41 @@ def test_a_posted_event_is_one_transaction_on_one_connection_with_one_audit_row(
     assert again.json() == r.json()
     assert _audit_rows(session, "ONE-1") == 2  # the replay is a request of its own: its own row
     assert session.exec(select(func.count()).select_from(Event).where(Event.event_no == "ONE-1")).one() == 1
+
+
+def test_a_posted_event_takes_one_trip_through_the_thread_pool(
+    api, api_world: ApiWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Test that POST /events checks the key and does its work in one worker-thread trip (the call is
+    admitted in the endpoint's thread, api.context.Call), not one for the key and one for the work."""
+    trips: list[str] = []
+    run_sync = anyio.to_thread.run_sync
+
+    async def counting(func: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - anyio's signature
+        trips.append(getattr(func, "__name__", repr(func)))
+        return await run_sync(func, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counting)
+    c = api("comm_a")
+    r = c.post("/api/v1/events", json=_event(api_world, "HOP-1"), headers={"Idempotency-Key": "HOP-1"})
+    assert r.status_code == 201, r.text
+    assert len(trips) == 1, trips
+
+
+def test_an_unknown_key_refused_with_a_bad_body_takes_one_token_of_its_address(
+    api_world: ApiWorld,
+) -> None:
+    """Test that a request with an unknown key is refused 401 before its body is looked at, and spends
+    one token of its address's refusal bucket, also when the schema would refuse its body (the
+    refusal's handler admits it, once)."""
+    c = api_world.client(
+        None, limits=ApiLimits(rate_per_second=1000, burst=1000, refused_rate=0.001, refused_burst=3)
+    )
+    bad = {"Authorization": "Bearer gw_deadbeef.nope"}
+    with c:
+        for body in ({"event_no": "X"}, _event(api_world, "X-2"), {"event_no": "X"}):
+            assert c.post("/api/v1/events", json=body, headers=bad).status_code == 401
+        assert c.post("/api/v1/events", json={"event_no": "X"}, headers=bad).status_code == 429
 
 
 def test_a_revoked_key_is_refused_at_the_next_post_of_the_same_process(

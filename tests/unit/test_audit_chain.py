@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlmodel import Session, col, select
 
-from core.audit import CLIENT_ADDRESS, record, record_read
+from core.audit import CLIENT_ADDRESS, record, record_read, record_row
 from core.audit_chain import AuditChainError, archive, lock_down, verify, verify_archive
 from core.cli import main
 from core.db import make_engine
@@ -289,4 +289,31 @@ def test_sealing_a_row_warns_nothing_and_returns_its_id(session: Session) -> Non
     session.commit()
     assert first.id is not None and second.id == first.id + 1
     assert second.prev_hash == first.row_hash
+    assert verify(session).ok
+
+
+def test_a_row_recorded_without_its_model_is_the_row_record_writes(session: Session) -> None:
+    """Test that record_row (the API's per-request entry, written without building the model) writes
+    the row record would write, chained between rows written by record, and returns its id."""
+    first = record(session, "api.events.write", viewer=viewer(Role.MANAGER), entity="event", entity_id="E1")
+    row_id = record_row(
+        session,
+        "api.events.write",
+        viewer=viewer(Role.MANAGER),
+        entity="event",
+        entity_id="E2",
+        detail={"client": "c"},
+        address="10.0.0.9",
+    )
+    third = record(session, "api.events.write", viewer=viewer(Role.MANAGER), entity="event", entity_id="E3")
+    session.commit()
+    row = session.get(AuditEntry, row_id)
+    assert row is not None and row_id == first.id + 1 == third.id - 1
+    assert (row.entity_id, row.detail, row.address, row.username) == (
+        "E2",
+        '{"client": "c"}',
+        "10.0.0.9",
+        first.username,
+    )
+    assert row.prev_hash == first.row_hash and third.prev_hash == row.row_hash
     assert verify(session).ok
