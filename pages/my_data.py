@@ -68,9 +68,11 @@ def _downloaded() -> None:
         record_my_data_download(s, viewer, data)
 
 
+# The file is made when the button is clicked (Streamlit calls ``data`` then, from what this view read), not on
+# every view: a worker's whole history as JSON is most of the page's cost once the years add up (issue #21).
 st.download_button(
     tr("rights.my.download"),
-    data=my_data_file(data),
+    data=lambda: my_data_file(data),
     file_name=f"gridwise-my-data-{me.get('employee_no')}.json",
     mime="application/json",
     type="primary",
