@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
 
 import streamlit as st
 from starlette.middleware import Middleware
@@ -27,21 +28,33 @@ except InstanceRefused as exc:
 
 
 def preload() -> list[str]:
-    """Import, once at server start, what app.py and the pages import from outside ui/: pandas, altair,
-    scipy and the domain modules. Otherwise the first viewer of each page after a start pays them (2–4 CPU-s
-    in all on these machines), and every replica of a cluster makes its first users wait. ui/ modules stay
-    for the first run: their st.cache_data wrappers are made once Streamlit's runtime exists."""
+    """Import, once at server start, what app.py, the pages and the ui/ modules they use import from outside
+    ui/: pandas, altair, scipy, ortools and the domain modules (``from pkg import module`` imports the module
+    too). Otherwise the first viewer of each page after a start pays them (2–4 CPU-s in all on these machines;
+    智能派单's service, solver and warning modules alone 0.7 CPU-s), and every replica of a cluster makes its
+    first users wait. ui/ modules stay for the first run: their st.cache_data wrappers are made once
+    Streamlit's runtime exists."""
     names: set[str] = set()
-    for path in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
+    sources = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py")), *sorted((ROOT / "ui").rglob("*.py"))]
+    for path in sources:
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Import):
                 names.update(alias.name for alias in node.names)
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 names.add(node.module)
-    loaded = sorted(n for n in names if n.split(".")[0] not in ("ui", "streamlit"))
+                names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    loaded = [n for n in sorted(names) if n.split(".")[0] not in ("ui", "streamlit") and _is_module(n)]
     for name in loaded:
         importlib.import_module(name)
     return loaded
+
+
+def _is_module(name: str) -> bool:
+    """Whether ``name`` is a module (``a.b`` of ``from a import b`` may be a class, a function, a constant)."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # its parent is a module, not a package
+        return False
 
 
 preload()
