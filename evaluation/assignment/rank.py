@@ -154,6 +154,13 @@ def item_courses(taxonomy: Mapping[str, Any] | None = None) -> pd.DataFrame:
 
 
 @lru_cache(maxsize=1)
+def shipped_items() -> pd.DataFrame:
+    """``item_courses()`` of the shipped taxonomy, made once per process: the scoring and the explanations
+    read it on every ranking (callers must not modify it)."""
+    return item_courses()
+
+
+@lru_cache(maxsize=1)
 def course_titles() -> pd.DataFrame:
     """code, title_zh, title_en of the shipped courses (data/courses/*.json)."""
     rows = []
@@ -218,8 +225,10 @@ def _attach(
     table = table.drop_duplicates(right_on, keep="last").reset_index(drop=True)
     if len(right_on) == 1:
         pos = pd.Index(table[right_on[0]]).get_indexer(pairs[left_on[0]])
-    else:
-        pos = pd.MultiIndex.from_frame(table[right_on]).get_indexer(pd.MultiIndex.from_frame(pairs[left_on]))
+    else:  # a dict of key tuples: a MultiIndex costs ~5 ms to build and look up, for a few hundred pairs
+        index = {k: i for i, k in enumerate(zip(*(table[c].tolist() for c in right_on), strict=True))}
+        keys = zip(*(pairs[c].tolist() for c in left_on), strict=True)
+        pos = np.fromiter((index.get(k, -1) for k in keys), dtype=np.intp, count=len(pairs))
     for source, target in columns.items():
         pairs[target] = table[source].reindex(pos).to_numpy()
 
@@ -249,8 +258,9 @@ def _busy_pairs(busy: Iterable[Hashable] | pd.DataFrame | None, pairs: pd.DataFr
         return np.zeros(len(pairs), dtype=bool)
     if isinstance(busy, pd.DataFrame):
         if "task_id" in busy.columns:
-            key = pd.MultiIndex.from_frame(busy[["task_id", "worker_id"]])
-            return pd.MultiIndex.from_frame(pairs[["task_id", "worker_id"]]).isin(key)
+            key = set(zip(busy["task_id"].tolist(), busy["worker_id"].tolist(), strict=True))
+            both = zip(pairs["task_id"].tolist(), pairs["worker_id"].tolist(), strict=True)
+            return np.fromiter((k in key for k in both), dtype=bool, count=len(pairs))
         return pairs["worker_id"].isin(set(busy["worker_id"])).to_numpy()
     return pairs["worker_id"].isin(set(busy)).to_numpy()
 
@@ -315,7 +325,7 @@ def score_pairs(
     behind each preference, ``pts_<component>`` and ``score``.
     """
     preset = as_preset(weights)
-    items = items if items is not None else item_courses()
+    items = items if items is not None else shipped_items()
     cap = max(int(preset.open_task_cap), 1)
 
     task_cols = [
@@ -337,7 +347,12 @@ def score_pairs(
     tk["skill_course"] = tk["skill_course"].fillna(tk["category_code"].map(EXTRA_SKILL_COURSE))
     tk["priority_rank"] = priority_rank(tk["priority"]) if "priority" in tk else 2
 
-    wk = workers.reindex(columns=list(WORKER_COLUMNS)).reset_index(drop=True)
+    # Only the tasks' communities take part (a pair is a task and a worker of its community): ranking one task
+    # reads its community's workers, their courses and history, not the district's. The category priors
+    # below still pool the whole ``perf``.
+    wk = workers.reindex(columns=list(WORKER_COLUMNS))
+    wk = wk[wk["community_id"].isin(tk["community_id"])].reset_index(drop=True)
+    quals = quals[quals["worker_id"].isin(wk["worker_id"])]
     ti, wi = _pair_positions(tk["community_id"], wk["community_id"])
     pairs = pd.DataFrame(
         {
@@ -350,6 +365,11 @@ def score_pairs(
 
     # 属地 tier: own grid, one of the k nearest grids of the community, or elsewhere in it.
     grid_table = grids if grids is not None else grids_from_workers(workers)
+    task_grids = grid_table[grid_table["grid_id"].isin(tk["task_grid_id"])]
+    grid_table = grid_table[
+        grid_table["community_id"].isin(tk["community_id"])
+        | grid_table["community_id"].isin(task_grids["community_id"])
+    ]
     neighbours = grid_neighbours(grid_table)
     adj_key = pd.MultiIndex.from_frame(neighbours[["grid_id", "neighbour_id"]])
     is_adjacent = pd.MultiIndex.from_arrays([pairs["task_grid_id"], pairs["grid_id"]]).isin(adj_key)
@@ -404,7 +424,11 @@ def score_pairs(
 
     # Past performance in the task's category, smoothed towards the category's pooled rates.
     prior, fallback = _performance(perf)
-    pf = _numeric_perf(perf).groupby(["worker_id", "category_code"], as_index=False).sum()
+    pf = (
+        _numeric_perf(perf[perf["worker_id"].isin(wk["worker_id"])])
+        .groupby(["worker_id", "category_code"], as_index=False)
+        .sum()
+    )
     _attach(
         pairs, pf, ["worker_id", "category_code"], ["worker_id", "category_code"], {c: c for c in PERF_COUNTS}
     )
