@@ -44,18 +44,17 @@ def preload() -> list[str]:
             elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
                 names.add(node.module)
                 names.update(f"{node.module}.{alias.name}" for alias in node.names)
-    loaded = [n for n in sorted(names) if n.split(".")[0] not in ("ui", "streamlit") and _is_module(n)]
-    for name in loaded:
+    loaded = []
+    for name in sorted(n for n in names if n.split(".")[0] not in ("ui", "streamlit")):
+        parent = name.rpartition(".")[0]
+        # ``a.b`` of ``from a import b`` may be a class, a function or a constant of module or package ``a``
+        if parent and not hasattr(importlib.import_module(parent), "__path__"):
+            continue
+        if parent and importlib.util.find_spec(name) is None:
+            continue
         importlib.import_module(name)
+        loaded.append(name)
     return loaded
-
-
-def _is_module(name: str) -> bool:
-    """Whether ``name`` is a module (``a.b`` of ``from a import b`` may be a class, a function, a constant)."""
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:  # its parent is a module, not a package
-        return False
 
 
 def freeze_heap() -> None:
