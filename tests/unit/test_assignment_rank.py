@@ -284,3 +284,33 @@ def test_score_pairs_is_vectorised_over_many_tasks():
     assert pairs.set_index(["task_id", "worker_id"]).loc[("E1", 1), "rule"] == "in_training"
     e2 = pairs[pairs["task_id"] == "E2"]
     assert e2["eligible"].all() and e2["tier"].tolist() == [0]
+
+
+def test_one_task_reads_its_community_alone_but_the_priors_pool_every_community():
+    """Test that a task's ranking is the same given the whole district or only its community's workers, courses,
+    load and grids (score_pairs leaves the others out), while a category's pooled rates, which a newcomer
+    scores, count every community's record: worker 9's poor fire record elsewhere lowers worker 1's figure."""
+    perf = pd.DataFrame(
+        [(2, "fire", 20, 20, 0, 20, 20), (9, "fire", 20, 0, 10, 0, 20)],
+        columns=["worker_id", "category_code", "handled", "ontime", "rework", "satisfied", "rated"],
+    )
+    load = pd.DataFrame({"worker_id": [1, 3, 9], "open_tasks": [1, 2, 7], "tasks_last_30d": [3, 1, 40]})
+    whole_ranked, whole_excluded = rank(perf=perf, load=load, quals=quals_frame({4: None}))
+    workers = workers_frame()
+    own = workers[workers["community_id"] == 1]
+    own_ranked, own_excluded = rank_candidates(
+        task(),
+        own,
+        quals_frame({4: None}).query("worker_id in @own.worker_id"),
+        perf,
+        load[load["worker_id"].isin(own["worker_id"])],
+        set(),
+        "routine",
+        now=NOW,
+        grids=grids_frame().query("community_id == 1"),
+    )
+    pd.testing.assert_frame_equal(whole_ranked, own_ranked)
+    pd.testing.assert_frame_equal(whole_excluded, own_excluded)
+    assert not whole_excluded.empty  # worker 4 lacks the course
+    pooled = (20 / 40) * (1 - 10 / 40) * (20 / 40)  # fire: worker 2 and worker 9, of another community
+    assert whole_ranked.set_index("worker_id").at[1, "performance"] == pytest.approx(pooled, rel=1e-6)
