@@ -229,8 +229,11 @@ def _attach(
         index = {k: i for i, k in enumerate(zip(*(table[c].tolist() for c in right_on), strict=True))}
         keys = zip(*(pairs[c].tolist() for c in left_on), strict=True)
         pos = np.fromiter((index.get(k, -1) for k in keys), dtype=np.intp, count=len(pairs))
-    for source, target in columns.items():
-        pairs[target] = table[source].reindex(pos).to_numpy()
+    for (
+        source,
+        target,
+    ) in columns.items():  # what reindex(pos) gives (NaN/NaT for -1), without its index checks
+        pairs[target] = np.asarray(pd.api.extensions.take(table[source].array, pos, allow_fill=True))
 
 
 def grids_from_workers(workers: pd.DataFrame) -> pd.DataFrame:
