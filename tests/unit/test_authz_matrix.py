@@ -1703,6 +1703,13 @@ READS: list[Read] = [
         OWNER | {"other"},
     ),
     Read(
+        "my plan standing and compulsory courses (我的学时)",
+        (T.supervision.my_standing,),
+        lambda s, i, v: T.supervision.my_standing(s, v, year=2020, as_of=NOW.date()),
+        lambda r, i: r[0] is not None and int(r[0]["worker_id"]) == i.owner,
+        OWNER,
+    ),
+    Read(
         "monthly plan figures",
         (T.supervision.monthly_figures,),
         lambda s, i, v: T.supervision.monthly_figures(s, v, start=date(2020, 1, 1), end=date(2020, 5, 31)),
