@@ -36,6 +36,7 @@ from core.api_clients import Caller, authenticate
 from core.audit import record, record_row
 from core.client_address import client_address
 from core.db import unit_of_work
+from core.errors import InternalError
 from core.sql import Statement
 
 bearer = HTTPBearer(auto_error=False, description="The client's key: `Authorization: Bearer gw_….…`")
@@ -95,7 +96,7 @@ class Call:
         the check's read transaction and raises."""
         if self._caller is None:
             if self.checked:  # refused already: nothing of the request runs for it
-                raise AssertionError("a refused call is not admitted")
+                raise InternalError("a refused call is not admitted")
             self.checked = self.request.state.checked = True
             try:
                 self._caller = _admit(self.request, self.key, self.operation, self.session)

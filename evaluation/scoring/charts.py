@@ -5,6 +5,8 @@ Labels are passed in already translated so this module stays free of Streamlit a
 
 from __future__ import annotations
 
+import math
+
 import altair as alt
 import numpy as np
 import pandas as pd
@@ -220,7 +222,7 @@ def grade_mix_chart(
 
 def _round2(x: float) -> float:
     """``x`` rounded to 2 places as pandas' ``round(2)`` does (numpy: ``rint(x × 100) ÷ 100``)."""
-    return x if x != x else round(x * 100) / 100  # noqa: PLR0124 - NaN stays NaN
+    return x if math.isnan(x) else round(x * 100) / 100  # NaN stays NaN
 
 
 def _records(frame: pd.DataFrame | list[dict]) -> list[dict]:

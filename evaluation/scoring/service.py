@@ -6,6 +6,7 @@ rank must not change with who is looking.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -169,7 +170,7 @@ def improvement_rows(components: list[dict]) -> tuple[list[dict], list[dict]]:
     gaining = []
     for c in rows:
         gain = float(c["eff_weight"]) - float(c["points"])
-        c["gain"] = gain if gain != gain else max(gain, 0.0)  # noqa: PLR0124 - NaN stays NaN (no gain)
+        c["gain"] = gain if math.isnan(gain) else max(gain, 0.0)  # NaN stays NaN (no gain)
         if c["gain"] > 0.01:
             gaining.append(c)
     tied = [c for c in gaining if c["at_best"]]
@@ -202,14 +203,9 @@ def _number(x: Any) -> float:  # noqa: ANN401 - a record's value: a number, None
         return float("nan")
 
 
-def courses_for_components(session: Session, options: pd.DataFrame, limit: int = 3) -> pd.DataFrame:
-    """For the top ``limit`` options, the courses that train them (courses.api.courses_for_skill)."""
-    rows = course_rows_for_components(session, options.head(limit).to_dict("records"), limit=limit)
-    return pd.DataFrame(rows, columns=["component", "code", "title_zh", "title_en", "skill_area"])
-
-
 def course_rows_for_components(session: Session, options: list[dict], limit: int = 3) -> list[dict]:
-    """``courses_for_components`` of option records: one record per component and course, first seen first."""
+    """For the top ``limit`` option records, the courses that train them (courses.api.courses_for_skill): one
+    record per component and course, first seen first."""
     rows, seen = [], set()
     for opt in options[:limit]:  # ≤ 3 small lookups, not a loop over data rows
         for skill in opt["skills"]:
@@ -310,7 +306,6 @@ __all__ = [
     "improvement_options",
     "tied_at_best",
     "improvement_and_ties",
-    "courses_for_components",
     "improvement_rows",
     "course_rows_for_components",
     "enroll_for_improvement",

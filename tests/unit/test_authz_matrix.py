@@ -1990,7 +1990,6 @@ NOT_A_WRITE = {
         "tied_at_best",
         "improvement_and_ties",
         "improvement_rows",
-        "courses_for_components",
         "course_rows_for_components",
         "period_choices",
         "months_with_figures",  # the newest months of the field summary: labels, no figures
