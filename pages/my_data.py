@@ -1,5 +1,9 @@
 """Worker (phone first): 我的数据 — everything Gridwise holds about me, a download of all of it (audited), a
-correction request to my manager, and the answers."""
+correction request to my manager, and the answers.
+
+A view reads each table's row count and only the rows of the tables the worker has opened (an expander with
+state, on_change="rerun"): a worker's history grows every month, and the page's cost must not grow with it
+(issue #21). The download reads everything when clicked."""
 
 import pandas as pd
 import streamlit as st
@@ -12,8 +16,10 @@ from core.rights import (
     accepted_versions,
     corrections,
     my_data,
+    my_data_counts,
     my_data_file,
     my_data_names,
+    my_data_rows,
     record_my_data_download,
     request_correction,
 )
@@ -33,11 +39,18 @@ if viewer.worker_id is None:
     st.warning(tr("rights.err.no_worker"))
     st.stop()
 
+
+def _open_key(table: str) -> str:
+    return f"my_data_open_{table}"
+
+
 with Session(resources.engine()) as session:
-    data = my_data(session, viewer)
+    counts = my_data_counts(session, viewer)
+    me = my_data_rows(session, viewer, "worker")[0]
+    opened = {t: my_data_rows(session, viewer, t) for t in counts if st.session_state.get(_open_key(t))}
     mine = corrections(session, viewer)
     versions = accepted_versions(session, viewer)
-    names = my_data_names(session, data)
+    names = my_data_names(session, {"tables": opened})
     scheme, _row = active_scheme(session)
 
 
@@ -47,7 +60,6 @@ def _label(table: str) -> str:
     return table if text == key else text
 
 
-me = data["tables"]["worker"][0]
 st.subheader(tr("rights.my.profile"))
 st.markdown(
     "\n".join(
@@ -65,14 +77,22 @@ st.markdown(
 
 def _downloaded() -> None:
     with resources.unit_of_work() as s:
-        record_my_data_download(s, viewer, data)
+        record_my_data_download(s, viewer, my_data_counts(s, viewer))
 
 
-# The file is made when the button is clicked (Streamlit calls ``data`` then, from what this view read), not on
-# every view: a worker's whole history as JSON is most of the page's cost once the years add up (issue #21).
+engine = resources.engine()
+
+
+def _everything() -> bytes:
+    with Session(engine) as s:
+        return my_data_file(my_data(s, viewer))
+
+
+# The file is made when the button is clicked (Streamlit calls ``data`` then), not on every view: a worker's
+# whole history as JSON is most of the page's cost once the years add up (issue #21).
 st.download_button(
     tr("rights.my.download"),
-    data=lambda: my_data_file(data),
+    data=_everything,
     file_name=f"gridwise-my-data-{me.get('employee_no')}.json",
     mime="application/json",
     type="primary",
@@ -86,18 +106,25 @@ st.subheader(tr("rights.my.held"))
 st.caption(tr("rights.my.internal"))
 reader = Reader(lang(), names, scheme, preset_names())
 own = {viewer.worker_id, viewer.user_id}
-for table, rows in data["tables"].items():
+for table, n in counts.items():
     if table == "worker":
         continue
-    with st.expander(f"{_label(table)} · {tr('rights.my.rows', n=len(rows))}"):
-        st.dataframe(reader.frame(table, rows, own), hide_index=True, width="stretch", placeholder="")
+    box = st.expander(
+        f"{_label(table)} · {tr('rights.my.rows', n=n)}", key=_open_key(table), on_change="rerun"
+    )
+    if box.open and table in opened:
+        box.dataframe(
+            reader.frame(table, opened[table], own), hide_index=True, width="stretch", placeholder=""
+        )
 
 st.subheader(tr("rights.my.correct"))
 with st.form("correction", clear_on_submit=True):
     field = st.selectbox(
         tr("rights.my.field"),
         CORRECTION_FIELDS,
-        format_func=lambda f: tr(f"rights.field.{f}"),
+        # labelled now, in this run's language (a function reading the language later, outside the run, would
+        # label in the default one)
+        format_func={f: tr(f"rights.field.{f}") for f in CORRECTION_FIELDS}.__getitem__,
         key="corr_field",
     )
     message = st.text_area(tr("rights.my.message"), max_chars=1000, key="corr_message")

@@ -35,6 +35,11 @@ def test_worker_downloads_my_data_and_manager_answers_the_correction(page: Page,
     expect(page.get_by_role("heading", name="我的数据")).to_be_visible()
     expect(page.get_by_test_id("stException")).to_have_count(0)
     screenshot(page, "my-data-phone-zh")
+    expect(page.get_by_test_id("stDataFrame")).to_have_count(0)  # tables are read when opened
+    page.get_by_test_id("stExpander").filter(has_text="考勤").locator("summary").click()
+    wait_for_run(page)
+    expect(page.get_by_test_id("stDataFrame")).to_have_count(1)
+    screenshot(page, "my-data-table-open-phone-zh")
 
     with page.expect_download() as info:
         page.get_by_role("button", name="下载我的全部数据（JSON）").click()

@@ -26,6 +26,8 @@ from core.rights import (
     erase_worker,
     is_text,
     my_data,
+    my_data_counts,
+    my_data_rows,
     needs_notice,
     notice,
     record_my_data_download,
@@ -61,11 +63,16 @@ def test_my_data_holds_my_rows_only_and_no_credentials(session: Session) -> None
     assert data["tables"]["correction_request"][0]["field"] == "phone"
     assert all(r["worker_id"] == me.id for r in data["tables"]["correction_request"])
     assert data["tables"]["worker"][0]["name"] == me.name
-    record_my_data_download(session, me_v, data)
+    counts = my_data_counts(session, me_v)
+    assert counts == {name: len(rows) for name, rows in data["tables"].items()}
+    assert my_data_rows(session, me_v, "correction_request") == data["tables"]["correction_request"]
+    record_my_data_download(session, me_v, counts)
     entry = session.exec(select(AuditEntry).where(AuditEntry.action == "rights.export")).one()
     assert me.name not in (entry.detail or "") and '"correction_request": 1' in (entry.detail or "")
     with pytest.raises(RightsError):
         my_data(session, viewer(Role.MANAGER, org.comm_a))
+    with pytest.raises(RightsError):
+        my_data_counts(session, viewer(Role.MANAGER, org.comm_a))
 
 
 def test_correction_reaches_the_manager_and_the_answer_reaches_the_worker(session: Session) -> None:
