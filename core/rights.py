@@ -40,7 +40,7 @@ from sqlmodel import Session, col, select
 
 from core import clock
 from core.audit import record
-from core.errors import GridwiseError
+from core.errors import GridwiseError, InternalError
 from core.inbox import notify
 from core.migrate import FOREIGN_TABLES, import_all_models
 from core.models import OrgLevel, Role, User, Worker, WorkerStatus, row_id
@@ -139,7 +139,7 @@ def my_data_rows(session: Session, viewer: Viewer, table_name: str) -> list[dict
     _own_worker(viewer)
     table = import_all_models().tables[table_name]
     if table not in exported_tables():
-        raise ValueError(f"{table_name} is not a table of 我的数据")
+        raise InternalError(f"{table_name} is not a table of 我的数据")
     cols = exported_columns(table)
     order = list(table.primary_key.columns) or cols[:1]
     rows = session.execute(sa_select(*cols).where(_mine(table, viewer)).order_by(*order)).mappings()
