@@ -103,6 +103,18 @@ def grids_in_scope(session: Session, viewer: Viewer) -> list[OrgUnit]:
     return list(session.exec(stmt).all())
 
 
+def worker_names(session: Session, viewer: Viewer, *, status: str | None = None) -> pd.DataFrame:
+    """Workers in scope to pick from: id, employee_no, name, by employee number (no contact data: nothing to
+    unseal, nothing to mask)."""
+    stmt = sa_select(col(Worker.id), col(Worker.employee_no), col(Worker.name)).where(
+        worker_scope_clause(viewer)
+    )
+    if status:
+        stmt = stmt.where(col(Worker.status) == status)
+    rows = session.execute(stmt.order_by(Worker.employee_no)).all()
+    return pd.DataFrame(rows, columns=["id", "employee_no", "name"])
+
+
 def workers_frame(
     session: Session,
     viewer: Viewer,

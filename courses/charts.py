@@ -1,15 +1,19 @@
 """Chart builders of the courses pages (altair), tested through ``chart.to_dict()``.
 
 Each takes the frame a domain read returned and the labels in the page's language; pages only render.
-The week calendar is ``courses.training_sessions.calendar_chart``.
+A chart drawn on every view of a page is also split into its rows and its spec (``calendar_rows`` and
+``calendar_spec``): the spec depends on labels alone, so a page builds it once per labels (ui.chart_specs).
 """
 
 from __future__ import annotations
+
+from datetime import date, timedelta
 
 import altair as alt
 import pandas as pd
 
 from core.charts import COUNT_AXIS
+from courses.training_sessions import week_start
 
 PASSED_COLOUR, FAILED_COLOUR, FLAG_COLOUR, PLAIN_COLOUR = "#2ca02c", "#d62728", "#d62728", "#1f77b4"
 
@@ -98,3 +102,103 @@ def item_map(items: pd.DataFrame, *, weak: float, labels: dict[str, str]) -> alt
     )
     band = alt.Chart(pd.DataFrame({"y": [weak]})).mark_rule(strokeDash=[4, 3]).encode(y="y:Q")
     return points + band
+
+
+CALENDAR_COLUMNS = ["day", "start", "end", "course", "status", "seated"]
+
+
+def calendar_rows(
+    sessions: pd.DataFrame, *, week_of: date, lang: str, labels: dict[str, str]
+) -> pd.DataFrame:
+    """The week calendar's blocks: the sessions (``courses.training_sessions.sessions_frame``) that start in the
+    week of ``week_of``, a row each — day label, start and end as times of one reference day, course title in
+    ``lang`` (zh where it has none), status label, seated."""
+    monday = week_start(week_of)
+    if sessions.empty:
+        return pd.DataFrame(columns=CALENDAR_COLUMNS)
+    data = sessions[
+        (sessions["start_at"] >= pd.Timestamp(monday))
+        & (sessions["start_at"] < pd.Timestamp(monday + timedelta(days=7)))
+    ]
+    # Times on one reference day, so the y axis reads as hours of any day.
+    ref = pd.Timestamp("2000-01-01")
+    return pd.DataFrame(
+        {
+            "day": [_day_label(d, labels) for d in data["start_at"].dt.date],
+            "start": ref + (data["start_at"] - data["start_at"].dt.normalize()),
+            "end": ref + (data["end_at"] - data["start_at"].dt.normalize()),
+            "course": data[f"course_{lang}"].where(data[f"course_{lang}"].astype(bool), data["course_zh"]),
+            "status": data["status"].map(lambda s: labels.get(f"status.{s}", s)),
+            "seated": data["seated"],
+        }
+    )
+
+
+def calendar_spec(
+    *, week_of: date, labels: dict[str, str], data: pd.DataFrame | None = None
+) -> alt.LayerChart:
+    """The week calendar for rows of ``calendar_rows`` (``data``; without it, the chart's spec alone, which
+    depends on the week and the labels only): one column per day, sessions as blocks from start to end time,
+    coloured by course; a cancelled session is a grey, dashed block labelled with its status (已取消).
+
+    ``labels`` gives the axis titles and status names in the page's language."""
+    monday = week_start(week_of)
+    day_labels = [_day_label(monday + timedelta(days=i), labels) for i in range(7)]
+    cancelled = labels.get("status.cancelled", "cancelled")
+    base = alt.Chart(alt.Undefined if data is None else data).encode(
+        x=alt.X(
+            "day:O",
+            sort=day_labels,
+            scale=alt.Scale(domain=day_labels),
+            title=None,
+            axis=alt.Axis(labelAngle=0, orient="top"),
+        ),
+        # Morning at the top, as on a paper timetable; the day runs to midnight.
+        y=alt.Y(
+            "start:T",
+            title=None,
+            axis=alt.Axis(format="%H:%M", tickCount=9),
+            scale=alt.Scale(domain=["2000-01-01T07:00:00", "2000-01-02T00:00:00"], reverse=True),
+        ),
+        xOffset=alt.XOffset("course:N"),  # sessions of different courses on one day side by side
+    )
+    is_cancelled = alt.datum.status == cancelled
+    # A cancelled session is drawn apart from live ones: a pale grey block with a dashed outline and the
+    # word 已取消 (Cancelled) on it, out of the course colours.
+    blocks = base.mark_bar(cornerRadius=3, clip=True, strokeWidth=1.5).encode(
+        y2="end:T",
+        color=alt.condition(
+            is_cancelled,
+            alt.value("#e0e0e0"),
+            alt.Color("course:N", title=labels.get("course", "course"), legend=alt.Legend(orient="bottom")),
+        ),
+        opacity=alt.condition(is_cancelled, alt.value(0.6), alt.value(0.85)),
+        stroke=alt.condition(is_cancelled, alt.value("#757575"), alt.value(None)),
+        strokeDash=alt.condition(is_cancelled, alt.value([4, 3]), alt.value([1, 0])),
+        tooltip=[
+            alt.Tooltip("course:N", title=labels.get("course", "course")),
+            alt.Tooltip("day:O", title=labels.get("day", "day")),
+            alt.Tooltip("start:T", format="%H:%M", title=labels.get("start", "start")),
+            alt.Tooltip("end:T", format="%H:%M", title=labels.get("end", "end")),
+            alt.Tooltip("status:N", title=labels.get("status", "status")),
+            alt.Tooltip("seated:Q", title=labels.get("seated", "seated")),
+        ],
+    )
+    marks = (
+        base.transform_filter(is_cancelled)
+        .mark_text(baseline="top", dy=4, fontSize=11, color="#616161", angle=0, clip=True)
+        .encode(text="status:N")
+    )
+    return alt.LayerChart(layer=[blocks, marks]).properties(height=420)
+
+
+def calendar_chart(
+    sessions: pd.DataFrame, *, week_of: date, lang: str, labels: dict[str, str]
+) -> alt.LayerChart:
+    """The week calendar of ``sessions`` (``calendar_spec`` drawn with ``calendar_rows``)."""
+    rows = calendar_rows(sessions, week_of=week_of, lang=lang, labels=labels)
+    return calendar_spec(week_of=week_of, labels=labels, data=rows)
+
+
+def _day_label(day: date, labels: dict[str, str]) -> str:
+    return f"{day:%m-%d} {labels.get(f'weekday.{day.weekday()}', f'{day:%a}')}"

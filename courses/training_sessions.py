@@ -1,4 +1,5 @@
-"""Scheduling: one-off and weekly recurring sessions, edits and cancellations, the week calendar."""
+"""Scheduling: one-off and weekly recurring sessions, edits and cancellations (the week calendar's chart is
+``courses.charts.calendar_chart``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-import altair as alt
 import pandas as pd
 from sqlalchemy import Select, and_, case, func, or_
 from sqlalchemy import select as sa_select
@@ -331,90 +331,6 @@ def session_in_scope(session: Session, viewer: Viewer, session_id: int) -> Train
 
 def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
-
-
-def calendar_chart(
-    sessions: pd.DataFrame, *, week_of: date, lang: str, labels: dict[str, str]
-) -> alt.LayerChart:
-    """A week calendar: one column per day, sessions as blocks from start to end time, coloured by course;
-    a cancelled session is a grey, dashed block labelled with its status (已取消).
-
-    ``labels`` gives the axis titles and status names in the page's language.
-    """
-    monday = week_start(week_of)
-    days = [monday + timedelta(days=i) for i in range(7)]
-    if sessions.empty:
-        data = pd.DataFrame(columns=["day", "start", "end", "course", "status", "seated"])
-    else:
-        data = sessions[
-            (sessions["start_at"] >= pd.Timestamp(monday))
-            & (sessions["start_at"] < pd.Timestamp(monday + timedelta(days=7)))
-        ].copy()
-        # Times on one reference day, so the y axis reads as hours of any day.
-        ref = pd.Timestamp("2000-01-01")
-        data = pd.DataFrame(
-            {
-                "day": [_day_label(d, labels) for d in data["start_at"].dt.date],
-                "start": ref + (data["start_at"] - data["start_at"].dt.normalize()),
-                "end": ref + (data["end_at"] - data["start_at"].dt.normalize()),
-                "course": data[f"course_{lang}"].where(
-                    data[f"course_{lang}"].astype(bool), data["course_zh"]
-                ),
-                "status": data["status"].map(lambda s: labels.get(f"status.{s}", s)),
-                "seated": data["seated"],
-            }
-        )
-    day_labels = [_day_label(d, labels) for d in days]
-    cancelled = labels.get("status.cancelled", "cancelled")
-    base = alt.Chart(data).encode(
-        x=alt.X(
-            "day:O",
-            sort=day_labels,
-            scale=alt.Scale(domain=day_labels),
-            title=None,
-            axis=alt.Axis(labelAngle=0, orient="top"),
-        ),
-        # Morning at the top, as on a paper timetable; the day runs to midnight.
-        y=alt.Y(
-            "start:T",
-            title=None,
-            axis=alt.Axis(format="%H:%M", tickCount=9),
-            scale=alt.Scale(domain=["2000-01-01T07:00:00", "2000-01-02T00:00:00"], reverse=True),
-        ),
-        xOffset=alt.XOffset("course:N"),  # sessions of different courses on one day side by side
-    )
-    is_cancelled = alt.datum.status == cancelled
-    # A cancelled session is drawn apart from live ones: a pale grey block with a dashed outline and the
-    # word 已取消 (Cancelled) on it, out of the course colours.
-    blocks = base.mark_bar(cornerRadius=3, clip=True, strokeWidth=1.5).encode(
-        y2="end:T",
-        color=alt.condition(
-            is_cancelled,
-            alt.value("#e0e0e0"),
-            alt.Color("course:N", title=labels.get("course", "course"), legend=alt.Legend(orient="bottom")),
-        ),
-        opacity=alt.condition(is_cancelled, alt.value(0.6), alt.value(0.85)),
-        stroke=alt.condition(is_cancelled, alt.value("#757575"), alt.value(None)),
-        strokeDash=alt.condition(is_cancelled, alt.value([4, 3]), alt.value([1, 0])),
-        tooltip=[
-            alt.Tooltip("course:N", title=labels.get("course", "course")),
-            alt.Tooltip("day:O", title=labels.get("day", "day")),
-            alt.Tooltip("start:T", format="%H:%M", title=labels.get("start", "start")),
-            alt.Tooltip("end:T", format="%H:%M", title=labels.get("end", "end")),
-            alt.Tooltip("status:N", title=labels.get("status", "status")),
-            alt.Tooltip("seated:Q", title=labels.get("seated", "seated")),
-        ],
-    )
-    marks = (
-        base.transform_filter(is_cancelled)
-        .mark_text(baseline="top", dy=4, fontSize=11, color="#616161", angle=0, clip=True)
-        .encode(text="status:N")
-    )
-    return alt.LayerChart(layer=[blocks, marks]).properties(height=420)
-
-
-def _day_label(day: date, labels: dict[str, str]) -> str:
-    return f"{day:%m-%d} {labels.get(f'weekday.{day.weekday()}', f'{day:%a}')}"
 
 
 def upcoming_for_worker(

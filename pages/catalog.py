@@ -1,7 +1,8 @@
 """Managers: the course catalog, scheduling sessions (one-off or weekly) with a week calendar, and enrollment
 by hand or by rule.
 
-The tabs live in ui/course_admin/ (one module each); this page loads what they share and lays them out."""
+The tabs live in ui/course_admin/ (one module each); this page loads what they share and lays them out. Only
+the open tab runs (ui.lazy_tabs): a view of the calendar reads no enrolment and builds no course editor."""
 
 import pandas as pd
 import streamlit as st
@@ -16,6 +17,7 @@ from ui import resources
 from ui.course_admin import calendar_tab, catalog_tab, enroll_tab, schedule_tab
 from ui.course_admin.common import CourseAdmin
 from ui.guard import require
+from ui.lazy_tabs import lazy_tabs
 from ui.options import distinct_labels
 from ui.state import lang, tr
 
@@ -66,20 +68,9 @@ shared = CourseAdmin(
     unit_label=unit_label,
     areas=areas,
 )
-tab_cal, tab_sched, tab_enroll, tab_catalog = st.tabs(
-    [
-        tr("courses.tab.calendar"),
-        tr("courses.tab.schedule"),
-        tr("courses.tab.enroll"),
-        tr("courses.tab.catalog"),
-    ]
-)
-
-with tab_cal:
-    calendar_tab.render(shared)
-with tab_sched:
-    schedule_tab.render(shared)
-with tab_enroll:
-    enroll_tab.render(shared)
-with tab_catalog:
-    catalog_tab.render(shared)
+TABS = {"calendar": calendar_tab, "schedule": schedule_tab, "enroll": enroll_tab, "catalog": catalog_tab}
+tabs = lazy_tabs("catalog_tab", {code: tr(f"courses.tab.{code}") for code in TABS})
+for code, tab in TABS.items():
+    if tabs[code].open:  # only the open tab runs (ui.lazy_tabs)
+        with tabs[code]:
+            tab.render(shared)

@@ -12,14 +12,16 @@ from core.privacy import mask_text
 from core.tabular import safe_frame
 from core.taxonomy import item_name
 from evaluation.field import events as ev
-from evaluation.field.charts import event_map, state_chart
+from evaluation.field.charts import event_map, state_rows, state_spec
 from evaluation.field.registry import field_now
 from evaluation.field.tasks import act_on_event
 from ui import resources, triage_review
 from ui.audit_reads import record_view
 from ui.basemap import ground
+from ui.chart_specs import draw_chart
 from ui.errors import refusals
 from ui.guard import require
+from ui.lazy_tabs import lazy_tabs
 from ui.options import distinct_labels
 from ui.state import lang, tr
 
@@ -44,7 +46,9 @@ c = st.columns(4)
 c[0].metric(tr("field.events.open"), f"{int(open_counts['events'].sum()):,}")
 c[1].metric(tr("field.events.overdue"), f"{int(counts['overdue'].sum()):,}")
 if not open_counts.empty:
-    st.altair_chart(state_chart(open_counts, L), width="stretch")
+    draw_chart(
+        state_rows(open_counts, L), ("event_states", L), lambda: state_spec(L)
+    )  # spec once per language
 
 states = st.multiselect(
     tr("field.events.filter_state"),
@@ -65,68 +69,77 @@ def item(code: str) -> str:
     return item_name(code, L)
 
 
-queue_tab, map_tab, triage_tab = st.tabs(
-    [
-        tr("field.events.queue"),
-        tr("field.events.map"),
-        tr("triage.review.tab", n=len(triage_review.pending(viewer))),
-    ]
+tabs = lazy_tabs(  # only the open tab runs (ui.lazy_tabs): a view of the queue draws no map
+    "events_tab",
+    {
+        "queue": tr("field.events.queue"),
+        "map": tr("field.events.map"),
+        "triage": tr("triage.review.tab", n=len(triage_review.pending(viewer))),
+    },
 )
-with triage_tab:
-    triage_review.review(viewer)
-with queue_tab:
-    if queue.empty:
-        st.info(tr("field.events.empty"))
-    else:
-        st.caption(tr("field.events.shown", n=len(queue)))
-        shown = pd.DataFrame(
-            {
-                tr("field.col.overdue"): queue["overdue"].map({True: "⚠", False: ""}),
-                tr("field.col.event_no"): queue["event_no"],
-                tr("field.col.item"): queue["item_code"].map(item),
-                tr("field.col.priority"): queue["priority"].map(lambda p: tr(f"field.priority.{p}")),
-                tr("field.col.state"): queue["state"].map(lambda s: tr(f"field.state.{s}")),
-                tr("field.col.community"): queue["community_id"].map(names),
-                tr("field.col.location"): queue["location"],
-                tr("field.col.due_at"): pd.to_datetime(queue["due_at"]),
-                tr("field.col.assignee"): queue["assignee"].fillna(""),
-                tr("field.col.escalation"): queue["escalation"].map(
-                    {0: "", 1: tr("field.action.urge"), 2: tr("field.action.supervise")}
-                ),
-            }
-        )
-        st.dataframe(
-            safe_frame(shown), hide_index=True, width="stretch", height=420, column_config=DUE, placeholder=""
-        )
+if tabs["triage"].open:
+    with tabs["triage"]:
+        triage_review.review(viewer)
+if tabs["queue"].open:
+    with tabs["queue"]:
+        if queue.empty:
+            st.info(tr("field.events.empty"))
+        else:
+            st.caption(tr("field.events.shown", n=len(queue)))
+            shown = pd.DataFrame(
+                {
+                    tr("field.col.overdue"): queue["overdue"].map({True: "⚠", False: ""}),
+                    tr("field.col.event_no"): queue["event_no"],
+                    tr("field.col.item"): queue["item_code"].map(item),
+                    tr("field.col.priority"): queue["priority"].map(lambda p: tr(f"field.priority.{p}")),
+                    tr("field.col.state"): queue["state"].map(lambda s: tr(f"field.state.{s}")),
+                    tr("field.col.community"): queue["community_id"].map(names),
+                    tr("field.col.location"): queue["location"],
+                    tr("field.col.due_at"): pd.to_datetime(queue["due_at"]),
+                    tr("field.col.assignee"): queue["assignee"].fillna(""),
+                    tr("field.col.escalation"): queue["escalation"].map(
+                        {0: "", 1: tr("field.action.urge"), 2: tr("field.action.supervise")}
+                    ),
+                }
+            )
+            st.dataframe(
+                safe_frame(shown),
+                hide_index=True,
+                width="stretch",
+                height=420,
+                column_config=DUE,
+                placeholder="",
+            )
 
-with map_tab:
-    points = queue[queue["state"].isin(OPEN) & queue["lat"].notna() & queue["lon"].notna()]
-    as_table = st.toggle(tr("field.events.map_table"), key="events_map_table")
-    if points.empty:
-        st.info(tr("field.events.empty"))
-    elif as_table:
-        st.dataframe(
-            safe_frame(
-                pd.DataFrame(
-                    {
-                        tr("field.col.event_no"): points["event_no"],
-                        tr("field.col.item"): points["item_code"].map(item),
-                        tr("field.col.community"): points["community_id"].map(names),
-                        tr("field.col.location"): points["location"],
-                        tr("field.col.due_at"): pd.to_datetime(points["due_at"]),
-                        tr("field.col.overdue"): points["overdue"],
-                    }
-                )
-            ),
-            hide_index=True,
-            width="stretch",
-            column_config=DUE,
-            placeholder="",
-        )
-    else:
-        st.pydeck_chart(event_map(points, communities, L, ground()), height=460)
-        n_over = int(points["overdue"].sum())
-        st.markdown(tr("field.events.map_legend", overdue=n_over, ontime=len(points) - n_over))
+if tabs["map"].open:
+    with tabs["map"]:
+        points = queue[queue["state"].isin(OPEN) & queue["lat"].notna() & queue["lon"].notna()]
+        as_table = st.toggle(tr("field.events.map_table"), key="events_map_table")
+        if points.empty:
+            st.info(tr("field.events.empty"))
+        elif as_table:
+            st.dataframe(
+                safe_frame(
+                    pd.DataFrame(
+                        {
+                            tr("field.col.event_no"): points["event_no"],
+                            tr("field.col.item"): points["item_code"].map(item),
+                            tr("field.col.community"): points["community_id"].map(names),
+                            tr("field.col.location"): points["location"],
+                            tr("field.col.due_at"): pd.to_datetime(points["due_at"]),
+                            tr("field.col.overdue"): points["overdue"],
+                        }
+                    )
+                ),
+                hide_index=True,
+                width="stretch",
+                column_config=DUE,
+                placeholder="",
+            )
+        else:
+            st.pydeck_chart(event_map(points, communities, L, ground()), height=460)
+            n_over = int(points["overdue"].sum())
+            st.markdown(tr("field.events.map_legend", overdue=n_over, ontime=len(points) - n_over))
 
 if queue.empty:  # nothing to pick: no empty "event details" heading
     st.stop()

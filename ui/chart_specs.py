@@ -29,9 +29,13 @@ def chart_spec(key: Hashable, build: Callable[[], alt.TopLevelMixin]) -> dict[st
     spec = _specs.get(key)
     if spec is None:
         spec = build().to_dict()
-        # Altair gives a chart without data a dataset of one empty row; the rows come with each draw.
+        # Altair gives a chart without data a dataset of one empty row (named by each layer of a layered chart
+        # too); the rows come with each draw, for the chart and the layers that inherit them.
         spec.pop("data", None)
-        spec.pop("datasets", None)
+        empty = spec.pop("datasets", None) or {}
+        for layer in spec.get("layer", ()):
+            if layer.get("data", {}).get("name") in empty:
+                del layer["data"]
         # The charts drawn here set no config of their own: a config is altair's default theme (a 300 × 300
         # view), which st.altair_chart leaves out too (it converts with the theme "none").
         spec.pop("config", None)

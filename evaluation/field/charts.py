@@ -25,9 +25,19 @@ OVERDUE, ON_TIME = "#C62828", "#1565C0"
 
 def state_chart(counts: pd.DataFrame, lang: str) -> alt.Chart:
     """Events per state (state, events, overdue), a bar each, red where some are overdue."""
-    data = counts.assign(label=counts["state"].map(lambda s: t(f"field.state.{s}", lang)))
+    return state_spec(lang, data=state_rows(counts, lang))
+
+
+def state_rows(counts: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The state chart's rows: ``counts`` (state, events, overdue) with each state's label in ``lang``."""
+    return counts.assign(label=counts["state"].map(lambda s: t(f"field.state.{s}", lang)))
+
+
+def state_spec(lang: str, data: pd.DataFrame | None = None) -> alt.Chart:
+    """The state chart for rows of ``state_rows`` (``data``; without it, the chart's spec alone, which depends
+    on the language only)."""
     return (
-        alt.Chart(data)
+        alt.Chart(alt.Undefined if data is None else data)
         .mark_bar()
         .encode(
             y=alt.Y("label:N", sort="-x", title=None, axis=alt.Axis(labelLimit=240)),

@@ -49,6 +49,18 @@ def _rows(proto) -> pd.DataFrame:  # noqa: ANN001 - a VegaLiteChart proto
     return pa.ipc.open_stream(io.BytesIO(raw)).read_all().to_pandas()
 
 
+def _assert_drawn_alike(drawn: list) -> None:
+    """Each pair (the altair way, then the cached way) has one spec, one theme and width, and the same rows."""
+    for altair_way, cached_way in zip(drawn[::2], drawn[1::2], strict=True):
+        a, b = altair_way.proto, cached_way.proto
+        spec = json.loads(a.spec)
+        assert set(spec.pop("data")) == {"name"}  # the altair way names its rows; the cached way sends them
+        assert spec == json.loads(b.spec)
+        assert (a.theme, a.use_container_width) == (b.theme, b.use_container_width)
+        assert len(b.datasets) == 0  # its rows, nothing else
+        pd.testing.assert_frame_equal(_rows(a), _rows(b))
+
+
 @pytest.fixture
 def cards() -> list[pd.DataFrame]:
     june = score_period(inputs(adjustments=ADJUSTMENTS), scheme(), "2020-06")
@@ -68,15 +80,8 @@ def test_drawn_from_a_built_spec_is_the_altair_chart(cards: list[pd.DataFrame]) 
     assert not at.exception, at.exception
     drawn = at.get("vega_lite_chart")
     assert len(drawn) == 6
-    for altair_way, cached_way in zip(drawn[::2], drawn[1::2], strict=True):
-        a, b = altair_way.proto, cached_way.proto
-        spec = json.loads(a.spec)
-        assert set(spec.pop("data")) == {"name"}  # the altair way names its rows; the cached way sends them
-        assert spec == json.loads(b.spec)
-        assert (a.theme, a.use_container_width) == (b.theme, b.use_container_width)
-        assert len(b.datasets) == 0  # its rows, nothing else
-        pd.testing.assert_frame_equal(_rows(a), _rows(b))
-        assert len(_rows(b)) > 1
+    _assert_drawn_alike(drawn)
+    assert all(len(_rows(b.proto)) > 1 for b in drawn[1::2])
     # two workers' rows, not one drawn twice
     assert not _rows(drawn[1].proto).equals(_rows(drawn[3].proto))
 
@@ -96,3 +101,64 @@ def test_a_spec_is_built_once_per_key() -> None:
     assert built == ["我的月度总分", "My monthly total"]
     assert first["title"] == "我的月度总分" and other["title"] == "My monthly total"
     assert not {"data", "datasets", "config"} & set(first) and first["mark"]["type"] == "line"
+
+
+def _page_charts_both_ways() -> None:
+    """The week calendar (课程与排课) and the events per state (事件闭环), each st.altair_chart then draw_chart."""
+    import streamlit as st
+
+    from courses.charts import calendar_chart, calendar_rows, calendar_spec
+    from evaluation.field.charts import state_chart, state_rows, state_spec
+    from ui.chart_specs import draw_chart
+
+    for sessions, week_of, lang, labels in st.session_state["calendars"]:
+        st.altair_chart(calendar_chart(sessions, week_of=week_of, lang=lang, labels=labels), width="stretch")
+        draw_chart(
+            calendar_rows(sessions, week_of=week_of, lang=lang, labels=labels),
+            ("calendar", week_of, *labels.items()),
+            lambda week_of=week_of, labels=labels: calendar_spec(week_of=week_of, labels=labels),
+        )
+    for counts, lang in st.session_state["states"]:
+        st.altair_chart(state_chart(counts, lang), width="stretch")
+        draw_chart(state_rows(counts, lang), ("event_states", lang), lambda lang=lang: state_spec(lang))
+
+
+def test_the_calendar_and_the_event_states_drawn_from_a_built_spec_are_the_altair_charts() -> None:
+    """Test that the week calendar (a busy week with a cancelled session, and an empty week, in zh and en) and
+    the events-per-state chart drawn from a cached spec with their rows have the Vega-Lite spec and the rows
+    that st.altair_chart gives the same charts: the calendar and the state bars look as they did."""
+    from datetime import date
+
+    chart_specs.clear_chart_specs()
+    sessions = pd.DataFrame(
+        {
+            "start_at": pd.to_datetime(["2020-03-02 09:30", "2020-03-04 14:00", "2020-03-10 09:00"]),
+            "end_at": pd.to_datetime(["2020-03-02 11:00", "2020-03-04 15:30", "2020-03-10 10:00"]),
+            "course_zh": ["信息采集", "消防", "信息采集"],
+            "course_en": ["Info", "", "Info"],
+            "status": ["closed", "cancelled", "scheduled"],
+            "seated": [300, 20, 5],
+        }
+    )
+    zh = {"course": "课程", "status.cancelled": "已取消", "weekday.0": "周一", "weekday.2": "周三"}
+    en = {"course": "Course", "status.cancelled": "Cancelled", "weekday.0": "Mon", "weekday.2": "Wed"}
+    counts = pd.DataFrame(
+        {"state": ["registered", "dispatched", "closed"], "events": [12, 30, 900], "overdue": [0, 4, 0]}
+    )
+    at = AppTest.from_function(_page_charts_both_ways, default_timeout=60)
+    at.session_state["calendars"] = [
+        (sessions, date(2020, 3, 4), "zh", zh),
+        (sessions, date(2020, 3, 4), "en", en),
+        (sessions, date(2020, 4, 1), "zh", zh),  # a week without sessions
+        (sessions.iloc[0:0], date(2020, 3, 4), "zh", zh),  # nothing scheduled at all
+    ]
+    at.session_state["states"] = [(counts[counts["state"] != "registered"], "zh"), (counts.iloc[:2], "en")]
+    at.run()
+    assert not at.exception, at.exception
+    drawn = at.get("vega_lite_chart")
+    assert len(drawn) == 12
+    _assert_drawn_alike(drawn)
+    assert len(_rows(drawn[1].proto)) == 2 and len(_rows(drawn[5].proto)) == 0  # the week's two, then none
+    assert "已取消" in set(_rows(drawn[1].proto)["status"]) and "Wed" in json.dumps(
+        json.loads(drawn[3].proto.spec)
+    )

@@ -10,7 +10,7 @@ from core.db import get_engine
 from core.i18n import t
 from core.models_web_sessions import WebSession
 from courses.models import TrainingSession
-from tests.app.util import texts
+from tests.app.util import show_tab, texts
 
 
 def _sessions(db_url: str) -> int:
@@ -26,7 +26,9 @@ def test_schedule_clicked_twice_makes_one_session(open_page, viewer_of, app_db):
     """Test that after 排课 the form gives way to the result (no second click on it), and that scheduling
     the same plan again is refused with a message and creates nothing."""
     before = _sessions(app_db)
-    at = open_page("pages/catalog.py", viewer_of("xiasha"))
+    at = show_tab(
+        open_page("pages/catalog.py", viewer_of("xiasha")), "catalog_tab", t("courses.tab.schedule", "zh")
+    )
     _button(at, "courses.sched.submit").click().run()
     assert not at.exception
     assert at.success and _sessions(app_db) == before + 1

@@ -10,7 +10,7 @@ from core.i18n import t
 from core.models_inbox import Notification
 from courses.attendance import checkin_code
 from courses.models import AttemptAnswer, Attendance, QuizAttempt, TrainingSession
-from tests.app.util import texts
+from tests.app.util import show_tab, texts
 
 
 def _live_session(db_url: str) -> TrainingSession:
@@ -155,6 +155,7 @@ def test_manager_schedules_a_session_for_a_community(open_page, viewer_of, app_d
     at = open_page("pages/catalog.py", viewer_of("xiasha"))
     assert not at.exception
     assert len(at.get("arrow_vega_lite_chart")) >= 1 or at.get("vega_lite_chart")
+    show_tab(at, "catalog_tab", t("courses.tab.schedule", "zh"))
     form_submit = next(b for b in at.button if b.label == t("courses.sched.submit", "zh"))
     next(c for c in at.checkbox if c.label.startswith("同时为参训范围")).check()
     form_submit.click().run()
@@ -178,6 +179,8 @@ def test_attendance_register_shows_the_host_code_and_warnings(open_page, viewer_
     ) in texts(at)
     metrics = {m.label: m.value for m in at.metric}
     assert int(metrics[t("courses.col.seated", "zh")]) >= 300
+    show_tab(at, "attendance_tab", t("courses.att.tab_workers", "zh"))
+    metrics = {m.label: m.value for m in at.metric}
     assert t("courses.att.warning_list", "zh") in texts(at)
     assert int(metrics[t("courses.att.warned", "zh")]) > 0
 
@@ -264,7 +267,9 @@ def test_scheduling_refused_for_an_audience_saves_no_rule_and_no_enrolment(open_
             )
 
     before = counts()
-    at = open_page("pages/catalog.py", viewer_of("manager"))
+    at = show_tab(
+        open_page("pages/catalog.py", viewer_of("manager")), "catalog_tab", t("courses.tab.schedule", "zh")
+    )
     by_label = {w.label: w for w in [*at.selectbox, *at.date_input, *at.checkbox]}
     by_label[t("courses.sched.first_day", "zh")].set_value(clock.today() - timedelta(days=2))
     by_label[t("courses.col.audience", "zh")].set_value(viewer_of("xiasha").scope_unit_id)
@@ -282,6 +287,7 @@ def test_district_manager_edits_a_course_in_the_catalog(open_page, viewer_of, ap
     with Session(get_engine(app_db)) as s:
         course = s.exec(select(Course).order_by(Course.code)).first()
     at = open_page("pages/catalog.py", viewer_of("manager"), lang="zh")
+    show_tab(at, "catalog_tab", t("courses.tab.catalog", "zh"))
     next(b for b in at.selectbox if b.label == t("courses.catalog.edit_pick", "zh")).set_value(
         course.id
     ).run()

@@ -130,6 +130,8 @@ def _hours_without_evidence(at: AppTest, lang: str) -> dict[str, object]:
 
 
 def _course_without_code(at: AppTest, lang: str) -> dict[str, object]:
+    at.session_state["catalog_tab"] = t("courses.tab.catalog", lang)  # tabs run when open
+    at.run()
     _submit(at, "course_None")
     return {}
 

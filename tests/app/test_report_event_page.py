@@ -9,7 +9,7 @@ from core.db import get_engine
 from core.models import Worker
 from evaluation.field.models import Event
 from tests.app.test_assignment_pages import open_tab
-from tests.app.util import texts
+from tests.app.util import show_tab, texts
 
 
 def _reported(app_db: str, worker_id: int) -> list[Event]:
@@ -75,6 +75,7 @@ def test_manager_confirms_an_unconfirmed_suggestion_on_the_events_page(open_page
     at = open_page("pages/events.py", manager, lang="zh")
     assert not at.exception
     assert any("待确认事项（1）" in t.label for t in at.tabs)
+    show_tab(at, "events_tab", "待确认事项（1）")
     assert "这 1 个事件只带文字进来" in texts(at)
     assert at.selectbox(key="triage_pick").value is not None
     with Session(get_engine(app_db)) as s:

@@ -24,3 +24,9 @@ def texts(at: AppTest) -> str:
             parts.append(str(getattr(el, "value", "")))
             parts.append(str(getattr(el, "label", "")))
     return "\n".join(parts)
+
+
+def show_tab(at: AppTest, key: str, label: str) -> AppTest:
+    """Open the tab labelled ``label`` of a page's tabs under ``key`` (ui.lazy_tabs: only the open tab runs)."""
+    at.session_state[key] = label
+    return at.run()

@@ -1583,6 +1583,13 @@ READS: list[Read] = [
         MANAGERS_OF_A | OWNER,
     ),
     Read(
+        "workers to pick from",
+        (K.org.worker_names,),
+        lambda s, i, v: K.org.worker_names(s, v),
+        _has("id", lambda i: i.owner),
+        MANAGERS_OF_A | OWNER,
+    ),
+    Read(
         "a worker by employee number",
         (K.org.worker_by_employee_no,),
         lambda s, i, v: K.org.worker_by_employee_no(s, v, s.get(Worker, i.owner).employee_no),
@@ -1908,7 +1915,6 @@ NOT_A_WRITE = {
         "check_plan",
         "sessions_frame",
         "week_start",
-        "calendar_chart",
     },
     "courses.enrollment": {"rule_matches"},
     "courses.attendance": {

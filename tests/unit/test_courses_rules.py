@@ -194,7 +194,7 @@ def test_item_analysis_needs_enough_attempts_for_discrimination():
 def test_week_calendar_chart_shows_only_that_week_morning_on_top():
     """Test that the calendar keeps the chosen week's sessions, labels days in the page's language and
     puts the morning at the top."""
-    from courses.training_sessions import calendar_chart
+    from courses.charts import calendar_chart
 
     sessions = pd.DataFrame(
         {
@@ -219,7 +219,7 @@ def test_week_calendar_chart_shows_only_that_week_morning_on_top():
 def test_week_calendar_draws_a_cancelled_session_grey_and_labelled():
     """Test that a cancelled session is drawn apart from live ones: grey, out of the course colours, with a
     dashed outline and its status (已取消) written on the block."""
-    from courses.training_sessions import calendar_chart
+    from courses.charts import calendar_chart
 
     sessions = pd.DataFrame(
         {

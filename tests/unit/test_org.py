@@ -11,6 +11,7 @@ from core.org import (
     save_worker,
     set_worker_status,
     worker_by_employee_no,
+    worker_names,
     workers_frame,
 )
 from core.scope import ScopeError
@@ -33,6 +34,22 @@ def test_scope_limits_workers_in_sql(session):
     assert set(comm_a["employee_no"]) == {"A00", "A01", "A02"}
     assert list(me["employee_no"]) == ["B01"]
     assert (district["phone"] == "138****5678").all()
+
+
+def test_worker_names_are_the_workers_to_pick_from_without_their_phones(session):
+    """Test that the enrolment picker's list (worker_names) is the active workers in scope that workers_frame
+    lists — the same people, numbers and names, in the same order — and carries no phone."""
+    org = make_org(session)
+    set_worker_status(session, viewer(Role.MANAGER), org.workers_a[1].id, WorkerStatus.LEFT)
+    for who in (viewer(Role.MANAGER), viewer(Role.MANAGER, org.comm_a)):
+        names = worker_names(session, who, status="active")
+        full = workers_frame(session, who, status="active")
+        assert names.to_dict("list") == full[["id", "employee_no", "name"]].to_dict("list")
+        assert "phone" not in names.columns
+    assert list(worker_names(session, viewer(Role.MANAGER, org.comm_a), status="active")["employee_no"]) == [
+        "A00",
+        "A02",
+    ]
 
 
 def test_headcount_counts_party_members_by_community(session):

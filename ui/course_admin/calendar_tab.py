@@ -9,14 +9,15 @@ import streamlit as st
 from sqlmodel import Session
 
 from core.i18n import pick
+from courses.charts import calendar_rows, calendar_spec
 from courses.training_sessions import (
-    calendar_chart,
     cancel_session,
     sessions_frame,
     update_session,
     week_start,
 )
 from ui import resources
+from ui.chart_specs import draw_chart
 from ui.confirm import arm, confirmed
 from ui.course_admin.common import CourseAdmin
 from ui.errors import refusals
@@ -51,7 +52,7 @@ def render(a: CourseAdmin) -> None:
             start=datetime.combine(monday, time()),
             end=datetime.combine(monday + timedelta(days=7), time()),
         )
-    labels = {
+    chart_labels = {
         "time": tr("courses.cal.time"),
         "course": tr("courses.col.course"),
         "day": tr("courses.cal.day"),
@@ -60,9 +61,16 @@ def render(a: CourseAdmin) -> None:
         "status": tr("courses.col.status"),
         "seated": tr("courses.col.seated"),
     }
-    labels |= {f"status.{s}": tr(f"courses.session_status.{s}") for s in ("scheduled", "cancelled", "closed")}
-    labels |= {f"weekday.{d}": tr(f"courses.weekday.{d}") for d in range(7)}
-    st.altair_chart(calendar_chart(week, week_of=week_of, lang=L, labels=labels), width="stretch")
+    chart_labels |= {
+        f"status.{s}": tr(f"courses.session_status.{s}") for s in ("scheduled", "cancelled", "closed")
+    }
+    chart_labels |= {f"weekday.{d}": tr(f"courses.weekday.{d}") for d in range(7)}
+    # the spec depends on the week and the labels only: built once per week and language (ui.chart_specs)
+    draw_chart(
+        calendar_rows(week, week_of=week_of, lang=L, labels=chart_labels),
+        ("calendar", week_of, *chart_labels.items()),
+        lambda: calendar_spec(week_of=week_of, labels=chart_labels),
+    )
     if week.empty:
         st.info(tr("courses.cal.empty"))
     else:

@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from core.errors import GridwiseError
 from core.i18n import pick
-from core.org import workers_frame
+from core.org import worker_names
 from courses.enrollment import (
     add_rule,
     deactivate_rule,
@@ -37,7 +37,7 @@ def render(a: CourseAdmin) -> None:
         with by_hand:
             st.markdown(f"**{tr('courses.enroll.by_hand')}**")
             with Session(resources.engine()) as session:
-                everyone = workers_frame(session, viewer, status="active")
+                everyone = worker_names(session, viewer, status="active")
             label = dict(zip(everyone["id"], everyone["employee_no"] + " · " + everyone["name"], strict=True))
             with st.form("enroll_hand", clear_on_submit=True):
                 chosen = st.multiselect(
