@@ -93,6 +93,7 @@ def test_schedule_enroll_check_in_quiz_and_review(page: Page, browser: Browser, 
     _nav(page, "云课程")
     screenshot(page, "courses-calendar-zh")
     page.get_by_role("tab", name="排课").click()
+    wait_for_run(page)  # only the open tab runs: the click reruns the page
     form = page.get_by_test_id("stForm").filter(has=page.get_by_role("button", name="排课"))
     _pick(page, form, "课程", COURSE_ZH)
     _segments(form, "日期（首次）", {"year": start.year, "month": start.month, "day": start.day})
@@ -218,10 +219,13 @@ def test_screenshots_of_the_courses_pages(page: Page, browser: Browser, server, 
     _nav(page, MANAGER_MENU[lang][0])
     for tab, name in (("^(排课|Schedule)$", "schedule"), ("^(课程目录|Catalog)$", "catalog")):
         page.get_by_role("tab", name=re.compile(tab)).click()
+        wait_for_run(page)
         expect(page.get_by_test_id("stException")).to_have_count(0)
         screenshot(page, f"manager-courses-{name}-{lang}")
     _nav(page, MANAGER_MENU[lang][1])
     page.get_by_role("tab", name=re.compile("按网格员|By worker")).click()
+    wait_for_run(page)
+    expect(page.get_by_text(re.compile("出勤预警名单|Attendance warning list")).first).to_be_visible()
     screenshot(page, f"manager-attendance-workers-{lang}")
     worker = _phone(browser, server, "dp0002", lang)
     for label in WORKER_MENU[lang]:

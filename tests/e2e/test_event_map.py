@@ -71,6 +71,9 @@ def test_event_map_draws_and_falls_back_to_a_table(page: Page, server, lang):
         page.get_by_test_id("stSidebar").get_by_text("English").click()
         wait_for_run(page)
     words = TEXT[lang]
+    expect(page.get_by_test_id("stVegaLiteChart")).to_be_visible()  # the events per state, above the queue
+    expect(page.get_by_test_id("stDeckGlJsonChart")).to_have_count(0)  # only the open tab (the queue) runs
+    screenshot(page, f"events-queue-{lang}")
     page.get_by_role("tab", name=words["tab"]).click()
     wait_for_run(page)
     deck = page.get_by_test_id("stDeckGlJsonChart")
