@@ -238,3 +238,24 @@ def test_screenshots_of_the_courses_pages(page: Page, browser: Browser, server, 
     expect(worker.get_by_test_id("stException")).to_have_count(0)
     screenshot(worker, f"worker-quiz-{lang}")
     worker.close()
+
+
+def test_the_attendance_template_is_written_when_downloaded(page: Page, server):
+    """Test that 下载模板 on 考勤 (written when clicked, not on every view of the page) downloads the meeting
+    platform's Excel template with its header in the page's language."""
+    import io
+
+    import openpyxl
+
+    from courses.attendance_import import PLATFORM_SCHEMA
+
+    sign_in(page, server, "manager")
+    _nav(page, "考勤")
+    page.get_by_text("导入会议平台考勤").click()
+    with page.expect_download() as info:
+        page.get_by_role("button", name="下载模板").click()
+    assert info.value.suggested_filename == "meeting_attendance.xlsx"
+    book = openpyxl.load_workbook(io.BytesIO(open(info.value.path(), "rb").read()))
+    header = [c.value for c in next(book.active.iter_rows(max_row=1))]
+    assert header == [c.label("zh") for c in PLATFORM_SCHEMA.columns]
+    expect(page.get_by_test_id("stException")).to_have_count(0)
