@@ -3,8 +3,10 @@ these signatures; keep them stable."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import and_, case, extract, func
@@ -181,15 +183,17 @@ def training_figures(session: Session, viewer: Viewer, *, start: date, end: date
     return out[FIGURE_COLUMNS].sort_values(["worker_id", "period"]).reset_index(drop=True)
 
 
-def qualifications(session: Session, *, at: datetime) -> pd.DataFrame:
-    """One row per worker × course the worker has attempted or been certified in (the whole district).
+def qualifications(
+    session: Session, *, at: datetime, worker_ids: Collection[int] | None = None
+) -> pd.DataFrame:
+    """One row per worker × course the worker has attempted or been certified in (the whole district, or the
+    workers ``worker_ids``).
 
     passed: a certificate issued at or before ``at`` (even if since expired); certificate_valid_until: the
     latest such certificate's expiry (NaT without one; compare with ``at`` for validity); best_score: the
     best submitted attempt score up to ``at`` (NaN without attempts).
     """
-    best = frame(
-        session,
+    best_stmt: Any = (
         sa_select(
             col(QuizAttempt.worker_id),
             col(Course.code).label("course_code"),
@@ -199,10 +203,9 @@ def qualifications(session: Session, *, at: datetime) -> pd.DataFrame:
         .where(
             col(QuizAttempt.status) != AttemptStatus.IN_PROGRESS.value, col(QuizAttempt.submitted_at) <= at
         )
-        .group_by(col(QuizAttempt.worker_id), col(Course.code)),
+        .group_by(col(QuizAttempt.worker_id), col(Course.code))
     )
-    cert = frame(
-        session,
+    cert_stmt: Any = (
         sa_select(
             col(Certificate.worker_id),
             col(Course.code).label("course_code"),
@@ -210,8 +213,13 @@ def qualifications(session: Session, *, at: datetime) -> pd.DataFrame:
         )
         .join(Course, col(Course.id) == col(Certificate.course_id))
         .where(col(Certificate.issued_at) <= at)
-        .group_by(col(Certificate.worker_id), col(Course.code)),
+        .group_by(col(Certificate.worker_id), col(Course.code))
     )
+    if worker_ids is not None:
+        best_stmt = best_stmt.where(col(QuizAttempt.worker_id).in_(list(worker_ids)))
+        cert_stmt = cert_stmt.where(col(Certificate.worker_id).in_(list(worker_ids)))
+    best = frame(session, best_stmt, ["worker_id", "course_code", "best_score"])
+    cert = frame(session, cert_stmt, ["worker_id", "course_code", "certificate_valid_until"])
     out = best.merge(cert, on=["worker_id", "course_code"], how="outer")
     out["certificate_valid_until"] = pd.to_datetime(out["certificate_valid_until"])
     out["passed"] = out["certificate_valid_until"].notna()

@@ -28,15 +28,15 @@ st.title(tr("assign.title"))
 st.caption(tr("assign.caption"))
 
 with Session(resources.engine()) as session:
-    # Tasks are judged at the field clock (the demo's pinned date in a demo database), to the minute: the queue
-    # and the context are read once per minute and cached (ui/dispatch_cache.py), shared by the tabs.
+    # Tasks are judged at the field clock (the demo's pinned date in a demo database), to the minute: the queue,
+    # a task's ranking inputs and the scope's context are read once per minute and cached (ui/dispatch_cache.py).
     NOW = field_now(session).replace(second=0, microsecond=0)
 
 tab_queue, tab_batch, tab_map, tab_quality = st.tabs(
     list(tab_labels().values()), key=TAB_KEY, on_change="rerun"
 )
 if tab_queue.open or tab_batch.open or tab_map.open:
-    queue, ctx = dispatch_cache.board(viewer, NOW)
+    queue = dispatch_cache.queue(viewer, NOW)
     record_view(
         viewer, "dispatch", filters={}, rows=len(queue)
     )  # the queue, its candidates and their figures
@@ -64,13 +64,13 @@ preset = base.tuned(**{c: float(st.session_state[f"assign_w_{c}"]) for c in COMP
 
 if tab_queue.open:
     with tab_queue:
-        queue_tab.render(viewer, queue, ctx, base, preset)
+        queue_tab.render(viewer, queue, NOW, base, preset)
 if tab_batch.open:
     with tab_batch:
-        batch_tab.render(viewer, ctx)
+        batch_tab.render(viewer, dispatch_cache.context(viewer, NOW))
 if tab_map.open:
     with tab_map:
-        map_tab.render(queue, ctx)
+        map_tab.render(queue, dispatch_cache.context(viewer, NOW))
 if tab_quality.open:
     with tab_quality:
         period, rows = quality_tab.render(viewer, NOW)

@@ -29,25 +29,34 @@ COMPONENT_COLOURS = {
 }
 
 
-def points_chart(ranked: pd.DataFrame, lang: str, *, top: int = 10) -> alt.Chart:
-    """Diverging stacked bars: each candidate's points per preference (penalties to the left of 0)."""
+def points_rows(ranked: pd.DataFrame, lang: str, *, top: int = 10) -> pd.DataFrame:
+    """The points chart's rows: per candidate of the ``top`` (label "rank. name", order) a row per preference
+    with its points (code, component name in ``lang``)."""
     head = ranked.head(top)
-    label = [f"{r}. {n}" for r, n in zip(head["rank"], head["name"], strict=True)]
-    long = pd.DataFrame(
+    label = [f"{r}. {n}" for r, n in zip(head["rank"].tolist(), head["name"].tolist(), strict=True)]
+    points = {c: head[f"pts_{c}"].tolist() for c in COMPONENTS}
+    names = [t(f"assign.component.{c}", lang) for c in COMPONENTS]
+    return pd.DataFrame(
         {
             "candidate": [lab for lab in label for _ in COMPONENTS],
             "order": [i for i in range(len(head)) for _ in COMPONENTS],
-            "component": [t(f"assign.component.{c}", lang) for _ in range(len(head)) for c in COMPONENTS],
-            "code": [c for _ in range(len(head)) for c in COMPONENTS],
-            "points": [float(head[f"pts_{c}"].iloc[i]) for i in range(len(head)) for c in COMPONENTS],
+            "component": names * len(head),
+            "code": list(COMPONENTS) * len(head),
+            "points": [float(points[c][i]) for i in range(len(head)) for c in COMPONENTS],
         }
     )
+
+
+def points_spec(lang: str, data: pd.DataFrame | None = None) -> alt.Chart:
+    """Diverging stacked bars: each candidate's points per preference (penalties to the left of 0), for rows of
+    ``points_rows`` (``data``; without it the chart's spec alone, which depends on the language only:
+    candidates are ordered by their rank, the ``order`` field, not by a list of their names)."""
     names = [t(f"assign.component.{c}", lang) for c in COMPONENTS]
     return (
-        alt.Chart(long)
+        alt.Chart(alt.Undefined if data is None else data)
         .mark_bar()
         .encode(
-            y=alt.Y("candidate:N", sort=label, title=None),
+            y=alt.Y("candidate:N", sort=alt.EncodingSortField("order", op="min"), title=None),
             x=alt.X("sum(points):Q", title=t("assign.chart.points", lang)),
             color=alt.Color(
                 "component:N",
@@ -65,6 +74,11 @@ def points_chart(ranked: pd.DataFrame, lang: str, *, top: int = 10) -> alt.Chart
         )
         .properties(height=alt.Step(28), title=t("assign.chart.points_title", lang))
     )
+
+
+def points_chart(ranked: pd.DataFrame, lang: str, *, top: int = 10) -> alt.Chart:
+    """Where each of the ``top`` candidates' points come from (points_spec with points_rows)."""
+    return points_spec(lang, data=points_rows(ranked, lang, top=top))
 
 
 def quality_chart(by_item: pd.DataFrame, lang: str) -> alt.Chart:

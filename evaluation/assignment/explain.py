@@ -6,11 +6,13 @@ Works on the frames ``rank.score_pairs`` / ``rank.rank_candidates`` return.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 import pandas as pd
 
 from core.i18n import pick, t
-from evaluation.assignment.rank import COMPONENTS, course_titles, item_courses
+from evaluation.assignment.rank import COMPONENTS, course_titles, shipped_items
 
 
 def signed_points(value: float) -> str:
@@ -20,24 +22,40 @@ def signed_points(value: float) -> str:
     return ("−" if v < 0 and text not in ("0", "0.0") else "+") + text
 
 
+@lru_cache(maxsize=1)
+def _course_titles() -> dict[str, tuple[str, str]]:
+    titles = course_titles()
+    return {c: (z, e) for c, z, e in zip(titles["code"], titles["title_zh"], titles["title_en"], strict=True)}
+
+
+@lru_cache(maxsize=1)
+def _category_names() -> dict[str, tuple[str, str]]:
+    cats = shipped_items().drop_duplicates("category_code")
+    return {
+        c: (z, e)
+        for c, z, e in zip(cats["category_code"], cats["category_zh"], cats["category_en"], strict=True)
+    }
+
+
 def _course_name(codes: pd.Series, lang: str) -> list[str]:
-    titles = course_titles().set_index("code")
-    zh, en = codes.map(titles["title_zh"]), codes.map(titles["title_en"])
-    return [
-        pick(lang, z if isinstance(z, str) else None, e if isinstance(e, str) else None) or (c or "")
-        for z, e, c in zip(zh, en, codes, strict=True)
-    ]
+    titles = _course_titles()
+    out = []
+    for c in codes:
+        z, e = titles.get(c, (None, None)) if isinstance(c, str) else (None, None)
+        out.append(
+            pick(lang, z if isinstance(z, str) else None, e if isinstance(e, str) else None) or (c or "")
+        )
+    return out
 
 
 def _category_name(frame: pd.DataFrame, lang: str) -> list[str]:
-    cats = item_courses().drop_duplicates("category_code").set_index("category_code")
-    zh = frame["category_code"].map(cats["category_zh"])
-    en = frame["category_code"].map(cats["category_en"])
-    return [
-        pick(lang, z if isinstance(z, str) else None, e if isinstance(e, str) else None)
-        or t(f"assign.category.{c}", lang)
-        for z, e, c in zip(zh, en, frame["category_code"], strict=True)
-    ]
+    cats = _category_names()
+    out = []
+    for c in frame["category_code"]:
+        z, e = cats.get(c, (None, None)) if isinstance(c, str) else (None, None)
+        name = pick(lang, z if isinstance(z, str) else None, e if isinstance(e, str) else None)
+        out.append(name or t(f"assign.category.{c}", lang))
+    return out
 
 
 def _pct(x: float) -> str:
@@ -130,15 +148,24 @@ def reason_sentences(frame: pd.DataFrame, lang: str, *, points: bool = True) -> 
     return out if points else out.apply(lambda column: column.str.strip())
 
 
-def explain(frame: pd.DataFrame, lang: str, *, top: int | None = None, points: bool = True) -> pd.Series:
+def explain(
+    frame: pd.DataFrame,
+    lang: str,
+    *,
+    top: int | None = None,
+    points: bool = True,
+    sentences: pd.DataFrame | None = None,
+) -> pd.Series:
     """The reasons of each candidate as one line, strongest first: "同一网格 +30；距离 0.4 公里 +14；…".
 
     ``top`` keeps the strongest few (by absolute points), as shown to the worker in My tasks, where
-    ``points=False`` leaves the points out (a manager's measure, not the worker's).
+    ``points=False`` leaves the points out (a manager's measure, not the worker's). ``sentences``: the
+    frame's ``reason_sentences`` with these ``points`` when the caller has them already.
     """
     if frame.empty:
         return pd.Series(dtype=str, index=frame.index)
-    sentences = reason_sentences(frame, lang, points=points)
+    if sentences is None:
+        sentences = reason_sentences(frame, lang, points=points)
     points = frame[[f"pts_{c}" for c in COMPONENTS]].abs().to_numpy()
     order = np.argsort(-points, axis=1, kind="stable")
     whys = sentences[[f"why_{c}" for c in COMPONENTS]].to_numpy()

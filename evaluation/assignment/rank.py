@@ -2,8 +2,9 @@
 
 Everything here is pure and vectorised over (task, worker) pairs: the DB loader (service.py) hands
 in frames shaped like the courses and field-data contracts (docs/CONVENTIONS.md) and gets frames
-back. ``score_pairs`` does the work for any number of tasks; ``rank_candidates`` is its one-task
-view; explain.py turns the numbers into sentences a manager can read.
+back. ``score_pairs`` does the work for any number of tasks; one task's ranking (``rank_candidates``) is
+done in plain Python by one_task.py, with the same results; explain.py turns the numbers into sentences a
+manager can read.
 
 Hard rules, in the order they are reported (a worker excluded by several shows the first):
   inactive       status is not ``active`` (on leave, left)
@@ -542,34 +543,3 @@ def _empty_pairs(pairs: pd.DataFrame) -> pd.DataFrame:
         "preset",
     ]
     return pairs.reindex(columns=[*pairs.columns, *[c for c in extra if c not in pairs.columns]])
-
-
-def rank_candidates(
-    task: Mapping[str, Any] | pd.Series,
-    workers: pd.DataFrame,
-    quals: pd.DataFrame,
-    perf: pd.DataFrame,
-    load: pd.DataFrame,
-    busy: Iterable[Hashable] | pd.DataFrame | None,
-    weights: Preset | Mapping[str, float] | str,
-    *,
-    now: datetime,
-    grids: pd.DataFrame | None = None,
-    items: pd.DataFrame | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(ranked, excluded)`` for one task: the eligible workers best first with ``rank``, score and
-    points per preference; the workers of the task's community that a hard rule excluded, with the
-    ``rule``. explain.py turns either frame into sentences."""
-    row = dict(task)
-    tasks = pd.DataFrame([{c: row.get(c) for c in {*TASK_COLUMNS, *row}}])
-    pairs = score_pairs(tasks, workers, quals, perf, load, busy, weights, now=now, grids=grids, items=items)
-    if pairs.empty:
-        return pairs.assign(rank=pd.Series(dtype=int)), pairs.copy()
-    ranked = pairs[pairs["eligible"]].reset_index(drop=True)
-    ranked.insert(0, "rank", np.arange(1, len(ranked) + 1))
-    excluded = pairs[~pairs["eligible"]].copy()
-    excluded["rule_order"] = excluded["rule"].map({r: i for i, r in enumerate(RULES)})
-    excluded = excluded.sort_values(["rule_order", "tier", "distance_km", "worker_id"]).drop(
-        columns="rule_order"
-    )
-    return ranked, excluded.reset_index(drop=True)

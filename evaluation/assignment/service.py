@@ -12,9 +12,11 @@ that field's assign_task gives the event's dispatch, so the two agree. An explic
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import case, func
@@ -32,12 +34,12 @@ from evaluation.assignment.batch import BatchProposal, propose
 from evaluation.assignment.explain import exclusion_reasons, explain
 from evaluation.assignment.gaps import item_gaps, qualification_pairs
 from evaluation.assignment.models import AssignmentDecision, DecisionSource
+from evaluation.assignment.one_task import TaskInputs, inputs_from_frames, rank_task
 from evaluation.assignment.rank import (
     PERF_COUNTS,
     Preset,
     as_preset,
     priority_rank,
-    rank_candidates,
     score_pairs,
 )
 from evaluation.field import api as field_api
@@ -93,15 +95,24 @@ def response_window_hours() -> dict[str, float]:
     return {p["code"]: float(p.get("onsite_limit_hours") or p["sign_limit_hours"]) for p in sla["priorities"]}
 
 
-def load_context(
-    session: Session, viewer: Viewer, *, now: datetime | None = None, ranking: bool = True
-) -> Context:
-    """The frames for ranking in the viewer's scope, as of ``now`` (default: the field clock). ``ranking``
-    False leaves out past performance and workload (empty frames): who is qualified, all that skill gaps
-    read, does not depend on them."""
-    at = field_now(session, now)
-    workers = frame(
-        session,
+WORKER_FIELDS = (
+    "worker_id",
+    "name",
+    "employee_no",
+    "grid_id",
+    "community_id",
+    "status",
+    "lat",
+    "lon",
+    "grid_zh",
+    "grid_en",
+)
+NAME_FIELDS = ("employee_no", "grid_zh", "grid_en")  # carried onto the ranked and excluded rows
+
+
+def _workers_stmt(viewer: Viewer):  # noqa: ANN202 - a select of WORKER_FIELDS
+    """Workers in the viewer's scope with their grid's centre and name, by id."""
+    return (
         sa_select(
             col(Worker.id),
             col(Worker.name),
@@ -116,20 +127,18 @@ def load_context(
         )
         .join(OrgUnit, col(OrgUnit.id) == Worker.grid_id)
         .where(worker_scope_clause(viewer))
-        .order_by(col(Worker.id)),
-        [
-            "worker_id",
-            "name",
-            "employee_no",
-            "grid_id",
-            "community_id",
-            "status",
-            "lat",
-            "lon",
-            "grid_zh",
-            "grid_en",
-        ],
+        .order_by(col(Worker.id))
     )
+
+
+def load_context(
+    session: Session, viewer: Viewer, *, now: datetime | None = None, ranking: bool = True
+) -> Context:
+    """The frames for ranking in the viewer's scope, as of ``now`` (default: the field clock). ``ranking``
+    False leaves out past performance and workload (empty frames): who is qualified, all that skill gaps
+    read, does not depend on them."""
+    at = field_now(session, now)
+    workers = frame(session, _workers_stmt(viewer), list(WORKER_FIELDS))
     grids = frame(
         session,
         sa_select(col(OrgUnit.id), col(OrgUnit.parent_id), col(OrgUnit.lat), col(OrgUnit.lon)).where(
@@ -227,6 +236,66 @@ def _find_task(session: Session, viewer: Viewer, task_id: str, now: datetime) ->
     return match.iloc[0]
 
 
+def perf_since(now: datetime) -> date:
+    """The first day of the performance look-back as of ``now``."""
+    return (now - timedelta(days=PERF_LOOKBACK_DAYS)).date()
+
+
+def task_inputs(
+    session: Session,
+    viewer: Viewer,
+    task: Mapping[str, Any],
+    *,
+    now: datetime,
+    pooled: pd.DataFrame | None = None,
+) -> TaskInputs:
+    """What ranking ``task`` reads, in SQL for its community alone (not the district's frames of
+    ``load_context``): its workers in the viewer's scope, their grids, qualifications, history and load, the
+    category totals the priors pool (``pooled``: field_api.category_totals since ``perf_since(now)``, read
+    here when not given), and who is in training during the task's response window."""
+    community = task.get("community_id")
+    if community is None or pd.isna(community):
+        return inputs_from_frames(task, *_no_rows(), set(), grids=None)
+    workers = frame(
+        session, _workers_stmt(viewer).where(col(Worker.community_id) == int(community)), list(WORKER_FIELDS)
+    )
+    ids = [int(w) for w in workers["worker_id"]]
+    communities = [int(community)]
+    if pd.notna(task.get("grid_id")):
+        parent = session.get(OrgUnit, int(task["grid_id"]))
+        communities += [parent.parent_id] if parent is not None and parent.parent_id is not None else []
+    grids = frame(
+        session,
+        sa_select(col(OrgUnit.id), col(OrgUnit.parent_id), col(OrgUnit.lat), col(OrgUnit.lon)).where(
+            col(OrgUnit.level) == OrgLevel.GRID.value,
+            unit_scope_clause(viewer),
+            col(OrgUnit.parent_id).in_(communities),
+        ),
+        ["grid_id", "community_id", "lat", "lon"],
+    )
+    since = perf_since(now)
+    hours = response_window_hours().get(str(task.get("priority")), 4.0)
+    return inputs_from_frames(
+        task,
+        workers,
+        courses_api.qualifications(session, at=now, worker_ids=ids),
+        field_api.category_performance(session, since=since, worker_ids=ids),
+        field_api.worker_load(session, now=now, worker_ids=ids),
+        courses_api.busy_workers(session, start=now, end=now + timedelta(hours=hours)),
+        grids=grids,
+        pooled=pooled if pooled is not None else field_api.category_totals(session, since=since),
+    )
+
+
+def _no_rows() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    return (
+        pd.DataFrame(columns=list(WORKER_FIELDS)),
+        pd.DataFrame(columns=["worker_id", "course_code", "passed", "certificate_valid_until", "best_score"]),
+        pd.DataFrame(columns=["worker_id", "category_code", *PERF_COUNTS]),
+        pd.DataFrame(columns=["worker_id", "open_tasks", "tasks_last_30d"]),
+    )
+
+
 def recommend(
     session: Session,
     viewer: Viewer,
@@ -236,28 +305,21 @@ def recommend(
     now: datetime | None = None,
     ctx: Context | None = None,
     task: pd.Series | None = None,
+    inputs: TaskInputs | None = None,
 ) -> tuple[pd.Series, pd.DataFrame, pd.DataFrame]:
-    """``(task, ranked, excluded)`` for one open task; names and grid names are on both frames."""
-    ctx = ctx or load_context(session, viewer, now=now)
-    task = task if task is not None else _find_task(session, viewer, task_id, ctx.now)
-    one = task.to_frame().T.reset_index(drop=True)
-    ranked, excluded = rank_candidates(
-        task,
-        ctx.workers,
-        ctx.quals,
-        ctx.perf,
-        ctx.load,
-        busy_for(session, one, ctx.now),
-        as_preset(preset),
-        now=ctx.now,
-        grids=ctx.grids,
-    )
-    extra = ctx.workers[["worker_id", "employee_no", "grid_zh", "grid_en"]]
-    return (
-        task,
-        ranked.merge(extra, on="worker_id", how="left"),
-        excluded.merge(extra, on="worker_id", how="left"),
-    )
+    """``(task, ranked, excluded)`` for one open task; names and grid names are on both frames. The ranking
+    reads ``inputs`` when given, else the frames of ``ctx`` when given, else its community in SQL
+    (task_inputs)."""
+    at = ctx.now if ctx is not None else field_now(session, now)
+    task = task if task is not None else _find_task(session, viewer, task_id, at)
+    if inputs is None and ctx is not None:
+        one = task.to_frame().T.reset_index(drop=True)
+        busy = busy_for(session, one, at)
+        inputs = inputs_from_frames(task, ctx.workers, ctx.quals, ctx.perf, ctx.load, busy, grids=ctx.grids)
+    elif inputs is None:
+        inputs = task_inputs(session, viewer, task, now=at)
+    ranked, excluded = rank_task(task, inputs, as_preset(preset), now=at, extra=NAME_FIELDS)
+    return task, ranked, excluded
 
 
 def choosable(ranked: pd.DataFrame, excluded: pd.DataFrame) -> pd.DataFrame:

@@ -9,8 +9,9 @@
 - ``assign_task(session, viewer, *, task_id, worker_id, reason_zh, reason_en, assigned_by,
   override_reason=None, now=None, recommended_worker_id=None)`` — event → DISPATCHED with deadlines; the
   reason is shown to the worker; the audit trail records old → new assignee, recommendation and override.
-- ``category_performance(session, *, since)`` — worker_id, category_code, handled, ontime, rework, satisfied, rated.
-- ``worker_load(session, *, now=None)`` — worker_id, open_tasks, tasks_last_30d.
+- ``category_performance(session, *, since, worker_ids=None)`` — worker_id, category_code, handled, ontime, rework,
+  satisfied, rated; ``category_totals(session, *, since)`` the same summed per category over every worker.
+- ``worker_load(session, *, now=None, worker_ids=None)`` — worker_id, open_tasks, tasks_last_30d.
 - ``taxonomy()`` — the shipped 6-category / 43-item list (data/taxonomy.json).
 """
 
@@ -21,7 +22,13 @@ from typing import Any
 from core.taxonomy import load_taxonomy
 from evaluation.field.registry import metric_registry
 from evaluation.field.summary import aggregate, metric_values
-from evaluation.field.tasks import assign_task, category_performance, open_tasks, worker_load
+from evaluation.field.tasks import (
+    assign_task,
+    category_performance,
+    category_totals,
+    open_tasks,
+    worker_load,
+)
 
 
 def taxonomy() -> dict[str, Any]:
@@ -36,6 +43,7 @@ __all__ = [
     "open_tasks",
     "assign_task",
     "category_performance",
+    "category_totals",
     "worker_load",
     "taxonomy",
 ]

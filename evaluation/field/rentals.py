@@ -5,6 +5,7 @@ data/rental_grading.json, the patrol interval each grade sets, overdue patrols, 
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -188,6 +189,22 @@ def buildings_frame(session: Session, viewer: Viewer, *, now: datetime | None = 
             "patrol_assignee_id",
         ],
     )
+    return with_patrol_due(out, at)
+
+
+def patrols_of(session: Session, worker_ids: Collection[int], *, now: datetime | None = None) -> pd.DataFrame:
+    """The buildings whose patrols ``worker_ids`` hold: patrol_assignee_id, grade, next patrol due and whether
+    it is overdue (``buildings_frame``'s figures, for a few workers' load rather than every building)."""
+    at = field_now(session, now)
+    stmt: Any = sa_select(
+        col(RentalBuilding.patrol_assignee_id),
+        col(RentalBuilding.grade),
+        col(RentalBuilding.graded_at),
+        col(RentalBuilding.last_patrol_at),
+    ).where(col(RentalBuilding.patrol_assignee_id).in_(list(worker_ids)))
+    # buildings_frame's join: a building without a community is in nobody's list, nor in anyone's load
+    stmt = stmt.join(OrgUnit, col(OrgUnit.id) == col(RentalBuilding.community_id))
+    out = frame(session, stmt, ["patrol_assignee_id", "grade", "graded_at", "last_patrol_at"])
     return with_patrol_due(out, at)
 
 

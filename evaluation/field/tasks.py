@@ -7,6 +7,8 @@ kinds never collide.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Collection, Iterable
 from dataclasses import replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -25,7 +27,7 @@ from core.sql import frame, rare, unindexed
 from evaluation.field import events as ev
 from evaluation.field.models import Event, EventState, RentalBuilding, VerificationTask
 from evaluation.field.registry import field_now, item_lookup
-from evaluation.field.rentals import buildings_frame
+from evaluation.field.rentals import buildings_frame, patrols_of
 from evaluation.field.verification import assignment_notice
 
 TASK_COLUMNS = [
@@ -362,23 +364,35 @@ def _task_titles(session: Session, kind: str, key: int) -> tuple[str, str]:
     return f"出租屋巡查 {address}".strip(), f"Rental patrol {address}".strip()
 
 
-def category_performance(session: Session, *, since: date) -> pd.DataFrame:
-    """Per worker × category since ``since`` (events whose first feedback came then): handled, on time,
-    reworks, satisfied and rated — the raw counts behind perf_cat in dispatch (DOMAIN.md §7)."""
-    start = datetime.combine(since, datetime.min.time())
-    worker = unindexed(col(Event.assignee_id))  # read through the feedback_at index, not the assignee's
+def _performance_counts() -> list[Any]:
+    """handled, on time, reworks, satisfied, rated: the counts behind perf_cat, over events fed back since."""
     ontime = (col(Event.closed_at).is_not(None)) & (col(Event.feedback_at) <= col(Event.due_at))
+    return [
+        func.count(),
+        func.sum(case((ontime, 1), else_=0)),
+        func.sum(col(Event.rework_count)),
+        func.sum(case((col(Event.satisfaction).in_(["satisfied", "basic"]), 1), else_=0)),
+        func.count(col(Event.satisfaction)),
+    ]
+
+
+def category_performance(
+    session: Session, *, since: date, worker_ids: Collection[int] | None = None
+) -> pd.DataFrame:
+    """Per worker × category since ``since`` (events whose first feedback came then): handled, on time,
+    reworks, satisfied and rated — the raw counts behind perf_cat in dispatch (DOMAIN.md §7). Every worker's,
+    or those of ``worker_ids``."""
+    start = datetime.combine(since, datetime.min.time())
+    worker: Any
+    if worker_ids is None:  # every worker: read through the feedback_at index, not the assignee's
+        worker = unindexed(col(Event.assignee_id))
+        mine = worker.is_not(None)
+    else:  # a few workers (a community's): their events through the assignee index, not a district's year
+        worker = col(Event.assignee_id)
+        mine = worker.in_(list(worker_ids))
     stmt = (
-        sa_select(
-            worker,
-            col(Event.category_code),
-            func.count(),
-            func.sum(case((ontime, 1), else_=0)),
-            func.sum(col(Event.rework_count)),
-            func.sum(case((col(Event.satisfaction).in_(["satisfied", "basic"]), 1), else_=0)),
-            func.count(col(Event.satisfaction)),
-        )
-        .where(worker.is_not(None), col(Event.feedback_at) >= start)
+        sa_select(worker, col(Event.category_code), *_performance_counts())
+        .where(mine, col(Event.feedback_at) >= start)
         .group_by(worker, col(Event.category_code))
     )
     cols = ["worker_id", "category_code", "handled", "ontime", "rework", "satisfied", "rated"]
@@ -388,12 +402,33 @@ def category_performance(session: Session, *, since: date) -> pd.DataFrame:
     return out
 
 
-def worker_load(session: Session, *, now: datetime | None = None) -> pd.DataFrame:
-    """Every active worker: tasks open now and tasks given in the last 30 days."""
+def category_totals(session: Session, *, since: date) -> pd.DataFrame:
+    """``category_performance`` summed over every worker, per category (the pooled rates dispatch smooths each
+    worker's towards): category_code, handled, ontime, rework, satisfied, rated."""
+    start = datetime.combine(since, datetime.min.time())
+    worker = unindexed(col(Event.assignee_id))
+    stmt = (
+        sa_select(col(Event.category_code), *_performance_counts())
+        .where(worker.is_not(None), col(Event.feedback_at) >= start)
+        .group_by(col(Event.category_code))
+    )
+    cols = ["category_code", "handled", "ontime", "rework", "satisfied", "rated"]
+    out = frame(session, stmt, cols)
+    for c in cols[1:]:
+        out[c] = out[c].fillna(0).astype(int)
+    return out
+
+
+def worker_load(
+    session: Session, *, now: datetime | None = None, worker_ids: Collection[int] | None = None
+) -> pd.DataFrame:
+    """Every active worker (or those of ``worker_ids``): tasks open now and tasks given in the last 30 days."""
     at = field_now(session, now)
     since = at - timedelta(days=30)
+    ids = list(worker_ids) if worker_ids is not None else None
+    active = select(Worker.id).where(col(Worker.status) == WorkerStatus.ACTIVE.value)
     workers = pd.DataFrame(
-        session.exec(select(Worker.id).where(col(Worker.status) == WorkerStatus.ACTIVE.value)).all(),
+        session.exec(active.where(col(Worker.id).in_(ids)) if ids is not None else active).all(),
         columns=["worker_id"],
     )
     held = [
@@ -409,32 +444,46 @@ def worker_load(session: Session, *, now: datetime | None = None) -> pd.DataFram
     # Read through the state and dispatched_at indexes; grouping on the assignee's index instead would read
     # every event ever dispatched (SQLite's planner prefers it to a sort).
     worker = unindexed(col(Event.assignee_id))
+    mine = [col(Event.assignee_id).in_(ids)] if ids is not None else []
     ev_open = session.execute(
-        sa_select(worker, func.count()).where(rare(col(Event.state).in_(held))).group_by(worker)
+        sa_select(worker, func.count()).where(rare(col(Event.state).in_(held)), *mine).group_by(worker)
     ).all()
     ev_recent = session.execute(
-        sa_select(worker, func.count()).where(col(Event.dispatched_at) >= since).group_by(worker)
+        sa_select(worker, func.count()).where(col(Event.dispatched_at) >= since, *mine).group_by(worker)
     ).all()
+    v_mine = [col(VerificationTask.assignee_id).in_(ids)] if ids is not None else []
     v_open = session.exec(
         select(VerificationTask.assignee_id, func.count())
-        .where(col(VerificationTask.state) == "open")
+        .where(col(VerificationTask.state) == "open", *v_mine)
         .group_by(col(VerificationTask.assignee_id))
     ).all()
     v_recent = session.exec(
         select(VerificationTask.assignee_id, func.count())
-        .where(col(VerificationTask.created_at) >= since)
+        .where(col(VerificationTask.created_at) >= since, *v_mine)
         .group_by(col(VerificationTask.assignee_id))
     ).all()
-    patrols = buildings_frame(session, _district(SYSTEM), now=at)
-    p_open = patrols[patrols["patrol_overdue"]].groupby("patrol_assignee_id").size()
+    patrols = (
+        buildings_frame(session, _district(SYSTEM), now=at)
+        if ids is None
+        else patrols_of(session, ids, now=at)
+    )
+    p_open = patrols.loc[patrols["patrol_overdue"], "patrol_assignee_id"].dropna().tolist()
 
-    def series(rows) -> pd.Series:  # noqa: ANN001
-        return pd.Series({k: v for k, v in rows if k is not None}, dtype=float)
+    def counts(*parts: Iterable[tuple[Any, int]]) -> Counter[Any]:
+        total: Counter[Any] = Counter()
+        for rows in parts:
+            for k, n in rows:
+                if k is not None:
+                    total[k] += n
+        return total
 
-    open_ = series(ev_open).add(series(v_open), fill_value=0).add(p_open.astype(float), fill_value=0)
-    recent = series(ev_recent).add(series(v_recent), fill_value=0)
-    workers["open_tasks"] = workers["worker_id"].map(open_).fillna(0).astype(int)
-    workers["tasks_last_30d"] = workers["worker_id"].map(recent).fillna(0).astype(int)
+    open_ = counts(ev_open, v_open, [(k, 1) for k in p_open])
+    recent = counts(ev_recent, v_recent)
+    ids_ = workers["worker_id"].tolist()
+    workers["open_tasks"] = pd.Series([int(open_.get(w, 0)) for w in ids_], index=workers.index, dtype=int)
+    workers["tasks_last_30d"] = pd.Series(
+        [int(recent.get(w, 0)) for w in ids_], index=workers.index, dtype=int
+    )
     return workers
 
 

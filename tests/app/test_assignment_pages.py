@@ -116,11 +116,13 @@ def test_the_queue_tab_runs_no_other_tab_and_the_quality_tab_reads_no_queue(
         monkeypatch.setattr(quality_tab, read, _refuse)
     monkeypatch.setattr(map_tab, "ground", _refuse)
     monkeypatch.setattr(batch_tab, "render", _refuse)
+    monkeypatch.setattr(dispatch_cache, "context", _refuse)  # the queue tab reads the task's community alone
     at = open_page("pages/dispatch.py", viewer_of("xiasha"), lang="en")
     assert not at.exception, [e.value for e in at.exception]
     assert at.session_state[TAB_KEY] == "Queue" and "Recommended:" in " ".join(s.value for s in at.success)
     monkeypatch.undo()
-    monkeypatch.setattr(dispatch_cache, "board", _refuse)
+    monkeypatch.setattr(dispatch_cache, "queue", _refuse)
+    monkeypatch.setattr(dispatch_cache, "context", _refuse)
     at = open_tab(at, "quality", "en")
     assert not at.exception, [e.value for e in at.exception]
     assert "Item suggestions accepted" in texts(at)

@@ -8,12 +8,12 @@ import pandas as pd
 import pytest
 
 from evaluation.assignment.explain import exclusion_reasons, explain, signed_points
+from evaluation.assignment.one_task import rank_candidates
 from evaluation.assignment.rank import (
     grid_neighbours,
     haversine_km,
     load_presets,
     preset_for_priority,
-    rank_candidates,
     score_pairs,
 )
 

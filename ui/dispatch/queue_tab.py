@@ -11,10 +11,11 @@ import streamlit as st
 from core.i18n import col, pick
 from core.scope import Viewer
 from evaluation.assignment import service
-from evaluation.assignment.charts import points_chart
+from evaluation.assignment.charts import points_rows, points_spec
 from evaluation.assignment.explain import exclusion_reasons, explain, reason_sentences
 from evaluation.assignment.rank import COMPONENTS, Preset, preset_for_priority
 from ui import dispatch_cache, resources
+from ui.chart_specs import draw_chart
 from ui.dispatch.common import (
     ITEMS,
     apply_preset,
@@ -140,6 +141,7 @@ def _candidates(ranked: pd.DataFrame, excluded: pd.DataFrame) -> None:
                 grid=pick(L, top["grid_zh"], top["grid_en"]),
             )
         )
+        sentences = reason_sentences(ranked, L)
         st.dataframe(
             pd.DataFrame(
                 {
@@ -149,7 +151,7 @@ def _candidates(ranked: pd.DataFrame, excluded: pd.DataFrame) -> None:
                     tr("assign.col.tier"): ranked["tier"].map(lambda v: tr(f"assign.tier.{v}")),
                     tr("assign.col.score"): ranked["score"],
                     tr("assign.col.distance"): ranked["distance_km"].round(1),
-                    tr("assign.col.why"): explain(ranked, L),
+                    tr("assign.col.why"): explain(ranked, L, sentences=sentences),
                 }
             ),
             hide_index=True,
@@ -162,13 +164,13 @@ def _candidates(ranked: pd.DataFrame, excluded: pd.DataFrame) -> None:
             placeholder="",
         )
         # The top three, one sentence per reason, strongest first: what a manager reads to decide.
-        sentences = reason_sentences(ranked.head(3), L)
         order = ranked.head(3)[[f"pts_{c}" for c in COMPONENTS]].abs().to_numpy().argsort(axis=1)[:, ::-1]
         for column, (i, cand) in zip(st.columns(3), ranked.head(3).iterrows(), strict=False):
             with column.container(border=True):
                 st.markdown(f"**{cand['rank']}. {cand['name']}** · {cand['score']:.1f}")
                 st.markdown("\n".join(f"- {sentences.iloc[i][f'why_{COMPONENTS[j]}']}" for j in order[i]))
-        st.altair_chart(points_chart(ranked, L), width="stretch")
+        # the spec is built once per language (ui/chart_specs.py); each task draws its own rows with it
+        draw_chart(points_rows(ranked, L), ("dispatch_points", L), lambda: points_spec(L))
     if not excluded.empty:
         with st.expander(tr("assign.excluded", n=len(excluded)), expanded=ranked.empty):
             st.dataframe(
@@ -238,20 +240,20 @@ def _assign_form(
         st.rerun()
 
 
-def render(viewer: Viewer, queue: pd.DataFrame, ctx: service.Context, base: Preset, preset: Preset) -> None:
+def render(viewer: Viewer, queue: pd.DataFrame, now: datetime, base: Preset, preset: Preset) -> None:
     if queue.empty:
         st.info(tr("assign.queue.empty"))
     else:
-        shown = _queue_table(queue, ctx.now)
+        shown = _queue_table(queue, now)
         if shown.empty:
             st.info(tr("assign.queue.none_matching"))
         else:
             task_id = _pick_task(queue, shown)
             task, ranked, excluded = dispatch_cache.recommend(
-                viewer, ctx.now, task_id, preset, queue[queue["task_id"] == task_id].iloc[0]
+                viewer, now, task_id, preset, queue[queue["task_id"] == task_id].iloc[0]
             )
             _task_header(task, queue, base, preset)
             _candidates(ranked, excluded)
-            _assign_form(viewer, task_id, ranked, excluded, preset, ctx.now)
+            _assign_form(viewer, task_id, ranked, excluded, preset, now)
     if msg := st.session_state.pop("assign_flash", None):
         st.toast(msg, icon=":material/check_circle:")
