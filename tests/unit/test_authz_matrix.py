@@ -1946,6 +1946,7 @@ NOT_A_WRITE = {
         "patrol_interval_days",
         "grade_for",
         "with_patrol_due",
+        "patrols_of",  # a few workers' patrol load, for the dispatch ranking (no names, no addresses)
         "patrol_coverage",
         "overdue_patrols",
         "patrol_figures",
@@ -1960,7 +1961,7 @@ NOT_A_WRITE = {
         "per_community",  # the summary's table of the viewer's communities (names and counts given)
     },
     "evaluation.field.findings": {"checked_at"},  # when the scope's figures were checked: a time, no record
-    "evaluation.field.tasks": {"parse_task_id", "category_performance", "worker_load"},
+    "evaluation.field.tasks": {"parse_task_id", "category_performance", "category_totals", "worker_load"},
     "evaluation.field.registry": {
         "items_frame",
         "item_lookup",
@@ -2003,6 +2004,8 @@ NOT_A_WRITE = {
     "evaluation.assignment.service": {
         "response_window_hours",
         "load_context",
+        "task_inputs",  # load_context for one task's community, scoped to the viewer in SQL
+        "perf_since",
         "busy_for",
         "worker_reason",
         "choosable",
