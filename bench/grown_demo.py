@@ -6,7 +6,9 @@ bench/bench_pages.py on the demo and on the copy and compare each page's server 
 - ``columns`` / ``copy_rows``: INSERT … SELECT copies of a table's rows with some columns computed;
 - ``gridwise``: a ``python -m core.cli`` command (or ``python -c`` code) on a SQLite file;
 - ``page_costs``: bench_pages on the demo and on its grown copy (grown first when missing or ``--fresh``),
-  each page's CPU by (role, page, phase).
+  each page's CPU by (role, page, phase);
+- ``interleaved_costs``: the same views on a server per template at once, alternated page by page over
+  several rounds (what bench_growth compares).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,3 +97,105 @@ def page_costs(
         return costs
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def interleaved_costs(
+    args: argparse.Namespace, templates: dict[str, Path], rounds: int
+) -> dict[str, dict[Key, list[dict]]] | None:
+    """bench_pages' views on one server per template, alternated page by page: for each role and phase,
+    each page is viewed on every server in turn (the order reversed every other page and round), so a change
+    in the machine's load reaches all sides alike. Every round starts each server again on a fresh copy of
+    its template (cold: st.cache_data empty) on the port it had before, and each side keeps one browser
+    context across rounds (a returning device: after the first round its HTTP cache holds the static files,
+    bench_pages' ``files``). Per label, each view's row (bench_pages.view) by (role, page, phase), one per
+    round. None when a page raised or a server logged a traceback."""
+    import bench_pages as bp
+    import load_test as lt
+    from playwright.sync_api import sync_playwright
+
+    from core.i18n import t
+    from core.models import Role
+    from ui.pages import PAGES
+
+    labels = list(templates)
+    wanted = {p for p in args.pages.split(",") if p}
+    roles = [r for r in args.roles.split(",") if r]
+    timeout_ms = int(args.timeout * 1000)
+    samples: dict[str, dict[Key, list[dict]]] = {label: {} for label in labels}
+    ports = {label: lt.free_port() for label in labels}
+    devices: dict[str, object] = {}
+    work = Path(tempfile.mkdtemp(prefix="gridwise-growth-"))
+    failed = 0
+    try:
+        migrated = {}
+        for label, template in templates.items():
+            migrated[label] = work / f"{label}.db"
+            shutil.copy(template, migrated[label])
+            bp._migrate(f"sqlite:///{migrated[label]}")
+        exe = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(
+                executable_path=exe, headless=True, args=["--disable-gpu", "--disable-dev-shm-usage"]
+            )
+            for rnd in range(rounds):
+                with ExitStack() as stack:
+                    servers, cpus, logs = {}, {}, {}
+                    for label in labels:
+                        db = work / f"round{rnd}-{label}.db"
+                        shutil.copy(migrated[label], db)
+                        logs[label] = work / f"round{rnd}-{label}.log"
+                        servers[label], pid = lt.start_server(
+                            f"sqlite:///{db}",
+                            logs[label],
+                            stack,
+                            env_extra={"GRIDWISE_MFA_REQUIRED_ROLES": ""},
+                            port=ports[label],
+                        )
+                        cpus[label] = bp.ServerCpu(pid, f"sqlite:///{db}")
+                    print(f"round {rnd + 1}/{rounds}: {lt.machine_load()}", flush=True)
+                    for role_label in roles:
+                        username, role = bp.ROLES[role_label]
+                        pages = [
+                            p
+                            for p in PAGES
+                            if p.exists
+                            and p.in_menu
+                            and Role(role) in p.roles
+                            and (not wanted or p.url_path in wanted)
+                        ]
+                        tabs = {}
+                        for label in labels:
+                            tabs[label] = bp.Tab(browser, servers[label], timeout_ms, devices.get(label))
+                            devices[label] = tabs[label].context
+                            bp.sign_in(tabs[label], username)
+                        for phase in ("cold", "warm"):
+                            for i, spec in enumerate(pages):
+                                order = labels if (i + rnd) % 2 == 0 else labels[::-1]
+                                key = (role_label, spec.url_path or "app", phase)
+                                line = []
+                                for label in order:
+                                    sidebar = tabs[label].page.get_by_test_id("stSidebar")
+                                    link = sidebar.get_by_role("link", name=t(spec.label, "zh"), exact=True)
+                                    row = bp.view(tabs[label], cpus[label], link, args.settle_ms)
+                                    samples[label].setdefault(key, []).append(row)
+                                    failed += bool(row["error"])
+                                    line.append(
+                                        f"{label} {row['cpu'] * 1000:5.0f} ms"
+                                        + (f" ({row['files']} files)" if row["files"] else "")
+                                        + (f" ERROR {row['error']}" if row["error"] else "")
+                                    )
+                                print(
+                                    f"  {role_label:8} {phase:4} {key[1]:16} " + "  ".join(line), flush=True
+                                )
+                        for tab in tabs.values():
+                            bp.sign_out(tab)
+                    for label in labels:
+                        cpus[label].close()
+                        tracebacks = lt.log_tracebacks(logs[label])
+                        failed += len(tracebacks)
+                        for tb in tracebacks[:3]:
+                            print(f"  {label} server traceback: {tb[:300]}")
+            browser.close()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return None if failed else samples

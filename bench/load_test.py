@@ -272,11 +272,13 @@ def start_server(
     env_extra: dict[str, str] | None = None,
     prefix: tuple[str, ...] = (),
     extra_args: tuple[str, ...] = (),
+    port: int | None = None,
 ) -> tuple[str, int]:
-    """`streamlit run ui/server.py` on a free loopback port; stopped when ``stack`` closes. ``launcher`` replaces
-    ``-m streamlit`` (bench/run_stats.py records each script run), ``prefix`` goes before the command
-    (e.g. ``taskset -c 1``)."""
-    port = free_port()
+    """`streamlit run ui/server.py` on a free loopback port (or ``port``: a browser's HTTP cache is per origin,
+    so a bench that restarts a server for a returning browser keeps its port); stopped when ``stack`` closes.
+    ``launcher`` replaces ``-m streamlit`` (bench/run_stats.py records each script run), ``prefix`` goes before
+    the command (e.g. ``taskset -c 1``)."""
+    port = port or free_port()
     env = {
         **os.environ,
         "GRIDWISE_DATABASE_URL": db_url,
