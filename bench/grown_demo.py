@@ -1,6 +1,6 @@
 """What bench/bench_city.py and bench/bench_growth.py share (not a bench itself): both grow a copy of the
-seeded demo district (bench_pages' SQLite template, var/bench-demo.db), run commands on the copy, then run
-bench/bench_pages.py on the demo and on the copy and compare each page's server CPU.
+seeded demo district (bench_pages' SQLite template, var/bench-demo.db), run commands on the copy, then
+measure bench/bench_pages.py's views on the demo and on the copy and compare each page's server CPU.
 
 - ``arguments``: their common options (--roles, --pages, --fresh, --print-only);
 - ``columns`` / ``copy_rows``: INSERT … SELECT copies of a table's rows with some columns computed;
@@ -8,7 +8,7 @@ bench/bench_pages.py on the demo and on the copy and compare each page's server 
 - ``page_costs``: bench_pages on the demo and on its grown copy (grown first when missing or ``--fresh``),
   each page's CPU by (role, page, phase);
 - ``interleaved_costs``: the same views on a server per template at once, alternated page by page over
-  several rounds (what bench_growth compares).
+  several rounds, then more rounds for the pages a callback names (what bench_growth compares).
 """
 
 from __future__ import annotations
@@ -100,7 +100,11 @@ def page_costs(
 
 
 def interleaved_costs(
-    args: argparse.Namespace, templates: dict[str, Path], rounds: int
+    args: argparse.Namespace,
+    templates: dict[str, Path],
+    rounds: int,
+    extra_rounds: int = 0,
+    extra: Callable[[dict[str, dict[Key, list[dict]]]], set[tuple[str, str]]] | None = None,
 ) -> dict[str, dict[Key, list[dict]]] | None:
     """bench_pages' views on one server per template, alternated page by page: for each role and phase,
     each page is viewed on every server in turn (the order reversed every other page and round), so a change
@@ -108,7 +112,8 @@ def interleaved_costs(
     its template (cold: st.cache_data empty) on the port it had before, and each side keeps one browser
     context across rounds (a returning device: after the first round its HTTP cache holds the static files,
     bench_pages' ``files``). Per label, each view's row (bench_pages.view) by (role, page, phase), one per
-    round. None when a page raised or a server logged a traceback."""
+    round. Then ``extra_rounds`` more of just the (role, page) pairs ``extra(samples)`` names (same servers'
+    ports, same browsers), their rows added. None when a page raised or a server logged a traceback."""
     import bench_pages as bp
     import load_test as lt
     from playwright.sync_api import sync_playwright
@@ -137,7 +142,17 @@ def interleaved_costs(
             browser = pw.chromium.launch(
                 executable_path=exe, headless=True, args=["--disable-gpu", "--disable-dev-shm-usage"]
             )
-            for rnd in range(rounds):
+            plan: list[set[tuple[str, str]] | None] = [None] * rounds
+            rnd = 0
+            while True:
+                if rnd == rounds and extra is not None and extra_rounds and not failed:
+                    near = extra(samples)
+                    names = ", ".join(f"{role} {page}" for role, page in sorted(near)) or "none asked"
+                    print(f"{extra_rounds} more rounds for: {names}", flush=True)
+                    plan += [near] * extra_rounds if near else []
+                if rnd == len(plan):
+                    break
+                only = plan[rnd]
                 with ExitStack() as stack:
                     servers, cpus, logs = {}, {}, {}
                     for label in labels:
@@ -152,7 +167,7 @@ def interleaved_costs(
                             port=ports[label],
                         )
                         cpus[label] = bp.ServerCpu(pid, f"sqlite:///{db}")
-                    print(f"round {rnd + 1}/{rounds}: {lt.machine_load()}", flush=True)
+                    print(f"round {rnd + 1}: {lt.machine_load()}", flush=True)
                     for role_label in roles:
                         username, role = bp.ROLES[role_label]
                         pages = [
@@ -162,7 +177,10 @@ def interleaved_costs(
                             and p.in_menu
                             and Role(role) in p.roles
                             and (not wanted or p.url_path in wanted)
+                            and (only is None or (role_label, p.url_path or "app") in only)
                         ]
+                        if not pages:
+                            continue
                         tabs = {}
                         for label in labels:
                             tabs[label] = bp.Tab(browser, servers[label], timeout_ms, devices.get(label))
@@ -195,6 +213,7 @@ def interleaved_costs(
                         failed += len(tracebacks)
                         for tb in tracebacks[:3]:
                             print(f"  {label} server traceback: {tb[:300]}")
+                rnd += 1
             browser.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
