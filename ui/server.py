@@ -9,6 +9,7 @@ session cookie, so sign-ins then last only as long as the browser tab (ui/sessio
 from __future__ import annotations
 
 import ast
+import compileall
 import gc
 import importlib
 import importlib.util
@@ -67,7 +68,26 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
+def compile_ui() -> None:
+    """Write the bytecode of the ui/ modules at start (only those changed since it was last written). They are
+    imported on a page's first run, not by preload(); where PYTHONDONTWRITEBYTECODE is set (these machines, some
+    containers) nothing writes it otherwise, and every server's first viewer of a page compiled its modules from
+    source — ~75 ms for 智能派单's. A read-only source tree just skips it."""
+    compileall.compile_dir(str(ROOT / "ui"), quiet=2)
+
+
+def warm_charts() -> None:
+    """Draw one chart at start: altair's first chart loads the Vega-Lite schema and its validator and narwhals
+    finds its backends — ~85 ms that otherwise landed on the first viewer of a page with a chart."""
+    import altair as alt
+    import pandas as pd
+
+    alt.Chart(pd.DataFrame({"x": [1.0], "y": ["a"]})).mark_bar().encode(x="x:Q", y="y:N").to_dict()
+
+
 preload()
+compile_ui()
+warm_charts()
 freeze_heap()
 
 # Security headers (CSP, frame-ancestors, nosniff, Referrer-Policy, HSTS over HTTPS) on every response, through
