@@ -14,6 +14,8 @@ import gc
 import importlib
 import importlib.util
 
+import altair as alt
+import pandas as pd
 import streamlit as st
 from starlette.middleware import Middleware
 
@@ -79,9 +81,6 @@ def compile_ui() -> None:
 def warm_charts() -> None:
     """Draw one chart at start: altair's first chart loads the Vega-Lite schema and its validator and narwhals
     finds its backends — ~85 ms that otherwise landed on the first viewer of a page with a chart."""
-    import altair as alt
-    import pandas as pd
-
     alt.Chart(pd.DataFrame({"x": [1.0], "y": ["a"]})).mark_bar().encode(x="x:Q", y="y:N").to_dict()
 
 
