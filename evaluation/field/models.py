@@ -132,6 +132,14 @@ class Event(SQLModel, table=True):
         Index("ix_field_event_dispatched_at", "dispatched_at"),
         Index("ix_field_event_feedback_at", "feedback_at"),
         Index("ix_field_event_reported_at", "reported_at"),
+        # 我的数据 counts the events a worker reported: partial, so the platform's imported events (no
+        # reporter) write nothing to it
+        Index(
+            "ix_field_event_reporter",
+            "reporter_id",
+            sqlite_where=text("reporter_id IS NOT NULL"),
+            postgresql_where=text("reporter_id IS NOT NULL"),
+        ),
         Index(
             "ix_field_event_suggested",
             "reported_at",
@@ -332,7 +340,8 @@ class HouseRecord(SQLModel, table=True):
     standard_address: str = Field(max_length=200, index=True)
     grid_id: int = Field(foreign_key="org_unit.id", index=True)
     community_id: int = Field(foreign_key="org_unit.id", index=True)
-    worker_id: int | None = Field(default=None, foreign_key="worker.id")
+    # indexed for 我的数据's count of a worker's rows (issue #21: it scanned every house record, years included)
+    worker_id: int | None = Field(default=None, foreign_key="worker.id", index=True)
 
 
 class VisitDay(SQLModel, table=True):
