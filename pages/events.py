@@ -145,7 +145,9 @@ if queue.empty:  # nothing to pick: no empty "event details" heading
     st.stop()
 st.subheader(tr("field.events.detail"))
 labels = {int(r.id): f"{r.event_no} · {item(r.item_code)}" for r in queue.itertuples(index=False)}
-choice = st.selectbox(tr("field.events.pick"), list(labels), key="events_pick", format_func=labels.get)
+# Keyed per language: a choice kept across a language switch would keep the label it was shown with (the browser
+# kept "劳资纠纷/欠薪" on the English page)
+choice = st.selectbox(tr("field.events.pick"), list(labels), key=f"events_pick_{L}", format_func=labels.get)
 with Session(resources.engine()) as session:
     detail = ev.event_detail(session, viewer, int(choice))
 event, history, workers = detail.event, detail.history, detail.workers
@@ -199,7 +201,7 @@ with right:
             action = st.selectbox(
                 tr("field.events.action"),
                 actions,
-                key="events_action",
+                key=f"events_action_{L}",  # per language, as events_pick
                 format_func=lambda a, _l=L: t(f"field.action.{a}", _l),
             )
             worker_id = st.selectbox(tr("field.events.worker"), list(people), format_func=people.get)

@@ -97,9 +97,9 @@ def _worker_without_name(at: AppTest, lang: str) -> dict[str, object]:
 
 
 def _return_without_note(at: AppTest, lang: str) -> dict[str, object]:
-    at.session_state["events_pick"] = at.session_state["_prepared"]
+    at.session_state[f"events_pick_{lang}"] = at.session_state["_prepared"]
     at.run()
-    at.session_state["events_action"] = "return"
+    at.session_state[f"events_action_{lang}"] = "return"
     at.run()
     _submit(at, "event_action")
     return {"action": "return"}

@@ -74,6 +74,10 @@ def test_event_map_draws_and_falls_back_to_a_table(page: Page, server, lang):
     expect(page.get_by_test_id("stVegaLiteChart")).to_be_visible()  # the events per state, above the queue
     expect(page.get_by_test_id("stDeckGlJsonChart")).to_have_count(0)  # only the open tab (the queue) runs
     screenshot(page, f"events-queue-{lang}")
+    if lang == "en":  # the event picked before the switch reads in English too (its value is the input's)
+        pick = page.get_by_test_id("stSelectbox").filter(has_text="Pick an event").locator("input")
+        expect(pick).not_to_have_value(re.compile("[\u4e00-\u9fff]"))
+        expect(pick).to_have_value(re.compile(r"^D[PW]\d+ · [A-Za-z]"))
     page.get_by_role("tab", name=words["tab"]).click()
     wait_for_run(page)
     deck = page.get_by_test_id("stDeckGlJsonChart")
