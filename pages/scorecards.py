@@ -1,5 +1,8 @@
 """Manager: scorecards in scope — ranking with filters, distribution and trend, the article's party
-comparison, community comparison and calibration, frozen snapshots and monthly bulletins."""
+comparison, community comparison and calibration, frozen snapshots and monthly bulletins.
+
+Only the open tab runs (ui/lazy_tabs, issue #21): a view of the ranking neither draws the distribution, trend
+and community charts nor reads the party comparison, nor lists the snapshots."""
 
 import streamlit as st
 
@@ -8,6 +11,7 @@ from evaluation.scoring.reports import grade_names
 from ui.audit_reads import record_view
 from ui.errors import refusals
 from ui.guard import require
+from ui.lazy_tabs import lazy_tabs
 from ui.scorecards import communities_tab, party_tab, ranking_tab, snapshots_tab, trend_tab
 from ui.scoring_cache import cached_party, cached_ranking, figures_caption, period_options
 from ui.state import lang, tr
@@ -30,7 +34,7 @@ with st.spinner(tr("score.computing")):
     with refusals() as refused:
         # The ranking columns of every worker in scope (no card decoded): whole cards are read for the
         # table's page and for an export when clicked (ui/scorecards/ranking_tab.py).
-        view, party = cached_ranking(viewer, period), cached_party(viewer, period)
+        view = cached_ranking(viewer, period)
     if refused:
         st.stop()
 scheme = view.result.scheme
@@ -61,22 +65,20 @@ m[1].metric(tr("score.mean_total"), f"{scored['total'].mean():.1f}")
 m[2].metric(GN.get("excellent", "优秀"), f"{(scored['grade'] == 'excellent').mean():.0%}")
 m[3].metric(GN.get("fail", "不合格"), int((scored["grade"] == "fail").sum()))
 
-tabs = st.tabs(
-    [
-        tr("score.tab.ranking"),
-        tr("score.tab.distribution"),
-        tr("score.tab.party"),
-        tr("score.tab.communities"),
-        tr("score.tab.snapshots"),
-    ]
-)
-with tabs[0]:
-    ranking_tab.render(viewer, view, cards, GN, period)
-with tabs[1]:
-    trend_tab.render(viewer, scored, GN, period, months)
-with tabs[2]:
-    party_tab.render(party, period)
-with tabs[3]:
-    communities_tab.render(scored, GN)
-with tabs[4]:
-    snapshots_tab.render(viewer, cards, GN, period)
+TABS = ("ranking", "distribution", "party", "communities", "snapshots")
+tabs = lazy_tabs("score_tab", {code: tr(f"score.tab.{code}") for code in TABS})
+if tabs["ranking"].open:
+    with tabs["ranking"]:
+        ranking_tab.render(viewer, view, cards, GN, period)
+if tabs["distribution"].open:
+    with tabs["distribution"]:
+        trend_tab.render(viewer, scored, GN, period, months)
+if tabs["party"].open:
+    with tabs["party"], refusals():
+        party_tab.render(cached_party(viewer, period), period)
+if tabs["communities"].open:
+    with tabs["communities"]:
+        communities_tab.render(scored, GN)
+if tabs["snapshots"].open:
+    with tabs["snapshots"]:
+        snapshots_tab.render(viewer, cards, GN, period)

@@ -1,4 +1,4 @@
-"""Only the open tab runs on 课程与排课, 考勤 and 事件闭环 (ui.lazy_tabs, issue #21): st.tabs runs every tab's body
+"""Only the open tab runs on 课程与排课, 考勤, 事件闭环 and 考评排名 (ui.lazy_tabs, issue #21): st.tabs runs every tab's body
 on every view unless the page draws only the open one, so a view of the calendar paid for the enrolment lists
 and the course editor, a register for everyone's attendance rates, the event queue for the map."""
 
@@ -8,10 +8,12 @@ import core.tabular
 import evaluation.field.charts
 import ui.attendance_workers
 import ui.basemap
+import ui.scoring_cache
 from core.i18n import t
 from tests.app.util import show_tab, texts
 from ui import triage_review
 from ui.course_admin import catalog_tab, enroll_tab, schedule_tab
+from ui.scorecards import communities_tab, party_tab, snapshots_tab, trend_tab
 
 
 def _refuse(*_args: object, **_kwargs: object) -> None:
@@ -107,3 +109,20 @@ def test_the_open_tab_stays_open_when_its_label_changes() -> None:
     assert not at.exception
     assert [m.value for m in at.markdown] == ["open: triage"]
     assert at.session_state["demo_tab"] == t("triage.review.tab", "en", n=1)
+
+
+def test_the_ranking_reads_no_party_comparison_and_draws_no_other_tab(open_page, viewer_of, monkeypatch):
+    """Test that a view of 考评排名 shows the ranking without reading the party comparison or running the
+    distribution, community and snapshot tabs, and that opening the party tab then reads and draws it."""
+    for tab in (trend_tab, party_tab, communities_tab, snapshots_tab):
+        monkeypatch.setattr(tab, "render", _refuse)
+    monkeypatch.setattr(ui.scoring_cache, "cached_party", _refuse)
+    at = open_page("pages/scorecards.py", viewer_of("xiasha"), lang="zh")
+    assert not at.exception, [e.value for e in at.exception]
+    codes = ("ranking", "distribution", "party", "communities", "snapshots")
+    assert _tabs(at) == [t(f"score.tab.{c}", "zh") for c in codes]
+    assert at.dataframe and not at.get("vega_lite_chart")
+    monkeypatch.undo()
+    show_tab(at, "score_tab", t("score.tab.party", "zh"))
+    assert not at.exception, [e.value for e in at.exception]
+    assert any(t("score.col.gap_pp", "zh") in d.value.columns for d in at.dataframe)
