@@ -10,6 +10,7 @@ from core.i18n import pick
 from core.models import OrgLevel
 from core.org import units_frame
 from ui import resources
+from ui.cells import table_height
 from ui.errors import refusals
 from ui.guard import require
 from ui.options import distinct_labels
@@ -62,7 +63,7 @@ else:
         ),
         hide_index=True,
         width="stretch",
-        height=min(420, 38 + 35 * len(clients)),
+        height=table_height(len(clients)),
         placeholder="",
     )
 

@@ -29,7 +29,7 @@ from courses.training_sessions import session_in_scope, sessions_frame
 from ui import resources
 from ui.attendance_workers import attendance_by_worker
 from ui.audit_reads import csv_download, record_view
-from ui.cells import cell_number, cell_time
+from ui.cells import cell_number, cell_time, table_height
 from ui.errors import show_error
 from ui.guard import require
 from ui.lazy_tabs import lazy_tabs
@@ -169,7 +169,7 @@ if tabs["session"].open:
                 view,
                 hide_index=True,
                 width="stretch",
-                height=min(640, 38 + 35 * len(view)),
+                height=table_height(len(view), 640),
                 key=f"reg_{sid}",
                 disabled=[c for c in view.columns if c != STATUS],
                 column_config={

@@ -18,6 +18,7 @@ from evaluation.field.tasks import act_on_event
 from ui import resources, triage_review
 from ui.audit_reads import record_view
 from ui.basemap import ground
+from ui.cells import table_height
 from ui.chart_specs import draw_chart
 from ui.errors import refusals
 from ui.guard import require
@@ -106,7 +107,7 @@ if tabs["queue"].open:
                 safe_frame(shown),
                 hide_index=True,
                 width="stretch",
-                height=420,
+                height=table_height(len(shown)),
                 column_config=DUE,
                 placeholder="",
             )

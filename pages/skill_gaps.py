@@ -13,6 +13,7 @@ from evaluation.assignment.rank import course_titles, item_courses
 from evaluation.field.registry import field_now
 from ui import dispatch_cache, resources
 from ui.audit_reads import record_view
+from ui.cells import table_height
 from ui.errors import refusals
 from ui.guard import require
 from ui.options import distinct_labels
@@ -127,7 +128,7 @@ else:
             ),
             hide_index=True,
             width="stretch",
-            height=min(420, 38 + 35 * len(near)),
+            height=table_height(len(near)),
             column_config={tr("assign.gaps.valid_until"): st.column_config.DateColumn(format="YYYY-MM-DD")},
             placeholder="",
         )

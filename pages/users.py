@@ -22,6 +22,7 @@ from core.users import (
 )
 from ui import resources
 from ui.audit_reads import record_view
+from ui.cells import table_height
 from ui.errors import refusals
 from ui.guard import require
 from ui.options import distinct_labels
@@ -80,7 +81,7 @@ st.dataframe(
         }
     ),
     hide_index=True,
-    height=min(520, 38 + 35 * max(len(shown), 1)),
+    height=table_height(len(shown), 520),
     placeholder="",
 )
 

@@ -25,6 +25,7 @@ from core.uploads import TABLE_KINDS
 from core.worker_import import WORKER_SCHEMA, commit_worker_import, preview_worker_import
 from ui import resources
 from ui.audit_reads import csv_download, record_view
+from ui.cells import table_height
 from ui.errors import refusals
 from ui.guard import require
 from ui.options import distinct_labels
@@ -96,7 +97,7 @@ with list_tab:
             tr("col.phone"): frame["phone"],
         }
     )
-    st.dataframe(shown, hide_index=True, height=min(600, 38 + 35 * max(len(shown), 1)), placeholder="")
+    st.dataframe(shown, hide_index=True, height=table_height(len(shown), 600), placeholder="")
     filters = {"community_id": community_id, "status": status, "search": search or None}
     record_view(viewer, "workers", filters=filters, rows=len(frame))
     csv_download(

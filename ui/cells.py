@@ -25,3 +25,9 @@ def short_time(value: Any, now: Any, *, minutes: bool = True) -> str:
     at = pd.Timestamp(value)
     day = "%m-%d" if at.year == pd.Timestamp(now).year else "%Y-%m-%d"
     return at.strftime(f"{day} %H:%M" if minutes else day)
+
+
+def table_height(rows: int, most: int = 420) -> int:
+    """A st.dataframe's height in pixels that fits ``rows`` rows under the header (one row's height when
+    there are none), scrolling above ``most``: a fixed height would draw empty rows under a short table."""
+    return min(most, 38 + 35 * max(rows, 1))

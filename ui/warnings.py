@@ -17,6 +17,7 @@ from evaluation.warning import service
 from evaluation.warning.charts import series_chart, warning_map
 from ui import resources
 from ui.basemap import ground
+from ui.cells import table_height
 from ui.errors import refusals
 from ui.state import lang, tr
 
@@ -55,9 +56,7 @@ def table(warnings: pd.DataFrame) -> pd.DataFrame:
             .map({True: tr("warning.status.ack"), False: tr("warning.status.open")}),
         }
     )
-    st.dataframe(
-        shown, hide_index=True, width="stretch", height=min(420, 38 + 35 * max(len(shown), 1)), placeholder=""
-    )
+    st.dataframe(shown, hide_index=True, width="stretch", height=table_height(len(shown)), placeholder="")
     return shown
 
 

@@ -13,6 +13,7 @@ import streamlit as st
 from core.scope import Viewer
 from evaluation.scoring.reports import cards_table, scorecards_workbook
 from ui.audit_reads import download_button as audited_download
+from ui.cells import table_height
 from ui.scoring_cache import cached_cards_of, export_scorecards
 from ui.state import lang, tr
 
@@ -86,7 +87,7 @@ def render(viewer: Viewer, view, cards: pd.DataFrame, grade_names: dict[str, str
         table,
         hide_index=True,
         width="stretch",
-        height=min(640, 38 + 35 * max(1, len(table))),
+        height=table_height(len(table), 640),
         column_config={
             tr("score.col.total"): st.column_config.ProgressColumn(format="%.2f", min_value=0, max_value=100),
             tr("score.col.coverage"): st.column_config.NumberColumn(format="percent"),
