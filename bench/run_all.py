@@ -31,8 +31,9 @@ def plan(tmp: Path, full: bool) -> dict[str, list[str]]:
     if full:
         return {"pages": [], "assignment": ["--district"], "scoring": [], "import": [], "cli": []}
     return {
-        # the worker and the 下沙 manager on a copy of the seeded demo district (cold and warm)
-        "pages": ["--roles", "worker,xiasha"],
+        # the worker, a second worker on a returning device (where 我的考评's 60 ms goal is judged) and the 下沙
+        # manager on a copy of the seeded demo district (cold and warm)
+        "pages": ["--roles", "worker,worker2,xiasha"],
         "assignment": ["--repeat", "1"],
         "scoring": ["--demo-scale", "0.05", "--workers", "2000", "--records", "1000000", "--repeat", "1"],
         "import": ["--rows", "100000", "--chunk", "50000"],
