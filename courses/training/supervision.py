@@ -23,6 +23,7 @@ from core.sql import frame
 from courses.training import ledger, plans, progress
 from courses.training.completion import completion, missing_prerequisite
 from courses.training.models import HoursEntry
+from courses.training.models_progress import TrainingProgress
 
 STATUS_COLS = [
     "worker_id",
@@ -145,11 +146,44 @@ def my_standing(
     workers = plans.workers_in_scope(session, viewer, worker_ids=[viewer.worker_id])
     if workers.empty:
         return None, my_compulsory(session, viewer, year=year, as_of=as_of, comp=_no_courses())
+    served = _served_standing(session, viewer.worker_id, year=year, as_of=as_of)
+    if served is not None:  # the ledger job's row of this very day: no requirements or hours worked out here
+        req = pd.DataFrame([served[["worker_id", "bottom", "preservice_deadline"]]])
+        comp = plans.compulsory(session, workers, year=year, req=req)
+        return served, my_compulsory(session, viewer, year=year, as_of=as_of, comp=comp)
     req = plans.requirements(session, workers, year=year, as_of=as_of)
     me = _hours_standing(session, workers, req, year=year, as_of=as_of).iloc[0]
     comp = plans.compulsory(session, workers, year=year, req=req)
     due = my_compulsory(session, viewer, year=year, as_of=as_of, comp=comp)
     return me, due
+
+
+def _served_standing(session: Session, worker_id: int, *, year: int, as_of: date) -> pd.Series | None:
+    """The worker's served plan figures (``progress``: written by the ledger job, their hours recounted by every
+    write to the ledger) when they are as of ``as_of`` itself — the job has run that day — else None (then the
+    caller works them out). One row read by its key."""
+    p = TrainingProgress
+    month = as_of.month if as_of.year == year else 12
+    cols = [
+        "worker_id",
+        "required_year",
+        "required_to_date",
+        "credited",
+        "behind",
+        "bottom",
+        "preservice_hours",
+        "preservice_credited",
+        "preservice_deadline",
+        "preservice_overdue",
+    ]
+    stmt = select(*(getattr(p, c) for c in cols)).where(
+        col(p.worker_id) == worker_id, col(p.year) == year, col(p.month) == month, col(p.as_of) == as_of
+    )
+    df = frame(session, stmt, columns=cols)
+    if df.empty:
+        return None
+    df["preservice_deadline"] = pd.to_datetime(df["preservice_deadline"])
+    return df.iloc[0]
 
 
 def _no_courses() -> pd.DataFrame:

@@ -18,7 +18,7 @@ from core.scope import SYSTEM, ScopeError
 from core.settings import ROOT
 from courses.enrollment import enroll
 from courses.models import Attendance, Certificate, QuizAttempt, TrainingSession
-from courses.training import completion, ledger, lessons, plans, supervision
+from courses.training import completion, ledger, lessons, plans, serving, supervision
 from courses.training.errors import TrainingError
 from courses.training.models import HoursEntry, Lesson, WorkerGroup
 from tests.factories import viewer
@@ -706,3 +706,42 @@ def test_my_standing_is_plan_status_and_my_compulsory_worked_out_once(session, w
         session, world.worker(o.workers_a[0]), year=2019, as_of=date(2019, 6, 1)
     )
     assert me is not None and me["required_year"] == 0 and due.empty  # no plan that year: the page says so
+
+
+def _count_requirements(monkeypatch) -> list[int]:  # noqa: ANN001 - pytest's monkeypatch
+    """plans.requirements, counting its calls in the list returned."""
+    calls: list[int] = []
+    real = plans.requirements
+    monkeypatch.setattr(plans, "requirements", lambda *a, **k: calls.append(1) or real(*a, **k))
+    return calls
+
+
+def test_my_standing_reads_the_ledger_jobs_row_of_the_day(session, world, monkeypatch):
+    """Test that 我的学时 reads the worker's served row (courses.training.progress) when the job has served that
+    very day — no requirements or hours worked out per view (#21) — with the same figures and courses as
+    worked out, and works them out on a day the job has not served."""
+    _supervised_world(session, world)
+    o = world.org
+    cases = ((o.workers_b[2], date(2020, 6, 30)), (o.workers_a[0], date(2020, 7, 1)))
+    live = {w.id: supervision.my_standing(session, world.worker(w), year=2020, as_of=d) for w, d in cases}
+    for month in {d.month for _, d in cases}:
+        serving.serve_month(
+            session, year=2020, month=month, today=date(2020, 7, 1), now=datetime(2020, 7, 1, 2)
+        )
+    for worker, as_of in cases:
+        calls = _count_requirements(monkeypatch)
+        me, due = supervision.my_standing(session, world.worker(worker), year=2020, as_of=as_of)
+        monkeypatch.undo()
+        assert calls == [], worker.id
+        live_me, live_due = live[worker.id]
+        assert live_me is not None and me is not None
+        for name in ("required_year", "required_to_date", "credited", "behind", "preservice_hours"):
+            assert me[name] == pytest.approx(live_me[name]), name
+        assert me["preservice_overdue"] == live_me["preservice_overdue"]
+        deadlines = me["preservice_deadline"], live_me["preservice_deadline"]
+        assert (pd.isna(deadlines[0]) and pd.isna(deadlines[1])) or deadlines[0] == deadlines[1]
+        pd.testing.assert_frame_equal(due, live_due)
+    # 2 July: the job has not run that day, so the figures are worked out (as of the day asked)
+    calls = _count_requirements(monkeypatch)
+    supervision.my_standing(session, world.worker(o.workers_a[0]), year=2020, as_of=date(2020, 7, 2))
+    assert calls == [1]
