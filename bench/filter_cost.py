@@ -34,6 +34,19 @@ sys.path.insert(0, str(ROOT / "bench"))
 TARGET_S = 0.3
 
 
+def subdistrict_ids() -> list[int]:
+    """The subdistricts with workers (考评排名's subdistrict filter offers them)."""
+    from sqlmodel import Session, col, select
+
+    from core.db import get_engine
+    from core.models import Worker
+
+    with Session(get_engine()) as s:
+        return sorted(
+            s.exec(select(Worker.subdistrict_id).where(col(Worker.subdistrict_id).is_not(None)).distinct())
+        )
+
+
 def changes() -> dict[str, tuple[str, Callable]]:
     """Per filter: the page and a function (AppTest, i) → the widget set to its i-th value."""
     from core.i18n import t
@@ -42,8 +55,8 @@ def changes() -> dict[str, tuple[str, Callable]]:
         return at.multiselect(key="score_f_grade").set_value([["excellent"], ["fail"]][i % 2])
 
     def subdistrict(at, i):  # noqa: ANN001, ANN202
-        w = at.multiselect(key="score_f_sub")
-        return w.set_value([w.options[i % len(w.options)]])
+        ids = subdistrict_ids()  # the filter's options are the ids, labelled by name
+        return at.multiselect(key="score_f_sub").set_value([ids[i % len(ids)]])
 
     def only_open(at, i):  # noqa: ANN001, ANN202
         return at.toggle(key="assign_only_open").set_value(i % 2 == 0)

@@ -14,7 +14,7 @@ from courses.training.completion import rules
 from ui import resources
 from ui.audit_reads import csv_download, record_view
 from ui.guard import require
-from ui.state import lang, tr
+from ui.state import lang, lang_key, tr
 
 viewer = require(__file__)
 L = lang()
@@ -39,7 +39,7 @@ action = c4.selectbox(
     tr("audit.action"),
     ["", *choices],
     format_func=lambda a: action_text(a, L) if a else t("audit.action_all", L),
-    key=f"audit_action_{area}",
+    key=lang_key(f"audit_action_{area}"),
 )
 
 with Session(resources.engine()) as session:

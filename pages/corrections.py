@@ -11,7 +11,7 @@ from ui import resources
 from ui.audit_reads import record_view
 from ui.errors import refusals
 from ui.guard import require
-from ui.state import tr
+from ui.state import lang_key, tr
 
 viewer = require(__file__)
 
@@ -51,7 +51,7 @@ with tabs[0]:
                     for r in pending.itertuples()
                 }
                 picked = st.selectbox(
-                    tr("rights.mgr.pick"), list(labels), format_func=labels.get, key="corr_pick"
+                    tr("rights.mgr.pick"), list(labels), format_func=labels.get, key=lang_key("corr_pick")
                 )
                 note = st.text_area(tr("rights.mgr.note"), max_chars=1000, key="corr_note")
                 left, right = st.columns(2)

@@ -14,7 +14,7 @@ from ui import resources
 from ui.data_quality_view import show_drill
 from ui.guard import require
 from ui.options import distinct_labels
-from ui.state import lang, tr
+from ui.state import lang, lang_key, tr
 
 viewer = require(__file__)
 L = lang()
@@ -79,7 +79,10 @@ st.dataframe(safe_frame(table), hide_index=True, width="stretch", placeholder=""
 st.subheader(tr("field.dq.drill"))
 d1, d2 = st.columns(2)
 kind = d1.selectbox(
-    tr("field.dq.kind"), list(KINDS), format_func=lambda k, _l=L: t(f"field.dq.kind.{k}", _l), key="dq_kind"
+    tr("field.dq.kind"),
+    list(KINDS),
+    format_func=lambda k, _l=L: t(f"field.dq.kind.{k}", _l),
+    key=lang_key("dq_kind"),
 )
 names = distinct_labels(dict(zip(summary["community_id"], summary["community"], strict=True)))
 community = d2.selectbox(

@@ -16,7 +16,7 @@ from ui.audit_reads import record_view
 from ui.dispatch import batch_tab, map_tab, quality_tab, queue_tab
 from ui.dispatch.common import PRESETS, TAB_KEY, apply_preset, preset_names, tab_labels
 from ui.guard import require
-from ui.state import lang, tr
+from ui.state import lang, lang_key, tr
 
 viewer = require(__file__)
 L = lang()
@@ -41,7 +41,7 @@ if tab_queue.open or tab_batch.open or tab_map.open:
         viewer, "dispatch", filters={}, rows=len(queue)
     )  # the queue, its candidates and their figures
     # The first visit (or a task that left the queue) selects the most urgent unassigned task and its preset.
-    # The chosen task is kept in "assign_current" (the select box's key changes with the language).
+    # The chosen task is kept in "assign_current" (the select box is set from it on every run).
     if not queue.empty and st.session_state.get("assign_current") not in set(queue["task_id"]):
         st.session_state["assign_current"] = queue["task_id"].iloc[0]
         apply_preset(preset_for_priority(queue["priority"].iloc[0]).code)
@@ -52,7 +52,7 @@ with st.sidebar:
     st.segmented_control(
         tr("assign.preset"),
         list(PRESETS),
-        key="assign_preset",
+        key=lang_key("assign_preset"),
         format_func=preset_names().get,
         on_change=lambda: apply_preset(st.session_state["assign_preset"] or "routine"),
     )

@@ -24,7 +24,7 @@ from ui.errors import refusals
 from ui.guard import require
 from ui.lazy_tabs import lazy_tabs
 from ui.options import distinct_labels
-from ui.state import lang, tr
+from ui.state import lang, lang_key, tr
 
 viewer = require(__file__)
 L = lang()
@@ -146,9 +146,9 @@ if queue.empty:  # nothing to pick: no empty "event details" heading
     st.stop()
 st.subheader(tr("field.events.detail"))
 labels = {int(r.id): f"{r.event_no} · {item(r.item_code)}" for r in queue.itertuples(index=False)}
-# Keyed per language: a choice kept across a language switch would keep the label it was shown with (the browser
-# kept "劳资纠纷/欠薪" on the English page)
-choice = st.selectbox(tr("field.events.pick"), list(labels), key=f"events_pick_{L}", format_func=labels.get)
+choice = st.selectbox(
+    tr("field.events.pick"), list(labels), key=lang_key("events_pick"), format_func=labels.get
+)
 with Session(resources.engine()) as session:
     detail = ev.event_detail(session, viewer, int(choice))
 event, history, workers = detail.event, detail.history, detail.workers
@@ -202,7 +202,7 @@ with right:
             action = st.selectbox(
                 tr("field.events.action"),
                 actions,
-                key=f"events_action_{L}",  # per language, as events_pick
+                key=lang_key("events_action"),
                 format_func=lambda a, _l=L: t(f"field.action.{a}", _l),
             )
             worker_id = st.selectbox(tr("field.events.worker"), list(people), format_func=people.get)

@@ -29,7 +29,7 @@ from ui.dispatch.common import preset_names
 from ui.errors import refusals
 from ui.guard import require
 from ui.my_data_view import Reader
-from ui.state import lang, tr
+from ui.state import lang, lang_key, tr
 
 viewer = require(__file__)
 
@@ -125,7 +125,7 @@ with st.form("correction", clear_on_submit=True):
         # labelled now, in this run's language (a function reading the language later, outside the run, would
         # label in the default one)
         format_func={f: tr(f"rights.field.{f}") for f in CORRECTION_FIELDS}.__getitem__,
-        key="corr_field",
+        key=lang_key("corr_field"),
     )
     message = st.text_area(tr("rights.my.message"), max_chars=1000, key="corr_message")
     sent = st.form_submit_button(tr("rights.my.submit"), width="stretch")

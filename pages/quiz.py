@@ -15,7 +15,7 @@ from ui.countdown import countdown
 from ui.errors import error_text
 from ui.guard import require
 from ui.options import distinct_labels
-from ui.state import lang, tr
+from ui.state import lang, lang_key, tr
 
 viewer = require(__file__)
 L = lang()
@@ -235,7 +235,7 @@ def answering(attempt_id: int) -> None:
                 format_func=label_of.get,
                 label_visibility="collapsed",
                 index=options.index(current) if current in options else None,
-                key=radio_key,
+                key=lang_key(radio_key),
             )
         prev_col, next_col = st.columns(2)
         prev_col.form_submit_button(

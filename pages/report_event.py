@@ -15,7 +15,7 @@ from evaluation.triage.service import suggest
 from ui import resources
 from ui.errors import refusals
 from ui.guard import require
-from ui.state import lang, tr
+from ui.state import lang, lang_key, tr
 
 viewer = require(__file__)
 L = lang()
@@ -91,7 +91,7 @@ def report_form() -> None:
     else:
         st.info(tr("triage.report.suggested", item=label(s["item"]), confidence=confidence))
     options = [*s["top3"], *[c for c in CODES if c not in s["top3"]]]
-    st.selectbox(tr("triage.report.item"), options, key="report_item", format_func=label)
+    st.selectbox(tr("triage.report.item"), options, key=lang_key("report_item"), format_func=label)
     st.text_input(
         tr("triage.report.location"), key="report_location", placeholder=tr("triage.report.location_hint")
     )

@@ -21,7 +21,7 @@ from ui import resources
 from ui.errors import refusals
 from ui.guard import require
 from ui.options import distinct_labels
-from ui.state import lang, tr
+from ui.state import lang, lang_key, tr
 
 viewer = require(__file__)
 L = lang()
@@ -61,7 +61,7 @@ shown_id = st.selectbox(
     list(labels),
     index=list(labels).index(active_id),
     format_func=labels.get,
-    key="scheme_show",
+    key=lang_key("scheme_show"),
 )
 with Session(resources.engine()) as session:
     shown = scheme_by_id(session, int(shown_id))

@@ -27,7 +27,7 @@ from ui.scoring_cache import (
     figures_caption,
     period_options,
 )
-from ui.state import lang, tr
+from ui.state import lang, lang_key, tr
 
 viewer = require(__file__)
 L = lang()
@@ -65,7 +65,7 @@ worker_id = top[1].selectbox(
     ids,
     index=ids.index(wanted) if wanted in ids else 0,
     format_func=labels.get,
-    key="scorecard_worker_pick",
+    key=lang_key("scorecard_worker_pick"),
 )
 try:
     card, comps = cached_card_of(viewer, period, int(worker_id))

@@ -17,7 +17,7 @@ from ui.cells import table_height
 from ui.errors import refusals
 from ui.guard import require
 from ui.options import distinct_labels
-from ui.state import lang, tr
+from ui.state import lang, lang_key, tr
 
 viewer = require(__file__)
 L = lang()
@@ -82,15 +82,15 @@ else:
 
     st.subheader(tr("assign.gaps.nearest"))
     item = st.selectbox(
-        tr("assign.col.item"), shown["item_code"].tolist(), format_func=item_label, key=f"gaps_item_{L}"
-    )  # per language: the labels are translated
+        tr("assign.col.item"), shown["item_code"].tolist(), format_func=item_label, key=lang_key("gaps_item")
+    )
     row = shown.set_index("item_code").loc[item]
     with Session(resources.engine()) as session:
         offered = courses_api.courses_for_skill(session, skill_area=item)
     codes = list(dict.fromkeys([row["qualification_course"], *[c["code"] for c in offered]]))
     course_labels = distinct_labels({c: course_label(c) for c in codes})  # two courses may share a title
     course = st.selectbox(
-        tr("assign.gaps.course"), codes, format_func=course_labels.get, key=f"gaps_course_{item}_{L}"
+        tr("assign.gaps.course"), codes, format_func=course_labels.get, key=lang_key(f"gaps_course_{item}")
     )
     item_pairs = pairs[pairs["item_code"] == item]
     per_task = item_pairs.groupby("task_id").agg(

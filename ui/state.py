@@ -13,6 +13,7 @@ from ui import resources
 VIEWER_KEY = "viewer"  # a cache of the signed-in session (ui/session_cookie.py), never the source of truth
 LANG_KEY = "lang"
 SESSION_KEY = "web_session_id"  # the id of this browser's server-side session (core.web_sessions)
+LANG_KEYS = "_lang_keys"  # the keys of the widgets drawn through lang_key
 
 
 def lang() -> str:
@@ -37,11 +38,31 @@ def sign_out() -> None:
         st.session_state[LANG_KEY] = keep
 
 
+def lang_key(key: str) -> str:
+    """``key``, for a keyed select box, radio, multiselect, segmented control or pills whose options are codes
+    labelled in the session's language (``format_func``). The browser shows the label it was last sent: after
+    a language switch a keyed select kept its value but showed its old label ("Action: 申请延期"), until the
+    next click sent that stale label back. The switch sends each such value again, so the same option shows
+    its label in the new language. Options that are labels themselves cannot be kept: make them codes."""
+    st.session_state.setdefault(LANG_KEYS, set()).add(key)
+    return key
+
+
+def _resend_choices() -> None:
+    """Set the value of every lang_key widget drawn on the last run again (Streamlit then sends the browser
+    the value with its label in the new language); forget the keys of widgets no longer drawn."""
+    keys = {k for k in st.session_state.get(LANG_KEYS, ()) if k in st.session_state}
+    for k in keys:
+        st.session_state[k] = st.session_state[k]
+    st.session_state[LANG_KEYS] = keys
+
+
 def language_switch(where: str) -> None:
     """A two-option switch; the choice sticks for the browser session."""
 
     def _changed() -> None:
         st.session_state[LANG_KEY] = chosen = st.session_state[f"_lang_{where}"]
+        _resend_choices()
         if (session_id := st.session_state.get(SESSION_KEY)) is not None:  # kept for a reload or a new tab
             with resources.unit_of_work() as session:
                 set_language(session, session_id, chosen)

@@ -17,7 +17,7 @@ from courses.training.lessons import lessons_frame, set_lesson
 from ui import resources
 from ui.errors import show_error
 from ui.options import distinct_labels
-from ui.state import lang, tr
+from ui.state import lang, lang_key, tr
 
 
 def rules_tab(viewer: Viewer) -> None:
@@ -37,7 +37,10 @@ def rules_tab(viewer: Viewer) -> None:
     )  # no codes
     cid = int(
         st.selectbox(
-            tr("training.rules.course"), list(names), format_func=lambda c: names[c], key="rule_course"
+            tr("training.rules.course"),
+            list(names),
+            format_func=lambda c: names[c],
+            key=lang_key("rule_course"),
         )
     )
     rule = table[table["course_id"] == cid].iloc[0]
@@ -79,7 +82,7 @@ def rules_tab(viewer: Viewer) -> None:
             others,
             index=others.index(pre) if pre in others else 0,
             format_func=lambda c: tr("training.rules.no_prerequisite") if c is None else names[c],
-            key=f"rule_prereq_{cid}",
+            key=lang_key(f"rule_prereq_{cid}"),
         )
         if st.form_submit_button(tr("training.rules.save"), type="primary", disabled=not district):
             try:
@@ -114,7 +117,10 @@ def _lessons(viewer: Viewer, cid: int, district: bool) -> None:
     )
     lid = int(
         st.selectbox(
-            tr("training.rules.lesson"), list(labels), format_func=lambda i: labels[i], key="rule_lesson"
+            tr("training.rules.lesson"),
+            list(labels),
+            format_func=lambda i: labels[i],
+            key=lang_key("rule_lesson"),
         )
     )
     row = lessons[lessons["id"] == lid].iloc[0]

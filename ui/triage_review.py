@@ -16,7 +16,7 @@ from evaluation.field.registry import item_lookup
 from evaluation.triage.reports import confirm_item, unconfirmed_events
 from ui import resources
 from ui.errors import refusals
-from ui.state import lang, tr
+from ui.state import lang, lang_key, tr
 
 
 def pending(viewer: Viewer) -> pd.DataFrame:
@@ -80,7 +80,7 @@ def review(viewer: Viewer) -> None:
         tr("triage.review.item"),
         codes,
         index=codes.index(row.suggested_item) if row.suggested_item in codes else 0,
-        key=f"triage_item_{row.id}",
+        key=lang_key(f"triage_item_{row.id}"),
         format_func=_label,
     )
     st.button(

@@ -144,7 +144,7 @@ def test_dispatch_ranks_the_selected_task_with_reasons(open_page, viewer_of, dis
     """Test that the manager sees the queue, the recommendation and one sentence per reason (en)."""
     at = open_page("pages/dispatch.py", viewer_of("xiasha"), lang="en")
     assert not at.exception
-    at.selectbox(key="assign_task_en").set_value(dispatch_db["C03"]).run()
+    at.selectbox(key="assign_task").set_value(dispatch_db["C03"]).run()
     assert not at.exception
     shown = texts(at)
     assert "Recommended:" in shown and "Piled goods or materials" in shown
@@ -166,7 +166,7 @@ def test_fire_items_rank_certified_workers_although_a_class_runs_today(
         xiasha = s.exec(select(User).where(User.username == "xiasha")).one().scope_unit_id
         assert set(s.exec(select(Worker.id).where(Worker.community_id == xiasha)).all()) & seated
     at = open_page("pages/dispatch.py", viewer_of("xiasha"), lang="en")
-    at.selectbox(key="assign_task_en").set_value(dispatch_db["F01"]).run()
+    at.selectbox(key="assign_task").set_value(dispatch_db["F01"]).run()
     assert not at.exception
     shown = texts(at)
     assert "Recommended:" in shown and "No worker passes every hard rule" not in shown
@@ -179,13 +179,13 @@ def test_fire_items_rank_certified_workers_although_a_class_runs_today(
 def test_preset_and_weights_rerank_at_once(open_page, viewer_of, dispatch_db):
     """Test that choosing the urgent task switches to 应急, and a slider change updates the ranking."""
     at = open_page("pages/dispatch.py", viewer_of("xiasha"), lang="zh")
-    at.selectbox(key="assign_task_zh").set_value(dispatch_db["C03"]).run()
+    at.selectbox(key="assign_task").set_value(dispatch_db["C03"]).run()
     assert at.session_state["assign_preset"] == "routine"
     before = at.dataframe[1].value["得分"].tolist()
     at.slider(key="assign_w_grid").set_value(0).run()
     after = at.dataframe[1].value["得分"].tolist()
     assert after != before and max(after) < max(before)
-    at.selectbox(key="assign_task_zh").set_value(dispatch_db["F01"]).run()
+    at.selectbox(key="assign_task").set_value(dispatch_db["F01"]).run()
     assert not at.exception
     assert at.session_state["assign_preset"] == "emergency"
     assert "策略：应急" in texts(at)
@@ -195,16 +195,16 @@ def test_override_needs_a_reason_and_is_recorded(open_page, viewer_of, dispatch_
     """Test that choosing #2 without a reason is refused, and with a reason is assigned and logged."""
     task = dispatch_db["C03"]
     at = open_page("pages/dispatch.py", viewer_of("xiasha"), lang="zh")
-    at.selectbox(key="assign_task_zh").set_value(task).run()
-    assert at.selectbox(key=f"assign_choice_{task}_zh").options[1].startswith("第 2 名")
+    at.selectbox(key="assign_task").set_value(task).run()
+    assert at.selectbox(key=f"assign_choice_{task}").options[1].startswith("第 2 名")
     with Session(get_engine(app_db)) as s:
         _, ranked, _ = service.recommend(s, viewer_of("xiasha"), task, at.session_state["assign_preset"])
     second = int(ranked["worker_id"].iloc[1])
-    at.selectbox(key=f"assign_choice_{task}_zh").set_value(second)
+    at.selectbox(key=f"assign_choice_{task}").set_value(second)
     next(b for b in at.button if b.label == "确认派单").click().run()
     assert not at.exception
     assert "改派给非推荐人选时必须填写理由" in texts(at)
-    at.selectbox(key=f"assign_choice_{task}_zh").set_value(second)
+    at.selectbox(key=f"assign_choice_{task}").set_value(second)
     at.text_input(key=f"assign_reason_{task}").input("熟悉该楼栋业主")
     next(b for b in at.button if b.label == "确认派单").click().run()
     assert not at.exception
@@ -231,14 +231,14 @@ def test_two_tasks_titled_alike_stay_apart(open_page, viewer_of, dispatch_db, ap
     task = dispatch_db["C03"]
     at = open_page("pages/dispatch.py", viewer_of("xiasha"), lang="zh")
     for chosen in (task, twin_id):
-        at.selectbox(key="assign_task_zh").set_value(chosen).run()
+        at.selectbox(key="assign_task").set_value(chosen).run()
         assert at.session_state["assign_current"] == chosen
         with Session(get_engine(app_db)) as s:
             _, ranked, _ = service.recommend(
                 s, viewer_of("xiasha"), chosen, at.session_state["assign_preset"]
             )
         second = int(ranked["worker_id"].iloc[1])
-        at.selectbox(key=f"assign_choice_{chosen}_zh").set_value(second)  # #2, without a reason
+        at.selectbox(key=f"assign_choice_{chosen}").set_value(second)  # #2, without a reason
         next(
             b for b in at.get("form_submit_button") if b.proto.form_id == f"assign_form_{chosen}"
         ).click().run()
@@ -277,9 +277,9 @@ def test_skill_gaps_lists_items_and_enrolls_the_nearest(open_page, viewer_of, di
     at = open_page("pages/skill_gaps.py", viewer_of("xiasha"), lang="zh")
     assert not at.exception
     assert {m.label: m.value for m in at.metric}["无人可派的任务"] == "2"
-    items = at.selectbox(key="gaps_item_zh").options
+    items = at.selectbox(key="gaps_item").options
     assert any(o.startswith("F01") for o in items)
-    at.selectbox(key="gaps_item_zh").select(next(o for o in items if o.startswith("F01"))).run()
+    at.selectbox(key="gaps_item").select(next(o for o in items if o.startswith("F01"))).run()
     assert not at.exception
     enroll = next(b for b in at.button if b.label.startswith("一键报名"))
     near = next(d.value for d in at.dataframe if "距离资格" in d.value.columns)
@@ -339,8 +339,8 @@ def test_two_workers_named_alike_enrol_the_one_picked(open_page, viewer_of, disp
         s.commit()
         numbers = [w.employee_no for w in twins]
     at = open_page("pages/skill_gaps.py", viewer_of("xiasha"), lang="zh")
-    items = at.selectbox(key="gaps_item_zh").options
-    at.selectbox(key="gaps_item_zh").select(next(o for o in items if o.startswith("F01"))).run()
+    items = at.selectbox(key="gaps_item").options
+    at.selectbox(key="gaps_item").select(next(o for o in items if o.startswith("F01"))).run()
     assert not at.exception
     at.multiselect[0].set_value([last])  # in the form: sent with its submit button
     next(b for b in at.button if b.label.startswith("一键报名")).click().run()
@@ -403,10 +403,10 @@ def test_empty_scope_says_so_instead_of_failing(open_page, viewer_of, app_db):
 def test_switching_language_keeps_the_task_and_translates_its_label(open_page, viewer_of, dispatch_db):
     """Test that after choosing a task in zh, switching to en keeps it selected with an English label."""
     at = open_page("pages/dispatch.py", viewer_of("xiasha"), lang="zh")
-    at.selectbox(key="assign_task_zh").set_value(dispatch_db["C05"]).run()
+    at.selectbox(key="assign_task").set_value(dispatch_db["C05"]).run()
     at.session_state["lang"] = "en"
     at.run()
     assert not at.exception
-    box = at.selectbox(key="assign_task_en")
+    box = at.selectbox(key="assign_task")
     assert box.value == dispatch_db["C05"]
     assert "Illegal small ads" in texts(at) and all("非法小广告" not in o for o in box.options)

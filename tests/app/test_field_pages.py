@@ -52,9 +52,9 @@ def test_manager_dispatches_a_registered_event(open_page, viewer_of, app_db):
         event_id, _event_no = e.id, e.event_no
     at = open_page("pages/events.py", viewer_of("manager"), lang="en")
     # widgets set through their keys: format_func (tr) cannot see the session's language outside a run
-    at.session_state["events_pick_en"] = event_id
+    at.session_state["events_pick"] = event_id
     at.run()
-    at.session_state["events_action_en"] = "dispatch"
+    at.session_state["events_action"] = "dispatch"
     at.run()
     submit = [b for b in at.button if b.label == "Submit"][0]
     submit.click().run()

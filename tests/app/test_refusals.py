@@ -97,9 +97,9 @@ def _worker_without_name(at: AppTest, lang: str) -> dict[str, object]:
 
 
 def _return_without_note(at: AppTest, lang: str) -> dict[str, object]:
-    at.session_state[f"events_pick_{lang}"] = at.session_state["_prepared"]
+    at.session_state["events_pick"] = at.session_state["_prepared"]
     at.run()
-    at.session_state[f"events_action_{lang}"] = "return"
+    at.session_state["events_action"] = "return"
     at.run()
     _submit(at, "event_action")
     return {"action": "return"}
@@ -199,7 +199,7 @@ def _other_worker_without_reason(at: AppTest, lang: str) -> dict[str, object]:
     task = at.session_state["assign_current"]
     with Session(get_engine(get_settings().database_url)) as s:
         _, ranked, _ = recommend(s, at.session_state["viewer"], task, at.session_state["assign_preset"])
-    at.selectbox(key=f"assign_choice_{task}_{lang}").set_value(int(ranked["worker_id"].iloc[1]))
+    at.selectbox(key=f"assign_choice_{task}").set_value(int(ranked["worker_id"].iloc[1]))
     _submit(at, f"assign_form_{task}")
     return {}
 

@@ -45,7 +45,7 @@ def test_manager_ranking_party_comparison_and_export(open_page, viewer_of):
             assert gap["Gap (pp)"].between(1, 2).all()
     show_tab(at, "score_tab", t("score.tab.ranking", "en"))
     # filters: party members only
-    at.radio(key="score_f_party_en").set_value("Party").run()
+    at.radio(key="score_f_party").set_value("party").run()
     assert not at.exception
     assert len(at.dataframe[0].value) == 54
 

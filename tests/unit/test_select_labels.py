@@ -71,6 +71,7 @@ REVIEWED: dict[tuple[str, str], str] = {
     ("ui/dispatch/quality_tab.py", "assign.q.period"): CATALOG,
     ("ui/dispatch/queue_tab.py", "assign.queue.kinds"): CATALOG,
     ("ui/scorecards/ranking_tab.py", "score.col.grade"): CATALOG,
+    ("ui/scorecards/ranking_tab.py", "score.col.party_member"): CATALOG,
     ("ui/scorecards/ranking_tab.py", "score.open_card"): "name · employee number",
     ("ui/state.py", "'Language / 语言'"): "the two languages",
     ("ui/training_ledger.py", "training.col.name"): "the employee number leads",

@@ -22,7 +22,7 @@ from ui.confirm import arm, confirmed
 from ui.course_admin.common import CourseAdmin
 from ui.errors import refusals
 from ui.options import distinct_labels
-from ui.state import lang, tr
+from ui.state import lang, lang_key, tr
 
 
 def render(a: CourseAdmin) -> None:
@@ -42,7 +42,7 @@ def render(a: CourseAdmin) -> None:
         format_func=lambda m: tr(
             "courses.cal.week", start=f"{m:%Y-%m-%d}", end=f"{m + timedelta(days=6):%m-%d}"
         ),
-        key="cal_week",
+        key=lang_key("cal_week"),
     )
     week_of = monday
     with Session(resources.engine()) as session:

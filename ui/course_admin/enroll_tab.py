@@ -23,7 +23,7 @@ from ui import resources
 from ui.audit_reads import record_view
 from ui.course_admin.common import CourseAdmin
 from ui.errors import show_error
-from ui.state import lang, tr
+from ui.state import lang, lang_key, tr
 
 
 def render(a: CourseAdmin) -> None:
@@ -31,7 +31,7 @@ def render(a: CourseAdmin) -> None:
     course_ids, course_label, unit_label = a.course_ids, a.course_label, a.unit_label
     if course_ids:
         course_id = st.selectbox(
-            tr("courses.col.course"), course_ids, format_func=course_label.get, key="enr_course"
+            tr("courses.col.course"), course_ids, format_func=course_label.get, key=lang_key("enr_course")
         )
         by_hand, by_rule = st.columns(2)
         with by_hand:

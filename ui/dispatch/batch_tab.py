@@ -14,7 +14,7 @@ from evaluation.assignment.batch import BatchProposal
 from evaluation.assignment.explain import explain
 from ui import resources
 from ui.dispatch.common import PRESETS, forget_after_assignment, preset_names
-from ui.state import lang, tr
+from ui.state import lang, lang_key, tr
 
 PROPOSAL = "assign_proposal"
 
@@ -78,7 +78,7 @@ def render(viewer: Viewer, ctx: service.Context) -> None:
             tr("assign.batch.preset"),
             list(PRESETS),
             default="routine",
-            key=f"assign_batch_preset_{lang()}",
+            key=lang_key("assign_batch_preset"),
             format_func=names.get,
         )
         or "routine"

@@ -17,7 +17,7 @@ from evaluation.assignment.charts import quality_chart
 from evaluation.triage.reports import suggestion_acceptance
 from ui import resources
 from ui.dispatch.common import PRESETS, item_label, quality_figures, quality_inputs
-from ui.state import lang, tr
+from ui.state import lang, lang_key, tr
 
 PERIODS = {"all": None, "365": 365, "90": 90, "30": 30}
 DEFAULT_PERIOD = "90"  # bounded by default: the figures of recent work, not of every year kept (issue #21)
@@ -179,7 +179,7 @@ def render(viewer: Viewer, now: datetime) -> tuple[str, int]:
         tr("assign.q.period"),
         list(PERIODS),
         default=DEFAULT_PERIOD,
-        key=f"assign_q_period_{lang()}",
+        key=lang_key("assign_q_period"),
         format_func=names.get,
     )
     period = period or DEFAULT_PERIOD

@@ -26,7 +26,7 @@ from ui.dispatch.common import (
 )
 from ui.errors import refusals
 from ui.options import distinct_labels
-from ui.state import lang, tr
+from ui.state import lang, lang_key, tr
 
 KINDS = ("event", "verification", "patrol")
 
@@ -49,7 +49,7 @@ def _queue_table(queue: pd.DataFrame, now: datetime) -> pd.DataFrame:
         list(kind_names),
         default=list(kind_names),
         format_func=kind_names.get,
-        key=f"assign_kinds_{lang()}",
+        key=lang_key("assign_kinds"),
         placeholder=tr("common.choose_many"),
     )
     only_open = f2.toggle(tr("assign.queue.only_unassigned"), value=True, key="assign_only_open")
@@ -82,7 +82,7 @@ def _pick_task(queue: pd.DataFrame, shown: pd.DataFrame) -> str:
             for r in shown.itertuples(index=False)
         }
     )
-    key = f"assign_task_{lang()}"  # a key per language: Streamlit keeps a keyed widget's formatted labels
+    key = lang_key("assign_task")
 
     def on_task() -> None:
         task_id = st.session_state[key]
@@ -210,7 +210,7 @@ def _assign_form(
             tr("assign.assign_to"),
             list(labels),
             format_func=labels.get,
-            key=f"assign_choice_{task_id}_{lang()}",
+            key=lang_key(f"assign_choice_{task_id}"),
         )
         reason = st.text_input(
             tr("assign.override_reason"),

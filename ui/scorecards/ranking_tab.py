@@ -14,8 +14,9 @@ from core.scope import Viewer
 from evaluation.scoring.reports import cards_table, scorecards_workbook
 from ui.audit_reads import download_button as audited_download
 from ui.cells import table_height
+from ui.options import distinct_labels
 from ui.scoring_cache import cached_cards_of, export_scorecards
-from ui.state import lang, tr
+from ui.state import lang, lang_key, tr
 
 # Rows on one page of the table: a district's or a community's whole ranking fits on one (the demo has 304
 # workers); a city's 20,000 are paged.
@@ -29,39 +30,51 @@ def _export(
     return scorecards_workbook(view.cards, view.components, scheme, period, lang_code, scheme_id)
 
 
+def _unit_names(cards: pd.DataFrame, level: str) -> dict[int, str]:
+    """A filter's options: the units' ids (kept across a language switch), by name in the page's language."""
+    units = cards[[f"{level}_id", level]].dropna().drop_duplicates(f"{level}_id").sort_values(level)
+    return dict(zip(units[f"{level}_id"].astype(int), units[level], strict=True))
+
+
 def render(viewer: Viewer, view, cards: pd.DataFrame, grade_names: dict[str, str], period: str) -> None:  # noqa: ANN001
     """The ranking of `cards` (every worker in scope, scored or not, in rank order) for `period`."""
     L, GN, scheme = lang(), grade_names, view.result.scheme
     f = st.columns(4)
+    sub_names = distinct_labels(_unit_names(cards, "subdistrict"))
     subs = f[0].multiselect(
         tr("score.col.subdistrict"),
-        sorted(cards["subdistrict"].dropna().unique()),
-        key="score_f_sub",
+        list(sub_names),
+        format_func=sub_names.get,
+        key=lang_key("score_f_sub"),
         placeholder=tr("common.choose_many"),
     )
-    pool = cards[cards["subdistrict"].isin(subs)] if subs else cards
+    pool = cards[cards["subdistrict_id"].isin(subs)] if subs else cards
+    comm_names = distinct_labels(_unit_names(pool, "community"))
     comms = f[1].multiselect(
         tr("score.col.community"),
-        sorted(pool["community"].dropna().unique()),
-        key="score_f_comm",
+        list(comm_names),
+        format_func=comm_names.get,
+        key=lang_key("score_f_comm"),
         placeholder=tr("common.choose_many"),
     )
-    party_labels = {tr(f"score.filter.{o}"): o for o in ("all", "party", "non_party")}
-    party_opt = party_labels[
-        f[2].radio(
-            tr("score.col.party_member"), list(party_labels), horizontal=True, key=f"score_f_party_{L}"
-        )
-    ]
+    party_names = {o: tr(f"score.filter.{o}") for o in ("all", "party", "non_party")}
+    party_opt = f[2].radio(
+        tr("score.col.party_member"),
+        list(party_names),
+        format_func=party_names.get,
+        horizontal=True,
+        key=lang_key("score_f_party"),
+    )
     grades = f[3].multiselect(
         tr("score.col.grade"),
         list(GN),
         format_func=GN.get,
-        key="score_f_grade",
+        key=lang_key("score_f_grade"),
         placeholder=tr("common.choose_many"),
     )
     shown = pool
     if comms:
-        shown = shown[shown["community"].isin(comms)]
+        shown = shown[shown["community_id"].isin(comms)]
     if party_opt == "party":
         shown = shown[shown["party_member"].astype(bool)]
     elif party_opt == "non_party":
