@@ -17,11 +17,11 @@ LANG_KEYS = "_lang_keys"  # the keys of the widgets drawn through lang_key
 
 
 def lang() -> str:
+    """The session's language: the one chosen (the switch) or restored with a signed-in browser's session
+    (ui/session_cookie.py), else the default — which is not stored: a page's first tr() runs before the
+    session is restored, and a stored default made a reload forget the language chosen before it."""
     # One session-state read (every tr() call comes here: a page makes hundreds per run).
-    value = st.session_state.get(LANG_KEY)
-    if value is None:
-        value = st.session_state[LANG_KEY] = get_settings().default_language
-    return value
+    return st.session_state.get(LANG_KEY) or get_settings().default_language
 
 
 def tr(key: str, /, **params: object) -> str:

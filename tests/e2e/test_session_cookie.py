@@ -12,6 +12,7 @@ from sqlmodel import Session, col, select, update
 
 from core import clock
 from core.db import make_engine
+from core.i18n import t
 from core.models import User
 from core.models_web_sessions import WebSession
 from core.web_sessions import COOKIE_NAME
@@ -68,6 +69,18 @@ def test_a_reload_and_a_new_tab_stay_signed_in_with_a_cookie_page_scripts_cannot
     wait_for_run(tab)
     _expect_signed_in(tab, name)
     expect(tab.get_by_role("heading", name=re.compile("考评"))).to_be_visible()
+    tab.close()
+    # the language chosen is kept with the session: a reload and a new tab open in it
+    page.get_by_test_id("stSidebar").get_by_text("English", exact=True).click()
+    wait_for_run(page)
+    expect(page.get_by_text(t("home.workers", "en"), exact=True)).to_be_visible()
+    page.reload()
+    wait_for_run(page)
+    expect(page.get_by_text(t("home.workers", "en"), exact=True)).to_be_visible()
+    tab = page.context.new_page()
+    tab.goto(f"{server.url}/scorecards")
+    wait_for_run(tab)
+    expect(tab.get_by_role("heading", name="Scorecards and comparisons")).to_be_visible()
     tab.close()
 
 
