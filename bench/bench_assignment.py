@@ -12,7 +12,7 @@ fewer tasks, so read it together with the assigned counts.
 
 With ``--district`` each size is also run as a synthetic district (communities of 12 workers, one
 grid each, tasks over the 43 items with their qualification rules, quiz results, history and load):
-"build s" is then the real pipeline — ``rank.score_pairs`` (hard rules, 属地 tiers, preferences) and
+"build s" is then the real pipeline — ``pairs.score_pairs`` (hard rules, 属地 tiers, preferences) and
 ``batch.candidate_table`` — and the optimum is compared with greedy on that table.
 """
 
@@ -31,7 +31,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from evaluation.assignment.batch import candidate_table  # noqa: E402
-from evaluation.assignment.rank import item_courses, score_pairs  # noqa: E402
+from evaluation.assignment.pairs import score_pairs  # noqa: E402
+from evaluation.assignment.rank import item_courses  # noqa: E402
 from evaluation.assignment.solver import greedy_batch, make_random_instance, solve_batch  # noqa: E402
 
 

@@ -1,6 +1,6 @@
 """Many tasks at once: the candidate table for every open task, the optimal batch, and a proposal.
 
-Pure functions over the frames ``rank.score_pairs`` returns. The cost of a pair is ``max_score −
+Pure functions over the frames ``pairs.score_pairs`` returns. The cost of a pair is ``max_score −
 score`` (the preset's best attainable score minus this worker's), so the solver's least total cost
 is the greatest total score; the priority is the task's (1 urgent, 2 normal, 3 complex), so urgent
 tasks get the scarce workers first (solver.py has the proof).

@@ -1,7 +1,7 @@
 """Explanations a manager can read: one sentence per preference with its signed points, and the rule
 that excluded a worker, in the user's language (data/locales/*/assign.json).
 
-Works on the frames ``rank.score_pairs`` / ``rank.rank_candidates`` return.
+Works on the frames ``pairs.score_pairs`` / ``one_task.rank_task`` return.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Skill gaps: items that keep lacking qualified candidates, and who is nearest to qualifying.
 
-Pure functions over the pair table (qualification_pairs, or rank.score_pairs) and the qualifications frame (courses contract).
+Pure functions over the pair table (qualification_pairs, or pairs.score_pairs) and the qualifications frame (courses contract).
 A task "lacks qualified candidates" when no worker of its community holds the item's qualification
 (whatever else they are doing); the fix is training, not dispatch, so the page turns it into an
 enrollment in the linked course.
@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
+from evaluation.assignment.pairs import qualification
 from evaluation.assignment.rank import _pair_positions, item_courses
 
 EXPIRING_DAYS = 30  # a certificate expiring within this many days counts as "about to lapse"
@@ -33,7 +34,7 @@ def qualification_pairs(
 ) -> pd.DataFrame:
     """Every (task whose item needs a qualification, worker of the task's community) pair and whether the
     worker holds it at ``now``: a certificate valid then, or a pass of a course that issued none — the rule
-    rank.score_pairs applies, without the ranking's points (all that item_gaps reads, for a fraction of the
+    pairs.qualification applies, without the ranking's points (all that item_gaps reads, for a fraction of the
     work). Tasks needing no qualification are left out: they cannot lack one.
 
     Returns task_id, item_code, qualification_course, community_id, worker_id, qualified."""
@@ -62,9 +63,13 @@ def qualification_pairs(
     held = pairs.merge(
         q, left_on=["worker_id", "qualification_course"], right_on=["worker_id", "course_code"], how="left"
     )
-    until = pd.to_datetime(held["certificate_valid_until"])
-    passed_no_cert = held["passed"].fillna(False).astype(bool) & until.isna()
-    pairs["qualified"] = ((until.notna() & (until >= pd.Timestamp(now))) | passed_no_cert).to_numpy()
+    pairs["qualified"], _ = qualification(
+        np.ones(len(held), dtype=bool),
+        held["passed"].astype(object).where(held["passed"].notna(), False).astype(bool).to_numpy(),
+        pd.to_datetime(held["certificate_valid_until"]).to_numpy(dtype="datetime64[us]"),
+        np.full(len(held), np.nan),
+        np.datetime64(pd.Timestamp(now).to_datetime64(), "us"),
+    )
     return pairs[PAIR_COLUMNS]
 
 

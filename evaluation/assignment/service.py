@@ -35,12 +35,12 @@ from evaluation.assignment.explain import exclusion_reasons, explain
 from evaluation.assignment.gaps import item_gaps, qualification_pairs
 from evaluation.assignment.models import AssignmentDecision, DecisionSource
 from evaluation.assignment.one_task import TaskInputs, inputs_from_frames, rank_task
+from evaluation.assignment.pairs import score_pairs
 from evaluation.assignment.rank import (
     PERF_COUNTS,
     Preset,
     as_preset,
     priority_rank,
-    score_pairs,
 )
 from evaluation.field import api as field_api
 from evaluation.field.models import Event

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from evaluation.assignment.batch import candidate_table, capacities, propose
-from evaluation.assignment.rank import load_presets, score_pairs
+from evaluation.assignment.pairs import score_pairs
+from evaluation.assignment.rank import load_presets
 from evaluation.assignment.solver import greedy_batch
 from tests.unit.test_assignment_rank import EMPTY_PERF, NOW, grids_frame, quals_frame, workers_frame
 

@@ -7,7 +7,7 @@ from datetime import datetime
 import pandas as pd
 
 from evaluation.assignment.gaps import item_gaps, nearest_to_qualifying, qualification_pairs
-from evaluation.assignment.rank import score_pairs
+from evaluation.assignment.pairs import score_pairs
 from tests.unit.test_assignment_batch import tasks_frame
 from tests.unit.test_assignment_rank import (
     EMPTY_LOAD,

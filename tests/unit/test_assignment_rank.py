@@ -9,12 +9,12 @@ import pytest
 
 from evaluation.assignment.explain import exclusion_reasons, explain, signed_points
 from evaluation.assignment.one_task import rank_candidates
+from evaluation.assignment.pairs import score_pairs
 from evaluation.assignment.rank import (
     grid_neighbours,
     haversine_km,
     load_presets,
     preset_for_priority,
-    score_pairs,
 )
 
 NOW = datetime(2020, 9, 15, 10, 0)
