@@ -330,11 +330,7 @@ def score_tasks(
         task_courses(i, c, item_table)
         for i, c in zip(tk["item_code"].tolist(), tk["category_code"].tolist(), strict=True)
     ]
-    by_community: dict[Any, list[tuple[Any, float, float]]] = {}
-    for g, (c, la, lo) in inputs.grids.items():
-        if la is not None and lo is not None:
-            by_community.setdefault(c, []).append((g, la, lo))
-    adjacent = {g: set(nearest_grids(g, inputs.grids, by_community)) for g in set(tk["grid_id"].tolist())}
+    adjacent = {g: set(near) for g, near in nearest_grids(inputs.grids, set(tk["grid_id"].tolist())).items()}
     centre = [inputs.grids.get(g, (None, None, None)) for g in tk["grid_id"].tolist()]
 
     # The pairs: each task with every worker of its community.
@@ -391,11 +387,13 @@ def score_tasks(
         return col
     order = np.lexsort(  # by task, eligible first, best score, nearest, worker id
         (
-            pd.factorize(col["worker_id"], sort=True)[0],
+            col["worker_id"]
+            if col["worker_id"].dtype != object
+            else pd.factorize(col["worker_id"], sort=True)[0],
             col["distance_km"],
             -col["score"],
             ~col["eligible"],
-            pd.factorize(col["task_id"], sort=True)[0],
+            pd.factorize(tk["task_id"], sort=True)[0][ti],
         )
     )
     return {c: v[order] for c, v in col.items()}

@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
@@ -183,30 +183,31 @@ def haversine_km(lat1: Any, lon1: Any, lat2: Any, lon2: Any) -> np.ndarray:
 
 
 def nearest_grids(
-    grid: Hashable,
-    grids: Mapping[Hashable, tuple[Any, Any, Any]],
-    by_community: Mapping[Any, list[tuple[Any, float, float]]] | None = None,
-    k: int = K_ADJACENT,
-) -> list[Any]:
-    """The grids adjacent to ``grid``: the ``k`` nearest other grid centres of its community, nearest first (ties
-    by grid id). ``grids``: grid id → (community id, lat, lon); ``by_community``: the grids with a centre per
-    community, (id, lat, lon) (made from ``grids`` when not given)."""
-    centre = grids.get(grid)
-    if centre is None or any(v is None or v != v for v in centre):  # v != v: NaN
-        return []
-    if by_community is None:
-        by_community = {}
-        for g, (c, la, lo) in grids.items():
-            if la is not None and lo is not None:
-                by_community.setdefault(c, []).append((g, la, lo))
-    others = [
-        (g, la, lo) for g, la, lo in by_community.get(centre[0], []) if g != grid and la == la and lo == lo
-    ]
-    if not others:
-        return []
-    n = len(others)
-    d = haversine_km([centre[1]] * n, [centre[2]] * n, [o[1] for o in others], [o[2] for o in others])
-    return [others[i][0] for i in sorted(range(n), key=lambda i: (d[i], others[i][0]))[:k]]
+    grids: Mapping[Hashable, tuple[Any, Any, Any]], of: Iterable[Hashable], k: int = K_ADJACENT
+) -> dict[Hashable, list[Any]]:
+    """The grids adjacent to each grid ``of``: the ``k`` nearest other grid centres of its community, nearest
+    first (ties by grid id); none for a grid without a centre. ``grids``: grid id → (community id, lat, lon)."""
+    located = {g: v for g, v in grids.items() if not any(x is None or x != x for x in v)}  # x != x: NaN
+    members: dict[Any, list[Hashable]] = {}
+    for g, v in located.items():
+        members.setdefault(v[0], []).append(g)
+    wanted: dict[Any, list[Hashable]] = {}
+    out: dict[Hashable, list[Any]] = {}
+    for g in of:
+        out[g] = []
+        if g in located:
+            wanted.setdefault(located[g][0], []).append(g)
+    for community, queries in wanted.items():
+        ids = members[community]
+        lat, lon = (np.array([located[g][i] for g in ids], dtype=float) for i in (1, 2))
+        d = haversine_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
+        position = {g: i for i, g in enumerate(ids)}
+        by_id = np.argsort(np.argsort(np.array(ids, dtype=object)))  # ids' order, for ties
+        for g in queries:
+            i = position[g]
+            order = np.lexsort((by_id, d[i]))
+            out[g] = [ids[j] for j in order[order != i][:k].tolist()]
+    return out
 
 
 def grid_neighbours(grids: pd.DataFrame, k: int = K_ADJACENT) -> pd.DataFrame:
@@ -214,7 +215,8 @@ def grid_neighbours(grids: pd.DataFrame, k: int = K_ADJACENT) -> pd.DataFrame:
     lon), by grid id."""
     g = grids[["grid_id", "community_id", "lat", "lon"]].dropna().drop_duplicates("grid_id")
     table = {i: (c, la, lo) for i, c, la, lo in g.itertuples(index=False, name=None)}
-    rows = [(i, j) for i in sorted(table) for j in nearest_grids(i, table, k=k)]
+    near = nearest_grids(table, table, k=k)
+    rows = [(i, j) for i in sorted(table) for j in near[i]]
     return pd.DataFrame(rows, columns=["grid_id", "neighbour_id"])
 
 
