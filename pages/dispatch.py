@@ -2,8 +2,8 @@
 override with a reason, "assign all open" as an optimal batch, a map, and dispatch quality.
 
 The tabs live in ui/dispatch/ (one module each); this page lays them out and loads what the open one needs.
-Only the open tab runs (``on_change="rerun"``, as on the training plan): a view of the queue reads neither
-the quality figures nor the map's ground, and the quality tab reads no queue (issue #21)."""
+Only the open tab runs (ui.lazy_tabs): a view of the queue reads neither the quality figures nor the map's
+ground, and the quality tab reads no queue (issue #21)."""
 
 import streamlit as st
 from sqlmodel import Session
@@ -14,8 +14,9 @@ from evaluation.field.registry import field_now
 from ui import dispatch_cache, resources
 from ui.audit_reads import record_view
 from ui.dispatch import batch_tab, map_tab, quality_tab, queue_tab
-from ui.dispatch.common import PRESETS, TAB_KEY, apply_preset, preset_names, tab_labels
+from ui.dispatch.common import PRESETS, TAB_KEY, TABS, apply_preset, preset_names
 from ui.guard import require
+from ui.lazy_tabs import lazy_tabs
 from ui.state import lang, lang_key, tr
 
 viewer = require(__file__)
@@ -32,9 +33,8 @@ with Session(resources.engine()) as session:
     # a task's ranking inputs and the scope's context are read once per minute and cached (ui/dispatch_cache.py).
     NOW = field_now(session).replace(second=0, microsecond=0)
 
-tab_queue, tab_batch, tab_map, tab_quality = st.tabs(
-    list(tab_labels().values()), key=TAB_KEY, on_change="rerun"
-)
+tabs = lazy_tabs(TAB_KEY, {code: tr(f"assign.tab.{code}") for code in TABS})
+tab_queue, tab_batch, tab_map, tab_quality = tabs.values()
 if tab_queue.open or tab_batch.open or tab_map.open:
     queue = dispatch_cache.queue(viewer, NOW)
     record_view(

@@ -20,6 +20,7 @@ from ui import resources
 from ui.audit_reads import record_view
 from ui.errors import refusals
 from ui.guard import require
+from ui.lazy_tabs import lazy_tabs
 from ui.options import distinct_labels
 from ui.state import lang, tr
 from ui.training_bulletin import bulletin_tab
@@ -50,20 +51,16 @@ with Session(resources.engine()) as session:  # served figures (the ledger job),
     people = workers_in_scope(session, viewer)
     plans = plans_frame(session, viewer, year=year)
 
-tab_dash, tab_bulletin, tab_plans, tab_external, tab_ledger, tab_rules = st.tabs(
-    [
-        tr("training.plan.tab.dashboard"),
-        tr("training.plan.tab.bulletin"),
-        tr("training.plan.tab.plans"),
-        tr("training.plan.tab.external"),
-        tr("training.plan.tab.ledger"),
-        tr("training.plan.tab.rules"),
-    ],
-    key="training_plan_tab",
-    on_change="rerun",
+tabs = lazy_tabs(
+    "training_plan_tab",
+    {
+        code: tr(f"training.plan.tab.{code}")
+        for code in ("dashboard", "bulletin", "plans", "external", "ledger", "rules")
+    },
 )
+tab_dash, tab_bulletin, tab_plans, tab_external, tab_ledger, tab_rules = tabs.values()
 
-if tab_dash.open:  # only the open tab runs (on_change="rerun")
+if tab_dash.open:  # only the open tab runs (ui.lazy_tabs)
     with tab_dash:
         shown = dashboard_tab(viewer, year, figures, has_plan=not plans.empty)
     record_view(

@@ -111,6 +111,18 @@ def test_community_manager_reads_the_rules_but_cannot_save(open_page, viewer_of)
     assert _button(at, "Save the rule").disabled and _button(at, "Save the lesson").disabled
 
 
+def test_the_open_tab_stays_open_across_a_language_switch(open_page, viewer_of):
+    """Test that the rules tab, open in zh, is still the open tab after switching to en (ui.lazy_tabs: its label
+    changes with the language; st.tabs keeps the label, and would open the dashboard in its place)."""
+    at = _open_tab(open_page("pages/training_plan.py", viewer_of("xiasha"), lang="zh"), "rules", "zh")
+    assert not at.exception
+    at.session_state["lang"] = "en"
+    at.run()
+    assert not at.exception
+    assert at.session_state["training_plan_tab"] == t("training.plan.tab.rules", "en")
+    assert any("district-level" in i.value for i in at.info) and "Behind plan" not in texts(at)
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_plan_editor_saves_groups_and_courses_shown_by_name(open_page, viewer_of, app_db, lang):
     """Test that the plan editor, which shows groups and compulsory courses by name, saves the district plan

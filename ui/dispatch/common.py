@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 from sqlmodel import Session
 
-from core.i18n import LANGUAGES, pick, t
+from core.i18n import pick
 from core.scope import Viewer
 from core.taxonomy import item_name
 from evaluation.assignment import quality, service
@@ -18,7 +18,7 @@ from ui.state import lang
 
 PRESETS = load_presets()
 TABS = ("queue", "batch", "map", "quality")
-TAB_KEY = "assign_tab"  # the open tab's label (st.tabs keeps its label, not its position)
+TAB_KEY = "assign_tab"  # the open tab's label (ui.lazy_tabs)
 LOG_ROWS = 500  # the decision log shows the newest rows; the override table covers them all
 ITEMS = item_courses().set_index("item_code")
 
@@ -26,18 +26,6 @@ ITEMS = item_courses().set_index("item_code")
 def preset_names() -> dict[str, str]:
     """Preset code → name in the session's language (a dict: Streamlit may call format_func later)."""
     return {c: pick(lang(), p.name_zh, p.name_en) for c, p in PRESETS.items()}
-
-
-def tab_labels() -> dict[str, str]:
-    """Tab code → label in the session's language. After a language switch the open tab's label is still the
-    other language's: it becomes this language's label of the same tab (else the first tab would open)."""
-    labels = {c: t(f"assign.tab.{c}", lang()) for c in TABS}
-    shown = st.session_state.get(TAB_KEY)
-    if shown is not None and shown not in labels.values():
-        other = {t(f"assign.tab.{c}", other): c for other in LANGUAGES for c in TABS}
-        if shown in other:
-            st.session_state[TAB_KEY] = labels[other[shown]]
-    return labels
 
 
 def apply_preset(code: str) -> None:
