@@ -81,7 +81,9 @@ def items_frame() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+@lru_cache(maxsize=1)
 def item_lookup() -> dict[str, dict[str, Any]]:
+    """Item code → its ``items_frame`` row (shared, like the frame: read it, don't change it)."""
     return items_frame().set_index("item_code").to_dict("index")
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Collection
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -143,59 +143,65 @@ def grade_building(
     return building
 
 
+BUILDING_COLUMNS = [  # buildings_frame's, before the patrol figures
+    "id",
+    "code",
+    "address",
+    "grid_id",
+    "community_id",
+    "community_zh",
+    "community_en",
+    "lat",
+    "lon",
+    "units",
+    "grade",
+    "score",
+    "graded_at",
+    "last_patrol_at",
+    "patrol_assignee_id",
+]
+
+
+def _buildings_stmt(viewer: Viewer, columns: list[str]) -> Any:  # noqa: ANN401 - a select of ``columns``
+    """``columns`` (RentalBuilding's, or community_zh/_en: its community's names) of the buildings in the viewer's
+    scope (by grid); a building without a community is in nobody's list."""
+    names = {"community_zh": col(OrgUnit.name_zh), "community_en": col(OrgUnit.name_en)}
+    return (
+        sa_select(*(names[c] if c in names else getattr(RentalBuilding, c) for c in columns))
+        .join(OrgUnit, col(OrgUnit.id) == col(RentalBuilding.community_id))
+        .where(col(RentalBuilding.grid_id).in_(select(col(OrgUnit.id)).where(unit_scope_clause(viewer))))
+    )
+
+
 def buildings_frame(session: Session, viewer: Viewer, *, now: datetime | None = None) -> pd.DataFrame:
     """Buildings in scope with grade, interval, next patrol due and whether it is overdue."""
     at = field_now(session, now)
-    stmt: Any = (
-        sa_select(
-            col(RentalBuilding.id),
-            col(RentalBuilding.code),
-            col(RentalBuilding.address),
-            col(RentalBuilding.grid_id),
-            col(RentalBuilding.community_id),
-            col(OrgUnit.name_zh).label("community_zh"),
-            col(OrgUnit.name_en).label("community_en"),
-            col(RentalBuilding.lat),
-            col(RentalBuilding.lon),
-            col(RentalBuilding.units),
-            col(RentalBuilding.grade),
-            col(RentalBuilding.score),
-            col(RentalBuilding.graded_at),
-            col(RentalBuilding.last_patrol_at),
-            col(RentalBuilding.patrol_assignee_id),
-        )
-        .join(OrgUnit, col(OrgUnit.id) == col(RentalBuilding.community_id))
-        .where(col(RentalBuilding.grid_id).in_(select(col(OrgUnit.id)).where(unit_scope_clause(viewer))))
-        .order_by(col(RentalBuilding.code))
-    )
-    out = frame(
-        session,
-        stmt,
-        [
-            "id",
-            "code",
-            "address",
-            "grid_id",
-            "community_id",
-            "community_zh",
-            "community_en",
-            "lat",
-            "lon",
-            "units",
-            "grade",
-            "score",
-            "graded_at",
-            "last_patrol_at",
-            "patrol_assignee_id",
-        ],
-    )
-    return with_patrol_due(out, at)
+    stmt = _buildings_stmt(viewer, BUILDING_COLUMNS).order_by(col(RentalBuilding.code))
+    return with_patrol_due(frame(session, stmt, BUILDING_COLUMNS), at)
 
 
-def patrols_of(session: Session, worker_ids: Collection[int], *, now: datetime | None = None) -> pd.DataFrame:
-    """The buildings whose patrols ``worker_ids`` hold: patrol_assignee_id, grade, next patrol due and whether
-    it is overdue (``buildings_frame``'s figures, for a few workers' load rather than every building)."""
-    at = field_now(session, now)
+def overdue_patrol_rows(
+    session: Session, viewer: Viewer, at: datetime, *, assignee_id: int | None = None
+) -> list[tuple[int, str, str, int, int, float | None, float | None, str, datetime, int | None]]:
+    """The buildings in scope (of ``assignee_id`` alone when given) whose patrol is overdue at ``at``, as plain
+    rows: id, code, address, grid_id, community_id, lat, lon, grade, next patrol due, patrol_assignee_id. The
+    task list's read (``buildings_frame`` filtered to the overdue ones, without a frame of every building)."""
+    columns = "id code address grid_id community_id lat lon grade graded_at last_patrol_at patrol_assignee_id"
+    stmt = _buildings_stmt(viewer, columns.split())
+    if assignee_id is not None:
+        stmt = stmt.where(col(RentalBuilding.patrol_assignee_id) == assignee_id)
+    rows = []
+    intervals = patrol_interval_days()
+    for i, code, address, grid, community, lat, lon, grade, graded, last, who in session.execute(stmt):
+        due = overdue_since(intervals.get(grade), graded, last, at)
+        if due is not None:
+            rows.append((i, code, address, grid, community, lat, lon, grade, due, who))
+    return rows
+
+
+def overdue_patrol_holders(session: Session, worker_ids: Collection[int], *, at: datetime) -> list[int]:
+    """The holder (patrol_assignee_id) of each building ``worker_ids`` hold whose patrol is overdue at ``at``:
+    ``buildings_frame``'s overdue patrols, for a few workers' load rather than every building."""
     stmt: Any = sa_select(
         col(RentalBuilding.patrol_assignee_id),
         col(RentalBuilding.grade),
@@ -204,8 +210,12 @@ def patrols_of(session: Session, worker_ids: Collection[int], *, now: datetime |
     ).where(col(RentalBuilding.patrol_assignee_id).in_(list(worker_ids)))
     # buildings_frame's join: a building without a community is in nobody's list, nor in anyone's load
     stmt = stmt.join(OrgUnit, col(OrgUnit.id) == col(RentalBuilding.community_id))
-    out = frame(session, stmt, ["patrol_assignee_id", "grade", "graded_at", "last_patrol_at"])
-    return with_patrol_due(out, at)
+    intervals = patrol_interval_days()
+    return [
+        who
+        for who, grade, graded, last in session.execute(stmt)
+        if overdue_since(intervals.get(grade), graded, last, at) is not None
+    ]
 
 
 def with_patrol_due(frame: pd.DataFrame, at: datetime) -> pd.DataFrame:
@@ -217,6 +227,19 @@ def with_patrol_due(frame: pd.DataFrame, at: datetime) -> pd.DataFrame:
     frame["next_due"] = base + pd.to_timedelta(interval.fillna(0), unit="D")
     frame["patrol_overdue"] = interval.notna() & (frame["next_due"] <= pd.Timestamp(at))
     return frame
+
+
+def overdue_since(
+    interval_days: int | None, graded_at: datetime | None, last_patrol_at: datetime | None, at: datetime
+) -> datetime | None:
+    """When the patrol of a building whose grade has ``interval_days`` (``patrol_interval_days``) fell due, if it
+    is overdue at ``at``; else None. ``with_patrol_due``'s rule for one building: due that many days after the
+    last patrol (never patrolled: after grading, or after ``at`` if not graded either), never without an
+    interval."""
+    if interval_days is None:
+        return None
+    due = (last_patrol_at or graded_at or at) + timedelta(days=interval_days)
+    return due if due <= at else None
 
 
 def record_patrol(

@@ -1555,6 +1555,13 @@ READS: list[Read] = [
         MANAGERS_OF_A,
     ),
     Read(
+        "overdue patrols (the task list's rows)",
+        (F.rentals.overdue_patrol_rows,),
+        lambda s, i, v: F.rentals.overdue_patrol_rows(s, v, NOW),
+        lambda rows, i: i.building in {r[0] for r in rows},
+        MANAGERS_OF_A,
+    ),
+    Read(
         "data-quality figures per community",
         (F.findings.served_summary,),
         lambda s, i, v: F.findings.served_summary(s, v),
@@ -1946,7 +1953,8 @@ NOT_A_WRITE = {
         "patrol_interval_days",
         "grade_for",
         "with_patrol_due",
-        "patrols_of",  # a few workers' patrol load, for the dispatch ranking (no names, no addresses)
+        "overdue_patrol_holders",  # a few workers' patrol load, for the dispatch ranking (no names, no addresses)
+        "overdue_since",  # one building's patrol rule: a time from times given
         "patrol_coverage",
         "overdue_patrols",
         "patrol_figures",
