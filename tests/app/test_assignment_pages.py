@@ -378,6 +378,17 @@ def test_pages_in_both_languages_show_every_tab_and_the_quality_figures(open_pag
         assert t("assign.gaps.title", lang) in texts(at)
 
 
+def test_a_queue_filtered_to_nothing_says_so_without_an_empty_table(open_page, viewer_of, dispatch_db):
+    """Test that when the kind filter leaves no task the queue tab says nothing matches, draws no empty
+    table (its placeholder is Streamlit's English "empty" on a Chinese page) and picks no task."""
+    at = open_page("pages/dispatch.py", viewer_of("xiasha"), lang="zh")
+    assert not at.exception and at.dataframe
+    at.multiselect(key="assign_kinds").set_value([]).run()
+    assert not at.exception, at.exception
+    assert t("assign.queue.none_matching", "zh") in [i.value for i in at.info]
+    assert not at.dataframe and not at.selectbox
+
+
 def test_empty_scope_says_so_instead_of_failing(open_page, viewer_of, app_db):
     """Test that a manager whose scope holds no open task sees the empty-state messages on both pages."""
     from dataclasses import replace

@@ -13,6 +13,7 @@ from evaluation.assignment import service
 from evaluation.assignment.batch import BatchProposal
 from evaluation.assignment.explain import explain
 from ui import resources
+from ui.cells import table_height
 from ui.dispatch.common import PRESETS, forget_after_assignment, preset_names
 from ui.state import lang, lang_key, tr
 
@@ -46,7 +47,7 @@ def _show(proposal: BatchProposal) -> None:
             ),
             hide_index=True,
             width="stretch",
-            height=min(420, 38 + 35 * len(a)),
+            height=table_height(len(a)),
             column_config={tr("assign.col.score"): st.column_config.NumberColumn(format="%.1f")},
             placeholder="",
         )
@@ -65,7 +66,7 @@ def _show(proposal: BatchProposal) -> None:
             ),
             hide_index=True,
             width="stretch",
-            height=min(300, 38 + 35 * len(u)),
+            height=table_height(len(u), 300),
             placeholder="",
         )
 

@@ -15,6 +15,7 @@ from evaluation.assignment.charts import points_rows, points_spec
 from evaluation.assignment.explain import exclusion_reasons, explain, reason_sentences
 from evaluation.assignment.rank import COMPONENTS, Preset, preset_for_priority
 from ui import dispatch_cache, resources
+from ui.cells import table_height
 from ui.chart_specs import draw_chart
 from ui.dispatch.common import (
     ITEMS,
@@ -65,10 +66,9 @@ def _queue_table(queue: pd.DataFrame, now: datetime) -> pd.DataFrame:
             tr("assign.col.assignee"): shown["assignee_name"].fillna("—"),
         }
     )
-    st.dataframe(
-        table, hide_index=True, width="stretch", height=min(420, 38 + 35 * max(len(table), 1)), placeholder=""
-    )
-    st.caption(tr("common.rows", n=len(table)))
+    if not table.empty:  # else render() says nothing matches (an empty table reads "empty" in English)
+        st.dataframe(table, hide_index=True, width="stretch", height=table_height(len(table)), placeholder="")
+        st.caption(tr("common.rows", n=len(table)))
     return shown
 
 
