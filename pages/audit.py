@@ -13,6 +13,7 @@ from core.i18n import pick, t
 from courses.training.completion import rules
 from ui import resources
 from ui.audit_reads import csv_download, record_view
+from ui.cells import table_height
 from ui.guard import require
 from ui.state import lang, lang_key, tr
 
@@ -72,7 +73,7 @@ else:
         }
     )
     st.caption(tr("common.rows", n=len(shown)))
-    st.dataframe(shown, hide_index=True, height=520, placeholder="")
+    st.dataframe(shown, hide_index=True, height=table_height(len(shown), 520), placeholder="")
     csv_download(
         tr("common.download_csv"),
         shown,

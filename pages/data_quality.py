@@ -11,6 +11,7 @@ from evaluation.field.charts import quality_chart
 from evaluation.field.findings import checked_at, run_checks, served_summary
 from evaluation.field.quality import KINDS, MAX_VISITS_PER_DAY, verification_tasks
 from ui import resources
+from ui.cells import table_height
 from ui.data_quality_view import show_drill
 from ui.guard import require
 from ui.options import distinct_labels
@@ -110,6 +111,6 @@ if len(tasks):
         ),
         hide_index=True,
         width="stretch",
-        height=300,
+        height=table_height(len(tasks), 300),
         placeholder="",
     )

@@ -9,6 +9,7 @@ from core.i18n import pick
 from core.models import OrgLevel
 from core.org import units_frame
 from ui import resources
+from ui.cells import table_height
 from ui.guard import require
 from ui.state import lang, tr
 
@@ -78,6 +79,6 @@ with grid_tab:
             }
         ),
         hide_index=True,
-        height=420,
+        height=table_height(len(grids)),
         placeholder="",
     )

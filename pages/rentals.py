@@ -22,6 +22,7 @@ from evaluation.field.rentals import (
 )
 from ui import resources
 from ui.audit_reads import csv_download, record_view
+from ui.cells import table_height
 from ui.errors import refusals
 from ui.guard import require
 from ui.state import lang, tr
@@ -75,7 +76,7 @@ st.dataframe(
     safe_frame(table),
     hide_index=True,
     width="stretch",
-    height=360,
+    height=table_height(len(table), 360),
     column_config={
         tr("field.col.last_patrol"): st.column_config.DatetimeColumn(format="YYYY-MM-DD"),
         tr("field.col.next_due"): st.column_config.DatetimeColumn(format="YYYY-MM-DD"),

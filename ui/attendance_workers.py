@@ -12,6 +12,7 @@ from courses.attendance import attendance_warnings, worker_attendance
 from courses.charts import attendance_rate_chart
 from ui import resources
 from ui.audit_reads import csv_download, record_view
+from ui.cells import table_height
 from ui.state import tr
 
 
@@ -85,7 +86,14 @@ def attendance_by_worker(viewer: Viewer, L: str, now: datetime) -> None:
             st.dataframe(table(warned), hide_index=True, width="stretch", column_config=pct, placeholder="")
         st.markdown(f"**{tr('courses.att.all_workers')}**")
         full = table(per_worker)
-        st.dataframe(full, hide_index=True, width="stretch", column_config=pct, height=420, placeholder="")
+        st.dataframe(
+            full,
+            hide_index=True,
+            width="stretch",
+            column_config=pct,
+            height=table_height(len(full)),
+            placeholder="",
+        )
         csv_download(
             tr("common.download_csv"),
             full,

@@ -20,6 +20,7 @@ from evaluation.field.findings import DRILL_LIMIT, finding_rows
 from ui import resources
 from ui.audit_reads import download_button as audited_download
 from ui.audit_reads import record_view
+from ui.cells import table_height
 from ui.state import lang, tr
 
 # Per check: the columns shown, in order, each with its catalog label.
@@ -108,7 +109,13 @@ def show_drill(
     else:
         st.caption(tr("common.rows", n=len(shown)))
     record_view(viewer, "data_quality", filters=filters, rows=len(shown))
-    st.dataframe(safe_frame(shown), hide_index=True, width="stretch", height=360, placeholder="")
+    st.dataframe(
+        safe_frame(shown),
+        hide_index=True,
+        width="stretch",
+        height=table_height(len(shown), 360),
+        placeholder="",
+    )
     if total:
         audited_download(
             tr("common.download_csv"),

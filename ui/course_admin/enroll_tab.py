@@ -21,6 +21,7 @@ from courses.enrollment import (
 from courses.models import RuleKind
 from ui import resources
 from ui.audit_reads import record_view
+from ui.cells import table_height
 from ui.course_admin.common import CourseAdmin
 from ui.errors import show_error
 from ui.state import lang, lang_key, tr
@@ -134,6 +135,6 @@ def render(a: CourseAdmin) -> None:
             ),
             hide_index=True,
             width="stretch",
-            height=360,
+            height=table_height(len(enrolled), 360),
             placeholder="",
         )
