@@ -219,26 +219,42 @@ def overdue_patrol_holders(session: Session, worker_ids: Collection[int], *, at:
 
 
 def with_patrol_due(frame: pd.DataFrame, at: datetime) -> pd.DataFrame:
-    interval = frame["grade"].map(patrol_interval_days())
-    frame["interval_days"] = interval
-    last = pd.to_datetime(frame["last_patrol_at"])
-    # Never patrolled: due from the grading date (or now, if not graded either).
-    base = last.fillna(pd.to_datetime(frame["graded_at"])).fillna(pd.Timestamp(at))
-    frame["next_due"] = base + pd.to_timedelta(interval.fillna(0), unit="D")
-    frame["patrol_overdue"] = interval.notna() & (frame["next_due"] <= pd.Timestamp(at))
+    """``frame`` (buildings: grade, graded_at, last_patrol_at) with interval_days, next_due and patrol_overdue
+    at ``at``, by ``next_patrol_due``."""
+    intervals = patrol_interval_days()
+    frame["interval_days"] = frame["grade"].map(intervals)
+    frame["next_due"] = pd.to_datetime(
+        [
+            next_patrol_due(intervals.get(grade), _time(graded), _time(last), at)
+            for grade, graded, last in zip(
+                frame["grade"], frame["graded_at"], frame["last_patrol_at"], strict=True
+            )
+        ]
+    )
+    frame["patrol_overdue"] = frame["interval_days"].notna() & (frame["next_due"] <= pd.Timestamp(at))
     return frame
+
+
+def _time(value: Any) -> datetime | None:  # noqa: ANN401 - a frame's cell: a datetime, NaT, None or text
+    return None if value is None or pd.isna(value) else pd.Timestamp(value).to_pydatetime()
+
+
+def next_patrol_due(
+    interval_days: int | None, graded_at: datetime | None, last_patrol_at: datetime | None, at: datetime
+) -> datetime:
+    """When a building's next patrol is due: ``interval_days`` (its grade's, ``patrol_interval_days``) after the
+    last patrol — never patrolled: after grading, or after ``at`` if not graded either. A grade without an
+    interval is never overdue (its due is that base)."""
+    return (last_patrol_at or graded_at or at) + timedelta(days=interval_days or 0)
 
 
 def overdue_since(
     interval_days: int | None, graded_at: datetime | None, last_patrol_at: datetime | None, at: datetime
 ) -> datetime | None:
-    """When the patrol of a building whose grade has ``interval_days`` (``patrol_interval_days``) fell due, if it
-    is overdue at ``at``; else None. ``with_patrol_due``'s rule for one building: due that many days after the
-    last patrol (never patrolled: after grading, or after ``at`` if not graded either), never without an
-    interval."""
+    """When the patrol fell due (``next_patrol_due``) if it is overdue at ``at``; else None."""
     if interval_days is None:
         return None
-    due = (last_patrol_at or graded_at or at) + timedelta(days=interval_days)
+    due = next_patrol_due(interval_days, graded_at, last_patrol_at, at)
     return due if due <= at else None
 
 
@@ -306,12 +322,6 @@ def patrol_coverage(
     out = b.groupby(["community_id", "community_zh", "community_en"], as_index=False)[["due", "made"]].sum()
     out["rate"] = np.where(out["due"] > 0, out["made"] / out["due"] * 100, np.nan)
     return out
-
-
-def overdue_patrols(session: Session, viewer: Viewer, *, now: datetime | None = None) -> pd.DataFrame:
-    at = field_now(session, now)
-    frame = buildings_frame(session, viewer, now=at)
-    return frame[frame["patrol_overdue"]].reset_index(drop=True)
 
 
 def grading_history(session: Session, viewer: Viewer, building_id: int) -> pd.DataFrame:

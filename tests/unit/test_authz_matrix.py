@@ -1956,7 +1956,7 @@ NOT_A_WRITE = {
         "overdue_patrol_holders",  # a few workers' patrol load, for the dispatch ranking (no names, no addresses)
         "overdue_since",  # one building's patrol rule: a time from times given
         "patrol_coverage",
-        "overdue_patrols",
+        "next_patrol_due",  # one building's patrol rule: a time from times given
         "patrol_figures",
     },
     "evaluation.field.quality": {
