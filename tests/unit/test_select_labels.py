@@ -79,6 +79,18 @@ REVIEWED: dict[tuple[str, str], str] = {
     ("ui/triage_review.py", "triage.review.item"): CATALOG,
 }
 
+# Keyed select widgets with a format_func whose labels do not change with the language, so they need no
+# ui.state.lang_key (which re-sends a kept choice with its new label when the language is switched).
+SAME_IN_EVERY_LANGUAGE: dict[tuple[str, str], str] = {
+    ("pages/web_sessions.py", "'sessions_pick'"): "username · name · device · time",
+    ("ui/scorecards/ranking_tab.py", "'score_pick'"): "name · employee number",
+    ("ui/scorecards/snapshots_tab.py", "'score_bulletin'"): "period and revision",
+    ("ui/scorecards/snapshots_tab.py", "'score_rev_diff'"): "period and revision",
+    ("ui/state.py", "f'_lang_{where}'"): "the language switch itself: 中文 / English",
+    ("ui/training_ledger.py", "'ledger_worker'"): "employee number · name",
+    ("ui/triage_review.py", "'triage_pick'"): "event number · the report's own text",
+}
+
 
 def test_a_repeated_label_is_numbered_and_the_rest_kept():
     """Test that labels keep their order and text, a repeat gets (2), (3), and no two labels end alike."""
@@ -96,18 +108,14 @@ def test_a_repeated_label_is_numbered_and_the_rest_kept():
     assert distinct_labels({1: "王伟", 2: "王伟", 3: "王伟 (2)"}) == {1: "王伟", 2: "王伟 (3)", 3: "王伟 (2)"}
 
 
-def _bound_by_distinct_labels(tree: ast.AST) -> set[str]:
-    """Names the module assigns from a ``distinct_labels(...)`` call (also as the branch of an if-expression)."""
+def _bound_by(tree: ast.AST, function: str) -> set[str]:
+    """Names the module assigns from a ``function(...)`` call (also as the branch of an if-expression)."""
     names: set[str] = set()
     for node in ast.walk(tree):
         if not isinstance(node, ast.Assign):
             continue
         value = node.value.body if isinstance(node.value, ast.IfExp) else node.value
-        if (
-            isinstance(value, ast.Call)
-            and isinstance(value.func, ast.Name)
-            and value.func.id == "distinct_labels"
-        ):
+        if isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == function:
             names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
     return names
 
@@ -116,7 +124,7 @@ def select_widgets_unchecked(path: Path, source: str) -> list[tuple[str, str]]:
     """(file, label key) of each select widget in ``source`` whose format_func reads no dict made by
     distinct_labels: its labels may repeat unless it is on the reviewed list."""
     tree = ast.parse(source)
-    distinct = _bound_by_distinct_labels(tree)
+    distinct = _bound_by(tree, "distinct_labels")
     found = []
     for node in ast.walk(tree):
         if not (
@@ -165,3 +173,54 @@ def test_the_guard_sees_a_name_picked_by_name_alone():
     good = "names = distinct_labels(dict(zip(frame['worker_id'], frame['name'])))\n" + bad.splitlines()[1]
     assert select_widgets_unchecked(Path("pages/x.py"), bad) == [("pages/x.py", "x.pick")]
     assert select_widgets_unchecked(Path("pages/x.py"), good) == []
+
+
+def keyed_widgets_without_lang_key(path: Path, source: str) -> list[tuple[str, str]]:
+    """(file, key expression) of each keyed select widget in ``source`` with a format_func whose key is not
+    made by ``lang_key`` (in the call, or a name the module binds from it)."""
+    tree = ast.parse(source)
+    by_lang_key = _bound_by(tree, "lang_key")
+    found = []
+    for node in ast.walk(tree):
+        if not (
+            isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in WIDGETS
+        ):
+            continue
+        kw = {k.arg: k.value for k in node.keywords}
+        key = kw.get("key")
+        if "format_func" not in kw or key is None:
+            continue
+        if isinstance(key, ast.Call) and isinstance(key.func, ast.Name) and key.func.id == "lang_key":
+            continue
+        if isinstance(key, ast.Name) and key.id in by_lang_key:
+            continue
+        found.append((str(path), ast.unparse(key)))
+    return found
+
+
+def test_every_keyed_select_keeps_its_choice_across_a_language_switch():
+    """Test that each keyed select widget with a format_func in pages/ and ui/ takes its key from
+    ui.state.lang_key (the switch then shows the kept choice with its label in the new language) or is on
+    SAME_IN_EVERY_LANGUAGE with the reason its labels do not change, and that the list names no widget gone."""
+    files = sorted([*(ROOT / "pages").rglob("*.py"), *(ROOT / "ui").rglob("*.py")])
+    found = {
+        w for f in files for w in keyed_widgets_without_lang_key(f.relative_to(ROOT), f.read_text("utf-8"))
+    }
+    new = sorted(found - set(SAME_IN_EVERY_LANGUAGE))
+    assert not new, (
+        f"keyed select widgets that would show a stale label after a language switch: {new}. Key them with "
+        "ui.state.lang_key, or add them to SAME_IN_EVERY_LANGUAGE with the reason their labels do not change."
+    )
+    assert not sorted(set(SAME_IN_EVERY_LANGUAGE) - found), (
+        "SAME_IN_EVERY_LANGUAGE lists widgets no longer there"
+    )
+
+
+def test_the_language_guard_sees_a_keyed_select_without_lang_key():
+    """Test that the guard flags a keyed select labelled through the catalog and passes it with lang_key."""
+    bad = "kind = st.selectbox(tr('x.kind'), KINDS, format_func=lambda k: tr(k), key='x_kind')\n"
+    good = bad.replace("key='x_kind'", "key=lang_key('x_kind')")
+    bound = "k = lang_key('x_kind')\n" + bad.replace("key='x_kind'", "key=k")
+    assert keyed_widgets_without_lang_key(Path("pages/x.py"), bad) == [("pages/x.py", "'x_kind'")]
+    assert keyed_widgets_without_lang_key(Path("pages/x.py"), good) == []
+    assert keyed_widgets_without_lang_key(Path("pages/x.py"), bound) == []
