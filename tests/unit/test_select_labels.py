@@ -120,17 +120,22 @@ def _bound_by(tree: ast.AST, function: str) -> set[str]:
     return names
 
 
+def _select_calls(tree: ast.AST) -> list[ast.Call]:
+    """The select widgets' calls (``st.selectbox(...)``, ``col.radio(...)``, …) in ``tree``."""
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in WIDGETS
+    ]
+
+
 def select_widgets_unchecked(path: Path, source: str) -> list[tuple[str, str]]:
     """(file, label key) of each select widget in ``source`` whose format_func reads no dict made by
     distinct_labels: its labels may repeat unless it is on the reviewed list."""
     tree = ast.parse(source)
     distinct = _bound_by(tree, "distinct_labels")
     found = []
-    for node in ast.walk(tree):
-        if not (
-            isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in WIDGETS
-        ):
-            continue
+    for node in _select_calls(tree):
         fmt = next((k.value for k in node.keywords if k.arg == "format_func"), None)
         if fmt is None:  # an option's label is str(option): two alike are the same value
             continue
@@ -181,11 +186,7 @@ def keyed_widgets_without_lang_key(path: Path, source: str) -> list[tuple[str, s
     tree = ast.parse(source)
     by_lang_key = _bound_by(tree, "lang_key")
     found = []
-    for node in ast.walk(tree):
-        if not (
-            isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in WIDGETS
-        ):
-            continue
+    for node in _select_calls(tree):
         kw = {k.arg: k.value for k in node.keywords}
         key = kw.get("key")
         if "format_func" not in kw or key is None:
