@@ -3,7 +3,7 @@ figures and event lists.
 
 One pass over the file, in chunks: each chunk is checked (tabular errors, then lookups: worker, grid,
 metric, chronology), diffed against the database by natural key (worker + period + metric; event number)
-and, when importing and nothing was refused so far, written with Core executemany (import_bulk).
+and, when importing and nothing was refused so far, written on the database's bulk path (import_bulk: executemany on SQLite, COPY on PostgreSQL).
 ``preview_import`` only checks; ``import_file`` writes in the caller's transaction and raises ImportRefused
 on any refused row, so the caller's unit of work rolls the whole file back; for a clean file, event-derived
 figures are recomputed for the months it touched.
@@ -32,7 +32,13 @@ from core.scope import ScopeError, Viewer, unit_scope_clause, worker_scope_claus
 from core.tabular import Column, Data, RowError, Schema, blocks, head_bytes, iter_table, template_bytes
 from core.taxonomy import load_taxonomy
 from core.uploads import upload_problem
-from evaluation.field.import_bulk import DeferredIndexes, columns_for, copy_upsert, executemany
+from evaluation.field.import_bulk import (
+    DeferredIndexes,
+    columns_for,
+    copy_insert_or_upsert,
+    copy_upsert,
+    executemany,
+)
 from evaluation.field.models import Event, EventState, FigureSource, MetricDef, MetricValue
 from evaluation.field.registry import (
     ensure_reference_data,
@@ -738,19 +744,27 @@ def _write_events(session: Session, diff: pd.DataFrame, at: datetime) -> None:
     sqlite = session.get_bind().dialect.name == "sqlite"
     cols = [*EVENT_FIELDS, "import_hash"]
     extra = ["event_no", "updated_at", "source", "reopen_count", "return_count", "escalation"]
-    if not sqlite:  # PostgreSQL: COPY added and changed rows together, upsert by event number
-        written = diff["status"].isin(["added", "changed"]).to_numpy()
-        if written.any():
-            copy_upsert(
-                session,
-                Event.__tablename__,
-                diff if written.all() else diff[written],
-                cols + ["event_no"],
-                {"updated_at": at, "source": "import", "reopen_count": 0, "return_count": 0, "escalation": 0},
-                key="event_no",
-                update=[*cols, "updated_at"],  # a changed event keeps its counters, as the SQLite path
-                order_by="reported_at",  # the time indexes (and state, due) take the chunk in order
-            )
+    if not sqlite:  # PostgreSQL: new events COPYed in, changed ones upserted by event number
+        constants = {
+            "updated_at": at,
+            "source": "import",
+            "reopen_count": 0,
+            "return_count": 0,
+            "escalation": 0,
+        }
+        for status, write in (("added", copy_insert_or_upsert), ("changed", copy_upsert)):
+            rows = diff["status"].to_numpy() == status
+            if rows.any():
+                write(
+                    session,
+                    Event.__tablename__,
+                    diff if rows.all() else diff[rows],
+                    cols + ["event_no"],
+                    constants,
+                    key="event_no",
+                    update=[*cols, "updated_at"],  # a changed event keeps its counters, as the SQLite path
+                    order_by="reported_at",  # the time indexes (and state, due) take the chunk in order
+                )
         return
     new = diff[diff["status"] == "added"]
     if len(new):

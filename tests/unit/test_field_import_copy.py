@@ -17,6 +17,7 @@ from core.db import make_engine
 from core.migrate import import_all_models
 from core.models import Role
 from evaluation.field.import_bulk import copy_frame, csv_blocks
+from evaluation.field import imports
 from evaluation.field.imports import ImportRefused, import_file
 from evaluation.field.models import Event, MetricValue
 from evaluation.field.registry import ensure_reference_data
@@ -137,6 +138,39 @@ def test_reimport_in_chunks_never_duplicates(session, field_org):
     assert session.exec(select(func.count(func.distinct(Event.event_no)))).one() == 30
     unhappy = session.exec(select(func.count()).where(Event.satisfaction == "unsatisfied")).one()
     assert unhappy == 6
+
+
+def test_an_event_added_by_another_writer_meanwhile_is_updated_not_doubled(session, field_org, monkeypatch):
+    """Test that on PostgreSQL, when the table gained one of a chunk's event numbers after the chunk was
+    diffed (the API's event stream, between the lookup and the write), the chunk's COPY gives way to the
+    upsert: the import succeeds, no event is doubled, the file's values win, the other chunks stay COPYed."""
+    if _backend(session) != "postgresql":
+        pytest.skip("the COPY path's fallback")
+    mgr = viewer(Role.MANAGER)
+    staging = text("SELECT to_regclass('pg_temp.import_stage_field_event')")
+    assert import_file(session, mgr, "events", _events(12).encode(), "ev.csv", now=NOW).added == 12
+    assert session.execute(staging).scalar() is None  # new events: COPYed straight in
+    session.commit()
+    session.execute(text("DELETE FROM field_event WHERE event_no NOT IN ('N0003', 'N0009')"))
+    session.commit()
+    real = imports._existing_events
+    # The diff does not see N0003 and N0009: as if another writer added them just after the lookup.
+    monkeypatch.setattr(
+        imports,
+        "_existing_events",
+        lambda s, numbers: real(s, [n for n in numbers if n not in ("N0003", "N0009")]),
+    )
+    report = import_file(
+        session, mgr, "events", _events(12, satisfied="不满意").encode(), "ev.csv", now=NOW, chunk_rows=5
+    )
+    assert report.ok and report.added == 12
+    assert session.execute(staging).scalar() is not None  # the chunks holding N0003 and N0009 were upserted
+    session.commit()
+    numbers = session.execute(text("SELECT event_no FROM field_event ORDER BY event_no")).scalars().all()
+    assert numbers == [f"N{i:04d}" for i in range(12)]
+    assert session.execute(
+        text("SELECT satisfaction FROM field_event WHERE event_no = 'N0009'")
+    ).scalar() == ("unsatisfied")
 
 
 def test_a_file_on_disk_imports_as_the_same_bytes(session, field_org, tmp_path):
