@@ -13,7 +13,9 @@ process — the floor any importer of this file pays:
   CPU counts this process and its PostgreSQL backend (/proc). Goals (issue #21): the import's CPU ≤ 3× the
   bare COPY's, peak RSS ≤ 300 MB. A second reference is printed beside it: the rows the import wrote, COPYed
   again straight into field_event with its indexes and four foreign keys (rolled back) — the table's own
-  cost, which alone is about 10× the bare COPY at a million rows.
+  cost, which alone is about 10× the bare COPY at a million rows. ``--breakdown`` prints where that goes:
+  the same rows into a table of field_event's shape with none of its indexes and foreign keys, each alone,
+  all, and none with all built after the COPY.
 The import reads the file as ``gridwise import events FILE`` does (streamed from disk, not loaded whole); peak
 RSS is this process's high-water mark over the import alone (reset through /proc/self/clear_refs before it).
 """
@@ -187,6 +189,56 @@ def pg_table_reference(engine, columns: list[str]) -> tuple[float, float]:  # no
     return elapsed, cpu
 
 
+def pg_table_breakdown(engine, columns: list[str]) -> list[tuple[str, float]]:  # noqa: ANN001
+    """Where the table's own cost goes (``--breakdown``): the rows the import wrote, COPYed into a scratch
+    table shaped like field_event (its columns and defaults) with none of its indexes and keys, with each one
+    alone, with all of them, and with none and then all of them built after the COPY (the bulk-load way,
+    which would need the table locked against readers and writers). Each in a transaction rolled back:
+    [(what, backend + client CPU s)]."""
+    listed = ", ".join(columns)
+    with engine.begin() as conn:
+        driver = conn.connection.driver_connection
+        with driver.cursor() as cur, cur.copy(f"COPY (SELECT {listed} FROM field_event) TO STDOUT") as out:
+            rows = b"".join(bytes(block) for block in out)
+        indexes = conn.exec_driver_sql(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'field_event'"
+        ).all()
+        keys = conn.exec_driver_sql(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = 'field_event'::regclass AND contype = 'f'"
+        ).all()
+    made = {
+        name: sql.replace(name, f"{name}_x", 1).replace(" ON public.field_event ", " ON fe_x ")
+        for name, sql in indexes
+    }
+    made |= {name: f"ALTER TABLE fe_x ADD CONSTRAINT {name}_x {sql}" for name, sql in keys}
+
+    def cost(before: list[str], after: tuple[str, ...] = ()) -> float:
+        with engine.connect() as conn:
+            driver = conn.connection.driver_connection
+            conn.exec_driver_sql("CREATE TABLE fe_x (LIKE field_event INCLUDING DEFAULTS INCLUDING IDENTITY)")
+            for sql in before:
+                conn.exec_driver_sql(sql)
+            conn.exec_driver_sql("SELECT 1")
+            pid = driver.info.backend_pid
+            cpu, server = time.process_time(), backend_cpu(pid)
+            with driver.cursor() as cur, cur.copy(f"COPY fe_x ({listed}) FROM STDIN") as copy:
+                for i in range(0, len(rows), 1 << 20):
+                    copy.write(rows[i : i + (1 << 20)])
+            for sql in after:
+                conn.exec_driver_sql(sql)
+            conn.exec_driver_sql("SELECT 1")
+            spent = time.process_time() - cpu + backend_cpu(pid) - server
+            conn.rollback()
+        return spent
+
+    out = [("no index, no key", cost([]))]
+    out += [(f"+ {name} only", cost([sql])) for name, sql in made.items()]
+    out.append(("all of them (as field_event)", cost(list(made.values()))))
+    out.append(("none, then all built after the COPY", cost([], tuple(made.values()))))
+    return out
+
+
 def cli_import(url: str, path: Path, chunk: int) -> tuple[float, float, float, dict]:
     """``gridwise import events FILE --json`` in a child process on ``url``: (wall s, CPU s of the child and
     its PostgreSQL backend, the child's peak RSS in MB, the report).
@@ -323,6 +375,11 @@ def main() -> int:
     parser.add_argument(
         "--postgres", metavar="URL", help="a PostgreSQL server's URL (a scratch database is made)"
     )
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="PostgreSQL: also print what each of field_event's indexes and keys costs the same rows",
+    )
     args = parser.parse_args()
 
     from sqlalchemy import create_engine, text
@@ -386,6 +443,11 @@ def main() -> int:
                     f"second reference (the same rows COPYed straight into field_event, its indexes and foreign "
                     f"keys): {table_ref:.1f} s ({table_cpu:.1f} s CPU, {table_cpu / ref_cpu:.1f}x the bare COPY)"
                 )
+                if args.breakdown:
+                    for what, spent in pg_table_breakdown(engine, TABLE_COLUMNS):
+                        print(
+                            f"  COPY into field_event's shape, {what}: {spent:.1f} s CPU ({spent / ref_cpu:.1f}x)"
+                        )
             print(
                 f"gridwise import events: {elapsed:.1f} s, {args.rows / elapsed:,.0f} rows/s "
                 f"(chunks of {args.chunk:,} rows; incl. recomputing the event-derived figures and the commit)"
