@@ -4,6 +4,8 @@ and a file on disk read in chunks as a file in memory is."""
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime
 
 import numpy as np
@@ -16,8 +18,8 @@ from core.cli import build_parser
 from core.db import make_engine
 from core.migrate import import_all_models
 from core.models import Role
-from evaluation.field.import_bulk import copy_frame, csv_blocks
 from evaluation.field import imports
+from evaluation.field.import_bulk import copy_frame, csv_blocks
 from evaluation.field.imports import ImportRefused, import_file
 from evaluation.field.models import Event, MetricValue
 from evaluation.field.registry import ensure_reference_data
@@ -171,6 +173,52 @@ def test_an_event_added_by_another_writer_meanwhile_is_updated_not_doubled(sessi
     assert session.execute(
         text("SELECT satisfaction FROM field_event WHERE event_no = 'N0009'")
     ).scalar() == ("unsatisfied")
+
+
+def test_two_imports_racing_for_the_same_new_numbers_keep_each_event_once(session, field_org):
+    """Test that on PostgreSQL, when two imports add the same new event numbers at once (two API batches, a
+    file and a batch), the later one's COPY waits on the first's uncommitted rows and, once they commit, gives
+    way to the upsert: both succeed, every event is stored once, and the later file's values win."""
+    if _backend(session) != "postgresql":
+        pytest.skip("the COPY path under a concurrent writer")
+    mgr = viewer(Role.MANAGER)
+    assert (
+        import_file(session, mgr, "events", _events(6).encode(), "a.csv", now=NOW).added == 6
+    )  # N0000–N0005
+    lines = _events(9, satisfied="不满意").splitlines()
+    later = "\n".join([lines[0], *lines[4:]]).encode()  # N0003–N0008, three of them the first file's
+    outcome: dict[str, object] = {}
+
+    def other_import() -> None:
+        with Session(session.get_bind(), expire_on_commit=False) as other:
+            try:
+                outcome["report"] = import_file(other, mgr, "events", later, "b.csv", now=NOW)
+                outcome["staged"] = other.execute(
+                    text("SELECT to_regclass('pg_temp.import_stage_field_event')")
+                ).scalar()
+                other.commit()
+            except Exception as exc:  # noqa: BLE001  # reported by the assertion below
+                outcome["error"] = exc
+
+    racer = threading.Thread(target=other_import)
+    racer.start()
+    with session.get_bind().connect() as watcher:  # the other import waits on our uncommitted N0003
+        waiting = text(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        deadline = time.monotonic() + 20
+        while not watcher.execute(waiting).scalar() and time.monotonic() < deadline:
+            watcher.rollback()
+            time.sleep(0.02)
+        assert watcher.execute(waiting).scalar() == 1
+    session.commit()
+    racer.join(30)
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["staged"] is not None  # its COPY gave way to the upsert
+    numbers = session.execute(text("SELECT event_no FROM field_event ORDER BY event_no")).scalars().all()
+    assert numbers == [f"N{i:04d}" for i in range(9)]
+    satisfaction = text("SELECT satisfaction FROM field_event WHERE event_no = 'N0004'")
+    assert session.execute(satisfaction).scalar() == "unsatisfied"  # evaluated in both files; the later won
 
 
 def test_a_file_on_disk_imports_as_the_same_bytes(session, field_org, tmp_path):
