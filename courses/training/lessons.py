@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Select, update
@@ -210,16 +211,18 @@ def course_lessons(session: Session, viewer: Viewer, *, course_id: int) -> pd.Da
     return frame(session, stmt)
 
 
-def my_progress(session: Session, viewer: Viewer) -> pd.DataFrame:
-    """Per enrolled course with lessons: lessons done and total, and when the worker last read it."""
-    worker_id = _worker(viewer)
+def _progress_rows(session: Session, worker_id: int) -> list[dict[str, Any]]:
+    """Per enrolled course with lessons, in the order to continue them (the course read last first, then by
+    code; courses never opened last): course_id, code, titles, lessons_total, lessons_done, last_seen_at and
+    next_lesson_id (the first lesson by position not done; None when all are). Summed in plain Python: a
+    worker's few dozen lessons, read on every click of 我的学时 (a pandas groupby cost ~8 ms of it)."""
     stmt: Select = (
         sa_select(
-            col(Course.id).label("course_id"),
+            col(Course.id),
             col(Course.code),
             col(Course.title_zh),
             col(Course.title_en),
-            col(Lesson.id).label("lesson_id"),
+            col(Lesson.id),
             col(Lesson.position),
             col(LessonProgress.done_at),
             col(LessonProgress.last_seen_at),
@@ -235,7 +238,37 @@ def my_progress(session: Session, viewer: Viewer) -> pd.DataFrame:
             isouter=True,
         )
     )
-    df = frame(session, stmt)
+    courses: dict[int, dict[str, Any]] = {}
+    first_open: dict[int, tuple[int, int]] = {}  # course → (position, lesson id) of its first lesson not done
+    for course_id, code, title_zh, title_en, lesson_id, position, done_at, seen in session.execute(stmt):
+        c = courses.setdefault(
+            course_id,
+            {
+                "course_id": course_id,
+                "code": code,
+                "title_zh": title_zh,
+                "title_en": title_en,
+                "lessons_total": 0,
+                "lessons_done": 0,
+                "last_seen_at": None,
+            },
+        )
+        c["lessons_total"] += 1
+        if done_at is not None:
+            c["lessons_done"] += 1
+        elif course_id not in first_open or position < first_open[course_id][0]:
+            first_open[course_id] = (position, lesson_id)
+        if seen is not None and (c["last_seen_at"] is None or seen > c["last_seen_at"]):
+            c["last_seen_at"] = seen
+    for course_id, c in courses.items():
+        c["next_lesson_id"] = first_open[course_id][1] if course_id in first_open else None
+    by_code = sorted(courses.values(), key=lambda c: c["code"])
+    # stable: courses read at the same time (and those never read, last) keep the order by code
+    return sorted(by_code, key=lambda c: c["last_seen_at"] or datetime.min, reverse=True)
+
+
+def my_progress(session: Session, viewer: Viewer) -> pd.DataFrame:
+    """Per enrolled course with lessons: lessons done and total, and when the worker last read it."""
     cols = [
         "course_id",
         "code",
@@ -246,31 +279,17 @@ def my_progress(session: Session, viewer: Viewer) -> pd.DataFrame:
         "last_seen_at",
         "next_lesson_id",
     ]
-    if df.empty:
-        return pd.DataFrame(columns=cols)
-    df["done"] = df["done_at"].notna()
-    g = df.groupby(["course_id", "code", "title_zh", "title_en"], as_index=False).agg(
-        lessons_total=("lesson_id", "count"),
-        lessons_done=("done", "sum"),
-        last_seen_at=("last_seen_at", "max"),
-    )
-    nxt = df[~df["done"]].sort_values("position").groupby("course_id")["lesson_id"].first()
-    g["next_lesson_id"] = g["course_id"].map(nxt)
-    return g.sort_values(["last_seen_at", "code"], ascending=[False, True], na_position="last")[
-        cols
-    ].reset_index(drop=True)
+    return pd.DataFrame(_progress_rows(session, _worker(viewer)), columns=cols)
 
 
 def continue_lesson(session: Session, viewer: Viewer) -> dict | None:
     """Where to continue: the next lesson of the course last read (else of the first unfinished course)."""
-    progress = my_progress(session, viewer)
-    todo = progress[progress["next_lesson_id"].notna()]
-    if todo.empty:
+    row = next((c for c in _progress_rows(session, _worker(viewer)) if c["next_lesson_id"] is not None), None)
+    if row is None:
         return None
-    row = todo.iloc[0]
-    lesson = must_get(session, Lesson, int(row["next_lesson_id"]))
+    lesson = must_get(session, Lesson, row["next_lesson_id"])
     return {
-        "course_id": int(row["course_id"]),
+        "course_id": row["course_id"],
         "code": row["code"],
         "course_zh": row["title_zh"],
         "course_en": row["title_en"],
@@ -278,8 +297,8 @@ def continue_lesson(session: Session, viewer: Viewer) -> dict | None:
         "position": lesson.position,
         "title_zh": lesson.title_zh,
         "title_en": lesson.title_en,
-        "lessons_total": int(row["lessons_total"]),
-        "lessons_done": int(row["lessons_done"]),
+        "lessons_total": row["lessons_total"],
+        "lessons_done": row["lessons_done"],
     }
 
 
