@@ -439,51 +439,56 @@ def compulsory(
         .join(Course, col(Course.id) == col(PlanCourse.course_id))
         .where(col(TrainingPlan.year) == year)
     )
-    by_unit: dict[int, list[Any]] = {}  # unit → its plans' compulsory courses of the year
-    for row in session.execute(stmt):
-        by_unit.setdefault(row[0], []).append(row)
+    by_unit: dict[int, list[tuple[Any, ...]]] = {}  # unit → its plans' compulsory courses: (…, group, due)
+    for unit_id, course_id, code, title_zh, title_en, group, due_date in session.execute(stmt):
+        due = (
+            None if due_date is None else pd.Timestamp(due_date).value
+        )  # ns since the epoch: cheap to compare
+        by_unit.setdefault(unit_id, []).append((course_id, code, title_zh, title_en, group, due))
     if not by_unit:
         return pd.DataFrame(columns=cols)
     if req is None:
         req = requirements(session, workers, year=year, as_of=date(year, 12, 31))
-    flags = {
-        w: (bool(bottom), None if pd.isna(deadline) else pd.Timestamp(deadline))
+    year_end = pd.Timestamp(year, 12, 31).value
+    flags = {  # worker → (in the bottom group, the pre-service deadline or else the year's end)
+        w: (bool(bottom), year_end if pd.isna(deadline) else pd.Timestamp(deadline).value)
         for w, bottom, deadline in zip(
-            req["worker_id"], req["bottom"], req["preservice_deadline"], strict=True
+            req["worker_id"].tolist(),
+            req["bottom"].tolist(),
+            req["preservice_deadline"].tolist(),
+            strict=True,
         )
     }
-    year_end = pd.Timestamp(year, 12, 31)
-    hired = pd.to_datetime(workers["hire_date"])
-    # Worker by worker in plain Python (a worker's own 我的学时 asks on every click, and pandas' merges over
-    # their few courses cost ~13 ms; a district's 300 workers are a few thousand candidate rows).
+    new_hire = (pd.to_datetime(workers["hire_date"]).dt.year == year).fillna(False).astype(bool).tolist()
+    # Worker by worker in plain Python: a worker's own 我的学时 asks on every click (pandas' merges over their
+    # few courses cost ~13 ms); a city's 20,000 workers are ~60,000 rows (about what the merges cost).
     earliest: dict[tuple[int, int], tuple[Any, ...]] = {}
-    for w, party, hire, *units in zip(
-        workers["worker_id"],
-        workers["party_member"],
-        hired,
-        workers["district_id"],
-        workers["subdistrict_id"],
-        workers["community_id"],
+    for w, party, hire_new, *units in zip(
+        workers["worker_id"].tolist(),
+        workers["party_member"].tolist(),
+        new_hire,
+        workers["district_id"].tolist(),
+        workers["subdistrict_id"].tolist(),
+        workers["community_id"].tolist(),
         strict=True,
     ):
         if w not in flags:
             continue
-        bottom, deadline = flags[w]
-        groups = {"all", *(("party",) if party else ()), *(("bottom",) if bottom else ())}
-        if not pd.isna(hire) and hire.year == year:
-            groups.add("new_hire")
+        bottom, fallback = flags[w]
+        member = {"all": True, "party": bool(party), "new_hire": hire_new, "bottom": bottom}
         for unit in units:
-            if pd.isna(unit):
+            if unit is None or unit != unit:  # no such level (None or NaN)
                 continue
-            for _unit, course_id, code, title_zh, title_en, group, due_date in by_unit.get(int(unit), ()):
-                if group not in groups:
+            for course_id, code, title_zh, title_en, group, due_date in by_unit.get(int(unit), ()):
+                if not member.get(group, False):
                     continue
-                due = pd.Timestamp(due_date) if due_date is not None else (deadline or year_end)
-                key = (int(w), course_id)
+                due = fallback if due_date is None else due_date
+                key = (w, course_id)
                 if key not in earliest or due < earliest[key][-1]:  # the earliest deadline wins
-                    earliest[key] = (int(w), course_id, code, title_zh, title_en, due)
+                    earliest[key] = (w, course_id, code, title_zh, title_en, due)
     out = pd.DataFrame(sorted(earliest.values(), key=lambda r: (r[-1], r[0], r[1])), columns=cols)
-    return out.astype({"due": "datetime64[ns]"}) if len(out) else pd.DataFrame(columns=cols)
+    out["due"] = out["due"].astype("int64").astype("datetime64[ns]") if len(out) else out["due"]
+    return out
 
 
 def record_group(
