@@ -204,7 +204,8 @@ def completion(
         r = r[r["course_id"].isin(course_ids)]
     # The counts come as plain rows and the worker × course grid is put together in Python: a worker's
     # 我的学时 asks for their few compulsory courses on every click, and four pandas merges over a handful of
-    # rows cost three times the four reads (~18 ms a view); a district's grid (300 × 20) costs about the same.
+    # rows cost three times the four reads (18 → 5 ms a view; the district's 304 workers × 6 courses 30 → 22 ms;
+    # 20,000 workers about even, ~0.3 s either way).
     marked_attended = session.execute(
         sa_select(
             col(Attendance.worker_id),

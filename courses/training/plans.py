@@ -439,11 +439,10 @@ def compulsory(
         .join(Course, col(Course.id) == col(PlanCourse.course_id))
         .where(col(TrainingPlan.year) == year)
     )
-    by_unit: dict[int, list[tuple[Any, ...]]] = {}  # unit → its plans' compulsory courses: (…, group, due)
+    # unit → its plans' compulsory courses; deadlines as nanoseconds since the epoch (integers compare cheaply)
+    by_unit: dict[int, list[tuple[Any, ...]]] = {}
     for unit_id, course_id, code, title_zh, title_en, group, due_date in session.execute(stmt):
-        due = (
-            None if due_date is None else pd.Timestamp(due_date).value
-        )  # ns since the epoch: cheap to compare
+        due = None if due_date is None else pd.Timestamp(due_date).value
         by_unit.setdefault(unit_id, []).append((course_id, code, title_zh, title_en, group, due))
     if not by_unit:
         return pd.DataFrame(columns=cols)
