@@ -267,21 +267,6 @@ def _progress_rows(session: Session, worker_id: int) -> list[dict[str, Any]]:
     return sorted(by_code, key=lambda c: c["last_seen_at"] or datetime.min, reverse=True)
 
 
-def my_progress(session: Session, viewer: Viewer) -> pd.DataFrame:
-    """Per enrolled course with lessons: lessons done and total, and when the worker last read it."""
-    cols = [
-        "course_id",
-        "code",
-        "title_zh",
-        "title_en",
-        "lessons_total",
-        "lessons_done",
-        "last_seen_at",
-        "next_lesson_id",
-    ]
-    return pd.DataFrame(_progress_rows(session, _worker(viewer)), columns=cols)
-
-
 def continue_lesson(session: Session, viewer: Viewer) -> dict | None:
     """Where to continue: the next lesson of the course last read (else of the first unfinished course)."""
     row = next((c for c in _progress_rows(session, _worker(viewer)) if c["next_lesson_id"] is not None), None)

@@ -1676,9 +1676,9 @@ READS: list[Read] = [
     ),
     Read(
         "my lesson progress",
-        (T.lessons.my_progress, T.lessons.continue_lesson),
-        lambda s, i, v: (T.lessons.my_progress(s, v), T.lessons.continue_lesson(s, v)),
-        lambda r, i: r[1] is not None and r[1]["course_id"] == i.course,
+        (T.lessons.continue_lesson,),
+        lambda s, i, v: T.lessons.continue_lesson(s, v),
+        lambda r, i: r is not None and r["course_id"] == i.course,
         OWNER,
     ),
     Read(
