@@ -160,17 +160,17 @@ def server_on_copy(demo_db_template: Path, tmp: Path) -> Iterator[Server]:
         get_engine(f"sqlite:///{db}").dispose()
 
 
-def wait_for_run(page: Page) -> None:
+def wait_for_run(page: Page, start_ms: int = 150) -> None:
     """Wait until the script run triggered by the last action has finished.
 
     The page marks a run only once the server's answer to the action arrives, so the run is first waited
     for to start (up to 150 ms), then to end: a run seen starting is always awaited to its end (a fixed 150 ms
     pause could end before a slow server's answer), and an action that starts no run (or one over before it
     could be seen) costs the 150 ms the pause cost every action. At load 10, 32 of 53 calls saw their run
-    start after 84 ms (median)."""
+    start after 84 ms (median). ``start_ms``: a longer look, for an action known to start a run."""
     try:
         page.locator("[data-testid=stApp]:not([data-test-script-state=notRunning])").wait_for(
-            state="attached", timeout=150
+            state="attached", timeout=start_ms
         )
     except PlaywrightTimeoutError:
         pass
@@ -200,7 +200,9 @@ def pick_option(page: Page, opener: Locator, option: re.Pattern | str, typed: st
                 raise
             page.keyboard.press("Escape")
     target.click()
-    wait_for_run(page)
+    # Another option starts a run: looked for up to 3 s, not 150 ms — under CI's load it began later, and the
+    # next click landed on the previous run's widgets (a download button that then sent nothing).
+    wait_for_run(page, start_ms=3_000)
 
 
 def sign_in(page: Page, server: Server, username: str, password: str = DEMO_PASSWORD, path: str = "") -> None:
