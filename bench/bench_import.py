@@ -163,30 +163,44 @@ def pg_reference(engine, path: Path) -> tuple[float, float]:  # noqa: ANN001
     return elapsed, cpu
 
 
+def _stored_rows(engine, listed: str) -> bytes:  # noqa: ANN001
+    """The ``listed`` columns of every row the import wrote to field_event, as COPY text."""
+    with engine.begin() as conn:
+        driver = conn.connection.driver_connection
+        with driver.cursor() as cur, cur.copy(f"COPY (SELECT {listed} FROM field_event) TO STDOUT") as out:
+            return b"".join(bytes(block) for block in out)
+
+
+def _timed_copy(
+    conn, table: str, listed: str, rows: bytes, after: tuple[str, ...] = ()
+) -> tuple[float, float]:  # noqa: ANN001
+    """COPY ``rows`` into ``table`` on ``conn`` (then run the ``after`` statements): (wall s, CPU s of this
+    process and the backend)."""
+    driver = conn.connection.driver_connection
+    conn.exec_driver_sql("SELECT 1")  # the connection's transaction is open before the clock starts
+    pid = driver.info.backend_pid
+    t, cpu, server = time.perf_counter(), time.process_time(), backend_cpu(pid)
+    with driver.cursor() as cur, cur.copy(f"COPY {table} ({listed}) FROM STDIN") as copy:
+        for i in range(0, len(rows), 1 << 20):
+            copy.write(rows[i : i + (1 << 20)])
+    for sql in after:
+        conn.exec_driver_sql(sql)
+    conn.exec_driver_sql("SELECT 1")  # the COPY is finished on the server
+    return time.perf_counter() - t, time.process_time() - cpu + backend_cpu(pid) - server
+
+
 def pg_table_reference(engine, columns: list[str]) -> tuple[float, float]:  # noqa: ANN001
     """The rows the import wrote, COPYed again straight into field_event itself — its unique key, indexes and
     four foreign keys, emptied by TRUNCATE in a transaction rolled back afterwards: (wall s, CPU s of this
     process and the backend). What the table alone costs for these rows, before any reading, checking or
     upserting: the second reference, printed beside the bare COPY."""
     listed = ", ".join(columns)
-    with engine.begin() as conn:
-        driver = conn.connection.driver_connection
-        with driver.cursor() as cur, cur.copy(f"COPY (SELECT {listed} FROM field_event) TO STDOUT") as out:
-            rows = b"".join(bytes(block) for block in out)
+    rows = _stored_rows(engine, listed)
     with engine.connect() as conn:
-        driver = conn.connection.driver_connection
         conn.exec_driver_sql("TRUNCATE field_event CASCADE")  # emptied as the import found it (undone below)
-        conn.exec_driver_sql("SELECT 1")
-        pid = driver.info.backend_pid
-        t, cpu, server = time.perf_counter(), time.process_time(), backend_cpu(pid)
-        with driver.cursor() as cur, cur.copy(f"COPY field_event ({listed}) FROM STDIN") as copy:
-            for i in range(0, len(rows), 1 << 20):
-                copy.write(rows[i : i + (1 << 20)])
-        conn.exec_driver_sql("SELECT 1")  # the COPY is finished on the server
-        elapsed = time.perf_counter() - t
-        cpu = time.process_time() - cpu + backend_cpu(pid) - server
+        spent = _timed_copy(conn, "field_event", listed, rows)
         conn.rollback()
-    return elapsed, cpu
+    return spent
 
 
 def pg_table_breakdown(engine, columns: list[str]) -> list[tuple[str, float]]:  # noqa: ANN001
@@ -196,10 +210,8 @@ def pg_table_breakdown(engine, columns: list[str]) -> list[tuple[str, float]]:  
     which would need the table locked against readers and writers). Each in a transaction rolled back:
     [(what, backend + client CPU s)]."""
     listed = ", ".join(columns)
+    rows = _stored_rows(engine, listed)
     with engine.begin() as conn:
-        driver = conn.connection.driver_connection
-        with driver.cursor() as cur, cur.copy(f"COPY (SELECT {listed} FROM field_event) TO STDOUT") as out:
-            rows = b"".join(bytes(block) for block in out)
         indexes = conn.exec_driver_sql(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'field_event'"
         ).all()
@@ -215,20 +227,10 @@ def pg_table_breakdown(engine, columns: list[str]) -> list[tuple[str, float]]:  
 
     def cost(before: list[str], after: tuple[str, ...] = ()) -> float:
         with engine.connect() as conn:
-            driver = conn.connection.driver_connection
             conn.exec_driver_sql("CREATE TABLE fe_x (LIKE field_event INCLUDING DEFAULTS INCLUDING IDENTITY)")
             for sql in before:
                 conn.exec_driver_sql(sql)
-            conn.exec_driver_sql("SELECT 1")
-            pid = driver.info.backend_pid
-            cpu, server = time.process_time(), backend_cpu(pid)
-            with driver.cursor() as cur, cur.copy(f"COPY fe_x ({listed}) FROM STDIN") as copy:
-                for i in range(0, len(rows), 1 << 20):
-                    copy.write(rows[i : i + (1 << 20)])
-            for sql in after:
-                conn.exec_driver_sql(sql)
-            conn.exec_driver_sql("SELECT 1")
-            spent = time.process_time() - cpu + backend_cpu(pid) - server
+            _wall, spent = _timed_copy(conn, "fe_x", listed, rows, after)
             conn.rollback()
         return spent
 
